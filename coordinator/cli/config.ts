@@ -1,0 +1,5 @@
+import type { Command } from 'commander';
+
+export function registerConfigCommands(program: Command): void {
+  program.command('config').description('TODO');
+}

@@ -1,0 +1,69 @@
+/**
+ * How the CLI talks to a person: results to stdout (a table, or JSON with --json), logs and
+ * progress to stderr, errors as `error: …` / `hint: …` with the cause chain under --verbose.
+ */
+import { causeMessages, toVendettaError } from '../errors';
+
+export const ExitCode = { Ok: 0, Error: 1, Usage: 2 } as const;
+
+export interface OutputOptions {
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** Prints an error the way every command does and returns the exit code to use. */
+export function reportError(err: unknown, opts: OutputOptions = {}): number {
+  const e = toVendettaError(err);
+  if (opts.json) {
+    process.stdout.write(
+      JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint, causes: causeMessages(e.cause) } }) + '\n',
+    );
+  }
+  process.stderr.write(`error: ${e.message}\n`);
+  if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+  if (opts.verbose) for (const c of causeMessages(e.cause)) process.stderr.write(`cause: ${c}\n`);
+  return e.code === 'INVALID_PARAMS' || e.code === 'INVALID_NAME' || e.code === 'INVALID_HOST' ? ExitCode.Usage : ExitCode.Error;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export interface Column<T> {
+  header: string;
+  value: (row: T) => string;
+}
+
+/** A plain aligned table; the last column is not padded. */
+export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
+  const cells = rows.map((r) => columns.map((c) => c.value(r)));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => (row[i] ?? '').length)));
+  const line = (vals: string[]) =>
+    vals.map((v, i) => (i === vals.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(columns.map((c) => c.header.toUpperCase())), ...cells.map(line)].join('\n') + '\n';
+}
+
+/** `[2/5] Syncing code… 1.2 s` lines on stderr. */
+export class ProgressPrinter {
+  private started = Date.now();
+  private current: string | undefined;
+
+  constructor(private readonly enabled = true) {}
+
+  step(step: number, total: number, message: string): void {
+    this.finish();
+    this.current = `[${step}/${total}] ${message}`;
+    this.started = Date.now();
+  }
+
+  /** Closes the current step with its duration. */
+  finish(): void {
+    if (this.current === undefined) return;
+    if (this.enabled) process.stderr.write(`${this.current} ${formatSeconds(Date.now() - this.started)}\n`);
+    this.current = undefined;
+  }
+}
+
+export function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,196 @@
+/**
+ * The client (extension, CLI) ⇄ coordinator contract: JSON-RPC 2.0 over
+ * `$VENDETTA_HOME/coordinator.sock`. Imports nothing but vscode-jsonrpc types.
+ */
+import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+
+/** Bumped on any incompatible change; exchanged in `initialize`. */
+export const COORDINATOR_PROTOCOL_VERSION = 1;
+
+/**
+ * Numeric codes carried by ResponseError; `ErrorData.code` carries the stable name.
+ * Application codes live above 1000, clear of JSON-RPC's reserved range.
+ */
+export const ErrorCodes = {
+  INVALID_PARAMS: -32602,
+  PROTOCOL_MISMATCH: 1001,
+  INVALID_NAME: 1002,
+  NODE_NOT_FOUND: 1003,
+  NODE_EXISTS: 1004,
+  NODE_UNREACHABLE: 1005,
+  HOST_KEY_MISMATCH: 1006,
+  HOST_KEY_UNCONFIRMED: 1007,
+  AUTH_FAILED: 1008,
+  NODE_RUNTIME_MISSING: 1009,
+  AGENT_INSTALL_FAILED: 1010,
+  AGENT_ERROR: 1011,
+  REGISTRY_INVALID: 1012,
+  CONFIG_INVALID: 1013,
+  INVALID_HOST: 1014,
+  IDENTITY_INVALID: 1015,
+  CANCELLED: 1016,
+  INTERNAL: 1099,
+} as const;
+export type ErrorName = keyof typeof ErrorCodes;
+
+/** `data` of every ResponseError the coordinator sends. */
+export interface ErrorData {
+  code: ErrorName;
+  hint?: string;
+  node?: string;
+  provider?: string;
+  /** Messages of the cause chain, outermost first. */
+  causes?: string[];
+  /** Extra structured detail (e.g. both fingerprints of a host-key mismatch). */
+  details?: Record<string, unknown>;
+}
+
+export interface InitializeParams {
+  protocolVersion: number;
+  client: { name: string; version: string };
+}
+export interface InitializeResult {
+  protocolVersion: number;
+  coordinatorVersion: string;
+  pid: number;
+  home: string;
+  startedAt: string;
+}
+
+export type NodeTransport = 'ssh' | 'local';
+export type NodeState = 'online' | 'offline' | 'unknown';
+
+export interface ProviderSummary {
+  available: boolean;
+  version?: string;
+  error?: string;
+}
+export interface NodeProviders {
+  docker: ProviderSummary;
+  lxc: ProviderSummary;
+  qemu: ProviderSummary & { kvm: boolean };
+}
+
+/** One row of `vendetta node list --json`. */
+export interface NodeSummary {
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  transport: NodeTransport;
+  status: NodeState;
+  latencyMs: number | null;
+  agentVersion: string | null;
+  providers: NodeProviders | null;
+  lastSeen: string | null;
+  labels?: Record<string, string>;
+  error?: { code: ErrorName; message: string; hint?: string };
+}
+
+export interface NodeSystem {
+  hostname: string;
+  os: string;
+  arch: string;
+  kernel: string;
+  cpus: number;
+  memoryTotalBytes: number;
+  memoryAvailableBytes: number;
+  diskFreeBytes: number;
+  diskTotalBytes: number;
+  load: [number, number, number];
+  uptimeSeconds: number;
+  nodeVersion: string;
+}
+/** One row of `vendetta node status --json`: the summary plus system figures. */
+export interface NodeStatus extends NodeSummary {
+  system: NodeSystem | null;
+}
+
+export interface ProgressParams {
+  /** The `progressToken` the client put in its request. */
+  token: string;
+  step: number;
+  total: number;
+  message: string;
+  /** Time the previous step took, once it is done. */
+  elapsedMs?: number;
+}
+
+export interface ProbeHostKeyParams {
+  host: string;
+  port?: number;
+}
+export interface ProbeHostKeyResult {
+  keyType: string;
+  fingerprint: string;
+  /** Fingerprint already pinned for this host:port, if any. */
+  pinned: string | null;
+}
+
+export interface AddNodeParams {
+  name: string;
+  host: string;
+  port?: number;
+  user?: string;
+  identity?: string;
+  /** `SHA256:…` the node's host key must match. */
+  hostKeyFingerprint?: string;
+  acceptNewHostKey?: boolean;
+  replaceHostKey?: boolean;
+  /** false: register only, do not upload or start the agent. */
+  install?: boolean;
+  labels?: Record<string, string>;
+  progressToken?: string;
+}
+export interface AddNodeResult {
+  node: NodeStatus;
+  hostKeyFingerprint: string;
+  /** Set when vendetta generated a key the user must install on the node. */
+  generatedPublicKey?: { path: string; publicKey: string; installHint: string };
+}
+
+export interface RemoveNodeParams {
+  name: string;
+  purge?: boolean;
+}
+
+export interface TestStep {
+  name: string;
+  ok: boolean;
+  detail: string;
+  hint?: string;
+  elapsedMs: number;
+}
+export interface TestNodeResult {
+  name: string;
+  ok: boolean;
+  steps: TestStep[];
+}
+
+export interface CoordinatorStatus {
+  pid: number;
+  version: string;
+  home: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  clients: number;
+  nodes: number;
+  connectedNodes: number;
+  memoryRssBytes: number;
+}
+
+export const Initialize = new RequestType<InitializeParams, InitializeResult, ErrorData>('initialize');
+export const CoordinatorStatusRequest = new RequestType0<CoordinatorStatus, ErrorData>('coordinator/status');
+export const CoordinatorShutdown = new RequestType0<{ pid: number }, ErrorData>('coordinator/shutdown');
+
+export const ListNodes = new RequestType0<NodeSummary[], ErrorData>('nodes/list');
+export const NodeStatusRequest = new RequestType<{ name?: string }, NodeStatus[], ErrorData>('nodes/status');
+export const ProbeHostKey = new RequestType<ProbeHostKeyParams, ProbeHostKeyResult, ErrorData>('nodes/probeHostKey');
+export const AddNode = new RequestType<AddNodeParams, AddNodeResult, ErrorData>('nodes/add');
+export const RemoveNode = new RequestType<RemoveNodeParams, { name: string; purged: boolean }, ErrorData>('nodes/remove');
+export const TestNode = new RequestType<{ name: string }, TestNodeResult, ErrorData>('nodes/test');
+/** Round trip coordinator → agent → coordinator; what the dispatch benchmark measures. */
+export const PingNode = new RequestType<{ name: string }, { latencyMs: number }, ErrorData>('nodes/ping');
+
+export const NodesDidChange = new NotificationType<{ nodes: NodeSummary[] }>('nodes/didChange');
+export const ProgressNotification = new NotificationType<ProgressParams>('progress/report');

@@ -1,0 +1,39 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// The part boundaries of DESIGN.md, enforced a second time (tsconfig references are the first).
+const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+
+export default tseslint.config(
+  { ignores: ['dist/', 'out/', 'node_modules/', '.vscode-test/', 'test-results/', '.tools/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['agent/**/*.ts'],
+    rules: restrict([{ group: ['**/coordinator/**', '**/extension/**', 'vscode'], message: 'The agent imports nothing from the coordinator or the extension.' }]),
+  },
+  {
+    files: ['agent/protocol/**/*.ts', 'coordinator/protocol/**/*.ts'],
+    rules: restrict([{ group: ['**/daemon/**', '**/handlers/**', '**/providers/**', '**/ssh/**', '**/nodes/**', '**/cli/**', 'vscode'], message: 'Protocol modules import only vscode-jsonrpc types.' }]),
+  },
+  {
+    files: ['coordinator/**/*.ts'],
+    ignores: ['coordinator/protocol/**'],
+    rules: restrict([
+      { group: ['**/extension/**', 'vscode'], message: 'The coordinator does not depend on the extension.' },
+      { group: ['**/agent/*', '!**/agent/protocol'], message: 'The coordinator may import only agent/protocol.' },
+    ]),
+  },
+  {
+    files: ['extension/**/*.ts'],
+    rules: restrict([
+      { group: ['**/agent/**'], message: 'The extension talks to the coordinator, never to the agent.' },
+      { group: ['**/coordinator/*', '!**/coordinator/protocol', '!**/coordinator/config'], message: 'The extension may import only coordinator/protocol and coordinator/config.' },
+    ]),
+  },
+);

@@ -1,0 +1,43 @@
+// Bundles the four entry points into dist/. `--watch` rebuilds on change.
+import * as esbuild from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const watch = process.argv.includes('--watch');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  sourcemap: 'linked',
+  sourcesContent: false,
+  logLevel: 'warning',
+  define: { VENDETTA_VERSION: JSON.stringify(pkg.version) },
+};
+
+const entries = [
+  // The extension host supplies `vscode`.
+  { entryPoints: { extension: 'extension/extension.ts' }, target: 'node20', external: ['vscode'] },
+  { entryPoints: { languageServer: 'extension/languageServer/server.ts' }, target: 'node20' },
+  // ssh2's native add-ons are optional: it falls back to pure JS when they are absent,
+  // so the bundle stays self-contained.
+  {
+    entryPoints: { vendetta: 'coordinator/main.ts' },
+    target: 'node20',
+    external: ['cpu-features', '*.node'],
+    banner: { js: '#!/usr/bin/env node' },
+  },
+  // Copied to nodes and run by whatever Node.js (>= 18) the node has: no node_modules there.
+  { entryPoints: { agent: 'agent/main.ts' }, target: 'node18', banner: { js: '#!/usr/bin/env node' } },
+];
+
+const contexts = await Promise.all(
+  entries.map((e) => esbuild.context({ ...common, ...e, outdir: 'dist' })),
+);
+if (watch) {
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.error('watching for changes…');
+} else {
+  await Promise.all(contexts.map((c) => c.rebuild()));
+  await Promise.all(contexts.map((c) => c.dispose()));
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the system packages the integration tests need, when running as root and only
+# those `command -v` does not find: one `apt-get update` and one `apt-get install`.
+set -euo pipefail
+
+# command → Debian package
+declare -A need=(
+  [sshd]=openssh-server
+  [ssh]=openssh-client
+  [ssh-keygen]=openssh-client
+  [ip]=iproute2
+  [busybox]=busybox-static
+)
+missing=()
+for cmd in "${!need[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ]; then
+    missing+=("${need[$cmd]}")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" != 0 ]; then
+  echo "test infra: not root, cannot install ${pkgs[*]}; integration suites that need them will say so" >&2
+  exit 0
+fi
+echo "test infra: installing ${pkgs[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// `npm test`: install missing system packages (as root), build, run the suites under c8,
+// clean up, and end with the totals over all suites alone on the last line.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const all = ['unit', 'integration'];
+const suites = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const chosen = suites.length ? suites : all;
+const results = join(root, 'test-results');
+mkdirSync(results, { recursive: true });
+rmSync(join(results, 'totals.json'), { force: true });
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  return r.status ?? 1;
+}
+
+if (chosen.some((s) => s !== 'unit')) {
+  if (run('bash', ['test/infra/setup.sh']) !== 0) {
+    console.error('error: test infrastructure setup failed (see above)');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+if (run('node', ['scripts/build.mjs']) !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const c8 = [
+  'c8', '--reporter=text', '--reporter=json-summary', '--reports-dir=coverage',
+  '--exclude-after-remap', '--include=agent/**', '--include=coordinator/**', '--include=extension/**',
+  '--exclude=**/*.d.ts', '--exclude=node_modules/**',
+  process.execPath, '--import', 'tsx', 'test/runSuites.ts', ...chosen,
+];
+const status = run(join(root, 'node_modules/.bin/' + c8[0]), c8.slice(1));
+
+const totalsFile = join(results, 'totals.json');
+const totals = existsSync(totalsFile)
+  ? JSON.parse(readFileSync(totalsFile, 'utf8'))
+  : { passed: 0, failed: 1, skipped: 0 };
+if (status !== 0 && totals.failed === 0) totals.failed = 1; // the runner itself crashed
+coverageByPart();
+const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';
+console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);
+process.exit(totals.failed ? 1 : 0);
+
+/** Line coverage of each part, from c8's json-summary. */
+function coverageByPart() {
+  const file = join(root, 'coverage/coverage-summary.json');
+  if (!existsSync(file)) return;
+  const summary = JSON.parse(readFileSync(file, 'utf8'));
+  const parts = {};
+  for (const [path, s] of Object.entries(summary)) {
+    if (path === 'total') continue;
+    const part = path.slice(root.length).split('/')[0];
+    parts[part] ??= { covered: 0, total: 0 };
+    parts[part].covered += s.lines.covered;
+    parts[part].total += s.lines.total;
+  }
+  const line = Object.entries(parts)
+    .map(([p, s]) => `${p}/ ${((100 * s.covered) / Math.max(1, s.total)).toFixed(1)}%`)
+    .join(', ');
+  console.log(`line coverage: ${line}`);
+}

@@ -1,0 +1,51 @@
+// Runs the chosen mocha suites in order in one process (under c8) and writes the totals.
+import Mocha from 'mocha';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..');
+const timeouts: Record<string, number> = { unit: 10_000, integration: 180_000, e2e: 300_000 };
+
+function specFiles(dir: string): string[] {
+  let out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out = out.concat(specFiles(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+async function runSuite(suite: string): Promise<{ passed: number; failed: number; skipped: number }> {
+  const mocha = new Mocha({ reporter: 'spec', timeout: timeouts[suite] ?? 60_000, color: process.stdout.isTTY });
+  const grep = process.env.VENDETTA_TEST_GREP;
+  if (grep) mocha.grep(grep);
+  for (const f of specFiles(join(root, 'test', suite))) mocha.addFile(f);
+  await mocha.loadFilesAsync();
+  console.log(`\n── ${suite} ──`);
+  return new Promise((resolve) => {
+    const runner = mocha.run(() => {
+      const s = runner.stats!;
+      resolve({ passed: s.passes, failed: s.failures, skipped: s.pending });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  for (const suite of process.argv.slice(2)) {
+    const r = await runSuite(suite);
+    totals.passed += r.passed;
+    totals.failed += r.failed;
+    totals.skipped += r.skipped;
+  }
+  mkdirSync(join(root, 'test-results'), { recursive: true });
+  writeFileSync(join(root, 'test-results/totals.json'), JSON.stringify(totals));
+  // Suites must not leave handles behind; do not wait on them if one did.
+  process.exit(totals.failed ? 1 : 0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
