@@ -1,0 +1,54 @@
+/** Where the coordinator keeps its files (DESIGN.md "Files on disk"). */
+import { homedir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export interface HomePaths {
+  root: string;
+  nodesFile: string;
+  stateDir: string;
+  keysDir: string;
+  knownHosts: string;
+  sshConfig: string;
+  socket: string;
+  lockFile: string;
+  logsDir: string;
+  /** Agent home of the built-in `local` node. */
+  localAgentHome: string;
+}
+
+export function vendettaHome(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.VENDETTA_HOME || join(homedir(), '.vendetta'));
+}
+
+export function homePaths(root = vendettaHome()): HomePaths {
+  return {
+    root,
+    nodesFile: join(root, 'nodes.yaml'),
+    stateDir: join(root, 'state'),
+    keysDir: join(root, 'keys'),
+    knownHosts: join(root, 'known_hosts'),
+    sshConfig: join(root, 'ssh_config'),
+    socket: join(root, 'coordinator.sock'),
+    lockFile: join(root, 'coordinator.lock'),
+    logsDir: join(root, 'logs'),
+    localAgentHome: join(root, 'local-agent'),
+  };
+}
+
+/**
+ * dist/agent.js: beside the running bundle (dist/vendetta.js), or in the repo's dist/ when the
+ * coordinator runs from source under tsx (tests).
+ */
+export function agentBundlePath(): string {
+  const beside = join(__dirname, 'agent.js');
+  if (existsSync(beside)) return beside;
+  return resolve(__dirname, '..', 'dist', 'agent.js');
+}
+
+/** dist/vendetta.js, found the same way. */
+export function cliBundlePath(): string {
+  const beside = join(__dirname, 'vendetta.js');
+  if (existsSync(beside)) return beside;
+  return resolve(__dirname, '..', 'dist', 'vendetta.js');
+}

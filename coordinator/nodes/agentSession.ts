@@ -1,0 +1,137 @@
+/**
+ * One JSON-RPC session with an agent over a pair of byte streams (an SSH exec channel running
+ * `vendetta-agent attach`, or a child process's stdio). Both transports share it: the handshake,
+ * the version check and the mapping of failures to VendettaErrors live here once.
+ */
+import type { Readable, Writable } from 'node:stream';
+import {
+  createMessageConnection,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type CancellationToken,
+  type MessageConnection,
+  type RequestType,
+  type RequestType0,
+} from 'vscode-jsonrpc/node';
+import {
+  AGENT_PROTOCOL_VERSION,
+  AgentErrorCodes,
+  Initialize,
+  LogNotification,
+  type AgentErrorData,
+  type InitializeResult,
+  type LogParams,
+} from '../../agent/protocol';
+import { VendettaError } from '../errors';
+import { VERSION } from '../version';
+
+export interface AgentSessionOptions {
+  nodeName: string;
+  input: Readable;
+  output: Writable;
+  /** Called with the agent's log notifications. */
+  onLog?: (params: LogParams) => void;
+  /** How long the handshake may take before the link is declared dead. */
+  handshakeTimeoutMs?: number;
+}
+
+export class AgentSession {
+  readonly connection: MessageConnection;
+  private closedError: VendettaError | undefined;
+  private readonly closeListeners: Array<(err: VendettaError) => void> = [];
+  initializeResult: InitializeResult | undefined;
+
+  constructor(private readonly opts: AgentSessionOptions) {
+    this.connection = createMessageConnection(new StreamMessageReader(opts.input), new StreamMessageWriter(opts.output));
+    this.connection.onNotification(LogNotification, (p) => opts.onLog?.(p));
+    this.connection.onClose(() => this.markClosed('the connection to the agent closed'));
+    this.connection.onError(([err]) => this.markClosed(`the connection to the agent failed: ${err.message}`, err));
+    this.connection.listen();
+  }
+
+  get closed(): boolean {
+    return this.closedError !== undefined;
+  }
+
+  onClose(listener: (err: VendettaError) => void): void {
+    if (this.closedError) listener(this.closedError);
+    else this.closeListeners.push(listener);
+  }
+
+  /** `initialize`, checking the protocol version. */
+  async initialize(): Promise<InitializeResult> {
+    const timeoutMs = this.opts.handshakeTimeoutMs ?? 20_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new VendettaError('NODE_UNREACHABLE', `The agent on ${this.opts.nodeName} did not answer within ${timeoutMs / 1000} s`, {
+          node: this.opts.nodeName,
+          hint: `Run \`vendetta node test ${this.opts.nodeName}\` to see which step fails.`,
+        })),
+        timeoutMs,
+      );
+    });
+    try {
+      const result = await Promise.race([
+        this.request(Initialize, { protocolVersion: AGENT_PROTOCOL_VERSION, clientName: 'vendetta-coordinator', clientVersion: VERSION }),
+        timeout,
+      ]);
+      if (result.protocolVersion !== AGENT_PROTOCOL_VERSION) {
+        throw protocolMismatch(this.opts.nodeName, result.protocolVersion);
+      }
+      this.initializeResult = result;
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
+  request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
+  async request(type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>, ...args: unknown[]): Promise<unknown> {
+    if (this.closedError) throw this.closedError;
+    // A closed link rejects pending requests with a generic error; race it against our own.
+    const closed = new Promise<never>((_, reject) => this.onClose(reject));
+    try {
+      const call = (this.connection.sendRequest as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...args);
+      return await Promise.race([call, closed]);
+    } catch (err) {
+      throw this.closedError ?? this.mapError(err);
+    }
+  }
+
+  dispose(): void {
+    this.markClosed('the session was closed');
+    this.connection.dispose();
+  }
+
+  private mapError(err: unknown): VendettaError {
+    if (err instanceof VendettaError) return err;
+    const node = this.opts.nodeName;
+    if (err instanceof ResponseError) {
+      const data = err.data as AgentErrorData | undefined;
+      if (err.code === AgentErrorCodes.ProtocolMismatch) return protocolMismatch(node, undefined, err);
+      return new VendettaError('AGENT_ERROR', err.message, { node, hint: data?.hint, provider: data?.provider, cause: err });
+    }
+    return new VendettaError('NODE_UNREACHABLE', `Lost the connection to ${node}`, { node, cause: err });
+  }
+
+  private markClosed(reason: string, cause?: unknown): void {
+    if (this.closedError) return;
+    this.closedError = new VendettaError('NODE_UNREACHABLE', `Lost the connection to ${this.opts.nodeName}: ${reason}`, {
+      node: this.opts.nodeName,
+      hint: `The next request reconnects; \`vendetta node test ${this.opts.nodeName}\` diagnoses a link that stays down.`,
+      cause,
+    });
+    for (const l of this.closeListeners.splice(0)) l(this.closedError);
+  }
+}
+
+function protocolMismatch(node: string, agentVersion: number | undefined, cause?: unknown): VendettaError {
+  return new VendettaError(
+    'PROTOCOL_MISMATCH',
+    `The agent on ${node} speaks protocol ${agentVersion ?? 'unknown'}, this coordinator speaks ${AGENT_PROTOCOL_VERSION}`,
+    { node, hint: `Reinstall the agent: \`vendetta node add ${node} --replace\` or upgrade vendetta.`, cause },
+  );
+}
