@@ -132,6 +132,6 @@ function protocolMismatch(node: string, agentVersion: number | undefined, cause?
   return new VendettaError(
     'PROTOCOL_MISMATCH',
     `The agent on ${node} speaks protocol ${agentVersion ?? 'unknown'}, this coordinator speaks ${AGENT_PROTOCOL_VERSION}`,
-    { node, hint: `Reinstall the agent: \`vendetta node add ${node} --replace\` or upgrade vendetta.`, cause },
+    { node, hint: `Upgrade vendetta here, or reinstall the agent: \`vendetta node remove ${node} --purge\`, then \`vendetta node add ${node} …\`.`, cause },
   );
 }
