@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { ResponseError } from 'vscode-jsonrpc';
+import { causeMessages, toVendettaError, VendettaError } from '../../coordinator/errors';
+import { ErrorCodes } from '../../coordinator/protocol';
+
+describe('errors crossing the coordinator socket', () => {
+  it('keeps code, message, hint, node and causes through a ResponseError', () => {
+    const root = new Error('connect ECONNREFUSED 10.0.0.1:22');
+    const err = new VendettaError('NODE_UNREACHABLE', 'Cannot reach build-1', {
+      hint: 'Check that the node is up.',
+      node: 'build-1',
+      cause: new Error('ssh handshake failed', { cause: root }),
+      details: { attempt: 3 },
+    });
+    const wire = err.toResponseError();
+    assert.equal(wire.code, ErrorCodes.NODE_UNREACHABLE);
+    const back = VendettaError.fromResponseError(new ResponseError(wire.code, wire.message, JSON.parse(JSON.stringify(wire.data))));
+    assert.equal(back.code, 'NODE_UNREACHABLE');
+    assert.equal(back.message, 'Cannot reach build-1');
+    assert.equal(back.hint, 'Check that the node is up.');
+    assert.equal(back.node, 'build-1');
+    assert.deepEqual(back.details, { attempt: 3 });
+    assert.deepEqual(causeMessages(back.cause), ['ssh handshake failed', 'connect ECONNREFUSED 10.0.0.1:22']);
+  });
+
+  it('maps a bare numeric code back to its name', () => {
+    const back = VendettaError.fromResponseError(new ResponseError(ErrorCodes.HOST_KEY_MISMATCH, 'changed'));
+    assert.equal(back.code, 'HOST_KEY_MISMATCH');
+  });
+
+  it('turns an unknown throw into INTERNAL with a hint and the cause kept', () => {
+    const e = toVendettaError(new TypeError('x is undefined'));
+    assert.equal(e.code, 'INTERNAL');
+    assert.ok(e.hint);
+    assert.deepEqual(causeMessages(e.cause), ['x is undefined']);
+    assert.equal(toVendettaError('plain string').message, 'plain string');
+  });
+});
