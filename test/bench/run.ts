@@ -1,0 +1,59 @@
+/**
+ * `npm run bench [-- --only NAME]`: runs every benchmark against real components, prints a table
+ * and writes bench-results.json.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatTable } from '../../coordinator/cli/output';
+import type { Benchmark, BenchResult } from './harness';
+import { benchmarks } from './index';
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+  const chosen: Benchmark[] = only ? benchmarks.filter((b) => b.name === only || b.name.startsWith(only)) : benchmarks;
+  if (chosen.length === 0) {
+    process.stderr.write(`error: no benchmark named ${only}\nhint: one of ${benchmarks.map((b) => b.name).join(', ')}\n`);
+    return 2;
+  }
+  const results: BenchResult[] = [];
+  let failed = 0;
+  for (const b of chosen) {
+    const missing = b.requires?.();
+    if (missing) {
+      process.stderr.write(`${b.name}: cannot run here: ${missing}\n`);
+      failed++;
+      continue;
+    }
+    process.stderr.write(`running ${b.name}…\n`);
+    try {
+      results.push(...(await b.run()));
+    } catch (err) {
+      failed++;
+      process.stderr.write(`${b.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+  }
+  process.stdout.write(
+    formatTable(results, [
+      { header: 'benchmark', value: (r) => r.name },
+      { header: 'value', value: (r) => `${r.value} ${r.unit}` },
+      { header: 'baseline', value: (r) => `${r.baselineValue} ${r.unit} (${r.baseline})` },
+      { header: 'ratio', value: (r) => r.ratio.toFixed(2) },
+      { header: 'target', value: (r) => `≤ ${r.target}` },
+      { header: 'ok', value: (r) => (r.ratio <= r.target ? '✔' : '✖') },
+    ]),
+  );
+  const file = join(__dirname, '..', '..', 'bench-results.json');
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  process.stderr.write(`wrote ${file}\n`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
