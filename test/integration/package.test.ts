@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+
+/** Lists a zip's entries with Node alone (the central directory), so the test needs no unzip tool. */
+function zipEntries(file: string): string[] {
+  const buf = readFileSync(file);
+  const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  assert.ok(eocd >= 0, 'not a zip file');
+  const count = buf.readUInt16LE(eocd + 10);
+  let off = buf.readUInt32LE(eocd + 16);
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const nameLen = buf.readUInt16LE(off + 28);
+    const extraLen = buf.readUInt16LE(off + 30);
+    const commentLen = buf.readUInt16LE(off + 32);
+    names.push(buf.toString('utf8', off + 46, off + 46 + nameLen));
+    off += 46 + nameLen + extraLen + commentLen;
+  }
+  return names;
+}
+
+describe('the packaged extension (.vsix)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vendetta-vsix-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('holds only dist/, schemas/, media/, README, CHANGELOG, LICENSE and the manifest', () => {
+    const out = join(dir, 'vendetta.vsix');
+    execFileSync(join(root, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--out', out], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+    const files = zipEntries(out).filter((f) => f.startsWith('extension/')).map((f) => f.slice('extension/'.length));
+    const unexpected = files.filter(
+      (f) => !/^(dist\/[^/]+\.js|schemas\/[^/]+\.json|media\/.+|readme\.md|changelog\.md|LICENSE\.txt|package\.json)$/.test(f),
+    );
+    assert.deepEqual(unexpected, []);
+    for (const need of ['dist/extension.js', 'dist/languageServer.js', 'dist/vendetta.js', 'dist/agent.js', 'schemas/workspace.schema.json', 'schemas/nodes.schema.json', 'readme.md', 'changelog.md', 'LICENSE.txt']) {
+      assert.ok(files.includes(need), `missing ${need} in ${files.join(', ')}`);
+    }
+  });
+});
