@@ -1,0 +1,23 @@
+/** The JSON Schemas, compiled once per process (compiling is the slow part of ajv). */
+import Ajv, { type ValidateFunction } from 'ajv';
+import nodesSchema from '../../schemas/nodes.schema.json';
+
+let ajv: Ajv | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+function compile(name: string, schema: object): ValidateFunction {
+  let v = compiled.get(name);
+  if (!v) {
+    // verbose: errors carry their parentSchema, which the messages and did-you-mean use.
+    ajv ??= new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    v = ajv.compile(schema);
+    compiled.set(name, v);
+  }
+  return v;
+}
+
+export function nodesValidator(): ValidateFunction {
+  return compile('nodes', nodesSchema);
+}
+
+export { nodesSchema };
