@@ -29,6 +29,8 @@ export const ErrorCodes = {
   INVALID_HOST: 1014,
   IDENTITY_INVALID: 1015,
   CANCELLED: 1016,
+  /** Another coordinator already serves this VENDETTA_HOME. */
+  ALREADY_RUNNING: 1017,
   INTERNAL: 1099,
 } as const;
 export type ErrorName = keyof typeof ErrorCodes;
@@ -177,6 +179,8 @@ export interface CoordinatorStatus {
   nodes: number;
   connectedNodes: number;
   memoryRssBytes: number;
+  /** Set while nodes.yaml on disk does not validate (the last good registry is in use). */
+  registryError?: { file: string; line: number; col: number; message: string; hint?: string };
 }
 
 export const Initialize = new RequestType<InitializeParams, InitializeResult, ErrorData>('initialize');
