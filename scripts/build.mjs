@@ -13,6 +13,9 @@ const common = {
   sourcesContent: false,
   logLevel: 'warning',
   define: { VENDETTA_VERSION: JSON.stringify(pkg.version) },
+  // jsonc-parser's UMD build (its `main`) requires its parts by computed paths a bundle cannot
+  // follow; its ESM build bundles cleanly.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
 };
 
 const entries = [

@@ -1,5 +1,64 @@
+/**
+ * `vendetta config validate [PATH...]`: checks workspace configs (a file, or a project folder
+ * holding .vendetta/config.yaml or .devcontainer/devcontainer.json) and nodes.yaml files.
+ * Prints one `PATH:LINE:COL: severity: message` line per problem, like a compiler.
+ */
 import type { Command } from 'commander';
+import { basename } from 'node:path';
+import { type Diagnostic, hasErrors, loadNodesFile, loadWorkspaceConfig } from '../config';
+import { ExitCode, printJson } from './output';
+
+interface ValidateOptions {
+  json?: boolean;
+}
 
 export function registerConfigCommands(program: Command): void {
-  program.command('config').description('TODO');
+  const config = program.command('config').description('work with workspace configs (.vendetta/config.yaml)');
+  config
+    .command('validate')
+    .description('check a workspace config (a file or a project folder; default: the current folder) or a nodes.yaml')
+    .argument('[paths...]', 'config files or project folders (default: the current folder)')
+    .option('--json', 'print the problems as a JSON array')
+    .action(async (paths: string[], opts: ValidateOptions) => {
+      process.exitCode = await validateCommand(paths.length ? paths : ['.'], opts);
+    });
+}
+
+interface Checked {
+  file: string;
+  diagnostics: Diagnostic[];
+}
+
+async function check(path: string): Promise<Checked> {
+  if (basename(path) === 'nodes.yaml') return { file: path, diagnostics: (await loadNodesFile(path)).diagnostics };
+  const loaded = await loadWorkspaceConfig(path);
+  return { file: loaded.file, diagnostics: loaded.diagnostics };
+}
+
+export async function validateCommand(paths: string[], opts: ValidateOptions): Promise<number> {
+  const results: Checked[] = [];
+  for (const p of paths) results.push(await check(p));
+  const all = results.flatMap((r) => r.diagnostics);
+  if (opts.json) {
+    printJson(all.map(toJson));
+  } else {
+    for (const r of results) {
+      const lines = r.diagnostics.map(formatDiagnostic);
+      if (!hasErrors(r.diagnostics)) lines.push(`${r.file}: ok`);
+      process.stdout.write(lines.join('\n') + '\n');
+    }
+  }
+  return hasErrors(all) ? ExitCode.Error : ExitCode.Ok;
+}
+
+/** The `--json` shape: the located problem without internal fields. */
+function toJson(d: Diagnostic): Record<string, unknown> {
+  const out: Record<string, unknown> = { file: d.file, line: d.line, col: d.col, endLine: d.endLine, endCol: d.endCol, severity: d.severity, message: d.message };
+  if (d.hint !== undefined) out.hint = d.hint;
+  return out;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const head = `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}`;
+  return d.hint ? `${head}\n  hint: ${d.hint}` : head;
 }

@@ -80,6 +80,11 @@ function typeName(t: string): string {
   return TYPE_NAMES[t] ?? t;
 }
 
+/** "a, b or c" */
+function orList(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
 function patternKey(schemaPath: string): string | undefined {
   const def = /#\/definitions\/([^/]+)\/pattern$/.exec(schemaPath);
   if (def) return def[1];
@@ -139,7 +144,11 @@ function describe(e: ErrorObject, all: readonly ErrorObject[], ctx: SchemaErrorC
       });
     }
     case 'type': {
-      const want = String(p.type).split(',').map(typeName).join(' or ');
+      // A number where a duration or name belongs reads better as "not a duration" than as a type error.
+      const def = /#\/definitions\/([^/]+)\/type$/.exec(e.schemaPath)?.[1];
+      const custom = def && p.type === 'string' ? ctx.patterns[def] : undefined;
+      if (custom && value !== null && typeof value !== 'object') return at(segs, custom(label, value));
+      const want = orList(String(p.type).split(',').map(typeName));
       return at(segs, {
         code: 'schema',
         message: `${subject} must be ${want}, not ${typeName(jsonType(value))}${value === null || value === undefined ? '' : ` (${showValue(value)})`}`,
@@ -176,9 +185,13 @@ function describe(e: ErrorObject, all: readonly ErrorObject[], ctx: SchemaErrorC
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum': {
-      const lo = parent.minimum ?? (parent.exclusiveMinimum === undefined ? undefined : `more than ${parent.exclusiveMinimum}`);
+      const lo = parent.minimum;
       const hi = parent.maximum;
-      const range = lo !== undefined && hi !== undefined ? `between ${lo} and ${hi}` : lo !== undefined ? (typeof lo === 'number' ? `at least ${lo}` : lo) : `at most ${hi}`;
+      const parts: string[] = [];
+      if (parent.exclusiveMinimum !== undefined) parts.push(`more than ${parent.exclusiveMinimum}`);
+      else if (lo !== undefined && hi === undefined) parts.push(`at least ${lo}`);
+      if (hi !== undefined) parts.push(lo !== undefined && parent.exclusiveMinimum === undefined ? `between ${lo} and ${hi}` : `at most ${hi}`);
+      const range = parts.join(' and ');
       return at(segs, { code: 'schema', message: `${subject} must be ${range}, not ${showValue(value)}`, hint: parent.description });
     }
     case 'minLength':

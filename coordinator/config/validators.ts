@@ -1,6 +1,7 @@
 /** The JSON Schemas, compiled once per process (compiling is the slow part of ajv). */
 import Ajv, { type ValidateFunction } from 'ajv';
 import nodesSchema from '../../schemas/nodes.schema.json';
+import workspaceSchema from '../../schemas/workspace.schema.json';
 
 let ajv: Ajv | undefined;
 const compiled = new Map<string, ValidateFunction>();
@@ -16,8 +17,12 @@ function compile(name: string, schema: object): ValidateFunction {
   return v;
 }
 
+export function workspaceValidator(): ValidateFunction {
+  return compile('workspace', workspaceSchema);
+}
+
 export function nodesValidator(): ValidateFunction {
   return compile('nodes', nodesSchema);
 }
 
-export { nodesSchema };
+export { nodesSchema, workspaceSchema };

@@ -1,0 +1,241 @@
+/**
+ * `.devcontainer/devcontainer.json` (JSON with comments) as a fallback config: the fields that
+ * map onto a Docker workspace are taken, the rest is reported as unsupported so nobody wonders
+ * why it had no effect.
+ */
+import { type Node as JsonNode, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
+import { type Diagnostic, type DiagnosticInit, OffsetMapper, type Range, diagnosticAt, fileDiagnostic, hasErrors, sortDiagnostics } from './diagnostics';
+import { checkConfigText } from './textGuards';
+import type { Command, WorkspaceConfig } from './types';
+import { validateWorkspaceData } from './workspace';
+
+/** devcontainer.json features Vendetta does not do (yet), with what to do instead. */
+const UNSUPPORTED: Record<string, string> = {
+  build: 'building from a Dockerfile is not read from devcontainer.json; set `image`, or use `docker.build` in .vendetta/config.yaml',
+  dockerFile: 'building from a Dockerfile is not read from devcontainer.json; set `image`, or use `docker.build` in .vendetta/config.yaml',
+  dockerComposeFile: 'Docker Compose is not supported; describe the services under `services:` in .vendetta/config.yaml',
+  features: 'devcontainer features are not installed; bake what they add into the image',
+  mounts: 'extra mounts are not supported',
+  runArgs: 'extra `docker run` arguments are not supported',
+  appPort: 'use `forwardPorts`',
+  initializeCommand: 'only postCreateCommand and postStartCommand are run',
+  onCreateCommand: 'only postCreateCommand and postStartCommand are run',
+  updateContentCommand: 'only postCreateCommand and postStartCommand are run',
+  postAttachCommand: 'only postCreateCommand and postStartCommand are run',
+  privileged: 'privileged containers are not supported',
+  capAdd: 'extra capabilities are not supported',
+  securityOpt: 'security options are not supported',
+  workspaceMount: 'the project is synced to `workspaceFolder`; custom mounts are not supported',
+};
+
+const JSON_ERRORS: Record<string, string> = {
+  InvalidSymbol: 'unexpected character',
+  InvalidNumberFormat: 'invalid number',
+  PropertyNameExpected: 'expected a property name in double quotes',
+  ValueExpected: 'expected a value',
+  ColonExpected: 'expected `:` after the property name',
+  CommaExpected: 'expected `,` between items',
+  CloseBraceExpected: 'expected `}`: an object is not closed',
+  CloseBracketExpected: 'expected `]`: a list is not closed',
+  EndOfFileExpected: 'unexpected text after the end of the JSON value',
+  InvalidCommentToken: 'invalid comment',
+  UnexpectedEndOfComment: 'a /* comment is never closed',
+  UnexpectedEndOfString: 'a string is never closed',
+  UnexpectedEndOfNumber: 'a number is cut off',
+  InvalidUnicode: 'invalid \\u escape',
+  InvalidEscapeCharacter: 'invalid escape character',
+  InvalidCharacter: 'invalid character in a string',
+};
+
+export interface DevcontainerValidation {
+  config?: WorkspaceConfig;
+  diagnostics: Diagnostic[];
+}
+
+/** `folderName` (the project folder's name) names the workspace when devcontainer.json has no usable `name`. */
+export function validateDevcontainerText(text: string, file: string, folderName?: string): DevcontainerValidation {
+  try {
+    return convert(text, file, folderName);
+  } catch (err) {
+    const message = `could not read the file: ${err instanceof Error ? err.message : String(err)}`;
+    return { diagnostics: [fileDiagnostic(file, { code: 'internal', message, hint: 'this is a bug in vendetta' })] };
+  }
+}
+
+function convert(text: string, file: string, folderName: string | undefined): DevcontainerValidation {
+  const guard = checkConfigText(text, file);
+  if (guard.length) return { diagnostics: guard };
+  const mapper = new OffsetMapper(text);
+  const rangeOf = (n: JsonNode): Range => mapper.range(n.offset, n.offset + n.length);
+  const diagnostics: Diagnostic[] = [];
+  const report = (n: JsonNode | Range, init: DiagnosticInit) => diagnostics.push(diagnosticAt(file, 'offset' in n ? rangeOf(n) : n, init));
+
+  if (text.trim() === '') {
+    return { diagnostics: [fileDiagnostic(file, { code: 'empty', message: 'the file is empty; a devcontainer.json needs at least `image`', hint: 'e.g. { "image": "vendetta/debian:bookworm" }' })] };
+  }
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  // One message per spot: jsonc-parser often reports a follow-on error at the same offset.
+  const seenOffsets = new Set<number>();
+  for (const e of errors) {
+    if (seenOffsets.has(e.offset)) continue;
+    seenOffsets.add(e.offset);
+    report(mapper.range(e.offset, e.offset + Math.max(1, e.length)), {
+      code: 'json-syntax',
+      message: JSON_ERRORS[printParseErrorCode(e.error)] ?? 'invalid JSON',
+      hint: 'devcontainer.json is JSON with comments; check the syntax around here',
+    });
+  }
+  if (errors.length || !root) return { diagnostics: sortDiagnostics(diagnostics) };
+  if (root.type !== 'object') {
+    report(root, { code: 'schema', message: 'devcontainer.json must hold a JSON object ({ ... })' });
+    return { diagnostics };
+  }
+
+  const props = new Map<string, { key: JsonNode; value: JsonNode }>();
+  for (const p of root.children ?? []) {
+    const [key, value] = p.children ?? [];
+    if (key && value) props.set(String(key.value), { key, value });
+  }
+  // Where each part of the resulting config came from, so its diagnostics point into this file.
+  const sources = new Map<string, JsonNode>();
+  const config: WorkspaceConfig = { name: workspaceName(props.get('name')?.value.value, folderName), provider: 'docker' };
+  const nameNode = props.get('name');
+  if (nameNode) sources.set('name', nameNode.value);
+
+  const str = (key: string): string | undefined => {
+    const p = props.get(key);
+    if (!p) return undefined;
+    if (p.value.type !== 'string') {
+      report(p.value, { code: 'schema', message: `\`${key}\` must be a string` });
+      return undefined;
+    }
+    return p.value.value as string;
+  };
+
+  const image = str('image');
+  if (image !== undefined) {
+    config.docker = { image };
+    sources.set('docker/image', props.get('image')!.value);
+  } else if (!props.has('image')) {
+    report(mapper.range(root.offset, root.offset + 1), {
+      code: 'schema',
+      message: 'devcontainer.json has no `image`; Vendetta uses image-based devcontainers',
+      hint: 'add "image": "vendetta/debian:bookworm" (or your image), or write .vendetta/config.yaml',
+    });
+  }
+
+  const ports = props.get('forwardPorts');
+  if (ports) {
+    if (ports.value.type !== 'array') report(ports.value, { code: 'schema', message: '`forwardPorts` must be a list of port numbers' });
+    else {
+      config.forwardPorts = [];
+      for (const item of ports.value.children ?? []) {
+        if (item.type === 'number') {
+          sources.set(`forwardPorts/${config.forwardPorts.length}`, item);
+          config.forwardPorts.push(item.value as number);
+        } else if (item.type === 'string') {
+          report(item, { code: 'unsupported', severity: 'warning', message: `forwarding ${JSON.stringify(item.value)} (another container's port) is not supported; it is ignored`, hint: 'list port numbers of this workspace' });
+        } else report(item, { code: 'schema', message: '`forwardPorts` items must be port numbers' });
+      }
+    }
+  }
+
+  for (const key of ['containerEnv', 'remoteEnv']) {
+    const p = props.get(key);
+    if (!p) continue;
+    if (p.value.type !== 'object') {
+      report(p.value, { code: 'schema', message: `\`${key}\` must be an object of variable names to strings` });
+      continue;
+    }
+    config.env ??= {};
+    for (const entry of p.value.children ?? []) {
+      const [k, v] = entry.children ?? [];
+      if (!k || !v) continue;
+      const name = String(k.value);
+      if (v.type === 'null' && key === 'remoteEnv') continue; // null unsets a variable in remoteEnv
+      if (v.type !== 'string') {
+        report(v, { code: 'schema', message: `\`${key}.${name}\` must be a string` });
+        continue;
+      }
+      if (/\$\{[^}]*\}/.test(String(v.value))) {
+        report(v, { code: 'unsupported', severity: 'warning', message: `\`${key}.${name}\` uses a \${...} variable, which is passed through unexpanded`, hint: 'write the value itself' });
+      }
+      config.env[name] = v.value as string;
+      sources.set(`env/${name}`, v);
+      sources.set(`env/${name}#key`, k);
+    }
+  }
+
+  const userKey = props.has('remoteUser') ? 'remoteUser' : 'containerUser';
+  const user = str(userKey);
+  if (user !== undefined) {
+    config.user = user;
+    sources.set('user', props.get(userKey)!.value);
+  }
+  const folder = str('workspaceFolder');
+  if (folder !== undefined) {
+    config.workspaceFolder = folder;
+    sources.set('workspaceFolder', props.get('workspaceFolder')!.value);
+  }
+  for (const [key, hook] of [['postCreateCommand', 'postCreate'], ['postStartCommand', 'postStart']] as const) {
+    const p = props.get(key);
+    if (!p) continue;
+    const cmd = command(p.value);
+    if (cmd === undefined) {
+      const parallel = p.value.type === 'object';
+      report(p.value, parallel
+        ? { code: 'unsupported', severity: 'warning', message: `\`${key}\` as an object (parallel commands) is not supported; it is ignored`, hint: 'use one command string, or a list of arguments' }
+        : { code: 'schema', message: `\`${key}\` must be a command string or a list of strings` });
+      continue;
+    }
+    config.hooks ??= {};
+    config.hooks[hook] = cmd;
+    sources.set(`hooks/${hook}`, p.value);
+  }
+
+  for (const [key, why] of Object.entries(UNSUPPORTED)) {
+    const p = props.get(key);
+    if (p) report(p.key, { code: 'unsupported', severity: 'warning', message: `\`${key}\` is not supported and is ignored`, hint: why });
+  }
+
+  if (!hasErrors(diagnostics)) {
+    const locate = (path: readonly string[], opts: { key?: boolean } = {}): Range => {
+      for (let n = path.length; n > 0; n--) {
+        const prefix = path.slice(0, n).join('/');
+        const node = (opts.key && n === path.length ? sources.get(prefix + '#key') : undefined) ?? sources.get(prefix);
+        if (node) return rangeOf(node);
+      }
+      return mapper.range(root.offset, root.offset + 1);
+    };
+    diagnostics.push(...validateWorkspaceData(config, file, locate).map((d) => ({ ...d, message: renameLabels(d.message) })));
+  }
+  sortDiagnostics(diagnostics);
+  return hasErrors(diagnostics) ? { diagnostics } : { config, diagnostics };
+}
+
+/** Messages about the converted config, in devcontainer.json's own words. */
+function renameLabels(message: string): string {
+  return message
+    .replace(/`docker\.image`/g, '`image`')
+    .replace(/`env\./g, '`containerEnv.')
+    .replace(/`user`/g, '`remoteUser`')
+    .replace(/`hooks\.postCreate/g, '`postCreateCommand')
+    .replace(/`hooks\.postStart/g, '`postStartCommand');
+}
+
+function command(n: JsonNode): Command | undefined {
+  if (n.type === 'string') return n.value as string;
+  if (n.type === 'array' && (n.children ?? []).every((c) => c.type === 'string')) return (n.children ?? []).map((c) => c.value as string);
+  return undefined;
+}
+
+/** A valid workspace name from devcontainer's free-text `name` or the folder name. */
+export function workspaceName(...candidates: unknown[]): string {
+  for (const c of candidates) {
+    if (typeof c !== 'string') continue;
+    const slug = c.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 63).replace(/-+$/, '');
+    if (slug) return slug;
+  }
+  return 'workspace';
+}

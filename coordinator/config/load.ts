@@ -1,0 +1,126 @@
+/**
+ * The file-system side of config loading: find a project's config, read it within the size
+ * limit, and hand the text to the pure validators. Every failure is a diagnostic, never a throw.
+ */
+import { open, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { type Diagnostic, fileDiagnostic } from './diagnostics';
+import { validateDevcontainerText } from './devcontainer';
+import { type NodesFile, validateNodesText } from './nodes';
+import { MAX_CONFIG_BYTES, decodeConfigBytes, tooLarge } from './textGuards';
+import type { WorkspaceConfig } from './types';
+import { validateWorkspaceConfigText } from './workspace';
+
+export const CONFIG_PATH = join('.vendetta', 'config.yaml');
+export const DEVCONTAINER_PATHS = [join('.devcontainer', 'devcontainer.json'), '.devcontainer.json'];
+
+export interface LoadedWorkspaceConfig {
+  file: string;
+  config?: WorkspaceConfig;
+  diagnostics: Diagnostic[];
+  source: 'vendetta' | 'devcontainer';
+}
+
+/** Reads a config file as text: refused unread when over the size limit, refused when not UTF-8. */
+export async function readConfigFile(file: string): Promise<{ text?: string; diagnostics: Diagnostic[] }> {
+  try {
+    const st = await stat(file);
+    if (st.isDirectory()) return { diagnostics: [fileDiagnostic(file, { code: 'not-found', message: 'this is a folder, not a config file', hint: 'give the path of the config file or of the project folder' })] };
+    if (st.size > MAX_CONFIG_BYTES) return { diagnostics: [tooLarge(file, st.size)] };
+    // Read at most one byte past the limit, in case the file grew after stat.
+    const fh = await open(file, 'r');
+    try {
+      const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+      let n = 0;
+      while (n < buf.length) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+      }
+      return decodeConfigBytes(buf.subarray(0, n), file);
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    return { diagnostics: [ioDiagnostic(file, err)] };
+  }
+}
+
+function ioDiagnostic(file: string, err: unknown): Diagnostic {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return fileDiagnostic(file, { code: 'not-found', message: 'no such file or folder', hint: 'check the path' });
+  if (code === 'EACCES' || code === 'EPERM') return fileDiagnostic(file, { code: 'not-found', message: 'permission denied reading the file', hint: 'check the file permissions' });
+  const message = err instanceof Error ? err.message : String(err);
+  return fileDiagnostic(file, { code: 'not-found', message: `cannot read the file: ${message}` });
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Loads a workspace config from a file, or from a project folder: `.vendetta/config.yaml`, else
+ * `.devcontainer/devcontainer.json` (or `.devcontainer.json`). Paths in diagnostics are built
+ * from the path given, so they read the way the user typed them.
+ */
+export async function loadWorkspaceConfig(pathOrProjectDir: string): Promise<LoadedWorkspaceConfig> {
+  const p = pathOrProjectDir;
+  let isDir: boolean;
+  try {
+    isDir = (await stat(p)).isDirectory();
+  } catch (err) {
+    return { file: p, diagnostics: [ioDiagnostic(p, err)], source: 'vendetta' };
+  }
+  if (!isDir) return loadFile(p, isDevcontainerFile(p) ? 'devcontainer' : 'vendetta', folderNameOf(p));
+
+  const candidates = [CONFIG_PATH, ...(basename(p) === '.vendetta' ? ['config.yaml'] : [])];
+  for (const rel of candidates) {
+    const file = join(p, rel);
+    if (await exists(file)) return loadFile(file, 'vendetta', folderNameOf(file));
+  }
+  for (const rel of DEVCONTAINER_PATHS) {
+    const file = join(p, rel);
+    if (await exists(file)) return loadFile(file, 'devcontainer', folderNameOf(file));
+  }
+  return {
+    file: p,
+    source: 'vendetta',
+    diagnostics: [fileDiagnostic(p, {
+      code: 'no-config',
+      message: `no ${CONFIG_PATH} or ${DEVCONTAINER_PATHS[0]} in this folder`,
+      hint: `create ${CONFIG_PATH} (examples/hello/.vendetta/config.yaml is a small complete one)`,
+    })],
+  };
+}
+
+async function loadFile(file: string, source: 'vendetta' | 'devcontainer', folderName: string): Promise<LoadedWorkspaceConfig> {
+  const read = await readConfigFile(file);
+  if (read.text === undefined) return { file, diagnostics: read.diagnostics, source };
+  const result = source === 'devcontainer' ? validateDevcontainerText(read.text, file, folderName) : validateWorkspaceConfigText(read.text, file);
+  return { file, ...result, source };
+}
+
+/** Reads and validates a nodes.yaml; a missing file is an empty registry. */
+export async function loadNodesFile(file: string): Promise<{ nodes?: NodesFile; diagnostics: Diagnostic[] }> {
+  if (!(await exists(file))) return { nodes: { nodes: [] }, diagnostics: [] };
+  const read = await readConfigFile(file);
+  if (read.text === undefined) return { diagnostics: read.diagnostics };
+  return validateNodesText(read.text, file);
+}
+
+export function isDevcontainerFile(file: string): boolean {
+  const name = basename(file);
+  return name === 'devcontainer.json' || name === '.devcontainer.json';
+}
+
+/** The project folder's name: the parent of `.vendetta/` or `.devcontainer/`, else the file's folder. */
+function folderNameOf(file: string): string {
+  let dir = dirname(file);
+  if (basename(dir) === '.vendetta' || basename(dir) === '.devcontainer') dir = dirname(dir);
+  return basename(dir === '.' ? process.cwd() : dir);
+}

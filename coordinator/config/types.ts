@@ -1,0 +1,103 @@
+/**
+ * The workspace config as written in `.vendetta/config.yaml` (mirrors schemas/workspace.schema.json),
+ * and the resolved form the rest of the product uses: defaults applied, durations in milliseconds.
+ */
+
+export type Provider = 'docker' | 'lxc' | 'qemu';
+/** A duration as written: a whole number with ms, s, m or h (`500ms`, `2s`, `1m`). */
+export type Duration = string;
+/** A string run by `sh -c` in the workspace, or an argv list run as is. */
+export type Command = string | string[];
+/** Bytes, or a number with k, m, g or t (`2g`). */
+export type Size = string | number;
+export type EnvMap = Record<string, string | number | boolean>;
+export type RestartPolicy = 'no' | 'on-failure' | 'always';
+
+export interface HealthcheckConfig {
+  http?: string;
+  tcp?: number;
+  command?: Command;
+  interval?: Duration;
+  timeout?: Duration;
+  retries?: number;
+  start_period?: Duration;
+}
+
+export interface ServiceConfig {
+  command: Command;
+  port?: number;
+  env?: EnvMap;
+  depends_on?: string[];
+  healthcheck?: HealthcheckConfig;
+  restart?: RestartPolicy;
+}
+
+export interface DockerConfig {
+  image?: string;
+  build?: { context?: string; dockerfile?: string };
+  cpus?: number;
+  memory?: Size;
+  pids?: number;
+}
+
+export interface LxcConfig {
+  image?: string;
+  cpus?: number;
+  memory?: Size;
+}
+
+export interface QemuConfig {
+  image?: string;
+  cpus?: number;
+  memory?: Size;
+  disk?: Size;
+  accel?: 'auto' | 'kvm' | 'tcg';
+}
+
+export interface WorkspaceConfig {
+  name: string;
+  provider?: Provider;
+  node?: string;
+  docker?: DockerConfig;
+  lxc?: LxcConfig;
+  qemu?: QemuConfig;
+  env?: EnvMap;
+  services?: Record<string, ServiceConfig>;
+  hooks?: { postCreate?: Command; postStart?: Command };
+  forwardPorts?: number[];
+  workspaceFolder?: string;
+  user?: string;
+}
+
+export type ResolvedHealthcheck = (
+  | { kind: 'http'; url: string }
+  | { kind: 'tcp'; port: number }
+  | { kind: 'command'; command: Command }
+) & { intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number };
+
+export interface ResolvedService {
+  name: string;
+  command: Command;
+  port?: number;
+  /** Values as strings, ready for a process environment. */
+  env: Record<string, string>;
+  dependsOn: string[];
+  healthcheck?: ResolvedHealthcheck;
+  restart: RestartPolicy;
+}
+
+export interface ResolvedWorkspaceConfig {
+  name: string;
+  provider: Provider;
+  node: string;
+  docker: { image: string; build?: { context: string; dockerfile: string }; cpus?: number; memoryBytes?: number; pids?: number };
+  lxc: { image: string; cpus?: number; memoryBytes?: number };
+  qemu: { image: string; cpus: number; memoryBytes: number; diskBytes: number; accel: 'auto' | 'kvm' | 'tcg' };
+  env: Record<string, string>;
+  /** In a start order: every service after the services it depends on. */
+  services: ResolvedService[];
+  hooks: { postCreate?: Command; postStart?: Command };
+  forwardPorts: number[];
+  workspaceFolder: string;
+  user?: string;
+}
