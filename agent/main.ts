@@ -1,2 +1,56 @@
+/** Entry of dist/agent.js (`vendetta-agent`): attach | daemon | version | help. */
+import { runAttach } from './attach/attach';
+import { ownBuildId } from './buildId';
+import { parseArgs, USAGE } from './cli/args';
+import { runDaemon } from './daemon/server';
+import { causeMessages, toAgentError } from './errors';
+import { agentPaths, ensureAgentHome } from './home';
+import { FileLogger } from './log/logger';
+import { AGENT_PROTOCOL_VERSION, type AgentVersionOutput } from './protocol';
 import { AGENT_VERSION } from './version';
-process.stdout.write(AGENT_VERSION + '\n');
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (!args.ok) {
+    process.stderr.write(`error: ${args.error}\n\n${USAGE}`);
+    return 2;
+  }
+  switch (args.command) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
+    case 'version': {
+      const out: AgentVersionOutput = { version: AGENT_VERSION, buildId: ownBuildId(), protocolVersion: AGENT_PROTOCOL_VERSION };
+      process.stdout.write(JSON.stringify(out) + '\n');
+      return 0;
+    }
+    case 'daemon':
+      return runDaemon({ paths: agentPaths() });
+    case 'attach': {
+      const paths = agentPaths();
+      ensureAgentHome(paths);
+      const logger = new FileLogger(paths.log, { base: { role: 'attach' } });
+      try {
+        return await runAttach({ paths, logger, stdin: process.stdin, stdout: process.stdout });
+      } catch (err) {
+        logger.error('attach failed', { err });
+        throw err;
+      }
+    }
+  }
+}
+
+function reportError(err: unknown): void {
+  const e = toAgentError(err);
+  process.stderr.write(`error: ${e.message}\n`);
+  for (const c of causeMessages(e.cause)) process.stderr.write(`  cause: ${c}\n`);
+  if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    reportError(err);
+    process.exit(1);
+  },
+);

@@ -29,6 +29,37 @@ export interface AgentErrorData {
   provider?: ProviderName;
   /** Messages of the cause chain, outermost first. */
   causes?: string[];
+  /** On PROTOCOL_MISMATCH: what the agent speaks, so the client can say what to upgrade. */
+  protocolVersion?: number;
+  agentVersion?: string;
+}
+
+/** The stable names carried in `AgentErrorData.code`. */
+export const AgentErrorNames = {
+  InvalidParams: 'INVALID_PARAMS',
+  ProtocolMismatch: 'PROTOCOL_MISMATCH',
+  NotInitialized: 'NOT_INITIALIZED',
+  ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
+  Internal: 'INTERNAL',
+  /** A message that is not JSON, or broken `Content-Length` framing. */
+  ParseError: 'PARSE_ERROR',
+  /** JSON that is not a JSON-RPC 2.0 message. */
+  InvalidRequest: 'INVALID_REQUEST',
+  MethodNotFound: 'METHOD_NOT_FOUND',
+} as const;
+export type AgentErrorName = (typeof AgentErrorNames)[keyof typeof AgentErrorNames];
+
+/** Where the agent lives on a node: `$VENDETTA_AGENT_HOME`, else `~/<DEFAULT_AGENT_HOME_DIR>`. */
+export const AGENT_HOME_ENV = 'VENDETTA_AGENT_HOME';
+export const DEFAULT_AGENT_HOME_DIR = '.vendetta-agent';
+/** The daemon's socket, inside the agent home. */
+export const AGENT_SOCKET_NAME = 'agent.sock';
+
+/** What `vendetta-agent version` prints (one JSON line on stdout). */
+export interface AgentVersionOutput {
+  version: string;
+  buildId: string;
+  protocolVersion: number;
 }
 
 export type ProviderName = 'docker' | 'lxc' | 'qemu';
@@ -54,14 +85,31 @@ export interface ProviderStatus {
   version?: string;
   /** Why it is unavailable, in words a person understands. */
   error?: string;
+  /** What to do about `error`. */
+  hint?: string;
 }
 export interface QemuStatus extends ProviderStatus {
   /** /dev/kvm exists and is usable by the agent's user. */
   kvm: boolean;
+  /** `qemu-system-<arch>` that was probed. */
+  binary?: string;
+  /** Why KVM is not usable (TCG still works, slowly). */
+  kvmError?: string;
+}
+export interface DockerStatus extends ProviderStatus {
+  apiVersion?: string;
+  /** The Engine API socket that was probed. */
+  socket?: string;
+}
+export interface LxcStatus extends ProviderStatus {
+  /** Which way the agent drives containers: the LXD/Incus REST API, or the classic lxc-* tools. */
+  backend?: 'incus' | 'lxd' | 'lxc-tools';
+  /** The LXD/Incus API socket, when `backend` is incus or lxd. */
+  socket?: string;
 }
 export interface ProvidersInfo {
-  docker: ProviderStatus & { apiVersion?: string; socket?: string };
-  lxc: ProviderStatus;
+  docker: DockerStatus;
+  lxc: LxcStatus;
   qemu: QemuStatus;
 }
 
@@ -69,7 +117,9 @@ export interface SystemInfo {
   hostname: string;
   /** PRETTY_NAME from /etc/os-release, else `os.type()`. */
   os: string;
+  /** `uname -m` (x86_64, aarch64), else Node's `os.arch()`. */
   arch: string;
+  /** `uname -r`. */
   kernel: string;
   cpus: number;
   memoryTotalBytes: number;
@@ -77,6 +127,7 @@ export interface SystemInfo {
   /** Free bytes on the file system holding the agent's home. */
   diskFreeBytes: number;
   diskTotalBytes: number;
+  /** 1, 5 and 15 minute load averages. */
   load: [number, number, number];
   uptimeSeconds: number;
   nodeVersion: string;
@@ -98,6 +149,14 @@ export const Ping = new RequestType0<PingResult, AgentErrorData>('agent/ping');
 export const GetNodeInfo = new RequestType0<NodeInfo, AgentErrorData>('node/info');
 /** Stops the daemon after answering (used by `node remove --purge` and by upgrades). */
 export const Shutdown = new RequestType0<{ pid: number }, AgentErrorData>('agent/shutdown');
+
+/** Every request the agent answers, method → [params, result]: a handler table typed by it misses none. */
+export interface AgentRequestMap {
+  initialize: [InitializeParams, InitializeResult];
+  'agent/ping': [undefined, PingResult];
+  'node/info': [undefined, NodeInfo];
+  'agent/shutdown': [undefined, { pid: number }];
+}
 
 export interface LogParams {
   level: 'error' | 'warn' | 'info' | 'debug';

@@ -1,0 +1,40 @@
+/** What handlers may use: the daemon's identity and services, and their own connection's state. */
+import type { CancellationToken } from 'vscode-jsonrpc';
+import type { AgentRequestMap, NodeInfo } from '../protocol';
+import type { AgentPaths } from '../home';
+import type { Logger } from '../log/logger';
+
+export interface DaemonContext {
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly buildId: string;
+  readonly version: string;
+  readonly paths: AgentPaths;
+  readonly logger: Logger;
+  nodeInfo(): Promise<NodeInfo>;
+  /** Stops the daemon once every answer in flight (this one included) has been written. */
+  requestShutdown(reason: string): void;
+}
+
+export interface SessionState {
+  readonly connectionId: number;
+  initialized: boolean;
+  client?: { name: string; version: string };
+}
+
+export interface HandlerContext {
+  daemon: DaemonContext;
+  session: SessionState;
+  token: CancellationToken;
+}
+
+export interface HandlerSpec<P, R> {
+  /** Throws an AgentError (INVALID_PARAMS) for anything that is not a P. */
+  validate(raw: unknown): P;
+  handle(params: P, ctx: HandlerContext): Promise<R> | R;
+  /** Only `initialize` may run before `initialize`. */
+  beforeInitialize?: true;
+}
+
+/** One spec per method of AgentRequestMap: a missing handler is a compile error. */
+export type HandlerTable = { [M in keyof AgentRequestMap]: HandlerSpec<AgentRequestMap[M][0], AgentRequestMap[M][1]> };

@@ -1,0 +1,149 @@
+/**
+ * The agent daemon: one per agent home, serving JSON-RPC on `agent.sock` to any number of
+ * clients (each `attach` is one). It outlives the SSH sessions that started it, and stops on
+ * agent/shutdown, SIGTERM or SIGINT — always through process.exit(0) after cleaning up.
+ */
+import { chmodSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { NodeInfo } from '../protocol';
+import { ownBuildId } from '../buildId';
+import { ensureAgentHome, type AgentPaths } from '../home';
+import { FileLogger } from '../log/logger';
+import { detectProviders, ProviderCache } from '../providers/detect';
+import { nodeProbeRunner } from '../providers/runner';
+import { systemInfo } from '../system/info';
+import { AGENT_VERSION } from '../version';
+import { handlers } from '../handlers';
+import { ClientConnection } from './connection';
+import type { DaemonContext } from './context';
+import { acquireLock, releaseLock } from './lock';
+
+export interface DaemonOptions {
+  paths: AgentPaths;
+  env?: NodeJS.ProcessEnv;
+  /** Per provider probe. */
+  detectTimeoutMs?: number;
+  providerCacheMs?: number;
+  /** How often the daemon checks that its socket file is still its own. */
+  watchdogMs?: number;
+}
+
+/** Longest a shutdown waits for clients to take their last answers. */
+const SHUTDOWN_GRACE_MS = 3_000;
+
+/** Runs until the daemon stops; resolves with the exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const { paths } = opts;
+  process.umask(0o077);
+  ensureAgentHome(paths);
+  const logger = new FileLogger(paths.log, { base: { role: 'daemon' } });
+  const startedAt = new Date().toISOString();
+  const lock = acquireLock(paths.pidFile, { pid: process.pid, startedAt });
+  if (!lock.acquired) {
+    // Lost a start race: the other daemon serves (or is about to serve) the socket.
+    logger.info('another daemon holds the lock; leaving', { holder: lock.holder.pid });
+    return 0;
+  }
+  rmSync(paths.socket, { force: true }); // we hold the lock: any socket left here is stale
+
+  const env = opts.env ?? process.env;
+  const providers = new ProviderCache(
+    () => detectProviders({ env, runner: nodeProbeRunner, timeoutMs: opts.detectTimeoutMs ?? 2_000 }),
+    opts.providerCacheMs ?? 5_000,
+  );
+  const connections = new Set<ClientConnection>();
+  const server = createServer({ allowHalfOpen: true });
+  let stopping: Promise<void> | undefined;
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+
+  const daemon: DaemonContext = {
+    pid: process.pid,
+    startedAt,
+    buildId: ownBuildId(),
+    version: AGENT_VERSION,
+    paths,
+    logger,
+    async nodeInfo(): Promise<NodeInfo> {
+      const [system, found] = await Promise.all([systemInfo(paths.home), providers.get()]);
+      return { agentVersion: AGENT_VERSION, system, providers: found };
+    },
+    requestShutdown(reason) {
+      stopping ??= stop(reason);
+    },
+  };
+
+  async function stop(reason: string): Promise<void> {
+    logger.info('stopping', { reason, connections: connections.size });
+    clearInterval(watchdog);
+    server.close();
+    rmSync(paths.socket, { force: true });
+    const closed = [...connections].map((c) => new Promise<void>((resolve) => c.onClose(resolve)));
+    for (const c of connections) c.end(`the daemon is stopping (${reason})`);
+    await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS))]);
+    releaseLock(paths.pidFile, process.pid);
+    logger.info('stopped', { reason });
+    finished();
+  }
+
+  let nextId = 0;
+  server.on('connection', (socket: Socket) => {
+    const id = ++nextId;
+    try {
+      const conn = new ClientConnection(socket, id, daemon, handlers);
+      connections.add(conn);
+      conn.onClose(() => connections.delete(conn));
+      logger.debug('client connected', { connection: id });
+    } catch (err) {
+      logger.error('could not set up a connection', { connection: id, err });
+      socket.destroy();
+    }
+  });
+  server.on('error', (err) => logger.error('server error', { err }));
+
+  try {
+    await listen(server, paths.socket);
+  } catch (err) {
+    releaseLock(paths.pidFile, process.pid);
+    logger.error('cannot listen on the agent socket', { socket: paths.socket, err });
+    throw err;
+  }
+  chmodSync(paths.socket, 0o600);
+  const socketIno = statSync(paths.socket).ino;
+
+  // Someone removed or replaced our socket: no client can reach us any more, so make room
+  // for a daemon that can be reached.
+  const watchdog = setInterval(() => {
+    let ino: number | undefined;
+    try {
+      ino = statSync(paths.socket).ino;
+    } catch {
+      ino = undefined;
+    }
+    if (ino !== socketIno) daemon.requestShutdown('the socket file was removed or replaced');
+  }, opts.watchdogMs ?? 5_000);
+  watchdog.unref();
+
+  const onSignal = (sig: NodeJS.Signals): void => daemon.requestShutdown(sig);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // Started detached (its own session), but a HUP must never stop it.
+  process.on('SIGHUP', () => logger.info('ignoring SIGHUP'));
+  // A bug in one request's code path must not take every client down with it.
+  process.on('uncaughtException', (err) => logger.error('uncaught exception', { err }));
+  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { err: reason instanceof Error ? reason : new Error(String(reason)) }));
+
+  logger.info('started', { version: AGENT_VERSION, buildId: daemon.buildId, node: process.version, socket: paths.socket });
+  await done;
+  return 0;
+}
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

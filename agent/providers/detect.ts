@@ -1,0 +1,73 @@
+/**
+ * Detects every provider in parallel, each bounded in time, and caches the answer briefly so a
+ * warm `node/info` costs nothing while a provider installed or started a moment ago still shows up.
+ */
+import { arch } from 'node:os';
+import type { ProviderName, ProvidersInfo } from '../protocol';
+import type { ProbeRunner } from './contract';
+import { detectDocker } from './docker/detect';
+import { detectLxc } from './lxc/detect';
+import { detectQemu } from './qemu/detect';
+
+export interface DetectOptions {
+  env: NodeJS.ProcessEnv;
+  runner: ProbeRunner;
+  /** Per probe. */
+  timeoutMs: number;
+  nodeArch?: string;
+}
+
+export async function detectProviders(opts: DetectOptions): Promise<ProvidersInfo> {
+  const { env, runner, timeoutMs } = opts;
+  // The probes carry their own timeouts; this bound also covers a runner that ignores them.
+  const bound = timeoutMs + 500;
+  const [docker, lxc, qemu] = await Promise.all([
+    bounded('docker', detectDocker(env, runner, timeoutMs), bound, {}),
+    bounded('lxc', detectLxc(env, runner, timeoutMs), bound, {}),
+    bounded('qemu', detectQemu(opts.nodeArch ?? arch(), runner, timeoutMs), bound, { kvm: false }),
+  ]);
+  return { docker, lxc, qemu };
+}
+
+async function bounded<T extends { available: boolean; error?: string }>(
+  name: ProviderName,
+  work: Promise<T>,
+  ms: number,
+  extra: Omit<T, 'available' | 'error'>,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const fallback = (error: string): T => ({ ...extra, available: false, error }) as T;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback(`${name} detection did not finish within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work.catch((err: unknown) => fallback(`${name} detection failed: ${(err as Error).message}`)), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Remembers the last detection for `ttlMs`; concurrent callers share one run. */
+export class ProviderCache {
+  private last: { at: number; value: ProvidersInfo } | undefined;
+  private running: Promise<ProvidersInfo> | undefined;
+
+  constructor(
+    private readonly detect: () => Promise<ProvidersInfo>,
+    private readonly ttlMs = 5_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(): Promise<ProvidersInfo> {
+    if (this.last && this.now() - this.last.at < this.ttlMs) return Promise.resolve(this.last.value);
+    this.running ??= this.detect()
+      .then((value) => {
+        this.last = { at: this.now(), value };
+        return value;
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
+  }
+}
