@@ -1,5 +1,220 @@
-import type { Command } from 'commander';
+/** `vendetta node add|list|status|test|remove`: thin clients of the coordinator's nodes/* requests. */
+import { InvalidArgumentError, type Command } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { toVendettaError, VendettaError } from '../errors';
+import {
+  AddNode,
+  CoordinatorStatusRequest,
+  ListNodes,
+  NodeStatusRequest,
+  RemoveNode,
+  TestNode,
+  type AddNodeParams,
+  type AddNodeResult,
+} from '../protocol';
+import { CoordinatorClient, runAction } from './client';
+import { formatNodeList, formatNodeStatus, formatTestResult } from './nodeTables';
+import { ExitCode, printJson, ProgressPrinter } from './output';
+
+interface JsonOpts {
+  json?: boolean;
+  verbose?: boolean;
+}
+
+interface AddOpts extends JsonOpts {
+  host: string;
+  port?: number;
+  user?: string;
+  identity?: string;
+  hostKeyFingerprint?: string;
+  acceptNewHostKey?: boolean;
+  replaceHostKey?: boolean;
+  install: boolean;
+}
 
 export function registerNodeCommands(program: Command): void {
-  program.command('node').description('TODO');
+  const node = program.command('node').description('add, list, check and remove the machines workspaces run on');
+
+  node
+    .command('add')
+    .description('add a node reachable by SSH: pin its host key, install and start the agent')
+    .argument('<name>', 'node name: lowercase letters, digits and "-"')
+    .requiredOption('--host <host>', 'host name or IP address of the node')
+    .option('--port <port>', 'SSH port (default 22)', parsePort)
+    .option('--user <user>', 'SSH user (default: your user name)')
+    .option('--identity <file>', 'private key to log in with (default: ssh-agent, else a key vendetta makes)')
+    .option('--host-key-fingerprint <fp>', 'the SHA256:… fingerprint the node\'s host key must have')
+    .option('--accept-new-host-key', 'trust the host key the node presents (when you cannot check it)')
+    .option('--replace-host-key', 're-pin a node whose host key changed on purpose (e.g. reinstalled)')
+    .option('--no-install', 'register the node only; do not upload or start the agent now')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<AddOpts>();
+      await runAction(opts, () => addNode(name, opts));
+    });
+
+  node
+    .command('list')
+    .description('list the nodes and what the coordinator last heard from them (no network)')
+    .option('--json', 'print the NodeSummary array as JSON')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<JsonOpts>();
+      await runAction(opts, () =>
+        withClient(async (client) => {
+          const nodes = await client.request(ListNodes);
+          if (opts.json) return printJson(nodes);
+          process.stdout.write(formatNodeList(nodes));
+          const { registryError: r } = await client.request(CoordinatorStatusRequest);
+          if (r) process.stderr.write(`warning: ${r.file}:${r.line}:${r.col}: ${r.message} (the last good registry is in use)\n${r.hint ? `hint: ${r.hint}\n` : ''}`);
+        }),
+      );
+    });
+
+  node
+    .command('status')
+    .description('ask every node (or one) now, in parallel: status, latency, system figures, providers')
+    .argument('[name]', 'only this node')
+    .option('--json', 'print the NodeStatus array as JSON')
+    .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<JsonOpts>();
+      await runAction(opts, () =>
+        withClient(async (client) => {
+          const nodes = await client.request(NodeStatusRequest, name === undefined ? {} : { name });
+          if (opts.json) printJson(nodes);
+          else process.stdout.write(formatNodeStatus(nodes));
+          return name !== undefined && nodes.some((n) => n.status !== 'online') ? ExitCode.Error : ExitCode.Ok;
+        }),
+      );
+    });
+
+  node
+    .command('test')
+    .description('diagnose a node step by step: network, SSH, host key, Node.js, agent, providers')
+    .argument('<name>', 'node name')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<JsonOpts>();
+      await runAction(opts, () =>
+        withClient(async (client) => {
+          const result = await client.request(TestNode, { name });
+          if (opts.json) printJson(result);
+          else process.stdout.write(formatTestResult(result));
+          return result.ok ? ExitCode.Ok : ExitCode.Error;
+        }),
+      );
+    });
+
+  node
+    .command('remove')
+    .description('forget a node (and unpin its host key)')
+    .argument('<name>', 'node name')
+    .option('--purge', 'also stop the agent on the node and delete its files there')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<JsonOpts & { purge?: boolean }>();
+      await runAction(opts, () =>
+        withClient(async (client) => {
+          const result = await client.request(RemoveNode, { name, purge: opts.purge === true });
+          if (opts.json) printJson(result);
+          else process.stdout.write(result.purged ? `removed ${name} and purged its agent\n` : `removed ${name}\n`);
+        }),
+      );
+    });
+}
+
+async function withClient<T>(body: (client: CoordinatorClient) => Promise<T>): Promise<T> {
+  const client = await CoordinatorClient.connect();
+  try {
+    return await body(client);
+  } finally {
+    client.dispose();
+  }
+}
+
+async function addNode(name: string, opts: AddOpts): Promise<number> {
+  if (opts.hostKeyFingerprint !== undefined && opts.acceptNewHostKey) {
+    throw new VendettaError('INVALID_PARAMS', '--host-key-fingerprint and --accept-new-host-key exclude each other', {
+      hint: 'Give the fingerprint when you know it; --accept-new-host-key only when you cannot check it.',
+    });
+  }
+  const params: AddNodeParams = { name, host: opts.host, install: opts.install };
+  if (opts.port !== undefined) params.port = opts.port;
+  if (opts.user !== undefined) params.user = opts.user;
+  if (opts.identity !== undefined) params.identity = expandPath(opts.identity);
+  if (opts.hostKeyFingerprint !== undefined) params.hostKeyFingerprint = opts.hostKeyFingerprint;
+  if (opts.acceptNewHostKey) params.acceptNewHostKey = true;
+  if (opts.replaceHostKey) params.replaceHostKey = true;
+
+  return withClient(async (client) => {
+    const printer = new ProgressPrinter(!opts.json);
+    let result: AddNodeResult;
+    try {
+      result = await addWithProgress(client, params, printer);
+    } catch (err) {
+      const e = toVendettaError(err);
+      const fp = e.details?.fingerprint;
+      if (e.code !== 'HOST_KEY_UNCONFIRMED' || typeof fp !== 'string' || !interactive(opts)) throw e;
+      if (!(await confirmHostKey(name, e, fp))) {
+        throw new VendettaError('HOST_KEY_UNCONFIRMED', `Not added: the host key of ${name} was not confirmed`, { hint: e.hint, node: name });
+      }
+      // Exactly the key shown is the one that may be pinned.
+      result = await addWithProgress(client, { ...params, hostKeyFingerprint: fp }, printer);
+    }
+    if (opts.json) {
+      printJson(result);
+      return ExitCode.Ok;
+    }
+    const n = result.node;
+    const agent = n.agentVersion ? `, agent ${n.agentVersion} ${n.status}` : ', agent not installed';
+    process.stdout.write(`added ${n.name} (${n.user}@${n.host}:${n.port}), host key ${result.hostKeyFingerprint}${agent}\n`);
+    if (result.generatedPublicKey) {
+      process.stdout.write(`vendetta made a key for you: ${result.generatedPublicKey.path}\ninstall it on the node with: ${result.generatedPublicKey.installHint}\n`);
+    }
+    return ExitCode.Ok;
+  });
+}
+
+async function addWithProgress(client: CoordinatorClient, params: AddNodeParams, printer: ProgressPrinter): Promise<AddNodeResult> {
+  const progressToken = randomUUID();
+  client.onProgress(progressToken, (p) => printer.step(p.step, p.total, p.message));
+  try {
+    return await client.request(AddNode, { ...params, progressToken });
+  } finally {
+    printer.finish();
+  }
+}
+
+function interactive(opts: AddOpts): boolean {
+  return !opts.json && process.stdin.isTTY === true && process.stderr.isTTY === true;
+}
+
+async function confirmHostKey(name: string, e: VendettaError, fingerprint: string): Promise<boolean> {
+  const d = e.details ?? {};
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    process.stderr.write(
+      `The host key of ${String(d.host)}:${String(d.port)} (${String(d.keyType)}) is\n  ${fingerprint}\n` +
+        (typeof d.pinnedFingerprint === 'string' ? `replacing the pinned key\n  ${d.pinnedFingerprint}\n` : '') +
+        'Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the node.\n',
+    );
+    const answer = await rl.question(`Trust this key and add ${name}? [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 1 to 65535');
+  return n;
+}
+
+function expandPath(p: string): string {
+  if (p === '~') return homedir();
+  if (p.startsWith('~/')) return resolve(homedir(), p.slice(2));
+  return resolve(p);
 }

@@ -1,0 +1,191 @@
+/**
+ * The CLI's side of the coordinator socket: connects (starting the coordinator, detached, when
+ * nobody answers), sends `initialize`, and turns every ResponseError back into a VendettaError.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import {
+  createMessageConnection,
+  ResponseError,
+  SocketMessageReader,
+  SocketMessageWriter,
+  type MessageConnection,
+  type RequestType,
+  type RequestType0,
+} from 'vscode-jsonrpc/node';
+import { answers } from '../daemon/socketProbe';
+import { VendettaError } from '../errors';
+import { cliBundlePath, homePaths, type HomePaths } from '../home';
+import {
+  COORDINATOR_PROTOCOL_VERSION,
+  Initialize,
+  NodesDidChange,
+  ProgressNotification,
+  type ErrorData,
+  type InitializeResult,
+  type NodeSummary,
+  type ProgressParams,
+} from '../protocol';
+import { VERSION } from '../version';
+import { ExitCode, reportError } from './output';
+
+export interface ConnectOptions {
+  paths?: HomePaths;
+  /** Start the coordinator when nobody answers (default true). */
+  autoStart?: boolean;
+  clientName?: string;
+  /** How long to wait for a coordinator being started (default 10 s). */
+  startTimeoutMs?: number;
+}
+
+export class CoordinatorClient {
+  private closed = false;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly connection: MessageConnection,
+    readonly info: InitializeResult,
+    readonly paths: HomePaths,
+  ) {}
+
+  /** Connects, or returns undefined when nobody answers and autoStart is off. */
+  static async connect(opts: ConnectOptions & { autoStart: false }): Promise<CoordinatorClient | undefined>;
+  static async connect(opts?: ConnectOptions): Promise<CoordinatorClient>;
+  static async connect(opts: ConnectOptions = {}): Promise<CoordinatorClient | undefined> {
+    const paths = opts.paths ?? homePaths();
+    let socket = await openSocket(paths.socket);
+    if (!socket) {
+      if (opts.autoStart === false) return undefined;
+      await startCoordinator(paths, opts.startTimeoutMs);
+      socket = await openSocket(paths.socket);
+      if (!socket) throw notAnswering(paths, 'stopped answering right after it started');
+    }
+    const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    connection.listen();
+    socket.on('error', () => undefined);
+    try {
+      const info = await withTimeout(
+        connection.sendRequest(Initialize, { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: opts.clientName ?? 'vendetta-cli', version: VERSION } }),
+        10_000,
+        () => notAnswering(paths, 'accepted the connection but did not answer initialize within 10 s'),
+      );
+      return new CoordinatorClient(socket, connection, info, paths);
+    } catch (err) {
+      connection.dispose();
+      socket.destroy();
+      throw toClientError(err, paths);
+    }
+  }
+
+  request<P, R>(type: RequestType<P, R, ErrorData>, params: P): Promise<R>;
+  request<R>(type: RequestType0<R, ErrorData>): Promise<R>;
+  async request(type: RequestType<unknown, unknown, ErrorData> | RequestType0<unknown, ErrorData>, ...params: unknown[]): Promise<unknown> {
+    try {
+      return await (this.connection.sendRequest as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...params);
+    } catch (err) {
+      throw toClientError(err, this.paths);
+    }
+  }
+
+  onProgress(token: string, listener: (p: ProgressParams) => void): void {
+    this.connection.onNotification(ProgressNotification, (p) => {
+      if (p.token === token) listener(p);
+    });
+  }
+
+  onNodesChanged(listener: (nodes: NodeSummary[]) => void): void {
+    this.connection.onNotification(NodesDidChange, (p) => listener(p.nodes));
+  }
+
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connection.dispose();
+    this.socket.end();
+    this.socket.destroy();
+  }
+}
+
+/**
+ * Spawns `vendetta coordinator run` detached (it outlives this process) and waits until its
+ * socket answers. Several CLIs racing here are fine: the instance lock lets one coordinator win
+ * and every CLI connects to it.
+ */
+export async function startCoordinator(paths: HomePaths, timeoutMs = 10_000): Promise<void> {
+  mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+  const child = spawn(process.execPath, [cliBundlePath(), 'coordinator', 'run'], {
+    detached: true,
+    stdio: 'ignore',
+    cwd: paths.root,
+    env: { ...process.env, VENDETTA_HOME: paths.root },
+  });
+  let exitedAt: number | undefined;
+  child.once('exit', () => {
+    exitedAt = Date.now();
+  });
+  child.once('error', () => {
+    exitedAt = Date.now();
+  });
+  child.unref();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await answers(paths.socket, 500)) return;
+    // It exited (e.g. another coordinator won the race): give the winner a moment, then give up.
+    if (exitedAt !== undefined && Date.now() - exitedAt > 1500) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw notAnswering(paths, exitedAt !== undefined ? 'exited right after it was started' : `did not start within ${timeoutMs / 1000} s`);
+}
+
+function openSocket(path: string): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', () => {
+      s.destroy();
+      resolve(undefined);
+    });
+  });
+}
+
+function notAnswering(paths: HomePaths, what: string): VendettaError {
+  return new VendettaError('INTERNAL', `The coordinator ${what}`, {
+    hint: `See ${paths.logsDir}/coordinator.log; \`vendetta coordinator stop\` stops a stuck one.`,
+  });
+}
+
+function toClientError(err: unknown, paths: HomePaths): VendettaError {
+  if (err instanceof VendettaError) return err;
+  if (err instanceof ResponseError) return VendettaError.fromResponseError(err);
+  return new VendettaError('INTERNAL', 'Lost the connection to the coordinator', {
+    cause: err,
+    hint: `See ${paths.logsDir}/coordinator.log; the next command starts a new coordinator if it stopped.`,
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(onTimeout()), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs a command's body, printing any error the standard way (JSON on stdout too with --json,
+ * the cause chain with --verbose) and setting the exit code.
+ */
+export async function runAction(opts: { json?: boolean; verbose?: boolean }, body: () => Promise<number | void>): Promise<void> {
+  try {
+    const code = await body();
+    process.exitCode = code ?? ExitCode.Ok;
+  } catch (err) {
+    process.exitCode = reportError(err, opts);
+  }
+}

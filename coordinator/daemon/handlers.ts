@@ -1,0 +1,167 @@
+/** The coordinator's requests: params validated at the boundary, then handed to the node manager. */
+import { VendettaError } from '../errors';
+import type { HomePaths } from '../home';
+import type { NodeManager } from '../nodes/nodeManager';
+import { localUser } from '../nodes/nodeSummary';
+import type { NodeRegistry } from '../nodes/registry';
+import type { SshLayer } from '../nodes/sshLayer';
+import { COORDINATOR_PROTOCOL_VERSION, type AddNodeParams, type CoordinatorStatus } from '../protocol';
+import { VERSION } from '../version';
+import type { HandlerTable } from './handlerTable';
+import * as v from './validate';
+
+export interface HandlerDeps {
+  paths: HomePaths;
+  manager: NodeManager;
+  registry: NodeRegistry;
+  ssh: SshLayer;
+  startedAt: Date;
+  clientCount: () => number;
+  /** Stops the coordinator after the current reply went out. */
+  shutdown: () => void;
+}
+
+export function createHandlers(deps: HandlerDeps): HandlerTable {
+  const { manager } = deps;
+  return {
+    initialize: {
+      validate(raw) {
+        const p = v.paramsObject(raw, 'initialize', ['protocolVersion', 'client']);
+        if (typeof p.protocolVersion !== 'number' || !Number.isInteger(p.protocolVersion)) {
+          throw new VendettaError('INVALID_PARAMS', 'initialize: protocolVersion must be a whole number', { hint: `This coordinator speaks protocol ${COORDINATOR_PROTOCOL_VERSION}.` });
+        }
+        const c = p.client as { name?: unknown; version?: unknown } | undefined;
+        if (typeof c !== 'object' || c === null || typeof c.name !== 'string' || typeof c.version !== 'string' || c.name.length > 100 || c.version.length > 100) {
+          throw new VendettaError('INVALID_PARAMS', 'initialize: client must be {name, version} (strings)', { hint: 'Send client: {"name": "vendetta-cli", "version": "1.2.3"}.' });
+        }
+        return { protocolVersion: p.protocolVersion, client: { name: c.name, version: c.version } };
+      },
+      run(p, ctx) {
+        if (p.protocolVersion !== COORDINATOR_PROTOCOL_VERSION) {
+          const clientNewer = p.protocolVersion > COORDINATOR_PROTOCOL_VERSION;
+          throw new VendettaError(
+            'PROTOCOL_MISMATCH',
+            `${p.client.name} ${p.client.version} speaks coordinator protocol ${p.protocolVersion}; the running coordinator (vendetta ${VERSION}) speaks ${COORDINATOR_PROTOCOL_VERSION}`,
+            {
+              hint: clientNewer
+                ? 'The running coordinator is older: stop it with `vendetta coordinator stop`; the next command starts the new one.'
+                : `Upgrade ${p.client.name} to match vendetta ${VERSION}.`,
+              details: { coordinatorProtocol: COORDINATOR_PROTOCOL_VERSION, clientProtocol: p.protocolVersion, coordinatorVersion: VERSION },
+            },
+          );
+        }
+        ctx.client.initialized = p;
+        return { protocolVersion: COORDINATOR_PROTOCOL_VERSION, coordinatorVersion: VERSION, pid: process.pid, home: deps.paths.root, startedAt: deps.startedAt.toISOString() };
+      },
+    },
+
+    coordinatorStatus: {
+      validate: (raw) => (v.paramsObject(raw, 'coordinator/status', []), undefined),
+      run() {
+        const status: CoordinatorStatus = {
+          pid: process.pid,
+          version: VERSION,
+          home: deps.paths.root,
+          startedAt: deps.startedAt.toISOString(),
+          uptimeSeconds: Math.round((Date.now() - deps.startedAt.getTime()) / 1000),
+          clients: deps.clientCount(),
+          nodes: manager.size,
+          connectedNodes: manager.connectedCount,
+          memoryRssBytes: process.memoryUsage().rss,
+        };
+        const problem = deps.registry.problem;
+        if (problem) status.registryError = { ...problem };
+        return status;
+      },
+    },
+
+    coordinatorShutdown: {
+      validate: (raw) => (v.paramsObject(raw, 'coordinator/shutdown', []), undefined),
+      run() {
+        deps.shutdown();
+        return { pid: process.pid };
+      },
+    },
+
+    listNodes: {
+      validate: (raw) => (v.paramsObject(raw, 'nodes/list', []), undefined),
+      run: () => manager.list(),
+    },
+
+    nodeStatus: {
+      validate(raw) {
+        const p = v.paramsObject(raw, 'nodes/status', ['name']);
+        const name = v.optional(p.name, (x) => v.nodeName(x));
+        return name === undefined ? {} : { name };
+      },
+      run: (p) => manager.status(p.name),
+    },
+
+    probeHostKey: {
+      validate(raw) {
+        const p = v.paramsObject(raw, 'nodes/probeHostKey', ['host', 'port']);
+        const port = v.optional(p.port, (x) => v.port(x));
+        return { host: v.host(p.host), ...(port !== undefined ? { port } : {}) };
+      },
+      async run(p) {
+        const port = p.port ?? 22;
+        const key = await deps.ssh.probeHostKey(p.host, port);
+        return { keyType: key.keyType, fingerprint: key.fingerprint, pinned: deps.ssh.lookupPin(p.host, port)?.fingerprint ?? null };
+      },
+    },
+
+    addNode: {
+      validate: validateAddNode,
+      run: (p, ctx) => manager.add({ ...p, port: p.port ?? 22, user: p.user ?? localUser() }, ctx.progress),
+    },
+
+    removeNode: {
+      validate(raw) {
+        const p = v.paramsObject(raw, 'nodes/remove', ['name', 'purge']);
+        return { name: v.nodeName(p.name), purge: v.optional(p.purge, (x) => v.boolean(x, 'purge')) ?? false };
+      },
+      run: (p) => manager.remove(p.name, p.purge === true),
+    },
+
+    testNode: {
+      validate: (raw) => ({ name: v.nodeName(v.paramsObject(raw, 'nodes/test', ['name']).name) }),
+      run: (p) => manager.test(p.name),
+    },
+
+    pingNode: {
+      validate: (raw) => ({ name: v.nodeName(v.paramsObject(raw, 'nodes/ping', ['name']).name) }),
+      run: (p) => manager.ping(p.name),
+    },
+  };
+}
+
+export function validateAddNode(raw: unknown): AddNodeParams {
+  const p = v.paramsObject(raw, 'nodes/add', [
+    'name', 'host', 'port', 'user', 'identity', 'hostKeyFingerprint', 'acceptNewHostKey', 'replaceHostKey', 'install', 'labels', 'progressToken',
+  ]);
+  const out: AddNodeParams = { name: v.nodeName(p.name), host: v.host(p.host) };
+  const port = v.optional(p.port, (x) => v.port(x));
+  if (port !== undefined) out.port = port;
+  const user = v.optional(p.user, v.user);
+  if (user !== undefined) out.user = user;
+  const identity = v.optional(p.identity, v.identityPath);
+  if (identity !== undefined) out.identity = identity;
+  const fp = v.optional(p.hostKeyFingerprint, (x) => v.fingerprint(x));
+  if (fp !== undefined) out.hostKeyFingerprint = fp;
+  const accept = v.optional(p.acceptNewHostKey, (x) => v.boolean(x, 'acceptNewHostKey'));
+  if (accept !== undefined) out.acceptNewHostKey = accept;
+  if (fp !== undefined && accept) {
+    throw new VendettaError('INVALID_PARAMS', 'Give either a host-key fingerprint or accept-new-host-key, not both', {
+      hint: 'Use --host-key-fingerprint when you know the fingerprint, --accept-new-host-key otherwise.',
+    });
+  }
+  const replace = v.optional(p.replaceHostKey, (x) => v.boolean(x, 'replaceHostKey'));
+  if (replace !== undefined) out.replaceHostKey = replace;
+  const install = v.optional(p.install, (x) => v.boolean(x, 'install'));
+  if (install !== undefined) out.install = install;
+  const labels = v.optional(p.labels, v.labels);
+  if (labels !== undefined) out.labels = labels;
+  const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));
+  if (token !== undefined) out.progressToken = token;
+  return out;
+}

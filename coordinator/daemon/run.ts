@@ -1,0 +1,98 @@
+/**
+ * `vendetta coordinator run`: the coordinator in the foreground (what auto-start spawns,
+ * detached). Takes the instance lock, loads the registry, connects the nodes, serves the socket,
+ * and on SIGTERM/SIGINT or `coordinator/shutdown` closes the agent links and removes its socket
+ * and lock before exiting 0. Process-level guards log a stray exception and keep serving.
+ */
+import { agentBundlePath, homePaths, type HomePaths } from '../home';
+import { FileLogger } from '../logFile';
+import { NodeManager } from '../nodes/nodeManager';
+import { NodeRegistry } from '../nodes/registry';
+import { realSshLayer, type SshLayer } from '../nodes/sshLayer';
+import { NodesDidChange } from '../protocol';
+import { VERSION } from '../version';
+import { createHandlers } from './handlers';
+import { acquireInstanceLock, ensureHome } from './instanceLock';
+import { CoordinatorServer } from './server';
+
+export interface RunOptions {
+  paths?: HomePaths;
+  /** Mirror log lines to stderr (a foreground run on a terminal). */
+  logToStderr?: boolean;
+  /** Substitutes the SSH layer (tests). */
+  ssh?: SshLayer;
+}
+
+export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
+  const paths = opts.paths ?? homePaths();
+  ensureHome(paths.root);
+  const log = new FileLogger({ dir: paths.logsDir, ...(opts.logToStderr ? { mirror: process.stderr } : {}) });
+  let lock;
+  try {
+    lock = acquireInstanceLock(paths, log);
+  } catch (err) {
+    log.warn('coordinator not started', { err });
+    log.close();
+    throw err;
+  }
+  const startedAt = new Date();
+  log.info('coordinator starting', { version: VERSION, home: paths.root, node: process.version });
+
+  process.on('uncaughtException', (err) => log.error('uncaught exception (kept running)', { err }));
+  process.on('unhandledRejection', (err) => log.error('unhandled rejection (kept running)', { err }));
+
+  const registry = new NodeRegistry(paths, log);
+  const ssh = opts.ssh ?? realSshLayer(paths, log);
+  const manager = new NodeManager({ paths, log, registry, ssh, agentBundle: agentBundlePath() });
+  let server: CoordinatorServer | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const shutdown = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      log.info('coordinator stopping', { reason });
+      const ownsSocket = lock.held();
+      registry.close();
+      await server?.close(ownsSocket).catch((err: unknown) => log.error('closing the socket failed', { err }));
+      await manager.close().catch((err: unknown) => log.error('closing node links failed', { err }));
+      lock.release();
+      log.info('coordinator stopped', { reason });
+      log.close();
+      process.exit(0);
+    })();
+    return stopping;
+  };
+
+  try {
+    registry.reload();
+    registry.watch();
+    server = new CoordinatorServer({
+      socketPath: paths.socket,
+      log,
+      handlers: createHandlers({
+        paths,
+        manager,
+        registry,
+        ssh,
+        startedAt,
+        clientCount: () => server?.clientCount ?? 0,
+        // Let the reply go out first.
+        shutdown: () => setTimeout(() => void shutdown('shutdown request'), 10),
+      }),
+    });
+    await server.listen();
+    if (!lock.held()) throw new Error('the coordinator lock was taken over while starting');
+  } catch (err) {
+    log.error('coordinator failed to start', { err });
+    registry.close();
+    await server?.close(false).catch(() => undefined);
+    lock.release();
+    log.close();
+    throw err;
+  }
+
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(sig));
+  manager.onDidChange((nodes) => server?.broadcast(NodesDidChange, { nodes }));
+  manager.start();
+  log.info('coordinator ready', { socket: paths.socket, pid: process.pid, nodes: manager.size });
+  if (registry.problem) log.warn('nodes.yaml has an error; running with the built-in node only', { problem: registry.problem });
+}

@@ -1,0 +1,219 @@
+/**
+ * The coordinator's socket: one JSON-RPC connection per client on `$VENDETTA_HOME/coordinator.sock`
+ * (0600 in a 0700 directory). Every client must `initialize` first. A client that sends garbage,
+ * a truncated message or an endless header gets an error and is disconnected; the others are
+ * not affected.
+ */
+import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import {
+  createMessageConnection,
+  SocketMessageReader,
+  SocketMessageWriter,
+  type CancellationToken,
+  type MessageConnection,
+  type NotificationType,
+} from 'vscode-jsonrpc/node';
+import { toVendettaError, VendettaError } from '../errors';
+import type { Logger } from '../log';
+import { ProgressNotification } from '../protocol';
+import { GuardedReader } from './guardedReader';
+import { byMethod, progressTokenOf, type ClientHandle, type HandlerTable, type ProgressReporter } from './handlerTable';
+import { alreadyRunning } from './instanceLock';
+import { answers } from './socketProbe';
+
+export interface ServerOptions {
+  socketPath: string;
+  log: Logger;
+  handlers: HandlerTable;
+  /** A message whose body stops arriving for this long is dropped with an error. */
+  partialMessageTimeoutMs?: number;
+  /** Bytes buffered without a complete message before the client is cut off. */
+  maxPendingBytes?: number;
+}
+
+interface Client extends ClientHandle {
+  socket: Socket;
+  connection: MessageConnection;
+  writer: SocketMessageWriter;
+  failed: boolean;
+}
+
+const USER_ERRORS = new Set(['INVALID_PARAMS', 'INVALID_NAME', 'INVALID_HOST', 'NODE_NOT_FOUND', 'NODE_EXISTS', 'HOST_KEY_UNCONFIRMED']);
+
+export class CoordinatorServer {
+  private readonly server: Server;
+  private readonly clients = new Set<Client>();
+  private readonly methods;
+  private nextId = 1;
+
+  constructor(private readonly opts: ServerOptions) {
+    this.methods = byMethod(opts.handlers);
+    this.server = createServer((socket) => this.accept(socket));
+    this.server.on('error', (err) => opts.log.error('socket server error', { err }));
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Binds the socket, replacing a stale one (no one answers on it) left by a killed coordinator. */
+  async listen(): Promise<void> {
+    const path = this.opts.socketPath;
+    if (existsSync(path)) {
+      if (await answers(path)) throw alreadyRunning(path.replace(/\/coordinator\.sock$/, ''), undefined);
+      this.opts.log.warn('replacing a stale coordinator socket', { path });
+      rmSync(path, { force: true });
+    }
+    const umask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen(path, () => {
+          this.server.off('error', reject);
+          resolve();
+        });
+      });
+    } finally {
+      process.umask(umask);
+    }
+    chmodSync(path, 0o600);
+  }
+
+  broadcast<P>(type: NotificationType<P>, params: P): void {
+    for (const c of this.clients) {
+      if (!c.initialized || c.failed) continue;
+      c.connection.sendNotification(type.method, params).catch((err: unknown) => this.opts.log.debug('notification not delivered', { client: c.id, err }));
+    }
+  }
+
+  /** Ends every connection (flushing replies already written) and stops listening. */
+  async close(removeSocket: boolean): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      const ends = [...this.clients].map((c) => new Promise<void>((r) => {
+        c.socket.once('close', () => r());
+        c.socket.end();
+      }));
+      void Promise.race([Promise.all(ends), new Promise((r) => setTimeout(r, 500))]).then(() => {
+        for (const c of this.clients) c.socket.destroy();
+      });
+    });
+    if (removeSocket) rmSync(this.opts.socketPath, { force: true });
+  }
+
+  private accept(socket: Socket): void {
+    const { log } = this.opts;
+    const reader = new SocketMessageReader(socket);
+    reader.partialMessageTimeout = this.opts.partialMessageTimeoutMs ?? 5000;
+    const writer = new SocketMessageWriter(socket);
+    const client = { id: this.nextId++, socket, writer, initialized: undefined, failed: false } as unknown as Client;
+    const resetPending = this.watchPending(client);
+    const guarded = new GuardedReader(reader, (message, why) => this.reject(client, `Invalid JSON-RPC message: ${why}`, idOf(message), false), resetPending);
+    client.connection = createMessageConnection(guarded, writer, {
+      error: (m) => log.debug('jsonrpc', { client: client.id, m }),
+      warn: (m) => log.debug('jsonrpc', { client: client.id, m }),
+      info: () => undefined,
+      log: () => undefined,
+    });
+    this.clients.add(client);
+    log.debug('client connected', { client: client.id });
+
+    // Framing errors (no Content-Length, a body that is not JSON) leave the stream unusable.
+    client.connection.onError(([err]) => this.reject(client, `Malformed JSON-RPC message: ${err.message}`, null, true));
+    reader.onPartialMessage((info) => this.reject(client, `Incomplete JSON-RPC message: nothing more arrived for ${info.waitingTime} ms`, null, true));
+    client.connection.onClose(() => {
+      this.clients.delete(client);
+      log.debug('client disconnected', { client: client.id });
+    });
+    socket.on('error', (err) => log.debug('client socket error', { client: client.id, err }));
+    client.connection.onRequest((method, params, token) => this.dispatch(client, method, params, token));
+    client.connection.onNotification((method) => log.debug('ignored client notification', { client: client.id, method }));
+    client.connection.listen();
+  }
+
+  private async dispatch(client: Client, method: string, raw: unknown, token: CancellationToken): Promise<unknown> {
+    const { log } = this.opts;
+    const started = Date.now();
+    try {
+      const handler = this.methods.get(method);
+      if (!handler) {
+        throw new VendettaError('PROTOCOL_MISMATCH', `The coordinator has no method "${method.slice(0, 80)}"`, {
+          hint: 'The client and the running coordinator differ in version: `vendetta coordinator stop`, then retry.',
+        });
+      }
+      if (method !== 'initialize' && !client.initialized) {
+        throw new VendettaError('PROTOCOL_MISMATCH', `"${method}" before "initialize"`, { hint: 'A client must send `initialize` first, with its protocol version.' });
+      }
+      const params = handler.validate(raw);
+      const result = await handler.run(params, { client, token, progress: this.progressFor(client, progressTokenOf(raw)) });
+      log.debug('request', { client: client.id, method, ms: Date.now() - started });
+      return result;
+    } catch (err) {
+      const e = toVendettaError(err);
+      const level = e.code === 'INTERNAL' ? 'error' : USER_ERRORS.has(e.code) ? 'info' : 'warn';
+      log.log(level, `${method} failed: ${e.message}`, { client: client.id, method, code: e.code, node: e.node, err: e });
+      return e.toResponseError();
+    }
+  }
+
+  private progressFor(client: Client, token: string | undefined): ProgressReporter {
+    if (token === undefined) return () => undefined;
+    let last = Date.now();
+    return (step, total, message) => {
+      const now = Date.now();
+      const elapsedMs = step > 1 ? now - last : undefined;
+      last = now;
+      client.connection
+        .sendNotification(ProgressNotification, { token, step, total, message, ...(elapsedMs !== undefined ? { elapsedMs } : {}) })
+        .catch(() => undefined);
+    };
+  }
+
+  /**
+   * Cuts off a client that streams bytes which never make a message (garbage without a header
+   * end, or a body that never completes). Returns the reset to call on each complete message.
+   */
+  private watchPending(client: Client): () => void {
+    const max = this.opts.maxPendingBytes ?? 16 * 1024 * 1024;
+    const timeoutMs = this.opts.partialMessageTimeoutMs ?? 5000;
+    let pending = 0;
+    let timer: NodeJS.Timeout | undefined;
+    client.socket.on('data', (chunk: Buffer) => {
+      pending += chunk.length;
+      if (pending > max) {
+        this.reject(client, `JSON-RPC message larger than ${max} bytes`, null, true);
+        return;
+      }
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (pending > 0) this.reject(client, `Incomplete JSON-RPC message: nothing more arrived for ${timeoutMs} ms`, null, true);
+      }, timeoutMs);
+      timer.unref();
+    });
+    client.socket.on('close', () => clearTimeout(timer));
+    return () => {
+      pending = 0;
+      clearTimeout(timer);
+    };
+  }
+
+  /** Answers a bad message with an error; `fatal` closes the connection too. */
+  private reject(client: Client, message: string, id: string | number | null, fatal: boolean): void {
+    if (client.failed) return;
+    const e = new VendettaError('INVALID_PARAMS', message, { hint: 'Speak JSON-RPC 2.0 with Content-Length framing, as vscode-jsonrpc does.' });
+    this.opts.log.warn('bad message from a client', { client: client.id, message, fatal });
+    const error = e.toResponseError().toJson();
+    client.writer.write({ jsonrpc: '2.0', id, error } as never).catch(() => undefined);
+    if (fatal) {
+      client.failed = true;
+      client.socket.end();
+      setTimeout(() => client.socket.destroy(), 1000).unref();
+    }
+  }
+}
+
+function idOf(message: unknown): string | number | null {
+  const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}

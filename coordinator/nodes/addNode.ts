@@ -1,0 +1,136 @@
+/**
+ * `node add`: learn and confirm the host key, prepare the SSH key, install and start the agent,
+ * and only then save. Nothing is written to nodes.yaml before every step succeeded, so a kill at
+ * any point leaves the registry as it was; a host key pinned for this attempt is unpinned again
+ * when a later step fails.
+ */
+import { GetNodeInfo, type NodeInfo } from '../../agent/protocol';
+import { toVendettaError, VendettaError } from '../errors';
+import type { Logger } from '../log';
+import type { AgentClient } from './agentClient';
+import { checkNodeInfo } from './agentReplies';
+import type { ResolvedNode } from './nodeSummary';
+import type { HostKey, IdentityInfo, SshLayer } from './sshLayer';
+
+export interface AddNodeInput {
+  node: ResolvedNode;
+  hostKeyFingerprint?: string;
+  acceptNewHostKey: boolean;
+  replaceHostKey: boolean;
+  install: boolean;
+}
+
+export type ProgressFn = (step: number, total: number, message: string) => void;
+
+export interface AddNodeContext {
+  ssh: SshLayer;
+  log: Logger;
+  progress: ProgressFn;
+  /** Writes the registry; called last, with the connected client (if installed). */
+  save: (node: ResolvedNode, client: AgentClient | undefined) => void;
+}
+
+export interface AddNodeOutcome {
+  node: ResolvedNode;
+  client: AgentClient | undefined;
+  hostKey: HostKey;
+  identity: IdentityInfo;
+  info: NodeInfo | undefined;
+}
+
+export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): Promise<AddNodeOutcome> {
+  const { node } = input;
+  const { ssh, log, progress } = ctx;
+  const total = input.install ? 4 : 3;
+
+  progress(1, total, `Checking the host key of ${node.host}:${node.port}…`);
+  const hostKey = await ssh.probeHostKey(node.host, node.port).catch((err: unknown) => {
+    throw withNode(err, node.name);
+  });
+  const pinned = ssh.lookupPin(node.host, node.port);
+  const mustPin = decideHostKey(input, hostKey, pinned);
+
+  progress(2, total, 'Preparing the SSH key…');
+  const identity = await ssh.ensureIdentity(node.identity);
+
+  let undoPin: (() => Promise<void>) | undefined;
+  if (mustPin) {
+    await ssh.pin(node.host, node.port, hostKey);
+    undoPin = pinned ? () => ssh.pin(node.host, node.port, pinned) : () => ssh.unpin(node.host, node.port);
+  }
+  const saved = { ...node, hostKey: normalize(hostKey.fingerprint) };
+  let client: AgentClient | undefined;
+  try {
+    let info: NodeInfo | undefined;
+    if (input.install) {
+      progress(3, total, 'Installing and starting the agent…');
+      client = ssh.createAgentClient({ name: node.name, host: node.host, port: node.port, user: node.user, ...(node.identity ? { identity: node.identity } : {}) }, { install: true });
+      await client.connect();
+      info = checkNodeInfo(await client.request(GetNodeInfo), node.name);
+    }
+    progress(total, total, 'Saving the node…');
+    ctx.save(saved, client);
+    return { node: saved, client, hostKey, identity, info };
+  } catch (err) {
+    await client?.close().catch(() => undefined);
+    if (undoPin) await undoPin().catch((e: unknown) => log.warn('could not restore known_hosts after a failed add', { node: node.name, err: e }));
+    throw explainAuth(withNode(err, node.name), identity, node);
+  }
+}
+
+/**
+ * Returns true when the presented key must be pinned (new or replacing), false when it is
+ * already pinned; throws when it is neither confirmed nor allowed.
+ */
+export function decideHostKey(input: AddNodeInput, presented: HostKey, pinned: HostKey | undefined): boolean {
+  const { node } = input;
+  const fp = normalize(presented.fingerprint);
+  const where = `${node.host}:${node.port}`;
+  if (input.hostKeyFingerprint !== undefined && normalize(input.hostKeyFingerprint) !== fp) {
+    throw new VendettaError('HOST_KEY_MISMATCH', `The host key of ${where} is ${fp}, not ${normalize(input.hostKeyFingerprint)} as given`, {
+      node: node.name,
+      hint: 'Check the fingerprint on the node (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`). If they differ, someone may be intercepting the connection.',
+      details: { host: node.host, port: node.port, keyType: presented.keyType, expectedFingerprint: normalize(input.hostKeyFingerprint), presentedFingerprint: fp },
+    });
+  }
+  if (pinned && normalize(pinned.fingerprint) === fp) return false;
+  if (pinned && !input.replaceHostKey) {
+    const old = normalize(pinned.fingerprint);
+    throw new VendettaError('HOST_KEY_MISMATCH', `The host key of ${where} changed: pinned ${old}, the node now presents ${fp}`, {
+      node: node.name,
+      hint: `If the node was reinstalled on purpose, re-pin its key: \`vendetta node add ${node.name} --host ${node.host} --port ${node.port} --replace-host-key --host-key-fingerprint ${fp}\`. Otherwise someone may be intercepting the connection.`,
+      details: { host: node.host, port: node.port, keyType: presented.keyType, pinnedFingerprint: old, presentedFingerprint: fp },
+    });
+  }
+  if (input.hostKeyFingerprint !== undefined || input.acceptNewHostKey) return true;
+  const details: Record<string, unknown> = { host: node.host, port: node.port, keyType: presented.keyType, fingerprint: fp };
+  if (pinned) details.pinnedFingerprint = normalize(pinned.fingerprint);
+  throw new VendettaError('HOST_KEY_UNCONFIRMED', `The host key of ${where} is not confirmed: ${fp} (${presented.keyType})`, {
+    node: node.name,
+    hint: `Check it on the node (\`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\`), then pass --host-key-fingerprint ${fp}, or --accept-new-host-key to trust the key the node presents.`,
+    details,
+  });
+}
+
+/** OpenSSH prints SHA256 fingerprints without base64 padding; compare them that way. */
+export function normalize(fingerprint: string): string {
+  return fingerprint.replace(/=+$/, '');
+}
+
+function withNode(err: unknown, node: string): VendettaError {
+  const e = toVendettaError(err);
+  if (e.node) return e;
+  return new VendettaError(e.code, e.message, { hint: e.hint, node, provider: e.provider, details: e.details, cause: e.cause });
+}
+
+/** A key vendetta just made cannot be on the node yet: say how to put it there. */
+function explainAuth(e: VendettaError, identity: IdentityInfo, node: ResolvedNode): VendettaError {
+  if (e.code !== 'AUTH_FAILED' || !identity.generated || !identity.privateKeyPath) return e;
+  const port = node.port === 22 ? '' : ` -p ${node.port}`;
+  return new VendettaError(e.code, e.message, {
+    node: node.name,
+    cause: e.cause,
+    hint: `vendetta made a new key for you; install it on the node, then retry: \`ssh-copy-id -i ${identity.privateKeyPath}.pub${port} ${node.user}@${node.host}\``,
+    details: { ...e.details, publicKey: identity.publicKey },
+  });
+}

@@ -1,0 +1,187 @@
+/**
+ * The `local` transport: the agent runs as a child process of the coordinator
+ * (`node agent.js attach`, which bridges its stdio to the local agent daemon and starts the
+ * daemon when absent). Same protocol and AgentSession as over SSH, no SSH. Like the SSH client,
+ * a link that drops comes back by itself (backoff with jitter); a request made meanwhile tries at once.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import type { CancellationToken, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { AgentErrorData, InitializeResult } from '../../agent/protocol';
+import { VendettaError } from '../errors';
+import type { Logger } from '../log';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../ssh/backoff';
+import type { AgentClient, Disposable, LinkState } from './agentClient';
+import { AgentSession } from './agentSession';
+
+export interface LocalAgentClientOptions {
+  nodeName: string;
+  /** VENDETTA_AGENT_HOME of the child (paths.localAgentHome). */
+  agentHome: string;
+  agentBundle: string;
+  log: Logger;
+  handshakeTimeoutMs?: number;
+  backoff?: BackoffOptions;
+}
+
+export class LocalAgentClient implements AgentClient {
+  state: LinkState = 'idle';
+  lastError: VendettaError | undefined;
+  lastSeen: Date | undefined;
+  agent: InitializeResult | undefined;
+
+  private session: AgentSession | undefined;
+  private child: ChildProcessWithoutNullStreams | undefined;
+  private connecting: Promise<InitializeResult> | undefined;
+  private closed = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<(state: LinkState, error?: VendettaError) => void>();
+
+  constructor(private readonly opts: LocalAgentClientOptions) {}
+
+  get nodeName(): string {
+    return this.opts.nodeName;
+  }
+
+  connect(): Promise<InitializeResult> {
+    if (this.closed) return Promise.reject(this.closedError());
+    if (this.state === 'online' && this.session && !this.session.closed && this.agent) return Promise.resolve(this.agent);
+    this.connecting ??= this.start().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
+  request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
+  async request(type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>, ...args: unknown[]): Promise<unknown> {
+    await this.connect();
+    const session = this.session;
+    if (!session) throw this.lastError ?? this.closedError();
+    const result = await (session.request as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...args);
+    this.lastSeen = new Date();
+    return result;
+  }
+
+  onStateChange(listener: (state: LinkState, error?: VendettaError) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    const child = this.child;
+    this.session?.dispose();
+    this.session = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      // Closing stdin ends `attach`; the daemon itself keeps running (workspaces outlive us).
+      child.stdin.end();
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const timer = setTimeout(() => child.kill('SIGTERM'), 1000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.setState('offline', this.closedError());
+  }
+
+  private async start(): Promise<InitializeResult> {
+    this.setState('connecting');
+    const { agentBundle, agentHome, nodeName, log } = this.opts;
+    try {
+      if (!existsSync(agentBundle)) {
+        throw new VendettaError('AGENT_INSTALL_FAILED', `The agent bundle is missing: ${agentBundle}`, {
+          node: nodeName,
+          hint: 'Reinstall vendetta (or run `npm run build` in a source checkout).',
+        });
+      }
+      mkdirSync(agentHome, { recursive: true, mode: 0o700 });
+      const child = spawn(process.execPath, [agentBundle, 'attach'], {
+        env: { ...process.env, VENDETTA_AGENT_HOME: agentHome },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      this.child = child;
+      const stderrTail: string[] = [];
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (chunk: string) => {
+        for (const line of chunk.split('\n').filter(Boolean)) {
+          stderrTail.push(line);
+          if (stderrTail.length > 20) stderrTail.shift();
+          log.debug('local agent stderr', { node: nodeName, line });
+        }
+      });
+      const spawnFailed = new Promise<never>((_, reject) => child.once('error', reject));
+      spawnFailed.catch(() => undefined);
+      child.once('exit', (code, signal) => {
+        log.info('local agent attach process exited', { node: nodeName, code, signal });
+        this.session?.dispose();
+      });
+      const session = new AgentSession({
+        nodeName,
+        input: child.stdout,
+        output: child.stdin,
+        handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
+        onLog: (p) => log.log(p.level, `agent: ${p.message}`, { node: nodeName }),
+      });
+      this.session = session;
+      session.onClose((err) => {
+        if (this.session !== session) return;
+        this.session = undefined;
+        this.agent = undefined;
+        if (child.exitCode === null) child.kill('SIGTERM');
+        const tail = stderrTail.at(-1);
+        const lost = tail ? new VendettaError(err.code, `${err.message} (agent said: ${tail})`, { node: nodeName, hint: err.hint, cause: err.cause }) : err;
+        if (!this.closed) {
+          this.setState('offline', lost);
+          this.scheduleReconnect();
+        }
+      });
+      const result = await Promise.race([session.initialize(), spawnFailed]);
+      this.agent = result;
+      this.lastSeen = new Date();
+      this.attempt = 0;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      log.info('local agent connected', { node: nodeName, agentVersion: result.agentVersion, daemonPid: result.pid });
+      this.setState('online');
+      return result;
+    } catch (err) {
+      const e = err instanceof VendettaError
+        ? err
+        : new VendettaError('NODE_UNREACHABLE', `Cannot start the local agent: ${(err as Error).message}`, {
+            node: nodeName,
+            cause: err,
+            hint: 'The coordinator log has the agent\'s output.',
+          });
+      this.session?.dispose();
+      this.session = undefined;
+      if (this.child && this.child.exitCode === null) this.child.kill('SIGTERM');
+      this.setState('offline', e);
+      this.scheduleReconnect();
+      throw e;
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.retryTimer) return;
+    const delay = backoffDelay(this.attempt++, this.opts.backoff ?? DEFAULT_BACKOFF);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect().catch(() => undefined); // a failure reschedules itself
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private setState(state: LinkState, error?: VendettaError): void {
+    if (state === 'online') this.lastError = undefined;
+    if (error) this.lastError = error;
+    if (state === this.state && !error) return;
+    this.state = state;
+    for (const l of [...this.listeners]) l(state, error);
+  }
+
+  private closedError(): VendettaError {
+    return new VendettaError('NODE_UNREACHABLE', `The link to ${this.opts.nodeName} was closed`, { node: this.opts.nodeName });
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * `vendetta node test local`: the steps that apply to the embedded node (no DNS, TCP or SSH):
+ * the Node.js runtime, the agent, and each provider the agent finds.
+ */
+import { existsSync } from 'node:fs';
+import { GetNodeInfo, PROVIDER_NAMES, type NodeInfo, type ProviderName } from '../../agent/protocol';
+import { toVendettaError } from '../errors';
+import type { TestStep } from '../protocol';
+import type { AgentClient } from './agentClient';
+import { checkNodeInfo } from './agentReplies';
+
+const PROVIDER_HINTS: Record<ProviderName, string> = {
+  docker: 'Install Docker and start dockerd; the agent\'s user needs access to its socket (the docker group).',
+  lxc: 'Install LXC (`apt install lxc`) or LXD/Incus, and give the agent\'s user access to it.',
+  qemu: 'Install QEMU (`apt install qemu-system-x86 qemu-utils`); a usable /dev/kvm makes it fast.',
+};
+
+/** One step per provider, from the agent's node/info. */
+export function providerSteps(info: NodeInfo, elapsedMs: number): TestStep[] {
+  return PROVIDER_NAMES.map((p) => {
+    const s = info.providers[p];
+    const kvm = p === 'qemu' ? (info.providers.qemu.kvm ? ', KVM usable' : ', no KVM (slow TCG emulation)') : '';
+    const step: TestStep = {
+      name: `provider ${p}`,
+      ok: s.available,
+      detail: s.available ? `${p} ${s.version ?? '(version unknown)'}${kvm}` : s.error ?? `${p} not found`,
+      elapsedMs,
+    };
+    if (!s.available) step.hint = PROVIDER_HINTS[p];
+    return step;
+  });
+}
+
+export async function diagnoseLocal(client: AgentClient, agentBundle: string): Promise<TestStep[]> {
+  const steps: TestStep[] = [];
+  const major = Number(process.versions.node.split('.')[0]);
+  steps.push({
+    name: 'Node.js runtime',
+    ok: major >= 18,
+    detail: `Node.js ${process.version} at ${process.execPath}`,
+    ...(major >= 18 ? {} : { hint: 'The agent needs Node.js 18 or newer.' }),
+    elapsedMs: 0,
+  });
+  const bundleOk = existsSync(agentBundle);
+  steps.push({
+    name: 'agent bundle',
+    ok: bundleOk,
+    detail: bundleOk ? agentBundle : `missing: ${agentBundle}`,
+    ...(bundleOk ? {} : { hint: 'Reinstall vendetta (or run `npm run build` in a source checkout).' }),
+    elapsedMs: 0,
+  });
+  if (!bundleOk) return steps;
+
+  let t0 = Date.now();
+  try {
+    const agent = await client.connect();
+    steps.push({ name: 'agent', ok: true, detail: `vendetta-agent ${agent.agentVersion}, daemon pid ${agent.pid}`, elapsedMs: Date.now() - t0 });
+  } catch (err) {
+    const e = toVendettaError(err);
+    steps.push({ name: 'agent', ok: false, detail: e.message, hint: e.hint ?? 'The coordinator log has the agent\'s output.', elapsedMs: Date.now() - t0 });
+    return steps;
+  }
+  t0 = Date.now();
+  try {
+    const info = checkNodeInfo(await client.request(GetNodeInfo), client.nodeName);
+    steps.push(...providerSteps(info, Date.now() - t0));
+  } catch (err) {
+    const e = toVendettaError(err);
+    steps.push({ name: 'providers', ok: false, detail: e.message, hint: e.hint ?? 'The coordinator log has the details.', elapsedMs: Date.now() - t0 });
+  }
+  return steps;
+}

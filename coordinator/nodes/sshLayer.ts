@@ -1,0 +1,48 @@
+/**
+ * What the node manager needs from the SSH layer, as one interface: the real one wraps
+ * coordinator/ssh; unit tests pass a fake, so the manager's logic runs without sshd.
+ */
+import type { HomePaths } from '../home';
+import type { Logger } from '../log';
+import type { TestStep } from '../protocol';
+import {
+  createSshAgentClient,
+  diagnoseNode,
+  ensureIdentity,
+  KnownHosts,
+  probeHostKey,
+  purgeAgent,
+  type IdentityInfo,
+  type PinnedKey,
+  type SshNodeTarget,
+} from '../ssh';
+import type { AgentClient } from './agentClient';
+
+export type { SshNodeTarget, IdentityInfo };
+export type HostKey = PinnedKey;
+
+export interface SshLayer {
+  probeHostKey(host: string, port: number): Promise<HostKey>;
+  lookupPin(host: string, port: number): HostKey | undefined;
+  pin(host: string, port: number, key: HostKey): Promise<void>;
+  unpin(host: string, port: number): Promise<void>;
+  ensureIdentity(identity?: string): Promise<IdentityInfo>;
+  createAgentClient(target: SshNodeTarget, opts: { install: boolean }): AgentClient;
+  diagnose(target: SshNodeTarget): Promise<TestStep[]>;
+  purge(target: SshNodeTarget): Promise<void>;
+}
+
+export function realSshLayer(paths: HomePaths, log: Logger): SshLayer {
+  // Read the file afresh each time: `node add` and hand edits change it under us.
+  const knownHosts = () => new KnownHosts(paths.knownHosts);
+  return {
+    probeHostKey: (host, port) => probeHostKey(host, port),
+    lookupPin: (host, port) => knownHosts().lookup(host, port),
+    pin: (host, port, k) => knownHosts().pin(host, port, k.keyType, k.key),
+    unpin: (host, port) => knownHosts().remove(host, port),
+    ensureIdentity: (identity) => ensureIdentity(paths, identity),
+    createAgentClient: (target, opts) => createSshAgentClient(target, { paths, log, install: opts.install }),
+    diagnose: (target) => diagnoseNode(target, { paths, log }),
+    purge: (target) => purgeAgent(target, { paths, log }),
+  };
+}
