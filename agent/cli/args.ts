@@ -21,18 +21,19 @@ Environment:
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const [first, ...rest] = argv;
   if (first === undefined) return { ok: false, error: 'missing command' };
-  const command = aliases[first];
+  const command = aliases.get(first);
   if (!command) return { ok: false, error: `unknown command ${JSON.stringify(first)}` };
   if (rest.length > 0) return { ok: false, error: `${command} takes no arguments, got ${JSON.stringify(rest.join(' '))}` };
   return { ok: true, command };
 }
 
-const aliases: Record<string, AgentCommand | undefined> = {
-  attach: 'attach',
-  daemon: 'daemon',
-  version: 'version',
-  '--version': 'version',
-  help: 'help',
-  '--help': 'help',
-  '-h': 'help',
-};
+// A Map, not an object literal: `constructor` or `__proto__` must not look like a command.
+const aliases = new Map<string, AgentCommand>([
+  ['attach', 'attach'],
+  ['daemon', 'daemon'],
+  ['version', 'version'],
+  ['--version', 'version'],
+  ['help', 'help'],
+  ['--help', 'help'],
+  ['-h', 'help'],
+]);
