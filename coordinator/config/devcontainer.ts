@@ -199,7 +199,8 @@ function convert(text: string, file: string, folderName: string | undefined): De
     if (p) report(p.key, { code: 'unsupported', severity: 'warning', message: `\`${key}\` is not supported and is ignored`, hint: why });
   }
 
-  if (!hasErrors(diagnostics)) {
+  {
+    // The converted parts are checked even when other fields were wrong, to report everything at once.
     const locate = (path: readonly string[], opts: { key?: boolean } = {}): Range => {
       for (let n = path.length; n > 0; n--) {
         const prefix = path.slice(0, n).join('/');

@@ -65,6 +65,7 @@ const TYPE_NAMES: Record<string, string> = {
   string: 'a string',
   integer: 'a whole number',
   number: 'a number',
+  fraction: 'a fraction',
   boolean: 'true or false',
   null: 'empty',
 };
@@ -72,7 +73,7 @@ const TYPE_NAMES: Record<string, string> = {
 function jsonType(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (Array.isArray(v)) return 'array';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'fraction';
   return typeof v;
 }
 
@@ -96,9 +97,15 @@ export function schemaDiagnostics(errors: readonly ErrorObject[], ctx: SchemaErr
   const out: Diagnostic[] = [];
   // Branch errors of a oneOf are summarised by the oneOf error itself.
   const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath + '/');
+  // A value of the wrong type also fails its pattern/range; the type is the one to report. With
+  // an enum, listing the allowed values says more than the type does.
+  const hasEnum = new Set(errors.filter((e) => e.keyword === 'enum').map((e) => e.instancePath));
+  const wrongType = new Set(errors.filter((e) => e.keyword === 'type' && !hasEnum.has(e.instancePath)).map((e) => e.instancePath));
   const seen = new Set<string>();
   for (const e of errors) {
     if (e.keyword === 'if') continue;
+    if (e.keyword === 'type' && hasEnum.has(e.instancePath)) continue;
+    if (e.keyword !== 'type' && e.keyword !== 'required' && e.keyword !== 'additionalProperties' && wrongType.has(e.instancePath)) continue;
     if (oneOfPaths.some((p) => e.schemaPath.startsWith(p))) continue;
     if (e.propertyName !== undefined && e.keyword !== 'propertyNames') continue; // reported with propertyNames
     const d = describe(e, errors, ctx);

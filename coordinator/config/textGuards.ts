@@ -43,6 +43,11 @@ export function checkConfigText(text: string, file: string): Diagnostic[] {
 export function decodeConfigBytes(bytes: Uint8Array, file: string): { text?: string; diagnostics: Diagnostic[] } {
   if (bytes.length > MAX_CONFIG_BYTES) return { diagnostics: [tooLarge(file, bytes.length)] };
   const bad = firstInvalidUtf8(bytes);
+  const control = firstControlByte(bytes);
+  if (control >= 0 && (bad < 0 || control < bad)) {
+    const text = new TextDecoder('utf-8').decode(bytes.subarray(0, control + 1));
+    return { diagnostics: checkConfigText(text, file) };
+  }
   if (bad >= 0) {
     const prefix = new TextDecoder('utf-8').decode(bytes.subarray(0, bad));
     return { diagnostics: [notText(file, prefix, prefix.length, `a byte that is not UTF-8 (0x${(bytes[bad] ?? 0).toString(16).padStart(2, '0')})`)] };
@@ -75,6 +80,15 @@ export function firstInvalidUtf8(b: Uint8Array): number {
     }
     if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
     i += n + 1;
+  }
+  return -1;
+}
+
+/** Control characters are ASCII, so they can be found in the bytes before decoding. */
+function firstControlByte(b: Uint8Array): number {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] ?? 0;
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f) return i;
   }
   return -1;
 }

@@ -30,7 +30,14 @@ export function parseYaml(text: string, file: string, emptyMessage: string | und
   const at = (start: number, end: number) => mapper.range(start, end);
   const diagnostics: Diagnostic[] = [];
 
-  for (const e of doc.errors) diagnostics.push(diagnosticAt(file, at(e.pos[0], e.pos[1]), { code: 'yaml-syntax', ...describeYamlError(doc, text, e.code, e.message, e.pos[0], at) }));
+  for (const e of doc.errors) {
+    // yaml often reports at the start of a line; the first non-blank character is what is wrong.
+    let start = e.pos[0];
+    while (text[start] === ' ' && start < text.length) start++;
+    if (text[start] === '\n' || start >= text.length) start = e.pos[0];
+    const end = Math.max(start + 1, e.pos[1]);
+    diagnostics.push(diagnosticAt(file, at(start, end), { code: 'yaml-syntax', ...describeYamlError(doc, text, e.code, e.message, e.pos[0], at) }));
+  }
   for (const w of doc.warnings) {
     diagnostics.push(diagnosticAt(file, at(w.pos[0], w.pos[1]), { code: 'yaml-syntax', severity: 'warning', message: lowerFirst(w.message), hint: 'plain YAML without custom tags is all a config needs' }));
   }
@@ -47,12 +54,15 @@ export function parseYaml(text: string, file: string, emptyMessage: string | und
     const data: unknown = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
     return { doc, data, diagnostics, locate };
   } catch (err) {
-    const alias = firstAlias(doc);
-    const range = alias?.range ? at(alias.range[0], alias.range[1]) : at(0, 0);
     const reason = err instanceof Error ? err.message : String(err);
+    const aliasName = unresolvedAliasName(reason);
+    const alias = firstAlias(doc, aliasName);
+    const range = alias?.range ? at(alias.range[0], alias.range[1]) : at(0, 0);
     const message = /Excessive alias count/i.test(reason)
       ? 'aliases (`*name`) expand to too much data'
-      : `an alias cannot be resolved: ${lowerFirst(reason)}`;
+      : aliasName
+        ? `the alias \`*${aliasName}\` has no anchor \`&${aliasName}\` before it`
+        : `an alias cannot be resolved: ${lowerFirst(reason)}`;
     diagnostics.push(diagnosticAt(file, range, { code: 'yaml-syntax', message, hint: 'define each anchor (`&name`) before its alias and avoid nesting aliases' }));
     return { doc, diagnostics, locate };
   }
@@ -139,10 +149,15 @@ function firstKeyNamed(doc: Document.Parsed, dupKey: Scalar, name: string): Scal
   return found;
 }
 
-function firstAlias(doc: Document.Parsed): Node | undefined {
+function unresolvedAliasName(reason: string): string | undefined {
+  return /^Unresolved alias.*: (\S+)$/.exec(reason)?.[1];
+}
+
+function firstAlias(doc: Document.Parsed, name?: string): Node | undefined {
   let found: Node | undefined;
   visit(doc, {
     Alias(_k, node) {
+      if (name !== undefined && node.source !== name) return undefined;
       found = node;
       return visit.BREAK;
     },
