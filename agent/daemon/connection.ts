@@ -20,6 +20,8 @@ import { FrameGuard, type FrameGuardOptions, type FrameViolation } from './frame
 const MAX_PENDING_OUTPUT = 64 * 1024 * 1024;
 /** How long an ending connection may take to flush before it is destroyed. */
 const END_GRACE_MS = 2_000;
+/** How long an ending connection waits for its last answers (a handler that never returns). */
+const END_WAIT_MS = 30_000;
 
 export interface ClientConnectionOptions {
   guard?: FrameGuardOptions;
@@ -45,6 +47,7 @@ export class ClientConnection {
     this.session = { connectionId: id, initialized: false };
     const guard = new FrameGuard(opts.guard);
     guard.on('violation', (v: FrameViolation) => this.onViolation(v));
+    guard.on('request', () => this.inflight++);
     socket.pipe(guard);
     this.writer = new StreamMessageWriter(socket);
     const logger = daemon.logger;
@@ -55,7 +58,6 @@ export class ClientConnection {
       log: (m) => logger.debug('jsonrpc', { connection: id, detail: m }),
     });
     this.connection.onRequest(async (method, params, token) => {
-      this.inflight++;
       try {
         return await dispatch(handlers, method, params, { daemon: this.daemon, session: this.session, token });
       } catch (err) {
@@ -83,10 +85,15 @@ export class ClientConnection {
     if (this.ending || this.closed) return;
     this.ending = true;
     this.daemon.logger.debug('ending connection', { connection: this.id, reason });
-    this.whenIdle(() => {
+    let ended = false;
+    const finish = (): void => {
+      if (ended) return;
+      ended = true;
       this.socket.end();
       setTimeout(() => this.socket.destroy(), END_GRACE_MS).unref();
-    });
+    };
+    this.whenIdle(finish);
+    setTimeout(finish, END_WAIT_MS).unref();
   }
 
   /** The writer counts answers out so `end` knows when nothing is left in flight. */

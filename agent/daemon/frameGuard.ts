@@ -124,10 +124,13 @@ export class FrameGuard extends Transform {
     this.body = [];
     this.bodyBytes = 0;
     const verdict = checkMessage(body);
-    if (verdict) {
-      this.emit('violation', { fatal: false, ...verdict } satisfies FrameViolation);
+    if (!verdict.ok) {
+      this.emit('violation', { fatal: false, kind: verdict.kind, message: verdict.message, id: verdict.id } satisfies FrameViolation);
       return;
     }
+    // Counted here, before vscode-jsonrpc queues it: a client that half-closes right after
+    // sending must still get every answer.
+    if (verdict.request) this.emit('request');
     this.push(Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'ascii'));
     this.push(body);
   }
@@ -194,29 +197,31 @@ export function contentLength(header: string): number | string {
   return length ?? 'a message header has no Content-Length';
 }
 
-/** Why a complete body is not a JSON-RPC 2.0 message, or undefined when it is one. */
-export function checkMessage(body: Buffer): Omit<FrameViolation, 'fatal'> | undefined {
+export type MessageVerdict = { ok: true; request: boolean } | ({ ok: false } & Omit<FrameViolation, 'fatal'>);
+
+/** Whether a complete body is a JSON-RPC 2.0 message (and a request, which needs an answer). */
+export function checkMessage(body: Buffer): MessageVerdict {
   let msg: unknown;
   try {
     msg = JSON.parse(body.toString('utf8'));
   } catch (err) {
-    return { kind: 'PARSE_ERROR', message: `a message is not valid JSON: ${(err as Error).message}`, id: null };
+    return { ok: false, kind: 'PARSE_ERROR', message: `a message is not valid JSON: ${(err as Error).message}`, id: null };
   }
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
     const what = Array.isArray(msg) ? 'a batch (array), which the agent does not accept' : `a JSON ${msg === null ? 'null' : typeof msg}`;
-    return { kind: 'INVALID_REQUEST', message: `a message must be a JSON-RPC 2.0 object, got ${what}`, id: null };
+    return { ok: false, kind: 'INVALID_REQUEST', message: `a message must be a JSON-RPC 2.0 object, got ${what}`, id: null };
   }
   const m = msg as Record<string, unknown>;
   const id = typeof m.id === 'string' || typeof m.id === 'number' ? m.id : null;
-  if (m.jsonrpc !== '2.0') return { kind: 'INVALID_REQUEST', message: 'a message must have "jsonrpc": "2.0"', id };
+  if (m.jsonrpc !== '2.0') return { ok: false, kind: 'INVALID_REQUEST', message: 'a message must have "jsonrpc": "2.0"', id };
   const isCall = typeof m.method === 'string';
   const isResponse = 'id' in m && ('result' in m || 'error' in m);
-  if (!isCall && !isResponse) return { kind: 'INVALID_REQUEST', message: 'a message must be a request, a notification or a response', id };
+  if (!isCall && !isResponse) return { ok: false, kind: 'INVALID_REQUEST', message: 'a message must be a request, a notification or a response', id };
   if (isCall && 'id' in m && id === null) {
-    return { kind: 'INVALID_REQUEST', message: 'a request id must be a string or a number', id: null };
+    return { ok: false, kind: 'INVALID_REQUEST', message: 'a request id must be a string or a number', id: null };
   }
   if (isCall && m.params !== undefined && (m.params === null || typeof m.params !== 'object')) {
-    return { kind: 'INVALID_REQUEST', message: 'params must be an object or an array', id };
+    return { ok: false, kind: 'INVALID_REQUEST', message: 'params must be an object or an array', id };
   }
-  return undefined;
+  return { ok: true, request: isCall && 'id' in m };
 }

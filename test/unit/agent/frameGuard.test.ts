@@ -90,8 +90,9 @@ describe('the agent lets only well-framed JSON-RPC through', () => {
   });
 
   it('tells JSON that is not JSON-RPC apart, with the id when there is one', () => {
-    assert.equal(checkMessage(Buffer.from(ping)), undefined);
-    assert.equal(checkMessage(Buffer.from('{"jsonrpc":"2.0","id":3,"result":null}')), undefined);
+    assert.deepEqual(checkMessage(Buffer.from(ping)), { ok: true, request: true });
+    assert.deepEqual(checkMessage(Buffer.from('{"jsonrpc":"2.0","method":"x/didY"}')), { ok: true, request: false });
+    assert.deepEqual(checkMessage(Buffer.from('{"jsonrpc":"2.0","id":3,"result":null}')), { ok: true, request: false });
     const cases: Array<[string, RegExp, string | number | null]> = [
       ['[1,2]', /batch/, null],
       ['42', /JSON number/, null],
@@ -103,7 +104,7 @@ describe('the agent lets only well-framed JSON-RPC through', () => {
     ];
     for (const [body, re, id] of cases) {
       const v = checkMessage(Buffer.from(body));
-      assert.ok(v, body);
+      assert.ok(!v.ok, body);
       assert.equal(v.kind, 'INVALID_REQUEST', body);
       assert.match(v.message, re, body);
       assert.equal(v.id, id, body);
