@@ -1,0 +1,290 @@
+/**
+ * The `ssh` transport of AgentClient: one pooled ssh2 connection per node, carrying one
+ * long-lived `agent.js attach` channel that every request shares (JSON-RPC multiplexes them),
+ * plus short exec/SFTP/direct-tcpip channels as needed. A dead link fails what is in flight with
+ * NODE_UNREACHABLE, goes offline, and comes back by itself (exponential backoff with jitter);
+ * a request made while offline tries at once.
+ */
+import type { Client, ClientChannel } from 'ssh2';
+import type { AgentErrorData, InitializeResult } from '../../agent/protocol';
+import { toVendettaError, VendettaError } from '../errors';
+import { agentBundlePath, type HomePaths } from '../home';
+import type { Logger } from '../log';
+import { attachAgent, type AttachedAgent } from '../ssh/agentAttach';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../ssh/backoff';
+import { openSsh } from '../ssh/connect';
+import { readLocalBundle } from '../ssh/localBundle';
+import type { SshNodeTarget } from '../ssh/target';
+import type { AgentClient, Disposable, LinkState } from './agentClient';
+import type { CancellationToken, RequestType, RequestType0 } from 'vscode-jsonrpc';
+
+export interface SshAgentClientOptions {
+  paths: HomePaths;
+  log: Logger;
+  /** Default: agentBundlePath(). */
+  agentBundle?: string;
+  /** SSH keep-alive interval (default 5 s); the link is dead after `keepaliveCountMax` (2) more unanswered. */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  /** false: never upload the agent (a node registered with --no-install). Default true. */
+  install?: boolean;
+  /** TCP + SSH handshake + auth (default 15 s). */
+  connectTimeoutMs?: number;
+  backoff?: BackoffOptions;
+}
+
+/** Counters a test or benchmark can read; not part of the AgentClient contract. */
+export interface SshAgentClientStats {
+  sshConnects: number;
+  attaches: number;
+  installs: number;
+  upgrades: number;
+  /** Wall time of the last successful connect (SSH when needed + attach + initialize). */
+  lastConnectMs: number;
+}
+
+interface Link {
+  ssh: Client;
+  /** Why the SSH connection died, once it has. */
+  lost?: VendettaError;
+}
+
+interface Session {
+  attached: AttachedAgent;
+  lost?: VendettaError;
+}
+
+/** Failures a retry cannot fix without someone changing the node's entry. */
+const PERMANENT = new Set(['INVALID_HOST', 'INVALID_NAME', 'INVALID_PARAMS', 'IDENTITY_INVALID']);
+/** Failures a person must fix on the node (keys, runtime): retry, but slowly. */
+const SLOW = new Set(['AUTH_FAILED', 'HOST_KEY_MISMATCH', 'HOST_KEY_UNCONFIRMED', 'NODE_RUNTIME_MISSING', 'PROTOCOL_MISMATCH', 'AGENT_INSTALL_FAILED']);
+
+export class SshAgentClient implements AgentClient {
+  readonly nodeName: string;
+  lastError: VendettaError | undefined;
+  lastSeen: Date | undefined;
+  agent: InitializeResult | undefined;
+  readonly stats: SshAgentClientStats = { sshConnects: 0, attaches: 0, installs: 0, upgrades: 0, lastConnectMs: 0 };
+
+  private _state: LinkState = 'idle';
+  private link: Link | undefined;
+  private session: Session | undefined;
+  private connecting: Promise<Session> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private closed = false;
+  private readonly listeners = new Set<(state: LinkState, error?: VendettaError) => void>();
+
+  constructor(readonly target: SshNodeTarget, private readonly opts: SshAgentClientOptions) {
+    this.nodeName = target.name;
+  }
+
+  get state(): LinkState {
+    return this._state;
+  }
+
+  request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
+  request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
+  async request(type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>, ...args: unknown[]): Promise<unknown> {
+    const s = await this.ensureSession();
+    try {
+      const result = await (s.attached.session.request as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...args);
+      this.lastSeen = new Date();
+      return result;
+    } catch (err) {
+      // The session's own error says "closed"; the link knows why (keep-alive timeout, reset…).
+      throw s.lost ?? this.link?.lost ?? err;
+    }
+  }
+
+  async connect(): Promise<InitializeResult> {
+    return (await this.ensureSession()).attached.info;
+  }
+
+  /** A direct-tcpip channel to host:port as seen from the node (what `vendetta ssh-proxy` pipes). */
+  async forwardOut(host: string, port: number): Promise<ClientChannel> {
+    await this.ensureSession();
+    const link = this.link;
+    if (!link) throw this.unreachable('the connection closed');
+    return new Promise((resolve, reject) => {
+      link.ssh.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
+        if (err) reject(new VendettaError('NODE_UNREACHABLE', `${this.nodeName} could not open a tunnel to ${host}:${port}: ${err.message}`, { node: this.nodeName, cause: err }));
+        else resolve(ch);
+      });
+    });
+  }
+
+  onStateChange(listener: (state: LinkState, error?: VendettaError) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const closedErr = this.unreachable('the client was closed');
+    const s = this.session;
+    const link = this.link;
+    this.session = undefined;
+    this.link = undefined;
+    if (s) {
+      s.lost ??= closedErr;
+      s.attached.session.dispose();
+      s.attached.channel.close();
+    }
+    if (link) {
+      link.lost ??= closedErr;
+      link.ssh.end();
+    }
+    this.agent = undefined;
+    this._state = 'offline';
+    this.listeners.clear();
+  }
+
+  private unreachable(why: string, cause?: unknown): VendettaError {
+    return new VendettaError('NODE_UNREACHABLE', `Lost the connection to ${this.nodeName}: ${why}`, {
+      node: this.nodeName,
+      hint: `It reconnects by itself when the node answers again; \`vendetta node test ${this.nodeName}\` diagnoses a link that stays down.`,
+      cause,
+    });
+  }
+
+  private ensureSession(): Promise<Session> {
+    if (this.closed) return Promise.reject(this.unreachable('the client was closed'));
+    if (this.session && !this.session.lost) return Promise.resolve(this.session);
+    this.connecting ??= this.establish().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async establish(): Promise<Session> {
+    const started = Date.now();
+    if (this._state === 'idle') this.setState('connecting');
+    try {
+      const bundle = await readLocalBundle(this.opts.agentBundle ?? agentBundlePath());
+      const link = this.link && !this.link.lost ? this.link : await this.openLink();
+      const attached = await attachAgent(link.ssh, {
+        node: this.nodeName,
+        host: this.target.host,
+        bundle,
+        log: this.opts.log,
+        install: this.opts.install !== false,
+        onLog: (p) => this.opts.log.log(p.level, p.message, { node: this.nodeName, from: 'agent' }),
+      });
+      if (this.closed || link.lost) {
+        attached.session.dispose();
+        attached.channel.close();
+        throw link.lost ?? this.unreachable('the client was closed');
+      }
+      const s: Session = { attached };
+      attached.session.onClose((err) => this.sessionLost(s, err));
+      this.session = s;
+      this.stats.attaches++;
+      if (attached.installed) this.stats.installs++;
+      if (attached.upgraded) this.stats.upgrades++;
+      this.stats.lastConnectMs = Date.now() - started;
+      this.agent = attached.info;
+      this.lastSeen = new Date();
+      this.lastError = undefined;
+      this.attempt = 0;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.opts.log.info('node online', { node: this.nodeName, ms: this.stats.lastConnectMs, agentVersion: attached.info.agentVersion, pid: attached.info.pid, installed: attached.installed, upgraded: attached.upgraded });
+      this.setState('online');
+      return s;
+    } catch (err) {
+      const e = toVendettaError(err);
+      if (this.closed) throw e;
+      this.lastError = e;
+      this.setState('offline', e);
+      this.scheduleReconnect(e);
+      throw e;
+    }
+  }
+
+  private async openLink(): Promise<Link> {
+    const keepaliveInterval = this.opts.keepaliveIntervalMs ?? 5_000;
+    const keepaliveCountMax = this.opts.keepaliveCountMax ?? 2;
+    const { client } = await openSsh(this.target, {
+      paths: this.opts.paths,
+      log: this.opts.log,
+      timeoutMs: this.opts.connectTimeoutMs,
+      keepaliveIntervalMs: keepaliveInterval,
+      keepaliveCountMax,
+    });
+    this.stats.sshConnects++;
+    const link: Link = { ssh: client };
+    if (this.closed) {
+      client.end();
+      throw this.unreachable('the client was closed');
+    }
+    let reason: VendettaError | undefined;
+    client.on('error', (err: Error & { level?: string }) => {
+      reason ??= err.level === 'client-timeout'
+        ? this.unreachable(`no answer to SSH keep-alives for ${((keepaliveCountMax + 1) * keepaliveInterval) / 1000} s`, err)
+        : this.unreachable(err.message, err);
+    });
+    client.on('close', () => {
+      link.lost ??= reason ?? this.unreachable('the SSH connection closed');
+      if (this.link !== link) return;
+      this.link = undefined;
+      const s = this.session;
+      if (s) {
+        s.lost ??= link.lost;
+        this.session = undefined;
+        s.attached.session.dispose();
+      }
+      this.linkDown(link.lost);
+    });
+    this.link = link;
+    return link;
+  }
+
+  private sessionLost(s: Session, err: VendettaError): void {
+    s.lost ??= this.link?.lost ?? err;
+    if (this.session !== s) return;
+    this.session = undefined;
+    s.attached.channel.close();
+    this.linkDown(s.lost);
+  }
+
+  private linkDown(err: VendettaError): void {
+    if (this.closed) return;
+    this.agent = undefined;
+    this.lastError = err;
+    this.opts.log.warn('node offline', { node: this.nodeName, error: err.message });
+    this.setState('offline', err);
+    this.scheduleReconnect(err);
+  }
+
+  private scheduleReconnect(err: VendettaError): void {
+    if (this.closed || this.retryTimer || PERMANENT.has(err.code)) return;
+    if (SLOW.has(err.code)) this.attempt = Math.max(this.attempt, 5);
+    const delay = backoffDelay(this.attempt++, this.opts.backoff ?? DEFAULT_BACKOFF);
+    this.opts.log.debug('reconnect scheduled', { node: this.nodeName, inMs: delay, attempt: this.attempt });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.ensureSession().catch(() => undefined); // a failure reschedules itself
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private setState(state: LinkState, error?: VendettaError): void {
+    if (this._state === state) return;
+    this._state = state;
+    for (const l of [...this.listeners]) {
+      try {
+        l(state, error);
+      } catch (err) {
+        this.opts.log.error('a node state listener threw', { node: this.nodeName, error: (err as Error).message });
+      }
+    }
+  }
+}
+
+export function createSshAgentClient(target: SshNodeTarget, opts: SshAgentClientOptions): SshAgentClient {
+  return new SshAgentClient(target, opts);
+}

@@ -1,0 +1,243 @@
+/**
+ * From an authenticated connection to a live agent session: find Node.js, make sure our bundle
+ * is installed (upload it if not), exec `node agent.js attach`, `initialize`, and upgrade an
+ * agent daemon of another build by shutting it down and attaching again.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import type { Client, ClientChannel } from 'ssh2';
+import { Shutdown, type InitializeResult, type LogParams } from '../../agent/protocol';
+import { VendettaError } from '../errors';
+import type { Logger } from '../log';
+import { AgentSession } from '../nodes/agentSession';
+import { execCollect, openExec } from './exec';
+import type { LocalBundle } from './localBundle';
+import { ATTACH_MARKER, KILL_PROCESS, LIST_BUNDLES, PROBE_PREFIX, PRUNE_BUNDLES, MIN_NODE_MAJOR, NODE_CANDIDATES, parseProbe, probeScript, WAIT_FOR_EXIT, type NodeRuntime, type ProbeResult } from './remoteScripts';
+import { shScript } from './shellQuote';
+import { uploadBundle } from './upload';
+
+/** Thrown inside this module when a daemon speaking another protocol agreed to stop for an upgrade. */
+class StoppedForUpgrade extends Error {
+  constructor(readonly pid: number, readonly mismatch: VendettaError) {
+    super('stopped an agent of another protocol version');
+  }
+}
+
+export interface AttachOptions {
+  node: string;
+  host: string;
+  bundle: LocalBundle;
+  log: Logger;
+  /** false: never upload; a missing bundle is an error. */
+  install: boolean;
+  handshakeTimeoutMs?: number;
+  onLog?: (p: LogParams) => void;
+}
+
+export interface AttachedAgent {
+  session: AgentSession;
+  channel: ClientChannel;
+  info: InitializeResult;
+  runtime: NodeRuntime;
+  home: string;
+  installed: boolean;
+  upgraded: boolean;
+  /** The last lines the attach process wrote to stderr, for error messages. */
+  stderrTail(): string;
+}
+
+interface ProbeRun {
+  probe: ProbeResult;
+  channel: ClientChannel;
+  /** The agent's JSON-RPC stream (after the marker), when the script attached. */
+  body?: Readable;
+  stderrTail(): string;
+}
+
+/** Runs the probe script; in `attach` mode the channel becomes the agent's stdio. */
+async function runProbe(client: Client, node: string, bundle: LocalBundle, mode: 'attach' | 'probe'): Promise<ProbeRun> {
+  const channel = await openExec(client, node, shScript(probeScript(NODE_CANDIDATES), [bundle.dirName, bundle.sha256, mode]));
+  let stderr = '';
+  channel.stderr.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString('utf8')).slice(-4096);
+  });
+  const stderrTail = () => stderr.trim();
+  return new Promise<ProbeRun>((resolve) => {
+    const lines: string[] = [];
+    let buf: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      let nl: number;
+      while ((nl = buf.indexOf(10)) >= 0) {
+        const line = buf.subarray(0, nl).toString('utf8');
+        buf = buf.subarray(nl + 1);
+        if (lines.length < 500) lines.push(line);
+        if (line === ATTACH_MARKER) {
+          channel.removeListener('data', onData);
+          channel.removeListener('close', onClose);
+          channel.pause();
+          const body = new PassThrough();
+          if (buf.length) body.write(buf);
+          channel.pipe(body);
+          resolve({ probe: parseProbe(lines), channel, body, stderrTail });
+          return;
+        }
+      }
+    };
+    const onClose = () => {
+      if (buf.length) lines.push(buf.toString('utf8'));
+      resolve({ probe: parseProbe(lines), channel, stderrTail });
+    };
+    channel.on('data', onData);
+    channel.once('close', onClose);
+  });
+}
+
+function runtimeMissing(node: string, host: string, probe: ProbeResult): VendettaError {
+  const found = probe.candidates.map((c) => `${c.version} at ${c.path}`).join(', ');
+  return new VendettaError('NODE_RUNTIME_MISSING', found
+    ? `${node} has Node.js ${found}, but the agent needs ${MIN_NODE_MAJOR} or newer`
+    : `${node} has no Node.js (looked in PATH, /usr/local/bin, /usr/bin, ~/.nvm, /opt/node*)`, {
+    node,
+    hint: `Install Node.js ${MIN_NODE_MAJOR} or newer on ${host} (Debian/Ubuntu: \`sudo apt-get install nodejs\`; or a build from https://nodejs.org in /usr/local), then retry.`,
+    details: { candidates: probe.candidates },
+  });
+}
+
+function attachFailed(node: string, why: string, stderr: string, cause?: unknown): VendettaError {
+  return new VendettaError('AGENT_ERROR', `The agent on ${node} did not start: ${why}${stderr ? ` (${stderr.split('\n').slice(-3).join(' | ').slice(0, 400)})` : ''}`, {
+    node,
+    hint: `\`vendetta node test ${node}\` shows which step fails; the agent's own log is under ~/.vendetta-agent on the node.`,
+    cause,
+  });
+}
+
+/** Attaches (installing first when needed) and handshakes; one try, no upgrade. */
+async function attachOnce(client: Client, opts: AttachOptions & { upgradeOnMismatch?: boolean }): Promise<Omit<AttachedAgent, 'upgraded'>> {
+  const { node, bundle } = opts;
+  let run = await runProbe(client, node, bundle, 'attach');
+  let installed = false;
+  if (run.probe.runtimeMissing) throw runtimeMissing(node, opts.host, run.probe);
+  if (!run.body) {
+    if (run.probe.bundle !== 'missing' || !run.probe.home || !run.probe.runtime) {
+      throw attachFailed(node, 'the setup script on the node did not finish', run.stderrTail());
+    }
+    if (!opts.install) {
+      throw new VendettaError('AGENT_INSTALL_FAILED', `The agent ${bundle.version} (build ${bundle.buildId}) is not installed on ${node}`, {
+        node,
+        hint: `Install it: \`vendetta node add ${node} …\` without --no-install.`,
+      });
+    }
+    const started = Date.now();
+    await uploadBundle(client, node, run.probe.home, bundle, run.probe.runtime.path);
+    installed = true;
+    opts.log.info('agent installed', { node, version: bundle.version, buildId: bundle.buildId, bytes: bundle.size, ms: Date.now() - started });
+    run = await runProbe(client, node, bundle, 'attach');
+    if (!run.body) throw attachFailed(node, 'the bundle was uploaded but is not found where expected', run.stderrTail());
+  }
+  const runtime = run.probe.runtime!;
+  const session = new AgentSession({ nodeName: node, input: run.body!, output: run.channel, onLog: opts.onLog, handshakeTimeoutMs: opts.handshakeTimeoutMs });
+  try {
+    const info = await session.initialize();
+    return { session, channel: run.channel, info, runtime, home: run.probe.home ?? '', installed, stderrTail: run.stderrTail };
+  } catch (err) {
+    // A daemon of another protocol version: an upgrade if it still understands agent/shutdown.
+    if (err instanceof VendettaError && err.code === 'PROTOCOL_MISMATCH' && opts.upgradeOnMismatch) {
+      const stopped = await withTimeout(session.request(Shutdown), 5_000).catch(() => undefined);
+      closeAttached({ session, channel: run.channel });
+      if (stopped && typeof stopped.pid === 'number') throw new StoppedForUpgrade(stopped.pid, err);
+      throw err;
+    }
+    closeAttached({ session, channel: run.channel });
+    if (err instanceof VendettaError && err.code === 'NODE_UNREACHABLE' && run.stderrTail()) {
+      throw attachFailed(node, 'the attach process exited', run.stderrTail(), err);
+    }
+    throw err;
+  }
+}
+
+function closeAttached(a: { session: AgentSession; channel: ClientChannel }): void {
+  a.session.dispose();
+  a.channel.close();
+}
+
+/**
+ * A live, initialized agent session of exactly our build. A daemon of another build (an older
+ * coordinator's, or a newer one's) is asked to shut down and replaced by ours: that is the upgrade.
+ */
+export async function attachAgent(client: Client, opts: AttachOptions): Promise<AttachedAgent> {
+  const a = await attachOrUpgrade(client, opts);
+  if (a.installed || a.upgraded) await pruneOldBundles(client, opts).catch((err: unknown) => opts.log.warn('could not remove old agent bundles', { node: opts.node, error: (err as Error).message }));
+  return a;
+}
+
+/** Once our build runs, the bundles of other builds on the node are dead weight. */
+async function pruneOldBundles(client: Client, opts: AttachOptions): Promise<void> {
+  const r = await execCollect(client, opts.node, shScript(LIST_BUNDLES), { timeoutMs: 15_000 });
+  const others = bundleDirs(r.stdout).filter((d) => d !== opts.bundle.dirName);
+  if (others.length === 0) return;
+  await execCollect(client, opts.node, shScript(PRUNE_BUNDLES, [opts.bundle.dirName, ...others]), { timeoutMs: 15_000 });
+  opts.log.info('removed old agent bundles', { node: opts.node, removed: others });
+}
+
+/** Directory names from LIST_BUNDLES output. */
+export function bundleDirs(stdout: string): string[] {
+  const prefix = `${PROBE_PREFIX}bundle `;
+  return stdout.split('\n').filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length)).filter((d) => d && !d.includes('/'));
+}
+
+async function attachOrUpgrade(client: Client, opts: AttachOptions): Promise<AttachedAgent> {
+  const { node, bundle } = opts;
+  let first: Awaited<ReturnType<typeof attachOnce>>;
+  try {
+    first = await attachOnce(client, { ...opts, upgradeOnMismatch: true });
+  } catch (err) {
+    if (!(err instanceof StoppedForUpgrade)) throw err;
+    opts.log.info('upgrading agent of another protocol version', { node, pid: err.pid, error: err.mismatch.message });
+    await stopPid(client, node, err.pid, opts.log);
+    const again = await attachOnce(client, opts);
+    if (again.info.buildId !== bundle.buildId) {
+      closeAttached(again);
+      throw upgradeDidNotTake(node, again.info.buildId, bundle.buildId);
+    }
+    return { ...again, upgraded: true };
+  }
+  if (first.info.buildId === bundle.buildId) return { ...first, upgraded: false };
+
+  opts.log.info('upgrading agent', { node, from: `${first.info.agentVersion} (${first.info.buildId})`, to: `${bundle.version} (${bundle.buildId})`, pid: first.info.pid });
+  const oldPid = first.info.pid;
+  try {
+    await withTimeout(first.session.request(Shutdown), 5_000);
+  } catch (err) {
+    opts.log.warn('agent/shutdown failed during upgrade; stopping the old daemon by pid', { node, pid: oldPid, error: (err as Error).message });
+  }
+  closeAttached(first);
+  await stopPid(client, node, oldPid, opts.log);
+
+  const second = await attachOnce(client, opts);
+  if (second.info.buildId !== bundle.buildId) {
+    closeAttached(second);
+    throw upgradeDidNotTake(node, second.info.buildId, bundle.buildId);
+  }
+  return { ...second, installed: first.installed || second.installed, upgraded: true };
+}
+
+function upgradeDidNotTake(node: string, running: string, wanted: string): VendettaError {
+  return new VendettaError('AGENT_INSTALL_FAILED', `The agent on ${node} still runs build ${running} after the upgrade to ${wanted}`, {
+    node,
+    hint: `Reinstall it: \`vendetta node remove ${node} --purge\`, then \`vendetta node add ${node} …\`.`,
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); })]).finally(() => clearTimeout(timer));
+}
+
+/** Waits for a stopping daemon to exit, and stops it by pid if it does not. */
+export async function stopPid(client: Client, node: string, pid: number, log: Logger): Promise<void> {
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  const waited = await execCollect(client, node, shScript(WAIT_FOR_EXIT, [String(pid)]), { timeoutMs: 15_000 });
+  if (waited.code === 0) return;
+  log.warn('the agent daemon did not exit after agent/shutdown; sending SIGTERM', { node, pid });
+  await execCollect(client, node, shScript(KILL_PROCESS, [String(pid)]), { timeoutMs: 15_000 });
+}

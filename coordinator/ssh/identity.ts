@@ -1,0 +1,139 @@
+/**
+ * Which key proves who we are to a node. Key auth only: `--identity FILE`, else the user's
+ * ssh-agent (SSH_AUTH_SOCK), else an ed25519 key vendetta generates once in $VENDETTA_HOME/keys.
+ * Passphrases are never asked for: an encrypted key belongs in ssh-agent.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { homedir, hostname, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { utils } from 'ssh2';
+import type { HomePaths } from '../home';
+import { VendettaError } from '../errors';
+
+export interface IdentityInfo {
+  privateKeyPath?: string;
+  useAgent: boolean;
+  /** `ssh-ed25519 AAAA… comment`, to put in the node's authorized_keys. */
+  publicKey?: string;
+  /** True when this call created the key: the caller shows how to install it. */
+  generated: boolean;
+}
+
+/** The credentials one connection offers, in order: the key file, then the agent. */
+export interface AuthMaterial {
+  privateKey?: Buffer;
+  privateKeyPath?: string;
+  agent?: string;
+  /** The public key file to name in an `ssh-copy-id -i` hint. */
+  publicKeyPath?: string;
+}
+
+export const GENERATED_KEY_NAME = 'id_ed25519';
+
+export function generatedKeyPath(paths: HomePaths): string {
+  return join(paths.keysDir, GENERATED_KEY_NAME);
+}
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : resolve(p);
+}
+
+function agentSocket(): string | undefined {
+  const sock = process.env.SSH_AUTH_SOCK;
+  if (!sock) return undefined;
+  try {
+    return statSync(sock).isSocket() ? sock : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads and parses a private key; IDENTITY_INVALID says why it cannot be used. */
+export function loadPrivateKey(file: string): { data: Buffer; publicKey: string } {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (err) {
+    throw new VendettaError('IDENTITY_INVALID', `Cannot read the identity file ${file}`, {
+      hint: 'Give a readable private key with `--identity FILE`.',
+      cause: err,
+    });
+  }
+  const parsed = utils.parseKey(data);
+  if (parsed instanceof Error) {
+    const encrypted = /passphrase|encrypted/i.test(parsed.message);
+    throw new VendettaError('IDENTITY_INVALID', encrypted
+      ? `The identity file ${file} is protected by a passphrase`
+      : `The identity file ${file} is not a private key vendetta can use`, {
+      hint: encrypted
+        ? `vendetta never asks for passphrases: add the key to your ssh-agent (\`ssh-add ${file}\`) and leave out --identity.`
+        : 'Use an OpenSSH or PEM private key (ed25519, ecdsa or rsa).',
+      cause: parsed,
+    });
+  }
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key || key.getPrivatePEM() === null) {
+    throw new VendettaError('IDENTITY_INVALID', `The identity file ${file} holds no private key`, {
+      hint: 'Give the private half of the key pair (not the .pub file).',
+    });
+  }
+  return { data, publicKey: `${key.type} ${key.getPublicSSH().toString('base64')}` };
+}
+
+export async function ensureIdentity(paths: HomePaths, identity?: string): Promise<IdentityInfo> {
+  if (identity) {
+    const file = expandHome(identity);
+    const { publicKey } = loadPrivateKey(file);
+    return { privateKeyPath: file, useAgent: false, publicKey, generated: false };
+  }
+  if (agentSocket()) return { useAgent: true, generated: false };
+
+  const file = generatedKeyPath(paths);
+  if (existsSync(file)) {
+    const { publicKey } = loadPrivateKey(file);
+    return { privateKeyPath: file, useAgent: false, publicKey, generated: false };
+  }
+  await mkdir(paths.keysDir, { recursive: true, mode: 0o700 });
+  const comment = `vendetta@${safeComment(userInfo().username)}-${safeComment(hostname())}`;
+  const pair = utils.generateKeyPairSync('ed25519', { comment });
+  // 'wx': two coordinators racing to generate must not overwrite each other's key.
+  try {
+    await writeFile(file, pair.private, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const { publicKey } = loadPrivateKey(file);
+    return { privateKeyPath: file, useAgent: false, publicKey, generated: false };
+  }
+  await writeFile(`${file}.pub`, pair.public + '\n', { mode: 0o644 });
+  return { privateKeyPath: file, useAgent: false, publicKey: pair.public, generated: true };
+}
+
+function safeComment(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40) || 'unknown';
+}
+
+/**
+ * What a connection to `identity`'s node offers: the given key alone, or the agent plus the
+ * generated key when it exists (so a node set up with either one works).
+ */
+export async function authMaterial(paths: HomePaths, identity?: string): Promise<AuthMaterial> {
+  if (identity) {
+    const file = expandHome(identity);
+    const { data } = loadPrivateKey(file);
+    return { privateKey: data, privateKeyPath: file, publicKeyPath: `${file}.pub` };
+  }
+  const out: AuthMaterial = { agent: agentSocket() };
+  const generated = generatedKeyPath(paths);
+  if (existsSync(generated)) {
+    out.privateKey = await readFile(generated);
+    out.privateKeyPath = generated;
+    out.publicKeyPath = `${generated}.pub`;
+  }
+  if (!out.agent && !out.privateKey) {
+    throw new VendettaError('IDENTITY_INVALID', 'No SSH key to log in with', {
+      hint: 'Give one with `--identity FILE`, start an ssh-agent holding your key, or let `vendetta node add` generate one.',
+    });
+  }
+  return out;
+}

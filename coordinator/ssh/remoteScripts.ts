@@ -1,0 +1,129 @@
+/**
+ * The few POSIX sh scripts the coordinator runs on a node. Each is a constant; whatever varies
+ * (directory names, checksums, pids) arrives as "$1"… through shScript, never pasted in.
+ * Lines meant for us start with a prefix, so noise from a user's shell rc files is ignored.
+ */
+
+export const PROBE_PREFIX = 'vendetta-probe: ';
+export const ATTACH_MARKER = `${PROBE_PREFIX}attach`;
+export const MIN_NODE_MAJOR = 18;
+
+/** Where Node.js is looked for, in order (shell words, expanded on the node). */
+export const NODE_CANDIDATES = [
+  '"$(command -v node 2>/dev/null)"',
+  '/usr/local/bin/node',
+  '/usr/bin/node',
+  '"$HOME"/.nvm/versions/node/*/bin/node',
+  '/opt/node*/bin/node',
+];
+
+/** Sets $h to the sha256 (hex) of file "$1", with sha256sum or, lacking it, Node.js ($node). */
+const SHA256_FN = `vsha() { if command -v sha256sum >/dev/null 2>&1; then h=$(sha256sum < "$1" 2>/dev/null); h=\${h%% *}; else h=$("$node" -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1])).digest("hex"))' "$1" 2>/dev/null); fi; }`;
+
+/**
+ * Finds Node.js >= 18, checks ~/.vendetta-agent/$1/agent.js against sha256 $2 and, when $3 is
+ * `attach` and the bundle is right, becomes `node agent.js attach` (after printing the marker,
+ * so everything that follows is the agent's JSON-RPC). A missing bundle gets its directory made.
+ */
+export function probeScript(candidates: readonly string[] = NODE_CANDIDATES): string {
+  return [
+    'node=; nodev=',
+    `for n in ${candidates.join(' ')}; do`,
+    '  [ -n "$n" ] && [ -x "$n" ] || continue',
+    '  v=$("$n" --version 2>/dev/null) || continue',
+    `  echo "${PROBE_PREFIX}candidate $v $n"`,
+    '  m=${v#v}; m=${m%%.*}',
+    `  if [ "$m" -ge ${MIN_NODE_MAJOR} ] 2>/dev/null; then node=$n; nodev=$v; break; fi`,
+    'done',
+    `echo "${PROBE_PREFIX}home $HOME"`,
+    `if [ -z "$node" ]; then echo "${PROBE_PREFIX}runtime-missing"; exit 0; fi`,
+    `echo "${PROBE_PREFIX}node $nodev $node"`,
+    SHA256_FN,
+    'd="$HOME/.vendetta-agent/$1"; h=',
+    'if [ -f "$d/agent.js" ]; then vsha "$d/agent.js"; fi',
+    'if [ "$h" = "$2" ]; then',
+    `  echo "${PROBE_PREFIX}bundle ok"`,
+    `  if [ "$3" = attach ]; then echo "${ATTACH_MARKER}"; exec "$node" "$d/agent.js" attach; fi`,
+    'else',
+    `  echo "${PROBE_PREFIX}bundle missing $h"`,
+    '  mkdir -p "$d" && chmod 700 "$HOME/.vendetta-agent"',
+    'fi',
+  ].join('\n');
+}
+
+/** Checks uploaded file $1 against sha256 $2 and renames it to $3, all on the node. $4: Node.js. */
+export const VERIFY_AND_RENAME = [
+  'node=$4',
+  SHA256_FN,
+  'h=; vsha "$1"',
+  `if [ "$h" = "$2" ]; then mv -f "$1" "$3" && echo "${PROBE_PREFIX}installed"; else rm -f "$1"; echo "${PROBE_PREFIX}checksum $h"; fi`,
+].join('\n');
+
+/** Waits up to ~5 s for process $1 to exit; exit status 1 if it is still there. */
+export const WAIT_FOR_EXIT = 'i=0; while kill -0 "$1" 2>/dev/null; do i=$((i+1)); if [ $i -ge 50 ]; then exit 1; fi; sleep 0.1; done';
+
+/** Asks process $1 to stop, then forces it after ~3 s. */
+export const KILL_PROCESS = 'kill "$1" 2>/dev/null || exit 0; i=0; while kill -0 "$1" 2>/dev/null; do i=$((i+1)); if [ $i -ge 30 ]; then kill -9 "$1" 2>/dev/null; exit 0; fi; sleep 0.1; done';
+
+/** Says whether ~/.vendetta-agent exists and lists the bundle directories in it, one a line. */
+export const LIST_BUNDLES = `[ -e "$HOME/.vendetta-agent" ] && echo "${PROBE_PREFIX}home-exists"; for f in "$HOME"/.vendetta-agent/*/agent.js; do [ -f "$f" ] && { d=\${f%/agent.js}; echo "${PROBE_PREFIX}bundle \${d##*/}"; }; done; exit 0`;
+
+/** Deletes the agent home (~/.vendetta-agent) and says whether it is gone. */
+export const REMOVE_AGENT_HOME = `rm -rf "$HOME/.vendetta-agent"; if [ -e "$HOME/.vendetta-agent" ]; then echo "${PROBE_PREFIX}still-there"; exit 1; fi; echo "${PROBE_PREFIX}removed"`;
+
+/** Deletes bundle directories $2… under ~/.vendetta-agent except $1 (old versions after an upgrade). */
+export const PRUNE_BUNDLES = 'keep=$1; shift; for d in "$@"; do [ "$d" = "$keep" ] || rm -rf "$HOME/.vendetta-agent/$d"; done';
+
+export interface NodeRuntime {
+  path: string;
+  version: string;
+}
+
+export interface ProbeResult {
+  home?: string;
+  /** Every Node.js looked at, best or not. */
+  candidates: NodeRuntime[];
+  /** The first one >= 18. */
+  runtime?: NodeRuntime;
+  runtimeMissing: boolean;
+  bundle: 'ok' | 'missing' | 'unknown';
+  /** Hash of whatever sits at the bundle's path (empty: nothing). */
+  foundHash?: string;
+  attached: boolean;
+}
+
+/** Reads the lines the probe script printed (others are ignored). */
+export function parseProbe(lines: readonly string[]): ProbeResult {
+  const r: ProbeResult = { candidates: [], runtimeMissing: false, bundle: 'unknown', attached: false };
+  for (const raw of lines) {
+    if (!raw.startsWith(PROBE_PREFIX)) continue;
+    const line = raw.slice(PROBE_PREFIX.length);
+    const [word] = line.split(' ', 1);
+    const rest = line.slice((word ?? '').length + 1);
+    switch (word) {
+      case 'candidate':
+      case 'node': {
+        const sp = rest.indexOf(' ');
+        if (sp <= 0) break;
+        const rt = { version: rest.slice(0, sp), path: rest.slice(sp + 1) };
+        if (word === 'node') r.runtime = rt;
+        else r.candidates.push(rt);
+        break;
+      }
+      case 'home':
+        r.home = rest;
+        break;
+      case 'runtime-missing':
+        r.runtimeMissing = true;
+        break;
+      case 'bundle':
+        r.bundle = rest.startsWith('ok') ? 'ok' : 'missing';
+        if (r.bundle === 'missing') r.foundHash = rest.slice('missing'.length).trim();
+        break;
+      case 'attach':
+        r.attached = true;
+        break;
+    }
+  }
+  return r;
+}

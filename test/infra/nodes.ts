@@ -1,0 +1,414 @@
+/**
+ * Real SSH nodes for integration tests (TEST-INFRA.md): one bridge, and per node a network
+ * namespace joined by a veth, an OpenSSH server started in it and tracked by PID, and a Unix
+ * user of its own (own $HOME, so its own agent). Several test runs may share this machine: each
+ * takes a free index K (1..200) with a lock file holding its pid, names everything from K, and
+ * first clears what a dead owner of K left behind.
+ *
+ *   K lock      /tmp/vendetta-test-net/K.json        files  /tmp/vendetta-test-net/K.d/
+ *   bridge      vtbK (10.78.K.1/24)                   node I (1-based): netns vtKnI, veth vtKvI,
+ *   user vtKuI, address 10.78.K.(10+I), sshd on port 22 of that address.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { commandExists, descendants, killPids, pidAlive, processCmdline, processesOfUid, processStartTime, run, sleepSync, waitGoneSync } from './sys';
+
+export const TEST_NET_DIR = '/tmp/vendetta-test-net';
+const MAX_K = 200;
+const SSHD = '/usr/sbin/sshd';
+
+export interface TestNode {
+  /** 0-based position in `nodes`; resource names use index + 1. */
+  index: number;
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  uid: number;
+  home: string;
+  /** The client's private key, authorized on every node. */
+  identity: string;
+  netns: string;
+  veth: string;
+  sshdPid: number;
+  hostKeyFingerprint: string;
+  hostKeyPath: string;
+  sshdConfig: string;
+  sshdLog: string;
+}
+
+export interface TestNodes {
+  k: number;
+  dir: string;
+  bridge: string;
+  nodes: TestNode[];
+  clientKey: { privateKeyPath: string; publicKeyPath: string; publicKey: string };
+  /** Takes node i's link down (its veth on the bridge side): packets vanish, nothing is closed. */
+  cutLink(i: number): void;
+  restoreLink(i: number): void;
+  /** Kills node i's sshd and every SSH session it serves, like a crash of the whole service. */
+  stopSshd(i: number): void;
+  startSshd(i: number): Promise<void>;
+  /** A new host key for node i (sshd restarted): its fingerprint. */
+  changeHostKey(i: number): Promise<string>;
+  /** Runs argv inside node i's namespace, as root or (asUser) as the node's user. */
+  exec(i: number, argv: string[], opts?: { asUser?: boolean; allowFail?: boolean }): { status: number | null; stdout: string; stderr: string };
+  destroy(): Promise<void>;
+}
+
+interface LockInfo {
+  pid: number;
+  startTime?: string;
+  label: string;
+  created: string;
+  sshdPids: number[];
+}
+
+const lockPath = (k: number) => join(TEST_NET_DIR, `${k}.json`);
+const runDir = (k: number) => join(TEST_NET_DIR, `${k}.d`);
+const names = (k: number) => ({
+  bridge: `vtb${k}`,
+  netns: (i: number) => `vt${k}n${i}`,
+  veth: (i: number) => `vt${k}v${i}`,
+  user: (i: number) => `vt${k}u${i}`,
+  ip: (i: number) => `10.78.${k}.${10 + i}`,
+  bridgeIp: `10.78.${k}.1`,
+  netnsRe: new RegExp(`^vt${k}n\\d+$`),
+  vethRe: new RegExp(`^vt${k}v\\d+$`),
+  userRe: new RegExp(`^vt${k}u\\d+$`),
+});
+
+function readLock(file: string): LockInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+function lockIsLive(file: string, info: LockInfo | undefined): boolean {
+  if (!info) {
+    // Created but not written yet, or garbage: live while young.
+    try {
+      return Date.now() - statSync(file).mtimeMs < 10_000;
+    } catch {
+      return false;
+    }
+  }
+  return pidAlive(info.pid) && (!info.startTime || processStartTime(info.pid) === info.startTime);
+}
+
+function myLock(label: string): LockInfo {
+  return { pid: process.pid, startTime: processStartTime(process.pid), label, created: new Date().toISOString(), sshdPids: [] };
+}
+
+/** Takes a free K, clearing a dead owner's leftovers first. */
+function acquireK(label: string): number {
+  mkdirSync(TEST_NET_DIR, { recursive: true, mode: 0o755 });
+  chmodSync(TEST_NET_DIR, 0o755);
+  for (let k = 1; k <= MAX_K; k++) {
+    const file = lockPath(k);
+    try {
+      writeFileSync(file, JSON.stringify(myLock(label)), { flag: 'wx' });
+      cleanupK(k, undefined);
+      return k;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const info = readLock(file);
+    if (lockIsLive(file, info)) continue;
+    // Stale: move it aside atomically so only one reclaimer proceeds.
+    const aside = `${file}.reclaim-${process.pid}`;
+    try {
+      renameSync(file, aside);
+    } catch {
+      continue;
+    }
+    const taken = readLock(aside);
+    if (lockIsLive(aside, taken)) {
+      // Someone re-took K between our read and rename: give it back.
+      try {
+        renameSync(aside, file);
+      } catch {
+        // nothing to do
+      }
+      continue;
+    }
+    cleanupK(k, taken);
+    unlinkSync(aside);
+    try {
+      writeFileSync(file, JSON.stringify(myLock(label)), { flag: 'wx' });
+      return k;
+    } catch {
+      continue;
+    }
+  }
+  throw new Error(`No free test network index in 1..${MAX_K} under ${TEST_NET_DIR}`);
+}
+
+function retry<T>(fn: () => T, tries = 50): T {
+  for (let n = 1; ; n++) {
+    try {
+      return fn();
+    } catch (err) {
+      // useradd/userdel fail while another run holds /etc/passwd's lock.
+      if (n >= tries || !/lock|busy|try again/i.test((err as Error).message)) throw err;
+      sleepSync(100);
+    }
+  }
+}
+
+function usersMatching(re: RegExp): Array<{ name: string; uid: number }> {
+  return readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).filter((f) => f[0] && re.test(f[0])).map((f) => ({ name: f[0]!, uid: Number(f[2]) }));
+}
+
+/** Removes everything named after K: processes (by PID), namespaces, links, users, files, firewall rule. */
+function cleanupK(k: number, lock: LockInfo | undefined): void {
+  const n = names(k);
+  const dir = runDir(k);
+  const sshds = (lock?.sshdPids ?? []).filter((p) => processCmdline(p).some((a) => a.startsWith(dir)));
+  killPids(sshds);
+  const netnses = run(['ip', 'netns', 'list'], { allowFail: true }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((x) => n.netnsRe.test(x));
+  const victims: number[] = [...sshds];
+  for (const ns of netnses) {
+    const pids = run(['ip', 'netns', 'pids', ns], { allowFail: true }).stdout.split('\n').filter(Boolean).map(Number);
+    victims.push(...pids);
+    killPids(pids);
+  }
+  const users = usersMatching(n.userRe);
+  for (const u of users) {
+    const pids = processesOfUid(u.uid);
+    victims.push(...pids);
+    killPids(pids);
+  }
+  waitGoneSync(victims, 3_000);
+  for (const ns of netnses) run(['ip', 'netns', 'del', ns], { allowFail: true });
+  const links = run(['ip', '-o', 'link', 'show'], { allowFail: true }).stdout.split('\n').map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1] ?? '');
+  for (const l of links) if (n.vethRe.test(l) || l === n.bridge) run(['ip', 'link', 'del', l], { allowFail: true });
+  for (const u of users) retry(() => run(['userdel', '-r', '-f', u.name], { allowFail: false, timeoutMs: 10_000 }), 50);
+  if (commandExists('iptables')) {
+    for (let i = 0; i < 10; i++) {
+      if (run(['iptables', '-D', 'DOCKER-USER', '-i', n.bridge, '-o', n.bridge, '-j', 'ACCEPT'], { allowFail: true }).status !== 0) break;
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function fingerprintOfFile(pubFile: string): string {
+  const out = run(['ssh-keygen', '-lf', pubFile]).stdout;
+  const m = /SHA256:[A-Za-z0-9+/]+/.exec(out);
+  if (!m) throw new Error(`ssh-keygen -lf ${pubFile}: ${out}`);
+  return m[0];
+}
+
+function sshdConfigText(node: { host: string; hostKeyPath: string; dir: string; user: string }): string {
+  return [
+    `ListenAddress ${node.host}`,
+    'Port 22',
+    `HostKey ${node.hostKeyPath}`,
+    `PidFile ${node.dir}/sshd.pid`,
+    `AuthorizedKeysFile ${node.dir}/authorized_keys`,
+    `AllowUsers ${node.user}`,
+    'UsePAM no',
+    'StrictModes no',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PubkeyAuthentication yes',
+    'UseDNS no',
+    'PrintMotd no',
+    'X11Forwarding no',
+    'AllowTcpForwarding yes',
+    'MaxStartups 100:30:200',
+    'Subsystem sftp internal-sftp',
+    'LogLevel VERBOSE',
+    '',
+  ].join('\n');
+}
+
+function waitForPort(host: string, port: number, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = connect({ host, port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', (err) => {
+        s.destroy();
+        if (Date.now() > until) reject(new Error(`${host}:${port} did not open within ${ms} ms: ${err.message}`));
+        else setTimeout(attempt, 25);
+      });
+    };
+    attempt();
+  });
+}
+
+export async function createTestNodes(opts: { count: number; label?: string }): Promise<TestNodes> {
+  const label = (opts.label ?? 'node').toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+/, '').slice(0, 40) || 'node';
+  if (opts.count < 1 || opts.count > 240) throw new Error('createTestNodes: count must be 1..240');
+  if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing (test/infra/setup.sh installs openssh-server)`);
+  const k = acquireK(label);
+  const n = names(k);
+  const dir = runDir(k);
+  const lock = myLock(label);
+  let destroyed = false;
+  const nodes: TestNode[] = [];
+
+  const saveLock = () => writeFileSync(lockPath(k), JSON.stringify(lock));
+
+  const destroySync = () => {
+    if (destroyed) return;
+    destroyed = true;
+    process.removeListener('exit', destroySync);
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeListener(sig, onSignal);
+    cleanupK(k, lock);
+    try {
+      unlinkSync(lockPath(k));
+    } catch {
+      // already gone
+    }
+  };
+  function onSignal(sig: NodeJS.Signals): void {
+    destroySync();
+    process.kill(process.pid, sig);
+  }
+  process.on('exit', destroySync);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
+
+  const startSshd = async (i: number) => {
+    const node = nodes[i]!;
+    const logFd = openSync(node.sshdLog, 'a');
+    const child = spawn('ip', ['netns', 'exec', node.netns, SSHD, '-D', '-e', '-f', node.sshdConfig], { stdio: ['ignore', logFd, logFd] });
+    closeSync(logFd);
+    child.on('error', () => undefined);
+    if (!child.pid) throw new Error(`could not start sshd for ${node.name}`);
+    node.sshdPid = child.pid; // `ip netns exec` execs sshd: same pid
+    lock.sshdPids.push(child.pid);
+    saveLock();
+    try {
+      await waitForPort(node.host, 22, 10_000);
+    } catch (err) {
+      throw new Error(`sshd of ${node.name} did not start: ${(err as Error).message}\n${readFileSync(node.sshdLog, 'utf8').slice(-2000)}`);
+    }
+  };
+
+  const stopSshd = (i: number) => {
+    const node = nodes[i]!;
+    const pid = node.sshdPid;
+    if (!pid || !pidAlive(pid)) return;
+    const sessions = descendants(pid).filter((p) => (processCmdline(p)[0] ?? '').includes('sshd'));
+    killPids([pid, ...sessions], 'SIGKILL');
+    waitGoneSync([pid, ...sessions], 3_000);
+    lock.sshdPids = lock.sshdPids.filter((p) => p !== pid);
+    saveLock();
+    node.sshdPid = 0;
+  };
+
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    chmodSync(dir, 0o755);
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    const clientKey = join(dir, 'client_key');
+    run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `vendetta-test-${k}`, '-f', clientKey]);
+    const publicKey = readFileSync(`${clientKey}.pub`, 'utf8').trim();
+
+    run(['ip', 'link', 'add', n.bridge, 'type', 'bridge']);
+    run(['ip', 'addr', 'add', `${n.bridgeIp}/24`, 'dev', n.bridge]);
+    run(['ip', 'link', 'set', n.bridge, 'up']);
+    // dockerd sets FORWARD to DROP, which would cut node-to-node traffic on our bridge.
+    if (commandExists('iptables') && run(['iptables', '-n', '-L', 'DOCKER-USER'], { allowFail: true }).status === 0) {
+      run(['iptables', '-I', 'DOCKER-USER', '-i', n.bridge, '-o', n.bridge, '-j', 'ACCEPT']);
+    }
+
+    for (let idx = 0; idx < opts.count; idx++) {
+      const i = idx + 1;
+      const netns = n.netns(i);
+      const veth = n.veth(i);
+      const user = n.user(i);
+      const host = n.ip(i);
+      const ndir = join(dir, `n${i}`);
+      mkdirSync(ndir, { recursive: true, mode: 0o755 });
+      chmodSync(ndir, 0o755);
+      run(['ip', 'netns', 'add', netns]);
+      run(['ip', 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+      run(['ip', 'link', 'set', veth, 'master', n.bridge, 'up']);
+      run(['ip', '-n', netns, 'addr', 'add', `${host}/24`, 'dev', 'eth0']);
+      run(['ip', '-n', netns, 'link', 'set', 'eth0', 'up']);
+      run(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
+
+      retry(() => run(['useradd', '-m', '-d', `/home/${user}`, '-s', '/bin/sh', user]));
+      retry(() => run(['usermod', '-p', '*', user])); // unlocked, but no password: keys only
+      const uid = Number(run(['id', '-u', user]).stdout.trim());
+
+      const hostKeyPath = join(ndir, 'ssh_host_ed25519_key');
+      run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `${label}-${i}`, '-f', hostKeyPath]);
+      writeFileSync(join(ndir, 'authorized_keys'), publicKey + '\n', { mode: 0o644 });
+      const sshdConfig = join(ndir, 'sshd_config');
+      writeFileSync(sshdConfig, sshdConfigText({ host, hostKeyPath, dir: ndir, user }));
+      nodes.push({
+        index: idx,
+        name: `${label}-${i}`,
+        host,
+        port: 22,
+        user,
+        uid,
+        home: `/home/${user}`,
+        identity: clientKey,
+        netns,
+        veth,
+        sshdPid: 0,
+        hostKeyFingerprint: fingerprintOfFile(`${hostKeyPath}.pub`),
+        hostKeyPath,
+        sshdConfig,
+        sshdLog: join(ndir, 'sshd.log'),
+      });
+    }
+    await Promise.all(nodes.map((_, i) => startSshd(i)));
+
+    return {
+      k,
+      dir,
+      bridge: n.bridge,
+      nodes,
+      clientKey: { privateKeyPath: clientKey, publicKeyPath: `${clientKey}.pub`, publicKey },
+      cutLink: (i) => void run(['ip', 'link', 'set', nodes[i]!.veth, 'down']),
+      restoreLink: (i) => void run(['ip', 'link', 'set', nodes[i]!.veth, 'up']),
+      stopSshd,
+      startSshd,
+      async changeHostKey(i) {
+        const node = nodes[i]!;
+        stopSshd(i);
+        rmSync(node.hostKeyPath, { force: true });
+        rmSync(`${node.hostKeyPath}.pub`, { force: true });
+        run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `${node.name}-rekeyed`, '-f', node.hostKeyPath]);
+        node.hostKeyFingerprint = fingerprintOfFile(`${node.hostKeyPath}.pub`);
+        await startSshd(i);
+        return node.hostKeyFingerprint;
+      },
+      exec(i, argv, o = {}) {
+        const node = nodes[i]!;
+        const inner = o.asUser ? ['runuser', '-u', node.user, '--', 'env', `HOME=${node.home}`, `USER=${node.user}`, ...argv] : argv;
+        return run(['ip', 'netns', 'exec', node.netns, ...inner], { allowFail: o.allowFail });
+      },
+      async destroy() {
+        destroySync();
+      },
+    };
+  } catch (err) {
+    destroySync();
+    throw err;
+  }
+}
+
+/** Test runs whose lock is stale (owner dead): what `createTestNodes` would clear. For diagnostics. */
+export function staleTestNetworks(): number[] {
+  if (!existsSync(TEST_NET_DIR)) return [];
+  return readdirSync(TEST_NET_DIR)
+    .map((f) => /^(\d+)\.json$/.exec(f)?.[1])
+    .filter((x): x is string => !!x)
+    .map(Number)
+    .filter((k) => !lockIsLive(lockPath(k), readLock(lockPath(k))));
+}

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleDirs } from '../../../coordinator/ssh/agentAttach';
+import { ATTACH_MARKER, LIST_BUNDLES, parseProbe, probeScript, PRUNE_BUNDLES, REMOVE_AGENT_HOME, VERIFY_AND_RENAME } from '../../../coordinator/ssh/remoteScripts';
+import { shScript } from '../../../coordinator/ssh/shellQuote';
+
+/** Runs a command line the way sshd would: through the login shell, here bash. */
+function runRemote(line: string, env: NodeJS.ProcessEnv): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('/bin/bash', ['-c', line], { encoding: 'utf8', env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+
+describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
+  let dir: string;
+  let home: string;
+  let bin: string;
+  let env: NodeJS.ProcessEnv;
+
+  function fakeNode(name: string, version: string): string {
+    const p = join(bin, name);
+    writeFileSync(p, `#!/bin/sh\nif [ "$1" = --version ]; then echo ${version}; exit 0; fi\necho "ran: $*"\n`);
+    chmodSync(p, 0o755);
+    return p;
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vendetta-probe-'));
+    home = join(dir, 'home dir');
+    bin = join(dir, 'bin');
+    mkdirSync(home);
+    mkdirSync(bin);
+    env = { PATH: '/usr/bin:/bin', HOME: home };
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reports a missing runtime when no candidate exists', () => {
+    const r = runRemote(shScript(probeScript([join(bin, 'none')]), ['0.1.0-abc', 'x', 'attach']), env);
+    const p = parseProbe(r.stdout.split('\n'));
+    assert.equal(p.runtimeMissing, true);
+    assert.equal(p.runtime, undefined);
+    assert.equal(p.home, home);
+  });
+
+  it('skips a Node.js older than 18 and takes the next one', () => {
+    const old = fakeNode('node16', 'v16.20.2');
+    const good = fakeNode('node20', 'v20.11.1');
+    const p = parseProbe(runRemote(shScript(probeScript([old, join(bin, 'absent'), good]), ['v-b', 'x', 'probe']), env).stdout.split('\n'));
+    assert.deepEqual(p.candidates, [{ version: 'v16.20.2', path: old }, { version: 'v20.11.1', path: good }]);
+    assert.deepEqual(p.runtime, { version: 'v20.11.1', path: good });
+    assert.equal(p.runtimeMissing, false);
+  });
+
+  it('names the too-old runtime it found', () => {
+    const old = fakeNode('node16', 'v16.20.2');
+    const p = parseProbe(runRemote(shScript(probeScript([old]), ['v-b', 'x', 'probe']), env).stdout.split('\n'));
+    assert.equal(p.runtimeMissing, true);
+    assert.deepEqual(p.candidates, [{ version: 'v16.20.2', path: old }]);
+  });
+
+  it('expands the standard candidates (PATH, globs) without error', () => {
+    const r = runRemote(shScript(probeScript(), ['v-b', 'x', 'probe']), { ...env, PATH: `${bin}:/usr/bin:/bin` });
+    fakeNode('node', 'v22.0.0');
+    const r2 = runRemote(shScript(probeScript(), ['v-b', 'x', 'probe']), { ...env, PATH: `${bin}:/usr/bin:/bin` });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(parseProbe(r2.stdout.split('\n')).runtime, { version: 'v22.0.0', path: join(bin, 'node') });
+  });
+
+  it('makes the bundle directory when the bundle is missing, and does not attach', () => {
+    const node = fakeNode('node', 'v20.1.0');
+    const r = runRemote(shScript(probeScript([node]), ['0.1.0-abc', 'f'.repeat(64), 'attach']), env);
+    const p = parseProbe(r.stdout.split('\n'));
+    assert.equal(p.bundle, 'missing');
+    assert.equal(p.foundHash, '');
+    assert.equal(p.attached, false);
+    assert.ok(existsSync(join(home, '.vendetta-agent', '0.1.0-abc')));
+  });
+
+  it('treats a damaged bundle as missing and reports its hash', () => {
+    const node = fakeNode('node', 'v20.1.0');
+    mkdirSync(join(home, '.vendetta-agent', 'v-b'), { recursive: true });
+    writeFileSync(join(home, '.vendetta-agent', 'v-b', 'agent.js'), 'truncated');
+    const p = parseProbe(runRemote(shScript(probeScript([node]), ['v-b', sha('complete'), 'attach']), env).stdout.split('\n'));
+    assert.equal(p.bundle, 'missing');
+    assert.equal(p.foundHash, sha('truncated'));
+  });
+
+  it('becomes `node agent.js attach` after the marker when the bundle is right', () => {
+    const node = fakeNode('node', 'v20.1.0');
+    const bundle = join(home, '.vendetta-agent', 'v-b', 'agent.js');
+    mkdirSync(join(home, '.vendetta-agent', 'v-b'), { recursive: true });
+    writeFileSync(bundle, 'agent code');
+    const r = runRemote(shScript(probeScript([node]), ['v-b', sha('agent code'), 'attach']), { ...env, BASH_ENV: '' });
+    const lines = r.stdout.split('\n');
+    const at = lines.indexOf(ATTACH_MARKER);
+    assert.ok(at >= 0, r.stdout);
+    assert.equal(lines[at + 1], `ran: ${bundle} attach`);
+    assert.equal(parseProbe(lines).bundle, 'ok');
+  });
+
+  it('hashes with Node.js when sha256sum is absent', () => {
+    const tools = join(dir, 'tools');
+    mkdirSync(tools);
+    for (const t of ['sh', 'mkdir', 'chmod']) symlinkSync(`/bin/${t}`, join(tools, t));
+    mkdirSync(join(home, '.vendetta-agent', 'v-b'), { recursive: true });
+    writeFileSync(join(home, '.vendetta-agent', 'v-b', 'agent.js'), 'agent code');
+    const r = runRemote(shScript(probeScript([process.execPath]), ['v-b', sha('agent code'), 'probe']), { ...env, PATH: tools });
+    assert.equal(parseProbe(r.stdout.split('\n')).bundle, 'ok', r.stdout + r.stderr);
+  });
+
+  it('ignores what a shell rc file prints', () => {
+    const p = parseProbe(['Welcome to the node!', 'vendetta-probe: home /home/x', 'random vendetta-probe: node v1 /x', 'vendetta-probe: node v20.1.0 /opt/my node/bin/node']);
+    assert.equal(p.home, '/home/x');
+    assert.deepEqual(p.runtime, { version: 'v20.1.0', path: '/opt/my node/bin/node' });
+  });
+
+  it('installs an upload only when its checksum matches, atomically', () => {
+    const tmp = join(dir, 'agent.js.tmp');
+    const final = join(dir, 'agent.js');
+    writeFileSync(tmp, 'good');
+    let r = runRemote(shScript(VERIFY_AND_RENAME, [tmp, sha('good'), final, process.execPath]), env);
+    assert.match(r.stdout, /vendetta-probe: installed/);
+    assert.equal(readFileSync(final, 'utf8'), 'good');
+    assert.equal(existsSync(tmp), false);
+    writeFileSync(tmp, 'bad');
+    r = runRemote(shScript(VERIFY_AND_RENAME, [tmp, sha('good'), final, process.execPath]), env);
+    assert.match(r.stdout, new RegExp(`checksum ${sha('bad')}`));
+    assert.equal(existsSync(tmp), false, 'a damaged upload is deleted');
+    assert.equal(readFileSync(final, 'utf8'), 'good', 'and the installed bundle is untouched');
+  });
+
+  it('lists, prunes and removes bundle directories', () => {
+    for (const d of ['0.1.0-aaa', '0.2.0-bbb', 'has space']) {
+      mkdirSync(join(home, '.vendetta-agent', d), { recursive: true });
+      writeFileSync(join(home, '.vendetta-agent', d, 'agent.js'), d);
+    }
+    mkdirSync(join(home, '.vendetta-agent', 'logs'));
+    const listed = runRemote(shScript(LIST_BUNDLES), env).stdout;
+    assert.match(listed, /home-exists/);
+    assert.deepEqual(bundleDirs(listed).sort(), ['0.1.0-aaa', '0.2.0-bbb', 'has space']);
+    runRemote(shScript(PRUNE_BUNDLES, ['0.2.0-bbb', '0.1.0-aaa', 'has space', '0.2.0-bbb']), env);
+    assert.deepEqual(bundleDirs(runRemote(shScript(LIST_BUNDLES), env).stdout), ['0.2.0-bbb']);
+    assert.ok(existsSync(join(home, '.vendetta-agent', 'logs')), 'only named bundle directories go');
+    assert.match(runRemote(shScript(REMOVE_AGENT_HOME), env).stdout, /removed/);
+    assert.equal(existsSync(join(home, '.vendetta-agent')), false);
+    assert.doesNotMatch(runRemote(shScript(LIST_BUNDLES), env).stdout, /home-exists/);
+  });
+});
