@@ -3,7 +3,7 @@
  * map onto a Docker workspace are taken, the rest is reported as unsupported so nobody wonders
  * why it had no effect.
  */
-import { type Node as JsonNode, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
+import { type Node as JsonNode, type ParseError, createScanner, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { type Diagnostic, type DiagnosticInit, OffsetMapper, type Range, diagnosticAt, fileDiagnostic, hasErrors, sortDiagnostics } from './diagnostics';
 import { checkConfigText } from './textGuards';
 import type { Command, WorkspaceConfig } from './types';
@@ -72,6 +72,11 @@ function convert(text: string, file: string, folderName: string | undefined): De
 
   if (text.trim() === '') {
     return { diagnostics: [fileDiagnostic(file, { code: 'empty', message: 'the file is empty; a devcontainer.json needs at least `image`', hint: 'e.g. { "image": "vendetta/debian:bookworm" }' })] };
+  }
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) {
+    report(mapper.range(deep, deep + 1), { code: 'too-deep', message: `the file is nested more than ${MAX_JSON_DEPTH} levels deep`, hint: 'devcontainer.json needs only a few levels of nesting' });
+    return { diagnostics };
   }
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
@@ -223,6 +228,21 @@ function renameLabels(message: string): string {
     .replace(/`user`/g, '`remoteUser`')
     .replace(/`hooks\.postCreate/g, '`postCreateCommand')
     .replace(/`hooks\.postStart/g, '`postStartCommand');
+}
+
+/** jsonc-parser recurses per level; deeper input is refused before it can exhaust the stack. */
+const MAX_JSON_DEPTH = 64;
+
+function tooDeepAt(text: string): number | undefined {
+  const scanner = createScanner(text, true);
+  let depth = 0;
+  // SyntaxKind values: 1 `{`, 3 `[` open; 2 `}`, 4 `]` close; 17 end of file (a const enum, so numbers here).
+  for (let kind = scanner.scan(); kind !== 17; kind = scanner.scan()) {
+    if (kind === 1 || kind === 3) {
+      if (++depth > MAX_JSON_DEPTH) return scanner.getTokenOffset();
+    } else if (kind === 2 || kind === 4) depth = Math.max(0, depth - 1);
+  }
+  return undefined;
 }
 
 function command(n: JsonNode): Command | undefined {

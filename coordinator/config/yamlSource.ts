@@ -25,7 +25,7 @@ const MAX_ALIAS_EXPANSIONS = 1000;
 /** `emptyMessage` undefined: an empty document is fine and yields no data. */
 export function parseYaml(text: string, file: string, emptyMessage: string | undefined): ParsedYaml {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const mapper = new OffsetMapper(text);
   const at = (start: number, end: number) => mapper.range(start, end);
   const diagnostics: Diagnostic[] = [];
@@ -48,6 +48,11 @@ export function parseYaml(text: string, file: string, emptyMessage: string | und
 
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     if (emptyMessage !== undefined) diagnostics.push(fileDiagnostic(file, { code: 'empty', message: emptyMessage, hint: 'see examples/hello/.vendetta/config.yaml for a small complete config' }));
+    return { doc, diagnostics, locate };
+  }
+  const complexKey = firstCollectionKey(doc);
+  if (complexKey?.range) {
+    diagnostics.push(diagnosticAt(file, at(complexKey.range[0], complexKey.range[1]), { code: 'yaml-syntax', message: 'a key must be a plain name, not a list or mapping', hint: 'check for a stray `?`, `[` or `{` before the `:`' }));
     return { doc, diagnostics, locate };
   }
   try {
@@ -76,6 +81,8 @@ function describeYamlError(
   offset: number,
   at: (s: number, e: number) => Range,
 ): { message: string; hint: string } {
+  // yaml's parser recurses per nesting level and reports running out of stack as an error.
+  if (/call stack/i.test(message)) return { message: 'the file is nested too deeply to read', hint: 'a config needs only a few levels of nesting' };
   switch (code) {
     case 'TAB_AS_INDENT':
       return { message: 'tabs are not allowed for indentation in YAML', hint: 'indent with spaces' };
@@ -151,6 +158,20 @@ function firstKeyNamed(doc: Document.Parsed, dupKey: Scalar, name: string): Scal
 
 function unresolvedAliasName(reason: string): string | undefined {
   return /^Unresolved alias.*: (\S+)$/.exec(reason)?.[1];
+}
+
+function firstCollectionKey(doc: Document.Parsed): Node | undefined {
+  let found: Node | undefined;
+  visit(doc, {
+    Pair(_k, pair) {
+      if (isCollection(pair.key)) {
+        found = pair.key;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 function firstAlias(doc: Document.Parsed, name?: string): Node | undefined {

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadWorkspaceConfig, validateDevcontainerText, workspaceName } from '../../../coordinator/config';
+
+describe('devcontainer.json fallback', () => {
+  let tmp: string;
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'vendetta-devcontainer-'));
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('names the workspace after the project folder when devcontainer.json has no name', async () => {
+    const project = join(tmp, 'My Shop_2');
+    mkdirSync(join(project, '.devcontainer'), { recursive: true });
+    writeFileSync(join(project, '.devcontainer/devcontainer.json'), '{ "image": "debian:bookworm" }');
+    const r = await loadWorkspaceConfig(project);
+    assert.equal(r.source, 'devcontainer');
+    assert.equal(r.file, join(project, '.devcontainer/devcontainer.json'));
+    assert.equal(r.config?.name, 'my-shop-2');
+  });
+
+  it('makes a valid workspace name out of any text', () => {
+    assert.equal(workspaceName('My Project!'), 'my-project');
+    assert.equal(workspaceName('---'), 'workspace');
+    assert.equal(workspaceName(undefined, '../../etc'), 'etc');
+    assert.equal(workspaceName('x'.repeat(100)), 'x'.repeat(63));
+    assert.equal(workspaceName(42, 'Ünïcode'), 'n-code');
+  });
+
+  it('maps the fields Vendetta understands', () => {
+    const r = validateDevcontainerText(
+      '{"image":"i","forwardPorts":[1,2],"containerEnv":{"A":"1"},"remoteEnv":{"A":"2","B":"3"},"containerUser":"app","postCreateCommand":"make","workspaceFolder":"/w"}',
+      'devcontainer.json',
+      'proj',
+    );
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(r.config, {
+      name: 'proj',
+      provider: 'docker',
+      docker: { image: 'i' },
+      forwardPorts: [1, 2],
+      env: { A: '2', B: '3' },
+      user: 'app',
+      hooks: { postCreate: 'make' },
+      workspaceFolder: '/w',
+    });
+  });
+
+  it('warns about what it ignores and locates it', () => {
+    const r = validateDevcontainerText('{\n  "image": "i",\n  "runArgs": ["--privileged"],\n  "forwardPorts": ["db:5432"]\n}', 'devcontainer.json', 'p');
+    assert.ok(r.config);
+    assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.line, d.col]), [
+      ['warning', 'unsupported', 3, 3],
+      ['warning', 'unsupported', 4, 20],
+    ]);
+  });
+
+  it('refuses a file that is not a JSON object', () => {
+    for (const text of ['[]', '"image"', '42', '', '   ']) {
+      const r = validateDevcontainerText(text, 'devcontainer.json', 'p');
+      assert.equal(r.config, undefined, text);
+      assert.ok(r.diagnostics.some((d) => d.severity === 'error'), text);
+    }
+  });
+
+  it('reports one syntax error per spot', () => {
+    const r = validateDevcontainerText('{ "image": "x", ', 'devcontainer.json', 'p');
+    assert.deepEqual(r.diagnostics.map((d) => d.code), ['json-syntax']);
+  });
+});

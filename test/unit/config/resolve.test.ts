@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { WORKSPACE_DEFAULTS, resolveWorkspaceConfig, validateWorkspaceConfigText } from '../../../coordinator/config';
+
+function resolved(text: string) {
+  const r = validateWorkspaceConfigText(text, 'c.yaml');
+  assert.ok(r.config, JSON.stringify(r.diagnostics));
+  return resolveWorkspaceConfig(r.config);
+}
+
+describe('resolved workspace config', () => {
+  it('fills every default', () => {
+    const c = resolved('name: tiny\n');
+    assert.equal(c.provider, 'docker');
+    assert.equal(c.node, 'local');
+    assert.equal(c.docker.image, WORKSPACE_DEFAULTS.dockerImage);
+    assert.equal(c.lxc.image, 'debian/bookworm');
+    assert.deepEqual(c.qemu, { image: WORKSPACE_DEFAULTS.qemuImage, cpus: 2, memoryBytes: 2 * 1024 ** 3, diskBytes: 20 * 1024 ** 3, accel: 'auto' });
+    assert.equal(c.workspaceFolder, '/workspaces/tiny');
+    assert.deepEqual(c.services, []);
+    assert.deepEqual(c.forwardPorts, []);
+    assert.deepEqual(c.env, {});
+    assert.equal(c.user, undefined);
+  });
+
+  it('orders services so each starts after its dependencies', () => {
+    const c = resolved([
+      'name: x',
+      'services:',
+      '  web: {command: w, depends_on: [api]}',
+      '  api: {command: a, depends_on: [db, cache]}',
+      '  cache: {command: c}',
+      '  db: {command: d}',
+      '',
+    ].join('\n'));
+    assert.deepEqual(c.services.map((s) => s.name), ['cache', 'db', 'api', 'web']);
+  });
+
+  it('turns durations into milliseconds and picks the healthcheck kind', () => {
+    const c = resolved([
+      'name: x',
+      'services:',
+      '  db: {command: d, port: 5432, healthcheck: {tcp: 5432, interval: 500ms, start_period: 1m}}',
+      '  api: {command: a, port: 3000, healthcheck: {http: "http://localhost:3000/h", timeout: 3s, retries: 0}}',
+      '  job: {command: j, healthcheck: {command: [test, -f, /tmp/ready]}, restart: "no"}',
+      '',
+    ].join('\n'));
+    const [db, api, job] = c.services;
+    assert.deepEqual(db?.healthcheck, { kind: 'tcp', port: 5432, intervalMs: 500, timeoutMs: 2000, retries: 15, startPeriodMs: 60_000 });
+    assert.deepEqual(api?.healthcheck, { kind: 'http', url: 'http://localhost:3000/h', intervalMs: 2000, timeoutMs: 3000, retries: 0, startPeriodMs: 0 });
+    assert.deepEqual(job?.healthcheck?.kind, 'command');
+    assert.equal(job?.restart, 'no');
+    assert.equal(db?.restart, 'on-failure');
+  });
+
+  it('gives environment values as strings', () => {
+    const c = resolved('name: x\nenv: {A: 1, B: true, C: text}\nservices:\n  s: {command: x, env: {D: 2.5}}\n');
+    assert.deepEqual(c.env, { A: '1', B: 'true', C: 'text' });
+    assert.deepEqual(c.services[0]?.env, { D: '2.5' });
+  });
+
+  it('keeps sizes given in bytes and build settings', () => {
+    const c = resolved('name: x\ndocker: {memory: 1048576, build: {dockerfile: dev.Dockerfile}}\n');
+    assert.equal(c.docker.memoryBytes, 1048576);
+    assert.deepEqual(c.docker.build, { context: '.', dockerfile: 'dev.Dockerfile' });
+  });
+});
