@@ -1,8 +1,7 @@
 // Sends one command to the db service and resolves with its one-line answer.
-'use strict';
-const net = require('node:net');
+import net from 'node:net';
 
-function dbCommand(command, timeoutMs = 1000) {
+export function dbCommand(command, timeoutMs = 1000) {
   const host = process.env.VENDETTA_SERVICE_DB_HOST || '127.0.0.1';
   const port = Number(process.env.VENDETTA_SERVICE_DB_PORT || 7070);
   return new Promise((resolve, reject) => {
@@ -22,5 +21,3 @@ function dbCommand(command, timeoutMs = 1000) {
     socket.on('error', reject);
   });
 }
-
-module.exports = { dbCommand };

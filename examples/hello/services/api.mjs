@@ -1,7 +1,6 @@
 // The HTTP api: /health is healthy only when the db answers; /api/visits counts visits in the db.
-'use strict';
-const http = require('node:http');
-const { dbCommand } = require('./dbClient');
+import http from 'node:http';
+import { dbCommand } from './dbClient.mjs';
 
 const port = Number(process.env.VENDETTA_SERVICE_API_PORT || 3000);
 const host = process.env.VENDETTA_SERVICE_API_HOST || '127.0.0.1';

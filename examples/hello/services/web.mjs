@@ -1,15 +1,13 @@
 // The web front: serves index.html and passes /api/* on to the api service, so the page works
 // through a single forwarded port.
-'use strict';
-const http = require('node:http');
-const { readFileSync } = require('node:fs');
-const { join } = require('node:path');
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
 
 const port = Number(process.env.VENDETTA_SERVICE_WEB_PORT || 8080);
 const host = process.env.VENDETTA_SERVICE_WEB_HOST || '127.0.0.1';
 const apiHost = process.env.VENDETTA_SERVICE_API_HOST || '127.0.0.1';
 const apiPort = Number(process.env.VENDETTA_SERVICE_API_PORT || 3000);
-const page = readFileSync(join(__dirname, 'index.html'));
+const page = readFileSync(new URL('./index.html', import.meta.url));
 
 const server = http.createServer((req, res) => {
   if (req.url && req.url.startsWith('/api/')) {

@@ -1,7 +1,6 @@
 // A tiny line-based key/value store over TCP: `PING` → `PONG`, `GET k` → value or `NIL`,
 // `SET k v` → `OK`, `INCR k` → the new number. Data lives in memory.
-'use strict';
-const net = require('node:net');
+import net from 'node:net';
 
 const port = Number(process.env.VENDETTA_SERVICE_DB_PORT || 7070);
 const host = process.env.VENDETTA_SERVICE_DB_HOST || '127.0.0.1';
