@@ -4,7 +4,8 @@
  * Passphrases are never asked for: an encrypted key belongs in ssh-agent.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { homedir, hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { utils } from 'ssh2';
@@ -95,18 +96,32 @@ export async function ensureIdentity(paths: HomePaths, identity?: string): Promi
     return { privateKeyPath: file, useAgent: false, publicKey, generated: false };
   }
   await mkdir(paths.keysDir, { recursive: true, mode: 0o700 });
-  const comment = `vendetta@${safeComment(userInfo().username)}-${safeComment(hostname())}`;
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
-  // 'wx': two coordinators racing to generate must not overwrite each other's key.
+  const pair = utils.generateKeyPairSync('ed25519', { comment: keyComment() });
+  // Written whole under a temp name, then linked into place: a coordinator racing us either wins
+  // or finds a complete key, never a half-written one, and never overwrites ours.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, pair.private, { mode: 0o600, flag: 'wx' });
   try {
-    await writeFile(file, pair.private, { mode: 0o600, flag: 'wx' });
+    await link(tmp, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const { publicKey } = loadPrivateKey(file);
     return { privateKeyPath: file, useAgent: false, publicKey, generated: false };
+  } finally {
+    await unlink(tmp).catch(() => undefined);
   }
   await writeFile(`${file}.pub`, pair.public + '\n', { mode: 0o644 });
   return { privateKeyPath: file, useAgent: false, publicKey: pair.public, generated: true };
+}
+
+function keyComment(): string {
+  let user = 'user';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): keep the default
+  }
+  return `vendetta@${safeComment(user)}-${safeComment(hostname())}`;
 }
 
 function safeComment(s: string): string {

@@ -59,11 +59,17 @@ export const VERIFY_AND_RENAME = [
   `if [ "$h" = "$2" ]; then mv -f "$1" "$3" && echo "${PROBE_PREFIX}installed"; else rm -f "$1"; echo "${PROBE_PREFIX}checksum $h"; fi`,
 ].join('\n');
 
+/**
+ * Is process $1 still running? A zombie is not: a detached daemon's exit status waits for
+ * whoever adopted it (init, or a slow subreaper) and that must not hold up an upgrade.
+ */
+const RUNNING_FN = 'running() { kill -0 "$1" 2>/dev/null || return 1; case $(cat "/proc/$1/stat" 2>/dev/null) in *") Z "*) return 1;; esac; return 0; }';
+
 /** Waits up to ~5 s for process $1 to exit; exit status 1 if it is still there. */
-export const WAIT_FOR_EXIT = 'i=0; while kill -0 "$1" 2>/dev/null; do i=$((i+1)); if [ $i -ge 50 ]; then exit 1; fi; sleep 0.1; done';
+export const WAIT_FOR_EXIT = `${RUNNING_FN}; i=0; while running "$1"; do i=$((i+1)); if [ $i -ge 50 ]; then exit 1; fi; sleep 0.1; done`;
 
 /** Asks process $1 to stop, then forces it after ~3 s. */
-export const KILL_PROCESS = 'kill "$1" 2>/dev/null || exit 0; i=0; while kill -0 "$1" 2>/dev/null; do i=$((i+1)); if [ $i -ge 30 ]; then kill -9 "$1" 2>/dev/null; exit 0; fi; sleep 0.1; done';
+export const KILL_PROCESS = `${RUNNING_FN}; kill "$1" 2>/dev/null || exit 0; i=0; while running "$1"; do i=$((i+1)); if [ $i -ge 30 ]; then kill -9 "$1" 2>/dev/null; exit 0; fi; sleep 0.1; done`;
 
 /** Says whether ~/.vendetta-agent exists and lists the bundle directories in it, one a line. */
 export const LIST_BUNDLES = `[ -e "$HOME/.vendetta-agent" ] && echo "${PROBE_PREFIX}home-exists"; for f in "$HOME"/.vendetta-agent/*/agent.js; do [ -f "$f" ] && { d=\${f%/agent.js}; echo "${PROBE_PREFIX}bundle \${d##*/}"; }; done; exit 0`;

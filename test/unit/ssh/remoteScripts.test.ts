@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleDirs } from '../../../coordinator/ssh/agentAttach';
-import { ATTACH_MARKER, LIST_BUNDLES, parseProbe, probeScript, PRUNE_BUNDLES, REMOVE_AGENT_HOME, VERIFY_AND_RENAME } from '../../../coordinator/ssh/remoteScripts';
+import { ATTACH_MARKER, KILL_PROCESS, LIST_BUNDLES, WAIT_FOR_EXIT, parseProbe, probeScript, PRUNE_BUNDLES, REMOVE_AGENT_HOME, VERIFY_AND_RENAME } from '../../../coordinator/ssh/remoteScripts';
 import { shScript } from '../../../coordinator/ssh/shellQuote';
 
 /** Runs a command line the way sshd would: through the login shell, here bash. */
@@ -149,5 +149,22 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     assert.match(runRemote(shScript(REMOVE_AGENT_HOME), env).stdout, /removed/);
     assert.equal(existsSync(join(home, '.vendetta-agent')), false);
     assert.doesNotMatch(runRemote(shScript(LIST_BUNDLES), env).stdout, /home-exists/);
+  });
+
+  it('waits for a process to exit, counting a zombie as exited', () => {
+    // The child exits at once, but Node reaps it only when the event loop runs: until then it is a zombie.
+    const child = spawn('true');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    assert.match(readFileSync(`/proc/${child.pid}/stat`, 'utf8'), /\) Z /);
+    const t0 = Date.now();
+    assert.equal(runRemote(shScript(WAIT_FOR_EXIT, [String(child.pid)]), env).code, 0);
+    assert.ok(Date.now() - t0 < 1_000, `took ${Date.now() - t0} ms`);
+  });
+
+  it('stops a process by pid', async () => {
+    const child = spawn('sleep', ['60']);
+    const exited = new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    assert.equal(runRemote(shScript(KILL_PROCESS, [String(child.pid)]), env).code, 0);
+    assert.equal(await exited, 'SIGTERM');
   });
 });

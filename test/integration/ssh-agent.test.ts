@@ -1,0 +1,128 @@
+// The agent's life on a real node, driven over SSH: install refused with --no-install, upgrade
+// of a daemon of another build, purge, and the step-by-step diagnosis of `vendetta node test`.
+import assert from 'node:assert/strict';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ping } from '../../agent/protocol';
+import { VendettaError } from '../../coordinator/errors';
+import { homePaths } from '../../coordinator/home';
+import { diagnoseNode, purgeAgent } from '../../coordinator/ssh';
+import { readLocalBundle } from '../../coordinator/ssh/localBundle';
+import { setupSshSuite, type SshSuite } from '../infra/sshSuite';
+import { pidAlive } from '../infra/sys';
+
+describe('SSH nodes: agent install, upgrade, purge, diagnosis (real sshd)', function () {
+  let s: SshSuite;
+
+  before(async function () {
+    this.timeout(60_000);
+    s = await setupSshSuite(this, { count: 5, label: 'ssha' });
+    for (let i = 0; i < 5; i++) await s.pin(i);
+  });
+  after(async () => s?.cleanup());
+  afterEach(() => {
+    for (let i = 0; i < 5; i++) s?.net.restoreLink(i);
+  });
+
+  it('does not upload the agent when told not to install (AGENT_INSTALL_FAILED)', async () => {
+    const c = s.client(4, { install: false });
+    await assert.rejects(c.connect(), (e: unknown) => e instanceof VendettaError && e.code === 'AGENT_INSTALL_FAILED' && /not installed/.test(e.message));
+    assert.equal(existsSync(join(s.net.nodes[4]!.home, '.vendetta-agent', (await readLocalBundle(s.bundle)).dirName, 'agent.js')), false);
+  });
+
+  it('upgrades a daemon of another build: shut down, replaced, old bundle removed', async function () {
+    this.timeout(60_000);
+    const n = s.net.nodes[0]!;
+    const oldBundle = join(mkdtempSync(join(s.home, 'old-')), 'agent.js');
+    copyFileSync(s.bundle, oldBundle);
+    appendFileSync(oldBundle, '\n// an older build\n');
+    const [oldB, newB] = await Promise.all([readLocalBundle(oldBundle), readLocalBundle(s.bundle)]);
+    assert.notEqual(oldB.buildId, newB.buildId);
+
+    const old = s.client(0, { agentBundle: oldBundle });
+    const oldInfo = await old.connect();
+    assert.equal(oldInfo.buildId, oldB.buildId);
+    await old.close();
+    assert.ok(pidAlive(oldInfo.pid), 'the daemon outlives its client');
+
+    const c = s.client(0);
+    const t0 = Date.now();
+    const info = await c.connect();
+    console.log(`      upgrade (upload + shutdown + restart + handshake): ${Date.now() - t0} ms`);
+    assert.equal(info.buildId, newB.buildId);
+    assert.equal(c.stats.upgrades, 1);
+    assert.notEqual(info.pid, oldInfo.pid);
+    assert.equal(pidAlive(oldInfo.pid), false, 'the old daemon is gone');
+    assert.equal(existsSync(join(n.home, '.vendetta-agent', oldB.dirName)), false, 'the old bundle was removed');
+    assert.ok(existsSync(join(n.home, '.vendetta-agent', newB.dirName, 'agent.js')));
+    await c.request(Ping);
+  });
+
+  it('purge stops the daemon and deletes ~/.vendetta-agent', async function () {
+    this.timeout(30_000);
+    const n = s.net.nodes[1]!;
+    const c = s.client(1);
+    const info = await c.connect();
+    await c.close();
+    assert.ok(existsSync(join(n.home, '.vendetta-agent')));
+    await purgeAgent(s.target(1), { paths: s.paths, log: s.log, agentBundle: s.bundle });
+    assert.equal(existsSync(join(n.home, '.vendetta-agent')), false);
+    assert.equal(pidAlive(info.pid), false);
+    // Purging a node that has nothing is fine.
+    await purgeAgent(s.target(1), { paths: s.paths, log: s.log, agentBundle: s.bundle });
+  });
+
+  it('diagnoses a healthy node step by step', async function () {
+    this.timeout(30_000);
+    const n = s.net.nodes[2]!;
+    const steps = await diagnoseNode(s.target(2), { paths: s.paths, log: s.log, agentBundle: s.bundle });
+    const names = steps.map((x) => x.name);
+    assert.deepEqual(names.slice(0, 3), [`DNS + TCP ${n.host}:22`, `host key (pinned ${n.hostKeyFingerprint})`, `SSH auth as ${n.user}`]);
+    assert.match(names[3]!, /^Node\.js runtime \(v\d+\.\d+\.\d+ at \/.+\)$/);
+    assert.match(names[4]!, /^agent \(\d+\.\d+\.\d+[^,]*, pid \d+\)$/);
+    assert.deepEqual(names.slice(5).map((x) => x.split(' ')[0]), ['docker', 'lxc', 'qemu']);
+    for (const step of steps.slice(0, 5)) assert.equal(step.ok, true, `${step.name}: ${step.detail}`);
+    for (const step of steps) {
+      assert.equal(typeof step.elapsedMs, 'number');
+      assert.ok(step.detail.length > 0);
+      if (!step.ok) assert.ok(step.hint, `${step.name} failed without a hint`);
+    }
+    console.log(steps.map((x) => `      ${x.ok ? '✔' : '✖'} ${x.name} — ${x.detail} (${x.elapsedMs} ms)`).join('\n'));
+  });
+
+  it('diagnoses a cut node: the first step fails with a hint, nothing after it', async function () {
+    this.timeout(30_000);
+    s.net.cutLink(3);
+    const steps = await diagnoseNode(s.target(3), { paths: s.paths, log: s.log, agentBundle: s.bundle });
+    assert.equal(steps.length, 1, JSON.stringify(steps));
+    assert.equal(steps[0]!.name, `DNS + TCP ${s.net.nodes[3]!.host}:22`);
+    assert.equal(steps[0]!.ok, false);
+    assert.match(steps[0]!.detail, /Cannot reach/);
+    assert.ok(steps[0]!.hint);
+  });
+
+  it('diagnoses an unpinned node: stops at the host key, naming the offered fingerprint', async () => {
+    const paths = homePaths(mkdtempSync(join(s.home, 'nopin-')));
+    const steps = await diagnoseNode(s.target(3), { paths, log: s.log, agentBundle: s.bundle });
+    assert.deepEqual(steps.map((x) => x.ok), [true, false]);
+    assert.equal(steps[1]!.name, 'host key (not pinned)');
+    assert.ok(steps[1]!.detail.includes(s.net.nodes[3]!.hostKeyFingerprint));
+  });
+
+  it('refuses a changed host key with both fingerprints and how to re-pin on purpose', async function () {
+    this.timeout(30_000);
+    const before = s.net.nodes[3]!.hostKeyFingerprint;
+    const after = await s.net.changeHostKey(3);
+    const c = s.client(3);
+    const err = await c.connect().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof VendettaError);
+    assert.equal(err.code, 'HOST_KEY_MISMATCH');
+    assert.ok(err.message.includes(before) && err.message.includes(after), err.message);
+    assert.ok(err.message.includes(s.net.nodes[3]!.name));
+    assert.deepEqual({ expected: err.details?.expected, actual: err.details?.actual }, { expected: before, actual: after });
+    assert.match(err.hint ?? '', /vendetta node add \S+ --host \S+ .*--replace-host-key/);
+    const steps = await diagnoseNode(s.target(3), { paths: s.paths, log: s.log, agentBundle: s.bundle });
+    assert.deepEqual(steps.map((x) => x.ok), [true, false]);
+    assert.match(steps[1]!.detail, /changed/);
+  });
+});
