@@ -7,9 +7,11 @@ import { type Diagnostic, OffsetMapper, diagnosticAt, fileDiagnostic } from './d
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export function tooLarge(file: string, bytes: number): Diagnostic {
+  const size = formatBytes(bytes);
+  const limit = formatBytes(MAX_CONFIG_BYTES);
   return fileDiagnostic(file, {
     code: 'too-large',
-    message: `the file is ${formatBytes(bytes)}; a config file may be at most ${formatBytes(MAX_CONFIG_BYTES)}`,
+    message: `the file is ${size === limit ? `over ${size}` : size}; a config file may be at most ${limit}`,
     hint: 'check that this is the right file: a workspace config is a few hundred bytes of YAML',
   });
 }

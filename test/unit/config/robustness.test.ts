@@ -61,7 +61,9 @@ describe('bad input never crashes the validators', () => {
   it('refuses a file just over 1 MiB, and accepts one just under', async () => {
     const over = join(tmp, 'over.yaml');
     writeFileSync(over, 'name: x\n#' + 'x'.repeat(MAX_CONFIG_BYTES - 9) + '\n');
-    assert.equal((await loadWorkspaceConfig(over)).diagnostics[0]?.code, 'too-large');
+    const refused = (await loadWorkspaceConfig(over)).diagnostics[0];
+    assert.equal(refused?.code, 'too-large');
+    assert.equal(refused?.message, 'the file is over 1 MiB; a config file may be at most 1 MiB');
     const under = join(tmp, 'under.yaml');
     writeFileSync(under, 'name: x\n#' + 'x'.repeat(MAX_CONFIG_BYTES - 11) + '\n');
     assert.deepEqual((await loadWorkspaceConfig(under)).diagnostics, []);
