@@ -112,6 +112,20 @@ describe('SSH nodes: connect, pin, install, attach (real sshd)', function () {
     console.log(`      100 concurrent pings: ${elapsed} ms; warm round trip p50 ${median(rtts).toFixed(2)} ms over 200`);
   });
 
+  it('opens a TCP tunnel from the node over the pooled connection (what ssh-proxy uses)', async () => {
+    const c = s.client(1);
+    const n = s.net.nodes[1]!;
+    const ch = await c.forwardOut(n.host, 22);
+    const banner = await new Promise<string>((resolve, reject) => {
+      ch.once('data', (b: Buffer) => resolve(b.toString('latin1')));
+      ch.once('error', reject);
+    });
+    ch.close();
+    assert.match(banner, /^SSH-2\.0-OpenSSH/);
+    assert.equal(c.stats.sshConnects, 1);
+    await assert.rejects(c.forwardOut('127.0.0.1', 1), (e: unknown) => e instanceof VendettaError && e.code === 'NODE_UNREACHABLE');
+  });
+
   it('refuses a node whose host key is not pinned (HOST_KEY_UNCONFIRMED, naming the offered key)', async () => {
     const n = s.net.nodes[2]!;
     const paths = homePaths(mkdtempSync(join(s.home, 'unpinned-')));
