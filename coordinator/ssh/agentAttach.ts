@@ -13,6 +13,7 @@ import { execCollect, openExec } from './exec';
 import type { LocalBundle } from './localBundle';
 import { ATTACH_MARKER, KILL_PROCESS, LIST_BUNDLES, PROBE_PREFIX, PRUNE_BUNDLES, MIN_NODE_MAJOR, NODE_CANDIDATES, parseProbe, probeScript, WAIT_FOR_EXIT, type NodeRuntime, type ProbeResult } from './remoteScripts';
 import { shScript } from './shellQuote';
+import { withTimeout } from './timeout';
 import { uploadBundle } from './upload';
 
 /** Thrown inside this module when a daemon speaking another protocol agreed to stop for an upgrade. */
@@ -54,8 +55,8 @@ interface ProbeRun {
 }
 
 /** Runs the probe script; in `attach` mode the channel becomes the agent's stdio. */
-async function runProbe(client: Client, node: string, bundle: LocalBundle, mode: 'attach' | 'probe'): Promise<ProbeRun> {
-  const channel = await openExec(client, node, shScript(probeScript(NODE_CANDIDATES), [bundle.dirName, bundle.sha256, mode]));
+async function runProbe(client: Client, node: string, bundle: LocalBundle, mode: 'attach' | 'probe', install: boolean): Promise<ProbeRun> {
+  const channel = await openExec(client, node, shScript(probeScript(NODE_CANDIDATES), [bundle.dirName, bundle.sha256, mode, install ? 'mkdir' : '']));
   let stderr = '';
   channel.stderr.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString('utf8')).slice(-4096);
@@ -114,7 +115,7 @@ function attachFailed(node: string, why: string, stderr: string, cause?: unknown
 /** Attaches (installing first when needed) and handshakes; one try, no upgrade. */
 async function attachOnce(client: Client, opts: AttachOptions & { upgradeOnMismatch?: boolean }): Promise<Omit<AttachedAgent, 'upgraded'>> {
   const { node, bundle } = opts;
-  let run = await runProbe(client, node, bundle, 'attach');
+  let run = await runProbe(client, node, bundle, 'attach', opts.install);
   let installed = false;
   if (run.probe.runtimeMissing) throw runtimeMissing(node, opts.host, run.probe);
   if (!run.body) {
@@ -131,7 +132,7 @@ async function attachOnce(client: Client, opts: AttachOptions & { upgradeOnMisma
     await uploadBundle(client, node, run.probe.home, bundle, run.probe.runtime.path);
     installed = true;
     opts.log.info('agent installed', { node, version: bundle.version, buildId: bundle.buildId, bytes: bundle.size, ms: Date.now() - started });
-    run = await runProbe(client, node, bundle, 'attach');
+    run = await runProbe(client, node, bundle, 'attach', true);
     if (!run.body) throw attachFailed(node, 'the bundle was uploaded but is not found where expected', run.stderrTail());
   }
   const runtime = run.probe.runtime!;
@@ -226,11 +227,6 @@ function upgradeDidNotTake(node: string, running: string, wanted: string): Vende
     node,
     hint: `Reinstall it: \`vendetta node remove ${node} --purge\`, then \`vendetta node add ${node} …\`.`,
   });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); })]).finally(() => clearTimeout(timer));
 }
 
 /** Waits for a stopping daemon to exit, and stops it by pid if it does not. */

@@ -5,7 +5,7 @@
  */
 import type { Client } from 'ssh2';
 import { GetNodeInfo, type NodeInfo, type ProviderName } from '../../agent/protocol';
-import { toVendettaError, type VendettaError } from '../errors';
+import { toVendettaError, VendettaError } from '../errors';
 import { agentBundlePath, type HomePaths } from '../home';
 import type { Logger } from '../log';
 import type { TestStep } from '../protocol';
@@ -16,6 +16,7 @@ import { KnownHosts } from './knownHosts';
 import { readLocalBundle } from './localBundle';
 import { NODE_CANDIDATES, parseProbe, probeScript } from './remoteScripts';
 import { shScript } from './shellQuote';
+import { withTimeout } from './timeout';
 import { hostPort, type SshNodeTarget } from './target';
 
 export interface DiagnoseOptions {
@@ -98,7 +99,7 @@ export async function diagnoseNode(target: SshNodeTarget, opts: DiagnoseOptions)
   try {
     st.mark();
     const bundle = await readLocalBundle(opts.agentBundle ?? agentBundlePath());
-    const probeOut = await execCollect(client, target.name, shScript(probeScript(NODE_CANDIDATES), [bundle.dirName, bundle.sha256, 'probe']), { timeoutMs: 20_000 });
+    const probeOut = await execCollect(client, target.name, shScript(probeScript(NODE_CANDIDATES), [bundle.dirName, bundle.sha256, 'probe', '']), { timeoutMs: 20_000 });
     const probe = parseProbe(probeOut.stdout.split('\n'));
     if (!probe.runtime) {
       const found = probe.candidates.map((c) => `${c.version} at ${c.path}`).join(', ');
@@ -122,7 +123,10 @@ export async function diagnoseNode(target: SshNodeTarget, opts: DiagnoseOptions)
 
     let nodeInfo: NodeInfo;
     try {
-      nodeInfo = await attached.session.request(GetNodeInfo);
+      nodeInfo = await withTimeout(attached.session.request(GetNodeInfo), 30_000, () => new VendettaError('AGENT_ERROR', `The agent on ${target.name} did not report its providers within 30 s`, {
+        node: target.name,
+        hint: 'A provider probe hangs on the node; the agent log under ~/.vendetta-agent/logs says which.',
+      }));
     } catch (err) {
       st.fail('providers', toVendettaError(err));
       return st.steps;

@@ -23,7 +23,8 @@ const SHA256_FN = `vsha() { if command -v sha256sum >/dev/null 2>&1; then h=$(sh
 /**
  * Finds Node.js >= 18, checks ~/.vendetta-agent/$1/agent.js against sha256 $2 and, when $3 is
  * `attach` and the bundle is right, becomes `node agent.js attach` (after printing the marker,
- * so everything that follows is the agent's JSON-RPC). A missing bundle gets its directory made.
+ * so everything that follows is the agent's JSON-RPC). When the bundle is missing and $4 is
+ * `mkdir`, its directory is made for the upload that follows.
  */
 export function probeScript(candidates: readonly string[] = NODE_CANDIDATES): string {
   return [
@@ -46,7 +47,7 @@ export function probeScript(candidates: readonly string[] = NODE_CANDIDATES): st
     `  if [ "$3" = attach ]; then echo "${ATTACH_MARKER}"; exec "$node" "$d/agent.js" attach; fi`,
     'else',
     `  echo "${PROBE_PREFIX}bundle missing $h"`,
-    '  mkdir -p "$d" && chmod 700 "$HOME/.vendetta-agent"',
+    '  if [ "$4" = mkdir ]; then mkdir -p "$d" && chmod 700 "$HOME/.vendetta-agent"; fi',
     'fi',
   ].join('\n');
 }

@@ -10,7 +10,7 @@
  *   user vtKuI, address 10.78.K.(10+I), sshd on port 22 of that address.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { acquireK, cleanupK, lockPath, myLock, names, retry, runDir } from './netLock';
@@ -51,7 +51,12 @@ export interface TestNodes {
   restoreLink(i: number): void;
   /** Kills node i's sshd and every SSH session it serves, like a crash of the whole service. */
   stopSshd(i: number): void;
-  startSshd(i: number): Promise<void>;
+  /**
+   * Starts node i's sshd. `nodeJs: 'missing'` or a version such as 'v16.20.2' starts it in a
+   * mount namespace where the host's Node.js is hidden (or replaced by a fake of that version),
+   * so the node's SSH sessions see no usable runtime. Restart with no option to undo.
+   */
+  startSshd(i: number, opts?: { nodeJs?: 'missing' | `v${string}` }): Promise<void>;
   /** A new host key for node i (sshd restarted): its fingerprint. */
   changeHostKey(i: number): Promise<string>;
   /** Runs argv inside node i's namespace, as root or (asUser) as the node's user. */
@@ -141,14 +146,16 @@ export async function createTestNodes(opts: { count: number; label?: string }): 
   process.on('exit', destroySync);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
 
-  const startSshd = async (i: number) => {
+  const startSshd = async (i: number, o: { nodeJs?: 'missing' | `v${string}` } = {}) => {
     const node = nodes[i]!;
     const logFd = openSync(node.sshdLog, 'a');
-    const child = spawn('ip', ['netns', 'exec', node.netns, SSHD, '-D', '-e', '-f', node.sshdConfig], { stdio: ['ignore', logFd, logFd] });
+    const sshd = ['ip', 'netns', 'exec', node.netns, SSHD, '-D', '-e', '-f', node.sshdConfig];
+    const argv = o.nodeJs ? [...hideNodeJs(dir, o.nodeJs), ...sshd] : sshd;
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     child.on('error', () => undefined);
     if (!child.pid) throw new Error(`could not start sshd for ${node.name}`);
-    node.sshdPid = child.pid; // `ip netns exec` execs sshd: same pid
+    node.sshdPid = child.pid; // unshare, sh and `ip netns exec` all exec: same pid as sshd
     lock.sshdPids.push(child.pid);
     saveLock();
     try {
@@ -264,4 +271,23 @@ export async function createTestNodes(opts: { count: number; label?: string }): 
     destroySync();
     throw err;
   }
+}
+
+/** Where the node's setup script looks for Node.js, as found on this machine. */
+function hostNodeJsPaths(): string[] {
+  const opt = existsSync('/opt') ? readdirSync('/opt').filter((d) => d.startsWith('node')).map((d) => `/opt/${d}/bin/node`) : [];
+  return ['/usr/bin/node', '/usr/local/bin/node', ...opt].filter((p) => existsSync(p));
+}
+
+/** An argv prefix: a private mount namespace with the host's Node.js hidden or faked, then exec. */
+function hideNodeJs(dir: string, nodeJs: 'missing' | `v${string}`): string[] {
+  let fake = '/dev/null'; // not executable: the setup script skips it
+  if (nodeJs !== 'missing') {
+    if (!/^v\d+\.\d+\.\d+$/.test(nodeJs)) throw new Error(`startSshd: bad Node.js version ${nodeJs}`);
+    fake = join(dir, `fake-node-${nodeJs}`);
+    writeFileSync(fake, `#!/bin/sh\nif [ "$1" = --version ]; then echo ${nodeJs}; exit 0; fi\necho "fake Node.js ${nodeJs}" >&2; exit 1\n`, { mode: 0o755 });
+  }
+  const targets = hostNodeJsPaths();
+  const script = 'f=$1; n=$2; shift 2; while [ "$n" -gt 0 ]; do mount --bind "$f" "$1" || exit 1; shift; n=$((n-1)); done; exec "$@"';
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', fake, String(targets.length), ...targets];
 }

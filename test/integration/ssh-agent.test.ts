@@ -30,6 +30,34 @@ describe('SSH nodes: agent install, upgrade, purge, diagnosis (real sshd)', func
     assert.equal(existsSync(join(s.net.nodes[4]!.home, '.vendetta-agent', (await readLocalBundle(s.bundle)).dirName, 'agent.js')), false);
   });
 
+  it('refuses a node without Node.js 18 or newer (NODE_RUNTIME_MISSING), saying what it found and how to fix it', async function () {
+    this.timeout(60_000);
+    const n = s.net.nodes[4]!;
+    try {
+      s.net.stopSshd(4);
+      await s.net.startSshd(4, { nodeJs: 'missing' });
+      const missing = await s.client(4).connect().then(() => undefined, (e: unknown) => e);
+      assert.ok(missing instanceof VendettaError && missing.code === 'NODE_RUNTIME_MISSING', String(missing));
+      assert.match(missing.message, /has no Node\.js/);
+      assert.match(missing.hint ?? '', /Install Node\.js 18 or newer on/);
+
+      s.net.stopSshd(4);
+      await s.net.startSshd(4, { nodeJs: 'v16.20.2' });
+      const old = await s.client(4).connect().then(() => undefined, (e: unknown) => e);
+      assert.ok(old instanceof VendettaError && old.code === 'NODE_RUNTIME_MISSING', String(old));
+      assert.match(old.message, /v16\.20\.2 at \/usr\/bin\/node.*18 or newer/);
+      const steps = await diagnoseNode(s.target(4), { paths: s.paths, log: s.log, agentBundle: s.bundle });
+      assert.deepEqual(steps.map((x) => x.ok), [true, true, true, false]);
+      assert.equal(steps[3]!.name, 'Node.js runtime');
+      assert.match(steps[3]!.detail, /v16\.20\.2/);
+      assert.ok(steps[3]!.hint);
+    } finally {
+      s.net.stopSshd(4);
+      await s.net.startSshd(4);
+    }
+    assert.equal(existsSync(join(n.home, '.vendetta-agent')), false, 'nothing was installed');
+  });
+
   it('upgrades a daemon of another build: shut down, replaced, old bundle removed', async function () {
     this.timeout(60_000);
     const n = s.net.nodes[0]!;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleDirs } from '../../../coordinator/ssh/agentAttach';
@@ -71,14 +71,18 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     assert.deepEqual(parseProbe(r2.stdout.split('\n')).runtime, { version: 'v22.0.0', path: join(bin, 'node') });
   });
 
-  it('makes the bundle directory when the bundle is missing, and does not attach', () => {
+  it('makes the bundle directory (0700) for an upload only when asked, and does not attach', () => {
     const node = fakeNode('node', 'v20.1.0');
-    const r = runRemote(shScript(probeScript([node]), ['0.1.0-abc', 'f'.repeat(64), 'attach']), env);
+    const noInstall = parseProbe(runRemote(shScript(probeScript([node]), ['0.1.0-abc', 'f'.repeat(64), 'attach', '']), env).stdout.split('\n'));
+    assert.equal(noInstall.bundle, 'missing');
+    assert.equal(existsSync(join(home, '.vendetta-agent')), false, 'nothing is written unless asked');
+    const r = runRemote(shScript(probeScript([node]), ['0.1.0-abc', 'f'.repeat(64), 'attach', 'mkdir']), env);
     const p = parseProbe(r.stdout.split('\n'));
     assert.equal(p.bundle, 'missing');
     assert.equal(p.foundHash, '');
     assert.equal(p.attached, false);
     assert.ok(existsSync(join(home, '.vendetta-agent', '0.1.0-abc')));
+    assert.equal(statSync(join(home, '.vendetta-agent')).mode & 0o777, 0o700);
   });
 
   it('treats a damaged bundle as missing and reports its hash', () => {
