@@ -163,9 +163,10 @@ export class SshAgentClient implements AgentClient {
   private async establish(): Promise<Session> {
     const started = Date.now();
     if (this._state === 'idle') this.setState('connecting');
+    let link: Link | undefined;
     try {
       const bundle = await readLocalBundle(this.opts.agentBundle ?? agentBundlePath());
-      const link = this.link && !this.link.lost ? this.link : await this.openLink();
+      link = this.link && !this.link.lost ? this.link : await this.openLink();
       const attached = await attachAgent(link.ssh, {
         node: this.nodeName,
         host: this.target.host,
@@ -196,7 +197,8 @@ export class SshAgentClient implements AgentClient {
       this.setState('online');
       return s;
     } catch (err) {
-      const e = toVendettaError(err);
+      // A link that died mid-setup explains whatever half-done step failed.
+      const e = link?.lost ?? toVendettaError(err);
       if (this.closed) throw e;
       this.lastError = e;
       this.setState('offline', e);

@@ -54,6 +54,8 @@ interface ProbeRun {
   stderrTail(): string;
 }
 
+const PROBE_TIMEOUT_MS = 30_000;
+
 /** Runs the probe script; in `attach` mode the channel becomes the agent's stdio. */
 async function runProbe(client: Client, node: string, bundle: LocalBundle, mode: 'attach' | 'probe', install: boolean): Promise<ProbeRun> {
   const channel = await openExec(client, node, shScript(probeScript(NODE_CANDIDATES), [bundle.dirName, bundle.sha256, mode, install ? 'mkdir' : '']));
@@ -62,7 +64,14 @@ async function runProbe(client: Client, node: string, bundle: LocalBundle, mode:
     stderr = (stderr + b.toString('utf8')).slice(-4096);
   });
   const stderrTail = () => stderr.trim();
-  return new Promise<ProbeRun>((resolve) => {
+  return new Promise<ProbeRun>((resolve, reject) => {
+    // The script runs `node --version` and a checksum: seconds at most, unless the node is wedged.
+    const timer = setTimeout(() => {
+      channel.removeListener('data', onData);
+      channel.removeListener('close', onClose);
+      channel.close();
+      reject(attachFailed(node, `the setup script did not finish within ${PROBE_TIMEOUT_MS / 1000} s`, stderrTail()));
+    }, PROBE_TIMEOUT_MS);
     const lines: string[] = [];
     let buf: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
@@ -73,6 +82,7 @@ async function runProbe(client: Client, node: string, bundle: LocalBundle, mode:
         buf = buf.subarray(nl + 1);
         if (lines.length < 500) lines.push(line);
         if (line === ATTACH_MARKER) {
+          clearTimeout(timer);
           channel.removeListener('data', onData);
           channel.removeListener('close', onClose);
           channel.pause();
@@ -85,6 +95,7 @@ async function runProbe(client: Client, node: string, bundle: LocalBundle, mode:
       }
     };
     const onClose = () => {
+      clearTimeout(timer);
       if (buf.length) lines.push(buf.toString('utf8'));
       resolve({ probe: parseProbe(lines), channel, stderrTail });
     };
