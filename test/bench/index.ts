@@ -1,4 +1,5 @@
 import type { Benchmark } from './harness';
+import { coldConnectHandshake, dispatchRoundTrip, statusOfTwenty } from './nodes';
 
-/** Every benchmark `npm run bench` knows. */
-export const benchmarks: Benchmark[] = [];
+/** Every benchmark `npm run bench` knows, in the order they run. */
+export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty];

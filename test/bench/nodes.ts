@@ -1,0 +1,140 @@
+/**
+ * Issue-3 benchmarks: dispatch through coordinator → SSH → agent, cold connects, status of many
+ * nodes. Real sshd nodes in network namespaces (test/infra/nodes.ts), a real coordinator process.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoordinatorClient } from '../../coordinator/cli/client';
+import { homePaths, type HomePaths } from '../../coordinator/home';
+import { nullLogger } from '../../coordinator/log';
+import { AddNode, CoordinatorShutdown, NodeStatusRequest, PingNode } from '../../coordinator/protocol';
+import { createSshAgentClient } from '../../coordinator/ssh';
+import { createTestNodes, type TestNode, type TestNodes } from '../infra/nodes';
+import { commandExists } from '../infra/sys';
+import { median, percentile, result, timeMs, type Benchmark } from './harness';
+import { sshColdTrue, sshEchoRoundTrips } from './sshBaseline';
+
+function needsRootAndSsh(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, Unix users)';
+  const missing = ['ssh', 'ip'].filter((c) => !commandExists(c));
+  if (!commandExists('sshd') && !commandExists('/usr/sbin/sshd')) missing.push('sshd');
+  return missing.length ? `needs ${missing.join(', ')} (test/infra/setup.sh installs them)` : undefined;
+}
+
+interface Rig {
+  net: TestNodes;
+  home: string;
+  paths: HomePaths;
+  client: CoordinatorClient;
+}
+
+/** Test nodes, a temp VENDETTA_HOME, a coordinator with every node added (agent installed). */
+async function rig(count: number, label: string): Promise<Rig> {
+  const net = await createTestNodes({ count, label });
+  const home = mkdtempSync(join(tmpdir(), `vendetta-bench-${label}-`));
+  const paths = homePaths(home);
+  try {
+    const client = await CoordinatorClient.connect({ paths, clientName: 'vendetta-bench' });
+    await Promise.all(
+      net.nodes.map((n) =>
+        client.request(AddNode, { name: n.name, host: n.host, port: n.port, user: n.user, identity: n.identity, acceptNewHostKey: true }),
+      ),
+    );
+    return { net, home, paths, client };
+  } catch (err) {
+    await net.destroy();
+    rmSync(home, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function teardown(r: Rig): Promise<void> {
+  await r.client.request(CoordinatorShutdown).catch(() => undefined);
+  r.client.dispose();
+  await r.net.destroy();
+  rmSync(r.home, { recursive: true, force: true });
+}
+
+const coldConnect = async (node: TestNode, paths: HomePaths): Promise<number> => {
+  const c = createSshAgentClient({ name: node.name, host: node.host, port: node.port, user: node.user, identity: node.identity }, { paths, log: nullLogger });
+  try {
+    return await timeMs(() => c.connect());
+  } finally {
+    await c.close();
+  }
+};
+
+export const dispatchRoundTrip: Benchmark = {
+  name: 'dispatch-roundtrip',
+  requires: needsRootAndSsh,
+  async run() {
+    const r = await rig(1, 'dispatch');
+    try {
+      const node = r.net.nodes[0]!;
+      for (let i = 0; i < 50; i++) await r.client.request(PingNode, { name: node.name });
+      const ours: number[] = [];
+      for (let i = 0; i < 1000; i++) ours.push(await timeMs(() => r.client.request(PingNode, { name: node.name })));
+      const raw = await sshEchoRoundTrips(node, join(r.home, 'bench_known_hosts'), 1000);
+      return [
+        result('dispatch-roundtrip-p50', median(ours), 'ms', 'openssh-session-echo-p50', median(raw), 2),
+        result('dispatch-roundtrip-p99', percentile(ours, 99), 'ms', 'openssh-session-echo-p99', percentile(raw, 99), 3),
+      ];
+    } finally {
+      await teardown(r);
+    }
+  },
+};
+
+export const coldConnectHandshake: Benchmark = {
+  name: 'cold-connect',
+  requires: needsRootAndSsh,
+  async run() {
+    const r = await rig(3, 'cold');
+    try {
+      const ours: number[] = [];
+      const raw: number[] = [];
+      const kh = join(r.home, 'bench_known_hosts');
+      for (let round = 0; round < 5; round++) {
+        for (const node of r.net.nodes) {
+          ours.push(await coldConnect(node, r.paths));
+          raw.push(sshColdTrue(node, kh));
+        }
+      }
+      return [result('cold-connect-agent-handshake', median(ours), 'ms', 'openssh-ssh-true', median(raw), 1)];
+    } finally {
+      await teardown(r);
+    }
+  },
+};
+
+export const statusOfTwenty: Benchmark = {
+  name: 'status-20-nodes',
+  requires: needsRootAndSsh,
+  async run() {
+    const r = await rig(20, 'status');
+    try {
+      // Cold: a fresh coordinator process holds no connection yet.
+      await r.client.request(CoordinatorShutdown);
+      r.client.dispose();
+      await new Promise((res) => setTimeout(res, 300));
+      r.client = await CoordinatorClient.connect({ paths: r.paths, clientName: 'vendetta-bench' });
+      let statuses = 0;
+      const cold = await timeMs(async () => {
+        statuses = (await r.client.request(NodeStatusRequest, {})).filter((s) => s.status === 'online').length;
+      });
+      if (statuses < 20) throw new Error(`only ${statuses} of 20 nodes online in the cold status`);
+      const warm: number[] = [];
+      for (let i = 0; i < 10; i++) warm.push(await timeMs(() => r.client.request(NodeStatusRequest, {})));
+      // The slowest of the 20 single cold connects, one at a time.
+      const singles: number[] = [];
+      for (const node of r.net.nodes) singles.push(await coldConnect(node, r.paths));
+      return [
+        result('status-20-cold', cold, 'ms', 'slowest-single-cold-connect', Math.max(...singles), 1.5),
+        result('status-20-warm', median(warm), 'ms', 'budget-50ms', 50, 1),
+      ];
+    } finally {
+      await teardown(r);
+    }
+  },
+};
