@@ -26,7 +26,7 @@ export interface ServerOptions {
   socketPath: string;
   log: Logger;
   handlers: HandlerTable;
-  /** A message whose body stops arriving for this long is dropped with an error. */
+  /** A message that stops arriving half-way for this long gets its client an error and cut off. */
   partialMessageTimeoutMs?: number;
   /** Bytes buffered without a complete message before the client is cut off. */
   maxPendingBytes?: number;
@@ -105,7 +105,9 @@ export class CoordinatorServer {
   private accept(socket: Socket): void {
     const { log } = this.opts;
     const reader = new SocketMessageReader(socket);
-    reader.partialMessageTimeout = this.opts.partialMessageTimeoutMs ?? 5000;
+    // Off: its timer re-arms itself forever once a client leaves a message half-sent, even after
+    // the socket closed. watchPending() does that job and stops with the socket.
+    reader.partialMessageTimeout = 0;
     const writer = new SocketMessageWriter(socket);
     const client = { id: this.nextId++, socket, writer, initialized: undefined, failed: false } as unknown as Client;
     const resetPending = this.watchPending(client);
@@ -121,7 +123,6 @@ export class CoordinatorServer {
 
     // Framing errors (no Content-Length, a body that is not JSON) leave the stream unusable.
     client.connection.onError(([err]) => this.reject(client, `Malformed JSON-RPC message: ${err.message}`, null, true));
-    reader.onPartialMessage((info) => this.reject(client, `Incomplete JSON-RPC message: nothing more arrived for ${info.waitingTime} ms`, null, true));
     client.connection.onClose(() => {
       this.clients.delete(client);
       log.debug('client disconnected', { client: client.id });
@@ -204,10 +205,11 @@ export class CoordinatorServer {
     const e = new VendettaError('INVALID_PARAMS', message, { hint: 'Speak JSON-RPC 2.0 with Content-Length framing, as vscode-jsonrpc does.' });
     this.opts.log.warn('bad message from a client', { client: client.id, message, fatal });
     const error = e.toResponseError().toJson();
-    client.writer.write({ jsonrpc: '2.0', id, error } as never).catch(() => undefined);
+    if (fatal) client.failed = true;
+    const written = client.writer.write({ jsonrpc: '2.0', id, error } as never).catch(() => undefined);
     if (fatal) {
-      client.failed = true;
-      client.socket.end();
+      // The writer is asynchronous: end the socket only after the error went out.
+      void written.then(() => client.socket.end());
       setTimeout(() => client.socket.destroy(), 1000).unref();
     }
   }
