@@ -1,6 +1,6 @@
 /** `vendetta coordinator run|start|stop|status`. */
 import type { Command } from 'commander';
-import { isCoordinatorAlive, readLockPid } from '../daemon/instanceLock';
+import { isCoordinatorAlive, processRunning, readLockPid } from '../daemon/instanceLock';
 import { runCoordinator } from '../daemon/run';
 import { homePaths } from '../home';
 import { CoordinatorShutdown, CoordinatorStatusRequest, type CoordinatorStatus } from '../protocol';
@@ -112,12 +112,8 @@ async function stopCoordinator(): Promise<{ stopped: boolean; pid?: number }> {
 async function exited(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 50));
+    if (!processRunning(pid)) return true;
+    await new Promise((r) => setTimeout(r, 20));
   }
   return false;
 }

@@ -74,13 +74,27 @@ export function readLockPid(file: string): number | undefined {
   }
 }
 
-/** The pid is alive and (where /proc tells) is a vendetta coordinator, not a recycled pid. */
-export function isCoordinatorAlive(pid: number): boolean {
+/**
+ * Whether a process runs. A zombie does not: a detached coordinator's parent is gone, and
+ * whoever inherited it may reap it late, so a plain kill(pid, 0) would see it alive.
+ */
+export function processRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust kill()
+  }
+}
+
+/** The pid is alive and (where /proc tells) is a vendetta coordinator, not a recycled pid. */
+export function isCoordinatorAlive(pid: number): boolean {
+  if (!processRunning(pid)) return false;
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     return cmdline.includes('coordinator');

@@ -101,6 +101,7 @@ export class NodeManager {
     if (name === LOCAL_NODE_NAME) {
       throw new VendettaError('INVALID_NAME', 'The node "local" is built in and cannot be added', { hint: 'Choose another name for the node.' });
     }
+    this.opts.registry.assertWritable();
     if (this.opts.registry.get(name) && !params.replaceHostKey) {
       throw new VendettaError('NODE_EXISTS', `A node named ${name} already exists`, {
         node: name,
@@ -138,6 +139,7 @@ export class NodeManager {
       throw new VendettaError('INVALID_NAME', 'The node "local" is built in and cannot be removed', { hint: 'Remove only nodes you added.' });
     }
     const m = this.get(name);
+    this.opts.registry.assertWritable();
     if (purge) {
       await m.client.close().catch(() => undefined);
       await this.opts.ssh.purge(target(m.node)).catch((err: unknown) => {

@@ -122,8 +122,11 @@ export class NodeRegistry {
     this.watcher = undefined;
   }
 
-  private mutate(change: (nodes: NodeEntry[]) => NodeEntry[]): void {
-    // Read first: a hand edit the watcher has not delivered yet must not be overwritten.
+  /**
+   * Throws REGISTRY_INVALID while the file on disk does not validate: a command that would end
+   * by writing it fails before doing anything. Reads first, so a fresh hand edit counts.
+   */
+  assertWritable(): void {
     this.reload();
     if (this.problem) {
       const p = this.problem;
@@ -131,6 +134,11 @@ export class NodeRegistry {
         hint: `Fix ${p.file} (vendetta does not overwrite a file you are editing), then retry.`,
       });
     }
+  }
+
+  private mutate(change: (nodes: NodeEntry[]) => NodeEntry[]): void {
+    // A hand edit the watcher has not delivered yet must not be overwritten.
+    this.assertWritable();
     const next = change(this.entries.map((e) => ({ ...e })));
     const text = serializeNodesFile({ nodes: next });
     mkdirSync(this.paths.root, { recursive: true, mode: 0o700 });
