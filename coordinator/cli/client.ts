@@ -41,13 +41,20 @@ export interface ConnectOptions {
 
 export class CoordinatorClient {
   private closed = false;
+  /** Rejects when the coordinator goes away: vscode-jsonrpc leaves pending requests hanging then. */
+  private readonly lost: Promise<never>;
 
   private constructor(
     private readonly socket: Socket,
     private readonly connection: MessageConnection,
     readonly info: InitializeResult,
     readonly paths: HomePaths,
-  ) {}
+  ) {
+    this.lost = new Promise<never>((_, reject) => {
+      socket.once('close', () => reject(toClientError(new Error('the coordinator closed the connection'), paths)));
+    });
+    this.lost.catch(() => undefined);
+  }
 
   /** Connects, or returns undefined when nobody answers and autoStart is off. */
   static async connect(opts: ConnectOptions & { autoStart: false }): Promise<CoordinatorClient | undefined>;
@@ -61,19 +68,22 @@ export class CoordinatorClient {
       socket = await openSocket(paths.socket);
       if (!socket) throw notAnswering(paths, 'stopped answering right after it started');
     }
-    const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    const sock = socket;
+    const connection = createMessageConnection(new SocketMessageReader(sock), new SocketMessageWriter(sock));
     connection.listen();
-    socket.on('error', () => undefined);
+    sock.on('error', () => undefined);
     try {
+      const closed = new Promise<never>((_, reject) => sock.once('close', () => reject(new Error('the coordinator closed the connection'))));
+      closed.catch(() => undefined);
       const info = await withTimeout(
-        connection.sendRequest(Initialize, { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: opts.clientName ?? 'vendetta-cli', version: VERSION } }),
+        Promise.race([connection.sendRequest(Initialize, { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: opts.clientName ?? 'vendetta-cli', version: VERSION } }), closed]),
         10_000,
         () => notAnswering(paths, 'accepted the connection but did not answer initialize within 10 s'),
       );
-      return new CoordinatorClient(socket, connection, info, paths);
+      return new CoordinatorClient(sock, connection, info, paths);
     } catch (err) {
       connection.dispose();
-      socket.destroy();
+      sock.destroy();
       throw toClientError(err, paths);
     }
   }
@@ -82,7 +92,7 @@ export class CoordinatorClient {
   request<R>(type: RequestType0<R, ErrorData>): Promise<R>;
   async request(type: RequestType<unknown, unknown, ErrorData> | RequestType0<unknown, ErrorData>, ...params: unknown[]): Promise<unknown> {
     try {
-      return await (this.connection.sendRequest as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...params);
+      return await Promise.race([(this.connection.sendRequest as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...params), this.lost]);
     } catch (err) {
       throw toClientError(err, this.paths);
     }
