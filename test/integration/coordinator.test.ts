@@ -77,6 +77,17 @@ describe('the coordinator, through the built CLI', function () {
     assert.match(human.stdout, /local: \d of 6 checks passed/);
   });
 
+  it('restarts a killed local agent daemon at the next request', async () => {
+    const before = h.localAgentPid();
+    assert.ok(before && pidAlive(before));
+    process.kill(before, 'SIGKILL');
+    await waitUntil(() => !pidAlive(before), 5000, 'the agent daemon to die');
+    const [local] = await h.json<NodeStatus[]>(['node', 'status', 'local']);
+    assert.equal(local?.status, 'online', JSON.stringify(local?.error));
+    const after = h.localAgentPid();
+    assert.ok(after && after !== before && pidAlive(after), 'a new daemon');
+  });
+
   it('refuses hostile names and hosts with exit 2, a clear error, and writes nothing', async () => {
     const cases: string[][] = [
       ['node', 'add', '../x', '--host', 'h1'],

@@ -27,6 +27,8 @@ export interface CliHome {
   socket: string;
   nodesFile: string;
   run(args: string[], opts?: { timeoutMs?: number; env?: Record<string, string>; onStderr?: (chunk: string) => void }): Promise<CliResult> & { pid: () => number | undefined };
+  /** Runs the CLI on a pseudo-terminal (util-linux `script`), typing `input`. */
+  runOnTerminal(args: string[], input: string): Promise<CliResult>;
   /** JSON stdout of a command that must succeed. */
   json<T>(args: string[]): Promise<T>;
   coordinatorPid(): number | undefined;
@@ -150,6 +152,23 @@ export function createCliHome(): CliHome {
     socket: join(home, 'coordinator.sock'),
     nodesFile: join(home, 'nodes.yaml'),
     run,
+    runOnTerminal(args, input) {
+      return new Promise((resolvePromise) => {
+        const t0 = Date.now();
+        // `script` takes one command line; every word is quoted (test-controlled values only).
+        const line = [process.execPath, cli, ...args].map(shellWord).join(' ');
+        const child = spawn('script', ['-qec', line, '/dev/null'], { cwd: dir, env: { ...process.env, VENDETTA_HOME: home, SSH_AUTH_SOCK: '' }, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stdin.end(input);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          coordinatorPid();
+          resolvePromise({ code: code ?? -1, stdout, stderr: '', ms: Date.now() - t0 });
+        });
+      });
+    },
     async json<T>(args: string[]): Promise<T> {
       const r = await run([...args, '--json']);
       if (r.code !== 0) throw new Error(`vendetta ${args.join(' ')} --json exited ${r.code}: ${r.stderr}`);
@@ -175,6 +194,10 @@ export function createCliHome(): CliHome {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function shellWord(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function waitUntil(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<number> {

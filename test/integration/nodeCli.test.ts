@@ -189,4 +189,19 @@ describe('vendetta node … against five real SSH nodes', function () {
     assert.equal(existsSync(`${node(0).home}/.vendetta-agent`), false, 'purged');
     assert.equal(existsSync(`${node(2).home}/.vendetta-agent`), true, 'kept without --purge');
   });
+
+  it('asks on a terminal, showing the fingerprint, and adds only on yes', async function () {
+    this.timeout(60_000);
+    const no = await h.runOnTerminal(addArgs(0), 'n\n');
+    assert.equal(no.code, 1, no.stdout);
+    assert.ok(no.stdout.includes(node(0).hostKeyFingerprint), no.stdout);
+    assert.match(no.stdout, /Trust this key and add clin-1\? \[y\/N\]/);
+    assert.match(no.stdout, /error: Not added: the host key of clin-1 was not confirmed/);
+    assert.deepEqual(registryNames(), []);
+    const yes = await h.runOnTerminal(addArgs(0), 'y\n');
+    assert.equal(yes.code, 0, yes.stdout);
+    assert.match(yes.stdout, /added clin-1 /);
+    assert.deepEqual(registryNames(), ['clin-1']);
+    assert.equal((await h.run(['node', 'remove', 'clin-1', '--purge'])).code, 0);
+  });
 });
