@@ -29,7 +29,7 @@ export interface NodeManagerOptions {
   createLocalClient?: (node: ResolvedNode) => AgentClient;
   /** Per node, for `status`. */
   statusTimeoutMs?: number;
-  /** Connect every node when it appears (at start, on a hand edit). */
+  /** Connect every SSH node when it appears (at start, on a hand edit). */
   eagerConnect?: boolean;
 }
 
@@ -199,7 +199,10 @@ export class NodeManager {
       }
       if (this.adding.has(name)) continue;
       const added = this.manage(node, this.makeClient(node));
-      if (this.opts.eagerConnect !== false) this.connectInBackground(added);
+      // SSH links are kept up (keep-alives notice a dead node). The local agent starts on the
+      // first request instead: a daemon that outlives us should not start just because a
+      // client listed nodes.
+      if (this.opts.eagerConnect !== false && node.transport !== 'local') this.connectInBackground(added);
     }
     this.scheduleEmit();
   }

@@ -34,6 +34,8 @@ describe('the coordinator, through the built CLI', function () {
     assert.ok(pid && pidAlive(pid), 'the coordinator outlives the CLI');
     const log = readFileSync(`${h.home}/logs/coordinator.log`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
     assert.ok(log.some((l) => l.msg === 'coordinator ready'));
+    assert.equal(nodes[0]?.status, 'unknown', 'listing does not start the local agent');
+    assert.equal(h.localAgentPid(), undefined);
   });
 
   it('refuses a second coordinator on the same home', async () => {
@@ -227,5 +229,15 @@ describe('the coordinator, through the built CLI', function () {
     assert.equal((await h.json<{ started: boolean }>(['coordinator', 'start'])).started, false);
     const human = await h.run(['coordinator', 'status']);
     assert.match(human.stdout, new RegExp(`coordinator is running\\n\\s+pid\\s+${start.pid}`));
+  });
+
+  it('shuts down cleanly on SIGTERM', async () => {
+    const pid = h.coordinatorPid() ?? (await h.json<{ pid: number }>(['coordinator', 'start'])).pid;
+    process.kill(pid, 'SIGTERM');
+    await waitUntil(() => !pidAlive(pid), 5000, 'the coordinator to exit');
+    assert.equal(existsSync(h.socket), false);
+    assert.equal(existsSync(`${h.home}/coordinator.lock`), false);
+    const log = readFileSync(`${h.home}/logs/coordinator.log`, 'utf8');
+    assert.match(log, /"msg":"coordinator stopped","reason":"SIGTERM"/);
   });
 });

@@ -38,13 +38,15 @@ describe('node manager', () => {
   const add = (name: string, host: string, extra: Record<string, unknown> = {}, steps: string[] = []) =>
     manager.add({ name, host, port: 22, user: 'dev', ...extra }, (step, total, message) => steps.push(`${step}/${total} ${message}`));
 
-  it('connects the built-in local node at start and lists it', async () => {
+  it('lists the built-in local node, starting its agent only when asked', async () => {
     await new Promise((r) => setTimeout(r, 10));
+    assert.equal(local.connects, 0);
+    assert.deepEqual(manager.list().map((n) => [n.name, n.transport, n.status]), [['local', 'local', 'unknown']]);
+    const [s] = await manager.status('local');
+    assert.equal(s?.status, 'online');
     assert.equal(local.connects, 1);
-    const [l] = manager.list();
-    assert.equal(l?.name, 'local');
-    assert.equal(l?.transport, 'local');
-    assert.equal(l?.status, 'online');
+    assert.equal(manager.list()[0]?.status, 'online');
+    assert.equal(manager.list()[0]?.providers?.docker.available, true);
   });
 
   it('refuses an unconfirmed host key, with the fingerprint in details, and writes nothing', async () => {
@@ -68,7 +70,7 @@ describe('node manager', () => {
     assert.equal(result.hostKeyFingerprint, fakeKey('one').fingerprint);
     assert.equal(ssh.pins.get('10.0.0.1:22')?.fingerprint, fakeKey('one').fingerprint);
     assert.match(readFileSync(paths.nodesFile, 'utf8'), new RegExp(`hostKey: ${fakeKey('one').fingerprint.replace(/[+/]/g, '.')}`));
-    assert.deepEqual(manager.list().map((n) => [n.name, n.status]), [['local', 'online'], ['b1', 'online']]);
+    assert.deepEqual(manager.list().map((n) => [n.name, n.status]), [['local', 'unknown'], ['b1', 'online']]);
     await assert.rejects(add('b1', '10.0.0.1', { acceptNewHostKey: true }), (e: VendettaError) => e.code === 'NODE_EXISTS');
   });
 
