@@ -36,12 +36,17 @@ describe('the config language server', function () {
   });
 
   after(async () => {
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
     if (conn) {
+      // A clean shutdown lets the server exit by itself (and write its coverage).
       await conn.sendRequest('shutdown').catch(() => undefined);
       await conn.sendNotification('exit').catch(() => undefined);
-      conn.dispose();
     }
-    if (child && child.exitCode === null) child.kill();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+    conn?.dispose();
   });
 
   async function open(path: string, text: string, version = 1): Promise<LspDiagnostic[]> {
