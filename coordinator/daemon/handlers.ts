@@ -112,7 +112,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
 
     addNode: {
       validate: validateAddNode,
-      run: (p, ctx) => manager.add({ ...p, port: p.port ?? 22, user: p.user ?? localUser() }, ctx.progress),
+      run: (p, ctx) => manager.add({ ...p, port: p.port ?? 22, user: p.user ?? localUser() }, ctx.progress, ctx.token),
     },
 
     removeNode: {

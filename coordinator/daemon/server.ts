@@ -7,6 +7,7 @@
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
+  CancellationTokenSource,
   createMessageConnection,
   SocketMessageReader,
   SocketMessageWriter,
@@ -34,6 +35,8 @@ export interface ServerOptions {
 
 interface Client extends ClientHandle {
   socket: Socket;
+  /** Cancelled when the client goes away: what it asked for is no longer wanted. */
+  gone: CancellationTokenSource;
   connection: MessageConnection;
   writer: SocketMessageWriter;
   failed: boolean;
@@ -109,7 +112,7 @@ export class CoordinatorServer {
     // the socket closed. watchPending() does that job and stops with the socket.
     reader.partialMessageTimeout = 0;
     const writer = new SocketMessageWriter(socket);
-    const client = { id: this.nextId++, socket, writer, initialized: undefined, failed: false } as unknown as Client;
+    const client = { id: this.nextId++, socket, writer, initialized: undefined, failed: false, gone: new CancellationTokenSource() } as unknown as Client;
     const resetPending = this.watchPending(client);
     const guarded = new GuardedReader(reader, (message, why) => this.reject(client, `Invalid JSON-RPC message: ${why}`, idOf(message), false), resetPending);
     client.connection = createMessageConnection(guarded, writer, {
@@ -124,6 +127,7 @@ export class CoordinatorServer {
     // Framing errors (no Content-Length, a body that is not JSON) leave the stream unusable.
     client.connection.onError(([err]) => this.reject(client, `Malformed JSON-RPC message: ${err.message}`, null, true));
     client.connection.onClose(() => {
+      client.gone.cancel();
       this.clients.delete(client);
       log.debug('client disconnected', { client: client.id });
     });
@@ -147,7 +151,16 @@ export class CoordinatorServer {
         throw new VendettaError('PROTOCOL_MISMATCH', `"${method}" before "initialize"`, { hint: 'A client must send `initialize` first, with its protocol version.' });
       }
       const params = handler.validate(raw);
-      const result = await handler.run(params, { client, token, progress: this.progressFor(client, progressTokenOf(raw)) });
+      const cancel = new CancellationTokenSource();
+      const subs = [token.onCancellationRequested(() => cancel.cancel()), client.gone.token.onCancellationRequested(() => cancel.cancel())];
+      if (token.isCancellationRequested || client.gone.token.isCancellationRequested) cancel.cancel();
+      let result: unknown;
+      try {
+        result = await handler.run(params, { client, token: cancel.token, progress: this.progressFor(client, progressTokenOf(raw)) });
+      } finally {
+        for (const d of subs) d.dispose();
+        cancel.dispose();
+      }
       log.debug('request', { client: client.id, method, ms: Date.now() - started });
       return result;
     } catch (err) {

@@ -4,6 +4,7 @@
  * any point leaves the registry as it was; a host key pinned for this attempt is unpinned again
  * when a later step fails.
  */
+import type { CancellationToken } from 'vscode-jsonrpc';
 import { GetNodeInfo, type NodeInfo } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import type { Logger } from '../log';
@@ -26,6 +27,8 @@ export interface AddNodeContext {
   ssh: SshLayer;
   log: Logger;
   progress: ProgressFn;
+  /** Cancelled (e.g. the client went away): stop before the next step and undo. */
+  token?: CancellationToken;
   /** Writes the registry; called last, with the connected client (if installed). */
   save: (node: ResolvedNode, client: AgentClient | undefined) => void;
 }
@@ -40,8 +43,17 @@ export interface AddNodeOutcome {
 
 export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): Promise<AddNodeOutcome> {
   const { node } = input;
-  const { ssh, log, progress } = ctx;
+  const { ssh, log } = ctx;
   const total = input.install ? 4 : 3;
+  const checkCancelled = () => {
+    if (ctx.token?.isCancellationRequested) {
+      throw new VendettaError('CANCELLED', `Adding ${node.name} was cancelled; nothing was saved`, { node: node.name, hint: 'Run `vendetta node add` again to add it.' });
+    }
+  };
+  const progress: ProgressFn = (step, of, message) => {
+    checkCancelled();
+    ctx.progress(step, of, message);
+  };
 
   progress(1, total, `Checking the host key of ${node.host}:${node.port}…`);
   const hostKey = await ssh.probeHostKey(node.host, node.port).catch((err: unknown) => {

@@ -4,6 +4,7 @@
  * clients reconnect on their own (backoff with jitter); the manager connects each node once when
  * it appears and refreshes what it knows whenever a link comes up.
  */
+import type { CancellationToken } from 'vscode-jsonrpc';
 import { GetNodeInfo, Ping } from '../../agent/protocol';
 import type { NodeEntry } from '../config/nodes';
 import { toVendettaError, VendettaError } from '../errors';
@@ -96,7 +97,7 @@ export class NodeManager {
     return { name, ok: steps.every((s) => s.ok), steps };
   }
 
-  async add(params: AddNodeParams & { port: number; user: string }, progress: ProgressFn): Promise<AddNodeResult> {
+  async add(params: AddNodeParams & { port: number; user: string }, progress: ProgressFn, token?: CancellationToken): Promise<AddNodeResult> {
     const { name } = params;
     if (name === LOCAL_NODE_NAME) {
       throw new VendettaError('INVALID_NAME', 'The node "local" is built in and cannot be added', { hint: 'Choose another name for the node.' });
@@ -117,7 +118,7 @@ export class NodeManager {
       const install = params.install !== false;
       const outcome = await performAddNode(
         { node, hostKeyFingerprint: params.hostKeyFingerprint, acceptNewHostKey: params.acceptNewHostKey === true, replaceHostKey: params.replaceHostKey === true, install },
-        { ssh: this.opts.ssh, log: this.opts.log, progress, save: (saved, client) => this.save(saved, client) },
+        { ssh: this.opts.ssh, log: this.opts.log, progress, token, save: (saved, client) => this.save(saved, client) },
       );
       const m = this.get(name);
       if (outcome.info) m.facts.info = outcome.info;

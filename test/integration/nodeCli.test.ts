@@ -154,6 +154,29 @@ describe('vendetta node … against five real SSH nodes', function () {
     assert.ok(registryNames().includes(victim.name));
   });
 
+  it('forgets an add interrupted with Ctrl-C: nothing saved, nothing pinned', async function () {
+    this.timeout(120_000);
+    const victim = node(4);
+    assert.equal((await h.run(['node', 'remove', victim.name])).code, 0);
+    const knownHosts = () => readFileSync(`${h.home}/known_hosts`, 'utf8');
+    assert.ok(!knownHosts().includes(victim.host));
+    let interrupted = false;
+    const add = h.run(addArgs(4, '--host-key-fingerprint', victim.hostKeyFingerprint), {
+      onStderr: (chunk) => {
+        if (!interrupted && chunk.includes('[2/4]')) {
+          interrupted = true;
+          process.kill(add.pid()!, 'SIGINT');
+        }
+      },
+    });
+    await add;
+    assert.ok(interrupted);
+    await waitUntil(() => readFileSync(`${h.home}/logs/coordinator.log`, 'utf8').includes(`Adding ${victim.name} was cancelled`), 30_000, 'the coordinator to cancel the add');
+    assert.ok(!registryNames().includes(victim.name));
+    await waitUntil(() => !knownHosts().includes(victim.host), 5000, 'the pin to be undone');
+    assert.equal((await h.run(addArgs(4, '--host-key-fingerprint', victim.hostKeyFingerprint))).code, 0);
+  });
+
   it('refuses a changed host key, showing both fingerprints, until it is re-pinned on purpose', async function () {
     this.timeout(120_000);
     const n = node(3);

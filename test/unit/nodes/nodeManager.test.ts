@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +109,18 @@ describe('node manager', () => {
     assert.equal(ssh.pins.has('10.0.0.2:22'), false, 'the pin made for the failed add is undone');
     assert.equal(ssh.clients.at(-1)?.closed, true);
     assert.deepEqual(manager.list().map((n) => n.name), ['local', 'b1']);
+  });
+
+  it('stops and undoes an add whose client went away before it finished', async () => {
+    const source = new CancellationTokenSource();
+    const add = manager.add({ name: 'b1', host: '10.0.0.1', port: 22, user: 'dev', acceptNewHostKey: true }, (step) => {
+      if (step === 3) source.cancel();
+    }, source.token);
+    await assert.rejects(add, (e: VendettaError) => e.code === 'CANCELLED' && /nothing was saved/.test(e.message));
+    assert.equal(existsSync(paths.nodesFile), false);
+    assert.equal(ssh.pins.size, 0);
+    assert.equal(ssh.clients.at(-1)?.closed, true);
+    assert.deepEqual(manager.list().map((n) => n.name), ['local']);
   });
 
   it('registers without installing when asked (no agent connection)', async () => {
