@@ -5,6 +5,8 @@
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
+export * from './workspaces';
+
 /** Bumped on any incompatible change; exchanged in `initialize`. */
 export const AGENT_PROTOCOL_VERSION = 1;
 
