@@ -10,6 +10,10 @@ declare -A need=(
   [ssh-keygen]=openssh-client
   [ip]=iproute2
   [busybox]=busybox-static
+  [dockerd]=docker.io
+  [iptables]=iptables
+  [debootstrap]=debootstrap
+  [nsenter]=util-linux
 )
 missing=()
 for cmd in "${!need[@]}"; do
