@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomicFile';
+import { writeFileAtomic } from '../nodes/atomicFile';
 import { fingerprintOf, keyTypeOf } from './fingerprint';
 
 export interface PinnedKey {
