@@ -77,10 +77,13 @@ export function formatTestResult(r: TestNodeResult): string {
   const width = Math.max(0, ...r.steps.map((s) => s.name.length));
   const out: string[] = [];
   for (const s of r.steps) {
-    out.push(`${s.ok ? '✔' : '✖'} ${s.name.padEnd(width)}  ${s.detail} (${latencyText(s.elapsedMs)})`);
+    const mark = s.ok ? '✔' : s.optional ? '–' : '✖';
+    out.push(`${mark} ${s.name.padEnd(width)}  ${s.detail} (${latencyText(s.elapsedMs)})`);
     if (!s.ok && s.hint) out.push(`  ${' '.repeat(width)}  hint: ${s.hint}`);
   }
   const passed = r.steps.filter((s) => s.ok).length;
-  out.push(`${r.name}: ${passed} of ${r.steps.length} checks passed`);
+  const missing = r.steps.filter((s) => !s.ok && s.optional).length;
+  const note = missing ? ` (${missing} provider${missing === 1 ? '' : 's'} not available)` : '';
+  out.push(`${r.name}: ${r.ok ? 'ok' : 'FAILED'}, ${passed} of ${r.steps.length} checks passed${note}`);
   return out.join('\n') + '\n';
 }

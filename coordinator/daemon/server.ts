@@ -143,7 +143,7 @@ export class CoordinatorServer {
     try {
       const handler = this.methods.get(method);
       if (!handler) {
-        throw new VendettaError('PROTOCOL_MISMATCH', `The coordinator has no method "${method.slice(0, 80)}"`, {
+        throw new VendettaError('METHOD_NOT_FOUND', `The coordinator has no method "${method.slice(0, 80)}"`, {
           hint: 'The client and the running coordinator differ in version: `vendetta coordinator stop`, then retry.',
         });
       }

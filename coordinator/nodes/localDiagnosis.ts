@@ -23,6 +23,7 @@ export function providerSteps(info: NodeInfo, elapsedMs: number): TestStep[] {
     const step: TestStep = {
       name: `provider ${p}`,
       ok: s.available,
+      optional: true,
       detail: s.available ? `${p} ${s.version ?? '(version unknown)'}${kvm}` : s.error ?? `${p} not found`,
       elapsedMs,
     };

@@ -10,7 +10,7 @@ import type { NodeEntry } from '../config/nodes';
 import { toVendettaError, VendettaError } from '../errors';
 import type { HomePaths } from '../home';
 import type { Logger } from '../log';
-import type { AddNodeParams, AddNodeResult, NodeStatus, NodeSummary, TestNodeResult } from '../protocol';
+import type { AddNodeParams, AddNodeResult, NodeStatus, NodeSummary, TestNodeResult, TestStep } from '../protocol';
 import type { AgentClient, Disposable } from './agentClient';
 import { checkNodeInfo, checkPing } from './agentReplies';
 import { performAddNode, type ProgressFn } from './addNode';
@@ -94,7 +94,7 @@ export class NodeManager {
   async test(name: string): Promise<TestNodeResult> {
     const m = this.get(name);
     const steps = m.node.transport === 'local' ? await diagnoseLocal(m.client, this.opts.agentBundle) : await this.opts.ssh.diagnose(target(m.node));
-    return { name, ok: steps.every((s) => s.ok), steps };
+    return { name, ok: testPassed(steps), steps };
   }
 
   async add(params: AddNodeParams & { port: number; user: string }, progress: ProgressFn, token?: CancellationToken): Promise<AddNodeResult> {
@@ -334,4 +334,13 @@ function toEntry(node: ResolvedNode): NodeEntry {
   if (node.hostKey) e.hostKey = node.hostKey;
   if (node.labels && Object.keys(node.labels).length > 0) e.labels = { ...node.labels };
   return e;
+}
+
+/**
+ * A node passes when every required step passed and it can host workspaces with at least one
+ * provider: a provider it lacks is reported, not a failure.
+ */
+export function testPassed(steps: readonly TestStep[]): boolean {
+  const providers = steps.filter((s) => s.optional);
+  return steps.every((s) => s.ok || s.optional) && (providers.length === 0 || providers.some((s) => s.ok));
 }

@@ -12,6 +12,7 @@ export const COORDINATOR_PROTOCOL_VERSION = 1;
  * Application codes live above 1000, clear of JSON-RPC's reserved range.
  */
 export const ErrorCodes = {
+  METHOD_NOT_FOUND: -32601,
   INVALID_PARAMS: -32602,
   PROTOCOL_MISMATCH: 1001,
   INVALID_NAME: 1002,
@@ -159,6 +160,8 @@ export interface RemoveNodeParams {
 export interface TestStep {
   name: string;
   ok: boolean;
+  /** A failure that does not fail the node (a provider it lacks, when it has another). */
+  optional?: boolean;
   detail: string;
   hint?: string;
   elapsedMs: number;

@@ -39,8 +39,8 @@ class Steps {
     this.push({ name, ok: true, detail });
   }
 
-  fail(name: string, err: VendettaError | { message: string; hint?: string }): void {
-    this.push({ name, ok: false, detail: err.message, hint: err.hint });
+  fail(name: string, err: VendettaError | { message: string; hint?: string }, optional = false): void {
+    this.push({ name, ok: false, detail: err.message, hint: err.hint, ...(optional ? { optional } : {}) });
   }
 
   /** Restarts the clock (time spent between steps is not any step's). */
@@ -138,7 +138,7 @@ export async function diagnoseNode(target: SshNodeTarget, opts: DiagnoseOptions)
         const extra = name === 'qemu' ? (nodeInfo.providers.qemu.kvm ? 'KVM usable' : 'no KVM: VMs run slowly (TCG)') : '';
         st.pass(label, [p.version ? `version ${p.version}` : 'available', extra].filter(Boolean).join('; '));
       } else {
-        st.fail(label, { message: p.error ?? 'not available', hint: p.hint ?? PROVIDER_HINTS[name] });
+        st.fail(label, { message: p.error ?? 'not available', hint: p.hint ?? PROVIDER_HINTS[name] }, true);
       }
     }
     return st.steps;

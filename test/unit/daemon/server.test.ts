@@ -104,7 +104,7 @@ describe('the coordinator socket', () => {
     const c = await client();
     await assert.rejects(c.sendRequest(TestNode, { name: '../x' }), (e: ResponseError<{ code: string; hint: string }>) => e.code === ErrorCodes.INVALID_NAME && e.data?.code === 'INVALID_NAME' && !!e.data.hint);
     await assert.rejects(c.sendRequest(TestNode, { name: 'ghost' }), (e: ResponseError<{ code: string }>) => e.data?.code === 'NODE_NOT_FOUND');
-    await assert.rejects(c.sendRequest('nodes/frobnicate', {}), (e: ResponseError<{ code: string }>) => e.data?.code === 'PROTOCOL_MISMATCH');
+    await assert.rejects(c.sendRequest('nodes/frobnicate', {}), (e: ResponseError<{ code: string }>) => e.code === -32601 && e.data?.code === 'METHOD_NOT_FOUND');
     await assert.rejects(c.sendRequest('nodes/test', ['positional']), (e: ResponseError<{ code: string }>) => e.data?.code === 'INVALID_PARAMS');
   });
 

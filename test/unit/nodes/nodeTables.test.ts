@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { formatNodeList, formatNodeStatus, formatTestResult, providersText } from '../../../coordinator/cli/nodeTables';
 import { formatTable } from '../../../coordinator/cli/output';
 import type { NodeStatus, NodeSummary } from '../../../coordinator/protocol';
+import { testPassed } from '../../../coordinator/nodes/nodeManager';
 
 const online: NodeSummary = {
   name: 'build-1', host: '10.77.0.11', port: 22, user: 'dev', transport: 'ssh', status: 'online', latencyMs: 1.234,
@@ -49,6 +50,25 @@ describe('human output of node commands', () => {
       { name: 'DNS + TCP', ok: true, detail: 'answered', elapsedMs: 3 },
       { name: 'SSH auth', ok: false, detail: 'refused the key', hint: 'ssh-copy-id …', elapsedMs: 120 },
     ] });
-    assert.equal(out, '✔ DNS + TCP  answered (3.0 ms)\n✖ SSH auth   refused the key (120 ms)\n             hint: ssh-copy-id …\nb1: 1 of 2 checks passed\n');
+    assert.equal(out, '✔ DNS + TCP  answered (3.0 ms)\n✖ SSH auth   refused the key (120 ms)\n             hint: ssh-copy-id …\nb1: FAILED, 1 of 2 checks passed\n');
+  });
+});
+
+describe('node test verdict', () => {
+  const step = (name: string, ok: boolean, optional?: boolean) => ({ name, ok, detail: '', elapsedMs: 1, ...(optional ? { optional } : {}) });
+
+  it('passes a node that lacks some providers but has one', () => {
+    assert.equal(testPassed([step('agent', true), step('docker', false, true), step('lxc', true, true)]), true);
+  });
+
+  it('fails a node with no provider at all, or a failed required step', () => {
+    assert.equal(testPassed([step('agent', true), step('docker', false, true), step('lxc', false, true)]), false);
+    assert.equal(testPassed([step('agent', false), step('docker', true, true)]), false);
+  });
+
+  it('marks a missing provider with – and says so in the summary line', () => {
+    const text = formatTestResult({ name: 'b1', ok: true, steps: [step('agent', true), step('docker', false, true)] });
+    assert.match(text, /^– docker/m);
+    assert.match(text, /b1: ok, 1 of 2 checks passed \(1 provider not available\)/);
   });
 });
