@@ -8,10 +8,10 @@ const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'dist', 'vendetta.js');
 const project = join(root, 'examples', 'hello');
 
-function vendetta(args, title) {
+function vendetta(args, title, { allowFail = false } = {}) {
   process.stdout.write(`\n▶ vendetta ${args.join(' ')}    # ${title}\n`);
   const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit' });
-  if (r.status !== 0) {
+  if (r.status !== 0 && !allowFail) {
     process.stderr.write(`\ndemo: \`vendetta ${args.join(' ')}\` failed (exit ${r.status}); see the error above.\n`);
     process.exit(r.status ?? 1);
   }
@@ -24,7 +24,8 @@ if (!existsSync(cli)) {
 
 vendetta(['config', 'validate', project], 'check the example project’s .vendetta/config.yaml');
 vendetta(['node', 'status', 'local'], 'start the coordinator and the local agent; ask this machine what it can run');
-vendetta(['node', 'test', 'local'], 'diagnose the local node step by step');
+// A machine with no Docker, LXC or QEMU yet fails this check: the demo shows it with the hints.
+vendetta(['node', 'test', 'local'], 'diagnose the local node step by step', { allowFail: true });
 
 process.stdout.write(`
 Next:
