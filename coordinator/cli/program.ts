@@ -4,6 +4,7 @@ import { VERSION } from '../version';
 import { registerConfigCommands } from './config';
 import { registerCoordinatorCommands } from './coordinator';
 import { registerNodeCommands } from './node';
+import { registerSshCommands } from './ssh';
 import { registerWorkspaceCommands } from './workspace';
 
 export function createProgram(): Command {
@@ -17,6 +18,7 @@ export function createProgram(): Command {
   registerConfigCommands(program);
   registerNodeCommands(program);
   registerWorkspaceCommands(program);
+  registerSshCommands(program);
   registerCoordinatorCommands(program);
   return program;
 }

@@ -15,6 +15,13 @@ import {
   ProbeHostKey,
   RemoveNode,
   TestNode,
+  ListWorkspacesRequest,
+  RemoveWorkspaceRequest,
+  StartWorkspaceRequest,
+  StopWorkspaceRequest,
+  TunnelOpen,
+  WorkspaceStatusRequest,
+  WorkspaceUp,
   type ErrorData,
   type InitializeParams,
 } from '../protocol';
@@ -31,6 +38,13 @@ export const REQUESTS = {
   removeNode: RemoveNode,
   testNode: TestNode,
   pingNode: PingNode,
+  workspaceUp: WorkspaceUp,
+  listWorkspaces: ListWorkspacesRequest,
+  workspaceStatus: WorkspaceStatusRequest,
+  startWorkspace: StartWorkspaceRequest,
+  stopWorkspace: StopWorkspaceRequest,
+  removeWorkspace: RemoveWorkspaceRequest,
+  tunnelOpen: TunnelOpen,
 } as const;
 
 type ParamsOf<T> = T extends RequestType<infer P, unknown, ErrorData> ? P : T extends RequestType0<unknown, ErrorData> ? undefined : never;

@@ -1,12 +1,16 @@
 /** The coordinator's requests: params validated at the boundary, then handed to the node manager. */
 import { VendettaError } from '../errors';
 import type { HomePaths } from '../home';
+import { nullLogger } from '../log';
 import type { NodeManager } from '../nodes/nodeManager';
 import { localUser } from '../nodes/nodeSummary';
 import type { NodeRegistry } from '../nodes/registry';
 import type { SshLayer } from '../nodes/sshLayer';
 import { COORDINATOR_PROTOCOL_VERSION, type AddNodeParams, type CoordinatorStatus } from '../protocol';
 import { VERSION } from '../version';
+import { workspaceHandlers } from '../workspaces/handlers';
+import { WorkspaceManager } from '../workspaces/manager';
+import { TunnelRegistry } from '../workspaces/tunnels';
 import type { HandlerTable } from './handlerTable';
 import * as v from './validate';
 
@@ -19,11 +23,17 @@ export interface HandlerDeps {
   clientCount: () => number;
   /** Stops the coordinator after the current reply went out. */
   shutdown: () => void;
+  /** The workspace manager and tunnel registry; made here (logging nowhere) when not given. */
+  workspaces?: WorkspaceManager;
+  tunnels?: TunnelRegistry;
 }
 
 export function createHandlers(deps: HandlerDeps): HandlerTable {
   const { manager } = deps;
+  const workspaces = deps.workspaces ?? new WorkspaceManager({ paths: deps.paths, log: nullLogger, nodes: manager });
+  const tunnels = deps.tunnels ?? new TunnelRegistry(nullLogger);
   return {
+    ...workspaceHandlers(workspaces, tunnels),
     initialize: {
       validate(raw) {
         const p = v.paramsObject(raw, 'initialize', ['protocolVersion', 'client']);

@@ -9,8 +9,10 @@ import { FileLogger } from '../logFile';
 import { NodeManager } from '../nodes/nodeManager';
 import { NodeRegistry } from '../nodes/registry';
 import { realSshLayer, type SshLayer } from '../nodes/sshLayer';
-import { NodesDidChange } from '../protocol';
+import { NodesDidChange, WorkspacesDidChange } from '../protocol';
 import { VERSION } from '../version';
+import { WorkspaceManager } from '../workspaces/manager';
+import { TunnelRegistry } from '../workspaces/tunnels';
 import { createHandlers } from './handlers';
 import { acquireInstanceLock, ensureHome } from './instanceLock';
 import { CoordinatorServer } from './server';
@@ -44,6 +46,8 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   const registry = new NodeRegistry(paths, log);
   const ssh = opts.ssh ?? realSshLayer(paths, log);
   const manager = new NodeManager({ paths, log, registry, ssh, agentBundle: agentBundlePath() });
+  const workspaces = new WorkspaceManager({ paths, log, nodes: manager });
+  const tunnels = new TunnelRegistry(log);
   let server: CoordinatorServer | undefined;
   let stopping: Promise<void> | undefined;
 
@@ -52,6 +56,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
       log.info('coordinator stopping', { reason });
       const ownsSocket = lock.held();
       registry.close();
+      tunnels.close();
       await server?.close(ownsSocket).catch((err: unknown) => log.error('closing the socket failed', { err }));
       await manager.close().catch((err: unknown) => log.error('closing node links failed', { err }));
       lock.release();
@@ -68,11 +73,14 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
     server = new CoordinatorServer({
       socketPath: paths.socket,
       log,
+      onTunnel: (socket, token) => tunnels.attach(socket, token),
       handlers: createHandlers({
         paths,
         manager,
         registry,
         ssh,
+        workspaces,
+        tunnels,
         startedAt,
         clientCount: () => server?.clientCount ?? 0,
         // Let the reply go out first.
@@ -92,6 +100,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
 
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(sig));
   manager.onDidChange((nodes) => server?.broadcast(NodesDidChange, { nodes }));
+  workspaces.onDidChange((all) => server?.broadcast(WorkspacesDidChange, { workspaces: all }));
   manager.start();
   log.info('coordinator ready', { socket: paths.socket, pid: process.pid, nodes: manager.size });
   if (registry.problem) log.warn('nodes.yaml has an error; running with the built-in node only', { problem: registry.problem });

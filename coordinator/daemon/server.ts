@@ -20,6 +20,7 @@ import type { Logger } from '../log';
 import { ProgressNotification } from '../protocol';
 import { GuardedReader } from './guardedReader';
 import { byMethod, progressTokenOf, type ClientHandle, type HandlerTable, type ProgressReporter } from './handlerTable';
+import { sniffConnection } from '../workspaces/tunnelSniff';
 import { alreadyRunning } from './instanceLock';
 import { answers } from './socketProbe';
 
@@ -31,6 +32,11 @@ export interface ServerOptions {
   partialMessageTimeoutMs?: number;
   /** Bytes buffered without a complete message before the client is cut off. */
   maxPendingBytes?: number;
+  /**
+   * Connections whose first line is `VENDETTA-TUNNEL <token>` go here instead of JSON-RPC
+   * (raw byte tunnels for ssh-proxy); without it every connection is JSON-RPC.
+   */
+  onTunnel?: (socket: Socket, token: string) => void;
 }
 
 interface Client extends ClientHandle {
@@ -47,12 +53,14 @@ const USER_ERRORS = new Set(['INVALID_PARAMS', 'INVALID_NAME', 'INVALID_HOST', '
 export class CoordinatorServer {
   private readonly server: Server;
   private readonly clients = new Set<Client>();
+  /** Every open connection (JSON-RPC, tunnel, or not yet known), so close() can end them all. */
+  private readonly sockets = new Set<Socket>();
   private readonly methods;
   private nextId = 1;
 
   constructor(private readonly opts: ServerOptions) {
     this.methods = byMethod(opts.handlers);
-    this.server = createServer((socket) => this.accept(socket));
+    this.server = createServer((socket) => this.route(socket));
     this.server.on('error', (err) => opts.log.error('socket server error', { err }));
   }
 
@@ -100,9 +108,22 @@ export class CoordinatorServer {
       }));
       void Promise.race([Promise.all(ends), new Promise((r) => setTimeout(r, 500))]).then(() => {
         for (const c of this.clients) c.socket.destroy();
+        for (const s of this.sockets) s.destroy();
       });
     });
     if (removeSocket) rmSync(this.opts.socketPath, { force: true });
+  }
+
+  private route(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    const onTunnel = this.opts.onTunnel;
+    if (!onTunnel) {
+      this.accept(socket);
+      return;
+    }
+    socket.on('error', (err) => this.opts.log.debug('socket error before the first message', { err }));
+    sniffConnection(socket, { rpc: () => this.accept(socket), tunnel: (token) => onTunnel(socket, token) });
   }
 
   private accept(socket: Socket): void {

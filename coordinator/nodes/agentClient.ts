@@ -2,7 +2,8 @@
  * A coordinator-side handle on one node's agent, whatever the transport (`ssh`: an exec channel
  * on the node's pooled ssh2 connection; `local`: a child process). The node manager sees only this.
  */
-import type { CancellationToken, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import type { CancellationToken, NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { AgentErrorData, InitializeResult } from '../../agent/protocol';
 import type { VendettaError } from '../errors';
 
@@ -10,6 +11,17 @@ export type LinkState = 'idle' | 'connecting' | 'online' | 'offline';
 
 export interface Disposable {
   dispose(): void;
+}
+
+/** `agent.js <args…>` running on the node, its stdio streamed (code sync rides on this). */
+export interface AgentCommand {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** The exit code; 128+n for a signal, 255 when the command vanished without one (link lost). */
+  exit: Promise<number>;
+  /** Stops the command (closes the channel, or kills the child). */
+  kill(): void;
 }
 
 export interface AgentClient {
@@ -29,6 +41,19 @@ export interface AgentClient {
    */
   request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
   request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
+
+  /**
+   * Runs the installed agent bundle with `args` beside the daemon (an exec channel on the pooled
+   * connection, or a child process for `local`), connecting first when needed. NODE_UNREACHABLE
+   * when it cannot be started.
+   */
+  runAgentCommand(args: string[]): Promise<AgentCommand>;
+
+  /** A byte stream to host:port as the node sees it (direct-tcpip, or a plain TCP connect for `local`). */
+  openTcp(host: string, port: number): Promise<Duplex>;
+
+  /** Notifications the agent sends (on this link and every later one) go to `handler`. */
+  onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): Disposable;
 
   /** Connects now if not connected (requests do this on their own). */
   connect(): Promise<InitializeResult>;

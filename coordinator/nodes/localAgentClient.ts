@@ -6,13 +6,18 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import type { CancellationToken, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import { connect } from 'node:net';
+import { constants } from 'node:os';
+import type { Duplex } from 'node:stream';
+import type { CancellationToken, NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { AgentErrorData, InitializeResult } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import type { Logger } from '../log';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../ssh/backoff';
-import type { AgentClient, Disposable, LinkState } from './agentClient';
+import { describeNetworkError } from '../ssh/tcp';
+import type { AgentClient, AgentCommand, Disposable, LinkState } from './agentClient';
 import { AgentSession } from './agentSession';
+import { NotificationFanout } from './notificationFanout';
 
 export interface LocalAgentClientOptions {
   nodeName: string;
@@ -37,6 +42,7 @@ export class LocalAgentClient implements AgentClient {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(state: LinkState, error?: VendettaError) => void>();
+  private readonly notifications = new NotificationFanout();
 
   constructor(private readonly opts: LocalAgentClientOptions) {}
 
@@ -67,6 +73,51 @@ export class LocalAgentClient implements AgentClient {
   onStateChange(listener: (state: LinkState, error?: VendettaError) => void): Disposable {
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): Disposable {
+    return this.notifications.on(type, handler);
+  }
+
+  /** `node agent.js <args…>` with the same agent home as the daemon; the daemon is started first. */
+  async runAgentCommand(args: string[]): Promise<AgentCommand> {
+    await this.connect();
+    const { agentBundle, agentHome, nodeName } = this.opts;
+    const child = spawn(process.execPath, [agentBundle, ...args], {
+      env: { ...process.env, VENDETTA_AGENT_HOME: agentHome },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (err) => reject(new VendettaError('NODE_UNREACHABLE', `Cannot run the local agent: ${err.message}`, { node: nodeName, cause: err })));
+    });
+    // An EPIPE on stdin (the command exited early) is reported through its exit code and stderr.
+    child.stdin.on('error', () => undefined);
+    const exit = new Promise<number>((resolve) => {
+      child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 255)));
+    });
+    return { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exit, kill: () => void child.kill('SIGTERM') };
+  }
+
+  /** The local node's workspaces listen on this machine's loopback: a plain TCP connect. */
+  openTcp(host: string, port: number): Promise<Duplex> {
+    const node = this.opts.nodeName;
+    return new Promise((resolve, reject) => {
+      const sock = connect({ host, port });
+      sock.once('connect', () => {
+        sock.removeAllListeners('error');
+        sock.setNoDelay(true);
+        resolve(sock);
+      });
+      sock.once('error', (err) => {
+        sock.destroy();
+        reject(new VendettaError('TUNNEL_FAILED', `Cannot connect to ${host}:${port} on ${node}: ${describeNetworkError(err)}`, {
+          node,
+          cause: err,
+          hint: 'Is the workspace running? `vendetta workspace status` shows it; `vendetta workspace start` starts it.',
+        }));
+      });
+    });
   }
 
   async close(): Promise<void> {
@@ -125,6 +176,7 @@ export class LocalAgentClient implements AgentClient {
         onLog: (p) => log.log(p.level, `agent: ${p.message}`, { node: nodeName }),
       });
       this.session = session;
+      this.notifications.attach(session.connection);
       session.onClose((err) => {
         if (this.session !== session) return;
         this.session = undefined;

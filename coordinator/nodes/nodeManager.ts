@@ -160,6 +160,11 @@ export class NodeManager {
     return { name, purged: purge };
   }
 
+  /** The agent link of a node, for the workspace manager; NODE_NOT_FOUND for an unknown name. */
+  agentClient(name: string): AgentClient {
+    return this.get(name).client;
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     this.unsubscribe?.();

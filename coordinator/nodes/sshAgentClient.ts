@@ -5,6 +5,8 @@
  * NODE_UNREACHABLE, goes offline, and comes back by itself (exponential backoff with jitter);
  * a request made while offline tries at once.
  */
+import { constants } from 'node:os';
+import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import type { AgentErrorData, InitializeResult } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
@@ -13,10 +15,13 @@ import type { Logger } from '../log';
 import { attachAgent, type AttachedAgent } from '../ssh/agentAttach';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../ssh/backoff';
 import { openSsh } from '../ssh/connect';
+import { openExec } from '../ssh/exec';
 import { readLocalBundle } from '../ssh/localBundle';
+import { shellCommand } from '../ssh/shellQuote';
 import type { SshNodeTarget } from '../ssh/target';
-import type { AgentClient, Disposable, LinkState } from './agentClient';
-import type { CancellationToken, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { AgentClient, AgentCommand, Disposable, LinkState } from './agentClient';
+import { NotificationFanout } from './notificationFanout';
+import type { CancellationToken, NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
 export interface SshAgentClientOptions {
   paths: HomePaths;
@@ -74,6 +79,7 @@ export class SshAgentClient implements AgentClient {
   private attempt = 0;
   private closed = false;
   private readonly listeners = new Set<(state: LinkState, error?: VendettaError) => void>();
+  private readonly notifications = new NotificationFanout();
 
   constructor(readonly target: SshNodeTarget, private readonly opts: SshAgentClientOptions) {
     this.nodeName = target.name;
@@ -112,6 +118,44 @@ export class SshAgentClient implements AgentClient {
         else resolve(ch);
       });
     });
+  }
+
+  /** Like forwardOut, but a target that refuses (the link itself is fine) is TUNNEL_FAILED. */
+  async openTcp(host: string, port: number): Promise<Duplex> {
+    try {
+      return await this.forwardOut(host, port);
+    } catch (err) {
+      if (!this.link || this.link.lost) throw err;
+      const e = toVendettaError(err);
+      throw new VendettaError('TUNNEL_FAILED', `${this.nodeName} cannot connect to ${host}:${port}: ${e.cause instanceof Error ? e.cause.message : e.message}`, {
+        node: this.nodeName,
+        cause: err,
+        hint: 'Is the workspace running? `vendetta workspace status` shows it; `vendetta workspace start` starts it.',
+      });
+    }
+  }
+
+  /** `<node runtime> <installed agent.js> <args…>` on an exec channel of the pooled connection. */
+  async runAgentCommand(args: string[]): Promise<AgentCommand> {
+    const s = await this.ensureSession();
+    const link = this.link;
+    if (!link) throw this.unreachable('the connection closed');
+    const bundle = await readLocalBundle(this.opts.agentBundle ?? agentBundlePath());
+    const { runtime, home } = s.attached;
+    const command = shellCommand([runtime.path, `${home}/.vendetta-agent/${bundle.dirName}/agent.js`, ...args]);
+    const channel = await openExec(link.ssh, this.nodeName, command);
+    const exit = new Promise<number>((resolve) => {
+      let status: number | undefined;
+      channel.once('exit', (code: number | null, signal?: string) => {
+        status = typeof code === 'number' ? code : signal ? 128 + (constants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0) : 255;
+      });
+      channel.once('close', () => resolve(status ?? 255));
+    });
+    return { stdin: channel, stdout: channel, stderr: channel.stderr, exit, kill: () => void channel.close() };
+  }
+
+  onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): Disposable {
+    return this.notifications.on(type, handler);
   }
 
   onStateChange(listener: (state: LinkState, error?: VendettaError) => void): Disposable {
@@ -181,6 +225,7 @@ export class SshAgentClient implements AgentClient {
         throw link.lost ?? this.unreachable('the client was closed');
       }
       const s: Session = { attached };
+      this.notifications.attach(attached.session.connection);
       attached.session.onClose((err) => this.sessionLost(s, err));
       this.session = s;
       this.stats.attaches++;

@@ -4,6 +4,8 @@
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
+export * from './workspaces';
+
 /** Bumped on any incompatible change; exchanged in `initialize`. */
 export const COORDINATOR_PROTOCOL_VERSION = 1;
 
@@ -32,6 +34,14 @@ export const ErrorCodes = {
   CANCELLED: 1016,
   /** Another coordinator already serves this VENDETTA_HOME. */
   ALREADY_RUNNING: 1017,
+  WORKSPACE_NOT_FOUND: 1018,
+  /** The same workspace name on several nodes, and no node given. */
+  WORKSPACE_AMBIGUOUS: 1019,
+  WORKSPACE_EXISTS: 1020,
+  /** The workspace is not in a state that allows the request (e.g. not running for a tunnel). */
+  WORKSPACE_STATE: 1021,
+  SYNC_FAILED: 1022,
+  TUNNEL_FAILED: 1023,
   INTERNAL: 1099,
 } as const;
 export type ErrorName = keyof typeof ErrorCodes;

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { homedir, hostname, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { utils } from 'ssh2';
 import type { HomePaths } from '../home';
 import { VendettaError } from '../errors';
@@ -90,12 +90,19 @@ export async function ensureIdentity(paths: HomePaths, identity?: string): Promi
   }
   if (agentSocket()) return { useAgent: true, generated: false };
 
-  const file = generatedKeyPath(paths);
+  return { ...(await ensureKeyFile(generatedKeyPath(paths))), useAgent: false };
+}
+
+/**
+ * An ed25519 key pair at `file` (+ `.pub`), generated once when absent. Also the workspace key
+ * (keys/workspace_ed25519), which OpenSSH reads through the generated ssh_config.
+ */
+export async function ensureKeyFile(file: string): Promise<{ privateKeyPath: string; publicKey: string; generated: boolean }> {
   if (existsSync(file)) {
     const { publicKey } = loadPrivateKey(file);
-    return { privateKeyPath: file, useAgent: false, publicKey, generated: false };
+    return { privateKeyPath: file, publicKey, generated: false };
   }
-  await mkdir(paths.keysDir, { recursive: true, mode: 0o700 });
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const pair = utils.generateKeyPairSync('ed25519', { comment: keyComment() });
   // Written whole under a temp name, then linked into place: a coordinator racing us either wins
   // or finds a complete key, never a half-written one, and never overwrites ours.
@@ -106,12 +113,12 @@ export async function ensureIdentity(paths: HomePaths, identity?: string): Promi
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const { publicKey } = loadPrivateKey(file);
-    return { privateKeyPath: file, useAgent: false, publicKey, generated: false };
+    return { privateKeyPath: file, publicKey, generated: false };
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
   await writeFile(`${file}.pub`, pair.public + '\n', { mode: 0o644 });
-  return { privateKeyPath: file, useAgent: false, publicKey: pair.public, generated: true };
+  return { privateKeyPath: file, publicKey: pair.public, generated: true };
 }
 
 function keyComment(): string {

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import type { InitializeResult, NodeInfo } from '../../../agent/protocol';
 import { VendettaError } from '../../../coordinator/errors';
 import type { Logger } from '../../../coordinator/log';
-import type { AgentClient, Disposable, LinkState } from '../../../coordinator/nodes/agentClient';
+import type { Duplex } from 'node:stream';
+import type { AgentClient, AgentCommand, Disposable, LinkState } from '../../../coordinator/nodes/agentClient';
 import type { HostKey, IdentityInfo, SshLayer, SshNodeTarget } from '../../../coordinator/nodes/sshLayer';
 import type { TestStep } from '../../../coordinator/protocol';
 
@@ -70,6 +71,17 @@ export class FakeAgentClient implements AgentClient {
   onStateChange(listener: (s: LinkState, e?: VendettaError) => void): Disposable {
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  // The node manager never streams; workspace tests have their own fake agent.
+  async runAgentCommand(): Promise<AgentCommand> {
+    throw new Error('this fake runs no agent commands');
+  }
+  async openTcp(): Promise<Duplex> {
+    throw new Error('this fake opens no tunnels');
+  }
+  onNotification(): Disposable {
+    return { dispose: () => undefined };
   }
 
   async close(): Promise<void> {

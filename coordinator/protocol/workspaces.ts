@@ -1,0 +1,122 @@
+/**
+ * The workspace part of the client ⇄ coordinator contract: lifecycle requests, the list the
+ * extension's tree shows, and the tunnel `vendetta ssh-proxy` and `workspace exec` ride on.
+ */
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { ErrorData, ErrorName } from './index';
+
+export type WorkspaceState = 'creating' | 'running' | 'stopped' | 'error' | 'missing';
+export type WorkspaceProvider = 'docker' | 'lxc' | 'qemu';
+
+/** One row of `vendetta workspace list --json`. */
+export interface WorkspaceSummary {
+  name: string;
+  node: string;
+  provider: WorkspaceProvider;
+  state: WorkspaceState;
+  /** `<name>.<node>.vendetta`: the Host of its ssh_config block. */
+  sshHost: string;
+  createdAt: string;
+  /** Where the project is inside the workspace (`/workspaces/<name>`). */
+  workspaceFolder: string;
+  /** The project folder on this machine it was made from; absent for one the coordinator did not make. */
+  projectPath?: string;
+  /** Set when state is `error` (or the node could not be asked). */
+  error?: { code: ErrorName | string; message: string; hint?: string };
+}
+
+/** `vendetta workspace status --json`: the summary plus what the node reports now. */
+export interface WorkspaceStatus extends WorkspaceSummary {
+  image: string | null;
+  user: string | null;
+  startedAt: string | null;
+  /** The workspace's sshd as the node sees it, and the fingerprint pinned for it. */
+  ssh: { host: string; port: number; fingerprint: string } | null;
+  /** The project's copy on the node. */
+  nodeFolder: string | null;
+}
+
+export interface WorkspaceUpParams {
+  /** Absolute path of the project folder on the coordinator's machine. */
+  path: string;
+  node?: string;
+  provider?: WorkspaceProvider;
+  name?: string;
+  /** `URL[#REF]`: clone this on the node instead of sending the local folder. */
+  git?: string;
+  progressToken?: string;
+}
+
+export interface SyncReport {
+  /** Files in the project (what was compared). */
+  files: number;
+  /** Files sent because they were new or changed. */
+  sent: number;
+  /** Bytes of file content sent. */
+  bytes: number;
+  deleted: number;
+  elapsedMs: number;
+}
+
+export interface WorkspaceUpResult extends WorkspaceSummary {
+  /** true when the workspace already existed (started, or only synced). */
+  existed: boolean;
+  /** How the code got there: a sync report, or the clone that was made. */
+  sync: SyncReport | null;
+  git: { url: string; ref?: string; cloned: boolean } | null;
+  elapsedMs: number;
+}
+
+export interface WorkspaceRef {
+  name: string;
+  /** Needed only when the name exists on more than one node. */
+  node?: string;
+}
+
+export interface RemoveWorkspaceParams extends WorkspaceRef {
+  /** Remove a running workspace too (it is stopped first). */
+  force?: boolean;
+}
+
+/** Either the alias, or the workspace's name (and node, when the name is on several). */
+export interface TunnelOpenParams {
+  /** `<workspace>.<node>.vendetta`, as ssh passes `%h` to the ProxyCommand. */
+  alias?: string;
+  name?: string;
+  node?: string;
+}
+
+/**
+ * What a tunnel client needs: the token to send as the first line of a second connection to
+ * coordinator.sock (`VENDETTA-TUNNEL <token>\n`; the coordinator answers `VENDETTA-TUNNEL-OK\n`
+ * and from then on the socket is a raw byte pipe to the workspace's sshd), and how to log in.
+ */
+export interface TunnelOpenResult {
+  token: string;
+  /** The token is good once, for this long. */
+  expiresInMs: number;
+  alias: string;
+  name: string;
+  node: string;
+  user: string;
+  identityFile: string;
+  knownHostsFile: string;
+  workspaceFolder: string;
+}
+
+/** First line of a tunnel connection, then the token. */
+export const TUNNEL_PREAMBLE = 'VENDETTA-TUNNEL ';
+/** The coordinator's answer line when the pipe starts; anything else is `VENDETTA-TUNNEL-ERROR <json ErrorData+message>`. */
+export const TUNNEL_OK = 'VENDETTA-TUNNEL-OK';
+export const TUNNEL_ERROR = 'VENDETTA-TUNNEL-ERROR ';
+
+export const WorkspaceUp = new RequestType<WorkspaceUpParams, WorkspaceUpResult, ErrorData>('workspaces/up');
+export const ListWorkspacesRequest = new RequestType<Record<string, never>, WorkspaceSummary[], ErrorData>('workspaces/list');
+export const WorkspaceStatusRequest = new RequestType<WorkspaceRef, WorkspaceStatus, ErrorData>('workspaces/status');
+export const StartWorkspaceRequest = new RequestType<WorkspaceRef, WorkspaceSummary, ErrorData>('workspaces/start');
+export const StopWorkspaceRequest = new RequestType<WorkspaceRef, WorkspaceSummary, ErrorData>('workspaces/stop');
+export const RemoveWorkspaceRequest = new RequestType<RemoveWorkspaceParams, { name: string; node: string }, ErrorData>('workspaces/remove');
+export const TunnelOpen = new RequestType<TunnelOpenParams, TunnelOpenResult, ErrorData>('tunnels/open');
+
+/** Sent to every client after a workspace was made, started, stopped or removed. */
+export const WorkspacesDidChange = new NotificationType<{ workspaces: WorkspaceSummary[] }>('workspaces/didChange');

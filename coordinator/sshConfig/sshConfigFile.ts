@@ -1,0 +1,35 @@
+/** `$VENDETTA_HOME/ssh_config` on disk: read, change one block, replace atomically (0600). */
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../nodes/atomicFile';
+import { hasBlock, removeBlock, upsertBlock, type HostBlock } from './blocks';
+
+export class SshConfigFile {
+  constructor(readonly file: string) {}
+
+  read(): string {
+    try {
+      return readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw err;
+    }
+  }
+
+  upsert(block: HostBlock): void {
+    const before = this.read();
+    const after = upsertBlock(before, block);
+    if (after !== before) writeFileAtomicSync(this.file, after, 0o600);
+  }
+
+  /** Removes the alias's block; false when there was none. */
+  remove(alias: string): boolean {
+    const before = this.read();
+    if (!hasBlock(before, alias)) return false;
+    writeFileAtomicSync(this.file, removeBlock(before, alias), 0o600);
+    return true;
+  }
+
+  has(alias: string): boolean {
+    return hasBlock(this.read(), alias);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The agent's workspace replies, validated at the boundary (a foreign or broken agent gets a clear
+ * AGENT_ERROR, not a crash later), and the agent's error names dug out of a VendettaError.
+ */
+import { ResponseError } from 'vscode-jsonrpc';
+import type { WorkspaceInfo } from '../../agent/protocol';
+import { VendettaError } from '../errors';
+
+const STATES = new Set(['creating', 'running', 'stopped', 'error', 'missing']);
+
+function bad(what: string, node: string): never {
+  throw new VendettaError('AGENT_ERROR', `The agent on ${node} sent a malformed workspace (${what})`, {
+    node,
+    hint: 'Upgrade vendetta so the coordinator and the agent match.',
+  });
+}
+
+export function checkWorkspaceInfo(raw: unknown, node: string): WorkspaceInfo {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('not an object', node);
+  const o = raw as Record<string, unknown>;
+  for (const k of ['name', 'provider', 'image', 'user', 'workspaceFolder', 'nodeFolder', 'createdAt']) {
+    if (typeof o[k] !== 'string') bad(k, node);
+  }
+  if (!STATES.has(o.state as string)) bad('state', node);
+  if (o.ssh !== null) {
+    const s = o.ssh as Record<string, unknown> | undefined;
+    if (typeof s !== 'object' || s === null || typeof s.host !== 'string' || !Number.isInteger(s.port) || (s.port as number) < 1 || (s.port as number) > 65535) bad('ssh', node);
+    const k = s.hostKey as Record<string, unknown> | undefined;
+    if (typeof k !== 'object' || k === null || typeof k.type !== 'string' || typeof k.publicKey !== 'string' || typeof k.fingerprint !== 'string') bad('ssh.hostKey', node);
+  }
+  if (o.error !== undefined) {
+    const e = o.error as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null || typeof e.code !== 'string' || typeof e.message !== 'string') bad('error', node);
+  }
+  return raw as WorkspaceInfo;
+}
+
+export function checkWorkspaceList(raw: unknown, node: string): WorkspaceInfo[] {
+  if (!Array.isArray(raw)) bad('workspaces/list is not a list', node);
+  return raw.map((w) => checkWorkspaceInfo(w, node));
+}
+
+/** The agent's stable error name (`WORKSPACE_NOT_FOUND`…) behind a VendettaError, if any. */
+export function agentErrorName(err: unknown): string | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 10; depth++) {
+    if (cur instanceof ResponseError) {
+      const code = (cur.data as { code?: unknown } | undefined)?.code;
+      return typeof code === 'string' ? code : undefined;
+    }
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** `ssh-ed25519 AAAA… [comment]` → the key type and the blob, as known_hosts pins it. */
+export function parsePublicKey(line: string): { keyType: string; key: Buffer } | undefined {
+  const [keyType, b64] = line.trim().split(/\s+/);
+  if (!keyType || !b64 || !/^[A-Za-z0-9+/]+=*$/.test(b64)) return undefined;
+  return { keyType, key: Buffer.from(b64, 'base64') };
+}

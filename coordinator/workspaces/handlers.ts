@@ -1,0 +1,116 @@
+/** The coordinator's workspace requests: params validated at the boundary, then the manager. */
+import { isAbsolute, normalize } from 'node:path';
+import type { HandlerTable } from '../daemon/handlerTable';
+import * as v from '../daemon/validate';
+import { VendettaError } from '../errors';
+import type { RemoveWorkspaceParams, WorkspaceProvider, WorkspaceRef, WorkspaceUpParams } from '../protocol';
+import { parseGitSource } from './gitClone';
+import type { WorkspaceManager } from './manager';
+import { parseAlias, workspaceName } from './names';
+import type { TunnelRegistry } from './tunnels';
+
+type WorkspaceHandlers = Pick<HandlerTable, 'workspaceUp' | 'listWorkspaces' | 'workspaceStatus' | 'startWorkspace' | 'stopWorkspace' | 'removeWorkspace' | 'tunnelOpen'>;
+
+const PROVIDERS: readonly WorkspaceProvider[] = ['docker', 'lxc', 'qemu'];
+
+export function projectPath(x: unknown): string {
+  if (typeof x !== 'string' || x.length === 0 || x.length > 4096 || x.includes('\0') || !isAbsolute(x)) {
+    throw new VendettaError('INVALID_PARAMS', `Invalid project path: ${typeof x === 'string' ? v.quote(x) : 'not a string'}`, {
+      hint: 'Send the absolute path of the project folder (the CLI resolves a relative one first).',
+    });
+  }
+  return normalize(x).replace(/(.)\/+$/, '$1');
+}
+
+export function provider(x: unknown): WorkspaceProvider {
+  if (typeof x !== 'string' || !PROVIDERS.includes(x as WorkspaceProvider)) {
+    throw new VendettaError('INVALID_PARAMS', `Invalid provider: ${typeof x === 'string' ? v.quote(x) : 'not a string'}`, { hint: `Choose one of ${PROVIDERS.join(', ')}.` });
+  }
+  return x as WorkspaceProvider;
+}
+
+export function validateUp(raw: unknown): WorkspaceUpParams {
+  const p = v.paramsObject(raw, 'workspaces/up', ['path', 'node', 'provider', 'name', 'git', 'progressToken']);
+  const out: WorkspaceUpParams = { path: projectPath(p.path) };
+  const node = v.optional(p.node, (x) => v.nodeName(x));
+  if (node !== undefined) out.node = node;
+  const prov = v.optional(p.provider, provider);
+  if (prov !== undefined) out.provider = prov;
+  const name = v.optional(p.name, (x) => workspaceName(x));
+  if (name !== undefined) out.name = name;
+  if (p.git !== undefined) {
+    parseGitSource(p.git);
+    out.git = p.git as string;
+  }
+  const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));
+  if (token !== undefined) out.progressToken = token;
+  return out;
+}
+
+export function validateRef(raw: unknown, method: string): WorkspaceRef {
+  const p = v.paramsObject(raw, method, ['name', 'node']);
+  const node = v.optional(p.node, (x) => v.nodeName(x));
+  return { name: workspaceName(p.name), ...(node !== undefined ? { node } : {}) };
+}
+
+export function validateRemove(raw: unknown): RemoveWorkspaceParams {
+  const p = v.paramsObject(raw, 'workspaces/remove', ['name', 'node', 'force']);
+  const node = v.optional(p.node, (x) => v.nodeName(x));
+  const force = v.optional(p.force, (x) => v.boolean(x, 'force'));
+  return { name: workspaceName(p.name), ...(node !== undefined ? { node } : {}), ...(force ? { force } : {}) };
+}
+
+export function workspaceHandlers(workspaces: WorkspaceManager, tunnels: TunnelRegistry): WorkspaceHandlers {
+  return {
+    workspaceUp: {
+      validate: validateUp,
+      run: (p, ctx) => workspaces.up(p, ctx.progress, ctx.token),
+    },
+    listWorkspaces: {
+      validate: (raw) => (v.paramsObject(raw, 'workspaces/list', []), {}),
+      run: () => workspaces.list(),
+    },
+    workspaceStatus: {
+      validate: (raw) => validateRef(raw, 'workspaces/status'),
+      run: (p) => workspaces.status(p),
+    },
+    startWorkspace: {
+      validate: (raw) => validateRef(raw, 'workspaces/start'),
+      run: (p, ctx) => workspaces.start(p, ctx.token),
+    },
+    stopWorkspace: {
+      validate: (raw) => validateRef(raw, 'workspaces/stop'),
+      run: (p, ctx) => workspaces.stop(p, ctx.token),
+    },
+    removeWorkspace: {
+      validate: validateRemove,
+      run: (p, ctx) => workspaces.remove(p, ctx.token),
+    },
+    tunnelOpen: {
+      validate: (raw) => {
+        const p = v.paramsObject(raw, 'tunnels/open', ['alias', 'name', 'node']);
+        if (p.alias !== undefined) {
+          if (p.name !== undefined || p.node !== undefined) throw new VendettaError('INVALID_PARAMS', 'tunnels/open: give either alias or name (and node), not both', { hint: 'Send {"alias": "hello.local.vendetta"} or {"name": "hello"}.' });
+          return parseAlias(p.alias);
+        }
+        return validateRef({ name: p.name, ...(p.node !== undefined ? { node: p.node } : {}) }, 'tunnels/open');
+      },
+      async run(p) {
+        const record = workspaces.resolve({ name: p.name!, ...(p.node !== undefined ? { node: p.node } : {}) });
+        const stream = await workspaces.openSsh(record);
+        const { token, expiresInMs } = tunnels.register(stream, record.sshHost);
+        return {
+          token,
+          expiresInMs,
+          alias: record.sshHost,
+          name: record.name,
+          node: record.node,
+          user: record.user,
+          identityFile: workspaces.identityFile,
+          knownHostsFile: workspaces.paths.knownHosts,
+          workspaceFolder: record.workspaceFolder,
+        };
+      },
+    },
+  };
+}

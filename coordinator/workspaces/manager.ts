@@ -1,0 +1,314 @@
+/**
+ * The coordinator's workspaces: records in state/workspaces.json, the lifecycle asked of each
+ * node's agent, host keys pinned in known_hosts and Host blocks in ssh_config. `up` lives in
+ * up.ts; this file holds what every request shares (lookup, locking, state cache, change events).
+ */
+import type { Duplex } from 'node:stream';
+import type { CancellationToken } from 'vscode-jsonrpc';
+import {
+  InspectWorkspace,
+  ListWorkspaces,
+  RemoveWorkspace,
+  StartWorkspace,
+  StopWorkspace,
+  type WorkspaceInfo,
+} from '../../agent/protocol';
+import { toVendettaError, VendettaError } from '../errors';
+import { cliBundlePath, type HomePaths } from '../home';
+import type { Logger } from '../log';
+import type { AgentClient, Disposable } from '../nodes/agentClient';
+import type { ProgressReporter } from '../daemon/handlerTable';
+import type { RemoveWorkspaceParams, WorkspaceRef, WorkspaceStatus, WorkspaceSummary, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
+import { KnownHosts } from '../ssh/knownHosts';
+import { SshConfigFile } from '../sshConfig/sshConfigFile';
+import { SyncStateStore } from '../sync/syncState';
+import { agentErrorName, checkWorkspaceInfo, checkWorkspaceList } from './agentReplies';
+import { WorkspaceStore, workspacesFile, type WorkspaceRecord } from './store';
+import { runUp } from './up';
+import { workspaceKeyPath } from './workspaceKey';
+
+/** Where the manager finds a node's agent (the NodeManager in the daemon, a fake in tests). */
+export interface NodeSource {
+  agentClient(node: string): AgentClient;
+}
+
+export interface WorkspaceManagerOptions {
+  paths: HomePaths;
+  log: Logger;
+  nodes: NodeSource;
+  /** ProxyCommand argv before %h (default: this Node.js, dist/vendetta.js, ssh-proxy --home HOME). */
+  proxyCommand?: string[];
+  /** Per node, for list (default 10 s). */
+  listTimeoutMs?: number;
+}
+
+interface Known {
+  state: WorkspaceSummary['state'];
+  error?: WorkspaceSummary['error'];
+  ssh?: { host: string; port: number };
+}
+
+const key = (node: string, name: string) => `${node}/${name}`;
+
+export class WorkspaceManager {
+  readonly store: WorkspaceStore;
+  readonly sshConfig: SshConfigFile;
+  readonly knownHosts: KnownHosts;
+  readonly syncState: SyncStateStore;
+  readonly proxyCommand: string[];
+  private readonly known = new Map<string, Known>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly listeners = new Set<(all: WorkspaceSummary[]) => void>();
+
+  constructor(readonly opts: WorkspaceManagerOptions) {
+    this.store = new WorkspaceStore(workspacesFile(opts.paths));
+    this.sshConfig = new SshConfigFile(opts.paths.sshConfig);
+    this.knownHosts = new KnownHosts(opts.paths.knownHosts);
+    this.syncState = SyncStateStore.forHome(opts.paths);
+    // The home is named: ssh (or VS Code) may run the proxy without this VENDETTA_HOME set.
+    this.proxyCommand = opts.proxyCommand ?? [process.execPath, cliBundlePath(), 'ssh-proxy', '--home', opts.paths.root];
+  }
+
+  get paths(): HomePaths {
+    return this.opts.paths;
+  }
+
+  get log(): Logger {
+    return this.opts.log;
+  }
+
+  get identityFile(): string {
+    return workspaceKeyPath(this.opts.paths);
+  }
+
+  client(node: string): AgentClient {
+    return this.opts.nodes.agentClient(node);
+  }
+
+  onDidChange(listener: (all: WorkspaceSummary[]) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Runs `fn` alone for this workspace: two `up`s (or an up and an rm) never interleave. */
+  async exclusive<T>(node: string, name: string, fn: () => Promise<T>): Promise<T> {
+    const k = key(node, name);
+    const prev = this.locks.get(k) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(fn);
+    this.locks.set(k, run);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(k) === run) this.locks.delete(k);
+    }
+  }
+
+  up(params: WorkspaceUpParams, progress: ProgressReporter, token?: CancellationToken): Promise<WorkspaceUpResult> {
+    return runUp(this, params, progress, token);
+  }
+
+  /** The record a name (and maybe a node) points at; ambiguous or unknown names are errors. */
+  resolve(ref: WorkspaceRef): WorkspaceRecord {
+    const matches = this.store.named(ref.name).filter((r) => ref.node === undefined || r.node === ref.node);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) {
+      throw new VendettaError('WORKSPACE_AMBIGUOUS', `There is a workspace named ${ref.name} on ${matches.length} nodes (${matches.map((m) => m.node).join(', ')})`, {
+        hint: `Say which one with --node, e.g. --node ${matches[0]!.node}.`,
+      });
+    }
+    throw new VendettaError('WORKSPACE_NOT_FOUND', `There is no workspace named ${ref.name}${ref.node ? ` on ${ref.node}` : ''}`, {
+      hint: 'See the workspaces with `vendetta workspace list`; make one with `vendetta workspace up PATH`.',
+      ...(ref.node ? { node: ref.node } : {}),
+    });
+  }
+
+  /** Remembers what the node said, for the change events and the tunnel's endpoint. */
+  noteInfo(record: WorkspaceRecord, info: WorkspaceInfo | undefined, error?: VendettaError): Known {
+    const k: Known = info
+      ? { state: info.state, ...(info.error ? { error: { ...info.error } } : {}), ...(info.ssh ? { ssh: { host: info.ssh.host, port: info.ssh.port } } : {}) }
+      : error
+        ? { state: 'error', error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } }
+        : { state: 'missing', error: { code: 'WORKSPACE_MISSING', message: `${record.node} no longer has this workspace`, hint: `\`vendetta workspace up\` makes it again; \`vendetta workspace rm ${record.name}\` forgets it.` } };
+    this.known.set(key(record.node, record.name), k);
+    return k;
+  }
+
+  forget(record: WorkspaceRecord): void {
+    this.known.delete(key(record.node, record.name));
+  }
+
+  summary(record: WorkspaceRecord, k: Known | undefined = this.known.get(key(record.node, record.name))): WorkspaceSummary {
+    const s: WorkspaceSummary = {
+      name: record.name,
+      node: record.node,
+      provider: record.provider,
+      state: k?.state ?? 'creating',
+      sshHost: record.sshHost,
+      createdAt: record.createdAt,
+      workspaceFolder: record.workspaceFolder,
+    };
+    if (record.projectPath) s.projectPath = record.projectPath;
+    if (k?.error && k.state !== 'running') s.error = { ...k.error };
+    return s;
+  }
+
+  /** Summaries from what is known, without asking any node (for change events). */
+  cached(): WorkspaceSummary[] {
+    return this.store.list().map((r) => this.summary(r));
+  }
+
+  emitChange(): void {
+    const all = this.cached();
+    for (const l of [...this.listeners]) {
+      try {
+        l(all);
+      } catch (err) {
+        this.opts.log.error('a workspace listener threw', { err });
+      }
+    }
+  }
+
+  /** Asks each node that has workspaces, in parallel, each within a timeout. */
+  async list(): Promise<WorkspaceSummary[]> {
+    const records = this.store.list();
+    const nodes = [...new Set(records.map((r) => r.node))];
+    const byNode = new Map<string, { infos?: Map<string, WorkspaceInfo>; error?: VendettaError }>();
+    await Promise.all(nodes.map(async (node) => {
+      try {
+        const infos = await this.withTimeout(node, (c) => c.request(ListWorkspaces, {}), this.opts.listTimeoutMs ?? 10_000);
+        byNode.set(node, { infos: new Map(checkWorkspaceList(infos, node).map((i) => [i.name, i])) });
+      } catch (err) {
+        byNode.set(node, { error: toVendettaError(err) });
+      }
+    }));
+    return records.map((r) => {
+      const got = byNode.get(r.node);
+      const k = got?.infos ? this.noteInfo(r, got.infos.get(r.name)) : this.noteInfo(r, undefined, got?.error);
+      return this.summary(r, k);
+    });
+  }
+
+  /** What the node says about one workspace now; `missing` when it no longer has it. */
+  async inspect(record: WorkspaceRecord, token?: CancellationToken): Promise<WorkspaceInfo | undefined> {
+    try {
+      const info = checkWorkspaceInfo(await this.client(record.node).request(InspectWorkspace, { name: record.name }, token), record.node);
+      this.noteInfo(record, info);
+      return info;
+    } catch (err) {
+      if (agentErrorName(err) === 'WORKSPACE_NOT_FOUND') {
+        this.noteInfo(record, undefined);
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  async status(ref: WorkspaceRef): Promise<WorkspaceStatus> {
+    const record = this.resolve(ref);
+    let info: WorkspaceInfo | undefined;
+    try {
+      info = await this.inspect(record);
+    } catch (err) {
+      const e = toVendettaError(err);
+      this.noteInfo(record, undefined, e);
+      return { ...this.summary(record), image: null, user: record.user, startedAt: null, ssh: null, nodeFolder: null };
+    }
+    const pinned = this.knownHosts.lookup(record.sshHost, 22);
+    return {
+      ...this.summary(record),
+      image: info?.image ?? null,
+      user: info?.user ?? record.user,
+      startedAt: info?.startedAt ?? null,
+      ssh: info?.ssh ? { host: info.ssh.host, port: info.ssh.port, fingerprint: pinned?.fingerprint ?? info.ssh.hostKey.fingerprint } : null,
+      nodeFolder: info?.nodeFolder ?? null,
+    };
+  }
+
+  async start(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceSummary> {
+    const record = this.resolve(ref);
+    return this.exclusive(record.node, record.name, async () => {
+      const info = checkWorkspaceInfo(await this.client(record.node).request(StartWorkspace, { name: record.name }, token), record.node);
+      const s = this.summary(record, this.noteInfo(record, info));
+      this.emitChange();
+      return s;
+    });
+  }
+
+  async stop(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceSummary> {
+    const record = this.resolve(ref);
+    return this.exclusive(record.node, record.name, async () => {
+      const info = checkWorkspaceInfo(await this.client(record.node).request(StopWorkspace, { name: record.name }, token), record.node);
+      const s = this.summary(record, this.noteInfo(record, info));
+      this.emitChange();
+      return s;
+    });
+  }
+
+  /** Removes the workspace on its node, then everything that pointed at it here. */
+  async remove(p: RemoveWorkspaceParams, token?: CancellationToken): Promise<{ name: string; node: string }> {
+    const record = this.resolve(p);
+    return this.exclusive(record.node, record.name, async () => {
+      try {
+        await this.client(record.node).request(RemoveWorkspace, { name: record.name, ...(p.force ? { force: true } : {}) }, token);
+      } catch (err) {
+        const name = agentErrorName(err);
+        if (name === 'WORKSPACE_RUNNING') {
+          const e = toVendettaError(err);
+          throw new VendettaError('WORKSPACE_STATE', `${record.name} is running`, { node: record.node, cause: e, hint: `Stop it first (\`vendetta workspace stop ${record.name}\`) or remove it anyway with --force.` });
+        }
+        if (name !== 'WORKSPACE_NOT_FOUND') throw err;
+      }
+      await this.forgetLocally(record);
+      this.opts.log.info('workspace removed', { workspace: record.name, node: record.node });
+      this.emitChange();
+      return { name: record.name, node: record.node };
+    });
+  }
+
+  /** Drops the ssh_config block, the pinned key, the sync record and the record itself. */
+  async forgetLocally(record: WorkspaceRecord): Promise<void> {
+    this.sshConfig.remove(record.sshHost);
+    await this.knownHosts.remove(record.sshHost, 22);
+    this.syncState.remove(record.node, record.name);
+    this.store.remove(record.name, record.node);
+    this.forget(record);
+  }
+
+  /** The workspace's sshd as its node sees it: remembered from the last answer, else asked. */
+  async sshEndpoint(record: WorkspaceRecord, fresh = false): Promise<{ host: string; port: number }> {
+    const k = this.known.get(key(record.node, record.name));
+    if (!fresh && k?.state === 'running' && k.ssh) return k.ssh;
+    const info = await this.inspect(record);
+    if (!info) throw new VendettaError('WORKSPACE_STATE', `${record.node} no longer has the workspace ${record.name}`, { node: record.node, hint: `\`vendetta workspace up\` makes it again; \`vendetta workspace rm ${record.name}\` forgets it.` });
+    if (info.state !== 'running' || !info.ssh) {
+      throw new VendettaError('WORKSPACE_STATE', `The workspace ${record.name} on ${record.node} is ${info.state}`, { node: record.node, hint: `Start it with \`vendetta workspace start ${record.name}\`.` });
+    }
+    return { host: info.ssh.host, port: info.ssh.port };
+  }
+
+  /** A stream to the workspace's sshd over the node's link; a stale remembered port is retried fresh once. */
+  async openSsh(record: WorkspaceRecord): Promise<Duplex> {
+    const ep = await this.sshEndpoint(record);
+    try {
+      return await this.client(record.node).openTcp(ep.host, ep.port);
+    } catch (err) {
+      if (toVendettaError(err).code !== 'TUNNEL_FAILED') throw err;
+      const again = await this.sshEndpoint(record, true);
+      return this.client(record.node).openTcp(again.host, again.port);
+    }
+  }
+
+  private async withTimeout<T>(node: string, fn: (c: AgentClient) => Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        fn(this.client(node)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new VendettaError('NODE_UNREACHABLE', `${node} did not answer within ${ms / 1000} s`, { node, hint: `\`vendetta node test ${node}\` shows which step fails.` })), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * From a project folder to what the agent is asked to build: the config loaded and validated
+ * (errors located as file:line:col), defaults applied, CLI overrides on top.
+ */
+import { stat } from 'node:fs/promises';
+import type { WorkspaceSpec } from '../../agent/protocol';
+import { hasErrors, loadWorkspaceConfig, resolveWorkspaceConfig, type Diagnostic, type ResolvedWorkspaceConfig } from '../config';
+import { VendettaError } from '../errors';
+import type { WorkspaceProvider } from '../protocol';
+import { workspaceName } from './names';
+
+export interface LoadedProject {
+  path: string;
+  /** The config file that was read (.vendetta/config.yaml or a devcontainer.json). */
+  file: string;
+  config: ResolvedWorkspaceConfig;
+}
+
+const NOT_A_PROJECT_HINT = 'Run it in a project folder with .vendetta/config.yaml (examples/hello has a small complete one), or give that folder as PATH.';
+
+export async function loadProject(path: string): Promise<LoadedProject> {
+  let isDir = false;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch (err) {
+    throw new VendettaError('CONFIG_INVALID', `${path} is not a project: no such folder`, { hint: NOT_A_PROJECT_HINT, cause: err });
+  }
+  if (!isDir) throw new VendettaError('CONFIG_INVALID', `${path} is not a project: it is a file, not a folder`, { hint: NOT_A_PROJECT_HINT });
+  const loaded = await loadWorkspaceConfig(path);
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.some((d) => d.code === 'no-config')) {
+    throw new VendettaError('CONFIG_INVALID', `${path} is not a project: it has no .vendetta/config.yaml or .devcontainer/devcontainer.json`, { hint: NOT_A_PROJECT_HINT });
+  }
+  if (hasErrors(loaded.diagnostics) || !loaded.config) {
+    throw new VendettaError('CONFIG_INVALID', configErrorMessage(errors), {
+      hint: errors[0]?.hint ?? `\`vendetta config validate ${path}\` lists every problem.`,
+      details: { diagnostics: errors.map((d) => ({ file: d.file, line: d.line, col: d.col, message: d.message })) },
+    });
+  }
+  return { path, file: loaded.file, config: resolveWorkspaceConfig(loaded.config) };
+}
+
+function configErrorMessage(errors: Diagnostic[]): string {
+  const first = errors[0];
+  if (!first) return 'The workspace config is invalid';
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length > 2 ? 's' : ''})` : '';
+  return `${first.file}:${first.line}:${first.col}: ${first.message}${more}`;
+}
+
+export interface SpecOverrides {
+  name?: string;
+  provider?: WorkspaceProvider;
+}
+
+/** The agent's WorkspaceSpec for this project; the login key is the workspace key's public half. */
+export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverrides, authorizedKey: string): WorkspaceSpec {
+  const name = workspaceName(overrides.name ?? config.name);
+  const provider = overrides.provider ?? config.provider;
+  const spec: WorkspaceSpec = {
+    name,
+    provider,
+    env: { ...config.env },
+    user: config.user ?? 'root',
+    // The config's folder is named after the config's workspace; --name renames it.
+    workspaceFolder: overrides.name !== undefined && config.workspaceFolder === `/workspaces/${config.name}` ? `/workspaces/${name}` : config.workspaceFolder,
+    authorizedKeys: [authorizedKey],
+  };
+  if (provider === 'docker') {
+    const d = config.docker;
+    spec.docker = { image: d.image };
+    if (d.build) spec.docker.build = { context: d.build.context, dockerfile: d.build.dockerfile };
+    if (d.cpus !== undefined) spec.docker.cpus = d.cpus;
+    if (d.memoryBytes !== undefined) spec.docker.memoryBytes = d.memoryBytes;
+    if (d.pids !== undefined) spec.docker.pids = d.pids;
+  }
+  return spec;
+}

@@ -1,0 +1,131 @@
+/**
+ * `workspaces/up`: config → spec → create (or start) on the node → pin the host key → ssh_config
+ * block → code. Idempotent: the agent's create is idempotent by name, so a second `up` of a
+ * running workspace costs one round trip before the (incremental) sync.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CancellationToken } from 'vscode-jsonrpc';
+import { CreateWorkspace, WorkspaceProgress, type WorkspaceInfo } from '../../agent/protocol';
+import type { ProgressReporter } from '../daemon/handlerTable';
+import { toVendettaError, VendettaError } from '../errors';
+import type { SyncReport, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
+import { fingerprintOf } from '../ssh/fingerprint';
+import { syncProject } from '../sync/sender';
+import { agentErrorName, checkWorkspaceInfo, parsePublicKey } from './agentReplies';
+import { cloneInWorkspace, parseGitSource, type GitSource } from './gitClone';
+import type { WorkspaceManager } from './manager';
+import { sshAlias, workspaceName } from './names';
+import { buildSpec, loadProject } from './project';
+import type { WorkspaceRecord } from './store';
+import { ensureWorkspaceKey } from './workspaceKey';
+import { connectWorkspace } from './workspaceSsh';
+
+const TOTAL = 5;
+
+export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress: ProgressReporter, token?: CancellationToken): Promise<WorkspaceUpResult> {
+  const started = Date.now();
+  const git = p.git !== undefined ? parseGitSource(p.git) : undefined;
+  progress(1, TOTAL, 'Reading the workspace config');
+  const project = await loadProject(p.path);
+  const name = workspaceName(p.name ?? project.config.name);
+  const node = p.node ?? project.config.node;
+  const client = m.client(node);
+
+  return m.exclusive(node, name, async () => {
+    const existing = m.store.get(name, node);
+    if (existing?.projectPath !== undefined && existing.projectPath !== p.path) {
+      throw new VendettaError('WORKSPACE_EXISTS', `The workspace ${name} on ${node} belongs to another project (${existing.projectPath})`, {
+        node,
+        hint: `Give this one another name with --name, or remove the other first (\`vendetta workspace rm ${name} --node ${node}\`).`,
+      });
+    }
+    progress(2, TOTAL, 'Preparing the workspace key');
+    const key = await ensureWorkspaceKey(m.paths);
+    const spec = buildSpec(project.config, { name, ...(p.provider ? { provider: p.provider } : {}) }, key.publicKey);
+    const record: WorkspaceRecord = {
+      name,
+      node,
+      provider: spec.provider,
+      projectPath: p.path,
+      ...(git ? { git } : {}),
+      sshHost: sshAlias(name, node),
+      workspaceFolder: spec.workspaceFolder,
+      user: spec.user,
+      createdAt: existing?.createdAt ?? new Date().toISOString(),
+    };
+    // Recorded before the node is asked: a create cut off half-way is still listed, and retried.
+    m.store.upsert(record);
+    m.emitChange();
+
+    progress(3, TOTAL, `${existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
+    const info = await create(m, record, spec, !existing, progress, token);
+    if (info.state !== 'running' || !info.ssh) {
+      throw new VendettaError('WORKSPACE_STATE', `${name} on ${node} is ${info.state} after create${info.error ? `: ${info.error.message}` : ''}`, {
+        node,
+        hint: info.error?.hint ?? `\`vendetta workspace status ${name}\` shows what the node reports.`,
+      });
+    }
+
+    progress(4, TOTAL, 'Pinning the host key and writing ssh_config');
+    const hostKey = parsePublicKey(info.ssh.hostKey.publicKey);
+    if (!hostKey || fingerprintOf(hostKey.key) !== info.ssh.hostKey.fingerprint.replace(/=+$/, '')) {
+      throw new VendettaError('AGENT_ERROR', `The agent on ${node} reported a host key for ${name} that does not match its fingerprint`, { node, hint: 'Upgrade vendetta so the coordinator and the agent match.' });
+    }
+    // Pinned before the ssh_config block exists, so no ssh ever connects unpinned.
+    await m.knownHosts.pin(record.sshHost, 22, hostKey.keyType, hostKey.key);
+    m.sshConfig.upsert({ alias: record.sshHost, user: spec.user, identityFile: key.privateKeyPath, knownHostsFile: m.paths.knownHosts, proxyCommand: m.proxyCommand });
+
+    let sync: SyncReport | null = null;
+    let cloned: WorkspaceUpResult['git'] = null;
+    if (git) {
+      progress(5, TOTAL, `Cloning ${git.url}${git.ref ? ` at ${git.ref}` : ''}`);
+      cloned = { ...git, cloned: (await clone(m, record, git)).cloned };
+    } else {
+      progress(5, TOTAL, 'Syncing code');
+      sync = await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(token ? { token } : {}) });
+    }
+    m.emitChange();
+    m.log.info('workspace up', { workspace: name, node, existed: !!existing, sent: sync?.sent, bytes: sync?.bytes, ms: Date.now() - started });
+    return { ...m.summary(record), existed: !!existing, sync, git: cloned, elapsedMs: Date.now() - started };
+  });
+}
+
+async function create(m: WorkspaceManager, record: WorkspaceRecord, spec: ReturnType<typeof buildSpec>, isNew: boolean, progress: ProgressReporter, token?: CancellationToken): Promise<WorkspaceInfo> {
+  const client = m.client(record.node);
+  const agentToken = randomUUID();
+  const sub = client.onNotification(WorkspaceProgress, (wp) => {
+    if (wp.token === agentToken && typeof wp.message === 'string') progress(3, TOTAL, `${wp.message.slice(0, 200)} (${wp.step}/${wp.total})`);
+  });
+  try {
+    const info = checkWorkspaceInfo(await client.request(CreateWorkspace, { spec, progressToken: agentToken }, token), record.node);
+    m.noteInfo(record, info);
+    return info;
+  } catch (err) {
+    const e = toVendettaError(err);
+    // A definite refusal (bad image, no sshd…) of a new workspace leaves nothing on the node:
+    // forget it here too. A lost link may have left it half-made: keep it, the next up completes it.
+    if (isNew && e.code === 'AGENT_ERROR' && agentErrorName(e) !== 'WORKSPACE_CONFLICT') {
+      const still = await m.inspect(record).catch(() => null);
+      if (still === undefined) {
+        m.store.remove(record.name, record.node);
+        m.forget(record);
+      }
+    } else {
+      m.noteInfo(record, undefined, e);
+    }
+    m.emitChange();
+    throw e;
+  } finally {
+    sub.dispose();
+  }
+}
+
+async function clone(m: WorkspaceManager, record: WorkspaceRecord, git: GitSource): Promise<{ cloned: boolean }> {
+  const sock = await m.openSsh(record);
+  const ssh = await connectWorkspace({ sock, alias: record.sshHost, user: record.user, identityFile: m.identityFile, knownHostsFile: m.paths.knownHosts });
+  try {
+    return await cloneInWorkspace(ssh, record.workspaceFolder, git, record.name);
+  } finally {
+    ssh.end();
+  }
+}
