@@ -7,6 +7,7 @@ import { causeMessages, toAgentError } from './errors';
 import { agentPaths, ensureAgentHome } from './home';
 import { FileLogger } from './log/logger';
 import { AGENT_PROTOCOL_VERSION, type AgentVersionOutput } from './protocol';
+import { runSyncReceive } from './sync/cli';
 import { AGENT_VERSION } from './version';
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -26,6 +27,12 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'daemon':
       return runDaemon({ paths: agentPaths() });
+    case 'sync-receive': {
+      const paths = agentPaths();
+      ensureAgentHome(paths);
+      const logger = new FileLogger(paths.log, { base: { role: 'sync-receive' } });
+      return runSyncReceive({ workspace: args.workspace, paths, stdin: process.stdin, stdout: process.stdout, logger });
+    }
     case 'attach': {
       const paths = agentPaths();
       ensureAgentHome(paths);

@@ -59,7 +59,10 @@ export class ClientConnection {
     });
     this.connection.onRequest(async (method, params, token) => {
       try {
-        return await dispatch(handlers, method, params, { daemon: this.daemon, session: this.session, token });
+        const notify = (m: string, p: unknown): void => {
+          if (!this.closed) void this.connection.sendNotification(m, p).catch(() => undefined);
+        };
+        return await dispatch(handlers, method, params, { daemon: this.daemon, session: this.session, token, notify });
       } catch (err) {
         const e = toAgentError(err);
         if (e.code === 'INTERNAL') logger.error('request failed', { connection: id, method, err: e });

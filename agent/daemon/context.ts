@@ -3,6 +3,7 @@ import type { CancellationToken } from 'vscode-jsonrpc';
 import type { AgentRequestMap, NodeInfo } from '../protocol';
 import type { AgentPaths } from '../home';
 import type { Logger } from '../log/logger';
+import type { WorkspaceManager } from '../workspaces/manager';
 
 export interface DaemonContext {
   readonly pid: number;
@@ -12,6 +13,7 @@ export interface DaemonContext {
   readonly paths: AgentPaths;
   readonly logger: Logger;
   nodeInfo(): Promise<NodeInfo>;
+  readonly workspaces: WorkspaceManager;
   /** Stops the daemon once every answer in flight (this one included) has been written. */
   requestShutdown(reason: string): void;
 }
@@ -26,6 +28,8 @@ export interface HandlerContext {
   daemon: DaemonContext;
   session: SessionState;
   token: CancellationToken;
+  /** Sends a notification to this request's client (progress); absent where there is no client. */
+  notify?(method: string, params: unknown): void;
 }
 
 export interface HandlerSpec<P, R> {

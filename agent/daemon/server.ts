@@ -13,6 +13,8 @@ import { detectProviders, ProviderCache } from '../providers/detect';
 import { nodeProbeRunner } from '../providers/runner';
 import { systemInfo } from '../system/info';
 import { AGENT_VERSION } from '../version';
+import { WorkspaceManager } from '../workspaces/manager';
+import { nodeProviders } from '../workspaces/providers';
 import { handlers } from '../handlers';
 import { ClientConnection } from './connection';
 import type { DaemonContext } from './context';
@@ -57,6 +59,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
 
+  const workspaces = new WorkspaceManager({ home: paths.home, stateDir: paths.state, logger, providers: nodeProviders(env) });
   const daemon: DaemonContext = {
     pid: process.pid,
     startedAt,
@@ -68,6 +71,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       const [system, found] = await Promise.all([systemInfo(paths.home), providers.get()]);
       return { agentVersion: AGENT_VERSION, system, providers: found };
     },
+    workspaces,
     requestShutdown(reason) {
       stopping ??= stop(reason);
     },
@@ -134,6 +138,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { err: reason instanceof Error ? reason : new Error(String(reason)) }));
 
   logger.info('started', { version: AGENT_VERSION, buildId: daemon.buildId, node: process.version, socket: paths.socket });
+  // In the background: clients are served meanwhile, and a slow engine delays nobody.
+  void workspaces.reconcile().catch((err: unknown) => logger.warn('workspace reconciliation failed', { err }));
   await done;
   return 0;
 }

@@ -1,10 +1,18 @@
 import type { HandlerTable } from '../daemon/context';
 import { initialize, ping, shutdown } from './lifecycle';
 import { nodeInfo } from './node';
+import { createWorkspace, inspectWorkspace, listWorkspaces, removeWorkspace, startWorkspace, stopWorkspace, workspaceManifest } from './workspaces';
 
 export const handlers: HandlerTable = {
   initialize,
   'agent/ping': ping,
   'node/info': nodeInfo,
   'agent/shutdown': shutdown,
+  'workspaces/create': createWorkspace,
+  'workspaces/start': startWorkspace,
+  'workspaces/stop': stopWorkspace,
+  'workspaces/remove': removeWorkspace,
+  'workspaces/inspect': inspectWorkspace,
+  'workspaces/list': listWorkspaces,
+  'workspaces/manifest': workspaceManifest,
 };

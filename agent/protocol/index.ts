@@ -4,6 +4,7 @@
  * stdio for the `local` transport). Imports nothing but vscode-jsonrpc types.
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { CreateWorkspaceParams, ManifestEntry, RemoveWorkspaceParams, WorkspaceInfo, WorkspaceNameParams } from './workspaces';
 
 export * from './workspaces';
 
@@ -19,6 +20,17 @@ export const AgentErrorCodes = {
   ProtocolMismatch: 2001,
   NotInitialized: 2002,
   ProviderUnavailable: 2003,
+  /** Workspaces (see ./workspaces.ts). */
+  WorkspaceNotFound: 2010,
+  WorkspaceMissing: 2011,
+  WorkspaceRunning: 2012,
+  WorkspaceNotRunning: 2013,
+  WorkspaceConflict: 2014,
+  ImageNotFound: 2015,
+  SshdMissing: 2016,
+  BuildFailed: 2017,
+  ProviderError: 2018,
+  SyncRefused: 2019,
   Internal: 2099,
 } as const;
 export type AgentErrorCode = (typeof AgentErrorCodes)[keyof typeof AgentErrorCodes];
@@ -48,6 +60,23 @@ export const AgentErrorNames = {
   /** JSON that is not a JSON-RPC 2.0 message. */
   InvalidRequest: 'INVALID_REQUEST',
   MethodNotFound: 'METHOD_NOT_FOUND',
+  /** The agent has no workspace of that name. */
+  WorkspaceNotFound: 'WORKSPACE_NOT_FOUND',
+  /** The agent has a record, but the provider no longer knows the workspace (removed behind its back). */
+  WorkspaceMissing: 'WORKSPACE_MISSING',
+  /** Refused because the workspace is running (e.g. remove without force). */
+  WorkspaceRunning: 'WORKSPACE_RUNNING',
+  WorkspaceNotRunning: 'WORKSPACE_NOT_RUNNING',
+  /** Something else holds the workspace's name on the node (a container not made by this agent). */
+  WorkspaceConflict: 'WORKSPACE_CONFLICT',
+  ImageNotFound: 'IMAGE_NOT_FOUND',
+  /** The image has no OpenSSH server. */
+  SshdMissing: 'SSHD_MISSING',
+  BuildFailed: 'BUILD_FAILED',
+  /** The provider refused or failed an operation (its message is in the error). */
+  ProviderError: 'PROVIDER_ERROR',
+  /** sync-receive refused the stream (a hostile or malformed entry). */
+  SyncRefused: 'SYNC_REFUSED',
 } as const;
 export type AgentErrorName = (typeof AgentErrorNames)[keyof typeof AgentErrorNames];
 
@@ -158,6 +187,13 @@ export interface AgentRequestMap {
   'agent/ping': [undefined, PingResult];
   'node/info': [undefined, NodeInfo];
   'agent/shutdown': [undefined, { pid: number }];
+  'workspaces/create': [CreateWorkspaceParams, WorkspaceInfo];
+  'workspaces/start': [WorkspaceNameParams, WorkspaceInfo];
+  'workspaces/stop': [WorkspaceNameParams, WorkspaceInfo];
+  'workspaces/remove': [RemoveWorkspaceParams, { name: string }];
+  'workspaces/inspect': [WorkspaceNameParams, WorkspaceInfo];
+  'workspaces/list': [Record<string, never>, WorkspaceInfo[]];
+  'workspaces/manifest': [WorkspaceNameParams, { files: ManifestEntry[] }];
 }
 
 export interface LogParams {

@@ -3,7 +3,11 @@
  * Unix socket, a command with argv, a file access check) and turns their outcomes into a status
  * with pure functions. One ProbeRunner executes probes, so the parsing is tested against
  * recorded outcomes and the runner against real peers.
+ *
+ * Workspace providers follow the same split: each describes its calls and parses the replies
+ * with pure functions (tested against recorded replies), and one client executes the calls.
  */
+import type { ProviderName, WorkspaceSpec } from '../protocol';
 
 export type Probe =
   | { kind: 'http-unix'; socketPath: string; path: string }
@@ -18,4 +22,97 @@ export type ProbeOutcome =
 
 export interface ProbeRunner {
   run(probe: Probe, timeoutMs: number): Promise<ProbeOutcome>;
+}
+
+/* ───────────── Workspaces ───────────── */
+
+/** A workspace as its provider sees it (a container, an LXC instance, a VM). */
+export interface ProviderWorkspace {
+  /** The `dev.vendetta.workspace` label's value. */
+  name: string;
+  providerId: string;
+  /** `created`: exists but was never started (or a create was cut short). */
+  state: 'created' | 'running' | 'stopped' | 'error';
+  image: string;
+  /** The workspace's port 22 as published on the node's loopback, while running. */
+  sshPort?: number;
+  createdAt?: string;
+  startedAt?: string;
+  /** Why the provider reports the workspace as failed (restart loop, runtime error). */
+  error?: string;
+  /** The node folder bind-mounted into the workspace, if the provider can tell. */
+  nodeFolder?: string;
+  labels: Record<string, string>;
+}
+
+/** A file or folder placed into a workspace before its first start, or later (authorized_keys). */
+export interface WorkspaceFile {
+  /** Absolute path inside the workspace. */
+  path: string;
+  type: 'file' | 'directory';
+  mode: number;
+  uid?: number;
+  gid?: number;
+  content?: string | Buffer;
+}
+
+export interface ProviderCreateRequest {
+  spec: WorkspaceSpec;
+  /** Node folder bind-mounted at spec.workspaceFolder; it exists. */
+  nodeFolder: string;
+  /** Extra labels (the workspace label is always set). */
+  labels: Record<string, string>;
+  /** The workspace's main process: the SSH server, in the foreground. */
+  command: string[];
+  /** Checked before the first start: the workspace is useless without it (e.g. /usr/sbin/sshd). */
+  requiredBinary: string;
+  /** Placed before the first start (sshd config, host key, authorized_keys, /run/sshd). */
+  files: WorkspaceFile[];
+  /** Reuse this workspace (found by label, left by a create that was cut short) instead of making another. */
+  adopt?: string;
+  progress(message: string): void;
+}
+
+export interface ExecOptions {
+  /** `root` by default. */
+  user?: string;
+  env?: Record<string, string>;
+  workingDir?: string;
+  tty?: boolean;
+  stdin?: AsyncIterable<Buffer> | Buffer;
+  /** Streamed output; without a sink the output is collected (up to a bound) into the result. */
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  /** Collected output when no sink was given (bounded). */
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * What the agent needs from a workspace provider. Every workspace carries the label
+ * `dev.vendetta.workspace=<name>`; `list` returns those and nothing else. Operations on a
+ * workspace the provider no longer knows reject with AgentError WORKSPACE_MISSING, except
+ * `inspect` (undefined) and `remove` (done).
+ */
+export interface WorkspaceProvider {
+  readonly name: ProviderName;
+  /** Makes the workspace exist, not yet started: image, container/instance, files in place. */
+  create(req: ProviderCreateRequest): Promise<ProviderWorkspace>;
+  /** Starts it (no-op when running) and returns it as running, with its published SSH port. */
+  start(providerId: string): Promise<ProviderWorkspace>;
+  stop(providerId: string): Promise<void>;
+  remove(providerId: string): Promise<void>;
+  inspect(providerId: string): Promise<ProviderWorkspace | undefined>;
+  list(): Promise<ProviderWorkspace[]>;
+  /** Places files into an existing workspace (running or not). */
+  putFiles(providerId: string, files: WorkspaceFile[]): Promise<void>;
+  /** Runs argv (no shell) inside a running workspace. */
+  exec(providerId: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** The last lines of the workspace's main process output, for error messages. */
+  logs(providerId: string, lines: number): Promise<string>;
 }

@@ -1,20 +1,39 @@
 /** Docker: the Engine API over its Unix socket, `GET /version`. */
+import { existsSync } from 'node:fs';
 import type { DockerStatus } from '../../protocol';
 import type { ProbeOutcome, ProbeRunner } from '../contract';
 import { socketFailure, type SocketApi } from '../socketErrors';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
-const api: SocketApi = {
+export const dockerApiDescription: SocketApi = {
   what: 'Docker engine',
   startHint: 'Install Docker (e.g. `apt-get install docker.io`) and start it, or set DOCKER_HOST=unix:///path/to/docker.sock for the agent.',
   group: 'docker',
 };
 
-/** The socket DOCKER_HOST names, the default one, or why DOCKER_HOST cannot be used. */
-export function dockerSocket(env: NodeJS.ProcessEnv): { socket: string } | { error: string; hint: string } {
+export interface SocketLookup {
+  uid?: number;
+  exists?: (path: string) => boolean;
+}
+
+/** Where a rootless engine of this user listens (its own convention). */
+export function rootlessDockerSocket(uid: number): string {
+  return `/run/user/${uid}/docker.sock`;
+}
+
+/**
+ * The socket DOCKER_HOST names; else this user's rootless engine if its socket exists; else the
+ * system one. Or why DOCKER_HOST cannot be used.
+ */
+export function dockerSocket(env: NodeJS.ProcessEnv, lookup: SocketLookup = {}): { socket: string } | { error: string; hint: string } {
   const host = env.DOCKER_HOST?.trim();
-  if (!host) return { socket: DEFAULT_DOCKER_SOCKET };
+  if (!host) {
+    const uid = lookup.uid ?? process.getuid?.();
+    const rootless = uid === undefined ? undefined : rootlessDockerSocket(uid);
+    if (rootless && (lookup.exists ?? existsSync)(rootless)) return { socket: rootless };
+    return { socket: DEFAULT_DOCKER_SOCKET };
+  }
   if (host.startsWith('unix://') && host.length > 'unix://'.length) return { socket: host.slice('unix://'.length) };
   return {
     error: `DOCKER_HOST=${host} is not a Unix socket; the agent talks to the local engine only`,
@@ -37,7 +56,7 @@ export function parseDockerVersion(body: string): { version: string; apiVersion?
 }
 
 export function dockerStatusFrom(socket: string, outcome: ProbeOutcome, timeoutMs: number): DockerStatus {
-  if (!outcome.ok) return { available: false, socket, ...socketFailure(api, socket, outcome, timeoutMs) };
+  if (!outcome.ok) return { available: false, socket, ...socketFailure(dockerApiDescription, socket, outcome, timeoutMs) };
   const parsed = parseDockerVersion(outcome.body);
   if (!parsed) {
     return { available: false, socket, error: `the program on ${socket} does not answer like a Docker engine (unexpected /version reply)` };

@@ -8,6 +8,7 @@ import type { DaemonContext, HandlerContext, SessionState } from '../../../agent
 import { dispatch } from '../../../agent/daemon/dispatch';
 import { agentPaths } from '../../../agent/home';
 import { nullLogger } from '../../../agent/log/logger';
+import { WorkspaceManager } from '../../../agent/workspaces/manager';
 
 function context(): { ctx: HandlerContext; shutdowns: string[] } {
   const shutdowns: string[] = [];
@@ -19,6 +20,14 @@ function context(): { ctx: HandlerContext; shutdowns: string[] } {
     paths: agentPaths('/nonexistent/agent-home'),
     logger: nullLogger,
     nodeInfo: () => Promise.resolve({ agentVersion: '9.9.9' } as NodeInfo),
+    workspaces: new WorkspaceManager({
+      home: '/nonexistent/agent-home',
+      stateDir: '/nonexistent/agent-home/state',
+      logger: nullLogger,
+      providers: () => {
+        throw new AgentError('PROVIDER_UNAVAILABLE', 'no providers in this test');
+      },
+    }),
     requestShutdown: (reason) => shutdowns.push(reason),
   };
   const session: SessionState = { connectionId: 1, initialized: false };

@@ -1,0 +1,170 @@
+/**
+ * Workspace params, checked at the agent's boundary: names, paths, env, keys. Whatever passes
+ * here is safe to put in a container config, an sshd_config line or a path on the node.
+ */
+import { posix } from 'node:path';
+import {
+  NAME_PATTERN,
+  PROVIDER_NAMES,
+  type CreateWorkspaceParams,
+  type ProviderName,
+  type RemoveWorkspaceParams,
+  type WorkspaceNameParams,
+  type WorkspaceSpec,
+} from '../protocol';
+import { AgentError } from '../errors';
+
+class Invalid extends AgentError {
+  constructor(method: string, what: string) {
+    super('INVALID_PARAMS', `Invalid params for ${method}: ${what}`, { hint: 'Fix the workspace config; the agent changed nothing.' });
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Login users: what useradd accepts by default on Debian, and short enough for utmp. */
+export const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** Docker image references: name[:tag][@digest], no spaces or shell characters. */
+export const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._\-/:@]{0,254}$/i;
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** One OpenSSH public key line: type, base64 blob, optional comment. No options, no line breaks. */
+const KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,2})(?: [^\r\n]{0,200})?$/;
+const MAX_ENV = 1000;
+const MAX_ENV_VALUE = 32 * 1024;
+const MAX_KEYS = 100;
+
+export function validName(method: string, v: unknown, what = 'name'): string {
+  if (typeof v !== 'string' || !NAME_PATTERN.test(v)) {
+    throw new Invalid(method, `${what} must match ${NAME_PATTERN.source} (lowercase letters, digits and dashes, up to 63), got ${JSON.stringify(v)?.slice(0, 80)}`);
+  }
+  return v;
+}
+
+/** An OpenSSH public key line whose blob really is a key of the type it claims. */
+export function isPublicKeyLine(line: string): boolean {
+  const m = KEY_LINE.exec(line);
+  if (!m) return false;
+  const blob = Buffer.from(m[2]!, 'base64');
+  if (blob.length < 4) return false;
+  const len = blob.readUInt32BE(0);
+  return len > 0 && 4 + len <= blob.length && blob.subarray(4, 4 + len).toString('latin1') === m[1];
+}
+
+/** Absolute, normalized, no trailing slash, not a system folder. */
+export function validWorkspaceFolder(method: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 1024 || CONTROL.test(v)) throw new Invalid(method, 'workspaceFolder must be an absolute path without control characters');
+  if (!v.startsWith('/') || posix.normalize(v) !== v || v.endsWith('/') || v.includes('//')) {
+    throw new Invalid(method, `workspaceFolder must be an absolute, normalized path (no "..", ".", "//" or trailing "/"), got ${JSON.stringify(v)}`);
+  }
+  const top = v.split('/')[1] ?? '';
+  if (['proc', 'sys', 'dev', 'etc', 'run', 'bin', 'sbin', 'lib', 'lib64', 'usr', 'boot'].includes(top)) {
+    throw new Invalid(method, `workspaceFolder ${v} would hide a system folder of the workspace; use e.g. /workspaces/<name>`);
+  }
+  return v;
+}
+
+/** A relative path inside the project: no absolute path, no `..`, no empty parts. */
+export function validRelativePath(method: string, what: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 1024 || CONTROL.test(v)) throw new Invalid(method, `${what} must be a relative path`);
+  const norm = posix.normalize(v);
+  if (v.startsWith('/') || norm === '..' || norm.startsWith('../') || v.split('/').includes('..')) throw new Invalid(method, `${what} must stay inside the project, got ${JSON.stringify(v)}`);
+  return norm;
+}
+
+function positiveNumber(method: string, what: string, v: unknown, opts: { integer?: boolean; min?: number; max: number }): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > opts.max || (opts.integer && !Number.isSafeInteger(v)) || v < (opts.min ?? 0)) {
+    throw new Invalid(method, `${what} must be a ${opts.integer ? 'whole ' : ''}number from ${opts.min ?? '>0'} to ${opts.max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function validDocker(m: string, v: unknown): WorkspaceSpec['docker'] {
+  if (!isObj(v)) throw new Invalid(m, 'spec.docker must be an object with an image');
+  const image = v.image;
+  if (typeof image !== 'string' || !IMAGE_PATTERN.test(image)) throw new Invalid(m, `spec.docker.image must be an image reference like vendetta/debian:bookworm, got ${JSON.stringify(image)?.slice(0, 80)}`);
+  const out: NonNullable<WorkspaceSpec['docker']> = { image };
+  if (v.build !== undefined) {
+    if (!isObj(v.build)) throw new Invalid(m, 'spec.docker.build must be an object {context, dockerfile?}');
+    out.build = { context: validRelativePath(m, 'spec.docker.build.context', v.build.context) };
+    if (v.build.dockerfile !== undefined) out.build.dockerfile = validRelativePath(m, 'spec.docker.build.dockerfile', v.build.dockerfile);
+  }
+  const cpus = positiveNumber(m, 'spec.docker.cpus', v.cpus, { max: 1024 });
+  if (cpus !== undefined) out.cpus = cpus;
+  // Docker refuses memory limits under 6 MiB.
+  const memory = positiveNumber(m, 'spec.docker.memoryBytes', v.memoryBytes, { integer: true, min: 6 * 1024 * 1024, max: 2 ** 50 });
+  if (memory !== undefined) out.memoryBytes = memory;
+  const pids = positiveNumber(m, 'spec.docker.pids', v.pids, { integer: true, max: 4_194_304 });
+  if (pids !== undefined) out.pids = pids;
+  return out;
+}
+
+function validEnv(m: string, v: unknown): Record<string, string> {
+  if (v === undefined) return {};
+  if (!isObj(v)) throw new Invalid(m, 'spec.env must be an object of strings');
+  const entries = Object.entries(v);
+  if (entries.length > MAX_ENV) throw new Invalid(m, `spec.env has more than ${MAX_ENV} variables`);
+  const out: Record<string, string> = {};
+  for (const [k, val] of entries) {
+    if (!ENV_NAME_PATTERN.test(k)) throw new Invalid(m, `spec.env: ${JSON.stringify(k.slice(0, 80))} is not a valid variable name`);
+    if (typeof val !== 'string') throw new Invalid(m, `spec.env.${k} must be a string`);
+    if (val.includes('\0') || val.length > MAX_ENV_VALUE) throw new Invalid(m, `spec.env.${k} must be a string without NUL, up to ${MAX_ENV_VALUE} characters`);
+    out[k] = val;
+  }
+  return out;
+}
+
+function validKeys(m: string, v: unknown): string[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_KEYS) throw new Invalid(m, `spec.authorizedKeys must list 1 to ${MAX_KEYS} OpenSSH public keys`);
+  return v.map((k, i) => {
+    if (typeof k !== 'string' || !isPublicKeyLine(k.trim())) throw new Invalid(m, `spec.authorizedKeys[${i}] is not an OpenSSH public key line ("ssh-ed25519 AAAA… comment")`);
+    return k.trim();
+  });
+}
+
+export function validSpec(m: string, v: unknown): WorkspaceSpec {
+  if (!isObj(v)) throw new Invalid(m, 'spec must be an object');
+  const name = validName(m, v.name, 'spec.name');
+  if (typeof v.provider !== 'string' || !PROVIDER_NAMES.includes(v.provider as ProviderName)) throw new Invalid(m, `spec.provider must be one of ${PROVIDER_NAMES.join(', ')}`);
+  const provider = v.provider as ProviderName;
+  const user = v.user ?? 'root';
+  if (typeof user !== 'string' || !USER_PATTERN.test(user)) throw new Invalid(m, `spec.user must be a Unix user name matching ${USER_PATTERN.source}, got ${JSON.stringify(user)?.slice(0, 80)}`);
+  const spec: WorkspaceSpec = {
+    name,
+    provider,
+    env: validEnv(m, v.env),
+    user,
+    workspaceFolder: validWorkspaceFolder(m, v.workspaceFolder),
+    authorizedKeys: validKeys(m, v.authorizedKeys),
+  };
+  if (provider === 'docker' || v.docker !== undefined) spec.docker = validDocker(m, v.docker);
+  return spec;
+}
+
+export function validateCreateParams(raw: unknown): CreateWorkspaceParams {
+  const m = 'workspaces/create';
+  if (!isObj(raw)) throw new Invalid(m, 'expected an object {spec, progressToken?}');
+  const out: CreateWorkspaceParams = { spec: validSpec(m, raw.spec) };
+  if (raw.progressToken !== undefined) {
+    if (typeof raw.progressToken !== 'string' || raw.progressToken.length === 0 || raw.progressToken.length > 200) throw new Invalid(m, 'progressToken must be a string of 1 to 200 characters');
+    out.progressToken = raw.progressToken;
+  }
+  return out;
+}
+
+export function validateNameParams(method: string): (raw: unknown) => WorkspaceNameParams {
+  return (raw) => {
+    if (!isObj(raw)) throw new Invalid(method, 'expected an object {name}');
+    return { name: validName(method, raw.name) };
+  };
+}
+
+export function validateRemoveParams(raw: unknown): RemoveWorkspaceParams {
+  const m = 'workspaces/remove';
+  if (!isObj(raw)) throw new Invalid(m, 'expected an object {name, force?}');
+  if (raw.force !== undefined && typeof raw.force !== 'boolean') throw new Invalid(m, 'force must be true or false');
+  return { name: validName(m, raw.name), ...(raw.force === true ? { force: true } : {}) };
+}

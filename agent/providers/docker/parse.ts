@@ -1,0 +1,169 @@
+/**
+ * Engine API replies → what the agent uses. Pure functions, tested against replies recorded
+ * from a real engine (test/fixtures/agent/docker-*.json). Replies are untrusted input: every
+ * field is checked, and a reply that is not what it should be is an error, never a crash.
+ */
+import { WORKSPACE_LABEL } from '../../protocol';
+import type { ProviderWorkspace } from '../contract';
+import { SSH_PORT } from './api';
+
+export class UnexpectedReply extends Error {
+  constructor(what: string) {
+    super(`unexpected reply from the Docker engine: ${what}`);
+    this.name = 'UnexpectedReply';
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function labelsOf(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isObj(v)) for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+/** The loopback port bound to the container's 22/tcp, from `NetworkSettings.Ports` of an inspect. */
+export function sshPortFromInspectPorts(ports: unknown): number | undefined {
+  if (!isObj(ports)) return undefined;
+  const bindings = ports[SSH_PORT];
+  if (!Array.isArray(bindings)) return undefined;
+  for (const b of bindings) {
+    if (!isObj(b)) continue;
+    const port = Number(str(b.HostPort));
+    const ip = str(b.HostIp) ?? '';
+    if (Number.isInteger(port) && port > 0 && port < 65536 && (ip === '127.0.0.1' || ip === '')) return port;
+  }
+  return undefined;
+}
+
+/** The engine's zero time for "never". */
+function time(v: unknown): string | undefined {
+  const s = str(v);
+  return s && !s.startsWith('0001-01-01') ? s : undefined;
+}
+
+function stateOf(status: string | undefined, restarting: boolean, error: string | undefined): Pick<ProviderWorkspace, 'state' | 'error'> {
+  if (error) return { state: 'error', error };
+  if (restarting || status === 'restarting') return { state: 'error', error: 'its main process keeps exiting and the engine keeps restarting it' };
+  switch (status) {
+    case 'running':
+      return { state: 'running' };
+    case 'created':
+      return { state: 'created' };
+    case 'exited':
+    case 'paused':
+    case 'removing':
+      return { state: 'stopped' };
+    case 'dead':
+      return { state: 'error', error: 'the engine reports the container as dead' };
+    default:
+      return { state: 'error', error: `the engine reports an unknown state ${JSON.stringify(status ?? null)}` };
+  }
+}
+
+/** `GET /containers/{id}/json`. */
+export function parseContainerInspect(value: unknown): ProviderWorkspace {
+  if (!isObj(value)) throw new UnexpectedReply('a container inspect that is not an object');
+  const id = str(value.Id);
+  const config = isObj(value.Config) ? value.Config : {};
+  const state = isObj(value.State) ? value.State : undefined;
+  if (!id || !state) throw new UnexpectedReply('a container inspect without Id or State');
+  const labels = labelsOf(config.Labels);
+  const network = isObj(value.NetworkSettings) ? value.NetworkSettings : {};
+  const running = state.Running === true && state.Restarting !== true;
+  const mounts = Array.isArray(value.Mounts) ? value.Mounts.filter(isObj) : [];
+  const bind = mounts.find((m) => m.Type === 'bind' && str(m.Destination) === str(config.WorkingDir)) ?? mounts.find((m) => m.Type === 'bind');
+  const out: ProviderWorkspace = {
+    name: labels[WORKSPACE_LABEL] ?? '',
+    providerId: id,
+    ...stateOf(str(state.Status), state.Restarting === true, str(state.Error) || undefined),
+    image: str(config.Image) ?? '',
+    labels,
+  };
+  const port = running ? sshPortFromInspectPorts(network.Ports) : undefined;
+  if (port !== undefined) out.sshPort = port;
+  const created = time(value.Created);
+  if (created) out.createdAt = created;
+  const started = running ? time(state.StartedAt) : undefined;
+  if (started) out.startedAt = started;
+  const source = bind ? str(bind.Source) : undefined;
+  if (source) out.nodeFolder = source;
+  return out;
+}
+
+/** `GET /containers/json` (list entries are shaped differently from an inspect). */
+export function parseContainerList(value: unknown): ProviderWorkspace[] {
+  if (!Array.isArray(value)) throw new UnexpectedReply('a container list that is not an array');
+  return value.filter(isObj).map((c) => {
+    const id = str(c.Id);
+    if (!id) throw new UnexpectedReply('a container list entry without Id');
+    const labels = labelsOf(c.Labels);
+    const status = str(c.State);
+    const out: ProviderWorkspace = { name: labels[WORKSPACE_LABEL] ?? '', providerId: id, ...stateOf(status, false, undefined), image: str(c.Image) ?? '', labels };
+    if (status === 'running' && Array.isArray(c.Ports)) {
+      for (const p of c.Ports.filter(isObj)) {
+        if (p.PrivatePort === 22 && p.Type === 'tcp' && typeof p.PublicPort === 'number' && (p.IP === '127.0.0.1' || p.IP === undefined)) out.sshPort = p.PublicPort;
+      }
+    }
+    if (typeof c.Created === 'number') out.createdAt = new Date(c.Created * 1000).toISOString();
+    const mounts = Array.isArray(c.Mounts) ? c.Mounts.filter(isObj) : [];
+    const bind = mounts.find((m) => m.Type === 'bind');
+    const source = bind ? str(bind.Source) : undefined;
+    if (source) out.nodeFolder = source;
+    return out;
+  });
+}
+
+/** `POST /containers/create` and `POST /containers/{id}/exec`: `{Id}`. */
+export function parseIdReply(value: unknown, what: string): string {
+  const id = isObj(value) ? str(value.Id) : undefined;
+  if (!id || !/^[0-9a-f]{12,128}$/.test(id)) throw new UnexpectedReply(`${what} without a valid Id`);
+  return id;
+}
+
+/** `GET /exec/{id}/json`: whether it still runs, and its exit code once done. */
+export function parseExecInspect(value: unknown): { running: boolean; exitCode: number | null } {
+  if (!isObj(value) || typeof value.Running !== 'boolean') throw new UnexpectedReply('an exec inspect without Running');
+  return { running: value.Running, exitCode: typeof value.ExitCode === 'number' ? value.ExitCode : null };
+}
+
+/** `GET /images/{name}/json`: its id. */
+export function parseImageInspect(value: unknown): { id: string } {
+  const id = isObj(value) ? str(value.Id) : undefined;
+  if (!id) throw new UnexpectedReply('an image inspect without Id');
+  return { id };
+}
+
+export type BuildMessage = { kind: 'stream'; text: string } | { kind: 'error'; message: string } | { kind: 'aux'; id?: string } | { kind: 'other' };
+
+/** One line of the JSON-lines progress stream of `POST /build` (and image import). */
+export function parseBuildLine(line: string): BuildMessage | undefined {
+  if (line.trim() === '') return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return { kind: 'stream', text: line };
+  }
+  if (!isObj(v)) return { kind: 'other' };
+  const error = str(v.error) ?? (isObj(v.errorDetail) ? str(v.errorDetail.message) : undefined);
+  if (error) return { kind: 'error', message: error };
+  if (typeof v.stream === 'string') return { kind: 'stream', text: v.stream };
+  if (isObj(v.aux)) return { kind: 'aux', ...(str(v.aux.ID) ? { id: str(v.aux.ID) } : {}) };
+  return { kind: 'other' };
+}
+
+/** The `X-Docker-Container-Path-Stat` header of `HEAD /containers/{id}/archive`: base64 JSON. */
+export function parsePathStat(header: string | string[] | undefined): { name: string; size: number; mode: number; linkTarget: string } | undefined {
+  const raw = Array.isArray(header) ? header[0] : header;
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as unknown;
+    if (!isObj(v) || typeof v.mode !== 'number') return undefined;
+    return { name: str(v.name) ?? '', size: typeof v.size === 'number' ? v.size : 0, mode: v.mode, linkTarget: str(v.linkTarget) ?? '' };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,177 @@
+/** Workspaces as Docker containers, through the Engine API on the node's socket. */
+import { AgentError } from '../../errors';
+import { WORKSPACE_LABEL } from '../../protocol';
+import { tarBuffer, type TarInput } from '../../tar/encode';
+import type { ExecOptions, ExecResult, ProviderCreateRequest, ProviderWorkspace, WorkspaceFile, WorkspaceProvider } from '../contract';
+import { containerCreateBody, dockerCalls } from './api';
+import { EngineClient, EngineHttpError } from './engine';
+import { dockerExec } from './exec';
+import { buildImage, imageExists, imageMissing } from './image';
+import { parseContainerInspect, parseContainerList, parseIdReply, parsePathStat } from './parse';
+import { demuxAll } from './stream';
+
+export const containerName = (workspace: string): string => `vendetta-${workspace}`;
+
+/** Seconds the SSH server gets to exit on stop before SIGKILL. */
+const STOP_GRACE_S = 5;
+
+export class DockerProvider implements WorkspaceProvider {
+  readonly name = 'docker' as const;
+
+  constructor(readonly engine: EngineClient) {}
+
+  static forSocket(socketPath: string): DockerProvider {
+    return new DockerProvider(new EngineClient(socketPath));
+  }
+
+  async create(req: ProviderCreateRequest): Promise<ProviderWorkspace> {
+    return this.guard(async () => {
+      const { spec } = req;
+      const image = spec.docker?.image;
+      if (!image) throw new AgentError('INVALID_PARAMS', 'A docker workspace needs docker.image', { provider: 'docker' });
+      const adopted = req.adopt ? await this.adoptable(req.adopt, req) : undefined;
+      let id = adopted?.providerId;
+      if (!id) {
+        if (spec.docker?.build) {
+          req.progress(`Building the image ${image}`);
+          await buildImage(this.engine, spec, req.nodeFolder, req.progress);
+        } else if (!(await imageExists(this.engine, image))) {
+          throw imageMissing(image);
+        }
+        req.progress(`Creating the container ${containerName(spec.name)}`);
+        id = await this.createContainer(req);
+      } else {
+        req.progress(`Adopting the container ${containerName(spec.name)} left by an earlier create`);
+      }
+      await this.requireBinary(id, req);
+      await this.putFiles(id, req.files);
+      return (await this.inspect(id)) ?? missing(id);
+    });
+  }
+
+  /** An earlier create's container, if it matches this spec; one that does not is replaced. */
+  private async adoptable(ref: string, req: ProviderCreateRequest): Promise<ProviderWorkspace | undefined> {
+    const found = await this.inspect(ref);
+    if (!found) return undefined;
+    const matches = found.name === req.spec.name && found.image === req.spec.docker?.image && found.nodeFolder === req.nodeFolder;
+    if (matches) return found;
+    req.progress(`Replacing the container ${containerName(req.spec.name)} left by an earlier create (it does not match the config)`);
+    await this.remove(found.providerId);
+    return undefined;
+  }
+
+  private async createContainer(req: ProviderCreateRequest, retried = false): Promise<string> {
+    const name = containerName(req.spec.name);
+    const body = containerCreateBody({ spec: req.spec, nodeFolder: req.nodeFolder, labels: req.labels, command: req.command });
+    try {
+      return parseIdReply((await this.engine.json(dockerCalls.containerCreate(name, body), { timeoutMs: 60_000 })).value, 'a container create reply');
+    } catch (err) {
+      if (!(err instanceof EngineHttpError) || err.status !== 409) throw err;
+      // The name is taken. Ours (same workspace label): adopt it. Anyone else's: refuse.
+      const holder = await this.inspect(name);
+      if (holder && holder.name === req.spec.name && (await this.adoptable(holder.providerId, req))) return holder.providerId;
+      if (holder?.name === req.spec.name && !retried) return this.createContainer(req, true); // adoptable() removed it
+      throw new AgentError('WORKSPACE_CONFLICT', `A container named ${name} already exists on this node and was not made for workspace ${req.spec.name}`, {
+        provider: 'docker',
+        hint: `Remove or rename it on the node (\`docker rm ${name}\`), or pick another workspace name.`,
+      });
+    }
+  }
+
+  private async requireBinary(id: string, req: ProviderCreateRequest): Promise<void> {
+    const r = await this.engine.send(dockerCalls.archiveStat(id, req.requiredBinary), { timeoutMs: 15_000 });
+    const stat = r.status === 200 ? parsePathStat(r.headers['x-docker-container-path-stat']) : undefined;
+    if (r.status === 200 && stat && (stat.mode & 0x80000000) === 0) return; // exists and is not a folder
+    await this.remove(id);
+    const image = req.spec.docker?.image ?? '';
+    throw new AgentError('SSHD_MISSING', `The image ${image} has no OpenSSH server (${req.requiredBinary} is missing)`, {
+      provider: 'docker',
+      hint: 'Use an image with openssh-server, e.g. vendetta/debian:bookworm (scripts/image/build-debian-image.mjs builds it), or add `RUN apt-get update && apt-get install -y openssh-server` to your Dockerfile.',
+    });
+  }
+
+  async start(id: string): Promise<ProviderWorkspace> {
+    return this.guard(async () => {
+      const r = await this.engine.send(dockerCalls.containerStart(id), { timeoutMs: 60_000 });
+      if (r.status === 404) throw missing(id);
+      return (await this.inspect(id)) ?? missing(id);
+    });
+  }
+
+  async stop(id: string): Promise<void> {
+    return this.guard(async () => {
+      const r = await this.engine.send(dockerCalls.containerStop(id, STOP_GRACE_S), { timeoutMs: (STOP_GRACE_S + 30) * 1000 });
+      if (r.status === 404) throw missing(id);
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    return this.guard(async () => {
+      await this.engine.send(dockerCalls.containerRemove(id), { timeoutMs: 60_000 });
+    });
+  }
+
+  async inspect(id: string): Promise<ProviderWorkspace | undefined> {
+    return this.guard(async () => {
+      const r = await this.engine.json(dockerCalls.containerInspect(id), { timeoutMs: 15_000 });
+      if (r.status === 404) return undefined;
+      const ws = parseContainerInspect(r.value);
+      // Only our own: a container without the workspace label is not a workspace.
+      return ws.labels[WORKSPACE_LABEL] !== undefined ? ws : undefined;
+    });
+  }
+
+  async list(): Promise<ProviderWorkspace[]> {
+    return this.guard(async () => parseContainerList((await this.engine.json(dockerCalls.containerList(), { timeoutMs: 15_000 })).value));
+  }
+
+  async putFiles(id: string, files: WorkspaceFile[]): Promise<void> {
+    return this.guard(async () => {
+      const entries: TarInput[] = files.map((f) => ({
+        path: f.path.replace(/^\/+/, '') + (f.type === 'directory' ? '/' : ''),
+        type: f.type,
+        mode: f.mode,
+        uid: f.uid ?? 0,
+        gid: f.gid ?? 0,
+        mtimeMs: Date.now(),
+        data: f.content,
+      }));
+      const r = await this.engine.send(dockerCalls.archivePut(id, '/'), { body: tarBuffer(entries), contentType: 'application/x-tar', timeoutMs: 60_000 });
+      if (r.status === 404) throw missing(id);
+    });
+  }
+
+  async exec(id: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
+    return this.guard(() => dockerExec(this.engine, id, argv, opts));
+  }
+
+  async logs(id: string, lines: number): Promise<string> {
+    return this.guard(async () => {
+      const r = await this.engine.send(dockerCalls.logs(id, lines), { timeoutMs: 15_000, maxBody: 1024 * 1024 });
+      if (r.status === 404) return '';
+      const { stdout, stderr } = demuxAll(r.body);
+      return (stdout + stderr).trim();
+    });
+  }
+
+  /** Engine statuses nobody expected become PROVIDER_ERROR with the engine's own words. */
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof EngineHttpError) {
+        throw new AgentError('PROVIDER_ERROR', err.message, { provider: 'docker', hint: 'See the Docker engine log on the node for details.', cause: err });
+      }
+      if (err instanceof AgentError) throw err;
+      if (err instanceof Error && err.name === 'UnexpectedReply') throw new AgentError('PROVIDER_ERROR', err.message, { provider: 'docker', cause: err });
+      throw err;
+    }
+  }
+}
+
+function missing(id: string): never {
+  throw new AgentError('WORKSPACE_MISSING', `The container ${id.slice(0, 12)} no longer exists`, {
+    provider: 'docker',
+    hint: 'It was removed outside Vendetta; remove the workspace (with force) and create it again.',
+  });
+}

@@ -1,0 +1,321 @@
+/**
+ * The agent's workspaces: lifecycle through a provider, a state file, and reconciliation with
+ * what the provider reports. Operations on one workspace run one at a time (two creates of the
+ * same name never make two containers); different workspaces proceed in parallel.
+ */
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { AgentError } from '../errors';
+import type { Logger } from '../log/logger';
+import type { ManifestEntry, WorkspaceInfo, WorkspaceSpec } from '../protocol';
+import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
+import { writeFileAtomic } from '../state/atomicWrite';
+import { generateHostKey } from './hostKey';
+import { workspaceInfo, type ProviderView } from './info';
+import { ensureLoginUser } from './login';
+import { buildManifest } from './manifest';
+import { workspacePaths, workspaceStateFile } from './paths';
+import type { ProviderLookup } from './providers';
+import { authorizedKeysFile, SSHD_BINARY, SSHD_COMMAND, sshdFiles } from './sshd';
+import { waitForSsh } from './sshReady';
+import { WorkspaceStore, type WorkspaceRecord } from './state';
+
+/** Which agent home made a container: two agents sharing one engine leave each other's alone. */
+export const AGENT_HOME_LABEL = 'dev.vendetta.agent-home';
+
+export type Progress = (step: number, total: number, message: string) => void;
+const STEPS = 5;
+
+export interface WorkspaceManagerOptions {
+  home: string;
+  stateDir: string;
+  logger: Logger;
+  providers: ProviderLookup;
+  sshReadyTimeoutMs?: number;
+}
+
+export class WorkspaceManager {
+  private readonly store: WorkspaceStore;
+  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly creating = new Set<string>();
+
+  constructor(private readonly opts: WorkspaceManagerOptions) {
+    this.store = new WorkspaceStore(workspaceStateFile(opts.stateDir), opts.logger);
+  }
+
+  /** Runs `fn` after every earlier operation on `name` has finished. */
+  private exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(name) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(fn);
+    const tail = run.catch(() => undefined);
+    this.tails.set(name, tail);
+    void tail.then(() => {
+      if (this.tails.get(name) === tail) this.tails.delete(name);
+    });
+    return run;
+  }
+
+  create(spec: WorkspaceSpec, progress: Progress = () => undefined): Promise<WorkspaceInfo> {
+    return this.exclusive(spec.name, async () => {
+      this.creating.add(spec.name);
+      try {
+        return await this.createLocked(spec, progress);
+      } finally {
+        this.creating.delete(spec.name);
+      }
+    });
+  }
+
+  private async createLocked(spec: WorkspaceSpec, progress: Progress): Promise<WorkspaceInfo> {
+    const provider = this.opts.providers(spec.provider);
+    const existing = this.store.get(spec.name);
+    if (existing && existing.provider !== spec.provider) {
+      throw new AgentError('WORKSPACE_CONFLICT', `Workspace ${spec.name} already exists on this node as a ${existing.provider} workspace`, {
+        hint: `Remove it first (\`vendetta workspace rm ${spec.name}\`) or pick another name.`,
+      });
+    }
+    progress(1, STEPS, existing ? `Checking workspace ${spec.name}` : `Preparing the folder and host key of workspace ${spec.name}`);
+    let rec: WorkspaceRecord;
+    if (!existing) rec = this.newRecord(spec);
+    else if (existing.phase === 'creating') rec = { ...existing, spec }; // a cut-short create: this spec wins
+    else rec = { ...existing, spec: { ...existing.spec, authorizedKeys: spec.authorizedKeys } }; // made: only keys change
+    this.store.put(rec);
+    try {
+      if (rec.phase === 'ready' && rec.providerId) {
+        const ws = await provider.inspect(rec.providerId);
+        if (ws) return await this.bringUp(provider, rec, ws, progress, true);
+        this.opts.logger.warn('workspace container was removed outside the agent; making it again', { workspace: spec.name, providerId: rec.providerId });
+      }
+      const adopt = await this.findOwn(provider, spec.name, rec.providerId);
+      const made = await provider.create({
+        spec: rec.spec,
+        nodeFolder: rec.nodeFolder,
+        labels: { [AGENT_HOME_LABEL]: this.opts.home },
+        command: SSHD_COMMAND,
+        requiredBinary: SSHD_BINARY,
+        files: sshdFiles(rec.spec, { privateKeyPem: readFileSync(rec.hostKeyFile, 'utf8'), publicKey: rec.hostKey.publicKey }),
+        adopt,
+        progress: (m) => progress(2, STEPS, m),
+      });
+      rec = { ...rec, providerId: made.providerId, phase: 'creating' };
+      this.store.put(rec);
+      // An adopted container may run an sshd started with other files: restart it on ours.
+      let ws = made;
+      if (made.state === 'running' || made.state === 'error') {
+        await provider.stop(made.providerId);
+        ws = (await provider.inspect(made.providerId)) ?? made;
+      }
+      return await this.bringUp(provider, rec, ws, progress, false);
+    } catch (err) {
+      // A config that cannot work leaves nothing behind; anything else keeps the record so
+      // the next create (or remove) finds what was made.
+      if (!existing && err instanceof AgentError && (err.code === 'IMAGE_NOT_FOUND' || err.code === 'SSHD_MISSING')) this.forget(spec.name);
+      throw err;
+    }
+  }
+
+  /** Starts the workspace if needed, sets up its login user, waits for its sshd, marks it ready. */
+  private async bringUp(provider: WorkspaceProvider, rec: WorkspaceRecord, ws: ProviderWorkspace, progress: Progress, refreshRootKeys: boolean): Promise<WorkspaceInfo> {
+    const id = ws.providerId;
+    const name = rec.spec.name;
+    progress(3, STEPS, ws.state === 'running' ? `Workspace ${name} is running` : `Starting workspace ${name}`);
+    const running = ws.state === 'running' ? ws : await provider.start(id);
+    progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
+    if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)]);
+    await ensureLoginUser(provider, id, rec.spec);
+    const port = running.sshPort ?? (await provider.inspect(id))?.sshPort;
+    if (port === undefined) throw await this.notReady(provider, id, name, 'the engine reports no published SSH port');
+    progress(5, STEPS, `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
+    const ready = await waitForSsh({
+      host: '127.0.0.1',
+      port,
+      timeoutMs: this.opts.sshReadyTimeoutMs ?? 20_000,
+      stillWorth: async () => {
+        const now = await provider.inspect(id);
+        if (!now) return 'the workspace was removed while starting';
+        if (now.state !== 'running') return `the workspace stopped while starting (${now.error ?? now.state})`;
+        return undefined;
+      },
+    });
+    if ('error' in ready) throw await this.notReady(provider, id, name, ready.error);
+    const done: WorkspaceRecord = { ...rec, providerId: id, phase: 'ready', sshPort: port };
+    this.store.put(done);
+    return workspaceInfo(done, { kind: 'seen', ws: { ...running, sshPort: port } }, false);
+  }
+
+  private async notReady(provider: WorkspaceProvider, id: string, name: string, why: string): Promise<AgentError> {
+    const output = await provider.logs(id, 15).catch(() => '');
+    return new AgentError('PROVIDER_ERROR', `The SSH server of workspace ${name} did not start: ${why}`, {
+      provider: provider.name,
+      hint: output ? `Its output:\n${output}` : 'The workspace produced no output; check the image.',
+    });
+  }
+
+  start(name: string, progress: Progress = () => undefined): Promise<WorkspaceInfo> {
+    return this.exclusive(name, async () => {
+      const rec = this.required(name);
+      if (rec.phase === 'creating') return this.createLocked(rec.spec, progress);
+      const provider = this.opts.providers(rec.provider);
+      const ws = rec.providerId ? await provider.inspect(rec.providerId) : undefined;
+      if (!ws) throw missing(rec);
+      return this.bringUp(provider, rec, ws, progress, false);
+    });
+  }
+
+  stop(name: string): Promise<WorkspaceInfo> {
+    return this.exclusive(name, async () => {
+      const rec = this.required(name);
+      const provider = this.opts.providers(rec.provider);
+      const ws = rec.providerId ? await provider.inspect(rec.providerId) : undefined;
+      if (!ws) throw missing(rec);
+      await provider.stop(ws.providerId);
+      return this.infoOf(rec);
+    });
+  }
+
+  remove(name: string, force: boolean): Promise<{ name: string }> {
+    return this.exclusive(name, async () => {
+      const rec = this.store.get(name);
+      const provider = this.opts.providers(rec?.provider ?? 'docker');
+      const ours = (await provider.list()).filter((w) => w.name === name && this.owned(w));
+      const known = rec?.providerId ? await provider.inspect(rec.providerId) : undefined;
+      const victims = [...new Set([...(known ? [known.providerId] : []), ...ours.map((w) => w.providerId)])];
+      if (!rec && victims.length === 0) {
+        if (force) return { name };
+        throw notFound(name);
+      }
+      if (!force) {
+        if ([known, ...ours].some((w) => w?.state === 'running')) {
+          throw new AgentError('WORKSPACE_RUNNING', `Workspace ${name} is running`, { hint: `Stop it first, or remove it with force (\`vendetta workspace rm ${name} --force\`).` });
+        }
+        if (rec && rec.phase === 'ready' && victims.length === 0) throw missing(rec);
+      }
+      for (const id of victims) await provider.remove(id);
+      this.forget(name);
+      this.opts.logger.info('workspace removed', { workspace: name, containers: victims.length, force });
+      return { name };
+    });
+  }
+
+  async inspect(name: string): Promise<WorkspaceInfo> {
+    return this.infoOf(this.required(name));
+  }
+
+  async list(): Promise<WorkspaceInfo[]> {
+    return Promise.all(this.store.all().map((r) => this.infoOf(r)));
+  }
+
+  async manifest(name: string): Promise<ManifestEntry[]> {
+    const rec = this.required(name);
+    return buildManifest(rec.nodeFolder);
+  }
+
+  /**
+   * On daemon start: find the containers of records whose create was cut short before the id
+   * was saved, and say in the log what is missing or orphaned. Nothing is removed.
+   */
+  async reconcile(): Promise<void> {
+    const { logger } = this.opts;
+    for (const { spec } of this.store.all()) {
+      await this.exclusive(spec.name, () => this.reconcileOne(spec.name));
+    }
+    try {
+      const names = new Set(this.store.all().map((r) => r.spec.name));
+      for (const w of await this.opts.providers('docker').list()) {
+        if (this.owned(w) && !names.has(w.name)) logger.info('container without a record; the next create of its name adopts it', { workspace: w.name, providerId: w.providerId });
+      }
+    } catch (err) {
+      logger.info('docker not reachable while reconciling', { err });
+    }
+  }
+
+  /** Under the workspace's lock, on a fresh copy of its record: a create may have run meanwhile. */
+  private async reconcileOne(name: string): Promise<void> {
+    const { logger } = this.opts;
+    const rec = this.store.get(name);
+    if (!rec) return;
+    try {
+      const provider = this.opts.providers(rec.provider);
+      const ws = rec.providerId ? await provider.inspect(rec.providerId) : undefined;
+      if (ws) return;
+      const found = await this.findOwn(provider, rec.spec.name, undefined);
+      if (found && !rec.providerId) {
+        this.store.put({ ...rec, providerId: found });
+        logger.info('found the container of a cut-short create', { workspace: rec.spec.name, providerId: found });
+      } else if (rec.providerId) {
+        logger.warn('workspace is missing: its container was removed outside the agent', { workspace: rec.spec.name, providerId: rec.providerId });
+      }
+    } catch (err) {
+      logger.warn('could not reconcile a workspace', { workspace: rec.spec.name, err });
+    }
+  }
+
+  private async infoOf(rec: WorkspaceRecord): Promise<WorkspaceInfo> {
+    let view: ProviderView;
+    try {
+      const provider = this.opts.providers(rec.provider);
+      view = { kind: 'seen', ws: rec.providerId ? await provider.inspect(rec.providerId) : undefined };
+    } catch (err) {
+      const e = err instanceof AgentError ? err : new AgentError('PROVIDER_ERROR', (err as Error).message, { cause: err });
+      view = { kind: 'unreachable', code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+    }
+    const info = workspaceInfo(rec, view, this.creating.has(rec.spec.name));
+    // The engine may publish a new port after a restart of the engine or the container.
+    if (info.ssh && info.ssh.port !== rec.sshPort && !this.creating.has(rec.spec.name)) {
+      const fresh = this.store.get(rec.spec.name);
+      if (fresh) this.store.put({ ...fresh, sshPort: info.ssh.port });
+    }
+    return info;
+  }
+
+  private owned(w: ProviderWorkspace): boolean {
+    const home = w.labels[AGENT_HOME_LABEL];
+    return home === undefined || home === this.opts.home;
+  }
+
+  /** The provider id of this workspace's container: the recorded one if it exists, else one found by label. */
+  private async findOwn(provider: WorkspaceProvider, name: string, preferred: string | undefined): Promise<string | undefined> {
+    if (preferred && (await provider.inspect(preferred))) return preferred;
+    return (await provider.list()).find((w) => w.name === name && this.owned(w))?.providerId;
+  }
+
+  private required(name: string): WorkspaceRecord {
+    const rec = this.store.get(name);
+    if (!rec) throw notFound(name);
+    return rec;
+  }
+
+  private newRecord(spec: WorkspaceSpec): WorkspaceRecord {
+    const paths = workspacePaths(this.opts.home, spec.name);
+    mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(paths.nodeFolder, { recursive: true, mode: 0o755 });
+    const key = generateHostKey(`vendetta-workspace-${spec.name}`);
+    writeFileAtomic(paths.hostKey, key.privateKeyPem, { mode: 0o600 });
+    writeFileAtomic(paths.hostKeyPub, `${key.publicKey} vendetta-workspace-${spec.name}\n`, { mode: 0o644 });
+    return {
+      spec,
+      provider: spec.provider,
+      hostKey: { type: key.type, publicKey: key.publicKey, fingerprint: key.fingerprint },
+      hostKeyFile: paths.hostKey,
+      nodeFolder: paths.nodeFolder,
+      createdAt: new Date().toISOString(),
+      phase: 'creating',
+    };
+  }
+
+  /** Deletes the workspace's folder (project copy, host key) and its record. */
+  private forget(name: string): void {
+    rmSync(workspacePaths(this.opts.home, name).dir, { recursive: true, force: true });
+    this.store.delete(name);
+  }
+}
+
+function notFound(name: string): AgentError {
+  return new AgentError('WORKSPACE_NOT_FOUND', `There is no workspace ${name} on this node`, { hint: 'List them with `vendetta workspace list`.' });
+}
+
+function missing(rec: WorkspaceRecord): AgentError {
+  return new AgentError('WORKSPACE_MISSING', `The ${rec.provider} workspace ${rec.spec.name} was removed outside Vendetta`, {
+    provider: rec.provider,
+    hint: `Create it again (\`vendetta workspace up\`) or remove it (\`vendetta workspace rm ${rec.spec.name} --force\`).`,
+  });
+}

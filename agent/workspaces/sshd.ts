@@ -1,0 +1,81 @@
+/**
+ * The OpenSSH server each workspace runs as its main process, configured entirely by files the
+ * agent writes into it: its own config (nothing from the image's /etc/ssh is used), the
+ * per-workspace host key, and authorized_keys in a folder only root may write.
+ */
+import type { WorkspaceSpec } from '../protocol';
+import type { WorkspaceFile } from '../providers/contract';
+
+export const SSHD_BINARY = '/usr/sbin/sshd';
+export const VENDETTA_ETC = '/etc/vendetta';
+export const SSHD_CONFIG = `${VENDETTA_ETC}/sshd_config`;
+export const HOST_KEY_PATH = `${VENDETTA_ETC}/ssh_host_ed25519_key`;
+export const AUTHORIZED_KEYS_DIR = `${VENDETTA_ETC}/authorized_keys`;
+export const SSHD_COMMAND = [SSHD_BINARY, '-D', '-e', '-f', SSHD_CONFIG];
+
+/**
+ * A value for sshd_config's `SetEnv "NAME=value"`: sshd splits config lines like a shell word
+ * list, with `\\` and `\"` as escapes inside double quotes. A line break cannot be written at all.
+ */
+export function setEnvArgument(name: string, value: string): string | undefined {
+  if (/[\r\n\0]/.test(value)) return undefined;
+  return `"${`${name}=${value}`.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export function sshdConfigText(spec: WorkspaceSpec): { text: string; skippedEnv: string[] } {
+  const skippedEnv: string[] = [];
+  const setEnv: string[] = [];
+  for (const [k, v] of Object.entries(spec.env)) {
+    const arg = setEnvArgument(k, v);
+    if (arg) setEnv.push(arg);
+    else skippedEnv.push(k);
+  }
+  const lines = [
+    `# Written by the Vendetta agent for workspace ${spec.name}; rewritten on every create.`,
+    'ListenAddress 0.0.0.0:22',
+    `HostKey ${HOST_KEY_PATH}`,
+    'PidFile /run/vendetta-sshd.pid',
+    `AuthorizedKeysFile ${AUTHORIZED_KEYS_DIR}/%u`,
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PermitRootLogin prohibit-password',
+    'UsePAM no',
+    'UseDNS no',
+    'PrintMotd no',
+    'X11Forwarding no',
+    // Remote-SSH forwards ports and sockets through the workspace's sshd.
+    'AllowTcpForwarding yes',
+    'AllowStreamLocalForwarding yes',
+    'Subsystem sftp internal-sftp',
+    // sshd's sessions do not see the container's environment: pass the config's env on. One
+    // line: sshd honours only the first SetEnv directive.
+    ...(setEnv.length ? [`SetEnv ${setEnv.join(' ')}`] : []),
+    '',
+  ];
+  return { text: lines.join('\n'), skippedEnv };
+}
+
+export function authorizedKeysText(keys: readonly string[]): string {
+  return keys.map((k) => k.trim()).join('\n') + '\n';
+}
+
+/** The authorized_keys of one login user, owned by that user (sshd's StrictModes accepts it). */
+export function authorizedKeysFile(user: string, keys: readonly string[], uid: number, gid: number): WorkspaceFile {
+  return { path: `${AUTHORIZED_KEYS_DIR}/${user}`, type: 'file', mode: 0o600, uid, gid, content: authorizedKeysText(keys) };
+}
+
+/** Everything sshd needs before its first start. A non-root user's keys follow once the user exists. */
+export function sshdFiles(spec: WorkspaceSpec, hostKey: { privateKeyPem: string; publicKey: string }): WorkspaceFile[] {
+  const files: WorkspaceFile[] = [
+    { path: VENDETTA_ETC, type: 'directory', mode: 0o755 },
+    { path: AUTHORIZED_KEYS_DIR, type: 'directory', mode: 0o755 },
+    { path: SSHD_CONFIG, type: 'file', mode: 0o644, content: sshdConfigText(spec).text },
+    { path: HOST_KEY_PATH, type: 'file', mode: 0o600, content: hostKey.privateKeyPem },
+    { path: `${HOST_KEY_PATH}.pub`, type: 'file', mode: 0o644, content: `${hostKey.publicKey} vendetta-workspace-${spec.name}\n` },
+    // sshd's privilege-separation folder; Debian's package expects /run/sshd to exist.
+    { path: '/run/sshd', type: 'directory', mode: 0o755 },
+  ];
+  if (spec.user === 'root') files.push(authorizedKeysFile('root', spec.authorizedKeys, 0, 0));
+  return files;
+}

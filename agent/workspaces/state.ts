@@ -1,0 +1,114 @@
+/**
+ * The agent's record of its workspaces: one JSON file, rewritten atomically on every change
+ * (temp file, fsync, rename), so a killed agent leaves the old state or the new, never half.
+ * The daemon is its only writer; `sync-receive` reads it.
+ */
+import { readFileSync, renameSync } from 'node:fs';
+import { NAME_PATTERN, PROVIDER_NAMES, type ProviderName, type WorkspaceHostKey, type WorkspaceSpec } from '../protocol';
+import { errnoCode } from '../errors';
+import type { Logger } from '../log/logger';
+import { writeJsonAtomic } from '../state/atomicWrite';
+
+export interface WorkspaceRecord {
+  spec: WorkspaceSpec;
+  provider: ProviderName;
+  /** Set once the provider made the workspace. */
+  providerId?: string;
+  /** Last published SSH port seen (the provider's answer wins). */
+  sshPort?: number;
+  hostKey: WorkspaceHostKey;
+  /** The private host key on the node (0600). */
+  hostKeyFile: string;
+  nodeFolder: string;
+  createdAt: string;
+  /** `creating` until a create finished; a record left so was cut short and the next create completes it. */
+  phase: 'creating' | 'ready';
+}
+
+interface StateFileV1 {
+  version: 1;
+  workspaces: Record<string, WorkspaceRecord>;
+}
+
+function isRecord(v: unknown, name: string): v is WorkspaceRecord {
+  if (!v || typeof v !== 'object') return false;
+  const r = v as Partial<WorkspaceRecord>;
+  return (
+    typeof r.spec === 'object' && r.spec !== null && r.spec.name === name && NAME_PATTERN.test(name) &&
+    PROVIDER_NAMES.includes(r.provider as ProviderName) &&
+    typeof r.hostKey?.publicKey === 'string' && typeof r.hostKeyFile === 'string' &&
+    typeof r.nodeFolder === 'string' && typeof r.createdAt === 'string' &&
+    (r.phase === 'creating' || r.phase === 'ready')
+  );
+}
+
+/** Reads the state file; a missing file is an empty state. Throws on an unreadable one. */
+export function readWorkspaceState(file: string, logger?: Logger): Map<string, WorkspaceRecord> {
+  let raw: string;
+  try {
+    raw = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return new Map();
+    throw err;
+  }
+  const parsed = JSON.parse(raw) as Partial<StateFileV1>;
+  if (parsed?.version !== 1 || typeof parsed.workspaces !== 'object' || parsed.workspaces === null) {
+    throw new Error(`${file} is not a version 1 workspace state file`);
+  }
+  const out = new Map<string, WorkspaceRecord>();
+  for (const [name, rec] of Object.entries(parsed.workspaces)) {
+    if (isRecord(rec, name)) out.set(name, rec);
+    else logger?.warn('ignoring a malformed workspace record', { file, name });
+  }
+  return out;
+}
+
+export class WorkspaceStore {
+  private records: Map<string, WorkspaceRecord>;
+
+  constructor(private readonly file: string, private readonly logger: Logger) {
+    try {
+      this.records = readWorkspaceState(file, logger);
+    } catch (err) {
+      // A damaged file must not stop the daemon. Keep it for a person to look at; containers
+      // are still found by label and adopted by the next create.
+      const aside = `${file}.damaged-${Date.now()}`;
+      logger.error('the workspace state file is unreadable; starting empty', { file, movedTo: aside, err });
+      try {
+        renameSync(file, aside);
+      } catch {
+        // nothing to move
+      }
+      this.records = new Map();
+    }
+  }
+
+  get(name: string): WorkspaceRecord | undefined {
+    const r = this.records.get(name);
+    return r && structuredClone(r);
+  }
+
+  all(): WorkspaceRecord[] {
+    return [...this.records.values()].map((r) => structuredClone(r)).sort((a, b) => a.spec.name.localeCompare(b.spec.name));
+  }
+
+  put(record: WorkspaceRecord): void {
+    const next = new Map(this.records);
+    next.set(record.spec.name, structuredClone(record));
+    this.save(next);
+  }
+
+  delete(name: string): void {
+    if (!this.records.has(name)) return;
+    const next = new Map(this.records);
+    next.delete(name);
+    this.save(next);
+  }
+
+  /** Written first, adopted after: memory never runs ahead of the disk. */
+  private save(next: Map<string, WorkspaceRecord>): void {
+    const out: StateFileV1 = { version: 1, workspaces: Object.fromEntries([...next].sort(([a], [b]) => a.localeCompare(b))) };
+    writeJsonAtomic(this.file, out, { mode: 0o600 });
+    this.records = next;
+  }
+}

@@ -1,0 +1,245 @@
+#!/usr/bin/env node
+// Builds the workspace image `vendetta/debian:bookworm` from Debian packages alone (no registry):
+// debootstrap a minimal bookworm with OpenSSH, Node.js, busybox and procps, cache the root file
+// system as a tarball, and import it into a Docker engine. The tarball is built once per machine
+// (a lock keeps concurrent builds from racing) and reused; an import happens only when the engine
+// lacks the image. Needs root for debootstrap.
+//
+//   node scripts/image/build-debian-image.mjs [--import] [--docker-host unix:///path.sock]
+//                                             [--tag vendetta/debian:bookworm] [--rebuild]
+//
+// Prints one JSON line: {tar, built, buildMs, imported, importMs, image}.
+// Env: VENDETTA_IMAGE_CACHE (default ~/.cache/vendetta/images), DOCKER_HOST.
+import { spawnSync } from 'node:child_process';
+import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { request } from 'node:http';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+const PACKAGES = ['openssh-server', 'iproute2', 'nodejs', 'busybox', 'procps'];
+const SUITE = 'bookworm';
+const DEFAULT_TAG = 'vendetta/debian:bookworm';
+const ENV_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function parseArgs(argv) {
+  const out = { import: false, dockerHost: process.env.DOCKER_HOST, tag: DEFAULT_TAG, rebuild: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--import') out.import = true;
+    else if (a === '--rebuild') out.rebuild = true;
+    else if (a === '--docker-host') out.dockerHost = argv[++i];
+    else if (a === '--tag') out.tag = argv[++i];
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write('usage: build-debian-image.mjs [--import] [--docker-host unix:///sock] [--tag repo:tag] [--rebuild]\n');
+      process.exit(0);
+    } else fail(`unknown argument ${a}`);
+  }
+  return out;
+}
+
+function fail(message, hint) {
+  process.stderr.write(`error: ${message}\n${hint ? `hint: ${hint}\n` : ''}`);
+  process.exit(1);
+}
+
+function cacheDir(env = process.env) {
+  return env.VENDETTA_IMAGE_CACHE || join(homedir(), '.cache/vendetta/images');
+}
+
+/** The Debian mirror apt already uses (deb822 `URIs:` or one-line `deb URL bookworm …`). */
+function debianMirror() {
+  const files = ['/etc/apt/sources.list'];
+  try {
+    for (const f of readdirSync('/etc/apt/sources.list.d')) files.push(join('/etc/apt/sources.list.d', f));
+  } catch {
+    // no drop-in folder
+  }
+  for (const file of files) {
+    let text;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    if (file.endsWith('.sources')) {
+      for (const stanza of text.split(/\n\s*\n/)) {
+        const uris = /^URIs:\s*(.+)$/im.exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
+        const suites = /^Suites:\s*(.+)$/im.exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
+        if (suites.includes(SUITE)) for (const u of uris) if (/^https?:\/\//.test(u) && !/security/.test(u)) return u;
+      }
+    } else {
+      for (const line of text.split('\n')) {
+        const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line);
+        if (m && m[2] === SUITE && /^https?:\/\//.test(m[1]) && !/security/.test(m[1])) return m[1];
+      }
+    }
+  }
+  return 'http://deb.debian.org/debian';
+}
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** An exclusive lock file holding our pid; a lock whose owner died is taken over. */
+async function withLock(file, fn) {
+  for (let waited = 0; ; waited += 500) {
+    try {
+      const fd = openSync(file, 'wx', 0o644);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(file, 'utf8'));
+      } catch {
+        continue;
+      }
+      const young = Date.now() - safeMtime(file) < 2_000;
+      if (!pidAlive(owner) && !(owner === 0 && young)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (waited % 10_000 === 0) process.stderr.write(`waiting for the image build of pid ${owner} (${file})\n`);
+      await sleep(500);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function safeMtime(file) {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function run(argv, opts = {}) {
+  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
+  if (r.status !== 0) {
+    const tail = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim().split('\n').slice(-20).join('\n');
+    throw new Error(`${argv.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${tail}`);
+  }
+  return r;
+}
+
+/** debootstrap → cleaned tree → tarball, renamed into place only when complete. */
+function buildTarball(dir, tar) {
+  if (process.getuid?.() !== 0) fail('building the image needs root (debootstrap)', 'Run as root, or put a prepared debian-bookworm.tar in the cache folder.');
+  if (!existsSync('/usr/sbin/debootstrap')) fail('debootstrap is not installed', 'apt-get install -y debootstrap');
+  const work = mkdtempSync(join(dir, '.build-'));
+  const rootfs = join(work, 'rootfs');
+  try {
+    const mirror = debianMirror();
+    process.stderr.write(`debootstrap ${SUITE} from ${mirror} (about a minute)…\n`);
+    run(['/usr/sbin/debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, rootfs, mirror]);
+    // The agent brings each workspace's host key; no image-wide keys, caches or machine identity.
+    for (const f of readdirSync(join(rootfs, 'etc/ssh'))) if (f.startsWith('ssh_host_')) rmSync(join(rootfs, 'etc/ssh', f));
+    for (const d of ['var/cache/apt/archives', 'var/lib/apt/lists', 'var/log/apt']) {
+      for (const f of readdirSync(join(rootfs, d))) {
+        const p = join(rootfs, d, f);
+        if (statSync(p).isFile()) rmSync(p);
+      }
+    }
+    rmSync(join(rootfs, 'var/log/bootstrap.log'), { force: true });
+    run(['truncate', '-s', '0', join(rootfs, 'etc/machine-id')]);
+    mkdirSync(join(rootfs, 'run/sshd'), { recursive: true, mode: 0o755 });
+    const partial = `${tar}.partial-${process.pid}`;
+    run(['tar', '--numeric-owner', '-C', rootfs, '-cf', partial, '.']);
+    renameSync(partial, tar);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function socketOf(dockerHost) {
+  const host = dockerHost?.trim() || 'unix:///var/run/docker.sock';
+  if (!host.startsWith('unix://')) fail(`DOCKER_HOST=${host} is not a Unix socket`, 'Point DOCKER_HOST (or --docker-host) at unix:///path/to/docker.sock');
+  return host.slice('unix://'.length);
+}
+
+function api(socketPath, method, path, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, headers: { Host: 'docker', ...headers } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body && typeof body.pipe === 'function') body.pipe(req);
+    else req.end(body);
+  });
+}
+
+async function imageExists(socketPath, tag) {
+  const r = await api(socketPath, 'GET', `/images/${encodeRef(tag)}/json`);
+  if (r.status === 200) return true;
+  if (r.status === 404) return false;
+  throw new Error(`GET image ${tag}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
+}
+
+/** Image references keep their `/` and `:` in the path; everything else is escaped. */
+function encodeRef(ref) {
+  return ref.split('/').map(encodeURIComponent).join('/').replace(/%3A/g, ':');
+}
+
+async function importTarball(socketPath, tar, tag) {
+  const colon = tag.lastIndexOf(':');
+  const repo = colon > tag.lastIndexOf('/') ? tag.slice(0, colon) : tag;
+  const t = colon > tag.lastIndexOf('/') ? tag.slice(colon + 1) : 'latest';
+  const q = new URLSearchParams({ fromSrc: '-', repo, tag: t });
+  q.append('changes', `ENV ${ENV_PATH}`);
+  q.append('changes', 'CMD ["/bin/bash"]');
+  const r = await api(socketPath, 'POST', `/images/create?${q}`, createReadStream(tar), {
+    'Content-Type': 'application/x-tar',
+    'Content-Length': String(statSync(tar).size),
+  });
+  // The reply is a JSON-lines progress stream; a failure is an `error` field with HTTP 200.
+  const failed = r.body.split('\n').map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((m) => m && m.error);
+  if (r.status !== 200 || failed) throw new Error(`importing ${tar} as ${tag}: ${failed?.error ?? `HTTP ${r.status} ${r.body.slice(0, 300)}`}`);
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const dir = cacheDir();
+  mkdirSync(dir, { recursive: true });
+  const tar = join(dir, 'debian-bookworm.tar');
+  const result = { tar, built: false, buildMs: 0, imported: false, importMs: 0, image: args.tag };
+  if (args.rebuild || !existsSync(tar)) {
+    await withLock(join(dir, 'debian-bookworm.lock'), () => {
+      if (!args.rebuild && existsSync(tar)) return; // another build finished while we waited
+      const t0 = Date.now();
+      if (args.rebuild) rmSync(tar, { force: true });
+      buildTarball(dir, tar);
+      result.built = true;
+      result.buildMs = Date.now() - t0;
+    });
+  }
+  if (args.import) {
+    const socket = socketOf(args.dockerHost);
+    const t0 = Date.now();
+    if (args.rebuild || !(await imageExists(socket, args.tag))) {
+      await importTarball(socket, tar, args.tag);
+      result.imported = true;
+    }
+    result.importMs = Date.now() - t0;
+  }
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+main().catch((err) => fail(err.message));
