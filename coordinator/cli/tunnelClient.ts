@@ -16,7 +16,7 @@ export interface OpenedTunnel {
 
 const MAX_ANSWER = 4096;
 
-/** Connects with the token and waits for the coordinator's answer line. */
+/** Connects with the token and waits for the coordinator's answer line; the socket comes back paused. */
 export function attachTunnel(paths: HomePaths, token: string, timeoutMs = 15_000): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect(paths.socket);

@@ -62,67 +62,68 @@ export function renderBlock(b: HostBlock): string {
   ].join('\n');
 }
 
-interface Parsed {
-  /** Lines before the first Host/Match (the header). */
-  head: string[];
-  blocks: Array<{ hosts: string[]; lines: string[] }>;
-}
-
 const BLOCK_START = /^\s*(host|match)(\s+|\s*=\s*)(.*)$/i;
 
-function parse(text: string): Parsed {
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  const out: Parsed = { head: [], blocks: [] };
-  for (const line of lines) {
-    const m = BLOCK_START.exec(line);
-    if (m) {
-      const hosts = m[1]!.toLowerCase() === 'host' ? m[3]!.trim().split(/\s+/) : [];
-      out.blocks.push({ hosts, lines: [line] });
-    } else if (out.blocks.length) out.blocks[out.blocks.length - 1]!.lines.push(line);
-    else out.head.push(line);
-  }
+interface Span {
+  /** The single host pattern of a `Host` line (undefined for Match or multi-host lines). */
+  alias: string | undefined;
+  start: number;
+  /** Exclusive: the next block's first line, or the end. Trailing blank lines belong to the block. */
+  end: number;
+}
+
+function lines(text: string): string[] {
+  const out = text.split('\n');
+  if (out[out.length - 1] === '') out.pop();
   return out;
 }
 
-function render(p: Parsed): string {
-  const parts: string[] = [];
-  const head = trimBlank(p.head);
-  if (head.length) parts.push(head.join('\n') + '\n');
-  for (const b of p.blocks) parts.push(trimBlank(b.lines).join('\n') + '\n');
-  return parts.join('\n');
+function spans(ls: readonly string[]): Span[] {
+  const out: Span[] = [];
+  ls.forEach((line, i) => {
+    const m = BLOCK_START.exec(line);
+    if (!m) return;
+    const last = out[out.length - 1];
+    if (last) last.end = i;
+    const hosts = m[1]!.toLowerCase() === 'host' ? m[3]!.trim().split(/\s+/) : [];
+    out.push({ alias: hosts.length === 1 ? hosts[0] : undefined, start: i, end: ls.length });
+  });
+  return out;
 }
 
-function trimBlank(lines: string[]): string[] {
-  let end = lines.length;
-  while (end > 0 && lines[end - 1]!.trim() === '') end--;
-  return lines.slice(0, end);
+function join(ls: readonly string[]): string {
+  return ls.length ? ls.join('\n') + '\n' : '';
 }
 
-const isBlockOf = (alias: string) => (b: { hosts: string[] }) => b.hosts.length === 1 && b.hosts[0] === alias;
-
-/** The text with `block` in place of the alias's old block (or appended); other lines untouched. */
+/** The text with `block` in place of the alias's old block (or appended); every other line as it was. */
 export function upsertBlock(text: string, block: HostBlock): string {
-  const p = parse(text.length ? text : FILE_HEADER);
-  const rendered = renderBlock(block).split('\n');
-  rendered.pop();
-  const i = p.blocks.findIndex(isBlockOf(block.alias));
-  if (i >= 0) p.blocks[i] = { hosts: [block.alias], lines: rendered };
-  else p.blocks.push({ hosts: [block.alias], lines: rendered });
-  return render(p);
+  const ls = lines(text.length ? text : FILE_HEADER);
+  const rendered = lines(renderBlock(block));
+  const found = spans(ls).find((s) => s.alias === block.alias);
+  if (found) {
+    let keepFrom = found.end;
+    while (keepFrom > found.start + 1 && ls[keepFrom - 1]!.trim() === '') keepFrom--;
+    return join([...ls.slice(0, found.start), ...rendered, ...ls.slice(keepFrom)]);
+  }
+  const sep = ls.length && ls[ls.length - 1]!.trim() !== '' ? [''] : [];
+  return join([...ls, ...sep, ...rendered]);
 }
 
+/** The text without the alias's block (and the blank line that set it apart when it was last). */
 export function removeBlock(text: string, alias: string): string {
-  const p = parse(text);
-  p.blocks = p.blocks.filter((b) => !isBlockOf(alias)(b));
-  return render(p);
+  const ls = lines(text);
+  const found = spans(ls).find((s) => s.alias === alias);
+  if (!found) return text;
+  const out = [...ls.slice(0, found.start), ...ls.slice(found.end)];
+  if (found.end === ls.length) while (out.length && out[out.length - 1]!.trim() === '') out.pop();
+  return join(out);
 }
 
 export function hasBlock(text: string, alias: string): boolean {
-  return parse(text).blocks.some(isBlockOf(alias));
+  return spans(lines(text)).some((s) => s.alias === alias);
 }
 
 /** The aliases of every block in the file. */
 export function blockAliases(text: string): string[] {
-  return parse(text).blocks.filter((b) => b.hosts.length === 1).map((b) => b.hosts[0]!);
+  return spans(lines(text)).flatMap((s) => (s.alias ? [s.alias] : []));
 }

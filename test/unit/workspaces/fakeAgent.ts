@@ -1,0 +1,207 @@
+/**
+ * An agent for workspace tests without Docker: workspaces live in a map, each with a real folder
+ * on disk; `sync-receive` is emulated with GNU tar on the real stream the coordinator sends;
+ * openTcp connects to whatever port the test says the workspace's sshd is on.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { PassThrough, type Duplex } from 'node:stream';
+import { utils } from 'ssh2';
+import { ResponseError, type NotificationType } from 'vscode-jsonrpc';
+import type { InitializeResult, ManifestEntry, WorkspaceHostKey, WorkspaceInfo, WorkspaceSpec } from '../../../agent/protocol';
+import { VendettaError } from '../../../coordinator/errors';
+import type { AgentClient, AgentCommand, Disposable, LinkState } from '../../../coordinator/nodes/agentClient';
+import { fingerprintOf } from '../../../coordinator/ssh/fingerprint';
+
+export function agentError(node: string, name: string, message: string, hint = 'do something'): VendettaError {
+  return new VendettaError('AGENT_ERROR', message, { node, hint, cause: new ResponseError(2010, message, { code: name, hint }) });
+}
+
+export function hostKey(): WorkspaceHostKey {
+  const pair = utils.generateKeyPairSync('ed25519');
+  const [type, b64] = pair.public.split(' ') as [string, string];
+  return { type, publicKey: `${type} ${b64}`, fingerprint: fingerprintOf(Buffer.from(b64, 'base64')) };
+}
+
+export class FakeWorkspaceAgent implements AgentClient {
+  state: LinkState = 'online';
+  lastError: VendettaError | undefined;
+  lastSeen: Date | undefined;
+  agent: InitializeResult | undefined = { protocolVersion: 1, agentVersion: '0', buildId: 'fake', pid: 1, startedAt: '' };
+  readonly workspaces = new Map<string, WorkspaceInfo & { spec: WorkspaceSpec }>();
+  readonly calls: string[] = [];
+  /** Thrown by the next request of that method. */
+  readonly failNext = new Map<string, VendettaError>();
+  /** Port of the "sshd" every workspace reports. */
+  sshPort = 1;
+  syncRuns = 0;
+  private readonly handlers = new Map<string, Set<(p: unknown) => void>>();
+
+  constructor(readonly nodeName: string, private readonly root: string) {}
+
+  folder(name: string): string {
+    return join(this.root, this.nodeName, name);
+  }
+
+  async connect(): Promise<InitializeResult> {
+    return this.agent!;
+  }
+
+  onStateChange(): Disposable {
+    return { dispose: () => undefined };
+  }
+
+  onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): Disposable {
+    let set = this.handlers.get(type.method);
+    if (!set) this.handlers.set(type.method, (set = new Set()));
+    const h = handler as (p: unknown) => void;
+    set.add(h);
+    return { dispose: () => set.delete(h) };
+  }
+
+  async close(): Promise<void> {
+    this.state = 'offline';
+  }
+
+  async request(type: { method: string }, params?: unknown): Promise<never> {
+    this.calls.push(type.method);
+    const fail = this.failNext.get(type.method);
+    if (fail) {
+      this.failNext.delete(type.method);
+      throw fail;
+    }
+    const p = params as { name?: string; spec?: WorkspaceSpec; progressToken?: string; force?: boolean };
+    const get = (name: string) => {
+      const w = this.workspaces.get(name);
+      if (!w) throw agentError(this.nodeName, 'WORKSPACE_NOT_FOUND', `no workspace ${name}`);
+      return w;
+    };
+    const info = (w: WorkspaceInfo & { spec: WorkspaceSpec }) => {
+      const { spec: _spec, ...rest } = w;
+      return structuredClone(rest) as never;
+    };
+    switch (type.method) {
+      case 'workspaces/create': {
+        const spec = p.spec!;
+        for (const h of this.handlers.get('workspaces/progress') ?? []) h({ token: p.progressToken, step: 1, total: 2, message: 'pulling nothing' });
+        let w = this.workspaces.get(spec.name);
+        if (!w) {
+          mkdirSync(this.folder(spec.name), { recursive: true });
+          w = {
+            spec, name: spec.name, provider: spec.provider, state: 'running', image: spec.docker?.image ?? '', user: spec.user,
+            workspaceFolder: spec.workspaceFolder, nodeFolder: this.folder(spec.name),
+            ssh: { host: '127.0.0.1', port: this.sshPort, hostKey: hostKey() }, createdAt: new Date().toISOString(),
+          };
+          this.workspaces.set(spec.name, w);
+        }
+        w.state = 'running';
+        return info(w);
+      }
+      case 'workspaces/start':
+      case 'workspaces/stop': {
+        const w = get(p.name!);
+        w.state = type.method === 'workspaces/start' ? 'running' : 'stopped';
+        return info(w);
+      }
+      case 'workspaces/inspect':
+        return info(get(p.name!));
+      case 'workspaces/list':
+        return [...this.workspaces.values()].map(info) as never;
+      case 'workspaces/remove': {
+        const w = get(p.name!);
+        if (w.state === 'running' && !p.force) throw agentError(this.nodeName, 'WORKSPACE_RUNNING', `${p.name} is running`);
+        rmSync(w.nodeFolder, { recursive: true, force: true });
+        this.workspaces.delete(p.name!);
+        return { name: p.name } as never;
+      }
+      case 'workspaces/manifest':
+        return { files: manifest(get(p.name!).nodeFolder) } as never;
+      default:
+        throw new Error(`unexpected request ${type.method}`);
+    }
+  }
+
+  async runAgentCommand(args: string[]): Promise<AgentCommand> {
+    const [cmd, name] = args;
+    if (cmd !== 'sync-receive' || !name) throw new Error(`unexpected agent command ${args.join(' ')}`);
+    const dir = this.workspaces.get(name)?.nodeFolder;
+    if (!dir) throw new Error(`no workspace ${name}`);
+    this.syncRuns++;
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const chunks: Buffer[] = [];
+    stdin.on('data', (c: Buffer) => chunks.push(c));
+    const exit = new Promise<number>((resolve) => {
+      stdin.on('end', () => {
+        const archive = Buffer.concat(chunks);
+        const tar = spawn('tar', ['-x', '-C', dir, '--no-same-owner'], { stdio: ['pipe', 'ignore', 'pipe'] });
+        let err = '';
+        tar.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        tar.stdin.end(archive);
+        tar.on('close', (code) => {
+          if (code !== 0) {
+            stderr.end(`error: tar failed: ${err}\n`);
+            stdout.end();
+            resolve(1);
+            return;
+          }
+          const header = JSON.parse(readFileSync(join(dir, '.vendetta-sync.json'), 'utf8')) as { delete: string[] };
+          unlinkSync(join(dir, '.vendetta-sync.json'));
+          for (const d of header.delete) rmSync(join(dir, d), { force: true });
+          const written = Math.max(0, archive.length ? countEntries(archive) - 1 : 0);
+          stdout.end(JSON.stringify({ written, deleted: header.delete.length, bytes: archive.length }) + '\n');
+          stderr.end();
+          resolve(0);
+        });
+      });
+    });
+    return { stdin, stdout, stderr, exit, kill: () => stdin.destroy() };
+  }
+
+  openTcp(host: string, port: number): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ host, port });
+      s.once('connect', () => resolve(s));
+      s.once('error', (err) => reject(new VendettaError('TUNNEL_FAILED', `cannot connect to ${host}:${port}: ${err.message}`, { hint: 'start it' })));
+    });
+  }
+}
+
+function countEntries(archive: Buffer): number {
+  let n = 0;
+  let off = 0;
+  while (off + 512 <= archive.length) {
+    const h = archive.subarray(off, off + 512);
+    if (h.every((b) => b === 0)) break;
+    const size = parseInt(h.subarray(124, 136).toString('latin1').replace(/\0.*$/, '').trim() || '0', 8);
+    if (h[156] !== 'x'.charCodeAt(0)) n++;
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return n;
+}
+
+export function manifest(dir: string): ManifestEntry[] {
+  const out: ManifestEntry[] = [];
+  const walk = (rel: string) => {
+    for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(p);
+      else {
+        const st = statSync(join(dir, p));
+        out.push({ path: p, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode });
+      }
+    }
+  };
+  walk('');
+  return out;
+}
+
+export function writeProject(dir: string, files: Record<string, string>): void {
+  for (const [p, text] of Object.entries(files)) {
+    mkdirSync(join(dir, p, '..'), { recursive: true });
+    writeFileSync(join(dir, p), text);
+  }
+}
