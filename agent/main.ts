@@ -31,7 +31,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const paths = agentPaths();
       ensureAgentHome(paths);
       const logger = new FileLogger(paths.log, { base: { role: 'sync-receive' } });
-      return runSyncReceive({ workspace: args.workspace, paths, stdin: process.stdin, stdout: process.stdout, logger });
+      return runSyncReceive({ workspace: args.workspace, paths, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, logger });
     }
     case 'attach': {
       const paths = agentPaths();

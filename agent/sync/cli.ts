@@ -13,10 +13,15 @@ export interface SyncReceiveOptions {
   paths: AgentPaths;
   stdin: Readable;
   stdout: Writable;
+  /** Gets the same error as `error:`/`hint:` lines, for a person reading a terminal. */
+  stderr?: Writable;
   logger: Logger;
 }
 
-/** Exit code 0 with `SyncSummary`, or 1 with `{"error": {code, message, hint}}`. */
+/**
+ * Exit code 0 with `SyncSummary`, or 1 with `{"error": {code, message, hint}}`. Reading stops at
+ * the archive's end marker; whatever padding follows is not waited for.
+ */
 export async function runSyncReceive(opts: SyncReceiveOptions): Promise<number> {
   const started = Date.now();
   try {
@@ -33,6 +38,7 @@ export async function runSyncReceive(opts: SyncReceiveOptions): Promise<number> 
     const e = toAgentError(err);
     opts.logger[e.code === 'INTERNAL' ? 'error' : 'info']('sync refused', { workspace: opts.workspace, code: e.code, err: e });
     await writeLine(opts.stdout, JSON.stringify({ error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } }));
+    if (opts.stderr) await writeLine(opts.stderr, `error: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ''}`);
     return 1;
   }
 }

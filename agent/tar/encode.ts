@@ -27,7 +27,7 @@ export function entryHeader(h: HeaderInput): Buffer {
     if (h.linkname) pax.linkpath = h.linkname;
     if ((h.size ?? 0) > 0o77777777777) pax.size = String(h.size);
   }
-  if (h.mtimeMs !== undefined) pax.mtime = (h.mtimeMs / 1000).toFixed(3);
+  if (h.mtimeMs !== undefined) pax.mtime = (h.mtimeMs / 1000).toFixed(6).replace(/\.?0+$/, '');
   const records = encodePax(pax);
   const paxHeader = encodeHeader({ path: 'PaxHeader', type: 'pax', mode: 0o644, size: records.length });
   const main = encodeHeader({ ...h, path: shorten(h.path), linkname: shorten(h.linkname ?? ''), size: (h.size ?? 0) > 0o77777777777 ? 0 : h.size });

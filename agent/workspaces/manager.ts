@@ -86,6 +86,7 @@ export class WorkspaceManager {
         this.opts.logger.warn('workspace container was removed outside the agent; making it again', { workspace: spec.name, providerId: rec.providerId });
       }
       const adopt = await this.findOwn(provider, spec.name, rec.providerId);
+      progress(2, STEPS, adopt ? `Resuming the ${provider.name} workspace ${spec.name} left by an earlier create` : `Making the ${provider.name} workspace ${spec.name}`);
       const made = await provider.create({
         spec: rec.spec,
         nodeFolder: rec.nodeFolder,

@@ -3,7 +3,8 @@
  * (temp file, fsync, rename), so a killed agent leaves the old state or the new, never half.
  * The daemon is its only writer; `sync-receive` reads it.
  */
-import { readFileSync, renameSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { NAME_PATTERN, PROVIDER_NAMES, type ProviderName, type WorkspaceHostKey, type WorkspaceSpec } from '../protocol';
 import { errnoCode } from '../errors';
 import type { Logger } from '../log/logger';
@@ -108,6 +109,7 @@ export class WorkspaceStore {
   /** Written first, adopted after: memory never runs ahead of the disk. */
   private save(next: Map<string, WorkspaceRecord>): void {
     const out: StateFileV1 = { version: 1, workspaces: Object.fromEntries([...next].sort(([a], [b]) => a.localeCompare(b))) };
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     writeJsonAtomic(this.file, out, { mode: 0o600 });
     this.records = next;
   }

@@ -49,7 +49,8 @@ export class TailBuffer {
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.size += chunk.length;
-    while (this.size > this.max && this.chunks.length > 1) this.size -= this.chunks.shift()!.length;
+    // Drop whole chunks only while what remains still covers the last `max` bytes.
+    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.max) this.size -= this.chunks.shift()!.length;
   }
 
   toString(): string {

@@ -16,6 +16,13 @@ describe('the agent command line', () => {
   });
 
   it('documents every command and the home variable', () => {
-    for (const word of ['attach', 'daemon', 'version', 'VENDETTA_AGENT_HOME']) assert.ok(USAGE.includes(word), word);
+    for (const word of ['attach', 'daemon', 'version', 'sync-receive', 'VENDETTA_AGENT_HOME']) assert.ok(USAGE.includes(word), word);
+  });
+
+  it('takes exactly one valid workspace name for sync-receive', () => {
+    assert.deepEqual(parseArgs(['sync-receive', 'shop']), { ok: true, command: 'sync-receive', workspace: 'shop' });
+    assert.deepEqual(parseArgs(['sync-receive']), { ok: false, error: 'sync-receive takes one argument, the workspace name' });
+    assert.equal(parseArgs(['sync-receive', 'a', 'b']).ok, false);
+    for (const bad of ['../x', '-oX', 'A', '']) assert.deepEqual(parseArgs(['sync-receive', bad]), { ok: false, error: `not a workspace name: ${JSON.stringify(bad)}` });
   });
 });

@@ -44,6 +44,11 @@ describe('docker detection reads the Engine API', () => {
     const tcp = dockerSocket({ DOCKER_HOST: 'tcp://10.0.0.1:2375' });
     assert.ok('error' in tcp && /not a Unix socket/.test(tcp.error));
     assert.ok('error' in dockerSocket({ DOCKER_HOST: 'unix://' }));
+    // No DOCKER_HOST: this user's rootless engine when its socket exists, else the system one.
+    const rootless = dockerSocket({}, { uid: 1000, exists: (p) => p === '/run/user/1000/docker.sock' });
+    assert.deepEqual(rootless, { socket: '/run/user/1000/docker.sock' });
+    assert.deepEqual(dockerSocket({}, { uid: 1000, exists: () => false }), { socket: DEFAULT_DOCKER_SOCKET });
+    assert.deepEqual(dockerSocket({ DOCKER_HOST: 'unix:///x.sock' }, { uid: 1000, exists: () => true }), { socket: '/x.sock' });
   });
 });
 

@@ -1,0 +1,320 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentError } from '../../../agent/errors';
+import { nullLogger } from '../../../agent/log/logger';
+import { WORKSPACE_LABEL, type WorkspaceSpec } from '../../../agent/protocol';
+import type { ExecOptions, ExecResult, ProviderCreateRequest, ProviderWorkspace, WorkspaceFile, WorkspaceProvider } from '../../../agent/providers/contract';
+import { imageMissing } from '../../../agent/providers/docker/image';
+import { fingerprintOfLine } from '../../../agent/workspaces/hostKey';
+import { AGENT_HOME_LABEL, WorkspaceManager } from '../../../agent/workspaces/manager';
+import { workspaceStateFile } from '../../../agent/workspaces/paths';
+
+/** An in-memory provider: containers, their files and users, an SSH "server" that answers with a banner. */
+class FakeProvider implements WorkspaceProvider {
+  readonly name = 'docker' as const;
+  readonly containers = new Map<string, { ws: ProviderWorkspace; files: Map<string, WorkspaceFile>; users: Map<string, number> }>();
+  images = new Set(['img']);
+  hasSshd = true;
+  unreachable = false;
+  created = 0;
+  execs: string[][] = [];
+  private next = 1;
+
+  constructor(private readonly port: () => number) {}
+
+  private check(): void {
+    if (this.unreachable) throw new AgentError('PROVIDER_UNAVAILABLE', 'Docker could not list: no Docker engine answers', { hint: 'start it' });
+  }
+
+  async create(req: ProviderCreateRequest): Promise<ProviderWorkspace> {
+    this.check();
+    let c = req.adopt ? this.containers.get(req.adopt) : undefined;
+    if (!c) {
+      if (!this.images.has(req.spec.docker!.image)) throw imageMissing(req.spec.docker!.image);
+      const id = String(this.next++).padStart(12, 'a');
+      c = { ws: { name: req.spec.name, providerId: id, state: 'created', image: req.spec.docker!.image, nodeFolder: req.nodeFolder, labels: { ...req.labels, [WORKSPACE_LABEL]: req.spec.name } }, files: new Map(), users: new Map([['root', 0]]) };
+      this.containers.set(id, c);
+      this.created++;
+    }
+    if (!this.hasSshd) {
+      this.containers.delete(c.ws.providerId);
+      throw new AgentError('SSHD_MISSING', 'no sshd');
+    }
+    for (const f of req.files) c.files.set(f.path, f);
+    return structuredClone(c.ws);
+  }
+
+  /** A container as a killed create leaves it: labelled, never started. */
+  orphan(name: string, labels: Record<string, string> = {}): string {
+    const id = String(this.next++).padStart(12, 'b');
+    this.containers.set(id, { ws: { name, providerId: id, state: 'created', image: 'img', labels: { ...labels, [WORKSPACE_LABEL]: name } }, files: new Map(), users: new Map([['root', 0]]) });
+    return id;
+  }
+
+  private get(id: string) {
+    this.check();
+    const c = this.containers.get(id);
+    if (!c) throw new AgentError('WORKSPACE_MISSING', 'gone');
+    return c;
+  }
+
+  async start(id: string): Promise<ProviderWorkspace> {
+    const c = this.get(id);
+    c.ws = { ...c.ws, state: 'running', sshPort: this.port(), startedAt: new Date().toISOString() };
+    return structuredClone(c.ws);
+  }
+
+  async stop(id: string): Promise<void> {
+    const c = this.get(id);
+    c.ws = { ...c.ws, state: 'stopped', sshPort: undefined, startedAt: undefined };
+  }
+
+  async remove(id: string): Promise<void> {
+    this.check();
+    this.containers.delete(id);
+  }
+
+  async inspect(id: string): Promise<ProviderWorkspace | undefined> {
+    this.check();
+    const c = this.containers.get(id);
+    return c && structuredClone(c.ws);
+  }
+
+  async list(): Promise<ProviderWorkspace[]> {
+    this.check();
+    return [...this.containers.values()].map((c) => structuredClone(c.ws));
+  }
+
+  async putFiles(id: string, files: WorkspaceFile[]): Promise<void> {
+    const c = this.get(id);
+    for (const f of files) c.files.set(f.path, f);
+  }
+
+  async exec(id: string, argv: string[], _opts?: ExecOptions): Promise<ExecResult> {
+    const c = this.get(id);
+    this.execs.push(argv);
+    if (argv[0] === 'id') {
+      const uid = c.users.get(argv[2]!);
+      return uid === undefined ? { exitCode: 1, stdout: '', stderr: 'no such user' } : { exitCode: 0, stdout: `${uid}\n`, stderr: '' };
+    }
+    if (argv[0] === 'useradd') {
+      c.users.set(argv.at(-1)!, 1000 + c.users.size);
+      return { exitCode: 0, stdout: '', stderr: '' };
+    }
+    return { exitCode: 0, stdout: '', stderr: '' };
+  }
+
+  async logs(): Promise<string> {
+    return 'sshd: fatal: something';
+  }
+}
+
+const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEaAlIAOWFiM2S5k6XtIb60EpQQNCjFD8D/C4tkrR5nY me';
+const spec = (name = 'shop', over: Partial<WorkspaceSpec> = {}): WorkspaceSpec => ({
+  name,
+  provider: 'docker',
+  docker: { image: 'img' },
+  env: {},
+  user: 'root',
+  workspaceFolder: `/workspaces/${name}`,
+  authorizedKeys: [key],
+  ...over,
+});
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof AgentError, String(err));
+    return err.code;
+  }
+  return 'resolved';
+}
+
+describe('the agent keeps its workspaces in step with the provider', () => {
+  let home: string;
+  let banner: Server;
+  let port = 0;
+  let provider: FakeProvider;
+  const manager = (sshReadyTimeoutMs = 5_000) => new WorkspaceManager({ home, stateDir: join(home, 'state'), logger: nullLogger, providers: () => provider, sshReadyTimeoutMs });
+
+  before(async () => {
+    banner = createServer((s) => s.end('SSH-2.0-OpenSSH_fake\r\n'));
+    await new Promise<void>((r) => banner.listen(0, '127.0.0.1', r));
+    port = (banner.address() as { port: number }).port;
+  });
+  after(() => new Promise<void>((r) => banner.close(() => r())));
+  beforeEach(() => {
+    home = mkdtempSync(join(tmpdir(), 'vendetta-wsm-'));
+    provider = new FakeProvider(() => port);
+  });
+  afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+  it('creates a running workspace whose sshd answered, with a pinned host key and a private state', async () => {
+    const steps: string[] = [];
+    const info = await manager().create(spec(), (step, total, message) => steps.push(`${step}/${total} ${message}`));
+    assert.equal(info.state, 'running');
+    assert.equal(info.ssh?.port, port);
+    assert.equal(info.ssh?.host, '127.0.0.1');
+    assert.equal(info.nodeFolder, join(home, 'workspaces/shop/src'));
+    assert.ok(statSync(info.nodeFolder).isDirectory());
+    const keyFile = join(home, 'workspaces/shop/ssh_host_ed25519_key');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.equal(fingerprintOfLine(readFileSync(`${keyFile}.pub`, 'utf8')), info.ssh?.hostKey.fingerprint);
+    assert.equal(statSync(workspaceStateFile(join(home, 'state'))).mode & 0o777, 0o600);
+    const c = provider.containers.get(info.providerId!)!;
+    assert.equal(c.files.get('/etc/vendetta/ssh_host_ed25519_key')?.content, readFileSync(keyFile, 'utf8'));
+    assert.equal(c.ws.labels[AGENT_HOME_LABEL], home);
+    assert.deepEqual(steps.map((s) => s.slice(0, 3)), ['1/5', '2/5', '3/5', '4/5', '5/5']);
+  });
+
+  it('is idempotent by name: running is returned, stopped is started, concurrent creates make one container', async () => {
+    const m = manager();
+    const [a, b] = await Promise.all([m.create(spec()), m.create(spec())]);
+    assert.equal(provider.created, 1);
+    assert.equal(a.providerId, b.providerId);
+    assert.equal((await m.stop('shop')).state, 'stopped');
+    const again = await m.create(spec());
+    assert.equal(again.state, 'running');
+    assert.equal(again.ssh?.hostKey.fingerprint, a.ssh?.hostKey.fingerprint, 'the host key stays');
+    assert.equal(provider.created, 1);
+  });
+
+  it('reports a container removed behind its back as missing, and a create makes it again with the same key', async () => {
+    const m = manager();
+    const first = await m.create(spec());
+    provider.containers.clear();
+    const seen = await m.inspect('shop');
+    assert.equal(seen.state, 'missing');
+    assert.equal(seen.error?.code, 'WORKSPACE_MISSING');
+    assert.deepEqual((await m.list()).map((w) => w.state), ['missing']);
+    assert.equal(await code(m.start('shop')), 'WORKSPACE_MISSING');
+    assert.equal(await code(m.stop('shop')), 'WORKSPACE_MISSING');
+    const again = await m.create(spec());
+    assert.equal(again.state, 'running');
+    assert.equal(again.ssh?.hostKey.publicKey, first.ssh?.hostKey.publicKey);
+  });
+
+  it('adopts a labelled container without a record (a create killed early) instead of making a second', async () => {
+    const orphan = provider.orphan('shop');
+    provider.orphan('shop', { [AGENT_HOME_LABEL]: '/some/other/agent' });
+    const info = await manager().create(spec());
+    assert.equal(info.providerId, orphan);
+    assert.equal(provider.created, 0);
+  });
+
+  it('leaves nothing behind when the image is missing, and reports a cut-short create as incomplete', async () => {
+    const m = manager();
+    provider.images.clear(); // the attempt fails after the record and folder were made…
+    assert.equal(await code(m.create(spec())), 'IMAGE_NOT_FOUND');
+    assert.equal(existsSync(join(home, 'workspaces/shop')), false, '…and a config that cannot work leaves nothing behind');
+    provider.images.add('img');
+    provider.hasSshd = false;
+    assert.equal(await code(m.create(spec())), 'SSHD_MISSING');
+    assert.equal(existsSync(join(home, 'workspaces/shop')), false);
+    assert.equal(provider.containers.size, 0);
+    provider.hasSshd = true;
+    const orphan = provider.orphan('shop');
+    // A record in phase "creating" with its container, as a kill after `containers/create` leaves it.
+    const m2 = manager();
+    (m2 as unknown as { store: { put(r: unknown): void } }).store.put({
+      spec: spec(), provider: 'docker', providerId: orphan, hostKey: { type: 'ssh-ed25519', publicKey: key.split(' ').slice(0, 2).join(' '), fingerprint: 'x' },
+      hostKeyFile: join(home, 'k'), nodeFolder: join(home, 'workspaces/shop/src'), createdAt: 'now', phase: 'creating',
+    });
+    const seen = await m2.inspect('shop');
+    assert.deepEqual([seen.state, seen.error?.code], ['error', 'CREATE_INCOMPLETE']);
+  });
+
+  it('completes an incomplete record on the next create and on start, from a fresh manager (daemon restart)', async () => {
+    const m = manager(300);
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const deadPort = (closed.address() as { port: number }).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const realPort = port;
+    port = deadPort; // sshd never answers: the create fails after the container exists
+    try {
+      const err = await m.create(spec()).then(() => undefined, (e: unknown) => e as AgentError);
+      assert.equal(err?.code, 'PROVIDER_ERROR');
+      assert.match(err!.message, /did not start/);
+      assert.match(err!.hint!, /sshd: fatal: something/);
+    } finally {
+      port = realPort;
+    }
+    const fresh = manager();
+    await fresh.reconcile();
+    assert.equal((await fresh.inspect('shop')).error?.code, 'CREATE_INCOMPLETE');
+    const info = await fresh.start('shop');
+    assert.equal(info.state, 'running');
+    assert.equal(provider.created, 1, 'the first container is reused');
+  });
+
+  it('reconcile finds the container of a record saved before its id was known', async () => {
+    const m = manager();
+    const info = await m.create(spec());
+    const store = (m as unknown as { store: { get(n: string): Record<string, unknown>; put(r: unknown): void } }).store;
+    const rec = store.get('shop');
+    delete rec.providerId;
+    store.put(rec);
+    const fresh = manager();
+    await fresh.reconcile();
+    assert.equal((await fresh.inspect('shop')).providerId, info.providerId);
+  });
+
+  it('removes container, folder, keys and record; refuses a running one without force', async () => {
+    const m = manager();
+    const info = await m.create(spec());
+    assert.equal(await code(m.remove('shop', false)), 'WORKSPACE_RUNNING');
+    await m.stop('shop');
+    assert.deepEqual(await m.remove('shop', false), { name: 'shop' });
+    assert.equal(provider.containers.has(info.providerId!), false);
+    assert.equal(existsSync(join(home, 'workspaces/shop')), false);
+    assert.equal(await code(m.inspect('shop')), 'WORKSPACE_NOT_FOUND');
+    assert.equal(await code(m.remove('shop', false)), 'WORKSPACE_NOT_FOUND');
+    assert.deepEqual(await m.remove('shop', true), { name: 'shop' });
+  });
+
+  it('forgets a missing workspace only with force, and removes a stray labelled container with it', async () => {
+    const m = manager();
+    await m.create(spec());
+    provider.containers.clear();
+    assert.equal(await code(m.remove('shop', false)), 'WORKSPACE_MISSING');
+    assert.deepEqual(await m.remove('shop', true), { name: 'shop' });
+    assert.deepEqual(await m.list(), []);
+    provider.orphan('stray');
+    assert.deepEqual(await m.remove('stray', false), { name: 'stray' });
+    assert.equal(provider.containers.size, 0);
+  });
+
+  it('creates a missing login user inside and gives it its own authorized_keys', async () => {
+    const info = await manager().create(spec('dev', { user: 'dev' }));
+    const c = provider.containers.get(info.providerId!)!;
+    assert.ok(provider.execs.some((a) => a[0] === 'useradd' && a.at(-1) === 'dev' && a.includes('*')));
+    const keys = c.files.get('/etc/vendetta/authorized_keys/dev');
+    assert.deepEqual([keys?.uid, keys?.mode, keys?.content], [1001, 0o600, `${key}\n`]);
+    assert.equal(c.files.has('/etc/vendetta/authorized_keys/root'), false);
+  });
+
+  it('lists every workspace, and says the engine is unreachable instead of failing', async () => {
+    const m = manager();
+    await m.create(spec('a'));
+    await m.create(spec('b'));
+    assert.deepEqual((await m.list()).map((w) => [w.name, w.state]), [['a', 'running'], ['b', 'running']]);
+    provider.unreachable = true;
+    const listed = await m.list();
+    assert.deepEqual(listed.map((w) => [w.state, w.error?.code]), [['error', 'PROVIDER_UNAVAILABLE'], ['error', 'PROVIDER_UNAVAILABLE']]);
+    assert.equal(await code(m.create(spec('c'))), 'PROVIDER_UNAVAILABLE');
+    assert.equal(await code(m.manifest('nope')), 'WORKSPACE_NOT_FOUND');
+    provider.unreachable = false;
+    assert.deepEqual(await m.manifest('a'), []);
+  });
+
+  it('keeps a workspace on one provider', async () => {
+    const m = manager();
+    await m.create(spec());
+    assert.equal(await code(m.create({ ...spec(), provider: 'lxc' })), 'WORKSPACE_CONFLICT');
+  });
+});
