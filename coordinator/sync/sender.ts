@@ -38,6 +38,19 @@ export function checkManifest(reply: unknown, node: string): ManifestEntry[] {
   });
 }
 
+/** The receiver's own account of a failure: `{"error": {code, message, hint}}` on stdout. */
+export function parseReceiverError(stdout: string): { code?: string; message: string; hint?: string } | undefined {
+  for (const line of stdout.split('\n').map((l) => l.trim()).filter(Boolean).reverse()) {
+    try {
+      const e = (JSON.parse(line) as { error?: { code?: unknown; message?: unknown; hint?: unknown } }).error;
+      if (e && typeof e.message === 'string') return { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}), ...(typeof e.hint === 'string' ? { hint: e.hint } : {}) };
+    } catch {
+      // not JSON
+    }
+  }
+  return undefined;
+}
+
 export function parseSummary(stdout: string): SyncSummary | undefined {
   const lines = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   for (let i = lines.length - 1; i >= 0; i--) {
@@ -98,12 +111,13 @@ async function sendArchive(o: SyncOptions, del: string[], send: LocalFile[]): Pr
     const summary = parseSummary(stdout);
     if (code !== 0 || !summary) {
       const said = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-      const why = said.find((l) => l.startsWith('error:'))?.slice(6).trim() ?? said.at(-1) ?? (writeError instanceof Error ? writeError.message : `exit code ${code}`);
+      const own = parseReceiverError(stdout);
+      const why = own?.message ?? said.find((l) => l.startsWith('error:'))?.slice(6).trim() ?? said.at(-1) ?? (writeError instanceof Error ? writeError.message : `exit code ${code}`);
       throw new VendettaError('SYNC_FAILED', `Sending the code to ${o.workspace} on ${o.node} failed: ${why}`, {
         node: o.node,
-        hint: said.find((l) => l.startsWith('hint:'))?.slice(5).trim() ?? 'Run `vendetta workspace up` again; only what is missing is sent.',
+        hint: own?.hint ?? said.find((l) => l.startsWith('hint:'))?.slice(5).trim() ?? 'Run `vendetta workspace up` again; only what is missing is sent.',
         cause: writeError instanceof Error ? writeError : undefined,
-        details: { exitCode: code },
+        details: { exitCode: code, ...(own?.code ? { receiverCode: own.code } : {}) },
       });
     }
     return summary;

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync 
 import { join } from 'node:path';
 import type { WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
 import { median, REPO } from './coordinatorHarness';
+import { ensureBusyboxImage } from '../infra/image';
 import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
 
 const HELLO = join(REPO, 'examples', 'hello');
@@ -200,6 +201,32 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
     }
     const rows = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list');
     assert.deepEqual(rows.map((w) => w.name).sort(), ['hello', 'hello-copy']);
+  });
+
+  it('says clearly when an image is missing, has no sshd, or lacks git for --git, and keeps no half-made workspace', async () => {
+    const busybox = await ensureBusyboxImage(env.dockerd.socket);
+    const cases: Array<[string, string, RegExp]> = [
+      ['no-image', 'vendetta-test/does-not-exist:1', /vendetta-test\/does-not-exist:1/],
+      ['no-sshd', busybox, /sshd|OpenSSH/i],
+    ];
+    for (const [name, image, msg] of cases) {
+      const dir = join(env.h.dir, 'projects', name);
+      mkdirSync(join(dir, '.vendetta'), { recursive: true });
+      writeFileSync(join(dir, '.vendetta', 'config.yaml'), `name: ${name}\ndocker: { image: "${image}" }\n`);
+      const r = await env.cli(['workspace', 'up', dir]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, msg);
+      assert.match(r.stderr, /^hint: /m);
+    }
+    const rows = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list');
+    assert.deepEqual(rows.map((w) => w.name).sort(), ['hello', 'hello-copy']);
+    assert.doesNotMatch(readFileSync(join(env.h.home, 'ssh_config'), 'utf8'), /no-image|no-sshd/);
+
+    const git = await env.cli(['workspace', 'up', copy, '--name', 'hello-git', '--git', 'file:///srv/git/shop.git#main']);
+    assert.equal(git.code, 1);
+    assert.match(git.stderr, /error: git is not installed in hello-git/);
+    assert.match(git.stderr, /hint: Use an image with git/);
+    assert.equal((await env.cli(['workspace', 'rm', 'hello-git', '--force'])).code, 0);
   });
 
   it('rm leaves nothing: no container, no folder on the node, no ssh_config block, no known_hosts line', async () => {

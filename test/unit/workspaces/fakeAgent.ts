@@ -37,6 +37,8 @@ export class FakeWorkspaceAgent implements AgentClient {
   /** Port of the "sshd" every workspace reports. */
   sshPort = 1;
   syncRuns = 0;
+  /** The next sync-receive refuses the stream the way the agent does. */
+  syncFailure: { code: string; message: string; hint: string } | undefined;
   private readonly handlers = new Map<string, Set<(p: unknown) => void>>();
 
   constructor(readonly nodeName: string, private readonly root: string) {}
@@ -134,8 +136,16 @@ export class FakeWorkspaceAgent implements AgentClient {
     const stderr = new PassThrough();
     const chunks: Buffer[] = [];
     stdin.on('data', (c: Buffer) => chunks.push(c));
+    const failure = this.syncFailure;
+    this.syncFailure = undefined;
     const exit = new Promise<number>((resolve) => {
       stdin.on('end', () => {
+        if (failure) {
+          stdout.end(JSON.stringify({ error: failure }) + '\n');
+          stderr.end(`error: ${failure.message}\nhint: ${failure.hint}\n`);
+          resolve(1);
+          return;
+        }
         const archive = Buffer.concat(chunks);
         const tar = spawn('tar', ['-x', '-C', dir, '--no-same-owner'], { stdio: ['pipe', 'ignore', 'pipe'] });
         let err = '';

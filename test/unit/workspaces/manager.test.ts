@@ -93,6 +93,16 @@ describe('workspaces, as the coordinator manages them', () => {
     assert.equal(agent.syncRuns, runs, 'nothing changed: no stream at all');
   });
 
+  it('reports a refused sync with the receiver\'s own words, keeps the workspace, and the next up sends it all', async () => {
+    const agent = agents.get('local')!;
+    agent.syncFailure = { code: 'SYNC_REFUSED', message: 'The sync stream was refused: a path leaves the project', hint: 'send relative paths' };
+    await assert.rejects(m.up({ path: project }, progress), (e: VendettaError) =>
+      e.code === 'SYNC_FAILED' && /shop on local failed: The sync stream was refused: a path leaves the project/.test(e.message) && e.hint === 'send relative paths' && e.details?.receiverCode === 'SYNC_REFUSED');
+    assert.equal(m.store.list().length, 1, 'the workspace itself is there');
+    const r = await m.up({ path: project }, progress);
+    assert.equal(r.sync?.sent, 4);
+  });
+
   it('names on two nodes are ambiguous until --node says which', async () => {
     await m.up({ path: project }, progress);
     await m.up({ path: project, node: 'build-1' }, progress);
