@@ -1,20 +1,30 @@
 #!/usr/bin/env node
-// `npm run demo`: the main job on the built-in `local` node (this machine), no remote box needed.
+// `npm run demo`: the main job on the built-in `local` node (this machine), no remote box needed:
+// a Docker engine (started privately when none answers and we are root), the cached Debian image,
+// `vendetta workspace up examples/hello --node local`, and the proof: the real OpenSSH client reads
+// the project's README inside the workspace through the generated ssh_config.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ensureDocker } from './demo/docker.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'dist', 'vendetta.js');
 const project = join(root, 'examples', 'hello');
+const home = resolve(process.env.VENDETTA_HOME || join(homedir(), '.vendetta'));
+const sshConfig = join(home, 'ssh_config');
+const say = (s) => process.stdout.write(s);
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
-function vendetta(args, title, { allowFail = false } = {}) {
-  process.stdout.write(`\n▶ vendetta ${args.join(' ')}    # ${title}\n`);
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit' });
-  if (r.status !== 0 && !allowFail) {
-    process.stderr.write(`\ndemo: \`vendetta ${args.join(' ')}\` failed (exit ${r.status}); see the error above.\n`);
+function runVendetta(args, title, opts = {}) {
+  say(`\n▶ vendetta ${args.join(' ')}    # ${title}\n`);
+  const r = spawnSync(process.execPath, [cli, ...args], { stdio: opts.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit', encoding: 'utf8' });
+  if (r.status !== 0 && !opts.allowFail) {
+    process.stderr.write(`\ndemo: \`vendetta ${args.join(' ')}\` failed (exit ${r.status ?? r.signal}); see the error above.\n`);
     process.exit(r.status ?? 1);
   }
+  return r;
 }
 
 if (!existsSync(cli)) {
@@ -22,15 +32,55 @@ if (!existsSync(cli)) {
   if (b.status !== 0) process.exit(1);
 }
 
-vendetta(['config', 'validate', project], 'check the example project’s .vendetta/config.yaml');
-vendetta(['node', 'status', 'local'], 'start the coordinator and the local agent; ask this machine what it can run');
-// A machine with no Docker, LXC or QEMU yet fails this check: the demo shows it with the hints.
-vendetta(['node', 'test', 'local'], 'diagnose the local node step by step', { allowFail: true });
+runVendetta(['config', 'validate', project], 'check the example project’s .vendetta/config.yaml');
 
-process.stdout.write(`
-Next:
-  npx vendetta node add build-1 --host HOST --user USER   # add a Linux box you can SSH into
-  npx vendetta node list                                  # every node, from the coordinator's cache
+say('\n▶ Docker engine\n');
+const docker = await ensureDocker(process.env, say);
+if ('error' in docker) {
+  process.stderr.write(`\nerror: ${docker.error}\nhint: ${docker.hint}\n`);
+  // Still show what this machine can run, with the hints of each failed check.
+  runVendetta(['node', 'test', 'local'], 'diagnose the local node step by step', { allowFail: true });
+  process.exit(1);
+}
+say(docker.started ? `  started dockerd (pid ${docker.pid}) on ${docker.socket}; log ${docker.log}\n` : `  using the engine on ${docker.socket}${docker.pid ? ` (the private dockerd, pid ${docker.pid}, started by an earlier demo)` : ''}\n`);
+// The CLI, the coordinator it starts and the local agent all find this engine.
+if (!process.env.DOCKER_HOST && docker.socket !== '/var/run/docker.sock') process.env.DOCKER_HOST = `unix://${docker.socket}`;
+
+say('\n▶ workspace image vendetta/debian:bookworm (debootstrap once, cached; then imported into the engine)\n');
+const t0 = Date.now();
+const img = spawnSync(process.execPath, [join(root, 'scripts', 'image', 'build-debian-image.mjs'), '--import', '--docker-host', `unix://${docker.socket}`], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+if (img.status !== 0) {
+  process.stderr.write('\ndemo: building the workspace image failed; see the error above.\n');
+  process.exit(1);
+}
+const report = JSON.parse(img.stdout.trim().split('\n').pop() ?? '{}');
+say(`  ${report.built ? 'built' : 'cached'} ${report.tar ?? ''}${report.imported ? ', imported' : ', already in the engine'} — ${seconds(Date.now() - t0)}\n`);
+
+runVendetta(['node', 'status', 'local'], 'start the coordinator and the local agent; ask this machine what it can run');
+runVendetta(['workspace', 'up', project, '--node', 'local'], 'create the workspace: container, sshd with a pinned host key, code synced');
+const st = runVendetta(['workspace', 'status', 'hello', '--json'], 'where it is and how to reach it', { capture: true });
+const ws = JSON.parse(st.stdout);
+say(`${JSON.stringify({ name: ws.name, node: ws.node, state: ws.state, sshHost: ws.sshHost, workspaceFolder: ws.workspaceFolder }, null, 2)}\n`);
+
+const readme = `${ws.workspaceFolder}/README.md`;
+say(`\n▶ ssh -F ${sshConfig} ${ws.sshHost} cat ${readme}    # the real OpenSSH client, through \`vendetta ssh-proxy\`\n`);
+const ssh = spawnSync('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', ws.sshHost, 'cat', readme], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+say(ssh.stdout ?? '');
+if (ssh.status !== 0) {
+  process.stderr.write(`\ndemo: ssh into ${ws.sshHost} failed (exit ${ssh.status ?? ssh.signal}).\n`);
+  process.exit(1);
+}
+
+const stopDockerd = docker.pid ? `\n  kill ${docker.pid}                                        # the private dockerd this demo started (data: ${join(docker.log, '..')})` : '';
+say(`
+Workspace ${ws.name} is ${ws.state} on node ${ws.node}; ssh alias ${ws.sshHost}.
+Try:
+  npx vendetta workspace ssh hello                         # a shell inside it (OpenSSH with ${sshConfig})
+  npx vendetta workspace list                              # every workspace and its state
+  npx vendetta workspace exec hello -- ls ${ws.workspaceFolder}
+  npx vendetta ssh-config install                          # then plain \`ssh ${ws.sshHost}\` and VS Code Remote-SSH work
+  npx vendetta node add build-1 --host HOST --user USER    # add a Linux box you can SSH into
 Clean up:
-  npx vendetta coordinator stop                           # agents keep running on their nodes
+  npx vendetta workspace rm hello                          # container, folder, ssh_config block, known_hosts line
+  npx vendetta coordinator stop${stopDockerd}
 `);
