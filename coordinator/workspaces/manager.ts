@@ -251,6 +251,15 @@ export class WorkspaceManager {
       try {
         await this.client(record.node).request(RemoveWorkspace, { name: record.name, ...(p.force ? { force: true } : {}) }, token);
       } catch (err) {
+        const e = toVendettaError(err);
+        if (e.code === 'NODE_NOT_FOUND') {
+          // The node was removed from the registry: nothing can be asked of it any more.
+          if (!p.force) throw new VendettaError('NODE_NOT_FOUND', `The node ${record.node} of workspace ${record.name} is no longer registered`, { node: record.node, cause: e, hint: `Re-add the node to remove the workspace there, or \`vendetta workspace rm ${record.name} --node ${record.node} --force\` to forget it here only.` });
+          this.opts.log.warn('forgetting a workspace whose node is gone', { workspace: record.name, node: record.node });
+          await this.forgetLocally(record);
+          this.emitChange();
+          return { name: record.name, node: record.node };
+        }
         const name = agentErrorName(err);
         if (name === 'WORKSPACE_RUNNING') {
           const e = toVendettaError(err);

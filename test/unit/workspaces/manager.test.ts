@@ -137,6 +137,17 @@ describe('workspaces, as the coordinator manages them', () => {
     assert.deepEqual(m.store.list(), []);
   });
 
+  it('forgets a workspace whose node was removed only when forced', async () => {
+    await m.up({ path: project, node: 'build-1' }, progress);
+    agents.delete('build-1');
+    const [row] = await m.list();
+    assert.deepEqual([row?.state, row?.error?.code], ['error', 'NODE_NOT_FOUND']);
+    await assert.rejects(m.remove({ name: 'shop' }), (e: VendettaError) => e.code === 'NODE_NOT_FOUND' && /--force/.test(e.hint ?? ''));
+    await m.remove({ name: 'shop', force: true });
+    assert.deepEqual(m.store.list(), []);
+    assert.doesNotMatch(readFileSync(paths.sshConfig, 'utf8'), /shop\.build-1/);
+  });
+
   it('refuses a name that another project already uses on that node', async () => {
     await m.up({ path: project }, progress);
     const other = join(dir, 'other');
