@@ -4,7 +4,7 @@
 // `vendetta workspace up examples/hello --node local`, and the proof: the real OpenSSH client reads
 // the project's README inside the workspace through the generated ssh_config.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureDocker } from './demo/docker.mjs';
@@ -71,16 +71,28 @@ if (ssh.status !== 0) {
   process.exit(1);
 }
 
-const stopDockerd = docker.pid ? `\n  kill ${docker.pid}                                        # the private dockerd this demo started (data: ${join(docker.log, '..')})` : '';
+const agentPid = (() => {
+  try {
+    return JSON.parse(readFileSync(join(home, 'local-agent', 'daemon.pid'), 'utf8')).pid;
+  } catch {
+    return undefined;
+  }
+})();
+const pad = (cmd) => `  ${cmd.padEnd(55)}`;
+const cleanup = [
+  `${pad('npx vendetta workspace rm hello --force')}# container, folder, ssh_config block, known_hosts line`,
+  `${pad('npx vendetta coordinator stop')}# the coordinator; it starts again on the next command`,
+  ...(agentPid ? [`${pad(`kill ${agentPid}`)}# the local agent daemon (it outlives the coordinator)`] : []),
+  ...(docker.pid ? [`${pad(`kill ${docker.pid}`)}# the private dockerd (data in ${join(docker.log, '..')})`] : []),
+];
 say(`
 Workspace ${ws.name} is ${ws.state} on node ${ws.node}; ssh alias ${ws.sshHost}.
 Try:
-  npx vendetta workspace ssh hello                         # a shell inside it (OpenSSH with ${sshConfig})
-  npx vendetta workspace list                              # every workspace and its state
-  npx vendetta workspace exec hello -- ls ${ws.workspaceFolder}
-  npx vendetta ssh-config install                          # then plain \`ssh ${ws.sshHost}\` and VS Code Remote-SSH work
-  npx vendetta node add build-1 --host HOST --user USER    # add a Linux box you can SSH into
+${pad('npx vendetta workspace ssh hello')}# a shell inside it (OpenSSH with ${sshConfig})
+${pad('npx vendetta workspace list')}# every workspace and its state
+${pad(`npx vendetta workspace exec hello -- ls ${ws.workspaceFolder}`)}
+${pad('npx vendetta ssh-config install')}# then plain \`ssh ${ws.sshHost}\` and VS Code Remote-SSH work
+${pad('npx vendetta node add build-1 --host HOST --user USER')}# add a Linux box you can SSH into
 Clean up:
-  npx vendetta workspace rm hello                          # container, folder, ssh_config block, known_hosts line
-  npx vendetta coordinator stop${stopDockerd}
+${cleanup.join('\n')}
 `);

@@ -70,7 +70,7 @@ describe('npm run demo', function () {
     assert.match(r.stdout, /Workspace hello is running on node local; ssh alias hello\.local\.vendetta\./);
     assert.match(r.stdout, /vendetta workspace ssh hello/);
     assert.match(r.stdout, /vendetta workspace list/);
-    assert.match(r.stdout, /Clean up:\n[^\n]*workspace rm hello[^\n]*\n[^\n]*coordinator stop/);
+    assert.match(r.stdout, /Clean up:\n[^\n]*workspace rm hello --force[^\n]*\n[^\n]*coordinator stop/);
     assert.doesNotMatch(r.stdout, /the private dockerd this demo started/, 'the demo used the engine it was given and started none');
   });
 });
