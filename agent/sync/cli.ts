@@ -30,7 +30,10 @@ export async function runSyncReceive(opts: SyncReceiveOptions): Promise<number> 
       throw new AgentError('WORKSPACE_NOT_FOUND', `There is no workspace ${opts.workspace} on this node`, { hint: 'Create the workspace before syncing code into it.' });
     }
     mkdirSync(rec.nodeFolder, { recursive: true, mode: 0o755 });
-    const summary = await receiveSync(rec.nodeFolder, opts.stdin as AsyncIterable<Buffer>);
+    // A root agent hands the files to a non-root login user; any other agent cannot, and need not
+    // when the login user shares its uid.
+    const owner = process.getuid?.() === 0 ? rec.login : undefined;
+    const summary = await receiveSync(rec.nodeFolder, opts.stdin as AsyncIterable<Buffer>, owner);
     opts.logger.info('sync received', { workspace: opts.workspace, ...summary, ms: Date.now() - started });
     await writeLine(opts.stdout, JSON.stringify(summary));
     return 0;

@@ -6,7 +6,7 @@
  * file and renamed over their target (replacing a link, never following it).
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, lstatSync, lutimesSync, mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, chmodSync, utimesSync } from 'node:fs';
+import { chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { SYNC_HEADER_ENTRY, type SyncHeader, type SyncSummary } from '../protocol';
@@ -29,8 +29,13 @@ class Receiver {
   /** Folder modes and mtimes, applied last (writing into a folder changes its mtime). */
   private readonly dirs: Array<{ abs: string; mode: number; mtimeMs: number }> = [];
 
-  constructor(root: string) {
+  constructor(root: string, private readonly owner?: { uid: number; gid: number }) {
     this.realRoot = realpathSync(root);
+  }
+
+  /** What the receiver makes belongs to the workspace's login user, when it has one. */
+  private own(abs: string): void {
+    if (this.owner) lchownSync(abs, this.owner.uid, this.owner.gid);
   }
 
   private inside(real: string): boolean {
@@ -54,6 +59,7 @@ class Receiver {
         if (errnoCode(err) !== 'ENOENT') throw err;
         if (!create) return undefined;
         mkdirSync(next, { mode: 0o755 });
+        this.own(next);
         cur = next;
         continue;
       }
@@ -72,6 +78,7 @@ class Receiver {
         if (!create) return undefined;
         rmSync(next, { force: true });
         mkdirSync(next, { mode: 0o755 });
+        this.own(next);
         cur = next;
       }
     }
@@ -114,6 +121,7 @@ class Receiver {
       case 'directory':
         this.clear(abs, true);
         mkdirSync(abs, { recursive: true, mode: 0o755 });
+        this.own(abs);
         this.dirs.push({ abs, mode: e.mode & 0o7777, mtimeMs: e.mtimeMs });
         return;
       case 'file':
@@ -124,6 +132,7 @@ class Receiver {
         checkSymlinkTarget(e.path, e.linkname, relative(this.realRoot, parent).split(sep).join('/'));
         this.clear(abs, false);
         symlinkSync(e.linkname, abs);
+        this.own(abs);
         lutimesSync(abs, e.mtimeMs / 1000, e.mtimeMs / 1000);
         this.summary.written++;
         return;
@@ -152,6 +161,7 @@ class Receiver {
         while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
         this.summary.bytes += chunk.length;
       }
+      if (this.owner) await fh.chown(this.owner.uid, this.owner.gid);
       await fh.chmod(e.mode & 0o7777);
       await fh.utimes(e.mtimeMs / 1000, e.mtimeMs / 1000);
       await fh.close();
@@ -217,9 +227,9 @@ async function readAll(e: TarEntry, max: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Applies one sync stream to `root` (which must exist). */
-export async function receiveSync(root: string, input: AsyncIterable<Buffer | string>): Promise<SyncSummary> {
-  const rx = new Receiver(root);
+/** Applies one sync stream to `root` (which must exist); `owner` gets what is written. */
+export async function receiveSync(root: string, input: AsyncIterable<Buffer | string>, owner?: { uid: number; gid: number }): Promise<SyncSummary> {
+  const rx = new Receiver(root, owner);
   let first = true;
   try {
     for await (const entry of readTar(input)) {

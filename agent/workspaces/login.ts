@@ -13,9 +13,10 @@ async function idOf(provider: WorkspaceProvider, id: string, flag: '-u' | '-g', 
   return r.exitCode === 0 && Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
-export async function ensureLoginUser(provider: WorkspaceProvider, id: string, spec: WorkspaceSpec): Promise<void> {
+/** The login user's uid and gid inside the workspace (0/0 for root). */
+export async function ensureLoginUser(provider: WorkspaceProvider, id: string, spec: WorkspaceSpec): Promise<{ uid: number; gid: number }> {
   const { user } = spec;
-  if (user === 'root') return;
+  if (user === 'root') return { uid: 0, gid: 0 };
   let uid = await idOf(provider, id, '-u', user);
   if (uid === undefined) {
     const bash = await provider.exec(id, ['test', '-x', '/bin/bash'], { timeoutMs: 15_000 });
@@ -31,4 +32,5 @@ export async function ensureLoginUser(provider: WorkspaceProvider, id: string, s
   }
   const gid = (await idOf(provider, id, '-g', user)) ?? uid;
   await provider.putFiles(id, [authorizedKeysFile(user, spec.authorizedKeys, uid, gid)]);
+  return { uid, gid };
 }

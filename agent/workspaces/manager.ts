@@ -3,7 +3,7 @@
  * what the provider reports. Operations on one workspace run one at a time (two creates of the
  * same name never make two containers); different workspaces proceed in parallel.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, lchownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
 import type { ManifestEntry, WorkspaceInfo, WorkspaceSpec } from '../protocol';
@@ -122,7 +122,8 @@ export class WorkspaceManager {
     const running = ws.state === 'running' ? ws : await provider.start(id);
     progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
     if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)]);
-    await ensureLoginUser(provider, id, rec.spec);
+    const login = await ensureLoginUser(provider, id, rec.spec);
+    if (login.uid !== 0) this.giveFolderTo(rec.nodeFolder, login);
     const port = running.sshPort ?? (await provider.inspect(id))?.sshPort;
     if (port === undefined) throw await this.notReady(provider, id, name, 'the engine reports no published SSH port');
     progress(5, STEPS, `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
@@ -138,7 +139,7 @@ export class WorkspaceManager {
       },
     });
     if ('error' in ready) throw await this.notReady(provider, id, name, ready.error);
-    const done: WorkspaceRecord = { ...rec, providerId: id, phase: 'ready', sshPort: port };
+    const done: WorkspaceRecord = { ...rec, providerId: id, phase: 'ready', sshPort: port, ...(login.uid !== 0 ? { login } : {}) };
     this.store.put(done);
     return workspaceInfo(done, { kind: 'seen', ws: { ...running, sshPort: port } }, false);
   }
@@ -288,7 +289,8 @@ export class WorkspaceManager {
   private newRecord(spec: WorkspaceSpec): WorkspaceRecord {
     const paths = workspacePaths(this.opts.home, spec.name);
     mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-    mkdirSync(paths.nodeFolder, { recursive: true, mode: 0o755 });
+    mkdirSync(paths.nodeFolder, { recursive: true });
+    chmodSync(paths.nodeFolder, 0o755); // the daemon's umask is 077; the login user must get in
     const key = generateHostKey(`vendetta-workspace-${spec.name}`);
     writeFileAtomic(paths.hostKey, key.privateKeyPem, { mode: 0o600 });
     writeFileAtomic(paths.hostKeyPub, `${key.publicKey} vendetta-workspace-${spec.name}\n`, { mode: 0o644 });
@@ -301,6 +303,19 @@ export class WorkspaceManager {
       createdAt: new Date().toISOString(),
       phase: 'creating',
     };
+  }
+
+  /**
+   * The project folder belongs to a non-root login user inside, so it can create files there.
+   * Only a root agent can hand it over; files synced later are handed over by sync-receive.
+   */
+  private giveFolderTo(folder: string, ids: { uid: number; gid: number }): void {
+    if (process.getuid?.() !== 0) return;
+    try {
+      lchownSync(folder, ids.uid, ids.gid);
+    } catch (err) {
+      this.opts.logger.warn('could not give the project folder to the login user', { folder, err });
+    }
   }
 
   /** Deletes the workspace's folder (project copy, host key) and its record. */

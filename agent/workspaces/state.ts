@@ -21,6 +21,8 @@ export interface WorkspaceRecord {
   /** The private host key on the node (0600). */
   hostKeyFile: string;
   nodeFolder: string;
+  /** A non-root login user's ids inside the workspace: a root agent gives it the files it writes. */
+  login?: { uid: number; gid: number };
   createdAt: string;
   /** `creating` until a create finished; a record left so was cut short and the next create completes it. */
   phase: 'creating' | 'ready';

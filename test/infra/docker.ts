@@ -9,7 +9,7 @@
  *   data-root /var/tmp/vendetta-test-dockerd/<id>      own netns (ownNetns) vtd<id>
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineClient } from '../../agent/providers/docker/engine';
 import { descendants, killPids, pidAlive, processCmdline, processStartTime, run, waitGoneSync } from './sys';
@@ -73,6 +73,14 @@ function readReg(id: number): Registration | undefined {
   }
 }
 
+function mtimeMs(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 function ownerAlive(r: Registration): boolean {
   return pidAlive(r.owner) && (!r.ownerStart || processStartTime(r.owner) === r.ownerStart);
 }
@@ -128,6 +136,8 @@ export function cleanStaleDockerds(): void {
     const id = Number(m[1]);
     const r = readReg(id);
     if (r && ownerAlive(r)) continue;
+    // Claimed but not written yet (or torn): another run is in the middle of starting.
+    if (!r && Date.now() - mtimeMs(regFile(id)) < 10_000) continue;
     if (r) teardown(r);
     rmSync(regFile(id), { force: true });
   }
