@@ -156,6 +156,13 @@ function buildTarball(dir, tar) {
       }
     }
     rmSync(join(rootfs, 'var/log/bootstrap.log'), { force: true });
+    // Documentation and translations are a quarter of the tree; every import would copy them.
+    for (const d of ['usr/share/man', 'usr/share/info', 'usr/share/locale']) {
+      for (const f of readdirSync(join(rootfs, d))) if (f !== 'locale.alias') rmSync(join(rootfs, d, f), { recursive: true, force: true });
+    }
+    for (const pkg of readdirSync(join(rootfs, 'usr/share/doc'))) {
+      for (const f of readdirSync(join(rootfs, 'usr/share/doc', pkg))) if (f !== 'copyright') rmSync(join(rootfs, 'usr/share/doc', pkg, f), { recursive: true, force: true });
+    }
     run(['truncate', '-s', '0', join(rootfs, 'etc/machine-id')]);
     mkdirSync(join(rootfs, 'run/sshd'), { recursive: true, mode: 0o755 });
     const partial = `${tar}.partial-${process.pid}`;
@@ -205,7 +212,7 @@ async function importTarball(socketPath, tar, tag) {
   const q = new URLSearchParams({ fromSrc: '-', repo, tag: t });
   q.append('changes', `ENV ${ENV_PATH}`);
   q.append('changes', 'CMD ["/bin/bash"]');
-  const r = await api(socketPath, 'POST', `/images/create?${q}`, createReadStream(tar), {
+  const r = await api(socketPath, 'POST', `/images/create?${q}`, createReadStream(tar, { highWaterMark: 1 << 20 }), {
     'Content-Type': 'application/x-tar',
     'Content-Length': String(statSync(tar).size),
   });

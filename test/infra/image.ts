@@ -72,7 +72,7 @@ export async function ensureBusyboxImage(dockerSocket: string): Promise<string> 
   const engine = new EngineClient(dockerSocket);
   if (await hasImage(engine, BUSYBOX_IMAGE)) return BUSYBOX_IMAGE;
   const busybox = readFileSync('/bin/busybox');
-  const links = ['sh', 'sleep', 'cat', 'ls', 'id', 'test'].map((name) => ({ path: `bin/${name}`, type: 'symlink' as const, mode: 0o777, linkname: 'busybox' }));
+  const links = ['sh', 'sleep', 'cat', 'ls', 'id', 'test', 'true', 'false', 'echo', 'wc'].map((name) => ({ path: `bin/${name}`, type: 'symlink' as const, mode: 0o777, linkname: 'busybox' }));
   const tar = tarBuffer([
     { path: 'bin/', type: 'directory', mode: 0o755 },
     { path: 'bin/busybox', type: 'file', mode: 0o755, data: busybox },

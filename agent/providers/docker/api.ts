@@ -122,7 +122,8 @@ export function execCreateBody(input: ExecCreateInput): Record<string, unknown> 
     AttachStderr: true,
     AttachStdin: input.stdin === true,
     Tty: input.tty === true,
-    User: input.user ?? 'root',
+    // uid 0 rather than "root": an image without /etc/passwd still runs commands as root.
+    User: input.user === undefined || input.user === 'root' ? '0' : input.user,
   };
   if (input.env) body.Env = Object.entries(input.env).map(([k, v]) => `${k}=${v}`);
   if (input.workingDir) body.WorkingDir = input.workingDir;

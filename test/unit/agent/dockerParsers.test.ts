@@ -155,7 +155,8 @@ describe('the docker provider describes its calls as data', () => {
   });
 
   it('runs commands as root by default, argv only', () => {
-    assert.deepEqual(execCreateBody({ argv: ['id', '-u', 'dev'] }), { Cmd: ['id', '-u', 'dev'], AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false, User: 'root' });
+    assert.deepEqual(execCreateBody({ argv: ['id', '-u', 'dev'] }), { Cmd: ['id', '-u', 'dev'], AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false, User: '0' });
+    assert.equal(execCreateBody({ argv: ['id'], user: 'root' }).User, '0');
     assert.deepEqual(execCreateBody({ argv: ['sh'], user: 'dev', env: { A: '1' }, workingDir: '/w', tty: true, stdin: true }), {
       Cmd: ['sh'], AttachStdout: true, AttachStderr: true, AttachStdin: true, Tty: true, User: 'dev', Env: ['A=1'], WorkingDir: '/w',
     });
