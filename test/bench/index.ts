@@ -1,5 +1,6 @@
 import type { Benchmark } from './harness';
 import { coldConnectHandshake, dispatchRoundTrip, statusOfTwenty } from './nodes';
+import { workspaceBenchmarks } from './workspaces';
 
 /** Every benchmark `npm run bench` knows, in the order they run. */
-export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty];
+export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty, ...workspaceBenchmarks];
