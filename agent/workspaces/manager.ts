@@ -109,7 +109,7 @@ export class WorkspaceManager {
     } catch (err) {
       // A config that cannot work leaves nothing behind; anything else keeps the record so
       // the next create (or remove) finds what was made.
-      if (!existing && err instanceof AgentError && (err.code === 'IMAGE_NOT_FOUND' || err.code === 'SSHD_MISSING')) this.forget(spec.name);
+      if (!existing && err instanceof AgentError && ['IMAGE_NOT_FOUND', 'SSHD_MISSING', 'WORKSPACE_CONFLICT'].includes(err.code)) this.forget(spec.name);
       throw err;
     }
   }
@@ -190,6 +190,12 @@ export class WorkspaceManager {
           throw new AgentError('WORKSPACE_RUNNING', `Workspace ${name} is running`, { hint: `Stop it first, or remove it with force (\`vendetta workspace rm ${name} --force\`).` });
         }
         if (rec && rec.phase === 'ready' && victims.length === 0) throw missing(rec);
+      }
+      // Files the workspace's root made in the project folder may not be ours to delete from
+      // the node: a non-root agent empties the folder from inside first, while it still can.
+      const running = known?.state === 'running' ? known : ours.find((w) => w.state === 'running');
+      if (rec && running && process.getuid?.() !== 0) {
+        await provider.exec(running.providerId, ['find', rec.spec.workspaceFolder, '-mindepth', '1', '-delete'], { timeoutMs: 120_000 }).catch(() => undefined);
       }
       for (const id of victims) await provider.remove(id);
       this.forget(name);
@@ -320,7 +326,15 @@ export class WorkspaceManager {
 
   /** Deletes the workspace's folder (project copy, host key) and its record. */
   private forget(name: string): void {
-    rmSync(workspacePaths(this.opts.home, name).dir, { recursive: true, force: true });
+    const { dir } = workspacePaths(this.opts.home, name);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      throw new AgentError('INTERNAL', `Could not delete the files of workspace ${name} in ${dir}`, {
+        hint: `Some were made inside the workspace by another user; delete ${dir} on the node (e.g. with sudo), then remove the workspace again with force.`,
+        cause: err,
+      });
+    }
     this.store.delete(name);
   }
 }

@@ -167,7 +167,7 @@ describe('workspaces on a real Docker engine, through the built agent', function
     assert.equal(existsSync(join(home!.home, 'workspaces/gone')), false);
   });
 
-  it('adopts a labelled container that has no state record instead of making a duplicate', async () => {
+  it('adopts its own labelled container that has no state record instead of making a duplicate, and leaves others alone', async () => {
     // What a create killed between `containers/create` and saving its record leaves behind.
     const nodeFolder = join(home!.home, 'workspaces/gamma/src');
     mkdirSync(nodeFolder, { recursive: true });
@@ -178,6 +178,18 @@ describe('workspaces on a real Docker engine, through the built agent', function
     assert.equal(info.state, 'running');
     assert.equal(ssh(info, 'hostname').stdout, 'gamma\n');
     assert.equal((await containers('gamma')).length, 1);
+    // A container of that name that is not ours — unlabelled, or another agent's — is never touched.
+    await dockerd!.engine.json(dockerCalls.containerCreate('vendetta-delta', { Image: TEST_IMAGE, Cmd: ['true'] }));
+    const foreign = containerCreateBody({ spec: spec('eps'), nodeFolder, labels: { 'dev.vendetta.agent-home': '/home/someone-else/.vendetta-agent' }, command: ['/bin/true'] });
+    const theirs = (await dockerd!.engine.json(dockerCalls.containerCreate('vendetta-eps', foreign))).value as { Id: string };
+    for (const name of ['delta', 'eps']) {
+      const r = await refusal(create(spec(name)));
+      assert.equal(r.data.code, 'WORKSPACE_CONFLICT', r.message);
+      assert.match(r.message, new RegExp(`A container named vendetta-${name} already exists`));
+    }
+    assert.equal((await dockerd!.engine.send(dockerCalls.containerInspect(theirs.Id))).status, 200);
+    const listed = (await agent.conn.sendRequest(ListWorkspaces, {})).map((w) => w.name);
+    assert.ok(!listed.includes('delta') && !listed.includes('eps'), 'a refused create leaves no record');
   });
 
   it('completes a create whose agent was killed mid-way, without a duplicate container', async () => {

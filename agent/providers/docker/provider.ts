@@ -49,10 +49,15 @@ export class DockerProvider implements WorkspaceProvider {
     });
   }
 
-  /** An earlier create's container, if it matches this spec; one that does not is replaced. */
+  /**
+   * An earlier create's container, if it matches this spec; one of ours that does not is
+   * replaced. Someone else's (another agent's labels) is never touched: WORKSPACE_CONFLICT.
+   */
   private async adoptable(ref: string, req: ProviderCreateRequest): Promise<ProviderWorkspace | undefined> {
     const found = await this.inspect(ref);
     if (!found) return undefined;
+    const ours = Object.entries(req.labels).every(([k, v]) => found.labels[k] === undefined || found.labels[k] === v);
+    if (!ours) throw conflict(containerName(req.spec.name), req.spec.name);
     const matches = found.name === req.spec.name && found.image === req.spec.docker?.image && found.nodeFolder === req.nodeFolder;
     if (matches) return found;
     req.progress(`Replacing the container ${containerName(req.spec.name)} left by an earlier create (it does not match the config)`);
@@ -71,10 +76,7 @@ export class DockerProvider implements WorkspaceProvider {
       const holder = await this.inspect(name);
       if (holder && holder.name === req.spec.name && (await this.adoptable(holder.providerId, req))) return holder.providerId;
       if (holder?.name === req.spec.name && !retried) return this.createContainer(req, true); // adoptable() removed it
-      throw new AgentError('WORKSPACE_CONFLICT', `A container named ${name} already exists on this node and was not made for workspace ${req.spec.name}`, {
-        provider: 'docker',
-        hint: `Remove or rename it on the node (\`docker rm ${name}\`), or pick another workspace name.`,
-      });
+      throw conflict(name, req.spec.name);
     }
   }
 
@@ -167,6 +169,13 @@ export class DockerProvider implements WorkspaceProvider {
       throw err;
     }
   }
+}
+
+function conflict(name: string, workspace: string): AgentError {
+  return new AgentError('WORKSPACE_CONFLICT', `A container named ${name} already exists on this node and was not made for workspace ${workspace} by this agent`, {
+    provider: 'docker',
+    hint: `Remove or rename it on the node (\`docker rm ${name}\`), or pick another workspace name.`,
+  });
 }
 
 function missing(id: string): never {
