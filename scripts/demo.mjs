@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureDocker } from './demo/docker.mjs';
+import { ensurePackages } from './demo/packages.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'dist', 'vendetta.js');
@@ -34,6 +35,14 @@ if (!existsSync(cli)) {
 
 runVendetta(['config', 'validate', project], 'check the example project’s .vendetta/config.yaml');
 
+function mustHave(need, why) {
+  const missing = ensurePackages(need, why, say);
+  if (!missing) return;
+  process.stderr.write(`\nerror: ${missing.error}\nhint: ${missing.hint}\n`);
+  process.exit(1);
+}
+
+mustHave({ ssh: 'openssh-client' }, 'the proof at the end (the OpenSSH client)');
 say('\n▶ Docker engine\n');
 const docker = await ensureDocker(process.env, say);
 if ('error' in docker) {
@@ -47,6 +56,8 @@ say(docker.started ? `  started dockerd (pid ${docker.pid}) on ${docker.socket};
 if (!process.env.DOCKER_HOST && docker.socket !== '/var/run/docker.sock') process.env.DOCKER_HOST = `unix://${docker.socket}`;
 
 say('\n▶ workspace image vendetta/debian:bookworm (debootstrap once, cached; then imported into the engine)\n');
+const imageCache = process.env.VENDETTA_IMAGE_CACHE || join(homedir(), '.cache', 'vendetta', 'images');
+if (!existsSync(join(imageCache, 'debian-bookworm.tar'))) mustHave({ debootstrap: 'debootstrap' }, 'building the workspace image');
 const t0 = Date.now();
 const img = spawnSync(process.execPath, [join(root, 'scripts', 'image', 'build-debian-image.mjs'), '--import', '--docker-host', `unix://${docker.socket}`], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 if (img.status !== 0) {

@@ -2,11 +2,12 @@
 // a private dockerd this demo starts and leaves running, with its data under
 // ${XDG_DATA_HOME:-~/.local/share}/vendetta/dockerd and its socket where the local agent looks
 // (/var/run/docker.sock when free, else this user's /run/user/<uid>/docker.sock).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ensurePackages } from './packages.mjs';
 
 export const SYSTEM_SOCKET = '/var/run/docker.sock';
 
@@ -69,9 +70,8 @@ export async function ensureDocker(env = process.env, say = (s) => process.stdou
       hint: 'Run `npm run demo` as root (it then starts a private dockerd), or start Docker yourself (`apt-get install docker.io`, then dockerd or rootless Docker) and run it again.',
     };
   }
-  if (!commandOnPath('dockerd')) {
-    return { error: 'dockerd is not installed', hint: 'Install it with `apt-get install -y docker.io iptables`, then run `npm run demo` again.' };
-  }
+  const missing = ensurePackages({ dockerd: 'docker.io', iptables: 'iptables' }, 'a private Docker engine', say);
+  if (missing) return missing;
   if (prior?.pid && pidAlive(prior.pid) && (await waitPing(prior.socket, 5_000))) return { socket: prior.socket, started: false, pid: prior.pid, log: prior.log, stateFile };
   // A socket file nobody answers on: ours from a dockerd that died (remove it), or someone else's (leave it).
   let socket = SYSTEM_SOCKET;
@@ -81,10 +81,6 @@ export async function ensureDocker(env = process.env, say = (s) => process.stdou
   }
   if (socket !== SYSTEM_SOCKET && existsSync(socket)) rmSync(socket, { force: true });
   return startPrivateDockerd(dir, socket, stateFile, say);
-}
-
-function commandOnPath(cmd) {
-  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
 }
 
 async function waitPing(socket, ms) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDockerd, type Dockerd } from '../infra/docker';
@@ -35,8 +35,9 @@ describe('npm run demo', function () {
     const cli = (args: string[]) => spawnSync(ns[0] ?? process.execPath, [...ns.slice(1), ...(ns.length ? [process.execPath] : []), join(root, 'dist/vendetta.js'), ...args], { env, timeout: 60_000 });
     cli(['workspace', 'rm', 'hello', '--force']);
     cli(['coordinator', 'stop']);
-    const pidFile = join(home, 'local-agent', 'daemon.pid');
-    if (existsSync(pidFile)) {
+    if (ns.length) spawnSync(ns[0]!, [...ns.slice(1), 'runuser', '-u', 'nobody', '--', process.execPath, join(root, 'dist/vendetta.js'), 'coordinator', 'stop'], { env: { ...env, VENDETTA_HOME: join(home, 'nobody', 'home') }, timeout: 60_000 });
+    for (const pidFile of [join(home, 'local-agent', 'daemon.pid'), join(home, 'nobody', 'home', 'local-agent', 'daemon.pid')]) {
+      if (!existsSync(pidFile)) continue;
       const { pid } = JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number };
       try {
         process.kill(pid, 'SIGTERM');
@@ -71,6 +72,22 @@ describe('npm run demo', function () {
     assert.match(r.stdout, /vendetta workspace ssh hello/);
     assert.match(r.stdout, /vendetta workspace list/);
     assert.match(r.stdout, /Clean up:\n[^\n]*workspace rm hello --force[^\n]*\n[^\n]*coordinator stop/);
-    assert.doesNotMatch(r.stdout, /the private dockerd this demo started/, 'the demo used the engine it was given and started none');
+    assert.doesNotMatch(r.stdout, /the private dockerd/, 'the demo used the engine it was given and started none');
+  });
+
+  it('not root and no Docker engine: says what is needed, still diagnoses the node, exits 1', () => {
+    const d = dockerd!;
+    const dir = join(home, 'nobody');
+    mkdirSync(dir, { recursive: true });
+    chmodSync(home, 0o755);
+    chmodSync(dir, 0o777);
+    const argv = [...d.nsenter, 'runuser', '-u', 'nobody', '--', process.execPath, join(root, 'scripts', 'demo.mjs')];
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, XDG_DATA_HOME: join(dir, 'xdg'), VENDETTA_HOME: join(dir, 'home'), SSH_AUTH_SOCK: '' };
+    const r = spawnSync(argv[0]!, argv.slice(1), { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 1, r.stderr + r.stdout);
+    assert.match(r.stderr, /^error: no Docker engine answers on \/var\/run\/docker\.sock \(or DOCKER_HOST\), and only root may start one$/m);
+    assert.match(r.stderr, /^hint: Run `npm run demo` as root/m);
+    assert.match(r.stdout, /provider docker +no Docker engine answers/);
+    assert.doesNotMatch(r.stdout, /workspace up/);
   });
 });
