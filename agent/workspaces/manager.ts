@@ -226,8 +226,11 @@ export class WorkspaceManager {
     for (const { spec } of this.store.all()) {
       await this.exclusive(spec.name, () => this.reconcileOne(spec.name));
     }
+    // Orphans are only logged (the next create adopts them); an agent with no docker workspace
+    // leaves the engine alone.
+    const names = new Set(this.store.all().filter((r) => r.provider === 'docker').map((r) => r.spec.name));
+    if (names.size === 0) return;
     try {
-      const names = new Set(this.store.all().map((r) => r.spec.name));
       for (const w of await this.opts.providers('docker').list()) {
         if (this.owned(w) && !names.has(w.name)) logger.info('container without a record; the next create of its name adopts it', { workspace: w.name, providerId: w.providerId });
       }
