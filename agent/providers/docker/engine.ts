@@ -87,7 +87,7 @@ export class EngineClient {
           continue;
         }
         size += c.length;
-        if (size > maxBody) throw new Error(`the answer to "${call.what}" is larger than ${maxBody} bytes`);
+        if (size > maxBody) throw new AgentError('PROVIDER_ERROR', `Docker's answer to "${call.what}" is larger than ${maxBody} bytes`, { provider: 'docker' });
         chunks.push(c);
       }
     } catch (err) {
