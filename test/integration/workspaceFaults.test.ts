@@ -98,8 +98,9 @@ describe('workspaces on an SSH node survive crashes and a cut link, and refuse b
     let killed = false;
     const first = cli(['workspace', 'up', project, '--name', 'hello-2', '--node', node.name], {
       onStderr: (s) => {
-        // Kill while the agent works on the container: the create has begun on the node.
-        if (!killed && /Creating the container|Making the docker workspace|Creating hello-2/.test(s)) {
+        // Progress lines come as each step ends: the container exists, its start and the
+        // workspace's state on the node are still ahead.
+        if (!killed && /Creating the container/.test(s)) {
           killed = true;
           process.kill(victim, 'SIGKILL');
         }
@@ -108,6 +109,7 @@ describe('workspaces on an SSH node survive crashes and a cut link, and refuse b
     const r1 = await first;
     assert.ok(killed, `the create reached the node: ${r1.stderr}`);
     console.log(`      first up after the kill: exit ${r1.code}${r1.code ? `, ${r1.stderr.split('\n').find((l) => l.startsWith('error:'))}` : ''}`);
+    assert.equal((await containersOf('hello-2')).length, 1, 'the kill came after the container was made');
     const r2 = await up([project, '--name', 'hello-2']);
     assert.equal(r2.state, 'running');
     assert.notEqual(agentPid(), victim, 'a new agent daemon serves the node');
