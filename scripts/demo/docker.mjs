@@ -60,10 +60,15 @@ export async function ensureDocker(env = process.env, say = (s) => process.stdou
     return { error: `no Docker engine answers on ${socket} (DOCKER_HOST)`, hint: 'Start that engine, or unset DOCKER_HOST so the demo can use or start one itself.' };
   }
   const rootless = process.getuid ? `/run/user/${process.getuid()}/docker.sock` : undefined;
-  for (const socket of [rootless, SYSTEM_SOCKET]) if (socket && existsSync(socket) && (await ping(socket))) return { socket, started: false };
   const dir = dockerdDir(env);
   const stateFile = join(dir, 'dockerd.json');
   const prior = readState(stateFile);
+  for (const socket of [rootless, SYSTEM_SOCKET]) {
+    if (!socket || !existsSync(socket) || !(await ping(socket))) continue;
+    // The private dockerd an earlier demo started still serves: name it, so the clean-up lines do.
+    const ours = prior?.socket === socket && prior.pid && pidAlive(prior.pid);
+    return ours ? { socket, started: false, pid: prior.pid, log: prior.log, stateFile } : { socket, started: false };
+  }
   if (!isRoot()) {
     return {
       error: 'no Docker engine answers on /var/run/docker.sock (or DOCKER_HOST), and only root may start one',
@@ -72,7 +77,7 @@ export async function ensureDocker(env = process.env, say = (s) => process.stdou
   }
   const missing = ensurePackages({ dockerd: 'docker.io', iptables: 'iptables' }, 'a private Docker engine', say);
   if (missing) return missing;
-  if (prior?.pid && pidAlive(prior.pid) && (await waitPing(prior.socket, 5_000))) return { socket: prior.socket, started: false, pid: prior.pid, log: prior.log, stateFile };
+  if (prior?.pid && pidAlive(prior.pid) && (await waitPing(prior.socket, 5_000))) return { socket: prior.socket, started: false, pid: prior.pid, log: prior.log, stateFile }; // still starting
   // A socket file nobody answers on: ours from a dockerd that died (remove it), or someone else's (leave it).
   let socket = SYSTEM_SOCKET;
   if (existsSync(SYSTEM_SOCKET)) {
