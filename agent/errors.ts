@@ -18,6 +18,7 @@ const numericCode: Record<AgentErrorName, number> = {
   IMAGE_NOT_FOUND: AgentErrorCodes.ImageNotFound,
   SSHD_MISSING: AgentErrorCodes.SshdMissing,
   BUILD_FAILED: AgentErrorCodes.BuildFailed,
+  BUILD_CONTEXT_MISSING: AgentErrorCodes.BuildContextMissing,
   PROVIDER_ERROR: AgentErrorCodes.ProviderError,
   SYNC_REFUSED: AgentErrorCodes.SyncRefused,
   INTERNAL: AgentErrorCodes.Internal,

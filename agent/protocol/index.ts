@@ -31,6 +31,7 @@ export const AgentErrorCodes = {
   BuildFailed: 2017,
   ProviderError: 2018,
   SyncRefused: 2019,
+  BuildContextMissing: 2020,
   Internal: 2099,
 } as const;
 export type AgentErrorCode = (typeof AgentErrorCodes)[keyof typeof AgentErrorCodes];
@@ -73,6 +74,8 @@ export const AgentErrorNames = {
   /** The image has no OpenSSH server. */
   SshdMissing: 'SSHD_MISSING',
   BuildFailed: 'BUILD_FAILED',
+  /** The image is built from the project, and the project is not on the node yet: sync, then create again. */
+  BuildContextMissing: 'BUILD_CONTEXT_MISSING',
   /** The provider refused or failed an operation (its message is in the error). */
   ProviderError: 'PROVIDER_ERROR',
   /** sync-receive refused the stream (a hostile or malformed entry). */

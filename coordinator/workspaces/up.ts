@@ -58,7 +58,17 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
     m.emitChange();
 
     progress(3, TOTAL, `${existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
-    const info = await create(m, record, spec, !existing, progress, token);
+    let info: WorkspaceInfo;
+    try {
+      info = await create(m, record, spec, !existing, progress, token);
+    } catch (err) {
+      if (git || !spec.docker?.build || agentErrorName(err) !== 'BUILD_CONTEXT_MISSING') throw err;
+      // The image is built from the project, which is not on the node yet: the agent kept the
+      // half-made workspace, so the code can land first; then the second create builds.
+      progress(3, TOTAL, 'Syncing the build context');
+      await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(token ? { token } : {}) });
+      info = await create(m, record, spec, false, progress, token);
+    }
     if (info.state !== 'running' || !info.ssh) {
       throw new VendettaError('WORKSPACE_STATE', `${name} on ${node} is ${info.state} after create${info.error ? `: ${info.error.message}` : ''}`, {
         node,
@@ -104,7 +114,7 @@ async function create(m: WorkspaceManager, record: WorkspaceRecord, spec: Return
     const e = toVendettaError(err);
     // A definite refusal (bad image, no sshd…) of a new workspace leaves nothing on the node:
     // forget it here too. A lost link may have left it half-made: keep it, the next up completes it.
-    if (isNew && e.code === 'AGENT_ERROR' && agentErrorName(e) !== 'WORKSPACE_CONFLICT') {
+    if (isNew && e.code === 'AGENT_ERROR' && !['WORKSPACE_CONFLICT', 'BUILD_CONTEXT_MISSING'].includes(agentErrorName(e) ?? '')) {
       const still = await m.inspect(record).catch(() => null);
       if (still === undefined) {
         m.store.remove(record.name, record.node);

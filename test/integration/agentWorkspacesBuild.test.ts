@@ -79,7 +79,7 @@ describe('docker workspaces: images built on the node, commands inside', functio
   it('asks for the project first, then builds the image from its context and runs it', async () => {
     const s = spec('built', 'vendetta-test/built:1', 'Dockerfile.dev');
     const early = await refusal(agent.conn.sendRequest(CreateWorkspace, { spec: s }));
-    assert.equal(early.data.code, 'BUILD_FAILED');
+    assert.equal(early.data.code, 'BUILD_CONTEXT_MISSING');
     assert.match(early.message, /build context \.devcontainer is not in the project folder/);
     assert.match(early.data.hint!, /Sync the project/);
     // The record stays, so the project can be synced into it…

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync 
 import { join } from 'node:path';
 import type { WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
 import { median, REPO } from './coordinatorHarness';
-import { ensureBusyboxImage } from '../infra/image';
+import { ensureBusyboxImage, TEST_IMAGE } from '../infra/image';
 import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
 
 const HELLO = join(REPO, 'examples', 'hello');
@@ -227,6 +227,20 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
     assert.match(git.stderr, /error: git is not installed in hello-git/);
     assert.match(git.stderr, /hint: Use an image with git/);
     assert.equal((await env.cli(['workspace', 'rm', 'hello-git', '--force'])).code, 0);
+  });
+
+  it('builds the image from the project (docker.build) on the node: code first, then the build', async () => {
+    const dir = join(env.h.dir, 'projects', 'built');
+    mkdirSync(join(dir, '.vendetta'), { recursive: true });
+    writeFileSync(join(dir, '.vendetta', 'config.yaml'), 'name: built\ndocker:\n  image: vendetta-test/built:1\n  build: { context: ., dockerfile: Dockerfile }\n');
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${TEST_IMAGE}\nCOPY marker.txt /etc/marker.txt\n`);
+    writeFileSync(join(dir, 'marker.txt'), 'built from the project on the node\n');
+    const up = parse<WorkspaceUpResult>(await env.cli(['workspace', 'up', dir, '--json']), 'up built');
+    assert.equal(up.state, 'running');
+    const cat = await env.ssh('built.local.vendetta', ['cat', '/etc/marker.txt', '/workspaces/built/marker.txt']);
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.stdout, 'built from the project on the node\n'.repeat(2));
+    assert.equal((await env.cli(['workspace', 'rm', 'built', '--force'])).code, 0);
   });
 
   it('rm leaves nothing: no container, no folder on the node, no ssh_config block, no known_hosts line', async () => {

@@ -2,7 +2,7 @@
  * The workspace image must be on the node: no registry is assumed. It is either there already
  * (loaded or built by someone) or built here from a `docker.build` context in the project.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { WorkspaceSpec } from '../../protocol';
 import { AgentError } from '../../errors';
@@ -33,7 +33,7 @@ export function buildContextDir(nodeFolder: string, context: string): string {
   try {
     real = realpathSync(dir);
   } catch (err) {
-    throw new AgentError('BUILD_FAILED', `The build context ${context} is not in the project folder on the node`, {
+    throw new AgentError('BUILD_CONTEXT_MISSING', `The build context ${context} is not in the project folder on the node`, {
       provider: 'docker',
       hint: 'Sync the project to the node first (`vendetta workspace up` does), then create the workspace again.',
       cause: err,
@@ -54,6 +54,15 @@ export async function buildImage(engine: EngineClient, spec: WorkspaceSpec, node
   const d = spec.docker!;
   const build = d.build!;
   const dir = buildContextDir(nodeFolder, build.context);
+  // A context of `.` exists from the start (the empty project folder): the Dockerfile tells
+  // whether the project has been synced yet.
+  const dockerfile = build.dockerfile ?? 'Dockerfile';
+  if (!existsSync(join(dir, dockerfile))) {
+    throw new AgentError('BUILD_CONTEXT_MISSING', `The Dockerfile ${dockerfile} is not in the build context ${build.context} on the node`, {
+      provider: 'docker',
+      hint: 'Sync the project to the node first (`vendetta workspace up` does), then create the workspace again.',
+    });
+  }
   const tail = new TailBuffer(4_000);
   let pending = '';
   let failure: string | undefined;
