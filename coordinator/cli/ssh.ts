@@ -3,13 +3,11 @@
  * `vendetta ssh-config install|uninstall` (the one Include line in ~/.ssh/config).
  */
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
-import { homePaths, vendettaHome } from '../home';
+import { homePaths } from '../home';
 import { installInclude, uninstallInclude, userSshConfig } from '../sshConfig/include';
-import { parseAlias } from '../workspaces/names';
-import { CoordinatorClient, runAction } from './client';
-import { ExitCode, printJson, reportError } from './output';
-import { openTunnel } from './tunnelClient';
+import { runAction } from './client';
+import { printJson } from './output';
+import { sshProxy } from './sshProxy';
 
 interface JsonOpts {
   json?: boolean;
@@ -52,39 +50,4 @@ export function registerSshCommands(program: Command): void {
         else process.stdout.write(r.changed ? `removed \`${r.line}\` from ${r.file}\n` : `${r.file} has no \`${r.line}\` line\n`);
       });
     });
-}
-
-/**
- * Runs under OpenSSH: stdout belongs to the SSH protocol, so everything said goes to stderr.
- * Errors before the pipe starts end the process with 1 (OpenSSH shows our stderr).
- */
-async function sshProxy(alias: string, opts: JsonOpts & { home?: string }): Promise<number> {
-  let tunnel;
-  try {
-    parseAlias(alias);
-    const paths = homePaths(opts.home ? resolve(opts.home) : vendettaHome());
-    const client = await CoordinatorClient.connect({ paths, clientName: 'vendetta-ssh-proxy' });
-    try {
-      tunnel = await openTunnel(client, { alias });
-    } finally {
-      client.dispose();
-    }
-  } catch (err) {
-    reportError(err, { verbose: opts.verbose });
-    return ExitCode.Error;
-  }
-  const { socket } = tunnel;
-  socket.setNoDelay(true);
-  return new Promise<number>((resolve) => {
-    process.stdin.pipe(socket);
-    socket.pipe(process.stdout);
-    // ssh closed our stdin: pass the EOF on; the coordinator's side closes when sshd is done.
-    process.stdin.once('end', () => socket.end());
-    socket.once('close', (hadError) => {
-      process.stdin.unpipe(socket);
-      process.stdin.destroy();
-      resolve(hadError ? ExitCode.Error : ExitCode.Ok);
-    });
-    socket.on('error', (err) => process.stderr.write(`error: the tunnel to ${alias} broke: ${err.message}\n`));
-  });
 }
