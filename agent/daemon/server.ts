@@ -10,7 +10,8 @@ import { ownBuildId } from '../buildId';
 import { ensureAgentHome, type AgentPaths } from '../home';
 import { FileLogger } from '../log/logger';
 import { detectProviders, ProviderCache } from '../providers/detect';
-import { nodeProbeRunner } from '../providers/runner';
+import { nodeProbeRunner, probePath } from '../providers/runner';
+import { cachingVersionRunner } from '../providers/versionCache';
 import { systemInfo } from '../system/info';
 import { AGENT_VERSION } from '../version';
 import { WorkspaceManager } from '../workspaces/manager';
@@ -49,8 +50,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   rmSync(paths.socket, { force: true }); // we hold the lock: any socket left here is stale
 
   const env = opts.env ?? process.env;
+  const probes = cachingVersionRunner(nodeProbeRunner, probePath(process.env.PATH));
   const providers = new ProviderCache(
-    () => detectProviders({ env, runner: nodeProbeRunner, timeoutMs: opts.detectTimeoutMs ?? 2_000 }),
+    () => detectProviders({ env, runner: probes, timeoutMs: opts.detectTimeoutMs ?? 2_000 }),
     opts.providerCacheMs ?? 5_000,
   );
   const connections = new Set<ClientConnection>();
