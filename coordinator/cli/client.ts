@@ -187,6 +187,16 @@ function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Prom
   ]).finally(() => clearTimeout(timer));
 }
 
+/** Runs `body` with a connected client (auto-starting the coordinator) and always lets it go. */
+export async function withClient<T>(body: (client: CoordinatorClient) => Promise<T>): Promise<T> {
+  const client = await CoordinatorClient.connect();
+  try {
+    return await body(client);
+  } finally {
+    client.dispose();
+  }
+}
+
 /**
  * Runs a command's body, printing any error the standard way (JSON on stdout too with --json,
  * the cause chain with --verbose) and setting the exit code.

@@ -15,7 +15,7 @@ import {
   type AddNodeParams,
   type AddNodeResult,
 } from '../protocol';
-import { CoordinatorClient, runAction } from './client';
+import { CoordinatorClient, runAction, withClient } from './client';
 import { formatNodeList, formatNodeStatus, formatTestResult } from './nodeTables';
 import { ExitCode, printJson, ProgressPrinter } from './output';
 
@@ -123,15 +123,6 @@ export function registerNodeCommands(program: Command): void {
         }),
       );
     });
-}
-
-async function withClient<T>(body: (client: CoordinatorClient) => Promise<T>): Promise<T> {
-  const client = await CoordinatorClient.connect();
-  try {
-    return await body(client);
-  } finally {
-    client.dispose();
-  }
 }
 
 async function addNode(name: string, opts: AddOpts): Promise<number> {

@@ -17,7 +17,7 @@ import {
   type WorkspaceProvider,
   type WorkspaceUpParams,
 } from '../protocol';
-import { CoordinatorClient, runAction } from './client';
+import { runAction, withClient } from './client';
 import { ExitCode, printJson, ProgressPrinter } from './output';
 import { aliasFor, execInWorkspace, sshIntoWorkspace } from './workspaceExec';
 import { formatStatus, formatUp, formatWorkspaceList } from './workspaceOutput';
@@ -39,15 +39,6 @@ interface RefOpts extends JsonOpts {
 }
 
 const providerOption = () => new Option('--provider <provider>', 'docker, lxc or qemu (default: the config\'s)').choices(['docker', 'lxc', 'qemu']);
-
-async function withClient<T>(body: (client: CoordinatorClient) => Promise<T>): Promise<T> {
-  const client = await CoordinatorClient.connect();
-  try {
-    return await body(client);
-  } finally {
-    client.dispose();
-  }
-}
 
 export function registerWorkspaceCommands(program: Command): void {
   const ws = program.command('workspace').description('create, list, start, stop and remove workspaces on nodes');
