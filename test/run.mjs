@@ -30,6 +30,19 @@ if (run('node', ['scripts/build.mjs']) !== 0) {
   process.exit(1);
 }
 
+// The full run also type-checks and lints: each counts as one check in the totals.
+const staticChecks = { passed: 0, failed: 0 };
+if (!suites.length) {
+  for (const [title, cmd, args] of [
+    ['typecheck (tsc -b)', join(root, 'node_modules/.bin/tsc'), ['-b']],
+    ['lint (eslint)', join(root, 'node_modules/.bin/eslint'), ['.']],
+  ]) {
+    const ok = run(cmd, args) === 0;
+    console.log(`${ok ? '✔' : '✖'} ${title}`);
+    staticChecks[ok ? 'passed' : 'failed']++;
+  }
+}
+
 const c8 = [
   'c8', '--reporter=text', '--reporter=json-summary', '--reports-dir=coverage',
   '--all', '--extension=.ts', '--exclude-after-remap', '--include=agent/**', '--include=coordinator/**', '--include=extension/**',
@@ -43,6 +56,8 @@ const totals = existsSync(totalsFile)
   ? JSON.parse(readFileSync(totalsFile, 'utf8'))
   : { passed: 0, failed: 1, skipped: 0 };
 if (status !== 0 && totals.failed === 0) totals.failed = 1; // the runner itself crashed
+totals.passed += staticChecks.passed;
+totals.failed += staticChecks.failed;
 coverageByPart();
 const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';
 console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);

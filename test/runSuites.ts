@@ -20,7 +20,9 @@ async function runSuite(suite: string): Promise<{ passed: number; failed: number
   const mocha = new Mocha({ reporter: 'spec', timeout: timeouts[suite] ?? 60_000, color: process.stdout.isTTY });
   const grep = process.env.VENDETTA_TEST_GREP;
   if (grep) mocha.grep(grep);
-  for (const f of specFiles(join(root, 'test', suite))) mocha.addFile(f);
+  const files = specFiles(join(root, 'test', suite));
+  if (files.length === 0) console.log(`(no ${suite} tests yet)`);
+  for (const f of files) mocha.addFile(f);
   await mocha.loadFilesAsync();
   console.log(`\n── ${suite} ──`);
   return new Promise((resolve) => {
