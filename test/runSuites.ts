@@ -1,12 +1,13 @@
 // Runs the chosen mocha suites in order in one process (under c8) and writes the totals.
 import Mocha from 'mocha';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..');
 const timeouts: Record<string, number> = { unit: 10_000, integration: 180_000, e2e: 300_000 };
 
 function specFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
   let out: string[] = [];
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
