@@ -2,7 +2,7 @@
  * `npm run bench [-- --only NAME]`: runs every benchmark against real components, prints a table
  * and writes bench-results.json.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatTable } from '../../coordinator/cli/output';
 import type { Benchmark, BenchResult } from './harness';
@@ -45,9 +45,20 @@ async function main(): Promise<number> {
     ]),
   );
   const file = join(__dirname, '..', '..', 'bench-results.json');
-  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  // With --only, the other benchmarks' last figures stay in the file.
+  const kept = only ? previousResults(file).filter((r) => !results.some((n) => n.name === r.name)) : [];
+  writeFileSync(file, JSON.stringify([...kept, ...results], null, 2) + '\n');
   process.stderr.write(`wrote ${file}\n`);
   return failed ? 1 : 0;
+}
+
+function previousResults(file: string): BenchResult[] {
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return Array.isArray(data) ? (data as BenchResult[]).filter((r) => typeof r?.name === 'string') : [];
+  } catch {
+    return []; // none yet, or unreadable: start afresh
+  }
 }
 
 main().then(
