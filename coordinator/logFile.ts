@@ -111,3 +111,8 @@ function serializeFields(fields: Record<string, unknown> | undefined): Record<st
   }
   return out;
 }
+
+/** `VENDETTA_LOG_LEVEL` (error, warn, info, debug); anything else means info. */
+export function logLevelFrom(value: string | undefined): LogLevel {
+  return value !== undefined && Object.hasOwn(RANK, value) ? (value as LogLevel) : 'info';
+}

@@ -5,7 +5,7 @@
  * and lock before exiting 0. Process-level guards log a stray exception and keep serving.
  */
 import { agentBundlePath, homePaths, type HomePaths } from '../home';
-import { FileLogger } from '../logFile';
+import { FileLogger, logLevelFrom } from '../logFile';
 import { NodeManager } from '../nodes/nodeManager';
 import { NodeRegistry } from '../nodes/registry';
 import { realSshLayer, type SshLayer } from '../nodes/sshLayer';
@@ -28,7 +28,9 @@ export interface RunOptions {
 export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   const paths = opts.paths ?? homePaths();
   ensureHome(paths.root);
-  const log = new FileLogger({ dir: paths.logsDir, ...(opts.logToStderr ? { mirror: process.stderr } : {}) });
+  // Per-request lines are debug: written only when asked for (VENDETTA_LOG_LEVEL=debug), since the
+  // log is written synchronously on the request path.
+  const log = new FileLogger({ dir: paths.logsDir, level: logLevelFrom(process.env.VENDETTA_LOG_LEVEL), ...(opts.logToStderr ? { mirror: process.stderr } : {}) });
   let lock;
   try {
     lock = acquireInstanceLock(paths, log);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VendettaError } from '../../../coordinator/errors';
-import { FileLogger } from '../../../coordinator/logFile';
+import { FileLogger, logLevelFrom } from '../../../coordinator/logFile';
 
 describe('the coordinator log', () => {
   let dir: string;
@@ -45,5 +45,13 @@ describe('the coordinator log', () => {
     log.warn('kept');
     log.close();
     assert.deepEqual(readFileSync(join(dir, 'coordinator.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg), ['kept']);
+  });
+
+  it('takes its level from VENDETTA_LOG_LEVEL, info when unset or unknown', () => {
+    assert.equal(logLevelFrom(undefined), 'info');
+    assert.equal(logLevelFrom('debug'), 'debug');
+    assert.equal(logLevelFrom('error'), 'error');
+    assert.equal(logLevelFrom('verbose'), 'info');
+    assert.equal(logLevelFrom('__proto__'), 'info');
   });
 });
