@@ -24,16 +24,8 @@ interface JsonOpts {
   verbose?: boolean;
 }
 
-interface AddOpts extends JsonOpts {
-  host: string;
-  port?: number;
-  user?: string;
-  identity?: string;
-  hostKeyFingerprint?: string;
-  acceptNewHostKey?: boolean;
-  replaceHostKey?: boolean;
-  install: boolean;
-}
+/** commander's options for `node add`: the request's fields, with `install` from --no-install. */
+type AddOpts = JsonOpts & Omit<AddNodeParams, 'name' | 'labels' | 'progressToken' | 'install'> & { install: boolean };
 
 export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('add, list, check and remove the machines workspaces run on');
