@@ -22,7 +22,7 @@ describe('npm run demo', function () {
     // Needs root (dockerd, network namespaces); under CI it never skips.
     if (process.getuid?.() !== 0 && process.env.CI !== 'true') {
       console.log('    (skipped: the demo test needs root for its private dockerd)');
-      this.skip();
+      this.skip(); // not root, off CI: the demo test needs a private dockerd
     }
     home = mkdtempSync(join(tmpdir(), 'vendetta-demo-'));
     dockerd = await startDockerd({ dir: join(home, 'dockerd'), ownNetns: true, bip: '10.79.212.1/24' });

@@ -23,7 +23,7 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
     // Needs root (dockerd, network namespaces); under CI it never skips.
     if (process.getuid?.() !== 0 && process.env.CI !== 'true') {
       console.log('    (skipped: the Docker workspace suite needs root)');
-      this.skip();
+      this.skip(); // not root, off CI: the suite needs dockerd and network namespaces
     }
     this.timeout(600_000);
     env = await createWorkspaceEnv();

@@ -42,7 +42,7 @@ describe('workspaces on an SSH node survive crashes and a cut link, and refuse b
     // Needs root (network namespaces, users, dockerd); under CI it never skips.
     if (process.getuid?.() !== 0 && process.env.CI !== 'true') {
       console.log('    (skipped: the workspace fault suite needs root)');
-      this.skip();
+      this.skip(); // not root, off CI: the suite needs network namespaces, users and dockerd
     }
     this.timeout(600_000);
     net = await createDockerNodes({ count: 1, label: 'wsfault' });

@@ -15,7 +15,7 @@ describe('workspace host keys made by the agent are keys OpenSSH accepts', () =>
   let dir: string;
   before(function () {
     // No OpenSSH client on this machine: off CI skip; under CI (setup installs it) it must run.
-    if (spawnSync('ssh-keygen', ['-?']).error && process.env.CI !== 'true') this.skip();
+    if (spawnSync('ssh-keygen', ['-?']).error && process.env.CI !== 'true') this.skip(); // no ssh-keygen off CI
     dir = mkdtempSync(join(tmpdir(), 'vendetta-hostkey-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

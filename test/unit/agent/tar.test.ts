@@ -69,7 +69,7 @@ describe('the agent reads and writes tar streams', () => {
 
   it('reads what GNU tar writes (pax and gnu long names), and GNU tar reads what it writes', async function () {
     // Off CI a machine without GNU tar skips this cross-check; under CI it must run.
-    if (spawnSync('tar', ['--version']).error && process.env.CI !== 'true') this.skip();
+    if (spawnSync('tar', ['--version']).error && process.env.CI !== 'true') this.skip(); // no GNU tar off CI
     const dir = mkdtempSync(join(tmpdir(), 'vendetta-tar-'));
     try {
       const src = join(dir, 'src');
