@@ -59,6 +59,7 @@ if (status !== 0 && totals.failed === 0) totals.failed = 1; // the runner itself
 totals.passed += staticChecks.passed;
 totals.failed += staticChecks.failed;
 coverageByPart();
+for (const f of totals.failures ?? []) console.log(`failed: ${f}`);
 const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';
 console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);
 process.exit(totals.failed ? 1 : 0);

@@ -17,7 +17,9 @@ function specFiles(dir: string): string[] {
   return out;
 }
 
-async function runSuite(suite: string): Promise<{ passed: number; failed: number; skipped: number }> {
+interface SuiteResult { passed: number; failed: number; skipped: number; failures: string[] }
+
+async function runSuite(suite: string): Promise<SuiteResult> {
   const mocha = new Mocha({ reporter: 'spec', timeout: timeouts[suite] ?? 60_000, color: process.stdout.isTTY });
   const grep = process.env.VENDETTA_TEST_GREP;
   if (grep) mocha.grep(grep);
@@ -26,21 +28,28 @@ async function runSuite(suite: string): Promise<{ passed: number; failed: number
   for (const f of files) mocha.addFile(f);
   await mocha.loadFilesAsync();
   console.log(`\n── ${suite} ──`);
+  const failures: string[] = [];
   return new Promise((resolve) => {
     const runner = mocha.run(() => {
       const s = runner.stats!;
-      resolve({ passed: s.passes, failed: s.failures, skipped: s.pending });
+      resolve({ passed: s.passes, failed: s.failures, skipped: s.pending, failures });
+    });
+    // One line per failure, repeated beside the totals so a log's tail says what failed.
+    runner.on('fail', (test, err: Error) => {
+      const first = String(err?.message ?? err).split('\n')[0].slice(0, 200);
+      failures.push(`${suite}: ${test.fullTitle()}: ${first}`);
     });
   });
 }
 
 async function main(): Promise<void> {
-  const totals = { passed: 0, failed: 0, skipped: 0 };
+  const totals = { passed: 0, failed: 0, skipped: 0, failures: [] as string[] };
   for (const suite of process.argv.slice(2)) {
     const r = await runSuite(suite);
     totals.passed += r.passed;
     totals.failed += r.failed;
     totals.skipped += r.skipped;
+    totals.failures.push(...r.failures);
   }
   mkdirSync(join(root, 'test-results'), { recursive: true });
   writeFileSync(join(root, 'test-results/totals.json'), JSON.stringify(totals));
