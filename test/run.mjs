@@ -31,7 +31,7 @@ if (run('node', ['scripts/build.mjs']) !== 0) {
 }
 
 // The full run also type-checks and lints: each counts as one check in the totals.
-const staticChecks = { passed: 0, failed: 0 };
+const staticChecks = { passed: 0, failed: 0, failures: [] };
 if (!suites.length) {
   for (const [title, cmd, args] of [
     ['typecheck (tsc -b)', join(root, 'node_modules/.bin/tsc'), ['-b']],
@@ -40,6 +40,7 @@ if (!suites.length) {
     const ok = run(cmd, args) === 0;
     console.log(`${ok ? '✔' : '✖'} ${title}`);
     staticChecks[ok ? 'passed' : 'failed']++;
+    if (!ok) staticChecks.failures.push(`static: ${title} (its errors are printed above)`);
   }
 }
 
@@ -59,7 +60,7 @@ if (status !== 0 && totals.failed === 0) totals.failed = 1; // the runner itself
 totals.passed += staticChecks.passed;
 totals.failed += staticChecks.failed;
 coverageByPart();
-for (const f of totals.failures ?? []) console.log(`failed: ${f}`);
+for (const f of [...staticChecks.failures, ...(totals.failures ?? [])]) console.log(`failed: ${f}`);
 const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';
 console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);
 process.exit(totals.failed ? 1 : 0);

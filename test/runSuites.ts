@@ -36,7 +36,7 @@ async function runSuite(suite: string): Promise<SuiteResult> {
     });
     // One line per failure, repeated beside the totals so a log's tail says what failed.
     runner.on('fail', (test, err: Error) => {
-      const first = String(err?.message ?? err).split('\n')[0].slice(0, 200);
+      const first = (String(err?.message ?? err).split('\n')[0] ?? '').slice(0, 200);
       failures.push(`${suite}: ${test.fullTitle()}: ${first}`);
     });
   });
