@@ -7,6 +7,7 @@ import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { CreateWorkspaceParams, ManifestEntry, RemoveWorkspaceParams, WorkspaceInfo, WorkspaceNameParams } from './workspaces';
 
 export * from './workspaces';
+export * from './services';
 
 /** Bumped on any incompatible change; exchanged in `initialize`. */
 export const AGENT_PROTOCOL_VERSION = 1;

@@ -5,6 +5,7 @@
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { AgentErrorData, ProviderName } from './index';
+import type { ServiceSpec, WorkspaceHooksSpec } from './services';
 
 export const WORKSPACE_LABEL = 'dev.vendetta.workspace';
 
@@ -30,6 +31,9 @@ export interface WorkspaceSpec {
   workspaceFolder: string;
   /** OpenSSH public key lines allowed to log in as `user`. */
   authorizedKeys: string[];
+  /** In a start order (dependencies first). Each `port` is published on the node's loopback. */
+  services?: ServiceSpec[];
+  hooks?: WorkspaceHooksSpec;
 }
 
 export interface WorkspaceHostKey {

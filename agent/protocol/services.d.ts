@@ -1,0 +1,138 @@
+/**
+ * The services part of the coordinator ⇄ agent contract. The agent, not the coordinator, runs a
+ * workspace's services (inside the workspace, through its provider's exec), checks their health,
+ * restarts them and keeps their logs on the node, so all of it goes on while the developer's
+ * laptop sleeps. The coordinator only asks and subscribes.
+ */
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { AgentErrorData } from './index';
+/** argv (run as is) or a string (run by the workspace's `/bin/sh -c`, exactly as written). */
+export type ServiceCommand = string | string[];
+export type ServiceHealthcheckSpec = ({
+    kind: 'http';
+    url: string;
+} | {
+    kind: 'tcp';
+    port: number;
+} | {
+    kind: 'command';
+    command: ServiceCommand;
+}) & {
+    intervalMs: number;
+    timeoutMs: number;
+    retries: number;
+    startPeriodMs: number;
+};
+export type RestartPolicy = 'no' | 'on-failure' | 'always';
+/** One service as the coordinator resolved it from the config (part of `WorkspaceSpec.services`). */
+export interface ServiceSpec {
+    /** NAME_PATTERN. */
+    name: string;
+    command: ServiceCommand;
+    /** The port the service listens on inside the workspace; published on the node's loopback. */
+    port?: number;
+    /** The service's own env, over the workspace's env and the discovery env. */
+    env: Record<string, string>;
+    dependsOn: string[];
+    healthcheck?: ServiceHealthcheckSpec;
+    restart: RestartPolicy;
+}
+export interface WorkspaceHooksSpec {
+    /** Once, after the workspace is first created and the code is there. */
+    postCreate?: ServiceCommand;
+    /** Each time the workspace's services are started. */
+    postStart?: ServiceCommand;
+}
+/**
+ * - `waiting`: not started because a dependency is not healthy yet (`reason` names it).
+ * - `starting`: running, health not yet proven (inside start_period or retries left).
+ * - `healthy`: running and its check passes (or it has no check and is running).
+ * - `unhealthy`: running, but its check failed `retries` times (`lastCheck` says why).
+ * - `restarting`: exited, a restart is scheduled (`nextRestartAt`).
+ * - `crashloop`: exited too often; no more restarts until the next start.
+ * - `exited`: exited and the policy does not restart it.
+ * - `stopped`: stopped on purpose.
+ */
+export type ServiceState = 'waiting' | 'starting' | 'healthy' | 'unhealthy' | 'restarting' | 'crashloop' | 'exited' | 'stopped';
+export interface ServiceStatus {
+    name: string;
+    state: ServiceState;
+    /** Why it is in this state, for a person: `waiting for db (unhealthy)`. */
+    reason?: string;
+    /** Port inside the workspace, and where it is published on the node's loopback. */
+    port?: number;
+    nodePort?: number;
+    /** Process id inside the workspace, when running. */
+    pid?: number;
+    restarts: number;
+    exitCode?: number | null;
+    startedAt?: string;
+    healthyAt?: string;
+    nextRestartAt?: string;
+    lastCheck?: {
+        at: string;
+        ok: boolean;
+        output: string;
+    };
+}
+export interface WorkspaceServicesStatus {
+    workspace: string;
+    services: ServiceStatus[];
+    hooks: {
+        postCreate?: HookRun;
+        postStart?: HookRun;
+    };
+}
+export interface HookRun {
+    state: 'running' | 'succeeded' | 'failed';
+    exitCode?: number | null;
+    at: string;
+}
+export interface ServiceNameParams {
+    workspace: string;
+    /** All services when absent. */
+    service?: string;
+}
+export interface ServiceLogsParams {
+    workspace: string;
+    /** All services (and hooks, labelled `postCreate`/`postStart`) interleaved by time when absent. */
+    service?: string;
+    /** Last N lines (per the whole selection). */
+    tail?: number;
+    /** Only lines at or after this time (ISO 8601). */
+    since?: string;
+    /** Keep streaming new lines as `services/logLine` notifications carrying `followToken`. */
+    follow?: boolean;
+    followToken?: string;
+}
+export interface ServiceLogLine {
+    /** ISO 8601 with milliseconds, when the agent read the line. */
+    time: string;
+    /** The service name, or `postCreate`/`postStart`. */
+    service: string;
+    stream: 'stdout' | 'stderr' | 'system';
+    line: string;
+}
+export interface ServiceLogsResult {
+    lines: ServiceLogLine[];
+}
+export declare const ListServices: RequestType<{
+    workspace: string;
+}, WorkspaceServicesStatus, AgentErrorData>;
+/** (Re)start one service, or all in dependency order. */
+export declare const StartServices: RequestType<ServiceNameParams, WorkspaceServicesStatus, AgentErrorData>;
+/** Stop one service, or all in reverse dependency order (SIGTERM, SIGKILL after the grace period). */
+export declare const StopServices: RequestType<ServiceNameParams, WorkspaceServicesStatus, AgentErrorData>;
+export declare const ServiceLogs: RequestType<ServiceLogsParams, ServiceLogsResult, AgentErrorData>;
+/** Ends a follow started by `services/logs`. */
+export declare const StopFollowingLogs: RequestType<{
+    followToken: string;
+}, {
+    stopped: boolean;
+}, AgentErrorData>;
+export declare const ServiceLogLines: NotificationType<{
+    followToken: string;
+    lines: ServiceLogLine[];
+}>;
+/** Any service state change in any workspace on this node. */
+export declare const ServicesDidChange: NotificationType<WorkspaceServicesStatus>;

@@ -1,0 +1,132 @@
+/**
+ * The workspace part of the coordinator ⇄ agent contract. The agent owns workspaces on its node:
+ * it creates them through a provider, keeps a state file, and reconciles it with what the provider
+ * reports on start. Every workspace the agent makes carries the label `dev.vendetta.workspace=<name>`.
+ */
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { AgentErrorData, ProviderName } from './index';
+import type { ServiceSpec, WorkspaceHooksSpec } from './services';
+export declare const WORKSPACE_LABEL = "dev.vendetta.workspace";
+export type WorkspaceState = 'creating' | 'running' | 'stopped' | 'error' | 'missing';
+/** What the coordinator asks the agent to build: a resolved config, durations/sizes as numbers. */
+export interface WorkspaceSpec {
+    /** NAME_PATTERN. */
+    name: string;
+    provider: ProviderName;
+    docker?: {
+        image: string;
+        /** Build the image on the node from this context (a path inside the synced project). */
+        build?: {
+            context: string;
+            dockerfile?: string;
+        };
+        cpus?: number;
+        memoryBytes?: number;
+        pids?: number;
+    };
+    env: Record<string, string>;
+    /** Login user inside the workspace; `root` unless the config names one. */
+    user: string;
+    /** Absolute path inside the workspace where the project is mounted (`/workspaces/<name>`). */
+    workspaceFolder: string;
+    /** OpenSSH public key lines allowed to log in as `user`. */
+    authorizedKeys: string[];
+    /** In a start order (dependencies first). Each `port` is published on the node's loopback. */
+    services?: ServiceSpec[];
+    hooks?: WorkspaceHooksSpec;
+}
+export interface WorkspaceHostKey {
+    /** e.g. `ssh-ed25519`. */
+    type: string;
+    /** The public key as in known_hosts: `ssh-ed25519 AAAA…`. */
+    publicKey: string;
+    /** `SHA256:…`, as ssh-keygen -lf prints it. */
+    fingerprint: string;
+}
+export interface WorkspaceInfo {
+    name: string;
+    provider: ProviderName;
+    state: WorkspaceState;
+    image: string;
+    user: string;
+    workspaceFolder: string;
+    /** The project folder on the node, bind-mounted at workspaceFolder. */
+    nodeFolder: string;
+    /** The workspace's sshd as the node sees it (loopback), and its pinned host key. */
+    ssh: {
+        host: string;
+        port: number;
+        hostKey: WorkspaceHostKey;
+    } | null;
+    /** Provider's id (container id, LXC name, VM pid file…). */
+    providerId?: string;
+    createdAt: string;
+    startedAt?: string;
+    error?: {
+        code: string;
+        message: string;
+        hint?: string;
+    };
+}
+export interface CreateWorkspaceParams {
+    spec: WorkspaceSpec;
+    /** Echoed in `workspaces/progress` notifications. */
+    progressToken?: string;
+}
+export interface WorkspaceNameParams {
+    name: string;
+}
+export interface RemoveWorkspaceParams {
+    name: string;
+    /** Remove even when running, and when the provider no longer knows it. */
+    force?: boolean;
+}
+export interface ManifestEntry {
+    /** POSIX path relative to the project root. */
+    path: string;
+    size: number;
+    mtimeMs: number;
+    mode: number;
+}
+/**
+ * Create, or start if it exists: idempotent by name, so a create retried after a killed agent or a
+ * cut link finds the half-made workspace (by label) instead of making a second one.
+ */
+export declare const CreateWorkspace: RequestType<CreateWorkspaceParams, WorkspaceInfo, AgentErrorData>;
+export declare const StartWorkspace: RequestType<WorkspaceNameParams, WorkspaceInfo, AgentErrorData>;
+export declare const StopWorkspace: RequestType<WorkspaceNameParams, WorkspaceInfo, AgentErrorData>;
+/** Removes the container/VM, the project folder on the node and the state entry. */
+export declare const RemoveWorkspace: RequestType<RemoveWorkspaceParams, {
+    name: string;
+}, AgentErrorData>;
+export declare const InspectWorkspace: RequestType<WorkspaceNameParams, WorkspaceInfo, AgentErrorData>;
+export declare const ListWorkspaces: RequestType<Record<string, never>, WorkspaceInfo[], AgentErrorData>;
+/** What the node's copy of the project holds, for an incremental sync (size + mtime). */
+export declare const SyncManifest: RequestType<WorkspaceNameParams, {
+    files: ManifestEntry[];
+}, AgentErrorData>;
+export interface WorkspaceProgressParams {
+    token: string;
+    step: number;
+    total: number;
+    message: string;
+}
+export declare const WorkspaceProgress: NotificationType<WorkspaceProgressParams>;
+/**
+ * The code-sync byte stream does not go through JSON-RPC: the coordinator runs
+ * `agent.js sync-receive <workspace>` (an SSH exec channel, or a child process for `local`) and
+ * writes a tar stream to its stdin. The first entry is `.vendetta-sync.json` holding
+ * `SyncHeader`; the rest are the changed files (mode and mtime kept). The receiver extracts into
+ * the workspace's nodeFolder, refusing absolute paths, `..` and links that leave the folder, then
+ * prints one JSON line `SyncSummary` on stdout and exits 0 (non-zero with an error line otherwise).
+ */
+export declare const SYNC_HEADER_ENTRY = ".vendetta-sync.json";
+export interface SyncHeader {
+    /** Paths (relative, POSIX) to delete before extracting. */
+    delete: string[];
+}
+export interface SyncSummary {
+    written: number;
+    deleted: number;
+    bytes: number;
+}

@@ -1,0 +1,98 @@
+/**
+ * The services part of the client ⇄ coordinator contract: what `vendetta workspace ports|logs|forward`
+ * and the extension's tree ask for. The agent on the node runs the services; the coordinator relays.
+ */
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { ErrorData } from './index';
+import type { WorkspaceRef } from './workspaces';
+
+// Restated from the agent's contract on purpose: clients (the extension) must not depend on agent/.
+export type ServiceState = 'waiting' | 'starting' | 'healthy' | 'unhealthy' | 'restarting' | 'crashloop' | 'exited' | 'stopped';
+
+export interface ServiceStatus {
+  name: string;
+  state: ServiceState;
+  /** Why it is in this state, for a person: `waiting for db (unhealthy)`. */
+  reason?: string;
+  port?: number;
+  nodePort?: number;
+  pid?: number;
+  restarts: number;
+  exitCode?: number | null;
+  startedAt?: string;
+  healthyAt?: string;
+  nextRestartAt?: string;
+  lastCheck?: { at: string; ok: boolean; output: string };
+}
+
+export interface ServiceLogLine {
+  time: string;
+  /** The service name, or `postCreate`/`postStart`. */
+  service: string;
+  stream: 'stdout' | 'stderr' | 'system';
+  line: string;
+}
+
+/** One row of `vendetta workspace ports WS --json`. */
+export interface PortInfo {
+  service: string;
+  /** Port inside the workspace. */
+  port: number;
+  /** Where it is published on the node's loopback. */
+  nodePort: number;
+  /** `http://127.0.0.1:<localPort>` when this coordinator forwards it, else the node-side URL. */
+  url: string;
+  health: ServiceState;
+  /** Set while `workspace forward` (or `up --forward`) carries it to this machine. */
+  localPort?: number;
+}
+
+export interface WorkspaceServices {
+  name: string;
+  node: string;
+  services: ServiceStatus[];
+}
+
+export interface ServiceRef extends WorkspaceRef {
+  service?: string;
+}
+
+export interface LogsParams extends ServiceRef {
+  tail?: number;
+  /** A duration (`5m`, `30s`) or an ISO 8601 time. */
+  since?: string;
+  follow?: boolean;
+  /** Echoed in `services/logLines` notifications to this client while following. */
+  followToken?: string;
+}
+
+export interface ForwardParams extends WorkspaceRef {
+  /** The port inside the workspace (a service's `port`). */
+  port: number;
+  /** 0 or absent: the same number if free, else any free port. */
+  localPort?: number;
+}
+
+export interface ForwardInfo {
+  workspace: string;
+  node: string;
+  port: number;
+  nodePort: number;
+  localPort: number;
+  url: string;
+}
+
+export const ListServicesRequest = new RequestType<WorkspaceRef, WorkspaceServices, ErrorData>('services/list');
+export const StartServicesRequest = new RequestType<ServiceRef, WorkspaceServices, ErrorData>('services/start');
+export const StopServicesRequest = new RequestType<ServiceRef, WorkspaceServices, ErrorData>('services/stop');
+export const ListPortsRequest = new RequestType<WorkspaceRef, PortInfo[], ErrorData>('ports/list');
+export const LogsRequest = new RequestType<LogsParams, { lines: ServiceLogLine[] }, ErrorData>('services/logs');
+export const UnfollowLogsRequest = new RequestType<{ followToken: string }, { stopped: boolean }, ErrorData>('services/unfollow');
+/** Starts a listener on this machine's 127.0.0.1 that carries connections over the node's pooled link. */
+export const ForwardPortRequest = new RequestType<ForwardParams, ForwardInfo, ErrorData>('ports/forward');
+export const UnforwardPortRequest = new RequestType<{ workspace: string; node?: string; port: number }, { stopped: boolean }, ErrorData>('ports/unforward');
+export const ListForwardsRequest = new RequestType<Record<string, never>, ForwardInfo[], ErrorData>('ports/forwards');
+
+export const LogLinesNotification = new NotificationType<{ followToken: string; lines: ServiceLogLine[] }>('services/logLines');
+/** A service in some workspace changed state (the tree's third level). */
+export const ServicesDidChange = new NotificationType<WorkspaceServices>('services/didChange');
