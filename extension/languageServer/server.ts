@@ -1,7 +1,12 @@
 /**
  * The config language server (its own bundle, started by the extension over IPC): diagnostics for
  * `.vendetta/config.yaml`, `devcontainer.json` and `nodes.yaml` from the same validator as
- * `vendetta config validate`, and quick fixes for did-you-mean keys.
+ * `vendetta config validate`, completion and hover from the schemas' descriptions, and quick
+ * fixes for did-you-mean keys.
+ *
+ * The extension contributes no `yamlValidation` for these files: with Red Hat's YAML extension
+ * installed it would validate them against the same schema and every schema error would show
+ * twice. Its YAML syntax errors are the only overlap left; the client drops ours then.
  */
 import {
   CodeActionKind,
@@ -12,6 +17,7 @@ import {
   type CodeAction,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { completions, hover } from './schemaFeatures';
 import { DIAGNOSTIC_SOURCE, toLspDiagnostic } from './toLsp';
 import { validateDocument } from './validateDocument';
 
@@ -22,6 +28,8 @@ connection.onInitialize(() => ({
   capabilities: {
     textDocumentSync: TextDocumentSyncKind.Incremental,
     codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+    completionProvider: { triggerCharacters: [' ', ':', '-', '['] },
+    hoverProvider: true,
   },
 }));
 
@@ -48,6 +56,16 @@ connection.onCodeAction(({ textDocument, context }) => {
     });
   }
   return actions;
+});
+
+connection.onCompletion(({ textDocument, position }) => {
+  const doc = documents.get(textDocument.uri);
+  return doc ? completions(doc, position) : [];
+});
+
+connection.onHover(({ textDocument, position }) => {
+  const doc = documents.get(textDocument.uri);
+  return doc ? hover(doc, position) : null;
 });
 
 documents.listen(connection);
