@@ -14,6 +14,10 @@ declare -A need=(
   [iptables]=iptables
   [debootstrap]=debootstrap
   [nsenter]=util-linux
+  # A real VS Code for the extension's end-to-end tests (code-server + headless Chromium)
+  [chromium]=chromium
+  [rg]=ripgrep
+  [krb5-config]=libkrb5-dev
 )
 missing=()
 for cmd in "${!need[@]}"; do
