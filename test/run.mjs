@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const all = ['unit', 'integration'];
+const all = ['unit', 'integration', 'e2e'];
 const suites = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const chosen = suites.length ? suites : all;
 const results = join(root, 'test-results');
