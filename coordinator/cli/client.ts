@@ -9,14 +9,15 @@ import {
   createMessageConnection,
   ResponseError,
   SocketMessageReader,
-  SocketMessageWriter,
   type MessageConnection,
+  type NotificationType,
   type RequestType,
   type RequestType0,
 } from 'vscode-jsonrpc/node';
 import { answers } from '../daemon/socketProbe';
 import { VendettaError } from '../errors';
 import { cliBundlePath, homePaths, type HomePaths } from '../home';
+import { FrameWriter } from '../nodes/frameWriter';
 import {
   COORDINATOR_PROTOCOL_VERSION,
   Initialize,
@@ -69,7 +70,7 @@ export class CoordinatorClient {
       if (!socket) throw notAnswering(paths, 'stopped answering right after it started');
     }
     const sock = socket;
-    const connection = createMessageConnection(new SocketMessageReader(sock), new SocketMessageWriter(sock));
+    const connection = createMessageConnection(new SocketMessageReader(sock), new FrameWriter(sock));
     connection.listen();
     sock.on('error', () => undefined);
     try {
@@ -102,6 +103,15 @@ export class CoordinatorClient {
     this.connection.onNotification(ProgressNotification, (p) => {
       if (p.token === token) listener(p);
     });
+  }
+
+  onNotification<P>(type: NotificationType<P>, listener: (params: P) => void): void {
+    this.connection.onNotification(type, listener);
+  }
+
+  /** Rejects when the coordinator closes the connection (for commands that stay up). */
+  get lostConnection(): Promise<never> {
+    return this.lost;
   }
 
   onNodesChanged(listener: (nodes: NodeSummary[]) => void): void {

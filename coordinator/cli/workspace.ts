@@ -19,6 +19,8 @@ import {
 } from '../protocol';
 import { runAction, withClient } from './client';
 import { ExitCode, printJson, ProgressPrinter } from './output';
+import { registerServiceCommands } from './services';
+import { anyServiceFailed } from './serviceOutput';
 import { aliasFor, execInWorkspace, sshIntoWorkspace } from './workspaceExec';
 import { formatStatus, formatUp, formatWorkspaceList } from './workspaceOutput';
 
@@ -32,6 +34,7 @@ interface UpOpts extends JsonOpts {
   provider?: WorkspaceProvider;
   name?: string;
   git?: string;
+  forward?: boolean;
 }
 
 interface RefOpts extends JsonOpts {
@@ -50,11 +53,14 @@ export function registerWorkspaceCommands(program: Command): void {
     .addOption(providerOption())
     .option('--name <name>', 'workspace name (default: the config\'s name)')
     .option('--git <url>', 'clone URL[#REF] inside the workspace instead of sending the folder')
+    .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here (until `workspace rm`)')
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
       await runAction(opts, () => up(path, opts));
     });
+
+  registerServiceCommands(ws);
 
   ws.command('list')
     .description('list the workspaces and what their nodes say about them now')
@@ -69,7 +75,7 @@ export function registerWorkspaceCommands(program: Command): void {
     });
 
   ws.command('status')
-    .description('one workspace in detail: state, image, sshd, pinned host key')
+    .description('one workspace in detail: state, image, sshd, pinned host key, services')
     .argument('<workspace>', 'workspace name')
     .option('--node <node>', 'the node, when the name is on several')
     .option('--json', 'print the WorkspaceStatus as JSON')
@@ -145,6 +151,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('--node <node>', 'node to run it on')
     .addOption(providerOption())
     .option('--name <name>', 'workspace name')
+    .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here')
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
@@ -175,13 +182,14 @@ function ref(name: string, opts: RefOpts): { name: string; node?: string } {
   return opts.node ? { name, node: opts.node } : { name };
 }
 
-async function up(path: string | undefined, opts: UpOpts): Promise<void> {
+async function up(path: string | undefined, opts: UpOpts): Promise<number> {
   const params: WorkspaceUpParams = { path: resolve(path ?? '.') };
   if (opts.node) params.node = opts.node;
   if (opts.provider) params.provider = opts.provider;
   if (opts.name) params.name = opts.name;
   if (opts.git) params.git = opts.git;
-  await withClient(async (c) => {
+  if (opts.forward) params.forward = true;
+  return withClient(async (c) => {
     const printer = new ProgressPrinter(!opts.json);
     const progressToken = randomUUID();
     c.onProgress(progressToken, (p) => printer.step(p.step, p.total, p.message));
@@ -193,5 +201,6 @@ async function up(path: string | undefined, opts: UpOpts): Promise<void> {
     }
     if (opts.json) printJson(result);
     else process.stdout.write(formatUp(result));
+    return result.services && anyServiceFailed(result.services) ? ExitCode.Error : ExitCode.Ok;
   });
 }

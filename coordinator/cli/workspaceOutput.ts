@@ -1,6 +1,7 @@
 /** How workspace results read on a terminal (the --json forms are the protocol types as they are). */
 import type { SyncReport, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../protocol';
 import { formatSeconds, formatTable } from './output';
+import { forwardLine, formatServices } from './serviceOutput';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -49,7 +50,8 @@ export function formatUp(r: WorkspaceUpResult): string {
   ];
   if (r.sync) lines.push(`  sync:    ${formatSync(r.sync)}`);
   if (r.git) lines.push(`  git:     ${r.git.url}${r.git.ref ? `#${r.git.ref}` : ''} ${r.git.cloned ? 'cloned' : 'already cloned'}`);
-  return lines.join('\n') + '\n';
+  for (const f of r.forwards ?? []) lines.push(`  forward: ${forwardLine(f)}`);
+  return lines.join('\n') + '\n' + (r.services ? '\n' + formatServices(r.services) : '');
 }
 
 export function formatStatus(s: WorkspaceStatus): string {
@@ -71,5 +73,5 @@ export function formatStatus(s: WorkspaceStatus): string {
   const width = Math.max(...rows.map(([k]) => k.length));
   const out = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
   if (s.error) out.push(`error: ${s.error.message}`, ...(s.error.hint ? [`hint: ${s.error.hint}`] : []));
-  return out.join('\n') + '\n';
+  return out.join('\n') + '\n' + (s.services ? '\n' + formatServices(s.services) : '');
 }

@@ -3,7 +3,7 @@
  * one entry with a validator and a handler (a missing one is a compile error), and the types of
  * params and results come from the protocol's RequestType constants.
  */
-import type { CancellationToken, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { CancellationToken, NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import {
   AddNode,
   CoordinatorShutdown,
@@ -21,6 +21,15 @@ import {
   StopWorkspaceRequest,
   TunnelOpen,
   WorkspaceStatusRequest,
+  ListServicesRequest,
+  StartServicesRequest,
+  StopServicesRequest,
+  ListPortsRequest,
+  LogsRequest,
+  UnfollowLogsRequest,
+  ForwardPortRequest,
+  UnforwardPortRequest,
+  ListForwardsRequest,
   WorkspaceUp,
   type ErrorData,
   type InitializeParams,
@@ -45,6 +54,15 @@ export const REQUESTS = {
   stopWorkspace: StopWorkspaceRequest,
   removeWorkspace: RemoveWorkspaceRequest,
   tunnelOpen: TunnelOpen,
+  listServices: ListServicesRequest,
+  startServices: StartServicesRequest,
+  stopServices: StopServicesRequest,
+  listPorts: ListPortsRequest,
+  serviceLogs: LogsRequest,
+  unfollowLogs: UnfollowLogsRequest,
+  forwardPort: ForwardPortRequest,
+  unforwardPort: UnforwardPortRequest,
+  listForwards: ListForwardsRequest,
 } as const;
 
 type ParamsOf<T> = T extends RequestType<infer P, unknown, ErrorData> ? P : T extends RequestType0<unknown, ErrorData> ? undefined : never;
@@ -55,6 +73,10 @@ export type ProgressReporter = (step: number, total: number, message: string) =>
 export interface ClientHandle {
   readonly id: number;
   initialized: InitializeParams | undefined;
+  /** Cancelled when the client disconnects: what it subscribed to ends then. */
+  readonly gone: CancellationToken;
+  /** A notification to this client alone (log lines it follows); dropped once it is gone. */
+  notify<P>(type: NotificationType<P>, params: P): void;
 }
 
 export interface RequestContext {

@@ -7,6 +7,8 @@ import { localUser } from '../nodes/nodeSummary';
 import type { NodeRegistry } from '../nodes/registry';
 import type { SshLayer } from '../nodes/sshLayer';
 import { COORDINATOR_PROTOCOL_VERSION, type AddNodeParams, type CoordinatorStatus } from '../protocol';
+import { servicesHandlers } from '../services/handlers';
+import { ServicesManager } from '../services/manager';
 import { VERSION } from '../version';
 import { workspaceHandlers } from '../workspaces/handlers';
 import { WorkspaceManager } from '../workspaces/manager';
@@ -26,14 +28,18 @@ export interface HandlerDeps {
   /** The workspace manager and tunnel registry; made here (logging nowhere) when not given. */
   workspaces?: WorkspaceManager;
   tunnels?: TunnelRegistry;
+  /** Services, ports and logs; made here over the workspace manager when not given. */
+  services?: ServicesManager;
 }
 
 export function createHandlers(deps: HandlerDeps): HandlerTable {
   const { manager } = deps;
   const workspaces = deps.workspaces ?? new WorkspaceManager({ paths: deps.paths, log: nullLogger, nodes: manager });
   const tunnels = deps.tunnels ?? new TunnelRegistry(nullLogger);
+  const services = deps.services ?? new ServicesManager(workspaces, nullLogger);
   return {
     ...workspaceHandlers(workspaces, tunnels),
+    ...servicesHandlers(services),
     initialize: {
       validate(raw) {
         const p = v.paramsObject(raw, 'initialize', ['protocolVersion', 'client']);

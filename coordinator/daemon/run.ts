@@ -9,7 +9,8 @@ import { FileLogger, logLevelFrom } from '../logFile';
 import { NodeManager } from '../nodes/nodeManager';
 import { NodeRegistry } from '../nodes/registry';
 import { realSshLayer, type SshLayer } from '../nodes/sshLayer';
-import { NodesDidChange, WorkspacesDidChange } from '../protocol';
+import { NodesDidChange, ServicesDidChange, WorkspacesDidChange } from '../protocol';
+import { ServicesManager } from '../services/manager';
 import { VERSION } from '../version';
 import { WorkspaceManager } from '../workspaces/manager';
 import { TunnelRegistry } from '../workspaces/tunnels';
@@ -50,6 +51,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   const manager = new NodeManager({ paths, log, registry, ssh, agentBundle: agentBundlePath() });
   const workspaces = new WorkspaceManager({ paths, log, nodes: manager });
   const tunnels = new TunnelRegistry(log);
+  const services = new ServicesManager(workspaces, log);
   let server: CoordinatorServer | undefined;
   let stopping: Promise<void> | undefined;
 
@@ -59,6 +61,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
       const ownsSocket = lock.held();
       registry.close();
       tunnels.close();
+      services.close();
       await server?.close(ownsSocket).catch((err: unknown) => log.error('closing the socket failed', { err }));
       await manager.close().catch((err: unknown) => log.error('closing node links failed', { err }));
       lock.release();
@@ -83,6 +86,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
         ssh,
         workspaces,
         tunnels,
+        services,
         startedAt,
         clientCount: () => server?.clientCount ?? 0,
         // Let the reply go out first.
@@ -94,6 +98,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   } catch (err) {
     log.error('coordinator failed to start', { err });
     registry.close();
+    services.close();
     await server?.close(false).catch(() => undefined);
     lock.release();
     log.close();
@@ -103,7 +108,11 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(sig));
   manager.onDidChange((nodes) => server?.broadcast(NodesDidChange, { nodes }));
   workspaces.onDidChange((all) => server?.broadcast(WorkspacesDidChange, { workspaces: all }));
+  services.onDidChange((ws) => server?.broadcast(ServicesDidChange, ws));
   manager.start();
+  // The registry is loaded now: watch every node with workspaces, and nodes as they come and go.
+  services.watchKnownNodes();
+  manager.onDidChange(() => services.watchKnownNodes());
   log.info('coordinator ready', { socket: paths.socket, pid: process.pid, nodes: manager.size });
   if (registry.problem) log.warn('nodes.yaml has an error; running with the built-in node only', { problem: registry.problem });
 }

@@ -10,13 +10,13 @@ import {
   CancellationTokenSource,
   createMessageConnection,
   SocketMessageReader,
-  SocketMessageWriter,
   type CancellationToken,
   type MessageConnection,
   type NotificationType,
 } from 'vscode-jsonrpc/node';
 import { toVendettaError, VendettaError } from '../errors';
 import type { Logger } from '../log';
+import { FrameWriter } from '../nodes/frameWriter';
 import { ProgressNotification } from '../protocol';
 import { GuardedReader } from './guardedReader';
 import { byMethod, progressTokenOf, type ClientHandle, type HandlerTable, type ProgressReporter } from './handlerTable';
@@ -42,9 +42,9 @@ export interface ServerOptions {
 interface Client extends ClientHandle {
   socket: Socket;
   /** Cancelled when the client goes away: what it asked for is no longer wanted. */
-  gone: CancellationTokenSource;
+  goneSource: CancellationTokenSource;
   connection: MessageConnection;
-  writer: SocketMessageWriter;
+  writer: FrameWriter;
   failed: boolean;
 }
 
@@ -132,8 +132,13 @@ export class CoordinatorServer {
     // Off: its timer re-arms itself forever once a client leaves a message half-sent, even after
     // the socket closed. watchPending() does that job and stops with the socket.
     reader.partialMessageTimeout = 0;
-    const writer = new SocketMessageWriter(socket);
-    const client = { id: this.nextId++, socket, writer, initialized: undefined, failed: false, gone: new CancellationTokenSource() } as unknown as Client;
+    const writer = new FrameWriter(socket);
+    const gone = new CancellationTokenSource();
+    const client = { id: this.nextId++, socket, writer, initialized: undefined, failed: false, goneSource: gone, gone: gone.token } as unknown as Client;
+    client.notify = (type, params) => {
+      if (client.failed || gone.token.isCancellationRequested) return;
+      client.connection.sendNotification(type.method, params).catch((err: unknown) => log.debug('notification not delivered', { client: client.id, err }));
+    };
     const resetPending = this.watchPending(client);
     const guarded = new GuardedReader(reader, (message, why) => this.reject(client, `Invalid JSON-RPC message: ${why}`, idOf(message), false), resetPending);
     client.connection = createMessageConnection(guarded, writer, {
@@ -148,7 +153,7 @@ export class CoordinatorServer {
     // Framing errors (no Content-Length, a body that is not JSON) leave the stream unusable.
     client.connection.onError(([err]) => this.reject(client, `Malformed JSON-RPC message: ${err.message}`, null, true));
     client.connection.onClose(() => {
-      client.gone.cancel();
+      client.goneSource.cancel();
       this.clients.delete(client);
       log.debug('client disconnected', { client: client.id });
     });
@@ -173,8 +178,8 @@ export class CoordinatorServer {
       }
       const params = handler.validate(raw);
       const cancel = new CancellationTokenSource();
-      const subs = [token.onCancellationRequested(() => cancel.cancel()), client.gone.token.onCancellationRequested(() => cancel.cancel())];
-      if (token.isCancellationRequested || client.gone.token.isCancellationRequested) cancel.cancel();
+      const subs = [token.onCancellationRequested(() => cancel.cancel()), client.gone.onCancellationRequested(() => cancel.cancel())];
+      if (token.isCancellationRequested || client.gone.isCancellationRequested) cancel.cancel();
       let result: unknown;
       try {
         result = await handler.run(params, { client, token: cancel.token, progress: this.progressFor(client, progressTokenOf(raw)) });

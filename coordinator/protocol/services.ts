@@ -71,6 +71,12 @@ export interface ForwardParams extends WorkspaceRef {
   port: number;
   /** 0 or absent: the same number if free, else any free port. */
   localPort?: number;
+  /**
+   * End the forward when the client that asked disconnects (`workspace forward`); without it the
+   * forward stays until `ports/unforward` or the workspace is removed (`up --forward`). An existing
+   * forward of the same port is returned as it is.
+   */
+  untilDisconnect?: boolean;
 }
 
 export interface ForwardInfo {

@@ -4,6 +4,7 @@
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { ErrorData, ErrorName } from './index';
+import type { ForwardInfo, ServiceStatus } from './services';
 
 export type WorkspaceState = 'creating' | 'running' | 'stopped' | 'error' | 'missing';
 export type WorkspaceProvider = 'docker' | 'lxc' | 'qemu';
@@ -34,6 +35,8 @@ export interface WorkspaceStatus extends WorkspaceSummary {
   ssh: { host: string; port: number; fingerprint: string } | null;
   /** The project's copy on the node. */
   nodeFolder: string | null;
+  /** The services, when the workspace runs and the node could say. */
+  services?: ServiceStatus[];
 }
 
 export interface WorkspaceUpParams {
@@ -44,6 +47,8 @@ export interface WorkspaceUpParams {
   name?: string;
   /** `URL[#REF]`: clone this on the node instead of sending the local folder. */
   git?: string;
+  /** Also forward the config's `forwardPorts` to this machine (they stay until unforwarded). */
+  forward?: boolean;
   progressToken?: string;
 }
 
@@ -65,6 +70,10 @@ export interface WorkspaceUpResult extends WorkspaceSummary {
   sync: SyncReport | null;
   git: { url: string; ref?: string; cloned: boolean } | null;
   elapsedMs: number;
+  /** The services as they stood when `up` returned (absent when the config has none). */
+  services?: ServiceStatus[];
+  /** What `forward: true` forwarded. */
+  forwards?: ForwardInfo[];
 }
 
 export interface WorkspaceRef {

@@ -11,6 +11,7 @@ import {
   RemoveWorkspace,
   StartWorkspace,
   StopWorkspace,
+  ListServices,
   type WorkspaceInfo,
 } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
@@ -18,13 +19,15 @@ import { cliBundlePath, type HomePaths } from '../home';
 import type { Logger } from '../log';
 import type { AgentClient, Disposable } from '../nodes/agentClient';
 import type { ProgressReporter } from '../daemon/handlerTable';
-import type { RemoveWorkspaceParams, WorkspaceRef, WorkspaceStatus, WorkspaceSummary, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
+import type { ForwardInfo, RemoveWorkspaceParams, ServiceStatus, WorkspaceRef, WorkspaceStatus, WorkspaceSummary, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
 import { KnownHosts } from '../ssh/knownHosts';
 import { SshConfigFile } from '../sshConfig/sshConfigFile';
 import { SyncStateStore } from '../sync/syncState';
 import { agentErrorName, checkWorkspaceInfo, checkWorkspaceList } from './agentReplies';
 import { WorkspaceStore, workspacesFile, type WorkspaceRecord } from './store';
 import { runUp } from './up';
+import { startServices } from './upServices';
+import { checkServicesStatus } from '../services/agentReplies';
 import { workspaceKeyPath } from './workspaceKey';
 
 /** Where the manager finds a node's agent (the NodeManager in the daemon, a fake in tests). */
@@ -59,6 +62,9 @@ export class WorkspaceManager {
   private readonly known = new Map<string, Known>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<(all: WorkspaceSummary[]) => void>();
+  private readonly removeListeners = new Set<(record: WorkspaceRecord) => void>();
+  /** Set by the services manager: forwards ports of a workspace to this machine (`up --forward`). */
+  portForwarder: ((record: WorkspaceRecord, ports: number[]) => Promise<ForwardInfo[]>) | undefined;
 
   constructor(readonly opts: WorkspaceManagerOptions) {
     this.store = new WorkspaceStore(workspacesFile(opts.paths));
@@ -88,6 +94,12 @@ export class WorkspaceManager {
   onDidChange(listener: (all: WorkspaceSummary[]) => void): Disposable {
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Called after a workspace was removed (or forgotten): what pointed at it ends. */
+  onDidRemove(listener: (record: WorkspaceRecord) => void): Disposable {
+    this.removeListeners.add(listener);
+    return { dispose: () => this.removeListeners.delete(listener) };
   }
 
   /** Runs `fn` alone for this workspace: two `up`s (or an up and an rm) never interleave. */
@@ -221,7 +233,18 @@ export class WorkspaceManager {
       startedAt: info?.startedAt ?? null,
       ssh: info?.ssh ? { host: info.ssh.host, port: info.ssh.port, fingerprint: pinned?.fingerprint ?? info.ssh.hostKey.fingerprint } : null,
       nodeFolder: info?.nodeFolder ?? null,
+      ...(info?.state === 'running' ? await this.servicesOf(record) : {}),
     };
+  }
+
+  /** The services for a status, or nothing when the node cannot say (the status still answers). */
+  private async servicesOf(record: WorkspaceRecord): Promise<{ services?: ServiceStatus[] }> {
+    try {
+      return { services: checkServicesStatus(await this.client(record.node).request(ListServices, { workspace: record.name }), record.node).services };
+    } catch (err) {
+      this.opts.log.debug('no services for a status', { workspace: record.name, node: record.node, err });
+      return {};
+    }
   }
 
   async start(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceSummary> {
@@ -230,6 +253,7 @@ export class WorkspaceManager {
       const info = checkWorkspaceInfo(await this.client(record.node).request(StartWorkspace, { name: record.name }, token), record.node);
       const s = this.summary(record, this.noteInfo(record, info));
       this.emitChange();
+      if (info.state === 'running') await startServices(this, record, token);
       return s;
     });
   }
@@ -281,6 +305,13 @@ export class WorkspaceManager {
     this.syncState.remove(record.node, record.name);
     this.store.remove(record.name, record.node);
     this.forget(record);
+    for (const l of [...this.removeListeners]) {
+      try {
+        l(record);
+      } catch (err) {
+        this.opts.log.error('a workspace removal listener threw', { err });
+      }
+    }
   }
 
   /** The workspace's sshd as its node sees it: remembered from the last answer, else asked. */

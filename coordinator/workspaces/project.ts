@@ -3,8 +3,8 @@
  * (errors located as file:line:col), defaults applied, CLI overrides on top.
  */
 import { stat } from 'node:fs/promises';
-import type { WorkspaceSpec } from '../../agent/protocol';
-import { hasErrors, loadWorkspaceConfig, resolveWorkspaceConfig, type Diagnostic, type ResolvedWorkspaceConfig } from '../config';
+import type { ServiceCommand, ServiceSpec, WorkspaceHooksSpec, WorkspaceSpec } from '../../agent/protocol';
+import { hasErrors, loadWorkspaceConfig, resolveWorkspaceConfig, type Diagnostic, type ResolvedService, type ResolvedWorkspaceConfig } from '../config';
 import { VendettaError } from '../errors';
 import type { WorkspaceProvider } from '../protocol';
 import { workspaceName } from './names';
@@ -73,5 +73,26 @@ export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverri
     if (d.memoryBytes !== undefined) spec.docker.memoryBytes = d.memoryBytes;
     if (d.pids !== undefined) spec.docker.pids = d.pids;
   }
+  if (config.services.length) spec.services = config.services.map(serviceSpec);
+  const hooks: WorkspaceHooksSpec = {};
+  if (config.hooks.postCreate !== undefined) hooks.postCreate = copyCommand(config.hooks.postCreate);
+  if (config.hooks.postStart !== undefined) hooks.postStart = copyCommand(config.hooks.postStart);
+  if (hooks.postCreate !== undefined || hooks.postStart !== undefined) spec.hooks = hooks;
   return spec;
+}
+
+/** One service as the agent runs it: the resolved config, copied so the spec owns its arrays. */
+export function serviceSpec(s: ResolvedService): ServiceSpec {
+  const out: ServiceSpec = { name: s.name, command: copyCommand(s.command), env: { ...s.env }, dependsOn: [...s.dependsOn], restart: s.restart };
+  if (s.port !== undefined) out.port = s.port;
+  if (s.healthcheck) {
+    const h = s.healthcheck;
+    const timing = { intervalMs: h.intervalMs, timeoutMs: h.timeoutMs, retries: h.retries, startPeriodMs: h.startPeriodMs };
+    out.healthcheck = h.kind === 'http' ? { kind: 'http', url: h.url, ...timing } : h.kind === 'tcp' ? { kind: 'tcp', port: h.port, ...timing } : { kind: 'command', command: copyCommand(h.command), ...timing };
+  }
+  return out;
+}
+
+function copyCommand(c: ServiceCommand): ServiceCommand {
+  return typeof c === 'string' ? c : [...c];
 }

@@ -8,7 +8,7 @@ import type { CancellationToken } from 'vscode-jsonrpc';
 import { CreateWorkspace, WorkspaceProgress, type WorkspaceInfo } from '../../agent/protocol';
 import type { ProgressReporter } from '../daemon/handlerTable';
 import { toVendettaError, VendettaError } from '../errors';
-import type { SyncReport, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
+import type { ForwardInfo, ServiceStatus, SyncReport, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
 import { fingerprintOf } from '../ssh/fingerprint';
 import { syncProject } from '../sync/sender';
 import { agentErrorName, checkWorkspaceInfo, parsePublicKey } from './agentReplies';
@@ -17,19 +17,23 @@ import type { WorkspaceManager } from './manager';
 import { sshAlias, workspaceName } from './names';
 import { buildSpec, loadProject } from './project';
 import type { WorkspaceRecord } from './store';
+import { upServices } from './upServices';
 import { ensureWorkspaceKey } from './workspaceKey';
 import { connectWorkspace } from './workspaceSsh';
 
-const TOTAL = 5;
 
 export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress: ProgressReporter, token?: CancellationToken): Promise<WorkspaceUpResult> {
   const started = Date.now();
   const git = p.git !== undefined ? parseGitSource(p.git) : undefined;
-  progress(1, TOTAL, 'Reading the workspace config');
   const project = await loadProject(p.path);
   const name = workspaceName(p.name ?? project.config.name);
   const node = p.node ?? project.config.node;
   const client = m.client(node);
+  const hasServices = project.config.services.length > 0 || project.config.hooks.postCreate !== undefined || project.config.hooks.postStart !== undefined;
+  const forwardPorts = p.forward ? project.config.forwardPorts : [];
+  const TOTAL = 5 + (hasServices ? 1 : 0) + (forwardPorts.length ? 1 : 0);
+  // Said once the config is read, which is when the number of steps is known (it takes milliseconds).
+  progress(1, TOTAL, 'Reading the workspace config');
 
   return m.exclusive(node, name, async () => {
     const existing = m.store.get(name, node);
@@ -60,14 +64,14 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
     progress(3, TOTAL, `${existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
     let info: WorkspaceInfo;
     try {
-      info = await create(m, record, spec, !existing, progress, token);
+      info = await create(m, record, spec, !existing, progress, token, TOTAL);
     } catch (err) {
       if (git || !spec.docker?.build || agentErrorName(err) !== 'BUILD_CONTEXT_MISSING') throw err;
       // The image is built from the project, which is not on the node yet: the agent kept the
       // half-made workspace, so the code can land first; then the second create builds.
       progress(3, TOTAL, 'Syncing the build context');
       await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(token ? { token } : {}) });
-      info = await create(m, record, spec, false, progress, token);
+      info = await create(m, record, spec, false, progress, token, TOTAL);
     }
     if (info.state !== 'running' || !info.ssh) {
       throw new VendettaError('WORKSPACE_STATE', `${name} on ${node} is ${info.state} after create${info.error ? `: ${info.error.message}` : ''}`, {
@@ -95,12 +99,33 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
       sync = await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(token ? { token } : {}) });
     }
     m.emitChange();
-    m.log.info('workspace up', { workspace: name, node, existed: !!existing, sent: sync?.sent, bytes: sync?.bytes, ms: Date.now() - started });
-    return { ...m.summary(record), existed: !!existing, sync, git: cloned, elapsedMs: Date.now() - started };
+
+    // The services need the code, so they start after it landed.
+    let services: ServiceStatus[] | undefined;
+    if (hasServices) {
+      progress(6, TOTAL, 'Starting services');
+      services = await upServices(m, record, spec.services ?? [], !!existing, (words) => progress(6, TOTAL, `Services: ${words}`), token);
+    }
+    let forwards: ForwardInfo[] | undefined;
+    if (forwardPorts.length) {
+      progress(TOTAL, TOTAL, `Forwarding port${forwardPorts.length > 1 ? 's' : ''} ${forwardPorts.join(', ')}`);
+      if (!m.portForwarder) throw new VendettaError('INTERNAL', 'This coordinator cannot forward ports', { hint: 'Restart it with `vendetta coordinator stop`.' });
+      forwards = await m.portForwarder(record, forwardPorts);
+    }
+    m.log.info('workspace up', { workspace: name, node, existed: !!existing, sent: sync?.sent, bytes: sync?.bytes, services: services?.length, ms: Date.now() - started });
+    return {
+      ...m.summary(record),
+      existed: !!existing,
+      sync,
+      git: cloned,
+      elapsedMs: Date.now() - started,
+      ...(services ? { services } : {}),
+      ...(forwards ? { forwards } : {}),
+    };
   });
 }
 
-async function create(m: WorkspaceManager, record: WorkspaceRecord, spec: ReturnType<typeof buildSpec>, isNew: boolean, progress: ProgressReporter, token?: CancellationToken): Promise<WorkspaceInfo> {
+async function create(m: WorkspaceManager, record: WorkspaceRecord, spec: ReturnType<typeof buildSpec>, isNew: boolean, progress: ProgressReporter, token?: CancellationToken, TOTAL = 5): Promise<WorkspaceInfo> {
   const client = m.client(record.node);
   const agentToken = randomUUID();
   const sub = client.onNotification(WorkspaceProgress, (wp) => {

@@ -52,8 +52,8 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
 
     const human = await env.cli(['workspace', 'up', HELLO]);
     assert.equal(human.code, 0, human.stderr);
-    assert.match(human.stderr, /^\[1\/5\] Reading the workspace config \d+\.\d s$/m);
-    assert.match(human.stderr, /^\[5\/5\] Syncing code \d+\.\d s$/m);
+    assert.match(human.stderr, /^\[1\/6\] Reading the workspace config \d+\.\d s$/m);
+    assert.match(human.stderr, /^\[5\/6\] Syncing code \d+\.\d s$/m);
     assert.match(human.stdout, /^hello on local is running \(already there/m);
     assert.match(human.stdout, /sync: +\d+ files, 0 sent/);
   });

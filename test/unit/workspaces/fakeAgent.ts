@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { utils } from 'ssh2';
 import { ResponseError, type NotificationType } from 'vscode-jsonrpc';
-import type { InitializeResult, ManifestEntry, WorkspaceHostKey, WorkspaceInfo, WorkspaceSpec } from '../../../agent/protocol';
+import type { InitializeResult, ManifestEntry, ServiceLogLine, ServiceStatus, WorkspaceHostKey, WorkspaceInfo, WorkspaceServicesStatus, WorkspaceSpec } from '../../../agent/protocol';
 import { VendettaError } from '../../../coordinator/errors';
 import type { AgentClient, AgentCommand, Disposable, LinkState } from '../../../coordinator/nodes/agentClient';
 import { fingerprintOf } from '../../../coordinator/ssh/fingerprint';
@@ -39,7 +39,19 @@ export class FakeWorkspaceAgent implements AgentClient {
   syncRuns = 0;
   /** The next sync-receive refuses the stream the way the agent does. */
   syncFailure: { code: string; message: string; hint: string } | undefined;
+  /** Services per workspace, as `services/*` reports them (made from the spec on services/start). */
+  readonly services = new Map<string, ServiceStatus[]>();
+  /** nodePort a service gets when started, by service name (none: no nodePort). */
+  readonly nodePorts = new Map<string, number>();
+  /** Log lines `services/logs` answers with; follows get later ones through emit(). */
+  readonly logLines: ServiceLogLine[] = [];
+  readonly follows = new Set<string>();
   private readonly handlers = new Map<string, Set<(p: unknown) => void>>();
+
+  /** Sends a notification as the agent would. */
+  emit(method: string, params: unknown): void {
+    for (const h of [...(this.handlers.get(method) ?? [])]) h(params);
+  }
 
   constructor(readonly nodeName: string, private readonly root: string) {}
 
@@ -120,9 +132,46 @@ export class FakeWorkspaceAgent implements AgentClient {
       }
       case 'workspaces/manifest':
         return { files: manifest(get(p.name!).nodeFolder) } as never;
+      case 'services/list':
+      case 'services/start':
+      case 'services/stop':
+        return this.servicesRequest(type.method, params as { workspace: string; service?: string }) as never;
+      case 'services/logs': {
+        const q = params as { workspace: string; service?: string; tail?: number; since?: string; follow?: boolean; followToken?: string };
+        get(q.workspace);
+        if (q.follow && q.followToken) this.follows.add(q.followToken);
+        let lines = this.logLines.filter((l) => (!q.service || l.service === q.service) && (!q.since || l.time >= q.since));
+        if (q.tail !== undefined) lines = lines.slice(Math.max(0, lines.length - q.tail));
+        return { lines: structuredClone(lines) } as never;
+      }
+      case 'services/unfollow': {
+        const t = (params as { followToken: string }).followToken;
+        return { stopped: this.follows.delete(t) } as never;
+      }
       default:
         throw new Error(`unexpected request ${type.method}`);
     }
+  }
+
+  private servicesRequest(method: string, q: { workspace: string; service?: string }): WorkspaceServicesStatus {
+    const w = this.workspaces.get(q.workspace);
+    if (!w) throw agentError(this.nodeName, 'WORKSPACE_NOT_FOUND', `no workspace ${q.workspace}`);
+    let list = this.services.get(q.workspace);
+    if (!list) {
+      list = (w.spec.services ?? []).map((s) => ({ name: s.name, state: 'stopped', restarts: 0, ...(s.port !== undefined ? { port: s.port } : {}) }) as ServiceStatus);
+      this.services.set(q.workspace, list);
+    }
+    for (const s of list) {
+      if (q.service && s.name !== q.service) continue;
+      if (method === 'services/start') {
+        s.state = 'healthy';
+        const np = this.nodePorts.get(s.name);
+        if (np !== undefined) s.nodePort = np;
+      } else if (method === 'services/stop') s.state = 'stopped';
+    }
+    const status = { workspace: q.workspace, services: structuredClone(list), hooks: {} };
+    if (method !== 'services/list') this.emit('services/didChange', structuredClone(status));
+    return status;
   }
 
   async runAgentCommand(args: string[]): Promise<AgentCommand> {

@@ -1,0 +1,77 @@
+/** How services, ports, forwards and log lines read on a terminal (--json prints the protocol types). */
+import type { ForwardInfo, PortInfo, ServiceLogLine, ServiceStatus } from '../protocol';
+import { formatTable } from './output';
+
+const BAD = new Set(['unhealthy', 'crashloop', 'exited', 'stopped']);
+
+/** True when a service will not get better on its own (for exit codes). */
+export function anyServiceFailed(services: readonly ServiceStatus[]): boolean {
+  return services.some((s) => BAD.has(s.state));
+}
+
+export function formatServices(services: readonly ServiceStatus[]): string {
+  if (services.length === 0) return 'no services\n';
+  return formatTable(services, [
+    { header: 'service', value: (s) => s.name },
+    { header: 'state', value: (s) => s.state },
+    { header: 'port', value: (s) => (s.port !== undefined ? String(s.port) : '-') },
+    { header: 'node port', value: (s) => (s.nodePort !== undefined ? String(s.nodePort) : '-') },
+    { header: 'restarts', value: (s) => String(s.restarts) },
+    { header: 'why', value: (s) => serviceWhy(s) },
+  ]);
+}
+
+function serviceWhy(s: ServiceStatus): string {
+  const parts: string[] = [];
+  if (s.reason) parts.push(s.reason);
+  if (s.lastCheck && !s.lastCheck.ok && s.state !== 'healthy') parts.push(`last check: ${oneLine(s.lastCheck.output)}`);
+  if (s.exitCode !== undefined && s.exitCode !== null && s.state !== 'healthy' && s.state !== 'starting') parts.push(`exit ${s.exitCode}`);
+  return parts.join('; ') || '-';
+}
+
+function oneLine(s: string): string {
+  const l = s.replace(/\s+/g, ' ').trim();
+  return l.length > 80 ? `${l.slice(0, 77)}...` : l;
+}
+
+export function formatPorts(rows: readonly PortInfo[]): string {
+  if (rows.length === 0) return 'no service ports\n';
+  return formatTable(rows, [
+    { header: 'service', value: (r) => r.service },
+    { header: 'port', value: (r) => String(r.port) },
+    { header: 'node port', value: (r) => String(r.nodePort) },
+    { header: 'health', value: (r) => r.health },
+    { header: 'url', value: (r) => (r.localPort !== undefined ? `${r.url} (forwarded)` : `${r.url} (on the node)`) },
+  ]);
+}
+
+export function forwardLine(f: ForwardInfo): string {
+  return `Forwarding http://127.0.0.1:${f.localPort} → ${f.workspace}:${f.port} (node ${f.node})`;
+}
+
+/** `HH:MM:SS.mmm` in this machine's time zone. */
+export function clockTime(iso: string): string {
+  const d = new Date(iso);
+  if (!Number.isFinite(d.getTime())) return '??:??:??.???';
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/**
+ * Log lines as `HH:MM:SS.mmm service | line`, the service labels aligned (the column widens when a
+ * longer name shows up); with one service named, `HH:MM:SS.mmm line`.
+ */
+export class LogFormatter {
+  private width: number;
+
+  constructor(private readonly labelled: boolean, names: readonly string[] = []) {
+    this.width = Math.max(0, ...names.map((n) => n.length));
+  }
+
+  format(l: ServiceLogLine): string {
+    const text = l.line.replace(/\r?\n$/, '');
+    if (!this.labelled) return `${clockTime(l.time)} ${text}`;
+    this.width = Math.max(this.width, l.service.length);
+    return `${clockTime(l.time)} ${l.service.padEnd(this.width)} | ${text}`;
+  }
+}

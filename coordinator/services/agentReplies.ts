@@ -1,0 +1,41 @@
+/**
+ * The agent's services replies, validated at the boundary: a foreign or broken agent gets a clear
+ * AGENT_ERROR here, not a crash in a table later.
+ */
+import type { ServiceLogLine, WorkspaceServicesStatus } from '../../agent/protocol';
+import { VendettaError } from '../errors';
+
+const STATES = new Set(['waiting', 'starting', 'healthy', 'unhealthy', 'restarting', 'crashloop', 'exited', 'stopped']);
+const STREAMS = new Set(['stdout', 'stderr', 'system']);
+
+function bad(what: string, node: string): never {
+  throw new VendettaError('AGENT_ERROR', `The agent on ${node} sent malformed services data (${what})`, {
+    node,
+    hint: 'Upgrade vendetta so the coordinator and the agent match.',
+  });
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPort = (v: unknown) => v === undefined || (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535);
+
+export function checkServicesStatus(raw: unknown, node: string): WorkspaceServicesStatus {
+  if (!isObj(raw)) bad('not an object', node);
+  if (typeof raw.workspace !== 'string') bad('workspace', node);
+  if (!Array.isArray(raw.services)) bad('services', node);
+  for (const s of raw.services as unknown[]) {
+    if (!isObj(s) || typeof s.name !== 'string') bad('a service without a name', node);
+    if (!STATES.has(s.state as string)) bad(`state of ${s.name}`, node);
+    if (!isPort(s.port) || !isPort(s.nodePort)) bad(`ports of ${s.name}`, node);
+    if (typeof s.restarts !== 'number') bad(`restarts of ${s.name}`, node);
+  }
+  if (raw.hooks !== undefined && !isObj(raw.hooks)) bad('hooks', node);
+  return raw as unknown as WorkspaceServicesStatus;
+}
+
+export function checkLogLines(raw: unknown, node: string): ServiceLogLine[] {
+  if (!Array.isArray(raw)) bad('log lines are not a list', node);
+  for (const l of raw as unknown[]) {
+    if (!isObj(l) || typeof l.time !== 'string' || typeof l.service !== 'string' || typeof l.line !== 'string' || !STREAMS.has(l.stream as string)) bad('a log line', node);
+  }
+  return raw as ServiceLogLine[];
+}

@@ -1,0 +1,204 @@
+/**
+ * The coordinator's side of services: it asks the workspace's node (the agent runs, checks and
+ * restarts the services, and keeps their logs), relays the node's state changes to every client,
+ * follows logs for one client, and forwards service ports to this machine.
+ */
+import {
+  ListServices,
+  ServiceLogs,
+  ServicesDidChange as AgentServicesDidChange,
+  StartServices,
+  StopServices,
+  type AgentErrorData,
+  type ServiceNameParams,
+  type WorkspaceServicesStatus,
+} from '../../agent/protocol';
+import type { RequestType } from 'vscode-jsonrpc';
+import type { ClientHandle } from '../daemon/handlerTable';
+import { VendettaError } from '../errors';
+import type { Logger } from '../log';
+import type { AgentClient, Disposable } from '../nodes/agentClient';
+import type { ForwardInfo, ForwardParams, LogsParams, PortInfo, ServiceLogLine, ServiceRef, WorkspaceRef, WorkspaceServices } from '../protocol';
+import type { WorkspaceManager } from '../workspaces/manager';
+import type { WorkspaceRecord } from '../workspaces/store';
+import { checkLogLines, checkServicesStatus } from './agentReplies';
+import { PortForwards } from './forwards';
+import { LogFollows } from './logFollows';
+import { parseSince } from './parse';
+
+export class ServicesManager {
+  readonly forwards: PortForwards;
+  readonly follows: LogFollows;
+  private readonly watched = new Map<string, { client: AgentClient; sub: Disposable }>();
+  private readonly listeners = new Set<(w: WorkspaceServices) => void>();
+  private readonly subs: Disposable[] = [];
+
+  constructor(private readonly workspaces: WorkspaceManager, private readonly log: Logger) {
+    this.forwards = new PortForwards(log);
+    this.follows = new LogFollows(log);
+    workspaces.portForwarder = (record, ports) => this.forwardAll(record, ports);
+    // Every node with a workspace is watched for service changes, also ones made later.
+    this.subs.push(workspaces.onDidChange(() => this.watchKnownNodes()));
+    this.subs.push(workspaces.onDidRemove((record) => {
+      this.forwards.removeWorkspace(record.name, record.node);
+      this.follows.endWorkspace(record.node, record.name);
+    }));
+    this.watchKnownNodes();
+  }
+
+  /** Called with each service change on any watched node. */
+  onDidChange(listener: (w: WorkspaceServices) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  watchKnownNodes(): void {
+    for (const node of new Set(this.workspaces.store.list().map((r) => r.node))) this.watchNode(node);
+  }
+
+  async list(ref: WorkspaceRef): Promise<WorkspaceServices> {
+    const record = this.workspaces.resolve(ref);
+    return this.toServices(record.node, await this.ask(record, ListServices, { workspace: record.name }));
+  }
+
+  async start(ref: ServiceRef): Promise<WorkspaceServices> {
+    const record = this.workspaces.resolve(ref);
+    return this.toServices(record.node, await this.ask(record, StartServices, nameParams(record, ref.service)));
+  }
+
+  async stop(ref: ServiceRef): Promise<WorkspaceServices> {
+    const record = this.workspaces.resolve(ref);
+    return this.toServices(record.node, await this.ask(record, StopServices, nameParams(record, ref.service)));
+  }
+
+  async ports(ref: WorkspaceRef): Promise<PortInfo[]> {
+    const ws = await this.list(ref);
+    const rows: PortInfo[] = [];
+    for (const s of ws.services) {
+      if (s.port === undefined || s.nodePort === undefined) continue;
+      const fwd = this.forwards.find(ws.node, ws.name, s.port);
+      const row: PortInfo = { service: s.name, port: s.port, nodePort: s.nodePort, url: fwd ? fwd.url : `http://127.0.0.1:${s.nodePort}`, health: s.state };
+      if (fwd) row.localPort = fwd.localPort;
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  /** The lines asked for; with `follow`, later lines go to `client` as notifications. */
+  async logs(p: LogsParams, client: ClientHandle): Promise<{ lines: ServiceLogLine[] }> {
+    const record = this.workspaces.resolve(p);
+    const params = { workspace: record.name, ...(p.service ? { service: p.service } : {}), ...(p.tail !== undefined ? { tail: p.tail } : {}), ...(p.since ? { since: parseSince(p.since) } : {}) };
+    const agent = this.workspaces.client(record.node);
+    if (!p.follow) return { lines: checkLogLines((await agent.request(ServiceLogs, params)).lines, record.node) };
+    if (!p.followToken) throw new VendettaError('INVALID_PARAMS', 'services/logs: follow needs a followToken', { hint: 'Send a followToken; the lines come as services/logLines notifications carrying it.' });
+    return { lines: await this.follows.start(agent, record.node, params, client, p.followToken) };
+  }
+
+  unfollow(followToken: string, client: ClientHandle): Promise<boolean> {
+    return this.follows.stop(client.id, followToken);
+  }
+
+  async forward(p: ForwardParams, client?: ClientHandle): Promise<ForwardInfo> {
+    const record = this.workspaces.resolve(p);
+    const nodePort = await this.nodePortOf(record, p.port);
+    const owner = p.untilDisconnect && client ? client.id : undefined;
+    const info = await this.forwards.add(this.endpoint(record, p.port), nodePort, p.localPort, owner);
+    if (owner !== undefined && client) {
+      const sub = client.gone.onCancellationRequested(() => {
+        sub.dispose();
+        this.forwards.removeOwnedBy(owner);
+      });
+    }
+    return info;
+  }
+
+  unforward(p: { workspace: string; node?: string; port: number }): boolean {
+    return this.forwards.remove(p.workspace, p.node, p.port);
+  }
+
+  close(): void {
+    for (const s of this.subs) s.dispose();
+    for (const w of this.watched.values()) w.sub.dispose();
+    this.watched.clear();
+    this.forwards.close();
+    this.follows.close();
+  }
+
+  /** `up --forward`: each configured port that a service publishes. */
+  private async forwardAll(record: WorkspaceRecord, ports: number[]): Promise<ForwardInfo[]> {
+    const out: ForwardInfo[] = [];
+    for (const port of ports) out.push(await this.forward({ name: record.name, node: record.node, port }));
+    return out;
+  }
+
+  private endpoint(record: WorkspaceRecord, port: number) {
+    return {
+      workspace: record.name,
+      node: record.node,
+      port,
+      refreshNodePort: () => this.nodePortOf(record, port),
+      open: (nodePort: number) => this.workspaces.client(record.node).openTcp('127.0.0.1', nodePort),
+    };
+  }
+
+  private async nodePortOf(record: WorkspaceRecord, port: number): Promise<number> {
+    const status = await this.ask(record, ListServices, { workspace: record.name });
+    const svc = status.services.find((s) => s.port === port);
+    if (!svc) {
+      const known = status.services.filter((s) => s.port !== undefined).map((s) => `${s.port} (${s.name})`);
+      throw new VendettaError('INVALID_PARAMS', `No service of ${record.name} listens on port ${port}`, {
+        node: record.node,
+        hint: known.length ? `Its service ports: ${known.join(', ')}.` : `${record.name} has no service with a port; give one a \`port:\` in its config.`,
+      });
+    }
+    if (svc.nodePort === undefined) {
+      throw new VendettaError('WORKSPACE_STATE', `${svc.name}'s port ${port} is not published on ${record.node} (the service is ${svc.state})`, {
+        node: record.node,
+        hint: `Start it: \`vendetta workspace start ${record.name}\`, or see \`vendetta workspace ports ${record.name}\`.`,
+      });
+    }
+    return svc.nodePort;
+  }
+
+  private async ask<P>(record: WorkspaceRecord, type: RequestType<P, WorkspaceServicesStatus, AgentErrorData>, params: P): Promise<WorkspaceServicesStatus> {
+    this.watchNode(record.node);
+    return checkServicesStatus(await this.workspaces.client(record.node).request(type, params), record.node);
+  }
+
+  private toServices(node: string, s: WorkspaceServicesStatus): WorkspaceServices {
+    return { name: s.workspace, node, services: s.services };
+  }
+
+  private watchNode(node: string): void {
+    let client: AgentClient;
+    try {
+      client = this.workspaces.client(node);
+    } catch {
+      return; // not registered (any more): nothing to hear from
+    }
+    const cur = this.watched.get(node);
+    if (cur?.client === client) return;
+    cur?.sub.dispose();
+    const sub = client.onNotification(AgentServicesDidChange, (raw) => {
+      let ws: WorkspaceServices;
+      try {
+        ws = this.toServices(node, checkServicesStatus(raw, node));
+      } catch (err) {
+        this.log.warn('dropped a malformed services change', { node, err });
+        return;
+      }
+      for (const l of [...this.listeners]) {
+        try {
+          l(ws);
+        } catch (err) {
+          this.log.error('a services listener threw', { err });
+        }
+      }
+    });
+    this.watched.set(node, { client, sub });
+  }
+}
+
+function nameParams(record: WorkspaceRecord, service: string | undefined): ServiceNameParams {
+  return service ? { workspace: record.name, service } : { workspace: record.name };
+}

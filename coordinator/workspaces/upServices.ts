@@ -1,0 +1,117 @@
+/**
+ * Services as part of `up` and `start`: the agent starts them (in dependency order, behind health
+ * checks); `up` then waits until they settle, reporting each change as progress. A second `up`
+ * leaves running services alone and starts only the ones that are not running.
+ */
+import type { CancellationToken } from 'vscode-jsonrpc';
+import { ListServices, ServicesDidChange, StartServices, type ServiceSpec, type ServiceStatus, type WorkspaceServicesStatus } from '../../agent/protocol';
+import { checkServicesStatus } from '../services/agentReplies';
+import type { WorkspaceManager } from './manager';
+import type { WorkspaceRecord } from './store';
+import { agentErrorName } from './agentReplies';
+
+/** Running or on its way there: a second `up` does not touch these. */
+const LIVE = new Set(['healthy', 'starting', 'waiting', 'restarting', 'unhealthy']);
+/** Will not get better on its own. */
+const BAD = new Set(['unhealthy', 'crashloop', 'exited', 'stopped']);
+const MAX_WAIT_MS = 10 * 60_000;
+
+/** Every service is healthy, or stuck: bad, or waiting behind a bad one. */
+export function servicesSettled(services: readonly ServiceStatus[]): boolean {
+  const anyBad = services.some((s) => BAD.has(s.state));
+  return services.every((s) => s.state === 'healthy' || BAD.has(s.state) || (s.state === 'waiting' && anyBad));
+}
+
+/** How long a chain of services may take to become healthy by their own checks' settings. */
+export function settleBudgetMs(specs: readonly ServiceSpec[]): number {
+  let total = 0;
+  for (const s of specs) {
+    const h = s.healthcheck;
+    total += h ? h.startPeriodMs + (h.intervalMs + h.timeoutMs) * (h.retries + 1) : 5000;
+  }
+  return Math.min(MAX_WAIT_MS, Math.max(30_000, total));
+}
+
+/** `state` words for a progress line: `db healthy, api starting, web waiting`. */
+export function describeServices(services: readonly ServiceStatus[]): string {
+  return services.map((s) => `${s.name} ${s.state}`).join(', ');
+}
+
+/** StartServices, or undefined when the node's agent has no services (an older agent). */
+export async function startServices(m: WorkspaceManager, record: WorkspaceRecord, token?: CancellationToken, service?: string): Promise<WorkspaceServicesStatus | undefined> {
+  try {
+    return checkServicesStatus(await m.client(record.node).request(StartServices, { workspace: record.name, ...(service ? { service } : {}) }, token), record.node);
+  } catch (err) {
+    if (agentErrorName(err) !== 'METHOD_NOT_FOUND') throw err;
+    m.log.warn('the agent has no services; upgrade it', { node: record.node });
+    return undefined;
+  }
+}
+
+/**
+ * `up`'s services step: start what is not running (all on a fresh workspace), then wait until
+ * they settle. Returns the services as they stand, or undefined when the agent has none.
+ */
+export async function upServices(
+  m: WorkspaceManager,
+  record: WorkspaceRecord,
+  specs: readonly ServiceSpec[],
+  existed: boolean,
+  report: (message: string) => void,
+  token?: CancellationToken,
+): Promise<ServiceStatus[] | undefined> {
+  const client = m.client(record.node);
+  let latest: WorkspaceServicesStatus | undefined;
+  let wake: (() => void) | undefined;
+  const sub = client.onNotification(ServicesDidChange, (raw) => {
+    if ((raw as { workspace?: unknown } | undefined)?.workspace !== record.name) return;
+    try {
+      latest = checkServicesStatus(raw, record.node);
+      wake?.();
+    } catch {
+      // a malformed change: the next poll asks again
+    }
+  });
+  try {
+    return await settle();
+  } catch (err) {
+    if (agentErrorName(err) !== 'METHOD_NOT_FOUND') throw err;
+    m.log.warn('the agent has no services; upgrade it', { node: record.node });
+    return undefined;
+  } finally {
+    sub.dispose();
+  }
+
+  async function settle(): Promise<ServiceStatus[] | undefined> {
+    if (existed) {
+      const now = checkServicesStatus(await client.request(ListServices, { workspace: record.name }, token), record.node);
+      const live = new Set(now.services.filter((s) => LIVE.has(s.state)).map((s) => s.name));
+      const dead = specs.filter((s) => !live.has(s.name));
+      if (dead.length === 0) return now.services;
+      if (live.size === 0) latest = await startServices(m, record, token);
+      else for (const s of dead) latest = await startServices(m, record, token, s.name);
+    } else {
+      latest = await startServices(m, record, token);
+    }
+    if (!latest) return undefined;
+    const deadline = Date.now() + settleBudgetMs(specs);
+    let said = '';
+    while (!token?.isCancellationRequested) {
+      const words = describeServices(latest.services);
+      if (words !== said) report(words);
+      said = words;
+      if (servicesSettled(latest.services) || Date.now() > deadline) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+      // A poll too: a change notification may have been lost with a link that dropped.
+      latest = checkServicesStatus(await client.request(ListServices, { workspace: record.name }, token), record.node);
+    }
+    return latest.services;
+  }
+}
