@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 
 export const EXTENSION_ID = 'vendetta-dev.vendetta';
 
-/** Written by test/e2e/vscode.test.ts before code-server starts. */
+/** Written by test/e2e/vscodeEnv.ts before code-server starts. */
 export interface E2eInfo {
   home: string;
   /** The built CLI the coordinator runs from. */
@@ -12,8 +12,11 @@ export interface E2eInfo {
   nodes: Array<{ name: string; host: string; user: string; identity: string; fingerprint: string }>;
   /** A workspace already up on nodes[0], with services. */
   workspace?: { name: string; node: string; services: string[] };
-  /** A project folder with a .vendetta/config.yaml for Reopen in Remote Workspace. */
-  reopenProject?: { folder: string; name: string; node: string; readme: string };
+  /**
+   * Reopen in Remote Workspace: the folder code-server opened, the config to write there (naming
+   * `node`), and the project whose other files to copy in (`source`).
+   */
+  reopenProject?: { folder: string; name: string; node: string; readme: string; config: string; source: string };
 }
 
 export function e2eInfo(): E2eInfo | undefined {
