@@ -1,0 +1,59 @@
+/**
+ * Wires up everything but the language client: the coordinator client, the Remote Nodes view,
+ * its RefreshManager, the commands and the workspace status bar item. Loaded lazily by
+ * extension.ts; nothing here talks to the coordinator until the view shows or a command runs.
+ */
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import { CoordinatorClient } from './client/coordinatorClient';
+import { homeFiles, resolveHome } from './client/home';
+import { findNodeRuntime, type NodeRuntime } from './client/runtime';
+import type { CommandContext } from './commands/context';
+import { VIEW } from './commands/ids';
+import { registerCommands } from './commands/registerCommands';
+import { RemoteOpener, type FolderOpener } from './remote/remoteOpener';
+import { createWorkspaceStatusBar } from './remote/workspaceStatusBar';
+import { LogFollowers } from './ui/logFollowers';
+import type { TreeElement } from './views/nodes/nodeTreeModel';
+import { NodesTreeProvider } from './views/nodes/NodesTreeProvider';
+import { RefreshManager } from './views/RefreshManager';
+
+/** What `vscode.extensions.getExtension('vendetta-dev.vendetta').exports` offers. */
+export interface VendettaApi {
+  client: CoordinatorClient;
+  /** Open workspace folders with this instead of Remote-SSH (undefined restores Remote-SSH). */
+  setFolderOpener(opener: FolderOpener | undefined): void;
+}
+
+export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): VendettaApi {
+  const settings = () => vscode.workspace.getConfiguration('vendetta');
+  let runtime: Promise<NodeRuntime> | undefined;
+  const findRuntime = () => {
+    runtime ??= findNodeRuntime({ pathEnv: process.env.PATH, execPath: process.execPath }).then((r) => {
+      log.info(`JavaScript runtime for the coordinator: ${r.description}`);
+      return r;
+    });
+    return runtime;
+  };
+  const client = new CoordinatorClient({
+    home: () => homeFiles(resolveHome(settings().get<string>('home'), process.env, os.homedir())),
+    cliPath: context.asAbsolutePath('dist/vendetta.js'),
+    clientInfo: { name: 'vscode', version: String((context.extension.packageJSON as { version?: unknown }).version ?? '0.0.0') },
+    findRuntime,
+    logLevel: () => settings().get<string>('logLevel') || undefined,
+    log,
+  });
+  const tree = new NodesTreeProvider(client);
+  const view = vscode.window.createTreeView<TreeElement>(VIEW.nodes, { treeDataProvider: tree, showCollapseAll: true });
+  const refresh = new RefreshManager(tree, view, client);
+  const remote = new RemoteOpener();
+  const logFollowers = new LogFollowers(client);
+  const ctx: CommandContext = { extension: context, client, log, tree, refresh, remote, logFollowers, cliPath: context.asAbsolutePath('dist/vendetta.js'), findRuntime };
+  context.subscriptions.push(client, tree, view, refresh, logFollowers, ...registerCommands(ctx));
+  const statusBar = createWorkspaceStatusBar();
+  if (statusBar) context.subscriptions.push(statusBar);
+  return {
+    client,
+    setFolderOpener: (opener) => (remote.opener = opener),
+  };
+}

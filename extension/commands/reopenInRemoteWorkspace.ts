@@ -1,0 +1,43 @@
+/**
+ * Reopen Folder in Remote Workspace: read the open folder's `.vendetta/config.yaml` (or
+ * devcontainer.json), pick a node (the config's `node` suggested), run workspaces/up with a
+ * cancellable progress notification that shows each step (create or start, sync the code), then
+ * open the workspace folder through Remote-SSH in this window. Returns the URI it opened.
+ */
+import * as vscode from 'vscode';
+import { ListNodes } from '../../coordinator/protocol';
+import { CancelledError, ExtensionError } from '../errors';
+import type { CommandContext } from './context';
+import { resolveNode, resolveProjectFolder } from './pickers';
+import { preferredNode } from './targets';
+import { runWorkspaceUp } from './workspaceUp';
+
+export async function reopenInRemoteWorkspace(ctx: CommandContext, arg?: unknown): Promise<string> {
+  const title = 'Reopen Folder in Remote Workspace';
+  const folder = await resolveProjectFolder(arg instanceof vscode.Uri ? arg : undefined, title);
+  const { loadWorkspaceConfig } = await import('../../coordinator/config/index.js');
+  const loaded = await loadWorkspaceConfig(folder.fsPath);
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0 || !loaded.config) {
+    for (const d of loaded.diagnostics) ctx.log.warn(`${d.file}:${d.line}:${d.col}: ${d.message}${d.hint ? ` (hint: ${d.hint})` : ''}`);
+    const first = errors[0];
+    const open = 'Open Config';
+    const choice = await vscode.window.showErrorMessage(
+      first ? `${first.file}:${first.line}:${first.col}: ${first.message}` : `No workspace config in ${folder.fsPath}`,
+      ...(first && first.code !== 'no-config' ? [open] : []),
+    );
+    if (choice === open && first) {
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(first.file));
+      const pos = new vscode.Position(Math.max(0, first.line - 1), Math.max(0, first.col - 1));
+      await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos) });
+    }
+    if (first?.code === 'no-config') throw new ExtensionError(`${folder.fsPath} has no .vendetta/config.yaml or .devcontainer/devcontainer.json`, first.hint);
+    throw new CancelledError();
+  }
+  const nodes = await ctx.client.request(ListNodes);
+  const defaultNode = vscode.workspace.getConfiguration('vendetta').get<string>('defaultNode');
+  const suggested = preferredNode(nodes, loaded.config.node, defaultNode);
+  const node = await resolveNode(ctx, undefined, { title: `${title}: ${loaded.config.name}`, filter: (n) => n.status !== 'offline' || n.name === loaded.config?.node, ...(suggested ? { preselect: suggested } : {}) });
+  const result = await runWorkspaceUp(ctx, folder, node.name);
+  return ctx.remote.open(ctx, result, false);
+}

@@ -1,0 +1,19 @@
+/** workspaces/up in a cancellable progress notification; shared by Create Workspace and Reopen. */
+import type * as vscode from 'vscode';
+import { WorkspaceUp, type WorkspaceUpParams, type WorkspaceUpResult } from '../../coordinator/protocol';
+import { withCoordinatorProgress } from '../ui/progress';
+import type { CommandContext } from './context';
+
+export async function runWorkspaceUp(ctx: CommandContext, folder: vscode.Uri, node: string): Promise<WorkspaceUpResult> {
+  const params: WorkspaceUpParams = { path: folder.fsPath, node };
+  const result = await withCoordinatorProgress(
+    ctx.client,
+    `Workspace for ${folder.fsPath.split('/').pop() ?? folder.fsPath} on ${node}`,
+    (progressToken, token) => ctx.client.request(WorkspaceUp, { ...params, progressToken }, token),
+    { log: ctx.log },
+  );
+  const sync = result.sync ? `, synced ${result.sync.sent}/${result.sync.files} files` : '';
+  ctx.log.info(`Workspace ${result.name} on ${result.node} is ${result.state}${result.existed ? ' (existed)' : ''}${sync} in ${Math.round(result.elapsedMs)} ms`);
+  ctx.refresh.request('reload');
+  return result;
+}
