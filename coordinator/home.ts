@@ -37,6 +37,17 @@ export function homePaths(root = vendettaHome()): HomePaths {
 }
 
 /**
+ * The argv prefix that runs a bundled script with this process's own runtime from a shell that
+ * does not share this environment (ssh runs the ProxyCommand): under VS Code's runtime, started
+ * by the extension with ELECTRON_RUN_AS_NODE=1 when there is no `node` on PATH, that variable
+ * has to be set again, or the executable would start VS Code instead of running the script.
+ */
+export function runtimeArgv(execPath = process.execPath, versions: NodeJS.ProcessVersions = process.versions, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (versions.electron && env.ELECTRON_RUN_AS_NODE) return ['/usr/bin/env', 'ELECTRON_RUN_AS_NODE=1', execPath];
+  return [execPath];
+}
+
+/**
  * dist/agent.js: beside the running bundle (dist/vendetta.js), or in the repo's dist/ when the
  * coordinator runs from source under tsx (tests).
  */
