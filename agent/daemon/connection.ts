@@ -62,7 +62,8 @@ export class ClientConnection {
         const notify = (m: string, p: unknown): void => {
           if (!this.closed) void this.connection.sendNotification(m, p).catch(() => undefined);
         };
-        return await dispatch(handlers, method, params, { daemon: this.daemon, session: this.session, token, notify });
+        const onConnectionClose = (l: () => void): void => this.onClose(l);
+        return await dispatch(handlers, method, params, { daemon: this.daemon, session: this.session, token, notify, onConnectionClose });
       } catch (err) {
         const e = toAgentError(err);
         if (e.code === 'INTERNAL') logger.error('request failed', { connection: id, method, err: e });
@@ -76,6 +77,11 @@ export class ClientConnection {
     socket.on('error', (err) => logger.debug('socket error', { connection: id, err }));
     socket.on('close', () => this.onSocketClose());
     this.connection.listen();
+  }
+
+  /** A notification to this client, once it has initialized (broadcasts use this). */
+  notifyInitialized(method: string, params: unknown): void {
+    if (!this.closed && this.session.initialized) void this.connection.sendNotification(method, params).catch(() => undefined);
   }
 
   onClose(listener: () => void): void {

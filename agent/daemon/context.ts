@@ -4,6 +4,7 @@ import type { AgentRequestMap, NodeInfo } from '../protocol';
 import type { AgentPaths } from '../home';
 import type { Logger } from '../log/logger';
 import type { WorkspaceManager } from '../workspaces/manager';
+import type { ServicesSupervisor } from '../services/supervisor';
 
 export interface DaemonContext {
   readonly pid: number;
@@ -14,6 +15,7 @@ export interface DaemonContext {
   readonly logger: Logger;
   nodeInfo(): Promise<NodeInfo>;
   readonly workspaces: WorkspaceManager;
+  readonly services: ServicesSupervisor;
   /** Stops the daemon once every answer in flight (this one included) has been written. */
   requestShutdown(reason: string): void;
 }
@@ -30,6 +32,8 @@ export interface HandlerContext {
   token: CancellationToken;
   /** Sends a notification to this request's client (progress); absent where there is no client. */
   notify?(method: string, params: unknown): void;
+  /** Runs `listener` when this request's connection closes (ends a log follow). */
+  onConnectionClose?(listener: () => void): void;
 }
 
 export interface HandlerSpec<P, R> {

@@ -15,6 +15,7 @@ import { cachingVersionRunner } from '../providers/versionCache';
 import { systemInfo } from '../system/info';
 import { AGENT_VERSION } from '../version';
 import { WorkspaceManager } from '../workspaces/manager';
+import { attachServices } from '../services/attach';
 import { nodeProviders } from '../workspaces/providers';
 import { handlers } from '../handlers';
 import { ClientConnection } from './connection';
@@ -62,6 +63,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const done = new Promise<void>((resolve) => (finished = resolve));
 
   const workspaces = new WorkspaceManager({ home: paths.home, stateDir: paths.state, logger, providers: nodeProviders(env) });
+  const services = attachServices(workspaces, logger, (method, params) => {
+    for (const c of connections) c.notifyInitialized(method, params);
+  });
   const daemon: DaemonContext = {
     pid: process.pid,
     startedAt,
@@ -74,6 +78,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return { agentVersion: AGENT_VERSION, system, providers: found };
     },
     workspaces,
+    services,
     requestShutdown(reason) {
       stopping ??= stop(reason);
     },
@@ -141,7 +146,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   logger.info('started', { version: AGENT_VERSION, buildId: daemon.buildId, node: process.version, socket: paths.socket });
   // In the background: clients are served meanwhile, and a slow engine delays nobody.
-  void workspaces.reconcile().catch((err: unknown) => logger.warn('workspace reconciliation failed', { err }));
+  void workspaces
+    .reconcile()
+    .catch((err: unknown) => logger.warn('workspace reconciliation failed', { err }))
+    .then(() => services.resume());
   await done;
   return 0;
 }

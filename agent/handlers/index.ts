@@ -1,6 +1,7 @@
 import type { HandlerTable } from '../daemon/context';
 import { initialize, ping, shutdown } from './lifecycle';
 import { nodeInfo } from './node';
+import { listServices, serviceLogs, startServices, stopFollowingLogs, stopServices } from './services';
 import { createWorkspace, inspectWorkspace, listWorkspaces, removeWorkspace, startWorkspace, stopWorkspace, workspaceManifest } from './workspaces';
 
 export const handlers: HandlerTable = {
@@ -15,4 +16,9 @@ export const handlers: HandlerTable = {
   'workspaces/inspect': inspectWorkspace,
   'workspaces/list': listWorkspaces,
   'workspaces/manifest': workspaceManifest,
+  'services/list': listServices,
+  'services/start': startServices,
+  'services/stop': stopServices,
+  'services/logs': serviceLogs,
+  'services/unfollow': stopFollowingLogs,
 };

@@ -13,6 +13,7 @@ import {
   type WorkspaceSpec,
 } from '../protocol';
 import { AgentError } from '../errors';
+import { validHooks, validServices } from './serviceParams';
 
 class Invalid extends AgentError {
   constructor(method: string, what: string) {
@@ -141,6 +142,8 @@ export function validSpec(m: string, v: unknown): WorkspaceSpec {
     authorizedKeys: validKeys(m, v.authorizedKeys),
   };
   if (provider === 'docker' || v.docker !== undefined) spec.docker = validDocker(m, v.docker);
+  if (v.services !== undefined) spec.services = validServices(m, v.services);
+  if (v.hooks !== undefined) spec.hooks = validHooks(m, v.hooks);
   return spec;
 }
 

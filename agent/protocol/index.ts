@@ -5,6 +5,7 @@
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { CreateWorkspaceParams, ManifestEntry, RemoveWorkspaceParams, WorkspaceInfo, WorkspaceNameParams } from './workspaces';
+import type { ServiceLogsParams, ServiceLogsResult, ServiceNameParams, WorkspaceServicesStatus } from './services';
 
 export * from './workspaces';
 export * from './services';
@@ -198,6 +199,11 @@ export interface AgentRequestMap {
   'workspaces/inspect': [WorkspaceNameParams, WorkspaceInfo];
   'workspaces/list': [Record<string, never>, WorkspaceInfo[]];
   'workspaces/manifest': [WorkspaceNameParams, { files: ManifestEntry[] }];
+  'services/list': [{ workspace: string }, WorkspaceServicesStatus];
+  'services/start': [ServiceNameParams, WorkspaceServicesStatus];
+  'services/stop': [ServiceNameParams, WorkspaceServicesStatus];
+  'services/logs': [ServiceLogsParams, ServiceLogsResult];
+  'services/unfollow': [{ followToken: string }, { stopped: boolean }];
 }
 
 export interface LogParams {

@@ -9,6 +9,8 @@ import type { Logger } from '../log/logger';
 import type { ManifestEntry, WorkspaceInfo, WorkspaceSpec } from '../protocol';
 import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import { writeFileAtomic } from '../state/atomicWrite';
+import { choosePorts, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
+import type { ServiceTarget } from '../services/supervisor';
 import { generateHostKey } from './hostKey';
 import { workspaceInfo, type ProviderView } from './info';
 import { ensureLoginUser } from './login';
@@ -25,21 +27,35 @@ export const AGENT_HOME_LABEL = 'dev.vendetta.agent-home';
 export type Progress = (step: number, total: number, message: string) => void;
 const STEPS = 5;
 
+/** What the services supervisor hooks into: a workspace's services stop before it does. */
+export interface WorkspaceServiceHooks {
+  beforeStop(name: string): Promise<void>;
+  beforeRemove(name: string): Promise<void>;
+  portsChosen(name: string, dir: string, spec: WorkspaceSpec, choices: readonly PortChoice[]): void;
+}
+
 export interface WorkspaceManagerOptions {
   home: string;
   stateDir: string;
   logger: Logger;
   providers: ProviderLookup;
   sshReadyTimeoutMs?: number;
+  /** How free node ports are found for service ports (the node's own stack by default). */
+  portProbe?: PortProbe;
 }
 
 export class WorkspaceManager {
   private readonly store: WorkspaceStore;
   private readonly tails = new Map<string, Promise<unknown>>();
   private readonly creating = new Set<string>();
+  private serviceHooks: WorkspaceServiceHooks | undefined;
 
   constructor(private readonly opts: WorkspaceManagerOptions) {
     this.store = new WorkspaceStore(workspaceStateFile(opts.stateDir), opts.logger);
+  }
+
+  setServiceHooks(hooks: WorkspaceServiceHooks): void {
+    this.serviceHooks = hooks;
   }
 
   /** Runs `fn` after every earlier operation on `name` has finished. */
@@ -77,7 +93,8 @@ export class WorkspaceManager {
     let rec: WorkspaceRecord;
     if (!existing) rec = this.newRecord(spec);
     else if (existing.phase === 'creating') rec = { ...existing, spec }; // a cut-short create: this spec wins
-    else rec = { ...existing, spec: { ...existing.spec, authorizedKeys: spec.authorizedKeys } }; // made: only keys change
+    // Made: only keys, services and hooks change (services are run through exec, not baked in).
+    else rec = { ...existing, spec: { ...withoutServices(existing.spec), authorizedKeys: spec.authorizedKeys, ...servicesOf(spec) } };
     this.store.put(rec);
     try {
       if (rec.phase === 'ready' && rec.providerId) {
@@ -86,6 +103,7 @@ export class WorkspaceManager {
         this.opts.logger.warn('workspace container was removed outside the agent; making it again', { workspace: spec.name, providerId: rec.providerId });
       }
       const adopt = await this.findOwn(provider, spec.name, rec.providerId);
+      rec = await this.choosePorts(rec, adopt !== undefined);
       progress(2, STEPS, adopt ? `Resuming the ${provider.name} workspace ${spec.name} left by an earlier create` : `Making the ${provider.name} workspace ${spec.name}`);
       const made = await provider.create({
         spec: rec.spec,
@@ -94,6 +112,7 @@ export class WorkspaceManager {
         command: SSHD_COMMAND,
         requiredBinary: SSHD_BINARY,
         files: sshdFiles(rec.spec, { privateKeyPem: readFileSync(rec.hostKeyFile, 'utf8'), publicKey: rec.hostKey.publicKey }),
+        ports: Object.entries(rec.servicePorts ?? {}).map(([c, n]) => ({ containerPort: Number(c), nodePort: n })),
         adopt,
         progress: (m) => progress(2, STEPS, m),
       });
@@ -112,6 +131,42 @@ export class WorkspaceManager {
       if (!existing && err instanceof AgentError && ['IMAGE_NOT_FOUND', 'SSHD_MISSING', 'WORKSPACE_CONFLICT'].includes(err.code)) this.forget(spec.name);
       throw err;
     }
+  }
+
+  /**
+   * Node ports for the service ports of a container about to be made, remembered in the record
+   * (so a later create of the same workspace keeps them). An adopted container already has its
+   * bindings: its remembered ports stand.
+   */
+  private async choosePorts(rec: WorkspaceRecord, adopting: boolean): Promise<WorkspaceRecord> {
+    const wanted = (rec.spec.services ?? []).flatMap((s) => (s.port !== undefined ? [s.port] : []));
+    const remembered = rec.servicePorts ?? {};
+    if (adopting && wanted.every((p) => remembered[String(p)] !== undefined)) return rec;
+    const choices = await choosePorts(wanted, remembered, this.opts.portProbe ?? nodePortProbe);
+    const next = { ...rec, servicePorts: portMap(choices) };
+    this.store.put(next);
+    this.serviceHooks?.portsChosen(rec.spec.name, workspacePaths(this.opts.home, rec.spec.name).dir, rec.spec, choices);
+    return next;
+  }
+
+  /** What the services supervisor needs of a workspace (not under the workspace's lock: read only). */
+  async serviceTarget(name: string): Promise<ServiceTarget> {
+    const rec = this.required(name);
+    const provider = this.opts.providers(rec.provider);
+    const ws = rec.providerId ? await provider.inspect(rec.providerId) : undefined;
+    return {
+      spec: rec.spec,
+      provider,
+      providerId: ws?.providerId,
+      running: ws?.state === 'running' && rec.phase === 'ready',
+      ports: rec.servicePorts ?? {},
+      dir: workspacePaths(this.opts.home, name).dir,
+    };
+  }
+
+  /** Names of every workspace with a record. */
+  names(): string[] {
+    return this.store.all().map((r) => r.spec.name);
   }
 
   /** Starts the workspace if needed, sets up its login user, waits for its sshd, marks it ready. */
@@ -169,6 +224,7 @@ export class WorkspaceManager {
       const provider = this.opts.providers(rec.provider);
       const ws = rec.providerId ? await provider.inspect(rec.providerId) : undefined;
       if (!ws) throw missing(rec);
+      await this.serviceHooks?.beforeStop(name);
       await provider.stop(ws.providerId);
       return this.infoOf(rec);
     });
@@ -197,6 +253,7 @@ export class WorkspaceManager {
       if (rec && running && process.getuid?.() !== 0) {
         await provider.exec(running.providerId, ['find', rec.spec.workspaceFolder, '-mindepth', '1', '-delete'], { timeoutMs: 120_000 }).catch(() => undefined);
       }
+      await this.serviceHooks?.beforeRemove(name);
       for (const id of victims) await provider.remove(id);
       this.forget(name);
       this.opts.logger.info('workspace removed', { workspace: name, containers: victims.length, force });
@@ -340,6 +397,17 @@ export class WorkspaceManager {
     }
     this.store.delete(name);
   }
+}
+
+function servicesOf(spec: WorkspaceSpec): Pick<WorkspaceSpec, 'services' | 'hooks'> {
+  return { ...(spec.services ? { services: spec.services } : {}), ...(spec.hooks ? { hooks: spec.hooks } : {}) };
+}
+
+function withoutServices(spec: WorkspaceSpec): WorkspaceSpec {
+  const out = { ...spec };
+  delete out.services;
+  delete out.hooks;
+  return out;
 }
 
 function notFound(name: string): AgentError {

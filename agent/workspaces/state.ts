@@ -24,6 +24,8 @@ export interface WorkspaceRecord {
   /** A non-root login user's ids inside the workspace: a root agent gives it the files it writes. */
   login?: { uid: number; gid: number };
   createdAt: string;
+  /** Service ports published on the node's 127.0.0.1: container port → node port, chosen at create. */
+  servicePorts?: Record<string, number>;
   /** `creating` until a create finished; a record left so was cut short and the next create completes it. */
   phase: 'creating' | 'ready';
 }

@@ -73,21 +73,30 @@ export interface ContainerCreateInput {
   nodeFolder: string;
   labels: Record<string, string>;
   command: string[];
+  /** Service ports, published on the node's loopback at fixed node ports. */
+  ports?: Array<{ containerPort: number; nodePort: number }>;
 }
 
 /**
  * The container: the image's files, our SSH server as its only process (sshd runs as root and
  * drops to the login user per session, so no `User`), the project bind-mounted, port 22 published
  * on the node's loopback only (HostPort '' lets the engine pick a free one), limits, labels, and
- * restarted with the engine unless someone stopped it.
+ * restarted with the engine unless someone stopped it. Service ports get fixed node ports (the
+ * agent chose them; Docker fixes bindings at create), so they stay the same across restarts.
  */
 export function containerCreateBody(input: ContainerCreateInput): Record<string, unknown> {
   const { spec, nodeFolder, labels, command } = input;
   const d = spec.docker;
   if (!d) throw new Error('containerCreateBody: the spec has no docker section');
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = { [SSH_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] };
+  const exposed: Record<string, object> = { [SSH_PORT]: {} };
+  for (const p of input.ports ?? []) {
+    bindings[`${p.containerPort}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: String(p.nodePort) }];
+    exposed[`${p.containerPort}/tcp`] = {};
+  }
   const hostConfig: Record<string, unknown> = {
     Mounts: [{ Type: 'bind', Source: nodeFolder, Target: spec.workspaceFolder }],
-    PortBindings: { [SSH_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+    PortBindings: bindings,
     RestartPolicy: { Name: 'unless-stopped' },
   };
   if (d.cpus !== undefined) hostConfig.NanoCpus = Math.round(d.cpus * 1e9);
@@ -101,7 +110,7 @@ export function containerCreateBody(input: ContainerCreateInput): Record<string,
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     WorkingDir: spec.workspaceFolder,
     Labels: { ...labels, [WORKSPACE_LABEL]: spec.name },
-    ExposedPorts: { [SSH_PORT]: {} },
+    ExposedPorts: exposed,
     HostConfig: hostConfig,
   };
 }

@@ -67,7 +67,7 @@ export class DockerProvider implements WorkspaceProvider {
 
   private async createContainer(req: ProviderCreateRequest, retried = false): Promise<string> {
     const name = containerName(req.spec.name);
-    const body = containerCreateBody({ spec: req.spec, nodeFolder: req.nodeFolder, labels: req.labels, command: req.command });
+    const body = containerCreateBody({ spec: req.spec, nodeFolder: req.nodeFolder, labels: req.labels, command: req.command, ...(req.ports ? { ports: req.ports } : {}) });
     try {
       return parseIdReply((await this.engine.json(dockerCalls.containerCreate(name, body), { timeoutMs: 60_000 })).value, 'a container create reply');
     } catch (err) {

@@ -9,9 +9,18 @@ import { dispatch } from '../../../agent/daemon/dispatch';
 import { agentPaths } from '../../../agent/home';
 import { nullLogger } from '../../../agent/log/logger';
 import { WorkspaceManager } from '../../../agent/workspaces/manager';
+import { attachServices } from '../../../agent/services/attach';
 
 function context(): { ctx: HandlerContext; shutdowns: string[] } {
   const shutdowns: string[] = [];
+  const workspaces = new WorkspaceManager({
+    home: '/nonexistent/agent-home',
+    stateDir: '/nonexistent/agent-home/state',
+    logger: nullLogger,
+    providers: () => {
+      throw new AgentError('PROVIDER_UNAVAILABLE', 'no providers in this test');
+    },
+  });
   const daemon: DaemonContext = {
     pid: 4242,
     startedAt: '2026-01-01T00:00:00.000Z',
@@ -20,14 +29,8 @@ function context(): { ctx: HandlerContext; shutdowns: string[] } {
     paths: agentPaths('/nonexistent/agent-home'),
     logger: nullLogger,
     nodeInfo: () => Promise.resolve({ agentVersion: '9.9.9' } as NodeInfo),
-    workspaces: new WorkspaceManager({
-      home: '/nonexistent/agent-home',
-      stateDir: '/nonexistent/agent-home/state',
-      logger: nullLogger,
-      providers: () => {
-        throw new AgentError('PROVIDER_UNAVAILABLE', 'no providers in this test');
-      },
-    }),
+    workspaces,
+    services: attachServices(workspaces, nullLogger, () => undefined),
     requestShutdown: (reason) => shutdowns.push(reason),
   };
   const session: SessionState = { connectionId: 1, initialized: false };

@@ -1,0 +1,19 @@
+/** Wires the services supervisor to the workspace manager and to the daemon's clients. */
+import type { Logger } from '../log/logger';
+import { ServicesDidChange } from '../protocol';
+import type { WorkspaceManager } from '../workspaces/manager';
+import { ServicesSupervisor } from './supervisor';
+
+export function attachServices(workspaces: WorkspaceManager, logger: Logger, broadcast: (method: string, params: unknown) => void): ServicesSupervisor {
+  const services = new ServicesSupervisor({
+    targets: { target: (name) => workspaces.serviceTarget(name), names: () => workspaces.names() },
+    logger,
+    broadcast: (status) => broadcast(ServicesDidChange.method, status),
+  });
+  workspaces.setServiceHooks({
+    beforeStop: (name) => services.workspaceStopping(name),
+    beforeRemove: (name) => services.workspaceRemoving(name),
+    portsChosen: (name, dir, spec, choices) => services.portsChosen(name, dir, spec, choices),
+  });
+  return services;
+}

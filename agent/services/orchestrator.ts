@@ -1,0 +1,123 @@
+/**
+ * A workspace's services: started in dependency order (each once its dependencies are
+ * healthy, independent ones in parallel), stopped in reverse order, with the hooks before.
+ */
+import type { HookRun, ServiceSpec, WorkspaceHooksSpec, WorkspaceServicesStatus } from '../protocol';
+import { blockingDependency, stopWaves, waitingReason, withDependencies } from './graph';
+import { runHook, type HookName } from './hooks';
+import { newRunId } from './processControl';
+import { ServiceRunner, type RunnerHost } from './runner';
+
+export interface OrchestratorOptions {
+  workspace: string;
+  services: ServiceSpec[];
+  hooks?: WorkspaceHooksSpec;
+  host: RunnerHost;
+  /** Whether postCreate already ran for this workspace, and how to remember that it has. */
+  postCreateDone(): boolean;
+  markPostCreateDone(run: HookRun): void;
+}
+
+export class WorkspaceServices {
+  readonly runners: ServiceRunner[];
+  private readonly byName: Map<string, ServiceRunner>;
+  private hookRuns: { postCreate?: HookRun; postStart?: HookRun } = {};
+  /** Bumped by every start and stop: a start overtaken by another request gives up. */
+  private generation = 0;
+
+  constructor(private readonly opts: OrchestratorOptions) {
+    const host: RunnerHost = { ...opts.host, changed: () => this.changed() };
+    this.runners = opts.services.map((s) => new ServiceRunner(s, host));
+    this.byName = new Map(this.runners.map((r) => [r.spec.name, r]));
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  status(): WorkspaceServicesStatus {
+    return { workspace: this.opts.workspace, services: this.runners.map((r) => ({ ...r.status })), hooks: { ...this.hookRuns } };
+  }
+
+  private changed(): void {
+    this.pump();
+    this.opts.host.changed();
+  }
+
+  /** Launches every wanted service whose dependencies are healthy; the others say what they wait for. */
+  private pump(): void {
+    for (const r of this.runners) {
+      if (!r.wanted || r.status.state !== 'waiting' || r.status.reason?.startsWith('waiting for the ')) continue;
+      const block = blockingDependency(r.spec, (n) => this.byName.get(n)?.status.state);
+      if (block) r.waitFor(waitingReason(block));
+      else r.launch();
+    }
+  }
+
+  /**
+   * (Re)starts one service (and whatever it depends on that is not running), or all: running
+   * ones are stopped first (reverse order), then hooks run, then everything starts in order.
+   * Resolves once the start is under way; health follows in `status()` and notifications.
+   */
+  async start(only?: string, runHooks = true): Promise<void> {
+    const gen = ++this.generation;
+    const names = only ? withDependencies(this.opts.services, only) : new Set(this.byName.keys());
+    const restart = only ? [this.byName.get(only)!] : this.runners.filter((r) => r.running || r.wanted);
+    await this.stopRunners(restart.map((r) => r.spec.name));
+    if (gen !== this.generation) return;
+    const targets = this.runners.filter((r) => names.has(r.spec.name) && !r.running);
+    for (const r of targets) r.resetRestarts();
+    const hooks = runHooks && !only ? this.pendingHooks() : [];
+    if (hooks.length) {
+      for (const r of targets) r.waitFor(`waiting for the ${hooks.join(' and ')} hook`);
+      void this.runHooksThenStart(gen, hooks, targets);
+      return;
+    }
+    this.begin(targets);
+  }
+
+  private begin(targets: ServiceRunner[]): void {
+    for (const r of targets) r.waitFor('starting');
+    this.pump();
+  }
+
+  private pendingHooks(): HookName[] {
+    const h = this.opts.hooks;
+    const out: HookName[] = [];
+    if (h?.postCreate !== undefined && !this.opts.postCreateDone()) out.push('postCreate');
+    if (h?.postStart !== undefined) out.push('postStart');
+    return out;
+  }
+
+  private async runHooksThenStart(gen: number, hooks: HookName[], targets: ServiceRunner[]): Promise<void> {
+    for (const name of hooks) {
+      const command = this.opts.hooks?.[name];
+      if (command === undefined) continue;
+      const run = await runHook(name, command, (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec(name), newRunId()), ...o }), this.opts.host.log, (s) => {
+        this.hookRuns = { ...this.hookRuns, [name]: s };
+        this.opts.host.changed();
+      });
+      if (name === 'postCreate' && run.state === 'succeeded') this.opts.markPostCreateDone(run);
+      if (gen !== this.generation) return;
+    }
+    this.begin(targets.filter((r) => r.wanted && !r.running));
+  }
+
+  /** Stops one service, or all in reverse dependency order (each wave in parallel). */
+  async stop(only?: string): Promise<void> {
+    this.generation++;
+    await this.stopRunners(only ? [only] : [...this.byName.keys()]);
+  }
+
+  private async stopRunners(names: string[]): Promise<void> {
+    const set = new Set(names);
+    for (const wave of stopWaves(this.opts.services)) {
+      await Promise.all(wave.filter((n) => set.has(n)).map((n) => this.byName.get(n)!.stop()));
+    }
+  }
+}
+
+/** Hooks run with the workspace's env and discovery env, like a service without its own env. */
+function hookSpec(name: HookName): ServiceSpec {
+  return { name, command: '', env: {}, dependsOn: [], restart: 'no' };
+}

@@ -1,0 +1,64 @@
+/**
+ * Node ports for service ports: each service port is published on the node's 127.0.0.1. The
+ * port a workspace had before is kept (it is fixed in the container anyway); a new one is the
+ * service's own number when that is free on the node, else any free port — and that is reported.
+ */
+import { createServer } from 'node:net';
+
+export interface PortChoice {
+  containerPort: number;
+  nodePort: number;
+  /** The port we preferred (the remembered one, else the service's own) was taken on the node. */
+  preferredTaken?: number;
+}
+
+export interface PortProbe {
+  isFree(port: number): Promise<boolean>;
+  /** A port the kernel says is free now. */
+  anyFree(): Promise<number>;
+}
+
+export async function choosePorts(containerPorts: readonly number[], remembered: Readonly<Record<string, number>>, probe: PortProbe): Promise<PortChoice[]> {
+  const used = new Set<number>();
+  const out: PortChoice[] = [];
+  for (const containerPort of [...new Set(containerPorts)]) {
+    const preferred = remembered[String(containerPort)] ?? containerPort;
+    if (!used.has(preferred) && (await probe.isFree(preferred))) {
+      used.add(preferred);
+      out.push({ containerPort, nodePort: preferred });
+      continue;
+    }
+    let nodePort = await probe.anyFree();
+    for (let i = 0; used.has(nodePort) && i < 20; i++) nodePort = await probe.anyFree();
+    used.add(nodePort);
+    out.push({ containerPort, nodePort, preferredTaken: preferred });
+  }
+  return out;
+}
+
+function listenOnce(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(undefined));
+    srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
+      const addr = srv.address();
+      const got = typeof addr === 'object' && addr ? addr.port : undefined;
+      srv.close(() => resolve(got));
+    });
+  });
+}
+
+/** Asks the node's own network stack (the agent runs where the engine publishes). */
+export const nodePortProbe: PortProbe = {
+  isFree: async (port) => (await listenOnce(port)) !== undefined,
+  anyFree: async () => {
+    const p = await listenOnce(0);
+    if (p === undefined) throw new Error('no free port on 127.0.0.1');
+    return p;
+  },
+};
+
+/** `{ "3000": 41234 }` from choices, for the workspace record. */
+export function portMap(choices: readonly PortChoice[]): Record<string, number> {
+  return Object.fromEntries(choices.map((c) => [String(c.containerPort), c.nodePort]));
+}

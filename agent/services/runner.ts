@@ -1,0 +1,271 @@
+/**
+ * One service of a running workspace: its process (through the provider's exec), its health
+ * loop, its restarts, and its stop. The workspace's orchestrator decides when it may start.
+ */
+import type { ServiceLogLine, ServiceSpec, ServiceStatus } from '../protocol';
+import type { ExecOptions, ExecResult } from '../providers/contract';
+import { runCheck, type CheckDeps } from './health';
+import { LineSplitter } from './logFiles';
+import { parseProcNetTcp, READ_LISTENERS_ARGV, reachability } from './listeners';
+import { newRunId, parsePidLine, sweepArgv, wrappedArgv } from './processControl';
+import { relayArgv } from './relay';
+import { RestartTracker, wantsRestart, type BackoffOptions } from './restartPolicy';
+
+export interface ServiceTiming {
+  /** A service without a health check is healthy once it has run this long. */
+  settleMs: number;
+  /** SIGTERM → SIGKILL. */
+  stopGraceMs: number;
+  /** Until first healthy a service is checked at least this often (then every interval). */
+  firstCheckMs: number;
+  backoff: BackoffOptions;
+}
+
+export const DEFAULT_TIMING: ServiceTiming = {
+  settleMs: 200,
+  stopGraceMs: 5_000,
+  firstCheckMs: 200,
+  backoff: { baseMs: 500, maxMs: 30_000, maxRestarts: 5, windowMs: 60_000 },
+};
+
+/** What a runner needs from its workspace. */
+export interface RunnerHost {
+  /** Runs argv inside the workspace (no timeout unless given). */
+  exec(argv: string[], opts: ExecOptions): Promise<ExecResult>;
+  /** The env, user and folder a run of this service gets. */
+  runOptions(svc: ServiceSpec, runId: string): { env: Record<string, string>; user: string; workingDir: string };
+  nodePortOf(containerPort: number): number | undefined;
+  httpGet: CheckDeps['httpGet'];
+  log(line: ServiceLogLine): void;
+  changed(): void;
+  timing: ServiceTiming;
+}
+
+interface Run {
+  id: string;
+  startedMs: number;
+  exited: boolean;
+  done: Promise<void>;
+  relay: 'unknown' | 'not-needed' | 'running' | 'unavailable';
+  failures: number;
+  /** When the last failure was counted: failures count at most once per interval. */
+  lastCountedMs: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class ServiceRunner {
+  status: ServiceStatus;
+  /** The orchestrator wants it running (cleared by stop). */
+  wanted = false;
+  private run: Run | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly tracker: RestartTracker;
+
+  constructor(readonly spec: ServiceSpec, private readonly host: RunnerHost) {
+    this.tracker = new RestartTracker(host.timing.backoff);
+    this.status = { name: spec.name, state: 'stopped', restarts: 0, ...this.ports() };
+  }
+
+  private ports(): Pick<ServiceStatus, 'port' | 'nodePort'> {
+    if (this.spec.port === undefined) return {};
+    const nodePort = this.host.nodePortOf(this.spec.port);
+    return { port: this.spec.port, ...(nodePort !== undefined ? { nodePort } : {}) };
+  }
+
+  get running(): boolean {
+    return this.run !== undefined && !this.run.exited;
+  }
+
+  system(line: string): void {
+    this.host.log({ time: new Date().toISOString(), service: this.spec.name, stream: 'system', line });
+  }
+
+  private set(patch: Partial<ServiceStatus>, drop: Array<keyof ServiceStatus> = []): void {
+    const next: ServiceStatus = { ...this.status, ...patch };
+    for (const k of drop) delete next[k];
+    this.status = next;
+    this.host.changed();
+  }
+
+  /** Wanted, but a dependency is not healthy yet. */
+  waitFor(reason: string): void {
+    this.wanted = true;
+    if (this.status.state === 'waiting' && this.status.reason === reason) return;
+    this.set({ state: 'waiting', reason }, ['pid', 'startedAt', 'healthyAt', 'nextRestartAt']);
+  }
+
+  /** A start by the user: earlier crashes are forgiven. */
+  resetRestarts(): void {
+    this.tracker.reset();
+    this.status = { ...this.status, restarts: 0 };
+  }
+
+  launch(): void {
+    this.wanted = true;
+    clearTimeout(this.timer);
+    const id = newRunId();
+    const opts = this.host.runOptions(this.spec, id);
+    let firstLine = true;
+    const out = new LineSplitter((line) => {
+      const pid = firstLine ? parsePidLine(line) : undefined;
+      firstLine = false;
+      if (pid !== undefined) this.set({ pid });
+      else this.host.log({ time: new Date().toISOString(), service: this.spec.name, stream: 'stdout', line });
+    });
+    const err = new LineSplitter((line) => this.host.log({ time: new Date().toISOString(), service: this.spec.name, stream: 'stderr', line }));
+    const cmd = typeof this.spec.command === 'string' ? this.spec.command : JSON.stringify(this.spec.command);
+    this.system(`starting: ${cmd}`);
+    const run: Run = { id, startedMs: Date.now(), exited: false, done: Promise.resolve(), relay: 'unknown', failures: 0, lastCountedMs: 0 };
+    this.run = run;
+    this.set({ state: 'starting', startedAt: new Date(run.startedMs).toISOString() }, ['reason', 'pid', 'healthyAt', 'nextRestartAt', 'exitCode', 'lastCheck']);
+    run.done = this.host
+      .exec(wrappedArgv(this.spec.command), { ...opts, onStdout: (c) => out.push(c), onStderr: (c) => err.push(c), timeoutMs: 0 })
+      .then(
+        (r) => r.exitCode as number | null,
+        (e: unknown) => {
+          this.system(`could not run: ${e instanceof Error ? e.message : String(e)}`);
+          return null;
+        },
+      )
+      .then(async (code) => {
+        out.flush();
+        err.flush();
+        await this.exited(run, code);
+      });
+    this.schedule(run, this.spec.healthcheck ? Math.min(this.spec.healthcheck.intervalMs, this.host.timing.firstCheckMs) : this.host.timing.settleMs);
+  }
+
+  private schedule(run: Run, ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(run), ms);
+  }
+
+  private async tick(run: Run): Promise<void> {
+    if (run !== this.run || run.exited) return;
+    const hc = this.spec.healthcheck;
+    if (!hc) {
+      if (this.status.state === 'starting') this.becameHealthy();
+      return;
+    }
+    await this.ensureRelay(run, hc.timeoutMs);
+    const deps: CheckDeps = {
+      exec: (argv, timeoutMs) => this.host.exec(argv, { ...this.host.runOptions(this.spec, `${run.id}c`), timeoutMs }),
+      nodePortOf: (p) => (run.relay === 'unavailable' ? undefined : this.host.nodePortOf(p)),
+      httpGet: this.host.httpGet,
+    };
+    const r = await runCheck(hc, deps);
+    if (run !== this.run || run.exited) return;
+    const lastCheck = { at: new Date().toISOString(), ok: r.ok, output: r.output };
+    if (r.ok) {
+      run.failures = 0;
+      if (this.status.state !== 'healthy') this.becameHealthy(lastCheck);
+      else this.status = { ...this.status, lastCheck };
+    } else {
+      const now = Date.now();
+      const inStartPeriod = now - run.startedMs < hc.startPeriodMs;
+      if (!inStartPeriod && now - run.lastCountedMs >= hc.intervalMs - 50) {
+        run.failures++;
+        run.lastCountedMs = now;
+      }
+      if (run.failures >= hc.retries && this.status.state !== 'unhealthy') {
+        this.system(`unhealthy after ${run.failures} failed checks: ${r.output}`);
+        this.set({ state: 'unhealthy', reason: `health check failed: ${r.output}`, lastCheck }, ['healthyAt']);
+      } else {
+        this.status = { ...this.status, lastCheck };
+      }
+    }
+    // Until it is first healthy a service is checked often (like Docker's start_interval), so a
+    // dependant starts soon after; failures still count once per interval (see above).
+    const starting = this.status.state === 'starting';
+    this.schedule(run, starting ? Math.min(hc.intervalMs, this.host.timing.firstCheckMs) : hc.intervalMs);
+  }
+
+  private becameHealthy(lastCheck?: ServiceStatus['lastCheck']): void {
+    this.system('healthy');
+    this.set({ state: 'healthy', healthyAt: new Date().toISOString(), ...(lastCheck ? { lastCheck } : {}) }, ['reason']);
+  }
+
+  /** See relay.ts: a loopback-only listener gets a relay so its published port works. */
+  private async ensureRelay(run: Run, timeoutMs: number): Promise<void> {
+    const port = this.spec.port;
+    if (run.relay !== 'unknown' || port === undefined || this.host.nodePortOf(port) === undefined) return;
+    const r = await this.host.exec(READ_LISTENERS_ARGV, { user: 'root', timeoutMs }).catch(() => undefined);
+    if (!r || run !== this.run) return;
+    const where = reachability(parseProcNetTcp(r.stdout), port);
+    if (where === 'none') return;
+    if (where === 'published') {
+      run.relay = 'not-needed';
+      return;
+    }
+    run.relay = 'running';
+    this.system(`listens on 127.0.0.1:${port} only; relaying the published port to it`);
+    const env = { ...this.host.runOptions(this.spec, `${run.id}r`).env };
+    void this.host.exec(relayArgv(port), { user: 'root', env, timeoutMs: 0 }).then(
+      (res) => {
+        if (run.exited || run !== this.run) return;
+        run.relay = 'unavailable';
+        this.system(`the relay for port ${port} ended (exit ${res.exitCode}): ${`${res.stdout}${res.stderr}`.trim() || 'no output'}`);
+      },
+      () => undefined,
+    );
+  }
+
+  private async exited(run: Run, code: number | null): Promise<void> {
+    run.exited = true;
+    if (run === this.run) clearTimeout(this.timer);
+    // Whatever the run left behind (children, its relay) goes with it.
+    await this.sweep('KILL', run.id);
+    if (run !== this.run) return;
+    if (!this.wanted) {
+      this.system(`stopped (exit code ${code ?? 'unknown'})`);
+      this.set({ state: 'stopped', exitCode: code }, ['pid', 'reason', 'nextRestartAt']);
+      return;
+    }
+    this.system(`exited with code ${code ?? 'unknown'}`);
+    if (!wantsRestart(this.spec.restart, code)) {
+      this.set({ state: 'exited', exitCode: code, reason: `exited with code ${code ?? 'unknown'}` }, ['pid', 'healthyAt']);
+      return;
+    }
+    const d = this.tracker.next(Date.now());
+    if (d.action === 'crashloop') {
+      const reason = `crash loop: exited ${d.restarts + 1} times within ${this.host.timing.backoff.windowMs / 1000} s; not restarted until the next start`;
+      this.system(reason);
+      this.set({ state: 'crashloop', exitCode: code, reason }, ['pid', 'healthyAt', 'nextRestartAt']);
+      return;
+    }
+    const at = new Date(Date.now() + d.delayMs).toISOString();
+    this.system(`restarting in ${d.delayMs} ms (restart ${this.status.restarts + 1})`);
+    this.set({ state: 'restarting', exitCode: code, restarts: this.status.restarts + 1, nextRestartAt: at, reason: `exited with code ${code ?? 'unknown'}` }, ['pid', 'healthyAt']);
+    this.timer = setTimeout(() => {
+      if (this.wanted && this.run === run) this.launch();
+    }, d.delayMs);
+  }
+
+  private async sweep(signal: 'TERM' | 'KILL', runId: string): Promise<number> {
+    try {
+      const r = await this.host.exec(sweepArgv(signal, runId), { user: 'root', timeoutMs: 10_000 });
+      return Number(r.stdout.trim()) || 0;
+    } catch {
+      return 0; // the workspace is gone or stopped: so are its processes
+    }
+  }
+
+  /** SIGTERM to every process of the run, SIGKILL after the grace period. */
+  async stop(graceMs = this.host.timing.stopGraceMs): Promise<void> {
+    this.wanted = false;
+    clearTimeout(this.timer);
+    const run = this.run;
+    if (run && !run.exited) {
+      this.system('stopping (SIGTERM)');
+      await this.sweep('TERM', run.id);
+      const exited = await Promise.race([run.done.then(() => true), sleep(graceMs).then(() => false)]);
+      if (!exited) {
+        this.system(`still running after ${graceMs} ms: SIGKILL`);
+        await this.sweep('KILL', run.id);
+        await Promise.race([run.done, sleep(5_000)]);
+      }
+    }
+    if (this.status.state !== 'stopped') this.set({ state: 'stopped' }, ['pid', 'reason', 'nextRestartAt', 'healthyAt']);
+  }
+}

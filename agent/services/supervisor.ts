@@ -1,0 +1,214 @@
+/**
+ * Every workspace's services on this node: one orchestrator per workspace, logs on disk,
+ * followers, a `services/didChange` broadcast on each state change, and — after an agent
+ * restart — services supervised again.
+ *
+ * After a restart the agent cannot re-attach to the old runs' output (their exec streams died
+ * with the old daemon), so it does not adopt them: it kills every marked service process in the
+ * workspace (processControl.ts) and starts the services again, in order, without the hooks. The
+ * user sees them running again within a start; their logs go on in the same files.
+ */
+import { join } from 'node:path';
+import { AgentError } from '../errors';
+import type { Logger } from '../log/logger';
+import type { HookRun, ServiceLogLine, ServiceLogsParams, WorkspaceServicesStatus, WorkspaceSpec } from '../protocol';
+import type { WorkspaceProvider } from '../providers/contract';
+import { serviceEnv } from './env';
+import { nodeHttpGet } from './health';
+import { ServiceLogFiles, selectLines } from './logFiles';
+import { LogFollows } from './follows';
+import { WorkspaceServices } from './orchestrator';
+import type { PortChoice } from './ports';
+import { ANY_RUN, sweepArgv } from './processControl';
+import { DEFAULT_TIMING, type RunnerHost, type ServiceTiming } from './runner';
+import { readServicesRecord, servicesStateFile, writeServicesRecord, type ServicesRecord } from './state';
+
+/** A workspace as its services need it. */
+export interface ServiceTarget {
+  spec: WorkspaceSpec;
+  provider: WorkspaceProvider;
+  providerId: string | undefined;
+  running: boolean;
+  /** Container port → node port (127.0.0.1). */
+  ports: Record<string, number>;
+  /** The workspace's folder in the agent home (logs and services.json go there). */
+  dir: string;
+}
+
+export interface TargetSource {
+  target(name: string): Promise<ServiceTarget>;
+  names(): string[];
+}
+
+export interface SupervisorOptions {
+  targets: TargetSource;
+  logger: Logger;
+  broadcast(status: WorkspaceServicesStatus): void;
+  timing?: ServiceTiming;
+}
+
+interface Entry {
+  key: string;
+  orch: WorkspaceServices;
+  target: ServiceTarget;
+}
+
+export class ServicesSupervisor {
+  private readonly entries = new Map<string, Entry>();
+  readonly follows = new LogFollows();
+
+  constructor(private readonly opts: SupervisorOptions) {}
+
+  private logFiles(dir: string): ServiceLogFiles {
+    return new ServiceLogFiles(join(dir, 'logs'));
+  }
+
+  private async entry(name: string): Promise<Entry> {
+    const target = await this.opts.targets.target(name);
+    const key = JSON.stringify([target.spec.services ?? [], target.spec.hooks ?? {}, target.spec.env, target.spec.user, target.ports, target.providerId]);
+    const old = this.entries.get(name);
+    if (old && old.key === key) {
+      old.target = target;
+      return old;
+    }
+    // The workspace was made again (new container or config): the old runs go first.
+    if (old) await old.orch.stop();
+    const fresh: Entry = { key, target, orch: this.orchestrator(name, target) };
+    this.entries.set(name, fresh);
+    return fresh;
+  }
+
+  private orchestrator(name: string, t: ServiceTarget): WorkspaceServices {
+    const logs = this.logFiles(t.dir);
+    const stateFile = servicesStateFile(t.dir);
+    const services = t.spec.services ?? [];
+    const ref: { orch?: WorkspaceServices } = {};
+    const host: RunnerHost = {
+      exec: (argv, o) => {
+        if (!t.providerId) return Promise.reject(new AgentError('WORKSPACE_MISSING', `Workspace ${name} has no container`));
+        return t.provider.exec(t.providerId, argv, o);
+      },
+      runOptions: (svc, runId) => ({ env: serviceEnv(t.spec.env, services, svc, runId), user: t.spec.user, workingDir: t.spec.workspaceFolder }),
+      nodePortOf: (p) => t.ports[String(p)],
+      httpGet: nodeHttpGet,
+      log: (line) => this.log(name, logs, line),
+      changed: () => {
+        if (ref.orch) this.opts.broadcast(ref.orch.status());
+      },
+      timing: this.opts.timing ?? DEFAULT_TIMING,
+    };
+    ref.orch = new WorkspaceServices({
+      workspace: name,
+      services,
+      ...(t.spec.hooks ? { hooks: t.spec.hooks } : {}),
+      host,
+      postCreateDone: () => readServicesRecord(stateFile).postCreate?.state === 'succeeded',
+      markPostCreateDone: (run: HookRun) => this.remember(t.dir, { postCreate: run }),
+    });
+    return ref.orch;
+  }
+
+  private log(workspace: string, files: ServiceLogFiles, line: ServiceLogLine): void {
+    try {
+      files.append(line);
+    } catch (err) {
+      this.opts.logger.warn('could not write a service log line', { workspace, service: line.service, err });
+    }
+    this.follows.publish(workspace, line);
+  }
+
+  private remember(dir: string, patch: Partial<ServicesRecord>): void {
+    const file = servicesStateFile(dir);
+    try {
+      writeServicesRecord(file, { ...readServicesRecord(file), ...patch });
+    } catch (err) {
+      this.opts.logger.warn('could not write the services state', { file, err });
+    }
+  }
+
+  async list(name: string): Promise<WorkspaceServicesStatus> {
+    return (await this.entry(name)).orch.status();
+  }
+
+  async start(name: string, service?: string): Promise<WorkspaceServicesStatus> {
+    const e = await this.entry(name);
+    this.requireService(name, e, service);
+    if (!e.target.running || !e.target.providerId) {
+      throw new AgentError('WORKSPACE_NOT_RUNNING', `Workspace ${name} is not running`, { hint: `Start it first (\`vendetta workspace up ${name}\`).` });
+    }
+    if (service === undefined) this.remember(e.target.dir, { desired: 'running' });
+    await e.orch.start(service);
+    return e.orch.status();
+  }
+
+  async stop(name: string, service?: string): Promise<WorkspaceServicesStatus> {
+    const e = await this.entry(name);
+    this.requireService(name, e, service);
+    if (service === undefined) this.remember(e.target.dir, { desired: 'stopped' });
+    await e.orch.stop(service);
+    return e.orch.status();
+  }
+
+  private requireService(name: string, e: Entry, service: string | undefined): void {
+    if (service !== undefined && !e.orch.has(service)) {
+      const known = (e.target.spec.services ?? []).map((s) => s.name);
+      throw new AgentError('INVALID_PARAMS', `Workspace ${name} has no service ${service}`, { hint: known.length ? `Its services: ${known.join(', ')}.` : 'Its config has no services.' });
+    }
+  }
+
+  /** Before the workspace stops: its services stop, and stay stopped after an agent restart. */
+  async workspaceStopping(name: string): Promise<void> {
+    const e = this.entries.get(name);
+    if (!e) return;
+    this.remember(e.target.dir, { desired: 'stopped' });
+    await e.orch.stop();
+  }
+
+  /** Before the workspace is removed: nothing of it keeps running, nobody follows its logs. */
+  async workspaceRemoving(name: string): Promise<void> {
+    const e = this.entries.get(name);
+    if (e) await e.orch.stop();
+    this.entries.delete(name);
+    this.follows.removeWorkspace(name);
+  }
+
+  /** A service port that could not have its own number on the node says so in its log. */
+  portsChosen(name: string, dir: string, spec: WorkspaceSpec, choices: readonly PortChoice[]): void {
+    const files = this.logFiles(dir);
+    for (const c of choices) {
+      if (c.preferredTaken === undefined) continue;
+      for (const s of (spec.services ?? []).filter((x) => x.port === c.containerPort)) {
+        this.log(name, files, { time: new Date().toISOString(), service: s.name, stream: 'system', line: `port ${c.preferredTaken} is taken on the node; port ${c.containerPort} is published on 127.0.0.1:${c.nodePort} instead` });
+      }
+    }
+  }
+
+  async logs(p: ServiceLogsParams): Promise<ServiceLogLine[]> {
+    const files = this.logFiles((await this.entry(p.workspace)).target.dir);
+    const sources = p.service !== undefined ? [p.service] : files.sources();
+    return selectLines(sources.map((s) => files.read(s)), { ...(p.tail !== undefined ? { tail: p.tail } : {}), ...(p.since !== undefined ? { since: p.since } : {}) });
+  }
+
+  /** Loads the entry (and so checks the workspace exists) before its logs are read. */
+  async ensure(name: string): Promise<void> {
+    await this.entry(name);
+  }
+
+  /** After a daemon restart: services that should run run again (see the header). */
+  async resume(): Promise<void> {
+    for (const name of this.opts.targets.names()) {
+      try {
+        const t = await this.opts.targets.target(name);
+        if (!t.spec.services?.length || !t.running || !t.providerId) continue;
+        if (readServicesRecord(servicesStateFile(t.dir)).desired !== 'running') continue;
+        const killed = await t.provider.exec(t.providerId, sweepArgv('KILL', ANY_RUN), { user: 'root', timeoutMs: 10_000 });
+        const e = await this.entry(name);
+        this.opts.logger.info('resuming the services of a workspace', { workspace: name, leftoverProcesses: Number(killed.stdout.trim()) || 0 });
+        for (const r of e.orch.runners) r.system('the agent restarted: starting the service again');
+        await e.orch.start(undefined, false);
+      } catch (err) {
+        this.opts.logger.warn('could not resume the services of a workspace', { workspace: name, err });
+      }
+    }
+  }
+}
