@@ -23,6 +23,8 @@ export interface VendettaApi {
   client: CoordinatorClient;
   /** Open workspace folders with this instead of Remote-SSH (undefined restores Remote-SSH). */
   setFolderOpener(opener: FolderOpener | undefined): void;
+  /** The Remote Nodes tree's data, as VS Code sees it (the end-to-end tests read it). */
+  tree: NodesTreeProvider;
 }
 
 export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): VendettaApi {
@@ -55,5 +57,6 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
   return {
     client,
     setFolderOpener: (opener) => (remote.opener = opener),
+    tree,
   };
 }
