@@ -7,13 +7,13 @@ import type { Socket } from 'node:net';
 import {
   createMessageConnection,
   StreamMessageReader,
-  StreamMessageWriter,
   type Message,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
 import { AgentError, toAgentError } from '../errors';
 import type { DaemonContext, HandlerTable, SessionState } from './context';
 import { dispatch } from './dispatch';
+import { FrameWriter } from './frameWriter';
 import { FrameGuard, type FrameGuardOptions, type FrameViolation } from './frameGuard';
 
 /** A client that does not read its answers is cut off rather than buffered without end. */
@@ -29,7 +29,7 @@ export interface ClientConnectionOptions {
 
 export class ClientConnection {
   private readonly connection: MessageConnection;
-  private readonly writer: StreamMessageWriter;
+  private readonly writer: FrameWriter;
   private readonly session: SessionState;
   private inflight = 0;
   private ending = false;
@@ -49,7 +49,7 @@ export class ClientConnection {
     guard.on('violation', (v: FrameViolation) => this.onViolation(v));
     guard.on('request', () => this.inflight++);
     socket.pipe(guard);
-    this.writer = new StreamMessageWriter(socket);
+    this.writer = new FrameWriter(socket);
     const logger = daemon.logger;
     this.connection = createMessageConnection(new StreamMessageReader(guard), this.trackingWriter(), {
       error: (m) => logger.warn('jsonrpc', { connection: id, detail: m }),
@@ -106,7 +106,7 @@ export class ClientConnection {
   }
 
   /** The writer counts answers out so `end` knows when nothing is left in flight. */
-  private trackingWriter(): StreamMessageWriter {
+  private trackingWriter(): FrameWriter {
     const writer = this.writer;
     const original = writer.write.bind(writer);
     writer.write = async (msg: Message): Promise<void> => {

@@ -8,7 +8,6 @@ import {
   createMessageConnection,
   ResponseError,
   StreamMessageReader,
-  StreamMessageWriter,
   type CancellationToken,
   type MessageConnection,
   type RequestType,
@@ -25,6 +24,7 @@ import {
 } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import { VERSION } from '../version';
+import { FrameWriter } from './frameWriter';
 
 export interface AgentSessionOptions {
   nodeName: string;
@@ -40,10 +40,12 @@ export class AgentSession {
   readonly connection: MessageConnection;
   private closedError: VendettaError | undefined;
   private readonly closeListeners: Array<(err: VendettaError) => void> = [];
+  /** Rejecters of the requests in flight, so a closed link fails them with our own error. */
+  private readonly inFlight = new Set<(err: VendettaError) => void>();
   initializeResult: InitializeResult | undefined;
 
   constructor(private readonly opts: AgentSessionOptions) {
-    this.connection = createMessageConnection(new StreamMessageReader(opts.input), new StreamMessageWriter(opts.output));
+    this.connection = createMessageConnection(new StreamMessageReader(opts.input), new FrameWriter(opts.output));
     this.connection.onNotification(LogNotification, (p) => opts.onLog?.(p));
     this.connection.onClose(() => this.markClosed('the connection to the agent closed'));
     this.connection.onError(([err]) => this.markClosed(`the connection to the agent failed: ${err.message}`, err));
@@ -91,13 +93,18 @@ export class AgentSession {
   request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
   async request(type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>, ...args: unknown[]): Promise<unknown> {
     if (this.closedError) throw this.closedError;
-    // A closed link rejects pending requests with a generic error; race it against our own.
-    const closed = new Promise<never>((_, reject) => this.onClose(reject));
+    // vscode-jsonrpc leaves a request pending when the stream closes (it rejects only on
+    // dispose): race it against our own error. One rejecter per request, dropped when it settles.
+    let failRequest!: (err: VendettaError) => void;
+    const closed = new Promise<never>((_, reject) => (failRequest = reject));
+    this.inFlight.add(failRequest);
     try {
       const call = (this.connection.sendRequest as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...args);
       return await Promise.race([call, closed]);
     } catch (err) {
       throw this.closedError ?? this.mapError(err);
+    } finally {
+      this.inFlight.delete(failRequest);
     }
   }
 
@@ -125,6 +132,8 @@ export class AgentSession {
       cause,
     });
     for (const l of this.closeListeners.splice(0)) l(this.closedError);
+    for (const fail of this.inFlight) fail(this.closedError);
+    this.inFlight.clear();
   }
 }
 
