@@ -40,6 +40,7 @@ export function tcpConnect(node: string, host: string, port: number, timeoutMs: 
       sock.removeAllListeners('error');
       // JSON-RPC messages are small and latency-bound: do not let Nagle hold them back.
       sock.setNoDelay(true);
+      coalesceWrites(sock);
       resolve(sock);
     });
     sock.once('error', (err) => {
@@ -48,4 +49,26 @@ export function tcpConnect(node: string, host: string, port: number, timeoutMs: 
       reject(unreachable(node, host, port, err));
     });
   });
+}
+
+/**
+ * Makes the writes of one synchronous run leave as one writev. ssh2 without its native add-on
+ * (the bundle ships none) writes every packet in three or four pieces — length, ciphertext,
+ * MAC — and with Nagle off each piece was its own TCP segment and its own wake-up of sshd.
+ */
+export function coalesceWrites(sock: Socket): void {
+  const write = sock.write.bind(sock) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    sock.uncork();
+  };
+  sock.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      sock.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  }) as typeof sock.write;
 }
