@@ -11,6 +11,8 @@ export interface DaemonContext {
   readonly startedAt: string;
   readonly buildId: string;
   readonly version: string;
+  /** Where and how the daemon runs, for initialize (a coordinator reconnects straight to the socket). */
+  readonly endpoint?: { socket: string; execPath: string; script: string };
   readonly paths: AgentPaths;
   readonly logger: Logger;
   nodeInfo(): Promise<NodeInfo>;

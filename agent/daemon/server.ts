@@ -5,6 +5,7 @@
  */
 import { chmodSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { resolve } from 'node:path';
 import type { NodeInfo } from '../protocol';
 import { ownBuildId } from '../buildId';
 import { ensureAgentHome, type AgentPaths } from '../home';
@@ -71,6 +72,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     startedAt,
     buildId: ownBuildId(),
     version: AGENT_VERSION,
+    endpoint: { socket: resolve(paths.socket), execPath: process.execPath, script: resolve(process.argv[1] ?? __filename) },
     paths,
     logger,
     async nodeInfo(): Promise<NodeInfo> {

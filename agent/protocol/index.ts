@@ -114,6 +114,14 @@ export interface InitializeResult {
   /** Daemon process id and start time, so a client can tell a restarted daemon. */
   pid: number;
   startedAt: string;
+  /**
+   * The daemon's socket on its node: next time a coordinator may open an SSH streamlocal
+   * channel straight to it, without running `attach`.
+   */
+  socket?: string;
+  /** The Node.js binary and the agent.js the daemon runs: agent commands run with the same pair. */
+  execPath?: string;
+  script?: string;
 }
 
 export interface ProviderStatus {
