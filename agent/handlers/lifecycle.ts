@@ -20,6 +20,7 @@ export const initialize: HandlerSpec<InitializeParams, InitializeResult> = {
       buildId: daemon.buildId,
       pid: daemon.pid,
       startedAt: daemon.startedAt,
+      ...daemon.endpoint,
     };
   },
 };
