@@ -26,9 +26,9 @@ export interface PortMapping {
   localPort?: number;
 }
 
-function portNumber(s: string, what: string, text: string): number {
+function portNumber(s: string, what: string, text: string, zero = false): number {
   const n = /^\d{1,5}$/.test(s) ? Number(s) : NaN;
-  if (!(n >= 1 && n <= 65535)) {
+  if (!(n >= (zero ? 0 : 1) && n <= 65535)) {
     throw new VendettaError('INVALID_PARAMS', `Invalid ${what} in ${JSON.stringify(text.slice(0, 40))}: ports are 1 to 65535`, {
       hint: 'Write PORT or PORT:LOCALPORT, e.g. 8080 or 8080:18080 (`vendetta workspace ports WS` lists the ports).',
     });
@@ -36,10 +36,11 @@ function portNumber(s: string, what: string, text: string): number {
   return n;
 }
 
-/** `PORT[:LOCALPORT]`. */
+/** `PORT[:LOCALPORT]`; LOCALPORT 0 is the same as none. */
 export function parsePortMapping(text: string): PortMapping {
   const parts = text.trim().split(':');
   if (parts.length > 2) portNumber('', 'port', text);
   const port = portNumber(parts[0] ?? '', 'port', text);
-  return parts.length === 2 ? { port, localPort: portNumber(parts[1] ?? '', 'local port', text) } : { port };
+  const localPort = parts.length === 2 ? portNumber(parts[1] ?? '', 'local port', text, true) : 0;
+  return localPort ? { port, localPort } : { port };
 }

@@ -10,7 +10,8 @@ describe('what people type for forward and logs', () => {
     assert.deepEqual(parsePortMapping('8080'), { port: 8080 });
     assert.deepEqual(parsePortMapping('8080:18080'), { port: 8080, localPort: 18080 });
     assert.deepEqual(parsePortMapping(' 1:65535 '), { port: 1, localPort: 65535 });
-    for (const bad of ['', '0', '65536', '80:', ':80', '80:0', 'http', '80:90:100', '-1', '8080.5', '1e3', '00000080808']) {
+    assert.deepEqual(parsePortMapping('8080:0'), { port: 8080 }, ':0 is no preference, as leaving it out');
+    for (const bad of ['', '0', '65536', '80:', ':80', '0:80', 'http', '80:90:100', '-1', '8080.5', '1e3', '00000080808']) {
       assert.throws(() => parsePortMapping(bad), usage, bad);
     }
   });
