@@ -42,7 +42,7 @@ export function homePaths(root = vendettaHome()): HomePaths {
  * by the extension with ELECTRON_RUN_AS_NODE=1 when there is no `node` on PATH, that variable
  * has to be set again, or the executable would start VS Code instead of running the script.
  */
-export function runtimeArgv(execPath = process.execPath, versions: NodeJS.ProcessVersions = process.versions, env: NodeJS.ProcessEnv = process.env): string[] {
+export function runtimeArgv(execPath = process.execPath, versions: { electron?: string; node?: string } = process.versions as { electron?: string; node?: string }, env: NodeJS.ProcessEnv = process.env): string[] {
   if (versions.electron && env.ELECTRON_RUN_AS_NODE) return ['/usr/bin/env', 'ELECTRON_RUN_AS_NODE=1', execPath];
   return [execPath];
 }
