@@ -4,7 +4,7 @@
  * it goes away. Requests made while disconnected connect first. No vscode import: the state
  * is shown by the tree (views/nodes) and tested without VS Code.
  */
-import type { CancellationToken, MessageConnection, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import { ErrorCodes as JsonRpcErrorCodes, ResponseError, type CancellationToken, type MessageConnection, type RequestType, type RequestType0 } from 'vscode-jsonrpc';
 import {
   LogLinesNotification,
   NodesDidChange,
@@ -190,10 +190,17 @@ export class CoordinatorClient implements Disposable {
     const open = await this.ensureConnected();
     const send = open.connection.sendRequest.bind(open.connection) as (t: unknown, ...a: unknown[]) => Promise<unknown>;
     // vscode-jsonrpc leaves pending requests hanging when the socket closes: race the close.
+    const lostError = (cause?: unknown) => new ExtensionError('Lost the connection to the coordinator', 'Try again; the coordinator is started again when needed.', { cause });
     const lost = open.closed.then(() => {
-      throw new ExtensionError('Lost the connection to the coordinator', 'Try again; the coordinator is started again when needed.');
+      throw lostError();
     });
-    return Promise.race([send(type, ...rest.filter((a) => a !== undefined)), lost]);
+    try {
+      return await Promise.race([send(type, ...rest.filter((a) => a !== undefined)), lost]);
+    } catch (err) {
+      // vscode-jsonrpc rejects pending requests this way when the connection is disposed.
+      if (err instanceof ResponseError && (err.code === JsonRpcErrorCodes.PendingResponseRejected || err.code === JsonRpcErrorCodes.ConnectionInactive)) throw lostError(err);
+      throw err;
+    }
   }
 
   /** A request to a method an older coordinator may lack: undefined instead of "method not found". */
