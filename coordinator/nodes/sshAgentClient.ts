@@ -1,7 +1,8 @@
 /**
  * The `ssh` transport of AgentClient: one pooled ssh2 connection per node, carrying one
- * long-lived `agent.js attach` channel that every request shares (JSON-RPC multiplexes them),
- * plus short exec/SFTP/direct-tcpip channels as needed. A dead link fails what is in flight with
+ * long-lived channel to the agent daemon that every request shares (JSON-RPC multiplexes them):
+ * a streamlocal channel straight to its socket, or `agent.js attach` where that is not possible
+ * (openAgentSession.ts); plus short exec/SFTP/direct-tcpip channels as needed. A dead link fails what is in flight with
  * NODE_UNREACHABLE, goes offline, and comes back by itself (exponential backoff with jitter);
  * a request made while offline tries at once.
  */
@@ -12,7 +13,6 @@ import type { AgentErrorData, InitializeResult } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { agentBundlePath, type HomePaths } from '../home';
 import type { Logger } from '../log';
-import { attachAgent, type AttachedAgent } from '../ssh/agentAttach';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../ssh/backoff';
 import { openSsh } from '../ssh/connect';
 import { openExec } from '../ssh/exec';
@@ -20,7 +20,9 @@ import { readLocalBundle } from '../ssh/localBundle';
 import { shellCommand } from '../ssh/shellQuote';
 import type { SshNodeTarget } from '../ssh/target';
 import type { AgentClient, AgentCommand, Disposable, LinkState } from './agentClient';
+import { AgentEndpoints, endpointKey, endpointsFile } from './agentEndpoints';
 import { NotificationFanout } from './notificationFanout';
+import { openAgentSession, type OpenedSession } from './openAgentSession';
 import type { CancellationToken, NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
 export interface SshAgentClientOptions {
@@ -36,12 +38,17 @@ export interface SshAgentClientOptions {
   /** TCP + SSH handshake + auth (default 15 s). */
   connectTimeoutMs?: number;
   backoff?: BackoffOptions;
+  /** false: always attach, never a streamlocal channel to the daemon's socket. Default true. */
+  directToSocket?: boolean;
 }
 
 /** Counters a test or benchmark can read; not part of the AgentClient contract. */
 export interface SshAgentClientStats {
   sshConnects: number;
+  /** Agent sessions opened, either way. */
   attaches: number;
+  /** Of those, the ones on a streamlocal channel straight to the daemon's socket (the rest ran attach). */
+  directs: number;
   installs: number;
   upgrades: number;
   /** Wall time of the last successful connect (SSH when needed + attach + initialize). */
@@ -52,10 +59,12 @@ interface Link {
   ssh: Client;
   /** Why the SSH connection died, once it has. */
   lost?: VendettaError;
+  /** The node refused a streamlocal channel to its running daemon: attach from now on. */
+  noDirect?: boolean;
 }
 
 interface Session {
-  attached: AttachedAgent;
+  attached: OpenedSession;
   lost?: VendettaError;
 }
 
@@ -69,7 +78,7 @@ export class SshAgentClient implements AgentClient {
   lastError: VendettaError | undefined;
   lastSeen: Date | undefined;
   agent: InitializeResult | undefined;
-  readonly stats: SshAgentClientStats = { sshConnects: 0, attaches: 0, installs: 0, upgrades: 0, lastConnectMs: 0 };
+  readonly stats: SshAgentClientStats = { sshConnects: 0, attaches: 0, directs: 0, installs: 0, upgrades: 0, lastConnectMs: 0 };
 
   private _state: LinkState = 'idle';
   private link: Link | undefined;
@@ -80,9 +89,11 @@ export class SshAgentClient implements AgentClient {
   private closed = false;
   private readonly listeners = new Set<(state: LinkState, error?: VendettaError) => void>();
   private readonly notifications = new NotificationFanout();
+  private readonly endpoints: AgentEndpoints;
 
   constructor(readonly target: SshNodeTarget, private readonly opts: SshAgentClientOptions) {
     this.nodeName = target.name;
+    this.endpoints = new AgentEndpoints(endpointsFile(opts.paths));
   }
 
   get state(): LinkState {
@@ -94,7 +105,7 @@ export class SshAgentClient implements AgentClient {
   async request(type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>, ...args: unknown[]): Promise<unknown> {
     const s = await this.ensureSession();
     try {
-      const result = await (s.attached.session.request as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...args);
+      const result = await (s.attached.agent.request as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...args);
       this.lastSeen = new Date();
       return result;
     } catch (err) {
@@ -140,9 +151,7 @@ export class SshAgentClient implements AgentClient {
     const s = await this.ensureSession();
     const link = this.link;
     if (!link) throw this.unreachable('the connection closed');
-    const bundle = await readLocalBundle(this.opts.agentBundle ?? agentBundlePath());
-    const { runtime, home } = s.attached;
-    const command = shellCommand([runtime.path, `${home}/.vendetta-agent/${bundle.dirName}/agent.js`, ...args]);
+    const command = shellCommand([...s.attached.command, ...args]);
     const channel = await openExec(link.ssh, this.nodeName, command);
     const exit = new Promise<number>((resolve) => {
       let status: number | undefined;
@@ -175,7 +184,7 @@ export class SshAgentClient implements AgentClient {
     this.link = undefined;
     if (s) {
       s.lost ??= closedErr;
-      s.attached.session.dispose();
+      s.attached.agent.dispose();
       s.attached.channel.close();
     }
     if (link) {
@@ -211,24 +220,29 @@ export class SshAgentClient implements AgentClient {
     try {
       const bundle = await readLocalBundle(this.opts.agentBundle ?? agentBundlePath());
       link = this.link && !this.link.lost ? this.link : await this.openLink();
-      const attached = await attachAgent(link.ssh, {
+      const current = link;
+      const attached = await openAgentSession(link.ssh, {
         node: this.nodeName,
         host: this.target.host,
         bundle,
         log: this.opts.log,
         install: this.opts.install !== false,
-        onLog: (p) => this.opts.log.log(p.level, p.message, { node: this.nodeName, from: 'agent' }),
+        endpoints: this.endpoints,
+        endpointKey: endpointKey(this.target),
+        tryDirect: this.opts.directToSocket !== false && !link.noDirect,
+        onDirectRefused: () => (current.noDirect = true),
       });
       if (this.closed || link.lost) {
-        attached.session.dispose();
+        attached.agent.dispose();
         attached.channel.close();
         throw link.lost ?? this.unreachable('the client was closed');
       }
       const s: Session = { attached };
-      this.notifications.attach(attached.session.connection);
-      attached.session.onClose((err) => this.sessionLost(s, err));
+      this.notifications.attach(attached.agent.connection);
+      attached.agent.onClose((err) => this.sessionLost(s, err));
       this.session = s;
       this.stats.attaches++;
+      if (attached.via === 'direct') this.stats.directs++;
       if (attached.installed) this.stats.installs++;
       if (attached.upgraded) this.stats.upgrades++;
       this.stats.lastConnectMs = Date.now() - started;
@@ -238,7 +252,7 @@ export class SshAgentClient implements AgentClient {
       this.attempt = 0;
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
-      this.opts.log.info('node online', { node: this.nodeName, ms: this.stats.lastConnectMs, agentVersion: attached.info.agentVersion, pid: attached.info.pid, installed: attached.installed, upgraded: attached.upgraded });
+      this.opts.log.info('node online', { node: this.nodeName, ms: this.stats.lastConnectMs, via: attached.via, agentVersion: attached.info.agentVersion, pid: attached.info.pid, installed: attached.installed, upgraded: attached.upgraded });
       this.setState('online');
       return s;
     } catch (err) {
@@ -282,7 +296,7 @@ export class SshAgentClient implements AgentClient {
       if (s) {
         s.lost ??= link.lost;
         this.session = undefined;
-        s.attached.session.dispose();
+        s.attached.agent.dispose();
       }
       this.linkDown(link.lost);
     });

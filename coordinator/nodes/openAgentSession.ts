@@ -1,0 +1,88 @@
+/**
+ * A live agent session on an authenticated SSH connection, the quickest way that works:
+ * 1. straight to the daemon's socket (streamlocal channel) when we know where it listens and it
+ *    runs our build — nothing starts on the node;
+ * 2. otherwise the probe script and `attach` (finds Node.js, installs or upgrades the bundle,
+ *    starts the daemon), then, once the daemon said where its socket is, a streamlocal channel
+ *    to it replaces the attach channel, so later requests skip the attach process's copy.
+ * What worked is remembered in state/agent-endpoints.json for the next coordinator.
+ */
+import type { Client, ClientChannel } from 'ssh2';
+import type { InitializeResult } from '../../agent/protocol';
+import type { Logger } from '../log';
+import { attachAgent } from '../ssh/agentAttach';
+import { openDirectAgent } from '../ssh/agentDirect';
+import type { LocalBundle } from '../ssh/localBundle';
+import { validEndpoint, type AgentEndpoint, type AgentEndpoints } from './agentEndpoints';
+import type { AgentSession } from './agentSession';
+
+export interface OpenedSession {
+  agent: AgentSession;
+  channel: ClientChannel;
+  info: InitializeResult;
+  /** argv that runs the installed agent.js on the node (Node.js binary first). */
+  command: string[];
+  via: 'direct' | 'attach';
+  installed: boolean;
+  upgraded: boolean;
+}
+
+export interface OpenSessionOptions {
+  node: string;
+  host: string;
+  bundle: LocalBundle;
+  log: Logger;
+  install: boolean;
+  endpoints: AgentEndpoints;
+  endpointKey: string;
+  /** false once the node refused a streamlocal channel to a running daemon on this connection. */
+  tryDirect: boolean;
+  onDirectRefused: () => void;
+}
+
+/** The endpoint a daemon of `bundle`'s build reported, when it reported one we can use. */
+export function endpointOf(info: InitializeResult, bundle: LocalBundle): (AgentEndpoint & { execPath: string; script: string }) | undefined {
+  const e = validEndpoint({ socket: info.socket, buildId: info.buildId, execPath: info.execPath, script: info.script });
+  return e && e.buildId === bundle.buildId && e.execPath && e.script ? { ...e, execPath: e.execPath, script: e.script } : undefined;
+}
+
+export async function openAgentSession(ssh: Client, o: OpenSessionOptions): Promise<OpenedSession> {
+  const onLog = (p: { level: 'error' | 'warn' | 'info' | 'debug'; message: string }) => o.log.log(p.level, p.message, { node: o.node, from: 'agent' });
+  const direct = async (e: AgentEndpoint & { execPath: string; script: string }, installed: boolean, upgraded: boolean): Promise<OpenedSession | undefined> => {
+    const r = await openDirectAgent(ssh, { node: o.node, socket: e.socket, buildId: o.bundle.buildId, onLog });
+    if (!r.agent) {
+      o.log.debug('no streamlocal channel to the agent', { node: o.node, socket: e.socket, reason: r.refused });
+      return undefined;
+    }
+    return { agent: r.agent.session, channel: r.agent.channel, info: r.agent.info, command: [e.execPath, e.script], via: 'direct', installed, upgraded };
+  };
+
+  const known = o.tryDirect ? o.endpoints.get(o.endpointKey) : undefined;
+  if (known?.buildId === o.bundle.buildId && known.execPath && known.script) {
+    const s = await direct({ ...known, execPath: known.execPath, script: known.script }, false, false);
+    if (s) return s;
+    o.endpoints.set(o.endpointKey, undefined); // stale: the attach below learns it afresh
+  }
+
+  const a = await attachAgent(ssh, { node: o.node, host: o.host, bundle: o.bundle, log: o.log, install: o.install, onLog });
+  const attached: OpenedSession = {
+    agent: a.session,
+    channel: a.channel,
+    info: a.info,
+    command: [a.runtime.path, `${a.home}/.vendetta-agent/${o.bundle.dirName}/agent.js`],
+    via: 'attach',
+    installed: a.installed,
+    upgraded: a.upgraded,
+  };
+  const endpoint = endpointOf(a.info, o.bundle);
+  if (!endpoint || !o.tryDirect) return attached;
+  const s = await direct(endpoint, a.installed, a.upgraded);
+  if (!s) {
+    o.onDirectRefused(); // the daemon runs, so the node forbids the channel (AllowStreamLocalForwarding)
+    return attached;
+  }
+  a.session.dispose();
+  a.channel.close();
+  o.endpoints.set(o.endpointKey, { socket: endpoint.socket, buildId: endpoint.buildId, execPath: endpoint.execPath, script: endpoint.script });
+  return s;
+}
