@@ -1,6 +1,7 @@
 import type { Benchmark } from './harness';
 import { coldConnectHandshake, dispatchRoundTrip, statusOfTwenty } from './nodes';
+import { servicesBenchmarks } from './services';
 import { workspaceBenchmarks } from './workspaces';
 
 /** Every benchmark `npm run bench` knows, in the order they run. */
-export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty, ...workspaceBenchmarks];
+export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty, ...workspaceBenchmarks, ...servicesBenchmarks];
