@@ -49,11 +49,16 @@ export class LogFollows {
       const fresh = this.unseen(f, lines, dedupe);
       if (fresh.length) client.notify(LogLinesNotification, { followToken: clientToken, lines: fresh });
     };
-    // Subscribed before asking, so no line between the answer and the first batch is lost.
+    // Subscribed before asking, so no line between the answer and the first batch is lost. The
+    // node follows before it reads, so a line may come both ways: batches that arrive before the
+    // answer wait for it and lose the lines it holds.
+    let early: ServiceLogLine[][] | undefined = [];
     f.subs.push(agent.onNotification(ServiceLogLines, (p) => {
       if (p?.followToken !== f.agentToken || !this.follows.has(key)) return;
       try {
-        pass(checkLogLines(p.lines, node));
+        const lines = checkLogLines(p.lines, node);
+        if (early) early.push(lines);
+        else pass(lines);
       } catch (err) {
         this.log.warn('dropped malformed log lines', { node, err });
       }
@@ -69,8 +74,13 @@ export class LogFollows {
     }));
     this.follows.set(key, f);
     try {
-      const lines = checkLogLines((await agent.request(ServiceLogs, { ...f.params, follow: true, followToken: f.agentToken })).lines, node);
-      return this.unseen(f, lines, false);
+      const lines = this.unseen(f, checkLogLines((await agent.request(ServiceLogs, { ...f.params, follow: true, followToken: f.agentToken })).lines, node), false);
+      const answered = new Set(lines.map((l) => `${l.time}\0${lineKey(l)}`));
+      const held = (early ?? []).flat().filter((l) => !answered.has(`${l.time}\0${lineKey(l)}`));
+      early = undefined;
+      // After the answer: the client prints the answer first either way.
+      if (held.length) setImmediate(() => this.follows.has(key) && pass(held));
+      return lines;
     } catch (err) {
       this.drop(f);
       throw err;

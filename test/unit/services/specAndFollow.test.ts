@@ -57,10 +57,13 @@ class FollowAgent {
   readonly nodeName = 'n1';
   readonly requests: Array<{ method: string; params: Record<string, unknown> }> = [];
   answer: unknown[] = [];
+  /** Runs while a services/logs request is in flight, before its answer (a line sent both ways). */
+  duringLogs: (() => void) | undefined;
   private readonly notes = new Map<string, Set<(p: unknown) => void>>();
   private readonly states = new Set<(s: LinkState) => void>();
   request(type: { method: string }, params: Record<string, unknown>): Promise<unknown> {
     this.requests.push({ method: type.method, params });
+    if (type.method === 'services/logs') this.duringLogs?.();
     return Promise.resolve(type.method === 'services/logs' ? { lines: this.answer } : { stopped: true });
   }
   onNotification<P>(type: NotificationType<P>, h: (p: P) => void): Disposable {
@@ -116,5 +119,24 @@ describe('a followed log across a node link that drops and comes back', () => {
     await assert.rejects(follows.start(agent as unknown as AgentClient, 'n1', { workspace: 'w' }, other, 'tok'), /already follows/);
     follows.endWorkspace('n1', 'w');
     assert.equal(follows.size, 0);
+  });
+
+  it('a line the node sends both in the answer and as a notification is passed on once, after the answer', async () => {
+    const agent = new FollowAgent();
+    const sent: string[] = [];
+    const client: ClientHandle = { id: 1, initialized: undefined, gone: new CancellationTokenSource().token, notify: (_t, p) => sent.push(...(p as { lines: Array<{ line: string }> }).lines.map((l) => l.line)) };
+    const follows = new LogFollows(nullLogger);
+    const l = (time: string, line: string) => ({ time, service: 'db', stream: 'stdout', line });
+    agent.answer = [l('2024-01-01T00:00:01.000Z', 'a'), l('2024-01-01T00:00:02.000Z', 'b')];
+    agent.duringLogs = () => {
+      const token = agent.requests.at(-1)!.params.followToken as string;
+      agent.emit('services/logLines', { followToken: token, lines: [l('2024-01-01T00:00:02.000Z', 'b'), l('2024-01-01T00:00:03.000Z', 'c')] });
+    };
+    const first = await follows.start(agent as unknown as AgentClient, 'n1', { workspace: 'w' }, client, 'tok');
+    assert.deepEqual(first.map((x) => x.line), ['a', 'b']);
+    assert.deepEqual(sent, [], 'held until the answer went out');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sent, ['c']);
+    follows.close();
   });
 });
