@@ -39,6 +39,8 @@ interface Managed {
   client: AgentClient;
   sub: Disposable;
   facts: NodeFacts;
+  /** The probe in flight: a status asked while the link-up refresh runs shares its answer. */
+  probing?: Promise<NodeStatus>;
 }
 
 export class NodeManager {
@@ -268,7 +270,14 @@ export class NodeManager {
     this.scheduleEmit();
   }
 
-  private async probe(m: Managed): Promise<NodeStatus> {
+  private probe(m: Managed): Promise<NodeStatus> {
+    m.probing ??= this.probeOnce(m).finally(() => {
+      m.probing = undefined;
+    });
+    return m.probing;
+  }
+
+  private async probeOnce(m: Managed): Promise<NodeStatus> {
     const timeoutMs = this.opts.statusTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -281,10 +290,15 @@ export class NodeManager {
       const info = await Promise.race([
         (async () => {
           await m.client.connect();
-          const t0 = process.hrtime.bigint();
-          checkPing(await m.client.request(Ping), m.node.name);
-          m.facts.latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
-          return checkNodeInfo(await m.client.request(GetNodeInfo), m.node.name);
+          // Both at once: one round trip of waiting, not two.
+          const timedPing = async () => {
+            const t0 = process.hrtime.bigint();
+            checkPing(await m.client.request(Ping), m.node.name);
+            return Number(process.hrtime.bigint() - t0) / 1e6;
+          };
+          const [latencyMs, info] = await Promise.all([timedPing(), m.client.request(GetNodeInfo)]);
+          m.facts.latencyMs = latencyMs;
+          return checkNodeInfo(info, m.node.name);
         })(),
         timeout,
       ]);
