@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkspaceUpResult } from '../../coordinator/protocol';
+import type { WorkspaceStatus } from '../../coordinator/protocol';
 import { createCliHome, REPO, type CliHome } from '../integration/coordinatorHarness';
 import { startCodeServer, type CodeServer } from '../infra/codeServer';
 import { createDockerNodes, type DockerNodes } from '../infra/dockerNode';
@@ -63,10 +63,16 @@ async function create(): Promise<VscodeEnv> {
   mkdirSync(projects, { recursive: true });
   cpSync(join(REPO, 'examples', 'hello'), hello, { recursive: true });
   const t2 = Date.now();
-  const up = await h.run(['workspace', 'up', hello, '--node', n1.name, '--json'], { timeoutMs: 240_000 });
+  const up = await h.run(['workspace', 'up', hello, '--node', n1.name], { timeoutMs: 240_000 });
   assert.equal(up.code, 0, `workspace up hello: ${up.stderr}`);
-  const ws = JSON.parse(up.stdout) as WorkspaceUpResult;
+  const ws = await h.json<WorkspaceStatus>(['workspace', 'status', 'hello']);
   timings.workspaceUpMs = Date.now() - t2;
+  if (timings.workspaceUpMs > 60_000) console.log(`      workspace up took ${timings.workspaceUpMs} ms:\n${up.stderr.trim()}`);
+
+  // The extension starts the coordinator it needs itself (its bundled CLI, the runtime it finds),
+  // so the ssh_config the Reopen test uses holds the extension's ProxyCommand.
+  const stop = await h.run(['coordinator', 'stop'], { timeoutMs: 30_000 });
+  assert.equal(stop.code, 0, `coordinator stop: ${stop.stderr}`);
 
   // The folder code-server opens; the in-host Reopen test writes its config there after the
   // activation test (a config present at start-up would activate the extension before it is timed).

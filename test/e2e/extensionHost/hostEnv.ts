@@ -1,4 +1,5 @@
 /** What the node-side suite tells the in-host tests (through code-server's environment), and a way to report numbers back. */
+import { execFile } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 
@@ -44,4 +45,32 @@ export async function waitFor<T>(what: string, ms: number, probe: () => T | unde
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The node-side harness's facts, or — off CI, when the suite runs without it (desktop VS Code via
+ * .vscode-test.mjs) — a one-line skip. Under CI=true a missing harness fails.
+ */
+export function requireE2eInfo(ctx: Mocha.Context): E2eInfo {
+  const info = e2eInfo();
+  if (info) return info;
+  if (process.env.CI === 'true') throw new Error('VENDETTA_E2E_INFO is not set: run this suite through test/e2e/extensionHost.test.ts');
+  console.log('      skipped: needs the real nodes and workspace of test/e2e/vscodeEnv.ts (npm run test:e2e)');
+  ctx.skip();
+}
+
+/** The extension's API (activating it if needed). */
+export async function vendettaApi(): Promise<import('../../../extension/activateRemoteNodes').VendettaApi> {
+  const ext = extension();
+  return (ext.isActive ? ext.exports : await ext.activate()) as import('../../../extension/activateRemoteNodes').VendettaApi;
+}
+
+/** Runs argv (no shell) and collects its output. */
+export function run(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(argv[0]!, argv.slice(1), { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

@@ -22,6 +22,8 @@ export async function run(): Promise<void> {
   mocha.suite.emit('pre-require', globalThis, 'extensionHost', mocha);
   await import('./activation.test.js');
   await import('./configDiagnostics.test.js');
+  await import('./tree.test.js');
+  await import('./reopen.test.js');
   const out = process.env.VENDETTA_E2E_RESULTS;
   const record = (r: InHostResult) => {
     if (out) appendFileSync(out, JSON.stringify(r) + '\n');
