@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { ForwardInfo, PortInfo, ServiceLogLine, WorkspaceStatus, WorkspaceUpResult } from '../../coordinator/protocol';
 import { createDockerNodes, type DockerNode, type DockerNodes } from '../infra/dockerNode';
+import { pidAlive } from '../infra/sys';
 import { createCliHome, REPO, waitUntil, type CliHome } from './coordinatorHarness';
 import { httpGet, httpGetScript, startLive, type LiveCommand } from './servicesHarness';
 import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
@@ -150,13 +151,17 @@ describe('services of examples/hello on the local node: up, ports, forward, logs
     this.timeout(120_000);
     const fwd = parse<PortInfo[]>(await env.cli(['workspace', 'ports', 'hello', '--json']), 'ports').find((p) => p.port === 8080)!;
     assert.ok(fwd.localPort);
+    // The workspace's processes as this machine numbers them (the services among them).
+    const [container] = (await env.containers()) as unknown as Array<{ Id: string }>;
+    const top = (await env.dockerd.engine.json({ method: 'GET', path: `/containers/${container!.Id}/top`, query: { ps_args: '-eo pid,args' }, accept: [200], what: 'container top' })).value as { Titles: string[]; Processes: string[][] };
+    const pids = top.Processes.filter((p) => /services\/\w+\.mjs/.test(p.join(' '))).map((p) => Number(p[0]));
+    assert.ok(pids.length >= 3, JSON.stringify(top.Processes)); // each service, maybe under its sh -c
     const rm = await env.cli(['workspace', 'rm', 'hello', '--force']);
     assert.equal(rm.code, 0, rm.stderr);
     assert.deepEqual(await env.containers(), []);
     assert.equal((await get(`http://127.0.0.1:${fwd.localPort}/`)).status, 0);
     assert.equal((await get(`http://127.0.0.1:${fwd.nodePort}/`)).status, 0);
-    const ps = await env.run(['sh', '-c', 'ps -eo args | grep -c "[s]ervices/.*\\.mjs" || true']);
-    assert.equal(ps.stdout.trim(), '0', 'no service process left');
+    assert.deepEqual(pids.filter(pidAlive), [], 'no service process left');
   });
 });
 
