@@ -6,13 +6,14 @@ import type { HookRun, ServiceSpec, WorkspaceHooksSpec, WorkspaceServicesStatus 
 import { blockingDependency, stopWaves, waitingReason, withDependencies } from './graph';
 import { runHook, type HookName } from './hooks';
 import { newRunId } from './processControl';
+import { PortRelay, type WorkspaceHost } from './portRelay';
 import { ServiceRunner, type RunnerHost } from './runner';
 
 export interface OrchestratorOptions {
   workspace: string;
   services: ServiceSpec[];
   hooks?: WorkspaceHooksSpec;
-  host: RunnerHost;
+  host: WorkspaceHost;
   /** Whether postCreate already ran for this workspace, and how to remember that it has. */
   postCreateDone(): boolean;
   markPostCreateDone(run: HookRun): void;
@@ -24,9 +25,11 @@ export class WorkspaceServices {
   private hookRuns: { postCreate?: HookRun; postStart?: HookRun } = {};
   /** Bumped by every start and stop: a start overtaken by another request gives up. */
   private generation = 0;
+  private readonly relay: PortRelay;
 
   constructor(private readonly opts: OrchestratorOptions) {
-    const host: RunnerHost = { ...opts.host, changed: () => this.changed() };
+    this.relay = new PortRelay(opts.host, opts.services);
+    const host: RunnerHost = { ...opts.host, changed: () => this.changed(), relayWorks: () => this.relay.works };
     this.runners = opts.services.map((s) => new ServiceRunner(s, host));
     this.byName = new Map(this.runners.map((r) => [r.spec.name, r]));
   }
@@ -77,6 +80,7 @@ export class WorkspaceServices {
   }
 
   private begin(targets: ServiceRunner[]): void {
+    this.relay.start();
     for (const r of targets) r.waitFor('starting');
     this.pump();
   }
@@ -107,6 +111,7 @@ export class WorkspaceServices {
   async stop(only?: string): Promise<void> {
     this.generation++;
     await this.stopRunners(only ? [only] : [...this.byName.keys()]);
+    if (!only) await this.relay.stop();
   }
 
   private async stopRunners(names: string[]): Promise<void> {

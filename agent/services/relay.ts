@@ -1,21 +1,43 @@
 /**
  * Docker publishes a port by connecting to the container's own address, so a service that
  * listens only on 127.0.0.1 inside (as the discovery env suggests) is unreachable through its
- * published port. For such a service the agent runs a relay inside the workspace, once it sees
- * the service listening on loopback only: it listens on the workspace's non-loopback addresses
- * at the same port and carries each connection to 127.0.0.1. It needs `node` in the workspace;
- * without it the service is still reachable inside, and a log line says why not from outside.
+ * published port. One relay per workspace fixes that: started with the services, it watches the
+ * workspace's /proc/net/tcp{,6} every 50 ms, and while a published port has a loopback-only
+ * listener it listens on the workspace's own addresses at that port and carries each connection
+ * to 127.0.0.1. When the listener goes (the service stopped or crashed) it lets go of the port,
+ * so a next run may bind 0.0.0.0 itself. It needs `node` in the workspace; without it only
+ * services listening on 0.0.0.0 are reachable from the node, and the logs say so.
+ *
+ * It prints `relaying <port>`, `released <port>` and `error <port> <message>` lines.
  */
 
-const RELAY_JS = `const net=require('net'),os=require('os');const port=Number(process.argv[1]);
-const addrs=Object.values(os.networkInterfaces()).flat().filter((a)=>a&&!a.internal&&(a.family==='IPv4'||a.family===4)).map((a)=>a.address);
-if(!addrs.length){console.error('no non-loopback address to relay on');process.exit(2)}
-for(const host of addrs){net.createServer({allowHalfOpen:true},(c)=>{const u=net.connect({host:'127.0.0.1',port,allowHalfOpen:true});
-c.pipe(u);u.pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy());}).on('error',(e)=>{console.error(e.message);process.exit(e.code==='EADDRINUSE'?0:1)}).listen(port,host)}`;
+const RELAY_JS = `const net=require('net'),os=require('os'),fs=require('fs');
+const ports=process.argv.slice(1).map(Number);const held=new Map();
+const addrs=()=>Object.values(os.networkInterfaces()).flat().filter((a)=>a&&!a.internal&&(a.family==='IPv4'||a.family===4)).map((a)=>a.address);
+function listeners(){let t='';for(const f of ['/proc/net/tcp','/proc/net/tcp6']){try{t+=fs.readFileSync(f,'utf8')}catch{}}
+const out=[];for(const l of t.split('\\n')){const f=l.trim().split(/\\s+/);if(f.length<4||f[3]!=='0A')continue;const [a,p]=f[1].split(':');
+const lo=a.length===8?a.endsWith('7F'):(a==='00000000000000000000000001000000'||/^0000000000000000FFFF0000[0-9A-F]{6}7F$/i.test(a));out.push({port:parseInt(p,16),lo})}return out}
+function tick(){const ls=listeners();for(const port of ports){const mine=ls.filter((l)=>l.port===port);const lo=mine.some((l)=>l.lo);
+const others=mine.filter((l)=>!l.lo).length-(held.has(port)?held.get(port).length:0);
+if(held.has(port)&&!lo){for(const s of held.get(port))s.close();held.delete(port);console.log('released '+port)}
+else if(!held.has(port)&&lo&&others<=0){const servers=addrs().map((host)=>net.createServer({allowHalfOpen:true},(c)=>{
+const u=net.connect({host:'127.0.0.1',port,allowHalfOpen:true});c.pipe(u);u.pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy())})
+.on('error',(e)=>console.log('error '+port+' '+e.message)).listen(port,host));held.set(port,servers);
+Promise.all(servers.map((s)=>new Promise((r)=>{s.once('listening',r);s.once('error',r)}))).then(()=>{if(held.get(port)===servers)console.log('relaying '+port)})}}}
+setInterval(tick,50);tick();`;
 
-const RELAY_SH = `if command -v node >/dev/null 2>&1; then exec node -e "$2" "$1"; fi
-echo "no node in the workspace to relay port $1 from its loopback" >&2; exit 127`;
+const RELAY_SH = `js=$1; shift; if command -v node >/dev/null 2>&1; then exec node -e "$js" "$@"; fi
+echo "no node in the workspace" >&2; exit 127`;
 
-export function relayArgv(port: number): string[] {
-  return ['/bin/sh', '-c', RELAY_SH, 'vendetta-relay', String(port), RELAY_JS];
+export function relayArgv(ports: readonly number[]): string[] {
+  return ['/bin/sh', '-c', RELAY_SH, 'vendetta-relay', RELAY_JS, ...ports.map(String)];
+}
+
+export type RelayEvent = { kind: 'relaying' | 'released'; port: number } | { kind: 'error'; port: number; message: string };
+
+export function parseRelayLine(line: string): RelayEvent | undefined {
+  const m = /^(relaying|released|error) (\d+)(?: (.*))?$/.exec(line);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  return m[1] === 'error' ? { kind: 'error', port, message: m[3] ?? '' } : { kind: m[1] as 'relaying' | 'released', port };
 }

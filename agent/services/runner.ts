@@ -6,9 +6,7 @@ import type { ServiceLogLine, ServiceSpec, ServiceStatus } from '../protocol';
 import type { ExecOptions, ExecResult } from '../providers/contract';
 import { runCheck, type CheckDeps } from './health';
 import { LineSplitter } from './logFiles';
-import { parseProcNetTcp, READ_LISTENERS_ARGV, reachability } from './listeners';
 import { newRunId, parsePidLine, sweepArgv, wrappedArgv } from './processControl';
-import { relayArgv } from './relay';
 import { RestartTracker, wantsRestart, type BackoffOptions } from './restartPolicy';
 
 export interface ServiceTiming {
@@ -17,14 +15,14 @@ export interface ServiceTiming {
   /** SIGTERM → SIGKILL. */
   stopGraceMs: number;
   /** Until first healthy a service is checked at least this often (then every interval). */
-  firstCheckMs: number;
+  startingCheckMs: number;
   backoff: BackoffOptions;
 }
 
 export const DEFAULT_TIMING: ServiceTiming = {
   settleMs: 200,
   stopGraceMs: 5_000,
-  firstCheckMs: 200,
+  startingCheckMs: 100,
   backoff: { baseMs: 500, maxMs: 30_000, maxRestarts: 5, windowMs: 60_000 },
 };
 
@@ -35,6 +33,8 @@ export interface RunnerHost {
   /** The env, user and folder a run of this service gets. */
   runOptions(svc: ServiceSpec, runId: string): { env: Record<string, string>; user: string; workingDir: string };
   nodePortOf(containerPort: number): number | undefined;
+  /** False once the workspace's port relay could not run (relay.ts). */
+  relayWorks(): boolean;
   httpGet: CheckDeps['httpGet'];
   log(line: ServiceLogLine): void;
   changed(): void;
@@ -46,7 +46,6 @@ interface Run {
   startedMs: number;
   exited: boolean;
   done: Promise<void>;
-  relay: 'unknown' | 'not-needed' | 'running' | 'unavailable';
   failures: number;
   /** When the last failure was counted: failures count at most once per interval. */
   lastCountedMs: number;
@@ -116,7 +115,7 @@ export class ServiceRunner {
     const err = new LineSplitter((line) => this.host.log({ time: new Date().toISOString(), service: this.spec.name, stream: 'stderr', line }));
     const cmd = typeof this.spec.command === 'string' ? this.spec.command : JSON.stringify(this.spec.command);
     this.system(`starting: ${cmd}`);
-    const run: Run = { id, startedMs: Date.now(), exited: false, done: Promise.resolve(), relay: 'unknown', failures: 0, lastCountedMs: 0 };
+    const run: Run = { id, startedMs: Date.now(), exited: false, done: Promise.resolve(), failures: 0, lastCountedMs: 0 };
     this.run = run;
     this.set({ state: 'starting', startedAt: new Date(run.startedMs).toISOString() }, ['reason', 'pid', 'healthyAt', 'nextRestartAt', 'exitCode', 'lastCheck']);
     run.done = this.host
@@ -133,7 +132,7 @@ export class ServiceRunner {
         err.flush();
         await this.exited(run, code);
       });
-    this.schedule(run, this.spec.healthcheck ? Math.min(this.spec.healthcheck.intervalMs, this.host.timing.firstCheckMs) : this.host.timing.settleMs);
+    this.schedule(run, this.spec.healthcheck ? Math.min(this.spec.healthcheck.intervalMs, this.host.timing.startingCheckMs) : this.host.timing.settleMs);
   }
 
   private schedule(run: Run, ms: number): void {
@@ -148,10 +147,10 @@ export class ServiceRunner {
       if (this.status.state === 'starting') this.becameHealthy();
       return;
     }
-    await this.ensureRelay(run, hc.timeoutMs);
     const deps: CheckDeps = {
       exec: (argv, timeoutMs) => this.host.exec(argv, { ...this.host.runOptions(this.spec, `${run.id}c`), timeoutMs }),
-      nodePortOf: (p) => (run.relay === 'unavailable' ? undefined : this.host.nodePortOf(p)),
+      // Without the relay a loopback-only service is not reachable on its node port: check inside.
+      nodePortOf: (p) => (this.host.relayWorks() ? this.host.nodePortOf(p) : undefined),
       httpGet: this.host.httpGet,
     };
     const r = await runCheck(hc, deps);
@@ -178,7 +177,7 @@ export class ServiceRunner {
     // Until it is first healthy a service is checked often (like Docker's start_interval), so a
     // dependant starts soon after; failures still count once per interval (see above).
     const starting = this.status.state === 'starting';
-    this.schedule(run, starting ? Math.min(hc.intervalMs, this.host.timing.firstCheckMs) : hc.intervalMs);
+    this.schedule(run, starting ? Math.min(hc.intervalMs, this.host.timing.startingCheckMs) : hc.intervalMs);
   }
 
   private becameHealthy(lastCheck?: ServiceStatus['lastCheck']): void {
@@ -186,35 +185,10 @@ export class ServiceRunner {
     this.set({ state: 'healthy', healthyAt: new Date().toISOString(), ...(lastCheck ? { lastCheck } : {}) }, ['reason']);
   }
 
-  /** See relay.ts: a loopback-only listener gets a relay so its published port works. */
-  private async ensureRelay(run: Run, timeoutMs: number): Promise<void> {
-    const port = this.spec.port;
-    if (run.relay !== 'unknown' || port === undefined || this.host.nodePortOf(port) === undefined) return;
-    const r = await this.host.exec(READ_LISTENERS_ARGV, { user: 'root', timeoutMs }).catch(() => undefined);
-    if (!r || run !== this.run) return;
-    const where = reachability(parseProcNetTcp(r.stdout), port);
-    if (where === 'none') return;
-    if (where === 'published') {
-      run.relay = 'not-needed';
-      return;
-    }
-    run.relay = 'running';
-    this.system(`listens on 127.0.0.1:${port} only; relaying the published port to it`);
-    const env = { ...this.host.runOptions(this.spec, `${run.id}r`).env };
-    void this.host.exec(relayArgv(port), { user: 'root', env, timeoutMs: 0 }).then(
-      (res) => {
-        if (run.exited || run !== this.run) return;
-        run.relay = 'unavailable';
-        this.system(`the relay for port ${port} ended (exit ${res.exitCode}): ${`${res.stdout}${res.stderr}`.trim() || 'no output'}`);
-      },
-      () => undefined,
-    );
-  }
-
   private async exited(run: Run, code: number | null): Promise<void> {
     run.exited = true;
     if (run === this.run) clearTimeout(this.timer);
-    // Whatever the run left behind (children, its relay) goes with it.
+    // Whatever the run left behind (children that outlived it) goes with it.
     await this.sweep('KILL', run.id);
     if (run !== this.run) return;
     if (!this.wanted) {

@@ -20,7 +20,8 @@ import { LogFollows } from './follows';
 import { WorkspaceServices } from './orchestrator';
 import type { PortChoice } from './ports';
 import { ANY_RUN, sweepArgv } from './processControl';
-import { DEFAULT_TIMING, type RunnerHost, type ServiceTiming } from './runner';
+import type { WorkspaceHost } from './portRelay';
+import { DEFAULT_TIMING, type ServiceTiming } from './runner';
 import { readServicesRecord, servicesStateFile, writeServicesRecord, type ServicesRecord } from './state';
 
 /** A workspace as its services need it. */
@@ -83,7 +84,7 @@ export class ServicesSupervisor {
     const stateFile = servicesStateFile(t.dir);
     const services = t.spec.services ?? [];
     const ref: { orch?: WorkspaceServices } = {};
-    const host: RunnerHost = {
+    const host: WorkspaceHost = {
       exec: (argv, o) => {
         if (!t.providerId) return Promise.reject(new AgentError('WORKSPACE_MISSING', `Workspace ${name} has no container`));
         return t.provider.exec(t.providerId, argv, o);

@@ -48,7 +48,9 @@ describe('workspace services on a real Docker engine, through the built agent', 
     const a = new Attached(spawn('nsenter', [...dockerd!.nsenter.slice(1, -1), '--', process.execPath, AGENT_JS, 'attach'], { env: home!.env, stdio: ['pipe', 'pipe', 'pipe'] }));
     const init = await a.initialize();
     home!.pids.add(init.pid);
-    a.conn.onNotification(ServicesDidChange, (s) => changes.push(s));
+    a.conn.onNotification(ServicesDidChange, (s) => {
+      changes.push(s);
+    });
     return a;
   }
 
@@ -132,6 +134,8 @@ describe('workspace services on a real Docker engine, through the built agent', 
     helloStartToHealthyMs = Date.now() - t0;
     console.log(`      services/start → db, api, web healthy: ${helloStartToHealthyMs} ms`);
     const lines = await logs('hello');
+    const step = (svc: string) => `${svc} ${timeOf(lines, svc, /^healthy$/) - timeOf(lines, svc, /^starting:/)} ms`;
+    console.log(`      starting → healthy: ${['db', 'api', 'web'].map(step).join(', ')}`);
     // Each starts only once what it depends on is healthy.
     assert.ok(timeOf(lines, 'db', /^healthy$/) <= timeOf(lines, 'api', /^starting:/), 'api started before db was healthy');
     assert.ok(timeOf(lines, 'api', /^healthy$/) <= timeOf(lines, 'web', /^starting:/), 'web started before api was healthy');
@@ -174,6 +178,7 @@ echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
     const s = await until('hello healthy again', 'hello', (x) => x.services.every((y) => y.state === 'healthy'));
     console.log(`      agent restart: old daemon gone after ${t1 - t0} ms, new attached after ${t2 - t1} ms, services healthy again after ${Date.now() - t2} ms`);
     assert.ok(s.services.every((x) => x.pid !== undefined));
+    if (process.env.DEBUG_SERVICES) for (const l of (await logs('hello')).filter((x) => Date.parse(x.time) >= t0)) console.log(l.time, l.service, l.stream, l.line);
     const ps = await psIn('hello');
     // One of each: the old runs were swept, not left beside the new ones.
     for (const svc of ['db', 'api', 'web']) assert.equal(ps.split('\n').filter((l) => l.includes(`node services/${svc}.mjs`) && !l.includes('/bin/sh')).length, 1, ps);

@@ -317,4 +317,37 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     await m.create(spec());
     assert.equal(await code(m.create({ ...spec(), provider: 'lxc' })), 'WORKSPACE_CONFLICT');
   });
+
+  it('publishes service ports at node ports chosen at create and kept after, and stops services before the workspace', async () => {
+    const m = new WorkspaceManager({ home, stateDir: join(home, 'state'), logger: nullLogger, providers: () => provider, portProbe: { isFree: async (p) => p !== 7070, anyFree: async () => 41000 } });
+    const events: string[] = [];
+    m.setServiceHooks({
+      beforeStop: async (n) => void events.push(`stop ${n} ${provider.containers.values().next().value?.ws.state}`),
+      beforeRemove: async (n) => void events.push(`remove ${n}`),
+      portsChosen: (n, _dir, _spec, choices) => void events.push(`ports ${n} ${JSON.stringify(choices)}`),
+    });
+    const asked: unknown[] = [];
+    const create = provider.create.bind(provider);
+    provider.create = (req) => (asked.push(req.ports), create(req));
+    const services = [
+      { name: 'db', command: 'x', port: 7070, env: {}, dependsOn: [], restart: 'no' as const },
+      { name: 'api', command: 'y', port: 3000, env: {}, dependsOn: ['db'], restart: 'no' as const },
+    ];
+    await m.create(spec('svc', { services, hooks: { postStart: 'z' } }));
+    assert.deepEqual(asked, [[{ containerPort: 3000, nodePort: 3000 }, { containerPort: 7070, nodePort: 41000 }]]);
+    assert.deepEqual(events, ['ports svc [{"containerPort":7070,"nodePort":41000,"preferredTaken":7070},{"containerPort":3000,"nodePort":3000}]']);
+    const t = await m.serviceTarget('svc');
+    assert.deepEqual([t.running, t.ports, t.dir, t.spec.hooks], [true, { '7070': 41000, '3000': 3000 }, join(home, 'workspaces/svc'), { postStart: 'z' }]);
+    // Made: a new config changes services and hooks, not the container or its ports.
+    await m.create(spec('svc', { services: [services[0]!] }));
+    const t2 = await m.serviceTarget('svc');
+    assert.deepEqual([t2.spec.services?.length, t2.spec.hooks, t2.ports], [1, undefined, { '7070': 41000, '3000': 3000 }]);
+    assert.equal(asked.length, 1);
+    await m.stop('svc');
+    assert.equal(events[1], 'stop svc running', 'services stop while the workspace still runs');
+    assert.equal((await m.serviceTarget('svc')).running, false);
+    assert.deepEqual(m.names(), ['svc']);
+    await m.remove('svc', true);
+    assert.equal(events[2], 'remove svc');
+  });
 });

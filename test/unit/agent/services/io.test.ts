@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServiceLogLine } from '../../../../agent/protocol';
+import { LogFollows } from '../../../../agent/services/follows';
+import { clip, isHealthyStatus, nodeHttpGet, runCheck, type CheckDeps } from '../../../../agent/services/health';
+import { LineSplitter, MAX_LINE_CHARS, parseLogText, selectLines, ServiceLogFiles } from '../../../../agent/services/logFiles';
+import { choosePorts, nodePortProbe, portMap, type PortProbe } from '../../../../agent/services/ports';
+import { newRunId, sweepArgv, wrappedArgv } from '../../../../agent/services/processControl';
+import { readServicesRecord, servicesStateFile, writeServicesRecord } from '../../../../agent/services/state';
+
+const line = (service: string, time: string, text: string, stream: ServiceLogLine['stream'] = 'stdout'): ServiceLogLine => ({ service, time, stream, line: text });
+
+describe('agent services: log files', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'vendetta-svclogs-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('appends JSON lines per source and reads them back', () => {
+    const f = new ServiceLogFiles(join(dir, 'logs'));
+    f.append(line('db', '2026-01-01T00:00:00.000Z', 'one'));
+    f.append(line('db', '2026-01-01T00:00:01.000Z', 'two', 'stderr'));
+    f.append(line('postStart', '2026-01-01T00:00:02.000Z', 'hook', 'system'));
+    assert.deepEqual(f.sources(), ['db', 'postStart']);
+    assert.deepEqual(f.read('db').map((l) => [l.stream, l.line]), [['stdout', 'one'], ['stderr', 'two']]);
+    assert.deepEqual(JSON.parse(readFileSync(f.fileOf('db'), 'utf8').split('\n')[0]!), { time: '2026-01-01T00:00:00.000Z', stream: 'stdout', line: 'one' });
+    assert.equal(statSync(f.fileOf('db')).mode & 0o777, 0o600);
+    assert.deepEqual(new ServiceLogFiles(join(dir, 'none')).sources(), []);
+  });
+
+  it('rotates at the size cap, keeping one old file', () => {
+    const f = new ServiceLogFiles(dir, 400);
+    for (let i = 0; i < 30; i++) f.append(line('api', new Date(1e12 + i).toISOString(), `line ${i}`));
+    assert.ok(statSync(f.fileOf('api')).size <= 400);
+    assert.ok(statSync(`${f.fileOf('api')}.1`).size <= 400);
+    const kept = f.read('api').map((l) => Number(l.line.split(' ')[1]));
+    assert.equal(kept[kept.length - 1], 29);
+    assert.ok(kept.length < 30 && kept.length >= 6, `kept ${kept.length}`);
+    assert.deepEqual(kept, [...kept].sort((a, b) => a - b), 'old file first');
+  });
+
+  it('skips torn lines', () => {
+    assert.deepEqual(parseLogText('{"time":"t","stream":"stdout","line":"ok"}\n{"time":\nnot json\n{"time":"t","stream":"bad","line":"x"}\n', 'x'), [line('x', 't', 'ok')]);
+  });
+
+  it('interleaves sources by time (stably), then applies since and tail', () => {
+    const db = [line('db', '2026-01-01T00:00:00.000Z', 'd1'), line('db', '2026-01-01T00:00:02.000Z', 'd2'), line('db', '2026-01-01T00:00:02.000Z', 'd3')];
+    const api = [line('api', '2026-01-01T00:00:01.000Z', 'a1'), line('api', '2026-01-01T00:00:02.000Z', 'a2')];
+    assert.deepEqual(selectLines([db, api], {}).map((l) => l.line), ['d1', 'a1', 'd2', 'd3', 'a2']);
+    assert.deepEqual(selectLines([db, api], { tail: 2 }).map((l) => l.line), ['d3', 'a2']);
+    assert.deepEqual(selectLines([db, api], { since: '2026-01-01T00:00:01.000Z' }).map((l) => l.line), ['a1', 'd2', 'd3', 'a2']);
+    assert.deepEqual(selectLines([db, api], { since: '2026-01-01T00:00:01.500Z', tail: 1 }).map((l) => l.line), ['a2']);
+    assert.deepEqual(selectLines([db], { tail: 0 }), []);
+  });
+
+  it('splits output into lines: partial lines wait, CRLF is trimmed, long lines are cut', () => {
+    const got: string[] = [];
+    const s = new LineSplitter((l) => got.push(l));
+    s.push('a\r\nb');
+    assert.deepEqual(got, ['a']);
+    s.push('c\n\nd');
+    s.flush();
+    s.flush();
+    assert.deepEqual(got, ['a', 'bc', '', 'd']);
+    got.length = 0;
+    s.push('x'.repeat(MAX_LINE_CHARS * 2 + 5));
+    assert.deepEqual(got.map((l) => l.length), [MAX_LINE_CHARS, MAX_LINE_CHARS]);
+    s.push(`${'y'.repeat(MAX_LINE_CHARS)}\n`);
+    assert.equal(got[2]!.length, MAX_LINE_CHARS);
+  });
+});
+
+describe('agent services: log follows', () => {
+  it('batches new lines per follower and selection, until removed', async () => {
+    const f = new LogFollows();
+    const all: ServiceLogLine[][] = [];
+    const dbOnly: ServiceLogLine[][] = [];
+    f.add('t1', 'w', undefined, (l) => all.push(l));
+    f.add('t2', 'w', 'db', (l) => dbOnly.push(l));
+    f.add('t3', 'other', undefined, () => assert.fail('another workspace'));
+    f.publish('w', line('db', 't', '1'));
+    f.publish('w', line('api', 't', '2'));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(all.map((b) => b.map((l) => l.line)), [['1', '2']]);
+    assert.deepEqual(dbOnly.map((b) => b.map((l) => l.line)), [['1']]);
+    assert.equal(f.remove('t1'), true);
+    assert.equal(f.remove('t1'), false);
+    f.removeWorkspace('w');
+    assert.equal(f.size, 1);
+    f.publish('w', line('db', 't', '3'));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(all.length + dbOnly.length, 2);
+  });
+});
+
+describe('agent services: node ports', () => {
+  const fake = (taken: number[], free: number[]): PortProbe => ({
+    isFree: async (p) => !taken.includes(p),
+    anyFree: async () => free.shift()!,
+  });
+
+  it('uses the service port when free, else another, and says which was taken', async () => {
+    const c = await choosePorts([7070, 3000, 3000], {}, fake([7070], [41000]));
+    assert.deepEqual(c, [{ containerPort: 7070, nodePort: 41000, preferredTaken: 7070 }, { containerPort: 3000, nodePort: 3000 }]);
+    assert.deepEqual(portMap(c), { '7070': 41000, '3000': 3000 });
+  });
+
+  it('keeps a remembered port, and never hands out one port twice', async () => {
+    assert.deepEqual(await choosePorts([8080], { '8080': 45000 }, fake([], [])), [{ containerPort: 8080, nodePort: 45000 }]);
+    const c = await choosePorts([1, 2], { '1': 5000, '2': 5000 }, fake([], [5000, 5001]));
+    assert.deepEqual(c.map((x) => x.nodePort), [5000, 5001]);
+  });
+
+  it('asks the real network stack', async () => {
+    const srv: Server = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    try {
+      assert.equal(await nodePortProbe.isFree(port), false);
+      const free = await nodePortProbe.anyFree();
+      assert.ok(free > 0 && free !== port);
+      assert.equal(await nodePortProbe.isFree(free), true);
+    } finally {
+      srv.close();
+    }
+  });
+});
+
+describe('agent services: health checks', () => {
+  const deps = (over: Partial<CheckDeps>): CheckDeps => ({
+    exec: async () => ({ exitCode: 0, stdout: '', stderr: '' }),
+    nodePortOf: () => undefined,
+    httpGet: async () => 200,
+    ...over,
+  });
+  const timing = { intervalMs: 10, timeoutMs: 1000, retries: 1, startPeriodMs: 0 };
+
+  it('command: exit 0 is healthy; the output is kept', async () => {
+    const argvs: string[][] = [];
+    const ok = await runCheck({ kind: 'command', command: 'pg_isready', ...timing }, deps({ exec: async (a) => (argvs.push(a), { exitCode: 0, stdout: 'accepting\n', stderr: '' }) }));
+    assert.deepEqual(ok, { ok: true, output: 'accepting' });
+    assert.deepEqual(argvs[0], ['/bin/sh', '-c', 'pg_isready']);
+    const bad = await runCheck({ kind: 'command', command: ['false'], ...timing }, deps({ exec: async () => ({ exitCode: 1, stdout: '', stderr: '' }) }));
+    assert.deepEqual(bad, { ok: false, output: 'exit code 1' });
+    const thrown = await runCheck({ kind: 'command', command: 'x', ...timing }, deps({ exec: async () => Promise.reject(new Error('container stopped')) }));
+    assert.deepEqual(thrown, { ok: false, output: 'container stopped' });
+  });
+
+  it('tcp: something listens on the port inside', async () => {
+    const tcp = '  sl\n   0: 0100007F:1B9E 00000000:0000 0A 0 0 0\n';
+    const d = deps({ exec: async () => ({ exitCode: 0, stdout: tcp, stderr: '' }) });
+    assert.equal((await runCheck({ kind: 'tcp', port: 7070, ...timing }, d)).ok, true);
+    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7071, ...timing }, d), { ok: false, output: 'nothing listens on port 7071' });
+  });
+
+  it('http: through the node port for a published localhost URL, 2xx/3xx healthy', async () => {
+    const seen: string[] = [];
+    const d = deps({ nodePortOf: (p) => (p === 3000 ? 41000 : undefined), httpGet: async (port, path, host) => (seen.push(`${port} ${path} ${host}`), 302) });
+    assert.deepEqual(await runCheck({ kind: 'http', url: 'http://localhost:3000/health?x=1', ...timing }, d), { ok: true, output: 'HTTP 302 from http://localhost:3000/health?x=1' });
+    assert.deepEqual(seen, ['41000 /health?x=1 localhost:3000']);
+    assert.equal((await runCheck({ kind: 'http', url: 'http://127.0.0.1:3000/', ...timing }, deps({ nodePortOf: () => 1, httpGet: async () => 503 }))).ok, false);
+    assert.equal(isHealthyStatus(399), true);
+    assert.equal(isHealthyStatus(400), false);
+    assert.equal(isHealthyStatus(199), false);
+  });
+
+  it('http: inside the workspace when the port is not published', async () => {
+    const argvs: string[][] = [];
+    const d = deps({ exec: async (a) => (argvs.push(a), { exitCode: 0, stdout: '204\n', stderr: '' }) });
+    assert.deepEqual(await runCheck({ kind: 'http', url: 'http://other-host:9000/x', ...timing }, d), { ok: true, output: 'HTTP 204 from http://other-host:9000/x' });
+    assert.deepEqual(argvs[0]!.slice(3), ['vendetta-http-check', 'http://other-host:9000/x', '1']);
+    const none = deps({ exec: async () => ({ exitCode: 127, stdout: '', stderr: 'no curl, node or wget\n' }) });
+    assert.deepEqual(await runCheck({ kind: 'http', url: 'http://x/', ...timing }, none), { ok: false, output: 'no curl, node or wget' });
+  });
+
+  it('the in-workspace http script really reports a status (run here with /bin/sh)', async () => {
+    const srv = createHttpServer((_q, s) => s.writeHead(418).end());
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    try {
+      const d = deps({
+        exec: (argv) =>
+          new Promise((resolve) => {
+            const c = spawn(argv[0]!, argv.slice(1));
+            let out = '';
+            c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+            c.on('close', (code) => resolve({ exitCode: code ?? 1, stdout: out, stderr: '' }));
+          }),
+      });
+      assert.deepEqual(await runCheck({ kind: 'http', url: `http://127.0.0.1:${port}/`, ...timing }, d), { ok: false, output: `HTTP 418 from http://127.0.0.1:${port}/` });
+      assert.equal(await nodeHttpGet(port, '/', 'x', 1000), 418);
+      await assert.rejects(nodeHttpGet(1, '/', 'x', 1000));
+    } finally {
+      srv.close();
+    }
+  });
+
+  it('clips long output to its end', () => {
+    assert.equal(clip('  short \n'), 'short');
+    const c = clip('x'.repeat(1000) + 'END');
+    assert.ok(c.startsWith('…') && c.endsWith('END') && c.length === 501);
+  });
+});
+
+describe('agent services: the wrapper and the sweep under a real /bin/sh', () => {
+  it('the wrapper prints its pid, then becomes the command, which sees its arguments untouched', () => {
+    const argv = wrappedArgv(['/bin/sh', '-c', 'echo "me=$$ arg=$1"', 'x', 'a b; $(rm -rf /)']);
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+    const [first, second] = r.stdout.trim().split('\n');
+    const pid = first!.replace('vendetta-pid ', '');
+    assert.equal(second, `me=${pid} arg=a b; $(rm -rf /)`);
+  });
+
+  it('signals every process carrying the run marker, children included, and nothing else', async () => {
+    const id = newRunId();
+    const other = newRunId();
+    const mine = spawn('/bin/sh', ['-c', 'sleep 30 & sleep 30 & wait'], { env: { ...process.env, VENDETTA_SERVICE_RUN: id }, stdio: 'ignore' });
+    const bystander = spawn('sleep', ['30'], { env: { ...process.env, VENDETTA_SERVICE_RUN: other }, stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const argv = sweepArgv('TERM', id);
+      const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+      assert.equal(r.stdout.trim(), '3', 'the shell and its two sleeps');
+      await new Promise<void>((res) => (mine.exitCode !== null || mine.signalCode !== null ? res() : mine.on('exit', () => res())));
+      assert.equal(bystander.exitCode, null);
+      assert.equal(bystander.signalCode, null);
+    } finally {
+      mine.kill('SIGKILL');
+      bystander.kill('SIGKILL');
+    }
+  });
+});
+
+describe('agent services: remembered state', () => {
+  it('reads what was written, and a missing or damaged file as stopped', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vendetta-svcstate-'));
+    try {
+      const file = servicesStateFile(dir);
+      assert.deepEqual(readServicesRecord(file), { desired: 'stopped' });
+      writeServicesRecord(file, { desired: 'running', postCreate: { state: 'succeeded', exitCode: 0, at: 't' } });
+      assert.deepEqual(readServicesRecord(file), { desired: 'running', postCreate: { state: 'succeeded', exitCode: 0, at: 't' } });
+      writeFileSync(file, '{');
+      assert.deepEqual(readServicesRecord(file), { desired: 'stopped' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

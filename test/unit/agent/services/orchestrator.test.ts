@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import type { HookRun, ServiceSpec } from '../../../../agent/protocol';
+import { WorkspaceServices } from '../../../../agent/services/orchestrator';
+import { FakeWorkspace, svc, until } from './fakeWorkspace';
+
+const check = (command: string, over: Partial<{ retries: number; intervalMs: number; startPeriodMs: number }> = {}) => ({ kind: 'command' as const, command, intervalMs: 20, timeoutMs: 500, retries: 2, startPeriodMs: 0, ...over });
+
+function make(ws: FakeWorkspace, services: ServiceSpec[], opts: { hooks?: { postCreate?: string; postStart?: string }; ports?: Record<string, number> } = {}) {
+  const host = ws.host(services, opts.ports);
+  let postCreate: HookRun | undefined;
+  const orch = new WorkspaceServices({
+    workspace: 'w',
+    services,
+    ...(opts.hooks ? { hooks: opts.hooks } : {}),
+    host,
+    postCreateDone: () => postCreate !== undefined,
+    markPostCreateDone: (r) => (postCreate = r),
+  });
+  const state = (name: string) => orch.status().services.find((s) => s.name === name)!;
+  return { orch, host, state };
+}
+
+describe('agent services: a workspace orchestrator', () => {
+  const live: WorkspaceServices[] = [];
+  afterEach(async () => {
+    for (const o of live.splice(0)) await o.stop();
+  });
+
+  it('starts a dependant only once its dependency is healthy, and independent services at once', async () => {
+    const ws = new FakeWorkspace();
+    let dbHealthy = false;
+    const services = [svc('db', 'run', { healthcheck: check('dbcheck', { retries: 1000 }) }), svc('api', 'run', { dependsOn: ['db'] }), svc('cron', 'run')];
+    const orig = ws.exec.bind(ws);
+    ws.exec = (argv, opts) => (argv[2] === 'dbcheck' ? orig(['/bin/sh', '-c', dbHealthy ? 'ok' : 'fail'], opts) : orig(argv, opts));
+    const { orch, state } = make(ws, services);
+    live.push(orch);
+    await orch.start();
+    await until('db and cron running', () => ws.running('run').length === 2);
+    assert.equal(state('api').state, 'waiting');
+    assert.equal(state('api').reason, 'waiting for db (starting)');
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(ws.running('run').length, 2, 'api started before db was healthy');
+    await until('cron healthy (no check: after the settle time)', () => state('cron').state === 'healthy');
+    dbHealthy = true;
+    await until('api started', () => ws.running('run').length === 3);
+    await until('all healthy', () => orch.status().services.every((s) => s.state === 'healthy'));
+    assert.ok(state('api').pid! > 0, 'pid from the wrapper line');
+    assert.deepEqual(ws.linesOf('db', 'system').slice(0, 2), ['starting: run', 'healthy']);
+  });
+
+  it('keeps dependants waiting, not started, while a dependency is unhealthy, with the last check output', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('db', 'run', { healthcheck: check('fail') }), svc('api', 'run', { dependsOn: ['db'] }), svc('web', 'run', { dependsOn: ['api'] })]);
+    live.push(orch);
+    await orch.start();
+    await until('db unhealthy', () => state('db').state === 'unhealthy');
+    assert.equal(state('db').lastCheck?.ok, false);
+    assert.equal(state('db').lastCheck?.output, 'fail');
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(state('api').state, 'waiting');
+    assert.equal(state('api').reason, 'waiting for db (unhealthy)');
+    assert.equal(state('web').reason, 'waiting for api (waiting)');
+    assert.equal(ws.running('run').length, 1, 'only db runs');
+    assert.ok(ws.linesOf('db', 'system').some((l) => /^unhealthy after 2 failed checks: fail$/.test(l)));
+  });
+
+  it('counts failures only after the start period', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('db', 'run', { healthcheck: check('fail', { startPeriodMs: 150, retries: 1 }) })]);
+    live.push(orch);
+    const t0 = Date.now();
+    await orch.start();
+    await until('db unhealthy', () => state('db').state === 'unhealthy');
+    assert.ok(Date.now() - t0 >= 140, `unhealthy after ${Date.now() - t0} ms, inside the start period`);
+  });
+
+  it('restarts a crashing service with exponential backoff, then reports a crash loop', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('crashy', 'crash 3', { restart: 'on-failure' })]);
+    live.push(orch);
+    await orch.start();
+    await until('crash loop', () => state('crashy').state === 'crashloop');
+    const s = state('crashy');
+    assert.equal(s.restarts, 3);
+    assert.equal(s.exitCode, 3);
+    assert.match(s.reason!, /crash loop: exited 4 times/);
+    const delays = ws.linesOf('crashy', 'system').flatMap((l) => /^restarting in (\d+) ms/.exec(l)?.[1] ?? []).map(Number);
+    assert.deepEqual(delays, [10, 20, 40]);
+    assert.equal(ws.linesOf('crashy', 'stderr').filter((l) => l === 'boom').length, 4);
+    // A new start forgives earlier crashes.
+    await orch.start('crashy');
+    await until('restarting again', () => state('crashy').state === 'restarting' || state('crashy').restarts > 0);
+  });
+
+  it('does not restart a service whose policy says no, or a clean exit under on-failure', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('once', 'crash 0', { restart: 'on-failure' }), svc('never', 'crash 2')]);
+    live.push(orch);
+    await orch.start();
+    await until('both exited', () => state('once').state === 'exited' && state('never').state === 'exited');
+    assert.equal(state('once').exitCode, 0);
+    assert.equal(state('never').reason, 'exited with code 2');
+    assert.equal(ws.procs.length, 2);
+  });
+
+  it('restarts on any exit under always', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('web', 'crash 0', { restart: 'always' })]);
+    live.push(orch);
+    await orch.start();
+    await until('crash loop', () => state('web').state === 'crashloop');
+    assert.equal(ws.procs.filter((p) => p.command === 'crash 0').length, 4);
+  });
+
+  it('stops in reverse dependency order: SIGTERM, then SIGKILL after the grace period', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('db', 'stubborn'), svc('api', 'run', { dependsOn: ['db'] }), svc('web', 'run', { dependsOn: ['api'] })]);
+    await orch.start();
+    await until('all healthy', () => orch.status().services.every((s) => s.state === 'healthy'));
+    const runIds = Object.fromEntries(orch.status().services.map((s) => [s.name, ws.procs.find((p) => p.pid === s.pid)!.runId]));
+    const t0 = Date.now();
+    await orch.stop();
+    assert.ok(orch.status().services.every((s) => s.state === 'stopped'));
+    const terms = ws.sweeps.filter(([sig]) => sig === 'TERM').map(([, id]) => Object.keys(runIds).find((k) => runIds[k] === id));
+    assert.deepEqual(terms, ['web', 'api', 'db']);
+    assert.ok(ws.sweeps.some(([sig, id]) => sig === 'KILL' && id === runIds.db), 'db ignored SIGTERM and got SIGKILL');
+    assert.ok(Date.now() - t0 >= 100, 'the grace period was waited');
+    assert.equal(ws.running().length, 0);
+    assert.equal(state('db').exitCode, 137);
+    assert.deepEqual(ws.linesOf('db', 'system').slice(-3), ['stopping (SIGTERM)', 'still running after 100 ms: SIGKILL', 'stopped (exit code 137)']);
+  });
+
+  it('runs postCreate once and postStart on every start, before the services, output in the logs', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('app', 'run')], { hooks: { postCreate: 'echo created', postStart: 'echo started' } });
+    live.push(orch);
+    await orch.start();
+    assert.equal(state('app').state, 'waiting');
+    assert.match(state('app').reason!, /postCreate and postStart hook/);
+    await until('app healthy', () => state('app').state === 'healthy');
+    await orch.start();
+    await until('app healthy again', () => state('app').state === 'healthy');
+    assert.deepEqual(ws.linesOf('postCreate', 'stdout'), ['created']);
+    assert.deepEqual(ws.linesOf('postStart', 'stdout'), ['started', 'started']);
+    assert.equal(orch.status().hooks.postStart?.state, 'succeeded');
+    const hookExec = ws.execs.find((e) => e.argv[2] === 'echo created')!;
+    assert.equal(hookExec.opts.user, 'dev');
+    assert.equal(hookExec.opts.workingDir, '/workspaces/x');
+  });
+
+  it('restarts just one named service, starting what it depends on', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('db', 'run'), svc('api', 'run', { dependsOn: ['db'] }), svc('other', 'run')]);
+    live.push(orch);
+    await orch.start('api');
+    await until('api healthy', () => state('api').state === 'healthy');
+    assert.equal(state('other').state, 'stopped');
+    const dbPid = state('db').pid;
+    const apiPid = state('api').pid;
+    await orch.start('api');
+    await until('api healthy', () => state('api').state === 'healthy' && state('api').pid !== apiPid);
+    assert.equal(state('db').pid, dbPid, 'db kept running');
+    await orch.stop('api');
+    assert.equal(state('api').state, 'stopped');
+    assert.equal(state('db').state, 'healthy');
+  });
+
+  it('starts the port relay with the services and stops it with them', async () => {
+    const ws = new FakeWorkspace();
+    const { orch } = make(ws, [svc('web', 'listen 8080', { port: 8080 }), svc('bg', 'run', { port: 9000 })], { ports: { '8080': 41000 } });
+    await orch.start();
+    await until('relay and web', () => ws.relayRuns === 1 && ws.running('listen 8080').length === 1);
+    assert.equal(ws.running().find((p) => p.command.includes('8080') && p.command !== 'listen 8080')?.command.endsWith(' 8080'), true, 'the relay gets the published ports only');
+    await orch.stop();
+    await until('nothing left, relay included', () => ws.running().length === 0);
+    assert.ok(ws.sweeps.some(([sig]) => sig === 'KILL'));
+  });
+});
