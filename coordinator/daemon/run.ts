@@ -50,6 +50,12 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   const ssh = opts.ssh ?? realSshLayer(paths, log);
   const manager = new NodeManager({ paths, log, registry, ssh, agentBundle: agentBundlePath() });
   const workspaces = new WorkspaceManager({ paths, log, nodes: manager });
+  try {
+    const n = workspaces.refreshSshConfig();
+    if (n) log.info('ssh_config blocks now use this coordinator\'s ProxyCommand', { blocks: n });
+  } catch (err) {
+    log.error('refreshing ssh_config failed (blocks keep their old ProxyCommand)', { err });
+  }
   const tunnels = new TunnelRegistry(log);
   const services = new ServicesManager(workspaces, log);
   let server: CoordinatorServer | undefined;

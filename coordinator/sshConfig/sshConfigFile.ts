@@ -21,6 +21,24 @@ export class SshConfigFile {
     if (after !== before) writeFileAtomicSync(this.file, after, 0o600);
   }
 
+  /**
+   * Rewrites the blocks that exist among `blocks` (one read, one write); returns how many changed.
+   * Blocks not in the file stay out: only `workspace up` adds one, after pinning the host key.
+   */
+  refresh(blocks: readonly HostBlock[]): number {
+    const before = this.read();
+    let after = before;
+    let changed = 0;
+    for (const b of blocks) {
+      if (!hasBlock(after, b.alias)) continue;
+      const next = upsertBlock(after, b);
+      if (next !== after) changed++;
+      after = next;
+    }
+    if (after !== before) writeFileAtomicSync(this.file, after, 0o600);
+    return changed;
+  }
+
   /** Removes the alias's block; false when there was none. */
   remove(alias: string): boolean {
     const before = this.read();

@@ -75,6 +75,16 @@ export class WorkspaceManager {
     this.proxyCommand = opts.proxyCommand ?? [...runtimeArgv(), cliBundlePath(), 'ssh-proxy', '--home', opts.paths.root];
   }
 
+  /**
+   * Points every workspace's ssh_config block at this coordinator's ProxyCommand. An update of the
+   * extension or the CLI moves the bundled `dist/vendetta.js`; blocks written by the old one would
+   * name a file that is gone, and ssh (or Remote-SSH) would fail before reaching the workspace.
+   */
+  refreshSshConfig(): number {
+    const blocks = this.store.list().map((r) => ({ alias: r.sshHost, user: r.user, identityFile: this.identityFile, knownHostsFile: this.paths.knownHosts, proxyCommand: this.proxyCommand }));
+    return this.sshConfig.refresh(blocks);
+  }
+
   get paths(): HomePaths {
     return this.opts.paths;
   }

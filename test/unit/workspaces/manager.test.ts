@@ -203,4 +203,17 @@ describe('workspaces, as the coordinator manages them', () => {
     assert.ok(seen.some((s) => s[0] === 'shop:stopped'));
     assert.ok(seen.some((s) => s[0] === 'shop:running'));
   });
+  it('points existing ssh_config blocks at the current ProxyCommand when a new coordinator starts', async () => {
+    await m.up({ path: project }, progress);
+    const later = new WorkspaceManager({ paths, log: nullLogger, nodes: { agentClient: () => agents.get('local')! }, proxyCommand: ['/usr/bin/node', '/new dist/vendetta.js', 'ssh-proxy', '--home', paths.root] });
+    assert.equal(later.refreshSshConfig(), 1);
+    const text = readFileSync(paths.sshConfig, 'utf8');
+    assert.match(text, /ProxyCommand .*'\/new dist\/vendetta\.js' 'ssh-proxy'/);
+    assert.doesNotMatch(text, /\/x\/vendetta\.js/);
+    assert.equal(later.refreshSshConfig(), 0, 'nothing to change the second time');
+    // A workspace whose block was never written (its up stopped early) gets none.
+    later.store.upsert({ ...later.store.get('shop', 'local')!, name: 'half', sshHost: 'half.local.vendetta' });
+    assert.equal(later.refreshSshConfig(), 0);
+    assert.equal(later.sshConfig.has('half.local.vendetta'), false);
+  });
 });
