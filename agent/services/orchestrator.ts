@@ -5,7 +5,7 @@
 import type { HookRun, ServiceSpec, WorkspaceHooksSpec, WorkspaceServicesStatus } from '../protocol';
 import { blockingDependency, stopWaves, waitingReason, withDependencies } from './graph';
 import { runHook, type HookName } from './hooks';
-import { newRunId } from './processControl';
+import { newRunId, sweepArgv } from './processControl';
 import { PortRelay, type WorkspaceHost } from './portRelay';
 import { ServiceRunner, type RunnerHost } from './runner';
 
@@ -26,6 +26,10 @@ export class WorkspaceServices {
   /** Bumped by every start and stop: a start overtaken by another request gives up. */
   private generation = 0;
   private readonly relay: PortRelay;
+  /** The run id of the hook running now, so a stop can end it. */
+  private hookRun: string | undefined;
+  /** Services waiting for the hooks to finish: not launched by pump(). */
+  private readonly held = new Set<ServiceRunner>();
 
   constructor(private readonly opts: OrchestratorOptions) {
     this.relay = new PortRelay(opts.host, opts.services);
@@ -50,7 +54,7 @@ export class WorkspaceServices {
   /** Launches every wanted service whose dependencies are healthy; the others say what they wait for. */
   private pump(): void {
     for (const r of this.runners) {
-      if (!r.wanted || r.status.state !== 'waiting' || r.status.reason?.startsWith('waiting for the ')) continue;
+      if (!r.wanted || r.status.state !== 'waiting' || this.held.has(r)) continue;
       const block = blockingDependency(r.spec, (n) => this.byName.get(n)?.status.state);
       if (block) r.waitFor(waitingReason(block));
       else r.launch();
@@ -72,6 +76,7 @@ export class WorkspaceServices {
     for (const r of targets) r.resetRestarts();
     const hooks = runHooks && !only ? this.pendingHooks() : [];
     if (hooks.length) {
+      for (const r of targets) this.held.add(r);
       for (const r of targets) r.waitFor(`waiting for the ${hooks.join(' and ')} hook`);
       void this.runHooksThenStart(gen, hooks, targets);
       return;
@@ -97,19 +102,28 @@ export class WorkspaceServices {
     for (const name of hooks) {
       const command = this.opts.hooks?.[name];
       if (command === undefined) continue;
-      const run = await runHook(name, command, (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec(name), newRunId()), ...o }), this.opts.host.log, (s) => {
+      const runId = newRunId();
+      this.hookRun = runId;
+      const run = await runHook(name, command, (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec(name), runId), ...o }), this.opts.host.log, (s) => {
         this.hookRuns = { ...this.hookRuns, [name]: s };
         this.opts.host.changed();
       });
+      if (this.hookRun === runId) this.hookRun = undefined;
       if (name === 'postCreate' && run.state === 'succeeded') this.opts.markPostCreateDone(run);
-      if (gen !== this.generation) return;
+      if (gen !== this.generation) break;
     }
-    this.begin(targets.filter((r) => r.wanted && !r.running));
+    for (const r of targets) this.held.delete(r);
+    if (gen === this.generation) this.begin(targets.filter((r) => r.wanted && !r.running));
   }
 
   /** Stops one service, or all in reverse dependency order (each wave in parallel). */
   async stop(only?: string): Promise<void> {
     this.generation++;
+    if (!only && this.hookRun !== undefined) {
+      // A hook still running (a long postStart) is ended too; the services it held back stay stopped.
+      await this.opts.host.exec(sweepArgv('KILL', this.hookRun), { user: 'root', timeoutMs: 10_000 }).catch(() => undefined);
+      this.hookRun = undefined;
+    }
     await this.stopRunners(only ? [only] : [...this.byName.keys()]);
     if (!only) await this.relay.stop();
   }

@@ -178,6 +178,7 @@ echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
     const s = await until('hello healthy again', 'hello', (x) => x.services.every((y) => y.state === 'healthy'));
     console.log(`      agent restart: old daemon gone after ${t1 - t0} ms, new attached after ${t2 - t1} ms, services healthy again after ${Date.now() - t2} ms`);
     assert.ok(s.services.every((x) => x.pid !== undefined));
+    if (process.env.DEBUG_SERVICES) console.log('attached at', new Date(t2).toISOString());
     if (process.env.DEBUG_SERVICES) for (const l of (await logs('hello')).filter((x) => Date.parse(x.time) >= t0)) console.log(l.time, l.service, l.stream, l.line);
     const ps = await psIn('hello');
     // One of each: the old runs were swept, not left beside the new ones.

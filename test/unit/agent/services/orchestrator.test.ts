@@ -148,6 +148,19 @@ describe('agent services: a workspace orchestrator', () => {
     assert.equal(hookExec.opts.workingDir, '/workspaces/x');
   });
 
+  it('ends a hook still running when the services are stopped; the services it held back stay stopped', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('app', 'run')], { hooks: { postStart: 'run' } });
+    await orch.start();
+    await until('hook running', () => ws.running('run').length === 1);
+    await orch.stop();
+    await until('hook ended', () => ws.running().length === 0);
+    await until('hook failed', () => orch.status().hooks.postStart?.state === 'failed');
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(state('app').state, 'stopped');
+    assert.equal(ws.procs.length, 1, 'the service never started');
+  });
+
   it('restarts just one named service, starting what it depends on', async () => {
     const ws = new FakeWorkspace();
     const { orch, state } = make(ws, [svc('db', 'run'), svc('api', 'run', { dependsOn: ['db'] }), svc('other', 'run')]);
