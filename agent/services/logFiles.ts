@@ -1,7 +1,8 @@
 /**
  * Service logs on the node: one JSON-lines file per service (and per hook) under the workspace's
  * folder in the agent home, `{"time","stream","line"}` a line, rotated at a size cap (one old
- * file kept). Appends are synchronous and small: a line is on disk before anyone is told of it.
+ * file kept). Lines are written in one append per file per turn of the event loop, so a chatty
+ * service costs a write per burst, not per line; a read writes what is pending first.
  */
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,31 +14,82 @@ export const MAX_LINE_CHARS = 16 * 1024;
 
 export class ServiceLogFiles {
   private readonly sizes = new Map<string, number>();
+  private readonly pending = new Map<string, string[]>();
+  private scheduled = false;
+  private closed = false;
 
-  constructor(readonly dir: string, private readonly maxBytes = LOG_MAX_BYTES) {}
+  constructor(
+    readonly dir: string,
+    private readonly maxBytes = LOG_MAX_BYTES,
+    /** Where a failed background write is reported (the lines are dropped). */
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
 
   fileOf(source: string): string {
     return join(this.dir, `${source}.log`);
   }
 
   append(line: ServiceLogLine): void {
+    if (this.closed) return;
     const file = this.fileOf(line.service);
     const text = JSON.stringify({ time: line.time, stream: line.stream, line: line.line }) + '\n';
+    const queue = this.pending.get(file);
+    if (queue) queue.push(text);
+    else this.pending.set(file, [text]);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        try {
+          this.flush();
+        } catch (err) {
+          this.onError(err);
+        }
+      });
+    }
+  }
+
+  /** Writes what is pending and takes no more lines (the workspace's folder is about to go). */
+  close(): void {
+    try {
+      this.flush();
+    } finally {
+      this.closed = true;
+    }
+  }
+
+  /** Writes every pending line; throws what the file system says (the caller logs it). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.closed) return;
+    const batches = [...this.pending];
+    this.pending.clear();
+    for (const [file, lines] of batches) this.write(file, lines);
+  }
+
+  private write(file: string, lines: string[]): void {
     let size = this.sizes.get(file);
     if (size === undefined) {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       size = sizeOf(file);
     }
-    if (size > 0 && size + text.length > this.maxBytes) {
-      renameSync(file, `${file}.1`);
-      size = 0;
+    let chunk = '';
+    for (const text of lines) {
+      // Rotate before a line that would cross the cap; a burst larger than the cap still rotates.
+      if (size + Buffer.byteLength(chunk) > 0 && size + Buffer.byteLength(chunk) + text.length > this.maxBytes) {
+        if (chunk) appendFileSync(file, chunk, { mode: 0o600 });
+        renameSync(file, `${file}.1`);
+        size = 0;
+        chunk = '';
+      }
+      chunk += text;
     }
-    appendFileSync(file, text, { mode: 0o600 });
-    this.sizes.set(file, size + Buffer.byteLength(text));
+    if (chunk) appendFileSync(file, chunk, { mode: 0o600 });
+    this.sizes.set(file, size + Buffer.byteLength(chunk));
   }
 
   /** Every source with a log (services and hooks). */
   sources(): string[] {
+    this.flush();
     try {
       return readdirSync(this.dir).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -4)).sort();
     } catch {
@@ -47,6 +99,7 @@ export class ServiceLogFiles {
 
   /** One source's lines, oldest first (the rotated file, then the current one). */
   read(source: string): ServiceLogLine[] {
+    this.flush();
     const out: ServiceLogLine[] = [];
     for (const file of [`${this.fileOf(source)}.1`, this.fileOf(source)]) out.push(...parseLogText(readText(file), source));
     return out;

@@ -56,12 +56,19 @@ interface Entry {
 
 export class ServicesSupervisor {
   private readonly entries = new Map<string, Entry>();
+  /** One writer per workspace folder: it batches, and knows each file's size. */
+  private readonly logWriters = new Map<string, ServiceLogFiles>();
   readonly follows = new LogFollows();
 
   constructor(private readonly opts: SupervisorOptions) {}
 
   private logFiles(dir: string): ServiceLogFiles {
-    return new ServiceLogFiles(join(dir, 'logs'));
+    let f = this.logWriters.get(dir);
+    if (!f) {
+      f = new ServiceLogFiles(join(dir, 'logs'), undefined, (err) => this.opts.logger.warn('could not write service log lines', { dir, err }));
+      this.logWriters.set(dir, f);
+    }
+    return f;
   }
 
   private async entry(name: string): Promise<Entry> {
@@ -168,7 +175,15 @@ export class ServicesSupervisor {
   /** Before the workspace is removed: nothing of it keeps running, nobody follows its logs. */
   async workspaceRemoving(name: string): Promise<void> {
     const e = this.entries.get(name);
-    if (e) await e.orch.stop();
+    if (e) {
+      await e.orch.stop();
+      try {
+        this.logWriters.get(e.target.dir)?.close();
+      } catch (err) {
+        this.opts.logger.warn('could not write service log lines', { workspace: name, err });
+      }
+      this.logWriters.delete(e.target.dir);
+    }
     this.entries.delete(name);
     this.follows.removeWorkspace(name);
   }

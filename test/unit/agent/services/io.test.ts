@@ -34,13 +34,35 @@ describe('agent services: log files', () => {
 
   it('rotates at the size cap, keeping one old file', () => {
     const f = new ServiceLogFiles(dir, 400);
-    for (let i = 0; i < 30; i++) f.append(line('api', new Date(1e12 + i).toISOString(), `line ${i}`));
+    for (let i = 0; i < 30; i++) {
+      f.append(line('api', new Date(1e12 + i).toISOString(), `line ${i}`));
+      if (i % 7 === 0) f.flush(); // bursts of several lines, and single lines
+    }
+    f.flush();
     assert.ok(statSync(f.fileOf('api')).size <= 400);
     assert.ok(statSync(`${f.fileOf('api')}.1`).size <= 400);
     const kept = f.read('api').map((l) => Number(l.line.split(' ')[1]));
     assert.equal(kept[kept.length - 1], 29);
     assert.ok(kept.length < 30 && kept.length >= 6, `kept ${kept.length}`);
     assert.deepEqual(kept, [...kept].sort((a, b) => a - b), 'old file first');
+  });
+
+  it('writes a burst in the background, reports a failed write, and takes nothing after close', async () => {
+    const errors: unknown[] = [];
+    const blocked = join(dir, 'file');
+    writeFileSync(blocked, 'not a folder');
+    const bad = new ServiceLogFiles(join(blocked, 'logs'), undefined, (e) => errors.push(e));
+    bad.append(line('db', 't', 'x'));
+    const good = new ServiceLogFiles(join(dir, 'ok'));
+    good.append(line('db', '2026-01-01T00:00:00.000Z', 'a'));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(errors.length, 1);
+    assert.equal(readFileSync(good.fileOf('db'), 'utf8').split('\n').length, 2, 'written without a read');
+    good.append(line('db', '2026-01-01T00:00:01.000Z', 'b'));
+    good.close();
+    good.append(line('db', '2026-01-01T00:00:02.000Z', 'c'));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(parseLogText(readFileSync(good.fileOf('db'), 'utf8'), 'db').map((l) => l.line), ['a', 'b']);
   });
 
   it('skips torn lines', () => {
