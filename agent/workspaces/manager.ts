@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger';
 import type { ManifestEntry, WorkspaceInfo, WorkspaceSpec } from '../protocol';
 import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import { writeFileAtomic } from '../state/atomicWrite';
-import { choosePorts, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
+import { choosePorts, nodePortProbe, portMap, takenNodePort, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
 import { generateHostKey } from './hostKey';
 import { workspaceInfo, type ProviderView } from './info';
@@ -174,7 +174,7 @@ export class WorkspaceManager {
     const id = ws.providerId;
     const name = rec.spec.name;
     progress(3, STEPS, ws.state === 'running' ? `Workspace ${name} is running` : `Starting workspace ${name}`);
-    const running = ws.state === 'running' ? ws : await provider.start(id);
+    const running = ws.state === 'running' ? ws : await provider.start(id).catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
     progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
     if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)]);
     const login = await ensureLoginUser(provider, id, rec.spec);
@@ -397,6 +397,19 @@ export class WorkspaceManager {
     }
     this.store.delete(name);
   }
+}
+
+/** A start refused because a published node port is taken now: say which, and what to do. */
+function portTakenError(err: unknown, name: string, rec: WorkspaceRecord): AgentError | undefined {
+  const taken = takenNodePort(err instanceof Error ? err.message : '');
+  if (taken === undefined) return undefined;
+  const containerPort = Object.entries(rec.servicePorts ?? {}).find(([, n]) => n === taken)?.[0];
+  const service = rec.spec.services?.find((s) => String(s.port) === containerPort)?.name;
+  return new AgentError('PROVIDER_ERROR', `Workspace ${name} cannot start: port ${taken} on the node's 127.0.0.1${service ? ` (where service ${service} is published)` : ''} is taken by another process`, {
+    provider: rec.provider,
+    hint: `Stop what listens on 127.0.0.1:${taken} on the node, or remove the workspace and create it again to get another port.`,
+    cause: err,
+  });
 }
 
 function servicesOf(spec: WorkspaceSpec): Pick<WorkspaceSpec, 'services' | 'hooks'> {

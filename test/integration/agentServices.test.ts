@@ -17,8 +17,10 @@ import {
   ServicesDidChange,
   Shutdown,
   StartServices,
+  StartWorkspace,
   StopFollowingLogs,
   StopServices,
+  StopWorkspace,
   type ServiceLogLine,
   type ServiceSpec,
   type WorkspaceInfo,
@@ -193,6 +195,24 @@ echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
     assert.ok(last('web', /^stopped/) <= last('api', /^stopping/), 'api was stopped before web');
     assert.ok(last('api', /^stopped/) <= last('db', /^stopping/), 'db was stopped before api');
     assert.doesNotMatch(await psIn('hello'), /services\/(db|api|web)\.mjs/);
+  });
+
+  it('keeps its node ports across a stop and start of the workspace, and names a port taken meanwhile', async () => {
+    const before = await list('hello');
+    await agent.conn.sendRequest(StopWorkspace, { name: 'hello' });
+    const web = stateOf(before, 'web').nodePort!;
+    const holder = spawn('nsenter', [...dockerd!.nsenter.slice(1, -1), '--', process.execPath, '-e', `require('net').createServer().listen(${web},'127.0.0.1',()=>console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+      await assert.rejects(agent.conn.sendRequest(StartWorkspace, { name: 'hello' }), (e: Error) => e.message.includes(`port ${web} on the node's 127.0.0.1 (where service web is published) is taken by another process`));
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((r) => holder.once('exit', r));
+    }
+    await agent.conn.sendRequest(StartWorkspace, { name: 'hello' });
+    await agent.conn.sendRequest(StartServices, { workspace: 'hello' });
+    const after = await until('hello healthy', 'hello', (x) => x.services.every((y) => y.state === 'healthy'));
+    assert.deepEqual(after.services.map((x) => x.nodePort), before.services.map((x) => x.nodePort));
   });
 
   it('keeps api waiting on an unhealthy db, restarts a crashing service with backoff into a crash loop, runs shell commands inside', async () => {

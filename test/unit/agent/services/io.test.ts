@@ -9,7 +9,7 @@ import type { ServiceLogLine } from '../../../../agent/protocol';
 import { LogFollows } from '../../../../agent/services/follows';
 import { clip, isHealthyStatus, nodeHttpGet, runCheck, type CheckDeps } from '../../../../agent/services/health';
 import { LineSplitter, MAX_LINE_CHARS, parseLogText, selectLines, ServiceLogFiles } from '../../../../agent/services/logFiles';
-import { choosePorts, nodePortProbe, portMap, type PortProbe } from '../../../../agent/services/ports';
+import { choosePorts, nodePortProbe, portMap, takenNodePort, type PortProbe } from '../../../../agent/services/ports';
 import { newRunId, sweepArgv, wrappedArgv } from '../../../../agent/services/processControl';
 import { readServicesRecord, servicesStateFile, writeServicesRecord } from '../../../../agent/services/state';
 
@@ -135,6 +135,12 @@ describe('agent services: node ports', () => {
     assert.deepEqual(await choosePorts([8080], { '8080': 45000 }, fake([], [])), [{ containerPort: 8080, nodePort: 45000 }]);
     const c = await choosePorts([1, 2], { '1': 5000, '2': 5000 }, fake([], [5000, 5001]));
     assert.deepEqual(c.map((x) => x.nodePort), [5000, 5001]);
+  });
+
+  it("finds the taken node port in Docker's refusal to start", () => {
+    assert.equal(takenNodePort('Docker could not start the container x: driver failed programming external connectivity on endpoint vendetta-hello (abc): Error starting userland proxy: listen tcp4 127.0.0.1:8080: bind: address already in use'), 8080);
+    assert.equal(takenNodePort('Bind for 127.0.0.1:7070 failed: port is already allocated'), 7070);
+    assert.equal(takenNodePort('no such image 127.0.0.1:22'), undefined);
   });
 
   it('asks the real network stack', async () => {
