@@ -52,6 +52,11 @@ export class AgentSession {
     this.connection.listen();
   }
 
+  /** Requests sent and not answered yet. */
+  get pendingCount(): number {
+    return this.inFlight.size;
+  }
+
   get closed(): boolean {
     return this.closedError !== undefined;
   }

@@ -13,6 +13,7 @@ import type { AgentErrorData, InitializeResult } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { agentBundlePath, type HomePaths } from '../home';
 import type { Logger } from '../log';
+import { nudgeAcksWhilePending } from '../ssh/ackNudge';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../ssh/backoff';
 import { openSsh } from '../ssh/connect';
 import { openExec } from '../ssh/exec';
@@ -237,6 +238,7 @@ export class SshAgentClient implements AgentClient {
         attached.channel.close();
         throw link.lost ?? this.unreachable('the client was closed');
       }
+      nudgeAcksWhilePending(attached.channel, () => attached.agent.pendingCount);
       const s: Session = { attached };
       this.notifications.attach(attached.agent.connection);
       attached.agent.onClose((err) => this.sessionLost(s, err));

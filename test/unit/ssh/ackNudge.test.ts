@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { ClientChannel } from 'ssh2';
+import { nudgeAcksWhilePending, returnWindow } from '../../../coordinator/ssh/ackNudge';
+
+/** Just the ssh2 Channel internals the nudge touches. */
+function fakeChannel(window = 1000) {
+  const adjusts: Array<[number, number]> = [];
+  const ch = Object.assign(new EventEmitter(), {
+    outgoing: { state: 'open', id: 7 },
+    incoming: { window },
+    _client: { _protocol: { channelWindowAdjust: (id: number, bytes: number) => adjusts.push([id, bytes]) } },
+  });
+  return { ch, adjusts, asChannel: ch as unknown as ClientChannel };
+}
+
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the ACK nudge on an agent channel (sshd keeps Nagle on)', () => {
+  it('gives the window back when answers are still due shortly after data arrived', async () => {
+    const f = fakeChannel();
+    let pending = 2;
+    nudgeAcksWhilePending(f.asChannel, () => pending);
+    f.ch.incoming.window -= 300; // ssh2 counts received bytes off the window
+    f.ch.emit('data', Buffer.alloc(300));
+    f.ch.emit('data', Buffer.alloc(0)); // one check per burst
+    await tick(20);
+    assert.deepEqual(f.adjusts, [[7, 300]]);
+    assert.equal(f.ch.incoming.window, 1000);
+    pending = 0;
+    f.ch.incoming.window -= 50;
+    f.ch.emit('data', Buffer.alloc(50));
+    await tick(20);
+    assert.equal(f.adjusts.length, 1, 'nothing due: no extra packet');
+  });
+
+  it('sends nothing for a closed channel, a full window, or a channel without the internals', async () => {
+    const f = fakeChannel();
+    assert.equal(returnWindow(f.ch, 1000), false, 'the window is full');
+    f.ch.incoming.window = 10;
+    f.ch.outgoing.state = 'closed';
+    assert.equal(returnWindow(f.ch, 1000), false);
+    assert.equal(returnWindow({}, 1000), false);
+    const bare = new EventEmitter() as unknown as ClientChannel;
+    nudgeAcksWhilePending(bare, () => 1);
+    assert.equal(bare.listenerCount('data'), 0, 'left alone');
+    const g = fakeChannel();
+    nudgeAcksWhilePending(g.asChannel, () => 1);
+    g.ch.incoming.window -= 5;
+    g.ch.emit('data', Buffer.alloc(5));
+    g.ch.emit('close');
+    await tick(20);
+    assert.equal(g.adjusts.length, 0, 'the timer died with the channel');
+  });
+});
