@@ -50,6 +50,8 @@ export interface CodeServer {
   browser(opts?: { colorScheme?: 'light' | 'dark' }): Promise<BrowserContext>;
   /** `http://127.0.0.1:PORT/?folder=…` (and a payload, for extension tests). */
   folderUrl(folder: string, payload?: Array<[string, string]>): string;
+  /** Merges into the user settings.json; open windows apply it live. */
+  updateSettings(patch: Record<string, unknown>): void;
   stop(): Promise<void>;
 }
 
@@ -136,7 +138,8 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
   const extensions = join(dir, 'extensions');
   const xdg = { XDG_CONFIG_HOME: join(dir, 'xdg-config'), XDG_DATA_HOME: join(dir, 'xdg-data'), XDG_CACHE_HOME: join(dir, 'xdg-cache') };
   for (const d of [join(userData, 'User'), extensions, ...Object.values(xdg)]) mkdirSync(d, { recursive: true });
-  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({ ...BASE_SETTINGS, ...opts.settings }, null, 2));
+  const settingsFile = join(userData, 'User', 'settings.json');
+  writeFileSync(settingsFile, JSON.stringify({ ...BASE_SETTINGS, ...opts.settings }, null, 2));
   const log = join(dir, 'code-server.log');
   const contexts: BrowserContext[] = [];
   let stopped = false;
@@ -200,6 +203,10 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
         const q = new URLSearchParams({ folder });
         if (payload) q.set('payload', JSON.stringify(payload));
         return `${url}/?${q.toString()}`;
+      },
+      updateSettings(patch) {
+        const current = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+        writeFileSync(settingsFile, JSON.stringify({ ...current, ...patch }, null, 2));
       },
       stop,
     };

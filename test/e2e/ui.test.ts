@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { REPO } from '../infra/extensionHostTests';
+import { requireVscodeEnv, vscodeEnv, type VscodeEnv } from './vscodeEnv';
+
+const SHOTS = join(REPO, 'test-results');
+
+/**
+ * The Remote Nodes view in a real VS Code (code-server) driven through its UI by headless
+ * Chromium, as a person would: open the view, see the nodes and the workspace, add a node from
+ * the command palette through every input, see it appear. Screenshots (light and dark theme) go
+ * to test-results/ for a person to look at.
+ */
+describe('the Remote Nodes view, through the UI', function () {
+  let env: VscodeEnv;
+  let page: Page;
+
+  before(async function () {
+    this.timeout(900_000);
+    requireVscodeEnv(this);
+    env = await vscodeEnv();
+    mkdirSync(SHOTS, { recursive: true });
+    const ctx = await env.cs.browser();
+    page = await ctx.newPage();
+    const payload: Array<[string, string]> = [
+      ['extensionDevelopmentPath', `vscode-remote://127.0.0.1:${env.cs.port}${REPO}`],
+      ['skipWelcome', 'true'],
+    ];
+    await page.goto(env.cs.folderUrl(env.folder, payload));
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) {
+      await page.screenshot({ path: join(SHOTS, `failed-${this.currentTest.title.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
+    }
+  });
+
+  after(async () => {
+    await page?.close().catch(() => undefined);
+    env?.cs.updateSettings({ 'workbench.colorTheme': 'Default Light Modern' });
+  });
+
+  const row = (text: string) => page.locator('.monaco-list-row', { hasText: text }).first();
+  const quickInput = () => page.locator('.quick-input-widget input').first();
+
+  /** Types into the quick input once it shows `title` (each step of a multi-step input has its own). */
+  async function typeInQuickInput(text: string, title: string): Promise<void> {
+    await page.locator('.quick-input-widget', { hasText: title }).waitFor({ timeout: 30_000 });
+    const input = quickInput();
+    await input.fill(text);
+    await input.press('Enter');
+  }
+
+  async function palette(command: string): Promise<void> {
+    await page.keyboard.press('F1');
+    const input = quickInput();
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`>${command}`);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor({ timeout: 10_000 });
+    await input.press('Enter');
+  }
+
+  it('opens the Vendetta view and shows both nodes, and the running workspace under its node', async function () {
+    this.timeout(120_000);
+    await page.locator('.activitybar [aria-label^="Vendetta"]').first().click({ timeout: 60_000 });
+    const [n1, n2] = env.info.nodes;
+    await row(n1!.name).waitFor({ timeout: 60_000 });
+    await row(n2!.name).waitFor({ timeout: 60_000 });
+    const ws = env.info.workspace!;
+    // Expanded nodes show their workspaces; a collapsed one opens with a click.
+    if (!(await row(ws.name).isVisible())) await row(ws.node).click();
+    await row(ws.name).waitFor({ timeout: 60_000 });
+    const wsRow = await row(ws.name).textContent();
+    assert.match(wsRow ?? '', new RegExp(ws.name));
+    if (!(await row('db').isVisible())) await row(ws.name).click();
+    await row('db').waitFor({ timeout: 60_000 }).catch(() => undefined);
+    await page.screenshot({ path: join(SHOTS, 'remote-nodes-light.png') });
+  });
+
+  it('adds a node from the command palette through its inputs, and the node appears in the view', async function () {
+    this.timeout(180_000);
+    const spare = env.spareNode;
+    await palette('Vendetta: Add Node');
+    await typeInQuickInput(spare.name, 'Add Node (1/4)');
+    await typeInQuickInput(spare.host, 'Add Node (2/4)');
+    await typeInQuickInput(spare.user, 'Add Node (3/4)');
+    await page.locator('.quick-input-widget', { hasText: 'Add Node (4/4)' }).waitFor({ timeout: 30_000 });
+    // The key: Browse…, then the path typed into VS Code's own file dialog.
+    const input = quickInput();
+    await input.fill('Browse');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Browse' }).first().waitFor({ timeout: 10_000 });
+    await input.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'SSH private key' }).waitFor({ timeout: 30_000 });
+    // The dialog fills in its start folder a moment after it opens; type the path after that.
+    await page.waitForFunction((el) => (el as { value?: string }).value?.startsWith('/') ?? false, await input.elementHandle(), { timeout: 10_000 });
+    await input.fill(spare.identity);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: spare.identity.split('/').pop()! }).first().waitFor({ timeout: 10_000 });
+    await input.press('Enter');
+    // The host key to confirm, in a modal dialog naming its fingerprint.
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 60_000 });
+    assert.match((await dialog.textContent()) ?? '', new RegExp(spare.hostKeyFingerprint.replace(/[+/]/g, '\\$&')));
+    await page.screenshot({ path: join(SHOTS, 'add-node-host-key.png') });
+    await dialog.getByRole('button', { name: 'Trust and Add' }).click();
+    await page.locator('.notification-toast', { hasText: `Added ${spare.name}` }).waitFor({ timeout: 120_000 });
+    await row(spare.name).waitFor({ timeout: 60_000 });
+    assert.match((await row(spare.name).textContent()) ?? '', /online/);
+  });
+
+  it('shows the same view in a dark theme', async function () {
+    this.timeout(60_000);
+    // Ctrl+K Ctrl+T: the color theme picker.
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+T');
+    const input = quickInput();
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor({ timeout: 20_000 });
+    await input.fill('Dark Modern');
+    const dark = page.locator('.quick-input-list .monaco-list-row', { hasText: /^\s*Dark Modern/ }).first();
+    await dark.waitFor({ timeout: 10_000 });
+    await dark.click();
+    await page.locator('.monaco-workbench.vs-dark').waitFor({ timeout: 20_000 });
+    await row(env.spareNode.name).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(SHOTS, 'remote-nodes-dark.png') });
+  });
+});
