@@ -8,23 +8,65 @@
  * so a next run may bind 0.0.0.0 itself. It needs `node` in the workspace; without it only
  * services listening on 0.0.0.0 are reachable from the node, and the logs say so.
  *
+ * Only connections from the workspace's default gateway are carried: that is where Docker's
+ * proxy (or its NAT) connects from for the node. Other containers on the same bridge reach a
+ * relayed port no more than they reach the service itself.
+ *
  * It prints `relaying <port>`, `released <port>` and `error <port> <message>` lines.
  */
 
-const RELAY_JS = `const net=require('net'),os=require('os'),fs=require('fs');
-const ports=process.argv.slice(1).map(Number);const held=new Map();
-const addrs=()=>Object.values(os.networkInterfaces()).flat().filter((a)=>a&&!a.internal&&(a.family==='IPv4'||a.family===4)).map((a)=>a.address);
-function listeners(){let t='';for(const f of ['/proc/net/tcp','/proc/net/tcp6']){try{t+=fs.readFileSync(f,'utf8')}catch{}}
-const out=[];for(const l of t.split('\\n')){const f=l.trim().split(/\\s+/);if(f.length<4||f[3]!=='0A')continue;const [a,p]=f[1].split(':');
-const lo=a.length===8?a.endsWith('7F'):(a==='00000000000000000000000001000000'||/^0000000000000000FFFF0000[0-9A-F]{6}7F$/i.test(a));out.push({port:parseInt(p,16),lo})}return out}
-function tick(){const ls=listeners();for(const port of ports){const mine=ls.filter((l)=>l.port===port);const lo=mine.some((l)=>l.lo);
-const others=mine.filter((l)=>!l.lo).length-(held.has(port)?held.get(port).length:0);
-if(held.has(port)&&!lo){for(const s of held.get(port))s.close();held.delete(port);console.log('released '+port)}
-else if(!held.has(port)&&lo&&others<=0){const servers=addrs().map((host)=>net.createServer({allowHalfOpen:true},(c)=>{
-const u=net.connect({host:'127.0.0.1',port,allowHalfOpen:true});c.pipe(u);u.pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy())})
-.on('error',(e)=>console.log('error '+port+' '+e.message)).listen(port,host));held.set(port,servers);
-Promise.all(servers.map((s)=>new Promise((r)=>{s.once('listening',r);s.once('error',r)}))).then(()=>{if(held.get(port)===servers)console.log('relaying '+port)})}}}
-setInterval(tick,50);tick();`;
+const RELAY_JS = `const net = require('net'), os = require('os'), fs = require('fs');
+const ports = process.argv.slice(1).map(Number);
+const held = new Map();
+const read = (f) => { try { return fs.readFileSync(f, 'utf8'); } catch { return ''; } };
+const addrs = () => Object.values(os.networkInterfaces()).flat()
+  .filter((a) => a && !a.internal && (a.family === 'IPv4' || a.family === 4)).map((a) => a.address);
+function gateway() {
+  for (const l of read('/proc/net/route').split('\\n').slice(1)) {
+    const f = l.trim().split(/\\s+/);
+    if (f[1] === '00000000' && f[2] && f[2] !== '00000000') return f[2].match(/../g).reverse().map((h) => parseInt(h, 16)).join('.');
+  }
+  return undefined;
+}
+function listeners() {
+  const out = [];
+  for (const l of (read('/proc/net/tcp') + read('/proc/net/tcp6')).split('\\n')) {
+    const f = l.trim().split(/\\s+/);
+    if (f.length < 4 || f[3] !== '0A') continue;
+    const [a, p] = f[1].split(':');
+    const lo = a.length === 8 ? a.endsWith('7F') : a === '00000000000000000000000001000000' || /^0000000000000000FFFF0000[0-9A-F]{6}7F$/i.test(a);
+    out.push({ port: parseInt(p, 16), lo });
+  }
+  return out;
+}
+function carry(port, c) {
+  const gw = gateway();
+  if (gw && String(c.remoteAddress).replace(/^::ffff:/, '') !== gw) return c.destroy();
+  const u = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  c.pipe(u); u.pipe(c);
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
+}
+function tick() {
+  const ls = listeners();
+  for (const port of ports) {
+    const mine = ls.filter((l) => l.port === port);
+    const lo = mine.some((l) => l.lo);
+    const others = mine.filter((l) => !l.lo).length - (held.has(port) ? held.get(port).length : 0);
+    if (held.has(port) && !lo) {
+      for (const s of held.get(port)) s.close();
+      held.delete(port);
+      console.log('released ' + port);
+    } else if (!held.has(port) && lo && others <= 0) {
+      const servers = addrs().map((host) => net.createServer({ allowHalfOpen: true }, (c) => carry(port, c))
+        .on('error', (e) => console.log('error ' + port + ' ' + e.message)).listen(port, host));
+      held.set(port, servers);
+      Promise.all(servers.map((s) => new Promise((r) => { s.once('listening', r); s.once('error', r); })))
+        .then(() => { if (held.get(port) === servers) console.log('relaying ' + port); });
+    }
+  }
+}
+setInterval(tick, 50);
+tick();`;
 
 const RELAY_SH = `js=$1; shift; if command -v node >/dev/null 2>&1; then exec node -e "$js" "$@"; fi
 echo "no node in the workspace" >&2; exit 127`;

@@ -154,7 +154,7 @@ describe('workspace services on a real Docker engine, through the built agent', 
     assert.ok(changes.some((c) => c.workspace === 'hello' && c.services.every((x) => x.state === 'healthy')), 'a services/didChange said all healthy');
   });
 
-  it('measures the same three services started directly in the workspace', async () => {
+  it('measures services/start → all healthy beside the same three services started directly, alternating, medians of 3', async () => {
     await agent.conn.sendRequest(StopServices, { workspace: 'hello' });
     // db, api, web one after the other, each as soon as it listens (polled every 10 ms).
     const script = `cd /workspaces/hello; t0=$(date +%s%N)
@@ -162,10 +162,21 @@ up() { while ! grep -q ":$1 00000000:0000 0A" /proc/net/tcp; do sleep 0.01; done
 node services/db.mjs >/dev/null & up 1B9E; node services/api.mjs >/dev/null & up 0BB8; node services/web.mjs >/dev/null & up 1F90
 echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
     const provider = new DockerProvider(dockerd!.engine);
-    const r = await provider.exec('vendetta-hello', ['bash', '-c', script], {});
-    const direct = Number(r.stdout.trim());
-    assert.ok(direct > 0, r.stderr);
-    console.log(`      direct: ${direct} ms; through the agent: ${helloStartToHealthyMs} ms (overhead ${helloStartToHealthyMs - direct} ms)`);
+    const direct: number[] = [];
+    const through: number[] = [helloStartToHealthyMs];
+    for (let i = 0; i < 3; i++) {
+      const r = await provider.exec('vendetta-hello', ['bash', '-c', script], {});
+      direct.push(Number(r.stdout.trim()));
+      assert.ok(direct[i]! > 0, r.stderr);
+      if (i === 2) break;
+      const t0 = Date.now();
+      await agent.conn.sendRequest(StartServices, { workspace: 'hello' });
+      await until('hello healthy', 'hello', (x) => x.services.every((y) => y.state === 'healthy'));
+      through.push(Date.now() - t0);
+      await agent.conn.sendRequest(StopServices, { workspace: 'hello' });
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+    console.log(`      direct ${direct.join('/')} ms, median ${median(direct)}; through the agent ${through.join('/')} ms, median ${median(through)}`);
   });
 
   it('supervises the services again after the agent daemon restarts', async () => {
