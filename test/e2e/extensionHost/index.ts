@@ -2,7 +2,8 @@
  * Mocha inside the real extension host (code-server's, or desktop VS Code's through
  * .vscode-test.mjs): VS Code calls `run()` and reports its outcome as the exit code. Each test's
  * result is also appended as a JSON line to $VENDETTA_E2E_RESULTS, which the node-side suite
- * replays as its own tests, so every in-host test counts in the project's totals.
+ * replays as its own tests, so every in-host test counts in the project's totals. The in-host
+ * suites are named *.host.ts: the node-side runner picks up *.test.ts and must not load them.
  */
 import { appendFileSync } from 'node:fs';
 import Mocha from 'mocha';
@@ -20,10 +21,10 @@ export async function run(): Promise<void> {
   if (grep) mocha.grep(grep);
   // The suites are bundled into this file: give them mocha's globals, then load them in order.
   mocha.suite.emit('pre-require', globalThis, 'extensionHost', mocha);
-  await import('./activation.test.js');
-  await import('./configDiagnostics.test.js');
-  await import('./tree.test.js');
-  await import('./reopen.test.js');
+  await import('./activation.host.js');
+  await import('./configDiagnostics.host.js');
+  await import('./tree.host.js');
+  await import('./reopen.host.js');
   const out = process.env.VENDETTA_E2E_RESULTS;
   const record = (r: InHostResult) => {
     if (out) appendFileSync(out, JSON.stringify(r) + '\n');
