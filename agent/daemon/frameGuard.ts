@@ -131,8 +131,12 @@ export class FrameGuard extends Transform {
     // Counted here, before vscode-jsonrpc queues it: a client that half-closes right after
     // sending must still get every answer.
     if (verdict.request) this.emit('request');
-    this.push(Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'ascii'));
-    this.push(body);
+    // One chunk: the reader behind us handles each chunk in its own event-loop turn.
+    const header = `Content-Length: ${body.length}\r\n\r\n`;
+    const frame = Buffer.allocUnsafe(header.length + body.length);
+    frame.write(header, 0, 'latin1');
+    body.copy(frame, header.length);
+    this.push(frame);
   }
 
   private fail(message: string): void {
