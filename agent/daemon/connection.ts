@@ -6,7 +6,6 @@
 import type { Socket } from 'node:net';
 import {
   createMessageConnection,
-  StreamMessageReader,
   type Message,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
@@ -14,6 +13,7 @@ import { AgentError, toAgentError } from '../errors';
 import type { DaemonContext, HandlerTable, SessionState } from './context';
 import { dispatch } from './dispatch';
 import { FrameWriter } from './frameWriter';
+import { GuardMessageReader } from './guardMessageReader';
 import { FrameGuard, type FrameGuardOptions, type FrameViolation } from './frameGuard';
 
 /** A client that does not read its answers is cut off rather than buffered without end. */
@@ -45,13 +45,13 @@ export class ClientConnection {
     opts: ClientConnectionOptions = {},
   ) {
     this.session = { connectionId: id, initialized: false };
-    const guard = new FrameGuard(opts.guard);
+    const guard = new FrameGuard({ ...opts.guard, emitParsed: true });
     guard.on('violation', (v: FrameViolation) => this.onViolation(v));
     guard.on('request', () => this.inflight++);
     socket.pipe(guard);
     this.writer = new FrameWriter(socket);
     const logger = daemon.logger;
-    this.connection = createMessageConnection(new StreamMessageReader(guard), this.trackingWriter(), {
+    this.connection = createMessageConnection(new GuardMessageReader(guard), this.trackingWriter(), {
       error: (m) => logger.warn('jsonrpc', { connection: id, detail: m }),
       warn: (m) => logger.warn('jsonrpc', { connection: id, detail: m }),
       info: (m) => logger.debug('jsonrpc', { connection: id, detail: m }),

@@ -23,6 +23,11 @@ export interface FrameGuardOptions {
   maxBodyBytes?: number;
   /** A message left incomplete this long (no new bytes) is abandoned. 0 disables. */
   partialTimeoutMs?: number;
+  /**
+   * Emit each checked message as a `message` event (already parsed) instead of passing its bytes
+   * on: a reader then need not frame and parse it a second time (GuardMessageReader).
+   */
+  emitParsed?: boolean;
 }
 
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -41,9 +46,11 @@ export class FrameGuard extends Transform {
   private readonly maxHeaderBytes: number;
   private readonly maxBodyBytes: number;
   private readonly partialTimeoutMs: number;
+  private readonly emitParsed: boolean;
 
   constructor(opts: FrameGuardOptions = {}) {
     super();
+    this.emitParsed = opts.emitParsed === true;
     this.maxHeaderBytes = opts.maxHeaderBytes ?? 8 * 1024;
     this.maxBodyBytes = opts.maxBodyBytes ?? 64 * 1024 * 1024;
     this.partialTimeoutMs = opts.partialTimeoutMs ?? 10_000;
@@ -123,7 +130,8 @@ export class FrameGuard extends Transform {
     this.expected = -1;
     this.body = [];
     this.bodyBytes = 0;
-    const verdict = checkMessage(body);
+    const parsed: { message?: unknown } = {};
+    const verdict = checkMessage(body, parsed);
     if (!verdict.ok) {
       this.emit('violation', { fatal: false, kind: verdict.kind, message: verdict.message, id: verdict.id } satisfies FrameViolation);
       return;
@@ -131,6 +139,10 @@ export class FrameGuard extends Transform {
     // Counted here, before vscode-jsonrpc queues it: a client that half-closes right after
     // sending must still get every answer.
     if (verdict.request) this.emit('request');
+    if (this.emitParsed) {
+      this.emit('message', parsed.message);
+      return;
+    }
     // One chunk: the reader behind us handles each chunk in its own event-loop turn.
     const header = `Content-Length: ${body.length}\r\n\r\n`;
     const frame = Buffer.allocUnsafe(header.length + body.length);
@@ -204,10 +216,11 @@ export function contentLength(header: string): number | string {
 export type MessageVerdict = { ok: true; request: boolean } | ({ ok: false } & Omit<FrameViolation, 'fatal'>);
 
 /** Whether a complete body is a JSON-RPC 2.0 message (and a request, which needs an answer). */
-export function checkMessage(body: Buffer): MessageVerdict {
+export function checkMessage(body: Buffer, parsed?: { message?: unknown }): MessageVerdict {
   let msg: unknown;
   try {
     msg = JSON.parse(body.toString('utf8'));
+    if (parsed) parsed.message = msg;
   } catch (err) {
     return { ok: false, kind: 'PARSE_ERROR', message: `a message is not valid JSON: ${(err as Error).message}`, id: null };
   }
