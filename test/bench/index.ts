@@ -1,7 +1,8 @@
+import { extensionActivation } from './extensionActivation';
 import type { Benchmark } from './harness';
 import { coldConnectHandshake, dispatchRoundTrip, statusOfTwenty } from './nodes';
 import { servicesBenchmarks } from './services';
 import { workspaceBenchmarks } from './workspaces';
 
 /** Every benchmark `npm run bench` knows, in the order they run. */
-export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty, ...workspaceBenchmarks, ...servicesBenchmarks];
+export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty, ...workspaceBenchmarks, ...servicesBenchmarks, extensionActivation];

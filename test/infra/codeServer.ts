@@ -7,7 +7,7 @@
  * process and code-server's pid; a run whose owner died (a killed test run) is cleared by the next
  * start: code-server's process tree and the Chromium processes using that dir's profile, by pid.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
@@ -34,6 +34,8 @@ export interface CodeServerOptions {
   env?: Record<string, string>;
   /** User settings besides the quiet defaults. */
   settings?: Record<string, unknown>;
+  /** .vsix files installed into the run's extensions dir before code-server starts. */
+  installExtensions?: string[];
 }
 
 export interface CodeServer {
@@ -158,6 +160,14 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
   process.on('exit', stopSync);
 
   try {
+    for (const vsix of opts.installExtensions ?? []) {
+      const r = spawnSync(process.execPath, [entry, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix], {
+        env: { ...process.env, ...xdg, ...opts.env },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      if (r.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed (${r.error?.message ?? `exit ${r.status}`}):\n${(r.stderr || r.stdout || '').slice(-2000)}`);
+    }
     let port = 0;
     for (let attempt = 0; attempt < 3 && !port; attempt++) {
       const candidate = await freePort();

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
+import type { BrowserContext } from 'playwright-core';
 import type { CodeServer } from './codeServer';
 
 export const REPO = join(__dirname, '..', '..');
@@ -44,12 +45,23 @@ export interface InHostRun {
   ms: number;
 }
 
-export async function runExtensionHostTests(cs: CodeServer, opts: { folder: string; resultsFile: string; timeoutMs?: number }): Promise<InHostRun> {
-  if (!existsSync(HOST_TESTS_BUNDLE)) throw new Error(`${HOST_TESTS_BUNDLE} is missing: buildExtensionHostTests() first`);
+export interface InHostRunOptions {
+  folder: string;
+  resultsFile: string;
+  timeoutMs?: number;
+  /** The bundle VS Code runs as the extension's tests (default: the in-host e2e suite). */
+  testsBundle?: string;
+  /** A browser context to open the window in (default: a new one of `cs`). */
+  browser?: BrowserContext;
+}
+
+export async function runExtensionHostTests(cs: CodeServer, opts: InHostRunOptions): Promise<InHostRun> {
+  const bundle = opts.testsBundle ?? HOST_TESTS_BUNDLE;
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: build it first`);
   writeFileSync(opts.resultsFile, '');
   const t0 = Date.now();
   const remote = (p: string) => `vscode-remote://127.0.0.1:${cs.port}${p}`;
-  const ctx = await cs.browser();
+  const ctx = opts.browser ?? (await cs.browser());
   const page = await ctx.newPage();
   const log: string[] = [];
   let exited: (code: number) => void = () => undefined;
@@ -63,7 +75,7 @@ export async function runExtensionHostTests(cs: CodeServer, opts: { folder: stri
   });
   const payload: Array<[string, string]> = [
     ['extensionDevelopmentPath', remote(REPO)],
-    ['extensionTestsPath', remote(HOST_TESTS_BUNDLE)],
+    ['extensionTestsPath', remote(bundle)],
     ['skipWelcome', 'true'],
   ];
   await page.goto(cs.folderUrl(opts.folder, payload));
