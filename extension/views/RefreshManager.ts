@@ -2,6 +2,9 @@
  * The one owner of every refresh trigger of the Remote Nodes tree: the Refresh command,
  * coordinator notifications, connection changes and settings. It debounces them and does
  * nothing while the view is hidden except remember that the tree is stale (no polling).
+ * When the view shows, on Refresh, and after the coordinator came back while the view shows,
+ * it asks once for every node's live status (a coordinator that just started knows its nodes
+ * only as "unknown" until something contacts them); the rows update as the answers arrive.
  */
 import * as vscode from 'vscode';
 import type { ConnectionState, CoordinatorClient } from '../client/coordinatorClient';
@@ -50,7 +53,9 @@ export class RefreshManager implements vscode.Disposable {
       }),
       client.onDidChangeState((s) => this.onState(s)),
       view.onDidChangeVisibility((e) => {
-        if (e.visible) this.flush();
+        if (!e.visible) return;
+        this.flush();
+        this.probe();
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('vendetta.home')) {
@@ -59,13 +64,22 @@ export class RefreshManager implements vscode.Disposable {
         }
       }),
     );
+    if (view.visible) this.probe();
   }
 
   private onState(s: ConnectionState): void {
     this.view.message = connectionMessage(s);
     // After a reconnect the lists may have changed while nobody listened. (The first connect
     // is the tree's own fetch: nothing loaded yet, nothing to reload.)
-    if (s.kind === 'connected' && this.tree.snapshot.nodes !== undefined) this.request('reload');
+    if (s.kind === 'connected' && this.tree.snapshot.nodes !== undefined) {
+      this.request('reload');
+      if (this.view.visible) this.probe();
+    }
+  }
+
+  /** One live status request per node; hidden views wait until they show. */
+  private probe(): void {
+    void this.tree.probeStatus(() => this.request('repaint'));
   }
 
   /** Manual refresh (the Refresh command) and everything else funnel through here. */
@@ -82,6 +96,7 @@ export class RefreshManager implements vscode.Disposable {
     this.pending = 'none';
     this.tree.invalidate();
     this.tree.fireChanged();
+    this.probe();
   }
 
   private flush(): void {

@@ -11,6 +11,7 @@ import {
   ListServicesRequest,
   ListWorkspacesRequest,
   NodeStatusRequest,
+  type NodeStatus,
   type NodeSummary,
   type PortInfo,
   type WorkspaceServices,
@@ -49,6 +50,7 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
   private workspaces: WorkspaceSummary[] | undefined;
   private loadError: unknown;
   private loading: Promise<void> | undefined;
+  private probing: Promise<void> | undefined;
   private readonly services = new Map<string, ServicesEntry>();
   private readonly homedir = os.homedir();
 
@@ -87,6 +89,40 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
     const key = serviceKey(s.node, s.name);
     const entry = this.services.get(key) ?? {};
     this.services.set(key, { ...entry, services: s, error: undefined });
+  }
+
+  /**
+   * Asks the coordinator for each node's live status (nodes/status, the request behind
+   * `vendetta node status`), one request per node, all in parallel, so a coordinator that just
+   * started reaches its nodes instead of listing them as unknown. The cached list shows
+   * meanwhile; each answer replaces its node's row and calls `onAnswer` (a repaint). One probe
+   * at a time: a second call while one runs gets the running one.
+   */
+  probeStatus(onAnswer: () => void): Promise<void> {
+    this.probing ??= (async () => {
+      if (this.nodes === undefined) await this.load();
+      const names = (this.nodes ?? []).map((n) => n.name);
+      await Promise.all(
+        names.map(async (name) => {
+          try {
+            const [status] = await this.client.request(NodeStatusRequest, { name });
+            if (status && this.replaceNode(status)) onAnswer();
+          } catch {
+            // The row keeps what the list said; Test Node tells why a node cannot be reached.
+          }
+        }),
+      );
+    })().finally(() => (this.probing = undefined));
+    return this.probing;
+  }
+
+  /** Puts a fresh status in its node's place; false when the list no longer holds that node. */
+  private replaceNode(status: NodeStatus): boolean {
+    const at = this.nodes?.findIndex((n) => n.name === status.name) ?? -1;
+    if (!this.nodes || at < 0) return false;
+    const { system: _system, ...summary } = status;
+    this.nodes = this.nodes.map((n, i) => (i === at ? summary : n));
+    return true;
   }
 
   private load(): Promise<void> {
