@@ -25,6 +25,8 @@ export interface VendettaApi {
   setFolderOpener(opener: FolderOpener | undefined): void;
   /** The Remote Nodes tree's data, as VS Code sees it (the end-to-end tests read it). */
   tree: NodesTreeProvider;
+  /** The last lines Show Logs put in a workspace's output channel (the end-to-end tests read them). */
+  logLines(workspace: { name: string; node: string }): readonly string[];
 }
 
 export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): VendettaApi {
@@ -58,5 +60,6 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
     client,
     setFolderOpener: (opener) => (remote.opener = opener),
     tree,
+    logLines: (workspace) => logFollowers.recentLines(workspace),
   };
 }

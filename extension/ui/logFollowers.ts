@@ -15,8 +15,13 @@ export function formatLogLine(l: ServiceLogLine): string {
   return `${time} ${l.service.padEnd(10)}${stream} ${l.line}`;
 }
 
+/** How many of a channel's last lines recentLines() keeps. */
+const RECENT_LINES = 1000;
+
 interface Follow {
   channel: vscode.OutputChannel;
+  /** The channel's last lines: VS Code offers no way to read an output channel back. */
+  recent: string[];
   token?: string;
   sub?: Disposable;
 }
@@ -30,28 +35,39 @@ export class LogFollowers implements vscode.Disposable {
     const key = `${w.node}/${w.name}`;
     let f = this.follows.get(key);
     if (!f) {
-      f = { channel: vscode.window.createOutputChannel(`Vendetta Logs: ${w.name} on ${w.node}`) };
+      f = { channel: vscode.window.createOutputChannel(`Vendetta Logs: ${w.name} on ${w.node}`), recent: [] };
       this.follows.set(key, f);
     }
     await this.stop(f);
     f.channel.clear();
+    f.recent = [];
     f.channel.show(true);
     const followToken = randomUUID();
     f.token = followToken;
-    const channel = f.channel;
+    const follow = f;
+    const append = (line: string) => {
+      follow.channel.appendLine(line);
+      follow.recent.push(line);
+      if (follow.recent.length > RECENT_LINES) follow.recent.splice(0, follow.recent.length - RECENT_LINES);
+    };
     f.sub = this.client.onLogLines((p) => {
-      if (p.followToken === followToken) for (const l of p.lines) channel.appendLine(formatLogLine(l));
+      if (p.followToken === followToken) for (const l of p.lines) append(formatLogLine(l));
     });
-    channel.appendLine(`— logs of ${service ? `${service} in ` : ''}${w.name} on ${w.node}, following —`);
+    append(`— logs of ${service ? `${service} in ` : ''}${w.name} on ${w.node}, following —`);
     try {
       const { lines } = await this.client.request(LogsRequest, { name: w.name, node: w.node, ...(service ? { service } : {}), tail: 200, follow: true, followToken });
-      for (const l of lines) channel.appendLine(formatLogLine(l));
+      for (const l of lines) append(formatLogLine(l));
     } catch (err) {
       f.sub.dispose();
       f.token = undefined;
       if (errorInfo(err).methodNotFound) throw new ExtensionError('This coordinator cannot stream logs yet', 'Update Vendetta; `vendetta coordinator stop` makes the next request start the new coordinator.');
       throw err;
     }
+  }
+
+  /** The last lines Show Logs wrote for a workspace (its channel's text, which VS Code cannot read back). */
+  recentLines(w: { name: string; node: string }): readonly string[] {
+    return [...(this.follows.get(`${w.node}/${w.name}`)?.recent ?? [])];
   }
 
   private async stop(f: Follow): Promise<void> {
