@@ -63,9 +63,30 @@ describe('the Remote Nodes view, through the UI', function () {
     await input.press('Enter');
   }
 
+  /**
+   * Drags the sash between the side bar and the editor until the side bar is `width` px wide, as
+   * a person would, so the screenshots show the rows' descriptions whole (the default is ~300 px).
+   */
+  async function widenSideBar(width: number): Promise<void> {
+    const sidebar = page.locator('.part.sidebar').first();
+    await sidebar.waitFor({ timeout: 30_000 });
+    const box = await sidebar.boundingBox();
+    assert.ok(box, 'the side bar is on screen');
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + width, y, { steps: 10 });
+    await page.mouse.up();
+    // Off the sash, so it is not drawn highlighted in the screenshots.
+    await page.mouse.move(box.x + width + 200, y);
+    const after = await sidebar.boundingBox();
+    assert.ok(after && Math.abs(after.width - width) <= 8, `the side bar is ${after?.width} px wide after the drag, not ${width}`);
+  }
+
   it('opens the Vendetta view and shows both nodes, and the running workspace under its node', async function () {
     this.timeout(120_000);
     await page.locator('.activitybar [aria-label^="Vendetta"]').first().click({ timeout: 60_000 });
+    await widenSideBar(640);
     const [n1, n2] = env.info.nodes;
     await row(n1!.name).waitFor({ timeout: 60_000 });
     await row(n2!.name).waitFor({ timeout: 60_000 });
