@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pidAlive } from './sys';
 
 export const CODE_SERVER_VERSION = '4.100.3';
@@ -44,6 +44,16 @@ function removeStaleInstalls(): void {
   }
 }
 
+/**
+ * Native modules whose prebuilt binary cannot be fetched (GitHub is out of reach here) fall back to
+ * node-gyp, which downloads Node's headers from nodejs.org, also out of reach. The headers that come
+ * with this Node (`<prefix>/include/node`) serve instead.
+ */
+function nodeHeaders(): Record<string, string> {
+  const prefix = dirname(dirname(process.execPath));
+  return existsSync(join(prefix, 'include', 'node', 'common.gypi')) ? { npm_config_nodedir: prefix } : {};
+}
+
 export function ensureCodeServer(): CodeServerInstall {
   if (installedVersion(INSTALL_DIR) === CODE_SERVER_VERSION) return { entry: entryOf(INSTALL_DIR), installed: false, installMs: 0 };
   const t0 = Date.now();
@@ -62,7 +72,7 @@ export function ensureCodeServer(): CodeServerInstall {
       cwd: work,
       encoding: 'utf8',
       timeout: 600_000,
-      env: { ...process.env, TMPDIR: tmp, npm_config_unsafe_perm: 'true', npm_config_yes: 'true', npm_config_update_notifier: 'false' },
+      env: { ...process.env, TMPDIR: tmp, npm_config_unsafe_perm: 'true', npm_config_yes: 'true', npm_config_update_notifier: 'false', ...nodeHeaders() },
     });
     if (npm.status !== 0) throw new Error(`npm install code-server@${CODE_SERVER_VERSION} failed (${npm.error?.message ?? `exit ${npm.status}`}):\n${(npm.stderr ?? '').slice(-3000)}`);
     if (!existsSync(entryOf(work))) throw new Error(`code-server@${CODE_SERVER_VERSION} installed without ${entryOf(work)}`);

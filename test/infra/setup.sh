@@ -18,6 +18,11 @@ declare -A need=(
   [chromium]=chromium
   [rg]=ripgrep
   [krb5-config]=libkrb5-dev
+  # code-server's native modules (argon2…) build from source: their prebuilt binaries come from
+  # GitHub, which the test machines cannot reach
+  [g++]=g++
+  [make]=make
+  [python3]=python3
 )
 missing=()
 for cmd in "${!need[@]}"; do
