@@ -2,8 +2,9 @@
 // `npm run demo`: the main job on the built-in `local` node (this machine), no remote box needed:
 // a Docker engine (started privately when none answers and we are root), the cached Debian image,
 // `vendetta workspace up examples/hello --node local`, and the proof: the real OpenSSH client reads
-// the project's README inside the workspace through the generated ssh_config.
-import { spawnSync } from 'node:child_process';
+// the project's README inside the workspace through the generated ssh_config; then the services,
+// healthy, with the web page forwarded to this machine.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -82,6 +83,42 @@ if (ssh.status !== 0) {
   process.exit(1);
 }
 
+// The services: the web page, forwarded to this machine over the node's link, counts a visit
+// through web → api → db.
+say(`\n▶ vendetta workspace forward hello 8080:0    # carry the web service to a free port on this machine's 127.0.0.1\n`);
+const fwd = spawn(process.execPath, [cli, 'workspace', 'forward', 'hello', '8080:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const forwarded = await new Promise((done) => {
+  let out = '';
+  const timer = setTimeout(() => done(undefined), 20_000);
+  fwd.stdout.setEncoding('utf8').on('data', (d) => {
+    out += d;
+    const m = /Forwarding (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+    if (m) {
+      clearTimeout(timer);
+      say(out.split('\n')[0] + '\n');
+      done(m[1]);
+    }
+  });
+  fwd.once('exit', () => done(undefined));
+});
+if (!forwarded) {
+  fwd.kill('SIGINT');
+  process.stderr.write('\ndemo: `vendetta workspace forward hello 8080` did not start; see the error above.\n');
+  process.exit(1);
+}
+try {
+  const page = await fetch(`${forwarded}/`);
+  const visits = await (await fetch(`${forwarded}/api/visits`, { method: 'POST' })).text();
+  say(`  GET  ${forwarded}/            → ${page.status} ${page.headers.get('content-type')}, ${(await page.text()).length} bytes\n`);
+  say(`  POST ${forwarded}/api/visits  → ${visits.trim()}    (web → api → db, inside the workspace)\n`);
+} catch (err) {
+  process.stderr.write(`\ndemo: the forwarded web service did not answer: ${err.message}\n`);
+  process.exitCode = 1;
+} finally {
+  fwd.kill('SIGINT');
+}
+runVendetta(['workspace', 'logs', 'hello', '--tail', '6'], 'the services’ logs, interleaved by time');
+
 const agentPid = (() => {
   try {
     return JSON.parse(readFileSync(join(home, 'local-agent', 'daemon.pid'), 'utf8')).pid;
@@ -102,6 +139,9 @@ Try:
 ${pad('npx vendetta workspace ssh hello')}# a shell inside it (OpenSSH with ${sshConfig})
 ${pad('npx vendetta workspace list')}# every workspace and its state
 ${pad(`npx vendetta workspace exec hello -- ls ${ws.workspaceFolder}`)}
+${pad('npx vendetta workspace ports hello')}# each service, its port on the node, its health
+${pad('npx vendetta workspace forward hello 8080')}# the page on http://127.0.0.1:8080 until Ctrl-C
+${pad('npx vendetta workspace logs hello -f')}# follow every service's output
 ${pad('npx vendetta ssh-config install')}# then plain \`ssh ${ws.sshHost}\` and VS Code Remote-SSH work
 ${pad('npx vendetta node add build-1 --host HOST --user USER')}# add a Linux box you can SSH into
 Clean up:

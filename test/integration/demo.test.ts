@@ -68,6 +68,11 @@ describe('npm run demo', function () {
     const catAt = r.stdout.indexOf('▶ ssh -F ');
     assert.ok(catAt > 0, r.stdout);
     assert.ok(r.stdout.slice(catAt).includes(README), `the README through ssh:\n${r.stdout.slice(catAt)}`);
+    // The services, reached from this machine through a forward: web → api → db counted a visit.
+    assert.match(r.stdout, /^Forwarding http:\/\/127\.0\.0\.1:\d+ → hello:8080 \(node local\)$/m);
+    assert.match(r.stdout, /GET {2}http:\/\/127\.0\.0\.1:\d+\/ +→ 200 text\/html/);
+    assert.match(r.stdout, /POST http:\/\/127\.0\.0\.1:\d+\/api\/visits +→ \{"visits":\d+\}/);
+    assert.match(r.stdout, /^\d\d:\d\d:\d\d\.\d{3} web +\| /m);
     assert.match(r.stdout, /Workspace hello is running on node local; ssh alias hello\.local\.vendetta\./);
     assert.match(r.stdout, /vendetta workspace ssh hello/);
     assert.match(r.stdout, /vendetta workspace list/);
