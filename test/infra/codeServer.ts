@@ -162,7 +162,7 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
   try {
     for (const vsix of opts.installExtensions ?? []) {
       const r = spawnSync(process.execPath, [entry, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix], {
-        env: { ...process.env, ...xdg, ...opts.env },
+        env: { ...process.env, ...xdg, EXTENSIONS_GALLERY: '{}', ...opts.env },
         encoding: 'utf8',
         timeout: 120_000,
       });
@@ -173,7 +173,9 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
       const candidate = await freePort();
       const logFd = openSync(log, 'a');
       const args = [entry, '--bind-addr', `127.0.0.1:${candidate}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensions];
-      const child = spawn(process.execPath, args, { env: { ...process.env, ...xdg, ...opts.env }, stdio: ['ignore', logFd, logFd] });
+      // No extension gallery: the tests reach nothing but loopback, and a gallery entry in a picker
+      // (the theme picker's "Browse Additional Color Themes") would try open-vsx.org.
+      const child = spawn(process.execPath, args, { env: { ...process.env, ...xdg, EXTENSIONS_GALLERY: '{}', ...opts.env }, stdio: ['ignore', logFd, logFd] });
       closeSync(logFd);
       child.on('error', () => undefined);
       if (!child.pid) throw new Error('could not start code-server');
