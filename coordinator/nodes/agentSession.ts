@@ -40,8 +40,12 @@ export class AgentSession {
   readonly connection: MessageConnection;
   private closedError: VendettaError | undefined;
   private readonly closeListeners: Array<(err: VendettaError) => void> = [];
-  /** Rejecters of the requests in flight, so a closed link fails them with our own error. */
-  private readonly inFlight = new Set<(err: VendettaError) => void>();
+  /**
+   * Rejecters of the requests in flight by send number (a Map keeps insertion order, so the first
+   * key is the oldest), so a closed link fails them with our own error.
+   */
+  private readonly inFlight = new Map<number, (err: VendettaError) => void>();
+  private sentCount = 0;
   initializeResult: InitializeResult | undefined;
 
   constructor(private readonly opts: AgentSessionOptions) {
@@ -55,6 +59,16 @@ export class AgentSession {
   /** Requests sent and not answered yet. */
   get pendingCount(): number {
     return this.inFlight.size;
+  }
+
+  /** How many requests were sent so far: each request's number is the count at its sending. */
+  get sent(): number {
+    return this.sentCount;
+  }
+
+  /** The number of the oldest request still unanswered. */
+  get oldestPending(): number | undefined {
+    return this.inFlight.keys().next().value;
   }
 
   get closed(): boolean {
@@ -102,14 +116,15 @@ export class AgentSession {
     // dispose): race it against our own error. One rejecter per request, dropped when it settles.
     let failRequest!: (err: VendettaError) => void;
     const closed = new Promise<never>((_, reject) => (failRequest = reject));
-    this.inFlight.add(failRequest);
+    const seq = ++this.sentCount;
+    this.inFlight.set(seq, failRequest);
     try {
       const call = (this.connection.sendRequest as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...args);
       return await Promise.race([call, closed]);
     } catch (err) {
       throw this.closedError ?? this.mapError(err);
     } finally {
-      this.inFlight.delete(failRequest);
+      this.inFlight.delete(seq);
     }
   }
 
@@ -137,7 +152,7 @@ export class AgentSession {
       cause,
     });
     for (const l of this.closeListeners.splice(0)) l(this.closedError);
-    for (const fail of this.inFlight) fail(this.closedError);
+    for (const fail of this.inFlight.values()) fail(this.closedError);
     this.inFlight.clear();
   }
 }

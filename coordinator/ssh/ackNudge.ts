@@ -3,8 +3,10 @@
  * delays its ACKs by up to 40 ms when it has nothing to send. Two answers in flight on one link
  * (a status's ping and node/info), or one answer larger than a TCP segment, therefore stalled:
  * sshd held the second segment until the first was acknowledged, and the acknowledgement waited
- * 40 ms for data to ride on. Whenever data arrives while requests are still unanswered a moment
- * later, we give the channel's window back at once: a small packet that carries the ACK.
+ * 40 ms for data to ride on. Whenever a request that was already sent when data arrived is still
+ * unanswered a moment later, we give the channel's window back at once: a small packet that
+ * carries the ACK. Requests sent after the data (a client's next call) do not count: they are
+ * not held up, and nudging for them sent a needless packet every millisecond of a busy link.
  */
 import type { ClientChannel } from 'ssh2';
 
@@ -18,16 +20,27 @@ interface ChannelInternals {
 /** How long after data arrives we look whether anything is still unanswered. */
 const SETTLE_MS = 1;
 
-export function nudgeAcksWhilePending(channel: ClientChannel, pending: () => number): void {
+/** The requests of one channel by send order: 1, 2, 3… */
+export interface RequestSequence {
+  /** How many requests were sent so far (the number of the last one). */
+  sent(): number;
+  /** The number of the oldest request still unanswered, if any. */
+  oldestPending(): number | undefined;
+}
+
+export function nudgeAcksWhilePending(channel: ClientChannel, requests: RequestSequence): void {
   const c = channel as unknown as ChannelInternals;
   const full = c.incoming?.window;
   if (typeof full !== 'number' || typeof c._client?._protocol?.channelWindowAdjust !== 'function') return;
   let timer: NodeJS.Timeout | undefined;
+  let sentBeforeData = 0;
   const check = (): void => {
     timer = undefined;
-    if (pending() > 0) returnWindow(c, full);
+    const oldest = requests.oldestPending();
+    if (oldest !== undefined && oldest <= sentBeforeData) returnWindow(c, full);
   };
   channel.on('data', () => {
+    sentBeforeData = requests.sent();
     timer ??= setTimeout(check, SETTLE_MS);
   });
   channel.once('close', () => clearTimeout(timer));

@@ -17,21 +17,41 @@ function fakeChannel(window = 1000) {
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the ACK nudge on an agent channel (sshd keeps Nagle on)', () => {
-  it('gives the window back when answers are still due shortly after data arrived', async () => {
+  /** Requests 1..sent, of which those in `pending` are unanswered. */
+  function requests(sent: number, pending: number[]) {
+    const r = { sent, pending };
+    return { r, seq: { sent: () => r.sent, oldestPending: () => (r.pending.length ? Math.min(...r.pending) : undefined) } };
+  }
+
+  it('gives the window back when a request sent before the data is still unanswered shortly after', async () => {
     const f = fakeChannel();
-    let pending = 2;
-    nudgeAcksWhilePending(f.asChannel, () => pending);
+    const { r, seq } = requests(2, [1, 2]);
+    nudgeAcksWhilePending(f.asChannel, seq);
     f.ch.incoming.window -= 300; // ssh2 counts received bytes off the window
     f.ch.emit('data', Buffer.alloc(300));
+    r.pending = [2]; // the data answered 1; 2 is held up behind it
     f.ch.emit('data', Buffer.alloc(0)); // one check per burst
     await tick(20);
     assert.deepEqual(f.adjusts, [[7, 300]]);
     assert.equal(f.ch.incoming.window, 1000);
-    pending = 0;
+    r.pending = [];
     f.ch.incoming.window -= 50;
     f.ch.emit('data', Buffer.alloc(50));
     await tick(20);
     assert.equal(f.adjusts.length, 1, 'nothing due: no extra packet');
+  });
+
+  it('does not nudge for a request sent after the data arrived (a busy client\'s next call)', async () => {
+    const f = fakeChannel();
+    const { r, seq } = requests(1, [1]);
+    nudgeAcksWhilePending(f.asChannel, seq);
+    f.ch.incoming.window -= 80;
+    f.ch.emit('data', Buffer.alloc(80)); // the answer to 1
+    r.pending = [];
+    r.sent = 2; // the client's next request, right away
+    r.pending = [2];
+    await tick(20);
+    assert.equal(f.adjusts.length, 0, 'request 2 is not held up by anything we received');
   });
 
   it('sends nothing for a closed channel, a full window, or a channel without the internals', async () => {
@@ -42,10 +62,10 @@ describe('the ACK nudge on an agent channel (sshd keeps Nagle on)', () => {
     assert.equal(returnWindow(f.ch, 1000), false);
     assert.equal(returnWindow({}, 1000), false);
     const bare = new EventEmitter() as unknown as ClientChannel;
-    nudgeAcksWhilePending(bare, () => 1);
+    nudgeAcksWhilePending(bare, { sent: () => 1, oldestPending: () => 1 });
     assert.equal(bare.listenerCount('data'), 0, 'left alone');
     const g = fakeChannel();
-    nudgeAcksWhilePending(g.asChannel, () => 1);
+    nudgeAcksWhilePending(g.asChannel, { sent: () => 1, oldestPending: () => 1 });
     g.ch.incoming.window -= 5;
     g.ch.emit('data', Buffer.alloc(5));
     g.ch.emit('close');
