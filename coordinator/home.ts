@@ -57,6 +57,18 @@ export function agentBundlePath(): string {
   return resolve(__dirname, '..', 'dist', 'agent.js');
 }
 
+/**
+ * The ProxyCommand argv before `%h`: this runtime and dist/ssh-proxy.js (the small bundle made
+ * for it) beside the running bundle, or `dist/vendetta.js ssh-proxy` where that was not shipped.
+ */
+export function proxyCommandArgv(home: string, bundleDirs = [__dirname, resolve(__dirname, '..', 'dist')], cli = cliBundlePath()): string[] {
+  for (const dir of bundleDirs) {
+    const lean = join(dir, 'ssh-proxy.js');
+    if (existsSync(lean)) return [...runtimeArgv(), lean, '--home', home];
+  }
+  return [...runtimeArgv(), cli, 'ssh-proxy', '--home', home];
+}
+
 /** dist/vendetta.js, found the same way. */
 export function cliBundlePath(): string {
   const beside = join(__dirname, 'vendetta.js');

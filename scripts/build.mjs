@@ -1,4 +1,4 @@
-// Bundles the four entry points into dist/. `--watch` rebuilds on change.
+// Bundles the entry points into dist/ (extension, language server, CLI + coordinator, ssh-proxy, agent). `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
 import { readFileSync } from 'node:fs';
 
@@ -26,6 +26,13 @@ const entries = [
   // so the bundle stays self-contained.
   {
     entryPoints: { vendetta: 'coordinator/main.ts' },
+    target: 'node20',
+    external: ['cpu-features', '*.node'],
+    banner: { js: '#!/usr/bin/env node' },
+  },
+  // The ProxyCommand of the generated Host blocks, started for every SSH connection: small on purpose.
+  {
+    entryPoints: { 'ssh-proxy': 'coordinator/sshProxyMain.ts' },
     target: 'node20',
     external: ['cpu-features', '*.node'],
     banner: { js: '#!/usr/bin/env node' },

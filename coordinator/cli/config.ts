@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { basename } from 'node:path';
-import { type Diagnostic, hasErrors, loadNodesFile, loadWorkspaceConfig } from '../config';
+import { hasErrors, type Diagnostic } from '../config/diagnostics';
 import { ExitCode, printJson } from './output';
 
 interface ValidateOptions {
@@ -30,6 +30,8 @@ interface Checked {
 }
 
 async function check(path: string): Promise<Checked> {
+  // Loaded here, not at startup: the schema validators are most of what the CLI would load.
+  const { loadNodesFile, loadWorkspaceConfig } = await import('../config/index.js');
   if (basename(path) === 'nodes.yaml') return { file: path, diagnostics: (await loadNodesFile(path)).diagnostics };
   const loaded = await loadWorkspaceConfig(path);
   return { file: loaded.file, diagnostics: loaded.diagnostics };

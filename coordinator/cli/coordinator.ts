@@ -1,7 +1,6 @@
 /** `vendetta coordinator run|start|stop|status`. */
 import type { Command } from 'commander';
 import { isCoordinatorAlive, processRunning, readLockPid } from '../daemon/instanceLock';
-import { runCoordinator } from '../daemon/run';
 import { homePaths } from '../home';
 import { CoordinatorShutdown, CoordinatorStatusRequest, type CoordinatorStatus } from '../protocol';
 import { CoordinatorClient, runAction, startCoordinator } from './client';
@@ -22,6 +21,8 @@ export function registerCoordinatorCommands(program: Command): void {
     .description('run the coordinator in the foreground (what `start` and auto-start run, detached)')
     .action(async (_opts: unknown, cmd: Command) => {
       await runAction(cmd.optsWithGlobals<JsonOpts>(), async () => {
+        // The daemon (ssh2, providers, schemas) loads only here, not for every CLI command.
+        const { runCoordinator } = await import('../daemon/run.js');
         await runCoordinator({ logToStderr: process.stderr.isTTY === true });
       });
     });

@@ -21,7 +21,6 @@ import { runAction, withClient } from './client';
 import { ExitCode, printJson, ProgressPrinter } from './output';
 import { registerServiceCommands } from './services';
 import { anyServiceFailed } from './serviceOutput';
-import { aliasFor, execInWorkspace, sshIntoWorkspace } from './workspaceExec';
 import { formatStatus, formatUp, formatWorkspaceList } from './workspaceOutput';
 
 interface JsonOpts {
@@ -129,6 +128,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('-t, --tty', 'give the command a terminal')
     .action(async (name: string, argv: string[], _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<RefOpts & { tty?: boolean }>();
+      const { execInWorkspace } = await import('./workspaceExec.js');
       await runAction(opts, () => execInWorkspace(name, argv, { ...(opts.node ? { node: opts.node } : {}), ...(opts.tty ? { tty: true } : {}) }));
     });
 
@@ -140,6 +140,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .action(async (name: string, argv: string[], _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<RefOpts>();
       await runAction(opts, async () => {
+        const { aliasFor, sshIntoWorkspace } = await import('./workspaceExec.js');
         const paths = homePaths();
         return sshIntoWorkspace(paths, aliasFor(paths, name, opts.node), argv);
       });

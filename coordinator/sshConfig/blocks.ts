@@ -15,7 +15,7 @@ export interface HostBlock {
   user: string;
   identityFile: string;
   knownHostsFile: string;
-  /** argv of the ProxyCommand before `%h`: [node runtime, dist/vendetta.js, 'ssh-proxy', '--home', HOME]. */
+  /** argv of the ProxyCommand before `%h`: [node runtime, dist/ssh-proxy.js, '--home', HOME]. */
   proxyCommand: string[];
   serverAliveInterval?: number;
 }

@@ -15,7 +15,7 @@ import {
   type WorkspaceInfo,
 } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
-import { cliBundlePath, runtimeArgv, type HomePaths } from '../home';
+import { proxyCommandArgv, type HomePaths } from '../home';
 import type { Logger } from '../log';
 import type { AgentClient, Disposable } from '../nodes/agentClient';
 import type { ProgressReporter } from '../daemon/handlerTable';
@@ -39,7 +39,7 @@ export interface WorkspaceManagerOptions {
   paths: HomePaths;
   log: Logger;
   nodes: NodeSource;
-  /** ProxyCommand argv before %h (default: this runtime (runtimeArgv), dist/vendetta.js, ssh-proxy --home HOME). */
+  /** ProxyCommand argv before %h (default: proxyCommandArgv: this runtime, dist/ssh-proxy.js --home HOME). */
   proxyCommand?: string[];
   /** Per node, for list (default 10 s). */
   listTimeoutMs?: number;
@@ -72,7 +72,7 @@ export class WorkspaceManager {
     this.knownHosts = new KnownHosts(opts.paths.knownHosts);
     this.syncState = SyncStateStore.forHome(opts.paths);
     // The home is named: ssh (or VS Code) may run the proxy without this VENDETTA_HOME set.
-    this.proxyCommand = opts.proxyCommand ?? [...runtimeArgv(), cliBundlePath(), 'ssh-proxy', '--home', opts.paths.root];
+    this.proxyCommand = opts.proxyCommand ?? proxyCommandArgv(opts.paths.root);
   }
 
   /**

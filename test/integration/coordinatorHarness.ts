@@ -43,7 +43,7 @@ function snapshotBundles(dir: string): string {
   if (r.status !== 0) throw new Error(`node scripts/build.mjs failed: ${r.stderr}`);
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
-  for (const f of ['vendetta.js', 'agent.js']) copyFileSync(join(REPO, 'dist', f), join(bin, f));
+  for (const f of ['vendetta.js', 'ssh-proxy.js', 'agent.js']) copyFileSync(join(REPO, 'dist', f), join(bin, f));
   return join(bin, 'vendetta.js');
 }
 

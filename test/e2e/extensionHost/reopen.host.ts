@@ -57,8 +57,8 @@ describe('Reopen Folder in Remote Workspace, for real', function () {
     const proxy = /^\s*ProxyCommand (.+)$/m.exec(block)?.[1];
     assert.ok(proxy, block);
     assert.match(proxy, /^'\/[^']+' /, `the ProxyCommand starts with an absolute runtime path: ${proxy}`);
-    const bundledCli = join(extension().extensionPath, 'dist', 'vendetta.js');
-    assert.ok(proxy.includes(`'${bundledCli}' 'ssh-proxy'`), `the ProxyCommand runs the extension's bundled CLI (${bundledCli}): ${proxy}`);
+    const bundledProxy = join(extension().extensionPath, 'dist', 'ssh-proxy.js');
+    assert.ok(proxy.includes(`'${bundledProxy}' '--home'`), `the ProxyCommand runs the extension's bundled ssh-proxy (${bundledProxy}): ${proxy}`);
     // ssh runs the ProxyCommand itself through the user's shell, exactly as the file says.
     const env = { ...process.env, SSH_AUTH_SOCK: '' };
     const t0 = Date.now();
