@@ -2,10 +2,13 @@
  * Issue-4 benchmarks: workspaces on Docker through the built CLI and the real OpenSSH client, each
  * beside a baseline measured in the same run on the same engine and image.
  * - workspace-up: `workspace up` of examples/hello on the local node (a private dockerd in its own
- *   network namespace) until `ssh <alias> true` answers, beside `docker run -d` + `docker exec true`.
- *   The code sync is its own row (the target is 1.5× plus the sync). The project's services (and
- *   hooks) are left out of its config: `up` now also starts them and waits for their health
- *   checks, which is not the workspace being ready for SSH; services-up-to-healthy measures that.
+ *   network namespace), beside `docker run -d` + `docker exec true`, in two rows: until `up` returns
+ *   (it returns once the workspace's sshd answers), and until a first `ssh <alias> true` through the
+ *   generated config has also logged in and run (a whole SSH key exchange and login, which
+ *   `docker exec` does not pay). The code sync is its own row (the target is 1.5× plus the sync).
+ *   The project's services (and hooks) are left out of its config: `up` also starts them and waits
+ *   for their health checks, which is not the workspace being ready for SSH;
+ *   services-up-to-healthy measures that.
  * - workspace-reup: `up` again after one changed file, beside sending that file with plain OpenSSH
  *   (`ssh … 'cat > file'` straight to the workspace's sshd).
  * - workspace-ssh-proxy: `ssh <alias> true` through `vendetta ssh-proxy` (the coordinator's pooled
@@ -94,11 +97,12 @@ export const workspaceUp: Benchmark = {
         raw.push(await rawDockerRunExec(env));
         must(await env.cli(['workspace', 'rm', name, '--force']), 'workspace rm');
       }
-      const noSync = ours.map((ms, i) => ms - (sync[i] ?? 0));
+      const withoutSync = (samples: number[]) => samples.map((ms, i) => ms - (sync[i] ?? 0));
       process.stderr.write(`  workspace-up medians: up ${median(upOnly)} ms (sync ${median(sync)} ms), first ssh true ${median(sshOnly)} ms; docker run + exec ${median(raw)} ms\n`);
       return [
-        result('workspace-up-to-ssh-ready-without-sync', median(noSync), 'ms', 'docker-run-plus-exec-true', median(raw), 1.5),
-        result('workspace-up-sync', median(sync), 'ms', 'workspace-up-to-ssh-ready', median(ours), 0.5),
+        result('workspace-up-to-sshd-ready-without-sync', median(withoutSync(upOnly)), 'ms', 'docker-run-plus-exec-true', median(raw), 1.5),
+        result('workspace-up-to-first-ssh-login-without-sync', median(withoutSync(ours)), 'ms', 'docker-run-plus-exec-true', median(raw), 1.5),
+        result('workspace-up-sync', median(sync), 'ms', 'workspace-up-to-first-ssh-login', median(ours), 0.5),
       ];
     } finally {
       await env.cleanup();
