@@ -56,11 +56,6 @@ export class AgentSession {
     this.connection.listen();
   }
 
-  /** Requests sent and not answered yet. */
-  get pendingCount(): number {
-    return this.inFlight.size;
-  }
-
   /** How many requests were sent so far: each request's number is the count at its sending. */
   get sent(): number {
     return this.sentCount;
