@@ -1,6 +1,6 @@
 // Bundles the entry points into dist/ (extension, language server, CLI + coordinator, ssh-proxy, agent). `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const watch = process.argv.includes('--watch');
@@ -40,6 +40,19 @@ const entries = [
   // Copied to nodes and run by whatever Node.js (>= 18) the node has: no node_modules there.
   { entryPoints: { agent: 'agent/main.ts' }, target: 'node18', banner: { js: '#!/usr/bin/env node' } },
 ];
+
+// ssh2 loads its native ciphers (AES-GCM, ChaCha20-Poly1305 in C) from
+// ./crypto/build/Release/sshcrypto.node beside the file that requires it: in the bundles, beside
+// dist/vendetta.js and dist/ssh-proxy.js. Without it ssh2 falls back to JavaScript that builds a
+// cipher object per packet. It is built for this Node.js by npm's install of ssh2 (when a compiler
+// is there); under another Node.js the load fails and ssh2 uses the fallback, as before.
+const addon = 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node';
+const addonDir = 'dist/crypto/build/Release';
+rmSync('dist/crypto', { recursive: true, force: true });
+if (existsSync(addon)) {
+  mkdirSync(addonDir, { recursive: true });
+  copyFileSync(addon, `${addonDir}/sshcrypto.node`);
+}
 
 const contexts = await Promise.all(
   entries.map((e) => esbuild.context({ ...common, ...e, outdir: 'dist' })),

@@ -7,8 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import {
   createMessageConnection,
+  ErrorCodes as JsonRpcErrorCodes,
   ResponseError,
-  SocketMessageReader,
   type MessageConnection,
   type NotificationType,
   type RequestType,
@@ -17,7 +17,7 @@ import {
 import { answers } from '../daemon/socketProbe';
 import { VendettaError } from '../errors';
 import { cliBundlePath, homePaths, type HomePaths } from '../home';
-import { FrameWriter } from '../nodes/frameWriter';
+import { FrameReader, FrameWriter } from '../protocol/framing';
 import {
   COORDINATOR_PROTOCOL_VERSION,
   Initialize,
@@ -42,7 +42,8 @@ export interface ConnectOptions {
 
 export class CoordinatorClient {
   private closed = false;
-  /** Rejects when the coordinator goes away: vscode-jsonrpc leaves pending requests hanging then. */
+  /** Set once the coordinator went away; rejects `lost`. */
+  private lostError: VendettaError | undefined;
   private readonly lost: Promise<never>;
 
   private constructor(
@@ -52,7 +53,14 @@ export class CoordinatorClient {
     readonly paths: HomePaths,
   ) {
     this.lost = new Promise<never>((_, reject) => {
-      socket.once('close', () => reject(toClientError(new Error('the coordinator closed the connection'), paths)));
+      socket.once('close', () => {
+        this.lostError = toClientError(new Error('the coordinator closed the connection'), paths);
+        reject(this.lostError);
+        // vscode-jsonrpc leaves requests pending when the stream closes; disposing rejects them
+        // (request() turns that into lostError). No per-request race: it would pile reactions
+        // onto this one long-lived promise for as long as the client lives.
+        connection.dispose();
+      });
     });
     this.lost.catch(() => undefined);
   }
@@ -70,7 +78,7 @@ export class CoordinatorClient {
       if (!socket) throw notAnswering(paths, 'stopped answering right after it started');
     }
     const sock = socket;
-    const connection = createMessageConnection(new SocketMessageReader(sock), new FrameWriter(sock));
+    const connection = createMessageConnection(new FrameReader(sock), new FrameWriter(sock));
     connection.listen();
     sock.on('error', () => undefined);
     try {
@@ -92,10 +100,13 @@ export class CoordinatorClient {
   request<P, R>(type: RequestType<P, R, ErrorData>, params: P): Promise<R>;
   request<R>(type: RequestType0<R, ErrorData>): Promise<R>;
   async request(type: RequestType<unknown, unknown, ErrorData> | RequestType0<unknown, ErrorData>, ...params: unknown[]): Promise<unknown> {
+    if (this.lostError) throw this.lostError;
     try {
-      return await Promise.race([(this.connection.sendRequest as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...params), this.lost]);
+      return await (this.connection.sendRequest as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...params);
     } catch (err) {
-      throw toClientError(err, this.paths);
+      // A ResponseError is the coordinator's answer, unless it rejects a request the closed link left pending.
+      const answered = err instanceof ResponseError && err.code !== JsonRpcErrorCodes.PendingResponseRejected;
+      throw !answered && this.lostError ? this.lostError : toClientError(err, this.paths);
     }
   }
 

@@ -9,14 +9,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import {
   CancellationTokenSource,
   createMessageConnection,
-  SocketMessageReader,
   type CancellationToken,
   type MessageConnection,
   type NotificationType,
 } from 'vscode-jsonrpc/node';
 import { toVendettaError, VendettaError } from '../errors';
 import type { Logger } from '../log';
-import { FrameWriter } from '../nodes/frameWriter';
+import { FrameReader, FrameWriter } from '../protocol/framing';
 import { ProgressNotification } from '../protocol';
 import { GuardedReader } from './guardedReader';
 import { byMethod, progressTokenOf, type ClientHandle, type HandlerTable, type ProgressReporter } from './handlerTable';
@@ -128,10 +127,8 @@ export class CoordinatorServer {
 
   private accept(socket: Socket): void {
     const { log } = this.opts;
-    const reader = new SocketMessageReader(socket);
-    // Off: its timer re-arms itself forever once a client leaves a message half-sent, even after
-    // the socket closed. watchPending() does that job and stops with the socket.
-    reader.partialMessageTimeout = 0;
+    // Half-sent and oversized messages are watchPending()'s job: it stops with the socket.
+    const reader = new FrameReader(socket);
     const writer = new FrameWriter(socket);
     const gone = new CancellationTokenSource();
     const client = { id: this.nextId++, socket, writer, initialized: undefined, failed: false, goneSource: gone, gone: gone.token } as unknown as Client;
@@ -139,7 +136,7 @@ export class CoordinatorServer {
       if (client.failed || gone.token.isCancellationRequested) return;
       client.connection.sendNotification(type.method, params).catch((err: unknown) => log.debug('notification not delivered', { client: client.id, err }));
     };
-    const resetPending = this.watchPending(client);
+    const resetPending = this.watchPending(client, reader);
     const guarded = new GuardedReader(reader, (message, why) => this.reject(client, `Invalid JSON-RPC message: ${why}`, idOf(message), false), resetPending);
     client.connection = createMessageConnection(guarded, writer, {
       error: (m) => log.debug('jsonrpc', { client: client.id, m }),
@@ -214,27 +211,36 @@ export class CoordinatorServer {
    * Cuts off a client that streams bytes which never make a message (garbage without a header
    * end, or a body that never completes). Returns the reset to call on each complete message.
    */
-  private watchPending(client: Client): () => void {
+  private watchPending(client: Client, reader: FrameReader): () => void {
     const max = this.opts.maxPendingBytes ?? 16 * 1024 * 1024;
     const timeoutMs = this.opts.partialMessageTimeoutMs ?? 5000;
     let pending = 0;
+    let lastData = 0;
+    // One timer at a time, re-armed only while bytes wait: not a timer per message.
     let timer: NodeJS.Timeout | undefined;
+    const check = () => {
+      timer = undefined;
+      if (!reader.midMessage || client.failed) return;
+      const quiet = Date.now() - lastData;
+      if (quiet >= timeoutMs) this.reject(client, `Incomplete JSON-RPC message: nothing more arrived for ${timeoutMs} ms`, null, true);
+      else arm(timeoutMs - quiet);
+    };
+    const arm = (ms: number) => {
+      timer = setTimeout(check, ms);
+      timer.unref();
+    };
     client.socket.on('data', (chunk: Buffer) => {
       pending += chunk.length;
+      lastData = Date.now();
       if (pending > max) {
         this.reject(client, `JSON-RPC message larger than ${max} bytes`, null, true);
         return;
       }
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        if (pending > 0) this.reject(client, `Incomplete JSON-RPC message: nothing more arrived for ${timeoutMs} ms`, null, true);
-      }, timeoutMs);
-      timer.unref();
+      if (!timer) arm(timeoutMs);
     });
     client.socket.on('close', () => clearTimeout(timer));
     return () => {
       pending = 0;
-      clearTimeout(timer);
     };
   }
 

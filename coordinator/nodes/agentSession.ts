@@ -7,7 +7,6 @@ import type { Readable, Writable } from 'node:stream';
 import {
   createMessageConnection,
   ResponseError,
-  StreamMessageReader,
   type CancellationToken,
   type MessageConnection,
   type RequestType,
@@ -24,7 +23,7 @@ import {
 } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import { VERSION } from '../version';
-import { FrameWriter } from './frameWriter';
+import { FrameReader, FrameWriter } from '../protocol/framing';
 
 export interface AgentSessionOptions {
   nodeName: string;
@@ -46,10 +45,16 @@ export class AgentSession {
    */
   private readonly inFlight = new Map<number, (err: VendettaError) => void>();
   private sentCount = 0;
+  /** Answers read off the stream so far (a response is counted as soon as its bytes are in). */
+  private answeredCount = 0;
+  private readonly reader: FrameReader;
   initializeResult: InitializeResult | undefined;
 
   constructor(private readonly opts: AgentSessionOptions) {
-    this.connection = createMessageConnection(new StreamMessageReader(opts.input), new FrameWriter(opts.output));
+    this.reader = new FrameReader(opts.input, (m) => {
+      if ('id' in m && !('method' in m)) this.answeredCount++;
+    });
+    this.connection = createMessageConnection(this.reader, new FrameWriter(opts.output));
     this.connection.onNotification(LogNotification, (p) => opts.onLog?.(p));
     this.connection.onClose(() => this.markClosed('the connection to the agent closed'));
     this.connection.onError(([err]) => this.markClosed(`the connection to the agent failed: ${err.message}`, err));
@@ -59,6 +64,11 @@ export class AgentSession {
   /** How many requests were sent so far: each request's number is the count at its sending. */
   get sent(): number {
     return this.sentCount;
+  }
+
+  /** Some request has no answer in yet, or an answer is only partly here. */
+  get waiting(): boolean {
+    return this.sentCount > this.answeredCount || this.reader.midMessage;
   }
 
   /** The number of the oldest request still unanswered. */

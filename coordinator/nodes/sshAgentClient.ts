@@ -238,7 +238,7 @@ export class SshAgentClient implements AgentClient {
         attached.channel.close();
         throw link.lost ?? this.unreachable('the client was closed');
       }
-      nudgeAcksWhilePending(attached.channel, { sent: () => attached.agent.sent, oldestPending: () => attached.agent.oldestPending });
+      nudgeAcksWhilePending(attached.channel, { sent: () => attached.agent.sent, oldestPending: () => attached.agent.oldestPending, waiting: () => attached.agent.waiting });
       const s: Session = { attached };
       this.notifications.attach(attached.agent.connection);
       attached.agent.onClose((err) => this.sessionLost(s, err));

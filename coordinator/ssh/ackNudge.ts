@@ -7,6 +7,8 @@
  * unanswered a moment later, we give the channel's window back at once: a small packet that
  * carries the ACK. Requests sent after the data (a client's next call) do not count: they are
  * not held up, and nudging for them sent a needless packet every millisecond of a busy link.
+ * Nor is a timer armed when the data brought every answer owed in full (a lone request's reply,
+ * the common case): it would only wake the process a millisecond later for nothing.
  */
 import type { ClientChannel } from 'ssh2';
 
@@ -26,6 +28,8 @@ export interface RequestSequence {
   sent(): number;
   /** The number of the oldest request still unanswered, if any. */
   oldestPending(): number | undefined;
+  /** With what arrived so far read: a request still has no answer in, or one is only partly in. */
+  waiting(): boolean;
 }
 
 export function nudgeAcksWhilePending(channel: ClientChannel, requests: RequestSequence): void {
@@ -33,17 +37,29 @@ export function nudgeAcksWhilePending(channel: ClientChannel, requests: RequestS
   const full = c.incoming?.window;
   if (typeof full !== 'number' || typeof c._client?._protocol?.channelWindowAdjust !== 'function') return;
   let timer: NodeJS.Timeout | undefined;
+  let looking = false;
+  let closed = false;
   let sentBeforeData = 0;
   const check = (): void => {
     timer = undefined;
     const oldest = requests.oldestPending();
     if (oldest !== undefined && oldest <= sentBeforeData) returnWindow(c, full);
   };
+  // After the reader has consumed the data (it listens on the same event), before anything else runs.
+  const look = (): void => {
+    looking = false;
+    if (!closed && !timer && requests.waiting()) timer = setTimeout(check, SETTLE_MS);
+  };
   channel.on('data', () => {
     sentBeforeData = requests.sent();
-    timer ??= setTimeout(check, SETTLE_MS);
+    if (looking || timer) return;
+    looking = true;
+    process.nextTick(look);
   });
-  channel.once('close', () => clearTimeout(timer));
+  channel.once('close', () => {
+    closed = true;
+    clearTimeout(timer);
+  });
 }
 
 /** Tops the receive window back up to `full` (what ssh2 does once half of it is used). */

@@ -3,8 +3,9 @@
  * when it closes. No auto-start here (launcher.ts), no reconnect (coordinatorClient.ts).
  */
 import { connect, type Socket } from 'node:net';
-import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { createMessageConnection, type MessageConnection } from 'vscode-jsonrpc/node';
 import { COORDINATOR_PROTOCOL_VERSION, Initialize, type InitializeResult } from '../../coordinator/protocol';
+import { FrameReader, FrameWriter } from '../../coordinator/protocol/framing';
 import { ExtensionError } from '../errors';
 
 export interface OpenConnection {
@@ -41,7 +42,7 @@ export async function handshake(
   client: { name: string; version: string },
   timeoutMs = 10_000,
 ): Promise<OpenConnection> {
-  const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+  const connection = createMessageConnection(new FrameReader(socket), new FrameWriter(socket));
   socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   connection.listen();

@@ -4,7 +4,7 @@
  * it goes away. Requests made while disconnected connect first. No vscode import: the state
  * is shown by the tree (views/nodes) and tested without VS Code.
  */
-import { ErrorCodes as JsonRpcErrorCodes, ResponseError, type CancellationToken, type MessageConnection, type RequestType, type RequestType0 } from 'vscode-jsonrpc';
+import { ConnectionError, ErrorCodes as JsonRpcErrorCodes, ResponseError, type CancellationToken, type MessageConnection, type RequestType, type RequestType0 } from 'vscode-jsonrpc';
 import {
   LogLinesNotification,
   NodesDidChange,
@@ -189,16 +189,13 @@ export class CoordinatorClient implements Disposable {
   async request(type: RequestType<unknown, unknown, ErrorData> | RequestType0<unknown, ErrorData>, ...rest: unknown[]): Promise<unknown> {
     const open = await this.ensureConnected();
     const send = open.connection.sendRequest.bind(open.connection) as (t: unknown, ...a: unknown[]) => Promise<unknown>;
-    // vscode-jsonrpc leaves pending requests hanging when the socket closes: race the close.
-    const lostError = (cause?: unknown) => new ExtensionError('Lost the connection to the coordinator', 'Try again; the coordinator is started again when needed.', { cause });
-    const lost = open.closed.then(() => {
-      throw lostError();
-    });
     try {
-      return await Promise.race([send(type, ...rest.filter((a) => a !== undefined)), lost]);
+      return await send(type, ...rest.filter((a) => a !== undefined));
     } catch (err) {
-      // vscode-jsonrpc rejects pending requests this way when the connection is disposed.
-      if (err instanceof ResponseError && (err.code === JsonRpcErrorCodes.PendingResponseRejected || err.code === JsonRpcErrorCodes.ConnectionInactive)) throw lostError(err);
+      // attach() disposes the connection when the socket closes, which rejects what is pending
+      // this way (vscode-jsonrpc itself would leave it hanging); a closed one refuses new requests.
+      const lost = err instanceof ConnectionError || (err instanceof ResponseError && (err.code === JsonRpcErrorCodes.PendingResponseRejected || err.code === JsonRpcErrorCodes.ConnectionInactive));
+      if (lost) throw new ExtensionError('Lost the connection to the coordinator', 'Try again; the coordinator is started again when needed.', { cause: err });
       throw err;
     }
   }

@@ -4,7 +4,7 @@
  * local agent daemon it caused, by pid, also when a test failed or an earlier run was killed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,6 +37,10 @@ export interface CliHome {
   cleanup(): Promise<void>;
 }
 
+/** ssh2's native cipher add-on as npm built it, and where the build puts it (dist/crypto/…). */
+export const NATIVE_CIPHERS = 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node';
+export const SHIPPED_CIPHERS = 'crypto/build/Release/sshcrypto.node';
+
 /** Builds dist/ and copies the two bundles the CLI needs next to each other. */
 function snapshotBundles(dir: string): string {
   const r = spawnSync(process.execPath, [join(REPO, 'scripts', 'build.mjs')], { cwd: REPO, encoding: 'utf8' });
@@ -44,6 +48,8 @@ function snapshotBundles(dir: string): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
   for (const f of ['vendetta.js', 'ssh-proxy.js', 'agent.js']) copyFileSync(join(REPO, 'dist', f), join(bin, f));
+  // ssh2's native ciphers, where the build shipped them: they load from beside the bundle.
+  if (existsSync(join(REPO, NATIVE_CIPHERS))) cpSync(join(REPO, 'dist', 'crypto'), join(bin, 'crypto'), { recursive: true });
   return join(bin, 'vendetta.js');
 }
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { validateNodesText } from '../../coordinator/config/nodes';
 import type { AddNodeResult, NodeStatus, NodeSummary, TestNodeResult } from '../../coordinator/protocol';
 import { createTestNodes, type TestNodes } from '../infra/nodes';
 import { requireCommands, requireRoot } from '../infra/sys';
-import { createCliHome, waitUntil, type CliHome } from './coordinatorHarness';
+import { createCliHome, NATIVE_CIPHERS, REPO, SHIPPED_CIPHERS, waitUntil, type CliHome } from './coordinatorHarness';
 
 describe('vendetta node … against five real SSH nodes', function () {
   let net: TestNodes;
@@ -87,6 +88,18 @@ describe('vendetta node … against five real SSH nodes', function () {
       assert.ok(s.system && s.system.cpus > 0 && s.latencyMs !== null);
     }
     console.log(`      node status of 6 nodes (warm links, process start included): ${ms} ms`);
+  });
+
+  it('runs its SSH links on ssh2\'s native ciphers, which the build ships beside the bundle', () => {
+    // npm builds the add-on for this Node.js when a compiler is there (these machines have one).
+    const built = existsSync(join(REPO, NATIVE_CIPHERS));
+    const shipped = join(REPO, 'dist', SHIPPED_CIPHERS);
+    assert.equal(existsSync(shipped), built, `dist/${SHIPPED_CIPHERS} is there exactly when npm built it`);
+    if (built) assert.deepEqual(readFileSync(shipped), readFileSync(join(REPO, NATIVE_CIPHERS)));
+    const pid = h.coordinatorPid();
+    assert.ok(pid, 'a coordinator runs');
+    const loaded = readFileSync(`/proc/${pid}/maps`, 'utf8').includes('sshcrypto.node');
+    assert.equal(loaded, built, 'the coordinator, connected to five SSH nodes, loaded the native ciphers');
   });
 
   it('diagnoses a node step by step, one ✔/✖ line each, with a hint for each failure', async () => {

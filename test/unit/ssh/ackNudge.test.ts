@@ -17,10 +17,14 @@ function fakeChannel(window = 1000) {
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the ACK nudge on an agent channel (sshd keeps Nagle on)', () => {
-  /** Requests 1..sent, of which those in `pending` are unanswered. */
+  /**
+   * Requests 1..sent, of which those in `pending` are unanswered; `waiting` says whether the
+   * reader still lacks an answer's bytes (by default: while any is pending).
+   */
   function requests(sent: number, pending: number[]) {
-    const r = { sent, pending };
-    return { r, seq: { sent: () => r.sent, oldestPending: () => (r.pending.length ? Math.min(...r.pending) : undefined) } };
+    const r: { sent: number; pending: number[]; waiting?: boolean } = { sent, pending };
+    const seq = { sent: () => r.sent, oldestPending: () => (r.pending.length ? Math.min(...r.pending) : undefined), waiting: () => r.waiting ?? r.pending.length > 0 };
+    return { r, seq };
   }
 
   it('gives the window back when a request sent before the data is still unanswered shortly after', async () => {
@@ -54,6 +58,23 @@ describe('the ACK nudge on an agent channel (sshd keeps Nagle on)', () => {
     assert.equal(f.adjusts.length, 0, 'request 2 is not held up by anything we received');
   });
 
+  it('arms nothing when the data brought every answer owed (a lone request\'s reply)', async () => {
+    const f = fakeChannel();
+    const { r, seq } = requests(1, [1]);
+    nudgeAcksWhilePending(f.asChannel, seq);
+    f.ch.incoming.window -= 80;
+    // The answer's bytes are read, though the connection has not settled request 1 yet.
+    r.waiting = false;
+    f.ch.emit('data', Buffer.alloc(80));
+    await tick(20);
+    assert.equal(f.adjusts.length, 0);
+    r.waiting = true; // an answer only partly in: the nudge is due again
+    f.ch.incoming.window -= 80;
+    f.ch.emit('data', Buffer.alloc(80));
+    await tick(20);
+    assert.deepEqual(f.adjusts, [[7, 160]]);
+  });
+
   it('sends nothing for a closed channel, a full window, or a channel without the internals', async () => {
     const f = fakeChannel();
     assert.equal(returnWindow(f.ch, 1000), false, 'the window is full');
@@ -62,10 +83,10 @@ describe('the ACK nudge on an agent channel (sshd keeps Nagle on)', () => {
     assert.equal(returnWindow(f.ch, 1000), false);
     assert.equal(returnWindow({}, 1000), false);
     const bare = new EventEmitter() as unknown as ClientChannel;
-    nudgeAcksWhilePending(bare, { sent: () => 1, oldestPending: () => 1 });
+    nudgeAcksWhilePending(bare, { sent: () => 1, oldestPending: () => 1, waiting: () => true });
     assert.equal(bare.listenerCount('data'), 0, 'left alone');
     const g = fakeChannel();
-    nudgeAcksWhilePending(g.asChannel, { sent: () => 1, oldestPending: () => 1 });
+    nudgeAcksWhilePending(g.asChannel, { sent: () => 1, oldestPending: () => 1, waiting: () => true });
     g.ch.incoming.window -= 5;
     g.ch.emit('data', Buffer.alloc(5));
     g.ch.emit('close');
