@@ -35,9 +35,12 @@ for (const [title, schema] of [['workspace', workspaceSchema], ['nodes', nodesSc
     const ajv = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true });
     ajv.addSchema(schema);
 
-    it('has an $id and draft-07', () => {
+    it('has an $id and draft-07, and is valid against the draft-07 meta-schema', () => {
       assert.match(String(root.$id), /^https:\/\/.+\.schema\.json$/);
       assert.equal(root.$schema, 'http://json-schema.org/draft-07/schema#');
+      // The product's validators skip this check at run time (it costs a meta-schema compile).
+      assert.equal(ajv.validateSchema(schema), true, ajv.errorsText());
+      assert.equal(ajv.validateSchema({ ...schema, properties: { x: { type: 'no-such-type' } } }), false, 'the check can fail');
     });
 
     for (const [label, pointer, prop] of properties(root)) {
