@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -54,6 +54,9 @@ describe('the packaged extension (.vsix)', function () {
       assert.ok(files.includes(need), `missing ${need} in ${files.join(', ')}`);
     }
     assert.ok(!files.some((f) => f.endsWith('.map')), 'no source maps');
+    // ssh2's native ciphers ride along where npm built them (they load only under a matching Node.js).
+    const built = existsSync(join(root, 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node'));
+    assert.equal(files.includes('dist/crypto/build/Release/sshcrypto.node'), built);
   });
 
   it('is under 5 MB', () => {
