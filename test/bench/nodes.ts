@@ -15,6 +15,7 @@ import { createTestNodes, type TestNode, type TestNodes } from '../infra/nodes';
 import { commandExists } from '../infra/sys';
 import { cpuOfCommand, machineCpu, processCpuMs, snapshotCpu, type CpuSnapshot } from './cpu';
 import { median, percentile, result, timeMs, type Benchmark } from './harness';
+import { nodeEchoRoundTrips } from './nodeEcho';
 import { sshColdTrue, sshEchoRoundTrips } from './sshBaseline';
 
 function needsRootAndSsh(): string | undefined {
@@ -86,9 +87,11 @@ export const dispatchRoundTrip: Benchmark = {
       const hop: number[] = [];
       for (let i = 0; i < 1000; i++) hop.push(await timeMs(() => r.client.request(ListNodes)));
       const raw = await sshEchoRoundTrips(node, join(r.home, 'bench_known_hosts'), 1000, 1000);
+      const bare = await nodeEchoRoundTrips(1000, 1000);
       process.stderr.write(
         `  dispatch p50 ${median(ours).toFixed(3)} ms = client ↔ coordinator (nodes/list p50 ${median(hop).toFixed(3)} ms) + ` +
-          `coordinator → SSH → agent and back (p50 ${median(inside).toFixed(3)} ms, timed inside the coordinator); ssh cat echo p50 ${median(raw).toFixed(3)} ms\n`,
+          `coordinator → SSH → agent and back (p50 ${median(inside).toFixed(3)} ms, timed inside the coordinator); ssh cat echo p50 ${median(raw).toFixed(3)} ms; ` +
+          `a bare Node.js ↔ Node.js echo over a Unix socket (two of the four Node.js wake-ups of a request, no RPC, no SSH) p50 ${median(bare).toFixed(3)} ms\n`,
       );
       return [
         result('dispatch-roundtrip-p50', median(ours), 'ms', 'openssh-session-echo-p50', median(raw), 2),
