@@ -50,9 +50,13 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+const LENGTH_HEADER = 'Content-Length: ';
 
 /** The body length a header block announces, or why it announces none (vscode-jsonrpc's wording). */
 export function contentLengthOf(header: string): number | Error {
+  // The one line our writers (and vscode-jsonrpc's, without a Content-Type) send: no split needed.
+  const digits = header.slice(LENGTH_HEADER.length);
+  if (header.startsWith(LENGTH_HEADER) && /^\d{1,15}$/.test(digits)) return Number(digits);
   let value: string | undefined;
   for (const line of header.split('\r\n')) {
     const colon = line.indexOf(':');

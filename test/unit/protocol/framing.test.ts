@@ -106,6 +106,7 @@ describe('FrameReader', () => {
       ['garbage without colon\r\n\r\n{}', /separate key and value/],
       ['Content-Length: 12abc\r\n\r\n{}', /must be a number/],
       ['Content-Length: -1\r\n\r\n{}', /must be a number/],
+      ['Content-Length: 99999999999999999999\r\n\r\n{}', /must be a number/],
     ] as const) {
       const { got, errors } = read([Buffer.from(bytes), frameMessage(ping)]);
       assert.equal(errors.length, 1, bytes);
