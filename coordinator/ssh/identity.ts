@@ -103,7 +103,7 @@ export async function ensureKeyFile(file: string): Promise<{ privateKeyPath: str
     return { privateKeyPath: file, publicKey, generated: false };
   }
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const pair = utils.generateKeyPairSync('ed25519', { comment: keyComment() });
+  const pair = generateEd25519Pair(keyComment());
   // Written whole under a temp name, then linked into place: a coordinator racing us either wins
   // or finds a complete key, never a half-written one, and never overwrites ours.
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -119,6 +119,19 @@ export async function ensureKeyFile(file: string): Promise<{ privateKeyPath: str
   }
   await writeFile(`${file}.pub`, pair.public + '\n', { mode: 0o644 });
   return { privateKeyPath: file, publicKey: pair.public, generated: true };
+}
+
+/**
+ * An ed25519 pair in OpenSSH format. ssh2's generator drops the leading zero bytes of the public
+ * key, so about one pair in 256 comes out with a 31-byte key that neither ssh2 nor OpenSSH will
+ * read (mscdex/ssh2#1390); such a pair is thrown away and another made.
+ */
+export function generateEd25519Pair(comment: string, generate = utils.generateKeyPairSync): { private: string; public: string } {
+  for (let attempt = 1; ; attempt++) {
+    const pair = generate('ed25519', { comment });
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
+    if (attempt === 8) throw new VendettaError('INTERNAL', 'Could not generate a usable ed25519 key', { hint: 'Give a key of your own with --identity FILE.' });
+  }
 }
 
 function keyComment(): string {

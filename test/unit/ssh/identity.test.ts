@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { utils } from 'ssh2';
 import { VendettaError } from '../../../coordinator/errors';
 import { homePaths, type HomePaths } from '../../../coordinator/home';
-import { authMaterial, ensureIdentity } from '../../../coordinator/ssh/identity';
+import { authMaterial, ensureIdentity, generateEd25519Pair } from '../../../coordinator/ssh/identity';
 
 describe('choosing the SSH key (never a password)', () => {
   let dir: string;
@@ -99,5 +99,31 @@ describe('choosing the SSH key (never a password)', () => {
     const [a, b] = await Promise.all([ensureIdentity(paths), ensureIdentity(paths)]);
     assert.equal([a, b].filter((x) => x.generated).length, 1);
     assert.equal(a.publicKey?.split(' ')[1], b.publicKey?.split(' ')[1]);
+  });
+});
+
+describe('generating an ed25519 key pair', () => {
+  it('makes only pairs that ssh2 reads back whole (its generator botches one in ~256)', function () {
+    this.timeout(60_000);
+    for (let i = 0; i < 3000; i++) {
+      const pair = generateEd25519Pair('me@here');
+      const priv = utils.parseKey(pair.private);
+      const pub = utils.parseKey(pair.public);
+      assert.ok(!(priv instanceof Error) && !(pub instanceof Error), `pair ${i}: ${String(priv)} ${String(pub)}`);
+      // ssh-ed25519 blob: 4 + 11 bytes of type, 4 + 32 bytes of key.
+      assert.equal((Array.isArray(pub) ? pub[0] : pub)!.getPublicSSH().length, 51);
+    }
+  });
+
+  it('throws a botched pair away and makes another; gives up with a hint if it never succeeds', () => {
+    const good = utils.generateKeyPairSync('ed25519', { comment: 'x' });
+    const botched = { private: good.private.replace(/[A-Za-z]{8}\n/, 'AAAAAAAA\n'), public: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAH+OwnkTVp/RpqIPt+eQWVlhs/FH0w6BQEBWnPHk96A4= x' };
+    assert.ok(utils.parseKey(botched.public) instanceof Error, 'the stand-in is unreadable, as ssh2 makes them');
+    let calls = 0;
+    const flaky = (() => (++calls < 3 ? botched : good)) as unknown as typeof utils.generateKeyPairSync;
+    assert.equal(generateEd25519Pair('x', flaky), good);
+    assert.equal(calls, 3);
+    const broken = (() => botched) as unknown as typeof utils.generateKeyPairSync;
+    assert.throws(() => generateEd25519Pair('x', broken), (e: VendettaError) => e.code === 'INTERNAL' && /--identity/.test(e.hint ?? ''));
   });
 });
