@@ -99,7 +99,7 @@ export async function ensureIdentity(paths: HomePaths, identity?: string): Promi
  */
 export async function ensureKeyFile(file: string): Promise<{ privateKeyPath: string; publicKey: string; generated: boolean }> {
   if (existsSync(file)) {
-    const { publicKey } = loadPrivateKey(file);
+    const { publicKey } = loadGeneratedKey(file);
     return { privateKeyPath: file, publicKey, generated: false };
   }
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
@@ -112,13 +112,26 @@ export async function ensureKeyFile(file: string): Promise<{ privateKeyPath: str
     await link(tmp, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const { publicKey } = loadPrivateKey(file);
+    const { publicKey } = loadGeneratedKey(file);
     return { privateKeyPath: file, publicKey, generated: false };
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
   await writeFile(`${file}.pub`, pair.public + '\n', { mode: 0o644 });
   return { privateKeyPath: file, publicKey: pair.public, generated: true };
+}
+
+/** A key vendetta made itself: if it is unreadable, say how to have a new one made. */
+function loadGeneratedKey(file: string): { data: Buffer; publicKey: string } {
+  try {
+    return loadPrivateKey(file);
+  } catch (err) {
+    if (!(err instanceof VendettaError) || err.code !== 'IDENTITY_INVALID') throw err;
+    throw new VendettaError(err.code, err.message, {
+      hint: `vendetta generated this key (older versions made one in 256 unreadable): delete ${file} and ${file}.pub, and the next command makes a new one.`,
+      cause: err,
+    });
+  }
 }
 
 /**

@@ -71,6 +71,13 @@ describe('choosing the SSH key (never a password)', () => {
     });
   });
 
+  it('says how to have a new key made when the one it generated earlier is unreadable', async () => {
+    const first = await ensureIdentity(paths);
+    writeFileSync(first.privateKeyPath!, '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n');
+    const err = await invalid(ensureIdentity(paths));
+    assert.match(err.hint ?? '', new RegExp(`delete ${first.privateKeyPath!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} and .*\\.pub`));
+  });
+
   it('ignores SSH_AUTH_SOCK pointing at nothing', async () => {
     process.env.SSH_AUTH_SOCK = join(dir, 'gone.sock');
     const id = await ensureIdentity(paths);
