@@ -75,7 +75,8 @@ describe('choosing the SSH key (never a password)', () => {
     const first = await ensureIdentity(paths);
     writeFileSync(first.privateKeyPath!, '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n');
     const err = await invalid(ensureIdentity(paths));
-    assert.match(err.hint ?? '', new RegExp(`delete ${first.privateKeyPath!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} and .*\\.pub`));
+    const key = first.privateKeyPath!;
+    assert.ok(err.hint?.includes(`delete ${key} and ${key}.pub`), err.hint);
   });
 
   it('ignores SSH_AUTH_SOCK pointing at nothing', async () => {
