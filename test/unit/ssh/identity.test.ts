@@ -32,7 +32,7 @@ describe('choosing the SSH key (never a password)', () => {
   };
 
   it('uses the key given with --identity', async () => {
-    const pair = utils.generateKeyPairSync('ed25519', { comment: 'given' });
+    const pair = generateEd25519Pair('given');
     const file = join(dir, 'id_given');
     writeFileSync(file, pair.private, { mode: 0o600 });
     const id = await ensureIdentity(paths, file);
@@ -124,7 +124,7 @@ describe('generating an ed25519 key pair', () => {
   });
 
   it('throws a botched pair away and makes another; gives up with a hint if it never succeeds', () => {
-    const good = utils.generateKeyPairSync('ed25519', { comment: 'x' });
+    const good = generateEd25519Pair('x');
     const botched = { private: good.private.replace(/[A-Za-z]{8}\n/, 'AAAAAAAA\n'), public: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAH+OwnkTVp/RpqIPt+eQWVlhs/FH0w6BQEBWnPHk96A4= x' };
     assert.ok(utils.parseKey(botched.public) instanceof Error, 'the stand-in is unreadable, as ssh2 makes them');
     let calls = 0;

@@ -8,19 +8,19 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, wri
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
-import { utils } from 'ssh2';
 import { ResponseError, type NotificationType } from 'vscode-jsonrpc';
 import type { InitializeResult, ManifestEntry, ServiceLogLine, ServiceStatus, WorkspaceHostKey, WorkspaceInfo, WorkspaceServicesStatus, WorkspaceSpec } from '../../../agent/protocol';
 import { VendettaError } from '../../../coordinator/errors';
 import type { AgentClient, AgentCommand, Disposable, LinkState } from '../../../coordinator/nodes/agentClient';
 import { fingerprintOf } from '../../../coordinator/ssh/fingerprint';
+import { generateEd25519Pair } from '../../../coordinator/ssh/identity';
 
 export function agentError(node: string, name: string, message: string, hint = 'do something'): VendettaError {
   return new VendettaError('AGENT_ERROR', message, { node, hint, cause: new ResponseError(2010, message, { code: name, hint }) });
 }
 
 export function hostKey(): WorkspaceHostKey {
-  const pair = utils.generateKeyPairSync('ed25519');
+  const pair = generateEd25519Pair('fake');
   const [type, b64] = pair.public.split(' ') as [string, string];
   return { type, publicKey: `${type} ${b64}`, fingerprint: fingerprintOf(Buffer.from(b64, 'base64')) };
 }
