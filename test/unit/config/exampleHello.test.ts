@@ -5,15 +5,21 @@ import { join } from 'node:path';
 
 const SERVICES = join(__dirname, '../../../examples/hello/services');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
+/** `n` distinct free ports: all held open until each is known, so none is handed out twice. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => {
+    const addr = s.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
   });
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
 
 async function waitForPort(port: number, ms = 5000): Promise<void> {
@@ -43,9 +49,7 @@ describe('the hello example runs with nothing but node', () => {
 
   before(async function () {
     this.timeout(15_000);
-    ports.db = await freePort();
-    ports.api = await freePort();
-    ports.web = await freePort();
+    [ports.db, ports.api, ports.web] = (await freePorts(3)) as [number, number, number];
     // What the agent gives every service: each service's host and port.
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const [name, port] of Object.entries(ports)) {
