@@ -51,6 +51,8 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 const LENGTH_HEADER = 'Content-Length: ';
+/** A header is a line or two; bytes that never end one are not a message. */
+export const MAX_HEADER_BYTES = 64 * 1024;
 
 /** The body length a header block announces, or why it announces none (vscode-jsonrpc's wording). */
 export function contentLengthOf(header: string): number | Error {
@@ -121,6 +123,12 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
         const joined = this.head ? Buffer.concat([this.head, rest]) : rest;
         const end = joined.indexOf(HEADER_END);
         if (end < 0) {
+          if (joined.length > MAX_HEADER_BYTES) {
+            this.broken = true;
+            this.head = undefined;
+            this.fireError(new Error(`No end of a message header in the first ${MAX_HEADER_BYTES} bytes`));
+            return;
+          }
           this.head = Buffer.from(joined); // a copy: the chunk's memory may be reused
           return;
         }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
 import { StreamMessageReader, StreamMessageWriter, type Message } from 'vscode-jsonrpc/node';
 import { FrameWriter as AgentFrameWriter } from '../../../agent/daemon/frameWriter';
-import { FrameReader, FrameWriter, frameMessage } from '../../../coordinator/protocol/framing';
+import { FrameReader, FrameWriter, frameMessage, MAX_HEADER_BYTES } from '../../../coordinator/protocol/framing';
 
 const ping = { jsonrpc: '2.0', id: 1, method: 'agent/ping' } as Message;
 
@@ -113,6 +113,14 @@ describe('FrameReader', () => {
       assert.match(errors[0]!.message, why);
       assert.deepEqual(got, []);
     }
+  });
+
+  it('gives up on bytes that never end a header', () => {
+    const { got, errors, reader } = read([Buffer.alloc(MAX_HEADER_BYTES + 1, 'x'), Buffer.from('x\r\n\r\n'), frameMessage(ping)]);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /No end of a message header/);
+    assert.deepEqual(got, []);
+    assert.equal(reader.midMessage, false, 'nothing held');
   });
 
   it('reports a body that is not JSON and goes on with the next message', () => {
