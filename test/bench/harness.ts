@@ -9,7 +9,10 @@ export interface BenchResult {
   baseline: string;
   baselineValue: number;
   ratio: number;
-  target: number;
+  /** The ratio it must stay under; null where this machine cannot show it (reported only, with why). */
+  target: number | null;
+  /** Why a figure has no target here, or what it is made of (e.g. where the CPU went). */
+  note?: string;
 }
 
 export interface Benchmark {
@@ -25,7 +28,8 @@ export function result(
   unit: string,
   baseline: string,
   baselineValue: number,
-  target: number,
+  target: number | null,
+  note?: string,
 ): BenchResult {
   const round = (n: number) => Math.round(n * 1000) / 1000;
   return {
@@ -36,7 +40,14 @@ export function result(
     baselineValue: round(baselineValue),
     ratio: round(value / baselineValue),
     target,
+    ...(note === undefined ? {} : { note }),
   };
+}
+
+/** ✔ under its target, ✖ over it, — when reported only. */
+export function verdict(r: BenchResult): string {
+  if (r.target === null) return '—';
+  return r.ratio <= r.target ? '✔' : '✖';
 }
 
 export function percentile(samples: readonly number[], p: number): number {

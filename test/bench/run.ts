@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatTable } from '../../coordinator/cli/output';
-import type { Benchmark, BenchResult } from './harness';
+import { verdict, type Benchmark, type BenchResult } from './harness';
 import { benchmarks } from './index';
 
 async function main(): Promise<number> {
@@ -40,10 +40,11 @@ async function main(): Promise<number> {
       { header: 'value', value: (r) => `${r.value} ${r.unit}` },
       { header: 'baseline', value: (r) => `${r.baselineValue} ${r.unit} (${r.baseline})` },
       { header: 'ratio', value: (r) => r.ratio.toFixed(2) },
-      { header: 'target', value: (r) => `≤ ${r.target}` },
-      { header: 'ok', value: (r) => (r.ratio <= r.target ? '✔' : '✖') },
+      { header: 'target', value: (r) => (r.target === null ? 'report' : `≤ ${r.target}`) },
+      { header: 'ok', value: verdict },
     ]),
   );
+  for (const r of results) if (r.note) process.stdout.write(`${r.name}: ${r.note}\n`);
   const file = join(__dirname, '..', '..', 'bench-results.json');
   // With --only, the other benchmarks' last figures stay in the file.
   const kept = only ? previousResults(file).filter((r) => !results.some((n) => n.name === r.name)) : [];
