@@ -140,9 +140,9 @@ async function attachOnce(client: Client, opts: AttachOptions & { upgradeOnMisma
       });
     }
     const started = Date.now();
-    await uploadBundle(client, node, run.probe.home, bundle, run.probe.runtime.path);
+    const { via } = await uploadBundle(client, node, run.probe.home, bundle, run.probe.runtime.path, opts.log);
     installed = true;
-    opts.log.info('agent installed', { node, version: bundle.version, buildId: bundle.buildId, bytes: bundle.size, ms: Date.now() - started });
+    opts.log.info('agent installed', { node, version: bundle.version, buildId: bundle.buildId, bytes: bundle.size, via, ms: Date.now() - started });
     run = await runProbe(client, node, bundle, 'attach', true);
     if (!run.body) throw attachFailed(node, 'the bundle was uploaded but is not found where expected', run.stderrTail());
   }

@@ -52,6 +52,9 @@ export function probeScript(candidates: readonly string[] = NODE_CANDIDATES): st
   ].join('\n');
 }
 
+/** Writes stdin to new file $1 (mode 600); a partial file is deleted. For nodes without SFTP. */
+export const RECEIVE_FILE = 'umask 077; set -C; cat > "$1" || { rc=$?; rm -f "$1"; exit $rc; }';
+
 /** Checks uploaded file $1 against sha256 $2 and renames it to $3, all on the node. $4: Node.js. */
 export const VERIFY_AND_RENAME = [
   'node=$4',

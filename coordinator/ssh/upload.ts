@@ -1,11 +1,19 @@
-/** Puts the agent bundle on a node: SFTP to a temp name, checksum verified there, atomic rename. */
+/**
+ * Puts the agent bundle on a node: to a temp name (over SFTP, or through an exec channel's stdin
+ * when the node's sshd has no SFTP subsystem, as hardened servers often do), checksum verified
+ * there, atomic rename. Each failure's hint names what went wrong, from what the node said.
+ */
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { Client, SFTPWrapper } from 'ssh2';
 import { VendettaError } from '../errors';
-import { execCollect } from './exec';
+import { execCollect, openExec } from './exec';
 import type { LocalBundle } from './localBundle';
-import { PROBE_PREFIX, VERIFY_AND_RENAME } from './remoteScripts';
+import { PROBE_PREFIX, RECEIVE_FILE, VERIFY_AND_RENAME } from './remoteScripts';
 import { shScript } from './shellQuote';
+
+/** How long sending the bundle (a few hundred KiB) may take before the node counts as stuck. */
+const TRANSFER_TIMEOUT_MS = 120_000;
 
 function openSftp(client: Client): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
@@ -15,11 +23,57 @@ function fastPut(sftp: SFTPWrapper, local: string, remote: string): Promise<void
   return new Promise((resolve, reject) => sftp.fastPut(local, remote, { mode: 0o600 }, (err) => (err ? reject(err) : resolve())));
 }
 
-function failed(node: string, message: string, cause?: unknown): VendettaError {
+/**
+ * The cause a person can act on, read from what the node said (an errno text in SFTP's or the
+ * shell's message); undefined when it says nothing we recognise.
+ */
+export function installHint(node: string, dir: string, said: string): string | undefined {
+  if (/No space left|ENOSPC|quota exceeded|EDQUOT/i.test(said)) return `The disk holding ${dir} on ${node} is full (or over quota): free some space there (\`df -h ~\`), then retry.`;
+  if (/Read-only file system|EROFS/i.test(said)) return `${dir} on ${node} sits on a read-only file system: give the SSH user a writable home, then retry.`;
+  if (/Permission denied|EACCES|EPERM/i.test(said)) return `The SSH user cannot write ${dir} on ${node}: make it the owner of that folder, with write permission (\`ls -ld ${dir}\`), then retry.`;
+  return undefined;
+}
+
+function failed(node: string, dir: string, message: string, said: string, cause?: unknown): VendettaError {
   return new VendettaError('AGENT_INSTALL_FAILED', message, {
     node,
-    hint: `Check free space and permissions of ~/.vendetta-agent on ${node}; \`vendetta node test ${node}\` shows each step.`,
+    hint: installHint(node, dir, said) ?? `The node said: ${said.trim().slice(0, 200) || 'nothing'}. \`vendetta node test ${node}\` shows each step.`,
     cause,
+  });
+}
+
+/** Streams the bundle into `cat` on the node (RECEIVE_FILE): for sshds without SFTP. */
+async function sendThroughExec(client: Client, node: string, local: string, remote: string): Promise<void> {
+  const channel = await openExec(client, node, shScript(RECEIVE_FILE, [remote]));
+  let stderr = '';
+  channel.stderr.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString('utf8')).slice(-4096);
+  });
+  channel.on('data', () => undefined); // a login script's noise must not stall the channel
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      channel.close();
+      reject(new VendettaError('NODE_UNREACHABLE', `Sending the agent to ${node} did not finish within ${TRANSFER_TIMEOUT_MS / 1000} s`, {
+        node,
+        hint: `The link to ${node} is too slow or stalled; check it with \`vendetta node test ${node}\` and retry.`,
+      }));
+    }, TRANSFER_TIMEOUT_MS);
+    const file = createReadStream(local);
+    file.on('error', (err) => {
+      clearTimeout(timer);
+      channel.close();
+      reject(new VendettaError('AGENT_INSTALL_FAILED', `Cannot read the agent bundle ${local}: ${err.message}`, {
+        hint: 'Reinstall vendetta (or run `npm run build` in a source checkout) so that dist/agent.js is complete.',
+        cause: err,
+      }));
+    });
+    channel.on('close', (code: number | null) => {
+      clearTimeout(timer);
+      file.destroy();
+      if (code === 0) resolve();
+      else reject(failed(node, remote.slice(0, remote.lastIndexOf('/')), `Sending the agent to ${node}:${remote} failed (exit ${code ?? 'unknown'})`, stderr));
+    });
+    file.pipe(channel);
   });
 }
 
@@ -27,28 +81,41 @@ function failed(node: string, message: string, cause?: unknown): VendettaError {
  * Uploads `bundle` to `<home>/.vendetta-agent/<dirName>/agent.js` (the directory exists: the
  * probe made it). Another coordinator installing the same bundle at once is harmless.
  */
-export async function uploadBundle(client: Client, node: string, home: string, bundle: LocalBundle, nodePath: string): Promise<void> {
+export async function uploadBundle(client: Client, node: string, home: string, bundle: LocalBundle, nodePath: string, log?: { info(m: string, f?: Record<string, unknown>): void }): Promise<{ via: 'sftp' | 'exec' }> {
   const dir = `${home}/.vendetta-agent/${bundle.dirName}`;
   const final = `${dir}/agent.js`;
   const tmp = `${dir}/.agent.js.${randomBytes(6).toString('hex')}.tmp`;
-  let sftp: SFTPWrapper;
+  let via: 'sftp' | 'exec' = 'sftp';
+  let sftp: SFTPWrapper | undefined;
   try {
     sftp = await openSftp(client);
   } catch (err) {
-    throw failed(node, `${node} has no SFTP service to receive the agent`, err);
+    // No SFTP subsystem (hardened sshd): the same bytes go through `cat` instead.
+    log?.info('no SFTP on the node; sending the agent through an exec channel', { node, error: (err as Error).message });
+    via = 'exec';
   }
-  try {
-    await fastPut(sftp, bundle.path, tmp);
-  } catch (err) {
-    throw failed(node, `Uploading the agent to ${node}:${tmp} failed: ${(err as Error).message}`, err);
-  } finally {
-    sftp.end();
+  if (sftp) {
+    try {
+      await fastPut(sftp, bundle.path, tmp);
+    } catch (err) {
+      throw failed(node, dir, `Uploading the agent to ${node}:${tmp} over SFTP failed: ${(err as Error).message}`, (err as Error).message, err);
+    } finally {
+      sftp.end();
+    }
+  } else {
+    await sendThroughExec(client, node, bundle.path, tmp);
   }
   const r = await execCollect(client, node, shScript(VERIFY_AND_RENAME, [tmp, bundle.sha256, final, nodePath]));
-  if (!r.stdout.includes(`${PROBE_PREFIX}installed`)) {
-    const got = /checksum (\S*)/.exec(r.stdout)?.[1];
-    throw failed(node, got !== undefined
-      ? `The agent arrived damaged on ${node} (sha256 ${got || 'unreadable'}, expected ${bundle.sha256})`
-      : `Installing the agent on ${node} failed: ${r.stderr.trim().slice(0, 300) || `exit ${r.code}`}`);
+  if (r.stdout.includes(`${PROBE_PREFIX}installed`)) return { via };
+  const got = /checksum (\S*)/.exec(r.stdout)?.[1];
+  if (got !== undefined) {
+    throw new VendettaError('AGENT_INSTALL_FAILED', `The agent arrived damaged on ${node} (sha256 ${got || 'unreadable'}, expected ${bundle.sha256}); the damaged copy was deleted`, {
+      node,
+      hint: got
+        ? `The bytes changed on the way or on the node's disk: retry; if it happens again, check the disk of ${node} (\`dmesg\`, \`df -h ~\`).`
+        : `Neither sha256sum nor Node.js at ${nodePath} could read the uploaded file on ${node}: check that \`sha256sum\` (coreutils) works there.`,
+      details: { expected: bundle.sha256, actual: got, via },
+    });
   }
+  throw failed(node, dir, `Installing the agent on ${node} failed: ${r.stderr.trim().slice(0, 300) || `exit ${r.code}`}`, r.stderr);
 }

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { acquireK, cleanupK, lockPath, myLock, names, retry, runDir } from './netLock';
 import { commandExists, descendants, killPids, pidAlive, processCmdline, run, waitGoneSync } from './sys';
 
@@ -54,14 +54,20 @@ export interface TestNodes {
   /**
    * Starts node i's sshd. `nodeJs: 'missing'` or a version such as 'v16.20.2' starts it in a
    * mount namespace where the host's Node.js is hidden (or replaced by a fake of that version),
-   * so the node's SSH sessions see no usable runtime. Restart with no option to undo.
+   * so the node's SSH sessions see no usable runtime. `sftp: false` leaves out the SFTP
+   * subsystem, as hardened servers do. Restart with no option to undo.
    */
-  startSshd(i: number, opts?: { nodeJs?: 'missing' | `v${string}` }): Promise<void>;
+  startSshd(i: number, opts?: SshdOptions): Promise<void>;
   /** A new host key for node i (sshd restarted): its fingerprint. */
   changeHostKey(i: number): Promise<string>;
   /** Runs argv inside node i's namespace, as root or (asUser) as the node's user. */
   exec(i: number, argv: string[], opts?: { asUser?: boolean; allowFail?: boolean }): { status: number | null; stdout: string; stderr: string };
   destroy(): Promise<void>;
+}
+
+export interface SshdOptions {
+  nodeJs?: 'missing' | `v${string}`;
+  sftp?: boolean;
 }
 
 function fingerprintOfFile(pubFile: string): string {
@@ -71,7 +77,7 @@ function fingerprintOfFile(pubFile: string): string {
   return m[0];
 }
 
-function sshdConfigText(node: { host: string; hostKeyPath: string; dir: string; user: string }): string {
+function sshdConfigText(node: { host: string; hostKeyPath: string; dir: string; user: string }, sftp = true): string {
   return [
     `ListenAddress ${node.host}`,
     'Port 22',
@@ -89,7 +95,7 @@ function sshdConfigText(node: { host: string; hostKeyPath: string; dir: string; 
     'X11Forwarding no',
     'AllowTcpForwarding yes',
     'MaxStartups 100:30:200',
-    'Subsystem sftp internal-sftp',
+    ...(sftp ? ['Subsystem sftp internal-sftp'] : []),
     'LogLevel VERBOSE',
     '',
   ].join('\n');
@@ -146,8 +152,9 @@ export async function createTestNodes(opts: { count: number; label?: string }): 
   process.on('exit', destroySync);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
 
-  const startSshd = async (i: number, o: { nodeJs?: 'missing' | `v${string}` } = {}) => {
+  const startSshd = async (i: number, o: SshdOptions = {}) => {
     const node = nodes[i]!;
+    writeFileSync(node.sshdConfig, sshdConfigText({ host: node.host, hostKeyPath: node.hostKeyPath, dir: dirname(node.sshdConfig), user: node.user }, o.sftp !== false));
     const logFd = openSync(node.sshdLog, 'a');
     const sshd = ['ip', 'netns', 'exec', node.netns, SSHD, '-D', '-e', '-f', node.sshdConfig];
     const argv = o.nodeJs ? [...hideNodeJs(dir, o.nodeJs), ...sshd] : sshd;

@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleDirs } from '../../../coordinator/ssh/agentAttach';
-import { ATTACH_MARKER, KILL_PROCESS, LIST_BUNDLES, WAIT_FOR_EXIT, parseProbe, probeScript, PRUNE_BUNDLES, REMOVE_AGENT_HOME, VERIFY_AND_RENAME } from '../../../coordinator/ssh/remoteScripts';
+import { installHint } from '../../../coordinator/ssh/upload';
+import { ATTACH_MARKER, KILL_PROCESS, LIST_BUNDLES, WAIT_FOR_EXIT, parseProbe, probeScript, PRUNE_BUNDLES, RECEIVE_FILE, REMOVE_AGENT_HOME, VERIFY_AND_RENAME } from '../../../coordinator/ssh/remoteScripts';
 import { shScript } from '../../../coordinator/ssh/shellQuote';
 
 /** Runs a command line the way sshd would: through the login shell, here bash. */
@@ -136,6 +137,26 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     assert.match(r.stdout, new RegExp(`checksum ${sha('bad')}`));
     assert.equal(existsSync(tmp), false, 'a damaged upload is deleted');
     assert.equal(readFileSync(final, 'utf8'), 'good', 'and the installed bundle is untouched');
+  });
+
+  it('receives a file through stdin byte for byte (mode 600), and fails with the reason the shell gives when it cannot', () => {
+    const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) & 0xff));
+    const target = join(dir, '.agent.js.abc.tmp');
+    const r = spawnSync('/bin/bash', ['-c', shScript(RECEIVE_FILE, [target])], { input: bytes, env });
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.equal(sha(readFileSync(target)), sha(bytes));
+    assert.equal(statSync(target).mode & 0o777, 0o600);
+    const refused = spawnSync('/bin/bash', ['-c', shScript(RECEIVE_FILE, [join(dir, 'no-such-dir', 'x.tmp')])], { input: bytes, env, encoding: 'utf8' });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /cannot create .*no-such-dir/);
+  });
+
+  it('names the cause of a failed install from what the node said, and nothing when it said nothing known', () => {
+    assert.match(installHint('n1', '/h/.vendetta-agent/x', 'cat: write error: No space left on device') ?? '', /is full \(or over quota\)/);
+    assert.match(installHint('n1', '/h/.vendetta-agent/x', 'Disk quota exceeded') ?? '', /over quota/);
+    assert.match(installHint('n1', '/h/.vendetta-agent/x', 'sh: cannot create x: Read-only file system') ?? '', /read-only file system/);
+    assert.match(installHint('n1', '/h/.vendetta-agent/x', 'sh: 1: cannot create x: Permission denied') ?? '', /cannot write \/h\/\.vendetta-agent\/x on n1/);
+    assert.equal(installHint('n1', '/h/x', 'Connection reset'), undefined);
   });
 
   it('lists, prunes and removes bundle directories', () => {
