@@ -144,6 +144,10 @@ export function validSpec(m: string, v: unknown): WorkspaceSpec {
   if (provider === 'docker' || v.docker !== undefined) spec.docker = validDocker(m, v.docker);
   if (v.services !== undefined) spec.services = validServices(m, v.services);
   if (v.hooks !== undefined) spec.hooks = validHooks(m, v.hooks);
+  if (v.forwardAgent !== undefined) {
+    if (typeof v.forwardAgent !== 'boolean') throw new Invalid(m, `spec.forwardAgent must be true or false, got ${JSON.stringify(v.forwardAgent)?.slice(0, 80)}`);
+    if (v.forwardAgent) spec.forwardAgent = true;
+  }
   return spec;
 }
 

@@ -34,6 +34,8 @@ export interface WorkspaceSpec {
   /** In a start order (dependencies first). Each `port` is published on the node's loopback. */
   services?: ServiceSpec[];
   hooks?: WorkspaceHooksSpec;
+  /** The workspace's sshd lets a client forward its SSH agent; absent or false: it refuses. */
+  forwardAgent?: boolean;
 }
 
 export interface WorkspaceHostKey {

@@ -17,7 +17,7 @@ import { ensureLoginUser } from './login';
 import { buildManifest } from './manifest';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
-import { authorizedKeysFile, SSHD_BINARY, SSHD_COMMAND, sshdFiles } from './sshd';
+import { applySshdConfig, authorizedKeysFile, SSHD_BINARY, SSHD_COMMAND, sshdConfigHash, sshdFiles } from './sshd';
 import { waitForSsh } from './sshReady';
 import { WorkspaceStore, type WorkspaceRecord } from './state';
 
@@ -93,13 +93,22 @@ export class WorkspaceManager {
     let rec: WorkspaceRecord;
     if (!existing) rec = this.newRecord(spec);
     else if (existing.phase === 'creating') rec = { ...existing, spec }; // a cut-short create: this spec wins
-    // Made: only keys, services and hooks change (services are run through exec, not baked in).
-    else rec = { ...existing, spec: { ...withoutServices(existing.spec), authorizedKeys: spec.authorizedKeys, ...servicesOf(spec) } };
+    // Made: only keys, services, hooks and agent forwarding change (services are run through exec,
+    // the sshd config is rewritten and reloaded), not what the container was made with.
+    else rec = { ...existing, spec: { ...withoutChangeable(existing.spec), authorizedKeys: spec.authorizedKeys, ...changeable(spec) } };
     this.store.put(rec);
     try {
       if (rec.phase === 'ready' && rec.providerId) {
         const ws = await provider.inspect(rec.providerId);
-        if (ws) return await this.bringUp(provider, rec, ws, progress, true);
+        if (ws) {
+          const sshdConfig = sshdConfigHash(rec.spec);
+          if (rec.sshdConfig !== sshdConfig) {
+            await applySshdConfig(provider, ws, rec.spec);
+            rec = { ...rec, sshdConfig };
+            this.store.put(rec);
+          }
+          return await this.bringUp(provider, rec, ws, progress, true);
+        }
         this.opts.logger.warn('workspace container was removed outside the agent; making it again', { workspace: spec.name, providerId: rec.providerId });
       }
       const adopt = await this.findOwn(provider, spec.name, rec.providerId);
@@ -116,7 +125,7 @@ export class WorkspaceManager {
         adopt,
         progress: (m) => progress(2, STEPS, m),
       });
-      rec = { ...rec, providerId: made.providerId, phase: 'creating' };
+      rec = { ...rec, providerId: made.providerId, phase: 'creating', sshdConfig: sshdConfigHash(rec.spec) };
       this.store.put(rec);
       // An adopted container may run an sshd started with other files: restart it on ours.
       let ws = made;
@@ -412,14 +421,15 @@ function portTakenError(err: unknown, name: string, rec: WorkspaceRecord): Agent
   });
 }
 
-function servicesOf(spec: WorkspaceSpec): Pick<WorkspaceSpec, 'services' | 'hooks'> {
-  return { ...(spec.services ? { services: spec.services } : {}), ...(spec.hooks ? { hooks: spec.hooks } : {}) };
+function changeable(spec: WorkspaceSpec): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent'> {
+  return { ...(spec.services ? { services: spec.services } : {}), ...(spec.hooks ? { hooks: spec.hooks } : {}), ...(spec.forwardAgent ? { forwardAgent: true } : {}) };
 }
 
-function withoutServices(spec: WorkspaceSpec): WorkspaceSpec {
+function withoutChangeable(spec: WorkspaceSpec): WorkspaceSpec {
   const out = { ...spec };
   delete out.services;
   delete out.hooks;
+  delete out.forwardAgent;
   return out;
 }
 

@@ -3,8 +3,10 @@
  * agent writes into it: its own config (nothing from the image's /etc/ssh is used), the
  * per-workspace host key, and authorized_keys in a folder only root may write.
  */
+import { createHash } from 'node:crypto';
+import { AgentError } from '../errors';
 import type { WorkspaceSpec } from '../protocol';
-import type { WorkspaceFile } from '../providers/contract';
+import type { ProviderWorkspace, WorkspaceFile, WorkspaceProvider } from '../providers/contract';
 
 export const SSHD_BINARY = '/usr/sbin/sshd';
 export const VENDETTA_ETC = '/etc/vendetta';
@@ -12,6 +14,7 @@ export const SSHD_CONFIG = `${VENDETTA_ETC}/sshd_config`;
 export const HOST_KEY_PATH = `${VENDETTA_ETC}/ssh_host_ed25519_key`;
 export const AUTHORIZED_KEYS_DIR = `${VENDETTA_ETC}/authorized_keys`;
 export const SSHD_COMMAND = [SSHD_BINARY, '-D', '-e', '-f', SSHD_CONFIG];
+const SSHD_PID_FILE = '/run/vendetta-sshd.pid';
 
 /**
  * A value for sshd_config's `SetEnv "NAME=value"`: sshd splits config lines like a shell word
@@ -34,7 +37,7 @@ export function sshdConfigText(spec: WorkspaceSpec): { text: string; skippedEnv:
     `# Written by the Vendetta agent for workspace ${spec.name}; rewritten on every create.`,
     'ListenAddress 0.0.0.0:22',
     `HostKey ${HOST_KEY_PATH}`,
-    'PidFile /run/vendetta-sshd.pid',
+    `PidFile ${SSHD_PID_FILE}`,
     `AuthorizedKeysFile ${AUTHORIZED_KEYS_DIR}/%u`,
     'PubkeyAuthentication yes',
     'PasswordAuthentication no',
@@ -44,6 +47,8 @@ export function sshdConfigText(spec: WorkspaceSpec): { text: string; skippedEnv:
     'UseDNS no',
     'PrintMotd no',
     'X11Forwarding no',
+    // The laptop's agent is a credential: only a workspace whose config opts in may receive it.
+    `AllowAgentForwarding ${spec.forwardAgent ? 'yes' : 'no'}`,
     // Remote-SSH forwards ports and sockets through the workspace's sshd.
     'AllowTcpForwarding yes',
     'AllowStreamLocalForwarding yes',
@@ -54,6 +59,44 @@ export function sshdConfigText(spec: WorkspaceSpec): { text: string; skippedEnv:
     '',
   ];
   return { text: lines.join('\n'), skippedEnv };
+}
+
+/** Names the sshd config a spec gives, so the agent knows when a made workspace needs a new one. */
+export function sshdConfigHash(spec: WorkspaceSpec): string {
+  return createHash('sha256').update(sshdConfigText(spec).text).digest('hex').slice(0, 32);
+}
+
+function sshdConfigFile(spec: WorkspaceSpec): WorkspaceFile {
+  return { path: SSHD_CONFIG, type: 'file', mode: 0o644, content: sshdConfigText(spec).text };
+}
+
+/**
+ * sshd re-executes itself on SIGHUP and writes its pid file only once it listens again: removing
+ * the file first and waiting for it to come back tells when the new config is in force (5 s at most).
+ */
+const RELOAD_SCRIPT = `pid=$(cat ${SSHD_PID_FILE}) || exit 3
+rm -f ${SSHD_PID_FILE}
+kill -HUP "$pid" || exit 4
+i=0
+while [ ! -s ${SSHD_PID_FILE} ]; do
+  i=$((i + 1)); [ $i -gt 100 ] && exit 5
+  sleep 0.05
+done`;
+
+/**
+ * Puts a changed sshd config (e.g. agent forwarding turned on or off) into a workspace that was
+ * already made; a running sshd reloads it, so sessions already open stay while new ones get it.
+ */
+export async function applySshdConfig(provider: WorkspaceProvider, ws: ProviderWorkspace, spec: WorkspaceSpec): Promise<void> {
+  await provider.putFiles(ws.providerId, [sshdConfigFile(spec)]);
+  if (ws.state !== 'running') return;
+  const r = await provider.exec(ws.providerId, ['sh', '-c', RELOAD_SCRIPT], { timeoutMs: 15_000 });
+  if (r.exitCode !== 0) {
+    throw new AgentError('PROVIDER_ERROR', `The SSH server of workspace ${spec.name} did not reload its new config (exit ${r.exitCode})`, {
+      provider: provider.name,
+      hint: `${r.stderr.trim() ? `It said: ${r.stderr.trim().slice(0, 300)}. ` : ''}\`vendetta workspace stop ${spec.name}\` then \`up\` starts it afresh with the new config.`,
+    });
+  }
 }
 
 export function authorizedKeysText(keys: readonly string[]): string {
@@ -70,7 +113,7 @@ export function sshdFiles(spec: WorkspaceSpec, hostKey: { privateKeyPem: string;
   const files: WorkspaceFile[] = [
     { path: VENDETTA_ETC, type: 'directory', mode: 0o755 },
     { path: AUTHORIZED_KEYS_DIR, type: 'directory', mode: 0o755 },
-    { path: SSHD_CONFIG, type: 'file', mode: 0o644, content: sshdConfigText(spec).text },
+    sshdConfigFile(spec),
     { path: HOST_KEY_PATH, type: 'file', mode: 0o600, content: hostKey.privateKeyPem },
     { path: `${HOST_KEY_PATH}.pub`, type: 'file', mode: 0o644, content: `${hostKey.publicKey} vendetta-workspace-${spec.name}\n` },
     // sshd's privilege-separation folder; Debian's package expects /run/sshd to exist.

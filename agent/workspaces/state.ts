@@ -26,6 +26,8 @@ export interface WorkspaceRecord {
   createdAt: string;
   /** Service ports published on the node's 127.0.0.1: container port → node port, chosen at create. */
   servicePorts?: Record<string, number>;
+  /** sshdConfigHash of the sshd config the workspace was given; a different one is put in on the next create. */
+  sshdConfig?: string;
   /** `creating` until a create finished; a record left so was cut short and the next create completes it. */
   phase: 'creating' | 'ready';
 }

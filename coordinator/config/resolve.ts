@@ -50,6 +50,7 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
     hooks: defined({ postCreate: config.hooks?.postCreate, postStart: config.hooks?.postStart }),
     forwardPorts: [...(config.forwardPorts ?? [])],
     workspaceFolder: config.workspaceFolder ?? `/workspaces/${config.name}`,
+    forwardAgent: config.forwardAgent ?? false,
   };
   if (config.user !== undefined) resolved.user = config.user;
   return resolved;

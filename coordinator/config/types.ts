@@ -67,6 +67,7 @@ export interface WorkspaceConfig {
   forwardPorts?: number[];
   workspaceFolder?: string;
   user?: string;
+  forwardAgent?: boolean;
 }
 
 export type ResolvedHealthcheck = (
@@ -100,4 +101,6 @@ export interface ResolvedWorkspaceConfig {
   forwardPorts: number[];
   workspaceFolder: string;
   user?: string;
+  /** Whether the laptop's SSH agent may be forwarded into the workspace (opt-in). */
+  forwardAgent: boolean;
 }

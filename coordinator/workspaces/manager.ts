@@ -21,6 +21,7 @@ import type { AgentClient, Disposable } from '../nodes/agentClient';
 import type { ProgressReporter } from '../daemon/handlerTable';
 import type { ForwardInfo, RemoveWorkspaceParams, ServiceStatus, WorkspaceRef, WorkspaceStatus, WorkspaceSummary, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
 import { KnownHosts } from '../ssh/knownHosts';
+import type { HostBlock } from '../sshConfig/blocks';
 import { SshConfigFile } from '../sshConfig/sshConfigFile';
 import { SyncStateStore } from '../sync/syncState';
 import { agentErrorName, checkWorkspaceInfo, checkWorkspaceList } from './agentReplies';
@@ -81,8 +82,12 @@ export class WorkspaceManager {
    * name a file that is gone, and ssh (or Remote-SSH) would fail before reaching the workspace.
    */
   refreshSshConfig(): number {
-    const blocks = this.store.list().map((r) => ({ alias: r.sshHost, user: r.user, identityFile: this.identityFile, knownHostsFile: this.paths.knownHosts, proxyCommand: this.proxyCommand }));
-    return this.sshConfig.refresh(blocks);
+    return this.sshConfig.refresh(this.store.list().map((r) => this.hostBlock(r)));
+  }
+
+  /** The workspace's ssh_config block. */
+  hostBlock(r: WorkspaceRecord): HostBlock {
+    return { alias: r.sshHost, user: r.user, identityFile: this.identityFile, knownHostsFile: this.paths.knownHosts, proxyCommand: this.proxyCommand, forwardAgent: r.forwardAgent === true };
   }
 
   get paths(): HomePaths {

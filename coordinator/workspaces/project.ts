@@ -78,6 +78,7 @@ export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverri
   if (config.hooks.postCreate !== undefined) hooks.postCreate = copyCommand(config.hooks.postCreate);
   if (config.hooks.postStart !== undefined) hooks.postStart = copyCommand(config.hooks.postStart);
   if (hooks.postCreate !== undefined || hooks.postStart !== undefined) spec.hooks = hooks;
+  if (config.forwardAgent) spec.forwardAgent = true;
   return spec;
 }
 

@@ -22,6 +22,8 @@ export interface WorkspaceRecord {
   workspaceFolder: string;
   /** Login user inside the workspace. */
   user: string;
+  /** The config opted in to SSH agent forwarding (its ssh_config block says `ForwardAgent yes`). */
+  forwardAgent?: boolean;
   createdAt: string;
 }
 
@@ -104,7 +106,7 @@ function isRecord(v: unknown): v is WorkspaceRecord {
   const str = (k: string) => typeof r[k] === 'string';
   return str('name') && NAME_PATTERN.test(r.name as string) && str('node') && NAME_PATTERN.test(r.node as string)
     && PROVIDERS.has(r.provider as string) && str('sshHost') && str('workspaceFolder') && str('user') && str('createdAt')
-    && (r.projectPath === undefined || str('projectPath'));
+    && (r.projectPath === undefined || str('projectPath')) && (r.forwardAgent === undefined || typeof r.forwardAgent === 'boolean');
 }
 
 function damaged(file: string, why: string, cause?: unknown): VendettaError {

@@ -55,6 +55,7 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
       sshHost: sshAlias(name, node),
       workspaceFolder: spec.workspaceFolder,
       user: spec.user,
+      ...(spec.forwardAgent ? { forwardAgent: true } : {}),
       createdAt: existing?.createdAt ?? new Date().toISOString(),
     };
     // Recorded before the node is asked: a create cut off half-way is still listed, and retried.
@@ -87,7 +88,7 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
     }
     // Pinned before the ssh_config block exists, so no ssh ever connects unpinned.
     await m.knownHosts.pin(record.sshHost, 22, hostKey.keyType, hostKey.key);
-    m.sshConfig.upsert({ alias: record.sshHost, user: spec.user, identityFile: key.privateKeyPath, knownHostsFile: m.paths.knownHosts, proxyCommand: m.proxyCommand });
+    m.sshConfig.upsert(m.hostBlock(record));
 
     let sync: SyncReport | null = null;
     let cloned: WorkspaceUpResult['git'] = null;

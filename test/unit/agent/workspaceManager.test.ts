@@ -183,6 +183,33 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     assert.equal(provider.created, 1);
   });
 
+  it('turning agent forwarding on or off in a made workspace rewrites its sshd config and reloads the running sshd', async () => {
+    const m = manager();
+    const first = await m.create(spec());
+    const c = provider.containers.get(first.providerId!)!;
+    const config = () => String(c.files.get('/etc/vendetta/sshd_config')?.content ?? '');
+    const reloads = () => provider.execs.filter((a) => a[0] === 'sh' && /kill -HUP/.test(a[2] ?? '')).length;
+    assert.match(config(), /^AllowAgentForwarding no$/m);
+    await m.create(spec());
+    assert.equal(reloads(), 0, 'an unchanged config is left alone');
+    await m.create(spec('shop', { forwardAgent: true }));
+    assert.match(config(), /^AllowAgentForwarding yes$/m);
+    assert.equal(reloads(), 1);
+    await m.create(spec('shop', { forwardAgent: true }));
+    assert.equal(reloads(), 1);
+    await m.stop('shop');
+    await m.create(spec());
+    assert.match(config(), /^AllowAgentForwarding no$/m);
+    assert.equal(reloads(), 1, 'a stopped sshd reads the new config when it starts: no reload');
+    provider.exec = async () => ({ exitCode: 5, stdout: '', stderr: 'no pid file' });
+    await assert.rejects(m.create(spec('shop', { forwardAgent: true })), (err: AgentError) => {
+      assert.equal(err.code, 'PROVIDER_ERROR');
+      assert.match(err.message, /did not reload its new config \(exit 5\)/);
+      assert.match(err.hint ?? '', /no pid file/);
+      return true;
+    });
+  });
+
   it('reports a container removed behind its back as missing, and a create makes it again with the same key', async () => {
     const m = manager();
     const first = await m.create(spec());

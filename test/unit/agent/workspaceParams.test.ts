@@ -86,6 +86,9 @@ describe('workspace requests are checked at the agent boundary', () => {
     refused({ spec: spec({ docker: { image: 'x', build: { context: 'a/../../b' } } }) }, /stay inside the project/);
     for (const user of ['Root', 'a b', '-x', '../x', 'x'.repeat(33), 5]) refused({ spec: spec({ user }) }, /spec.user/);
     refused({ spec: spec({ provider: 'podman' }) }, /spec.provider/);
+    for (const forwardAgent of ['yes', 1, null]) refused({ spec: spec({ forwardAgent }) }, /spec.forwardAgent must be true or false/);
+    assert.equal(validateCreateParams({ spec: spec({ forwardAgent: true }) }).spec.forwardAgent, true);
+    assert.equal('forwardAgent' in validateCreateParams({ spec: spec({ forwardAgent: false }) }).spec, false);
     refused({ spec: 'x' }, /spec must be an object/);
     refused({ spec: spec(), progressToken: '' }, /progressToken/);
     refused([], /expected an object/);
@@ -127,6 +130,12 @@ describe('the workspace sshd is configured by files the agent writes', () => {
       assert.match(r.stdout, /^passwordauthentication no$/m);
       assert.match(r.stdout, /^permitrootlogin without-password$/m);
       assert.match(r.stdout, /^authorizedkeysfile \/etc\/vendetta\/authorized_keys\/%u$/m);
+      assert.match(r.stdout, /^allowagentforwarding no$/m);
+      assert.match(r.stdout, /^x11forwarding no$/m);
+      writeFileSync(join(dir, 'cfg'), sshdConfigText({ ...full, forwardAgent: true }).text);
+      const optedIn = spawnSync('/usr/sbin/sshd', ['-T', '-f', join(dir, 'cfg'), '-h', join(dir, 'hk')], { encoding: 'utf8' });
+      assert.equal(optedIn.status, 0, optedIn.stderr);
+      assert.match(optedIn.stdout, /^allowagentforwarding yes$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

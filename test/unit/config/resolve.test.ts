@@ -20,6 +20,15 @@ describe('resolved workspace config', () => {
     assert.deepEqual(c.forwardPorts, []);
     assert.deepEqual(c.env, {});
     assert.equal(c.user, undefined);
+    assert.equal(c.forwardAgent, false);
+  });
+
+  it('forwards the SSH agent only when the config opts in, and refuses what is not a boolean', () => {
+    assert.equal(resolved('name: x\nforwardAgent: true\n').forwardAgent, true);
+    assert.equal(resolved('name: x\nforwardAgent: false\n').forwardAgent, false);
+    const bad = validateWorkspaceConfigText('name: x\nforwardAgent: "yes"\n', 'c.yaml');
+    assert.equal(bad.config, undefined);
+    assert.match(bad.diagnostics[0]?.message ?? '', /forwardAgent/);
   });
 
   it('orders services so each starts after its dependencies', () => {

@@ -27,7 +27,7 @@ describe('the services the agent is asked to run', () => {
     const argv = ['sh', '-c', 'echo "$HOME" ; true'];
     const config = {
       name: 'x', provider: 'docker' as const, node: 'local', docker: { image: 'i' }, lxc: { image: 'l' }, qemu: { image: 'q', cpus: 1, memoryBytes: 1, diskBytes: 1, accel: 'auto' as const },
-      env: {}, forwardPorts: [], workspaceFolder: '/workspaces/x',
+      env: {}, forwardPorts: [], workspaceFolder: '/workspaces/x', forwardAgent: false,
       hooks: { postCreate: './setup.sh', postStart: ['echo', 'hi'] },
       services: [{ name: 'job', command: argv, env: { A: '1' }, dependsOn: [], restart: 'no' as const, healthcheck: { kind: 'command' as const, command: argv, intervalMs: 1, timeoutMs: 2, retries: 3, startPeriodMs: 4 } }],
     };
@@ -36,6 +36,8 @@ describe('the services the agent is asked to run', () => {
     assert.deepEqual(spec.services?.[0], { name: 'job', command: argv, env: { A: '1' }, dependsOn: [], restart: 'no', healthcheck: { kind: 'command', command: argv, intervalMs: 1, timeoutMs: 2, retries: 3, startPeriodMs: 4 } });
     assert.notEqual(spec.services?.[0]?.command, argv);
     assert.equal(buildSpec({ ...config, services: [], hooks: {} }, {}, 'k').services, undefined);
+    assert.equal('forwardAgent' in spec, false, 'the sshd refuses the agent unless the config opts in');
+    assert.equal(buildSpec({ ...config, forwardAgent: true }, {}, 'k').forwardAgent, true);
   });
 
   it('up waits until every service is healthy or stuck, within what the checks allow', () => {

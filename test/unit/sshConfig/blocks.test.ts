@@ -55,6 +55,21 @@ describe('the generated ssh_config', () => {
     assert.deepEqual(argv, ['/usr/bin/node', '/opt/vendetta/dist/vendetta.js', 'ssh-proxy', '--home', home, 'shop.build-1.vendetta']);
   });
 
+  it('forwards neither the agent nor X11 unless the workspace opted in, over a user\'s `Host *` that says yes', () => {
+    const ours = join(dir, 'ssh_config');
+    writeFileSync(ours, upsertBlock(upsertBlock('', block('plain.local.vendetta')), { ...block('agent.local.vendetta'), forwardAgent: true }));
+    // As ~/.ssh/config reads once `vendetta ssh-config install` put the Include at its top.
+    const user = join(dir, 'user_config');
+    writeFileSync(user, `Include ${ours}\n\nHost *\n  ForwardAgent yes\n  ForwardX11 yes\n  ForwardX11Trusted yes\n`);
+    const plain = sshG(user, 'plain.local.vendetta');
+    assert.equal(plain.get('forwardagent'), 'no');
+    assert.equal(plain.get('forwardx11'), 'no');
+    const agent = sshG(user, 'agent.local.vendetta');
+    assert.equal(agent.get('forwardagent'), 'yes');
+    assert.equal(agent.get('forwardx11'), 'no');
+    assert.equal(sshG(user, 'elsewhere.example').get('forwardagent'), 'yes', 'the user\'s other hosts keep their setting');
+  });
+
   it('adds and removes one block without touching the others or a hand-written one', () => {
     const hand = '# mine\nHost jump\n  HostName 10.0.0.1\n  User me\n';
     let text = upsertBlock(hand, block('a.local.vendetta'));
