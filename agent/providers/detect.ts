@@ -3,7 +3,7 @@
  * warm `node/info` costs nothing while a provider installed or started a moment ago still shows up.
  */
 import { arch } from 'node:os';
-import type { ProviderName, ProvidersInfo } from '../protocol';
+import { notRunnableReason, RUNNABLE_PROVIDERS, type ProviderName, type ProviderStatus, type ProvidersInfo } from '../protocol';
 import type { ProbeRunner } from './contract';
 import { detectDocker } from './docker/detect';
 import { detectLxc } from './lxc/detect';
@@ -26,7 +26,14 @@ export async function detectProviders(opts: DetectOptions): Promise<ProvidersInf
     bounded('lxc', detectLxc(env, runner, timeoutMs), bound, {}),
     bounded('qemu', detectQemu(opts.nodeArch ?? arch(), runner, timeoutMs), bound, { kvm: false }),
   ]);
-  return { docker, lxc, qemu };
+  return { docker, lxc: notRunnable('lxc', lxc), qemu: notRunnable('qemu', qemu) };
+}
+
+/** What the node has installed stays visible, but a provider this agent cannot run is never "available". */
+function notRunnable<T extends ProviderStatus>(name: ProviderName, found: T): T {
+  if (RUNNABLE_PROVIDERS.includes(name)) return found;
+  const installed = found.available ? ` (the node has ${name}${found.version ? ` ${found.version}` : ''})` : '';
+  return { ...found, available: false, error: `${notRunnableReason(name)}${installed}`, hint: 'Use provider: docker.' };
 }
 
 async function bounded<T extends { available: boolean; error?: string }>(

@@ -1,6 +1,6 @@
 /** Which WorkspaceProvider runs a workspace of a given kind on this node. */
 import { AgentError } from '../errors';
-import type { ProviderName } from '../protocol';
+import { notRunnableReason, RUNNABLE_PROVIDERS, type ProviderName } from '../protocol';
 import type { WorkspaceProvider } from '../providers/contract';
 import { dockerSocket } from '../providers/docker/detect';
 import { DockerProvider } from '../providers/docker/provider';
@@ -10,10 +10,10 @@ export type ProviderLookup = (name: ProviderName) => WorkspaceProvider;
 export function nodeProviders(env: NodeJS.ProcessEnv): ProviderLookup {
   let docker: { socket: string; provider: DockerProvider } | undefined;
   return (name) => {
-    if (name !== 'docker') {
-      throw new AgentError('PROVIDER_UNAVAILABLE', `This agent cannot run ${name} workspaces yet`, {
+    if (!RUNNABLE_PROVIDERS.includes(name)) {
+      throw new AgentError('PROVIDER_UNAVAILABLE', `This agent cannot run ${name} workspaces: ${notRunnableReason(name)}`, {
         provider: name,
-        hint: 'Use provider: docker for now.',
+        hint: 'Use provider: docker.',
       });
     }
     const where = dockerSocket(env);

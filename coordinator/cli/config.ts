@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { hasErrors, type Diagnostic } from '../config/diagnostics';
+import { VendettaError } from '../errors';
 import { ExitCode, printJson } from './output';
 
 interface ValidateOptions {
@@ -31,10 +32,33 @@ interface Checked {
 
 async function check(path: string): Promise<Checked> {
   // Loaded here, not at startup: the schema validators are most of what the CLI would load.
-  const { loadNodesFile, loadWorkspaceConfig } = await import('../config/index.js');
-  if (basename(path) === 'nodes.yaml') return { file: path, diagnostics: (await loadNodesFile(path)).diagnostics };
+  const { loadWorkspaceConfig, readConfigFile, validateNodesText } = await import('../config/index.js');
+  if (basename(path) === 'nodes.yaml') {
+    // Not loadNodesFile: to the coordinator a missing nodes.yaml is an empty registry, but a
+    // path given to validate that does not exist is a mistake worth saying.
+    const read = await readConfigFile(path);
+    return { file: path, diagnostics: read.text === undefined ? read.diagnostics : validateNodesText(read.text, path).diagnostics };
+  }
   const loaded = await loadWorkspaceConfig(path);
   return { file: loaded.file, diagnostics: loaded.diagnostics };
+}
+
+/**
+ * `up`'s own look at the project's config before anything starts: every warning printed (a
+ * misspelt key is ignored, and the user should know), and every error listed rather than the
+ * first. A folder that is no project is left to the coordinator, which says so.
+ */
+export async function checkConfigBeforeUp(projectDir: string): Promise<void> {
+  const { loadWorkspaceConfig } = await import('../config/index.js');
+  const loaded = await loadWorkspaceConfig(projectDir);
+  if (loaded.diagnostics.some((d) => d.code === 'no-config' || d.code === 'not-found')) return;
+  if (loaded.diagnostics.length) process.stderr.write(loaded.diagnostics.map(formatDiagnostic).join('\n') + '\n');
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error').length;
+  if (errors) {
+    throw new VendettaError('CONFIG_INVALID', `${loaded.file} has ${errors} error${errors > 1 ? 's' : ''} (listed above); nothing was started`, {
+      hint: `Fix ${errors > 1 ? 'them' : 'it'} and run up again; \`vendetta config validate ${projectDir}\` checks the config without starting anything.`,
+    });
+  }
 }
 
 export async function validateCommand(paths: string[], opts: ValidateOptions): Promise<number> {

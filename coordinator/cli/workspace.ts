@@ -5,6 +5,7 @@
 import { Option, type Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import { RUNNABLE_PROVIDERS } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import { homePaths } from '../home';
 import {
@@ -18,6 +19,7 @@ import {
   type WorkspaceUpParams,
 } from '../protocol';
 import { runAction, withClient } from './client';
+import { checkConfigBeforeUp } from './config';
 import { ExitCode, printJson, ProgressPrinter } from './output';
 import { registerServiceCommands } from './services';
 import { anyServiceFailed } from './serviceOutput';
@@ -40,7 +42,7 @@ interface RefOpts extends JsonOpts {
   node?: string;
 }
 
-const providerOption = () => new Option('--provider <provider>', 'docker, lxc or qemu (default: the config\'s)').choices(['docker', 'lxc', 'qemu']);
+const providerOption = () => new Option('--provider <provider>', `the provider (default: the config's; available: ${RUNNABLE_PROVIDERS.join(', ')})`).choices(RUNNABLE_PROVIDERS);
 
 export function registerWorkspaceCommands(program: Command): void {
   const ws = program.command('workspace').description('create, list, start, stop and remove workspaces on nodes');
@@ -190,6 +192,7 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
   if (opts.name) params.name = opts.name;
   if (opts.git) params.git = opts.git;
   if (opts.forward) params.forward = true;
+  await checkConfigBeforeUp(params.path);
   return withClient(async (c) => {
     const printer = new ProgressPrinter(!opts.json);
     const progressToken = randomUUID();

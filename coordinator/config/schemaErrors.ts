@@ -1,7 +1,8 @@
 /**
  * ajv's errors, turned into diagnostics a person can act on: located at the YAML/JSON text the
  * error is about, worded in plain language, with "did you mean" for misspelt keys and values.
- * Unknown keys are warnings (the key is ignored), everything else an error.
+ * Unknown keys are warnings (the key is ignored), everything else an error; a caller may make an
+ * unknown top-level key an error, as a misspelt top-level key hides a whole block.
  */
 import type { ErrorObject } from 'ajv';
 import { type Diagnostic, type DiagnosticInit, type Range, diagnosticAt } from './diagnostics';
@@ -17,6 +18,8 @@ export interface SchemaErrorContext {
   data: unknown;
   locate: Locator;
   patterns: Record<string, PatternMessage>;
+  /** Report unknown top-level keys as errors (default: warnings, like every unknown key). */
+  unknownRootKeyIsError?: boolean;
 }
 
 interface SchemaLike {
@@ -133,11 +136,14 @@ function describe(e: ErrorObject, all: readonly ErrorObject[], ctx: SchemaErrorC
       const known = Object.keys(parent.properties ?? {});
       const guess = closestMatch(name, known);
       const where = label === '' ? '' : ` in ${subject}`;
+      const fatal = label === '' && ctx.unknownRootKeyIsError === true;
       return at([...segs, name], {
         code: 'unknown-key',
-        severity: 'warning',
+        severity: fatal ? 'error' : 'warning',
         message: `unknown key \`${name}\`${where}${guess ? `; did you mean \`${guess}\`?` : ''}`,
-        hint: `it is ignored; the keys allowed here are: ${known.join(', ')}`,
+        hint: fatal
+          ? `the whole block would be ignored${guess ? `; the problems inside it are reported as if it were \`${guess}\`` : ''}; the top-level keys are: ${known.join(', ')}`
+          : `it is ignored; the keys allowed here are: ${known.join(', ')}`,
         ...(guess ? { fix: { replacement: guess } } : {}),
       }, true);
     }

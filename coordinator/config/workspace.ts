@@ -3,11 +3,12 @@
  * the semantic checks. Pure (no file system), so the language server can run it on unsaved text.
  */
 import { type Diagnostic, diagnosticAt, hasErrors, sortDiagnostics } from './diagnostics';
-import { type PatternMessage, schemaDiagnostics } from './schemaErrors';
+import { closestMatch } from './didYouMean';
+import { type Locator, type PatternMessage, schemaDiagnostics } from './schemaErrors';
 import { semanticDiagnostics } from './semantic';
 import { checkConfigText } from './textGuards';
 import type { WorkspaceConfig } from './types';
-import { workspaceValidator } from './validators';
+import { workspaceSchema, workspaceValidator } from './validators';
 import { parseYaml } from './yamlSource';
 
 /** More than this and the rest are noise: the first problems are what a person fixes first. */
@@ -58,14 +59,45 @@ function validate(text: string, file: string): WorkspaceValidation {
 }
 
 /** Schema and semantic checks on already-parsed data; `locate` maps a JSON path to its source. */
-export function validateWorkspaceData(data: unknown, file: string, locate: Parameters<typeof semanticDiagnostics>[2]): Diagnostic[] {
+export function validateWorkspaceData(data: unknown, file: string, locate: Locator): Diagnostic[] {
+  const out = checkData(data, file, locate);
+  const renamed = misspeltBlocks(data);
+  if (!renamed) return out;
+  // A misspelt top-level key (`servces:`) would hide every mistake inside its block: check the
+  // data again as if the key were spelt right, located at the text as written.
+  const seen = new Set(out.map(sameSpot));
+  const asWritten: Locator = (path, opts) => locate(path.length && renamed.to.has(path[0]!) ? [renamed.to.get(path[0]!)!, ...path.slice(1)] : path, opts);
+  for (const d of checkData(renamed.data, file, asWritten)) if (!seen.has(sameSpot(d))) out.push(d);
+  return out;
+}
+
+function checkData(data: unknown, file: string, locate: Locator): Diagnostic[] {
   const validate = workspaceValidator();
   const out: Diagnostic[] = [];
   if (!validate(data)) {
-    out.push(...schemaDiagnostics(validate.errors ?? [], { file, data, locate, patterns: WORKSPACE_PATTERN_MESSAGES }));
+    out.push(...schemaDiagnostics(validate.errors ?? [], { file, data, locate, patterns: WORKSPACE_PATTERN_MESSAGES, unknownRootKeyIsError: true }));
   }
   out.push(...semanticDiagnostics(data, file, locate));
   return out;
+}
+
+const sameSpot = (d: Diagnostic) => `${d.line}:${d.col}:${d.message}`;
+
+/** The data with each unknown top-level key renamed to the key it most likely means, if any. */
+function misspeltBlocks(data: unknown): { data: Record<string, unknown>; to: Map<string, string> } | undefined {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  const known = Object.keys(workspaceSchema.properties);
+  const copy: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+  const to = new Map<string, string>(); // right name -> name as written
+  for (const key of Object.keys(copy)) {
+    if (known.includes(key)) continue;
+    const guess = closestMatch(key, known);
+    if (guess === undefined || guess in copy || to.has(guess)) continue;
+    copy[guess] = copy[key];
+    delete copy[key];
+    to.set(guess, key);
+  }
+  return to.size ? { data: copy, to } : undefined;
 }
 
 /** Sorted; when there are too many, errors are kept before warnings so none is hidden by them. */

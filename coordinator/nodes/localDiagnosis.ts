@@ -3,7 +3,7 @@
  * the Node.js runtime, the agent, and each provider the agent finds.
  */
 import { existsSync } from 'node:fs';
-import { GetNodeInfo, PROVIDER_NAMES, type NodeInfo, type ProviderName } from '../../agent/protocol';
+import { GetNodeInfo, RUNNABLE_PROVIDERS, type NodeInfo, type ProviderName } from '../../agent/protocol';
 import { toVendettaError } from '../errors';
 import type { TestStep } from '../protocol';
 import type { AgentClient } from './agentClient';
@@ -17,7 +17,7 @@ const PROVIDER_HINTS: Record<ProviderName, string> = {
 
 /** One step per provider, from the agent's node/info. */
 export function providerSteps(info: NodeInfo, elapsedMs: number): TestStep[] {
-  return PROVIDER_NAMES.map((p) => {
+  return RUNNABLE_PROVIDERS.map((p) => {
     const s = info.providers[p];
     const kvm = p === 'qemu' ? (info.providers.qemu.kvm ? ', KVM usable' : ', no KVM (slow TCG emulation)') : '';
     const step: TestStep = {

@@ -4,7 +4,7 @@
  * gets its own line.
  */
 import type { Client } from 'ssh2';
-import { GetNodeInfo, type NodeInfo, type ProviderName } from '../../agent/protocol';
+import { GetNodeInfo, RUNNABLE_PROVIDERS, type NodeInfo, type ProviderName } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { agentBundlePath, type HomePaths } from '../home';
 import type { Logger } from '../log';
@@ -131,7 +131,7 @@ export async function diagnoseNode(target: SshNodeTarget, opts: DiagnoseOptions)
       st.fail('providers', toVendettaError(err));
       return st.steps;
     }
-    for (const name of ['docker', 'lxc', 'qemu'] as const) {
+    for (const name of RUNNABLE_PROVIDERS) {
       const p = nodeInfo.providers[name];
       const label = p.available && p.version ? `${name} (${p.version})` : name;
       if (p.available) {

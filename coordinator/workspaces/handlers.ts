@@ -1,5 +1,6 @@
 /** The coordinator's workspace requests: params validated at the boundary, then the manager. */
 import { isAbsolute, normalize } from 'node:path';
+import { RUNNABLE_PROVIDERS } from '../../agent/protocol';
 import type { HandlerTable } from '../daemon/handlerTable';
 import * as v from '../daemon/validate';
 import { VendettaError } from '../errors';
@@ -11,7 +12,6 @@ import type { TunnelRegistry } from './tunnels';
 
 type WorkspaceHandlers = Pick<HandlerTable, 'workspaceUp' | 'listWorkspaces' | 'workspaceStatus' | 'startWorkspace' | 'stopWorkspace' | 'removeWorkspace' | 'tunnelOpen'>;
 
-const PROVIDERS: readonly WorkspaceProvider[] = ['docker', 'lxc', 'qemu'];
 
 export function projectPath(x: unknown): string {
   if (typeof x !== 'string' || x.length === 0 || x.length > 4096 || x.includes('\0') || !isAbsolute(x)) {
@@ -23,8 +23,8 @@ export function projectPath(x: unknown): string {
 }
 
 export function provider(x: unknown): WorkspaceProvider {
-  if (typeof x !== 'string' || !PROVIDERS.includes(x as WorkspaceProvider)) {
-    throw new VendettaError('INVALID_PARAMS', `Invalid provider: ${typeof x === 'string' ? v.quote(x) : 'not a string'}`, { hint: `Choose one of ${PROVIDERS.join(', ')}.` });
+  if (typeof x !== 'string' || !RUNNABLE_PROVIDERS.includes(x as WorkspaceProvider)) {
+    throw new VendettaError('INVALID_PARAMS', `Invalid provider: ${typeof x === 'string' ? v.quote(x) : 'not a string'}`, { hint: `Choose one of ${RUNNABLE_PROVIDERS.join(', ')}.` });
   }
   return x as WorkspaceProvider;
 }

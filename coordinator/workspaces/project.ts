@@ -33,7 +33,7 @@ export async function loadProject(path: string): Promise<LoadedProject> {
   }
   if (hasErrors(loaded.diagnostics) || !loaded.config) {
     throw new VendettaError('CONFIG_INVALID', configErrorMessage(errors), {
-      hint: errors[0]?.hint ?? `\`vendetta config validate ${path}\` lists every problem.`,
+      hint: errors.length === 1 && errors[0]?.hint ? errors[0].hint : `\`vendetta config validate ${path}\` lists every problem.`,
       details: { diagnostics: errors.map((d) => ({ file: d.file, line: d.line, col: d.col, message: d.message })) },
     });
   }

@@ -59,11 +59,32 @@ describe('workspace config checks beyond the schema', () => {
     assert.deepEqual(check(v6).diagnostics.map((d) => d.code), ['healthcheck-port']);
   });
 
-  it('keeps a config with only unknown-key warnings, and offers the fix', () => {
-    const r = check('name: x\nprovder: lxc\n');
+  it('keeps a config whose only problems are unknown keys inside a block, and offers the fix', () => {
+    const r = check('name: x\nservices:\n  a:\n    command: x\n    prot: 1\n');
     assert.equal(hasErrors(r.diagnostics), false);
     assert.ok(r.config);
-    assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.line, d.col, d.endCol, d.fix?.replacement]), [['warning', 'unknown-key', 2, 1, 8, 'provider']]);
+    assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.line, d.col, d.endCol, d.fix?.replacement]), [['warning', 'unknown-key', 5, 5, 9, 'port']]);
+  });
+
+  it('refuses an unknown top-level key, and checks its block as the key it most likely means', () => {
+    const r = check('name: x\nprovder: lxc\n');
+    assert.equal(r.config, undefined);
+    assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.line, d.col, d.fix?.replacement]), [
+      ['error', 'unknown-key', 2, 1, 'provider'],
+      ['error', 'unsupported', 2, 10, undefined],
+    ]);
+    assert.match(r.diagnostics[0]!.hint ?? '', /reported as if it were `provider`/);
+  });
+
+  it('does not rename a misspelt key onto one that is also there', () => {
+    const r = check('name: x\nenv: {A: "1"}\nenb: {"1B": 2}\n');
+    assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.line]), [['error', 'unknown-key', 3]]);
+  });
+
+  it('refuses the providers that are not available yet, saying only docker is', () => {
+    const d = check('name: x\nprovider: qemu\n').diagnostics;
+    assert.deepEqual(d.map((x) => [x.severity, x.code, x.line, x.col]), [['error', 'unsupported', 2, 11]]);
+    assert.match(d[0]!.message, /only docker is available/);
   });
 
   it('gives no did-you-mean for an unknown key unlike any known one', () => {
