@@ -108,7 +108,7 @@ describe('SSH nodes: agent install, upgrade, purge, diagnosis (real sshd)', func
     assert.deepEqual(names.slice(0, 3), [`DNS + TCP ${n.host}:22`, `host key (pinned ${n.hostKeyFingerprint})`, `SSH auth as ${n.user}`]);
     assert.match(names[3]!, /^Node\.js runtime \(v\d+\.\d+\.\d+ at \/.+\)$/);
     assert.match(names[4]!, /^agent \(\d+\.\d+\.\d+[^,]*, pid \d+\)$/);
-    assert.deepEqual(names.slice(5).map((x) => x.split(' ')[0]), ['docker', 'lxc', 'qemu']);
+    assert.deepEqual(names.slice(5).map((x) => x.split(' ')[0]), ['docker']);
     for (const step of steps.slice(0, 5)) assert.equal(step.ok, true, `${step.name}: ${step.detail}`);
     for (const step of steps) {
       assert.equal(typeof step.elapsedMs, 'number');
