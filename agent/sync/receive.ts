@@ -1,20 +1,25 @@
 /**
  * The receiving end of a code sync: a tar stream whose first entry is `.vendetta-sync.json`
  * ({delete: [paths]}), then the changed files. Deletes first, then extracts into the root,
- * keeping modes and mtimes. Nothing is ever written through a symlink or outside the root:
- * every parent folder is resolved on disk and must lie inside, files are written to a temp
- * file and renamed over their target (replacing a link, never following it).
+ * keeping permission bits (setuid, setgid and sticky dropped) and mtimes.
+ *
+ * The root is bind-mounted into a running workspace whose root can change it while we write, so
+ * nothing here goes by path: every step is taken below a folder descriptor (agent/fs/beneath),
+ * never through a link. Whatever is in the way of a path the stream sends (a file, a link, a
+ * folder) is replaced, never written through; files are written to a temp file and renamed over
+ * their target; deletes go through descriptors.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { closeSync, fchmodSync, fchownSync, futimesSync, writeSync } from 'node:fs';
 import { SYNC_HEADER_ENTRY, type SyncHeader, type SyncSummary } from '../protocol';
 import { AgentError, errnoCode } from '../errors';
+import { BeneathError, Dir, openBeneath } from '../fs/beneath';
 import { readTar, type TarEntry } from '../tar/decode';
 import { checkSymlinkTarget, isRootPath, relativeSegments, UnsafePath } from './safePath';
 
 const MAX_HEADER = 64 * 1024 * 1024;
+/** Permission bits kept on receive: no setuid, setgid or sticky bit reaches the node. */
+const PERMISSION_BITS = 0o777;
 
 export function refused(message: string, cause?: unknown): AgentError {
   return new AgentError('SYNC_REFUSED', `The sync stream was refused: ${message}`, {
@@ -23,127 +28,143 @@ export function refused(message: string, cause?: unknown): AgentError {
   });
 }
 
+/** The workspace changed the folder under the sync in a way we will not work through. */
+function changedUnderUs(err: BeneathError): AgentError {
+  return new AgentError('SYNC_REFUSED', `The sync stopped at ${JSON.stringify(err.path.slice(0, 200))}: ${err.message}`, {
+    hint: 'Something in the workspace kept changing its project folder while the code was synced; stop it and run the sync again.',
+    cause: err,
+  });
+}
+
+function noProc(err: BeneathError): AgentError {
+  return new AgentError('INTERNAL', `The agent cannot sync safely on this node: ${err.message}`, {
+    hint: 'The agent works below the project folder through /proc/self/fd; mount /proc (it is there on every normal Linux system) and sync again.',
+    cause: err,
+  });
+}
+
+export type Owner = { uid: number; gid: number };
+
+/**
+ * The folders of the entry being worked on, held open from the root down: tar entries come
+ * grouped by folder, so consecutive ones reuse them. Held folders are ours by inode; the
+ * workspace moving one elsewhere in the tree only moves where we write, never out of the tree.
+ */
+class OpenFolders {
+  private segs: string[] = [];
+  private dirs: Dir[] = [];
+
+  constructor(readonly root: Dir, private readonly owner?: Owner) {}
+
+  /** The folder `segs` (made when `create`); undefined when it is missing (or not a folder) and not made. */
+  get(segs: readonly string[], create: boolean): Dir | undefined {
+    let keep = 0;
+    while (keep < segs.length && keep < this.segs.length && segs[keep] === this.segs[keep]) keep++;
+    this.drop(keep);
+    for (let i = keep; i < segs.length; i++) {
+      const parent = i === 0 ? this.root : this.dirs[i - 1]!;
+      let next: Dir | undefined;
+      if (create) {
+        next = parent.ensureDir(segs[i]!, 0o755, true, (d) => this.own(d));
+      } else {
+        try {
+          next = parent.openDir(segs[i]!);
+        } catch (err) {
+          if (!(err instanceof BeneathError) || (err.code !== 'LINK_IN_PATH' && err.code !== 'NOT_A_FOLDER')) throw err;
+        }
+      }
+      if (!next) return undefined;
+      this.segs.push(segs[i]!);
+      this.dirs.push(next);
+    }
+    return segs.length === 0 ? this.root : this.dirs[segs.length - 1];
+  }
+
+  /** Forget held folders below depth `depth` (after deleting or replacing something there). */
+  drop(depth: number): void {
+    while (this.dirs.length > depth) this.dirs.pop()!.close();
+    this.segs.length = depth;
+  }
+
+  own(d: Dir): void {
+    if (this.owner) d.chown(this.owner.uid, this.owner.gid);
+  }
+
+  close(): void {
+    this.drop(0);
+    this.root.close();
+  }
+}
+
 class Receiver {
-  private readonly realRoot: string;
   private readonly summary: SyncSummary = { written: 0, deleted: 0, bytes: 0 };
   /** Folder modes and mtimes, applied last (writing into a folder changes its mtime). */
-  private readonly dirs: Array<{ abs: string; mode: number; mtimeMs: number }> = [];
+  private readonly dirs: Array<{ segs: string[]; mode: number; mtimeMs: number }> = [];
+  private readonly open: OpenFolders;
 
-  constructor(root: string, private readonly owner?: { uid: number; gid: number }) {
-    this.realRoot = realpathSync(root);
-  }
-
-  /** What the receiver makes belongs to the workspace's login user, when it has one. */
-  private own(abs: string): void {
-    if (this.owner) lchownSync(abs, this.owner.uid, this.owner.gid);
-  }
-
-  private inside(real: string): boolean {
-    const rel = relative(this.realRoot, real);
-    return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
-  }
-
-  /**
-   * The real folder that will hold `segments`' last part. Missing folders are made (when
-   * `create`), a file in the way is replaced by a folder, and a symlinked folder is accepted
-   * only when it resolves inside the root. Undefined when `create` is off and a folder is missing.
-   */
-  private parentOf(segments: string[], raw: string, create: boolean): string | undefined {
-    let cur = this.realRoot;
-    for (const seg of segments.slice(0, -1)) {
-      const next = join(cur, seg);
-      let st;
-      try {
-        st = lstatSync(next);
-      } catch (err) {
-        if (errnoCode(err) !== 'ENOENT') throw err;
-        if (!create) return undefined;
-        mkdirSync(next, { mode: 0o755 });
-        this.own(next);
-        cur = next;
-        continue;
-      }
-      if (st.isSymbolicLink()) {
-        let real: string;
-        try {
-          real = realpathSync(next);
-        } catch {
-          throw new UnsafePath(raw, `goes through the broken symlink ${seg}`);
-        }
-        if (!this.inside(real) || !lstatSync(real).isDirectory()) throw new UnsafePath(raw, `goes through the symlink ${seg}, which leads outside the project`);
-        cur = real;
-      } else if (st.isDirectory()) {
-        cur = next;
-      } else {
-        if (!create) return undefined;
-        rmSync(next, { force: true });
-        mkdirSync(next, { mode: 0o755 });
-        this.own(next);
-        cur = next;
-      }
-    }
-    return cur;
-  }
-
-  /** Makes room for a new entry: whatever is there (file, link, folder) goes. */
-  private clear(abs: string, keepDir: boolean): void {
-    let st;
-    try {
-      st = lstatSync(abs);
-    } catch {
-      return;
-    }
-    if (keepDir && st.isDirectory()) return;
-    rmSync(abs, { recursive: true, force: true });
+  constructor(root: string, private readonly owner?: Owner) {
+    this.open = new OpenFolders(Dir.openRoot(root), owner);
   }
 
   delete(raw: string): void {
     const segs = relativeSegments(raw);
-    const parent = this.parentOf(segs, raw, false);
-    if (!parent) return;
-    const abs = join(parent, segs[segs.length - 1]!);
-    try {
-      lstatSync(abs);
-    } catch {
-      return; // already gone
-    }
-    rmSync(abs, { recursive: true, force: true }); // a symlink is removed, never followed
-    this.summary.deleted++;
+    const parent = this.open.get(segs.slice(0, -1), false);
+    if (!parent) return; // not there (or under a link the workspace made: nothing of ours)
+    this.open.drop(segs.length - 1);
+    if (parent.remove(segs[segs.length - 1]!)) this.summary.deleted++;
   }
 
   async extract(e: TarEntry): Promise<void> {
     if (isRootPath(e.path) && e.type === 'directory') return;
     const segs = relativeSegments(e.path);
     if (e.type === 'other') throw new UnsafePath(e.path, `has tar type ${JSON.stringify(e.typeflag)}; only files, folders and links are synced`);
-    const parent = this.parentOf(segs, e.path, true)!;
-    const abs = join(parent, segs[segs.length - 1]!);
+    const name = segs[segs.length - 1]!;
+    const parentSegs = segs.slice(0, -1);
     switch (e.type) {
       case 'directory':
-        this.clear(abs, true);
-        mkdirSync(abs, { recursive: true, mode: 0o755 });
-        this.own(abs);
-        this.dirs.push({ abs, mode: e.mode & 0o7777, mtimeMs: e.mtimeMs });
+        this.open.get(segs, true);
+        this.dirs.push({ segs, mode: e.mode & PERMISSION_BITS, mtimeMs: e.mtimeMs });
         return;
-      case 'file':
-        await this.writeFile(abs, parent, e);
+      case 'file': {
+        const parent = this.open.get(parentSegs, true)!;
+        await this.writeFile(parent, parentSegs.length, name, e);
         this.summary.written++;
         return;
+      }
       case 'symlink': {
-        checkSymlinkTarget(e.path, e.linkname, relative(this.realRoot, parent).split(sep).join('/'));
-        this.clear(abs, false);
-        symlinkSync(e.linkname, abs);
-        this.own(abs);
-        lutimesSync(abs, e.mtimeMs / 1000, e.mtimeMs / 1000);
+        checkSymlinkTarget(e.path, e.linkname, parentSegs.join('/'));
+        const parent = this.open.get(parentSegs, true)!;
+        const tmp = tempName();
+        parent.symlink(e.linkname, tmp);
+        this.place(parent, parentSegs.length, tmp, name, () => {
+          if (this.owner) parent.lchown(tmp, this.owner.uid, this.owner.gid);
+          parent.lutimes(tmp, e.mtimeMs);
+        });
         this.summary.written++;
         return;
       }
       case 'hardlink': {
         const src = relativeSegments(e.linkname);
-        const srcParent = this.parentOf(src, e.linkname, false);
-        const srcAbs = srcParent && join(srcParent, src[src.length - 1]!);
-        if (!srcAbs || !safeIsFile(srcAbs)) throw new UnsafePath(e.path, `is a hard link to ${JSON.stringify(e.linkname)}, which is not a file in the project`);
-        this.clear(abs, false);
-        linkSync(srcAbs, abs);
+        const srcName = src[src.length - 1]!;
+        const notAFile = new UnsafePath(e.path, `is a hard link to ${JSON.stringify(e.linkname)}, which is not a file in the project`);
+        // Held apart from the open folders: the source and the target may lie in different ones.
+        let srcParent: Dir | undefined;
+        try {
+          srcParent = openBeneath(this.open.root, src.slice(0, -1));
+        } catch (err) {
+          if (err instanceof BeneathError && (err.code === 'LINK_IN_PATH' || err.code === 'NOT_A_FOLDER')) throw notAFile;
+          throw err;
+        }
+        if (!srcParent) throw notAFile;
+        try {
+          if (!srcParent.lstat(srcName)?.isFile()) throw notAFile;
+          const parent = this.open.get(parentSegs, true)!;
+          const tmp = tempName();
+          parent.hardlink(srcParent, srcName, tmp);
+          this.place(parent, parentSegs.length, tmp, name);
+        } finally {
+          if (srcParent !== this.open.root) srcParent.close();
+        }
         this.summary.written++;
         return;
       }
@@ -152,53 +173,84 @@ class Receiver {
     }
   }
 
-  private async writeFile(abs: string, parent: string, e: TarEntry): Promise<void> {
-    const tmp = join(parent, `.vendetta-sync-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const fh = await open(tmp, 'wx', 0o600); // O_EXCL: never opens an existing file or link
+  private async writeFile(parent: Dir, depth: number, name: string, e: TarEntry): Promise<void> {
+    const tmp = tempName();
+    const fd = parent.createFile(tmp, 0o600); // O_EXCL | O_NOFOLLOW: never an existing file or link
     try {
-      for await (const chunk of e.body()) {
-        let off = 0;
-        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-        this.summary.bytes += chunk.length;
+      try {
+        for await (const chunk of e.body()) {
+          let off = 0;
+          while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+          this.summary.bytes += chunk.length;
+        }
+        if (this.owner) fchownSync(fd, this.owner.uid, this.owner.gid);
+        fchmodSync(fd, e.mode & PERMISSION_BITS);
+        futimesSync(fd, e.mtimeMs / 1000, e.mtimeMs / 1000);
+      } finally {
+        closeSync(fd);
       }
-      if (this.owner) await fh.chown(this.owner.uid, this.owner.gid);
-      await fh.chmod(e.mode & 0o7777);
-      await fh.utimes(e.mtimeMs / 1000, e.mtimeMs / 1000);
-      await fh.close();
+      this.place(parent, depth, tmp, name);
     } catch (err) {
-      await fh.close().catch(() => undefined);
-      rmSync(tmp, { force: true });
+      removeQuietly(parent, tmp);
       throw err;
     }
+  }
+
+  /**
+   * Renames the temp entry `tmp` over `name` (a file or link there is replaced atomically; a
+   * folder is deleted first). `prepare` runs on the temp entry first.
+   */
+  private place(parent: Dir, depth: number, tmp: string, name: string, prepare?: () => void): void {
     try {
-      this.clear(abs, false);
-      renameSync(tmp, abs);
+      prepare?.();
+      try {
+        parent.rename(tmp, name);
+        return;
+      } catch (err) {
+        if (!['EISDIR', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes(errnoCode(err) ?? '')) throw err;
+      }
+      this.open.drop(depth); // a held folder may be the one replaced
+      parent.remove(name);
+      parent.rename(tmp, name);
     } catch (err) {
-      rmSync(tmp, { force: true });
+      removeQuietly(parent, tmp);
       throw err;
     }
   }
 
   finish(): SyncSummary {
+    this.open.drop(0);
     // Deepest first, so setting a folder's mtime is not undone by touching its child folder.
-    for (const d of this.dirs.sort((a, b) => b.abs.length - a.abs.length)) {
+    for (const d of this.dirs.sort((a, b) => b.segs.length - a.segs.length)) {
+      let dir: Dir | undefined;
       try {
-        if (!lstatSync(d.abs).isDirectory()) continue;
-        chmodSync(d.abs, d.mode);
-        utimesSync(d.abs, d.mtimeMs / 1000, d.mtimeMs / 1000);
-      } catch {
-        // removed meanwhile by a later entry: nothing to set
+        dir = openBeneath(this.open.root, d.segs);
+        if (!dir) continue; // removed meanwhile by a later entry: nothing to set
+        dir.chmod(d.mode);
+        dir.utimes(d.mtimeMs);
+      } catch (err) {
+        if (!(err instanceof BeneathError)) throw err; // replaced by a link or file meanwhile
+      } finally {
+        dir?.close();
       }
     }
     return this.summary;
   }
+
+  close(): void {
+    this.open.close();
+  }
 }
 
-function safeIsFile(abs: string): boolean {
+function tempName(): string {
+  return `.vendetta-sync-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+function removeQuietly(parent: Dir, name: string): void {
   try {
-    return lstatSync(abs).isFile();
+    parent.remove(name);
   } catch {
-    return false;
+    // the error that brought us here is the one to report
   }
 }
 
@@ -228,10 +280,11 @@ async function readAll(e: TarEntry, max: number): Promise<string> {
 }
 
 /** Applies one sync stream to `root` (which must exist); `owner` gets what is written. */
-export async function receiveSync(root: string, input: AsyncIterable<Buffer | string>, owner?: { uid: number; gid: number }): Promise<SyncSummary> {
-  const rx = new Receiver(root, owner);
+export async function receiveSync(root: string, input: AsyncIterable<Buffer | string>, owner?: Owner): Promise<SyncSummary> {
+  let rx: Receiver | undefined;
   let first = true;
   try {
+    rx = new Receiver(root, owner);
     for await (const entry of readTar(input)) {
       if (first) {
         first = false;
@@ -244,12 +297,15 @@ export async function receiveSync(root: string, input: AsyncIterable<Buffer | st
       }
       await rx.extract(entry);
     }
+    if (first) throw refused(`it is empty; its first entry must be ${SYNC_HEADER_ENTRY}`);
+    return rx.finish();
   } catch (err) {
     if (err instanceof UnsafePath) throw refused(err.message, err);
+    if (err instanceof BeneathError) throw err.code === 'NO_PROC_FD' ? noProc(err) : err.code === 'BAD_NAME' ? refused(err.message, err) : changedUnderUs(err);
     if (err instanceof AgentError) throw err;
     if (err instanceof Error && (err.name === 'TruncatedTarError' || err.message.startsWith('tar:'))) throw refused(err.message, err);
     throw err;
+  } finally {
+    rx?.close();
   }
-  if (first) throw refused(`it is empty; its first entry must be ${SYNC_HEADER_ENTRY}`);
-  return rx.finish();
 }

@@ -111,22 +111,56 @@ describe('sync-receive applies a project stream to the node folder', () => {
     await refuse([header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: '../outside/x' }], /contains "\.\."/);
     await refuse([header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: '/etc/passwd' }], /absolute path/);
     await refuse([header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: 'no/such/file' }], /not a file in the project/);
+    symlinkSync(outside, join(root, 'out'));
+    await refuse([header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: 'out/x' }], /not a file in the project/);
+    await refuse([header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: 'out' }], /not a file in the project/);
     await refuse([header(['../outside'])], /contains "\.\."/);
     await refuse([header(['/etc/passwd'])], /absolute path/);
     await refuse([header(['.'])], /project root itself/);
   });
 
-  it('does not follow a symlinked folder out, even one the stream made itself or the workspace left', async () => {
+  it('never goes through a symlinked folder, one the stream made itself or one the workspace left: it is replaced', async () => {
     // A link to the root itself passes a naive check, and "d/../x" from it would escape.
-    await refuse([header(), { path: 'd', type: 'symlink', mode: 0o777, linkname: '.' }, { path: 'd/l', type: 'symlink', mode: 0o777, linkname: '../x' }], /outside the project/);
+    await receiveSync(root, once(tarBuffer([header(), { path: 'd', type: 'symlink', mode: 0o777, linkname: '.' }, { path: 'd/l', type: 'symlink', mode: 0o777, linkname: '../x' }])));
+    assert.ok(lstatSync(join(root, 'd')).isDirectory(), 'the link d became a real folder');
+    assert.equal(readlinkSync(join(root, 'd/l')), '../x');
     symlinkSync(outside, join(root, 'evil'));
-    await refuse([header(), file('evil/planted', 'x')], /leads outside the project/);
-    await refuse([header(['evil/anything'])], /leads outside the project/);
-    // A link inside the folder is fine to go through.
+    await receiveSync(root, once(tarBuffer([header(['evil/anything']), file('evil/planted', 'x')])));
+    assert.ok(lstatSync(join(root, 'evil')).isDirectory());
+    assert.equal(readFileSync(join(root, 'evil/planted'), 'utf8'), 'x');
+    // A delete below a link deletes nothing: there is nothing of the project there.
+    symlinkSync(outside, join(root, 'evil2'));
+    writeFileSync(join(outside, 'anything'), 'node file');
+    const summary = await receiveSync(root, once(tarBuffer([header(['evil2/anything'])])));
+    assert.equal(summary.deleted, 0);
+    assert.equal(readFileSync(join(outside, 'anything'), 'utf8'), 'node file');
+    rmSync(join(outside, 'anything'));
+    // Even a link that stays inside is not gone through.
     mkdirSync(join(root, 'real'));
     symlinkSync('real', join(root, 'alias'));
     await receiveSync(root, once(tarBuffer([header(), file('alias/x', 'ok')])));
-    assert.equal(readFileSync(join(root, 'real/x'), 'utf8'), 'ok');
+    assert.equal(readFileSync(join(root, 'alias/x'), 'utf8'), 'ok');
+    assert.deepEqual(readdirSync(join(root, 'real')), []);
+  });
+
+  it('drops setuid, setgid and sticky bits from files and folders', async () => {
+    await receiveSync(root, once(tarBuffer([header(), { path: 'd/', type: 'directory', mode: 0o3777 }, file('d/suid', '#!/bin/sh\n', { mode: 0o6755 })])));
+    assert.equal(statSync(join(root, 'd/suid')).mode & 0o7777, 0o755);
+    assert.equal(statSync(join(root, 'd')).mode & 0o7777, 0o777);
+  });
+
+  it('deletes a folder the workspace filled with links and deep folders, without following any', async () => {
+    writeFileSync(join(outside, 'keep'), 'node file');
+    let deep = join(root, 'gone');
+    for (let i = 0; i < 50; i++) {
+      deep = join(deep, 'd');
+      mkdirSync(deep, { recursive: true });
+      symlinkSync(outside, join(deep, 'out'));
+    }
+    const summary = await receiveSync(root, once(tarBuffer([header(['gone'])])));
+    assert.equal(summary.deleted, 1);
+    assert.equal(existsSync(join(root, 'gone')), false);
+    assert.deepEqual(readdirSync(outside), ['keep']);
   });
 
   it('refuses devices and fifos, streams without the header first, and broken streams', async () => {
