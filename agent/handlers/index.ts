@@ -1,7 +1,7 @@
 import type { HandlerTable } from '../daemon/context';
 import { initialize, ping, shutdown } from './lifecycle';
 import { nodeInfo } from './node';
-import { listServices, serviceLogs, startServices, stopFollowingLogs, stopServices } from './services';
+import { listServices, serviceLogs, serviceNodePort, startServices, stopFollowingLogs, stopServices } from './services';
 import { createWorkspace, inspectWorkspace, listWorkspaces, removeWorkspace, startWorkspace, stopWorkspace, workspaceManifest } from './workspaces';
 
 export const handlers: HandlerTable = {
@@ -21,4 +21,5 @@ export const handlers: HandlerTable = {
   'services/stop': stopServices,
   'services/logs': serviceLogs,
   'services/unfollow': stopFollowingLogs,
+  'services/nodePort': serviceNodePort,
 };

@@ -148,3 +148,9 @@ export function validateUnfollowParams(raw: unknown): { followToken: string } {
   if (!isObj(raw) || typeof raw.followToken !== 'string' || raw.followToken.length === 0 || raw.followToken.length > 200) throw invalid('services/unfollow', 'expected {followToken}');
   return { followToken: raw.followToken };
 }
+
+export function validateNodePortParams(raw: unknown): { workspace: string; port: number } {
+  const m = 'services/nodePort';
+  const { workspace } = validateWorkspaceOnly(m)(raw);
+  return { workspace, port: int(m, 'port', (raw as Obj).port, 1, 65535) };
+}

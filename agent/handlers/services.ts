@@ -2,7 +2,7 @@
 import { ServiceLogLines, type ServiceLogsParams, type ServiceLogsResult, type ServiceNameParams, type WorkspaceServicesStatus } from '../protocol';
 import { AgentError } from '../errors';
 import type { HandlerSpec } from '../daemon/context';
-import { validateLogsParams, validateServiceNameParams, validateUnfollowParams, validateWorkspaceOnly } from './serviceParams';
+import { validateLogsParams, validateNodePortParams, validateServiceNameParams, validateUnfollowParams, validateWorkspaceOnly } from './serviceParams';
 
 export const listServices: HandlerSpec<{ workspace: string }, WorkspaceServicesStatus> = {
   validate: validateWorkspaceOnly('services/list'),
@@ -43,4 +43,9 @@ export const serviceLogs: HandlerSpec<ServiceLogsParams, ServiceLogsResult> = {
 export const stopFollowingLogs: HandlerSpec<{ followToken: string }, { stopped: boolean }> = {
   validate: validateUnfollowParams,
   handle: (p, { daemon }) => ({ stopped: daemon.services.follows.remove(p.followToken) }),
+};
+
+export const serviceNodePort: HandlerSpec<{ workspace: string; port: number }, { nodePort: number }> = {
+  validate: validateNodePortParams,
+  handle: (p, { daemon }) => daemon.services.nodePort(p.workspace, p.port),
 };

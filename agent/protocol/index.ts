@@ -222,6 +222,7 @@ export interface AgentRequestMap {
   'services/stop': [ServiceNameParams, WorkspaceServicesStatus];
   'services/logs': [ServiceLogsParams, ServiceLogsResult];
   'services/unfollow': [{ followToken: string }, { stopped: boolean }];
+  'services/nodePort': [{ workspace: string; port: number }, { nodePort: number }];
 }
 
 export interface LogParams {

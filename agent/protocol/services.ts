@@ -119,6 +119,11 @@ export const StartServices = new RequestType<ServiceNameParams, WorkspaceService
 /** Stop one service, or all in reverse dependency order (SIGTERM, SIGKILL after the grace period). */
 export const StopServices = new RequestType<ServiceNameParams, WorkspaceServicesStatus, AgentErrorData>('services/stop');
 export const ServiceLogs = new RequestType<ServiceLogsParams, ServiceLogsResult, AgentErrorData>('services/logs');
+/**
+ * The node port that carries a workspace port, as the provider maps it now; refused when the
+ * workspace is not running. Asked before each forwarded connection.
+ */
+export const ServiceNodePort = new RequestType<{ workspace: string; port: number }, { nodePort: number }, AgentErrorData>('services/nodePort');
 /** Ends a follow started by `services/logs`. */
 export const StopFollowingLogs = new RequestType<{ followToken: string }, { stopped: boolean }, AgentErrorData>('services/unfollow');
 

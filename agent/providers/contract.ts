@@ -36,6 +36,11 @@ export interface ProviderWorkspace {
   image: string;
   /** The workspace's port 22 as published on the node's loopback, while running. */
   sshPort?: number;
+  /**
+   * Every TCP port of the workspace published on the node's loopback, as the provider maps it
+   * now (`{ "8080": 41234 }`), while running: what a forwarded connection is checked against.
+   */
+  publishedPorts?: Record<string, number>;
   createdAt?: string;
   startedAt?: string;
   /** Why the provider reports the workspace as failed (restart loop, runtime error). */

@@ -30,8 +30,10 @@ export interface ServiceTarget {
   provider: WorkspaceProvider;
   providerId: string | undefined;
   running: boolean;
-  /** Container port → node port (127.0.0.1). */
+  /** Container port → node port (127.0.0.1), as the agent chose them. */
   ports: Record<string, number>;
+  /** Container port → node port as the provider maps it right now (empty unless running). */
+  published: Record<string, number>;
   /** The workspace's folder in the agent home (logs and services.json go there). */
   dir: string;
 }
@@ -155,6 +157,28 @@ export class ServicesSupervisor {
     if (service === undefined) this.remember(e.target.dir, { desired: 'stopped' });
     await e.orch.stop(service);
     return e.orch.status();
+  }
+
+  /**
+   * The node port that carries `port` of the workspace, asked of the provider now (not our
+   * record, not a probe): before a forwarded connection is carried, so that a port a stopped
+   * workspace let go of, and another process took, never gets the laptop's traffic.
+   */
+  async nodePort(name: string, port: number): Promise<{ nodePort: number }> {
+    const t = await this.opts.targets.target(name);
+    if (!t.running) {
+      throw new AgentError('WORKSPACE_NOT_RUNNING', `Workspace ${name} is not running, so its port ${port} is not published on the node`, {
+        hint: `Start it (\`vendetta workspace start ${name}\`); the forward carries connections again once it runs.`,
+      });
+    }
+    const nodePort = t.published[String(port)];
+    if (nodePort === undefined) {
+      throw new AgentError('PROVIDER_ERROR', `The ${t.spec.provider} engine publishes no node port for port ${port} of workspace ${name}`, {
+        provider: t.spec.provider,
+        hint: `Only the ports of the config's services are published; recreate the workspace (\`vendetta workspace up\`) if ${port} is one of them.`,
+      });
+    }
+    return { nodePort };
   }
 
   private requireService(name: string, e: Entry, service: string | undefined): void {

@@ -169,6 +169,7 @@ export class WorkspaceManager {
       providerId: ws?.providerId,
       running: ws?.state === 'running' && rec.phase === 'ready',
       ports: rec.servicePorts ?? {},
+      published: ws?.publishedPorts ?? {},
       dir: workspacePaths(this.opts.home, name).dir,
     };
   }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { VendettaError } from '../errors';
 import {
   ForwardPortRequest,
+  ForwardRefused,
   ListForwardsRequest,
   ListPortsRequest,
   LogLinesNotification,
@@ -92,6 +93,12 @@ async function forward(name: string, mapping: string, opts: Opts): Promise<numbe
   return withClient(async (c) => {
     const mine = (f: { workspace: string; node: string; port: number }) => f.workspace === name && f.port === port && (!opts.node || f.node === opts.node);
     const existed = (await c.request(ListForwardsRequest, {})).some(mine);
+    // A connection the coordinator would not carry (the workspace stopped, say) is said here, where someone watches.
+    c.onNotification(ForwardRefused, (r) => {
+      if (!mine(r)) return;
+      if (opts.json) process.stderr.write(`${JSON.stringify({ refused: r })}\n`);
+      else process.stderr.write(`error: ${r.error.message}\n${r.error.hint ? `hint: ${r.error.hint}\n` : ''}`);
+    });
     const info = await c.request(ForwardPortRequest, { ...ref(name, opts), port, ...(localPort ? { localPort } : {}), untilDisconnect: true });
     if (opts.json) printJson(info);
     else process.stdout.write(`${forwardLine(info)}${existed ? ' (already forwarded)' : ''}\nPress Ctrl-C to stop.\n`);

@@ -9,7 +9,7 @@ import { FileLogger, logLevelFrom } from '../logFile';
 import { NodeManager } from '../nodes/nodeManager';
 import { NodeRegistry } from '../nodes/registry';
 import { realSshLayer, type SshLayer } from '../nodes/sshLayer';
-import { NodesDidChange, ServicesDidChange, WorkspacesDidChange } from '../protocol';
+import { ForwardRefused, NodesDidChange, ServicesDidChange, WorkspacesDidChange } from '../protocol';
 import { ServicesManager } from '../services/manager';
 import { VERSION } from '../version';
 import { WorkspaceManager } from '../workspaces/manager';
@@ -115,6 +115,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   manager.onDidChange((nodes) => server?.broadcast(NodesDidChange, { nodes }));
   workspaces.onDidChange((all) => server?.broadcast(WorkspacesDidChange, { workspaces: all }));
   services.onDidChange((ws) => server?.broadcast(ServicesDidChange, ws));
+  services.forwards.onRefused((r) => server?.broadcast(ForwardRefused, r));
   manager.start();
   // The registry is loaded now: watch every node with workspaces, and nodes as they come and go.
   services.watchKnownNodes();

@@ -3,7 +3,7 @@
  * and the extension's tree ask for. The agent on the node runs the services; the coordinator relays.
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
-import type { ErrorData } from './index';
+import type { ErrorData, ErrorName } from './index';
 import type { WorkspaceRef } from './workspaces';
 
 // Restated from the agent's contract on purpose: clients (the extension) must not depend on agent/.
@@ -100,5 +100,10 @@ export const UnforwardPortRequest = new RequestType<{ workspace: string; node?: 
 export const ListForwardsRequest = new RequestType<Record<string, never>, ForwardInfo[], ErrorData>('ports/forwards');
 
 export const LogLinesNotification = new NotificationType<{ followToken: string; lines: ServiceLogLine[] }>('services/logLines');
+/** A connection to a forward was refused (e.g. its workspace is stopped): why, for whoever holds the forward. */
+export interface ForwardRefusal extends ForwardInfo {
+  error: { code: ErrorName; message: string; hint?: string };
+}
+export const ForwardRefused = new NotificationType<ForwardRefusal>('ports/didRefuse');
 /** A service in some workspace changed state (the tree's third level). */
 export const ServicesDidChange = new NotificationType<WorkspaceServices>('services/didChange');

@@ -39,3 +39,8 @@ export function checkLogLines(raw: unknown, node: string): ServiceLogLine[] {
   }
   return raw as ServiceLogLine[];
 }
+
+export function checkNodePort(raw: unknown, node: string): number {
+  if (!isObj(raw) || raw.nodePort === undefined || !isPort(raw.nodePort)) bad('a node port', node);
+  return raw.nodePort as number;
+}

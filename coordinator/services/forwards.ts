@@ -2,14 +2,17 @@
  * Forwarded service ports: a listener on this machine's 127.0.0.1 per forward, and for each
  * connection a fresh stream to the service's port on the node's loopback over the node's pooled
  * link (direct-tcpip; a plain connect for `local`). Nothing is held per forward but the listener,
- * so a link that dropped and came back serves the next connection as if nothing happened; a
- * refused connect asks the node once for the service's port again (it may have moved).
+ * so a link that dropped and came back serves the next connection as if nothing happened.
+ *
+ * Before each connection the node says which node port carries the workspace port, from the
+ * provider's own mapping: a stopped workspace's node port, taken meanwhile by another process on
+ * the node, never receives the laptop's traffic; the connection is refused and listeners hear why.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { toVendettaError, VendettaError } from '../errors';
 import type { Logger } from '../log';
-import type { ForwardInfo } from '../protocol';
+import type { ForwardInfo, ForwardRefusal } from '../protocol';
 
 /** Where one forward's connections go. */
 export interface ForwardEndpoint {
@@ -17,8 +20,8 @@ export interface ForwardEndpoint {
   node: string;
   /** The port inside the workspace. */
   port: number;
-  /** The service's port on the node's loopback, asked of the node now. */
-  refreshNodePort(): Promise<number>;
+  /** The node port that carries `port`, as the workspace's provider maps it now; rejects when none does. */
+  nodePortNow(): Promise<number>;
   /** A byte stream to 127.0.0.1:nodePort as the node sees it. */
   open(nodePort: number): Promise<Duplex>;
 }
@@ -36,8 +39,15 @@ const keyOf = (node: string, workspace: string, port: number) => `${node}/${work
 
 export class PortForwards {
   private readonly forwards = new Map<string, Forward>();
+  private readonly refusalListeners = new Set<(r: ForwardRefusal) => void>();
 
   constructor(private readonly log: Logger) {}
+
+  /** Called with each connection refused because the workspace's port is not where it was. */
+  onRefused(listener: (r: ForwardRefusal) => void): { dispose(): void } {
+    this.refusalListeners.add(listener);
+    return { dispose: () => this.refusalListeners.delete(listener) };
+  }
 
   find(node: string, workspace: string, port: number): ForwardInfo | undefined {
     const f = this.forwards.get(keyOf(node, workspace, port));
@@ -148,21 +158,31 @@ export class PortForwards {
         const e = toVendettaError(err);
         this.log.warn('a forwarded connection could not reach the node', { workspace: f.info.workspace, node: f.info.node, port: f.info.port, code: e.code, error: e.message });
         socket.destroy();
+        if (!(err instanceof Refused)) return;
+        const refusal: ForwardRefusal = { ...f.info, error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } };
+        for (const l of [...this.refusalListeners]) l(refusal);
       },
     );
   }
 
   private async upstream(f: Forward): Promise<Duplex> {
+    let nodePort: number;
     try {
-      return await f.endpoint.open(f.info.nodePort);
+      nodePort = await f.endpoint.nodePortNow();
     } catch (err) {
-      if (toVendettaError(err).code !== 'TUNNEL_FAILED') throw err;
-      // Refused on the node: the service may have been published on another port since.
-      const nodePort = await f.endpoint.refreshNodePort();
-      if (nodePort === f.info.nodePort) throw err;
-      f.info.nodePort = nodePort;
-      return f.endpoint.open(nodePort);
+      const e = toVendettaError(err);
+      if (e.code === 'NODE_UNREACHABLE') throw e;
+      throw new Refused(`Refused a connection to ${f.info.url}: ${e.message}`, { node: f.info.node, hint: e.hint, cause: e });
     }
+    f.info.nodePort = nodePort;
+    return f.endpoint.open(nodePort);
+  }
+}
+
+/** A connection the forward would not carry: the node port is not the workspace's now. */
+class Refused extends VendettaError {
+  constructor(message: string, opts: { node: string; hint?: string; cause: unknown }) {
+    super('TUNNEL_FAILED', message, opts);
   }
 }
 

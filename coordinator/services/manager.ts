@@ -6,6 +6,7 @@
 import {
   ListServices,
   ServiceLogs,
+  ServiceNodePort,
   ServicesDidChange as AgentServicesDidChange,
   StartServices,
   StopServices,
@@ -21,7 +22,7 @@ import type { AgentClient, Disposable } from '../nodes/agentClient';
 import type { ForwardInfo, ForwardParams, LogsParams, PortInfo, ServiceLogLine, ServiceRef, WorkspaceRef, WorkspaceServices } from '../protocol';
 import type { WorkspaceManager } from '../workspaces/manager';
 import type { WorkspaceRecord } from '../workspaces/store';
-import { checkLogLines, checkServicesStatus } from './agentReplies';
+import { checkLogLines, checkNodePort, checkServicesStatus } from './agentReplies';
 import { PortForwards } from './forwards';
 import { LogFollows } from './logFollows';
 import { parseSince } from './parse';
@@ -136,7 +137,7 @@ export class ServicesManager {
       workspace: record.name,
       node: record.node,
       port,
-      refreshNodePort: () => this.nodePortOf(record, port),
+      nodePortNow: async () => checkNodePort(await this.workspaces.client(record.node).request(ServiceNodePort, { workspace: record.name, port }), record.node),
       open: (nodePort: number) => this.workspaces.client(record.node).openTcp('127.0.0.1', nodePort),
     };
   }

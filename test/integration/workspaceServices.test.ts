@@ -165,7 +165,7 @@ describe('services of examples/hello on the local node: up, ports, forward, logs
   });
 });
 
-describe('a forwarded port of a workspace on an SSH node keeps working after the node link is cut and restored', function () {
+describe('a forwarded port of a workspace on an SSH node: survives a cut link, never reaches another process on the node', function () {
   let net: DockerNodes | undefined;
   let h: CliHome | undefined;
   let node: DockerNode;
@@ -223,6 +223,43 @@ describe('a forwarded port of a workspace on an SSH node keeps working after the
     console.log(`      200 again ${(took / 1000).toFixed(1)} s after the link came back`);
     assert.equal(fwd.child.exitCode, null, 'the forward command kept running');
     for (let i = 0; i < 5; i++) assert.equal((await httpGet(url)).status, 200);
+    assert.equal(await fwd.stop('SIGTERM'), 0, fwd.stderr());
+    fwd = undefined;
+  });
+
+  it('a stopped workspace\'s node port, taken by another process on the node, receives nothing through the forward: the client is refused, the forward says why; started again it works', async function () {
+    this.timeout(300_000);
+    fwd = startLive([process.execPath, join(h!.dir, 'bin', 'vendetta.js'), 'workspace', 'forward', 'hello', '8080:0', '--node', node.name], { ...process.env, VENDETTA_HOME: h!.home, SSH_AUTH_SOCK: '' });
+    const { match } = await fwd.waitFor(/^Forwarding http:\/\/127\.0\.0\.1:(\d+) → hello:8080 /m, 30_000);
+    const url = `http://127.0.0.1:${match[1]}/`;
+    assert.equal((await httpGet(url)).status, 200);
+    const ports = parse<PortInfo[]>(await h!.run(['workspace', 'ports', 'hello', '--node', node.name, '--json']), 'ports');
+    const nodePort = ports.find((p) => p.port === 8080)!.nodePort;
+    const stop = await h!.run(['workspace', 'stop', 'hello', '--node', node.name], { timeoutMs: 120_000 });
+    assert.equal(stop.code, 0, stop.stderr);
+
+    // Another process on the node takes the port the workspace let go of, and records what it gets.
+    const intruder = startLive(['ip', 'netns', 'exec', node.netns, process.execPath, '-e',
+      `const got=[];require('net').createServer((c)=>c.on('data',(d)=>{process.stdout.write('received '+JSON.stringify(d.toString())+'\\n');c.end('HTTP/1.1 200 OK\\r\\ncontent-length: 9\\r\\n\\r\\nintruder!');})).listen(${nodePort},'127.0.0.1',()=>console.log('listening'));`], process.env);
+    try {
+      await intruder.waitFor(/^listening$/m, 10_000);
+      const refused = await httpGet(url, { timeoutMs: 10_000 });
+      assert.notEqual(refused.status, 200, `got ${refused.status} ${refused.body}`);
+      assert.equal(refused.status, 0, refused.body);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.doesNotMatch(intruder.stdout(), /received/, 'the other process received nothing');
+      await waitUntil(() => /^error: Refused a connection to http:\/\/127\.0\.0\.1:\d+: Workspace hello is not running, so its port 8080 is not published on the node$/m.test(fwd!.stderr()), 10_000, `the forward to say why (stderr: ${fwd.stderr()})`);
+      assert.match(fwd.stderr(), /^hint: Start it \(`vendetta workspace start hello`\)/m);
+      assert.equal(fwd.child.exitCode, null, 'the forward keeps running');
+    } finally {
+      await intruder.stop('SIGKILL');
+    }
+
+    const start = await h!.run(['workspace', 'start', 'hello', '--node', node.name, '--json'], { timeoutMs: 240_000 });
+    assert.equal(start.code, 0, start.stderr);
+    let last = { status: 0, body: '', ms: 0 };
+    await waitUntil(async () => (last = await httpGet(url, { timeoutMs: 5000 })).status === 200, 90_000, `200 again after start (last: ${last.status} ${last.body})`);
+    assert.doesNotMatch(last.body, /intruder/);
     assert.equal(await fwd.stop('SIGTERM'), 0, fwd.stderr());
     fwd = undefined;
   });

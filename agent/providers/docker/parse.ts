@@ -24,10 +24,8 @@ function labelsOf(v: unknown): Record<string, string> {
   return out;
 }
 
-/** The loopback port bound to the container's 22/tcp, from `NetworkSettings.Ports` of an inspect. */
-export function sshPortFromInspectPorts(ports: unknown): number | undefined {
-  if (!isObj(ports)) return undefined;
-  const bindings = ports[SSH_PORT];
+/** The node's loopback port in one `NetworkSettings.Ports` entry's bindings, if there is one. */
+function loopbackBinding(bindings: unknown): number | undefined {
   if (!Array.isArray(bindings)) return undefined;
   for (const b of bindings) {
     if (!isObj(b)) continue;
@@ -36,6 +34,23 @@ export function sshPortFromInspectPorts(ports: unknown): number | undefined {
     if (Number.isInteger(port) && port > 0 && port < 65536 && (ip === '127.0.0.1' || ip === '')) return port;
   }
   return undefined;
+}
+
+/** The loopback port bound to the container's 22/tcp, from `NetworkSettings.Ports` of an inspect. */
+export function sshPortFromInspectPorts(ports: unknown): number | undefined {
+  return isObj(ports) ? loopbackBinding(ports[SSH_PORT]) : undefined;
+}
+
+/** Every `<port>/tcp` of the container bound on the node's loopback: `{ "8080": 41234 }`. */
+export function publishedPortsFromInspectPorts(ports: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!isObj(ports)) return out;
+  for (const [key, bindings] of Object.entries(ports)) {
+    const m = /^(\d{1,5})\/tcp$/.exec(key);
+    const nodePort = m ? loopbackBinding(bindings) : undefined;
+    if (m && nodePort !== undefined) out[m[1]!] = nodePort;
+  }
+  return out;
 }
 
 /** The engine's zero time for "never". */
@@ -84,6 +99,7 @@ export function parseContainerInspect(value: unknown): ProviderWorkspace {
   };
   const port = running ? sshPortFromInspectPorts(network.Ports) : undefined;
   if (port !== undefined) out.sshPort = port;
+  if (running) out.publishedPorts = publishedPortsFromInspectPorts(network.Ports);
   const created = time(value.Created);
   if (created) out.createdAt = created;
   const started = running ? time(state.StartedAt) : undefined;

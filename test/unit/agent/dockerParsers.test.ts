@@ -12,6 +12,7 @@ import {
   parseIdReply,
   parseImageInspect,
   parsePathStat,
+  publishedPortsFromInspectPorts,
   sshPortFromInspectPorts,
 } from '../../../agent/providers/docker/parse';
 import { Demuxer, demuxAll, TailBuffer } from '../../../agent/providers/docker/stream';
@@ -26,6 +27,7 @@ describe('the docker provider reads what a real engine answers (recorded from Do
     assert.equal(ws.state, 'running');
     assert.equal(ws.name, 'api');
     assert.equal(ws.sshPort, 32775);
+    assert.deepEqual(ws.publishedPorts, { '22': 32775 });
     assert.equal(ws.image, 'vendetta/debian:bookworm');
     assert.equal(ws.nodeFolder, '/tmp/vt-scratch/src');
     assert.equal(ws.labels[WORKSPACE_LABEL], 'api');
@@ -38,7 +40,7 @@ describe('the docker provider reads what a real engine answers (recorded from Do
     const created = parseContainerInspect(json('docker-container-inspect-created.json'));
     assert.deepEqual([created.state, created.sshPort, created.startedAt], ['created', undefined, undefined]);
     const exited = parseContainerInspect(json('docker-container-inspect-exited.json'));
-    assert.deepEqual([exited.state, exited.sshPort, exited.startedAt], ['stopped', undefined, undefined]);
+    assert.deepEqual([exited.state, exited.sshPort, exited.startedAt, exited.publishedPorts], ['stopped', undefined, undefined, undefined]);
     const looping = parseContainerInspect(json('docker-container-inspect-restarting.json'));
     assert.equal(looping.state, 'error');
     assert.match(looping.error!, /keeps exiting/);
@@ -100,6 +102,14 @@ describe('the docker provider reads what a real engine answers (recorded from Do
     assert.equal(sshPortFromInspectPorts({ '22/tcp': [{ HostIp: '0.0.0.0', HostPort: '1234' }] }), undefined, 'only a loopback binding counts');
     assert.equal(sshPortFromInspectPorts({ '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '99999' }] }), undefined);
     assert.equal(sshPortFromInspectPorts(null), undefined);
+    assert.deepEqual(publishedPortsFromInspectPorts({
+      '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '40022' }],
+      '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '1234' }, { HostIp: '127.0.0.1', HostPort: '48080' }],
+      '7070/tcp': null,
+      '53/udp': [{ HostIp: '127.0.0.1', HostPort: '40053' }],
+      'x/tcp': [{ HostIp: '127.0.0.1', HostPort: '1' }],
+    }), { '22': 40022, '8080': 48080 }, 'loopback TCP bindings only');
+    assert.deepEqual(publishedPortsFromInspectPorts('nope'), {});
     const odd = parseContainerInspect({ Id: 'f'.repeat(64), State: { Status: 'weird' }, Config: {} });
     assert.equal(odd.state, 'error');
     assert.equal(engineMessage('{"message":"No such container: x"}'), 'No such container: x');

@@ -24,6 +24,7 @@ import {
   StopServicesRequest,
   UnfollowLogsRequest,
   UnforwardPortRequest,
+  type ForwardRefusal,
   WorkspaceStatusRequest,
   WorkspaceUp,
   type ServiceLogLine,
@@ -186,7 +187,7 @@ describe('services, ports and logs through the coordinator', () => {
     assert.equal(await roundTrip(held.localPort, 'b'), '', 'the connection during the outage is closed');
     assert.equal(await roundTrip(held.localPort, 'c'), 'db:c', 'the next one works');
 
-    // The service moved to another node port: a refused connect asks the node again.
+    // The service moved to another node port: each connection asks the node where it is now.
     const db2 = await serviceServer('db2');
     try {
       agent.services.get('hello')![0]!.nodePort = portOf(db2);
@@ -203,6 +204,34 @@ describe('services, ports and logs through the coordinator', () => {
     c.dispose();
     await waitFor(() => services.forwards.list().length === 0, 'the held forward to end');
     assert.equal(await other.request(UnforwardPortRequest, { workspace: 'hello', port: 7070 }).then((r) => r.stopped), false);
+  });
+
+  it('a forward refuses connections while its workspace is stopped (the node port may be another process\'s), saying why to listeners, and carries them again once it runs', async () => {
+    const c = await client();
+    await c.request(WorkspaceUp, { path: project });
+    const f = await c.request(ForwardPortRequest, { name: 'hello', port: 8080, untilDisconnect: true });
+    const refusals: ForwardRefusal[] = [];
+    services.forwards.onRefused((r) => refusals.push(r));
+    assert.equal(await roundTrip(f.localPort, 'a'), 'web:a');
+    agent.workspaces.get('hello')!.state = 'stopped';
+    // Another process holds the node port now: it must receive nothing.
+    let intruder = 0;
+    web.on('connection', () => intruder++);
+    const before = intruder;
+    assert.equal(await roundTrip(f.localPort, 'secret'), '', 'the connection is closed, nothing carried');
+    assert.equal(intruder, before, 'nothing reached the node port');
+    await waitFor(() => refusals.length === 1, 'the refusal notification');
+    assert.deepEqual([refusals[0]!.workspace, refusals[0]!.port, refusals[0]!.localPort, refusals[0]!.error.code], ['hello', 8080, f.localPort, 'TUNNEL_FAILED']);
+    assert.match(refusals[0]!.error.message, new RegExp(`^Refused a connection to http://127\\.0\\.0\\.1:${f.localPort}: Workspace hello is not running`));
+    assert.match(refusals[0]!.error.hint ?? '', /workspace start hello/);
+    agent.workspaces.get('hello')!.state = 'running';
+    assert.equal(await roundTrip(f.localPort, 'b'), 'web:b');
+    // A link that is down is not a refusal: nothing is said.
+    const request = agent.request.bind(agent);
+    agent.request = ((type: { method: string }, params: unknown) => (type.method === 'services/nodePort' ? Promise.reject(new VendettaError('NODE_UNREACHABLE', 'link lost')) : request(type as never, params as never))) as typeof agent.request;
+    assert.equal(await roundTrip(f.localPort, 'c'), '');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(refusals.length, 1);
   });
 
   it('a forward of a port no service has, or of one not published, says which ports there are', async () => {

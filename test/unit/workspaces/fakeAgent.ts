@@ -148,6 +148,15 @@ export class FakeWorkspaceAgent implements AgentClient {
         const t = (params as { followToken: string }).followToken;
         return { stopped: this.follows.delete(t) } as never;
       }
+      case 'services/nodePort': {
+        // Like the provider's mapping: only a running workspace publishes its service ports.
+        const q = params as { workspace: string; port: number };
+        const w = get(q.workspace);
+        if (w.state !== 'running') throw agentError(this.nodeName, 'WORKSPACE_NOT_RUNNING', `Workspace ${q.workspace} is not running, so its port ${q.port} is not published on the node`, `Start it (\`vendetta workspace start ${q.workspace}\`).`);
+        const nodePort = this.services.get(q.workspace)?.find((s) => s.port === q.port)?.nodePort;
+        if (nodePort === undefined) throw agentError(this.nodeName, 'PROVIDER_ERROR', `no node port for ${q.port}`);
+        return { nodePort } as never;
+      }
       default:
         throw new Error(`unexpected request ${type.method}`);
     }

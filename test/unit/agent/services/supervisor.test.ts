@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CancellationToken } from 'vscode-jsonrpc';
 import type { HandlerContext } from '../../../../agent/daemon/context';
 import { AgentError } from '../../../../agent/errors';
-import { listServices, serviceLogs, startServices, stopFollowingLogs, stopServices } from '../../../../agent/handlers/services';
+import { listServices, serviceLogs, serviceNodePort, startServices, stopFollowingLogs, stopServices } from '../../../../agent/handlers/services';
 import { nullLogger } from '../../../../agent/log/logger';
 import type { ServiceLogLine, WorkspaceServicesStatus, WorkspaceSpec } from '../../../../agent/protocol';
 import type { WorkspaceProvider } from '../../../../agent/providers/contract';
@@ -32,7 +32,7 @@ describe('agent services: the supervisor of every workspace', () => {
     ws = new FakeWorkspace();
     broadcasts.length = 0;
     const provider = { exec: (_id: string, argv: string[], o: object) => ws.exec(argv, o) } as unknown as WorkspaceProvider;
-    target = { spec: spec(), provider, providerId: 'c1', running: true, ports: { '7070': 47070 }, dir };
+    target = { spec: spec(), provider, providerId: 'c1', running: true, ports: { '7070': 47070 }, published: { '22': 42222, '7070': 47070 }, dir };
     sup = new ServicesSupervisor({
       targets: {
         target: async (name) => {
@@ -105,6 +105,20 @@ describe('agent services: the supervisor of every workspace', () => {
     await assert.rejects(sup.start('w'), (e: AgentError) => e.code === 'WORKSPACE_NOT_RUNNING');
     target = { ...target, spec: spec({ services: [] }) };
     await assert.rejects(sup.stop('w', 'db'), (e: AgentError) => /has no service db/.test(e.message) && /no services/.test(e.hint ?? ''));
+  });
+
+  it('answers the node port of a workspace port from the provider\'s mapping now, and refuses when it is not running or not mapped', async () => {
+    const c = ctx([], []);
+    assert.deepEqual(await serviceNodePort.handle(serviceNodePort.validate({ workspace: 'w', port: 7070 }), c), { nodePort: 47070 });
+    target = { ...target, published: { '7070': 50000 } };
+    assert.deepEqual(await sup.nodePort('w', 7070), { nodePort: 50000 }, 'the provider\'s mapping, not the remembered one');
+    await assert.rejects(sup.nodePort('w', 8080), (e: AgentError) => e.code === 'PROVIDER_ERROR' && /publishes no node port for port 8080 of workspace w/.test(e.message));
+    target = { ...target, running: false, published: {} };
+    await assert.rejects(sup.nodePort('w', 7070), (e: AgentError) => e.code === 'WORKSPACE_NOT_RUNNING' && /w is not running, so its port 7070 is not published/.test(e.message) && /workspace start w/.test(e.hint ?? ''));
+    await assert.rejects(sup.nodePort('zz', 7070), (e: AgentError) => e.code === 'WORKSPACE_NOT_FOUND');
+    for (const bad of [{ workspace: 'w' }, { workspace: 'w', port: 0 }, { workspace: 'w', port: '80' }, { workspace: 'W!', port: 80 }]) {
+      assert.throws(() => serviceNodePort.validate(bad), (e: AgentError) => e.code === 'INVALID_PARAMS', JSON.stringify(bad));
+    }
   });
 
   it('stops the old runs when the workspace comes back with another config', async () => {
