@@ -18,6 +18,15 @@ const common = {
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
 };
 
+// `vendetta mcp` loads the MCP SDK (and zod), half the size of the rest of the CLI: it gets a
+// bundle of its own, dist/mcp.js, required only by that command, so other commands never parse it.
+const mcpApart = {
+  name: 'mcp-apart',
+  setup(build) {
+    build.onResolve({ filter: /\/mcp\/server(\.js)?$/ }, () => ({ path: './mcp.js', external: true }));
+  },
+};
+
 const entries = [
   // The extension host supplies `vscode`.
   { entryPoints: { extension: 'extension/extension.ts' }, target: 'node20', external: ['vscode'] },
@@ -29,7 +38,9 @@ const entries = [
     target: 'node20',
     external: ['cpu-features', '*.node'],
     banner: { js: '#!/usr/bin/env node' },
+    plugins: [mcpApart],
   },
+  { entryPoints: { mcp: 'coordinator/mcp/server.ts' }, target: 'node20', external: ['cpu-features', '*.node'] },
   // The ProxyCommand of the generated Host blocks, started for every SSH connection: small on purpose.
   {
     entryPoints: { 'ssh-proxy': 'coordinator/sshProxyMain.ts' },

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version';
 import { registerConfigCommands } from './config';
 import { registerCoordinatorCommands } from './coordinator';
+import { registerMcpCommand } from './mcp';
 import { registerNodeCommands } from './node';
 import { registerSshCommands } from './ssh';
 import { registerWorkspaceCommands } from './workspace';
@@ -20,5 +21,6 @@ export function createProgram(): Command {
   registerWorkspaceCommands(program);
   registerSshCommands(program);
   registerCoordinatorCommands(program);
+  registerMcpCommand(program);
   return program;
 }

@@ -31,6 +31,7 @@ import {
   UnforwardPortRequest,
   ListForwardsRequest,
   WorkspaceUp,
+  LogToolCallRequest,
   type ErrorData,
   type InitializeParams,
 } from '../protocol';
@@ -63,6 +64,7 @@ export const REQUESTS = {
   forwardPort: ForwardPortRequest,
   unforwardPort: UnforwardPortRequest,
   listForwards: ListForwardsRequest,
+  logToolCall: LogToolCallRequest,
 } as const;
 
 type ParamsOf<T> = T extends RequestType<infer P, unknown, ErrorData> ? P : T extends RequestType0<unknown, ErrorData> ? undefined : never;

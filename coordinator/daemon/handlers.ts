@@ -1,7 +1,7 @@
 /** The coordinator's requests: params validated at the boundary, then handed to the node manager. */
 import { VendettaError } from '../errors';
 import type { HomePaths } from '../home';
-import { nullLogger } from '../log';
+import { nullLogger, type Logger } from '../log';
 import type { NodeManager } from '../nodes/nodeManager';
 import { localUser } from '../nodes/nodeSummary';
 import type { NodeRegistry } from '../nodes/registry';
@@ -14,6 +14,7 @@ import { workspaceHandlers } from '../workspaces/handlers';
 import { WorkspaceManager } from '../workspaces/manager';
 import { TunnelRegistry } from '../workspaces/tunnels';
 import type { HandlerTable } from './handlerTable';
+import { toolCallLogHandler } from './toolCallLog';
 import * as v from './validate';
 
 export interface HandlerDeps {
@@ -30,6 +31,8 @@ export interface HandlerDeps {
   tunnels?: TunnelRegistry;
   /** Services, ports and logs; made here over the workspace manager when not given. */
   services?: ServicesManager;
+  /** Where tool calls of `vendetta mcp` are recorded; nowhere when not given. */
+  log?: Logger;
 }
 
 export function createHandlers(deps: HandlerDeps): HandlerTable {
@@ -40,6 +43,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
   return {
     ...workspaceHandlers(workspaces, tunnels),
     ...servicesHandlers(services),
+    logToolCall: toolCallLogHandler(deps.log ?? nullLogger),
     initialize: {
       validate(raw) {
         const p = v.paramsObject(raw, 'initialize', ['protocolVersion', 'client']);

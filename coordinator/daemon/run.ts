@@ -93,6 +93,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
         workspaces,
         tunnels,
         services,
+        log,
         startedAt,
         clientCount: () => server?.clientCount ?? 0,
         // Let the reply go out first.

@@ -6,6 +6,7 @@ import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
 export * from './workspaces';
 export * from './services';
+export * from './mcp';
 
 /** Bumped on any incompatible change; exchanged in `initialize`. */
 export const COORDINATOR_PROTOCOL_VERSION = 1;

@@ -47,7 +47,7 @@ function snapshotBundles(dir: string): string {
   if (r.status !== 0) throw new Error(`node scripts/build.mjs failed: ${r.stderr}`);
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
-  for (const f of ['vendetta.js', 'ssh-proxy.js', 'agent.js']) copyFileSync(join(REPO, 'dist', f), join(bin, f));
+  for (const f of ['vendetta.js', 'ssh-proxy.js', 'agent.js', 'mcp.js']) copyFileSync(join(REPO, 'dist', f), join(bin, f));
   // ssh2's native ciphers, where the build shipped them: they load from beside the bundle.
   if (existsSync(join(REPO, NATIVE_CIPHERS))) cpSync(join(REPO, 'dist', 'crypto'), join(bin, 'crypto'), { recursive: true });
   return join(bin, 'vendetta.js');

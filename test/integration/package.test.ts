@@ -50,7 +50,7 @@ describe('the packaged extension (.vsix)', function () {
       (f) => !/^(dist\/[^/]+\.js|dist\/crypto\/build\/Release\/sshcrypto\.node|schemas\/[^/]+\.json|media\/.+|readme\.md|changelog\.md|LICENSE\.txt|package\.json)$/.test(f),
     );
     assert.deepEqual(unexpected, []);
-    for (const need of ['dist/extension.js', 'dist/languageServer.js', 'dist/vendetta.js', 'dist/agent.js', 'schemas/workspace.schema.json', 'schemas/nodes.schema.json', 'readme.md', 'changelog.md', 'LICENSE.txt']) {
+    for (const need of ['dist/extension.js', 'dist/languageServer.js', 'dist/vendetta.js', 'dist/mcp.js', 'dist/agent.js', 'schemas/workspace.schema.json', 'schemas/nodes.schema.json', 'readme.md', 'changelog.md', 'LICENSE.txt']) {
       assert.ok(files.includes(need), `missing ${need} in ${files.join(', ')}`);
     }
     assert.ok(!files.some((f) => f.endsWith('.map')), 'no source maps');

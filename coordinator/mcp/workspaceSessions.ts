@@ -1,0 +1,118 @@
+/**
+ * SSH sessions with workspaces, kept open between tool calls: the first call to a workspace opens
+ * a coordinator tunnel and logs in with the workspace key (host key pinned, as `workspace exec`
+ * does); later calls open only a channel on it. A session that closes is dropped and the next
+ * call opens a new one.
+ */
+import type { Client, ClientChannel } from 'ssh2';
+import { attachTunnel } from '../cli/tunnelClient';
+import { VendettaError } from '../errors';
+import { TunnelOpen, type TunnelOpenResult, type WorkspaceRef } from '../protocol';
+import { connectWorkspace } from '../workspaces/workspaceSsh';
+import { CappedOutput } from './cappedOutput';
+import type { CoordinatorLink } from './coordinatorLink';
+
+export interface WorkspaceSession {
+  ssh: Client;
+  info: TunnelOpenResult;
+}
+
+export interface RunOptions {
+  stdin?: Buffer;
+  maxBytes: number;
+  timeoutMs: number;
+}
+
+export interface RunResult {
+  /** null: killed after the timeout. */
+  exitCode: number | null;
+  signal?: string;
+  stdout: CappedOutput;
+  stderr: CappedOutput;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export class WorkspaceSessions {
+  private readonly open = new Map<string, Promise<WorkspaceSession>>();
+
+  constructor(private readonly link: CoordinatorLink) {}
+
+  get(ref: WorkspaceRef): Promise<WorkspaceSession> {
+    const key = `${ref.name}\0${ref.node ?? ''}`;
+    let s = this.open.get(key);
+    if (!s) {
+      s = this.connect(ref, () => this.open.delete(key));
+      this.open.set(key, s);
+      s.catch(() => this.open.delete(key));
+    }
+    return s;
+  }
+
+  private async connect(ref: WorkspaceRef, onClose: () => void): Promise<WorkspaceSession> {
+    const client = await this.link.get();
+    const info = await client.request(TunnelOpen, ref.node ? { name: ref.name, node: ref.node } : { name: ref.name });
+    const sock = await attachTunnel(client.paths, info.token);
+    let ssh: Client;
+    try {
+      ssh = await connectWorkspace({ sock, alias: info.alias, user: info.user, identityFile: info.identityFile, knownHostsFile: info.knownHostsFile });
+    } catch (err) {
+      sock.destroy();
+      throw err;
+    }
+    ssh.on('close', onClose);
+    ssh.on('error', onClose);
+    return { ssh, info };
+  }
+
+  /** Runs a command line in the workspace and collects its output, capped; kills it after the timeout. */
+  async run(ref: WorkspaceRef, command: string, opts: RunOptions): Promise<RunResult & { info: TunnelOpenResult }> {
+    const session = await this.get(ref);
+    const result = await runCapped(session.ssh, command, opts);
+    return { ...result, info: session.info };
+  }
+
+  dispose(): void {
+    for (const s of this.open.values()) s.then((x) => x.ssh.end(), () => undefined);
+    this.open.clear();
+  }
+}
+
+export function runCapped(ssh: Client, command: string, opts: RunOptions): Promise<RunResult> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    ssh.exec(command, (err, ch: ClientChannel) => {
+      if (err) {
+        reject(new VendettaError('TUNNEL_FAILED', `The workspace refused to run the command: ${err.message}`, { cause: err, hint: 'Is the workspace running? workspace_status shows it.' }));
+        return;
+      }
+      const stdout = new CappedOutput(opts.maxBytes);
+      const stderr = new CappedOutput(opts.maxBytes);
+      let exitCode: number | null = null;
+      let signal: string | undefined;
+      let timedOut = false;
+      ch.on('data', (d: Buffer) => stdout.push(d));
+      ch.stderr.on('data', (d: Buffer) => stderr.push(d));
+      ch.on('exit', (code: number | null, sig?: string) => {
+        if (typeof code === 'number') exitCode = code;
+        else if (sig) signal = sig;
+      });
+      // TERM first so the command can clean up, KILL if it does not go, then drop the channel.
+      let kill: NodeJS.Timeout | undefined;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        ch.signal('TERM');
+        kill = setTimeout(() => {
+          ch.signal('KILL');
+          ch.close();
+        }, 2000);
+      }, opts.timeoutMs);
+      ch.on('close', () => {
+        clearTimeout(timer);
+        clearTimeout(kill);
+        resolve({ exitCode: timedOut && exitCode === null ? null : exitCode ?? (signal ? null : 255), ...(signal ? { signal } : {}), stdout, stderr, timedOut, durationMs: Date.now() - t0 });
+      });
+      ch.end(opts.stdin ?? Buffer.alloc(0));
+    });
+  });
+}
