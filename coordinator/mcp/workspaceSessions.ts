@@ -78,6 +78,9 @@ export class WorkspaceSessions {
   }
 }
 
+/** How long after its deadline a command is given before we stop waiting for it. */
+const BACKSTOP_MS = 5000;
+
 export function runCapped(ssh: Client, command: string, opts: RunOptions): Promise<RunResult> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
@@ -90,28 +93,30 @@ export function runCapped(ssh: Client, command: string, opts: RunOptions): Promi
       const stderr = new CappedOutput(opts.maxBytes);
       let exitCode: number | null = null;
       let signal: string | undefined;
-      let timedOut = false;
       ch.on('data', (d: Buffer) => stdout.push(d));
       ch.stderr.on('data', (d: Buffer) => stderr.push(d));
       ch.on('exit', (code: number | null, sig?: string) => {
         if (typeof code === 'number') exitCode = code;
         else if (sig) signal = sig;
       });
-      // TERM first so the command can clean up, KILL if it does not go, then drop the channel.
-      let kill: NodeJS.Timeout | undefined;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        ch.signal('TERM');
-        kill = setTimeout(() => {
-          ch.signal('KILL');
-          ch.close();
-        }, 2000);
-      }, opts.timeoutMs);
-      ch.on('close', () => {
+      let settled = false;
+      const finish = (backstop: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        clearTimeout(kill);
-        resolve({ exitCode: timedOut && exitCode === null ? null : exitCode ?? (signal ? null : 255), ...(signal ? { signal } : {}), stdout, stderr, timedOut, durationMs: Date.now() - t0 });
-      });
+        const durationMs = Date.now() - t0;
+        // `timeout` in the workspace ends the command at the deadline with 124 (TERM) or 137 (KILL).
+        const timedOut = backstop || (durationMs >= opts.timeoutMs - 50 && (exitCode === 124 || exitCode === 137));
+        resolve({ exitCode: timedOut ? null : exitCode ?? (signal ? null : 255), ...(signal ? { signal } : {}), stdout, stderr, timedOut, durationMs });
+      };
+      // The workspace keeps the deadline (the caller wraps the command in `timeout`); this one
+      // is for a command that runs without it: signal it and stop waiting for the channel.
+      const timer = setTimeout(() => {
+        ch.signal('KILL');
+        ch.close();
+        finish(true);
+      }, opts.timeoutMs + BACKSTOP_MS);
+      ch.on('close', () => finish(false));
       ch.end(opts.stdin ?? Buffer.alloc(0));
     });
   });

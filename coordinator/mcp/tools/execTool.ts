@@ -13,8 +13,13 @@ import { refOf, tool, workspaceArg, type ToolSpec } from './toolSpec';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 export const EXEC_DEFAULTS = { timeoutSeconds: 120, maxOutputBytes: 64 * 1024 };
 
-/** The command line for the workspace user's shell: cd, exports, then the command. */
-export function execCommandLine(folder: string, a: { argv?: string[] | undefined; command?: string | undefined; cwd?: string | undefined; env?: Record<string, string> | undefined }): string {
+/**
+ * The command line for the workspace user's shell: cd, exports, then the command — under
+ * `timeout` when the workspace has it (coreutils, busybox), which signals the command's whole
+ * process group at the deadline (TERM, then KILL 2 s later). OpenSSH's sshd would not end a
+ * session whose command ignores the channel closing, so the deadline is kept in the workspace.
+ */
+export function execCommandLine(folder: string, a: { argv?: string[] | undefined; command?: string | undefined; cwd?: string | undefined; env?: Record<string, string> | undefined }, timeoutSeconds: number): string {
   if ((a.argv === undefined) === (a.command === undefined)) {
     throw new VendettaError('INVALID_PARAMS', 'Give exactly one of argv (a list of words) and command (a shell line)', { hint: 'e.g. {"argv": ["ls", "-la"]} or {"command": "ls -la | head"}.' });
   }
@@ -26,7 +31,9 @@ export function execCommandLine(folder: string, a: { argv?: string[] | undefined
     if (!ENV_NAME.test(k)) throw new VendettaError('INVALID_PARAMS', `Invalid environment variable name ${JSON.stringify(k.slice(0, 40))}`, { hint: 'Names are letters, digits and _, not starting with a digit.' });
     parts.push(`export ${k}=${shellQuote(v)}`);
   }
-  return `${parts.join(' && ')} && exec ${argv.map(shellQuote).join(' ')}`;
+  const cmd = argv.map(shellQuote).join(' ');
+  const secs = String(Math.max(1, Math.ceil(timeoutSeconds)));
+  return `${parts.join(' && ')} && if command -v timeout >/dev/null 2>&1; then exec timeout -k 2 ${secs} ${cmd}; else exec ${cmd}; fi`;
 }
 
 export function formatRun(r: RunResult, timeoutSeconds: number): string {
@@ -54,8 +61,8 @@ export const execTool: ToolSpec = tool({
   async run(a, ctx) {
     const ref = refOf(a);
     const session = await ctx.sessions.get(ref);
-    const line = execCommandLine(session.info.workspaceFolder, a);
     const timeoutSeconds = a.timeoutSeconds ?? EXEC_DEFAULTS.timeoutSeconds;
+    const line = execCommandLine(session.info.workspaceFolder, a, timeoutSeconds);
     const r = await ctx.sessions.run(ref, line, { maxBytes: a.maxOutputBytes ?? EXEC_DEFAULTS.maxOutputBytes, timeoutMs: timeoutSeconds * 1000 });
     return {
       text: formatRun(r, timeoutSeconds),
