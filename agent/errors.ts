@@ -19,6 +19,7 @@ const numericCode: Record<AgentErrorName, number> = {
   SSHD_MISSING: AgentErrorCodes.SshdMissing,
   BUILD_FAILED: AgentErrorCodes.BuildFailed,
   BUILD_CONTEXT_MISSING: AgentErrorCodes.BuildContextMissing,
+  WORKSPACE_OUTDATED: AgentErrorCodes.WorkspaceOutdated,
   PROVIDER_ERROR: AgentErrorCodes.ProviderError,
   SYNC_REFUSED: AgentErrorCodes.SyncRefused,
   INTERNAL: AgentErrorCodes.Internal,

@@ -153,12 +153,14 @@ export function validSpec(m: string, v: unknown): WorkspaceSpec {
 
 export function validateCreateParams(raw: unknown): CreateWorkspaceParams {
   const m = 'workspaces/create';
-  if (!isObj(raw)) throw new Invalid(m, 'expected an object {spec, progressToken?}');
+  if (!isObj(raw)) throw new Invalid(m, 'expected an object {spec, progressToken?, recreate?}');
   const out: CreateWorkspaceParams = { spec: validSpec(m, raw.spec) };
   if (raw.progressToken !== undefined) {
     if (typeof raw.progressToken !== 'string' || raw.progressToken.length === 0 || raw.progressToken.length > 200) throw new Invalid(m, 'progressToken must be a string of 1 to 200 characters');
     out.progressToken = raw.progressToken;
   }
+  if (raw.recreate !== undefined && typeof raw.recreate !== 'boolean') throw new Invalid(m, 'recreate must be true or false');
+  if (raw.recreate === true) out.recreate = true;
   return out;
 }
 

@@ -14,7 +14,7 @@ function progressFor(token: string | undefined, ctx: HandlerContext): Progress {
 
 export const createWorkspace: HandlerSpec<CreateWorkspaceParams, WorkspaceInfo> = {
   validate: validateCreateParams,
-  handle: (p, ctx) => ctx.daemon.workspaces.create(p.spec, progressFor(p.progressToken, ctx)),
+  handle: (p, ctx) => ctx.daemon.workspaces.create(p.spec, progressFor(p.progressToken, ctx), p.recreate === true),
 };
 
 export const startWorkspace: HandlerSpec<WorkspaceNameParams, WorkspaceInfo> = {

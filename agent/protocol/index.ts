@@ -34,6 +34,7 @@ export const AgentErrorCodes = {
   ProviderError: 2018,
   SyncRefused: 2019,
   BuildContextMissing: 2020,
+  WorkspaceOutdated: 2021,
   Internal: 2099,
 } as const;
 export type AgentErrorCode = (typeof AgentErrorCodes)[keyof typeof AgentErrorCodes];
@@ -78,6 +79,8 @@ export const AgentErrorNames = {
   BuildFailed: 'BUILD_FAILED',
   /** The image is built from the project, and the project is not on the node yet: sync, then create again. */
   BuildContextMissing: 'BUILD_CONTEXT_MISSING',
+  /** The workspace's container no longer matches its config (image, env, limits…): recreate it. */
+  WorkspaceOutdated: 'WORKSPACE_OUTDATED',
   /** The provider refused or failed an operation (its message is in the error). */
   ProviderError: 'PROVIDER_ERROR',
   /** sync-receive refused the stream (a hostile or malformed entry). */

@@ -12,6 +12,14 @@ export const WORKSPACE_LABEL = 'dev.vendetta.workspace';
 export type WorkspaceState = 'creating' | 'running' | 'stopped' | 'error' | 'missing';
 
 /** What the coordinator asks the agent to build: a resolved config, durations/sizes as numbers. */
+/**
+ * A `docker.build` image is tagged `vendetta-ws/<workspace>:<hash of the build inputs>`: per
+ * workspace, never over an image the project did not name, and a new tag when the inputs change.
+ */
+export function builtImagePrefix(workspace: string): string {
+  return `vendetta-ws/${workspace}:`;
+}
+
 export interface WorkspaceSpec {
   /** NAME_PATTERN. */
   name: string;
@@ -69,6 +77,11 @@ export interface CreateWorkspaceParams {
   spec: WorkspaceSpec;
   /** Echoed in `workspaces/progress` notifications. */
   progressToken?: string;
+  /**
+   * Make the container again from this spec, keeping the node folder and the host key. Without
+   * it, a workspace whose container no longer matches the spec is refused with WORKSPACE_OUTDATED.
+   */
+  recreate?: boolean;
 }
 
 export interface WorkspaceNameParams {

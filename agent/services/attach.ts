@@ -13,6 +13,7 @@ export function attachServices(workspaces: WorkspaceManager, logger: Logger, bro
   workspaces.setServiceHooks({
     beforeStop: (name) => services.workspaceStopping(name),
     beforeRemove: (name) => services.workspaceRemoving(name),
+    beforeRecreate: (name) => services.workspaceRecreating(name),
     portsChosen: (name, dir, spec, choices) => services.portsChosen(name, dir, spec, choices),
   });
   return services;

@@ -212,6 +212,19 @@ export class ServicesSupervisor {
     this.follows.removeWorkspace(name);
   }
 
+  /** Before the container is made again: the services stop, and postCreate runs in the new one. */
+  async workspaceRecreating(name: string): Promise<void> {
+    const t = await this.opts.targets.target(name);
+    await this.workspaceRemoving(name);
+    const file = servicesStateFile(t.dir);
+    const { postCreate: _ran, ...rest } = readServicesRecord(file);
+    try {
+      writeServicesRecord(file, rest);
+    } catch (err) {
+      this.opts.logger.warn('could not write the services state', { file, err });
+    }
+  }
+
   /** A service port that could not have its own number on the node says so in its log. */
   portsChosen(name: string, dir: string, spec: WorkspaceSpec, choices: readonly PortChoice[]): void {
     const files = this.logFiles(dir);

@@ -2,7 +2,9 @@
  * The login user of a workspace: root is always there; any other user is created inside the
  * running workspace when missing (useradd, argv only) and gets its authorized_keys, owned by it.
  */
+import { lchownSync } from 'node:fs';
 import { AgentError } from '../errors';
+import type { Logger } from '../log/logger';
 import type { WorkspaceProvider } from '../providers/contract';
 import type { WorkspaceSpec } from '../protocol';
 import { authorizedKeysFile } from './sshd';
@@ -33,4 +35,17 @@ export async function ensureLoginUser(provider: WorkspaceProvider, id: string, s
   const gid = (await idOf(provider, id, '-g', user)) ?? uid;
   await provider.putFiles(id, [authorizedKeysFile(user, spec.authorizedKeys, uid, gid)]);
   return { uid, gid };
+}
+
+/**
+ * The project folder belongs to a non-root login user inside, so it can create files there.
+ * Only a root agent can hand it over; files synced later are handed over by sync-receive.
+ */
+export function giveFolderTo(folder: string, ids: { uid: number; gid: number }, logger: Logger): void {
+  if (process.getuid?.() !== 0) return;
+  try {
+    lchownSync(folder, ids.uid, ids.gid);
+  } catch (err) {
+    logger.warn('could not give the project folder to the login user', { folder, err });
+  }
 }

@@ -3,23 +3,24 @@
  * what the provider reports. Operations on one workspace run one at a time (two creates of the
  * same name never make two containers); different workspaces proceed in parallel.
  */
-import { chmodSync, lchownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
 import type { ManifestEntry, WorkspaceInfo, WorkspaceSpec } from '../protocol';
 import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
-import { writeFileAtomic } from '../state/atomicWrite';
-import { choosePorts, nodePortProbe, portMap, takenNodePort, type PortChoice, type PortProbe } from '../services/ports';
+import { choosePorts, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
-import { generateHostKey } from './hostKey';
 import { workspaceInfo, type ProviderView } from './info';
-import { ensureLoginUser } from './login';
+import { ensureLoginUser, giveFolderTo } from './login';
+import { newWorkspaceRecord } from './newRecord';
 import { buildManifest } from './manifest';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
 import { applySshdConfig, authorizedKeysFile, SSHD_BINARY, SSHD_COMMAND, sshdConfigHash, sshdFiles } from './sshd';
 import { waitForSsh } from './sshReady';
 import { WorkspaceStore, type WorkspaceRecord } from './state';
+import { bakedDifferences } from './baked';
+import { missing, notFound, outdated, portTakenError } from './refusals';
 
 /** Which agent home made a container: two agents sharing one engine leave each other's alone. */
 export const AGENT_HOME_LABEL = 'dev.vendetta.agent-home';
@@ -31,6 +32,8 @@ const STEPS = 5;
 export interface WorkspaceServiceHooks {
   beforeStop(name: string): Promise<void>;
   beforeRemove(name: string): Promise<void>;
+  /** The container is made again: services stop, and postCreate runs again in the new one. */
+  beforeRecreate(name: string): Promise<void>;
   portsChosen(name: string, dir: string, spec: WorkspaceSpec, choices: readonly PortChoice[]): void;
 }
 
@@ -70,10 +73,11 @@ export class WorkspaceManager {
     return run;
   }
 
-  create(spec: WorkspaceSpec, progress: Progress = () => undefined): Promise<WorkspaceInfo> {
+  create(spec: WorkspaceSpec, progress: Progress = () => undefined, recreate = false): Promise<WorkspaceInfo> {
     return this.exclusive(spec.name, async () => {
       this.creating.add(spec.name);
       try {
+        if (recreate) await this.discardContainer(spec, progress);
         return await this.createLocked(spec, progress);
       } finally {
         this.creating.delete(spec.name);
@@ -84,6 +88,10 @@ export class WorkspaceManager {
   private async createLocked(spec: WorkspaceSpec, progress: Progress): Promise<WorkspaceInfo> {
     const provider = this.opts.providers(spec.provider);
     const existing = this.store.get(spec.name);
+    if (existing?.phase === 'ready') {
+      const diffs = bakedDifferences(existing.spec, existing.servicePorts, spec);
+      if (diffs.length) throw outdated(spec, diffs);
+    }
     if (existing && existing.provider !== spec.provider) {
       throw new AgentError('WORKSPACE_CONFLICT', `Workspace ${spec.name} already exists on this node as a ${existing.provider} workspace`, {
         hint: `Remove it first (\`vendetta workspace rm ${spec.name}\`) or pick another name.`,
@@ -91,7 +99,7 @@ export class WorkspaceManager {
     }
     progress(1, STEPS, existing ? `Checking workspace ${spec.name}` : `Preparing the folder and host key of workspace ${spec.name}`);
     let rec: WorkspaceRecord;
-    if (!existing) rec = this.newRecord(spec);
+    if (!existing) rec = newWorkspaceRecord(this.opts.home, spec);
     else if (existing.phase === 'creating') rec = { ...existing, spec }; // a cut-short create: this spec wins
     // Made: only keys, services, hooks and agent forwarding change (services are run through exec,
     // the sshd config is rewritten and reloaded), not what the container was made with.
@@ -143,6 +151,29 @@ export class WorkspaceManager {
   }
 
   /**
+   * For `--recreate`: the container goes (its services first), the record stays as a cut-short
+   * create, so the create that follows makes a new container with the same node folder, host
+   * key and service node ports. A workspace without a record has nothing to discard.
+   */
+  private async discardContainer(spec: WorkspaceSpec, progress: Progress): Promise<void> {
+    const name = spec.name;
+    const rec = this.store.get(name);
+    if (!rec) return;
+    progress(1, STEPS, `Removing the container of ${name} to make it again (the workspace folder stays)`);
+    const provider = this.opts.providers(rec.provider);
+    await this.serviceHooks?.beforeRecreate(name);
+    const ours = (await provider.list()).filter((w) => w.name === name && this.owned(w)).map((w) => w.providerId);
+    for (const id of new Set([...(rec.providerId ? [rec.providerId] : []), ...ours])) await provider.remove(id);
+    // The next create's spec wins (a cut-short create), so a new provider is taken too.
+    const next: WorkspaceRecord = { ...rec, spec, provider: spec.provider, phase: 'creating' };
+    delete next.providerId;
+    delete next.sshPort;
+    delete next.login;
+    this.store.put(next);
+    this.opts.logger.info('workspace container removed to be made again', { workspace: name });
+  }
+
+  /**
    * Node ports for the service ports of a container about to be made, remembered in the record
    * (so a later create of the same workspace keeps them). An adopted container already has its
    * bindings: its remembered ports stand.
@@ -188,7 +219,7 @@ export class WorkspaceManager {
     progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
     if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)]);
     const login = await ensureLoginUser(provider, id, rec.spec);
-    if (login.uid !== 0) this.giveFolderTo(rec.nodeFolder, login);
+    if (login.uid !== 0) giveFolderTo(rec.nodeFolder, login, this.opts.logger);
     const port = running.sshPort ?? (await provider.inspect(id))?.sshPort;
     if (port === undefined) throw await this.notReady(provider, id, name, 'the engine reports no published SSH port');
     progress(5, STEPS, `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
@@ -362,38 +393,6 @@ export class WorkspaceManager {
     return rec;
   }
 
-  private newRecord(spec: WorkspaceSpec): WorkspaceRecord {
-    const paths = workspacePaths(this.opts.home, spec.name);
-    mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-    mkdirSync(paths.nodeFolder, { recursive: true });
-    chmodSync(paths.nodeFolder, 0o755); // the daemon's umask is 077; the login user must get in
-    const key = generateHostKey(`vendetta-workspace-${spec.name}`);
-    writeFileAtomic(paths.hostKey, key.privateKeyPem, { mode: 0o600 });
-    writeFileAtomic(paths.hostKeyPub, `${key.publicKey} vendetta-workspace-${spec.name}\n`, { mode: 0o644 });
-    return {
-      spec,
-      provider: spec.provider,
-      hostKey: { type: key.type, publicKey: key.publicKey, fingerprint: key.fingerprint },
-      hostKeyFile: paths.hostKey,
-      nodeFolder: paths.nodeFolder,
-      createdAt: new Date().toISOString(),
-      phase: 'creating',
-    };
-  }
-
-  /**
-   * The project folder belongs to a non-root login user inside, so it can create files there.
-   * Only a root agent can hand it over; files synced later are handed over by sync-receive.
-   */
-  private giveFolderTo(folder: string, ids: { uid: number; gid: number }): void {
-    if (process.getuid?.() !== 0) return;
-    try {
-      lchownSync(folder, ids.uid, ids.gid);
-    } catch (err) {
-      this.opts.logger.warn('could not give the project folder to the login user', { folder, err });
-    }
-  }
-
   /** Deletes the workspace's folder (project copy, host key) and its record. */
   private forget(name: string): void {
     const { dir } = workspacePaths(this.opts.home, name);
@@ -409,19 +408,6 @@ export class WorkspaceManager {
   }
 }
 
-/** A start refused because a published node port is taken now: say which, and what to do. */
-function portTakenError(err: unknown, name: string, rec: WorkspaceRecord): AgentError | undefined {
-  const taken = takenNodePort(err instanceof Error ? err.message : '');
-  if (taken === undefined) return undefined;
-  const containerPort = Object.entries(rec.servicePorts ?? {}).find(([, n]) => n === taken)?.[0];
-  const service = rec.spec.services?.find((s) => String(s.port) === containerPort)?.name;
-  return new AgentError('PROVIDER_ERROR', `Workspace ${name} cannot start: port ${taken} on the node's 127.0.0.1${service ? ` (where service ${service} is published)` : ''} is taken by another process`, {
-    provider: rec.provider,
-    hint: `Stop what listens on 127.0.0.1:${taken} on the node, or remove the workspace and create it again to get another port.`,
-    cause: err,
-  });
-}
-
 function changeable(spec: WorkspaceSpec): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent'> {
   return { ...(spec.services ? { services: spec.services } : {}), ...(spec.hooks ? { hooks: spec.hooks } : {}), ...(spec.forwardAgent ? { forwardAgent: true } : {}) };
 }
@@ -432,15 +418,4 @@ function withoutChangeable(spec: WorkspaceSpec): WorkspaceSpec {
   delete out.hooks;
   delete out.forwardAgent;
   return out;
-}
-
-function notFound(name: string): AgentError {
-  return new AgentError('WORKSPACE_NOT_FOUND', `There is no workspace ${name} on this node`, { hint: 'List them with `vendetta workspace list`.' });
-}
-
-function missing(rec: WorkspaceRecord): AgentError {
-  return new AgentError('WORKSPACE_MISSING', `The ${rec.provider} workspace ${rec.spec.name} was removed outside Vendetta`, {
-    provider: rec.provider,
-    hint: `Create it again (\`vendetta workspace up\`) or remove it (\`vendetta workspace rm ${rec.spec.name} --force\`).`,
-  });
 }

@@ -36,7 +36,10 @@ interface UpOpts extends JsonOpts {
   name?: string;
   git?: string;
   forward?: boolean;
+  recreate?: boolean;
 }
+
+const RECREATE_HELP = 'make the container again from the config when it no longer matches it (keeps the workspace folder; anything outside it is lost)';
 
 interface RefOpts extends JsonOpts {
   node?: string;
@@ -55,6 +58,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('--name <name>', 'workspace name (default: the config\'s name)')
     .option('--git <url>', 'clone URL[#REF] inside the workspace instead of sending the folder')
     .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here (until `workspace rm`)')
+    .option('--recreate', RECREATE_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
@@ -155,6 +159,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .addOption(providerOption())
     .option('--name <name>', 'workspace name')
     .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here')
+    .option('--recreate', RECREATE_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
@@ -192,6 +197,7 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
   if (opts.name) params.name = opts.name;
   if (opts.git) params.git = opts.git;
   if (opts.forward) params.forward = true;
+  if (opts.recreate) params.recreate = true;
   await checkConfigBeforeUp(params.path);
   return withClient(async (c) => {
     const printer = new ProgressPrinter(!opts.json);

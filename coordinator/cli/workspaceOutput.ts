@@ -44,7 +44,7 @@ export function formatSync(s: SyncReport): string {
 
 export function formatUp(r: WorkspaceUpResult): string {
   const lines = [
-    `${r.name} on ${r.node} is ${r.state} (${r.existed ? 'already there' : 'created'}; ${formatSeconds(r.elapsedMs)})`,
+    `${r.name} on ${r.node} is ${r.state} (${r.recreated ? `recreated: only ${r.workspaceFolder} was kept` : r.existed ? 'already there' : 'created'}; ${formatSeconds(r.elapsedMs)})`,
     `  ssh:     ssh ${r.sshHost}   (once \`vendetta ssh-config install\` ran), or: vendetta workspace ssh ${r.name}`,
     `  folder:  ${r.workspaceFolder}`,
   ];

@@ -161,6 +161,6 @@ function checkProvider(data: Rec, report: (path: string[], init: DiagnosticInit)
 function checkDockerImage(data: Rec, report: (path: string[], init: DiagnosticInit) => void): void {
   if (!isRecord(data.docker)) return;
   if (data.docker.image !== undefined && data.docker.build !== undefined) {
-    report(['docker', 'build'], { code: 'conflict', severity: 'warning', message: '`docker` sets both `image` and `build`; the image is built and `image` only names it', hint: 'remove `image` unless you want the built image to have that name' });
+    report(['docker', 'build'], { code: 'conflict', severity: 'warning', message: '`docker` sets both `image` and `build`; `image` is not used: the image is built from `build` on the node and named vendetta-ws/<workspace>:<hash of the build inputs>', hint: 'remove `image` (name the base image in the Dockerfile\'s FROM line)' });
   }
 }

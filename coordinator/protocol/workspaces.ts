@@ -49,6 +49,11 @@ export interface WorkspaceUpParams {
   git?: string;
   /** Also forward the config's `forwardPorts` to this machine (they stay until unforwarded). */
   forward?: boolean;
+  /**
+   * Make an existing workspace's container again from the config (when it no longer matches:
+   * image, build inputs, env, limits…). The workspace folder and host key stay; the rest goes.
+   */
+  recreate?: boolean;
   progressToken?: string;
 }
 
@@ -66,6 +71,8 @@ export interface SyncReport {
 export interface WorkspaceUpResult extends WorkspaceSummary {
   /** true when the workspace already existed (started, or only synced). */
   existed: boolean;
+  /** true when `recreate` made its container again. */
+  recreated?: boolean;
   /** How the code got there: a sync report, or the clone that was made. */
   sync: SyncReport | null;
   git: { url: string; ref?: string; cloned: boolean } | null;

@@ -30,7 +30,7 @@ export function provider(x: unknown): WorkspaceProvider {
 }
 
 export function validateUp(raw: unknown): WorkspaceUpParams {
-  const p = v.paramsObject(raw, 'workspaces/up', ['path', 'node', 'provider', 'name', 'git', 'forward', 'progressToken']);
+  const p = v.paramsObject(raw, 'workspaces/up', ['path', 'node', 'provider', 'name', 'git', 'forward', 'recreate', 'progressToken']);
   const out: WorkspaceUpParams = { path: projectPath(p.path) };
   const node = v.optional(p.node, (x) => v.nodeName(x));
   if (node !== undefined) out.node = node;
@@ -43,6 +43,7 @@ export function validateUp(raw: unknown): WorkspaceUpParams {
     out.git = p.git as string;
   }
   if (v.optional(p.forward, (x) => v.boolean(x, 'forward'))) out.forward = true;
+  if (v.optional(p.recreate, (x) => v.boolean(x, 'recreate'))) out.recreate = true;
   const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));
   if (token !== undefined) out.progressToken = token;
   return out;

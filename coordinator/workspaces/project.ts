@@ -3,7 +3,7 @@
  * (errors located as file:line:col), defaults applied, CLI overrides on top.
  */
 import { stat } from 'node:fs/promises';
-import type { ServiceCommand, ServiceSpec, WorkspaceHooksSpec, WorkspaceSpec } from '../../agent/protocol';
+import { builtImagePrefix, type ServiceCommand, type ServiceSpec, type WorkspaceHooksSpec, type WorkspaceSpec } from '../../agent/protocol';
 import { hasErrors, loadWorkspaceConfig, resolveWorkspaceConfig, type Diagnostic, type ResolvedService, type ResolvedWorkspaceConfig } from '../config';
 import { VendettaError } from '../errors';
 import type { WorkspaceProvider } from '../protocol';
@@ -50,6 +50,8 @@ function configErrorMessage(errors: Diagnostic[]): string {
 export interface SpecOverrides {
   name?: string;
   provider?: WorkspaceProvider;
+  /** With `docker.build`: the hash of the build inputs (buildInputs.ts), which names the image. */
+  buildHash?: string;
 }
 
 /** The agent's WorkspaceSpec for this project; the login key is the workspace key's public half. */
@@ -67,7 +69,9 @@ export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverri
   };
   if (provider === 'docker') {
     const d = config.docker;
-    spec.docker = { image: d.image };
+    // A built image gets a name of its own, never `image` (the shared base image by default).
+    if (d.build && overrides.buildHash === undefined) throw new Error('buildSpec: docker.build needs the hash of the build inputs');
+    spec.docker = { image: d.build ? `${builtImagePrefix(name)}${overrides.buildHash}` : d.image };
     if (d.build) spec.docker.build = { context: d.build.context, dockerfile: d.build.dockerfile };
     if (d.cpus !== undefined) spec.docker.cpus = d.cpus;
     if (d.memoryBytes !== undefined) spec.docker.memoryBytes = d.memoryBytes;

@@ -15,6 +15,7 @@ import { agentErrorName, checkWorkspaceInfo, parsePublicKey } from './agentRepli
 import { cloneInWorkspace, parseGitSource, type GitSource } from './gitClone';
 import type { WorkspaceManager } from './manager';
 import { sshAlias, workspaceName } from './names';
+import { buildInputsHash } from './buildInputs';
 import { buildSpec, loadProject } from './project';
 import type { WorkspaceRecord } from './store';
 import { upServices } from './upServices';
@@ -45,7 +46,10 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
     }
     progress(2, TOTAL, 'Preparing the workspace key');
     const key = await ensureWorkspaceKey(m.paths);
-    const spec = buildSpec(project.config, { name, ...(p.provider ? { provider: p.provider } : {}) }, key.publicKey);
+    const provider = p.provider ?? project.config.provider;
+    const build = provider === 'docker' ? project.config.docker.build : undefined;
+    const buildHash = build ? await buildInputsHash(p.path, build) : undefined;
+    const spec = buildSpec(project.config, { name, ...(p.provider ? { provider: p.provider } : {}), ...(buildHash ? { buildHash } : {}) }, key.publicKey);
     const record: WorkspaceRecord = {
       name,
       node,
@@ -62,17 +66,23 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
     m.store.upsert(record);
     m.emitChange();
 
-    progress(3, TOTAL, `${existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
+    const recreate = p.recreate === true && !!existing;
+    progress(3, TOTAL, `${recreate ? 'Recreating' : existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
+    if (recreate && build && !git) {
+      // The new image is built from the project as it is now: it lands on the node first.
+      progress(3, TOTAL, 'Syncing the build context');
+      await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(token ? { token } : {}) });
+    }
     let info: WorkspaceInfo;
     try {
-      info = await create(m, record, spec, !existing, progress, token, TOTAL);
+      info = await create(m, record, spec, { isNew: !existing, recreate }, progress, token, TOTAL);
     } catch (err) {
       if (git || !spec.docker?.build || agentErrorName(err) !== 'BUILD_CONTEXT_MISSING') throw err;
       // The image is built from the project, which is not on the node yet: the agent kept the
       // half-made workspace, so the code can land first; then the second create builds.
       progress(3, TOTAL, 'Syncing the build context');
       await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(token ? { token } : {}) });
-      info = await create(m, record, spec, false, progress, token, TOTAL);
+      info = await create(m, record, spec, { isNew: false, recreate: false }, progress, token, TOTAL);
     }
     if (info.state !== 'running' || !info.ssh) {
       throw new VendettaError('WORKSPACE_STATE', `${name} on ${node} is ${info.state} after create${info.error ? `: ${info.error.message}` : ''}`, {
@@ -117,6 +127,7 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
     return {
       ...m.summary(record),
       existed: !!existing,
+      ...(recreate ? { recreated: true } : {}),
       sync,
       git: cloned,
       elapsedMs: Date.now() - started,
@@ -126,14 +137,20 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
   });
 }
 
-async function create(m: WorkspaceManager, record: WorkspaceRecord, spec: ReturnType<typeof buildSpec>, isNew: boolean, progress: ProgressReporter, token?: CancellationToken, TOTAL = 5): Promise<WorkspaceInfo> {
+interface CreateMode {
+  isNew: boolean;
+  /** Make the container again (`up --recreate`). */
+  recreate: boolean;
+}
+
+async function create(m: WorkspaceManager, record: WorkspaceRecord, spec: ReturnType<typeof buildSpec>, { isNew, recreate }: CreateMode, progress: ProgressReporter, token?: CancellationToken, TOTAL = 5): Promise<WorkspaceInfo> {
   const client = m.client(record.node);
   const agentToken = randomUUID();
   const sub = client.onNotification(WorkspaceProgress, (wp) => {
     if (wp.token === agentToken && typeof wp.message === 'string') progress(3, TOTAL, `${wp.message.slice(0, 200)} (${wp.step}/${wp.total})`);
   });
   try {
-    const info = checkWorkspaceInfo(await client.request(CreateWorkspace, { spec, progressToken: agentToken }, token), record.node);
+    const info = checkWorkspaceInfo(await client.request(CreateWorkspace, { spec, progressToken: agentToken, ...(recreate ? { recreate: true } : {}) }, token), record.node);
     m.noteInfo(record, info);
     return info;
   } catch (err) {
@@ -146,7 +163,8 @@ async function create(m: WorkspaceManager, record: WorkspaceRecord, spec: Return
         m.store.remove(record.name, record.node);
         m.forget(record);
       }
-    } else {
+    } else if (agentErrorName(e) !== 'WORKSPACE_OUTDATED') {
+      // An outdated workspace still runs as it was: only the refusal is news.
       m.noteInfo(record, undefined, e);
     }
     m.emitChange();

@@ -77,7 +77,7 @@ describe('docker workspaces: images built on the node, commands inside', functio
   }
 
   it('asks for the project first, then builds the image from its context and runs it', async () => {
-    const s = spec('built', 'vendetta-test/built:1', 'Dockerfile.dev');
+    const s = spec('built', 'vendetta-ws/built:1', 'Dockerfile.dev');
     const early = await refusal(agent.conn.sendRequest(CreateWorkspace, { spec: s }));
     assert.equal(early.data.code, 'BUILD_CONTEXT_MISSING');
     assert.match(early.message, /build context \.devcontainer is not in the project folder/);
@@ -97,12 +97,12 @@ describe('docker workspaces: images built on the node, commands inside', functio
   });
 
   it('reports a failing build with its output', async () => {
-    const s = spec('badbuild', 'vendetta-test/bad:1');
+    const s = spec('badbuild', 'vendetta-ws/badbuild:1');
     await refusal(agent.conn.sendRequest(CreateWorkspace, { spec: s }));
     sync('badbuild', [{ path: '.devcontainer/Dockerfile', type: 'file', mode: 0o644, data: `FROM ${TEST_IMAGE}\nRUN echo about to fail && exit 7\n` }]);
     const failed = await refusal(agent.conn.sendRequest(CreateWorkspace, { spec: s }));
     assert.equal(failed.data.code, 'BUILD_FAILED');
-    assert.match(failed.message, /Building the image vendetta-test\/bad:1 failed: .*returned a non-zero code: 7/);
+    assert.match(failed.message, /Building the image vendetta-ws\/badbuild:1 failed: .*returned a non-zero code: 7/);
     assert.match(failed.data.hint!, /about to fail/);
     await agent.conn.sendRequest(RemoveWorkspace, { name: 'badbuild', force: true });
   });

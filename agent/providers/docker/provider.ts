@@ -1,6 +1,6 @@
 /** Workspaces as Docker containers, through the Engine API on the node's socket. */
 import { AgentError } from '../../errors';
-import { WORKSPACE_LABEL } from '../../protocol';
+import { builtImagePrefix, WORKSPACE_LABEL } from '../../protocol';
 import { tarBuffer, type TarInput } from '../../tar/encode';
 import type { ExecOptions, ExecResult, ProviderCreateRequest, ProviderWorkspace, WorkspaceFile, WorkspaceProvider } from '../contract';
 import { containerCreateBody, dockerCalls } from './api';
@@ -29,6 +29,10 @@ export class DockerProvider implements WorkspaceProvider {
       const { spec } = req;
       const image = spec.docker?.image;
       if (!image) throw new AgentError('INVALID_PARAMS', 'A docker workspace needs docker.image', { provider: 'docker' });
+      // A build never tags over an image the project did not name (the shared base image).
+      if (spec.docker?.build && !image.startsWith(builtImagePrefix(spec.name))) {
+        throw new AgentError('INVALID_PARAMS', `A built image must be named ${builtImagePrefix(spec.name)}<hash of the build inputs>, not ${image}`, { provider: 'docker', hint: 'Upgrade vendetta so the coordinator and the agent match.' });
+      }
       const adopted = req.adopt ? await this.adoptable(req.adopt, req) : undefined;
       let id = adopted?.providerId;
       if (!id) {

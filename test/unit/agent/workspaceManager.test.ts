@@ -339,10 +339,28 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     assert.deepEqual(await m.manifest('a'), []);
   });
 
-  it('keeps a workspace on one provider', async () => {
+  it('refuses a config that no longer matches the container, naming what differs; recreate makes it again with the same key and folder', async () => {
     const m = manager();
-    await m.create(spec());
-    assert.equal(await code(m.create({ ...spec(), provider: 'lxc' })), 'WORKSPACE_CONFLICT');
+    const events: string[] = [];
+    m.setServiceHooks({ beforeStop: async () => undefined, beforeRemove: async () => undefined, beforeRecreate: async (n) => void events.push(`recreate ${n}`), portsChosen: () => undefined });
+    const first = await m.create(spec('shop', { env: { A: '1' } }));
+    provider.images.add('img:2');
+    const changed = spec('shop', { docker: { image: 'img:2', memoryBytes: 1024 }, env: { A: '2', B: 'x' } });
+    await assert.rejects(m.create(changed), (err: AgentError) => {
+      assert.equal(err.code, 'WORKSPACE_OUTDATED');
+      assert.equal(err.message, 'Workspace shop no longer matches its config: image img → img:2; memory (bytes) not set → 1024; env A "1" → "2"; env B not set → "x"');
+      assert.match(err.hint!, /workspace up --recreate.*keeps the workspace folder \/workspaces\/shop.*anything outside that folder .* is lost/);
+      return true;
+    });
+    assert.equal(await code(m.create({ ...spec('shop', { env: { A: '1' } }), provider: 'lxc' })), 'WORKSPACE_OUTDATED', 'a provider change too');
+    assert.equal(provider.created, 1, 'the old container is kept until asked');
+    const again = await m.create(changed, undefined, true);
+    assert.deepEqual(events, ['recreate shop']);
+    assert.equal(provider.created, 2);
+    assert.notEqual(again.providerId, first.providerId);
+    assert.equal(await provider.inspect(first.providerId!), undefined, 'the old container is gone');
+    assert.deepEqual([again.image, again.ssh?.hostKey.publicKey], ['img:2', first.ssh?.hostKey.publicKey]);
+    assert.equal((await m.create(changed)).providerId, again.providerId, 'now it matches: kept');
   });
 
   it('publishes service ports at node ports chosen at create and kept after, and stops services before the workspace', async () => {
@@ -351,6 +369,7 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     m.setServiceHooks({
       beforeStop: async (n) => void events.push(`stop ${n} ${provider.containers.values().next().value?.ws.state}`),
       beforeRemove: async (n) => void events.push(`remove ${n}`),
+      beforeRecreate: async (n) => void events.push(`recreate ${n}`),
       portsChosen: (n, _dir, _spec, choices) => void events.push(`ports ${n} ${JSON.stringify(choices)}`),
     });
     const asked: unknown[] = [];

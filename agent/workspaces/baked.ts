@@ -1,0 +1,63 @@
+/**
+ * What a workspace's container had baked in when it was made: its provider, image (for a built
+ * image, the hash of the build inputs is in its tag), env, login user, folder, limits and the
+ * service ports published on the node. A config that changes any of these needs a new container;
+ * services, hooks and authorized keys do not (they are applied through exec and files).
+ * Compared field by field, so `up` can say what differs instead of keeping the old container.
+ */
+import { builtImagePrefix, type WorkspaceSpec } from '../protocol';
+
+export interface BakedDifference {
+  /** `image`, `env FOO`, `memory`, … */
+  what: string;
+  was: string;
+  now: string;
+}
+
+const NONE = 'not set';
+
+function shown(v: string | number | undefined): string {
+  if (v === undefined) return NONE;
+  const s = typeof v === 'number' ? String(v) : JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** `image` for a named image; for a built one the inputs' hash, which is what changed. */
+function imageDifference(name: string, was: string | undefined, now: string | undefined): BakedDifference | undefined {
+  if (was === now) return undefined;
+  const prefix = builtImagePrefix(name);
+  if (was?.startsWith(prefix) && now?.startsWith(prefix)) {
+    return { what: 'build inputs (the Dockerfile or the files of its context)', was: was.slice(prefix.length), now: now.slice(prefix.length) };
+  }
+  return { what: 'image', was: was ?? NONE, now: now ?? NONE };
+}
+
+/**
+ * Differences between what was baked into the workspace (`was`, with the node ports it
+ * published) and what the config asks for now (`now`); empty when the container still fits.
+ */
+export function bakedDifferences(was: WorkspaceSpec, publishedPorts: Record<string, number> | undefined, now: WorkspaceSpec): BakedDifference[] {
+  const out: BakedDifference[] = [];
+  const add = (what: string, a: string | number | undefined, b: string | number | undefined): void => {
+    if (a !== b) out.push({ what, was: shown(a), now: shown(b) });
+  };
+  add('provider', was.provider, now.provider);
+  const image = imageDifference(now.name, was.docker?.image, now.docker?.image);
+  if (image) out.push(image);
+  add('cpus', was.docker?.cpus, now.docker?.cpus);
+  add('memory (bytes)', was.docker?.memoryBytes, now.docker?.memoryBytes);
+  add('pids', was.docker?.pids, now.docker?.pids);
+  add('user', was.user, now.user);
+  add('workspaceFolder', was.workspaceFolder, now.workspaceFolder);
+  for (const k of [...new Set([...Object.keys(was.env), ...Object.keys(now.env)])].sort()) add(`env ${k}`, was.env[k], now.env[k]);
+  const published = new Set(Object.keys(publishedPorts ?? {}));
+  for (const s of now.services ?? []) {
+    if (s.port !== undefined && !published.has(String(s.port))) out.push({ what: `port ${s.port} (service ${s.name})`, was: 'not published on the node', now: 'published' });
+  }
+  return out;
+}
+
+/** `image "a" → "b"; env FOO not set → "1"` for a one-line message. */
+export function describeDifferences(diffs: readonly BakedDifference[]): string {
+  return diffs.map((d) => `${d.what} ${d.was} → ${d.now}`).join('; ');
+}
