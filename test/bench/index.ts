@@ -1,8 +1,9 @@
 import { extensionActivation } from './extensionActivation';
 import type { Benchmark } from './harness';
+import { mcpExec } from './mcp';
 import { coldConnectHandshake, dispatchRoundTrip, statusOfTwenty } from './nodes';
 import { servicesBenchmarks } from './services';
 import { workspaceBenchmarks } from './workspaces';
 
 /** Every benchmark `npm run bench` knows, in the order they run. */
-export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty, ...workspaceBenchmarks, ...servicesBenchmarks, extensionActivation];
+export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty, ...workspaceBenchmarks, ...servicesBenchmarks, mcpExec, extensionActivation];
