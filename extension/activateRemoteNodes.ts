@@ -11,6 +11,7 @@ import { findNodeRuntime, type NodeRuntime } from './client/runtime';
 import type { CommandContext } from './commands/context';
 import { VIEW } from './commands/ids';
 import { registerCommands } from './commands/registerCommands';
+import { registerMcpServerProvider, type McpHost } from './mcp/mcpServerProvider';
 import { RemoteOpener, type FolderOpener } from './remote/remoteOpener';
 import { createWorkspaceStatusBar } from './remote/workspaceStatusBar';
 import { LogFollowers } from './ui/logFollowers';
@@ -54,6 +55,13 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
   const logFollowers = new LogFollowers(client);
   const ctx: CommandContext = { extension: context, client, log, tree, refresh, remote, logFollowers, cliPath: context.asAbsolutePath('dist/vendetta.js'), findRuntime };
   context.subscriptions.push(client, tree, view, refresh, logFollowers, ...registerCommands(ctx));
+  const mcp = registerMcpServerProvider(vscode as unknown as McpHost, {
+    cliPath: context.asAbsolutePath('dist/vendetta.js'),
+    home: () => resolveHome(settings().get<string>('home'), process.env, os.homedir()),
+    version: String((context.extension.packageJSON as { version?: unknown }).version ?? '0.0.0'),
+    findRuntime,
+  }, log);
+  if (mcp) context.subscriptions.push(mcp);
   const statusBar = createWorkspaceStatusBar();
   if (statusBar) context.subscriptions.push(statusBar);
   return {
