@@ -21,6 +21,8 @@ export interface RunOptions {
   stdin?: Buffer;
   maxBytes: number;
   timeoutMs: number;
+  /** How long after the deadline to stop waiting for a command that outlives it (default 5 s). */
+  backstopMs?: number;
 }
 
 export interface RunResult {
@@ -115,7 +117,7 @@ export function runCapped(ssh: Client, command: string, opts: RunOptions): Promi
         ch.signal('KILL');
         ch.close();
         finish(true);
-      }, opts.timeoutMs + BACKSTOP_MS);
+      }, opts.timeoutMs + (opts.backstopMs ?? BACKSTOP_MS));
       ch.on('close', () => finish(false));
       ch.end(opts.stdin ?? Buffer.alloc(0));
     });

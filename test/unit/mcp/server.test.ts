@@ -7,7 +7,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { CallToolResultSchema, type CallToolResult, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { CoordinatorClient } from '../../../coordinator/cli/client';
-import { validateToolCall } from '../../../coordinator/daemon/toolCallLog';
+import { toolCallLogHandler, validateToolCall } from '../../../coordinator/daemon/toolCallLog';
+import type { RequestContext } from '../../../coordinator/daemon/handlerTable';
 import { VendettaError } from '../../../coordinator/errors';
 import { CappedOutput } from '../../../coordinator/mcp/cappedOutput';
 import { CoordinatorLink } from '../../../coordinator/mcp/coordinatorLink';
@@ -127,6 +128,19 @@ describe('vendetta mcp, without a coordinator', () => {
       assert.throws(() => validateToolCall(bad), (e: VendettaError) => e.code === 'INVALID_PARAMS' || e.code === 'INVALID_NAME', JSON.stringify(bad));
     }
     assert.equal(validateToolCall({ tool: 'exec', durationMs: 1, ok: false, exitCode: null, error: 'PATH_OUTSIDE' }).exitCode, null);
+  });
+
+  it('the coordinator writes one info line per call, naming the client', () => {
+    const lines: Array<[string, Record<string, unknown> | undefined]> = [];
+    const log = { log: () => undefined, error: () => undefined, warn: () => undefined, debug: () => undefined, info: (m: string, f?: Record<string, unknown>) => lines.push([m, f]) };
+    const h = toolCallLogHandler(log);
+    const ctx = { client: { id: 4, initialized: { protocolVersion: 1, client: { name: 'vendetta-mcp', version: '0.1.0' } } } } as unknown as RequestContext;
+    assert.deepEqual(h.run(h.validate({ tool: 'exec', workspace: 'w', durationMs: 5, ok: true, exitCode: 0 }), ctx), { logged: true });
+    h.run(h.validate({ tool: 'read_file', durationMs: 1, ok: false, error: 'PATH_OUTSIDE' }), ctx);
+    assert.deepEqual(lines, [
+      ['mcp tool exec', { client: 4, clientName: 'vendetta-mcp', tool: 'exec', workspace: 'w', durationMs: 5, ok: true, exitCode: 0 }],
+      ['mcp tool read_file failed', { client: 4, clientName: 'vendetta-mcp', tool: 'read_file', durationMs: 1, ok: false, error: 'PATH_OUTSIDE' }],
+    ]);
   });
 });
 
