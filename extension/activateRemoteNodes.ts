@@ -3,10 +3,9 @@
  * its RefreshManager, the commands and the workspace status bar item. Loaded lazily by
  * extension.ts; nothing here talks to the coordinator until the view shows or a command runs.
  */
-import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { CoordinatorClient } from './client/coordinatorClient';
-import { homeFiles, resolveHome } from './client/home';
+import { homeFiles, homeFromSettings } from './client/home';
 import { findNodeRuntime, type NodeRuntime } from './client/runtime';
 import type { CommandContext } from './commands/context';
 import { VIEW } from './commands/ids';
@@ -41,7 +40,7 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
     return runtime;
   };
   const client = new CoordinatorClient({
-    home: () => homeFiles(resolveHome(settings().get<string>('home'), process.env, os.homedir())),
+    home: () => homeFiles(homeFromSettings(settings())),
     cliPath: context.asAbsolutePath('dist/vendetta.js'),
     clientInfo: { name: 'vscode', version: String((context.extension.packageJSON as { version?: unknown }).version ?? '0.0.0') },
     findRuntime,

@@ -4,13 +4,14 @@
  */
 import * as vscode from 'vscode';
 import type { VendettaApi } from './activateRemoteNodes';
-import { startLanguageClient, vendettaHomeSetting } from './languageClient';
+import { homeFromSettings } from './client/home';
+import { startLanguageClient } from './languageClient';
 
 export async function activate(context: vscode.ExtensionContext): Promise<VendettaApi> {
   const started = Date.now();
   const log = vscode.window.createOutputChannel('Vendetta', { log: true });
   context.subscriptions.push(log);
-  const home = vendettaHomeSetting(vscode.workspace.getConfiguration('vendetta'));
+  const home = homeFromSettings(vscode.workspace.getConfiguration('vendetta'));
   startLanguageClient(context, home, log).then(
     (client) => context.subscriptions.push({ dispose: () => void client.stop() }),
     (err: unknown) => log.error('Failed to start the config language server', err),

@@ -7,16 +7,9 @@
  * YAML file; ours for the same text are dropped then so no error shows twice. Schema errors stay
  * ours alone: the extension contributes no `yamlValidation` for these files.
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
-
-export function vendettaHomeSetting(config: Pick<vscode.WorkspaceConfiguration, 'get'>): string {
-  const configured = config.get<string>('home')?.trim();
-  if (configured) return path.resolve(configured.replace(/^~(?=$|\/)/, os.homedir()));
-  return process.env.VENDETTA_HOME || path.join(os.homedir(), '.vendetta');
-}
 
 export interface ConfigLanguageClient {
   /** Resolves once the server runs (started by the first config document), or never if none opens. */

@@ -17,6 +17,7 @@ import {
 import { answers } from '../daemon/socketProbe';
 import { VendettaError } from '../errors';
 import { cliBundlePath, homePaths, type HomePaths } from '../home';
+import { assertTrustedHome } from '../homeTrust';
 import { FrameReader, FrameWriter } from '../protocol/framing';
 import {
   COORDINATOR_PROTOCOL_VERSION,
@@ -70,6 +71,8 @@ export class CoordinatorClient {
   static async connect(opts?: ConnectOptions): Promise<CoordinatorClient>;
   static async connect(opts: ConnectOptions = {}): Promise<CoordinatorClient | undefined> {
     const paths = opts.paths ?? homePaths();
+    // Whoever can write the home can put a coordinator of their own behind its socket.
+    assertTrustedHome(paths);
     let socket = await openSocket(paths.socket);
     if (!socket) {
       if (opts.autoStart === false) return undefined;

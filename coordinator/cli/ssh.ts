@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { homePaths } from '../home';
+import { trustedHomePaths } from '../homeTrust';
 import { installInclude, uninstallInclude, userSshConfig } from '../sshConfig/include';
 import { runAction } from './client';
 import { printJson } from './output';
@@ -33,7 +34,8 @@ export function registerSshCommands(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<JsonOpts>();
       await runAction(opts, async () => {
-        const r = installInclude(homePaths().sshConfig, userSshConfig());
+        // ssh runs the ProxyCommand of whatever the included file says: include only a home that is the user's.
+        const r = installInclude(trustedHomePaths().sshConfig, userSshConfig());
         if (opts.json) printJson(r);
         else process.stdout.write(r.changed ? `added \`${r.line}\` at the top of ${r.file}\n` : `${r.file} already includes the workspaces (\`${r.line}\`)\n`);
       });

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { RUNNABLE_PROVIDERS } from '../../agent/protocol';
 import { VendettaError } from '../errors';
-import { homePaths } from '../home';
+import { trustedHomePaths } from '../homeTrust';
 import {
   ListWorkspacesRequest,
   RemoveWorkspaceRequest,
@@ -147,7 +147,7 @@ export function registerWorkspaceCommands(program: Command): void {
       const opts = cmd.optsWithGlobals<RefOpts>();
       await runAction(opts, async () => {
         const { aliasFor, sshIntoWorkspace } = await import('./workspaceExec.js');
-        const paths = homePaths();
+        const paths = trustedHomePaths();
         return sshIntoWorkspace(paths, aliasFor(paths, name, opts.node), argv);
       });
     });

@@ -7,6 +7,7 @@
 import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { VendettaError } from '../errors';
 import type { HomePaths } from '../home';
+import { assertTrustedHome } from '../homeTrust';
 import type { Logger } from '../log';
 
 export interface InstanceLock {
@@ -17,16 +18,17 @@ export interface InstanceLock {
   release(): void;
 }
 
-/** VENDETTA_HOME itself: a directory only its owner can enter. */
-export function ensureHome(root: string): void {
+/** VENDETTA_HOME itself: a directory only its owner can enter, refused when someone else controls it. */
+export function ensureHome(paths: HomePaths): void {
+  const root = paths.root;
   mkdirSync(root, { recursive: true, mode: 0o700 });
+  assertTrustedHome(paths);
   const st = statSync(root);
-  if (!st.isDirectory()) throw new VendettaError('INTERNAL', `${root} is not a directory`, { hint: 'Point VENDETTA_HOME at a directory.' });
   if ((st.mode & 0o777) !== 0o700 && st.uid === process.getuid?.()) chmodSync(root, 0o700);
 }
 
 export function acquireInstanceLock(paths: HomePaths, log: Logger): InstanceLock {
-  ensureHome(paths.root);
+  ensureHome(paths);
   const file = paths.lockFile;
   const mine = `${file}.${process.pid}`;
   writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });

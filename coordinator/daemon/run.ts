@@ -28,7 +28,7 @@ export interface RunOptions {
 
 export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   const paths = opts.paths ?? homePaths();
-  ensureHome(paths.root);
+  ensureHome(paths);
   // Per-request lines are debug: written only when asked for (VENDETTA_LOG_LEVEL=debug), since the
   // log is written synchronously on the request path.
   const log = new FileLogger({ dir: paths.logsDir, level: logLevelFrom(process.env.VENDETTA_LOG_LEVEL), ...(opts.logToStderr ? { mirror: process.stderr } : {}) });

@@ -44,6 +44,8 @@ export const ErrorCodes = {
   WORKSPACE_STATE: 1021,
   SYNC_FAILED: 1022,
   TUNNEL_FAILED: 1023,
+  /** VENDETTA_HOME, or a file in it, is a link or can be changed by someone other than the user. */
+  HOME_UNTRUSTED: 1030,
   INTERNAL: 1099,
 } as const;
 export type ErrorName = keyof typeof ErrorCodes;

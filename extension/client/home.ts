@@ -2,7 +2,10 @@
  * Where the coordinator's files are, as the extension sees them: the `vendetta.home` setting,
  * else $VENDETTA_HOME, else ~/.vendetta (the same order the CLI uses, minus the setting).
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
+import type { WorkspaceConfiguration } from 'vscode';
+import { machineSetting } from '../util/machineSettings';
 
 export interface HomeFiles {
   root: string;
@@ -18,6 +21,11 @@ export function resolveHome(setting: string | undefined, env: NodeJS.ProcessEnv,
   const fromEnv = env.VENDETTA_HOME?.trim();
   if (fromEnv) return path.resolve(fromEnv);
   return path.join(homedir, '.vendetta');
+}
+
+/** The home the `vendetta` settings name (the user's own `vendetta.home` only: a machine setting). */
+export function homeFromSettings(config: Pick<WorkspaceConfiguration, 'inspect'>, env: NodeJS.ProcessEnv = process.env, homedir = os.homedir()): string {
+  return resolveHome(machineSetting<string>(config, 'home'), env, homedir);
 }
 
 export function homeFiles(root: string): HomeFiles {

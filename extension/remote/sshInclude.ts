@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runCli } from '../client/cli';
 import type { CommandContext } from '../commands/context';
+import { machineSetting } from '../util/machineSettings';
 
 export type ManageInclude = 'ask' | 'always' | 'never';
 
@@ -24,7 +25,7 @@ async function alreadyIncluded(sshConfig: string): Promise<boolean> {
 /** Makes sure ~/.ssh/config includes the generated file, asking first unless the user already answered. */
 export async function ensureSshInclude(ctx: CommandContext): Promise<void> {
   const config = vscode.workspace.getConfiguration('vendetta');
-  let mode = config.get<ManageInclude>('sshConfig.manageInclude', 'ask');
+  let mode = machineSetting<ManageInclude>(config, 'sshConfig.manageInclude') ?? 'ask';
   const sshConfig = ctx.client.home.sshConfig;
   if (mode === 'never' || (await alreadyIncluded(sshConfig))) return;
   if (mode === 'ask') {
