@@ -4,7 +4,7 @@ import { isCoordinatorAlive, processRunning, readLockPid } from '../daemon/insta
 import { homePaths } from '../home';
 import { CoordinatorShutdown, CoordinatorStatusRequest, type CoordinatorStatus } from '../protocol';
 import { CoordinatorClient, runAction, startCoordinator } from './client';
-import { ExitCode, formatSeconds, printJson } from './output';
+import { ExitCode, formatSeconds, printJson, writeOut } from './output';
 
 interface JsonOpts {
   json?: boolean;
@@ -79,7 +79,7 @@ export function registerCoordinatorCommands(program: Command): void {
         try {
           const status = await client.request(CoordinatorStatusRequest);
           if (opts.json) printJson({ running: true, ...status });
-          else process.stdout.write(formatStatus(status));
+          else writeOut(formatStatus(status));
         } finally {
           client.dispose();
         }

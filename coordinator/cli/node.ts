@@ -17,7 +17,7 @@ import {
 } from '../protocol';
 import { CoordinatorClient, runAction, withClient } from './client';
 import { formatNodeList, formatNodeStatus, formatTestResult } from './nodeTables';
-import { ExitCode, printJson, ProgressPrinter } from './output';
+import { ExitCode, printJson, ProgressPrinter, writeOut } from './output';
 
 interface JsonOpts {
   json?: boolean;
@@ -58,7 +58,7 @@ export function registerNodeCommands(program: Command): void {
         withClient(async (client) => {
           const nodes = await client.request(ListNodes);
           if (opts.json) return printJson(nodes);
-          process.stdout.write(formatNodeList(nodes));
+          writeOut(formatNodeList(nodes));
           const { registryError: r } = await client.request(CoordinatorStatusRequest);
           if (r) process.stderr.write(`warning: ${r.file}:${r.line}:${r.col}: ${r.message} (the last good registry is in use)\n${r.hint ? `hint: ${r.hint}\n` : ''}`);
         }),
@@ -76,7 +76,7 @@ export function registerNodeCommands(program: Command): void {
         withClient(async (client) => {
           const nodes = await client.request(NodeStatusRequest, name === undefined ? {} : { name });
           if (opts.json) printJson(nodes);
-          else process.stdout.write(formatNodeStatus(nodes));
+          else writeOut(formatNodeStatus(nodes));
           return name !== undefined && nodes.some((n) => n.status !== 'online') ? ExitCode.Error : ExitCode.Ok;
         }),
       );
@@ -93,7 +93,7 @@ export function registerNodeCommands(program: Command): void {
         withClient(async (client) => {
           const result = await client.request(TestNode, { name });
           if (opts.json) printJson(result);
-          else process.stdout.write(formatTestResult(result));
+          else writeOut(formatTestResult(result));
           return result.ok ? ExitCode.Ok : ExitCode.Error;
         }),
       );

@@ -3,6 +3,7 @@
  * progress to stderr, errors as `error: …` / `hint: …` with the cause chain under --verbose.
  */
 import { causeMessages, toVendettaError } from '../errors';
+import { jsonText, terminalSafe } from './terminalText';
 
 export const ExitCode = { Ok: 0, Error: 1, Usage: 2 } as const;
 
@@ -15,18 +16,27 @@ export interface OutputOptions {
 export function reportError(err: unknown, opts: OutputOptions = {}): number {
   const e = toVendettaError(err);
   if (opts.json) {
-    process.stdout.write(
-      JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint, causes: causeMessages(e.cause) } }) + '\n',
-    );
+    process.stdout.write(jsonText({ error: { code: e.code, message: e.message, hint: e.hint, causes: causeMessages(e.cause) } }) + '\n');
   }
-  process.stderr.write(`error: ${e.message}\n`);
-  if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
-  if (opts.verbose) for (const c of causeMessages(e.cause)) process.stderr.write(`cause: ${c}\n`);
+  // Messages may carry what a workspace printed (build output, sshd's last lines, a failed command's).
+  writeErr(`error: ${e.message}\n`);
+  if (e.hint) writeErr(`hint: ${e.hint}\n`);
+  if (opts.verbose) for (const c of causeMessages(e.cause)) writeErr(`cause: ${c}\n`);
   return e.code === 'INVALID_PARAMS' || e.code === 'INVALID_NAME' || e.code === 'INVALID_HOST' ? ExitCode.Usage : ExitCode.Error;
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(jsonText(value, 2) + '\n');
+}
+
+/** Human output on stdout, with terminal control sequences removed (text may come from a workspace). */
+export function writeOut(text: string): void {
+  process.stdout.write(terminalSafe(text));
+}
+
+/** The same on stderr. */
+export function writeErr(text: string): void {
+  process.stderr.write(terminalSafe(text));
 }
 
 export interface Column<T> {
@@ -59,7 +69,8 @@ export class ProgressPrinter {
   /** Closes the current step with its duration. */
   finish(): void {
     if (this.current === undefined) return;
-    if (this.enabled) process.stderr.write(`${this.current} ${formatSeconds(Date.now() - this.started)}\n`);
+    // Steps relay the agent's progress, e.g. the lines of an image build.
+    if (this.enabled) writeErr(`${this.current} ${formatSeconds(Date.now() - this.started)}\n`);
     this.current = undefined;
   }
 }

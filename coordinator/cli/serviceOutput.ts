@@ -1,6 +1,7 @@
 /** How services, ports, forwards and log lines read on a terminal (--json prints the protocol types). */
 import type { ForwardInfo, PortInfo, ServiceLogLine, ServiceStatus } from '../protocol';
 import { formatTable } from './output';
+import { terminalSafe } from './terminalText';
 
 const BAD = new Set(['unhealthy', 'crashloop', 'exited', 'stopped']);
 
@@ -69,7 +70,7 @@ export class LogFormatter {
   }
 
   format(l: ServiceLogLine): string {
-    const text = l.line.replace(/\r?\n$/, '');
+    const text = terminalSafe(l.line.replace(/\r?\n$/, ''));
     if (!this.labelled) return `${clockTime(l.time)} ${text}`;
     this.width = Math.max(this.width, l.service.length);
     return `${clockTime(l.time)} ${l.service.padEnd(this.width)} | ${text}`;

@@ -20,8 +20,9 @@ import {
 } from '../protocol';
 import { parsePortMapping, parseSince } from '../services/parse';
 import { runAction, withClient, type CoordinatorClient } from './client';
-import { ExitCode, printJson } from './output';
+import { ExitCode, printJson, writeOut } from './output';
 import { forwardLine, formatPorts, LogFormatter } from './serviceOutput';
+import { jsonText } from './terminalText';
 
 interface Opts {
   json?: boolean;
@@ -40,7 +41,7 @@ export function registerServiceCommands(ws: Command): void {
       await runAction(opts, () => withClient(async (c) => {
         const rows = await c.request(ListPortsRequest, ref(name, opts));
         if (opts.json) printJson(rows);
-        else process.stdout.write(formatPorts(rows));
+        else writeOut(formatPorts(rows));
       }));
     });
 
@@ -122,7 +123,7 @@ async function logs(name: string, service: string | undefined, opts: Opts & { fo
   }
   const fmt = new LogFormatter(!service);
   const print = (lines: readonly ServiceLogLine[]) => {
-    const text = lines.map((l) => (opts.json ? JSON.stringify(l) : fmt.format(l))).join('\n');
+    const text = lines.map((l) => (opts.json ? jsonText(l) : fmt.format(l))).join('\n');
     if (text) process.stdout.write(`${text}\n`);
   };
   return withClient(async (c) => {

@@ -20,7 +20,7 @@ import {
 } from '../protocol';
 import { runAction, withClient } from './client';
 import { checkConfigBeforeUp } from './config';
-import { ExitCode, printJson, ProgressPrinter } from './output';
+import { ExitCode, printJson, ProgressPrinter, writeOut } from './output';
 import { registerServiceCommands } from './services';
 import { anyServiceFailed } from './serviceOutput';
 import { formatStatus, formatUp, formatWorkspaceList } from './workspaceOutput';
@@ -75,7 +75,7 @@ export function registerWorkspaceCommands(program: Command): void {
       await runAction(opts, () => withClient(async (c) => {
         const rows = await c.request(ListWorkspacesRequest, {});
         if (opts.json) printJson(rows);
-        else process.stdout.write(formatWorkspaceList(rows));
+        else writeOut(formatWorkspaceList(rows));
       }));
     });
 
@@ -89,7 +89,7 @@ export function registerWorkspaceCommands(program: Command): void {
       await runAction(opts, () => withClient(async (c) => {
         const s = await c.request(WorkspaceStatusRequest, ref(name, opts));
         if (opts.json) printJson(s);
-        else process.stdout.write(formatStatus(s));
+        else writeOut(formatStatus(s));
         return s.state === 'running' ? ExitCode.Ok : ExitCode.Error;
       }));
     });
@@ -210,7 +210,7 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
       printer.finish();
     }
     if (opts.json) printJson(result);
-    else process.stdout.write(formatUp(result));
+    else writeOut(formatUp(result));
     return result.services && anyServiceFailed(result.services) ? ExitCode.Error : ExitCode.Ok;
   });
 }
