@@ -56,7 +56,7 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
   context.subscriptions.push(client, tree, view, refresh, logFollowers, ...registerCommands(ctx));
   const mcp = registerMcpServerProvider(vscode as unknown as McpHost, {
     cliPath: context.asAbsolutePath('dist/vendetta.js'),
-    home: () => resolveHome(settings().get<string>('home'), process.env, os.homedir()),
+    home: () => homeFromSettings(settings()),
     version: String((context.extension.packageJSON as { version?: unknown }).version ?? '0.0.0'),
     findRuntime,
   }, log);
