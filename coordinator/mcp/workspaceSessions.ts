@@ -41,14 +41,20 @@ export class WorkspaceSessions {
   constructor(private readonly link: CoordinatorLink) {}
 
   get(ref: WorkspaceRef): Promise<WorkspaceSession> {
-    const key = `${ref.name}\0${ref.node ?? ''}`;
+    const key = keyOf(ref);
     let s = this.open.get(key);
     if (!s) {
-      s = this.connect(ref, () => this.open.delete(key));
-      this.open.set(key, s);
-      s.catch(() => this.open.delete(key));
+      const p: Promise<WorkspaceSession> = this.connect(ref, () => this.drop(key, p));
+      this.open.set(key, p);
+      p.catch(() => this.drop(key, p));
+      s = p;
     }
     return s;
+  }
+
+  /** Forgets a session, unless a newer one already took its place. */
+  private drop(key: string, p: Promise<WorkspaceSession>): void {
+    if (this.open.get(key) === p) this.open.delete(key);
   }
 
   private async connect(ref: WorkspaceRef, onClose: () => void): Promise<WorkspaceSession> {
@@ -69,8 +75,19 @@ export class WorkspaceSessions {
 
   /** Runs a command line in the workspace and collects its output, capped; kills it after the timeout. */
   async run(ref: WorkspaceRef, command: string, opts: RunOptions): Promise<RunResult & { info: TunnelOpenResult }> {
-    const session = await this.get(ref);
-    const result = await runCapped(session.ssh, command, opts);
+    const kept = this.get(ref);
+    let session = await kept;
+    let result: RunResult;
+    try {
+      result = await runCapped(session.ssh, command, opts);
+    } catch {
+      // No channel opened, so the command never ran: the kept session went stale (the workspace
+      // restarted, the node link dropped) before ssh2 noticed. Once more over a new session.
+      this.drop(keyOf(ref), kept);
+      session.ssh.end();
+      session = await this.get(ref);
+      result = await runCapped(session.ssh, command, opts);
+    }
     return { ...result, info: session.info };
   }
 
@@ -78,6 +95,10 @@ export class WorkspaceSessions {
     for (const s of this.open.values()) s.then((x) => x.ssh.end(), () => undefined);
     this.open.clear();
   }
+}
+
+function keyOf(ref: WorkspaceRef): string {
+  return `${ref.name}\0${ref.node ?? ''}`;
 }
 
 /** How long after its deadline a command is given before we stop waiting for it. */

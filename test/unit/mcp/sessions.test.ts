@@ -123,6 +123,16 @@ describe('vendetta mcp keeps one SSH session per workspace and runs tools over i
     assert.equal(tunnelOpens, 2);
   });
 
+  it('opens a new session when the kept one went stale before a command could start', async () => {
+    const stale = await sessions.get({ name: 'w' });
+    const before = logins;
+    (stale.ssh as unknown as { exec: (c: string, cb: (err: Error) => void) => void }).exec = (_c, cb) => cb(new Error('(SSH) Channel open failure: open failed'));
+    const r = await sessions.run({ name: 'w' }, 'echo again', { maxBytes: 100, timeoutMs: 5000 });
+    assert.deepEqual([r.exitCode, r.stdout.text()], [0, 'again\n']);
+    assert.equal(logins, before + 1, 'logged in again');
+    assert.notEqual(await sessions.get({ name: 'w' }), stale, 'the new session is kept');
+  });
+
   it('ends a command that outlives its deadline and stops waiting for it', async () => {
     const session = await sessions.get({ name: 'w' });
     const r = await sessions.run({ name: 'w' }, 'sleep 5', { maxBytes: 100, timeoutMs: 100, backstopMs: 100 });
