@@ -18,12 +18,11 @@ function run(cmd, args, opts = {}) {
   return r.status ?? 1;
 }
 
-if (chosen.some((s) => s !== 'unit')) {
-  if (run('bash', ['test/infra/setup.sh']) !== 0) {
-    console.error('error: test infrastructure setup failed (see above)');
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
+// Every suite, the unit one too (it runs the real sshd), gets the machine ready first.
+if (run('bash', ['test/infra/setup.sh', ...chosen]) !== 0) {
+  console.error('error: test infrastructure setup failed (see above)');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
 }
 if (run('node', ['scripts/build.mjs']) !== 0) {
   console.log('0 passed, 1 failed');

@@ -14,7 +14,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, re
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { acquireK, cleanupK, lockPath, myLock, names, retry, runDir } from './netLock';
-import { commandExists, descendants, killPids, pidAlive, processCmdline, run, waitGoneSync } from './sys';
+import { commandExists, ensureSshdPrivsepDir, descendants, killPids, pidAlive, processCmdline, run, waitGoneSync } from './sys';
 
 export { staleTestNetworks, TEST_NET_DIR } from './netLock';
 
@@ -187,7 +187,7 @@ export async function createTestNodes(opts: { count: number; label?: string }): 
   try {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     chmodSync(dir, 0o755);
-    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    ensureSshdPrivsepDir();
     const clientKey = join(dir, 'client_key');
     run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `vendetta-test-${k}`, '-f', clientKey]);
     const publicKey = readFileSync(`${clientKey}.pub`, 'utf8').trim();

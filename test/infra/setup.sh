@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system packages the integration tests need, when running as root and only
-# those `command -v` does not find: one `apt-get update` and one `apt-get install`.
+# Makes this machine ready for the chosen suites (all when none is named): installs the system
+# packages they need, when running as root and only those `command -v` does not find (one
+# `apt-get update` and one `apt-get install`), and creates what those programs expect but only
+# their services make (/run/sshd), so a fresh machine passes as a used one does.
+#   bash test/infra/setup.sh [unit] [integration] [e2e]
 set -euo pipefail
 
 # command → Debian package
@@ -24,6 +27,16 @@ declare -A need=(
   [make]=make
   [python3]=python3
 )
+# The unit suite needs only the OpenSSH server (it checks generated configs with `sshd -T`).
+if [ $# -gt 0 ] && [ "$*" = unit ]; then
+  declare -A unitNeed=([sshd]=openssh-server)
+  need=()
+  for cmd in "${!unitNeed[@]}"; do need[$cmd]=${unitNeed[$cmd]}; done
+fi
+ready() {
+  # sshd refuses to run as root (even `sshd -T`) without its privilege-separation folder.
+  if [ "$(id -u)" = 0 ]; then install -d -m 0755 /run/sshd; fi
+}
 missing=()
 for cmd in "${!need[@]}"; do
   if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ]; then
@@ -31,6 +44,7 @@ for cmd in "${!need[@]}"; do
   fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  ready
   exit 0
 fi
 mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -42,3 +56,4 @@ echo "test infra: installing ${pkgs[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+ready

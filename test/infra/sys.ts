@@ -1,6 +1,6 @@
 /** Small synchronous helpers for test infrastructure: run a command (argv, no shell), read /proc. */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 
 export interface RunResult {
   status: number | null;
@@ -145,4 +145,13 @@ export function requireCommands(ctx: Mocha.Context, what: string, cmds: string[]
   if (process.env.CI === 'true') throw new Error(msg);
   console.log(`      skipped: ${msg}`);
   ctx.skip();
+}
+
+/**
+ * What OpenSSH's sshd needs before it runs as root, even for `sshd -T`: its privilege-separation
+ * folder. Debian's package makes it only when its service starts, which a fresh container or CI
+ * machine never does.
+ */
+export function ensureSshdPrivsepDir(): void {
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 }

@@ -9,6 +9,7 @@ import { listWorkspaces } from '../../../agent/handlers/workspaces';
 import type { WorkspaceSpec } from '../../../agent/protocol';
 import { generateHostKey } from '../../../agent/workspaces/hostKey';
 import { authorizedKeysFile, setEnvArgument, sshdConfigText, sshdFiles } from '../../../agent/workspaces/sshd';
+import { ensureSshdPrivsepDir } from '../../infra/sys';
 
 const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEaAlIAOWFiM2S5k6XtIb60EpQQNCjFD8D/C4tkrR5nY me@laptop';
 const spec = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -120,6 +121,7 @@ describe('the workspace sshd is configured by files the agent writes', () => {
     if (!existsSync('/usr/sbin/sshd') && process.env.CI !== 'true') this.skip();
     const dir = mkdtempSync(join(tmpdir(), 'vendetta-sshd-'));
     try {
+      ensureSshdPrivsepDir(); // as root, sshd refuses to start (even -T) without it
       const hostKey = generateHostKey('t');
       writeFileSync(join(dir, 'hk'), hostKey.privateKeyPem, { mode: 0o600 });
       writeFileSync(join(dir, 'cfg'), sshdConfigText(full).text);
