@@ -9,12 +9,14 @@
 //                                             [--tag vendetta/debian:bookworm] [--rebuild]
 //
 // Prints one JSON line: {tar, built, buildMs, imported, importMs, image}.
-// Env: VENDETTA_IMAGE_CACHE (default ~/.cache/vendetta/images), DOCKER_HOST.
+// Env: VENDETTA_IMAGE_CACHE (default ~/.cache/vendetta/images), DOCKER_HOST, VENDETTA_DEBIAN_MIRROR
+// (default: the mirror this machine's apt sources name; apt's proxy is used too).
 import { spawnSync } from 'node:child_process';
 import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { aptProxyEnv, debianMirror } from './aptSources.mjs';
 
 const PACKAGES = ['openssh-server', 'iproute2', 'nodejs', 'busybox', 'procps'];
 const SUITE = 'bookworm';
@@ -44,37 +46,6 @@ function fail(message, hint) {
 
 function cacheDir(env = process.env) {
   return env.VENDETTA_IMAGE_CACHE || join(homedir(), '.cache/vendetta/images');
-}
-
-/** The Debian mirror apt already uses (deb822 `URIs:` or one-line `deb URL bookworm …`). */
-function debianMirror() {
-  const files = ['/etc/apt/sources.list'];
-  try {
-    for (const f of readdirSync('/etc/apt/sources.list.d')) files.push(join('/etc/apt/sources.list.d', f));
-  } catch {
-    // no drop-in folder
-  }
-  for (const file of files) {
-    let text;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    if (file.endsWith('.sources')) {
-      for (const stanza of text.split(/\n\s*\n/)) {
-        const uris = /^URIs:\s*(.+)$/im.exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
-        const suites = /^Suites:\s*(.+)$/im.exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
-        if (suites.includes(SUITE)) for (const u of uris) if (/^https?:\/\//.test(u) && !/security/.test(u)) return u;
-      }
-    } else {
-      for (const line of text.split('\n')) {
-        const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line);
-        if (m && m[2] === SUITE && /^https?:\/\//.test(m[1]) && !/security/.test(m[1])) return m[1];
-      }
-    }
-  }
-  return 'http://deb.debian.org/debian';
 }
 
 function pidAlive(pid) {
@@ -141,12 +112,15 @@ function run(argv, opts = {}) {
 function buildTarball(dir, tar) {
   if (process.getuid?.() !== 0) fail('building the image needs root (debootstrap)', 'Run as root, or put a prepared debian-bookworm.tar in the cache folder.');
   if (!existsSync('/usr/sbin/debootstrap')) fail('debootstrap is not installed', 'apt-get install -y debootstrap');
+  const found = debianMirror(SUITE);
+  if ('error' in found) fail(found.error, found.hint);
+  const proxy = aptProxyEnv();
   const work = mkdtempSync(join(dir, '.build-'));
   const rootfs = join(work, 'rootfs');
   try {
-    const mirror = debianMirror();
-    process.stderr.write(`debootstrap ${SUITE} from ${mirror} (about a minute)…\n`);
-    run(['/usr/sbin/debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, rootfs, mirror]);
+    const via = Object.values(proxy).length ? ` via ${Object.values(proxy)[0]}` : '';
+    process.stderr.write(`debootstrap ${SUITE} from ${found.mirror}${via} (about a minute)…\n`);
+    run(['/usr/sbin/debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, rootfs, found.mirror], { env: { ...process.env, ...proxy } });
     // The agent brings each workspace's host key; no image-wide keys, caches or machine identity.
     for (const f of readdirSync(join(rootfs, 'etc/ssh'))) if (f.startsWith('ssh_host_')) rmSync(join(rootfs, 'etc/ssh', f));
     for (const d of ['var/cache/apt/archives', 'var/lib/apt/lists', 'var/log/apt']) {
