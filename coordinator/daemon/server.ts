@@ -32,6 +32,12 @@ export interface ServerOptions {
   /** Bytes buffered without a complete message before the client is cut off. */
   maxPendingBytes?: number;
   /**
+   * Bytes written to a client and not yet read by it (beyond the kernel's buffer) before it is
+   * disconnected: a client that stops reading (a paused `logs -f`) costs at most this, not
+   * everything the coordinator would send it.
+   */
+  maxClientBacklogBytes?: number;
+  /**
    * Connections whose first line is `VENDETTA-TUNNEL <token>` go here instead of JSON-RPC
    * (raw byte tunnels for ssh-proxy); without it every connection is JSON-RPC.
    */
@@ -46,6 +52,9 @@ interface Client extends ClientHandle {
   writer: FrameWriter;
   failed: boolean;
 }
+
+/** 8 MiB: thousands of log batches, far more than a client that reads ever lets pile up. */
+const DEFAULT_MAX_CLIENT_BACKLOG = 8 * 1024 * 1024;
 
 const USER_ERRORS = new Set(['INVALID_PARAMS', 'INVALID_NAME', 'INVALID_HOST', 'NODE_NOT_FOUND', 'NODE_EXISTS', 'HOST_KEY_UNCONFIRMED']);
 
@@ -129,7 +138,8 @@ export class CoordinatorServer {
     const { log } = this.opts;
     // Half-sent and oversized messages are watchPending()'s job: it stops with the socket.
     const reader = new FrameReader(socket);
-    const writer = new FrameWriter(socket);
+    const maxBacklog = this.opts.maxClientBacklogBytes ?? DEFAULT_MAX_CLIENT_BACKLOG;
+    const writer = new FrameWriter(socket, { maxBacklogBytes: maxBacklog, onBacklog: (queued) => this.dropSlowReader(client, queued, maxBacklog) });
     const gone = new CancellationTokenSource();
     const client = { id: this.nextId++, socket, writer, initialized: undefined, failed: false, goneSource: gone, gone: gone.token } as unknown as Client;
     client.notify = (type, params) => {
@@ -242,6 +252,14 @@ export class CoordinatorServer {
     return () => {
       pending = 0;
     };
+  }
+
+  /** A client that left too much unread is disconnected, so what it follows stops with it. */
+  private dropSlowReader(client: Client, queued: number, limit: number): void {
+    if (client.failed) return;
+    client.failed = true;
+    this.opts.log.warn('disconnected a client that stopped reading', { client: client.id, unreadBytes: queued, limitBytes: limit });
+    client.socket.destroy();
   }
 
   /** Answers a bad message with an error; `fatal` closes the connection too. */

@@ -23,7 +23,7 @@ import {
 } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import { VERSION } from '../version';
-import { FrameReader, FrameWriter } from '../protocol/framing';
+import { FrameReader, FrameWriter, MessageTooLargeError } from '../protocol/framing';
 
 export interface AgentSessionOptions {
   nodeName: string;
@@ -33,7 +33,15 @@ export interface AgentSessionOptions {
   onLog?: (params: LogParams) => void;
   /** How long the handshake may take before the link is declared dead. */
   handshakeTimeoutMs?: number;
+  /** The largest message taken from the agent (DEFAULT_MAX_AGENT_MESSAGE_BYTES). */
+  maxMessageBytes?: number;
 }
+
+/**
+ * 64 MiB: a sync manifest of ~800,000 files. A larger message is refused before it is buffered,
+ * so one reply cannot take the coordinator's memory; the link is closed and reopened.
+ */
+export const DEFAULT_MAX_AGENT_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export class AgentSession {
   readonly connection: MessageConnection;
@@ -51,13 +59,20 @@ export class AgentSession {
   initializeResult: InitializeResult | undefined;
 
   constructor(private readonly opts: AgentSessionOptions) {
-    this.reader = new FrameReader(opts.input, (m) => {
-      if ('id' in m && !('method' in m)) this.answeredCount++;
-    });
+    this.reader = new FrameReader(
+      opts.input,
+      (m) => {
+        if ('id' in m && !('method' in m)) this.answeredCount++;
+      },
+      opts.maxMessageBytes ?? DEFAULT_MAX_AGENT_MESSAGE_BYTES,
+    );
     this.connection = createMessageConnection(this.reader, new FrameWriter(opts.output));
     this.connection.onNotification(LogNotification, (p) => opts.onLog?.(p));
     this.connection.onClose(() => this.markClosed('the connection to the agent closed'));
-    this.connection.onError(([err]) => this.markClosed(`the connection to the agent failed: ${err.message}`, err));
+    this.connection.onError(([err]) => {
+      if (err instanceof MessageTooLargeError) this.markClosed('', err, tooLarge(opts.nodeName, err));
+      else this.markClosed(`the connection to the agent failed: ${err.message}`, err);
+    });
     this.connection.listen();
   }
 
@@ -149,9 +164,9 @@ export class AgentSession {
     return new VendettaError('NODE_UNREACHABLE', `Lost the connection to ${node}`, { node, cause: err });
   }
 
-  private markClosed(reason: string, cause?: unknown): void {
+  private markClosed(reason: string, cause?: unknown, error?: VendettaError): void {
     if (this.closedError) return;
-    this.closedError = new VendettaError('NODE_UNREACHABLE', `Lost the connection to ${this.opts.nodeName}: ${reason}`, {
+    this.closedError = error ?? new VendettaError('NODE_UNREACHABLE', `Lost the connection to ${this.opts.nodeName}: ${reason}`, {
       node: this.opts.nodeName,
       hint: `The next request reconnects; \`vendetta node test ${this.opts.nodeName}\` diagnoses a link that stays down.`,
       cause,
@@ -160,6 +175,15 @@ export class AgentSession {
     for (const fail of this.inFlight.values()) fail(this.closedError);
     this.inFlight.clear();
   }
+}
+
+function tooLarge(node: string, err: MessageTooLargeError): VendettaError {
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return new VendettaError('AGENT_ERROR', `The agent on ${node} sent a message of ${mib(err.bytes)}, over the coordinator's limit of ${mib(err.limit)}`, {
+    node,
+    hint: 'The coordinator refuses it so its memory stays bounded, and reconnects on the next request. A workspace folder with a very large number of files makes such replies: leave generated folders out of the project.',
+    cause: err,
+  });
 }
 
 function protocolMismatch(node: string, agentVersion: number | undefined, cause?: unknown): VendettaError {

@@ -26,6 +26,8 @@ export interface LocalAgentClientOptions {
   agentBundle: string;
   log: Logger;
   handshakeTimeoutMs?: number;
+  /** The largest message taken from the agent (the session's default when unset). */
+  maxMessageBytes?: number;
   backoff?: BackoffOptions;
 }
 
@@ -166,13 +168,15 @@ export class LocalAgentClient implements AgentClient {
       spawnFailed.catch(() => undefined);
       child.once('exit', (code, signal) => {
         log.info('local agent attach process exited', { node: nodeName, code, signal });
-        this.session?.dispose();
+        // Only its own session: after a reconnect, an old process's exit must not end the new one.
+        if (this.child === child) this.session?.dispose();
       });
       const session = new AgentSession({
         nodeName,
         input: child.stdout,
         output: child.stdin,
         handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
+        maxMessageBytes: this.opts.maxMessageBytes,
         onLog: (p) => log.log(p.level, `agent: ${p.message}`, { node: nodeName }),
       });
       this.session = session;

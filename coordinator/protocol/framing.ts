@@ -22,9 +22,22 @@ export function frameMessage(msg: Message): Buffer {
   return frame;
 }
 
+export interface FrameWriterOptions {
+  /**
+   * Bytes the peer may leave unread (queued in this process, beyond what the kernel buffers): a
+   * message written while more than this waits is not queued, and `onBacklog` is told instead.
+   * Bounds what a peer that stops reading (a paused `logs -f`) can make us hold: this plus one message.
+   */
+  maxBacklogBytes?: number;
+  onBacklog?: (queuedBytes: number) => void;
+}
+
 /** Sends each message as one write; writes are synchronous and in call order, so no lock is needed. */
 export class FrameWriter extends AbstractMessageWriter implements MessageWriter {
-  constructor(private readonly out: Writable) {
+  constructor(
+    private readonly out: Writable,
+    private readonly opts: FrameWriterOptions = {},
+  ) {
     super();
     out.on('error', (err: Error) => this.fireError(err));
     out.on('close', () => this.fireClose());
@@ -39,6 +52,11 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     if (this.out.destroyed || this.out.writableEnded) return Promise.reject(new Error('the stream is closed'));
+    const max = this.opts.maxBacklogBytes;
+    if (max !== undefined && this.out.writableLength > max) {
+      this.opts.onBacklog?.(this.out.writableLength);
+      return Promise.reject(new Error(`the peer left more than ${max} bytes unread`));
+    }
     return new Promise((resolve, reject) => {
       this.out.write(frame, (err) => (err ? reject(err) : resolve()));
     });
@@ -71,11 +89,21 @@ export function contentLengthOf(header: string): number | Error {
   return length;
 }
 
+/** A header announced a message larger than the reader takes. */
+export class MessageTooLargeError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`a message of ${bytes} bytes, over the limit of ${limit} bytes`);
+  }
+}
+
 /**
  * Reads frames as they arrive and hands each parsed message to the connection at once, in order.
  * A broken header is reported once and ends reading (the byte stream cannot be resynchronized);
- * a well-framed body that is not JSON is reported and skipped. Whatever must be refused beyond
- * that (oversized or stalled input, invalid JSON-RPC) is the owner's policy, not the framing's.
+ * a well-framed body that is not JSON is reported and skipped. The owner may cap one message's size
+ * (`maxBodyBytes`); stalled input and invalid JSON-RPC are the owner's policy, not the framing's.
  */
 export class FrameReader extends AbstractMessageReader implements MessageReader {
   /** Bytes of an incomplete header. */
@@ -87,10 +115,15 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
   private expected = -1;
   private broken = false;
 
-  /** `observe` sees every message first (the agent session counts the answers it got). */
+  /**
+   * `observe` sees every message first (the agent session counts the answers it got).
+   * `maxBodyBytes`: a header announcing a larger message is an error that ends reading, before
+   * any of its body is buffered.
+   */
   constructor(
     private readonly input: Readable,
     private readonly observe?: (message: Message) => void,
+    private readonly maxBodyBytes?: number,
   ) {
     super();
   }
@@ -137,6 +170,11 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
         if (length instanceof Error) {
           this.broken = true;
           this.fireError(length);
+          return;
+        }
+        if (this.maxBodyBytes !== undefined && length > this.maxBodyBytes) {
+          this.broken = true;
+          this.fireError(new MessageTooLargeError(length, this.maxBodyBytes));
           return;
         }
         this.expected = length;

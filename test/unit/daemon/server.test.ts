@@ -9,7 +9,7 @@ import { CoordinatorServer } from '../../../coordinator/daemon/server';
 import { homePaths, type HomePaths } from '../../../coordinator/home';
 import { NodeManager } from '../../../coordinator/nodes/nodeManager';
 import { NodeRegistry } from '../../../coordinator/nodes/registry';
-import { AddNode, COORDINATOR_PROTOCOL_VERSION, ErrorCodes, Initialize, ListNodes, NodesDidChange, ProgressNotification, TestNode, type NodeSummary, type ProgressParams } from '../../../coordinator/protocol';
+import { AddNode, COORDINATOR_PROTOCOL_VERSION, ErrorCodes, Initialize, ListNodes, LogLinesNotification, LogsRequest, NodesDidChange, ProgressNotification, TestNode, type NodeSummary, type ProgressParams } from '../../../coordinator/protocol';
 import { fakeKey, FakeAgentClient, FakeSsh, nullLog } from '../nodes/fakes';
 
 interface Raw {
@@ -155,5 +155,66 @@ describe('the coordinator socket', () => {
     assert.equal(progress[0]?.elapsedMs, undefined);
     assert.ok((progress[1]?.elapsedMs ?? -1) >= 0);
     assert.ok(changes.some((nodes) => nodes.some((n) => n.name === 'b1')), 'the other client heard of the new node');
+  });
+
+  it('disconnects a client that stops reading while logs stream (a paused `logs -f`), logs why, and keeps serving', async () => {
+    const warnings: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
+    const log = { ...nullLog, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, fields }) };
+    const limit = 1024 * 1024;
+    const batch = Array.from({ length: 64 }, (_, i) => ({ time: new Date().toISOString(), service: 'web', stream: 'stdout' as const, line: `line ${i} ${'x'.repeat(200)}` }));
+    let batches = 0;
+    let stoppedStreaming: () => void = () => undefined;
+    const stopped = new Promise<void>((r) => (stoppedStreaming = r));
+    const handlers = createHandlers({ paths, manager, registry, ssh, startedAt: new Date(), clientCount: () => 0, shutdown: () => undefined });
+    const streaming = new CoordinatorServer({
+      socketPath: join(dir, 'logs.sock'),
+      log,
+      maxClientBacklogBytes: limit,
+      handlers: {
+        ...handlers,
+        // Follows the "node's" logs for as long as the client is there, as services/logs -f does.
+        serviceLogs: {
+          validate: (raw) => raw as never,
+          run: (params, { client }) => {
+            const pump = () => {
+              if (client.gone.isCancellationRequested) return stoppedStreaming();
+              batches++;
+              client.notify(LogLinesNotification, { followToken: params.followToken ?? '', lines: batch });
+              setImmediate(pump);
+            };
+            setImmediate(pump);
+            return { lines: [] };
+          },
+        },
+      },
+    });
+    await streaming.listen();
+    try {
+      const paused = await raw(join(dir, 'logs.sock'));
+      paused.socket.write(frame(JSON.stringify({ jsonrpc: '2.0', id: 1, method: Initialize.method, params: { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 'cli', version: '0' } } })));
+      paused.socket.write(frame(JSON.stringify({ jsonrpc: '2.0', id: 2, method: LogsRequest.method, params: { workspace: 'shop', follow: true, followToken: 'f1' } })));
+      // Reads the answers, then stops reading, as a terminal paused with Ctrl-S does.
+      while (!paused.received().includes('"id":2')) await new Promise((r) => setTimeout(r, 5));
+      paused.socket.pause();
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
+      assert.notEqual(await Promise.race([stopped, timeout]), 'timeout', `still streaming to a client that reads nothing after ${batches} batches`);
+      const [warning] = warnings.filter((w) => w.message === 'disconnected a client that stopped reading');
+      assert.ok(warning, JSON.stringify(warnings));
+      const unread = warning.fields?.unreadBytes as number;
+      const batchBytes = JSON.stringify(batch).length;
+      assert.ok(unread > limit && unread <= limit + 2 * batchBytes, `held ${unread} bytes for it; the bound is ${limit} plus one message`);
+      assert.equal(streaming.clientCount, 0);
+      // The coordinator is fine: a new client is served at once.
+      const s = await raw(join(dir, 'logs.sock'));
+      s.socket.write(frame(JSON.stringify({ jsonrpc: '2.0', id: 1, method: Initialize.method, params: { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 'cli', version: '0' } } })));
+      s.socket.write(frame(JSON.stringify({ jsonrpc: '2.0', id: 2, method: ListNodes.method })));
+      const deadline = Date.now() + 2000;
+      while (bodies(s.received()).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(bodies(s.received())[1]?.error, undefined);
+      s.socket.destroy();
+      paused.socket.destroy();
+    } finally {
+      await streaming.close(true);
+    }
   });
 });
