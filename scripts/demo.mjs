@@ -3,11 +3,12 @@
 // a Docker engine (started privately when none answers and we are root), the cached Debian image,
 // `vendetta workspace up examples/hello --node local`, and the proof: the real OpenSSH client reads
 // the project's README inside the workspace through the generated ssh_config; then the services,
-// healthy, with the web page forwarded to this machine.
+// healthy, with the web page forwarded to this machine. `npm run demo -- --clean` removes it all.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { cleanDemo } from './demo/clean.mjs';
 import { ensureDocker } from './demo/docker.mjs';
 import { ensurePackages } from './demo/packages.mjs';
 
@@ -33,6 +34,7 @@ if (!existsSync(cli)) {
   const b = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
   if (b.status !== 0) process.exit(1);
 }
+if (process.argv.includes('--clean')) process.exit(await cleanDemo({ cli }));
 
 runVendetta(['config', 'validate', project], 'check the example project’s .vendetta/config.yaml');
 
@@ -54,7 +56,8 @@ if ('error' in docker) {
 }
 say(docker.started ? `  started dockerd (pid ${docker.pid}) on ${docker.socket}; log ${docker.log}\n` : `  using the engine on ${docker.socket}${docker.pid ? ` (the private dockerd, pid ${docker.pid}, started by an earlier demo)` : ''}\n`);
 // The CLI, the coordinator it starts and the local agent all find this engine.
-if (!process.env.DOCKER_HOST && docker.socket !== '/var/run/docker.sock') process.env.DOCKER_HOST = `unix://${docker.socket}`;
+const engineEnv = !process.env.DOCKER_HOST && docker.socket !== '/var/run/docker.sock';
+if (engineEnv) process.env.DOCKER_HOST = `unix://${docker.socket}`;
 
 say('\n▶ workspace image vendetta/debian:bookworm (debootstrap once, cached; then imported into the engine)\n');
 const imageCache = process.env.VENDETTA_IMAGE_CACHE || join(homedir(), '.cache', 'vendetta', 'images');
@@ -119,23 +122,10 @@ try {
 }
 runVendetta(['workspace', 'logs', 'hello', '--tail', '6'], 'the services’ logs, interleaved by time');
 
-const agentPid = (() => {
-  try {
-    return JSON.parse(readFileSync(join(home, 'local-agent', 'daemon.pid'), 'utf8')).pid;
-  } catch {
-    return undefined;
-  }
-})();
 const pad = (cmd) => `  ${cmd.padEnd(55)}`;
-const cleanup = [
-  `${pad('npx vendetta workspace rm hello --force')}# container, folder, ssh_config block, known_hosts line`,
-  `${pad('npx vendetta coordinator stop')}# the coordinator; it starts again on the next command`,
-  ...(agentPid ? [`${pad(`kill ${agentPid}`)}# the local agent daemon (it outlives the coordinator)`] : []),
-  ...(docker.pid ? [`${pad(`kill ${docker.pid}`)}# the private dockerd (data in ${join(docker.log, '..')})`] : []),
-];
 say(`
 Workspace ${ws.name} is ${ws.state} on node ${ws.node}; ssh alias ${ws.sshHost}.
-Try:
+Try:${engineEnv ? `\n  export DOCKER_HOST=${process.env.DOCKER_HOST}    # the engine the demo used; a local agent started later finds it through this` : ''}
 ${pad('npx vendetta workspace ssh hello')}# a shell inside it (OpenSSH with ${sshConfig})
 ${pad('npx vendetta workspace list')}# every workspace and its state
 ${pad(`npx vendetta workspace exec hello -- ls ${ws.workspaceFolder}`)}
@@ -145,5 +135,5 @@ ${pad('npx vendetta workspace logs hello -f')}# follow every service's output
 ${pad('npx vendetta ssh-config install')}# then plain \`ssh ${ws.sshHost}\` and VS Code Remote-SSH work
 ${pad('npx vendetta node add build-1 --host HOST --user USER')}# add a Linux box you can SSH into
 Clean up:
-${cleanup.join('\n')}
+${pad('npm run demo -- --clean')}# the workspace, the coordinator, the local agent${docker.pid ? ', the private dockerd and its data' : ''}
 `);

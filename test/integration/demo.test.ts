@@ -1,68 +1,105 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDockerd, type Dockerd } from '../infra/docker';
+import { startFreshMachine, type FreshMachine } from '../infra/freshMachine';
+import { killPids, requireRoot, waitGoneSync } from '../infra/sys';
 
 const root = join(__dirname, '..', '..');
 const README = readFileSync(join(root, 'examples', 'hello', 'README.md'), 'utf8');
+/** The tests that once depended on what ran on the machine before them (issue: a fresh machine failed them). */
+const MACHINE_SENSITIVE = [
+  ['test/unit/agent/workspaceParams.test.ts', 'sshd -T'],
+  ['test/integration/demoNoEngine.test.ts', 'no Docker engine'],
+] as const;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /**
- * README's first command, as a new user runs it (with a private VENDETTA_HOME). The demo is pointed
- * at this test's own dockerd (DOCKER_HOST), in a network namespace of its own that the demo and
- * everything it starts run in, so it neither shares an engine with other suites nor starts one.
+ * The README's two commands on a new user's machine, in order: `npm run demo` (as root, no engine:
+ * it starts its own), then the tests that depend on the machine's state, before and after it; then
+ * the demo's clean-up, which must leave the machine as it found it. The machine is a fresh /run and
+ * a network namespace of this test's own (test/infra/freshMachine.ts), so neither the engines and
+ * sshds of other suites nor this demo's engine leak across.
  */
-describe('npm run demo', function () {
+describe('npm run demo on a new user’s machine', function () {
   this.timeout(600_000);
-  let home: string;
-  let dockerd: Dockerd | undefined;
+  let machine: FreshMachine | undefined;
+  let base: string;
+  let env: NodeJS.ProcessEnv;
+  let runBefore: string[];
+  let runBeforeDemo: string[];
+  let demo: Run;
 
-  before(async function () {
-    // Needs root (dockerd, network namespaces); under CI it never skips.
-    if (process.getuid?.() !== 0 && process.env.CI !== 'true') {
-      console.log('    (skipped: the demo test needs root for its private dockerd)');
-      this.skip(); // not root, off CI: the demo test needs a private dockerd
-    }
-    home = mkdtempSync(join(tmpdir(), 'vendetta-demo-'));
-    dockerd = await startDockerd({ dir: join(home, 'dockerd'), ownNetns: true, bip: '10.79.212.1/24' });
-  });
-
-  after(async function () {
-    if (!home) return;
-    const env = { ...process.env, VENDETTA_HOME: home, DOCKER_HOST: dockerd?.host ?? '' };
-    const ns = dockerd?.nsenter ?? [];
-    const cli = (args: string[]) => spawnSync(ns[0] ?? process.execPath, [...ns.slice(1), ...(ns.length ? [process.execPath] : []), join(root, 'dist/vendetta.js'), ...args], { env, timeout: 60_000 });
-    cli(['workspace', 'rm', 'hello', '--force']);
-    cli(['coordinator', 'stop']);
-    if (ns.length) spawnSync(ns[0]!, [...ns.slice(1), 'runuser', '-u', 'nobody', '--', process.execPath, join(root, 'dist/vendetta.js'), 'coordinator', 'stop'], { env: { ...env, VENDETTA_HOME: join(home, 'nobody', 'home') }, timeout: 60_000 });
-    for (const pidFile of [join(home, 'local-agent', 'daemon.pid'), join(home, 'nobody', 'home', 'local-agent', 'daemon.pid')]) {
-      if (!existsSync(pidFile)) continue;
-      const { pid } = JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number };
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
-    await dockerd?.stop();
-    rmSync(home, { recursive: true, force: true });
-  });
-
-  it('brings examples/hello up on the local node and reads its README through OpenSSH', async () => {
-    const d = dockerd!;
-    const argv = [...d.nsenter, 'npm', 'run', '--silent', 'demo'];
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(argv[0]!, argv.slice(1), { cwd: root, env: { ...process.env, VENDETTA_HOME: home, DOCKER_HOST: d.host, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const inMachine = (argv: string[], timeoutMs = 300_000): Promise<Run> =>
+    new Promise((resolve) => {
+      const full = [...machine!.enter(root), ...argv];
+      const child = spawn(full[0]!, full.slice(1), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
     });
+  const listRun = async () => (await inMachine(['ls', '-A', '/run'])).stdout.split('\n').filter(Boolean).sort();
+  const machineSensitiveTests = async () => {
+    for (const [file, grep] of MACHINE_SENSITIVE) {
+      const r = await inMachine([process.execPath, join(root, 'node_modules/.bin/mocha'), '--require', 'tsx/cjs', '--timeout', '180000', '--grep', grep, file]);
+      assert.equal(r.code, 0, `${file} --grep '${grep}' on the fresh machine:\n${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /\b1 passing\b/, r.stdout);
+      assert.doesNotMatch(r.stdout, /pending/, r.stdout);
+    }
+  };
+
+  before(async function () {
+    requireRoot(this, 'the demo on a fresh machine (namespaces, a private dockerd)');
+    base = mkdtempSync(join(tmpdir(), 'vendetta-demo-'));
+    mkdirSync(join(base, 'home'));
+    // A new user's HOME and Vendetta home; the image tarball cache is this machine's (a cold
+    // debootstrap is measured by hand, not in every test run).
+    env = { ...process.env, HOME: join(base, 'home'), VENDETTA_HOME: join(base, 'vendetta'), VENDETTA_IMAGE_CACHE: process.env.VENDETTA_IMAGE_CACHE ?? join(homedir(), '.cache', 'vendetta', 'images'), SSH_AUTH_SOCK: '', CI: 'true' };
+    delete env.DOCKER_HOST;
+    delete env.XDG_DATA_HOME;
+    machine = await startFreshMachine();
+    runBefore = await listRun();
+  });
+
+  after(() => {
+    if (!base) return;
+    // Whatever the demo left running (a failed run): every process in the machine's namespace.
+    machine?.stop();
+    const state = join(base, 'vendetta', 'demo', 'dockerd', 'dockerd.json');
+    if (existsSync(state)) {
+      const { pid } = JSON.parse(readFileSync(state, 'utf8')) as { pid: number };
+      killPids([pid]);
+      waitGoneSync([pid]);
+    }
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('before the demo: no /run/sshd, no engine, and the sshd -T and no-engine tests pass there', async () => {
+    assert.deepEqual(runBefore, ['lock']);
+    await machineSensitiveTests();
+  });
+
+  it('brings examples/hello up with a private dockerd kept under $VENDETTA_HOME/demo, and reads its README through OpenSSH', async () => {
+    runBeforeDemo = await listRun();
+    demo = await inMachine(['npm', 'run', '--silent', 'demo']);
+    const r = demo;
     assert.equal(r.code, 0, r.stderr + r.stdout);
+    const dockerd = join(env.VENDETTA_HOME!, 'demo', 'dockerd');
     assert.match(r.stdout, /examples\/hello\/\.vendetta\/config\.yaml: ok/);
-    assert.match(r.stdout, new RegExp(`using the engine on ${d.socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.ok(r.stdout.includes(`starting a private dockerd on ${dockerd}/docker.sock`), r.stdout);
+    assert.ok(r.stdout.includes(`started dockerd (pid `), r.stdout);
     assert.match(r.stdout, /^local\s+online\s/m);
     assert.match(r.stdout, /workspace image vendetta\/debian:bookworm[^\n]*\n {2}(built|cached) [^\n]* — \d+\.\d s/);
     const catAt = r.stdout.indexOf('▶ ssh -F ');
@@ -74,25 +111,33 @@ describe('npm run demo', function () {
     assert.match(r.stdout, /POST http:\/\/127\.0\.0\.1:\d+\/api\/visits +→ \{"visits":\d+\}/);
     assert.match(r.stdout, /^\d\d:\d\d:\d\d\.\d{3} web +\| /m);
     assert.match(r.stdout, /Workspace hello is running on node local; ssh alias hello\.local\.vendetta\./);
-    assert.match(r.stdout, /vendetta workspace ssh hello/);
-    assert.match(r.stdout, /vendetta workspace list/);
-    assert.match(r.stdout, /Clean up:\n[^\n]*workspace rm hello --force[^\n]*\n[^\n]*coordinator stop/);
-    assert.doesNotMatch(r.stdout, /the private dockerd/, 'the demo used the engine it was given and started none');
+    assert.ok(r.stdout.includes(`export DOCKER_HOST=unix://${dockerd}/docker.sock`), r.stdout);
+    assert.match(r.stdout, /Clean up:\n {2}npm run demo -- --clean +# the workspace, the coordinator, the local agent, the private dockerd and its data\n/);
+    // Nothing of the engine in the system's paths: no /var/run/docker.sock, no /run/vendetta-dockerd.
+    const runNow = await listRun();
+    for (const name of ['docker.sock', 'vendetta-dockerd']) assert.ok(!runNow.includes(name), `/run/${name} after the demo: ${runNow.join(' ')}`);
   });
 
-  it('not root and no Docker engine: says what is needed, still diagnoses the node, exits 1', () => {
-    const d = dockerd!;
-    const dir = join(home, 'nobody');
-    mkdirSync(dir, { recursive: true });
-    chmodSync(home, 0o755);
-    chmodSync(dir, 0o777);
-    const argv = [...d.nsenter, 'runuser', '-u', 'nobody', '--', process.execPath, join(root, 'scripts', 'demo.mjs')];
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, XDG_DATA_HOME: join(dir, 'xdg'), VENDETTA_HOME: join(dir, 'home'), SSH_AUTH_SOCK: '' };
-    const r = spawnSync(argv[0]!, argv.slice(1), { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
-    assert.equal(r.status, 1, r.stderr + r.stdout);
-    assert.match(r.stderr, /^error: no Docker engine answers on \/var\/run\/docker\.sock \(or DOCKER_HOST\), and only root may start one$/m);
-    assert.match(r.stderr, /^hint: Run `npm run demo` as root/m);
-    assert.match(r.stdout, /provider docker +no Docker engine answers/);
-    assert.doesNotMatch(r.stdout, /workspace up/);
+  it('after the demo: the sshd -T and no-engine tests still pass', async () => {
+    assert.equal(demo?.code, 0, 'the demo ran');
+    await machineSensitiveTests();
+  });
+
+  it('`npm run demo -- --clean` leaves nothing behind: no process, no mount, no /run entry, no folder, no ssh_config block', async () => {
+    assert.equal(demo?.code, 0, 'the demo ran');
+    const r = await inMachine(['npm', 'run', '--silent', 'demo', '--', '--clean']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /stopping the private dockerd \(pid \d+\)/);
+    assert.match(r.stdout, /Cleaned up\. Kept: the image cache /);
+    const left = machine!.processes().map((p) => `${p}: ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+    assert.deepEqual(left, [], 'processes left on the machine');
+    assert.deepEqual(await listRun(), runBeforeDemo, '/run as before the demo');
+    const mounts = (await inMachine(['cat', '/proc/self/mountinfo'])).stdout.split('\n').filter((l) => l.includes(base));
+    assert.deepEqual(mounts, [], 'mounts left under the test folder');
+    assert.ok(!existsSync(join(env.VENDETTA_HOME!, 'demo')), '$VENDETTA_HOME/demo removed');
+    const sshConfig = join(env.VENDETTA_HOME!, 'ssh_config');
+    assert.ok(!existsSync(sshConfig) || !readFileSync(sshConfig, 'utf8').includes('hello.local.vendetta'), 'the ssh_config block removed');
+    const links = (await inMachine(['ip', '-o', 'link'])).stdout;
+    assert.doesNotMatch(links, /docker0|veth/, 'the bridge and container links removed');
   });
 });
