@@ -3,7 +3,8 @@ import type { Benchmark } from './harness';
 import { mcpExec } from './mcp';
 import { coldConnectHandshake, dispatchRoundTrip, statusOfTwenty } from './nodes';
 import { servicesBenchmarks } from './services';
+import { syncMemory } from './syncMemory';
 import { workspaceBenchmarks } from './workspaces';
 
 /** Every benchmark `npm run bench` knows, in the order they run. */
-export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty, ...workspaceBenchmarks, ...servicesBenchmarks, mcpExec, extensionActivation];
+export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty, ...workspaceBenchmarks, syncMemory, ...servicesBenchmarks, mcpExec, extensionActivation];

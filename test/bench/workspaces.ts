@@ -29,13 +29,13 @@ import { median, result, type Benchmark } from './harness';
 const HELLO = join(REPO, 'examples', 'hello');
 const RUNS = 5;
 
-function needsRootDockerSsh(): string | undefined {
+export function needsRootDockerSsh(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (dockerd, network namespaces)';
   const missing = ['dockerd', 'docker', 'ssh', 'ip', 'nsenter'].filter((c) => !commandExists(c));
   return missing.length ? `needs ${missing.join(', ')} (test/infra/setup.sh installs them)` : undefined;
 }
 
-function must<T extends { code: number; stderr: string }>(r: T, what: string): T {
+export function must<T extends { code: number; stderr: string }>(r: T, what: string): T {
   if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr}`);
   return r;
 }
@@ -61,7 +61,7 @@ function copyOf(env: WorkspaceEnv, name: string): string {
 }
 
 /** A copy of the project whose config has no services or hooks: the workspace alone. */
-function copyWithoutServices(env: WorkspaceEnv, name: string): string {
+export function copyWithoutServices(env: WorkspaceEnv, name: string): string {
   const dir = copyOf(env, name);
   const file = join(dir, '.vendetta', 'config.yaml');
   const doc = parseDocument(readFileSync(file, 'utf8'));
