@@ -10,13 +10,13 @@ import {
   CoordinatorStatusRequest,
   ListNodes,
   NodeStatusRequest,
-  RemoveNode,
   TestNode,
   type AddNodeParams,
   type AddNodeResult,
 } from '../protocol';
 import { CoordinatorClient, runAction, withClient } from './client';
 import { formatNodeList, formatNodeStatus, formatTestResult } from './nodeTables';
+import { removeNode, type RemoveOpts } from './nodeRemove';
 import { ExitCode, printJson, ProgressPrinter, writeOut } from './output';
 
 interface JsonOpts {
@@ -103,17 +103,12 @@ export function registerNodeCommands(program: Command): void {
     .command('remove')
     .description('forget a node (and unpin its host key)')
     .argument('<name>', 'node name')
-    .option('--purge', 'also stop the agent on the node and delete its files there')
+    .option('--purge', 'first remove its workspaces (containers, folders, ssh_config blocks, known_hosts lines), then stop the agent and delete its files there; lists them and asks first')
+    .option('--yes', 'with --purge: do not ask (needed without a terminal)')
     .option('--json', 'print the result as JSON')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<JsonOpts & { purge?: boolean }>();
-      await runAction(opts, () =>
-        withClient(async (client) => {
-          const result = await client.request(RemoveNode, { name, purge: opts.purge === true });
-          if (opts.json) printJson(result);
-          else process.stdout.write(result.purged ? `removed ${name} and purged its agent\n` : `removed ${name}\n`);
-        }),
-      );
+      const opts = cmd.optsWithGlobals<JsonOpts & RemoveOpts>();
+      await runAction(opts, () => removeNode(name, opts));
     });
 }
 

@@ -20,7 +20,7 @@ import {
 } from '../protocol';
 import { parsePortMapping, parseSince } from '../services/parse';
 import { runAction, withClient, type CoordinatorClient } from './client';
-import { ExitCode, printJson, writeOut } from './output';
+import { ExitCode, printJson, writeErr, writeOut } from './output';
 import { forwardLine, formatPorts, LogFormatter } from './serviceOutput';
 import { jsonText } from './terminalText';
 
@@ -97,8 +97,8 @@ async function forward(name: string, mapping: string, opts: Opts): Promise<numbe
     // A connection the coordinator would not carry (the workspace stopped, say) is said here, where someone watches.
     c.onNotification(ForwardRefused, (r) => {
       if (!mine(r)) return;
-      if (opts.json) process.stderr.write(`${JSON.stringify({ refused: r })}\n`);
-      else process.stderr.write(`error: ${r.error.message}\n${r.error.hint ? `hint: ${r.error.hint}\n` : ''}`);
+      if (opts.json) process.stderr.write(`${jsonText({ refused: r })}\n`);
+      else writeErr(`error: ${r.error.message}\n${r.error.hint ? `hint: ${r.error.hint}\n` : ''}`);
     });
     const info = await c.request(ForwardPortRequest, { ...ref(name, opts), port, ...(localPort ? { localPort } : {}), untilDisconnect: true });
     if (opts.json) printJson(info);

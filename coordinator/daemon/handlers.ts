@@ -6,12 +6,14 @@ import type { NodeManager } from '../nodes/nodeManager';
 import { localUser } from '../nodes/nodeSummary';
 import type { NodeRegistry } from '../nodes/registry';
 import type { SshLayer } from '../nodes/sshLayer';
-import { COORDINATOR_PROTOCOL_VERSION, type AddNodeParams, type CoordinatorStatus } from '../protocol';
+import { COORDINATOR_PROTOCOL_VERSION, type AddNodeParams, type CoordinatorStatus, type PurgedWorkspace, type RemoveNodeParams } from '../protocol';
 import { servicesHandlers } from '../services/handlers';
 import { ServicesManager } from '../services/manager';
 import { VERSION } from '../version';
 import { workspaceHandlers } from '../workspaces/handlers';
 import { WorkspaceManager } from '../workspaces/manager';
+import { workspaceName } from '../workspaces/names';
+import { planNodePurge, purgeNodeWorkspaces } from '../workspaces/purgeNode';
 import { TunnelRegistry } from '../workspaces/tunnels';
 import type { HandlerTable } from './handlerTable';
 import { toolCallLogHandler } from './toolCallLog';
@@ -136,11 +138,17 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
     },
 
     removeNode: {
-      validate(raw) {
-        const p = v.paramsObject(raw, 'nodes/remove', ['name', 'purge']);
-        return { name: v.nodeName(p.name), purge: v.optional(p.purge, (x) => v.boolean(x, 'purge')) ?? false };
+      validate: validateRemoveNode,
+      async run(p, ctx) {
+        if (!p.purge) return manager.remove(p.name, false);
+        manager.assertRemovable(p.name);
+        if (p.dryRun) return { name: p.name, purged: false, dryRun: true, workspaces: await planNodePurge(workspaces, p.name, ctx.token) };
+        let removed: PurgedWorkspace[] = [];
+        const r = await manager.remove(p.name, true, async () => {
+          removed = await purgeNodeWorkspaces(workspaces, p.name, p.workspaces, ctx.token);
+        });
+        return { ...r, workspaces: removed };
       },
-      run: (p) => manager.remove(p.name, p.purge === true),
     },
 
     testNode: {
@@ -183,5 +191,18 @@ export function validateAddNode(raw: unknown): AddNodeParams {
   if (labels !== undefined) out.labels = labels;
   const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));
   if (token !== undefined) out.progressToken = token;
+  return out;
+}
+
+export function validateRemoveNode(raw: unknown): RemoveNodeParams {
+  const p = v.paramsObject(raw, 'nodes/remove', ['name', 'purge', 'dryRun', 'workspaces']);
+  const out: RemoveNodeParams = { name: v.nodeName(p.name), purge: v.optional(p.purge, (x) => v.boolean(x, 'purge')) ?? false };
+  const dryRun = v.optional(p.dryRun, (x) => v.boolean(x, 'dryRun'));
+  if (p.workspaces !== undefined) {
+    if (!Array.isArray(p.workspaces) || p.workspaces.length > 10_000) throw new VendettaError('INVALID_PARAMS', 'nodes/remove: workspaces must be a list of workspace names', { hint: 'Send the names a dry run listed.' });
+    out.workspaces = p.workspaces.map((w) => workspaceName(w, 'workspaces'));
+  }
+  if ((dryRun || out.workspaces) && !out.purge) throw new VendettaError('INVALID_PARAMS', 'nodes/remove: dryRun and workspaces go with purge', { hint: 'Add purge: true, or leave them out.' });
+  if (dryRun) out.dryRun = true;
   return out;
 }

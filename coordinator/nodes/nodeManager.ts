@@ -137,13 +137,21 @@ export class NodeManager {
     }
   }
 
-  async remove(name: string, purge: boolean): Promise<{ name: string; purged: boolean }> {
+  /** Throws unless `name` is a node that `remove` may remove (an added node, a writable registry). */
+  assertRemovable(name: string): void {
     if (name === LOCAL_NODE_NAME) {
       throw new VendettaError('INVALID_NAME', 'The node "local" is built in and cannot be removed', { hint: 'Remove only nodes you added.' });
     }
-    const m = this.get(name);
+    this.get(name);
     this.opts.registry.assertWritable();
+  }
+
+  /** Forgets a node; with `purge`, first `beforePurge` (its workspaces go), then its agent. */
+  async remove(name: string, purge: boolean, beforePurge?: () => Promise<void>): Promise<{ name: string; purged: boolean }> {
+    this.assertRemovable(name);
+    const m = this.get(name);
     if (purge) {
+      await beforePurge?.();
       await m.client.close().catch(() => undefined);
       await this.opts.ssh.purge(target(m.node)).catch((err: unknown) => {
         const e = toVendettaError(err);

@@ -168,7 +168,37 @@ export interface AddNodeResult {
 
 export interface RemoveNodeParams {
   name: string;
+  /** Also remove the node's workspaces (on the node and here), then stop the agent and delete its files. */
   purge?: boolean;
+  /** With purge: change nothing, only list the workspaces a purge would remove. */
+  dryRun?: boolean;
+  /** With purge: the workspace names the user confirmed; any other found on the node aborts the purge. */
+  workspaces?: string[];
+}
+
+/** One workspace a purge removes (or, in a dry run, would remove). */
+export interface PurgedWorkspace {
+  name: string;
+  provider: string;
+  /** As the node reported it; absent when only this machine knew the workspace. */
+  state?: string;
+  /** The provider's id (the container). */
+  container?: string;
+  /** The workspace's folder on the node. */
+  folder?: string;
+  /** Its ssh_config alias here, and whether its block and pinned host key line were there. */
+  sshHost?: string;
+  sshConfigBlock: boolean;
+  knownHostsLine: boolean;
+}
+
+export interface RemoveNodeResult {
+  name: string;
+  purged: boolean;
+  /** Set by a dry run: nothing was changed. */
+  dryRun?: boolean;
+  /** With purge: the workspaces removed (or that would be). */
+  workspaces?: PurgedWorkspace[];
 }
 
 export interface TestStep {
@@ -208,7 +238,7 @@ export const ListNodes = new RequestType0<NodeSummary[], ErrorData>('nodes/list'
 export const NodeStatusRequest = new RequestType<{ name?: string }, NodeStatus[], ErrorData>('nodes/status');
 export const ProbeHostKey = new RequestType<ProbeHostKeyParams, ProbeHostKeyResult, ErrorData>('nodes/probeHostKey');
 export const AddNode = new RequestType<AddNodeParams, AddNodeResult, ErrorData>('nodes/add');
-export const RemoveNode = new RequestType<RemoveNodeParams, { name: string; purged: boolean }, ErrorData>('nodes/remove');
+export const RemoveNode = new RequestType<RemoveNodeParams, RemoveNodeResult, ErrorData>('nodes/remove');
 export const TestNode = new RequestType<{ name: string }, TestNodeResult, ErrorData>('nodes/test');
 /** Round trip coordinator → agent → coordinator; what the dispatch benchmark measures. */
 export const PingNode = new RequestType<{ name: string }, { latencyMs: number }, ErrorData>('nodes/ping');

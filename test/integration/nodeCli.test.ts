@@ -214,7 +214,7 @@ describe('vendetta node … against five real SSH nodes', function () {
 
   it('removes all five nodes, purging the agent from some', async function () {
     this.timeout(120_000);
-    const results = await Promise.all(net.nodes.map((n, i) => h.run(['node', 'remove', n.name, ...(i < 2 ? ['--purge'] : [])])));
+    const results = await Promise.all(net.nodes.map((n, i) => h.run(['node', 'remove', n.name, ...(i < 2 ? ['--purge', '--yes'] : [])])));
     results.forEach((r, i) => {
       assert.equal(r.code, 0, `${node(i).name}: ${r.stderr}`);
       assert.equal(r.stdout, i < 2 ? `removed ${node(i).name} and purged its agent\n` : `removed ${node(i).name}\n`);
@@ -238,6 +238,6 @@ describe('vendetta node … against five real SSH nodes', function () {
     assert.equal(yes.code, 0, yes.stdout);
     assert.match(yes.stdout, /added clin-1 /);
     assert.deepEqual(registryNames(), ['clin-1']);
-    assert.equal((await h.run(['node', 'remove', 'clin-1', '--purge'])).code, 0);
+    assert.equal((await h.run(['node', 'remove', 'clin-1', '--purge', '--yes'])).code, 0);
   });
 });
