@@ -38,7 +38,8 @@ describe('purging a node\'s workspaces (node remove --purge)', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('lists the node\'s workspaces from the node and from here, and removes each everywhere, leaving other nodes alone', async () => {
+  it('lists the node\'s workspaces from the node and from here, and removes each everywhere, leaving other nodes alone', async function () {
+    this.timeout(20_000); // three ups, each generating keys
     await m.up({ path: project('shop'), node: 'b1' }, () => undefined);
     await m.up({ path: project('blog'), node: 'local' }, () => undefined);
     // Made from another machine: only the node knows it.
@@ -65,7 +66,8 @@ describe('purging a node\'s workspaces (node remove --purge)', () => {
     assert.deepEqual(await planNodePurge(m, 'b1'), []);
   });
 
-  it('removes nothing when the node has a workspace the user did not confirm', async () => {
+  it('removes nothing when the node has a workspace the user did not confirm', async function () {
+    this.timeout(20_000);
     await m.up({ path: project('shop'), node: 'b1' }, () => undefined);
     await m.up({ path: project('late'), node: 'b1' }, () => undefined);
     await assert.rejects(purgeNodeWorkspaces(m, 'b1', ['shop']), (e: VendettaError) => e.code === 'WORKSPACE_STATE' && /not in the list you confirmed: late$/.test(e.message) && /Nothing was removed/.test(e.hint ?? ''));
