@@ -33,7 +33,7 @@ export async function runAttach(opts: AttachOptions): Promise<number> {
 }
 
 /** Tries the socket; when nobody answers, starts a daemon (unless one is starting) and waits. */
-export async function connectOrStart(opts: AttachOptions): Promise<Socket> {
+export async function connectOrStart(opts: Omit<AttachOptions, 'stdin' | 'stdout'>): Promise<Socket> {
   const { paths, logger } = opts;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
   const start = opts.startDaemon ?? startDetachedDaemon;

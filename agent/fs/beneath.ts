@@ -325,6 +325,27 @@ function lstatOrUndefined(path: string): Stats | undefined {
 }
 
 /**
+ * Deletes the tree at `abs` (nothing when it is missing) through descriptors: its parent must be
+ * trusted (the agent's own), everything below it may change meanwhile and is never followed.
+ */
+export function removeTreeAt(abs: string): boolean {
+  const path = abs.replace(/\/+$/, '');
+  const slash = path.lastIndexOf('/');
+  let parent: Dir;
+  try {
+    parent = Dir.openRoot(path.slice(0, slash) || '/');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+  try {
+    return parent.remove(path.slice(slash + 1));
+  } finally {
+    parent.close();
+  }
+}
+
+/**
  * Opens the folder at `segments` below `root`, one segment at a time, never through a link.
  * Missing folders are made when `create` (with `made` run on each), and then a file or link in
  * the way is replaced; else undefined when one is missing. The caller closes what it gets

@@ -2,6 +2,7 @@ import type { HandlerTable } from '../daemon/context';
 import { initialize, ping, shutdown } from './lifecycle';
 import { nodeInfo } from './node';
 import { listServices, serviceLogs, serviceNodePort, startServices, stopFollowingLogs, stopServices } from './services';
+import { holdForSync } from './syncLock';
 import { createWorkspace, inspectWorkspace, listWorkspaces, removeWorkspace, startWorkspace, stopWorkspace, workspaceManifest } from './workspaces';
 
 export const handlers: HandlerTable = {
@@ -12,6 +13,7 @@ export const handlers: HandlerTable = {
   'workspaces/create': createWorkspace,
   'workspaces/start': startWorkspace,
   'workspaces/stop': stopWorkspace,
+  'workspaces/holdForSync': holdForSync,
   'workspaces/remove': removeWorkspace,
   'workspaces/inspect': inspectWorkspace,
   'workspaces/list': listWorkspaces,

@@ -4,7 +4,7 @@
  * stdio for the `local` transport). Imports nothing but vscode-jsonrpc types.
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { CreateWorkspaceParams, ManifestEntry, RemoveWorkspaceParams, WorkspaceInfo, WorkspaceNameParams } from './workspaces';
+import type { CreateWorkspaceParams, ManifestEntry, RemoveWorkspaceParams, SyncTarget, WorkspaceInfo, WorkspaceNameParams } from './workspaces';
 import type { ServiceLogsParams, ServiceLogsResult, ServiceNameParams, WorkspaceServicesStatus } from './services';
 
 export * from './workspaces';
@@ -216,6 +216,7 @@ export interface AgentRequestMap {
   'workspaces/create': [CreateWorkspaceParams, WorkspaceInfo];
   'workspaces/start': [WorkspaceNameParams, WorkspaceInfo];
   'workspaces/stop': [WorkspaceNameParams, WorkspaceInfo];
+  'workspaces/holdForSync': [WorkspaceNameParams, SyncTarget];
   'workspaces/remove': [RemoveWorkspaceParams, { name: string }];
   'workspaces/inspect': [WorkspaceNameParams, WorkspaceInfo];
   'workspaces/list': [Record<string, never>, WorkspaceInfo[]];

@@ -109,6 +109,16 @@ export interface ManifestEntry {
 export const CreateWorkspace = new RequestType<CreateWorkspaceParams, WorkspaceInfo, AgentErrorData>('workspaces/create');
 export const StartWorkspace = new RequestType<WorkspaceNameParams, WorkspaceInfo, AgentErrorData>('workspaces/start');
 export const StopWorkspace = new RequestType<WorkspaceNameParams, WorkspaceInfo, AgentErrorData>('workspaces/stop');
+/**
+ * Taken by `agent.js sync-receive` before it writes: answered once no create, start, stop or
+ * remove of the workspace is running, and none starts until this connection closes.
+ */
+export const HoldForSync = new RequestType<WorkspaceNameParams, SyncTarget, AgentErrorData>('workspaces/holdForSync');
+/** Where a sync writes, and (for a root agent and a non-root login user) whom its files belong to. */
+export interface SyncTarget {
+  nodeFolder: string;
+  owner?: { uid: number; gid: number };
+}
 /** Removes the container/VM, the project folder on the node and the state entry. */
 export const RemoveWorkspace = new RequestType<RemoveWorkspaceParams, { name: string }, AgentErrorData>('workspaces/remove');
 export const InspectWorkspace = new RequestType<WorkspaceNameParams, WorkspaceInfo, AgentErrorData>('workspaces/inspect');

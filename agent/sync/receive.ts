@@ -56,8 +56,22 @@ class OpenFolders {
 
   constructor(readonly root: Dir, private readonly owner?: Owner) {}
 
-  /** The folder `segs` (made when `create`); undefined when it is missing (or not a folder) and not made. */
+  /**
+   * The folder `segs` (made when `create`); undefined when it is missing (or not a folder) and
+   * not made. A held folder the workspace deleted meanwhile (ENOENT) is opened afresh, a few times.
+   */
   get(segs: readonly string[], create: boolean): Dir | undefined {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.walk(segs, create);
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT' || attempt >= 3) throw err;
+        this.drop(0);
+      }
+    }
+  }
+
+  private walk(segs: readonly string[], create: boolean): Dir | undefined {
     let keep = 0;
     while (keep < segs.length && keep < this.segs.length && segs[keep] === this.segs[keep]) keep++;
     this.drop(keep);
@@ -114,7 +128,17 @@ class Receiver {
     if (parent.remove(segs[segs.length - 1]!)) this.summary.deleted++;
   }
 
+  /** One entry; what vanished under us (ENOENT: the workspace deleted a folder we held) is said so. */
   async extract(e: TarEntry): Promise<void> {
+    try {
+      await this.extractEntry(e);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new BeneathError('KEEPS_CHANGING', e.path, `${JSON.stringify(e.path.slice(0, 200))}: its folder was deleted while it was written`, err);
+      throw err;
+    }
+  }
+
+  private async extractEntry(e: TarEntry): Promise<void> {
     if (isRootPath(e.path) && e.type === 'directory') return;
     const segs = relativeSegments(e.path);
     if (e.type === 'other') throw new UnsafePath(e.path, `has tar type ${JSON.stringify(e.typeflag)}; only files, folders and links are synced`);
@@ -126,16 +150,15 @@ class Receiver {
         this.dirs.push({ segs, mode: e.mode & PERMISSION_BITS, mtimeMs: e.mtimeMs });
         return;
       case 'file': {
-        const parent = this.open.get(parentSegs, true)!;
-        await this.writeFile(parent, parentSegs.length, name, e);
+        // O_EXCL | O_NOFOLLOW: never an existing file or link
+        const { parent, tmp, made: fd } = this.makeTemp(parentSegs, (d, t) => d.createFile(t, 0o600));
+        await this.writeFile(parent, parentSegs.length, fd, tmp, name, e);
         this.summary.written++;
         return;
       }
       case 'symlink': {
         checkSymlinkTarget(e.path, e.linkname, parentSegs.join('/'));
-        const parent = this.open.get(parentSegs, true)!;
-        const tmp = tempName();
-        parent.symlink(e.linkname, tmp);
+        const { parent, tmp } = this.makeTemp(parentSegs, (d, t) => d.symlink(e.linkname, t));
         this.place(parent, parentSegs.length, tmp, name, () => {
           if (this.owner) parent.lchown(tmp, this.owner.uid, this.owner.gid);
           parent.lutimes(tmp, e.mtimeMs);
@@ -158,9 +181,7 @@ class Receiver {
         if (!srcParent) throw notAFile;
         try {
           if (!srcParent.lstat(srcName)?.isFile()) throw notAFile;
-          const parent = this.open.get(parentSegs, true)!;
-          const tmp = tempName();
-          parent.hardlink(srcParent, srcName, tmp);
+          const { parent, tmp } = this.makeTemp(parentSegs, (d, t) => d.hardlink(srcParent, srcName, t));
           this.place(parent, parentSegs.length, tmp, name);
         } finally {
           if (srcParent !== this.open.root) srcParent.close();
@@ -173,9 +194,24 @@ class Receiver {
     }
   }
 
-  private async writeFile(parent: Dir, depth: number, name: string, e: TarEntry): Promise<void> {
-    const tmp = tempName();
-    const fd = parent.createFile(tmp, 0o600); // O_EXCL | O_NOFOLLOW: never an existing file or link
+  /**
+   * Makes a temp entry with `make` in the folder `parentSegs` (made if missing). A held folder
+   * the workspace deleted meanwhile (ENOENT) is opened afresh, a few times.
+   */
+  private makeTemp<T>(parentSegs: string[], make: (parent: Dir, tmp: string) => T): { parent: Dir; tmp: string; made: T } {
+    for (let attempt = 0; ; attempt++) {
+      const parent = this.open.get(parentSegs, true)!;
+      const tmp = tempName();
+      try {
+        return { parent, tmp, made: make(parent, tmp) };
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT' || attempt >= 3) throw err;
+        this.open.drop(0);
+      }
+    }
+  }
+
+  private async writeFile(parent: Dir, depth: number, fd: number, tmp: string, name: string, e: TarEntry): Promise<void> {
     try {
       try {
         for await (const chunk of e.body()) {

@@ -1,7 +1,6 @@
 /** Writing tar streams: small in-memory archives (files put into a workspace) and folders (build contexts). */
-import { createReadStream } from 'node:fs';
-import { lstat, opendir, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { closeSync, createReadStream } from 'node:fs';
+import { BeneathError, Dir, MAX_DEPTH } from '../fs/beneath';
 import { BLOCK, encodeHeader, encodePax, padding, type HeaderInput } from './header';
 
 export interface TarInput {
@@ -52,41 +51,74 @@ export function tarBuffer(entries: readonly TarInput[]): Buffer {
 }
 
 /**
- * A folder as a tar stream, paths relative to it, without following symlinks (they are stored as
- * links). Used for docker build contexts; file contents are streamed, not loaded whole.
+ * A folder as a tar stream, paths relative to it (used for docker build contexts). The folder may
+ * be changed meanwhile by a running workspace, so nothing below it is reached by path: each
+ * folder is held by descriptor, links are stored as links (never followed), only regular files
+ * are read (through the descriptor opened without following), contents streamed. `root` is a
+ * path (opened here) or a folder the caller holds.
  */
-export async function* tarDirectory(root: string, rel = ''): AsyncGenerator<Buffer> {
-  yield* walk(root, rel);
+export async function* tarDirectory(root: string | Dir): AsyncGenerator<Buffer> {
+  const dir = typeof root === 'string' ? Dir.openRoot(root) : root;
+  try {
+    yield* walk(dir, '', 0);
+  } finally {
+    if (dir !== root) dir.close();
+  }
   yield Buffer.alloc(BLOCK * 2);
 }
 
-async function* walk(root: string, rel: string): AsyncGenerator<Buffer> {
-  const dir = await opendir(join(root, rel));
-  const names: string[] = [];
-  for await (const d of dir) names.push(d.name);
-  names.sort();
-  for (const name of names) {
+async function* walk(dir: Dir, rel: string, depth: number): AsyncGenerator<Buffer> {
+  if (depth > MAX_DEPTH) throw new BeneathError('TOO_DEEP', rel, `${JSON.stringify(rel.slice(0, 200))} is nested more than ${MAX_DEPTH} folders deep`);
+  for (const name of dir.names().sort()) {
     const path = rel ? `${rel}/${name}` : name;
-    const abs = join(root, path);
-    const st = await lstat(abs);
+    const st = dir.lstat(name);
+    if (!st) continue; // gone meanwhile
     const common = { mode: st.mode, uid: st.uid, gid: st.gid, mtimeMs: Math.floor(st.mtimeMs) };
     if (st.isDirectory()) {
-      yield entryHeader({ ...common, path: `${path}/`, type: 'directory' });
-      yield* walk(root, path);
-    } else if (st.isSymbolicLink()) {
-      yield entryHeader({ ...common, path, type: 'symlink', linkname: await readlink(abs) });
-    } else if (st.isFile()) {
-      yield entryHeader({ ...common, path, type: 'file', size: st.size });
-      let sent = 0;
-      const content = st.size > 0 ? createReadStream(abs, { end: st.size - 1 }) : [];
-      for await (const chunk of content) {
-        const c = chunk as Buffer;
-        sent += c.length;
-        yield c;
+      const sub = openIfStillFolder(dir, name);
+      if (!sub) continue;
+      try {
+        yield entryHeader({ ...common, path: `${path}/`, type: 'directory' });
+        yield* walk(sub, path, depth + 1);
+      } finally {
+        sub.close();
       }
-      if (sent !== st.size) throw new Error(`${abs} changed size while being read`);
-      yield Buffer.alloc(padding(st.size));
+    } else if (st.isSymbolicLink()) {
+      yield entryHeader({ ...common, path, type: 'symlink', linkname: dir.readlink(name) });
+    } else if (st.isFile()) {
+      const file = dir.openFileForRead(name);
+      if (!file) continue; // swapped for something else meanwhile
+      const { size } = file.stat;
+      // The stream closes the descriptor once made; until then (an empty file, or a consumer
+      // that stops after the header) it is closed here.
+      let streamed = false;
+      try {
+        yield entryHeader({ ...common, mode: file.stat.mode, path, type: 'file', size });
+        let sent = 0;
+        if (size > 0) {
+          streamed = true;
+          for await (const chunk of createReadStream('', { fd: file.fd, start: 0, end: size - 1 })) {
+            const c = chunk as Buffer;
+            sent += c.length;
+            yield c;
+          }
+        }
+        if (sent !== size) throw new Error(`${path} changed size while being read`);
+      } finally {
+        if (!streamed) closeSync(file.fd);
+      }
+      yield Buffer.alloc(padding(size));
     }
     // sockets, fifos and devices have no place in a build context
+  }
+}
+
+/** The folder `name`, unless it was replaced by something else since it was listed. */
+function openIfStillFolder(dir: Dir, name: string): Dir | undefined {
+  try {
+    return dir.openDir(name);
+  } catch (err) {
+    if (err instanceof BeneathError) return undefined;
+    throw err;
   }
 }

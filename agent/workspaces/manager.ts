@@ -3,10 +3,11 @@
  * what the provider reports. Operations on one workspace run one at a time (two creates of the
  * same name never make two containers); different workspaces proceed in parallel.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
-import type { ManifestEntry, WorkspaceInfo, WorkspaceSpec } from '../protocol';
+import { removeTreeAt } from '../fs/beneath';
+import type { ManifestEntry, SyncTarget, WorkspaceInfo, WorkspaceSpec } from '../protocol';
 import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import { choosePorts, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
@@ -21,6 +22,7 @@ import { waitForSsh } from './sshReady';
 import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
 import { missing, notFound, outdated, portTakenError } from './refusals';
+import { checkedLogin, syncTarget } from './syncTarget';
 
 /** Which agent home made a container: two agents sharing one engine leave each other's alone. */
 export const AGENT_HOME_LABEL = 'dev.vendetta.agent-home';
@@ -218,8 +220,12 @@ export class WorkspaceManager {
     const running = ws.state === 'running' ? ws : await provider.start(id).catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
     progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
     if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)]);
-    const login = await ensureLoginUser(provider, id, rec.spec);
-    if (login.uid !== 0) giveFolderTo(rec.nodeFolder, login, this.opts.logger);
+    const seen = await ensureLoginUser(provider, id, rec.spec);
+    // The ids synced files get are those of the first bring-up (the image's, before any code of
+    // the workspace ran); what the workspace says later never changes them.
+    const login = rec.login ?? checkedLogin(name, seen);
+    if (rec.login && (seen.uid !== rec.login.uid || seen.gid !== rec.login.gid)) this.opts.logger.warn('the login user has other ids inside the workspace now; keeping the recorded ones', { workspace: name, seen, recorded: rec.login });
+    if (login) giveFolderTo(rec.nodeFolder, login, this.opts.logger);
     const port = running.sshPort ?? (await provider.inspect(id))?.sshPort;
     if (port === undefined) throw await this.notReady(provider, id, name, 'the engine reports no published SSH port');
     progress(5, STEPS, `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
@@ -235,7 +241,7 @@ export class WorkspaceManager {
       },
     });
     if ('error' in ready) throw await this.notReady(provider, id, name, ready.error);
-    const done: WorkspaceRecord = { ...rec, providerId: id, phase: 'ready', sshPort: port, ...(login.uid !== 0 ? { login } : {}) };
+    const done: WorkspaceRecord = { ...rec, providerId: id, phase: 'ready', sshPort: port, ...(login ? { login } : {}) };
     this.store.put(done);
     return workspaceInfo(done, { kind: 'seen', ws: { ...running, sshPort: port } }, false);
   }
@@ -308,6 +314,24 @@ export class WorkspaceManager {
 
   async list(): Promise<WorkspaceInfo[]> {
     return Promise.all(this.store.all().map((r) => this.infoOf(r)));
+  }
+
+  /**
+   * The workspace's lock for a sync-receive process: resolves with where (and as whom) to write
+   * once earlier operations on the workspace have finished; later ones wait until `released`.
+   */
+  holdForSync(name: string, released: Promise<void>): Promise<SyncTarget> {
+    return new Promise((resolve, reject) => {
+      void this.exclusive(name, async () => {
+        try {
+          resolve(syncTarget(this.required(name)));
+        } catch (err) {
+          reject(err);
+          return;
+        }
+        await released;
+      });
+    });
   }
 
   async manifest(name: string): Promise<ManifestEntry[]> {
@@ -397,7 +421,8 @@ export class WorkspaceManager {
   private forget(name: string): void {
     const { dir } = workspacePaths(this.opts.home, name);
     try {
-      rmSync(dir, { recursive: true, force: true });
+      // Through descriptors: the project folder inside was the workspace's to change.
+      removeTreeAt(dir);
     } catch (err) {
       throw new AgentError('INTERNAL', `Could not delete the files of workspace ${name} in ${dir}`, {
         hint: `Some were made inside the workspace by another user; delete ${dir} on the node (e.g. with sudo), then remove the workspace again with force.`,

@@ -26,9 +26,10 @@ const FILES_PER_FOLDER = 30;
  * - `write`: `src` and each `src/dN` (the folders the sync writes files into) are renamed away,
  *   a symlink to the node's canary folder put in their place for a moment, then put back.
  * - `delete`: `gone` (which every sync deletes) is made a 12-deep tree; every level holds a link
- *   to the node's precious folder, files named like the precious ones and 200 fillers; its
- *   folders are swapped for links to the precious folder the same way.
- * Counts its swaps in /tmp/swaps.
+ *   to the node's precious folder and files named like the precious ones (the top three levels,
+ *   whose folders are swapped, also 200 fillers each); those folders are swapped for links to
+ *   the precious folder the same way.
+ * Counts its swaps in /tmp/swaps ("N done" once it has stopped).
  */
 const RACER = String.raw`
 const fs = require('fs');
@@ -38,7 +39,7 @@ const t = (f) => { try { f(); return true; } catch { return false; } };
 const swap = (path, target) => {
   if (!t(() => fs.renameSync(path, path + '.x'))) return 0;
   t(() => fs.symlinkSync(target, path));
-  for (let i = Math.random() * 20000; i > 0; i--);
+  for (let i = Math.random() * 2000; i > 0; i--);
   t(() => fs.unlinkSync(path));
   if (!t(() => fs.renameSync(path + '.x', path))) t(() => fs.rmSync(path + '.x', { recursive: true, force: true }));
   return 1;
@@ -52,7 +53,7 @@ const plant = () => {
     t(() => fs.mkdirSync(p));
     t(() => fs.symlinkSync(precious, p + '/out'));
     for (const n of ['p0', 'p1', 'p2', 'p3', 'p4']) t(() => fs.writeFileSync(p + '/' + n, 'planted'));
-    for (let j = 0; j < 200; j++) t(() => fs.writeFileSync(p + '/z' + j, ''));
+    if (i < 3) for (let j = 0; j < 200; j++) t(() => fs.writeFileSync(p + '/z' + j, ''));
     p += '/d';
   }
 };
@@ -65,9 +66,9 @@ for (let turn = 0; !fs.existsSync('/tmp/stop'); turn++) {
     plant();
     swaps += swap('gone', precious) + swap('gone/d', precious) + swap('gone/d/d', precious);
   }
-  if (turn % 50 === 0) fs.writeFileSync('/tmp/swaps', String(swaps));
+  if (turn % 10 === 0) fs.writeFileSync('/tmp/swaps', String(swaps));
 }
-fs.writeFileSync('/tmp/swaps', String(swaps));
+fs.writeFileSync('/tmp/swaps', swaps + ' done');
 `;
 
 describe('the code sync cannot be steered out of the workspace folder by the running workspace', function () {
@@ -171,12 +172,12 @@ describe('the code sync cannot be steered out of the workspace folder by the run
       docker(['exec', info.providerId!, 'touch', '/tmp/stop']);
     }
     // The racer writes its final count when it sees the stop file.
-    let swaps = -1;
-    for (let i = 0; i < 50; i++) {
+    let swaps = 0;
+    for (let i = 0; i < 100; i++) {
+      const now = docker(['exec', info.providerId!, 'cat', '/tmp/swaps']).stdout.trim();
+      swaps = Number(now.split(' ')[0] || '0');
+      if (now.endsWith(' done')) break;
       await new Promise((r) => setTimeout(r, 200));
-      const now = Number(docker(['exec', info.providerId!, 'cat', '/tmp/swaps']).stdout.trim() || '0');
-      if (now === swaps && now > 0) break;
-      swaps = now;
     }
     console.log(`      ${outcomes.filter((o) => o === 'ok').length}/${SYNCS} syncs applied; the workspace swapped folders for links ${swaps} times`);
     for (const o of new Set(outcomes)) if (o !== 'ok') console.log(`      not applied: ${o.slice(0, 200)}`);
@@ -203,4 +204,41 @@ describe('the code sync cannot be steered out of the workspace folder by the run
   it('writes only inside the folder while the workspace swaps the synced folders for links to a node folder, 20 syncs of 300 files', () => race('write'));
 
   it('deletes only inside the folder while the workspace plants deep trees of links to a node folder where a deleted file was, 20 syncs', () => race('delete'));
+
+  it('holds the workspace lock while it writes: a remove of the workspace waits for the sync to end', async () => {
+    const name = 'race-lock';
+    const info: WorkspaceInfo = await agent.conn.sendRequest(CreateWorkspace, {
+      spec: {
+        name,
+        provider: 'docker',
+        docker: { image: TEST_IMAGE, cpus: 1, memoryBytes: 512 * 1024 * 1024, pids: 256 },
+        env: {},
+        user: 'root',
+        workspaceFolder: `/workspaces/${name}`,
+        authorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEaAlIAOWFiM2S5k6XtIb60EpQQNCjFD8D/C4tkrR5nY race@test'],
+      },
+    });
+    // A sync cut in the middle of a file: it holds the lock until its input ends.
+    const tar = tarBuffer([{ path: '.vendetta-sync.json', type: 'file', mode: 0o600, data: '{"delete":[]}' }, { path: 'big', type: 'file', mode: 0o644, data: 'x'.repeat(100_000) }]);
+    const sync = spawn(process.execPath, [AGENT_JS, 'sync-receive', name], { env: home!.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    sync.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((r) => sync.on('exit', (code) => r(code)));
+    sync.stdin.write(tar.subarray(0, 4096));
+    const deadline = Date.now() + 20_000;
+    while (!readdirSync(info.nodeFolder).some((n) => n.startsWith('.vendetta-sync-'))) {
+      assert.ok(Date.now() < deadline, 'the sync started writing');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    let removed = false;
+    const removing = agent.conn.sendRequest(RemoveWorkspace, { name, force: true }).then(() => (removed = true));
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(removed, false, 'the remove waits for the sync');
+    assert.equal(docker(['inspect', info.providerId!]).status, 0, 'the container is still there');
+    sync.stdin.end(tar.subarray(4096));
+    assert.equal(await exited, 0, out);
+    assert.deepEqual(JSON.parse(out), { written: 1, deleted: 0, bytes: 100_000 });
+    await removing;
+    assert.notEqual(docker(['inspect', info.providerId!]).status, 0, 'then the remove ran');
+  });
 });

@@ -2,10 +2,9 @@
  * The workspace image must be on the node: no registry is assumed. It is either there already
  * (loaded or built by someone) or built here from a `docker.build` context in the project.
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
 import type { WorkspaceSpec } from '../../protocol';
 import { AgentError } from '../../errors';
+import { BeneathError, Dir, openBeneath } from '../../fs/beneath';
 import { tarDirectory } from '../../tar/encode';
 import { dockerCalls } from './api';
 import type { EngineClient } from './engine';
@@ -26,38 +25,75 @@ export async function imageExists(engine: EngineClient, image: string): Promise<
   return r.status === 200;
 }
 
-/** The build context folder inside the node folder; it must exist and stay inside. */
-export function buildContextDir(nodeFolder: string, context: string): string {
-  const dir = join(nodeFolder, context);
-  let real: string;
-  try {
-    real = realpathSync(dir);
-  } catch (err) {
-    throw new AgentError('BUILD_CONTEXT_MISSING', `The build context ${context} is not in the project folder on the node`, {
+/**
+ * The build context folder inside the node folder, held open: reached one folder at a time below
+ * the project folder, never through a link (the running workspace can change the project).
+ */
+export function openBuildContext(nodeFolder: string, context: string): Dir {
+  const missing = (cause?: unknown) =>
+    new AgentError('BUILD_CONTEXT_MISSING', `The build context ${context} is not in the project folder on the node`, {
       provider: 'docker',
       hint: 'Sync the project to the node first (`vendetta workspace up` does), then create the workspace again.',
-      cause: err,
+      cause,
     });
-  }
-  const rel = relative(realpathSync(nodeFolder), real);
-  if (rel.startsWith('..') || rel.startsWith(sep) || !statSync(real).isDirectory()) {
-    throw new AgentError('BUILD_FAILED', `The build context ${context} is not a folder inside the project`, {
+  const notInside = (cause?: unknown) =>
+    new AgentError('BUILD_FAILED', `The build context ${context} is not a folder inside the project`, {
       provider: 'docker',
-      hint: 'docker.build.context must name a folder inside the project.',
+      hint: 'docker.build.context must name a folder inside the project (not a symlink to one).',
+      cause,
     });
+  const segs = context.split('/').filter((s) => s !== '' && s !== '.');
+  if (segs.includes('..')) throw notInside();
+  let root: Dir;
+  try {
+    root = Dir.openRoot(nodeFolder);
+  } catch (err) {
+    throw missing(err);
   }
-  return real;
+  try {
+    const dir = openBeneath(root, segs);
+    if (!dir) throw missing();
+    return dir;
+  } catch (err) {
+    throw err instanceof BeneathError ? notInside(err) : err;
+  } finally {
+    if (segs.length > 0) root.close();
+  }
+}
+
+/** Whether `path` (relative to the held folder) names a regular file there, reached without links. */
+function hasFile(dir: Dir, path: string): boolean {
+  const segs = path.split('/').filter((s) => s !== '' && s !== '.');
+  if (segs.length === 0 || segs.includes('..')) return false;
+  let parent: Dir | undefined;
+  try {
+    parent = openBeneath(dir, segs.slice(0, -1));
+    return parent?.lstat(segs[segs.length - 1]!)?.isFile() === true;
+  } catch (err) {
+    if (err instanceof BeneathError) return false;
+    throw err;
+  } finally {
+    if (parent && parent !== dir) parent.close();
+  }
 }
 
 /** Builds `spec.docker.image` from the context (streamed as a tar); progress lines go to `progress`. */
 export async function buildImage(engine: EngineClient, spec: WorkspaceSpec, nodeFolder: string, progress: (line: string) => void): Promise<void> {
   const d = spec.docker!;
   const build = d.build!;
-  const dir = buildContextDir(nodeFolder, build.context);
+  const dir = openBuildContext(nodeFolder, build.context);
+  try {
+    await buildFrom(engine, d.image, build, dir, progress);
+  } finally {
+    dir.close();
+  }
+}
+
+async function buildFrom(engine: EngineClient, image: string, build: NonNullable<NonNullable<WorkspaceSpec['docker']>['build']>, dir: Dir, progress: (line: string) => void): Promise<void> {
   // A context of `.` exists from the start (the empty project folder): the Dockerfile tells
   // whether the project has been synced yet.
   const dockerfile = build.dockerfile ?? 'Dockerfile';
-  if (!existsSync(join(dir, dockerfile))) {
+  if (!hasFile(dir, dockerfile)) {
     throw new AgentError('BUILD_CONTEXT_MISSING', `The Dockerfile ${dockerfile} is not in the build context ${build.context} on the node`, {
       provider: 'docker',
       hint: 'Sync the project to the node first (`vendetta workspace up` does), then create the workspace again.',
@@ -76,7 +112,7 @@ export async function buildImage(engine: EngineClient, spec: WorkspaceSpec, node
       if (/^Step \d+\/\d+ :/.test(text)) progress(text);
     }
   };
-  await engine.send(dockerCalls.build(d.image, build.dockerfile), {
+  await engine.send(dockerCalls.build(image, build.dockerfile), {
     body: tarDirectory(dir),
     contentType: 'application/x-tar',
     timeoutMs: BUILD_TIMEOUT_MS,
@@ -89,7 +125,7 @@ export async function buildImage(engine: EngineClient, spec: WorkspaceSpec, node
   });
   if (pending) onLine(pending);
   if (failure !== undefined) {
-    throw new AgentError('BUILD_FAILED', `Building the image ${d.image} failed: ${failure}`, {
+    throw new AgentError('BUILD_FAILED', `Building the image ${image} failed: ${failure}`, {
       provider: 'docker',
       hint: `Fix the Dockerfile in ${build.context}; the build's last output:\n${tail.toString().trim().split('\n').slice(-10).join('\n')}`,
     });

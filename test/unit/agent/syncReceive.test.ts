@@ -163,6 +163,17 @@ describe('sync-receive applies a project stream to the node folder', () => {
     assert.deepEqual(readdirSync(outside), ['keep']);
   });
 
+  it('opens a folder afresh when the workspace deleted the one it held between two entries', async () => {
+    const tar = tarBuffer([header(), file('a/x', '1'), file('a/y', '2')]);
+    async function* racing(): AsyncGenerator<Buffer> {
+      yield tar.subarray(0, 2048); // the header and a/x
+      rmSync(join(root, 'a'), { recursive: true });
+      yield tar.subarray(2048);
+    }
+    assert.deepEqual(await receiveSync(root, racing()), { written: 2, deleted: 0, bytes: 2 });
+    assert.deepEqual(readdirSync(join(root, 'a')), ['y']);
+  });
+
   it('refuses devices and fifos, streams without the header first, and broken streams', async () => {
     await refuse(withTypeflag([header(), file('dev', '')], 1, '3'), /tar type "3"/);
     await refuse(withTypeflag([header(), file('fifo', '')], 1, '6'), /tar type "6"/);

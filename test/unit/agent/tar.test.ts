@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Dir } from '../../../agent/fs/beneath';
 import { readTar, type TarEntry } from '../../../agent/tar/decode';
 import { tarBuffer, tarDirectory, type TarInput } from '../../../agent/tar/encode';
 import { encodePax, parsePax } from '../../../agent/tar/header';
@@ -143,5 +144,42 @@ describe('the agent reads and writes tar streams', () => {
       assert.equal(parsePax(rec).get('path'), value);
     }
     assert.throws(() => parsePax(Buffer.from('99 path=x\n')), /bad PAX record/);
+  });
+
+  it('archives a build context without following a link, even one swapped in after it was opened', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vendetta-tar-'));
+    try {
+      const ctx = join(dir, 'ctx');
+      const secret = join(dir, 'secret');
+      mkdirSync(join(ctx, 'sub'), { recursive: true });
+      mkdirSync(secret);
+      writeFileSync(join(secret, 'shadow'), 'node secret');
+      writeFileSync(join(ctx, 'Dockerfile'), 'FROM x\n');
+      writeFileSync(join(ctx, 'sub', 'a'), 'a');
+      symlinkSync(secret, join(ctx, 'out'));
+      symlinkSync(join(secret, 'shadow'), join(ctx, 'sub', 'shadow'));
+      execFileSync('mkfifo', [join(ctx, 'fifo')]);
+      const held = Dir.openRoot(ctx);
+      // The workspace swaps the whole context, and a folder in it, for links to the node's secrets.
+      renameSync(ctx, join(dir, 'moved'));
+      symlinkSync(secret, ctx);
+      renameSync(join(dir, 'moved', 'sub'), join(dir, 'moved', 'sub2'));
+      symlinkSync(secret, join(dir, 'moved', 'sub'));
+      const chunks: Buffer[] = [];
+      for await (const c of tarDirectory(held)) chunks.push(c);
+      held.close();
+      const got = await readAll(chunked(Buffer.concat(chunks), 4096));
+      assert.deepEqual(got.map((e) => [e.path, e.type, e.linkname || e.data]), [
+        ['Dockerfile', 'file', 'FROM x\n'],
+        ['out', 'symlink', secret],
+        ['sub', 'symlink', secret],
+        ['sub2/', 'directory', ''],
+        ['sub2/a', 'file', 'a'],
+        ['sub2/shadow', 'symlink', join(secret, 'shadow')],
+      ]);
+      assert.ok(!Buffer.concat(chunks).includes('node secret'), 'no byte of the node file is in the archive');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -325,6 +325,37 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     assert.equal(c.files.has('/etc/vendetta/authorized_keys/root'), false);
   });
 
+  it('runs a sync under the workspace lock: a remove waits for it, it waits for a create', async () => {
+    const m = manager();
+    await m.create(spec('dev', { user: 'dev' }));
+    let release!: () => void;
+    const target = await m.holdForSync('dev', new Promise<void>((r) => (release = r)));
+    assert.deepEqual(target, { nodeFolder: join(home, 'workspaces/dev/src'), owner: { uid: 1001, gid: 1001 } });
+    let removed = false;
+    const removing = m.remove('dev', true).then(() => (removed = true));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(removed, false, 'the remove waits while the sync holds the lock');
+    release();
+    await removing;
+    assert.equal(existsSync(join(home, 'workspaces/dev')), false);
+    // A sync asked for while a create runs gets the lock after it, with the record it made.
+    const creating = m.create(spec('late'));
+    const held = await m.holdForSync('late', Promise.resolve());
+    assert.equal((await creating).state, 'running');
+    assert.equal(held.nodeFolder, join(home, 'workspaces/late/src'));
+    assert.equal(held.owner, undefined, 'root logs in: files stay the agent\'s');
+    assert.equal(await code(m.holdForSync('nope', Promise.resolve())), 'WORKSPACE_NOT_FOUND');
+  });
+
+  it('gives synced files the login ids of the first bring-up, whatever the workspace says later', async () => {
+    const m = manager();
+    const info = await m.create(spec('dev', { user: 'dev' }));
+    provider.containers.get(info.providerId!)!.users.set('dev', 4242); // root inside remaps the user
+    await m.stop('dev');
+    await m.start('dev');
+    assert.deepEqual((await m.holdForSync('dev', Promise.resolve())).owner, { uid: 1001, gid: 1001 });
+  });
+
   it('lists every workspace, and says the engine is unreachable instead of failing', async () => {
     const m = manager();
     await m.create(spec('a'));

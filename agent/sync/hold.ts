@@ -1,0 +1,45 @@
+/**
+ * sync-receive's side of the workspace lock: it asks the daemon (started if need be, as attach
+ * does) for `workspaces/holdForSync` and keeps that connection open while it writes, so no
+ * create, start, stop or remove of the workspace runs meanwhile. The answer — the folder and
+ * the owner — comes from the daemon's record.
+ */
+import { createMessageConnection, ResponseError, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
+import { connectOrStart } from '../attach/attach';
+import { AgentError } from '../errors';
+import type { AgentPaths } from '../home';
+import type { Logger } from '../log/logger';
+import { AGENT_PROTOCOL_VERSION, AgentErrorNames, HoldForSync, Initialize, type AgentErrorData, type AgentErrorName, type SyncTarget } from '../protocol';
+import { AGENT_VERSION } from '../version';
+
+export interface SyncHold {
+  target: SyncTarget;
+  /** Lets the next operation on the workspace run. */
+  release(): void;
+}
+
+export async function holdForSync(paths: AgentPaths, logger: Logger, workspace: string): Promise<SyncHold> {
+  const socket = await connectOrStart({ paths, logger });
+  const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+  conn.onError(() => undefined);
+  conn.listen();
+  const release = (): void => {
+    conn.dispose();
+    socket.destroy();
+  };
+  try {
+    await conn.sendRequest(Initialize, { protocolVersion: AGENT_PROTOCOL_VERSION, clientName: 'sync-receive', clientVersion: AGENT_VERSION });
+    return { target: await conn.sendRequest(HoldForSync, { name: workspace }), release };
+  } catch (err) {
+    release();
+    throw fromResponse(err);
+  }
+}
+
+/** The daemon's refusal as the same AgentError (code, message, hint) it was. */
+function fromResponse(err: unknown): unknown {
+  if (!(err instanceof ResponseError)) return err;
+  const data = err.data as AgentErrorData | undefined;
+  const code = Object.values(AgentErrorNames).includes(data?.code as AgentErrorName) ? (data!.code as AgentErrorName) : 'INTERNAL';
+  return new AgentError(code, err.message, { ...(data?.hint ? { hint: data.hint } : {}), cause: err });
+}
