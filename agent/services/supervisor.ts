@@ -184,7 +184,9 @@ export class ServicesSupervisor {
   private requireService(name: string, e: Entry, service: string | undefined): void {
     if (service !== undefined && !e.orch.has(service)) {
       const known = (e.target.spec.services ?? []).map((s) => s.name);
-      throw new AgentError('INVALID_PARAMS', `Workspace ${name} has no service ${service}`, { hint: known.length ? `Its services: ${known.join(', ')}.` : 'Its config has no services.' });
+      const hooks = Object.keys(e.target.spec.hooks ?? {});
+      const also = hooks.length ? `; its hooks: ${hooks.join(', ')}` : '';
+      throw new AgentError('INVALID_PARAMS', `Workspace ${name} has no service ${service}`, { hint: known.length ? `Its services: ${known.join(', ')}${also}.` : `Its config has no services${also}.` });
     }
   }
 
@@ -237,7 +239,12 @@ export class ServicesSupervisor {
   }
 
   async logs(p: ServiceLogsParams): Promise<ServiceLogLine[]> {
-    const files = this.logFiles((await this.entry(p.workspace)).target.dir);
+    const e = await this.entry(p.workspace);
+    const files = this.logFiles(e.target.dir);
+    if (p.service !== undefined && !e.orch.has(p.service) && !Object.keys(e.target.spec.hooks ?? {}).includes(p.service) && !files.sources().includes(p.service)) {
+      // Without this an unknown name printed nothing at all, as if the service had been silent.
+      this.requireService(p.workspace, e, p.service);
+    }
     const sources = p.service !== undefined ? [p.service] : files.sources();
     return selectLines(sources.map((s) => files.read(s)), { ...(p.tail !== undefined ? { tail: p.tail } : {}), ...(p.since !== undefined ? { since: p.since } : {}) });
   }

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import {
   createMessageConnection,
+  type CancellationToken,
   ErrorCodes as JsonRpcErrorCodes,
   ResponseError,
   type MessageConnection,
@@ -100,7 +101,7 @@ export class CoordinatorClient {
     }
   }
 
-  request<P, R>(type: RequestType<P, R, ErrorData>, params: P): Promise<R>;
+  request<P, R>(type: RequestType<P, R, ErrorData>, params: P, token?: CancellationToken): Promise<R>;
   request<R>(type: RequestType0<R, ErrorData>): Promise<R>;
   async request(type: RequestType<unknown, unknown, ErrorData> | RequestType0<unknown, ErrorData>, ...params: unknown[]): Promise<unknown> {
     if (this.lostError) throw this.lostError;

@@ -21,7 +21,16 @@ export function reportError(err: unknown, opts: OutputOptions = {}): number {
   // Messages may carry what a workspace printed (build output, sshd's last lines, a failed command's).
   writeErr(`error: ${e.message}\n`);
   if (e.hint) writeErr(`hint: ${e.hint}\n`);
-  if (opts.verbose) for (const c of causeMessages(e.cause)) writeErr(`cause: ${c}\n`);
+  if (opts.verbose) {
+    writeErr(`code: ${e.code}\n`);
+    // A wrapped error often carries its own message as the first cause: the chain is what is new.
+    const said = new Set([e.message]);
+    for (const c of causeMessages(e.cause)) {
+      if (said.has(c)) continue;
+      said.add(c);
+      writeErr(`cause: ${c}\n`);
+    }
+  }
   return e.code === 'INVALID_PARAMS' || e.code === 'INVALID_NAME' || e.code === 'INVALID_HOST' ? ExitCode.Usage : ExitCode.Error;
 }
 
@@ -53,21 +62,37 @@ export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]
   return [line(columns.map((c) => c.header.toUpperCase())), ...cells.map(line)].join('\n') + '\n';
 }
 
-/** `[2/5] Syncing code… 1.2 s` lines on stderr. */
+/**
+ * `[2/5] Syncing code 1.2 s` lines on stderr, each once its step is done. A step still going after
+ * a moment (a wait for another command, an image build) is also said when it has lasted that long,
+ * `[1/5] Waiting for …`, so a long wait is never silent. The counter never goes backwards: a
+ * step said again later (a retry, a second pass) is shown under the furthest step reached.
+ */
 export class ProgressPrinter {
   private started = Date.now();
   private current: string | undefined;
+  private reached = 0;
+  private slow: NodeJS.Timeout | undefined;
 
-  constructor(private readonly enabled = true) {}
+  constructor(private readonly enabled = true, private readonly slowMs = 2000) {}
 
   step(step: number, total: number, message: string): void {
     this.finish();
-    this.current = `[${step}/${total}] ${message}`;
+    this.reached = Math.max(this.reached, Math.min(step, total));
+    const line = `[${this.reached}/${total}] ${message}`;
+    this.current = line;
     this.started = Date.now();
+    if (this.enabled) {
+      this.slow = setTimeout(() => {
+        if (this.current === line) writeErr(`${line}…\n`);
+      }, this.slowMs);
+      this.slow.unref();
+    }
   }
 
   /** Closes the current step with its duration. */
   finish(): void {
+    clearTimeout(this.slow);
     if (this.current === undefined) return;
     // Steps relay the agent's progress, e.g. the lines of an image build.
     if (this.enabled) writeErr(`${this.current} ${formatSeconds(Date.now() - this.started)}\n`);

@@ -1,5 +1,6 @@
 /** How services, ports, forwards and log lines read on a terminal (--json prints the protocol types). */
 import type { ForwardInfo, PortInfo, ServiceLogLine, ServiceStatus } from '../protocol';
+import { clockTime } from '../timeText';
 import { formatTable } from './output';
 import { terminalSafe } from './terminalText';
 
@@ -50,13 +51,17 @@ export function forwardLine(f: ForwardInfo): string {
   return `Forwarding http://127.0.0.1:${f.localPort} → ${f.workspace}:${f.port} (node ${f.node})`;
 }
 
-/** `HH:MM:SS.mmm` in this machine's time zone. */
-export function clockTime(iso: string): string {
-  const d = new Date(iso);
-  if (!Number.isFinite(d.getTime())) return '??:??:??.???';
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+export function formatForwards(rows: readonly ForwardInfo[]): string {
+  if (rows.length === 0) return 'no forwarded ports\n';
+  return formatTable(rows, [
+    { header: 'workspace', value: (f) => f.workspace },
+    { header: 'node', value: (f) => f.node },
+    { header: 'port', value: (f) => String(f.port) },
+    { header: 'here', value: (f) => f.url },
+    { header: 'until', value: (f) => (f.kept ? '`workspace forward --stop` or `workspace rm`' : 'its `workspace forward` ends') },
+  ]);
 }
+
 
 /**
  * Log lines as `HH:MM:SS.mmm service | line`, the service labels aligned (the column widens when a

@@ -21,7 +21,7 @@ import {
 import { parsePortMapping, parseSince } from '../services/parse';
 import { runAction, withClient, type CoordinatorClient } from './client';
 import { ExitCode, printJson, writeErr, writeOut } from './output';
-import { forwardLine, formatPorts, LogFormatter } from './serviceOutput';
+import { forwardLine, formatForwards, formatPorts, LogFormatter } from './serviceOutput';
 import { jsonText } from './terminalText';
 
 interface Opts {
@@ -46,14 +46,28 @@ export function registerServiceCommands(ws: Command): void {
     });
 
   ws.command('forward')
-    .description('forward a service port to 127.0.0.1 here, over the node\'s connection, until Ctrl-C')
+    .description('forward a service port to 127.0.0.1 here, over the node\'s connection, until Ctrl-C; --stop ends a forward')
     .argument('<workspace>', 'workspace name')
     .argument('<port>', 'PORT[:LOCALPORT]: the service port, and the port here (default: the same if free, else any)')
     .option('--node <node>', 'the node, when the name is on several')
+    .option('--stop', 'end the forward of this port (one `up --forward` made, or one another terminal holds)')
     .option('--json', 'print the ForwardInfo as JSON once forwarding')
     .action(async (name: string, mapping: string, _o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<Opts & { stop?: boolean }>();
+      await runAction(opts, () => (opts.stop ? stopForward(name, mapping, opts) : forward(name, mapping, opts)));
+    });
+
+  ws.command('forwards')
+    .description('the ports forwarded to 127.0.0.1 here, and how long each stays')
+    .argument('[workspace]', 'only this workspace')
+    .option('--json', 'print the ForwardInfo array as JSON')
+    .action(async (name: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<Opts>();
-      await runAction(opts, () => forward(name, mapping, opts));
+      await runAction(opts, () => withClient(async (c) => {
+        const rows = (await c.request(ListForwardsRequest, {})).filter((f) => name === undefined || f.workspace === name);
+        if (opts.json) printJson(rows);
+        else process.stdout.write(formatForwards(rows));
+      }));
     });
 
   ws.command('logs')
@@ -102,10 +116,27 @@ async function forward(name: string, mapping: string, opts: Opts): Promise<numbe
     });
     const info = await c.request(ForwardPortRequest, { ...ref(name, opts), port, ...(localPort ? { localPort } : {}), untilDisconnect: true });
     if (opts.json) printJson(info);
-    else process.stdout.write(`${forwardLine(info)}${existed ? ' (already forwarded)' : ''}\nPress Ctrl-C to stop.\n`);
+    else {
+      // Without a LOCALPORT the same number is tried first; say so when it was taken here.
+      const moved = !existed && !localPort && info.localPort !== port ? `port ${port} is taken on this machine, so it is forwarded from ${info.localPort} instead\n` : '';
+      process.stdout.write(`${moved}${forwardLine(info)}${existed ? ' (already forwarded)' : ''}\nPress Ctrl-C to stop.\n`);
+    }
     await untilStopped(c);
     // The coordinator ends it on disconnect too; asked here so it is gone before this exits.
     if (!existed) await c.request(UnforwardPortRequest, { workspace: info.workspace, node: info.node, port: info.port }).catch(() => undefined);
+    return ExitCode.Ok;
+  });
+}
+
+async function stopForward(name: string, mapping: string, opts: Opts): Promise<number> {
+  const { port } = parsePortMapping(mapping);
+  return withClient(async (c) => {
+    const r = await c.request(UnforwardPortRequest, { workspace: name, port, ...(opts.node ? { node: opts.node } : {}) });
+    if (!r.stopped) {
+      throw new VendettaError('WORKSPACE_STATE', `Port ${port} of ${name} is not forwarded`, { hint: '`vendetta workspace forwards` lists the forwards.' });
+    }
+    if (opts.json) printJson(r);
+    else process.stdout.write(`stopped forwarding ${name}:${port}\n`);
     return ExitCode.Ok;
   });
 }

@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { randomUUID } from 'node:crypto';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { resolve } from 'node:path';
 import { RUNNABLE_PROVIDERS } from '../../agent/protocol';
 import { VendettaError } from '../errors';
@@ -20,7 +21,7 @@ import {
 } from '../protocol';
 import { runAction, withClient } from './client';
 import { checkConfigBeforeUp } from './config';
-import { ExitCode, printJson, ProgressPrinter, writeOut } from './output';
+import { ExitCode, printJson, ProgressPrinter, reportError, writeErr, writeOut } from './output';
 import { registerServiceCommands } from './services';
 import { anyServiceFailed } from './serviceOutput';
 import { formatStatus, formatUp, formatWorkspaceList } from './workspaceOutput';
@@ -57,7 +58,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .addOption(providerOption())
     .option('--name <name>', 'workspace name (default: the config\'s name)')
     .option('--git <url>', 'clone URL[#REF] inside the workspace instead of sending the folder')
-    .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here (until `workspace rm`)')
+    .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here (kept, also across coordinator restarts, until `workspace forward --stop` or `workspace rm`)')
     .option('--recreate', RECREATE_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
@@ -94,7 +95,7 @@ export function registerWorkspaceCommands(program: Command): void {
       }));
     });
 
-  for (const [verb, type, done] of [['start', StartWorkspaceRequest, 'started'], ['stop', StopWorkspaceRequest, 'stopped']] as const) {
+  for (const [verb, type, done, expected] of [['start', StartWorkspaceRequest, 'started', 'running'], ['stop', StopWorkspaceRequest, 'stopped', 'stopped']] as const) {
     ws.command(verb)
       .description(`${verb} a workspace (its files stay)`)
       .argument('<workspace>', 'workspace name')
@@ -105,7 +106,7 @@ export function registerWorkspaceCommands(program: Command): void {
         await runAction(opts, () => withClient(async (c) => {
           const s = await c.request(type, ref(name, opts));
           if (opts.json) printJson(s);
-          else process.stdout.write(`${done} ${s.name} on ${s.node} (${s.state})\n`);
+          else process.stdout.write(`${done} ${s.name} on ${s.node}${s.state === expected ? '' : ` (it is ${s.state} now)`}\n`);
         }));
       });
   }
@@ -132,6 +133,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--node <node>', 'the node, when the name is on several')
     .option('-t, --tty', 'give the command a terminal')
+    .configureOutput({ outputError: (str, write) => write(str + dashesHint('exec', str)) })
     .action(async (name: string, argv: string[], _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<RefOpts & { tty?: boolean }>();
       const { execInWorkspace } = await import('./workspaceExec.js');
@@ -143,6 +145,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .argument('<workspace>', 'workspace name')
     .argument('[command...]', 'a command to run instead of a shell, after --')
     .option('--node <node>', 'the node, when the name is on several')
+    .configureOutput({ outputError: (str, write) => write(str + dashesHint('ssh', str)) })
     .action(async (name: string, argv: string[], _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<RefOpts>();
       await runAction(opts, async () => {
@@ -158,7 +161,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('--node <node>', 'node to run it on')
     .addOption(providerOption())
     .option('--name <name>', 'workspace name')
-    .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here')
+    .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here (kept until `workspace forward --stop` or `workspace rm`)')
     .option('--recreate', RECREATE_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
@@ -169,21 +172,43 @@ export function registerWorkspaceCommands(program: Command): void {
   program.command('down')
     .description('shortcut: stop the workspace made from the current folder (or PATH)')
     .argument('[path]', 'project folder (default: the current folder)')
+    .option('--name <name>', 'the workspace, when several were made from the folder (`up --name`)')
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<JsonOpts>();
+      const opts = cmd.optsWithGlobals<JsonOpts & { name?: string }>();
       await runAction(opts, () => withClient(async (c) => {
         const dir = resolve(path ?? '.');
-        const mine = (await c.request(ListWorkspacesRequest, {})).filter((w) => w.projectPath === dir);
+        const made = (await c.request(ListWorkspacesRequest, {})).filter((w) => w.projectPath === dir);
+        const mine = made.filter((w) => opts.name === undefined || w.name === opts.name);
         if (mine.length === 0) {
-          throw new VendettaError('WORKSPACE_NOT_FOUND', `No workspace was made from ${dir}`, { hint: '`vendetta workspace list` shows the workspaces and their folders.' });
+          throw new VendettaError('WORKSPACE_NOT_FOUND', `No workspace${opts.name ? ` named ${opts.name}` : ''} was made from ${dir}`, {
+            hint: made.length ? `The workspaces made from it: ${made.map((w) => w.name).join(', ')}.` : '`vendetta workspace list` shows the workspaces and their folders.',
+          });
         }
-        const stopped = [];
-        for (const w of mine) stopped.push(await c.request(StopWorkspaceRequest, { name: w.name, node: w.node }));
-        if (opts.json) printJson(stopped);
-        else for (const s of stopped) process.stdout.write(`stopped ${s.name} on ${s.node}\n`);
+        if (mine.length > 1) {
+          // Stopping all of them was a surprise to whoever meant one.
+          throw new VendettaError('WORKSPACE_AMBIGUOUS', `${mine.length} workspaces were made from ${dir}: ${mine.map((w) => `${w.name} (${w.node})`).join(', ')}`, {
+            hint: `Say which with --name, e.g. \`vendetta down --name ${mine[0]!.name}\`.`,
+          });
+        }
+        const s = await c.request(StopWorkspaceRequest, { name: mine[0]!.name, node: mine[0]!.node });
+        if (opts.json) printJson([s]);
+        else process.stdout.write(`stopped ${s.name} on ${s.node}${s.state === 'stopped' ? '' : ` (it is ${s.state} now)`}\n`);
       }));
     });
+}
+
+/**
+ * `workspace ssh WS uname -a` reads `-a` as an option of vendetta's: say to put the command after
+ * `--`, shown with the words the user typed.
+ */
+export function dashesHint(verb: 'ssh' | 'exec', error: string, argv: readonly string[] = process.argv): string {
+  if (!/unknown option/.test(error)) return '';
+  const words = argv.slice(argv.indexOf(verb) + 1);
+  let at = 0;
+  while (at < words.length && words[at]!.startsWith('-')) at += words[at] === '--node' ? 2 : 1;
+  const fixed = [...words.slice(0, at + 1), '--', ...words.slice(at + 1)];
+  return `hint: the command's own options go after \`--\`: \`vendetta workspace ${verb} ${fixed.join(' ')}\`\n`;
 }
 
 function ref(name: string, opts: RefOpts): { name: string; node?: string } {
@@ -202,11 +227,35 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
   return withClient(async (c) => {
     const printer = new ProgressPrinter(!opts.json);
     const progressToken = randomUUID();
-    c.onProgress(progressToken, (p) => printer.step(p.step, p.total, p.message));
+    let at = 'its start';
+    c.onProgress(progressToken, (p) => {
+      printer.step(p.step, p.total, p.message);
+      at = `step ${p.step}/${p.total} (${p.message})`;
+    });
+    // Ctrl-C: the coordinator stops at the next step and says what was left; a second one leaves now.
+    const cancel = new CancellationTokenSource();
+    let interrupted = false;
+    const onInterrupt = () => {
+      if (interrupted) {
+        printer.finish();
+        writeErr(`left during ${at}; the workspace stays as it is (\`vendetta workspace list\` marks it unfinished), and \`vendetta up ${params.path}\` finishes it\n`);
+        process.exit(130);
+      }
+      interrupted = true;
+      printer.finish();
+      process.stderr.write('interrupted: the up stops after its current step (Ctrl-C again leaves at once)\n');
+      cancel.cancel();
+    };
+    process.on('SIGINT', onInterrupt);
     let result;
     try {
-      result = await c.request(WorkspaceUp, { ...params, progressToken });
+      result = await c.request(WorkspaceUp, { ...params, progressToken }, cancel.token);
+    } catch (err) {
+      if (!interrupted) throw err;
+      reportError(err, opts);
+      return 130;
     } finally {
+      process.off('SIGINT', onInterrupt);
       printer.finish();
     }
     if (opts.json) printJson(result);

@@ -7,9 +7,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { VendettaError } from '../errors';
 import type { HomePaths } from '../home';
-import { shellCommand } from '../ssh/shellQuote';
+import { shellCommand, shellQuote } from '../ssh/shellQuote';
 import { blockAliases } from '../sshConfig/blocks';
 import { sshAlias } from '../workspaces/names';
+import { WorkspaceStore, workspacesFile } from '../workspaces/store';
 import { connectWorkspace, execStreaming, remoteCommand } from '../workspaces/workspaceSsh';
 import { CoordinatorClient } from './client';
 import { openTunnel } from './tunnelClient';
@@ -52,6 +53,15 @@ export async function execInWorkspace(name: string, argv: string[], opts: ExecOp
   }
 }
 
+/** The folder of the workspace behind an alias, from the coordinator's records (no coordinator needed). */
+function workspaceFolderOf(paths: HomePaths, alias: string): string | undefined {
+  try {
+    return new WorkspaceStore(workspacesFile(paths)).list().find((r) => r.sshHost === alias)?.workspaceFolder;
+  } catch {
+    return undefined; // damaged records: the shell starts in the home folder, as plain ssh does
+  }
+}
+
 /** The alias of a workspace name, from the generated ssh_config (no coordinator needed). */
 export function aliasFor(paths: HomePaths, name: string, node?: string): string {
   if (node) return sshAlias(name, node);
@@ -71,9 +81,15 @@ export function aliasFor(paths: HomePaths, name: string, node?: string): string 
   throw new VendettaError('WORKSPACE_NOT_FOUND', `There is no workspace named ${name}`, { hint: 'See the workspaces with `vendetta workspace list`; make one with `vendetta workspace up PATH`.' });
 }
 
-/** `ssh -F $VENDETTA_HOME/ssh_config -- ALIAS [command]`, stdio inherited; resolves with its exit code. */
+/**
+ * `ssh -F $VENDETTA_HOME/ssh_config -- ALIAS [command]`, stdio inherited; resolves with its exit
+ * code. The shell without a command starts in the workspace folder (a plain `ssh ALIAS` starts in
+ * the home folder, as ssh does), with a terminal when this one is.
+ */
 export function sshIntoWorkspace(paths: HomePaths, alias: string, argv: string[]): Promise<number> {
-  const args = ['-F', paths.sshConfig, '--', alias, ...(argv.length ? [shellCommand(argv)] : [])];
+  const folder = argv.length ? undefined : workspaceFolderOf(paths, alias);
+  const login = folder ? [...(process.stdin.isTTY ? ['-t'] : []), '--', alias, `cd ${shellQuote(folder)} && exec "\${SHELL:-/bin/sh}" -l`] : undefined;
+  const args = ['-F', paths.sshConfig, ...(login ?? ['--', alias, ...(argv.length ? [shellCommand(argv)] : [])])];
   return new Promise((resolve, reject) => {
     const child = spawn('ssh', args, { stdio: 'inherit', env: { ...process.env, VENDETTA_HOME: paths.root } });
     child.once('error', (err) => reject(new VendettaError('INTERNAL', `Cannot run ssh: ${err.message}`, {

@@ -1,5 +1,6 @@
 /** How workspace results read on a terminal (the --json forms are the protocol types as they are). */
 import type { SyncReport, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../protocol';
+import { localTime } from '../timeText';
 import { formatSeconds, formatTable } from './output';
 import { forwardLine, formatServices } from './serviceOutput';
 
@@ -15,27 +16,26 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
-function age(iso: string, now = Date.now()): string {
-  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (!Number.isFinite(s)) return '-';
-  if (s < 60) return `${s}s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
-  return `${Math.floor(s / 86400)}d ago`;
-}
-
-export function formatWorkspaceList(rows: readonly WorkspaceSummary[], now = Date.now()): string {
+export function formatWorkspaceList(rows: readonly WorkspaceSummary[]): string {
   if (rows.length === 0) return 'no workspaces yet: `vendetta workspace up PATH` makes one\n';
   const table = formatTable(rows, [
     { header: 'name', value: (r) => r.name },
     { header: 'node', value: (r) => r.node },
     { header: 'provider', value: (r) => r.provider },
-    { header: 'state', value: (r) => r.state },
+    { header: 'state', value: (r) => (r.unfinished ? `${r.state} (up unfinished)` : r.state) },
     { header: 'ssh host', value: (r) => r.sshHost },
-    { header: 'created', value: (r) => age(r.createdAt, now) },
+    { header: 'created', value: (r) => localTime(r.createdAt) },
   ]);
   const problems = rows.filter((r) => r.error).map((r) => `${r.name} (${r.node}): ${r.error!.message}${r.error!.hint ? `\n  hint: ${r.error!.hint}` : ''}`);
+  for (const r of rows) if (r.unfinished) problems.push(`${r.name} (${r.node}): ${unfinishedText(r)}`);
   return table + (problems.length ? '\n' + problems.join('\n') + '\n' : '');
+}
+
+/** Why a running workspace may lack its code or services: its last `up` stopped half-way. */
+function unfinishedText(r: WorkspaceSummary): string {
+  const u = r.unfinished!;
+  const again = r.projectPath ? `\`vendetta up ${r.projectPath} --name ${r.name}\`` : '`vendetta workspace up`';
+  return `the up begun ${localTime(u.since)} has not finished: it reached step ${u.step}/${u.total} (${u.message})\n  hint: if it was interrupted, ${again} finishes it`;
 }
 
 export function formatSync(s: SyncReport): string {
@@ -50,7 +50,7 @@ export function formatUp(r: WorkspaceUpResult): string {
   ];
   if (r.sync) lines.push(`  sync:    ${formatSync(r.sync)}`);
   if (r.git) lines.push(`  git:     ${r.git.url}${r.git.ref ? `#${r.git.ref}` : ''} ${r.git.cloned ? 'cloned' : 'already cloned'}`);
-  for (const f of r.forwards ?? []) lines.push(`  forward: ${forwardLine(f)}`);
+  for (const f of r.forwards ?? []) lines.push(`  forward: ${forwardLine(f)}${f.localPort !== f.port ? ` (port ${f.port} is taken on this machine)` : ''}`);
   return lines.join('\n') + '\n' + (r.services ? '\n' + formatServices(r.services) : '');
 }
 
@@ -67,11 +67,12 @@ export function formatStatus(s: WorkspaceStatus): string {
     ['project', s.projectPath ?? '-'],
     ['node folder', s.nodeFolder ?? '-'],
     ['sshd', s.ssh ? `${s.ssh.host}:${s.ssh.port} (on ${s.node}), host key ${s.ssh.fingerprint}` : '-'],
-    ['created', s.createdAt],
-    ['started', s.startedAt ?? '-'],
+    ['created', localTime(s.createdAt)],
+    ['started', localTime(s.startedAt)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const out = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  if (s.unfinished) out.push(`note: ${unfinishedText(s)}`);
   if (s.error) out.push(`error: ${s.error.message}`, ...(s.error.hint ? [`hint: ${s.error.hint}`] : []));
   return out.join('\n') + '\n' + (s.services ? '\n' + formatServices(s.services) : '');
 }

@@ -7,6 +7,7 @@
 import type { CancellationToken } from 'vscode-jsonrpc';
 import { GetNodeInfo, type NodeInfo } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
+import { unreachable } from '../ssh/tcp';
 import type { Logger } from '../log';
 import type { AgentClient } from './agentClient';
 import { checkNodeInfo } from './agentReplies';
@@ -57,7 +58,7 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
 
   progress(1, total, `Checking the host key of ${node.host}:${node.port}…`);
   const hostKey = await ssh.probeHostKey(node.host, node.port).catch((err: unknown) => {
-    throw withNode(err, node.name);
+    throw notReached(withNode(err, node.name), node);
   });
   const pinned = ssh.lookupPin(node.host, node.port);
   const mustPin = decideHostKey(input, hostKey, pinned);
@@ -133,6 +134,21 @@ function withNode(err: unknown, node: string): VendettaError {
   const e = toVendettaError(err);
   if (e.node) return e;
   return new VendettaError(e.code, e.message, { hint: e.hint, node, provider: e.provider, details: e.details, cause: e.cause });
+}
+
+/**
+ * The probe names the host where the node's name belongs, and its hint suggests `node test HOST`,
+ * which refuses what is not a registered node: name the node, and say what does work.
+ */
+function notReached(e: VendettaError, node: ResolvedNode): VendettaError {
+  if (e.code !== 'NODE_UNREACHABLE') return e;
+  const again = unreachable(node.name, node.host, node.port, e.cause);
+  const port = node.port === 22 ? '' : ` -p ${node.port}`;
+  return new VendettaError(e.code, again.message, {
+    node: node.name,
+    cause: e.cause,
+    hint: `Nothing was saved. Check that the node is up and that \`ssh${port} ${node.user}@${node.host}\` works from here, then run the same \`vendetta node add ${node.name} …\` again.`,
+  });
 }
 
 /** A key vendetta just made cannot be on the node yet: say how to put it there. */

@@ -86,6 +86,8 @@ export interface ForwardInfo {
   nodePort: number;
   localPort: number;
   url: string;
+  /** True: it stays (also across coordinator restarts) until stopped or the workspace is removed; false: it ends with the client that asked. */
+  kept?: boolean;
 }
 
 export const ListServicesRequest = new RequestType<WorkspaceRef, WorkspaceServices, ErrorData>('services/list');

@@ -24,6 +24,19 @@ export interface WorkspaceSummary {
   projectPath?: string;
   /** Set when state is `error` (or the node could not be asked). */
   error?: { code: ErrorName | string; message: string; hint?: string };
+  /**
+   * Set while an `up` has not finished, or when the last one stopped half-way (interrupted, or
+   * failed): the step it reached. A running state then does not mean the code and services are there.
+   */
+  unfinished?: UnfinishedUp;
+}
+
+/** How far an `up` got: its step of the total, in words, and when it began. */
+export interface UnfinishedUp {
+  step: number;
+  total: number;
+  message: string;
+  since: string;
 }
 
 /** `vendetta workspace status --json`: the summary plus what the node reports now. */

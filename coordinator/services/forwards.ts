@@ -90,7 +90,7 @@ export class PortForwards {
       server.close();
       return { ...raced.info };
     }
-    const info: ForwardInfo = { workspace: endpoint.workspace, node: endpoint.node, port: endpoint.port, nodePort, localPort: bound, url: `http://127.0.0.1:${bound}` };
+    const info: ForwardInfo = { workspace: endpoint.workspace, node: endpoint.node, port: endpoint.port, nodePort, localPort: bound, url: `http://127.0.0.1:${bound}`, kept: owner === undefined };
     const f: Forward = { info, endpoint, server, sockets: new Set(), owner };
     server.on('connection', (socket: Socket) => this.carry(f, socket));
     server.on('error', (err) => this.log.warn('a port forward listener failed', { ...info, err }));

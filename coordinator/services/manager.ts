@@ -24,6 +24,7 @@ import type { WorkspaceManager } from '../workspaces/manager';
 import type { WorkspaceRecord } from '../workspaces/store';
 import { checkLogLines, checkNodePort, checkServicesStatus } from './agentReplies';
 import { PortForwards } from './forwards';
+import { KeptForwards } from './keptForwards';
 import { LogFollows } from './logFollows';
 import { parseSince } from './parse';
 
@@ -34,17 +35,48 @@ export class ServicesManager {
   private readonly listeners = new Set<(w: WorkspaceServices) => void>();
   private readonly subs: Disposable[] = [];
 
+  private readonly kept: KeptForwards;
+  /** Settles once the kept forwards of an earlier run are listening again. */
+  readonly restored: Promise<void>;
+
   constructor(private readonly workspaces: WorkspaceManager, private readonly log: Logger) {
     this.forwards = new PortForwards(log);
+    this.kept = new KeptForwards(workspaces.paths, log);
     this.follows = new LogFollows(log);
     workspaces.portForwarder = (record, ports) => this.forwardAll(record, ports);
     // Every node with a workspace is watched for service changes, also ones made later.
     this.subs.push(workspaces.onDidChange(() => this.watchKnownNodes()));
     this.subs.push(workspaces.onDidRemove((record) => {
       this.forwards.removeWorkspace(record.name, record.node);
+      this.kept.remove(record.name, record.node);
       this.follows.endWorkspace(record.node, record.name);
     }));
     this.watchKnownNodes();
+    this.restored = this.restoreKept();
+  }
+
+  /**
+   * The forwards an earlier coordinator kept, listening again on their ports without asking any
+   * node (the node port is refreshed on the first connection it refuses). A local port taken
+   * meanwhile falls back to another one, which `workspace forwards` then shows.
+   */
+  private async restoreKept(): Promise<void> {
+    for (const k of this.kept.list()) {
+      const record = this.workspaces.store.get(k.workspace, k.node);
+      if (!record) {
+        this.kept.remove(k.workspace, k.node, k.port);
+        continue;
+      }
+      try {
+        const info = await this.forwards.add(this.endpoint(record, k.port), k.nodePort, k.localPort).catch((err: unknown) => {
+          this.log.warn('a kept forward cannot have its port again; using another', { ...k, err });
+          return this.forwards.add(this.endpoint(record, k.port), k.nodePort, undefined);
+        });
+        if (info.localPort !== k.localPort) this.kept.add(info);
+      } catch (err) {
+        this.log.warn('a kept forward could not be restored', { ...k, err });
+      }
+    }
   }
 
   /** Called with each service change on any watched node. */
@@ -104,6 +136,7 @@ export class ServicesManager {
     const nodePort = await this.nodePortOf(record, p.port);
     const owner = p.untilDisconnect && client ? client.id : undefined;
     const info = await this.forwards.add(this.endpoint(record, p.port), nodePort, p.localPort, owner);
+    if (info.kept) this.kept.add(info);
     if (owner !== undefined && client) {
       const sub = client.gone.onCancellationRequested(() => {
         sub.dispose();
@@ -114,6 +147,7 @@ export class ServicesManager {
   }
 
   unforward(p: { workspace: string; node?: string; port: number }): boolean {
+    this.kept.remove(p.workspace, p.node, p.port);
     return this.forwards.remove(p.workspace, p.node, p.port);
   }
 

@@ -4,6 +4,7 @@
  * gets its own line.
  */
 import type { Client } from 'ssh2';
+import { localTime } from '../timeText';
 import { GetNodeInfo, RUNNABLE_PROVIDERS, type NodeInfo, type ProviderName } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { agentBundlePath, type HomePaths } from '../home';
@@ -119,7 +120,7 @@ export async function diagnoseNode(target: SshNodeTarget, opts: DiagnoseOptions)
     }
     const info = attached.info;
     const how = [attached.installed ? 'installed now' : '', attached.upgraded ? 'upgraded now' : ''].filter(Boolean).join(', ');
-    st.pass(`agent (${info.agentVersion}, pid ${info.pid})`, `build ${info.buildId}, running since ${info.startedAt}${how ? `; ${how}` : ''}`);
+    st.pass(`agent (${info.agentVersion}, pid ${info.pid})`, `build ${info.buildId}, running since ${localTime(info.startedAt)}${how ? `; ${how}` : ''}`);
 
     let nodeInfo: NodeInfo;
     try {

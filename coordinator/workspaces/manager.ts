@@ -62,6 +62,8 @@ export class WorkspaceManager {
   readonly proxyCommand: string[];
   private readonly known = new Map<string, Known>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** What each held workspace is held by, for "waiting for …" messages. */
+  private readonly holders = new Map<string, string>();
   private readonly listeners = new Set<(all: WorkspaceSummary[]) => void>();
   private readonly removeListeners = new Set<(record: WorkspaceRecord) => void>();
   /** Set by the services manager: forwards ports of a workspace to this machine (`up --forward`). */
@@ -117,16 +119,27 @@ export class WorkspaceManager {
     return { dispose: () => this.removeListeners.delete(listener) };
   }
 
+  /** What holds this workspace now (`up`, `rm`…), or undefined when nothing does. */
+  busy(node: string, name: string): string | undefined {
+    return this.holders.get(key(node, name));
+  }
+
   /** Runs `fn` alone for this workspace: two `up`s (or an up and an rm) never interleave. */
-  async exclusive<T>(node: string, name: string, fn: () => Promise<T>): Promise<T> {
+  async exclusive<T>(node: string, name: string, fn: () => Promise<T>, what = 'request'): Promise<T> {
     const k = key(node, name);
     const prev = this.locks.get(k) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(fn);
+    const run = prev.catch(() => undefined).then(() => {
+      this.holders.set(k, what);
+      return fn();
+    });
     this.locks.set(k, run);
     try {
       return await run;
     } finally {
-      if (this.locks.get(k) === run) this.locks.delete(k);
+      if (this.locks.get(k) === run) {
+        this.locks.delete(k);
+        this.holders.delete(k);
+      }
     }
   }
 
@@ -176,6 +189,7 @@ export class WorkspaceManager {
     };
     if (record.projectPath) s.projectPath = record.projectPath;
     if (k?.error && k.state !== 'running') s.error = { ...k.error };
+    if (record.unfinished) s.unfinished = { ...record.unfinished };
     return s;
   }
 
@@ -270,7 +284,7 @@ export class WorkspaceManager {
       this.emitChange();
       if (info.state === 'running') await startServices(this, record, token);
       return s;
-    });
+    }, 'start');
   }
 
   async stop(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceSummary> {
@@ -280,7 +294,7 @@ export class WorkspaceManager {
       const s = this.summary(record, this.noteInfo(record, info));
       this.emitChange();
       return s;
-    });
+    }, 'stop');
   }
 
   /** Removes the workspace on its node, then everything that pointed at it here. */
@@ -310,7 +324,7 @@ export class WorkspaceManager {
       this.opts.log.info('workspace removed', { workspace: record.name, node: record.node });
       this.emitChange();
       return { name: record.name, node: record.node };
-    });
+    }, 'rm');
   }
 
   /** Drops the ssh_config block, the pinned key, the sync record and the record itself. */

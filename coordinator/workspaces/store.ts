@@ -9,7 +9,7 @@ import { NAME_PATTERN } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import type { HomePaths } from '../home';
 import { writeFileAtomicSync } from '../nodes/atomicFile';
-import type { WorkspaceProvider } from '../protocol';
+import type { UnfinishedUp, WorkspaceProvider } from '../protocol';
 
 export interface WorkspaceRecord {
   name: string;
@@ -25,6 +25,8 @@ export interface WorkspaceRecord {
   /** The config opted in to SSH agent forwarding (its ssh_config block says `ForwardAgent yes`). */
   forwardAgent?: boolean;
   createdAt: string;
+  /** How far the last `up` got while it has not finished; absent once one finished. */
+  unfinished?: UnfinishedUp;
 }
 
 interface StoreFile {

@@ -19,11 +19,12 @@ import { buildInputsHash } from './buildInputs';
 import { buildSpec, loadProject } from './project';
 import type { WorkspaceRecord } from './store';
 import { upServices } from './upServices';
+import { UpSteps } from './upSteps';
 import { ensureWorkspaceKey } from './workspaceKey';
 import { connectWorkspace } from './workspaceSsh';
 
 
-export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress: ProgressReporter, token?: CancellationToken): Promise<WorkspaceUpResult> {
+export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, report: ProgressReporter, token?: CancellationToken): Promise<WorkspaceUpResult> {
   const started = Date.now();
   const git = p.git !== undefined ? parseGitSource(p.git) : undefined;
   const project = await loadProject(p.path);
@@ -33,10 +34,14 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
   const hasServices = project.config.services.length > 0 || project.config.hooks.postCreate !== undefined || project.config.hooks.postStart !== undefined;
   const forwardPorts = p.forward ? project.config.forwardPorts : [];
   const TOTAL = 5 + (hasServices ? 1 : 0) + (forwardPorts.length ? 1 : 0);
+  const steps = new UpSteps(m, { name, node, path: p.path, git: !!git, services: hasServices, forwards: forwardPorts.length > 0 }, report, token);
+  const progress = steps.progress;
   // Said once the config is read, which is when the number of steps is known (it takes milliseconds).
   progress(1, TOTAL, 'Reading the workspace config');
+  const holder = m.busy(node, name);
+  if (holder) progress(1, TOTAL, `Waiting for the \`${holder}\` of ${name} on ${node} that is running to finish`);
 
-  return m.exclusive(node, name, async () => {
+  return m.exclusive(node, name, () => steps.guard(async () => {
     const existing = m.store.get(name, node);
     if (existing?.projectPath !== undefined && existing.projectPath !== p.path) {
       throw new VendettaError('WORKSPACE_EXISTS', `The workspace ${name} on ${node} belongs to another project (${existing.projectPath})`, {
@@ -62,9 +67,9 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
       ...(spec.forwardAgent ? { forwardAgent: true } : {}),
       createdAt: existing?.createdAt ?? new Date().toISOString(),
     };
-    // Recorded before the node is asked: a create cut off half-way is still listed, and retried.
-    m.store.upsert(record);
-    m.emitChange();
+    // Recorded before the node is asked (as unfinished until the last step): a create cut off
+    // half-way is still listed, and retried.
+    steps.track(record);
 
     const recreate = p.recreate === true && !!existing;
     progress(3, TOTAL, `${recreate ? 'Recreating' : existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
@@ -123,6 +128,7 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
       if (!m.portForwarder) throw new VendettaError('INTERNAL', 'This coordinator cannot forward ports', { hint: 'Restart it with `vendetta coordinator stop`.' });
       forwards = await m.portForwarder(record, forwardPorts);
     }
+    steps.finish();
     m.log.info('workspace up', { workspace: name, node, existed: !!existing, sent: sync?.sent, bytes: sync?.bytes, services: services?.length, ms: Date.now() - started });
     return {
       ...m.summary(record),
@@ -134,7 +140,7 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, progress:
       ...(services ? { services } : {}),
       ...(forwards ? { forwards } : {}),
     };
-  });
+  }), 'up');
 }
 
 interface CreateMode {
@@ -147,7 +153,9 @@ async function create(m: WorkspaceManager, record: WorkspaceRecord, spec: Return
   const client = m.client(record.node);
   const agentToken = randomUUID();
   const sub = client.onNotification(WorkspaceProgress, (wp) => {
-    if (wp.token === agentToken && typeof wp.message === 'string') progress(3, TOTAL, `${wp.message.slice(0, 200)} (${wp.step}/${wp.total})`);
+    // The agent's own step numbers are left out: they start again on a second create (after the
+    // build context was sent) and would read as the count going backwards inside step 3.
+    if (wp.token === agentToken && typeof wp.message === 'string') progress(3, TOTAL, wp.message.slice(0, 200));
   });
   try {
     const info = checkWorkspaceInfo(await client.request(CreateWorkspace, { spec, progressToken: agentToken, ...(recreate ? { recreate: true } : {}) }, token), record.node);

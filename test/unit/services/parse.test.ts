@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { LogFormatter, clockTime, formatPorts, formatServices, forwardLine, anyServiceFailed } from '../../../coordinator/cli/serviceOutput';
+import { LogFormatter, formatPorts, formatServices, forwardLine, anyServiceFailed } from '../../../coordinator/cli/serviceOutput';
+import { clockTime } from '../../../coordinator/timeText';
 import { VendettaError } from '../../../coordinator/errors';
 import { parsePortMapping, parseSince } from '../../../coordinator/services/parse';
 
