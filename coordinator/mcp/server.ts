@@ -48,7 +48,7 @@ export function errorResult(err: unknown): CallToolResult {
 
 export function createMcpServer(opts: McpOptions, link: CoordinatorLink, sessions: WorkspaceSessions): McpServer {
   const server = new McpServer({ name: 'vendetta', version: VERSION }, {
-    capabilities: { tools: {}, logging: {} },
+    capabilities: { tools: {} },
     instructions: 'Vendetta runs devcontainer-style workspaces on remote Linux machines. list_workspaces shows them; exec runs commands in one; read_file / write_file / list_files work inside its project folder.',
   });
   for (const t of toolsFor(opts)) {
