@@ -34,8 +34,9 @@ export const mcpExec: Benchmark = {
       if (add.code !== 0) throw new Error(`node add: ${add.stderr}`);
       const dir = join(h.dir, 'hello');
       cpSync(join(REPO, 'examples', 'hello'), dir, { recursive: true });
-      const upRun = await h.run(['workspace', 'up', dir, '--node', node.name, '--json'], { timeoutMs: 180_000 });
-      if (upRun.code !== 0) throw new Error(`workspace up: ${upRun.stderr}`);
+      // A loaded machine can take minutes over a first up (image, container, services).
+      const upRun = await h.run(['workspace', 'up', dir, '--node', node.name, '--json'], { timeoutMs: 600_000 });
+      if (upRun.code !== 0) throw new Error(`workspace up exited ${upRun.code} after ${upRun.ms} ms: ${upRun.stderr || upRun.stdout}`);
       const up = JSON.parse(upRun.stdout) as WorkspaceUpResult;
       const s = await startMcp(h);
       try {
