@@ -114,7 +114,8 @@ export const syncMemory: Benchmark = {
           `agent daemon idle ${mib(idle.agent).toFixed(1)} MiB, peak ${mib(peak.agent).toFixed(1)} MiB; sync-receive peak ${mib(receiverPeak).toFixed(1)} MiB` +
           `${reset ? '' : ' (peaks not reset: the kernel refused clear_refs, so they include the warm-up)'}\n`,
       );
-      must(await env.cli(['workspace', 'rm', name, '--force']), 'workspace rm');
+      // Removing 100,000 files takes minutes on a busy machine: more than the CLI runner's default 2 min.
+      must(await env.cli(['workspace', 'rm', name, '--force'], { timeoutMs: 900_000 }), 'workspace rm');
       const bareNode = bareNodePeakKiB();
       return [
         result('sync-100k-files-coordinator-peak-rss', mib(peak.coordinator), 'MiB', 'coordinator-idle-rss', mib(idle.coordinator), 2),
