@@ -3,7 +3,8 @@ import { initialize, ping, shutdown } from './lifecycle';
 import { nodeInfo } from './node';
 import { listServices, serviceLogs, serviceNodePort, startServices, stopFollowingLogs, stopServices } from './services';
 import { holdForSync } from './syncLock';
-import { createWorkspace, inspectWorkspace, listWorkspaces, removeWorkspace, startWorkspace, stopWorkspace, workspaceManifest } from './workspaces';
+import { createWorkspace, inspectWorkspace, listWorkspaces, removeWorkspace, startWorkspace, stopWorkspace } from './workspaces';
+import { syncRead, syncScan } from './sync';
 
 export const handlers: HandlerTable = {
   initialize,
@@ -17,7 +18,8 @@ export const handlers: HandlerTable = {
   'workspaces/remove': removeWorkspace,
   'workspaces/inspect': inspectWorkspace,
   'workspaces/list': listWorkspaces,
-  'workspaces/manifest': workspaceManifest,
+  'workspaces/syncScan': syncScan,
+  'workspaces/syncRead': syncRead,
   'services/list': listServices,
   'services/start': startServices,
   'services/stop': stopServices,

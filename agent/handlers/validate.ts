@@ -2,7 +2,7 @@
 import type { InitializeParams } from '../protocol';
 import { AgentError } from '../errors';
 
-function invalid(method: string, what: string): AgentError {
+export function invalid(method: string, what: string): AgentError {
   return new AgentError('INVALID_PARAMS', `Invalid params for ${method}: ${what}`, {
     hint: 'The client and the agent disagree about the protocol; upgrade the older one.',
   });

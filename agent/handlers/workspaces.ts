@@ -1,5 +1,5 @@
-/** workspaces/*: create, start, stop, remove, inspect, list, manifest (see protocol/workspaces.ts). */
-import { WorkspaceProgress, type CreateWorkspaceParams, type ManifestEntry, type RemoveWorkspaceParams, type WorkspaceInfo, type WorkspaceNameParams } from '../protocol';
+/** workspaces/*: create, start, stop, remove, inspect, list (see protocol/workspaces.ts). */
+import { WorkspaceProgress, type CreateWorkspaceParams, type RemoveWorkspaceParams, type WorkspaceInfo, type WorkspaceNameParams } from '../protocol';
 import type { HandlerContext, HandlerSpec } from '../daemon/context';
 import type { Progress } from '../workspaces/manager';
 import { expectNoParams } from './validate';
@@ -40,9 +40,4 @@ export const inspectWorkspace: HandlerSpec<WorkspaceNameParams, WorkspaceInfo> =
 export const listWorkspaces: HandlerSpec<Record<string, never>, WorkspaceInfo[]> = {
   validate: (raw) => (expectNoParams('workspaces/list')(raw), {}),
   handle: (_p, { daemon }) => daemon.workspaces.list(),
-};
-
-export const workspaceManifest: HandlerSpec<WorkspaceNameParams, { files: ManifestEntry[] }> = {
-  validate: validateNameParams('workspaces/manifest'),
-  handle: async (p, { daemon }) => ({ files: await daemon.workspaces.manifest(p.name) }),
 };

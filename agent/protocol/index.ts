@@ -4,11 +4,13 @@
  * stdio for the `local` transport). Imports nothing but vscode-jsonrpc types.
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { CreateWorkspaceParams, ManifestEntry, RemoveWorkspaceParams, SyncTarget, WorkspaceInfo, WorkspaceNameParams } from './workspaces';
+import type { CreateWorkspaceParams, RemoveWorkspaceParams, SyncTarget, WorkspaceInfo, WorkspaceNameParams } from './workspaces';
+import type { SyncReadParams, SyncReadResult, SyncScanParams, SyncScanResult } from './sync';
 import type { ServiceLogsParams, ServiceLogsResult, ServiceNameParams, WorkspaceServicesStatus } from './services';
 
 export * from './workspaces';
 export * from './services';
+export * from './sync';
 
 /** Bumped on any incompatible change; exchanged in `initialize`. */
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -220,7 +222,8 @@ export interface AgentRequestMap {
   'workspaces/remove': [RemoveWorkspaceParams, { name: string }];
   'workspaces/inspect': [WorkspaceNameParams, WorkspaceInfo];
   'workspaces/list': [Record<string, never>, WorkspaceInfo[]];
-  'workspaces/manifest': [WorkspaceNameParams, { files: ManifestEntry[] }];
+  'workspaces/syncScan': [SyncScanParams, SyncScanResult];
+  'workspaces/syncRead': [SyncReadParams, SyncReadResult];
   'services/list': [{ workspace: string }, WorkspaceServicesStatus];
   'services/start': [ServiceNameParams, WorkspaceServicesStatus];
   'services/stop': [ServiceNameParams, WorkspaceServicesStatus];

@@ -4,6 +4,7 @@
  * reports on start. Every workspace the agent makes carries the label `dev.vendetta.workspace=<name>`.
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { SyncReadParams, SyncReadResult, SyncScanParams, SyncScanResult } from './sync';
 import type { AgentErrorData, ProviderName } from './index';
 import type { ServiceSpec, WorkspaceHooksSpec } from './services';
 
@@ -94,13 +95,6 @@ export interface RemoveWorkspaceParams {
   force?: boolean;
 }
 
-export interface ManifestEntry {
-  /** POSIX path relative to the project root. */
-  path: string;
-  size: number;
-  mtimeMs: number;
-  mode: number;
-}
 
 /**
  * Create, or start if it exists: idempotent by name, so a create retried after a killed agent or a
@@ -123,8 +117,10 @@ export interface SyncTarget {
 export const RemoveWorkspace = new RequestType<RemoveWorkspaceParams, { name: string }, AgentErrorData>('workspaces/remove');
 export const InspectWorkspace = new RequestType<WorkspaceNameParams, WorkspaceInfo, AgentErrorData>('workspaces/inspect');
 export const ListWorkspaces = new RequestType<Record<string, never>, WorkspaceInfo[], AgentErrorData>('workspaces/list');
-/** What the node's copy of the project holds, for an incremental sync (size + mtime). */
-export const SyncManifest = new RequestType<WorkspaceNameParams, { files: ManifestEntry[] }, AgentErrorData>('workspaces/manifest');
+/** Which of the synced paths the workspace changed since the last sync (see ./sync.ts). */
+export const SyncScan = new RequestType<SyncScanParams, SyncScanResult, AgentErrorData>('workspaces/syncScan');
+/** One file of the workspace's copy, for showing a conflict (see ./sync.ts). */
+export const SyncRead = new RequestType<SyncReadParams, SyncReadResult, AgentErrorData>('workspaces/syncRead');
 
 export interface WorkspaceProgressParams {
   token: string;

@@ -7,14 +7,14 @@ import { readFileSync } from 'node:fs';
 import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
 import { removeTreeAt } from '../fs/beneath';
-import type { ManifestEntry, SyncTarget, WorkspaceInfo, WorkspaceSpec } from '../protocol';
+import type { SyncReadResult, SyncScanChange, SyncScanEntry, SyncTarget, WorkspaceInfo, WorkspaceSpec } from '../protocol';
 import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import { choosePorts, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
 import { workspaceInfo, type ProviderView } from './info';
 import { ensureLoginUser, giveFolderTo } from './login';
 import { newWorkspaceRecord } from './newRecord';
-import { buildManifest } from './manifest';
+import { NodeFolder, scanEntries } from '../sync/scan';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
 import { applySshdConfig, authorizedKeysFile, SSHD_BINARY, SSHD_COMMAND, sshdConfigHash, sshdFiles } from './sshd';
@@ -334,9 +334,13 @@ export class WorkspaceManager {
     });
   }
 
-  async manifest(name: string): Promise<ManifestEntry[]> {
-    const rec = this.required(name);
-    return buildManifest(rec.nodeFolder);
+  /** Which synced paths the workspace changed since the last sync (protocol/sync.ts). */
+  async syncScan(name: string, entries: readonly SyncScanEntry[]): Promise<SyncScanChange[]> {
+    return scanEntries(this.required(name).nodeFolder, entries);
+  }
+
+  async syncRead(name: string, path: string): Promise<SyncReadResult> {
+    return new NodeFolder(this.required(name).nodeFolder).read(path);
   }
 
   /**

@@ -24,7 +24,7 @@ import { checkConfigBeforeUp } from './config';
 import { ExitCode, printJson, ProgressPrinter, reportError, writeErr, writeOut } from './output';
 import { registerServiceCommands } from './services';
 import { anyServiceFailed } from './serviceOutput';
-import { formatStatus, formatUp, formatWorkspaceList } from './workspaceOutput';
+import { conflictWarning, formatStatus, formatUp, formatWorkspaceList } from './workspaceOutput';
 
 interface JsonOpts {
   json?: boolean;
@@ -38,6 +38,7 @@ interface UpOpts extends JsonOpts {
   git?: string;
   forward?: boolean;
   recreate?: boolean;
+  overwrite?: boolean;
 }
 
 const RECREATE_HELP = 'make the container again from the config when it no longer matches it (keeps the workspace folder; anything outside it is lost)';
@@ -60,6 +61,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('--git <url>', 'clone URL[#REF] inside the workspace instead of sending the folder')
     .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here (kept, also across coordinator restarts, until `workspace forward --stop` or `workspace rm`)')
     .option('--recreate', RECREATE_HELP)
+    .option('--overwrite', 'send this folder\'s version even over files changed inside the workspace (listed as replaced)')
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
@@ -163,6 +165,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('--name <name>', 'workspace name')
     .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here (kept until `workspace forward --stop` or `workspace rm`)')
     .option('--recreate', RECREATE_HELP)
+    .option('--overwrite', 'send this folder\'s version even over files changed inside the workspace')
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
@@ -223,6 +226,7 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
   if (opts.git) params.git = opts.git;
   if (opts.forward) params.forward = true;
   if (opts.recreate) params.recreate = true;
+  if (opts.overwrite) params.overwrite = true;
   await checkConfigBeforeUp(params.path);
   return withClient(async (c) => {
     const printer = new ProgressPrinter(!opts.json);
@@ -260,6 +264,8 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
     }
     if (opts.json) printJson(result);
     else writeOut(formatUp(result));
+    const warning = result.sync && conflictWarning(result.sync);
+    if (warning) writeErr(warning);
     return result.services && anyServiceFailed(result.services) ? ExitCode.Error : ExitCode.Ok;
   });
 }

@@ -1,5 +1,5 @@
 /** How workspace results read on a terminal (the --json forms are the protocol types as they are). */
-import type { SyncReport, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../protocol';
+import type { SyncConflict, SyncReport, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../protocol';
 import { localTime } from '../timeText';
 import { formatSeconds, formatTable } from './output';
 import { forwardLine, formatServices } from './serviceOutput';
@@ -38,8 +38,35 @@ function unfinishedText(r: WorkspaceSummary): string {
   return `the up begun ${localTime(u.since)} has not finished: it reached step ${u.step}/${u.total} (${u.message})\n  hint: if it was interrupted, ${again} finishes it`;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 export function formatSync(s: SyncReport): string {
-  return `${s.files} file${s.files === 1 ? '' : 's'}, ${s.sent} sent (${formatBytes(s.bytes)}), ${s.deleted} deleted in ${formatSeconds(s.elapsedMs)}`;
+  const kept = s.kept ? `, ${s.kept} changed only in the workspace (kept)` : '';
+  const conflicts = s.conflictCount ? `, ${plural(s.conflictCount, 'conflict')}` : '';
+  const replaced = s.replacedCount ? `, ${s.replacedCount} replaced` : '';
+  return `${plural(s.files, 'file')}, ${s.sent} sent (${formatBytes(s.bytes)}), ${s.deleted} deleted${kept}${conflicts}${replaced} in ${formatSeconds(s.elapsedMs)}`;
+}
+
+function conflictLines(list: readonly SyncConflict[], total: number): string[] {
+  const width = Math.min(60, Math.max(...list.map((c) => c.path.length)));
+  const lines = list.map((c) => `    ${c.path.padEnd(width)}  ${c.local} here, ${WORKSPACE_WORDS[c.workspace]}`);
+  if (total > list.length) lines.push(`    … and ${total - list.length} more`);
+  return lines;
+}
+
+const WORKSPACE_WORDS: Record<SyncConflict['workspace'], string> = {
+  added: 'added in the workspace',
+  modified: 'modified in the workspace',
+  deleted: 'deleted in the workspace',
+  folder: 'a folder in the workspace',
+  blocked: 'a file or link stands in the workspace where one of its folders goes',
+  special: 'a socket, FIFO or device in the workspace',
+};
+
+/** The warning line for stderr when a sync left conflicts (exit code stays 0). */
+export function conflictWarning(s: SyncReport): string | undefined {
+  if (!s.conflictCount) return undefined;
+  return `warning: ${plural(s.conflictCount, 'file')} changed both here and in the workspace since the last sync; the workspace's version was kept (\`up --overwrite\` sends yours)\n`;
 }
 
 export function formatUp(r: WorkspaceUpResult): string {
@@ -49,6 +76,8 @@ export function formatUp(r: WorkspaceUpResult): string {
     `  folder:  ${r.workspaceFolder}`,
   ];
   if (r.sync) lines.push(`  sync:    ${formatSync(r.sync)}`);
+  if (r.sync?.conflicts.length) lines.push('  conflicts (changed on both sides; the workspace\'s version was kept):', ...conflictLines(r.sync.conflicts, r.sync.conflictCount));
+  if (r.sync?.replaced?.length) lines.push('  replaced by this folder\'s version (--overwrite):', ...conflictLines(r.sync.replaced, r.sync.replacedCount ?? r.sync.replaced.length));
   if (r.git) lines.push(`  git:     ${r.git.url}${r.git.ref ? `#${r.git.ref}` : ''} ${r.git.cloned ? 'cloned' : 'already cloned'}`);
   for (const f of r.forwards ?? []) lines.push(`  forward: ${forwardLine(f)}${f.localPort !== f.port ? ` (port ${f.port} is taken on this machine)` : ''}`);
   return lines.join('\n') + '\n' + (r.services ? '\n' + formatServices(r.services) : '');

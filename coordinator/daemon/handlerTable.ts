@@ -32,6 +32,8 @@ import {
   ListForwardsRequest,
   WorkspaceUp,
   LogToolCallRequest,
+  ResolveConflictRequest,
+  ReadWorkspaceFileRequest,
   type ErrorData,
   type InitializeParams,
 } from '../protocol';
@@ -55,6 +57,8 @@ export const REQUESTS = {
   stopWorkspace: StopWorkspaceRequest,
   removeWorkspace: RemoveWorkspaceRequest,
   tunnelOpen: TunnelOpen,
+  resolveConflict: ResolveConflictRequest,
+  readWorkspaceFile: ReadWorkspaceFileRequest,
   listServices: ListServicesRequest,
   startServices: StartServicesRequest,
   stopServices: StopServicesRequest,

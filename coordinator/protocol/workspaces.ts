@@ -67,7 +67,20 @@ export interface WorkspaceUpParams {
    * image, build inputs, env, limits…). The workspace folder and host key stay; the rest goes.
    */
   recreate?: boolean;
+  /** Send the laptop's version even over what the workspace changed (conflicts become `replaced`). */
+  overwrite?: boolean;
   progressToken?: string;
+}
+
+/**
+ * A path that both the laptop and the workspace changed since the last sync (or one deleted and
+ * the other changed): the sync left the workspace's version alone.
+ */
+export interface SyncConflict {
+  path: string;
+  local: 'added' | 'modified' | 'deleted';
+  /** `folder`: a folder stands where the file goes; `blocked`: a file or link stands where one of its folders goes; `special`: a socket, FIFO or device. */
+  workspace: 'added' | 'modified' | 'deleted' | 'folder' | 'blocked' | 'special';
 }
 
 export interface SyncReport {
@@ -78,8 +91,20 @@ export interface SyncReport {
   /** Bytes of file content sent. */
   bytes: number;
   deleted: number;
+  /** Paths only the workspace changed since the last sync: left as the workspace has them. */
+  kept: number;
+  /** Changed on both sides: not sent, the workspace's version kept (the first SYNC_CONFLICTS_LISTED). */
+  conflicts: SyncConflict[];
+  /** How many conflicts there were in all (conflicts lists at most SYNC_CONFLICTS_LISTED). */
+  conflictCount: number;
+  /** With `overwrite`: the conflicts where the laptop's version replaced the workspace's (listed like conflicts). */
+  replaced?: SyncConflict[];
+  replacedCount?: number;
   elapsedMs: number;
 }
+
+/** A reply carries at most this many conflicts; `conflictCount` says how many there were. */
+export const SYNC_CONFLICTS_LISTED = 1000;
 
 export interface WorkspaceUpResult extends WorkspaceSummary {
   /** true when the workspace already existed (started, or only synced). */
@@ -140,6 +165,33 @@ export const TUNNEL_OK = 'VENDETTA-TUNNEL-OK';
 export const TUNNEL_ERROR = 'VENDETTA-TUNNEL-ERROR ';
 
 export const WorkspaceUp = new RequestType<WorkspaceUpParams, WorkspaceUpResult, ErrorData>('workspaces/up');
+
+/** One conflict settled: `local` sends the laptop's version of the path, `workspace` keeps the workspace's (and stops reporting it). */
+export interface ResolveConflictParams extends WorkspaceRef {
+  path: string;
+  take: 'local' | 'workspace';
+}
+export interface ResolveConflictResult {
+  path: string;
+  take: 'local' | 'workspace';
+  /** With `local`: what was sent. */
+  sync?: SyncReport;
+}
+export const ResolveConflictRequest = new RequestType<ResolveConflictParams, ResolveConflictResult, ErrorData>('workspaces/resolveConflict');
+
+/** The workspace's copy of one synced path (to compare with the laptop's), at most 4 MiB of it. */
+export interface ReadWorkspaceFileParams extends WorkspaceRef {
+  path: string;
+}
+export interface ReadWorkspaceFileResult {
+  /** Absent when nothing is there. */
+  kind?: 'file' | 'symlink' | 'folder' | 'special' | 'blocked';
+  /** A file's bytes (base64) or a symlink's target (utf8); absent when too large (see size) or not a file or link. */
+  content?: string;
+  encoding?: 'base64' | 'utf8';
+  size?: number;
+}
+export const ReadWorkspaceFileRequest = new RequestType<ReadWorkspaceFileParams, ReadWorkspaceFileResult, ErrorData>('workspaces/readFile');
 export const ListWorkspacesRequest = new RequestType<Record<string, never>, WorkspaceSummary[], ErrorData>('workspaces/list');
 export const WorkspaceStatusRequest = new RequestType<WorkspaceRef, WorkspaceStatus, ErrorData>('workspaces/status');
 export const StartWorkspaceRequest = new RequestType<WorkspaceRef, WorkspaceSummary, ErrorData>('workspaces/start');

@@ -108,6 +108,17 @@ export async function statFiles(root: string, paths: readonly string[]): Promise
   return out.filter((f): f is LocalFile => f !== undefined);
 }
 
+/** A path a client names inside a synced project: relative, POSIX, no `..`, no empty segments. */
+export function syncedPath(v: unknown, method: string): string {
+  const ok = typeof v === 'string' && v.length > 0 && v.length <= 4096 && !v.includes('\0') && !v.startsWith('/') && v.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+  if (!ok) {
+    throw new VendettaError('INVALID_PARAMS', `${method}: invalid path ${JSON.stringify(typeof v === 'string' ? v.slice(0, 200) : v)}`, {
+      hint: 'Name the file as the sync reported it: relative to the project folder, with /.',
+    });
+  }
+  return v;
+}
+
 export async function listProjectFiles(root: string): Promise<ProjectFiles> {
   const fromGit = await gitListFiles(root);
   const paths = fromGit ?? (await walkFiles(root));

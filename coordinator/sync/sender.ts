@@ -1,18 +1,21 @@
 /**
- * Sends a project into its workspace folder on the node: list the local files, ask the node
- * what it has (`workspaces/manifest`), and stream only the difference as a tar archive into
- * `agent.js sync-receive <workspace>` over the node's pooled connection. Bulk bytes never go
- * through JSON-RPC.
+ * Sends a project into its workspace folder on the node, three-way: list the local files, ask
+ * the node which synced paths the workspace changed since the last sync (`workspaces/syncScan`,
+ * paged), decide per path (plan.ts), and stream only what the laptop alone changed as a tar
+ * archive into `agent.js sync-receive <workspace>` over the node's pooled connection. Bulk bytes
+ * never go through JSON-RPC. The base record (syncState.ts) then holds what this sync left.
  */
 import { pipeline } from 'node:stream/promises';
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { SYNC_HEADER_ENTRY, SyncManifest, type ManifestEntry, type SyncHeader, type SyncSummary } from '../../agent/protocol';
+import { fileContentId, SYNC_HEADER_ENTRY, type SyncHeader, type SyncSummary } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import type { AgentClient } from '../nodes/agentClient';
-import type { SyncReport } from '../protocol';
-import { planSync, type SyncedEntry } from './diff';
-import { listProjectFiles, type LocalFile } from './fileList';
-import type { SyncStateStore } from './syncState';
+import { SYNC_CONFLICTS_LISTED, type SyncReport } from '../protocol';
+import { contentIds, isExecutable, linkId } from './contentId';
+import { listProjectFiles, statFiles, type LocalFile } from './fileList';
+import { scanNode } from './nodeScan';
+import { laptopStatSame, pathsToHash, planSync } from './plan';
+import type { SyncBase, SyncStateStore } from './syncState';
 import { tarStream, type TarEntry } from './tarWriter';
 
 export interface SyncOptions {
@@ -22,21 +25,14 @@ export interface SyncOptions {
   /** The project folder on this machine. */
   root: string;
   state: SyncStateStore;
+  /** Laptop wins: what the workspace changed too is replaced (and listed as such). */
+  overwrite?: boolean;
+  /** Only these paths (resolving a conflict); the rest of the base stays as it is. */
+  only?: readonly string[];
   token?: CancellationToken;
 }
 
 const MAX_OUTPUT = 64 * 1024;
-
-export function checkManifest(reply: unknown, node: string): ManifestEntry[] {
-  const files = (reply as { files?: unknown } | null)?.files;
-  const bad = () => new VendettaError('AGENT_ERROR', `The agent on ${node} sent a malformed sync manifest`, { node, hint: 'Upgrade vendetta so the coordinator and the agent match.' });
-  if (!Array.isArray(files)) throw bad();
-  return files.map((f: unknown) => {
-    const e = f as Partial<ManifestEntry> | null;
-    if (!e || typeof e.path !== 'string' || typeof e.size !== 'number' || typeof e.mtimeMs !== 'number' || typeof e.mode !== 'number') throw bad();
-    return { path: e.path, size: e.size, mtimeMs: e.mtimeMs, mode: e.mode };
-  });
-}
 
 /** The receiver's own account of a failure: `{"error": {code, message, hint}}` on stdout. */
 export function parseReceiverError(stdout: string): { code?: string; message: string; hint?: string } | undefined {
@@ -64,6 +60,71 @@ export function parseSummary(stdout: string): SyncSummary | undefined {
   return undefined;
 }
 
+
+async function localFiles(o: SyncOptions): Promise<LocalFile[]> {
+  if (!o.only) return (await listProjectFiles(o.root)).files;
+  return statFiles(o.root, o.only);
+}
+
+export async function syncProject(o: SyncOptions): Promise<SyncReport> {
+  const started = Date.now();
+  const stored = o.state.load(o.node, o.workspace);
+  const base: SyncBase = o.only ? new Map(o.only.flatMap((p) => (stored.has(p) ? [[p, stored.get(p)!] as const] : []))) : stored;
+  const local = await localFiles(o);
+  const paths = [...new Set([...local.map((f) => f.path), ...base.keys()])].sort();
+  const node = await scanNode(o, paths, base);
+  const localIds = await contentIds(pathsToHash(local, base, node));
+  const plan = planSync({ local, base, node, localIds, ...(o.overwrite ? { overwrite: true } : {}) });
+  const report: SyncReport = {
+    files: local.length,
+    sent: plan.send.length,
+    bytes: 0,
+    deleted: plan.delete.length,
+    kept: plan.kept,
+    conflicts: plan.conflicts.slice(0, SYNC_CONFLICTS_LISTED),
+    conflictCount: plan.conflicts.length,
+    ...(o.overwrite ? { replaced: plan.replaced.slice(0, SYNC_CONFLICTS_LISTED), replacedCount: plan.replaced.length } : {}),
+    elapsedMs: 0,
+  };
+  const next = plan.base;
+  if (plan.send.length > 0 || plan.delete.length > 0) {
+    const summary = await sendArchive(o, plan.delete, plan.send, (f, sha256) => {
+      const id = f.kind === 'symlink' ? linkId(f.linkTarget ?? '') : fileContentId(sha256 ?? '', isExecutable(f.mode));
+      next.set(f.path, { laptop: { size: f.size, mtimeMs: f.mtimeMs, mode: f.mode, id }, node: { id } });
+    });
+    report.bytes = plan.send.reduce((n, f) => n + (f.kind === 'file' ? f.size : 0), 0);
+    report.deleted = summary.deleted;
+  }
+  if (o.only) {
+    for (const p of o.only) {
+      const e = next.get(p);
+      if (e) stored.set(p, e);
+      else stored.delete(p);
+    }
+  }
+  o.state.save(o.node, o.workspace, o.only ? stored : next);
+  report.elapsedMs = Date.now() - started;
+  return report;
+}
+
+/**
+ * "Keep the workspace's version" of a conflict: the base takes both sides as they are now, so
+ * the path counts as changed by neither; the next laptop change to it is sent again.
+ */
+export async function keepWorkspaceVersion(o: Omit<SyncOptions, 'overwrite' | 'only'>, path: string): Promise<void> {
+  const stored = o.state.load(o.node, o.workspace);
+  const base: SyncBase = new Map(stored.has(path) ? [[path, stored.get(path)!]] : []);
+  const [f] = await statFiles(o.root, [path]);
+  const now = (await scanNode(o, [path], base)).get(path);
+  const nodeNow = now ? (now.id ? { id: now.id, ...(now.stat ? { stat: now.stat } : {}) } : undefined) : base.get(path)?.node;
+  const b = base.get(path);
+  const localId = f && (laptopStatSame(f, b?.laptop) ? b!.laptop!.id : (await contentIds([f])).get(path));
+  // A path the laptop no longer has is the workspace's own from now on: never compared again.
+  if (f && localId) stored.set(path, { laptop: { size: f.size, mtimeMs: f.mtimeMs, mode: f.mode, id: localId }, ...(nodeNow ? { node: nodeNow } : {}) });
+  else stored.delete(path);
+  o.state.save(o.node, o.workspace, stored);
+}
+
 function entries(header: SyncHeader, files: readonly LocalFile[]): TarEntry[] {
   const head = Buffer.from(JSON.stringify(header));
   const now = Date.now();
@@ -73,25 +134,8 @@ function entries(header: SyncHeader, files: readonly LocalFile[]): TarEntry[] {
   ];
 }
 
-export async function syncProject(o: SyncOptions): Promise<SyncReport> {
-  const started = Date.now();
-  const [local, manifest] = await Promise.all([
-    listProjectFiles(o.root),
-    o.client.request(SyncManifest, { name: o.workspace }, o.token).then((r) => checkManifest(r, o.node)),
-  ]);
-  const plan = planSync(local.files, manifest, o.state.load(o.node, o.workspace));
-  const report: SyncReport = { files: local.files.length, sent: plan.send.length, bytes: 0, deleted: plan.delete.length, elapsedMs: 0 };
-  if (plan.send.length > 0 || plan.delete.length > 0) {
-    const summary = await sendArchive(o, plan.delete, plan.send);
-    report.bytes = plan.send.reduce((n, f) => n + (f.kind === 'file' ? f.size : 0), 0);
-    report.deleted = summary.deleted;
-  }
-  o.state.save(o.node, o.workspace, new Map<string, SyncedEntry>(local.files.map((f) => [f.path, { size: f.size, mtimeMs: f.mtimeMs }])));
-  report.elapsedMs = Date.now() - started;
-  return report;
-}
-
-async function sendArchive(o: SyncOptions, del: string[], send: LocalFile[]): Promise<SyncSummary> {
+async function sendArchive(o: SyncOptions, del: string[], send: LocalFile[], onSent: (f: LocalFile, sha256?: string) => void): Promise<SyncSummary> {
+  const byPath = new Map(send.map((f) => [f.path, f]));
   const cmd = await o.client.runAgentCommand(['sync-receive', o.workspace]);
   const cancel = o.token?.onCancellationRequested(() => cmd.kill());
   let stdout = '';
@@ -105,8 +149,12 @@ async function sendArchive(o: SyncOptions, del: string[], send: LocalFile[]): Pr
     stderr = (stderr + d).slice(-MAX_OUTPUT);
   });
   try {
-    const sent = pipeline(tarStream(entries({ delete: del }, send)), cmd.stdin).then(() => undefined, (err: unknown) => err);
-    const [code, writeError] = await Promise.all([cmd.exit, sent]);
+    const onEntry = (e: TarEntry, _bytes: number, sha256?: string) => {
+      const f = byPath.get(e.path);
+      if (f) onSent(f, sha256);
+    };
+    const written = pipeline(tarStream(entries({ delete: del }, send), { hash: true, onEntry }), cmd.stdin).then(() => undefined, (err: unknown) => err);
+    const [code, writeError] = await Promise.all([cmd.exit, written]);
     if (o.token?.isCancellationRequested) throw new VendettaError('CANCELLED', `Code sync into ${o.workspace} was cancelled`, { node: o.node });
     const summary = parseSummary(stdout);
     if (code !== 0 || !summary) {

@@ -5,6 +5,7 @@
  * file at most once with back-pressure, and a file that changes while it is read must still
  * produce exactly the size its header announced.
  */
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 
@@ -25,8 +26,10 @@ export interface TarEntry {
 export interface TarOptions {
   /** Emit a pax `mtime` record with sub-second precision (default true). */
   paxMtime?: boolean;
-  /** Called after each entry's content went into the stream. */
-  onEntry?: (entry: TarEntry, bytes: number) => void;
+  /** Called after each entry's content went into the stream, with the sha256 of a file's bytes when `hash` is set. */
+  onEntry?: (entry: TarEntry, bytes: number, sha256?: string) => void;
+  /** Hash each file's bytes as they are sent (what the receiver gets, even if the file changed meanwhile). */
+  hash?: boolean;
 }
 
 const BLOCK = 512;
@@ -157,16 +160,21 @@ export function tarStream(entries: Iterable<TarEntry> | AsyncIterable<TarEntry>,
         opts.onEntry?.(e, 0);
         continue;
       }
+      const hash = opts.hash ? createHash('sha256') : undefined;
       if (Buffer.isBuffer(e.source)) {
         if (e.source.length !== e.size) throw new Error(`tar entry ${e.path}: ${e.source.length} bytes given, ${e.size} announced`);
+        hash?.update(e.source);
         yield e.source;
       } else if (typeof e.source === 'string') {
-        yield* fileBytes(e.source, e.size);
+        for await (const chunk of fileBytes(e.source, e.size)) {
+          hash?.update(chunk);
+          yield chunk;
+        }
       } else if (e.size > 0) {
         throw new Error(`tar entry ${e.path} has no source`);
       }
       yield padding(e.size);
-      opts.onEntry?.(e, e.size);
+      opts.onEntry?.(e, e.size, hash?.digest('hex'));
     }
     yield Buffer.alloc(BLOCK * 2);
   }

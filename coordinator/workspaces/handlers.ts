@@ -4,13 +4,14 @@ import { RUNNABLE_PROVIDERS } from '../../agent/protocol';
 import type { HandlerTable } from '../daemon/handlerTable';
 import * as v from '../daemon/validate';
 import { VendettaError } from '../errors';
-import type { RemoveWorkspaceParams, WorkspaceProvider, WorkspaceRef, WorkspaceUpParams } from '../protocol';
+import type { ReadWorkspaceFileParams, RemoveWorkspaceParams, ResolveConflictParams, WorkspaceProvider, WorkspaceRef, WorkspaceUpParams } from '../protocol';
+import { syncedPath } from '../sync/fileList';
 import { parseGitSource } from './gitClone';
 import type { WorkspaceManager } from './manager';
 import { parseAlias, workspaceName } from './names';
 import type { TunnelRegistry } from './tunnels';
 
-type WorkspaceHandlers = Pick<HandlerTable, 'workspaceUp' | 'listWorkspaces' | 'workspaceStatus' | 'startWorkspace' | 'stopWorkspace' | 'removeWorkspace' | 'tunnelOpen'>;
+type WorkspaceHandlers = Pick<HandlerTable, 'workspaceUp' | 'listWorkspaces' | 'workspaceStatus' | 'startWorkspace' | 'stopWorkspace' | 'removeWorkspace' | 'tunnelOpen' | 'resolveConflict' | 'readWorkspaceFile'>;
 
 
 export function projectPath(x: unknown): string {
@@ -31,6 +32,7 @@ export function provider(x: unknown): WorkspaceProvider {
 
 export function validateUp(raw: unknown): WorkspaceUpParams {
   const p = v.paramsObject(raw, 'workspaces/up', ['path', 'node', 'provider', 'name', 'git', 'forward', 'recreate', 'progressToken']);
+  const p = v.paramsObject(raw, 'workspaces/up', ['path', 'node', 'provider', 'name', 'git', 'forward', 'overwrite', 'progressToken']);
   const out: WorkspaceUpParams = { path: projectPath(p.path) };
   const node = v.optional(p.node, (x) => v.nodeName(x));
   if (node !== undefined) out.node = node;
@@ -44,6 +46,7 @@ export function validateUp(raw: unknown): WorkspaceUpParams {
   }
   if (v.optional(p.forward, (x) => v.boolean(x, 'forward'))) out.forward = true;
   if (v.optional(p.recreate, (x) => v.boolean(x, 'recreate'))) out.recreate = true;
+  if (v.optional(p.overwrite, (x) => v.boolean(x, 'overwrite'))) out.overwrite = true;
   const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));
   if (token !== undefined) out.progressToken = token;
   return out;
@@ -60,6 +63,19 @@ export function validateRemove(raw: unknown): RemoveWorkspaceParams {
   const node = v.optional(p.node, (x) => v.nodeName(x));
   const force = v.optional(p.force, (x) => v.boolean(x, 'force'));
   return { name: workspaceName(p.name), ...(node !== undefined ? { node } : {}), ...(force ? { force } : {}) };
+}
+
+export function validateResolve(raw: unknown): ResolveConflictParams {
+  const m = 'workspaces/resolveConflict';
+  const p = v.paramsObject(raw, m, ['name', 'node', 'path', 'take']);
+  if (p.take !== 'local' && p.take !== 'workspace') throw new VendettaError('INVALID_PARAMS', `${m}: take must be "local" or "workspace"`, { hint: 'Send take: "local" to send this folder\'s version, "workspace" to keep the workspace\'s.' });
+  return { ...validateRef({ name: p.name, node: p.node }, m), path: syncedPath(p.path, m), take: p.take };
+}
+
+export function validateReadFile(raw: unknown): ReadWorkspaceFileParams {
+  const m = 'workspaces/readFile';
+  const p = v.paramsObject(raw, m, ['name', 'node', 'path']);
+  return { ...validateRef({ name: p.name, node: p.node }, m), path: syncedPath(p.path, m) };
 }
 
 export function workspaceHandlers(workspaces: WorkspaceManager, tunnels: TunnelRegistry): WorkspaceHandlers {
@@ -87,6 +103,14 @@ export function workspaceHandlers(workspaces: WorkspaceManager, tunnels: TunnelR
     removeWorkspace: {
       validate: validateRemove,
       run: (p, ctx) => workspaces.remove(p, ctx.token),
+    },
+    resolveConflict: {
+      validate: validateResolve,
+      run: (p, ctx) => workspaces.resolveConflict(p, ctx.token),
+    },
+    readWorkspaceFile: {
+      validate: validateReadFile,
+      run: (p, ctx) => workspaces.readSyncedFile(p, ctx.token),
     },
     tunnelOpen: {
       validate: (raw) => {

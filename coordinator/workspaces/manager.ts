@@ -19,13 +19,14 @@ import { proxyCommandArgv, type HomePaths } from '../home';
 import type { Logger } from '../log';
 import type { AgentClient, Disposable } from '../nodes/agentClient';
 import type { ProgressReporter } from '../daemon/handlerTable';
-import type { ForwardInfo, RemoveWorkspaceParams, ServiceStatus, WorkspaceRef, WorkspaceStatus, WorkspaceSummary, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
+import type { ForwardInfo, ReadWorkspaceFileParams, ReadWorkspaceFileResult, RemoveWorkspaceParams, ResolveConflictParams, ResolveConflictResult, ServiceStatus, WorkspaceRef, WorkspaceStatus, WorkspaceSummary, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
 import { KnownHosts } from '../ssh/knownHosts';
 import type { HostBlock } from '../sshConfig/blocks';
 import { SshConfigFile } from '../sshConfig/sshConfigFile';
 import { SyncStateStore } from '../sync/syncState';
 import { agentErrorName, checkWorkspaceInfo, checkWorkspaceList } from './agentReplies';
 import { WorkspaceStore, workspacesFile, type WorkspaceRecord } from './store';
+import { readSyncedFile, resolveConflict } from './syncConflicts';
 import { runUp } from './up';
 import { startServices } from './upServices';
 import { checkServicesStatus } from '../services/agentReplies';
@@ -145,6 +146,14 @@ export class WorkspaceManager {
 
   up(params: WorkspaceUpParams, progress: ProgressReporter, token?: CancellationToken): Promise<WorkspaceUpResult> {
     return runUp(this, params, progress, token);
+  }
+
+  resolveConflict(params: ResolveConflictParams, token?: CancellationToken): Promise<ResolveConflictResult> {
+    return resolveConflict(this, params, token);
+  }
+
+  readSyncedFile(params: ReadWorkspaceFileParams, token?: CancellationToken): Promise<ReadWorkspaceFileResult> {
+    return readSyncedFile(this, params, token);
   }
 
   /** The record a name (and maybe a node) points at; ambiguous or unknown names are errors. */

@@ -112,7 +112,7 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, report: P
       cloned = { ...git, cloned: (await clone(m, record, git)).cloned };
     } else {
       progress(5, TOTAL, 'Syncing code');
-      sync = await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(token ? { token } : {}) });
+      sync = await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(p.overwrite ? { overwrite: true } : {}), ...(token ? { token } : {}) });
     }
     m.emitChange();
 

@@ -16,7 +16,7 @@ import {
   Shutdown,
   StartWorkspace,
   StopWorkspace,
-  SyncManifest,
+  SyncScan,
   WORKSPACE_LABEL,
   WorkspaceProgress,
   type AgentErrorData,
@@ -289,9 +289,9 @@ describe('workspaces on a real Docker engine, through the built agent', function
     assert.equal(ok.status, 0, ok.stderr);
     assert.deepEqual(JSON.parse(ok.stdout), { written: 2, deleted: 0, bytes: 10 });
     assert.equal(ssh(info, 'cat /workspaces/synced/README.md; stat -c %a /workspaces/synced/bin/x').stdout, '# synced\n755\n');
-    const manifest = await agent.conn.sendRequest(SyncManifest, { name: 'synced' });
-    assert.deepEqual(manifest.files.map((f) => [f.path, f.size, f.mode]), [['README.md', 9, 0o644], ['bin/x', 1, 0o755]]);
-    assert.equal(manifest.files[0]!.mtimeMs, 1_700_000_000_500);
+    const scan = await agent.conn.sendRequest(SyncScan, { name: 'synced', entries: [{ path: 'README.md' }, { path: 'bin/x' }, { path: 'absent' }] });
+    assert.deepEqual(scan.changes.map((c) => [c.i, c.kind, c.id?.slice(0, 2), c.stat?.size]), [[0, 'file', 'f:', 9], [1, 'file', 'x:', 1]]);
+    assert.equal(scan.changes[0]!.stat!.mtimeMs, 1_700_000_000_500);
     const outside = join(dir, 'outside');
     mkdirSync(outside, { recursive: true });
     for (const [entry, why] of [

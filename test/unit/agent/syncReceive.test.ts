@@ -7,7 +7,7 @@ import { SYNC_HEADER_ENTRY } from '../../../agent/protocol';
 import { parseSyncHeader, receiveSync } from '../../../agent/sync/receive';
 import { checkSymlinkTarget, relativeSegments } from '../../../agent/sync/safePath';
 import { tarBuffer, type TarInput } from '../../../agent/tar/encode';
-import { buildManifest } from '../../../agent/workspaces/manifest';
+import { NodeFolder } from '../../../agent/sync/scan';
 
 const header = (del: string[] = []): TarInput => ({ path: SYNC_HEADER_ENTRY, type: 'file', mode: 0o600, data: JSON.stringify({ delete: del }) });
 const file = (path: string, data: string, extra: Partial<TarInput> = {}): TarInput => ({ path, type: 'file', mode: 0o644, mtimeMs: 1_700_000_000_000, data, ...extra });
@@ -76,9 +76,10 @@ describe('sync-receive applies a project stream to the node folder', () => {
     assert.equal(statSync(join(root, 'src')).mtimeMs, 1_600_000_000_000, 'folder mtimes are set after their contents');
     assert.equal(readlinkSync(join(root, 'link')), 'src/main.ts');
     assert.equal(statSync(join(root, 'hard')).ino, statSync(join(root, 'bin/run')).ino);
-    const manifest = await buildManifest(root);
-    assert.deepEqual(manifest.map((e) => e.path), ['bin/run', `deep/${'d/'.repeat(60)}f`, 'hard', 'link', 'src/main.ts', 'up']);
-    assert.deepEqual(manifest.find((e) => e.path === 'bin/run'), { path: 'bin/run', size: 10, mtimeMs: 1_700_000_000_000, mode: 0o755 });
+    const folder = new NodeFolder(root);
+    const kinds = await Promise.all(['bin/run', `deep/${'d/'.repeat(60)}f`, 'hard', 'link', 'src/main.ts', 'up'].map(async (p) => (await folder.entry(p)).kind));
+    assert.deepEqual(kinds, ['file', 'file', 'file', 'symlink', 'file', 'symlink']);
+    assert.deepEqual((await folder.entry('bin/run')).stat?.mtimeMs, 1_700_000_000_000);
     assert.equal(readdirSync(join(root, 'src')).some((n) => n.startsWith('.vendetta-sync')), false, 'no temp files left');
   });
 

@@ -365,9 +365,9 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     const listed = await m.list();
     assert.deepEqual(listed.map((w) => [w.state, w.error?.code]), [['error', 'PROVIDER_UNAVAILABLE'], ['error', 'PROVIDER_UNAVAILABLE']]);
     assert.equal(await code(m.create(spec('c'))), 'PROVIDER_UNAVAILABLE');
-    assert.equal(await code(m.manifest('nope')), 'WORKSPACE_NOT_FOUND');
+    assert.equal(await code(m.syncScan('nope', [])), 'WORKSPACE_NOT_FOUND');
     provider.unreachable = false;
-    assert.deepEqual(await m.manifest('a'), []);
+    assert.deepEqual(await m.syncScan('a', [{ path: 'README.md' }]), []);
   });
 
   it('refuses a config that no longer matches the container, naming what differs; recreate makes it again with the same key and folder', async () => {

@@ -4,12 +4,13 @@
  * openTcp connects to whatever port the test says the workspace's sshd is on.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { ResponseError, type NotificationType } from 'vscode-jsonrpc';
-import type { InitializeResult, ManifestEntry, ServiceLogLine, ServiceStatus, WorkspaceHostKey, WorkspaceInfo, WorkspaceServicesStatus, WorkspaceSpec } from '../../../agent/protocol';
+import type { InitializeResult, ServiceLogLine, SyncReadParams, SyncScanParams, ServiceStatus, WorkspaceHostKey, WorkspaceInfo, WorkspaceServicesStatus, WorkspaceSpec } from '../../../agent/protocol';
+import { NodeFolder, scanEntries } from '../../../agent/sync/scan';
 import { VendettaError } from '../../../coordinator/errors';
 import type { AgentClient, AgentCommand, Disposable, LinkState } from '../../../coordinator/nodes/agentClient';
 import { fingerprintOf } from '../../../coordinator/ssh/fingerprint';
@@ -130,8 +131,14 @@ export class FakeWorkspaceAgent implements AgentClient {
         this.workspaces.delete(p.name!);
         return { name: p.name } as never;
       }
-      case 'workspaces/manifest':
-        return { files: manifest(get(p.name!).nodeFolder) } as never;
+      case 'workspaces/syncScan': {
+        const q = params as SyncScanParams;
+        return { changes: await scanEntries(get(q.name).nodeFolder, q.entries) } as never;
+      }
+      case 'workspaces/syncRead': {
+        const q = params as SyncReadParams;
+        return (await new NodeFolder(get(q.name).nodeFolder).read(q.path)) as never;
+      }
       case 'services/list':
       case 'services/start':
       case 'services/stop':
@@ -249,22 +256,6 @@ function countEntries(archive: Buffer): number {
     off += 512 + Math.ceil(size / 512) * 512;
   }
   return n;
-}
-
-export function manifest(dir: string): ManifestEntry[] {
-  const out: ManifestEntry[] = [];
-  const walk = (rel: string) => {
-    for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-      const p = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(p);
-      else {
-        const st = statSync(join(dir, p));
-        out.push({ path: p, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode });
-      }
-    }
-  };
-  walk('');
-  return out;
 }
 
 export function writeProject(dir: string, files: Record<string, string>): void {
