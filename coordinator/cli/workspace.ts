@@ -1,5 +1,5 @@
 /**
- * `vendetta workspace up|list|status|start|stop|rm|exec|ssh`, and the `vendetta up` / `down`
+ * `vendetta workspace up|list|status|start|stop|rm|resolve|exec|ssh`, and the `vendetta up` / `down`
  * shortcuts for the current folder: thin clients of the coordinator's workspaces/* requests.
  */
 import { Option, type Command } from 'commander';
@@ -12,6 +12,7 @@ import { trustedHomePaths } from '../homeTrust';
 import {
   ListWorkspacesRequest,
   RemoveWorkspaceRequest,
+  ResolveConflictRequest,
   StartWorkspaceRequest,
   StopWorkspaceRequest,
   WorkspaceStatusRequest,
@@ -126,6 +127,22 @@ export function registerWorkspaceCommands(program: Command): void {
         const r = await c.request(RemoveWorkspaceRequest, { ...ref(name, opts), ...(opts.force ? { force: true } : {}) });
         if (opts.json) printJson(r);
         else process.stdout.write(`removed ${r.name} from ${r.node}\n`);
+      }));
+    });
+
+  ws.command('resolve')
+    .description('settle a sync conflict `up` reported: send this folder\'s version of the file, or keep the workspace\'s')
+    .argument('<workspace>', 'workspace name')
+    .argument('<path>', 'the file, as `up` listed it (relative to the project folder)')
+    .addOption(new Option('--take <side>', 'local: send this folder\'s version; workspace: keep the workspace\'s (no longer reported)').choices(['local', 'workspace']).makeOptionMandatory())
+    .option('--node <node>', 'the node, when the name is on several')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, path: string, _o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<RefOpts & { take: 'local' | 'workspace' }>();
+      await runAction(opts, () => withClient(async (c) => {
+        const r = await c.request(ResolveConflictRequest, { ...ref(name, opts), path, take: opts.take });
+        if (opts.json) printJson(r);
+        else process.stdout.write(r.take === 'local' ? `sent this folder's version of ${r.path}\n` : `kept the workspace's version of ${r.path}\n`);
       }));
     });
 
