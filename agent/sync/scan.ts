@@ -1,16 +1,14 @@
 /**
  * Answers the sync's questions about a project folder on the node (protocol/sync.ts), path by
  * path: the folder is never walked, so what the workspace made besides the synced files costs
- * nothing, and nothing is ever followed: each parent folder is lstat'ed (a symlink or a file there
- * makes the path "blocked"), files are opened with O_NOFOLLOW|O_NONBLOCK and must still be the
- * file that was lstat'ed. A file is read (hashed) only when its stat differs from the one the
- * coordinator saw last.
+ * nothing, and nothing is ever followed: parents are opened one segment at a time below the
+ * root's descriptor (fs/beneath.ts; a symlink or a file there makes the path "blocked"), files
+ * are opened with O_NOFOLLOW|O_NONBLOCK and must still be the file that was lstat'ed. A file is
+ * read (hashed) only when its stat differs from the one the coordinator saw last.
  */
 import { createHash } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import { errnoCode } from '../errors';
+import { closeSync, read, type Stats } from 'node:fs';
+import { BeneathError, Dir, openBeneath } from '../fs/beneath';
 import {
   BLOCKED_ID,
   fileContentId,
@@ -26,6 +24,9 @@ import {
 } from '../protocol';
 import { relativeSegments } from './safePath';
 
+function readAt(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
 const CHUNK = 256 * 1024;
 /** Files hashed at once: enough to hide the disk's latency, few enough to keep memory flat. */
 const PARALLEL = 8;
@@ -36,7 +37,14 @@ export interface NodeEntry {
   stat?: NodeStatKey;
 }
 
-type Located = { kind: 'none' } | { kind: 'blocked' } | { kind: 'there'; abs: string; st: Stats };
+/** What a lookup found; a file to be read comes already open (fd), so nothing can be swapped in between. */
+type Located =
+  | { kind: 'none' }
+  | { kind: 'blocked' }
+  | { kind: 'folder'; st: Stats }
+  | { kind: 'special'; st: Stats }
+  | { kind: 'symlink'; st: Stats; target: string }
+  | { kind: 'file'; st: Stats; fd?: number };
 
 function statKey(st: Stats): NodeStatKey {
   return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: st.mode };
@@ -46,117 +54,110 @@ export function sameStat(a: NodeStatKey | undefined, b: NodeStatKey | undefined)
   return !!a && !!b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino && a.mode === b.mode;
 }
 
-/** Opens the file `st` describes, or undefined when something else (a link, a FIFO) is there now. */
-async function openSame(abs: string, st: Stats): Promise<FileHandle | undefined> {
-  let fh: FileHandle;
-  try {
-    fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    if (['ENOENT', 'ELOOP', 'ENOTDIR', 'ENXIO'].includes(errnoCode(err) ?? '')) return undefined;
-    throw err;
-  }
-  const now = await fh.stat();
-  if (now.isFile() && now.ino === st.ino && now.dev === st.dev) return fh;
-  await fh.close();
-  return undefined;
-}
-
-async function sha256Of(fh: FileHandle): Promise<string> {
+async function sha256Of(fd: number): Promise<string> {
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(CHUNK);
   for (let pos = 0; ; ) {
-    const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+    const bytesRead = await readAt(fd, buf, 0, CHUNK, pos);
     if (bytesRead === 0) return hash.digest('hex');
     hash.update(buf.subarray(0, bytesRead));
     pos += bytesRead;
   }
 }
 
-/** Lookups below one root; each parent folder is lstat'ed once per instance. */
+/**
+ * Lookups below one root. The folder of the last lookup stays open (the coordinator asks in
+ * path order, so neighbours share it); close() releases every descriptor.
+ */
 export class NodeFolder {
-  private readonly dirs = new Map<string, Promise<'dir' | 'none' | 'blocked'>>();
+  private root: Dir | undefined;
+  private last: { key: string; dir: Dir | 'none' | 'blocked' } | undefined;
 
-  constructor(private readonly root: string) {}
+  constructor(private readonly rootPath: string) {}
 
-  private dirState(rel: string): Promise<'dir' | 'none' | 'blocked'> {
-    let state = this.dirs.get(rel);
-    if (!state) {
-      state = lstat(join(this.root, rel)).then(
-        (st) => (st.isDirectory() ? 'dir' : 'blocked'),
-        (err: unknown) => {
-          if (errnoCode(err) === 'ENOENT') return 'none';
-          if (errnoCode(err) === 'ENOTDIR') return 'blocked';
-          throw err;
-        },
-      );
-      this.dirs.set(rel, state);
+  private parentOf(segs: readonly string[]): Dir | 'none' | 'blocked' {
+    const key = segs.slice(0, -1).join('/');
+    if (this.last?.key === key) return this.last.dir;
+    this.root ??= Dir.openRoot(this.rootPath);
+    let dir: Dir | 'none' | 'blocked';
+    try {
+      dir = openBeneath(this.root, segs.slice(0, -1)) ?? 'none';
+    } catch (err) {
+      if (!(err instanceof BeneathError) || (err.code !== 'LINK_IN_PATH' && err.code !== 'NOT_A_FOLDER')) throw err;
+      dir = 'blocked';
     }
-    return state;
+    this.dropLast();
+    this.last = { key, dir };
+    return dir;
   }
 
-  /** What is at `path`, its parents checked one by one (a symlinked parent is never followed). */
-  async locate(path: string): Promise<Located> {
+  private dropLast(): void {
+    if (this.last && typeof this.last.dir === 'object' && this.last.dir !== this.root) this.last.dir.close();
+    this.last = undefined;
+  }
+
+  close(): void {
+    this.dropLast();
+    this.root?.close();
+    this.root = undefined;
+  }
+
+  /** What is at `path` (all synchronous: no other lookup closes the folder meanwhile); `open` opens a file. */
+  private locate(path: string, open: (st: Stats) => boolean): Located {
     const segs = relativeSegments(path);
-    for (let n = 1; n < segs.length; n++) {
-      const state = await this.dirState(segs.slice(0, n).join('/'));
-      if (state !== 'dir') return { kind: state };
-    }
-    const abs = join(this.root, ...segs);
-    try {
-      return { kind: 'there', abs, st: await lstat(abs) };
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return { kind: 'none' };
-      if (errnoCode(err) === 'ENOTDIR') return { kind: 'blocked' };
-      throw err;
-    }
+    const dir = this.parentOf(segs);
+    if (dir === 'none' || dir === 'blocked') return { kind: dir };
+    const name = segs[segs.length - 1]!;
+    const st = dir.lstat(name);
+    if (!st) return { kind: 'none' };
+    if (st.isDirectory()) return { kind: 'folder', st };
+    if (st.isSymbolicLink()) return { kind: 'symlink', st, target: dir.readlink(name) };
+    if (!st.isFile()) return { kind: 'special', st };
+    if (!open(st)) return { kind: 'file', st };
+    const opened = dir.openFileForRead(name);
+    if (opened && opened.stat.ino === st.ino && opened.stat.dev === st.dev) return { kind: 'file', st, fd: opened.fd };
+    if (opened) closeSync(opened.fd);
+    // Swapped for something else between lstat and open: the workspace is busy with it.
+    return { kind: 'special', st };
   }
 
   /** The content id at `path`; a file is hashed only when its stat is not `known.stat`. */
   async entry(path: string, known?: SyncScanEntry): Promise<NodeEntry> {
-    const at = await this.locate(path);
+    const at = this.locate(path, (st) => !(known?.id && sameStat(known.stat, statKey(st))));
     if (at.kind === 'none') return {};
     if (at.kind === 'blocked') return { kind: 'blocked', id: BLOCKED_ID };
-    const { abs, st } = at;
-    const stat = statKey(st);
-    if (st.isDirectory()) return { kind: 'folder', id: FOLDER_ID, stat };
-    if (st.isSymbolicLink()) return { kind: 'symlink', id: linkContentId(createHash('sha256').update(await readlink(abs)).digest('hex')), stat };
-    if (!st.isFile()) return { kind: 'special', id: SPECIAL_ID, stat };
-    if (known?.id && sameStat(known.stat, stat)) return { kind: 'file', id: known.id, stat };
-    const fh = await openSame(abs, st);
-    // Swapped for something else between lstat and open: the workspace is busy with it; say so.
-    if (!fh) return { kind: 'special', id: SPECIAL_ID };
+    const stat = statKey(at.st);
+    if (at.kind === 'folder') return { kind: 'folder', id: FOLDER_ID, stat };
+    if (at.kind === 'special') return { kind: 'special', id: SPECIAL_ID, stat };
+    if (at.kind === 'symlink') return { kind: 'symlink', id: linkContentId(createHash('sha256').update(at.target).digest('hex')), stat };
+    if (at.fd === undefined) return { kind: 'file', id: known!.id!, stat };
     try {
-      return { kind: 'file', id: fileContentId(await sha256Of(fh), (st.mode & 0o111) !== 0), stat };
+      return { kind: 'file', id: fileContentId(await sha256Of(at.fd), (at.st.mode & 0o111) !== 0), stat };
     } finally {
-      await fh.close();
+      closeSync(at.fd);
     }
   }
 
   /** One file's bytes (or a link's target), for a person comparing the two sides of a conflict. */
   async read(path: string): Promise<SyncReadResult> {
-    const at = await this.locate(path);
+    const at = this.locate(path, (st) => st.size <= SYNC_READ_MAX_BYTES);
     if (at.kind === 'none') return {};
-    if (at.kind === 'blocked') return { kind: 'blocked' };
-    const { abs, st } = at;
-    if (st.isDirectory()) return { kind: 'folder' };
-    if (st.isSymbolicLink()) return { kind: 'symlink', content: await readlink(abs), encoding: 'utf8' };
-    if (!st.isFile()) return { kind: 'special' };
-    if (st.size > SYNC_READ_MAX_BYTES) return { kind: 'file', size: st.size };
-    const fh = await openSame(abs, st);
-    if (!fh) return { kind: 'special' };
+    if (at.kind === 'symlink') return { kind: 'symlink', content: at.target, encoding: 'utf8' };
+    if (at.kind !== 'file') return { kind: at.kind };
+    if (at.fd === undefined) return { kind: 'file', size: at.st.size };
     try {
-      const buf = Buffer.alloc(Math.min(st.size, SYNC_READ_MAX_BYTES) + 1);
+      const buf = Buffer.alloc(SYNC_READ_MAX_BYTES + 1);
       let got = 0;
       while (got < buf.length) {
-        const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
+        const n = await readAt(at.fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
       }
       // Grown past the cap while read: the size says so and nothing partial is shown.
       if (got > SYNC_READ_MAX_BYTES) return { kind: 'file', size: got };
       return { kind: 'file', content: buf.subarray(0, got).toString('base64'), encoding: 'base64', size: got };
     } finally {
-      await fh.close();
+      closeSync(at.fd);
     }
   }
 }
@@ -164,6 +165,24 @@ export class NodeFolder {
 /** The entries whose node side differs from what the coordinator expects (or only moved its stat). */
 export async function scanEntries(root: string, entries: readonly SyncScanEntry[]): Promise<SyncScanChange[]> {
   const folder = new NodeFolder(root);
+  try {
+    return await scanWith(folder, entries);
+  } finally {
+    folder.close();
+  }
+}
+
+/** One file of the folder, for syncRead. */
+export async function readEntry(root: string, path: string): Promise<SyncReadResult> {
+  const folder = new NodeFolder(root);
+  try {
+    return await folder.read(path);
+  } finally {
+    folder.close();
+  }
+}
+
+async function scanWith(folder: NodeFolder, entries: readonly SyncScanEntry[]): Promise<SyncScanChange[]> {
   const changes: SyncScanChange[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {

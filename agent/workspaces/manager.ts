@@ -14,7 +14,7 @@ import type { ServiceTarget } from '../services/supervisor';
 import { workspaceInfo, type ProviderView } from './info';
 import { ensureLoginUser, giveFolderTo } from './login';
 import { newWorkspaceRecord } from './newRecord';
-import { NodeFolder, scanEntries } from '../sync/scan';
+import { readEntry, scanEntries } from '../sync/scan';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
 import { applySshdConfig, authorizedKeysFile, SSHD_BINARY, SSHD_COMMAND, sshdConfigHash, sshdFiles } from './sshd';
@@ -340,7 +340,7 @@ export class WorkspaceManager {
   }
 
   async syncRead(name: string, path: string): Promise<SyncReadResult> {
-    return new NodeFolder(this.required(name).nodeFolder).read(path);
+    return readEntry(this.required(name).nodeFolder, path);
   }
 
   /**

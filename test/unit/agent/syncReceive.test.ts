@@ -80,6 +80,7 @@ describe('sync-receive applies a project stream to the node folder', () => {
     const kinds = await Promise.all(['bin/run', `deep/${'d/'.repeat(60)}f`, 'hard', 'link', 'src/main.ts', 'up'].map(async (p) => (await folder.entry(p)).kind));
     assert.deepEqual(kinds, ['file', 'file', 'file', 'symlink', 'file', 'symlink']);
     assert.deepEqual((await folder.entry('bin/run')).stat?.mtimeMs, 1_700_000_000_000);
+    folder.close();
     assert.equal(readdirSync(join(root, 'src')).some((n) => n.startsWith('.vendetta-sync')), false, 'no temp files left');
   });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { ResponseError, type NotificationType } from 'vscode-jsonrpc';
 import type { InitializeResult, ServiceLogLine, SyncReadParams, SyncScanParams, ServiceStatus, WorkspaceHostKey, WorkspaceInfo, WorkspaceServicesStatus, WorkspaceSpec } from '../../../agent/protocol';
-import { NodeFolder, scanEntries } from '../../../agent/sync/scan';
+import { readEntry, scanEntries } from '../../../agent/sync/scan';
 import { VendettaError } from '../../../coordinator/errors';
 import type { AgentClient, AgentCommand, Disposable, LinkState } from '../../../coordinator/nodes/agentClient';
 import { fingerprintOf } from '../../../coordinator/ssh/fingerprint';
@@ -137,7 +137,7 @@ export class FakeWorkspaceAgent implements AgentClient {
       }
       case 'workspaces/syncRead': {
         const q = params as SyncReadParams;
-        return (await new NodeFolder(get(q.name).nodeFolder).read(q.path)) as never;
+        return (await readEntry(get(q.name).nodeFolder, q.path)) as never;
       }
       case 'services/list':
       case 'services/start':
