@@ -13,6 +13,7 @@ import { registerCommands } from './commands/registerCommands';
 import { registerMcpServerProvider, type McpHost } from './mcp/mcpServerProvider';
 import { RemoteOpener, type FolderOpener } from './remote/remoteOpener';
 import { createWorkspaceStatusBar } from './remote/workspaceStatusBar';
+import { registerWorkspaceFiles } from './sync/showConflicts';
 import { LogFollowers } from './ui/logFollowers';
 import type { TreeElement } from './views/nodes/nodeTreeModel';
 import { NodesTreeProvider } from './views/nodes/NodesTreeProvider';
@@ -53,7 +54,7 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
   const remote = new RemoteOpener();
   const logFollowers = new LogFollowers(client);
   const ctx: CommandContext = { extension: context, client, log, tree, refresh, remote, logFollowers, cliPath: context.asAbsolutePath('dist/vendetta.js'), findRuntime };
-  context.subscriptions.push(client, tree, view, refresh, logFollowers, ...registerCommands(ctx));
+  context.subscriptions.push(client, tree, view, refresh, logFollowers, registerWorkspaceFiles(client), ...registerCommands(ctx));
   const mcp = registerMcpServerProvider(vscode as unknown as McpHost, {
     cliPath: context.asAbsolutePath('dist/vendetta.js'),
     home: () => homeFromSettings(settings()),

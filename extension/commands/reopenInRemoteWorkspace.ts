@@ -10,6 +10,8 @@ import { CancelledError, ExtensionError } from '../errors';
 import type { CommandContext } from './context';
 import { resolveNode, resolveProjectFolder } from './pickers';
 import { preferredNode } from './targets';
+import { conflictNotice, conflictSetOf, SHOW_CONFLICTS } from '../sync/conflictModel';
+import { showConflicts } from '../sync/showConflicts';
 import { runWorkspaceUp } from './workspaceUp';
 
 export async function reopenInRemoteWorkspace(ctx: CommandContext, arg?: unknown): Promise<string> {
@@ -39,5 +41,14 @@ export async function reopenInRemoteWorkspace(ctx: CommandContext, arg?: unknown
   const suggested = preferredNode(nodes, loaded.config.node, defaultNode);
   const node = await resolveNode(ctx, undefined, { title: `${title}: ${loaded.config.name}`, filter: (n) => n.status !== 'offline' || n.name === loaded.config?.node, ...(suggested ? { preselect: suggested } : {}) });
   const result = await runWorkspaceUp(ctx, folder, node.name);
+  const conflicts = conflictSetOf(result);
+  if (conflicts) {
+    // Reopening reloads this window, which would drop a notification: ask first.
+    const reopen = 'Reopen Anyway';
+    ctx.log.warn(`${conflictNotice(conflicts)} ${conflicts.conflicts.map((c) => c.path).join(', ')}`);
+    const choice = await vscode.window.showWarningMessage(conflictNotice(conflicts), { modal: true, detail: 'Compare them first, or reopen with the workspace\'s versions.' }, SHOW_CONFLICTS, reopen);
+    // Once every conflict is settled the folder reopens; otherwise this window stays for the rest.
+    if (choice === SHOW_CONFLICTS ? (await showConflicts(ctx, conflicts)).length > 0 : choice !== reopen) throw new CancelledError();
+  }
   return ctx.remote.open(ctx, result, false);
 }
