@@ -31,8 +31,7 @@ export function provider(x: unknown): WorkspaceProvider {
 }
 
 export function validateUp(raw: unknown): WorkspaceUpParams {
-  const p = v.paramsObject(raw, 'workspaces/up', ['path', 'node', 'provider', 'name', 'git', 'forward', 'recreate', 'progressToken']);
-  const p = v.paramsObject(raw, 'workspaces/up', ['path', 'node', 'provider', 'name', 'git', 'forward', 'overwrite', 'progressToken']);
+  const p = v.paramsObject(raw, 'workspaces/up', ['path', 'node', 'provider', 'name', 'git', 'forward', 'recreate', 'overwrite', 'progressToken']);
   const out: WorkspaceUpParams = { path: projectPath(p.path) };
   const node = v.optional(p.node, (x) => v.nodeName(x));
   if (node !== undefined) out.node = node;
