@@ -134,8 +134,10 @@ export const WorkspaceProgress = new NotificationType<WorkspaceProgressParams>('
  * The code-sync byte stream does not go through JSON-RPC: the coordinator runs
  * `agent.js sync-receive <workspace>` (an SSH exec channel, or a child process for `local`) and
  * writes a tar stream to its stdin. The first entry is `.vendetta-sync.json` holding
- * `SyncHeader`; the rest are the changed files (mode and mtime kept). The receiver extracts into
- * the workspace's nodeFolder, refusing absolute paths, `..` and links that leave the folder, then
+ * `SyncHeader`; the rest are the changed files (permission bits without setuid/setgid/sticky, and
+ * mtime kept). The receiver holds the workspace's lock (HoldForSync) and extracts into the
+ * workspace's nodeFolder below folder descriptors, never through a link (the running workspace can
+ * change the folder meanwhile), refusing absolute paths, `..` and links that leave the folder, then
  * prints one JSON line `SyncSummary` on stdout and exits 0 (non-zero with an error line otherwise).
  */
 export const SYNC_HEADER_ENTRY = '.vendetta-sync.json';
