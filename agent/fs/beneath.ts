@@ -17,7 +17,9 @@ import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, l
 import { errnoCode } from '../errors';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
-const O_CLOEXEC = 0o2000000; // not in Node's constants; Linux's value on every architecture we run on
+// Not in Node's constants; Linux's values on x86-64 and arm64, the architectures we run on.
+const O_CLOEXEC = 0o2000000;
+const O_PATH = 0o10000000;
 
 /** Why a step below a folder was refused. */
 export type BeneathCode =
@@ -159,22 +161,24 @@ export class Dir {
 
   /**
    * A regular file opened for reading, with its stat; undefined when it is missing, a link, or
-   * not a regular file (a fifo is never waited on).
+   * not a regular file. Whatever is there is first only looked at (O_PATH: a device or fifo the
+   * workspace planted is never opened), then that same inode is opened through its descriptor.
    */
   openFileForRead(name: string): { fd: number; stat: Stats } | undefined {
-    let fd: number;
+    let handle: number;
     try {
-      fd = openSync(this.at(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      handle = openSync(this.at(name), O_PATH | O_NOFOLLOW | O_CLOEXEC);
     } catch (err) {
-      if (['ENOENT', 'ELOOP', 'ENXIO', 'EACCES'].includes(errnoCode(err) ?? '')) return undefined;
+      if (errnoCode(err) === 'ENOENT') return undefined;
       throw err;
     }
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) {
-      closeSync(fd);
-      return undefined;
+    try {
+      const stat = fstatSync(handle);
+      if (!stat.isFile()) return undefined;
+      return { fd: openSync(`/proc/self/fd/${handle}`, O_RDONLY | O_NONBLOCK | O_CLOEXEC), stat };
+    } finally {
+      closeSync(handle);
     }
-    return { fd, stat };
   }
 
   readlink(name: string): string {

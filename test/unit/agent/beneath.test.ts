@@ -119,6 +119,10 @@ describe('work below a folder never follows a link planted in it', () => {
     assert.equal(root.openFileForRead('missing'), undefined);
     execFileSync('mkfifo', [join(rootPath, 'fifo')]);
     assert.equal(root.openFileForRead('fifo'), undefined, 'a fifo is not waited on');
+    execFileSync('mknod', [join(rootPath, 'null'), 'c', '1', '3']);
+    assert.equal(root.openFileForRead('null'), undefined, 'a device node is not opened');
+    symlinkSync(join(rootPath, 'plain'), join(rootPath, 'ln'));
+    assert.equal(root.openFileForRead('ln'), undefined, 'a link is not followed');
   });
 
   it('deletes a tree through descriptors: links inside are removed, never followed', () => {
@@ -136,7 +140,8 @@ describe('work below a folder never follows a link planted in it', () => {
     assert.deepEqual(readdirSync(join(rootPath, 'a')), []);
   });
 
-  it('refuses to delete a tree nested deeper than it holds descriptors for, and says so', () => {
+  it('refuses to delete a tree nested deeper than it holds descriptors for, and says so', function () {
+    this.timeout(60_000); // a thousand folders made and walked, on a busy machine
     let d = root.ensureDir('deep', 0o755, false);
     for (let i = 0; i <= MAX_DEPTH; i++) {
       const next = d.ensureDir('d', 0o755, false);
@@ -146,5 +151,6 @@ describe('work below a folder never follows a link planted in it', () => {
     d.close();
     fails(() => root.remove('deep'), 'TOO_DEEP');
     untouched();
+    execFileSync('rm', ['-rf', join(rootPath, 'deep')]);
   });
 });
