@@ -142,7 +142,8 @@ describe('services of examples/hello on the local node: up, ports, forward, logs
     assert.deepEqual([r.forwards?.length, f.port], [1, 8080]);
     assert.equal((await get(`${f.url}/`)).status, 200);
     const human = await env.cli(['workspace', 'up', HELLO, '--forward']);
-    assert.match(human.stdout, /^ {2}forward: Forwarding http:\/\/127\.0\.0\.1:\d+ → hello:8080 \(node local\)$/m);
+    // On the local node the service itself holds 127.0.0.1:8080, and the line says so.
+    assert.match(human.stdout, /^ {2}forward: Forwarding http:\/\/127\.0\.0\.1:\d+ → hello:8080 \(node local\)( \(port 8080 is taken on this machine\))?$/m);
     assert.match(human.stderr, /^\[7\/7\] Forwarding port 8080 /m);
     numbers.forwardedUrlPort = f.localPort;
   });
