@@ -151,7 +151,7 @@ describe('hints that lead somewhere, forwards that last, down that stops the one
     assert.equal(start.stdout, 'started small2 on local\n');
   });
 
-  it('every time reads the same way: local YYYY-MM-DD HH:MM:SS in status and list, the same clock in logs', async () => {
+  it('every time reads the same way: local YYYY-MM-DD HH:MM:SS in status and in list', async () => {
     const status = await env.cli(['workspace', 'status', 'small'], { env: { TZ: 'UTC' } });
     const when = /^created +(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)$/m.exec(status.stdout);
     assert.ok(when, status.stdout);

@@ -103,6 +103,15 @@ describe('Ctrl-C during up, and a second up of the same workspace (built CLI, re
     assert.equal(await second.exited, 0, second.stderr());
     assert.match(second.stderr(), /^\[1\/6\] Waiting for the `up` of twice on local that is running to finish \d+\.\d s\n\[2\/6\] /m);
     assert.match(first.stdout(), /^twice on local is running \(created;/m);
+    // The image is built from the project: the create runs twice (before and after the build
+    // context is sent), and no counter on the way, outer or the agent's, goes backwards.
+    assert.match(first.stderr(), /^\[3\/6\] Syncing the build context /m);
+    const counters = [...first.stderr().matchAll(/^\[(\d+)\/6\] .*?(?:\((\d+)\/\d+\))?(?:…| \d+\.\d s)$/gm)].map((m) => [Number(m[1]), Number(m[2] ?? 0)] as const);
+    assert.ok(counters.length >= 6, first.stderr());
+    counters.reduce((prev, cur) => {
+      assert.ok(cur[0] > prev[0] || (cur[0] === prev[0] && cur[1] >= prev[1]), `the count went back from ${prev.join('.')} to ${cur.join('.')}:\n${first.stderr()}`);
+      return cur;
+    });
     assert.match(second.stdout(), /^twice on local is running \(already there;/m);
   });
 });
