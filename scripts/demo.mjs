@@ -98,7 +98,9 @@ const forwarded = await new Promise((done) => {
     const m = /Forwarding (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
     if (m) {
       clearTimeout(timer);
-      say(out.split('\n')[0] + '\n');
+      // Up to the Forwarding line, with the notice before it when 8080 was taken here.
+      const end = out.indexOf('\n', m.index);
+      say(end < 0 ? `${out}\n` : out.slice(0, end + 1));
       done(m[1]);
     }
   });
