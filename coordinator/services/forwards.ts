@@ -165,15 +165,28 @@ export class PortForwards {
     );
   }
 
+  /**
+   * The node's check and the stream to the last known node port are made at once, so a
+   * connection costs one round trip, not two; not a byte goes either way (the local socket is
+   * paused) until the check has passed, and a stream the check did not confirm is closed unused.
+   */
   private async upstream(f: Forward): Promise<Duplex> {
+    const guess = f.info.nodePort;
+    const opening = f.endpoint.open(guess);
+    // Until carry() takes it over, a failure of this stream is nobody's to report.
+    opening.then((s) => s.on('error', () => undefined), () => undefined);
+    const discard = () => void opening.then((s) => s.destroy(), () => undefined);
     let nodePort: number;
     try {
       nodePort = await f.endpoint.nodePortNow();
     } catch (err) {
+      discard();
       const e = toVendettaError(err);
       if (e.code === 'NODE_UNREACHABLE') throw e;
       throw new Refused(`Refused a connection to ${f.info.url}: ${e.message}`, { node: f.info.node, hint: e.hint, cause: e });
     }
+    if (nodePort === guess) return opening;
+    discard();
     f.info.nodePort = nodePort;
     return f.endpoint.open(nodePort);
   }

@@ -239,7 +239,8 @@ describe('a forwarded port of a workspace on an SSH node: survives a cut link, n
     const stop = await h!.run(['workspace', 'stop', 'hello', '--node', node.name], { timeoutMs: 120_000 });
     assert.equal(stop.code, 0, stop.stderr);
 
-    // Another process on the node takes the port the workspace let go of, and records what it gets.
+    // Another process on the node takes the port the workspace let go of, and records any byte it gets
+    // (the forward may open a stream to it while the node checks the port, but carries nothing).
     const intruder = startLive(['ip', 'netns', 'exec', node.netns, process.execPath, '-e',
       `const got=[];require('net').createServer((c)=>c.on('data',(d)=>{process.stdout.write('received '+JSON.stringify(d.toString())+'\\n');c.end('HTTP/1.1 200 OK\\r\\ncontent-length: 9\\r\\n\\r\\nintruder!');})).listen(${nodePort},'127.0.0.1',()=>console.log('listening'));`], process.env);
     try {
