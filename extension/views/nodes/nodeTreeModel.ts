@@ -150,7 +150,8 @@ export function workspaceIcon(w: WorkspaceSummary): IconSpec {
 
 /** `running · docker · ~/src/shop`. */
 export function workspaceDescription(w: WorkspaceSummary, homedir?: string): string {
-  const parts: string[] = [w.state, w.provider];
+  // A workspace whose last up stopped half-way may lack its code and services: say so beside the state.
+  const parts: string[] = [w.unfinished ? `${w.state} (up unfinished)` : w.state, w.provider];
   if (w.error) parts.push(oneLine(w.error.message));
   else if (w.projectPath) parts.push(homedir && w.projectPath.startsWith(homedir + '/') ? `~${w.projectPath.slice(homedir.length)}` : w.projectPath);
   return parts.join(' · ');
@@ -160,6 +161,7 @@ export function workspaceTooltip(w: WorkspaceSummary): string {
   const lines = [`**${md(w.name)}** on ${md(w.node)} — ${w.state}`, '', `- provider: ${w.provider}`, `- ssh host: ${code(w.sshHost)}`, `- folder: ${code(w.workspaceFolder)}`];
   if (w.projectPath) lines.push(`- made from: ${code(w.projectPath)}`);
   lines.push(`- created: ${md(w.createdAt)}`);
+  if (w.unfinished) lines.push('', `$(warning) its last up has not finished: it reached step ${w.unfinished.step}/${w.unfinished.total} (${md(w.unfinished.message)}); run it again to finish it`);
   if (w.error) {
     lines.push('', `$(error) ${md(w.error.message)}`);
     if (w.error.hint) lines.push('', md(w.error.hint));

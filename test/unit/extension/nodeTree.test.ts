@@ -7,8 +7,10 @@ import {
   serviceItem,
   showWelcome,
   sortNodes,
+  workspaceDescription,
   workspaceItem,
   workspacesOf,
+  workspaceTooltip,
 } from '../../../extension/views/nodes/nodeTreeModel';
 
 const providers = {
@@ -92,6 +94,12 @@ describe('the Remote Nodes tree shows workspaces under their node', () => {
     assert.equal(item.icon.id, 'vm-running');
     assert.equal(item.id, 'workspace:build-1/shop');
     assert.match(item.tooltip, /`shop\.build-1\.vendetta`/);
+  });
+
+  it('a workspace whose last up has not finished says so beside its state and in its tooltip', () => {
+    const w = ws({ unfinished: { step: 3, total: 6, message: 'Creating shop on build-1', since: '2025-01-01T00:00:00Z' } });
+    assert.equal(workspaceDescription(w), 'running (up unfinished) · docker · /home/dev/src/shop');
+    assert.match(workspaceTooltip(w), /its last up has not finished: it reached step 3\/6 \(Creating shop on build\\-1\)/);
   });
 
   it('each state has its own contextValue and icon; only a running one expands', () => {
