@@ -109,7 +109,8 @@ export const PROVIDER_NAMES: readonly ProviderName[] = ['docker', 'lxc', 'qemu']
  * The providers this agent can run workspaces with. lxc and qemu are detected (what a node has
  * installed) but have no provider yet, so they are reported unavailable and refused.
  */
-export const RUNNABLE_PROVIDERS: readonly ProviderName[] = ['docker'];
+export type RunnableProviderName = Extract<ProviderName, 'docker'>;
+export const RUNNABLE_PROVIDERS: readonly ProviderName[] = ['docker'] satisfies readonly RunnableProviderName[];
 
 /** Why a provider outside RUNNABLE_PROVIDERS is refused, for errors and node reports alike. */
 export function notRunnableReason(name: ProviderName): string {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
 import { removeTreeAt } from '../fs/beneath';
-import type { SyncReadResult, SyncScanChange, SyncScanEntry, SyncTarget, WorkspaceInfo, WorkspaceSpec } from '../protocol';
+import { RUNNABLE_PROVIDERS, type SyncReadResult, type SyncScanChange, type SyncScanEntry, type SyncTarget, type WorkspaceInfo, type WorkspaceSpec } from '../protocol';
 import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import { choosePorts, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
@@ -280,7 +280,7 @@ export class WorkspaceManager {
   remove(name: string, force: boolean): Promise<{ name: string }> {
     return this.exclusive(name, async () => {
       const rec = this.store.get(name);
-      const provider = this.opts.providers(rec?.provider ?? 'docker');
+      const provider = rec ? this.opts.providers(rec.provider) : await this.providerHolding(name);
       const ours = (await provider.list()).filter((w) => w.name === name && this.owned(w));
       const known = rec?.providerId ? await provider.inspect(rec.providerId) : undefined;
       const victims = [...new Set([...(known ? [known.providerId] : []), ...ours.map((w) => w.providerId)])];
@@ -352,17 +352,29 @@ export class WorkspaceManager {
     for (const { spec } of this.store.all()) {
       await this.exclusive(spec.name, () => this.reconcileOne(spec.name));
     }
-    // Orphans are only logged (the next create adopts them); an agent with no docker workspace
-    // leaves the engine alone.
-    const names = new Set(this.store.all().filter((r) => r.provider === 'docker').map((r) => r.spec.name));
-    if (names.size === 0) return;
-    try {
-      for (const w of await this.opts.providers('docker').list()) {
-        if (this.owned(w) && !names.has(w.name)) logger.info('container without a record; the next create of its name adopts it', { workspace: w.name, providerId: w.providerId });
+    // Orphans are only logged (the next create adopts them); a provider no record uses is left alone.
+    for (const kind of new Set(this.store.all().map((r) => r.provider))) {
+      const names = new Set(this.store.all().filter((r) => r.provider === kind).map((r) => r.spec.name));
+      try {
+        for (const w of await this.opts.providers(kind).list()) {
+          if (this.owned(w) && !names.has(w.name)) logger.info('workspace without a record; the next create of its name adopts it', { workspace: w.name, provider: kind, providerId: w.providerId });
+        }
+      } catch (err) {
+        logger.info('provider not reachable while reconciling', { provider: kind, err });
       }
-    } catch (err) {
-      logger.info('docker not reachable while reconciling', { err });
     }
+  }
+
+  /**
+   * The provider of a workspace that has no record (a remove after the record was lost): the
+   * first runnable one holding a workspace of ours by that name, else the first runnable one.
+   */
+  private async providerHolding(name: string): Promise<WorkspaceProvider> {
+    const providers = RUNNABLE_PROVIDERS.map((kind) => this.opts.providers(kind));
+    for (const provider of providers) {
+      if ((await provider.list()).some((w) => w.name === name && this.owned(w))) return provider;
+    }
+    return providers[0] as WorkspaceProvider;
   }
 
   /** Under the workspace's lock, on a fresh copy of its record: a create may have run meanwhile. */

@@ -1,24 +1,48 @@
-/** Which WorkspaceProvider runs a workspace of a given kind on this node. */
+/**
+ * Which WorkspaceProvider runs a workspace of a given kind on this node: a registry of factories,
+ * one per runnable provider (the record type makes a runnable provider without a factory, or a
+ * factory for a provider not declared runnable, a compile error).
+ */
 import { AgentError } from '../errors';
-import { notRunnableReason, RUNNABLE_PROVIDERS, type ProviderName } from '../protocol';
+import { notRunnableReason, RUNNABLE_PROVIDERS, type ProviderName, type RunnableProviderName } from '../protocol';
 import type { WorkspaceProvider } from '../providers/contract';
 import { dockerSocket } from '../providers/docker/detect';
 import { DockerProvider } from '../providers/docker/provider';
 
 export type ProviderLookup = (name: ProviderName) => WorkspaceProvider;
 
-export function nodeProviders(env: NodeJS.ProcessEnv): ProviderLookup {
-  let docker: { socket: string; provider: DockerProvider } | undefined;
-  return (name) => {
-    if (!RUNNABLE_PROVIDERS.includes(name)) {
-      throw new AgentError('PROVIDER_UNAVAILABLE', `This agent cannot run ${name} workspaces: ${notRunnableReason(name)}`, {
-        provider: name,
-        hint: 'Use provider: docker.',
-      });
-    }
+/**
+ * Makes a provider for the node as `env` describes it, or throws PROVIDER_UNAVAILABLE saying why
+ * it cannot. Called on every lookup: `reuse` is what it returned last time, for it to keep when
+ * nothing changed (so a provider is not rebuilt per call, but follows a moved socket).
+ */
+export type ProviderFactory = (env: NodeJS.ProcessEnv, reuse: WorkspaceProvider | undefined) => WorkspaceProvider;
+
+export const PROVIDER_FACTORIES: Readonly<Record<RunnableProviderName, ProviderFactory>> = {
+  docker: (env, reuse) => {
     const where = dockerSocket(env);
     if ('error' in where) throw new AgentError('PROVIDER_UNAVAILABLE', `Docker is not usable: ${where.error}`, { provider: 'docker', hint: where.hint });
-    if (docker?.socket !== where.socket) docker = { socket: where.socket, provider: DockerProvider.forSocket(where.socket) };
-    return docker.provider;
+    if (reuse instanceof DockerProvider && reuse.engine.socketPath === where.socket) return reuse;
+    return DockerProvider.forSocket(where.socket);
+  },
+};
+
+function isRunnable(name: ProviderName): name is RunnableProviderName {
+  return RUNNABLE_PROVIDERS.includes(name);
+}
+
+export function nodeProviders(env: NodeJS.ProcessEnv, factories: Readonly<Partial<Record<ProviderName, ProviderFactory>>> = PROVIDER_FACTORIES): ProviderLookup {
+  const made = new Map<ProviderName, WorkspaceProvider>();
+  return (name) => {
+    const factory = isRunnable(name) ? factories[name] : undefined;
+    if (!factory) {
+      throw new AgentError('PROVIDER_UNAVAILABLE', `This agent cannot run ${name} workspaces: ${notRunnableReason(name)}`, {
+        provider: name,
+        hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.`,
+      });
+    }
+    const provider = factory(env, made.get(name));
+    made.set(name, provider);
+    return provider;
   };
 }
