@@ -1,31 +1,44 @@
 /**
- * The one place the Docker provider touches the engine: plain HTTP/1.1 over its Unix socket
- * (node:http with socketPath). Calls are described elsewhere (api.ts) as data; this runs them,
- * bounds them in time and size, and turns transport failures into errors a person can act on.
+ * HTTP/1.1 over a Unix socket (node:http with socketPath), for the providers whose daemon speaks
+ * a REST API there (the Docker engine; LXD/Incus). Calls are described elsewhere as data; this
+ * runs them, bounds them in time and size, and turns transport failures into errors a person can
+ * act on, in the words of the API it was made for (UnixHttpApi).
  */
 import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { AgentError, errnoCode } from '../../errors';
-import { socketFailure } from '../socketErrors';
-import { dockerApiDescription } from './detect';
+import { AgentError, errnoCode } from '../errors';
+import type { ProviderName } from '../protocol';
+import { socketFailure, type SocketApi } from './socketErrors';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
-/** One Engine API call as data: what to send, and which statuses count as an answer. */
-export interface EngineCall {
+/** Who answers on the socket, for the Host header and for error messages. */
+export interface UnixHttpApi {
+  /** Names the daemon in messages ("Docker could not …"). */
+  name: string;
+  /** The Host header (the daemons ignore it, HTTP/1.1 requires one). */
+  host: string;
+  provider: ProviderName;
+  socket: SocketApi;
+  /** The daemon's own words in an error body. */
+  errorText(body: Buffer): string;
+}
+
+/** One API call as data: what to send, and which statuses count as an answer. */
+export interface HttpCall {
   method: HttpMethod;
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
   /** Sent as application/json. */
   json?: unknown;
-  /** Statuses handed back to the caller; any other is an EngineHttpError. */
+  /** Statuses handed back to the caller; any other is an HttpStatusError. */
   accept: number[];
   /** Names the call in error messages ("create the container"). */
   what: string;
 }
 
-export interface EngineReply {
+export interface HttpReply {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
@@ -41,41 +54,42 @@ export interface SendOptions {
   onChunk?: (chunk: Buffer) => void;
 }
 
-/** The engine answered with a status the call does not accept. */
-export class EngineHttpError extends Error {
-  constructor(readonly call: EngineCall, readonly status: number, readonly engineMessage: string) {
-    super(`Docker could not ${call.what}: ${engineMessage || `HTTP ${status}`}`);
-    this.name = 'EngineHttpError';
+/** The daemon answered with a status the call does not accept. */
+export class HttpStatusError extends Error {
+  constructor(api: UnixHttpApi, readonly call: HttpCall, readonly status: number, readonly daemonMessage: string) {
+    super(`${api.name} could not ${call.what}: ${daemonMessage || `HTTP ${status}`}`);
+    this.name = 'HttpStatusError';
   }
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
 
-export function pathWithQuery(call: Pick<EngineCall, 'path' | 'query'>): string {
+export function pathWithQuery(call: Pick<HttpCall, 'path' | 'query'>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) q.append(k, String(v));
   const s = q.toString();
   return s ? `${call.path}?${s}` : call.path;
 }
 
-/** The engine's `{"message": "…"}` error body, or the raw text. */
-export function engineMessage(body: Buffer | string): string {
+/** The string in a JSON error body's `field` (`message` for Docker, `error` for LXD), or the raw text. */
+export function jsonErrorText(body: Buffer | string, field: string): string {
   const text = body.toString().trim();
   try {
-    const v = JSON.parse(text) as { message?: unknown };
-    if (typeof v.message === 'string') return v.message;
+    const v = JSON.parse(text) as Record<string, unknown>;
+    const said = v[field];
+    if (typeof said === 'string') return said;
   } catch {
     // not JSON
   }
   return text.slice(0, 500);
 }
 
-export class EngineClient {
-  constructor(readonly socketPath: string, private readonly defaultTimeoutMs = DEFAULT_TIMEOUT_MS) {}
+export class UnixHttpClient {
+  constructor(private readonly api: UnixHttpApi, readonly socketPath: string, private readonly defaultTimeoutMs = DEFAULT_TIMEOUT_MS) {}
 
-  /** Runs a call; resolves with accepted replies, rejects with EngineHttpError or an AgentError. */
-  async send(call: EngineCall, opts: SendOptions = {}): Promise<EngineReply> {
+  /** Runs a call; resolves with accepted replies, rejects with HttpStatusError or an AgentError. */
+  async send(call: HttpCall, opts: SendOptions = {}): Promise<HttpReply> {
     const { res, req } = await this.open(call, opts);
     const maxBody = opts.maxBody ?? DEFAULT_MAX_BODY;
     const chunks: Buffer[] = [];
@@ -87,7 +101,7 @@ export class EngineClient {
           continue;
         }
         size += c.length;
-        if (size > maxBody) throw new AgentError('PROVIDER_ERROR', `Docker's answer to "${call.what}" is larger than ${maxBody} bytes`, { provider: 'docker' });
+        if (size > maxBody) throw new AgentError('PROVIDER_ERROR', `${this.api.name}'s answer to "${call.what}" is larger than ${maxBody} bytes`, { provider: this.api.provider });
         chunks.push(c);
       }
     } catch (err) {
@@ -97,26 +111,26 @@ export class EngineClient {
     }
     const status = res.statusCode ?? 0;
     const body = Buffer.concat(chunks);
-    if (!call.accept.includes(status)) throw new EngineHttpError(call, status, engineMessage(body));
+    if (!call.accept.includes(status)) throw new HttpStatusError(this.api, call, status, this.api.errorText(body));
     return { status, headers: res.headers, body };
   }
 
   /** send() and JSON.parse of the body. */
-  async json(call: EngineCall, opts: SendOptions = {}): Promise<{ status: number; value: unknown }> {
+  async json(call: HttpCall, opts: SendOptions = {}): Promise<{ status: number; value: unknown }> {
     const r = await this.send(call, opts);
     if (r.body.length === 0) return { status: r.status, value: undefined };
     try {
       return { status: r.status, value: JSON.parse(r.body.toString('utf8')) };
     } catch (err) {
-      throw new AgentError('PROVIDER_ERROR', `Docker's answer to "${call.what}" is not JSON`, { provider: 'docker', cause: err });
+      throw new AgentError('PROVIDER_ERROR', `${this.api.name}'s answer to "${call.what}" is not JSON`, { provider: this.api.provider, cause: err });
     }
   }
 
   /**
    * A call whose connection becomes a raw byte stream (exec start with stdin): asks for an
-   * HTTP upgrade, and hands back the socket once the engine switches protocols.
+   * HTTP upgrade, and hands back the socket once the daemon switches protocols.
    */
-  hijack(call: EngineCall, timeoutMs = this.defaultTimeoutMs): Promise<{ socket: Socket; head: Buffer; headers: IncomingHttpHeaders }> {
+  hijack(call: HttpCall, timeoutMs = this.defaultTimeoutMs): Promise<{ socket: Socket; head: Buffer; headers: IncomingHttpHeaders }> {
     return new Promise((resolve, reject) => {
       const payload = call.json === undefined ? undefined : Buffer.from(JSON.stringify(call.json));
       const req = request({
@@ -124,7 +138,7 @@ export class EngineClient {
         method: call.method,
         path: pathWithQuery(call),
         headers: {
-          Host: 'docker',
+          Host: this.api.host,
           Connection: 'Upgrade',
           Upgrade: 'tcp',
           ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
@@ -144,7 +158,7 @@ export class EngineClient {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           clearTimeout(timer);
-          reject(new EngineHttpError(call, res.statusCode ?? 0, engineMessage(Buffer.concat(chunks))));
+          reject(new HttpStatusError(this.api, call, res.statusCode ?? 0, this.api.errorText(Buffer.concat(chunks))));
         });
       });
       req.on('error', (err) => {
@@ -155,11 +169,11 @@ export class EngineClient {
     });
   }
 
-  private open(call: EngineCall, opts: SendOptions): Promise<{ res: IncomingMessage; req: ReturnType<typeof request> }> {
+  private open(call: HttpCall, opts: SendOptions): Promise<{ res: IncomingMessage; req: ReturnType<typeof request> }> {
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     return new Promise((resolve, reject) => {
       const payload = call.json === undefined ? undefined : Buffer.from(JSON.stringify(call.json));
-      const headers: Record<string, string | number> = { Host: 'docker' };
+      const headers: Record<string, string | number> = { Host: this.api.host };
       if (payload) {
         headers['Content-Type'] = 'application/json';
         headers['Content-Length'] = payload.length;
@@ -168,7 +182,7 @@ export class EngineClient {
         if (Buffer.isBuffer(opts.body)) headers['Content-Length'] = opts.body.length;
       }
       const req = request({ socketPath: this.socketPath, method: call.method, path: pathWithQuery(call), headers });
-      // The whole exchange, body included, must finish in time; a hung engine is not waited on forever.
+      // The whole exchange, body included, must finish in time; a hung daemon is not waited on forever.
       req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
       req.once('response', (res) => resolve({ res, req }));
       req.once('error', (err) => reject(this.transportError(call, err, timeoutMs)));
@@ -182,13 +196,13 @@ export class EngineClient {
     });
   }
 
-  private transportError(call: EngineCall, err: unknown, timeoutMs?: number): AgentError | EngineHttpError {
-    if (err instanceof AgentError || err instanceof EngineHttpError) return err;
+  private transportError(call: HttpCall, err: unknown, timeoutMs?: number): AgentError | HttpStatusError {
+    if (err instanceof AgentError || err instanceof HttpStatusError) return err;
     const code = errnoCode(err) ?? 'EIO';
-    const f = socketFailure(dockerApiDescription, this.socketPath, { ok: false, code, message: (err as Error).message }, timeoutMs ?? this.defaultTimeoutMs);
+    const f = socketFailure(this.api.socket, this.socketPath, { ok: false, code, message: (err as Error).message }, timeoutMs ?? this.defaultTimeoutMs);
     const unreachable = ['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM'].includes(code);
-    return new AgentError(unreachable ? 'PROVIDER_UNAVAILABLE' : 'PROVIDER_ERROR', `Docker could not ${call.what}: ${f.error}`, {
-      provider: 'docker',
+    return new AgentError(unreachable ? 'PROVIDER_UNAVAILABLE' : 'PROVIDER_ERROR', `${this.api.name} could not ${call.what}: ${f.error}`, {
+      provider: this.api.provider,
       hint: f.hint,
       cause: err,
     });

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentError } from '../../../agent/errors';
+import { DockerProvider } from '../../../agent/providers/docker/provider';
+import { HttpStatusError, jsonErrorText, UnixHttpClient, type UnixHttpApi } from '../../../agent/providers/unixHttp';
+import { nodeProviders } from '../../../agent/workspaces/providers';
+
+describe('the agent finds the provider of a workspace in a registry', () => {
+  it('refuses lxc and qemu, which have no provider yet, as PROVIDER_UNAVAILABLE naming the one that works', () => {
+    const lookup = nodeProviders({ DOCKER_HOST: 'unix:///nowhere.sock' });
+    for (const name of ['lxc', 'qemu'] as const) {
+      assert.throws(() => lookup(name), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE' && err.provider === name && /cannot run/.test(err.message) && err.hint === 'Use provider: docker.');
+    }
+  });
+
+  it('makes the Docker provider for the socket DOCKER_HOST names, keeps it, and follows a moved socket', () => {
+    const env: NodeJS.ProcessEnv = { DOCKER_HOST: 'unix:///tmp/a.sock' };
+    const lookup = nodeProviders(env);
+    const first = lookup('docker');
+    assert.ok(first instanceof DockerProvider);
+    assert.equal(first.engine.socketPath, '/tmp/a.sock');
+    assert.equal(lookup('docker'), first);
+    env.DOCKER_HOST = 'unix:///tmp/b.sock';
+    const moved = lookup('docker');
+    assert.notEqual(moved, first);
+    assert.equal((moved as DockerProvider).engine.socketPath, '/tmp/b.sock');
+  });
+
+  it('says why Docker is not usable when DOCKER_HOST is not a Unix socket', () => {
+    assert.throws(() => nodeProviders({ DOCKER_HOST: 'tcp://10.0.0.1:2375' })('docker'), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE' && /Docker is not usable: DOCKER_HOST=tcp/.test(err.message));
+  });
+});
+
+describe('the HTTP-over-Unix-socket client speaks for whichever daemon it was made for', () => {
+  let dir: string;
+  let server: Server | undefined;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'vendetta-unixhttp-'))));
+  afterEach(async () => {
+    if (server) {
+      server.closeAllConnections();
+      await new Promise((r) => server!.close(r));
+    }
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const lxd: UnixHttpApi = {
+    name: 'LXD',
+    host: 'lxd',
+    provider: 'lxc',
+    socket: { what: 'LXD daemon', startHint: 'Start LXD.', group: 'lxd' },
+    errorText: (body) => jsonErrorText(body, 'error'),
+  };
+
+  it("sends the daemon's Host header and reports its error body and name", async () => {
+    const socket = join(dir, 'lxd.sock');
+    let host: string | undefined;
+    server = createServer((req, res) => {
+      host = req.headers.host;
+      res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"type":"error","error":"Instance not found","error_code":404}');
+    });
+    await new Promise<void>((r) => server!.listen(socket, r));
+    const client = new UnixHttpClient(lxd, socket);
+    await assert.rejects(client.send({ method: 'GET', path: '/1.0/instances/x', accept: [200], what: 'inspect the instance' }), (err: unknown) => err instanceof HttpStatusError && err.status === 404 && err.message === 'LXD could not inspect the instance: Instance not found');
+    assert.equal(host, 'lxd');
+  });
+
+  it('names the daemon and its provider when nothing answers on the socket', async () => {
+    const client = new UnixHttpClient(lxd, join(dir, 'absent.sock'));
+    await assert.rejects(client.send({ method: 'GET', path: '/1.0', accept: [200], what: 'ask for its version' }), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE' && err.provider === 'lxc' && /^LXD could not ask for its version: no LXD daemon answers/.test(err.message) && err.hint === 'Start LXD.');
+  });
+});
