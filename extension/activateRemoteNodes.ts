@@ -51,7 +51,7 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
   const tree = new NodesTreeProvider(client);
   const view = vscode.window.createTreeView<TreeElement>(VIEW.nodes, { treeDataProvider: tree, showCollapseAll: true });
   const refresh = new RefreshManager(tree, view, client);
-  const remote = new RemoteOpener();
+  const remote = new RemoteOpener({ home: () => client.home, cliPath: context.asAbsolutePath('dist/vendetta.js'), findRuntime, log });
   const logFollowers = new LogFollowers(client);
   const ctx: CommandContext = { extension: context, client, log, tree, refresh, remote, logFollowers, cliPath: context.asAbsolutePath('dist/vendetta.js'), findRuntime };
   context.subscriptions.push(client, tree, view, refresh, logFollowers, registerWorkspaceFiles(client), ...registerCommands(ctx));

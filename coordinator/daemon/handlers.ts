@@ -43,7 +43,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
   const tunnels = deps.tunnels ?? new TunnelRegistry(nullLogger);
   const services = deps.services ?? new ServicesManager(workspaces, nullLogger);
   return {
-    ...workspaceHandlers(workspaces, tunnels),
+    ...workspaceHandlers(workspaces, tunnels, (record, ports) => services.forwardAll(record, ports)),
     ...servicesHandlers(services),
     logToolCall: toolCallLogHandler(deps.log ?? nullLogger),
     initialize: {

@@ -43,7 +43,6 @@ export class ServicesManager {
     this.forwards = new PortForwards(log);
     this.kept = new KeptForwards(workspaces.paths, log);
     this.follows = new LogFollows(log);
-    workspaces.portForwarder = (record, ports) => this.forwardAll(record, ports);
     // Every node with a workspace is watched for service changes, also ones made later.
     this.subs.push(workspaces.onDidChange(() => this.watchKnownNodes()));
     this.subs.push(workspaces.onDidRemove((record) => {
@@ -62,7 +61,7 @@ export class ServicesManager {
    */
   private async restoreKept(): Promise<void> {
     for (const k of this.kept.list()) {
-      const record = this.workspaces.store.get(k.workspace, k.node);
+      const record = this.workspaces.record(k.workspace, k.node);
       if (!record) {
         this.kept.remove(k.workspace, k.node, k.port);
         continue;
@@ -86,7 +85,7 @@ export class ServicesManager {
   }
 
   watchKnownNodes(): void {
-    for (const node of new Set(this.workspaces.store.list().map((r) => r.node))) this.watchNode(node);
+    for (const node of new Set(this.workspaces.records().map((r) => r.node))) this.watchNode(node);
   }
 
   async list(ref: WorkspaceRef): Promise<WorkspaceServices> {
@@ -160,7 +159,8 @@ export class ServicesManager {
   }
 
   /** `up --forward`: each configured port that a service publishes. */
-  private async forwardAll(record: WorkspaceRecord, ports: number[]): Promise<ForwardInfo[]> {
+  /** Forwards each port of the workspace to this machine: `up --forward`. */
+  async forwardAll(record: WorkspaceRecord, ports: number[]): Promise<ForwardInfo[]> {
     const out: ForwardInfo[] = [];
     for (const port of ports) out.push(await this.forward({ name: record.name, node: record.node, port }));
     return out;

@@ -8,6 +8,7 @@ import type { ReadWorkspaceFileParams, RemoveWorkspaceParams, ResolveConflictPar
 import { syncedPath } from '../sync/fileList';
 import { parseGitSource } from './gitClone';
 import type { WorkspaceManager } from './manager';
+import type { PortForwarder } from './operations';
 import { parseAlias, workspaceName } from './names';
 import type { TunnelRegistry } from './tunnels';
 
@@ -77,11 +78,11 @@ export function validateReadFile(raw: unknown): ReadWorkspaceFileParams {
   return { ...validateRef({ name: p.name, node: p.node }, m), path: syncedPath(p.path, m) };
 }
 
-export function workspaceHandlers(workspaces: WorkspaceManager, tunnels: TunnelRegistry): WorkspaceHandlers {
+export function workspaceHandlers(workspaces: WorkspaceManager, tunnels: TunnelRegistry, forwardPorts: PortForwarder): WorkspaceHandlers {
   return {
     workspaceUp: {
       validate: validateUp,
-      run: (p, ctx) => workspaces.up(p, ctx.progress, ctx.token),
+      run: (p, ctx) => workspaces.up(p, ctx.progress, ctx.token, forwardPorts),
     },
     listWorkspaces: {
       validate: (raw) => (v.paramsObject(raw, 'workspaces/list', []), {}),

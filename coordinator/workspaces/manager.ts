@@ -19,7 +19,7 @@ import { proxyCommandArgv, type HomePaths } from '../home';
 import type { Logger } from '../log';
 import type { AgentClient, Disposable } from '../nodes/agentClient';
 import type { ProgressReporter } from '../daemon/handlerTable';
-import type { ForwardInfo, ReadWorkspaceFileParams, ReadWorkspaceFileResult, RemoveWorkspaceParams, ResolveConflictParams, ResolveConflictResult, ServiceStatus, WorkspaceRef, WorkspaceStatus, WorkspaceSummary, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
+import type { ReadWorkspaceFileParams, ReadWorkspaceFileResult, RemoveWorkspaceParams, ResolveConflictParams, ResolveConflictResult, ServiceStatus, WorkspaceRef, WorkspaceStatus, WorkspaceSummary, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
 import { KnownHosts } from '../ssh/knownHosts';
 import type { HostBlock } from '../sshConfig/blocks';
 import { SshConfigFile } from '../sshConfig/sshConfigFile';
@@ -27,6 +27,7 @@ import { SyncStateStore } from '../sync/syncState';
 import { agentErrorName, checkWorkspaceInfo, checkWorkspaceList } from './agentReplies';
 import { WorkspaceStore, workspacesFile, type WorkspaceRecord } from './store';
 import { readSyncedFile, resolveConflict } from './syncConflicts';
+import type { PortForwarder, WorkspaceOps } from './operations';
 import { runUp } from './up';
 import { startServices } from './upServices';
 import { checkServicesStatus } from '../services/agentReplies';
@@ -56,27 +57,62 @@ interface Known {
 const key = (node: string, name: string) => `${node}/${name}`;
 
 export class WorkspaceManager {
-  readonly store: WorkspaceStore;
-  readonly sshConfig: SshConfigFile;
-  readonly knownHosts: KnownHosts;
-  readonly syncState: SyncStateStore;
-  readonly proxyCommand: string[];
+  private readonly store: WorkspaceStore;
+  private readonly sshConfig: SshConfigFile;
+  private readonly knownHosts: KnownHosts;
+  private readonly syncState: SyncStateStore;
+  private readonly proxyCommand: string[];
+  /** What the operations (`up`, sync conflicts) are given: the stores and this bookkeeping. */
+  private readonly ops: WorkspaceOps;
   private readonly known = new Map<string, Known>();
   private readonly locks = new Map<string, Promise<unknown>>();
   /** What each held workspace is held by, for "waiting for …" messages. */
   private readonly holders = new Map<string, string>();
   private readonly listeners = new Set<(all: WorkspaceSummary[]) => void>();
   private readonly removeListeners = new Set<(record: WorkspaceRecord) => void>();
-  /** Set by the services manager: forwards ports of a workspace to this machine (`up --forward`). */
-  portForwarder: ((record: WorkspaceRecord, ports: number[]) => Promise<ForwardInfo[]>) | undefined;
 
-  constructor(readonly opts: WorkspaceManagerOptions) {
+  constructor(private readonly opts: WorkspaceManagerOptions) {
     this.store = new WorkspaceStore(workspacesFile(opts.paths));
     this.sshConfig = new SshConfigFile(opts.paths.sshConfig);
     this.knownHosts = new KnownHosts(opts.paths.knownHosts);
     this.syncState = SyncStateStore.forHome(opts.paths);
     // The home is named: ssh (or VS Code) may run the proxy without this VENDETTA_HOME set.
     this.proxyCommand = opts.proxyCommand ?? proxyCommandArgv(opts.paths.root);
+    this.ops = {
+      paths: opts.paths,
+      log: opts.log,
+      identityFile: this.identityFile,
+      store: this.store,
+      sshConfig: this.sshConfig,
+      knownHosts: this.knownHosts,
+      syncState: this.syncState,
+      client: (node) => this.client(node),
+      resolve: (ref) => this.resolve(ref),
+      busy: (node, name) => this.busy(node, name),
+      exclusive: (node, name, fn, what) => this.exclusive(node, name, fn, what),
+      hostBlock: (r) => this.hostBlock(r),
+      noteInfo: (r, info, error) => this.noteInfo(r, info, error),
+      forget: (r) => this.forget(r),
+      summary: (r) => this.summary(r),
+      emitChange: () => this.emitChange(),
+      inspect: (r, token) => this.inspect(r, token),
+      openSsh: (r) => this.openSsh(r),
+    };
+  }
+
+  /** The workspaces recorded here, on every node. */
+  records(): WorkspaceRecord[] {
+    return this.store.list();
+  }
+
+  /** The record of one workspace, or undefined when none is kept. */
+  record(name: string, node: string): WorkspaceRecord | undefined {
+    return this.store.get(name, node);
+  }
+
+  /** Whether ssh_config has the block of this alias, and known_hosts its pinned key. */
+  localTraces(alias: string): { sshConfigBlock: boolean; knownHostsLine: boolean } {
+    return { sshConfigBlock: this.sshConfig.has(alias), knownHostsLine: this.knownHosts.lookup(alias, 22) !== undefined };
   }
 
   /**
@@ -144,16 +180,17 @@ export class WorkspaceManager {
     }
   }
 
-  up(params: WorkspaceUpParams, progress: ProgressReporter, token?: CancellationToken): Promise<WorkspaceUpResult> {
-    return runUp(this, params, progress, token);
+  /** `workspaces/up`; `forwardPorts` serves `--forward` (the services manager's forwards). */
+  up(params: WorkspaceUpParams, progress: ProgressReporter, token?: CancellationToken, forwardPorts?: PortForwarder): Promise<WorkspaceUpResult> {
+    return runUp(this.ops, forwardPorts ? { forwardPorts } : {}, params, progress, token);
   }
 
   resolveConflict(params: ResolveConflictParams, token?: CancellationToken): Promise<ResolveConflictResult> {
-    return resolveConflict(this, params, token);
+    return resolveConflict(this.ops, params, token);
   }
 
   readSyncedFile(params: ReadWorkspaceFileParams, token?: CancellationToken): Promise<ReadWorkspaceFileResult> {
-    return readSyncedFile(this, params, token);
+    return readSyncedFile(this.ops, params, token);
   }
 
   /** The record a name (and maybe a node) points at; ambiguous or unknown names are errors. */
@@ -291,7 +328,7 @@ export class WorkspaceManager {
       const info = checkWorkspaceInfo(await this.client(record.node).request(StartWorkspace, { name: record.name }, token), record.node);
       const s = this.summary(record, this.noteInfo(record, info));
       this.emitChange();
-      if (info.state === 'running') await startServices(this, record, token);
+      if (info.state === 'running') await startServices(this.ops, record, token);
       return s;
     }, 'start');
   }

@@ -37,11 +37,10 @@ export async function planNodePurge(workspaces: WorkspaceManager, node: string, 
       knownHostsLine: false,
     });
   }
-  for (const r of workspaces.store.list().filter((x) => x.node === node)) {
+  for (const r of workspaces.records().filter((x) => x.node === node)) {
     const w = byName.get(r.name) ?? { name: r.name, provider: r.provider, sshConfigBlock: false, knownHostsLine: false };
     w.sshHost = r.sshHost;
-    w.sshConfigBlock = workspaces.sshConfig.has(r.sshHost);
-    w.knownHostsLine = workspaces.knownHosts.lookup(r.sshHost, 22) !== undefined;
+    Object.assign(w, workspaces.localTraces(r.sshHost));
     byName.set(r.name, w);
   }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -61,7 +60,7 @@ export async function purgeNodeWorkspaces(workspaces: WorkspaceManager, node: st
     });
   }
   for (const w of plan) {
-    const record = workspaces.store.list().find((r) => r.node === node && r.name === w.name);
+    const record = workspaces.records().find((r) => r.node === node && r.name === w.name);
     if (record) {
       await workspaces.remove({ name: w.name, node, force: true }, token);
       continue;

@@ -8,11 +8,11 @@ import { SyncRead, type NodeEntryKind } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import type { ReadWorkspaceFileParams, ReadWorkspaceFileResult, ResolveConflictParams, ResolveConflictResult } from '../protocol';
 import { keepWorkspaceVersion, syncProject } from '../sync/sender';
-import type { WorkspaceManager } from './manager';
+import type { WorkspaceOps } from './operations';
 
 const KINDS: readonly NodeEntryKind[] = ['file', 'symlink', 'folder', 'special', 'blocked'];
 
-function syncedProject(m: WorkspaceManager, p: { name: string; node?: string }) {
+function syncedProject(m: WorkspaceOps, p: { name: string; node?: string }) {
   const record = m.resolve(p);
   if (record.projectPath === undefined || record.git) {
     throw new VendettaError('INVALID_PARAMS', `${record.name} on ${record.node} is not synced from a folder on this machine`, {
@@ -22,7 +22,7 @@ function syncedProject(m: WorkspaceManager, p: { name: string; node?: string }) 
   return { record, root: record.projectPath };
 }
 
-export function resolveConflict(m: WorkspaceManager, p: ResolveConflictParams, token?: CancellationToken): Promise<ResolveConflictResult> {
+export function resolveConflict(m: WorkspaceOps, p: ResolveConflictParams, token?: CancellationToken): Promise<ResolveConflictResult> {
   const { record, root } = syncedProject(m, p);
   return m.exclusive(record.node, record.name, async () => {
     const o = { client: m.client(record.node), node: record.node, workspace: record.name, root, state: m.syncState, ...(token ? { token } : {}) };
@@ -56,7 +56,7 @@ export function checkReadReply(reply: unknown, node: string): ReadWorkspaceFileR
   };
 }
 
-export async function readSyncedFile(m: WorkspaceManager, p: ReadWorkspaceFileParams, token?: CancellationToken): Promise<ReadWorkspaceFileResult> {
+export async function readSyncedFile(m: WorkspaceOps, p: ReadWorkspaceFileParams, token?: CancellationToken): Promise<ReadWorkspaceFileResult> {
   const record = m.resolve(p);
   return checkReadReply(await m.client(record.node).request(SyncRead, { name: record.name, path: p.path }, token), record.node);
 }

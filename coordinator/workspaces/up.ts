@@ -13,18 +13,23 @@ import { fingerprintOf } from '../ssh/fingerprint';
 import { syncProject } from '../sync/sender';
 import { agentErrorName, checkWorkspaceInfo, parsePublicKey } from './agentReplies';
 import { cloneInWorkspace, parseGitSource, type GitSource } from './gitClone';
-import type { WorkspaceManager } from './manager';
 import { sshAlias, workspaceName } from './names';
 import { buildInputsHash } from './buildInputs';
 import { buildSpec, loadProject } from './project';
 import type { WorkspaceRecord } from './store';
 import { upServices } from './upServices';
 import { UpSteps } from './upSteps';
+import type { PortForwarder, WorkspaceOps } from './operations';
 import { ensureWorkspaceKey } from './workspaceKey';
 import { connectWorkspace } from './workspaceSsh';
 
 
-export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, report: ProgressReporter, token?: CancellationToken): Promise<WorkspaceUpResult> {
+/** What `up` needs besides the manager's operations: who forwards ports for `--forward`. */
+export interface UpDeps {
+  forwardPorts?: PortForwarder;
+}
+
+export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams, report: ProgressReporter, token?: CancellationToken): Promise<WorkspaceUpResult> {
   const started = Date.now();
   const git = p.git !== undefined ? parseGitSource(p.git) : undefined;
   const project = await loadProject(p.path);
@@ -125,8 +130,8 @@ export async function runUp(m: WorkspaceManager, p: WorkspaceUpParams, report: P
     let forwards: ForwardInfo[] | undefined;
     if (forwardPorts.length) {
       progress(TOTAL, TOTAL, `Forwarding port${forwardPorts.length > 1 ? 's' : ''} ${forwardPorts.join(', ')}`);
-      if (!m.portForwarder) throw new VendettaError('INTERNAL', 'This coordinator cannot forward ports', { hint: 'Restart it with `vendetta coordinator stop`.' });
-      forwards = await m.portForwarder(record, forwardPorts);
+      if (!deps.forwardPorts) throw new VendettaError('INTERNAL', 'This coordinator cannot forward ports', { hint: 'Restart it with `vendetta coordinator stop`.' });
+      forwards = await deps.forwardPorts(record, forwardPorts);
     }
     steps.finish();
     m.log.info('workspace up', { workspace: name, node, existed: !!existing, sent: sync?.sent, bytes: sync?.bytes, services: services?.length, ms: Date.now() - started });
@@ -149,7 +154,7 @@ interface CreateMode {
   recreate: boolean;
 }
 
-async function create(m: WorkspaceManager, record: WorkspaceRecord, spec: ReturnType<typeof buildSpec>, { isNew, recreate }: CreateMode, progress: ProgressReporter, token?: CancellationToken, TOTAL = 5): Promise<WorkspaceInfo> {
+async function create(m: WorkspaceOps, record: WorkspaceRecord, spec: ReturnType<typeof buildSpec>, { isNew, recreate }: CreateMode, progress: ProgressReporter, token?: CancellationToken, TOTAL = 5): Promise<WorkspaceInfo> {
   const client = m.client(record.node);
   const agentToken = randomUUID();
   const sub = client.onNotification(WorkspaceProgress, (wp) => {
@@ -182,7 +187,7 @@ async function create(m: WorkspaceManager, record: WorkspaceRecord, spec: Return
   }
 }
 
-async function clone(m: WorkspaceManager, record: WorkspaceRecord, git: GitSource): Promise<{ cloned: boolean }> {
+async function clone(m: WorkspaceOps, record: WorkspaceRecord, git: GitSource): Promise<{ cloned: boolean }> {
   const sock = await m.openSsh(record);
   const ssh = await connectWorkspace({ sock, alias: record.sshHost, user: record.user, identityFile: m.identityFile, knownHostsFile: m.paths.knownHosts });
   try {

@@ -6,7 +6,7 @@
 import type { CancellationToken } from 'vscode-jsonrpc';
 import { ListServices, ServicesDidChange, StartServices, type ServiceSpec, type ServiceStatus, type WorkspaceServicesStatus } from '../../agent/protocol';
 import { checkServicesStatus } from '../services/agentReplies';
-import type { WorkspaceManager } from './manager';
+import type { WorkspaceOps } from './operations';
 import type { WorkspaceRecord } from './store';
 import { agentErrorName } from './agentReplies';
 
@@ -38,7 +38,7 @@ export function describeServices(services: readonly ServiceStatus[]): string {
 }
 
 /** StartServices, or undefined when the node's agent has no services (an older agent). */
-export async function startServices(m: WorkspaceManager, record: WorkspaceRecord, token?: CancellationToken, service?: string): Promise<WorkspaceServicesStatus | undefined> {
+export async function startServices(m: Pick<WorkspaceOps, 'client' | 'log'>, record: WorkspaceRecord, token?: CancellationToken, service?: string): Promise<WorkspaceServicesStatus | undefined> {
   try {
     return checkServicesStatus(await m.client(record.node).request(StartServices, { workspace: record.name, ...(service ? { service } : {}) }, token), record.node);
   } catch (err) {
@@ -53,7 +53,7 @@ export async function startServices(m: WorkspaceManager, record: WorkspaceRecord
  * they settle. Returns the services as they stand, or undefined when the agent has none.
  */
 export async function upServices(
-  m: WorkspaceManager,
+  m: Pick<WorkspaceOps, 'client' | 'log'>,
   record: WorkspaceRecord,
   specs: readonly ServiceSpec[],
   existed: boolean,

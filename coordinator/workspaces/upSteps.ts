@@ -7,7 +7,7 @@ import type { CancellationToken } from 'vscode-jsonrpc';
 import type { ProgressReporter } from '../daemon/handlerTable';
 import { VendettaError } from '../errors';
 import type { UnfinishedUp } from '../protocol';
-import type { WorkspaceManager } from './manager';
+import type { WorkspaceOps } from './operations';
 import type { WorkspaceRecord } from './store';
 
 /** What each step of `up` makes; the ones not reached yet are what an interruption leaves undone. */
@@ -25,7 +25,7 @@ export class UpSteps {
   private record: WorkspaceRecord | undefined;
 
   constructor(
-    private readonly m: WorkspaceManager,
+    private readonly m: Pick<WorkspaceOps, 'store' | 'emitChange'>,
     private readonly plan: UpPlan,
     private readonly report: ProgressReporter,
     private readonly token: CancellationToken | undefined,

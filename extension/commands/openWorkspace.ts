@@ -17,5 +17,5 @@ export async function openWorkspace(ctx: CommandContext, arg: unknown, newWindow
       ctx.client.request(StartWorkspaceRequest, { name: target.name, node: target.node }),
     );
   }
-  return ctx.remote.open(ctx, w, newWindow);
+  return ctx.remote.open(w, newWindow);
 }

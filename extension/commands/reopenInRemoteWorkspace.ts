@@ -50,5 +50,5 @@ export async function reopenInRemoteWorkspace(ctx: CommandContext, arg?: unknown
     // Once every conflict is settled the folder reopens; otherwise this window stays for the rest.
     if (choice === SHOW_CONFLICTS ? (await showConflicts(ctx, conflicts)).length > 0 : choice !== reopen) throw new CancelledError();
   }
-  return ctx.remote.open(ctx, result, false);
+  return ctx.remote.open(result, false);
 }

@@ -7,10 +7,9 @@
  */
 import * as vscode from 'vscode';
 import type { WorkspaceSummary } from '../../coordinator/protocol';
-import type { CommandContext } from '../commands/context';
 import { CancelledError } from '../errors';
 import { pickRemoteSsh, remoteFolderUri, REMOTE_SSH_EXTENSIONS } from './remoteUri';
-import { ensureSshInclude } from './sshInclude';
+import { ensureSshInclude, type SshIncludeDeps } from './sshInclude';
 
 export type FolderOpener = (uri: vscode.Uri, opts: { newWindow: boolean }) => Thenable<unknown> | Promise<unknown>;
 
@@ -18,16 +17,18 @@ export class RemoteOpener {
   /** Replaces the Remote-SSH path when set. */
   opener: FolderOpener | undefined;
 
-  async open(ctx: CommandContext, w: WorkspaceSummary, newWindow: boolean): Promise<string> {
+  constructor(private readonly deps: SshIncludeDeps) {}
+
+  async open(w: WorkspaceSummary, newWindow: boolean): Promise<string> {
     const uriText = remoteFolderUri(w.sshHost, w.workspaceFolder);
     const uri = vscode.Uri.parse(uriText);
-    ctx.log.info(`Opening ${uriText}${newWindow ? ' in a new window' : ''}`);
+    this.deps.log.info(`Opening ${uriText}${newWindow ? ' in a new window' : ''}`);
     if (this.opener) {
       await this.opener(uri, { newWindow });
       return uriText;
     }
     await ensureRemoteSsh();
-    await ensureSshInclude(ctx);
+    await ensureSshInclude(this.deps);
     await setRemotePlatform(w.sshHost);
     await vscode.commands.executeCommand('vscode.openFolder', uri, newWindow ? { forceNewWindow: true } : { forceReuseWindow: true });
     return uriText;

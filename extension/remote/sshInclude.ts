@@ -8,10 +8,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runCli } from '../client/cli';
-import type { CommandContext } from '../commands/context';
+import type { HomeFiles } from '../client/home';
+import type { NodeRuntime } from '../client/runtime';
 import { machineSetting } from '../util/machineSettings';
 
 export type ManageInclude = 'ask' | 'always' | 'never';
+
+/** What adding the Include needs: the home's files, the bundled CLI and a runtime to run it, a log. */
+export interface SshIncludeDeps {
+  home: () => Pick<HomeFiles, 'root' | 'sshConfig'>;
+  cliPath: string;
+  findRuntime: () => Promise<NodeRuntime>;
+  log: Pick<vscode.LogOutputChannel, 'info'>;
+}
 
 async function alreadyIncluded(sshConfig: string): Promise<boolean> {
   try {
@@ -23,10 +32,11 @@ async function alreadyIncluded(sshConfig: string): Promise<boolean> {
 }
 
 /** Makes sure ~/.ssh/config includes the generated file, asking first unless the user already answered. */
-export async function ensureSshInclude(ctx: CommandContext): Promise<void> {
+export async function ensureSshInclude(deps: SshIncludeDeps): Promise<void> {
   const config = vscode.workspace.getConfiguration('vendetta');
   let mode = machineSetting<ManageInclude>(config, 'sshConfig.manageInclude') ?? 'ask';
-  const sshConfig = ctx.client.home.sshConfig;
+  const home = deps.home();
+  const sshConfig = home.sshConfig;
   if (mode === 'never' || (await alreadyIncluded(sshConfig))) return;
   if (mode === 'ask') {
     const add = 'Add Include';
@@ -42,7 +52,7 @@ export async function ensureSshInclude(ctx: CommandContext): Promise<void> {
     await config.update('sshConfig.manageInclude', mode, vscode.ConfigurationTarget.Global);
     if (mode === 'never') return;
   }
-  const runtime = await ctx.findRuntime();
-  const out = await runCli(runtime, ctx.cliPath, ctx.client.home.root, ['ssh-config', 'install', '--json']);
-  ctx.log.info(`ssh-config install: ${out.trim()}`);
+  const runtime = await deps.findRuntime();
+  const out = await runCli(runtime, deps.cliPath, home.root, ['ssh-config', 'install', '--json']);
+  deps.log.info(`ssh-config install: ${out.trim()}`);
 }

@@ -6,7 +6,10 @@ import { VendettaError } from '../../../coordinator/errors';
 import { homePaths, type HomePaths } from '../../../coordinator/home';
 import { nullLogger } from '../../../coordinator/log';
 import type { WorkspaceSummary } from '../../../coordinator/protocol';
+import { KnownHosts } from '../../../coordinator/ssh/knownHosts';
+import { SshConfigFile } from '../../../coordinator/sshConfig/sshConfigFile';
 import { WorkspaceManager } from '../../../coordinator/workspaces/manager';
+import { WorkspaceStore, workspacesFile } from '../../../coordinator/workspaces/store';
 import { agentError, FakeWorkspaceAgent, writeProject } from './fakeAgent';
 
 const CONFIG = 'name: shop\nprovider: docker\ndocker: { image: test/debian:12 }\n';
@@ -41,12 +44,12 @@ describe('workspaces, as the coordinator manages them', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('up: records it, pins its host key before writing its ssh_config block, and sends the project', async () => {
-    const upsert = m.sshConfig.upsert.bind(m.sshConfig);
-    m.sshConfig.upsert = (b) => {
-      assert.ok(m.knownHosts.lookup(b.alias, 22), 'the key is pinned before the block exists');
-      upsert(b);
+    const upsert = SshConfigFile.prototype.upsert;
+    SshConfigFile.prototype.upsert = function (b) {
+      assert.ok(new KnownHosts(paths.knownHosts).lookup(b.alias, 22), 'the key is pinned before the block exists');
+      upsert.call(this, b);
     };
-    const r = await m.up({ path: project }, progress);
+    const r = await m.up({ path: project }, progress).finally(() => (SshConfigFile.prototype.upsert = upsert));
     assert.equal(r.name, 'shop');
     assert.equal(r.node, 'local');
     assert.equal(r.state, 'running');
@@ -64,7 +67,7 @@ describe('workspaces, as the coordinator manages them', () => {
     const cfg = readFileSync(paths.sshConfig, 'utf8');
     assert.match(cfg, /^Host shop\.local\.vendetta$/m);
     assert.match(cfg, /^ {2}HostKeyAlias shop\.local\.vendetta$/m);
-    const pinned = m.knownHosts.lookup('shop.local.vendetta', 22);
+    const pinned = new KnownHosts(paths.knownHosts).lookup('shop.local.vendetta', 22);
     assert.equal(pinned?.fingerprint, agent.workspaces.get('shop')!.ssh!.hostKey.fingerprint);
     const records = JSON.parse(readFileSync(join(paths.stateDir, 'workspaces.json'), 'utf8')) as { workspaces: unknown[] };
     assert.deepEqual(records.workspaces.map((w) => (w as { name: string }).name), ['shop']);
@@ -98,7 +101,7 @@ describe('workspaces, as the coordinator manages them', () => {
     agent.syncFailure = { code: 'SYNC_REFUSED', message: 'The sync stream was refused: a path leaves the project', hint: 'send relative paths' };
     await assert.rejects(m.up({ path: project }, progress), (e: VendettaError) =>
       e.code === 'SYNC_FAILED' && /shop on local failed: The sync stream was refused: a path leaves the project/.test(e.message) && e.hint === 'send relative paths' && e.details?.receiverCode === 'SYNC_REFUSED');
-    assert.equal(m.store.list().length, 1, 'the workspace itself is there');
+    assert.equal(m.records().length, 1, 'the workspace itself is there');
     const r = await m.up({ path: project }, progress);
     assert.equal(r.sync?.sent, 4);
   });
@@ -124,7 +127,7 @@ describe('workspaces, as the coordinator manages them', () => {
     assert.doesNotMatch(readFileSync(paths.sshConfig, 'utf8'), /shop\.local\.vendetta/);
     assert.doesNotMatch(readFileSync(paths.knownHosts, 'utf8'), /shop\.local\.vendetta/);
     assert.equal(existsSync(join(paths.stateDir, 'sync', 'local', 'shop.json')), false);
-    assert.deepEqual(m.store.list().map((r) => `${r.name}@${r.node}`), ['shop@build-1'], 'the other node\'s workspace is untouched');
+    assert.deepEqual(m.records().map((r) => `${r.name}@${r.node}`), ['shop@build-1'], 'the other node\'s workspace is untouched');
     assert.match(readFileSync(paths.sshConfig, 'utf8'), /shop\.build-1\.vendetta/);
   });
 
@@ -134,7 +137,7 @@ describe('workspaces, as the coordinator manages them', () => {
     const [row] = await m.list();
     assert.equal(row?.state, 'missing');
     await m.remove({ name: 'shop' });
-    assert.deepEqual(m.store.list(), []);
+    assert.deepEqual(m.records(), []);
   });
 
   it('forgets a workspace whose node was removed only when forced', async () => {
@@ -144,7 +147,7 @@ describe('workspaces, as the coordinator manages them', () => {
     assert.deepEqual([row?.state, row?.error?.code], ['error', 'NODE_NOT_FOUND']);
     await assert.rejects(m.remove({ name: 'shop' }), (e: VendettaError) => e.code === 'NODE_NOT_FOUND' && /--force/.test(e.hint ?? ''));
     await m.remove({ name: 'shop', force: true });
-    assert.deepEqual(m.store.list(), []);
+    assert.deepEqual(m.records(), []);
     assert.doesNotMatch(readFileSync(paths.sshConfig, 'utf8'), /shop\.build-1/);
   });
 
@@ -162,7 +165,7 @@ describe('workspaces, as the coordinator manages them', () => {
     const agent = agents.get('local')!;
     agent.failNext.set('workspaces/create', agentError('local', 'IMAGE_NOT_FOUND', 'The image test/debian:12 is not on local', 'build it'));
     await assert.rejects(m.up({ path: project }, progress), (e: VendettaError) => /image test\/debian:12/.test(e.message) && e.hint === 'build it');
-    assert.deepEqual(m.store.list(), []);
+    assert.deepEqual(m.records(), []);
     assert.equal(existsSync(paths.sshConfig), false);
 
     agent.failNext.set('workspaces/create', new VendettaError('NODE_UNREACHABLE', 'Lost the connection to local', { hint: 'retry' }));
@@ -212,8 +215,10 @@ describe('workspaces, as the coordinator manages them', () => {
     assert.doesNotMatch(text, /\/x\/vendetta\.js/);
     assert.equal(later.refreshSshConfig(), 0, 'nothing to change the second time');
     // A workspace whose block was never written (its up stopped early) gets none.
-    later.store.upsert({ ...later.store.get('shop', 'local')!, name: 'half', sshHost: 'half.local.vendetta' });
-    assert.equal(later.refreshSshConfig(), 0);
-    assert.equal(later.sshConfig.has('half.local.vendetta'), false);
+    new WorkspaceStore(workspacesFile(paths)).upsert({ ...later.record('shop', 'local')!, name: 'half', sshHost: 'half.local.vendetta' });
+    const third = new WorkspaceManager({ paths, log: nullLogger, nodes: { agentClient: () => agents.get('local')! }, proxyCommand: ['/usr/bin/node', '/new dist/vendetta.js', 'ssh-proxy', '--home', paths.root] });
+    assert.equal(third.records().length, 2);
+    assert.equal(third.refreshSshConfig(), 0);
+    assert.equal(third.localTraces('half.local.vendetta').sshConfigBlock, false);
   });
 });

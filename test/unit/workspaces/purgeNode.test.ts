@@ -57,12 +57,12 @@ describe('purging a node\'s workspaces (node remove --purge)', () => {
     assert.deepEqual(removed.map((w) => w.name), ['gone', 'shop', 'theirs']);
     assert.deepEqual([...other.workspaces.keys()], []);
     assert.equal(existsSync(other.folder('shop')), false);
-    assert.deepEqual(m.store.list().map((r) => `${r.node}/${r.name}`), ['local/blog']);
+    assert.deepEqual(m.records().map((r) => `${r.node}/${r.name}`), ['local/blog']);
     const cfg = readFileSync(paths.sshConfig, 'utf8');
     assert.doesNotMatch(cfg, /shop\.b1|gone\.b1/);
     assert.match(cfg, /^Host blog\.local\.vendetta$/m);
-    assert.equal(m.knownHosts.lookup('shop.b1.vendetta', 22), undefined);
-    assert.ok(m.knownHosts.lookup('blog.local.vendetta', 22));
+    assert.equal(m.localTraces('shop.b1.vendetta').knownHostsLine, false);
+    assert.ok(m.localTraces('blog.local.vendetta').knownHostsLine);
     assert.deepEqual(await planNodePurge(m, 'b1'), []);
   });
 
@@ -72,7 +72,7 @@ describe('purging a node\'s workspaces (node remove --purge)', () => {
     await m.up({ path: project('late'), node: 'b1' }, () => undefined);
     await assert.rejects(purgeNodeWorkspaces(m, 'b1', ['shop']), (e: VendettaError) => e.code === 'WORKSPACE_STATE' && /not in the list you confirmed: late$/.test(e.message) && /Nothing was removed/.test(e.hint ?? ''));
     assert.deepEqual([...agents.get('b1')!.workspaces.keys()].sort(), ['late', 'shop']);
-    assert.equal(m.store.list().length, 2);
+    assert.equal(m.records().length, 2);
   });
 
   it('a node that cannot list its workspaces is not purged, and the hint says how to forget it anyway', async () => {

@@ -7,6 +7,7 @@ import { VendettaError } from '../../../coordinator/errors';
 import { homePaths, type HomePaths } from '../../../coordinator/home';
 import { nullLogger } from '../../../coordinator/log';
 import { WorkspaceManager } from '../../../coordinator/workspaces/manager';
+import { WorkspaceStore, workspacesFile } from '../../../coordinator/workspaces/store';
 import { UpSteps } from '../../../coordinator/workspaces/upSteps';
 import { FakeWorkspaceAgent, writeProject } from './fakeAgent';
 
@@ -39,7 +40,7 @@ describe('an up that does not finish is marked so, and an interrupted one says w
     assert.equal(err.hint, `Not done yet: the workspace on local may be half-made, its ssh_config block, its code (partly sent at most). \`vendetta up ${project} --name shop\` finishes it; \`vendetta workspace rm shop --force\` removes what was made.`);
     const [row] = m.cached();
     assert.deepEqual([row?.unfinished?.step, row?.unfinished?.total, row?.unfinished?.message], [3, 5, 'Creating shop on local']);
-    assert.equal(m.sshConfig.remove('shop.local.vendetta'), false, 'no ssh_config block was written');
+    assert.equal(m.localTraces('shop.local.vendetta').sshConfigBlock, false, 'no ssh_config block was written');
 
     const done = await m.up({ path: project }, () => undefined);
     assert.equal(done.unfinished, undefined);
@@ -57,13 +58,14 @@ describe('an up that does not finish is marked so, and an interrupted one says w
 
   it('an error of a step taken while interrupted becomes the interruption, keeping the error as its cause', async () => {
     const cancel = new CancellationTokenSource();
-    const steps = new UpSteps(m, { name: 'x', node: 'local', path: '/p', git: true, services: true, forwards: true }, () => undefined, cancel.token);
+    const ops = { store: new WorkspaceStore(workspacesFile(paths)), emitChange: () => undefined };
+    const steps = new UpSteps(ops, { name: 'x', node: 'local', path: '/p', git: true, services: true, forwards: true }, () => undefined, cancel.token);
     steps.progress(1, 7, 'one');
     cancel.cancel();
     const err = await steps.guard(() => Promise.reject(new Error('the link went away'))).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof VendettaError && err.code === 'CANCELLED');
     assert.equal((err.cause as Error).message, 'the link went away');
-    const plain = await new UpSteps(m, { name: 'x', node: 'local', path: '/p', git: false, services: false, forwards: false }, () => undefined, undefined)
+    const plain = await new UpSteps(ops, { name: 'x', node: 'local', path: '/p', git: false, services: false, forwards: false }, () => undefined, undefined)
       .guard(() => Promise.reject(new Error('boom'))).then(() => undefined, (e: unknown) => e);
     assert.equal((plain as Error).message, 'boom', 'not interrupted: the error as it was');
   });
