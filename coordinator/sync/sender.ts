@@ -70,9 +70,10 @@ export async function syncProject(o: SyncOptions): Promise<SyncReport> {
   const started = Date.now();
   const stored = o.state.load(o.node, o.workspace);
   const base: SyncBase = o.only ? new Map(o.only.flatMap((p) => (stored.has(p) ? [[p, stored.get(p)!] as const] : []))) : stored;
-  const local = await localFiles(o);
-  const paths = [...new Set([...local.map((f) => f.path), ...base.keys()])].sort();
-  const node = await scanNode(o, paths, base);
+  // The base's paths are asked about while the local files are listed; paths new here after.
+  const [local, node] = await Promise.all([localFiles(o), scanNode(o, [...base.keys()].sort(), base)]);
+  const fresh = local.map((f) => f.path).filter((p) => !base.has(p));
+  if (fresh.length > 0) for (const [p, n] of await scanNode(o, fresh, base)) node.set(p, n);
   const localIds = await contentIds(pathsToHash(local, base, node));
   const plan = planSync({ local, base, node, localIds, ...(o.overwrite ? { overwrite: true } : {}) });
   const report: SyncReport = {
