@@ -6,11 +6,14 @@
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { CreateWorkspaceParams, RemoveWorkspaceParams, SyncTarget, WorkspaceInfo, WorkspaceNameParams } from './workspaces';
 import type { SyncReadParams, SyncReadResult, SyncScanParams, SyncScanResult } from './sync';
+import type { AgentErrorData } from './errorData';
 import type { ServiceLogsParams, ServiceLogsResult, ServiceNameParams, WorkspaceServicesStatus } from './services';
 
 export * from './workspaces';
 export * from './services';
 export * from './sync';
+export * from './errorData';
+export * from './providerNames';
 
 /** Bumped on any incompatible change; exchanged in `initialize`. */
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -40,19 +43,6 @@ export const AgentErrorCodes = {
   Internal: 2099,
 } as const;
 export type AgentErrorCode = (typeof AgentErrorCodes)[keyof typeof AgentErrorCodes];
-
-/** `data` of every ResponseError the agent sends. */
-export interface AgentErrorData {
-  /** Stable machine-readable name, e.g. `PROTOCOL_MISMATCH`. */
-  code: string;
-  hint?: string;
-  provider?: ProviderName;
-  /** Messages of the cause chain, outermost first. */
-  causes?: string[];
-  /** On PROTOCOL_MISMATCH: what the agent speaks, so the client can say what to upgrade. */
-  protocolVersion?: number;
-  agentVersion?: string;
-}
 
 /** The stable names carried in `AgentErrorData.code`. */
 export const AgentErrorNames = {
@@ -101,20 +91,6 @@ export interface AgentVersionOutput {
   version: string;
   buildId: string;
   protocolVersion: number;
-}
-
-export type ProviderName = 'docker' | 'lxc' | 'qemu';
-export const PROVIDER_NAMES: readonly ProviderName[] = ['docker', 'lxc', 'qemu'];
-/**
- * The providers this agent can run workspaces with. lxc and qemu are detected (what a node has
- * installed) but have no provider yet, so they are reported unavailable and refused.
- */
-export type RunnableProviderName = Extract<ProviderName, 'docker'>;
-export const RUNNABLE_PROVIDERS: readonly ProviderName[] = ['docker'] satisfies readonly RunnableProviderName[];
-
-/** Why a provider outside RUNNABLE_PROVIDERS is refused, for errors and node reports alike. */
-export function notRunnableReason(name: ProviderName): string {
-  return `this version of vendetta cannot run ${name} workspaces yet; only ${RUNNABLE_PROVIDERS.join(', ')} is available`;
 }
 
 export interface InitializeParams {

@@ -5,7 +5,7 @@
  * laptop sleeps. The coordinator only asks and subscribes.
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
-import type { AgentErrorData } from './index';
+import type { AgentErrorData } from './errorData';
 
 /** argv (run as is) or a string (run by the workspace's `/bin/sh -c`, exactly as written). */
 export type ServiceCommand = string | string[];

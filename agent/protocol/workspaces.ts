@@ -5,7 +5,8 @@
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { SyncReadParams, SyncReadResult, SyncScanParams, SyncScanResult } from './sync';
-import type { AgentErrorData, ProviderName } from './index';
+import type { AgentErrorData } from './errorData';
+import type { ProviderName } from './providerNames';
 import type { ServiceSpec, WorkspaceHooksSpec } from './services';
 
 export const WORKSPACE_LABEL = 'dev.vendetta.workspace';

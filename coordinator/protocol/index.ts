@@ -3,64 +3,16 @@
  * `$VENDETTA_HOME/coordinator.sock`. Imports nothing but vscode-jsonrpc types.
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { ErrorData, ErrorName } from './errors';
 
 export * from './workspaces';
 export * from './services';
 export * from './mcp';
+export * from './errors';
+export * from './workspaceRef';
 
 /** Bumped on any incompatible change; exchanged in `initialize`. */
 export const COORDINATOR_PROTOCOL_VERSION = 1;
-
-/**
- * Numeric codes carried by ResponseError; `ErrorData.code` carries the stable name.
- * Application codes live above 1000, clear of JSON-RPC's reserved range.
- */
-export const ErrorCodes = {
-  METHOD_NOT_FOUND: -32601,
-  INVALID_PARAMS: -32602,
-  PROTOCOL_MISMATCH: 1001,
-  INVALID_NAME: 1002,
-  NODE_NOT_FOUND: 1003,
-  NODE_EXISTS: 1004,
-  NODE_UNREACHABLE: 1005,
-  HOST_KEY_MISMATCH: 1006,
-  HOST_KEY_UNCONFIRMED: 1007,
-  AUTH_FAILED: 1008,
-  NODE_RUNTIME_MISSING: 1009,
-  AGENT_INSTALL_FAILED: 1010,
-  AGENT_ERROR: 1011,
-  REGISTRY_INVALID: 1012,
-  CONFIG_INVALID: 1013,
-  INVALID_HOST: 1014,
-  IDENTITY_INVALID: 1015,
-  CANCELLED: 1016,
-  /** Another coordinator already serves this VENDETTA_HOME. */
-  ALREADY_RUNNING: 1017,
-  WORKSPACE_NOT_FOUND: 1018,
-  /** The same workspace name on several nodes, and no node given. */
-  WORKSPACE_AMBIGUOUS: 1019,
-  WORKSPACE_EXISTS: 1020,
-  /** The workspace is not in a state that allows the request (e.g. not running for a tunnel). */
-  WORKSPACE_STATE: 1021,
-  SYNC_FAILED: 1022,
-  TUNNEL_FAILED: 1023,
-  /** VENDETTA_HOME, or a file in it, is a link or can be changed by someone other than the user. */
-  HOME_UNTRUSTED: 1030,
-  INTERNAL: 1099,
-} as const;
-export type ErrorName = keyof typeof ErrorCodes;
-
-/** `data` of every ResponseError the coordinator sends. */
-export interface ErrorData {
-  code: ErrorName;
-  hint?: string;
-  node?: string;
-  provider?: string;
-  /** Messages of the cause chain, outermost first. */
-  causes?: string[];
-  /** Extra structured detail (e.g. both fingerprints of a host-key mismatch). */
-  details?: Record<string, unknown>;
-}
 
 export interface InitializeParams {
   protocolVersion: number;

@@ -4,7 +4,7 @@
  * command output).
  */
 import { RequestType } from 'vscode-jsonrpc';
-import type { ErrorData } from './index';
+import type { ErrorData } from './errors';
 
 export interface ToolCallRecord {
   /** The MCP tool name (`exec`, `read_file`, …). */

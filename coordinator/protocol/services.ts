@@ -3,8 +3,8 @@
  * and the extension's tree ask for. The agent on the node runs the services; the coordinator relays.
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
-import type { ErrorData, ErrorName } from './index';
-import type { WorkspaceRef } from './workspaces';
+import type { ErrorData, ErrorName } from './errors';
+import type { WorkspaceRef } from './workspaceRef';
 
 // Restated from the agent's contract on purpose: clients (the extension) must not depend on agent/.
 export type ServiceState = 'waiting' | 'starting' | 'healthy' | 'unhealthy' | 'restarting' | 'crashloop' | 'exited' | 'stopped';

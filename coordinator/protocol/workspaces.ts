@@ -3,7 +3,8 @@
  * extension's tree shows, and the tunnel `vendetta ssh-proxy` and `workspace exec` ride on.
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
-import type { ErrorData, ErrorName } from './index';
+import type { ErrorData, ErrorName } from './errors';
+import type { WorkspaceRef } from './workspaceRef';
 import type { ForwardInfo, ServiceStatus } from './services';
 
 export type WorkspaceState = 'creating' | 'running' | 'stopped' | 'error' | 'missing';
@@ -119,12 +120,6 @@ export interface WorkspaceUpResult extends WorkspaceSummary {
   services?: ServiceStatus[];
   /** What `forward: true` forwarded. */
   forwards?: ForwardInfo[];
-}
-
-export interface WorkspaceRef {
-  name: string;
-  /** Needed only when the name exists on more than one node. */
-  node?: string;
 }
 
 export interface RemoveWorkspaceParams extends WorkspaceRef {
