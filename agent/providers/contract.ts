@@ -123,3 +123,15 @@ export interface WorkspaceProvider {
   /** The last lines of the workspace's main process output, for error messages. */
   logs(providerId: string, lines: number): Promise<string>;
 }
+
+/**
+ * A start refused because a node port the workspace publishes on 127.0.0.1 is held by another
+ * process: each provider recognises this in its own runtime's words and throws this, so the
+ * agent can say which service it was and what to do without knowing the runtime.
+ */
+export class NodePortTakenError extends Error {
+  constructor(readonly nodePort: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NodePortTakenError';
+  }
+}

@@ -1,14 +1,14 @@
 /** The refusals of the workspace manager, each with what to do about it. */
 import { AgentError } from '../errors';
 import type { WorkspaceSpec } from '../protocol';
-import { takenNodePort } from '../services/ports';
+import { NodePortTakenError } from '../providers/contract';
 import { describeDifferences, type BakedDifference } from './baked';
 import type { WorkspaceRecord } from './state';
 
 /** A start refused because a published node port is taken now: say which, and what to do. */
 export function portTakenError(err: unknown, name: string, rec: WorkspaceRecord): AgentError | undefined {
-  const taken = takenNodePort(err instanceof Error ? err.message : '');
-  if (taken === undefined) return undefined;
+  if (!(err instanceof NodePortTakenError)) return undefined;
+  const taken = err.nodePort;
   const containerPort = Object.entries(rec.servicePorts ?? {}).find(([, n]) => n === taken)?.[0];
   const service = rec.spec.services?.find((s) => String(s.port) === containerPort)?.name;
   return new AgentError('PROVIDER_ERROR', `Workspace ${name} cannot start: port ${taken} on the node's 127.0.0.1${service ? ` (where service ${service} is published)` : ''} is taken by another process`, {

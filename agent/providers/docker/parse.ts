@@ -183,3 +183,13 @@ export function parsePathStat(header: string | string[] | undefined): { name: st
     return undefined;
   }
 }
+
+/**
+ * The node port in Docker's refusal to start a container whose published port is taken
+ * ("…listen tcp4 127.0.0.1:7070: bind: address already in use", "Bind for 127.0.0.1:7070
+ * failed: port is already allocated"), if that is what it is.
+ */
+export function takenNodePort(message: string): number | undefined {
+  const m = /127\.0\.0\.1:(\d+)(?::|\s)[^]*?(address already in use|port is already allocated)/.exec(message) ?? /(?:address already in use|port is already allocated)[^]*?127\.0\.0\.1:(\d+)/.exec(message);
+  return m ? Number(m[1]) : undefined;
+}

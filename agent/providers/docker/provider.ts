@@ -2,12 +2,12 @@
 import { AgentError } from '../../errors';
 import { builtImagePrefix, WORKSPACE_LABEL } from '../../protocol';
 import { tarBuffer, type TarInput } from '../../tar/encode';
-import type { ExecOptions, ExecResult, ProviderCreateRequest, ProviderWorkspace, WorkspaceFile, WorkspaceProvider } from '../contract';
+import { NodePortTakenError, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../contract';
 import { containerCreateBody, dockerCalls } from './api';
 import { EngineClient, EngineHttpError } from './engine';
 import { dockerExec } from './exec';
 import { buildImage, imageExists, imageMissing } from './image';
-import { parseContainerInspect, parseContainerList, parseIdReply, parsePathStat } from './parse';
+import { parseContainerInspect, parseContainerList, parseIdReply, parsePathStat, takenNodePort } from './parse';
 import { demuxAll } from './stream';
 
 export const containerName = (workspace: string): string => `vendetta-${workspace}`;
@@ -98,7 +98,10 @@ export class DockerProvider implements WorkspaceProvider {
 
   async start(id: string): Promise<ProviderWorkspace> {
     return this.guard(async () => {
-      const r = await this.engine.send(dockerCalls.containerStart(id), { timeoutMs: 60_000 });
+      const r = await this.engine.send(dockerCalls.containerStart(id), { timeoutMs: 60_000 }).catch((err: unknown) => {
+        const taken = err instanceof EngineHttpError ? takenNodePort(err.message) : undefined;
+        throw taken === undefined ? err : new NodePortTakenError(taken, err instanceof Error ? err.message : String(err), { cause: err });
+      });
       if (r.status === 404) throw missing(id);
       return (await this.inspect(id)) ?? missing(id);
     });

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentError } from '../../../agent/errors';
+import { NodePortTakenError } from '../../../agent/providers/contract';
 import { dockerCalls } from '../../../agent/providers/docker/api';
 import { EngineClient, EngineHttpError } from '../../../agent/providers/docker/engine';
 import { DockerProvider } from '../../../agent/providers/docker/provider';
@@ -79,6 +80,13 @@ describe('the agent talks plain HTTP to the Docker engine socket', () => {
     const provider = DockerProvider.forSocket(join(dir, 'odd.sock'));
     await assert.rejects(provider.list(), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_ERROR' && err.message === 'Docker could not list the workspace containers: boom');
     await assert.rejects(provider.exec('abc', ['true']), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_ERROR');
+  });
+
+  it("turns the engine's refusal to start on a taken published port into the provider-neutral NodePortTakenError", async () => {
+    const said = 'driver failed programming external connectivity on endpoint vendetta-x (abc): Error starting userland proxy: listen tcp4 127.0.0.1:8080: bind: address already in use';
+    server = await engine(join(dir, 'taken.sock'), (_req, res) => res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ message: said })));
+    const provider = DockerProvider.forSocket(join(dir, 'taken.sock'));
+    await assert.rejects(provider.start('abc'), (err: unknown) => err instanceof NodePortTakenError && err.nodePort === 8080 && err.message.endsWith(said));
   });
 
   it('refuses an exec stream the engine will not upgrade', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { AgentError } from '../../../agent/errors';
 import { nullLogger } from '../../../agent/log/logger';
 import { WORKSPACE_LABEL, type WorkspaceSpec } from '../../../agent/protocol';
-import type { ExecOptions, ExecResult, ProviderCreateRequest, ProviderWorkspace, WorkspaceFile, WorkspaceProvider } from '../../../agent/providers/contract';
+import { NodePortTakenError, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../../../agent/providers/contract';
 import { imageMissing } from '../../../agent/providers/docker/image';
 import { fingerprintOfLine } from '../../../agent/workspaces/hostKey';
 import { AGENT_HOME_LABEL, WorkspaceManager } from '../../../agent/workspaces/manager';
@@ -426,5 +426,20 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     assert.deepEqual(m.names(), ['svc']);
     await m.remove('svc', true);
     assert.equal(events[2], 'remove svc');
+  });
+
+  it("names the service whose node port the provider says is taken when a start is refused, whatever the runtime's words", async () => {
+    const m = new WorkspaceManager({ home, stateDir: join(home, 'state'), logger: nullLogger, providers: () => provider, portProbe: { isFree: async () => true, anyFree: async () => 41000 } });
+    const services = [{ name: 'db', command: 'x', port: 7070, env: {}, dependsOn: [], restart: 'no' as const }];
+    provider.start = async () => {
+      throw new NodePortTakenError(7070, 'the runtime could not bind 7070');
+    };
+    await assert.rejects(m.create(spec('held', { services })), (err: unknown) => {
+      assert.ok(err instanceof AgentError);
+      assert.equal(err.code, 'PROVIDER_ERROR');
+      assert.equal(err.message, "Workspace held cannot start: port 7070 on the node's 127.0.0.1 (where service db is published) is taken by another process");
+      assert.ok(err.cause instanceof NodePortTakenError);
+      return true;
+    });
   });
 });

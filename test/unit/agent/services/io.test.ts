@@ -9,7 +9,8 @@ import type { ServiceLogLine } from '../../../../agent/protocol';
 import { LogFollows } from '../../../../agent/services/follows';
 import { clip, isHealthyStatus, nodeHttpGet, runCheck, type CheckDeps } from '../../../../agent/services/health';
 import { LineSplitter, MAX_LINE_CHARS, parseLogText, selectLines, ServiceLogFiles } from '../../../../agent/services/logFiles';
-import { choosePorts, nodePortProbe, portMap, takenNodePort, type PortProbe } from '../../../../agent/services/ports';
+import { takenNodePort } from '../../../../agent/providers/docker/parse';
+import { choosePorts, nodePortProbe, portMap, type PortProbe } from '../../../../agent/services/ports';
 import { newRunId, sweepArgv, wrappedArgv } from '../../../../agent/services/processControl';
 import { readServicesRecord, servicesStateFile, writeServicesRecord } from '../../../../agent/services/state';
 
