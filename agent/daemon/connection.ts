@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import {
   createMessageConnection,
   type Message,
+  type NotificationType,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
 import { AgentError, toAgentError } from '../errors';
@@ -59,8 +60,8 @@ export class ClientConnection {
     });
     this.connection.onRequest(async (method, params, token) => {
       try {
-        const notify = (m: string, p: unknown): void => {
-          if (!this.closed) void this.connection.sendNotification(m, p).catch(() => undefined);
+        const notify = <P>(type: NotificationType<P>, p: P): void => {
+          if (!this.closed) void this.connection.sendNotification(type.method, p).catch(() => undefined);
         };
         const onConnectionClose = (l: () => void): void => this.onClose(l);
         return await dispatch(handlers, method, params, { daemon: this.daemon, session: this.session, token, notify, onConnectionClose });
@@ -80,8 +81,8 @@ export class ClientConnection {
   }
 
   /** A notification to this client, once it has initialized (broadcasts use this). */
-  notifyInitialized(method: string, params: unknown): void {
-    if (!this.closed && this.session.initialized) void this.connection.sendNotification(method, params).catch(() => undefined);
+  notifyInitialized<P>(type: NotificationType<P>, params: P): void {
+    if (!this.closed && this.session.initialized) void this.connection.sendNotification(type.method, params).catch(() => undefined);
   }
 
   onClose(listener: () => void): void {

@@ -1,6 +1,7 @@
 /** What handlers may use: the daemon's identity and services, and their own connection's state. */
-import type { CancellationToken } from 'vscode-jsonrpc';
-import type { AgentRequestMap, NodeInfo } from '../protocol';
+import type { CancellationToken, NotificationType } from 'vscode-jsonrpc';
+import type { NodeInfo } from '../protocol';
+import type { AGENT_REQUESTS, AgentRequestName, RequestParams, RequestResult } from '../protocol/requests';
 import type { AgentPaths } from '../home';
 import type { Logger } from '../log/logger';
 import type { WorkspaceManager } from '../workspaces/manager';
@@ -33,7 +34,7 @@ export interface HandlerContext {
   session: SessionState;
   token: CancellationToken;
   /** Sends a notification to this request's client (progress); absent where there is no client. */
-  notify?(method: string, params: unknown): void;
+  notify?<P>(type: NotificationType<P>, params: P): void;
   /** Runs `listener` when this request's connection closes (ends a log follow). */
   onConnectionClose?(listener: () => void): void;
 }
@@ -46,5 +47,5 @@ export interface HandlerSpec<P, R> {
   beforeInitialize?: true;
 }
 
-/** One spec per method of AgentRequestMap: a missing handler is a compile error. */
-export type HandlerTable = { [M in keyof AgentRequestMap]: HandlerSpec<AgentRequestMap[M][0], AgentRequestMap[M][1]> };
+/** One spec per request of AGENT_REQUESTS, typed by its constant: a missing handler is a compile error. */
+export type HandlerTable = { [N in AgentRequestName]: HandlerSpec<RequestParams<(typeof AGENT_REQUESTS)[N]>, RequestResult<(typeof AGENT_REQUESTS)[N]>> };

@@ -64,8 +64,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const done = new Promise<void>((resolve) => (finished = resolve));
 
   const workspaces = new WorkspaceManager({ home: paths.home, stateDir: paths.state, logger, providers: nodeProviders(env) });
-  const services = attachServices(workspaces, logger, (method, params) => {
-    for (const c of connections) c.notifyInitialized(method, params);
+  const services = attachServices(workspaces, logger, (type, params) => {
+    for (const c of connections) c.notifyInitialized(type, params);
   });
   const daemon: DaemonContext = {
     pid: process.pid,

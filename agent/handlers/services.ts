@@ -33,7 +33,7 @@ export const serviceLogs: HandlerSpec<ServiceLogsParams, ServiceLogsResult> = {
     if (token !== undefined) {
       const notify = ctx.notify;
       if (!notify) throw new AgentError('INVALID_PARAMS', 'Invalid params for services/logs: follow needs a connection to send lines to');
-      services.follows.add(token, p.workspace, p.service, (lines) => notify(ServiceLogLines.method, { followToken: token, lines }));
+      services.follows.add(token, p.workspace, p.service, (lines) => notify(ServiceLogLines, { followToken: token, lines }));
       ctx.onConnectionClose?.(() => services.follows.remove(token));
     }
     return { lines: await services.logs(p) };

@@ -9,7 +9,7 @@ import { validateCreateParams, validateNameParams, validateRemoveParams } from '
 function progressFor(token: string | undefined, ctx: HandlerContext): Progress {
   if (!token || !ctx.notify) return () => undefined;
   const notify = ctx.notify;
-  return (step, total, message) => notify(WorkspaceProgress.method, { token, step, total, message });
+  return (step, total, message) => notify(WorkspaceProgress, { token, step, total, message });
 }
 
 export const createWorkspace: HandlerSpec<CreateWorkspaceParams, WorkspaceInfo> = {

@@ -4,10 +4,7 @@
  * stdio for the `local` transport). Imports nothing but vscode-jsonrpc types.
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { CreateWorkspaceParams, RemoveWorkspaceParams, SyncTarget, WorkspaceInfo, WorkspaceNameParams } from './workspaces';
-import type { SyncReadParams, SyncReadResult, SyncScanParams, SyncScanResult } from './sync';
 import type { AgentErrorData } from './errorData';
-import type { ServiceLogsParams, ServiceLogsResult, ServiceNameParams, WorkspaceServicesStatus } from './services';
 
 export * from './workspaces';
 export * from './services';
@@ -185,29 +182,6 @@ export const Ping = new RequestType0<PingResult, AgentErrorData>('agent/ping');
 export const GetNodeInfo = new RequestType0<NodeInfo, AgentErrorData>('node/info');
 /** Stops the daemon after answering (used by `node remove --purge` and by upgrades). */
 export const Shutdown = new RequestType0<{ pid: number }, AgentErrorData>('agent/shutdown');
-
-/** Every request the agent answers, method → [params, result]: a handler table typed by it misses none. */
-export interface AgentRequestMap {
-  initialize: [InitializeParams, InitializeResult];
-  'agent/ping': [undefined, PingResult];
-  'node/info': [undefined, NodeInfo];
-  'agent/shutdown': [undefined, { pid: number }];
-  'workspaces/create': [CreateWorkspaceParams, WorkspaceInfo];
-  'workspaces/start': [WorkspaceNameParams, WorkspaceInfo];
-  'workspaces/stop': [WorkspaceNameParams, WorkspaceInfo];
-  'workspaces/holdForSync': [WorkspaceNameParams, SyncTarget];
-  'workspaces/remove': [RemoveWorkspaceParams, { name: string }];
-  'workspaces/inspect': [WorkspaceNameParams, WorkspaceInfo];
-  'workspaces/list': [Record<string, never>, WorkspaceInfo[]];
-  'workspaces/syncScan': [SyncScanParams, SyncScanResult];
-  'workspaces/syncRead': [SyncReadParams, SyncReadResult];
-  'services/list': [{ workspace: string }, WorkspaceServicesStatus];
-  'services/start': [ServiceNameParams, WorkspaceServicesStatus];
-  'services/stop': [ServiceNameParams, WorkspaceServicesStatus];
-  'services/logs': [ServiceLogsParams, ServiceLogsResult];
-  'services/unfollow': [{ followToken: string }, { stopped: boolean }];
-  'services/nodePort': [{ workspace: string; port: number }, { nodePort: number }];
-}
 
 export interface LogParams {
   level: 'error' | 'warn' | 'info' | 'debug';

@@ -1,14 +1,14 @@
 /** Wires the services supervisor to the workspace manager and to the daemon's clients. */
 import type { Logger } from '../log/logger';
-import { ServicesDidChange } from '../protocol';
+import { ServicesDidChange, type WorkspaceServicesStatus } from '../protocol';
 import type { WorkspaceManager } from '../workspaces/manager';
 import { ServicesSupervisor } from './supervisor';
 
-export function attachServices(workspaces: WorkspaceManager, logger: Logger, broadcast: (method: string, params: unknown) => void): ServicesSupervisor {
+export function attachServices(workspaces: WorkspaceManager, logger: Logger, broadcast: (type: typeof ServicesDidChange, status: WorkspaceServicesStatus) => void): ServicesSupervisor {
   const services = new ServicesSupervisor({
     targets: { target: (name) => workspaces.serviceTarget(name), names: () => workspaces.names() },
     logger,
-    broadcast: (status) => broadcast(ServicesDidChange.method, status),
+    broadcast: (status) => broadcast(ServicesDidChange, status),
   });
   workspaces.setServiceHooks({
     beforeStop: (name) => services.workspaceStopping(name),

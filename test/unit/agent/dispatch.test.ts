@@ -3,6 +3,7 @@ import { CancellationToken } from 'vscode-jsonrpc';
 import { AGENT_PROTOCOL_VERSION, AgentErrorCodes, type NodeInfo } from '../../../agent/protocol';
 import { AgentError } from '../../../agent/errors';
 import { handlers } from '../../../agent/handlers';
+import { AGENT_REQUESTS } from '../../../agent/protocol/requests';
 import { expectNoParams, validateInitializeParams } from '../../../agent/handlers/validate';
 import type { DaemonContext, HandlerContext, SessionState } from '../../../agent/daemon/context';
 import { dispatch } from '../../../agent/daemon/dispatch';
@@ -77,6 +78,20 @@ describe('agent requests are checked before any handler runs', () => {
     assert.equal(shutdowns.length, 1);
     await rejects(dispatch(handlers, 'no/such', undefined, ctx), 'METHOD_NOT_FOUND');
     await rejects(dispatch(handlers, 'toString', undefined, ctx), 'METHOD_NOT_FOUND');
+  });
+
+  it("routes each request constant's method to the handler of its name, every method once", async () => {
+    const methods = Object.values(AGENT_REQUESTS).map((t) => t.method);
+    assert.equal(new Set(methods).size, methods.length);
+    assert.deepEqual(Object.keys(handlers).sort(), Object.keys(AGENT_REQUESTS).sort());
+    const { ctx } = context();
+    ctx.session.initialized = true;
+    for (const [name, type] of Object.entries(AGENT_REQUESTS)) {
+      const seen: unknown[] = [];
+      const table = { ...handlers, [name]: { validate: (p: unknown) => p, handle: (p: unknown) => (seen.push(p), name) } } as typeof handlers;
+      assert.equal(await dispatch(table, type.method, { probe: name }, ctx), name);
+      assert.deepEqual(seen, [{ probe: name }]);
+    }
   });
 
   it('refuses another protocol version with a hint naming what to upgrade', async () => {

@@ -55,7 +55,7 @@ describe('agent services: the supervisor of every workspace', () => {
     daemon: { services: sup } as never,
     session: { connectionId: 1, initialized: true },
     token: CancellationToken.None,
-    notify: (m, p) => notes.push([m, p]),
+    notify: (type, p) => notes.push([type.method, p]),
     onConnectionClose: (l) => closers.push(l),
   });
 

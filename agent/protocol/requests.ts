@@ -1,0 +1,36 @@
+/**
+ * Every request the agent answers, by handler name, as its typed RequestType constant: the
+ * agent's handler table is typed by this (a missing or extra handler, or a renamed constant, is
+ * a compile error) and routes by each constant's `method`, so the method string is written once.
+ */
+import type { RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { AgentErrorData } from './errorData';
+import { GetNodeInfo, Initialize, Ping, Shutdown } from './index';
+import { ListServices, ServiceLogs, ServiceNodePort, StartServices, StopFollowingLogs, StopServices } from './services';
+import { CreateWorkspace, HoldForSync, InspectWorkspace, ListWorkspaces, RemoveWorkspace, StartWorkspace, StopWorkspace, SyncRead, SyncScan } from './workspaces';
+
+export const AGENT_REQUESTS = {
+  initialize: Initialize,
+  ping: Ping,
+  nodeInfo: GetNodeInfo,
+  shutdown: Shutdown,
+  createWorkspace: CreateWorkspace,
+  startWorkspace: StartWorkspace,
+  stopWorkspace: StopWorkspace,
+  holdForSync: HoldForSync,
+  removeWorkspace: RemoveWorkspace,
+  inspectWorkspace: InspectWorkspace,
+  listWorkspaces: ListWorkspaces,
+  syncScan: SyncScan,
+  syncRead: SyncRead,
+  listServices: ListServices,
+  startServices: StartServices,
+  stopServices: StopServices,
+  serviceLogs: ServiceLogs,
+  stopFollowingLogs: StopFollowingLogs,
+  serviceNodePort: ServiceNodePort,
+} as const;
+
+export type AgentRequestName = keyof typeof AGENT_REQUESTS;
+export type RequestParams<T> = T extends RequestType<infer P, unknown, AgentErrorData> ? P : T extends RequestType0<unknown, AgentErrorData> ? undefined : never;
+export type RequestResult<T> = T extends RequestType<unknown, infer R, AgentErrorData> ? R : T extends RequestType0<infer R, AgentErrorData> ? R : never;
