@@ -74,7 +74,7 @@ export interface ProviderCreateRequest {
   /** Placed before the first start (sshd config, host key, authorized_keys, /run/sshd). */
   files: WorkspaceFile[];
   /** Service ports to publish on the node's 127.0.0.1, at node ports the agent chose. */
-  ports?: Array<{ containerPort: number; nodePort: number }>;
+  ports?: Array<{ guestPort: number; nodePort: number }>;
   /** Reuse this workspace (found by label, left by a create that was cut short) instead of making another. */
   adopt?: string;
   progress(message: string): void;

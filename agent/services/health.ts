@@ -18,7 +18,7 @@ export interface CheckResult {
 export interface CheckDeps {
   /** Runs argv in the workspace as the service would (user, env, folder), bounded in time. */
   exec(argv: string[], timeoutMs: number): Promise<ExecResult>;
-  nodePortOf(containerPort: number): number | undefined;
+  nodePortOf(guestPort: number): number | undefined;
   /** Node side: GET on 127.0.0.1:port; the status, or throws. */
   httpGet(port: number, path: string, hostHeader: string, timeoutMs: number): Promise<number>;
 }

@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 
 export interface PortChoice {
-  containerPort: number;
+  guestPort: number;
   nodePort: number;
   /** The port we preferred (the remembered one, else the service's own) was taken on the node. */
   preferredTaken?: number;
@@ -18,20 +18,20 @@ export interface PortProbe {
   anyFree(): Promise<number>;
 }
 
-export async function choosePorts(containerPorts: readonly number[], remembered: Readonly<Record<string, number>>, probe: PortProbe): Promise<PortChoice[]> {
+export async function choosePorts(guestPorts: readonly number[], remembered: Readonly<Record<string, number>>, probe: PortProbe): Promise<PortChoice[]> {
   const used = new Set<number>();
   const out: PortChoice[] = [];
-  for (const containerPort of [...new Set(containerPorts)]) {
-    const preferred = remembered[String(containerPort)] ?? containerPort;
+  for (const guestPort of [...new Set(guestPorts)]) {
+    const preferred = remembered[String(guestPort)] ?? guestPort;
     if (!used.has(preferred) && (await probe.isFree(preferred))) {
       used.add(preferred);
-      out.push({ containerPort, nodePort: preferred });
+      out.push({ guestPort, nodePort: preferred });
       continue;
     }
     let nodePort = await probe.anyFree();
     for (let i = 0; used.has(nodePort) && i < 20; i++) nodePort = await probe.anyFree();
     used.add(nodePort);
-    out.push({ containerPort, nodePort, preferredTaken: preferred });
+    out.push({ guestPort, nodePort, preferredTaken: preferred });
   }
   return out;
 }
@@ -60,5 +60,5 @@ export const nodePortProbe: PortProbe = {
 
 /** `{ "3000": 41234 }` from choices, for the workspace record. */
 export function portMap(choices: readonly PortChoice[]): Record<string, number> {
-  return Object.fromEntries(choices.map((c) => [String(c.containerPort), c.nodePort]));
+  return Object.fromEntries(choices.map((c) => [String(c.guestPort), c.nodePort]));
 }

@@ -32,7 +32,7 @@ export interface RunnerHost {
   exec(argv: string[], opts: ExecOptions): Promise<ExecResult>;
   /** The env, user and folder a run of this service gets. */
   runOptions(svc: ServiceSpec, runId: string): { env: Record<string, string>; user: string; workingDir: string };
-  nodePortOf(containerPort: number): number | undefined;
+  nodePortOf(guestPort: number): number | undefined;
   /** False once the workspace's port relay could not run (relay.ts). */
   relayWorks(): boolean;
   httpGet: CheckDeps['httpGet'];

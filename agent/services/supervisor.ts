@@ -232,8 +232,8 @@ export class ServicesSupervisor {
     const files = this.logFiles(dir);
     for (const c of choices) {
       if (c.preferredTaken === undefined) continue;
-      for (const s of (spec.services ?? []).filter((x) => x.port === c.containerPort)) {
-        this.log(name, files, { time: new Date().toISOString(), service: s.name, stream: 'system', line: `port ${c.preferredTaken} is taken on the node; port ${c.containerPort} is published on 127.0.0.1:${c.nodePort} instead` });
+      for (const s of (spec.services ?? []).filter((x) => x.port === c.guestPort)) {
+        this.log(name, files, { time: new Date().toISOString(), service: s.name, stream: 'system', line: `port ${c.preferredTaken} is taken on the node; port ${c.guestPort} is published on 127.0.0.1:${c.nodePort} instead` });
       }
     }
   }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
 import { removeTreeAt } from '../fs/beneath';
-import { RUNNABLE_PROVIDERS, type SyncReadResult, type SyncScanChange, type SyncScanEntry, type SyncTarget, type WorkspaceInfo, type WorkspaceSpec } from '../protocol';
+import { type SyncReadResult, type SyncScanChange, type SyncScanEntry, type SyncTarget, type WorkspaceInfo, type WorkspaceSpec } from '../protocol';
 import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import { choosePorts, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
@@ -23,9 +23,9 @@ import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
 import { missing, notFound, outdated, portTakenError } from './refusals';
 import { checkedLogin, syncTarget } from './syncTarget';
+import { AGENT_HOME_LABEL, findOwn, ownedBy, providerHolding, reconcileAll } from './reconcile';
 
-/** Which agent home made a container: two agents sharing one engine leave each other's alone. */
-export const AGENT_HOME_LABEL = 'dev.vendetta.agent-home';
+export { AGENT_HOME_LABEL } from './reconcile';
 
 export type Progress = (step: number, total: number, message: string) => void;
 const STEPS = 5;
@@ -121,7 +121,7 @@ export class WorkspaceManager {
         }
         this.opts.logger.warn('workspace container was removed outside the agent; making it again', { workspace: spec.name, providerId: rec.providerId });
       }
-      const adopt = await this.findOwn(provider, spec.name, rec.providerId);
+      const adopt = await findOwn(provider, spec.name, rec.providerId, this.opts.home);
       rec = await this.choosePorts(rec, adopt !== undefined);
       progress(2, STEPS, adopt ? `Resuming the ${provider.name} workspace ${spec.name} left by an earlier create` : `Making the ${provider.name} workspace ${spec.name}`);
       const made = await provider.create({
@@ -131,7 +131,7 @@ export class WorkspaceManager {
         command: SSHD_COMMAND,
         requiredBinary: SSHD_BINARY,
         files: sshdFiles(rec.spec, { privateKeyPem: readFileSync(rec.hostKeyFile, 'utf8'), publicKey: rec.hostKey.publicKey }),
-        ports: Object.entries(rec.servicePorts ?? {}).map(([c, n]) => ({ containerPort: Number(c), nodePort: n })),
+        ports: Object.entries(rec.servicePorts ?? {}).map(([c, n]) => ({ guestPort: Number(c), nodePort: n })),
         adopt,
         progress: (m) => progress(2, STEPS, m),
       });
@@ -164,7 +164,7 @@ export class WorkspaceManager {
     progress(1, STEPS, `Removing the container of ${name} to make it again (the workspace folder stays)`);
     const provider = this.opts.providers(rec.provider);
     await this.serviceHooks?.beforeRecreate(name);
-    const ours = (await provider.list()).filter((w) => w.name === name && this.owned(w)).map((w) => w.providerId);
+    const ours = (await provider.list()).filter((w) => w.name === name && ownedBy(w, this.opts.home)).map((w) => w.providerId);
     for (const id of new Set([...(rec.providerId ? [rec.providerId] : []), ...ours])) await provider.remove(id);
     // The next create's spec wins (a cut-short create), so a new provider is taken too.
     const next: WorkspaceRecord = { ...rec, spec, provider: spec.provider, phase: 'creating' };
@@ -280,8 +280,8 @@ export class WorkspaceManager {
   remove(name: string, force: boolean): Promise<{ name: string }> {
     return this.exclusive(name, async () => {
       const rec = this.store.get(name);
-      const provider = rec ? this.opts.providers(rec.provider) : await this.providerHolding(name);
-      const ours = (await provider.list()).filter((w) => w.name === name && this.owned(w));
+      const provider = rec ? this.opts.providers(rec.provider) : await providerHolding(this.opts.providers, name, this.opts.home);
+      const ours = (await provider.list()).filter((w) => w.name === name && ownedBy(w, this.opts.home));
       const known = rec?.providerId ? await provider.inspect(rec.providerId) : undefined;
       const victims = [...new Set([...(known ? [known.providerId] : []), ...ours.map((w) => w.providerId)])];
       if (!rec && victims.length === 0) {
@@ -347,55 +347,8 @@ export class WorkspaceManager {
    * On daemon start: find the containers of records whose create was cut short before the id
    * was saved, and say in the log what is missing or orphaned. Nothing is removed.
    */
-  async reconcile(): Promise<void> {
-    const { logger } = this.opts;
-    for (const { spec } of this.store.all()) {
-      await this.exclusive(spec.name, () => this.reconcileOne(spec.name));
-    }
-    // Orphans are only logged (the next create adopts them); a provider no record uses is left alone.
-    for (const kind of new Set(this.store.all().map((r) => r.provider))) {
-      const names = new Set(this.store.all().filter((r) => r.provider === kind).map((r) => r.spec.name));
-      try {
-        for (const w of await this.opts.providers(kind).list()) {
-          if (this.owned(w) && !names.has(w.name)) logger.info('workspace without a record; the next create of its name adopts it', { workspace: w.name, provider: kind, providerId: w.providerId });
-        }
-      } catch (err) {
-        logger.info('provider not reachable while reconciling', { provider: kind, err });
-      }
-    }
-  }
-
-  /**
-   * The provider of a workspace that has no record (a remove after the record was lost): the
-   * first runnable one holding a workspace of ours by that name, else the first runnable one.
-   */
-  private async providerHolding(name: string): Promise<WorkspaceProvider> {
-    const providers = RUNNABLE_PROVIDERS.map((kind) => this.opts.providers(kind));
-    for (const provider of providers) {
-      if ((await provider.list()).some((w) => w.name === name && this.owned(w))) return provider;
-    }
-    return providers[0] as WorkspaceProvider;
-  }
-
-  /** Under the workspace's lock, on a fresh copy of its record: a create may have run meanwhile. */
-  private async reconcileOne(name: string): Promise<void> {
-    const { logger } = this.opts;
-    const rec = this.store.get(name);
-    if (!rec) return;
-    try {
-      const provider = this.opts.providers(rec.provider);
-      const ws = rec.providerId ? await provider.inspect(rec.providerId) : undefined;
-      if (ws) return;
-      const found = await this.findOwn(provider, rec.spec.name, undefined);
-      if (found && !rec.providerId) {
-        this.store.put({ ...rec, providerId: found });
-        logger.info('found the container of a cut-short create', { workspace: rec.spec.name, providerId: found });
-      } else if (rec.providerId) {
-        logger.warn('workspace is missing: its container was removed outside the agent', { workspace: rec.spec.name, providerId: rec.providerId });
-      }
-    } catch (err) {
-      logger.warn('could not reconcile a workspace', { workspace: rec.spec.name, err });
-    }
+  reconcile(): Promise<void> {
+    return reconcileAll({ store: this.store, providers: this.opts.providers, home: this.opts.home, logger: this.opts.logger, exclusive: (name, fn) => this.exclusive(name, fn) });
   }
 
   private async infoOf(rec: WorkspaceRecord): Promise<WorkspaceInfo> {
@@ -414,17 +367,6 @@ export class WorkspaceManager {
       if (fresh) this.store.put({ ...fresh, sshPort: info.ssh.port });
     }
     return info;
-  }
-
-  private owned(w: ProviderWorkspace): boolean {
-    const home = w.labels[AGENT_HOME_LABEL];
-    return home === undefined || home === this.opts.home;
-  }
-
-  /** The provider id of this workspace's container: the recorded one if it exists, else one found by label. */
-  private async findOwn(provider: WorkspaceProvider, name: string, preferred: string | undefined): Promise<string | undefined> {
-    if (preferred && (await provider.inspect(preferred))) return preferred;
-    return (await provider.list()).find((w) => w.name === name && this.owned(w))?.providerId;
   }
 
   private required(name: string): WorkspaceRecord {

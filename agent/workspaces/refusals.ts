@@ -9,8 +9,8 @@ import type { WorkspaceRecord } from './state';
 export function portTakenError(err: unknown, name: string, rec: WorkspaceRecord): AgentError | undefined {
   if (!(err instanceof NodePortTakenError)) return undefined;
   const taken = err.nodePort;
-  const containerPort = Object.entries(rec.servicePorts ?? {}).find(([, n]) => n === taken)?.[0];
-  const service = rec.spec.services?.find((s) => String(s.port) === containerPort)?.name;
+  const guestPort = Object.entries(rec.servicePorts ?? {}).find(([, n]) => n === taken)?.[0];
+  const service = rec.spec.services?.find((s) => String(s.port) === guestPort)?.name;
   return new AgentError('PROVIDER_ERROR', `Workspace ${name} cannot start: port ${taken} on the node's 127.0.0.1${service ? ` (where service ${service} is published)` : ''} is taken by another process`, {
     provider: rec.provider,
     hint: `Stop what listens on 127.0.0.1:${taken} on the node, or remove the workspace and create it again to get another port.`,

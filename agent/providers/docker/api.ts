@@ -74,7 +74,7 @@ export interface ContainerCreateInput {
   labels: Record<string, string>;
   command: string[];
   /** Service ports, published on the node's loopback at fixed node ports. */
-  ports?: Array<{ containerPort: number; nodePort: number }>;
+  ports?: Array<{ guestPort: number; nodePort: number }>;
 }
 
 /**
@@ -91,8 +91,8 @@ export function containerCreateBody(input: ContainerCreateInput): Record<string,
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = { [SSH_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] };
   const exposed: Record<string, object> = { [SSH_PORT]: {} };
   for (const p of input.ports ?? []) {
-    bindings[`${p.containerPort}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: String(p.nodePort) }];
-    exposed[`${p.containerPort}/tcp`] = {};
+    bindings[`${p.guestPort}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: String(p.nodePort) }];
+    exposed[`${p.guestPort}/tcp`] = {};
   }
   const hostConfig: Record<string, unknown> = {
     Mounts: [{ Type: 'bind', Source: nodeFolder, Target: spec.workspaceFolder }],

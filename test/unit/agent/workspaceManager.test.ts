@@ -411,8 +411,8 @@ describe('the agent keeps its workspaces in step with the provider', () => {
       { name: 'api', command: 'y', port: 3000, env: {}, dependsOn: ['db'], restart: 'no' as const },
     ];
     await m.create(spec('svc', { services, hooks: { postStart: 'z' } }));
-    assert.deepEqual(asked, [[{ containerPort: 3000, nodePort: 3000 }, { containerPort: 7070, nodePort: 41000 }]]);
-    assert.deepEqual(events, ['ports svc [{"containerPort":7070,"nodePort":41000,"preferredTaken":7070},{"containerPort":3000,"nodePort":3000}]']);
+    assert.deepEqual(asked, [[{ guestPort: 3000, nodePort: 3000 }, { guestPort: 7070, nodePort: 41000 }]]);
+    assert.deepEqual(events, ['ports svc [{"guestPort":7070,"nodePort":41000,"preferredTaken":7070},{"guestPort":3000,"nodePort":3000}]']);
     const t = await m.serviceTarget('svc');
     assert.deepEqual([t.running, t.ports, t.dir, t.spec.hooks], [true, { '7070': 41000, '3000': 3000 }, join(home, 'workspaces/svc'), { postStart: 'z' }]);
     // Made: a new config changes services and hooks, not the container or its ports.

@@ -128,12 +128,12 @@ describe('agent services: node ports', () => {
 
   it('uses the service port when free, else another, and says which was taken', async () => {
     const c = await choosePorts([7070, 3000, 3000], {}, fake([7070], [41000]));
-    assert.deepEqual(c, [{ containerPort: 7070, nodePort: 41000, preferredTaken: 7070 }, { containerPort: 3000, nodePort: 3000 }]);
+    assert.deepEqual(c, [{ guestPort: 7070, nodePort: 41000, preferredTaken: 7070 }, { guestPort: 3000, nodePort: 3000 }]);
     assert.deepEqual(portMap(c), { '7070': 41000, '3000': 3000 });
   });
 
   it('keeps a remembered port, and never hands out one port twice', async () => {
-    assert.deepEqual(await choosePorts([8080], { '8080': 45000 }, fake([], [])), [{ containerPort: 8080, nodePort: 45000 }]);
+    assert.deepEqual(await choosePorts([8080], { '8080': 45000 }, fake([], [])), [{ guestPort: 8080, nodePort: 45000 }]);
     const c = await choosePorts([1, 2], { '1': 5000, '2': 5000 }, fake([], [5000, 5001]));
     assert.deepEqual(c.map((x) => x.nodePort), [5000, 5001]);
   });

@@ -85,7 +85,7 @@ describe('agent services: Docker port bindings', () => {
       nodeFolder: '/n',
       labels: {},
       command: ['/usr/sbin/sshd'],
-      ports: [{ containerPort: 3000, nodePort: 41000 }],
+      ports: [{ guestPort: 3000, nodePort: 41000 }],
     }) as { ExposedPorts: object; HostConfig: { PortBindings: object } };
     assert.deepEqual(body.ExposedPorts, { '22/tcp': {}, '3000/tcp': {} });
     assert.deepEqual(body.HostConfig.PortBindings, { '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '41000' }] });

@@ -159,7 +159,7 @@ describe('agent services: the supervisor of every workspace', () => {
   });
 
   it('writes a system line when a service port could not keep its number on the node', async () => {
-    sup.portsChosen('w', dir, spec(), [{ containerPort: 7070, nodePort: 40001, preferredTaken: 7070 }, { containerPort: 1, nodePort: 1 }]);
+    sup.portsChosen('w', dir, spec(), [{ guestPort: 7070, nodePort: 40001, preferredTaken: 7070 }, { guestPort: 1, nodePort: 1 }]);
     const lines = await sup.logs({ workspace: 'w', service: 'db' });
     assert.deepEqual(lines.map((l) => [l.stream, l.line]), [['system', 'port 7070 is taken on the node; port 7070 is published on 127.0.0.1:40001 instead']]);
   });

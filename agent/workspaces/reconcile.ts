@@ -1,0 +1,84 @@
+/**
+ * What the agent finds of its workspaces at the providers, beside its records: which provider
+ * workspaces are its own, the one a cut-short create left, and — on daemon start — what is
+ * missing or orphaned (logged; nothing is removed, the next create adopts an orphan).
+ */
+import type { Logger } from '../log/logger';
+import { RUNNABLE_PROVIDERS } from '../protocol';
+import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
+import type { ProviderLookup } from './providers';
+import type { WorkspaceStore } from './state';
+
+/** Which agent home made a container: two agents sharing one engine leave each other's alone. */
+export const AGENT_HOME_LABEL = 'dev.vendetta.agent-home';
+
+export function ownedBy(w: ProviderWorkspace, home: string): boolean {
+  const label = w.labels[AGENT_HOME_LABEL];
+  return label === undefined || label === home;
+}
+
+/** The provider id of this workspace's container: the recorded one if it exists, else one found by label. */
+export async function findOwn(provider: WorkspaceProvider, name: string, preferred: string | undefined, home: string): Promise<string | undefined> {
+  if (preferred && (await provider.inspect(preferred))) return preferred;
+  return (await provider.list()).find((w) => w.name === name && ownedBy(w, home))?.providerId;
+}
+
+/**
+ * The provider of a workspace that has no record (a remove after the record was lost): the
+ * first runnable one holding a workspace of ours by that name, else the first runnable one.
+ */
+export async function providerHolding(providers: ProviderLookup, name: string, home: string): Promise<WorkspaceProvider> {
+  const all = RUNNABLE_PROVIDERS.map((kind) => providers(kind));
+  for (const provider of all) {
+    if ((await provider.list()).some((w) => w.name === name && ownedBy(w, home))) return provider;
+  }
+  return all[0] as WorkspaceProvider;
+}
+
+export interface ReconcileDeps {
+  store: WorkspaceStore;
+  providers: ProviderLookup;
+  home: string;
+  logger: Logger;
+  /** Runs `fn` under the workspace's lock. */
+  exclusive(name: string, fn: () => Promise<void>): Promise<void>;
+}
+
+export async function reconcileAll(deps: ReconcileDeps): Promise<void> {
+  const { store, logger } = deps;
+  for (const { spec } of store.all()) {
+    await deps.exclusive(spec.name, () => reconcileOne(deps, spec.name));
+  }
+  // Orphans are only logged (the next create adopts them); a provider no record uses is left alone.
+  for (const kind of new Set(store.all().map((r) => r.provider))) {
+    const names = new Set(store.all().filter((r) => r.provider === kind).map((r) => r.spec.name));
+    try {
+      for (const w of await deps.providers(kind).list()) {
+        if (ownedBy(w, deps.home) && !names.has(w.name)) logger.info('workspace without a record; the next create of its name adopts it', { workspace: w.name, provider: kind, providerId: w.providerId });
+      }
+    } catch (err) {
+      logger.info('provider not reachable while reconciling', { provider: kind, err });
+    }
+  }
+}
+
+/** Under the workspace's lock, on a fresh copy of its record: a create may have run meanwhile. */
+async function reconcileOne(deps: ReconcileDeps, name: string): Promise<void> {
+  const { store, logger } = deps;
+  const rec = store.get(name);
+  if (!rec) return;
+  try {
+    const provider = deps.providers(rec.provider);
+    const ws = rec.providerId ? await provider.inspect(rec.providerId) : undefined;
+    if (ws) return;
+    const found = await findOwn(provider, rec.spec.name, undefined, deps.home);
+    if (found && !rec.providerId) {
+      store.put({ ...rec, providerId: found });
+      logger.info('found the container of a cut-short create', { workspace: rec.spec.name, providerId: found });
+    } else if (rec.providerId) {
+      logger.warn('workspace is missing: its container was removed outside the agent', { workspace: rec.spec.name, providerId: rec.providerId });
+    }
+  } catch (err) {
+    logger.warn('could not reconcile a workspace', { workspace: rec.spec.name, err });
+  }
+}
