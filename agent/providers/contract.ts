@@ -50,7 +50,7 @@ export interface ProviderWorkspace {
   labels: Record<string, string>;
 }
 
-/** A file or folder placed into a workspace before its first start, or later (authorized_keys). */
+/** A file or folder seeded into a workspace at create, or put into it later (authorized_keys). */
 export interface WorkspaceFile {
   /** Absolute path inside the workspace. */
   path: string;
@@ -61,18 +61,29 @@ export interface WorkspaceFile {
   content?: string | Buffer;
 }
 
+/**
+ * The SSH server a workspace must run, as an intent: the provider decides how to run it (Docker:
+ * the container's main process, in the foreground).
+ */
+export interface SshServerIntent {
+  /** The OpenSSH server inside the workspace; the workspace is useless without it. */
+  binary: string;
+  /** Its config file inside the workspace (one of `seedFiles`). */
+  configPath: string;
+}
+
 export interface ProviderCreateRequest {
   spec: WorkspaceSpec;
-  /** Node folder bind-mounted at spec.workspaceFolder; it exists. */
+  /**
+   * The project's folder on the node (it exists), to appear at spec.workspaceFolder inside; how
+   * it gets there is the provider's choice (Docker: a bind mount).
+   */
   nodeFolder: string;
   /** Extra labels (the workspace label is always set). */
   labels: Record<string, string>;
-  /** The workspace's main process: the SSH server, in the foreground. */
-  command: string[];
-  /** Checked before the first start: the workspace is useless without it (e.g. /usr/sbin/sshd). */
-  requiredBinary: string;
-  /** Placed before the first start (sshd config, host key, authorized_keys, /run/sshd). */
-  files: WorkspaceFile[];
+  ssh: SshServerIntent;
+  /** In place before the workspace first starts (sshd config, host key, authorized_keys, /run/sshd). */
+  seedFiles: WorkspaceFile[];
   /** Service ports to publish on the node's 127.0.0.1, at node ports the agent chose. */
   ports?: Array<{ guestPort: number; nodePort: number }>;
   /** Reuse this workspace (found by label, left by a create that was cut short) instead of making another. */

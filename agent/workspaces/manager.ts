@@ -17,7 +17,7 @@ import { newWorkspaceRecord } from './newRecord';
 import { readEntry, scanEntries } from '../sync/scan';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
-import { applySshdConfig, authorizedKeysFile, SSHD_BINARY, SSHD_COMMAND, sshdConfigHash, sshdFiles } from './sshd';
+import { applySshdConfig, authorizedKeysFile, SSHD_BINARY, SSHD_CONFIG, sshdConfigHash, sshdFiles } from './sshd';
 import { waitForSsh } from './sshReady';
 import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
@@ -128,9 +128,8 @@ export class WorkspaceManager {
         spec: rec.spec,
         nodeFolder: rec.nodeFolder,
         labels: { [AGENT_HOME_LABEL]: this.opts.home },
-        command: SSHD_COMMAND,
-        requiredBinary: SSHD_BINARY,
-        files: sshdFiles(rec.spec, { privateKeyPem: readFileSync(rec.hostKeyFile, 'utf8'), publicKey: rec.hostKey.publicKey }),
+        ssh: { binary: SSHD_BINARY, configPath: SSHD_CONFIG },
+        seedFiles: sshdFiles(rec.spec, { privateKeyPem: readFileSync(rec.hostKeyFile, 'utf8'), publicKey: rec.hostKey.publicKey }),
         ports: Object.entries(rec.servicePorts ?? {}).map(([c, n]) => ({ guestPort: Number(c), nodePort: n })),
         adopt,
         progress: (m) => progress(2, STEPS, m),

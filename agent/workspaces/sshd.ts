@@ -13,7 +13,6 @@ export const VENDETTA_ETC = '/etc/vendetta';
 export const SSHD_CONFIG = `${VENDETTA_ETC}/sshd_config`;
 export const HOST_KEY_PATH = `${VENDETTA_ETC}/ssh_host_ed25519_key`;
 export const AUTHORIZED_KEYS_DIR = `${VENDETTA_ETC}/authorized_keys`;
-export const SSHD_COMMAND = [SSHD_BINARY, '-D', '-e', '-f', SSHD_CONFIG];
 const SSHD_PID_FILE = '/run/vendetta-sshd.pid';
 
 /**

@@ -2,7 +2,7 @@
 import { AgentError } from '../../errors';
 import { builtImagePrefix, WORKSPACE_LABEL } from '../../protocol';
 import { tarBuffer, type TarInput } from '../../tar/encode';
-import { NodePortTakenError, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../contract';
+import { NodePortTakenError, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type SshServerIntent, type WorkspaceFile, type WorkspaceProvider } from '../contract';
 import { containerCreateBody, dockerCalls } from './api';
 import { EngineClient, EngineHttpError } from './engine';
 import { dockerExec } from './exec';
@@ -11,6 +11,9 @@ import { parseContainerInspect, parseContainerList, parseIdReply, parsePathStat,
 import { demuxAll } from './stream';
 
 export const containerName = (workspace: string): string => `vendetta-${workspace}`;
+
+/** Docker runs the SSH server as the container's main process: in the foreground, logging to stderr. */
+export const sshdMainProcess = (ssh: SshServerIntent): string[] => [ssh.binary, '-D', '-e', '-f', ssh.configPath];
 
 /** Seconds the SSH server gets to exit on stop before SIGKILL. */
 const STOP_GRACE_S = 5;
@@ -48,7 +51,7 @@ export class DockerProvider implements WorkspaceProvider {
         req.progress(`Adopting the container ${containerName(spec.name)} left by an earlier create`);
       }
       await this.requireBinary(id, req);
-      await this.putFiles(id, req.files);
+      await this.putFiles(id, req.seedFiles);
       return (await this.inspect(id)) ?? missing(id);
     });
   }
@@ -71,7 +74,7 @@ export class DockerProvider implements WorkspaceProvider {
 
   private async createContainer(req: ProviderCreateRequest, retried = false): Promise<string> {
     const name = containerName(req.spec.name);
-    const body = containerCreateBody({ spec: req.spec, nodeFolder: req.nodeFolder, labels: req.labels, command: req.command, ...(req.ports ? { ports: req.ports } : {}) });
+    const body = containerCreateBody({ spec: req.spec, nodeFolder: req.nodeFolder, labels: req.labels, command: sshdMainProcess(req.ssh), ...(req.ports ? { ports: req.ports } : {}) });
     try {
       return parseIdReply((await this.engine.json(dockerCalls.containerCreate(name, body), { timeoutMs: 60_000 })).value, 'a container create reply');
     } catch (err) {
@@ -85,12 +88,12 @@ export class DockerProvider implements WorkspaceProvider {
   }
 
   private async requireBinary(id: string, req: ProviderCreateRequest): Promise<void> {
-    const r = await this.engine.send(dockerCalls.archiveStat(id, req.requiredBinary), { timeoutMs: 15_000 });
+    const r = await this.engine.send(dockerCalls.archiveStat(id, req.ssh.binary), { timeoutMs: 15_000 });
     const stat = r.status === 200 ? parsePathStat(r.headers['x-docker-container-path-stat']) : undefined;
     if (r.status === 200 && stat && (stat.mode & 0x80000000) === 0) return; // exists and is not a folder
     await this.remove(id);
     const image = req.spec.docker?.image ?? '';
-    throw new AgentError('SSHD_MISSING', `The image ${image} has no OpenSSH server (${req.requiredBinary} is missing)`, {
+    throw new AgentError('SSHD_MISSING', `The image ${image} has no OpenSSH server (${req.ssh.binary} is missing)`, {
       provider: 'docker',
       hint: 'Use an image with openssh-server, e.g. vendetta/debian:bookworm (scripts/image/build-debian-image.mjs builds it), or add `RUN apt-get update && apt-get install -y openssh-server` to your Dockerfile.',
     });

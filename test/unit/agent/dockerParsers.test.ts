@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { WORKSPACE_LABEL, type WorkspaceSpec } from '../../../agent/protocol';
 import { containerCreateBody, dockerCalls, encodeRef, execCreateBody } from '../../../agent/providers/docker/api';
 import { engineMessage, pathWithQuery } from '../../../agent/providers/docker/engine';
+import { sshdMainProcess } from '../../../agent/providers/docker/provider';
 import {
   parseBuildLine,
   parseContainerInspect,
@@ -152,6 +153,10 @@ describe('the docker provider describes its calls as data', () => {
     const bare = containerCreateBody({ spec: { ...spec, docker: { image: 'x' } }, nodeFolder: '/n', labels: {}, command: ['/s'] });
     assert.deepEqual(Object.keys(bare.HostConfig as object), ['Mounts', 'PortBindings', 'RestartPolicy']);
     assert.throws(() => containerCreateBody({ spec: { ...spec, docker: undefined }, nodeFolder: '/n', labels: {}, command: [] }), /no docker section/);
+  });
+
+  it('runs the SSH server the agent asks for as the main process, in the foreground on the given config', () => {
+    assert.deepEqual(sshdMainProcess({ binary: '/usr/sbin/sshd', configPath: '/etc/vendetta/sshd_config' }), ['/usr/sbin/sshd', '-D', '-e', '-f', '/etc/vendetta/sshd_config']);
   });
 
   it('escapes what goes into paths and queries', () => {

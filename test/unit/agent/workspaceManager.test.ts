@@ -43,7 +43,7 @@ class FakeProvider implements WorkspaceProvider {
       this.containers.delete(c.ws.providerId);
       throw new AgentError('SSHD_MISSING', 'no sshd');
     }
-    for (const f of req.files) c.files.set(f.path, f);
+    for (const f of req.seedFiles) c.files.set(f.path, f);
     return structuredClone(c.ws);
   }
 
