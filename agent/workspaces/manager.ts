@@ -12,23 +12,21 @@ import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract
 import { choosePorts, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
 import { workspaceInfo, type ProviderView } from './info';
-import { ensureLoginUser, giveFolderTo } from './login';
 import { newWorkspaceRecord } from './newRecord';
 import { readEntry, scanEntries } from '../sync/scan';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
-import { applySshdConfig, authorizedKeysFile, SSHD_BINARY, SSHD_CONFIG, sshdConfigHash, sshdFiles } from './sshd';
-import { waitForSsh } from './sshReady';
+import { applySshdConfig, SSHD_BINARY, SSHD_CONFIG, sshdConfigHash, sshdFiles } from './sshd';
 import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
-import { missing, notFound, outdated, portTakenError } from './refusals';
-import { checkedLogin, syncTarget } from './syncTarget';
+import { missing, notFound, outdated } from './refusals';
+import { syncTarget } from './syncTarget';
 import { AGENT_HOME_LABEL, findOwn, ownedBy, providerHolding, reconcileAll } from './reconcile';
+import { bringUp, STEPS, type Progress } from './bringUp';
 
 export { AGENT_HOME_LABEL } from './reconcile';
 
-export type Progress = (step: number, total: number, message: string) => void;
-const STEPS = 5;
+export type { Progress } from './bringUp';
 
 /** What the services supervisor hooks into: a workspace's services stop before it does. */
 export interface WorkspaceServiceHooks {
@@ -212,45 +210,9 @@ export class WorkspaceManager {
   }
 
   /** Starts the workspace if needed, sets up its login user, waits for its sshd, marks it ready. */
-  private async bringUp(provider: WorkspaceProvider, rec: WorkspaceRecord, ws: ProviderWorkspace, progress: Progress, refreshRootKeys: boolean): Promise<WorkspaceInfo> {
-    const id = ws.providerId;
-    const name = rec.spec.name;
-    progress(3, STEPS, ws.state === 'running' ? `Workspace ${name} is running` : `Starting workspace ${name}`);
-    const running = ws.state === 'running' ? ws : await provider.start(id).catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
-    progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
-    if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)]);
-    const seen = await ensureLoginUser(provider, id, rec.spec);
-    // The ids synced files get are those of the first bring-up (the image's, before any code of
-    // the workspace ran); what the workspace says later never changes them.
-    const login = rec.login ?? checkedLogin(name, seen);
-    if (rec.login && (seen.uid !== rec.login.uid || seen.gid !== rec.login.gid)) this.opts.logger.warn('the login user has other ids inside the workspace now; keeping the recorded ones', { workspace: name, seen, recorded: rec.login });
-    if (login) giveFolderTo(rec.nodeFolder, login, this.opts.logger);
-    const port = running.sshPort ?? (await provider.inspect(id))?.sshPort;
-    if (port === undefined) throw await this.notReady(provider, id, name, 'the engine reports no published SSH port');
-    progress(5, STEPS, `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
-    const ready = await waitForSsh({
-      host: '127.0.0.1',
-      port,
-      timeoutMs: this.opts.sshReadyTimeoutMs ?? 20_000,
-      stillWorth: async () => {
-        const now = await provider.inspect(id);
-        if (!now) return 'the workspace was removed while starting';
-        if (now.state !== 'running') return `the workspace stopped while starting (${now.error ?? now.state})`;
-        return undefined;
-      },
-    });
-    if ('error' in ready) throw await this.notReady(provider, id, name, ready.error);
-    const done: WorkspaceRecord = { ...rec, providerId: id, phase: 'ready', sshPort: port, ...(login ? { login } : {}) };
-    this.store.put(done);
-    return workspaceInfo(done, { kind: 'seen', ws: { ...running, sshPort: port } }, false);
-  }
-
-  private async notReady(provider: WorkspaceProvider, id: string, name: string, why: string): Promise<AgentError> {
-    const output = await provider.logs(id, 15).catch(() => '');
-    return new AgentError('PROVIDER_ERROR', `The SSH server of workspace ${name} did not start: ${why}`, {
-      provider: provider.name,
-      hint: output ? `Its output:\n${output}` : 'The workspace produced no output; check the image.',
-    });
+  private bringUp(provider: WorkspaceProvider, rec: WorkspaceRecord, ws: ProviderWorkspace, progress: Progress, refreshRootKeys: boolean): Promise<WorkspaceInfo> {
+    const deps = { logger: this.opts.logger, save: (r: WorkspaceRecord) => this.store.put(r), ...(this.opts.sshReadyTimeoutMs !== undefined ? { sshReadyTimeoutMs: this.opts.sshReadyTimeoutMs } : {}) };
+    return bringUp(deps, provider, rec, ws, progress, refreshRootKeys);
   }
 
   start(name: string, progress: Progress = () => undefined): Promise<WorkspaceInfo> {

@@ -1,0 +1,68 @@
+/**
+ * Bringing a made workspace up: start it (a taken node port said as such), set up its login
+ * user and the project folder's owner, wait until its SSH server answers, and record it ready.
+ */
+import { AgentError } from '../errors';
+import type { Logger } from '../log/logger';
+import type { WorkspaceInfo } from '../protocol';
+import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
+import { workspaceInfo } from './info';
+import { ensureLoginUser, giveFolderTo } from './login';
+import { portTakenError } from './refusals';
+import { authorizedKeysFile } from './sshd';
+import { waitForSsh } from './sshReady';
+import type { WorkspaceRecord } from './state';
+import { checkedLogin } from './syncTarget';
+
+export type Progress = (step: number, total: number, message: string) => void;
+/** The steps of a create or start, as progress counts them. */
+export const STEPS = 5;
+
+export interface BringUpDeps {
+  logger: Logger;
+  sshReadyTimeoutMs?: number;
+  /** Saves the record once the workspace is ready. */
+  save(rec: WorkspaceRecord): void;
+}
+
+/** Starts the workspace if needed, sets up its login user, waits for its sshd, marks it ready. */
+export async function bringUp(deps: BringUpDeps, provider: WorkspaceProvider, rec: WorkspaceRecord, ws: ProviderWorkspace, progress: Progress, refreshRootKeys: boolean): Promise<WorkspaceInfo> {
+  const id = ws.providerId;
+  const name = rec.spec.name;
+  progress(3, STEPS, ws.state === 'running' ? `Workspace ${name} is running` : `Starting workspace ${name}`);
+  const running = ws.state === 'running' ? ws : await provider.start(id).catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
+  progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
+  if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)]);
+  const seen = await ensureLoginUser(provider, id, rec.spec);
+  // The ids synced files get are those of the first bring-up (the image's, before any code of
+  // the workspace ran); what the workspace says later never changes them.
+  const login = rec.login ?? checkedLogin(name, seen);
+  if (rec.login && (seen.uid !== rec.login.uid || seen.gid !== rec.login.gid)) deps.logger.warn('the login user has other ids inside the workspace now; keeping the recorded ones', { workspace: name, seen, recorded: rec.login });
+  if (login) giveFolderTo(rec.nodeFolder, login, deps.logger);
+  const port = running.sshPort ?? (await provider.inspect(id))?.sshPort;
+  if (port === undefined) throw await notReady(provider, id, name, 'the engine reports no published SSH port');
+  progress(5, STEPS, `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
+  const ready = await waitForSsh({
+    host: '127.0.0.1',
+    port,
+    timeoutMs: deps.sshReadyTimeoutMs ?? 20_000,
+    stillWorth: async () => {
+      const now = await provider.inspect(id);
+      if (!now) return 'the workspace was removed while starting';
+      if (now.state !== 'running') return `the workspace stopped while starting (${now.error ?? now.state})`;
+      return undefined;
+    },
+  });
+  if ('error' in ready) throw await notReady(provider, id, name, ready.error);
+  const done: WorkspaceRecord = { ...rec, providerId: id, phase: 'ready', sshPort: port, ...(login ? { login } : {}) };
+  deps.save(done);
+  return workspaceInfo(done, { kind: 'seen', ws: { ...running, sshPort: port } }, false);
+}
+
+async function notReady(provider: WorkspaceProvider, id: string, name: string, why: string): Promise<AgentError> {
+  const output = await provider.logs(id, 15).catch(() => '');
+  return new AgentError('PROVIDER_ERROR', `The SSH server of workspace ${name} did not start: ${why}`, {
+    provider: provider.name,
+    hint: output ? `Its output:\n${output}` : 'The workspace produced no output; check the image.',
+  });
+}
