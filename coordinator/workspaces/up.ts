@@ -18,7 +18,7 @@ import { buildInputsHash } from './buildInputs';
 import { buildSpec, loadProject } from './project';
 import type { WorkspaceRecord } from './store';
 import { upServices } from './upServices';
-import { UpSteps } from './upSteps';
+import { UpSteps, type UpStep } from './upSteps';
 import type { PortForwarder, WorkspaceOps } from './operations';
 import { ensureWorkspaceKey } from './workspaceKey';
 import { connectWorkspace } from './workspaceSsh';
@@ -38,13 +38,12 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
   const client = m.client(node);
   const hasServices = project.config.services.length > 0 || project.config.hooks.postCreate !== undefined || project.config.hooks.postStart !== undefined;
   const forwardPorts = p.forward ? project.config.forwardPorts : [];
-  const TOTAL = 5 + (hasServices ? 1 : 0) + (forwardPorts.length ? 1 : 0);
   const steps = new UpSteps(m, { name, node, path: p.path, git: !!git, services: hasServices, forwards: forwardPorts.length > 0 }, report, token);
-  const progress = steps.progress;
+  const say = (step: UpStep, message: string) => steps.say(step, message);
   // Said once the config is read, which is when the number of steps is known (it takes milliseconds).
-  progress(1, TOTAL, 'Reading the workspace config');
+  say('config', 'Reading the workspace config');
   const holder = m.busy(node, name);
-  if (holder) progress(1, TOTAL, `Waiting for the \`${holder}\` of ${name} on ${node} that is running to finish`);
+  if (holder) say('config', `Waiting for the \`${holder}\` of ${name} on ${node} that is running to finish`);
 
   return m.exclusive(node, name, () => steps.guard(async () => {
     const existing = m.store.get(name, node);
@@ -54,7 +53,7 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
         hint: `Give this one another name with --name, or remove the other first (\`vendetta workspace rm ${name} --node ${node}\`).`,
       });
     }
-    progress(2, TOTAL, 'Preparing the workspace key');
+    say('key', 'Preparing the workspace key');
     const key = await ensureWorkspaceKey(m.paths);
     const provider = p.provider ?? project.config.provider;
     const build = provider === 'docker' ? project.config.docker.build : undefined;
@@ -77,22 +76,22 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
     steps.track(record);
 
     const recreate = p.recreate === true && !!existing;
-    progress(3, TOTAL, `${recreate ? 'Recreating' : existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
+    say('create', `${recreate ? 'Recreating' : existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
     if (recreate && build && !git) {
       // The new image is built from the project as it is now: it lands on the node first.
-      progress(3, TOTAL, 'Syncing the build context');
+      say('create', 'Syncing the build context');
       await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(token ? { token } : {}) });
     }
     let info: WorkspaceInfo;
     try {
-      info = await create(m, record, spec, { isNew: !existing, recreate }, progress, token, TOTAL);
+      info = await create(m, record, spec, { isNew: !existing, recreate }, (words) => say('create', words), token);
     } catch (err) {
       if (git || !spec.docker?.build || agentErrorName(err) !== 'BUILD_CONTEXT_MISSING') throw err;
       // The image is built from the project, which is not on the node yet: the agent kept the
       // half-made workspace, so the code can land first; then the second create builds.
-      progress(3, TOTAL, 'Syncing the build context');
+      say('create', 'Syncing the build context');
       await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(token ? { token } : {}) });
-      info = await create(m, record, spec, { isNew: false, recreate: false }, progress, token, TOTAL);
+      info = await create(m, record, spec, { isNew: false, recreate: false }, (words) => say('create', words), token);
     }
     if (info.state !== 'running' || !info.ssh) {
       throw new VendettaError('WORKSPACE_STATE', `${name} on ${node} is ${info.state} after create${info.error ? `: ${info.error.message}` : ''}`, {
@@ -101,7 +100,7 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
       });
     }
 
-    progress(4, TOTAL, 'Pinning the host key and writing ssh_config');
+    say('hostKey', 'Pinning the host key and writing ssh_config');
     const hostKey = parsePublicKey(info.ssh.hostKey.publicKey);
     if (!hostKey || fingerprintOf(hostKey.key) !== info.ssh.hostKey.fingerprint.replace(/=+$/, '')) {
       throw new VendettaError('AGENT_ERROR', `The agent on ${node} reported a host key for ${name} that does not match its fingerprint`, { node, hint: 'Upgrade vendetta so the coordinator and the agent match.' });
@@ -113,10 +112,10 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
     let sync: SyncReport | null = null;
     let cloned: WorkspaceUpResult['git'] = null;
     if (git) {
-      progress(5, TOTAL, `Cloning ${git.url}${git.ref ? ` at ${git.ref}` : ''}`);
+      say('code', `Cloning ${git.url}${git.ref ? ` at ${git.ref}` : ''}`);
       cloned = { ...git, cloned: (await clone(m, record, git)).cloned };
     } else {
-      progress(5, TOTAL, 'Syncing code');
+      say('code', 'Syncing code');
       sync = await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(p.overwrite ? { overwrite: true } : {}), ...(token ? { token } : {}) });
     }
     m.emitChange();
@@ -124,12 +123,12 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
     // The services need the code, so they start after it landed.
     let services: ServiceStatus[] | undefined;
     if (hasServices) {
-      progress(6, TOTAL, 'Starting services');
-      services = await upServices(m, record, spec.services ?? [], !!existing, (words) => progress(6, TOTAL, `Services: ${words}`), token);
+      say('services', 'Starting services');
+      services = await upServices(m, record, spec.services ?? [], !!existing, (words) => say('services', `Services: ${words}`), token);
     }
     let forwards: ForwardInfo[] | undefined;
     if (forwardPorts.length) {
-      progress(TOTAL, TOTAL, `Forwarding port${forwardPorts.length > 1 ? 's' : ''} ${forwardPorts.join(', ')}`);
+      say('forwards', `Forwarding port${forwardPorts.length > 1 ? 's' : ''} ${forwardPorts.join(', ')}`);
       if (!deps.forwardPorts) throw new VendettaError('INTERNAL', 'This coordinator cannot forward ports', { hint: 'Restart it with `vendetta coordinator stop`.' });
       forwards = await deps.forwardPorts(record, forwardPorts);
     }
@@ -154,13 +153,13 @@ interface CreateMode {
   recreate: boolean;
 }
 
-async function create(m: WorkspaceOps, record: WorkspaceRecord, spec: ReturnType<typeof buildSpec>, { isNew, recreate }: CreateMode, progress: ProgressReporter, token?: CancellationToken, TOTAL = 5): Promise<WorkspaceInfo> {
+async function create(m: WorkspaceOps, record: WorkspaceRecord, spec: ReturnType<typeof buildSpec>, { isNew, recreate }: CreateMode, say: (message: string) => void, token?: CancellationToken): Promise<WorkspaceInfo> {
   const client = m.client(record.node);
   const agentToken = randomUUID();
   const sub = client.onNotification(WorkspaceProgress, (wp) => {
     // The agent's own step numbers are left out: they start again on a second create (after the
-    // build context was sent) and would read as the count going backwards inside step 3.
-    if (wp.token === agentToken && typeof wp.message === 'string') progress(3, TOTAL, wp.message.slice(0, 200));
+    // build context was sent) and would read as the count going backwards inside the create step.
+    if (wp.token === agentToken && typeof wp.message === 'string') say(wp.message.slice(0, 200));
   });
   try {
     const info = checkWorkspaceInfo(await client.request(CreateWorkspace, { spec, progressToken: agentToken, ...(recreate ? { recreate: true } : {}) }, token), record.node);

@@ -10,6 +10,18 @@ import type { UnfinishedUp } from '../protocol';
 import type { WorkspaceOps } from './operations';
 import type { WorkspaceRecord } from './store';
 
+/**
+ * The steps of `up`, in order: their numbers (`[3/6]`) and total derive from this table and the
+ * plan, so a step added or skipped never leaves a number out of place.
+ */
+export const UP_STEPS = ['config', 'key', 'create', 'hostKey', 'code', 'services', 'forwards'] as const;
+export type UpStep = (typeof UP_STEPS)[number];
+
+/** The steps this plan takes: services and forwards only when it has them. */
+export function plannedSteps(plan: Pick<UpPlan, 'services' | 'forwards'>): UpStep[] {
+  return UP_STEPS.filter((s) => (s === 'services' ? plan.services : s === 'forwards' ? plan.forwards : true));
+}
+
 /** What each step of `up` makes; the ones not reached yet are what an interruption leaves undone. */
 export interface UpPlan {
   name: string;
@@ -22,14 +34,27 @@ export interface UpPlan {
 
 export class UpSteps {
   private reached: UnfinishedUp | undefined;
+  private reachedStep: UpStep | undefined;
   private record: WorkspaceRecord | undefined;
+  private readonly steps: UpStep[];
 
   constructor(
     private readonly m: Pick<WorkspaceOps, 'store' | 'emitChange'>,
     private readonly plan: UpPlan,
     private readonly report: ProgressReporter,
     private readonly token: CancellationToken | undefined,
-  ) {}
+  ) {
+    this.steps = plannedSteps(plan);
+  }
+
+  /** Progress of a named step, numbered by its place among the planned steps. */
+  say(step: UpStep, message: string): void {
+    const at = this.steps.indexOf(step);
+    if (at < 0) throw new VendettaError('INTERNAL', `The up of ${this.plan.name} has no ${step} step in its plan`, { hint: 'This is a bug in vendetta; please report it.' });
+    this.progress(at + 1, this.steps.length, message);
+    // After progress: a step the interruption stopped before was not reached.
+    if (this.reached?.step === at + 1) this.reachedStep = step;
+  }
 
   /**
    * Progress. A step further than the last one is where an interrupted `up` stops; the same step
@@ -94,13 +119,14 @@ export class UpSteps {
 
   /** In words, what the steps not finished would have made; empty when the node was never asked. */
   private leftUndone(): string {
-    const step = this.reached?.step ?? 0;
-    if (step < 3 || !this.record) return '';
+    const step = this.reachedStep ? UP_STEPS.indexOf(this.reachedStep) : -1;
+    const before = (s: UpStep) => step <= UP_STEPS.indexOf(s);
+    if (step < UP_STEPS.indexOf('create') || !this.record) return '';
     const items: string[] = [];
-    if (step === 3) items.push(`the workspace on ${this.plan.node} may be half-made`);
-    if (step <= 4) items.push('its ssh_config block');
-    if (step <= 5) items.push(this.plan.git ? 'the clone of its repository' : 'its code (partly sent at most)');
-    if (this.plan.services && step <= 6) items.push('its services');
+    if (this.reachedStep === 'create') items.push(`the workspace on ${this.plan.node} may be half-made`);
+    if (before('hostKey')) items.push('its ssh_config block');
+    if (before('code')) items.push(this.plan.git ? 'the clone of its repository' : 'its code (partly sent at most)');
+    if (this.plan.services && before('services')) items.push('its services');
     if (this.plan.forwards) items.push('its port forwards');
     return items.join(', ');
   }

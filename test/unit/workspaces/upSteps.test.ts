@@ -84,4 +84,18 @@ describe('an up that does not finish is marked so, and an interrupted one says w
     await up;
     assert.equal(m.busy('local', 'shop'), undefined);
   });
+
+  it('numbers each step by its place in the plan: services and forwards count only when planned', () => {
+    const ops = { store: new WorkspaceStore(workspacesFile(paths)), emitChange: () => undefined };
+    const said = (services: boolean, forwards: boolean, names: Parameters<UpSteps['say']>[0][]) => {
+      const out: string[] = [];
+      const steps = new UpSteps(ops, { name: 'x', node: 'local', path: '/p', git: false, services, forwards }, (n, t, m) => void out.push(`${n}/${t} ${m}`), undefined);
+      for (const s of names) steps.say(s, s);
+      return out;
+    };
+    assert.deepEqual(said(false, false, ['config', 'create', 'code']), ['1/5 config', '3/5 create', '5/5 code']);
+    assert.deepEqual(said(false, true, ['code', 'forwards']), ['5/6 code', '6/6 forwards']);
+    assert.deepEqual(said(true, true, ['services', 'forwards']), ['6/7 services', '7/7 forwards']);
+    assert.throws(() => said(false, false, ['services']), (e: VendettaError) => e.code === 'INTERNAL' && /no services step/.test(e.message));
+  });
 });
