@@ -88,7 +88,7 @@ export interface ClientHandle {
 export interface RequestContext {
   client: ClientHandle;
   token: CancellationToken;
-  /** Sends `progress/report` when the request carried a progressToken; a no-op otherwise. */
+  /** Sends `progress/didReport` when the request carried a progressToken; a no-op otherwise. */
   progress: ProgressReporter;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The MCP server's one connection to the coordinator, kept for the server's whole life (a tool
  * call pays no connect or `initialize`): reconnects (starting the coordinator) after it was lost,
- * routes `progress/report` notifications to the call that asked for them, and records every
+ * routes `progress/didReport` notifications to the call that asked for them, and records every
  * tool call in the coordinator's log.
  */
 import { randomUUID } from 'node:crypto';

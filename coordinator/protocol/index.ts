@@ -196,4 +196,4 @@ export const TestNode = new RequestType<{ name: string }, TestNodeResult, ErrorD
 export const PingNode = new RequestType<{ name: string }, { latencyMs: number }, ErrorData>('nodes/ping');
 
 export const NodesDidChange = new NotificationType<{ nodes: NodeSummary[] }>('nodes/didChange');
-export const ProgressNotification = new NotificationType<ProgressParams>('progress/report');
+export const ProgressNotification = new NotificationType<ProgressParams>('progress/didReport');

@@ -99,7 +99,7 @@ export const UnfollowLogsRequest = new RequestType<{ followToken: string }, { st
 /** Starts a listener on this machine's 127.0.0.1 that carries connections over the node's pooled link. */
 export const ForwardPortRequest = new RequestType<ForwardParams, ForwardInfo, ErrorData>('ports/forward');
 export const UnforwardPortRequest = new RequestType<{ workspace: string; node?: string; port: number }, { stopped: boolean }, ErrorData>('ports/unforward');
-export const ListForwardsRequest = new RequestType<Record<string, never>, ForwardInfo[], ErrorData>('ports/forwards');
+export const ListForwardsRequest = new RequestType<Record<string, never>, ForwardInfo[], ErrorData>('ports/listForwards');
 
 export const LogLinesNotification = new NotificationType<{ followToken: string; lines: ServiceLogLine[] }>('services/logLines');
 /** A connection to a forward was refused (e.g. its workspace is stopped): why, for whoever holds the forward. */

@@ -93,7 +93,7 @@ export function servicesHandlers(services: ServicesManager): ServicesHandlers {
       run: (p) => ({ stopped: services.unforward(p) }),
     },
     listForwards: {
-      validate: (raw) => (v.paramsObject(raw, 'ports/forwards', []), {}),
+      validate: (raw) => (v.paramsObject(raw, 'ports/listForwards', []), {}),
       run: () => services.forwards.list(),
     },
   };

@@ -15,12 +15,12 @@ export const COMMAND = {
   openWorkspaceInNewWindow: 'vendetta.openWorkspaceInNewWindow',
   openWorkspaceInCurrentWindow: 'vendetta.openWorkspaceInCurrentWindow',
   reopenInRemoteWorkspace: 'vendetta.reopenInRemoteWorkspace',
-  showLogs: 'vendetta.showLogs',
+  showWorkspaceLogs: 'vendetta.showWorkspaceLogs',
   forwardPort: 'vendetta.forwardPort',
   openTerminal: 'vendetta.openTerminal',
   validateConfig: 'vendetta.validateConfig',
   openServiceUrl: 'vendetta.openServiceUrl',
-  showLog: 'vendetta.showLog',
+  showExtensionLog: 'vendetta.showExtensionLog',
   workspaceActions: 'vendetta.workspaceActions',
 } as const;
 

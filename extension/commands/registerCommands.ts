@@ -21,12 +21,12 @@ const HANDLERS: { [K in CommandKey]: Loader } = {
   openWorkspaceInNewWindow: async () => (await import('./openWorkspaceInNewWindow.js')).openWorkspaceInNewWindow,
   openWorkspaceInCurrentWindow: async () => (await import('./openWorkspaceInCurrentWindow.js')).openWorkspaceInCurrentWindow,
   reopenInRemoteWorkspace: async () => (await import('./reopenInRemoteWorkspace.js')).reopenInRemoteWorkspace,
-  showLogs: async () => (await import('./showLogs.js')).showLogs,
+  showWorkspaceLogs: async () => (await import('./showWorkspaceLogs.js')).showWorkspaceLogs,
   forwardPort: async () => (await import('./forwardPort.js')).forwardPort,
   openTerminal: async () => (await import('./openTerminal.js')).openTerminal,
   validateConfig: async () => (await import('./validateConfig.js')).validateConfig,
   openServiceUrl: async () => (await import('./openServiceUrl.js')).openServiceUrl,
-  showLog: async () => (await import('./showLog.js')).showLog,
+  showExtensionLog: async () => (await import('./showExtensionLog.js')).showExtensionLog,
   workspaceActions: async () => (await import('./workspaceActions.js')).workspaceActions,
 };
 
@@ -43,12 +43,12 @@ const ACTIONS: { [K in CommandKey]: string } = {
   openWorkspaceInNewWindow: 'open the workspace',
   openWorkspaceInCurrentWindow: 'open the workspace',
   reopenInRemoteWorkspace: 'reopen the folder in a remote workspace',
-  showLogs: 'show the logs',
+  showWorkspaceLogs: 'show the workspace logs',
   forwardPort: 'forward the port',
   openTerminal: 'open a terminal in the workspace',
   validateConfig: 'validate the config',
   openServiceUrl: 'open the service',
-  showLog: 'show the log',
+  showExtensionLog: 'show the extension log',
   workspaceActions: 'run the workspace action',
 };
 

@@ -10,7 +10,7 @@ export async function workspaceActions(_ctx: CommandContext, arg?: unknown): Pro
   const target = arg ?? (current ? { name: current.workspace, node: current.node } : undefined);
   if (!target) throw new ExtensionError('This window is not inside a Vendetta workspace');
   const items = [
-    { label: '$(output) Show Logs', command: COMMAND.showLogs },
+    { label: '$(output) Show Logs', command: COMMAND.showWorkspaceLogs },
     { label: '$(plug) Forward Port…', command: COMMAND.forwardPort },
     { label: '$(debug-stop) Stop Workspace', command: COMMAND.stopWorkspace },
   ];

@@ -1,6 +1,6 @@
 /**
  * Long coordinator requests (node add, workspace up) in a progress notification: each
- * `progress/report` for the request's token becomes `[2/5] Syncing code…`; Cancel cancels the
+ * `progress/didReport` for the request's token becomes `[2/5] Syncing code…`; Cancel cancels the
  * request (vscode-jsonrpc sends $/cancelRequest, the coordinator stops the steps).
  */
 import { randomUUID } from 'node:crypto';

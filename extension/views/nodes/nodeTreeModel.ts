@@ -261,7 +261,7 @@ export function messageItem(m: Extract<TreeElement, { kind: 'message' }>): ItemS
     icon: m.severity === 'error' ? { id: 'error', color: 'errorForeground' } : { id: 'info' },
     contextValue: m.severity === 'error' ? 'errorMessage' : 'infoMessage',
     collapsible: 'none',
-    ...(m.severity === 'error' ? { command: { command: COMMAND.showLog, title: 'Show Log', arguments: [] } } : {}),
+    ...(m.severity === 'error' ? { command: { command: COMMAND.showExtensionLog, title: 'Show Log', arguments: [] } } : {}),
   };
 }
 

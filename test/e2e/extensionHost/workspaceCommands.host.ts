@@ -65,7 +65,7 @@ describe('the workspace commands against the real coordinator and the running he
     this.timeout(60_000);
     const api = await vendettaApi();
     const t0 = Date.now();
-    await vscode.commands.executeCommand('vendetta.showLogs', { name: ws.name, node: ws.node });
+    await vscode.commands.executeCommand('vendetta.showWorkspaceLogs', { name: ws.name, node: ws.node });
     const lines = await waitFor('a line of each hello service in the channel', 10_000, () => {
       const l = api.logLines(ws);
       return ws.services.every((s) => l.some((x) => new RegExp(`^\\S+ ${s}\\s+.? ${s} listening on `).test(x))) ? l : undefined;

@@ -169,6 +169,6 @@ describe('the Remote Nodes tree without nodes', () => {
     const item = messageItem({ kind: 'message', id: 'load-error', severity: 'error', label: 'Could not reach the coordinator', detail: 'connect ENOENT\n/tmp/x.sock', hint: 'See the log' });
     assert.equal(item.contextValue, 'errorMessage');
     assert.equal(item.description, 'connect ENOENT /tmp/x.sock');
-    assert.equal(item.command?.command, COMMAND.showLog);
+    assert.equal(item.command?.command, COMMAND.showExtensionLog);
   });
 });
