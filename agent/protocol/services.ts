@@ -42,14 +42,15 @@ export interface WorkspaceHooksSpec {
 /**
  * - `waiting`: not started because a dependency is not healthy yet (`reason` names it).
  * - `starting`: running, health not yet proven (inside start_period or retries left).
- * - `healthy`: running and its check passes (or it has no check and is running).
+ * - `running`: runs, and has no health check that could say more (dependants start).
+ * - `healthy`: running and its check passes.
  * - `unhealthy`: running, but its check failed `retries` times (`lastCheck` says why).
  * - `restarting`: exited, a restart is scheduled (`nextRestartAt`).
  * - `crashloop`: exited too often; no more restarts until the next start.
- * - `exited`: exited and the policy does not restart it.
+ * - `exited`: exited and the policy does not restart it, or it could not run at all (exit 126/127).
  * - `stopped`: stopped on purpose.
  */
-export type ServiceState = 'waiting' | 'starting' | 'healthy' | 'unhealthy' | 'restarting' | 'crashloop' | 'exited' | 'stopped';
+export type ServiceState = 'waiting' | 'starting' | 'running' | 'healthy' | 'unhealthy' | 'restarting' | 'crashloop' | 'exited' | 'stopped';
 
 export interface ServiceStatus {
   name: string;
@@ -59,6 +60,8 @@ export interface ServiceStatus {
   /** Port inside the workspace, and where it is published on the node's loopback. */
   port?: number;
   nodePort?: number;
+  /** With a port: `tcp` for a TCP-checked service, else `http` (the scheme of its URL). */
+  scheme?: 'http' | 'tcp';
   /** Process id inside the workspace, when running. */
   pid?: number;
   restarts: number;

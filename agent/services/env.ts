@@ -15,10 +15,13 @@ export function envName(service: string): string {
 }
 
 /** A TCP-checked service is not HTTP: its URL says tcp:// so nobody opens it in a browser. */
+export function serviceScheme(svc: ServiceSpec): 'http' | 'tcp' {
+  return svc.healthcheck?.kind === 'tcp' ? 'tcp' : 'http';
+}
+
 export function serviceUrl(svc: ServiceSpec, host = SERVICE_HOST): string | undefined {
   if (svc.port === undefined) return undefined;
-  const scheme = svc.healthcheck?.kind === 'tcp' ? 'tcp' : 'http';
-  return `${scheme}://${host}:${svc.port}`;
+  return `${serviceScheme(svc)}://${host}:${svc.port}`;
 }
 
 /** `VENDETTA_SERVICE_<NAME>_URL|_HOST|_PORT` for every service with a port. */

@@ -1,11 +1,14 @@
 /** Dependency order of a workspace's services: who may start, who waits for whom, stop order. */
 import type { ServiceSpec, ServiceState } from '../protocol';
 
-/** The first dependency that is not healthy, with its state; undefined when all are healthy. */
+/**
+ * The first dependency that is not ready (healthy, or running when it has no health check),
+ * with its state; undefined when all are ready.
+ */
 export function blockingDependency(svc: ServiceSpec, stateOf: (name: string) => ServiceState | undefined): { name: string; state: ServiceState | 'unknown' } | undefined {
   for (const dep of svc.dependsOn) {
     const state = stateOf(dep);
-    if (state !== 'healthy') return { name: dep, state: state ?? 'unknown' };
+    if (state !== 'healthy' && state !== 'running') return { name: dep, state: state ?? 'unknown' };
   }
   return undefined;
 }

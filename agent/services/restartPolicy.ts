@@ -22,6 +22,16 @@ export function wantsRestart(policy: RestartPolicy, exitCode: number | null): bo
   return false;
 }
 
+/**
+ * Exit codes the shell gives when the command cannot run at all (126: found but not executable,
+ * 127: not found): restarting cannot help, so the service fails at once with the reason.
+ */
+export function hopelessExit(exitCode: number | null): string | undefined {
+  if (exitCode === 127) return 'command not found';
+  if (exitCode === 126) return 'command not executable';
+  return undefined;
+}
+
 export type RestartDecision = { action: 'restart'; delayMs: number; attempt: number } | { action: 'crashloop'; restarts: number };
 
 export class RestartTracker {

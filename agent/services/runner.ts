@@ -7,10 +7,11 @@ import type { ExecOptions, ExecResult } from '../providers/contract';
 import { runCheck, type CheckDeps } from './health';
 import { LineSplitter } from './logFiles';
 import { newRunId, parsePidLine, sweepArgv, wrappedArgv } from './processControl';
-import { RestartTracker, wantsRestart, type BackoffOptions } from './restartPolicy';
+import { hopelessExit, RestartTracker, wantsRestart, type BackoffOptions } from './restartPolicy';
+import { serviceScheme } from './env';
 
 export interface ServiceTiming {
-  /** A service without a health check is healthy once it has run this long. */
+  /** A service without a health check is `running` once it has run this long. */
   settleMs: number;
   /** SIGTERM → SIGKILL. */
   stopGraceMs: number;
@@ -20,7 +21,9 @@ export interface ServiceTiming {
 }
 
 export const DEFAULT_TIMING: ServiceTiming = {
-  settleMs: 200,
+  // Long enough that a command the shell cannot find or run (exit 127/126, which comes back
+  // through the engine's exec in a few hundred ms) has failed before it is called running.
+  settleMs: 1_000,
   stopGraceMs: 5_000,
   startingCheckMs: 100,
   backoff: { baseMs: 500, maxMs: 30_000, maxRestarts: 5, windowMs: 60_000 },
@@ -66,10 +69,10 @@ export class ServiceRunner {
     this.status = { name: spec.name, state: 'stopped', restarts: 0, ...this.ports() };
   }
 
-  private ports(): Pick<ServiceStatus, 'port' | 'nodePort'> {
+  private ports(): Pick<ServiceStatus, 'port' | 'nodePort' | 'scheme'> {
     if (this.spec.port === undefined) return {};
     const nodePort = this.host.nodePortOf(this.spec.port);
-    return { port: this.spec.port, ...(nodePort !== undefined ? { nodePort } : {}) };
+    return { port: this.spec.port, scheme: serviceScheme(this.spec), ...(nodePort !== undefined ? { nodePort } : {}) };
   }
 
   get running(): boolean {
@@ -87,11 +90,11 @@ export class ServiceRunner {
     this.host.changed();
   }
 
-  /** Wanted, but a dependency is not healthy yet. */
+  /** Wanted, but a dependency is not healthy yet. What the last run ended with is history now. */
   waitFor(reason: string): void {
     this.wanted = true;
     if (this.status.state === 'waiting' && this.status.reason === reason) return;
-    this.set({ state: 'waiting', reason }, ['pid', 'startedAt', 'healthyAt', 'nextRestartAt']);
+    this.set({ state: 'waiting', reason }, ['pid', 'startedAt', 'healthyAt', 'nextRestartAt', 'exitCode', 'lastCheck']);
   }
 
   /** A start by the user: earlier crashes are forgiven. */
@@ -144,7 +147,11 @@ export class ServiceRunner {
     if (run !== this.run || run.exited) return;
     const hc = this.spec.healthcheck;
     if (!hc) {
-      if (this.status.state === 'starting') this.becameHealthy();
+      // Nothing proves it healthy: it is only known to run.
+      if (this.status.state === 'starting') {
+        this.system('running (no health check)');
+        this.set({ state: 'running' }, ['reason']);
+      }
       return;
     }
     const deps: CheckDeps = {
@@ -197,6 +204,13 @@ export class ServiceRunner {
       return;
     }
     this.system(`exited with code ${code ?? 'unknown'}`);
+    const hopeless = hopelessExit(code);
+    if (hopeless) {
+      // The shell could not find or run the command: another try would fail the same way.
+      this.system(`not restarted: ${hopeless}`);
+      this.set({ state: 'exited', exitCode: code, reason: `exited with code ${code}: ${hopeless}` }, ['pid', 'healthyAt', 'nextRestartAt']);
+      return;
+    }
     if (!wantsRestart(this.spec.restart, code)) {
       this.set({ state: 'exited', exitCode: code, reason: `exited with code ${code ?? 'unknown'}` }, ['pid', 'healthyAt']);
       return;

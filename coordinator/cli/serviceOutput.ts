@@ -5,10 +5,15 @@ import { formatTable } from './output';
 import { terminalSafe } from './terminalText';
 
 const BAD = new Set(['unhealthy', 'crashloop', 'exited', 'stopped']);
+const EXIT_STATES = new Set(['exited', 'crashloop', 'restarting']);
 
 /** True when a service will not get better on its own (for exit codes). */
 export function anyServiceFailed(services: readonly ServiceStatus[]): boolean {
   return services.some((s) => BAD.has(s.state));
+}
+
+export function failedServices(services: readonly ServiceStatus[]): ServiceStatus[] {
+  return services.filter((s) => BAD.has(s.state));
 }
 
 export function formatServices(services: readonly ServiceStatus[]): string {
@@ -23,11 +28,12 @@ export function formatServices(services: readonly ServiceStatus[]): string {
   ]);
 }
 
-function serviceWhy(s: ServiceStatus): string {
+export function serviceWhy(s: ServiceStatus): string {
   const parts: string[] = [];
   if (s.reason) parts.push(s.reason);
-  if (s.lastCheck && !s.lastCheck.ok && s.state !== 'healthy') parts.push(`last check: ${oneLine(s.lastCheck.output)}`);
-  if (s.exitCode !== undefined && s.exitCode !== null && s.state !== 'healthy' && s.state !== 'starting') parts.push(`exit ${s.exitCode}`);
+  if (s.lastCheck && !s.lastCheck.ok && (s.state === 'starting' || s.state === 'unhealthy')) parts.push(`last check: ${oneLine(s.lastCheck.output)}`);
+  // Only an exit that is this state's cause: never the stop's SIGTERM (143) of an earlier run.
+  if (s.exitCode !== undefined && s.exitCode !== null && EXIT_STATES.has(s.state) && !s.reason?.includes(`code ${s.exitCode}`)) parts.push(`exit ${s.exitCode}`);
   return parts.join('; ') || '-';
 }
 

@@ -18,13 +18,15 @@ import {
   WorkspaceStatusRequest,
   WorkspaceUp,
   type WorkspaceProvider,
+  type WorkspaceStartResult,
   type WorkspaceUpParams,
 } from '../protocol';
 import { runAction, withClient } from './client';
 import { checkConfigBeforeUp } from './config';
 import { ExitCode, printJson, ProgressPrinter, reportError, writeErr, writeOut } from './output';
 import { registerServiceCommands } from './services';
-import { anyServiceFailed } from './serviceOutput';
+import { describeFailedServices } from './failedServices';
+import { anyServiceFailed, formatServices } from './serviceOutput';
 import { conflictWarning, formatStatus, formatUp, formatWorkspaceList } from './workspaceOutput';
 
 interface JsonOpts {
@@ -110,6 +112,13 @@ export function registerWorkspaceCommands(program: Command): void {
           const s = await c.request(type, ref(name, opts));
           if (opts.json) printJson(s);
           else process.stdout.write(`${done} ${s.name} on ${s.node}${s.state === expected ? '' : ` (it is ${s.state} now)`}\n`);
+          // `start` answers once the services are behind their checks: say how they stand.
+          const services = (s as WorkspaceStartResult).services;
+          if (!services) return ExitCode.Ok;
+          if (!opts.json) writeOut('\n' + formatServices(services));
+          if (!anyServiceFailed(services)) return ExitCode.Ok;
+          if (!opts.json) writeErr(await describeFailedServices(c, s, services));
+          return ExitCode.Error;
         }));
       });
   }
@@ -279,10 +288,15 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
       process.off('SIGINT', onInterrupt);
       printer.finish();
     }
+    const failed = result.services !== undefined && anyServiceFailed(result.services);
     if (opts.json) printJson(result);
-    else writeOut(formatUp(result));
+    else if (failed) {
+      // Not "is running": what failed and why comes first.
+      writeOut(formatServices(result.services!));
+      writeErr(await describeFailedServices(c, result, result.services!));
+    } else writeOut(formatUp(result));
     const warning = result.sync && conflictWarning(result.sync);
     if (warning) writeErr(warning);
-    return result.services && anyServiceFailed(result.services) ? ExitCode.Error : ExitCode.Ok;
+    return failed ? ExitCode.Error : ExitCode.Ok;
   });
 }

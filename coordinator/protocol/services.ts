@@ -7,7 +7,7 @@ import type { ErrorData, ErrorName } from './errors';
 import type { WorkspaceRef } from './workspaceRef';
 
 // Restated from the agent's contract on purpose: clients (the extension) must not depend on agent/.
-export type ServiceState = 'waiting' | 'starting' | 'healthy' | 'unhealthy' | 'restarting' | 'crashloop' | 'exited' | 'stopped';
+export type ServiceState = 'waiting' | 'starting' | 'running' | 'healthy' | 'unhealthy' | 'restarting' | 'crashloop' | 'exited' | 'stopped';
 
 export interface ServiceStatus {
   name: string;
@@ -16,6 +16,8 @@ export interface ServiceStatus {
   reason?: string;
   port?: number;
   nodePort?: number;
+  /** With a port: `tcp` for a TCP-checked service, else `http`. */
+  scheme?: 'http' | 'tcp';
   pid?: number;
   restarts: number;
   exitCode?: number | null;

@@ -107,6 +107,11 @@ export interface SyncReport {
 /** A reply carries at most this many conflicts; `conflictCount` says how many there were. */
 export const SYNC_CONFLICTS_LISTED = 1000;
 
+export interface WorkspaceStartResult extends WorkspaceSummary {
+  /** The services as they settled after the start (absent when the workspace has none). */
+  services?: ServiceStatus[];
+}
+
 export interface WorkspaceUpResult extends WorkspaceSummary {
   /** true when the workspace already existed (started, or only synced). */
   existed: boolean;
@@ -189,7 +194,8 @@ export interface ReadWorkspaceFileResult {
 export const ReadWorkspaceFileRequest = new RequestType<ReadWorkspaceFileParams, ReadWorkspaceFileResult, ErrorData>('workspaces/readFile');
 export const ListWorkspacesRequest = new RequestType<Record<string, never>, WorkspaceSummary[], ErrorData>('workspaces/list');
 export const WorkspaceStatusRequest = new RequestType<WorkspaceRef, WorkspaceStatus, ErrorData>('workspaces/status');
-export const StartWorkspaceRequest = new RequestType<WorkspaceRef, WorkspaceSummary, ErrorData>('workspaces/start');
+/** Answers once the services are back behind their checks (or failed), as `up` does. */
+export const StartWorkspaceRequest = new RequestType<WorkspaceRef, WorkspaceStartResult, ErrorData>('workspaces/start');
 export const StopWorkspaceRequest = new RequestType<WorkspaceRef, WorkspaceSummary, ErrorData>('workspaces/stop');
 export const RemoveWorkspaceRequest = new RequestType<RemoveWorkspaceParams, { name: string; node: string }, ErrorData>('workspaces/remove');
 export const TunnelOpen = new RequestType<TunnelOpenParams, TunnelOpenResult, ErrorData>('tunnels/open');

@@ -5,7 +5,7 @@
 import type { ServiceLogLine, WorkspaceServicesStatus } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 
-const STATES = new Set(['waiting', 'starting', 'healthy', 'unhealthy', 'restarting', 'crashloop', 'exited', 'stopped']);
+const STATES = new Set(['waiting', 'starting', 'running', 'healthy', 'unhealthy', 'restarting', 'crashloop', 'exited', 'stopped']);
 const STREAMS = new Set(['stdout', 'stderr', 'system']);
 
 function bad(what: string, node: string): never {

@@ -109,7 +109,7 @@ export class ServicesManager {
     for (const s of ws.services) {
       if (s.port === undefined || s.nodePort === undefined) continue;
       const fwd = this.forwards.find(ws.node, ws.name, s.port);
-      const row: PortInfo = { service: s.name, port: s.port, nodePort: s.nodePort, url: fwd ? fwd.url : `http://127.0.0.1:${s.nodePort}`, health: s.state };
+      const row: PortInfo = { service: s.name, port: s.port, nodePort: s.nodePort, url: fwd ? fwd.url : `${s.scheme ?? 'http'}://127.0.0.1:${s.nodePort}`, health: s.state };
       if (fwd) row.localPort = fwd.localPort;
       rows.push(row);
     }

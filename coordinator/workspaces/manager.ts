@@ -19,7 +19,7 @@ import { proxyCommandArgv, type HomePaths } from '../home';
 import type { Logger } from '../log';
 import type { AgentClient, Disposable } from '../nodes/agentClient';
 import type { ProgressReporter } from '../daemon/handlerTable';
-import type { ReadWorkspaceFileParams, ReadWorkspaceFileResult, RemoveWorkspaceParams, ResolveConflictParams, ResolveConflictResult, ServiceStatus, WorkspaceRef, WorkspaceStatus, WorkspaceSummary, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
+import type { ReadWorkspaceFileParams, ReadWorkspaceFileResult, RemoveWorkspaceParams, ResolveConflictParams, ResolveConflictResult, ServiceStatus, WorkspaceRef, WorkspaceStartResult, WorkspaceStatus, WorkspaceSummary, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
 import { KnownHosts } from '../ssh/knownHosts';
 import type { HostBlock } from '../sshConfig/blocks';
 import { SshConfigFile } from '../sshConfig/sshConfigFile';
@@ -29,7 +29,7 @@ import { WorkspaceStore, workspacesFile, type WorkspaceRecord } from './store';
 import { readSyncedFile, resolveConflict } from './syncConflicts';
 import type { PortForwarder, WorkspaceOps } from './operations';
 import { runUp } from './up';
-import { startServices } from './upServices';
+import { upServices } from './upServices';
 import { checkServicesStatus } from '../services/agentReplies';
 import { workspaceKeyPath } from './workspaceKey';
 
@@ -322,14 +322,15 @@ export class WorkspaceManager {
     }
   }
 
-  async start(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceSummary> {
+  /** Starts the workspace, then its services, and returns once they are behind their checks (as `up` does). */
+  async start(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceStartResult> {
     const record = this.resolve(ref);
     return this.exclusive(record.node, record.name, async () => {
       const info = checkWorkspaceInfo(await this.client(record.node).request(StartWorkspace, { name: record.name }, token), record.node);
       const s = this.summary(record, this.noteInfo(record, info));
       this.emitChange();
-      if (info.state === 'running') await startServices(this.ops, record, token);
-      return s;
+      const services = info.state === 'running' ? await upServices(this.ops, record, undefined, false, () => undefined, token) : undefined;
+      return { ...s, ...(services?.length ? { services } : {}) };
     }, 'start');
   }
 

@@ -1,6 +1,6 @@
 /**
  * Services as part of `up` and `start`: the agent starts them (in dependency order, behind health
- * checks); `up` then waits until they settle, reporting each change as progress. A second `up`
+ * checks); both then wait until they settle (`up` reports each change as progress). A second `up`
  * leaves running services alone and starts only the ones that are not running.
  */
 import type { CancellationToken } from 'vscode-jsonrpc';
@@ -11,15 +11,15 @@ import type { WorkspaceRecord } from './store';
 import { agentErrorName } from './agentReplies';
 
 /** Running or on its way there: a second `up` does not touch these. */
-const LIVE = new Set(['healthy', 'starting', 'waiting', 'restarting', 'unhealthy']);
+const LIVE = new Set(['healthy', 'running', 'starting', 'waiting', 'restarting', 'unhealthy']);
 /** Will not get better on its own. */
 const BAD = new Set(['unhealthy', 'crashloop', 'exited', 'stopped']);
 const MAX_WAIT_MS = 10 * 60_000;
 
-/** Every service is healthy, or stuck: bad, or waiting behind a bad one. */
+/** Every service is ready (healthy, or running without a check), or stuck: bad, or waiting behind a bad one. */
 export function servicesSettled(services: readonly ServiceStatus[]): boolean {
   const anyBad = services.some((s) => BAD.has(s.state));
-  return services.every((s) => s.state === 'healthy' || BAD.has(s.state) || (s.state === 'waiting' && anyBad));
+  return services.every((s) => s.state === 'healthy' || s.state === 'running' || BAD.has(s.state) || (s.state === 'waiting' && anyBad));
 }
 
 /** How long a chain of services may take to become healthy by their own checks' settings. */
@@ -55,7 +55,8 @@ export async function startServices(m: Pick<WorkspaceOps, 'client' | 'log'>, rec
 export async function upServices(
   m: Pick<WorkspaceOps, 'client' | 'log'>,
   record: WorkspaceRecord,
-  specs: readonly ServiceSpec[],
+  /** The config's services; undefined for `start`, which starts all and waits up to MAX_WAIT_MS. */
+  specs: readonly ServiceSpec[] | undefined,
   existed: boolean,
   report: (message: string) => void,
   token?: CancellationToken,
@@ -83,7 +84,7 @@ export async function upServices(
   }
 
   async function settle(): Promise<ServiceStatus[] | undefined> {
-    if (existed) {
+    if (existed && specs) {
       const now = checkServicesStatus(await client.request(ListServices, { workspace: record.name }, token), record.node);
       const live = new Set(now.services.filter((s) => LIVE.has(s.state)).map((s) => s.name));
       const dead = specs.filter((s) => !live.has(s.name));
@@ -94,7 +95,7 @@ export async function upServices(
       latest = await startServices(m, record, token);
     }
     if (!latest) return undefined;
-    const deadline = Date.now() + settleBudgetMs(specs);
+    const deadline = Date.now() + (specs ? settleBudgetMs(specs) : MAX_WAIT_MS);
     let said = '';
     while (!token?.isCancellationRequested) {
       const words = describeServices(latest.services);

@@ -63,7 +63,7 @@ describe('services of examples/hello on the local node: up, ports, forward, logs
     assert.deepEqual(ports.map((p) => [p.service, p.port, p.health]), [['db', 7070, 'healthy'], ['api', 3000, 'healthy'], ['web', 8080, 'healthy']]);
     for (const p of ports) {
       assert.ok(p.nodePort > 0 && p.nodePort !== p.port || p.nodePort > 1024, JSON.stringify(p));
-      assert.equal(p.url, `http://127.0.0.1:${p.nodePort}`);
+      assert.equal(p.url, `${p.service === 'db' ? 'tcp' : 'http'}://127.0.0.1:${p.nodePort}`, 'db is TCP-checked: not a URL for a browser');
       assert.equal(p.localPort, undefined);
     }
     // The local node's loopback is this machine's: the node-side URL answers here too.

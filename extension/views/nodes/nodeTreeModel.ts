@@ -185,6 +185,7 @@ export function workspaceItem(w: WorkspaceSummary, homedir?: string): ItemSpec {
 export function serviceContext(s: ServiceStatus): ServiceContext {
   switch (s.state) {
     case 'healthy':
+    case 'running':
       return 'healthyService';
     case 'unhealthy':
     case 'crashloop':
@@ -200,6 +201,8 @@ export function serviceContext(s: ServiceStatus): ServiceContext {
 }
 
 export function serviceIcon(s: ServiceStatus): IconSpec {
+  // Runs, but has no check that could say it is healthy.
+  if (s.state === 'running') return { id: 'play-circle', color: 'charts.green' };
   switch (serviceContext(s)) {
     case 'healthyService':
       return { id: 'pass-filled', color: 'charts.green' };

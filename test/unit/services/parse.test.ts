@@ -74,6 +74,17 @@ describe('how services, ports and log lines read on a terminal', () => {
     assert.match(out, /^api +waiting +- +- +0 +waiting for db \(unhealthy\)$/m);
     assert.equal(anyServiceFailed(services), true);
     assert.equal(anyServiceFailed([{ name: 'x', state: 'healthy', restarts: 0 }]), false);
+    // The WHY of a stopped or restarted service never shows the stop's SIGTERM exit of an earlier run.
+    const after = formatServices([
+      { name: 'a', state: 'stopped', restarts: 0, exitCode: 143 },
+      { name: 'b', state: 'running', restarts: 0, exitCode: 143 },
+      { name: 'c', state: 'exited', restarts: 0, exitCode: 127, reason: 'exited with code 127: command not found' },
+      { name: 'd', state: 'crashloop', restarts: 5, exitCode: 1 },
+    ]);
+    assert.match(after, /^a +stopped +- +- +0 +-$/m);
+    assert.match(after, /^b +running +- +- +0 +-$/m);
+    assert.match(after, /^c +exited +- +- +0 +exited with code 127: command not found$/m);
+    assert.match(after, /^d +crashloop +- +- +5 +exit 1$/m);
     assert.equal(forwardLine({ workspace: 'hello', node: 'local', port: 8080, nodePort: 41000, localPort: 18080, url: 'http://127.0.0.1:18080' }), 'Forwarding http://127.0.0.1:18080 → hello:8080 (node local)');
   });
 });

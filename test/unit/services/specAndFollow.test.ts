@@ -44,6 +44,7 @@ describe('the services the agent is asked to run', () => {
     const s = (name: string, state: string) => ({ name, state, restarts: 0 }) as never;
     assert.equal(servicesSettled([s('db', 'healthy'), s('api', 'starting')]), false);
     assert.equal(servicesSettled([s('db', 'healthy'), s('api', 'healthy')]), true);
+    assert.equal(servicesSettled([s('db', 'healthy'), s('cron', 'running')]), true, 'running without a check is as ready as it gets');
     assert.equal(servicesSettled([s('db', 'unhealthy'), s('api', 'waiting')]), true, 'waiting behind a bad one is stuck');
     assert.equal(servicesSettled([s('db', 'healthy'), s('api', 'waiting')]), false);
     assert.equal(servicesSettled([s('db', 'restarting')]), false);

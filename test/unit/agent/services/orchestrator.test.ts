@@ -40,10 +40,10 @@ describe('agent services: a workspace orchestrator', () => {
     assert.equal(state('api').reason, 'waiting for db (starting)');
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(ws.running('run').length, 2, 'api started before db was healthy');
-    await until('cron healthy (no check: after the settle time)', () => state('cron').state === 'healthy');
+    await until('cron running (no check: running, never healthy, after the settle time)', () => state('cron').state === 'running');
     dbHealthy = true;
     await until('api started', () => ws.running('run').length === 3);
-    await until('all healthy', () => orch.status().services.every((s) => s.state === 'healthy'));
+    await until('db healthy, api and cron running', () => orch.status().services.every((s) => s.state === (s.name === 'db' ? 'healthy' : 'running')));
     assert.ok(state('api').pid! > 0, 'pid from the wrapper line');
     assert.deepEqual(ws.linesOf('db', 'system').slice(0, 2), ['starting: run', 'healthy']);
   });
@@ -103,6 +103,21 @@ describe('agent services: a workspace orchestrator', () => {
     assert.equal(ws.procs.length, 2);
   });
 
+  it('fails a command that cannot run (exit 127 or 126) at once, even under always, and a new start forgets the old exit', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('typo', 'crash 127', { restart: 'always' }), svc('noexec', 'crash 126'), svc('after', 'run', { dependsOn: ['typo'] })]);
+    live.push(orch);
+    await orch.start();
+    await until('both exited', () => state('typo').state === 'exited' && state('noexec').state === 'exited');
+    assert.deepEqual([state('typo').reason, state('noexec').reason], ['exited with code 127: command not found', 'exited with code 126: command not executable']);
+    assert.equal(ws.procs.length, 2, 'not retried');
+    assert.equal(state('after').reason, 'waiting for typo (exited)');
+    assert.ok(ws.linesOf('typo', 'system').includes('not restarted: command not found'));
+    void orch.start();
+    await until('waiting again', () => state('typo').state !== 'exited');
+    assert.equal(state('typo').exitCode, undefined, 'the last run\'s exit is not this run\'s');
+  });
+
   it('restarts on any exit under always', async () => {
     const ws = new FakeWorkspace();
     const { orch, state } = make(ws, [svc('web', 'crash 0', { restart: 'always' })]);
@@ -116,7 +131,7 @@ describe('agent services: a workspace orchestrator', () => {
     const ws = new FakeWorkspace();
     const { orch, state } = make(ws, [svc('db', 'stubborn'), svc('api', 'run', { dependsOn: ['db'] }), svc('web', 'run', { dependsOn: ['api'] })]);
     await orch.start();
-    await until('all healthy', () => orch.status().services.every((s) => s.state === 'healthy'));
+    await until('all running', () => orch.status().services.every((s) => s.state === 'running'));
     const runIds = Object.fromEntries(orch.status().services.map((s) => [s.name, ws.procs.find((p) => p.pid === s.pid)!.runId]));
     const t0 = Date.now();
     await orch.stop();
@@ -137,9 +152,9 @@ describe('agent services: a workspace orchestrator', () => {
     await orch.start();
     assert.equal(state('app').state, 'waiting');
     assert.match(state('app').reason!, /postCreate and postStart hook/);
-    await until('app healthy', () => state('app').state === 'healthy');
+    await until('app running', () => state('app').state === 'running');
     await orch.start();
-    await until('app healthy again', () => state('app').state === 'healthy');
+    await until('app running again', () => state('app').state === 'running');
     assert.deepEqual(ws.linesOf('postCreate', 'stdout'), ['created']);
     assert.deepEqual(ws.linesOf('postStart', 'stdout'), ['started', 'started']);
     assert.equal(orch.status().hooks.postStart?.state, 'succeeded');
@@ -166,16 +181,16 @@ describe('agent services: a workspace orchestrator', () => {
     const { orch, state } = make(ws, [svc('db', 'run'), svc('api', 'run', { dependsOn: ['db'] }), svc('other', 'run')]);
     live.push(orch);
     await orch.start('api');
-    await until('api healthy', () => state('api').state === 'healthy');
+    await until('api running', () => state('api').state === 'running');
     assert.equal(state('other').state, 'stopped');
     const dbPid = state('db').pid;
     const apiPid = state('api').pid;
     await orch.start('api');
-    await until('api healthy', () => state('api').state === 'healthy' && state('api').pid !== apiPid);
+    await until('api running again', () => state('api').state === 'running' && state('api').pid !== apiPid);
     assert.equal(state('db').pid, dbPid, 'db kept running');
     await orch.stop('api');
     assert.equal(state('api').state, 'stopped');
-    assert.equal(state('db').state, 'healthy');
+    assert.equal(state('db').state, 'running');
   });
 
   it('starts the port relay with the services and stops it with them', async () => {
