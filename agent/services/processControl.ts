@@ -52,7 +52,10 @@ for d in /proc/[0-9]*; do
 done
 echo "$n"`;
 
-export function sweepArgv(signal: 'TERM' | 'KILL', runId: string): string[] {
+/** `0` signals nothing: the count says how many of the run's processes are alive. */
+export type SweepSignal = 'TERM' | 'KILL' | '0';
+
+export function sweepArgv(signal: SweepSignal, runId: string): string[] {
   return ['/bin/sh', '-c', SWEEP, 'vendetta-sweep', signal, runId];
 }
 

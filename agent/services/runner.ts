@@ -6,7 +6,7 @@ import type { ServiceLogLine, ServiceSpec, ServiceStatus } from '../protocol';
 import type { ExecOptions, ExecResult } from '../providers/contract';
 import { runCheck, type CheckDeps } from './health';
 import { LineSplitter } from './logFiles';
-import { newRunId, parsePidLine, sweepArgv, wrappedArgv } from './processControl';
+import { newRunId, parsePidLine, sweepArgv, wrappedArgv, type SweepSignal } from './processControl';
 import { hopelessExit, RestartTracker, wantsRestart, type BackoffOptions } from './restartPolicy';
 import { serviceScheme } from './env';
 
@@ -21,9 +21,7 @@ export interface ServiceTiming {
 }
 
 export const DEFAULT_TIMING: ServiceTiming = {
-  // Long enough that a command the shell cannot find or run (exit 127/126, which comes back
-  // through the engine's exec in a few hundred ms) has failed before it is called running.
-  settleMs: 1_000,
+  settleMs: 500,
   stopGraceMs: 5_000,
   startingCheckMs: 100,
   backoff: { baseMs: 500, maxMs: 30_000, maxRestarts: 5, windowMs: 60_000 },
@@ -54,6 +52,9 @@ interface Run {
   lastCountedMs: number;
 }
 
+/** How long after its pid line a run must still be alive to be called running (see tick). */
+const PID_SETTLE_MS = 100;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class ServiceRunner {
@@ -63,6 +64,8 @@ export class ServiceRunner {
   private run: Run | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly tracker: RestartTracker;
+  /** When the current run's wrapper said its pid. */
+  private pidAt: number | undefined;
 
   constructor(readonly spec: ServiceSpec, private readonly host: RunnerHost) {
     this.tracker = new RestartTracker(host.timing.backoff);
@@ -112,13 +115,17 @@ export class ServiceRunner {
     const out = new LineSplitter((line) => {
       const pid = firstLine ? parsePidLine(line) : undefined;
       firstLine = false;
-      if (pid !== undefined) this.set({ pid });
+      if (pid !== undefined) {
+        this.pidAt = Date.now();
+        this.set({ pid });
+      }
       else this.host.log({ time: new Date().toISOString(), service: this.spec.name, stream: 'stdout', line });
     });
     const err = new LineSplitter((line) => this.host.log({ time: new Date().toISOString(), service: this.spec.name, stream: 'stderr', line }));
     const cmd = typeof this.spec.command === 'string' ? this.spec.command : JSON.stringify(this.spec.command);
     this.system(`starting: ${cmd}`);
     const run: Run = { id, startedMs: Date.now(), exited: false, done: Promise.resolve(), failures: 0, lastCountedMs: 0 };
+    this.pidAt = undefined;
     this.run = run;
     this.set({ state: 'starting', startedAt: new Date(run.startedMs).toISOString() }, ['reason', 'pid', 'healthyAt', 'nextRestartAt', 'exitCode', 'lastCheck']);
     run.done = this.host
@@ -147,11 +154,18 @@ export class ServiceRunner {
     if (run !== this.run || run.exited) return;
     const hc = this.spec.healthcheck;
     if (!hc) {
-      // Nothing proves it healthy: it is only known to run.
-      if (this.status.state === 'starting') {
-        this.system('running (no health check)');
-        this.set({ state: 'running' }, ['reason']);
+      if (this.status.state !== 'starting') return;
+      // Nothing proves it healthy, only that it runs: its process is alive well after the
+      // wrapper said its pid (a command the shell cannot run is gone by then), so a run that
+      // is on its way out is left to its exit, however slowly the engine reports that.
+      const alive = this.pidAt !== undefined && Date.now() - this.pidAt >= PID_SETTLE_MS ? await this.sweep('0', run.id) : 0;
+      if (run !== this.run || run.exited || this.status.state !== 'starting') return;
+      if (alive === 0) {
+        this.schedule(run, PID_SETTLE_MS);
+        return;
       }
+      this.system('running (no health check)');
+      this.set({ state: 'running' }, ['reason']);
       return;
     }
     const deps: CheckDeps = {
@@ -230,7 +244,8 @@ export class ServiceRunner {
     }, d.delayMs);
   }
 
-  private async sweep(signal: 'TERM' | 'KILL', runId: string): Promise<number> {
+  /** Signals the run's processes ('0': none, only counts the living); how many there were. */
+  private async sweep(signal: SweepSignal, runId: string): Promise<number> {
     try {
       const r = await this.host.exec(sweepArgv(signal, runId), { user: 'root', timeoutMs: 10_000 });
       return Number(r.stdout.trim()) || 0;

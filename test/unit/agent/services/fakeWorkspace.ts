@@ -127,6 +127,7 @@ export class FakeWorkspace {
   }
 
   private signal(p: FakeProc, sig: string): void {
+    if (sig === '0') return; // kill -0: only asks whether it lives
     p.signals.push(sig);
     if (sig === 'TERM' && p.command === 'stubborn') return;
     setTimeout(() => p.exit(sig === 'KILL' ? 137 : 143), 2);
