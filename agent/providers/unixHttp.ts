@@ -50,6 +50,8 @@ export interface SendOptions {
   contentType?: string;
   timeoutMs?: number;
   maxBody?: number;
+  /** Cancels the call (the connection is closed): it rejects at once, saying it was cancelled. */
+  signal?: AbortSignal;
   /** For calls answered as a stream (build, logs, exec output). */
   onChunk?: (chunk: Buffer) => void;
 }
@@ -105,7 +107,7 @@ export class UnixHttpClient {
         chunks.push(c);
       }
     } catch (err) {
-      throw this.transportError(call, err, opts.timeoutMs);
+      throw this.transportError(call, err, opts.timeoutMs, opts.signal);
     } finally {
       req.destroy();
     }
@@ -181,11 +183,11 @@ export class UnixHttpClient {
         headers['Content-Type'] = opts.contentType ?? 'application/x-tar';
         if (Buffer.isBuffer(opts.body)) headers['Content-Length'] = opts.body.length;
       }
-      const req = request({ socketPath: this.socketPath, method: call.method, path: pathWithQuery(call), headers });
+      const req = request({ socketPath: this.socketPath, method: call.method, path: pathWithQuery(call), headers, ...(opts.signal ? { signal: opts.signal } : {}) });
       // The whole exchange, body included, must finish in time; a hung daemon is not waited on forever.
       req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
       req.once('response', (res) => resolve({ res, req }));
-      req.once('error', (err) => reject(this.transportError(call, err, timeoutMs)));
+      req.once('error', (err) => reject(this.transportError(call, err, timeoutMs, opts.signal)));
       if (payload) req.end(payload);
       else if (Buffer.isBuffer(opts.body)) req.end(opts.body);
       else if (opts.body) {
@@ -196,8 +198,9 @@ export class UnixHttpClient {
     });
   }
 
-  private transportError(call: HttpCall, err: unknown, timeoutMs?: number): AgentError | HttpStatusError {
+  private transportError(call: HttpCall, err: unknown, timeoutMs?: number, signal?: AbortSignal): AgentError | HttpStatusError {
     if (err instanceof AgentError || err instanceof HttpStatusError) return err;
+    if (signal?.aborted) return new AgentError('PROVIDER_ERROR', `${this.api.name} was asked to ${call.what}, and that was cancelled`, { provider: this.api.provider, cause: err });
     const code = errnoCode(err) ?? 'EIO';
     const f = socketFailure(this.api.socket, this.socketPath, { ok: false, code, message: (err as Error).message }, timeoutMs ?? this.defaultTimeoutMs);
     const unreachable = ['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM'].includes(code);

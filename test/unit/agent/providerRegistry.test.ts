@@ -68,6 +68,19 @@ describe('the HTTP-over-Unix-socket client speaks for whichever daemon it was ma
     assert.equal(host, 'lxd');
   });
 
+  it('cancels a call in flight when its signal aborts, and says it was cancelled', async () => {
+    const socket = join(dir, 'slow.sock');
+    server = createServer(() => undefined); // never answers
+    await new Promise<void>((r) => server!.listen(socket, r));
+    const client = new UnixHttpClient(lxd, socket);
+    const abort = new AbortController();
+    const started = Date.now();
+    const call = client.send({ method: 'GET', path: '/1.0/operations/x/wait', accept: [200], what: 'wait for the operation' }, { signal: abort.signal, timeoutMs: 30_000 });
+    setTimeout(() => abort.abort(), 50);
+    await assert.rejects(call, (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_ERROR' && err.message === 'LXD was asked to wait for the operation, and that was cancelled');
+    assert.ok(Date.now() - started < 5_000);
+  });
+
   it('names the daemon and its provider when nothing answers on the socket', async () => {
     const client = new UnixHttpClient(lxd, join(dir, 'absent.sock'));
     await assert.rejects(client.send({ method: 'GET', path: '/1.0', accept: [200], what: 'ask for its version' }), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE' && err.provider === 'lxc' && /^LXD could not ask for its version: no LXD daemon answers/.test(err.message) && err.hint === 'Start LXD.');
