@@ -17,6 +17,6 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.base.json' },
-    exclude: { path: '^(dist|out|node_modules|coverage|\.tools|\.vscode-test|test-results)/' },
+    exclude: { path: '^(dist|out|node_modules|coverage|\\.tools|\\.vscode-test|test-results)/' },
   },
 };
