@@ -16,6 +16,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['common/**/*.ts'],
+    rules: restrict([{ group: ['**/agent/**', '**/coordinator/**', '**/extension/**', 'vscode'], message: 'common/ is what every part uses: it imports none of them.' }]),
+  },
+  {
     files: ['agent/**/*.ts'],
     rules: restrict([{ group: ['**/coordinator/**', '**/extension/**', 'vscode'], message: 'The agent imports nothing from the coordinator or the extension.' }]),
   },

@@ -2,6 +2,7 @@
  * The agent's one error type. Crosses the wire only as a ResponseError whose `data` is an
  * AgentErrorData (code name, hint, cause messages).
  */
+import { causeMessages } from '../common/errors/causes';
 import { ResponseError } from 'vscode-jsonrpc';
 import { AgentErrorCodes, AgentErrorNames, type AgentErrorCode, type AgentErrorData, type AgentErrorName, type ProviderName } from './protocol';
 
@@ -76,17 +77,6 @@ export function toAgentError(err: unknown): AgentError {
     hint: 'See the agent log (~/.vendetta-agent/logs/agent.log on the node) for details.',
     cause: err,
   });
-}
-
-/** Messages of the cause chain, outermost first (bounded, so a cycle cannot loop). */
-export function causeMessages(cause: unknown): string[] {
-  const out: string[] = [];
-  let c = cause;
-  while (c !== undefined && c !== null && out.length < 10) {
-    out.push(c instanceof Error ? c.message : String(c));
-    c = c instanceof Error ? c.cause : undefined;
-  }
-  return out;
 }
 
 /** The errno code of a Node system error, if it is one. */

@@ -2,6 +2,7 @@
  * The coordinator's one error type: a stable code, a one-line message a person understands,
  * a hint saying what to do, and the cause chain. It crosses the socket as a ResponseError.
  */
+import { causeMessages } from '../common/errors/causes';
 import { ResponseError } from 'vscode-jsonrpc';
 import { ErrorCodes, type ErrorData, type ErrorName } from './protocol';
 
@@ -55,22 +56,6 @@ export function toVendettaError(err: unknown): VendettaError {
   if (err instanceof ResponseError) return VendettaError.fromResponseError(err);
   const message = err instanceof Error ? err.message : String(err);
   return new VendettaError('INTERNAL', message, { cause: err, hint: 'This is a bug in vendetta; the log has the details.' });
-}
-
-/** Messages of an error's cause chain, outermost first. */
-export function causeMessages(cause: unknown): string[] {
-  const out: string[] = [];
-  let cur = cause;
-  for (let depth = 0; cur !== undefined && cur !== null && depth < 10; depth++) {
-    if (cur instanceof Error) {
-      out.push(cur.message);
-      cur = cur.cause;
-    } else {
-      out.push(String(cur));
-      break;
-    }
-  }
-  return out;
 }
 
 function isErrorData(v: unknown): v is ErrorData {

@@ -5,7 +5,7 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { causeMessages } from './errors';
+import { causeMessages } from '../common/errors/causes';
 import type { Logger, LogLevel } from './log';
 
 export interface FileLoggerOptions {

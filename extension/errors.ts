@@ -2,6 +2,7 @@
  * Errors as the extension shows them: one line for a person (`Failed to <verb> <target>: <reason>`),
  * the whole chain for the log. Pure: no vscode import, so unit tests read it directly.
  */
+import { causeMessages } from '../common/errors/causes';
 import { ResponseError } from 'vscode-jsonrpc';
 import { ErrorCodes, type ErrorData } from '../coordinator/protocol';
 
@@ -40,16 +41,6 @@ function isErrorData(d: unknown): d is ErrorData {
   return typeof d === 'object' && d !== null && typeof (d as { code?: unknown }).code === 'string';
 }
 
-function causeChain(err: unknown): string[] {
-  const out: string[] = [];
-  let cur = err instanceof Error ? err.cause : undefined;
-  for (let depth = 0; cur !== undefined && cur !== null && depth < 10; depth++) {
-    out.push(cur instanceof Error ? cur.message : String(cur));
-    cur = cur instanceof Error ? cur.cause : undefined;
-  }
-  return out;
-}
-
 export function errorInfo(err: unknown): ErrorInfo {
   if (err instanceof CancelledError) return { message: 'cancelled', causes: [], cancelled: true, methodNotFound: false };
   if (err instanceof ResponseError) {
@@ -64,10 +55,10 @@ export function errorInfo(err: unknown): ErrorInfo {
     };
   }
   if (err instanceof ExtensionError) {
-    return { message: err.message, ...(err.hint ? { hint: err.hint } : {}), causes: causeChain(err), cancelled: false, methodNotFound: false };
+    return { message: err.message, ...(err.hint ? { hint: err.hint } : {}), causes: causeMessages(err instanceof Error ? err.cause : undefined), cancelled: false, methodNotFound: false };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { message, causes: causeChain(err), cancelled: false, methodNotFound: false };
+  return { message, causes: causeMessages(err instanceof Error ? err.cause : undefined), cancelled: false, methodNotFound: false };
 }
 
 /** The one line a person sees: `Failed to stop shop: the node build-1 is unreachable`. */

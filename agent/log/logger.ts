@@ -4,7 +4,7 @@
  * little, and a line written just before a crash must not be lost.
  */
 import { appendFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { causeMessages } from '../errors';
+import { causeMessages } from '../../common/errors/causes';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 const rank: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };

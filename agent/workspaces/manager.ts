@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { AgentError } from '../errors';
+import { KeyedMutex } from '../../common/async/keyedMutex';
 import type { Logger } from '../log/logger';
 import { removeTreeAt } from '../fs/beneath';
 import { type SyncReadResult, type SyncScanChange, type SyncScanEntry, type SyncTarget, type WorkspaceInfo, type WorkspaceSpec } from '../protocol';
@@ -49,7 +50,7 @@ export interface WorkspaceManagerOptions {
 
 export class WorkspaceManager {
   private readonly store: WorkspaceStore;
-  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedMutex();
   private readonly creating = new Set<string>();
   private serviceHooks: WorkspaceServiceHooks | undefined;
 
@@ -63,15 +64,9 @@ export class WorkspaceManager {
 
   /** Runs `fn` after every earlier operation on `name` has finished. */
   private exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(name) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(fn);
-    const tail = run.catch(() => undefined);
-    this.tails.set(name, tail);
-    void tail.then(() => {
-      if (this.tails.get(name) === tail) this.tails.delete(name);
-    });
-    return run;
+    return this.locks.run(name, fn);
   }
+
 
   create(spec: WorkspaceSpec, progress: Progress = () => undefined, recreate = false): Promise<WorkspaceInfo> {
     return this.exclusive(spec.name, async () => {

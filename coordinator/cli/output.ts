@@ -2,7 +2,8 @@
  * How the CLI talks to a person: results to stdout (a table, or JSON with --json), logs and
  * progress to stderr, errors as `error: …` / `hint: …` with the cause chain under --verbose.
  */
-import { causeMessages, toVendettaError } from '../errors';
+import { causeMessages } from '../../common/errors/causes';
+import { toVendettaError } from '../errors';
 import { jsonText, terminalSafe } from './terminalText';
 
 export const ExitCode = { Ok: 0, Error: 1, Usage: 2 } as const;

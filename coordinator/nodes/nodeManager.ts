@@ -6,6 +6,7 @@
  */
 import type { CancellationToken } from 'vscode-jsonrpc';
 import { GetNodeInfo, Ping } from '../../agent/protocol';
+import { withTimeout } from '../../common/async/timeout';
 import type { NodeEntry } from '../config/nodes';
 import { toVendettaError, VendettaError } from '../errors';
 import type { HomePaths } from '../home';
@@ -287,15 +288,12 @@ export class NodeManager {
 
   private async probeOnce(m: Managed): Promise<NodeStatus> {
     const timeoutMs = this.opts.statusTimeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new VendettaError('NODE_UNREACHABLE', `${m.node.name} did not answer within ${timeoutMs / 1000} s`, {
-        node: m.node.name,
-        hint: `Run \`vendetta node test ${m.node.name}\` to see which step fails.`,
-      })), timeoutMs);
+    const unreachable = () => new VendettaError('NODE_UNREACHABLE', `${m.node.name} did not answer within ${timeoutMs / 1000} s`, {
+      node: m.node.name,
+      hint: `Run \`vendetta node test ${m.node.name}\` to see which step fails.`,
     });
     try {
-      const info = await Promise.race([
+      const info = await withTimeout(
         (async () => {
           await m.client.connect();
           // Both at once: one round trip of waiting, not two.
@@ -308,8 +306,9 @@ export class NodeManager {
           m.facts.latencyMs = latencyMs;
           return checkNodeInfo(info, m.node.name);
         })(),
-        timeout,
-      ]);
+        timeoutMs,
+        unreachable,
+      );
       m.facts.info = info;
       m.facts.error = undefined;
       return toStatus(toSummary(m.node, m.client, m.facts), info);
@@ -322,8 +321,6 @@ export class NodeManager {
       summary.latencyMs = null;
       summary.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
       return toStatus(summary, undefined);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -13,7 +13,7 @@ import { execCollect, openExec } from './exec';
 import type { LocalBundle } from './localBundle';
 import { ATTACH_MARKER, KILL_PROCESS, LIST_BUNDLES, PROBE_PREFIX, PRUNE_BUNDLES, MIN_NODE_MAJOR, NODE_CANDIDATES, parseProbe, probeScript, WAIT_FOR_EXIT, type NodeRuntime, type ProbeResult } from './remoteScripts';
 import { shScript } from './shellQuote';
-import { withTimeout } from './timeout';
+import { withTimeout } from '../../common/async/timeout';
 import { uploadBundle } from './upload';
 
 /** Thrown inside this module when a daemon speaking another protocol agreed to stop for an upgrade. */

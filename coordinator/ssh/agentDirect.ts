@@ -8,7 +8,7 @@
 import type { Client, ClientChannel } from 'ssh2';
 import type { InitializeResult, LogParams } from '../../agent/protocol';
 import { AgentSession } from '../nodes/agentSession';
-import { withTimeout } from './timeout';
+import { withTimeout } from '../../common/async/timeout';
 
 export interface DirectAgent {
   session: AgentSession;

@@ -17,7 +17,7 @@ import { KnownHosts } from './knownHosts';
 import { readLocalBundle } from './localBundle';
 import { NODE_CANDIDATES, parseProbe, probeScript } from './remoteScripts';
 import { shScript } from './shellQuote';
-import { withTimeout } from './timeout';
+import { withTimeout } from '../../common/async/timeout';
 import { hostPort, type SshNodeTarget } from './target';
 
 export interface DiagnoseOptions {

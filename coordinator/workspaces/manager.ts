@@ -14,6 +14,8 @@ import {
   ListServices,
   type WorkspaceInfo,
 } from '../../agent/protocol';
+import { KeyedMutex } from '../../common/async/keyedMutex';
+import { withTimeout } from '../../common/async/timeout';
 import { toVendettaError, VendettaError } from '../errors';
 import { proxyCommandArgv, type HomePaths } from '../home';
 import type { Logger } from '../log';
@@ -65,7 +67,7 @@ export class WorkspaceManager {
   /** What the operations (`up`, sync conflicts) are given: the stores and this bookkeeping. */
   private readonly ops: WorkspaceOps;
   private readonly known = new Map<string, Known>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedMutex();
   /** What each held workspace is held by, for "waiting for …" messages. */
   private readonly holders = new Map<string, string>();
   private readonly listeners = new Set<(all: WorkspaceSummary[]) => void>();
@@ -162,22 +164,16 @@ export class WorkspaceManager {
   }
 
   /** Runs `fn` alone for this workspace: two `up`s (or an up and an rm) never interleave. */
-  async exclusive<T>(node: string, name: string, fn: () => Promise<T>, what = 'request'): Promise<T> {
+  exclusive<T>(node: string, name: string, fn: () => Promise<T>, what = 'request'): Promise<T> {
     const k = key(node, name);
-    const prev = this.locks.get(k) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(() => {
+    return this.locks.run(k, async () => {
       this.holders.set(k, what);
-      return fn();
-    });
-    this.locks.set(k, run);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(k) === run) {
-        this.locks.delete(k);
+      try {
+        return await fn();
+      } finally {
         this.holders.delete(k);
       }
-    }
+    });
   }
 
   /** `workspaces/up`; `forwardPorts` serves `--forward` (the services manager's forwards). */
@@ -414,17 +410,8 @@ export class WorkspaceManager {
     }
   }
 
-  private async withTimeout<T>(node: string, fn: (c: AgentClient) => Promise<T>, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        fn(this.client(node)),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new VendettaError('NODE_UNREACHABLE', `${node} did not answer within ${ms / 1000} s`, { node, hint: `\`vendetta node test ${node}\` shows which step fails.` })), ms);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private withTimeout<T>(node: string, fn: (c: AgentClient) => Promise<T>, ms: number): Promise<T> {
+    return withTimeout(fn(this.client(node)), ms, () => new VendettaError('NODE_UNREACHABLE', `${node} did not answer within ${ms / 1000} s`, { node, hint: `\`vendetta node test ${node}\` shows which step fails.` }));
   }
+
 }

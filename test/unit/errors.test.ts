@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ResponseError } from 'vscode-jsonrpc';
-import { causeMessages, toVendettaError, VendettaError } from '../../coordinator/errors';
+import { causeMessages } from '../../common/errors/causes';
+import { toVendettaError, VendettaError } from '../../coordinator/errors';
 import { ErrorCodes } from '../../coordinator/protocol';
 
 describe('errors crossing the coordinator socket', () => {

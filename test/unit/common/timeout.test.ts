@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { withTimeout } from '../../../coordinator/ssh/timeout';
+import { withTimeout } from '../../../common/async/timeout';
 
 describe('bounding a wait', () => {
   it('passes a prompt answer through', async () => {
