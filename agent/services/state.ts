@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HookRun } from '../protocol';
-import { writeJsonAtomic } from '../state/atomicWrite';
+import { writeJsonAtomicSync } from '../../common/fs/atomicWrite';
 
 export interface ServicesRecord {
   /** `running` from services/start until services/stop or a workspace stop. */
@@ -29,5 +29,5 @@ export function readServicesRecord(file: string): ServicesRecord {
 }
 
 export function writeServicesRecord(file: string, rec: ServicesRecord): void {
-  writeJsonAtomic(file, rec, { mode: 0o600 });
+  writeJsonAtomicSync(file, rec, { mode: 0o600 });
 }

@@ -1,7 +1,7 @@
 /** A new workspace's record: its folder on the node (0700), the project folder in it, a fresh host key. */
 import { chmodSync, mkdirSync } from 'node:fs';
 import type { WorkspaceSpec } from '../protocol';
-import { writeFileAtomic } from '../state/atomicWrite';
+import { writeFileAtomicSync } from '../../common/fs/atomicWrite';
 import { generateHostKey } from './hostKey';
 import { workspacePaths } from './paths';
 import type { WorkspaceRecord } from './state';
@@ -12,8 +12,8 @@ export function newWorkspaceRecord(home: string, spec: WorkspaceSpec): Workspace
   mkdirSync(paths.nodeFolder, { recursive: true });
   chmodSync(paths.nodeFolder, 0o755); // the daemon's umask is 077; the login user must get in
   const key = generateHostKey(`vendetta-workspace-${spec.name}`);
-  writeFileAtomic(paths.hostKey, key.privateKeyPem, { mode: 0o600 });
-  writeFileAtomic(paths.hostKeyPub, `${key.publicKey} vendetta-workspace-${spec.name}\n`, { mode: 0o644 });
+  writeFileAtomicSync(paths.hostKey, key.privateKeyPem, { mode: 0o600 });
+  writeFileAtomicSync(paths.hostKeyPub, `${key.publicKey} vendetta-workspace-${spec.name}\n`, { mode: 0o644 });
   return {
     spec,
     provider: spec.provider,

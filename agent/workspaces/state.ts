@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { NAME_PATTERN, PROVIDER_NAMES, type ProviderName, type WorkspaceHostKey, type WorkspaceSpec } from '../protocol';
 import { errnoCode } from '../errors';
 import type { Logger } from '../log/logger';
-import { writeJsonAtomic } from '../state/atomicWrite';
+import { writeJsonAtomicSync } from '../../common/fs/atomicWrite';
 
 export interface WorkspaceRecord {
   spec: WorkspaceSpec;
@@ -116,7 +116,7 @@ export class WorkspaceStore {
   private save(next: Map<string, WorkspaceRecord>): void {
     const out: StateFileV1 = { version: 1, workspaces: Object.fromEntries([...next].sort(([a], [b]) => a.localeCompare(b))) };
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    writeJsonAtomic(this.file, out, { mode: 0o600 });
+    writeJsonAtomicSync(this.file, out, { mode: 0o600 });
     this.records = next;
   }
 }

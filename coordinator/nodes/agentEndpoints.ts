@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HomePaths } from '../home';
-import { writeFileAtomicSync } from './atomicFile';
+import { writeFileAtomicSync } from '../../common/fs/atomicWrite';
 
 export interface AgentEndpoint {
   /** Absolute path of the daemon's Unix socket on the node. */
@@ -69,6 +69,6 @@ export class AgentEndpoints {
     if (JSON.stringify(all[key]) === JSON.stringify(endpoint)) return;
     if (endpoint) all[key] = endpoint;
     else delete all[key];
-    writeFileAtomicSync(this.file, JSON.stringify(all, null, 2) + '\n');
+    writeFileAtomicSync(this.file, JSON.stringify(all, null, 2) + '\n', { createDir: true });
   }
 }

@@ -10,7 +10,7 @@ import type { Diagnostic } from '../config/diagnostics';
 import { VendettaError } from '../errors';
 import type { HomePaths } from '../home';
 import type { Logger } from '../log';
-import { writeFileAtomicSync } from './atomicFile';
+import { writeFileAtomicSync } from '../../common/fs/atomicWrite';
 
 export { LOCAL_NODE_NAME };
 
@@ -142,7 +142,7 @@ export class NodeRegistry {
     const next = change(this.entries.map((e) => ({ ...e })));
     const text = serializeNodesFile({ nodes: next });
     mkdirSync(this.paths.root, { recursive: true, mode: 0o700 });
-    writeFileAtomicSync(this.paths.nodesFile, text);
+    writeFileAtomicSync(this.paths.nodesFile, text, { createDir: true });
     this.lastText = text;
     this.entries = next;
     for (const l of [...this.listeners]) safeCall(l, this.log);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { NAME_PATTERN } from '../../agent/protocol';
 import type { HomePaths } from '../home';
 import type { Logger } from '../log';
-import { writeFileAtomicSync } from '../nodes/atomicFile';
+import { writeFileAtomicSync } from '../../common/fs/atomicWrite';
 
 export interface KeptForward {
   workspace: string;
@@ -67,7 +67,7 @@ export class KeptForwards {
   }
 
   private write(forwards: KeptForward[]): void {
-    writeFileAtomicSync(this.file, JSON.stringify({ version: 1, forwards }, null, 2) + '\n', 0o600);
+    writeFileAtomicSync(this.file, JSON.stringify({ version: 1, forwards }, null, 2) + '\n', { mode: 0o600, createDir: true });
   }
 }
 

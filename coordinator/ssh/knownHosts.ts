@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../nodes/atomicFile';
+import { writeFileAtomic } from '../../common/fs/atomicWrite';
 import { fingerprintOf, keyTypeOf } from './fingerprint';
 
 export interface PinnedKey {
@@ -98,7 +98,7 @@ export class KnownHosts {
     const next = prev.catch(() => undefined).then(async () => {
       const before = this.readLines();
       const after = change(before);
-      await writeFileAtomic(this.file, after.map((l) => l + '\n').join(''), 0o600);
+      await writeFileAtomic(this.file, after.map((l) => l + '\n').join(''), { mode: 0o600, createDir: true });
     });
     KnownHosts.queues.set(this.file, next);
     void next.finally(() => {

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { VendettaError } from '../errors';
-import { writeFileAtomicSync } from '../nodes/atomicFile';
+import { writeFileAtomicSync } from '../../common/fs/atomicWrite';
 import { configPath } from './blocks';
 
 export interface IncludeResult {
@@ -57,7 +57,7 @@ function write(t: Target, text: string): void {
   // The temp file must be born with the old mode, not with what the umask leaves of it.
   const umask = process.umask(0);
   try {
-    writeFileAtomicSync(t.file, text, t.mode);
+    writeFileAtomicSync(t.file, text, { mode: t.mode, createDir: true });
   } finally {
     process.umask(umask);
   }

@@ -1,6 +1,6 @@
 /** `$VENDETTA_HOME/ssh_config` on disk: read, change one block, replace atomically (0600). */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomicSync } from '../nodes/atomicFile';
+import { writeFileAtomicSync } from '../../common/fs/atomicWrite';
 import { hasBlock, removeBlock, upsertBlock, type HostBlock } from './blocks';
 
 export class SshConfigFile {
@@ -18,7 +18,7 @@ export class SshConfigFile {
   upsert(block: HostBlock): void {
     const before = this.read();
     const after = upsertBlock(before, block);
-    if (after !== before) writeFileAtomicSync(this.file, after, 0o600);
+    if (after !== before) writeFileAtomicSync(this.file, after, { mode: 0o600, createDir: true });
   }
 
   /**
@@ -35,7 +35,7 @@ export class SshConfigFile {
       if (next !== after) changed++;
       after = next;
     }
-    if (after !== before) writeFileAtomicSync(this.file, after, 0o600);
+    if (after !== before) writeFileAtomicSync(this.file, after, { mode: 0o600, createDir: true });
     return changed;
   }
 
@@ -43,7 +43,7 @@ export class SshConfigFile {
   remove(alias: string): boolean {
     const before = this.read();
     if (!hasBlock(before, alias)) return false;
-    writeFileAtomicSync(this.file, removeBlock(before, alias), 0o600);
+    writeFileAtomicSync(this.file, removeBlock(before, alias), { mode: 0o600, createDir: true });
     return true;
   }
 

@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeStatKey } from '../../agent/protocol';
 import type { HomePaths } from '../home';
-import { writeFileAtomicSync } from '../nodes/atomicFile';
+import { writeFileAtomicSync } from '../../common/fs/atomicWrite';
 
 /** The laptop's file as the last sync sent it. */
 export interface LaptopBase {
@@ -85,7 +85,7 @@ export class SyncStateStore {
       e.laptop ? [e.laptop.size, e.laptop.mtimeMs, e.laptop.mode, e.laptop.id] : 0,
       e.node ? (e.node.stat ? [e.node.id, e.node.stat] : [e.node.id]) : 0,
     ]);
-    writeFileAtomicSync(this.file(node, workspace), JSON.stringify({ version: VERSION, files: rows }) + '\n', 0o600);
+    writeFileAtomicSync(this.file(node, workspace), JSON.stringify({ version: VERSION, files: rows }) + '\n', { mode: 0o600, createDir: true });
   }
 
   remove(node: string, workspace: string): void {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { NAME_PATTERN } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import type { HomePaths } from '../home';
-import { writeFileAtomicSync } from '../nodes/atomicFile';
+import { writeFileAtomicSync } from '../../common/fs/atomicWrite';
 import type { UnfinishedUp, WorkspaceProvider } from '../protocol';
 
 export interface WorkspaceRecord {
@@ -75,7 +75,7 @@ export class WorkspaceStore {
   private write(records: WorkspaceRecord[]): void {
     records.sort((a, b) => a.node.localeCompare(b.node) || a.name.localeCompare(b.name));
     const body: StoreFile = { version: 1, workspaces: records };
-    writeFileAtomicSync(this.file, JSON.stringify(body, null, 2) + '\n', 0o600);
+    writeFileAtomicSync(this.file, JSON.stringify(body, null, 2) + '\n', { mode: 0o600, createDir: true });
     this.cache = records;
   }
 

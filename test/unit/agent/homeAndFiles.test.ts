@@ -4,7 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentHome, agentPaths, ensureAgentHome } from '../../../agent/home';
 import { FileLogger } from '../../../agent/log/logger';
-import { writeFileAtomic, writeJsonAtomic } from '../../../agent/state/atomicWrite';
+import { writeFileAtomicSync, writeJsonAtomicSync } from '../../../common/fs/atomicWrite';
 import { AgentError } from '../../../agent/errors';
 
 describe('the agent home and the files in it', () => {
@@ -40,15 +40,15 @@ describe('the agent home and the files in it', () => {
 
   it('writes state atomically: full content, private, no temp files left', () => {
     const target = join(dir, 'state.json');
-    writeJsonAtomic(target, { a: 1 });
-    writeFileAtomic(target, Buffer.from('{"a":2}'));
+    writeJsonAtomicSync(target, { a: 1 });
+    writeFileAtomicSync(target, Buffer.from('{"a":2}'));
     assert.equal(readFileSync(target, 'utf8'), '{"a":2}');
     assert.equal(statSync(target).mode & 0o777, 0o600);
-    writeJsonAtomic(join(dir, 'pub.json'), [1], { mode: 0o644 });
+    writeJsonAtomicSync(join(dir, 'pub.json'), [1], { mode: 0o644 });
     assert.equal(statSync(join(dir, 'pub.json')).mode & 0o777, 0o644);
     assert.deepEqual(readdirSync(dir).sort(), ['pub.json', 'state.json']);
-    assert.throws(() => writeFileAtomic(join(dir, 'missing', 'x'), 'y'), /ENOENT/);
-    assert.throws(() => writeFileAtomic(join(dir), 'y'), /EISDIR|EEXIST|ENOTEMPTY/);
+    assert.throws(() => writeFileAtomicSync(join(dir, 'missing', 'x'), 'y'), /ENOENT/);
+    assert.throws(() => writeFileAtomicSync(join(dir), 'y'), /EISDIR|EEXIST|ENOTEMPTY/);
     assert.deepEqual(readdirSync(dir).sort(), ['pub.json', 'state.json']);
   });
 
