@@ -5,7 +5,8 @@
  * and lock before exiting 0. Process-level guards log a stray exception and keep serving.
  */
 import { agentBundlePath, homePaths, type HomePaths } from '../home';
-import { FileLogger, logLevelFrom } from '../logFile';
+import { join } from 'node:path';
+import { FileLogger, logLevelFrom } from '../../common/log/fileLogger';
 import { NodeManager } from '../nodes/nodeManager';
 import { NodeRegistry } from '../nodes/registry';
 import { realSshLayer, type SshLayer } from '../nodes/sshLayer';
@@ -31,7 +32,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   ensureHome(paths);
   // Per-request lines are debug: written only when asked for (VENDETTA_LOG_LEVEL=debug), since the
   // log is written synchronously on the request path.
-  const log = new FileLogger({ dir: paths.logsDir, level: logLevelFrom(process.env.VENDETTA_LOG_LEVEL), ...(opts.logToStderr ? { mirror: process.stderr } : {}) });
+  const log = new FileLogger(join(paths.logsDir, 'coordinator.log'), { createDir: true, level: logLevelFrom(process.env.VENDETTA_LOG_LEVEL), ...(opts.logToStderr ? { mirror: process.stderr } : {}) });
   let lock;
   try {
     lock = acquireInstanceLock(paths, log);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VendettaError } from '../../../coordinator/errors';
-import { FileLogger, logLevelFrom } from '../../../coordinator/logFile';
+import { FileLogger, logLevelFrom } from '../../../common/log/fileLogger';
 
 describe('the coordinator log', () => {
   let dir: string;
@@ -11,7 +11,7 @@ describe('the coordinator log', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('writes one JSON object per line, errors with their code and cause chain', () => {
-    const log = new FileLogger({ dir: join(dir, 'logs') });
+    const log = new FileLogger(join(dir, 'logs', 'coordinator.log'), { createDir: true });
     log.info('hello', { node: 'b1' });
     log.error('failed', { err: new VendettaError('NODE_UNREACHABLE', 'outer', { cause: new Error('inner') }) });
     log.close();
@@ -28,7 +28,7 @@ describe('the coordinator log', () => {
   });
 
   it('rotates by size and keeps a bounded number of old files', () => {
-    const log = new FileLogger({ dir, maxBytes: 1000, keep: 2 });
+    const log = new FileLogger(join(dir, 'coordinator.log'), { maxBytes: 1000, keep: 2 });
     for (let i = 0; i < 100; i++) log.info(`line ${i}`, { pad: 'x'.repeat(50) });
     log.close();
     const live = join(dir, 'coordinator.log');
@@ -40,7 +40,7 @@ describe('the coordinator log', () => {
   });
 
   it('drops levels below the threshold', () => {
-    const log = new FileLogger({ dir, level: 'warn' });
+    const log = new FileLogger(join(dir, 'coordinator.log'), { level: 'warn' });
     log.debug('noise');
     log.warn('kept');
     log.close();
