@@ -54,6 +54,10 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** For calls answered as a stream (build, logs, exec output). */
   onChunk?: (chunk: Buffer) => void;
+  /** Told when an accepted status arrived, before any of the body (a stream is subscribed). */
+  onResponse?: () => void;
+  /** A long-lived watch: no idle timeout, and its socket keeps no process alive. */
+  background?: boolean;
 }
 
 /** The daemon answered with a status the call does not accept. */
@@ -93,6 +97,7 @@ export class UnixHttpClient {
   /** Runs a call; resolves with accepted replies, rejects with HttpStatusError or an AgentError. */
   async send(call: HttpCall, opts: SendOptions = {}): Promise<HttpReply> {
     const { res, req } = await this.open(call, opts);
+    if (opts.onResponse && call.accept.includes(res.statusCode ?? 0)) opts.onResponse();
     const maxBody = opts.maxBody ?? DEFAULT_MAX_BODY;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -185,7 +190,8 @@ export class UnixHttpClient {
       }
       const req = request({ socketPath: this.socketPath, method: call.method, path: pathWithQuery(call), headers, ...(opts.signal ? { signal: opts.signal } : {}) });
       // The whole exchange, body included, must finish in time; a hung daemon is not waited on forever.
-      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+      if (opts.background) req.once('socket', (s) => s.unref());
+      else req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
       req.once('response', (res) => resolve({ res, req }));
       req.once('error', (err) => reject(this.transportError(call, err, timeoutMs, opts.signal)));
       if (payload) req.end(payload);

@@ -66,6 +66,18 @@ export const dockerCalls = {
   }),
 };
 
+/** What ends, pauses or (re)starts a container: what makes a remembered inspect of it stale. */
+export const CONTAINER_CHANGE_EVENTS = ['start', 'restart', 'stop', 'die', 'kill', 'pause', 'unpause', 'destroy'] as const;
+
+/** `GET /events`: an endless stream of one JSON object a line, from now on. */
+export const containerEventsCall = (): EngineCall => ({
+  method: 'GET',
+  path: '/events',
+  query: { filters: JSON.stringify({ type: ['container'], event: CONTAINER_CHANGE_EVENTS, label: [WORKSPACE_LABEL] }) },
+  accept: [200],
+  what: 'follow the workspace containers\' events',
+});
+
 export const SSH_PORT = '22/tcp';
 
 export interface ContainerCreateInput {

@@ -7,6 +7,7 @@ import { containerCreateBody, dockerCalls } from './api';
 import { EngineClient, EngineHttpError } from './engine';
 import { dockerExec } from './exec';
 import { buildImage, imageExists, imageMissing } from './image';
+import { followContainerEvents, InspectCache } from './inspectCache';
 import { parseContainerInspect, parseContainerList, parseIdReply, parsePathStat, takenNodePort } from './parse';
 import { demuxAll } from './stream';
 
@@ -20,6 +21,10 @@ const STOP_GRACE_S = 5;
 
 export class DockerProvider implements WorkspaceProvider {
   readonly name = 'docker' as const;
+
+  /** Running containers' inspects, kept true by the engine's event stream (inspectCache.ts). */
+  private readonly cache = new InspectCache();
+  private following = false;
 
   constructor(readonly engine: EngineClient) {}
 
@@ -101,7 +106,7 @@ export class DockerProvider implements WorkspaceProvider {
 
   async start(id: string): Promise<ProviderWorkspace> {
     return this.guard(async () => {
-      const r = await this.engine.send(dockerCalls.containerStart(id), { timeoutMs: 60_000 }).catch((err: unknown) => {
+      const r = await this.changing(id, () => this.engine.send(dockerCalls.containerStart(id), { timeoutMs: 60_000 })).catch((err: unknown) => {
         const taken = err instanceof EngineHttpError ? takenNodePort(err.message) : undefined;
         throw taken === undefined ? err : new NodePortTakenError(taken, err instanceof Error ? err.message : String(err), { cause: err });
       });
@@ -112,25 +117,48 @@ export class DockerProvider implements WorkspaceProvider {
 
   async stop(id: string): Promise<void> {
     return this.guard(async () => {
-      const r = await this.engine.send(dockerCalls.containerStop(id, STOP_GRACE_S), { timeoutMs: (STOP_GRACE_S + 30) * 1000 });
+      const r = await this.changing(id, () => this.engine.send(dockerCalls.containerStop(id, STOP_GRACE_S), { timeoutMs: (STOP_GRACE_S + 30) * 1000 }));
       if (r.status === 404) throw missing(id);
     });
   }
 
   async remove(id: string): Promise<void> {
     return this.guard(async () => {
-      await this.engine.send(dockerCalls.containerRemove(id), { timeoutMs: 60_000 });
+      await this.changing(id, () => this.engine.send(dockerCalls.containerRemove(id), { timeoutMs: 60_000 }));
     });
   }
 
+  /**
+   * A running workspace container's inspect is remembered while the engine's event stream
+   * says nothing changed (see inspectCache.ts); anything else is asked of the engine.
+   */
   async inspect(id: string): Promise<ProviderWorkspace | undefined> {
+    if (!this.following) {
+      this.following = true;
+      followContainerEvents(this.engine, this.cache);
+    }
+    const known = this.cache.get(id);
+    if (known) return known;
     return this.guard(async () => {
+      const began = this.cache.begin();
       const r = await this.engine.json(dockerCalls.containerInspect(id), { timeoutMs: 15_000 });
       if (r.status === 404) return undefined;
       const ws = parseContainerInspect(r.value);
       // Only our own: a container without the workspace label is not a workspace.
-      return ws.labels[WORKSPACE_LABEL] !== undefined ? ws : undefined;
+      if (ws.labels[WORKSPACE_LABEL] === undefined) return undefined;
+      this.cache.remember(id, ws, began);
+      return ws;
     });
+  }
+
+  /** A lifecycle call of ours: what was remembered of the container goes, before and after. */
+  private async changing<T>(id: string, call: () => Promise<T>): Promise<T> {
+    this.cache.forget(id);
+    try {
+      return await call();
+    } finally {
+      this.cache.forget(id);
+    }
   }
 
   async list(): Promise<ProviderWorkspace[]> {
