@@ -265,4 +265,23 @@ describe('a forwarded port of a workspace on an SSH node: survives a cut link, n
     assert.equal(await fwd.stop('SIGTERM'), 0, fwd.stderr());
     fwd = undefined;
   });
+
+  it('a workspace container stopped behind the agent\'s back (docker stop on the engine socket) refuses the very next forwarded connection: the engine\'s event dropped what the agent remembered', async function () {
+    this.timeout(300_000);
+    fwd = startLive([process.execPath, join(h!.dir, 'bin', 'vendetta.js'), 'workspace', 'forward', 'hello', '8080:0', '--node', node.name], { ...process.env, VENDETTA_HOME: h!.home, SSH_AUTH_SOCK: '' });
+    const { match } = await fwd.waitFor(/^Forwarding http:\/\/127\.0\.0\.1:(\d+) → hello:8080 /m, 30_000);
+    const url = `http://127.0.0.1:${match[1]}/`;
+    // Several connections, so the port mapping is the remembered one, not a fresh inspect.
+    for (let i = 0; i < 3; i++) assert.equal((await httpGet(url)).status, 200);
+    const [container] = (await net!.containers(0)).filter((c) => c.Labels['dev.vendetta.workspace'] === 'hello' && c.State === 'running');
+    assert.ok(container, 'the hello container runs');
+    await node.dockerd.engine.send({ method: 'POST', path: `/containers/${container.Id}/stop`, query: { t: 2 }, accept: [204], what: 'stop the container' }, { timeoutMs: 60_000 });
+
+    const refused = await httpGet(url, { timeoutMs: 10_000 });
+    assert.equal(refused.status, 0, `got ${refused.status} ${refused.body}`);
+    await waitUntil(() => /^error: Refused a connection to http:\/\/127\.0\.0\.1:\d+: Workspace hello is not running, so its port 8080 is not published on the node$/m.test(fwd!.stderr()), 10_000, `the forward to say why (stderr: ${fwd.stderr()})`);
+    assert.equal(fwd.child.exitCode, null, 'the forward keeps running');
+    assert.equal(await fwd.stop('SIGTERM'), 0, fwd.stderr());
+    fwd = undefined;
+  });
 });
