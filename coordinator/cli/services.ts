@@ -1,5 +1,5 @@
 /**
- * `vendetta workspace ports|forward|logs`: the services of a workspace as its node runs them.
+ * `vendetta workspace ports|forward|logs` (and `restart`, in restart.ts): the services of a workspace as its node runs them.
  * `forward` and `logs -f` stay up until Ctrl-C (SIGINT or SIGTERM), then end what they started
  * and exit 0.
  */
@@ -20,6 +20,7 @@ import {
 } from '../protocol';
 import { parsePortMapping, parseSince } from '../services/parse';
 import { runAction, withClient, type CoordinatorClient } from './client';
+import { registerRestartCommand } from './restart';
 import { ExitCode, printJson, writeErr, writeOut } from './output';
 import { forwardLine, formatForwards, formatPorts, LogFormatter } from './serviceOutput';
 import { jsonText } from './terminalText';
@@ -31,6 +32,7 @@ interface Opts {
 }
 
 export function registerServiceCommands(ws: Command): void {
+  registerRestartCommand(ws);
   ws.command('ports')
     .description('the service ports of a workspace: inside, on the node, health, and where to reach them')
     .argument('<workspace>', 'workspace name')

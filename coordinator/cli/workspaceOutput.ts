@@ -80,6 +80,8 @@ export function formatUp(r: WorkspaceUpResult): string {
   if (r.sync?.replaced?.length) lines.push('  replaced by this folder\'s version (--overwrite):', ...conflictLines(r.sync.replaced, r.sync.replacedCount ?? r.sync.replaced.length));
   if (r.git) lines.push(`  git:     ${r.git.url}${r.git.ref ? `#${r.git.ref}` : ''} ${r.git.cloned ? 'cloned' : 'already cloned'}`);
   for (const f of r.forwards ?? []) lines.push(`  forward: ${forwardLine(f)}${f.localPort !== f.port ? ` (port ${f.port} is taken on this machine)` : ''}`);
+  if (r.restartedServices) lines.push(`  restart: ${r.restartedServices.join(', ')} (the sync changed the project)`);
+  if (r.staleServices) lines.push(`  stale:   ${r.staleServices.join(', ')} still run${r.staleServices.length === 1 ? 's' : ''} the code from before this sync (reload: never): \`vendetta workspace restart ${r.name} ${r.staleServices.join(' ')}\``);
   return lines.join('\n') + '\n' + (r.services ? '\n' + formatServices(r.services) : '');
 }
 

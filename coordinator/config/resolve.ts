@@ -16,6 +16,7 @@ export const WORKSPACE_DEFAULTS = {
   healthRetries: 15,
   healthStartPeriod: '0s',
   restart: 'on-failure',
+  reload: 'on-sync',
 } as const;
 
 /**
@@ -63,6 +64,7 @@ function resolveService(name: string, svc: ServiceConfig): ResolvedService {
     env: envStrings(svc.env),
     dependsOn: [...(svc.depends_on ?? [])],
     restart: svc.restart ?? WORKSPACE_DEFAULTS.restart,
+    reload: svc.reload ?? WORKSPACE_DEFAULTS.reload,
   };
   if (svc.port !== undefined) out.port = svc.port;
   if (svc.healthcheck) out.healthcheck = resolveHealthcheck(svc.healthcheck);

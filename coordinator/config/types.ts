@@ -11,6 +11,8 @@ export type Command = string | string[];
 /** Bytes, or a number with k, m, g or t (`2g`). */
 export type Size = string | number;
 export type EnvMap = Record<string, string | number | boolean>;
+/** What `up` does with a running service when its sync changed files. */
+export type ReloadPolicy = 'on-sync' | 'never';
 export type RestartPolicy = 'no' | 'on-failure' | 'always';
 
 export interface HealthcheckConfig {
@@ -30,6 +32,7 @@ export interface ServiceConfig {
   depends_on?: string[];
   healthcheck?: HealthcheckConfig;
   restart?: RestartPolicy;
+  reload?: ReloadPolicy;
 }
 
 export interface DockerConfig {
@@ -85,6 +88,7 @@ export interface ResolvedService {
   dependsOn: string[];
   healthcheck?: ResolvedHealthcheck;
   restart: RestartPolicy;
+  reload: ReloadPolicy;
 }
 
 export interface ResolvedWorkspaceConfig {

@@ -117,6 +117,10 @@ export interface WorkspaceUpResult extends WorkspaceSummary {
   existed: boolean;
   /** true when `recreate` made its container again. */
   recreated?: boolean;
+  /** Running services `up` restarted because its sync changed the project (`reload: on-sync`). */
+  restartedServices?: string[];
+  /** Running services with `reload: never` that still run the code from before this sync. */
+  staleServices?: string[];
   /** How the code got there: a sync report, or the clone that was made. */
   sync: SyncReport | null;
   git: { url: string; ref?: string; cloned: boolean } | null;

@@ -17,7 +17,7 @@ import { sshAlias, workspaceName } from './names';
 import { buildInputsHash } from './buildInputs';
 import { buildSpec, loadProject } from './project';
 import type { WorkspaceRecord } from './store';
-import { upServices } from './upServices';
+import { LIVE_STATES, upServices } from './upServices';
 import { UpSteps, type UpStep } from './upSteps';
 import type { PortForwarder, WorkspaceOps } from './operations';
 import { ensureWorkspaceKey } from './workspaceKey';
@@ -122,9 +122,15 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
 
     // The services need the code, so they start after it landed.
     let services: ServiceStatus[] | undefined;
+    const restarted: string[] = [];
+    let stale: string[] = [];
     if (hasServices) {
       say('services', 'Starting services');
-      services = await upServices(m, record, spec.services ?? [], !!existing, (words) => say('services', `Services: ${words}`), token);
+      // Code the sync changed is picked up by restarting the running services that want it.
+      const changed = sync !== null && (sync.sent > 0 || sync.deleted > 0);
+      const reloadNames = changed ? project.config.services.filter((sv) => sv.reload === 'on-sync').map((sv) => sv.name) : [];
+      services = await upServices(m, record, spec.services ?? [], !!existing, (words) => say('services', `Services: ${words}`), token, { names: reloadNames, restarted });
+      if (changed && existing) stale = project.config.services.filter((sv) => sv.reload === 'never' && services?.some((st) => st.name === sv.name && LIVE_STATES.has(st.state))).map((sv) => sv.name);
     }
     let forwards: ForwardInfo[] | undefined;
     if (forwardPorts.length) {
@@ -142,6 +148,8 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
       git: cloned,
       elapsedMs: Date.now() - started,
       ...(services ? { services } : {}),
+      ...(restarted.length ? { restartedServices: restarted } : {}),
+      ...(stale.length ? { staleServices: stale } : {}),
       ...(forwards ? { forwards } : {}),
     };
   }), 'up');

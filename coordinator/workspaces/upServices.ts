@@ -11,7 +11,8 @@ import type { WorkspaceRecord } from './store';
 import { agentErrorName } from './agentReplies';
 
 /** Running or on its way there: a second `up` does not touch these. */
-const LIVE = new Set(['healthy', 'running', 'starting', 'waiting', 'restarting', 'unhealthy']);
+export const LIVE_STATES: ReadonlySet<string> = new Set(['healthy', 'running', 'starting', 'waiting', 'restarting', 'unhealthy']);
+const LIVE = LIVE_STATES;
 /** Will not get better on its own. */
 const BAD = new Set(['unhealthy', 'crashloop', 'exited', 'stopped']);
 const MAX_WAIT_MS = 10 * 60_000;
@@ -60,6 +61,8 @@ export async function upServices(
   existed: boolean,
   report: (message: string) => void,
   token?: CancellationToken,
+  /** Running services to restart (the sync changed the project; `reload: on-sync`); those restarted are added to `restarted`. */
+  reload: { names: readonly string[]; restarted: string[] } = { names: [], restarted: [] },
 ): Promise<ServiceStatus[] | undefined> {
   const client = m.client(record.node);
   let latest: WorkspaceServicesStatus | undefined;
@@ -88,9 +91,11 @@ export async function upServices(
       const now = checkServicesStatus(await client.request(ListServices, { workspace: record.name }, token), record.node);
       const live = new Set(now.services.filter((s) => LIVE.has(s.state)).map((s) => s.name));
       const dead = specs.filter((s) => !live.has(s.name));
-      if (dead.length === 0) return now.services;
+      const stale = reload.names.filter((n) => live.has(n));
+      if (dead.length === 0 && stale.length === 0) return now.services;
       if (live.size === 0) latest = await startServices(m, record, token);
-      else for (const s of dead) latest = await startServices(m, record, token, s.name);
+      else for (const s of [...dead.map((d) => d.name), ...stale]) latest = await startServices(m, record, token, s);
+      reload.restarted.push(...stale);
     } else {
       latest = await startServices(m, record, token);
     }

@@ -16,6 +16,7 @@ export const COMMAND = {
   openWorkspaceInCurrentWindow: 'vendetta.openWorkspaceInCurrentWindow',
   reopenInRemoteWorkspace: 'vendetta.reopenInRemoteWorkspace',
   showWorkspaceLogs: 'vendetta.showWorkspaceLogs',
+  restartServices: 'vendetta.restartServices',
   forwardPort: 'vendetta.forwardPort',
   openTerminal: 'vendetta.openTerminal',
   validateConfig: 'vendetta.validateConfig',

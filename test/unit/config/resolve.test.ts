@@ -61,6 +61,11 @@ describe('resolved workspace config', () => {
     assert.equal(db?.restart, 'on-failure');
   });
 
+  it('restarts a service on a sync that changed files unless it says reload: never', () => {
+    const c = resolved('name: x\nservices:\n  api: {command: a}\n  vite: {command: v, reload: never}\n');
+    assert.deepEqual(c.services.map((s) => [s.name, s.reload]), [['api', 'on-sync'], ['vite', 'never']]);
+  });
+
   it('gives environment values as strings', () => {
     const c = resolved('name: x\nenv: {A: 1, B: true, C: text}\nservices:\n  s: {command: x, env: {D: 2.5}}\n');
     assert.deepEqual(c.env, { A: '1', B: 'true', C: 'text' });

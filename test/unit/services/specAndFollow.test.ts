@@ -29,7 +29,7 @@ describe('the services the agent is asked to run', () => {
       name: 'x', provider: 'docker' as const, node: 'local', docker: { image: 'i' }, lxc: { image: 'l' }, qemu: { image: 'q', cpus: 1, memoryBytes: 1, diskBytes: 1, accel: 'auto' as const },
       env: {}, forwardPorts: [], workspaceFolder: '/workspaces/x', forwardAgent: false,
       hooks: { postCreate: './setup.sh', postStart: ['echo', 'hi'] },
-      services: [{ name: 'job', command: argv, env: { A: '1' }, dependsOn: [], restart: 'no' as const, healthcheck: { kind: 'command' as const, command: argv, intervalMs: 1, timeoutMs: 2, retries: 3, startPeriodMs: 4 } }],
+      services: [{ name: 'job', command: argv, env: { A: '1' }, dependsOn: [], restart: 'no' as const, reload: 'on-sync' as const, healthcheck: { kind: 'command' as const, command: argv, intervalMs: 1, timeoutMs: 2, retries: 3, startPeriodMs: 4 } }],
     };
     const spec = buildSpec(config, {}, 'k');
     assert.deepEqual(spec.hooks, { postCreate: './setup.sh', postStart: ['echo', 'hi'] });

@@ -71,4 +71,12 @@ describe('sync conflicts, as the coordinator reports and settles them', () => {
     assert.throws(() => checkReadReply(null, 'b1'), /malformed/);
     assert.deepEqual(checkReadReply({ kind: 'file', size: 3, extra: 1 }, 'b1'), { kind: 'file', size: 3 });
   });
+
+  it('up names the services it restarted for the sync and those that still run the old code', async () => {
+    const r = await m.up({ path: project }, progress);
+    const text = formatUp({ ...r, restartedServices: ['api', 'web'], staleServices: ['vite'] });
+    assert.match(text, /^ {2}restart: api, web \(the sync changed the project\)$/m);
+    assert.match(text, /^ {2}stale: {3}vite still runs the code from before this sync \(reload: never\): `vendetta workspace restart shop vite`$/m);
+    assert.doesNotMatch(formatUp(r), /restart:|stale:/);
+  });
 });
