@@ -54,8 +54,8 @@ export interface TestNodes {
   /**
    * Starts node i's sshd. `nodeJs: 'missing'` or a version such as 'v16.20.2' starts it in a
    * mount namespace where the host's Node.js is hidden (or replaced by a fake of that version),
-   * so the node's SSH sessions see no usable runtime. `sftp: false` leaves out the SFTP
-   * subsystem, as hardened servers do. Restart with no option to undo.
+   * so the node's SSH sessions see no usable runtime. `sftp` rewrites the config with (true) or without (false) the SFTP
+   * subsystem, as hardened servers do. Without it the config is left as it is (a test may have added to it).
    */
   startSshd(i: number, opts?: SshdOptions): Promise<void>;
   /** A new host key for node i (sshd restarted): its fingerprint. */
@@ -154,7 +154,11 @@ export async function createTestNodes(opts: { count: number; label?: string }): 
 
   const startSshd = async (i: number, o: SshdOptions = {}) => {
     const node = nodes[i]!;
-    writeFileSync(node.sshdConfig, sshdConfigText({ host: node.host, hostKeyPath: node.hostKeyPath, dir: dirname(node.sshdConfig), user: node.user }, o.sftp !== false));
+    // Rewritten only when asked, so a test's own additions to the config (a forbidden forwarding,
+    // a new host key) survive a restart.
+    if (o.sftp !== undefined) {
+      writeFileSync(node.sshdConfig, sshdConfigText({ host: node.host, hostKeyPath: node.hostKeyPath, dir: dirname(node.sshdConfig), user: node.user }, o.sftp));
+    }
     const logFd = openSync(node.sshdLog, 'a');
     const sshd = ['ip', 'netns', 'exec', node.netns, SSHD, '-D', '-e', '-f', node.sshdConfig];
     const argv = o.nodeJs ? [...hideNodeJs(dir, o.nodeJs), ...sshd] : sshd;
