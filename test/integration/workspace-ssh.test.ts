@@ -81,7 +81,7 @@ describe('workspaces on an SSH node: everything over the one pooled connection',
   it('up on the node, then ssh from here reaches its sshd through ssh-proxy and a direct-tcpip channel', async () => {
     const up = await h.run(['workspace', 'up', HELLO, '--node', node.name]);
     assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stderr, /^\[3\/6\] .* \(\d\/\d\) \d+\.\d s$/m, 'the agent\'s progress arrives over the pooled connection');
+    assert.match(up.stderr, /^\[3\/6\] Waiting for the SSH server of hello on 127\.0\.0\.1:\d+ \d+\.\d s$/m, 'the agent\'s progress arrives over the pooled connection');
     const alias = `hello.${node.name}.vendetta`;
     const cat = await ssh(h, alias, ['cat', '/workspaces/hello/README.md']);
     assert.equal(cat.code, 0, cat.stderr);
