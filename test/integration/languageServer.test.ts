@@ -126,7 +126,7 @@ describe('the config language server', function () {
     assert.deepEqual(provider.textEdit!.range, { start: { line: 1, character: 0 }, end: { line: 1, character: 4 } });
     assert.equal(provider.textEdit!.newText, 'provider: $0');
     const service = (await complete(uri, 5, 4)).map((i) => i.label).sort();
-    assert.deepEqual(service, ['depends_on', 'env', 'healthcheck', 'port', 'restart'], 'a service\'s keys but `command`, which it has');
+    assert.deepEqual(service, ['depends_on', 'env', 'healthcheck', 'port', 'reload', 'restart'], 'a service\'s keys but `command`, which it has');
     const flow = await complete(uri, 6, 23);
     assert.ok(flow.some((i) => i.label === 'port' && /listens on/.test(i.documentation!.value)), JSON.stringify(flow.map((i) => i.label)));
   });
