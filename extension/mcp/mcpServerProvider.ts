@@ -42,15 +42,22 @@ export function registerMcpServerProvider(host: McpHost, o: McpServerOptions, lo
     log.info('This VS Code has no MCP server API (it needs 1.101 or later); `vendetta mcp` can still be added to an MCP client by hand.');
     return undefined;
   }
-  return register.call(host.lm, MCP_PROVIDER_ID, {
-    async provideMcpServerDefinitions() {
-      try {
-        const l = await mcpServerLaunch(o);
-        return [new Definition(l.label, l.command, l.args, l.env, l.version)];
-      } catch (err) {
-        log.error('Cannot offer the Vendetta MCP server: no JavaScript runtime for it', err);
-        return [];
-      }
-    },
-  });
+  try {
+    return register.call(host.lm, MCP_PROVIDER_ID, {
+      async provideMcpServerDefinitions() {
+        try {
+          const l = await mcpServerLaunch(o);
+          return [new Definition(l.label, l.command, l.args, l.env, l.version)];
+        } catch (err) {
+          log.error('Cannot offer the Vendetta MCP server: no JavaScript runtime for it', err);
+          return [];
+        }
+      },
+    });
+  } catch (err) {
+    // VS Code 1.100 has a proposed form of this API that wants another contribution point and
+    // throws: the rest of the extension must still activate.
+    log.info(`This VS Code refused the MCP server provider (${err instanceof Error ? err.message : String(err)}); \`vendetta mcp\` can still be added to an MCP client by hand.`);
+    return undefined;
+  }
 }

@@ -32,6 +32,16 @@ describe('the extension offers vendetta mcp to VS Code\'s MCP support where it e
     }
   });
 
+  it('a host whose API refuses the registration (VS Code 1.100\'s proposed form) still activates: nothing registered, the reason logged', () => {
+    const host: McpHost = {
+      lm: { registerMcpServerDefinitionProvider: () => { throw new Error('MCP configuration providers must be registered in the contributes.modelContextServerCollections array'); } },
+      McpStdioServerDefinition: class {},
+    };
+    const { lines, log } = logger();
+    assert.equal(registerMcpServerProvider(host, options(), log), undefined);
+    assert.match(lines[0]!, /refused the MCP server provider \(MCP configuration providers must be registered/);
+  });
+
   it('on a newer host, provides a stdio server: the runtime runs `<cli> mcp` with the Vendetta home', async () => {
     const registered: Array<{ id: string; provider: { provideMcpServerDefinitions(t: CancellationToken): Promise<unknown[]> } }> = [];
     class Definition {
