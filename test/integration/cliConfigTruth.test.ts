@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { WorkspaceSummary } from '../../coordinator/protocol';
 import { TEST_IMAGE } from '../infra/image';
 import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
+import { requireRoot } from '../infra/sys';
 
 describe('what up and config validate say about a config (built CLI, local node, real dockerd)', function () {
   let env: WorkspaceEnv;
@@ -21,11 +22,7 @@ describe('what up and config validate say about a config (built CLI, local node,
   };
 
   before(async function () {
-    // Needs root (dockerd, network namespaces); under CI it never skips.
-    if (process.getuid?.() !== 0 && process.env.CI !== 'true') {
-      console.log('    (skipped: needs root)');
-      this.skip(); // not root, off CI
-    }
+    requireRoot(this, 'this suite (dockerd, network namespaces)');
     this.timeout(600_000);
     env = await createWorkspaceEnv();
   });

@@ -10,6 +10,7 @@ import type { ForwardInfo, WorkspaceUpResult } from '../../coordinator/protocol'
 import { TEST_IMAGE } from '../infra/image';
 import { httpGetScript, startLive, type LiveCommand } from './servicesHarness';
 import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
+import { requireRoot } from '../infra/sys';
 
 /**
  * A web service on port 5000 answering `hi`, forwarded by `up --forward`, and a silent one. On the
@@ -40,11 +41,7 @@ describe('hints that lead somewhere, forwards that last, down that stops the one
   const get = async (url: string) => JSON.parse((await env.run(httpGetScript(url))).stdout || '{"status":-1,"body":""}') as { status: number; body: string };
 
   before(async function () {
-    // Needs root (dockerd, network namespaces); under CI it never skips.
-    if (process.getuid?.() !== 0 && process.env.CI !== 'true') {
-      console.log('    (skipped: needs root)');
-      this.skip(); // not root, off CI
-    }
+    requireRoot(this, 'this suite (dockerd, network namespaces)');
     this.timeout(600_000);
     env = await createWorkspaceEnv();
     dir = join(env.h.dir, 'projects', 'small');

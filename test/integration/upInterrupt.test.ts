@@ -11,6 +11,7 @@ import { TEST_IMAGE } from '../infra/image';
 import { waitUntil } from './coordinatorHarness';
 import { startLive, type LiveCommand } from './servicesHarness';
 import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
+import { requireRoot } from '../infra/sys';
 
 describe('Ctrl-C during up, and a second up of the same workspace (built CLI, real dockerd)', function () {
   let env: WorkspaceEnv;
@@ -32,11 +33,7 @@ describe('Ctrl-C during up, and a second up of the same workspace (built CLI, re
   const list = async () => JSON.parse((await env.cli(['workspace', 'list', '--json'])).stdout) as WorkspaceSummary[];
 
   before(async function () {
-    // Needs root (dockerd, network namespaces); under CI it never skips.
-    if (process.getuid?.() !== 0 && process.env.CI !== 'true') {
-      console.log('    (skipped: needs root)');
-      this.skip(); // not root, off CI
-    }
+    requireRoot(this, 'this suite (dockerd, network namespaces)');
     this.timeout(600_000);
     env = await createWorkspaceEnv();
   });
