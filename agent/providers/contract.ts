@@ -41,6 +41,11 @@ export interface ProviderWorkspace {
    * now (`{ "8080": 41234 }`), while running: what a forwarded connection is checked against.
    */
   publishedPorts?: Record<string, number>;
+  /**
+   * The workspace's own IP address, reachable from the node with no proxy between, while
+   * running: node-side health checks connect there.
+   */
+  address?: string;
   createdAt?: string;
   startedAt?: string;
   /** Why the provider reports the workspace as failed (restart loop, runtime error). */

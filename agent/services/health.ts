@@ -1,10 +1,16 @@
 /**
- * One health check. `command` runs inside the workspace (exit 0 is healthy). `tcp` asks the
- * workspace's kernel whether something listens on the port (listeners.ts says why not a
- * connect). `http` goes to the node-side published port when the URL names a published port on
- * localhost (no exec: fast), else through a small script inside the workspace (curl, wget or node).
+ * One health check. `command` runs inside the workspace (exit 0 is healthy). `http` and `tcp` run
+ * here, on the node, and need nothing inside the image (a busybox-only image's httpd is checked
+ * like any other): a localhost URL goes to the service's published node port while the port
+ * relay works (relay.ts), else to the workspace's own address; any other URL is fetched as
+ * given. `tcp` connects to the workspace's own address (Docker's userland proxy on a published
+ * port accepts every connection, so only a direct connect proves a listener); when that fails,
+ * the workspace's /proc/net/tcp says whether the port listens on its loopback only
+ * (listeners.ts), which counts as listening, as it always has.
  */
-import { request } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect, isIP } from 'node:net';
 import type { ServiceHealthcheckSpec } from '../protocol';
 import type { ExecResult } from '../providers/contract';
 import { parseProcNetTcp, READ_LISTENERS_ARGV, reachability } from './listeners';
@@ -15,12 +21,25 @@ export interface CheckResult {
   output: string;
 }
 
+/** Where a node-side GET goes, and the Host header it keeps from the check's URL. */
+export interface HttpTarget {
+  host: string;
+  port: number;
+  path: string;
+  hostHeader: string;
+  tls: boolean;
+}
+
 export interface CheckDeps {
   /** Runs argv in the workspace as the service would (user, env, folder), bounded in time. */
   exec(argv: string[], timeoutMs: number): Promise<ExecResult>;
   nodePortOf(guestPort: number): number | undefined;
-  /** Node side: GET on 127.0.0.1:port; the status, or throws. */
-  httpGet(port: number, path: string, hostHeader: string, timeoutMs: number): Promise<number>;
+  /** The workspace's own address, reachable from the node without a proxy between, while it runs. */
+  workspaceAddress(): Promise<string | undefined>;
+  /** Node side: GET; the status, or throws. */
+  httpGet(target: HttpTarget, timeoutMs: number): Promise<number>;
+  /** Node side: resolves once a TCP connection is made (and closes it), else rejects. */
+  tcpConnect(host: string, port: number, timeoutMs: number): Promise<void>;
 }
 
 const OUTPUT_MAX = 500;
@@ -38,50 +57,85 @@ export async function runCheck(hc: ServiceHealthcheckSpec, deps: CheckDeps): Pro
       const r = await deps.exec(commandArgv(hc.command), hc.timeoutMs);
       return { ok: r.exitCode === 0, output: clip(`${r.stdout}${r.stderr}`) || `exit code ${r.exitCode}` };
     }
-    if (hc.kind === 'tcp') {
-      const r = await deps.exec(READ_LISTENERS_ARGV, hc.timeoutMs);
-      const where = reachability(parseProcNetTcp(r.stdout), hc.port);
-      return where === 'none' ? { ok: false, output: `nothing listens on port ${hc.port}` } : { ok: true, output: `port ${hc.port} is listening` };
-    }
+    if (hc.kind === 'tcp') return await tcpCheck(hc.port, hc.timeoutMs, deps);
     return await httpCheck(hc.url, hc.timeoutMs, deps);
   } catch (err) {
-    return { ok: false, output: clip(err instanceof Error ? err.message : String(err)) };
+    return { ok: false, output: clip(errorText(err)) };
   }
 }
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export function isHealthyStatus(status: number): boolean {
   return status >= 200 && status < 400;
 }
 
-async function httpCheck(url: string, timeoutMs: number, deps: CheckDeps): Promise<CheckResult> {
-  const u = new URL(url);
-  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
-  const nodePort = u.protocol === 'http:' && LOCAL_HOSTS.has(u.hostname) ? deps.nodePortOf(port) : undefined;
-  if (nodePort !== undefined) {
-    const status = await deps.httpGet(nodePort, `${u.pathname}${u.search}`, u.host, timeoutMs);
-    return { ok: isHealthyStatus(status), output: `HTTP ${status} from ${url}` };
+async function tcpCheck(port: number, timeoutMs: number, deps: CheckDeps): Promise<CheckResult> {
+  const address = await deps.workspaceAddress();
+  let refused: string;
+  if (address !== undefined) {
+    try {
+      await deps.tcpConnect(address, port, timeoutMs);
+      return { ok: true, output: `port ${port} accepts connections` };
+    } catch (err) {
+      refused = `nothing accepts connections on port ${port} (${errorText(err)})`;
+    }
+  } else {
+    refused = `nothing listens on port ${port} (the workspace has no address on the node)`;
   }
-  const r = await deps.exec(['/bin/sh', '-c', HTTP_IN_WORKSPACE, 'vendetta-http-check', url, String(Math.max(1, Math.ceil(timeoutMs / 1000)))], timeoutMs + 1000);
-  const status = Number(r.stdout.trim().split('\n').pop());
-  if (r.exitCode === 0 && Number.isInteger(status) && status > 0) return { ok: isHealthyStatus(status), output: `HTTP ${status} from ${url}` };
-  return { ok: false, output: clip(`${r.stdout}${r.stderr}`) || `${url} did not answer` };
+  // A loopback-only listener cannot be reached from the node: ask the workspace's kernel.
+  const r = await deps.exec(READ_LISTENERS_ARGV, timeoutMs).catch(() => undefined);
+  if (!r || r.exitCode !== 0) return { ok: false, output: refused };
+  return reachability(parseProcNetTcp(r.stdout), port) === 'none' ? { ok: false, output: `nothing listens on port ${port}` } : { ok: true, output: `port ${port} is listening` };
 }
 
-/** Prints the HTTP status of GET $1 (timeout $2 s) with whatever the workspace has. */
-const HTTP_IN_WORKSPACE = `if command -v curl >/dev/null 2>&1; then exec curl -s -o /dev/null -m "$2" -w '%{http_code}\\n' "$1"; fi
-if command -v node >/dev/null 2>&1; then exec node -e "const r=require('http').get(process.argv[1],{timeout:process.argv[2]*1000},(s)=>{console.log(s.statusCode);process.exit(0)});r.on('error',(e)=>{console.error(e.message);process.exit(1)});r.on('timeout',()=>r.destroy(new Error('timed out')))" "$1" "$2"; fi
-if command -v wget >/dev/null 2>&1; then wget -q -T "$2" -O /dev/null "$1" && echo 200 && exit 0; echo "wget: $1 failed" >&2; exit 1; fi
-echo "no curl, node or wget in the workspace for an http check" >&2; exit 127`;
+async function httpCheck(url: string, timeoutMs: number, deps: CheckDeps): Promise<CheckResult> {
+  const u = new URL(url);
+  const tls = u.protocol === 'https:';
+  const port = Number(u.port || (tls ? 443 : 80));
+  const path = `${u.pathname}${u.search}`;
+  let host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  let at = port;
+  if (LOCAL_HOSTS.has(u.hostname)) {
+    const nodePort = deps.nodePortOf(port);
+    const address = nodePort === undefined ? await deps.workspaceAddress() : undefined;
+    if (nodePort !== undefined) [host, at] = ['127.0.0.1', nodePort];
+    else if (address !== undefined) host = address;
+    else return { ok: false, output: `${url} is not reachable from the node: the workspace has no address there and port ${port} is not published` };
+  }
+  const status = await deps.httpGet({ host, port: at, path, hostHeader: u.host, tls }, timeoutMs);
+  return { ok: isHealthyStatus(status), output: `HTTP ${status} from ${url}` };
+}
 
-/** Node-side GET with a deadline; resolves with the status, rejects on any transport failure. */
-export function nodeHttpGet(port: number, path: string, hostHeader: string, timeoutMs: number): Promise<number> {
+/**
+ * Node-side GET with a deadline; resolves with the status, rejects on any transport failure.
+ * An https check does not verify the certificate: it asks whether the service answers, and a
+ * development service's certificate is rarely one the node trusts.
+ */
+export function nodeHttpGet(target: HttpTarget, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers: { Host: hostHeader, Connection: 'close' }, timeout: timeoutMs }, (res) => {
+    const options = { host: target.host, port: target.port, path: target.path, method: 'GET', headers: { Host: target.hostHeader, Connection: 'close' }, timeout: timeoutMs };
+    const onReply = (res: IncomingMessage): void => {
       res.resume();
       resolve(res.statusCode ?? 0);
-    });
+    };
+    const name = target.hostHeader.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    const req = target.tls ? httpsRequest({ ...options, rejectUnauthorized: false, ...(isIP(name) ? {} : { servername: name }) }, onReply) : httpRequest(options, onReply);
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err) => reject(err));
     req.end();
+  });
+}
+
+/** Node-side TCP connect with a deadline. */
+export function nodeTcpConnect(host: string, port: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('timeout', () => socket.destroy(new Error(`no connection within ${timeoutMs} ms`)));
+    socket.once('error', reject);
   });
 }

@@ -36,7 +36,10 @@ export interface RunnerHost {
   nodePortOf(guestPort: number): number | undefined;
   /** False once the workspace's port relay could not run (relay.ts). */
   relayWorks(): boolean;
+  /** Node-side check reach (health.ts): the workspace's address, a GET, a connect. */
+  workspaceAddress: CheckDeps['workspaceAddress'];
   httpGet: CheckDeps['httpGet'];
+  tcpConnect: CheckDeps['tcpConnect'];
   log(line: ServiceLogLine): void;
   changed(): void;
   timing: ServiceTiming;
@@ -172,7 +175,9 @@ export class ServiceRunner {
       exec: (argv, timeoutMs) => this.host.exec(argv, { ...this.host.runOptions(this.spec, `${run.id}c`), timeoutMs }),
       // Without the relay a loopback-only service is not reachable on its node port: check inside.
       nodePortOf: (p) => (this.host.relayWorks() ? this.host.nodePortOf(p) : undefined),
+      workspaceAddress: this.host.workspaceAddress,
       httpGet: this.host.httpGet,
+      tcpConnect: this.host.tcpConnect,
     };
     const r = await runCheck(hc, deps);
     if (run !== this.run || run.exited) return;

@@ -14,7 +14,7 @@ import type { Logger } from '../log/logger';
 import type { HookRun, ServiceLogLine, ServiceLogsParams, WorkspaceServicesStatus, WorkspaceSpec } from '../protocol';
 import type { WorkspaceProvider } from '../providers/contract';
 import { serviceEnv } from './env';
-import { nodeHttpGet } from './health';
+import { nodeHttpGet, nodeTcpConnect } from './health';
 import { ServiceLogFiles, selectLines } from './logFiles';
 import { LogFollows } from './follows';
 import { WorkspaceServices } from './orchestrator';
@@ -100,7 +100,10 @@ export class ServicesSupervisor {
       },
       runOptions: (svc, runId) => ({ env: serviceEnv(t.spec.env, services, svc, runId), user: t.spec.user, workingDir: t.spec.workspaceFolder }),
       nodePortOf: (p) => t.ports[String(p)],
+      // Asked at each check: a restarted container may have another address.
+      workspaceAddress: async () => (t.providerId ? (await t.provider.inspect(t.providerId))?.address : undefined),
       httpGet: nodeHttpGet,
+      tcpConnect: nodeTcpConnect,
       log: (line) => this.log(name, logs, line),
       changed: () => {
         if (ref.orch) this.opts.broadcast(ref.orch.status());

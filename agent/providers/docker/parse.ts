@@ -53,6 +53,14 @@ export function publishedPortsFromInspectPorts(ports: unknown): Record<string, n
   return out;
 }
 
+/** The container's address on its (first) network: the default bridge's, or a user network's. */
+export function addressFromNetworkSettings(network: Obj): string | undefined {
+  const direct = str(network.IPAddress);
+  if (direct) return direct;
+  const networks = isObj(network.Networks) ? Object.values(network.Networks).filter(isObj) : [];
+  return networks.map((n) => str(n.IPAddress)).find((a) => !!a);
+}
+
 /** The engine's zero time for "never". */
 function time(v: unknown): string | undefined {
   const s = str(v);
@@ -100,6 +108,8 @@ export function parseContainerInspect(value: unknown): ProviderWorkspace {
   const port = running ? sshPortFromInspectPorts(network.Ports) : undefined;
   if (port !== undefined) out.sshPort = port;
   if (running) out.publishedPorts = publishedPortsFromInspectPorts(network.Ports);
+  const address = running ? addressFromNetworkSettings(network) : undefined;
+  if (address) out.address = address;
   const created = time(value.Created);
   if (created) out.createdAt = created;
   const started = running ? time(state.StartedAt) : undefined;

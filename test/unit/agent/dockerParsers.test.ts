@@ -6,6 +6,7 @@ import { containerCreateBody, dockerCalls, encodeRef, execCreateBody } from '../
 import { engineMessage, pathWithQuery } from '../../../agent/providers/docker/engine';
 import { sshdMainProcess } from '../../../agent/providers/docker/provider';
 import {
+  addressFromNetworkSettings,
   parseBuildLine,
   parseContainerInspect,
   parseContainerList,
@@ -31,6 +32,7 @@ describe('the docker provider reads what a real engine answers (recorded from Do
     assert.deepEqual(ws.publishedPorts, { '22': 32775 });
     assert.equal(ws.image, 'vendetta/debian:bookworm');
     assert.equal(ws.nodeFolder, '/tmp/vt-scratch/src');
+    assert.equal(ws.address, '172.17.0.2');
     assert.equal(ws.labels[WORKSPACE_LABEL], 'api');
     assert.match(ws.providerId, /^[0-9a-f]{64}$/);
     assert.match(ws.startedAt!, /^2026-/);
@@ -41,10 +43,15 @@ describe('the docker provider reads what a real engine answers (recorded from Do
     const created = parseContainerInspect(json('docker-container-inspect-created.json'));
     assert.deepEqual([created.state, created.sshPort, created.startedAt], ['created', undefined, undefined]);
     const exited = parseContainerInspect(json('docker-container-inspect-exited.json'));
-    assert.deepEqual([exited.state, exited.sshPort, exited.startedAt, exited.publishedPorts], ['stopped', undefined, undefined, undefined]);
+    assert.deepEqual([exited.state, exited.sshPort, exited.startedAt, exited.publishedPorts, exited.address], ['stopped', undefined, undefined, undefined, undefined]);
     const looping = parseContainerInspect(json('docker-container-inspect-restarting.json'));
     assert.equal(looping.state, 'error');
     assert.match(looping.error!, /keeps exiting/);
+  });
+
+  it('finds the address on a user network when the default bridge has none', () => {
+    assert.equal(addressFromNetworkSettings({ IPAddress: '', Networks: { none: { IPAddress: '' }, dev: { IPAddress: '10.5.0.3' } } }), '10.5.0.3');
+    assert.equal(addressFromNetworkSettings({ IPAddress: '', Networks: { host: { IPAddress: '' } } }), undefined);
   });
 
   it('lists labelled containers with their state and port', () => {

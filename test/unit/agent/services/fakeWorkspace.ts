@@ -42,7 +42,10 @@ export class FakeWorkspace {
       exec: (argv: string[], opts: ExecOptions) => this.exec(argv, opts),
       runOptions: (svc: ServiceSpec, runId: string) => ({ env: serviceEnv({ WS: '1' }, services, svc, runId), user: 'dev', workingDir: '/workspaces/x' }),
       nodePortOf: (p: number) => ports[String(p)],
+      // No address: tcp checks read the listeners through exec, as for a loopback-only port.
+      workspaceAddress: async () => undefined,
       httpGet: () => Promise.reject(new Error('no http in this fake')),
+      tcpConnect: () => Promise.reject(new Error('no tcp in this fake')),
       log: (l: ServiceLogLine) => this.lines.push(l),
       changed: () => {
         h.changes++;

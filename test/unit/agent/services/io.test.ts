@@ -3,11 +3,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceLogLine } from '../../../../agent/protocol';
 import { LogFollows } from '../../../../agent/services/follows';
-import { clip, isHealthyStatus, nodeHttpGet, runCheck, type CheckDeps } from '../../../../agent/services/health';
+import { clip, isHealthyStatus, nodeHttpGet, nodeTcpConnect, runCheck, type CheckDeps, type HttpTarget } from '../../../../agent/services/health';
 import { LineSplitter, MAX_LINE_CHARS, parseLogText, selectLines, ServiceLogFiles } from '../../../../agent/services/logFiles';
 import { takenNodePort } from '../../../../agent/providers/docker/parse';
 import { choosePorts, nodePortProbe, portMap, type PortProbe } from '../../../../agent/services/ports';
@@ -159,11 +160,25 @@ describe('agent services: node ports', () => {
   });
 });
 
+/** A throwaway self-signed certificate, as a development service would have (openssl, on every node). */
+function selfSignedCert(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'vendetta-cert-'));
+  try {
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'k'), '-out', join(dir, 'c')]);
+    assert.equal(r.status, 0, r.stderr.toString());
+    return { key: readFileSync(join(dir, 'k'), 'utf8'), cert: readFileSync(join(dir, 'c'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('agent services: health checks', () => {
   const deps = (over: Partial<CheckDeps>): CheckDeps => ({
     exec: async () => ({ exitCode: 0, stdout: '', stderr: '' }),
     nodePortOf: () => undefined,
+    workspaceAddress: async () => undefined,
     httpGet: async () => 200,
+    tcpConnect: async () => undefined,
     ...over,
   });
   const timing = { intervalMs: 10, timeoutMs: 1000, retries: 1, startPeriodMs: 0 };
@@ -179,52 +194,68 @@ describe('agent services: health checks', () => {
     assert.deepEqual(thrown, { ok: false, output: 'container stopped' });
   });
 
-  it('tcp: something listens on the port inside', async () => {
+  it('tcp: a connect from the node to the workspace address, with nothing run inside', async () => {
+    const seen: string[] = [];
+    const d = deps({ workspaceAddress: async () => '10.81.1.2', tcpConnect: async (h, p) => void seen.push(`${h}:${p}`), exec: async () => assert.fail('nothing runs inside') });
+    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7070, ...timing }, d), { ok: true, output: 'port 7070 accepts connections' });
+    assert.deepEqual(seen, ['10.81.1.2:7070']);
+  });
+
+  it('tcp: a refused connect asks the workspace kernel, where a loopback-only listener counts', async () => {
     const tcp = '  sl\n   0: 0100007F:1B9E 00000000:0000 0A 0 0 0\n';
-    const d = deps({ exec: async () => ({ exitCode: 0, stdout: tcp, stderr: '' }) });
-    assert.equal((await runCheck({ kind: 'tcp', port: 7070, ...timing }, d)).ok, true);
+    const d = deps({ workspaceAddress: async () => '10.81.1.2', tcpConnect: async () => Promise.reject(new Error('connect ECONNREFUSED')), exec: async () => ({ exitCode: 0, stdout: tcp, stderr: '' }) });
+    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7070, ...timing }, d), { ok: true, output: 'port 7070 is listening' });
     assert.deepEqual(await runCheck({ kind: 'tcp', port: 7071, ...timing }, d), { ok: false, output: 'nothing listens on port 7071' });
+    // An image without `cat`: the node-side failure is what the user sees.
+    const bare = deps({ workspaceAddress: async () => '10.81.1.2', tcpConnect: async () => Promise.reject(new Error('connect ECONNREFUSED')), exec: async () => ({ exitCode: 127, stdout: '', stderr: 'not found' }) });
+    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7071, ...timing }, bare), { ok: false, output: 'nothing accepts connections on port 7071 (connect ECONNREFUSED)' });
+    const gone = deps({ exec: async () => Promise.reject(new Error('container stopped')) });
+    assert.deepEqual(await runCheck({ kind: 'tcp', port: 1, ...timing }, gone), { ok: false, output: 'nothing listens on port 1 (the workspace has no address on the node)' });
   });
 
   it('http: through the node port for a published localhost URL, 2xx/3xx healthy', async () => {
-    const seen: string[] = [];
-    const d = deps({ nodePortOf: (p) => (p === 3000 ? 41000 : undefined), httpGet: async (port, path, host) => (seen.push(`${port} ${path} ${host}`), 302) });
+    const seen: HttpTarget[] = [];
+    const d = deps({ nodePortOf: (p) => (p === 3000 ? 41000 : undefined), httpGet: async (t) => (seen.push(t), 302) });
     assert.deepEqual(await runCheck({ kind: 'http', url: 'http://localhost:3000/health?x=1', ...timing }, d), { ok: true, output: 'HTTP 302 from http://localhost:3000/health?x=1' });
-    assert.deepEqual(seen, ['41000 /health?x=1 localhost:3000']);
+    assert.deepEqual(seen, [{ host: '127.0.0.1', port: 41000, path: '/health?x=1', hostHeader: 'localhost:3000', tls: false }]);
     assert.equal((await runCheck({ kind: 'http', url: 'http://127.0.0.1:3000/', ...timing }, deps({ nodePortOf: () => 1, httpGet: async () => 503 }))).ok, false);
     assert.equal(isHealthyStatus(399), true);
     assert.equal(isHealthyStatus(400), false);
     assert.equal(isHealthyStatus(199), false);
   });
 
-  it('http: inside the workspace when the port is not published', async () => {
-    const argvs: string[][] = [];
-    const d = deps({ exec: async (a) => (argvs.push(a), { exitCode: 0, stdout: '204\n', stderr: '' }) });
+  it('http: to the workspace address when the port is not published, as given otherwise; never inside', async () => {
+    const seen: HttpTarget[] = [];
+    const d = deps({ workspaceAddress: async () => '10.81.1.2', httpGet: async (t) => (seen.push(t), 204), exec: async () => assert.fail('nothing runs inside') });
+    assert.deepEqual(await runCheck({ kind: 'http', url: 'https://[::1]:9443/x', ...timing }, d), { ok: true, output: 'HTTP 204 from https://[::1]:9443/x' });
     assert.deepEqual(await runCheck({ kind: 'http', url: 'http://other-host:9000/x', ...timing }, d), { ok: true, output: 'HTTP 204 from http://other-host:9000/x' });
-    assert.deepEqual(argvs[0]!.slice(3), ['vendetta-http-check', 'http://other-host:9000/x', '1']);
-    const none = deps({ exec: async () => ({ exitCode: 127, stdout: '', stderr: 'no curl, node or wget\n' }) });
-    assert.deepEqual(await runCheck({ kind: 'http', url: 'http://x/', ...timing }, none), { ok: false, output: 'no curl, node or wget' });
+    assert.deepEqual(seen, [
+      { host: '10.81.1.2', port: 9443, path: '/x', hostHeader: '[::1]:9443', tls: true },
+      { host: 'other-host', port: 9000, path: '/x', hostHeader: 'other-host:9000', tls: false },
+    ]);
+    const nowhere = await runCheck({ kind: 'http', url: 'http://localhost/', ...timing }, deps({}));
+    assert.deepEqual(nowhere, { ok: false, output: 'http://localhost/ is not reachable from the node: the workspace has no address there and port 80 is not published' });
+    const refused = await runCheck({ kind: 'http', url: 'http://localhost:1/', ...timing }, deps({ workspaceAddress: async () => '127.0.0.1', httpGet: nodeHttpGet }));
+    assert.equal(refused.ok, false);
+    assert.match(refused.output, /ECONNREFUSED/);
   });
 
-  it('the in-workspace http script really reports a status (run here with /bin/sh)', async () => {
-    const srv = createHttpServer((_q, s) => s.writeHead(418).end());
+  it('the node-side GET and connect talk to real servers (http, https with a self-signed certificate, tcp)', async () => {
+    const srv = createHttpServer((q, s) => s.writeHead(q.headers.host === 'svc:1' ? 418 : 500).end());
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
+    const tlsSrv = createHttpsServer(selfSignedCert(), (_q, s) => s.writeHead(204).end());
+    await new Promise<void>((r) => tlsSrv.listen(0, '127.0.0.1', r));
+    const tlsPort = (tlsSrv.address() as { port: number }).port;
     try {
-      const d = deps({
-        exec: (argv) =>
-          new Promise((resolve) => {
-            const c = spawn(argv[0]!, argv.slice(1));
-            let out = '';
-            c.stdout.on('data', (b: Buffer) => (out += b.toString()));
-            c.on('close', (code) => resolve({ exitCode: code ?? 1, stdout: out, stderr: '' }));
-          }),
-      });
-      assert.deepEqual(await runCheck({ kind: 'http', url: `http://127.0.0.1:${port}/`, ...timing }, d), { ok: false, output: `HTTP 418 from http://127.0.0.1:${port}/` });
-      assert.equal(await nodeHttpGet(port, '/', 'x', 1000), 418);
-      await assert.rejects(nodeHttpGet(1, '/', 'x', 1000));
+      assert.equal(await nodeHttpGet({ host: '127.0.0.1', port, path: '/', hostHeader: 'svc:1', tls: false }, 1000), 418);
+      assert.equal(await nodeHttpGet({ host: '127.0.0.1', port: tlsPort, path: '/', hostHeader: 'localhost', tls: true }, 1000), 204);
+      await assert.rejects(nodeHttpGet({ host: '127.0.0.1', port: 1, path: '/', hostHeader: 'x', tls: false }, 1000));
+      await nodeTcpConnect('127.0.0.1', port, 1000);
+      await assert.rejects(nodeTcpConnect('127.0.0.1', 1, 1000), /ECONNREFUSED/);
     } finally {
       srv.close();
+      tlsSrv.close();
     }
   });
 
