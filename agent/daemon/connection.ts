@@ -1,5 +1,6 @@
 /**
- * One client of the daemon: a vscode-jsonrpc connection over its socket, behind a FrameGuard.
+ * One client of the daemon: a vscode-jsonrpc connection over its socket, read by common/rpc's
+ * FrameReader with the default limits (the coordinator reaches the agent over SSH).
  * Whatever the client sends, only this connection suffers: errors are answered or end this
  * socket, never the daemon.
  */
@@ -13,9 +14,8 @@ import {
 import { AgentError, toAgentError } from '../errors';
 import type { DaemonContext, HandlerTable, SessionState } from './context';
 import { dispatch } from './dispatch';
-import { FrameWriter } from './frameWriter';
-import { GuardMessageReader } from './guardMessageReader';
-import { FrameGuard, type FrameGuardOptions, type FrameViolation } from './frameGuard';
+import { FrameReader, type FrameViolation } from '../../common/rpc/frameReader';
+import { FrameWriter } from '../../common/rpc/frameWriter';
 
 /** A client that does not read its answers is cut off rather than buffered without end. */
 const MAX_PENDING_OUTPUT = 64 * 1024 * 1024;
@@ -23,10 +23,6 @@ const MAX_PENDING_OUTPUT = 64 * 1024 * 1024;
 const END_GRACE_MS = 2_000;
 /** How long an ending connection waits for its last answers (a handler that never returns). */
 const END_WAIT_MS = 30_000;
-
-export interface ClientConnectionOptions {
-  guard?: FrameGuardOptions;
-}
 
 export class ClientConnection {
   private readonly connection: MessageConnection;
@@ -43,16 +39,25 @@ export class ClientConnection {
     readonly id: number,
     private readonly daemon: DaemonContext,
     handlers: HandlerTable,
-    opts: ClientConnectionOptions = {},
   ) {
     this.session = { connectionId: id, initialized: false };
-    const guard = new FrameGuard({ ...opts.guard, emitParsed: true });
-    guard.on('violation', (v: FrameViolation) => this.onViolation(v));
-    guard.on('request', () => this.inflight++);
-    socket.pipe(guard);
-    this.writer = new FrameWriter(socket);
+    const reader = new FrameReader(socket, {
+      onViolation: (v) => this.onViolation(v),
+      // Counted here, before vscode-jsonrpc queues it: a client that half-closes right after
+      // sending must still get every answer.
+      observe: (_m, isRequest) => {
+        if (isRequest) this.inflight++;
+      },
+    });
     const logger = daemon.logger;
-    this.connection = createMessageConnection(new GuardMessageReader(guard), this.trackingWriter(), {
+    this.writer = new FrameWriter(socket, {
+      maxBacklogBytes: MAX_PENDING_OUTPUT,
+      onBacklog: () => {
+        logger.warn('client does not read its answers; closing', { connection: id });
+        socket.destroy();
+      },
+    });
+    this.connection = createMessageConnection(reader, this.trackingWriter(), {
       error: (m) => logger.warn('jsonrpc', { connection: id, detail: m }),
       warn: (m) => logger.warn('jsonrpc', { connection: id, detail: m }),
       info: (m) => logger.debug('jsonrpc', { connection: id, detail: m }),
@@ -111,10 +116,6 @@ export class ClientConnection {
     const writer = this.writer;
     const original = writer.write.bind(writer);
     writer.write = async (msg: Message): Promise<void> => {
-      if (this.socket.writableLength > MAX_PENDING_OUTPUT) {
-        this.daemon.logger.warn('client does not read its answers; closing', { connection: this.id });
-        this.socket.destroy();
-      }
       try {
         if (!this.socket.destroyed) await original(msg);
       } finally {

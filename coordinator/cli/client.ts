@@ -19,7 +19,8 @@ import { answers } from '../daemon/socketProbe';
 import { VendettaError } from '../errors';
 import { cliBundlePath, homePaths, type HomePaths } from '../home';
 import { assertTrustedHome } from '../homeTrust';
-import { FrameReader, FrameWriter } from '../protocol/framing';
+import { FrameReader } from '../../common/rpc/frameReader';
+import { FrameWriter } from '../../common/rpc/frameWriter';
 import {
   COORDINATOR_PROTOCOL_VERSION,
   Initialize,

@@ -15,9 +15,9 @@ import {
 } from 'vscode-jsonrpc/node';
 import { toVendettaError, VendettaError } from '../errors';
 import type { Logger } from '../log';
-import { FrameReader, FrameWriter } from '../protocol/framing';
+import { FrameReader, type FrameLimits, type FrameViolation } from '../../common/rpc/frameReader';
+import { FrameWriter } from '../../common/rpc/frameWriter';
 import { ProgressNotification } from '../protocol';
-import { GuardedReader } from './guardedReader';
 import { byMethod, progressTokenOf, type ClientHandle, type HandlerTable, type ProgressReporter } from './handlerTable';
 import { sniffConnection } from '../workspaces/tunnelSniff';
 import { alreadyRunning } from './instanceLock';
@@ -29,8 +29,6 @@ export interface ServerOptions {
   handlers: HandlerTable;
   /** A message that stops arriving half-way for this long gets its client an error and cut off. */
   partialMessageTimeoutMs?: number;
-  /** Bytes buffered without a complete message before the client is cut off. */
-  maxPendingBytes?: number;
   /**
    * Bytes written to a client and not yet read by it (beyond the kernel's buffer) before it is
    * disconnected: a client that stops reading (a paused `logs -f`) costs at most this, not
@@ -55,6 +53,14 @@ interface Client extends ClientHandle {
 
 /** 8 MiB: thousands of log batches, far more than a client that reads ever lets pile up. */
 const DEFAULT_MAX_CLIENT_BACKLOG = 8 * 1024 * 1024;
+
+/**
+ * Tighter than common/rpc's defaults, which are sized for a sync manifest crossing SSH: clients
+ * (CLI, extension) are on this machine's socket and send requests, never manifests, so a message
+ * over 16 MiB or one that stalls for 5 s is a broken or hostile client, and the daemon that every
+ * window shares should not hold it.
+ */
+const CLIENT_FRAME_LIMITS: Partial<FrameLimits> = { maxBodyBytes: 16 * 1024 * 1024, partialTimeoutMs: 5000 };
 
 const USER_ERRORS = new Set(['INVALID_PARAMS', 'INVALID_NAME', 'INVALID_HOST', 'NODE_NOT_FOUND', 'NODE_EXISTS', 'HOST_KEY_UNCONFIRMED']);
 
@@ -136,8 +142,6 @@ export class CoordinatorServer {
 
   private accept(socket: Socket): void {
     const { log } = this.opts;
-    // Half-sent and oversized messages are watchPending()'s job: it stops with the socket.
-    const reader = new FrameReader(socket);
     const maxBacklog = this.opts.maxClientBacklogBytes ?? DEFAULT_MAX_CLIENT_BACKLOG;
     const writer = new FrameWriter(socket, { maxBacklogBytes: maxBacklog, onBacklog: (queued) => this.dropSlowReader(client, queued, maxBacklog) });
     const gone = new CancellationTokenSource();
@@ -146,9 +150,9 @@ export class CoordinatorServer {
       if (client.failed || gone.token.isCancellationRequested) return;
       client.connection.sendNotification(type.method, params).catch((err: unknown) => log.debug('notification not delivered', { client: client.id, err }));
     };
-    const resetPending = this.watchPending(client, reader);
-    const guarded = new GuardedReader(reader, (message, why) => this.reject(client, `Invalid JSON-RPC message: ${why}`, idOf(message), false), resetPending);
-    client.connection = createMessageConnection(guarded, writer, {
+    const limits = { ...CLIENT_FRAME_LIMITS, ...(this.opts.partialMessageTimeoutMs !== undefined ? { partialTimeoutMs: this.opts.partialMessageTimeoutMs } : {}) };
+    const reader = new FrameReader(socket, { limits, onViolation: (v) => this.rejectViolation(client, v) });
+    client.connection = createMessageConnection(reader, writer, {
       error: (m) => log.debug('jsonrpc', { client: client.id, m }),
       warn: (m) => log.debug('jsonrpc', { client: client.id, m }),
       info: () => undefined,
@@ -157,8 +161,7 @@ export class CoordinatorServer {
     this.clients.add(client);
     log.debug('client connected', { client: client.id });
 
-    // Framing errors (no Content-Length, a body that is not JSON) leave the stream unusable.
-    client.connection.onError(([err]) => this.reject(client, `Malformed JSON-RPC message: ${err.message}`, null, true));
+    client.connection.onError(([err]) => log.debug('client connection error', { client: client.id, err }));
     client.connection.onClose(() => {
       client.goneSource.cancel();
       this.clients.delete(client);
@@ -218,40 +221,13 @@ export class CoordinatorServer {
   }
 
   /**
-   * Cuts off a client that streams bytes which never make a message (garbage without a header
-   * end, or a body that never completes). Returns the reset to call on each complete message.
+   * Broken framing cuts the client off (its byte stream cannot be read further); so does a body
+   * that is not JSON, as it always has here. JSON that is not JSON-RPC is answered and the
+   * connection goes on.
    */
-  private watchPending(client: Client, reader: FrameReader): () => void {
-    const max = this.opts.maxPendingBytes ?? 16 * 1024 * 1024;
-    const timeoutMs = this.opts.partialMessageTimeoutMs ?? 5000;
-    let pending = 0;
-    let lastData = 0;
-    // One timer at a time, re-armed only while bytes wait: not a timer per message.
-    let timer: NodeJS.Timeout | undefined;
-    const check = () => {
-      timer = undefined;
-      if (!reader.midMessage || client.failed) return;
-      const quiet = Date.now() - lastData;
-      if (quiet >= timeoutMs) this.reject(client, `Incomplete JSON-RPC message: nothing more arrived for ${timeoutMs} ms`, null, true);
-      else arm(timeoutMs - quiet);
-    };
-    const arm = (ms: number) => {
-      timer = setTimeout(check, ms);
-      timer.unref();
-    };
-    client.socket.on('data', (chunk: Buffer) => {
-      pending += chunk.length;
-      lastData = Date.now();
-      if (pending > max) {
-        this.reject(client, `JSON-RPC message larger than ${max} bytes`, null, true);
-        return;
-      }
-      if (!timer) arm(timeoutMs);
-    });
-    client.socket.on('close', () => clearTimeout(timer));
-    return () => {
-      pending = 0;
-    };
+  private rejectViolation(client: Client, v: FrameViolation): void {
+    const fatal = v.fatal || v.kind === 'PARSE_ERROR';
+    this.reject(client, `${fatal ? 'Malformed' : 'Invalid'} JSON-RPC message: ${v.message}`, v.id, fatal);
   }
 
   /** A client that left too much unread is disconnected, so what it follows stops with it. */
@@ -278,7 +254,3 @@ export class CoordinatorServer {
   }
 }
 
-function idOf(message: unknown): string | number | null {
-  const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : undefined;
-  return typeof id === 'string' || typeof id === 'number' ? id : null;
-}

@@ -23,7 +23,8 @@ import {
 } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import { VERSION } from '../version';
-import { FrameReader, FrameWriter, MessageTooLargeError } from '../protocol/framing';
+import { FrameError, FrameReader, FRAME_LIMITS } from '../../common/rpc/frameReader';
+import { FrameWriter } from '../../common/rpc/frameWriter';
 
 export interface AgentSessionOptions {
   nodeName: string;
@@ -33,15 +34,10 @@ export interface AgentSessionOptions {
   onLog?: (params: LogParams) => void;
   /** How long the handshake may take before the link is declared dead. */
   handshakeTimeoutMs?: number;
-  /** The largest message taken from the agent (DEFAULT_MAX_AGENT_MESSAGE_BYTES). */
+  /** The largest message taken from the agent (common/rpc's FRAME_LIMITS.maxBodyBytes unless a test says). */
   maxMessageBytes?: number;
 }
 
-/**
- * 64 MiB: a sync manifest of ~800,000 files. A larger message is refused before it is buffered,
- * so one reply cannot take the coordinator's memory; the link is closed and reopened.
- */
-export const DEFAULT_MAX_AGENT_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export class AgentSession {
   readonly connection: MessageConnection;
@@ -59,18 +55,20 @@ export class AgentSession {
   initializeResult: InitializeResult | undefined;
 
   constructor(private readonly opts: AgentSessionOptions) {
-    this.reader = new FrameReader(
-      opts.input,
-      (m) => {
+    this.reader = new FrameReader(opts.input, {
+      // A larger reply is refused before it is buffered, so one cannot take the coordinator's
+      // memory. No stall limit: a reply slowed by the SSH link must not be cut short; the pool's
+      // request timeouts and SSH keepalives judge an agent that went silent.
+      limits: { maxBodyBytes: opts.maxMessageBytes ?? FRAME_LIMITS.maxBodyBytes, partialTimeoutMs: 0 },
+      observe: (m) => {
         if ('id' in m && !('method' in m)) this.answeredCount++;
       },
-      opts.maxMessageBytes ?? DEFAULT_MAX_AGENT_MESSAGE_BYTES,
-    );
+    });
     this.connection = createMessageConnection(this.reader, new FrameWriter(opts.output));
     this.connection.onNotification(LogNotification, (p) => opts.onLog?.(p));
     this.connection.onClose(() => this.markClosed('the connection to the agent closed'));
     this.connection.onError(([err]) => {
-      if (err instanceof MessageTooLargeError) this.markClosed('', err, tooLarge(opts.nodeName, err));
+      if (err instanceof FrameError && err.violation.tooLarge) this.markClosed('', err, tooLarge(opts.nodeName, err, err.violation.tooLarge));
       else this.markClosed(`the connection to the agent failed: ${err.message}`, err);
     });
     this.connection.listen();
@@ -177,9 +175,9 @@ export class AgentSession {
   }
 }
 
-function tooLarge(node: string, err: MessageTooLargeError): VendettaError {
+function tooLarge(node: string, err: FrameError, size: { bytes: number; limit: number }): VendettaError {
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return new VendettaError('AGENT_ERROR', `The agent on ${node} sent a message of ${mib(err.bytes)}, over the coordinator's limit of ${mib(err.limit)}`, {
+  return new VendettaError('AGENT_ERROR', `The agent on ${node} sent a message of ${mib(size.bytes)}, over the coordinator's limit of ${mib(size.limit)}`, {
     node,
     hint: 'The coordinator refuses it so its memory stays bounded, and reconnects on the next request. A workspace folder with a very large number of files makes such replies: leave generated folders out of the project.',
     cause: err,

@@ -5,7 +5,8 @@
 import { connect, type Socket } from 'node:net';
 import { createMessageConnection, type MessageConnection } from 'vscode-jsonrpc/node';
 import { COORDINATOR_PROTOCOL_VERSION, Initialize, type InitializeResult } from '../../coordinator/protocol';
-import { FrameReader, FrameWriter } from '../../coordinator/protocol/framing';
+import { FrameReader } from '../../common/rpc/frameReader';
+import { FrameWriter } from '../../common/rpc/frameWriter';
 import { ExtensionError } from '../errors';
 
 export interface OpenConnection {

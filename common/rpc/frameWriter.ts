@@ -1,10 +1,9 @@
 /**
- * A JSON-RPC MessageWriter that sends each message as one write: header and body in one buffer.
- * vscode-jsonrpc's stream writer writes the header, waits for that write's callback (an event
- * loop turn), then writes the body: every message became two SSH packets and two wake-ups of
- * each process on the way, which was most of a pooled request's round trip. Writes are
- * synchronous and in call order, so no lock is needed to keep messages whole. (The coordinator
- * has the same writer in coordinator/nodes/frameWriter.ts: the agent imports nothing from it.)
+ * A vscode-jsonrpc MessageWriter that sends each message as one write, header and body in one
+ * buffer. vscode-jsonrpc's stream writer writes the header, waits for that write's callback (an
+ * event-loop turn), then the body: two packets and two wake-ups of each process on the way per
+ * message, which was most of a pooled request's round trip. Writes are synchronous and in call
+ * order, so no lock is needed to keep messages whole.
  */
 import type { Writable } from 'node:stream';
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc';
@@ -20,8 +19,21 @@ export function frameMessage(msg: Message): Buffer {
   return frame;
 }
 
+export interface FrameWriterOptions {
+  /**
+   * Bytes the peer may leave unread (queued in this process, beyond what the kernel buffers): a
+   * message written while more than this waits is not queued, and `onBacklog` is told instead.
+   * Bounds what a peer that stops reading can make us hold: this plus one message.
+   */
+  maxBacklogBytes?: number;
+  onBacklog?: (queuedBytes: number) => void;
+}
+
 export class FrameWriter extends AbstractMessageWriter implements MessageWriter {
-  constructor(private readonly out: Writable) {
+  constructor(
+    private readonly out: Writable,
+    private readonly opts: FrameWriterOptions = {},
+  ) {
     super();
     out.on('error', (err: Error) => this.fireError(err));
     out.on('close', () => this.fireClose());
@@ -36,6 +48,11 @@ export class FrameWriter extends AbstractMessageWriter implements MessageWriter 
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     if (this.out.destroyed || this.out.writableEnded) return Promise.reject(new Error('the stream is closed'));
+    const max = this.opts.maxBacklogBytes;
+    if (max !== undefined && this.out.writableLength > max) {
+      this.opts.onBacklog?.(this.out.writableLength);
+      return Promise.reject(new Error(`the peer left more than ${max} bytes unread`));
+    }
     return new Promise((resolve, reject) => {
       this.out.write(frame, (err) => (err ? reject(err) : resolve()));
     });
