@@ -4,31 +4,7 @@
  */
 import { causeMessages } from '../common/errors/causes';
 import { ResponseError } from 'vscode-jsonrpc';
-import { AgentErrorCodes, AgentErrorNames, type AgentErrorCode, type AgentErrorData, type AgentErrorName, type ProviderName } from './protocol';
-
-const numericCode: Record<AgentErrorName, number> = {
-  INVALID_PARAMS: AgentErrorCodes.InvalidParams,
-  PROTOCOL_MISMATCH: AgentErrorCodes.ProtocolMismatch,
-  NOT_INITIALIZED: AgentErrorCodes.NotInitialized,
-  PROVIDER_UNAVAILABLE: AgentErrorCodes.ProviderUnavailable,
-  WORKSPACE_NOT_FOUND: AgentErrorCodes.WorkspaceNotFound,
-  WORKSPACE_MISSING: AgentErrorCodes.WorkspaceMissing,
-  WORKSPACE_RUNNING: AgentErrorCodes.WorkspaceRunning,
-  WORKSPACE_NOT_RUNNING: AgentErrorCodes.WorkspaceNotRunning,
-  WORKSPACE_CONFLICT: AgentErrorCodes.WorkspaceConflict,
-  IMAGE_NOT_FOUND: AgentErrorCodes.ImageNotFound,
-  SSHD_MISSING: AgentErrorCodes.SshdMissing,
-  BUILD_FAILED: AgentErrorCodes.BuildFailed,
-  BUILD_CONTEXT_MISSING: AgentErrorCodes.BuildContextMissing,
-  WORKSPACE_OUTDATED: AgentErrorCodes.WorkspaceOutdated,
-  PROVIDER_ERROR: AgentErrorCodes.ProviderError,
-  SYNC_REFUSED: AgentErrorCodes.SyncRefused,
-  INTERNAL: AgentErrorCodes.Internal,
-  // JSON-RPC 2.0's own codes for what is wrong with the message itself.
-  PARSE_ERROR: -32700,
-  INVALID_REQUEST: -32600,
-  METHOD_NOT_FOUND: -32601,
-};
+import { agentErrorCode, AgentErrorNames, type AgentErrorCode, type AgentErrorData, type AgentErrorName, type ProviderName } from './protocol';
 
 export interface AgentErrorOptions {
   hint?: string;
@@ -51,8 +27,8 @@ export class AgentError extends Error {
     this.extra = opts.data;
   }
 
-  get rpcCode(): AgentErrorCode | number {
-    return numericCode[this.code];
+  get rpcCode(): AgentErrorCode {
+    return agentErrorCode(this.code);
   }
 
   toData(): AgentErrorData {

@@ -10,6 +10,7 @@ export * from './workspaces';
 export * from './services';
 export * from './sync';
 export * from './errorData';
+export * from './errorCodes';
 export * from './providerNames';
 
 /** Bumped on any incompatible change; exchanged in `initialize`. */
@@ -17,65 +18,6 @@ export const AGENT_PROTOCOL_VERSION = 1;
 
 /** Node and workspace names, everywhere: DESIGN.md "Names and untrusted input". */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
-export const AgentErrorCodes = {
-  /** Params failed validation at the agent's boundary. */
-  InvalidParams: -32602,
-  ProtocolMismatch: 2001,
-  NotInitialized: 2002,
-  ProviderUnavailable: 2003,
-  /** Workspaces (see ./workspaces.ts). */
-  WorkspaceNotFound: 2010,
-  WorkspaceMissing: 2011,
-  WorkspaceRunning: 2012,
-  WorkspaceNotRunning: 2013,
-  WorkspaceConflict: 2014,
-  ImageNotFound: 2015,
-  SshdMissing: 2016,
-  BuildFailed: 2017,
-  ProviderError: 2018,
-  SyncRefused: 2019,
-  BuildContextMissing: 2020,
-  WorkspaceOutdated: 2021,
-  Internal: 2099,
-} as const;
-export type AgentErrorCode = (typeof AgentErrorCodes)[keyof typeof AgentErrorCodes];
-
-/** The stable names carried in `AgentErrorData.code`. */
-export const AgentErrorNames = {
-  InvalidParams: 'INVALID_PARAMS',
-  ProtocolMismatch: 'PROTOCOL_MISMATCH',
-  NotInitialized: 'NOT_INITIALIZED',
-  ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
-  Internal: 'INTERNAL',
-  /** A message that is not JSON, or broken `Content-Length` framing. */
-  ParseError: 'PARSE_ERROR',
-  /** JSON that is not a JSON-RPC 2.0 message. */
-  InvalidRequest: 'INVALID_REQUEST',
-  MethodNotFound: 'METHOD_NOT_FOUND',
-  /** The agent has no workspace of that name. */
-  WorkspaceNotFound: 'WORKSPACE_NOT_FOUND',
-  /** The agent has a record, but the provider no longer knows the workspace (removed behind its back). */
-  WorkspaceMissing: 'WORKSPACE_MISSING',
-  /** Refused because the workspace is running (e.g. remove without force). */
-  WorkspaceRunning: 'WORKSPACE_RUNNING',
-  WorkspaceNotRunning: 'WORKSPACE_NOT_RUNNING',
-  /** Something else holds the workspace's name on the node (a container not made by this agent). */
-  WorkspaceConflict: 'WORKSPACE_CONFLICT',
-  ImageNotFound: 'IMAGE_NOT_FOUND',
-  /** The image has no OpenSSH server. */
-  SshdMissing: 'SSHD_MISSING',
-  BuildFailed: 'BUILD_FAILED',
-  /** The image is built from the project, and the project is not on the node yet: sync, then create again. */
-  BuildContextMissing: 'BUILD_CONTEXT_MISSING',
-  /** The workspace's container no longer matches its config (image, env, limits…): recreate it. */
-  WorkspaceOutdated: 'WORKSPACE_OUTDATED',
-  /** The provider refused or failed an operation (its message is in the error). */
-  ProviderError: 'PROVIDER_ERROR',
-  /** sync-receive refused the stream (a hostile or malformed entry). */
-  SyncRefused: 'SYNC_REFUSED',
-} as const;
-export type AgentErrorName = (typeof AgentErrorNames)[keyof typeof AgentErrorNames];
 
 /** Where the agent lives on a node: `$VENDETTA_AGENT_HOME`, else `~/<DEFAULT_AGENT_HOME_DIR>`. */
 export const AGENT_HOME_ENV = 'VENDETTA_AGENT_HOME';

@@ -4,7 +4,9 @@
  * create, start, stop or remove of the workspace runs meanwhile. The answer — the folder and
  * the owner — comes from the daemon's record.
  */
-import { createMessageConnection, ResponseError, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
+import { createMessageConnection, ResponseError } from 'vscode-jsonrpc/node';
+import { FrameReader } from '../../common/rpc/frameReader';
+import { FrameWriter } from '../../common/rpc/frameWriter';
 import { connectOrStart } from '../attach/attach';
 import { AgentError } from '../errors';
 import type { AgentPaths } from '../home';
@@ -20,7 +22,7 @@ export interface SyncHold {
 
 export async function holdForSync(paths: AgentPaths, logger: Logger, workspace: string): Promise<SyncHold> {
   const socket = await connectOrStart({ paths, logger });
-  const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+  const conn = createMessageConnection(new FrameReader(socket), new FrameWriter(socket));
   conn.onError(() => undefined);
   conn.listen();
   const release = (): void => {

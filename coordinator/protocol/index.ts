@@ -56,6 +56,7 @@ export interface NodeSummary {
   error?: { code: ErrorName; message: string; hint?: string };
 }
 
+/** The agent's SystemInfo, restated (clients must not depend on agent/; test/types/restatedAgentTypes.ts keeps them equal). */
 export interface NodeSystem {
   hostname: string;
   os: string;

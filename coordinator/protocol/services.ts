@@ -7,6 +7,7 @@ import type { ErrorData, ErrorName } from './errors';
 import type { WorkspaceRef } from './workspaceRef';
 
 // Restated from the agent's contract on purpose: clients (the extension) must not depend on agent/.
+// test/types/restatedAgentTypes.ts fails the build when they drift.
 export type ServiceState = 'waiting' | 'starting' | 'running' | 'healthy' | 'unhealthy' | 'restarting' | 'crashloop' | 'exited' | 'stopped';
 
 export interface ServiceStatus {

@@ -7,6 +7,7 @@ import type { ErrorData, ErrorName } from './errors';
 import type { WorkspaceRef } from './workspaceRef';
 import type { ForwardInfo, ServiceStatus } from './services';
 
+// Restated from the agent's contract (test/types/restatedAgentTypes.ts keeps them equal).
 export type WorkspaceState = 'creating' | 'running' | 'stopped' | 'error' | 'missing';
 export type WorkspaceProvider = 'docker' | 'lxc' | 'qemu';
 

@@ -9,3 +9,6 @@ import type * as coordinator from '../../coordinator/protocol';
 export type _ServiceState = Assert<Equals<coordinator.ServiceState, agent.ServiceState>>;
 export type _ServiceStatus = Assert<Equals<coordinator.ServiceStatus, agent.ServiceStatus>>;
 export type _ServiceLogLine = Assert<Equals<coordinator.ServiceLogLine, agent.ServiceLogLine>>;
+export type _NodeSystem = Assert<Equals<coordinator.NodeSystem, agent.SystemInfo>>;
+export type _WorkspaceState = Assert<Equals<coordinator.WorkspaceState, agent.WorkspaceState>>;
+export type _WorkspaceProvider = Assert<Equals<coordinator.WorkspaceProvider, agent.ProviderName>>;
