@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import {
   createMessageConnection,
+  type CancellationToken,
   type Message,
   type NotificationType,
   type MessageConnection,
@@ -69,7 +70,7 @@ export class ClientConnection {
           if (!this.closed) void this.connection.sendNotification(type.method, p).catch(() => undefined);
         };
         const onConnectionClose = (l: () => void): void => this.onClose(l);
-        return await dispatch(handlers, method, params, { daemon: this.daemon, session: this.session, token, notify, onConnectionClose });
+        return await dispatch(handlers, method, params, { daemon: this.daemon, session: this.session, token, signal: signalOf(token), notify, onConnectionClose });
       } catch (err) {
         const e = toAgentError(err);
         if (e.code === 'INTERNAL') logger.error('request failed', { connection: id, method, err: e });
@@ -159,4 +160,12 @@ export class ClientConnection {
 function isResponse(msg: Message): boolean {
   const m = msg as { id?: unknown; method?: unknown };
   return m.id !== undefined && m.method === undefined;
+}
+
+/** An AbortSignal that follows the request's cancellation token (`$/cancelRequest`). */
+export function signalOf(token: CancellationToken): AbortSignal {
+  const abort = new AbortController();
+  if (token.isCancellationRequested) abort.abort();
+  else token.onCancellationRequested(() => abort.abort());
+  return abort.signal;
 }

@@ -33,6 +33,8 @@ export interface HandlerContext {
   daemon: DaemonContext;
   session: SessionState;
   token: CancellationToken;
+  /** Aborted when the client cancels this request: handed to provider calls. */
+  signal: AbortSignal;
   /** Sends a notification to this request's client (progress); absent where there is no client. */
   notify?<P>(type: NotificationType<P>, params: P): void;
   /** Runs `listener` when this request's connection closes (ends a log follow). */

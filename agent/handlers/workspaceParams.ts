@@ -5,12 +5,16 @@
 import { posix } from 'node:path';
 import {
   NAME_PATTERN,
+  notRunnableReason,
   PROVIDER_NAMES,
+  RUNNABLE_PROVIDERS,
   type CreateWorkspaceParams,
+  type DockerSettings,
   type ProviderName,
   type RemoveWorkspaceParams,
   type WorkspaceNameParams,
   type WorkspaceSpec,
+  type WorkspaceSpecCommon,
 } from '../protocol';
 import { AgentError } from '../errors';
 import { validHooks, validServices } from './serviceParams';
@@ -83,11 +87,11 @@ function positiveNumber(method: string, what: string, v: unknown, opts: { intege
   return v;
 }
 
-function validDocker(m: string, v: unknown): WorkspaceSpec['docker'] {
+function validDocker(m: string, v: unknown): DockerSettings {
   if (!isObj(v)) throw new Invalid(m, 'spec.docker must be an object with an image');
   const image = v.image;
   if (typeof image !== 'string' || !IMAGE_PATTERN.test(image)) throw new Invalid(m, `spec.docker.image must be an image reference like vendetta/debian:bookworm, got ${JSON.stringify(image)?.slice(0, 80)}`);
-  const out: NonNullable<WorkspaceSpec['docker']> = { image };
+  const out: DockerSettings = { image };
   if (v.build !== undefined) {
     if (!isObj(v.build)) throw new Invalid(m, 'spec.docker.build must be an object {context, dockerfile?}');
     out.build = { context: validRelativePath(m, 'spec.docker.build.context', v.build.context) };
@@ -126,6 +130,16 @@ function validKeys(m: string, v: unknown): string[] {
   });
 }
 
+/** The common part joined with the settings of its provider, checked; a provider this agent cannot run is refused. */
+function withProviderSettings(m: string, provider: ProviderName, common: WorkspaceSpecCommon, v: Record<string, unknown>): WorkspaceSpec {
+  switch (provider) {
+    case 'docker':
+      return { ...common, provider, docker: validDocker(m, v.docker) };
+    default:
+      throw new AgentError('PROVIDER_UNAVAILABLE', `This agent cannot run ${provider} workspaces: ${notRunnableReason(provider)}`, { provider, hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.` });
+  }
+}
+
 export function validSpec(m: string, v: unknown): WorkspaceSpec {
   if (!isObj(v)) throw new Invalid(m, 'spec must be an object');
   const name = validName(m, v.name, 'spec.name');
@@ -133,15 +147,14 @@ export function validSpec(m: string, v: unknown): WorkspaceSpec {
   const provider = v.provider as ProviderName;
   const user = v.user ?? 'root';
   if (typeof user !== 'string' || !USER_PATTERN.test(user)) throw new Invalid(m, `spec.user must be a Unix user name matching ${USER_PATTERN.source}, got ${JSON.stringify(user)?.slice(0, 80)}`);
-  const spec: WorkspaceSpec = {
+  const common: WorkspaceSpecCommon = {
     name,
-    provider,
     env: validEnv(m, v.env),
     user,
     workspaceFolder: validWorkspaceFolder(m, v.workspaceFolder),
     authorizedKeys: validKeys(m, v.authorizedKeys),
   };
-  if (provider === 'docker' || v.docker !== undefined) spec.docker = validDocker(m, v.docker);
+  const spec = withProviderSettings(m, provider, common, v);
   if (v.services !== undefined) spec.services = validServices(m, v.services);
   if (v.hooks !== undefined) spec.hooks = validHooks(m, v.hooks);
   if (v.forwardAgent !== undefined) {

@@ -14,12 +14,12 @@ function progressFor(token: string | undefined, ctx: HandlerContext): Progress {
 
 export const createWorkspace: HandlerSpec<CreateWorkspaceParams, WorkspaceInfo> = {
   validate: validateCreateParams,
-  handle: (p, ctx) => ctx.daemon.workspaces.create(p.spec, progressFor(p.progressToken, ctx), p.recreate === true),
+  handle: (p, ctx) => ctx.daemon.workspaces.create(p.spec, progressFor(p.progressToken, ctx), p.recreate === true, ctx.signal),
 };
 
 export const startWorkspace: HandlerSpec<WorkspaceNameParams, WorkspaceInfo> = {
   validate: validateNameParams('workspaces/start'),
-  handle: (p, { daemon }) => daemon.workspaces.start(p.name),
+  handle: (p, { daemon, signal }) => daemon.workspaces.start(p.name, undefined, signal),
 };
 
 export const stopWorkspace: HandlerSpec<WorkspaceNameParams, WorkspaceInfo> = {

@@ -22,22 +22,24 @@ export function builtImagePrefix(workspace: string): string {
   return `vendetta-ws/${workspace}:`;
 }
 
-export interface WorkspaceSpec {
+/** Settings of a `docker` workspace: the image (or how to build it) and the container's limits. */
+export interface DockerSettings {
+  image: string;
+  /** Build the image on the node from this context (a path inside the synced project). */
+  build?: { context: string; dockerfile?: string };
+  cpus?: number;
+  memoryBytes?: number;
+  pids?: number;
+}
+
+/** What every workspace has, whatever runs it. */
+export interface WorkspaceSpecCommon {
   /** NAME_PATTERN. */
   name: string;
-  provider: ProviderName;
-  docker?: {
-    image: string;
-    /** Build the image on the node from this context (a path inside the synced project). */
-    build?: { context: string; dockerfile?: string };
-    cpus?: number;
-    memoryBytes?: number;
-    pids?: number;
-  };
   env: Record<string, string>;
   /** Login user inside the workspace; `root` unless the config names one. */
   user: string;
-  /** Absolute path inside the workspace where the project is mounted (`/workspaces/<name>`). */
+  /** Absolute path inside the workspace where the project appears (`/workspaces/<name>`). */
   workspaceFolder: string;
   /** OpenSSH public key lines allowed to log in as `user`. */
   authorizedKeys: string[];
@@ -46,6 +48,26 @@ export interface WorkspaceSpec {
   hooks?: WorkspaceHooksSpec;
   /** The workspace's sshd lets a client forward its SSH agent; absent or false: it refuses. */
   forwardAgent?: boolean;
+}
+
+export interface DockerWorkspaceSpec extends WorkspaceSpecCommon {
+  provider: 'docker';
+  docker: DockerSettings;
+}
+
+/**
+ * A workspace as the coordinator resolved it from the config: the common part and the settings of
+ * its provider, under the provider's own key. One member per runnable provider, so a provider's
+ * settings are only reachable once `provider` says which it is.
+ */
+export type WorkspaceSpec = DockerWorkspaceSpec;
+
+/** The image a workspace runs, in its provider's own terms (shown in lists and status). */
+export function specImage(spec: WorkspaceSpec): string {
+  switch (spec.provider) {
+    case 'docker':
+      return spec.docker.image;
+  }
 }
 
 export interface WorkspaceHostKey {

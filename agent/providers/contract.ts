@@ -77,7 +77,15 @@ export interface SshServerIntent {
   configPath: string;
 }
 
-export interface ProviderCreateRequest {
+/**
+ * What every provider call may carry: a signal that cancels it (the client cancelled its request).
+ * A cancelled call rejects; what it had already made stays for the next call to adopt or remove.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface ProviderCreateRequest extends CallOptions {
   spec: WorkspaceSpec;
   /**
    * The project's folder on the node (it exists), to appear at spec.workspaceFolder inside; how
@@ -96,7 +104,7 @@ export interface ProviderCreateRequest {
   progress(message: string): void;
 }
 
-export interface ExecOptions {
+export interface ExecOptions extends CallOptions {
   /** `root` by default. */
   user?: string;
   env?: Record<string, string>;
@@ -127,17 +135,17 @@ export interface WorkspaceProvider {
   /** Makes the workspace exist, not yet started: image, container/instance, files in place. */
   create(req: ProviderCreateRequest): Promise<ProviderWorkspace>;
   /** Starts it (no-op when running) and returns it as running, with its published SSH port. */
-  start(providerId: string): Promise<ProviderWorkspace>;
-  stop(providerId: string): Promise<void>;
-  remove(providerId: string): Promise<void>;
-  inspect(providerId: string): Promise<ProviderWorkspace | undefined>;
-  list(): Promise<ProviderWorkspace[]>;
+  start(providerId: string, opts?: CallOptions): Promise<ProviderWorkspace>;
+  stop(providerId: string, opts?: CallOptions): Promise<void>;
+  remove(providerId: string, opts?: CallOptions): Promise<void>;
+  inspect(providerId: string, opts?: CallOptions): Promise<ProviderWorkspace | undefined>;
+  list(opts?: CallOptions): Promise<ProviderWorkspace[]>;
   /** Places files into an existing workspace (running or not). */
-  putFiles(providerId: string, files: WorkspaceFile[]): Promise<void>;
+  putFiles(providerId: string, files: WorkspaceFile[], opts?: CallOptions): Promise<void>;
   /** Runs argv (no shell) inside a running workspace. */
   exec(providerId: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** The last lines of the workspace's main process output, for error messages. */
-  logs(providerId: string, lines: number): Promise<string>;
+  logs(providerId: string, lines: number, opts?: CallOptions): Promise<string>;
 }
 
 /**

@@ -26,20 +26,21 @@ export interface BringUpDeps {
 }
 
 /** Starts the workspace if needed, sets up its login user, waits for its sshd, marks it ready. */
-export async function bringUp(deps: BringUpDeps, provider: WorkspaceProvider, rec: WorkspaceRecord, ws: ProviderWorkspace, progress: Progress, refreshRootKeys: boolean): Promise<WorkspaceInfo> {
+export async function bringUp(deps: BringUpDeps, provider: WorkspaceProvider, rec: WorkspaceRecord, ws: ProviderWorkspace, progress: Progress, refreshRootKeys: boolean, signal?: AbortSignal): Promise<WorkspaceInfo> {
   const id = ws.providerId;
+  const call = { signal };
   const name = rec.spec.name;
   progress(3, STEPS, ws.state === 'running' ? `Workspace ${name} is running` : `Starting workspace ${name}`);
-  const running = ws.state === 'running' ? ws : await provider.start(id).catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
+  const running = ws.state === 'running' ? ws : await provider.start(id, call).catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
   progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
-  if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)]);
+  if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)], call);
   const seen = await ensureLoginUser(provider, id, rec.spec);
   // The ids synced files get are those of the first bring-up (the image's, before any code of
   // the workspace ran); what the workspace says later never changes them.
   const login = rec.login ?? checkedLogin(name, seen);
   if (rec.login && (seen.uid !== rec.login.uid || seen.gid !== rec.login.gid)) deps.logger.warn('the login user has other ids inside the workspace now; keeping the recorded ones', { workspace: name, seen, recorded: rec.login });
   if (login) giveFolderTo(rec.nodeFolder, login, deps.logger);
-  const port = running.sshPort ?? (await provider.inspect(id))?.sshPort;
+  const port = running.sshPort ?? (await provider.inspect(id, call))?.sshPort;
   if (port === undefined) throw await notReady(provider, id, name, 'the engine reports no published SSH port');
   progress(5, STEPS, `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
   const ready = await waitForSsh({
@@ -47,7 +48,8 @@ export async function bringUp(deps: BringUpDeps, provider: WorkspaceProvider, re
     port,
     timeoutMs: deps.sshReadyTimeoutMs ?? 20_000,
     stillWorth: async () => {
-      const now = await provider.inspect(id);
+      if (signal?.aborted) return 'the start was cancelled';
+      const now = await provider.inspect(id, call);
       if (!now) return 'the workspace was removed while starting';
       if (now.state !== 'running') return `the workspace stopped while starting (${now.error ?? now.state})`;
       return undefined;

@@ -1,5 +1,5 @@
 /** A workspace record plus what the provider reports → the WorkspaceInfo the protocol returns. */
-import type { WorkspaceInfo, WorkspaceState } from '../protocol';
+import { specImage, type WorkspaceInfo, type WorkspaceState } from '../protocol';
 import type { ProviderWorkspace } from '../providers/contract';
 import type { WorkspaceRecord } from './state';
 
@@ -15,7 +15,7 @@ export function workspaceInfo(rec: WorkspaceRecord, view: ProviderView, creating
     name: spec.name,
     provider: rec.provider,
     state: 'missing',
-    image: spec.docker?.image ?? '',
+    image: specImage(spec),
     user: spec.user,
     workspaceFolder: spec.workspaceFolder,
     nodeFolder: rec.nodeFolder,

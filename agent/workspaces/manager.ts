@@ -68,19 +68,20 @@ export class WorkspaceManager {
   }
 
 
-  create(spec: WorkspaceSpec, progress: Progress = () => undefined, recreate = false): Promise<WorkspaceInfo> {
+  /** `signal` cancels the provider's calls (the client cancelled); what was made stays for the next create. */
+  create(spec: WorkspaceSpec, progress: Progress = () => undefined, recreate = false, signal?: AbortSignal): Promise<WorkspaceInfo> {
     return this.exclusive(spec.name, async () => {
       this.creating.add(spec.name);
       try {
         if (recreate) await this.discardContainer(spec, progress);
-        return await this.createLocked(spec, progress);
+        return await this.createLocked(spec, progress, signal);
       } finally {
         this.creating.delete(spec.name);
       }
     });
   }
 
-  private async createLocked(spec: WorkspaceSpec, progress: Progress): Promise<WorkspaceInfo> {
+  private async createLocked(spec: WorkspaceSpec, progress: Progress, signal?: AbortSignal): Promise<WorkspaceInfo> {
     const provider = this.opts.providers(spec.provider);
     const existing = this.store.get(spec.name);
     if (existing?.phase === 'ready') {
@@ -102,7 +103,7 @@ export class WorkspaceManager {
     this.store.put(rec);
     try {
       if (rec.phase === 'ready' && rec.providerId) {
-        const ws = await provider.inspect(rec.providerId);
+        const ws = await provider.inspect(rec.providerId, { signal });
         if (ws) {
           const sshdConfig = sshdConfigHash(rec.spec);
           if (rec.sshdConfig !== sshdConfig) {
@@ -110,7 +111,7 @@ export class WorkspaceManager {
             rec = { ...rec, sshdConfig };
             this.store.put(rec);
           }
-          return await this.bringUp(provider, rec, ws, progress, true);
+          return await this.bringUp(provider, rec, ws, progress, true, signal);
         }
         this.opts.logger.warn('workspace container was removed outside the agent; making it again', { workspace: spec.name, providerId: rec.providerId });
       }
@@ -126,16 +127,17 @@ export class WorkspaceManager {
         ports: Object.entries(rec.servicePorts ?? {}).map(([c, n]) => ({ guestPort: Number(c), nodePort: n })),
         adopt,
         progress: (m) => progress(2, STEPS, m),
+        signal,
       });
       rec = { ...rec, providerId: made.providerId, phase: 'creating', sshdConfig: sshdConfigHash(rec.spec) };
       this.store.put(rec);
       // An adopted container may run an sshd started with other files: restart it on ours.
       let ws = made;
       if (made.state === 'running' || made.state === 'error') {
-        await provider.stop(made.providerId);
-        ws = (await provider.inspect(made.providerId)) ?? made;
+        await provider.stop(made.providerId, { signal });
+        ws = (await provider.inspect(made.providerId, { signal })) ?? made;
       }
-      return await this.bringUp(provider, rec, ws, progress, false);
+      return await this.bringUp(provider, rec, ws, progress, false, signal);
     } catch (err) {
       // A config that cannot work leaves nothing behind; anything else keeps the record so
       // the next create (or remove) finds what was made.
@@ -205,19 +207,19 @@ export class WorkspaceManager {
   }
 
   /** Starts the workspace if needed, sets up its login user, waits for its sshd, marks it ready. */
-  private bringUp(provider: WorkspaceProvider, rec: WorkspaceRecord, ws: ProviderWorkspace, progress: Progress, refreshRootKeys: boolean): Promise<WorkspaceInfo> {
+  private bringUp(provider: WorkspaceProvider, rec: WorkspaceRecord, ws: ProviderWorkspace, progress: Progress, refreshRootKeys: boolean, signal?: AbortSignal): Promise<WorkspaceInfo> {
     const deps = { logger: this.opts.logger, save: (r: WorkspaceRecord) => this.store.put(r), ...(this.opts.sshReadyTimeoutMs !== undefined ? { sshReadyTimeoutMs: this.opts.sshReadyTimeoutMs } : {}) };
-    return bringUp(deps, provider, rec, ws, progress, refreshRootKeys);
+    return bringUp(deps, provider, rec, ws, progress, refreshRootKeys, signal);
   }
 
-  start(name: string, progress: Progress = () => undefined): Promise<WorkspaceInfo> {
+  start(name: string, progress: Progress = () => undefined, signal?: AbortSignal): Promise<WorkspaceInfo> {
     return this.exclusive(name, async () => {
       const rec = this.required(name);
-      if (rec.phase === 'creating') return this.createLocked(rec.spec, progress);
+      if (rec.phase === 'creating') return this.createLocked(rec.spec, progress, signal);
       const provider = this.opts.providers(rec.provider);
-      const ws = rec.providerId ? await provider.inspect(rec.providerId) : undefined;
+      const ws = rec.providerId ? await provider.inspect(rec.providerId, { signal }) : undefined;
       if (!ws) throw missing(rec);
-      return this.bringUp(provider, rec, ws, progress, false);
+      return this.bringUp(provider, rec, ws, progress, false, signal);
     });
   }
 

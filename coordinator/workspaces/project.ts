@@ -3,7 +3,7 @@
  * (errors located as file:line:col), defaults applied, CLI overrides on top.
  */
 import { stat } from 'node:fs/promises';
-import { builtImagePrefix, type ServiceCommand, type ServiceSpec, type WorkspaceHooksSpec, type WorkspaceSpec } from '../../agent/protocol';
+import { builtImagePrefix, type DockerSettings, type ServiceCommand, type ServiceSpec, type WorkspaceHooksSpec, type WorkspaceSpec, type WorkspaceSpecCommon } from '../../agent/protocol';
 import { hasErrors, loadWorkspaceConfig, resolveWorkspaceConfig, type Diagnostic, type ResolvedService, type ResolvedWorkspaceConfig } from '../config';
 import { VendettaError } from '../errors';
 import type { WorkspaceProvider } from '../protocol';
@@ -58,25 +58,15 @@ export interface SpecOverrides {
 export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverrides, authorizedKey: string): WorkspaceSpec {
   const name = workspaceName(overrides.name ?? config.name);
   const provider = overrides.provider ?? config.provider;
-  const spec: WorkspaceSpec = {
+  const common: WorkspaceSpecCommon = {
     name,
-    provider,
     env: { ...config.env },
     user: config.user ?? 'root',
     // The config's folder is named after the config's workspace; --name renames it.
     workspaceFolder: overrides.name !== undefined && config.workspaceFolder === `/workspaces/${config.name}` ? `/workspaces/${name}` : config.workspaceFolder,
     authorizedKeys: [authorizedKey],
   };
-  if (provider === 'docker') {
-    const d = config.docker;
-    // A built image gets a name of its own, never `image` (the shared base image by default).
-    if (d.build && overrides.buildHash === undefined) throw new Error('buildSpec: docker.build needs the hash of the build inputs');
-    spec.docker = { image: d.build ? `${builtImagePrefix(name)}${overrides.buildHash}` : d.image };
-    if (d.build) spec.docker.build = { context: d.build.context, dockerfile: d.build.dockerfile };
-    if (d.cpus !== undefined) spec.docker.cpus = d.cpus;
-    if (d.memoryBytes !== undefined) spec.docker.memoryBytes = d.memoryBytes;
-    if (d.pids !== undefined) spec.docker.pids = d.pids;
-  }
+  const spec = withProviderSettings(provider, common, config, overrides);
   if (config.services.length) spec.services = config.services.map(serviceSpec);
   const hooks: WorkspaceHooksSpec = {};
   if (config.hooks.postCreate !== undefined) hooks.postCreate = copyCommand(config.hooks.postCreate);
@@ -84,6 +74,26 @@ export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverri
   if (hooks.postCreate !== undefined || hooks.postStart !== undefined) spec.hooks = hooks;
   if (config.forwardAgent) spec.forwardAgent = true;
   return spec;
+}
+
+/** The common part joined with the settings of its provider, as the config resolved them. */
+function withProviderSettings(provider: WorkspaceProvider, common: WorkspaceSpecCommon, config: ResolvedWorkspaceConfig, overrides: SpecOverrides): WorkspaceSpec {
+  switch (provider) {
+    case 'docker': {
+      const d = config.docker;
+      // A built image gets a name of its own, never `image` (the shared base image by default).
+      if (d.build && overrides.buildHash === undefined) throw new Error('buildSpec: docker.build needs the hash of the build inputs');
+      const docker: DockerSettings = { image: d.build ? `${builtImagePrefix(common.name)}${overrides.buildHash}` : d.image };
+      if (d.build) docker.build = { context: d.build.context, dockerfile: d.build.dockerfile };
+      if (d.cpus !== undefined) docker.cpus = d.cpus;
+      if (d.memoryBytes !== undefined) docker.memoryBytes = d.memoryBytes;
+      if (d.pids !== undefined) docker.pids = d.pids;
+      return { ...common, provider, docker };
+    }
+    default:
+      // The validator refuses a provider this version cannot run before a spec is built.
+      throw new Error(`buildSpec: provider ${provider} has no settings in this version`);
+  }
 }
 
 /** One service as the agent runs it: the resolved config, copied so the spec owns its arrays. */

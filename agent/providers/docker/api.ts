@@ -3,7 +3,7 @@
  * unversioned, so the engine speaks its own current version: every field used here means the
  * same from API 1.41 (Docker 20.10, Debian 12) to today's engines.
  */
-import { WORKSPACE_LABEL, type WorkspaceSpec } from '../../protocol';
+import { WORKSPACE_LABEL, type DockerWorkspaceSpec } from '../../protocol';
 import type { EngineCall } from './engine';
 
 /** Image references keep their `/` and `:` in the path; everything else is escaped. */
@@ -81,7 +81,7 @@ export const containerEventsCall = (): EngineCall => ({
 export const SSH_PORT = '22/tcp';
 
 export interface ContainerCreateInput {
-  spec: WorkspaceSpec;
+  spec: DockerWorkspaceSpec;
   nodeFolder: string;
   labels: Record<string, string>;
   command: string[];
@@ -99,7 +99,6 @@ export interface ContainerCreateInput {
 export function containerCreateBody(input: ContainerCreateInput): Record<string, unknown> {
   const { spec, nodeFolder, labels, command } = input;
   const d = spec.docker;
-  if (!d) throw new Error('containerCreateBody: the spec has no docker section');
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = { [SSH_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] };
   const exposed: Record<string, object> = { [SSH_PORT]: {} };
   for (const p of input.ports ?? []) {

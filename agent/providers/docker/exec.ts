@@ -16,7 +16,7 @@ export async function dockerExec(engine: EngineClient, containerId: string, argv
   const tty = opts.tty === true;
   const created = await engine.json(
     dockerCalls.execCreate(containerId, execCreateBody({ argv, user: opts.user, env: opts.env, workingDir: opts.workingDir, tty, stdin: opts.stdin !== undefined })),
-    { timeoutMs: 15_000 },
+    { timeoutMs: 15_000, signal: opts.signal },
   );
   if (created.status === 404) throw new AgentError('WORKSPACE_MISSING', `The container ${containerId.slice(0, 12)} no longer exists`, { provider: 'docker' });
   if (created.status === 409) throw new AgentError('WORKSPACE_NOT_RUNNING', `The container ${containerId.slice(0, 12)} is not running`, { provider: 'docker', hint: 'Start the workspace first.' });
@@ -35,20 +35,25 @@ export async function dockerExec(engine: EngineClient, containerId: string, argv
 
   if (opts.stdin !== undefined) {
     const { socket, head } = await engine.hijack(dockerCalls.execStart(execId, tty), timeoutMs);
-    await pumpHijacked(socket, head, opts.stdin, onOutput, timeoutMs);
+    await pumpHijacked(socket, head, opts.stdin, onOutput, timeoutMs, opts.signal);
   } else {
-    await engine.send(dockerCalls.execStart(execId, tty), { onChunk: onOutput, timeoutMs });
+    // Cancelling stops the reading; the engine has no call that ends an exec's process.
+    await engine.send(dockerCalls.execStart(execId, tty), { onChunk: onOutput, timeoutMs, signal: opts.signal });
   }
   return { exitCode: await exitCodeOf(engine, execId), stdout: collected.stdout.toString(), stderr: collected.stderr.toString() };
 }
 
 /** Writes stdin, half-closes (the command sees EOF), and reads output until the engine closes. */
-function pumpHijacked(socket: Socket, head: Buffer, stdin: AsyncIterable<Buffer> | Buffer, onOutput: (c: Buffer) => void, timeoutMs: number): Promise<void> {
+function pumpHijacked(socket: Socket, head: Buffer, stdin: AsyncIterable<Buffer> | Buffer, onOutput: (c: Buffer) => void, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const fail = (message: string): void => {
+      clearTimeout(timer);
       socket.destroy();
-      reject(new AgentError('PROVIDER_ERROR', `A command in the container did not finish within ${timeoutMs / 1000} s`, { provider: 'docker' }));
-    }, timeoutMs);
+      reject(new AgentError('PROVIDER_ERROR', message, { provider: 'docker' }));
+    };
+    const timer = setTimeout(() => fail(`A command in the container did not finish within ${timeoutMs / 1000} s`), timeoutMs);
+    if (signal?.aborted) return fail('A command in the container was cancelled');
+    signal?.addEventListener('abort', () => fail('A command in the container was cancelled'), { once: true });
     if (head.length) onOutput(head);
     socket.on('data', onOutput);
     socket.on('error', (err) => {

@@ -2,7 +2,7 @@
  * The workspace image must be on the node: no registry is assumed. It is either there already
  * (loaded or built by someone) or built here from a `docker.build` context in the project.
  */
-import type { WorkspaceSpec } from '../../protocol';
+import type { DockerSettings, DockerWorkspaceSpec } from '../../protocol';
 import { AgentError } from '../../errors';
 import { BeneathError, Dir, openBeneath } from '../../fs/beneath';
 import { tarDirectory } from '../../tar/encode';
@@ -20,8 +20,8 @@ export function imageMissing(image: string): AgentError {
   });
 }
 
-export async function imageExists(engine: EngineClient, image: string): Promise<boolean> {
-  const r = await engine.send(dockerCalls.imageInspect(image), { timeoutMs: 15_000 });
+export async function imageExists(engine: EngineClient, image: string, signal?: AbortSignal): Promise<boolean> {
+  const r = await engine.send(dockerCalls.imageInspect(image), { timeoutMs: 15_000, signal });
   return r.status === 200;
 }
 
@@ -78,18 +78,18 @@ function hasFile(dir: Dir, path: string): boolean {
 }
 
 /** Builds `spec.docker.image` from the context (streamed as a tar); progress lines go to `progress`. */
-export async function buildImage(engine: EngineClient, spec: WorkspaceSpec, nodeFolder: string, progress: (line: string) => void): Promise<void> {
-  const d = spec.docker!;
+export async function buildImage(engine: EngineClient, spec: DockerWorkspaceSpec, nodeFolder: string, progress: (line: string) => void, signal?: AbortSignal): Promise<void> {
+  const d = spec.docker;
   const build = d.build!;
   const dir = openBuildContext(nodeFolder, build.context);
   try {
-    await buildFrom(engine, d.image, build, dir, progress);
+    await buildFrom(engine, d.image, build, dir, progress, signal);
   } finally {
     dir.close();
   }
 }
 
-async function buildFrom(engine: EngineClient, image: string, build: NonNullable<NonNullable<WorkspaceSpec['docker']>['build']>, dir: Dir, progress: (line: string) => void): Promise<void> {
+async function buildFrom(engine: EngineClient, image: string, build: NonNullable<DockerSettings['build']>, dir: Dir, progress: (line: string) => void, signal?: AbortSignal): Promise<void> {
   // A context of `.` exists from the start (the empty project folder): the Dockerfile tells
   // whether the project has been synced yet.
   const dockerfile = build.dockerfile ?? 'Dockerfile';
@@ -116,6 +116,7 @@ async function buildFrom(engine: EngineClient, image: string, build: NonNullable
     body: tarDirectory(dir),
     contentType: 'application/x-tar',
     timeoutMs: BUILD_TIMEOUT_MS,
+    signal,
     onChunk: (chunk) => {
       pending += chunk.toString('utf8');
       const lines = pending.split('\n');

@@ -1,8 +1,8 @@
 /** Workspaces as Docker containers, through the Engine API on the node's socket. */
 import { AgentError } from '../../errors';
-import { builtImagePrefix, WORKSPACE_LABEL } from '../../protocol';
+import { builtImagePrefix, specImage, WORKSPACE_LABEL, type DockerWorkspaceSpec, type WorkspaceSpec } from '../../protocol';
 import { tarBuffer, type TarInput } from '../../tar/encode';
-import { NodePortTakenError, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type SshServerIntent, type WorkspaceFile, type WorkspaceProvider } from '../contract';
+import { NodePortTakenError, type CallOptions, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type SshServerIntent, type WorkspaceFile, type WorkspaceProvider } from '../contract';
 import { containerCreateBody, dockerCalls } from './api';
 import { EngineClient, EngineHttpError } from './engine';
 import { dockerExec } from './exec';
@@ -34,20 +34,19 @@ export class DockerProvider implements WorkspaceProvider {
 
   async create(req: ProviderCreateRequest): Promise<ProviderWorkspace> {
     return this.guard(async () => {
-      const { spec } = req;
-      const image = spec.docker?.image;
-      if (!image) throw new AgentError('INVALID_PARAMS', 'A docker workspace needs docker.image', { provider: 'docker' });
+      const spec = dockerSpec(req.spec);
+      const image = spec.docker.image;
       // A build never tags over an image the project did not name (the shared base image).
-      if (spec.docker?.build && !image.startsWith(builtImagePrefix(spec.name))) {
+      if (spec.docker.build && !image.startsWith(builtImagePrefix(spec.name))) {
         throw new AgentError('INVALID_PARAMS', `A built image must be named ${builtImagePrefix(spec.name)}<hash of the build inputs>, not ${image}`, { provider: 'docker', hint: 'Upgrade vendetta so the coordinator and the agent match.' });
       }
       const adopted = req.adopt ? await this.adoptable(req.adopt, req) : undefined;
       let id = adopted?.providerId;
       if (!id) {
-        if (spec.docker?.build) {
+        if (spec.docker.build) {
           req.progress(`Building the image ${image}`);
-          await buildImage(this.engine, spec, req.nodeFolder, req.progress);
-        } else if (!(await imageExists(this.engine, image))) {
+          await buildImage(this.engine, spec, req.nodeFolder, req.progress, req.signal);
+        } else if (!(await imageExists(this.engine, image, req.signal))) {
           throw imageMissing(image);
         }
         req.progress(`Creating the container ${containerName(spec.name)}`);
@@ -56,8 +55,8 @@ export class DockerProvider implements WorkspaceProvider {
         req.progress(`Adopting the container ${containerName(spec.name)} left by an earlier create`);
       }
       await this.requireBinary(id, req);
-      await this.putFiles(id, req.seedFiles);
-      return (await this.inspect(id)) ?? missing(id);
+      await this.putFiles(id, req.seedFiles, req);
+      return (await this.inspect(id, req)) ?? missing(id);
     });
   }
 
@@ -66,14 +65,14 @@ export class DockerProvider implements WorkspaceProvider {
    * replaced. Someone else's (another agent's labels) is never touched: WORKSPACE_CONFLICT.
    */
   private async adoptable(ref: string, req: ProviderCreateRequest): Promise<ProviderWorkspace | undefined> {
-    const found = await this.inspect(ref);
+    const found = await this.inspect(ref, req);
     if (!found) return undefined;
     const ours = Object.entries(req.labels).every(([k, v]) => found.labels[k] === undefined || found.labels[k] === v);
     if (!ours) throw conflict(containerName(req.spec.name), req.spec.name);
-    const matches = found.name === req.spec.name && found.image === req.spec.docker?.image && found.nodeFolder === req.nodeFolder;
+    const matches = found.name === req.spec.name && found.image === specImage(req.spec) && found.nodeFolder === req.nodeFolder;
     if (matches) return found;
     req.progress(`Replacing the container ${containerName(req.spec.name)} left by an earlier create (it does not match the config)`);
-    await this.remove(found.providerId);
+    await this.remove(found.providerId, req);
     return undefined;
   }
 
@@ -81,11 +80,11 @@ export class DockerProvider implements WorkspaceProvider {
     const name = containerName(req.spec.name);
     const body = containerCreateBody({ spec: req.spec, nodeFolder: req.nodeFolder, labels: req.labels, command: sshdMainProcess(req.ssh), ...(req.ports ? { ports: req.ports } : {}) });
     try {
-      return parseIdReply((await this.engine.json(dockerCalls.containerCreate(name, body), { timeoutMs: 60_000 })).value, 'a container create reply');
+      return parseIdReply((await this.engine.json(dockerCalls.containerCreate(name, body), { timeoutMs: 60_000, signal: req.signal })).value, 'a container create reply');
     } catch (err) {
       if (!(err instanceof EngineHttpError) || err.status !== 409) throw err;
       // The name is taken. Ours (same workspace label): adopt it. Anyone else's: refuse.
-      const holder = await this.inspect(name);
+      const holder = await this.inspect(name, req);
       if (holder && holder.name === req.spec.name && (await this.adoptable(holder.providerId, req))) return holder.providerId;
       if (holder?.name === req.spec.name && !retried) return this.createContainer(req, true); // adoptable() removed it
       throw conflict(name, req.spec.name);
@@ -93,38 +92,38 @@ export class DockerProvider implements WorkspaceProvider {
   }
 
   private async requireBinary(id: string, req: ProviderCreateRequest): Promise<void> {
-    const r = await this.engine.send(dockerCalls.archiveStat(id, req.ssh.binary), { timeoutMs: 15_000 });
+    const r = await this.engine.send(dockerCalls.archiveStat(id, req.ssh.binary), { timeoutMs: 15_000, signal: req.signal });
     const stat = r.status === 200 ? parsePathStat(r.headers['x-docker-container-path-stat']) : undefined;
     if (r.status === 200 && stat && (stat.mode & 0x80000000) === 0) return; // exists and is not a folder
     await this.remove(id);
-    const image = req.spec.docker?.image ?? '';
+    const image = specImage(req.spec);
     throw new AgentError('SSHD_MISSING', `The image ${image} has no OpenSSH server (${req.ssh.binary} is missing)`, {
       provider: 'docker',
       hint: 'Use an image with openssh-server, e.g. vendetta/debian:bookworm (scripts/image/build-debian-image.mjs builds it), or add `RUN apt-get update && apt-get install -y openssh-server` to your Dockerfile.',
     });
   }
 
-  async start(id: string): Promise<ProviderWorkspace> {
+  async start(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace> {
     return this.guard(async () => {
-      const r = await this.changing(id, () => this.engine.send(dockerCalls.containerStart(id), { timeoutMs: 60_000 })).catch((err: unknown) => {
+      const r = await this.changing(id, () => this.engine.send(dockerCalls.containerStart(id), { timeoutMs: 60_000, signal: opts.signal })).catch((err: unknown) => {
         const taken = err instanceof EngineHttpError ? takenNodePort(err.message) : undefined;
         throw taken === undefined ? err : new NodePortTakenError(taken, err instanceof Error ? err.message : String(err), { cause: err });
       });
       if (r.status === 404) throw missing(id);
-      return (await this.inspect(id)) ?? missing(id);
+      return (await this.inspect(id, opts)) ?? missing(id);
     });
   }
 
-  async stop(id: string): Promise<void> {
+  async stop(id: string, opts: CallOptions = {}): Promise<void> {
     return this.guard(async () => {
-      const r = await this.changing(id, () => this.engine.send(dockerCalls.containerStop(id, STOP_GRACE_S), { timeoutMs: (STOP_GRACE_S + 30) * 1000 }));
+      const r = await this.changing(id, () => this.engine.send(dockerCalls.containerStop(id, STOP_GRACE_S), { timeoutMs: (STOP_GRACE_S + 30) * 1000, signal: opts.signal }));
       if (r.status === 404) throw missing(id);
     });
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(id: string, opts: CallOptions = {}): Promise<void> {
     return this.guard(async () => {
-      await this.changing(id, () => this.engine.send(dockerCalls.containerRemove(id), { timeoutMs: 60_000 }));
+      await this.changing(id, () => this.engine.send(dockerCalls.containerRemove(id), { timeoutMs: 60_000, signal: opts.signal }));
     });
   }
 
@@ -132,7 +131,7 @@ export class DockerProvider implements WorkspaceProvider {
    * A running workspace container's inspect is remembered while the engine's event stream
    * says nothing changed (see inspectCache.ts); anything else is asked of the engine.
    */
-  async inspect(id: string): Promise<ProviderWorkspace | undefined> {
+  async inspect(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace | undefined> {
     if (!this.following) {
       this.following = true;
       followContainerEvents(this.engine, this.cache);
@@ -141,7 +140,7 @@ export class DockerProvider implements WorkspaceProvider {
     if (known) return known;
     return this.guard(async () => {
       const began = this.cache.begin();
-      const r = await this.engine.json(dockerCalls.containerInspect(id), { timeoutMs: 15_000 });
+      const r = await this.engine.json(dockerCalls.containerInspect(id), { timeoutMs: 15_000, signal: opts.signal });
       if (r.status === 404) return undefined;
       const ws = parseContainerInspect(r.value);
       // Only our own: a container without the workspace label is not a workspace.
@@ -161,11 +160,11 @@ export class DockerProvider implements WorkspaceProvider {
     }
   }
 
-  async list(): Promise<ProviderWorkspace[]> {
-    return this.guard(async () => parseContainerList((await this.engine.json(dockerCalls.containerList(), { timeoutMs: 15_000 })).value));
+  async list(opts: CallOptions = {}): Promise<ProviderWorkspace[]> {
+    return this.guard(async () => parseContainerList((await this.engine.json(dockerCalls.containerList(), { timeoutMs: 15_000, signal: opts.signal })).value));
   }
 
-  async putFiles(id: string, files: WorkspaceFile[]): Promise<void> {
+  async putFiles(id: string, files: WorkspaceFile[], opts: CallOptions = {}): Promise<void> {
     return this.guard(async () => {
       const entries: TarInput[] = files.map((f) => ({
         path: f.path.replace(/^\/+/, '') + (f.type === 'directory' ? '/' : ''),
@@ -176,7 +175,7 @@ export class DockerProvider implements WorkspaceProvider {
         mtimeMs: Date.now(),
         data: f.content,
       }));
-      const r = await this.engine.send(dockerCalls.archivePut(id, '/'), { body: tarBuffer(entries), contentType: 'application/x-tar', timeoutMs: 60_000 });
+      const r = await this.engine.send(dockerCalls.archivePut(id, '/'), { body: tarBuffer(entries), contentType: 'application/x-tar', timeoutMs: 60_000, signal: opts.signal });
       if (r.status === 404) throw missing(id);
     });
   }
@@ -185,9 +184,9 @@ export class DockerProvider implements WorkspaceProvider {
     return this.guard(() => dockerExec(this.engine, id, argv, opts));
   }
 
-  async logs(id: string, lines: number): Promise<string> {
+  async logs(id: string, lines: number, opts: CallOptions = {}): Promise<string> {
     return this.guard(async () => {
-      const r = await this.engine.send(dockerCalls.logs(id, lines), { timeoutMs: 15_000, maxBody: 1024 * 1024 });
+      const r = await this.engine.send(dockerCalls.logs(id, lines), { timeoutMs: 15_000, maxBody: 1024 * 1024, signal: opts.signal });
       if (r.status === 404) return '';
       const { stdout, stderr } = demuxAll(r.body);
       return (stdout + stderr).trim();
@@ -207,6 +206,12 @@ export class DockerProvider implements WorkspaceProvider {
       throw err;
     }
   }
+}
+
+/** The spec of a docker workspace; any other reaching this provider is the agent's mistake. */
+function dockerSpec(spec: WorkspaceSpec): DockerWorkspaceSpec {
+  if (spec.provider === 'docker') return spec;
+  throw new AgentError('INVALID_PARAMS', `The docker provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`, { provider: 'docker' });
 }
 
 function conflict(name: string, workspace: string): AgentError {

@@ -35,7 +35,7 @@ function context(): { ctx: HandlerContext; shutdowns: string[] } {
     requestShutdown: (reason) => shutdowns.push(reason),
   };
   const session: SessionState = { connectionId: 1, initialized: false };
-  return { ctx: { daemon, session, token: CancellationToken.None }, shutdowns };
+  return { ctx: { daemon, session, token: CancellationToken.None, signal: new AbortController().signal }, shutdowns };
 }
 
 const init = { protocolVersion: AGENT_PROTOCOL_VERSION, clientName: 'test', clientVersion: '1.0.0' };

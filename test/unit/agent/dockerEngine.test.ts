@@ -39,6 +39,31 @@ describe('the agent talks plain HTTP to the Docker engine socket', () => {
     });
   });
 
+  it('cancels a provider call the engine does not answer when its signal aborts (start, stop, list, exec)', async () => {
+    const pending: string[] = [];
+    server = await engine(join(dir, 'slow.sock'), (req) => void pending.push(`${req.method} ${req.url?.split('?')[0]}`));
+    const provider = new DockerProvider(new EngineClient(join(dir, 'slow.sock')));
+    const calls: Array<[string, (signal: AbortSignal) => Promise<unknown>]> = [
+      ['start', (signal) => provider.start('c1', { signal })],
+      ['stop', (signal) => provider.stop('c1', { signal })],
+      ['list', (signal) => provider.list({ signal })],
+      ['exec', (signal) => provider.exec('c1', ['true'], { signal })],
+    ];
+    for (const [what, call] of calls) {
+      const abort = new AbortController();
+      const done = call(abort.signal);
+      while (pending.length === 0) await new Promise((r) => setTimeout(r, 5));
+      abort.abort();
+      await assert.rejects(done, (err: unknown) => {
+        assert.ok(err instanceof AgentError, `${what}: ${String(err)}`);
+        assert.equal(err.code, 'PROVIDER_ERROR');
+        assert.match(err.message, /cancelled/);
+        return true;
+      });
+      pending.length = 0;
+    }
+  });
+
   it('hands back accepted statuses, and the engine\'s own message for the others', async () => {
     const seen: string[] = [];
     server = await engine(join(dir, 'e.sock'), (req, res) => {

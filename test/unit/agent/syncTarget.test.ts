@@ -4,7 +4,7 @@ import { checkedLogin, syncTarget } from '../../../agent/workspaces/syncTarget';
 import type { WorkspaceRecord } from '../../../agent/workspaces/state';
 
 const rec = (login?: { uid: number; gid: number }): WorkspaceRecord => ({
-  spec: { name: 'w', provider: 'docker', env: {}, user: 'dev', workspaceFolder: '/workspaces/w', authorizedKeys: [] },
+  spec: { name: 'w', provider: 'docker', env: {}, user: 'dev', workspaceFolder: '/workspaces/w', authorizedKeys: [], docker: { image: 'i' } },
   provider: 'docker',
   hostKey: { type: 'ssh-ed25519', publicKey: 'k', fingerprint: 'f' },
   hostKeyFile: '/k',

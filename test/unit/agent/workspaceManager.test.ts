@@ -383,7 +383,7 @@ describe('the agent keeps its workspaces in step with the provider', () => {
       assert.match(err.hint!, /workspace up --recreate.*keeps the workspace folder \/workspaces\/shop.*anything outside that folder .* is lost/);
       return true;
     });
-    assert.equal(await code(m.create({ ...spec('shop', { env: { A: '1' } }), provider: 'lxc' })), 'WORKSPACE_OUTDATED', 'a provider change too');
+    assert.equal(await code(m.create({ ...spec('shop', { env: { A: '1' } }), provider: 'lxc' } as unknown as WorkspaceSpec)), 'WORKSPACE_OUTDATED', 'a provider change too');
     assert.equal(provider.created, 1, 'the old container is kept until asked');
     const again = await m.create(changed, undefined, true);
     assert.deepEqual(events, ['recreate shop']);

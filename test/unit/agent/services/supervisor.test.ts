@@ -21,7 +21,7 @@ describe('agent services: the supervisor of every workspace', () => {
   const broadcasts: WorkspaceServicesStatus[] = [];
 
   const spec = (over: Partial<WorkspaceSpec> = {}): WorkspaceSpec => ({
-    name: 'w', provider: 'docker', env: { NODE_ENV: 'dev' }, user: 'root', workspaceFolder: '/workspaces/w', authorizedKeys: [],
+    name: 'w', provider: 'docker', env: { NODE_ENV: 'dev' }, user: 'root', workspaceFolder: '/workspaces/w', authorizedKeys: [], docker: { image: 'i' },
     services: [svc('db', 'run', { port: 7070 }), svc('api', 'run', { dependsOn: ['db'] })],
     hooks: { postCreate: 'echo made', postStart: 'echo up' },
     ...over,
@@ -55,6 +55,7 @@ describe('agent services: the supervisor of every workspace', () => {
     daemon: { services: sup } as never,
     session: { connectionId: 1, initialized: true },
     token: CancellationToken.None,
+    signal: new AbortController().signal,
     notify: (type, p) => notes.push([type.method, p]),
     onConnectionClose: (l) => closers.push(l),
   });
