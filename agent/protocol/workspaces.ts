@@ -95,6 +95,8 @@ export interface WorkspaceInfo {
   createdAt: string;
   startedAt?: string;
   error?: { code: string; message: string; hint?: string };
+  /** When stopped: who stopped it (a request, or the agent because it was idle) and when. */
+  stopped?: { reason: 'request' | 'idle'; at: string };
 }
 
 export interface CreateWorkspaceParams {

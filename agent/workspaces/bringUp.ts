@@ -56,7 +56,8 @@ export async function bringUp(deps: BringUpDeps, provider: WorkspaceProvider, re
     },
   });
   if ('error' in ready) throw await notReady(provider, id, name, ready.error);
-  const done: WorkspaceRecord = { ...rec, providerId: id, phase: 'ready', sshPort: port, ...(login ? { login } : {}) };
+  const done: WorkspaceRecord = { ...rec, providerId: id, phase: 'ready', sshPort: port, desired: 'running', ...(login ? { login } : {}) };
+  delete done.stopped;
   deps.save(done);
   return workspaceInfo(done, { kind: 'seen', ws: { ...running, sshPort: port } }, false);
 }

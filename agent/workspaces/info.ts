@@ -61,6 +61,7 @@ export function workspaceInfo(rec: WorkspaceRecord, view: ProviderView, creating
         ? incomplete(spec.name)
         : { code: 'PROVIDER_ERROR', message: `The workspace ${spec.name} failed: ${ws.error ?? 'unknown error'}`, hint: `Look at its output (\`vendetta workspace status ${spec.name}\`), then remove and create it again.` };
   }
+  if (state === 'stopped' && rec.stopped) info.stopped = { ...rec.stopped };
   if (state === 'running' && ws.sshPort !== undefined) info.ssh = { host: '127.0.0.1', port: ws.sshPort, hostKey: rec.hostKey };
   return { ...info, state };
 }

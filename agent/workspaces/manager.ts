@@ -97,7 +97,7 @@ export class WorkspaceManager {
     let rec: WorkspaceRecord;
     if (!existing) rec = newWorkspaceRecord(this.opts.home, spec);
     else if (existing.phase === 'creating') rec = { ...existing, spec }; // a cut-short create: this spec wins
-    // Made: only keys, services, hooks and agent forwarding change (services are run through exec,
+    // Made: only keys, services, hooks, agent forwarding change (services are run through exec,
     // the sshd config is rewritten and reloaded), not what the container was made with.
     else rec = { ...existing, spec: { ...withoutChangeable(existing.spec), authorizedKeys: spec.authorizedKeys, ...changeable(spec) } };
     this.store.put(rec);
@@ -223,7 +223,8 @@ export class WorkspaceManager {
     });
   }
 
-  stop(name: string): Promise<WorkspaceInfo> {
+  /** Stops the workspace (its services first); `idle` when the agent's idle watch decided it. */
+  stop(name: string, reason: 'request' | 'idle' = 'request'): Promise<WorkspaceInfo> {
     return this.exclusive(name, async () => {
       const rec = this.required(name);
       const provider = this.opts.providers(rec.provider);
@@ -231,7 +232,9 @@ export class WorkspaceManager {
       if (!ws) throw missing(rec);
       await this.serviceHooks?.beforeStop(name);
       await provider.stop(ws.providerId);
-      return this.infoOf(rec);
+      const stopped: WorkspaceRecord = { ...rec, desired: 'stopped', stopped: { reason, at: new Date().toISOString() } };
+      this.store.put(stopped);
+      return this.infoOf(stopped);
     });
   }
 
@@ -306,7 +309,14 @@ export class WorkspaceManager {
    * was saved, and say in the log what is missing or orphaned. Nothing is removed.
    */
   reconcile(): Promise<void> {
-    return reconcileAll({ store: this.store, providers: this.opts.providers, home: this.opts.home, logger: this.opts.logger, exclusive: (name, fn) => this.exclusive(name, fn) });
+    return reconcileAll({
+      store: this.store,
+      providers: this.opts.providers,
+      home: this.opts.home,
+      logger: this.opts.logger,
+      exclusive: (name, fn) => this.exclusive(name, fn),
+      restart: (rec, provider, ws) => this.bringUp(provider, rec, ws, () => undefined, false),
+    });
   }
 
   private async infoOf(rec: WorkspaceRecord): Promise<WorkspaceInfo> {
@@ -350,7 +360,11 @@ export class WorkspaceManager {
 }
 
 function changeable(spec: WorkspaceSpec): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent'> {
-  return { ...(spec.services ? { services: spec.services } : {}), ...(spec.hooks ? { hooks: spec.hooks } : {}), ...(spec.forwardAgent ? { forwardAgent: true } : {}) };
+  return {
+    ...(spec.services ? { services: spec.services } : {}),
+    ...(spec.hooks ? { hooks: spec.hooks } : {}),
+    ...(spec.forwardAgent ? { forwardAgent: true } : {}),
+  };
 }
 
 function withoutChangeable(spec: WorkspaceSpec): WorkspaceSpec {

@@ -1,13 +1,15 @@
 /**
  * What the agent finds of its workspaces at the providers, beside its records: which provider
  * workspaces are its own, the one a cut-short create left, and — on daemon start — what is
- * missing or orphaned (logged; nothing is removed, the next create adopts an orphan).
+ * missing or orphaned (logged; nothing is removed, the next create adopts an orphan), and which
+ * were left running but are not (a node reboot): those are started again.
  */
+import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
 import { RUNNABLE_PROVIDERS } from '../protocol';
 import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import type { ProviderLookup } from './providers';
-import type { WorkspaceStore } from './state';
+import type { WorkspaceRecord, WorkspaceStore } from './state';
 
 /** Which agent home made a container: two agents sharing one engine leave each other's alone. */
 export const AGENT_HOME_LABEL = 'dev.vendetta.agent-home';
@@ -42,12 +44,31 @@ export interface ReconcileDeps {
   logger: Logger;
   /** Runs `fn` under the workspace's lock. */
   exclusive(name: string, fn: () => Promise<void>): Promise<void>;
+  /** Brings a workspace left running back up (already under its lock). */
+  restart(rec: WorkspaceRecord, provider: WorkspaceProvider, ws: ProviderWorkspace): Promise<unknown>;
+  /** How long to keep asking a provider that does not answer yet (an engine starting after the agent at boot). */
+  retryForMs?: number;
+  /** The first wait between those attempts (doubling, at most 15 s). */
+  retryDelayMs?: number;
 }
 
 export async function reconcileAll(deps: ReconcileDeps): Promise<void> {
   const { store, logger } = deps;
-  for (const { spec } of store.all()) {
-    await deps.exclusive(spec.name, () => reconcileOne(deps, spec.name));
+  let pending = store.all().map((r) => r.spec.name);
+  const until = Date.now() + (deps.retryForMs ?? 5 * 60_000);
+  let delay = deps.retryDelayMs ?? 1000;
+  for (;;) {
+    const again: string[] = [];
+    for (const name of pending) {
+      await deps.exclusive(name, async () => {
+        if ((await reconcileOne(deps, name)) === 'unreachable') again.push(name);
+      });
+    }
+    pending = again;
+    if (pending.length === 0 || Date.now() + delay > until) break;
+    logger.info('the provider does not answer yet; reconciling again', { workspaces: pending, inMs: delay });
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 15_000);
   }
   // Orphans are only logged (the next create adopts them); a provider no record uses is left alone.
   for (const kind of new Set(store.all().map((r) => r.provider))) {
@@ -63,14 +84,21 @@ export async function reconcileAll(deps: ReconcileDeps): Promise<void> {
 }
 
 /** Under the workspace's lock, on a fresh copy of its record: a create may have run meanwhile. */
-async function reconcileOne(deps: ReconcileDeps, name: string): Promise<void> {
+async function reconcileOne(deps: ReconcileDeps, name: string): Promise<'done' | 'unreachable'> {
   const { store, logger } = deps;
   const rec = store.get(name);
-  if (!rec) return;
+  if (!rec) return 'done';
   try {
     const provider = deps.providers(rec.provider);
     const ws = rec.providerId ? await provider.inspect(rec.providerId) : undefined;
-    if (ws) return;
+    if (ws) {
+      // The node rebooted (or its engine restarted) under a workspace the user left running.
+      if (rec.phase === 'ready' && rec.desired === 'running' && ws.state !== 'running') {
+        logger.info('starting a workspace that was running before the agent restarted', { workspace: name, state: ws.state });
+        await deps.restart(rec, provider, ws);
+      }
+      return 'done';
+    }
     const found = await findOwn(provider, rec.spec.name, undefined, deps.home);
     if (found && !rec.providerId) {
       store.put({ ...rec, providerId: found });
@@ -80,5 +108,7 @@ async function reconcileOne(deps: ReconcileDeps, name: string): Promise<void> {
     }
   } catch (err) {
     logger.warn('could not reconcile a workspace', { workspace: rec.spec.name, err });
+    if (err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE') return 'unreachable';
   }
+  return 'done';
 }

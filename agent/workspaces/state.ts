@@ -28,6 +28,13 @@ export interface WorkspaceRecord {
   servicePorts?: Record<string, number>;
   /** sshdConfigHash of the sshd config the workspace was given; a different one is put in on the next create. */
   sshdConfig?: string;
+  /**
+   * `running` once a create or start brought it up, `stopped` after a stop: after a node reboot
+   * (the engine and the agent restarted) the agent starts again the ones left running.
+   */
+  desired?: 'running' | 'stopped';
+  /** Why and when it was last stopped by a request or by the agent (idle); cleared when it starts. */
+  stopped?: { reason: 'request' | 'idle'; at: string };
   /** `creating` until a create finished; a record left so was cut short and the next create completes it. */
   phase: 'creating' | 'ready';
 }

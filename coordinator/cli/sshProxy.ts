@@ -7,7 +7,9 @@ import { homePaths, vendettaHome } from '../home';
 import { parseAlias } from '../workspaces/names';
 import { CoordinatorClient } from './client';
 import { ExitCode, reportError } from './output';
-import { openTunnel } from './tunnelClient';
+import { openTunnel, type OpenedTunnel } from './tunnelClient';
+import { terminalSafe } from './terminalText';
+import { toVendettaError } from '../errors';
 
 export interface SshProxyOptions {
   home?: string;
@@ -25,12 +27,12 @@ export async function sshProxy(alias: string, opts: SshProxyOptions): Promise<nu
     const paths = homePaths(opts.home ? resolve(opts.home) : vendettaHome());
     const client = await CoordinatorClient.connect({ paths, clientName: 'vendetta-ssh-proxy' });
     try {
-      tunnel = await openTunnel(client, { alias });
+      tunnel = await openWaking(client, alias);
     } finally {
       client.dispose();
     }
   } catch (err) {
-    reportError(err, { verbose: opts.verbose });
+    reportProxyError(err, opts.verbose === true);
     return ExitCode.Error;
   }
   const { socket } = tunnel;
@@ -47,6 +49,36 @@ export async function sshProxy(alias: string, opts: SshProxyOptions): Promise<nu
     });
     socket.on('error', (err) => process.stderr.write(`error: the tunnel to ${alias} broke: ${err.message}\n`));
   });
+}
+
+/**
+ * The tunnel; a stopped workspace is started first, said on stderr (Remote-SSH shows it in its
+ * log) before the wait for its SSH server. Only a stopped one: gone or broken ones fail at once.
+ */
+async function openWaking(client: CoordinatorClient, alias: string): Promise<OpenedTunnel> {
+  try {
+    return await openTunnel(client, { alias });
+  } catch (err) {
+    const e = toVendettaError(err);
+    if (e.code !== 'WORKSPACE_STATE' || e.details?.state !== 'stopped') throw e;
+  }
+  process.stderr.write(`vendetta: ${alias} is stopped; starting it (ssh connects once its SSH server answers)\n`);
+  const tunnel = await openTunnel(client, { alias, start: true });
+  if (tunnel.info.startedMs !== undefined) process.stderr.write(`vendetta: ${alias} started in ${(tunnel.info.startedMs / 1000).toFixed(1)} s\n`);
+  return tunnel;
+}
+
+/**
+ * One line (`error: <message> (<hint>)`): OpenSSH and Remote-SSH show the proxy's stderr among
+ * their own lines, where a second `hint:` line reads as someone else's. --verbose adds the chain.
+ */
+function reportProxyError(err: unknown, verbose: boolean): void {
+  const e = toVendettaError(err);
+  if (verbose) {
+    reportError(e, { verbose: true });
+    return;
+  }
+  process.stderr.write(`${terminalSafe(`error: ${e.message}${e.hint ? ` (${e.hint.replace(/\.$/, '')})` : ''}`)}\n`);
 }
 
 /**

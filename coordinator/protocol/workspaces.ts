@@ -143,6 +143,11 @@ export interface TunnelOpenParams {
   alias?: string;
   name?: string;
   node?: string;
+  /**
+   * Start the workspace first when it is stopped (ssh-proxy: connecting starts it). The answer
+   * comes once its SSH server answers; its services start behind their checks meanwhile.
+   */
+  start?: boolean;
 }
 
 /**
@@ -161,6 +166,8 @@ export interface TunnelOpenResult {
   identityFile: string;
   knownHostsFile: string;
   workspaceFolder: string;
+  /** Set when `start` started a stopped workspace for this tunnel: how long that took. */
+  startedMs?: number;
 }
 
 /** First line of a tunnel connection, then the token. */

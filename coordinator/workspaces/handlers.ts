@@ -114,15 +114,17 @@ export function workspaceHandlers(workspaces: WorkspaceManager, tunnels: TunnelR
     },
     tunnelOpen: {
       validate: (raw) => {
-        const p = v.paramsObject(raw, 'tunnels/open', ['alias', 'name', 'node']);
+        const p = v.paramsObject(raw, 'tunnels/open', ['alias', 'name', 'node', 'start']);
+        const start = v.optional(p.start, (x) => v.boolean(x, 'start')) === true ? { start: true } : {};
         if (p.alias !== undefined) {
           if (p.name !== undefined || p.node !== undefined) throw new VendettaError('INVALID_PARAMS', 'tunnels/open: give either alias or name (and node), not both', { hint: 'Send {"alias": "hello.local.vendetta"} or {"name": "hello"}.' });
-          return parseAlias(p.alias);
+          return { ...parseAlias(p.alias), ...start };
         }
-        return validateRef({ name: p.name, ...(p.node !== undefined ? { node: p.node } : {}) }, 'tunnels/open');
+        return { ...validateRef({ name: p.name, ...(p.node !== undefined ? { node: p.node } : {}) }, 'tunnels/open'), ...start };
       },
-      async run(p) {
+      async run(p, ctx) {
         const record = workspaces.resolve({ name: p.name!, ...(p.node !== undefined ? { node: p.node } : {}) });
+        const startedMs = p.start ? await workspaces.wake(record, ctx.token) : undefined;
         const stream = await workspaces.openSsh(record);
         const { token, expiresInMs } = tunnels.register(stream, record.sshHost);
         return {
@@ -135,6 +137,7 @@ export function workspaceHandlers(workspaces: WorkspaceManager, tunnels: TunnelR
           identityFile: workspaces.identityFile,
           knownHostsFile: workspaces.paths.knownHosts,
           workspaceFolder: record.workspaceFolder,
+          ...(startedMs !== undefined ? { startedMs } : {}),
         };
       },
     },

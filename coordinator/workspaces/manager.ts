@@ -34,6 +34,7 @@ import { runUp } from './up';
 import { upServices } from './upServices';
 import { checkServicesStatus } from '../services/agentReplies';
 import { workspaceKeyPath } from './workspaceKey';
+import { gone, notConnectable, wakeForConnect } from './wake';
 
 /** Where the manager finds a node's agent (the NodeManager in the daemon, a fake in tests). */
 export interface NodeSource {
@@ -386,15 +387,18 @@ export class WorkspaceManager {
     }
   }
 
+  /** For a connection: starts the workspace when it is stopped; how long that took, or undefined when it ran. */
+  wake(record: WorkspaceRecord, token?: CancellationToken): Promise<number | undefined> {
+    return wakeForConnect(this.ops, record, token);
+  }
+
   /** The workspace's sshd as its node sees it: remembered from the last answer, else asked. */
   async sshEndpoint(record: WorkspaceRecord, fresh = false): Promise<{ host: string; port: number }> {
     const k = this.known.get(key(record.node, record.name));
     if (!fresh && k?.state === 'running' && k.ssh) return k.ssh;
     const info = await this.inspect(record);
-    if (!info) throw new VendettaError('WORKSPACE_STATE', `${record.node} no longer has the workspace ${record.name}`, { node: record.node, hint: `\`vendetta workspace up\` makes it again; \`vendetta workspace rm ${record.name}\` forgets it.` });
-    if (info.state !== 'running' || !info.ssh) {
-      throw new VendettaError('WORKSPACE_STATE', `The workspace ${record.name} on ${record.node} is ${info.state}`, { node: record.node, hint: `Start it with \`vendetta workspace start ${record.name}\`.` });
-    }
+    if (!info) throw gone(record);
+    if (info.state !== 'running' || !info.ssh) throw notConnectable(record, info.state === 'running' ? 'running without an SSH server' : info.state)!;
     return { host: info.ssh.host, port: info.ssh.port };
   }
 

@@ -49,6 +49,8 @@ export interface Dockerd {
   nsenter: string[];
   engine: EngineClient;
   stop(): Promise<void>;
+  /** Stops the engine as a node shutdown does (its containers stop, none is removed) and starts it again. */
+  restart(): Promise<void>;
 }
 
 interface Registration {
@@ -229,16 +231,19 @@ export async function startDockerd(opts: DockerdOptions): Promise<Dockerd> {
       ...(opts.bip ? ['--bip', opts.bip] : []),
       ...(opts.group ? ['--group', opts.group] : []),
     ];
-    const out = openSync(log, 'a');
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', out, out], detached: true });
-    closeSync(out);
-    child.unref();
-    const pid = child.pid!;
-    // nsenter execs dockerd in place, so the pid is dockerd's.
-    reg.dockerdPid = pid;
-    save();
+    const launch = async (): Promise<number> => {
+      const out = openSync(log, 'a');
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', out, out], detached: true });
+      closeSync(out);
+      child.unref();
+      // nsenter execs dockerd in place, so the pid is dockerd's.
+      reg.dockerdPid = child.pid!;
+      save();
+      await waitForPing(engine, child.pid!, log, opts.readyTimeoutMs ?? 30_000);
+      return child.pid!;
+    };
     const engine = new EngineClient(socket, 30_000);
-    await waitForPing(engine, pid, log, opts.readyTimeoutMs ?? 30_000);
+    let pid = await launch();
     if (opts.bridge) run([...nsenterPrefix(reg.netns), 'iptables', '-I', 'DOCKER-USER', '-i', opts.bridge, '-o', opts.bridge, '-j', 'ACCEPT']);
     const stop = async (): Promise<void> => {
       if (stopped) return;
@@ -253,12 +258,23 @@ export async function startDockerd(opts: DockerdOptions): Promise<Dockerd> {
       } catch {
         // the engine is gone already; teardown kills what is left
       }
+      await terminate();
+      stopSync();
+    };
+    const terminate = async (): Promise<void> => {
       killPids([pid], 'SIGTERM');
       const until = Date.now() + 15_000;
       while (pidAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      stopSync();
     };
-    return { id, socket, host: `unix://${socket}`, pid, netns: reg.netns, log, nsenter: nsenterPrefix(reg.netns), engine, stop };
+    const d: Dockerd = {
+      id, socket, host: `unix://${socket}`, pid, netns: reg.netns, log, nsenter: nsenterPrefix(reg.netns), engine, stop,
+      async restart() {
+        await terminate();
+        pid = await launch();
+        d.pid = pid;
+      },
+    };
+    return d;
   } catch (err) {
     stopSync();
     throw err;

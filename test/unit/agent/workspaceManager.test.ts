@@ -279,6 +279,24 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     assert.equal(provider.created, 1, 'the first container is reused');
   });
 
+  it('after a node reboot, reconcile starts the workspaces left running and leaves stopped ones stopped', async () => {
+    const m = manager();
+    const left = await m.create(spec());
+    const quiet = await m.create(spec('quiet'));
+    await m.stop('quiet');
+    // The reboot: every container stopped under the agent, which starts afresh.
+    await provider.stop(left.providerId!);
+    assert.equal((await m.inspect('shop')).state, 'stopped');
+    // The agent came up before the engine: it asks again until the engine answers.
+    provider.unreachable = true;
+    setTimeout(() => (provider.unreachable = false), 300);
+    const fresh = manager();
+    await fresh.reconcile();
+    assert.equal((await fresh.inspect('shop')).state, 'running');
+    assert.equal((await fresh.inspect('quiet')).state, 'stopped');
+    assert.equal(provider.containers.get(quiet.providerId!)?.ws.state, 'stopped');
+  });
+
   it('reconcile finds the container of a record saved before its id was known', async () => {
     const m = manager();
     const info = await m.create(spec());

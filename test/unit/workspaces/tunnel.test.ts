@@ -12,7 +12,7 @@ import { homePaths, type HomePaths } from '../../../coordinator/home';
 import { nullLogger } from '../../../coordinator/log';
 import { NodeManager } from '../../../coordinator/nodes/nodeManager';
 import { NodeRegistry } from '../../../coordinator/nodes/registry';
-import { ListNodes, TUNNEL_PREAMBLE, TunnelOpen } from '../../../coordinator/protocol';
+import { ListNodes, StopWorkspaceRequest, TUNNEL_PREAMBLE, TunnelOpen } from '../../../coordinator/protocol';
 import { WorkspaceManager } from '../../../coordinator/workspaces/manager';
 import { TunnelRegistry } from '../../../coordinator/workspaces/tunnels';
 import { FakeAgentClient, FakeSsh } from '../nodes/fakes';
@@ -106,6 +106,24 @@ describe('raw tunnels through coordinator.sock', () => {
     socket.destroy();
     await assert.rejects(openTunnel(c, { alias: 'ghost.local.vendetta' }), (e: VendettaError) => e.code === 'WORKSPACE_NOT_FOUND');
     await assert.rejects(openTunnel(c, { alias: '-oProxyCommand=x' }), (e: VendettaError) => e.code === 'INVALID_NAME');
+  });
+
+  it('starts a stopped workspace (and its services) only when asked to, and never a missing one', async () => {
+    const c = await client();
+    await c.request(StopWorkspaceRequest, { name: 'hello' });
+    await assert.rejects(openTunnel(c, { alias: 'hello.local.vendetta' }), (e: VendettaError) => e.code === 'WORKSPACE_STATE' && e.details?.state === 'stopped' && /is stopped/.test(e.message));
+    assert.equal(agent.workspaces.get('hello')!.state, 'stopped', 'a plain open starts nothing');
+    const calls = agent.calls.length;
+    const { socket, info } = await openTunnel(c, { alias: 'hello.local.vendetta', start: true });
+    socket.destroy();
+    assert.equal(typeof info.startedMs, 'number');
+    assert.deepEqual(agent.calls.slice(calls).filter((m) => m !== 'workspaces/inspect'), ['workspaces/start', 'services/start']);
+    const running = await openTunnel(c, { alias: 'hello.local.vendetta', start: true });
+    running.socket.destroy();
+    assert.equal(running.info.startedMs, undefined, 'a running workspace is not started again');
+    agent.workspaces.delete('hello');
+    await assert.rejects(openTunnel(c, { alias: 'hello.local.vendetta', start: true }), (e: VendettaError) => e.code === 'WORKSPACE_STATE' && e.details?.state === 'missing');
+    assert.ok(!agent.calls.slice(calls).includes('workspaces/create'));
   });
 
   it('follows an sshd that moved to another port (a restart), and says so when none answers', async () => {
