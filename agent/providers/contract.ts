@@ -132,6 +132,13 @@ export interface ExecResult {
  */
 export interface WorkspaceProvider {
   readonly name: ProviderName;
+  /**
+   * Where a connection to a published node port arrives inside the workspace: at its own
+   * `address` (Docker's proxy and NAT, QEMU's user-mode network), where a service listening on
+   * 127.0.0.1 only is not reached without the agent's relay (services/relay.ts); or at its
+   * `loopback` (a proxy that connects from inside, as LXD's proxy device does), needing none.
+   */
+  readonly publishedPortsArrive: 'address' | 'loopback';
   /** Makes the workspace exist, not yet started: image, container/instance, files in place. */
   create(req: ProviderCreateRequest): Promise<ProviderWorkspace>;
   /** Starts it (no-op when running) and returns it as running, with its published SSH port. */

@@ -30,7 +30,7 @@ export class PortRelay {
 
   start(): void {
     const services = this.published();
-    if (this.runId !== undefined || services.length === 0) return;
+    if (!this.host.relayNeeded || this.runId !== undefined || services.length === 0) return;
     const id = newRunId();
     this.runId = id;
     this.works = true;

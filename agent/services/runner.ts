@@ -34,6 +34,8 @@ export interface RunnerHost {
   /** The env, user and folder a run of this service gets. */
   runOptions(svc: ServiceSpec, runId: string): { env: Record<string, string>; user: string; workingDir: string };
   nodePortOf(guestPort: number): number | undefined;
+  /** Published ports arrive at the workspace's own address, so loopback-only services need the relay. */
+  relayNeeded: boolean;
   /** False once the workspace's port relay could not run (relay.ts). */
   relayWorks(): boolean;
   /** Node-side check reach (health.ts): the workspace's address, a GET, a connect. */

@@ -100,6 +100,7 @@ export class ServicesSupervisor {
       },
       runOptions: (svc, runId) => ({ env: serviceEnv(t.spec.env, services, svc, runId), user: t.spec.user, workingDir: t.spec.workspaceFolder }),
       nodePortOf: (p) => t.ports[String(p)],
+      relayNeeded: t.provider.publishedPortsArrive === 'address',
       // Asked at each check: a restarted container may have another address.
       workspaceAddress: async () => (t.providerId ? (await t.provider.inspect(t.providerId))?.address : undefined),
       httpGet: nodeHttpGet,

@@ -5,7 +5,7 @@
  * services, hooks and authorized keys do not (they are applied through exec and files).
  * Compared field by field, so `up` can say what differs instead of keeping the old container.
  */
-import { builtImagePrefix, type WorkspaceSpec } from '../protocol';
+import { builtImagePrefix, specImage, type WorkspaceSpec } from '../protocol';
 
 export interface BakedDifference {
   /** `image`, `env FOO`, `memory`, … */
@@ -23,13 +23,25 @@ function shown(v: string | number | undefined): string {
 }
 
 /** `image` for a named image; for a built one the inputs' hash, which is what changed. */
-function imageDifference(name: string, was: string | undefined, now: string | undefined): BakedDifference | undefined {
+function imageDifference(name: string, was: string, now: string): BakedDifference | undefined {
   if (was === now) return undefined;
   const prefix = builtImagePrefix(name);
-  if (was?.startsWith(prefix) && now?.startsWith(prefix)) {
+  if (was.startsWith(prefix) && now.startsWith(prefix)) {
     return { what: 'build inputs (the Dockerfile or the files of its context)', was: was.slice(prefix.length), now: now.slice(prefix.length) };
   }
-  return { what: 'image', was: was ?? NONE, now: now ?? NONE };
+  return { what: 'image', was, now };
+}
+
+/** The provider's settings fixed when the workspace was made, beside its image, as labelled in messages. */
+function bakedSettings(spec: WorkspaceSpec): Array<[string, string | number | undefined]> {
+  switch (spec.provider) {
+    case 'docker':
+      return [
+        ['cpus', spec.docker.cpus],
+        ['memory (bytes)', spec.docker.memoryBytes],
+        ['pids', spec.docker.pids],
+      ];
+  }
 }
 
 /**
@@ -42,11 +54,12 @@ export function bakedDifferences(was: WorkspaceSpec, publishedPorts: Record<stri
     if (a !== b) out.push({ what, was: shown(a), now: shown(b) });
   };
   add('provider', was.provider, now.provider);
-  const image = imageDifference(now.name, was.docker?.image, now.docker?.image);
+  const image = imageDifference(now.name, specImage(was), specImage(now));
   if (image) out.push(image);
-  add('cpus', was.docker?.cpus, now.docker?.cpus);
-  add('memory (bytes)', was.docker?.memoryBytes, now.docker?.memoryBytes);
-  add('pids', was.docker?.pids, now.docker?.pids);
+  if (was.provider === now.provider) {
+    const before = new Map(bakedSettings(was));
+    for (const [what, value] of bakedSettings(now)) add(what, before.get(what), value);
+  }
   add('user', was.user, now.user);
   add('workspaceFolder', was.workspaceFolder, now.workspaceFolder);
   for (const k of [...new Set([...Object.keys(was.env), ...Object.keys(now.env)])].sort()) add(`env ${k}`, was.env[k], now.env[k]);

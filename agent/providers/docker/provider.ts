@@ -21,6 +21,7 @@ const STOP_GRACE_S = 5;
 
 export class DockerProvider implements WorkspaceProvider {
   readonly name = 'docker' as const;
+  readonly publishedPortsArrive = 'address' as const;
 
   /** Running containers' inspects, kept true by the engine's event stream (inspectCache.ts). */
   private readonly cache = new InspectCache();

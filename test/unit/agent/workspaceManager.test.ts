@@ -15,6 +15,7 @@ import { workspaceStateFile } from '../../../agent/workspaces/paths';
 /** An in-memory provider: containers, their files and users, an SSH "server" that answers with a banner. */
 class FakeProvider implements WorkspaceProvider {
   readonly name = 'docker' as const;
+  readonly publishedPortsArrive = 'address' as const;
   readonly containers = new Map<string, { ws: ProviderWorkspace; files: Map<string, WorkspaceFile>; users: Map<string, number> }>();
   images = new Set(['img']);
   hasSshd = true;

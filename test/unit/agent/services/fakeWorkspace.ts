@@ -34,6 +34,8 @@ export class FakeWorkspace {
   relayRuns = 0;
   /** Makes every exec fail (a stopped container). */
   down = false;
+  /** As for Docker: published ports arrive at the workspace's address. */
+  relayNeeded = true;
   private nextPid = 100;
 
   host(services: ServiceSpec[], ports: Record<string, number> = {}, timing: ServiceTiming = FAST): WorkspaceHost & { changes: number } {
@@ -42,6 +44,7 @@ export class FakeWorkspace {
       exec: (argv: string[], opts: ExecOptions) => this.exec(argv, opts),
       runOptions: (svc: ServiceSpec, runId: string) => ({ env: serviceEnv({ WS: '1' }, services, svc, runId), user: 'dev', workingDir: '/workspaces/x' }),
       nodePortOf: (p: number) => ports[String(p)],
+      relayNeeded: this.relayNeeded,
       // No address: tcp checks read the listeners through exec, as for a loopback-only port.
       workspaceAddress: async () => undefined,
       httpGet: () => Promise.reject(new Error('no http in this fake')),

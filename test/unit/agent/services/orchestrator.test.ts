@@ -203,4 +203,14 @@ describe('agent services: a workspace orchestrator', () => {
     await until('nothing left, relay included', () => ws.running().length === 0);
     assert.ok(ws.sweeps.some(([sig]) => sig === 'KILL'));
   });
+
+  it('runs no relay for a provider whose published ports arrive at the workspace loopback', async () => {
+    const ws = new FakeWorkspace();
+    ws.relayNeeded = false;
+    const { orch } = make(ws, [svc('web', 'listen 8080', { port: 8080 })], { ports: { '8080': 41000 } });
+    await orch.start();
+    await until('web', () => ws.running('listen 8080').length === 1);
+    assert.equal(ws.relayRuns, 0);
+    await orch.stop();
+  });
 });
