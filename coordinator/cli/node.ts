@@ -1,5 +1,5 @@
 /** `vendetta node add|list|status|test|remove`: thin clients of the coordinator's nodes/* requests. */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
@@ -17,6 +17,7 @@ import {
 import { CoordinatorClient, runAction, withClient } from './client';
 import { formatNodeList, formatNodeStatus, formatTestResult } from './nodeTables';
 import { removeNode, type RemoveOpts } from './nodeRemove';
+import { askRuntime } from './runtimeOffer';
 import { ExitCode, printJson, ProgressPrinter, writeOut } from './output';
 
 interface JsonOpts {
@@ -26,6 +27,8 @@ interface JsonOpts {
 
 /** commander's options for `node add`: the request's fields, with `install` from --no-install. */
 type AddOpts = JsonOpts & Omit<AddNodeParams, 'name' | 'labels' | 'progressToken' | 'install'> & { install: boolean };
+
+const RUNTIME_CHOICES = ['upload', 'package', 'never'] as const;
 
 export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('add, list, check and remove the machines workspaces run on');
@@ -42,6 +45,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--accept-new-host-key', 'trust the host key the node presents (when you cannot check it)')
     .option('--replace-host-key', 're-pin a node whose host key changed on purpose (e.g. reinstalled)')
     .option('--no-install', 'register the node only; do not upload or start the agent now')
+    .addOption(new Option('--install-runtime <how>', 'when the node has no Node.js 18+: upload this machine\'s Node.js (checked for compatibility first), install the distribution\'s package (root or passwordless sudo), or never (default: ask on a terminal, else fail with the choices)').choices(RUNTIME_CHOICES))
     .option('--json', 'print the result as JSON')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<AddOpts>();
@@ -125,21 +129,35 @@ async function addNode(name: string, opts: AddOpts): Promise<number> {
   if (opts.hostKeyFingerprint !== undefined) params.hostKeyFingerprint = opts.hostKeyFingerprint;
   if (opts.acceptNewHostKey) params.acceptNewHostKey = true;
   if (opts.replaceHostKey) params.replaceHostKey = true;
+  if (opts.installRuntime !== undefined) params.installRuntime = opts.installRuntime;
 
   return withClient(async (client) => {
     const printer = new ProgressPrinter(!opts.json);
-    let result: AddNodeResult;
-    try {
-      result = await addWithProgress(client, params, printer);
-    } catch (err) {
-      const e = toVendettaError(err);
-      const fp = e.details?.fingerprint;
-      if (e.code !== 'HOST_KEY_UNCONFIRMED' || typeof fp !== 'string' || !interactive(opts)) throw e;
-      if (!(await confirmHostKey(name, e, fp))) {
-        throw new VendettaError('HOST_KEY_UNCONFIRMED', `Not added: the host key of ${name} was not confirmed`, { hint: e.hint, node: name });
+    let result: AddNodeResult | undefined;
+    // At most one question of each kind: the host key, then the runtime.
+    for (let attempt = 0; !result; attempt++) {
+      try {
+        result = await addWithProgress(client, params, printer);
+      } catch (err) {
+        const e = toVendettaError(err);
+        const fp = e.details?.fingerprint;
+        if (attempt < 2 && e.code === 'HOST_KEY_UNCONFIRMED' && typeof fp === 'string' && params.hostKeyFingerprint === undefined && interactive(opts)) {
+          if (!(await confirmHostKey(name, e, fp))) {
+            throw new VendettaError('HOST_KEY_UNCONFIRMED', `Not added: the host key of ${name} was not confirmed`, { hint: e.hint, node: name });
+          }
+          // Exactly the key shown is the one that may be pinned.
+          params.hostKeyFingerprint = fp;
+          continue;
+        }
+        if (attempt < 2 && e.code === 'NODE_RUNTIME_MISSING' && params.installRuntime === undefined && interactive(opts)) {
+          const how = await askRuntime(e);
+          if (how) {
+            params.installRuntime = how;
+            continue;
+          }
+        }
+        throw e;
       }
-      // Exactly the key shown is the one that may be pinned.
-      result = await addWithProgress(client, { ...params, hostKeyFingerprint: fp }, printer);
     }
     if (opts.json) {
       printJson(result);
@@ -148,6 +166,8 @@ async function addNode(name: string, opts: AddOpts): Promise<number> {
     const n = result.node;
     const agent = n.agentVersion ? `, agent ${n.agentVersion} ${n.status}` : ', agent not installed';
     process.stdout.write(`added ${n.name} (${n.user}@${n.host}:${n.port}), host key ${result.hostKeyFingerprint}${agent}\n`);
+    const rt = result.runtimeInstalled;
+    if (rt) process.stdout.write(rt.how === 'upload' ? `uploaded Node.js ${rt.version} for the agent to ${rt.path} (${(rt.ms / 1000).toFixed(1)} s)\n` : `installed Node.js ${rt.version} with the node's package manager (${rt.path})\n`);
     if (result.generatedPublicKey) {
       process.stdout.write(`vendetta made a key for you: ${result.generatedPublicKey.path}\ninstall it on the node with: ${result.generatedPublicKey.installHint}\n`);
     }

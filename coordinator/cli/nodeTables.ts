@@ -51,8 +51,16 @@ const statusColumns: Column<NodeStatus>[] = [
   { header: 'memory free', value: (n) => (n.system ? `${gib(n.system.memoryAvailableBytes)} / ${gib(n.system.memoryTotalBytes)}` : '-') },
   { header: 'disk free', value: (n) => (n.system ? `${gib(n.system.diskFreeBytes)} / ${gib(n.system.diskTotalBytes)}` : '-') },
   { header: 'agent', value: (n) => n.agentVersion ?? '-' },
+  { header: 'runtime', value: runtimeText },
   { header: 'providers', value: (n) => providersText(n.providers) },
 ];
+
+/** The agent's Node.js: its version, and where it came from when vendetta brought it. */
+export function runtimeText(n: NodeStatus): string {
+  const r = n.runtime;
+  if (!r) return '-';
+  return r.source === 'upload' ? `${r.version} (uploaded)` : r.source === 'package' ? `${r.version} (package)` : r.version;
+}
 
 export function formatNodeStatus(nodes: readonly NodeStatus[]): string {
   return formatTable(nodes, statusColumns) + problems(nodes);

@@ -20,6 +20,8 @@ export interface NodeEntry {
   hostKey?: string;
   /** Absent means 'ssh'. */
   transport?: 'ssh' | 'local';
+  /** How the agent's Node.js came to the node when it had none (absent: the node's own). */
+  runtime?: 'upload' | 'package';
   labels?: Record<string, string>;
 }
 
@@ -103,7 +105,7 @@ function validateNodes(text: string, file: string): { nodes?: NodesFile; diagnos
   return { nodes: data as NodesFile, diagnostics };
 }
 
-const KEY_ORDER: readonly (keyof NodeEntry)[] = ['name', 'host', 'port', 'user', 'identity', 'hostKey', 'transport', 'labels'];
+const KEY_ORDER: readonly (keyof NodeEntry)[] = ['name', 'host', 'port', 'user', 'identity', 'hostKey', 'transport', 'runtime', 'labels'];
 
 /** YAML text for the registry, keys in a fixed order, with a header saying what the file is. */
 export function serializeNodesFile(nodes: NodesFile): string {

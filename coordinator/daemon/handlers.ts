@@ -18,6 +18,7 @@ import { TunnelRegistry } from '../workspaces/tunnels';
 import type { HandlerTable } from './handlerTable';
 import { toolCallLogHandler } from './toolCallLog';
 import * as v from './validate';
+import { RUNTIME_CHOICES } from '../ssh/provideRuntime';
 
 export interface HandlerDeps {
   paths: HomePaths;
@@ -165,7 +166,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
 
 export function validateAddNode(raw: unknown): AddNodeParams {
   const p = v.paramsObject(raw, 'nodes/add', [
-    'name', 'host', 'port', 'user', 'identity', 'hostKeyFingerprint', 'acceptNewHostKey', 'replaceHostKey', 'install', 'labels', 'progressToken',
+    'name', 'host', 'port', 'user', 'identity', 'hostKeyFingerprint', 'acceptNewHostKey', 'replaceHostKey', 'install', 'installRuntime', 'labels', 'progressToken',
   ]);
   const out: AddNodeParams = { name: v.nodeName(p.name), host: v.host(p.host) };
   const port = v.optional(p.port, (x) => v.port(x));
@@ -187,6 +188,8 @@ export function validateAddNode(raw: unknown): AddNodeParams {
   if (replace !== undefined) out.replaceHostKey = replace;
   const install = v.optional(p.install, (x) => v.boolean(x, 'install'));
   if (install !== undefined) out.install = install;
+  const runtime = v.optional(p.installRuntime, v.oneOf(RUNTIME_CHOICES, 'installRuntime'));
+  if (runtime !== undefined) out.installRuntime = runtime;
   const labels = v.optional(p.labels, v.labels);
   if (labels !== undefined) out.labels = labels;
   const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));

@@ -117,6 +117,16 @@ export function labels(v: unknown): Record<string, string> {
   return out;
 }
 
+/** One of a few fixed words. */
+export function oneOf<T extends string>(choices: readonly T[], field: string): (v: unknown) => T {
+  return (v) => {
+    if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
+      throw new VendettaError('INVALID_PARAMS', `Invalid ${field}: ${typeof v === 'string' ? quote(v) : `a ${typeOf(v)}`}`, { hint: `${field} is one of: ${choices.join(', ')}.` });
+    }
+    return v as T;
+  };
+}
+
 /** Applies `check` when the field is present (undefined means absent). */
 export function optional<T>(v: unknown, check: (v: unknown) => T): T | undefined {
   return v === undefined ? undefined : check(v);

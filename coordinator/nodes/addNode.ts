@@ -9,6 +9,7 @@ import { GetNodeInfo, type NodeInfo } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { unreachable } from '../ssh/tcp';
 import type { Logger } from '../log';
+import type { RuntimeChoice } from '../ssh/provideRuntime';
 import type { AgentClient } from './agentClient';
 import { checkNodeInfo } from './agentReplies';
 import type { ResolvedNode } from './nodeSummary';
@@ -20,6 +21,8 @@ export interface AddNodeInput {
   acceptNewHostKey: boolean;
   replaceHostKey: boolean;
   install: boolean;
+  /** When the node has no usable Node.js (absent: fail with the offers, the user decides). */
+  runtime?: RuntimeChoice;
 }
 
 export type ProgressFn = (step: number, total: number, message: string) => void;
@@ -40,6 +43,8 @@ export interface AddNodeOutcome {
   hostKey: HostKey;
   identity: IdentityInfo;
   info: NodeInfo | undefined;
+  /** The Node.js this add brought the node, if it brought one. */
+  runtimeProvided?: AgentClient['runtimeProvided'];
 }
 
 export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): Promise<AddNodeOutcome> {
@@ -71,19 +76,26 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
     await ssh.pin(node.host, node.port, hostKey);
     undoPin = pinned ? () => ssh.pin(node.host, node.port, pinned) : () => ssh.unpin(node.host, node.port);
   }
-  const saved = { ...node, hostKey: normalize(hostKey.fingerprint) };
+  const saved: ResolvedNode = { ...node, hostKey: normalize(hostKey.fingerprint) };
   let client: AgentClient | undefined;
   try {
     let info: NodeInfo | undefined;
     if (input.install) {
       progress(3, total, 'Installing and starting the agent…');
-      client = ssh.createAgentClient({ name: node.name, host: node.host, port: node.port, user: node.user, ...(node.identity ? { identity: node.identity } : {}) }, { install: true });
+      client = ssh.createAgentClient({ name: node.name, host: node.host, port: node.port, user: node.user, ...(node.identity ? { identity: node.identity } : {}) }, {
+        install: true,
+        ...(input.runtime ? { runtime: input.runtime } : {}),
+        onStatus: (message) => progress(3, total, message),
+      });
       await client.connect();
       info = checkNodeInfo(await client.request(GetNodeInfo), node.name);
     }
+    // Remembered, so that a later connect may upload it again without asking.
+    const runtimeProvided = client?.runtimeProvided;
+    if (runtimeProvided) saved.runtime = runtimeProvided.how;
     progress(total, total, 'Saving the node…');
     ctx.save(saved, client);
-    return { node: saved, client, hostKey, identity, info };
+    return { node: saved, client, hostKey, identity, info, ...(runtimeProvided ? { runtimeProvided } : {}) };
   } catch (err) {
     await client?.close().catch(() => undefined);
     if (undoPin) await undoPin().catch((e: unknown) => log.warn('could not restore known_hosts after a failed add', { node: node.name, err: e }));

@@ -33,6 +33,8 @@ export interface AgentClient {
   readonly lastSeen: Date | undefined;
   /** What the agent said in `initialize` on the current link. */
   readonly agent: InitializeResult | undefined;
+  /** The Node.js a connect of this client brought the node (`node add --install-runtime`), if any. */
+  readonly runtimeProvided?: { how: 'upload' | 'package'; version: string; path: string; ms: number };
 
   /**
    * Sends a request, connecting (and handshaking) first when needed. Fails with a VendettaError:

@@ -17,7 +17,7 @@ import { checkNodeInfo, checkPing } from './agentReplies';
 import { performAddNode, type ProgressFn } from './addNode';
 import { diagnoseLocal } from './localDiagnosis';
 import { LocalAgentClient } from './localAgentClient';
-import { resolveEntry, sameLink, toStatus, toSummary, type NodeFacts, type ResolvedNode } from './nodeSummary';
+import { resolveEntry, runtimeOf, sameLink, toStatus, toSummary, type NodeFacts, type ResolvedNode } from './nodeSummary';
 import { LOCAL_NODE_NAME, type NodeRegistry } from './registry';
 import type { SshLayer, SshNodeTarget } from './sshLayer';
 
@@ -119,14 +119,17 @@ export class NodeManager {
     try {
       const node = resolveEntry({ name, host: params.host, port: params.port, user: params.user, transport: 'ssh', ...(params.identity ? { identity: params.identity } : {}), ...(params.labels ? { labels: params.labels } : {}) });
       const install = params.install !== false;
+      // Re-adding (a replaced host key) keeps what the node was given before.
+      const previousRuntime = this.opts.registry.get(name)?.runtime;
       const outcome = await performAddNode(
-        { node, hostKeyFingerprint: params.hostKeyFingerprint, acceptNewHostKey: params.acceptNewHostKey === true, replaceHostKey: params.replaceHostKey === true, install },
+        { node: { ...node, ...(previousRuntime ? { runtime: previousRuntime } : {}) }, hostKeyFingerprint: params.hostKeyFingerprint, acceptNewHostKey: params.acceptNewHostKey === true, replaceHostKey: params.replaceHostKey === true, install, ...(params.installRuntime ? { runtime: params.installRuntime } : {}) },
         { ssh: this.opts.ssh, log: this.opts.log, progress, token, save: (saved, client) => this.save(saved, client) },
       );
       const m = this.get(name);
       if (outcome.info) m.facts.info = outcome.info;
       this.opts.log.info('node added', { node: name, host: node.host, port: node.port, installed: install });
-      const result: AddNodeResult = { node: toStatus(toSummary(m.node, m.client, m.facts), outcome.info), hostKeyFingerprint: outcome.node.hostKey ?? outcome.hostKey.fingerprint };
+      const result: AddNodeResult = { node: toStatus(toSummary(m.node, m.client, m.facts), outcome.info, runtimeOf(m.node, m.client, outcome.info)), hostKeyFingerprint: outcome.node.hostKey ?? outcome.hostKey.fingerprint };
+      if (outcome.runtimeProvided) result.runtimeInstalled = { ...outcome.runtimeProvided };
       const id = outcome.identity;
       if (id.generated && id.privateKeyPath && id.publicKey) {
         const port = node.port === 22 ? '' : ` -p ${node.port}`;
@@ -243,7 +246,8 @@ export class NodeManager {
     if (node.transport === 'local') {
       return this.opts.createLocalClient?.(node) ?? new LocalAgentClient({ nodeName: node.name, agentHome: this.opts.paths.localAgentHome, agentBundle: this.opts.agentBundle, log: this.opts.log });
     }
-    return this.opts.ssh.createAgentClient(target(node), { install: true });
+    // A Node.js vendetta uploaded before may be uploaded again (the user agreed once); nothing else is installed unasked.
+    return this.opts.ssh.createAgentClient(target(node), { install: true, ...(node.runtime === 'upload' ? { runtime: 'upload' as const } : {}) });
   }
 
   private manage(node: ResolvedNode, client: AgentClient): Managed {
@@ -311,7 +315,7 @@ export class NodeManager {
       );
       m.facts.info = info;
       m.facts.error = undefined;
-      return toStatus(toSummary(m.node, m.client, m.facts), info);
+      return toStatus(toSummary(m.node, m.client, m.facts), info, runtimeOf(m.node, m.client, info));
     } catch (err) {
       const e = toVendettaError(err);
       m.facts.error = e;
@@ -356,6 +360,7 @@ function toEntry(node: ResolvedNode): NodeEntry {
   const e: NodeEntry = { name: node.name, host: node.host, port: node.port, user: node.user };
   if (node.identity) e.identity = node.identity;
   if (node.hostKey) e.hostKey = node.hostKey;
+  if (node.runtime) e.runtime = node.runtime;
   if (node.labels && Object.keys(node.labels).length > 0) e.labels = { ...node.labels };
   return e;
 }

@@ -3,7 +3,8 @@ import { userInfo } from 'node:os';
 import type { NodeInfo, ProvidersInfo } from '../../agent/protocol';
 import type { NodeEntry } from '../config/nodes';
 import type { VendettaError } from '../errors';
-import type { NodeProviders, NodeState, NodeStatus, NodeSummary, NodeSystem, NodeTransport } from '../protocol';
+import type { NodeProviders, NodeRuntimeInfo, NodeState, NodeStatus, NodeSummary, NodeSystem, NodeTransport } from '../protocol';
+import { isUploadedRuntime } from '../ssh/runtimeUpload';
 import type { AgentClient } from './agentClient';
 
 /** A registry entry with its defaults filled in. */
@@ -15,6 +16,7 @@ export interface ResolvedNode {
   identity?: string;
   hostKey?: string;
   transport: NodeTransport;
+  runtime?: 'upload' | 'package';
   labels?: Record<string, string>;
 }
 
@@ -39,6 +41,7 @@ export function resolveEntry(entry: NodeEntry): ResolvedNode {
   };
   if (entry.identity !== undefined) r.identity = entry.identity;
   if (entry.hostKey !== undefined) r.hostKey = entry.hostKey;
+  if (entry.runtime !== undefined) r.runtime = entry.runtime;
   if (entry.labels !== undefined) r.labels = { ...entry.labels };
   return r;
 }
@@ -85,8 +88,23 @@ export function toSummary(node: ResolvedNode, client: AgentClient, facts: NodeFa
   return summary;
 }
 
-export function toStatus(summary: NodeSummary, info: NodeInfo | undefined): NodeStatus {
-  return { ...summary, system: info ? toSystem(info) : null };
+export function toStatus(summary: NodeSummary, info: NodeInfo | undefined, runtime?: NodeRuntimeInfo): NodeStatus {
+  const s: NodeStatus = { ...summary, system: info ? toSystem(info) : null };
+  if (runtime) s.runtime = runtime;
+  return s;
+}
+
+/**
+ * Which Node.js the agent runs on: its path and version (as the agent reported them) and where it
+ * came from — an upload of vendetta's (its path says so), the package manager (nodes.yaml says
+ * so), or the node's own.
+ */
+export function runtimeOf(node: ResolvedNode, client: AgentClient, info: NodeInfo | undefined): NodeRuntimeInfo | undefined {
+  const path = client.agent?.execPath;
+  const version = info?.system.nodeVersion;
+  if (!path || !version) return undefined;
+  const source = isUploadedRuntime(path) ? 'upload' : node.runtime === 'package' ? 'package' : 'node';
+  return { source, path, version };
 }
 
 function toProviders(p: ProvidersInfo): NodeProviders {

@@ -13,6 +13,7 @@ import type { Logger } from '../log';
 import { attachAgent } from '../ssh/agentAttach';
 import { openDirectAgent } from '../ssh/agentDirect';
 import type { LocalBundle } from '../ssh/localBundle';
+import type { ProvidedRuntime, RuntimeChoice } from '../ssh/provideRuntime';
 import { validEndpoint, type AgentEndpoint, type AgentEndpoints } from './agentEndpoints';
 import type { AgentSession } from './agentSession';
 
@@ -25,6 +26,8 @@ export interface OpenedSession {
   via: 'direct' | 'attach';
   installed: boolean;
   upgraded: boolean;
+  /** Set when this session's attach brought the node a Node.js. */
+  runtimeProvided?: ProvidedRuntime;
 }
 
 export interface OpenSessionOptions {
@@ -33,6 +36,8 @@ export interface OpenSessionOptions {
   bundle: LocalBundle;
   log: Logger;
   install: boolean;
+  runtime?: RuntimeChoice;
+  onStatus?: (message: string) => void;
   endpoints: AgentEndpoints;
   endpointKey: string;
   /** false once the node refused a streamlocal channel to a running daemon on this connection. */
@@ -64,7 +69,7 @@ export async function openAgentSession(ssh: Client, o: OpenSessionOptions): Prom
     o.endpoints.set(o.endpointKey, undefined); // stale: the attach below learns it afresh
   }
 
-  const a = await attachAgent(ssh, { node: o.node, host: o.host, bundle: o.bundle, log: o.log, install: o.install, onLog });
+  const a = await attachAgent(ssh, { node: o.node, host: o.host, bundle: o.bundle, log: o.log, install: o.install, runtime: o.runtime, onStatus: o.onStatus, onLog });
   const attached: OpenedSession = {
     agent: a.session,
     channel: a.channel,
@@ -73,10 +78,12 @@ export async function openAgentSession(ssh: Client, o: OpenSessionOptions): Prom
     via: 'attach',
     installed: a.installed,
     upgraded: a.upgraded,
+    ...(a.runtimeProvided ? { runtimeProvided: a.runtimeProvided } : {}),
   };
   const endpoint = endpointOf(a.info, o.bundle);
   if (!endpoint || !o.tryDirect) return attached;
-  const s = await direct(endpoint, a.installed, a.upgraded);
+  const d = await direct(endpoint, a.installed, a.upgraded);
+  const s = d && a.runtimeProvided ? { ...d, runtimeProvided: a.runtimeProvided } : d;
   if (!s) {
     o.onDirectRefused(); // the daemon runs, so the node forbids the channel (AllowStreamLocalForwarding)
     return attached;

@@ -18,6 +18,7 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../ssh/backo
 import { openSsh } from '../ssh/connect';
 import { openExec } from '../ssh/exec';
 import { readLocalBundle } from '../ssh/localBundle';
+import type { ProvidedRuntime, RuntimeChoice } from '../ssh/provideRuntime';
 import { shellCommand } from '../ssh/shellQuote';
 import type { SshNodeTarget } from '../ssh/target';
 import type { AgentClient, AgentCommand, Disposable, LinkState } from './agentClient';
@@ -36,6 +37,10 @@ export interface SshAgentClientOptions {
   keepaliveCountMax?: number;
   /** false: never upload the agent (a node registered with --no-install). Default true. */
   install?: boolean;
+  /** What to do when the node has no usable Node.js (the user's choice); absent: fail with the offers. */
+  runtime?: RuntimeChoice;
+  /** Progress lines of a runtime install (`node add` prints them). */
+  onStatus?: (message: string) => void;
   /** TCP + SSH handshake + auth (default 15 s). */
   connectTimeoutMs?: number;
   backoff?: BackoffOptions;
@@ -54,6 +59,8 @@ export interface SshAgentClientStats {
   upgrades: number;
   /** Wall time of the last successful connect (SSH when needed + attach + initialize). */
   lastConnectMs: number;
+  /** The Node.js the last connect brought the node, if it brought one. */
+  runtimeProvided?: ProvidedRuntime;
 }
 
 interface Link {
@@ -99,6 +106,10 @@ export class SshAgentClient implements AgentClient {
 
   get state(): LinkState {
     return this._state;
+  }
+
+  get runtimeProvided(): ProvidedRuntime | undefined {
+    return this.stats.runtimeProvided;
   }
 
   request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
@@ -228,6 +239,8 @@ export class SshAgentClient implements AgentClient {
         bundle,
         log: this.opts.log,
         install: this.opts.install !== false,
+        runtime: this.opts.runtime,
+        onStatus: this.opts.onStatus,
         endpoints: this.endpoints,
         endpointKey: endpointKey(this.target),
         tryDirect: this.opts.directToSocket !== false && !link.noDirect,
@@ -247,6 +260,7 @@ export class SshAgentClient implements AgentClient {
       if (attached.via === 'direct') this.stats.directs++;
       if (attached.installed) this.stats.installs++;
       if (attached.upgraded) this.stats.upgrades++;
+      if (attached.runtimeProvided) this.stats.runtimeProvided = attached.runtimeProvided;
       this.stats.lastConnectMs = Date.now() - started;
       this.agent = attached.info;
       this.lastSeen = new Date();

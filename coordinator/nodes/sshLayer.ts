@@ -16,10 +16,18 @@ import {
   type PinnedKey,
   type SshNodeTarget,
 } from '../ssh';
+import type { RuntimeChoice } from '../ssh/provideRuntime';
 import type { AgentClient } from './agentClient';
 
 export type { SshNodeTarget, IdentityInfo };
 export type HostKey = PinnedKey;
+
+export interface AgentClientOptions {
+  install: boolean;
+  /** When the node has no usable Node.js: the user's choice (absent: fail with the offers). */
+  runtime?: RuntimeChoice;
+  onStatus?: (message: string) => void;
+}
 
 export interface SshLayer {
   probeHostKey(host: string, port: number): Promise<HostKey>;
@@ -27,7 +35,7 @@ export interface SshLayer {
   pin(host: string, port: number, key: HostKey): Promise<void>;
   unpin(host: string, port: number): Promise<void>;
   ensureIdentity(identity?: string): Promise<IdentityInfo>;
-  createAgentClient(target: SshNodeTarget, opts: { install: boolean }): AgentClient;
+  createAgentClient(target: SshNodeTarget, opts: AgentClientOptions): AgentClient;
   diagnose(target: SshNodeTarget): Promise<TestStep[]>;
   purge(target: SshNodeTarget): Promise<void>;
 }
@@ -41,7 +49,7 @@ export function realSshLayer(paths: HomePaths, log: Logger): SshLayer {
     pin: (host, port, k) => knownHosts().pin(host, port, k.keyType, k.key),
     unpin: (host, port) => knownHosts().remove(host, port),
     ensureIdentity: (identity) => ensureIdentity(paths, identity),
-    createAgentClient: (target, opts) => createSshAgentClient(target, { paths, log, install: opts.install }),
+    createAgentClient: (target, opts) => createSshAgentClient(target, { paths, log, ...opts }),
     diagnose: (target) => diagnoseNode(target, { paths, log }),
     purge: (target) => purgeAgent(target, { paths, log }),
   };

@@ -33,6 +33,10 @@ export const ErrorCodes = {
   TUNNEL_FAILED: 1023,
   /** VENDETTA_HOME, or a file in it, is a link or can be changed by someone other than the user. */
   HOME_UNTRUSTED: 1030,
+  /** Setting up a node needs root, and the SSH user is not root and has no passwordless sudo. */
+  NODE_PRIVILEGE_REQUIRED: 1040,
+  /** A command that installs or sets up something on a node (`node prepare`, a runtime) failed. */
+  NODE_PREPARE_FAILED: 1041,
   INTERNAL: 1099,
 } as const;
 export type ErrorName = keyof typeof ErrorCodes;

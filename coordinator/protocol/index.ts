@@ -71,9 +71,17 @@ export interface NodeSystem {
   uptimeSeconds: number;
   nodeVersion: string;
 }
+/** The Node.js the agent runs on, and where it came from (`upload`: vendetta's own, uploaded). */
+export interface NodeRuntimeInfo {
+  source: 'node' | 'upload' | 'package';
+  path: string;
+  version: string;
+}
 /** One row of `vendetta node status --json`: the summary plus system figures. */
 export interface NodeStatus extends NodeSummary {
   system: NodeSystem | null;
+  /** Set when the agent answered. */
+  runtime?: NodeRuntimeInfo;
 }
 
 export interface ProgressParams {
@@ -109,6 +117,11 @@ export interface AddNodeParams {
   replaceHostKey?: boolean;
   /** false: register only, do not upload or start the agent. */
   install?: boolean;
+  /**
+   * When the node has no usable Node.js: `upload` vendetta's own, `package` install the
+   * distribution's (root or passwordless sudo), `never`. Absent: fail with the offers in the error.
+   */
+  installRuntime?: 'upload' | 'package' | 'never';
   labels?: Record<string, string>;
   progressToken?: string;
 }
@@ -117,6 +130,8 @@ export interface AddNodeResult {
   hostKeyFingerprint: string;
   /** Set when vendetta generated a key the user must install on the node. */
   generatedPublicKey?: { path: string; publicKey: string; installHint: string };
+  /** Set when `node add` brought the node a Node.js for the agent. */
+  runtimeInstalled?: { how: 'upload' | 'package'; version: string; path: string; ms: number };
 }
 
 export interface RemoveNodeParams {

@@ -11,7 +11,8 @@ import type { Logger } from '../log';
 import { AgentSession } from '../nodes/agentSession';
 import { execCollect, openExec } from './exec';
 import type { LocalBundle } from './localBundle';
-import { ATTACH_MARKER, KILL_PROCESS, LIST_BUNDLES, PROBE_PREFIX, PRUNE_BUNDLES, MIN_NODE_MAJOR, NODE_CANDIDATES, parseProbe, probeScript, WAIT_FOR_EXIT, type NodeRuntime, type ProbeResult } from './remoteScripts';
+import { packageTooOld, provideRuntime, runtimeMissing, type ProvidedRuntime, type RuntimeChoice } from './provideRuntime';
+import { ATTACH_MARKER, KILL_PROCESS, LIST_BUNDLES, PROBE_PREFIX, PRUNE_BUNDLES, NODE_CANDIDATES, parseProbe, probeScript, WAIT_FOR_EXIT, type NodeRuntime, type ProbeResult } from './remoteScripts';
 import { shScript } from './shellQuote';
 import { withTimeout } from '../../common/async/timeout';
 import { uploadBundle } from './upload';
@@ -30,6 +31,10 @@ export interface AttachOptions {
   log: Logger;
   /** false: never upload; a missing bundle is an error. */
   install: boolean;
+  /** What to do when the node has no usable Node.js; absent: fail with the offers (the user decides). */
+  runtime?: RuntimeChoice;
+  /** Says what a runtime install is doing (progress lines). */
+  onStatus?: (message: string) => void;
   handshakeTimeoutMs?: number;
   onLog?: (p: LogParams) => void;
 }
@@ -42,6 +47,8 @@ export interface AttachedAgent {
   home: string;
   installed: boolean;
   upgraded: boolean;
+  /** Set when this attach brought the node a Node.js. */
+  runtimeProvided?: ProvidedRuntime;
   /** The last lines the attach process wrote to stderr, for error messages. */
   stderrTail(): string;
 }
@@ -104,17 +111,6 @@ async function runProbe(client: Client, node: string, bundle: LocalBundle, mode:
   });
 }
 
-function runtimeMissing(node: string, host: string, probe: ProbeResult): VendettaError {
-  const found = probe.candidates.map((c) => `${c.version} at ${c.path}`).join(', ');
-  return new VendettaError('NODE_RUNTIME_MISSING', found
-    ? `${node} has Node.js ${found}, but the agent needs ${MIN_NODE_MAJOR} or newer`
-    : `${node} has no Node.js (looked in PATH, /usr/local/bin, /usr/bin, ~/.nvm, /opt/node*)`, {
-    node,
-    hint: `Install Node.js ${MIN_NODE_MAJOR} or newer on ${host} (Debian/Ubuntu: \`sudo apt-get install nodejs\`; or a build from https://nodejs.org in /usr/local), then retry.`,
-    details: { candidates: probe.candidates },
-  });
-}
-
 function attachFailed(node: string, why: string, stderr: string, cause?: unknown): VendettaError {
   return new VendettaError('AGENT_ERROR', `The agent on ${node} did not start: ${why}${stderr ? ` (${stderr.split('\n').slice(-3).join(' | ').slice(0, 400)})` : ''}`, {
     node,
@@ -128,7 +124,14 @@ async function attachOnce(client: Client, opts: AttachOptions & { upgradeOnMisma
   const { node, bundle } = opts;
   let run = await runProbe(client, node, bundle, 'attach', opts.install);
   let installed = false;
-  if (run.probe.runtimeMissing) throw runtimeMissing(node, opts.host, run.probe);
+  let runtimeProvided: ProvidedRuntime | undefined;
+  if (run.probe.runtimeMissing) {
+    if (opts.runtime !== 'upload' && opts.runtime !== 'package') throw await runtimeMissing(client, node, opts.host, run.probe, opts.runtime);
+    runtimeProvided = await provideRuntime(client, node, opts.runtime, opts.onStatus ?? (() => undefined), opts.log);
+    run = await runProbe(client, node, bundle, 'attach', opts.install);
+    if (run.probe.runtimeMissing) throw opts.runtime === 'package' ? packageTooOld(node, run.probe) : attachFailed(node, 'the uploaded Node.js is not found where expected', run.stderrTail());
+    if (run.probe.runtime && !runtimeProvided.version) runtimeProvided = { ...runtimeProvided, ...run.probe.runtime };
+  }
   if (!run.body) {
     if (run.probe.bundle !== 'missing' || !run.probe.home || !run.probe.runtime) {
       throw attachFailed(node, 'the setup script on the node did not finish', run.stderrTail());
@@ -150,7 +153,7 @@ async function attachOnce(client: Client, opts: AttachOptions & { upgradeOnMisma
   const session = new AgentSession({ nodeName: node, input: run.body!, output: run.channel, onLog: opts.onLog, handshakeTimeoutMs: opts.handshakeTimeoutMs });
   try {
     const info = await session.initialize();
-    return { session, channel: run.channel, info, runtime, home: run.probe.home ?? '', installed, stderrTail: run.stderrTail };
+    return { session, channel: run.channel, info, runtime, home: run.probe.home ?? '', installed, ...(runtimeProvided ? { runtimeProvided } : {}), stderrTail: run.stderrTail };
   } catch (err) {
     // A daemon of another protocol version: an upgrade if it still understands agent/shutdown.
     if (err instanceof VendettaError && err.code === 'PROTOCOL_MISMATCH' && opts.upgradeOnMismatch) {
@@ -230,7 +233,8 @@ async function attachOrUpgrade(client: Client, opts: AttachOptions): Promise<Att
     closeAttached(second);
     throw upgradeDidNotTake(node, second.info.buildId, bundle.buildId);
   }
-  return { ...second, installed: first.installed || second.installed, upgraded: true };
+  const runtimeProvided = first.runtimeProvided ?? second.runtimeProvided;
+  return { ...second, installed: first.installed || second.installed, upgraded: true, ...(runtimeProvided ? { runtimeProvided } : {}) };
 }
 
 function upgradeDidNotTake(node: string, running: string, wanted: string): VendettaError {

@@ -106,7 +106,7 @@ export async function diagnoseNode(target: SshNodeTarget, opts: DiagnoseOptions)
       const found = probe.candidates.map((c) => `${c.version} at ${c.path}`).join(', ');
       st.fail('Node.js runtime', {
         message: found ? `only ${found}; the agent needs 18 or newer` : 'no Node.js found (PATH, /usr/local/bin, /usr/bin, ~/.nvm, /opt/node*)',
-        hint: `Install Node.js 18 or newer on ${target.host} (Debian/Ubuntu: \`sudo apt-get install nodejs\`).`,
+        hint: `Install Node.js 18 or newer on ${target.host} (Debian/Ubuntu: \`sudo apt-get install nodejs\`), or let vendetta bring one: \`vendetta node add … --install-runtime upload|package\` (or \`runtime: upload\` for this node in nodes.yaml).`,
       });
       return st.steps;
     }

@@ -15,6 +15,8 @@ export const NODE_CANDIDATES = [
   '/usr/bin/node',
   '"$HOME"/.nvm/versions/node/*/bin/node',
   '/opt/node*/bin/node',
+  // Last: a Node.js vendetta uploaded for the agent (runtimeUpload.ts), with the user's consent.
+  '"$HOME"/.vendetta-agent/runtime/*/bin/node',
 ];
 
 /** Sets $h to the sha256 (hex) of file "$1", with sha256sum or, lacking it, Node.js ($node). */
@@ -55,11 +57,15 @@ export function probeScript(candidates: readonly string[] = NODE_CANDIDATES): st
 /** Writes stdin to new file $1 (mode 600); a partial file is deleted. For nodes without SFTP. */
 export const RECEIVE_FILE = 'umask 077; set -C; cat > "$1" || { rc=$?; rm -f "$1"; exit $rc; }';
 
-/** Checks uploaded file $1 against sha256 $2 and renames it to $3, all on the node. $4: Node.js. */
+/**
+ * Checks uploaded file $1 against sha256 $2 and renames it to $3, all on the node. $4: Node.js
+ * (to hash with when there is no sha256sum; may be empty). $5 `exec`: make it executable (700).
+ */
 export const VERIFY_AND_RENAME = [
   'node=$4',
   SHA256_FN,
   'h=; vsha "$1"',
+  'if [ "$h" = "$2" ] && [ "$5" = exec ]; then chmod 700 "$1" || { rm -f "$1"; exit 1; }; fi',
   `if [ "$h" = "$2" ]; then mv -f "$1" "$3" && echo "${PROBE_PREFIX}installed"; else rm -f "$1"; echo "${PROBE_PREFIX}checksum $h"; fi`,
 ].join('\n');
 

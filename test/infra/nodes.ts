@@ -54,7 +54,8 @@ export interface TestNodes {
   /**
    * Starts node i's sshd. `nodeJs: 'missing'` or a version such as 'v16.20.2' starts it in a
    * mount namespace where the host's Node.js is hidden (or replaced by a fake of that version),
-   * so the node's SSH sessions see no usable runtime. `sftp` rewrites the config with (true) or without (false) the SFTP
+   * so the node's SSH sessions see no usable runtime; `fakeCommands` replaces programs the same
+   * way. `sftp` rewrites the config with (true) or without (false) the SFTP
    * subsystem, as hardened servers do. Without it the config is left as it is (a test may have added to it).
    */
   startSshd(i: number, opts?: SshdOptions): Promise<void>;
@@ -68,6 +69,12 @@ export interface TestNodes {
 export interface SshdOptions {
   nodeJs?: 'missing' | `v${string}`;
   sftp?: boolean;
+  /**
+   * Programs replaced by a shell script in the sshd's mount namespace (absolute path → script
+   * text), so the node's sessions see, say, a `uname -m` of another architecture or an `ldd`
+   * of musl, while the rest of the machine is untouched.
+   */
+  fakeCommands?: Record<string, string>;
 }
 
 function fingerprintOfFile(pubFile: string): string {
@@ -161,7 +168,7 @@ export async function createTestNodes(opts: { count: number; label?: string }): 
     }
     const logFd = openSync(node.sshdLog, 'a');
     const sshd = ['ip', 'netns', 'exec', node.netns, SSHD, '-D', '-e', '-f', node.sshdConfig];
-    const argv = o.nodeJs ? [...hideNodeJs(dir, o.nodeJs), ...sshd] : sshd;
+    const argv = [...mountPrefix(dir, i, o), ...sshd];
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     child.on('error', () => undefined);
@@ -290,15 +297,28 @@ function hostNodeJsPaths(): string[] {
   return ['/usr/bin/node', '/usr/local/bin/node', ...opt].filter((p) => existsSync(p));
 }
 
-/** An argv prefix: a private mount namespace with the host's Node.js hidden or faked, then exec. */
-function hideNodeJs(dir: string, nodeJs: 'missing' | `v${string}`): string[] {
-  let fake = '/dev/null'; // not executable: the setup script skips it
-  if (nodeJs !== 'missing') {
-    if (!/^v\d+\.\d+\.\d+$/.test(nodeJs)) throw new Error(`startSshd: bad Node.js version ${nodeJs}`);
-    fake = join(dir, `fake-node-${nodeJs}`);
-    writeFileSync(fake, `#!/bin/sh\nif [ "$1" = --version ]; then echo ${nodeJs}; exit 0; fi\necho "fake Node.js ${nodeJs}" >&2; exit 1\n`, { mode: 0o755 });
+/**
+ * An argv prefix: a private mount namespace with the host's Node.js hidden or faked and the fake
+ * commands bound over the real ones, then exec; empty when nothing is to be hidden.
+ */
+function mountPrefix(dir: string, i: number, o: SshdOptions): string[] {
+  const binds: string[] = [];
+  if (o.nodeJs) {
+    let fake = '/dev/null'; // not executable: the setup script skips it
+    if (o.nodeJs !== 'missing') {
+      if (!/^v\d+\.\d+\.\d+$/.test(o.nodeJs)) throw new Error(`startSshd: bad Node.js version ${o.nodeJs}`);
+      fake = join(dir, `fake-node-${o.nodeJs}`);
+      writeFileSync(fake, `#!/bin/sh\nif [ "$1" = --version ]; then echo ${o.nodeJs}; exit 0; fi\necho "fake Node.js ${o.nodeJs}" >&2; exit 1\n`, { mode: 0o755 });
+    }
+    for (const target of hostNodeJsPaths()) binds.push(fake, target);
   }
-  const targets = hostNodeJsPaths();
-  const script = 'f=$1; n=$2; shift 2; while [ "$n" -gt 0 ]; do mount --bind "$f" "$1" || exit 1; shift; n=$((n-1)); done; exec "$@"';
-  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', fake, String(targets.length), ...targets];
+  for (const [target, text] of Object.entries(o.fakeCommands ?? {})) {
+    if (!target.startsWith('/') || !existsSync(target)) throw new Error(`startSshd: ${target} is not an existing absolute path`);
+    const fake = join(dir, `n${i + 1}-fake${target.replace(/\//g, '-')}`);
+    writeFileSync(fake, text, { mode: 0o755 });
+    binds.push(fake, target);
+  }
+  if (binds.length === 0) return [];
+  const script = 'while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"';
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...binds, '--'];
 }
