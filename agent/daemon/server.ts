@@ -22,6 +22,7 @@ import { handlers } from '../handlers';
 import { ClientConnection } from './connection';
 import type { DaemonContext } from './context';
 import { acquireLock, releaseLock } from './lock';
+import { IdleWatch } from '../workspaces/idleWatch';
 
 export interface DaemonOptions {
   paths: AgentPaths;
@@ -67,6 +68,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const services = attachServices(workspaces, logger, (type, params) => {
     for (const c of connections) c.notifyInitialized(type, params);
   });
+  // Decided here on the node: a workspace with an idleTimeout stops when nothing uses it.
+  const idle = new IdleWatch({ logger, candidates: () => workspaces.idleCandidates(), stop: (name) => workspaces.stop(name, 'idle') });
   const daemon: DaemonContext = {
     pid: process.pid,
     startedAt,
@@ -89,6 +92,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   async function stop(reason: string): Promise<void> {
     logger.info('stopping', { reason, connections: connections.size });
     clearInterval(watchdog);
+    idle.dispose();
     server.close();
     rmSync(paths.socket, { force: true });
     const closed = [...connections].map((c) => new Promise<void>((resolve) => c.onClose(resolve)));
@@ -151,7 +155,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   void workspaces
     .reconcile()
     .catch((err: unknown) => logger.warn('workspace reconciliation failed', { err }))
-    .then(() => services.resume());
+    .then(() => services.resume())
+    .then(() => idle.start());
   await done;
   return 0;
 }

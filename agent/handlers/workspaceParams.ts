@@ -161,8 +161,15 @@ export function validSpec(m: string, v: unknown): WorkspaceSpec {
     if (typeof v.forwardAgent !== 'boolean') throw new Invalid(m, `spec.forwardAgent must be true or false, got ${JSON.stringify(v.forwardAgent)?.slice(0, 80)}`);
     if (v.forwardAgent) spec.forwardAgent = true;
   }
+  if (v.idleTimeoutMs !== undefined) {
+    if (typeof v.idleTimeoutMs !== 'number' || !Number.isInteger(v.idleTimeoutMs) || v.idleTimeoutMs < 1000 || v.idleTimeoutMs > MAX_IDLE_MS) throw new Invalid(m, `spec.idleTimeoutMs must be a whole number of milliseconds from 1000 to ${MAX_IDLE_MS}, got ${JSON.stringify(v.idleTimeoutMs)?.slice(0, 80)}`);
+    spec.idleTimeoutMs = v.idleTimeoutMs;
+  }
   return spec;
 }
+
+/** 30 days: longer is the same as never. */
+const MAX_IDLE_MS = 30 * 24 * 3600_000;
 
 export function validateCreateParams(raw: unknown): CreateWorkspaceParams {
   const m = 'workspaces/create';

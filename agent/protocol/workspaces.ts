@@ -48,6 +48,8 @@ export interface WorkspaceSpecCommon {
   hooks?: WorkspaceHooksSpec;
   /** The workspace's sshd lets a client forward its SSH agent; absent or false: it refuses. */
   forwardAgent?: boolean;
+  /** The agent stops the workspace after this long without a connection from outside or CPU use. */
+  idleTimeoutMs?: number;
 }
 
 export interface DockerWorkspaceSpec extends WorkspaceSpecCommon {

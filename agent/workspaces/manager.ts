@@ -24,6 +24,7 @@ import { missing, notFound, outdated } from './refusals';
 import { syncTarget } from './syncTarget';
 import { AGENT_HOME_LABEL, findOwn, ownedBy, providerHolding, reconcileAll } from './reconcile';
 import { bringUp, STEPS, type Progress } from './bringUp';
+import type { IdleCandidate } from './idleWatch';
 
 export { AGENT_HOME_LABEL } from './reconcile';
 
@@ -97,7 +98,7 @@ export class WorkspaceManager {
     let rec: WorkspaceRecord;
     if (!existing) rec = newWorkspaceRecord(this.opts.home, spec);
     else if (existing.phase === 'creating') rec = { ...existing, spec }; // a cut-short create: this spec wins
-    // Made: only keys, services, hooks, agent forwarding change (services are run through exec,
+    // Made: only keys, services, hooks, agent forwarding and the idle timeout change (services are run through exec,
     // the sshd config is rewritten and reloaded), not what the container was made with.
     else rec = { ...existing, spec: { ...withoutChangeable(existing.spec), authorizedKeys: spec.authorizedKeys, ...changeable(spec) } };
     this.store.put(rec);
@@ -199,6 +200,20 @@ export class WorkspaceManager {
       published: ws?.publishedPorts ?? {},
       dir: workspacePaths(this.opts.home, name).dir,
     };
+  }
+
+  /** The workspaces the idle watch looks at: made, left running, with an idle timeout. */
+  idleCandidates(): IdleCandidate[] {
+    const out: IdleCandidate[] = [];
+    for (const r of this.store.all()) {
+      if (r.phase !== 'ready' || r.desired !== 'running' || !r.providerId || !r.spec.idleTimeoutMs || this.creating.has(r.spec.name)) continue;
+      try {
+        out.push({ name: r.spec.name, idleTimeoutMs: r.spec.idleTimeoutMs, provider: this.opts.providers(r.provider), providerId: r.providerId });
+      } catch (err) {
+        this.opts.logger.debug('no provider for the idle watch', { workspace: r.spec.name, err });
+      }
+    }
+    return out;
   }
 
   /** Names of every workspace with a record. */
@@ -359,11 +374,12 @@ export class WorkspaceManager {
   }
 }
 
-function changeable(spec: WorkspaceSpec): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent'> {
+function changeable(spec: WorkspaceSpec): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent' | 'idleTimeoutMs'> {
   return {
     ...(spec.services ? { services: spec.services } : {}),
     ...(spec.hooks ? { hooks: spec.hooks } : {}),
     ...(spec.forwardAgent ? { forwardAgent: true } : {}),
+    ...(spec.idleTimeoutMs ? { idleTimeoutMs: spec.idleTimeoutMs } : {}),
   };
 }
 
@@ -372,5 +388,6 @@ function withoutChangeable(spec: WorkspaceSpec): WorkspaceSpec {
   delete out.services;
   delete out.hooks;
   delete out.forwardAgent;
+  delete out.idleTimeoutMs;
   return out;
 }

@@ -16,13 +16,20 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
+/** `running`, `running (up unfinished)`, `stopped (idle since 2026-12-05 07:12:03)`. */
+export function stateText(r: WorkspaceSummary): string {
+  if (r.unfinished) return `${r.state} (up unfinished)`;
+  if (r.state === 'stopped' && r.stopped?.reason === 'idle') return `stopped (idle since ${localTime(r.stopped.at)})`;
+  return r.state;
+}
+
 export function formatWorkspaceList(rows: readonly WorkspaceSummary[]): string {
   if (rows.length === 0) return 'no workspaces yet: `vendetta workspace up PATH` makes one\n';
   const table = formatTable(rows, [
     { header: 'name', value: (r) => r.name },
     { header: 'node', value: (r) => r.node },
     { header: 'provider', value: (r) => r.provider },
-    { header: 'state', value: (r) => (r.unfinished ? `${r.state} (up unfinished)` : r.state) },
+    { header: 'state', value: stateText },
     { header: 'ssh host', value: (r) => r.sshHost },
     { header: 'created', value: (r) => localTime(r.createdAt) },
   ]);
@@ -90,7 +97,7 @@ export function formatStatus(s: WorkspaceStatus): string {
     ['name', s.name],
     ['node', s.node],
     ['provider', s.provider],
-    ['state', s.state],
+    ['state', stateText(s)],
     ['ssh host', s.sshHost],
     ['user', s.user ?? '-'],
     ['image', s.image ?? '-'],

@@ -22,6 +22,8 @@ export interface NodeEntry {
   transport?: 'ssh' | 'local';
   /** How the agent's Node.js came to the node when it had none (absent: the node's own). */
   runtime?: 'upload' | 'package';
+  /** Default idle timeout of this node's workspaces (a duration); off when absent. */
+  idleTimeout?: string;
   labels?: Record<string, string>;
 }
 
@@ -105,7 +107,7 @@ function validateNodes(text: string, file: string): { nodes?: NodesFile; diagnos
   return { nodes: data as NodesFile, diagnostics };
 }
 
-const KEY_ORDER: readonly (keyof NodeEntry)[] = ['name', 'host', 'port', 'user', 'identity', 'hostKey', 'transport', 'runtime', 'labels'];
+const KEY_ORDER: readonly (keyof NodeEntry)[] = ['name', 'host', 'port', 'user', 'identity', 'hostKey', 'transport', 'runtime', 'idleTimeout', 'labels'];
 
 /** YAML text for the registry, keys in a fixed order, with a header saying what the file is. */
 export function serializeNodesFile(nodes: NodesFile): string {

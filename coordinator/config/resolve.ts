@@ -54,6 +54,7 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
     forwardAgent: config.forwardAgent ?? false,
   };
   if (config.user !== undefined) resolved.user = config.user;
+  if (config.idleTimeout !== undefined) resolved.idleTimeoutMs = parseDuration(config.idleTimeout);
   return resolved;
 }
 

@@ -26,6 +26,7 @@ export function semanticDiagnostics(data: unknown, file: string, locate: Locator
 
   checkDockerImage(data, report);
   checkProvider(data, report);
+  checkIdleTimeout(data, report);
   const services = isRecord(data.services) ? data.services : {};
   const names = Object.keys(services);
   const deps = new Map<string, { dep: string; index: number }[]>();
@@ -156,6 +157,14 @@ function checkProvider(data: Rec, report: (path: string[], init: DiagnosticInit)
   const p = data.provider;
   if (typeof p !== 'string' || !PROVIDER_NAMES.includes(p as ProviderName) || RUNNABLE_PROVIDERS.includes(p as ProviderName)) return;
   report(['provider'], { code: 'unsupported', message: `provider \`${p}\` is not available: ${notRunnableReason(p as ProviderName)}`, hint: 'use `provider: docker` (or leave `provider` out: docker is the default)' });
+}
+
+/** The node looks every few seconds; a timeout shorter than a second would stop a workspace before anyone could reach it. */
+function checkIdleTimeout(data: Rec, report: (path: string[], init: DiagnosticInit) => void): void {
+  const ms = tryParseDuration(data.idleTimeout);
+  if (ms === undefined) return;
+  if (ms < 1000) report(['idleTimeout'], { code: 'out-of-range', message: `\`idleTimeout\` ${data.idleTimeout} is shorter than a second`, hint: 'give at least 1s (e.g. 30m), or leave it out to never stop an idle workspace' });
+  else if (ms > 30 * 24 * 3600_000) report(['idleTimeout'], { code: 'out-of-range', message: `\`idleTimeout\` ${data.idleTimeout} is longer than 30 days`, hint: 'leave it out to never stop an idle workspace' });
 }
 
 function checkDockerImage(data: Rec, report: (path: string[], init: DiagnosticInit) => void): void {

@@ -71,6 +71,8 @@ export interface WorkspaceConfig {
   workspaceFolder?: string;
   user?: string;
   forwardAgent?: boolean;
+  /** A duration (`30m`); off when absent. */
+  idleTimeout?: string;
 }
 
 export type ResolvedHealthcheck = (
@@ -107,4 +109,6 @@ export interface ResolvedWorkspaceConfig {
   user?: string;
   /** Whether the laptop's SSH agent may be forwarded into the workspace (opt-in). */
   forwardAgent: boolean;
+  /** The node stops the workspace after this long idle; absent: never. */
+  idleTimeoutMs?: number;
 }

@@ -19,6 +19,7 @@ import { diagnoseLocal } from './localDiagnosis';
 import { LocalAgentClient } from './localAgentClient';
 import { resolveEntry, runtimeOf, sameLink, toStatus, toSummary, type NodeFacts, type ResolvedNode } from './nodeSummary';
 import { LOCAL_NODE_NAME, type NodeRegistry } from './registry';
+import { tryParseDuration } from '../config/units';
 import type { SshLayer, SshNodeTarget } from './sshLayer';
 
 export interface NodeManagerOptions {
@@ -175,6 +176,12 @@ export class NodeManager {
   }
 
   /** The agent link of a node, for the workspace manager; NODE_NOT_FOUND for an unknown name. */
+  /** nodes.yaml's `idleTimeout` of the node, in milliseconds (the schema checked its form). */
+  idleTimeoutMs(node: string): number | undefined {
+    const text = this.opts.registry.get(node)?.idleTimeout;
+    return text === undefined ? undefined : tryParseDuration(text);
+  }
+
   agentClient(name: string): AgentClient {
     return this.get(name).client;
   }

@@ -31,6 +31,8 @@ export interface WorkspaceSummary {
    * failed): the step it reached. A running state then does not mean the code and services are there.
    */
   unfinished?: UnfinishedUp;
+  /** When stopped: by a request, or by its node because it was idle for its idleTimeout; and when. */
+  stopped?: { reason: 'request' | 'idle'; at: string };
 }
 
 /** How far an `up` got: its step of the total, in words, and when it began. */

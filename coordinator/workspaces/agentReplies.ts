@@ -32,6 +32,10 @@ export function checkWorkspaceInfo(raw: unknown, node: string): WorkspaceInfo {
     const e = o.error as Record<string, unknown> | null;
     if (typeof e !== 'object' || e === null || typeof e.code !== 'string' || typeof e.message !== 'string') bad('error', node);
   }
+  if (o.stopped !== undefined) {
+    const st = o.stopped as Record<string, unknown> | null;
+    if (typeof st !== 'object' || st === null || (st.reason !== 'request' && st.reason !== 'idle') || typeof st.at !== 'string') bad('stopped', node);
+  }
   return raw as WorkspaceInfo;
 }
 

@@ -39,6 +39,8 @@ import { gone, notConnectable, wakeForConnect } from './wake';
 /** Where the manager finds a node's agent (the NodeManager in the daemon, a fake in tests). */
 export interface NodeSource {
   agentClient(node: string): AgentClient;
+  /** The node's default idle timeout (nodes.yaml `idleTimeout`), if it has one. */
+  idleTimeoutMs?(node: string): number | undefined;
 }
 
 export interface WorkspaceManagerOptions {
@@ -54,6 +56,7 @@ export interface WorkspaceManagerOptions {
 interface Known {
   state: WorkspaceSummary['state'];
   error?: WorkspaceSummary['error'];
+  stopped?: WorkspaceSummary['stopped'];
   ssh?: { host: string; port: number };
 }
 
@@ -100,6 +103,7 @@ export class WorkspaceManager {
       emitChange: () => this.emitChange(),
       inspect: (r, token) => this.inspect(r, token),
       openSsh: (r) => this.openSsh(r),
+      nodeIdleTimeoutMs: (node) => opts.nodes.idleTimeoutMs?.(node),
     };
   }
 
@@ -208,7 +212,7 @@ export class WorkspaceManager {
   /** Remembers what the node said, for the change events and the tunnel's endpoint. */
   noteInfo(record: WorkspaceRecord, info: WorkspaceInfo | undefined, error?: VendettaError): Known {
     const k: Known = info
-      ? { state: info.state, ...(info.error ? { error: { ...info.error } } : {}), ...(info.ssh ? { ssh: { host: info.ssh.host, port: info.ssh.port } } : {}) }
+      ? { state: info.state, ...(info.error ? { error: { ...info.error } } : {}), ...(info.stopped ? { stopped: { ...info.stopped } } : {}), ...(info.ssh ? { ssh: { host: info.ssh.host, port: info.ssh.port } } : {}) }
       : error
         ? { state: 'error', error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } }
         : { state: 'missing', error: { code: 'WORKSPACE_MISSING', message: `${record.node} no longer has this workspace`, hint: `\`vendetta workspace up\` makes it again; \`vendetta workspace rm ${record.name}\` forgets it.` } };
@@ -233,6 +237,7 @@ export class WorkspaceManager {
     if (record.projectPath) s.projectPath = record.projectPath;
     if (k?.error && k.state !== 'running') s.error = { ...k.error };
     if (record.unfinished) s.unfinished = { ...record.unfinished };
+    if (k?.state === 'stopped' && k.stopped) s.stopped = { ...k.stopped };
     return s;
   }
 

@@ -37,6 +37,8 @@ export interface WorkspaceOps {
   emitChange(): void;
   inspect(record: WorkspaceRecord, token?: CancellationToken): Promise<WorkspaceInfo | undefined>;
   openSsh(record: WorkspaceRecord): Promise<Duplex>;
+  /** The node's default idle timeout, for a config that sets none. */
+  nodeIdleTimeoutMs(node: string): number | undefined;
 }
 
 /** Forwards ports of a workspace to this machine (`up --forward`); the services manager's. */

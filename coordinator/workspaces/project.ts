@@ -52,6 +52,8 @@ export interface SpecOverrides {
   provider?: WorkspaceProvider;
   /** With `docker.build`: the hash of the build inputs (buildInputs.ts), which names the image. */
   buildHash?: string;
+  /** The node's default idle timeout (nodes.yaml), used when the config sets none. */
+  nodeIdleTimeoutMs?: number;
 }
 
 /** The agent's WorkspaceSpec for this project; the login key is the workspace key's public half. */
@@ -73,6 +75,8 @@ export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverri
   if (config.hooks.postStart !== undefined) hooks.postStart = copyCommand(config.hooks.postStart);
   if (hooks.postCreate !== undefined || hooks.postStart !== undefined) spec.hooks = hooks;
   if (config.forwardAgent) spec.forwardAgent = true;
+  const idle = config.idleTimeoutMs ?? overrides.nodeIdleTimeoutMs;
+  if (idle !== undefined) spec.idleTimeoutMs = idle;
   return spec;
 }
 

@@ -58,7 +58,8 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
     const provider = p.provider ?? project.config.provider;
     const build = provider === 'docker' ? project.config.docker.build : undefined;
     const buildHash = build ? await buildInputsHash(p.path, build) : undefined;
-    const spec = buildSpec(project.config, { name, ...(p.provider ? { provider: p.provider } : {}), ...(buildHash ? { buildHash } : {}) }, key.publicKey);
+    const nodeIdle = m.nodeIdleTimeoutMs(node);
+    const spec = buildSpec(project.config, { name, ...(p.provider ? { provider: p.provider } : {}), ...(buildHash ? { buildHash } : {}), ...(nodeIdle !== undefined ? { nodeIdleTimeoutMs: nodeIdle } : {}) }, key.publicKey);
     const record: WorkspaceRecord = {
       name,
       node,

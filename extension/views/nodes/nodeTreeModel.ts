@@ -151,10 +151,19 @@ export function workspaceIcon(w: WorkspaceSummary): IconSpec {
 /** `running · docker · ~/src/shop`. */
 export function workspaceDescription(w: WorkspaceSummary, homedir?: string): string {
   // A workspace whose last up stopped half-way may lack its code and services: say so beside the state.
-  const parts: string[] = [w.unfinished ? `${w.state} (up unfinished)` : w.state, w.provider];
+  const idle = w.state === 'stopped' && w.stopped?.reason === 'idle' ? `stopped (idle since ${shortTime(w.stopped.at)})` : undefined;
+  const parts: string[] = [w.unfinished ? `${w.state} (up unfinished)` : (idle ?? w.state), w.provider];
   if (w.error) parts.push(oneLine(w.error.message));
   else if (w.projectPath) parts.push(homedir && w.projectPath.startsWith(homedir + '/') ? `~${w.projectPath.slice(homedir.length)}` : w.projectPath);
   return parts.join(' · ');
+}
+
+/** `07:12` today, `Dec 4 07:12` before: when an idle workspace was stopped. */
+function shortTime(iso: string): string {
+  const d = new Date(iso);
+  if (!Number.isFinite(d.getTime())) return iso;
+  const hm = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return d.toDateString() === new Date().toDateString() ? hm : `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${hm}`;
 }
 
 export function workspaceTooltip(w: WorkspaceSummary): string {

@@ -90,6 +90,8 @@ describe('workspace requests are checked at the agent boundary', () => {
     for (const forwardAgent of ['yes', 1, null]) refused({ spec: spec({ forwardAgent }) }, /spec.forwardAgent must be true or false/);
     assert.equal(validateCreateParams({ spec: spec({ forwardAgent: true }) }).spec.forwardAgent, true);
     assert.equal('forwardAgent' in validateCreateParams({ spec: spec({ forwardAgent: false }) }).spec, false);
+    for (const idleTimeoutMs of [999, 1.5, '60000', -1, 31 * 24 * 3600_000]) refused({ spec: spec({ idleTimeoutMs }) }, /spec.idleTimeoutMs must be a whole number of milliseconds from 1000/);
+    assert.equal(validateCreateParams({ spec: spec({ idleTimeoutMs: 60_000 }) }).spec.idleTimeoutMs, 60_000);
     refused({ spec: 'x' }, /spec must be an object/);
     refused({ spec: spec(), progressToken: '' }, /progressToken/);
     refused([], /expected an object/);

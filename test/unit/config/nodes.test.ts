@@ -13,6 +13,13 @@ describe('nodes.yaml', () => {
     }
   });
 
+  it('takes a node-wide idleTimeout (a duration) and keeps it when the file is written back', () => {
+    const r = validateNodesText(one('    host: h\n    idleTimeout: 1h\n'), 'nodes.yaml');
+    assert.equal(r.nodes?.nodes[0]?.idleTimeout, '1h');
+    assert.match(serializeNodesFile(r.nodes!), /idleTimeout: 1h/);
+    assert.ok(codes(one('    host: h\n    idleTimeout: soon\n')).length > 0);
+  });
+
   it('accepts host names, IPv4 and IPv6 addresses', () => {
     for (const host of ['example.com', 'build-1', 'my_host.local', '10.0.0.5', 'fd00::5', '[fd00::5]', 'fe80::1%eth0']) {
       assert.deepEqual(codes(one(`    host: ${JSON.stringify(host)}\n`)), [], host);

@@ -31,6 +31,16 @@ describe('resolved workspace config', () => {
     assert.match(bad.diagnostics[0]?.message ?? '', /forwardAgent/);
   });
 
+  it('an idleTimeout becomes milliseconds, off when absent; under a second or over 30 days is refused', () => {
+    assert.equal(resolved('name: x\nidleTimeout: 30m\n').idleTimeoutMs, 1_800_000);
+    assert.equal('idleTimeoutMs' in resolved('name: x\n'), false);
+    for (const [text, why] of [['500ms', /shorter than a second/], ['800h', /longer than 30 days/], ['soon', /idleTimeout/]] as const) {
+      const bad = validateWorkspaceConfigText(`name: x\nidleTimeout: ${text}\n`, 'c.yaml');
+      assert.equal(bad.config, undefined, text);
+      assert.match(bad.diagnostics.map((d) => d.message).join('\n'), why);
+    }
+  });
+
   it('orders services so each starts after its dependencies', () => {
     const c = resolved([
       'name: x',

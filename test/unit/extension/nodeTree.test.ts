@@ -102,6 +102,14 @@ describe('the Remote Nodes tree shows workspaces under their node', () => {
     assert.match(workspaceTooltip(w), /its last up has not finished: it reached step 3\/6 \(Creating shop on build\\-1\)/);
   });
 
+  it('a workspace stopped for being idle says so, with when, beside its state', () => {
+    const at = new Date();
+    at.setHours(7, 12, 0, 0);
+    const w = ws({ state: 'stopped', stopped: { reason: 'idle', at: at.toISOString() } });
+    assert.match(workspaceDescription(w), /^stopped \(idle since \d\d?:12( [AP]M)?\) · docker · /);
+    assert.match(workspaceDescription(ws({ state: 'stopped', stopped: { reason: 'request', at: at.toISOString() } })), /^stopped · docker/);
+  });
+
   it('each state has its own contextValue and icon; only a running one expands', () => {
     const expected = { stopped: ['stoppedWorkspace', 'debug-stop'], creating: ['creatingWorkspace', 'loading~spin'], error: ['errorWorkspace', 'error'], missing: ['missingWorkspace', 'question'] } as const;
     for (const [state, [context, icon]] of Object.entries(expected)) {

@@ -38,6 +38,10 @@ describe('the services the agent is asked to run', () => {
     assert.equal(buildSpec({ ...config, services: [], hooks: {} }, {}, 'k').services, undefined);
     assert.equal('forwardAgent' in spec, false, 'the sshd refuses the agent unless the config opts in');
     assert.equal(buildSpec({ ...config, forwardAgent: true }, {}, 'k').forwardAgent, true);
+    // The idle timeout: the config's, else the node's default (nodes.yaml), else none.
+    assert.equal('idleTimeoutMs' in spec, false);
+    assert.equal(buildSpec(config, { nodeIdleTimeoutMs: 3_600_000 }, 'k').idleTimeoutMs, 3_600_000);
+    assert.equal(buildSpec({ ...config, idleTimeoutMs: 60_000 }, { nodeIdleTimeoutMs: 3_600_000 }, 'k').idleTimeoutMs, 60_000);
   });
 
   it('up waits until every service is healthy or stuck, within what the checks allow', () => {

@@ -66,6 +66,14 @@ describe('what the CLI prints, said once and truthfully', () => {
     assert.match(formatStatus(status), /^started +-$/m);
   });
 
+  it('a workspace its node stopped for being idle says so, with when, in list and status', () => {
+    const at = new Date(2026, 11, 5, 7, 12, 3).toISOString();
+    const row = { name: 'nap', node: 'local', provider: 'docker' as const, state: 'stopped' as const, sshHost: 'nap.local.vendetta', createdAt: at, workspaceFolder: '/workspaces/nap', stopped: { reason: 'idle' as const, at } };
+    assert.match(formatWorkspaceList([row]), /^nap +local +docker +stopped \(idle since 2026-12-05 07:12:03\) /m);
+    assert.match(formatStatus({ ...row, image: null, user: 'root', startedAt: null, ssh: null, nodeFolder: null }), /^state +stopped \(idle since 2026-12-05 07:12:03\)$/m);
+    assert.match(formatWorkspaceList([{ ...row, stopped: { reason: 'request', at } }]), /^nap +local +docker +stopped +nap/m);
+  });
+
   it('reads every moment as local YYYY-MM-DD HH:MM:SS', () => {
     const d = new Date(2026, 0, 2, 3, 4, 5);
     assert.equal(localTime(d.toISOString()), '2026-01-02 03:04:05');

@@ -1,0 +1,120 @@
+/**
+ * What a workspace is doing, read from inside it with one exec (so every provider answers the
+ * same way): its TCP sockets from /proc/net/tcp{,6} (the workspace's own network namespace) and
+ * the CPU time its processes used: its cgroup's (v2 `cpu.stat`, v1 `cpuacct.usage`), else the
+ * sum over the processes it can see (a VM's all). Never /proc/stat: in a container that is the
+ * whole node's. Pure parsers here; the idle watch asks and decides.
+ */
+
+/** Run as root inside the workspace; the marker line splits the two parts. */
+export const ACTIVITY_PROBE = [
+  'sh',
+  '-c',
+  'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; echo @@cpu; ' +
+    'if [ -r /sys/fs/cgroup/cpu.stat ]; then cat /sys/fs/cgroup/cpu.stat; ' +
+    'elif [ -r /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then echo "cpuacct_usage_ns $(cat /sys/fs/cgroup/cpuacct/cpuacct.usage)"; ' +
+    'else echo @@procs; cat /proc/[0-9]*/stat 2>/dev/null; fi',
+];
+
+export interface TcpSocket {
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** The kernel's state number: 1 established, 10 listen. */
+  state: number;
+}
+
+export interface Activity {
+  sockets: TcpSocket[];
+  /** CPU time used so far, in microseconds; undefined when neither source could be read. */
+  cpuUsec?: number;
+}
+
+const TCP_ESTABLISHED = 1;
+const TCP_LISTEN = 10;
+/** USER_HZ: /proc/<pid>/stat counts in 1/100 s on every Linux architecture we run on. */
+const USEC_PER_JIFFY = 10_000;
+
+export function parseActivity(stdout: string): Activity {
+  const cut = stdout.indexOf('@@cpu\n');
+  const net = cut < 0 ? stdout : stdout.slice(0, cut);
+  const cpu = cut < 0 ? '' : stdout.slice(cut + 6);
+  const out: Activity = { sockets: parseProcNetTcp(net) };
+  const usec = parseCpuUsec(cpu);
+  if (usec !== undefined) out.cpuUsec = usec;
+  return out;
+}
+
+/** Lines of /proc/net/tcp and /proc/net/tcp6 (headers and anything malformed skipped). */
+export function parseProcNetTcp(text: string): TcpSocket[] {
+  const out: TcpSocket[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4 || !/^\d+:$/.test(f[0]!)) continue;
+    const local = endpoint(f[1]!);
+    const remote = endpoint(f[2]!);
+    const state = Number.parseInt(f[3]!, 16);
+    if (!local || !remote || !Number.isFinite(state)) continue;
+    out.push({ localAddress: local.address, localPort: local.port, remoteAddress: remote.address, remotePort: remote.port, state });
+  }
+  return out;
+}
+
+/** `0100007F:1F90` → 127.0.0.1:8080; IPv6 as 32 hex digits in four host-order words. */
+function endpoint(s: string): { address: string; port: number } | undefined {
+  const m = /^([0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})$/.exec(s);
+  if (!m) return undefined;
+  const hex = m[1]!;
+  const port = Number.parseInt(m[2]!, 16);
+  if (hex.length === 8) return { address: wordBytes(hex).join('.'), port };
+  const bytes: number[] = [];
+  for (let i = 0; i < 32; i += 8) bytes.push(...wordBytes(hex.slice(i, i + 8)));
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return { address: bytes.slice(12).join('.'), port };
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return { address: groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::'), port };
+}
+
+/** One little-endian 32-bit word of /proc/net as its four bytes in network order. */
+function wordBytes(hex8: string): number[] {
+  return [6, 4, 2, 0].map((i) => Number.parseInt(hex8.slice(i, i + 2), 16));
+}
+
+export function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1';
+}
+
+/** `usage_usec` of cgroup v2 cpu.stat, cgroup v1's usage in ns, else the sum of the processes' times. */
+export function parseCpuUsec(text: string): number | undefined {
+  const usage = /^usage_usec (\d+)$/m.exec(text);
+  if (usage) return Number(usage[1]);
+  const v1 = /^cpuacct_usage_ns (\d+)$/m.exec(text);
+  if (v1) return Math.floor(Number(v1[1]) / 1000);
+  if (!text.startsWith('@@procs')) return undefined;
+  let jiffies = 0;
+  for (const line of text.split('\n').slice(1)) {
+    // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so count from the last `)`.
+    const rest = line.slice(line.lastIndexOf(')') + 2).split(' ');
+    // utime, stime, and cutime, cstime (children it waited for: a finished build step counts too).
+    const times = [11, 12, 13, 14].map((i) => Number(rest[i]));
+    if (line.lastIndexOf(')') < 0 || times.some((t) => !Number.isFinite(t))) continue;
+    jiffies += times.reduce((a, b) => a + b, 0);
+  }
+  return jiffies * USEC_PER_JIFFY;
+}
+
+/** TCP ports something listens on, each once, in order. */
+export function listeningPorts(sockets: readonly TcpSocket[]): number[] {
+  return [...new Set(sockets.filter((s) => s.state === TCP_LISTEN).map((s) => s.localPort))].sort((a, b) => a - b);
+}
+
+/**
+ * Connections into the workspace from outside it: an SSH session, a forwarded port, `exec`
+ * (which runs over SSH). Connections between its own processes come from loopback; the ones
+ * the engine or the node forwards in come from another address.
+ */
+export function outsideConnections(sockets: readonly TcpSocket[]): number {
+  const listening = new Set(listeningPorts(sockets));
+  return sockets.filter((s) => s.state === TCP_ESTABLISHED && listening.has(s.localPort) && !isLoopback(s.remoteAddress)).length;
+}

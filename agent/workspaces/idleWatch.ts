@@ -1,0 +1,107 @@
+/**
+ * Stops a workspace that has been idle for its `idleTimeoutMs`: no connection from outside it
+ * (an SSH session, a forwarded port, an `exec`, which runs over SSH) and no more CPU than a small
+ * threshold, measured at every look. Decided here on the node, so it works while the laptop is
+ * closed. An agent restart starts the count again (the workspace gets a whole timeout more).
+ */
+import type { Logger } from '../log/logger';
+import type { WorkspaceProvider } from '../providers/contract';
+import { ACTIVITY_PROBE, outsideConnections, parseActivity } from './activity';
+
+/** What the watch needs of one running workspace. */
+export interface IdleCandidate {
+  name: string;
+  idleTimeoutMs: number;
+  provider: WorkspaceProvider;
+  providerId: string;
+}
+
+export interface IdleWatchDeps {
+  logger: Logger;
+  /** Workspaces with an idle timeout that should be running (ready, not stopped on purpose). */
+  candidates(): IdleCandidate[];
+  stop(name: string): Promise<unknown>;
+  /** A fraction of one CPU; above it the workspace is busy (default 0.1). */
+  cpuThreshold?: number;
+  now?: () => number;
+}
+
+interface Seen {
+  /** When it was last seen busy (or first seen). */
+  activeAt: number;
+  cpuUsec?: number;
+  at: number;
+  nextLookAt: number;
+}
+
+/** How often a workspace is looked at: often enough to stop it within ~1/6 of its timeout late. */
+export function lookIntervalMs(idleTimeoutMs: number): number {
+  return Math.min(30_000, Math.max(1_000, Math.floor(idleTimeoutMs / 6)));
+}
+
+export class IdleWatch {
+  private readonly seen = new Map<string, Seen>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+
+  constructor(private readonly deps: IdleWatchDeps) {}
+
+  start(tickMs = 1_000): void {
+    this.timer ??= setInterval(() => void this.tick(), tickMs);
+    this.timer.unref();
+  }
+
+  dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One round: looks at each workspace whose turn it is; stops the ones idle for long enough. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const now = this.deps.now ?? Date.now;
+      const live = new Set<string>();
+      for (const c of this.deps.candidates()) {
+        live.add(c.name);
+        const prev = this.seen.get(c.name);
+        if (prev && now() < prev.nextLookAt) continue;
+        try {
+          await this.look(c, prev, now);
+        } catch (err) {
+          // Not knowing is not idle: the count starts again at the next look that works.
+          this.seen.delete(c.name);
+          this.deps.logger.debug('could not tell whether a workspace is idle', { workspace: c.name, err });
+        }
+      }
+      for (const name of this.seen.keys()) if (!live.has(name)) this.seen.delete(name);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async look(c: IdleCandidate, prev: Seen | undefined, now: () => number): Promise<void> {
+    const ws = await c.provider.inspect(c.providerId);
+    if (ws?.state !== 'running') {
+      this.seen.delete(c.name);
+      return;
+    }
+    const r = await c.provider.exec(c.providerId, ACTIVITY_PROBE, { user: 'root', timeoutMs: 10_000 });
+    const t = now();
+    const a = parseActivity(r.stdout);
+    const connections = outsideConnections(a.sockets);
+    const cpu = prev?.cpuUsec !== undefined && a.cpuUsec !== undefined && t > prev.at ? (a.cpuUsec - prev.cpuUsec) / 1000 / (t - prev.at) : undefined;
+    const started = ws.startedAt ? Date.parse(ws.startedAt) : NaN;
+    const busy = !prev || connections > 0 || (cpu !== undefined && cpu > (this.deps.cpuThreshold ?? 0.1));
+    let activeAt = busy ? t : prev.activeAt;
+    // A workspace started since the last look (a connection woke it) begins a whole new timeout.
+    if (Number.isFinite(started) && started > activeAt) activeAt = Math.min(t, started);
+    const next: Seen = { activeAt, at: t, nextLookAt: t + lookIntervalMs(c.idleTimeoutMs), ...(a.cpuUsec !== undefined ? { cpuUsec: a.cpuUsec } : {}) };
+    this.seen.set(c.name, next);
+    if (t - activeAt < c.idleTimeoutMs) return;
+    this.deps.logger.info('stopping an idle workspace', { workspace: c.name, idleMs: t - activeAt, idleTimeoutMs: c.idleTimeoutMs });
+    this.seen.delete(c.name);
+    await this.deps.stop(c.name);
+  }
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WorkspaceStatus, WorkspaceSummary } from '../../coordinator/protocol';
+import { TEST_IMAGE } from '../infra/image';
+import { waitUntil } from './coordinatorHarness';
+import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
+
+const IDLE_S = 5;
+
+function parse<T>(r: { code: number; stdout: string; stderr: string }, what: string): T {
+  assert.equal(r.code, 0, `${what} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+describe('idleTimeout: the node stops a workspace nobody uses, and not one in use', function () {
+  let env: WorkspaceEnv;
+  const numbers: Record<string, number> = {};
+
+  before(async function () {
+    // Needs root (dockerd, network namespaces); under CI it never skips.
+    if (process.getuid?.() !== 0 && process.env.CI !== 'true') {
+      console.log('    (skipped: the Docker workspace suite needs root)');
+      this.skip(); // not root, off CI: the suite needs dockerd and network namespaces
+    }
+    this.timeout(600_000);
+    env = await createWorkspaceEnv();
+    const project = join(env.h.dir, 'projects', 'idle');
+    mkdirSync(join(project, '.vendetta'), { recursive: true });
+    // An echo server as a service, without a health check: nothing but the test connects to it.
+    writeFileSync(join(project, '.vendetta', 'config.yaml'), [
+      'name: idle',
+      'provider: docker',
+      `docker: { image: ${TEST_IMAGE} }`,
+      `idleTimeout: ${IDLE_S}s`,
+      'services:',
+      '  echo:',
+      `    command: ["node", "-e", "require('net').createServer((s) => s.pipe(s)).listen(7070)"]`,
+      '    port: 7070',
+      '',
+    ].join('\n'));
+    const up = await env.cli(['workspace', 'up', project], { timeoutMs: 300_000 });
+    assert.equal(up.code, 0, up.stderr);
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    if (!env) return;
+    await env.cli(['workspace', 'rm', 'idle', '--force']).catch(() => undefined);
+    await env.cleanup();
+    if (Object.keys(numbers).length) console.log(`    measured: ${JSON.stringify(numbers)}`);
+  });
+
+  const summary = async () => parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === 'idle')!;
+  const running = async () => (await summary()).state === 'running';
+  const start = async () => assert.equal((await env.cli(['workspace', 'start', 'idle'], { timeoutMs: 120_000 })).code, 0);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('stops an idle workspace after its idleTimeout; list says `stopped (idle since …)`', async () => {
+    const t0 = Date.now();
+    await waitUntil(async () => !(await running()), 60_000, 'the idle workspace to stop');
+    numbers.idleStopAfterMs = Date.now() - t0;
+    const s = await summary();
+    assert.equal(s.state, 'stopped');
+    assert.equal(s.stopped?.reason, 'idle');
+    assert.ok(Date.parse(s.stopped!.at) >= t0 - 1000, s.stopped!.at);
+    const human = await env.cli(['workspace', 'list']);
+    assert.match(human.stdout, /^idle +local +docker +stopped \(idle since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)/m);
+  });
+
+  it('does not stop it while an SSH session is open, and stops it once the session ended', async () => {
+    // Connecting wakes it (start-on-connect) and holds it.
+    const session = env.ssh('idle.local.vendetta', ['sleep', String(IDLE_S * 3)], { timeoutMs: 120_000 });
+    await waitUntil(running, 60_000, 'the workspace to start for the session');
+    await sleep(IDLE_S * 2 * 1000);
+    assert.ok(await running(), 'an open SSH session keeps it running');
+    const r = await session;
+    assert.equal(r.code, 0, r.stderr);
+    await waitUntil(async () => (await summary()).stopped?.reason === 'idle', 60_000, 'the workspace to stop after the session');
+  });
+
+  it('does not stop it while a process burns CPU with nobody connected', async () => {
+    await start();
+    // Detached: the exec's SSH session ends at once; only the CPU use remains.
+    const burn = await env.cli(['workspace', 'exec', 'idle', '--', 'sh', '-c', `nohup timeout ${IDLE_S * 3} sh -c 'while :; do :; done' >/dev/null 2>&1 &`]);
+    assert.equal(burn.code, 0, burn.stderr);
+    await sleep(IDLE_S * 2 * 1000);
+    assert.ok(await running(), 'a CPU-bound process keeps it running');
+    await waitUntil(async () => (await summary()).stopped?.reason === 'idle', 60_000, 'the workspace to stop once the process ended');
+  });
+
+  it('does not stop it while a forwarded connection to a service port is open', async () => {
+    await start();
+    const status = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'idle', '--json']), 'status');
+    const port = status.services?.find((s) => s.name === 'echo')?.nodePort;
+    assert.ok(port, JSON.stringify(status.services));
+    // A connection to the service's port on the node, held open, as a forward holds it.
+    const held = env.run(['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}; sleep ${IDLE_S * 3}`], { timeoutMs: 120_000 });
+    await sleep(IDLE_S * 2 * 1000);
+    assert.ok(await running(), 'a forwarded connection keeps it running');
+    assert.equal((await held).code, 0);
+    await waitUntil(async () => (await summary()).stopped?.reason === 'idle', 60_000, 'the workspace to stop once the connection closed');
+  });
+});

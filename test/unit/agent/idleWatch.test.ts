@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { nullLogger } from '../../../agent/log/logger';
+import type { ProviderWorkspace, WorkspaceProvider } from '../../../agent/providers/contract';
+import { IdleWatch, lookIntervalMs } from '../../../agent/workspaces/idleWatch';
+
+const LISTEN_SSH = '   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0';
+const SSH_SESSION = '   1: 0200A8C0:0016 0100A8C0:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 30 10 -1';
+
+/** A workspace whose sockets and CPU counter the test sets; the provider answers the probe from them. */
+class Box {
+  state: ProviderWorkspace['state'] = 'running';
+  startedAt = new Date(0).toISOString();
+  session = false;
+  cpuUsec = 0;
+  failProbe = false;
+  readonly provider = {
+    inspect: async () => ({ name: 'ws', providerId: 'id', state: this.state, image: 'i', labels: {}, startedAt: this.startedAt }),
+    exec: async () => {
+      if (this.failProbe) throw new Error('exec failed');
+      return { exitCode: 0, stderr: '', stdout: `${LISTEN_SSH}\n${this.session ? SSH_SESSION : ''}\n@@cpu\nusage_usec ${this.cpuUsec}\n` };
+    },
+  } as unknown as WorkspaceProvider;
+}
+
+describe('the idle watch stops a workspace nobody uses, decided on the node', () => {
+  let now: number;
+  let box: Box;
+  let stopped: string[];
+  let watch: IdleWatch;
+  const TIMEOUT = 60_000;
+
+  beforeEach(() => {
+    now = 1_000_000;
+    box = new Box();
+    stopped = [];
+    watch = new IdleWatch({
+      logger: nullLogger,
+      candidates: () => (box.state === 'running' ? [{ name: 'ws', idleTimeoutMs: TIMEOUT, provider: box.provider, providerId: 'id' }] : []),
+      stop: async (name) => {
+        stopped.push(name);
+        box.state = 'stopped';
+      },
+      now: () => now,
+    });
+  });
+
+  /** Ticks every second of `ms`, doing `each` before each tick. */
+  async function run(ms: number, each: () => void = () => undefined): Promise<void> {
+    for (let t = 0; t < ms; t += 1000) {
+      each();
+      await watch.tick();
+      now += 1000;
+    }
+  }
+
+  it('looks every sixth of the timeout, at least every second and at most every 30 s', () => {
+    assert.deepEqual([lookIntervalMs(3000), lookIntervalMs(60_000), lookIntervalMs(3_600_000)], [1000, 10_000, 30_000]);
+  });
+
+  it('stops an idle workspace once, after its timeout and not before', async () => {
+    await run(TIMEOUT - 1000);
+    assert.deepEqual(stopped, []);
+    await run(20_000);
+    assert.deepEqual(stopped, ['ws']);
+  });
+
+  it('keeps a workspace with an SSH session (or forwarded connection) running, and counts from when it ended', async () => {
+    box.session = true;
+    await run(3 * TIMEOUT);
+    assert.deepEqual(stopped, []);
+    box.session = false;
+    await run(TIMEOUT - 11_000);
+    assert.deepEqual(stopped, [], 'the whole timeout runs again from the last busy look');
+    await run(30_000);
+    assert.deepEqual(stopped, ['ws']);
+  });
+
+  it('keeps a workspace busy on the CPU running, but not one using a little', async () => {
+    await run(3 * TIMEOUT, () => (box.cpuUsec += 500_000)); // half a CPU
+    assert.deepEqual(stopped, []);
+    await run(2 * TIMEOUT, () => (box.cpuUsec += 20_000)); // 2 % of a CPU: health checks, a file watcher
+    assert.deepEqual(stopped, ['ws']);
+  });
+
+  it('a probe that fails is not idleness: the count starts again when it works', async () => {
+    await run(TIMEOUT - 20_000);
+    box.failProbe = true;
+    await run(2 * TIMEOUT);
+    assert.deepEqual(stopped, []);
+    box.failProbe = false;
+    await run(TIMEOUT - 11_000);
+    assert.deepEqual(stopped, []);
+    await run(30_000);
+    assert.deepEqual(stopped, ['ws']);
+  });
+
+  it('a workspace started again (a connection woke it) gets a whole timeout', async () => {
+    await run(TIMEOUT - 11_000);
+    box.startedAt = new Date(now).toISOString();
+    await run(TIMEOUT - 11_000);
+    assert.deepEqual(stopped, []);
+    await run(30_000);
+    assert.deepEqual(stopped, ['ws']);
+  });
+});
