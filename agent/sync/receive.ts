@@ -14,7 +14,7 @@ import { closeSync, fchmodSync, fchownSync, futimesSync, writeSync } from 'node:
 import { SYNC_HEADER_ENTRY, type SyncHeader, type SyncSummary } from '../protocol';
 import { AgentError, errnoCode } from '../errors';
 import { BeneathError, Dir, openBeneath } from '../fs/beneath';
-import { readTar, type TarEntry } from '../tar/decode';
+import { readTar, type TarEntry } from '../../common/tar/decode';
 import { checkSymlinkTarget, isRootPath, relativeSegments, UnsafePath } from './safePath';
 
 const MAX_HEADER = 64 * 1024 * 1024;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { dockerCalls } from '../../agent/providers/docker/api';
 import { EngineClient } from '../../agent/providers/docker/engine';
 import { parseBuildLine } from '../../agent/providers/docker/parse';
-import { tarBuffer } from '../../agent/tar/encode';
+import { tarBuffer } from '../../common/tar/encode';
 
 export const TEST_IMAGE = 'vendetta/debian:bookworm';
 export const BUSYBOX_IMAGE = 'vendetta-test/busybox:latest';

@@ -25,7 +25,7 @@ import {
 } from '../../agent/protocol';
 import { containerCreateBody, dockerCalls } from '../../agent/providers/docker/api';
 import { parseContainerList } from '../../agent/providers/docker/parse';
-import { tarBuffer } from '../../agent/tar/encode';
+import { tarBuffer } from '../../common/tar/encode';
 import { startDockerd, type Dockerd } from '../infra/docker';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, ensureTestImage, TEST_IMAGE } from '../infra/image';
 import { requireCommands, requireRoot } from '../infra/sys';

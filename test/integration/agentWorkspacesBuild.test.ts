@@ -12,7 +12,7 @@ import { ResponseError } from 'vscode-jsonrpc';
 import { CreateWorkspace, RemoveWorkspace, type AgentErrorData, type WorkspaceSpec } from '../../agent/protocol';
 import { dockerCalls } from '../../agent/providers/docker/api';
 import { DockerProvider } from '../../agent/providers/docker/provider';
-import { tarBuffer, type TarInput } from '../../agent/tar/encode';
+import { tarBuffer, type TarInput } from '../../common/tar/encode';
 import { startDockerd, type Dockerd } from '../infra/docker';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, ensureTestImage, TEST_IMAGE } from '../infra/image';
 import { requireCommands, requireRoot } from '../infra/sys';

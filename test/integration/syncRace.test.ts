@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateWorkspace, RemoveWorkspace, type WorkspaceInfo } from '../../agent/protocol';
-import { tarBuffer, type TarInput } from '../../agent/tar/encode';
+import { tarBuffer, type TarInput } from '../../common/tar/encode';
 import { startDockerd, type Dockerd } from '../infra/docker';
 import { ensureTestImage, TEST_IMAGE } from '../infra/image';
 import { requireCommands, requireRoot } from '../infra/sys';

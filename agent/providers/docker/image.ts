@@ -5,7 +5,7 @@
 import type { DockerSettings, DockerWorkspaceSpec } from '../../protocol';
 import { AgentError } from '../../errors';
 import { BeneathError, Dir, openBeneath } from '../../fs/beneath';
-import { tarDirectory } from '../../tar/encode';
+import { tarDirectory } from '../../tar/directory';
 import { dockerCalls } from './api';
 import type { EngineClient } from './engine';
 import { parseBuildLine } from './parse';

@@ -1,7 +1,7 @@
 /** Workspaces as Docker containers, through the Engine API on the node's socket. */
 import { AgentError } from '../../errors';
 import { builtImagePrefix, specImage, WORKSPACE_LABEL, type DockerWorkspaceSpec, type WorkspaceSpec } from '../../protocol';
-import { tarBuffer, type TarInput } from '../../tar/encode';
+import { tarBuffer, type TarInput } from '../../../common/tar/encode';
 import { NodePortTakenError, type CallOptions, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type SshServerIntent, type WorkspaceFile, type WorkspaceProvider } from '../contract';
 import { containerCreateBody, dockerCalls } from './api';
 import { EngineClient, EngineHttpError } from './engine';

@@ -6,7 +6,7 @@ import { AgentError } from '../../../agent/errors';
 import { SYNC_HEADER_ENTRY } from '../../../agent/protocol';
 import { parseSyncHeader, receiveSync } from '../../../agent/sync/receive';
 import { checkSymlinkTarget, relativeSegments } from '../../../agent/sync/safePath';
-import { tarBuffer, type TarInput } from '../../../agent/tar/encode';
+import { tarBuffer, type TarInput } from '../../../common/tar/encode';
 import { NodeFolder } from '../../../agent/sync/scan';
 
 const header = (del: string[] = []): TarInput => ({ path: SYNC_HEADER_ENTRY, type: 'file', mode: 0o600, data: JSON.stringify({ delete: del }) });

@@ -4,9 +4,10 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dir } from '../../../agent/fs/beneath';
-import { readTar, type TarEntry } from '../../../agent/tar/decode';
-import { tarBuffer, tarDirectory, type TarInput } from '../../../agent/tar/encode';
-import { encodePax, parsePax } from '../../../agent/tar/header';
+import { readTar, type TarEntry } from '../../../common/tar/decode';
+import { tarBuffer, type TarInput } from '../../../common/tar/encode';
+import { tarDirectory } from '../../../agent/tar/directory';
+import { encodePax, parsePax } from '../../../common/tar/header';
 
 async function* chunked(buf: Buffer, size: number): AsyncGenerator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { statFiles } from '../../../coordinator/sync/fileList';
-import { entryHeader, paxRecord, splitUstarPath, tarStream, type TarEntry } from '../../../coordinator/sync/tarWriter';
+import { entryHeader } from '../../../common/tar/encode';
+import { encodePax, splitUstarPath } from '../../../common/tar/header';
+import { tarStream, type TarEntry } from '../../../coordinator/sync/tarWriter';
 
 async function collect(entries: TarEntry[]): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -97,21 +99,26 @@ describe('the sync tar stream, read by GNU tar', () => {
     const p = `${'d'.repeat(150)}/${'n'.repeat(90)}`;
     assert.deepEqual(splitUstarPath(p), { prefix: 'd'.repeat(150), name: 'n'.repeat(90) });
     assert.equal(splitUstarPath('x'.repeat(101)), undefined, 'no slash to split at');
-    assert.equal(splitUstarPath('é'), undefined, 'non-ASCII goes to pax');
-    const plain = entryHeader({ path: 'a', kind: 'file', size: 1, mode: 0o644, mtimeMs: 1000 });
+    assert.equal(splitUstarPath(`${'d'.repeat(156)}/n`), undefined, 'prefix too long');
+    assert.deepEqual(splitUstarPath(`${'é'.repeat(60)}/x`), { prefix: 'é'.repeat(60), name: 'x' }, 'counted in bytes');
+    const plain = entryHeader({ path: 'a', type: 'file', size: 1, mode: 0o644, mtimeMs: 1000 });
     assert.equal(plain.length, 512);
     assert.equal(plain.subarray(257, 263).toString('latin1'), 'ustar\0');
-    const withPax = entryHeader({ path: 'a', kind: 'file', size: 1, mode: 0o644, mtimeMs: 1500 });
+    const withPax = entryHeader({ path: 'a', type: 'file', size: 1, mode: 0o644, mtimeMs: 1500 });
     assert.equal(withPax.length, 512 * 3, 'pax header, its records, then the entry');
     assert.equal(withPax[156], 'x'.charCodeAt(0));
-    assert.equal(entryHeader({ path: 'a', kind: 'file', size: 1, mode: 0o644, mtimeMs: 1500 }, { paxMtime: false }).length, 512);
+    assert.match(withPax.subarray(512, 1024).toString('latin1'), /^\d+ mtime=1\.5\n/);
+    const nanos = entryHeader({ path: 'a', type: 'file', size: 1, mode: 0o644, mtimeMs: 1500, mtimeNs: 1_500_000_001n });
+    assert.match(nanos.subarray(512, 1024).toString('latin1'), /^\d+ mtime=1\.500000001\n/);
+    const longLink = entryHeader({ path: 'l', type: 'symlink', mode: 0o777, mtimeMs: 1000, linkname: 'x'.repeat(150) });
+    assert.match(longLink.subarray(512, 1024).toString('latin1'), new RegExp(`^\\d+ linkpath=${'x'.repeat(150)}\n`));
   });
 
   it('makes pax records whose length counts itself, across digit boundaries', () => {
     for (const n of [1, 80, 89, 90, 91, 95, 96, 97, 98, 99, 100, 990, 995, 996, 997, 1000]) {
-      const r = paxRecord('path', 'v'.repeat(n));
-      const len = Number(r.slice(0, r.indexOf(' ')));
-      assert.equal(Buffer.byteLength(r), len, `value of ${n}`);
+      const r = encodePax({ path: 'v'.repeat(n) });
+      const len = Number(r.toString('latin1').slice(0, r.indexOf(' ')));
+      assert.equal(r.length, len, `value of ${n}`);
     }
   });
 });

@@ -1,7 +1,9 @@
 /**
- * The tar format, as much as the agent needs: POSIX ustar headers, PAX extended headers
- * (long paths, exact mtimes), GNU long names when reading, base-256 sizes when reading.
- * Written by hand because the agent bundle must stay small and self-contained on a node.
+ * The tar format, as much as the sync and the agent need: POSIX ustar headers, PAX extended
+ * headers (long paths, exact mtimes), GNU long names when reading, base-256 sizes when reading.
+ * Kept by hand rather than taken from tar-stream: on the sync path tar-stream was no faster
+ * (measured: 10,000 small files and 4 × 64 MiB), it would still need the PAX mtime records and
+ * exact-size file streaming written here, and it adds six packages to the agent bundle.
  */
 
 export const BLOCK = 512;
@@ -143,7 +145,21 @@ export interface HeaderInput {
   gid?: number;
   size?: number;
   mtimeMs?: number;
+  /** The mtime to the nanosecond (a bigint stat's), preferred to mtimeMs for the PAX record. */
+  mtimeNs?: bigint;
   linkname?: string;
+}
+
+/** Splits a path into ustar's prefix (≤155 bytes) and name (≤100 bytes) at a '/'; undefined if it cannot. */
+export function splitUstarPath(path: string): { prefix: string; name: string } | undefined {
+  if (Buffer.byteLength(path) <= 100) return { prefix: '', name: path };
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
+    const prefix = path.slice(0, i);
+    if (Buffer.byteLength(prefix) > 155) return undefined;
+    const name = path.slice(i + 1);
+    if (name.length > 0 && Buffer.byteLength(name) <= 100) return { prefix, name };
+  }
+  return undefined;
 }
 
 /**
@@ -152,13 +168,17 @@ export interface HeaderInput {
  */
 export function encodeHeader(h: HeaderInput): Buffer | undefined {
   const block = Buffer.alloc(BLOCK);
+  const split = splitUstarPath(h.path);
   const ok =
-    writeString(block, 0, 100, h.path) &&
+    split !== undefined &&
+    writeString(block, 0, 100, split.name) &&
+    writeString(block, 345, 155, split.prefix) &&
     writeOctal(block, 100, 8, h.mode & 0o7777) &&
     writeOctal(block, 108, 8, h.uid ?? 0) &&
     writeOctal(block, 116, 8, h.gid ?? 0) &&
     writeOctal(block, 124, 12, h.size ?? 0) &&
-    writeOctal(block, 136, 12, Math.floor((h.mtimeMs ?? 0) / 1000)) &&
+    // Past what 11 octal digits hold (the year 4147) the PAX record carries the mtime.
+    writeOctal(block, 136, 12, Math.min(Math.floor((h.mtimeMs ?? 0) / 1000), 0o77777777777)) &&
     writeString(block, 157, 100, h.linkname ?? '');
   if (!ok) return undefined;
   block.write(flagByType[h.type]!, 156, 1, 'latin1');
