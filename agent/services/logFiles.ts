@@ -4,8 +4,9 @@
  * file kept). Lines are written in one append per file per turn of the event loop, so a chatty
  * service costs a write per burst, not per line; a read writes what is pending first.
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileSize } from '../../common/fs/files';
 import type { ServiceLogLine } from '../protocol';
 
 export const LOG_MAX_BYTES = 5 * 1024 * 1024;
@@ -70,7 +71,7 @@ export class ServiceLogFiles {
     let size = this.sizes.get(file);
     if (size === undefined) {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      size = sizeOf(file);
+      size = fileSize(file);
     }
     let chunk = '';
     for (const text of lines) {
@@ -103,14 +104,6 @@ export class ServiceLogFiles {
     const out: ServiceLogLine[] = [];
     for (const file of [`${this.fileOf(source)}.1`, this.fileOf(source)]) out.push(...parseLogText(readText(file), source));
     return out;
-  }
-}
-
-function sizeOf(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
   }
 }
 

@@ -5,9 +5,10 @@
  * be cheap. Appends go by path, not a held descriptor: several processes (the agent's daemon,
  * attach and sync-receive) share one file and any of them may rotate it.
  */
-import { appendFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { causeMessages } from '../errors/causes';
+import { fileSize } from '../fs/files';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -127,14 +128,6 @@ function serializeFields(fields: Record<string, unknown> | undefined): Record<st
     }
   }
   return out;
-}
-
-function fileSize(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
 }
 
 /** `VENDETTA_LOG_LEVEL` (error, warn, info, debug); anything else means info. */

@@ -17,7 +17,6 @@ import {
   StopWorkspaceRequest,
   WorkspaceStatusRequest,
   WorkspaceUp,
-  type WorkspaceProvider,
   type WorkspaceStartResult,
   type WorkspaceUpParams,
 } from '../protocol';
@@ -34,15 +33,8 @@ interface JsonOpts {
   verbose?: boolean;
 }
 
-interface UpOpts extends JsonOpts {
-  node?: string;
-  provider?: WorkspaceProvider;
-  name?: string;
-  git?: string;
-  forward?: boolean;
-  recreate?: boolean;
-  overwrite?: boolean;
-}
+/** The flags of `workspace up` are the request's own fields. */
+type UpOpts = JsonOpts & Pick<WorkspaceUpParams, 'node' | 'provider' | 'name' | 'git' | 'forward' | 'recreate' | 'overwrite'>;
 
 const RECREATE_HELP = 'make the container again from the config when it no longer matches it (keeps the workspace folder; anything outside it is lost)';
 

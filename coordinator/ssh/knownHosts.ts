@@ -4,7 +4,7 @@
  * `pin` replaces, hashed (`|1|…`) entries written by ssh-keygen -H are understood on read.
  */
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readTextIfExists } from '../../common/fs/files';
 import { writeFileAtomic } from '../../common/fs/atomicWrite';
 import { fingerprintOf, keyTypeOf } from './fingerprint';
 
@@ -81,13 +81,8 @@ export class KnownHosts {
   }
 
   private readLines(): string[] {
-    let text: string;
-    try {
-      text = readFileSync(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
+    const text = readTextIfExists(this.file);
+    if (text === undefined) return [];
     const lines = text.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     return lines;

@@ -3,7 +3,7 @@
  * replaced atomically on every change. The node's agent owns the workspace itself; this file is
  * what lets `list` survive a coordinator restart and ties each workspace to its project folder.
  */
-import { readFileSync } from 'node:fs';
+import { readTextIfExists } from '../../common/fs/files';
 import { join } from 'node:path';
 import { NAME_PATTERN } from '../../agent/protocol';
 import { VendettaError } from '../errors';
@@ -80,13 +80,13 @@ export class WorkspaceStore {
   }
 
   private read(): WorkspaceRecord[] {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = readFileSync(this.file, 'utf8');
+      text = readTextIfExists(this.file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw damaged(this.file, 'it cannot be read', err);
     }
+    if (text === undefined) return [];
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
