@@ -50,6 +50,8 @@ export interface ProviderWorkspace {
   startedAt?: string;
   /** Why the provider reports the workspace as failed (restart loop, runtime error). */
   error?: string;
+  /** `agent`: it runs the SSH server the agent brought (the image has none), which cannot reload its config. */
+  sshServer?: 'image' | 'agent';
   /** The node folder bind-mounted into the workspace, if the provider can tell. */
   nodeFolder?: string;
   labels: Record<string, string>;
@@ -71,10 +73,25 @@ export interface WorkspaceFile {
  * the container's main process, in the foreground).
  */
 export interface SshServerIntent {
-  /** The OpenSSH server inside the workspace; the workspace is useless without it. */
+  /** The image's OpenSSH server, used when the image has it. */
   binary: string;
   /** Its config file inside the workspace (one of `seedFiles`). */
   configPath: string;
+  /**
+   * The node's own server, packed to run in a workspace whose image has none (broughtSshd.ts);
+   * it needs the privilege-separation user that sshdAccountFiles adds. Throws SSHD_MISSING
+   * when the node cannot give one.
+   */
+  bring(): Promise<BroughtSshServer>;
+}
+
+/** An SSH server the agent brings: a node folder mounted read-only into the workspace. */
+export interface BroughtSshServer {
+  nodeDir: string;
+  /** Where the folder appears inside the workspace. */
+  mountPath: string;
+  /** The server's argv inside the workspace: in the foreground, logging to stderr. */
+  argv: string[];
 }
 
 /**

@@ -17,6 +17,7 @@ import { newWorkspaceRecord } from './newRecord';
 import { readEntry, scanEntries } from '../sync/scan';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
+import { packNodeSshd } from '../providers/broughtSshd';
 import { applySshdConfig, SSHD_BINARY, SSHD_CONFIG, sshdConfigHash, sshdFiles } from './sshd';
 import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
@@ -107,12 +108,13 @@ export class WorkspaceManager {
         const ws = await provider.inspect(rec.providerId, { signal });
         if (ws) {
           const sshdConfig = sshdConfigHash(rec.spec);
+          let now = ws;
           if (rec.sshdConfig !== sshdConfig) {
-            await applySshdConfig(provider, ws, rec.spec);
+            now = await applySshdConfig(provider, ws, rec.spec, async () => this.serviceHooks?.beforeStop(spec.name));
             rec = { ...rec, sshdConfig };
             this.store.put(rec);
           }
-          return await this.bringUp(provider, rec, ws, progress, true, signal);
+          return await this.bringUp(provider, rec, now, progress, true, signal);
         }
         this.opts.logger.warn('workspace container was removed outside the agent; making it again', { workspace: spec.name, providerId: rec.providerId });
       }
@@ -123,7 +125,7 @@ export class WorkspaceManager {
         spec: rec.spec,
         nodeFolder: rec.nodeFolder,
         labels: { [AGENT_HOME_LABEL]: this.opts.home },
-        ssh: { binary: SSHD_BINARY, configPath: SSHD_CONFIG },
+        ssh: { binary: SSHD_BINARY, configPath: SSHD_CONFIG, bring: () => packNodeSshd(this.opts.home, SSHD_CONFIG) },
         seedFiles: sshdFiles(rec.spec, { privateKeyPem: readFileSync(rec.hostKeyFile, 'utf8'), publicKey: rec.hostKey.publicKey }),
         ports: Object.entries(rec.servicePorts ?? {}).map(([c, n]) => ({ guestPort: Number(c), nodePort: n })),
         adopt,

@@ -85,10 +85,18 @@ done`;
 /**
  * Puts a changed sshd config (e.g. agent forwarding turned on or off) into a workspace that was
  * already made; a running sshd reloads it, so sessions already open stay while new ones get it.
+ * The server the agent brought cannot reload (its re-execution would go through the image's
+ * loader): the workspace stops (its services first), and the bring-up that follows starts it
+ * with the new config. Returns the workspace as it is now.
  */
-export async function applySshdConfig(provider: WorkspaceProvider, ws: ProviderWorkspace, spec: WorkspaceSpec): Promise<void> {
+export async function applySshdConfig(provider: WorkspaceProvider, ws: ProviderWorkspace, spec: WorkspaceSpec, beforeStop: () => Promise<void>): Promise<ProviderWorkspace> {
   await provider.putFiles(ws.providerId, [sshdConfigFile(spec)]);
-  if (ws.state !== 'running') return;
+  if (ws.state !== 'running') return ws;
+  if (ws.sshServer === 'agent') {
+    await beforeStop();
+    await provider.stop(ws.providerId);
+    return (await provider.inspect(ws.providerId)) ?? ws;
+  }
   const r = await provider.exec(ws.providerId, ['sh', '-c', RELOAD_SCRIPT], { timeoutMs: 15_000 });
   if (r.exitCode !== 0) {
     throw new AgentError('PROVIDER_ERROR', `The SSH server of workspace ${spec.name} did not reload its new config (exit ${r.exitCode})`, {
@@ -96,6 +104,7 @@ export async function applySshdConfig(provider: WorkspaceProvider, ws: ProviderW
       hint: `${r.stderr.trim() ? `It said: ${r.stderr.trim().slice(0, 300)}. ` : ''}\`vendetta workspace stop ${spec.name}\` then \`up\` starts it afresh with the new config.`,
     });
   }
+  return ws;
 }
 
 export function authorizedKeysText(keys: readonly string[]): string {

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Builds the workspace image `vendetta/debian:bookworm` from Debian packages alone (no registry):
-// debootstrap a minimal bookworm with OpenSSH, Node.js, busybox and procps, cache the root file
+// debootstrap a minimal bookworm with OpenSSH, Node.js, busybox and procps (with --without-sshd:
+// busybox alone, an image with no SSH server, for the server the agent brings), cache the root file
 // system as a tarball, and import it into a Docker engine. The tarball is built once per machine
 // (a lock keeps concurrent builds from racing) and reused; an import happens only when the engine
 // lacks the image. Needs root for debootstrap.
 //
 //   node scripts/image/build-debian-image.mjs [--import] [--docker-host unix:///path.sock]
-//                                             [--tag vendetta/debian:bookworm] [--rebuild]
+//                                             [--tag vendetta/debian:bookworm] [--rebuild] [--without-sshd]
 //
 // Prints one JSON line: {tar, built, buildMs, imported, importMs, image}.
 // Env: VENDETTA_IMAGE_CACHE (default ~/.cache/vendetta/images), DOCKER_HOST, VENDETTA_DEBIAN_MIRROR
@@ -19,20 +20,22 @@ import { join } from 'node:path';
 import { aptProxyEnv, debianMirror } from './aptSources.mjs';
 
 const PACKAGES = ['openssh-server', 'iproute2', 'nodejs', 'busybox', 'procps'];
+const PACKAGES_WITHOUT_SSHD = ['busybox'];
 const SUITE = 'bookworm';
 const DEFAULT_TAG = 'vendetta/debian:bookworm';
 const ENV_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function parseArgs(argv) {
-  const out = { import: false, dockerHost: process.env.DOCKER_HOST, tag: DEFAULT_TAG, rebuild: false };
+  const out = { import: false, dockerHost: process.env.DOCKER_HOST, tag: DEFAULT_TAG, rebuild: false, withoutSshd: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--import') out.import = true;
     else if (a === '--rebuild') out.rebuild = true;
+    else if (a === '--without-sshd') out.withoutSshd = true;
     else if (a === '--docker-host') out.dockerHost = argv[++i];
     else if (a === '--tag') out.tag = argv[++i];
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: build-debian-image.mjs [--import] [--docker-host unix:///sock] [--tag repo:tag] [--rebuild]\n');
+      process.stdout.write('usage: build-debian-image.mjs [--import] [--docker-host unix:///sock] [--tag repo:tag] [--rebuild] [--without-sshd]\n');
       process.exit(0);
     } else fail(`unknown argument ${a}`);
   }
@@ -109,7 +112,7 @@ function run(argv, opts = {}) {
 }
 
 /** debootstrap → cleaned tree → tarball, renamed into place only when complete. */
-function buildTarball(dir, tar) {
+function buildTarball(dir, tar, packages) {
   if (process.getuid?.() !== 0) fail('building the image needs root (debootstrap)', 'Run as root, or put a prepared debian-bookworm.tar in the cache folder.');
   if (!existsSync('/usr/sbin/debootstrap')) fail('debootstrap is not installed', 'apt-get install -y debootstrap');
   const found = debianMirror(SUITE);
@@ -120,9 +123,10 @@ function buildTarball(dir, tar) {
   try {
     const via = Object.values(proxy).length ? ` via ${Object.values(proxy)[0]}` : '';
     process.stderr.write(`debootstrap ${SUITE} from ${found.mirror}${via} (about a minute)…\n`);
-    run(['/usr/sbin/debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, rootfs, found.mirror], { env: { ...process.env, ...proxy } });
+    run(['/usr/sbin/debootstrap', '--variant=minbase', `--include=${packages.join(',')}`, SUITE, rootfs, found.mirror], { env: { ...process.env, ...proxy } });
     // The agent brings each workspace's host key; no image-wide keys, caches or machine identity.
-    for (const f of readdirSync(join(rootfs, 'etc/ssh'))) if (f.startsWith('ssh_host_')) rmSync(join(rootfs, 'etc/ssh', f));
+    const etcSsh = join(rootfs, 'etc/ssh');
+    for (const f of existsSync(etcSsh) ? readdirSync(etcSsh) : []) if (f.startsWith('ssh_host_')) rmSync(join(etcSsh, f));
     for (const d of ['var/cache/apt/archives', 'var/lib/apt/lists', 'var/log/apt']) {
       for (const f of readdirSync(join(rootfs, d))) {
         const p = join(rootfs, d, f);
@@ -138,7 +142,7 @@ function buildTarball(dir, tar) {
       for (const f of readdirSync(join(rootfs, 'usr/share/doc', pkg))) if (f !== 'copyright') rmSync(join(rootfs, 'usr/share/doc', pkg, f), { recursive: true, force: true });
     }
     run(['truncate', '-s', '0', join(rootfs, 'etc/machine-id')]);
-    mkdirSync(join(rootfs, 'run/sshd'), { recursive: true, mode: 0o755 });
+    if (packages.includes('openssh-server')) mkdirSync(join(rootfs, 'run/sshd'), { recursive: true, mode: 0o755 });
     const partial = `${tar}.partial-${process.pid}`;
     run(['tar', '--numeric-owner', '-C', rootfs, '-cf', partial, '.']);
     renameSync(partial, tar);
@@ -199,14 +203,15 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const dir = cacheDir();
   mkdirSync(dir, { recursive: true });
-  const tar = join(dir, 'debian-bookworm.tar');
+  const name = args.withoutSshd ? 'debian-bookworm-nosshd' : 'debian-bookworm';
+  const tar = join(dir, `${name}.tar`);
   const result = { tar, built: false, buildMs: 0, imported: false, importMs: 0, image: args.tag };
   if (args.rebuild || !existsSync(tar)) {
-    await withLock(join(dir, 'debian-bookworm.lock'), () => {
+    await withLock(join(dir, `${name}.lock`), () => {
       if (!args.rebuild && existsSync(tar)) return; // another build finished while we waited
       const t0 = Date.now();
       if (args.rebuild) rmSync(tar, { force: true });
-      buildTarball(dir, tar);
+      buildTarball(dir, tar, args.withoutSshd ? PACKAGES_WITHOUT_SSHD : PACKAGES);
       result.built = true;
       result.buildMs = Date.now() - t0;
     });

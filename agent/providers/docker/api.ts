@@ -53,6 +53,8 @@ export const dockerCalls = {
   }),
   /** HEAD: the stat of a path inside the container, in a header; 404 when it does not exist. */
   archiveStat: (ref: string, path: string): EngineCall => ({ method: 'HEAD', path: `/containers/${id(ref)}/archive`, query: { path }, accept: [200, 404], what: `look for ${path} in the container ${ref}` }),
+  /** GET: a tar of one path inside the container; 404 when it does not exist. */
+  archiveGet: (ref: string, path: string): EngineCall => ({ method: 'GET', path: `/containers/${id(ref)}/archive`, query: { path }, accept: [200, 404], what: `read ${path} in the container ${ref}` }),
   archivePut: (ref: string, path: string): EngineCall => ({ method: 'PUT', path: `/containers/${id(ref)}/archive`, query: { path }, accept: [200, 404], what: `copy files into the container ${ref}` }),
   execCreate: (ref: string, body: unknown): EngineCall => ({ method: 'POST', path: `/containers/${id(ref)}/exec`, json: body, accept: [201, 404, 409], what: `run a command in the container ${ref}` }),
   execStart: (execId: string, tty: boolean): EngineCall => ({ method: 'POST', path: `/exec/${id(execId)}/start`, json: { Detach: false, Tty: tty }, accept: [101, 200], what: 'start a command in the container' }),
@@ -79,12 +81,16 @@ export const containerEventsCall = (): EngineCall => ({
 });
 
 export const SSH_PORT = '22/tcp';
+/** On a container that runs the SSH server the agent brought (the image has none). */
+export const SSH_SERVER_LABEL = 'dev.vendetta.ssh-server';
 
 export interface ContainerCreateInput {
   spec: DockerWorkspaceSpec;
   nodeFolder: string;
   labels: Record<string, string>;
   command: string[];
+  /** The SSH server the agent brought: its node folder, mounted read-only. */
+  brought?: { nodeDir: string; mountPath: string };
   /** Service ports, published on the node's loopback at fixed node ports. */
   ports?: Array<{ guestPort: number; nodePort: number }>;
 }
@@ -106,7 +112,10 @@ export function containerCreateBody(input: ContainerCreateInput): Record<string,
     exposed[`${p.guestPort}/tcp`] = {};
   }
   const hostConfig: Record<string, unknown> = {
-    Mounts: [{ Type: 'bind', Source: nodeFolder, Target: spec.workspaceFolder }],
+    Mounts: [
+      { Type: 'bind', Source: nodeFolder, Target: spec.workspaceFolder },
+      ...(input.brought ? [{ Type: 'bind', Source: input.brought.nodeDir, Target: input.brought.mountPath, ReadOnly: true }] : []),
+    ],
     PortBindings: bindings,
     RestartPolicy: { Name: 'unless-stopped' },
   };
@@ -120,7 +129,7 @@ export function containerCreateBody(input: ContainerCreateInput): Record<string,
     Cmd: command.slice(1),
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     WorkingDir: spec.workspaceFolder,
-    Labels: { ...labels, [WORKSPACE_LABEL]: spec.name },
+    Labels: { ...labels, [WORKSPACE_LABEL]: spec.name, ...(input.brought ? { [SSH_SERVER_LABEL]: 'agent' } : {}) },
     ExposedPorts: exposed,
     HostConfig: hostConfig,
   };

@@ -5,7 +5,7 @@
  */
 import { WORKSPACE_LABEL } from '../../protocol';
 import type { ProviderWorkspace } from '../contract';
-import { SSH_PORT } from './api';
+import { SSH_PORT, SSH_SERVER_LABEL } from './api';
 
 export class UnexpectedReply extends Error {
   constructor(what: string) {
@@ -104,6 +104,7 @@ export function parseContainerInspect(value: unknown): ProviderWorkspace {
     ...stateOf(str(state.Status), state.Restarting === true, str(state.Error) || undefined),
     image: str(config.Image) ?? '',
     labels,
+    sshServer: labels[SSH_SERVER_LABEL] === 'agent' ? 'agent' : 'image',
   };
   const port = running ? sshPortFromInspectPorts(network.Ports) : undefined;
   if (port !== undefined) out.sshPort = port;

@@ -2,7 +2,9 @@
 import { AgentError } from '../../errors';
 import { builtImagePrefix, specImage, WORKSPACE_LABEL, type DockerWorkspaceSpec, type WorkspaceSpec } from '../../protocol';
 import { tarBuffer, type TarInput } from '../../../common/tar/encode';
-import { NodePortTakenError, type CallOptions, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type SshServerIntent, type WorkspaceFile, type WorkspaceProvider } from '../contract';
+import { readTar } from '../../../common/tar/decode';
+import { sshdAccountFiles } from '../broughtSshd';
+import { NodePortTakenError, type BroughtSshServer, type CallOptions, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type SshServerIntent, type WorkspaceFile, type WorkspaceProvider } from '../contract';
 import { containerCreateBody, dockerCalls } from './api';
 import { EngineClient, EngineHttpError } from './engine';
 import { dockerExec } from './exec';
@@ -14,7 +16,7 @@ import { demuxAll } from './stream';
 export const containerName = (workspace: string): string => `vendetta-${workspace}`;
 
 /** Docker runs the SSH server as the container's main process: in the foreground, logging to stderr. */
-export const sshdMainProcess = (ssh: SshServerIntent): string[] => [ssh.binary, '-D', '-e', '-f', ssh.configPath];
+export const sshdMainProcess = (ssh: Pick<SshServerIntent, 'binary' | 'configPath'>): string[] => [ssh.binary, '-D', '-e', '-f', ssh.configPath];
 
 /** Seconds the SSH server gets to exit on stop before SIGKILL. */
 const STOP_GRACE_S = 5;
@@ -43,6 +45,7 @@ export class DockerProvider implements WorkspaceProvider {
       }
       const adopted = req.adopt ? await this.adoptable(req.adopt, req) : undefined;
       let id = adopted?.providerId;
+      let brought = adopted?.sshServer === 'agent';
       if (!id) {
         if (spec.docker.build) {
           req.progress(`Building the image ${image}`);
@@ -55,8 +58,16 @@ export class DockerProvider implements WorkspaceProvider {
       } else {
         req.progress(`Adopting the container ${containerName(spec.name)} left by an earlier create`);
       }
-      await this.requireBinary(id, req);
-      await this.putFiles(id, req.seedFiles, req);
+      if (!brought && !(await this.hasFile(id, req.ssh.binary, req))) {
+        // Known only once a container exists: the image's files are not readable before.
+        req.progress(`The image ${image} has no OpenSSH server (${req.ssh.binary}): bringing the node's own`);
+        const server = await req.ssh.bring();
+        await this.remove(id, req);
+        id = await this.createContainer(req, server);
+        brought = true;
+      }
+      const accounts = brought ? sshdAccountFiles(await this.readFile(id, '/etc/passwd', req), await this.readFile(id, '/etc/group', req)) : [];
+      await this.putFiles(id, [...accounts, ...req.seedFiles], req);
       return (await this.inspect(id, req)) ?? missing(id);
     });
   }
@@ -77,9 +88,10 @@ export class DockerProvider implements WorkspaceProvider {
     return undefined;
   }
 
-  private async createContainer(req: ProviderCreateRequest, retried = false): Promise<string> {
+  private async createContainer(req: ProviderCreateRequest, brought?: BroughtSshServer, retried = false): Promise<string> {
     const name = containerName(req.spec.name);
-    const body = containerCreateBody({ spec: req.spec, nodeFolder: req.nodeFolder, labels: req.labels, command: sshdMainProcess(req.ssh), ...(req.ports ? { ports: req.ports } : {}) });
+    const command = brought ? brought.argv : sshdMainProcess(req.ssh);
+    const body = containerCreateBody({ spec: req.spec, nodeFolder: req.nodeFolder, labels: req.labels, command, ...(brought ? { brought } : {}), ...(req.ports ? { ports: req.ports } : {}) });
     try {
       return parseIdReply((await this.engine.json(dockerCalls.containerCreate(name, body), { timeoutMs: 60_000, signal: req.signal })).value, 'a container create reply');
     } catch (err) {
@@ -87,21 +99,29 @@ export class DockerProvider implements WorkspaceProvider {
       // The name is taken. Ours (same workspace label): adopt it. Anyone else's: refuse.
       const holder = await this.inspect(name, req);
       if (holder && holder.name === req.spec.name && (await this.adoptable(holder.providerId, req))) return holder.providerId;
-      if (holder?.name === req.spec.name && !retried) return this.createContainer(req, true); // adoptable() removed it
+      if (holder?.name === req.spec.name && !retried) return this.createContainer(req, brought, true); // adoptable() removed it
       throw conflict(name, req.spec.name);
     }
   }
 
-  private async requireBinary(id: string, req: ProviderCreateRequest): Promise<void> {
-    const r = await this.engine.send(dockerCalls.archiveStat(id, req.ssh.binary), { timeoutMs: 15_000, signal: req.signal });
+  /** Whether `path` in the container is there and not a folder (a link counts: the image's sshd may be one). */
+  private async hasFile(id: string, path: string, opts: CallOptions): Promise<boolean> {
+    const r = await this.engine.send(dockerCalls.archiveStat(id, path), { timeoutMs: 15_000, signal: opts.signal });
     const stat = r.status === 200 ? parsePathStat(r.headers['x-docker-container-path-stat']) : undefined;
-    if (r.status === 200 && stat && (stat.mode & 0x80000000) === 0) return; // exists and is not a folder
-    await this.remove(id);
-    const image = specImage(req.spec);
-    throw new AgentError('SSHD_MISSING', `The image ${image} has no OpenSSH server (${req.ssh.binary} is missing)`, {
-      provider: 'docker',
-      hint: 'Use an image with openssh-server, e.g. vendetta/debian:bookworm (scripts/image/build-debian-image.mjs builds it), or add `RUN apt-get update && apt-get install -y openssh-server` to your Dockerfile.',
-    });
+    return r.status === 200 && stat !== undefined && (stat.mode & 0x80000000) === 0;
+  }
+
+  /** A small regular file of the container (at most 1 MiB), or undefined when it is not there or not a file. */
+  private async readFile(id: string, path: string, opts: CallOptions): Promise<string | undefined> {
+    const r = await this.engine.send(dockerCalls.archiveGet(id, path), { timeoutMs: 15_000, maxBody: 2 * 1024 * 1024, signal: opts.signal });
+    if (r.status !== 200) return undefined;
+    for await (const entry of readTar(oneChunk(r.body))) {
+      if (entry.type !== 'file') return undefined;
+      const chunks: Buffer[] = [];
+      for await (const c of entry.body()) chunks.push(c);
+      return Buffer.concat(chunks).toString('utf8');
+    }
+    return undefined;
   }
 
   async start(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace> {
@@ -213,6 +233,10 @@ export class DockerProvider implements WorkspaceProvider {
 function dockerSpec(spec: WorkspaceSpec): DockerWorkspaceSpec {
   if (spec.provider === 'docker') return spec;
   throw new AgentError('INVALID_PARAMS', `The docker provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`, { provider: 'docker' });
+}
+
+async function* oneChunk(body: Buffer): AsyncGenerator<Buffer> {
+  yield body;
 }
 
 function conflict(name: string, workspace: string): AgentError {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WORKSPACE_LABEL, type WorkspaceSpec } from '../../../agent/protocol';
-import { containerCreateBody, dockerCalls, encodeRef, execCreateBody } from '../../../agent/providers/docker/api';
+import { containerCreateBody, dockerCalls, encodeRef, execCreateBody, SSH_SERVER_LABEL } from '../../../agent/providers/docker/api';
 import { engineMessage, pathWithQuery } from '../../../agent/providers/docker/engine';
 import { sshdMainProcess } from '../../../agent/providers/docker/provider';
 import {
@@ -159,6 +159,16 @@ describe('the docker provider describes its calls as data', () => {
     assert.equal('User' in body, false, 'sshd runs as root and drops to the login user per session');
     const bare = containerCreateBody({ spec: { ...spec, docker: { image: 'x' } }, nodeFolder: '/n', labels: {}, command: ['/s'] });
     assert.deepEqual(Object.keys(bare.HostConfig as object), ['Mounts', 'PortBindings', 'RestartPolicy']);
+  });
+
+  it('mounts the SSH server the agent brought read-only and labels the container with it', () => {
+    const body = containerCreateBody({ spec: { ...spec, docker: { image: 'x' } }, nodeFolder: '/n', labels: {}, command: ['/l'], brought: { nodeDir: '/home/a/.vendetta-agent/sshd/abc', mountPath: '/.vendetta/sshd' } });
+    assert.deepEqual((body.HostConfig as { Mounts: unknown[] }).Mounts[1], { Type: 'bind', Source: '/home/a/.vendetta-agent/sshd/abc', Target: '/.vendetta/sshd', ReadOnly: true });
+    assert.equal((body.Labels as Record<string, string>)[SSH_SERVER_LABEL], 'agent');
+    const inspect = json('docker-container-inspect-running.json') as { Config: { Labels: Record<string, string> } };
+    assert.equal(parseContainerInspect(inspect).sshServer, 'image');
+    inspect.Config.Labels[SSH_SERVER_LABEL] = 'agent';
+    assert.equal(parseContainerInspect(inspect).sshServer, 'agent');
   });
 
   it('runs the SSH server the agent asks for as the main process, in the foreground on the given config', () => {
