@@ -140,6 +140,12 @@ describe('images without an SSH server: the agent brings the node\'s own, and ch
     const pinned = () => readFileSync(join(env.h.home, 'known_hosts'), 'utf8').split('\n').filter((l) => l.includes('bare'));
     const before = pinned();
     assert.equal(before.length, 1, 'one pinned key for bare');
+    const startedAt = async () => {
+      const c = (await env.containers()).find((x) => x.Labels['dev.vendetta.workspace'] === 'bare')!;
+      const r = await env.dockerd.engine.json({ method: 'GET', path: `/containers/${c.Names[0]!.slice(1)}/json`, accept: [200], what: 'inspect' });
+      return (r.value as { State: { StartedAt: string } }).State.StartedAt;
+    };
+    const startedBefore = await startedAt();
     const cfg = join(dir, '.vendetta', 'config.yaml');
     writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('provider: docker\n', 'provider: docker\nforwardAgent: true\n'));
     const again = parse<WorkspaceUpResult>(await env.cli(['workspace', 'up', dir, '--node', 'local', '--json'], { timeoutMs: 200_000 }), 'up with forwardAgent');
@@ -148,7 +154,8 @@ describe('images without an SSH server: the agent brings the node\'s own, and ch
     const cmd = await env.ssh('bare.local.vendetta', ['grep', 'AllowAgentForwarding', '/etc/vendetta/sshd_config', ';', 'cat', '/proc/1/cmdline']);
     assert.equal(cmd.code, 0, cmd.stderr);
     assert.match(cmd.stdout, /^AllowAgentForwarding yes$/m);
-    assert.ok(cmd.stdout.includes(['/.vendetta/sshd/sshd', '-D', '-e', '-r', '-f', '/etc/vendetta/sshd_config'].join('\0')), `the brought server is the main process: ${JSON.stringify(cmd.stdout)}`);
+    assert.match(cmd.stdout, /\n\/\.vendetta\/sshd\/ld-linux[^\0]*\0/, `the brought server is the main process: ${JSON.stringify(cmd.stdout)}`);
+    assert.notEqual(await startedAt(), startedBefore, 'the brought server cannot reload: the container started again on the new config');
     // And after a stop, up starts it again.
     assert.equal((await env.cli(['workspace', 'stop', 'bare'])).code, 0);
     const third = parse<WorkspaceUpResult>(await env.cli(['workspace', 'up', dir, '--node', 'local', '--json'], { timeoutMs: 200_000 }), 'up after stop');
