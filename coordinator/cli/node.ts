@@ -18,6 +18,7 @@ import { CoordinatorClient, runAction, withClient } from './client';
 import { formatNodeList, formatNodeStatus, formatTestResult } from './nodeTables';
 import { removeNode, type RemoveOpts } from './nodeRemove';
 import { askRuntime } from './runtimeOffer';
+import { offerProvider, prepareNode, PREPARE_PROVIDERS, type PrepareOpts } from './nodePrepare';
 import { ExitCode, printJson, ProgressPrinter, writeOut } from './output';
 
 interface JsonOpts {
@@ -104,6 +105,19 @@ export function registerNodeCommands(program: Command): void {
     });
 
   node
+    .command('prepare')
+    .description('install a provider on a node with its package manager (root or passwordless sudo), print each command before it runs, then test the node')
+    .argument('<name>', 'node name')
+    .addOption(new Option('--provider <provider>', 'what to install: Docker (the distribution\'s package), LXD/Incus (with a dir storage pool and a bridge), or QEMU').choices(PREPARE_PROVIDERS).makeOptionMandatory())
+    .option('--dry-run', 'print the commands only; change nothing')
+    .option('--yes', 'do not ask (needed without a terminal)')
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<JsonOpts & PrepareOpts>();
+      await runAction(opts, () => withClient((client) => prepareNode(client, name, opts)));
+    });
+
+  node
     .command('remove')
     .description('forget a node (and unpin its host key)')
     .argument('<name>', 'node name')
@@ -168,6 +182,7 @@ async function addNode(name: string, opts: AddOpts): Promise<number> {
     process.stdout.write(`added ${n.name} (${n.user}@${n.host}:${n.port}), host key ${result.hostKeyFingerprint}${agent}\n`);
     const rt = result.runtimeInstalled;
     if (rt) process.stdout.write(rt.how === 'upload' ? `uploaded Node.js ${rt.version} for the agent to ${rt.path} (${(rt.ms / 1000).toFixed(1)} s)\n` : `installed Node.js ${rt.version} with the node's package manager (${rt.path})\n`);
+    if (n.status === 'online') offerProvider(n.name, n.providers);
     if (result.generatedPublicKey) {
       process.stdout.write(`vendetta made a key for you: ${result.generatedPublicKey.path}\ninstall it on the node with: ${result.generatedPublicKey.installHint}\n`);
     }

@@ -20,6 +20,8 @@ import { toolCallLogHandler } from './toolCallLog';
 import * as v from './validate';
 import { RUNTIME_CHOICES } from '../ssh/provideRuntime';
 
+const PREPARE_PROVIDERS = ['docker', 'lxc', 'qemu'] as const;
+
 export interface HandlerDeps {
   paths: HomePaths;
   manager: NodeManager;
@@ -155,6 +157,16 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
     testNode: {
       validate: (raw) => ({ name: v.nodeName(v.paramsObject(raw, 'nodes/test', ['name']).name) }),
       run: (p) => manager.test(p.name),
+    },
+
+    prepareNode: {
+      validate: (raw) => {
+        const p = v.paramsObject(raw, 'nodes/prepare', ['name', 'provider', 'dryRun', 'progressToken']);
+        const dryRun = v.optional(p.dryRun, (x) => v.boolean(x, 'dryRun'));
+        const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));
+        return { name: v.nodeName(p.name), provider: v.oneOf(PREPARE_PROVIDERS, 'provider')(p.provider), dryRun: dryRun ?? false, ...(token !== undefined ? { progressToken: token } : {}) };
+      },
+      run: (p, ctx) => manager.prepare(p.name, p.provider, p.dryRun === true, ctx.progress),
     },
 
     pingNode: {

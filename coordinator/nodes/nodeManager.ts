@@ -11,7 +11,7 @@ import type { NodeEntry } from '../config/nodes';
 import { toVendettaError, VendettaError } from '../errors';
 import type { HomePaths } from '../home';
 import type { Logger } from '../log';
-import type { AddNodeParams, AddNodeResult, NodeStatus, NodeSummary, TestNodeResult, TestStep } from '../protocol';
+import type { AddNodeParams, AddNodeResult, NodeStatus, PrepareNodeResult, PrepareProvider, NodeSummary, TestNodeResult, TestStep } from '../protocol';
 import type { AgentClient, Disposable } from './agentClient';
 import { checkNodeInfo, checkPing } from './agentReplies';
 import { performAddNode, type ProgressFn } from './addNode';
@@ -139,6 +139,36 @@ export class NodeManager {
       return result;
     } finally {
       this.adding.delete(name);
+    }
+  }
+
+  /**
+   * Installs a provider on an SSH node (or plans it: dryRun), then runs `node test`. The node's
+   * link is closed meanwhile and made afresh after, so the agent starts in a new login that has any
+   * group the plan granted.
+   */
+  async prepare(name: string, provider: PrepareProvider, dryRun: boolean, progress: ProgressFn): Promise<PrepareNodeResult> {
+    const m = this.get(name);
+    if (m.node.transport !== 'ssh') {
+      throw new VendettaError('INVALID_PARAMS', `node prepare works on nodes reached over SSH; ${name} is this machine`, { node: name, hint: 'Install the provider on this machine yourself (e.g. `sudo apt-get install docker.io`).' });
+    }
+    if (this.adding.has(name)) throw new VendettaError('NODE_EXISTS', `The node ${name} is being added or prepared right now`, { node: name, hint: 'Wait for the other command to finish.' });
+    const announce = (i: number, total: number, title: string, command: string, warning?: string) => progress(i, total, `${title}${warning ? ` (note: ${warning})` : ''}\n  $ ${command}`);
+    if (dryRun) {
+      const plan = await this.opts.ssh.prepare(target(m.node), provider, { dryRun: true, announce });
+      return { name, provider, dryRun: true, ...plan };
+    }
+    this.adding.add(name);
+    try {
+      this.nodes.delete(name);
+      await this.drop(m);
+      const done = await this.opts.ssh.prepare(target(m.node), provider, { dryRun: false, announce });
+      const steps = await this.opts.ssh.diagnose(target(m.node));
+      this.opts.log.info('node prepared', { node: name, provider });
+      return { name, provider, dryRun: false, ...done, test: { name, ok: testPassed(steps), steps } };
+    } finally {
+      this.adding.delete(name);
+      this.sync();
     }
   }
 

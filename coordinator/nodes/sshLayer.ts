@@ -4,7 +4,8 @@
  */
 import type { HomePaths } from '../home';
 import type { Logger } from '../log';
-import type { TestStep } from '../protocol';
+import type { PrepareProvider, TestStep } from '../protocol';
+import { prepareNode, type PrepareOptions, type PrepareOutcome } from '../ssh/prepare';
 import {
   createSshAgentClient,
   diagnoseNode,
@@ -38,6 +39,7 @@ export interface SshLayer {
   createAgentClient(target: SshNodeTarget, opts: AgentClientOptions): AgentClient;
   diagnose(target: SshNodeTarget): Promise<TestStep[]>;
   purge(target: SshNodeTarget): Promise<void>;
+  prepare(target: SshNodeTarget, provider: PrepareProvider, opts: { dryRun: boolean; announce: PrepareOptions['announce'] }): Promise<PrepareOutcome>;
 }
 
 export function realSshLayer(paths: HomePaths, log: Logger): SshLayer {
@@ -52,5 +54,6 @@ export function realSshLayer(paths: HomePaths, log: Logger): SshLayer {
     createAgentClient: (target, opts) => createSshAgentClient(target, { paths, log, ...opts }),
     diagnose: (target) => diagnoseNode(target, { paths, log }),
     purge: (target) => purgeAgent(target, { paths, log }),
+    prepare: (target, provider, opts) => prepareNode(target, provider, { paths, log, ...opts }),
   };
 }

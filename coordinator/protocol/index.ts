@@ -184,6 +184,36 @@ export interface TestNodeResult {
   steps: TestStep[];
 }
 
+export type PrepareProvider = 'docker' | 'lxc' | 'qemu';
+export interface PrepareNodeParams {
+  name: string;
+  provider: PrepareProvider;
+  /** Plan only: print the commands, run nothing. */
+  dryRun?: boolean;
+  progressToken?: string;
+}
+export interface PreparePlanStep {
+  title: string;
+  /** The exact command, `sudo` in front when it runs through sudo. */
+  command: string;
+  status: 'planned' | 'ran' | 'skipped';
+  /** Said before it runs (a group that is root-equivalent). */
+  warning?: string;
+}
+export interface PrepareNodeResult {
+  name: string;
+  provider: PrepareProvider;
+  dryRun: boolean;
+  /** The node as the plan saw it: distribution, machine, package manager, user. */
+  system: string;
+  privilege: 'root' | 'sudo' | 'none';
+  steps: PreparePlanStep[];
+  /** Set when the SSH user cannot become root: what an administrator would run. */
+  adminCommands?: string[];
+  /** `node test` after a real run. */
+  test?: TestNodeResult;
+}
+
 export interface CoordinatorStatus {
   pid: number;
   version: string;
@@ -208,6 +238,8 @@ export const ProbeHostKey = new RequestType<ProbeHostKeyParams, ProbeHostKeyResu
 export const AddNode = new RequestType<AddNodeParams, AddNodeResult, ErrorData>('nodes/add');
 export const RemoveNode = new RequestType<RemoveNodeParams, RemoveNodeResult, ErrorData>('nodes/remove');
 export const TestNode = new RequestType<{ name: string }, TestNodeResult, ErrorData>('nodes/test');
+/** Installs a provider with the node's package manager (or, dryRun, only says how). */
+export const PrepareNode = new RequestType<PrepareNodeParams, PrepareNodeResult, ErrorData>('nodes/prepare');
 /** Round trip coordinator → agent → coordinator; what the dispatch benchmark measures. */
 export const PingNode = new RequestType<{ name: string }, { latencyMs: number }, ErrorData>('nodes/ping');
 

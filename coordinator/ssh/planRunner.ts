@@ -24,7 +24,8 @@ export interface StepOutcome {
 /** The error for a user who cannot become root: what to ask an administrator to run. */
 export function privilegeRequired(node: string, facts: Pick<NodeFacts, 'user' | 'sudo'>, steps: readonly PlanStep[], what: string): VendettaError {
   const commands = adminCommands(steps.filter((s) => s.root));
-  const why = facts.sudo === 'password' ? `${facts.user} needs a password for sudo` : `${facts.user} is not root and has no sudo`;
+  // `sudo -n` fails alike for a user sudo asks a password of and one it does not know at all.
+  const why = facts.sudo === 'password' ? `${facts.user} has no passwordless sudo` : `${facts.user} is not root and has no sudo`;
   return new VendettaError('NODE_PRIVILEGE_REQUIRED', `${what} on ${node} needs root, and ${why}`, {
     node,
     hint: `Ask an administrator of ${node} to run, as root:\n  ${commands.join('\n  ')}\nor give ${facts.user} passwordless sudo for them, then retry.`,

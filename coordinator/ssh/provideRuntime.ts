@@ -50,7 +50,7 @@ export function runtimeOffers(facts: NodeFacts, local: LocalRuntime | VendettaEr
     const commands = runtimePlan(pm).map((s) => stepCommand(s, facts.sudo !== 'root'));
     offers.push(canBecomeRoot(facts)
       ? { kind: 'package', ok: true, detail: `install the distribution's Node.js with ${pm}${facts.sudo === 'root' ? '' : ' (through sudo)'}`, commands }
-      : { kind: 'package', ok: false, detail: `installing with ${pm} needs root, and ${facts.user || 'the SSH user'} ${facts.sudo === 'password' ? 'needs a password for sudo' : 'has no sudo'}`, commands });
+      : { kind: 'package', ok: false, detail: `installing with ${pm} needs root, and ${facts.user || 'the SSH user'} ${facts.sudo === 'password' ? 'has no passwordless sudo' : 'has no sudo'}`, commands });
   }
   return offers;
 }

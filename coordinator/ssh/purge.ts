@@ -42,7 +42,7 @@ export async function purgeAgent(target: SshNodeTarget, opts: { paths: HomePaths
  * Attaching through our own bundle reaches whichever daemon runs (one of another build is
  * replaced first, which is fine: it is about to go). A node without Node.js has no daemon.
  */
-async function stopDaemon(client: import('ssh2').Client, target: SshNodeTarget, opts: { log: Logger; agentBundle?: string }): Promise<void> {
+export async function stopDaemon(client: import('ssh2').Client, target: SshNodeTarget, opts: { log: Logger; agentBundle?: string }): Promise<void> {
   const node = target.name;
   try {
     const bundle = await readLocalBundle(opts.agentBundle ?? agentBundlePath());
@@ -58,6 +58,6 @@ async function stopDaemon(client: import('ssh2').Client, target: SshNodeTarget, 
     await stopPid(client, node, pid, opts.log);
   } catch (err) {
     const e = toVendettaError(err);
-    if (e.code !== 'NODE_RUNTIME_MISSING') opts.log.warn('purge: could not stop the agent daemon; deleting its files anyway', { node, error: e.message });
+    if (e.code !== 'NODE_RUNTIME_MISSING') opts.log.warn('could not stop the agent daemon', { node, error: e.message });
   }
 }

@@ -17,6 +17,8 @@ declare -A need=(
   [iptables]=iptables
   [debootstrap]=debootstrap
   [nsenter]=util-linux
+  # node prepare's test: a node user whose sudo asks for a password
+  [sudo]=sudo
   # A real VS Code for the extension's end-to-end tests (code-server + headless Chromium)
   [chromium]=chromium
   [rg]=ripgrep

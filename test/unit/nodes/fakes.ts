@@ -6,7 +6,8 @@ import type { Logger } from '../../../coordinator/log';
 import type { Duplex } from 'node:stream';
 import type { AgentClient, AgentCommand, Disposable, LinkState } from '../../../coordinator/nodes/agentClient';
 import type { HostKey, IdentityInfo, SshLayer, SshNodeTarget } from '../../../coordinator/nodes/sshLayer';
-import type { TestStep } from '../../../coordinator/protocol';
+import type { PrepareProvider, TestStep } from '../../../coordinator/protocol';
+import type { PrepareOutcome } from '../../../coordinator/ssh/prepare';
 
 export const nullLog: Logger = { log: () => undefined, error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
@@ -140,5 +141,11 @@ export class FakeSsh implements SshLayer {
   }
   async purge(target: SshNodeTarget): Promise<void> {
     this.purged.push(target.name);
+  }
+  readonly prepared: string[] = [];
+  async prepare(target: SshNodeTarget, provider: PrepareProvider, opts: { dryRun: boolean; announce: (i: number, n: number, title: string, command: string) => void }): Promise<PrepareOutcome> {
+    this.prepared.push(`${target.name}:${provider}${opts.dryRun ? ':dry' : ''}`);
+    opts.announce(1, 1, `install ${provider}`, `sudo apt-get install ${provider}`);
+    return { steps: [{ title: `install ${provider}`, command: `sudo apt-get install ${provider}`, status: opts.dryRun ? 'planned' : 'ran' }], privilege: 'sudo', system: 'Debian (x86_64), apt, as dev via sudo' };
   }
 }

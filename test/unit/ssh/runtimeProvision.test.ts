@@ -136,7 +136,7 @@ describe('what a node needs to run this Node.js (ELF needs, node facts, compatib
     assert.match(none[1]!.detail, /no package manager vendetta knows/);
     const pw = runtimeOffers(facts({ sudo: 'password' }), new VendettaError('NODE_RUNTIME_MISSING', 'inside Electron'));
     assert.equal(pw[0]!.detail, 'inside Electron');
-    assert.match(pw[1]!.detail, /needs a password for sudo/);
+    assert.match(pw[1]!.detail, /has no passwordless sudo/);
   });
 
   it('knows an uploaded runtime by its path', () => {
