@@ -9,11 +9,10 @@
  */
 import type { Client, ClientChannel } from 'ssh2';
 import type { InitializeResult } from '../../agent/protocol';
-import type { Logger } from '../log';
-import { attachAgent } from '../ssh/agentAttach';
+import { attachAgent, type AttachOptions } from '../ssh/agentAttach';
 import { openDirectAgent } from '../ssh/agentDirect';
 import type { LocalBundle } from '../ssh/localBundle';
-import type { ProvidedRuntime, RuntimeChoice } from '../ssh/provideRuntime';
+import type { ProvidedRuntime } from '../ssh/provideRuntime';
 import { validEndpoint, type AgentEndpoint, type AgentEndpoints } from './agentEndpoints';
 import type { AgentSession } from './agentSession';
 
@@ -30,14 +29,8 @@ export interface OpenedSession {
   runtimeProvided?: ProvidedRuntime;
 }
 
-export interface OpenSessionOptions {
-  node: string;
-  host: string;
-  bundle: LocalBundle;
-  log: Logger;
-  install: boolean;
-  runtime?: RuntimeChoice;
-  onStatus?: (message: string) => void;
+/** What attach takes, and how to reach a daemon that already runs. */
+export interface OpenSessionOptions extends Pick<AttachOptions, 'node' | 'host' | 'bundle' | 'log' | 'install' | 'runtime' | 'onStatus'> {
   endpoints: AgentEndpoints;
   endpointKey: string;
   /** false once the node refused a streamlocal channel to a running daemon on this connection. */
