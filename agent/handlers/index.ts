@@ -1,7 +1,7 @@
 import type { HandlerTable } from '../daemon/context';
 import { initialize, ping, shutdown } from './lifecycle';
 import { nodeInfo } from './node';
-import { listServices, serviceLogs, serviceNodePort, startServices, stopFollowingLogs, stopServices } from './services';
+import { listServices, serviceLogs, serviceNodePort, startServices, stopFollowingLogs, stopServices, workspaceAttached } from './services';
 import { holdForSync } from './syncLock';
 import { createWorkspace, inspectWorkspace, listWorkspaces, removeWorkspace, startWorkspace, stopWorkspace } from './workspaces';
 import { syncRead, syncScan } from './sync';
@@ -26,4 +26,5 @@ export const handlers: HandlerTable = {
   serviceLogs,
   stopFollowingLogs,
   serviceNodePort,
+  workspaceAttached,
 };

@@ -3,7 +3,7 @@
  * workspaces/create) and the services/* requests. Commands are only checked for shape: they run
  * inside the workspace exactly as written (a string through its /bin/sh, argv as is).
  */
-import { NAME_PATTERN, type ServiceCommand, type ServiceHealthcheckSpec, type ServiceLogsParams, type ServiceNameParams, type ServiceSpec, type WorkspaceHooksSpec } from '../protocol';
+import { HOOK_NAMES, NAME_PATTERN, type HookCommand, type ServiceCommand, type ServiceHealthcheckSpec, type ServiceLogsParams, type ServiceNameParams, type ServiceSpec, type WorkspaceHooksSpec } from '../protocol';
 import { AgentError } from '../errors';
 
 function invalid(method: string, what: string): AgentError {
@@ -99,20 +99,32 @@ export function validServices(m: string, v: unknown): ServiceSpec[] {
 }
 
 export function validHooks(m: string, v: unknown): WorkspaceHooksSpec {
-  if (!isObj(v)) throw invalid(m, 'spec.hooks must be an object {postCreate?, postStart?}');
+  if (!isObj(v)) throw invalid(m, `spec.hooks must be an object {${HOOK_NAMES.map((n) => `${n}?`).join(', ')}}`);
   const out: WorkspaceHooksSpec = {};
-  if (v.postCreate !== undefined) out.postCreate = validCommand(m, 'spec.hooks.postCreate', v.postCreate);
-  if (v.postStart !== undefined) out.postStart = validCommand(m, 'spec.hooks.postStart', v.postStart);
+  for (const name of HOOK_NAMES) if (v[name] !== undefined) out[name] = validHookCommand(m, `spec.hooks.${name}`, v[name]);
   return out;
 }
 
-const HOOK_NAMES = ['postCreate', 'postStart'];
+/** A command, or an object of 1 to MAX_PARALLEL named commands (run at the same time). */
+function validHookCommand(m: string, what: string, v: unknown): HookCommand {
+  if (!isObj(v)) return validCommand(m, what, v);
+  const entries = Object.entries(v);
+  if (entries.length === 0 || entries.length > MAX_PARALLEL) throw invalid(m, `${what} must name 1 to ${MAX_PARALLEL} commands`);
+  const out: Record<string, ServiceCommand> = {};
+  for (const [label, c] of entries) {
+    if (label.length === 0 || label.length > 200 || [...label].some((ch) => ch.charCodeAt(0) < 0x20)) throw invalid(m, `${what}: ${JSON.stringify(label.slice(0, 80))} is not a usable command name`);
+    out[label] = validCommand(m, `${what}.${label}`, c);
+  }
+  return out;
+}
+
+const MAX_PARALLEL = 100;
 
 function workspaceAndService(m: string, raw: unknown, hooksToo = false): ServiceNameParams {
   if (!isObj(raw)) throw invalid(m, 'expected an object {workspace, service?}');
   if (typeof raw.workspace !== 'string' || !NAME_PATTERN.test(raw.workspace)) throw invalid(m, `workspace must match ${NAME_PATTERN.source}`);
-  const okService = (v: unknown): boolean => typeof v === 'string' && (NAME_PATTERN.test(v) || (hooksToo && HOOK_NAMES.includes(v)));
-  if (raw.service !== undefined && !okService(raw.service)) throw invalid(m, `service must match ${NAME_PATTERN.source}${hooksToo ? ' or be postCreate or postStart' : ''}`);
+  const okService = (v: unknown): boolean => typeof v === 'string' && (NAME_PATTERN.test(v) || (hooksToo && (HOOK_NAMES as readonly string[]).includes(v)));
+  if (raw.service !== undefined && !okService(raw.service)) throw invalid(m, `service must match ${NAME_PATTERN.source}${hooksToo ? ` or be a hook (${HOOK_NAMES.join(', ')})` : ''}`);
   return { workspace: raw.workspace, ...(raw.service !== undefined ? { service: raw.service as string } : {}) };
 }
 

@@ -1,4 +1,4 @@
-/** services/*: list, start, stop, logs (with follow), unfollow (see protocol/services.ts). */
+/** services/*: list, start, stop, logs (with follow), unfollow, attached (see protocol/services.ts). */
 import { ServiceLogLines, type ServiceLogsParams, type ServiceLogsResult, type ServiceNameParams, type WorkspaceServicesStatus } from '../protocol';
 import { AgentError } from '../errors';
 import type { HandlerSpec } from '../daemon/context';
@@ -48,4 +48,9 @@ export const stopFollowingLogs: HandlerSpec<{ followToken: string }, { stopped: 
 export const serviceNodePort: HandlerSpec<{ workspace: string; port: number }, { nodePort: number }> = {
   validate: validateNodePortParams,
   handle: (p, { daemon }) => daemon.services.nodePort(p.workspace, p.port),
+};
+
+export const workspaceAttached: HandlerSpec<{ workspace: string }, { started: boolean }> = {
+  validate: validateWorkspaceOnly('services/attached'),
+  handle: (p, { daemon }) => daemon.services.attached(p.workspace),
 };

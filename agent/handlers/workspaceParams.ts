@@ -96,6 +96,11 @@ function validDocker(m: string, v: unknown): DockerSettings {
     if (!isObj(v.build)) throw new Invalid(m, 'spec.docker.build must be an object {context, dockerfile?}');
     out.build = { context: validRelativePath(m, 'spec.docker.build.context', v.build.context) };
     if (v.build.dockerfile !== undefined) out.build.dockerfile = validRelativePath(m, 'spec.docker.build.dockerfile', v.build.dockerfile);
+    if (v.build.args !== undefined) out.build.args = validBuildArgs(m, v.build.args);
+    if (v.build.target !== undefined) {
+      if (typeof v.build.target !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(v.build.target)) throw new Invalid(m, `spec.docker.build.target must name a build stage, got ${JSON.stringify(v.build.target)?.slice(0, 80)}`);
+      out.build.target = v.build.target;
+    }
   }
   const cpus = positiveNumber(m, 'spec.docker.cpus', v.cpus, { max: 1024 });
   if (cpus !== undefined) out.cpus = cpus;
@@ -104,6 +109,17 @@ function validDocker(m: string, v: unknown): DockerSettings {
   if (memory !== undefined) out.memoryBytes = memory;
   const pids = positiveNumber(m, 'spec.docker.pids', v.pids, { integer: true, max: 4_194_304 });
   if (pids !== undefined) out.pids = pids;
+  return out;
+}
+
+function validBuildArgs(m: string, v: unknown): Record<string, string> {
+  if (!isObj(v) || Object.keys(v).length > MAX_ENV) throw new Invalid(m, `spec.docker.build.args must be an object of up to ${MAX_ENV} strings`);
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (!ENV_NAME_PATTERN.test(k)) throw new Invalid(m, `spec.docker.build.args: ${JSON.stringify(k.slice(0, 80))} is not a valid argument name`);
+    if (typeof val !== 'string' || val.includes('\0') || val.length > MAX_ENV_VALUE) throw new Invalid(m, `spec.docker.build.args.${k} must be a string without NUL, up to ${MAX_ENV_VALUE} characters`);
+    out[k] = val;
+  }
   return out;
 }
 

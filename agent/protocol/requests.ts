@@ -6,7 +6,7 @@
 import type { RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { AgentErrorData } from './errorData';
 import { GetNodeInfo, Initialize, Ping, Shutdown } from './index';
-import { ListServices, ServiceLogs, ServiceNodePort, StartServices, StopFollowingLogs, StopServices } from './services';
+import { ListServices, ServiceLogs, ServiceNodePort, StartServices, StopFollowingLogs, StopServices, WorkspaceAttached } from './services';
 import { CreateWorkspace, HoldForSync, InspectWorkspace, ListWorkspaces, RemoveWorkspace, StartWorkspace, StopWorkspace, SyncRead, SyncScan } from './workspaces';
 
 export const AGENT_REQUESTS = {
@@ -29,6 +29,7 @@ export const AGENT_REQUESTS = {
   serviceLogs: ServiceLogs,
   stopFollowingLogs: StopFollowingLogs,
   serviceNodePort: ServiceNodePort,
+  workspaceAttached: WorkspaceAttached,
 } as const;
 
 export type AgentRequestName = keyof typeof AGENT_REQUESTS;

@@ -32,11 +32,22 @@ export interface ServiceSpec {
   restart: RestartPolicy;
 }
 
+/** One command, or named commands run at the same time (devcontainer.json's object form). */
+export type HookCommand = ServiceCommand | Record<string, ServiceCommand>;
+
+/** The hooks the agent runs, in the order it runs them. */
+export const HOOK_NAMES = ['onCreate', 'updateContent', 'postCreate', 'postStart', 'postAttach'] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+
 export interface WorkspaceHooksSpec {
-  /** Once, after the workspace is first created and the code is there. */
-  postCreate?: ServiceCommand;
+  /** Once, after the workspace is first created and the code is there (then updateContent, then postCreate). */
+  onCreate?: HookCommand;
+  updateContent?: HookCommand;
+  postCreate?: HookCommand;
   /** Each time the workspace's services are started. */
-  postStart?: ServiceCommand;
+  postStart?: HookCommand;
+  /** Each time an SSH client connects to the workspace (`services/attached`), in the background. */
+  postAttach?: HookCommand;
 }
 
 /**
@@ -75,13 +86,15 @@ export interface ServiceStatus {
 export interface WorkspaceServicesStatus {
   workspace: string;
   services: ServiceStatus[];
-  hooks: { postCreate?: HookRun; postStart?: HookRun };
+  hooks: Partial<Record<HookName, HookRun>>;
 }
 
 export interface HookRun {
   state: 'running' | 'succeeded' | 'failed';
   exitCode?: number | null;
   at: string;
+  /** When it failed: the command that failed (with its name, in the object form), as written. */
+  failed?: string;
 }
 
 export interface ServiceNameParams {
@@ -92,7 +105,7 @@ export interface ServiceNameParams {
 
 export interface ServiceLogsParams {
   workspace: string;
-  /** All services (and hooks, labelled `postCreate`/`postStart`) interleaved by time when absent. */
+  /** All services (and hooks, labelled by their HOOK_NAMES) interleaved by time when absent. */
   service?: string;
   /** Last N lines (per the whole selection). */
   tail?: number;
@@ -106,7 +119,7 @@ export interface ServiceLogsParams {
 export interface ServiceLogLine {
   /** ISO 8601 with milliseconds, when the agent read the line. */
   time: string;
-  /** The service name, or `postCreate`/`postStart`. */
+  /** The service name, or a hook's name (HOOK_NAMES). */
   service: string;
   stream: 'stdout' | 'stderr' | 'system';
   line: string;
@@ -127,6 +140,11 @@ export const ServiceLogs = new RequestType<ServiceLogsParams, ServiceLogsResult,
  * workspace is not running. Asked before each forwarded connection.
  */
 export const ServiceNodePort = new RequestType<{ workspace: string; port: number }, { nodePort: number }, AgentErrorData>('services/nodePort');
+/**
+ * An SSH client connected to the workspace: its postAttach hook runs in the background (not a
+ * second time while one runs). `started` says whether one was started.
+ */
+export const WorkspaceAttached = new RequestType<{ workspace: string }, { started: boolean }, AgentErrorData>('services/attached');
 /** Ends a follow started by `services/logs`. */
 export const StopFollowingLogs = new RequestType<{ followToken: string }, { stopped: boolean }, AgentErrorData>('services/unfollow');
 

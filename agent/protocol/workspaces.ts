@@ -26,7 +26,7 @@ export function builtImagePrefix(workspace: string): string {
 export interface DockerSettings {
   image: string;
   /** Build the image on the node from this context (a path inside the synced project). */
-  build?: { context: string; dockerfile?: string };
+  build?: { context: string; dockerfile?: string; args?: Record<string, string>; target?: string };
   cpus?: number;
   memoryBytes?: number;
   pids?: number;

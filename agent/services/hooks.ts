@@ -1,40 +1,61 @@
 /**
- * postCreate (once per workspace) and postStart (on each services start): run inside the
- * workspace like a service, as the login user in the workspace folder, output in the logs
- * under the hook's name.
+ * The lifecycle hooks (onCreate, updateContent, postCreate once per workspace; postStart on each
+ * services start; postAttach on each SSH connection): run inside the workspace like a service, as
+ * the login user in the workspace folder, output in the logs under the hook's name. The object
+ * form runs its named commands at the same time, each line of output led by the command's name;
+ * a failure names the command that failed.
  */
-import type { HookRun, ServiceCommand, ServiceLogLine } from '../protocol';
+import type { HookCommand, HookName, HookRun, ServiceCommand, ServiceLogLine } from '../protocol';
 import type { ExecOptions, ExecResult } from '../providers/contract';
 import { LineSplitter } from './logFiles';
 import { commandArgv } from './processControl';
 
-export type HookName = 'postCreate' | 'postStart';
-
 /** Hooks may install things; they get long, but not forever. */
 export const HOOK_TIMEOUT_MS = 30 * 60_000;
 
-export async function runHook(
-  name: HookName,
-  command: ServiceCommand,
-  exec: (argv: string[], opts: ExecOptions) => Promise<ExecResult>,
-  log: (line: ServiceLogLine) => void,
-  onState: (run: HookRun) => void,
-): Promise<HookRun> {
-  const line = (stream: ServiceLogLine['stream']) => (l: string) => log({ time: new Date().toISOString(), service: name, stream, line: l });
+type Exec = (argv: string[], opts: ExecOptions) => Promise<ExecResult>;
+
+/** `npm ci` or `["npm","ci"]` as written, for messages. */
+export function showCommand(command: ServiceCommand): string {
+  return typeof command === 'string' ? command : JSON.stringify(command);
+}
+
+/** The named commands of a hook: one unnamed for the single form. */
+export function hookParts(command: HookCommand): Array<{ label?: string; command: ServiceCommand }> {
+  if (typeof command === 'string' || Array.isArray(command)) return [{ command }];
+  return Object.entries(command).map(([label, c]) => ({ label, command: c }));
+}
+
+export async function runHook(name: HookName, command: HookCommand, exec: Exec, log: (line: ServiceLogLine) => void, onState: (run: HookRun) => void): Promise<HookRun> {
+  const system = (l: string) => log({ time: new Date().toISOString(), service: name, stream: 'system', line: l });
+  onState({ state: 'running', at: new Date().toISOString() });
+  const parts = hookParts(command);
+  const results = await Promise.all(parts.map((p) => runPart(name, p, exec, log)));
+  const failedAt = results.findIndex((r) => r !== 0);
+  const failed = failedAt < 0 ? undefined : parts[failedAt]!;
+  const exitCode = failedAt < 0 ? 0 : results[failedAt]!;
+  const run: HookRun = { state: failed ? 'failed' : 'succeeded', exitCode, at: new Date().toISOString() };
+  if (failed) run.failed = `${failed.label !== undefined ? `${failed.label}: ` : ''}${showCommand(failed.command)}`;
+  system(`${run.state} (exit code ${exitCode ?? 'unknown'})${failed && parts.length > 1 ? ` in ${failed.label}` : ''}`);
+  onState(run);
+  return run;
+}
+
+/** One command of a hook; its exit code, or null when it could not run. */
+async function runPart(name: HookName, part: { label?: string; command: ServiceCommand }, exec: Exec, log: (line: ServiceLogLine) => void): Promise<number | null> {
+  const lead = part.label !== undefined ? `${part.label}: ` : '';
+  const line = (stream: ServiceLogLine['stream']) => (l: string) => log({ time: new Date().toISOString(), service: name, stream, line: lead + l });
   const out = new LineSplitter(line('stdout'));
   const err = new LineSplitter(line('stderr'));
-  line('system')(`running: ${typeof command === 'string' ? command : JSON.stringify(command)}`);
-  onState({ state: 'running', at: new Date().toISOString() });
+  line('system')(`running: ${showCommand(part.command)}`);
   let exitCode: number | null = null;
   try {
-    exitCode = (await exec(commandArgv(command), { onStdout: (c) => out.push(c), onStderr: (c) => err.push(c), timeoutMs: HOOK_TIMEOUT_MS })).exitCode;
+    exitCode = (await exec(commandArgv(part.command), { onStdout: (c) => out.push(c), onStderr: (c) => err.push(c), timeoutMs: HOOK_TIMEOUT_MS })).exitCode;
   } catch (e) {
     line('system')(`could not run: ${e instanceof Error ? e.message : String(e)}`);
   }
   out.flush();
   err.flush();
-  const run: HookRun = { state: exitCode === 0 ? 'succeeded' : 'failed', exitCode, at: new Date().toISOString() };
-  line('system')(`${run.state} (exit code ${exitCode ?? 'unknown'})`);
-  onState(run);
-  return run;
+  if (part.label !== undefined) line('system')(`exit code ${exitCode ?? 'unknown'}`);
+  return exitCode;
 }

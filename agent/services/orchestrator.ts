@@ -2,9 +2,9 @@
  * A workspace's services: started in dependency order (each once its dependencies are
  * healthy, independent ones in parallel), stopped in reverse order, with the hooks before.
  */
-import type { HookRun, ServiceSpec, WorkspaceHooksSpec, WorkspaceServicesStatus } from '../protocol';
+import type { HookName, HookRun, ServiceSpec, WorkspaceHooksSpec, WorkspaceServicesStatus } from '../protocol';
 import { blockingDependency, stopWaves, waitingReason, withDependencies } from './graph';
-import { runHook, type HookName } from './hooks';
+import { runHook } from './hooks';
 import { newRunId, sweepArgv } from './processControl';
 import { PortRelay, type WorkspaceHost } from './portRelay';
 import { ServiceRunner, type RunnerHost } from './runner';
@@ -14,7 +14,7 @@ export interface OrchestratorOptions {
   services: ServiceSpec[];
   hooks?: WorkspaceHooksSpec;
   host: WorkspaceHost;
-  /** Whether postCreate already ran for this workspace, and how to remember that it has. */
+  /** Whether the create hooks (onCreate, updateContent, postCreate) already ran here, and how to remember that they have. */
   postCreateDone(): boolean;
   markPostCreateDone(run: HookRun): void;
 }
@@ -22,12 +22,14 @@ export interface OrchestratorOptions {
 export class WorkspaceServices {
   readonly runners: ServiceRunner[];
   private readonly byName: Map<string, ServiceRunner>;
-  private hookRuns: { postCreate?: HookRun; postStart?: HookRun } = {};
+  private hookRuns: Partial<Record<HookName, HookRun>> = {};
   /** Bumped by every start and stop: a start overtaken by another request gives up. */
   private generation = 0;
   private readonly relay: PortRelay;
   /** The run id of the hook running now, so a stop can end it. */
   private hookRun: string | undefined;
+  /** The run id of a postAttach running now, so a stop ends it too. */
+  private attachRun: string | undefined;
   /** Services waiting for the hooks to finish: not launched by pump(). */
   private readonly held = new Set<ServiceRunner>();
 
@@ -91,11 +93,26 @@ export class WorkspaceServices {
   }
 
   private pendingHooks(): HookName[] {
-    const h = this.opts.hooks;
-    const out: HookName[] = [];
-    if (h?.postCreate !== undefined && !this.opts.postCreateDone()) out.push('postCreate');
-    if (h?.postStart !== undefined) out.push('postStart');
-    return out;
+    const h = this.opts.hooks ?? {};
+    const once = this.opts.postCreateDone() ? [] : CREATE_HOOKS;
+    return [...once, 'postStart' as const].filter((n) => h[n] !== undefined);
+  }
+
+  /**
+   * An SSH client connected: postAttach runs in the background (not again while one runs);
+   * false when there is none to run.
+   */
+  attached(): boolean {
+    const command = this.opts.hooks?.postAttach;
+    if (command === undefined || this.hookRuns.postAttach?.state === 'running') return false;
+    const runId = newRunId();
+    this.attachRun = runId;
+    void runHook('postAttach', command, (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec('postAttach'), runId), ...o }), this.opts.host.log, (s) => {
+      this.hookRuns = { ...this.hookRuns, postAttach: s };
+      if (s.state !== 'running' && this.attachRun === runId) this.attachRun = undefined;
+      this.opts.host.changed();
+    });
+    return true;
   }
 
   private async runHooksThenStart(gen: number, hooks: HookName[], targets: ServiceRunner[]): Promise<void> {
@@ -109,8 +126,9 @@ export class WorkspaceServices {
         this.opts.host.changed();
       });
       if (this.hookRun === runId) this.hookRun = undefined;
-      if (name === 'postCreate' && run.state === 'succeeded') this.opts.markPostCreateDone(run);
-      if (gen !== this.generation) break;
+      // The hooks after a failed one do not run (as the Dev Containers spec has it); the services still start.
+      if (run.state === 'failed' || gen !== this.generation) break;
+      if (CREATE_HOOKS.includes(name) && !hooks.slice(hooks.indexOf(name) + 1).some((n) => CREATE_HOOKS.includes(n))) this.opts.markPostCreateDone(run);
     }
     for (const r of targets) this.held.delete(r);
     if (gen === this.generation) this.begin(targets.filter((r) => r.wanted && !r.running));
@@ -124,6 +142,10 @@ export class WorkspaceServices {
       await this.opts.host.exec(sweepArgv('KILL', this.hookRun), { user: 'root', timeoutMs: 10_000 }).catch(() => undefined);
       this.hookRun = undefined;
     }
+    if (!only && this.attachRun !== undefined) {
+      await this.opts.host.exec(sweepArgv('KILL', this.attachRun), { user: 'root', timeoutMs: 10_000 }).catch(() => undefined);
+      this.attachRun = undefined;
+    }
     await this.stopRunners(only ? [only] : [...this.byName.keys()]);
     if (!only) await this.relay.stop();
   }
@@ -135,6 +157,9 @@ export class WorkspaceServices {
     }
   }
 }
+
+/** Run once per workspace, in this order. */
+const CREATE_HOOKS: readonly HookName[] = ['onCreate', 'updateContent', 'postCreate'];
 
 /** Hooks run with the workspace's env and discovery env, like a service without its own env. */
 function hookSpec(name: HookName): ServiceSpec {

@@ -168,6 +168,13 @@ export class ServicesSupervisor {
    * record, not a probe): before a forwarded connection is carried, so that a port a stopped
    * workspace let go of, and another process took, never gets the laptop's traffic.
    */
+  /** An SSH client connected: postAttach runs, when the workspace runs and has one. */
+  async attached(name: string): Promise<{ started: boolean }> {
+    const e = await this.entry(name);
+    if (!e.target.running || !e.target.providerId) return { started: false };
+    return { started: e.orch.attached() };
+  }
+
   async nodePort(name: string, port: number): Promise<{ nodePort: number }> {
     const t = await this.opts.targets.target(name);
     if (!t.running) {

@@ -75,7 +75,7 @@ export function registerServiceCommands(ws: Command): void {
   ws.command('logs')
     .description('service logs (all services interleaved and labelled, or one); -f keeps streaming until Ctrl-C')
     .argument('<workspace>', 'workspace name')
-    .argument('[service]', 'one service (or postCreate / postStart for the hooks)')
+    .argument('[service]', 'one service (or a lifecycle hook: onCreate, updateContent, postCreate, postStart, postAttach)')
     .option('--node <node>', 'the node, when the name is on several')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .option('--tail <n>', 'only the last N lines')

@@ -1,32 +1,46 @@
 /**
  * `.devcontainer/devcontainer.json` (JSON with comments) as a fallback config: the fields that
- * map onto a Docker workspace are taken, the rest is reported as unsupported so nobody wonders
- * why it had no effect.
+ * map onto a Docker workspace are taken (the converters live beside this file), the rest is
+ * named in a warning so nobody wonders why it had no effect.
  */
 import { type Node as JsonNode, type ParseError, createScanner, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { type Diagnostic, type DiagnosticInit, OffsetMapper, type Range, diagnosticAt, fileDiagnostic, hasErrors, sortDiagnostics } from './diagnostics';
 import { checkConfigText } from './textGuards';
-import type { Command, WorkspaceConfig } from './types';
+import { convertBuild, convertLifecycle, LIFECYCLE_KEYS } from './devcontainerBuild';
+import { type DevcontainerContext, objectProps, stringMapOf } from './devcontainerContext';
+import type { WorkspaceConfig } from './types';
 import { validateWorkspaceData } from './workspace';
 
-/** devcontainer.json features Vendetta does not do (yet), with what to do instead. */
-const UNSUPPORTED: Record<string, string> = {
-  build: 'building from a Dockerfile is not read from devcontainer.json; set `image`, or use `docker.build` in .vendetta/config.yaml',
-  dockerFile: 'building from a Dockerfile is not read from devcontainer.json; set `image`, or use `docker.build` in .vendetta/config.yaml',
-  dockerComposeFile: 'Docker Compose is not supported; describe the services under `services:` in .vendetta/config.yaml',
-  features: 'devcontainer features are not installed; bake what they add into the image',
+/**
+ * devcontainer.json fields Vendetta does not honour (yet), with what to do instead: each one
+ * present is named in a warning, and so is any field not known at all.
+ */
+const NOT_HONOURED: Record<string, string> = {
+  features: 'Dev Container Features are not installed; install what they add in a Dockerfile (`build`)',
+  overrideFeatureInstallOrder: 'Dev Container Features are not installed',
   mounts: 'extra mounts are not supported',
   runArgs: 'extra `docker run` arguments are not supported',
   appPort: 'use `forwardPorts`',
-  initializeCommand: 'only postCreateCommand and postStartCommand are run',
-  onCreateCommand: 'only postCreateCommand and postStartCommand are run',
-  updateContentCommand: 'only postCreateCommand and postStartCommand are run',
-  postAttachCommand: 'only postCreateCommand and postStartCommand are run',
   privileged: 'privileged containers are not supported',
   capAdd: 'extra capabilities are not supported',
   securityOpt: 'security options are not supported',
+  init: 'the workspace\'s main process is its SSH server; an init process is not added',
+  overrideCommand: 'the workspace\'s main process is always its SSH server',
   workspaceMount: 'the project is synced to `workspaceFolder`; custom mounts are not supported',
+  portsAttributes: 'ports have no attributes in Vendetta',
+  otherPortsAttributes: 'ports have no attributes in Vendetta',
+  customizations: 'editor customizations are not applied',
+  updateRemoteUserUID: 'the login user\'s UID is not changed',
+  userEnvProbe: 'the login shell\'s environment is not probed',
+  shutdownAction: 'a workspace keeps running until `vendetta workspace stop`',
+  waitFor: 'every lifecycle command finishes before `up` does',
+  hostRequirements: 'the node is not checked against host requirements',
+  service: 'Docker Compose is not supported',
+  runServices: 'Docker Compose is not supported',
 };
+
+/** Top-level fields a converter reads (or, like `$schema`, that have no effect to report). */
+const HANDLED = new Set(['$schema', 'name', 'image', 'build', 'dockerFile', 'context', 'forwardPorts', 'containerEnv', 'remoteEnv', 'remoteUser', 'containerUser', 'workspaceFolder', 'dockerComposeFile', ...LIFECYCLE_KEYS.map(([k]) => k)]);
 
 const JSON_ERRORS: Record<string, string> = {
   InvalidSymbol: 'unexpected character',
@@ -97,16 +111,13 @@ function convert(text: string, file: string, folderName: string | undefined): De
     return { diagnostics };
   }
 
-  const props = new Map<string, { key: JsonNode; value: JsonNode }>();
-  for (const p of root.children ?? []) {
-    const [key, value] = p.children ?? [];
-    if (key && value) props.set(String(key.value), { key, value });
-  }
+  const props = objectProps(root);
   // Where each part of the resulting config came from, so its diagnostics point into this file.
   const sources = new Map<string, JsonNode>();
   const config: WorkspaceConfig = { name: workspaceName(props.get('name')?.value.value, folderName), provider: 'docker' };
   const nameNode = props.get('name');
   if (nameNode) sources.set('name', nameNode.value);
+  const ctx: DevcontainerContext = { file, props, config, sources, report, objectProps, stringMap: (n, what) => stringMapOf(n, what, report) };
 
   const str = (key: string): string | undefined => {
     const p = props.get(key);
@@ -118,15 +129,25 @@ function convert(text: string, file: string, folderName: string | undefined): De
     return p.value.value as string;
   };
 
+  const compose = props.get('dockerComposeFile');
+  if (compose) {
+    report(compose.key, {
+      code: 'unsupported',
+      message: '`dockerComposeFile`: Docker Compose projects are not supported',
+      hint: 'write .vendetta/config.yaml instead: the workspace `image` (or `docker.build`), and each Compose service under `services:` with its `command`, `port`, `depends_on` and `healthcheck`; they run inside the workspace',
+    });
+  }
   const image = str('image');
   if (image !== undefined) {
     config.docker = { image };
     sources.set('docker/image', props.get('image')!.value);
-  } else if (!props.has('image')) {
+  }
+  convertBuild(ctx);
+  if (!props.has('image') && !props.has('build') && !props.has('dockerFile') && !compose) {
     report(mapper.range(root.offset, root.offset + 1), {
       code: 'schema',
-      message: 'devcontainer.json has no `image`; Vendetta uses image-based devcontainers',
-      hint: 'add "image": "vendetta/debian:bookworm" (or your image), or write .vendetta/config.yaml',
+      message: 'devcontainer.json has no `image` or `build`',
+      hint: 'add "image": "vendetta/debian:bookworm" (or your image), or "build": { "dockerfile": "Dockerfile" }',
     });
   }
 
@@ -183,25 +204,14 @@ function convert(text: string, file: string, folderName: string | undefined): De
     config.workspaceFolder = folder;
     sources.set('workspaceFolder', props.get('workspaceFolder')!.value);
   }
-  for (const [key, hook] of [['postCreateCommand', 'postCreate'], ['postStartCommand', 'postStart']] as const) {
-    const p = props.get(key);
-    if (!p) continue;
-    const cmd = command(p.value);
-    if (cmd === undefined) {
-      const parallel = p.value.type === 'object';
-      report(p.value, parallel
-        ? { code: 'unsupported', severity: 'warning', message: `\`${key}\` as an object (parallel commands) is not supported; it is ignored`, hint: 'use one command string, or a list of arguments' }
-        : { code: 'schema', message: `\`${key}\` must be a command string or a list of strings` });
-      continue;
-    }
-    config.hooks ??= {};
-    config.hooks[hook] = cmd;
-    sources.set(`hooks/${hook}`, p.value);
-  }
+  convertLifecycle(ctx);
 
-  for (const [key, why] of Object.entries(UNSUPPORTED)) {
-    const p = props.get(key);
-    if (p) report(p.key, { code: 'unsupported', severity: 'warning', message: `\`${key}\` is not supported and is ignored`, hint: why });
+  for (const [key, p] of props) {
+    if (HANDLED.has(key)) continue;
+    const why = NOT_HONOURED[key];
+    report(p.key, why
+      ? { code: 'unsupported', severity: 'warning', message: `\`${key}\` is not supported and is ignored`, hint: why }
+      : { code: 'unsupported', severity: 'warning', message: `\`${key}\` is not a devcontainer.json field Vendetta knows; it is ignored`, hint: 'check the spelling against the Dev Containers reference (containers.dev/implementors/json_reference)' });
   }
 
   {
@@ -226,8 +236,8 @@ function renameLabels(message: string): string {
     .replace(/`docker\.image`/g, '`image`')
     .replace(/`env\./g, '`containerEnv.')
     .replace(/`user`/g, '`remoteUser`')
-    .replace(/`hooks\.postCreate/g, '`postCreateCommand')
-    .replace(/`hooks\.postStart/g, '`postStartCommand');
+    .replace(/`docker\.build/g, '`build')
+    .replace(/`hooks\.(\w+)/g, (_all, hook: string) => `\`${LIFECYCLE_KEYS.find(([, h]) => h === hook)?.[0] ?? hook}`);
 }
 
 /** jsonc-parser recurses per level; deeper input is refused before it can exhaust the stack. */
@@ -242,12 +252,6 @@ function tooDeepAt(text: string): number | undefined {
       if (++depth > MAX_JSON_DEPTH) return scanner.getTokenOffset();
     } else if (kind === 2 || kind === 4) depth = Math.max(0, depth - 1);
   }
-  return undefined;
-}
-
-function command(n: JsonNode): Command | undefined {
-  if (n.type === 'string') return n.value as string;
-  if (n.type === 'array' && (n.children ?? []).every((c) => c.type === 'string')) return (n.children ?? []).map((c) => c.value as string);
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 /** A validated config with every default filled in and durations and sizes as numbers. */
-import type { Command, EnvMap, HealthcheckConfig, ResolvedHealthcheck, ResolvedService, ResolvedWorkspaceConfig, ServiceConfig, WorkspaceConfig } from './types';
+import type { Command, DockerBuildConfig, EnvMap, HealthcheckConfig, ResolvedHealthcheck, ResolvedService, ResolvedWorkspaceConfig, ServiceConfig, WorkspaceConfig } from './types';
 import { parseDuration, parseSize } from './units';
 
 export const WORKSPACE_DEFAULTS = {
@@ -35,7 +35,7 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
     node: config.node ?? d.node,
     docker: {
       image: docker.image ?? d.dockerImage,
-      ...(docker.build ? { build: { context: docker.build.context ?? '.', dockerfile: docker.build.dockerfile ?? 'Dockerfile' } } : {}),
+      ...(docker.build ? { build: resolveBuild(docker.build) } : {}),
       ...defined({ cpus: docker.cpus, memoryBytes: optSize(docker.memory), pids: docker.pids }),
     },
     lxc: { image: lxc.image ?? d.lxcImage, ...defined({ cpus: lxc.cpus, memoryBytes: optSize(lxc.memory) }) },
@@ -48,7 +48,7 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
     },
     env: envStrings(config.env),
     services: startOrder(config.services ?? {}).map(([name, svc]) => resolveService(name, svc)),
-    hooks: defined({ postCreate: config.hooks?.postCreate, postStart: config.hooks?.postStart }),
+    hooks: { ...config.hooks },
     forwardPorts: [...(config.forwardPorts ?? [])],
     workspaceFolder: config.workspaceFolder ?? `/workspaces/${config.name}`,
     forwardAgent: config.forwardAgent ?? false,
@@ -56,6 +56,10 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
   if (config.user !== undefined) resolved.user = config.user;
   if (config.idleTimeout !== undefined) resolved.idleTimeoutMs = parseDuration(config.idleTimeout);
   return resolved;
+}
+
+function resolveBuild(b: DockerBuildConfig): ResolvedWorkspaceConfig['docker']['build'] {
+  return { context: b.context ?? '.', dockerfile: b.dockerfile ?? 'Dockerfile', ...(b.args ? { args: { ...b.args } } : {}), ...(b.target !== undefined ? { target: b.target } : {}) };
 }
 
 function resolveService(name: string, svc: ServiceConfig): ResolvedService {

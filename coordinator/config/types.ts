@@ -8,6 +8,25 @@ export type Provider = 'docker' | 'lxc' | 'qemu';
 export type Duration = string;
 /** A string run by `sh -c` in the workspace, or an argv list run as is. */
 export type Command = string | string[];
+/** A command, or named commands run at the same time (devcontainer.json's object form). */
+export type HookCommand = Command | Record<string, Command>;
+/** What runs at points of a workspace's life; `initialize` on the user's own machine, the rest inside. */
+export interface HooksConfig {
+  initialize?: HookCommand;
+  onCreate?: HookCommand;
+  updateContent?: HookCommand;
+  postCreate?: HookCommand;
+  postStart?: HookCommand;
+  postAttach?: HookCommand;
+}
+export type HookName = keyof HooksConfig;
+/** Docker's image build: a Dockerfile in a context folder of the project. */
+export interface DockerBuildConfig {
+  context?: string;
+  dockerfile?: string;
+  args?: Record<string, string>;
+  target?: string;
+}
 /** Bytes, or a number with k, m, g or t (`2g`). */
 export type Size = string | number;
 export type EnvMap = Record<string, string | number | boolean>;
@@ -37,7 +56,7 @@ export interface ServiceConfig {
 
 export interface DockerConfig {
   image?: string;
-  build?: { context?: string; dockerfile?: string };
+  build?: DockerBuildConfig;
   cpus?: number;
   memory?: Size;
   pids?: number;
@@ -66,7 +85,7 @@ export interface WorkspaceConfig {
   qemu?: QemuConfig;
   env?: EnvMap;
   services?: Record<string, ServiceConfig>;
-  hooks?: { postCreate?: Command; postStart?: Command };
+  hooks?: HooksConfig;
   forwardPorts?: number[];
   workspaceFolder?: string;
   user?: string;
@@ -97,13 +116,13 @@ export interface ResolvedWorkspaceConfig {
   name: string;
   provider: Provider;
   node: string;
-  docker: { image: string; build?: { context: string; dockerfile: string }; cpus?: number; memoryBytes?: number; pids?: number };
+  docker: { image: string; build?: { context: string; dockerfile: string; args?: Record<string, string>; target?: string }; cpus?: number; memoryBytes?: number; pids?: number };
   lxc: { image: string; cpus?: number; memoryBytes?: number };
   qemu: { image: string; cpus: number; memoryBytes: number; diskBytes: number; accel: 'auto' | 'kvm' | 'tcg' };
   env: Record<string, string>;
   /** In a start order: every service after the services it depends on. */
   services: ResolvedService[];
-  hooks: { postCreate?: Command; postStart?: Command };
+  hooks: HooksConfig;
   forwardPorts: number[];
   workspaceFolder: string;
   user?: string;

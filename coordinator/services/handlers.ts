@@ -1,4 +1,5 @@
 /** The coordinator's services, ports and logs requests: params validated here, then the services manager. */
+import { HOOK_NAMES } from '../../agent/protocol';
 import type { HandlerTable } from '../daemon/handlerTable';
 import * as v from '../daemon/validate';
 import { VendettaError } from '../errors';
@@ -10,9 +11,9 @@ import { parseSince } from './parse';
 
 type ServicesHandlers = Pick<HandlerTable, 'listServices' | 'startServices' | 'stopServices' | 'listPorts' | 'serviceLogs' | 'unfollowLogs' | 'forwardPort' | 'unforwardPort' | 'listForwards'>;
 
-/** Service names follow the workspace-name rule; `postCreate`/`postStart` name the hooks' logs. */
+/** Service names follow the workspace-name rule; the hooks' names (`postCreate`…) name their logs. */
 export function serviceName(x: unknown): string {
-  if (typeof x === 'string' && (/^[a-z0-9][a-z0-9-]{0,62}$/.test(x) || x === 'postCreate' || x === 'postStart')) return x;
+  if (typeof x === 'string' && (/^[a-z0-9][a-z0-9-]{0,62}$/.test(x) || (HOOK_NAMES as readonly string[]).includes(x))) return x;
   throw new VendettaError('INVALID_PARAMS', `Invalid service name: ${typeof x === 'string' ? v.quote(x) : 'not a string'}`, {
     hint: 'Service names are lowercase letters, digits and dashes, as in the config; `vendetta workspace ports WS` lists them.',
   });

@@ -1,8 +1,8 @@
 /**
  * The hash of a `docker.build`'s inputs, which names the built image
  * (`vendetta-ws/<workspace>:<hash>`): the Dockerfile's name, the context's name, and every file
- * the sync sends from inside the context (path, kind, permission bits, content). A changed
- * Dockerfile or context file gives a new name, and so tells `up` the container is outdated.
+ * the sync sends from inside the context (path, kind, permission bits, content), the build
+ * arguments and target. A changed Dockerfile, context file, argument or target gives a new name, and so tells `up` the container is outdated.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -13,6 +13,8 @@ import { listProjectFiles } from '../sync/fileList';
 export interface BuildInputs {
   context: string;
   dockerfile?: string;
+  args?: Record<string, string>;
+  target?: string;
 }
 
 /** 16 hex digits of a SHA-256: a tag, not a security boundary. */
@@ -20,7 +22,9 @@ export async function buildInputsHash(root: string, build: BuildInputs): Promise
   const context = posix.normalize(build.context).replace(/\/+$/, '');
   const prefix = context === '.' ? '' : `${context}/`;
   const h = createHash('sha256');
-  h.update(JSON.stringify({ context, dockerfile: build.dockerfile ?? 'Dockerfile' }));
+  // Arguments and target join only when given, so an image built without them keeps its name.
+  const args = build.args && Object.keys(build.args).length ? Object.fromEntries(Object.entries(build.args).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined;
+  h.update(JSON.stringify({ context, dockerfile: build.dockerfile ?? 'Dockerfile', ...(args ? { args } : {}), ...(build.target !== undefined ? { target: build.target } : {}) }));
   const { files } = await listProjectFiles(root);
   const inside = files.filter((f) => f.path.startsWith(prefix)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const f of inside) {

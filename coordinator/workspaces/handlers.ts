@@ -118,7 +118,8 @@ export function workspaceHandlers(workspaces: WorkspaceManager, tunnels: TunnelR
         const start = v.optional(p.start, (x) => v.boolean(x, 'start')) === true ? { start: true } : {};
         if (p.alias !== undefined) {
           if (p.name !== undefined || p.node !== undefined) throw new VendettaError('INVALID_PARAMS', 'tunnels/open: give either alias or name (and node), not both', { hint: 'Send {"alias": "hello.local.vendetta"} or {"name": "hello"}.' });
-          return { ...parseAlias(p.alias), ...start };
+          // The alias is kept: only an SSH client (ssh-proxy) asks by alias, and it is an attach.
+          return { ...parseAlias(p.alias), alias: String(p.alias), ...start };
         }
         return { ...validateRef({ name: p.name, ...(p.node !== undefined ? { node: p.node } : {}) }, 'tunnels/open'), ...start };
       },
@@ -127,6 +128,7 @@ export function workspaceHandlers(workspaces: WorkspaceManager, tunnels: TunnelR
         const startedMs = p.start ? await workspaces.wake(record, ctx.token) : undefined;
         const stream = await workspaces.openSsh(record);
         const { token, expiresInMs } = tunnels.register(stream, record.sshHost);
+        if (p.alias !== undefined) workspaces.attached(record);
         return {
           token,
           expiresInMs,

@@ -12,6 +12,7 @@ import {
   StartWorkspace,
   StopWorkspace,
   ListServices,
+  WorkspaceAttached,
   type WorkspaceInfo,
 } from '../../agent/protocol';
 import { KeyedMutex } from '../../common/async/keyedMutex';
@@ -417,6 +418,17 @@ export class WorkspaceManager {
       const again = await this.sshEndpoint(record, true);
       return this.client(record.node).openTcp(again.host, again.port);
     }
+  }
+
+  /**
+   * An SSH client connected (Remote-SSH, `workspace ssh`): the node runs the workspace's
+   * postAttach hook in the background; the connection never waits for it, nor fails with it.
+   */
+  attached(record: WorkspaceRecord): void {
+    this.client(record.node).request(WorkspaceAttached, { workspace: record.name }).then(
+      (r) => r?.started && this.log.info('postAttach started', { workspace: record.name, node: record.node }),
+      (err: unknown) => this.log.debug('postAttach not started', { workspace: record.name, node: record.node, error: err instanceof Error ? err.message : String(err) }),
+    );
   }
 
   private withTimeout<T>(node: string, fn: (c: AgentClient) => Promise<T>, ms: number): Promise<T> {

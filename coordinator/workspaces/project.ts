@@ -3,7 +3,7 @@
  * (errors located as file:line:col), defaults applied, CLI overrides on top.
  */
 import { stat } from 'node:fs/promises';
-import { builtImagePrefix, type DockerSettings, type ServiceCommand, type ServiceSpec, type WorkspaceHooksSpec, type WorkspaceSpec, type WorkspaceSpecCommon } from '../../agent/protocol';
+import { builtImagePrefix, HOOK_NAMES, type DockerSettings, type HookCommand, type ServiceCommand, type ServiceSpec, type WorkspaceHooksSpec, type WorkspaceSpec, type WorkspaceSpecCommon } from '../../agent/protocol';
 import { hasErrors, loadWorkspaceConfig, resolveWorkspaceConfig, type Diagnostic, type ResolvedService, type ResolvedWorkspaceConfig } from '../config';
 import { VendettaError } from '../errors';
 import type { WorkspaceProvider } from '../protocol';
@@ -70,10 +70,8 @@ export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverri
   };
   const spec = withProviderSettings(provider, common, config, overrides);
   if (config.services.length) spec.services = config.services.map(serviceSpec);
-  const hooks: WorkspaceHooksSpec = {};
-  if (config.hooks.postCreate !== undefined) hooks.postCreate = copyCommand(config.hooks.postCreate);
-  if (config.hooks.postStart !== undefined) hooks.postStart = copyCommand(config.hooks.postStart);
-  if (hooks.postCreate !== undefined || hooks.postStart !== undefined) spec.hooks = hooks;
+  const hooks = agentHooks(config);
+  if (hooks) spec.hooks = hooks;
   if (config.forwardAgent) spec.forwardAgent = true;
   const idle = config.idleTimeoutMs ?? overrides.nodeIdleTimeoutMs;
   if (idle !== undefined) spec.idleTimeoutMs = idle;
@@ -88,7 +86,11 @@ function withProviderSettings(provider: WorkspaceProvider, common: WorkspaceSpec
       // A built image gets a name of its own, never `image` (the shared base image by default).
       if (d.build && overrides.buildHash === undefined) throw new Error('buildSpec: docker.build needs the hash of the build inputs');
       const docker: DockerSettings = { image: d.build ? `${builtImagePrefix(common.name)}${overrides.buildHash}` : d.image };
-      if (d.build) docker.build = { context: d.build.context, dockerfile: d.build.dockerfile };
+      if (d.build) {
+        docker.build = { context: d.build.context, dockerfile: d.build.dockerfile };
+        if (d.build.args) docker.build.args = { ...d.build.args };
+        if (d.build.target !== undefined) docker.build.target = d.build.target;
+      }
       if (d.cpus !== undefined) docker.cpus = d.cpus;
       if (d.memoryBytes !== undefined) docker.memoryBytes = d.memoryBytes;
       if (d.pids !== undefined) docker.pids = d.pids;
@@ -110,6 +112,21 @@ export function serviceSpec(s: ResolvedService): ServiceSpec {
     out.healthcheck = h.kind === 'http' ? { kind: 'http', url: h.url, ...timing } : h.kind === 'tcp' ? { kind: 'tcp', port: h.port, ...timing } : { kind: 'command', command: copyCommand(h.command), ...timing };
   }
   return out;
+}
+
+/** The hooks the agent runs (all but `initialize`, which runs where `up` runs); undefined when none. */
+export function agentHooks(config: Pick<ResolvedWorkspaceConfig, 'hooks'>): WorkspaceHooksSpec | undefined {
+  const hooks: WorkspaceHooksSpec = {};
+  for (const n of HOOK_NAMES) {
+    const c = config.hooks[n];
+    if (c !== undefined) hooks[n] = copyHookCommand(c);
+  }
+  return Object.keys(hooks).length ? hooks : undefined;
+}
+
+function copyHookCommand(c: HookCommand): HookCommand {
+  if (typeof c === 'string' || Array.isArray(c)) return copyCommand(c);
+  return Object.fromEntries(Object.entries(c).map(([k, v]) => [k, copyCommand(v)]));
 }
 
 function copyCommand(c: ServiceCommand): ServiceCommand {

@@ -15,7 +15,9 @@ import { agentErrorName, checkWorkspaceInfo, parsePublicKey } from './agentRepli
 import { cloneInWorkspace, parseGitSource, type GitSource } from './gitClone';
 import { sshAlias, workspaceName } from './names';
 import { buildInputsHash } from './buildInputs';
-import { buildSpec, loadProject } from './project';
+import { agentHooks, buildSpec, loadProject } from './project';
+import { runInitializeCommand } from './initializeCommand';
+import { isDevcontainerFile, type HookName } from '../config';
 import type { WorkspaceRecord } from './store';
 import { LIVE_STATES, upServices } from './upServices';
 import { UpSteps, type UpStep } from './upSteps';
@@ -36,7 +38,8 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
   const name = workspaceName(p.name ?? project.config.name);
   const node = p.node ?? project.config.node;
   const client = m.client(node);
-  const hasServices = project.config.services.length > 0 || project.config.hooks.postCreate !== undefined || project.config.hooks.postStart !== undefined;
+  const hasServices = project.config.services.length > 0 || agentHooks(project.config) !== undefined;
+  const hookLabel = hookLabelFor(project.file);
   const forwardPorts = p.forward ? project.config.forwardPorts : [];
   const steps = new UpSteps(m, { name, node, path: p.path, git: !!git, services: hasServices, forwards: forwardPorts.length > 0 }, report, token);
   const say = (step: UpStep, message: string) => steps.say(step, message);
@@ -52,6 +55,11 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
         node,
         hint: `Give this one another name with --name, or remove the other first (\`vendetta workspace rm ${name} --node ${node}\`).`,
       });
+    }
+    const initialize = project.config.hooks.initialize;
+    if (initialize !== undefined) {
+      say('config', `Running ${hookLabel('initialize')} here, in ${p.path}`);
+      await runInitializeCommand(initialize, p.path, (line) => say('config', line));
     }
     say('key', 'Preparing the workspace key');
     const key = await ensureWorkspaceKey(m.paths);
@@ -130,7 +138,7 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
       // Code the sync changed is picked up by restarting the running services that want it.
       const changed = sync !== null && (sync.sent > 0 || sync.deleted > 0);
       const reloadNames = changed ? project.config.services.filter((sv) => sv.reload === 'on-sync').map((sv) => sv.name) : [];
-      services = await upServices(m, record, spec.services ?? [], !!existing, (words) => say('services', `Services: ${words}`), token, { names: reloadNames, restarted });
+      services = await upServices(m, record, spec.services ?? [], !!existing, (words) => say('services', `Services: ${words}`), token, { names: reloadNames, restarted }, { label: hookLabel, say: (line) => say('services', line) });
       if (changed && existing) stale = project.config.services.filter((sv) => sv.reload === 'never' && services?.some((st) => st.name === sv.name && LIVE_STATES.has(st.state))).map((sv) => sv.name);
     }
     let forwards: ForwardInfo[] | undefined;
@@ -154,6 +162,11 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
       ...(forwards ? { forwards } : {}),
     };
   }), 'up');
+}
+
+/** A hook as the config names it: `postCreateCommand` in a devcontainer.json, `hooks.postCreate` in config.yaml. */
+function hookLabelFor(file: string): (hook: HookName) => string {
+  return isDevcontainerFile(file) ? (h) => `${h}Command` : (h) => `hooks.${h}`;
 }
 
 interface CreateMode {

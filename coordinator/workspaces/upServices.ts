@@ -4,11 +4,12 @@
  * leaves running services alone and starts only the ones that are not running.
  */
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { ListServices, ServicesDidChange, StartServices, type ServiceSpec, type ServiceStatus, type WorkspaceServicesStatus } from '../../agent/protocol';
+import { ListServices, ServicesDidChange, StartServices, type HookName, type ServiceSpec, type ServiceStatus, type WorkspaceServicesStatus } from '../../agent/protocol';
 import { checkServicesStatus } from '../services/agentReplies';
 import type { WorkspaceOps } from './operations';
 import type { WorkspaceRecord } from './store';
 import { agentErrorName } from './agentReplies';
+import { failedSince, followHookOutput, hookFailedError, hookRunning } from './upHooks';
 
 /** Running or on its way there: a second `up` does not touch these. */
 export const LIVE_STATES: ReadonlySet<string> = new Set(['healthy', 'running', 'starting', 'waiting', 'restarting', 'unhealthy']);
@@ -63,8 +64,16 @@ export async function upServices(
   token?: CancellationToken,
   /** Running services to restart (the sync changed the project; `reload: on-sync`); those restarted are added to `restarted`. */
   reload: { names: readonly string[]; restarted: string[] } = { names: [], restarted: [] },
+  /**
+   * With it, the lifecycle hooks are waited for too: their output goes to `say` (each line led
+   * by the hook's name as `label` gives it), and one that fails is thrown as LIFECYCLE_COMMAND_FAILED.
+   */
+  hooks?: { label: (hook: HookName) => string; say: (line: string) => void },
 ): Promise<ServiceStatus[] | undefined> {
+  const hookLabel = hooks?.label;
   const client = m.client(record.node);
+  let before: WorkspaceServicesStatus['hooks'] | undefined;
+  let endFollow: (() => Promise<void>) | undefined;
   let latest: WorkspaceServicesStatus | undefined;
   let wake: (() => void) | undefined;
   const sub = client.onNotification(ServicesDidChange, (raw) => {
@@ -77,25 +86,37 @@ export async function upServices(
     }
   });
   try {
-    return await settle();
+    const services = await settle();
+    const failed = hookLabel && latest ? failedSince(before, latest.hooks) : undefined;
+    if (failed && hookLabel) throw hookFailedError(record.name, record.node, failed, hookLabel);
+    return services;
   } catch (err) {
     if (agentErrorName(err) !== 'METHOD_NOT_FOUND') throw err;
     m.log.warn('the agent has no services; upgrade it', { node: record.node });
     return undefined;
   } finally {
     sub.dispose();
+    await endFollow?.();
   }
 
   async function settle(): Promise<ServiceStatus[] | undefined> {
+    if (hooks && hookLabel) {
+      before = checkServicesStatus(await client.request(ListServices, { workspace: record.name }, token), record.node).hooks;
+      endFollow = await followHookOutput(client, record.name, hooks.say, hookLabel, token);
+    }
     if (existed && specs) {
       const now = checkServicesStatus(await client.request(ListServices, { workspace: record.name }, token), record.node);
       const live = new Set(now.services.filter((s) => LIVE.has(s.state)).map((s) => s.name));
       const dead = specs.filter((s) => !live.has(s.name));
       const stale = reload.names.filter((n) => live.has(n));
-      if (dead.length === 0 && stale.length === 0) return now.services;
-      if (live.size === 0) latest = await startServices(m, record, token);
+      // A create hook that failed last time runs again once the project is fixed: a whole start does that.
+      const lastFailed = hookLabel ? failedSince(undefined, now.hooks) : undefined;
+      const retryHooks = lastFailed !== undefined && lastFailed.name !== 'postStart';
+      if (retryHooks) latest = await startServices(m, record, token);
+      else if (dead.length === 0 && stale.length === 0) return now.services;
+      else if (live.size === 0) latest = await startServices(m, record, token);
       else for (const s of [...dead.map((d) => d.name), ...stale]) latest = await startServices(m, record, token, s);
-      reload.restarted.push(...stale);
+      if (!retryHooks) reload.restarted.push(...stale);
     } else {
       latest = await startServices(m, record, token);
     }
@@ -106,7 +127,9 @@ export async function upServices(
       const words = describeServices(latest.services);
       if (words !== said) report(words);
       said = words;
-      if (servicesSettled(latest.services) || Date.now() > deadline) break;
+      const hooksBusy = hookLabel !== undefined && hookRunning(latest.hooks);
+      // A running hook has its own time limit on the node; `up` waits for it.
+      if (!hooksBusy && (servicesSettled(latest.services) || Date.now() > deadline)) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
         wake = () => {

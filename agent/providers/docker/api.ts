@@ -16,10 +16,10 @@ const id = (s: string): string => encodeURIComponent(s);
 export const dockerCalls = {
   ping: (): EngineCall => ({ method: 'GET', path: '/_ping', accept: [200], what: 'answer a ping' }),
   imageInspect: (ref: string): EngineCall => ({ method: 'GET', path: `/images/${encodeRef(ref)}/json`, accept: [200, 404], what: `look up the image ${ref}` }),
-  build: (tag: string, dockerfile: string | undefined): EngineCall => ({
+  build: (tag: string, b: { dockerfile?: string; args?: Record<string, string>; target?: string }): EngineCall => ({
     method: 'POST',
     path: '/build',
-    query: { t: tag, dockerfile, rm: 1, forcerm: 1 },
+    query: { t: tag, dockerfile: b.dockerfile, rm: 1, forcerm: 1, buildargs: b.args && Object.keys(b.args).length ? JSON.stringify(b.args) : undefined, target: b.target },
     accept: [200],
     what: `build the image ${tag}`,
   }),

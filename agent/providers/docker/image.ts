@@ -112,7 +112,7 @@ async function buildFrom(engine: EngineClient, image: string, build: NonNullable
       if (/^Step \d+\/\d+ :/.test(text)) progress(text);
     }
   };
-  await engine.send(dockerCalls.build(image, build.dockerfile), {
+  await engine.send(dockerCalls.build(image, build), {
     body: tarDirectory(dir),
     contentType: 'application/x-tar',
     timeoutMs: BUILD_TIMEOUT_MS,

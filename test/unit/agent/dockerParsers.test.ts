@@ -182,7 +182,11 @@ describe('the docker provider describes its calls as data', () => {
     assert.equal(pathWithQuery(dockerCalls.containerList()), '/containers/json?all=1&filters=%7B%22label%22%3A%5B%22dev.vendetta.workspace%22%5D%7D');
     assert.equal(pathWithQuery(dockerCalls.archiveStat('abc', '/usr/sbin/sshd')), '/containers/abc/archive?path=%2Fusr%2Fsbin%2Fsshd');
     assert.equal(pathWithQuery(dockerCalls.containerInspect('../x')), '/containers/..%2Fx/json');
-    assert.equal(pathWithQuery(dockerCalls.build('t:1', undefined)), '/build?t=t%3A1&rm=1&forcerm=1');
+    assert.equal(pathWithQuery(dockerCalls.build('t:1', {})), '/build?t=t%3A1&rm=1&forcerm=1');
+    assert.equal(
+      pathWithQuery(dockerCalls.build('t:1', { dockerfile: 'd/Dockerfile', args: { V: 'a b' }, target: 'dev' })),
+      '/build?t=t%3A1&dockerfile=d%2FDockerfile&rm=1&forcerm=1&buildargs=%7B%22V%22%3A%22a+b%22%7D&target=dev',
+    );
   });
 
   it('runs commands as root by default, argv only', () => {

@@ -36,6 +36,8 @@ describe('workspace requests are checked at the agent boundary', () => {
     const p = validateCreateParams({ spec: { ...spec({ user: undefined }), docker: { image: 'localhost:5000/team/img@sha256:abc', cpus: 0.5, memoryBytes: 64 * 1024 * 1024, pids: 100, build: { context: './docker/', dockerfile: 'Dockerfile.dev' } }, env: { NODE_ENV: 'dev', _X1: '' } }, progressToken: 't-1' });
     assert.equal(p.spec.user, 'root');
     assert.deepEqual(p.spec.docker?.build, { context: 'docker/', dockerfile: 'Dockerfile.dev' });
+    const args = validateCreateParams({ spec: { ...spec({}), docker: { image: 'x', build: { context: '.', args: { V: 'a b' }, target: 'dev' } } } });
+    assert.deepEqual(args.spec.docker?.build, { context: '.', args: { V: 'a b' }, target: 'dev' });
     assert.equal(p.progressToken, 't-1');
     assert.equal(validateCreateParams({ spec: spec({ authorizedKeys: [`  ${key}  `] }) }).spec.authorizedKeys[0], key);
   });
@@ -83,6 +85,10 @@ describe('workspace requests are checked at the agent boundary', () => {
     refused({ spec: spec({ docker: { image: 'x', memoryBytes: 1024 } }) }, /memoryBytes/);
     refused({ spec: spec({ docker: { image: 'x', pids: 1.5 } }) }, /pids/);
     refused({ spec: spec({ docker: { image: 'x', build: { context: '../outside' } } }) }, /stay inside the project/);
+    refused({ spec: spec({ docker: { image: 'x', build: { context: '.', args: { 'A-B': '1' } } } }) }, /"A-B" is not a valid argument name/);
+    refused({ spec: spec({ docker: { image: 'x', build: { context: '.', args: { A: 1 } } } }) }, /build.args.A must be a string/);
+    refused({ spec: spec({ docker: { image: 'x', build: { context: '.', args: [] } } }) }, /build.args must be an object/);
+    refused({ spec: spec({ docker: { image: 'x', build: { context: '.', target: '-x' } } }) }, /target must name a build stage/);
     refused({ spec: spec({ docker: { image: 'x', build: { context: '/abs' } } }) }, /stay inside the project/);
     refused({ spec: spec({ docker: { image: 'x', build: { context: 'a/../../b' } } }) }, /stay inside the project/);
     for (const user of ['Root', 'a b', '-x', '../x', 'x'.repeat(33), 5]) refused({ spec: spec({ user }) }, /spec.user/);

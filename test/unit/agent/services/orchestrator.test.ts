@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import type { HookRun, ServiceSpec } from '../../../../agent/protocol';
+import type { HookRun, ServiceSpec, WorkspaceHooksSpec } from '../../../../agent/protocol';
 import { WorkspaceServices } from '../../../../agent/services/orchestrator';
 import { FakeWorkspace, svc, until } from './fakeWorkspace';
 
 const check = (command: string, over: Partial<{ retries: number; intervalMs: number; startPeriodMs: number }> = {}) => ({ kind: 'command' as const, command, intervalMs: 20, timeoutMs: 500, retries: 2, startPeriodMs: 0, ...over });
 
-function make(ws: FakeWorkspace, services: ServiceSpec[], opts: { hooks?: { postCreate?: string; postStart?: string }; ports?: Record<string, number> } = {}) {
+function make(ws: FakeWorkspace, services: ServiceSpec[], opts: { hooks?: WorkspaceHooksSpec; ports?: Record<string, number> } = {}) {
   const host = ws.host(services, opts.ports);
   let postCreate: HookRun | undefined;
   const orch = new WorkspaceServices({
@@ -161,6 +161,62 @@ describe('agent services: a workspace orchestrator', () => {
     const hookExec = ws.execs.find((e) => e.argv[2] === 'echo created')!;
     assert.equal(hookExec.opts.user, 'dev');
     assert.equal(hookExec.opts.workingDir, '/workspaces/x');
+  });
+
+  it('runs the lifecycle hooks in the spec\'s order, the create ones once, named commands at the same time', async () => {
+    const ws = new FakeWorkspace();
+    const hooks: WorkspaceHooksSpec = {
+      postAttach: 'echo attached',
+      postStart: ['echo', 'start'],
+      postCreate: 'echo post',
+      updateContent: { a: 'echo update-a', b: 'echo update-b' },
+      onCreate: 'echo create',
+    };
+    const { orch, state } = make(ws, [svc('app', 'run')], { hooks });
+    live.push(orch);
+    await orch.start();
+    assert.match(state('app').reason!, /waiting for the onCreate and updateContent and postCreate and postStart hook/);
+    await until('app running', () => state('app').state === 'running');
+    const order = () => ws.lines.filter((l) => l.stream === 'stdout').map((l) => `${l.service} ${l.line}`);
+    assert.deepEqual(order(), ['onCreate create', 'updateContent a: update-a', 'updateContent b: update-b', 'postCreate post', 'postStart start']);
+    assert.deepEqual(ws.linesOf('updateContent', 'system').slice(0, 2), ['a: running: echo update-a', 'b: running: echo update-b']);
+    await orch.start();
+    await until('app running again', () => state('app').state === 'running');
+    assert.deepEqual(order().slice(5), ['postStart start'], 'only postStart runs on a second start');
+    assert.equal(orch.attached(), true);
+    await until('postAttach ran', () => orch.status().hooks.postAttach?.state === 'succeeded');
+    assert.deepEqual(ws.linesOf('postAttach', 'stdout'), ['attached']);
+  });
+
+  it('stops at a failed hook, names the command that failed, and runs the create hooks again next time', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('app', 'run')], { hooks: { onCreate: { fine: 'echo ok', broken: 'crash 3' }, postCreate: 'echo post', postStart: 'echo start' } });
+    live.push(orch);
+    await orch.start();
+    await until('app running', () => state('app').state === 'running');
+    const run = orch.status().hooks.onCreate!;
+    assert.equal(run.state, 'failed');
+    assert.equal(run.exitCode, 3);
+    assert.equal(run.failed, 'broken: crash 3');
+    assert.equal(orch.status().hooks.postCreate, undefined, 'postCreate did not run after onCreate failed');
+    assert.equal(orch.status().hooks.postStart, undefined);
+    assert.deepEqual(ws.linesOf('onCreate', 'stderr'), ['broken: boom']);
+    assert.equal(ws.linesOf('onCreate', 'system').at(-1), 'failed (exit code 3) in broken');
+    await orch.start();
+    await until('onCreate ran again', () => ws.linesOf('onCreate', 'stderr').length === 2);
+  });
+
+  it('has no postAttach to run without one, and runs one at a time', async () => {
+    const ws = new FakeWorkspace();
+    const none = make(ws, [], {});
+    assert.equal(none.orch.attached(), false);
+    const { orch } = make(ws, [], { hooks: { postAttach: 'run' } });
+    live.push(orch);
+    assert.equal(orch.attached(), true);
+    await until('postAttach running', () => ws.running('run').length === 1);
+    assert.equal(orch.attached(), false, 'a second attach while one runs');
+    await orch.stop();
+    await until('postAttach ended by the stop', () => ws.running().length === 0);
   });
 
   it('ends a hook still running when the services are stopped; the services it held back stay stopped', async () => {

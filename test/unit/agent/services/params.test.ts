@@ -47,6 +47,11 @@ describe('agent services: params at the boundary', () => {
   it('reads hooks, and services inside workspaces/create', () => {
     assert.deepEqual(validHooks(m, { postCreate: './setup.sh', postStart: ['echo', 'hi'] }), { postCreate: './setup.sh', postStart: ['echo', 'hi'] });
     refuses(() => validHooks(m, 'x'), /spec.hooks must be an object/);
+    const every = { onCreate: 'a', updateContent: ['b'], postCreate: { one: 'c', two: ['d', 'e'] }, postStart: 'f', postAttach: { x: 'g' } };
+    assert.deepEqual(validHooks(m, { ...every, initialize: 'ignored: it runs where up runs' }), every);
+    refuses(() => validHooks(m, { postCreate: {} }), /spec.hooks.postCreate must name 1 to 100 commands/);
+    refuses(() => validHooks(m, { postCreate: { a: 42 } }), /spec.hooks.postCreate.a must be a string/);
+    refuses(() => validHooks(m, { onCreate: { 'bad\nname': 'x' } }), /not a usable command name/);
     assert.deepEqual(validCommand(m, 'c', ['a', '']), ['a', '']);
     const spec = {
       name: 'w', provider: 'docker', docker: { image: 'img' }, env: {}, user: 'root', workspaceFolder: '/workspaces/w',

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WorkspaceUpResult } from '../../coordinator/protocol';
+import { TEST_IMAGE } from '../infra/image';
+import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
+
+/** A project folder with these files (paths relative to it). */
+function project(root: string, files: Record<string, string>): string {
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(join(root, rel, '..'), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  }
+  return root;
+}
+
+const until = async (what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+};
+
+describe('devcontainer.json projects on a real dockerd, reached with the real OpenSSH client', function () {
+  let env: WorkspaceEnv;
+  const made: string[] = [];
+
+  before(async function () {
+    if (process.getuid?.() !== 0 && process.env.CI !== 'true') {
+      console.log('    (skipped: the Docker workspace suite needs root)');
+      this.skip(); // not root, off CI: the suite needs dockerd and network namespaces
+    }
+    this.timeout(600_000);
+    env = await createWorkspaceEnv();
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    if (!env) return;
+    for (const w of made) await env.cli(['workspace', 'rm', w, '--force']).catch(() => undefined);
+    await env.cleanup();
+  });
+
+  it('builds the Dockerfile with its args and target, and runs every lifecycle command in order, in each form', async function () {
+    this.timeout(300_000);
+    made.push('dc-build');
+    const dir = project(join(env.h.dir, 'projects', 'dc-build'), {
+      '.devcontainer/devcontainer.json': JSON.stringify({
+        name: 'dc-build',
+        build: { dockerfile: 'Dockerfile', context: '..', args: { GREETING: 'hello from a build arg' }, target: 'dev' },
+        // On this machine, in the project folder, before the workspace exists: its file is synced.
+        initializeCommand: ['sh', '-c', 'echo "initialize ran in $(basename "$PWD")" > init-marker.txt'],
+        onCreateCommand: 'echo onCreate >> /tmp/lifecycle.log; echo onCreate says hello',
+        updateContentCommand: ['sh', '-c', 'echo updateContent >> /tmp/lifecycle.log'],
+        postCreateCommand: { one: 'echo postCreate-one >> /tmp/lifecycle.log', two: ['sh', '-c', 'echo postCreate-two >> /tmp/lifecycle.log'] },
+        postStartCommand: 'echo postStart >> /tmp/lifecycle.log',
+        postAttachCommand: 'echo postAttach >> /tmp/attach.log',
+      }),
+      '.devcontainer/Dockerfile': [
+        `FROM ${TEST_IMAGE} AS base`,
+        'ARG GREETING=unset',
+        'RUN echo "base: $GREETING" > /etc/greeting',
+        'FROM base AS dev',
+        'ARG GREETING',
+        'RUN echo "dev: $GREETING" >> /etc/greeting',
+        'FROM base AS other',
+        'RUN echo other > /etc/other-stage',
+        '',
+      ].join('\n'),
+      'README.md': 'a devcontainer project\n',
+    });
+    const up = await env.cli(['up', dir], { timeoutMs: 280_000 });
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr, /Running initializeCommand here/);
+    assert.match(up.stderr, /Step \d+\/\d+ : ARG GREETING/, 'the build steps are shown');
+    assert.match(up.stderr, /onCreateCommand: onCreate says hello/, 'hook output is streamed');
+
+    const alias = 'dc-build.local.vendetta';
+    const cat = await env.ssh(alias, ['cat', '/etc/greeting', '/tmp/lifecycle.log', '/workspaces/dc-build/init-marker.txt']);
+    assert.equal(cat.code, 0, cat.stderr);
+    const lines = cat.stdout.trim().split('\n');
+    assert.deepEqual(lines.slice(0, 2), ['base: hello from a build arg', 'dev: hello from a build arg']);
+    const hooks = lines.slice(2, 7);
+    assert.deepEqual([hooks[0], hooks[1], [hooks[2], hooks[3]].sort(), hooks[4]], ['onCreate', 'updateContent', ['postCreate-one', 'postCreate-two'], 'postStart']);
+    assert.equal(lines[7], 'initialize ran in dc-build');
+    assert.equal((await env.ssh(alias, ['test', '!', '-e', '/etc/other-stage'])).code, 0, 'only the target stage is built');
+    // The ssh above came through the generated config's ProxyCommand: an attach.
+    await until('postAttach ran', async () => (await env.ssh(alias, ['cat', '/tmp/attach.log'])).stdout.includes('postAttach'));
+
+    // A second up of the running workspace: nothing is made again, so no lifecycle command runs again.
+    const again = await env.cli(['up', dir, '--json']);
+    const r = JSON.parse(again.stdout) as WorkspaceUpResult;
+    assert.equal(r.existed, true);
+    const after = await env.ssh(alias, ['cat', '/tmp/lifecycle.log']);
+    assert.equal(after.stdout.trim().split('\n').length, 5, 'the create commands ran once');
+  });
+
+  it('stops at a failing lifecycle command, names it, and keeps the workspace reachable', async function () {
+    this.timeout(120_000);
+    made.push('dc-fail');
+    const dir = project(join(env.h.dir, 'projects', 'dc-fail'), {
+      '.devcontainer/devcontainer.json': JSON.stringify({
+        name: 'dc-fail',
+        image: TEST_IMAGE,
+        postCreateCommand: { fine: 'true', broken: 'echo broken-output >&2; exit 7' },
+        postStartCommand: 'touch /tmp/post-start-ran',
+      }),
+    });
+    const up = await env.cli(['up', dir], { timeoutMs: 110_000 });
+    assert.equal(up.code, 1, up.stderr);
+    assert.match(up.stderr, /postCreateCommand: broken: broken-output/);
+    assert.match(up.stderr, /^error: postCreateCommand exited with 7: broken: echo broken-output >&2; exit 7$/m);
+    assert.match(up.stderr, /^hint: .*vendetta workspace logs dc-fail postCreate/m);
+    const ls = await env.ssh('dc-fail.local.vendetta', ['test', '-e', '/tmp/post-start-ran']);
+    assert.equal(ls.code, 1, `postStart must not run after a failed postCreate: ${ls.stderr}`);
+  });
+
+  it('runs initializeCommand before anything is made, and a failure leaves nothing on the node', async function () {
+    this.timeout(60_000);
+    const dir = project(join(env.h.dir, 'projects', 'dc-init'), {
+      '.devcontainer.json': JSON.stringify({ name: 'dc-init', image: TEST_IMAGE, initializeCommand: 'echo checking tools; exit 3' }),
+    });
+    const up = await env.cli(['up', dir]);
+    assert.equal(up.code, 1, up.stderr);
+    assert.match(up.stderr, /initializeCommand: checking tools/);
+    assert.match(up.stderr, /^error: initializeCommand exited with 3: echo checking tools; exit 3$/m);
+    assert.ok(!(await env.containers()).some((c) => c.Labels['dev.vendetta.workspace'] === 'dc-init'), 'no container');
+    assert.equal(existsSync(join(env.h.home, 'local-agent', 'workspaces', 'dc-init')), false);
+  });
+});
