@@ -102,8 +102,10 @@ describe('raw tunnels through coordinator.sock', () => {
 
   it('opens by name too, and refuses unknown workspaces before any tunnel exists', async () => {
     const c = await client();
+    const calls = agent.calls.length;
     const { socket } = await openTunnel(c, { name: 'hello' });
     socket.destroy();
+    assert.ok(!agent.calls.slice(calls).includes('services/attached'), 'an open by name (workspace exec) is no attach');
     await assert.rejects(openTunnel(c, { alias: 'ghost.local.vendetta' }), (e: VendettaError) => e.code === 'WORKSPACE_NOT_FOUND');
     await assert.rejects(openTunnel(c, { alias: '-oProxyCommand=x' }), (e: VendettaError) => e.code === 'INVALID_NAME');
   });
@@ -117,7 +119,8 @@ describe('raw tunnels through coordinator.sock', () => {
     const { socket, info } = await openTunnel(c, { alias: 'hello.local.vendetta', start: true });
     socket.destroy();
     assert.equal(typeof info.startedMs, 'number');
-    assert.deepEqual(agent.calls.slice(calls).filter((m) => m !== 'workspaces/inspect'), ['workspaces/start', 'services/start']);
+    // An open by alias is an SSH client connecting: the agent is told, for postAttach.
+    assert.deepEqual(agent.calls.slice(calls).filter((m) => m !== 'workspaces/inspect'), ['workspaces/start', 'services/start', 'services/attached']);
     const running = await openTunnel(c, { alias: 'hello.local.vendetta', start: true });
     running.socket.destroy();
     assert.equal(running.info.startedMs, undefined, 'a running workspace is not started again');
