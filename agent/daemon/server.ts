@@ -6,7 +6,7 @@
 import { chmodSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
-import type { NodeInfo } from '../protocol';
+import { WorkspaceDidChange, type NodeInfo } from '../protocol';
 import { ownBuildId } from '../buildId';
 import { ensureAgentHome, type AgentPaths } from '../home';
 import { FileLogger } from '../log/logger';
@@ -69,7 +69,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     for (const c of connections) c.notifyInitialized(type, params);
   });
   // Decided here on the node: a workspace with an idleTimeout stops when nothing uses it.
-  const idle = new IdleWatch({ logger, candidates: () => workspaces.idleCandidates(), stop: (name) => workspaces.stop(name, 'idle') });
+  const idle = new IdleWatch({
+    logger,
+    candidates: () => workspaces.idleCandidates(),
+    stop: async (name) => {
+      await workspaces.stop(name, 'idle');
+      // Clients (the coordinator, and through it the tree) learn it without polling.
+      for (const c of connections) c.notifyInitialized(WorkspaceDidChange, { name });
+    },
+  });
   const daemon: DaemonContext = {
     pid: process.pid,
     startedAt,

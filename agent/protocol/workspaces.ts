@@ -156,6 +156,8 @@ export interface WorkspaceProgressParams {
   message: string;
 }
 export const WorkspaceProgress = new NotificationType<WorkspaceProgressParams>('workspaces/progress');
+/** The agent changed a workspace on its own (stopped it for being idle): ask it again with workspaces/inspect. */
+export const WorkspaceDidChange = new NotificationType<{ name: string }>('workspaces/didChange');
 
 /**
  * The code-sync byte stream does not go through JSON-RPC: the coordinator runs

@@ -36,6 +36,7 @@ import { upServices } from './upServices';
 import { checkServicesStatus } from '../services/agentReplies';
 import { workspaceKeyPath } from './workspaceKey';
 import { gone, notConnectable, wakeForConnect } from './wake';
+import { AgentChanges } from './agentChanges';
 
 /** Where the manager finds a node's agent (the NodeManager in the daemon, a fake in tests). */
 export interface NodeSource {
@@ -77,6 +78,7 @@ export class WorkspaceManager {
   private readonly holders = new Map<string, string>();
   private readonly listeners = new Set<(all: WorkspaceSummary[]) => void>();
   private readonly removeListeners = new Set<(record: WorkspaceRecord) => void>();
+  private readonly changes = new AgentChanges((node, name) => this.agentChanged(node, name));
 
   constructor(private readonly opts: WorkspaceManagerOptions) {
     this.store = new WorkspaceStore(workspacesFile(opts.paths));
@@ -150,7 +152,19 @@ export class WorkspaceManager {
   }
 
   client(node: string): AgentClient {
-    return this.opts.nodes.agentClient(node);
+    const client = this.opts.nodes.agentClient(node);
+    this.changes.watch(node, client);
+    return client;
+  }
+
+  /** A node's agent changed a workspace on its own (an idle stop): ask again, tell every client. */
+  private agentChanged(node: string, name: string): void {
+    const record = this.store.get(name, node);
+    if (!record) return;
+    this.inspect(record).then(
+      () => this.emitChange(),
+      (err: unknown) => this.opts.log.debug('could not ask about a workspace its node changed', { workspace: name, node, err }),
+    );
   }
 
   onDidChange(listener: (all: WorkspaceSummary[]) => void): Disposable {

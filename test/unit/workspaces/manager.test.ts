@@ -43,6 +43,21 @@ describe('workspaces, as the coordinator manages them', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('a workspace its node stopped for being idle is asked again and every client told, without polling', async () => {
+    await m.up({ path: project }, progress);
+    const seen: WorkspaceSummary[][] = [];
+    m.onDidChange((all) => seen.push(all));
+    const agent = agents.get('local')!;
+    const at = new Date().toISOString();
+    Object.assign(agent.workspaces.get('shop')!, { state: 'stopped', stopped: { reason: 'idle', at } });
+    agent.emit('workspaces/didChange', { name: 'ghost' });
+    agent.emit('workspaces/didChange', { name: 'shop' });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(seen.length, 1, 'one change, for the workspace it has');
+    const shop = seen[0]!.find((w) => w.name === 'shop')!;
+    assert.deepEqual([shop.state, shop.stopped], ['stopped', { reason: 'idle', at }]);
+  });
+
   it('up: records it, pins its host key before writing its ssh_config block, and sends the project', async () => {
     const upsert = SshConfigFile.prototype.upsert;
     SshConfigFile.prototype.upsert = function (b) {
