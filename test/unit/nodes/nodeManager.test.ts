@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VendettaError } from '../../../coordinator/errors';
@@ -48,6 +48,12 @@ describe('node manager', () => {
     assert.equal(local.connects, 1);
     assert.equal(manager.list()[0]?.status, 'online');
     assert.equal(manager.list()[0]?.providers?.docker.available, true);
+  });
+
+  it("gives a node's idleTimeout from nodes.yaml in milliseconds, and none for a node without one", () => {
+    writeFileSync(paths.nodesFile, 'nodes:\n  - name: b1\n    host: 10.0.0.1\n    idleTimeout: 45m\n  - name: b2\n    host: 10.0.0.2\n');
+    registry.reload();
+    assert.deepEqual(['b1', 'b2', 'local', 'nope'].map((n) => manager.idleTimeoutMs(n)), [2_700_000, undefined, undefined, undefined]);
   });
 
   it('refuses an unconfirmed host key, with the fingerprint in details, and writes nothing', async () => {
