@@ -53,7 +53,6 @@ describe('idleTimeout: the node stops a workspace nobody uses, and not one in us
 
   const summary = async () => parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === 'idle')!;
   const running = async () => (await summary()).state === 'running';
-  const start = async () => assert.equal((await env.cli(['workspace', 'start', 'idle'], { timeoutMs: 120_000 })).code, 0);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   it('stops an idle workspace after its idleTimeout; list says `stopped (idle since …)`', async () => {
@@ -79,23 +78,30 @@ describe('idleTimeout: the node stops a workspace nobody uses, and not one in us
     await waitUntil(async () => (await summary()).stopped?.reason === 'idle', 60_000, 'the workspace to stop after the session');
   });
 
+  // Each case below wakes the stopped workspace by connecting (nothing else may fill the gap between a
+  // start and the activity under test: on a loaded machine that gap can exceed the idle timeout).
   it('does not stop it while a process burns CPU with nobody connected', async () => {
-    await start();
-    // Detached: the exec's SSH session ends at once; only the CPU use remains.
-    const burn = await env.cli(['workspace', 'exec', 'idle', '--', 'sh', '-c', `nohup timeout ${IDLE_S * 3} sh -c 'while :; do :; done' >/dev/null 2>&1 &`]);
+    // Started inside a session that then ends: only the CPU use remains.
+    const burn = await env.ssh('idle.local.vendetta', ['sh', '-c', `nohup timeout ${IDLE_S * 4} sh -c 'while :; do :; done' >/dev/null 2>&1 & sleep 1`], { timeoutMs: 120_000 });
     assert.equal(burn.code, 0, burn.stderr);
     await sleep(IDLE_S * 2 * 1000);
     assert.ok(await running(), 'a CPU-bound process keeps it running');
-    await waitUntil(async () => (await summary()).stopped?.reason === 'idle', 60_000, 'the workspace to stop once the process ended');
+    await waitUntil(async () => (await summary()).stopped?.reason === 'idle', 90_000, 'the workspace to stop once the process ended');
   });
 
   it('does not stop it while a forwarded connection to a service port is open', async () => {
-    await start();
-    const status = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'idle', '--json']), 'status');
-    const port = status.services?.find((s) => s.name === 'echo')?.nodePort;
-    assert.ok(port, JSON.stringify(status.services));
+    // A session wakes it and holds it while the forwarded connection is opened; then it ends.
+    const session = env.ssh('idle.local.vendetta', ['sleep', String(IDLE_S * 3)], { timeoutMs: 120_000 });
+    await waitUntil(running, 60_000, 'the workspace to start for the session');
+    let port: number | undefined;
+    await waitUntil(async () => {
+      const status = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'idle', '--json']), 'status');
+      port = status.services?.find((s) => s.name === 'echo' && s.state === 'running')?.nodePort;
+      return port !== undefined;
+    }, 60_000, 'the echo service to run');
     // A connection to the service's port on the node, held open, as a forward holds it.
-    const held = env.run(['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}; sleep ${IDLE_S * 3}`], { timeoutMs: 120_000 });
+    const held = env.run(['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}; sleep ${IDLE_S * 6}`], { timeoutMs: 120_000 });
+    assert.equal((await session).code, 0);
     await sleep(IDLE_S * 2 * 1000);
     assert.ok(await running(), 'a forwarded connection keeps it running');
     assert.equal((await held).code, 0);
