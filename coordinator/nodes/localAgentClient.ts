@@ -13,7 +13,7 @@ import type { CancellationToken, NotificationType, RequestType, RequestType0 } f
 import type { AgentErrorData, InitializeResult } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import type { Logger } from '../log';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../ssh/backoff';
+import { RetrySchedule, type BackoffOptions } from '../ssh/backoff';
 import { describeNetworkError } from '../ssh/tcp';
 import type { AgentClient, AgentCommand, Disposable, LinkState } from './agentClient';
 import { AgentSession } from './agentSession';
@@ -41,12 +41,13 @@ export class LocalAgentClient implements AgentClient {
   private child: ChildProcessWithoutNullStreams | undefined;
   private connecting: Promise<InitializeResult> | undefined;
   private closed = false;
-  private attempt = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly retries: RetrySchedule;
   private readonly listeners = new Set<(state: LinkState, error?: VendettaError) => void>();
   private readonly notifications = new NotificationFanout();
 
-  constructor(private readonly opts: LocalAgentClientOptions) {}
+  constructor(private readonly opts: LocalAgentClientOptions) {
+    this.retries = new RetrySchedule(opts.backoff);
+  }
 
   get nodeName(): string {
     return this.opts.nodeName;
@@ -124,7 +125,7 @@ export class LocalAgentClient implements AgentClient {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.retryTimer);
+    this.retries.cancel();
     const child = this.child;
     this.session?.dispose();
     this.session = undefined;
@@ -196,9 +197,7 @@ export class LocalAgentClient implements AgentClient {
       const result = await Promise.race([session.initialize(), spawnFailed]);
       this.agent = result;
       this.lastSeen = new Date();
-      this.attempt = 0;
-      clearTimeout(this.retryTimer);
-      this.retryTimer = undefined;
+      this.retries.reset();
       log.info('local agent connected', { node: nodeName, agentVersion: result.agentVersion, daemonPid: result.pid });
       this.setState('online');
       return result;
@@ -220,13 +219,8 @@ export class LocalAgentClient implements AgentClient {
   }
 
   private scheduleReconnect(): void {
-    if (this.closed || this.retryTimer) return;
-    const delay = backoffDelay(this.attempt++, this.opts.backoff ?? DEFAULT_BACKOFF);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.connect().catch(() => undefined); // a failure reschedules itself
-    }, delay);
-    this.retryTimer.unref();
+    if (this.closed) return;
+    this.retries.schedule(() => this.connect()); // a failure reschedules itself
   }
 
   private setState(state: LinkState, error?: VendettaError): void {

@@ -14,7 +14,7 @@ import { toVendettaError, VendettaError } from '../errors';
 import { agentBundlePath, type HomePaths } from '../home';
 import type { Logger } from '../log';
 import { nudgeAcksWhilePending } from '../ssh/ackNudge';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../ssh/backoff';
+import { RetrySchedule, type BackoffOptions } from '../ssh/backoff';
 import { openSsh } from '../ssh/connect';
 import { openExec } from '../ssh/exec';
 import { readLocalBundle } from '../ssh/localBundle';
@@ -92,8 +92,7 @@ export class SshAgentClient implements AgentClient {
   private link: Link | undefined;
   private session: Session | undefined;
   private connecting: Promise<Session> | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private attempt = 0;
+  private readonly retries: RetrySchedule;
   private closed = false;
   private readonly listeners = new Set<(state: LinkState, error?: VendettaError) => void>();
   private readonly notifications = new NotificationFanout();
@@ -102,6 +101,7 @@ export class SshAgentClient implements AgentClient {
   constructor(readonly target: SshNodeTarget, private readonly opts: SshAgentClientOptions) {
     this.nodeName = target.name;
     this.endpoints = new AgentEndpoints(endpointsFile(opts.paths));
+    this.retries = new RetrySchedule(opts.backoff);
   }
 
   get state(): LinkState {
@@ -187,8 +187,7 @@ export class SshAgentClient implements AgentClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retries.cancel();
     const closedErr = this.unreachable('the client was closed');
     const s = this.session;
     const link = this.link;
@@ -265,9 +264,7 @@ export class SshAgentClient implements AgentClient {
       this.agent = attached.info;
       this.lastSeen = new Date();
       this.lastError = undefined;
-      this.attempt = 0;
-      clearTimeout(this.retryTimer);
-      this.retryTimer = undefined;
+      this.retries.reset();
       this.opts.log.info('node online', { node: this.nodeName, ms: this.stats.lastConnectMs, via: attached.via, agentVersion: attached.info.agentVersion, pid: attached.info.pid, installed: attached.installed, upgraded: attached.upgraded });
       this.setState('online');
       return s;
@@ -338,15 +335,10 @@ export class SshAgentClient implements AgentClient {
   }
 
   private scheduleReconnect(err: VendettaError): void {
-    if (this.closed || this.retryTimer || PERMANENT.has(err.code)) return;
-    if (SLOW.has(err.code)) this.attempt = Math.max(this.attempt, 5);
-    const delay = backoffDelay(this.attempt++, this.opts.backoff ?? DEFAULT_BACKOFF);
-    this.opts.log.debug('reconnect scheduled', { node: this.nodeName, inMs: delay, attempt: this.attempt });
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.ensureSession().catch(() => undefined); // a failure reschedules itself
-    }, delay);
-    this.retryTimer.unref();
+    if (this.closed || this.retries.pending || PERMANENT.has(err.code)) return;
+    if (SLOW.has(err.code)) this.retries.skipTo(5);
+    const delay = this.retries.schedule(() => this.ensureSession()); // a failure reschedules itself
+    this.opts.log.debug('reconnect scheduled', { node: this.nodeName, inMs: delay, attempt: this.retries.attempts });
   }
 
   private setState(state: LinkState, error?: VendettaError): void {

@@ -19,3 +19,51 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = DEFAULT_BAC
   const scaled = base * (1 - opts.jitter + 2 * opts.jitter * random());
   return Math.round(Math.min(opts.maxMs, scaled));
 }
+
+/**
+ * A node link's reconnects: one retry pending at a time, each delay longer than the last until a
+ * success resets it. Both agent clients (SSH and local) reconnect through one.
+ */
+export class RetrySchedule {
+  private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: BackoffOptions = DEFAULT_BACKOFF) {}
+
+  /** How many retries were scheduled since the last success. */
+  get attempts(): number {
+    return this.attempt;
+  }
+
+  get pending(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** Waits at least as long as attempt `n` would (a failure that will not clear soon). */
+  skipTo(n: number): void {
+    this.attempt = Math.max(this.attempt, n);
+  }
+
+  /** Runs `retry` after the next delay (its failure is its own to handle); returns the delay, or undefined when one is pending. */
+  schedule(retry: () => Promise<unknown>): number | undefined {
+    if (this.timer) return undefined;
+    const delay = backoffDelay(this.attempt++, this.opts);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      retry().catch(() => undefined);
+    }, delay);
+    this.timer.unref();
+    return delay;
+  }
+
+  /** A success: nothing pending, and the next failure starts again from the shortest delay. */
+  reset(): void {
+    this.attempt = 0;
+    this.cancel();
+  }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
