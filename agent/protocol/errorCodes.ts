@@ -31,6 +31,12 @@ const AGENT_ERRORS = {
   BuildContextMissing: { name: 'BUILD_CONTEXT_MISSING', code: 2020 },
   /** The workspace's container no longer matches its config (image, env, limits…): recreate it. */
   WorkspaceOutdated: { name: 'WORKSPACE_OUTDATED', code: 2021 },
+  /** The registry refused the node's pull (no credentials, wrong ones, no access). */
+  ImagePullDenied: { name: 'IMAGE_PULL_DENIED', code: 2022 },
+  /** The image is not built for the node's OS/architecture. */
+  ImagePlatformMismatch: { name: 'IMAGE_PLATFORM_MISMATCH', code: 2023 },
+  /** A pull failed for another reason (the registry unreachable…). */
+  ImagePullFailed: { name: 'IMAGE_PULL_FAILED', code: 2024 },
   Internal: { name: 'INTERNAL', code: 2099 },
   // JSON-RPC 2.0's own codes, for what is wrong with the message itself.
   /** A message that is not JSON, or broken `Content-Length` framing. */

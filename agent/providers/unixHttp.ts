@@ -32,6 +32,8 @@ export interface HttpCall {
   query?: Record<string, string | number | boolean | undefined>;
   /** Sent as application/json. */
   json?: unknown;
+  /** Extra request headers (the engine's X-Registry-Auth). */
+  headers?: Record<string, string>;
   /** Statuses handed back to the caller; any other is an HttpStatusError. */
   accept: number[];
   /** Names the call in error messages ("create the container"). */
@@ -180,7 +182,7 @@ export class UnixHttpClient {
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     return new Promise((resolve, reject) => {
       const payload = call.json === undefined ? undefined : Buffer.from(JSON.stringify(call.json));
-      const headers: Record<string, string | number> = { Host: this.api.host };
+      const headers: Record<string, string | number> = { ...call.headers, Host: this.api.host };
       if (payload) {
         headers['Content-Type'] = 'application/json';
         headers['Content-Length'] = payload.length;

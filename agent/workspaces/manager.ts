@@ -144,7 +144,7 @@ export class WorkspaceManager {
     } catch (err) {
       // A config that cannot work leaves nothing behind; anything else keeps the record so
       // the next create (or remove) finds what was made.
-      if (!existing && err instanceof AgentError && ['IMAGE_NOT_FOUND', 'SSHD_MISSING', 'WORKSPACE_CONFLICT'].includes(err.code)) this.forget(spec.name);
+      if (!existing && err instanceof AgentError && ['IMAGE_NOT_FOUND', 'IMAGE_PULL_DENIED', 'IMAGE_PLATFORM_MISMATCH', 'IMAGE_PULL_FAILED', 'SSHD_MISSING', 'WORKSPACE_CONFLICT'].includes(err.code)) this.forget(spec.name);
       throw err;
     }
   }

@@ -19,6 +19,10 @@ declare -A need=(
   [nsenter]=util-linux
   # node prepare's test: a node user whose sudo asks for a password
   [sudo]=sudo
+  # Registry pulls: a local registry, its bcrypt htpasswd, and the docker CLI that pushes to it
+  [docker]=docker.io
+  [docker-registry]=docker-registry
+  [htpasswd]=apache2-utils
   # A real VS Code for the extension's end-to-end tests (code-server + headless Chromium)
   [chromium]=chromium
   [rg]=ripgrep

@@ -254,10 +254,11 @@ describe('workspaces on a real Docker engine, through the built agent', function
     assert.equal('doomed' in state.workspaces, false);
   });
 
-  it('says clearly when the image is not on the node, and leaves nothing behind', async () => {
+  it('says clearly when an image the node lacks cannot be pulled (no network here), and leaves nothing behind', async () => {
     const missing = await refusal(create(spec('noimage', { docker: { image: 'vendetta-test/does-not-exist:1' } })));
-    assert.equal(missing.data.code, 'IMAGE_NOT_FOUND');
-    assert.equal(missing.message, 'image vendetta-test/does-not-exist:1 is not on node; build or load it there (docker load / docker build)');
+    assert.equal(missing.data.code, 'IMAGE_PULL_FAILED');
+    assert.match(missing.message, /^Could not pull vendetta-test\/does-not-exist:1 from docker\.io: /);
+    assert.match(missing.data.hint!, /Check that the node reaches docker\.io/);
     assert.deepEqual(await containers('noimage'), []);
     assert.ok(!existsSync(join(home!.home, 'workspaces/noimage')));
     const names = (await agent.conn.sendRequest(ListWorkspaces, {})).map((w) => w.name);

@@ -32,7 +32,8 @@ export interface RunOpts {
   cwd?: string;
 }
 
-export async function createWorkspaceEnv(): Promise<WorkspaceEnv> {
+/** `env`: more environment for every command (and so for the coordinator and local agent they start). */
+export async function createWorkspaceEnv(opts: { env?: Record<string, string> } = {}): Promise<WorkspaceEnv> {
   const h = createCliHome();
   let dockerd: Dockerd | undefined;
   try {
@@ -40,7 +41,7 @@ export async function createWorkspaceEnv(): Promise<WorkspaceEnv> {
     const image = await ensureTestImage(dockerd.socket);
     const d = dockerd;
     const cliPath = join(h.dir, 'bin', 'vendetta.js');
-    const baseEnv = { ...process.env, VENDETTA_HOME: h.home, DOCKER_HOST: d.host, SSH_AUTH_SOCK: '' };
+    const baseEnv = { ...process.env, VENDETTA_HOME: h.home, DOCKER_HOST: d.host, SSH_AUTH_SOCK: '', ...opts.env };
     const run = (argv: string[], opts: RunOpts = {}): Promise<CliResult> =>
       new Promise((resolve) => {
         const t0 = Date.now();

@@ -1,6 +1,6 @@
 /**
- * The workspace image must be on the node: no registry is assumed. It is either there already
- * (loaded or built by someone) or built here from a `docker.build` context in the project.
+ * The workspace image: there already (loaded, pulled or built by someone), pulled from its
+ * registry (pull.ts), or built here from a `docker.build` context in the project.
  */
 import type { DockerSettings, DockerWorkspaceSpec } from '../../protocol';
 import { AgentError } from '../../errors';
@@ -8,21 +8,27 @@ import { BeneathError, Dir, openBeneath } from '../../fs/beneath';
 import { tarDirectory } from '../../tar/directory';
 import { dockerCalls } from './api';
 import type { EngineClient } from './engine';
-import { parseBuildLine } from './parse';
+import { parseBuildLine, parseImageInspect } from './parse';
+import { platformMismatch, pullError, pullImage } from './pull';
+import { parseImageRef } from './registryAuth';
 import { TailBuffer } from './stream';
 
 const BUILD_TIMEOUT_MS = 30 * 60_000;
 
-export function imageMissing(image: string): AgentError {
-  return new AgentError('IMAGE_NOT_FOUND', `image ${image} is not on node; build or load it there (docker load / docker build)`, {
-    provider: 'docker',
-    hint: `On the node: \`docker build -t ${image} <dir>\` or \`docker load -i <file>.tar\`; or give docker.build (a context in the project) in the workspace config. No registry is pulled from.`,
-  });
-}
-
 export async function imageExists(engine: EngineClient, image: string, signal?: AbortSignal): Promise<boolean> {
   const r = await engine.send(dockerCalls.imageInspect(image), { timeoutMs: 15_000, signal });
   return r.status === 200;
+}
+
+/** Pulls the image unless the engine has it; a pulled image for another platform is refused. */
+export async function ensureImage(engine: EngineClient, image: string, progress: (line: string) => void, signal?: AbortSignal): Promise<void> {
+  if (await imageExists(engine, image, signal)) return;
+  await pullImage(engine, image, { progress, ...(signal ? { signal } : {}) });
+  const r = await engine.json(dockerCalls.imageInspect(image), { timeoutMs: 15_000, signal });
+  const pulled = r.status === 200 ? parseImageInspect(r.value) : undefined;
+  if (!pulled) throw pullError(image, parseImageRef(image).registry, 'the engine does not have the image after the pull');
+  const wrong = platformMismatch(image, pulled.os, pulled.architecture);
+  if (wrong) throw wrong;
 }
 
 /**

@@ -156,11 +156,13 @@ export function parseExecInspect(value: unknown): { running: boolean; exitCode: 
   return { running: value.Running, exitCode: typeof value.ExitCode === 'number' ? value.ExitCode : null };
 }
 
-/** `GET /images/{name}/json`: its id. */
-export function parseImageInspect(value: unknown): { id: string } {
+/** `GET /images/{name}/json`: its id and platform. */
+export function parseImageInspect(value: unknown): { id: string; os?: string; architecture?: string } {
   const id = isObj(value) ? str(value.Id) : undefined;
-  if (!id) throw new UnexpectedReply('an image inspect without Id');
-  return { id };
+  if (!id || !isObj(value)) throw new UnexpectedReply('an image inspect without Id');
+  const os = str(value.Os);
+  const architecture = str(value.Architecture);
+  return { id, ...(os ? { os } : {}), ...(architecture ? { architecture } : {}) };
 }
 
 export type BuildMessage = { kind: 'stream'; text: string } | { kind: 'error'; message: string } | { kind: 'aux'; id?: string } | { kind: 'other' };

@@ -8,7 +8,7 @@ import { NodePortTakenError, type BroughtSshServer, type CallOptions, type ExecO
 import { containerCreateBody, dockerCalls } from './api';
 import { EngineClient, EngineHttpError } from './engine';
 import { dockerExec } from './exec';
-import { buildImage, imageExists, imageMissing } from './image';
+import { buildImage, ensureImage } from './image';
 import { followContainerEvents, InspectCache } from './inspectCache';
 import { parseContainerInspect, parseContainerList, parseIdReply, parsePathStat, takenNodePort } from './parse';
 import { demuxAll } from './stream';
@@ -50,8 +50,8 @@ export class DockerProvider implements WorkspaceProvider {
         if (spec.docker.build) {
           req.progress(`Building the image ${image}`);
           await buildImage(this.engine, spec, req.nodeFolder, req.progress, req.signal);
-        } else if (!(await imageExists(this.engine, image, req.signal))) {
-          throw imageMissing(image);
+        } else {
+          await ensureImage(this.engine, image, req.progress, req.signal);
         }
         req.progress(`Creating the container ${containerName(spec.name)}`);
         id = await this.createContainer(req);

@@ -7,7 +7,7 @@ import { AgentError } from '../../../agent/errors';
 import { nullLogger } from '../../../agent/log/logger';
 import { WORKSPACE_LABEL, type WorkspaceSpec } from '../../../agent/protocol';
 import { NodePortTakenError, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../../../agent/providers/contract';
-import { imageMissing } from '../../../agent/providers/docker/image';
+import { pullError } from '../../../agent/providers/docker/pull';
 import { fingerprintOfLine } from '../../../agent/workspaces/hostKey';
 import { AGENT_HOME_LABEL, WorkspaceManager } from '../../../agent/workspaces/manager';
 import { workspaceStateFile } from '../../../agent/workspaces/paths';
@@ -34,7 +34,7 @@ class FakeProvider implements WorkspaceProvider {
     this.check();
     let c = req.adopt ? this.containers.get(req.adopt) : undefined;
     if (!c) {
-      if (!this.images.has(req.spec.docker!.image)) throw imageMissing(req.spec.docker!.image);
+      if (!this.images.has(req.spec.docker!.image)) throw pullError(req.spec.docker!.image, 'docker.io', 'manifest unknown');
       const id = String(this.next++).padStart(12, 'a');
       c = { ws: { name: req.spec.name, providerId: id, state: 'created', image: req.spec.docker!.image, nodeFolder: req.nodeFolder, labels: { ...req.labels, [WORKSPACE_LABEL]: req.spec.name } }, files: new Map(), users: new Map([['root', 0]]) };
       this.containers.set(id, c);
