@@ -108,7 +108,7 @@ export function registerNodeCommands(program: Command): void {
     .command('prepare')
     .description('install a provider on a node with its package manager (root or passwordless sudo), print each command before it runs, then test the node')
     .argument('<name>', 'node name')
-    .addOption(new Option('--provider <provider>', 'what to install: Docker (the distribution\'s package), LXD/Incus (with a dir storage pool and a bridge), or QEMU').choices(PREPARE_PROVIDERS).makeOptionMandatory())
+    .addOption(new Option('--provider <provider>', 'what to install: docker (the distribution\'s package); lxc (LXD/Incus, a dir pool and a bridge) and qemu show their commands with --dry-run, and run once this version runs their workspaces').choices(PREPARE_PROVIDERS).makeOptionMandatory())
     .option('--dry-run', 'print the commands only; change nothing')
     .option('--yes', 'do not ask (needed without a terminal)')
     .option('--json', 'print the result as JSON')

@@ -5,7 +5,7 @@
  * it appears and refreshes what it knows whenever a link comes up.
  */
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { GetNodeInfo, Ping } from '../../agent/protocol';
+import { GetNodeInfo, notRunnableReason, Ping, RUNNABLE_PROVIDERS } from '../../agent/protocol';
 import { withTimeout } from '../../common/async/timeout';
 import type { NodeEntry } from '../config/nodes';
 import { toVendettaError, VendettaError } from '../errors';
@@ -157,6 +157,13 @@ export class NodeManager {
     if (dryRun) {
       const plan = await this.opts.ssh.prepare(target(m.node), provider, { dryRun: true, announce });
       return { name, provider, dryRun: true, ...plan };
+    }
+    // Installing what the agent cannot use yet would change a node for nothing; the plan may still be shown.
+    if (!RUNNABLE_PROVIDERS.includes(provider)) {
+      throw new VendettaError('INVALID_PARAMS', `Not preparing ${name} for ${provider}: ${notRunnableReason(provider)}`, {
+        node: name,
+        hint: `\`vendetta node prepare ${name} --provider ${provider} --dry-run\` shows the commands it will run; \`--provider docker\` works now.`,
+      });
     }
     this.adding.add(name);
     try {

@@ -113,7 +113,8 @@ export function providerPlan(provider: PreparableProvider, facts: Pick<NodeFacts
     });
     steps.push(...grantGroup(facts.user, group, facts.groups, true));
   } else {
-    steps.push(...grantGroup(facts.user, 'kvm', facts.groups, false));
+    // /dev/kvm's group; a machine without KVM (or without that group: no udev rules) runs VMs under TCG.
+    steps.push(...grantGroup(facts.user, 'kvm', facts.groups, false).map((s) => ({ ...s, title: `${s.title}, when the node has /dev/kvm`, unless: ['sh', '-c', '[ ! -e /dev/kvm ] || ! getent group kvm >/dev/null'] })));
   }
   return steps;
 }

@@ -115,9 +115,11 @@ async function installPackage(client: Client, node: string, facts: NodeFacts, st
 
 /** After a package install, the probe still finding nothing usable means the distribution's is too old. */
 export function packageTooOld(node: string, probe: ProbeResult): VendettaError {
-  return new VendettaError('NODE_RUNTIME_MISSING', `The distribution's Node.js was installed on ${node}, but ${describeMissing(node, probe).replace(`${node} has `, 'it found ')}`, {
+  return new VendettaError('NODE_RUNTIME_MISSING', `The package manager's Node.js install finished on ${node}, but the agent still finds no usable one: ${describeMissing(node, probe).replace(`${node} has `, '')}`, {
     node,
-    hint: 'Its version is too old for the agent: use `--install-runtime upload` instead, or install a newer Node.js from https://nodejs.org.',
+    hint: probe.candidates.length
+      ? 'The distribution\'s Node.js is too old for the agent: use `--install-runtime upload` instead, or install a newer Node.js from https://nodejs.org.'
+      : 'The package put no `node` where the agent looks (PATH, /usr/bin, /usr/local/bin): check the package on the node, or use `--install-runtime upload`.',
     details: { candidates: probe.candidates },
   });
 }

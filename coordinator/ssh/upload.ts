@@ -19,8 +19,15 @@ function openSftp(client: Client): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
 }
 
+/**
+ * ssh2's default (32 KiB writes, 64 in flight) moved a 100 MB Node.js at about half OpenSSH's
+ * speed here; writes just under OpenSSH's 256 KiB limit, 16 in flight, come close to scp (ssh2
+ * splits a write a smaller server limit cannot take).
+ */
+const PUT_OPTIONS = { mode: 0o600, chunkSize: 255 * 1024, concurrency: 16 };
+
 function fastPut(sftp: SFTPWrapper, local: string, remote: string): Promise<void> {
-  return new Promise((resolve, reject) => sftp.fastPut(local, remote, { mode: 0o600 }, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) => sftp.fastPut(local, remote, PUT_OPTIONS, (err) => (err ? reject(err) : resolve())));
 }
 
 /**

@@ -1,11 +1,12 @@
 // `vendetta node prepare` against a real Debian node over OpenSSH: the dry run prints exactly the
 // commands it would run (sudo in front, the root-equivalent group said out loud); a user who cannot
 // become root — no sudo at all, or sudo that asks for a password — gets NODE_PRIVILEGE_REQUIRED with
-// the commands an administrator would run, and nothing runs. (A real install is not run here: the
-// test nodes share this machine's filesystem, where Docker is installed already, and its service
-// start would touch the machine's own Docker.)
+// the commands an administrator would run, and nothing runs. (A real Docker install is not run here:
+// the test nodes share this machine's filesystem, where Docker is installed already, and its service
+// start would start the machine's own Docker. nodeRuntime.test.ts runs a real package plan.)
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
+import { RUNNABLE_PROVIDERS } from '../../agent/protocol';
 import { setupSshSuite, type SshSuite } from '../infra/sshSuite';
 import { createCliHome, type CliHome } from './coordinatorHarness';
 
@@ -82,11 +83,28 @@ describe('node prepare: the commands a provider needs, printed first, never run 
     sudoers = `/etc/sudoers.d/vendetta-test-${n.user}`;
     writeFileSync(sudoers, `${n.user} ALL=(ALL:ALL) ALL\n`, { mode: 0o440 });
     assert.notEqual(s.net.exec(0, ['sudo', '-n', 'true'], { asUser: true, allowFail: true }).status, 0, 'sudo wants a password');
-    const r = await h.run(['node', 'prepare', n.name, '--provider', 'qemu', '--yes']);
+    const r = await h.run(['node', 'prepare', n.name, '--provider', 'docker', '--yes']);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stderr, new RegExp(`^error: Preparing QEMU on ${n.name} needs root, and ${n.user} has no passwordless sudo$`, 'm'));
-    assert.match(r.stderr, /^ {2}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils cloud-image-utils$/m);
-    const dry = await h.run(['node', 'prepare', n.name, '--provider', 'qemu', '--dry-run']);
+    assert.match(r.stderr, new RegExp(`^error: Preparing Docker on ${n.name} needs root, and ${n.user} has no passwordless sudo$`, 'm'));
+    assert.match(r.stderr, /^ {2}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io$/m);
+    const dry = await h.run(['node', 'prepare', n.name, '--provider', 'docker', '--dry-run']);
     assert.match(dry.stdout, /cannot become root without a password/);
+  });
+
+  it('with passwordless sudo: asks for --yes without a terminal; refuses a provider this version cannot run yet', async function () {
+    this.timeout(120_000);
+    const n = s.net.nodes[0]!;
+    sudoers = `/etc/sudoers.d/vendetta-test-${n.user}`;
+    writeFileSync(sudoers, `${n.user} ALL=(ALL:ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
+    const unconfirmed = await h.run(['node', 'prepare', n.name, '--provider', 'docker']);
+    assert.equal(unconfirmed.code, 2, unconfirmed.stderr);
+    assert.match(unconfirmed.stderr, /^error: node prepare installs software on .*; it needs --yes when there is no terminal to ask on$/m);
+    for (const p of ['lxc', 'qemu'] as const) {
+      if (RUNNABLE_PROVIDERS.includes(p)) continue;
+      const r = await h.run(['node', 'prepare', n.name, '--provider', p, '--yes']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^error: Not preparing ${n.name} for ${p}: this version of vendetta cannot run ${p} workspaces yet`, 'm'));
+      assert.match(r.stderr, /--dry-run` shows the commands it will run/);
+    }
   });
 });

@@ -5,7 +5,7 @@
 // with the reason, nothing uploaded; a package install without root lists the admin's commands.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setupSshSuite, type SshSuite } from '../infra/sshSuite';
 import { createCliHome, type CliHome } from './coordinatorHarness';
@@ -41,9 +41,9 @@ describe('Nodes without Node.js: `node add` brings the agent a runtime, with con
     await s?.cleanup();
   });
 
-  const add = (i: number, extra: string[]) => {
+  const add = (i: number, extra: string[], timeoutMs = 120_000) => {
     const n = s.net.nodes[i]!;
-    return h.run(['node', 'add', n.name, '--host', n.host, '--user', n.user, '--identity', n.identity, '--host-key-fingerprint', n.hostKeyFingerprint, ...extra], { timeoutMs: 120_000 });
+    return h.run(['node', 'add', n.name, '--host', n.host, '--user', n.user, '--identity', n.identity, '--host-key-fingerprint', n.hostKeyFingerprint, ...extra], { timeoutMs });
   };
 
   it('without a choice and without a terminal: NODE_RUNTIME_MISSING naming the offers, nothing installed or saved', async function () {
@@ -130,5 +130,30 @@ describe('Nodes without Node.js: `node add` brings the agent a runtime, with con
     assert.match(r.stderr, /^hint: Ask an administrator of .* to run, as root:$/m);
     assert.match(r.stderr, /^ {2}env DEBIAN_FRONTEND=noninteractive apt-get update$/m);
     assert.match(r.stderr, /^ {2}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs$/m);
+  });
+
+  it('--install-runtime package with passwordless sudo runs the real commands through sudo -n, each announced first, and says when no usable Node.js came of it', async function () {
+    this.timeout(300_000);
+    const n = s.net.nodes[1]!;
+    const sudoers = `/etc/sudoers.d/vendetta-test-${n.user}`;
+    writeFileSync(sudoers, `${n.user} ALL=(ALL:ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
+    try {
+      // This machine's own Node.js is the newest nodejs apt knows, so the install changes nothing,
+      // and the node's sshd hides it: what the agent finds afterwards is still nothing.
+      const r = await add(1, ['--install-runtime', 'package'], 280_000);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /Node\.js 1\/2: refresh the package index: sudo env DEBIAN_FRONTEND=noninteractive apt-get update/);
+      if (/stopped at "refresh the package index"/.test(r.stderr)) {
+        // No package mirror reachable from the node's namespace: the run stops at the step that failed.
+        assert.match(r.stderr, /^error: Installing Node\.js on .* stopped at "refresh the package index": `sudo env DEBIAN_FRONTEND=noninteractive apt-get update` exited \d+/m);
+        assert.doesNotMatch(r.stderr, /Node\.js 2\/2/);
+      } else {
+        assert.match(r.stderr, /Node\.js 2\/2: install Node\.js: sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs/);
+        assert.match(r.stderr, /^error: The package manager's Node\.js install finished on .*, but the agent still finds no usable one: no Node\.js/m);
+        assert.match(r.stderr, /^hint: The package put no `node` where the agent looks/m);
+      }
+    } finally {
+      rmSync(sudoers, { force: true });
+    }
   });
 });

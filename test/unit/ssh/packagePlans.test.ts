@@ -37,6 +37,7 @@ describe('what node prepare and --install-runtime package run, per distribution 
   it('QEMU\'s packages and the kvm group; Node.js per manager; no plan without a known manager', () => {
     assert.deepEqual(lines(providerPlan('qemu', { ...base, packageManager: 'dnf' }), false), ['dnf install -y qemu-system-x86-core qemu-img cloud-utils', 'usermod -aG kvm dev']);
     assert.equal(providerPlan('qemu', base).at(-1)?.warning, undefined);
+    assert.deepEqual(providerPlan('qemu', base).at(-1)?.unless, ['sh', '-c', '[ ! -e /dev/kvm ] || ! getent group kvm >/dev/null']);
     assert.deepEqual(providerPlan('docker', { ...base, packageManager: undefined }), []);
     assert.deepEqual(runtimePlan('zypper').map((s) => s.argv.join(' ')), ['zypper --non-interactive install nodejs-default']);
     assert.deepEqual(adminCommands(runtimePlan('apk')), ['apk add --no-cache nodejs']);
