@@ -198,7 +198,8 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
       const r = await env.cli(args);
       assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, msg, args.join(' '));
-      assert.match(r.stderr, /^hint: /m, `${args.join(' ')} gives a hint`);
+      // ssh-proxy says it on one line (ssh shows it among its own): `error: … (hint)`.
+      assert.match(r.stderr, args[0] === 'ssh-proxy' ? /^error: .+ \(.+\)$/m : /^hint: /m, `${args.join(' ')} gives a hint`);
     }
     const rows = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list');
     assert.deepEqual(rows.map((w) => w.name).sort(), ['hello', 'hello-copy']);
