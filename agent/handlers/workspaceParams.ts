@@ -181,6 +181,19 @@ export function validSpec(m: string, v: unknown): WorkspaceSpec {
     if (typeof v.idleTimeoutMs !== 'number' || !Number.isInteger(v.idleTimeoutMs) || v.idleTimeoutMs < 1000 || v.idleTimeoutMs > MAX_IDLE_MS) throw new Invalid(m, `spec.idleTimeoutMs must be a whole number of milliseconds from 1000 to ${MAX_IDLE_MS}, got ${JSON.stringify(v.idleTimeoutMs)?.slice(0, 80)}`);
     spec.idleTimeoutMs = v.idleTimeoutMs;
   }
+  if (v.gitIdentity !== undefined) {
+    const g = v.gitIdentity;
+    if (!isObj(g)) throw new Invalid(m, 'spec.gitIdentity must be an object {name?, email?}');
+    const id: { name?: string; email?: string } = {};
+    for (const k of ['name', 'email'] as const) {
+      const x = g[k];
+      if (x === undefined) continue;
+      // One line of printable text: it becomes a line of ~/.gitconfig.
+      if (typeof x !== 'string' || x.length === 0 || x.length > 256 || [...x].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127)) throw new Invalid(m, `spec.gitIdentity.${k} must be one line of text of 1 to 256 characters`);
+      id[k] = x;
+    }
+    if (id.name !== undefined || id.email !== undefined) spec.gitIdentity = id;
+  }
   return spec;
 }
 

@@ -50,6 +50,13 @@ export interface WorkspaceSpecCommon {
   forwardAgent?: boolean;
   /** The agent stops the workspace after this long without a connection from outside or CPU use. */
   idleTimeoutMs?: number;
+  /** The laptop's git `user.name` / `user.email`, for the login user's ~/.gitconfig unless it has its own. */
+  gitIdentity?: GitIdentity;
+}
+
+export interface GitIdentity {
+  name?: string;
+  email?: string;
 }
 
 export interface DockerWorkspaceSpec extends WorkspaceSpecCommon {

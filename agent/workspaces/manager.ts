@@ -26,6 +26,7 @@ import { syncTarget } from './syncTarget';
 import { AGENT_HOME_LABEL, findOwn, ownedBy, providerHolding, reconcileAll } from './reconcile';
 import { bringUp, STEPS, type Progress } from './bringUp';
 import type { IdleCandidate } from './idleWatch';
+import { applyGitIdentity } from './gitIdentity';
 
 export { AGENT_HOME_LABEL } from './reconcile';
 
@@ -76,7 +77,10 @@ export class WorkspaceManager {
       this.creating.add(spec.name);
       try {
         if (recreate) await this.discardContainer(spec, progress);
-        return await this.createLocked(spec, progress, signal);
+        const info = await this.createLocked(spec, progress, signal);
+        const rec = this.store.get(spec.name);
+        if (info.state === 'running' && rec?.providerId) await applyGitIdentity(this.opts.providers(rec.provider), rec.providerId, rec.spec.user, spec.gitIdentity, this.opts.logger, spec.name);
+        return info;
       } finally {
         this.creating.delete(spec.name);
       }
@@ -376,12 +380,13 @@ export class WorkspaceManager {
   }
 }
 
-function changeable(spec: WorkspaceSpec): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent' | 'idleTimeoutMs'> {
+function changeable(spec: WorkspaceSpec): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent' | 'idleTimeoutMs' | 'gitIdentity'> {
   return {
     ...(spec.services ? { services: spec.services } : {}),
     ...(spec.hooks ? { hooks: spec.hooks } : {}),
     ...(spec.forwardAgent ? { forwardAgent: true } : {}),
     ...(spec.idleTimeoutMs ? { idleTimeoutMs: spec.idleTimeoutMs } : {}),
+    ...(spec.gitIdentity ? { gitIdentity: spec.gitIdentity } : {}),
   };
 }
 
@@ -391,5 +396,6 @@ function withoutChangeable(spec: WorkspaceSpec): WorkspaceSpec {
   delete out.hooks;
   delete out.forwardAgent;
   delete out.idleTimeoutMs;
+  delete out.gitIdentity;
   return out;
 }

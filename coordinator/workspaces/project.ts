@@ -3,7 +3,7 @@
  * (errors located as file:line:col), defaults applied, CLI overrides on top.
  */
 import { stat } from 'node:fs/promises';
-import { builtImagePrefix, HOOK_NAMES, type DockerSettings, type HookCommand, type ServiceCommand, type ServiceSpec, type WorkspaceHooksSpec, type WorkspaceSpec, type WorkspaceSpecCommon } from '../../agent/protocol';
+import { builtImagePrefix, HOOK_NAMES, type DockerSettings, type GitIdentity, type HookCommand, type ServiceCommand, type ServiceSpec, type WorkspaceHooksSpec, type WorkspaceSpec, type WorkspaceSpecCommon } from '../../agent/protocol';
 import { hasErrors, loadWorkspaceConfig, resolveWorkspaceConfig, type Diagnostic, type ResolvedService, type ResolvedWorkspaceConfig } from '../config';
 import { VendettaError } from '../errors';
 import type { WorkspaceProvider } from '../protocol';
@@ -54,6 +54,8 @@ export interface SpecOverrides {
   buildHash?: string;
   /** The node's default idle timeout (nodes.yaml), used when the config sets none. */
   nodeIdleTimeoutMs?: number;
+  /** This machine's git identity, for the workspace's ~/.gitconfig. */
+  gitIdentity?: GitIdentity;
 }
 
 /** The agent's WorkspaceSpec for this project; the login key is the workspace key's public half. */
@@ -75,6 +77,7 @@ export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverri
   if (config.forwardAgent) spec.forwardAgent = true;
   const idle = config.idleTimeoutMs ?? overrides.nodeIdleTimeoutMs;
   if (idle !== undefined) spec.idleTimeoutMs = idle;
+  if (overrides.gitIdentity) spec.gitIdentity = { ...overrides.gitIdentity };
   return spec;
 }
 

@@ -16,6 +16,7 @@ import { cloneInWorkspace, parseGitSource, type GitSource } from './gitClone';
 import { sshAlias, workspaceName } from './names';
 import { buildInputsHash } from './buildInputs';
 import { agentHooks, buildSpec, loadProject } from './project';
+import { laptopGitIdentity } from './gitIdentity';
 import { runInitializeCommand } from './initializeCommand';
 import { isDevcontainerFile, type HookName } from '../config';
 import type { WorkspaceRecord } from './store';
@@ -67,7 +68,8 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
     const build = provider === 'docker' ? project.config.docker.build : undefined;
     const buildHash = build ? await buildInputsHash(p.path, build) : undefined;
     const nodeIdle = m.nodeIdleTimeoutMs(node);
-    const spec = buildSpec(project.config, { name, ...(p.provider ? { provider: p.provider } : {}), ...(buildHash ? { buildHash } : {}), ...(nodeIdle !== undefined ? { nodeIdleTimeoutMs: nodeIdle } : {}) }, key.publicKey);
+    const gitIdentity = await laptopGitIdentity(p.path);
+    const spec = buildSpec(project.config, { name, ...(p.provider ? { provider: p.provider } : {}), ...(buildHash ? { buildHash } : {}), ...(nodeIdle !== undefined ? { nodeIdleTimeoutMs: nodeIdle } : {}), ...(gitIdentity ? { gitIdentity } : {}) }, key.publicKey);
     const record: WorkspaceRecord = {
       name,
       node,

@@ -11,7 +11,7 @@ function parse<T>(r: { code: number; stdout: string; stderr: string }, what: str
   return JSON.parse(r.stdout) as T;
 }
 
-describe('a workspace you connect to starts; one left running comes back after a node reboot', function () {
+describe('a workspace you live in: your git identity; it starts when you connect, and comes back after a node reboot', function () {
   let env: WorkspaceEnv;
   let project: string;
   const numbers: Record<string, number> = {};
@@ -27,7 +27,10 @@ describe('a workspace you connect to starts; one left running comes back after a
     project = join(env.h.dir, 'projects', 'wake');
     mkdirSync(join(env.h.dir, 'projects'), { recursive: true });
     cpSync(join(REPO, 'examples', 'hello'), project, { recursive: true });
-    const up = await env.cli(['workspace', 'up', project, '--name', 'wake', '--json'], { timeoutMs: 300_000 });
+    // This machine's git identity, as the coordinator (started by this first command) reads it.
+    const gitconfig = join(env.h.dir, 'gitconfig');
+    writeFileSync(gitconfig, '[user]\n\tname = Ada \\"Countess\\" Lovelace\n\temail = ada@example.com\n');
+    const up = await env.cli(['workspace', 'up', project, '--name', 'wake', '--json'], { timeoutMs: 300_000, env: { GIT_CONFIG_GLOBAL: gitconfig } });
     assert.equal(up.code, 0, up.stderr);
   });
 
@@ -40,6 +43,12 @@ describe('a workspace you connect to starts; one left running comes back after a
   });
 
   const state = async (name: string) => parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === name)?.state;
+
+  it("the workspace has this machine's git identity in the login user's ~/.gitconfig", async () => {
+    const r = await env.ssh('wake.local.vendetta', ['cat', '.gitconfig']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '[user]\n\tname = "Ada \\"Countess\\" Lovelace"\n\temail = "ada@example.com"\n');
+  });
 
   it('`ssh <alias> true` through the generated config starts a stopped workspace, says so on stderr, and connects', async () => {
     assert.equal((await env.cli(['workspace', 'exec', 'wake', '--', 'sh', '-c', 'echo kept > /root/note'])).code, 0);
