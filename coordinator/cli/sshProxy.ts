@@ -72,7 +72,7 @@ async function openWaking(client: CoordinatorClient, alias: string): Promise<Ope
  * One line (`error: <message> (<hint>)`): OpenSSH and Remote-SSH show the proxy's stderr among
  * their own lines, where a second `hint:` line reads as someone else's. --verbose adds the chain.
  */
-function reportProxyError(err: unknown, verbose: boolean): void {
+export function reportProxyError(err: unknown, verbose: boolean): void {
   const e = toVendettaError(err);
   if (verbose) {
     reportError(e, { verbose: true });
