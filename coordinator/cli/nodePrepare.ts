@@ -4,12 +4,12 @@
  * prints the plan only. Also the offer at the end of `node add` when the node has no provider.
  */
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline/promises';
 import { VendettaError } from '../errors';
 import { PrepareNode, type NodeProviders, type PrepareNodeResult, type PrepareProvider } from '../protocol';
 import type { CoordinatorClient } from './client';
 import { formatTestResult } from './nodeTables';
 import { ExitCode, printJson, writeErr, writeOut } from './output';
+import { confirm } from './prompt';
 
 export const PREPARE_PROVIDERS = ['docker', 'lxc', 'qemu'] as const;
 
@@ -32,14 +32,6 @@ export function formatPlan(r: PrepareNodeResult): string {
   return lines.join('\n') + '\n';
 }
 
-async function ask(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
-}
 
 function interactive(json?: boolean): boolean {
   return !json && process.stdin.isTTY === true && process.stderr.isTTY === true;
@@ -67,7 +59,7 @@ export async function prepareNode(client: CoordinatorClient, name: string, opts:
       });
     }
     writeErr(formatPlan(plan));
-    if (!(await ask(`Run these ${plan.steps.length} steps on ${name}? [y/N] `))) {
+    if (!(await confirm(`Run these ${plan.steps.length} steps on ${name}? [y/N] `))) {
       throw new VendettaError('CANCELLED', `Nothing was changed on ${name}`, { node: name, hint: 'Run it again and answer y, or pass --yes.' });
     }
   }

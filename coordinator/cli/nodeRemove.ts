@@ -3,11 +3,11 @@
  * node's workspaces: containers, folders, ssh_config blocks, known_hosts lines; then the agent),
  * asks on a terminal — or takes --yes — and removes exactly the list that was confirmed.
  */
-import { createInterface } from 'node:readline/promises';
 import { VendettaError } from '../errors';
 import { RemoveNode, type PurgedWorkspace, type RemoveNodeResult } from '../protocol';
 import { withClient } from './client';
 import { ExitCode, formatTable, printJson, writeErr, writeOut } from './output';
+import { confirm } from './prompt';
 
 export interface RemoveOpts {
   json?: boolean;
@@ -44,14 +44,6 @@ function formatRemoved(r: RemoveNodeResult): string {
   return lines.join('\n') + '\n';
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
-}
 
 export function removeNode(name: string, opts: RemoveOpts): Promise<number> {
   return withClient(async (client) => {

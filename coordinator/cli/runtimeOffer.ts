@@ -2,9 +2,9 @@
  * `node add` on a node without a usable Node.js: shows what vendetta can do about it (the offers
  * in the coordinator's error) and asks which, on a terminal. Nothing is installed unless chosen.
  */
-import { createInterface } from 'node:readline/promises';
 import type { VendettaError } from '../errors';
 import { writeErr } from './output';
+import { askLine } from './prompt';
 
 export type RuntimeAnswer = 'upload' | 'package' | undefined;
 
@@ -44,12 +44,6 @@ export async function askRuntime(e: VendettaError): Promise<RuntimeAnswer> {
   const { text, choices } = offerMenu(e);
   if (choices.size === 0) return undefined;
   writeErr(text);
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const keys = [...choices.keys()];
-    const answer = await rl.question(`Bring the agent a Node.js this way? [${keys.join('/')}/N] `);
-    return choices.get(answer.trim());
-  } finally {
-    rl.close();
-  }
+  const answer = await askLine(`Bring the agent a Node.js this way? [${[...choices.keys()].join('/')}/N] `);
+  return choices.get(answer);
 }
