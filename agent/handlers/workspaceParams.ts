@@ -18,6 +18,7 @@ import {
 } from '../protocol';
 import { AgentError } from '../errors';
 import { validHooks, validServices } from './serviceParams';
+import { validRunOptions } from './runOptionsParams';
 
 class Invalid extends AgentError {
   constructor(method: string, what: string) {
@@ -87,7 +88,7 @@ function positiveNumber(method: string, what: string, v: unknown, opts: { intege
   return v;
 }
 
-function validDocker(m: string, v: unknown): DockerSettings {
+function validDocker(m: string, v: unknown, workspaceFolder: string): DockerSettings {
   if (!isObj(v)) throw new Invalid(m, 'spec.docker must be an object with an image');
   const image = v.image;
   if (typeof image !== 'string' || !IMAGE_PATTERN.test(image)) throw new Invalid(m, `spec.docker.image must be an image reference like vendetta/debian:bookworm, got ${JSON.stringify(image)?.slice(0, 80)}`);
@@ -102,6 +103,7 @@ function validDocker(m: string, v: unknown): DockerSettings {
       out.build.target = v.build.target;
     }
   }
+  if (v.run !== undefined) out.run = validRunOptions(m, v.run, workspaceFolder);
   const cpus = positiveNumber(m, 'spec.docker.cpus', v.cpus, { max: 1024 });
   if (cpus !== undefined) out.cpus = cpus;
   // Docker refuses memory limits under 6 MiB.
@@ -150,7 +152,7 @@ function validKeys(m: string, v: unknown): string[] {
 function withProviderSettings(m: string, provider: ProviderName, common: WorkspaceSpecCommon, v: Record<string, unknown>): WorkspaceSpec {
   switch (provider) {
     case 'docker':
-      return { ...common, provider, docker: validDocker(m, v.docker) };
+      return { ...common, provider, docker: validDocker(m, v.docker, common.workspaceFolder) };
     default:
       throw new AgentError('PROVIDER_UNAVAILABLE', `This agent cannot run ${provider} workspaces: ${notRunnableReason(provider)}`, { provider, hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.` });
   }

@@ -30,6 +30,26 @@ export interface DockerSettings {
   cpus?: number;
   memoryBytes?: number;
   pids?: number;
+  run?: DockerRunOptions;
+}
+
+/**
+ * Container options beyond image and limits. Mount sources are paths on the node; the agent
+ * refuses a bind mount of its own folder or one over the workspace folder.
+ */
+export interface DockerRunOptions {
+  mounts?: Array<{ type: 'bind' | 'volume' | 'tmpfs'; source?: string; target: string; readonly?: boolean }>;
+  privileged?: boolean;
+  init?: boolean;
+  capAdd?: string[];
+  securityOpt?: string[];
+  /** `/dev/x` or `/dev/x:/dev/y[:rwm]`. */
+  devices?: string[];
+  /** `all` or a count. */
+  gpus?: string;
+  shmSizeBytes?: number;
+  ulimits?: Array<{ name: string; soft: number; hard: number }>;
+  labels?: Record<string, string>;
 }
 
 /** What every workspace has, whatever runs it. */

@@ -40,6 +40,8 @@ function bakedSettings(spec: WorkspaceSpec): Array<[string, string | number | un
         ['cpus', spec.docker.cpus],
         ['memory (bytes)', spec.docker.memoryBytes],
         ['pids', spec.docker.pids],
+        // Mounts, privileges, devices… as one setting: any change needs a new container.
+        ['container options (mounts, runArgs, privileged, capAdd, securityOpt, init)', spec.docker.run ? JSON.stringify(spec.docker.run) : undefined],
       ];
   }
 }

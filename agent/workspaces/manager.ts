@@ -21,7 +21,7 @@ import { packNodeSshd } from '../providers/broughtSshd';
 import { applySshdConfig, SSHD_BINARY, SSHD_CONFIG, sshdConfigHash, sshdFiles } from './sshd';
 import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
-import { missing, notFound, outdated } from './refusals';
+import { missing, mountRefusal, notFound, outdated } from './refusals';
 import { syncTarget } from './syncTarget';
 import { AGENT_HOME_LABEL, findOwn, ownedBy, providerHolding, reconcileAll } from './reconcile';
 import { bringUp, STEPS, type Progress } from './bringUp';
@@ -99,6 +99,8 @@ export class WorkspaceManager {
         hint: `Remove it first (\`vendetta workspace rm ${spec.name}\`) or pick another name.`,
       });
     }
+    const refused = spec.provider === 'docker' ? mountRefusal(spec.docker.run, this.opts.home) : undefined;
+    if (refused) throw refused;
     progress(1, STEPS, existing ? `Checking workspace ${spec.name}` : `Preparing the folder and host key of workspace ${spec.name}`);
     let rec: WorkspaceRecord;
     if (!existing) rec = newWorkspaceRecord(this.opts.home, spec);

@@ -8,6 +8,7 @@ import { type Diagnostic, type DiagnosticInit, OffsetMapper, type Range, diagnos
 import { checkConfigText } from './textGuards';
 import { convertBuild, convertLifecycle, LIFECYCLE_KEYS } from './devcontainerBuild';
 import { type DevcontainerContext, objectProps, stringMapOf } from './devcontainerContext';
+import { convertRunOptions } from './devcontainerRun';
 import type { WorkspaceConfig } from './types';
 import { validateWorkspaceData } from './workspace';
 
@@ -18,13 +19,7 @@ import { validateWorkspaceData } from './workspace';
 const NOT_HONOURED: Record<string, string> = {
   features: 'Dev Container Features are not installed; install what they add in a Dockerfile (`build`)',
   overrideFeatureInstallOrder: 'Dev Container Features are not installed',
-  mounts: 'extra mounts are not supported',
-  runArgs: 'extra `docker run` arguments are not supported',
   appPort: 'use `forwardPorts`',
-  privileged: 'privileged containers are not supported',
-  capAdd: 'extra capabilities are not supported',
-  securityOpt: 'security options are not supported',
-  init: 'the workspace\'s main process is its SSH server; an init process is not added',
   overrideCommand: 'the workspace\'s main process is always its SSH server',
   workspaceMount: 'the project is synced to `workspaceFolder`; custom mounts are not supported',
   portsAttributes: 'ports have no attributes in Vendetta',
@@ -40,7 +35,7 @@ const NOT_HONOURED: Record<string, string> = {
 };
 
 /** Top-level fields a converter reads (or, like `$schema`, that have no effect to report). */
-const HANDLED = new Set(['$schema', 'name', 'image', 'build', 'dockerFile', 'context', 'forwardPorts', 'containerEnv', 'remoteEnv', 'remoteUser', 'containerUser', 'workspaceFolder', 'dockerComposeFile', ...LIFECYCLE_KEYS.map(([k]) => k)]);
+const HANDLED = new Set(['$schema', 'name', 'image', 'build', 'dockerFile', 'context', 'mounts', 'runArgs', 'privileged', 'capAdd', 'securityOpt', 'init', 'forwardPorts', 'containerEnv', 'remoteEnv', 'remoteUser', 'containerUser', 'workspaceFolder', 'dockerComposeFile', ...LIFECYCLE_KEYS.map(([k]) => k)]);
 
 const JSON_ERRORS: Record<string, string> = {
   InvalidSymbol: 'unexpected character',
@@ -143,6 +138,7 @@ function convert(text: string, file: string, folderName: string | undefined): De
     sources.set('docker/image', props.get('image')!.value);
   }
   convertBuild(ctx);
+  convertRunOptions(ctx);
   if (!props.has('image') && !props.has('build') && !props.has('dockerFile') && !compose) {
     report(mapper.range(root.offset, root.offset + 1), {
       code: 'schema',
@@ -237,6 +233,7 @@ function renameLabels(message: string): string {
     .replace(/`env\./g, '`containerEnv.')
     .replace(/`user`/g, '`remoteUser`')
     .replace(/`docker\.build/g, '`build')
+    .replace(/`docker\.run\./g, '`')
     .replace(/`hooks\.(\w+)/g, (_all, hook: string) => `\`${LIFECYCLE_KEYS.find(([, h]) => h === hook)?.[0] ?? hook}`);
 }
 

@@ -1,5 +1,5 @@
 /** A validated config with every default filled in and durations and sizes as numbers. */
-import type { Command, DockerBuildConfig, EnvMap, HealthcheckConfig, ResolvedHealthcheck, ResolvedService, ResolvedWorkspaceConfig, ServiceConfig, WorkspaceConfig } from './types';
+import type { Command, DockerBuildConfig, DockerRunConfig, EnvMap, ResolvedDockerRun, HealthcheckConfig, ResolvedHealthcheck, ResolvedService, ResolvedWorkspaceConfig, ServiceConfig, WorkspaceConfig } from './types';
 import { parseDuration, parseSize } from './units';
 
 export const WORKSPACE_DEFAULTS = {
@@ -36,6 +36,7 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
     docker: {
       image: docker.image ?? d.dockerImage,
       ...(docker.build ? { build: resolveBuild(docker.build) } : {}),
+      ...(docker.run ? { run: resolveRun(docker.run) } : {}),
       ...defined({ cpus: docker.cpus, memoryBytes: optSize(docker.memory), pids: docker.pids }),
     },
     lxc: { image: lxc.image ?? d.lxcImage, ...defined({ cpus: lxc.cpus, memoryBytes: optSize(lxc.memory) }) },
@@ -60,6 +61,11 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
 
 function resolveBuild(b: DockerBuildConfig): ResolvedWorkspaceConfig['docker']['build'] {
   return { context: b.context ?? '.', dockerfile: b.dockerfile ?? 'Dockerfile', ...(b.args ? { args: { ...b.args } } : {}), ...(b.target !== undefined ? { target: b.target } : {}) };
+}
+
+function resolveRun(r: DockerRunConfig): ResolvedDockerRun {
+  const { shmSize, ...rest } = structuredClone(r);
+  return { ...rest, ...(shmSize !== undefined ? { shmSizeBytes: parseSize(shmSize) } : {}) };
 }
 
 function resolveService(name: string, svc: ServiceConfig): ResolvedService {

@@ -54,9 +54,24 @@ export interface ServiceConfig {
   reload?: ReloadPolicy;
 }
 
+/** Container options beyond image and limits (devcontainer.json's mounts, runArgs, privileged…). */
+export interface DockerRunConfig {
+  mounts?: Array<{ type: 'bind' | 'volume' | 'tmpfs'; source?: string; target: string; readonly?: boolean }>;
+  privileged?: boolean;
+  init?: boolean;
+  capAdd?: string[];
+  securityOpt?: string[];
+  devices?: string[];
+  gpus?: string;
+  shmSize?: Size;
+  ulimits?: Array<{ name: string; soft: number; hard: number }>;
+  labels?: Record<string, string>;
+}
+
 export interface DockerConfig {
   image?: string;
   build?: DockerBuildConfig;
+  run?: DockerRunConfig;
   cpus?: number;
   memory?: Size;
   pids?: number;
@@ -112,11 +127,13 @@ export interface ResolvedService {
   reload: ReloadPolicy;
 }
 
+export type ResolvedDockerRun = Omit<DockerRunConfig, 'shmSize'> & { shmSizeBytes?: number };
+
 export interface ResolvedWorkspaceConfig {
   name: string;
   provider: Provider;
   node: string;
-  docker: { image: string; build?: { context: string; dockerfile: string; args?: Record<string, string>; target?: string }; cpus?: number; memoryBytes?: number; pids?: number };
+  docker: { image: string; build?: { context: string; dockerfile: string; args?: Record<string, string>; target?: string }; run?: ResolvedDockerRun; cpus?: number; memoryBytes?: number; pids?: number };
   lxc: { image: string; cpus?: number; memoryBytes?: number };
   qemu: { image: string; cpus: number; memoryBytes: number; diskBytes: number; accel: 'auto' | 'kvm' | 'tcg' };
   env: Record<string, string>;

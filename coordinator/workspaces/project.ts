@@ -94,6 +94,7 @@ function withProviderSettings(provider: WorkspaceProvider, common: WorkspaceSpec
         if (d.build.args) docker.build.args = { ...d.build.args };
         if (d.build.target !== undefined) docker.build.target = d.build.target;
       }
+      if (d.run) docker.run = structuredClone(d.run);
       if (d.cpus !== undefined) docker.cpus = d.cpus;
       if (d.memoryBytes !== undefined) docker.memoryBytes = d.memoryBytes;
       if (d.pids !== undefined) docker.pids = d.pids;

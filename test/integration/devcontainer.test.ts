@@ -116,6 +116,46 @@ describe('devcontainer.json projects on a real dockerd, reached with the real Op
     assert.equal(ls.code, 1, `postStart must not run after a failed postCreate: ${ls.stderr}`);
   });
 
+  it('makes the container with the mounts, runArgs, capAdd, securityOpt and init it names', async function () {
+    this.timeout(120_000);
+    made.push('dc-run');
+    const nodeData = join(env.h.dir, 'node-data');
+    mkdirSync(nodeData, { recursive: true });
+    writeFileSync(join(nodeData, 'hello.txt'), 'from the node\n');
+    const dir = project(join(env.h.dir, 'projects', 'dc-run'), {
+      '.devcontainer/devcontainer.json': JSON.stringify({
+        name: 'dc-run',
+        image: TEST_IMAGE,
+        mounts: ['source=dc-cache,target=/cache,type=volume', { type: 'bind', source: nodeData, target: '/data', readonly: true }, 'type=tmpfs,target=/scratch'],
+        runArgs: ['--cap-add=SYS_PTRACE', '--shm-size=128m', '--ulimit', 'nofile=1024:2048', '--env', 'FROM_RUNARGS=yes', '--label', 'team=web', '--init'],
+        securityOpt: ['seccomp=unconfined'],
+      }),
+    });
+    const validate = await env.cli(['config', 'validate', dir]);
+    assert.match(validate.stdout + validate.stderr, new RegExp(`bind-mounts ${nodeData} of the node at /data \\(read-only\\)`));
+    const up = await env.cli(['up', dir], { timeoutMs: 110_000 });
+    assert.equal(up.code, 0, up.stderr);
+    const alias = 'dc-run.local.vendetta';
+    const sh = async (script: string) => env.ssh(alias, ['sh', '-c', JSON.stringify(script)]);
+    assert.equal((await sh('cat /data/hello.txt')).stdout, 'from the node\n');
+    const ro = await sh('touch /data/new 2>&1');
+    assert.notEqual(ro.code, 0, 'the bind mount is read-only');
+    assert.match(ro.stdout, /Read-only file system/);
+    assert.equal((await sh('echo kept > /cache/f && cat /cache/f')).stdout, 'kept\n');
+    const mounts = (await sh('cat /proc/mounts')).stdout;
+    assert.match(mounts, /^tmpfs \/scratch tmpfs /m);
+    assert.match(mounts, /^shm \/dev\/shm tmpfs .*size=131072k/m);
+    assert.match((await sh('grep "Max open files" /proc/self/limits')).stdout, /Max open files\s+1024\s+2048/);
+    assert.equal((await sh('cat /proc/1/comm')).stdout, 'docker-init\n', 'init: an init process is PID 1');
+    const capBnd = /CapBnd:\s+([0-9a-f]+)/.exec((await sh('grep CapBnd /proc/self/status')).stdout)?.[1];
+    assert.ok(capBnd && (BigInt(`0x${capBnd}`) & (1n << 19n)) !== 0n, `SYS_PTRACE (bit 19) in ${capBnd}`);
+    assert.match((await sh('grep Seccomp: /proc/self/status')).stdout, /Seccomp:\s+0/, 'seccomp=unconfined');
+    const c = (await env.containers()).find((x) => x.Labels['dev.vendetta.workspace'] === 'dc-run');
+    assert.equal(c?.Labels.team, 'web');
+    const engine = await env.dockerd.engine.json({ method: 'GET', path: `/containers/${encodeURIComponent(c!.Names[0]!.slice(1))}/json`, accept: [200], what: 'inspect' });
+    assert.ok(((engine.value as { Config: { Env: string[] } }).Config.Env).includes('FROM_RUNARGS=yes'), 'runArgs --env reaches the container');
+  });
+
   it('runs initializeCommand before anything is made, and a failure leaves nothing on the node', async function () {
     this.timeout(60_000);
     const dir = project(join(env.h.dir, 'projects', 'dc-init'), {

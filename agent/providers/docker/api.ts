@@ -5,6 +5,7 @@
  */
 import { WORKSPACE_LABEL, type DockerWorkspaceSpec } from '../../protocol';
 import type { EngineCall } from './engine';
+import { runHostConfig } from './runOptions';
 
 /** Image references keep their `/` and `:` in the path; everything else is escaped. */
 export function encodeRef(ref: string): string {
@@ -111,10 +112,13 @@ export function containerCreateBody(input: ContainerCreateInput): Record<string,
     bindings[`${p.guestPort}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: String(p.nodePort) }];
     exposed[`${p.guestPort}/tcp`] = {};
   }
+  const run = runHostConfig(d.run);
   const hostConfig: Record<string, unknown> = {
+    ...run.fields,
     Mounts: [
       { Type: 'bind', Source: nodeFolder, Target: spec.workspaceFolder },
       ...(input.brought ? [{ Type: 'bind', Source: input.brought.nodeDir, Target: input.brought.mountPath, ReadOnly: true }] : []),
+      ...run.mounts,
     ],
     PortBindings: bindings,
     RestartPolicy: { Name: 'unless-stopped' },
@@ -129,7 +133,8 @@ export function containerCreateBody(input: ContainerCreateInput): Record<string,
     Cmd: command.slice(1),
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     WorkingDir: spec.workspaceFolder,
-    Labels: { ...labels, [WORKSPACE_LABEL]: spec.name, ...(input.brought ? { [SSH_SERVER_LABEL]: 'agent' } : {}) },
+    // The project's own labels first: ours always win.
+    Labels: { ...d.run?.labels, ...labels, [WORKSPACE_LABEL]: spec.name, ...(input.brought ? { [SSH_SERVER_LABEL]: 'agent' } : {}) },
     ExposedPorts: exposed,
     HostConfig: hostConfig,
   };

@@ -49,7 +49,7 @@ describe('devcontainer.json fallback', () => {
   });
 
   it('warns about what it ignores and locates it', () => {
-    const r = validateDevcontainerText('{\n  "image": "i",\n  "runArgs": ["--privileged"],\n  "forwardPorts": ["db:5432"]\n}', 'devcontainer.json', 'p');
+    const r = validateDevcontainerText('{\n  "image": "i",\n  "appPort": [3000, 300],\n  "forwardPorts": ["db:5432"]\n}', 'devcontainer.json', 'p');
     assert.ok(r.config);
     assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.line, d.col]), [
       ['warning', 'unsupported', 3, 3],
