@@ -1,6 +1,7 @@
 /**
  * Add Node: name, host, user, identity, then the node's host key (read with nodes/probeHostKey)
- * to confirm; nodes/add pins exactly the fingerprint shown and installs the agent.
+ * to confirm; nodes/add pins exactly the fingerprint shown and installs the agent (offering a
+ * Node.js for it when the node has none).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import { CancelledError } from '../errors';
 import { askPick, askText } from '../ui/multiStepInput';
 import { withCoordinatorProgress } from '../ui/progress';
 import type { CommandContext } from './context';
+import { runtimeChoice } from './runtimeChoice';
 import { nodeNameProblem, parseHostPort, userProblem } from './targets';
 
 const TITLE = 'Add Node';
@@ -82,7 +84,20 @@ export async function addNode(ctx: CommandContext): Promise<AddNodeResult> {
   if (parsed.port) params.port = parsed.port;
   if (identity) params.identity = identity;
   if (replacing) params.replaceHostKey = true;
-  const result = await withCoordinatorProgress(ctx.client, `Adding node ${name}`, (progressToken, token) => ctx.client.request(AddNode, { ...params, progressToken }, token), { log: ctx.log });
+  const add = () => withCoordinatorProgress(ctx.client, `Adding node ${name}`, (progressToken, token) => ctx.client.request(AddNode, { ...params, progressToken }, token), { log: ctx.log });
+  let result: AddNodeResult;
+  try {
+    result = await add();
+  } catch (err) {
+    // No usable Node.js on the node: offer what the coordinator can bring; nothing without a yes.
+    const choice = runtimeChoice(err);
+    if (!choice) throw err;
+    const picked = await vscode.window.showWarningMessage(choice.message, { modal: true, detail: choice.detail }, ...choice.buttons.map((b) => b.label));
+    const how = choice.buttons.find((b) => b.label === picked)?.how;
+    if (!how) throw err;
+    params.installRuntime = how;
+    result = await add();
+  }
   ctx.refresh.request('reload');
   ctx.log.info(`Added node ${name} (${user}@${where}), host key ${result.hostKeyFingerprint}`);
   if (result.generatedPublicKey) {
