@@ -79,7 +79,8 @@ export class PullProgress {
     const done = all.filter((l) => DONE.has(l.status)).length;
     const total = all.reduce((s, l) => s + l.total, 0);
     const current = all.reduce((s, l) => s + Math.min(l.current, l.total || l.current), 0);
-    return `${done}/${all.length} layers${total > 0 ? `, ${mb(current)} of ${mb(total)} MB` : ''}`;
+    const extracting = all.some((l) => l.status === 'Extracting') ? ', extracting' : '';
+    return `${done}/${all.length} layers${total > 0 ? `, ${mb(current)} of ${mb(total)} MB` : ''}${extracting}`;
   }
 }
 

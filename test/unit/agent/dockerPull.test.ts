@@ -52,6 +52,7 @@ describe('registry pulls: references, credentials from the node, progress, error
       '{"status":"Downloading","progressDetail":{"current":500000,"total":2000000},"id":"1998578b3b33"}',
       '{"status":"Downloading","progressDetail":{"current":1000000,"total":2000000},"id":"1998578b3b33"}',
       '{"status":"Download complete","progressDetail":{},"id":"1998578b3b33"}',
+      '{"status":"Extracting","progressDetail":{"current":32768,"total":2000000},"id":"1998578b3b33"}',
       '{"status":"Pull complete","progressDetail":{},"id":"1998578b3b33"}',
       '{"status":"Already exists","progressDetail":{},"id":"2998578b3b33"}',
       '{"status":"Digest: sha256:e855"}',
@@ -66,8 +67,9 @@ describe('registry pulls: references, credentials from the node, progress, error
         summaries.push(p.summary());
       }
     }
-    assert.deepEqual(changes, [true, true, true, false, true, true, true], 'a new byte count alone is not a change of phase');
+    assert.deepEqual(changes, [true, true, true, false, true, true, true, true], 'a new byte count alone is not a change of phase');
     assert.equal(summaries[3], '0/2 layers, 1.0 of 2.0 MB');
+    assert.equal(summaries[5], '0/2 layers, 2.0 of 2.0 MB, extracting');
     assert.equal(summaries.at(-1), '2/2 layers, 2.0 of 2.0 MB');
     assert.deepEqual(parsePullLine('{"error":"boom","errorDetail":{"message":"boom"}}'), { kind: 'error', message: 'boom' });
     assert.equal(parsePullLine(''), undefined);
