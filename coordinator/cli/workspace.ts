@@ -34,7 +34,7 @@ interface JsonOpts {
 }
 
 /** The flags of `workspace up` are the request's own fields. */
-type UpOpts = JsonOpts & Pick<WorkspaceUpParams, 'node' | 'provider' | 'name' | 'git' | 'forward' | 'recreate' | 'overwrite'>;
+type UpOpts = JsonOpts & Pick<WorkspaceUpParams, 'node' | 'provider' | 'name' | 'git' | 'forward' | 'recreate' | 'overwrite' | 'config'>;
 
 const RECREATE_HELP = 'make the container again from the config when it no longer matches it (keeps the workspace folder; anything outside it is lost)';
 
@@ -43,6 +43,8 @@ interface RefOpts extends JsonOpts {
 }
 
 const providerOption = () => new Option('--provider <provider>', `the provider (default: the config's; available: ${RUNNABLE_PROVIDERS.join(', ')})`).choices(RUNNABLE_PROVIDERS);
+
+const CONFIG_HELP = 'the config file to use when the project has several (e.g. .devcontainer/python/devcontainer.json)';
 
 export function registerWorkspaceCommands(program: Command): void {
   const ws = program.command('workspace').description('create, list, start, stop and remove workspaces on nodes');
@@ -57,6 +59,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here (kept, also across coordinator restarts, until `workspace forward --stop` or `workspace rm`)')
     .option('--recreate', RECREATE_HELP)
     .option('--overwrite', 'send this folder\'s version even over files changed inside the workspace (listed as replaced)')
+    .option('--config <file>', CONFIG_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
@@ -184,6 +187,7 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here (kept until `workspace forward --stop` or `workspace rm`)')
     .option('--recreate', RECREATE_HELP)
     .option('--overwrite', 'send this folder\'s version even over files changed inside the workspace')
+    .option('--config <file>', CONFIG_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
@@ -245,7 +249,8 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
   if (opts.forward) params.forward = true;
   if (opts.recreate) params.recreate = true;
   if (opts.overwrite) params.overwrite = true;
-  await checkConfigBeforeUp(params.path);
+  if (opts.config) params.config = resolve(opts.config);
+  await checkConfigBeforeUp(params.config ?? params.path);
   return withClient(async (c) => {
     const printer = new ProgressPrinter(!opts.json);
     const progressToken = randomUUID();

@@ -11,4 +11,4 @@ export { parseDuration, tryParseDuration, parseSize, MAX_DURATION_MS } from './u
 export { MAX_CONFIG_BYTES, checkConfigText, decodeConfigBytes } from './textGuards';
 export { closestMatch, editDistance } from './didYouMean';
 export type * from './types';
-export { loadWorkspaceConfig, loadNodesFile, readConfigFile, isDevcontainerFile, CONFIG_PATH, DEVCONTAINER_PATHS, type LoadedWorkspaceConfig } from './load';
+export { loadWorkspaceConfig, loadNodesFile, readConfigFile, isDevcontainerFile, namedDevcontainers, CONFIG_PATH, DEVCONTAINER_PATHS, type LoadedWorkspaceConfig } from './load';

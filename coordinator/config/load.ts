@@ -2,7 +2,7 @@
  * The file-system side of config loading: find a project's config, read it within the size
  * limit, and hand the text to the pure validators. Every failure is a diagnostic, never a throw.
  */
-import { open, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type Diagnostic, fileDiagnostic } from './diagnostics';
 import { validateDevcontainerText } from './devcontainer';
@@ -87,6 +87,19 @@ export async function loadWorkspaceConfig(pathOrProjectDir: string): Promise<Loa
     const file = join(p, rel);
     if (await exists(file)) return loadFile(file, 'devcontainer', folderNameOf(file));
   }
+  const named = await namedDevcontainers(p);
+  if (named.length === 1) return loadFile(join(p, named[0]!), 'devcontainer', folderNameOf(join(p, named[0]!)));
+  if (named.length > 1) {
+    return {
+      file: p,
+      source: 'devcontainer',
+      diagnostics: [fileDiagnostic(p, {
+        code: 'several-configs',
+        message: `this project has ${named.length} devcontainer configs: ${named.join(', ')}`,
+        hint: `choose one with --config, e.g. \`vendetta up --config ${named[0]}\``,
+      })],
+    };
+  }
   return {
     file: p,
     source: 'vendetta',
@@ -118,9 +131,30 @@ export function isDevcontainerFile(file: string): boolean {
   return name === 'devcontainer.json' || name === '.devcontainer.json';
 }
 
-/** The project folder's name: the parent of `.vendetta/` or `.devcontainer/`, else the file's folder. */
+/**
+ * The name a workspace gets when its config names none: the project folder's (the parent of
+ * `.vendetta/` or `.devcontainer/`, else the file's folder); for `.devcontainer/<config>/`, the
+ * project's and the config's, so two configs of one project make two workspaces.
+ */
 function folderNameOf(file: string): string {
   let dir = dirname(file);
-  if (basename(dir) === '.vendetta' || basename(dir) === '.devcontainer') dir = dirname(dir);
-  return basename(dir === '.' ? process.cwd() : dir);
+  let config = '';
+  if (basename(dirname(dir)) === '.devcontainer') {
+    config = `-${basename(dir)}`;
+    dir = dirname(dirname(dir));
+  } else if (basename(dir) === '.vendetta' || basename(dir) === '.devcontainer') dir = dirname(dir);
+  return basename(dir === '.' ? process.cwd() : dir) + config;
+}
+
+/** `.devcontainer/<name>/devcontainer.json` files of a project, relative to it, sorted. */
+export async function namedDevcontainers(projectDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = (await readdir(join(projectDir, '.devcontainer'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names.sort()) if (await exists(join(projectDir, '.devcontainer', n, 'devcontainer.json'))) out.push(join('.devcontainer', n, 'devcontainer.json'));
+  return out;
 }

@@ -73,6 +73,11 @@ export interface WorkspaceUpParams {
   recreate?: boolean;
   /** Send the laptop's version even over what the workspace changed (conflicts become `replaced`). */
   overwrite?: boolean;
+  /**
+   * The config file to read, inside the project (relative to it, or absolute): e.g.
+   * `.devcontainer/python/devcontainer.json` when the project has several.
+   */
+  config?: string;
   progressToken?: string;
 }
 

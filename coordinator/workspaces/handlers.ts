@@ -32,7 +32,7 @@ export function provider(x: unknown): WorkspaceProvider {
 }
 
 export function validateUp(raw: unknown): WorkspaceUpParams {
-  const p = v.paramsObject(raw, 'workspaces/up', ['path', 'node', 'provider', 'name', 'git', 'forward', 'recreate', 'overwrite', 'progressToken']);
+  const p = v.paramsObject(raw, 'workspaces/up', ['path', 'node', 'provider', 'name', 'git', 'forward', 'recreate', 'overwrite', 'config', 'progressToken']);
   const out: WorkspaceUpParams = { path: projectPath(p.path) };
   const node = v.optional(p.node, (x) => v.nodeName(x));
   if (node !== undefined) out.node = node;
@@ -47,6 +47,10 @@ export function validateUp(raw: unknown): WorkspaceUpParams {
   if (v.optional(p.forward, (x) => v.boolean(x, 'forward'))) out.forward = true;
   if (v.optional(p.recreate, (x) => v.boolean(x, 'recreate'))) out.recreate = true;
   if (v.optional(p.overwrite, (x) => v.boolean(x, 'overwrite'))) out.overwrite = true;
+  if (p.config !== undefined) {
+    if (typeof p.config !== 'string' || p.config.length === 0 || p.config.length > 4096 || p.config.includes('\0')) throw new VendettaError('INVALID_PARAMS', 'workspaces/up: config must be a path', { hint: 'Give the config file, e.g. .devcontainer/python/devcontainer.json.' });
+    out.config = p.config;
+  }
   const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));
   if (token !== undefined) out.progressToken = token;
   return out;

@@ -3,6 +3,7 @@
  * (errors located as file:line:col), defaults applied, CLI overrides on top.
  */
 import { stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { builtImagePrefix, HOOK_NAMES, type DockerSettings, type GitIdentity, type HookCommand, type ServiceCommand, type ServiceSpec, type WorkspaceHooksSpec, type WorkspaceSpec, type WorkspaceSpecCommon } from '../../agent/protocol';
 import { hasErrors, loadWorkspaceConfig, resolveWorkspaceConfig, type Diagnostic, type ResolvedService, type ResolvedWorkspaceConfig } from '../config';
 import { VendettaError } from '../errors';
@@ -18,7 +19,8 @@ export interface LoadedProject {
 
 const NOT_A_PROJECT_HINT = 'Run it in a project folder with .vendetta/config.yaml (examples/hello has a small complete one), or give that folder as PATH.';
 
-export async function loadProject(path: string): Promise<LoadedProject> {
+/** `configFile` (relative to the project, or absolute) picks the config when the project has several. */
+export async function loadProject(path: string, configFile?: string): Promise<LoadedProject> {
   let isDir = false;
   try {
     isDir = (await stat(path)).isDirectory();
@@ -26,7 +28,7 @@ export async function loadProject(path: string): Promise<LoadedProject> {
     throw new VendettaError('CONFIG_INVALID', `${path} is not a project: no such folder`, { hint: NOT_A_PROJECT_HINT, cause: err });
   }
   if (!isDir) throw new VendettaError('CONFIG_INVALID', `${path} is not a project: it is a file, not a folder`, { hint: NOT_A_PROJECT_HINT });
-  const loaded = await loadWorkspaceConfig(path);
+  const loaded = await loadWorkspaceConfig(configFile !== undefined ? configInside(path, configFile) : path);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (errors.some((d) => d.code === 'no-config')) {
     throw new VendettaError('CONFIG_INVALID', `${path} is not a project: it has no .vendetta/config.yaml or .devcontainer/devcontainer.json`, { hint: NOT_A_PROJECT_HINT });
@@ -38,6 +40,16 @@ export async function loadProject(path: string): Promise<LoadedProject> {
     });
   }
   return { path, file: loaded.file, config: resolveWorkspaceConfig(loaded.config) };
+}
+
+/** The chosen config file, which must be inside the project (the workspace is made from that folder). */
+function configInside(project: string, file: string): string {
+  const abs = resolve(project, file);
+  const rel = relative(project, abs);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+    throw new VendettaError('CONFIG_INVALID', `The config ${file} is not inside the project ${project}`, { hint: 'Give a config file of the project, e.g. .devcontainer/python/devcontainer.json.' });
+  }
+  return abs;
 }
 
 function configErrorMessage(errors: Diagnostic[]): string {

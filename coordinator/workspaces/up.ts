@@ -35,7 +35,7 @@ export interface UpDeps {
 export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams, report: ProgressReporter, token?: CancellationToken): Promise<WorkspaceUpResult> {
   const started = Date.now();
   const git = p.git !== undefined ? parseGitSource(p.git) : undefined;
-  const project = await loadProject(p.path);
+  const project = await loadProject(p.path, p.config);
   const name = workspaceName(p.name ?? project.config.name);
   const node = p.node ?? project.config.node;
   const client = m.client(node);

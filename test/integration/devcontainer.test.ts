@@ -156,6 +156,31 @@ describe('devcontainer.json projects on a real dockerd, reached with the real Op
     assert.ok(((engine.value as { Config: { Env: string[] } }).Config.Env).includes('FROM_RUNARGS=yes'), 'runArgs --env reaches the container');
   });
 
+  it('brings up each of two configs under .devcontainer/*/ with --config, as two workspaces', async function () {
+    this.timeout(180_000);
+    made.push('two-node', 'two-py');
+    const dir = project(join(env.h.dir, 'projects', 'two'), {
+      '.devcontainer/node/devcontainer.json': JSON.stringify({ image: TEST_IMAGE, postCreateCommand: 'echo node > /tmp/which' }),
+      '.devcontainer/py/devcontainer.json': `// comments are allowed\n${JSON.stringify({ build: { dockerfile: 'Dockerfile', args: { FLAVOUR: 'py' } }, postCreateCommand: ['sh', '-c', 'cat /etc/flavour > /tmp/which'] })}`,
+      '.devcontainer/py/Dockerfile': `FROM ${TEST_IMAGE}\nARG FLAVOUR\nRUN echo "$FLAVOUR" > /etc/flavour\n`,
+    });
+    const neither = await env.cli(['up', dir]);
+    assert.equal(neither.code, 1);
+    assert.match(neither.stderr, /this project has 2 devcontainer configs: \.devcontainer\/node\/devcontainer\.json, \.devcontainer\/py\/devcontainer\.json/);
+    assert.match(neither.stderr, /--config/);
+    for (const flavour of ['node', 'py']) {
+      const up = await env.cli(['up', dir, '--config', join(dir, '.devcontainer', flavour, 'devcontainer.json'), '--json'], { timeoutMs: 170_000 });
+      assert.equal(up.code, 0, up.stderr);
+      assert.equal((JSON.parse(up.stdout) as WorkspaceUpResult).name, `two-${flavour}`);
+      const which = await env.ssh(`two-${flavour}.local.vendetta`, ['cat', '/tmp/which']);
+      assert.equal(which.code, 0, which.stderr);
+      assert.equal(which.stdout, `${flavour}\n`);
+    }
+    const outside = await env.cli(['up', dir, '--config', join(env.h.dir, 'elsewhere.json')]);
+    assert.equal(outside.code, 1);
+    assert.match(outside.stderr, /^error: The config .*elsewhere\.json is not inside the project/m);
+  });
+
   it('runs initializeCommand before anything is made, and a failure leaves nothing on the node', async function () {
     this.timeout(60_000);
     const dir = project(join(env.h.dir, 'projects', 'dc-init'), {

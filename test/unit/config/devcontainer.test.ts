@@ -21,6 +21,22 @@ describe('devcontainer.json fallback', () => {
     assert.equal(r.config?.name, 'my-shop-2');
   });
 
+  it('finds a project\'s one config under .devcontainer/<name>/, names it after both, and asks which of several', async () => {
+    const project = join(tmp, 'multi');
+    mkdirSync(join(project, '.devcontainer', 'go'), { recursive: true });
+    writeFileSync(join(project, '.devcontainer/go/devcontainer.json'), '{ "image": "golang" }');
+    const one = await loadWorkspaceConfig(project);
+    assert.equal(one.file, join(project, '.devcontainer/go/devcontainer.json'));
+    assert.equal(one.config?.name, 'multi-go');
+    mkdirSync(join(project, '.devcontainer', 'py'), { recursive: true });
+    writeFileSync(join(project, '.devcontainer/py/devcontainer.json'), '{ "image": "python" }');
+    mkdirSync(join(project, '.devcontainer', 'not-a-config'), { recursive: true });
+    const two = await loadWorkspaceConfig(project);
+    assert.equal(two.config, undefined);
+    assert.deepEqual(two.diagnostics.map((d) => [d.code, d.message]), [['several-configs', 'this project has 2 devcontainer configs: .devcontainer/go/devcontainer.json, .devcontainer/py/devcontainer.json']]);
+    assert.equal((await loadWorkspaceConfig(join(project, '.devcontainer/py/devcontainer.json'))).config?.name, 'multi-py');
+  });
+
   it('makes a valid workspace name out of any text', () => {
     assert.equal(workspaceName('My Project!'), 'my-project');
     assert.equal(workspaceName('---'), 'workspace');
