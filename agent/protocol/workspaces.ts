@@ -84,18 +84,40 @@ export interface DockerWorkspaceSpec extends WorkspaceSpecCommon {
   docker: DockerSettings;
 }
 
+/** Settings of a `qemu` workspace: the base disk image, the VM's size and how it boots. */
+export interface QemuSettings {
+  /** The base disk image on the node (qcow2 or raw); each workspace gets its own qcow2 overlay. */
+  image: string;
+  cpus?: number;
+  memoryBytes?: number;
+  /** The workspace disk's size; the overlay is grown to it when it is larger than the base. */
+  diskBytes?: number;
+  accel?: 'auto' | 'kvm' | 'tcg';
+  /** Direct kernel boot, for images without a bootloader. */
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+}
+
+export interface QemuWorkspaceSpec extends WorkspaceSpecCommon {
+  provider: 'qemu';
+  qemu: QemuSettings;
+}
+
 /**
  * A workspace as the coordinator resolved it from the config: the common part and the settings of
  * its provider, under the provider's own key. One member per runnable provider, so a provider's
  * settings are only reachable once `provider` says which it is.
  */
-export type WorkspaceSpec = DockerWorkspaceSpec;
+export type WorkspaceSpec = DockerWorkspaceSpec | QemuWorkspaceSpec;
 
 /** The image a workspace runs, in its provider's own terms (shown in lists and status). */
 export function specImage(spec: WorkspaceSpec): string {
   switch (spec.provider) {
     case 'docker':
       return spec.docker.image;
+    case 'qemu':
+      return spec.qemu.image;
   }
 }
 

@@ -102,6 +102,11 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface StartOptions extends CallOptions {
+  /** Hears what a slow start is doing (a VM's boot console). */
+  progress?(message: string): void;
+}
+
 export interface ProviderCreateRequest extends CallOptions {
   spec: WorkspaceSpec;
   /**
@@ -159,7 +164,7 @@ export interface WorkspaceProvider {
   /** Makes the workspace exist, not yet started: image, container/instance, files in place. */
   create(req: ProviderCreateRequest): Promise<ProviderWorkspace>;
   /** Starts it (no-op when running) and returns it as running, with its published SSH port. */
-  start(providerId: string, opts?: CallOptions): Promise<ProviderWorkspace>;
+  start(providerId: string, opts?: StartOptions): Promise<ProviderWorkspace>;
   stop(providerId: string, opts?: CallOptions): Promise<void>;
   remove(providerId: string, opts?: CallOptions): Promise<void>;
   inspect(providerId: string, opts?: CallOptions): Promise<ProviderWorkspace | undefined>;

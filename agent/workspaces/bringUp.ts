@@ -31,7 +31,7 @@ export async function bringUp(deps: BringUpDeps, provider: WorkspaceProvider, re
   const call = { signal };
   const name = rec.spec.name;
   progress(3, STEPS, ws.state === 'running' ? `Workspace ${name} is running` : `Starting workspace ${name}`);
-  const running = ws.state === 'running' ? ws : await provider.start(id, call).catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
+  const running = ws.state === 'running' ? ws : await provider.start(id, { ...call, progress: (m) => progress(3, STEPS, m) }).catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
   progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
   if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)], call);
   const seen = await ensureLoginUser(provider, id, rec.spec);

@@ -12,12 +12,12 @@
 // Prints one JSON line: {tar, built, buildMs, imported, importMs, image}.
 // Env: VENDETTA_IMAGE_CACHE (default ~/.cache/vendetta/images), DOCKER_HOST, VENDETTA_DEBIAN_MIRROR
 // (default: the mirror this machine's apt sources name; apt's proxy is used too).
-import { spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { aptProxyEnv, debianMirror } from './aptSources.mjs';
+import { run, withLock } from './buildLock.mjs';
 
 const PACKAGES = ['openssh-server', 'iproute2', 'nodejs', 'busybox', 'procps'];
 const PACKAGES_WITHOUT_SSHD = ['busybox'];
@@ -49,66 +49,6 @@ function fail(message, hint) {
 
 function cacheDir(env = process.env) {
   return env.VENDETTA_IMAGE_CACHE || join(homedir(), '.cache/vendetta/images');
-}
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** An exclusive lock file holding our pid; a lock whose owner died is taken over. */
-async function withLock(file, fn) {
-  for (let waited = 0; ; waited += 500) {
-    try {
-      const fd = openSync(file, 'wx', 0o644);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-      let owner = 0;
-      try {
-        owner = Number(readFileSync(file, 'utf8'));
-      } catch {
-        continue;
-      }
-      const young = Date.now() - safeMtime(file) < 2_000;
-      if (!pidAlive(owner) && !(owner === 0 && young)) {
-        rmSync(file, { force: true });
-        continue;
-      }
-      if (waited % 10_000 === 0) process.stderr.write(`waiting for the image build of pid ${owner} (${file})\n`);
-      await sleep(500);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(file, { force: true });
-  }
-}
-
-function safeMtime(file) {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
-function run(argv, opts = {}) {
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
-  if (r.status !== 0) {
-    const tail = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim().split('\n').slice(-20).join('\n');
-    throw new Error(`${argv.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${tail}`);
-  }
-  return r;
 }
 
 /** debootstrap → cleaned tree → tarball, renamed into place only when complete. */

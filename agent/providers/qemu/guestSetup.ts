@@ -1,0 +1,77 @@
+/**
+ * What the agent does inside a VM after each boot, over its control connection: puts the files
+ * that were queued while the VM was off (the first boot's sshd config, host key and keys),
+ * mounts the project folder (9p, the node folder itself — the same as Docker's bind mount), and
+ * has the guest's init run the workspace's SSH server (a systemd unit, started on every boot).
+ */
+import { AgentError } from '../../errors';
+import type { WorkspaceFile } from '../contract';
+import { PROJECT_TAG } from './argv';
+import { putFileCommand, shellQuote } from './guestCommand';
+import type { GuestConnection } from './guestSsh';
+
+export const SSHD_UNIT = 'vendetta-sshd.service';
+
+export function sshdUnit(ssh: { binary: string; configPath: string }): string {
+  return [
+    '[Unit]',
+    'Description=Vendetta workspace SSH server',
+    'After=network.target',
+    '',
+    '[Service]',
+    'ExecStartPre=/bin/mkdir -p /run/sshd',
+    `ExecStart=${ssh.binary} -D -e -f ${ssh.configPath}`,
+    'ExecReload=/bin/kill -HUP $MAINPID',
+    // Sessions stay when the server restarts, as with the distribution's own ssh.service.
+    'KillMode=process',
+    'Restart=always',
+    'RestartSec=1',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** Mounts the project share at the workspace folder unless something is mounted there already. */
+export function mountProjectScript(folder: string): string {
+  const f = shellQuote(folder);
+  return `mkdir -p ${f} && { mountpoint -q ${f} || mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 ${PROJECT_TAG} ${f}; }`;
+}
+
+/**
+ * The unit arrives on stdin; systemd reloads only when it changed; the server restarts when
+ * its files changed (`$1` = 1), else it is only started (a no-op when running).
+ */
+export const INSTALL_UNIT_SCRIPT = `set -e
+u=/etc/systemd/system/${SSHD_UNIT}
+cat > "$u.new"
+if cmp -s "$u.new" "$u"; then rm -f "$u.new"; else mv -f "$u.new" "$u"; systemctl daemon-reload; fi
+systemctl enable -q ${SSHD_UNIT}
+if [ "$1" = 1 ]; then systemctl restart ${SSHD_UNIT}; else systemctl start ${SSHD_UNIT}; fi`;
+
+export async function putGuestFiles(conn: GuestConnection, files: WorkspaceFile[]): Promise<void> {
+  for (const f of files) {
+    const content = f.content === undefined ? Buffer.alloc(0) : Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content, 'utf8');
+    const r = await conn.run(putFileCommand(f), { stdin: content, timeoutMs: 30_000 });
+    if (r.exitCode !== 0) throw new AgentError('PROVIDER_ERROR', `Could not write ${f.path} in the VM (exit ${r.exitCode})`, { provider: 'qemu', hint: r.stderr.trim().slice(0, 300) || 'The guest gave no reason.' });
+  }
+}
+
+export async function setUpGuest(conn: GuestConnection, o: { pending: WorkspaceFile[]; workspaceFolder: string; ssh: { binary: string; configPath: string } }): Promise<void> {
+  await putGuestFiles(conn, o.pending);
+  const mounted = await conn.run(mountProjectScript(o.workspaceFolder), { timeoutMs: 60_000 });
+  if (mounted.exitCode !== 0) {
+    throw new AgentError('PROVIDER_ERROR', `The VM could not mount the project folder at ${o.workspaceFolder} (exit ${mounted.exitCode})`, {
+      provider: 'qemu',
+      hint: `The guest needs 9p support (the 9p and 9pnet_virtio kernel modules). It said: ${mounted.stderr.trim().slice(0, 300) || 'nothing'}`,
+    });
+  }
+  const unit = await conn.run(`sh -c ${shellQuote(INSTALL_UNIT_SCRIPT)} vendetta-unit ${o.pending.length ? 1 : 0}`, { stdin: Buffer.from(sshdUnit(o.ssh)), timeoutMs: 120_000 });
+  if (unit.exitCode !== 0) {
+    throw new AgentError('PROVIDER_ERROR', `The VM could not start the workspace's SSH server (exit ${unit.exitCode})`, {
+      provider: 'qemu',
+      hint: `The image needs systemd and OpenSSH. It said: ${unit.stderr.trim().slice(0, 300) || 'nothing'}`,
+    });
+  }
+}

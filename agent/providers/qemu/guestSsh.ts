@@ -1,0 +1,148 @@
+/**
+ * The agent's one held SSH connection into a VM (ssh2), to its control server on the node's
+ * loopback: every exec, service and health check of the workspace is a channel on it, so a
+ * check never costs a new session. The guest must present the workspace's pinned host key, or
+ * the connection is refused. Reconnects on the next call after the connection drops.
+ */
+import { Client, type ClientChannel } from 'ssh2';
+import { AgentError } from '../../errors';
+import type { ExecOptions, ExecResult } from '../contract';
+import { TailBuffer } from '../docker/stream';
+import { guestCommand } from './guestCommand';
+
+const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+const COLLECT_MAX = 1024 * 1024;
+
+export interface GuestTarget {
+  port: number;
+  /** OpenSSH private key (the agent's control key). */
+  privateKey: string;
+  /** `ssh-ed25519 AAAA…`: the only host key accepted. */
+  hostPublicKey: string;
+}
+
+function keyBlob(line: string): Buffer {
+  return Buffer.from(line.trim().split(/\s+/)[1] ?? '', 'base64');
+}
+
+/** One SSH handshake, resolved once authenticated. */
+export function connectOnce(t: GuestTarget, timeoutMs: number): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    const expected = keyBlob(t.hostPublicKey);
+    let wrongKey = false;
+    c.once('ready', () => resolve(c));
+    c.once('error', (err) => {
+      c.end();
+      reject(wrongKey ? new Error('the VM presented another host key than the workspace\'s', { cause: err }) : err);
+    });
+    c.once('close', () => reject(new Error('the connection closed before the login')));
+    c.connect({
+      host: '127.0.0.1',
+      port: t.port,
+      username: 'root',
+      privateKey: t.privateKey,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 3,
+      hostVerifier: (key: Buffer) => {
+        wrongKey = !key.equals(expected);
+        return !wrongKey;
+      },
+    });
+  });
+}
+
+export class GuestConnection {
+  private client: Promise<Client> | undefined;
+
+  constructor(private readonly target: GuestTarget) {}
+
+  get port(): number {
+    return this.target.port;
+  }
+
+  private connection(): Promise<Client> {
+    if (!this.client) {
+      const made = connectOnce(this.target, 20_000);
+      this.client = made;
+      made.then(
+        (c) => {
+          const drop = (): void => {
+            if (this.client === made) this.client = undefined;
+          };
+          c.on('close', drop);
+          c.on('error', drop);
+        },
+        () => {
+          if (this.client === made) this.client = undefined;
+        },
+      );
+    }
+    return this.client;
+  }
+
+  /** The connection, made now if none is held (a boot wait calls this until it works). */
+  async ready(): Promise<void> {
+    await this.connection();
+  }
+
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.run(guestCommand(argv, opts), opts);
+  }
+
+  /** A shell command line (for the provider's own scripts), with the same options. */
+  async run(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const client = await this.connection().catch((err: unknown) => {
+      throw new AgentError('WORKSPACE_NOT_RUNNING', 'The VM does not answer on its control SSH connection', { provider: 'qemu', hint: 'Start the workspace (`vendetta workspace up`), or see its console log.', cause: err });
+    });
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      client.exec(command, { pty: opts.tty === true }, (err, ch) => (err ? reject(err) : resolve(ch)));
+    });
+    return pump(channel, opts);
+  }
+
+  close(): void {
+    const c = this.client;
+    this.client = undefined;
+    void c?.then((x) => x.end(), () => undefined);
+  }
+}
+
+function pump(channel: ClientChannel, opts: ExecOptions): Promise<ExecResult> {
+  const out = new TailBuffer(COLLECT_MAX);
+  const err = new TailBuffer(COLLECT_MAX);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+  return new Promise((resolve, reject) => {
+    let exitCode: number | undefined;
+    const timer = setTimeout(() => {
+      channel.close();
+      reject(new AgentError('PROVIDER_ERROR', `A command in the VM did not finish within ${timeoutMs / 1000} s`, { provider: 'qemu' }));
+    }, timeoutMs);
+    channel.on('data', (c: Buffer) => (opts.onStdout ? opts.onStdout(c) : out.push(c)));
+    channel.stderr.on('data', (c: Buffer) => (opts.onStderr ? opts.onStderr(c) : err.push(c)));
+    channel.on('exit', (code: number | null, signal?: string) => {
+      exitCode = typeof code === 'number' ? code : signal ? 128 + (signalNumbers[signal] ?? 0) : 255;
+    });
+    channel.on('close', () => {
+      clearTimeout(timer);
+      resolve({ exitCode: exitCode ?? 255, stdout: out.toString(), stderr: err.toString() });
+    });
+    const stdin = opts.stdin;
+    if (stdin === undefined) channel.end();
+    else if (Buffer.isBuffer(stdin)) channel.end(stdin);
+    else {
+      void (async () => {
+        try {
+          for await (const c of stdin) if (!channel.write(c)) await new Promise((r) => channel.once('drain', r));
+          channel.end();
+        } catch {
+          channel.close();
+        }
+      })();
+    }
+  });
+}
+
+/** SSH names the signal that ended a command; a shell's convention is 128 + its number. */
+const signalNumbers: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ILL: 4, ABRT: 6, FPE: 8, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };

@@ -1,0 +1,301 @@
+/**
+ * Workspaces as QEMU VMs on the node: a qcow2 overlay per workspace on the configured base
+ * image, a cloud-init NoCloud seed (hostname, the workspace's host key, the agent's control
+ * login), user-mode networking with hostfwd on 127.0.0.1 for SSH and each service port, QMP on a
+ * Unix socket for status and stop, the project folder shared over 9p. Exec and services run over
+ * one held SSH connection per VM (guestSsh.ts). A VM is its folder (vmStore.ts): it outlives the
+ * agent, which finds it again by pid file and QMP.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KeyedMutex } from '../../../common/async/keyedMutex';
+import { AgentError } from '../../errors';
+import type { WorkspaceSpec } from '../../protocol';
+import { nodePortProbe } from '../../services/ports';
+import { generateHostKey } from '../../workspaces/hostKey';
+import { NodePortTakenError, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../contract';
+import { accelMessage, chooseAccel } from './accel';
+import { emulatorArgv, refusedForwardPort, type VmPorts } from './argv';
+import { ConsoleFollower, consoleTail, poweredOff } from './console';
+import { GuestConnection } from './guestSsh';
+import { putGuestFiles, setUpGuest } from './guestSetup';
+import { hostKeyOf, readPending, writePending } from './pendingFiles';
+import { createOverlay } from './qemuImg';
+import { seedImage } from './seed';
+import { endVm, launch, livePid, qmpStatus } from './vmProcess';
+import { VmStore, type VmRecord } from './vmStore';
+
+const MiB = 1024 * 1024;
+/** Seconds the guest gets to power off on stop before QEMU is told to quit. */
+const STOP_GRACE_MS = 60_000;
+
+export interface QemuProviderOptions {
+  /** `<agent home>/qemu`. */
+  root: string;
+  binary: string;
+  /** How long a boot may take until the control SSH answers (TCG boots are slow). */
+  bootTimeoutMs?: { kvm: number; tcg: number };
+}
+
+export class QemuProvider implements WorkspaceProvider {
+  readonly name = 'qemu' as const;
+  readonly store: VmStore;
+  private readonly connections = new Map<string, GuestConnection>();
+  private readonly lock = new KeyedMutex();
+
+  constructor(readonly opts: QemuProviderOptions) {
+    this.store = new VmStore(opts.root);
+  }
+
+  async create(req: ProviderCreateRequest): Promise<ProviderWorkspace> {
+    const { spec } = req;
+    const q = spec.qemu;
+    if (!q?.image) throw new AgentError('INVALID_PARAMS', 'A qemu workspace needs qemu.image', { provider: 'qemu' });
+    if (req.adopt) {
+      const found = this.store.read(req.adopt);
+      if (found && found.name === spec.name && found.image === q.image && found.nodeFolder === req.nodeFolder) {
+        req.progress(`Adopting the VM ${found.id} left by an earlier create`);
+        return (await this.inspect(found.id)) ?? missing(found.id);
+      }
+      if (found && found.name === spec.name) await this.remove(found.id);
+    }
+    requireFile(q.image, 'the base image (qemu.image)');
+    for (const [what, path] of [['qemu.kernel', q.kernel], ['qemu.initrd', q.initrd]] as const) if (path) requireFile(path, what);
+    const id = `${spec.name.slice(0, 40)}-${randomBytes(4).toString('hex')}`;
+    const dir = this.store.ensureDir(id);
+    const files = this.store.files(id);
+    if (Buffer.byteLength(files.qmp) > 107) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new AgentError('INVALID_PARAMS', `The VM's QMP socket path is too long for a Unix socket: ${files.qmp}`, { provider: 'qemu', hint: 'Give the agent a shorter home folder (VENDETTA_AGENT_HOME).' });
+    }
+    try {
+      const hostKey = hostKeyOf(req.seedFiles, req.ssh.configPath);
+      const control = generateHostKey(`vendetta-control-${spec.name}`);
+      writeFileSync(files.controlKey, control.privateKeyPem, { mode: 0o600 });
+      req.progress(`Creating the VM's disk: a qcow2 overlay on ${q.image}`);
+      await createOverlay(q.image, files.disk, q.diskBytes);
+      writeFileSync(files.seed, seedImage({ instanceId: id, hostname: spec.name, hostKey, controlPublicKey: control.publicKey }), { mode: 0o600 });
+      writePending(files.pending, req.seedFiles);
+      const ports: VmPorts = { ssh: await nodePortProbe.anyFree(), control: await nodePortProbe.anyFree(), services: req.ports ?? [] };
+      const rec: VmRecord = {
+        v: 1,
+        id,
+        name: spec.name,
+        labels: { ...req.labels, 'dev.vendetta.workspace': spec.name },
+        image: q.image,
+        createdAt: new Date().toISOString(),
+        wanted: 'stopped',
+        accel: q.accel ?? 'auto',
+        boot: bootOf(spec),
+        ports,
+        nodeFolder: req.nodeFolder,
+        workspaceFolder: spec.workspaceFolder,
+        hostPublicKey: hostKey.publicKey,
+        ssh: { binary: req.ssh.binary, configPath: req.ssh.configPath },
+      };
+      this.store.write(rec);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    return (await this.inspect(id)) ?? missing(id);
+  }
+
+  async start(id: string, opts: { progress?(message: string): void } = {}): Promise<ProviderWorkspace> {
+    return this.lock.run(id, async () => {
+      const rec = this.store.read(id) ?? missing(id);
+      const files = this.store.files(id);
+      if (livePid(files.pid, files.qmp) !== undefined) {
+        const now = await this.inspect(id);
+        if (now?.state === 'running') return now;
+        await endVm(files.pid, files.qmp, 0);
+      }
+      const progress = opts.progress ?? (() => undefined);
+      const choice = await chooseAccel(rec.accel, this.opts.binary);
+      if ('error' in choice) throw new AgentError('PROVIDER_ERROR', choice.error, { provider: 'qemu', hint: 'Use qemu.accel: auto (or tcg) to run without KVM, or make /dev/kvm usable on the node.' });
+      progress(accelMessage(choice));
+      // The agent's own ports move when something else took them; the services' ports are the user's and are reported.
+      const ports = { ...rec.ports };
+      if (!(await nodePortProbe.isFree(ports.ssh))) ports.ssh = await nodePortProbe.anyFree();
+      if (!(await nodePortProbe.isFree(ports.control))) ports.control = await nodePortProbe.anyFree();
+      for (const f of [files.pid, files.qmp]) rmSync(f, { force: true });
+      writeFileSync(files.console, '');
+      const argv = emulatorArgv({ dir: this.store.dir(id), name: rec.name, accel: choice.accel, boot: rec.boot, ports, nodeFolder: rec.nodeFolder });
+      const launched = await launch(this.opts.binary, argv, files.stderr);
+      if (launched.code !== 0) {
+        const said = launched.stderr.trim();
+        const port = refusedForwardPort(said);
+        if (port !== undefined) throw new NodePortTakenError(port, `QEMU could not listen on 127.0.0.1:${port}: ${said}`);
+        throw new AgentError('PROVIDER_ERROR', `QEMU did not start the VM of workspace ${rec.name} (exit ${launched.code})`, { provider: 'qemu', hint: said.slice(0, 600) || 'QEMU gave no reason.' });
+      }
+      const started = this.store.update(id, { ports, wanted: 'running', startedAt: new Date().toISOString(), lastError: undefined }) ?? missing(id);
+      await this.waitForBoot(started, choice.accel, progress);
+      const conn = this.connection(started);
+      const pending = readPending(files.pending);
+      progress('Setting up the VM: project folder, SSH server');
+      await setUpGuest(conn, { pending, workspaceFolder: rec.workspaceFolder, ssh: rec.ssh });
+      rmSync(files.pending, { force: true });
+      return (await this.inspect(id)) ?? missing(id);
+    });
+  }
+
+  /** Until the control SSH server lets the agent in: the console streamed as progress, QEMU watched. */
+  private async waitForBoot(rec: VmRecord, accel: 'kvm' | 'tcg', progress: (m: string) => void): Promise<void> {
+    const files = this.store.files(rec.id);
+    const limit = (this.opts.bootTimeoutMs ?? { kvm: 180_000, tcg: 600_000 })[accel];
+    const until = Date.now() + limit;
+    const follower = new ConsoleFollower(files.console);
+    const conn = this.connection(rec);
+    const show = (): void => {
+      for (const line of follower.next()) progress(`console: ${line.slice(0, 200)}`);
+    };
+    for (;;) {
+      show();
+      if (livePid(files.pid, files.qmp) === undefined) {
+        const why = `QEMU exited while the VM was booting`;
+        this.store.update(rec.id, { wanted: 'stopped', lastError: why });
+        throw bootFailed(rec.name, why, consoleTail(files.console, 20));
+      }
+      const ok = await conn.ready().then(() => true, () => false);
+      show();
+      if (ok) return;
+      if (Date.now() >= until) {
+        const tail = consoleTail(files.console, 20);
+        await endVm(files.pid, files.qmp, 0);
+        const why = `the guest did not answer on SSH within ${Math.round(limit / 1000)} s`;
+        this.store.update(rec.id, { wanted: 'stopped', lastError: why });
+        throw bootFailed(rec.name, why, tail);
+      }
+      await sleep(1_000);
+    }
+  }
+
+  private connection(rec: VmRecord): GuestConnection {
+    const held = this.connections.get(rec.id);
+    if (held && held.port === rec.ports.control) return held;
+    held?.close();
+    const conn = new GuestConnection({ port: rec.ports.control, privateKey: readFileSync(this.store.files(rec.id).controlKey, 'utf8'), hostPublicKey: rec.hostPublicKey });
+    this.connections.set(rec.id, conn);
+    return conn;
+  }
+
+  private drop(id: string): void {
+    this.connections.get(id)?.close();
+    this.connections.delete(id);
+  }
+
+  async stop(id: string): Promise<void> {
+    return this.lock.run(id, async () => {
+      if (!this.store.update(id, { wanted: 'stopped' })) missing(id);
+      const files = this.store.files(id);
+      this.drop(id);
+      await endVm(files.pid, files.qmp, STOP_GRACE_MS);
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    return this.lock.run(id, async () => {
+      const files = this.store.files(id);
+      this.drop(id);
+      if (existsSync(this.store.dir(id))) await endVm(files.pid, files.qmp, 0);
+      rmSync(this.store.dir(id), { recursive: true, force: true });
+    });
+  }
+
+  async inspect(id: string): Promise<ProviderWorkspace | undefined> {
+    const rec = this.store.read(id);
+    if (!rec) return undefined;
+    const files = this.store.files(id);
+    const base: ProviderWorkspace = {
+      name: rec.name,
+      providerId: rec.id,
+      state: 'stopped',
+      image: rec.image,
+      createdAt: rec.createdAt,
+      ...(rec.startedAt ? { startedAt: rec.startedAt } : {}),
+      nodeFolder: rec.nodeFolder,
+      labels: rec.labels,
+    };
+    const pid = livePid(files.pid, files.qmp);
+    if (pid === undefined) {
+      if (!rec.startedAt) return { ...base, state: 'created' };
+      if (rec.wanted === 'running' && !poweredOff(consoleTail(files.console, 5))) {
+        return { ...base, state: 'error', error: `The QEMU process of the VM is gone (killed or crashed) while the workspace was running; last console lines: ${consoleTail(files.console, 3) || 'none'}` };
+      }
+      return { ...base, state: 'stopped', ...(rec.lastError ? { error: rec.lastError } : {}) };
+    }
+    const status = await qmpStatus(files.qmp).catch((err: unknown) => ({ status: `unanswered (${err instanceof Error ? err.message : String(err)})`, running: false }));
+    if (!status.running) return { ...base, state: 'error', error: `QEMU (pid ${pid}) reports the VM as ${status.status}` };
+    const publishedPorts: Record<string, number> = { '22': rec.ports.ssh };
+    for (const p of rec.ports.services) publishedPorts[String(p.guestPort)] = p.nodePort;
+    return { ...base, state: 'running', sshPort: rec.ports.ssh, publishedPorts };
+  }
+
+  async list(): Promise<ProviderWorkspace[]> {
+    const out: ProviderWorkspace[] = [];
+    for (const id of this.store.ids()) {
+      const ws = await this.inspect(id);
+      if (ws) out.push(ws);
+    }
+    return out;
+  }
+
+  async putFiles(id: string, files: WorkspaceFile[]): Promise<void> {
+    const rec = this.store.read(id) ?? missing(id);
+    const ws = await this.inspect(id);
+    if (ws?.state === 'running') return putGuestFiles(this.connection(rec), files);
+    // Off: queued, and put in by the next boot before the SSH server starts.
+    const f = this.store.files(id);
+    writePending(f.pending, [...readPending(f.pending), ...files]);
+  }
+
+  async exec(id: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
+    const rec = this.store.read(id) ?? missing(id);
+    const files = this.store.files(id);
+    if (livePid(files.pid, files.qmp) === undefined) throw new AgentError('WORKSPACE_NOT_RUNNING', `The VM of workspace ${rec.name} is not running`, { provider: 'qemu', hint: 'Start the workspace first.' });
+    return this.connection(rec).exec(argv, opts);
+  }
+
+  async logs(id: string, lines: number): Promise<string> {
+    if (!this.store.read(id)) return '';
+    return consoleTail(this.store.files(id).console, lines);
+  }
+
+  /** Closes the held connections (the VMs keep running). */
+  close(): void {
+    for (const id of [...this.connections.keys()]) this.drop(id);
+  }
+}
+
+function bootOf(spec: WorkspaceSpec): VmRecord['boot'] {
+  const q = spec.qemu;
+  return {
+    cpus: q?.cpus ?? 2,
+    memoryMiB: Math.max(128, Math.round((q?.memoryBytes ?? 2048 * MiB) / MiB)),
+    ...(q?.kernel ? { kernel: q.kernel } : {}),
+    ...(q?.initrd ? { initrd: q.initrd } : {}),
+    ...(q?.append !== undefined ? { append: q.append } : {}),
+  };
+}
+
+function requireFile(path: string, what: string): void {
+  let ok = false;
+  try {
+    ok = statSync(path).isFile();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new AgentError('IMAGE_NOT_FOUND', `${what} ${path} does not exist on this node`, { provider: 'qemu', hint: 'Put the file on the node (a cloud-init image, e.g. a Debian genericcloud qcow2) or fix the path in .vendetta/config.yaml.' });
+}
+
+function bootFailed(name: string, why: string, tail: string): AgentError {
+  return new AgentError('PROVIDER_ERROR', `The VM of workspace ${name} did not come up: ${why}`, {
+    provider: 'qemu',
+    hint: tail ? `The last console lines:\n${tail}` : 'The VM wrote nothing to its serial console: check that the image boots with console=ttyS0 (or give qemu.kernel/initrd/append).',
+  });
+}
+
+function missing(id: string): never {
+  throw new AgentError('WORKSPACE_MISSING', `The VM ${id} no longer exists`, { provider: 'qemu', hint: 'Its folder was removed outside Vendetta; remove the workspace (with force) and create it again.' });
+}

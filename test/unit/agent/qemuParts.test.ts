@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { accelMessage, chooseAccel, probeArgv, probeBootSector, PROBE_EXIT } from '../../../agent/providers/qemu/accel';
+import { emulatorArgv, hostfwds, optValue, overlayArgv, refusedForwardPort } from '../../../agent/providers/qemu/argv';
+import { cleanConsoleLine, ConsoleFollower, consoleTail, poweredOff } from '../../../agent/providers/qemu/console';
+import { guestCommand, putFileCommand, shellQuote } from '../../../agent/providers/qemu/guestCommand';
+import { INSTALL_UNIT_SCRIPT, mountProjectScript, sshdUnit } from '../../../agent/providers/qemu/guestSetup';
+import { buildIso, isoName } from '../../../agent/providers/qemu/iso9660';
+import { hostKeyOf, readPending, writePending } from '../../../agent/providers/qemu/pendingFiles';
+import { parseImageInfo } from '../../../agent/providers/qemu/qemuImg';
+import { parseQmpLine, parseQueryStatus, QmpFramer, qmpCalls } from '../../../agent/providers/qemu/qmp';
+import { CONTROL_GUEST_PORT, CONTROL_KEYS_PATH, controlSshdDropIn, metaData, seedImage, userData } from '../../../agent/providers/qemu/seed';
+import { sshdFiles, SSHD_CONFIG } from '../../../agent/workspaces/sshd';
+import { generateHostKey } from '../../../agent/workspaces/hostKey';
+import type { WorkspaceSpec } from '../../../agent/protocol';
+
+describe('QEMU provider: QMP framing', () => {
+  it('reassembles lines split across chunks and skips blank ones', () => {
+    const f = new QmpFramer();
+    assert.deepEqual(f.push('{"return": {}, "id"'), []);
+    assert.deepEqual(f.push(': "1"}\r\n\r\n{"event": "STOP"}\r\n{"ret'), ['{"return": {}, "id": "1"}', '{"event": "STOP"}']);
+    assert.deepEqual(f.push('urn": 1}\n'), ['{"return": 1}']);
+  });
+
+  it('tells a greeting, a reply, an error and an event apart', () => {
+    assert.deepEqual(parseQmpLine('{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian"}, "capabilities": ["oob"]}}'), { kind: 'greeting', version: '7.2.22' });
+    assert.deepEqual(parseQmpLine('{"return": {"status": "running", "running": true}, "id": "3"}'), { kind: 'return', id: '3', value: { status: 'running', running: true } });
+    assert.deepEqual(parseQmpLine('{"error": {"class": "CommandNotFound", "desc": "The command x has not been found"}, "id": "4"}'), { kind: 'error', id: '4', class: 'CommandNotFound', desc: 'The command x has not been found' });
+    assert.deepEqual(parseQmpLine('{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "POWERDOWN"}'), { kind: 'event', event: 'POWERDOWN' });
+    assert.throws(() => parseQmpLine('[1]'), /not a QMP message/);
+    assert.throws(() => parseQmpLine('{"what": 1}'), /not a QMP message/);
+  });
+
+  it('reads query-status and refuses other shapes', () => {
+    assert.deepEqual(parseQueryStatus({ status: 'paused', singlestep: false, running: false }), { status: 'paused', running: false });
+    assert.throws(() => parseQueryStatus({ status: 1 }), /unexpected query-status reply/);
+  });
+
+  it('describes its commands as data', () => {
+    assert.deepEqual([qmpCalls.capabilities(), qmpCalls.queryStatus(), qmpCalls.powerdown(), qmpCalls.quit()].map((c) => c.execute), ['qmp_capabilities', 'query-status', 'system_powerdown', 'quit']);
+  });
+});
+
+describe('QEMU provider: command lines', () => {
+  const ports = { ssh: 40022, control: 40023, services: [{ guestPort: 3000, nodePort: 3000 }] };
+
+  it('forwards SSH, the control server and each service port on 127.0.0.1 only', () => {
+    assert.deepEqual(hostfwds(ports), ['hostfwd=tcp:127.0.0.1:40022-:22', `hostfwd=tcp:127.0.0.1:40023-:${CONTROL_GUEST_PORT}`, 'hostfwd=tcp:127.0.0.1:3000-:3000']);
+  });
+
+  it('daemonizes with a pid file, QMP socket, console file, overlay, seed and the 9p project share', () => {
+    const argv = emulatorArgv({ dir: '/h/qemu/a,b', name: 'ws', accel: 'tcg', boot: { cpus: 2, memoryMiB: 1024, kernel: '/k', initrd: '/i', append: 'root=/dev/vda' }, ports, nodeFolder: '/n/p,q' });
+    const at = (flag: string): string | undefined => argv[argv.indexOf(flag) + 1];
+    assert.equal(at('-accel'), 'tcg');
+    assert.ok(!argv.includes('-cpu'), 'TCG keeps the default CPU model');
+    assert.equal(at('-m'), '1024M');
+    assert.ok(argv.includes('-daemonize'));
+    assert.equal(at('-pidfile'), '/h/qemu/a,b/qemu.pid');
+    assert.equal(at('-qmp'), 'unix:/h/qemu/a,,b/qmp.sock,server=on,wait=off');
+    assert.equal(at('-serial'), 'file:/h/qemu/a,b/console.log');
+    assert.equal(at('-virtfs'), 'local,path=/n/p,,q,mount_tag=vendetta-project,security_model=none,id=project');
+    assert.deepEqual([at('-kernel'), at('-initrd'), at('-append')], ['/k', '/i', 'root=/dev/vda']);
+    assert.ok(argv.join(' ').includes('file=/h/qemu/a,,b/seed.iso,if=virtio,format=raw,readonly=on'));
+    const kvm = emulatorArgv({ dir: '/d', name: 'ws', accel: 'kvm', boot: { cpus: 1, memoryMiB: 512, append: 'ignored without a kernel' }, ports, nodeFolder: '/n' });
+    assert.equal(kvm[kvm.indexOf('-cpu') + 1], 'host');
+    assert.ok(!kvm.includes('-append') && !kvm.includes('-kernel'));
+  });
+
+  it('doubles commas in option values', () => {
+    assert.equal(optValue('a,b,,c'), 'a,,b,,,,c');
+  });
+
+  it('makes the overlay in the base image\'s format, with a size only when growing', () => {
+    assert.deepEqual(overlayArgv({ path: '/b.raw', format: 'raw' }, '/d.qcow2'), ['create', '-f', 'qcow2', '-F', 'raw', '-b', '/b.raw', '/d.qcow2']);
+    assert.deepEqual(overlayArgv({ path: '/b', format: 'qcow2' }, '/d', 20 * 2 ** 30).slice(-1), [String(20 * 2 ** 30)]);
+    assert.deepEqual(parseImageInfo('{"virtual-size": 4294967296, "filename": "b", "format": "qcow2"}'), { format: 'qcow2', virtualSize: 4294967296 });
+    assert.throws(() => parseImageInfo('{"format": 1}'), /unexpected qemu-img info/);
+  });
+
+  it('recognises QEMU\'s words for a taken forwarded port', () => {
+    assert.equal(refusedForwardPort("qemu-system-x86_64: -nic user,hostfwd=tcp:127.0.0.1:3000-:3000: Could not set up host forwarding rule 'tcp:127.0.0.1:3000-:3000'"), 3000);
+    assert.equal(refusedForwardPort('qemu-system-x86_64: -drive file=x: Could not open'), undefined);
+  });
+});
+
+describe('QEMU provider: commands run in the guest over SSH', () => {
+  const sh = (cmd: string): string => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' });
+
+  it('quotes every word so the login shell passes it through unchanged', () => {
+    const hostile = ['printf', '%s|', "it's", '$(touch /tmp/x)', '`id`', 'a b', '*', '"'];
+    assert.equal(sh(guestCommand(hostile)), "it's|$(touch /tmp/x)|`id`|a b|*|\"|");
+    assert.equal(shellQuote("'"), `''\\'''`);
+  });
+
+  it('enters the working folder, sets the environment and switches user with runuser', () => {
+    assert.equal(sh(guestCommand(['sh', '-c', 'echo "$X $Y"; pwd'], { env: { X: '1 2', Y: '$HOME' }, workingDir: '/' })), '1 2 $HOME\n/\n');
+    assert.equal(guestCommand(['id'], { user: 'dev' }), "exec 'runuser' '-u' 'dev' '--' 'id'");
+    assert.equal(guestCommand(['id'], { user: 'root' }), "exec 'id'");
+    assert.throws(() => guestCommand(['id'], { env: { 'A;B': '1' } }), /not an environment variable name/);
+    assert.throws(() => guestCommand([]), /empty argv/);
+  });
+
+  it('writes a file beside its target and renames it over, with mode and owner', () => {
+    const d = mkdtempSync(join(tmpdir(), 'vendetta-qemu-put-'));
+    try {
+      const target = join(d, "sub dir/it's");
+      const uid = process.getuid?.() ?? 0;
+      const gid = process.getgid?.() ?? 0;
+      execFileSync('sh', ['-c', putFileCommand({ path: target, type: 'file', mode: 0o640, uid, gid })], { input: 'content' });
+      assert.equal(sh(`cat "${target}"; stat -c %a "${target}"`), 'content640\n');
+      execFileSync('sh', ['-c', putFileCommand({ path: join(d, 'folder'), type: 'directory', mode: 0o700, uid, gid })]);
+      assert.equal(sh(`stat -c %a "${join(d, 'folder')}"`), '700\n');
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('runs the workspace sshd under the guest\'s init, in the foreground, on the agent\'s config', () => {
+    const unit = sshdUnit({ binary: '/usr/sbin/sshd', configPath: '/etc/vendetta/sshd_config' });
+    assert.match(unit, /^ExecStart=\/usr\/sbin\/sshd -D -e -f \/etc\/vendetta\/sshd_config$/m);
+    assert.match(unit, /^WantedBy=multi-user.target$/m);
+    assert.match(INSTALL_UNIT_SCRIPT, /systemctl daemon-reload/);
+    assert.equal(mountProjectScript("/w/it's"), "mkdir -p '/w/it'\\''s' && { mountpoint -q '/w/it'\\''s' || mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 vendetta-project '/w/it'\\''s'; }");
+  });
+});
+
+describe('QEMU provider: the cloud-init seed', () => {
+  const hostKey = generateHostKey('ws');
+  const input = { instanceId: 'ws-1', hostname: 'ws', hostKey, controlPublicKey: 'ssh-ed25519 AAAAcontrol' };
+
+  it('gives the guest the workspace host key and only the agent\'s control key, no password', () => {
+    const text = userData(input);
+    assert.ok(text.startsWith('#cloud-config\n'));
+    const cfg = JSON.parse(text.slice('#cloud-config\n'.length)) as Record<string, unknown>;
+    assert.deepEqual(cfg.ssh_keys, { ed25519_private: hostKey.privateKeyPem, ed25519_public: hostKey.publicKey });
+    assert.equal(cfg.ssh_pwauth, false);
+    assert.deepEqual(cfg.ssh_genkeytypes, []);
+    assert.equal(cfg.hostname, 'ws');
+    const files = cfg.write_files as Array<{ path: string; content: string; permissions: string }>;
+    assert.deepEqual(files.find((f) => f.path === CONTROL_KEYS_PATH), { path: CONTROL_KEYS_PATH, permissions: '0600', content: 'ssh-ed25519 AAAAcontrol vendetta-agent-control\n' });
+    assert.match(controlSshdDropIn(), new RegExp(`^Port ${CONTROL_GUEST_PORT}$`, 'm'));
+    assert.match(controlSshdDropIn(), /^PasswordAuthentication no$/m);
+    assert.ok(!/passw(or)?d:/i.test(text));
+    assert.deepEqual(JSON.parse(metaData(input)), { 'instance-id': 'ws-1', 'local-hostname': 'ws' });
+  });
+
+  it('finds the host key the workspace sshd is configured with among its files', () => {
+    const spec = { name: 'ws', env: {}, forwardAgent: false, user: 'root', authorizedKeys: ['ssh-ed25519 AAAAuser'] } as unknown as WorkspaceSpec;
+    const files = sshdFiles(spec, hostKey);
+    assert.deepEqual(hostKeyOf(files, SSHD_CONFIG), { privateKeyPem: hostKey.privateKeyPem, publicKey: hostKey.publicKey });
+    assert.throws(() => hostKeyOf(files.filter((f) => !f.path.endsWith('.pub')), SSHD_CONFIG), /name no ed25519 host key/);
+  });
+
+  it('is an ISO 9660 volume labelled cidata with the files at their own sectors', () => {
+    const iso = seedImage(input);
+    assert.equal(iso.length % 2048, 0);
+    assert.equal(iso.subarray(16 * 2048 + 1, 16 * 2048 + 6).toString(), 'CD001');
+    assert.equal(iso.subarray(16 * 2048 + 40, 16 * 2048 + 46).toString(), 'cidata');
+    assert.equal(iso[17 * 2048], 255, 'the descriptor set ends');
+    assert.equal(iso.readUInt32LE(16 * 2048 + 80), iso.length / 2048, 'the volume size counts every sector');
+    const root = iso.subarray(20 * 2048, 21 * 2048).toString('latin1');
+    assert.ok(root.includes('META-DATA;1') && root.includes('USER-DATA;1'));
+    assert.equal(iso.subarray(21 * 2048, 21 * 2048 + metaData(input).length).toString(), metaData(input));
+    assert.equal(isoName('user-data'), 'USER-DATA;1');
+    assert.throws(() => isoName('../x'), /not a name/);
+    assert.throws(() => buildIso('x', Array.from({ length: 60 }, (_, i) => ({ name: `file-number-${i}`, data: '' }))), /too many files/);
+  });
+
+  it('keeps files for a VM that is off, contents and all', () => {
+    const d = mkdtempSync(join(tmpdir(), 'vendetta-qemu-pending-'));
+    try {
+      const f = join(d, 'pending.json');
+      assert.deepEqual(readPending(f), []);
+      writePending(f, [{ path: '/a', type: 'file', mode: 0o600, uid: 1, gid: 2, content: Buffer.from([0, 255]) }, { path: '/b', type: 'directory', mode: 0o755 }, { path: '/c', type: 'file', mode: 0o644, content: 'text' }]);
+      assert.deepEqual(readPending(f), [
+        { path: '/a', type: 'file', mode: 0o600, uid: 1, gid: 2, content: Buffer.from([0, 255]) },
+        { path: '/b', type: 'directory', mode: 0o755 },
+        { path: '/c', type: 'file', mode: 0o644, content: Buffer.from('text') },
+      ]);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('QEMU provider: console and accelerator', () => {
+  it('cleans terminal escapes, follows new lines and quotes the tail', () => {
+    assert.equal(cleanConsoleLine('\x1b[0;32m  OK  \x1b[0m] Started ssh.service\r'), '  OK  ] Started ssh.service');
+    const d = mkdtempSync(join(tmpdir(), 'vendetta-qemu-console-'));
+    try {
+      const f = join(d, 'console.log');
+      const follow = new ConsoleFollower(f);
+      assert.deepEqual(follow.next(), [], 'no file yet');
+      writeFileSync(f, 'one\r\ntw');
+      assert.deepEqual(follow.next(), ['one']);
+      writeFileSync(f, 'one\r\ntwo\n\nthree\n');
+      assert.deepEqual(follow.next(), ['two', 'three']);
+      assert.equal(consoleTail(f, 2), 'two\nthree');
+      assert.equal(poweredOff('[ 10.1] reboot: Power down'), true);
+      assert.equal(poweredOff('[ 10.1] Started'), false);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('probes with a boot sector that writes to isa-debug-exit, and says when it is TCG', async () => {
+    const sector = probeBootSector();
+    assert.equal(sector.length, 512);
+    assert.deepEqual([sector[510], sector[511]], [0x55, 0xaa]);
+    assert.equal(PROBE_EXIT, 85);
+    assert.ok(probeArgv('kvm', '/p').join(' ').includes('isa-debug-exit,iobase=0xf4'));
+    assert.deepEqual(await chooseAccel('tcg', 'qemu-system-x86_64'), { accel: 'tcg', why: 'the config asks for tcg' });
+    assert.match(accelMessage({ accel: 'tcg', why: 'no kvm' }), /TCG, software emulation, about 10× slower than KVM: no kvm/);
+    assert.equal(accelMessage({ accel: 'kvm' }), 'QEMU uses KVM (hardware virtualization)');
+  });
+});
