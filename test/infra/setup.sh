@@ -23,6 +23,10 @@ declare -A need=(
   [docker]=docker.io
   [docker-registry]=docker-registry
   [htpasswd]=apache2-utils
+  # QEMU workspaces: the emulator, qemu-img for overlays, isoinfo to read a seed back
+  [qemu-system-x86_64]=qemu-system-x86
+  [qemu-img]=qemu-utils
+  [isoinfo]=genisoimage
   # A real VS Code for the extension's end-to-end tests (code-server + headless Chromium)
   [chromium]=chromium
   [rg]=ripgrep
