@@ -43,6 +43,16 @@ function bakedSettings(spec: WorkspaceSpec): Array<[string, string | number | un
         // Mounts, privileges, devices… as one setting: any change needs a new container.
         ['container options (mounts, runArgs, privileged, capAdd, securityOpt, init)', spec.docker.run ? JSON.stringify(spec.docker.run) : undefined],
       ];
+    case 'qemu':
+      return [
+        ['cpus', spec.qemu.cpus],
+        ['memory (bytes)', spec.qemu.memoryBytes],
+        ['disk (bytes)', spec.qemu.diskBytes],
+        ['accel', spec.qemu.accel],
+        ['kernel', spec.qemu.kernel],
+        ['initrd', spec.qemu.initrd],
+        ['append', spec.qemu.append],
+      ];
   }
 }
 

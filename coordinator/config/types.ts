@@ -89,6 +89,9 @@ export interface QemuConfig {
   memory?: Size;
   disk?: Size;
   accel?: 'auto' | 'kvm' | 'tcg';
+  kernel?: string;
+  initrd?: string;
+  append?: string;
 }
 
 export interface WorkspaceConfig {
@@ -135,7 +138,7 @@ export interface ResolvedWorkspaceConfig {
   node: string;
   docker: { image: string; build?: { context: string; dockerfile: string; args?: Record<string, string>; target?: string }; run?: ResolvedDockerRun; cpus?: number; memoryBytes?: number; pids?: number };
   lxc: { image: string; cpus?: number; memoryBytes?: number };
-  qemu: { image: string; cpus: number; memoryBytes: number; diskBytes: number; accel: 'auto' | 'kvm' | 'tcg' };
+  qemu: { image: string; cpus: number; memoryBytes: number; diskBytes: number; accel: 'auto' | 'kvm' | 'tcg'; kernel?: string; initrd?: string; append?: string };
   env: Record<string, string>;
   /** In a start order: every service after the services it depends on. */
   services: ResolvedService[];

@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { builtImagePrefix, HOOK_NAMES, type DockerSettings, type GitIdentity, type HookCommand, type ServiceCommand, type ServiceSpec, type WorkspaceHooksSpec, type WorkspaceSpec, type WorkspaceSpecCommon } from '../../agent/protocol';
+import type { QemuSettings } from '../../agent/protocol';
 import { hasErrors, loadWorkspaceConfig, resolveWorkspaceConfig, type Diagnostic, type ResolvedService, type ResolvedWorkspaceConfig } from '../config';
 import { VendettaError } from '../errors';
 import type { WorkspaceProvider } from '../protocol';
@@ -111,6 +112,14 @@ function withProviderSettings(provider: WorkspaceProvider, common: WorkspaceSpec
       if (d.memoryBytes !== undefined) docker.memoryBytes = d.memoryBytes;
       if (d.pids !== undefined) docker.pids = d.pids;
       return { ...common, provider, docker };
+    }
+    case 'qemu': {
+      const q = config.qemu;
+      const qemu: QemuSettings = { image: q.image, cpus: q.cpus, memoryBytes: q.memoryBytes, diskBytes: q.diskBytes, accel: q.accel };
+      if (q.kernel !== undefined) qemu.kernel = q.kernel;
+      if (q.initrd !== undefined) qemu.initrd = q.initrd;
+      if (q.append !== undefined) qemu.append = q.append;
+      return { ...common, provider, qemu };
     }
     default:
       // The validator refuses a provider this version cannot run before a spec is built.

@@ -97,7 +97,7 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
     try {
       info = await create(m, record, spec, { isNew: !existing, recreate }, (words) => say('create', words), token);
     } catch (err) {
-      if (git || !spec.docker?.build || agentErrorName(err) !== 'BUILD_CONTEXT_MISSING') throw err;
+      if (git || spec.provider !== 'docker' || !spec.docker.build || agentErrorName(err) !== 'BUILD_CONTEXT_MISSING') throw err;
       // The image is built from the project, which is not on the node yet: the agent kept the
       // half-made workspace, so the code can land first; then the second create builds.
       say('create', 'Syncing the build context');

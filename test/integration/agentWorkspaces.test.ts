@@ -21,7 +21,7 @@ import {
   WorkspaceProgress,
   type AgentErrorData,
   type WorkspaceInfo,
-  type WorkspaceSpec,
+  type DockerWorkspaceSpec, type WorkspaceSpec,
 } from '../../agent/protocol';
 import { containerCreateBody, dockerCalls } from '../../agent/providers/docker/api';
 import { parseContainerList } from '../../agent/providers/docker/parse';
@@ -48,7 +48,7 @@ describe('workspaces on a real Docker engine, through the built agent', function
     return a;
   }
 
-  const spec = (name: string, over: Partial<WorkspaceSpec> = {}): WorkspaceSpec => ({
+  const spec = (name: string, over: Partial<DockerWorkspaceSpec> = {}): DockerWorkspaceSpec => ({
     name,
     provider: 'docker',
     docker: { image: TEST_IMAGE, cpus: 1, memoryBytes: 512 * 1024 * 1024, pids: 256 },

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nullLogger } from '../../agent/log/logger';
-import type { WorkspaceInfo, WorkspaceSpec } from '../../agent/protocol';
+import type { QemuSettings, QemuWorkspaceSpec, WorkspaceInfo } from '../../agent/protocol';
 import { QemuProvider } from '../../agent/providers/qemu/provider';
 import { seedImage } from '../../agent/providers/qemu/seed';
 import { livePid } from '../../agent/providers/qemu/vmProcess';
@@ -36,7 +36,7 @@ describe('QEMU workspaces: a VM per workspace', function () {
     new WorkspaceManager({ home, stateDir: join(home, 'state'), logger: nullLogger, providers: () => p, sshReadyTimeoutMs: 60_000 });
   const providerFor = (bootTimeoutMs = 900_000): QemuProvider => new QemuProvider({ root: join(home, 'qemu'), binary: BINARY, bootTimeoutMs: { kvm: bootTimeoutMs, tcg: bootTimeoutMs } });
 
-  function spec(name: string, extra: Partial<NonNullable<WorkspaceSpec['qemu']>> = {}): WorkspaceSpec {
+  function spec(name: string, extra: Partial<QemuSettings> = {}): QemuWorkspaceSpec {
     return {
       name,
       provider: 'qemu',

@@ -91,7 +91,7 @@ export class DockerProvider implements WorkspaceProvider {
   private async createContainer(req: ProviderCreateRequest, brought?: BroughtSshServer, retried = false): Promise<string> {
     const name = containerName(req.spec.name);
     const command = brought ? brought.argv : sshdMainProcess(req.ssh);
-    const body = containerCreateBody({ spec: req.spec, nodeFolder: req.nodeFolder, labels: req.labels, command, ...(brought ? { brought } : {}), ...(req.ports ? { ports: req.ports } : {}) });
+    const body = containerCreateBody({ spec: dockerSpec(req.spec), nodeFolder: req.nodeFolder, labels: req.labels, command, ...(brought ? { brought } : {}), ...(req.ports ? { ports: req.ports } : {}) });
     try {
       return parseIdReply((await this.engine.json(dockerCalls.containerCreate(name, body), { timeoutMs: 60_000, signal: req.signal })).value, 'a container create reply');
     } catch (err) {

@@ -6,6 +6,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 
 /** Terminal colour and cursor escapes, and other control characters but tab. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const ESCAPES = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|[\x00-\x08\x0b-\x1f\x7f]/g;
 
 export function cleanConsoleLine(line: string): string {

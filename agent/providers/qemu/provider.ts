@@ -11,10 +11,10 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyedMutex } from '../../../common/async/keyedMutex';
 import { AgentError } from '../../errors';
-import type { WorkspaceSpec } from '../../protocol';
+import type { QemuSettings, QemuWorkspaceSpec, WorkspaceSpec } from '../../protocol';
 import { nodePortProbe } from '../../services/ports';
 import { generateHostKey } from '../../workspaces/hostKey';
-import { NodePortTakenError, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../contract';
+import { NodePortTakenError, type ExecOptions, type StartOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../contract';
 import { accelMessage, chooseAccel } from './accel';
 import { emulatorArgv, refusedForwardPort, type VmPorts } from './argv';
 import { ConsoleFollower, consoleTail, poweredOff } from './console';
@@ -49,9 +49,9 @@ export class QemuProvider implements WorkspaceProvider {
   }
 
   async create(req: ProviderCreateRequest): Promise<ProviderWorkspace> {
-    const { spec } = req;
+    const spec = qemuSpec(req.spec);
     const q = spec.qemu;
-    if (!q?.image) throw new AgentError('INVALID_PARAMS', 'A qemu workspace needs qemu.image', { provider: 'qemu' });
+    if (!q.image) throw new AgentError('INVALID_PARAMS', 'A qemu workspace needs qemu.image', { provider: 'qemu' });
     if (req.adopt) {
       const found = this.store.read(req.adopt);
       if (found && found.name === spec.name && found.image === q.image && found.nodeFolder === req.nodeFolder) {
@@ -87,7 +87,7 @@ export class QemuProvider implements WorkspaceProvider {
         createdAt: new Date().toISOString(),
         wanted: 'stopped',
         accel: q.accel ?? 'auto',
-        boot: bootOf(spec),
+        boot: bootOf(q),
         ports,
         nodeFolder: req.nodeFolder,
         workspaceFolder: spec.workspaceFolder,
@@ -102,7 +102,7 @@ export class QemuProvider implements WorkspaceProvider {
     return (await this.inspect(id)) ?? missing(id);
   }
 
-  async start(id: string, opts: { progress?(message: string): void } = {}): Promise<ProviderWorkspace> {
+  async start(id: string, opts: StartOptions = {}): Promise<ProviderWorkspace> {
     return this.lock.run(id, async () => {
       const rec = this.store.read(id) ?? missing(id);
       const files = this.store.files(id);
@@ -130,7 +130,7 @@ export class QemuProvider implements WorkspaceProvider {
         throw new AgentError('PROVIDER_ERROR', `QEMU did not start the VM of workspace ${rec.name} (exit ${launched.code})`, { provider: 'qemu', hint: said.slice(0, 600) || 'QEMU gave no reason.' });
       }
       const started = this.store.update(id, { ports, wanted: 'running', startedAt: new Date().toISOString(), lastError: undefined }) ?? missing(id);
-      await this.waitForBoot(started, choice.accel, progress);
+      await this.waitForBoot(started, choice.accel, progress, opts.signal);
       const conn = this.connection(started);
       const pending = readPending(files.pending);
       progress('Setting up the VM: project folder, SSH server');
@@ -141,7 +141,7 @@ export class QemuProvider implements WorkspaceProvider {
   }
 
   /** Until the control SSH server lets the agent in: the console streamed as progress, QEMU watched. */
-  private async waitForBoot(rec: VmRecord, accel: 'kvm' | 'tcg', progress: (m: string) => void): Promise<void> {
+  private async waitForBoot(rec: VmRecord, accel: 'kvm' | 'tcg', progress: (m: string) => void, signal?: AbortSignal): Promise<void> {
     const files = this.store.files(rec.id);
     const limit = (this.opts.bootTimeoutMs ?? { kvm: 180_000, tcg: 600_000 })[accel];
     const until = Date.now() + limit;
@@ -160,6 +160,12 @@ export class QemuProvider implements WorkspaceProvider {
       const ok = await conn.ready().then(() => true, () => false);
       show();
       if (ok) return;
+      if (signal?.aborted) {
+        // A cancelled up leaves no half-booted VM running.
+        await endVm(files.pid, files.qmp, 0);
+        this.store.update(rec.id, { wanted: 'stopped' });
+        throw new AgentError('PROVIDER_ERROR', `The start of the VM of workspace ${rec.name} was cancelled`, { provider: 'qemu' });
+      }
       if (Date.now() >= until) {
         const tail = consoleTail(files.console, 20);
         await endVm(files.pid, files.qmp, 0);
@@ -268,15 +274,20 @@ export class QemuProvider implements WorkspaceProvider {
   }
 }
 
-function bootOf(spec: WorkspaceSpec): VmRecord['boot'] {
-  const q = spec.qemu;
+function bootOf(q: QemuSettings): VmRecord['boot'] {
   return {
-    cpus: q?.cpus ?? 2,
-    memoryMiB: Math.max(128, Math.round((q?.memoryBytes ?? 2048 * MiB) / MiB)),
-    ...(q?.kernel ? { kernel: q.kernel } : {}),
-    ...(q?.initrd ? { initrd: q.initrd } : {}),
-    ...(q?.append !== undefined ? { append: q.append } : {}),
+    cpus: q.cpus ?? 2,
+    memoryMiB: Math.max(128, Math.round((q.memoryBytes ?? 2048 * MiB) / MiB)),
+    ...(q.kernel ? { kernel: q.kernel } : {}),
+    ...(q.initrd ? { initrd: q.initrd } : {}),
+    ...(q.append !== undefined ? { append: q.append } : {}),
   };
+}
+
+/** The spec of a qemu workspace; any other reaching this provider is the agent's mistake. */
+function qemuSpec(spec: WorkspaceSpec): QemuWorkspaceSpec {
+  if (spec.provider === 'qemu') return spec;
+  throw new AgentError('INVALID_PARAMS', `The qemu provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`, { provider: 'qemu' });
 }
 
 function requireFile(path: string, what: string): void {

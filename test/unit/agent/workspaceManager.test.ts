@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentError } from '../../../agent/errors';
 import { nullLogger } from '../../../agent/log/logger';
-import { WORKSPACE_LABEL, type WorkspaceSpec } from '../../../agent/protocol';
+import { specImage, WORKSPACE_LABEL, type DockerWorkspaceSpec, type WorkspaceSpec } from '../../../agent/protocol';
 import { NodePortTakenError, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../../../agent/providers/contract';
 import { pullError } from '../../../agent/providers/docker/pull';
 import { fingerprintOfLine } from '../../../agent/workspaces/hostKey';
@@ -34,9 +34,9 @@ class FakeProvider implements WorkspaceProvider {
     this.check();
     let c = req.adopt ? this.containers.get(req.adopt) : undefined;
     if (!c) {
-      if (!this.images.has(req.spec.docker!.image)) throw pullError(req.spec.docker!.image, 'docker.io', 'manifest unknown');
+      if (!this.images.has(specImage(req.spec))) throw pullError(specImage(req.spec), 'docker.io', 'manifest unknown');
       const id = String(this.next++).padStart(12, 'a');
-      c = { ws: { name: req.spec.name, providerId: id, state: 'created', image: req.spec.docker!.image, nodeFolder: req.nodeFolder, labels: { ...req.labels, [WORKSPACE_LABEL]: req.spec.name } }, files: new Map(), users: new Map([['root', 0]]) };
+      c = { ws: { name: req.spec.name, providerId: id, state: 'created', image: specImage(req.spec), nodeFolder: req.nodeFolder, labels: { ...req.labels, [WORKSPACE_LABEL]: req.spec.name } }, files: new Map(), users: new Map([['root', 0]]) };
       this.containers.set(id, c);
       this.created++;
     }
@@ -114,7 +114,7 @@ class FakeProvider implements WorkspaceProvider {
 }
 
 const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEaAlIAOWFiM2S5k6XtIb60EpQQNCjFD8D/C4tkrR5nY me';
-const spec = (name = 'shop', over: Partial<WorkspaceSpec> = {}): WorkspaceSpec => ({
+const spec = (name = 'shop', over: Partial<DockerWorkspaceSpec> = {}): DockerWorkspaceSpec => ({
   name,
   provider: 'docker',
   docker: { image: 'img' },

@@ -35,9 +35,9 @@ describe('workspace requests are checked at the agent boundary', () => {
   it('accepts a full spec and fills in root as the user', () => {
     const p = validateCreateParams({ spec: { ...spec({ user: undefined }), docker: { image: 'localhost:5000/team/img@sha256:abc', cpus: 0.5, memoryBytes: 64 * 1024 * 1024, pids: 100, build: { context: './docker/', dockerfile: 'Dockerfile.dev' } }, env: { NODE_ENV: 'dev', _X1: '' } }, progressToken: 't-1' });
     assert.equal(p.spec.user, 'root');
-    assert.deepEqual(p.spec.docker?.build, { context: 'docker/', dockerfile: 'Dockerfile.dev' });
+    assert.deepEqual((p.spec.provider === 'docker' ? p.spec.docker.build : undefined), { context: 'docker/', dockerfile: 'Dockerfile.dev' });
     const args = validateCreateParams({ spec: { ...spec({}), docker: { image: 'x', build: { context: '.', args: { V: 'a b' }, target: 'dev' } } } });
-    assert.deepEqual(args.spec.docker?.build, { context: '.', args: { V: 'a b' }, target: 'dev' });
+    assert.deepEqual((args.spec.provider === 'docker' ? args.spec.docker.build : undefined), { context: '.', args: { V: 'a b' }, target: 'dev' });
     assert.equal(p.progressToken, 't-1');
     assert.equal(validateCreateParams({ spec: spec({ authorizedKeys: [`  ${key}  `] }) }).spec.authorizedKeys[0], key);
   });

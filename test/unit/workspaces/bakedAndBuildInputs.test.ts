@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WorkspaceSpec } from '../../../agent/protocol';
+import type { DockerWorkspaceSpec } from '../../../agent/protocol';
 import { bakedDifferences, describeDifferences } from '../../../agent/workspaces/baked';
 import { buildInputsHash } from '../../../coordinator/workspaces/buildInputs';
 
-const spec = (over: Partial<WorkspaceSpec> = {}): WorkspaceSpec => ({
+const spec = (over: Partial<DockerWorkspaceSpec> = {}): DockerWorkspaceSpec => ({
   name: 'shop',
   provider: 'docker',
   docker: { image: 'img' },

@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { ResponseError, type NotificationType } from 'vscode-jsonrpc';
+import { specImage } from '../../../agent/protocol';
 import type { InitializeResult, ServiceLogLine, SyncReadParams, SyncScanParams, ServiceStatus, WorkspaceHostKey, WorkspaceInfo, WorkspaceServicesStatus, WorkspaceSpec } from '../../../agent/protocol';
 import { readEntry, scanEntries } from '../../../agent/sync/scan';
 import { VendettaError } from '../../../coordinator/errors';
@@ -105,7 +106,7 @@ export class FakeWorkspaceAgent implements AgentClient {
         if (!w) {
           mkdirSync(this.folder(spec.name), { recursive: true });
           w = {
-            spec, name: spec.name, provider: spec.provider, state: 'running', image: spec.docker?.image ?? '', user: spec.user,
+            spec, name: spec.name, provider: spec.provider, state: 'running', image: specImage(spec), user: spec.user,
             workspaceFolder: spec.workspaceFolder, nodeFolder: this.folder(spec.name),
             ssh: { host: '127.0.0.1', port: this.sshPort, hostKey: hostKey() }, createdAt: new Date().toISOString(),
           };

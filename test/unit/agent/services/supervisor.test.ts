@@ -7,7 +7,7 @@ import type { HandlerContext } from '../../../../agent/daemon/context';
 import { AgentError } from '../../../../agent/errors';
 import { listServices, serviceLogs, serviceNodePort, startServices, stopFollowingLogs, stopServices } from '../../../../agent/handlers/services';
 import { nullLogger } from '../../../../agent/log/logger';
-import type { ServiceLogLine, WorkspaceServicesStatus, WorkspaceSpec } from '../../../../agent/protocol';
+import type { DockerWorkspaceSpec, ServiceLogLine, WorkspaceServicesStatus } from '../../../../agent/protocol';
 import type { WorkspaceProvider } from '../../../../agent/providers/contract';
 import { readServicesRecord, servicesStateFile } from '../../../../agent/services/state';
 import { ServicesSupervisor, type ServiceTarget } from '../../../../agent/services/supervisor';
@@ -20,7 +20,7 @@ describe('agent services: the supervisor of every workspace', () => {
   let sup: ServicesSupervisor;
   const broadcasts: WorkspaceServicesStatus[] = [];
 
-  const spec = (over: Partial<WorkspaceSpec> = {}): WorkspaceSpec => ({
+  const spec = (over: Partial<DockerWorkspaceSpec> = {}): DockerWorkspaceSpec => ({
     name: 'w', provider: 'docker', env: { NODE_ENV: 'dev' }, user: 'root', workspaceFolder: '/workspaces/w', authorizedKeys: [], docker: { image: 'i' },
     services: [svc('db', 'run', { port: 7070 }), svc('api', 'run', { dependsOn: ['db'] })],
     hooks: { postCreate: 'echo made', postStart: 'echo up' },
