@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,8 @@ import { INSTALL_UNIT_SCRIPT, mountProjectScript, sshdUnit } from '../../../agen
 import { buildIso, isoName } from '../../../agent/providers/qemu/iso9660';
 import { hostKeyOf, readPending, writePending } from '../../../agent/providers/qemu/pendingFiles';
 import { parseImageInfo } from '../../../agent/providers/qemu/qemuImg';
-import { parseQmpLine, parseQueryStatus, QmpFramer, qmpCalls } from '../../../agent/providers/qemu/qmp';
+import { parseQmpLine, parseQueryStatus, QmpError, QmpFramer, QmpSession, qmpCalls, qmpOnce } from '../../../agent/providers/qemu/qmp';
+import { endVm, livePid, qmpStatus } from '../../../agent/providers/qemu/vmProcess';
 import { CONTROL_GUEST_PORT, CONTROL_KEYS_PATH, controlSshdDropIn, metaData, seedImage, userData } from '../../../agent/providers/qemu/seed';
 import { sshdFiles, SSHD_CONFIG } from '../../../agent/workspaces/sshd';
 import { generateHostKey } from '../../../agent/workspaces/hostKey';
@@ -215,5 +217,80 @@ describe('QEMU provider: console and accelerator', () => {
     assert.deepEqual(await chooseAccel('tcg', 'qemu-system-x86_64'), { accel: 'tcg', why: 'the config asks for tcg' });
     assert.match(accelMessage({ accel: 'tcg', why: 'no kvm' }), /TCG, software emulation, about 10× slower than KVM: no kvm/);
     assert.equal(accelMessage({ accel: 'kvm' }), 'QEMU uses KVM (hardware virtualization)');
+  });
+});
+
+describe('QEMU provider: QMP session and the VM process', () => {
+  let d: string;
+  beforeEach(() => (d = mkdtempSync(join(tmpdir(), 'vendetta-qmp-'))));
+  afterEach(() => rmSync(d, { recursive: true, force: true }));
+
+  /** A QMP peer as QEMU behaves: greeting, capabilities, then one reply per command by id. */
+  function fakeQemu(path: string, replies: Record<string, unknown>): Server {
+    const srv = createServer((c) => {
+      c.write('{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}}, "capabilities": []}}\r\n');
+      const f = new QmpFramer();
+      c.on('data', (chunk) => {
+        for (const line of f.push(chunk)) {
+          const m = JSON.parse(line) as { execute: string; id: string };
+          if (m.execute === 'qmp_capabilities') c.write(`{"return": {}, "id": "${m.id}"}\r\n`);
+          else if (m.execute in replies) c.write(`{"event": "POWERDOWN"}\r\n${JSON.stringify({ return: replies[m.execute], id: m.id })}\r\n`);
+          else c.write(`{"error": {"class": "CommandNotFound", "desc": "no ${m.execute}"}, "id": "${m.id}"}\r\n`);
+        }
+      });
+    });
+    srv.listen(path);
+    return srv;
+  }
+
+  it('negotiates, sends commands by id, reports events and QMP errors', async () => {
+    const sock = join(d, 'qmp.sock');
+    const srv = fakeQemu(sock, { 'query-status': { status: 'running', running: true } });
+    try {
+      await new Promise((r) => srv.once('listening', r));
+      assert.deepEqual(await qmpStatus(sock), { status: 'running', running: true });
+      const s = await QmpSession.open(sock);
+      try {
+        await s.execute(qmpCalls.queryStatus());
+        assert.deepEqual(s.events, ['POWERDOWN']);
+        await assert.rejects(s.execute(qmpCalls.powerdown()), (e: unknown) => e instanceof QmpError && e.errorClass === 'CommandNotFound');
+      } finally {
+        s.close();
+      }
+    } finally {
+      srv.close();
+    }
+  });
+
+  it('fails when nothing answers on the socket, and when the peer never greets', async () => {
+    await assert.rejects(qmpOnce(join(d, 'none.sock'), qmpCalls.queryStatus()), /ENOENT/);
+    const mute = createServer(() => undefined).listen(join(d, 'mute.sock'));
+    try {
+      await new Promise((r) => mute.once('listening', r));
+      await assert.rejects(QmpSession.open(join(d, 'mute.sock'), 300), /did not greet within 300 ms/);
+    } finally {
+      mute.close();
+    }
+  });
+
+  it('knows a VM process only by its pid file and its own command line naming the VM\'s QMP socket', async () => {
+    const sock = join(d, 'qmp.sock');
+    const pidFile = join(d, 'qemu.pid');
+    const child = spawn('sh', ['-c', 'sleep 30', sock], { stdio: 'ignore' });
+    try {
+      writeFileSync(pidFile, `${child.pid}\n`);
+      assert.equal(livePid(pidFile, sock), child.pid);
+      assert.equal(livePid(pidFile, join(d, 'other.sock')), undefined, 'a reused pid of another program is not the VM');
+      writeFileSync(pidFile, 'garbage');
+      assert.equal(livePid(pidFile, sock), undefined);
+      assert.equal(livePid(join(d, 'missing.pid'), sock), undefined);
+      writeFileSync(pidFile, `${child.pid}\n`);
+      // Nothing answers QMP here: ending it falls through to SIGKILL.
+      assert.equal(await endVm(pidFile, sock, 0), 'kill');
+      assert.equal(livePid(pidFile, sock), undefined);
+      assert.equal(await endVm(pidFile, sock, 0), 'not-running');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
