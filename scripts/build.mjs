@@ -49,7 +49,8 @@ const entries = [
     banner: { js: '#!/usr/bin/env node' },
   },
   // Copied to nodes and run by whatever Node.js (>= 18) the node has: no node_modules there.
-  { entryPoints: { agent: 'agent/main.ts' }, target: 'node18', banner: { js: '#!/usr/bin/env node' } },
+  // ssh2 (the QEMU provider's held connection into each VM) runs on its pure-JS fallback there.
+  { entryPoints: { agent: 'agent/main.ts' }, target: 'node18', external: ['cpu-features', '*.node'], banner: { js: '#!/usr/bin/env node' } },
 ];
 
 // ssh2 loads its native ciphers (AES-GCM, ChaCha20-Poly1305 in C) from

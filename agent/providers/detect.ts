@@ -33,7 +33,7 @@ export async function detectProviders(opts: DetectOptions): Promise<ProvidersInf
 function notRunnable<T extends ProviderStatus>(name: ProviderName, found: T): T {
   if (RUNNABLE_PROVIDERS.includes(name)) return found;
   const installed = found.available ? ` (the node has ${name}${found.version ? ` ${found.version}` : ''})` : '';
-  return { ...found, available: false, error: `${notRunnableReason(name)}${installed}`, hint: 'Use provider: docker.' };
+  return { ...found, available: false, error: `${notRunnableReason(name)}${installed}`, hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.` };
 }
 
 async function bounded<T extends { available: boolean; error?: string }>(

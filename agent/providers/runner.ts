@@ -1,6 +1,8 @@
 /** The one place provider probes touch the machine. Nothing reaches a shell: argv arrays only. */
 import { execFile } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
+import { accessSync, constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import type { Probe, ProbeOutcome, ProbeRunner } from './contract';
 import { errnoCode } from '../errors';
@@ -15,6 +17,20 @@ export function probePath(current: string | undefined): string {
   const parts = (current ?? '').split(':').filter(Boolean);
   for (const p of EXTRA_PATH) if (!parts.includes(p)) parts.push(p);
   return parts.join(':');
+}
+
+/** The executable `name` in the probe PATH's folders, or undefined. */
+export function findOnPath(name: string, current: string | undefined): string | undefined {
+  for (const dir of probePath(current).split(':')) {
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
 }
 
 export const nodeProbeRunner: ProbeRunner = {

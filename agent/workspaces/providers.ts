@@ -3,11 +3,17 @@
  * one per runnable provider (the record type makes a runnable provider without a factory, or a
  * factory for a provider not declared runnable, a compile error).
  */
+import { arch } from 'node:os';
+import { join } from 'node:path';
 import { AgentError } from '../errors';
 import { notRunnableReason, RUNNABLE_PROVIDERS, type ProviderName, type RunnableProviderName } from '../protocol';
 import type { WorkspaceProvider } from '../providers/contract';
 import { dockerSocket } from '../providers/docker/detect';
 import { DockerProvider } from '../providers/docker/provider';
+import { agentHome } from '../home';
+import { qemuBinary } from '../providers/qemu/detect';
+import { QemuProvider } from '../providers/qemu/provider';
+import { findOnPath } from '../providers/runner';
 
 export type ProviderLookup = (name: ProviderName) => WorkspaceProvider;
 
@@ -24,6 +30,14 @@ export const PROVIDER_FACTORIES: Readonly<Record<RunnableProviderName, ProviderF
     if ('error' in where) throw new AgentError('PROVIDER_UNAVAILABLE', `Docker is not usable: ${where.error}`, { provider: 'docker', hint: where.hint });
     if (reuse instanceof DockerProvider && reuse.engine.socketPath === where.socket) return reuse;
     return DockerProvider.forSocket(where.socket);
+  },
+  qemu: (env, reuse) => {
+    const binary = qemuBinary(arch());
+    const path = findOnPath(binary, env.PATH);
+    if (!path) throw new AgentError('PROVIDER_UNAVAILABLE', `QEMU is not usable: ${binary} is not installed (not found on PATH)`, { provider: 'qemu', hint: 'Install QEMU on the node (e.g. `apt-get install qemu-system-x86 qemu-utils`).' });
+    const root = join(agentHome(env), 'qemu');
+    if (reuse instanceof QemuProvider && reuse.opts.root === root && reuse.opts.binary === path) return reuse;
+    return new QemuProvider({ root, binary: path });
   },
 };
 

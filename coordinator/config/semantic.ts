@@ -152,11 +152,11 @@ function loopbackPort(url: string): number | undefined {
   return isPort(port) ? port : undefined;
 }
 
-/** lxc and qemu are in the schema for the providers to come; until then a config asking for one is refused here, not by the node. */
+/** lxc is in the schema for the provider to come; until then a config asking for it is refused here, not by the node. */
 function checkProvider(data: Rec, report: (path: string[], init: DiagnosticInit) => void): void {
   const p = data.provider;
   if (typeof p !== 'string' || !PROVIDER_NAMES.includes(p as ProviderName) || RUNNABLE_PROVIDERS.includes(p as ProviderName)) return;
-  report(['provider'], { code: 'unsupported', message: `provider \`${p}\` is not available: ${notRunnableReason(p as ProviderName)}`, hint: 'use `provider: docker` (or leave `provider` out: docker is the default)' });
+  report(['provider'], { code: 'unsupported', message: `provider \`${p}\` is not available: ${notRunnableReason(p as ProviderName)}`, hint: `use ${RUNNABLE_PROVIDERS.map((r) => `\`provider: ${r}\``).join(' or ')} (or leave \`provider\` out: docker is the default)` });
 }
 
 /** The node looks every few seconds; a timeout shorter than a second would stop a workspace before anyone could reach it. */

@@ -31,12 +31,24 @@ export function connectOnce(t: GuestTarget, timeoutMs: number): Promise<Client> 
     const c = new Client();
     const expected = keyBlob(t.hostPublicKey);
     let wrongKey = false;
-    c.once('ready', () => resolve(c));
-    c.once('error', (err) => {
+    let settled = false;
+    c.once('ready', () => {
+      settled = true;
+      resolve(c);
+    });
+    // ssh2 may report more than one error per connection; only the first before the login counts,
+    // and the listener stays so a later one is never an uncaught exception.
+    c.on('error', (err) => {
+      if (settled) return;
+      settled = true;
       c.end();
       reject(wrongKey ? new Error('the VM presented another host key than the workspace\'s', { cause: err }) : err);
     });
-    c.once('close', () => reject(new Error('the connection closed before the login')));
+    c.once('close', () => {
+      if (settled) return;
+      settled = true;
+      reject(new Error('the connection closed before the login'));
+    });
     c.connect({
       host: '127.0.0.1',
       port: t.port,

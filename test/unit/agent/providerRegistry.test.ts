@@ -1,19 +1,37 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { arch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentError } from '../../../agent/errors';
 import { DockerProvider } from '../../../agent/providers/docker/provider';
+import { qemuBinary } from '../../../agent/providers/qemu/detect';
+import { QemuProvider } from '../../../agent/providers/qemu/provider';
+import { findOnPath } from '../../../agent/providers/runner';
 import { HttpStatusError, jsonErrorText, UnixHttpClient, type UnixHttpApi } from '../../../agent/providers/unixHttp';
 import { nodeProviders } from '../../../agent/workspaces/providers';
 
 describe('the agent finds the provider of a workspace in a registry', () => {
-  it('refuses lxc and qemu, which have no provider yet, as PROVIDER_UNAVAILABLE naming the one that works', () => {
+  it('refuses lxc, which has no provider yet, as PROVIDER_UNAVAILABLE naming the ones that work', () => {
     const lookup = nodeProviders({ DOCKER_HOST: 'unix:///nowhere.sock' });
-    for (const name of ['lxc', 'qemu'] as const) {
-      assert.throws(() => lookup(name), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE' && err.provider === name && /cannot run/.test(err.message) && err.hint === 'Use provider: docker.');
+    assert.throws(() => lookup('lxc'), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE' && err.provider === 'lxc' && /cannot run/.test(err.message) && err.hint === 'Use provider: docker or qemu.');
+  });
+
+  it('makes the QEMU provider when the emulator is on PATH, with its VMs under the agent home', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'vendetta-qemu-bin-'));
+    try {
+      const emulator = join(bin, qemuBinary(arch()));
+      writeFileSync(emulator, '#!/bin/sh\n', { mode: 0o755 });
+      const env: NodeJS.ProcessEnv = { PATH: bin, VENDETTA_AGENT_HOME: '/tmp/agent-home' };
+      const lookup = nodeProviders(env);
+      const made = lookup('qemu');
+      assert.ok(made instanceof QemuProvider);
+      assert.deepEqual([made.opts.binary, made.opts.root], [emulator, '/tmp/agent-home/qemu']);
+      assert.equal(lookup('qemu'), made, 'kept while nothing changed');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
     }
+    assert.equal(findOnPath('vendetta-no-such-emulator', '/nonexistent'), undefined);
   });
 
   it('makes the Docker provider for the socket DOCKER_HOST names, keeps it, and follows a moved socket', () => {

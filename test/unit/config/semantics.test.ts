@@ -81,10 +81,12 @@ describe('workspace config checks beyond the schema', () => {
     assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.line]), [['error', 'unknown-key', 3]]);
   });
 
-  it('refuses the providers that are not available yet, saying only docker is', () => {
-    const d = check('name: x\nprovider: qemu\n').diagnostics;
+  it('refuses the provider that is not available yet, saying which are', () => {
+    const d = check('name: x\nprovider: lxc\n').diagnostics;
     assert.deepEqual(d.map((x) => [x.severity, x.code, x.line, x.col]), [['error', 'unsupported', 2, 11]]);
-    assert.match(d[0]!.message, /only docker is available/);
+    assert.match(d[0]!.message, /it runs docker and qemu workspaces/);
+    assert.equal(d[0]!.hint, 'use `provider: docker` or `provider: qemu` (or leave `provider` out: docker is the default)');
+    assert.deepEqual(check('name: x\nprovider: qemu\n').diagnostics, []);
   });
 
   it('gives no did-you-mean for an unknown key unlike any known one', () => {
