@@ -10,6 +10,7 @@ import {
   RUNNABLE_PROVIDERS,
   type CreateWorkspaceParams,
   type DockerSettings,
+  type QemuSettings,
   type ProviderName,
   type RemoveWorkspaceParams,
   type WorkspaceNameParams,
@@ -125,6 +126,35 @@ function validBuildArgs(m: string, v: unknown): Record<string, string> {
   return out;
 }
 
+/** A file on the node the emulator opens: an absolute path without control characters. */
+function nodeFilePath(m: string, what: string, v: unknown): string {
+  if (typeof v !== 'string' || !v.startsWith('/') || v.length > 4096 || CONTROL.test(v)) throw new Invalid(m, `${what} must be an absolute path on the node without control characters, got ${JSON.stringify(v)?.slice(0, 80)}`);
+  return v;
+}
+
+function validQemu(m: string, v: unknown): QemuSettings {
+  if (!isObj(v)) throw new Invalid(m, 'spec.qemu must be an object with an image');
+  const out: QemuSettings = { image: nodeFilePath(m, 'spec.qemu.image', v.image) };
+  // QEMU gives a VM whole CPUs only.
+  const cpus = positiveNumber(m, 'spec.qemu.cpus', v.cpus, { integer: true, min: 1, max: 1024 });
+  if (cpus !== undefined) out.cpus = cpus;
+  const memory = positiveNumber(m, 'spec.qemu.memoryBytes', v.memoryBytes, { integer: true, min: 128 * 1024 * 1024, max: 2 ** 50 });
+  if (memory !== undefined) out.memoryBytes = memory;
+  const disk = positiveNumber(m, 'spec.qemu.diskBytes', v.diskBytes, { integer: true, max: 2 ** 50 });
+  if (disk !== undefined) out.diskBytes = disk;
+  if (v.accel !== undefined) {
+    if (v.accel !== 'auto' && v.accel !== 'kvm' && v.accel !== 'tcg') throw new Invalid(m, `spec.qemu.accel must be auto, kvm or tcg, got ${JSON.stringify(v.accel)?.slice(0, 40)}`);
+    out.accel = v.accel;
+  }
+  if (v.kernel !== undefined) out.kernel = nodeFilePath(m, 'spec.qemu.kernel', v.kernel);
+  if (v.initrd !== undefined) out.initrd = nodeFilePath(m, 'spec.qemu.initrd', v.initrd);
+  if (v.append !== undefined) {
+    if (typeof v.append !== 'string' || v.append.length > 4096 || CONTROL.test(v.append)) throw new Invalid(m, 'spec.qemu.append must be a kernel command line without control characters');
+    out.append = v.append;
+  }
+  return out;
+}
+
 function validEnv(m: string, v: unknown): Record<string, string> {
   if (v === undefined) return {};
   if (!isObj(v)) throw new Invalid(m, 'spec.env must be an object of strings');
@@ -153,6 +183,8 @@ function withProviderSettings(m: string, provider: ProviderName, common: Workspa
   switch (provider) {
     case 'docker':
       return { ...common, provider, docker: validDocker(m, v.docker, common.workspaceFolder) };
+    case 'qemu':
+      return { ...common, provider, qemu: validQemu(m, v.qemu) };
     default:
       throw new AgentError('PROVIDER_UNAVAILABLE', `This agent cannot run ${provider} workspaces: ${notRunnableReason(provider)}`, { provider, hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.` });
   }

@@ -40,6 +40,8 @@ export interface QemuProviderOptions {
 
 export class QemuProvider implements WorkspaceProvider {
   readonly name = 'qemu' as const;
+  /** hostfwd connects to the guest's own address (10.0.2.15), as Docker's proxy does. */
+  readonly publishedPortsArrive = 'address' as const;
   readonly store: VmStore;
   private readonly connections = new Map<string, GuestConnection>();
   private readonly lock = new KeyedMutex();

@@ -32,6 +32,18 @@ function refused(raw: unknown, pattern: RegExp): void {
 }
 
 describe('workspace requests are checked at the agent boundary', () => {
+  it('accepts a qemu spec and refuses what QEMU could not be given', () => {
+    const qemu = { image: '/var/lib/img/debian.qcow2', cpus: 2, memoryBytes: 2 ** 30, diskBytes: 20 * 2 ** 30, accel: 'tcg', kernel: '/k', initrd: '/i', append: 'root=/dev/vda console=ttyS0' };
+    const p = validateCreateParams({ spec: { ...spec({ provider: 'qemu', docker: undefined }), qemu } });
+    assert.deepEqual(p.spec.provider === 'qemu' ? p.spec.qemu : undefined, qemu);
+    const q = (over: Record<string, unknown>): unknown => ({ spec: { ...spec({ provider: 'qemu', docker: undefined }), qemu: { ...qemu, ...over } } });
+    refused(q({ cpus: 0.5 }), /spec\.qemu\.cpus must be a whole number/);
+    refused(q({ image: 'relative.qcow2' }), /spec\.qemu\.image must be an absolute path/);
+    refused(q({ accel: 'hvf' }), /spec\.qemu\.accel must be auto, kvm or tcg/);
+    refused(q({ append: 'a\nb' }), /spec\.qemu\.append/);
+    refused({ spec: { ...spec({ provider: 'qemu', docker: undefined }) } }, /spec\.qemu must be an object/);
+  });
+
   it('accepts a full spec and fills in root as the user', () => {
     const p = validateCreateParams({ spec: { ...spec({ user: undefined }), docker: { image: 'localhost:5000/team/img@sha256:abc', cpus: 0.5, memoryBytes: 64 * 1024 * 1024, pids: 100, build: { context: './docker/', dockerfile: 'Dockerfile.dev' } }, env: { NODE_ENV: 'dev', _X1: '' } }, progressToken: 't-1' });
     assert.equal(p.spec.user, 'root');
