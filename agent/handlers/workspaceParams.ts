@@ -18,6 +18,7 @@ import {
   type WorkspaceSpecCommon,
 } from '../protocol';
 import { AgentError } from '../errors';
+import { validLxc } from './lxcSpecParams';
 import { validHooks, validServices } from './serviceParams';
 import { validRunOptions } from './runOptionsParams';
 
@@ -185,6 +186,8 @@ function withProviderSettings(m: string, provider: ProviderName, common: Workspa
       return { ...common, provider, docker: validDocker(m, v.docker, common.workspaceFolder) };
     case 'qemu':
       return { ...common, provider, qemu: validQemu(m, v.qemu) };
+    case 'lxc':
+      return { ...common, provider, lxc: validLxc(v.lxc, (what) => new Invalid(m, what)) };
     default:
       throw new AgentError('PROVIDER_UNAVAILABLE', `This agent cannot run ${provider} workspaces: ${notRunnableReason(provider)}`, { provider, hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.` });
   }

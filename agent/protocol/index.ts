@@ -81,6 +81,12 @@ export interface LxcStatus extends ProviderStatus {
   backend?: 'incus' | 'lxd' | 'lxc-tools';
   /** The LXD/Incus API socket, when `backend` is incus or lxd. */
   socket?: string;
+  /**
+   * How a workspace's project folder keeps its owners inside the unprivileged instance: `shift`
+   * (a disk device with shift=true), `mapped-owner` (a root agent gives the files to the
+   * instance's mapped ids) or `raw.idmap` (the agent user's ids are root inside).
+   */
+  projectFolder?: 'shift' | 'mapped-owner' | 'raw.idmap';
 }
 export interface ProvidersInfo {
   docker: DockerStatus;

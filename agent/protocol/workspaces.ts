@@ -109,16 +109,37 @@ export interface QemuWorkspaceSpec extends WorkspaceSpecCommon {
  * its provider, under the provider's own key. One member per runnable provider, so a provider's
  * settings are only reachable once `provider` says which it is.
  */
-export type WorkspaceSpec = DockerWorkspaceSpec | QemuWorkspaceSpec;
+export interface LxcWorkspaceSpecMember extends WorkspaceSpecCommon {
+  provider: 'lxc';
+  lxc: LxcWorkspaceSpec;
+}
+
+export type WorkspaceSpec = DockerWorkspaceSpec | LxcWorkspaceSpecMember | QemuWorkspaceSpec;
 
 /** The image a workspace runs, in its provider's own terms (shown in lists and status). */
 export function specImage(spec: WorkspaceSpec): string {
   switch (spec.provider) {
     case 'docker':
       return spec.docker.image;
+    case 'lxc':
+      return spec.lxc.image;
     case 'qemu':
       return spec.qemu.image;
   }
+}
+
+/** An LXD/Incus system container. */
+export interface LxcWorkspaceSpec {
+  /** An alias or fingerprint in the node's image store. */
+  image: string;
+  /** Profiles applied in order (LXD's `default` when absent). */
+  profiles?: string[];
+  /** Instance config keys from a short allow-list (security.nesting, limits.cpu, limits.memory). */
+  config?: Record<string, string>;
+  cpus?: number;
+  memoryBytes?: number;
+  /** On a clustered LXD: the member (or `@group`) to place the instance on; LXD decides when absent. */
+  target?: string;
 }
 
 export interface WorkspaceHostKey {

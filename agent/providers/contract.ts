@@ -175,6 +175,12 @@ export interface WorkspaceProvider {
   exec(providerId: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** The last lines of the workspace's main process output, for error messages. */
   logs(providerId: string, lines: number, opts?: CallOptions): Promise<string>;
+  /**
+   * The ids a user of the workspace has on the node, for files the agent puts into the project
+   * folder; absent when they are the same on both sides (Docker without user namespaces). An
+   * unprivileged LXD instance shifts them (root inside is 100000 outside).
+   */
+  nodeIds?(providerId: string, inside: { uid: number; gid: number }, opts?: CallOptions): Promise<{ uid: number; gid: number }>;
 }
 
 /**

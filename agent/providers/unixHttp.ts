@@ -11,7 +11,7 @@ import { AgentError, errnoCode } from '../errors';
 import type { ProviderName } from '../protocol';
 import { socketFailure, type SocketApi } from './socketErrors';
 
-export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Who answers on the socket, for the Host header and for error messages. */
 export interface UnixHttpApi {

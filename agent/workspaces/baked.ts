@@ -53,6 +53,16 @@ function bakedSettings(spec: WorkspaceSpec): Array<[string, string | number | un
         ['initrd', spec.qemu.initrd],
         ['append', spec.qemu.append],
       ];
+    case 'lxc': {
+      const config = spec.lxc.config ?? {};
+      return [
+        ['lxc.cpus', spec.lxc.cpus],
+        ['lxc.memory (bytes)', spec.lxc.memoryBytes],
+        ['lxc.profiles', spec.lxc.profiles?.join(',')],
+        ['lxc.target', spec.lxc.target],
+        ...Object.keys(config).sort().map((k): [string, string | undefined] => [`lxc.config ${k}`, config[k]]),
+      ];
+    }
   }
 }
 

@@ -34,7 +34,8 @@ export async function bringUp(deps: BringUpDeps, provider: WorkspaceProvider, re
   const running = ws.state === 'running' ? ws : await provider.start(id, { ...call, progress: (m) => progress(3, STEPS, m) }).catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
   progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
   if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)], call);
-  const seen = await ensureLoginUser(provider, id, rec.spec);
+  const inside = await ensureLoginUser(provider, id, rec.spec);
+  const seen = provider.nodeIds ? await provider.nodeIds(id, inside, call) : inside;
   // The ids synced files get are those of the first bring-up (the image's, before any code of
   // the workspace ran); what the workspace says later never changes them.
   const login = rec.login ?? checkedLogin(name, seen);

@@ -14,6 +14,8 @@ import { agentHome } from '../home';
 import { qemuBinary } from '../providers/qemu/detect';
 import { QemuProvider } from '../providers/qemu/provider';
 import { findOnPath } from '../providers/runner';
+import { lxdSocket } from '../providers/lxc/detect';
+import { LxcProvider } from '../providers/lxc/provider';
 
 export type ProviderLookup = (name: ProviderName) => WorkspaceProvider;
 
@@ -38,6 +40,12 @@ export const PROVIDER_FACTORIES: Readonly<Record<RunnableProviderName, ProviderF
     const root = join(agentHome(env), 'qemu');
     if (reuse instanceof QemuProvider && reuse.opts.root === root && reuse.opts.binary === path) return reuse;
     return new QemuProvider({ root, binary: path });
+  },
+  lxc: (env, reuse) => {
+    const where = lxdSocket(env);
+    if ('error' in where) throw new AgentError('PROVIDER_UNAVAILABLE', `LXD is not usable: ${where.error}`, { provider: 'lxc', hint: where.hint });
+    if (reuse instanceof LxcProvider && reuse.client.socketPath === where.socket) return reuse;
+    return LxcProvider.forSocket(where.socket);
   },
 };
 

@@ -30,11 +30,20 @@ export async function findOwn(provider: WorkspaceProvider, name: string, preferr
  * first runnable one holding a workspace of ours by that name, else the first runnable one.
  */
 export async function providerHolding(providers: ProviderLookup, name: string, home: string): Promise<WorkspaceProvider> {
-  const all = RUNNABLE_PROVIDERS.map((kind) => providers(kind));
-  for (const provider of all) {
-    if ((await provider.list()).some((w) => w.name === name && ownedBy(w, home))) return provider;
+  let first: WorkspaceProvider | undefined;
+  let firstError: unknown;
+  for (const kind of RUNNABLE_PROVIDERS) {
+    // A provider the node does not have (no LXD) holds nothing; the others are still asked.
+    try {
+      const provider = providers(kind);
+      first ??= provider;
+      if ((await provider.list()).some((w) => w.name === name && ownedBy(w, home))) return provider;
+    } catch (err) {
+      firstError ??= err;
+    }
   }
-  return all[0] as WorkspaceProvider;
+  if (first) return first;
+  throw firstError;
 }
 
 export interface ReconcileDeps {

@@ -14,7 +14,7 @@ export function providersText(p: NodeProviders | null): string {
   if (!p) return '-';
   const parts: string[] = [];
   if (p.docker.available) parts.push(`docker ${p.docker.version ?? ''}`.trim());
-  if (p.lxc.available) parts.push(`lxc ${p.lxc.version ?? ''}`.trim());
+  if (p.lxc.available) parts.push(`lxc ${p.lxc.version ?? ''}${p.lxc.projectFolder ? ` (project folder: ${p.lxc.projectFolder})` : ''}`.replace(/ +/g, ' ').trim());
   if (p.qemu.available) parts.push(`qemu ${p.qemu.version ?? ''}${p.qemu.kvm ? ' (kvm)' : ''}`.trim());
   return parts.length ? parts.join(', ') : 'none';
 }

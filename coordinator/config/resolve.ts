@@ -39,7 +39,10 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
       ...(docker.run ? { run: resolveRun(docker.run) } : {}),
       ...defined({ cpus: docker.cpus, memoryBytes: optSize(docker.memory), pids: docker.pids }),
     },
-    lxc: { image: lxc.image ?? d.lxcImage, ...defined({ cpus: lxc.cpus, memoryBytes: optSize(lxc.memory) }) },
+    lxc: {
+      image: lxc.image ?? d.lxcImage,
+      ...defined({ profiles: lxc.profiles ? [...lxc.profiles] : undefined, config: lxc.config ? { ...lxc.config } : undefined, target: lxc.target, cpus: lxc.cpus, memoryBytes: optSize(lxc.memory) }),
+    },
     qemu: {
       image: qemu.image ?? d.qemuImage,
       cpus: qemu.cpus ?? d.qemuCpus,

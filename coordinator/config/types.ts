@@ -79,6 +79,9 @@ export interface DockerConfig {
 
 export interface LxcConfig {
   image?: string;
+  profiles?: string[];
+  config?: Record<string, string>;
+  target?: string;
   cpus?: number;
   memory?: Size;
 }
@@ -137,7 +140,7 @@ export interface ResolvedWorkspaceConfig {
   provider: Provider;
   node: string;
   docker: { image: string; build?: { context: string; dockerfile: string; args?: Record<string, string>; target?: string }; run?: ResolvedDockerRun; cpus?: number; memoryBytes?: number; pids?: number };
-  lxc: { image: string; cpus?: number; memoryBytes?: number };
+  lxc: { image: string; profiles?: string[]; config?: Record<string, string>; target?: string; cpus?: number; memoryBytes?: number };
   qemu: { image: string; cpus: number; memoryBytes: number; diskBytes: number; accel: 'auto' | 'kvm' | 'tcg'; kernel?: string; initrd?: string; append?: string };
   env: Record<string, string>;
   /** In a start order: every service after the services it depends on. */

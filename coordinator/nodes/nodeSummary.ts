@@ -114,7 +114,7 @@ function toProviders(p: ProvidersInfo): NodeProviders {
     if (s.error !== undefined) out.error = s.error;
     return out;
   };
-  return { docker: pick(p.docker), lxc: pick(p.lxc), qemu: { ...pick(p.qemu), kvm: p.qemu.kvm } };
+  return { docker: pick(p.docker), lxc: { ...pick(p.lxc), ...(p.lxc.projectFolder ? { projectFolder: p.lxc.projectFolder } : {}) }, qemu: { ...pick(p.qemu), kvm: p.qemu.kvm } };
 }
 
 function toSystem(info: NodeInfo): NodeSystem {

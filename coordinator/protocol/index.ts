@@ -36,7 +36,8 @@ export interface ProviderSummary {
 }
 export interface NodeProviders {
   docker: ProviderSummary;
-  lxc: ProviderSummary;
+  /** `projectFolder`: how an LXC workspace's project folder keeps its owners (the agent's LxcStatus). */
+  lxc: ProviderSummary & { projectFolder?: 'shift' | 'mapped-owner' | 'raw.idmap' };
   qemu: ProviderSummary & { kvm: boolean };
 }
 

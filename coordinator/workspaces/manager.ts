@@ -418,7 +418,7 @@ export class WorkspaceManager {
     if (!fresh && k?.state === 'running' && k.ssh) return k.ssh;
     const info = await this.inspect(record);
     if (!info) throw gone(record);
-    if (info.state !== 'running' || !info.ssh) throw notConnectable(record, info.state === 'running' ? 'running without an SSH server' : info.state)!;
+    if (info.state !== 'running' || !info.ssh) throw notConnectable(record, info.state === 'running' ? 'running without an SSH server' : info.state, info.error)!;
     return { host: info.ssh.host, port: info.ssh.port };
   }
 

@@ -121,6 +121,8 @@ function withProviderSettings(provider: WorkspaceProvider, common: WorkspaceSpec
       if (q.append !== undefined) qemu.append = q.append;
       return { ...common, provider, qemu };
     }
+    case 'lxc':
+      return { ...common, provider, lxc: { ...config.lxc, ...(config.lxc.profiles ? { profiles: [...config.lxc.profiles] } : {}), ...(config.lxc.config ? { config: { ...config.lxc.config } } : {}) } };
     default:
       // The validator refuses a provider this version cannot run before a spec is built.
       throw new Error(`buildSpec: provider ${provider} has no settings in this version`);

@@ -13,12 +13,14 @@ import type { WorkspaceRecord } from './store';
 import { startServices } from './upServices';
 
 /** Why a workspace cannot be connected to in this state, with what to do; undefined for `running`. */
-export function notConnectable(record: WorkspaceRecord, state: string): VendettaError | undefined {
+export function notConnectable(record: WorkspaceRecord, state: string, error?: { message: string; hint?: string }): VendettaError | undefined {
   if (state === 'running') return undefined;
-  return new VendettaError('WORKSPACE_STATE', `The workspace ${record.name} on ${record.node} is ${state}`, {
+  // A broken workspace carries the node's reason (its engine is down, the instance is gone): say it here.
+  const why = state !== 'stopped' && error ? `: ${error.message}` : '';
+  return new VendettaError('WORKSPACE_STATE', `The workspace ${record.name} on ${record.node} is ${state}${why}`, {
     node: record.node,
     details: { state },
-    hint: state === 'stopped' ? `Start it with \`vendetta workspace start ${record.name}\`.` : `\`vendetta workspace status ${record.name}\` says why; \`vendetta workspace up\` makes it again.`,
+    hint: state === 'stopped' ? `Start it with \`vendetta workspace start ${record.name}\`.` : (why && error?.hint) || `\`vendetta workspace status ${record.name}\` says why; \`vendetta workspace up\` makes it again.`,
   });
 }
 
@@ -32,7 +34,7 @@ export async function wakeForConnect(ops: WorkspaceOps, record: WorkspaceRecord,
     const info = await ops.inspect(record, token);
     if (!info) throw gone(record);
     if (info.state === 'running') return undefined;
-    if (info.state !== 'stopped') throw notConnectable(record, info.state)!;
+    if (info.state !== 'stopped') throw notConnectable(record, info.state, info.error)!;
     ops.log.info('starting a stopped workspace for a connection', { workspace: record.name, node: record.node });
     const started = checkWorkspaceInfo(await ops.client(record.node).request(StartWorkspace, { name: record.name }, token), record.node);
     ops.noteInfo(record, started);

@@ -8,7 +8,10 @@
 //
 //   node scripts/image/build-debian-image.mjs [--import] [--docker-host unix:///path.sock]
 //                                             [--tag vendetta/debian:bookworm] [--rebuild] [--without-sshd]
+//                                             [--init systemd]
 //
+// `--init systemd` builds the tree for system containers (LXD): systemd as /sbin/init, cached as
+// debian-bookworm-systemd.tar; it cannot be imported into Docker (--import refuses it).
 // Prints one JSON line: {tar, built, buildMs, imported, importMs, image}.
 // Env: VENDETTA_IMAGE_CACHE (default ~/.cache/vendetta/images), DOCKER_HOST, VENDETTA_DEBIAN_MIRROR
 // (default: the mirror this machine's apt sources name; apt's proxy is used too).
@@ -21,12 +24,14 @@ import { run, withLock } from './buildLock.mjs';
 
 const PACKAGES = ['openssh-server', 'iproute2', 'nodejs', 'busybox', 'procps'];
 const PACKAGES_WITHOUT_SSHD = ['busybox'];
+/** A system container boots the image's own init. */
+const SYSTEMD_PACKAGES = ['systemd-sysv'];
 const SUITE = 'bookworm';
 const DEFAULT_TAG = 'vendetta/debian:bookworm';
 const ENV_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function parseArgs(argv) {
-  const out = { import: false, dockerHost: process.env.DOCKER_HOST, tag: DEFAULT_TAG, rebuild: false, withoutSshd: false };
+  const out = { import: false, dockerHost: process.env.DOCKER_HOST, tag: DEFAULT_TAG, rebuild: false, withoutSshd: false, systemd: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--import') out.import = true;
@@ -34,8 +39,12 @@ function parseArgs(argv) {
     else if (a === '--without-sshd') out.withoutSshd = true;
     else if (a === '--docker-host') out.dockerHost = argv[++i];
     else if (a === '--tag') out.tag = argv[++i];
+    else if (a === '--init') {
+      if (argv[++i] !== 'systemd') fail(`--init takes only systemd, not ${argv[i]}`);
+      out.systemd = true;
+    }
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: build-debian-image.mjs [--import] [--docker-host unix:///sock] [--tag repo:tag] [--rebuild] [--without-sshd]\n');
+      process.stdout.write('usage: build-debian-image.mjs [--import] [--docker-host unix:///sock] [--tag repo:tag] [--rebuild] [--without-sshd] [--init systemd]\n');
       process.exit(0);
     } else fail(`unknown argument ${a}`);
   }
@@ -143,7 +152,8 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const dir = cacheDir();
   mkdirSync(dir, { recursive: true });
-  const name = args.withoutSshd ? 'debian-bookworm-nosshd' : 'debian-bookworm';
+  if (args.systemd && (args.import || args.withoutSshd)) fail('--init systemd builds a tree with OpenSSH for system containers; Docker runs images without an init', 'Leave out --import and --without-sshd (the LXD test infra imports it into LXD).');
+  const name = args.systemd ? 'debian-bookworm-systemd' : args.withoutSshd ? 'debian-bookworm-nosshd' : 'debian-bookworm';
   const tar = join(dir, `${name}.tar`);
   const result = { tar, built: false, buildMs: 0, imported: false, importMs: 0, image: args.tag };
   if (args.rebuild || !existsSync(tar)) {
@@ -151,7 +161,7 @@ async function main() {
       if (!args.rebuild && existsSync(tar)) return; // another build finished while we waited
       const t0 = Date.now();
       if (args.rebuild) rmSync(tar, { force: true });
-      buildTarball(dir, tar, args.withoutSshd ? PACKAGES_WITHOUT_SSHD : PACKAGES);
+      buildTarball(dir, tar, args.systemd ? [...PACKAGES, ...SYSTEMD_PACKAGES] : args.withoutSshd ? PACKAGES_WITHOUT_SSHD : PACKAGES);
       result.built = true;
       result.buildMs = Date.now() - t0;
     });

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineClient } from '../../agent/providers/docker/engine';
-import { descendants, killPids, pidAlive, processCmdline, processStartTime, run, waitGoneSync } from './sys';
+import { descendants, killPids, mountsUnder, pidAlive, processesMentioning, processStartTime, run, waitGoneSync } from './sys';
 
 export const DOCKERD_REGISTRY = '/tmp/vendetta-test-dockerd';
 export const DOCKERD_DATA = '/var/tmp/vendetta-test-dockerd';
@@ -88,26 +88,6 @@ function ownerAlive(r: Registration): boolean {
 }
 
 const nsenterPrefix = (netns?: string): string[] => (netns ? ['nsenter', `--net=/run/netns/${netns}`, '--'] : []);
-
-/** Mount points under `root`, deepest first. */
-function mountsUnder(root: string): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-    const target = line.split(' ')[1]?.replace(/\\040/g, ' ');
-    if (target && (target === root || target.startsWith(root + '/'))) out.push(target);
-  }
-  return out.sort((a, b) => b.length - a.length);
-}
-
-/** Processes whose command line mentions `needle` (dockerd, containerd, shims of one engine). */
-function processesMentioning(needle: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    if (processCmdline(Number(name)).some((a) => a.includes(needle))) out.push(Number(name));
-  }
-  return out;
-}
 
 /** Everything one engine left: its processes and their containers, mounts, folders, netns, firewall rule. */
 function teardown(r: Registration): void {

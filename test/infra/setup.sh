@@ -27,6 +27,9 @@ declare -A need=(
   [qemu-system-x86_64]=qemu-system-x86
   [qemu-img]=qemu-utils
   [isoinfo]=genisoimage
+  # LXC workspaces: a private LXD daemon per test run (test/infra/lxd.ts)
+  [lxd]=lxd
+  [lxc]=lxd-client
   # A real VS Code for the extension's end-to-end tests (code-server + headless Chromium)
   [chromium]=chromium
   [rg]=ripgrep

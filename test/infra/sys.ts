@@ -155,3 +155,23 @@ export function requireCommands(ctx: Mocha.Context, what: string, cmds: string[]
 export function ensureSshdPrivsepDir(): void {
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 }
+
+/** Mount points under `root`, deepest first. */
+export function mountsUnder(root: string): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const target = line.split(' ')[1]?.replace(/\\040/g, ' ');
+    if (target && (target === root || target.startsWith(root + '/'))) out.push(target);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
+/** Processes whose command line mentions `needle` (dockerd, containerd, shims of one engine). */
+export function processesMentioning(needle: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    if (processCmdline(Number(name)).some((a) => a.includes(needle))) out.push(Number(name));
+  }
+  return out;
+}

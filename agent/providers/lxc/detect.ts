@@ -1,19 +1,25 @@
 /**
- * LXC: the LXD/Incus REST API on its Unix socket (`GET /1.0`), else the classic lxc-* tools
- * (`lxc-start --version`).
+ * LXC: the LXD/Incus REST API on its Unix socket (`GET /1.0`). The classic lxc-* tools
+ * (`lxc-start --version`) are detected too, but alone they are not enough: workspaces are driven
+ * through the API, so a node with only the tools is told what to install.
  */
+import { existsSync } from 'node:fs';
 import type { LxcStatus } from '../../protocol';
 import type { ProbeOutcome, ProbeRunner } from '../contract';
+import type { FolderMapping } from './api';
+import { folderMapping } from './idmap';
 import { socketFailure, type Failure, type SocketApi } from '../socketErrors';
+
+const AGENT_IDS = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 
 export interface LxdSocketCandidate {
   socket: string;
   backend: 'incus' | 'lxd';
 }
 
-const api: SocketApi = {
+export const lxdApiDescription: SocketApi = {
   what: 'LXD/Incus daemon',
-  startHint: 'Install Incus or LXD (the agent uses its REST API) or the lxc package (classic lxc-* tools).',
+  startHint: 'Install LXD (`apt install lxd`, then `lxd init`) or Incus, and start it: vendetta drives LXC containers through its REST API.',
   group: 'lxd',
 };
 
@@ -30,8 +36,8 @@ export function lxdSocketCandidates(env: NodeJS.ProcessEnv): LxdSocketCandidate[
   return out;
 }
 
-/** `GET /1.0`: {metadata: {environment: {server, server_version}}}. */
-export function parseLxdServer(body: string): { version: string; backend?: 'incus' | 'lxd' } | undefined {
+/** `GET /1.0`: {metadata: {environment: {server, server_version, kernel_features}}}. */
+export function parseLxdServer(body: string, agentIds: { uid: number; gid: number } = AGENT_IDS): { version: string; backend?: 'incus' | 'lxd'; projectFolder: FolderMapping['kind'] } | undefined {
   let v: unknown;
   try {
     v = JSON.parse(body);
@@ -41,7 +47,9 @@ export function parseLxdServer(body: string): { version: string; backend?: 'incu
   const env = (v as { metadata?: { environment?: Record<string, unknown> } } | null)?.metadata?.environment;
   if (!env || typeof env.server_version !== 'string' || env.server_version.length === 0) return undefined;
   const server = env.server;
-  return { version: env.server_version, ...(server === 'incus' || server === 'lxd' ? { backend: server } : {}) };
+  const features = env.kernel_features as Record<string, unknown> | undefined;
+  const projectFolder = folderMapping({ shiftfs: features?.shiftfs === 'true' }, agentIds).kind;
+  return { version: env.server_version, ...(server === 'incus' || server === 'lxd' ? { backend: server } : {}), projectFolder };
 }
 
 /** `lxc-start --version` prints the bare version, e.g. `5.0.2`. */
@@ -56,27 +64,33 @@ export interface LxcProbeResults {
 }
 
 /** Prefers the first API socket that answers; then the tools; else the most telling failure. */
-export function lxcStatusFrom(results: LxcProbeResults, timeoutMs: number): LxcStatus {
+export function lxcStatusFrom(results: LxcProbeResults, timeoutMs: number, agentIds = AGENT_IDS): LxcStatus {
   let socketProblem: Failure | undefined;
   for (const { candidate, outcome } of results.sockets) {
     if (outcome.ok) {
-      const parsed = parseLxdServer(outcome.body);
-      if (parsed) return { available: true, version: parsed.version, backend: parsed.backend ?? candidate.backend, socket: candidate.socket };
+      const parsed = parseLxdServer(outcome.body, agentIds);
+      if (parsed) return { available: true, version: parsed.version, backend: parsed.backend ?? candidate.backend, socket: candidate.socket, projectFolder: parsed.projectFolder };
       socketProblem ??= { error: `the program on ${candidate.socket} does not answer like LXD or Incus (unexpected /1.0 reply)` };
     } else if (outcome.code !== 'ENOENT') {
       // A socket that exists but fails says more than the ones that do not exist.
-      socketProblem ??= socketFailure(api, candidate.socket, outcome, timeoutMs);
+      socketProblem ??= socketFailure(lxdApiDescription, candidate.socket, outcome, timeoutMs);
     }
   }
   const tools = results.tools;
-  if (tools.ok) {
-    const version = parseLxcToolsVersion(tools.body);
-    if (version) return { available: true, version, backend: 'lxc-tools' };
-  }
   if (socketProblem) return { available: false, ...socketProblem };
+  const toolsVersion = tools.ok ? parseLxcToolsVersion(tools.body) : undefined;
+  if (toolsVersion) {
+    return {
+      available: false,
+      version: toolsVersion,
+      backend: 'lxc-tools',
+      error: `only the classic lxc-* tools (${toolsVersion}) are installed, and no LXD/Incus API socket answers`,
+      hint: lxdApiDescription.startHint,
+    };
+  }
   const looked = results.sockets.map((s) => s.candidate.socket).join(', ');
   const toolsWhy = tools.ok ? 'lxc-start printed no version' : tools.code === 'ENOENT' ? 'lxc-start is not installed' : `lxc-start failed: ${tools.message}`;
-  return { available: false, error: `no LXD/Incus API socket answers (looked at ${looked}) and ${toolsWhy}`, hint: api.startHint };
+  return { available: false, error: `no LXD/Incus API socket answers (looked at ${looked}) and ${toolsWhy}`, hint: lxdApiDescription.startHint };
 }
 
 export async function detectLxc(env: NodeJS.ProcessEnv, runner: ProbeRunner, timeoutMs: number): Promise<LxcStatus> {
@@ -86,4 +100,15 @@ export async function detectLxc(env: NodeJS.ProcessEnv, runner: ProbeRunner, tim
     runner.run({ kind: 'exec', file: 'lxc-start', args: ['--version'] }, timeoutMs),
   ]);
   return lxcStatusFrom({ sockets, tools }, timeoutMs);
+}
+
+/**
+ * The API socket workspaces use: the first candidate that exists (`LXD_DIR`/`INCUS_DIR` of the
+ * agent first), or why there is none. Whether it answers is for the first call to find out.
+ */
+export function lxdSocket(env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync): { socket: string } | Failure {
+  const candidates = lxdSocketCandidates(env);
+  const found = candidates.find((c) => exists(c.socket));
+  if (found) return { socket: found.socket };
+  return { error: `no LXD/Incus API socket on this node (looked at ${candidates.map((c) => c.socket).join(', ')})`, hint: lxdApiDescription.startHint };
 }

@@ -52,14 +52,18 @@ describe('docker detection reads the Engine API', () => {
   });
 });
 
-describe('lxc detection prefers the LXD/Incus API, then the lxc-* tools', () => {
+describe('lxc detection asks the LXD/Incus API; the lxc-* tools alone are not enough', () => {
+  const root = { uid: 0, gid: 0 };
   const lxdBody = fixture('lxd-1.0-5.0.2.json');
   const candidates = lxdSocketCandidates({});
   const noSockets = candidates.map((candidate) => ({ candidate, outcome: fail('ENOENT') }));
 
   it('reads the server version from a recorded LXD /1.0 answer', () => {
-    assert.deepEqual(parseLxdServer(lxdBody), { version: '5.0.2', backend: 'lxd' });
-    assert.deepEqual(parseLxdServer('{"metadata":{"environment":{"server":"incus","server_version":"6.0.1"}}}'), { version: '6.0.1', backend: 'incus' });
+    assert.deepEqual(parseLxdServer(lxdBody, root), { version: '5.0.2', backend: 'lxd', projectFolder: 'mapped-owner' });
+    assert.deepEqual(parseLxdServer('{"metadata":{"environment":{"server":"incus","server_version":"6.0.1"}}}', root), { version: '6.0.1', backend: 'incus', projectFolder: 'mapped-owner' });
+    const shiftfs = '{"metadata":{"environment":{"server":"lxd","server_version":"5.0.2","kernel_features":{"shiftfs":"true"}}}}';
+    assert.equal(parseLxdServer(shiftfs, { uid: 1000, gid: 1000 })?.projectFolder, 'shift');
+    assert.equal(parseLxdServer(lxdBody, { uid: 1000, gid: 1000 })?.projectFolder, 'raw.idmap', 'an agent that is not root maps its ids instead');
     for (const body of ['', '{}', '{"metadata":{}}', '{"metadata":{"environment":{"server_version":5}}}']) assert.equal(parseLxdServer(body), undefined, body);
   });
 
@@ -79,18 +83,21 @@ describe('lxc detection prefers the LXD/Incus API, then the lxc-* tools', () => 
 
   it('reports the API socket that answers, even when the tools exist too', () => {
     const sockets = noSockets.map((s) => (s.candidate.socket === '/var/lib/lxd/unix.socket' ? { ...s, outcome: ok(lxdBody) } : s));
-    assert.deepEqual(lxcStatusFrom({ sockets, tools: ok('5.0.2\n') }, 2000), { available: true, version: '5.0.2', backend: 'lxd', socket: '/var/lib/lxd/unix.socket' });
+    assert.deepEqual(lxcStatusFrom({ sockets, tools: ok('5.0.2\n') }, 2000, root), { available: true, version: '5.0.2', backend: 'lxd', socket: '/var/lib/lxd/unix.socket', projectFolder: 'mapped-owner' });
   });
 
-  it('falls back to the classic tools', () => {
-    assert.deepEqual(lxcStatusFrom({ sockets: noSockets, tools: ok(fixture('lxc-start-version-5.0.2.txt')) }, 2000), { available: true, version: '5.0.2', backend: 'lxc-tools' });
+  it('with only the classic tools: unavailable, saying to install LXD or Incus', () => {
+    const tools = lxcStatusFrom({ sockets: noSockets, tools: ok(fixture('lxc-start-version-5.0.2.txt')) }, 2000);
+    assert.deepEqual([tools.available, tools.backend, tools.version], [false, 'lxc-tools', '5.0.2']);
+    assert.equal(tools.error, 'only the classic lxc-* tools (5.0.2) are installed, and no LXD/Incus API socket answers');
+    assert.match(tools.hint!, /Install LXD \(`apt install lxd`, then `lxd init`\) or Incus/);
   });
 
   it('says what it looked for when there is nothing', () => {
     const none = lxcStatusFrom({ sockets: noSockets, tools: fail('ENOENT') }, 2000);
     assert.equal(none.available, false);
     assert.match(none.error!, /no LXD\/Incus API socket answers \(looked at .*\/var\/lib\/incus\/unix.socket.*\) and lxc-start is not installed/);
-    assert.match(none.hint!, /Install Incus or LXD/);
+    assert.match(none.hint!, /Install LXD/);
   });
 
   it('prefers the failure of a socket that exists over "not installed"', () => {

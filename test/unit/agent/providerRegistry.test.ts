@@ -8,15 +8,11 @@ import { DockerProvider } from '../../../agent/providers/docker/provider';
 import { qemuBinary } from '../../../agent/providers/qemu/detect';
 import { QemuProvider } from '../../../agent/providers/qemu/provider';
 import { findOnPath } from '../../../agent/providers/runner';
+import { LxcProvider } from '../../../agent/providers/lxc/provider';
 import { HttpStatusError, jsonErrorText, UnixHttpClient, type UnixHttpApi } from '../../../agent/providers/unixHttp';
 import { nodeProviders } from '../../../agent/workspaces/providers';
 
 describe('the agent finds the provider of a workspace in a registry', () => {
-  it('refuses lxc, which has no provider yet, as PROVIDER_UNAVAILABLE naming the ones that work', () => {
-    const lookup = nodeProviders({ DOCKER_HOST: 'unix:///nowhere.sock' });
-    assert.throws(() => lookup('lxc'), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE' && err.provider === 'lxc' && /cannot run/.test(err.message) && err.hint === 'Use provider: docker or qemu.');
-  });
-
   it('makes the QEMU provider when the emulator is on PATH, with its VMs under the agent home', () => {
     const bin = mkdtempSync(join(tmpdir(), 'vendetta-qemu-bin-'));
     try {
@@ -32,6 +28,22 @@ describe('the agent finds the provider of a workspace in a registry', () => {
       rmSync(bin, { recursive: true, force: true });
     }
     assert.equal(findOnPath('vendetta-no-such-emulator', '/nonexistent'), undefined);
+  });
+
+  it('makes the LXC provider for the LXD socket the agent\'s LXD_DIR names, and says where it looked when there is none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vendetta-lxd-'));
+    try {
+      writeFileSync(join(dir, 'unix.socket'), '');
+      const lookup = nodeProviders({ LXD_DIR: dir });
+      const lxc = lookup('lxc');
+      assert.ok(lxc instanceof LxcProvider);
+      assert.equal(lxc.client.socketPath, join(dir, 'unix.socket'));
+      assert.equal(lookup('lxc'), lxc, 'kept while the socket stays');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const none = join(tmpdir(), 'vendetta-no-lxd');
+    assert.throws(() => nodeProviders({ LXD_DIR: none, INCUS_DIR: none })('lxc'), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE' && err.message.startsWith(`LXD is not usable: no LXD/Incus API socket on this node (looked at ${none}/unix.socket`) && /apt install lxd/.test(err.hint ?? ''));
   });
 
   it('makes the Docker provider for the socket DOCKER_HOST names, keeps it, and follows a moved socket', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentError } from '../../../agent/errors';
 import { nullLogger } from '../../../agent/log/logger';
-import { specImage, WORKSPACE_LABEL, type DockerWorkspaceSpec, type WorkspaceSpec } from '../../../agent/protocol';
+import { specImage, WORKSPACE_LABEL, type DockerWorkspaceSpec } from '../../../agent/protocol';
 import { NodePortTakenError, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../../../agent/providers/contract';
 import { pullError } from '../../../agent/providers/docker/pull';
 import { fingerprintOfLine } from '../../../agent/workspaces/hostKey';
@@ -402,7 +402,8 @@ describe('the agent keeps its workspaces in step with the provider', () => {
       assert.match(err.hint!, /workspace up --recreate.*keeps the workspace folder \/workspaces\/shop.*anything outside that folder .* is lost/);
       return true;
     });
-    assert.equal(await code(m.create({ ...spec('shop', { env: { A: '1' } }), provider: 'lxc' } as unknown as WorkspaceSpec)), 'WORKSPACE_OUTDATED', 'a provider change too');
+    const { docker: _docker, ...common } = spec('shop', { env: { A: '1' } });
+    assert.equal(await code(m.create({ ...common, provider: 'lxc', lxc: { image: 'img' } })), 'WORKSPACE_OUTDATED', 'a provider change too');
     assert.equal(provider.created, 1, 'the old container is kept until asked');
     const again = await m.create(changed, undefined, true);
     assert.deepEqual(events, ['recreate shop']);

@@ -67,7 +67,7 @@ describe('workspace config checks beyond the schema', () => {
   });
 
   it('refuses an unknown top-level key, and checks its block as the key it most likely means', () => {
-    const r = check('name: x\nprovder: lxc\n');
+    const r = check('name: x\nprovder: qemu\n');
     assert.equal(r.config, undefined);
     assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.line, d.col, d.fix?.replacement]), [
       ['error', 'unknown-key', 2, 1, 'provider'],
@@ -81,12 +81,12 @@ describe('workspace config checks beyond the schema', () => {
     assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.line]), [['error', 'unknown-key', 3]]);
   });
 
-  it('refuses the provider that is not available yet, saying which are', () => {
-    const d = check('name: x\nprovider: lxc\n').diagnostics;
-    assert.deepEqual(d.map((x) => [x.severity, x.code, x.line, x.col]), [['error', 'unsupported', 2, 11]]);
-    assert.match(d[0]!.message, /it runs docker and qemu workspaces/);
-    assert.equal(d[0]!.hint, 'use `provider: docker` or `provider: qemu` (or leave `provider` out: docker is the default)');
+  it('accepts every provider this version runs, and checks lxc.config against its allow-list', () => {
     assert.deepEqual(check('name: x\nprovider: qemu\n').diagnostics, []);
+    assert.deepEqual(check('name: x\nprovider: lxc\nlxc: { image: debian/bookworm, profiles: [default], config: { security.nesting: "true" }, target: m2 }\n').diagnostics, []);
+    const bad = check('name: x\nprovider: lxc\nlxc: { config: { security.privileged: "true" } }\n').diagnostics;
+    assert.equal(bad.length, 1, JSON.stringify(bad));
+    assert.equal(bad[0]!.severity, 'error');
   });
 
   it('gives no did-you-mean for an unknown key unlike any known one', () => {

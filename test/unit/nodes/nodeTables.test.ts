@@ -39,6 +39,11 @@ describe('human output of node commands', () => {
     assert.equal(providersText({ docker: { available: false }, lxc: { available: false }, qemu: { available: false, kvm: false } }), 'none');
   });
 
+  it('says how an LXD node keeps the project folder\'s owners', () => {
+    assert.equal(providersText({ docker: { available: false }, lxc: { available: true, version: '5.0.2', projectFolder: 'mapped-owner' }, qemu: { available: false, kvm: false } }), 'lxc 5.0.2 (project folder: mapped-owner)');
+    assert.equal(providersText({ docker: { available: false }, lxc: { available: true }, qemu: { available: false, kvm: false } }), 'lxc');
+  });
+
   it('shows system figures in status', () => {
     const s: NodeStatus = { ...online, system: { hostname: 'b1', os: 'Debian 12', arch: 'x86_64', kernel: '6.1', cpus: 4, memoryTotalBytes: 8 * 1024 ** 3, memoryAvailableBytes: 6 * 1024 ** 3, diskFreeBytes: 50 * 1024 ** 3, diskTotalBytes: 100 * 1024 ** 3, load: [0.5, 0.25, 0.125], uptimeSeconds: 10, nodeVersion: 'v20' } };
     const out = formatNodeStatus([s, { ...offline, system: null }]);

@@ -1,0 +1,106 @@
+/**
+ * A command in an LXD instance, over the exec operation's websockets (stdin, stdout, stderr and
+ * control), so output streams as it comes and stdin can be fed: what services and `logs -f`
+ * need. LXD waits until all four are connected before it starts the command; the exit code is
+ * the operation's `return` once it ends. Hand-written around `ws` because the protocol is LXD's
+ * own (no client library for it runs in Node).
+ */
+import WebSocket from 'ws';
+import { AgentError } from '../../errors';
+import type { ExecOptions, ExecResult } from '../contract';
+import { execBody, execWebsocketPath, lxdCalls } from './api';
+import type { LxdClient } from './client';
+import { TailBuffer } from '../tailBuffer';
+import { execReturn, parseExecFds } from './parse';
+
+const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+/** Output kept when the caller gives no sink. */
+const COLLECT_MAX = 1024 * 1024;
+const SIGKILL = 9;
+
+export interface ExecIdentity {
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+function connect(socketPath: string, path: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws+unix://${socketPath}:${path}`, { perMessageDeflate: false });
+    ws.binaryType = 'nodebuffer';
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+/** Resolves when the websocket is closed (by LXD at the end of its stream, or by us). */
+const closed = (ws: WebSocket): Promise<void> => new Promise((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve())));
+
+export async function lxdExec(client: LxdClient, instance: string, argv: string[], who: ExecIdentity, opts: ExecOptions = {}): Promise<ExecResult> {
+  const env: Record<string, string> = { HOME: who.home, ...opts.env };
+  const op = await client.start(lxdCalls.exec(instance, execBody({ argv, uid: who.uid, gid: who.gid, env, ...(opts.workingDir ? { cwd: opts.workingDir } : {}), ...(opts.tty ? { tty: true } : {}) })), { timeoutMs: 30_000 });
+  if (!op) throw new AgentError('WORKSPACE_MISSING', `The instance ${instance} no longer exists`, { provider: 'lxc' });
+  const fds = parseExecFds(op.metadata);
+  const sockets: WebSocket[] = [];
+  try {
+    // Interactive (tty) execs have one stream for all three; LXD names it `0`.
+    const names = opts.tty ? [fds.stdin, fds.control] : [fds.stdin, fds.stdout, fds.stderr, fds.control];
+    for (const secret of names) sockets.push(await connect(client.socketPath, execWebsocketPath(op.path, secret)));
+  } catch (err) {
+    for (const s of sockets) s.terminate();
+    await client.send(lxdCalls.operationCancel(op.path)).catch(() => undefined);
+    throw new AgentError('PROVIDER_ERROR', `LXD could not attach to a command in the instance ${instance}`, { provider: 'lxc', cause: err });
+  }
+  const [stdin, a, b, c] = sockets as [WebSocket, WebSocket, WebSocket?, WebSocket?];
+  const [stdoutWs, stderrWs, control] = opts.tty ? [stdin, undefined, a] : [a, b, c];
+
+  const out = new TailBuffer(COLLECT_MAX);
+  const err = new TailBuffer(COLLECT_MAX);
+  const sink = (into: TailBuffer, onChunk?: (c: Buffer) => void) => (data: WebSocket.RawData) => {
+    const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+    if (chunk.length === 0) return;
+    if (onChunk) onChunk(chunk);
+    else into.push(chunk);
+  };
+  stdoutWs.on('message', sink(out, opts.onStdout));
+  stderrWs?.on('message', sink(err, opts.onStderr));
+  const streamsDone = Promise.all([closed(stdoutWs), ...(stderrWs ? [closed(stderrWs)] : [])]);
+
+  const feeding = feedStdin(stdin, opts.stdin, opts.tty === true);
+  let timedOut = false;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+  // 0: no bound (a service's main command runs until stopped).
+  const timer = timeoutMs > 0
+    ? setTimeout(() => {
+        timedOut = true;
+        control?.send(JSON.stringify({ command: 'signal', args: null, signal: SIGKILL }));
+      }, timeoutMs)
+    : undefined;
+  try {
+    const outcome = await client.wait(op.path, 24 * 3600_000);
+    await Promise.race([streamsDone, new Promise((r) => setTimeout(r, 2_000))]);
+    await feeding.catch(() => undefined);
+    if (outcome.error !== undefined) throw new AgentError('PROVIDER_ERROR', `LXD could not run ${argv[0] ?? 'a command'} in the instance ${instance}: ${outcome.error}`, { provider: 'lxc' });
+    if (timedOut) throw new AgentError('PROVIDER_ERROR', `A command in the instance ${instance} did not finish within ${timeoutMs / 1000} s`, { provider: 'lxc' });
+    return { exitCode: execReturn(outcome.metadata), stdout: out.toString(), stderr: err.toString() };
+  } finally {
+    if (timer) clearTimeout(timer);
+    for (const s of sockets) if (s.readyState === WebSocket.OPEN) s.close();
+  }
+}
+
+/**
+ * Sends stdin and then ends it: LXD takes a close of a non-interactive stdin websocket as EOF.
+ * Without stdin the stream is ended at once, so a command reading it sees EOF.
+ */
+async function feedStdin(ws: WebSocket, stdin: ExecOptions['stdin'], tty: boolean): Promise<void> {
+  if (stdin !== undefined) {
+    const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(stdin) ? [stdin] : stdin;
+    for await (const chunk of chunks) {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      await new Promise<void>((resolve, reject) => ws.send(chunk, { binary: true }, (e) => (e ? reject(e) : resolve())));
+    }
+  }
+  // A tty's one stream carries the output too: it stays open until the command ends.
+  if (!tty && ws.readyState === WebSocket.OPEN) ws.close();
+}

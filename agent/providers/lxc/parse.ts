@@ -1,0 +1,183 @@
+/**
+ * LXD API replies → what the agent uses. Pure functions, tested against replies recorded from a
+ * real LXD 5.0 (test/fixtures/agent/lxd-*.json). Replies are untrusted input: every field is
+ * checked, and a reply that is not what it should be is an error, never a crash.
+ */
+import { WORKSPACE_LABEL } from '../../protocol';
+import type { ProviderWorkspace } from '../contract';
+import { IMAGE_LABEL, labelFromKey, PROJECT_DEVICE, SSH_DEVICE, WORKSPACE_KEY } from './api';
+
+export class UnexpectedLxdReply extends Error {
+  constructor(what: string) {
+    super(`unexpected reply from LXD: ${what}`);
+    this.name = 'UnexpectedReply';
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function strings(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isObj(v)) for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+/** A synchronous reply's `metadata` (`{type: "sync", status_code: 200, metadata: …}`). */
+export function syncMetadata(reply: unknown, what: string): unknown {
+  if (!isObj(reply) || reply.type !== 'sync') throw new UnexpectedLxdReply(`${what} is not a synchronous reply`);
+  return reply.metadata;
+}
+
+/** The operation an asynchronous reply started: its path (`/1.0/operations/<uuid>`) and metadata. */
+export function asyncOperation(reply: unknown, what: string): { path: string; metadata: Obj } {
+  if (!isObj(reply) || reply.type !== 'async' || typeof reply.operation !== 'string') throw new UnexpectedLxdReply(`${what} did not start an operation`);
+  return { path: reply.operation, metadata: isObj(reply.metadata) ? reply.metadata : {} };
+}
+
+export interface OperationOutcome {
+  /** Still running when the wait ended. */
+  running: boolean;
+  /** The failure in LXD's words (`err`), when it failed or was cancelled. */
+  error?: string;
+  /** The operation's own metadata (an exec's `return`, a download's progress). */
+  metadata: Obj;
+}
+
+/** `GET /1.0/operations/<id>/wait`: status_code 200 success, 400/401 failure/cancelled, 103 running. */
+export function parseOperation(reply: unknown): OperationOutcome {
+  const op = syncMetadata(reply, 'an operation wait');
+  if (!isObj(op)) throw new UnexpectedLxdReply('an operation without fields');
+  const code = typeof op.status_code === 'number' ? op.status_code : 0;
+  const metadata = isObj(op.metadata) ? op.metadata : {};
+  if (code === 200) return { running: false, metadata };
+  if (code >= 400) return { running: false, error: str(op.err) || str(op.status) || `status ${code}`, metadata };
+  return { running: true, metadata };
+}
+
+/** An exec operation's websocket secrets: `metadata.fds` with `0`, `1`, `2` and `control`. */
+export function parseExecFds(metadata: Obj): { stdin: string; stdout: string; stderr: string; control: string } {
+  const fds = isObj(metadata.metadata) && isObj(metadata.metadata.fds) ? metadata.metadata.fds : isObj(metadata.fds) ? metadata.fds : undefined;
+  const s = strings(fds);
+  if (!s['0'] || !s['1'] || !s['2'] || !s.control) throw new UnexpectedLxdReply('an exec without its four websockets');
+  return { stdin: s['0'], stdout: s['1'], stderr: s['2'], control: s.control };
+}
+
+/** A finished exec's exit code (`metadata.return`). */
+export function execReturn(metadata: Obj): number {
+  const r = metadata.return;
+  if (typeof r !== 'number' || !Number.isInteger(r)) throw new UnexpectedLxdReply('an exec that ended without an exit code');
+  return r;
+}
+
+/** `listen=tcp:127.0.0.1:PORT` of a proxy device. */
+export function proxyListenPort(device: unknown): number | undefined {
+  if (!isObj(device) || device.type !== 'proxy') return undefined;
+  const m = /^tcp:127\.0\.0\.1:(\d{1,5})$/.exec(str(device.listen) ?? '');
+  const port = m ? Number(m[1]) : NaN;
+  return port > 0 && port < 65536 ? port : undefined;
+}
+
+function guestPort(device: unknown): number | undefined {
+  if (!isObj(device)) return undefined;
+  const m = /^tcp:127\.0\.0\.1:(\d{1,5})$/.exec(str(device.connect) ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** LXD's zero time for "never". */
+function time(v: unknown): string | undefined {
+  const s = str(v);
+  return s && !s.startsWith('0001-01-01') && !s.startsWith('1970-01-01') ? s : undefined;
+}
+
+function stateOf(status: string | undefined, everStarted: boolean): Pick<ProviderWorkspace, 'state' | 'error'> {
+  switch (status) {
+    case 'Running':
+      return { state: 'running' };
+    case 'Stopped':
+      return { state: everStarted ? 'stopped' : 'created' };
+    case 'Frozen':
+      return { state: 'error', error: 'the instance is frozen (paused) in LXD; `lxc start` on the node resumes it' };
+    case 'Error':
+      return { state: 'error', error: 'LXD reports the instance in an error state' };
+    default:
+      return { state: 'error', error: `LXD reports an unknown state ${JSON.stringify(status ?? null)}` };
+  }
+}
+
+/** An instance (`GET /1.0/instances/<name>` metadata, or one entry of a recursion=1 list) as a workspace. */
+export function parseInstance(v: unknown): ProviderWorkspace & { location?: string } {
+  if (!isObj(v) || typeof v.name !== 'string') throw new UnexpectedLxdReply('an instance without a name');
+  const config = strings(v.config);
+  const devices = isObj(v.devices) ? v.devices : {};
+  const labels: Record<string, string> = {};
+  for (const [k, val] of Object.entries(config)) {
+    const label = labelFromKey(k);
+    if (label) labels[label] = val;
+  }
+  const running = v.status === 'Running';
+  const sshPort = proxyListenPort(devices[SSH_DEVICE]);
+  const publishedPorts: Record<string, number> = {};
+  if (sshPort !== undefined) publishedPorts['22'] = sshPort;
+  for (const [name, dev] of Object.entries(devices)) {
+    if (!name.startsWith('vendetta-port-')) continue;
+    const node = proxyListenPort(dev);
+    const guest = guestPort(dev);
+    if (node !== undefined && guest !== undefined) publishedPorts[String(guest)] = node;
+  }
+  const project = devices[PROJECT_DEVICE];
+  const image = config['volatile.base_image'] ?? '';
+  const ws: ProviderWorkspace & { location?: string } = {
+    name: config[WORKSPACE_KEY] ?? '',
+    providerId: v.name,
+    ...stateOf(str(v.status), time(v.last_used_at) !== undefined),
+    image: labels[IMAGE_LABEL] ?? image,
+    labels,
+  };
+  if (running && sshPort !== undefined) ws.sshPort = sshPort;
+  if (running) ws.publishedPorts = publishedPorts;
+  const created = time(v.created_at);
+  if (created) ws.createdAt = created;
+  const used = time(v.last_used_at);
+  if (running && used) ws.startedAt = used;
+  if (isObj(project) && typeof project.source === 'string') ws.nodeFolder = project.source;
+  const location = str(v.location);
+  if (location && location !== 'none') ws.location = location;
+  return ws;
+}
+
+/** `GET /1.0/instances?recursion=1`: only instances carrying the workspace key. */
+export function parseInstanceList(reply: unknown): ProviderWorkspace[] {
+  const list = syncMetadata(reply, 'the instance list');
+  if (!Array.isArray(list)) throw new UnexpectedLxdReply('the instance list is not a list');
+  return list.filter((i) => isObj(i) && isObj(i.config) && typeof i.config[WORKSPACE_KEY] === 'string').map((i) => parseInstance(i)).filter((w) => w.labels[WORKSPACE_LABEL] !== undefined);
+}
+
+/** `GET /1.0/images/aliases/<name>` → the fingerprint it names. */
+export function parseAliasTarget(reply: unknown): string {
+  const m = syncMetadata(reply, 'an image alias');
+  const target = isObj(m) ? str(m.target) : undefined;
+  if (!target) throw new UnexpectedLxdReply('an image alias without a target');
+  return target;
+}
+
+/** What `GET /1.0` says of the server that matters to workspaces. */
+export interface LxdServerFacts {
+  version: string;
+  clustered: boolean;
+  /** shiftfs is there: a disk device can have `shift=true` (see idmap.ts). */
+  shiftfs: boolean;
+  serverName?: string;
+}
+
+export function parseServerFacts(reply: unknown): LxdServerFacts {
+  const m = syncMetadata(reply, 'the server description');
+  const env = isObj(m) && isObj(m.environment) ? m.environment : undefined;
+  if (!env || typeof env.server_version !== 'string') throw new UnexpectedLxdReply('a server description without a version');
+  const features = strings(env.kernel_features);
+  const facts: LxdServerFacts = { version: env.server_version, clustered: env.server_clustered === true, shiftfs: features.shiftfs === 'true' };
+  const serverName = str(env.server_name);
+  if (serverName) facts.serverName = serverName;
+  return facts;
+}

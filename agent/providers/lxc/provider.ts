@@ -1,0 +1,285 @@
+/** Workspaces as LXD (or Incus) system containers, through the REST API on the node's socket. */
+import { AgentError } from '../../errors';
+import { WORKSPACE_LABEL, type LxcWorkspaceSpecMember, type WorkspaceSpec } from '../../protocol';
+import { nodePortProbe, type PortProbe } from '../../services/ports';
+import { NodePortTakenError, type CallOptions, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../contract';
+import { fileHeaders, instanceCreateBody, instanceName, lxdCalls, type FolderMapping, type LxcSpecPart } from './api';
+import { isLxdFailure, LxdClient, LxdHttpError } from './client';
+import { lxdExec, type ExecIdentity } from './exec';
+import { folderMapping, nodeSideId } from './idmap';
+import { resolveImage } from './image';
+import { parseInstance, parseInstanceList, parseServerFacts, type LxdServerFacts } from './parse';
+import { journalArgv, sshdUnitFiles, type InstanceFile } from './systemd';
+
+/** Seconds the instance's init gets to shut down before LXD kills it. */
+const STOP_GRACE_S = 10;
+const ROOT: ExecIdentity = { uid: 0, gid: 0, home: '/root' };
+
+export class LxcProvider implements WorkspaceProvider {
+  readonly name = 'lxc' as const;
+  /** A proxy device connects from inside the instance, to its own loopback: services need no relay. */
+  readonly publishedPortsArrive = 'loopback' as const;
+  private facts: Promise<LxdServerFacts> | undefined;
+  /** Login users' ids per instance (an exec names its user by uid). */
+  private readonly identities = new Map<string, ExecIdentity>();
+
+  constructor(
+    readonly client: LxdClient,
+    private readonly ports: PortProbe = nodePortProbe,
+    private readonly agentIds: { uid: number; gid: number } = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+  ) {}
+
+  static forSocket(socketPath: string): LxcProvider {
+    return new LxcProvider(new LxdClient(socketPath));
+  }
+
+  /** What the server says of itself (asked once per provider; a failed ask is asked again). */
+  serverFacts(): Promise<LxdServerFacts> {
+    this.facts ??= this.client.json(lxdCalls.server(), { timeoutMs: 15_000 }).then((r) => parseServerFacts(r.value));
+    this.facts.catch(() => (this.facts = undefined));
+    return this.facts;
+  }
+
+  /** How the project folder keeps its owners: id-shifted (idmapped mounts) or raw.idmap. */
+  async folderMapping(): Promise<FolderMapping> {
+    return folderMapping(await this.serverFacts(), this.agentIds);
+  }
+
+  async create(req: ProviderCreateRequest): Promise<ProviderWorkspace> {
+    return this.guard(async () => {
+      const lxc = lxcPart(req);
+      const name = instanceName(req.spec.name);
+      let id = req.adopt ? (await this.adoptable(req.adopt, req))?.providerId : undefined;
+      if (!id) {
+        const source = await resolveImage(this.client, lxc.image);
+        req.progress(`Creating the instance ${name} from ${lxc.image}`);
+        const body = instanceCreateBody({
+          workspace: req.spec.name,
+          lxc,
+          source,
+          nodeFolder: req.nodeFolder,
+          workspaceFolder: req.spec.workspaceFolder,
+          env: req.spec.env,
+          labels: req.labels,
+          sshNodePort: await this.ports.anyFree(),
+          ports: req.ports ?? [],
+          mapping: await this.folderMapping(),
+        });
+        id = await this.createInstance(body, req, lxc.target);
+      } else {
+        req.progress(`Adopting the instance ${name} left by an earlier create`);
+      }
+      await this.requireSshd(id, req);
+      await this.putAll(id, [...req.seedFiles, ...sshdUnitFiles(req.ssh)], req);
+      return (await this.inspect(id)) ?? missing(id);
+    });
+  }
+
+  private async createInstance(body: Record<string, unknown>, req: ProviderCreateRequest, target: string | undefined, retried = false): Promise<string> {
+    const name = String(body.name);
+    try {
+      await this.client.operation(lxdCalls.instanceCreate(body, target), 600_000, { timeoutMs: 60_000, ...signalOf(req) });
+      return name;
+    } catch (err) {
+      if (!isLxdFailure(err) || !/already exists/i.test(err.message)) throw err;
+      // The name is taken. Ours (same workspace): adopt or replace it. Anyone else's: refuse.
+      const holder = await this.inspect(name);
+      if (holder?.name === req.spec.name && (await this.adoptable(holder.providerId, req))) return holder.providerId;
+      if (holder?.name === req.spec.name && !retried) return this.createInstance(body, req, target, true); // adoptable() removed it
+      throw conflict(name, req.spec.name);
+    }
+  }
+
+  /** An earlier create's instance, if it matches this spec; one of ours that does not is replaced. */
+  private async adoptable(ref: string, req: ProviderCreateRequest): Promise<ProviderWorkspace | undefined> {
+    const found = await this.inspect(ref);
+    if (!found) return undefined;
+    const ours = Object.entries(req.labels).every(([k, v]) => found.labels[k] === undefined || found.labels[k] === v);
+    if (!ours) throw conflict(ref, req.spec.name);
+    if (found.name === req.spec.name && found.image === lxcSpec(req.spec).lxc.image && found.nodeFolder === req.nodeFolder) return found;
+    req.progress(`Replacing the instance ${ref} left by an earlier create (it does not match the config)`);
+    await this.remove(found.providerId);
+    return undefined;
+  }
+
+  /** The image must have the OpenSSH server (and systemd, which runs it). */
+  private async requireSshd(id: string, req: ProviderCreateRequest): Promise<void> {
+    for (const [path, what] of [
+      [req.ssh.binary, 'no OpenSSH server'],
+      ['/lib/systemd/systemd', 'no systemd (the workspace SSH server runs as a systemd unit)'],
+    ] as const) {
+      const r = await this.client.send({ method: 'GET', path: `/1.0/instances/${encodeURIComponent(id)}/files`, query: { path }, accept: [200, 404], what: `look for ${path} in the instance ${id}` }, { timeoutMs: 30_000, maxBody: 64 * 1024 * 1024 });
+      if (r.status === 200 && r.headers['x-lxd-type'] !== 'directory') continue;
+      await this.remove(id);
+      throw new AgentError('SSHD_MISSING', `The image ${lxcSpec(req.spec).lxc.image} has ${what} (${path} is missing)`, {
+        provider: 'lxc',
+        hint: 'Use a Debian/Ubuntu image with openssh-server and systemd-sysv (e.g. images:debian/12 on a node with the images remote), or add them to your image.',
+      });
+    }
+  }
+
+  async start(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace> {
+    return this.guard(async () => {
+      const done = await this.client.operation(lxdCalls.instanceState(id, { action: 'start' }), 120_000, signalOf(opts)).catch((err: unknown) => {
+        const taken = isLxdFailure(err) ? takenNodePort(err.message) : undefined;
+        if (taken !== undefined) throw new NodePortTakenError(taken, (err as Error).message, { cause: err });
+        // Starting a running instance is a success.
+        if (isLxdFailure(err) && /already running/i.test(err.message)) return {};
+        throw err;
+      });
+      if (!done) missing(id);
+      return (await this.inspect(id)) ?? missing(id);
+    });
+  }
+
+  /** A clean shutdown through the instance's init, then a forced one if it does not end in time. */
+  async stop(id: string, opts: CallOptions = {}): Promise<void> {
+    return this.guard(async () => {
+      try {
+        const done = await this.client.operation(lxdCalls.instanceState(id, { action: 'stop', timeout: STOP_GRACE_S }), (STOP_GRACE_S + 30) * 1000, signalOf(opts));
+        if (!done) missing(id);
+      } catch (err) {
+        if (err instanceof AgentError) throw err;
+        if (isLxdFailure(err) && /not running|already stopped/i.test(err.message)) return;
+        await this.client.operation(lxdCalls.instanceState(id, { action: 'stop', force: true }), 60_000);
+      }
+    });
+  }
+
+  async remove(id: string, opts: CallOptions = {}): Promise<void> {
+    return this.guard(async () => {
+      const ws = await this.inspect(id, opts);
+      if (!ws) return;
+      if (ws.state === 'running' || ws.state === 'error') await this.client.operation(lxdCalls.instanceState(id, { action: 'stop', force: true }), 60_000).catch(() => undefined);
+      await this.client.operation(lxdCalls.instanceDelete(id), 120_000);
+      for (const k of this.identities.keys()) if (k.startsWith(`${id}\0`)) this.identities.delete(k);
+    });
+  }
+
+  async inspect(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace | undefined> {
+    return this.guard(async () => {
+      const r = await this.client.json(lxdCalls.instance(id), { timeoutMs: 15_000, ...signalOf(opts) });
+      if (r.status === 404) return undefined;
+      const ws = parseInstance((r.value as { metadata?: unknown } | undefined)?.metadata);
+      // Only our own: an instance without the workspace key is not a workspace.
+      return ws.labels[WORKSPACE_LABEL] === undefined ? undefined : ws;
+    });
+  }
+
+  async list(opts: CallOptions = {}): Promise<ProviderWorkspace[]> {
+    return this.guard(async () => parseInstanceList((await this.client.json(lxdCalls.instances(), { timeoutMs: 15_000, ...signalOf(opts) })).value));
+  }
+
+  async putFiles(id: string, files: WorkspaceFile[], opts: CallOptions = {}): Promise<void> {
+    return this.guard(() => this.putAll(id, files, opts));
+  }
+
+  /** One push per file, in order (a folder before what goes in it). */
+  private async putAll(id: string, files: InstanceFile[], opts: CallOptions = {}): Promise<void> {
+    for (const f of files) {
+      const body = f.type === 'symlink' ? Buffer.from(f.target) : f.type === 'file' ? Buffer.from(f.content ?? '') : Buffer.alloc(0);
+      const headers = fileHeaders(f.type === 'symlink' ? { type: 'symlink', mode: 0o777 } : { type: f.type, mode: f.mode, ...(f.uid !== undefined ? { uid: f.uid } : {}), ...(f.gid !== undefined ? { gid: f.gid } : {}) });
+      // Without this content type LXD writes an empty file and says nothing.
+      const r = await this.client.send({ ...lxdCalls.filePut(id, f.path), headers }, { body, contentType: 'application/octet-stream', timeoutMs: 60_000, ...signalOf(opts) });
+      if (r.status === 404) missing(id);
+    }
+  }
+
+  async exec(id: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.guard(async () => {
+      if (argv.length === 0) throw new Error('exec: empty argv');
+      const who = await this.identity(id, opts.user);
+      return lxdExec(this.client, id, argv, who, opts);
+    });
+  }
+
+  /** The uid, gid and home of a user inside the instance (LXD's exec takes numbers). */
+  private async identity(id: string, user: string | undefined): Promise<ExecIdentity> {
+    if (user === undefined || user === 'root' || user === '0') return ROOT;
+    const key = `${id}\0${user}`;
+    const known = this.identities.get(key);
+    if (known) return known;
+    const r = await lxdExec(this.client, id, ['getent', 'passwd', user], ROOT, { timeoutMs: 15_000 });
+    const fields = r.stdout.trim().split(':');
+    const uid = Number(fields[2]);
+    const gid = Number(fields[3]);
+    if (r.exitCode !== 0 || !Number.isInteger(uid) || !Number.isInteger(gid)) {
+      throw new AgentError('PROVIDER_ERROR', `There is no user ${user} in the instance ${id}`, { provider: 'lxc', hint: 'The workspace login user is made at start; start the workspace again.' });
+    }
+    const who = { uid, gid, home: fields[5] || '/' };
+    this.identities.set(key, who);
+    return who;
+  }
+
+  /** Inside ids as the node sees them: the same with shift=true, else through the instance's idmap. */
+  async nodeIds(id: string, inside: { uid: number; gid: number }): Promise<{ uid: number; gid: number }> {
+    return this.guard(async () => {
+      if ((await this.folderMapping()).kind === 'shift') return inside;
+      const r = await this.client.json(lxdCalls.instance(id), { timeoutMs: 15_000 });
+      if (r.status === 404) missing(id);
+      const config = ((r.value as { metadata?: { config?: Record<string, string> } } | undefined)?.metadata?.config ?? {}) as Record<string, string>;
+      const idmap = config['volatile.idmap.current'] ?? config['volatile.idmap.next'];
+      const uid = nodeSideId(idmap, inside.uid, 'uid');
+      const gid = nodeSideId(idmap, inside.gid, 'gid');
+      if (uid === undefined || gid === undefined) {
+        throw new AgentError('PROVIDER_ERROR', `The instance ${id} maps no node ids to ${inside.uid}:${inside.gid}`, { provider: 'lxc', hint: 'Its idmap (volatile.idmap.current) does not cover the login user; use a login user with a lower uid.' });
+      }
+      return { uid, gid };
+    });
+  }
+
+  async logs(id: string, lines: number): Promise<string> {
+    return this.guard(async () => {
+      const ws = await this.inspect(id);
+      if (ws?.state !== 'running') return '';
+      const r = await lxdExec(this.client, id, journalArgv(lines), ROOT, { timeoutMs: 15_000 });
+      return (r.stdout + r.stderr).trim();
+    });
+  }
+
+  /** LXD's refusals become PROVIDER_ERROR with LXD's own words; a stopped instance is said as such. */
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof AgentError || err instanceof NodePortTakenError) throw err;
+      if (err instanceof LxdHttpError && /not running/i.test(err.message)) {
+        throw new AgentError('WORKSPACE_NOT_RUNNING', err.message, { provider: 'lxc', hint: 'Start the workspace first.', cause: err });
+      }
+      if (isLxdFailure(err)) throw new AgentError('PROVIDER_ERROR', err.message, { provider: 'lxc', hint: 'See the LXD log on the node (lxd.log in its folder) for details.', cause: err });
+      if (err instanceof Error && err.name === 'UnexpectedReply') throw new AgentError('PROVIDER_ERROR', err.message, { provider: 'lxc', cause: err });
+      throw err;
+    }
+  }
+}
+
+function lxcSpec(spec: WorkspaceSpec): LxcWorkspaceSpecMember {
+  if (spec.provider === 'lxc') return spec;
+  throw new AgentError('INVALID_PARAMS', `The lxc provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`, { provider: 'lxc' });
+}
+
+function lxcPart(req: ProviderCreateRequest): LxcSpecPart & { target?: string } {
+  return lxcSpec(req.spec).lxc;
+}
+
+/** `…listen tcp 127.0.0.1:41234: bind: address already in use` in a failed start. */
+export function takenNodePort(message: string): number | undefined {
+  const m = /127\.0\.0\.1:(\d{1,5}): bind: address already in use/.exec(message);
+  return m ? Number(m[1]) : undefined;
+}
+
+const signalOf = (opts: CallOptions): { signal?: AbortSignal } => (opts.signal ? { signal: opts.signal } : {});
+
+function conflict(name: string, workspace: string): AgentError {
+  return new AgentError('WORKSPACE_CONFLICT', `An instance named ${name} already exists on this node and was not made for workspace ${workspace} by this agent`, {
+    provider: 'lxc',
+    hint: `Remove or rename it on the node (\`lxc delete ${name}\`), or pick another workspace name.`,
+  });
+}
+
+function missing(id: string): never {
+  throw new AgentError('WORKSPACE_MISSING', `The instance ${id} no longer exists`, {
+    provider: 'lxc',
+    hint: 'It was deleted outside Vendetta; `vendetta workspace up` makes it again (the project folder and host key are kept).',
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * How an LXD workspace runs its SSH server: as a systemd unit under the instance's own init, so
+ * it comes back whenever the instance boots (by us, by LXD's autostart, by `lxc restart`). The
+ * image's own ssh service is masked: the workspace's SSH server is ours (its config, its host key).
+ */
+import type { SshServerIntent, WorkspaceFile } from '../contract';
+
+export const SSHD_UNIT = 'vendetta-sshd.service';
+const UNIT_DIR = '/etc/systemd/system';
+
+export function sshdUnitText(ssh: SshServerIntent): string {
+  return [
+    '# Written by the Vendetta agent: the workspace SSH server.',
+    '[Unit]',
+    'Description=Vendetta workspace SSH server',
+    'After=network.target',
+    '',
+    '[Service]',
+    `ExecStart=${ssh.binary} -D -e -f ${ssh.configPath}`,
+    // Debian's sshd wants its privilege-separation folder; /run is a fresh tmpfs on every boot.
+    'RuntimeDirectory=sshd',
+    'RuntimeDirectoryPreserve=yes',
+    // Sessions outlive a restart of the listener (as with Debian's own ssh.service).
+    'KillMode=process',
+    'Restart=always',
+    'RestartSec=1',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** A file, or a symbolic link (`target`), put into the instance. */
+export type InstanceFile = WorkspaceFile | { path: string; type: 'symlink'; target: string };
+
+/** The unit, enabled (the link `systemctl enable` makes), and the image's sshd masked. */
+export function sshdUnitFiles(ssh: SshServerIntent): InstanceFile[] {
+  return [
+    { path: `${UNIT_DIR}/${SSHD_UNIT}`, type: 'file', mode: 0o644, content: sshdUnitText(ssh) },
+    { path: `${UNIT_DIR}/multi-user.target.wants`, type: 'directory', mode: 0o755 },
+    { path: `${UNIT_DIR}/multi-user.target.wants/${SSHD_UNIT}`, type: 'symlink', target: `${UNIT_DIR}/${SSHD_UNIT}` },
+    { path: `${UNIT_DIR}/ssh.service`, type: 'symlink', target: '/dev/null' },
+    { path: `${UNIT_DIR}/ssh.socket`, type: 'symlink', target: '/dev/null' },
+  ];
+}
+
+/** The unit's last lines, for an error message when sshd does not come up. */
+export const journalArgv = (lines: number): string[] => ['journalctl', '--no-pager', '-o', 'cat', '-n', String(lines), '-u', SSHD_UNIT];

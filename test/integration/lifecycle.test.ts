@@ -1,0 +1,208 @@
+/**
+ * One workspace lifecycle, run once per provider (lifecycleProviders.ts): the built CLI on the
+ * local node, the engine in a network namespace of its own, the real OpenSSH client. The same
+ * project (examples/hello: three services behind health checks) with only its provider section
+ * changed must behave the same on every provider.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
+import { pidAlive, requireRoot } from '../infra/sys';
+import { REPO } from './coordinatorHarness';
+import { LIFECYCLE_PROVIDERS, type ProviderEnv } from './lifecycleProviders';
+import { httpGetScript, startLive, type LiveCommand } from './servicesHarness';
+
+const HELLO = join(REPO, 'examples', 'hello');
+const README = readFileSync(join(HELLO, 'README.md'), 'utf8');
+
+function parse<T>(r: { code: number; stdout: string; stderr: string }, what: string): T {
+  assert.equal(r.code, 0, `${what} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** examples/hello with its provider section replaced. */
+function helloFor(dir: string, providerYaml: string): string {
+  const project = join(dir, 'projects', 'hello');
+  cpSync(HELLO, project, { recursive: true });
+  const file = join(project, '.vendetta', 'config.yaml');
+  const text = readFileSync(file, 'utf8').replace(/^provider: docker\ndocker:\n(?: {2}.*\n)+/m, providerYaml);
+  assert.match(text, new RegExp(`^${providerYaml.split('\n')[0]}$`, 'm'), 'the provider section was replaced');
+  writeFileSync(file, text);
+  return project;
+}
+
+for (const provider of LIFECYCLE_PROVIDERS) {
+  describe(`the workspace lifecycle on ${provider.name}: up, ssh, exec, services, forward, logs, stop/start, faults, rm`, function () {
+    let env: ProviderEnv;
+    let project: string;
+    const live: LiveCommand[] = [];
+    const numbers: Record<string, number> = {};
+    const liveCli = (args: string[]) => {
+      const c = startLive([...env.nsenter, process.execPath, join(env.h.dir, 'bin', 'vendetta.js'), ...args], { ...process.env, ...env.env, VENDETTA_HOME: env.h.home, SSH_AUTH_SOCK: '', TZ: 'UTC' });
+      live.push(c);
+      return c;
+    };
+    const get = async (url: string) => JSON.parse((await env.run(httpGetScript(url))).stdout || '{"status":-1,"body":""}') as { status: number; body: string };
+    const status = async () => parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'hello', '--json']), 'status');
+    const agentPid = (): number | undefined => {
+      try {
+        return (JSON.parse(readFileSync(join(env.h.home, 'local-agent', 'daemon.pid'), 'utf8')) as { pid: number }).pid;
+      } catch {
+        return undefined;
+      }
+    };
+
+    before(async function () {
+      requireRoot(this, `the ${provider.name} lifecycle suite`);
+      this.timeout(1_800_000);
+      env = await provider.setup();
+      project = helloFor(env.h.dir, provider.configYaml);
+    });
+
+    after(async function () {
+      this.timeout(180_000);
+      for (const c of live) await c.stop('SIGKILL').catch(() => undefined);
+      if (!env) return;
+      await env.cli(['workspace', 'rm', 'hello', '--force']).catch(() => undefined);
+      await env.cleanup();
+      if (Object.keys(numbers).length) console.log(`    measured on ${provider.name}: ${JSON.stringify(numbers)}`);
+    });
+
+    it('up starts db, api, web in order behind their health checks; ssh through the generated config reads a project file', async function () {
+      this.timeout(300_000);
+      const up = await env.cli(['workspace', 'up', project, '--json'], { timeoutMs: 280_000 });
+      const r = parse<WorkspaceUpResult>(up, 'workspace up');
+      numbers.upToHealthyMs = up.ms;
+      assert.deepEqual([r.name, r.provider, r.state, r.sshHost], ['hello', provider.name, 'running', 'hello.local.vendetta']);
+      assert.deepEqual(r.services?.map((s) => [s.name, s.state]), [['db', 'healthy'], ['api', 'healthy'], ['web', 'healthy']], JSON.stringify(r.services));
+      const at = (n: string, k: 'healthyAt' | 'startedAt') => Date.parse(r.services!.find((s) => s.name === n)![k]!);
+      assert.ok(at('api', 'startedAt') >= at('db', 'healthyAt') && at('web', 'startedAt') >= at('api', 'healthyAt'), 'each starts after its dependency is healthy');
+      const cat = await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/README.md']);
+      assert.equal(cat.code, 0, cat.stderr);
+      assert.equal(cat.stdout, README);
+      // One word: OpenSSH joins the words of a command with spaces for the remote shell.
+      const made = await env.ssh('hello.local.vendetta', ['echo from-inside > /workspaces/hello/inside.txt']);
+      assert.equal(made.code, 0, made.stderr);
+      assert.equal(readFileSync(join(env.h.home, 'local-agent', 'workspaces', 'hello', 'src', 'inside.txt'), 'utf8'), 'from-inside\n', 'root inside writes the project folder on the node');
+      assert.deepEqual(await env.workspaces(), [{ workspace: 'hello', running: true }]);
+    });
+
+    it('services get the discovery env of every service', async function () {
+      const s = await status();
+      const apiPid = s.services!.find((x) => x.name === 'api')!.pid!;
+      const environ = await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', `tr '\\0' '\\n' < /proc/${apiPid}/environ | grep ^VENDETTA_SERVICE_ | sort`]);
+      assert.equal(environ.code, 0, environ.stderr);
+      assert.match(environ.stdout, /^VENDETTA_SERVICE_DB_PORT=7070$/m);
+      assert.match(environ.stdout, /^VENDETTA_SERVICE_WEB_URL=http:\/\/\S+:8080$/m);
+    });
+
+    it('exec passes stdio, argv word for word and the exit code', async function () {
+      const ok = await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'echo out; echo err >&2; pwd']);
+      assert.deepEqual([ok.code, ok.stdout, ok.stderr], [0, 'out\n/workspaces/hello\n', 'err\n']);
+      assert.equal((await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'exit 42'])).code, 42);
+      assert.equal((await env.cli(['workspace', 'exec', 'hello', '--', 'printf', '%s|', '$HOME', 'a b', ';'])).stdout, '$HOME|a b|;|');
+      assert.equal((await env.cli(['workspace', 'exec', 'hello', '--', 'wc', '-c'], { input: Buffer.alloc(300_000, 1) })).stdout.trim(), '300000');
+      assert.equal((await env.cli(['workspace', 'ssh', 'hello', '--', 'sh', '-c', 'exit 7'])).code, 7);
+    });
+
+    it('forward answers HTTP 200 on this side; logs -f shows a new line of a service', async function () {
+      this.timeout(120_000);
+      const fwd = liveCli(['workspace', 'forward', 'hello', '8080']);
+      const { match } = await fwd.waitFor(/^Forwarding http:\/\/127\.0\.0\.1:(\d+) → hello:8080 \(node local\)$/m, 30_000);
+      const page = await get(`http://127.0.0.1:${match[1]}/`);
+      assert.equal(page.status, 200, page.body);
+      assert.equal(await fwd.stop('SIGINT'), 0, `forward: ${fwd.stderr()} ${fwd.stdout()}`);
+
+      const follow = liveCli(['workspace', 'logs', 'hello', '-f', '--tail', '0']);
+      await new Promise((r) => setTimeout(r, 1500)); // the follow is set up
+      // A restarted api says it listens again: a new line, from a new process.
+      const t0 = Date.now();
+      const restart = await env.cli(['workspace', 'restart', 'hello', 'api']);
+      assert.equal(restart.code, 0, restart.stderr);
+      const seen = await follow.waitFor(/^\d\d:\d\d:\d\d\.\d{3} api +\| api listening on /m, 30_000);
+      numbers.logsFollowRestartLineMs = seen.at - t0;
+      assert.equal(await follow.stop('SIGINT'), 0, follow.stderr());
+    });
+
+    it('stop and start keep what was written inside; the services come back healthy', async function () {
+      this.timeout(240_000);
+      assert.equal((await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'echo kept > /root/note'])).code, 0);
+      const stop = await env.cli(['workspace', 'stop', 'hello']);
+      assert.equal(stop.code, 0, stop.stderr);
+      numbers.stopMs = stop.ms;
+      assert.equal(parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === 'hello')?.state, 'stopped');
+      assert.deepEqual(await env.workspaces(), [{ workspace: 'hello', running: false }]);
+      const start = await env.cli(['workspace', 'start', 'hello'], { timeoutMs: 200_000 });
+      assert.equal(start.code, 0, start.stderr);
+      numbers.startMs = start.ms;
+      assert.equal((await env.ssh('hello.local.vendetta', ['cat', '/root/note'])).stdout, 'kept\n');
+      const s = await status();
+      assert.deepEqual(s.services?.map((x) => x.state), ['healthy', 'healthy', 'healthy']);
+    });
+
+    it('an agent killed while the workspace runs: the next agent finds it and controls it', async function () {
+      this.timeout(120_000);
+      const victim = agentPid();
+      assert.ok(victim && pidAlive(victim), 'the local agent runs');
+      process.kill(victim, 'SIGKILL');
+      const cat = await env.ssh('hello.local.vendetta', ['cat', '/root/note']);
+      assert.equal(cat.stdout, 'kept\n', cat.stderr);
+      const ran = await env.cli(['workspace', 'exec', 'hello', '--', 'true']);
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.notEqual(agentPid(), victim, 'a new agent daemon serves the node');
+      assert.equal((await status()).state, 'running');
+    });
+
+    it('a workspace deleted behind vendetta\'s back shows error; up makes it again from the same folder', async function () {
+      this.timeout(300_000);
+      await env.deleteBehindBack('hello');
+      const row = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === 'hello');
+      assert.equal(row?.state, 'missing', JSON.stringify(row));
+      const ssh = await env.ssh('hello.local.vendetta', ['true']);
+      assert.equal(ssh.code, 255);
+      assert.match(ssh.stderr, /^error: .*hello/m);
+      const up = await env.cli(['workspace', 'up', project, '--json'], { timeoutMs: 280_000 });
+      const r = parse<WorkspaceUpResult>(up, 'up after the delete');
+      assert.equal(r.state, 'running');
+      assert.equal((await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/inside.txt'])).stdout, 'from-inside\n', 'the project folder was kept');
+    });
+
+    if (provider.name === 'lxc') {
+      it('the engine stopped: a clear error and nothing lost; once it is back everything answers', async function () {
+        this.timeout(180_000);
+        const restart = (env as ProviderEnv & Required<Pick<ProviderEnv, 'engineRestart'>>).engineRestart;
+        assert.equal((await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'echo survived > /root/engine-note'])).code, 0);
+        await restart.stop();
+        try {
+          const row = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === 'hello');
+          assert.equal(row?.state, 'error', JSON.stringify(row));
+          const ssh = await env.ssh('hello.local.vendetta', ['true']);
+          assert.equal(ssh.code, 255);
+          assert.match(ssh.stderr, /^error: The workspace hello on local is error: LXD could not look up the instance vendetta-hello: no LXD\/Incus daemon answers on \S+ \(connection refused: it is not running\)/m);
+          assert.match(ssh.stderr, /and start it/, 'the hint says to start LXD');
+        } finally {
+          await restart.start();
+        }
+        const ran = await env.cli(['workspace', 'exec', 'hello', '--', 'cat', '/root/engine-note']);
+        assert.equal(ran.stdout, 'survived\n', ran.stderr);
+        assert.equal((await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/README.md'])).stdout, README);
+      });
+    }
+
+    it('rm leaves nothing: no container or instance, no folder, no ssh_config block, no known_hosts line', async function () {
+      this.timeout(120_000);
+      const sshPort = (await status()).ssh!.port;
+      const rm = await env.cli(['workspace', 'rm', 'hello', '--force', '--json']);
+      assert.deepEqual(parse(rm, 'rm'), { name: 'hello', node: 'local' });
+      assert.deepEqual(await env.workspaces(), []);
+      assert.equal(existsSync(join(env.h.home, 'local-agent', 'workspaces', 'hello')), false);
+      assert.doesNotMatch(readFileSync(join(env.h.home, 'ssh_config'), 'utf8'), /hello\.local/);
+      assert.doesNotMatch(readFileSync(join(env.h.home, 'known_hosts'), 'utf8'), /hello\.local/);
+      const probe = `require('net').connect(${sshPort}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))`;
+      assert.equal((await env.run([process.execPath, '-e', probe])).code, 1, `nothing listens on the SSH node port ${sshPort} any more`);
+      const gone = await env.ssh('hello.local.vendetta', ['true']);
+      assert.notEqual(gone.code, 0);
+    });
+  });
+}

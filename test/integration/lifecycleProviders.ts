@@ -1,0 +1,108 @@
+/**
+ * The providers the shared lifecycle suite (lifecycle.test.ts) runs against, one row each: how to
+ * get a local node with that engine in a network namespace of its own, the config section that
+ * selects it, and what the suite needs to see or do behind vendetta's back (list the engine's
+ * workspaces, delete one, stop and start the engine). A new provider adds a row, not a suite.
+ */
+import { join } from 'node:path';
+import { startDockerd } from '../infra/docker';
+import { ensureTestImage, TEST_IMAGE } from '../infra/image';
+import { startLxd, TEST_LXD_IMAGE } from '../infra/lxd';
+import { createCliHome } from './coordinatorHarness';
+import { commandsIn, type WorkspaceEnv } from './workspaceHarness';
+
+export interface EngineWorkspace {
+  workspace: string;
+  running: boolean;
+}
+
+export interface ProviderEnv extends Pick<WorkspaceEnv, 'h' | 'cli' | 'run' | 'ssh'> {
+  /** argv prefix entering the node's network namespace. */
+  nsenter: string[];
+  /** Env the CLI (and so the local agent) gets, to find the engine. */
+  env: Record<string, string>;
+  /** Our workspaces as the engine lists them. */
+  workspaces(): Promise<EngineWorkspace[]>;
+  /** Removes a workspace's container/instance without vendetta. */
+  deleteBehindBack(workspace: string): Promise<void>;
+  /**
+   * The engine's daemon stops (its workspaces keep running) and comes back on the same data;
+   * absent where the test infra cannot restart the engine in place (a private dockerd).
+   */
+  engineRestart?: { stop(): Promise<void>; start(): Promise<void> };
+  cleanup(): Promise<void>;
+}
+
+export interface LifecycleProvider {
+  name: 'docker' | 'lxc';
+  /** The config lines that select the provider and its image. */
+  configYaml: string;
+  setup(): Promise<ProviderEnv>;
+}
+
+const lxc: LifecycleProvider = {
+  name: 'lxc',
+  configYaml: `provider: lxc\nlxc:\n  image: ${TEST_LXD_IMAGE}\n  cpus: 1\n  memory: 512m\n  config: { security.nesting: "true" }\n`,
+  async setup() {
+    const h = createCliHome();
+    const lxd = await startLxd().catch(async (err: unknown) => {
+      await h.cleanup();
+      throw err;
+    });
+    const env = { LXD_DIR: lxd.dir, LXD_CONF: lxd.env.LXD_CONF! };
+    return {
+      h,
+      nsenter: lxd.nsenter,
+      env,
+      ...commandsIn(h, lxd.nsenter, env),
+      workspaces: async () => (await lxd.instances()).map((i) => ({ workspace: i.workspace, running: i.status === 'Running' })),
+      async deleteBehindBack(workspace) {
+        const found = (await lxd.instances()).find((i) => i.workspace === workspace);
+        if (!found) throw new Error(`no instance of ${workspace}`);
+        await lxd.client.operation({ method: 'PUT', path: `/1.0/instances/${found.name}/state`, json: { action: 'stop', force: true }, accept: [202], what: 'stop' }, 60_000).catch(() => undefined);
+        await lxd.client.operation({ method: 'DELETE', path: `/1.0/instances/${found.name}`, accept: [202], what: 'delete' }, 60_000);
+      },
+      engineRestart: { stop: () => lxd.stopDaemon(), start: () => lxd.startDaemon() },
+      async cleanup() {
+        await h.cleanup();
+        await lxd.stop();
+      },
+    };
+  },
+};
+
+const docker: LifecycleProvider = {
+  name: 'docker',
+  configYaml: `provider: docker\ndocker:\n  image: ${TEST_IMAGE}\n  cpus: 1\n  memory: 512m\n`,
+  async setup() {
+    const h = createCliHome();
+    try {
+      const d = await startDockerd({ dir: join(h.dir, 'dockerd'), ownNetns: true, bip: '10.79.212.1/24' });
+      await ensureTestImage(d.socket);
+      const env = { DOCKER_HOST: d.host };
+      const list = async () =>
+        (await d.engine.json({ method: 'GET', path: '/containers/json', query: { all: 1, filters: JSON.stringify({ label: ['dev.vendetta.workspace'] }) }, accept: [200], what: 'list' })).value as Array<{ Id: string; State: string; Labels: Record<string, string> }>;
+      return {
+        h,
+        nsenter: d.nsenter,
+        env,
+        ...commandsIn(h, d.nsenter, env),
+        workspaces: async () => (await list()).map((c) => ({ workspace: c.Labels['dev.vendetta.workspace']!, running: c.State === 'running' })),
+        async deleteBehindBack(workspace) {
+          const c = (await list()).find((x) => x.Labels['dev.vendetta.workspace'] === workspace);
+          if (!c) throw new Error(`no container of ${workspace}`);
+          await d.engine.send({ method: 'DELETE', path: `/containers/${c.Id}`, query: { force: 1 }, accept: [204], what: 'remove' });
+        },
+        async cleanup() {
+          await h.cleanup();
+          await d.stop();
+        },
+      };
+    } catch (err) {
+      await h.cleanup();
+      throw err;
+    }
+  },
+};
+
+export const LIFECYCLE_PROVIDERS: readonly LifecycleProvider[] = [docker, lxc];
