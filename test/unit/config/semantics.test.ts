@@ -67,11 +67,11 @@ describe('workspace config checks beyond the schema', () => {
   });
 
   it('refuses an unknown top-level key, and checks its block as the key it most likely means', () => {
-    const r = check('name: x\nprovder: qemu\n');
+    const r = check('name: x\nprovder: lxd\n');
     assert.equal(r.config, undefined);
     assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.line, d.col, d.fix?.replacement]), [
       ['error', 'unknown-key', 2, 1, 'provider'],
-      ['error', 'unsupported', 2, 10, undefined],
+      ['error', 'schema', 2, 10, 'lxc'],
     ]);
     assert.match(r.diagnostics[0]!.hint ?? '', /reported as if it were `provider`/);
   });
