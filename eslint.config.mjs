@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import prettier from 'eslint-config-prettier';
 
 // The part boundaries of DESIGN.md, enforced a second time (tsconfig references are the first).
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
@@ -9,6 +10,8 @@ export default tseslint.config(
   { ignores: ['dist/', 'out/', 'node_modules/', '.vscode-test/', 'test-results/', '.tools/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // Line breaks and spacing are Prettier's (npm run format); eslint checks what code means.
+  prettier,
   { languageOptions: { globals: { ...globals.node } } },
   {
     rules: {
