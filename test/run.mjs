@@ -35,6 +35,7 @@ if (!suites.length) {
   for (const [title, cmd, args] of [
     ['typecheck (tsc -b)', join(root, 'node_modules/.bin/tsc'), ['-b']],
     ['lint (eslint)', join(root, 'node_modules/.bin/eslint'), ['.']],
+    ['format (prettier --check)', join(root, 'node_modules/.bin/prettier'), ['--check', '--log-level=warn', '.']],
   ]) {
     const ok = run(cmd, args) === 0;
     console.log(`${ok ? '✔' : '✖'} ${title}`);
