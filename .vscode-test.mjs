@@ -37,7 +37,14 @@ try {
     version,
     extensionDevelopmentPath: root,
     extensionTestsPath: join(root, 'out/e2e/extensionHost/index.js'),
-    launchArgs: [folder, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--user-data-dir', join(dir, 'user-data')],
+    launchArgs: [
+      folder,
+      '--disable-extensions',
+      '--disable-workspace-trust',
+      '--skip-welcome',
+      '--user-data-dir',
+      join(dir, 'user-data'),
+    ],
     extensionTestsEnv: { VENDETTA_HOME: join(dir, 'home'), VENDETTA_E2E_RESULTS: results },
   });
 } catch (err) {
@@ -45,11 +52,17 @@ try {
   code = 1;
 }
 try {
-  const lines = readFileSync(results, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const lines = readFileSync(results, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   const tests = lines.filter((l) => !l.metric);
   for (const m of lines.filter((l) => l.metric)) console.log(`measured: ${m.metric} ${m.value} ${m.unit}`);
   const count = (s) => tests.filter((t) => t.state === s).length;
-  console.log(`${count('passed')} passed, ${count('failed')} failed${count('pending') ? `, ${count('pending')} skipped` : ''}`);
+  console.log(
+    `${count('passed')} passed, ${count('failed')} failed${count('pending') ? `, ${count('pending')} skipped` : ''}`,
+  );
 } catch {
   // no results: VS Code did not start; the error is printed above
 }

@@ -20,15 +20,30 @@ export default tseslint.config(
   },
   {
     files: ['common/**/*.ts'],
-    rules: restrict([{ group: ['**/agent/**', '**/coordinator/**', '**/extension/**', 'vscode'], message: 'common/ is what every part uses: it imports none of them.' }]),
+    rules: restrict([
+      {
+        group: ['**/agent/**', '**/coordinator/**', '**/extension/**', 'vscode'],
+        message: 'common/ is what every part uses: it imports none of them.',
+      },
+    ]),
   },
   {
     files: ['agent/**/*.ts'],
-    rules: restrict([{ group: ['**/coordinator/**', '**/extension/**', 'vscode'], message: 'The agent imports nothing from the coordinator or the extension.' }]),
+    rules: restrict([
+      {
+        group: ['**/coordinator/**', '**/extension/**', 'vscode'],
+        message: 'The agent imports nothing from the coordinator or the extension.',
+      },
+    ]),
   },
   {
     files: ['agent/protocol/**/*.ts', 'coordinator/protocol/**/*.ts'],
-    rules: restrict([{ group: ['**/daemon/**', '**/handlers/**', '**/providers/**', '**/ssh/**', '**/nodes/**', '**/cli/**', 'vscode'], message: 'Protocol modules import only vscode-jsonrpc types.' }]),
+    rules: restrict([
+      {
+        group: ['**/daemon/**', '**/handlers/**', '**/providers/**', '**/ssh/**', '**/nodes/**', '**/cli/**', 'vscode'],
+        message: 'Protocol modules import only vscode-jsonrpc types.',
+      },
+    ]),
   },
   {
     files: ['coordinator/**/*.ts'],
@@ -42,7 +57,10 @@ export default tseslint.config(
     files: ['extension/**/*.ts'],
     rules: restrict([
       { group: ['**/agent/**'], message: 'The extension talks to the coordinator, never to the agent.' },
-      { group: ['**/coordinator/*', '!**/coordinator/protocol', '!**/coordinator/config'], message: 'The extension may import only coordinator/protocol and coordinator/config.' },
+      {
+        group: ['**/coordinator/*', '!**/coordinator/protocol', '!**/coordinator/config'],
+        message: 'The extension may import only coordinator/protocol and coordinator/config.',
+      },
     ]),
   },
 );

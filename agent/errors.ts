@@ -4,7 +4,14 @@
  */
 import { causeMessages } from '../common/errors/causes';
 import { ResponseError } from 'vscode-jsonrpc';
-import { agentErrorCode, AgentErrorNames, type AgentErrorCode, type AgentErrorData, type AgentErrorName, type ProviderName } from './protocol';
+import {
+  agentErrorCode,
+  AgentErrorNames,
+  type AgentErrorCode,
+  type AgentErrorData,
+  type AgentErrorName,
+  type ProviderName,
+} from './protocol';
 
 export interface AgentErrorOptions {
   hint?: string;
@@ -19,7 +26,11 @@ export class AgentError extends Error {
   readonly provider: ProviderName | undefined;
   readonly extra: AgentErrorOptions['data'];
 
-  constructor(readonly code: AgentErrorName, message: string, opts: AgentErrorOptions = {}) {
+  constructor(
+    readonly code: AgentErrorName,
+    message: string,
+    opts: AgentErrorOptions = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AgentError';
     this.hint = opts.hint;

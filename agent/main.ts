@@ -22,7 +22,11 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     case 'version': {
-      const out: AgentVersionOutput = { version: AGENT_VERSION, buildId: ownBuildId(), protocolVersion: AGENT_PROTOCOL_VERSION };
+      const out: AgentVersionOutput = {
+        version: AGENT_VERSION,
+        buildId: ownBuildId(),
+        protocolVersion: AGENT_PROTOCOL_VERSION,
+      };
       process.stdout.write(JSON.stringify(out) + '\n');
       return 0;
     }
@@ -32,7 +36,14 @@ async function main(argv: readonly string[]): Promise<number> {
       const paths = agentPaths();
       ensureAgentHome(paths);
       const logger = new FileLogger(paths.log, { base: { role: 'sync-receive' } });
-      return runSyncReceive({ workspace: args.workspace, paths, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, logger });
+      return runSyncReceive({
+        workspace: args.workspace,
+        paths,
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        logger,
+      });
     }
     case 'attach': {
       const paths = agentPaths();

@@ -45,8 +45,17 @@ export class VendettaError extends Error {
     const data = isErrorData(err.data) ? err.data : undefined;
     const code: ErrorName = data?.code ?? nameOfCode(err.code) ?? 'INTERNAL';
     const causes = data?.causes ?? [];
-    const cause = causes.reduceRight<Error | undefined>((inner, msg) => new Error(msg, inner ? { cause: inner } : undefined), undefined);
-    return new VendettaError(code, err.message, { hint: data?.hint, node: data?.node, provider: data?.provider, details: data?.details, cause });
+    const cause = causes.reduceRight<Error | undefined>(
+      (inner, msg) => new Error(msg, inner ? { cause: inner } : undefined),
+      undefined,
+    );
+    return new VendettaError(code, err.message, {
+      hint: data?.hint,
+      node: data?.node,
+      provider: data?.provider,
+      details: data?.details,
+      cause,
+    });
   }
 }
 
@@ -55,11 +64,19 @@ export function toVendettaError(err: unknown): VendettaError {
   if (err instanceof VendettaError) return err;
   if (err instanceof ResponseError) return VendettaError.fromResponseError(err);
   const message = err instanceof Error ? err.message : String(err);
-  return new VendettaError('INTERNAL', message, { cause: err, hint: 'This is a bug in vendetta; the log has the details.' });
+  return new VendettaError('INTERNAL', message, {
+    cause: err,
+    hint: 'This is a bug in vendetta; the log has the details.',
+  });
 }
 
 function isErrorData(v: unknown): v is ErrorData {
-  return typeof v === 'object' && v !== null && typeof (v as { code?: unknown }).code === 'string' && (v as { code: string }).code in ErrorCodes;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { code?: unknown }).code === 'string' &&
+    (v as { code: string }).code in ErrorCodes
+  );
 }
 
 function nameOfCode(code: number): ErrorName | undefined {

@@ -42,7 +42,11 @@ export function homePaths(root = vendettaHome()): HomePaths {
  * by the extension with ELECTRON_RUN_AS_NODE=1 when there is no `node` on PATH, that variable
  * has to be set again, or the executable would start VS Code instead of running the script.
  */
-export function runtimeArgv(execPath = process.execPath, versions: { electron?: string; node?: string } = process.versions as { electron?: string; node?: string }, env: NodeJS.ProcessEnv = process.env): string[] {
+export function runtimeArgv(
+  execPath = process.execPath,
+  versions: { electron?: string; node?: string } = process.versions as { electron?: string; node?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
   if (versions.electron && env.ELECTRON_RUN_AS_NODE) return ['/usr/bin/env', 'ELECTRON_RUN_AS_NODE=1', execPath];
   return [execPath];
 }
@@ -61,7 +65,11 @@ export function agentBundlePath(): string {
  * The ProxyCommand argv before `%h`: this runtime and dist/ssh-proxy.js (the small bundle made
  * for it) beside the running bundle, or `dist/vendetta.js ssh-proxy` where that was not shipped.
  */
-export function proxyCommandArgv(home: string, bundleDirs = [__dirname, resolve(__dirname, '..', 'dist')], cli = cliBundlePath()): string[] {
+export function proxyCommandArgv(
+  home: string,
+  bundleDirs = [__dirname, resolve(__dirname, '..', 'dist')],
+  cli = cliBundlePath(),
+): string[] {
   for (const dir of bundleDirs) {
     const lean = join(dir, 'ssh-proxy.js');
     if (existsSync(lean)) return [...runtimeArgv(), lean, '--home', home];

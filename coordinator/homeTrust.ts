@@ -22,7 +22,10 @@ function lstatOrUndefined(path: string): Stats | undefined {
     return lstatSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new VendettaError('HOME_UNTRUSTED', `Cannot check ${path}: ${(err as Error).message}`, { hint: 'Check that the folder is yours and can be read.', cause: err });
+    throw new VendettaError('HOME_UNTRUSTED', `Cannot check ${path}: ${(err as Error).message}`, {
+      hint: 'Check that the folder is yours and can be read.',
+      cause: err,
+    });
   }
 }
 
@@ -30,14 +33,28 @@ function lstatOrUndefined(path: string): Stats | undefined {
 export function trustProblem(path: string, st: Stats, kind: Kind, uid: number, home: string): Problem | undefined {
   if (st.isSymbolicLink()) {
     return path === home
-      ? { why: 'is a symbolic link', hint: 'Set VENDETTA_HOME to the real folder (`realpath` prints it) instead of a link to it.' }
-      : { why: 'is a symbolic link', hint: `Replace the link with the file itself, or remove it (vendetta makes what it needs): \`rm ${path}\`.` };
+      ? {
+          why: 'is a symbolic link',
+          hint: 'Set VENDETTA_HOME to the real folder (`realpath` prints it) instead of a link to it.',
+        }
+      : {
+          why: 'is a symbolic link',
+          hint: `Replace the link with the file itself, or remove it (vendetta makes what it needs): \`rm ${path}\`.`,
+        };
   }
-  if (kind === 'directory' ? !st.isDirectory() : !st.isFile()) return { why: `is not a ${kind}`, hint: `Move it away; vendetta makes the ${kind} it needs.` };
-  if (st.uid !== uid) return { why: `is owned by uid ${st.uid}, not by you (uid ${uid})`, hint: `Only its owner should control it: \`chown ${uid} ${path}\` (as root), or use a home of your own.` };
+  if (kind === 'directory' ? !st.isDirectory() : !st.isFile())
+    return { why: `is not a ${kind}`, hint: `Move it away; vendetta makes the ${kind} it needs.` };
+  if (st.uid !== uid)
+    return {
+      why: `is owned by uid ${st.uid}, not by you (uid ${uid})`,
+      hint: `Only its owner should control it: \`chown ${uid} ${path}\` (as root), or use a home of your own.`,
+    };
   if (st.mode & 0o022) {
     const fix = kind === 'directory' ? `chmod 700 ${path}` : `chmod go-w ${path}`;
-    return { why: `can be written by ${st.mode & 0o020 ? 'its group' : 'other users'} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`, hint: `Check nobody changed it, then: \`${fix}\`.` };
+    return {
+      why: `can be written by ${st.mode & 0o020 ? 'its group' : 'other users'} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`,
+      hint: `Check nobody changed it, then: \`${fix}\`.`,
+    };
   }
   return undefined;
 }
@@ -66,7 +83,10 @@ export function assertTrustedHome(paths: HomePaths, uid: number | undefined = pr
     if (!st) return false;
     const problem = trustProblem(path, st, kind, uid, paths.root);
     if (problem) {
-      throw new VendettaError('HOME_UNTRUSTED', `Refusing to use ${path}: it ${problem.why}`, { hint: problem.hint, details: { path } });
+      throw new VendettaError('HOME_UNTRUSTED', `Refusing to use ${path}: it ${problem.why}`, {
+        hint: problem.hint,
+        details: { path },
+      });
     }
     return true;
   };
@@ -74,7 +94,8 @@ export function assertTrustedHome(paths: HomePaths, uid: number | undefined = pr
     if (!check(path, kind)) continue;
     if (path === paths.keysDir) for (const name of readdirSync(path)) check(join(path, name), 'file');
     if (path === paths.stateDir) {
-      for (const e of readdirSync(path, { withFileTypes: true })) check(join(path, e.name), e.isDirectory() ? 'directory' : 'file');
+      for (const e of readdirSync(path, { withFileTypes: true }))
+        check(join(path, e.name), e.isDirectory() ? 'directory' : 'file');
     }
   }
 }

@@ -10,7 +10,9 @@ import { sshProxy, sshProxyArgs } from './cli/sshProxy';
 async function main(args: readonly string[]): Promise<number> {
   const parsed = sshProxyArgs(args);
   if (!parsed) {
-    process.stderr.write('usage: ssh-proxy [--home DIR] [--verbose] ALIAS  (the ProxyCommand of a Host block vendetta wrote)\n');
+    process.stderr.write(
+      'usage: ssh-proxy [--home DIR] [--verbose] ALIAS  (the ProxyCommand of a Host block vendetta wrote)\n',
+    );
     return ExitCode.Usage;
   }
   return sshProxy(parsed.alias, parsed);

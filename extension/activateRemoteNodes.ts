@@ -43,7 +43,10 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
   const client = new CoordinatorClient({
     home: () => homeFiles(homeFromSettings(settings())),
     cliPath: context.asAbsolutePath('dist/vendetta.js'),
-    clientInfo: { name: 'vscode', version: String((context.extension.packageJSON as { version?: unknown }).version ?? '0.0.0') },
+    clientInfo: {
+      name: 'vscode',
+      version: String((context.extension.packageJSON as { version?: unknown }).version ?? '0.0.0'),
+    },
     findRuntime,
     logLevel: () => settings().get<string>('logLevel') || undefined,
     log,
@@ -51,16 +54,43 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
   const tree = new NodesTreeProvider(client);
   const view = vscode.window.createTreeView<TreeElement>(VIEW.nodes, { treeDataProvider: tree, showCollapseAll: true });
   const refresh = new RefreshManager(tree, view, client);
-  const remote = new RemoteOpener({ home: () => client.home, cliPath: context.asAbsolutePath('dist/vendetta.js'), findRuntime, log });
-  const logFollowers = new LogFollowers(client);
-  const ctx: CommandContext = { extension: context, client, log, tree, refresh, remote, logFollowers, cliPath: context.asAbsolutePath('dist/vendetta.js'), findRuntime };
-  context.subscriptions.push(client, tree, view, refresh, logFollowers, registerWorkspaceFiles(client), ...registerCommands(ctx));
-  const mcp = registerMcpServerProvider(vscode as unknown as McpHost, {
+  const remote = new RemoteOpener({
+    home: () => client.home,
     cliPath: context.asAbsolutePath('dist/vendetta.js'),
-    home: () => homeFromSettings(settings()),
-    version: String((context.extension.packageJSON as { version?: unknown }).version ?? '0.0.0'),
     findRuntime,
-  }, log);
+    log,
+  });
+  const logFollowers = new LogFollowers(client);
+  const ctx: CommandContext = {
+    extension: context,
+    client,
+    log,
+    tree,
+    refresh,
+    remote,
+    logFollowers,
+    cliPath: context.asAbsolutePath('dist/vendetta.js'),
+    findRuntime,
+  };
+  context.subscriptions.push(
+    client,
+    tree,
+    view,
+    refresh,
+    logFollowers,
+    registerWorkspaceFiles(client),
+    ...registerCommands(ctx),
+  );
+  const mcp = registerMcpServerProvider(
+    vscode as unknown as McpHost,
+    {
+      cliPath: context.asAbsolutePath('dist/vendetta.js'),
+      home: () => homeFromSettings(settings()),
+      version: String((context.extension.packageJSON as { version?: unknown }).version ?? '0.0.0'),
+      findRuntime,
+    },
+    log,
+  );
   if (mcp) context.subscriptions.push(mcp);
   const statusBar = createWorkspaceStatusBar();
   if (statusBar) context.subscriptions.push(statusBar);

@@ -42,7 +42,8 @@ function isErrorData(d: unknown): d is ErrorData {
 }
 
 export function errorInfo(err: unknown): ErrorInfo {
-  if (err instanceof CancelledError) return { message: 'cancelled', causes: [], cancelled: true, methodNotFound: false };
+  if (err instanceof CancelledError)
+    return { message: 'cancelled', causes: [], cancelled: true, methodNotFound: false };
   if (err instanceof ResponseError) {
     const data = isErrorData(err.data) ? err.data : undefined;
     return {
@@ -55,10 +56,21 @@ export function errorInfo(err: unknown): ErrorInfo {
     };
   }
   if (err instanceof ExtensionError) {
-    return { message: err.message, ...(err.hint ? { hint: err.hint } : {}), causes: causeMessages(err instanceof Error ? err.cause : undefined), cancelled: false, methodNotFound: false };
+    return {
+      message: err.message,
+      ...(err.hint ? { hint: err.hint } : {}),
+      causes: causeMessages(err instanceof Error ? err.cause : undefined),
+      cancelled: false,
+      methodNotFound: false,
+    };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { message, causes: causeMessages(err instanceof Error ? err.cause : undefined), cancelled: false, methodNotFound: false };
+  return {
+    message,
+    causes: causeMessages(err instanceof Error ? err.cause : undefined),
+    cancelled: false,
+    methodNotFound: false,
+  };
 }
 
 /** The one line a person sees: `Failed to stop shop: the node build-1 is unreachable`. */
@@ -75,6 +87,7 @@ export function failureDetail(action: string, err: unknown): string {
   if (info.code) lines.push(`  code: ${info.code}`);
   if (info.hint) lines.push(`  hint: ${info.hint}`);
   for (const c of info.causes) lines.push(`  caused by: ${c}`);
-  if (!(err instanceof ResponseError) && err instanceof Error && err.stack && !(err instanceof ExtensionError)) lines.push(err.stack);
+  if (!(err instanceof ResponseError) && err instanceof Error && err.stack && !(err instanceof ExtensionError))
+    lines.push(err.stack);
   return lines.join('\n');
 }

@@ -81,7 +81,10 @@ export async function startLanguageClient(
 export const RED_HAT_YAML = 'redhat.vscode-yaml';
 
 function redHatYamlValidates(): boolean {
-  return vscode.extensions.getExtension(RED_HAT_YAML) !== undefined && vscode.workspace.getConfiguration('yaml').get<boolean>('validate', true);
+  return (
+    vscode.extensions.getExtension(RED_HAT_YAML) !== undefined &&
+    vscode.workspace.getConfiguration('yaml').get<boolean>('validate', true)
+  );
 }
 
 function isYamlSyntaxDiagnostic(d: vscode.Diagnostic): boolean {

@@ -51,7 +51,12 @@ const entries = [
   // Copied to nodes and run by whatever Node.js (>= 18) the node has: no node_modules there.
   // ssh2 (the QEMU provider's held connection into each VM) runs on its pure-JS fallback there;
   // ws's native speed-ups are optional too (it requires them in a try and falls back to JavaScript).
-  { entryPoints: { agent: 'agent/main.ts' }, target: 'node18', external: ['cpu-features', '*.node', 'bufferutil', 'utf-8-validate'], banner: { js: '#!/usr/bin/env node' } },
+  {
+    entryPoints: { agent: 'agent/main.ts' },
+    target: 'node18',
+    external: ['cpu-features', '*.node', 'bufferutil', 'utf-8-validate'],
+    banner: { js: '#!/usr/bin/env node' },
+  },
 ];
 
 // ssh2 loads its native ciphers (AES-GCM, ChaCha20-Poly1305 in C) from
@@ -67,9 +72,7 @@ if (existsSync(addon)) {
   copyFileSync(addon, `${addonDir}/sshcrypto.node`);
 }
 
-const contexts = await Promise.all(
-  entries.map((e) => esbuild.context({ ...common, ...e, outdir: 'dist' })),
-);
+const contexts = await Promise.all(entries.map((e) => esbuild.context({ ...common, ...e, outdir: 'dist' })));
 if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));
   console.error('watching for changes…');

@@ -25,10 +25,12 @@ function resolveRef(schema, node) {
 
 function typeOf(schema, node) {
   if (node.enum) return node.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' | ');
-  if (node.oneOf || node.anyOf) return [...new Set((node.oneOf ?? node.anyOf).map((n) => typeOf(schema, resolveRef(schema, n))))].join(' or ');
+  if (node.oneOf || node.anyOf)
+    return [...new Set((node.oneOf ?? node.anyOf).map((n) => typeOf(schema, resolveRef(schema, n))))].join(' or ');
   if (Array.isArray(node.type)) return node.type.join(' or ');
   if (node.type === 'array' && node.items) return `list of ${typeOf(schema, resolveRef(schema, node.items))}`;
-  if (node.type === 'object' && node.additionalProperties && typeof node.additionalProperties === 'object') return 'map';
+  if (node.type === 'object' && node.additionalProperties && typeof node.additionalProperties === 'object')
+    return 'map';
   return node.type ?? (node.properties ? 'object' : 'any');
 }
 
@@ -45,13 +47,19 @@ function rows(schema, node, prefix, out) {
     if (required.has(key)) facts.push('required');
     if (field.default !== undefined) facts.push(`default ${code(field.default)}`);
     if (field.pattern) facts.push(`pattern ${code(field.pattern)}`);
-    if (field.minimum !== undefined || field.maximum !== undefined) facts.push(`range ${field.minimum ?? '…'}–${field.maximum ?? '…'}`);
+    if (field.minimum !== undefined || field.maximum !== undefined)
+      facts.push(`range ${field.minimum ?? '…'}–${field.maximum ?? '…'}`);
     const examples = (field.examples ?? []).map(code).join(', ');
-    out.push(`| \`${name}\` | ${cell(typeOf(schema, field))} | ${cell(field.description ?? '')}${facts.length ? ` (${facts.join('; ')})` : ''} | ${cell(examples)} |`);
+    out.push(
+      `| \`${name}\` | ${cell(typeOf(schema, field))} | ${cell(field.description ?? '')}${facts.length ? ` (${facts.join('; ')})` : ''} | ${cell(examples)} |`,
+    );
     if (field.type === 'object' && field.properties) rows(schema, field, `${name}.`, out);
     const item = field.type === 'array' && field.items ? resolveRef(schema, field.items) : undefined;
     if (item?.type === 'object' && item.properties) rows(schema, item, `${name}[].`, out);
-    const value = field.type === 'object' && typeof field.additionalProperties === 'object' ? resolveRef(schema, field.additionalProperties) : undefined;
+    const value =
+      field.type === 'object' && typeof field.additionalProperties === 'object'
+        ? resolveRef(schema, field.additionalProperties)
+        : undefined;
     if (value?.type === 'object' && value.properties) rows(schema, value, `${name}.<name>.`, out);
   }
   return out;

@@ -22,9 +22,14 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 function runVendetta(args, title, opts = {}) {
   say(`\n▶ vendetta ${args.join(' ')}    # ${title}\n`);
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: opts.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit', encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    stdio: opts.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit',
+    encoding: 'utf8',
+  });
   if (r.status !== 0 && !opts.allowFail) {
-    process.stderr.write(`\ndemo: \`vendetta ${args.join(' ')}\` failed (exit ${r.status ?? r.signal}); see the error above.\n`);
+    process.stderr.write(
+      `\ndemo: \`vendetta ${args.join(' ')}\` failed (exit ${r.status ?? r.signal}); see the error above.\n`,
+    );
     process.exit(r.status ?? 1);
   }
   return r;
@@ -54,32 +59,55 @@ if ('error' in docker) {
   runVendetta(['node', 'test', 'local'], 'diagnose the local node step by step', { allowFail: true });
   process.exit(1);
 }
-say(docker.started ? `  started dockerd (pid ${docker.pid}) on ${docker.socket}; log ${docker.log}\n` : `  using the engine on ${docker.socket}${docker.pid ? ` (the private dockerd, pid ${docker.pid}, started by an earlier demo)` : ''}\n`);
+say(
+  docker.started
+    ? `  started dockerd (pid ${docker.pid}) on ${docker.socket}; log ${docker.log}\n`
+    : `  using the engine on ${docker.socket}${docker.pid ? ` (the private dockerd, pid ${docker.pid}, started by an earlier demo)` : ''}\n`,
+);
 // The CLI, the coordinator it starts and the local agent all find this engine.
 const engineEnv = !process.env.DOCKER_HOST && docker.socket !== '/var/run/docker.sock';
 if (engineEnv) process.env.DOCKER_HOST = `unix://${docker.socket}`;
 
 say('\n▶ workspace image vendetta/debian:bookworm (debootstrap once, cached; then imported into the engine)\n');
 const imageCache = process.env.VENDETTA_IMAGE_CACHE || join(homedir(), '.cache', 'vendetta', 'images');
-if (!existsSync(join(imageCache, 'debian-bookworm.tar'))) mustHave({ debootstrap: 'debootstrap' }, 'building the workspace image');
+if (!existsSync(join(imageCache, 'debian-bookworm.tar')))
+  mustHave({ debootstrap: 'debootstrap' }, 'building the workspace image');
 const t0 = Date.now();
-const img = spawnSync(process.execPath, [join(root, 'scripts', 'image', 'build-debian-image.mjs'), '--import', '--docker-host', `unix://${docker.socket}`], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const img = spawnSync(
+  process.execPath,
+  [join(root, 'scripts', 'image', 'build-debian-image.mjs'), '--import', '--docker-host', `unix://${docker.socket}`],
+  { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' },
+);
 if (img.status !== 0) {
   process.stderr.write('\ndemo: building the workspace image failed; see the error above.\n');
   process.exit(1);
 }
 const report = JSON.parse(img.stdout.trim().split('\n').pop() ?? '{}');
-say(`  ${report.built ? 'built' : 'cached'} ${report.tar ?? ''}${report.imported ? ', imported' : ', already in the engine'} — ${seconds(Date.now() - t0)}\n`);
+say(
+  `  ${report.built ? 'built' : 'cached'} ${report.tar ?? ''}${report.imported ? ', imported' : ', already in the engine'} — ${seconds(Date.now() - t0)}\n`,
+);
 
 runVendetta(['node', 'status', 'local'], 'start the coordinator and the local agent; ask this machine what it can run');
-runVendetta(['workspace', 'up', project, '--node', 'local'], 'create the workspace: container, sshd with a pinned host key, code synced');
-const st = runVendetta(['workspace', 'status', 'hello', '--json'], 'where it is and how to reach it', { capture: true });
+runVendetta(
+  ['workspace', 'up', project, '--node', 'local'],
+  'create the workspace: container, sshd with a pinned host key, code synced',
+);
+const st = runVendetta(['workspace', 'status', 'hello', '--json'], 'where it is and how to reach it', {
+  capture: true,
+});
 const ws = JSON.parse(st.stdout);
-say(`${JSON.stringify({ name: ws.name, node: ws.node, state: ws.state, sshHost: ws.sshHost, workspaceFolder: ws.workspaceFolder }, null, 2)}\n`);
+say(
+  `${JSON.stringify({ name: ws.name, node: ws.node, state: ws.state, sshHost: ws.sshHost, workspaceFolder: ws.workspaceFolder }, null, 2)}\n`,
+);
 
 const readme = `${ws.workspaceFolder}/README.md`;
-say(`\n▶ ssh -F ${sshConfig} ${ws.sshHost} cat ${readme}    # the real OpenSSH client, through \`vendetta ssh-proxy\`\n`);
-const ssh = spawnSync('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', ws.sshHost, 'cat', readme], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+say(
+  `\n▶ ssh -F ${sshConfig} ${ws.sshHost} cat ${readme}    # the real OpenSSH client, through \`vendetta ssh-proxy\`\n`,
+);
+const ssh = spawnSync('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', ws.sshHost, 'cat', readme], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  encoding: 'utf8',
+});
 say(ssh.stdout ?? '');
 if (ssh.status !== 0) {
   process.stderr.write(`\ndemo: ssh into ${ws.sshHost} failed (exit ${ssh.status ?? ssh.signal}).\n`);
@@ -88,8 +116,12 @@ if (ssh.status !== 0) {
 
 // The services: the web page, forwarded to this machine over the node's link, counts a visit
 // through web → api → db.
-say(`\n▶ vendetta workspace forward hello 8080:0    # carry the web service to a free port on this machine's 127.0.0.1\n`);
-const fwd = spawn(process.execPath, [cli, 'workspace', 'forward', 'hello', '8080:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+say(
+  `\n▶ vendetta workspace forward hello 8080:0    # carry the web service to a free port on this machine's 127.0.0.1\n`,
+);
+const fwd = spawn(process.execPath, [cli, 'workspace', 'forward', 'hello', '8080:0'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const forwarded = await new Promise((done) => {
   let out = '';
   const timer = setTimeout(() => done(undefined), 20_000);
@@ -114,7 +146,9 @@ if (!forwarded) {
 try {
   const page = await fetch(`${forwarded}/`);
   const visits = await (await fetch(`${forwarded}/api/visits`, { method: 'POST' })).text();
-  say(`  GET  ${forwarded}/            → ${page.status} ${page.headers.get('content-type')}, ${(await page.text()).length} bytes\n`);
+  say(
+    `  GET  ${forwarded}/            → ${page.status} ${page.headers.get('content-type')}, ${(await page.text()).length} bytes\n`,
+  );
   say(`  POST ${forwarded}/api/visits  → ${visits.trim()}    (web → api → db, inside the workspace)\n`);
 } catch (err) {
   process.stderr.write(`\ndemo: the forwarded web service did not answer: ${err.message}\n`);

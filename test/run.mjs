@@ -45,10 +45,25 @@ if (!suites.length) {
 }
 
 const c8 = [
-  'c8', '--reporter=text', '--reporter=json-summary', '--reports-dir=coverage',
-  '--all', '--extension=.ts', '--exclude-after-remap', '--include=common/**', '--include=agent/**', '--include=coordinator/**', '--include=extension/**',
-  '--exclude=**/*.d.ts', '--exclude=node_modules/**', '--exclude=**/*.test.ts',
-  process.execPath, '--import', 'tsx', 'test/runSuites.ts', ...chosen,
+  'c8',
+  '--reporter=text',
+  '--reporter=json-summary',
+  '--reports-dir=coverage',
+  '--all',
+  '--extension=.ts',
+  '--exclude-after-remap',
+  '--include=common/**',
+  '--include=agent/**',
+  '--include=coordinator/**',
+  '--include=extension/**',
+  '--exclude=**/*.d.ts',
+  '--exclude=node_modules/**',
+  '--exclude=**/*.test.ts',
+  process.execPath,
+  '--import',
+  'tsx',
+  'test/runSuites.ts',
+  ...chosen,
 ];
 const status = run(join(root, 'node_modules/.bin/' + c8[0]), c8.slice(1));
 

@@ -17,7 +17,12 @@ function specFiles(dir: string): string[] {
   return out;
 }
 
-interface SuiteResult { passed: number; failed: number; skipped: number; failures: string[] }
+interface SuiteResult {
+  passed: number;
+  failed: number;
+  skipped: number;
+  failures: string[];
+}
 
 async function runSuite(suite: string): Promise<SuiteResult> {
   const mocha = new Mocha({ reporter: 'spec', timeout: timeouts[suite] ?? 60_000, color: process.stdout.isTTY });

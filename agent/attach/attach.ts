@@ -66,10 +66,14 @@ export async function connectOrStart(opts: Omit<AttachOptions, 'stdin' | 'stdout
       logger.info('started a daemon', { daemonPid: proc.pid });
     }
     if (Date.now() >= deadline) {
-      throw new AgentError('INTERNAL', `The agent daemon did not answer on ${paths.socket} within ${(opts.startTimeoutMs ?? 10_000) / 1000} s`, {
-        hint: `See ${paths.log} and ${paths.daemonOutput} on this node.`,
-        cause: lastError,
-      });
+      throw new AgentError(
+        'INTERNAL',
+        `The agent daemon did not answer on ${paths.socket} within ${(opts.startTimeoutMs ?? 10_000) / 1000} s`,
+        {
+          hint: `See ${paths.log} and ${paths.daemonOutput} on this node.`,
+          cause: lastError,
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, delay));
   }

@@ -33,10 +33,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (command === 'sync-receive') {
     if (rest.length !== 1) return { ok: false, error: 'sync-receive takes one argument, the workspace name' };
     const workspace = rest[0]!;
-    if (!NAME_PATTERN.test(workspace)) return { ok: false, error: `not a workspace name: ${JSON.stringify(workspace.slice(0, 80))}` };
+    if (!NAME_PATTERN.test(workspace))
+      return { ok: false, error: `not a workspace name: ${JSON.stringify(workspace.slice(0, 80))}` };
     return { ok: true, command, workspace };
   }
-  if (rest.length > 0) return { ok: false, error: `${command} takes no arguments, got ${JSON.stringify(rest.join(' '))}` };
+  if (rest.length > 0)
+    return { ok: false, error: `${command} takes no arguments, got ${JSON.stringify(rest.join(' '))}` };
   return { ok: true, command };
 }
 

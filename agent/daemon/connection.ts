@@ -70,7 +70,14 @@ export class ClientConnection {
           if (!this.closed) void this.connection.sendNotification(type.method, p).catch(() => undefined);
         };
         const onConnectionClose = (l: () => void): void => this.onClose(l);
-        return await dispatch(handlers, method, params, { daemon: this.daemon, session: this.session, token, signal: signalOf(token), notify, onConnectionClose });
+        return await dispatch(handlers, method, params, {
+          daemon: this.daemon,
+          session: this.session,
+          token,
+          signal: signalOf(token),
+          notify,
+          onConnectionClose,
+        });
       } catch (err) {
         const e = toAgentError(err);
         if (e.code === 'INTERNAL') logger.error('request failed', { connection: id, method, err: e });
@@ -88,7 +95,8 @@ export class ClientConnection {
 
   /** A notification to this client, once it has initialized (broadcasts use this). */
   notifyInitialized<P>(type: NotificationType<P>, params: P): void {
-    if (!this.closed && this.session.initialized) void this.connection.sendNotification(type.method, params).catch(() => undefined);
+    if (!this.closed && this.session.initialized)
+      void this.connection.sendNotification(type.method, params).catch(() => undefined);
   }
 
   onClose(listener: () => void): void {

@@ -50,4 +50,9 @@ export interface HandlerSpec<P, R> {
 }
 
 /** One spec per request of AGENT_REQUESTS, typed by its constant: a missing handler is a compile error. */
-export type HandlerTable = { [N in AgentRequestName]: HandlerSpec<RequestParams<(typeof AGENT_REQUESTS)[N]>, RequestResult<(typeof AGENT_REQUESTS)[N]>> };
+export type HandlerTable = {
+  [N in AgentRequestName]: HandlerSpec<
+    RequestParams<(typeof AGENT_REQUESTS)[N]>,
+    RequestResult<(typeof AGENT_REQUESTS)[N]>
+  >;
+};

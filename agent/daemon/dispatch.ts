@@ -9,13 +9,23 @@ const routes = new WeakMap<HandlerTable, ReadonlyMap<string, HandlerSpec<unknown
 function byMethod(table: HandlerTable): ReadonlyMap<string, HandlerSpec<unknown, unknown>> {
   let map = routes.get(table);
   if (!map) {
-    map = new Map(Object.entries(AGENT_REQUESTS).map(([name, type]) => [type.method, table[name as AgentRequestName] as HandlerSpec<unknown, unknown>]));
+    map = new Map(
+      Object.entries(AGENT_REQUESTS).map(([name, type]) => [
+        type.method,
+        table[name as AgentRequestName] as HandlerSpec<unknown, unknown>,
+      ]),
+    );
     routes.set(table, map);
   }
   return map;
 }
 
-export async function dispatch(table: HandlerTable, method: string, params: unknown, ctx: HandlerContext): Promise<unknown> {
+export async function dispatch(
+  table: HandlerTable,
+  method: string,
+  params: unknown,
+  ctx: HandlerContext,
+): Promise<unknown> {
   const spec = byMethod(table).get(method);
   if (!ctx.session.initialized && !spec?.beforeInitialize) {
     throw new AgentError('NOT_INITIALIZED', `${method} was sent before initialize`, {

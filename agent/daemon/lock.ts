@@ -21,7 +21,13 @@ const BREAK_STALE_MS = 5_000;
 export function parseLock(raw: string): LockHolder | undefined {
   try {
     const v = JSON.parse(raw) as Partial<LockHolder> | null;
-    if (v && typeof v === 'object' && Number.isSafeInteger(v.pid) && (v.pid as number) > 0 && typeof v.startedAt === 'string') {
+    if (
+      v &&
+      typeof v === 'object' &&
+      Number.isSafeInteger(v.pid) &&
+      (v.pid as number) > 0 &&
+      typeof v.startedAt === 'string'
+    ) {
       return { pid: v.pid as number, startedAt: v.startedAt };
     }
   } catch {

@@ -64,7 +64,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
 
-  const workspaces = new WorkspaceManager({ home: paths.home, stateDir: paths.state, logger, providers: nodeProviders(env) });
+  const workspaces = new WorkspaceManager({
+    home: paths.home,
+    stateDir: paths.state,
+    logger,
+    providers: nodeProviders(env),
+  });
   const services = attachServices(workspaces, logger, (type, params) => {
     for (const c of connections) c.notifyInitialized(type, params);
   });
@@ -83,7 +88,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     startedAt,
     buildId: ownBuildId(),
     version: AGENT_VERSION,
-    endpoint: { socket: resolve(paths.socket), execPath: process.execPath, script: resolve(process.argv[1] ?? __filename) },
+    endpoint: {
+      socket: resolve(paths.socket),
+      execPath: process.execPath,
+      script: resolve(process.argv[1] ?? __filename),
+    },
     paths,
     logger,
     async nodeInfo(): Promise<NodeInfo> {
@@ -156,9 +165,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   process.on('SIGHUP', () => logger.info('ignoring SIGHUP'));
   // A bug in one request's code path must not take every client down with it.
   process.on('uncaughtException', (err) => logger.error('uncaught exception', { err }));
-  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { err: reason instanceof Error ? reason : new Error(String(reason)) }));
+  process.on('unhandledRejection', (reason) =>
+    logger.error('unhandled rejection', { err: reason instanceof Error ? reason : new Error(String(reason)) }),
+  );
 
-  logger.info('started', { version: AGENT_VERSION, buildId: daemon.buildId, node: process.version, socket: paths.socket });
+  logger.info('started', {
+    version: AGENT_VERSION,
+    buildId: daemon.buildId,
+    node: process.version,
+    socket: paths.socket,
+  });
   // In the background: clients are served meanwhile, and a slow engine delays nobody.
   void workspaces
     .reconcile()

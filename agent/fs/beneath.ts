@@ -13,7 +13,28 @@
  * What can still happen: the workspace moves a folder we hold to elsewhere in the tree (a rename
  * across mounts fails with EXDEV), and we write there. It never leads outside.
  */
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmdirSync, statSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
 import { errnoCode } from '../errors';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
@@ -36,7 +57,12 @@ export type BeneathCode =
   | 'KEEPS_CHANGING';
 
 export class BeneathError extends Error {
-  constructor(readonly code: BeneathCode, readonly path: string, message: string, cause?: unknown) {
+  constructor(
+    readonly code: BeneathCode,
+    readonly path: string,
+    message: string,
+    cause?: unknown,
+  ) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'BeneathError';
   }
@@ -57,7 +83,10 @@ function checkName(name: string, where: string): void {
 export class Dir {
   private closed = false;
 
-  private constructor(readonly fd: number, readonly path: string) {}
+  private constructor(
+    readonly fd: number,
+    readonly path: string,
+  ) {}
 
   /**
    * The root of a tree, by absolute path: its own parents must be trusted (the agent's home).
@@ -71,7 +100,12 @@ export class Dir {
       const code = errnoCode(err);
       if (code === 'ENOTDIR' || code === 'ELOOP') {
         const link = lstatOrUndefined(abs)?.isSymbolicLink();
-        throw new BeneathError(link ? 'LINK_IN_PATH' : 'NOT_A_FOLDER', abs, `${abs} is ${link ? 'a symlink' : 'not a folder'}`, err);
+        throw new BeneathError(
+          link ? 'LINK_IN_PATH' : 'NOT_A_FOLDER',
+          abs,
+          `${abs} is ${link ? 'a symlink' : 'not a folder'}`,
+          err,
+        );
       }
       throw err;
     }
@@ -82,7 +116,12 @@ export class Dir {
       if (held.ino !== seen.ino || held.dev !== seen.dev) throw new Error('/proc/self/fd leads elsewhere');
     } catch (err) {
       dir.close();
-      throw new BeneathError('NO_PROC_FD', abs, `cannot work below ${abs} safely: /proc/self/fd does not lead to open folders here`, err);
+      throw new BeneathError(
+        'NO_PROC_FD',
+        abs,
+        `cannot work below ${abs} safely: /proc/self/fd does not lead to open folders here`,
+        err,
+      );
     }
     return dir;
   }
@@ -122,7 +161,12 @@ export class Dir {
   private notAFolder(name: string, cause: unknown): BeneathError {
     const link = this.lstat(name)?.isSymbolicLink();
     const rel = this.rel(name);
-    return new BeneathError(link ? 'LINK_IN_PATH' : 'NOT_A_FOLDER', rel, `${JSON.stringify(rel)} is ${link ? 'a symlink' : 'not a folder'}`, cause);
+    return new BeneathError(
+      link ? 'LINK_IN_PATH' : 'NOT_A_FOLDER',
+      rel,
+      `${JSON.stringify(rel)} is ${link ? 'a symlink' : 'not a folder'}`,
+      cause,
+    );
   }
 
   /**
@@ -151,7 +195,11 @@ export class Dir {
         this.remove(name);
       }
     }
-    throw new BeneathError('KEEPS_CHANGING', this.rel(name), `${JSON.stringify(this.rel(name))} kept changing while a folder was made there`);
+    throw new BeneathError(
+      'KEEPS_CHANGING',
+      this.rel(name),
+      `${JSON.stringify(this.rel(name))} kept changing while a folder was made there`,
+    );
   }
 
   /** A new file, exclusively created (an existing name, link or not, is an error); returns its fd. */
@@ -260,7 +308,12 @@ export class Dir {
     const bottom = stack[0]!.dir;
     let churn = 0;
     const again = (frame: Frame, name: string, path: string): void => {
-      if (++churn > MAX_RETRIES * 32) throw new BeneathError('KEEPS_CHANGING', path, `${JSON.stringify(path.slice(0, 200))} kept changing while it was deleted`);
+      if (++churn > MAX_RETRIES * 32)
+        throw new BeneathError(
+          'KEEPS_CHANGING',
+          path,
+          `${JSON.stringify(path.slice(0, 200))} kept changing while it was deleted`,
+        );
       frame.names.push(name);
     };
     try {
@@ -294,7 +347,11 @@ export class Dir {
         if (!sub) continue;
         if (stack.length > MAX_DEPTH) {
           sub.close();
-          throw new BeneathError('TOO_DEEP', sub.path, `${JSON.stringify(sub.path.slice(0, 200))} is nested more than ${MAX_DEPTH} folders deep`);
+          throw new BeneathError(
+            'TOO_DEEP',
+            sub.path,
+            `${JSON.stringify(sub.path.slice(0, 200))} is nested more than ${MAX_DEPTH} folders deep`,
+          );
         }
         stack.push({ dir: sub, names: sub.names() });
       }
@@ -355,7 +412,11 @@ export function removeTreeAt(abs: string): boolean {
  * the way is replaced; else undefined when one is missing. The caller closes what it gets
  * (which is `root` itself for no segments).
  */
-export function openBeneath(root: Dir, segments: readonly string[], create?: { mode: number; made?: (d: Dir) => void }): Dir | undefined {
+export function openBeneath(
+  root: Dir,
+  segments: readonly string[],
+  create?: { mode: number; made?: (d: Dir) => void },
+): Dir | undefined {
   let cur = root;
   try {
     for (const seg of segments) {

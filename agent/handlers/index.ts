@@ -1,9 +1,24 @@
 import type { HandlerTable } from '../daemon/context';
 import { initialize, ping, shutdown } from './lifecycle';
 import { nodeInfo } from './node';
-import { listServices, serviceLogs, serviceNodePort, startServices, stopFollowingLogs, stopServices, workspaceAttached } from './services';
+import {
+  listServices,
+  serviceLogs,
+  serviceNodePort,
+  startServices,
+  stopFollowingLogs,
+  stopServices,
+  workspaceAttached,
+} from './services';
 import { holdForSync } from './syncLock';
-import { createWorkspace, inspectWorkspace, listWorkspaces, removeWorkspace, startWorkspace, stopWorkspace } from './workspaces';
+import {
+  createWorkspace,
+  inspectWorkspace,
+  listWorkspaces,
+  removeWorkspace,
+  startWorkspace,
+  stopWorkspace,
+} from './workspaces';
 import { syncRead, syncScan } from './sync';
 
 export const handlers: HandlerTable = {

@@ -3,11 +3,23 @@
  * workspaces/create) and the services/* requests. Commands are only checked for shape: they run
  * inside the workspace exactly as written (a string through its /bin/sh, argv as is).
  */
-import { HOOK_NAMES, NAME_PATTERN, type HookCommand, type ServiceCommand, type ServiceHealthcheckSpec, type ServiceLogsParams, type ServiceNameParams, type ServiceSpec, type WorkspaceHooksSpec } from '../protocol';
+import {
+  HOOK_NAMES,
+  NAME_PATTERN,
+  type HookCommand,
+  type ServiceCommand,
+  type ServiceHealthcheckSpec,
+  type ServiceLogsParams,
+  type ServiceNameParams,
+  type ServiceSpec,
+  type WorkspaceHooksSpec,
+} from '../protocol';
 import { AgentError } from '../errors';
 
 function invalid(method: string, what: string): AgentError {
-  return new AgentError('INVALID_PARAMS', `Invalid params for ${method}: ${what}`, { hint: 'Fix the workspace config; the agent changed nothing.' });
+  return new AgentError('INVALID_PARAMS', `Invalid params for ${method}: ${what}`, {
+    hint: 'Fix the workspace config; the agent changed nothing.',
+  });
 }
 
 type Obj = Record<string, unknown>;
@@ -22,17 +34,25 @@ const RESTARTS = ['no', 'on-failure', 'always'] as const;
 
 export function validCommand(m: string, what: string, v: unknown): ServiceCommand {
   if (typeof v === 'string') {
-    if (v.trim().length === 0 || v.length > MAX_COMMAND || v.includes('\0')) throw invalid(m, `${what} must be a non-empty command of up to ${MAX_COMMAND} characters without NUL`);
+    if (v.trim().length === 0 || v.length > MAX_COMMAND || v.includes('\0'))
+      throw invalid(m, `${what} must be a non-empty command of up to ${MAX_COMMAND} characters without NUL`);
     return v;
   }
-  if (Array.isArray(v) && v.length > 0 && v.length <= MAX_ARGS && v.every((a) => typeof a === 'string' && !a.includes('\0') && a.length <= MAX_COMMAND) && (v[0] as string).length > 0) {
+  if (
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.length <= MAX_ARGS &&
+    v.every((a) => typeof a === 'string' && !a.includes('\0') && a.length <= MAX_COMMAND) &&
+    (v[0] as string).length > 0
+  ) {
     return [...(v as string[])];
   }
   throw invalid(m, `${what} must be a string or a non-empty list of strings`);
 }
 
 function int(m: string, what: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw invalid(m, `${what} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)?.slice(0, 40)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+    throw invalid(m, `${what} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)?.slice(0, 40)}`);
   return v;
 }
 
@@ -51,11 +71,13 @@ function validHealthcheck(m: string, what: string, v: unknown): ServiceHealthche
     } catch {
       url = undefined;
     }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw invalid(m, `${what}.url must be an http:// or https:// URL`);
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      throw invalid(m, `${what}.url must be an http:// or https:// URL`);
     return { kind: 'http', url: v.url as string, ...timing };
   }
   if (v.kind === 'tcp') return { kind: 'tcp', port: int(m, `${what}.port`, v.port, 1, 65535), ...timing };
-  if (v.kind === 'command') return { kind: 'command', command: validCommand(m, `${what}.command`, v.command), ...timing };
+  if (v.kind === 'command')
+    return { kind: 'command', command: validCommand(m, `${what}.command`, v.command), ...timing };
   throw invalid(m, `${what}.kind must be http, tcp or command`);
 }
 
@@ -64,8 +86,10 @@ function validServiceEnv(m: string, what: string, v: unknown): Record<string, st
   if (!isObj(v)) throw invalid(m, `${what} must be an object of strings`);
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) {
-    if (!ENV_NAME_PATTERN.test(k)) throw invalid(m, `${what}: ${JSON.stringify(k.slice(0, 80))} is not a valid variable name`);
-    if (typeof val !== 'string' || val.includes('\0') || val.length > 32 * 1024) throw invalid(m, `${what}.${k} must be a string without NUL`);
+    if (!ENV_NAME_PATTERN.test(k))
+      throw invalid(m, `${what}: ${JSON.stringify(k.slice(0, 80))} is not a valid variable name`);
+    if (typeof val !== 'string' || val.includes('\0') || val.length > 32 * 1024)
+      throw invalid(m, `${what}.${k} must be a string without NUL`);
     out[k] = val;
   }
   return out;
@@ -73,25 +97,35 @@ function validServiceEnv(m: string, what: string, v: unknown): Record<string, st
 
 /** In start order: each service's dependencies come before it (the coordinator sends them so). */
 export function validServices(m: string, v: unknown): ServiceSpec[] {
-  if (!Array.isArray(v) || v.length > MAX_SERVICES) throw invalid(m, `spec.services must be a list of up to ${MAX_SERVICES} services`);
+  if (!Array.isArray(v) || v.length > MAX_SERVICES)
+    throw invalid(m, `spec.services must be a list of up to ${MAX_SERVICES} services`);
   const seen = new Set<string>();
   const ports = new Set<number>();
   return v.map((s, i) => {
     const what = `spec.services[${i}]`;
     if (!isObj(s)) throw invalid(m, `${what} must be an object`);
-    if (typeof s.name !== 'string' || !NAME_PATTERN.test(s.name) || seen.has(s.name)) throw invalid(m, `${what}.name must be a unique name matching ${NAME_PATTERN.source}`);
-    const out: ServiceSpec = { name: s.name, command: validCommand(m, `${what}.command`, s.command), env: validServiceEnv(m, `${what}.env`, s.env), dependsOn: [], restart: 'no' };
+    if (typeof s.name !== 'string' || !NAME_PATTERN.test(s.name) || seen.has(s.name))
+      throw invalid(m, `${what}.name must be a unique name matching ${NAME_PATTERN.source}`);
+    const out: ServiceSpec = {
+      name: s.name,
+      command: validCommand(m, `${what}.command`, s.command),
+      env: validServiceEnv(m, `${what}.env`, s.env),
+      dependsOn: [],
+      restart: 'no',
+    };
     if (s.port !== undefined) {
       out.port = int(m, `${what}.port`, s.port, 1, 65535);
       if (ports.has(out.port)) throw invalid(m, `${what}.port ${out.port} is used by another service`);
       ports.add(out.port);
     }
     const deps = s.dependsOn ?? [];
-    if (!Array.isArray(deps) || !deps.every((d) => typeof d === 'string' && seen.has(d))) throw invalid(m, `${what}.dependsOn must list services that come before ${s.name}`);
+    if (!Array.isArray(deps) || !deps.every((d) => typeof d === 'string' && seen.has(d)))
+      throw invalid(m, `${what}.dependsOn must list services that come before ${s.name}`);
     out.dependsOn = [...new Set(deps as string[])];
     if (s.healthcheck !== undefined) out.healthcheck = validHealthcheck(m, `${what}.healthcheck`, s.healthcheck);
     const restart = s.restart ?? 'no';
-    if (!RESTARTS.includes(restart as (typeof RESTARTS)[number])) throw invalid(m, `${what}.restart must be one of ${RESTARTS.join(', ')}`);
+    if (!RESTARTS.includes(restart as (typeof RESTARTS)[number]))
+      throw invalid(m, `${what}.restart must be one of ${RESTARTS.join(', ')}`);
     out.restart = restart as ServiceSpec['restart'];
     seen.add(s.name);
     return out;
@@ -101,7 +135,8 @@ export function validServices(m: string, v: unknown): ServiceSpec[] {
 export function validHooks(m: string, v: unknown): WorkspaceHooksSpec {
   if (!isObj(v)) throw invalid(m, `spec.hooks must be an object {${HOOK_NAMES.map((n) => `${n}?`).join(', ')}}`);
   const out: WorkspaceHooksSpec = {};
-  for (const name of HOOK_NAMES) if (v[name] !== undefined) out[name] = validHookCommand(m, `spec.hooks.${name}`, v[name]);
+  for (const name of HOOK_NAMES)
+    if (v[name] !== undefined) out[name] = validHookCommand(m, `spec.hooks.${name}`, v[name]);
   return out;
 }
 
@@ -109,10 +144,12 @@ export function validHooks(m: string, v: unknown): WorkspaceHooksSpec {
 function validHookCommand(m: string, what: string, v: unknown): HookCommand {
   if (!isObj(v)) return validCommand(m, what, v);
   const entries = Object.entries(v);
-  if (entries.length === 0 || entries.length > MAX_PARALLEL) throw invalid(m, `${what} must name 1 to ${MAX_PARALLEL} commands`);
+  if (entries.length === 0 || entries.length > MAX_PARALLEL)
+    throw invalid(m, `${what} must name 1 to ${MAX_PARALLEL} commands`);
   const out: Record<string, ServiceCommand> = {};
   for (const [label, c] of entries) {
-    if (label.length === 0 || label.length > 200 || [...label].some((ch) => ch.charCodeAt(0) < 0x20)) throw invalid(m, `${what}: ${JSON.stringify(label.slice(0, 80))} is not a usable command name`);
+    if (label.length === 0 || label.length > 200 || [...label].some((ch) => ch.charCodeAt(0) < 0x20))
+      throw invalid(m, `${what}: ${JSON.stringify(label.slice(0, 80))} is not a usable command name`);
     out[label] = validCommand(m, `${what}.${label}`, c);
   }
   return out;
@@ -122,13 +159,22 @@ const MAX_PARALLEL = 100;
 
 function workspaceAndService(m: string, raw: unknown, hooksToo = false): ServiceNameParams {
   if (!isObj(raw)) throw invalid(m, 'expected an object {workspace, service?}');
-  if (typeof raw.workspace !== 'string' || !NAME_PATTERN.test(raw.workspace)) throw invalid(m, `workspace must match ${NAME_PATTERN.source}`);
-  const okService = (v: unknown): boolean => typeof v === 'string' && (NAME_PATTERN.test(v) || (hooksToo && (HOOK_NAMES as readonly string[]).includes(v)));
-  if (raw.service !== undefined && !okService(raw.service)) throw invalid(m, `service must match ${NAME_PATTERN.source}${hooksToo ? ` or be a hook (${HOOK_NAMES.join(', ')})` : ''}`);
+  if (typeof raw.workspace !== 'string' || !NAME_PATTERN.test(raw.workspace))
+    throw invalid(m, `workspace must match ${NAME_PATTERN.source}`);
+  const okService = (v: unknown): boolean =>
+    typeof v === 'string' && (NAME_PATTERN.test(v) || (hooksToo && (HOOK_NAMES as readonly string[]).includes(v)));
+  if (raw.service !== undefined && !okService(raw.service))
+    throw invalid(
+      m,
+      `service must match ${NAME_PATTERN.source}${hooksToo ? ` or be a hook (${HOOK_NAMES.join(', ')})` : ''}`,
+    );
   return { workspace: raw.workspace, ...(raw.service !== undefined ? { service: raw.service as string } : {}) };
 }
 
-export const validateServiceNameParams = (m: string) => (raw: unknown): ServiceNameParams => workspaceAndService(m, raw);
+export const validateServiceNameParams =
+  (m: string) =>
+  (raw: unknown): ServiceNameParams =>
+    workspaceAndService(m, raw);
 
 export function validateWorkspaceOnly(m: string): (raw: unknown) => { workspace: string } {
   return (raw) => {
@@ -144,12 +190,14 @@ export function validateLogsParams(raw: unknown): ServiceLogsParams {
   const out: ServiceLogsParams = { ...base };
   if (o.tail !== undefined) out.tail = int(m, 'tail', o.tail, 0, 1_000_000);
   if (o.since !== undefined) {
-    if (typeof o.since !== 'string' || Number.isNaN(Date.parse(o.since))) throw invalid(m, 'since must be an ISO 8601 time');
+    if (typeof o.since !== 'string' || Number.isNaN(Date.parse(o.since)))
+      throw invalid(m, 'since must be an ISO 8601 time');
     out.since = o.since;
   }
   if (o.follow !== undefined && typeof o.follow !== 'boolean') throw invalid(m, 'follow must be true or false');
   if (o.follow === true) {
-    if (typeof o.followToken !== 'string' || o.followToken.length === 0 || o.followToken.length > 200) throw invalid(m, 'a follow needs a followToken of 1 to 200 characters');
+    if (typeof o.followToken !== 'string' || o.followToken.length === 0 || o.followToken.length > 200)
+      throw invalid(m, 'a follow needs a followToken of 1 to 200 characters');
     out.follow = true;
     out.followToken = o.followToken;
   }
@@ -157,7 +205,13 @@ export function validateLogsParams(raw: unknown): ServiceLogsParams {
 }
 
 export function validateUnfollowParams(raw: unknown): { followToken: string } {
-  if (!isObj(raw) || typeof raw.followToken !== 'string' || raw.followToken.length === 0 || raw.followToken.length > 200) throw invalid('services/unfollow', 'expected {followToken}');
+  if (
+    !isObj(raw) ||
+    typeof raw.followToken !== 'string' ||
+    raw.followToken.length === 0 ||
+    raw.followToken.length > 200
+  )
+    throw invalid('services/unfollow', 'expected {followToken}');
   return { followToken: raw.followToken };
 }
 

@@ -1,8 +1,20 @@
 /** services/*: list, start, stop, logs (with follow), unfollow, attached (see protocol/services.ts). */
-import { ServiceLogLines, type ServiceLogsParams, type ServiceLogsResult, type ServiceNameParams, type WorkspaceServicesStatus } from '../protocol';
+import {
+  ServiceLogLines,
+  type ServiceLogsParams,
+  type ServiceLogsResult,
+  type ServiceNameParams,
+  type WorkspaceServicesStatus,
+} from '../protocol';
 import { AgentError } from '../errors';
 import type { HandlerSpec } from '../daemon/context';
-import { validateLogsParams, validateNodePortParams, validateServiceNameParams, validateUnfollowParams, validateWorkspaceOnly } from './serviceParams';
+import {
+  validateLogsParams,
+  validateNodePortParams,
+  validateServiceNameParams,
+  validateUnfollowParams,
+  validateWorkspaceOnly,
+} from './serviceParams';
 
 export const listServices: HandlerSpec<{ workspace: string }, WorkspaceServicesStatus> = {
   validate: validateWorkspaceOnly('services/list'),
@@ -32,8 +44,14 @@ export const serviceLogs: HandlerSpec<ServiceLogsParams, ServiceLogsResult> = {
     const token = p.follow ? p.followToken : undefined;
     if (token !== undefined) {
       const notify = ctx.notify;
-      if (!notify) throw new AgentError('INVALID_PARAMS', 'Invalid params for services/logs: follow needs a connection to send lines to');
-      services.follows.add(token, p.workspace, p.service, (lines) => notify(ServiceLogLines, { followToken: token, lines }));
+      if (!notify)
+        throw new AgentError(
+          'INVALID_PARAMS',
+          'Invalid params for services/logs: follow needs a connection to send lines to',
+        );
+      services.follows.add(token, p.workspace, p.service, (lines) =>
+        notify(ServiceLogLines, { followToken: token, lines }),
+      );
       ctx.onConnectionClose?.(() => services.follows.remove(token));
     }
     return { lines: await services.logs(p) };

@@ -1,5 +1,13 @@
 /** workspaces/syncScan and workspaces/syncRead (see protocol/sync.ts), checked at the boundary. */
-import { SYNC_SCAN_MAX_ENTRIES, type NodeStatKey, type SyncReadParams, type SyncReadResult, type SyncScanEntry, type SyncScanParams, type SyncScanResult } from '../protocol';
+import {
+  SYNC_SCAN_MAX_ENTRIES,
+  type NodeStatKey,
+  type SyncReadParams,
+  type SyncReadResult,
+  type SyncScanEntry,
+  type SyncScanParams,
+  type SyncScanResult,
+} from '../protocol';
 import type { HandlerSpec } from '../daemon/context';
 import { relativeSegments, UnsafePath } from '../sync/safePath';
 import { invalid } from './validate';
@@ -29,7 +37,8 @@ function validEntry(method: string, v: unknown): SyncScanEntry {
   }
   if (v.stat !== undefined) {
     const st = v.stat;
-    if (!isObj(st) || !STAT_FIELDS.every((k) => typeof st[k] === 'number')) throw invalid(method, `stat must hold the numbers ${STAT_FIELDS.join(', ')}`);
+    if (!isObj(st) || !STAT_FIELDS.every((k) => typeof st[k] === 'number'))
+      throw invalid(method, `stat must hold the numbers ${STAT_FIELDS.join(', ')}`);
     out.stat = Object.fromEntries(STAT_FIELDS.map((k) => [k, st[k]])) as unknown as NodeStatKey;
   }
   return out;
@@ -38,7 +47,8 @@ function validEntry(method: string, v: unknown): SyncScanEntry {
 export function validateScanParams(raw: unknown): SyncScanParams {
   const m = 'workspaces/syncScan';
   if (!isObj(raw) || !Array.isArray(raw.entries)) throw invalid(m, 'expected an object {name, entries}');
-  if (raw.entries.length > SYNC_SCAN_MAX_ENTRIES) throw invalid(m, `at most ${SYNC_SCAN_MAX_ENTRIES} entries per request, got ${raw.entries.length}`);
+  if (raw.entries.length > SYNC_SCAN_MAX_ENTRIES)
+    throw invalid(m, `at most ${SYNC_SCAN_MAX_ENTRIES} entries per request, got ${raw.entries.length}`);
   return { name: validName(m, raw.name), entries: raw.entries.map((e) => validEntry(m, e)) };
 }
 

@@ -7,7 +7,9 @@ export const holdForSync: HandlerSpec<WorkspaceNameParams, SyncTarget> = {
   validate: validateNameParams('workspaces/holdForSync'),
   handle: (p, ctx) => {
     // Released when the sync-receive process closes its connection (or dies).
-    const released = new Promise<void>((resolve) => (ctx.onConnectionClose ? ctx.onConnectionClose(resolve) : resolve()));
+    const released = new Promise<void>((resolve) =>
+      ctx.onConnectionClose ? ctx.onConnectionClose(resolve) : resolve(),
+    );
     return ctx.daemon.workspaces.holdForSync(p.name, released);
   },
 };

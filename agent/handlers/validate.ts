@@ -24,8 +24,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function text(method: string, o: Record<string, unknown>, key: string, max: number): string {
   const v = o[key];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw invalid(method, `${key} must be a string of 1 to ${max} characters`);
-  if ([...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw invalid(method, `${key} must not contain control characters`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > max)
+    throw invalid(method, `${key} must be a string of 1 to ${max} characters`);
+  if ([...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
+    throw invalid(method, `${key} must not contain control characters`);
   return v;
 }
 
@@ -34,6 +36,11 @@ export function validateInitializeParams(raw: unknown): InitializeParams {
   const m = 'initialize';
   if (!isRecord(raw)) throw invalid(m, 'expected an object {protocolVersion, clientName, clientVersion}');
   const pv = raw.protocolVersion;
-  if (typeof pv !== 'number' || !Number.isSafeInteger(pv) || pv < 0) throw invalid(m, 'protocolVersion must be a non-negative integer');
-  return { protocolVersion: pv, clientName: text(m, raw, 'clientName', 200), clientVersion: text(m, raw, 'clientVersion', 100) };
+  if (typeof pv !== 'number' || !Number.isSafeInteger(pv) || pv < 0)
+    throw invalid(m, 'protocolVersion must be a non-negative integer');
+  return {
+    protocolVersion: pv,
+    clientName: text(m, raw, 'clientName', 200),
+    clientVersion: text(m, raw, 'clientVersion', 100),
+  };
 }

@@ -24,7 +24,9 @@ import { validRunOptions } from './runOptionsParams';
 
 class Invalid extends AgentError {
   constructor(method: string, what: string) {
-    super('INVALID_PARAMS', `Invalid params for ${method}: ${what}`, { hint: 'Fix the workspace config; the agent changed nothing.' });
+    super('INVALID_PARAMS', `Invalid params for ${method}: ${what}`, {
+      hint: 'Fix the workspace config; the agent changed nothing.',
+    });
   }
 }
 
@@ -39,14 +41,18 @@ export const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 export const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._\-/:@]{0,254}$/i;
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /** One OpenSSH public key line: type, base64 blob, optional comment. No options, no line breaks. */
-const KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,2})(?: [^\r\n]{0,200})?$/;
+const KEY_LINE =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,2})(?: [^\r\n]{0,200})?$/;
 const MAX_ENV = 1000;
 const MAX_ENV_VALUE = 32 * 1024;
 const MAX_KEYS = 100;
 
 export function validName(method: string, v: unknown, what = 'name'): string {
   if (typeof v !== 'string' || !NAME_PATTERN.test(v)) {
-    throw new Invalid(method, `${what} must match ${NAME_PATTERN.source} (lowercase letters, digits and dashes, up to 63), got ${JSON.stringify(v)?.slice(0, 80)}`);
+    throw new Invalid(
+      method,
+      `${what} must match ${NAME_PATTERN.source} (lowercase letters, digits and dashes, up to 63), got ${JSON.stringify(v)?.slice(0, 80)}`,
+    );
   }
   return v;
 }
@@ -63,29 +69,53 @@ export function isPublicKeyLine(line: string): boolean {
 
 /** Absolute, normalized, no trailing slash, not a system folder. */
 export function validWorkspaceFolder(method: string, v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 1024 || CONTROL.test(v)) throw new Invalid(method, 'workspaceFolder must be an absolute path without control characters');
+  if (typeof v !== 'string' || v.length === 0 || v.length > 1024 || CONTROL.test(v))
+    throw new Invalid(method, 'workspaceFolder must be an absolute path without control characters');
   if (!v.startsWith('/') || posix.normalize(v) !== v || v.endsWith('/') || v.includes('//')) {
-    throw new Invalid(method, `workspaceFolder must be an absolute, normalized path (no "..", ".", "//" or trailing "/"), got ${JSON.stringify(v)}`);
+    throw new Invalid(
+      method,
+      `workspaceFolder must be an absolute, normalized path (no "..", ".", "//" or trailing "/"), got ${JSON.stringify(v)}`,
+    );
   }
   const top = v.split('/')[1] ?? '';
   if (['proc', 'sys', 'dev', 'etc', 'run', 'bin', 'sbin', 'lib', 'lib64', 'usr', 'boot'].includes(top)) {
-    throw new Invalid(method, `workspaceFolder ${v} would hide a system folder of the workspace; use e.g. /workspaces/<name>`);
+    throw new Invalid(
+      method,
+      `workspaceFolder ${v} would hide a system folder of the workspace; use e.g. /workspaces/<name>`,
+    );
   }
   return v;
 }
 
 /** A relative path inside the project: no absolute path, no `..`, no empty parts. */
 export function validRelativePath(method: string, what: string, v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 1024 || CONTROL.test(v)) throw new Invalid(method, `${what} must be a relative path`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > 1024 || CONTROL.test(v))
+    throw new Invalid(method, `${what} must be a relative path`);
   const norm = posix.normalize(v);
-  if (v.startsWith('/') || norm === '..' || norm.startsWith('../') || v.split('/').includes('..')) throw new Invalid(method, `${what} must stay inside the project, got ${JSON.stringify(v)}`);
+  if (v.startsWith('/') || norm === '..' || norm.startsWith('../') || v.split('/').includes('..'))
+    throw new Invalid(method, `${what} must stay inside the project, got ${JSON.stringify(v)}`);
   return norm;
 }
 
-function positiveNumber(method: string, what: string, v: unknown, opts: { integer?: boolean; min?: number; max: number }): number | undefined {
+function positiveNumber(
+  method: string,
+  what: string,
+  v: unknown,
+  opts: { integer?: boolean; min?: number; max: number },
+): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > opts.max || (opts.integer && !Number.isSafeInteger(v)) || v < (opts.min ?? 0)) {
-    throw new Invalid(method, `${what} must be a ${opts.integer ? 'whole ' : ''}number from ${opts.min ?? '>0'} to ${opts.max}, got ${JSON.stringify(v)}`);
+  if (
+    typeof v !== 'number' ||
+    !Number.isFinite(v) ||
+    v <= 0 ||
+    v > opts.max ||
+    (opts.integer && !Number.isSafeInteger(v)) ||
+    v < (opts.min ?? 0)
+  ) {
+    throw new Invalid(
+      method,
+      `${what} must be a ${opts.integer ? 'whole ' : ''}number from ${opts.min ?? '>0'} to ${opts.max}, got ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
@@ -93,15 +123,24 @@ function positiveNumber(method: string, what: string, v: unknown, opts: { intege
 function validDocker(m: string, v: unknown, workspaceFolder: string): DockerSettings {
   if (!isObj(v)) throw new Invalid(m, 'spec.docker must be an object with an image');
   const image = v.image;
-  if (typeof image !== 'string' || !IMAGE_PATTERN.test(image)) throw new Invalid(m, `spec.docker.image must be an image reference like vendetta/debian:bookworm, got ${JSON.stringify(image)?.slice(0, 80)}`);
+  if (typeof image !== 'string' || !IMAGE_PATTERN.test(image))
+    throw new Invalid(
+      m,
+      `spec.docker.image must be an image reference like vendetta/debian:bookworm, got ${JSON.stringify(image)?.slice(0, 80)}`,
+    );
   const out: DockerSettings = { image };
   if (v.build !== undefined) {
     if (!isObj(v.build)) throw new Invalid(m, 'spec.docker.build must be an object {context, dockerfile?}');
     out.build = { context: validRelativePath(m, 'spec.docker.build.context', v.build.context) };
-    if (v.build.dockerfile !== undefined) out.build.dockerfile = validRelativePath(m, 'spec.docker.build.dockerfile', v.build.dockerfile);
+    if (v.build.dockerfile !== undefined)
+      out.build.dockerfile = validRelativePath(m, 'spec.docker.build.dockerfile', v.build.dockerfile);
     if (v.build.args !== undefined) out.build.args = validBuildArgs(m, v.build.args);
     if (v.build.target !== undefined) {
-      if (typeof v.build.target !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(v.build.target)) throw new Invalid(m, `spec.docker.build.target must name a build stage, got ${JSON.stringify(v.build.target)?.slice(0, 80)}`);
+      if (typeof v.build.target !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(v.build.target))
+        throw new Invalid(
+          m,
+          `spec.docker.build.target must name a build stage, got ${JSON.stringify(v.build.target)?.slice(0, 80)}`,
+        );
       out.build.target = v.build.target;
     }
   }
@@ -109,7 +148,11 @@ function validDocker(m: string, v: unknown, workspaceFolder: string): DockerSett
   const cpus = positiveNumber(m, 'spec.docker.cpus', v.cpus, { max: 1024 });
   if (cpus !== undefined) out.cpus = cpus;
   // Docker refuses memory limits under 6 MiB.
-  const memory = positiveNumber(m, 'spec.docker.memoryBytes', v.memoryBytes, { integer: true, min: 6 * 1024 * 1024, max: 2 ** 50 });
+  const memory = positiveNumber(m, 'spec.docker.memoryBytes', v.memoryBytes, {
+    integer: true,
+    min: 6 * 1024 * 1024,
+    max: 2 ** 50,
+  });
   if (memory !== undefined) out.memoryBytes = memory;
   const pids = positiveNumber(m, 'spec.docker.pids', v.pids, { integer: true, max: 4_194_304 });
   if (pids !== undefined) out.pids = pids;
@@ -117,11 +160,17 @@ function validDocker(m: string, v: unknown, workspaceFolder: string): DockerSett
 }
 
 function validBuildArgs(m: string, v: unknown): Record<string, string> {
-  if (!isObj(v) || Object.keys(v).length > MAX_ENV) throw new Invalid(m, `spec.docker.build.args must be an object of up to ${MAX_ENV} strings`);
+  if (!isObj(v) || Object.keys(v).length > MAX_ENV)
+    throw new Invalid(m, `spec.docker.build.args must be an object of up to ${MAX_ENV} strings`);
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) {
-    if (!ENV_NAME_PATTERN.test(k)) throw new Invalid(m, `spec.docker.build.args: ${JSON.stringify(k.slice(0, 80))} is not a valid argument name`);
-    if (typeof val !== 'string' || val.includes('\0') || val.length > MAX_ENV_VALUE) throw new Invalid(m, `spec.docker.build.args.${k} must be a string without NUL, up to ${MAX_ENV_VALUE} characters`);
+    if (!ENV_NAME_PATTERN.test(k))
+      throw new Invalid(m, `spec.docker.build.args: ${JSON.stringify(k.slice(0, 80))} is not a valid argument name`);
+    if (typeof val !== 'string' || val.includes('\0') || val.length > MAX_ENV_VALUE)
+      throw new Invalid(
+        m,
+        `spec.docker.build.args.${k} must be a string without NUL, up to ${MAX_ENV_VALUE} characters`,
+      );
     out[k] = val;
   }
   return out;
@@ -129,7 +178,11 @@ function validBuildArgs(m: string, v: unknown): Record<string, string> {
 
 /** A file on the node the emulator opens: an absolute path without control characters. */
 function nodeFilePath(m: string, what: string, v: unknown): string {
-  if (typeof v !== 'string' || !v.startsWith('/') || v.length > 4096 || CONTROL.test(v)) throw new Invalid(m, `${what} must be an absolute path on the node without control characters, got ${JSON.stringify(v)?.slice(0, 80)}`);
+  if (typeof v !== 'string' || !v.startsWith('/') || v.length > 4096 || CONTROL.test(v))
+    throw new Invalid(
+      m,
+      `${what} must be an absolute path on the node without control characters, got ${JSON.stringify(v)?.slice(0, 80)}`,
+    );
   return v;
 }
 
@@ -139,18 +192,24 @@ function validQemu(m: string, v: unknown): QemuSettings {
   // QEMU gives a VM whole CPUs only.
   const cpus = positiveNumber(m, 'spec.qemu.cpus', v.cpus, { integer: true, min: 1, max: 1024 });
   if (cpus !== undefined) out.cpus = cpus;
-  const memory = positiveNumber(m, 'spec.qemu.memoryBytes', v.memoryBytes, { integer: true, min: 128 * 1024 * 1024, max: 2 ** 50 });
+  const memory = positiveNumber(m, 'spec.qemu.memoryBytes', v.memoryBytes, {
+    integer: true,
+    min: 128 * 1024 * 1024,
+    max: 2 ** 50,
+  });
   if (memory !== undefined) out.memoryBytes = memory;
   const disk = positiveNumber(m, 'spec.qemu.diskBytes', v.diskBytes, { integer: true, max: 2 ** 50 });
   if (disk !== undefined) out.diskBytes = disk;
   if (v.accel !== undefined) {
-    if (v.accel !== 'auto' && v.accel !== 'kvm' && v.accel !== 'tcg') throw new Invalid(m, `spec.qemu.accel must be auto, kvm or tcg, got ${JSON.stringify(v.accel)?.slice(0, 40)}`);
+    if (v.accel !== 'auto' && v.accel !== 'kvm' && v.accel !== 'tcg')
+      throw new Invalid(m, `spec.qemu.accel must be auto, kvm or tcg, got ${JSON.stringify(v.accel)?.slice(0, 40)}`);
     out.accel = v.accel;
   }
   if (v.kernel !== undefined) out.kernel = nodeFilePath(m, 'spec.qemu.kernel', v.kernel);
   if (v.initrd !== undefined) out.initrd = nodeFilePath(m, 'spec.qemu.initrd', v.initrd);
   if (v.append !== undefined) {
-    if (typeof v.append !== 'string' || v.append.length > 4096 || CONTROL.test(v.append)) throw new Invalid(m, 'spec.qemu.append must be a kernel command line without control characters');
+    if (typeof v.append !== 'string' || v.append.length > 4096 || CONTROL.test(v.append))
+      throw new Invalid(m, 'spec.qemu.append must be a kernel command line without control characters');
     out.append = v.append;
   }
   return out;
@@ -163,24 +222,33 @@ function validEnv(m: string, v: unknown): Record<string, string> {
   if (entries.length > MAX_ENV) throw new Invalid(m, `spec.env has more than ${MAX_ENV} variables`);
   const out: Record<string, string> = {};
   for (const [k, val] of entries) {
-    if (!ENV_NAME_PATTERN.test(k)) throw new Invalid(m, `spec.env: ${JSON.stringify(k.slice(0, 80))} is not a valid variable name`);
+    if (!ENV_NAME_PATTERN.test(k))
+      throw new Invalid(m, `spec.env: ${JSON.stringify(k.slice(0, 80))} is not a valid variable name`);
     if (typeof val !== 'string') throw new Invalid(m, `spec.env.${k} must be a string`);
-    if (val.includes('\0') || val.length > MAX_ENV_VALUE) throw new Invalid(m, `spec.env.${k} must be a string without NUL, up to ${MAX_ENV_VALUE} characters`);
+    if (val.includes('\0') || val.length > MAX_ENV_VALUE)
+      throw new Invalid(m, `spec.env.${k} must be a string without NUL, up to ${MAX_ENV_VALUE} characters`);
     out[k] = val;
   }
   return out;
 }
 
 function validKeys(m: string, v: unknown): string[] {
-  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_KEYS) throw new Invalid(m, `spec.authorizedKeys must list 1 to ${MAX_KEYS} OpenSSH public keys`);
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_KEYS)
+    throw new Invalid(m, `spec.authorizedKeys must list 1 to ${MAX_KEYS} OpenSSH public keys`);
   return v.map((k, i) => {
-    if (typeof k !== 'string' || !isPublicKeyLine(k.trim())) throw new Invalid(m, `spec.authorizedKeys[${i}] is not an OpenSSH public key line ("ssh-ed25519 AAAA… comment")`);
+    if (typeof k !== 'string' || !isPublicKeyLine(k.trim()))
+      throw new Invalid(m, `spec.authorizedKeys[${i}] is not an OpenSSH public key line ("ssh-ed25519 AAAA… comment")`);
     return k.trim();
   });
 }
 
 /** The common part joined with the settings of its provider, checked; a provider this agent cannot run is refused. */
-function withProviderSettings(m: string, provider: ProviderName, common: WorkspaceSpecCommon, v: Record<string, unknown>): WorkspaceSpec {
+function withProviderSettings(
+  m: string,
+  provider: ProviderName,
+  common: WorkspaceSpecCommon,
+  v: Record<string, unknown>,
+): WorkspaceSpec {
   switch (provider) {
     case 'docker':
       return { ...common, provider, docker: validDocker(m, v.docker, common.workspaceFolder) };
@@ -189,17 +257,26 @@ function withProviderSettings(m: string, provider: ProviderName, common: Workspa
     case 'lxc':
       return { ...common, provider, lxc: validLxc(v.lxc, (what) => new Invalid(m, what)) };
     default:
-      throw new AgentError('PROVIDER_UNAVAILABLE', `This agent cannot run ${provider} workspaces: ${notRunnableReason(provider)}`, { provider, hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.` });
+      throw new AgentError(
+        'PROVIDER_UNAVAILABLE',
+        `This agent cannot run ${provider} workspaces: ${notRunnableReason(provider)}`,
+        { provider, hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.` },
+      );
   }
 }
 
 export function validSpec(m: string, v: unknown): WorkspaceSpec {
   if (!isObj(v)) throw new Invalid(m, 'spec must be an object');
   const name = validName(m, v.name, 'spec.name');
-  if (typeof v.provider !== 'string' || !PROVIDER_NAMES.includes(v.provider as ProviderName)) throw new Invalid(m, `spec.provider must be one of ${PROVIDER_NAMES.join(', ')}`);
+  if (typeof v.provider !== 'string' || !PROVIDER_NAMES.includes(v.provider as ProviderName))
+    throw new Invalid(m, `spec.provider must be one of ${PROVIDER_NAMES.join(', ')}`);
   const provider = v.provider as ProviderName;
   const user = v.user ?? 'root';
-  if (typeof user !== 'string' || !USER_PATTERN.test(user)) throw new Invalid(m, `spec.user must be a Unix user name matching ${USER_PATTERN.source}, got ${JSON.stringify(user)?.slice(0, 80)}`);
+  if (typeof user !== 'string' || !USER_PATTERN.test(user))
+    throw new Invalid(
+      m,
+      `spec.user must be a Unix user name matching ${USER_PATTERN.source}, got ${JSON.stringify(user)?.slice(0, 80)}`,
+    );
   const common: WorkspaceSpecCommon = {
     name,
     env: validEnv(m, v.env),
@@ -211,11 +288,24 @@ export function validSpec(m: string, v: unknown): WorkspaceSpec {
   if (v.services !== undefined) spec.services = validServices(m, v.services);
   if (v.hooks !== undefined) spec.hooks = validHooks(m, v.hooks);
   if (v.forwardAgent !== undefined) {
-    if (typeof v.forwardAgent !== 'boolean') throw new Invalid(m, `spec.forwardAgent must be true or false, got ${JSON.stringify(v.forwardAgent)?.slice(0, 80)}`);
+    if (typeof v.forwardAgent !== 'boolean')
+      throw new Invalid(
+        m,
+        `spec.forwardAgent must be true or false, got ${JSON.stringify(v.forwardAgent)?.slice(0, 80)}`,
+      );
     if (v.forwardAgent) spec.forwardAgent = true;
   }
   if (v.idleTimeoutMs !== undefined) {
-    if (typeof v.idleTimeoutMs !== 'number' || !Number.isInteger(v.idleTimeoutMs) || v.idleTimeoutMs < 1000 || v.idleTimeoutMs > MAX_IDLE_MS) throw new Invalid(m, `spec.idleTimeoutMs must be a whole number of milliseconds from 1000 to ${MAX_IDLE_MS}, got ${JSON.stringify(v.idleTimeoutMs)?.slice(0, 80)}`);
+    if (
+      typeof v.idleTimeoutMs !== 'number' ||
+      !Number.isInteger(v.idleTimeoutMs) ||
+      v.idleTimeoutMs < 1000 ||
+      v.idleTimeoutMs > MAX_IDLE_MS
+    )
+      throw new Invalid(
+        m,
+        `spec.idleTimeoutMs must be a whole number of milliseconds from 1000 to ${MAX_IDLE_MS}, got ${JSON.stringify(v.idleTimeoutMs)?.slice(0, 80)}`,
+      );
     spec.idleTimeoutMs = v.idleTimeoutMs;
   }
   if (v.gitIdentity !== undefined) {
@@ -226,7 +316,13 @@ export function validSpec(m: string, v: unknown): WorkspaceSpec {
       const x = g[k];
       if (x === undefined) continue;
       // One line of printable text: it becomes a line of ~/.gitconfig.
-      if (typeof x !== 'string' || x.length === 0 || x.length > 256 || [...x].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127)) throw new Invalid(m, `spec.gitIdentity.${k} must be one line of text of 1 to 256 characters`);
+      if (
+        typeof x !== 'string' ||
+        x.length === 0 ||
+        x.length > 256 ||
+        [...x].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127)
+      )
+        throw new Invalid(m, `spec.gitIdentity.${k} must be one line of text of 1 to 256 characters`);
       id[k] = x;
     }
     if (id.name !== undefined || id.email !== undefined) spec.gitIdentity = id;
@@ -242,10 +338,12 @@ export function validateCreateParams(raw: unknown): CreateWorkspaceParams {
   if (!isObj(raw)) throw new Invalid(m, 'expected an object {spec, progressToken?, recreate?}');
   const out: CreateWorkspaceParams = { spec: validSpec(m, raw.spec) };
   if (raw.progressToken !== undefined) {
-    if (typeof raw.progressToken !== 'string' || raw.progressToken.length === 0 || raw.progressToken.length > 200) throw new Invalid(m, 'progressToken must be a string of 1 to 200 characters');
+    if (typeof raw.progressToken !== 'string' || raw.progressToken.length === 0 || raw.progressToken.length > 200)
+      throw new Invalid(m, 'progressToken must be a string of 1 to 200 characters');
     out.progressToken = raw.progressToken;
   }
-  if (raw.recreate !== undefined && typeof raw.recreate !== 'boolean') throw new Invalid(m, 'recreate must be true or false');
+  if (raw.recreate !== undefined && typeof raw.recreate !== 'boolean')
+    throw new Invalid(m, 'recreate must be true or false');
   if (raw.recreate === true) out.recreate = true;
   return out;
 }

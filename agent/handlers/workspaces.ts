@@ -1,5 +1,11 @@
 /** workspaces/*: create, start, stop, remove, inspect, list (see protocol/workspaces.ts). */
-import { WorkspaceProgress, type CreateWorkspaceParams, type RemoveWorkspaceParams, type WorkspaceInfo, type WorkspaceNameParams } from '../protocol';
+import {
+  WorkspaceProgress,
+  type CreateWorkspaceParams,
+  type RemoveWorkspaceParams,
+  type WorkspaceInfo,
+  type WorkspaceNameParams,
+} from '../protocol';
 import type { HandlerContext, HandlerSpec } from '../daemon/context';
 import type { Progress } from '../workspaces/manager';
 import { expectNoParams } from './validate';
@@ -14,7 +20,8 @@ function progressFor(token: string | undefined, ctx: HandlerContext): Progress {
 
 export const createWorkspace: HandlerSpec<CreateWorkspaceParams, WorkspaceInfo> = {
   validate: validateCreateParams,
-  handle: (p, ctx) => ctx.daemon.workspaces.create(p.spec, progressFor(p.progressToken, ctx), p.recreate === true, ctx.signal),
+  handle: (p, ctx) =>
+    ctx.daemon.workspaces.create(p.spec, progressFor(p.progressToken, ctx), p.recreate === true, ctx.signal),
 };
 
 export const startWorkspace: HandlerSpec<WorkspaceNameParams, WorkspaceInfo> = {

@@ -50,7 +50,9 @@ type Table = typeof AGENT_ERRORS;
 type Key = keyof Table;
 
 function view<F extends 'name' | 'code'>(field: F): { readonly [K in Key]: Table[K][F] } {
-  return Object.fromEntries(Object.entries(AGENT_ERRORS).map(([key, e]) => [key, e[field]])) as { readonly [K in Key]: Table[K][F] };
+  return Object.fromEntries(Object.entries(AGENT_ERRORS).map(([key, e]) => [key, e[field]])) as {
+    readonly [K in Key]: Table[K][F];
+  };
 }
 
 /** The JSON-RPC code of each error. */
@@ -61,7 +63,10 @@ export type AgentErrorCode = Table[Key]['code'];
 export const AgentErrorNames = view('name');
 export type AgentErrorName = Table[Key]['name'];
 
-const CODE_BY_NAME = Object.fromEntries(Object.values(AGENT_ERRORS).map((e) => [e.name, e.code])) as Record<AgentErrorName, AgentErrorCode>;
+const CODE_BY_NAME = Object.fromEntries(Object.values(AGENT_ERRORS).map((e) => [e.name, e.code])) as Record<
+  AgentErrorName,
+  AgentErrorCode
+>;
 
 /** The JSON-RPC code an error of this name is sent with. */
 export function agentErrorCode(name: AgentErrorName): AgentErrorCode {

@@ -6,8 +6,26 @@
 import type { RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { AgentErrorData } from './errorData';
 import { GetNodeInfo, Initialize, Ping, Shutdown } from './index';
-import { ListServices, ServiceLogs, ServiceNodePort, StartServices, StopFollowingLogs, StopServices, WorkspaceAttached } from './services';
-import { CreateWorkspace, HoldForSync, InspectWorkspace, ListWorkspaces, RemoveWorkspace, StartWorkspace, StopWorkspace, SyncRead, SyncScan } from './workspaces';
+import {
+  ListServices,
+  ServiceLogs,
+  ServiceNodePort,
+  StartServices,
+  StopFollowingLogs,
+  StopServices,
+  WorkspaceAttached,
+} from './services';
+import {
+  CreateWorkspace,
+  HoldForSync,
+  InspectWorkspace,
+  ListWorkspaces,
+  RemoveWorkspace,
+  StartWorkspace,
+  StopWorkspace,
+  SyncRead,
+  SyncScan,
+} from './workspaces';
 
 export const AGENT_REQUESTS = {
   initialize: Initialize,
@@ -33,5 +51,15 @@ export const AGENT_REQUESTS = {
 } as const;
 
 export type AgentRequestName = keyof typeof AGENT_REQUESTS;
-export type RequestParams<T> = T extends RequestType<infer P, unknown, AgentErrorData> ? P : T extends RequestType0<unknown, AgentErrorData> ? undefined : never;
-export type RequestResult<T> = T extends RequestType<unknown, infer R, AgentErrorData> ? R : T extends RequestType0<infer R, AgentErrorData> ? R : never;
+export type RequestParams<T> =
+  T extends RequestType<infer P, unknown, AgentErrorData>
+    ? P
+    : T extends RequestType0<unknown, AgentErrorData>
+      ? undefined
+      : never;
+export type RequestResult<T> =
+  T extends RequestType<unknown, infer R, AgentErrorData>
+    ? R
+    : T extends RequestType0<infer R, AgentErrorData>
+      ? R
+      : never;

@@ -61,7 +61,16 @@ export interface WorkspaceHooksSpec {
  * - `exited`: exited and the policy does not restart it, or it could not run at all (exit 126/127).
  * - `stopped`: stopped on purpose.
  */
-export type ServiceState = 'waiting' | 'starting' | 'running' | 'healthy' | 'unhealthy' | 'restarting' | 'crashloop' | 'exited' | 'stopped';
+export type ServiceState =
+  | 'waiting'
+  | 'starting'
+  | 'running'
+  | 'healthy'
+  | 'unhealthy'
+  | 'restarting'
+  | 'crashloop'
+  | 'exited'
+  | 'stopped';
 
 export interface ServiceStatus {
   name: string;
@@ -129,25 +138,41 @@ export interface ServiceLogsResult {
   lines: ServiceLogLine[];
 }
 
-export const ListServices = new RequestType<{ workspace: string }, WorkspaceServicesStatus, AgentErrorData>('services/list');
+export const ListServices = new RequestType<{ workspace: string }, WorkspaceServicesStatus, AgentErrorData>(
+  'services/list',
+);
 /** (Re)start one service, or all in dependency order. */
-export const StartServices = new RequestType<ServiceNameParams, WorkspaceServicesStatus, AgentErrorData>('services/start');
+export const StartServices = new RequestType<ServiceNameParams, WorkspaceServicesStatus, AgentErrorData>(
+  'services/start',
+);
 /** Stop one service, or all in reverse dependency order (SIGTERM, SIGKILL after the grace period). */
-export const StopServices = new RequestType<ServiceNameParams, WorkspaceServicesStatus, AgentErrorData>('services/stop');
+export const StopServices = new RequestType<ServiceNameParams, WorkspaceServicesStatus, AgentErrorData>(
+  'services/stop',
+);
 export const ServiceLogs = new RequestType<ServiceLogsParams, ServiceLogsResult, AgentErrorData>('services/logs');
 /**
  * The node port that carries a workspace port, as the provider maps it now; refused when the
  * workspace is not running. Asked before each forwarded connection.
  */
-export const ServiceNodePort = new RequestType<{ workspace: string; port: number }, { nodePort: number }, AgentErrorData>('services/nodePort');
+export const ServiceNodePort = new RequestType<
+  { workspace: string; port: number },
+  { nodePort: number },
+  AgentErrorData
+>('services/nodePort');
 /**
  * An SSH client connected to the workspace: its postAttach hook runs in the background (not a
  * second time while one runs). `started` says whether one was started.
  */
-export const WorkspaceAttached = new RequestType<{ workspace: string }, { started: boolean }, AgentErrorData>('services/attached');
+export const WorkspaceAttached = new RequestType<{ workspace: string }, { started: boolean }, AgentErrorData>(
+  'services/attached',
+);
 /** Ends a follow started by `services/logs`. */
-export const StopFollowingLogs = new RequestType<{ followToken: string }, { stopped: boolean }, AgentErrorData>('services/unfollow');
+export const StopFollowingLogs = new RequestType<{ followToken: string }, { stopped: boolean }, AgentErrorData>(
+  'services/unfollow',
+);
 
-export const ServiceLogLines = new NotificationType<{ followToken: string; lines: ServiceLogLine[] }>('services/logLines');
+export const ServiceLogLines = new NotificationType<{ followToken: string; lines: ServiceLogLine[] }>(
+  'services/logLines',
+);
 /** Any service state change in any workspace on this node. */
 export const ServicesDidChange = new NotificationType<WorkspaceServicesStatus>('services/didChange');

@@ -192,12 +192,13 @@ export interface RemoveWorkspaceParams {
   force?: boolean;
 }
 
-
 /**
  * Create, or start if it exists: idempotent by name, so a create retried after a killed agent or a
  * cut link finds the half-made workspace (by label) instead of making a second one.
  */
-export const CreateWorkspace = new RequestType<CreateWorkspaceParams, WorkspaceInfo, AgentErrorData>('workspaces/create');
+export const CreateWorkspace = new RequestType<CreateWorkspaceParams, WorkspaceInfo, AgentErrorData>(
+  'workspaces/create',
+);
 export const StartWorkspace = new RequestType<WorkspaceNameParams, WorkspaceInfo, AgentErrorData>('workspaces/start');
 export const StopWorkspace = new RequestType<WorkspaceNameParams, WorkspaceInfo, AgentErrorData>('workspaces/stop');
 /**
@@ -211,9 +212,15 @@ export interface SyncTarget {
   owner?: { uid: number; gid: number };
 }
 /** Removes the container/VM, the project folder on the node and the state entry. */
-export const RemoveWorkspace = new RequestType<RemoveWorkspaceParams, { name: string }, AgentErrorData>('workspaces/remove');
-export const InspectWorkspace = new RequestType<WorkspaceNameParams, WorkspaceInfo, AgentErrorData>('workspaces/inspect');
-export const ListWorkspaces = new RequestType<Record<string, never>, WorkspaceInfo[], AgentErrorData>('workspaces/list');
+export const RemoveWorkspace = new RequestType<RemoveWorkspaceParams, { name: string }, AgentErrorData>(
+  'workspaces/remove',
+);
+export const InspectWorkspace = new RequestType<WorkspaceNameParams, WorkspaceInfo, AgentErrorData>(
+  'workspaces/inspect',
+);
+export const ListWorkspaces = new RequestType<Record<string, never>, WorkspaceInfo[], AgentErrorData>(
+  'workspaces/list',
+);
 /** Which of the synced paths the workspace changed since the last sync (see ./sync.ts). */
 export const SyncScan = new RequestType<SyncScanParams, SyncScanResult, AgentErrorData>('workspaces/syncScan');
 /** One file of the workspace's copy, for showing a conflict (see ./sync.ts). */

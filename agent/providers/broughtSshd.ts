@@ -21,7 +21,11 @@ import type { BroughtSshServer, WorkspaceFile } from './contract';
 export const BROUGHT_SSHD_MOUNT = '/.vendetta/sshd';
 export const NODE_SSHD = '/usr/sbin/sshd';
 /** OpenSSH 9.8 and later run each connection as a separate program it finds by a built-in path. */
-const SESSION_BINARIES = ['/usr/lib/openssh/sshd-session', '/usr/libexec/openssh/sshd-session', '/usr/libexec/sshd-session'];
+const SESSION_BINARIES = [
+  '/usr/lib/openssh/sshd-session',
+  '/usr/libexec/openssh/sshd-session',
+  '/usr/libexec/sshd-session',
+];
 export const PRIVSEP_USER = 'sshd';
 
 export interface LddLibrary {
@@ -81,8 +85,10 @@ export function sshdAccountFiles(passwd: string | undefined, group: string | und
   }
   const addGroups = has(groups, 'root') ? [] : ['root:x:0:'];
   const joined = (lines: string[], extra: string[]): string => [...lines, ...extra].join('\n') + '\n';
-  if (addUsers.length > 0 || passwd === undefined) files.push({ path: '/etc/passwd', type: 'file', mode: 0o644, content: joined(users, addUsers) });
-  if (addGroups.length > 0 || group === undefined) files.push({ path: '/etc/group', type: 'file', mode: 0o644, content: joined(groups, addGroups) });
+  if (addUsers.length > 0 || passwd === undefined)
+    files.push({ path: '/etc/passwd', type: 'file', mode: 0o644, content: joined(users, addUsers) });
+  if (addGroups.length > 0 || group === undefined)
+    files.push({ path: '/etc/group', type: 'file', mode: 0o644, content: joined(groups, addGroups) });
   if (files.length > 0) files.unshift({ path: '/etc', type: 'directory', mode: 0o755 });
   // A root the agent adds gets its home folder too (sshd starts sessions there).
   if (!has(users, 'root')) files.push({ path: '/root', type: 'directory', mode: 0o700 });
@@ -91,18 +97,27 @@ export function sshdAccountFiles(passwd: string | undefined, group: string | und
 
 function run(file: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: 15_000, maxBuffer: 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ')}: ${stderr.trim() || err.message}`));
-      else resolve(stdout);
-    });
+    execFile(
+      file,
+      args,
+      { timeout: 15_000, maxBuffer: 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${file} ${args.join(' ')}: ${stderr.trim() || err.message}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
 function cannotBring(why: string, cause?: unknown): AgentError {
-  return new AgentError('SSHD_MISSING', `The image has no OpenSSH server, and the node's cannot be brought into it: ${why}`, {
-    hint: 'Install openssh-server on the node (it needs no service running: only its sshd binary is used), or use an image with openssh-server.',
-    ...(cause !== undefined ? { cause } : {}),
-  });
+  return new AgentError(
+    'SSHD_MISSING',
+    `The image has no OpenSSH server, and the node's cannot be brought into it: ${why}`,
+    {
+      hint: 'Install openssh-server on the node (it needs no service running: only its sshd binary is used), or use an image with openssh-server.',
+      ...(cause !== undefined ? { cause } : {}),
+    },
+  );
 }
 
 /** Packs done by this process, by home, binary and the binary's identity: an upgraded sshd packs again. */
@@ -129,7 +144,10 @@ export async function packNodeSshd(home: string, configPath: string, sshd = NODE
 
 async function pack(home: string, sshd: string): Promise<{ dir: string; loaderName: string }> {
   const split = SESSION_BINARIES.find((p) => existsSync(p));
-  if (split) throw cannotBring(`this OpenSSH runs each session as a separate program (${split}), which cannot start inside an image without its libraries`);
+  if (split)
+    throw cannotBring(
+      `this OpenSSH runs each session as a separate program (${split}), which cannot start inside an image without its libraries`,
+    );
   let listed: { libraries: LddLibrary[]; loader: string };
   try {
     listed = parseLdd(await run('ldd', [sshd]));
@@ -145,7 +163,8 @@ async function pack(home: string, sshd: string): Promise<{ dir: string; loaderNa
   const nss = libc ? join(dirname(libc.path), 'libnss_files.so.2') : undefined;
   if (nss && existsSync(nss)) files.set('lib/libnss_files.so.2', readFileSync(nss));
   const hash = createHash('sha256');
-  for (const [name, data] of [...files].sort(([a], [b]) => a.localeCompare(b))) hash.update(`${name}\0${data.length}\0`).update(data);
+  for (const [name, data] of [...files].sort(([a], [b]) => a.localeCompare(b)))
+    hash.update(`${name}\0${data.length}\0`).update(data);
   const root = join(home, 'sshd');
   const dir = join(root, hash.digest('hex').slice(0, 24));
   if (!existsSync(join(dir, 'sshd'))) writeBundle(root, dir, files);

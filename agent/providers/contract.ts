@@ -180,7 +180,11 @@ export interface WorkspaceProvider {
    * folder; absent when they are the same on both sides (Docker without user namespaces). An
    * unprivileged LXD instance shifts them (root inside is 100000 outside).
    */
-  nodeIds?(providerId: string, inside: { uid: number; gid: number }, opts?: CallOptions): Promise<{ uid: number; gid: number }>;
+  nodeIds?(
+    providerId: string,
+    inside: { uid: number; gid: number },
+    opts?: CallOptions,
+  ): Promise<{ uid: number; gid: number }>;
 }
 
 /**
@@ -189,7 +193,11 @@ export interface WorkspaceProvider {
  * agent can say which service it was and what to do without knowing the runtime.
  */
 export class NodePortTakenError extends Error {
-  constructor(readonly nodePort: number, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly nodePort: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'NodePortTakenError';
   }

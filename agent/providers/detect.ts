@@ -3,7 +3,13 @@
  * warm `node/info` costs nothing while a provider installed or started a moment ago still shows up.
  */
 import { arch } from 'node:os';
-import { notRunnableReason, RUNNABLE_PROVIDERS, type ProviderName, type ProviderStatus, type ProvidersInfo } from '../protocol';
+import {
+  notRunnableReason,
+  RUNNABLE_PROVIDERS,
+  type ProviderName,
+  type ProviderStatus,
+  type ProvidersInfo,
+} from '../protocol';
 import type { ProbeRunner } from './contract';
 import { detectDocker } from './docker/detect';
 import { detectLxc } from './lxc/detect';
@@ -33,7 +39,12 @@ export async function detectProviders(opts: DetectOptions): Promise<ProvidersInf
 function notRunnable<T extends ProviderStatus>(name: ProviderName, found: T): T {
   if (RUNNABLE_PROVIDERS.includes(name)) return found;
   const installed = found.available ? ` (the node has ${name}${found.version ? ` ${found.version}` : ''})` : '';
-  return { ...found, available: false, error: `${notRunnableReason(name)}${installed}`, hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.` };
+  return {
+    ...found,
+    available: false,
+    error: `${notRunnableReason(name)}${installed}`,
+    hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.`,
+  };
 }
 
 async function bounded<T extends { available: boolean; error?: string }>(
@@ -48,7 +59,10 @@ async function bounded<T extends { available: boolean; error?: string }>(
     timer = setTimeout(() => resolve(fallback(`${name} detection did not finish within ${ms / 1000} s`)), ms);
   });
   try {
-    return await Promise.race([work.catch((err: unknown) => fallback(`${name} detection failed: ${(err as Error).message}`)), late]);
+    return await Promise.race([
+      work.catch((err: unknown) => fallback(`${name} detection failed: ${(err as Error).message}`)),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }

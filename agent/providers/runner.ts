@@ -55,25 +55,32 @@ function httpGet(socketPath: string, path: string, timeoutMs: number): Promise<P
       clearTimeout(timer);
       resolve(o);
     };
-    const req = request({ socketPath, path, method: 'GET', headers: { Host: 'localhost', Accept: 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY) {
-          req.destroy();
-          finish({ ok: false, code: 'ETOOBIG', message: `answer larger than ${MAX_BODY} bytes` });
-        } else {
-          chunks.push(c);
-        }
-      });
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const status = res.statusCode ?? 0;
-        finish(status >= 200 && status < 300 ? { ok: true, status, body } : { ok: false, code: `HTTP${status}`, message: `HTTP ${status}`, status, body });
-      });
-      res.on('error', (err) => finish({ ok: false, code: errnoCode(err) ?? 'EIO', message: err.message }));
-    });
+    const req = request(
+      { socketPath, path, method: 'GET', headers: { Host: 'localhost', Accept: 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_BODY) {
+            req.destroy();
+            finish({ ok: false, code: 'ETOOBIG', message: `answer larger than ${MAX_BODY} bytes` });
+          } else {
+            chunks.push(c);
+          }
+        });
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          finish(
+            status >= 200 && status < 300
+              ? { ok: true, status, body }
+              : { ok: false, code: `HTTP${status}`, message: `HTTP ${status}`, status, body },
+          );
+        });
+        res.on('error', (err) => finish({ ok: false, code: errnoCode(err) ?? 'EIO', message: err.message }));
+      },
+    );
     const timer = setTimeout(() => {
       req.destroy();
       finish({ ok: false, code: 'ETIMEDOUT', message: `no answer within ${timeoutMs} ms` });
@@ -88,7 +95,12 @@ function run(file: string, args: string[], timeoutMs: number): Promise<ProbeOutc
     execFile(
       file,
       args,
-      { timeout: timeoutMs, maxBuffer: MAX_BODY, env: { ...process.env, PATH: probePath(process.env.PATH), LC_ALL: 'C' }, windowsHide: true },
+      {
+        timeout: timeoutMs,
+        maxBuffer: MAX_BODY,
+        env: { ...process.env, PATH: probePath(process.env.PATH), LC_ALL: 'C' },
+        windowsHide: true,
+      },
       (err, stdout, stderr) => {
         if (!err) return resolve({ ok: true, status: 0, body: stdout });
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };

@@ -11,7 +11,8 @@ export class TailBuffer {
     this.chunks.push(chunk);
     this.size += chunk.length;
     // Drop whole chunks only while what remains still covers the last `max` bytes.
-    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.max) this.size -= this.chunks.shift()!.length;
+    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.max)
+      this.size -= this.chunks.shift()!.length;
   }
 
   toString(): string {

@@ -64,7 +64,12 @@ export interface SendOptions {
 
 /** The daemon answered with a status the call does not accept. */
 export class HttpStatusError extends Error {
-  constructor(api: UnixHttpApi, readonly call: HttpCall, readonly status: number, readonly daemonMessage: string) {
+  constructor(
+    api: UnixHttpApi,
+    readonly call: HttpCall,
+    readonly status: number,
+    readonly daemonMessage: string,
+  ) {
     super(`${api.name} could not ${call.what}: ${daemonMessage || `HTTP ${status}`}`);
     this.name = 'HttpStatusError';
   }
@@ -94,7 +99,11 @@ export function jsonErrorText(body: Buffer | string, field: string): string {
 }
 
 export class UnixHttpClient {
-  constructor(private readonly api: UnixHttpApi, readonly socketPath: string, private readonly defaultTimeoutMs = DEFAULT_TIMEOUT_MS) {}
+  constructor(
+    private readonly api: UnixHttpApi,
+    readonly socketPath: string,
+    private readonly defaultTimeoutMs = DEFAULT_TIMEOUT_MS,
+  ) {}
 
   /** Runs a call; resolves with accepted replies, rejects with HttpStatusError or an AgentError. */
   async send(call: HttpCall, opts: SendOptions = {}): Promise<HttpReply> {
@@ -110,7 +119,12 @@ export class UnixHttpClient {
           continue;
         }
         size += c.length;
-        if (size > maxBody) throw new AgentError('PROVIDER_ERROR', `${this.api.name}'s answer to "${call.what}" is larger than ${maxBody} bytes`, { provider: this.api.provider });
+        if (size > maxBody)
+          throw new AgentError(
+            'PROVIDER_ERROR',
+            `${this.api.name}'s answer to "${call.what}" is larger than ${maxBody} bytes`,
+            { provider: this.api.provider },
+          );
         chunks.push(c);
       }
     } catch (err) {
@@ -131,7 +145,10 @@ export class UnixHttpClient {
     try {
       return { status: r.status, value: JSON.parse(r.body.toString('utf8')) };
     } catch (err) {
-      throw new AgentError('PROVIDER_ERROR', `${this.api.name}'s answer to "${call.what}" is not JSON`, { provider: this.api.provider, cause: err });
+      throw new AgentError('PROVIDER_ERROR', `${this.api.name}'s answer to "${call.what}" is not JSON`, {
+        provider: this.api.provider,
+        cause: err,
+      });
     }
   }
 
@@ -139,7 +156,10 @@ export class UnixHttpClient {
    * A call whose connection becomes a raw byte stream (exec start with stdin): asks for an
    * HTTP upgrade, and hands back the socket once the daemon switches protocols.
    */
-  hijack(call: HttpCall, timeoutMs = this.defaultTimeoutMs): Promise<{ socket: Socket; head: Buffer; headers: IncomingHttpHeaders }> {
+  hijack(
+    call: HttpCall,
+    timeoutMs = this.defaultTimeoutMs,
+  ): Promise<{ socket: Socket; head: Buffer; headers: IncomingHttpHeaders }> {
     return new Promise((resolve, reject) => {
       const payload = call.json === undefined ? undefined : Buffer.from(JSON.stringify(call.json));
       const req = request({
@@ -190,10 +210,19 @@ export class UnixHttpClient {
         headers['Content-Type'] = opts.contentType ?? 'application/x-tar';
         if (Buffer.isBuffer(opts.body)) headers['Content-Length'] = opts.body.length;
       }
-      const req = request({ socketPath: this.socketPath, method: call.method, path: pathWithQuery(call), headers, ...(opts.signal ? { signal: opts.signal } : {}) });
+      const req = request({
+        socketPath: this.socketPath,
+        method: call.method,
+        path: pathWithQuery(call),
+        headers,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
       // The whole exchange, body included, must finish in time; a hung daemon is not waited on forever.
       if (opts.background) req.once('socket', (s) => s.unref());
-      else req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+      else
+        req.setTimeout(timeoutMs, () =>
+          req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })),
+        );
       req.once('response', (res) => resolve({ res, req }));
       req.once('error', (err) => reject(this.transportError(call, err, timeoutMs, opts.signal)));
       if (payload) req.end(payload);
@@ -206,16 +235,34 @@ export class UnixHttpClient {
     });
   }
 
-  private transportError(call: HttpCall, err: unknown, timeoutMs?: number, signal?: AbortSignal): AgentError | HttpStatusError {
+  private transportError(
+    call: HttpCall,
+    err: unknown,
+    timeoutMs?: number,
+    signal?: AbortSignal,
+  ): AgentError | HttpStatusError {
     if (err instanceof AgentError || err instanceof HttpStatusError) return err;
-    if (signal?.aborted) return new AgentError('PROVIDER_ERROR', `${this.api.name} was asked to ${call.what}, and that was cancelled`, { provider: this.api.provider, cause: err });
+    if (signal?.aborted)
+      return new AgentError('PROVIDER_ERROR', `${this.api.name} was asked to ${call.what}, and that was cancelled`, {
+        provider: this.api.provider,
+        cause: err,
+      });
     const code = errnoCode(err) ?? 'EIO';
-    const f = socketFailure(this.api.socket, this.socketPath, { ok: false, code, message: (err as Error).message }, timeoutMs ?? this.defaultTimeoutMs);
+    const f = socketFailure(
+      this.api.socket,
+      this.socketPath,
+      { ok: false, code, message: (err as Error).message },
+      timeoutMs ?? this.defaultTimeoutMs,
+    );
     const unreachable = ['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM'].includes(code);
-    return new AgentError(unreachable ? 'PROVIDER_UNAVAILABLE' : 'PROVIDER_ERROR', `${this.api.name} could not ${call.what}: ${f.error}`, {
-      provider: this.api.provider,
-      hint: f.hint,
-      cause: err,
-    });
+    return new AgentError(
+      unreachable ? 'PROVIDER_UNAVAILABLE' : 'PROVIDER_ERROR',
+      `${this.api.name} could not ${call.what}: ${f.error}`,
+      {
+        provider: this.api.provider,
+        hint: f.hint,
+        cause: err,
+      },
+    );
   }
 }

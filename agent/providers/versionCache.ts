@@ -28,7 +28,12 @@ export function cachingVersionRunner(inner: ProbeRunner, searchPath: string): Pr
 
 /** The file `execFile` would run, identified by what changes when it is replaced. */
 export function binaryIdentity(file: string, searchPath: string): string | undefined {
-  const candidates = file.includes('/') ? [file] : searchPath.split(':').filter(Boolean).map((dir) => join(dir, file));
+  const candidates = file.includes('/')
+    ? [file]
+    : searchPath
+        .split(':')
+        .filter(Boolean)
+        .map((dir) => join(dir, file));
   for (const c of candidates) {
     try {
       const st = statSync(c);

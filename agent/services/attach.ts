@@ -4,7 +4,11 @@ import { ServicesDidChange, type WorkspaceServicesStatus } from '../protocol';
 import type { WorkspaceManager } from '../workspaces/manager';
 import { ServicesSupervisor } from './supervisor';
 
-export function attachServices(workspaces: WorkspaceManager, logger: Logger, broadcast: (type: typeof ServicesDidChange, status: WorkspaceServicesStatus) => void): ServicesSupervisor {
+export function attachServices(
+  workspaces: WorkspaceManager,
+  logger: Logger,
+  broadcast: (type: typeof ServicesDidChange, status: WorkspaceServicesStatus) => void,
+): ServicesSupervisor {
   const services = new ServicesSupervisor({
     targets: { target: (name) => workspaces.serviceTarget(name), names: () => workspaces.names() },
     logger,

@@ -37,6 +37,11 @@ export function discoveryEnv(services: readonly ServiceSpec[]): Record<string, s
   return out;
 }
 
-export function serviceEnv(workspaceEnv: Record<string, string>, services: readonly ServiceSpec[], svc: ServiceSpec, runId: string): Record<string, string> {
+export function serviceEnv(
+  workspaceEnv: Record<string, string>,
+  services: readonly ServiceSpec[],
+  svc: ServiceSpec,
+  runId: string,
+): Record<string, string> {
   return { ...workspaceEnv, ...discoveryEnv(services), ...svc.env, [RUN_MARKER_VAR]: runId };
 }

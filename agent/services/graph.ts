@@ -5,7 +5,10 @@ import type { ServiceSpec, ServiceState } from '../protocol';
  * The first dependency that is not ready (healthy, or running when it has no health check),
  * with its state; undefined when all are ready.
  */
-export function blockingDependency(svc: ServiceSpec, stateOf: (name: string) => ServiceState | undefined): { name: string; state: ServiceState | 'unknown' } | undefined {
+export function blockingDependency(
+  svc: ServiceSpec,
+  stateOf: (name: string) => ServiceState | undefined,
+): { name: string; state: ServiceState | 'unknown' } | undefined {
   for (const dep of svc.dependsOn) {
     const state = stateOf(dep);
     if (state !== 'healthy' && state !== 'running') return { name: dep, state: state ?? 'unknown' };

@@ -86,7 +86,9 @@ async function tcpCheck(port: number, timeoutMs: number, deps: CheckDeps): Promi
   // A loopback-only listener cannot be reached from the node: ask the workspace's kernel.
   const r = await deps.exec(READ_LISTENERS_ARGV, timeoutMs).catch(() => undefined);
   if (!r || r.exitCode !== 0) return { ok: false, output: refused };
-  return reachability(parseProcNetTcp(r.stdout), port) === 'none' ? { ok: false, output: `nothing listens on port ${port}` } : { ok: true, output: `port ${port} is listening` };
+  return reachability(parseProcNetTcp(r.stdout), port) === 'none'
+    ? { ok: false, output: `nothing listens on port ${port}` }
+    : { ok: true, output: `port ${port} is listening` };
 }
 
 async function httpCheck(url: string, timeoutMs: number, deps: CheckDeps): Promise<CheckResult> {
@@ -101,7 +103,11 @@ async function httpCheck(url: string, timeoutMs: number, deps: CheckDeps): Promi
     const address = nodePort === undefined ? await deps.workspaceAddress() : undefined;
     if (nodePort !== undefined) [host, at] = ['127.0.0.1', nodePort];
     else if (address !== undefined) host = address;
-    else return { ok: false, output: `${url} is not reachable from the node: the workspace has no address there and port ${port} is not published` };
+    else
+      return {
+        ok: false,
+        output: `${url} is not reachable from the node: the workspace has no address there and port ${port} is not published`,
+      };
   }
   const status = await deps.httpGet({ host, port: at, path, hostHeader: u.host, tls }, timeoutMs);
   return { ok: isHealthyStatus(status), output: `HTTP ${status} from ${url}` };
@@ -114,13 +120,22 @@ async function httpCheck(url: string, timeoutMs: number, deps: CheckDeps): Promi
  */
 export function nodeHttpGet(target: HttpTarget, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const options = { host: target.host, port: target.port, path: target.path, method: 'GET', headers: { Host: target.hostHeader, Connection: 'close' }, timeout: timeoutMs };
+    const options = {
+      host: target.host,
+      port: target.port,
+      path: target.path,
+      method: 'GET',
+      headers: { Host: target.hostHeader, Connection: 'close' },
+      timeout: timeoutMs,
+    };
     const onReply = (res: IncomingMessage): void => {
       res.resume();
       resolve(res.statusCode ?? 0);
     };
     const name = target.hostHeader.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
-    const req = target.tls ? httpsRequest({ ...options, rejectUnauthorized: false, ...(isIP(name) ? {} : { servername: name }) }, onReply) : httpRequest(options, onReply);
+    const req = target.tls
+      ? httpsRequest({ ...options, rejectUnauthorized: false, ...(isIP(name) ? {} : { servername: name }) }, onReply)
+      : httpRequest(options, onReply);
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err) => reject(err));
     req.end();

@@ -26,7 +26,13 @@ export function hookParts(command: HookCommand): Array<{ label?: string; command
   return Object.entries(command).map(([label, c]) => ({ label, command: c }));
 }
 
-export async function runHook(name: HookName, command: HookCommand, exec: Exec, log: (line: ServiceLogLine) => void, onState: (run: HookRun) => void): Promise<HookRun> {
+export async function runHook(
+  name: HookName,
+  command: HookCommand,
+  exec: Exec,
+  log: (line: ServiceLogLine) => void,
+  onState: (run: HookRun) => void,
+): Promise<HookRun> {
   const system = (l: string) => log({ time: new Date().toISOString(), service: name, stream: 'system', line: l });
   onState({ state: 'running', at: new Date().toISOString() });
   const parts = hookParts(command);
@@ -42,15 +48,27 @@ export async function runHook(name: HookName, command: HookCommand, exec: Exec, 
 }
 
 /** One command of a hook; its exit code, or null when it could not run. */
-async function runPart(name: HookName, part: { label?: string; command: ServiceCommand }, exec: Exec, log: (line: ServiceLogLine) => void): Promise<number | null> {
+async function runPart(
+  name: HookName,
+  part: { label?: string; command: ServiceCommand },
+  exec: Exec,
+  log: (line: ServiceLogLine) => void,
+): Promise<number | null> {
   const lead = part.label !== undefined ? `${part.label}: ` : '';
-  const line = (stream: ServiceLogLine['stream']) => (l: string) => log({ time: new Date().toISOString(), service: name, stream, line: lead + l });
+  const line = (stream: ServiceLogLine['stream']) => (l: string) =>
+    log({ time: new Date().toISOString(), service: name, stream, line: lead + l });
   const out = new LineSplitter(line('stdout'));
   const err = new LineSplitter(line('stderr'));
   line('system')(`running: ${showCommand(part.command)}`);
   let exitCode: number | null = null;
   try {
-    exitCode = (await exec(commandArgv(part.command), { onStdout: (c) => out.push(c), onStderr: (c) => err.push(c), timeoutMs: HOOK_TIMEOUT_MS })).exitCode;
+    exitCode = (
+      await exec(commandArgv(part.command), {
+        onStdout: (c) => out.push(c),
+        onStderr: (c) => err.push(c),
+        timeoutMs: HOOK_TIMEOUT_MS,
+      })
+    ).exitCode;
   } catch (e) {
     line('system')(`could not run: ${e instanceof Error ? e.message : String(e)}`);
   }

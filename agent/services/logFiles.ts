@@ -92,7 +92,10 @@ export class ServiceLogFiles {
   sources(): string[] {
     this.flush();
     try {
-      return readdirSync(this.dir).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -4)).sort();
+      return readdirSync(this.dir)
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => f.slice(0, -4))
+        .sort();
     } catch {
       return [];
     }
@@ -102,7 +105,8 @@ export class ServiceLogFiles {
   read(source: string): ServiceLogLine[] {
     this.flush();
     const out: ServiceLogLine[] = [];
-    for (const file of [`${this.fileOf(source)}.1`, this.fileOf(source)]) out.push(...parseLogText(readText(file), source));
+    for (const file of [`${this.fileOf(source)}.1`, this.fileOf(source)])
+      out.push(...parseLogText(readText(file), source));
     return out;
   }
 }
@@ -122,7 +126,11 @@ export function parseLogText(text: string, service: string): ServiceLogLine[] {
     if (!raw) continue;
     try {
       const v = JSON.parse(raw) as Partial<ServiceLogLine>;
-      if (typeof v.time === 'string' && typeof v.line === 'string' && (v.stream === 'stdout' || v.stream === 'stderr' || v.stream === 'system')) {
+      if (
+        typeof v.time === 'string' &&
+        typeof v.line === 'string' &&
+        (v.stream === 'stdout' || v.stream === 'stderr' || v.stream === 'system')
+      ) {
         out.push({ time: v.time, service, stream: v.stream, line: v.line });
       }
     } catch {

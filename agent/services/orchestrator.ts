@@ -45,7 +45,11 @@ export class WorkspaceServices {
   }
 
   status(): WorkspaceServicesStatus {
-    return { workspace: this.opts.workspace, services: this.runners.map((r) => ({ ...r.status })), hooks: { ...this.hookRuns } };
+    return {
+      workspace: this.opts.workspace,
+      services: this.runners.map((r) => ({ ...r.status })),
+      hooks: { ...this.hookRuns },
+    };
   }
 
   private changed(): void {
@@ -107,11 +111,17 @@ export class WorkspaceServices {
     if (command === undefined || this.hookRuns.postAttach?.state === 'running') return false;
     const runId = newRunId();
     this.attachRun = runId;
-    void runHook('postAttach', command, (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec('postAttach'), runId), ...o }), this.opts.host.log, (s) => {
-      this.hookRuns = { ...this.hookRuns, postAttach: s };
-      if (s.state !== 'running' && this.attachRun === runId) this.attachRun = undefined;
-      this.opts.host.changed();
-    });
+    void runHook(
+      'postAttach',
+      command,
+      (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec('postAttach'), runId), ...o }),
+      this.opts.host.log,
+      (s) => {
+        this.hookRuns = { ...this.hookRuns, postAttach: s };
+        if (s.state !== 'running' && this.attachRun === runId) this.attachRun = undefined;
+        this.opts.host.changed();
+      },
+    );
     return true;
   }
 
@@ -121,14 +131,21 @@ export class WorkspaceServices {
       if (command === undefined) continue;
       const runId = newRunId();
       this.hookRun = runId;
-      const run = await runHook(name, command, (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec(name), runId), ...o }), this.opts.host.log, (s) => {
-        this.hookRuns = { ...this.hookRuns, [name]: s };
-        this.opts.host.changed();
-      });
+      const run = await runHook(
+        name,
+        command,
+        (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec(name), runId), ...o }),
+        this.opts.host.log,
+        (s) => {
+          this.hookRuns = { ...this.hookRuns, [name]: s };
+          this.opts.host.changed();
+        },
+      );
       if (this.hookRun === runId) this.hookRun = undefined;
       // The hooks after a failed one do not run (as the Dev Containers spec has it); the services still start.
       if (run.state === 'failed' || gen !== this.generation) break;
-      if (CREATE_HOOKS.includes(name) && !hooks.slice(hooks.indexOf(name) + 1).some((n) => CREATE_HOOKS.includes(n))) this.opts.markPostCreateDone(run);
+      if (CREATE_HOOKS.includes(name) && !hooks.slice(hooks.indexOf(name) + 1).some((n) => CREATE_HOOKS.includes(n)))
+        this.opts.markPostCreateDone(run);
     }
     for (const r of targets) this.held.delete(r);
     if (gen === this.generation) this.begin(targets.filter((r) => r.wanted && !r.running));
@@ -139,11 +156,15 @@ export class WorkspaceServices {
     this.generation++;
     if (!only && this.hookRun !== undefined) {
       // A hook still running (a long postStart) is ended too; the services it held back stay stopped.
-      await this.opts.host.exec(sweepArgv('KILL', this.hookRun), { user: 'root', timeoutMs: 10_000 }).catch(() => undefined);
+      await this.opts.host
+        .exec(sweepArgv('KILL', this.hookRun), { user: 'root', timeoutMs: 10_000 })
+        .catch(() => undefined);
       this.hookRun = undefined;
     }
     if (!only && this.attachRun !== undefined) {
-      await this.opts.host.exec(sweepArgv('KILL', this.attachRun), { user: 'root', timeoutMs: 10_000 }).catch(() => undefined);
+      await this.opts.host
+        .exec(sweepArgv('KILL', this.attachRun), { user: 'root', timeoutMs: 10_000 })
+        .catch(() => undefined);
       this.attachRun = undefined;
     }
     await this.stopRunners(only ? [only] : [...this.byName.keys()]);

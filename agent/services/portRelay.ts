@@ -13,18 +13,23 @@ export class PortRelay {
   /** False once it ended on its own (no node in the workspace): checks then go inside. */
   works = true;
 
-  constructor(private readonly host: WorkspaceHost, private readonly services: readonly ServiceSpec[]) {}
+  constructor(
+    private readonly host: WorkspaceHost,
+    private readonly services: readonly ServiceSpec[],
+  ) {}
 
   private published(): ServiceSpec[] {
     return this.services.filter((s) => s.port !== undefined && this.host.nodePortOf(s.port) !== undefined);
   }
 
   private say(port: number, line: string): void {
-    for (const s of this.services.filter((x) => x.port === port)) this.host.log({ time: new Date().toISOString(), service: s.name, stream: 'system', line });
+    for (const s of this.services.filter((x) => x.port === port))
+      this.host.log({ time: new Date().toISOString(), service: s.name, stream: 'system', line });
   }
 
   private note(ev: RelayEvent): void {
-    if (ev.kind === 'relaying') this.say(ev.port, `listens on 127.0.0.1:${ev.port} only; relaying its published port to it`);
+    if (ev.kind === 'relaying')
+      this.say(ev.port, `listens on 127.0.0.1:${ev.port} only; relaying its published port to it`);
     if (ev.kind === 'error') this.say(ev.port, `could not relay port ${ev.port}: ${ev.message}`);
   }
 
@@ -40,7 +45,13 @@ export class PortRelay {
     });
     const err: string[] = [];
     void this.host
-      .exec(relayArgv(services.map((s) => s.port!)), { user: 'root', env: { [RUN_MARKER_VAR]: id }, timeoutMs: 0, onStdout: (c) => out.push(c), onStderr: (c) => err.push(c.toString()) })
+      .exec(relayArgv(services.map((s) => s.port!)), {
+        user: 'root',
+        env: { [RUN_MARKER_VAR]: id },
+        timeoutMs: 0,
+        onStdout: (c) => out.push(c),
+        onStderr: (c) => err.push(c.toString()),
+      })
       .then(
         (r) => r.exitCode as number | null,
         (e: unknown) => {
@@ -53,7 +64,11 @@ export class PortRelay {
         this.runId = undefined;
         this.works = false;
         const why = err.join('').trim() || `exit code ${code ?? 'unknown'}`;
-        for (const s of services) this.say(s.port!, `the port relay ended (${why}): port ${s.port} is reachable from the node only if the service listens on 0.0.0.0`);
+        for (const s of services)
+          this.say(
+            s.port!,
+            `the port relay ended (${why}): port ${s.port} is reachable from the node only if the service listens on 0.0.0.0`,
+          );
       });
   }
 

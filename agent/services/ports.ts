@@ -18,7 +18,11 @@ export interface PortProbe {
   anyFree(): Promise<number>;
 }
 
-export async function choosePorts(guestPorts: readonly number[], remembered: Readonly<Record<string, number>>, probe: PortProbe): Promise<PortChoice[]> {
+export async function choosePorts(
+  guestPorts: readonly number[],
+  remembered: Readonly<Record<string, number>>,
+  probe: PortProbe,
+): Promise<PortChoice[]> {
   const used = new Set<number>();
   const out: PortChoice[] = [];
   for (const guestPort of [...new Set(guestPorts)]) {

@@ -75,11 +75,15 @@ export function relayArgv(ports: readonly number[]): string[] {
   return ['/bin/sh', '-c', RELAY_SH, 'vendetta-relay', RELAY_JS, ...ports.map(String)];
 }
 
-export type RelayEvent = { kind: 'relaying' | 'released'; port: number } | { kind: 'error'; port: number; message: string };
+export type RelayEvent =
+  | { kind: 'relaying' | 'released'; port: number }
+  | { kind: 'error'; port: number; message: string };
 
 export function parseRelayLine(line: string): RelayEvent | undefined {
   const m = /^(relaying|released|error) (\d+)(?: (.*))?$/.exec(line);
   if (!m) return undefined;
   const port = Number(m[2]);
-  return m[1] === 'error' ? { kind: 'error', port, message: m[3] ?? '' } : { kind: m[1] as 'relaying' | 'released', port };
+  return m[1] === 'error'
+    ? { kind: 'error', port, message: m[3] ?? '' }
+    : { kind: m[1] as 'relaying' | 'released', port };
 }

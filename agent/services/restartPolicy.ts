@@ -32,7 +32,9 @@ export function hopelessExit(exitCode: number | null): string | undefined {
   return undefined;
 }
 
-export type RestartDecision = { action: 'restart'; delayMs: number; attempt: number } | { action: 'crashloop'; restarts: number };
+export type RestartDecision =
+  | { action: 'restart'; delayMs: number; attempt: number }
+  | { action: 'crashloop'; restarts: number };
 
 export class RestartTracker {
   private restarts: number[] = [];

@@ -72,7 +72,10 @@ export class ServiceRunner {
   /** When the current run's wrapper said its pid. */
   private pidAt: number | undefined;
 
-  constructor(readonly spec: ServiceSpec, private readonly host: RunnerHost) {
+  constructor(
+    readonly spec: ServiceSpec,
+    private readonly host: RunnerHost,
+  ) {
     this.tracker = new RestartTracker(host.timing.backoff);
     this.status = { name: spec.name, state: 'stopped', restarts: 0, ...this.ports() };
   }
@@ -123,18 +126,38 @@ export class ServiceRunner {
       if (pid !== undefined) {
         this.pidAt = Date.now();
         this.set({ pid });
-      }
-      else this.host.log({ time: new Date().toISOString(), service: this.spec.name, stream: 'stdout', line });
+      } else this.host.log({ time: new Date().toISOString(), service: this.spec.name, stream: 'stdout', line });
     });
-    const err = new LineSplitter((line) => this.host.log({ time: new Date().toISOString(), service: this.spec.name, stream: 'stderr', line }));
+    const err = new LineSplitter((line) =>
+      this.host.log({ time: new Date().toISOString(), service: this.spec.name, stream: 'stderr', line }),
+    );
     const cmd = typeof this.spec.command === 'string' ? this.spec.command : JSON.stringify(this.spec.command);
     this.system(`starting: ${cmd}`);
-    const run: Run = { id, startedMs: Date.now(), exited: false, done: Promise.resolve(), failures: 0, lastCountedMs: 0 };
+    const run: Run = {
+      id,
+      startedMs: Date.now(),
+      exited: false,
+      done: Promise.resolve(),
+      failures: 0,
+      lastCountedMs: 0,
+    };
     this.pidAt = undefined;
     this.run = run;
-    this.set({ state: 'starting', startedAt: new Date(run.startedMs).toISOString() }, ['reason', 'pid', 'healthyAt', 'nextRestartAt', 'exitCode', 'lastCheck']);
+    this.set({ state: 'starting', startedAt: new Date(run.startedMs).toISOString() }, [
+      'reason',
+      'pid',
+      'healthyAt',
+      'nextRestartAt',
+      'exitCode',
+      'lastCheck',
+    ]);
     run.done = this.host
-      .exec(wrappedArgv(this.spec.command), { ...opts, onStdout: (c) => out.push(c), onStderr: (c) => err.push(c), timeoutMs: 0 })
+      .exec(wrappedArgv(this.spec.command), {
+        ...opts,
+        onStdout: (c) => out.push(c),
+        onStderr: (c) => err.push(c),
+        timeoutMs: 0,
+      })
       .then(
         (r) => r.exitCode as number | null,
         (e: unknown) => {
@@ -147,7 +170,12 @@ export class ServiceRunner {
         err.flush();
         await this.exited(run, code);
       });
-    this.schedule(run, this.spec.healthcheck ? Math.min(this.spec.healthcheck.intervalMs, this.host.timing.startingCheckMs) : this.host.timing.settleMs);
+    this.schedule(
+      run,
+      this.spec.healthcheck
+        ? Math.min(this.spec.healthcheck.intervalMs, this.host.timing.startingCheckMs)
+        : this.host.timing.settleMs,
+    );
   }
 
   private schedule(run: Run, ms: number): void {
@@ -163,7 +191,8 @@ export class ServiceRunner {
       // Nothing proves it healthy, only that it runs: its process is alive well after the
       // wrapper said its pid (a command the shell cannot run is gone by then), so a run that
       // is on its way out is left to its exit, however slowly the engine reports that.
-      const alive = this.pidAt !== undefined && Date.now() - this.pidAt >= PID_SETTLE_MS ? await this.sweep('0', run.id) : 0;
+      const alive =
+        this.pidAt !== undefined && Date.now() - this.pidAt >= PID_SETTLE_MS ? await this.sweep('0', run.id) : 0;
       if (run !== this.run || run.exited || this.status.state !== 'starting') return;
       if (alive === 0) {
         this.schedule(run, PID_SETTLE_MS);
@@ -210,7 +239,9 @@ export class ServiceRunner {
 
   private becameHealthy(lastCheck?: ServiceStatus['lastCheck']): void {
     this.system('healthy');
-    this.set({ state: 'healthy', healthyAt: new Date().toISOString(), ...(lastCheck ? { lastCheck } : {}) }, ['reason']);
+    this.set({ state: 'healthy', healthyAt: new Date().toISOString(), ...(lastCheck ? { lastCheck } : {}) }, [
+      'reason',
+    ]);
   }
 
   private async exited(run: Run, code: number | null): Promise<void> {
@@ -229,11 +260,18 @@ export class ServiceRunner {
     if (hopeless) {
       // The shell could not find or run the command: another try would fail the same way.
       this.system(`not restarted: ${hopeless}`);
-      this.set({ state: 'exited', exitCode: code, reason: `exited with code ${code}: ${hopeless}` }, ['pid', 'healthyAt', 'nextRestartAt']);
+      this.set({ state: 'exited', exitCode: code, reason: `exited with code ${code}: ${hopeless}` }, [
+        'pid',
+        'healthyAt',
+        'nextRestartAt',
+      ]);
       return;
     }
     if (!wantsRestart(this.spec.restart, code)) {
-      this.set({ state: 'exited', exitCode: code, reason: `exited with code ${code ?? 'unknown'}` }, ['pid', 'healthyAt']);
+      this.set({ state: 'exited', exitCode: code, reason: `exited with code ${code ?? 'unknown'}` }, [
+        'pid',
+        'healthyAt',
+      ]);
       return;
     }
     const d = this.tracker.next(Date.now());
@@ -245,7 +283,16 @@ export class ServiceRunner {
     }
     const at = new Date(Date.now() + d.delayMs).toISOString();
     this.system(`restarting in ${d.delayMs} ms (restart ${this.status.restarts + 1})`);
-    this.set({ state: 'restarting', exitCode: code, restarts: this.status.restarts + 1, nextRestartAt: at, reason: `exited with code ${code ?? 'unknown'}` }, ['pid', 'healthyAt']);
+    this.set(
+      {
+        state: 'restarting',
+        exitCode: code,
+        restarts: this.status.restarts + 1,
+        nextRestartAt: at,
+        reason: `exited with code ${code ?? 'unknown'}`,
+      },
+      ['pid', 'healthyAt'],
+    );
     this.timer = setTimeout(() => {
       if (this.wanted && this.run === run) this.launch();
     }, d.delayMs);
@@ -276,6 +323,7 @@ export class ServiceRunner {
         await Promise.race([run.done, sleep(5_000)]);
       }
     }
-    if (this.status.state !== 'stopped') this.set({ state: 'stopped' }, ['pid', 'reason', 'nextRestartAt', 'healthyAt']);
+    if (this.status.state !== 'stopped')
+      this.set({ state: 'stopped' }, ['pid', 'reason', 'nextRestartAt', 'healthyAt']);
   }
 }

@@ -21,7 +21,8 @@ export function readServicesRecord(file: string): ServicesRecord {
   try {
     const v = JSON.parse(readFileSync(file, 'utf8')) as Partial<ServicesRecord>;
     const out: ServicesRecord = { desired: v.desired === 'running' ? 'running' : 'stopped' };
-    if (v.postCreate && typeof v.postCreate === 'object' && typeof v.postCreate.at === 'string') out.postCreate = v.postCreate;
+    if (v.postCreate && typeof v.postCreate === 'object' && typeof v.postCreate.at === 'string')
+      out.postCreate = v.postCreate;
     return out;
   } catch {
     return { desired: 'stopped' };

@@ -67,7 +67,9 @@ export class ServicesSupervisor {
   private logFiles(dir: string): ServiceLogFiles {
     let f = this.logWriters.get(dir);
     if (!f) {
-      f = new ServiceLogFiles(join(dir, 'logs'), undefined, (err) => this.opts.logger.warn('could not write service log lines', { dir, err }));
+      f = new ServiceLogFiles(join(dir, 'logs'), undefined, (err) =>
+        this.opts.logger.warn('could not write service log lines', { dir, err }),
+      );
       this.logWriters.set(dir, f);
     }
     return f;
@@ -75,7 +77,14 @@ export class ServicesSupervisor {
 
   private async entry(name: string): Promise<Entry> {
     const target = await this.opts.targets.target(name);
-    const key = JSON.stringify([target.spec.services ?? [], target.spec.hooks ?? {}, target.spec.env, target.spec.user, target.ports, target.providerId]);
+    const key = JSON.stringify([
+      target.spec.services ?? [],
+      target.spec.hooks ?? {},
+      target.spec.env,
+      target.spec.user,
+      target.ports,
+      target.providerId,
+    ]);
     const old = this.entries.get(name);
     if (old && old.key === key) {
       old.target = target;
@@ -95,10 +104,15 @@ export class ServicesSupervisor {
     const ref: { orch?: WorkspaceServices } = {};
     const host: WorkspaceHost = {
       exec: (argv, o) => {
-        if (!t.providerId) return Promise.reject(new AgentError('WORKSPACE_MISSING', `Workspace ${name} has no container`));
+        if (!t.providerId)
+          return Promise.reject(new AgentError('WORKSPACE_MISSING', `Workspace ${name} has no container`));
         return t.provider.exec(t.providerId, argv, o);
       },
-      runOptions: (svc, runId) => ({ env: serviceEnv(t.spec.env, services, svc, runId), user: t.spec.user, workingDir: t.spec.workspaceFolder }),
+      runOptions: (svc, runId) => ({
+        env: serviceEnv(t.spec.env, services, svc, runId),
+        user: t.spec.user,
+        workingDir: t.spec.workspaceFolder,
+      }),
       nodePortOf: (p) => t.ports[String(p)],
       relayNeeded: t.provider.publishedPortsArrive === 'address',
       // Asked at each check: a restarted container may have another address.
@@ -148,7 +162,9 @@ export class ServicesSupervisor {
     const e = await this.entry(name);
     this.requireService(name, e, service);
     if (!e.target.running || !e.target.providerId) {
-      throw new AgentError('WORKSPACE_NOT_RUNNING', `Workspace ${name} is not running`, { hint: `Start it first (\`vendetta workspace up ${name}\`).` });
+      throw new AgentError('WORKSPACE_NOT_RUNNING', `Workspace ${name} is not running`, {
+        hint: `Start it first (\`vendetta workspace up ${name}\`).`,
+      });
     }
     if (service === undefined) this.remember(e.target.dir, { desired: 'running' });
     await e.orch.start(service);
@@ -178,16 +194,24 @@ export class ServicesSupervisor {
   async nodePort(name: string, port: number): Promise<{ nodePort: number }> {
     const t = await this.opts.targets.target(name);
     if (!t.running) {
-      throw new AgentError('WORKSPACE_NOT_RUNNING', `Workspace ${name} is not running, so its port ${port} is not published on the node`, {
-        hint: `Start it (\`vendetta workspace start ${name}\`); the forward carries connections again once it runs.`,
-      });
+      throw new AgentError(
+        'WORKSPACE_NOT_RUNNING',
+        `Workspace ${name} is not running, so its port ${port} is not published on the node`,
+        {
+          hint: `Start it (\`vendetta workspace start ${name}\`); the forward carries connections again once it runs.`,
+        },
+      );
     }
     const nodePort = t.published[String(port)];
     if (nodePort === undefined) {
-      throw new AgentError('PROVIDER_ERROR', `The ${t.spec.provider} engine publishes no node port for port ${port} of workspace ${name}`, {
-        provider: t.spec.provider,
-        hint: `Only the ports of the config's services are published; recreate the workspace (\`vendetta workspace up\`) if ${port} is one of them.`,
-      });
+      throw new AgentError(
+        'PROVIDER_ERROR',
+        `The ${t.spec.provider} engine publishes no node port for port ${port} of workspace ${name}`,
+        {
+          provider: t.spec.provider,
+          hint: `Only the ports of the config's services are published; recreate the workspace (\`vendetta workspace up\`) if ${port} is one of them.`,
+        },
+      );
     }
     return { nodePort };
   }
@@ -197,7 +221,9 @@ export class ServicesSupervisor {
       const known = (e.target.spec.services ?? []).map((s) => s.name);
       const hooks = Object.keys(e.target.spec.hooks ?? {});
       const also = hooks.length ? `; its hooks: ${hooks.join(', ')}` : '';
-      throw new AgentError('INVALID_PARAMS', `Workspace ${name} has no service ${service}`, { hint: known.length ? `Its services: ${known.join(', ')}${also}.` : `Its config has no services${also}.` });
+      throw new AgentError('INVALID_PARAMS', `Workspace ${name} has no service ${service}`, {
+        hint: known.length ? `Its services: ${known.join(', ')}${also}.` : `Its config has no services${also}.`,
+      });
     }
   }
 
@@ -244,7 +270,12 @@ export class ServicesSupervisor {
     for (const c of choices) {
       if (c.preferredTaken === undefined) continue;
       for (const s of (spec.services ?? []).filter((x) => x.port === c.guestPort)) {
-        this.log(name, files, { time: new Date().toISOString(), service: s.name, stream: 'system', line: `port ${c.preferredTaken} is taken on the node; port ${c.guestPort} is published on 127.0.0.1:${c.nodePort} instead` });
+        this.log(name, files, {
+          time: new Date().toISOString(),
+          service: s.name,
+          stream: 'system',
+          line: `port ${c.preferredTaken} is taken on the node; port ${c.guestPort} is published on 127.0.0.1:${c.nodePort} instead`,
+        });
       }
     }
   }
@@ -252,12 +283,20 @@ export class ServicesSupervisor {
   async logs(p: ServiceLogsParams): Promise<ServiceLogLine[]> {
     const e = await this.entry(p.workspace);
     const files = this.logFiles(e.target.dir);
-    if (p.service !== undefined && !e.orch.has(p.service) && !Object.keys(e.target.spec.hooks ?? {}).includes(p.service) && !files.sources().includes(p.service)) {
+    if (
+      p.service !== undefined &&
+      !e.orch.has(p.service) &&
+      !Object.keys(e.target.spec.hooks ?? {}).includes(p.service) &&
+      !files.sources().includes(p.service)
+    ) {
       // Without this an unknown name printed nothing at all, as if the service had been silent.
       this.requireService(p.workspace, e, p.service);
     }
     const sources = p.service !== undefined ? [p.service] : files.sources();
-    return selectLines(sources.map((s) => files.read(s)), { ...(p.tail !== undefined ? { tail: p.tail } : {}), ...(p.since !== undefined ? { since: p.since } : {}) });
+    return selectLines(
+      sources.map((s) => files.read(s)),
+      { ...(p.tail !== undefined ? { tail: p.tail } : {}), ...(p.since !== undefined ? { since: p.since } : {}) },
+    );
   }
 
   /** Loads the entry (and so checks the workspace exists) before its logs are read. */
@@ -272,9 +311,15 @@ export class ServicesSupervisor {
         const t = await this.opts.targets.target(name);
         if (!t.spec.services?.length || !t.running || !t.providerId) continue;
         if (readServicesRecord(servicesStateFile(t.dir)).desired !== 'running') continue;
-        const killed = await t.provider.exec(t.providerId, sweepArgv('KILL', ANY_RUN), { user: 'root', timeoutMs: 10_000 });
+        const killed = await t.provider.exec(t.providerId, sweepArgv('KILL', ANY_RUN), {
+          user: 'root',
+          timeoutMs: 10_000,
+        });
         const e = await this.entry(name);
-        this.opts.logger.info('resuming the services of a workspace', { workspace: name, leftoverProcesses: Number(killed.stdout.trim()) || 0 });
+        this.opts.logger.info('resuming the services of a workspace', {
+          workspace: name,
+          leftoverProcesses: Number(killed.stdout.trim()) || 0,
+        });
         for (const r of e.orch.runners) r.system('the agent restarted: starting the service again');
         await e.orch.start(undefined, false);
       } catch (err) {

@@ -35,8 +35,15 @@ export async function runSyncReceive(opts: SyncReceiveOptions): Promise<number> 
     return 0;
   } catch (err) {
     const e = toAgentError(err);
-    opts.logger[e.code === 'INTERNAL' ? 'error' : 'info']('sync refused', { workspace: opts.workspace, code: e.code, err: e });
-    await writeLine(opts.stdout, JSON.stringify({ error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } }));
+    opts.logger[e.code === 'INTERNAL' ? 'error' : 'info']('sync refused', {
+      workspace: opts.workspace,
+      code: e.code,
+      err: e,
+    });
+    await writeLine(
+      opts.stdout,
+      JSON.stringify({ error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } }),
+    );
     if (opts.stderr) await writeLine(opts.stderr, `error: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ''}`);
     return 1;
   } finally {

@@ -11,7 +11,15 @@ import { connectOrStart } from '../attach/attach';
 import { AgentError } from '../errors';
 import type { AgentPaths } from '../home';
 import type { Logger } from '../log/logger';
-import { AGENT_PROTOCOL_VERSION, AgentErrorNames, HoldForSync, Initialize, type AgentErrorData, type AgentErrorName, type SyncTarget } from '../protocol';
+import {
+  AGENT_PROTOCOL_VERSION,
+  AgentErrorNames,
+  HoldForSync,
+  Initialize,
+  type AgentErrorData,
+  type AgentErrorName,
+  type SyncTarget,
+} from '../protocol';
 import { AGENT_VERSION } from '../version';
 
 export interface SyncHold {
@@ -30,7 +38,11 @@ export async function holdForSync(paths: AgentPaths, logger: Logger, workspace: 
     socket.destroy();
   };
   try {
-    await conn.sendRequest(Initialize, { protocolVersion: AGENT_PROTOCOL_VERSION, clientName: 'sync-receive', clientVersion: AGENT_VERSION });
+    await conn.sendRequest(Initialize, {
+      protocolVersion: AGENT_PROTOCOL_VERSION,
+      clientName: 'sync-receive',
+      clientVersion: AGENT_VERSION,
+    });
     return { target: await conn.sendRequest(HoldForSync, { name: workspace }), release };
   } catch (err) {
     release();
@@ -42,6 +54,8 @@ export async function holdForSync(paths: AgentPaths, logger: Logger, workspace: 
 function fromResponse(err: unknown): unknown {
   if (!(err instanceof ResponseError)) return err;
   const data = err.data as AgentErrorData | undefined;
-  const code = Object.values(AgentErrorNames).includes(data?.code as AgentErrorName) ? (data!.code as AgentErrorName) : 'INTERNAL';
+  const code = Object.values(AgentErrorNames).includes(data?.code as AgentErrorName)
+    ? (data!.code as AgentErrorName)
+    : 'INTERNAL';
   return new AgentError(code, err.message, { ...(data?.hint ? { hint: data.hint } : {}), cause: err });
 }

@@ -30,10 +30,14 @@ export function refused(message: string, cause?: unknown): AgentError {
 
 /** The workspace changed the folder under the sync in a way we will not work through. */
 function changedUnderUs(err: BeneathError): AgentError {
-  return new AgentError('SYNC_REFUSED', `The sync stopped at ${JSON.stringify(err.path.slice(0, 200))}: ${err.message}`, {
-    hint: 'Something in the workspace kept changing its project folder while the code was synced; stop it and run the sync again.',
-    cause: err,
-  });
+  return new AgentError(
+    'SYNC_REFUSED',
+    `The sync stopped at ${JSON.stringify(err.path.slice(0, 200))}: ${err.message}`,
+    {
+      hint: 'Something in the workspace kept changing its project folder while the code was synced; stop it and run the sync again.',
+      cause: err,
+    },
+  );
 }
 
 function noProc(err: BeneathError): AgentError {
@@ -54,7 +58,10 @@ class OpenFolders {
   private segs: string[] = [];
   private dirs: Dir[] = [];
 
-  constructor(readonly root: Dir, private readonly owner?: Owner) {}
+  constructor(
+    readonly root: Dir,
+    private readonly owner?: Owner,
+  ) {}
 
   /**
    * The folder `segs` (made when `create`); undefined when it is missing (or not a folder) and
@@ -116,7 +123,10 @@ class Receiver {
   private readonly dirs: Array<{ segs: string[]; mode: number; mtimeMs: number }> = [];
   private readonly open: OpenFolders;
 
-  constructor(root: string, private readonly owner?: Owner) {
+  constructor(
+    root: string,
+    private readonly owner?: Owner,
+  ) {
     this.open = new OpenFolders(Dir.openRoot(root), owner);
   }
 
@@ -133,7 +143,13 @@ class Receiver {
     try {
       await this.extractEntry(e);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw new BeneathError('KEEPS_CHANGING', e.path, `${JSON.stringify(e.path.slice(0, 200))}: its folder was deleted while it was written`, err);
+      if (errnoCode(err) === 'ENOENT')
+        throw new BeneathError(
+          'KEEPS_CHANGING',
+          e.path,
+          `${JSON.stringify(e.path.slice(0, 200))}: its folder was deleted while it was written`,
+          err,
+        );
       throw err;
     }
   }
@@ -141,7 +157,11 @@ class Receiver {
   private async extractEntry(e: TarEntry): Promise<void> {
     if (isRootPath(e.path) && e.type === 'directory') return;
     const segs = relativeSegments(e.path);
-    if (e.type === 'other') throw new UnsafePath(e.path, `has tar type ${JSON.stringify(e.typeflag)}; only files, folders and links are synced`);
+    if (e.type === 'other')
+      throw new UnsafePath(
+        e.path,
+        `has tar type ${JSON.stringify(e.typeflag)}; only files, folders and links are synced`,
+      );
     const name = segs[segs.length - 1]!;
     const parentSegs = segs.slice(0, -1);
     switch (e.type) {
@@ -169,13 +189,17 @@ class Receiver {
       case 'hardlink': {
         const src = relativeSegments(e.linkname);
         const srcName = src[src.length - 1]!;
-        const notAFile = new UnsafePath(e.path, `is a hard link to ${JSON.stringify(e.linkname)}, which is not a file in the project`);
+        const notAFile = new UnsafePath(
+          e.path,
+          `is a hard link to ${JSON.stringify(e.linkname)}, which is not a file in the project`,
+        );
         // Held apart from the open folders: the source and the target may lie in different ones.
         let srcParent: Dir | undefined;
         try {
           srcParent = openBeneath(this.open.root, src.slice(0, -1));
         } catch (err) {
-          if (err instanceof BeneathError && (err.code === 'LINK_IN_PATH' || err.code === 'NOT_A_FOLDER')) throw notAFile;
+          if (err instanceof BeneathError && (err.code === 'LINK_IN_PATH' || err.code === 'NOT_A_FOLDER'))
+            throw notAFile;
           throw err;
         }
         if (!srcParent) throw notAFile;
@@ -190,7 +214,10 @@ class Receiver {
         return;
       }
       default:
-        throw new UnsafePath(e.path, `has tar type ${JSON.stringify(e.typeflag)}; only files, folders and links are synced`);
+        throw new UnsafePath(
+          e.path,
+          `has tar type ${JSON.stringify(e.typeflag)}; only files, folders and links are synced`,
+        );
     }
   }
 
@@ -198,7 +225,10 @@ class Receiver {
    * Makes a temp entry with `make` in the folder `parentSegs` (made if missing). A held folder
    * the workspace deleted meanwhile (ENOENT) is opened afresh, a few times.
    */
-  private makeTemp<T>(parentSegs: string[], make: (parent: Dir, tmp: string) => T): { parent: Dir; tmp: string; made: T } {
+  private makeTemp<T>(
+    parentSegs: string[],
+    make: (parent: Dir, tmp: string) => T,
+  ): { parent: Dir; tmp: string; made: T } {
     for (let attempt = 0; ; attempt++) {
       const parent = this.open.get(parentSegs, true)!;
       const tmp = tempName();
@@ -211,7 +241,14 @@ class Receiver {
     }
   }
 
-  private async writeFile(parent: Dir, depth: number, fd: number, tmp: string, name: string, e: TarEntry): Promise<void> {
+  private async writeFile(
+    parent: Dir,
+    depth: number,
+    fd: number,
+    tmp: string,
+    name: string,
+    e: TarEntry,
+  ): Promise<void> {
     try {
       try {
         for await (const chunk of e.body()) {
@@ -316,7 +353,11 @@ async function readAll(e: TarEntry, max: number): Promise<string> {
 }
 
 /** Applies one sync stream to `root` (which must exist); `owner` gets what is written. */
-export async function receiveSync(root: string, input: AsyncIterable<Buffer | string>, owner?: Owner): Promise<SyncSummary> {
+export async function receiveSync(
+  root: string,
+  input: AsyncIterable<Buffer | string>,
+  owner?: Owner,
+): Promise<SyncSummary> {
   let rx: Receiver | undefined;
   let first = true;
   try {
@@ -325,7 +366,9 @@ export async function receiveSync(root: string, input: AsyncIterable<Buffer | st
       if (first) {
         first = false;
         if (entry.type !== 'file' || entry.path.replace(/^(\.\/)+/, '') !== SYNC_HEADER_ENTRY) {
-          throw refused(`its first entry must be ${SYNC_HEADER_ENTRY}, got ${JSON.stringify(entry.path.slice(0, 200))}`);
+          throw refused(
+            `its first entry must be ${SYNC_HEADER_ENTRY}, got ${JSON.stringify(entry.path.slice(0, 200))}`,
+          );
         }
         const header = parseSyncHeader(await readAll(entry, MAX_HEADER));
         for (const p of header.delete) rx.delete(p);
@@ -337,9 +380,15 @@ export async function receiveSync(root: string, input: AsyncIterable<Buffer | st
     return rx.finish();
   } catch (err) {
     if (err instanceof UnsafePath) throw refused(err.message, err);
-    if (err instanceof BeneathError) throw err.code === 'NO_PROC_FD' ? noProc(err) : err.code === 'BAD_NAME' ? refused(err.message, err) : changedUnderUs(err);
+    if (err instanceof BeneathError)
+      throw err.code === 'NO_PROC_FD'
+        ? noProc(err)
+        : err.code === 'BAD_NAME'
+          ? refused(err.message, err)
+          : changedUnderUs(err);
     if (err instanceof AgentError) throw err;
-    if (err instanceof Error && (err.name === 'TruncatedTarError' || err.message.startsWith('tar:'))) throw refused(err.message, err);
+    if (err instanceof Error && (err.name === 'TruncatedTarError' || err.message.startsWith('tar:')))
+      throw refused(err.message, err);
     throw err;
   } finally {
     rx?.close();

@@ -5,7 +5,10 @@
 import { posix } from 'node:path';
 
 export class UnsafePath extends Error {
-  constructor(readonly path: string, reason: string) {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
     super(`${JSON.stringify(path.slice(0, 200))}: ${reason}`);
     this.name = 'UnsafePath';
   }
@@ -33,7 +36,10 @@ export function relativeSegments(raw: string): string[] {
 
 /** Whether a tar path names the root folder itself (`./`, `.`), which tars often carry first. */
 export function isRootPath(raw: string): boolean {
-  return raw.replace(/\/+$/, '').split('/').every((p) => p === '.' || p === '');
+  return raw
+    .replace(/\/+$/, '')
+    .split('/')
+    .every((p) => p === '.' || p === '');
 }
 
 /**
@@ -44,13 +50,19 @@ export function isRootPath(raw: string): boolean {
 export function checkSymlinkTarget(linkPath: string, target: string, linkDir: string): void {
   if (target.length === 0) throw new UnsafePath(linkPath, 'is a symlink with an empty target');
   if (target.includes('\0')) throw new UnsafePath(linkPath, 'is a symlink whose target contains a NUL byte');
-  if (target.startsWith('/')) throw new UnsafePath(linkPath, `is a symlink to the absolute path ${JSON.stringify(target.slice(0, 200))}`);
+  if (target.startsWith('/'))
+    throw new UnsafePath(linkPath, `is a symlink to the absolute path ${JSON.stringify(target.slice(0, 200))}`);
   const parts = target.split('/').filter((p) => p !== '' && p !== '.');
   let seenName = false;
   for (const p of parts) {
-    if (p === '..' && seenName) throw new UnsafePath(linkPath, `is a symlink whose target ${JSON.stringify(target.slice(0, 200))} goes back up after going down`);
+    if (p === '..' && seenName)
+      throw new UnsafePath(
+        linkPath,
+        `is a symlink whose target ${JSON.stringify(target.slice(0, 200))} goes back up after going down`,
+      );
     if (p !== '..') seenName = true;
   }
   const resolved = posix.normalize(posix.join(linkDir || '.', target));
-  if (resolved === '..' || resolved.startsWith('../')) throw new UnsafePath(linkPath, `is a symlink to ${JSON.stringify(target.slice(0, 200))}, outside the project`);
+  if (resolved === '..' || resolved.startsWith('../'))
+    throw new UnsafePath(linkPath, `is a symlink to ${JSON.stringify(target.slice(0, 200))}, outside the project`);
 }

@@ -25,7 +25,9 @@ import {
 import { relativeSegments } from './safePath';
 
 function readAt(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+  return new Promise((resolve, reject) =>
+    read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 }
 const CHUNK = 256 * 1024;
 /** Files hashed at once: enough to hide the disk's latency, few enough to keep memory flat. */
@@ -51,7 +53,15 @@ function statKey(st: Stats): NodeStatKey {
 }
 
 export function sameStat(a: NodeStatKey | undefined, b: NodeStatKey | undefined): boolean {
-  return !!a && !!b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino && a.mode === b.mode;
+  return (
+    !!a &&
+    !!b &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs &&
+    a.ino === b.ino &&
+    a.mode === b.mode
+  );
 }
 
 async function sha256Of(fd: number): Promise<string> {
@@ -129,7 +139,8 @@ export class NodeFolder {
     const stat = statKey(at.st);
     if (at.kind === 'folder') return { kind: 'folder', id: FOLDER_ID, stat };
     if (at.kind === 'special') return { kind: 'special', id: SPECIAL_ID, stat };
-    if (at.kind === 'symlink') return { kind: 'symlink', id: linkContentId(createHash('sha256').update(at.target).digest('hex')), stat };
+    if (at.kind === 'symlink')
+      return { kind: 'symlink', id: linkContentId(createHash('sha256').update(at.target).digest('hex')), stat };
     if (at.fd === undefined) return { kind: 'file', id: known!.id!, stat };
     try {
       return { kind: 'file', id: fileContentId(await sha256Of(at.fd), (at.st.mode & 0o111) !== 0), stat };
@@ -193,7 +204,12 @@ async function scanWith(folder: NodeFolder, entries: readonly SyncScanEntry[]): 
       if (now.id === want.id) {
         if (now.stat && !sameStat(now.stat, want.stat)) changes.push({ i, stat: now.stat });
       } else {
-        changes.push({ i, ...(now.kind ? { kind: now.kind } : {}), ...(now.id ? { id: now.id } : {}), ...(now.stat ? { stat: now.stat } : {}) });
+        changes.push({
+          i,
+          ...(now.kind ? { kind: now.kind } : {}),
+          ...(now.id ? { id: now.id } : {}),
+          ...(now.stat ? { stat: now.stat } : {}),
+        });
       }
     }
   };

@@ -17,7 +17,8 @@ export function parseMeminfo(text: string): MemInfo | undefined {
   }
   const total = kb.get('MemTotal');
   if (total === undefined) return undefined;
-  const available = kb.get('MemAvailable') ?? (kb.get('MemFree') ?? 0) + (kb.get('Buffers') ?? 0) + (kb.get('Cached') ?? 0);
+  const available =
+    kb.get('MemAvailable') ?? (kb.get('MemFree') ?? 0) + (kb.get('Buffers') ?? 0) + (kb.get('Cached') ?? 0);
   return { totalBytes: total * 1024, availableBytes: Math.min(available, total) * 1024 };
 }
 

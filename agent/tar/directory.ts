@@ -22,7 +22,12 @@ export async function* tarDirectory(root: string | Dir): AsyncGenerator<Buffer> 
 }
 
 async function* walk(dir: Dir, rel: string, depth: number): AsyncGenerator<Buffer> {
-  if (depth > MAX_DEPTH) throw new BeneathError('TOO_DEEP', rel, `${JSON.stringify(rel.slice(0, 200))} is nested more than ${MAX_DEPTH} folders deep`);
+  if (depth > MAX_DEPTH)
+    throw new BeneathError(
+      'TOO_DEEP',
+      rel,
+      `${JSON.stringify(rel.slice(0, 200))} is nested more than ${MAX_DEPTH} folders deep`,
+    );
   for (const name of dir.names().sort()) {
     const path = rel ? `${rel}/${name}` : name;
     const st = dir.lstat(name);

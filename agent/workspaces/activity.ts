@@ -56,7 +56,13 @@ export function parseProcNetTcp(text: string): TcpSocket[] {
     const remote = endpoint(f[2]!);
     const state = Number.parseInt(f[3]!, 16);
     if (!local || !remote || !Number.isFinite(state)) continue;
-    out.push({ localAddress: local.address, localPort: local.port, remoteAddress: remote.address, remotePort: remote.port, state });
+    out.push({
+      localAddress: local.address,
+      localPort: local.port,
+      remoteAddress: remote.address,
+      remotePort: remote.port,
+      state,
+    });
   }
   return out;
 }
@@ -70,7 +76,8 @@ function endpoint(s: string): { address: string; port: number } | undefined {
   if (hex.length === 8) return { address: wordBytes(hex).join('.'), port };
   const bytes: number[] = [];
   for (let i = 0; i < 32; i += 8) bytes.push(...wordBytes(hex.slice(i, i + 8)));
-  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return { address: bytes.slice(12).join('.'), port };
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff)
+    return { address: bytes.slice(12).join('.'), port };
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
   return { address: groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::'), port };
@@ -116,5 +123,7 @@ export function listeningPorts(sockets: readonly TcpSocket[]): number[] {
  */
 export function outsideConnections(sockets: readonly TcpSocket[]): number {
   const listening = new Set(listeningPorts(sockets));
-  return sockets.filter((s) => s.state === TCP_ESTABLISHED && listening.has(s.localPort) && !isLoopback(s.remoteAddress)).length;
+  return sockets.filter(
+    (s) => s.state === TCP_ESTABLISHED && listening.has(s.localPort) && !isLoopback(s.remoteAddress),
+  ).length;
 }

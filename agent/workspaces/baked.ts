@@ -27,7 +27,11 @@ function imageDifference(name: string, was: string, now: string): BakedDifferenc
   if (was === now) return undefined;
   const prefix = builtImagePrefix(name);
   if (was.startsWith(prefix) && now.startsWith(prefix)) {
-    return { what: 'build inputs (the Dockerfile or the files of its context)', was: was.slice(prefix.length), now: now.slice(prefix.length) };
+    return {
+      what: 'build inputs (the Dockerfile or the files of its context)',
+      was: was.slice(prefix.length),
+      now: now.slice(prefix.length),
+    };
   }
   return { what: 'image', was, now };
 }
@@ -41,7 +45,10 @@ function bakedSettings(spec: WorkspaceSpec): Array<[string, string | number | un
         ['memory (bytes)', spec.docker.memoryBytes],
         ['pids', spec.docker.pids],
         // Mounts, privileges, devices… as one setting: any change needs a new container.
-        ['container options (mounts, runArgs, privileged, capAdd, securityOpt, init)', spec.docker.run ? JSON.stringify(spec.docker.run) : undefined],
+        [
+          'container options (mounts, runArgs, privileged, capAdd, securityOpt, init)',
+          spec.docker.run ? JSON.stringify(spec.docker.run) : undefined,
+        ],
       ];
     case 'qemu':
       return [
@@ -60,7 +67,9 @@ function bakedSettings(spec: WorkspaceSpec): Array<[string, string | number | un
         ['lxc.memory (bytes)', spec.lxc.memoryBytes],
         ['lxc.profiles', spec.lxc.profiles?.join(',')],
         ['lxc.target', spec.lxc.target],
-        ...Object.keys(config).sort().map((k): [string, string | undefined] => [`lxc.config ${k}`, config[k]]),
+        ...Object.keys(config)
+          .sort()
+          .map((k): [string, string | undefined] => [`lxc.config ${k}`, config[k]]),
       ];
     }
   }
@@ -70,7 +79,11 @@ function bakedSettings(spec: WorkspaceSpec): Array<[string, string | number | un
  * Differences between what was baked into the workspace (`was`, with the node ports it
  * published) and what the config asks for now (`now`); empty when the container still fits.
  */
-export function bakedDifferences(was: WorkspaceSpec, publishedPorts: Record<string, number> | undefined, now: WorkspaceSpec): BakedDifference[] {
+export function bakedDifferences(
+  was: WorkspaceSpec,
+  publishedPorts: Record<string, number> | undefined,
+  now: WorkspaceSpec,
+): BakedDifference[] {
   const out: BakedDifference[] = [];
   const add = (what: string, a: string | number | undefined, b: string | number | undefined): void => {
     if (a !== b) out.push({ what, was: shown(a), now: shown(b) });
@@ -84,10 +97,12 @@ export function bakedDifferences(was: WorkspaceSpec, publishedPorts: Record<stri
   }
   add('user', was.user, now.user);
   add('workspaceFolder', was.workspaceFolder, now.workspaceFolder);
-  for (const k of [...new Set([...Object.keys(was.env), ...Object.keys(now.env)])].sort()) add(`env ${k}`, was.env[k], now.env[k]);
+  for (const k of [...new Set([...Object.keys(was.env), ...Object.keys(now.env)])].sort())
+    add(`env ${k}`, was.env[k], now.env[k]);
   const published = new Set(Object.keys(publishedPorts ?? {}));
   for (const s of now.services ?? []) {
-    if (s.port !== undefined && !published.has(String(s.port))) out.push({ what: `port ${s.port} (service ${s.name})`, was: 'not published on the node', now: 'published' });
+    if (s.port !== undefined && !published.has(String(s.port)))
+      out.push({ what: `port ${s.port} (service ${s.name})`, was: 'not published on the node', now: 'published' });
   }
   return out;
 }

@@ -26,20 +26,39 @@ export interface BringUpDeps {
 }
 
 /** Starts the workspace if needed, sets up its login user, waits for its sshd, marks it ready. */
-export async function bringUp(deps: BringUpDeps, provider: WorkspaceProvider, rec: WorkspaceRecord, ws: ProviderWorkspace, progress: Progress, refreshRootKeys: boolean, signal?: AbortSignal): Promise<WorkspaceInfo> {
+export async function bringUp(
+  deps: BringUpDeps,
+  provider: WorkspaceProvider,
+  rec: WorkspaceRecord,
+  ws: ProviderWorkspace,
+  progress: Progress,
+  refreshRootKeys: boolean,
+  signal?: AbortSignal,
+): Promise<WorkspaceInfo> {
   const id = ws.providerId;
   const call = { signal };
   const name = rec.spec.name;
   progress(3, STEPS, ws.state === 'running' ? `Workspace ${name} is running` : `Starting workspace ${name}`);
-  const running = ws.state === 'running' ? ws : await provider.start(id, { ...call, progress: (m) => progress(3, STEPS, m) }).catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
+  const running =
+    ws.state === 'running'
+      ? ws
+      : await provider
+          .start(id, { ...call, progress: (m) => progress(3, STEPS, m) })
+          .catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
   progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
-  if (refreshRootKeys && rec.spec.user === 'root') await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)], call);
+  if (refreshRootKeys && rec.spec.user === 'root')
+    await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)], call);
   const inside = await ensureLoginUser(provider, id, rec.spec);
   const seen = provider.nodeIds ? await provider.nodeIds(id, inside, call) : inside;
   // The ids synced files get are those of the first bring-up (the image's, before any code of
   // the workspace ran); what the workspace says later never changes them.
   const login = rec.login ?? checkedLogin(name, seen);
-  if (rec.login && (seen.uid !== rec.login.uid || seen.gid !== rec.login.gid)) deps.logger.warn('the login user has other ids inside the workspace now; keeping the recorded ones', { workspace: name, seen, recorded: rec.login });
+  if (rec.login && (seen.uid !== rec.login.uid || seen.gid !== rec.login.gid))
+    deps.logger.warn('the login user has other ids inside the workspace now; keeping the recorded ones', {
+      workspace: name,
+      seen,
+      recorded: rec.login,
+    });
   if (login) giveFolderTo(rec.nodeFolder, login, deps.logger);
   const port = running.sshPort ?? (await provider.inspect(id, call))?.sshPort;
   if (port === undefined) throw await notReady(provider, id, name, 'the engine reports no published SSH port');
@@ -57,7 +76,14 @@ export async function bringUp(deps: BringUpDeps, provider: WorkspaceProvider, re
     },
   });
   if ('error' in ready) throw await notReady(provider, id, name, ready.error);
-  const done: WorkspaceRecord = { ...rec, providerId: id, phase: 'ready', sshPort: port, desired: 'running', ...(login ? { login } : {}) };
+  const done: WorkspaceRecord = {
+    ...rec,
+    providerId: id,
+    phase: 'ready',
+    sshPort: port,
+    desired: 'running',
+    ...(login ? { login } : {}),
+  };
   delete done.stopped;
   deps.save(done);
   return workspaceInfo(done, { kind: 'seen', ws: { ...running, sshPort: port } }, false);

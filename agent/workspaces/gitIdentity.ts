@@ -12,7 +12,8 @@ import type { WorkspaceProvider } from '../providers/contract';
  * Appends the section unless ~/.gitconfig has a `[user]` section already. The text arrives as
  * `$1`, never inside the script: a name is data, not shell.
  */
-export const GIT_IDENTITY_SCRIPT = 'f="$HOME/.gitconfig"; if [ -f "$f" ] && grep -qi "^[[:space:]]*\\[user\\]" "$f"; then exit 0; fi; printf "%s" "$1" >> "$f"';
+export const GIT_IDENTITY_SCRIPT =
+  'f="$HOME/.gitconfig"; if [ -f "$f" ] && grep -qi "^[[:space:]]*\\[user\\]" "$f"; then exit 0; fi; printf "%s" "$1" >> "$f"';
 
 /** A git config value in double quotes: `\` and `"` escaped (newlines are refused at the boundary). */
 function quoted(v: string): string {
@@ -26,12 +27,27 @@ export function gitIdentitySection(id: GitIdentity | undefined): string | undefi
 }
 
 /** Best effort: a workspace without a shell or a home still comes up; the log says why. */
-export async function applyGitIdentity(provider: WorkspaceProvider, providerId: string, user: string, id: GitIdentity | undefined, logger: Logger, workspace: string): Promise<void> {
+export async function applyGitIdentity(
+  provider: WorkspaceProvider,
+  providerId: string,
+  user: string,
+  id: GitIdentity | undefined,
+  logger: Logger,
+  workspace: string,
+): Promise<void> {
   const section = gitIdentitySection(id);
   if (!section) return;
   try {
-    const r = await provider.exec(providerId, ['sh', '-c', GIT_IDENTITY_SCRIPT, 'sh', section], { user, timeoutMs: 15_000 });
-    if (r.exitCode !== 0) logger.warn('could not write the git identity into the workspace', { workspace, exitCode: r.exitCode, stderr: r.stderr.slice(0, 300) });
+    const r = await provider.exec(providerId, ['sh', '-c', GIT_IDENTITY_SCRIPT, 'sh', section], {
+      user,
+      timeoutMs: 15_000,
+    });
+    if (r.exitCode !== 0)
+      logger.warn('could not write the git identity into the workspace', {
+        workspace,
+        exitCode: r.exitCode,
+        stderr: r.stderr.slice(0, 300),
+      });
   } catch (err) {
     logger.warn('could not write the git identity into the workspace', { workspace, err });
   }

@@ -79,7 +79,8 @@ export function encodeOpenSshPrivateKey(seed: Buffer, publicKey: Buffer, comment
 export function generateHostKey(comment: string): GeneratedHostKey {
   const { privateKey } = generateKeyPairSync('ed25519');
   const jwk = privateKey.export({ format: 'jwk' });
-  if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') throw new Error('node:crypto returned an ed25519 key without its raw parts');
+  if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string')
+    throw new Error('node:crypto returned an ed25519 key without its raw parts');
   const seed = Buffer.from(jwk.d, 'base64url');
   const pub = Buffer.from(jwk.x, 'base64url');
   const blob = ed25519PublicBlob(pub);

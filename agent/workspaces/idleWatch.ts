@@ -91,16 +91,28 @@ export class IdleWatch {
     const t = now();
     const a = parseActivity(r.stdout);
     const connections = outsideConnections(a.sockets);
-    const cpu = prev?.cpuUsec !== undefined && a.cpuUsec !== undefined && t > prev.at ? (a.cpuUsec - prev.cpuUsec) / 1000 / (t - prev.at) : undefined;
+    const cpu =
+      prev?.cpuUsec !== undefined && a.cpuUsec !== undefined && t > prev.at
+        ? (a.cpuUsec - prev.cpuUsec) / 1000 / (t - prev.at)
+        : undefined;
     const started = ws.startedAt ? Date.parse(ws.startedAt) : NaN;
     const busy = !prev || connections > 0 || (cpu !== undefined && cpu > (this.deps.cpuThreshold ?? 0.1));
     let activeAt = busy ? t : prev.activeAt;
     // A workspace started since the last look (a connection woke it) begins a whole new timeout.
     if (Number.isFinite(started) && started > activeAt) activeAt = Math.min(t, started);
-    const next: Seen = { activeAt, at: t, nextLookAt: t + lookIntervalMs(c.idleTimeoutMs), ...(a.cpuUsec !== undefined ? { cpuUsec: a.cpuUsec } : {}) };
+    const next: Seen = {
+      activeAt,
+      at: t,
+      nextLookAt: t + lookIntervalMs(c.idleTimeoutMs),
+      ...(a.cpuUsec !== undefined ? { cpuUsec: a.cpuUsec } : {}),
+    };
     this.seen.set(c.name, next);
     if (t - activeAt < c.idleTimeoutMs) return;
-    this.deps.logger.info('stopping an idle workspace', { workspace: c.name, idleMs: t - activeAt, idleTimeoutMs: c.idleTimeoutMs });
+    this.deps.logger.info('stopping an idle workspace', {
+      workspace: c.name,
+      idleMs: t - activeAt,
+      idleTimeoutMs: c.idleTimeoutMs,
+    });
     this.seen.delete(c.name);
     await this.deps.stop(c.name);
   }

@@ -25,7 +25,11 @@ export function workspaceInfo(rec: WorkspaceRecord, view: ProviderView, creating
   if (rec.providerId) info.providerId = rec.providerId;
   if (creating) return { ...info, state: 'creating' };
   if (view.kind === 'unreachable') {
-    return { ...info, state: 'error', error: { code: view.code, message: view.message, ...(view.hint ? { hint: view.hint } : {}) } };
+    return {
+      ...info,
+      state: 'error',
+      error: { code: view.code, message: view.message, ...(view.hint ? { hint: view.hint } : {}) },
+    };
   }
   const ws = view.ws;
   if (!ws) {
@@ -59,10 +63,15 @@ export function workspaceInfo(rec: WorkspaceRecord, view: ProviderView, creating
     info.error =
       rec.phase === 'creating' && ws.state !== 'error'
         ? incomplete(spec.name)
-        : { code: 'PROVIDER_ERROR', message: `The workspace ${spec.name} failed: ${ws.error ?? 'unknown error'}`, hint: `Look at its output (\`vendetta workspace status ${spec.name}\`), then remove and create it again.` };
+        : {
+            code: 'PROVIDER_ERROR',
+            message: `The workspace ${spec.name} failed: ${ws.error ?? 'unknown error'}`,
+            hint: `Look at its output (\`vendetta workspace status ${spec.name}\`), then remove and create it again.`,
+          };
   }
   if (state === 'stopped' && rec.stopped) info.stopped = { ...rec.stopped };
-  if (state === 'running' && ws.sshPort !== undefined) info.ssh = { host: '127.0.0.1', port: ws.sshPort, hostKey: rec.hostKey };
+  if (state === 'running' && ws.sshPort !== undefined)
+    info.ssh = { host: '127.0.0.1', port: ws.sshPort, hostKey: rec.hostKey };
   return { ...info, state };
 }
 

@@ -9,27 +9,44 @@ import type { WorkspaceProvider } from '../providers/contract';
 import type { WorkspaceSpec } from '../protocol';
 import { authorizedKeysFile } from './sshd';
 
-async function idOf(provider: WorkspaceProvider, id: string, flag: '-u' | '-g', user: string): Promise<number | undefined> {
+async function idOf(
+  provider: WorkspaceProvider,
+  id: string,
+  flag: '-u' | '-g',
+  user: string,
+): Promise<number | undefined> {
   const r = await provider.exec(id, ['id', flag, user], { timeoutMs: 15_000 });
   const n = Number(r.stdout.trim());
   return r.exitCode === 0 && Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
 /** The login user's uid and gid inside the workspace (0/0 for root). */
-export async function ensureLoginUser(provider: WorkspaceProvider, id: string, spec: WorkspaceSpec): Promise<{ uid: number; gid: number }> {
+export async function ensureLoginUser(
+  provider: WorkspaceProvider,
+  id: string,
+  spec: WorkspaceSpec,
+): Promise<{ uid: number; gid: number }> {
   const { user } = spec;
   if (user === 'root') return { uid: 0, gid: 0 };
   let uid = await idOf(provider, id, '-u', user);
   if (uid === undefined) {
     const bash = await provider.exec(id, ['test', '-x', '/bin/bash'], { timeoutMs: 15_000 });
     // `-p '*'`: no password, yet not locked — sshd without PAM refuses locked accounts even for keys.
-    const add = await provider.exec(id, ['useradd', '--create-home', '--password', '*', '--shell', bash.exitCode === 0 ? '/bin/bash' : '/bin/sh', user], { timeoutMs: 30_000 });
+    const add = await provider.exec(
+      id,
+      ['useradd', '--create-home', '--password', '*', '--shell', bash.exitCode === 0 ? '/bin/bash' : '/bin/sh', user],
+      { timeoutMs: 30_000 },
+    );
     uid = await idOf(provider, id, '-u', user);
     if (uid === undefined) {
-      throw new AgentError('PROVIDER_ERROR', `Could not create the user ${user} in the workspace ${spec.name}: ${(add.stderr || add.stdout).trim() || `useradd exited with ${add.exitCode}`}`, {
-        provider: provider.name,
-        hint: 'Use an image that has useradd (package passwd), or one where the user already exists, or log in as root.',
-      });
+      throw new AgentError(
+        'PROVIDER_ERROR',
+        `Could not create the user ${user} in the workspace ${spec.name}: ${(add.stderr || add.stdout).trim() || `useradd exited with ${add.exitCode}`}`,
+        {
+          provider: provider.name,
+          hint: 'Use an image that has useradd (package passwd), or one where the user already exists, or log in as root.',
+        },
+      );
     }
   }
   const gid = (await idOf(provider, id, '-g', user)) ?? uid;

@@ -8,7 +8,14 @@ import { AgentError } from '../errors';
 import { KeyedMutex } from '../../common/async/keyedMutex';
 import type { Logger } from '../log/logger';
 import { removeTreeAt } from '../fs/beneath';
-import { type SyncReadResult, type SyncScanChange, type SyncScanEntry, type SyncTarget, type WorkspaceInfo, type WorkspaceSpec } from '../protocol';
+import {
+  type SyncReadResult,
+  type SyncScanChange,
+  type SyncScanEntry,
+  type SyncTarget,
+  type WorkspaceInfo,
+  type WorkspaceSpec,
+} from '../protocol';
 import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import { choosePorts, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
@@ -70,16 +77,28 @@ export class WorkspaceManager {
     return this.locks.run(name, fn);
   }
 
-
   /** `signal` cancels the provider's calls (the client cancelled); what was made stays for the next create. */
-  create(spec: WorkspaceSpec, progress: Progress = () => undefined, recreate = false, signal?: AbortSignal): Promise<WorkspaceInfo> {
+  create(
+    spec: WorkspaceSpec,
+    progress: Progress = () => undefined,
+    recreate = false,
+    signal?: AbortSignal,
+  ): Promise<WorkspaceInfo> {
     return this.exclusive(spec.name, async () => {
       this.creating.add(spec.name);
       try {
         if (recreate) await this.discardContainer(spec, progress);
         const info = await this.createLocked(spec, progress, signal);
         const rec = this.store.get(spec.name);
-        if (info.state === 'running' && rec?.providerId) await applyGitIdentity(this.opts.providers(rec.provider), rec.providerId, rec.spec.user, spec.gitIdentity, this.opts.logger, spec.name);
+        if (info.state === 'running' && rec?.providerId)
+          await applyGitIdentity(
+            this.opts.providers(rec.provider),
+            rec.providerId,
+            rec.spec.user,
+            spec.gitIdentity,
+            this.opts.logger,
+            spec.name,
+          );
         return info;
       } finally {
         this.creating.delete(spec.name);
@@ -95,19 +114,32 @@ export class WorkspaceManager {
       if (diffs.length) throw outdated(spec, diffs);
     }
     if (existing && existing.provider !== spec.provider) {
-      throw new AgentError('WORKSPACE_CONFLICT', `Workspace ${spec.name} already exists on this node as a ${existing.provider} workspace`, {
-        hint: `Remove it first (\`vendetta workspace rm ${spec.name}\`) or pick another name.`,
-      });
+      throw new AgentError(
+        'WORKSPACE_CONFLICT',
+        `Workspace ${spec.name} already exists on this node as a ${existing.provider} workspace`,
+        {
+          hint: `Remove it first (\`vendetta workspace rm ${spec.name}\`) or pick another name.`,
+        },
+      );
     }
     const refused = spec.provider === 'docker' ? mountRefusal(spec.docker.run, this.opts.home) : undefined;
     if (refused) throw refused;
-    progress(1, STEPS, existing ? `Checking workspace ${spec.name}` : `Preparing the folder and host key of workspace ${spec.name}`);
+    progress(
+      1,
+      STEPS,
+      existing ? `Checking workspace ${spec.name}` : `Preparing the folder and host key of workspace ${spec.name}`,
+    );
     let rec: WorkspaceRecord;
     if (!existing) rec = newWorkspaceRecord(this.opts.home, spec);
-    else if (existing.phase === 'creating') rec = { ...existing, spec }; // a cut-short create: this spec wins
+    else if (existing.phase === 'creating')
+      rec = { ...existing, spec }; // a cut-short create: this spec wins
     // Made: only keys, services, hooks, agent forwarding and the idle timeout change (services are run through exec,
     // the sshd config is rewritten and reloaded), not what the container was made with.
-    else rec = { ...existing, spec: { ...withoutChangeable(existing.spec), authorizedKeys: spec.authorizedKeys, ...changeable(spec) } };
+    else
+      rec = {
+        ...existing,
+        spec: { ...withoutChangeable(existing.spec), authorizedKeys: spec.authorizedKeys, ...changeable(spec) },
+      };
     this.store.put(rec);
     try {
       if (rec.phase === 'ready' && rec.providerId) {
@@ -122,17 +154,29 @@ export class WorkspaceManager {
           }
           return await this.bringUp(provider, rec, now, progress, true, signal);
         }
-        this.opts.logger.warn('workspace container was removed outside the agent; making it again', { workspace: spec.name, providerId: rec.providerId });
+        this.opts.logger.warn('workspace container was removed outside the agent; making it again', {
+          workspace: spec.name,
+          providerId: rec.providerId,
+        });
       }
       const adopt = await findOwn(provider, spec.name, rec.providerId, this.opts.home);
       rec = await this.choosePorts(rec, adopt !== undefined);
-      progress(2, STEPS, adopt ? `Resuming the ${provider.name} workspace ${spec.name} left by an earlier create` : `Making the ${provider.name} workspace ${spec.name}`);
+      progress(
+        2,
+        STEPS,
+        adopt
+          ? `Resuming the ${provider.name} workspace ${spec.name} left by an earlier create`
+          : `Making the ${provider.name} workspace ${spec.name}`,
+      );
       const made = await provider.create({
         spec: rec.spec,
         nodeFolder: rec.nodeFolder,
         labels: { [AGENT_HOME_LABEL]: this.opts.home },
         ssh: { binary: SSHD_BINARY, configPath: SSHD_CONFIG, bring: () => packNodeSshd(this.opts.home, SSHD_CONFIG) },
-        seedFiles: sshdFiles(rec.spec, { privateKeyPem: readFileSync(rec.hostKeyFile, 'utf8'), publicKey: rec.hostKey.publicKey }),
+        seedFiles: sshdFiles(rec.spec, {
+          privateKeyPem: readFileSync(rec.hostKeyFile, 'utf8'),
+          publicKey: rec.hostKey.publicKey,
+        }),
         ports: Object.entries(rec.servicePorts ?? {}).map(([c, n]) => ({ guestPort: Number(c), nodePort: n })),
         adopt,
         progress: (m) => progress(2, STEPS, m),
@@ -150,7 +194,19 @@ export class WorkspaceManager {
     } catch (err) {
       // A config that cannot work leaves nothing behind; anything else keeps the record so
       // the next create (or remove) finds what was made.
-      if (!existing && err instanceof AgentError && ['IMAGE_NOT_FOUND', 'IMAGE_PULL_DENIED', 'IMAGE_PLATFORM_MISMATCH', 'IMAGE_PULL_FAILED', 'SSHD_MISSING', 'WORKSPACE_CONFLICT'].includes(err.code)) this.forget(spec.name);
+      if (
+        !existing &&
+        err instanceof AgentError &&
+        [
+          'IMAGE_NOT_FOUND',
+          'IMAGE_PULL_DENIED',
+          'IMAGE_PLATFORM_MISMATCH',
+          'IMAGE_PULL_FAILED',
+          'SSHD_MISSING',
+          'WORKSPACE_CONFLICT',
+        ].includes(err.code)
+      )
+        this.forget(spec.name);
       throw err;
     }
   }
@@ -167,7 +223,9 @@ export class WorkspaceManager {
     progress(1, STEPS, `Removing the container of ${name} to make it again (the workspace folder stays)`);
     const provider = this.opts.providers(rec.provider);
     await this.serviceHooks?.beforeRecreate(name);
-    const ours = (await provider.list()).filter((w) => w.name === name && ownedBy(w, this.opts.home)).map((w) => w.providerId);
+    const ours = (await provider.list())
+      .filter((w) => w.name === name && ownedBy(w, this.opts.home))
+      .map((w) => w.providerId);
     for (const id of new Set([...(rec.providerId ? [rec.providerId] : []), ...ours])) await provider.remove(id);
     // The next create's spec wins (a cut-short create), so a new provider is taken too.
     const next: WorkspaceRecord = { ...rec, spec, provider: spec.provider, phase: 'creating' };
@@ -214,9 +272,21 @@ export class WorkspaceManager {
   idleCandidates(): IdleCandidate[] {
     const out: IdleCandidate[] = [];
     for (const r of this.store.all()) {
-      if (r.phase !== 'ready' || r.desired !== 'running' || !r.providerId || !r.spec.idleTimeoutMs || this.creating.has(r.spec.name)) continue;
+      if (
+        r.phase !== 'ready' ||
+        r.desired !== 'running' ||
+        !r.providerId ||
+        !r.spec.idleTimeoutMs ||
+        this.creating.has(r.spec.name)
+      )
+        continue;
       try {
-        out.push({ name: r.spec.name, idleTimeoutMs: r.spec.idleTimeoutMs, provider: this.opts.providers(r.provider), providerId: r.providerId });
+        out.push({
+          name: r.spec.name,
+          idleTimeoutMs: r.spec.idleTimeoutMs,
+          provider: this.opts.providers(r.provider),
+          providerId: r.providerId,
+        });
       } catch (err) {
         this.opts.logger.debug('no provider for the idle watch', { workspace: r.spec.name, err });
       }
@@ -230,8 +300,19 @@ export class WorkspaceManager {
   }
 
   /** Starts the workspace if needed, sets up its login user, waits for its sshd, marks it ready. */
-  private bringUp(provider: WorkspaceProvider, rec: WorkspaceRecord, ws: ProviderWorkspace, progress: Progress, refreshRootKeys: boolean, signal?: AbortSignal): Promise<WorkspaceInfo> {
-    const deps = { logger: this.opts.logger, save: (r: WorkspaceRecord) => this.store.put(r), ...(this.opts.sshReadyTimeoutMs !== undefined ? { sshReadyTimeoutMs: this.opts.sshReadyTimeoutMs } : {}) };
+  private bringUp(
+    provider: WorkspaceProvider,
+    rec: WorkspaceRecord,
+    ws: ProviderWorkspace,
+    progress: Progress,
+    refreshRootKeys: boolean,
+    signal?: AbortSignal,
+  ): Promise<WorkspaceInfo> {
+    const deps = {
+      logger: this.opts.logger,
+      save: (r: WorkspaceRecord) => this.store.put(r),
+      ...(this.opts.sshReadyTimeoutMs !== undefined ? { sshReadyTimeoutMs: this.opts.sshReadyTimeoutMs } : {}),
+    };
     return bringUp(deps, provider, rec, ws, progress, refreshRootKeys, signal);
   }
 
@@ -255,7 +336,11 @@ export class WorkspaceManager {
       if (!ws) throw missing(rec);
       await this.serviceHooks?.beforeStop(name);
       await provider.stop(ws.providerId);
-      const stopped: WorkspaceRecord = { ...rec, desired: 'stopped', stopped: { reason, at: new Date().toISOString() } };
+      const stopped: WorkspaceRecord = {
+        ...rec,
+        desired: 'stopped',
+        stopped: { reason, at: new Date().toISOString() },
+      };
       this.store.put(stopped);
       return this.infoOf(stopped);
     });
@@ -264,7 +349,9 @@ export class WorkspaceManager {
   remove(name: string, force: boolean): Promise<{ name: string }> {
     return this.exclusive(name, async () => {
       const rec = this.store.get(name);
-      const provider = rec ? this.opts.providers(rec.provider) : await providerHolding(this.opts.providers, name, this.opts.home);
+      const provider = rec
+        ? this.opts.providers(rec.provider)
+        : await providerHolding(this.opts.providers, name, this.opts.home);
       const ours = (await provider.list()).filter((w) => w.name === name && ownedBy(w, this.opts.home));
       const known = rec?.providerId ? await provider.inspect(rec.providerId) : undefined;
       const victims = [...new Set([...(known ? [known.providerId] : []), ...ours.map((w) => w.providerId)])];
@@ -274,7 +361,9 @@ export class WorkspaceManager {
       }
       if (!force) {
         if ([known, ...ours].some((w) => w?.state === 'running')) {
-          throw new AgentError('WORKSPACE_RUNNING', `Workspace ${name} is running`, { hint: `Stop it first, or remove it with force (\`vendetta workspace rm ${name} --force\`).` });
+          throw new AgentError('WORKSPACE_RUNNING', `Workspace ${name} is running`, {
+            hint: `Stop it first, or remove it with force (\`vendetta workspace rm ${name} --force\`).`,
+          });
         }
         if (rec && rec.phase === 'ready' && victims.length === 0) throw missing(rec);
       }
@@ -282,7 +371,11 @@ export class WorkspaceManager {
       // the node: a non-root agent empties the folder from inside first, while it still can.
       const running = known?.state === 'running' ? known : ours.find((w) => w.state === 'running');
       if (rec && running && process.getuid?.() !== 0) {
-        await provider.exec(running.providerId, ['find', rec.spec.workspaceFolder, '-mindepth', '1', '-delete'], { timeoutMs: 120_000 }).catch(() => undefined);
+        await provider
+          .exec(running.providerId, ['find', rec.spec.workspaceFolder, '-mindepth', '1', '-delete'], {
+            timeoutMs: 120_000,
+          })
+          .catch(() => undefined);
       }
       await this.serviceHooks?.beforeRemove(name);
       for (const id of victims) await provider.remove(id);
@@ -348,7 +441,8 @@ export class WorkspaceManager {
       const provider = this.opts.providers(rec.provider);
       view = { kind: 'seen', ws: rec.providerId ? await provider.inspect(rec.providerId) : undefined };
     } catch (err) {
-      const e = err instanceof AgentError ? err : new AgentError('PROVIDER_ERROR', (err as Error).message, { cause: err });
+      const e =
+        err instanceof AgentError ? err : new AgentError('PROVIDER_ERROR', (err as Error).message, { cause: err });
       view = { kind: 'unreachable', code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
     }
     const info = workspaceInfo(rec, view, this.creating.has(rec.spec.name));
@@ -382,7 +476,9 @@ export class WorkspaceManager {
   }
 }
 
-function changeable(spec: WorkspaceSpec): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent' | 'idleTimeoutMs' | 'gitIdentity'> {
+function changeable(
+  spec: WorkspaceSpec,
+): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent' | 'idleTimeoutMs' | 'gitIdentity'> {
   return {
     ...(spec.services ? { services: spec.services } : {}),
     ...(spec.hooks ? { hooks: spec.hooks } : {}),

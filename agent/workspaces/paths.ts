@@ -17,7 +17,12 @@ export function workspacesRoot(home: string): string {
 
 export function workspacePaths(home: string, name: string): WorkspacePaths {
   const dir = join(workspacesRoot(home), name);
-  return { dir, nodeFolder: join(dir, 'src'), hostKey: join(dir, 'ssh_host_ed25519_key'), hostKeyPub: join(dir, 'ssh_host_ed25519_key.pub') };
+  return {
+    dir,
+    nodeFolder: join(dir, 'src'),
+    hostKey: join(dir, 'ssh_host_ed25519_key'),
+    hostKeyPub: join(dir, 'ssh_host_ed25519_key.pub'),
+  };
 }
 
 /** The state file: one record per workspace. */

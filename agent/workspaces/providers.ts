@@ -29,21 +29,34 @@ export type ProviderFactory = (env: NodeJS.ProcessEnv, reuse: WorkspaceProvider 
 export const PROVIDER_FACTORIES: Readonly<Record<RunnableProviderName, ProviderFactory>> = {
   docker: (env, reuse) => {
     const where = dockerSocket(env);
-    if ('error' in where) throw new AgentError('PROVIDER_UNAVAILABLE', `Docker is not usable: ${where.error}`, { provider: 'docker', hint: where.hint });
+    if ('error' in where)
+      throw new AgentError('PROVIDER_UNAVAILABLE', `Docker is not usable: ${where.error}`, {
+        provider: 'docker',
+        hint: where.hint,
+      });
     if (reuse instanceof DockerProvider && reuse.engine.socketPath === where.socket) return reuse;
     return DockerProvider.forSocket(where.socket);
   },
   qemu: (env, reuse) => {
     const binary = qemuBinary(arch());
     const path = findOnPath(binary, env.PATH);
-    if (!path) throw new AgentError('PROVIDER_UNAVAILABLE', `QEMU is not usable: ${binary} is not installed (not found on PATH)`, { provider: 'qemu', hint: 'Install QEMU on the node (e.g. `apt-get install qemu-system-x86 qemu-utils`).' });
+    if (!path)
+      throw new AgentError(
+        'PROVIDER_UNAVAILABLE',
+        `QEMU is not usable: ${binary} is not installed (not found on PATH)`,
+        { provider: 'qemu', hint: 'Install QEMU on the node (e.g. `apt-get install qemu-system-x86 qemu-utils`).' },
+      );
     const root = join(agentHome(env), 'qemu');
     if (reuse instanceof QemuProvider && reuse.opts.root === root && reuse.opts.binary === path) return reuse;
     return new QemuProvider({ root, binary: path });
   },
   lxc: (env, reuse) => {
     const where = lxdSocket(env);
-    if ('error' in where) throw new AgentError('PROVIDER_UNAVAILABLE', `LXD is not usable: ${where.error}`, { provider: 'lxc', hint: where.hint });
+    if ('error' in where)
+      throw new AgentError('PROVIDER_UNAVAILABLE', `LXD is not usable: ${where.error}`, {
+        provider: 'lxc',
+        hint: where.hint,
+      });
     if (reuse instanceof LxcProvider && reuse.client.socketPath === where.socket) return reuse;
     return LxcProvider.forSocket(where.socket);
   },
@@ -53,15 +66,22 @@ function isRunnable(name: ProviderName): name is RunnableProviderName {
   return RUNNABLE_PROVIDERS.includes(name);
 }
 
-export function nodeProviders(env: NodeJS.ProcessEnv, factories: Readonly<Partial<Record<ProviderName, ProviderFactory>>> = PROVIDER_FACTORIES): ProviderLookup {
+export function nodeProviders(
+  env: NodeJS.ProcessEnv,
+  factories: Readonly<Partial<Record<ProviderName, ProviderFactory>>> = PROVIDER_FACTORIES,
+): ProviderLookup {
   const made = new Map<ProviderName, WorkspaceProvider>();
   return (name) => {
     const factory = isRunnable(name) ? factories[name] : undefined;
     if (!factory) {
-      throw new AgentError('PROVIDER_UNAVAILABLE', `This agent cannot run ${name} workspaces: ${notRunnableReason(name)}`, {
-        provider: name,
-        hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.`,
-      });
+      throw new AgentError(
+        'PROVIDER_UNAVAILABLE',
+        `This agent cannot run ${name} workspaces: ${notRunnableReason(name)}`,
+        {
+          provider: name,
+          hint: `Use provider: ${RUNNABLE_PROVIDERS.join(' or ')}.`,
+        },
+      );
     }
     const provider = factory(env, made.get(name));
     made.set(name, provider);

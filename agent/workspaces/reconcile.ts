@@ -20,7 +20,12 @@ export function ownedBy(w: ProviderWorkspace, home: string): boolean {
 }
 
 /** The provider id of this workspace's container: the recorded one if it exists, else one found by label. */
-export async function findOwn(provider: WorkspaceProvider, name: string, preferred: string | undefined, home: string): Promise<string | undefined> {
+export async function findOwn(
+  provider: WorkspaceProvider,
+  name: string,
+  preferred: string | undefined,
+  home: string,
+): Promise<string | undefined> {
   if (preferred && (await provider.inspect(preferred))) return preferred;
   return (await provider.list()).find((w) => w.name === name && ownedBy(w, home))?.providerId;
 }
@@ -29,7 +34,11 @@ export async function findOwn(provider: WorkspaceProvider, name: string, preferr
  * The provider of a workspace that has no record (a remove after the record was lost): the
  * first runnable one holding a workspace of ours by that name, else the first runnable one.
  */
-export async function providerHolding(providers: ProviderLookup, name: string, home: string): Promise<WorkspaceProvider> {
+export async function providerHolding(
+  providers: ProviderLookup,
+  name: string,
+  home: string,
+): Promise<WorkspaceProvider> {
   let first: WorkspaceProvider | undefined;
   let firstError: unknown;
   for (const kind of RUNNABLE_PROVIDERS) {
@@ -81,10 +90,20 @@ export async function reconcileAll(deps: ReconcileDeps): Promise<void> {
   }
   // Orphans are only logged (the next create adopts them); a provider no record uses is left alone.
   for (const kind of new Set(store.all().map((r) => r.provider))) {
-    const names = new Set(store.all().filter((r) => r.provider === kind).map((r) => r.spec.name));
+    const names = new Set(
+      store
+        .all()
+        .filter((r) => r.provider === kind)
+        .map((r) => r.spec.name),
+    );
     try {
       for (const w of await deps.providers(kind).list()) {
-        if (ownedBy(w, deps.home) && !names.has(w.name)) logger.info('workspace without a record; the next create of its name adopts it', { workspace: w.name, provider: kind, providerId: w.providerId });
+        if (ownedBy(w, deps.home) && !names.has(w.name))
+          logger.info('workspace without a record; the next create of its name adopts it', {
+            workspace: w.name,
+            provider: kind,
+            providerId: w.providerId,
+          });
       }
     } catch (err) {
       logger.info('provider not reachable while reconciling', { provider: kind, err });
@@ -103,7 +122,10 @@ async function reconcileOne(deps: ReconcileDeps, name: string): Promise<'done' |
     if (ws) {
       // The node rebooted (or its engine restarted) under a workspace the user left running.
       if (rec.phase === 'ready' && rec.desired === 'running' && ws.state !== 'running') {
-        logger.info('starting a workspace that was running before the agent restarted', { workspace: name, state: ws.state });
+        logger.info('starting a workspace that was running before the agent restarted', {
+          workspace: name,
+          state: ws.state,
+        });
         await deps.restart(rec, provider, ws);
       }
       return 'done';
@@ -113,7 +135,10 @@ async function reconcileOne(deps: ReconcileDeps, name: string): Promise<'done' |
       store.put({ ...rec, providerId: found });
       logger.info('found the container of a cut-short create', { workspace: rec.spec.name, providerId: found });
     } else if (rec.providerId) {
-      logger.warn('workspace is missing: its container was removed outside the agent', { workspace: rec.spec.name, providerId: rec.providerId });
+      logger.warn('workspace is missing: its container was removed outside the agent', {
+        workspace: rec.spec.name,
+        providerId: rec.providerId,
+      });
     }
   } catch (err) {
     logger.warn('could not reconcile a workspace', { workspace: rec.spec.name, err });

@@ -11,30 +11,44 @@ export function portTakenError(err: unknown, name: string, rec: WorkspaceRecord)
   const taken = err.nodePort;
   const guestPort = Object.entries(rec.servicePorts ?? {}).find(([, n]) => n === taken)?.[0];
   const service = rec.spec.services?.find((s) => String(s.port) === guestPort)?.name;
-  return new AgentError('PROVIDER_ERROR', `Workspace ${name} cannot start: port ${taken} on the node's 127.0.0.1${service ? ` (where service ${service} is published)` : ''} is taken by another process`, {
-    provider: rec.provider,
-    hint: `Stop what listens on 127.0.0.1:${taken} on the node, or remove the workspace and create it again to get another port.`,
-    cause: err,
-  });
+  return new AgentError(
+    'PROVIDER_ERROR',
+    `Workspace ${name} cannot start: port ${taken} on the node's 127.0.0.1${service ? ` (where service ${service} is published)` : ''} is taken by another process`,
+    {
+      provider: rec.provider,
+      hint: `Stop what listens on 127.0.0.1:${taken} on the node, or remove the workspace and create it again to get another port.`,
+      cause: err,
+    },
+  );
 }
 
 export function notFound(name: string): AgentError {
-  return new AgentError('WORKSPACE_NOT_FOUND', `There is no workspace ${name} on this node`, { hint: 'List them with `vendetta workspace list`.' });
+  return new AgentError('WORKSPACE_NOT_FOUND', `There is no workspace ${name} on this node`, {
+    hint: 'List them with `vendetta workspace list`.',
+  });
 }
 
 export function missing(rec: WorkspaceRecord): AgentError {
-  return new AgentError('WORKSPACE_MISSING', `The ${rec.provider} workspace ${rec.spec.name} was removed outside Vendetta`, {
-    provider: rec.provider,
-    hint: `Create it again (\`vendetta workspace up\`) or remove it (\`vendetta workspace rm ${rec.spec.name} --force\`).`,
-  });
+  return new AgentError(
+    'WORKSPACE_MISSING',
+    `The ${rec.provider} workspace ${rec.spec.name} was removed outside Vendetta`,
+    {
+      provider: rec.provider,
+      hint: `Create it again (\`vendetta workspace up\`) or remove it (\`vendetta workspace rm ${rec.spec.name} --force\`).`,
+    },
+  );
 }
 
 /** The container no longer fits the config: say what differs, and what `--recreate` keeps and loses. */
 export function outdated(spec: WorkspaceSpec, diffs: readonly BakedDifference[]): AgentError {
-  return new AgentError('WORKSPACE_OUTDATED', `Workspace ${spec.name} no longer matches its config: ${describeDifferences(diffs)}`, {
-    provider: spec.provider,
-    hint: `\`vendetta workspace up --recreate\` makes it again from the config. It keeps the workspace folder ${spec.workspaceFolder} (the project's files) and the workspace's host key; anything outside that folder (installed packages, home folders, /tmp) is lost.`,
-  });
+  return new AgentError(
+    'WORKSPACE_OUTDATED',
+    `Workspace ${spec.name} no longer matches its config: ${describeDifferences(diffs)}`,
+    {
+      provider: spec.provider,
+      hint: `\`vendetta workspace up --recreate\` makes it again from the config. It keeps the workspace folder ${spec.workspaceFolder} (the project's files) and the workspace's host key; anything outside that folder (installed packages, home folders, /tmp) is lost.`,
+    },
+  );
 }
 
 /** A bind source that reaches the agent's own folder (other workspaces' keys, its state) is refused. */
@@ -43,9 +57,13 @@ export function mountRefusal(run: DockerRunOptions | undefined, agentHome: strin
     if (mt.type !== 'bind' || mt.source === undefined) continue;
     const s = mt.source;
     if (s === agentHome || s.startsWith(`${agentHome}/`) || agentHome.startsWith(`${s === '/' ? '' : s}/`)) {
-      return new AgentError('INVALID_PARAMS', `The mount of ${s} would give the workspace the agent's own folder ${agentHome}`, {
-        hint: 'It holds every workspace\'s keys and state on this node; mount a folder that does not contain it.',
-      });
+      return new AgentError(
+        'INVALID_PARAMS',
+        `The mount of ${s} would give the workspace the agent's own folder ${agentHome}`,
+        {
+          hint: "It holds every workspace's keys and state on this node; mount a folder that does not contain it.",
+        },
+      );
     }
   }
   return undefined;

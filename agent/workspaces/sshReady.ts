@@ -48,7 +48,8 @@ export async function waitForSsh(opts: WaitOptions): Promise<{ banner: string } 
     } catch (err) {
       last = (err as Error).message;
     }
-    if (Date.now() >= until) return { error: `sshd did not answer on ${opts.host}:${opts.port} within ${opts.timeoutMs / 1000} s (${last})` };
+    if (Date.now() >= until)
+      return { error: `sshd did not answer on ${opts.host}:${opts.port} within ${opts.timeoutMs / 1000} s (${last})` };
     if (opts.stillWorth && Date.now() - lastCheck > 500) {
       lastCheck = Date.now();
       const reason = await opts.stillWorth();

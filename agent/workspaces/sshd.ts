@@ -89,7 +89,12 @@ done`;
  * loader): the workspace stops (its services first), and the bring-up that follows starts it
  * with the new config. Returns the workspace as it is now.
  */
-export async function applySshdConfig(provider: WorkspaceProvider, ws: ProviderWorkspace, spec: WorkspaceSpec, beforeStop: () => Promise<void>): Promise<ProviderWorkspace> {
+export async function applySshdConfig(
+  provider: WorkspaceProvider,
+  ws: ProviderWorkspace,
+  spec: WorkspaceSpec,
+  beforeStop: () => Promise<void>,
+): Promise<ProviderWorkspace> {
   await provider.putFiles(ws.providerId, [sshdConfigFile(spec)]);
   if (ws.state !== 'running') return ws;
   if (ws.sshServer === 'agent') {
@@ -99,10 +104,14 @@ export async function applySshdConfig(provider: WorkspaceProvider, ws: ProviderW
   }
   const r = await provider.exec(ws.providerId, ['sh', '-c', RELOAD_SCRIPT], { timeoutMs: 15_000 });
   if (r.exitCode !== 0) {
-    throw new AgentError('PROVIDER_ERROR', `The SSH server of workspace ${spec.name} did not reload its new config (exit ${r.exitCode})`, {
-      provider: provider.name,
-      hint: `${r.stderr.trim() ? `It said: ${r.stderr.trim().slice(0, 300)}. ` : ''}\`vendetta workspace stop ${spec.name}\` then \`up\` starts it afresh with the new config.`,
-    });
+    throw new AgentError(
+      'PROVIDER_ERROR',
+      `The SSH server of workspace ${spec.name} did not reload its new config (exit ${r.exitCode})`,
+      {
+        provider: provider.name,
+        hint: `${r.stderr.trim() ? `It said: ${r.stderr.trim().slice(0, 300)}. ` : ''}\`vendetta workspace stop ${spec.name}\` then \`up\` starts it afresh with the new config.`,
+      },
+    );
   }
   return ws;
 }
@@ -113,7 +122,14 @@ export function authorizedKeysText(keys: readonly string[]): string {
 
 /** The authorized_keys of one login user, owned by that user (sshd's StrictModes accepts it). */
 export function authorizedKeysFile(user: string, keys: readonly string[], uid: number, gid: number): WorkspaceFile {
-  return { path: `${AUTHORIZED_KEYS_DIR}/${user}`, type: 'file', mode: 0o600, uid, gid, content: authorizedKeysText(keys) };
+  return {
+    path: `${AUTHORIZED_KEYS_DIR}/${user}`,
+    type: 'file',
+    mode: 0o600,
+    uid,
+    gid,
+    content: authorizedKeysText(keys),
+  };
 }
 
 /** Everything sshd needs before its first start. A non-root user's keys follow once the user exists. */
@@ -123,7 +139,12 @@ export function sshdFiles(spec: WorkspaceSpec, hostKey: { privateKeyPem: string;
     { path: AUTHORIZED_KEYS_DIR, type: 'directory', mode: 0o755 },
     sshdConfigFile(spec),
     { path: HOST_KEY_PATH, type: 'file', mode: 0o600, content: hostKey.privateKeyPem },
-    { path: `${HOST_KEY_PATH}.pub`, type: 'file', mode: 0o644, content: `${hostKey.publicKey} vendetta-workspace-${spec.name}\n` },
+    {
+      path: `${HOST_KEY_PATH}.pub`,
+      type: 'file',
+      mode: 0o644,
+      content: `${hostKey.publicKey} vendetta-workspace-${spec.name}\n`,
+    },
     // sshd's privilege-separation folder; Debian's package expects /run/sshd to exist.
     { path: '/run/sshd', type: 'directory', mode: 0o755 },
   ];

@@ -5,7 +5,13 @@
  */
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { NAME_PATTERN, PROVIDER_NAMES, type ProviderName, type WorkspaceHostKey, type WorkspaceSpec } from '../protocol';
+import {
+  NAME_PATTERN,
+  PROVIDER_NAMES,
+  type ProviderName,
+  type WorkspaceHostKey,
+  type WorkspaceSpec,
+} from '../protocol';
 import { errnoCode } from '../errors';
 import type { Logger } from '../log/logger';
 import { writeJsonAtomicSync } from '../../common/fs/atomicWrite';
@@ -48,10 +54,15 @@ function isRecord(v: unknown, name: string): v is WorkspaceRecord {
   if (!v || typeof v !== 'object') return false;
   const r = v as Partial<WorkspaceRecord>;
   return (
-    typeof r.spec === 'object' && r.spec !== null && r.spec.name === name && NAME_PATTERN.test(name) &&
+    typeof r.spec === 'object' &&
+    r.spec !== null &&
+    r.spec.name === name &&
+    NAME_PATTERN.test(name) &&
     PROVIDER_NAMES.includes(r.provider as ProviderName) &&
-    typeof r.hostKey?.publicKey === 'string' && typeof r.hostKeyFile === 'string' &&
-    typeof r.nodeFolder === 'string' && typeof r.createdAt === 'string' &&
+    typeof r.hostKey?.publicKey === 'string' &&
+    typeof r.hostKeyFile === 'string' &&
+    typeof r.nodeFolder === 'string' &&
+    typeof r.createdAt === 'string' &&
     (r.phase === 'creating' || r.phase === 'ready')
   );
 }
@@ -80,7 +91,10 @@ export function readWorkspaceState(file: string, logger?: Logger): Map<string, W
 export class WorkspaceStore {
   private records: Map<string, WorkspaceRecord>;
 
-  constructor(private readonly file: string, private readonly logger: Logger) {
+  constructor(
+    private readonly file: string,
+    private readonly logger: Logger,
+  ) {
     try {
       this.records = readWorkspaceState(file, logger);
     } catch (err) {
@@ -103,7 +117,9 @@ export class WorkspaceStore {
   }
 
   all(): WorkspaceRecord[] {
-    return [...this.records.values()].map((r) => structuredClone(r)).sort((a, b) => a.spec.name.localeCompare(b.spec.name));
+    return [...this.records.values()]
+      .map((r) => structuredClone(r))
+      .sort((a, b) => a.spec.name.localeCompare(b.spec.name));
   }
 
   put(record: WorkspaceRecord): void {
@@ -121,7 +137,10 @@ export class WorkspaceStore {
 
   /** Written first, adopted after: memory never runs ahead of the disk. */
   private save(next: Map<string, WorkspaceRecord>): void {
-    const out: StateFileV1 = { version: 1, workspaces: Object.fromEntries([...next].sort(([a], [b]) => a.localeCompare(b))) };
+    const out: StateFileV1 = {
+      version: 1,
+      workspaces: Object.fromEntries([...next].sort(([a], [b]) => a.localeCompare(b))),
+    };
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     writeJsonAtomicSync(this.file, out, { mode: 0o600 });
     this.records = next;

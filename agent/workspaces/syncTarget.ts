@@ -13,11 +13,18 @@ function validId(v: unknown): v is number {
 }
 
 /** The ids of a non-root login user, checked; undefined for root (or a user mapped to uid 0). */
-export function checkedLogin(name: string, ids: { uid: number; gid: number }): { uid: number; gid: number } | undefined {
+export function checkedLogin(
+  name: string,
+  ids: { uid: number; gid: number },
+): { uid: number; gid: number } | undefined {
   if (!validId(ids.uid) || !validId(ids.gid)) {
-    throw new AgentError('INTERNAL', `The login user of workspace ${name} has no valid uid/gid (${JSON.stringify(ids)})`, {
-      hint: `Remove the workspace (\`vendetta workspace rm ${name} --force\`) and create it again.`,
-    });
+    throw new AgentError(
+      'INTERNAL',
+      `The login user of workspace ${name} has no valid uid/gid (${JSON.stringify(ids)})`,
+      {
+        hint: `Remove the workspace (\`vendetta workspace rm ${name} --force\`) and create it again.`,
+      },
+    );
   }
   return ids.uid === 0 ? undefined : { uid: ids.uid, gid: ids.gid };
 }

@@ -29,7 +29,9 @@ function toBytes(data: string | Uint8Array): Uint8Array {
  */
 export function isDirFsyncRefusal(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && ['EINVAL', 'EISDIR', 'ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'EBADF'].includes(code);
+  return (
+    typeof code === 'string' && ['EINVAL', 'EISDIR', 'ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'EBADF'].includes(code)
+  );
 }
 
 export function writeFileAtomicSync(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
@@ -58,7 +60,11 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array, o
 }
 
 /** The same without blocking the event loop. */
-export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
   const dir = dirname(target);
   if (opts.createDir) await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = tempBeside(target);

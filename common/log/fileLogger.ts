@@ -51,7 +51,10 @@ export class FileLogger implements Logger {
   private readonly keep: number;
   private readonly level: LogLevel;
 
-  constructor(readonly file: string, private readonly opts: FileLoggerOptions = {}) {
+  constructor(
+    readonly file: string,
+    private readonly opts: FileLoggerOptions = {},
+  ) {
     this.maxBytes = opts.maxBytes ?? 5 * 1024 * 1024;
     this.keep = opts.keep ?? 3;
     this.level = opts.level ?? 'info';
@@ -61,7 +64,15 @@ export class FileLogger implements Logger {
 
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
     if (this.closed || RANK[level] > RANK[this.level]) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level, pid: process.pid, ...this.opts.base, msg: message, ...serializeFields(fields) }) + '\n';
+    const line =
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level,
+        pid: process.pid,
+        ...this.opts.base,
+        msg: message,
+        ...serializeFields(fields),
+      }) + '\n';
     this.append(line);
     if (this.opts.mirror) this.opts.mirror.write(`${level}: ${message}\n`);
   }
@@ -122,7 +133,12 @@ function serializeFields(fields: Record<string, unknown> | undefined): Record<st
   for (const [k, v] of Object.entries(fields)) {
     if (v instanceof Error) {
       const code = (v as { code?: unknown }).code;
-      out[k] = { message: v.message, ...(code !== undefined ? { code } : {}), causes: causeMessages(v.cause), stack: v.stack };
+      out[k] = {
+        message: v.message,
+        ...(code !== undefined ? { code } : {}),
+        causes: causeMessages(v.cause),
+        stack: v.stack,
+      };
     } else {
       out[k] = v;
     }

@@ -9,7 +9,13 @@
  * The owner gets each problem as a violation to answer (`onViolation`), or else as a reader error.
  */
 import type { Readable } from 'node:stream';
-import { AbstractMessageReader, type DataCallback, type Disposable, type Message, type MessageReader } from 'vscode-jsonrpc';
+import {
+  AbstractMessageReader,
+  type DataCallback,
+  type Disposable,
+  type Message,
+  type MessageReader,
+} from 'vscode-jsonrpc';
 import { checkHeaderText, contentLength } from './header';
 import { checkMessage } from './validate';
 
@@ -137,7 +143,8 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
     const problem = checkHeaderText(text, end >= 0);
     if (problem) return this.fail(problem);
     if (end < 0) {
-      if (joined.length > this.limits.maxHeaderBytes) return this.fail(`a message header is longer than ${this.limits.maxHeaderBytes} bytes`);
+      if (joined.length > this.limits.maxHeaderBytes)
+        return this.fail(`a message header is longer than ${this.limits.maxHeaderBytes} bytes`);
       this.head = Buffer.from(joined); // a copy: the chunk's memory may be reused
       return undefined;
     }
@@ -145,7 +152,8 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
     const length = contentLength(text);
     if (typeof length === 'string') return this.fail(length);
     const limit = this.limits.maxBodyBytes;
-    if (length > limit) return this.fail(`a message of ${length} bytes is larger than the limit of ${limit}`, { bytes: length, limit });
+    if (length > limit)
+      return this.fail(`a message of ${length} bytes is larger than the limit of ${limit}`, { bytes: length, limit });
     this.expected = length;
     return joined.subarray(end + HEADER_END.length);
   }
@@ -159,7 +167,12 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
     try {
       message = JSON.parse(body.toString('utf8'));
     } catch (err) {
-      this.report({ fatal: false, kind: 'PARSE_ERROR', message: `a message is not valid JSON: ${(err as Error).message}`, id: null });
+      this.report({
+        fatal: false,
+        kind: 'PARSE_ERROR',
+        message: `a message is not valid JSON: ${(err as Error).message}`,
+        id: null,
+      });
       return;
     }
     const verdict = checkMessage(message);
@@ -199,7 +212,8 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
       if (!this.midMessage) return;
       const timeout = this.limits.partialTimeoutMs;
       const quiet = Date.now() - this.lastData;
-      if (quiet >= timeout) this.fail(`a message stayed incomplete for ${timeout / 1000} s (received ${this.received()})`);
+      if (quiet >= timeout)
+        this.fail(`a message stayed incomplete for ${timeout / 1000} s (received ${this.received()})`);
       else this.arm(timeout - quiet);
     }, ms);
     this.timer.unref();

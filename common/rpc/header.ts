@@ -18,12 +18,15 @@ export function checkHeaderText(text: string, complete: boolean): string | undef
   const partial = complete ? undefined : lines.pop();
   for (const line of lines) {
     const colon = line.indexOf(':');
-    if (colon <= 0 || !HEADER_NAME.test(line.slice(0, colon)) || !HEADER_VALUE.test(line.slice(colon + 1))) return notAHeader(line);
+    if (colon <= 0 || !HEADER_NAME.test(line.slice(0, colon)) || !HEADER_VALUE.test(line.slice(colon + 1)))
+      return notAHeader(line);
   }
   if (partial !== undefined && partial.length > 0) {
     const colon = partial.indexOf(':');
     const name = colon < 0 ? partial.replace(/\r$/, '') : partial.slice(0, colon);
-    const ok = (name.length === 0 || HEADER_NAME.test(name)) && (colon < 0 || HEADER_VALUE.test(partial.slice(colon + 1).replace(/\r$/, '')));
+    const ok =
+      (name.length === 0 || HEADER_NAME.test(name)) &&
+      (colon < 0 || HEADER_VALUE.test(partial.slice(colon + 1).replace(/\r$/, '')));
     if (!ok) return notAHeader(partial);
   }
   return undefined;
@@ -32,13 +35,15 @@ export function checkHeaderText(text: string, complete: boolean): string | undef
 /** The Content-Length of a complete, checked header block, or what is wrong with it. */
 export function contentLength(header: string): number | string {
   // The one line every writer here (and vscode-jsonrpc's, without a Content-Type) sends: no split needed.
-  if (header.startsWith(LENGTH_LINE) && /^\d{1,12}$/.test(header.slice(LENGTH_LINE.length))) return Number(header.slice(LENGTH_LINE.length));
+  if (header.startsWith(LENGTH_LINE) && /^\d{1,12}$/.test(header.slice(LENGTH_LINE.length)))
+    return Number(header.slice(LENGTH_LINE.length));
   let length: number | undefined;
   for (const line of header.split('\r\n')) {
     const colon = line.indexOf(':');
     if (line.slice(0, colon).trim().toLowerCase() !== 'content-length') continue;
     const value = line.slice(colon + 1).trim();
-    if (!/^\d{1,12}$/.test(value)) return `Content-Length must be a number of bytes, got ${JSON.stringify(value.slice(0, 20))}`;
+    if (!/^\d{1,12}$/.test(value))
+      return `Content-Length must be a number of bytes, got ${JSON.stringify(value.slice(0, 20))}`;
     length = Number(value);
   }
   return length ?? 'a message header has no Content-Length';

@@ -4,11 +4,15 @@
  * id when the message has a usable one, instead of being logged and dropped inside vscode-jsonrpc.
  */
 
-export type MessageVerdict = { ok: true; request: boolean } | { ok: false; message: string; id: string | number | null };
+export type MessageVerdict =
+  | { ok: true; request: boolean }
+  | { ok: false; message: string; id: string | number | null };
 
 export function checkMessage(msg: unknown): MessageVerdict {
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-    const what = Array.isArray(msg) ? 'a batch (array), which is not accepted' : `a JSON ${msg === null ? 'null' : typeof msg}`;
+    const what = Array.isArray(msg)
+      ? 'a batch (array), which is not accepted'
+      : `a JSON ${msg === null ? 'null' : typeof msg}`;
     return { ok: false, message: `a message must be a JSON-RPC 2.0 object, got ${what}`, id: null };
   }
   const m = msg as Record<string, unknown>;
@@ -16,9 +20,11 @@ export function checkMessage(msg: unknown): MessageVerdict {
   const id = idOk ? (m.id as string | number) : null;
   if (m.jsonrpc !== '2.0') return { ok: false, message: 'a message must have "jsonrpc": "2.0"', id };
   if ('method' in m) {
-    if (typeof m.method !== 'string' || m.method.length === 0) return { ok: false, message: '"method" must be a non-empty string', id };
+    if (typeof m.method !== 'string' || m.method.length === 0)
+      return { ok: false, message: '"method" must be a non-empty string', id };
     if ('id' in m && !idOk) return { ok: false, message: 'a request id must be a string or a number', id: null };
-    if (m.params !== undefined && (m.params === null || typeof m.params !== 'object')) return { ok: false, message: 'params must be an object or an array', id };
+    if (m.params !== undefined && (m.params === null || typeof m.params !== 'object'))
+      return { ok: false, message: 'params must be an object or an array', id };
     return { ok: true, request: 'id' in m };
   }
   if ('id' in m && (idOk || m.id === null) && ('result' in m || 'error' in m)) return { ok: true, request: false };

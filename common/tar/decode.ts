@@ -74,7 +74,8 @@ export class TruncatedTarError extends Error {
 }
 
 async function readMeta(reader: ByteReader, h: TarHeader): Promise<Buffer> {
-  if (h.size > MAX_META) throw new Error(`tar: a ${h.type} header of ${h.size} bytes is larger than the ${MAX_META} allowed`);
+  if (h.size > MAX_META)
+    throw new Error(`tar: a ${h.type} header of ${h.size} bytes is larger than the ${MAX_META} allowed`);
   const data = await reader.read(h.size + padding(h.size));
   if (data.length < h.size + padding(h.size)) throw new TruncatedTarError(`a ${h.type} header`);
   return data.subarray(0, h.size);
@@ -146,6 +147,7 @@ function applyOverrides(h: TarHeader, pax: Map<string, string>, longName?: strin
     out.size = n;
   }
   const mtime = pax.get('mtime');
-  if (mtime !== undefined && /^-?\d+(\.\d+)?$/.test(mtime)) out.mtimeMs = Math.round(Number(mtime) * 1000 * 1000) / 1000;
+  if (mtime !== undefined && /^-?\d+(\.\d+)?$/.test(mtime))
+    out.mtimeMs = Math.round(Number(mtime) * 1000 * 1000) / 1000;
   return out;
 }

@@ -28,8 +28,21 @@ export function entryHeader(h: HeaderInput): Buffer {
   }
   if (mtime !== undefined) pax.mtime = mtime;
   const records = encodePax(pax);
-  const paxHeader = encodeHeader({ path: 'PaxHeader', type: 'pax', mode: 0o644, size: records.length, mtimeMs: h.mtimeMs });
-  const main = plain ?? encodeHeader({ ...h, path: pax.path ? shorten(h.path) : h.path, linkname: pax.linkpath ? shorten(h.linkname ?? '') : h.linkname, size: pax.size ? 0 : h.size });
+  const paxHeader = encodeHeader({
+    path: 'PaxHeader',
+    type: 'pax',
+    mode: 0o644,
+    size: records.length,
+    mtimeMs: h.mtimeMs,
+  });
+  const main =
+    plain ??
+    encodeHeader({
+      ...h,
+      path: pax.path ? shorten(h.path) : h.path,
+      linkname: pax.linkpath ? shorten(h.linkname ?? '') : h.linkname,
+      size: pax.size ? 0 : h.size,
+    });
   if (!paxHeader || !main) throw new Error(`tar: cannot encode an entry for ${h.path}`);
   return Buffer.concat([paxHeader, records, Buffer.alloc(padding(records.length)), main]);
 }
@@ -38,7 +51,10 @@ export function entryHeader(h: HeaderInput): Buffer {
 export function paxMtime(h: Pick<HeaderInput, 'mtimeMs' | 'mtimeNs'>): string | undefined {
   if (h.mtimeNs === undefined && h.mtimeMs === undefined) return undefined;
   // From milliseconds in two parts: ms × 1e6 as one number would lose the last digits.
-  const ns = h.mtimeNs ?? BigInt(Math.floor(h.mtimeMs! / 1000)) * 1_000_000_000n + BigInt(Math.round((((h.mtimeMs! % 1000) + 1000) % 1000) * 1e6));
+  const ns =
+    h.mtimeNs ??
+    BigInt(Math.floor(h.mtimeMs! / 1000)) * 1_000_000_000n +
+      BigInt(Math.round((((h.mtimeMs! % 1000) + 1000) % 1000) * 1e6));
   const frac = ns % 1_000_000_000n;
   if (frac === 0n || ns < 0n) return undefined;
   return `${ns / 1_000_000_000n}.${frac.toString().padStart(9, '0').replace(/0+$/, '')}`;
@@ -54,7 +70,12 @@ function shorten(s: string): string {
 export function tarBuffer(entries: readonly TarInput[]): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
-    const data = e.type === 'file' ? (typeof e.data === 'string' ? Buffer.from(e.data, 'utf8') : (e.data ?? Buffer.alloc(0))) : Buffer.alloc(0);
+    const data =
+      e.type === 'file'
+        ? typeof e.data === 'string'
+          ? Buffer.from(e.data, 'utf8')
+          : (e.data ?? Buffer.alloc(0))
+        : Buffer.alloc(0);
     parts.push(entryHeader({ ...e, size: data.length }), data, Buffer.alloc(padding(data.length)));
   }
   parts.push(Buffer.alloc(BLOCK * 2));

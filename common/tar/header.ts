@@ -8,7 +8,16 @@
 
 export const BLOCK = 512;
 
-export type TarEntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'pax' | 'pax-global' | 'gnu-longname' | 'gnu-longlink' | 'other';
+export type TarEntryType =
+  | 'file'
+  | 'directory'
+  | 'symlink'
+  | 'hardlink'
+  | 'pax'
+  | 'pax-global'
+  | 'gnu-longname'
+  | 'gnu-longlink'
+  | 'other';
 
 export interface TarHeader {
   path: string;
@@ -35,7 +44,13 @@ const typeByFlag: Record<string, TarEntryType> = {
   L: 'gnu-longname',
   K: 'gnu-longlink',
 };
-const flagByType: Partial<Record<TarEntryType, string>> = { file: '0', hardlink: '1', symlink: '2', directory: '5', pax: 'x' };
+const flagByType: Partial<Record<TarEntryType, string>> = {
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  directory: '5',
+  pax: 'x',
+};
 
 function readString(buf: Buffer, off: number, len: number): string {
   const slice = buf.subarray(off, off + len);

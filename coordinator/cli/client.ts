@@ -87,10 +87,18 @@ export class CoordinatorClient {
     connection.listen();
     sock.on('error', () => undefined);
     try {
-      const closed = new Promise<never>((_, reject) => sock.once('close', () => reject(new Error('the coordinator closed the connection'))));
+      const closed = new Promise<never>((_, reject) =>
+        sock.once('close', () => reject(new Error('the coordinator closed the connection'))),
+      );
       closed.catch(() => undefined);
       const info = await withTimeout(
-        Promise.race([connection.sendRequest(Initialize, { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: opts.clientName ?? 'vendetta-cli', version: VERSION } }), closed]),
+        Promise.race([
+          connection.sendRequest(Initialize, {
+            protocolVersion: COORDINATOR_PROTOCOL_VERSION,
+            client: { name: opts.clientName ?? 'vendetta-cli', version: VERSION },
+          }),
+          closed,
+        ]),
         10_000,
         () => notAnswering(paths, 'accepted the connection but did not answer initialize within 10 s'),
       );
@@ -104,7 +112,10 @@ export class CoordinatorClient {
 
   request<P, R>(type: RequestType<P, R, ErrorData>, params: P, token?: CancellationToken): Promise<R>;
   request<R>(type: RequestType0<R, ErrorData>): Promise<R>;
-  async request(type: RequestType<unknown, unknown, ErrorData> | RequestType0<unknown, ErrorData>, ...params: unknown[]): Promise<unknown> {
+  async request(
+    type: RequestType<unknown, unknown, ErrorData> | RequestType0<unknown, ErrorData>,
+    ...params: unknown[]
+  ): Promise<unknown> {
     if (this.lostError) throw this.lostError;
     try {
       return await (this.connection.sendRequest as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...params);
@@ -171,7 +182,10 @@ export async function startCoordinator(paths: HomePaths, timeoutMs = 10_000): Pr
     if (exitedAt !== undefined && Date.now() - exitedAt > 1500) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw notAnswering(paths, exitedAt !== undefined ? 'exited right after it was started' : `did not start within ${timeoutMs / 1000} s`);
+  throw notAnswering(
+    paths,
+    exitedAt !== undefined ? 'exited right after it was started' : `did not start within ${timeoutMs / 1000} s`,
+  );
 }
 
 function openSocket(path: string): Promise<Socket | undefined> {
@@ -227,7 +241,10 @@ export async function withClient<T>(body: (client: CoordinatorClient) => Promise
  * Runs a command's body, printing any error the standard way (JSON on stdout too with --json,
  * the cause chain with --verbose) and setting the exit code.
  */
-export async function runAction(opts: { json?: boolean; verbose?: boolean }, body: () => Promise<number | void>): Promise<void> {
+export async function runAction(
+  opts: { json?: boolean; verbose?: boolean },
+  body: () => Promise<number | void>,
+): Promise<void> {
   try {
     const code = await body();
     process.exitCode = code ?? ExitCode.Ok;

@@ -37,7 +37,10 @@ async function check(path: string): Promise<Checked> {
     // Not loadNodesFile: to the coordinator a missing nodes.yaml is an empty registry, but a
     // path given to validate that does not exist is a mistake worth saying.
     const read = await readConfigFile(path);
-    return { file: path, diagnostics: read.text === undefined ? read.diagnostics : validateNodesText(read.text, path).diagnostics };
+    return {
+      file: path,
+      diagnostics: read.text === undefined ? read.diagnostics : validateNodesText(read.text, path).diagnostics,
+    };
   }
   const loaded = await loadWorkspaceConfig(path);
   return { file: loaded.file, diagnostics: loaded.diagnostics };
@@ -55,9 +58,13 @@ export async function checkConfigBeforeUp(projectDir: string): Promise<void> {
   if (loaded.diagnostics.length) process.stderr.write(loaded.diagnostics.map(formatDiagnostic).join('\n') + '\n');
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error').length;
   if (errors) {
-    throw new VendettaError('CONFIG_INVALID', `${loaded.file} has ${errors} error${errors > 1 ? 's' : ''} (listed above); nothing was started`, {
-      hint: `Fix ${errors > 1 ? 'them' : 'it'} and run up again; \`vendetta config validate ${projectDir}\` checks the config without starting anything.`,
-    });
+    throw new VendettaError(
+      'CONFIG_INVALID',
+      `${loaded.file} has ${errors} error${errors > 1 ? 's' : ''} (listed above); nothing was started`,
+      {
+        hint: `Fix ${errors > 1 ? 'them' : 'it'} and run up again; \`vendetta config validate ${projectDir}\` checks the config without starting anything.`,
+      },
+    );
   }
 }
 
@@ -79,7 +86,15 @@ export async function validateCommand(paths: string[], opts: ValidateOptions): P
 
 /** The `--json` shape: the located problem without internal fields. */
 function toJson(d: Diagnostic): Record<string, unknown> {
-  const out: Record<string, unknown> = { file: d.file, line: d.line, col: d.col, endLine: d.endLine, endCol: d.endCol, severity: d.severity, message: d.message };
+  const out: Record<string, unknown> = {
+    file: d.file,
+    line: d.line,
+    col: d.col,
+    endLine: d.endLine,
+    endCol: d.endCol,
+    severity: d.severity,
+    message: d.message,
+  };
   if (d.hint !== undefined) out.hint = d.hint;
   return out;
 }

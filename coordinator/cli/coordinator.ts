@@ -44,7 +44,10 @@ export function registerCoordinatorCommands(program: Command): void {
         const { pid, home } = client.info;
         client.dispose();
         if (opts.json) printJson({ running: true, started, pid, home });
-        else process.stdout.write(started ? `coordinator started (pid ${pid})\n` : `coordinator already running (pid ${pid})\n`);
+        else
+          process.stdout.write(
+            started ? `coordinator started (pid ${pid})\n` : `coordinator already running (pid ${pid})\n`,
+          );
       });
     });
 

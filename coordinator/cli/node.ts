@@ -42,11 +42,16 @@ export function registerNodeCommands(program: Command): void {
     .option('--port <port>', 'SSH port (default 22)', parsePort)
     .option('--user <user>', 'SSH user (default: your user name)')
     .option('--identity <file>', 'private key to log in with (default: ssh-agent, else a key vendetta makes)')
-    .option('--host-key-fingerprint <fp>', 'the SHA256:… fingerprint the node\'s host key must have')
+    .option('--host-key-fingerprint <fp>', "the SHA256:… fingerprint the node's host key must have")
     .option('--accept-new-host-key', 'trust the host key the node presents (when you cannot check it)')
     .option('--replace-host-key', 're-pin a node whose host key changed on purpose (e.g. reinstalled)')
     .option('--no-install', 'register the node only; do not upload or start the agent now')
-    .addOption(new Option('--install-runtime <how>', 'when the node has no Node.js 18+: upload this machine\'s Node.js (checked for compatibility first), install the distribution\'s package (root or passwordless sudo), or never (default: ask on a terminal, else fail with the choices)').choices(RUNTIME_CHOICES))
+    .addOption(
+      new Option(
+        '--install-runtime <how>',
+        "when the node has no Node.js 18+: upload this machine's Node.js (checked for compatibility first), install the distribution's package (root or passwordless sudo), or never (default: ask on a terminal, else fail with the choices)",
+      ).choices(RUNTIME_CHOICES),
+    )
     .option('--json', 'print the result as JSON')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<AddOpts>();
@@ -65,7 +70,10 @@ export function registerNodeCommands(program: Command): void {
           if (opts.json) return printJson(nodes);
           writeOut(formatNodeList(nodes));
           const { registryError: r } = await client.request(CoordinatorStatusRequest);
-          if (r) process.stderr.write(`warning: ${r.file}:${r.line}:${r.col}: ${r.message} (the last good registry is in use)\n${r.hint ? `hint: ${r.hint}\n` : ''}`);
+          if (r)
+            process.stderr.write(
+              `warning: ${r.file}:${r.line}:${r.col}: ${r.message} (the last good registry is in use)\n${r.hint ? `hint: ${r.hint}\n` : ''}`,
+            );
         }),
       );
     });
@@ -106,9 +114,18 @@ export function registerNodeCommands(program: Command): void {
 
   node
     .command('prepare')
-    .description('install a provider on a node with its package manager (root or passwordless sudo), print each command before it runs, then test the node')
+    .description(
+      'install a provider on a node with its package manager (root or passwordless sudo), print each command before it runs, then test the node',
+    )
     .argument('<name>', 'node name')
-    .addOption(new Option('--provider <provider>', 'what to install: docker (the distribution\'s package); lxc (LXD/Incus, a dir pool and a bridge) and qemu show their commands with --dry-run, and run once this version runs their workspaces').choices(PREPARE_PROVIDERS).makeOptionMandatory())
+    .addOption(
+      new Option(
+        '--provider <provider>',
+        "what to install: docker (the distribution's package); lxc (LXD/Incus, a dir pool and a bridge) and qemu show their commands with --dry-run, and run once this version runs their workspaces",
+      )
+        .choices(PREPARE_PROVIDERS)
+        .makeOptionMandatory(),
+    )
     .option('--dry-run', 'print the commands only; change nothing')
     .option('--yes', 'do not ask (needed without a terminal)')
     .option('--json', 'print the result as JSON')
@@ -121,7 +138,10 @@ export function registerNodeCommands(program: Command): void {
     .command('remove')
     .description('forget a node (and unpin its host key)')
     .argument('<name>', 'node name')
-    .option('--purge', 'first remove its workspaces (containers, folders, ssh_config blocks, known_hosts lines), then stop the agent and delete its files there; lists them and asks first')
+    .option(
+      '--purge',
+      'first remove its workspaces (containers, folders, ssh_config blocks, known_hosts lines), then stop the agent and delete its files there; lists them and asks first',
+    )
     .option('--yes', 'with --purge: do not ask (needed without a terminal)')
     .option('--json', 'print the result as JSON')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
@@ -155,15 +175,29 @@ async function addNode(name: string, opts: AddOpts): Promise<number> {
       } catch (err) {
         const e = toVendettaError(err);
         const fp = e.details?.fingerprint;
-        if (attempt < 2 && e.code === 'HOST_KEY_UNCONFIRMED' && typeof fp === 'string' && params.hostKeyFingerprint === undefined && interactive(opts)) {
+        if (
+          attempt < 2 &&
+          e.code === 'HOST_KEY_UNCONFIRMED' &&
+          typeof fp === 'string' &&
+          params.hostKeyFingerprint === undefined &&
+          interactive(opts)
+        ) {
           if (!(await confirmHostKey(name, e, fp))) {
-            throw new VendettaError('HOST_KEY_UNCONFIRMED', `Not added: the host key of ${name} was not confirmed`, { hint: e.hint, node: name });
+            throw new VendettaError('HOST_KEY_UNCONFIRMED', `Not added: the host key of ${name} was not confirmed`, {
+              hint: e.hint,
+              node: name,
+            });
           }
           // Exactly the key shown is the one that may be pinned.
           params.hostKeyFingerprint = fp;
           continue;
         }
-        if (attempt < 2 && e.code === 'NODE_RUNTIME_MISSING' && params.installRuntime === undefined && interactive(opts)) {
+        if (
+          attempt < 2 &&
+          e.code === 'NODE_RUNTIME_MISSING' &&
+          params.installRuntime === undefined &&
+          interactive(opts)
+        ) {
           const how = await askRuntime(e);
           if (how) {
             params.installRuntime = how;
@@ -179,18 +213,31 @@ async function addNode(name: string, opts: AddOpts): Promise<number> {
     }
     const n = result.node;
     const agent = n.agentVersion ? `, agent ${n.agentVersion} ${n.status}` : ', agent not installed';
-    process.stdout.write(`added ${n.name} (${n.user}@${n.host}:${n.port}), host key ${result.hostKeyFingerprint}${agent}\n`);
+    process.stdout.write(
+      `added ${n.name} (${n.user}@${n.host}:${n.port}), host key ${result.hostKeyFingerprint}${agent}\n`,
+    );
     const rt = result.runtimeInstalled;
-    if (rt) process.stdout.write(rt.how === 'upload' ? `uploaded Node.js ${rt.version} for the agent to ${rt.path} (${(rt.ms / 1000).toFixed(1)} s)\n` : `installed Node.js ${rt.version} with the node's package manager (${rt.path})\n`);
+    if (rt)
+      process.stdout.write(
+        rt.how === 'upload'
+          ? `uploaded Node.js ${rt.version} for the agent to ${rt.path} (${(rt.ms / 1000).toFixed(1)} s)\n`
+          : `installed Node.js ${rt.version} with the node's package manager (${rt.path})\n`,
+      );
     if (n.status === 'online') offerProvider(n.name, n.providers);
     if (result.generatedPublicKey) {
-      process.stdout.write(`vendetta made a key for you: ${result.generatedPublicKey.path}\ninstall it on the node with: ${result.generatedPublicKey.installHint}\n`);
+      process.stdout.write(
+        `vendetta made a key for you: ${result.generatedPublicKey.path}\ninstall it on the node with: ${result.generatedPublicKey.installHint}\n`,
+      );
     }
     return ExitCode.Ok;
   });
 }
 
-async function addWithProgress(client: CoordinatorClient, params: AddNodeParams, printer: ProgressPrinter): Promise<AddNodeResult> {
+async function addWithProgress(
+  client: CoordinatorClient,
+  params: AddNodeParams,
+  printer: ProgressPrinter,
+): Promise<AddNodeResult> {
   const progressToken = randomUUID();
   client.onProgress(progressToken, (p) => printer.step(p.step, p.total, p.message));
   try {
@@ -222,7 +269,8 @@ async function confirmHostKey(name: string, e: VendettaError, fingerprint: strin
 
 function parsePort(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 1 to 65535');
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535)
+    throw new InvalidArgumentError('a port is a whole number from 1 to 65535');
   return n;
 }
 

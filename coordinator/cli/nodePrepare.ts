@@ -28,16 +28,25 @@ export function formatPlan(r: PrepareNodeResult): string {
     lines.push(`     $ ${s.command.split('\n').join('\n       ')}`);
     if (s.warning) lines.push(`     note: ${s.warning}`);
   });
-  if (r.adminCommands) lines.push(`${r.name}: these need root, and the SSH user cannot become root without a password (no passwordless sudo); an administrator would run, as root:`, ...r.adminCommands.map((c) => `  ${c.split('\n').join('\n  ')}`));
+  if (r.adminCommands)
+    lines.push(
+      `${r.name}: these need root, and the SSH user cannot become root without a password (no passwordless sudo); an administrator would run, as root:`,
+      ...r.adminCommands.map((c) => `  ${c.split('\n').join('\n  ')}`),
+    );
   return lines.join('\n') + '\n';
 }
-
 
 function interactive(json?: boolean): boolean {
   return !json && process.stdin.isTTY === true && process.stderr.isTTY === true;
 }
 
-async function request(client: CoordinatorClient, name: string, provider: PrepareProvider, dryRun: boolean, onStep?: (line: string) => void): Promise<PrepareNodeResult> {
+async function request(
+  client: CoordinatorClient,
+  name: string,
+  provider: PrepareProvider,
+  dryRun: boolean,
+  onStep?: (line: string) => void,
+): Promise<PrepareNodeResult> {
   const progressToken = randomUUID();
   if (onStep) client.onProgress(progressToken, (p) => onStep(`[${p.step}/${p.total}] ${p.message}\n`));
   return client.request(PrepareNode, { name, provider, dryRun, progressToken });
@@ -53,14 +62,21 @@ export async function prepareNode(client: CoordinatorClient, name: string, opts:
   // Without a way to root the coordinator refuses before the first step, listing the admin's commands.
   if (plan.privilege !== 'none' && !opts.yes) {
     if (!interactive(opts.json)) {
-      throw new VendettaError('INVALID_PARAMS', `node prepare installs software on ${name}; it needs --yes when there is no terminal to ask on`, {
-        node: name,
-        hint: `See what it would run with \`vendetta node prepare ${name} --provider ${opts.provider} --dry-run\`, then add --yes.`,
-      });
+      throw new VendettaError(
+        'INVALID_PARAMS',
+        `node prepare installs software on ${name}; it needs --yes when there is no terminal to ask on`,
+        {
+          node: name,
+          hint: `See what it would run with \`vendetta node prepare ${name} --provider ${opts.provider} --dry-run\`, then add --yes.`,
+        },
+      );
     }
     writeErr(formatPlan(plan));
     if (!(await confirm(`Run these ${plan.steps.length} steps on ${name}? [y/N] `))) {
-      throw new VendettaError('CANCELLED', `Nothing was changed on ${name}`, { node: name, hint: 'Run it again and answer y, or pass --yes.' });
+      throw new VendettaError('CANCELLED', `Nothing was changed on ${name}`, {
+        node: name,
+        hint: 'Run it again and answer y, or pass --yes.',
+      });
     }
   }
   const done = await request(client, name, opts.provider, false, opts.json ? undefined : (line) => writeErr(line));
@@ -75,5 +91,7 @@ export async function prepareNode(client: CoordinatorClient, name: string, opts:
 /** After `node add`: when no provider works, say how `node prepare` brings one (nothing runs unasked). */
 export function offerProvider(name: string, providers: NodeProviders | null): void {
   if (!providers || providers.docker.available || providers.lxc.available || providers.qemu.available) return;
-  writeErr(`No provider works on ${name} yet: \`vendetta node prepare ${name} --provider docker\` installs Docker with the node's package manager (or lxc, qemu); add --dry-run to see the commands first.\n`);
+  writeErr(
+    `No provider works on ${name} yet: \`vendetta node prepare ${name} --provider docker\` installs Docker with the node's package manager (or lxc, qemu); add --dry-run to see the commands first.\n`,
+  );
 }

@@ -14,7 +14,12 @@ export function providersText(p: NodeProviders | null): string {
   if (!p) return '-';
   const parts: string[] = [];
   if (p.docker.available) parts.push(`docker ${p.docker.version ?? ''}`.trim());
-  if (p.lxc.available) parts.push(`lxc ${p.lxc.version ?? ''}${p.lxc.projectFolder ? ` (project folder: ${p.lxc.projectFolder})` : ''}`.replace(/ +/g, ' ').trim());
+  if (p.lxc.available)
+    parts.push(
+      `lxc ${p.lxc.version ?? ''}${p.lxc.projectFolder ? ` (project folder: ${p.lxc.projectFolder})` : ''}`
+        .replace(/ +/g, ' ')
+        .trim(),
+    );
   if (p.qemu.available) parts.push(`qemu ${p.qemu.version ?? ''}${p.qemu.kvm ? ' (kvm)' : ''}`.trim());
   return parts.length ? parts.join(', ') : 'none';
 }
@@ -48,8 +53,14 @@ const statusColumns: Column<NodeStatus>[] = [
   { header: 'os', value: (n) => (n.system ? `${n.system.os} (${n.system.arch})` : '-') },
   { header: 'cpus', value: (n) => (n.system ? String(n.system.cpus) : '-') },
   { header: 'load', value: (n) => (n.system ? n.system.load.map((l) => l.toFixed(2)).join(' ') : '-') },
-  { header: 'memory free', value: (n) => (n.system ? `${gib(n.system.memoryAvailableBytes)} / ${gib(n.system.memoryTotalBytes)}` : '-') },
-  { header: 'disk free', value: (n) => (n.system ? `${gib(n.system.diskFreeBytes)} / ${gib(n.system.diskTotalBytes)}` : '-') },
+  {
+    header: 'memory free',
+    value: (n) => (n.system ? `${gib(n.system.memoryAvailableBytes)} / ${gib(n.system.memoryTotalBytes)}` : '-'),
+  },
+  {
+    header: 'disk free',
+    value: (n) => (n.system ? `${gib(n.system.diskFreeBytes)} / ${gib(n.system.diskTotalBytes)}` : '-'),
+  },
   { header: 'agent', value: (n) => n.agentVersion ?? '-' },
   { header: 'runtime', value: runtimeText },
   { header: 'providers', value: (n) => providersText(n.providers) },
@@ -59,7 +70,11 @@ const statusColumns: Column<NodeStatus>[] = [
 export function runtimeText(n: NodeStatus): string {
   const r = n.runtime;
   if (!r) return '-';
-  return r.source === 'upload' ? `${r.version} (uploaded)` : r.source === 'package' ? `${r.version} (package)` : r.version;
+  return r.source === 'upload'
+    ? `${r.version} (uploaded)`
+    : r.source === 'package'
+      ? `${r.version} (package)`
+      : r.version;
 }
 
 export function formatNodeStatus(nodes: readonly NodeStatus[]): string {

@@ -17,7 +17,9 @@ export interface OutputOptions {
 export function reportError(err: unknown, opts: OutputOptions = {}): number {
   const e = toVendettaError(err);
   if (opts.json) {
-    process.stdout.write(jsonText({ error: { code: e.code, message: e.message, hint: e.hint, causes: causeMessages(e.cause) } }) + '\n');
+    process.stdout.write(
+      jsonText({ error: { code: e.code, message: e.message, hint: e.hint, causes: causeMessages(e.cause) } }) + '\n',
+    );
   }
   // Messages may carry what a workspace printed (build output, sshd's last lines, a failed command's).
   writeErr(`error: ${e.message}\n`);
@@ -32,7 +34,9 @@ export function reportError(err: unknown, opts: OutputOptions = {}): number {
       writeErr(`cause: ${c}\n`);
     }
   }
-  return e.code === 'INVALID_PARAMS' || e.code === 'INVALID_NAME' || e.code === 'INVALID_HOST' ? ExitCode.Usage : ExitCode.Error;
+  return e.code === 'INVALID_PARAMS' || e.code === 'INVALID_NAME' || e.code === 'INVALID_HOST'
+    ? ExitCode.Usage
+    : ExitCode.Error;
 }
 
 export function printJson(value: unknown): void {
@@ -59,7 +63,10 @@ export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]
   const cells = rows.map((r) => columns.map((c) => c.value(r)));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => (row[i] ?? '').length)));
   const line = (vals: string[]) =>
-    vals.map((v, i) => (i === vals.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+    vals
+      .map((v, i) => (i === vals.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(columns.map((c) => c.header.toUpperCase())), ...cells.map(line)].join('\n') + '\n';
 }
 
@@ -75,7 +82,10 @@ export class ProgressPrinter {
   private reached = 0;
   private slow: NodeJS.Timeout | undefined;
 
-  constructor(private readonly enabled = true, private readonly slowMs = 2000) {}
+  constructor(
+    private readonly enabled = true,
+    private readonly slowMs = 2000,
+  ) {}
 
   step(step: number, total: number, message: string): void {
     this.finish();

@@ -21,7 +21,9 @@ interface Opts {
 
 export function registerRestartCommand(ws: Command): void {
   ws.command('restart')
-    .description('restart the services of a workspace (all, or the ones named) and wait until they are behind their checks')
+    .description(
+      'restart the services of a workspace (all, or the ones named) and wait until they are behind their checks',
+    )
     .argument('<workspace>', 'workspace name')
     .argument('[services...]', 'the services to restart (default: all)')
     .option('--node <node>', 'the node, when the name is on several')

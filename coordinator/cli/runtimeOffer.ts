@@ -19,7 +19,14 @@ interface Offer {
 export function offersOf(e: VendettaError): Offer[] {
   const raw = e.details?.offers;
   if (!Array.isArray(raw)) return [];
-  return raw.filter((o): o is Offer => typeof o === 'object' && o !== null && (o.kind === 'upload' || o.kind === 'package') && typeof o.ok === 'boolean' && typeof o.detail === 'string');
+  return raw.filter(
+    (o): o is Offer =>
+      typeof o === 'object' &&
+      o !== null &&
+      (o.kind === 'upload' || o.kind === 'package') &&
+      typeof o.ok === 'boolean' &&
+      typeof o.detail === 'string',
+  );
 }
 
 /** What the prompt shows, and which answer picks which offer. */

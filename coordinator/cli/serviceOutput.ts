@@ -31,9 +31,16 @@ export function formatServices(services: readonly ServiceStatus[]): string {
 export function serviceWhy(s: ServiceStatus): string {
   const parts: string[] = [];
   if (s.reason) parts.push(s.reason);
-  if (s.lastCheck && !s.lastCheck.ok && (s.state === 'starting' || s.state === 'unhealthy')) parts.push(`last check: ${oneLine(s.lastCheck.output)}`);
+  if (s.lastCheck && !s.lastCheck.ok && (s.state === 'starting' || s.state === 'unhealthy'))
+    parts.push(`last check: ${oneLine(s.lastCheck.output)}`);
   // Only an exit that is this state's cause: never the stop's SIGTERM (143) of an earlier run.
-  if (s.exitCode !== undefined && s.exitCode !== null && EXIT_STATES.has(s.state) && !s.reason?.includes(`code ${s.exitCode}`)) parts.push(`exit ${s.exitCode}`);
+  if (
+    s.exitCode !== undefined &&
+    s.exitCode !== null &&
+    EXIT_STATES.has(s.state) &&
+    !s.reason?.includes(`code ${s.exitCode}`)
+  )
+    parts.push(`exit ${s.exitCode}`);
   return parts.join('; ') || '-';
 }
 
@@ -64,10 +71,12 @@ export function formatForwards(rows: readonly ForwardInfo[]): string {
     { header: 'node', value: (f) => f.node },
     { header: 'port', value: (f) => String(f.port) },
     { header: 'here', value: (f) => f.url },
-    { header: 'until', value: (f) => (f.kept ? '`workspace forward --stop` or `workspace rm`' : 'its `workspace forward` ends') },
+    {
+      header: 'until',
+      value: (f) => (f.kept ? '`workspace forward --stop` or `workspace rm`' : 'its `workspace forward` ends'),
+    },
   ]);
 }
-
 
 /**
  * Log lines as `HH:MM:SS.mmm service | line`, the service labels aligned (the column widens when a
@@ -76,7 +85,10 @@ export function formatForwards(rows: readonly ForwardInfo[]): string {
 export class LogFormatter {
   private width: number;
 
-  constructor(private readonly labelled: boolean, names: readonly string[] = []) {
+  constructor(
+    private readonly labelled: boolean,
+    names: readonly string[] = [],
+  ) {
     this.width = Math.max(0, ...names.map((n) => n.length));
   }
 

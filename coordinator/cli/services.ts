@@ -40,15 +40,19 @@ export function registerServiceCommands(ws: Command): void {
     .option('--json', 'print the PortInfo array as JSON')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<Opts>();
-      await runAction(opts, () => withClient(async (c) => {
-        const rows = await c.request(ListPortsRequest, ref(name, opts));
-        if (opts.json) printJson(rows);
-        else writeOut(formatPorts(rows));
-      }));
+      await runAction(opts, () =>
+        withClient(async (c) => {
+          const rows = await c.request(ListPortsRequest, ref(name, opts));
+          if (opts.json) printJson(rows);
+          else writeOut(formatPorts(rows));
+        }),
+      );
     });
 
   ws.command('forward')
-    .description('forward a service port to 127.0.0.1 here, over the node\'s connection, until Ctrl-C; --stop ends a forward')
+    .description(
+      "forward a service port to 127.0.0.1 here, over the node's connection, until Ctrl-C; --stop ends a forward",
+    )
     .argument('<workspace>', 'workspace name')
     .argument('<port>', 'PORT[:LOCALPORT]: the service port, and the port here (default: the same if free, else any)')
     .option('--node <node>', 'the node, when the name is on several')
@@ -65,17 +69,24 @@ export function registerServiceCommands(ws: Command): void {
     .option('--json', 'print the ForwardInfo array as JSON')
     .action(async (name: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<Opts>();
-      await runAction(opts, () => withClient(async (c) => {
-        const rows = (await c.request(ListForwardsRequest, {})).filter((f) => name === undefined || f.workspace === name);
-        if (opts.json) printJson(rows);
-        else process.stdout.write(formatForwards(rows));
-      }));
+      await runAction(opts, () =>
+        withClient(async (c) => {
+          const rows = (await c.request(ListForwardsRequest, {})).filter(
+            (f) => name === undefined || f.workspace === name,
+          );
+          if (opts.json) printJson(rows);
+          else process.stdout.write(formatForwards(rows));
+        }),
+      );
     });
 
   ws.command('logs')
     .description('service logs (all services interleaved and labelled, or one); -f keeps streaming until Ctrl-C')
     .argument('<workspace>', 'workspace name')
-    .argument('[service]', 'one service (or a lifecycle hook: onCreate, updateContent, postCreate, postStart, postAttach)')
+    .argument(
+      '[service]',
+      'one service (or a lifecycle hook: onCreate, updateContent, postCreate, postStart, postAttach)',
+    )
     .option('--node <node>', 'the node, when the name is on several')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .option('--tail <n>', 'only the last N lines')
@@ -108,7 +119,8 @@ function untilStopped(c: CoordinatorClient): Promise<string> {
 async function forward(name: string, mapping: string, opts: Opts): Promise<number> {
   const { port, localPort } = parsePortMapping(mapping);
   return withClient(async (c) => {
-    const mine = (f: { workspace: string; node: string; port: number }) => f.workspace === name && f.port === port && (!opts.node || f.node === opts.node);
+    const mine = (f: { workspace: string; node: string; port: number }) =>
+      f.workspace === name && f.port === port && (!opts.node || f.node === opts.node);
     const existed = (await c.request(ListForwardsRequest, {})).some(mine);
     // A connection the coordinator would not carry (the workspace stopped, say) is said here, where someone watches.
     c.onNotification(ForwardRefused, (r) => {
@@ -116,16 +128,29 @@ async function forward(name: string, mapping: string, opts: Opts): Promise<numbe
       if (opts.json) process.stderr.write(`${jsonText({ refused: r })}\n`);
       else writeErr(`error: ${r.error.message}\n${r.error.hint ? `hint: ${r.error.hint}\n` : ''}`);
     });
-    const info = await c.request(ForwardPortRequest, { ...ref(name, opts), port, ...(localPort ? { localPort } : {}), untilDisconnect: true });
+    const info = await c.request(ForwardPortRequest, {
+      ...ref(name, opts),
+      port,
+      ...(localPort ? { localPort } : {}),
+      untilDisconnect: true,
+    });
     if (opts.json) printJson(info);
     else {
       // Without a LOCALPORT the same number is tried first; say so when it was taken here.
-      const moved = !existed && !localPort && info.localPort !== port ? `port ${port} is taken on this machine, so it is forwarded from ${info.localPort} instead\n` : '';
-      process.stdout.write(`${moved}${forwardLine(info)}${existed ? ' (already forwarded)' : ''}\nPress Ctrl-C to stop.\n`);
+      const moved =
+        !existed && !localPort && info.localPort !== port
+          ? `port ${port} is taken on this machine, so it is forwarded from ${info.localPort} instead\n`
+          : '';
+      process.stdout.write(
+        `${moved}${forwardLine(info)}${existed ? ' (already forwarded)' : ''}\nPress Ctrl-C to stop.\n`,
+      );
     }
     await untilStopped(c);
     // The coordinator ends it on disconnect too; asked here so it is gone before this exits.
-    if (!existed) await c.request(UnforwardPortRequest, { workspace: info.workspace, node: info.node, port: info.port }).catch(() => undefined);
+    if (!existed)
+      await c
+        .request(UnforwardPortRequest, { workspace: info.workspace, node: info.node, port: info.port })
+        .catch(() => undefined);
     return ExitCode.Ok;
   });
 }
@@ -133,9 +158,15 @@ async function forward(name: string, mapping: string, opts: Opts): Promise<numbe
 async function stopForward(name: string, mapping: string, opts: Opts): Promise<number> {
   const { port } = parsePortMapping(mapping);
   return withClient(async (c) => {
-    const r = await c.request(UnforwardPortRequest, { workspace: name, port, ...(opts.node ? { node: opts.node } : {}) });
+    const r = await c.request(UnforwardPortRequest, {
+      workspace: name,
+      port,
+      ...(opts.node ? { node: opts.node } : {}),
+    });
     if (!r.stopped) {
-      throw new VendettaError('WORKSPACE_STATE', `Port ${port} of ${name} is not forwarded`, { hint: '`vendetta workspace forwards` lists the forwards.' });
+      throw new VendettaError('WORKSPACE_STATE', `Port ${port} of ${name} is not forwarded`, {
+        hint: '`vendetta workspace forwards` lists the forwards.',
+      });
     }
     if (opts.json) printJson(r);
     else process.stdout.write(`stopped forwarding ${name}:${port}\n`);
@@ -143,11 +174,18 @@ async function stopForward(name: string, mapping: string, opts: Opts): Promise<n
   });
 }
 
-async function logs(name: string, service: string | undefined, opts: Opts & { follow?: boolean; tail?: string; since?: string }): Promise<number> {
+async function logs(
+  name: string,
+  service: string | undefined,
+  opts: Opts & { follow?: boolean; tail?: string; since?: string },
+): Promise<number> {
   const params: LogsParams = ref(name, opts);
   if (service) params.service = service;
   if (opts.tail !== undefined) {
-    if (!/^\d{1,7}$/.test(opts.tail)) throw new VendettaError('INVALID_PARAMS', `Invalid --tail: ${JSON.stringify(opts.tail)}`, { hint: 'Give a whole number of lines, e.g. --tail 100.' });
+    if (!/^\d{1,7}$/.test(opts.tail))
+      throw new VendettaError('INVALID_PARAMS', `Invalid --tail: ${JSON.stringify(opts.tail)}`, {
+        hint: 'Give a whole number of lines, e.g. --tail 100.',
+      });
     params.tail = Number(opts.tail);
   }
   if (opts.since !== undefined) {

@@ -18,7 +18,9 @@ interface JsonOpts {
 export function registerSshCommands(program: Command): void {
   program
     .command('ssh-proxy')
-    .description('pipe stdin/stdout to a workspace\'s sshd through the coordinator (the ProxyCommand of the generated ssh_config)')
+    .description(
+      "pipe stdin/stdout to a workspace's sshd through the coordinator (the ProxyCommand of the generated ssh_config)",
+    )
     .argument('<alias>', 'workspace host: <workspace>.<node>.vendetta')
     .option('--home <dir>', 'the VENDETTA_HOME whose coordinator to ask (the generated ssh_config names it)')
     .action(async (alias: string, _opts: unknown, cmd: Command) => {
@@ -26,7 +28,9 @@ export function registerSshCommands(program: Command): void {
       process.exitCode = await sshProxy(alias, opts);
     });
 
-  const config = program.command('ssh-config').description('make plain `ssh <workspace>.<node>.vendetta` (and VS Code Remote-SSH) work');
+  const config = program
+    .command('ssh-config')
+    .description('make plain `ssh <workspace>.<node>.vendetta` (and VS Code Remote-SSH) work');
   config
     .command('install')
     .description('add one `Include <VENDETTA_HOME>/ssh_config` line at the top of ~/.ssh/config (idempotent)')
@@ -37,7 +41,12 @@ export function registerSshCommands(program: Command): void {
         // ssh runs the ProxyCommand of whatever the included file says: include only a home that is the user's.
         const r = installInclude(trustedHomePaths().sshConfig, userSshConfig());
         if (opts.json) printJson(r);
-        else process.stdout.write(r.changed ? `added \`${r.line}\` at the top of ${r.file}\n` : `${r.file} already includes the workspaces (\`${r.line}\`)\n`);
+        else
+          process.stdout.write(
+            r.changed
+              ? `added \`${r.line}\` at the top of ${r.file}\n`
+              : `${r.file} already includes the workspaces (\`${r.line}\`)\n`,
+          );
       });
     });
   config
@@ -49,7 +58,10 @@ export function registerSshCommands(program: Command): void {
       await runAction(opts, async () => {
         const r = uninstallInclude(homePaths().sshConfig, userSshConfig());
         if (opts.json) printJson(r);
-        else process.stdout.write(r.changed ? `removed \`${r.line}\` from ${r.file}\n` : `${r.file} has no \`${r.line}\` line\n`);
+        else
+          process.stdout.write(
+            r.changed ? `removed \`${r.line}\` from ${r.file}\n` : `${r.file} has no \`${r.line}\` line\n`,
+          );
       });
     });
 }

@@ -64,7 +64,8 @@ async function openWaking(client: CoordinatorClient, alias: string): Promise<Ope
   }
   process.stderr.write(`vendetta: ${alias} is stopped; starting it (ssh connects once its SSH server answers)\n`);
   const tunnel = await openTunnel(client, { alias, start: true });
-  if (tunnel.info.startedMs !== undefined) process.stderr.write(`vendetta: ${alias} started in ${(tunnel.info.startedMs / 1000).toFixed(1)} s\n`);
+  if (tunnel.info.startedMs !== undefined)
+    process.stderr.write(`vendetta: ${alias} started in ${(tunnel.info.startedMs / 1000).toFixed(1)} s\n`);
   return tunnel;
 }
 

@@ -6,7 +6,14 @@
 import { connect, type Socket } from 'node:net';
 import { VendettaError } from '../errors';
 import type { HomePaths } from '../home';
-import { TUNNEL_ERROR, TUNNEL_OK, TUNNEL_PREAMBLE, TunnelOpen, type TunnelOpenParams, type TunnelOpenResult } from '../protocol';
+import {
+  TUNNEL_ERROR,
+  TUNNEL_OK,
+  TUNNEL_PREAMBLE,
+  TunnelOpen,
+  type TunnelOpenParams,
+  type TunnelOpenResult,
+} from '../protocol';
 import type { CoordinatorClient } from './client';
 
 export interface OpenedTunnel {
@@ -26,12 +33,25 @@ export function attachTunnel(paths: HomePaths, token: string, timeoutMs = 15_000
       socket.destroy();
       reject(e);
     };
-    const timer = setTimeout(() => fail(new VendettaError('TUNNEL_FAILED', `The coordinator did not open the tunnel within ${timeoutMs / 1000} s`, { hint: `See ${paths.logsDir}/coordinator.log.` })), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        fail(
+          new VendettaError('TUNNEL_FAILED', `The coordinator did not open the tunnel within ${timeoutMs / 1000} s`, {
+            hint: `See ${paths.logsDir}/coordinator.log.`,
+          }),
+        ),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       const nl = buf.indexOf(10);
       if (nl < 0) {
-        if (buf.length > MAX_ANSWER) fail(new VendettaError('TUNNEL_FAILED', 'The coordinator sent no tunnel answer line', { hint: 'Restart it with `vendetta coordinator stop`; the next command starts it again.' }));
+        if (buf.length > MAX_ANSWER)
+          fail(
+            new VendettaError('TUNNEL_FAILED', 'The coordinator sent no tunnel answer line', {
+              hint: 'Restart it with `vendetta coordinator stop`; the next command starts it again.',
+            }),
+          );
         return;
       }
       const line = buf.subarray(0, nl).toString('utf8');
@@ -53,13 +73,31 @@ export function attachTunnel(paths: HomePaths, token: string, timeoutMs = 15_000
           // keep the generic message
         }
       }
-      fail(new VendettaError('TUNNEL_FAILED', body.message ?? `The coordinator refused the tunnel: ${line.slice(0, 200)}`, { hint: body.hint ?? 'Run the command again.' }));
+      fail(
+        new VendettaError(
+          'TUNNEL_FAILED',
+          body.message ?? `The coordinator refused the tunnel: ${line.slice(0, 200)}`,
+          { hint: body.hint ?? 'Run the command again.' },
+        ),
+      );
     };
-    const onClose = () => fail(new VendettaError('TUNNEL_FAILED', 'The coordinator closed the tunnel before it opened', { hint: `See ${paths.logsDir}/coordinator.log.` }));
+    const onClose = () =>
+      fail(
+        new VendettaError('TUNNEL_FAILED', 'The coordinator closed the tunnel before it opened', {
+          hint: `See ${paths.logsDir}/coordinator.log.`,
+        }),
+      );
     socket.once('connect', () => socket.write(`${TUNNEL_PREAMBLE}${token}\n`));
     socket.on('data', onData);
     socket.on('close', onClose);
-    socket.once('error', (err) => fail(new VendettaError('TUNNEL_FAILED', `Cannot connect to the coordinator: ${err.message}`, { cause: err, hint: 'Run the command again; it starts the coordinator.' })));
+    socket.once('error', (err) =>
+      fail(
+        new VendettaError('TUNNEL_FAILED', `Cannot connect to the coordinator: ${err.message}`, {
+          cause: err,
+          hint: 'Run the command again; it starts the coordinator.',
+        }),
+      ),
+    );
   });
 }
 

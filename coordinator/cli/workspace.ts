@@ -34,15 +34,21 @@ interface JsonOpts {
 }
 
 /** The flags of `workspace up` are the request's own fields. */
-type UpOpts = JsonOpts & Pick<WorkspaceUpParams, 'node' | 'provider' | 'name' | 'git' | 'forward' | 'recreate' | 'overwrite' | 'config'>;
+type UpOpts = JsonOpts &
+  Pick<WorkspaceUpParams, 'node' | 'provider' | 'name' | 'git' | 'forward' | 'recreate' | 'overwrite' | 'config'>;
 
-const RECREATE_HELP = 'make the container again from the config when it no longer matches it (keeps the workspace folder; anything outside it is lost)';
+const RECREATE_HELP =
+  'make the container again from the config when it no longer matches it (keeps the workspace folder; anything outside it is lost)';
 
 interface RefOpts extends JsonOpts {
   node?: string;
 }
 
-const providerOption = () => new Option('--provider <provider>', `the provider (default: the config's; available: ${RUNNABLE_PROVIDERS.join(', ')})`).choices(RUNNABLE_PROVIDERS);
+const providerOption = () =>
+  new Option(
+    '--provider <provider>',
+    `the provider (default: the config's; available: ${RUNNABLE_PROVIDERS.join(', ')})`,
+  ).choices(RUNNABLE_PROVIDERS);
 
 const CONFIG_HELP = 'the config file to use when the project has several (e.g. .devcontainer/python/devcontainer.json)';
 
@@ -52,13 +58,19 @@ export function registerWorkspaceCommands(program: Command): void {
   ws.command('up')
     .description('create (or start) the workspace of a project folder and send its code; again: only what changed')
     .argument('[path]', 'project folder (default: the current folder)')
-    .option('--node <node>', 'node to run it on (default: the config\'s node, else local)')
+    .option('--node <node>', "node to run it on (default: the config's node, else local)")
     .addOption(providerOption())
-    .option('--name <name>', 'workspace name (default: the config\'s name)')
+    .option('--name <name>', "workspace name (default: the config's name)")
     .option('--git <url>', 'clone URL[#REF] inside the workspace instead of sending the folder')
-    .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here (kept, also across coordinator restarts, until `workspace forward --stop` or `workspace rm`)')
+    .option(
+      '--forward',
+      "also forward the config's forwardPorts to 127.0.0.1 here (kept, also across coordinator restarts, until `workspace forward --stop` or `workspace rm`)",
+    )
     .option('--recreate', RECREATE_HELP)
-    .option('--overwrite', 'send this folder\'s version even over files changed inside the workspace (listed as replaced)')
+    .option(
+      '--overwrite',
+      "send this folder's version even over files changed inside the workspace (listed as replaced)",
+    )
     .option('--config <file>', CONFIG_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
@@ -73,11 +85,13 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('--json', 'print the WorkspaceSummary array as JSON')
     .action(async (_o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<JsonOpts>();
-      await runAction(opts, () => withClient(async (c) => {
-        const rows = await c.request(ListWorkspacesRequest, {});
-        if (opts.json) printJson(rows);
-        else writeOut(formatWorkspaceList(rows));
-      }));
+      await runAction(opts, () =>
+        withClient(async (c) => {
+          const rows = await c.request(ListWorkspacesRequest, {});
+          if (opts.json) printJson(rows);
+          else writeOut(formatWorkspaceList(rows));
+        }),
+      );
     });
 
   ws.command('status')
@@ -87,15 +101,20 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('--json', 'print the WorkspaceStatus as JSON')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<RefOpts>();
-      await runAction(opts, () => withClient(async (c) => {
-        const s = await c.request(WorkspaceStatusRequest, ref(name, opts));
-        if (opts.json) printJson(s);
-        else writeOut(formatStatus(s));
-        return s.state === 'running' ? ExitCode.Ok : ExitCode.Error;
-      }));
+      await runAction(opts, () =>
+        withClient(async (c) => {
+          const s = await c.request(WorkspaceStatusRequest, ref(name, opts));
+          if (opts.json) printJson(s);
+          else writeOut(formatStatus(s));
+          return s.state === 'running' ? ExitCode.Ok : ExitCode.Error;
+        }),
+      );
     });
 
-  for (const [verb, type, done, expected] of [['start', StartWorkspaceRequest, 'started', 'running'], ['stop', StopWorkspaceRequest, 'stopped', 'stopped']] as const) {
+  for (const [verb, type, done, expected] of [
+    ['start', StartWorkspaceRequest, 'started', 'running'],
+    ['stop', StopWorkspaceRequest, 'stopped', 'stopped'],
+  ] as const) {
     ws.command(verb)
       .description(`${verb} a workspace (its files stay)`)
       .argument('<workspace>', 'workspace name')
@@ -103,18 +122,23 @@ export function registerWorkspaceCommands(program: Command): void {
       .option('--json', 'print the WorkspaceSummary as JSON')
       .action(async (name: string, _o: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<RefOpts>();
-        await runAction(opts, () => withClient(async (c) => {
-          const s = await c.request(type, ref(name, opts));
-          if (opts.json) printJson(s);
-          else process.stdout.write(`${done} ${s.name} on ${s.node}${s.state === expected ? '' : ` (it is ${s.state} now)`}\n`);
-          // `start` answers once the services are behind their checks: say how they stand.
-          const services = (s as WorkspaceStartResult).services;
-          if (!services) return ExitCode.Ok;
-          if (!opts.json) writeOut('\n' + formatServices(services));
-          if (!anyServiceFailed(services)) return ExitCode.Ok;
-          if (!opts.json) writeErr(await describeFailedServices(c, s, services));
-          return ExitCode.Error;
-        }));
+        await runAction(opts, () =>
+          withClient(async (c) => {
+            const s = await c.request(type, ref(name, opts));
+            if (opts.json) printJson(s);
+            else
+              process.stdout.write(
+                `${done} ${s.name} on ${s.node}${s.state === expected ? '' : ` (it is ${s.state} now)`}\n`,
+              );
+            // `start` answers once the services are behind their checks: say how they stand.
+            const services = (s as WorkspaceStartResult).services;
+            if (!services) return ExitCode.Ok;
+            if (!opts.json) writeOut('\n' + formatServices(services));
+            if (!anyServiceFailed(services)) return ExitCode.Ok;
+            if (!opts.json) writeErr(await describeFailedServices(c, s, services));
+            return ExitCode.Error;
+          }),
+        );
       });
   }
 
@@ -127,27 +151,48 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<RefOpts & { force?: boolean }>();
-      await runAction(opts, () => withClient(async (c) => {
-        const r = await c.request(RemoveWorkspaceRequest, { ...ref(name, opts), ...(opts.force ? { force: true } : {}) });
-        if (opts.json) printJson(r);
-        else process.stdout.write(`removed ${r.name} from ${r.node}\n`);
-      }));
+      await runAction(opts, () =>
+        withClient(async (c) => {
+          const r = await c.request(RemoveWorkspaceRequest, {
+            ...ref(name, opts),
+            ...(opts.force ? { force: true } : {}),
+          });
+          if (opts.json) printJson(r);
+          else process.stdout.write(`removed ${r.name} from ${r.node}\n`);
+        }),
+      );
     });
 
   ws.command('resolve')
-    .description('settle a sync conflict `up` reported: send this folder\'s version of the file, or keep the workspace\'s')
+    .description(
+      "settle a sync conflict `up` reported: send this folder's version of the file, or keep the workspace's",
+    )
     .argument('<workspace>', 'workspace name')
     .argument('<path>', 'the file, as `up` listed it (relative to the project folder)')
-    .addOption(new Option('--take <side>', 'local: send this folder\'s version; workspace: keep the workspace\'s (no longer reported)').choices(['local', 'workspace']).makeOptionMandatory())
+    .addOption(
+      new Option(
+        '--take <side>',
+        "local: send this folder's version; workspace: keep the workspace's (no longer reported)",
+      )
+        .choices(['local', 'workspace'])
+        .makeOptionMandatory(),
+    )
     .option('--node <node>', 'the node, when the name is on several')
     .option('--json', 'print the result as JSON')
     .action(async (name: string, path: string, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<RefOpts & { take: 'local' | 'workspace' }>();
-      await runAction(opts, () => withClient(async (c) => {
-        const r = await c.request(ResolveConflictRequest, { ...ref(name, opts), path, take: opts.take });
-        if (opts.json) printJson(r);
-        else process.stdout.write(r.take === 'local' ? `sent this folder's version of ${r.path}\n` : `kept the workspace's version of ${r.path}\n`);
-      }));
+      await runAction(opts, () =>
+        withClient(async (c) => {
+          const r = await c.request(ResolveConflictRequest, { ...ref(name, opts), path, take: opts.take });
+          if (opts.json) printJson(r);
+          else
+            process.stdout.write(
+              r.take === 'local'
+                ? `sent this folder's version of ${r.path}\n`
+                : `kept the workspace's version of ${r.path}\n`,
+            );
+        }),
+      );
     });
 
   ws.command('exec')
@@ -160,7 +205,9 @@ export function registerWorkspaceCommands(program: Command): void {
     .action(async (name: string, argv: string[], _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<RefOpts & { tty?: boolean }>();
       const { execInWorkspace } = await import('./workspaceExec.js');
-      await runAction(opts, () => execInWorkspace(name, argv, { ...(opts.node ? { node: opts.node } : {}), ...(opts.tty ? { tty: true } : {}) }));
+      await runAction(opts, () =>
+        execInWorkspace(name, argv, { ...(opts.node ? { node: opts.node } : {}), ...(opts.tty ? { tty: true } : {}) }),
+      );
     });
 
   ws.command('ssh')
@@ -178,15 +225,19 @@ export function registerWorkspaceCommands(program: Command): void {
       });
     });
 
-  program.command('up')
+  program
+    .command('up')
     .description('shortcut: `vendetta workspace up` for the current folder (or PATH)')
     .argument('[path]', 'project folder (default: the current folder)')
     .option('--node <node>', 'node to run it on')
     .addOption(providerOption())
     .option('--name <name>', 'workspace name')
-    .option('--forward', 'also forward the config\'s forwardPorts to 127.0.0.1 here (kept until `workspace forward --stop` or `workspace rm`)')
+    .option(
+      '--forward',
+      "also forward the config's forwardPorts to 127.0.0.1 here (kept until `workspace forward --stop` or `workspace rm`)",
+    )
     .option('--recreate', RECREATE_HELP)
-    .option('--overwrite', 'send this folder\'s version even over files changed inside the workspace')
+    .option('--overwrite', "send this folder's version even over files changed inside the workspace")
     .option('--config <file>', CONFIG_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
@@ -194,32 +245,48 @@ export function registerWorkspaceCommands(program: Command): void {
       await runAction(opts, () => up(path, opts));
     });
 
-  program.command('down')
+  program
+    .command('down')
     .description('shortcut: stop the workspace made from the current folder (or PATH)')
     .argument('[path]', 'project folder (default: the current folder)')
     .option('--name <name>', 'the workspace, when several were made from the folder (`up --name`)')
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<JsonOpts & { name?: string }>();
-      await runAction(opts, () => withClient(async (c) => {
-        const dir = resolve(path ?? '.');
-        const made = (await c.request(ListWorkspacesRequest, {})).filter((w) => w.projectPath === dir);
-        const mine = made.filter((w) => opts.name === undefined || w.name === opts.name);
-        if (mine.length === 0) {
-          throw new VendettaError('WORKSPACE_NOT_FOUND', `No workspace${opts.name ? ` named ${opts.name}` : ''} was made from ${dir}`, {
-            hint: made.length ? `The workspaces made from it: ${made.map((w) => w.name).join(', ')}.` : '`vendetta workspace list` shows the workspaces and their folders.',
-          });
-        }
-        if (mine.length > 1) {
-          // Stopping all of them was a surprise to whoever meant one.
-          throw new VendettaError('WORKSPACE_AMBIGUOUS', `${mine.length} workspaces were made from ${dir}: ${mine.map((w) => `${w.name} (${w.node})`).join(', ')}`, {
-            hint: `Say which with --name, e.g. \`vendetta down --name ${mine[0]!.name}\`.`,
-          });
-        }
-        const s = await c.request(StopWorkspaceRequest, { name: mine[0]!.name, node: mine[0]!.node });
-        if (opts.json) printJson([s]);
-        else process.stdout.write(`stopped ${s.name} on ${s.node}${s.state === 'stopped' ? '' : ` (it is ${s.state} now)`}\n`);
-      }));
+      await runAction(opts, () =>
+        withClient(async (c) => {
+          const dir = resolve(path ?? '.');
+          const made = (await c.request(ListWorkspacesRequest, {})).filter((w) => w.projectPath === dir);
+          const mine = made.filter((w) => opts.name === undefined || w.name === opts.name);
+          if (mine.length === 0) {
+            throw new VendettaError(
+              'WORKSPACE_NOT_FOUND',
+              `No workspace${opts.name ? ` named ${opts.name}` : ''} was made from ${dir}`,
+              {
+                hint: made.length
+                  ? `The workspaces made from it: ${made.map((w) => w.name).join(', ')}.`
+                  : '`vendetta workspace list` shows the workspaces and their folders.',
+              },
+            );
+          }
+          if (mine.length > 1) {
+            // Stopping all of them was a surprise to whoever meant one.
+            throw new VendettaError(
+              'WORKSPACE_AMBIGUOUS',
+              `${mine.length} workspaces were made from ${dir}: ${mine.map((w) => `${w.name} (${w.node})`).join(', ')}`,
+              {
+                hint: `Say which with --name, e.g. \`vendetta down --name ${mine[0]!.name}\`.`,
+              },
+            );
+          }
+          const s = await c.request(StopWorkspaceRequest, { name: mine[0]!.name, node: mine[0]!.node });
+          if (opts.json) printJson([s]);
+          else
+            process.stdout.write(
+              `stopped ${s.name} on ${s.node}${s.state === 'stopped' ? '' : ` (it is ${s.state} now)`}\n`,
+            );
+        }),
+      );
     });
 }
 
@@ -265,7 +332,9 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
     const onInterrupt = () => {
       if (interrupted) {
         printer.finish();
-        writeErr(`left during ${at}; the workspace stays as it is (\`vendetta workspace list\` marks it unfinished), and \`vendetta up ${params.path}\` finishes it\n`);
+        writeErr(
+          `left during ${at}; the workspace stays as it is (\`vendetta workspace list\` marks it unfinished), and \`vendetta up ${params.path}\` finishes it\n`,
+        );
         process.exit(130);
       }
       interrupted = true;

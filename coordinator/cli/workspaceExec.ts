@@ -22,7 +22,9 @@ export interface ExecOptions {
 
 export async function execInWorkspace(name: string, argv: string[], opts: ExecOptions): Promise<number> {
   if (argv.length === 0) {
-    throw new VendettaError('INVALID_PARAMS', 'No command to run', { hint: 'Put it after --: `vendetta workspace exec WS -- ls -la`.' });
+    throw new VendettaError('INVALID_PARAMS', 'No command to run', {
+      hint: 'Put it after --: `vendetta workspace exec WS -- ls -la`.',
+    });
   }
   const client = await CoordinatorClient.connect();
   let tunnel;
@@ -32,7 +34,13 @@ export async function execInWorkspace(name: string, argv: string[], opts: ExecOp
     client.dispose();
   }
   const { socket, info } = tunnel;
-  const ssh = await connectWorkspace({ sock: socket, alias: info.alias, user: info.user, identityFile: info.identityFile, knownHostsFile: info.knownHostsFile });
+  const ssh = await connectWorkspace({
+    sock: socket,
+    alias: info.alias,
+    user: info.user,
+    identityFile: info.identityFile,
+    knownHostsFile: info.knownHostsFile,
+  });
   const stdin = process.stdin;
   const tty = opts.tty === true && stdin.isTTY === true;
   try {
@@ -41,7 +49,15 @@ export async function execInWorkspace(name: string, argv: string[], opts: ExecOp
       stdin,
       stdout: process.stdout,
       stderr: process.stderr,
-      ...(tty ? { pty: { rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80, term: process.env.TERM ?? 'xterm-256color' } } : {}),
+      ...(tty
+        ? {
+            pty: {
+              rows: process.stdout.rows ?? 24,
+              cols: process.stdout.columns ?? 80,
+              term: process.env.TERM ?? 'xterm-256color',
+            },
+          }
+        : {}),
     });
   } finally {
     if (tty) stdin.setRawMode(false);
@@ -74,11 +90,17 @@ export function aliasFor(paths: HomePaths, name: string, node?: string): string 
   const found = blockAliases(text).filter((a) => a.startsWith(`${name}.`) && a.split('.').length === 3);
   if (found.length === 1) return found[0]!;
   if (found.length > 1) {
-    throw new VendettaError('WORKSPACE_AMBIGUOUS', `There is a workspace named ${name} on ${found.length} nodes (${found.map((a) => a.split('.')[1]).join(', ')})`, {
-      hint: `Say which one with --node, e.g. --node ${found[0]!.split('.')[1]}.`,
-    });
+    throw new VendettaError(
+      'WORKSPACE_AMBIGUOUS',
+      `There is a workspace named ${name} on ${found.length} nodes (${found.map((a) => a.split('.')[1]).join(', ')})`,
+      {
+        hint: `Say which one with --node, e.g. --node ${found[0]!.split('.')[1]}.`,
+      },
+    );
   }
-  throw new VendettaError('WORKSPACE_NOT_FOUND', `There is no workspace named ${name}`, { hint: 'See the workspaces with `vendetta workspace list`; make one with `vendetta workspace up PATH`.' });
+  throw new VendettaError('WORKSPACE_NOT_FOUND', `There is no workspace named ${name}`, {
+    hint: 'See the workspaces with `vendetta workspace list`; make one with `vendetta workspace up PATH`.',
+  });
 }
 
 /**
@@ -88,14 +110,20 @@ export function aliasFor(paths: HomePaths, name: string, node?: string): string 
  */
 export function sshIntoWorkspace(paths: HomePaths, alias: string, argv: string[]): Promise<number> {
   const folder = argv.length ? undefined : workspaceFolderOf(paths, alias);
-  const login = folder ? [...(process.stdin.isTTY ? ['-t'] : []), '--', alias, `cd ${shellQuote(folder)} && exec "\${SHELL:-/bin/sh}" -l`] : undefined;
+  const login = folder
+    ? [...(process.stdin.isTTY ? ['-t'] : []), '--', alias, `cd ${shellQuote(folder)} && exec "\${SHELL:-/bin/sh}" -l`]
+    : undefined;
   const args = ['-F', paths.sshConfig, ...(login ?? ['--', alias, ...(argv.length ? [shellCommand(argv)] : [])])];
   return new Promise((resolve, reject) => {
     const child = spawn('ssh', args, { stdio: 'inherit', env: { ...process.env, VENDETTA_HOME: paths.root } });
-    child.once('error', (err) => reject(new VendettaError('INTERNAL', `Cannot run ssh: ${err.message}`, {
-      hint: 'Install the OpenSSH client (Debian/Ubuntu: `apt-get install openssh-client`).',
-      cause: err,
-    })));
+    child.once('error', (err) =>
+      reject(
+        new VendettaError('INTERNAL', `Cannot run ssh: ${err.message}`, {
+          hint: 'Install the OpenSSH client (Debian/Ubuntu: `apt-get install openssh-client`).',
+          cause: err,
+        }),
+      ),
+    );
     child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 255)));
   });
 }

@@ -33,7 +33,9 @@ export function formatWorkspaceList(rows: readonly WorkspaceSummary[]): string {
     { header: 'ssh host', value: (r) => r.sshHost },
     { header: 'created', value: (r) => localTime(r.createdAt) },
   ]);
-  const problems = rows.filter((r) => r.error).map((r) => `${r.name} (${r.node}): ${r.error!.message}${r.error!.hint ? `\n  hint: ${r.error!.hint}` : ''}`);
+  const problems = rows
+    .filter((r) => r.error)
+    .map((r) => `${r.name} (${r.node}): ${r.error!.message}${r.error!.hint ? `\n  hint: ${r.error!.hint}` : ''}`);
   for (const r of rows) if (r.unfinished) problems.push(`${r.name} (${r.node}): ${unfinishedText(r)}`);
   return table + (problems.length ? '\n' + problems.join('\n') + '\n' : '');
 }
@@ -83,12 +85,29 @@ export function formatUp(r: WorkspaceUpResult): string {
     `  folder:  ${r.workspaceFolder}`,
   ];
   if (r.sync) lines.push(`  sync:    ${formatSync(r.sync)}`);
-  if (r.sync?.conflicts.length) lines.push('  conflicts (changed on both sides; the workspace\'s version was kept):', ...conflictLines(r.sync.conflicts, r.sync.conflictCount));
-  if (r.sync?.replaced?.length) lines.push('  replaced by this folder\'s version (--overwrite):', ...conflictLines(r.sync.replaced, r.sync.replacedCount ?? r.sync.replaced.length));
-  if (r.git) lines.push(`  git:     ${r.git.url}${r.git.ref ? `#${r.git.ref}` : ''} ${r.git.cloned ? 'cloned' : 'already cloned'}`);
-  for (const f of r.forwards ?? []) lines.push(`  forward: ${forwardLine(f)}${f.localPort !== f.port ? ` (port ${f.port} is taken on this machine)` : ''}`);
+  if (r.sync?.conflicts.length)
+    lines.push(
+      "  conflicts (changed on both sides; the workspace's version was kept):",
+      ...conflictLines(r.sync.conflicts, r.sync.conflictCount),
+    );
+  if (r.sync?.replaced?.length)
+    lines.push(
+      "  replaced by this folder's version (--overwrite):",
+      ...conflictLines(r.sync.replaced, r.sync.replacedCount ?? r.sync.replaced.length),
+    );
+  if (r.git)
+    lines.push(
+      `  git:     ${r.git.url}${r.git.ref ? `#${r.git.ref}` : ''} ${r.git.cloned ? 'cloned' : 'already cloned'}`,
+    );
+  for (const f of r.forwards ?? [])
+    lines.push(
+      `  forward: ${forwardLine(f)}${f.localPort !== f.port ? ` (port ${f.port} is taken on this machine)` : ''}`,
+    );
   if (r.restartedServices) lines.push(`  restart: ${r.restartedServices.join(', ')} (the sync changed the project)`);
-  if (r.staleServices) lines.push(`  stale:   ${r.staleServices.join(', ')} still run${r.staleServices.length === 1 ? 's' : ''} the code from before this sync (reload: never): \`vendetta workspace restart ${r.name} ${r.staleServices.join(' ')}\``);
+  if (r.staleServices)
+    lines.push(
+      `  stale:   ${r.staleServices.join(', ')} still run${r.staleServices.length === 1 ? 's' : ''} the code from before this sync (reload: never): \`vendetta workspace restart ${r.name} ${r.staleServices.join(' ')}\``,
+    );
   return lines.join('\n') + '\n' + (r.services ? '\n' + formatServices(r.services) : '');
 }
 

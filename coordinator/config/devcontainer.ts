@@ -4,7 +4,16 @@
  * named in a warning so nobody wonders why it had no effect.
  */
 import { type Node as JsonNode, type ParseError, createScanner, parseTree, printParseErrorCode } from 'jsonc-parser';
-import { type Diagnostic, type DiagnosticInit, OffsetMapper, type Range, diagnosticAt, fileDiagnostic, hasErrors, sortDiagnostics } from './diagnostics';
+import {
+  type Diagnostic,
+  type DiagnosticInit,
+  OffsetMapper,
+  type Range,
+  diagnosticAt,
+  fileDiagnostic,
+  hasErrors,
+  sortDiagnostics,
+} from './diagnostics';
 import { checkConfigText } from './textGuards';
 import { convertBuild, convertLifecycle, LIFECYCLE_KEYS } from './devcontainerBuild';
 import { type DevcontainerContext, objectProps, stringMapOf } from './devcontainerContext';
@@ -20,13 +29,13 @@ const NOT_HONOURED: Record<string, string> = {
   features: 'Dev Container Features are not installed; install what they add in a Dockerfile (`build`)',
   overrideFeatureInstallOrder: 'Dev Container Features are not installed',
   appPort: 'use `forwardPorts`',
-  overrideCommand: 'the workspace\'s main process is always its SSH server',
+  overrideCommand: "the workspace's main process is always its SSH server",
   workspaceMount: 'the project is synced to `workspaceFolder`; custom mounts are not supported',
   portsAttributes: 'ports have no attributes in Vendetta',
   otherPortsAttributes: 'ports have no attributes in Vendetta',
   customizations: 'editor customizations are not applied',
-  updateRemoteUserUID: 'the login user\'s UID is not changed',
-  userEnvProbe: 'the login shell\'s environment is not probed',
+  updateRemoteUserUID: "the login user's UID is not changed",
+  userEnvProbe: "the login shell's environment is not probed",
   shutdownAction: 'a workspace keeps running until `vendetta workspace stop`',
   waitFor: 'every lifecycle command finishes before `up` does',
   hostRequirements: 'the node is not checked against host requirements',
@@ -35,7 +44,28 @@ const NOT_HONOURED: Record<string, string> = {
 };
 
 /** Top-level fields a converter reads (or, like `$schema`, that have no effect to report). */
-const HANDLED = new Set(['$schema', 'name', 'image', 'build', 'dockerFile', 'context', 'mounts', 'runArgs', 'privileged', 'capAdd', 'securityOpt', 'init', 'forwardPorts', 'containerEnv', 'remoteEnv', 'remoteUser', 'containerUser', 'workspaceFolder', 'dockerComposeFile', ...LIFECYCLE_KEYS.map(([k]) => k)]);
+const HANDLED = new Set([
+  '$schema',
+  'name',
+  'image',
+  'build',
+  'dockerFile',
+  'context',
+  'mounts',
+  'runArgs',
+  'privileged',
+  'capAdd',
+  'securityOpt',
+  'init',
+  'forwardPorts',
+  'containerEnv',
+  'remoteEnv',
+  'remoteUser',
+  'containerUser',
+  'workspaceFolder',
+  'dockerComposeFile',
+  ...LIFECYCLE_KEYS.map(([k]) => k),
+]);
 
 const JSON_ERRORS: Record<string, string> = {
   InvalidSymbol: 'unexpected character',
@@ -77,14 +107,27 @@ function convert(text: string, file: string, folderName: string | undefined): De
   const mapper = new OffsetMapper(text);
   const rangeOf = (n: JsonNode): Range => mapper.range(n.offset, n.offset + n.length);
   const diagnostics: Diagnostic[] = [];
-  const report = (n: JsonNode | Range, init: DiagnosticInit) => diagnostics.push(diagnosticAt(file, 'offset' in n ? rangeOf(n) : n, init));
+  const report = (n: JsonNode | Range, init: DiagnosticInit) =>
+    diagnostics.push(diagnosticAt(file, 'offset' in n ? rangeOf(n) : n, init));
 
   if (text.trim() === '') {
-    return { diagnostics: [fileDiagnostic(file, { code: 'empty', message: 'the file is empty; a devcontainer.json needs at least `image`', hint: 'e.g. { "image": "vendetta/debian:bookworm" }' })] };
+    return {
+      diagnostics: [
+        fileDiagnostic(file, {
+          code: 'empty',
+          message: 'the file is empty; a devcontainer.json needs at least `image`',
+          hint: 'e.g. { "image": "vendetta/debian:bookworm" }',
+        }),
+      ],
+    };
   }
   const deep = tooDeepAt(text);
   if (deep !== undefined) {
-    report(mapper.range(deep, deep + 1), { code: 'too-deep', message: `the file is nested more than ${MAX_JSON_DEPTH} levels deep`, hint: 'devcontainer.json needs only a few levels of nesting' });
+    report(mapper.range(deep, deep + 1), {
+      code: 'too-deep',
+      message: `the file is nested more than ${MAX_JSON_DEPTH} levels deep`,
+      hint: 'devcontainer.json needs only a few levels of nesting',
+    });
     return { diagnostics };
   }
   const errors: ParseError[] = [];
@@ -109,10 +152,21 @@ function convert(text: string, file: string, folderName: string | undefined): De
   const props = objectProps(root);
   // Where each part of the resulting config came from, so its diagnostics point into this file.
   const sources = new Map<string, JsonNode>();
-  const config: WorkspaceConfig = { name: workspaceName(props.get('name')?.value.value, folderName), provider: 'docker' };
+  const config: WorkspaceConfig = {
+    name: workspaceName(props.get('name')?.value.value, folderName),
+    provider: 'docker',
+  };
   const nameNode = props.get('name');
   if (nameNode) sources.set('name', nameNode.value);
-  const ctx: DevcontainerContext = { file, props, config, sources, report, objectProps, stringMap: (n, what) => stringMapOf(n, what, report) };
+  const ctx: DevcontainerContext = {
+    file,
+    props,
+    config,
+    sources,
+    report,
+    objectProps,
+    stringMap: (n, what) => stringMapOf(n, what, report),
+  };
 
   const str = (key: string): string | undefined => {
     const p = props.get(key);
@@ -149,7 +203,8 @@ function convert(text: string, file: string, folderName: string | undefined): De
 
   const ports = props.get('forwardPorts');
   if (ports) {
-    if (ports.value.type !== 'array') report(ports.value, { code: 'schema', message: '`forwardPorts` must be a list of port numbers' });
+    if (ports.value.type !== 'array')
+      report(ports.value, { code: 'schema', message: '`forwardPorts` must be a list of port numbers' });
     else {
       config.forwardPorts = [];
       for (const item of ports.value.children ?? []) {
@@ -157,7 +212,12 @@ function convert(text: string, file: string, folderName: string | undefined): De
           sources.set(`forwardPorts/${config.forwardPorts.length}`, item);
           config.forwardPorts.push(item.value as number);
         } else if (item.type === 'string') {
-          report(item, { code: 'unsupported', severity: 'warning', message: `forwarding ${JSON.stringify(item.value)} (another container's port) is not supported; it is ignored`, hint: 'list port numbers of this workspace' });
+          report(item, {
+            code: 'unsupported',
+            severity: 'warning',
+            message: `forwarding ${JSON.stringify(item.value)} (another container's port) is not supported; it is ignored`,
+            hint: 'list port numbers of this workspace',
+          });
         } else report(item, { code: 'schema', message: '`forwardPorts` items must be port numbers' });
       }
     }
@@ -181,7 +241,12 @@ function convert(text: string, file: string, folderName: string | undefined): De
         continue;
       }
       if (/\$\{[^}]*\}/.test(String(v.value))) {
-        report(v, { code: 'unsupported', severity: 'warning', message: `\`${key}.${name}\` uses a \${...} variable, which is passed through unexpanded`, hint: 'write the value itself' });
+        report(v, {
+          code: 'unsupported',
+          severity: 'warning',
+          message: `\`${key}.${name}\` uses a \${...} variable, which is passed through unexpanded`,
+          hint: 'write the value itself',
+        });
       }
       config.env[name] = v.value as string;
       sources.set(`env/${name}`, v);
@@ -205,9 +270,17 @@ function convert(text: string, file: string, folderName: string | undefined): De
   for (const [key, p] of props) {
     if (HANDLED.has(key)) continue;
     const why = NOT_HONOURED[key];
-    report(p.key, why
-      ? { code: 'unsupported', severity: 'warning', message: `\`${key}\` is not supported and is ignored`, hint: why }
-      : { code: 'unsupported', severity: 'warning', message: `\`${key}\` is not a devcontainer.json field Vendetta knows; it is ignored`, hint: 'check the spelling against the Dev Containers reference (containers.dev/implementors/json_reference)' });
+    report(
+      p.key,
+      why
+        ? { code: 'unsupported', severity: 'warning', message: `\`${key}\` is not supported and is ignored`, hint: why }
+        : {
+            code: 'unsupported',
+            severity: 'warning',
+            message: `\`${key}\` is not a devcontainer.json field Vendetta knows; it is ignored`,
+            hint: 'check the spelling against the Dev Containers reference (containers.dev/implementors/json_reference)',
+          },
+    );
   }
 
   {
@@ -220,7 +293,9 @@ function convert(text: string, file: string, folderName: string | undefined): De
       }
       return mapper.range(root.offset, root.offset + 1);
     };
-    diagnostics.push(...validateWorkspaceData(config, file, locate).map((d) => ({ ...d, message: renameLabels(d.message) })));
+    diagnostics.push(
+      ...validateWorkspaceData(config, file, locate).map((d) => ({ ...d, message: renameLabels(d.message) })),
+    );
   }
   sortDiagnostics(diagnostics);
   return hasErrors(diagnostics) ? { diagnostics } : { config, diagnostics };
@@ -256,7 +331,12 @@ function tooDeepAt(text: string): number | undefined {
 export function workspaceName(...candidates: unknown[]): string {
   for (const c of candidates) {
     if (typeof c !== 'string') continue;
-    const slug = c.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 63).replace(/-+$/, '');
+    const slug = c
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+/, '')
+      .slice(0, 63)
+      .replace(/-+$/, '');
     if (slug) return slug;
   }
   return 'workspace';

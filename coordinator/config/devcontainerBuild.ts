@@ -40,7 +40,10 @@ export function convertBuild(c: DevcontainerContext): void {
   const out: DockerBuildConfig = {};
   if (build) {
     if (build.value.type !== 'object') {
-      c.report(build.value, { code: 'schema', message: '`build` must be an object such as { "dockerfile": "Dockerfile" }' });
+      c.report(build.value, {
+        code: 'schema',
+        message: '`build` must be an object such as { "dockerfile": "Dockerfile" }',
+      });
       return;
     }
     const fields = c.objectProps(build.value);
@@ -59,14 +62,27 @@ export function convertBuild(c: DevcontainerContext): void {
       if (target.value.type === 'string') {
         out.target = target.value.value as string;
         c.sources.set('docker/build/target', target.value);
-      } else c.report(target.value, { code: 'schema', message: '`build.target` must be a string (a stage of the Dockerfile)' });
+      } else
+        c.report(target.value, {
+          code: 'schema',
+          message: '`build.target` must be a string (a stage of the Dockerfile)',
+        });
     }
     for (const [key, p] of fields) {
       if (['dockerfile', 'context', 'args', 'target'].includes(key)) continue;
-      c.report(p.key, { code: 'unsupported', severity: 'warning', message: `\`build.${key}\` is not supported and is ignored`, hint: 'Vendetta builds with the Docker engine on the node from dockerfile, context, args and target' });
+      c.report(p.key, {
+        code: 'unsupported',
+        severity: 'warning',
+        message: `\`build.${key}\` is not supported and is ignored`,
+        hint: 'Vendetta builds with the Docker engine on the node from dockerfile, context, args and target',
+      });
     }
     if (!dockerfileNode) {
-      c.report(build.key, { code: 'schema', message: '`build` has no `dockerfile`', hint: 'e.g. "build": { "dockerfile": "Dockerfile" } (relative to devcontainer.json)' });
+      c.report(build.key, {
+        code: 'schema',
+        message: '`build` has no `dockerfile`',
+        hint: 'e.g. "build": { "dockerfile": "Dockerfile" } (relative to devcontainer.json)',
+      });
       return;
     }
   } else {
@@ -78,18 +94,32 @@ export function convertBuild(c: DevcontainerContext): void {
     return;
   }
   if (contextNode && (contextNode.type !== 'string' || (contextNode.value as string).length === 0)) {
-    c.report(contextNode, { code: 'schema', message: 'the build context must be a non-empty string (a folder, relative to devcontainer.json)' });
+    c.report(contextNode, {
+      code: 'schema',
+      message: 'the build context must be a non-empty string (a folder, relative to devcontainer.json)',
+    });
     return;
   }
   const dir = configDirOf(c.file);
   const context = posix.normalize(posix.join(dir, (contextNode?.value as string | undefined) ?? '.'));
   if (context === '..' || context.startsWith('../') || posix.isAbsolute(context)) {
-    c.report(contextNode ?? dockerfileNode, { code: 'schema', message: `the build context ${JSON.stringify(contextNode?.value)} leaves the project folder`, hint: 'Vendetta builds on the node from the project as it is synced there; keep the context inside the project' });
+    c.report(contextNode ?? dockerfileNode, {
+      code: 'schema',
+      message: `the build context ${JSON.stringify(contextNode?.value)} leaves the project folder`,
+      hint: 'Vendetta builds on the node from the project as it is synced there; keep the context inside the project',
+    });
     return;
   }
-  const dockerfile = posix.relative(context === '.' ? '' : context, posix.normalize(posix.join(dir, dockerfileNode.value as string)));
+  const dockerfile = posix.relative(
+    context === '.' ? '' : context,
+    posix.normalize(posix.join(dir, dockerfileNode.value as string)),
+  );
   if (dockerfile === '' || dockerfile.startsWith('../') || posix.isAbsolute(dockerfile)) {
-    c.report(dockerfileNode, { code: 'schema', message: `the Dockerfile ${JSON.stringify(dockerfileNode.value)} is not inside the build context ${context}`, hint: 'set `build.context` to a folder that holds the Dockerfile (e.g. ".." for the project folder)' });
+    c.report(dockerfileNode, {
+      code: 'schema',
+      message: `the Dockerfile ${JSON.stringify(dockerfileNode.value)} is not inside the build context ${context}`,
+      hint: 'set `build.context` to a folder that holds the Dockerfile (e.g. ".." for the project folder)',
+    });
     return;
   }
   out.context = context;
@@ -107,7 +137,10 @@ export function convertLifecycle(c: DevcontainerContext): void {
     if (!p) continue;
     const cmd = hookCommand(p.value);
     if (cmd === undefined) {
-      c.report(p.value, { code: 'schema', message: `\`${key}\` must be a command string, a list of strings, or an object of named commands` });
+      c.report(p.value, {
+        code: 'schema',
+        message: `\`${key}\` must be a command string, a list of strings, or an object of named commands`,
+      });
       continue;
     }
     c.config.hooks ??= {};
@@ -118,7 +151,8 @@ export function convertLifecycle(c: DevcontainerContext): void {
 
 function command(n: JsonNode): Command | undefined {
   if (n.type === 'string' && (n.value as string).trim() !== '') return n.value as string;
-  if (n.type === 'array' && (n.children ?? []).length > 0 && (n.children ?? []).every((c) => c.type === 'string')) return (n.children ?? []).map((c) => c.value as string);
+  if (n.type === 'array' && (n.children ?? []).length > 0 && (n.children ?? []).every((c) => c.type === 'string'))
+    return (n.children ?? []).map((c) => c.value as string);
   return undefined;
 }
 

@@ -33,7 +33,11 @@ export function objectProps(n: JsonNode): Map<string, JsonProp> {
   return out;
 }
 
-export function stringMapOf(n: JsonNode, what: string, report: DevcontainerContext['report']): Record<string, string> | undefined {
+export function stringMapOf(
+  n: JsonNode,
+  what: string,
+  report: DevcontainerContext['report'],
+): Record<string, string> | undefined {
   if (n.type !== 'object') {
     report(n, { code: 'schema', message: `\`${what}\` must be an object of names to strings` });
     return undefined;

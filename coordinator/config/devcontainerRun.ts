@@ -11,7 +11,21 @@ import type { DockerRunConfig } from './types';
 type Mount = NonNullable<DockerRunConfig['mounts']>[number];
 
 /** The `docker run` flags runArgs may use, and where each goes; anything else is an error. */
-const RUN_FLAGS = ['--gpus', '--device', '--cap-add', '--security-opt', '--shm-size', '--ulimit', '--env', '-e', '--label', '-l', '--privileged', '--init', '--mount'];
+const RUN_FLAGS = [
+  '--gpus',
+  '--device',
+  '--cap-add',
+  '--security-opt',
+  '--shm-size',
+  '--ulimit',
+  '--env',
+  '-e',
+  '--label',
+  '-l',
+  '--privileged',
+  '--init',
+  '--mount',
+];
 
 export function convertRunOptions(c: DevcontainerContext): void {
   const run: DockerRunConfig = {};
@@ -26,22 +40,33 @@ export function convertRunOptions(c: DevcontainerContext): void {
   for (const key of ['capAdd', 'securityOpt'] as const) {
     const p = c.props.get(key);
     if (!p) continue;
-    if (p.value.type !== 'array' || !(p.value.children ?? []).every((x) => x.type === 'string')) c.report(p.value, { code: 'schema', message: `\`${key}\` must be a list of strings` });
+    if (p.value.type !== 'array' || !(p.value.children ?? []).every((x) => x.type === 'string'))
+      c.report(p.value, { code: 'schema', message: `\`${key}\` must be a list of strings` });
     else run[key] = [...(run[key] ?? []), ...(p.value.children ?? []).map((x) => x.value as string)];
   }
   const mounts = c.props.get('mounts');
   if (mounts) {
-    if (mounts.value.type !== 'array') c.report(mounts.value, { code: 'schema', message: '`mounts` must be a list of mounts' });
+    if (mounts.value.type !== 'array')
+      c.report(mounts.value, { code: 'schema', message: '`mounts` must be a list of mounts' });
     else for (const item of mounts.value.children ?? []) addMount(c, run, item, mountOf(c, item));
   }
   const runArgs = c.props.get('runArgs');
   if (runArgs) {
-    if (runArgs.value.type !== 'array' || !(runArgs.value.children ?? []).every((x) => x.type === 'string')) c.report(runArgs.value, { code: 'schema', message: '`runArgs` must be a list of strings' });
+    if (runArgs.value.type !== 'array' || !(runArgs.value.children ?? []).every((x) => x.type === 'string'))
+      c.report(runArgs.value, { code: 'schema', message: '`runArgs` must be a list of strings' });
     else readRunArgs(c, run, runArgs.value.children ?? []);
   }
   if (Object.keys(run).length === 0) return;
   c.config.docker = { ...c.config.docker, run };
-  c.sources.set('docker/run', (mounts ?? runArgs ?? c.props.get('privileged') ?? c.props.get('capAdd') ?? c.props.get('securityOpt') ?? c.props.get('init'))!.value);
+  c.sources.set(
+    'docker/run',
+    (mounts ??
+      runArgs ??
+      c.props.get('privileged') ??
+      c.props.get('capAdd') ??
+      c.props.get('securityOpt') ??
+      c.props.get('init'))!.value,
+  );
 }
 
 function addMount(c: DevcontainerContext, run: DockerRunConfig, at: JsonNode, m: Mount | undefined): void {
@@ -67,7 +92,10 @@ function mountOf(c: DevcontainerContext, n: JsonNode): Mount | undefined {
       else if (p.value.type === 'boolean' && p.value.value === true) fields[k] = true;
     }
   } else {
-    c.report(n, { code: 'schema', message: 'a mount is a string such as "type=bind,source=/data,target=/data" or an object' });
+    c.report(n, {
+      code: 'schema',
+      message: 'a mount is a string such as "type=bind,source=/data,target=/data" or an object',
+    });
     return undefined;
   }
   const get = (...names: string[]) => names.map((k) => fields[k]).find((v) => v !== undefined);
@@ -79,16 +107,28 @@ function mountOf(c: DevcontainerContext, n: JsonNode): Mount | undefined {
     c.report(n, { code: 'schema', message, ...(hint ? { hint } : {}) });
     return undefined;
   };
-  if (!['bind', 'volume', 'tmpfs'].includes(type)) return bad(`mount type ${JSON.stringify(type)} is not supported`, 'use bind, volume or tmpfs');
-  if (typeof target !== 'string' || !target.startsWith('/')) return bad('a mount needs an absolute `target` inside the workspace');
-  if (typeof source === 'string' && source.includes('${')) return bad(`the mount source ${JSON.stringify(source)} uses a \${…} variable, which is not substituted`, 'write the path on the node itself');
-  if (type === 'bind' && (typeof source !== 'string' || !source.startsWith('/'))) return bad('a bind mount needs an absolute `source`: a path on the node');
-  if (type === 'volume' && typeof source !== 'string') return bad('a volume mount needs a `source`: the volume\'s name');
+  if (!['bind', 'volume', 'tmpfs'].includes(type))
+    return bad(`mount type ${JSON.stringify(type)} is not supported`, 'use bind, volume or tmpfs');
+  if (typeof target !== 'string' || !target.startsWith('/'))
+    return bad('a mount needs an absolute `target` inside the workspace');
+  if (typeof source === 'string' && source.includes('${'))
+    return bad(
+      `the mount source ${JSON.stringify(source)} uses a \${…} variable, which is not substituted`,
+      'write the path on the node itself',
+    );
+  if (type === 'bind' && (typeof source !== 'string' || !source.startsWith('/')))
+    return bad('a bind mount needs an absolute `source`: a path on the node');
+  if (type === 'volume' && typeof source !== 'string') return bad("a volume mount needs a `source`: the volume's name");
   const out: Mount = { type: type as Mount['type'], target };
   if (typeof source === 'string' && type !== 'tmpfs') out.source = source;
   if (readonly) out.readonly = true;
   for (const k of Object.keys(fields)) {
-    if (!['type', 'source', 'src', 'target', 'destination', 'dst', 'readonly', 'ro'].includes(k)) c.report(n, { code: 'unsupported', severity: 'warning', message: `mount option \`${k}\` is not supported and is ignored` });
+    if (!['type', 'source', 'src', 'target', 'destination', 'dst', 'readonly', 'ro'].includes(k))
+      c.report(n, {
+        code: 'unsupported',
+        severity: 'warning',
+        message: `mount option \`${k}\` is not supported and is ignored`,
+      });
   }
   return out;
 }
@@ -146,7 +186,8 @@ function applyFlag(c: DevcontainerContext, run: DockerRunConfig, node: JsonNode,
       return;
     }
     case '--device':
-      if (!/^\/[^\s:]+(:\/[^\s:]+)?(:[rwm]+)?$|^\/[^\s:]+:[rwm]+$/.test(value)) return bad('give a device path such as /dev/fuse');
+      if (!/^\/[^\s:]+(:\/[^\s:]+)?(:[rwm]+)?$|^\/[^\s:]+:[rwm]+$/.test(value))
+        return bad('give a device path such as /dev/fuse');
       (run.devices ??= []).push(value);
       return;
     case '--cap-add':

@@ -25,7 +25,16 @@ export interface LoadedWorkspaceConfig {
 export async function readConfigFile(file: string): Promise<{ text?: string; diagnostics: Diagnostic[] }> {
   try {
     const st = await stat(file);
-    if (st.isDirectory()) return { diagnostics: [fileDiagnostic(file, { code: 'not-found', message: 'this is a folder, not a config file', hint: 'give the path of the config file or of the project folder' })] };
+    if (st.isDirectory())
+      return {
+        diagnostics: [
+          fileDiagnostic(file, {
+            code: 'not-found',
+            message: 'this is a folder, not a config file',
+            hint: 'give the path of the config file or of the project folder',
+          }),
+        ],
+      };
     if (st.size > MAX_CONFIG_BYTES) return { diagnostics: [tooLarge(file, st.size)] };
     // Read at most one byte past the limit, in case the file grew after stat.
     const fh = await open(file, 'r');
@@ -48,8 +57,14 @@ export async function readConfigFile(file: string): Promise<{ text?: string; dia
 
 function ioDiagnostic(file: string, err: unknown): Diagnostic {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT') return fileDiagnostic(file, { code: 'not-found', message: 'no such file or folder', hint: 'check the path' });
-  if (code === 'EACCES' || code === 'EPERM') return fileDiagnostic(file, { code: 'not-found', message: 'permission denied reading the file', hint: 'check the file permissions' });
+  if (code === 'ENOENT')
+    return fileDiagnostic(file, { code: 'not-found', message: 'no such file or folder', hint: 'check the path' });
+  if (code === 'EACCES' || code === 'EPERM')
+    return fileDiagnostic(file, {
+      code: 'not-found',
+      message: 'permission denied reading the file',
+      hint: 'check the file permissions',
+    });
   const message = err instanceof Error ? err.message : String(err);
   return fileDiagnostic(file, { code: 'not-found', message: `cannot read the file: ${message}` });
 }
@@ -93,28 +108,39 @@ export async function loadWorkspaceConfig(pathOrProjectDir: string): Promise<Loa
     return {
       file: p,
       source: 'devcontainer',
-      diagnostics: [fileDiagnostic(p, {
-        code: 'several-configs',
-        message: `this project has ${named.length} devcontainer configs: ${named.join(', ')}`,
-        hint: `choose one with --config, e.g. \`vendetta up --config ${named[0]}\``,
-      })],
+      diagnostics: [
+        fileDiagnostic(p, {
+          code: 'several-configs',
+          message: `this project has ${named.length} devcontainer configs: ${named.join(', ')}`,
+          hint: `choose one with --config, e.g. \`vendetta up --config ${named[0]}\``,
+        }),
+      ],
     };
   }
   return {
     file: p,
     source: 'vendetta',
-    diagnostics: [fileDiagnostic(p, {
-      code: 'no-config',
-      message: `no ${CONFIG_PATH} or ${DEVCONTAINER_PATHS[0]} in this folder`,
-      hint: `create ${CONFIG_PATH} (examples/hello/.vendetta/config.yaml is a small complete one)`,
-    })],
+    diagnostics: [
+      fileDiagnostic(p, {
+        code: 'no-config',
+        message: `no ${CONFIG_PATH} or ${DEVCONTAINER_PATHS[0]} in this folder`,
+        hint: `create ${CONFIG_PATH} (examples/hello/.vendetta/config.yaml is a small complete one)`,
+      }),
+    ],
   };
 }
 
-async function loadFile(file: string, source: 'vendetta' | 'devcontainer', folderName: string): Promise<LoadedWorkspaceConfig> {
+async function loadFile(
+  file: string,
+  source: 'vendetta' | 'devcontainer',
+  folderName: string,
+): Promise<LoadedWorkspaceConfig> {
   const read = await readConfigFile(file);
   if (read.text === undefined) return { file, diagnostics: read.diagnostics, source };
-  const result = source === 'devcontainer' ? validateDevcontainerText(read.text, file, folderName) : validateWorkspaceConfigText(read.text, file);
+  const result =
+    source === 'devcontainer'
+      ? validateDevcontainerText(read.text, file, folderName)
+      : validateWorkspaceConfigText(read.text, file);
   return { file, ...result, source };
 }
 
@@ -150,11 +176,15 @@ function folderNameOf(file: string): string {
 export async function namedDevcontainers(projectDir: string): Promise<string[]> {
   let names: string[];
   try {
-    names = (await readdir(join(projectDir, '.devcontainer'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    names = (await readdir(join(projectDir, '.devcontainer'), { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   } catch {
     return [];
   }
   const out: string[] = [];
-  for (const n of names.sort()) if (await exists(join(projectDir, '.devcontainer', n, 'devcontainer.json'))) out.push(join('.devcontainer', n, 'devcontainer.json'));
+  for (const n of names.sort())
+    if (await exists(join(projectDir, '.devcontainer', n, 'devcontainer.json')))
+      out.push(join('.devcontainer', n, 'devcontainer.json'));
   return out;
 }

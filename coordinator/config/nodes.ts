@@ -60,7 +60,11 @@ export const NODE_PATTERN_MESSAGES: Record<string, PatternMessage> = {
     message: `\`${label}\` is not a SHA256 host key fingerprint: ${JSON.stringify(value)}`,
     hint: 'copy it as `ssh-keygen -lf <key>.pub` prints it, e.g. SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8',
   }),
-  identity: (label) => ({ code: 'schema', message: `\`${label}\` contains control characters`, hint: 'give the path of a private key file' }),
+  identity: (label) => ({
+    code: 'schema',
+    message: `\`${label}\` contains control characters`,
+    hint: 'give the path of a private key file',
+  }),
 };
 
 export function validateNodesText(text: string, file: string): { nodes?: NodesFile; diagnostics: Diagnostic[] } {
@@ -68,7 +72,19 @@ export function validateNodesText(text: string, file: string): { nodes?: NodesFi
     return validateNodes(text, file);
   } catch (err) {
     // A validator bug must still come out as a diagnostic, never as an exception in the caller.
-    return { diagnostics: [diagnosticAt(file, { start: { line: 1, col: 1 }, end: { line: 1, col: 1 } }, { code: 'internal', message: `could not validate the file: ${err instanceof Error ? err.message : String(err)}`, hint: 'this is a bug in vendetta' })] };
+    return {
+      diagnostics: [
+        diagnosticAt(
+          file,
+          { start: { line: 1, col: 1 }, end: { line: 1, col: 1 } },
+          {
+            code: 'internal',
+            message: `could not validate the file: ${err instanceof Error ? err.message : String(err)}`,
+            hint: 'this is a bug in vendetta',
+          },
+        ),
+      ],
+    };
   }
 }
 
@@ -85,7 +101,14 @@ function validateNodes(text: string, file: string): { nodes?: NodesFile; diagnos
 
   const validate = nodesValidator();
   if (!validate(data)) {
-    diagnostics.push(...schemaDiagnostics(validate.errors ?? [], { file, data, locate: parsed.locate, patterns: NODE_PATTERN_MESSAGES }));
+    diagnostics.push(
+      ...schemaDiagnostics(validate.errors ?? [], {
+        file,
+        data,
+        locate: parsed.locate,
+        patterns: NODE_PATTERN_MESSAGES,
+      }),
+    );
   }
   if (isRecord(data) && Array.isArray(data.nodes)) {
     const firstIndex = new Map<string, number>();
@@ -93,12 +116,24 @@ function validateNodes(text: string, file: string): { nodes?: NodesFile; diagnos
       if (!isRecord(n) || typeof n.name !== 'string') return;
       const at = parsed.locate(['nodes', String(i), 'name']);
       if (n.name === LOCAL_NODE_NAME) {
-        diagnostics.push(diagnosticAt(file, at, { code: 'reserved-name', message: '`local` is reserved for the built-in node on this machine', hint: 'give this node another name' }));
+        diagnostics.push(
+          diagnosticAt(file, at, {
+            code: 'reserved-name',
+            message: '`local` is reserved for the built-in node on this machine',
+            hint: 'give this node another name',
+          }),
+        );
       }
       const first = firstIndex.get(n.name);
       if (first !== undefined) {
         const firstLine = parsed.locate(['nodes', String(first), 'name']).start.line;
-        diagnostics.push(diagnosticAt(file, at, { code: 'duplicate-name', message: `node \`${n.name}\` is listed twice (first on line ${firstLine})`, hint: 'node names must be unique; rename or remove one entry' }));
+        diagnostics.push(
+          diagnosticAt(file, at, {
+            code: 'duplicate-name',
+            message: `node \`${n.name}\` is listed twice (first on line ${firstLine})`,
+            hint: 'node names must be unique; rename or remove one entry',
+          }),
+        );
       } else firstIndex.set(n.name, i);
     });
   }
@@ -107,7 +142,18 @@ function validateNodes(text: string, file: string): { nodes?: NodesFile; diagnos
   return { nodes: data as NodesFile, diagnostics };
 }
 
-const KEY_ORDER: readonly (keyof NodeEntry)[] = ['name', 'host', 'port', 'user', 'identity', 'hostKey', 'transport', 'runtime', 'idleTimeout', 'labels'];
+const KEY_ORDER: readonly (keyof NodeEntry)[] = [
+  'name',
+  'host',
+  'port',
+  'user',
+  'identity',
+  'hostKey',
+  'transport',
+  'runtime',
+  'idleTimeout',
+  'labels',
+];
 
 /** YAML text for the registry, keys in a fixed order, with a header saying what the file is. */
 export function serializeNodesFile(nodes: NodesFile): string {
@@ -117,7 +163,8 @@ export function serializeNodesFile(nodes: NodesFile): string {
     return out;
   });
   const doc = new Document({ nodes: entries });
-  doc.commentBefore = ' Vendetta node registry: `vendetta node add` writes this file; you may edit it.\n Schema: schemas/nodes.schema.json (port defaults to 22, transport to ssh).';
+  doc.commentBefore =
+    ' Vendetta node registry: `vendetta node add` writes this file; you may edit it.\n Schema: schemas/nodes.schema.json (port defaults to 22, transport to ssh).';
   return doc.toString({ lineWidth: 0 });
 }
 

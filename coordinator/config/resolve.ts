@@ -1,5 +1,17 @@
 /** A validated config with every default filled in and durations and sizes as numbers. */
-import type { Command, DockerBuildConfig, DockerRunConfig, EnvMap, ResolvedDockerRun, HealthcheckConfig, ResolvedHealthcheck, ResolvedService, ResolvedWorkspaceConfig, ServiceConfig, WorkspaceConfig } from './types';
+import type {
+  Command,
+  DockerBuildConfig,
+  DockerRunConfig,
+  EnvMap,
+  ResolvedDockerRun,
+  HealthcheckConfig,
+  ResolvedHealthcheck,
+  ResolvedService,
+  ResolvedWorkspaceConfig,
+  ServiceConfig,
+  WorkspaceConfig,
+} from './types';
 import { parseDuration, parseSize } from './units';
 
 export const WORKSPACE_DEFAULTS = {
@@ -41,7 +53,13 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
     },
     lxc: {
       image: lxc.image ?? d.lxcImage,
-      ...defined({ profiles: lxc.profiles ? [...lxc.profiles] : undefined, config: lxc.config ? { ...lxc.config } : undefined, target: lxc.target, cpus: lxc.cpus, memoryBytes: optSize(lxc.memory) }),
+      ...defined({
+        profiles: lxc.profiles ? [...lxc.profiles] : undefined,
+        config: lxc.config ? { ...lxc.config } : undefined,
+        target: lxc.target,
+        cpus: lxc.cpus,
+        memoryBytes: optSize(lxc.memory),
+      }),
     },
     qemu: {
       image: qemu.image ?? d.qemuImage,
@@ -64,7 +82,12 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
 }
 
 function resolveBuild(b: DockerBuildConfig): ResolvedWorkspaceConfig['docker']['build'] {
-  return { context: b.context ?? '.', dockerfile: b.dockerfile ?? 'Dockerfile', ...(b.args ? { args: { ...b.args } } : {}), ...(b.target !== undefined ? { target: b.target } : {}) };
+  return {
+    context: b.context ?? '.',
+    dockerfile: b.dockerfile ?? 'Dockerfile',
+    ...(b.args ? { args: { ...b.args } } : {}),
+    ...(b.target !== undefined ? { target: b.target } : {}),
+  };
 }
 
 function resolveRun(r: DockerRunConfig): ResolvedDockerRun {

@@ -33,7 +33,10 @@ interface SchemaLike {
 
 export function pathSegments(instancePath: string): string[] {
   if (instancePath === '') return [];
-  return instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** `services.api.port`, `nodes[0].host`; the root is "the file". */
@@ -103,12 +106,20 @@ export function schemaDiagnostics(errors: readonly ErrorObject[], ctx: SchemaErr
   // A value of the wrong type also fails its pattern/range; the type is the one to report. With
   // an enum, listing the allowed values says more than the type does.
   const hasEnum = new Set(errors.filter((e) => e.keyword === 'enum').map((e) => e.instancePath));
-  const wrongType = new Set(errors.filter((e) => e.keyword === 'type' && !hasEnum.has(e.instancePath)).map((e) => e.instancePath));
+  const wrongType = new Set(
+    errors.filter((e) => e.keyword === 'type' && !hasEnum.has(e.instancePath)).map((e) => e.instancePath),
+  );
   const seen = new Set<string>();
   for (const e of errors) {
     if (e.keyword === 'if') continue;
     if (e.keyword === 'type' && hasEnum.has(e.instancePath)) continue;
-    if (e.keyword !== 'type' && e.keyword !== 'required' && e.keyword !== 'additionalProperties' && wrongType.has(e.instancePath)) continue;
+    if (
+      e.keyword !== 'type' &&
+      e.keyword !== 'required' &&
+      e.keyword !== 'additionalProperties' &&
+      wrongType.has(e.instancePath)
+    )
+      continue;
     if (oneOfPaths.some((p) => e.schemaPath.startsWith(p))) continue;
     if (e.propertyName !== undefined && e.keyword !== 'propertyNames') continue; // reported with propertyNames
     const d = describe(e, errors, ctx);
@@ -127,7 +138,8 @@ function describe(e: ErrorObject, all: readonly ErrorObject[], ctx: SchemaErrorC
   const subject = label === '' ? 'the file' : `\`${label}\``;
   const value = valueAt(ctx.data, segs);
   const parent = (e.parentSchema ?? {}) as SchemaLike;
-  const at = (path: readonly string[], init: DiagnosticInit, key = false) => diagnosticAt(ctx.file, ctx.locate(path, { key }), init);
+  const at = (path: readonly string[], init: DiagnosticInit, key = false) =>
+    diagnosticAt(ctx.file, ctx.locate(path, { key }), init);
   const p = e.params as Record<string, unknown>;
 
   switch (e.keyword) {
@@ -137,22 +149,29 @@ function describe(e: ErrorObject, all: readonly ErrorObject[], ctx: SchemaErrorC
       const guess = closestMatch(name, known);
       const where = label === '' ? '' : ` in ${subject}`;
       const fatal = label === '' && ctx.unknownRootKeyIsError === true;
-      return at([...segs, name], {
-        code: 'unknown-key',
-        severity: fatal ? 'error' : 'warning',
-        message: `unknown key \`${name}\`${where}${guess ? `; did you mean \`${guess}\`?` : ''}`,
-        hint: fatal
-          ? `the whole block would be ignored${guess ? `; the problems inside it are reported as if it were \`${guess}\`` : ''}; the top-level keys are: ${known.join(', ')}`
-          : `it is ignored; the keys allowed here are: ${known.join(', ')}`,
-        ...(guess ? { fix: { replacement: guess } } : {}),
-      }, true);
+      return at(
+        [...segs, name],
+        {
+          code: 'unknown-key',
+          severity: fatal ? 'error' : 'warning',
+          message: `unknown key \`${name}\`${where}${guess ? `; did you mean \`${guess}\`?` : ''}`,
+          hint: fatal
+            ? `the whole block would be ignored${guess ? `; the problems inside it are reported as if it were \`${guess}\`` : ''}; the top-level keys are: ${known.join(', ')}`
+            : `it is ignored; the keys allowed here are: ${known.join(', ')}`,
+          ...(guess ? { fix: { replacement: guess } } : {}),
+        },
+        true,
+      );
     }
     case 'required': {
       const missing = String(p.missingProperty);
       const about = parent.properties?.[missing]?.description;
       return at(segs, {
         code: 'schema',
-        message: label === '' ? `the file has no \`${missing}\`, which is required` : `${subject} has no \`${missing}\`, which is required`,
+        message:
+          label === ''
+            ? `the file has no \`${missing}\`, which is required`
+            : `${subject} has no \`${missing}\`, which is required`,
         hint: about ? `add \`${missing}:\` — ${about}` : `add \`${missing}:\``,
       });
     }
@@ -184,15 +203,23 @@ function describe(e: ErrorObject, all: readonly ErrorObject[], ctx: SchemaErrorC
       const key = patternKey(e.schemaPath);
       const custom = key ? ctx.patterns[key] : undefined;
       if (custom) return at(segs, custom(label, value));
-      return at(segs, { code: 'schema', message: `${subject} has an invalid value ${showValue(value)}`, hint: parent.description });
+      return at(segs, {
+        code: 'schema',
+        message: `${subject} has an invalid value ${showValue(value)}`,
+        hint: parent.description,
+      });
     }
     case 'propertyNames': {
       const name = String(p.propertyName);
-      const inner = all.find((x) => x.propertyName === name && x.instancePath === e.instancePath && x.keyword !== 'propertyNames');
+      const inner = all.find(
+        (x) => x.propertyName === name && x.instancePath === e.instancePath && x.keyword !== 'propertyNames',
+      );
       const key = inner ? patternKey(inner.schemaPath) : undefined;
       const custom = key ? ctx.patterns[key] : undefined;
       const keyLabel = pathLabel([...segs, name]);
-      const init = custom ? custom(keyLabel, name) : { code: 'schema', message: `\`${name}\` is not allowed as a key in ${subject}` };
+      const init = custom
+        ? custom(keyLabel, name)
+        : { code: 'schema', message: `\`${name}\` is not allowed as a key in ${subject}` };
       return at([...segs, name], init, true);
     }
     case 'minimum':
@@ -203,18 +230,32 @@ function describe(e: ErrorObject, all: readonly ErrorObject[], ctx: SchemaErrorC
       const parts: string[] = [];
       if (parent.exclusiveMinimum !== undefined) parts.push(`more than ${parent.exclusiveMinimum}`);
       else if (lo !== undefined && hi === undefined) parts.push(`at least ${lo}`);
-      if (hi !== undefined) parts.push(lo !== undefined && parent.exclusiveMinimum === undefined ? `between ${lo} and ${hi}` : `at most ${hi}`);
+      if (hi !== undefined)
+        parts.push(
+          lo !== undefined && parent.exclusiveMinimum === undefined ? `between ${lo} and ${hi}` : `at most ${hi}`,
+        );
       const range = parts.join(' and ');
-      return at(segs, { code: 'schema', message: `${subject} must be ${range}, not ${showValue(value)}`, hint: parent.description });
+      return at(segs, {
+        code: 'schema',
+        message: `${subject} must be ${range}, not ${showValue(value)}`,
+        hint: parent.description,
+      });
     }
     case 'minLength':
-      return at(segs, p.limit === 1
-        ? { code: 'schema', message: `${subject} must not be empty`, hint: parent.description }
-        : { code: 'schema', message: `${subject} must be at least ${String(p.limit)} characters long` });
+      return at(
+        segs,
+        p.limit === 1
+          ? { code: 'schema', message: `${subject} must not be empty`, hint: parent.description }
+          : { code: 'schema', message: `${subject} must be at least ${String(p.limit)} characters long` },
+      );
     case 'maxLength':
       return at(segs, { code: 'schema', message: `${subject} is too long: at most ${String(p.limit)} characters` });
     case 'minItems':
-      return at(segs, { code: 'schema', message: `${subject} must list at least ${String(p.limit)} item${p.limit === 1 ? '' : 's'}`, hint: parent.description });
+      return at(segs, {
+        code: 'schema',
+        message: `${subject} must list at least ${String(p.limit)} item${p.limit === 1 ? '' : 's'}`,
+        hint: parent.description,
+      });
     case 'maxItems':
       return at(segs, { code: 'schema', message: `${subject} may list at most ${String(p.limit)} items` });
     case 'minProperties':
@@ -222,7 +263,11 @@ function describe(e: ErrorObject, all: readonly ErrorObject[], ctx: SchemaErrorC
     case 'uniqueItems': {
       const items = Array.isArray(value) ? value : [];
       const j = Number(p.j);
-      return at([...segs, String(Number(p.i))], { code: 'schema', message: `${subject} lists ${showValue(items[j])} twice`, hint: 'remove the repeated item' });
+      return at([...segs, String(Number(p.i))], {
+        code: 'schema',
+        message: `${subject} lists ${showValue(items[j])} twice`,
+        hint: 'remove the repeated item',
+      });
     }
     case 'oneOf': {
       const branches = (parent.oneOf ?? []).map((b) => b.required ?? []);
@@ -230,12 +275,17 @@ function describe(e: ErrorObject, all: readonly ErrorObject[], ctx: SchemaErrorC
         const options = branches.map((r) => r[0] ?? '');
         const present = value && typeof value === 'object' ? options.filter((o) => o in (value as object)) : [];
         const list = options.map((o) => `\`${o}\``).join(', ');
-        const message = present.length > 1
-          ? `${subject} sets ${present.map((o) => `\`${o}\``).join(' and ')}; use exactly one of ${list}`
-          : `${subject} needs one of ${list}`;
+        const message =
+          present.length > 1
+            ? `${subject} sets ${present.map((o) => `\`${o}\``).join(' and ')}; use exactly one of ${list}`
+            : `${subject} needs one of ${list}`;
         return at(segs, { code: 'schema', message, hint: parent.description });
       }
-      return at(segs, { code: 'schema', message: `${subject} does not match any allowed form`, hint: parent.description });
+      return at(segs, {
+        code: 'schema',
+        message: `${subject} does not match any allowed form`,
+        hint: parent.description,
+      });
     }
     default:
       return at(segs, { code: 'schema', message: `${subject} ${e.message ?? 'is invalid'}`, hint: parent.description });

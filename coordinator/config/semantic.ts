@@ -39,11 +39,16 @@ export function semanticDiagnostics(data: unknown, file: string, locate: Locator
       if (typeof dep !== 'string') return;
       if (dep in services) known.push({ dep, index });
       else {
-        const guess = closestMatch(dep, names.filter((n) => n !== name));
+        const guess = closestMatch(
+          dep,
+          names.filter((n) => n !== name),
+        );
         report(['services', name, 'depends_on', String(index)], {
           code: 'depends-on-unknown',
           message: `\`${name}\` depends on \`${dep}\`, which is not a service in this file${guess ? `; did you mean \`${guess}\`?` : ''}`,
-          hint: names.length ? `the services are: ${names.join(', ')}` : 'define it under `services:` or remove it from depends_on',
+          hint: names.length
+            ? `the services are: ${names.join(', ')}`
+            : 'define it under `services:` or remove it from depends_on',
           ...(guess ? { fix: { replacement: guess } } : {}),
         });
       }
@@ -77,7 +82,10 @@ function findCycles(names: readonly string[], deps: Map<string, { dep: string }[
     for (const { dep } of deps.get(n) ?? []) {
       if (state.get(dep) === 'active') {
         const loop = stack.slice(stack.indexOf(dep));
-        const startAt = loop.reduce((best, x, i) => ((order.get(x) ?? 0) < (order.get(loop[best] ?? '') ?? 0) ? i : best), 0);
+        const startAt = loop.reduce(
+          (best, x, i) => ((order.get(x) ?? 0) < (order.get(loop[best] ?? '') ?? 0) ? i : best),
+          0,
+        );
         const rotated = [...loop.slice(startAt), ...loop.slice(0, startAt)];
         const key = rotated.join('\0');
         if (!seen.has(key)) {
@@ -136,9 +144,17 @@ function checkHealthchecks(services: Rec, report: (path: string[], init: Diagnos
       const ms = tryParseDuration(hc[key]);
       if (ms === undefined) continue;
       if (ms > MAX_DURATION_MS) {
-        report(['services', name, 'healthcheck', key], { code: 'bad-duration', message: `\`services.${name}.healthcheck.${key}\` is ${String(hc[key])}; the longest allowed is 24h`, hint: 'check the unit: ms, s, m or h' });
+        report(['services', name, 'healthcheck', key], {
+          code: 'bad-duration',
+          message: `\`services.${name}.healthcheck.${key}\` is ${String(hc[key])}; the longest allowed is 24h`,
+          hint: 'check the unit: ms, s, m or h',
+        });
       } else if (ms === 0 && key !== 'start_period') {
-        report(['services', name, 'healthcheck', key], { code: 'bad-duration', message: `\`services.${name}.healthcheck.${key}\` must be longer than 0`, hint: 'e.g. 2s' });
+        report(['services', name, 'healthcheck', key], {
+          code: 'bad-duration',
+          message: `\`services.${name}.healthcheck.${key}\` must be longer than 0`,
+          hint: 'e.g. 2s',
+        });
       }
     }
   }
@@ -155,21 +171,46 @@ function loopbackPort(url: string): number | undefined {
 /** lxc is in the schema for the provider to come; until then a config asking for it is refused here, not by the node. */
 function checkProvider(data: Rec, report: (path: string[], init: DiagnosticInit) => void): void {
   const p = data.provider;
-  if (typeof p !== 'string' || !PROVIDER_NAMES.includes(p as ProviderName) || RUNNABLE_PROVIDERS.includes(p as ProviderName)) return;
-  report(['provider'], { code: 'unsupported', message: `provider \`${p}\` is not available: ${notRunnableReason(p as ProviderName)}`, hint: `use ${RUNNABLE_PROVIDERS.map((r) => `\`provider: ${r}\``).join(' or ')} (or leave \`provider\` out: docker is the default)` });
+  if (
+    typeof p !== 'string' ||
+    !PROVIDER_NAMES.includes(p as ProviderName) ||
+    RUNNABLE_PROVIDERS.includes(p as ProviderName)
+  )
+    return;
+  report(['provider'], {
+    code: 'unsupported',
+    message: `provider \`${p}\` is not available: ${notRunnableReason(p as ProviderName)}`,
+    hint: `use ${RUNNABLE_PROVIDERS.map((r) => `\`provider: ${r}\``).join(' or ')} (or leave \`provider\` out: docker is the default)`,
+  });
 }
 
 /** The node looks every few seconds; a timeout shorter than a second would stop a workspace before anyone could reach it. */
 function checkIdleTimeout(data: Rec, report: (path: string[], init: DiagnosticInit) => void): void {
   const ms = tryParseDuration(data.idleTimeout);
   if (ms === undefined) return;
-  if (ms < 1000) report(['idleTimeout'], { code: 'out-of-range', message: `\`idleTimeout\` ${data.idleTimeout} is shorter than a second`, hint: 'give at least 1s (e.g. 30m), or leave it out to never stop an idle workspace' });
-  else if (ms > 30 * 24 * 3600_000) report(['idleTimeout'], { code: 'out-of-range', message: `\`idleTimeout\` ${data.idleTimeout} is longer than 30 days`, hint: 'leave it out to never stop an idle workspace' });
+  if (ms < 1000)
+    report(['idleTimeout'], {
+      code: 'out-of-range',
+      message: `\`idleTimeout\` ${data.idleTimeout} is shorter than a second`,
+      hint: 'give at least 1s (e.g. 30m), or leave it out to never stop an idle workspace',
+    });
+  else if (ms > 30 * 24 * 3600_000)
+    report(['idleTimeout'], {
+      code: 'out-of-range',
+      message: `\`idleTimeout\` ${data.idleTimeout} is longer than 30 days`,
+      hint: 'leave it out to never stop an idle workspace',
+    });
 }
 
 function checkDockerImage(data: Rec, report: (path: string[], init: DiagnosticInit) => void): void {
   if (!isRecord(data.docker)) return;
   if (data.docker.image !== undefined && data.docker.build !== undefined) {
-    report(['docker', 'build'], { code: 'conflict', severity: 'warning', message: '`docker` sets both `image` and `build`; `image` is not used: the image is built from `build` on the node and named vendetta-ws/<workspace>:<hash of the build inputs>', hint: 'remove `image` (name the base image in the Dockerfile\'s FROM line)' });
+    report(['docker', 'build'], {
+      code: 'conflict',
+      severity: 'warning',
+      message:
+        '`docker` sets both `image` and `build`; `image` is not used: the image is built from `build` on the node and named vendetta-ws/<workspace>:<hash of the build inputs>',
+      hint: "remove `image` (name the base image in the Dockerfile's FROM line)",
+    });
   }
 }

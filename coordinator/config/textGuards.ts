@@ -18,11 +18,15 @@ export function tooLarge(file: string, bytes: number): Diagnostic {
 
 function notText(file: string, text: string, offset: number, what: string): Diagnostic {
   const at = new OffsetMapper(text).position(offset);
-  return diagnosticAt(file, { start: at, end: { line: at.line, col: at.col + 1 } }, {
-    code: 'not-text',
-    message: `the file is not text: it contains ${what}`,
-    hint: 'a config file must be UTF-8 text; check that this is the right file',
-  });
+  return diagnosticAt(
+    file,
+    { start: at, end: { line: at.line, col: at.col + 1 } },
+    {
+      code: 'not-text',
+      message: `the file is not text: it contains ${what}`,
+      hint: 'a config file must be UTF-8 text; check that this is the right file',
+    },
+  );
 }
 
 /** Size and control-character checks on text that is already decoded (e.g. an editor buffer). */
@@ -52,7 +56,16 @@ export function decodeConfigBytes(bytes: Uint8Array, file: string): { text?: str
   }
   if (bad >= 0) {
     const prefix = new TextDecoder('utf-8').decode(bytes.subarray(0, bad));
-    return { diagnostics: [notText(file, prefix, prefix.length, `a byte that is not UTF-8 (0x${(bytes[bad] ?? 0).toString(16).padStart(2, '0')})`)] };
+    return {
+      diagnostics: [
+        notText(
+          file,
+          prefix,
+          prefix.length,
+          `a byte that is not UTF-8 (0x${(bytes[bad] ?? 0).toString(16).padStart(2, '0')})`,
+        ),
+      ],
+    };
   }
   const text = new TextDecoder('utf-8', { ignoreBOM: false }).decode(bytes);
   const diagnostics = checkConfigText(text, file);

@@ -139,9 +139,32 @@ export interface ResolvedWorkspaceConfig {
   name: string;
   provider: Provider;
   node: string;
-  docker: { image: string; build?: { context: string; dockerfile: string; args?: Record<string, string>; target?: string }; run?: ResolvedDockerRun; cpus?: number; memoryBytes?: number; pids?: number };
-  lxc: { image: string; profiles?: string[]; config?: Record<string, string>; target?: string; cpus?: number; memoryBytes?: number };
-  qemu: { image: string; cpus: number; memoryBytes: number; diskBytes: number; accel: 'auto' | 'kvm' | 'tcg'; kernel?: string; initrd?: string; append?: string };
+  docker: {
+    image: string;
+    build?: { context: string; dockerfile: string; args?: Record<string, string>; target?: string };
+    run?: ResolvedDockerRun;
+    cpus?: number;
+    memoryBytes?: number;
+    pids?: number;
+  };
+  lxc: {
+    image: string;
+    profiles?: string[];
+    config?: Record<string, string>;
+    target?: string;
+    cpus?: number;
+    memoryBytes?: number;
+  };
+  qemu: {
+    image: string;
+    cpus: number;
+    memoryBytes: number;
+    diskBytes: number;
+    accel: 'auto' | 'kvm' | 'tcg';
+    kernel?: string;
+    initrd?: string;
+    append?: string;
+  };
   env: Record<string, string>;
   /** In a start order: every service after the services it depends on. */
   services: ResolvedService[];

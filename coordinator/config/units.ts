@@ -9,7 +9,10 @@ export const MAX_DURATION_MS = 24 * UNIT_MS.h!;
 /** Milliseconds for a duration string; throws a RangeError with the reason on anything else. */
 export function parseDuration(s: string): number {
   const ms = tryParseDuration(s);
-  if (ms === undefined) throw new RangeError(`${JSON.stringify(s)} is not a duration: write a whole number followed by ms, s, m or h (e.g. 2s)`);
+  if (ms === undefined)
+    throw new RangeError(
+      `${JSON.stringify(s)} is not a duration: write a whole number followed by ms, s, m or h (e.g. 2s)`,
+    );
   return ms;
 }
 

@@ -13,7 +13,14 @@ function compile(name: string, schema: object): ValidateFunction {
     // validateSchema off: checking our own schemas against draft-07 compiled the meta-schema first,
     // ~30 ms at every coordinator and language-server start; test/unit/config/schemas.test.ts
     // checks them against it instead.
-    ajv ??= new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, validateSchema: false });
+    ajv ??= new Ajv({
+      allErrors: true,
+      verbose: true,
+      strict: true,
+      strictRequired: false,
+      allowUnionTypes: true,
+      validateSchema: false,
+    });
     v = ajv.compile(schema);
     compiled.set(name, v);
   }

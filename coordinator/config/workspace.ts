@@ -14,20 +14,61 @@ import { parseYaml } from './yamlSource';
 /** More than this and the rest are noise: the first problems are what a person fixes first. */
 const MAX_DIAGNOSTICS = 200;
 
-const NAME_HINT = 'use lowercase letters, digits and `-`, starting with a letter or digit, at most 63 characters (e.g. my-app)';
+const NAME_HINT =
+  'use lowercase letters, digits and `-`, starting with a letter or digit, at most 63 characters (e.g. my-app)';
 const show = (v: unknown) => JSON.stringify(v);
 
 export const WORKSPACE_PATTERN_MESSAGES: Record<string, PatternMessage> = {
-  name: (label, v) => ({ code: 'bad-name', message: `\`${label}\` is not a valid workspace name: ${show(v)}`, hint: NAME_HINT }),
-  nodeName: (label, v) => ({ code: 'bad-name', message: `\`${label}\` is not a valid node name: ${show(v)}`, hint: NAME_HINT }),
-  serviceName: (label, v) => ({ code: 'bad-name', message: `${show(v)} is not a valid service name (in \`${label}\`)`, hint: NAME_HINT }),
-  envName: (label, v) => ({ code: 'bad-name', message: `${show(v)} is not a valid environment variable name (in \`${label}\`)`, hint: 'use letters, digits and `_`, not starting with a digit (e.g. NODE_ENV)' }),
-  duration: (label, v) => ({ code: 'bad-duration', message: `\`${label}\` is not a duration: ${show(v)}`, hint: 'write a whole number followed by ms, s, m or h, e.g. 500ms, 2s, 1m' }),
-  size: (label, v) => ({ code: 'schema', message: `\`${label}\` is not a size: ${show(v)}`, hint: 'write bytes, or a number followed by k, m, g or t, e.g. 512m or 2g' }),
-  user: (label, v) => ({ code: 'schema', message: `\`${label}\` is not a valid user name: ${show(v)}`, hint: 'a Unix user name: lowercase letters, digits, `_` and `-`, starting with a letter or `_`' }),
-  image: (label, v) => ({ code: 'schema', message: `\`${label}\` is not a valid image name: ${show(v)}`, hint: 'an image reference such as vendetta/debian:bookworm (no spaces, starting with a letter or digit); for qemu, an absolute path' }),
-  http: (label, v) => ({ code: 'schema', message: `\`${label}\` is not an http(s) URL: ${show(v)}`, hint: 'e.g. http://localhost:3000/health' }),
-  workspaceFolder: (label, v) => ({ code: 'schema', message: `\`${label}\` must be an absolute path: ${show(v)}`, hint: 'e.g. /workspaces/my-app' }),
+  name: (label, v) => ({
+    code: 'bad-name',
+    message: `\`${label}\` is not a valid workspace name: ${show(v)}`,
+    hint: NAME_HINT,
+  }),
+  nodeName: (label, v) => ({
+    code: 'bad-name',
+    message: `\`${label}\` is not a valid node name: ${show(v)}`,
+    hint: NAME_HINT,
+  }),
+  serviceName: (label, v) => ({
+    code: 'bad-name',
+    message: `${show(v)} is not a valid service name (in \`${label}\`)`,
+    hint: NAME_HINT,
+  }),
+  envName: (label, v) => ({
+    code: 'bad-name',
+    message: `${show(v)} is not a valid environment variable name (in \`${label}\`)`,
+    hint: 'use letters, digits and `_`, not starting with a digit (e.g. NODE_ENV)',
+  }),
+  duration: (label, v) => ({
+    code: 'bad-duration',
+    message: `\`${label}\` is not a duration: ${show(v)}`,
+    hint: 'write a whole number followed by ms, s, m or h, e.g. 500ms, 2s, 1m',
+  }),
+  size: (label, v) => ({
+    code: 'schema',
+    message: `\`${label}\` is not a size: ${show(v)}`,
+    hint: 'write bytes, or a number followed by k, m, g or t, e.g. 512m or 2g',
+  }),
+  user: (label, v) => ({
+    code: 'schema',
+    message: `\`${label}\` is not a valid user name: ${show(v)}`,
+    hint: 'a Unix user name: lowercase letters, digits, `_` and `-`, starting with a letter or `_`',
+  }),
+  image: (label, v) => ({
+    code: 'schema',
+    message: `\`${label}\` is not a valid image name: ${show(v)}`,
+    hint: 'an image reference such as vendetta/debian:bookworm (no spaces, starting with a letter or digit); for qemu, an absolute path',
+  }),
+  http: (label, v) => ({
+    code: 'schema',
+    message: `\`${label}\` is not an http(s) URL: ${show(v)}`,
+    hint: 'e.g. http://localhost:3000/health',
+  }),
+  workspaceFolder: (label, v) => ({
+    code: 'schema',
+    message: `\`${label}\` must be an absolute path: ${show(v)}`,
+    hint: 'e.g. /workspaces/my-app',
+  }),
 };
 
 export interface WorkspaceValidation {
@@ -42,14 +83,26 @@ export function validateWorkspaceConfigText(text: string, file: string): Workspa
   } catch (err) {
     // A validator bug must still come out as a diagnostic, never as an exception in the caller.
     const message = `could not validate the file: ${err instanceof Error ? err.message : String(err)}`;
-    return { diagnostics: [diagnosticAt(file, { start: { line: 1, col: 1 }, end: { line: 1, col: 1 } }, { code: 'internal', message, hint: 'this is a bug in vendetta' })] };
+    return {
+      diagnostics: [
+        diagnosticAt(
+          file,
+          { start: { line: 1, col: 1 }, end: { line: 1, col: 1 } },
+          { code: 'internal', message, hint: 'this is a bug in vendetta' },
+        ),
+      ],
+    };
   }
 }
 
 function validate(text: string, file: string): WorkspaceValidation {
   const guard = checkConfigText(text, file);
   if (guard.length) return { diagnostics: guard };
-  const parsed = parseYaml(text, file, 'the file is empty; a config needs at least `name` (and usually `provider` and `services`)');
+  const parsed = parseYaml(
+    text,
+    file,
+    'the file is empty; a config needs at least `name` (and usually `provider` and `services`)',
+  );
   const diagnostics = parsed.diagnostics;
   if (hasErrors(diagnostics) || parsed.data === undefined) return { diagnostics: finish(diagnostics) };
   const data = parsed.data;
@@ -66,7 +119,8 @@ export function validateWorkspaceData(data: unknown, file: string, locate: Locat
   // A misspelt top-level key (`servces:`) would hide every mistake inside its block: check the
   // data again as if the key were spelt right, located at the text as written.
   const seen = new Set(out.map(sameSpot));
-  const asWritten: Locator = (path, opts) => locate(path.length && renamed.to.has(path[0]!) ? [renamed.to.get(path[0]!)!, ...path.slice(1)] : path, opts);
+  const asWritten: Locator = (path, opts) =>
+    locate(path.length && renamed.to.has(path[0]!) ? [renamed.to.get(path[0]!)!, ...path.slice(1)] : path, opts);
   for (const d of checkData(renamed.data, file, asWritten)) if (!seen.has(sameSpot(d))) out.push(d);
   return out;
 }
@@ -75,7 +129,15 @@ function checkData(data: unknown, file: string, locate: Locator): Diagnostic[] {
   const validate = workspaceValidator();
   const out: Diagnostic[] = [];
   if (!validate(data)) {
-    out.push(...schemaDiagnostics(validate.errors ?? [], { file, data, locate, patterns: WORKSPACE_PATTERN_MESSAGES, unknownRootKeyIsError: true }));
+    out.push(
+      ...schemaDiagnostics(validate.errors ?? [], {
+        file,
+        data,
+        locate,
+        patterns: WORKSPACE_PATTERN_MESSAGES,
+        unknownRootKeyIsError: true,
+      }),
+    );
   }
   out.push(...semanticDiagnostics(data, file, locate));
   return out;

@@ -36,10 +36,22 @@ export function parseYaml(text: string, file: string, emptyMessage: string | und
     while (text[start] === ' ' && start < text.length) start++;
     if (text[start] === '\n' || start >= text.length) start = e.pos[0];
     const end = Math.max(start + 1, e.pos[1]);
-    diagnostics.push(diagnosticAt(file, at(start, end), { code: 'yaml-syntax', ...describeYamlError(doc, text, e.code, e.message, e.pos[0], at) }));
+    diagnostics.push(
+      diagnosticAt(file, at(start, end), {
+        code: 'yaml-syntax',
+        ...describeYamlError(doc, text, e.code, e.message, e.pos[0], at),
+      }),
+    );
   }
   for (const w of doc.warnings) {
-    diagnostics.push(diagnosticAt(file, at(w.pos[0], w.pos[1]), { code: 'yaml-syntax', severity: 'warning', message: lowerFirst(w.message), hint: 'plain YAML without custom tags is all a config needs' }));
+    diagnostics.push(
+      diagnosticAt(file, at(w.pos[0], w.pos[1]), {
+        code: 'yaml-syntax',
+        severity: 'warning',
+        message: lowerFirst(w.message),
+        hint: 'plain YAML without custom tags is all a config needs',
+      }),
+    );
   }
   if (diagnostics.length > 0) relocateUnclosedQuotes(doc, text, diagnostics, at);
 
@@ -47,12 +59,25 @@ export function parseYaml(text: string, file: string, emptyMessage: string | und
   if (diagnostics.some((d) => d.severity === 'error')) return { doc, diagnostics, locate };
 
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
-    if (emptyMessage !== undefined) diagnostics.push(fileDiagnostic(file, { code: 'empty', message: emptyMessage, hint: 'see examples/hello/.vendetta/config.yaml for a small complete config' }));
+    if (emptyMessage !== undefined)
+      diagnostics.push(
+        fileDiagnostic(file, {
+          code: 'empty',
+          message: emptyMessage,
+          hint: 'see examples/hello/.vendetta/config.yaml for a small complete config',
+        }),
+      );
     return { doc, diagnostics, locate };
   }
   const complexKey = firstCollectionKey(doc);
   if (complexKey?.range) {
-    diagnostics.push(diagnosticAt(file, at(complexKey.range[0], complexKey.range[1]), { code: 'yaml-syntax', message: 'a key must be a plain name, not a list or mapping', hint: 'check for a stray `?`, `[` or `{` before the `:`' }));
+    diagnostics.push(
+      diagnosticAt(file, at(complexKey.range[0], complexKey.range[1]), {
+        code: 'yaml-syntax',
+        message: 'a key must be a plain name, not a list or mapping',
+        hint: 'check for a stray `?`, `[` or `{` before the `:`',
+      }),
+    );
     return { doc, diagnostics, locate };
   }
   try {
@@ -68,7 +93,13 @@ export function parseYaml(text: string, file: string, emptyMessage: string | und
       : aliasName
         ? `the alias \`*${aliasName}\` has no anchor \`&${aliasName}\` before it`
         : `an alias cannot be resolved: ${lowerFirst(reason)}`;
-    diagnostics.push(diagnosticAt(file, range, { code: 'yaml-syntax', message, hint: 'define each anchor (`&name`) before its alias and avoid nesting aliases' }));
+    diagnostics.push(
+      diagnosticAt(file, range, {
+        code: 'yaml-syntax',
+        message,
+        hint: 'define each anchor (`&name`) before its alias and avoid nesting aliases',
+      }),
+    );
     return { doc, diagnostics, locate };
   }
 }
@@ -82,35 +113,53 @@ function describeYamlError(
   at: (s: number, e: number) => Range,
 ): { message: string; hint: string } {
   // yaml's parser recurses per nesting level and reports running out of stack as an error.
-  if (/call stack/i.test(message)) return { message: 'the file is nested too deeply to read', hint: 'a config needs only a few levels of nesting' };
+  if (/call stack/i.test(message))
+    return { message: 'the file is nested too deeply to read', hint: 'a config needs only a few levels of nesting' };
   switch (code) {
     case 'TAB_AS_INDENT':
       return { message: 'tabs are not allowed for indentation in YAML', hint: 'indent with spaces' };
     case 'DUPLICATE_KEY': {
       const key = scalarStartingAt(doc, offset);
-      const name = key ? String(key.value) : text.slice(offset).split(/[:\s]/)[0] ?? '';
+      const name = key ? String(key.value) : (text.slice(offset).split(/[:\s]/)[0] ?? '');
       const first = key ? firstKeyNamed(doc, key, name) : undefined;
       const where = first?.range ? ` (first set on line ${at(first.range[0], first.range[0]).start.line})` : '';
-      return { message: `duplicate key \`${name}\`${where}`, hint: 'each key may appear once in a mapping; remove or merge one of them' };
+      return {
+        message: `duplicate key \`${name}\`${where}`,
+        hint: 'each key may appear once in a mapping; remove or merge one of them',
+      };
     }
     case 'MULTIPLE_DOCS':
-      return { message: 'the file holds more than one YAML document (a `---` line)', hint: 'a config is a single YAML document; remove the `---` separator' };
+      return {
+        message: 'the file holds more than one YAML document (a `---` line)',
+        hint: 'a config is a single YAML document; remove the `---` separator',
+      };
     case 'BAD_INDENT':
       return { message: lowerFirst(message), hint: 'line up the keys of one mapping at the same column, using spaces' };
     case 'MISSING_CHAR':
       if (/quote/i.test(message)) return { message: 'a quoted string is never closed', hint: 'add the closing quote' };
       return { message: lowerFirst(message), hint: 'write `key: value`, with a space after the colon' };
     case 'BAD_DQ_ESCAPE':
-      return { message: lowerFirst(message), hint: 'in double quotes a backslash starts an escape; write `\\\\` for a backslash, or use single quotes' };
+      return {
+        message: lowerFirst(message),
+        hint: 'in double quotes a backslash starts an escape; write `\\\\` for a backslash, or use single quotes',
+      };
     case 'BLOCK_AS_IMPLICIT_KEY':
-      return { message: 'a value on one line cannot hold another `key: value`', hint: 'quote the value if it contains ": ", or put the nested mapping on its own indented lines' };
+      return {
+        message: 'a value on one line cannot hold another `key: value`',
+        hint: 'quote the value if it contains ": ", or put the nested mapping on its own indented lines',
+      };
     default:
       return { message: lowerFirst(message), hint: 'check the YAML syntax around here' };
   }
 }
 
 /** yaml reports an unclosed quote where the file ends; the opening quote is more useful. */
-function relocateUnclosedQuotes(doc: Document.Parsed, text: string, diagnostics: Diagnostic[], at: (s: number, e: number) => Range): void {
+function relocateUnclosedQuotes(
+  doc: Document.Parsed,
+  text: string,
+  diagnostics: Diagnostic[],
+  at: (s: number, e: number) => Range,
+): void {
   const quoted: Scalar[] = [];
   visit(doc, {
     Scalar(_key, node) {
@@ -190,7 +239,12 @@ function firstAlias(doc: Document.Parsed, name?: string): Node | undefined {
  * The source range for a JSON path: the deepest node the path reaches. A collection is located
  * by its key in the parent (`api:` rather than the whole block under it).
  */
-function locatePath(doc: Document.Parsed, path: readonly string[], opts: LocateOptions, at: (s: number, e: number) => Range): Range {
+function locatePath(
+  doc: Document.Parsed,
+  path: readonly string[],
+  opts: LocateOptions,
+  at: (s: number, e: number) => Range,
+): Range {
   let node: unknown = doc.contents;
   let keyNode: unknown;
   let reached = 0;

@@ -73,8 +73,14 @@ export const REQUESTS = {
   logToolCall: LogToolCallRequest,
 } as const;
 
-type ParamsOf<T> = T extends RequestType<infer P, unknown, ErrorData> ? P : T extends RequestType0<unknown, ErrorData> ? undefined : never;
-type ResultOf<T> = T extends RequestType<unknown, infer R, ErrorData> ? R : T extends RequestType0<infer R, ErrorData> ? R : never;
+type ParamsOf<T> =
+  T extends RequestType<infer P, unknown, ErrorData>
+    ? P
+    : T extends RequestType0<unknown, ErrorData>
+      ? undefined
+      : never;
+type ResultOf<T> =
+  T extends RequestType<unknown, infer R, ErrorData> ? R : T extends RequestType0<infer R, ErrorData> ? R : never;
 
 export type ProgressReporter = (step: number, total: number, message: string) => void;
 

@@ -6,7 +6,13 @@ import type { NodeManager } from '../nodes/nodeManager';
 import { localUser } from '../nodes/nodeSummary';
 import type { NodeRegistry } from '../nodes/registry';
 import type { SshLayer } from '../nodes/sshLayer';
-import { COORDINATOR_PROTOCOL_VERSION, type AddNodeParams, type CoordinatorStatus, type PurgedWorkspace, type RemoveNodeParams } from '../protocol';
+import {
+  COORDINATOR_PROTOCOL_VERSION,
+  type AddNodeParams,
+  type CoordinatorStatus,
+  type PurgedWorkspace,
+  type RemoveNodeParams,
+} from '../protocol';
 import { servicesHandlers } from '../services/handlers';
 import { ServicesManager } from '../services/manager';
 import { VERSION } from '../version';
@@ -53,11 +59,22 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
       validate(raw) {
         const p = v.paramsObject(raw, 'initialize', ['protocolVersion', 'client']);
         if (typeof p.protocolVersion !== 'number' || !Number.isInteger(p.protocolVersion)) {
-          throw new VendettaError('INVALID_PARAMS', 'initialize: protocolVersion must be a whole number', { hint: `This coordinator speaks protocol ${COORDINATOR_PROTOCOL_VERSION}.` });
+          throw new VendettaError('INVALID_PARAMS', 'initialize: protocolVersion must be a whole number', {
+            hint: `This coordinator speaks protocol ${COORDINATOR_PROTOCOL_VERSION}.`,
+          });
         }
         const c = p.client as { name?: unknown; version?: unknown } | undefined;
-        if (typeof c !== 'object' || c === null || typeof c.name !== 'string' || typeof c.version !== 'string' || c.name.length > 100 || c.version.length > 100) {
-          throw new VendettaError('INVALID_PARAMS', 'initialize: client must be {name, version} (strings)', { hint: 'Send client: {"name": "vendetta-cli", "version": "1.2.3"}.' });
+        if (
+          typeof c !== 'object' ||
+          c === null ||
+          typeof c.name !== 'string' ||
+          typeof c.version !== 'string' ||
+          c.name.length > 100 ||
+          c.version.length > 100
+        ) {
+          throw new VendettaError('INVALID_PARAMS', 'initialize: client must be {name, version} (strings)', {
+            hint: 'Send client: {"name": "vendetta-cli", "version": "1.2.3"}.',
+          });
         }
         return { protocolVersion: p.protocolVersion, client: { name: c.name, version: c.version } };
       },
@@ -71,12 +88,22 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
               hint: clientNewer
                 ? 'The running coordinator is older: stop it with `vendetta coordinator stop`; the next command starts the new one.'
                 : `Upgrade ${p.client.name} to match vendetta ${VERSION}.`,
-              details: { coordinatorProtocol: COORDINATOR_PROTOCOL_VERSION, clientProtocol: p.protocolVersion, coordinatorVersion: VERSION },
+              details: {
+                coordinatorProtocol: COORDINATOR_PROTOCOL_VERSION,
+                clientProtocol: p.protocolVersion,
+                coordinatorVersion: VERSION,
+              },
             },
           );
         }
         ctx.client.initialized = p;
-        return { protocolVersion: COORDINATOR_PROTOCOL_VERSION, coordinatorVersion: VERSION, pid: process.pid, home: deps.paths.root, startedAt: deps.startedAt.toISOString() };
+        return {
+          protocolVersion: COORDINATOR_PROTOCOL_VERSION,
+          coordinatorVersion: VERSION,
+          pid: process.pid,
+          home: deps.paths.root,
+          startedAt: deps.startedAt.toISOString(),
+        };
       },
     },
 
@@ -131,7 +158,11 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
       async run(p) {
         const port = p.port ?? 22;
         const key = await deps.ssh.probeHostKey(p.host, port);
-        return { keyType: key.keyType, fingerprint: key.fingerprint, pinned: deps.ssh.lookupPin(p.host, port)?.fingerprint ?? null };
+        return {
+          keyType: key.keyType,
+          fingerprint: key.fingerprint,
+          pinned: deps.ssh.lookupPin(p.host, port)?.fingerprint ?? null,
+        };
       },
     },
 
@@ -145,7 +176,13 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
       async run(p, ctx) {
         if (!p.purge) return manager.remove(p.name, false);
         manager.assertRemovable(p.name);
-        if (p.dryRun) return { name: p.name, purged: false, dryRun: true, workspaces: await planNodePurge(workspaces, p.name, ctx.token) };
+        if (p.dryRun)
+          return {
+            name: p.name,
+            purged: false,
+            dryRun: true,
+            workspaces: await planNodePurge(workspaces, p.name, ctx.token),
+          };
         let removed: PurgedWorkspace[] = [];
         const r = await manager.remove(p.name, true, async () => {
           removed = await purgeNodeWorkspaces(workspaces, p.name, p.workspaces, ctx.token);
@@ -164,7 +201,12 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
         const p = v.paramsObject(raw, 'nodes/prepare', ['name', 'provider', 'dryRun', 'progressToken']);
         const dryRun = v.optional(p.dryRun, (x) => v.boolean(x, 'dryRun'));
         const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));
-        return { name: v.nodeName(p.name), provider: v.oneOf(PREPARE_PROVIDERS, 'provider')(p.provider), dryRun: dryRun ?? false, ...(token !== undefined ? { progressToken: token } : {}) };
+        return {
+          name: v.nodeName(p.name),
+          provider: v.oneOf(PREPARE_PROVIDERS, 'provider')(p.provider),
+          dryRun: dryRun ?? false,
+          ...(token !== undefined ? { progressToken: token } : {}),
+        };
       },
       run: (p, ctx) => manager.prepare(p.name, p.provider, p.dryRun === true, ctx.progress),
     },
@@ -178,7 +220,18 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
 
 export function validateAddNode(raw: unknown): AddNodeParams {
   const p = v.paramsObject(raw, 'nodes/add', [
-    'name', 'host', 'port', 'user', 'identity', 'hostKeyFingerprint', 'acceptNewHostKey', 'replaceHostKey', 'install', 'installRuntime', 'labels', 'progressToken',
+    'name',
+    'host',
+    'port',
+    'user',
+    'identity',
+    'hostKeyFingerprint',
+    'acceptNewHostKey',
+    'replaceHostKey',
+    'install',
+    'installRuntime',
+    'labels',
+    'progressToken',
   ]);
   const out: AddNodeParams = { name: v.nodeName(p.name), host: v.host(p.host) };
   const port = v.optional(p.port, (x) => v.port(x));
@@ -211,13 +264,22 @@ export function validateAddNode(raw: unknown): AddNodeParams {
 
 export function validateRemoveNode(raw: unknown): RemoveNodeParams {
   const p = v.paramsObject(raw, 'nodes/remove', ['name', 'purge', 'dryRun', 'workspaces']);
-  const out: RemoveNodeParams = { name: v.nodeName(p.name), purge: v.optional(p.purge, (x) => v.boolean(x, 'purge')) ?? false };
+  const out: RemoveNodeParams = {
+    name: v.nodeName(p.name),
+    purge: v.optional(p.purge, (x) => v.boolean(x, 'purge')) ?? false,
+  };
   const dryRun = v.optional(p.dryRun, (x) => v.boolean(x, 'dryRun'));
   if (p.workspaces !== undefined) {
-    if (!Array.isArray(p.workspaces) || p.workspaces.length > 10_000) throw new VendettaError('INVALID_PARAMS', 'nodes/remove: workspaces must be a list of workspace names', { hint: 'Send the names a dry run listed.' });
+    if (!Array.isArray(p.workspaces) || p.workspaces.length > 10_000)
+      throw new VendettaError('INVALID_PARAMS', 'nodes/remove: workspaces must be a list of workspace names', {
+        hint: 'Send the names a dry run listed.',
+      });
     out.workspaces = p.workspaces.map((w) => workspaceName(w, 'workspaces'));
   }
-  if ((dryRun || out.workspaces) && !out.purge) throw new VendettaError('INVALID_PARAMS', 'nodes/remove: dryRun and workspaces go with purge', { hint: 'Add purge: true, or leave them out.' });
+  if ((dryRun || out.workspaces) && !out.purge)
+    throw new VendettaError('INVALID_PARAMS', 'nodes/remove: dryRun and workspaces go with purge', {
+      hint: 'Add purge: true, or leave them out.',
+    });
   if (dryRun) out.dryRun = true;
   return out;
 }

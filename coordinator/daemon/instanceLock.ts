@@ -4,7 +4,17 @@
  * nobody ever reads a half-written lock. A lock whose pid is dead (a kill -9'd coordinator) is
  * stale and replaced.
  */
-import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { VendettaError } from '../errors';
 import type { HomePaths } from '../home';
 import { assertTrustedHome } from '../homeTrust';
@@ -41,7 +51,8 @@ export function acquireInstanceLock(paths: HomePaths, log: Logger): InstanceLock
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const holder = readLockPid(file);
-      if (holder !== undefined && holder !== process.pid && isCoordinatorAlive(holder)) throw alreadyRunning(paths.root, holder);
+      if (holder !== undefined && holder !== process.pid && isCoordinatorAlive(holder))
+        throw alreadyRunning(paths.root, holder);
       log.warn('replacing a stale coordinator lock', { file, pid: holder });
       try {
         unlinkSync(file);
@@ -49,7 +60,9 @@ export function acquireInstanceLock(paths: HomePaths, log: Logger): InstanceLock
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
-    throw new VendettaError('INTERNAL', `Could not take the lock ${file}`, { hint: 'Another coordinator kept starting at the same time; retry.' });
+    throw new VendettaError('INTERNAL', `Could not take the lock ${file}`, {
+      hint: 'Another coordinator kept starting at the same time; retry.',
+    });
   } finally {
     rmSync(mine, { force: true });
   }
@@ -106,8 +119,12 @@ export function isCoordinatorAlive(pid: number): boolean {
 }
 
 export function alreadyRunning(home: string, pid: number | undefined): VendettaError {
-  return new VendettaError('ALREADY_RUNNING', `A coordinator is already running for ${home}${pid ? ` (pid ${pid})` : ''}`, {
-    hint: 'Stop it first with `vendetta coordinator stop`, or set VENDETTA_HOME to another directory.',
-    details: pid ? { pid } : undefined,
-  });
+  return new VendettaError(
+    'ALREADY_RUNNING',
+    `A coordinator is already running for ${home}${pid ? ` (pid ${pid})` : ''}`,
+    {
+      hint: 'Stop it first with `vendetta coordinator stop`, or set VENDETTA_HOME to another directory.',
+      details: pid ? { pid } : undefined,
+    },
+  );
 }

@@ -32,7 +32,11 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   ensureHome(paths);
   // Per-request lines are debug: written only when asked for (VENDETTA_LOG_LEVEL=debug), since the
   // log is written synchronously on the request path.
-  const log = new FileLogger(join(paths.logsDir, 'coordinator.log'), { createDir: true, level: logLevelFrom(process.env.VENDETTA_LOG_LEVEL), ...(opts.logToStderr ? { mirror: process.stderr } : {}) });
+  const log = new FileLogger(join(paths.logsDir, 'coordinator.log'), {
+    createDir: true,
+    level: logLevelFrom(process.env.VENDETTA_LOG_LEVEL),
+    ...(opts.logToStderr ? { mirror: process.stderr } : {}),
+  });
   let lock;
   try {
     lock = acquireInstanceLock(paths, log);
@@ -53,7 +57,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   const workspaces = new WorkspaceManager({ paths, log, nodes: manager });
   try {
     const n = workspaces.refreshSshConfig();
-    if (n) log.info('ssh_config blocks now use this coordinator\'s ProxyCommand', { blocks: n });
+    if (n) log.info("ssh_config blocks now use this coordinator's ProxyCommand", { blocks: n });
   } catch (err) {
     log.error('refreshing ssh_config failed (blocks keep their old ProxyCommand)', { err });
   }
@@ -123,5 +127,6 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   services.watchKnownNodes();
   manager.onDidChange(() => services.watchKnownNodes());
   log.info('coordinator ready', { socket: paths.socket, pid: process.pid, nodes: manager.size });
-  if (registry.problem) log.warn('nodes.yaml has an error; running with the built-in node only', { problem: registry.problem });
+  if (registry.problem)
+    log.warn('nodes.yaml has an error; running with the built-in node only', { problem: registry.problem });
 }

@@ -62,7 +62,14 @@ const DEFAULT_MAX_CLIENT_BACKLOG = 8 * 1024 * 1024;
  */
 const CLIENT_FRAME_LIMITS: Partial<FrameLimits> = { maxBodyBytes: 16 * 1024 * 1024, partialTimeoutMs: 5000 };
 
-const USER_ERRORS = new Set(['INVALID_PARAMS', 'INVALID_NAME', 'INVALID_HOST', 'NODE_NOT_FOUND', 'NODE_EXISTS', 'HOST_KEY_UNCONFIRMED']);
+const USER_ERRORS = new Set([
+  'INVALID_PARAMS',
+  'INVALID_NAME',
+  'INVALID_HOST',
+  'NODE_NOT_FOUND',
+  'NODE_EXISTS',
+  'HOST_KEY_UNCONFIRMED',
+]);
 
 export class CoordinatorServer {
   private readonly server: Server;
@@ -108,7 +115,9 @@ export class CoordinatorServer {
   broadcast<P>(type: NotificationType<P>, params: P): void {
     for (const c of this.clients) {
       if (!c.initialized || c.failed) continue;
-      c.connection.sendNotification(type.method, params).catch((err: unknown) => this.opts.log.debug('notification not delivered', { client: c.id, err }));
+      c.connection
+        .sendNotification(type.method, params)
+        .catch((err: unknown) => this.opts.log.debug('notification not delivered', { client: c.id, err }));
     }
   }
 
@@ -116,10 +125,13 @@ export class CoordinatorServer {
   async close(removeSocket: boolean): Promise<void> {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
-      const ends = [...this.clients].map((c) => new Promise<void>((r) => {
-        c.socket.once('close', () => r());
-        c.socket.end();
-      }));
+      const ends = [...this.clients].map(
+        (c) =>
+          new Promise<void>((r) => {
+            c.socket.once('close', () => r());
+            c.socket.end();
+          }),
+      );
       void Promise.race([Promise.all(ends), new Promise((r) => setTimeout(r, 500))]).then(() => {
         for (const c of this.clients) c.socket.destroy();
         for (const s of this.sockets) s.destroy();
@@ -143,14 +155,32 @@ export class CoordinatorServer {
   private accept(socket: Socket): void {
     const { log } = this.opts;
     const maxBacklog = this.opts.maxClientBacklogBytes ?? DEFAULT_MAX_CLIENT_BACKLOG;
-    const writer = new FrameWriter(socket, { maxBacklogBytes: maxBacklog, onBacklog: (queued) => this.dropSlowReader(client, queued, maxBacklog) });
+    const writer = new FrameWriter(socket, {
+      maxBacklogBytes: maxBacklog,
+      onBacklog: (queued) => this.dropSlowReader(client, queued, maxBacklog),
+    });
     const gone = new CancellationTokenSource();
-    const client = { id: this.nextId++, socket, writer, initialized: undefined, failed: false, goneSource: gone, gone: gone.token } as unknown as Client;
+    const client = {
+      id: this.nextId++,
+      socket,
+      writer,
+      initialized: undefined,
+      failed: false,
+      goneSource: gone,
+      gone: gone.token,
+    } as unknown as Client;
     client.notify = (type, params) => {
       if (client.failed || gone.token.isCancellationRequested) return;
-      client.connection.sendNotification(type.method, params).catch((err: unknown) => log.debug('notification not delivered', { client: client.id, err }));
+      client.connection
+        .sendNotification(type.method, params)
+        .catch((err: unknown) => log.debug('notification not delivered', { client: client.id, err }));
     };
-    const limits = { ...CLIENT_FRAME_LIMITS, ...(this.opts.partialMessageTimeoutMs !== undefined ? { partialTimeoutMs: this.opts.partialMessageTimeoutMs } : {}) };
+    const limits = {
+      ...CLIENT_FRAME_LIMITS,
+      ...(this.opts.partialMessageTimeoutMs !== undefined
+        ? { partialTimeoutMs: this.opts.partialMessageTimeoutMs }
+        : {}),
+    };
     const reader = new FrameReader(socket, { limits, onViolation: (v) => this.rejectViolation(client, v) });
     client.connection = createMessageConnection(reader, writer, {
       error: (m) => log.debug('jsonrpc', { client: client.id, m }),
@@ -169,7 +199,9 @@ export class CoordinatorServer {
     });
     socket.on('error', (err) => log.debug('client socket error', { client: client.id, err }));
     client.connection.onRequest((method, params, token) => this.dispatch(client, method, params, token));
-    client.connection.onNotification((method) => log.debug('ignored client notification', { client: client.id, method }));
+    client.connection.onNotification((method) =>
+      log.debug('ignored client notification', { client: client.id, method }),
+    );
     client.connection.listen();
   }
 
@@ -184,15 +216,24 @@ export class CoordinatorServer {
         });
       }
       if (method !== 'initialize' && !client.initialized) {
-        throw new VendettaError('PROTOCOL_MISMATCH', `"${method}" before "initialize"`, { hint: 'A client must send `initialize` first, with its protocol version.' });
+        throw new VendettaError('PROTOCOL_MISMATCH', `"${method}" before "initialize"`, {
+          hint: 'A client must send `initialize` first, with its protocol version.',
+        });
       }
       const params = handler.validate(raw);
       const cancel = new CancellationTokenSource();
-      const subs = [token.onCancellationRequested(() => cancel.cancel()), client.gone.onCancellationRequested(() => cancel.cancel())];
+      const subs = [
+        token.onCancellationRequested(() => cancel.cancel()),
+        client.gone.onCancellationRequested(() => cancel.cancel()),
+      ];
       if (token.isCancellationRequested || client.gone.isCancellationRequested) cancel.cancel();
       let result: unknown;
       try {
-        result = await handler.run(params, { client, token: cancel.token, progress: this.progressFor(client, progressTokenOf(raw)) });
+        result = await handler.run(params, {
+          client,
+          token: cancel.token,
+          progress: this.progressFor(client, progressTokenOf(raw)),
+        });
       } finally {
         for (const d of subs) d.dispose();
         cancel.dispose();
@@ -202,7 +243,13 @@ export class CoordinatorServer {
     } catch (err) {
       const e = toVendettaError(err);
       const level = e.code === 'INTERNAL' ? 'error' : USER_ERRORS.has(e.code) ? 'info' : 'warn';
-      log.log(level, `${method} failed: ${e.message}`, { client: client.id, method, code: e.code, node: e.node, err: e });
+      log.log(level, `${method} failed: ${e.message}`, {
+        client: client.id,
+        method,
+        code: e.code,
+        node: e.node,
+        err: e,
+      });
       return e.toResponseError();
     }
   }
@@ -215,7 +262,13 @@ export class CoordinatorServer {
       const elapsedMs = step > 1 ? now - last : undefined;
       last = now;
       client.connection
-        .sendNotification(ProgressNotification, { token, step, total, message, ...(elapsedMs !== undefined ? { elapsedMs } : {}) })
+        .sendNotification(ProgressNotification, {
+          token,
+          step,
+          total,
+          message,
+          ...(elapsedMs !== undefined ? { elapsedMs } : {}),
+        })
         .catch(() => undefined);
     };
   }
@@ -234,14 +287,20 @@ export class CoordinatorServer {
   private dropSlowReader(client: Client, queued: number, limit: number): void {
     if (client.failed) return;
     client.failed = true;
-    this.opts.log.warn('disconnected a client that stopped reading', { client: client.id, unreadBytes: queued, limitBytes: limit });
+    this.opts.log.warn('disconnected a client that stopped reading', {
+      client: client.id,
+      unreadBytes: queued,
+      limitBytes: limit,
+    });
     client.socket.destroy();
   }
 
   /** Answers a bad message with an error; `fatal` closes the connection too. */
   private reject(client: Client, message: string, id: string | number | null, fatal: boolean): void {
     if (client.failed) return;
-    const e = new VendettaError('INVALID_PARAMS', message, { hint: 'Speak JSON-RPC 2.0 with Content-Length framing, as vscode-jsonrpc does.' });
+    const e = new VendettaError('INVALID_PARAMS', message, {
+      hint: 'Speak JSON-RPC 2.0 with Content-Length framing, as vscode-jsonrpc does.',
+    });
     this.opts.log.warn('bad message from a client', { client: client.id, message, fatal });
     const error = e.toResponseError().toJson();
     if (fatal) client.failed = true;
@@ -253,4 +312,3 @@ export class CoordinatorServer {
     }
   }
 }
-

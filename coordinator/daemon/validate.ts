@@ -13,12 +13,16 @@ export type Raw = Record<string, unknown>;
 export function paramsObject(raw: unknown, method: string, allowed: readonly string[]): Raw {
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new VendettaError('INVALID_PARAMS', `${method}: params must be an object`, { hint: `Send named params: ${allowed.join(', ') || '(none)'}.` });
+    throw new VendettaError('INVALID_PARAMS', `${method}: params must be an object`, {
+      hint: `Send named params: ${allowed.join(', ') || '(none)'}.`,
+    });
   }
   const obj = raw as Raw;
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) {
-      throw new VendettaError('INVALID_PARAMS', `${method}: unknown param "${key}"`, { hint: allowed.length ? `Allowed params: ${allowed.join(', ')}.` : `${method} takes no params.` });
+      throw new VendettaError('INVALID_PARAMS', `${method}: unknown param "${key}"`, {
+        hint: allowed.length ? `Allowed params: ${allowed.join(', ')}.` : `${method} takes no params.`,
+      });
     }
   }
   return obj;
@@ -34,7 +38,8 @@ export function nodeName(v: unknown, field = 'name'): string {
   return v;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
 
 /** A DNS name, an IPv4 or an IPv6 address (brackets allowed and removed). Never an option. */
@@ -51,7 +56,9 @@ export function host(v: unknown, field = 'host'): string {
 
 export function port(v: unknown, field = 'port'): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
-    throw new VendettaError('INVALID_PARAMS', `Invalid ${field}: ${String(v)}`, { hint: 'A port is a whole number from 1 to 65535.' });
+    throw new VendettaError('INVALID_PARAMS', `Invalid ${field}: ${String(v)}`, {
+      hint: 'A port is a whole number from 1 to 65535.',
+    });
   }
   return v;
 }
@@ -70,9 +77,13 @@ export function user(v: unknown): string {
 /** An absolute path to a private key file (the CLI resolves relative paths before sending). */
 export function identityPath(v: unknown): string {
   if (typeof v !== 'string' || v.length === 0 || v.length > 4096 || v.includes('\0') || !isAbsolute(v)) {
-    throw new VendettaError('INVALID_PARAMS', `Invalid identity: ${typeof v === 'string' ? quote(v) : `a ${typeOf(v)}`}`, {
-      hint: 'Give the absolute path of a private key file, e.g. ~/.ssh/id_ed25519.',
-    });
+    throw new VendettaError(
+      'INVALID_PARAMS',
+      `Invalid identity: ${typeof v === 'string' ? quote(v) : `a ${typeOf(v)}`}`,
+      {
+        hint: 'Give the absolute path of a private key file, e.g. ~/.ssh/id_ed25519.',
+      },
+    );
   }
   return v;
 }
@@ -82,21 +93,30 @@ const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 /** `SHA256:<base64>` as OpenSSH prints it; returned without base64 padding. */
 export function fingerprint(v: unknown, field = 'hostKeyFingerprint'): string {
   if (typeof v !== 'string' || !FINGERPRINT.test(v)) {
-    throw new VendettaError('INVALID_PARAMS', `Invalid ${field}: ${typeof v === 'string' ? quote(v) : `a ${typeOf(v)}`}`, {
-      hint: 'A host-key fingerprint looks like SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the node prints it).',
-    });
+    throw new VendettaError(
+      'INVALID_PARAMS',
+      `Invalid ${field}: ${typeof v === 'string' ? quote(v) : `a ${typeOf(v)}`}`,
+      {
+        hint: 'A host-key fingerprint looks like SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the node prints it).',
+      },
+    );
   }
   return v.replace(/=$/, '');
 }
 
 export function boolean(v: unknown, field: string): boolean {
-  if (typeof v !== 'boolean') throw new VendettaError('INVALID_PARAMS', `Invalid ${field}: expected true or false, got a ${typeOf(v)}`, { hint: `Send ${field} as a JSON boolean.` });
+  if (typeof v !== 'boolean')
+    throw new VendettaError('INVALID_PARAMS', `Invalid ${field}: expected true or false, got a ${typeOf(v)}`, {
+      hint: `Send ${field} as a JSON boolean.`,
+    });
   return v;
 }
 
 export function token(v: unknown, field: string): string {
   if (typeof v !== 'string' || v.length === 0 || v.length > 128) {
-    throw new VendettaError('INVALID_PARAMS', `Invalid ${field}: expected a string of 1–128 characters`, { hint: `Send ${field} as a short string, e.g. a random id.` });
+    throw new VendettaError('INVALID_PARAMS', `Invalid ${field}: expected a string of 1–128 characters`, {
+      hint: `Send ${field} as a short string, e.g. a random id.`,
+    });
   }
   return v;
 }
@@ -105,12 +125,16 @@ const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}$/;
 
 export function labels(v: unknown): Record<string, string> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new VendettaError('INVALID_PARAMS', 'Invalid labels: expected an object of strings', { hint: 'Send labels as {"key": "value"}.' });
+    throw new VendettaError('INVALID_PARAMS', 'Invalid labels: expected an object of strings', {
+      hint: 'Send labels as {"key": "value"}.',
+    });
   }
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) {
     if (!LABEL_KEY.test(k) || typeof val !== 'string' || val.length > 256) {
-      throw new VendettaError('INVALID_PARAMS', `Invalid label ${quote(k)}`, { hint: 'Label keys are up to 63 letters, digits, "_", ".", "-" or "/"; values are strings of up to 256 characters.' });
+      throw new VendettaError('INVALID_PARAMS', `Invalid label ${quote(k)}`, {
+        hint: 'Label keys are up to 63 letters, digits, "_", ".", "-" or "/"; values are strings of up to 256 characters.',
+      });
     }
     out[k] = val;
   }
@@ -121,7 +145,11 @@ export function labels(v: unknown): Record<string, string> {
 export function oneOf<T extends string>(choices: readonly T[], field: string): (v: unknown) => T {
   return (v) => {
     if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
-      throw new VendettaError('INVALID_PARAMS', `Invalid ${field}: ${typeof v === 'string' ? quote(v) : `a ${typeOf(v)}`}`, { hint: `${field} is one of: ${choices.join(', ')}.` });
+      throw new VendettaError(
+        'INVALID_PARAMS',
+        `Invalid ${field}: ${typeof v === 'string' ? quote(v) : `a ${typeOf(v)}`}`,
+        { hint: `${field} is one of: ${choices.join(', ')}.` },
+      );
     }
     return v as T;
   };

@@ -54,6 +54,8 @@ export class CappedOutput {
     const head = Buffer.concat(this.head).toString('utf8');
     const tail = Buffer.concat(this.tail).toString('utf8');
     const cut = this.cutBytes;
-    return cut > 0 ? `${head}\n[… ${cut} bytes cut: the output had ${this.total} bytes, the cap is ${this.maxBytes} …]\n${tail}` : head + tail;
+    return cut > 0
+      ? `${head}\n[… ${cut} bytes cut: the output had ${this.total} bytes, the cap is ${this.maxBytes} …]\n${tail}`
+      : head + tail;
   }
 }

@@ -7,14 +7,23 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestType, RequestType0 } from 'vscode-jsonrpc';
 import { CoordinatorClient } from '../cli/client';
-import { LogToolCallRequest, ProgressNotification, type ErrorData, type ProgressParams, type ToolCallRecord } from '../protocol';
+import {
+  LogToolCallRequest,
+  ProgressNotification,
+  type ErrorData,
+  type ProgressParams,
+  type ToolCallRecord,
+} from '../protocol';
 
 export class CoordinatorLink {
   private client: CoordinatorClient | undefined;
   private connecting: Promise<CoordinatorClient> | undefined;
   private readonly progress = new Map<string, (p: ProgressParams) => void>();
 
-  constructor(private readonly connect: () => Promise<CoordinatorClient> = () => CoordinatorClient.connect({ clientName: 'vendetta-mcp' })) {}
+  constructor(
+    private readonly connect: () => Promise<CoordinatorClient> = () =>
+      CoordinatorClient.connect({ clientName: 'vendetta-mcp' }),
+  ) {}
 
   /** The connected client, connecting (again) when there is none or the last one was lost. */
   get(): Promise<CoordinatorClient> {
@@ -39,7 +48,10 @@ export class CoordinatorLink {
 
   request<P, R>(type: RequestType<P, R, ErrorData>, params: P): Promise<R>;
   request<R>(type: RequestType0<R, ErrorData>): Promise<R>;
-  async request(type: RequestType<unknown, unknown, ErrorData> | RequestType0<unknown, ErrorData>, ...params: unknown[]): Promise<unknown> {
+  async request(
+    type: RequestType<unknown, unknown, ErrorData> | RequestType0<unknown, ErrorData>,
+    ...params: unknown[]
+  ): Promise<unknown> {
     const c = await this.get();
     return (c.request as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...params);
   }

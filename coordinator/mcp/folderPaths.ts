@@ -17,8 +17,12 @@ export function pathInFolder(folder: string, path: string): string {
 }
 
 export function outside(path: string, folder: string, why: string): VendettaError {
-  return new VendettaError('INVALID_PARAMS', `${JSON.stringify(path)} is outside the workspace folder ${folder}: ${why}`, {
-    hint: `The file tools work inside ${folder} only; give a path relative to it. The exec tool can reach the rest of the workspace.`,
-    details: { reason: 'PATH_OUTSIDE' },
-  });
+  return new VendettaError(
+    'INVALID_PARAMS',
+    `${JSON.stringify(path)} is outside the workspace folder ${folder}: ${why}`,
+    {
+      hint: `The file tools work inside ${folder} only; give a path relative to it. The exec tool can reach the rest of the workspace.`,
+      details: { reason: 'PATH_OUTSIDE' },
+    },
+  );
 }

@@ -28,12 +28,18 @@ export const ALL_TOOLS: readonly ToolSpec[] = [...workspaceTools, execTool, ...f
 
 /** The tools a server with these flags offers. */
 export function toolsFor(opts: McpOptions): ToolSpec[] {
-  const allowed = (k: ToolKind) => (opts.readOnly ? k === 'read' : k !== 'destructive' || opts.allowDestructive === true);
+  const allowed = (k: ToolKind) =>
+    opts.readOnly ? k === 'read' : k !== 'destructive' || opts.allowDestructive === true;
   return ALL_TOOLS.filter((t) => allowed(t.kind));
 }
 
 function annotations(t: ToolSpec) {
-  return { title: t.title, readOnlyHint: t.kind === 'read', destructiveHint: t.kind === 'destructive', openWorldHint: false };
+  return {
+    title: t.title,
+    readOnlyHint: t.kind === 'read',
+    destructiveHint: t.kind === 'destructive',
+    openWorldHint: false,
+  };
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -48,36 +54,67 @@ export function errorResult(err: unknown): CallToolResult {
 }
 
 export function createMcpServer(opts: McpOptions, link: CoordinatorLink, sessions: WorkspaceSessions): McpServer {
-  const server = new McpServer({ name: 'vendetta', version: VERSION }, {
-    capabilities: { tools: {} },
-    instructions: 'Vendetta runs devcontainer-style workspaces on remote Linux machines. list_workspaces shows them; exec runs commands in one; read_file / write_file / list_files work inside its project folder.',
-  });
+  const server = new McpServer(
+    { name: 'vendetta', version: VERSION },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        'Vendetta runs devcontainer-style workspaces on remote Linux machines. list_workspaces shows them; exec runs commands in one; read_file / write_file / list_files work inside its project folder.',
+    },
+  );
   for (const t of toolsFor(opts)) {
-    server.registerTool(t.name, { title: t.title, description: t.description, inputSchema: t.input, annotations: annotations(t) }, async (args: Record<string, unknown>, extra: Extra) => {
-      const t0 = Date.now();
-      const token = extra._meta?.progressToken;
-      const ctx: ToolContext = {
-        link,
-        sessions,
-        signal: extra.signal,
-        progress(progress, total, message) {
-          if (token === undefined) return;
-          void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), message } }).catch(() => undefined);
-        },
-      };
-      const ws = typeof args.workspace === 'string' ? args.workspace : typeof args.name === 'string' ? args.name : undefined;
-      const node = typeof args.node === 'string' ? args.node : undefined;
-      try {
-        const out = await t.run(args as never, ctx);
-        await link.logCall({ tool: t.name, ...(out.workspace ?? ws ? { workspace: out.workspace ?? ws } : {}), ...(out.node ?? node ? { node: out.node ?? node } : {}), durationMs: Date.now() - t0, ok: true, ...(out.exitCode !== undefined ? { exitCode: out.exitCode } : {}) });
-        return { content: [{ type: 'text', text: out.text }], ...(out.structured ? { structuredContent: out.structured } : {}) };
-      } catch (err) {
-        const e = toVendettaError(err);
-        const reason = typeof e.details?.reason === 'string' ? e.details.reason : e.code;
-        await link.logCall({ tool: t.name, ...(ws ? { workspace: ws } : {}), ...(node ? { node } : {}), durationMs: Date.now() - t0, ok: false, error: reason });
-        return errorResult(e);
-      }
-    });
+    server.registerTool(
+      t.name,
+      { title: t.title, description: t.description, inputSchema: t.input, annotations: annotations(t) },
+      async (args: Record<string, unknown>, extra: Extra) => {
+        const t0 = Date.now();
+        const token = extra._meta?.progressToken;
+        const ctx: ToolContext = {
+          link,
+          sessions,
+          signal: extra.signal,
+          progress(progress, total, message) {
+            if (token === undefined) return;
+            void extra
+              .sendNotification({
+                method: 'notifications/progress',
+                params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), message },
+              })
+              .catch(() => undefined);
+          },
+        };
+        const ws =
+          typeof args.workspace === 'string' ? args.workspace : typeof args.name === 'string' ? args.name : undefined;
+        const node = typeof args.node === 'string' ? args.node : undefined;
+        try {
+          const out = await t.run(args as never, ctx);
+          await link.logCall({
+            tool: t.name,
+            ...((out.workspace ?? ws) ? { workspace: out.workspace ?? ws } : {}),
+            ...((out.node ?? node) ? { node: out.node ?? node } : {}),
+            durationMs: Date.now() - t0,
+            ok: true,
+            ...(out.exitCode !== undefined ? { exitCode: out.exitCode } : {}),
+          });
+          return {
+            content: [{ type: 'text', text: out.text }],
+            ...(out.structured ? { structuredContent: out.structured } : {}),
+          };
+        } catch (err) {
+          const e = toVendettaError(err);
+          const reason = typeof e.details?.reason === 'string' ? e.details.reason : e.code;
+          await link.logCall({
+            tool: t.name,
+            ...(ws ? { workspace: ws } : {}),
+            ...(node ? { node } : {}),
+            durationMs: Date.now() - t0,
+            ok: false,
+            error: reason,
+          });
+          return errorResult(e);
+        }
+      },
+    );
   }
   return server;
 }

@@ -63,7 +63,13 @@ export class WorkspaceSessions {
     const sock = await attachTunnel(client.paths, info.token);
     let ssh: Client;
     try {
-      ssh = await connectWorkspace({ sock, alias: info.alias, user: info.user, identityFile: info.identityFile, knownHostsFile: info.knownHostsFile });
+      ssh = await connectWorkspace({
+        sock,
+        alias: info.alias,
+        user: info.user,
+        identityFile: info.identityFile,
+        knownHostsFile: info.knownHostsFile,
+      });
     } catch (err) {
       sock.destroy();
       throw err;
@@ -92,7 +98,11 @@ export class WorkspaceSessions {
   }
 
   dispose(): void {
-    for (const s of this.open.values()) s.then((x) => x.ssh.end(), () => undefined);
+    for (const s of this.open.values())
+      s.then(
+        (x) => x.ssh.end(),
+        () => undefined,
+      );
     this.open.clear();
   }
 }
@@ -109,7 +119,12 @@ export function runCapped(ssh: Client, command: string, opts: RunOptions): Promi
   return new Promise((resolve, reject) => {
     ssh.exec(command, (err, ch: ClientChannel) => {
       if (err) {
-        reject(new VendettaError('TUNNEL_FAILED', `The workspace refused to run the command: ${err.message}`, { cause: err, hint: 'Is the workspace running? workspace_status shows it.' }));
+        reject(
+          new VendettaError('TUNNEL_FAILED', `The workspace refused to run the command: ${err.message}`, {
+            cause: err,
+            hint: 'Is the workspace running? workspace_status shows it.',
+          }),
+        );
         return;
       }
       const stdout = new CappedOutput(opts.maxBytes);
@@ -130,15 +145,25 @@ export function runCapped(ssh: Client, command: string, opts: RunOptions): Promi
         const durationMs = Date.now() - t0;
         // `timeout` in the workspace ends the command at the deadline with 124 (TERM) or 137 (KILL).
         const timedOut = backstop || (durationMs >= opts.timeoutMs - 50 && (exitCode === 124 || exitCode === 137));
-        resolve({ exitCode: timedOut ? null : exitCode ?? (signal ? null : 255), ...(signal ? { signal } : {}), stdout, stderr, timedOut, durationMs });
+        resolve({
+          exitCode: timedOut ? null : (exitCode ?? (signal ? null : 255)),
+          ...(signal ? { signal } : {}),
+          stdout,
+          stderr,
+          timedOut,
+          durationMs,
+        });
       };
       // The workspace keeps the deadline (the caller wraps the command in `timeout`); this one
       // is for a command that runs without it: signal it and stop waiting for the channel.
-      const timer = setTimeout(() => {
-        ch.signal('KILL');
-        ch.close();
-        finish(true);
-      }, opts.timeoutMs + (opts.backstopMs ?? BACKSTOP_MS));
+      const timer = setTimeout(
+        () => {
+          ch.signal('KILL');
+          ch.close();
+          finish(true);
+        },
+        opts.timeoutMs + (opts.backstopMs ?? BACKSTOP_MS),
+      );
       ch.on('close', () => finish(false));
       ch.end(opts.stdin ?? Buffer.alloc(0));
     });

@@ -53,7 +53,10 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
   const total = input.install ? 4 : 3;
   const checkCancelled = () => {
     if (ctx.token?.isCancellationRequested) {
-      throw new VendettaError('CANCELLED', `Adding ${node.name} was cancelled; nothing was saved`, { node: node.name, hint: 'Run `vendetta node add` again to add it.' });
+      throw new VendettaError('CANCELLED', `Adding ${node.name} was cancelled; nothing was saved`, {
+        node: node.name,
+        hint: 'Run `vendetta node add` again to add it.',
+      });
     }
   };
   const progress: ProgressFn = (step, of, message) => {
@@ -82,11 +85,20 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
     let info: NodeInfo | undefined;
     if (input.install) {
       progress(3, total, 'Installing and starting the agent…');
-      client = ssh.createAgentClient({ name: node.name, host: node.host, port: node.port, user: node.user, ...(node.identity ? { identity: node.identity } : {}) }, {
-        install: true,
-        ...(input.runtime ? { runtime: input.runtime } : {}),
-        onStatus: (message) => progress(3, total, message),
-      });
+      client = ssh.createAgentClient(
+        {
+          name: node.name,
+          host: node.host,
+          port: node.port,
+          user: node.user,
+          ...(node.identity ? { identity: node.identity } : {}),
+        },
+        {
+          install: true,
+          ...(input.runtime ? { runtime: input.runtime } : {}),
+          onStatus: (message) => progress(3, total, message),
+        },
+      );
       await client.connect();
       info = checkNodeInfo(await client.request(GetNodeInfo), node.name);
     }
@@ -98,7 +110,10 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
     return { node: saved, client, hostKey, identity, info, ...(runtimeProvided ? { runtimeProvided } : {}) };
   } catch (err) {
     await client?.close().catch(() => undefined);
-    if (undoPin) await undoPin().catch((e: unknown) => log.warn('could not restore known_hosts after a failed add', { node: node.name, err: e }));
+    if (undoPin)
+      await undoPin().catch((e: unknown) =>
+        log.warn('could not restore known_hosts after a failed add', { node: node.name, err: e }),
+      );
     throw explainAuth(withNode(err, node.name), identity, node);
   }
 }
@@ -112,29 +127,58 @@ export function decideHostKey(input: AddNodeInput, presented: HostKey, pinned: H
   const fp = normalize(presented.fingerprint);
   const where = `${node.host}:${node.port}`;
   if (input.hostKeyFingerprint !== undefined && normalize(input.hostKeyFingerprint) !== fp) {
-    throw new VendettaError('HOST_KEY_MISMATCH', `The host key of ${where} is ${fp}, not ${normalize(input.hostKeyFingerprint)} as given`, {
-      node: node.name,
-      hint: 'Check the fingerprint on the node (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`). If they differ, someone may be intercepting the connection.',
-      details: { host: node.host, port: node.port, keyType: presented.keyType, expectedFingerprint: normalize(input.hostKeyFingerprint), presentedFingerprint: fp },
-    });
+    throw new VendettaError(
+      'HOST_KEY_MISMATCH',
+      `The host key of ${where} is ${fp}, not ${normalize(input.hostKeyFingerprint)} as given`,
+      {
+        node: node.name,
+        hint: 'Check the fingerprint on the node (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`). If they differ, someone may be intercepting the connection.',
+        details: {
+          host: node.host,
+          port: node.port,
+          keyType: presented.keyType,
+          expectedFingerprint: normalize(input.hostKeyFingerprint),
+          presentedFingerprint: fp,
+        },
+      },
+    );
   }
   if (pinned && normalize(pinned.fingerprint) === fp) return false;
   if (pinned && !input.replaceHostKey) {
     const old = normalize(pinned.fingerprint);
-    throw new VendettaError('HOST_KEY_MISMATCH', `The host key of ${where} changed: pinned ${old}, the node now presents ${fp}`, {
-      node: node.name,
-      hint: `If the node was reinstalled on purpose, re-pin its key: \`vendetta node add ${node.name} --host ${node.host} --port ${node.port} --replace-host-key --host-key-fingerprint ${fp}\`. Otherwise someone may be intercepting the connection.`,
-      details: { host: node.host, port: node.port, keyType: presented.keyType, pinnedFingerprint: old, presentedFingerprint: fp },
-    });
+    throw new VendettaError(
+      'HOST_KEY_MISMATCH',
+      `The host key of ${where} changed: pinned ${old}, the node now presents ${fp}`,
+      {
+        node: node.name,
+        hint: `If the node was reinstalled on purpose, re-pin its key: \`vendetta node add ${node.name} --host ${node.host} --port ${node.port} --replace-host-key --host-key-fingerprint ${fp}\`. Otherwise someone may be intercepting the connection.`,
+        details: {
+          host: node.host,
+          port: node.port,
+          keyType: presented.keyType,
+          pinnedFingerprint: old,
+          presentedFingerprint: fp,
+        },
+      },
+    );
   }
   if (input.hostKeyFingerprint !== undefined || input.acceptNewHostKey) return true;
-  const details: Record<string, unknown> = { host: node.host, port: node.port, keyType: presented.keyType, fingerprint: fp };
+  const details: Record<string, unknown> = {
+    host: node.host,
+    port: node.port,
+    keyType: presented.keyType,
+    fingerprint: fp,
+  };
   if (pinned) details.pinnedFingerprint = normalize(pinned.fingerprint);
-  throw new VendettaError('HOST_KEY_UNCONFIRMED', `The host key of ${where} is not confirmed: ${fp} (${presented.keyType})`, {
-    node: node.name,
-    hint: `Check it on the node (\`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\`), then pass --host-key-fingerprint ${fp}, or --accept-new-host-key to trust the key the node presents.`,
-    details,
-  });
+  throw new VendettaError(
+    'HOST_KEY_UNCONFIRMED',
+    `The host key of ${where} is not confirmed: ${fp} (${presented.keyType})`,
+    {
+      node: node.name,
+      hint: `Check it on the node (\`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\`), then pass --host-key-fingerprint ${fp}, or --accept-new-host-key to trust the key the node presents.`,
+      details,
+    },
+  );
 }
 
 /** OpenSSH prints SHA256 fingerprints without base64 padding; compare them that way. */
@@ -145,7 +189,13 @@ export function normalize(fingerprint: string): string {
 function withNode(err: unknown, node: string): VendettaError {
   const e = toVendettaError(err);
   if (e.node) return e;
-  return new VendettaError(e.code, e.message, { hint: e.hint, node, provider: e.provider, details: e.details, cause: e.cause });
+  return new VendettaError(e.code, e.message, {
+    hint: e.hint,
+    node,
+    provider: e.provider,
+    details: e.details,
+    cause: e.cause,
+  });
 }
 
 /**

@@ -31,7 +31,8 @@ export function endpointsFile(paths: HomePaths): string {
   return join(paths.stateDir, 'agent-endpoints.json');
 }
 
-const isPath = (v: unknown): v is string => typeof v === 'string' && v.startsWith('/') && !v.includes('\0') && v.length <= 4096;
+const isPath = (v: unknown): v is string =>
+  typeof v === 'string' && v.startsWith('/') && !v.includes('\0') && v.length <= 4096;
 
 /** An endpoint as read from the file or an initialize reply; undefined for anything malformed. */
 export function validEndpoint(raw: unknown): AgentEndpoint | undefined {

@@ -13,7 +13,15 @@ export function checkNodeInfo(raw: unknown, node: string): NodeInfo {
   const prov = obj(o.providers, 'node/info providers', node);
   str(o.agentVersion, 'agentVersion', node);
   for (const k of ['hostname', 'os', 'arch', 'kernel', 'nodeVersion']) str(sys[k], `system.${k}`, node);
-  for (const k of ['cpus', 'memoryTotalBytes', 'memoryAvailableBytes', 'diskFreeBytes', 'diskTotalBytes', 'uptimeSeconds']) num(sys[k], `system.${k}`, node);
+  for (const k of [
+    'cpus',
+    'memoryTotalBytes',
+    'memoryAvailableBytes',
+    'diskFreeBytes',
+    'diskTotalBytes',
+    'uptimeSeconds',
+  ])
+    num(sys[k], `system.${k}`, node);
   const load = sys.load;
   if (!Array.isArray(load) || load.length !== 3 || !load.every((x) => typeof x === 'number')) bad('system.load', node);
   for (const p of ['docker', 'lxc', 'qemu']) {

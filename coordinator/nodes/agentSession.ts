@@ -38,7 +38,6 @@ export interface AgentSessionOptions {
   maxMessageBytes?: number;
 }
 
-
 export class AgentSession {
   readonly connection: MessageConnection;
   private closedError: VendettaError | undefined;
@@ -68,7 +67,8 @@ export class AgentSession {
     this.connection.onNotification(LogNotification, (p) => opts.onLog?.(p));
     this.connection.onClose(() => this.markClosed('the connection to the agent closed'));
     this.connection.onError(([err]) => {
-      if (err instanceof FrameError && err.violation.tooLarge) this.markClosed('', err, tooLarge(opts.nodeName, err, err.violation.tooLarge));
+      if (err instanceof FrameError && err.violation.tooLarge)
+        this.markClosed('', err, tooLarge(opts.nodeName, err, err.violation.tooLarge));
       else this.markClosed(`the connection to the agent failed: ${err.message}`, err);
     });
     this.connection.listen();
@@ -104,16 +104,27 @@ export class AgentSession {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new VendettaError('NODE_UNREACHABLE', `The agent on ${this.opts.nodeName} did not answer within ${timeoutMs / 1000} s`, {
-          node: this.opts.nodeName,
-          hint: `Run \`vendetta node test ${this.opts.nodeName}\` to see which step fails.`,
-        })),
+        () =>
+          reject(
+            new VendettaError(
+              'NODE_UNREACHABLE',
+              `The agent on ${this.opts.nodeName} did not answer within ${timeoutMs / 1000} s`,
+              {
+                node: this.opts.nodeName,
+                hint: `Run \`vendetta node test ${this.opts.nodeName}\` to see which step fails.`,
+              },
+            ),
+          ),
         timeoutMs,
       );
     });
     try {
       const result = await Promise.race([
-        this.request(Initialize, { protocolVersion: AGENT_PROTOCOL_VERSION, clientName: 'vendetta-coordinator', clientVersion: VERSION }),
+        this.request(Initialize, {
+          protocolVersion: AGENT_PROTOCOL_VERSION,
+          clientName: 'vendetta-coordinator',
+          clientVersion: VERSION,
+        }),
         timeout,
       ]);
       if (result.protocolVersion !== AGENT_PROTOCOL_VERSION) {
@@ -128,7 +139,10 @@ export class AgentSession {
 
   request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
   request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
-  async request(type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>, ...args: unknown[]): Promise<unknown> {
+  async request(
+    type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>,
+    ...args: unknown[]
+  ): Promise<unknown> {
     if (this.closedError) throw this.closedError;
     // vscode-jsonrpc leaves a request pending when the stream closes (it rejects only on
     // dispose): race it against our own error. One rejecter per request, dropped when it settles.
@@ -157,18 +171,25 @@ export class AgentSession {
     if (err instanceof ResponseError) {
       const data = err.data as AgentErrorData | undefined;
       if (err.code === AgentErrorCodes.ProtocolMismatch) return protocolMismatch(node, undefined, err);
-      return new VendettaError('AGENT_ERROR', err.message, { node, hint: data?.hint, provider: data?.provider, cause: err });
+      return new VendettaError('AGENT_ERROR', err.message, {
+        node,
+        hint: data?.hint,
+        provider: data?.provider,
+        cause: err,
+      });
     }
     return new VendettaError('NODE_UNREACHABLE', `Lost the connection to ${node}`, { node, cause: err });
   }
 
   private markClosed(reason: string, cause?: unknown, error?: VendettaError): void {
     if (this.closedError) return;
-    this.closedError = error ?? new VendettaError('NODE_UNREACHABLE', `Lost the connection to ${this.opts.nodeName}: ${reason}`, {
-      node: this.opts.nodeName,
-      hint: `The next request reconnects; \`vendetta node test ${this.opts.nodeName}\` diagnoses a link that stays down.`,
-      cause,
-    });
+    this.closedError =
+      error ??
+      new VendettaError('NODE_UNREACHABLE', `Lost the connection to ${this.opts.nodeName}: ${reason}`, {
+        node: this.opts.nodeName,
+        hint: `The next request reconnects; \`vendetta node test ${this.opts.nodeName}\` diagnoses a link that stays down.`,
+        cause,
+      });
     for (const l of this.closeListeners.splice(0)) l(this.closedError);
     for (const fail of this.inFlight.values()) fail(this.closedError);
     this.inFlight.clear();
@@ -177,17 +198,25 @@ export class AgentSession {
 
 function tooLarge(node: string, err: FrameError, size: { bytes: number; limit: number }): VendettaError {
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return new VendettaError('AGENT_ERROR', `The agent on ${node} sent a message of ${mib(size.bytes)}, over the coordinator's limit of ${mib(size.limit)}`, {
-    node,
-    hint: 'The coordinator refuses it so its memory stays bounded, and reconnects on the next request. A workspace folder with a very large number of files makes such replies: leave generated folders out of the project.',
-    cause: err,
-  });
+  return new VendettaError(
+    'AGENT_ERROR',
+    `The agent on ${node} sent a message of ${mib(size.bytes)}, over the coordinator's limit of ${mib(size.limit)}`,
+    {
+      node,
+      hint: 'The coordinator refuses it so its memory stays bounded, and reconnects on the next request. A workspace folder with a very large number of files makes such replies: leave generated folders out of the project.',
+      cause: err,
+    },
+  );
 }
 
 function protocolMismatch(node: string, agentVersion: number | undefined, cause?: unknown): VendettaError {
   return new VendettaError(
     'PROTOCOL_MISMATCH',
     `The agent on ${node} speaks protocol ${agentVersion ?? 'unknown'}, this coordinator speaks ${AGENT_PROTOCOL_VERSION}`,
-    { node, hint: `Upgrade vendetta here, or reinstall the agent: \`vendetta node remove ${node} --purge\`, then \`vendetta node add ${node} …\`.`, cause },
+    {
+      node,
+      hint: `Upgrade vendetta here, or reinstall the agent: \`vendetta node remove ${node} --purge\`, then \`vendetta node add ${node} …\`.`,
+      cause,
+    },
   );
 }

@@ -55,7 +55,8 @@ export class LocalAgentClient implements AgentClient {
 
   connect(): Promise<InitializeResult> {
     if (this.closed) return Promise.reject(this.closedError());
-    if (this.state === 'online' && this.session && !this.session.closed && this.agent) return Promise.resolve(this.agent);
+    if (this.state === 'online' && this.session && !this.session.closed && this.agent)
+      return Promise.resolve(this.agent);
     this.connecting ??= this.start().finally(() => {
       this.connecting = undefined;
     });
@@ -64,7 +65,10 @@ export class LocalAgentClient implements AgentClient {
 
   request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
   request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
-  async request(type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>, ...args: unknown[]): Promise<unknown> {
+  async request(
+    type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>,
+    ...args: unknown[]
+  ): Promise<unknown> {
     await this.connect();
     const session = this.session;
     if (!session) throw this.lastError ?? this.closedError();
@@ -92,14 +96,27 @@ export class LocalAgentClient implements AgentClient {
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
-      child.once('error', (err) => reject(new VendettaError('NODE_UNREACHABLE', `Cannot run the local agent: ${err.message}`, { node: nodeName, cause: err })));
+      child.once('error', (err) =>
+        reject(
+          new VendettaError('NODE_UNREACHABLE', `Cannot run the local agent: ${err.message}`, {
+            node: nodeName,
+            cause: err,
+          }),
+        ),
+      );
     });
     // An EPIPE on stdin (the command exited early) is reported through its exit code and stderr.
     child.stdin.on('error', () => undefined);
     const exit = new Promise<number>((resolve) => {
       child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 255)));
     });
-    return { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exit, kill: () => void child.kill('SIGTERM') };
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      exit,
+      kill: () => void child.kill('SIGTERM'),
+    };
   }
 
   /** The local node's workspaces listen on this machine's loopback: a plain TCP connect. */
@@ -114,11 +131,17 @@ export class LocalAgentClient implements AgentClient {
       });
       sock.once('error', (err) => {
         sock.destroy();
-        reject(new VendettaError('TUNNEL_FAILED', `Cannot connect to ${host}:${port} on ${node}: ${describeNetworkError(err)}`, {
-          node,
-          cause: err,
-          hint: 'Is the workspace running? `vendetta workspace status` shows it; `vendetta workspace start` starts it.',
-        }));
+        reject(
+          new VendettaError(
+            'TUNNEL_FAILED',
+            `Cannot connect to ${host}:${port} on ${node}: ${describeNetworkError(err)}`,
+            {
+              node,
+              cause: err,
+              hint: 'Is the workspace running? `vendetta workspace status` shows it; `vendetta workspace start` starts it.',
+            },
+          ),
+        );
       });
     });
   }
@@ -188,7 +211,13 @@ export class LocalAgentClient implements AgentClient {
         this.agent = undefined;
         if (child.exitCode === null) child.kill('SIGTERM');
         const tail = stderrTail.at(-1);
-        const lost = tail ? new VendettaError(err.code, `${err.message} (agent said: ${tail})`, { node: nodeName, hint: err.hint, cause: err.cause }) : err;
+        const lost = tail
+          ? new VendettaError(err.code, `${err.message} (agent said: ${tail})`, {
+              node: nodeName,
+              hint: err.hint,
+              cause: err.cause,
+            })
+          : err;
         if (!this.closed) {
           this.setState('offline', lost);
           this.scheduleReconnect();
@@ -202,13 +231,14 @@ export class LocalAgentClient implements AgentClient {
       this.setState('online');
       return result;
     } catch (err) {
-      const e = err instanceof VendettaError
-        ? err
-        : new VendettaError('NODE_UNREACHABLE', `Cannot start the local agent: ${(err as Error).message}`, {
-            node: nodeName,
-            cause: err,
-            hint: 'The coordinator log has the agent\'s output.',
-          });
+      const e =
+        err instanceof VendettaError
+          ? err
+          : new VendettaError('NODE_UNREACHABLE', `Cannot start the local agent: ${(err as Error).message}`, {
+              node: nodeName,
+              cause: err,
+              hint: "The coordinator log has the agent's output.",
+            });
       this.session?.dispose();
       this.session = undefined;
       if (this.child && this.child.exitCode === null) this.child.kill('SIGTERM');
@@ -232,6 +262,8 @@ export class LocalAgentClient implements AgentClient {
   }
 
   private closedError(): VendettaError {
-    return new VendettaError('NODE_UNREACHABLE', `The link to ${this.opts.nodeName} was closed`, { node: this.opts.nodeName });
+    return new VendettaError('NODE_UNREACHABLE', `The link to ${this.opts.nodeName} was closed`, {
+      node: this.opts.nodeName,
+    });
   }
 }

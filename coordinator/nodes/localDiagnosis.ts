@@ -10,8 +10,8 @@ import type { AgentClient } from './agentClient';
 import { checkNodeInfo } from './agentReplies';
 
 const PROVIDER_HINTS: Record<ProviderName, string> = {
-  docker: 'Install Docker and start dockerd; the agent\'s user needs access to its socket (the docker group).',
-  lxc: 'Install LXC (`apt install lxc`) or LXD/Incus, and give the agent\'s user access to it.',
+  docker: "Install Docker and start dockerd; the agent's user needs access to its socket (the docker group).",
+  lxc: "Install LXC (`apt install lxc`) or LXD/Incus, and give the agent's user access to it.",
   qemu: 'Install QEMU (`apt install qemu-system-x86 qemu-utils`); a usable /dev/kvm makes it fast.',
 };
 
@@ -24,7 +24,7 @@ export function providerSteps(info: NodeInfo, elapsedMs: number): TestStep[] {
       name: `provider ${p}`,
       ok: s.available,
       optional: true,
-      detail: s.available ? `${p} ${s.version ?? '(version unknown)'}${kvm}` : s.error ?? `${p} not found`,
+      detail: s.available ? `${p} ${s.version ?? '(version unknown)'}${kvm}` : (s.error ?? `${p} not found`),
       elapsedMs,
     };
     if (!s.available) step.hint = PROVIDER_HINTS[p];
@@ -55,10 +55,21 @@ export async function diagnoseLocal(client: AgentClient, agentBundle: string): P
   let t0 = Date.now();
   try {
     const agent = await client.connect();
-    steps.push({ name: 'agent', ok: true, detail: `vendetta-agent ${agent.agentVersion}, daemon pid ${agent.pid}`, elapsedMs: Date.now() - t0 });
+    steps.push({
+      name: 'agent',
+      ok: true,
+      detail: `vendetta-agent ${agent.agentVersion}, daemon pid ${agent.pid}`,
+      elapsedMs: Date.now() - t0,
+    });
   } catch (err) {
     const e = toVendettaError(err);
-    steps.push({ name: 'agent', ok: false, detail: e.message, hint: e.hint ?? 'The coordinator log has the agent\'s output.', elapsedMs: Date.now() - t0 });
+    steps.push({
+      name: 'agent',
+      ok: false,
+      detail: e.message,
+      hint: e.hint ?? "The coordinator log has the agent's output.",
+      elapsedMs: Date.now() - t0,
+    });
     return steps;
   }
   t0 = Date.now();
@@ -67,7 +78,13 @@ export async function diagnoseLocal(client: AgentClient, agentBundle: string): P
     steps.push(...providerSteps(info, Date.now() - t0));
   } catch (err) {
     const e = toVendettaError(err);
-    steps.push({ name: 'providers', ok: false, detail: e.message, hint: e.hint ?? 'The coordinator log has the details.', elapsedMs: Date.now() - t0 });
+    steps.push({
+      name: 'providers',
+      ok: false,
+      detail: e.message,
+      hint: e.hint ?? 'The coordinator log has the details.',
+      elapsedMs: Date.now() - t0,
+    });
   }
   return steps;
 }

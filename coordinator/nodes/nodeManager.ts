@@ -11,13 +11,30 @@ import type { NodeEntry } from '../config/nodes';
 import { toVendettaError, VendettaError } from '../errors';
 import type { HomePaths } from '../home';
 import type { Logger } from '../log';
-import type { AddNodeParams, AddNodeResult, NodeStatus, PrepareNodeResult, PrepareProvider, NodeSummary, TestNodeResult, TestStep } from '../protocol';
+import type {
+  AddNodeParams,
+  AddNodeResult,
+  NodeStatus,
+  PrepareNodeResult,
+  PrepareProvider,
+  NodeSummary,
+  TestNodeResult,
+  TestStep,
+} from '../protocol';
 import type { AgentClient, Disposable } from './agentClient';
 import { checkNodeInfo, checkPing } from './agentReplies';
 import { performAddNode, type ProgressFn } from './addNode';
 import { diagnoseLocal } from './localDiagnosis';
 import { LocalAgentClient } from './localAgentClient';
-import { resolveEntry, runtimeOf, sameLink, toStatus, toSummary, type NodeFacts, type ResolvedNode } from './nodeSummary';
+import {
+  resolveEntry,
+  runtimeOf,
+  sameLink,
+  toStatus,
+  toSummary,
+  type NodeFacts,
+  type ResolvedNode,
+} from './nodeSummary';
 import { LOCAL_NODE_NAME, type NodeRegistry } from './registry';
 import { tryParseDuration } from '../config/units';
 import type { SshLayer, SshNodeTarget } from './sshLayer';
@@ -97,14 +114,23 @@ export class NodeManager {
 
   async test(name: string): Promise<TestNodeResult> {
     const m = this.get(name);
-    const steps = m.node.transport === 'local' ? await diagnoseLocal(m.client, this.opts.agentBundle) : await this.opts.ssh.diagnose(target(m.node));
+    const steps =
+      m.node.transport === 'local'
+        ? await diagnoseLocal(m.client, this.opts.agentBundle)
+        : await this.opts.ssh.diagnose(target(m.node));
     return { name, ok: testPassed(steps), steps };
   }
 
-  async add(params: AddNodeParams & { port: number; user: string }, progress: ProgressFn, token?: CancellationToken): Promise<AddNodeResult> {
+  async add(
+    params: AddNodeParams & { port: number; user: string },
+    progress: ProgressFn,
+    token?: CancellationToken,
+  ): Promise<AddNodeResult> {
     const { name } = params;
     if (name === LOCAL_NODE_NAME) {
-      throw new VendettaError('INVALID_NAME', 'The node "local" is built in and cannot be added', { hint: 'Choose another name for the node.' });
+      throw new VendettaError('INVALID_NAME', 'The node "local" is built in and cannot be added', {
+        hint: 'Choose another name for the node.',
+      });
     }
     this.opts.registry.assertWritable();
     if (this.opts.registry.get(name) && !params.replaceHostKey) {
@@ -114,27 +140,52 @@ export class NodeManager {
       });
     }
     if (this.adding.has(name)) {
-      throw new VendettaError('NODE_EXISTS', `The node ${name} is being added right now`, { node: name, hint: 'Wait for the other `node add` to finish.' });
+      throw new VendettaError('NODE_EXISTS', `The node ${name} is being added right now`, {
+        node: name,
+        hint: 'Wait for the other `node add` to finish.',
+      });
     }
     this.adding.add(name);
     try {
-      const node = resolveEntry({ name, host: params.host, port: params.port, user: params.user, transport: 'ssh', ...(params.identity ? { identity: params.identity } : {}), ...(params.labels ? { labels: params.labels } : {}) });
+      const node = resolveEntry({
+        name,
+        host: params.host,
+        port: params.port,
+        user: params.user,
+        transport: 'ssh',
+        ...(params.identity ? { identity: params.identity } : {}),
+        ...(params.labels ? { labels: params.labels } : {}),
+      });
       const install = params.install !== false;
       // Re-adding (a replaced host key) keeps what the node was given before.
       const previousRuntime = this.opts.registry.get(name)?.runtime;
       const outcome = await performAddNode(
-        { node: { ...node, ...(previousRuntime ? { runtime: previousRuntime } : {}) }, hostKeyFingerprint: params.hostKeyFingerprint, acceptNewHostKey: params.acceptNewHostKey === true, replaceHostKey: params.replaceHostKey === true, install, ...(params.installRuntime ? { runtime: params.installRuntime } : {}) },
+        {
+          node: { ...node, ...(previousRuntime ? { runtime: previousRuntime } : {}) },
+          hostKeyFingerprint: params.hostKeyFingerprint,
+          acceptNewHostKey: params.acceptNewHostKey === true,
+          replaceHostKey: params.replaceHostKey === true,
+          install,
+          ...(params.installRuntime ? { runtime: params.installRuntime } : {}),
+        },
         { ssh: this.opts.ssh, log: this.opts.log, progress, token, save: (saved, client) => this.save(saved, client) },
       );
       const m = this.get(name);
       if (outcome.info) m.facts.info = outcome.info;
       this.opts.log.info('node added', { node: name, host: node.host, port: node.port, installed: install });
-      const result: AddNodeResult = { node: toStatus(toSummary(m.node, m.client, m.facts), outcome.info, runtimeOf(m.node, m.client, outcome.info)), hostKeyFingerprint: outcome.node.hostKey ?? outcome.hostKey.fingerprint };
+      const result: AddNodeResult = {
+        node: toStatus(toSummary(m.node, m.client, m.facts), outcome.info, runtimeOf(m.node, m.client, outcome.info)),
+        hostKeyFingerprint: outcome.node.hostKey ?? outcome.hostKey.fingerprint,
+      };
       if (outcome.runtimeProvided) result.runtimeInstalled = { ...outcome.runtimeProvided };
       const id = outcome.identity;
       if (id.generated && id.privateKeyPath && id.publicKey) {
         const port = node.port === 22 ? '' : ` -p ${node.port}`;
-        result.generatedPublicKey = { path: `${id.privateKeyPath}.pub`, publicKey: id.publicKey, installHint: `ssh-copy-id -i ${id.privateKeyPath}.pub${port} ${node.user}@${node.host}` };
+        result.generatedPublicKey = {
+          path: `${id.privateKeyPath}.pub`,
+          publicKey: id.publicKey,
+          installHint: `ssh-copy-id -i ${id.privateKeyPath}.pub${port} ${node.user}@${node.host}`,
+        };
       }
       return result;
     } finally {
@@ -147,23 +198,41 @@ export class NodeManager {
    * link is closed meanwhile and made afresh after, so the agent starts in a new login that has any
    * group the plan granted.
    */
-  async prepare(name: string, provider: PrepareProvider, dryRun: boolean, progress: ProgressFn): Promise<PrepareNodeResult> {
+  async prepare(
+    name: string,
+    provider: PrepareProvider,
+    dryRun: boolean,
+    progress: ProgressFn,
+  ): Promise<PrepareNodeResult> {
     const m = this.get(name);
     if (m.node.transport !== 'ssh') {
-      throw new VendettaError('INVALID_PARAMS', `node prepare works on nodes reached over SSH; ${name} is this machine`, { node: name, hint: 'Install the provider on this machine yourself (e.g. `sudo apt-get install docker.io`).' });
+      throw new VendettaError(
+        'INVALID_PARAMS',
+        `node prepare works on nodes reached over SSH; ${name} is this machine`,
+        { node: name, hint: 'Install the provider on this machine yourself (e.g. `sudo apt-get install docker.io`).' },
+      );
     }
-    if (this.adding.has(name)) throw new VendettaError('NODE_EXISTS', `The node ${name} is being added or prepared right now`, { node: name, hint: 'Wait for the other command to finish.' });
-    const announce = (i: number, total: number, title: string, command: string, warning?: string) => progress(i, total, `${title}${warning ? ` (note: ${warning})` : ''}\n  $ ${command}`);
+    if (this.adding.has(name))
+      throw new VendettaError('NODE_EXISTS', `The node ${name} is being added or prepared right now`, {
+        node: name,
+        hint: 'Wait for the other command to finish.',
+      });
+    const announce = (i: number, total: number, title: string, command: string, warning?: string) =>
+      progress(i, total, `${title}${warning ? ` (note: ${warning})` : ''}\n  $ ${command}`);
     if (dryRun) {
       const plan = await this.opts.ssh.prepare(target(m.node), provider, { dryRun: true, announce });
       return { name, provider, dryRun: true, ...plan };
     }
     // Installing what the agent cannot use yet would change a node for nothing; the plan may still be shown.
     if (!RUNNABLE_PROVIDERS.includes(provider)) {
-      throw new VendettaError('INVALID_PARAMS', `Not preparing ${name} for ${provider}: ${notRunnableReason(provider)}`, {
-        node: name,
-        hint: `\`vendetta node prepare ${name} --provider ${provider} --dry-run\` shows the commands it will run; \`--provider docker\` works now.`,
-      });
+      throw new VendettaError(
+        'INVALID_PARAMS',
+        `Not preparing ${name} for ${provider}: ${notRunnableReason(provider)}`,
+        {
+          node: name,
+          hint: `\`vendetta node prepare ${name} --provider ${provider} --dry-run\` shows the commands it will run; \`--provider docker\` works now.`,
+        },
+      );
     }
     this.adding.add(name);
     try {
@@ -182,14 +251,20 @@ export class NodeManager {
   /** Throws unless `name` is a node that `remove` may remove (an added node, a writable registry). */
   assertRemovable(name: string): void {
     if (name === LOCAL_NODE_NAME) {
-      throw new VendettaError('INVALID_NAME', 'The node "local" is built in and cannot be removed', { hint: 'Remove only nodes you added.' });
+      throw new VendettaError('INVALID_NAME', 'The node "local" is built in and cannot be removed', {
+        hint: 'Remove only nodes you added.',
+      });
     }
     this.get(name);
     this.opts.registry.assertWritable();
   }
 
   /** Forgets a node; with `purge`, first `beforePurge` (its workspaces go), then its agent. */
-  async remove(name: string, purge: boolean, beforePurge?: () => Promise<void>): Promise<{ name: string; purged: boolean }> {
+  async remove(
+    name: string,
+    purge: boolean,
+    beforePurge?: () => Promise<void>,
+  ): Promise<{ name: string; purged: boolean }> {
     this.assertRemovable(name);
     const m = this.get(name);
     if (purge) {
@@ -206,7 +281,9 @@ export class NodeManager {
     }
     this.opts.registry.remove(name);
     if (!this.opts.registry.list().some((e) => e.host === m.node.host && (e.port ?? 22) === m.node.port)) {
-      await this.opts.ssh.unpin(m.node.host, m.node.port).catch((err: unknown) => this.opts.log.warn('could not unpin a removed node', { node: name, err }));
+      await this.opts.ssh
+        .unpin(m.node.host, m.node.port)
+        .catch((err: unknown) => this.opts.log.warn('could not unpin a removed node', { node: name, err }));
     }
     this.opts.log.info('node removed', { node: name, purged: purge });
     return { name, purged: purge };
@@ -234,13 +311,19 @@ export class NodeManager {
   private get(name: string): Managed {
     const m = this.nodes.get(name);
     if (!m) {
-      throw new VendettaError('NODE_NOT_FOUND', `There is no node named ${name}`, { node: name, hint: 'See the nodes with `vendetta node list`; add one with `vendetta node add`.' });
+      throw new VendettaError('NODE_NOT_FOUND', `There is no node named ${name}`, {
+        node: name,
+        hint: 'See the nodes with `vendetta node list`; add one with `vendetta node add`.',
+      });
     }
     return m;
   }
 
   private ordered(): Managed[] {
-    return this.opts.registry.list().map((e) => this.nodes.get(e.name)).filter((m): m is Managed => m !== undefined);
+    return this.opts.registry
+      .list()
+      .map((e) => this.nodes.get(e.name))
+      .filter((m): m is Managed => m !== undefined);
   }
 
   /** Brings the clients in line with the registry. */
@@ -288,17 +371,31 @@ export class NodeManager {
 
   private makeClient(node: ResolvedNode): AgentClient {
     if (node.transport === 'local') {
-      return this.opts.createLocalClient?.(node) ?? new LocalAgentClient({ nodeName: node.name, agentHome: this.opts.paths.localAgentHome, agentBundle: this.opts.agentBundle, log: this.opts.log });
+      return (
+        this.opts.createLocalClient?.(node) ??
+        new LocalAgentClient({
+          nodeName: node.name,
+          agentHome: this.opts.paths.localAgentHome,
+          agentBundle: this.opts.agentBundle,
+          log: this.opts.log,
+        })
+      );
     }
     // A Node.js vendetta uploaded before may be uploaded again (the user agreed once); nothing else is installed unasked.
-    return this.opts.ssh.createAgentClient(target(node), { install: true, ...(node.runtime === 'upload' ? { runtime: 'upload' as const } : {}) });
+    return this.opts.ssh.createAgentClient(target(node), {
+      install: true,
+      ...(node.runtime === 'upload' ? { runtime: 'upload' as const } : {}),
+    });
   }
 
   private manage(node: ResolvedNode, client: AgentClient): Managed {
     const m: Managed = { node, client, facts: { latencyMs: null }, sub: { dispose: () => undefined } };
     m.sub = client.onStateChange((state, error) => {
       if (this.nodes.get(node.name) !== m) return;
-      this.opts.log.info(`node ${node.name} is ${state}`, error ? { node: node.name, err: error } : { node: node.name });
+      this.opts.log.info(
+        `node ${node.name} is ${state}`,
+        error ? { node: node.name, err: error } : { node: node.name },
+      );
       if (state === 'online') {
         m.facts.error = undefined;
         void this.refresh(m);
@@ -336,10 +433,11 @@ export class NodeManager {
 
   private async probeOnce(m: Managed): Promise<NodeStatus> {
     const timeoutMs = this.opts.statusTimeoutMs ?? 10_000;
-    const unreachable = () => new VendettaError('NODE_UNREACHABLE', `${m.node.name} did not answer within ${timeoutMs / 1000} s`, {
-      node: m.node.name,
-      hint: `Run \`vendetta node test ${m.node.name}\` to see which step fails.`,
-    });
+    const unreachable = () =>
+      new VendettaError('NODE_UNREACHABLE', `${m.node.name} did not answer within ${timeoutMs / 1000} s`, {
+        node: m.node.name,
+        hint: `Run \`vendetta node test ${m.node.name}\` to see which step fails.`,
+      });
     try {
       const info = await withTimeout(
         (async () => {
@@ -374,7 +472,9 @@ export class NodeManager {
 
   private async drop(m: Managed): Promise<void> {
     m.sub.dispose();
-    await m.client.close().catch((err: unknown) => this.opts.log.warn('closing a node link failed', { node: m.node.name, err }));
+    await m.client
+      .close()
+      .catch((err: unknown) => this.opts.log.warn('closing a node link failed', { node: m.node.name, err }));
   }
 
   private scheduleEmit(): void {
@@ -397,7 +497,13 @@ function changeKey(nodes: NodeSummary[]): string {
 }
 
 function target(node: ResolvedNode): SshNodeTarget {
-  return { name: node.name, host: node.host, port: node.port, user: node.user, ...(node.identity ? { identity: node.identity } : {}) };
+  return {
+    name: node.name,
+    host: node.host,
+    port: node.port,
+    user: node.user,
+    ...(node.identity ? { identity: node.identity } : {}),
+  };
 }
 
 function toEntry(node: ResolvedNode): NodeEntry {

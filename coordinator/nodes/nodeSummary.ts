@@ -3,7 +3,15 @@ import { userInfo } from 'node:os';
 import type { NodeInfo, ProvidersInfo } from '../../agent/protocol';
 import type { NodeEntry } from '../config/nodes';
 import type { VendettaError } from '../errors';
-import type { NodeProviders, NodeRuntimeInfo, NodeState, NodeStatus, NodeSummary, NodeSystem, NodeTransport } from '../protocol';
+import type {
+  NodeProviders,
+  NodeRuntimeInfo,
+  NodeState,
+  NodeStatus,
+  NodeSummary,
+  NodeSystem,
+  NodeTransport,
+} from '../protocol';
 import { isUploadedRuntime } from '../ssh/runtimeUpload';
 import type { AgentClient } from './agentClient';
 
@@ -35,7 +43,7 @@ export function resolveEntry(entry: NodeEntry): ResolvedNode {
   const r: ResolvedNode = {
     name: entry.name,
     host: entry.host,
-    port: transport === 'local' ? 0 : entry.port ?? DEFAULT_SSH_PORT,
+    port: transport === 'local' ? 0 : (entry.port ?? DEFAULT_SSH_PORT),
     user: entry.user ?? localUser(),
     transport,
   };
@@ -48,7 +56,13 @@ export function resolveEntry(entry: NodeEntry): ResolvedNode {
 
 /** Whether two entries need different links (a label change does not). */
 export function sameLink(a: ResolvedNode, b: ResolvedNode): boolean {
-  return a.host === b.host && a.port === b.port && a.user === b.user && a.identity === b.identity && a.transport === b.transport;
+  return (
+    a.host === b.host &&
+    a.port === b.port &&
+    a.user === b.user &&
+    a.identity === b.identity &&
+    a.transport === b.transport
+  );
 }
 
 /** What the coordinator remembers about a node between requests. */
@@ -80,7 +94,7 @@ export function toSummary(node: ResolvedNode, client: AgentClient, facts: NodeFa
     lastSeen: client.lastSeen ? client.lastSeen.toISOString() : null,
   };
   if (node.labels && Object.keys(node.labels).length > 0) summary.labels = { ...node.labels };
-  const err = status === 'online' ? undefined : client.lastError ?? facts.error;
+  const err = status === 'online' ? undefined : (client.lastError ?? facts.error);
   if (err) {
     summary.error = { code: err.code, message: err.message };
     if (err.hint) summary.error.hint = err.hint;
@@ -99,7 +113,11 @@ export function toStatus(summary: NodeSummary, info: NodeInfo | undefined, runti
  * came from — an upload of vendetta's (its path says so), the package manager (nodes.yaml says
  * so), or the node's own.
  */
-export function runtimeOf(node: ResolvedNode, client: AgentClient, info: NodeInfo | undefined): NodeRuntimeInfo | undefined {
+export function runtimeOf(
+  node: ResolvedNode,
+  client: AgentClient,
+  info: NodeInfo | undefined,
+): NodeRuntimeInfo | undefined {
   const path = client.agent?.execPath;
   const version = info?.system.nodeVersion;
   if (!path || !version) return undefined;
@@ -114,7 +132,11 @@ function toProviders(p: ProvidersInfo): NodeProviders {
     if (s.error !== undefined) out.error = s.error;
     return out;
   };
-  return { docker: pick(p.docker), lxc: { ...pick(p.lxc), ...(p.lxc.projectFolder ? { projectFolder: p.lxc.projectFolder } : {}) }, qemu: { ...pick(p.qemu), kvm: p.qemu.kvm } };
+  return {
+    docker: pick(p.docker),
+    lxc: { ...pick(p.lxc), ...(p.lxc.projectFolder ? { projectFolder: p.lxc.projectFolder } : {}) },
+    qemu: { ...pick(p.qemu), kvm: p.qemu.kvm },
+  };
 }
 
 function toSystem(info: NodeInfo): NodeSystem {

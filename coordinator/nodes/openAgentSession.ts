@@ -30,7 +30,8 @@ export interface OpenedSession {
 }
 
 /** What attach takes, and how to reach a daemon that already runs. */
-export interface OpenSessionOptions extends Pick<AttachOptions, 'node' | 'host' | 'bundle' | 'log' | 'install' | 'runtime' | 'onStatus'> {
+export interface OpenSessionOptions
+  extends Pick<AttachOptions, 'node' | 'host' | 'bundle' | 'log' | 'install' | 'runtime' | 'onStatus'> {
   endpoints: AgentEndpoints;
   endpointKey: string;
   /** false once the node refused a streamlocal channel to a running daemon on this connection. */
@@ -39,20 +40,38 @@ export interface OpenSessionOptions extends Pick<AttachOptions, 'node' | 'host' 
 }
 
 /** The endpoint a daemon of `bundle`'s build reported, when it reported one we can use. */
-export function endpointOf(info: InitializeResult, bundle: LocalBundle): (AgentEndpoint & { execPath: string; script: string }) | undefined {
+export function endpointOf(
+  info: InitializeResult,
+  bundle: LocalBundle,
+): (AgentEndpoint & { execPath: string; script: string }) | undefined {
   const e = validEndpoint({ socket: info.socket, buildId: info.buildId, execPath: info.execPath, script: info.script });
-  return e && e.buildId === bundle.buildId && e.execPath && e.script ? { ...e, execPath: e.execPath, script: e.script } : undefined;
+  return e && e.buildId === bundle.buildId && e.execPath && e.script
+    ? { ...e, execPath: e.execPath, script: e.script }
+    : undefined;
 }
 
 export async function openAgentSession(ssh: Client, o: OpenSessionOptions): Promise<OpenedSession> {
-  const onLog = (p: { level: 'error' | 'warn' | 'info' | 'debug'; message: string }) => o.log.log(p.level, p.message, { node: o.node, from: 'agent' });
-  const direct = async (e: AgentEndpoint & { execPath: string; script: string }, installed: boolean, upgraded: boolean): Promise<OpenedSession | undefined> => {
+  const onLog = (p: { level: 'error' | 'warn' | 'info' | 'debug'; message: string }) =>
+    o.log.log(p.level, p.message, { node: o.node, from: 'agent' });
+  const direct = async (
+    e: AgentEndpoint & { execPath: string; script: string },
+    installed: boolean,
+    upgraded: boolean,
+  ): Promise<OpenedSession | undefined> => {
     const r = await openDirectAgent(ssh, { node: o.node, socket: e.socket, buildId: o.bundle.buildId, onLog });
     if (!r.agent) {
       o.log.debug('no streamlocal channel to the agent', { node: o.node, socket: e.socket, reason: r.refused });
       return undefined;
     }
-    return { agent: r.agent.session, channel: r.agent.channel, info: r.agent.info, command: [e.execPath, e.script], via: 'direct', installed, upgraded };
+    return {
+      agent: r.agent.session,
+      channel: r.agent.channel,
+      info: r.agent.info,
+      command: [e.execPath, e.script],
+      via: 'direct',
+      installed,
+      upgraded,
+    };
   };
 
   const known = o.tryDirect ? o.endpoints.get(o.endpointKey) : undefined;
@@ -62,7 +81,16 @@ export async function openAgentSession(ssh: Client, o: OpenSessionOptions): Prom
     o.endpoints.set(o.endpointKey, undefined); // stale: the attach below learns it afresh
   }
 
-  const a = await attachAgent(ssh, { node: o.node, host: o.host, bundle: o.bundle, log: o.log, install: o.install, runtime: o.runtime, onStatus: o.onStatus, onLog });
+  const a = await attachAgent(ssh, {
+    node: o.node,
+    host: o.host,
+    bundle: o.bundle,
+    log: o.log,
+    install: o.install,
+    runtime: o.runtime,
+    onStatus: o.onStatus,
+    onLog,
+  });
   const attached: OpenedSession = {
     agent: a.session,
     channel: a.channel,
@@ -83,6 +111,11 @@ export async function openAgentSession(ssh: Client, o: OpenSessionOptions): Prom
   }
   a.session.dispose();
   a.channel.close();
-  o.endpoints.set(o.endpointKey, { socket: endpoint.socket, buildId: endpoint.buildId, execPath: endpoint.execPath, script: endpoint.script });
+  o.endpoints.set(o.endpointKey, {
+    socket: endpoint.socket,
+    buildId: endpoint.buildId,
+    execPath: endpoint.execPath,
+    script: endpoint.script,
+  });
   return s;
 }

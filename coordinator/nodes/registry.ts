@@ -15,7 +15,11 @@ import { writeFileAtomicSync } from '../../common/fs/atomicWrite';
 export { LOCAL_NODE_NAME };
 
 /** The built-in node: the agent runs as a child process of the coordinator. */
-export const LOCAL_NODE: Readonly<NodeEntry> = Object.freeze({ name: LOCAL_NODE_NAME, host: 'localhost', transport: 'local' as const });
+export const LOCAL_NODE: Readonly<NodeEntry> = Object.freeze({
+  name: LOCAL_NODE_NAME,
+  host: 'localhost',
+  transport: 'local' as const,
+});
 
 /** Why the file on disk is not in use (the last good registry is). */
 export interface RegistryProblem {
@@ -163,10 +167,13 @@ export class NodeRegistry {
     const first = errors[0];
     if (first || !nodes) {
       this.problem = toProblem(first, file);
-      this.log.error(`node registry not reloaded: ${this.problem.file}:${this.problem.line}:${this.problem.col}: ${this.problem.message}`, {
-        hint: this.problem.hint,
-        errors: errors.length,
-      });
+      this.log.error(
+        `node registry not reloaded: ${this.problem.file}:${this.problem.line}:${this.problem.col}: ${this.problem.message}`,
+        {
+          hint: this.problem.hint,
+          errors: errors.length,
+        },
+      );
       return;
     }
     this.problem = undefined;

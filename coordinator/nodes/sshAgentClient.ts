@@ -79,14 +79,28 @@ interface Session {
 /** Failures a retry cannot fix without someone changing the node's entry. */
 const PERMANENT = new Set(['INVALID_HOST', 'INVALID_NAME', 'INVALID_PARAMS', 'IDENTITY_INVALID']);
 /** Failures a person must fix on the node (keys, runtime): retry, but slowly. */
-const SLOW = new Set(['AUTH_FAILED', 'HOST_KEY_MISMATCH', 'HOST_KEY_UNCONFIRMED', 'NODE_RUNTIME_MISSING', 'PROTOCOL_MISMATCH', 'AGENT_INSTALL_FAILED']);
+const SLOW = new Set([
+  'AUTH_FAILED',
+  'HOST_KEY_MISMATCH',
+  'HOST_KEY_UNCONFIRMED',
+  'NODE_RUNTIME_MISSING',
+  'PROTOCOL_MISMATCH',
+  'AGENT_INSTALL_FAILED',
+]);
 
 export class SshAgentClient implements AgentClient {
   readonly nodeName: string;
   lastError: VendettaError | undefined;
   lastSeen: Date | undefined;
   agent: InitializeResult | undefined;
-  readonly stats: SshAgentClientStats = { sshConnects: 0, attaches: 0, directs: 0, installs: 0, upgrades: 0, lastConnectMs: 0 };
+  readonly stats: SshAgentClientStats = {
+    sshConnects: 0,
+    attaches: 0,
+    directs: 0,
+    installs: 0,
+    upgrades: 0,
+    lastConnectMs: 0,
+  };
 
   private _state: LinkState = 'idle';
   private link: Link | undefined;
@@ -98,7 +112,10 @@ export class SshAgentClient implements AgentClient {
   private readonly notifications = new NotificationFanout();
   private readonly endpoints: AgentEndpoints;
 
-  constructor(readonly target: SshNodeTarget, private readonly opts: SshAgentClientOptions) {
+  constructor(
+    readonly target: SshNodeTarget,
+    private readonly opts: SshAgentClientOptions,
+  ) {
     this.nodeName = target.name;
     this.endpoints = new AgentEndpoints(endpointsFile(opts.paths));
     this.retries = new RetrySchedule(opts.backoff);
@@ -114,10 +131,16 @@ export class SshAgentClient implements AgentClient {
 
   request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
   request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
-  async request(type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>, ...args: unknown[]): Promise<unknown> {
+  async request(
+    type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>,
+    ...args: unknown[]
+  ): Promise<unknown> {
     const s = await this.ensureSession();
     try {
-      const result = await (s.attached.agent.request as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...args);
+      const result = await (s.attached.agent.request as (t: unknown, ...a: unknown[]) => Promise<unknown>)(
+        type,
+        ...args,
+      );
       this.lastSeen = new Date();
       return result;
     } catch (err) {
@@ -137,7 +160,14 @@ export class SshAgentClient implements AgentClient {
     if (!link) throw this.unreachable('the connection closed');
     return new Promise((resolve, reject) => {
       link.ssh.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
-        if (err) reject(new VendettaError('NODE_UNREACHABLE', `${this.nodeName} could not open a tunnel to ${host}:${port}: ${err.message}`, { node: this.nodeName, cause: err }));
+        if (err)
+          reject(
+            new VendettaError(
+              'NODE_UNREACHABLE',
+              `${this.nodeName} could not open a tunnel to ${host}:${port}: ${err.message}`,
+              { node: this.nodeName, cause: err },
+            ),
+          );
         else resolve(ch);
       });
     });
@@ -150,11 +180,15 @@ export class SshAgentClient implements AgentClient {
     } catch (err) {
       if (!this.link || this.link.lost) throw err;
       const e = toVendettaError(err);
-      throw new VendettaError('TUNNEL_FAILED', `${this.nodeName} cannot connect to ${host}:${port}: ${e.cause instanceof Error ? e.cause.message : e.message}`, {
-        node: this.nodeName,
-        cause: err,
-        hint: 'Is the workspace running? `vendetta workspace status` shows it; `vendetta workspace start` starts it.',
-      });
+      throw new VendettaError(
+        'TUNNEL_FAILED',
+        `${this.nodeName} cannot connect to ${host}:${port}: ${e.cause instanceof Error ? e.cause.message : e.message}`,
+        {
+          node: this.nodeName,
+          cause: err,
+          hint: 'Is the workspace running? `vendetta workspace status` shows it; `vendetta workspace start` starts it.',
+        },
+      );
     }
   }
 
@@ -168,7 +202,12 @@ export class SshAgentClient implements AgentClient {
     const exit = new Promise<number>((resolve) => {
       let status: number | undefined;
       channel.once('exit', (code: number | null, signal?: string) => {
-        status = typeof code === 'number' ? code : signal ? 128 + (constants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0) : 255;
+        status =
+          typeof code === 'number'
+            ? code
+            : signal
+              ? 128 + (constants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0)
+              : 255;
       });
       channel.once('close', () => resolve(status ?? 255));
     });
@@ -250,7 +289,11 @@ export class SshAgentClient implements AgentClient {
         attached.channel.close();
         throw link.lost ?? this.unreachable('the client was closed');
       }
-      nudgeAcksWhilePending(attached.channel, { sent: () => attached.agent.sent, oldestPending: () => attached.agent.oldestPending, waiting: () => attached.agent.waiting });
+      nudgeAcksWhilePending(attached.channel, {
+        sent: () => attached.agent.sent,
+        oldestPending: () => attached.agent.oldestPending,
+        waiting: () => attached.agent.waiting,
+      });
       const s: Session = { attached };
       this.notifications.attach(attached.agent.connection);
       attached.agent.onClose((err) => this.sessionLost(s, err));
@@ -265,7 +308,15 @@ export class SshAgentClient implements AgentClient {
       this.lastSeen = new Date();
       this.lastError = undefined;
       this.retries.reset();
-      this.opts.log.info('node online', { node: this.nodeName, ms: this.stats.lastConnectMs, via: attached.via, agentVersion: attached.info.agentVersion, pid: attached.info.pid, installed: attached.installed, upgraded: attached.upgraded });
+      this.opts.log.info('node online', {
+        node: this.nodeName,
+        ms: this.stats.lastConnectMs,
+        via: attached.via,
+        agentVersion: attached.info.agentVersion,
+        pid: attached.info.pid,
+        installed: attached.installed,
+        upgraded: attached.upgraded,
+      });
       this.setState('online');
       return s;
     } catch (err) {
@@ -297,9 +348,13 @@ export class SshAgentClient implements AgentClient {
     }
     let reason: VendettaError | undefined;
     client.on('error', (err: Error & { level?: string }) => {
-      reason ??= err.level === 'client-timeout'
-        ? this.unreachable(`no answer to SSH keep-alives for ${((keepaliveCountMax + 1) * keepaliveInterval) / 1000} s`, err)
-        : this.unreachable(err.message, err);
+      reason ??=
+        err.level === 'client-timeout'
+          ? this.unreachable(
+              `no answer to SSH keep-alives for ${((keepaliveCountMax + 1) * keepaliveInterval) / 1000} s`,
+              err,
+            )
+          : this.unreachable(err.message, err);
     });
     client.on('close', () => {
       link.lost ??= reason ?? this.unreachable('the SSH connection closed');

@@ -39,7 +39,11 @@ export interface SshLayer {
   createAgentClient(target: SshNodeTarget, opts: AgentClientOptions): AgentClient;
   diagnose(target: SshNodeTarget): Promise<TestStep[]>;
   purge(target: SshNodeTarget): Promise<void>;
-  prepare(target: SshNodeTarget, provider: PrepareProvider, opts: { dryRun: boolean; announce: PrepareOptions['announce'] }): Promise<PrepareOutcome>;
+  prepare(
+    target: SshNodeTarget,
+    provider: PrepareProvider,
+    opts: { dryRun: boolean; announce: PrepareOptions['announce'] },
+  ): Promise<PrepareOutcome>;
 }
 
 export function realSshLayer(paths: HomePaths, log: Logger): SshLayer {

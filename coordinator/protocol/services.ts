@@ -8,7 +8,16 @@ import type { WorkspaceRef } from './workspaceRef';
 
 // Restated from the agent's contract on purpose: clients (the extension) must not depend on agent/.
 // test/types/restatedAgentTypes.ts fails the build when they drift.
-export type ServiceState = 'waiting' | 'starting' | 'running' | 'healthy' | 'unhealthy' | 'restarting' | 'crashloop' | 'exited' | 'stopped';
+export type ServiceState =
+  | 'waiting'
+  | 'starting'
+  | 'running'
+  | 'healthy'
+  | 'unhealthy'
+  | 'restarting'
+  | 'crashloop'
+  | 'exited'
+  | 'stopped';
 
 export interface ServiceStatus {
   name: string;
@@ -98,13 +107,23 @@ export const StartServicesRequest = new RequestType<ServiceRef, WorkspaceService
 export const StopServicesRequest = new RequestType<ServiceRef, WorkspaceServices, ErrorData>('services/stop');
 export const ListPortsRequest = new RequestType<WorkspaceRef, PortInfo[], ErrorData>('ports/list');
 export const LogsRequest = new RequestType<LogsParams, { lines: ServiceLogLine[] }, ErrorData>('services/logs');
-export const UnfollowLogsRequest = new RequestType<{ followToken: string }, { stopped: boolean }, ErrorData>('services/unfollow');
+export const UnfollowLogsRequest = new RequestType<{ followToken: string }, { stopped: boolean }, ErrorData>(
+  'services/unfollow',
+);
 /** Starts a listener on this machine's 127.0.0.1 that carries connections over the node's pooled link. */
 export const ForwardPortRequest = new RequestType<ForwardParams, ForwardInfo, ErrorData>('ports/forward');
-export const UnforwardPortRequest = new RequestType<{ workspace: string; node?: string; port: number }, { stopped: boolean }, ErrorData>('ports/unforward');
-export const ListForwardsRequest = new RequestType<Record<string, never>, ForwardInfo[], ErrorData>('ports/listForwards');
+export const UnforwardPortRequest = new RequestType<
+  { workspace: string; node?: string; port: number },
+  { stopped: boolean },
+  ErrorData
+>('ports/unforward');
+export const ListForwardsRequest = new RequestType<Record<string, never>, ForwardInfo[], ErrorData>(
+  'ports/listForwards',
+);
 
-export const LogLinesNotification = new NotificationType<{ followToken: string; lines: ServiceLogLine[] }>('services/logLines');
+export const LogLinesNotification = new NotificationType<{ followToken: string; lines: ServiceLogLine[] }>(
+  'services/logLines',
+);
 /** A connection to a forward was refused (e.g. its workspace is stopped): why, for whoever holds the forward. */
 export interface ForwardRefusal extends ForwardInfo {
   error: { code: ErrorName; message: string; hint?: string };

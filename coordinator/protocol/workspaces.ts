@@ -196,7 +196,9 @@ export interface ResolveConflictResult {
   /** With `local`: what was sent. */
   sync?: SyncReport;
 }
-export const ResolveConflictRequest = new RequestType<ResolveConflictParams, ResolveConflictResult, ErrorData>('workspaces/resolveConflict');
+export const ResolveConflictRequest = new RequestType<ResolveConflictParams, ResolveConflictResult, ErrorData>(
+  'workspaces/resolveConflict',
+);
 
 /** The workspace's copy of one synced path (to compare with the laptop's), at most 4 MiB of it. */
 export interface ReadWorkspaceFileParams extends WorkspaceRef {
@@ -210,13 +212,19 @@ export interface ReadWorkspaceFileResult {
   encoding?: 'base64' | 'utf8';
   size?: number;
 }
-export const ReadWorkspaceFileRequest = new RequestType<ReadWorkspaceFileParams, ReadWorkspaceFileResult, ErrorData>('workspaces/readFile');
-export const ListWorkspacesRequest = new RequestType<Record<string, never>, WorkspaceSummary[], ErrorData>('workspaces/list');
+export const ReadWorkspaceFileRequest = new RequestType<ReadWorkspaceFileParams, ReadWorkspaceFileResult, ErrorData>(
+  'workspaces/readFile',
+);
+export const ListWorkspacesRequest = new RequestType<Record<string, never>, WorkspaceSummary[], ErrorData>(
+  'workspaces/list',
+);
 export const WorkspaceStatusRequest = new RequestType<WorkspaceRef, WorkspaceStatus, ErrorData>('workspaces/status');
 /** Answers once the services are back behind their checks (or failed), as `up` does. */
 export const StartWorkspaceRequest = new RequestType<WorkspaceRef, WorkspaceStartResult, ErrorData>('workspaces/start');
 export const StopWorkspaceRequest = new RequestType<WorkspaceRef, WorkspaceSummary, ErrorData>('workspaces/stop');
-export const RemoveWorkspaceRequest = new RequestType<RemoveWorkspaceParams, { name: string; node: string }, ErrorData>('workspaces/remove');
+export const RemoveWorkspaceRequest = new RequestType<RemoveWorkspaceParams, { name: string; node: string }, ErrorData>(
+  'workspaces/remove',
+);
 export const TunnelOpen = new RequestType<TunnelOpenParams, TunnelOpenResult, ErrorData>('tunnels/open');
 
 /** Sent to every client after a workspace was made, started, stopped or removed. */

@@ -5,7 +5,17 @@
 import type { ServiceLogLine, WorkspaceServicesStatus } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 
-const STATES = new Set(['waiting', 'starting', 'running', 'healthy', 'unhealthy', 'restarting', 'crashloop', 'exited', 'stopped']);
+const STATES = new Set([
+  'waiting',
+  'starting',
+  'running',
+  'healthy',
+  'unhealthy',
+  'restarting',
+  'crashloop',
+  'exited',
+  'stopped',
+]);
 const STREAMS = new Set(['stdout', 'stderr', 'system']);
 
 function bad(what: string, node: string): never {
@@ -35,7 +45,14 @@ export function checkServicesStatus(raw: unknown, node: string): WorkspaceServic
 export function checkLogLines(raw: unknown, node: string): ServiceLogLine[] {
   if (!Array.isArray(raw)) bad('log lines are not a list', node);
   for (const l of raw as unknown[]) {
-    if (!isObj(l) || typeof l.time !== 'string' || typeof l.service !== 'string' || typeof l.line !== 'string' || !STREAMS.has(l.stream as string)) bad('a log line', node);
+    if (
+      !isObj(l) ||
+      typeof l.time !== 'string' ||
+      typeof l.service !== 'string' ||
+      typeof l.line !== 'string' ||
+      !STREAMS.has(l.stream as string)
+    )
+      bad('a log line', node);
   }
   return raw as ServiceLogLine[];
 }

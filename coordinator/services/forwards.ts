@@ -69,20 +69,31 @@ export class PortForwards {
    * Starts a forward. `localPort` 0 or absent: the workspace port's own number when free here,
    * else any free port. An existing forward of the same port is returned as it is.
    */
-  async add(endpoint: ForwardEndpoint, nodePort: number, localPort: number | undefined, owner?: number): Promise<ForwardInfo> {
+  async add(
+    endpoint: ForwardEndpoint,
+    nodePort: number,
+    localPort: number | undefined,
+    owner?: number,
+  ): Promise<ForwardInfo> {
     const key = keyOf(endpoint.node, endpoint.workspace, endpoint.port);
     const existing = this.forwards.get(key);
     if (existing) {
       if (localPort && localPort !== existing.info.localPort) {
-        throw new VendettaError('TUNNEL_FAILED', `${endpoint.workspace}:${endpoint.port} is already forwarded to 127.0.0.1:${existing.info.localPort}`, {
-          node: endpoint.node,
-          hint: `Use ${existing.info.url}, or stop that forward first (\`vendetta workspace forward\` ends with Ctrl-C).`,
-        });
+        throw new VendettaError(
+          'TUNNEL_FAILED',
+          `${endpoint.workspace}:${endpoint.port} is already forwarded to 127.0.0.1:${existing.info.localPort}`,
+          {
+            node: endpoint.node,
+            hint: `Use ${existing.info.url}, or stop that forward first (\`vendetta workspace forward\` ends with Ctrl-C).`,
+          },
+        );
       }
       return { ...existing.info };
     }
     const server = createServer({ pauseOnConnect: true });
-    const bound = localPort ? await listen(server, localPort, true) : (await listen(server, endpoint.port, false)) ?? (await listen(server, 0, true));
+    const bound = localPort
+      ? await listen(server, localPort, true)
+      : ((await listen(server, endpoint.port, false)) ?? (await listen(server, 0, true)));
     if (bound === undefined) throw new Error('unreachable: listen on port 0 failed without an error');
     // Another forward of the same port may have been made while this one was binding.
     const raced = this.forwards.get(key);
@@ -90,7 +101,15 @@ export class PortForwards {
       server.close();
       return { ...raced.info };
     }
-    const info: ForwardInfo = { workspace: endpoint.workspace, node: endpoint.node, port: endpoint.port, nodePort, localPort: bound, url: `http://127.0.0.1:${bound}`, kept: owner === undefined };
+    const info: ForwardInfo = {
+      workspace: endpoint.workspace,
+      node: endpoint.node,
+      port: endpoint.port,
+      nodePort,
+      localPort: bound,
+      url: `http://127.0.0.1:${bound}`,
+      kept: owner === undefined,
+    };
     const f: Forward = { info, endpoint, server, sockets: new Set(), owner };
     server.on('connection', (socket: Socket) => this.carry(f, socket));
     server.on('error', (err) => this.log.warn('a port forward listener failed', { ...info, err }));
@@ -112,7 +131,8 @@ export class PortForwards {
   }
 
   removeWorkspace(workspace: string, node: string): void {
-    for (const f of [...this.forwards.values()]) if (f.info.workspace === workspace && f.info.node === node) this.end(f);
+    for (const f of [...this.forwards.values()])
+      if (f.info.workspace === workspace && f.info.node === node) this.end(f);
   }
 
   /** The forwards a client asked to hold only while it is connected. */
@@ -135,7 +155,9 @@ export class PortForwards {
   private carry(f: Forward, socket: Socket): void {
     f.sockets.add(socket);
     socket.setNoDelay(true);
-    socket.on('error', (err) => this.log.debug('forwarded connection error (local side)', { port: f.info.port, error: err.message }));
+    socket.on('error', (err) =>
+      this.log.debug('forwarded connection error (local side)', { port: f.info.port, error: err.message }),
+    );
     socket.once('close', () => f.sockets.delete(socket));
     this.upstream(f).then(
       (stream) => {
@@ -143,7 +165,9 @@ export class PortForwards {
           stream.destroy();
           return;
         }
-        stream.on('error', (err) => this.log.debug('forwarded connection error (node side)', { port: f.info.port, error: err.message }));
+        stream.on('error', (err) =>
+          this.log.debug('forwarded connection error (node side)', { port: f.info.port, error: err.message }),
+        );
         socket.pipe(stream);
         stream.pipe(socket);
         socket.resume();
@@ -156,10 +180,19 @@ export class PortForwards {
       },
       (err: unknown) => {
         const e = toVendettaError(err);
-        this.log.warn('a forwarded connection could not reach the node', { workspace: f.info.workspace, node: f.info.node, port: f.info.port, code: e.code, error: e.message });
+        this.log.warn('a forwarded connection could not reach the node', {
+          workspace: f.info.workspace,
+          node: f.info.node,
+          port: f.info.port,
+          code: e.code,
+          error: e.message,
+        });
         socket.destroy();
         if (!(err instanceof Refused)) return;
-        const refusal: ForwardRefusal = { ...f.info, error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } };
+        const refusal: ForwardRefusal = {
+          ...f.info,
+          error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) },
+        };
         for (const l of [...this.refusalListeners]) l(refusal);
       },
     );
@@ -174,8 +207,15 @@ export class PortForwards {
     const guess = f.info.nodePort;
     const opening = f.endpoint.open(guess);
     // Until carry() takes it over, a failure of this stream is nobody's to report.
-    opening.then((s) => s.on('error', () => undefined), () => undefined);
-    const discard = () => void opening.then((s) => s.destroy(), () => undefined);
+    opening.then(
+      (s) => s.on('error', () => undefined),
+      () => undefined,
+    );
+    const discard = () =>
+      void opening.then(
+        (s) => s.destroy(),
+        () => undefined,
+      );
     let nodePort: number;
     try {
       nodePort = await f.endpoint.nodePortNow();
@@ -183,7 +223,11 @@ export class PortForwards {
       discard();
       const e = toVendettaError(err);
       if (e.code === 'NODE_UNREACHABLE') throw e;
-      throw new Refused(`Refused a connection to ${f.info.url}: ${e.message}`, { node: f.info.node, hint: e.hint, cause: e });
+      throw new Refused(`Refused a connection to ${f.info.url}: ${e.message}`, {
+        node: f.info.node,
+        hint: e.hint,
+        cause: e,
+      });
     }
     if (nodePort === guess) return opening;
     discard();
@@ -209,10 +253,16 @@ function listen(server: Server, port: number, required: boolean): Promise<number
       server.off('listening', onListening);
       if (!required && (err.code === 'EADDRINUSE' || err.code === 'EACCES')) resolve(undefined);
       else {
-        reject(new VendettaError('TUNNEL_FAILED', `Cannot listen on 127.0.0.1:${port} here: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`, {
-          cause: err,
-          hint: 'Choose another local port (PORT:LOCALPORT), or leave it out for a free one.',
-        }));
+        reject(
+          new VendettaError(
+            'TUNNEL_FAILED',
+            `Cannot listen on 127.0.0.1:${port} here: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`,
+            {
+              cause: err,
+              hint: 'Choose another local port (PORT:LOCALPORT), or leave it out for a free one.',
+            },
+          ),
+        );
       }
     };
     const onListening = () => {

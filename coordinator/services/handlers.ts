@@ -9,32 +9,57 @@ import { workspaceName } from '../workspaces/names';
 import type { ServicesManager } from './manager';
 import { parseSince } from './parse';
 
-type ServicesHandlers = Pick<HandlerTable, 'listServices' | 'startServices' | 'stopServices' | 'listPorts' | 'serviceLogs' | 'unfollowLogs' | 'forwardPort' | 'unforwardPort' | 'listForwards'>;
+type ServicesHandlers = Pick<
+  HandlerTable,
+  | 'listServices'
+  | 'startServices'
+  | 'stopServices'
+  | 'listPorts'
+  | 'serviceLogs'
+  | 'unfollowLogs'
+  | 'forwardPort'
+  | 'unforwardPort'
+  | 'listForwards'
+>;
 
 /** Service names follow the workspace-name rule; the hooks' names (`postCreate`…) name their logs. */
 export function serviceName(x: unknown): string {
-  if (typeof x === 'string' && (/^[a-z0-9][a-z0-9-]{0,62}$/.test(x) || (HOOK_NAMES as readonly string[]).includes(x))) return x;
-  throw new VendettaError('INVALID_PARAMS', `Invalid service name: ${typeof x === 'string' ? v.quote(x) : 'not a string'}`, {
-    hint: 'Service names are lowercase letters, digits and dashes, as in the config; `vendetta workspace ports WS` lists them.',
-  });
+  if (typeof x === 'string' && (/^[a-z0-9][a-z0-9-]{0,62}$/.test(x) || (HOOK_NAMES as readonly string[]).includes(x)))
+    return x;
+  throw new VendettaError(
+    'INVALID_PARAMS',
+    `Invalid service name: ${typeof x === 'string' ? v.quote(x) : 'not a string'}`,
+    {
+      hint: 'Service names are lowercase letters, digits and dashes, as in the config; `vendetta workspace ports WS` lists them.',
+    },
+  );
 }
 
 export function validateServiceRef(raw: unknown, method: string): ServiceRef {
   const p = v.paramsObject(raw, method, ['name', 'node', 'service']);
   const service = v.optional(p.service, serviceName);
-  return { ...validateRef({ name: p.name, ...(p.node !== undefined ? { node: p.node } : {}) }, method), ...(service !== undefined ? { service } : {}) };
+  return {
+    ...validateRef({ name: p.name, ...(p.node !== undefined ? { node: p.node } : {}) }, method),
+    ...(service !== undefined ? { service } : {}),
+  };
 }
 
 export function validateLogs(raw: unknown): LogsParams {
   const p = v.paramsObject(raw, 'services/logs', ['name', 'node', 'service', 'tail', 'since', 'follow', 'followToken']);
   const out: LogsParams = validateServiceRef({ name: p.name, node: p.node, service: p.service }, 'services/logs');
   const tail = v.optional(p.tail, (x) => {
-    if (!Number.isInteger(x) || (x as number) < 0 || (x as number) > 1_000_000) throw new VendettaError('INVALID_PARAMS', 'services/logs: tail must be a whole number from 0 to 1000000', { hint: 'e.g. --tail 100' });
+    if (!Number.isInteger(x) || (x as number) < 0 || (x as number) > 1_000_000)
+      throw new VendettaError('INVALID_PARAMS', 'services/logs: tail must be a whole number from 0 to 1000000', {
+        hint: 'e.g. --tail 100',
+      });
     return x as number;
   });
   if (tail !== undefined) out.tail = tail;
   if (p.since !== undefined) {
-    if (typeof p.since !== 'string') throw new VendettaError('INVALID_PARAMS', 'services/logs: since must be a string', { hint: 'A duration (5m) or an ISO 8601 time.' });
+    if (typeof p.since !== 'string')
+      throw new VendettaError('INVALID_PARAMS', 'services/logs: since must be a string', {
+        hint: 'A duration (5m) or an ISO 8601 time.',
+      });
     parseSince(p.since);
     out.since = p.since;
   }
@@ -42,13 +67,19 @@ export function validateLogs(raw: unknown): LogsParams {
   if (follow) out.follow = true;
   const token = v.optional(p.followToken, (x) => v.token(x, 'followToken'));
   if (token !== undefined) out.followToken = token;
-  if (out.follow && token === undefined) throw new VendettaError('INVALID_PARAMS', 'services/logs: follow needs a followToken', { hint: 'Send a followToken; new lines come as services/logLines notifications carrying it.' });
+  if (out.follow && token === undefined)
+    throw new VendettaError('INVALID_PARAMS', 'services/logs: follow needs a followToken', {
+      hint: 'Send a followToken; new lines come as services/logLines notifications carrying it.',
+    });
   return out;
 }
 
 export function validateForward(raw: unknown): ForwardParams {
   const p = v.paramsObject(raw, 'ports/forward', ['name', 'node', 'port', 'localPort', 'untilDisconnect']);
-  const out: ForwardParams = { ...validateRef({ name: p.name, ...(p.node !== undefined ? { node: p.node } : {}) }, 'ports/forward'), port: v.port(p.port) };
+  const out: ForwardParams = {
+    ...validateRef({ name: p.name, ...(p.node !== undefined ? { node: p.node } : {}) }, 'ports/forward'),
+    port: v.port(p.port),
+  };
   if (p.localPort !== undefined && p.localPort !== 0) out.localPort = v.port(p.localPort, 'localPort');
   const until = v.optional(p.untilDisconnect, (x) => v.boolean(x, 'untilDisconnect'));
   if (until) out.untilDisconnect = true;
@@ -78,7 +109,9 @@ export function servicesHandlers(services: ServicesManager): ServicesHandlers {
       run: (p, ctx) => services.logs(p, ctx.client),
     },
     unfollowLogs: {
-      validate: (raw) => ({ followToken: v.token(v.paramsObject(raw, 'services/unfollow', ['followToken']).followToken, 'followToken') }),
+      validate: (raw) => ({
+        followToken: v.token(v.paramsObject(raw, 'services/unfollow', ['followToken']).followToken, 'followToken'),
+      }),
       run: async (p, ctx) => ({ stopped: await services.unfollow(p.followToken, ctx.client) }),
     },
     forwardPort: {

@@ -25,14 +25,26 @@ const isPort = (x: unknown): x is number => typeof x === 'number' && Number.isIn
 
 function isKept(x: unknown): x is KeptForward {
   const r = x as Record<string, unknown> | null;
-  return typeof r === 'object' && r !== null && typeof r.workspace === 'string' && NAME_PATTERN.test(r.workspace) && typeof r.node === 'string' && NAME_PATTERN.test(r.node)
-    && isPort(r.port) && isPort(r.localPort) && isPort(r.nodePort);
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.workspace === 'string' &&
+    NAME_PATTERN.test(r.workspace) &&
+    typeof r.node === 'string' &&
+    NAME_PATTERN.test(r.node) &&
+    isPort(r.port) &&
+    isPort(r.localPort) &&
+    isPort(r.nodePort)
+  );
 }
 
 export class KeptForwards {
   readonly file: string;
 
-  constructor(paths: HomePaths, private readonly log: Logger) {
+  constructor(
+    paths: HomePaths,
+    private readonly log: Logger,
+  ) {
     this.file = join(paths.stateDir, 'forwards.json');
   }
 
@@ -42,7 +54,8 @@ export class KeptForwards {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn('cannot read the kept forwards', { file: this.file, err });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn('cannot read the kept forwards', { file: this.file, err });
       return [];
     }
     try {
@@ -56,18 +69,31 @@ export class KeptForwards {
   }
 
   add(f: KeptForward): void {
-    this.write([...this.list().filter((k) => !same(k, f)), { workspace: f.workspace, node: f.node, port: f.port, localPort: f.localPort, nodePort: f.nodePort }]);
+    this.write([
+      ...this.list().filter((k) => !same(k, f)),
+      { workspace: f.workspace, node: f.node, port: f.port, localPort: f.localPort, nodePort: f.nodePort },
+    ]);
   }
 
   /** Drops the matching forwards (any node when `node` is absent, any port when `port` is). */
   remove(workspace: string, node: string | undefined, port?: number): void {
     const all = this.list();
-    const rest = all.filter((k) => !(k.workspace === workspace && (node === undefined || k.node === node) && (port === undefined || k.port === port)));
+    const rest = all.filter(
+      (k) =>
+        !(
+          k.workspace === workspace &&
+          (node === undefined || k.node === node) &&
+          (port === undefined || k.port === port)
+        ),
+    );
     if (rest.length !== all.length) this.write(rest);
   }
 
   private write(forwards: KeptForward[]): void {
-    writeFileAtomicSync(this.file, JSON.stringify({ version: 1, forwards }, null, 2) + '\n', { mode: 0o600, createDir: true });
+    writeFileAtomicSync(this.file, JSON.stringify({ version: 1, forwards }, null, 2) + '\n', {
+      mode: 0o600,
+      createDir: true,
+    });
   }
 }
 

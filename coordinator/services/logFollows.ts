@@ -6,7 +6,13 @@
  * last line seen, and lines already passed on are not sent twice.
  */
 import { randomUUID } from 'node:crypto';
-import { ServiceLogLines, ServiceLogs, StopFollowingLogs, type ServiceLogLine, type ServiceLogsParams } from '../../agent/protocol';
+import {
+  ServiceLogLines,
+  ServiceLogs,
+  StopFollowingLogs,
+  type ServiceLogLine,
+  type ServiceLogsParams,
+} from '../../agent/protocol';
 import type { ClientHandle } from '../daemon/handlerTable';
 import { VendettaError } from '../errors';
 import type { Logger } from '../log';
@@ -39,12 +45,30 @@ export class LogFollows {
   }
 
   /** Asks the node for the lines and the follow; returns the first lines (the rest are notifications). */
-  async start(agent: AgentClient, node: string, params: Omit<ServiceLogsParams, 'follow' | 'followToken'>, client: ClientHandle, clientToken: string): Promise<ServiceLogLine[]> {
+  async start(
+    agent: AgentClient,
+    node: string,
+    params: Omit<ServiceLogsParams, 'follow' | 'followToken'>,
+    client: ClientHandle,
+    clientToken: string,
+  ): Promise<ServiceLogLine[]> {
     const key = `${client.id}\0${clientToken}`;
     if (this.follows.has(key)) {
-      throw new VendettaError('INVALID_PARAMS', 'This followToken already follows logs', { hint: 'Use a new followToken for each follow.' });
+      throw new VendettaError('INVALID_PARAMS', 'This followToken already follows logs', {
+        hint: 'Use a new followToken for each follow.',
+      });
     }
-    const f: Follow = { key, node, workspace: params.workspace, agent, agentToken: randomUUID(), subs: [], params: { ...params }, lastTime: '', atLast: new Set() };
+    const f: Follow = {
+      key,
+      node,
+      workspace: params.workspace,
+      agent,
+      agentToken: randomUUID(),
+      subs: [],
+      params: { ...params },
+      lastTime: '',
+      atLast: new Set(),
+    };
     const pass = (lines: ServiceLogLine[], dedupe = false) => {
       const fresh = this.unseen(f, lines, dedupe);
       if (fresh.length) client.notify(LogLinesNotification, { followToken: clientToken, lines: fresh });
@@ -53,28 +77,39 @@ export class LogFollows {
     // node follows before it reads, so a line may come both ways: batches that arrive before the
     // answer wait for it and lose the lines it holds.
     let early: ServiceLogLine[][] | undefined = [];
-    f.subs.push(agent.onNotification(ServiceLogLines, (p) => {
-      if (p?.followToken !== f.agentToken || !this.follows.has(key)) return;
-      try {
-        const lines = checkLogLines(p.lines, node);
-        if (early) early.push(lines);
-        else pass(lines);
-      } catch (err) {
-        this.log.warn('dropped malformed log lines', { node, err });
-      }
-    }));
+    f.subs.push(
+      agent.onNotification(ServiceLogLines, (p) => {
+        if (p?.followToken !== f.agentToken || !this.follows.has(key)) return;
+        try {
+          const lines = checkLogLines(p.lines, node);
+          if (early) early.push(lines);
+          else pass(lines);
+        } catch (err) {
+          this.log.warn('dropped malformed log lines', { node, err });
+        }
+      }),
+    );
     f.subs.push(client.gone.onCancellationRequested(() => void this.stop(client.id, clientToken)));
     let wasOffline = false;
-    f.subs.push(agent.onStateChange((state) => {
-      if (state === 'offline') wasOffline = true;
-      if (state === 'online' && wasOffline && this.follows.has(key)) {
-        wasOffline = false;
-        void this.resume(f, pass);
-      }
-    }));
+    f.subs.push(
+      agent.onStateChange((state) => {
+        if (state === 'offline') wasOffline = true;
+        if (state === 'online' && wasOffline && this.follows.has(key)) {
+          wasOffline = false;
+          void this.resume(f, pass);
+        }
+      }),
+    );
     this.follows.set(key, f);
     try {
-      const lines = this.unseen(f, checkLogLines((await agent.request(ServiceLogs, { ...f.params, follow: true, followToken: f.agentToken })).lines, node), false);
+      const lines = this.unseen(
+        f,
+        checkLogLines(
+          (await agent.request(ServiceLogs, { ...f.params, follow: true, followToken: f.agentToken })).lines,
+          node,
+        ),
+        false,
+      );
       const answered = new Set(lines.map((l) => `${l.time}\0${lineKey(l)}`));
       const held = (early ?? []).flat().filter((l) => !answered.has(`${l.time}\0${lineKey(l)}`));
       early = undefined;
@@ -92,7 +127,9 @@ export class LogFollows {
     const f = this.follows.get(`${clientId}\0${clientToken}`);
     if (!f) return false;
     this.drop(f);
-    await f.agent.request(StopFollowingLogs, { followToken: f.agentToken }).catch((err: unknown) => this.log.debug('unfollow on the node failed', { node: f.node, err }));
+    await f.agent
+      .request(StopFollowingLogs, { followToken: f.agentToken })
+      .catch((err: unknown) => this.log.debug('unfollow on the node failed', { node: f.node, err }));
     return true;
   }
 
@@ -114,7 +151,12 @@ export class LogFollows {
   /** The link came back: the node forgot the follow; ask again from the last line passed on. */
   private async resume(f: Follow, pass: (lines: ServiceLogLine[], dedupe: boolean) => void): Promise<void> {
     const since = f.lastTime || undefined;
-    const params: ServiceLogsParams = { ...f.params, follow: true, followToken: f.agentToken, ...(since ? { since } : {}) };
+    const params: ServiceLogsParams = {
+      ...f.params,
+      follow: true,
+      followToken: f.agentToken,
+      ...(since ? { since } : {}),
+    };
     if (since) delete params.tail;
     try {
       pass(checkLogLines((await f.agent.request(ServiceLogs, params)).lines, f.node), true);

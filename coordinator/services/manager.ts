@@ -19,7 +19,16 @@ import type { ClientHandle } from '../daemon/handlerTable';
 import { VendettaError } from '../errors';
 import type { Logger } from '../log';
 import type { AgentClient, Disposable } from '../nodes/agentClient';
-import type { ForwardInfo, ForwardParams, LogsParams, PortInfo, ServiceLogLine, ServiceRef, WorkspaceRef, WorkspaceServices } from '../protocol';
+import type {
+  ForwardInfo,
+  ForwardParams,
+  LogsParams,
+  PortInfo,
+  ServiceLogLine,
+  ServiceRef,
+  WorkspaceRef,
+  WorkspaceServices,
+} from '../protocol';
 import type { WorkspaceManager } from '../workspaces/manager';
 import type { WorkspaceRecord } from '../workspaces/store';
 import { checkLogLines, checkNodePort, checkServicesStatus } from './agentReplies';
@@ -39,17 +48,22 @@ export class ServicesManager {
   /** Settles once the kept forwards of an earlier run are listening again. */
   readonly restored: Promise<void>;
 
-  constructor(private readonly workspaces: WorkspaceManager, private readonly log: Logger) {
+  constructor(
+    private readonly workspaces: WorkspaceManager,
+    private readonly log: Logger,
+  ) {
     this.forwards = new PortForwards(log);
     this.kept = new KeptForwards(workspaces.paths, log);
     this.follows = new LogFollows(log);
     // Every node with a workspace is watched for service changes, also ones made later.
     this.subs.push(workspaces.onDidChange(() => this.watchKnownNodes()));
-    this.subs.push(workspaces.onDidRemove((record) => {
-      this.forwards.removeWorkspace(record.name, record.node);
-      this.kept.remove(record.name, record.node);
-      this.follows.endWorkspace(record.node, record.name);
-    }));
+    this.subs.push(
+      workspaces.onDidRemove((record) => {
+        this.forwards.removeWorkspace(record.name, record.node);
+        this.kept.remove(record.name, record.node);
+        this.follows.endWorkspace(record.node, record.name);
+      }),
+    );
     this.watchKnownNodes();
     this.restored = this.restoreKept();
   }
@@ -67,10 +81,12 @@ export class ServicesManager {
         continue;
       }
       try {
-        const info = await this.forwards.add(this.endpoint(record, k.port), k.nodePort, k.localPort).catch((err: unknown) => {
-          this.log.warn('a kept forward cannot have its port again; using another', { ...k, err });
-          return this.forwards.add(this.endpoint(record, k.port), k.nodePort, undefined);
-        });
+        const info = await this.forwards
+          .add(this.endpoint(record, k.port), k.nodePort, k.localPort)
+          .catch((err: unknown) => {
+            this.log.warn('a kept forward cannot have its port again; using another', { ...k, err });
+            return this.forwards.add(this.endpoint(record, k.port), k.nodePort, undefined);
+          });
         if (info.localPort !== k.localPort) this.kept.add(info);
       } catch (err) {
         this.log.warn('a kept forward could not be restored', { ...k, err });
@@ -109,7 +125,13 @@ export class ServicesManager {
     for (const s of ws.services) {
       if (s.port === undefined || s.nodePort === undefined) continue;
       const fwd = this.forwards.find(ws.node, ws.name, s.port);
-      const row: PortInfo = { service: s.name, port: s.port, nodePort: s.nodePort, url: fwd ? fwd.url : `${s.scheme ?? 'http'}://127.0.0.1:${s.nodePort}`, health: s.state };
+      const row: PortInfo = {
+        service: s.name,
+        port: s.port,
+        nodePort: s.nodePort,
+        url: fwd ? fwd.url : `${s.scheme ?? 'http'}://127.0.0.1:${s.nodePort}`,
+        health: s.state,
+      };
       if (fwd) row.localPort = fwd.localPort;
       rows.push(row);
     }
@@ -119,10 +141,18 @@ export class ServicesManager {
   /** The lines asked for; with `follow`, later lines go to `client` as notifications. */
   async logs(p: LogsParams, client: ClientHandle): Promise<{ lines: ServiceLogLine[] }> {
     const record = this.workspaces.resolve(p);
-    const params = { workspace: record.name, ...(p.service ? { service: p.service } : {}), ...(p.tail !== undefined ? { tail: p.tail } : {}), ...(p.since ? { since: parseSince(p.since) } : {}) };
+    const params = {
+      workspace: record.name,
+      ...(p.service ? { service: p.service } : {}),
+      ...(p.tail !== undefined ? { tail: p.tail } : {}),
+      ...(p.since ? { since: parseSince(p.since) } : {}),
+    };
     const agent = this.workspaces.client(record.node);
     if (!p.follow) return { lines: checkLogLines((await agent.request(ServiceLogs, params)).lines, record.node) };
-    if (!p.followToken) throw new VendettaError('INVALID_PARAMS', 'services/logs: follow needs a followToken', { hint: 'Send a followToken; the lines come as services/logLines notifications carrying it.' });
+    if (!p.followToken)
+      throw new VendettaError('INVALID_PARAMS', 'services/logs: follow needs a followToken', {
+        hint: 'Send a followToken; the lines come as services/logLines notifications carrying it.',
+      });
     return { lines: await this.follows.start(agent, record.node, params, client, p.followToken) };
   }
 
@@ -171,7 +201,11 @@ export class ServicesManager {
       workspace: record.name,
       node: record.node,
       port,
-      nodePortNow: async () => checkNodePort(await this.workspaces.client(record.node).request(ServiceNodePort, { workspace: record.name, port }), record.node),
+      nodePortNow: async () =>
+        checkNodePort(
+          await this.workspaces.client(record.node).request(ServiceNodePort, { workspace: record.name, port }),
+          record.node,
+        ),
       open: (nodePort: number) => this.workspaces.client(record.node).openTcp('127.0.0.1', nodePort),
     };
   }
@@ -183,19 +217,29 @@ export class ServicesManager {
       const known = status.services.filter((s) => s.port !== undefined).map((s) => `${s.port} (${s.name})`);
       throw new VendettaError('INVALID_PARAMS', `No service of ${record.name} listens on port ${port}`, {
         node: record.node,
-        hint: known.length ? `Its service ports: ${known.join(', ')}.` : `${record.name} has no service with a port; give one a \`port:\` in its config.`,
+        hint: known.length
+          ? `Its service ports: ${known.join(', ')}.`
+          : `${record.name} has no service with a port; give one a \`port:\` in its config.`,
       });
     }
     if (svc.nodePort === undefined) {
-      throw new VendettaError('WORKSPACE_STATE', `${svc.name}'s port ${port} is not published on ${record.node} (the service is ${svc.state})`, {
-        node: record.node,
-        hint: `Start it: \`vendetta workspace start ${record.name}\`, or see \`vendetta workspace ports ${record.name}\`.`,
-      });
+      throw new VendettaError(
+        'WORKSPACE_STATE',
+        `${svc.name}'s port ${port} is not published on ${record.node} (the service is ${svc.state})`,
+        {
+          node: record.node,
+          hint: `Start it: \`vendetta workspace start ${record.name}\`, or see \`vendetta workspace ports ${record.name}\`.`,
+        },
+      );
     }
     return svc.nodePort;
   }
 
-  private async ask<P>(record: WorkspaceRecord, type: RequestType<P, WorkspaceServicesStatus, AgentErrorData>, params: P): Promise<WorkspaceServicesStatus> {
+  private async ask<P>(
+    record: WorkspaceRecord,
+    type: RequestType<P, WorkspaceServicesStatus, AgentErrorData>,
+    params: P,
+  ): Promise<WorkspaceServicesStatus> {
     this.watchNode(record.node);
     return checkServicesStatus(await this.workspaces.client(record.node).request(type, params), record.node);
   }

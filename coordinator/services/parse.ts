@@ -29,9 +29,13 @@ export interface PortMapping {
 function portNumber(s: string, what: string, text: string, zero = false): number {
   const n = /^\d{1,5}$/.test(s) ? Number(s) : NaN;
   if (!(n >= (zero ? 0 : 1) && n <= 65535)) {
-    throw new VendettaError('INVALID_PARAMS', `Invalid ${what} in ${JSON.stringify(text.slice(0, 40))}: ports are 1 to 65535`, {
-      hint: 'Write PORT or PORT:LOCALPORT, e.g. 8080 or 8080:18080 (`vendetta workspace ports WS` lists the ports).',
-    });
+    throw new VendettaError(
+      'INVALID_PARAMS',
+      `Invalid ${what} in ${JSON.stringify(text.slice(0, 40))}: ports are 1 to 65535`,
+      {
+        hint: 'Write PORT or PORT:LOCALPORT, e.g. 8080 or 8080:18080 (`vendetta workspace ports WS` lists the ports).',
+      },
+    );
   }
   return n;
 }

@@ -11,15 +11,36 @@ import type { Logger } from '../log';
 import { AgentSession } from '../nodes/agentSession';
 import { execCollect, openExec } from './exec';
 import type { LocalBundle } from './localBundle';
-import { packageTooOld, provideRuntime, runtimeMissing, type ProvidedRuntime, type RuntimeChoice } from './provideRuntime';
-import { ATTACH_MARKER, KILL_PROCESS, LIST_BUNDLES, PROBE_PREFIX, PRUNE_BUNDLES, NODE_CANDIDATES, parseProbe, probeScript, WAIT_FOR_EXIT, type NodeRuntime, type ProbeResult } from './remoteScripts';
+import {
+  packageTooOld,
+  provideRuntime,
+  runtimeMissing,
+  type ProvidedRuntime,
+  type RuntimeChoice,
+} from './provideRuntime';
+import {
+  ATTACH_MARKER,
+  KILL_PROCESS,
+  LIST_BUNDLES,
+  PROBE_PREFIX,
+  PRUNE_BUNDLES,
+  NODE_CANDIDATES,
+  parseProbe,
+  probeScript,
+  WAIT_FOR_EXIT,
+  type NodeRuntime,
+  type ProbeResult,
+} from './remoteScripts';
 import { shScript } from './shellQuote';
 import { withTimeout } from '../../common/async/timeout';
 import { uploadBundle } from './upload';
 
 /** Thrown inside this module when a daemon speaking another protocol agreed to stop for an upgrade. */
 class StoppedForUpgrade extends Error {
-  constructor(readonly pid: number, readonly mismatch: VendettaError) {
+  constructor(
+    readonly pid: number,
+    readonly mismatch: VendettaError,
+  ) {
     super('stopped an agent of another protocol version');
   }
 }
@@ -64,8 +85,18 @@ interface ProbeRun {
 const PROBE_TIMEOUT_MS = 30_000;
 
 /** Runs the probe script; in `attach` mode the channel becomes the agent's stdio. */
-async function runProbe(client: Client, node: string, bundle: LocalBundle, mode: 'attach' | 'probe', install: boolean): Promise<ProbeRun> {
-  const channel = await openExec(client, node, shScript(probeScript(NODE_CANDIDATES), [bundle.dirName, bundle.sha256, mode, install ? 'mkdir' : '']));
+async function runProbe(
+  client: Client,
+  node: string,
+  bundle: LocalBundle,
+  mode: 'attach' | 'probe',
+  install: boolean,
+): Promise<ProbeRun> {
+  const channel = await openExec(
+    client,
+    node,
+    shScript(probeScript(NODE_CANDIDATES), [bundle.dirName, bundle.sha256, mode, install ? 'mkdir' : '']),
+  );
   let stderr = '';
   channel.stderr.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString('utf8')).slice(-4096);
@@ -112,24 +143,35 @@ async function runProbe(client: Client, node: string, bundle: LocalBundle, mode:
 }
 
 function attachFailed(node: string, why: string, stderr: string, cause?: unknown): VendettaError {
-  return new VendettaError('AGENT_ERROR', `The agent on ${node} did not start: ${why}${stderr ? ` (${stderr.split('\n').slice(-3).join(' | ').slice(0, 400)})` : ''}`, {
-    node,
-    hint: `\`vendetta node test ${node}\` shows which step fails; the agent's own log is under ~/.vendetta-agent on the node.`,
-    cause,
-  });
+  return new VendettaError(
+    'AGENT_ERROR',
+    `The agent on ${node} did not start: ${why}${stderr ? ` (${stderr.split('\n').slice(-3).join(' | ').slice(0, 400)})` : ''}`,
+    {
+      node,
+      hint: `\`vendetta node test ${node}\` shows which step fails; the agent's own log is under ~/.vendetta-agent on the node.`,
+      cause,
+    },
+  );
 }
 
 /** Attaches (installing first when needed) and handshakes; one try, no upgrade. */
-async function attachOnce(client: Client, opts: AttachOptions & { upgradeOnMismatch?: boolean }): Promise<Omit<AttachedAgent, 'upgraded'>> {
+async function attachOnce(
+  client: Client,
+  opts: AttachOptions & { upgradeOnMismatch?: boolean },
+): Promise<Omit<AttachedAgent, 'upgraded'>> {
   const { node, bundle } = opts;
   let run = await runProbe(client, node, bundle, 'attach', opts.install);
   let installed = false;
   let runtimeProvided: ProvidedRuntime | undefined;
   if (run.probe.runtimeMissing) {
-    if (opts.runtime !== 'upload' && opts.runtime !== 'package') throw await runtimeMissing(client, node, opts.host, run.probe, opts.runtime);
+    if (opts.runtime !== 'upload' && opts.runtime !== 'package')
+      throw await runtimeMissing(client, node, opts.host, run.probe, opts.runtime);
     runtimeProvided = await provideRuntime(client, node, opts.runtime, opts.onStatus ?? (() => undefined), opts.log);
     run = await runProbe(client, node, bundle, 'attach', opts.install);
-    if (run.probe.runtimeMissing) throw opts.runtime === 'package' ? packageTooOld(node, run.probe) : attachFailed(node, 'the uploaded Node.js is not found where expected', run.stderrTail());
+    if (run.probe.runtimeMissing)
+      throw opts.runtime === 'package'
+        ? packageTooOld(node, run.probe)
+        : attachFailed(node, 'the uploaded Node.js is not found where expected', run.stderrTail());
     if (run.probe.runtime && !runtimeProvided.version) runtimeProvided = { ...runtimeProvided, ...run.probe.runtime };
   }
   if (!run.body) {
@@ -137,23 +179,50 @@ async function attachOnce(client: Client, opts: AttachOptions & { upgradeOnMisma
       throw attachFailed(node, 'the setup script on the node did not finish', run.stderrTail());
     }
     if (!opts.install) {
-      throw new VendettaError('AGENT_INSTALL_FAILED', `The agent ${bundle.version} (build ${bundle.buildId}) is not installed on ${node}`, {
-        node,
-        hint: `Install it: \`vendetta node add ${node} …\` without --no-install.`,
-      });
+      throw new VendettaError(
+        'AGENT_INSTALL_FAILED',
+        `The agent ${bundle.version} (build ${bundle.buildId}) is not installed on ${node}`,
+        {
+          node,
+          hint: `Install it: \`vendetta node add ${node} …\` without --no-install.`,
+        },
+      );
     }
     const started = Date.now();
     const { via } = await uploadBundle(client, node, run.probe.home, bundle, run.probe.runtime.path, opts.log);
     installed = true;
-    opts.log.info('agent installed', { node, version: bundle.version, buildId: bundle.buildId, bytes: bundle.size, via, ms: Date.now() - started });
+    opts.log.info('agent installed', {
+      node,
+      version: bundle.version,
+      buildId: bundle.buildId,
+      bytes: bundle.size,
+      via,
+      ms: Date.now() - started,
+    });
     run = await runProbe(client, node, bundle, 'attach', true);
-    if (!run.body) throw attachFailed(node, 'the bundle was uploaded but is not found where expected', run.stderrTail());
+    if (!run.body)
+      throw attachFailed(node, 'the bundle was uploaded but is not found where expected', run.stderrTail());
   }
   const runtime = run.probe.runtime!;
-  const session = new AgentSession({ nodeName: node, input: run.body!, output: run.channel, onLog: opts.onLog, handshakeTimeoutMs: opts.handshakeTimeoutMs });
+  const session = new AgentSession({
+    nodeName: node,
+    input: run.body!,
+    output: run.channel,
+    onLog: opts.onLog,
+    handshakeTimeoutMs: opts.handshakeTimeoutMs,
+  });
   try {
     const info = await session.initialize();
-    return { session, channel: run.channel, info, runtime, home: run.probe.home ?? '', installed, ...(runtimeProvided ? { runtimeProvided } : {}), stderrTail: run.stderrTail };
+    return {
+      session,
+      channel: run.channel,
+      info,
+      runtime,
+      home: run.probe.home ?? '',
+      installed,
+      ...(runtimeProvided ? { runtimeProvided } : {}),
+      stderrTail: run.stderrTail,
+    };
   } catch (err) {
     // A daemon of another protocol version: an upgrade if it still understands agent/shutdown.
     if (err instanceof VendettaError && err.code === 'PROTOCOL_MISMATCH' && opts.upgradeOnMismatch) {
@@ -181,7 +250,10 @@ function closeAttached(a: { session: AgentSession; channel: ClientChannel }): vo
  */
 export async function attachAgent(client: Client, opts: AttachOptions): Promise<AttachedAgent> {
   const a = await attachOrUpgrade(client, opts);
-  if (a.installed || a.upgraded) await pruneOldBundles(client, opts).catch((err: unknown) => opts.log.warn('could not remove old agent bundles', { node: opts.node, error: (err as Error).message }));
+  if (a.installed || a.upgraded)
+    await pruneOldBundles(client, opts).catch((err: unknown) =>
+      opts.log.warn('could not remove old agent bundles', { node: opts.node, error: (err as Error).message }),
+    );
   return a;
 }
 
@@ -190,14 +262,20 @@ async function pruneOldBundles(client: Client, opts: AttachOptions): Promise<voi
   const r = await execCollect(client, opts.node, shScript(LIST_BUNDLES), { timeoutMs: 15_000 });
   const others = bundleDirs(r.stdout).filter((d) => d !== opts.bundle.dirName);
   if (others.length === 0) return;
-  await execCollect(client, opts.node, shScript(PRUNE_BUNDLES, [opts.bundle.dirName, ...others]), { timeoutMs: 15_000 });
+  await execCollect(client, opts.node, shScript(PRUNE_BUNDLES, [opts.bundle.dirName, ...others]), {
+    timeoutMs: 15_000,
+  });
   opts.log.info('removed old agent bundles', { node: opts.node, removed: others });
 }
 
 /** Directory names from LIST_BUNDLES output. */
 export function bundleDirs(stdout: string): string[] {
   const prefix = `${PROBE_PREFIX}bundle `;
-  return stdout.split('\n').filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length)).filter((d) => d && !d.includes('/'));
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith(prefix))
+    .map((l) => l.slice(prefix.length))
+    .filter((d) => d && !d.includes('/'));
 }
 
 async function attachOrUpgrade(client: Client, opts: AttachOptions): Promise<AttachedAgent> {
@@ -218,12 +296,21 @@ async function attachOrUpgrade(client: Client, opts: AttachOptions): Promise<Att
   }
   if (first.info.buildId === bundle.buildId) return { ...first, upgraded: false };
 
-  opts.log.info('upgrading agent', { node, from: `${first.info.agentVersion} (${first.info.buildId})`, to: `${bundle.version} (${bundle.buildId})`, pid: first.info.pid });
+  opts.log.info('upgrading agent', {
+    node,
+    from: `${first.info.agentVersion} (${first.info.buildId})`,
+    to: `${bundle.version} (${bundle.buildId})`,
+    pid: first.info.pid,
+  });
   const oldPid = first.info.pid;
   try {
     await withTimeout(first.session.request(Shutdown), 5_000);
   } catch (err) {
-    opts.log.warn('agent/shutdown failed during upgrade; stopping the old daemon by pid', { node, pid: oldPid, error: (err as Error).message });
+    opts.log.warn('agent/shutdown failed during upgrade; stopping the old daemon by pid', {
+      node,
+      pid: oldPid,
+      error: (err as Error).message,
+    });
   }
   closeAttached(first);
   await stopPid(client, node, oldPid, opts.log);
@@ -234,14 +321,23 @@ async function attachOrUpgrade(client: Client, opts: AttachOptions): Promise<Att
     throw upgradeDidNotTake(node, second.info.buildId, bundle.buildId);
   }
   const runtimeProvided = first.runtimeProvided ?? second.runtimeProvided;
-  return { ...second, installed: first.installed || second.installed, upgraded: true, ...(runtimeProvided ? { runtimeProvided } : {}) };
+  return {
+    ...second,
+    installed: first.installed || second.installed,
+    upgraded: true,
+    ...(runtimeProvided ? { runtimeProvided } : {}),
+  };
 }
 
 function upgradeDidNotTake(node: string, running: string, wanted: string): VendettaError {
-  return new VendettaError('AGENT_INSTALL_FAILED', `The agent on ${node} still runs build ${running} after the upgrade to ${wanted}`, {
-    node,
-    hint: `Reinstall it: \`vendetta node remove ${node} --purge\`, then \`vendetta node add ${node} …\`.`,
-  });
+  return new VendettaError(
+    'AGENT_INSTALL_FAILED',
+    `The agent on ${node} still runs build ${running} after the upgrade to ${wanted}`,
+    {
+      node,
+      hint: `Reinstall it: \`vendetta node remove ${node} --purge\`, then \`vendetta node add ${node} …\`.`,
+    },
+  );
 }
 
 /** Waits for a stopping daemon to exit, and stops it by pid if it does not. */

@@ -53,7 +53,13 @@ export async function openDirectAgent(client: Client, opts: DirectOptions): Prom
     // The daemon ending its side (it stopped, or was killed) ends the session: sshd would
     // otherwise keep the half-closed channel open for as long as we do not close ours.
     ch.once('end', () => ch.close());
-    session = new AgentSession({ nodeName: opts.node, input: ch, output: ch, onLog: opts.onLog, handshakeTimeoutMs: timeoutMs });
+    session = new AgentSession({
+      nodeName: opts.node,
+      input: ch,
+      output: ch,
+      onLog: opts.onLog,
+      handshakeTimeoutMs: timeoutMs,
+    });
     return { session, channel: ch, info: await session.initialize() };
   };
   try {

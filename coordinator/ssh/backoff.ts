@@ -13,7 +13,11 @@ export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 30_000
  * The delay before attempt `attempt` (0 = the first retry). Jitter keeps many coordinators
  * (or many nodes of one) from retrying in lockstep after a shared outage.
  */
-export function backoffDelay(attempt: number, opts: BackoffOptions = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  opts: BackoffOptions = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
   const exp = opts.initialMs * Math.pow(opts.factor, Math.max(0, Math.min(attempt, 64)));
   const base = Math.min(opts.maxMs, exp);
   const scaled = base * (1 - opts.jitter + 2 * opts.jitter * random());

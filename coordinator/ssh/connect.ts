@@ -14,16 +14,39 @@ import { KnownHosts, type PinnedKey } from './knownHosts';
 import { hostPort, sshDestination, type SshNodeTarget } from './target';
 import { tcpConnect, unreachable } from './tcp';
 
-const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
+const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+];
 
 /** Modern first; `serverHostKey` puts the pinned key's type in front so the pin is what we get. */
 export function sshAlgorithms(pinnedKeyType?: string): Algorithms {
-  const hostKeys = pinnedKeyType ? [...new Set([...hostKeyAlgorithmsFor(pinnedKeyType), ...HOST_KEY_ALGORITHMS])] : HOST_KEY_ALGORITHMS;
+  const hostKeys = pinnedKeyType
+    ? [...new Set([...hostKeyAlgorithmsFor(pinnedKeyType), ...HOST_KEY_ALGORITHMS])]
+    : HOST_KEY_ALGORITHMS;
   return {
-    kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp521', 'diffie-hellman-group16-sha512', 'diffie-hellman-group14-sha256'],
+    kex: [
+      'curve25519-sha256',
+      'curve25519-sha256@libssh.org',
+      'ecdh-sha2-nistp256',
+      'ecdh-sha2-nistp384',
+      'ecdh-sha2-nistp521',
+      'diffie-hellman-group16-sha512',
+      'diffie-hellman-group14-sha256',
+    ],
     serverHostKey: hostKeys as Algorithms['serverHostKey'],
     // AES-GCM runs on AES-NI through OpenSSL; ssh2's chacha20 is slower without its native add-on.
-    cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes256-ctr'],
+    cipher: [
+      'aes128-gcm@openssh.com',
+      'aes256-gcm@openssh.com',
+      'chacha20-poly1305@openssh.com',
+      'aes128-ctr',
+      'aes256-ctr',
+    ],
     hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512'],
     compress: ['none'],
   };
@@ -52,27 +75,46 @@ function hostKeyMismatch(t: SshNodeTarget, pinned: PinnedKey, actual: PinnedKey)
     {
       node: t.name,
       hint: `If the node was reinstalled or its keys regenerated on purpose, pin the new key: \`vendetta node add ${t.name} --host ${t.host}${t.port === 22 ? '' : ` --port ${t.port}`} --replace-host-key --host-key-fingerprint ${actual.fingerprint}\`. Otherwise someone may be intercepting the connection: do not connect.`,
-      details: { expected: pinned.fingerprint, actual: actual.fingerprint, expectedKeyType: pinned.keyType, actualKeyType: actual.keyType },
+      details: {
+        expected: pinned.fingerprint,
+        actual: actual.fingerprint,
+        expectedKeyType: pinned.keyType,
+        actualKeyType: actual.keyType,
+      },
     },
   );
 }
 
 function hostKeyUnconfirmed(t: SshNodeTarget, actual: PinnedKey): VendettaError {
-  return new VendettaError('HOST_KEY_UNCONFIRMED', `The host key of ${t.name} (${hostPort(t.host, t.port)}) is not pinned; the node offers ${actual.fingerprint}`, {
-    node: t.name,
-    hint: `Check that fingerprint on the node (\`ssh-keygen -lf /etc/ssh/ssh_host_${actual.keyType.replace(/^ssh-|-sha2-nistp\d+$/g, '')}_key.pub\`), then \`vendetta node add ${t.name} --host ${t.host} --host-key-fingerprint ${actual.fingerprint}\` (or --accept-new-host-key).`,
-    details: { actual: actual.fingerprint, actualKeyType: actual.keyType },
-  });
+  return new VendettaError(
+    'HOST_KEY_UNCONFIRMED',
+    `The host key of ${t.name} (${hostPort(t.host, t.port)}) is not pinned; the node offers ${actual.fingerprint}`,
+    {
+      node: t.name,
+      hint: `Check that fingerprint on the node (\`ssh-keygen -lf /etc/ssh/ssh_host_${actual.keyType.replace(/^ssh-|-sha2-nistp\d+$/g, '')}_key.pub\`), then \`vendetta node add ${t.name} --host ${t.host} --host-key-fingerprint ${actual.fingerprint}\` (or --accept-new-host-key).`,
+      details: { actual: actual.fingerprint, actualKeyType: actual.keyType },
+    },
+  );
 }
 
-export function authFailed(t: SshNodeTarget, auth: Pick<AuthMaterial, 'publicKeyPath' | 'agent'>, cause?: unknown): VendettaError {
+export function authFailed(
+  t: SshNodeTarget,
+  auth: Pick<AuthMaterial, 'publicKeyPath' | 'agent'>,
+  cause?: unknown,
+): VendettaError {
   const keyArg = auth.publicKeyPath ? `-i ${auth.publicKeyPath} ` : '';
-  const offered = [auth.publicKeyPath?.replace(/\.pub$/, ''), auth.agent ? 'the keys in your ssh-agent' : undefined].filter(Boolean).join(' and ');
-  return new VendettaError('AUTH_FAILED', `${t.user}@${t.host} refused the SSH key${offered ? ` (tried ${offered})` : ''}`, {
-    node: t.name,
-    hint: `Install the public key on the node: \`ssh-copy-id ${keyArg}${sshDestination(t)}\`, or give another key with --identity FILE.`,
-    cause,
-  });
+  const offered = [auth.publicKeyPath?.replace(/\.pub$/, ''), auth.agent ? 'the keys in your ssh-agent' : undefined]
+    .filter(Boolean)
+    .join(' and ');
+  return new VendettaError(
+    'AUTH_FAILED',
+    `${t.user}@${t.host} refused the SSH key${offered ? ` (tried ${offered})` : ''}`,
+    {
+      node: t.name,
+      hint: `Install the public key on the node: \`ssh-copy-id ${keyArg}${sshDestination(t)}\`, or give another key with --identity FILE.`,
+      cause,
+    },
+  );
 }
 
 function describe(key: Buffer): PinnedKey {
@@ -99,7 +141,10 @@ export async function openSsh(target: SshNodeTarget, opts: OpenSshOptions): Prom
     privateKey: auth.privateKey,
     agent: auth.agent,
     // Only key methods, in this order: no 'none' probe round trip, never a password.
-    authHandler: [...(auth.privateKey ? ['publickey'] : []), ...(auth.agent ? ['agent'] : [])] as ConnectConfig['authHandler'],
+    authHandler: [
+      ...(auth.privateKey ? ['publickey'] : []),
+      ...(auth.agent ? ['agent'] : []),
+    ] as ConnectConfig['authHandler'],
     tryKeyboard: false,
     algorithms: sshAlgorithms(pinned?.keyType),
     readyTimeout: Math.max(1_000, deadline - Date.now()),
@@ -109,7 +154,10 @@ export async function openSsh(target: SshNodeTarget, opts: OpenSshOptions): Prom
       try {
         offered = describe(key);
       } catch (err) {
-        verdict = new VendettaError('HOST_KEY_MISMATCH', `${target.name} sent a malformed host key`, { node: target.name, cause: err });
+        verdict = new VendettaError('HOST_KEY_MISMATCH', `${target.name} sent a malformed host key`, {
+          node: target.name,
+          cause: err,
+        });
         return false;
       }
       if (!pinned) verdict = hostKeyUnconfirmed(target, offered);
@@ -133,23 +181,51 @@ export async function openSsh(target: SshNodeTarget, opts: OpenSshOptions): Prom
     client.on('error', (err: Error & { level?: string }) => {
       if (verdict) return fail(verdict);
       if (err.level === 'client-authentication') return fail(authFailed(target, auth, err));
-      if (err.level === 'client-timeout') return fail(unreachable(target.name, target.host, target.port, err, `the SSH handshake did not finish within ${timeoutMs / 1000} s`));
+      if (err.level === 'client-timeout')
+        return fail(
+          unreachable(
+            target.name,
+            target.host,
+            target.port,
+            err,
+            `the SSH handshake did not finish within ${timeoutMs / 1000} s`,
+          ),
+        );
       fail(unreachable(target.name, target.host, target.port, err, `SSH failed: ${err.message}`));
     });
     client.once('close', () => {
-      fail(verdict ?? unreachable(target.name, target.host, target.port, new Error('closed'), 'the node closed the connection during the SSH handshake'));
+      fail(
+        verdict ??
+          unreachable(
+            target.name,
+            target.host,
+            target.port,
+            new Error('closed'),
+            'the node closed the connection during the SSH handshake',
+          ),
+      );
     });
     client.once('ready', () => {
       if (settled) return;
       settled = true;
       opts.onPhase?.('auth', {});
-      opts.log.debug('ssh connected', { node: target.name, host: target.host, port: target.port, hostKey: offered?.fingerprint });
+      opts.log.debug('ssh connected', {
+        node: target.name,
+        host: target.host,
+        port: target.port,
+        hostKey: offered?.fingerprint,
+      });
       resolve({ client, hostKey: offered! });
     });
     try {
       client.connect(config);
     } catch (err) {
-      fail(new VendettaError('IDENTITY_INVALID', `Cannot use the SSH key for ${target.name}: ${(err as Error).message}`, { node: target.name, cause: err }));
+      fail(
+        new VendettaError('IDENTITY_INVALID', `Cannot use the SSH key for ${target.name}: ${(err as Error).message}`, {
+          node: target.name,
+          cause: err,
+        }),
+      );
     }
   });
 }
@@ -170,7 +246,12 @@ export async function probeHostKey(host: string, port: number, opts: { timeoutMs
       client.end();
       sock.destroy();
       if (key) resolve(key);
-      else if (badKey) reject(new VendettaError('HOST_KEY_MISMATCH', `${hostPort(host, port)} sent a malformed host key`, { cause: badKey }));
+      else if (badKey)
+        reject(
+          new VendettaError('HOST_KEY_MISMATCH', `${hostPort(host, port)} sent a malformed host key`, {
+            cause: badKey,
+          }),
+        );
       else reject(unreachable(host, host, port, new Error('no host key'), 'the SSH server sent no host key'));
     };
     client.on('error', done);

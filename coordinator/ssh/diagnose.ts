@@ -88,7 +88,14 @@ export async function diagnoseNode(target: SshNodeTarget, opts: DiagnoseOptions)
     client = link.client;
   } catch (err) {
     const e = toVendettaError(err);
-    if (at.reached === 'none' && (e.code === 'NODE_UNREACHABLE' || e.code === 'INVALID_HOST' || e.code === 'INVALID_PARAMS' || e.code === 'INVALID_NAME')) st.fail(tcpName, e);
+    if (
+      at.reached === 'none' &&
+      (e.code === 'NODE_UNREACHABLE' ||
+        e.code === 'INVALID_HOST' ||
+        e.code === 'INVALID_PARAMS' ||
+        e.code === 'INVALID_NAME')
+    )
+      st.fail(tcpName, e);
     else if (at.reached === 'none' && e.code === 'IDENTITY_INVALID') st.fail(authName, e);
     else if (at.reached === 'tcp') st.fail(e.code === 'AUTH_FAILED' ? authName : keyName, e);
     else st.fail(authName, e);
@@ -100,34 +107,62 @@ export async function diagnoseNode(target: SshNodeTarget, opts: DiagnoseOptions)
   try {
     st.mark();
     const bundle = await readLocalBundle(opts.agentBundle ?? agentBundlePath());
-    const probeOut = await execCollect(client, target.name, shScript(probeScript(NODE_CANDIDATES), [bundle.dirName, bundle.sha256, 'probe', '']), { timeoutMs: 20_000 });
+    const probeOut = await execCollect(
+      client,
+      target.name,
+      shScript(probeScript(NODE_CANDIDATES), [bundle.dirName, bundle.sha256, 'probe', '']),
+      { timeoutMs: 20_000 },
+    );
     const probe = parseProbe(probeOut.stdout.split('\n'));
     if (!probe.runtime) {
       const found = probe.candidates.map((c) => `${c.version} at ${c.path}`).join(', ');
       st.fail('Node.js runtime', {
-        message: found ? `only ${found}; the agent needs 18 or newer` : 'no Node.js found (PATH, /usr/local/bin, /usr/bin, ~/.nvm, /opt/node*)',
+        message: found
+          ? `only ${found}; the agent needs 18 or newer`
+          : 'no Node.js found (PATH, /usr/local/bin, /usr/bin, ~/.nvm, /opt/node*)',
         hint: `Install Node.js 18 or newer on ${target.host} (Debian/Ubuntu: \`sudo apt-get install nodejs\`), or let vendetta bring one: \`vendetta node add … --install-runtime upload|package\` (or \`runtime: upload\` for this node in nodes.yaml).`,
       });
       return st.steps;
     }
-    st.pass(`Node.js runtime (${probe.runtime.version} at ${probe.runtime.path})`, probe.bundle === 'ok' ? `agent ${bundle.version} (build ${bundle.buildId}) is installed` : `agent ${bundle.version} (build ${bundle.buildId}) is not installed yet`);
+    st.pass(
+      `Node.js runtime (${probe.runtime.version} at ${probe.runtime.path})`,
+      probe.bundle === 'ok'
+        ? `agent ${bundle.version} (build ${bundle.buildId}) is installed`
+        : `agent ${bundle.version} (build ${bundle.buildId}) is not installed yet`,
+    );
 
     try {
-      attached = await attachAgent(client, { node: target.name, host: target.host, bundle, log: opts.log, install: true });
+      attached = await attachAgent(client, {
+        node: target.name,
+        host: target.host,
+        bundle,
+        log: opts.log,
+        install: true,
+      });
     } catch (err) {
       st.fail('agent', toVendettaError(err));
       return st.steps;
     }
     const info = attached.info;
-    const how = [attached.installed ? 'installed now' : '', attached.upgraded ? 'upgraded now' : ''].filter(Boolean).join(', ');
-    st.pass(`agent (${info.agentVersion}, pid ${info.pid})`, `build ${info.buildId}, running since ${localTime(info.startedAt)}${how ? `; ${how}` : ''}`);
+    const how = [attached.installed ? 'installed now' : '', attached.upgraded ? 'upgraded now' : '']
+      .filter(Boolean)
+      .join(', ');
+    st.pass(
+      `agent (${info.agentVersion}, pid ${info.pid})`,
+      `build ${info.buildId}, running since ${localTime(info.startedAt)}${how ? `; ${how}` : ''}`,
+    );
 
     let nodeInfo: NodeInfo;
     try {
-      nodeInfo = await withTimeout(attached.session.request(GetNodeInfo), 30_000, () => new VendettaError('AGENT_ERROR', `The agent on ${target.name} did not report its providers within 30 s`, {
-        node: target.name,
-        hint: 'A provider probe hangs on the node; the agent log under ~/.vendetta-agent/logs says which.',
-      }));
+      nodeInfo = await withTimeout(
+        attached.session.request(GetNodeInfo),
+        30_000,
+        () =>
+          new VendettaError('AGENT_ERROR', `The agent on ${target.name} did not report its providers within 30 s`, {
+            node: target.name,
+            hint: 'A provider probe hangs on the node; the agent log under ~/.vendetta-agent/logs says which.',
+          }),
+      );
     } catch (err) {
       st.fail('providers', toVendettaError(err));
       return st.steps;
@@ -136,7 +171,8 @@ export async function diagnoseNode(target: SshNodeTarget, opts: DiagnoseOptions)
       const p = nodeInfo.providers[name];
       const label = p.available && p.version ? `${name} (${p.version})` : name;
       if (p.available) {
-        const extra = name === 'qemu' ? (nodeInfo.providers.qemu.kvm ? 'KVM usable' : 'no KVM: VMs run slowly (TCG)') : '';
+        const extra =
+          name === 'qemu' ? (nodeInfo.providers.qemu.kvm ? 'KVM usable' : 'no KVM: VMs run slowly (TCG)') : '';
         st.pass(label, [p.version ? `version ${p.version}` : 'available', extra].filter(Boolean).join('; '));
       } else {
         st.fail(label, { message: p.error ?? 'not available', hint: p.hint ?? PROVIDER_HINTS[name] }, true);

@@ -20,7 +20,15 @@ export interface ElfNeeds {
 /** Reads `length` bytes at `offset` (fewer at the end of the file). */
 export type ReadAt = (offset: number, length: number) => Promise<Buffer>;
 
-const MACHINES: Record<number, string> = { 3: 'i686', 40: 'armv7l', 21: 'ppc64le', 22: 's390x', 62: 'x86_64', 183: 'aarch64', 243: 'riscv64' };
+const MACHINES: Record<number, string> = {
+  3: 'i686',
+  40: 'armv7l',
+  21: 'ppc64le',
+  22: 's390x',
+  62: 'x86_64',
+  183: 'aarch64',
+  243: 'riscv64',
+};
 const PT_INTERP = 3;
 const SHT_GNU_VERNEED = 0x6ffffffe;
 

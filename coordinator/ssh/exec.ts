@@ -16,7 +16,13 @@ export function openExec(client: Client, node: string, command: string): Promise
   return new Promise((resolve, reject) => {
     try {
       client.exec(command, (err, channel) => {
-        if (err) reject(new VendettaError('NODE_UNREACHABLE', `${node} refused to run a command: ${err.message}`, { node, cause: err }));
+        if (err)
+          reject(
+            new VendettaError('NODE_UNREACHABLE', `${node} refused to run a command: ${err.message}`, {
+              node,
+              cause: err,
+            }),
+          );
         else resolve(channel);
       });
     } catch (err) {
@@ -26,7 +32,12 @@ export function openExec(client: Client, node: string, command: string): Promise
 }
 
 /** Runs `command` (already quoted for the remote shell) and collects its output. */
-export async function execCollect(client: Client, node: string, command: string, opts: { timeoutMs?: number; stdin?: string | Buffer } = {}): Promise<ExecResult> {
+export async function execCollect(
+  client: Client,
+  node: string,
+  command: string,
+  opts: { timeoutMs?: number; stdin?: string | Buffer } = {},
+): Promise<ExecResult> {
   const channel = await openExec(client, node, command);
   const timeoutMs = opts.timeoutMs ?? 30_000;
   return new Promise<ExecResult>((resolve, reject) => {
@@ -36,7 +47,11 @@ export async function execCollect(client: Client, node: string, command: string,
     let errLen = 0;
     const timer = setTimeout(() => {
       channel.close();
-      reject(new VendettaError('NODE_UNREACHABLE', `A command on ${node} did not finish within ${timeoutMs / 1000} s`, { node }));
+      reject(
+        new VendettaError('NODE_UNREACHABLE', `A command on ${node} did not finish within ${timeoutMs / 1000} s`, {
+          node,
+        }),
+      );
     }, timeoutMs);
     channel.on('data', (b: Buffer) => {
       if (outLen < MAX_OUTPUT) out.push(b);
@@ -48,7 +63,12 @@ export async function execCollect(client: Client, node: string, command: string,
     });
     channel.on('close', (code: number | null, signal?: string) => {
       clearTimeout(timer);
-      resolve({ code: typeof code === 'number' ? code : null, signal: signal ?? undefined, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        code: typeof code === 'number' ? code : null,
+        signal: signal ?? undefined,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
     channel.end(opts.stdin);
   });

@@ -7,12 +7,15 @@ import { isIP } from 'node:net';
 import { NAME_PATTERN } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
 
 export function validateHost(host: string): void {
   if (typeof host !== 'string' || host.length === 0) {
-    throw new VendettaError('INVALID_HOST', 'The host is empty', { hint: 'Give a host name or an IP address, e.g. `--host build-1.example.com`.' });
+    throw new VendettaError('INVALID_HOST', 'The host is empty', {
+      hint: 'Give a host name or an IP address, e.g. `--host build-1.example.com`.',
+    });
   }
   if (isIP(host) || HOSTNAME.test(host)) return;
   const shown = JSON.stringify(host.length > 80 ? host.slice(0, 80) + '…' : host);
@@ -31,7 +34,9 @@ export function validateHost(host: string): void {
 
 export function validatePort(port: number): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new VendettaError('INVALID_PARAMS', `Invalid port ${String(port)}`, { hint: 'A port is a whole number from 1 to 65535.' });
+    throw new VendettaError('INVALID_PARAMS', `Invalid port ${String(port)}`, {
+      hint: 'A port is a whole number from 1 to 65535.',
+    });
   }
 }
 

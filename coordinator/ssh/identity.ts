@@ -64,14 +64,18 @@ export function loadPrivateKey(file: string): { data: Buffer; publicKey: string 
   const parsed = utils.parseKey(data);
   if (parsed instanceof Error) {
     const encrypted = /passphrase|encrypted/i.test(parsed.message);
-    throw new VendettaError('IDENTITY_INVALID', encrypted
-      ? `The identity file ${file} is protected by a passphrase`
-      : `The identity file ${file} is not a private key vendetta can use`, {
-      hint: encrypted
-        ? `vendetta never asks for passphrases: add the key to your ssh-agent (\`ssh-add ${file}\`) and leave out --identity.`
-        : 'Use an OpenSSH or PEM private key (ed25519, ecdsa or rsa).',
-      cause: parsed,
-    });
+    throw new VendettaError(
+      'IDENTITY_INVALID',
+      encrypted
+        ? `The identity file ${file} is protected by a passphrase`
+        : `The identity file ${file} is not a private key vendetta can use`,
+      {
+        hint: encrypted
+          ? `vendetta never asks for passphrases: add the key to your ssh-agent (\`ssh-add ${file}\`) and leave out --identity.`
+          : 'Use an OpenSSH or PEM private key (ed25519, ecdsa or rsa).',
+        cause: parsed,
+      },
+    );
   }
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key.getPrivatePEM() === null) {
@@ -97,7 +101,9 @@ export async function ensureIdentity(paths: HomePaths, identity?: string): Promi
  * An ed25519 key pair at `file` (+ `.pub`), generated once when absent. Also the workspace key
  * (keys/workspace_ed25519), which OpenSSH reads through the generated ssh_config.
  */
-export async function ensureKeyFile(file: string): Promise<{ privateKeyPath: string; publicKey: string; generated: boolean }> {
+export async function ensureKeyFile(
+  file: string,
+): Promise<{ privateKeyPath: string; publicKey: string; generated: boolean }> {
   if (existsSync(file)) {
     const { publicKey } = loadGeneratedKey(file);
     return { privateKeyPath: file, publicKey, generated: false };
@@ -139,11 +145,18 @@ function loadGeneratedKey(file: string): { data: Buffer; publicKey: string } {
  * key, so about one pair in 256 comes out with a 31-byte key that neither ssh2 nor OpenSSH will
  * read (mscdex/ssh2#1390); such a pair is thrown away and another made.
  */
-export function generateEd25519Pair(comment: string, generate = utils.generateKeyPairSync): { private: string; public: string } {
+export function generateEd25519Pair(
+  comment: string,
+  generate = utils.generateKeyPairSync,
+): { private: string; public: string } {
   for (let attempt = 1; ; attempt++) {
     const pair = generate('ed25519', { comment });
-    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
-    if (attempt === 8) throw new VendettaError('INTERNAL', 'Could not generate a usable ed25519 key', { hint: 'Give a key of your own with --identity FILE.' });
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error))
+      return pair;
+    if (attempt === 8)
+      throw new VendettaError('INTERNAL', 'Could not generate a usable ed25519 key', {
+        hint: 'Give a key of your own with --identity FILE.',
+      });
   }
 }
 

@@ -90,15 +90,19 @@ export class KnownHosts {
 
   private update(change: (lines: string[]) => string[]): Promise<void> {
     const prev = KnownHosts.queues.get(this.file) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(async () => {
-      const before = this.readLines();
-      const after = change(before);
-      await writeFileAtomic(this.file, after.map((l) => l + '\n').join(''), { mode: 0o600, createDir: true });
-    });
+    const next = prev
+      .catch(() => undefined)
+      .then(async () => {
+        const before = this.readLines();
+        const after = change(before);
+        await writeFileAtomic(this.file, after.map((l) => l + '\n').join(''), { mode: 0o600, createDir: true });
+      });
     KnownHosts.queues.set(this.file, next);
-    void next.finally(() => {
-      if (KnownHosts.queues.get(this.file) === next) KnownHosts.queues.delete(this.file);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (KnownHosts.queues.get(this.file) === next) KnownHosts.queues.delete(this.file);
+      })
+      .catch(() => undefined);
     return next;
   }
 }

@@ -29,10 +29,15 @@ function installFailed(message: string, cause?: unknown): VendettaError {
 
 function runVersion(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [path, 'version'], { timeout: 15_000, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, maxBuffer: 1 << 16 }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(stdout);
-    });
+    execFile(
+      process.execPath,
+      [path, 'version'],
+      { timeout: 15_000, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, maxBuffer: 1 << 16 },
+      (err, stdout) => {
+        if (err) reject(err);
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -66,12 +71,27 @@ async function load(path: string): Promise<LocalBundle> {
   try {
     v = JSON.parse(out.trim()) as typeof v;
   } catch (err) {
-    throw installFailed(`The agent bundle ${path} printed no version JSON (got ${JSON.stringify(out.slice(0, 60))})`, err);
+    throw installFailed(
+      `The agent bundle ${path} printed no version JSON (got ${JSON.stringify(out.slice(0, 60))})`,
+      err,
+    );
   }
-  if (typeof v.version !== 'string' || !/^[0-9A-Za-z.+_-]{1,64}$/.test(v.version)
-    || typeof v.buildId !== 'string' || !/^[0-9A-Za-z]{4,64}$/.test(v.buildId)
-    || typeof v.protocolVersion !== 'number') {
+  if (
+    typeof v.version !== 'string' ||
+    !/^[0-9A-Za-z.+_-]{1,64}$/.test(v.version) ||
+    typeof v.buildId !== 'string' ||
+    !/^[0-9A-Za-z]{4,64}$/.test(v.buildId) ||
+    typeof v.protocolVersion !== 'number'
+  ) {
     throw installFailed(`The agent bundle ${path} reported a malformed version: ${out.trim().slice(0, 200)}`);
   }
-  return { path, sha256, size: data.length, version: v.version, buildId: v.buildId, protocolVersion: v.protocolVersion, dirName: `${v.version}-${v.buildId}` };
+  return {
+    path,
+    sha256,
+    size: data.length,
+    version: v.version,
+    buildId: v.buildId,
+    protocolVersion: v.protocolVersion,
+    dirName: `${v.version}-${v.buildId}`,
+  };
 }

@@ -28,18 +28,35 @@ function notUploadable(message: string, hint: string, cause?: unknown): Vendetta
 }
 
 /** The runtime at `path` (default: the running one); refuses what is not a standalone Linux Node.js. */
-export async function readLocalRuntime(path = process.execPath, info: { version: string; platform: NodeJS.Platform; electron?: string } = { version: process.version, platform: process.platform, electron: process.versions.electron }): Promise<LocalRuntime> {
+export async function readLocalRuntime(
+  path = process.execPath,
+  info: { version: string; platform: NodeJS.Platform; electron?: string } = {
+    version: process.version,
+    platform: process.platform,
+    electron: process.versions.electron,
+  },
+): Promise<LocalRuntime> {
   if (info.platform !== 'linux') {
-    throw notUploadable(`This coordinator runs on ${info.platform}, so its Node.js cannot run on a Linux node`, 'Install Node.js 18 or newer on the node, or let vendetta use its package manager (--install-runtime package).');
+    throw notUploadable(
+      `This coordinator runs on ${info.platform}, so its Node.js cannot run on a Linux node`,
+      'Install Node.js 18 or newer on the node, or let vendetta use its package manager (--install-runtime package).',
+    );
   }
   if (info.electron) {
-    throw notUploadable(`This coordinator runs inside Electron ${info.electron} (VS Code), not a standalone Node.js it could upload`, 'Run `vendetta node add` from a terminal where `node` is Node.js 18 or newer, or use --install-runtime package.');
+    throw notUploadable(
+      `This coordinator runs inside Electron ${info.electron} (VS Code), not a standalone Node.js it could upload`,
+      'Run `vendetta node add` from a terminal where `node` is Node.js 18 or newer, or use --install-runtime package.',
+    );
   }
   let st;
   try {
     st = await stat(path);
   } catch (err) {
-    throw notUploadable(`The coordinator's own Node.js ${path} cannot be read`, 'Install Node.js 18 or newer on the node, or use --install-runtime package.', err);
+    throw notUploadable(
+      `The coordinator's own Node.js ${path} cannot be read`,
+      'Install Node.js 18 or newer on the node, or use --install-runtime package.',
+      err,
+    );
   }
   const key = `${path}\0${st.mtimeMs}\0${st.size}\0${info.version}`;
   let p = cache.get(key);
@@ -61,13 +78,28 @@ async function load(path: string, version: string, platform: NodeJS.Platform, si
       return b.subarray(0, bytesRead);
     });
   } catch (err) {
-    throw notUploadable(`The coordinator's own Node.js ${path} is not an executable vendetta can check`, 'Install Node.js 18 or newer on the node, or use --install-runtime package.', err);
+    throw notUploadable(
+      `The coordinator's own Node.js ${path} is not an executable vendetta can check`,
+      'Install Node.js 18 or newer on the node, or use --install-runtime package.',
+      err,
+    );
   } finally {
     await fh.close();
   }
   const sha256 = await new Promise<string>((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(path).on('error', reject).on('data', (d) => h.update(d)).on('end', () => resolve(h.digest('hex')));
+    createReadStream(path)
+      .on('error', reject)
+      .on('data', (d) => h.update(d))
+      .on('end', () => resolve(h.digest('hex')));
   });
-  return { path, version, platform, needs, sha256, size, dirName: `node-${version}-${needs.machine}-${sha256.slice(0, 12)}` };
+  return {
+    path,
+    version,
+    platform,
+    needs,
+    sha256,
+    size,
+    dirName: `node-${version}-${needs.machine}-${sha256.slice(0, 12)}`,
+  };
 }

@@ -31,7 +31,16 @@ export interface NodeFacts {
 }
 
 /** The provider tools whose presence `node prepare` looks at. */
-export const PROVIDER_COMMANDS = ['docker', 'dockerd', 'lxd', 'lxc', 'incus', 'qemu-system-x86_64', 'qemu-img', 'cloud-localds'] as const;
+export const PROVIDER_COMMANDS = [
+  'docker',
+  'dockerd',
+  'lxd',
+  'lxc',
+  'incus',
+  'qemu-system-x86_64',
+  'qemu-img',
+  'cloud-localds',
+] as const;
 
 const P = PROBE_PREFIX;
 
@@ -67,7 +76,18 @@ export function parseLibc(ldd: string, getconf: string, muslLoader: boolean): Li
 }
 
 export function parseFacts(stdout: string): NodeFacts {
-  const f: NodeFacts = { os: '', arch: '', libc: { family: 'unknown' }, user: '', uid: -1, groups: [], sudo: 'none', distro: { id: 'unknown', version: '?', name: '' }, systemd: false, commands: [] };
+  const f: NodeFacts = {
+    os: '',
+    arch: '',
+    libc: { family: 'unknown' },
+    user: '',
+    uid: -1,
+    groups: [],
+    sudo: 'none',
+    distro: { id: 'unknown', version: '?', name: '' },
+    systemd: false,
+    commands: [],
+  };
   let ldd = '';
   let getconf = '';
   let musl = false;
@@ -78,27 +98,48 @@ export function parseFacts(stdout: string): NodeFacts {
     const word = sp < 0 ? line : line.slice(0, sp);
     const rest = sp < 0 ? '' : line.slice(sp + 1).trim();
     switch (word) {
-      case 'os': f.os = rest; break;
-      case 'arch': f.arch = rest; break;
-      case 'ldd': ldd = rest; break;
-      case 'getconf': getconf = rest; break;
-      case 'musl-loader': musl = true; break;
+      case 'os':
+        f.os = rest;
+        break;
+      case 'arch':
+        f.arch = rest;
+        break;
+      case 'ldd':
+        ldd = rest;
+        break;
+      case 'getconf':
+        getconf = rest;
+        break;
+      case 'musl-loader':
+        musl = true;
+        break;
       case 'user': {
         const [name, uid] = rest.split(' ');
         f.user = name ?? '';
         f.uid = /^\d+$/.test(uid ?? '') ? Number(uid) : -1;
         break;
       }
-      case 'groups': f.groups = rest.split(/\s+/).filter(Boolean); break;
-      case 'sudo': if (rest === 'root' || rest === 'passwordless' || rest === 'password' || rest === 'none') f.sudo = rest; break;
-      case 'pm': f.packageManager = rest === 'apt-get' ? 'apt' : rest === 'dnf' || rest === 'zypper' || rest === 'apk' ? rest : undefined; break;
+      case 'groups':
+        f.groups = rest.split(/\s+/).filter(Boolean);
+        break;
+      case 'sudo':
+        if (rest === 'root' || rest === 'passwordless' || rest === 'password' || rest === 'none') f.sudo = rest;
+        break;
+      case 'pm':
+        f.packageManager =
+          rest === 'apt-get' ? 'apt' : rest === 'dnf' || rest === 'zypper' || rest === 'apk' ? rest : undefined;
+        break;
       case 'distro': {
         const [id, version, ...name] = rest.split(' ');
         f.distro = { id: id ?? 'unknown', version: version ?? '?', name: name.join(' ') };
         break;
       }
-      case 'systemd': f.systemd = true; break;
-      case 'has': f.commands.push(rest); break;
+      case 'systemd':
+        f.systemd = true;
+        break;
+      case 'has':
+        f.commands.push(rest);
+        break;
     }
   }
   f.libc = parseLibc(ldd, getconf, musl);

@@ -29,7 +29,11 @@ function installSteps(pm: PackageManager, packages: string[], what: string): Pla
     case 'apt':
       return [
         { title: 'refresh the package index', argv: [...APT_ENV, 'apt-get', 'update'], root: true },
-        { title: `install ${what}`, argv: [...APT_ENV, 'apt-get', 'install', '-y', '--no-install-recommends', ...packages], root: true },
+        {
+          title: `install ${what}`,
+          argv: [...APT_ENV, 'apt-get', 'install', '-y', '--no-install-recommends', ...packages],
+          root: true,
+        },
       ];
     case 'dnf':
       return [{ title: `install ${what}`, argv: ['dnf', 'install', '-y', ...packages], root: true }];
@@ -42,7 +46,12 @@ function installSteps(pm: PackageManager, packages: string[], what: string): Pla
 
 /** Node.js for the agent from the distribution (whose version the caller checks afterwards). */
 export function runtimePlan(pm: PackageManager): PlanStep[] {
-  const pkg: Record<PackageManager, string[]> = { apt: ['nodejs'], dnf: ['nodejs'], zypper: ['nodejs-default'], apk: ['nodejs'] };
+  const pkg: Record<PackageManager, string[]> = {
+    apt: ['nodejs'],
+    dnf: ['nodejs'],
+    zypper: ['nodejs-default'],
+    apk: ['nodejs'],
+  };
   return installSteps(pm, pkg[pm], 'Node.js');
 }
 
@@ -78,26 +87,47 @@ export const LXD_PRESEED = [
 ].join('\n');
 
 function serviceStart(facts: Pick<NodeFacts, 'systemd' | 'packageManager'>, service: string): PlanStep {
-  if (facts.systemd) return { title: `start ${service} now and at boot`, argv: ['systemctl', 'enable', '--now', service], root: true };
-  if (facts.packageManager === 'apk') return { title: `start ${service} now and at boot`, argv: ['sh', '-c', 'rc-update add "$1" default && rc-service "$1" start', 'sh', service], root: true };
+  if (facts.systemd)
+    return { title: `start ${service} now and at boot`, argv: ['systemctl', 'enable', '--now', service], root: true };
+  if (facts.packageManager === 'apk')
+    return {
+      title: `start ${service} now and at boot`,
+      argv: ['sh', '-c', 'rc-update add "$1" default && rc-service "$1" start', 'sh', service],
+      root: true,
+    };
   return { title: `start ${service}`, argv: ['service', service, 'start'], root: true };
 }
 
 function grantGroup(user: string, group: string, groups: readonly string[], rootEquivalent: boolean): PlanStep[] {
   if (user === 'root' || groups.includes(group)) return [];
-  return [{
-    title: `let ${user} use it (group ${group})`,
-    argv: ['usermod', '-aG', group, user],
-    root: true,
-    ...(rootEquivalent ? { warning: `membership of ${group} is root-equivalent on this node: ${user} can then become root there. A node user kept for vendetta alone limits what that exposes.` } : {}),
-  }];
+  return [
+    {
+      title: `let ${user} use it (group ${group})`,
+      argv: ['usermod', '-aG', group, user],
+      root: true,
+      ...(rootEquivalent
+        ? {
+            warning: `membership of ${group} is root-equivalent on this node: ${user} can then become root there. A node user kept for vendetta alone limits what that exposes.`,
+          }
+        : {}),
+    },
+  ];
 }
 
 /** Installs and sets up a provider for `facts.user`; empty when the node has no supported package manager. */
-export function providerPlan(provider: PreparableProvider, facts: Pick<NodeFacts, 'packageManager' | 'systemd' | 'user' | 'groups' | 'commands'>): PlanStep[] {
+export function providerPlan(
+  provider: PreparableProvider,
+  facts: Pick<NodeFacts, 'packageManager' | 'systemd' | 'user' | 'groups' | 'commands'>,
+): PlanStep[] {
   const pm = facts.packageManager;
   if (!pm) return [];
-  const steps = [...installSteps(pm, PACKAGES[provider][pm], provider === 'docker' ? 'Docker' : provider === 'lxc' ? (pm === 'apt' ? 'LXD' : 'Incus') : 'QEMU')];
+  const steps = [
+    ...installSteps(
+      pm,
+      PACKAGES[provider][pm],
+      provider === 'docker' ? 'Docker' : provider === 'lxc' ? (pm === 'apt' ? 'LXD' : 'Incus') : 'QEMU',
+    ),
+  ];
   if (provider === 'docker') {
     steps.push(serviceStart(facts, 'docker'), ...grantGroup(facts.user, 'docker', facts.groups, true));
   } else if (provider === 'lxc') {
@@ -114,7 +144,13 @@ export function providerPlan(provider: PreparableProvider, facts: Pick<NodeFacts
     steps.push(...grantGroup(facts.user, group, facts.groups, true));
   } else {
     // /dev/kvm's group; a machine without KVM (or without that group: no udev rules) runs VMs under TCG.
-    steps.push(...grantGroup(facts.user, 'kvm', facts.groups, false).map((s) => ({ ...s, title: `${s.title}, when the node has /dev/kvm`, unless: ['sh', '-c', '[ ! -e /dev/kvm ] || ! getent group kvm >/dev/null'] })));
+    steps.push(
+      ...grantGroup(facts.user, 'kvm', facts.groups, false).map((s) => ({
+        ...s,
+        title: `${s.title}, when the node has /dev/kvm`,
+        unless: ['sh', '-c', '[ ! -e /dev/kvm ] || ! getent group kvm >/dev/null'],
+      })),
+    );
   }
   return steps;
 }

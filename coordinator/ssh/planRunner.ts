@@ -22,10 +22,16 @@ export interface StepOutcome {
 }
 
 /** The error for a user who cannot become root: what to ask an administrator to run. */
-export function privilegeRequired(node: string, facts: Pick<NodeFacts, 'user' | 'sudo'>, steps: readonly PlanStep[], what: string): VendettaError {
+export function privilegeRequired(
+  node: string,
+  facts: Pick<NodeFacts, 'user' | 'sudo'>,
+  steps: readonly PlanStep[],
+  what: string,
+): VendettaError {
   const commands = adminCommands(steps.filter((s) => s.root));
   // `sudo -n` fails alike for a user sudo asks a password of and one it does not know at all.
-  const why = facts.sudo === 'password' ? `${facts.user} has no passwordless sudo` : `${facts.user} is not root and has no sudo`;
+  const why =
+    facts.sudo === 'password' ? `${facts.user} has no passwordless sudo` : `${facts.user} is not root and has no sudo`;
   return new VendettaError('NODE_PRIVILEGE_REQUIRED', `${what} on ${node} needs root, and ${why}`, {
     node,
     hint: `Ask an administrator of ${node} to run, as root:\n  ${commands.join('\n  ')}\nor give ${facts.user} passwordless sudo for them, then retry.`,
@@ -42,7 +48,14 @@ function argvFor(step: PlanStep, argv: string[], facts: NodeFacts): string[] {
   return step.root && facts.sudo !== 'root' ? ['sudo', '-n', ...argv] : argv;
 }
 
-export async function runPlan(client: Client, node: string, facts: NodeFacts, steps: readonly PlanStep[], what: string, announce: (i: number, total: number, step: PlanStep, command: string) => void): Promise<StepOutcome[]> {
+export async function runPlan(
+  client: Client,
+  node: string,
+  facts: NodeFacts,
+  steps: readonly PlanStep[],
+  what: string,
+  announce: (i: number, total: number, step: PlanStep, command: string) => void,
+): Promise<StepOutcome[]> {
   assertCanRun(node, facts, steps, what);
   const viaSudo = facts.sudo !== 'root';
   const out: StepOutcome[] = [];
@@ -51,22 +64,31 @@ export async function runPlan(client: Client, node: string, facts: NodeFacts, st
     announce(i + 1, steps.length, step, command);
     const t0 = Date.now();
     if (step.unless) {
-      const check = await execCollect(client, node, shellCommand(argvFor(step, step.unless, facts)), { timeoutMs: 60_000 });
+      const check = await execCollect(client, node, shellCommand(argvFor(step, step.unless, facts)), {
+        timeoutMs: 60_000,
+      });
       if (check.code === 0) {
         out.push({ title: step.title, command, status: 'skipped', ms: Date.now() - t0 });
         continue;
       }
     }
-    const r = await execCollect(client, node, shellCommand(argvFor(step, step.argv, facts)), { timeoutMs: STEP_TIMEOUT_MS, stdin: step.stdin ?? '' });
+    const r = await execCollect(client, node, shellCommand(argvFor(step, step.argv, facts)), {
+      timeoutMs: STEP_TIMEOUT_MS,
+      stdin: step.stdin ?? '',
+    });
     if (r.code !== 0) {
       const said = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-4).join(' | ').slice(0, 500);
-      throw new VendettaError('NODE_PREPARE_FAILED', `${what} on ${node} stopped at "${step.title}": \`${command.split('\n')[0]}\` exited ${r.code ?? r.signal ?? 'abnormally'}${said ? `: ${said}` : ''}`, {
-        node,
-        hint: /sudo: a password is required|sudo: a terminal is required/.test(r.stderr)
-          ? `sudo on ${node} asks ${facts.user} for a password for this command: give passwordless sudo for it, or have an administrator run it.`
-          : `Run that command on ${node} yourself to see the whole output; the steps before it are done, and running the same vendetta command again skips nothing harmful (installing is idempotent).`,
-        details: { step: step.title, command, exitCode: r.code, stderr: r.stderr.slice(-4000) },
-      });
+      throw new VendettaError(
+        'NODE_PREPARE_FAILED',
+        `${what} on ${node} stopped at "${step.title}": \`${command.split('\n')[0]}\` exited ${r.code ?? r.signal ?? 'abnormally'}${said ? `: ${said}` : ''}`,
+        {
+          node,
+          hint: /sudo: a password is required|sudo: a terminal is required/.test(r.stderr)
+            ? `sudo on ${node} asks ${facts.user} for a password for this command: give passwordless sudo for it, or have an administrator run it.`
+            : `Run that command on ${node} yourself to see the whole output; the steps before it are done, and running the same vendetta command again skips nothing harmful (installing is idempotent).`,
+          details: { step: step.title, command, exitCode: r.code, stderr: r.stderr.slice(-4000) },
+        },
+      );
     }
     out.push({ title: step.title, command, status: 'ran', ms: Date.now() - t0 });
   }

@@ -40,7 +40,11 @@ function privilegeOf(f: NodeFacts): PrepareOutcome['privilege'] {
 
 const NAMES: Record<PrepareProvider, string> = { docker: 'Docker', lxc: 'LXD/Incus', qemu: 'QEMU' };
 
-export async function prepareNode(target: SshNodeTarget, provider: PrepareProvider, opts: PrepareOptions): Promise<PrepareOutcome> {
+export async function prepareNode(
+  target: SshNodeTarget,
+  provider: PrepareProvider,
+  opts: PrepareOptions,
+): Promise<PrepareOutcome> {
   const node = target.name;
   const { client } = await openSsh(target, { paths: opts.paths, log: opts.log });
   client.on('error', () => undefined);
@@ -49,19 +53,35 @@ export async function prepareNode(target: SshNodeTarget, provider: PrepareProvid
     const system = `${facts.distro.name || facts.distro.id} (${facts.arch}), ${facts.packageManager ?? 'no known package manager'}, as ${facts.user}${facts.sudo === 'root' ? '' : canBecomeRoot(facts) ? ' via sudo' : ''}`;
     const plan = providerPlan(provider, facts);
     if (plan.length === 0) {
-      throw new VendettaError('NODE_PREPARE_FAILED', `${node} has no package manager vendetta knows (apt, dnf, zypper, apk), so it cannot install ${NAMES[provider]} there`, {
-        node,
-        hint: `Install ${NAMES[provider]} on ${node} by hand, then \`vendetta node test ${node}\`.`,
-      });
+      throw new VendettaError(
+        'NODE_PREPARE_FAILED',
+        `${node} has no package manager vendetta knows (apt, dnf, zypper, apk), so it cannot install ${NAMES[provider]} there`,
+        {
+          node,
+          hint: `Install ${NAMES[provider]} on ${node} by hand, then \`vendetta node test ${node}\`.`,
+        },
+      );
     }
     const viaSudo = facts.sudo !== 'root';
     const privilege = privilegeOf(facts);
-    const planned: PreparePlanStep[] = plan.map((s) => ({ title: s.title, command: stepCommand(s, viaSudo), status: 'planned', ...(s.warning ? { warning: s.warning } : {}) }));
+    const planned: PreparePlanStep[] = plan.map((s) => ({
+      title: s.title,
+      command: stepCommand(s, viaSudo),
+      status: 'planned',
+      ...(s.warning ? { warning: s.warning } : {}),
+    }));
     if (opts.dryRun) {
       planned.forEach((s, i) => opts.announce(i + 1, planned.length, s.title, s.command, s.warning));
-      return { steps: planned, privilege, system, ...(privilege === 'none' ? { adminCommands: adminCommands(plan.filter((s) => s.root)) } : {}) };
+      return {
+        steps: planned,
+        privilege,
+        system,
+        ...(privilege === 'none' ? { adminCommands: adminCommands(plan.filter((s) => s.root)) } : {}),
+      };
     }
-    const ran = await runPlan(client, node, facts, plan, `Preparing ${NAMES[provider]}`, (i, n, step, command) => opts.announce(i, n, step.title, command, step.warning));
+    const ran = await runPlan(client, node, facts, plan, `Preparing ${NAMES[provider]}`, (i, n, step, command) =>
+      opts.announce(i, n, step.title, command, step.warning),
+    );
     const steps: PreparePlanStep[] = planned.map((s, i) => ({ ...s, status: ran[i]?.status ?? 'planned' }));
     if (plan.some((s) => s.argv[0] === 'usermod' && ran[plan.indexOf(s)]?.status === 'ran')) {
       // The daemon keeps the groups it started with: let the next attach start it anew.

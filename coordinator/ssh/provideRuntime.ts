@@ -39,18 +39,44 @@ export function runtimeOffers(facts: NodeFacts, local: LocalRuntime | VendettaEr
   } else {
     const c = uploadCompatibility(local, facts);
     const mb = Math.round(local.size / 1e6);
-    offers.push(c.ok
-      ? { kind: 'upload', ok: true, detail: `upload this coordinator's Node.js ${local.version} (${mb} MB, ${local.needs.machine}${local.needs.glibc ? `, needs glibc ${local.needs.glibc}; the node has ${facts.libc.family === 'glibc' ? facts.libc.version : '?'}` : ''}) to ~/.vendetta-agent/runtime, for the agent only` }
-      : { kind: 'upload', ok: false, detail: `cannot upload this coordinator's Node.js ${local.version}: ${c.reason}` });
+    offers.push(
+      c.ok
+        ? {
+            kind: 'upload',
+            ok: true,
+            detail: `upload this coordinator's Node.js ${local.version} (${mb} MB, ${local.needs.machine}${local.needs.glibc ? `, needs glibc ${local.needs.glibc}; the node has ${facts.libc.family === 'glibc' ? facts.libc.version : '?'}` : ''}) to ~/.vendetta-agent/runtime, for the agent only`,
+          }
+        : {
+            kind: 'upload',
+            ok: false,
+            detail: `cannot upload this coordinator's Node.js ${local.version}: ${c.reason}`,
+          },
+    );
   }
   const pm = facts.packageManager;
   if (!pm) {
-    offers.push({ kind: 'package', ok: false, detail: 'the node has no package manager vendetta knows (apt, dnf, zypper, apk)' });
+    offers.push({
+      kind: 'package',
+      ok: false,
+      detail: 'the node has no package manager vendetta knows (apt, dnf, zypper, apk)',
+    });
   } else {
     const commands = runtimePlan(pm).map((s) => stepCommand(s, facts.sudo !== 'root'));
-    offers.push(canBecomeRoot(facts)
-      ? { kind: 'package', ok: true, detail: `install the distribution's Node.js with ${pm}${facts.sudo === 'root' ? '' : ' (through sudo)'}`, commands }
-      : { kind: 'package', ok: false, detail: `installing with ${pm} needs root, and ${facts.user || 'the SSH user'} ${facts.sudo === 'password' ? 'has no passwordless sudo' : 'has no sudo'}`, commands });
+    offers.push(
+      canBecomeRoot(facts)
+        ? {
+            kind: 'package',
+            ok: true,
+            detail: `install the distribution's Node.js with ${pm}${facts.sudo === 'root' ? '' : ' (through sudo)'}`,
+            commands,
+          }
+        : {
+            kind: 'package',
+            ok: false,
+            detail: `installing with ${pm} needs root, and ${facts.user || 'the SSH user'} ${facts.sudo === 'password' ? 'has no passwordless sudo' : 'has no sudo'}`,
+            commands,
+          },
+    );
   }
   return offers;
 }
@@ -63,10 +89,20 @@ function describeMissing(node: string, probe: ProbeResult): string {
 }
 
 /** NODE_RUNTIME_MISSING with the offers in its details and hint (or, for `never`, the manual way only). */
-export async function runtimeMissing(client: Client, node: string, host: string, probe: ProbeResult, choice?: RuntimeChoice): Promise<VendettaError> {
+export async function runtimeMissing(
+  client: Client,
+  node: string,
+  host: string,
+  probe: ProbeResult,
+  choice?: RuntimeChoice,
+): Promise<VendettaError> {
   const manual = `Install Node.js ${MIN_NODE_MAJOR} or newer on ${host} (Debian/Ubuntu: \`sudo apt-get install nodejs\`; or a build from https://nodejs.org in /usr/local), then retry.`;
   if (choice === 'never') {
-    return new VendettaError('NODE_RUNTIME_MISSING', describeMissing(node, probe), { node, hint: manual, details: { candidates: probe.candidates } });
+    return new VendettaError('NODE_RUNTIME_MISSING', describeMissing(node, probe), {
+      node,
+      hint: manual,
+      details: { candidates: probe.candidates },
+    });
   }
   let offers: RuntimeOffer[] = [];
   try {
@@ -77,17 +113,33 @@ export async function runtimeMissing(client: Client, node: string, host: string,
     // The facts are a courtesy: without them the manual way still stands.
   }
   const usable = offers.filter((o) => o.ok);
-  const unusable = offers.filter((o) => !o.ok).map((o) => `${o.kind === 'upload' ? 'Upload' : 'Package'}: ${o.detail}.`);
+  const unusable = offers
+    .filter((o) => !o.ok)
+    .map((o) => `${o.kind === 'upload' ? 'Upload' : 'Package'}: ${o.detail}.`);
   const hint = [
-    usable.length ? `vendetta can bring one: ${usable.map((o) => `\`--install-runtime ${o.kind}\` (${o.detail})`).join('; or ')}.` : '',
+    usable.length
+      ? `vendetta can bring one: ${usable.map((o) => `\`--install-runtime ${o.kind}\` (${o.detail})`).join('; or ')}.`
+      : '',
     ...unusable,
     usable.length ? `Or: ${manual}` : manual,
-  ].filter(Boolean).join(' ');
-  return new VendettaError('NODE_RUNTIME_MISSING', describeMissing(node, probe), { node, hint, details: { candidates: probe.candidates, offers } });
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return new VendettaError('NODE_RUNTIME_MISSING', describeMissing(node, probe), {
+    node,
+    hint,
+    details: { candidates: probe.candidates, offers },
+  });
 }
 
 /** Carries out the user's choice; the caller probes again afterwards. */
-export async function provideRuntime(client: Client, node: string, choice: 'upload' | 'package', status: (message: string) => void, log?: { info(m: string, f?: Record<string, unknown>): void }): Promise<ProvidedRuntime> {
+export async function provideRuntime(
+  client: Client,
+  node: string,
+  choice: 'upload' | 'package',
+  status: (message: string) => void,
+  log?: { info(m: string, f?: Record<string, unknown>): void },
+): Promise<ProvidedRuntime> {
   const facts = await readNodeFacts(client, node);
   if (choice === 'upload') {
     const local = await readLocalRuntime().catch((err: unknown) => {
@@ -101,25 +153,40 @@ export async function provideRuntime(client: Client, node: string, choice: 'uplo
   return installPackage(client, node, facts, status);
 }
 
-async function installPackage(client: Client, node: string, facts: NodeFacts, status: (message: string) => void): Promise<ProvidedRuntime> {
+async function installPackage(
+  client: Client,
+  node: string,
+  facts: NodeFacts,
+  status: (message: string) => void,
+): Promise<ProvidedRuntime> {
   if (!facts.packageManager) {
-    throw new VendettaError('NODE_RUNTIME_MISSING', `${node} has no package manager vendetta knows (apt, dnf, zypper, apk)`, {
-      node,
-      hint: `Install Node.js ${MIN_NODE_MAJOR} or newer there yourself, or try \`--install-runtime upload\`.`,
-    });
+    throw new VendettaError(
+      'NODE_RUNTIME_MISSING',
+      `${node} has no package manager vendetta knows (apt, dnf, zypper, apk)`,
+      {
+        node,
+        hint: `Install Node.js ${MIN_NODE_MAJOR} or newer there yourself, or try \`--install-runtime upload\`.`,
+      },
+    );
   }
   const t0 = Date.now();
-  await runPlan(client, node, facts, runtimePlan(facts.packageManager), 'Installing Node.js', (i, n, step, command) => status(`Node.js ${i}/${n}: ${step.title}: ${command}`));
+  await runPlan(client, node, facts, runtimePlan(facts.packageManager), 'Installing Node.js', (i, n, step, command) =>
+    status(`Node.js ${i}/${n}: ${step.title}: ${command}`),
+  );
   return { how: 'package', path: '', version: '', ms: Date.now() - t0 };
 }
 
 /** After a package install, the probe still finding nothing usable means the distribution's is too old. */
 export function packageTooOld(node: string, probe: ProbeResult): VendettaError {
-  return new VendettaError('NODE_RUNTIME_MISSING', `The package manager's Node.js install finished on ${node}, but the agent still finds no usable one: ${describeMissing(node, probe).replace(`${node} has `, '')}`, {
-    node,
-    hint: probe.candidates.length
-      ? 'The distribution\'s Node.js is too old for the agent: use `--install-runtime upload` instead, or install a newer Node.js from https://nodejs.org.'
-      : 'The package put no `node` where the agent looks (PATH, /usr/bin, /usr/local/bin): check the package on the node, or use `--install-runtime upload`.',
-    details: { candidates: probe.candidates },
-  });
+  return new VendettaError(
+    'NODE_RUNTIME_MISSING',
+    `The package manager's Node.js install finished on ${node}, but the agent still finds no usable one: ${describeMissing(node, probe).replace(`${node} has `, '')}`,
+    {
+      node,
+      hint: probe.candidates.length
+        ? "The distribution's Node.js is too old for the agent: use `--install-runtime upload` instead, or install a newer Node.js from https://nodejs.org."
+        : 'The package put no `node` where the agent looks (PATH, /usr/bin, /usr/local/bin): check the package on the node, or use `--install-runtime upload`.',
+      details: { candidates: probe.candidates },
+    },
+  );
 }

@@ -14,7 +14,10 @@ import { LIST_BUNDLES, PROBE_PREFIX, REMOVE_AGENT_HOME } from './remoteScripts';
 import { shScript } from './shellQuote';
 import type { SshNodeTarget } from './target';
 
-export async function purgeAgent(target: SshNodeTarget, opts: { paths: HomePaths; log: Logger; agentBundle?: string }): Promise<void> {
+export async function purgeAgent(
+  target: SshNodeTarget,
+  opts: { paths: HomePaths; log: Logger; agentBundle?: string },
+): Promise<void> {
   const node = target.name;
   const { client } = await openSsh(target, { paths: opts.paths, log: opts.log });
   client.on('error', () => undefined);
@@ -27,10 +30,14 @@ export async function purgeAgent(target: SshNodeTarget, opts: { paths: HomePaths
     await stopDaemon(client, target, opts);
     const rm = await execCollect(client, node, shScript(REMOVE_AGENT_HOME), { timeoutMs: 60_000 });
     if (!rm.stdout.includes(`${PROBE_PREFIX}removed`)) {
-      throw new VendettaError('AGENT_ERROR', `Could not delete ~/.vendetta-agent on ${node}: ${rm.stderr.trim().slice(0, 300) || `exit ${rm.code}`}`, {
-        node,
-        hint: `Delete it by hand: \`ssh ${target.user}@${target.host} rm -rf .vendetta-agent\`.`,
-      });
+      throw new VendettaError(
+        'AGENT_ERROR',
+        `Could not delete ~/.vendetta-agent on ${node}: ${rm.stderr.trim().slice(0, 300) || `exit ${rm.code}`}`,
+        {
+          node,
+          hint: `Delete it by hand: \`ssh ${target.user}@${target.host} rm -rf .vendetta-agent\`.`,
+        },
+      );
     }
     opts.log.info('purge: agent removed', { node });
   } finally {
@@ -42,7 +49,11 @@ export async function purgeAgent(target: SshNodeTarget, opts: { paths: HomePaths
  * Attaching through our own bundle reaches whichever daemon runs (one of another build is
  * replaced first, which is fine: it is about to go). A node without Node.js has no daemon.
  */
-export async function stopDaemon(client: import('ssh2').Client, target: SshNodeTarget, opts: { log: Logger; agentBundle?: string }): Promise<void> {
+export async function stopDaemon(
+  client: import('ssh2').Client,
+  target: SshNodeTarget,
+  opts: { log: Logger; agentBundle?: string },
+): Promise<void> {
   const node = target.name;
   try {
     const bundle = await readLocalBundle(opts.agentBundle ?? agentBundlePath());
@@ -51,7 +62,11 @@ export async function stopDaemon(client: import('ssh2').Client, target: SshNodeT
     try {
       pid = (await a.session.request(Shutdown)).pid;
     } catch (err) {
-      opts.log.warn('purge: agent/shutdown failed; stopping the daemon by pid', { node, pid, error: (err as Error).message });
+      opts.log.warn('purge: agent/shutdown failed; stopping the daemon by pid', {
+        node,
+        pid,
+        error: (err as Error).message,
+      });
     }
     a.session.dispose();
     a.channel.close();

@@ -73,7 +73,8 @@ export const VERIFY_AND_RENAME = [
  * Is process $1 still running? A zombie is not: a detached daemon's exit status waits for
  * whoever adopted it (init, or a slow subreaper) and that must not hold up an upgrade.
  */
-const RUNNING_FN = 'running() { kill -0 "$1" 2>/dev/null || return 1; case $(cat "/proc/$1/stat" 2>/dev/null) in *") Z "*) return 1;; esac; return 0; }';
+const RUNNING_FN =
+  'running() { kill -0 "$1" 2>/dev/null || return 1; case $(cat "/proc/$1/stat" 2>/dev/null) in *") Z "*) return 1;; esac; return 0; }';
 
 /** Waits up to ~5 s for process $1 to exit; exit status 1 if it is still there. */
 export const WAIT_FOR_EXIT = `${RUNNING_FN}; i=0; while running "$1"; do i=$((i+1)); if [ $i -ge 50 ]; then exit 1; fi; sleep 0.1; done`;
@@ -88,7 +89,8 @@ export const LIST_BUNDLES = `[ -e "$HOME/.vendetta-agent" ] && echo "${PROBE_PRE
 export const REMOVE_AGENT_HOME = `rm -rf "$HOME/.vendetta-agent"; if [ -e "$HOME/.vendetta-agent" ]; then echo "${PROBE_PREFIX}still-there"; exit 1; fi; echo "${PROBE_PREFIX}removed"`;
 
 /** Deletes bundle directories $2… under ~/.vendetta-agent except $1 (old versions after an upgrade). */
-export const PRUNE_BUNDLES = 'keep=$1; shift; for d in "$@"; do [ "$d" = "$keep" ] || rm -rf "$HOME/.vendetta-agent/$d"; done';
+export const PRUNE_BUNDLES =
+  'keep=$1; shift; for d in "$@"; do [ "$d" = "$keep" ] || rm -rf "$HOME/.vendetta-agent/$d"; done';
 
 export interface NodeRuntime {
   path: string;

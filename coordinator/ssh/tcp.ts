@@ -19,11 +19,15 @@ export function describeNetworkError(err: unknown): string {
 }
 
 export function unreachable(node: string, host: string, port: number, cause: unknown, what?: string): VendettaError {
-  return new VendettaError('NODE_UNREACHABLE', `Cannot reach ${node} at ${hostPort(host, port)}: ${what ?? describeNetworkError(cause)}`, {
-    node,
-    hint: `Check that the node is up and that \`ssh ${port === 22 ? '' : `-p ${port} `}${host}\` works from here; \`vendetta node test ${node}\` runs each step.`,
-    cause,
-  });
+  return new VendettaError(
+    'NODE_UNREACHABLE',
+    `Cannot reach ${node} at ${hostPort(host, port)}: ${what ?? describeNetworkError(cause)}`,
+    {
+      node,
+      hint: `Check that the node is up and that \`ssh ${port === 22 ? '' : `-p ${port} `}${host}\` works from here; \`vendetta node test ${node}\` runs each step.`,
+      cause,
+    },
+  );
 }
 
 /** Resolves and connects, rejecting with NODE_UNREACHABLE (naming the cause) after `timeoutMs`. */

@@ -27,7 +27,9 @@ function openSftp(client: Client): Promise<SFTPWrapper> {
 const PUT_OPTIONS = { mode: 0o600, chunkSize: 255 * 1024, concurrency: 16 };
 
 function fastPut(sftp: SFTPWrapper, local: string, remote: string): Promise<void> {
-  return new Promise((resolve, reject) => sftp.fastPut(local, remote, PUT_OPTIONS, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    sftp.fastPut(local, remote, PUT_OPTIONS, (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 /**
@@ -35,16 +37,21 @@ function fastPut(sftp: SFTPWrapper, local: string, remote: string): Promise<void
  * shell's message); undefined when it says nothing we recognise.
  */
 export function installHint(node: string, dir: string, said: string): string | undefined {
-  if (/No space left|ENOSPC|quota exceeded|EDQUOT/i.test(said)) return `The disk holding ${dir} on ${node} is full (or over quota): free some space there (\`df -h ~\`), then retry.`;
-  if (/Read-only file system|EROFS/i.test(said)) return `${dir} on ${node} sits on a read-only file system: give the SSH user a writable home, then retry.`;
-  if (/Permission denied|EACCES|EPERM/i.test(said)) return `The SSH user cannot write ${dir} on ${node}: make it the owner of that folder, with write permission (\`ls -ld ${dir}\`), then retry.`;
+  if (/No space left|ENOSPC|quota exceeded|EDQUOT/i.test(said))
+    return `The disk holding ${dir} on ${node} is full (or over quota): free some space there (\`df -h ~\`), then retry.`;
+  if (/Read-only file system|EROFS/i.test(said))
+    return `${dir} on ${node} sits on a read-only file system: give the SSH user a writable home, then retry.`;
+  if (/Permission denied|EACCES|EPERM/i.test(said))
+    return `The SSH user cannot write ${dir} on ${node}: make it the owner of that folder, with write permission (\`ls -ld ${dir}\`), then retry.`;
   return undefined;
 }
 
 function failed(node: string, dir: string, message: string, said: string, cause?: unknown): VendettaError {
   return new VendettaError('AGENT_INSTALL_FAILED', message, {
     node,
-    hint: installHint(node, dir, said) ?? `The node said: ${said.trim().slice(0, 200) || 'nothing'}. \`vendetta node test ${node}\` shows each step.`,
+    hint:
+      installHint(node, dir, said) ??
+      `The node said: ${said.trim().slice(0, 200) || 'nothing'}. \`vendetta node test ${node}\` shows each step.`,
     cause,
   });
 }
@@ -61,22 +68,36 @@ async function sendThroughExec(client: Client, node: string, f: UploadFile, remo
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       channel.close();
-      reject(new VendettaError('NODE_UNREACHABLE', `Sending ${f.what} to ${node} did not finish within ${timeoutMs / 1000} s`, {
-        node,
-        hint: `The link to ${node} is too slow or stalled; check it with \`vendetta node test ${node}\` and retry.`,
-      }));
+      reject(
+        new VendettaError(
+          'NODE_UNREACHABLE',
+          `Sending ${f.what} to ${node} did not finish within ${timeoutMs / 1000} s`,
+          {
+            node,
+            hint: `The link to ${node} is too slow or stalled; check it with \`vendetta node test ${node}\` and retry.`,
+          },
+        ),
+      );
     }, timeoutMs);
     const file = createReadStream(f.path);
     file.on('error', (err) => {
       clearTimeout(timer);
       channel.close();
-      reject(new VendettaError('AGENT_INSTALL_FAILED', `Cannot read ${f.path}: ${err.message}`, { hint: f.unreadableHint, cause: err }));
+      reject(
+        new VendettaError('AGENT_INSTALL_FAILED', `Cannot read ${f.path}: ${err.message}`, {
+          hint: f.unreadableHint,
+          cause: err,
+        }),
+      );
     });
     channel.on('close', (code: number | null) => {
       clearTimeout(timer);
       file.destroy();
       if (code === 0) resolve();
-      else reject(failed(node, f.dir, `Sending ${f.what} to ${node}:${remote} failed (exit ${code ?? 'unknown'})`, stderr));
+      else
+        reject(
+          failed(node, f.dir, `Sending ${f.what} to ${node}:${remote} failed (exit ${code ?? 'unknown'})`, stderr),
+        );
     });
     file.pipe(channel);
   });
@@ -104,7 +125,12 @@ export interface UploadFile {
  * Uploads to a temp name (SFTP, else `cat` on an exec channel), verifies the sha256 on the node
  * and renames into place; a damaged copy is deleted. Two coordinators doing it at once is harmless.
  */
-export async function uploadVerified(client: Client, node: string, f: UploadFile, log?: { info(m: string, f?: Record<string, unknown>): void }): Promise<{ via: 'sftp' | 'exec' }> {
+export async function uploadVerified(
+  client: Client,
+  node: string,
+  f: UploadFile,
+  log?: { info(m: string, f?: Record<string, unknown>): void },
+): Promise<{ via: 'sftp' | 'exec' }> {
   const final = `${f.dir}/${f.name}`;
   const tmp = `${f.dir}/.${f.name}.${randomBytes(6).toString('hex')}.tmp`;
   let via: 'sftp' | 'exec' = 'sftp';
@@ -113,48 +139,85 @@ export async function uploadVerified(client: Client, node: string, f: UploadFile
     sftp = await openSftp(client);
   } catch (err) {
     // No SFTP subsystem (hardened sshd): the same bytes go through `cat` instead.
-    log?.info('no SFTP on the node; sending the file through an exec channel', { node, what: f.what, error: (err as Error).message });
+    log?.info('no SFTP on the node; sending the file through an exec channel', {
+      node,
+      what: f.what,
+      error: (err as Error).message,
+    });
     via = 'exec';
   }
   if (sftp) {
     try {
       await fastPut(sftp, f.path, tmp);
     } catch (err) {
-      throw failed(node, f.dir, `Uploading ${f.what} to ${node}:${tmp} over SFTP failed: ${(err as Error).message}`, (err as Error).message, err);
+      throw failed(
+        node,
+        f.dir,
+        `Uploading ${f.what} to ${node}:${tmp} over SFTP failed: ${(err as Error).message}`,
+        (err as Error).message,
+        err,
+      );
     } finally {
       sftp.end();
     }
   } else {
     await sendThroughExec(client, node, f, tmp);
   }
-  const r = await execCollect(client, node, shScript(VERIFY_AND_RENAME, [tmp, f.sha256, final, f.nodePath ?? '', f.executable ? 'exec' : '']), { timeoutMs: 120_000 });
+  const r = await execCollect(
+    client,
+    node,
+    shScript(VERIFY_AND_RENAME, [tmp, f.sha256, final, f.nodePath ?? '', f.executable ? 'exec' : '']),
+    { timeoutMs: 120_000 },
+  );
   if (r.stdout.includes(`${PROBE_PREFIX}installed`)) return { via };
   const got = /checksum (\S*)/.exec(r.stdout)?.[1];
   if (got !== undefined) {
     const capitalised = f.what.charAt(0).toUpperCase() + f.what.slice(1);
-    throw new VendettaError('AGENT_INSTALL_FAILED', `${capitalised} arrived damaged on ${node} (sha256 ${got || 'unreadable'}, expected ${f.sha256}); the damaged copy was deleted`, {
-      node,
-      hint: got
-        ? `The bytes changed on the way or on the node's disk: retry; if it happens again, check the disk of ${node} (\`dmesg\`, \`df -h ~\`).`
-        : `${f.nodePath ? `Neither sha256sum nor Node.js at ${f.nodePath}` : 'sha256sum'} could not read the uploaded file on ${node}: check that \`sha256sum\` (coreutils) works there.`,
-      details: { expected: f.sha256, actual: got, via },
-    });
+    throw new VendettaError(
+      'AGENT_INSTALL_FAILED',
+      `${capitalised} arrived damaged on ${node} (sha256 ${got || 'unreadable'}, expected ${f.sha256}); the damaged copy was deleted`,
+      {
+        node,
+        hint: got
+          ? `The bytes changed on the way or on the node's disk: retry; if it happens again, check the disk of ${node} (\`dmesg\`, \`df -h ~\`).`
+          : `${f.nodePath ? `Neither sha256sum nor Node.js at ${f.nodePath}` : 'sha256sum'} could not read the uploaded file on ${node}: check that \`sha256sum\` (coreutils) works there.`,
+        details: { expected: f.sha256, actual: got, via },
+      },
+    );
   }
-  throw failed(node, f.dir, `Installing ${f.what} on ${node} failed: ${r.stderr.trim().slice(0, 300) || `exit ${r.code}`}`, r.stderr);
+  throw failed(
+    node,
+    f.dir,
+    `Installing ${f.what} on ${node} failed: ${r.stderr.trim().slice(0, 300) || `exit ${r.code}`}`,
+    r.stderr,
+  );
 }
 
 /**
  * Uploads `bundle` to `<home>/.vendetta-agent/<dirName>/agent.js` (the directory exists: the
  * probe made it).
  */
-export function uploadBundle(client: Client, node: string, home: string, bundle: LocalBundle, nodePath: string, log?: { info(m: string, f?: Record<string, unknown>): void }): Promise<{ via: 'sftp' | 'exec' }> {
-  return uploadVerified(client, node, {
-    path: bundle.path,
-    sha256: bundle.sha256,
-    dir: `${home}/.vendetta-agent/${bundle.dirName}`,
-    name: 'agent.js',
-    what: 'the agent',
-    unreadableHint: 'Reinstall vendetta (or run `npm run build` in a source checkout) so that dist/agent.js is complete.',
-    nodePath,
-  }, log);
+export function uploadBundle(
+  client: Client,
+  node: string,
+  home: string,
+  bundle: LocalBundle,
+  nodePath: string,
+  log?: { info(m: string, f?: Record<string, unknown>): void },
+): Promise<{ via: 'sftp' | 'exec' }> {
+  return uploadVerified(
+    client,
+    node,
+    {
+      path: bundle.path,
+      sha256: bundle.sha256,
+      dir: `${home}/.vendetta-agent/${bundle.dirName}`,
+      name: 'agent.js',
+      what: 'the agent',
+      unreadableHint:
+        'Reinstall vendetta (or run `npm run build` in a source checkout) so that dist/agent.js is complete.',
+      nodePath,
+    },
+    log,
+  );
 }

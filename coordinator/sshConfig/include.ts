@@ -49,7 +49,10 @@ function readTarget(configFile: string): Target {
     return { file, text, mode: statSync(file).mode & 0o7777 };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { file, text: '', mode: 0o600 };
-    throw new VendettaError('INTERNAL', `Cannot read ${file}: ${(err as Error).message}`, { hint: 'Check the file\'s permissions.', cause: err });
+    throw new VendettaError('INTERNAL', `Cannot read ${file}: ${(err as Error).message}`, {
+      hint: "Check the file's permissions.",
+      cause: err,
+    });
   }
 }
 

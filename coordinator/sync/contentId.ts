@@ -44,7 +44,10 @@ export async function contentIds(files: readonly LocalFile[]): Promise<Map<strin
         out.set(f.path, f.kind === 'symlink' ? linkId(f.linkTarget ?? '') : await fileId(f));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw new VendettaError('SYNC_FAILED', `Cannot read ${f.abs}: ${(err as Error).message}`, { hint: "Check the file's permissions.", cause: err });
+        throw new VendettaError('SYNC_FAILED', `Cannot read ${f.abs}: ${(err as Error).message}`, {
+          hint: "Check the file's permissions.",
+          cause: err,
+        });
       }
     }
   };

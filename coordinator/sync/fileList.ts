@@ -32,21 +32,32 @@ const GIT_MAX_OUTPUT = 512 * 1024 * 1024;
 /** NUL-separated paths from `git ls-files -z`, or undefined when the folder is not in a repository. */
 export function gitListFiles(root: string): Promise<string[] | undefined> {
   return new Promise((resolve, reject) => {
-    execFile('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, maxBuffer: GIT_MAX_OUTPUT, encoding: 'buffer', env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' } }, (err, stdout, stderr) => {
-      if (!err) {
-        resolve(splitNul(stdout));
-        return;
-      }
-      const text = Buffer.isBuffer(stderr) ? stderr.toString('utf8') : String(stderr ?? '');
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || /not a git repository/i.test(text)) {
-        resolve(undefined); // no git here, or no repository: every file goes
-        return;
-      }
-      reject(new VendettaError('SYNC_FAILED', `git could not list the project's files: ${text.trim().split('\n').pop() ?? err.message}`, {
-        hint: 'Run `git status` in the project to see what git objects to (e.g. `git config --global --add safe.directory <path>` for a folder owned by another user).',
-        cause: err,
-      }));
-    });
+    execFile(
+      'git',
+      ['ls-files', '--cached', '--others', '--exclude-standard', '-z'],
+      { cwd: root, maxBuffer: GIT_MAX_OUTPUT, encoding: 'buffer', env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' } },
+      (err, stdout, stderr) => {
+        if (!err) {
+          resolve(splitNul(stdout));
+          return;
+        }
+        const text = Buffer.isBuffer(stderr) ? stderr.toString('utf8') : String(stderr ?? '');
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || /not a git repository/i.test(text)) {
+          resolve(undefined); // no git here, or no repository: every file goes
+          return;
+        }
+        reject(
+          new VendettaError(
+            'SYNC_FAILED',
+            `git could not list the project's files: ${text.trim().split('\n').pop() ?? err.message}`,
+            {
+              hint: 'Run `git status` in the project to see what git objects to (e.g. `git config --global --add safe.directory <path>` for a folder owned by another user).',
+              cause: err,
+            },
+          ),
+        );
+      },
+    );
   });
 }
 
@@ -92,15 +103,36 @@ export async function statFiles(root: string, paths: readonly string[]): Promise
       try {
         const st = await lstat(abs, { bigint: true });
         if (st.isFile()) {
-          out[i] = { path, abs, kind: 'file', size: Number(st.size), mtimeMs: Number(st.mtimeNs / 1000n) / 1000, mtimeNs: st.mtimeNs, mode: Number(st.mode & 0o7777n) };
+          out[i] = {
+            path,
+            abs,
+            kind: 'file',
+            size: Number(st.size),
+            mtimeMs: Number(st.mtimeNs / 1000n) / 1000,
+            mtimeNs: st.mtimeNs,
+            mode: Number(st.mode & 0o7777n),
+          };
         } else if (st.isSymbolicLink()) {
           const linkTarget = await readlink(abs);
-          out[i] = { path, abs, kind: 'symlink', size: Number(st.size), mtimeMs: Number(st.mtimeNs / 1000n) / 1000, mtimeNs: st.mtimeNs, mode: 0o777, linkTarget };
+          out[i] = {
+            path,
+            abs,
+            kind: 'symlink',
+            size: Number(st.size),
+            mtimeMs: Number(st.mtimeNs / 1000n) / 1000,
+            mtimeNs: st.mtimeNs,
+            mode: 0o777,
+            linkTarget,
+          };
         }
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // Listed by git but deleted (or replaced by a folder) since: nothing to send.
-        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new VendettaError('SYNC_FAILED', `Cannot read ${abs}: ${(err as Error).message}`, { hint: 'Check the file\'s permissions.', cause: err });
+        if (code !== 'ENOENT' && code !== 'ENOTDIR')
+          throw new VendettaError('SYNC_FAILED', `Cannot read ${abs}: ${(err as Error).message}`, {
+            hint: "Check the file's permissions.",
+            cause: err,
+          });
       }
     }
   };
@@ -110,11 +142,21 @@ export async function statFiles(root: string, paths: readonly string[]): Promise
 
 /** A path a client names inside a synced project: relative, POSIX, no `..`, no empty segments. */
 export function syncedPath(v: unknown, method: string): string {
-  const ok = typeof v === 'string' && v.length > 0 && v.length <= 4096 && !v.includes('\0') && !v.startsWith('/') && v.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+  const ok =
+    typeof v === 'string' &&
+    v.length > 0 &&
+    v.length <= 4096 &&
+    !v.includes('\0') &&
+    !v.startsWith('/') &&
+    v.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
   if (!ok) {
-    throw new VendettaError('INVALID_PARAMS', `${method}: invalid path ${JSON.stringify(typeof v === 'string' ? v.slice(0, 200) : v)}`, {
-      hint: 'Name the file as the sync reported it: relative to the project folder, with /.',
-    });
+    throw new VendettaError(
+      'INVALID_PARAMS',
+      `${method}: invalid path ${JSON.stringify(typeof v === 'string' ? v.slice(0, 200) : v)}`,
+      {
+        hint: 'Name the file as the sync reported it: relative to the project folder, with /.',
+      },
+    );
   }
   return v;
 }
@@ -123,7 +165,9 @@ export async function listProjectFiles(root: string): Promise<ProjectFiles> {
   const fromGit = await gitListFiles(root);
   const paths = fromGit ?? (await walkFiles(root));
   // git prints paths with '/', the walk builds them so; never trust a separator beyond that.
-  const clean = paths.filter((p) => p.length > 0 && !p.startsWith('/') && !p.split('/').includes('..') && !p.includes(sep === '/' ? '\0' : sep));
+  const clean = paths.filter(
+    (p) => p.length > 0 && !p.startsWith('/') && !p.split('/').includes('..') && !p.includes(sep === '/' ? '\0' : sep),
+  );
   const files = await statFiles(root, clean);
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { files, source: fromGit ? 'git' : 'walk' };

@@ -4,7 +4,14 @@
  * project, a few pages in flight to hide the round trips.
  */
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { SYNC_SCAN_MAX_ENTRIES, SyncScan, type NodeEntryKind, type NodeStatKey, type SyncScanChange, type SyncScanEntry } from '../../agent/protocol';
+import {
+  SYNC_SCAN_MAX_ENTRIES,
+  SyncScan,
+  type NodeEntryKind,
+  type NodeStatKey,
+  type SyncScanChange,
+  type SyncScanEntry,
+} from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import type { AgentClient } from '../nodes/agentClient';
 import type { NodeNow } from './plan';
@@ -15,13 +22,19 @@ const KINDS: readonly NodeEntryKind[] = ['file', 'symlink', 'folder', 'special',
 
 function isStat(v: unknown): v is NodeStatKey {
   const s = v as Record<string, unknown> | null;
-  return !!s && typeof s === 'object' && ['size', 'mtimeMs', 'ctimeMs', 'ino', 'mode'].every((k) => typeof s[k] === 'number');
+  return (
+    !!s && typeof s === 'object' && ['size', 'mtimeMs', 'ctimeMs', 'ino', 'mode'].every((k) => typeof s[k] === 'number')
+  );
 }
 
 /** The scan's reply, checked: every change names an entry of the page it answers. */
 export function checkScanReply(reply: unknown, pageSize: number, node: string): SyncScanChange[] {
   const changes = (reply as { changes?: unknown } | null)?.changes;
-  const bad = () => new VendettaError('AGENT_ERROR', `The agent on ${node} sent a malformed sync scan`, { node, hint: 'Upgrade vendetta so the coordinator and the agent match.' });
+  const bad = () =>
+    new VendettaError('AGENT_ERROR', `The agent on ${node} sent a malformed sync scan`, {
+      node,
+      hint: 'Upgrade vendetta so the coordinator and the agent match.',
+    });
   if (!Array.isArray(changes) || changes.length > pageSize) throw bad();
   return changes.map((raw: unknown) => {
     const c = raw as Partial<SyncScanChange> | null;
@@ -29,7 +42,12 @@ export function checkScanReply(reply: unknown, pageSize: number, node: string): 
     if (c.kind !== undefined && !KINDS.includes(c.kind)) throw bad();
     if (c.id !== undefined && typeof c.id !== 'string') throw bad();
     if (c.stat !== undefined && !isStat(c.stat)) throw bad();
-    return { i: c.i!, ...(c.kind ? { kind: c.kind } : {}), ...(c.id !== undefined ? { id: c.id } : {}), ...(c.stat ? { stat: c.stat } : {}) };
+    return {
+      i: c.i!,
+      ...(c.kind ? { kind: c.kind } : {}),
+      ...(c.id !== undefined ? { id: c.id } : {}),
+      ...(c.stat ? { stat: c.stat } : {}),
+    };
   });
 }
 
@@ -41,7 +59,11 @@ export interface ScanOptions {
 }
 
 /** path → what the node holds there now, for each path whose node side differs from the base. */
-export async function scanNode(o: ScanOptions, paths: readonly string[], base: SyncBase): Promise<Map<string, NodeNow>> {
+export async function scanNode(
+  o: ScanOptions,
+  paths: readonly string[],
+  base: SyncBase,
+): Promise<Map<string, NodeNow>> {
   const out = new Map<string, NodeNow>();
   const pages: string[][] = [];
   for (let i = 0; i < paths.length; i += SYNC_SCAN_MAX_ENTRIES) pages.push(paths.slice(i, i + SYNC_SCAN_MAX_ENTRIES));
@@ -57,7 +79,11 @@ export async function scanNode(o: ScanOptions, paths: readonly string[], base: S
       for (const c of checkScanReply(reply, page.length, o.node)) {
         // No kind but a stat: the same content as expected, only its stat moved.
         const id = c.kind ? c.id : c.stat ? entries[c.i]!.id : undefined;
-        out.set(page[c.i]!, { ...(c.kind ? { kind: c.kind } : {}), ...(id !== undefined ? { id } : {}), ...(c.stat ? { stat: c.stat } : {}) });
+        out.set(page[c.i]!, {
+          ...(c.kind ? { kind: c.kind } : {}),
+          ...(id !== undefined ? { id } : {}),
+          ...(c.stat ? { stat: c.stat } : {}),
+        });
       }
     }
   };

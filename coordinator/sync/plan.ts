@@ -45,7 +45,11 @@ export function laptopStatSame(f: LocalFile, b: LaptopBase | undefined): boolean
 }
 
 /** Laptop files whose content must be known to decide: present, maybe changed, and the workspace changed too. */
-export function pathsToHash(local: readonly LocalFile[], base: SyncBase, node: ReadonlyMap<string, NodeNow>): LocalFile[] {
+export function pathsToHash(
+  local: readonly LocalFile[],
+  base: SyncBase,
+  node: ReadonlyMap<string, NodeNow>,
+): LocalFile[] {
   return local.filter((f) => {
     const n = node.get(f.path);
     return n !== undefined && n.id !== base.get(f.path)?.node?.id && !laptopStatSame(f, base.get(f.path)?.laptop);
@@ -75,9 +79,17 @@ export function planSync(input: PlanInput): SyncPlan {
     const localId = f ? (laptopStatSame(f, b?.laptop) ? b!.laptop!.id : localIds.get(path)) : undefined;
     const laptopChanged = f ? !b?.laptop || localId !== b.laptop.id : !!b?.laptop;
     const workspaceChanged = scanned !== undefined && scanned.id !== b?.node?.id;
-    const nodeNow = workspaceChanged ? scanned : b?.node ? { id: b.node.id, stat: scanned?.stat ?? b.node.stat } : undefined;
+    const nodeNow = workspaceChanged
+      ? scanned
+      : b?.node
+        ? { id: b.node.id, stat: scanned?.stat ?? b.node.stat }
+        : undefined;
     const keep = () => {
-      if (b) plan.base.set(path, { ...b, ...(b.node && !workspaceChanged && scanned?.stat ? { node: { id: b.node.id, stat: scanned.stat } } : {}) });
+      if (b)
+        plan.base.set(path, {
+          ...b,
+          ...(b.node && !workspaceChanged && scanned?.stat ? { node: { id: b.node.id, stat: scanned.stat } } : {}),
+        });
     };
     const applyLaptop = () => {
       if (f) plan.send.push(f);
@@ -94,11 +106,18 @@ export function planSync(input: PlanInput): SyncPlan {
     } else if (f && localId !== undefined && localId === scanned.id) {
       // Both made the same change: nothing to send, and this is the new base.
       plan.unchanged++;
-      plan.base.set(path, { laptop: laptopBase(f, localId), node: { id: localId, ...(scanned.stat ? { stat: scanned.stat } : {}) } });
+      plan.base.set(path, {
+        laptop: laptopBase(f, localId),
+        node: { id: localId, ...(scanned.stat ? { stat: scanned.stat } : {}) },
+      });
     } else if (!f && !scanned.id) {
       plan.unchanged++; // deleted on both sides
     } else {
-      const conflict: SyncConflict = { path, local: !f ? 'deleted' : b?.laptop ? 'modified' : 'added', workspace: workspaceWord(scanned, b) };
+      const conflict: SyncConflict = {
+        path,
+        local: !f ? 'deleted' : b?.laptop ? 'modified' : 'added',
+        workspace: workspaceWord(scanned, b),
+      };
       if (input.overwrite) {
         plan.replaced.push(conflict);
         applyLaptop();

@@ -36,10 +36,19 @@ const MAX_OUTPUT = 64 * 1024;
 
 /** The receiver's own account of a failure: `{"error": {code, message, hint}}` on stdout. */
 export function parseReceiverError(stdout: string): { code?: string; message: string; hint?: string } | undefined {
-  for (const line of stdout.split('\n').map((l) => l.trim()).filter(Boolean).reverse()) {
+  for (const line of stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .reverse()) {
     try {
       const e = (JSON.parse(line) as { error?: { code?: unknown; message?: unknown; hint?: unknown } }).error;
-      if (e && typeof e.message === 'string') return { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}), ...(typeof e.hint === 'string' ? { hint: e.hint } : {}) };
+      if (e && typeof e.message === 'string')
+        return {
+          message: e.message,
+          ...(typeof e.code === 'string' ? { code: e.code } : {}),
+          ...(typeof e.hint === 'string' ? { hint: e.hint } : {}),
+        };
     } catch {
       // not JSON
     }
@@ -48,18 +57,21 @@ export function parseReceiverError(stdout: string): { code?: string; message: st
 }
 
 export function parseSummary(stdout: string): SyncSummary | undefined {
-  const lines = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (let i = lines.length - 1; i >= 0; i--) {
     try {
       const v = JSON.parse(lines[i]!) as Partial<SyncSummary>;
-      if (typeof v.written === 'number' && typeof v.deleted === 'number' && typeof v.bytes === 'number') return { written: v.written, deleted: v.deleted, bytes: v.bytes };
+      if (typeof v.written === 'number' && typeof v.deleted === 'number' && typeof v.bytes === 'number')
+        return { written: v.written, deleted: v.deleted, bytes: v.bytes };
     } catch {
       // not the summary line
     }
   }
   return undefined;
 }
-
 
 async function localFiles(o: SyncOptions): Promise<LocalFile[]> {
   if (!o.only) return (await listProjectFiles(o.root)).files;
@@ -69,7 +81,9 @@ async function localFiles(o: SyncOptions): Promise<LocalFile[]> {
 export async function syncProject(o: SyncOptions): Promise<SyncReport> {
   const started = Date.now();
   const stored = o.state.load(o.node, o.workspace);
-  const base: SyncBase = o.only ? new Map(o.only.flatMap((p) => (stored.has(p) ? [[p, stored.get(p)!] as const] : []))) : stored;
+  const base: SyncBase = o.only
+    ? new Map(o.only.flatMap((p) => (stored.has(p) ? [[p, stored.get(p)!] as const] : [])))
+    : stored;
   // The base's paths are asked about while the local files are listed; paths new here after.
   const [local, node] = await Promise.all([localFiles(o), scanNode(o, [...base.keys()].sort(), base)]);
   const fresh = local.map((f) => f.path).filter((p) => !base.has(p));
@@ -84,7 +98,9 @@ export async function syncProject(o: SyncOptions): Promise<SyncReport> {
     kept: plan.kept,
     conflicts: plan.conflicts.slice(0, SYNC_CONFLICTS_LISTED),
     conflictCount: plan.conflicts.length,
-    ...(o.overwrite ? { replaced: plan.replaced.slice(0, SYNC_CONFLICTS_LISTED), replacedCount: plan.replaced.length } : {}),
+    ...(o.overwrite
+      ? { replaced: plan.replaced.slice(0, SYNC_CONFLICTS_LISTED), replacedCount: plan.replaced.length }
+      : {}),
     elapsedMs: 0,
   };
   const next = plan.base;
@@ -117,11 +133,19 @@ export async function keepWorkspaceVersion(o: Omit<SyncOptions, 'overwrite' | 'o
   const base: SyncBase = new Map(stored.has(path) ? [[path, stored.get(path)!]] : []);
   const [f] = await statFiles(o.root, [path]);
   const now = (await scanNode(o, [path], base)).get(path);
-  const nodeNow = now ? (now.id ? { id: now.id, ...(now.stat ? { stat: now.stat } : {}) } : undefined) : base.get(path)?.node;
+  const nodeNow = now
+    ? now.id
+      ? { id: now.id, ...(now.stat ? { stat: now.stat } : {}) }
+      : undefined
+    : base.get(path)?.node;
   const b = base.get(path);
   const localId = f && (laptopStatSame(f, b?.laptop) ? b!.laptop!.id : (await contentIds([f])).get(path));
   // A path the laptop no longer has is the workspace's own from now on: never compared again.
-  if (f && localId) stored.set(path, { laptop: { size: f.size, mtimeMs: f.mtimeMs, mode: f.mode, id: localId }, ...(nodeNow ? { node: nodeNow } : {}) });
+  if (f && localId)
+    stored.set(path, {
+      laptop: { size: f.size, mtimeMs: f.mtimeMs, mode: f.mode, id: localId },
+      ...(nodeNow ? { node: nodeNow } : {}),
+    });
   else stored.delete(path);
   o.state.save(o.node, o.workspace, stored);
 }
@@ -131,11 +155,27 @@ function entries(header: SyncHeader, files: readonly LocalFile[]): TarEntry[] {
   const now = Date.now();
   return [
     { path: SYNC_HEADER_ENTRY, kind: 'file', size: head.length, mode: 0o600, mtimeMs: now, source: head },
-    ...files.map((f): TarEntry => ({ path: f.path, kind: f.kind, size: f.kind === 'file' ? f.size : 0, mode: f.mode, mtimeMs: f.mtimeMs, mtimeNs: f.mtimeNs, linkTarget: f.linkTarget, source: f.abs })),
+    ...files.map(
+      (f): TarEntry => ({
+        path: f.path,
+        kind: f.kind,
+        size: f.kind === 'file' ? f.size : 0,
+        mode: f.mode,
+        mtimeMs: f.mtimeMs,
+        mtimeNs: f.mtimeNs,
+        linkTarget: f.linkTarget,
+        source: f.abs,
+      }),
+    ),
   ];
 }
 
-async function sendArchive(o: SyncOptions, del: string[], send: LocalFile[], onSent: (f: LocalFile, sha256?: string) => void): Promise<SyncSummary> {
+async function sendArchive(
+  o: SyncOptions,
+  del: string[],
+  send: LocalFile[],
+  onSent: (f: LocalFile, sha256?: string) => void,
+): Promise<SyncSummary> {
   const byPath = new Map(send.map((f) => [f.path, f]));
   const cmd = await o.client.runAgentCommand(['sync-receive', o.workspace]);
   const cancel = o.token?.onCancellationRequested(() => cmd.kill());
@@ -154,17 +194,37 @@ async function sendArchive(o: SyncOptions, del: string[], send: LocalFile[], onS
       const f = byPath.get(e.path);
       if (f) onSent(f, sha256);
     };
-    const written = pipeline(tarStream(entries({ delete: del }, send), { hash: true, onEntry }), cmd.stdin).then(() => undefined, (err: unknown) => err);
+    const written = pipeline(tarStream(entries({ delete: del }, send), { hash: true, onEntry }), cmd.stdin).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     const [code, writeError] = await Promise.all([cmd.exit, written]);
-    if (o.token?.isCancellationRequested) throw new VendettaError('CANCELLED', `Code sync into ${o.workspace} was cancelled`, { node: o.node });
+    if (o.token?.isCancellationRequested)
+      throw new VendettaError('CANCELLED', `Code sync into ${o.workspace} was cancelled`, { node: o.node });
     const summary = parseSummary(stdout);
     if (code !== 0 || !summary) {
-      const said = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+      const said = stderr
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       const own = parseReceiverError(stdout);
-      const why = own?.message ?? said.find((l) => l.startsWith('error:'))?.slice(6).trim() ?? said.at(-1) ?? (writeError instanceof Error ? writeError.message : `exit code ${code}`);
+      const why =
+        own?.message ??
+        said
+          .find((l) => l.startsWith('error:'))
+          ?.slice(6)
+          .trim() ??
+        said.at(-1) ??
+        (writeError instanceof Error ? writeError.message : `exit code ${code}`);
       throw new VendettaError('SYNC_FAILED', `Sending the code to ${o.workspace} on ${o.node} failed: ${why}`, {
         node: o.node,
-        hint: own?.hint ?? said.find((l) => l.startsWith('hint:'))?.slice(5).trim() ?? 'Run `vendetta workspace up` again; only what is missing is sent.',
+        hint:
+          own?.hint ??
+          said
+            .find((l) => l.startsWith('hint:'))
+            ?.slice(5)
+            .trim() ??
+          'Run `vendetta workspace up` again; only what is missing is sent.',
         cause: writeError instanceof Error ? writeError : undefined,
         details: { exitCode: code, ...(own?.code ? { receiverCode: own.code } : {}) },
       });

@@ -45,7 +45,13 @@ function entryOf(row: unknown): [string, BaseEntry] | undefined {
   if (!Array.isArray(row) || typeof row[0] !== 'string') return undefined;
   const [path, l, n] = row as unknown[];
   const e: BaseEntry = {};
-  if (Array.isArray(l) && typeof l[0] === 'number' && typeof l[1] === 'number' && typeof l[2] === 'number' && typeof l[3] === 'string') {
+  if (
+    Array.isArray(l) &&
+    typeof l[0] === 'number' &&
+    typeof l[1] === 'number' &&
+    typeof l[2] === 'number' &&
+    typeof l[3] === 'string'
+  ) {
     e.laptop = { size: l[0], mtimeMs: l[1], mode: l[2], id: l[3] };
   }
   if (Array.isArray(n) && typeof n[0] === 'string') e.node = { id: n[0], ...(isStat(n[1]) ? { stat: n[1] } : {}) };
@@ -85,7 +91,10 @@ export class SyncStateStore {
       e.laptop ? [e.laptop.size, e.laptop.mtimeMs, e.laptop.mode, e.laptop.id] : 0,
       e.node ? (e.node.stat ? [e.node.id, e.node.stat] : [e.node.id]) : 0,
     ]);
-    writeFileAtomicSync(this.file(node, workspace), JSON.stringify({ version: VERSION, files: rows }) + '\n', { mode: 0o600, createDir: true });
+    writeFileAtomicSync(this.file(node, workspace), JSON.stringify({ version: VERSION, files: rows }) + '\n', {
+      mode: 0o600,
+      createDir: true,
+    });
   }
 
   remove(node: string, workspace: string): void {

@@ -77,7 +77,8 @@ export function tarStream(entries: Iterable<TarEntry> | AsyncIterable<TarEntry>,
       }
       const hash = opts.hash ? createHash('sha256') : undefined;
       if (Buffer.isBuffer(e.source)) {
-        if (e.source.length !== e.size) throw new Error(`tar entry ${e.path}: ${e.source.length} bytes given, ${e.size} announced`);
+        if (e.source.length !== e.size)
+          throw new Error(`tar entry ${e.path}: ${e.source.length} bytes given, ${e.size} announced`);
         hash?.update(e.source);
         yield e.source;
       } else if (typeof e.source === 'string') {

@@ -24,17 +24,39 @@ export function checkWorkspaceInfo(raw: unknown, node: string): WorkspaceInfo {
   if (!STATES.has(o.state as string)) bad('state', node);
   if (o.ssh !== null) {
     const s = o.ssh as Record<string, unknown> | undefined;
-    if (typeof s !== 'object' || s === null || typeof s.host !== 'string' || !Number.isInteger(s.port) || (s.port as number) < 1 || (s.port as number) > 65535) bad('ssh', node);
+    if (
+      typeof s !== 'object' ||
+      s === null ||
+      typeof s.host !== 'string' ||
+      !Number.isInteger(s.port) ||
+      (s.port as number) < 1 ||
+      (s.port as number) > 65535
+    )
+      bad('ssh', node);
     const k = s.hostKey as Record<string, unknown> | undefined;
-    if (typeof k !== 'object' || k === null || typeof k.type !== 'string' || typeof k.publicKey !== 'string' || typeof k.fingerprint !== 'string') bad('ssh.hostKey', node);
+    if (
+      typeof k !== 'object' ||
+      k === null ||
+      typeof k.type !== 'string' ||
+      typeof k.publicKey !== 'string' ||
+      typeof k.fingerprint !== 'string'
+    )
+      bad('ssh.hostKey', node);
   }
   if (o.error !== undefined) {
     const e = o.error as Record<string, unknown> | null;
-    if (typeof e !== 'object' || e === null || typeof e.code !== 'string' || typeof e.message !== 'string') bad('error', node);
+    if (typeof e !== 'object' || e === null || typeof e.code !== 'string' || typeof e.message !== 'string')
+      bad('error', node);
   }
   if (o.stopped !== undefined) {
     const st = o.stopped as Record<string, unknown> | null;
-    if (typeof st !== 'object' || st === null || (st.reason !== 'request' && st.reason !== 'idle') || typeof st.at !== 'string') bad('stopped', node);
+    if (
+      typeof st !== 'object' ||
+      st === null ||
+      (st.reason !== 'request' && st.reason !== 'idle') ||
+      typeof st.at !== 'string'
+    )
+      bad('stopped', node);
   }
   return raw as WorkspaceInfo;
 }

@@ -23,10 +23,22 @@ export async function buildInputsHash(root: string, build: BuildInputs): Promise
   const prefix = context === '.' ? '' : `${context}/`;
   const h = createHash('sha256');
   // Arguments and target join only when given, so an image built without them keeps its name.
-  const args = build.args && Object.keys(build.args).length ? Object.fromEntries(Object.entries(build.args).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined;
-  h.update(JSON.stringify({ context, dockerfile: build.dockerfile ?? 'Dockerfile', ...(args ? { args } : {}), ...(build.target !== undefined ? { target: build.target } : {}) }));
+  const args =
+    build.args && Object.keys(build.args).length
+      ? Object.fromEntries(Object.entries(build.args).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : undefined;
+  h.update(
+    JSON.stringify({
+      context,
+      dockerfile: build.dockerfile ?? 'Dockerfile',
+      ...(args ? { args } : {}),
+      ...(build.target !== undefined ? { target: build.target } : {}),
+    }),
+  );
   const { files } = await listProjectFiles(root);
-  const inside = files.filter((f) => f.path.startsWith(prefix)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const inside = files
+    .filter((f) => f.path.startsWith(prefix))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const f of inside) {
     h.update(`\0${f.path}\0${f.kind}\0${(f.mode & 0o777).toString(8)}\0`);
     if (f.kind === 'symlink') h.update(f.linkTarget ?? '');

@@ -18,15 +18,18 @@ const REF = /^[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}$/;
 const URL_FORMS = /^(?:(?:https?|ssh|git|file):\/\/[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+)$/;
 
 export function parseGitSource(v: unknown): GitSource {
-  const fail = (why: string) => new VendettaError('INVALID_PARAMS', `Invalid --git ${typeof v === 'string' ? quote(v) : 'value'}: ${why}`, {
-    hint: 'Give a repository URL, optionally with #REF: https://example.com/shop.git#main, git@example.com:team/shop.git, file:///srv/git/shop.git#v1.2',
-  });
+  const fail = (why: string) =>
+    new VendettaError('INVALID_PARAMS', `Invalid --git ${typeof v === 'string' ? quote(v) : 'value'}: ${why}`, {
+      hint: 'Give a repository URL, optionally with #REF: https://example.com/shop.git#main, git@example.com:team/shop.git, file:///srv/git/shop.git#v1.2',
+    });
   if (typeof v !== 'string' || v.length === 0 || v.length > 2048) throw fail('expected a URL of up to 2048 characters');
   const hash = v.lastIndexOf('#');
   const url = hash >= 0 ? v.slice(0, hash) : v;
   const ref = hash >= 0 ? v.slice(hash + 1) : undefined;
-  if (!URL_FORMS.test(url) || /[\0\n\r]/.test(url)) throw fail('not a URL git understands (https://, ssh://, git://, file:// or user@host:path)');
-  if (ref !== undefined && (!REF.test(ref) || ref.includes('..') || ref.endsWith('/') || ref.endsWith('.lock'))) throw fail('the part after # is not a branch, tag or commit name');
+  if (!URL_FORMS.test(url) || /[\0\n\r]/.test(url))
+    throw fail('not a URL git understands (https://, ssh://, git://, file:// or user@host:path)');
+  if (ref !== undefined && (!REF.test(ref) || ref.includes('..') || ref.endsWith('/') || ref.endsWith('.lock')))
+    throw fail('the part after # is not a branch, tag or commit name');
   return ref === undefined ? { url } : { url, ref };
 }
 
@@ -42,7 +45,12 @@ export const CLONE_SCRIPT = [
   `echo "${MARK}cloned"`,
 ].join('\n');
 
-export async function cloneInWorkspace(client: Client, folder: string, src: GitSource, workspace: string): Promise<{ cloned: boolean }> {
+export async function cloneInWorkspace(
+  client: Client,
+  folder: string,
+  src: GitSource,
+  workspace: string,
+): Promise<{ cloned: boolean }> {
   const r = await execCollect(client, shScript(CLONE_SCRIPT, [folder, src.url, src.ref ?? '']));
   const said = (w: string) => r.stdout.includes(`${MARK}${w}`);
   if (r.code === 0) return { cloned: !said('already-cloned') };
@@ -57,8 +65,15 @@ export async function cloneInWorkspace(client: Client, folder: string, src: GitS
       hint: `Remove the workspace (\`vendetta workspace rm ${workspace}\`) and up it again with --git.`,
     });
   }
-  throw new VendettaError('SYNC_FAILED', `${r.code === 6 ? `Checking out ${src.ref ?? ''}` : `Cloning ${src.url}`} in ${workspace} failed${tail ? `: ${tail}` : ''}`, {
-    hint: r.code === 6 ? 'Check that the branch, tag or commit exists in the repository.' : 'Check that the URL is reachable from the workspace and that it needs no credentials the workspace lacks.',
-    details: { exitCode: r.code },
-  });
+  throw new VendettaError(
+    'SYNC_FAILED',
+    `${r.code === 6 ? `Checking out ${src.ref ?? ''}` : `Cloning ${src.url}`} in ${workspace} failed${tail ? `: ${tail}` : ''}`,
+    {
+      hint:
+        r.code === 6
+          ? 'Check that the branch, tag or commit exists in the repository.'
+          : 'Check that the URL is reachable from the workspace and that it needs no credentials the workspace lacks.',
+      details: { exitCode: r.code },
+    },
+  );
 }

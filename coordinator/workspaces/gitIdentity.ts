@@ -11,7 +11,11 @@ function gitConfig(cwd: string, key: string): Promise<string | undefined> {
     execFile('git', ['config', '--get', key], { cwd, timeout: 5_000, encoding: 'utf8' }, (err, stdout) => {
       const v = err ? '' : stdout.trim();
       // What the agent takes: one line of 1 to 256 characters.
-      resolve(v.length > 0 && v.length <= 256 && ![...v].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127) ? v : undefined);
+      resolve(
+        v.length > 0 && v.length <= 256 && ![...v].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127)
+          ? v
+          : undefined,
+      );
     });
   });
 }

@@ -4,7 +4,14 @@ import { RUNNABLE_PROVIDERS } from '../../agent/protocol';
 import type { HandlerTable } from '../daemon/handlerTable';
 import * as v from '../daemon/validate';
 import { VendettaError } from '../errors';
-import type { ReadWorkspaceFileParams, RemoveWorkspaceParams, ResolveConflictParams, WorkspaceProvider, WorkspaceRef, WorkspaceUpParams } from '../protocol';
+import type {
+  ReadWorkspaceFileParams,
+  RemoveWorkspaceParams,
+  ResolveConflictParams,
+  WorkspaceProvider,
+  WorkspaceRef,
+  WorkspaceUpParams,
+} from '../protocol';
 import { syncedPath } from '../sync/fileList';
 import { parseGitSource } from './gitClone';
 import type { WorkspaceManager } from './manager';
@@ -12,27 +19,56 @@ import type { PortForwarder } from './operations';
 import { parseAlias, workspaceName } from './names';
 import type { TunnelRegistry } from './tunnels';
 
-type WorkspaceHandlers = Pick<HandlerTable, 'workspaceUp' | 'listWorkspaces' | 'workspaceStatus' | 'startWorkspace' | 'stopWorkspace' | 'removeWorkspace' | 'tunnelOpen' | 'resolveConflict' | 'readWorkspaceFile'>;
-
+type WorkspaceHandlers = Pick<
+  HandlerTable,
+  | 'workspaceUp'
+  | 'listWorkspaces'
+  | 'workspaceStatus'
+  | 'startWorkspace'
+  | 'stopWorkspace'
+  | 'removeWorkspace'
+  | 'tunnelOpen'
+  | 'resolveConflict'
+  | 'readWorkspaceFile'
+>;
 
 export function projectPath(x: unknown): string {
   if (typeof x !== 'string' || x.length === 0 || x.length > 4096 || x.includes('\0') || !isAbsolute(x)) {
-    throw new VendettaError('INVALID_PARAMS', `Invalid project path: ${typeof x === 'string' ? v.quote(x) : 'not a string'}`, {
-      hint: 'Send the absolute path of the project folder (the CLI resolves a relative one first).',
-    });
+    throw new VendettaError(
+      'INVALID_PARAMS',
+      `Invalid project path: ${typeof x === 'string' ? v.quote(x) : 'not a string'}`,
+      {
+        hint: 'Send the absolute path of the project folder (the CLI resolves a relative one first).',
+      },
+    );
   }
   return normalize(x).replace(/(.)\/+$/, '$1');
 }
 
 export function provider(x: unknown): WorkspaceProvider {
   if (typeof x !== 'string' || !RUNNABLE_PROVIDERS.includes(x as WorkspaceProvider)) {
-    throw new VendettaError('INVALID_PARAMS', `Invalid provider: ${typeof x === 'string' ? v.quote(x) : 'not a string'}`, { hint: `Choose one of ${RUNNABLE_PROVIDERS.join(', ')}.` });
+    throw new VendettaError(
+      'INVALID_PARAMS',
+      `Invalid provider: ${typeof x === 'string' ? v.quote(x) : 'not a string'}`,
+      { hint: `Choose one of ${RUNNABLE_PROVIDERS.join(', ')}.` },
+    );
   }
   return x as WorkspaceProvider;
 }
 
 export function validateUp(raw: unknown): WorkspaceUpParams {
-  const p = v.paramsObject(raw, 'workspaces/up', ['path', 'node', 'provider', 'name', 'git', 'forward', 'recreate', 'overwrite', 'config', 'progressToken']);
+  const p = v.paramsObject(raw, 'workspaces/up', [
+    'path',
+    'node',
+    'provider',
+    'name',
+    'git',
+    'forward',
+    'recreate',
+    'overwrite',
+    'config',
+    'progressToken',
+  ]);
   const out: WorkspaceUpParams = { path: projectPath(p.path) };
   const node = v.optional(p.node, (x) => v.nodeName(x));
   if (node !== undefined) out.node = node;
@@ -48,7 +84,10 @@ export function validateUp(raw: unknown): WorkspaceUpParams {
   if (v.optional(p.recreate, (x) => v.boolean(x, 'recreate'))) out.recreate = true;
   if (v.optional(p.overwrite, (x) => v.boolean(x, 'overwrite'))) out.overwrite = true;
   if (p.config !== undefined) {
-    if (typeof p.config !== 'string' || p.config.length === 0 || p.config.length > 4096 || p.config.includes('\0')) throw new VendettaError('INVALID_PARAMS', 'workspaces/up: config must be a path', { hint: 'Give the config file, e.g. .devcontainer/python/devcontainer.json.' });
+    if (typeof p.config !== 'string' || p.config.length === 0 || p.config.length > 4096 || p.config.includes('\0'))
+      throw new VendettaError('INVALID_PARAMS', 'workspaces/up: config must be a path', {
+        hint: 'Give the config file, e.g. .devcontainer/python/devcontainer.json.',
+      });
     out.config = p.config;
   }
   const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));
@@ -72,7 +111,10 @@ export function validateRemove(raw: unknown): RemoveWorkspaceParams {
 export function validateResolve(raw: unknown): ResolveConflictParams {
   const m = 'workspaces/resolveConflict';
   const p = v.paramsObject(raw, m, ['name', 'node', 'path', 'take']);
-  if (p.take !== 'local' && p.take !== 'workspace') throw new VendettaError('INVALID_PARAMS', `${m}: take must be "local" or "workspace"`, { hint: 'Send take: "local" to send this folder\'s version, "workspace" to keep the workspace\'s.' });
+  if (p.take !== 'local' && p.take !== 'workspace')
+    throw new VendettaError('INVALID_PARAMS', `${m}: take must be "local" or "workspace"`, {
+      hint: 'Send take: "local" to send this folder\'s version, "workspace" to keep the workspace\'s.',
+    });
   return { ...validateRef({ name: p.name, node: p.node }, m), path: syncedPath(p.path, m), take: p.take };
 }
 
@@ -82,7 +124,11 @@ export function validateReadFile(raw: unknown): ReadWorkspaceFileParams {
   return { ...validateRef({ name: p.name, node: p.node }, m), path: syncedPath(p.path, m) };
 }
 
-export function workspaceHandlers(workspaces: WorkspaceManager, tunnels: TunnelRegistry, forwardPorts: PortForwarder): WorkspaceHandlers {
+export function workspaceHandlers(
+  workspaces: WorkspaceManager,
+  tunnels: TunnelRegistry,
+  forwardPorts: PortForwarder,
+): WorkspaceHandlers {
   return {
     workspaceUp: {
       validate: validateUp,
@@ -121,11 +167,17 @@ export function workspaceHandlers(workspaces: WorkspaceManager, tunnels: TunnelR
         const p = v.paramsObject(raw, 'tunnels/open', ['alias', 'name', 'node', 'start']);
         const start = v.optional(p.start, (x) => v.boolean(x, 'start')) === true ? { start: true } : {};
         if (p.alias !== undefined) {
-          if (p.name !== undefined || p.node !== undefined) throw new VendettaError('INVALID_PARAMS', 'tunnels/open: give either alias or name (and node), not both', { hint: 'Send {"alias": "hello.local.vendetta"} or {"name": "hello"}.' });
+          if (p.name !== undefined || p.node !== undefined)
+            throw new VendettaError('INVALID_PARAMS', 'tunnels/open: give either alias or name (and node), not both', {
+              hint: 'Send {"alias": "hello.local.vendetta"} or {"name": "hello"}.',
+            });
           // The alias is kept: only an SSH client (ssh-proxy) asks by alias, and it is an attach.
           return { ...parseAlias(p.alias), alias: String(p.alias), ...start };
         }
-        return { ...validateRef({ name: p.name, ...(p.node !== undefined ? { node: p.node } : {}) }, 'tunnels/open'), ...start };
+        return {
+          ...validateRef({ name: p.name, ...(p.node !== undefined ? { node: p.node } : {}) }, 'tunnels/open'),
+          ...start,
+        };
       },
       async run(p, ctx) {
         const record = workspaces.resolve({ name: p.name!, ...(p.node !== undefined ? { node: p.node } : {}) });

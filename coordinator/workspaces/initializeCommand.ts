@@ -12,15 +12,30 @@ import { VendettaError } from '../errors';
 /** The same 30 minutes the agent gives the hooks it runs. */
 const INITIALIZE_TIMEOUT_MS = 30 * 60_000;
 
-export async function runInitializeCommand(command: HookCommand, cwd: string, say: (line: string) => void): Promise<void> {
-  const parts: Array<{ label?: string; command: string | string[] }> = typeof command === 'string' || Array.isArray(command) ? [{ command }] : Object.entries(command).map(([label, c]) => ({ label, command: c }));
-  const results = await Promise.all(parts.map((p) => runOne(p.command, cwd, (l) => say(`initializeCommand: ${p.label !== undefined ? `${p.label}: ` : ''}${l}`))));
+export async function runInitializeCommand(
+  command: HookCommand,
+  cwd: string,
+  say: (line: string) => void,
+): Promise<void> {
+  const parts: Array<{ label?: string; command: string | string[] }> =
+    typeof command === 'string' || Array.isArray(command)
+      ? [{ command }]
+      : Object.entries(command).map(([label, c]) => ({ label, command: c }));
+  const results = await Promise.all(
+    parts.map((p) =>
+      runOne(p.command, cwd, (l) => say(`initializeCommand: ${p.label !== undefined ? `${p.label}: ` : ''}${l}`)),
+    ),
+  );
   const failedAt = results.findIndex((r) => r.code !== 0);
   if (failedAt < 0) return;
   const part = parts[failedAt]!;
   const r = results[failedAt]!;
   const shown = `${part.label !== undefined ? `${part.label}: ` : ''}${typeof part.command === 'string' ? part.command : JSON.stringify(part.command)}`;
-  const how = r.error ? `could not run (${r.error.message})` : r.code === null ? `was ended by ${r.signal ?? 'a signal'}` : `exited with ${r.code}`;
+  const how = r.error
+    ? `could not run (${r.error.message})`
+    : r.code === null
+      ? `was ended by ${r.signal ?? 'a signal'}`
+      : `exited with ${r.code}`;
   throw new VendettaError('LIFECYCLE_COMMAND_FAILED', `initializeCommand ${how}: ${shown}`, {
     hint: `It runs on this machine in ${cwd} before the workspace is made; its output is above. Fix it, then run \`vendetta up\` again.`,
     ...(r.error ? { cause: r.error } : {}),
@@ -60,6 +75,8 @@ function runOne(command: string | string[], cwd: string, say: (line: string) => 
     lines(child.stdout);
     lines(child.stderr);
     child.on('error', (err) => (error = err));
-    child.on('close', (code, signal) => resolve({ code: error ? null : code, ...(signal ? { signal } : {}), ...(error ? { error } : {}), tail }));
+    child.on('close', (code, signal) =>
+      resolve({ code: error ? null : code, ...(signal ? { signal } : {}), ...(error ? { error } : {}), tail }),
+    );
   });
 }

@@ -22,7 +22,20 @@ import { proxyCommandArgv, type HomePaths } from '../home';
 import type { Logger } from '../log';
 import type { AgentClient, Disposable } from '../nodes/agentClient';
 import type { ProgressReporter } from '../daemon/handlerTable';
-import type { ReadWorkspaceFileParams, ReadWorkspaceFileResult, RemoveWorkspaceParams, ResolveConflictParams, ResolveConflictResult, ServiceStatus, WorkspaceRef, WorkspaceStartResult, WorkspaceStatus, WorkspaceSummary, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
+import type {
+  ReadWorkspaceFileParams,
+  ReadWorkspaceFileResult,
+  RemoveWorkspaceParams,
+  ResolveConflictParams,
+  ResolveConflictResult,
+  ServiceStatus,
+  WorkspaceRef,
+  WorkspaceStartResult,
+  WorkspaceStatus,
+  WorkspaceSummary,
+  WorkspaceUpParams,
+  WorkspaceUpResult,
+} from '../protocol';
 import { KnownHosts } from '../ssh/knownHosts';
 import type { HostBlock } from '../sshConfig/blocks';
 import { SshConfigFile } from '../sshConfig/sshConfigFile';
@@ -122,7 +135,10 @@ export class WorkspaceManager {
 
   /** Whether ssh_config has the block of this alias, and known_hosts its pinned key. */
   localTraces(alias: string): { sshConfigBlock: boolean; knownHostsLine: boolean } {
-    return { sshConfigBlock: this.sshConfig.has(alias), knownHostsLine: this.knownHosts.lookup(alias, 22) !== undefined };
+    return {
+      sshConfigBlock: this.sshConfig.has(alias),
+      knownHostsLine: this.knownHosts.lookup(alias, 22) !== undefined,
+    };
   }
 
   /**
@@ -136,7 +152,14 @@ export class WorkspaceManager {
 
   /** The workspace's ssh_config block. */
   hostBlock(r: WorkspaceRecord): HostBlock {
-    return { alias: r.sshHost, user: r.user, identityFile: this.identityFile, knownHostsFile: this.paths.knownHosts, proxyCommand: this.proxyCommand, forwardAgent: r.forwardAgent === true };
+    return {
+      alias: r.sshHost,
+      user: r.user,
+      identityFile: this.identityFile,
+      knownHostsFile: this.paths.knownHosts,
+      proxyCommand: this.proxyCommand,
+      forwardAgent: r.forwardAgent === true,
+    };
   }
 
   get paths(): HomePaths {
@@ -163,7 +186,8 @@ export class WorkspaceManager {
     if (!record) return;
     this.inspect(record).then(
       () => this.emitChange(),
-      (err: unknown) => this.opts.log.debug('could not ask about a workspace its node changed', { workspace: name, node, err }),
+      (err: unknown) =>
+        this.opts.log.debug('could not ask about a workspace its node changed', { workspace: name, node, err }),
     );
   }
 
@@ -197,7 +221,12 @@ export class WorkspaceManager {
   }
 
   /** `workspaces/up`; `forwardPorts` serves `--forward` (the services manager's forwards). */
-  up(params: WorkspaceUpParams, progress: ProgressReporter, token?: CancellationToken, forwardPorts?: PortForwarder): Promise<WorkspaceUpResult> {
+  up(
+    params: WorkspaceUpParams,
+    progress: ProgressReporter,
+    token?: CancellationToken,
+    forwardPorts?: PortForwarder,
+  ): Promise<WorkspaceUpResult> {
     return runUp(this.ops, forwardPorts ? { forwardPorts } : {}, params, progress, token);
   }
 
@@ -214,23 +243,46 @@ export class WorkspaceManager {
     const matches = this.store.named(ref.name).filter((r) => ref.node === undefined || r.node === ref.node);
     if (matches.length === 1) return matches[0]!;
     if (matches.length > 1) {
-      throw new VendettaError('WORKSPACE_AMBIGUOUS', `There is a workspace named ${ref.name} on ${matches.length} nodes (${matches.map((m) => m.node).join(', ')})`, {
-        hint: `Say which one with --node, e.g. --node ${matches[0]!.node}.`,
-      });
+      throw new VendettaError(
+        'WORKSPACE_AMBIGUOUS',
+        `There is a workspace named ${ref.name} on ${matches.length} nodes (${matches.map((m) => m.node).join(', ')})`,
+        {
+          hint: `Say which one with --node, e.g. --node ${matches[0]!.node}.`,
+        },
+      );
     }
-    throw new VendettaError('WORKSPACE_NOT_FOUND', `There is no workspace named ${ref.name}${ref.node ? ` on ${ref.node}` : ''}`, {
-      hint: 'See the workspaces with `vendetta workspace list`; make one with `vendetta workspace up PATH`.',
-      ...(ref.node ? { node: ref.node } : {}),
-    });
+    throw new VendettaError(
+      'WORKSPACE_NOT_FOUND',
+      `There is no workspace named ${ref.name}${ref.node ? ` on ${ref.node}` : ''}`,
+      {
+        hint: 'See the workspaces with `vendetta workspace list`; make one with `vendetta workspace up PATH`.',
+        ...(ref.node ? { node: ref.node } : {}),
+      },
+    );
   }
 
   /** Remembers what the node said, for the change events and the tunnel's endpoint. */
   noteInfo(record: WorkspaceRecord, info: WorkspaceInfo | undefined, error?: VendettaError): Known {
     const k: Known = info
-      ? { state: info.state, ...(info.error ? { error: { ...info.error } } : {}), ...(info.stopped ? { stopped: { ...info.stopped } } : {}), ...(info.ssh ? { ssh: { host: info.ssh.host, port: info.ssh.port } } : {}) }
+      ? {
+          state: info.state,
+          ...(info.error ? { error: { ...info.error } } : {}),
+          ...(info.stopped ? { stopped: { ...info.stopped } } : {}),
+          ...(info.ssh ? { ssh: { host: info.ssh.host, port: info.ssh.port } } : {}),
+        }
       : error
-        ? { state: 'error', error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } }
-        : { state: 'missing', error: { code: 'WORKSPACE_MISSING', message: `${record.node} no longer has this workspace`, hint: `\`vendetta workspace up\` makes it again; \`vendetta workspace rm ${record.name}\` forgets it.` } };
+        ? {
+            state: 'error',
+            error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) },
+          }
+        : {
+            state: 'missing',
+            error: {
+              code: 'WORKSPACE_MISSING',
+              message: `${record.node} no longer has this workspace`,
+              hint: `\`vendetta workspace up\` makes it again; \`vendetta workspace rm ${record.name}\` forgets it.`,
+            },
+          };
     this.known.set(key(record.node, record.name), k);
     return k;
   }
@@ -239,7 +291,10 @@ export class WorkspaceManager {
     this.known.delete(key(record.node, record.name));
   }
 
-  summary(record: WorkspaceRecord, k: Known | undefined = this.known.get(key(record.node, record.name))): WorkspaceSummary {
+  summary(
+    record: WorkspaceRecord,
+    k: Known | undefined = this.known.get(key(record.node, record.name)),
+  ): WorkspaceSummary {
     const s: WorkspaceSummary = {
       name: record.name,
       node: record.node,
@@ -277,14 +332,20 @@ export class WorkspaceManager {
     const records = this.store.list();
     const nodes = [...new Set(records.map((r) => r.node))];
     const byNode = new Map<string, { infos?: Map<string, WorkspaceInfo>; error?: VendettaError }>();
-    await Promise.all(nodes.map(async (node) => {
-      try {
-        const infos = await this.withTimeout(node, (c) => c.request(ListWorkspaces, {}), this.opts.listTimeoutMs ?? 10_000);
-        byNode.set(node, { infos: new Map(checkWorkspaceList(infos, node).map((i) => [i.name, i])) });
-      } catch (err) {
-        byNode.set(node, { error: toVendettaError(err) });
-      }
-    }));
+    await Promise.all(
+      nodes.map(async (node) => {
+        try {
+          const infos = await this.withTimeout(
+            node,
+            (c) => c.request(ListWorkspaces, {}),
+            this.opts.listTimeoutMs ?? 10_000,
+          );
+          byNode.set(node, { infos: new Map(checkWorkspaceList(infos, node).map((i) => [i.name, i])) });
+        } catch (err) {
+          byNode.set(node, { error: toVendettaError(err) });
+        }
+      }),
+    );
     return records.map((r) => {
       const got = byNode.get(r.node);
       const k = got?.infos ? this.noteInfo(r, got.infos.get(r.name)) : this.noteInfo(r, undefined, got?.error);
@@ -295,7 +356,10 @@ export class WorkspaceManager {
   /** What the node says about one workspace now; `missing` when it no longer has it. */
   async inspect(record: WorkspaceRecord, token?: CancellationToken): Promise<WorkspaceInfo | undefined> {
     try {
-      const info = checkWorkspaceInfo(await this.client(record.node).request(InspectWorkspace, { name: record.name }, token), record.node);
+      const info = checkWorkspaceInfo(
+        await this.client(record.node).request(InspectWorkspace, { name: record.name }, token),
+        record.node,
+      );
       this.noteInfo(record, info);
       return info;
     } catch (err) {
@@ -323,7 +387,9 @@ export class WorkspaceManager {
       image: info?.image ?? null,
       user: info?.user ?? record.user,
       startedAt: info?.startedAt ?? null,
-      ssh: info?.ssh ? { host: info.ssh.host, port: info.ssh.port, fingerprint: pinned?.fingerprint ?? info.ssh.hostKey.fingerprint } : null,
+      ssh: info?.ssh
+        ? { host: info.ssh.host, port: info.ssh.port, fingerprint: pinned?.fingerprint ?? info.ssh.hostKey.fingerprint }
+        : null,
       nodeFolder: info?.nodeFolder ?? null,
       ...(info?.state === 'running' ? await this.servicesOf(record) : {}),
     };
@@ -332,7 +398,12 @@ export class WorkspaceManager {
   /** The services for a status, or nothing when the node cannot say (the status still answers). */
   private async servicesOf(record: WorkspaceRecord): Promise<{ services?: ServiceStatus[] }> {
     try {
-      return { services: checkServicesStatus(await this.client(record.node).request(ListServices, { workspace: record.name }), record.node).services };
+      return {
+        services: checkServicesStatus(
+          await this.client(record.node).request(ListServices, { workspace: record.name }),
+          record.node,
+        ).services,
+      };
     } catch (err) {
       this.opts.log.debug('no services for a status', { workspace: record.name, node: record.node, err });
       return {};
@@ -342,53 +413,97 @@ export class WorkspaceManager {
   /** Starts the workspace, then its services, and returns once they are behind their checks (as `up` does). */
   async start(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceStartResult> {
     const record = this.resolve(ref);
-    return this.exclusive(record.node, record.name, async () => {
-      const info = checkWorkspaceInfo(await this.client(record.node).request(StartWorkspace, { name: record.name }, token), record.node);
-      const s = this.summary(record, this.noteInfo(record, info));
-      this.emitChange();
-      const services = info.state === 'running' ? await upServices(this.ops, record, undefined, false, () => undefined, token) : undefined;
-      return { ...s, ...(services?.length ? { services } : {}) };
-    }, 'start');
+    return this.exclusive(
+      record.node,
+      record.name,
+      async () => {
+        const info = checkWorkspaceInfo(
+          await this.client(record.node).request(StartWorkspace, { name: record.name }, token),
+          record.node,
+        );
+        const s = this.summary(record, this.noteInfo(record, info));
+        this.emitChange();
+        const services =
+          info.state === 'running'
+            ? await upServices(this.ops, record, undefined, false, () => undefined, token)
+            : undefined;
+        return { ...s, ...(services?.length ? { services } : {}) };
+      },
+      'start',
+    );
   }
 
   async stop(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceSummary> {
     const record = this.resolve(ref);
-    return this.exclusive(record.node, record.name, async () => {
-      const info = checkWorkspaceInfo(await this.client(record.node).request(StopWorkspace, { name: record.name }, token), record.node);
-      const s = this.summary(record, this.noteInfo(record, info));
-      this.emitChange();
-      return s;
-    }, 'stop');
+    return this.exclusive(
+      record.node,
+      record.name,
+      async () => {
+        const info = checkWorkspaceInfo(
+          await this.client(record.node).request(StopWorkspace, { name: record.name }, token),
+          record.node,
+        );
+        const s = this.summary(record, this.noteInfo(record, info));
+        this.emitChange();
+        return s;
+      },
+      'stop',
+    );
   }
 
   /** Removes the workspace on its node, then everything that pointed at it here. */
   async remove(p: RemoveWorkspaceParams, token?: CancellationToken): Promise<{ name: string; node: string }> {
     const record = this.resolve(p);
-    return this.exclusive(record.node, record.name, async () => {
-      try {
-        await this.client(record.node).request(RemoveWorkspace, { name: record.name, ...(p.force ? { force: true } : {}) }, token);
-      } catch (err) {
-        const e = toVendettaError(err);
-        if (e.code === 'NODE_NOT_FOUND') {
-          // The node was removed from the registry: nothing can be asked of it any more.
-          if (!p.force) throw new VendettaError('NODE_NOT_FOUND', `The node ${record.node} of workspace ${record.name} is no longer registered`, { node: record.node, cause: e, hint: `Re-add the node to remove the workspace there, or \`vendetta workspace rm ${record.name} --node ${record.node} --force\` to forget it here only.` });
-          this.opts.log.warn('forgetting a workspace whose node is gone', { workspace: record.name, node: record.node });
-          await this.forgetLocally(record);
-          this.emitChange();
-          return { name: record.name, node: record.node };
-        }
-        const name = agentErrorName(err);
-        if (name === 'WORKSPACE_RUNNING') {
+    return this.exclusive(
+      record.node,
+      record.name,
+      async () => {
+        try {
+          await this.client(record.node).request(
+            RemoveWorkspace,
+            { name: record.name, ...(p.force ? { force: true } : {}) },
+            token,
+          );
+        } catch (err) {
           const e = toVendettaError(err);
-          throw new VendettaError('WORKSPACE_STATE', `${record.name} is running`, { node: record.node, cause: e, hint: `Stop it first (\`vendetta workspace stop ${record.name}\`) or remove it anyway with --force.` });
+          if (e.code === 'NODE_NOT_FOUND') {
+            // The node was removed from the registry: nothing can be asked of it any more.
+            if (!p.force)
+              throw new VendettaError(
+                'NODE_NOT_FOUND',
+                `The node ${record.node} of workspace ${record.name} is no longer registered`,
+                {
+                  node: record.node,
+                  cause: e,
+                  hint: `Re-add the node to remove the workspace there, or \`vendetta workspace rm ${record.name} --node ${record.node} --force\` to forget it here only.`,
+                },
+              );
+            this.opts.log.warn('forgetting a workspace whose node is gone', {
+              workspace: record.name,
+              node: record.node,
+            });
+            await this.forgetLocally(record);
+            this.emitChange();
+            return { name: record.name, node: record.node };
+          }
+          const name = agentErrorName(err);
+          if (name === 'WORKSPACE_RUNNING') {
+            const e = toVendettaError(err);
+            throw new VendettaError('WORKSPACE_STATE', `${record.name} is running`, {
+              node: record.node,
+              cause: e,
+              hint: `Stop it first (\`vendetta workspace stop ${record.name}\`) or remove it anyway with --force.`,
+            });
+          }
+          if (name !== 'WORKSPACE_NOT_FOUND') throw err;
         }
-        if (name !== 'WORKSPACE_NOT_FOUND') throw err;
-      }
-      await this.forgetLocally(record);
-      this.opts.log.info('workspace removed', { workspace: record.name, node: record.node });
-      this.emitChange();
-      return { name: record.name, node: record.node };
-    }, 'rm');
+        await this.forgetLocally(record);
+        this.opts.log.info('workspace removed', { workspace: record.name, node: record.node });
+        this.emitChange();
+        return { name: record.name, node: record.node };
+      },
+      'rm',
+    );
   }
 
   /** Drops the ssh_config block, the pinned key, the sync record and the record itself. */
@@ -418,7 +533,12 @@ export class WorkspaceManager {
     if (!fresh && k?.state === 'running' && k.ssh) return k.ssh;
     const info = await this.inspect(record);
     if (!info) throw gone(record);
-    if (info.state !== 'running' || !info.ssh) throw notConnectable(record, info.state === 'running' ? 'running without an SSH server' : info.state, info.error)!;
+    if (info.state !== 'running' || !info.ssh)
+      throw notConnectable(
+        record,
+        info.state === 'running' ? 'running without an SSH server' : info.state,
+        info.error,
+      )!;
     return { host: info.ssh.host, port: info.ssh.port };
   }
 
@@ -439,14 +559,28 @@ export class WorkspaceManager {
    * postAttach hook in the background; the connection never waits for it, nor fails with it.
    */
   attached(record: WorkspaceRecord): void {
-    this.client(record.node).request(WorkspaceAttached, { workspace: record.name }).then(
-      (r) => r?.started && this.log.info('postAttach started', { workspace: record.name, node: record.node }),
-      (err: unknown) => this.log.debug('postAttach not started', { workspace: record.name, node: record.node, error: err instanceof Error ? err.message : String(err) }),
-    );
+    this.client(record.node)
+      .request(WorkspaceAttached, { workspace: record.name })
+      .then(
+        (r) => r?.started && this.log.info('postAttach started', { workspace: record.name, node: record.node }),
+        (err: unknown) =>
+          this.log.debug('postAttach not started', {
+            workspace: record.name,
+            node: record.node,
+            error: err instanceof Error ? err.message : String(err),
+          }),
+      );
   }
 
   private withTimeout<T>(node: string, fn: (c: AgentClient) => Promise<T>, ms: number): Promise<T> {
-    return withTimeout(fn(this.client(node)), ms, () => new VendettaError('NODE_UNREACHABLE', `${node} did not answer within ${ms / 1000} s`, { node, hint: `\`vendetta node test ${node}\` shows which step fails.` }));
+    return withTimeout(
+      fn(this.client(node)),
+      ms,
+      () =>
+        new VendettaError('NODE_UNREACHABLE', `${node} did not answer within ${ms / 1000} s`, {
+          node,
+          hint: `\`vendetta node test ${node}\` shows which step fails.`,
+        }),
+    );
   }
-
 }

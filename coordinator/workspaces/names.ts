@@ -10,7 +10,12 @@ export const ALIAS_SUFFIX = '.vendetta';
 
 export function workspaceName(v: unknown, field = 'name'): string {
   if (typeof v !== 'string' || !NAME_PATTERN.test(v)) {
-    const shown = typeof v === 'string' ? (v === '' ? 'an empty name' : quote(v)) : `a ${v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v}`;
+    const shown =
+      typeof v === 'string'
+        ? v === ''
+          ? 'an empty name'
+          : quote(v)
+        : `a ${v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v}`;
     throw new VendettaError('INVALID_NAME', `Invalid workspace ${field}: ${shown}`, {
       hint: 'A workspace name is 1–63 characters: lowercase letters, digits and "-", starting with a letter or digit (e.g. shop-api).',
     });
@@ -24,9 +29,10 @@ export function sshAlias(workspace: string, node: string): string {
 
 /** `<workspace>.<node>.vendetta` → its parts (OpenSSH lowercases host names; so do we). */
 export function parseAlias(v: unknown): { name: string; node: string } {
-  const bad = () => new VendettaError('INVALID_NAME', `Not a workspace host: ${typeof v === 'string' ? quote(v) : 'a ' + typeof v}`, {
-    hint: 'Workspace hosts look like <workspace>.<node>.vendetta (e.g. hello.local.vendetta); `vendetta workspace list` shows them.',
-  });
+  const bad = () =>
+    new VendettaError('INVALID_NAME', `Not a workspace host: ${typeof v === 'string' ? quote(v) : 'a ' + typeof v}`, {
+      hint: 'Workspace hosts look like <workspace>.<node>.vendetta (e.g. hello.local.vendetta); `vendetta workspace list` shows them.',
+    });
   if (typeof v !== 'string' || v.length > 200) throw bad();
   const lower = v.toLowerCase();
   if (!lower.endsWith(ALIAS_SUFFIX)) throw bad();

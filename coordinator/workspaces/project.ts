@@ -4,9 +4,27 @@
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { builtImagePrefix, HOOK_NAMES, type DockerSettings, type GitIdentity, type HookCommand, type ServiceCommand, type ServiceSpec, type WorkspaceHooksSpec, type WorkspaceSpec, type WorkspaceSpecCommon } from '../../agent/protocol';
+import {
+  builtImagePrefix,
+  HOOK_NAMES,
+  type DockerSettings,
+  type GitIdentity,
+  type HookCommand,
+  type ServiceCommand,
+  type ServiceSpec,
+  type WorkspaceHooksSpec,
+  type WorkspaceSpec,
+  type WorkspaceSpecCommon,
+} from '../../agent/protocol';
 import type { QemuSettings } from '../../agent/protocol';
-import { hasErrors, loadWorkspaceConfig, resolveWorkspaceConfig, type Diagnostic, type ResolvedService, type ResolvedWorkspaceConfig } from '../config';
+import {
+  hasErrors,
+  loadWorkspaceConfig,
+  resolveWorkspaceConfig,
+  type Diagnostic,
+  type ResolvedService,
+  type ResolvedWorkspaceConfig,
+} from '../config';
 import { VendettaError } from '../errors';
 import type { WorkspaceProvider } from '../protocol';
 import { workspaceName } from './names';
@@ -18,7 +36,8 @@ export interface LoadedProject {
   config: ResolvedWorkspaceConfig;
 }
 
-const NOT_A_PROJECT_HINT = 'Run it in a project folder with .vendetta/config.yaml (examples/hello has a small complete one), or give that folder as PATH.';
+const NOT_A_PROJECT_HINT =
+  'Run it in a project folder with .vendetta/config.yaml (examples/hello has a small complete one), or give that folder as PATH.';
 
 /** `configFile` (relative to the project, or absolute) picks the config when the project has several. */
 export async function loadProject(path: string, configFile?: string): Promise<LoadedProject> {
@@ -26,17 +45,30 @@ export async function loadProject(path: string, configFile?: string): Promise<Lo
   try {
     isDir = (await stat(path)).isDirectory();
   } catch (err) {
-    throw new VendettaError('CONFIG_INVALID', `${path} is not a project: no such folder`, { hint: NOT_A_PROJECT_HINT, cause: err });
+    throw new VendettaError('CONFIG_INVALID', `${path} is not a project: no such folder`, {
+      hint: NOT_A_PROJECT_HINT,
+      cause: err,
+    });
   }
-  if (!isDir) throw new VendettaError('CONFIG_INVALID', `${path} is not a project: it is a file, not a folder`, { hint: NOT_A_PROJECT_HINT });
+  if (!isDir)
+    throw new VendettaError('CONFIG_INVALID', `${path} is not a project: it is a file, not a folder`, {
+      hint: NOT_A_PROJECT_HINT,
+    });
   const loaded = await loadWorkspaceConfig(configFile !== undefined ? configInside(path, configFile) : path);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (errors.some((d) => d.code === 'no-config')) {
-    throw new VendettaError('CONFIG_INVALID', `${path} is not a project: it has no .vendetta/config.yaml or .devcontainer/devcontainer.json`, { hint: NOT_A_PROJECT_HINT });
+    throw new VendettaError(
+      'CONFIG_INVALID',
+      `${path} is not a project: it has no .vendetta/config.yaml or .devcontainer/devcontainer.json`,
+      { hint: NOT_A_PROJECT_HINT },
+    );
   }
   if (hasErrors(loaded.diagnostics) || !loaded.config) {
     throw new VendettaError('CONFIG_INVALID', configErrorMessage(errors), {
-      hint: errors.length === 1 && errors[0]?.hint ? errors[0].hint : `\`vendetta config validate ${path}\` lists every problem.`,
+      hint:
+        errors.length === 1 && errors[0]?.hint
+          ? errors[0].hint
+          : `\`vendetta config validate ${path}\` lists every problem.`,
       details: { diagnostics: errors.map((d) => ({ file: d.file, line: d.line, col: d.col, message: d.message })) },
     });
   }
@@ -48,7 +80,9 @@ function configInside(project: string, file: string): string {
   const abs = resolve(project, file);
   const rel = relative(project, abs);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-    throw new VendettaError('CONFIG_INVALID', `The config ${file} is not inside the project ${project}`, { hint: 'Give a config file of the project, e.g. .devcontainer/python/devcontainer.json.' });
+    throw new VendettaError('CONFIG_INVALID', `The config ${file} is not inside the project ${project}`, {
+      hint: 'Give a config file of the project, e.g. .devcontainer/python/devcontainer.json.',
+    });
   }
   return abs;
 }
@@ -72,7 +106,11 @@ export interface SpecOverrides {
 }
 
 /** The agent's WorkspaceSpec for this project; the login key is the workspace key's public half. */
-export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverrides, authorizedKey: string): WorkspaceSpec {
+export function buildSpec(
+  config: ResolvedWorkspaceConfig,
+  overrides: SpecOverrides,
+  authorizedKey: string,
+): WorkspaceSpec {
   const name = workspaceName(overrides.name ?? config.name);
   const provider = overrides.provider ?? config.provider;
   const common: WorkspaceSpecCommon = {
@@ -80,7 +118,10 @@ export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverri
     env: { ...config.env },
     user: config.user ?? 'root',
     // The config's folder is named after the config's workspace; --name renames it.
-    workspaceFolder: overrides.name !== undefined && config.workspaceFolder === `/workspaces/${config.name}` ? `/workspaces/${name}` : config.workspaceFolder,
+    workspaceFolder:
+      overrides.name !== undefined && config.workspaceFolder === `/workspaces/${config.name}`
+        ? `/workspaces/${name}`
+        : config.workspaceFolder,
     authorizedKeys: [authorizedKey],
   };
   const spec = withProviderSettings(provider, common, config, overrides);
@@ -95,13 +136,21 @@ export function buildSpec(config: ResolvedWorkspaceConfig, overrides: SpecOverri
 }
 
 /** The common part joined with the settings of its provider, as the config resolved them. */
-function withProviderSettings(provider: WorkspaceProvider, common: WorkspaceSpecCommon, config: ResolvedWorkspaceConfig, overrides: SpecOverrides): WorkspaceSpec {
+function withProviderSettings(
+  provider: WorkspaceProvider,
+  common: WorkspaceSpecCommon,
+  config: ResolvedWorkspaceConfig,
+  overrides: SpecOverrides,
+): WorkspaceSpec {
   switch (provider) {
     case 'docker': {
       const d = config.docker;
       // A built image gets a name of its own, never `image` (the shared base image by default).
-      if (d.build && overrides.buildHash === undefined) throw new Error('buildSpec: docker.build needs the hash of the build inputs');
-      const docker: DockerSettings = { image: d.build ? `${builtImagePrefix(common.name)}${overrides.buildHash}` : d.image };
+      if (d.build && overrides.buildHash === undefined)
+        throw new Error('buildSpec: docker.build needs the hash of the build inputs');
+      const docker: DockerSettings = {
+        image: d.build ? `${builtImagePrefix(common.name)}${overrides.buildHash}` : d.image,
+      };
       if (d.build) {
         docker.build = { context: d.build.context, dockerfile: d.build.dockerfile };
         if (d.build.args) docker.build.args = { ...d.build.args };
@@ -115,14 +164,28 @@ function withProviderSettings(provider: WorkspaceProvider, common: WorkspaceSpec
     }
     case 'qemu': {
       const q = config.qemu;
-      const qemu: QemuSettings = { image: q.image, cpus: q.cpus, memoryBytes: q.memoryBytes, diskBytes: q.diskBytes, accel: q.accel };
+      const qemu: QemuSettings = {
+        image: q.image,
+        cpus: q.cpus,
+        memoryBytes: q.memoryBytes,
+        diskBytes: q.diskBytes,
+        accel: q.accel,
+      };
       if (q.kernel !== undefined) qemu.kernel = q.kernel;
       if (q.initrd !== undefined) qemu.initrd = q.initrd;
       if (q.append !== undefined) qemu.append = q.append;
       return { ...common, provider, qemu };
     }
     case 'lxc':
-      return { ...common, provider, lxc: { ...config.lxc, ...(config.lxc.profiles ? { profiles: [...config.lxc.profiles] } : {}), ...(config.lxc.config ? { config: { ...config.lxc.config } } : {}) } };
+      return {
+        ...common,
+        provider,
+        lxc: {
+          ...config.lxc,
+          ...(config.lxc.profiles ? { profiles: [...config.lxc.profiles] } : {}),
+          ...(config.lxc.config ? { config: { ...config.lxc.config } } : {}),
+        },
+      };
     default:
       // The validator refuses a provider this version cannot run before a spec is built.
       throw new Error(`buildSpec: provider ${provider} has no settings in this version`);
@@ -131,12 +194,28 @@ function withProviderSettings(provider: WorkspaceProvider, common: WorkspaceSpec
 
 /** One service as the agent runs it: the resolved config, copied so the spec owns its arrays. */
 export function serviceSpec(s: ResolvedService): ServiceSpec {
-  const out: ServiceSpec = { name: s.name, command: copyCommand(s.command), env: { ...s.env }, dependsOn: [...s.dependsOn], restart: s.restart };
+  const out: ServiceSpec = {
+    name: s.name,
+    command: copyCommand(s.command),
+    env: { ...s.env },
+    dependsOn: [...s.dependsOn],
+    restart: s.restart,
+  };
   if (s.port !== undefined) out.port = s.port;
   if (s.healthcheck) {
     const h = s.healthcheck;
-    const timing = { intervalMs: h.intervalMs, timeoutMs: h.timeoutMs, retries: h.retries, startPeriodMs: h.startPeriodMs };
-    out.healthcheck = h.kind === 'http' ? { kind: 'http', url: h.url, ...timing } : h.kind === 'tcp' ? { kind: 'tcp', port: h.port, ...timing } : { kind: 'command', command: copyCommand(h.command), ...timing };
+    const timing = {
+      intervalMs: h.intervalMs,
+      timeoutMs: h.timeoutMs,
+      retries: h.retries,
+      startPeriodMs: h.startPeriodMs,
+    };
+    out.healthcheck =
+      h.kind === 'http'
+        ? { kind: 'http', url: h.url, ...timing }
+        : h.kind === 'tcp'
+          ? { kind: 'tcp', port: h.port, ...timing }
+          : { kind: 'command', command: copyCommand(h.command), ...timing };
   }
   return out;
 }

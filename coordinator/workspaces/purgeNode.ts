@@ -13,7 +13,11 @@ import { agentErrorName, checkWorkspaceList } from './agentReplies';
 import type { WorkspaceManager } from './manager';
 
 /** What the purge of `node` would remove, by workspace name (sorted). */
-export async function planNodePurge(workspaces: WorkspaceManager, node: string, token?: CancellationToken): Promise<PurgedWorkspace[]> {
+export async function planNodePurge(
+  workspaces: WorkspaceManager,
+  node: string,
+  token?: CancellationToken,
+): Promise<PurgedWorkspace[]> {
   let onNode;
   try {
     onNode = checkWorkspaceList(await workspaces.client(node).request(ListWorkspaces, {}, token), node);
@@ -38,7 +42,12 @@ export async function planNodePurge(workspaces: WorkspaceManager, node: string, 
     });
   }
   for (const r of workspaces.records().filter((x) => x.node === node)) {
-    const w = byName.get(r.name) ?? { name: r.name, provider: r.provider, sshConfigBlock: false, knownHostsLine: false };
+    const w = byName.get(r.name) ?? {
+      name: r.name,
+      provider: r.provider,
+      sshConfigBlock: false,
+      knownHostsLine: false,
+    };
     w.sshHost = r.sshHost;
     Object.assign(w, workspaces.localTraces(r.sshHost));
     byName.set(r.name, w);
@@ -50,14 +59,23 @@ export async function planNodePurge(workspaces: WorkspaceManager, node: string, 
  * Removes the workspaces of `node` (as planNodePurge lists them now), all of them or none if one
  * is not in `confirmed`. Returns what was removed.
  */
-export async function purgeNodeWorkspaces(workspaces: WorkspaceManager, node: string, confirmed: readonly string[] | undefined, token?: CancellationToken): Promise<PurgedWorkspace[]> {
+export async function purgeNodeWorkspaces(
+  workspaces: WorkspaceManager,
+  node: string,
+  confirmed: readonly string[] | undefined,
+  token?: CancellationToken,
+): Promise<PurgedWorkspace[]> {
   const plan = await planNodePurge(workspaces, node, token);
   const unconfirmed = confirmed ? plan.filter((w) => !confirmed.includes(w.name)).map((w) => w.name) : [];
   if (unconfirmed.length) {
-    throw new VendettaError('WORKSPACE_STATE', `${node} has workspaces that were not in the list you confirmed: ${unconfirmed.join(', ')}`, {
-      node,
-      hint: `Nothing was removed. Run \`vendetta node remove ${node} --purge\` again to see the list as it is now.`,
-    });
+    throw new VendettaError(
+      'WORKSPACE_STATE',
+      `${node} has workspaces that were not in the list you confirmed: ${unconfirmed.join(', ')}`,
+      {
+        node,
+        hint: `Nothing was removed. Run \`vendetta node remove ${node} --purge\` again to see the list as it is now.`,
+      },
+    );
   }
   for (const w of plan) {
     const record = workspaces.records().find((r) => r.node === node && r.name === w.name);

@@ -106,9 +106,19 @@ function isRecord(v: unknown): v is WorkspaceRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
   const str = (k: string) => typeof r[k] === 'string';
-  return str('name') && NAME_PATTERN.test(r.name as string) && str('node') && NAME_PATTERN.test(r.node as string)
-    && PROVIDERS.has(r.provider as string) && str('sshHost') && str('workspaceFolder') && str('user') && str('createdAt')
-    && (r.projectPath === undefined || str('projectPath')) && (r.forwardAgent === undefined || typeof r.forwardAgent === 'boolean');
+  return (
+    str('name') &&
+    NAME_PATTERN.test(r.name as string) &&
+    str('node') &&
+    NAME_PATTERN.test(r.node as string) &&
+    PROVIDERS.has(r.provider as string) &&
+    str('sshHost') &&
+    str('workspaceFolder') &&
+    str('user') &&
+    str('createdAt') &&
+    (r.projectPath === undefined || str('projectPath')) &&
+    (r.forwardAgent === undefined || typeof r.forwardAgent === 'boolean')
+  );
 }
 
 function damaged(file: string, why: string, cause?: unknown): VendettaError {

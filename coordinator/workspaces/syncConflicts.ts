@@ -6,7 +6,12 @@
 import type { CancellationToken } from 'vscode-jsonrpc';
 import { SyncRead, type NodeEntryKind } from '../../agent/protocol';
 import { VendettaError } from '../errors';
-import type { ReadWorkspaceFileParams, ReadWorkspaceFileResult, ResolveConflictParams, ResolveConflictResult } from '../protocol';
+import type {
+  ReadWorkspaceFileParams,
+  ReadWorkspaceFileResult,
+  ResolveConflictParams,
+  ResolveConflictResult,
+} from '../protocol';
 import { keepWorkspaceVersion, syncProject } from '../sync/sender';
 import type { WorkspaceOps } from './operations';
 
@@ -15,24 +20,49 @@ const KINDS: readonly NodeEntryKind[] = ['file', 'symlink', 'folder', 'special',
 function syncedProject(m: WorkspaceOps, p: { name: string; node?: string }) {
   const record = m.resolve(p);
   if (record.projectPath === undefined || record.git) {
-    throw new VendettaError('INVALID_PARAMS', `${record.name} on ${record.node} is not synced from a folder on this machine`, {
-      hint: 'Only a workspace made by `vendetta workspace up PATH` (not --git) has sync conflicts.',
-    });
+    throw new VendettaError(
+      'INVALID_PARAMS',
+      `${record.name} on ${record.node} is not synced from a folder on this machine`,
+      {
+        hint: 'Only a workspace made by `vendetta workspace up PATH` (not --git) has sync conflicts.',
+      },
+    );
   }
   return { record, root: record.projectPath };
 }
 
-export function resolveConflict(m: WorkspaceOps, p: ResolveConflictParams, token?: CancellationToken): Promise<ResolveConflictResult> {
+export function resolveConflict(
+  m: WorkspaceOps,
+  p: ResolveConflictParams,
+  token?: CancellationToken,
+): Promise<ResolveConflictResult> {
   const { record, root } = syncedProject(m, p);
   return m.exclusive(record.node, record.name, async () => {
-    const o = { client: m.client(record.node), node: record.node, workspace: record.name, root, state: m.syncState, ...(token ? { token } : {}) };
+    const o = {
+      client: m.client(record.node),
+      node: record.node,
+      workspace: record.name,
+      root,
+      state: m.syncState,
+      ...(token ? { token } : {}),
+    };
     if (p.take === 'workspace') {
       await keepWorkspaceVersion(o, p.path);
-      m.log.info('sync conflict: kept the workspace version', { workspace: record.name, node: record.node, path: p.path });
+      m.log.info('sync conflict: kept the workspace version', {
+        workspace: record.name,
+        node: record.node,
+        path: p.path,
+      });
       return { path: p.path, take: p.take };
     }
     const sync = await syncProject({ ...o, only: [p.path], overwrite: true });
-    m.log.info('sync conflict: sent the local version', { workspace: record.name, node: record.node, path: p.path, sent: sync.sent, deleted: sync.deleted });
+    m.log.info('sync conflict: sent the local version', {
+      workspace: record.name,
+      node: record.node,
+      path: p.path,
+      sent: sync.sent,
+      deleted: sync.deleted,
+    });
     return { path: p.path, take: p.take, sync };
   });
 }
@@ -47,7 +77,11 @@ export function checkReadReply(reply: unknown, node: string): ReadWorkspaceFileR
     (r.content === undefined || typeof r.content === 'string') &&
     (r.encoding === undefined || r.encoding === 'base64' || r.encoding === 'utf8') &&
     (r.size === undefined || typeof r.size === 'number');
-  if (!ok) throw new VendettaError('AGENT_ERROR', `The agent on ${node} sent a malformed file`, { node, hint: 'Upgrade vendetta so the coordinator and the agent match.' });
+  if (!ok)
+    throw new VendettaError('AGENT_ERROR', `The agent on ${node} sent a malformed file`, {
+      node,
+      hint: 'Upgrade vendetta so the coordinator and the agent match.',
+    });
   return {
     ...(r.kind ? { kind: r.kind } : {}),
     ...(r.content !== undefined ? { content: r.content } : {}),
@@ -56,7 +90,14 @@ export function checkReadReply(reply: unknown, node: string): ReadWorkspaceFileR
   };
 }
 
-export async function readSyncedFile(m: WorkspaceOps, p: ReadWorkspaceFileParams, token?: CancellationToken): Promise<ReadWorkspaceFileResult> {
+export async function readSyncedFile(
+  m: WorkspaceOps,
+  p: ReadWorkspaceFileParams,
+  token?: CancellationToken,
+): Promise<ReadWorkspaceFileResult> {
   const record = m.resolve(p);
-  return checkReadReply(await m.client(record.node).request(SyncRead, { name: record.name, path: p.path }, token), record.node);
+  return checkReadReply(
+    await m.client(record.node).request(SyncRead, { name: record.name, path: p.path }, token),
+    record.node,
+  );
 }

@@ -21,7 +21,10 @@ export class TunnelRegistry {
   private readonly pending = new Map<string, Pending>();
   private readonly active = new Set<{ socket: Socket; stream: Duplex }>();
 
-  constructor(private readonly log: Logger, readonly ttlMs = 30_000) {}
+  constructor(
+    private readonly log: Logger,
+    readonly ttlMs = 30_000,
+  ) {}
 
   get activeCount(): number {
     return this.active.size;
@@ -47,7 +50,11 @@ export class TunnelRegistry {
     const p = this.pending.get(token);
     socket.on('error', (err) => this.log.debug('tunnel socket error', { error: err.message }));
     if (!p) {
-      const body = { code: 'TUNNEL_FAILED', message: 'Unknown or expired tunnel token', hint: 'Run the command again; a token works once, within seconds of being issued.' };
+      const body = {
+        code: 'TUNNEL_FAILED',
+        message: 'Unknown or expired tunnel token',
+        hint: 'Run the command again; a token works once, within seconds of being issued.',
+      };
       socket.end(`${TUNNEL_ERROR}${JSON.stringify(body)}\n`);
       return;
     }

@@ -26,13 +26,18 @@ import type { PortForwarder, WorkspaceOps } from './operations';
 import { ensureWorkspaceKey } from './workspaceKey';
 import { connectWorkspace } from './workspaceSsh';
 
-
 /** What `up` needs besides the manager's operations: who forwards ports for `--forward`. */
 export interface UpDeps {
   forwardPorts?: PortForwarder;
 }
 
-export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams, report: ProgressReporter, token?: CancellationToken): Promise<WorkspaceUpResult> {
+export async function runUp(
+  m: WorkspaceOps,
+  deps: UpDeps,
+  p: WorkspaceUpParams,
+  report: ProgressReporter,
+  token?: CancellationToken,
+): Promise<WorkspaceUpResult> {
   const started = Date.now();
   const git = p.git !== undefined ? parseGitSource(p.git) : undefined;
   const project = await loadProject(p.path, p.config);
@@ -42,128 +47,224 @@ export async function runUp(m: WorkspaceOps, deps: UpDeps, p: WorkspaceUpParams,
   const hasServices = project.config.services.length > 0 || agentHooks(project.config) !== undefined;
   const hookLabel = hookLabelFor(project.file);
   const forwardPorts = p.forward ? project.config.forwardPorts : [];
-  const steps = new UpSteps(m, { name, node, path: p.path, git: !!git, services: hasServices, forwards: forwardPorts.length > 0 }, report, token);
+  const steps = new UpSteps(
+    m,
+    { name, node, path: p.path, git: !!git, services: hasServices, forwards: forwardPorts.length > 0 },
+    report,
+    token,
+  );
   const say = (step: UpStep, message: string) => steps.say(step, message);
   // Said once the config is read, which is when the number of steps is known (it takes milliseconds).
   say('config', 'Reading the workspace config');
   const holder = m.busy(node, name);
   if (holder) say('config', `Waiting for the \`${holder}\` of ${name} on ${node} that is running to finish`);
 
-  return m.exclusive(node, name, () => steps.guard(async () => {
-    const existing = m.store.get(name, node);
-    if (existing?.projectPath !== undefined && existing.projectPath !== p.path) {
-      throw new VendettaError('WORKSPACE_EXISTS', `The workspace ${name} on ${node} belongs to another project (${existing.projectPath})`, {
-        node,
-        hint: `Give this one another name with --name, or remove the other first (\`vendetta workspace rm ${name} --node ${node}\`).`,
-      });
-    }
-    const initialize = project.config.hooks.initialize;
-    if (initialize !== undefined) {
-      say('config', `Running ${hookLabel('initialize')} here, in ${p.path}`);
-      await runInitializeCommand(initialize, p.path, (line) => say('config', line));
-    }
-    say('key', 'Preparing the workspace key');
-    const key = await ensureWorkspaceKey(m.paths);
-    const provider = p.provider ?? project.config.provider;
-    const build = provider === 'docker' ? project.config.docker.build : undefined;
-    const buildHash = build ? await buildInputsHash(p.path, build) : undefined;
-    const nodeIdle = m.nodeIdleTimeoutMs(node);
-    const gitIdentity = await laptopGitIdentity(p.path);
-    const spec = buildSpec(project.config, { name, ...(p.provider ? { provider: p.provider } : {}), ...(buildHash ? { buildHash } : {}), ...(nodeIdle !== undefined ? { nodeIdleTimeoutMs: nodeIdle } : {}), ...(gitIdentity ? { gitIdentity } : {}) }, key.publicKey);
-    const record: WorkspaceRecord = {
-      name,
-      node,
-      provider: spec.provider,
-      projectPath: p.path,
-      ...(git ? { git } : {}),
-      sshHost: sshAlias(name, node),
-      workspaceFolder: spec.workspaceFolder,
-      user: spec.user,
-      ...(spec.forwardAgent ? { forwardAgent: true } : {}),
-      createdAt: existing?.createdAt ?? new Date().toISOString(),
-    };
-    // Recorded before the node is asked (as unfinished until the last step): a create cut off
-    // half-way is still listed, and retried.
-    steps.track(record);
+  return m.exclusive(
+    node,
+    name,
+    () =>
+      steps.guard(async () => {
+        const existing = m.store.get(name, node);
+        if (existing?.projectPath !== undefined && existing.projectPath !== p.path) {
+          throw new VendettaError(
+            'WORKSPACE_EXISTS',
+            `The workspace ${name} on ${node} belongs to another project (${existing.projectPath})`,
+            {
+              node,
+              hint: `Give this one another name with --name, or remove the other first (\`vendetta workspace rm ${name} --node ${node}\`).`,
+            },
+          );
+        }
+        const initialize = project.config.hooks.initialize;
+        if (initialize !== undefined) {
+          say('config', `Running ${hookLabel('initialize')} here, in ${p.path}`);
+          await runInitializeCommand(initialize, p.path, (line) => say('config', line));
+        }
+        say('key', 'Preparing the workspace key');
+        const key = await ensureWorkspaceKey(m.paths);
+        const provider = p.provider ?? project.config.provider;
+        const build = provider === 'docker' ? project.config.docker.build : undefined;
+        const buildHash = build ? await buildInputsHash(p.path, build) : undefined;
+        const nodeIdle = m.nodeIdleTimeoutMs(node);
+        const gitIdentity = await laptopGitIdentity(p.path);
+        const spec = buildSpec(
+          project.config,
+          {
+            name,
+            ...(p.provider ? { provider: p.provider } : {}),
+            ...(buildHash ? { buildHash } : {}),
+            ...(nodeIdle !== undefined ? { nodeIdleTimeoutMs: nodeIdle } : {}),
+            ...(gitIdentity ? { gitIdentity } : {}),
+          },
+          key.publicKey,
+        );
+        const record: WorkspaceRecord = {
+          name,
+          node,
+          provider: spec.provider,
+          projectPath: p.path,
+          ...(git ? { git } : {}),
+          sshHost: sshAlias(name, node),
+          workspaceFolder: spec.workspaceFolder,
+          user: spec.user,
+          ...(spec.forwardAgent ? { forwardAgent: true } : {}),
+          createdAt: existing?.createdAt ?? new Date().toISOString(),
+        };
+        // Recorded before the node is asked (as unfinished until the last step): a create cut off
+        // half-way is still listed, and retried.
+        steps.track(record);
 
-    const recreate = p.recreate === true && !!existing;
-    say('create', `${recreate ? 'Recreating' : existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
-    if (recreate && build && !git) {
-      // The new image is built from the project as it is now: it lands on the node first.
-      say('create', 'Syncing the build context');
-      await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(token ? { token } : {}) });
-    }
-    let info: WorkspaceInfo;
-    try {
-      info = await create(m, record, spec, { isNew: !existing, recreate }, (words) => say('create', words), token);
-    } catch (err) {
-      if (git || spec.provider !== 'docker' || !spec.docker.build || agentErrorName(err) !== 'BUILD_CONTEXT_MISSING') throw err;
-      // The image is built from the project, which is not on the node yet: the agent kept the
-      // half-made workspace, so the code can land first; then the second create builds.
-      say('create', 'Syncing the build context');
-      await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(token ? { token } : {}) });
-      info = await create(m, record, spec, { isNew: false, recreate: false }, (words) => say('create', words), token);
-    }
-    if (info.state !== 'running' || !info.ssh) {
-      throw new VendettaError('WORKSPACE_STATE', `${name} on ${node} is ${info.state} after create${info.error ? `: ${info.error.message}` : ''}`, {
-        node,
-        hint: info.error?.hint ?? `\`vendetta workspace status ${name}\` shows what the node reports.`,
-      });
-    }
+        const recreate = p.recreate === true && !!existing;
+        say('create', `${recreate ? 'Recreating' : existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
+        if (recreate && build && !git) {
+          // The new image is built from the project as it is now: it lands on the node first.
+          say('create', 'Syncing the build context');
+          await syncProject({
+            client,
+            node,
+            workspace: name,
+            root: p.path,
+            state: m.syncState,
+            ...(token ? { token } : {}),
+          });
+        }
+        let info: WorkspaceInfo;
+        try {
+          info = await create(m, record, spec, { isNew: !existing, recreate }, (words) => say('create', words), token);
+        } catch (err) {
+          if (
+            git ||
+            spec.provider !== 'docker' ||
+            !spec.docker.build ||
+            agentErrorName(err) !== 'BUILD_CONTEXT_MISSING'
+          )
+            throw err;
+          // The image is built from the project, which is not on the node yet: the agent kept the
+          // half-made workspace, so the code can land first; then the second create builds.
+          say('create', 'Syncing the build context');
+          await syncProject({
+            client,
+            node,
+            workspace: name,
+            root: p.path,
+            state: m.syncState,
+            ...(token ? { token } : {}),
+          });
+          info = await create(
+            m,
+            record,
+            spec,
+            { isNew: false, recreate: false },
+            (words) => say('create', words),
+            token,
+          );
+        }
+        if (info.state !== 'running' || !info.ssh) {
+          throw new VendettaError(
+            'WORKSPACE_STATE',
+            `${name} on ${node} is ${info.state} after create${info.error ? `: ${info.error.message}` : ''}`,
+            {
+              node,
+              hint: info.error?.hint ?? `\`vendetta workspace status ${name}\` shows what the node reports.`,
+            },
+          );
+        }
 
-    say('hostKey', 'Pinning the host key and writing ssh_config');
-    const hostKey = parsePublicKey(info.ssh.hostKey.publicKey);
-    if (!hostKey || fingerprintOf(hostKey.key) !== info.ssh.hostKey.fingerprint.replace(/=+$/, '')) {
-      throw new VendettaError('AGENT_ERROR', `The agent on ${node} reported a host key for ${name} that does not match its fingerprint`, { node, hint: 'Upgrade vendetta so the coordinator and the agent match.' });
-    }
-    // Pinned before the ssh_config block exists, so no ssh ever connects unpinned.
-    await m.knownHosts.pin(record.sshHost, 22, hostKey.keyType, hostKey.key);
-    m.sshConfig.upsert(m.hostBlock(record));
+        say('hostKey', 'Pinning the host key and writing ssh_config');
+        const hostKey = parsePublicKey(info.ssh.hostKey.publicKey);
+        if (!hostKey || fingerprintOf(hostKey.key) !== info.ssh.hostKey.fingerprint.replace(/=+$/, '')) {
+          throw new VendettaError(
+            'AGENT_ERROR',
+            `The agent on ${node} reported a host key for ${name} that does not match its fingerprint`,
+            { node, hint: 'Upgrade vendetta so the coordinator and the agent match.' },
+          );
+        }
+        // Pinned before the ssh_config block exists, so no ssh ever connects unpinned.
+        await m.knownHosts.pin(record.sshHost, 22, hostKey.keyType, hostKey.key);
+        m.sshConfig.upsert(m.hostBlock(record));
 
-    let sync: SyncReport | null = null;
-    let cloned: WorkspaceUpResult['git'] = null;
-    if (git) {
-      say('code', `Cloning ${git.url}${git.ref ? ` at ${git.ref}` : ''}`);
-      cloned = { ...git, cloned: (await clone(m, record, git)).cloned };
-    } else {
-      say('code', 'Syncing code');
-      sync = await syncProject({ client, node, workspace: name, root: p.path, state: m.syncState, ...(p.overwrite ? { overwrite: true } : {}), ...(token ? { token } : {}) });
-    }
-    m.emitChange();
+        let sync: SyncReport | null = null;
+        let cloned: WorkspaceUpResult['git'] = null;
+        if (git) {
+          say('code', `Cloning ${git.url}${git.ref ? ` at ${git.ref}` : ''}`);
+          cloned = { ...git, cloned: (await clone(m, record, git)).cloned };
+        } else {
+          say('code', 'Syncing code');
+          sync = await syncProject({
+            client,
+            node,
+            workspace: name,
+            root: p.path,
+            state: m.syncState,
+            ...(p.overwrite ? { overwrite: true } : {}),
+            ...(token ? { token } : {}),
+          });
+        }
+        m.emitChange();
 
-    // The services need the code, so they start after it landed.
-    let services: ServiceStatus[] | undefined;
-    const restarted: string[] = [];
-    let stale: string[] = [];
-    if (hasServices) {
-      say('services', 'Starting services');
-      // Code the sync changed is picked up by restarting the running services that want it.
-      const changed = sync !== null && (sync.sent > 0 || sync.deleted > 0);
-      const reloadNames = changed ? project.config.services.filter((sv) => sv.reload === 'on-sync').map((sv) => sv.name) : [];
-      services = await upServices(m, record, spec.services ?? [], !!existing, (words) => say('services', `Services: ${words}`), token, { names: reloadNames, restarted }, { label: hookLabel, say: (line) => say('services', line) });
-      if (changed && existing) stale = project.config.services.filter((sv) => sv.reload === 'never' && services?.some((st) => st.name === sv.name && LIVE_STATES.has(st.state))).map((sv) => sv.name);
-    }
-    let forwards: ForwardInfo[] | undefined;
-    if (forwardPorts.length) {
-      say('forwards', `Forwarding port${forwardPorts.length > 1 ? 's' : ''} ${forwardPorts.join(', ')}`);
-      if (!deps.forwardPorts) throw new VendettaError('INTERNAL', 'This coordinator cannot forward ports', { hint: 'Restart it with `vendetta coordinator stop`.' });
-      forwards = await deps.forwardPorts(record, forwardPorts);
-    }
-    steps.finish();
-    m.log.info('workspace up', { workspace: name, node, existed: !!existing, sent: sync?.sent, bytes: sync?.bytes, services: services?.length, ms: Date.now() - started });
-    return {
-      ...m.summary(record),
-      existed: !!existing,
-      ...(recreate ? { recreated: true } : {}),
-      sync,
-      git: cloned,
-      elapsedMs: Date.now() - started,
-      ...(services ? { services } : {}),
-      ...(restarted.length ? { restartedServices: restarted } : {}),
-      ...(stale.length ? { staleServices: stale } : {}),
-      ...(forwards ? { forwards } : {}),
-    };
-  }), 'up');
+        // The services need the code, so they start after it landed.
+        let services: ServiceStatus[] | undefined;
+        const restarted: string[] = [];
+        let stale: string[] = [];
+        if (hasServices) {
+          say('services', 'Starting services');
+          // Code the sync changed is picked up by restarting the running services that want it.
+          const changed = sync !== null && (sync.sent > 0 || sync.deleted > 0);
+          const reloadNames = changed
+            ? project.config.services.filter((sv) => sv.reload === 'on-sync').map((sv) => sv.name)
+            : [];
+          services = await upServices(
+            m,
+            record,
+            spec.services ?? [],
+            !!existing,
+            (words) => say('services', `Services: ${words}`),
+            token,
+            { names: reloadNames, restarted },
+            { label: hookLabel, say: (line) => say('services', line) },
+          );
+          if (changed && existing)
+            stale = project.config.services
+              .filter(
+                (sv) =>
+                  sv.reload === 'never' && services?.some((st) => st.name === sv.name && LIVE_STATES.has(st.state)),
+              )
+              .map((sv) => sv.name);
+        }
+        let forwards: ForwardInfo[] | undefined;
+        if (forwardPorts.length) {
+          say('forwards', `Forwarding port${forwardPorts.length > 1 ? 's' : ''} ${forwardPorts.join(', ')}`);
+          if (!deps.forwardPorts)
+            throw new VendettaError('INTERNAL', 'This coordinator cannot forward ports', {
+              hint: 'Restart it with `vendetta coordinator stop`.',
+            });
+          forwards = await deps.forwardPorts(record, forwardPorts);
+        }
+        steps.finish();
+        m.log.info('workspace up', {
+          workspace: name,
+          node,
+          existed: !!existing,
+          sent: sync?.sent,
+          bytes: sync?.bytes,
+          services: services?.length,
+          ms: Date.now() - started,
+        });
+        return {
+          ...m.summary(record),
+          existed: !!existing,
+          ...(recreate ? { recreated: true } : {}),
+          sync,
+          git: cloned,
+          elapsedMs: Date.now() - started,
+          ...(services ? { services } : {}),
+          ...(restarted.length ? { restartedServices: restarted } : {}),
+          ...(stale.length ? { staleServices: stale } : {}),
+          ...(forwards ? { forwards } : {}),
+        };
+      }),
+    'up',
+  );
 }
 
 /** A hook as the config names it: `postCreateCommand` in a devcontainer.json, `hooks.postCreate` in config.yaml. */
@@ -177,7 +278,14 @@ interface CreateMode {
   recreate: boolean;
 }
 
-async function create(m: WorkspaceOps, record: WorkspaceRecord, spec: ReturnType<typeof buildSpec>, { isNew, recreate }: CreateMode, say: (message: string) => void, token?: CancellationToken): Promise<WorkspaceInfo> {
+async function create(
+  m: WorkspaceOps,
+  record: WorkspaceRecord,
+  spec: ReturnType<typeof buildSpec>,
+  { isNew, recreate }: CreateMode,
+  say: (message: string) => void,
+  token?: CancellationToken,
+): Promise<WorkspaceInfo> {
   const client = m.client(record.node);
   const agentToken = randomUUID();
   const sub = client.onNotification(WorkspaceProgress, (wp) => {
@@ -186,14 +294,25 @@ async function create(m: WorkspaceOps, record: WorkspaceRecord, spec: ReturnType
     if (wp.token === agentToken && typeof wp.message === 'string') say(wp.message.slice(0, 200));
   });
   try {
-    const info = checkWorkspaceInfo(await client.request(CreateWorkspace, { spec, progressToken: agentToken, ...(recreate ? { recreate: true } : {}) }, token), record.node);
+    const info = checkWorkspaceInfo(
+      await client.request(
+        CreateWorkspace,
+        { spec, progressToken: agentToken, ...(recreate ? { recreate: true } : {}) },
+        token,
+      ),
+      record.node,
+    );
     m.noteInfo(record, info);
     return info;
   } catch (err) {
     const e = toVendettaError(err);
     // A definite refusal (bad image, no sshd…) of a new workspace leaves nothing on the node:
     // forget it here too. A lost link may have left it half-made: keep it, the next up completes it.
-    if (isNew && e.code === 'AGENT_ERROR' && !['WORKSPACE_CONFLICT', 'BUILD_CONTEXT_MISSING'].includes(agentErrorName(e) ?? '')) {
+    if (
+      isNew &&
+      e.code === 'AGENT_ERROR' &&
+      !['WORKSPACE_CONFLICT', 'BUILD_CONTEXT_MISSING'].includes(agentErrorName(e) ?? '')
+    ) {
       const still = await m.inspect(record).catch(() => null);
       if (still === undefined) {
         m.store.remove(record.name, record.node);
@@ -212,7 +331,13 @@ async function create(m: WorkspaceOps, record: WorkspaceRecord, spec: ReturnType
 
 async function clone(m: WorkspaceOps, record: WorkspaceRecord, git: GitSource): Promise<{ cloned: boolean }> {
   const sock = await m.openSsh(record);
-  const ssh = await connectWorkspace({ sock, alias: record.sshHost, user: record.user, identityFile: m.identityFile, knownHostsFile: m.paths.knownHosts });
+  const ssh = await connectWorkspace({
+    sock,
+    alias: record.sshHost,
+    user: record.user,
+    identityFile: m.identityFile,
+    knownHostsFile: m.paths.knownHosts,
+  });
   try {
     return await cloneInWorkspace(ssh, record.workspaceFolder, git, record.name);
   } finally {

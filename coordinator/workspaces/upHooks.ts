@@ -5,7 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { HOOK_NAMES, ServiceLogLines, ServiceLogs, StopFollowingLogs, type HookName, type HookRun, type WorkspaceServicesStatus } from '../../agent/protocol';
+import {
+  HOOK_NAMES,
+  ServiceLogLines,
+  ServiceLogs,
+  StopFollowingLogs,
+  type HookName,
+  type HookRun,
+  type WorkspaceServicesStatus,
+} from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import type { AgentClient } from '../nodes/agentClient';
 
@@ -17,7 +25,10 @@ export function hookRunning(hooks: Hooks | undefined): boolean {
 }
 
 /** The first hook that failed after `before` was read (a run it did not hold), if any. */
-export function failedSince(before: Hooks | undefined, after: Hooks | undefined): { name: HookName; run: HookRun } | undefined {
+export function failedSince(
+  before: Hooks | undefined,
+  after: Hooks | undefined,
+): { name: HookName; run: HookRun } | undefined {
   for (const name of HOOK_NAMES) {
     const run = after?.[name];
     if (name === 'postAttach' || run?.state !== 'failed') continue;
@@ -28,9 +39,15 @@ export function failedSince(before: Hooks | undefined, after: Hooks | undefined)
   return undefined;
 }
 
-export function hookFailedError(workspace: string, node: string, failed: { name: HookName; run: HookRun }, label: (h: HookName) => string): VendettaError {
+export function hookFailedError(
+  workspace: string,
+  node: string,
+  failed: { name: HookName; run: HookRun },
+  label: (h: HookName) => string,
+): VendettaError {
   const { name, run } = failed;
-  const how = run.exitCode === null || run.exitCode === undefined ? 'could not run or was ended' : `exited with ${run.exitCode}`;
+  const how =
+    run.exitCode === null || run.exitCode === undefined ? 'could not run or was ended' : `exited with ${run.exitCode}`;
   return new VendettaError('LIFECYCLE_COMMAND_FAILED', `${label(name)} ${how}${run.failed ? `: ${run.failed}` : ''}`, {
     node,
     hint: `Its output is above and in \`vendetta workspace logs ${workspace} ${name}\`. The workspace runs (\`vendetta workspace ssh ${workspace}\`); the lifecycle commands after it did not run. Fix it, then \`vendetta up\` runs it again${['onCreate', 'updateContent', 'postCreate'].includes(name) ? '' : ' with the others'}.`,
@@ -42,7 +59,13 @@ export function hookFailedError(workspace: string, node: string, failed: { name:
  * Sends each new line the hooks write to `say` until the returned function is called. A node
  * whose agent cannot follow logs only loses the streaming, not the `up`.
  */
-export async function followHookOutput(client: AgentClient, workspace: string, say: (line: string) => void, label: (h: HookName) => string, token?: CancellationToken): Promise<() => Promise<void>> {
+export async function followHookOutput(
+  client: AgentClient,
+  workspace: string,
+  say: (line: string) => void,
+  label: (h: HookName) => string,
+  token?: CancellationToken,
+): Promise<() => Promise<void>> {
   const followToken = randomUUID();
   const hooks = new Set<string>(HOOK_NAMES);
   const sub = client.onNotification(ServiceLogLines, (p) => {

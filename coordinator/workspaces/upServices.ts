@@ -4,7 +4,15 @@
  * leaves running services alone and starts only the ones that are not running.
  */
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { ListServices, ServicesDidChange, StartServices, type HookName, type ServiceSpec, type ServiceStatus, type WorkspaceServicesStatus } from '../../agent/protocol';
+import {
+  ListServices,
+  ServicesDidChange,
+  StartServices,
+  type HookName,
+  type ServiceSpec,
+  type ServiceStatus,
+  type WorkspaceServicesStatus,
+} from '../../agent/protocol';
 import { checkServicesStatus } from '../services/agentReplies';
 import type { WorkspaceOps } from './operations';
 import type { WorkspaceRecord } from './store';
@@ -12,7 +20,14 @@ import { agentErrorName } from './agentReplies';
 import { failedSince, followHookOutput, hookFailedError, hookRunning } from './upHooks';
 
 /** Running or on its way there: a second `up` does not touch these. */
-export const LIVE_STATES: ReadonlySet<string> = new Set(['healthy', 'running', 'starting', 'waiting', 'restarting', 'unhealthy']);
+export const LIVE_STATES: ReadonlySet<string> = new Set([
+  'healthy',
+  'running',
+  'starting',
+  'waiting',
+  'restarting',
+  'unhealthy',
+]);
 const LIVE = LIVE_STATES;
 /** Will not get better on its own. */
 const BAD = new Set(['unhealthy', 'crashloop', 'exited', 'stopped']);
@@ -21,7 +36,9 @@ const MAX_WAIT_MS = 10 * 60_000;
 /** Every service is ready (healthy, or running without a check), or stuck: bad, or waiting behind a bad one. */
 export function servicesSettled(services: readonly ServiceStatus[]): boolean {
   const anyBad = services.some((s) => BAD.has(s.state));
-  return services.every((s) => s.state === 'healthy' || s.state === 'running' || BAD.has(s.state) || (s.state === 'waiting' && anyBad));
+  return services.every(
+    (s) => s.state === 'healthy' || s.state === 'running' || BAD.has(s.state) || (s.state === 'waiting' && anyBad),
+  );
 }
 
 /** How long a chain of services may take to become healthy by their own checks' settings. */
@@ -40,9 +57,19 @@ export function describeServices(services: readonly ServiceStatus[]): string {
 }
 
 /** StartServices, or undefined when the node's agent has no services (an older agent). */
-export async function startServices(m: Pick<WorkspaceOps, 'client' | 'log'>, record: WorkspaceRecord, token?: CancellationToken, service?: string): Promise<WorkspaceServicesStatus | undefined> {
+export async function startServices(
+  m: Pick<WorkspaceOps, 'client' | 'log'>,
+  record: WorkspaceRecord,
+  token?: CancellationToken,
+  service?: string,
+): Promise<WorkspaceServicesStatus | undefined> {
   try {
-    return checkServicesStatus(await m.client(record.node).request(StartServices, { workspace: record.name, ...(service ? { service } : {}) }, token), record.node);
+    return checkServicesStatus(
+      await m
+        .client(record.node)
+        .request(StartServices, { workspace: record.name, ...(service ? { service } : {}) }, token),
+      record.node,
+    );
   } catch (err) {
     if (agentErrorName(err) !== 'METHOD_NOT_FOUND') throw err;
     m.log.warn('the agent has no services; upgrade it', { node: record.node });
@@ -101,11 +128,17 @@ export async function upServices(
 
   async function settle(): Promise<ServiceStatus[] | undefined> {
     if (hooks && hookLabel) {
-      before = checkServicesStatus(await client.request(ListServices, { workspace: record.name }, token), record.node).hooks;
+      before = checkServicesStatus(
+        await client.request(ListServices, { workspace: record.name }, token),
+        record.node,
+      ).hooks;
       endFollow = await followHookOutput(client, record.name, hooks.say, hookLabel, token);
     }
     if (existed && specs) {
-      const now = checkServicesStatus(await client.request(ListServices, { workspace: record.name }, token), record.node);
+      const now = checkServicesStatus(
+        await client.request(ListServices, { workspace: record.name }, token),
+        record.node,
+      );
       const live = new Set(now.services.filter((s) => LIVE.has(s.state)).map((s) => s.name));
       const dead = specs.filter((s) => !live.has(s.name));
       const stale = reload.names.filter((n) => live.has(n));

@@ -50,7 +50,10 @@ export class UpSteps {
   /** Progress of a named step, numbered by its place among the planned steps. */
   say(step: UpStep, message: string): void {
     const at = this.steps.indexOf(step);
-    if (at < 0) throw new VendettaError('INTERNAL', `The up of ${this.plan.name} has no ${step} step in its plan`, { hint: 'This is a bug in vendetta; please report it.' });
+    if (at < 0)
+      throw new VendettaError('INTERNAL', `The up of ${this.plan.name} has no ${step} step in its plan`, {
+        hint: 'This is a bug in vendetta; please report it.',
+      });
     this.progress(at + 1, this.steps.length, message);
     // After progress: a step the interruption stopped before was not reached.
     if (this.reached?.step === at + 1) this.reachedStep = step;
@@ -96,7 +99,9 @@ export class UpSteps {
       return await steps();
     } catch (err) {
       // A step's own "cancelled" (the sync's, the agent's) says less than what the interruption left.
-      throw this.token?.isCancellationRequested && !(err instanceof VendettaError && this.said.has(err)) ? this.interrupted(err) : err;
+      throw this.token?.isCancellationRequested && !(err instanceof VendettaError && this.said.has(err))
+        ? this.interrupted(err)
+        : err;
     }
   }
 

@@ -11,6 +11,8 @@ export function workspaceKeyPath(paths: HomePaths): string {
   return join(paths.keysDir, 'workspace_ed25519');
 }
 
-export async function ensureWorkspaceKey(paths: HomePaths): Promise<{ privateKeyPath: string; publicKey: string; generated: boolean }> {
+export async function ensureWorkspaceKey(
+  paths: HomePaths,
+): Promise<{ privateKeyPath: string; publicKey: string; generated: boolean }> {
   return ensureKeyFile(workspaceKeyPath(paths));
 }

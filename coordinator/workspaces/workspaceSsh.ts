@@ -32,14 +32,23 @@ export async function connectWorkspace(o: WorkspaceSshOptions): Promise<Client> 
   try {
     privateKey = readFileSync(o.identityFile);
   } catch (err) {
-    throw new VendettaError('IDENTITY_INVALID', `Cannot read the workspace key ${o.identityFile}`, { hint: 'Run `vendetta workspace up` again to make it.', cause: err });
+    throw new VendettaError('IDENTITY_INVALID', `Cannot read the workspace key ${o.identityFile}`, {
+      hint: 'Run `vendetta workspace up` again to make it.',
+      cause: err,
+    });
   }
   const client = new Client();
   let mismatch = false;
   return new Promise<Client>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.end();
-      reject(new VendettaError('TUNNEL_FAILED', `${o.alias} did not finish the SSH handshake within ${(o.timeoutMs ?? 20_000) / 1000} s`, { hint: 'Is the workspace running? `vendetta workspace status` shows it.' }));
+      reject(
+        new VendettaError(
+          'TUNNEL_FAILED',
+          `${o.alias} did not finish the SSH handshake within ${(o.timeoutMs ?? 20_000) / 1000} s`,
+          { hint: 'Is the workspace running? `vendetta workspace status` shows it.' },
+        ),
+      );
     }, o.timeoutMs ?? 20_000);
     client.once('ready', () => {
       clearTimeout(timer);
@@ -48,14 +57,30 @@ export async function connectWorkspace(o: WorkspaceSshOptions): Promise<Client> 
     client.once('error', (err: Error & { level?: string }) => {
       clearTimeout(timer);
       if (mismatch) {
-        reject(new VendettaError('HOST_KEY_MISMATCH', `The host key of ${o.alias} is not the one pinned in ${o.knownHostsFile}`, {
-          hint: 'Someone may be impersonating the workspace. If it was re-created on purpose, `vendetta workspace up` re-pins its key.',
-          cause: err,
-        }));
+        reject(
+          new VendettaError(
+            'HOST_KEY_MISMATCH',
+            `The host key of ${o.alias} is not the one pinned in ${o.knownHostsFile}`,
+            {
+              hint: 'Someone may be impersonating the workspace. If it was re-created on purpose, `vendetta workspace up` re-pins its key.',
+              cause: err,
+            },
+          ),
+        );
       } else if (err.level === 'client-authentication') {
-        reject(new VendettaError('AUTH_FAILED', `${o.user}@${o.alias} refused the workspace key`, { hint: '`vendetta workspace up` puts the key into the workspace again.', cause: err }));
+        reject(
+          new VendettaError('AUTH_FAILED', `${o.user}@${o.alias} refused the workspace key`, {
+            hint: '`vendetta workspace up` puts the key into the workspace again.',
+            cause: err,
+          }),
+        );
       } else {
-        reject(new VendettaError('TUNNEL_FAILED', `SSH to ${o.alias} failed: ${err.message}`, { hint: 'Is the workspace running? `vendetta workspace status` shows it.', cause: err }));
+        reject(
+          new VendettaError('TUNNEL_FAILED', `SSH to ${o.alias} failed: ${err.message}`, {
+            hint: 'Is the workspace running? `vendetta workspace status` shows it.',
+            cause: err,
+          }),
+        );
       }
     });
     client.connect({
@@ -93,7 +118,11 @@ export function execStreaming(client: Client, command: string, io: ExecIo): Prom
     const opts = io.pty ? { pty: { rows: io.pty.rows, cols: io.pty.cols, term: io.pty.term } } : {};
     client.exec(command, opts, (err, ch: ClientChannel) => {
       if (err) {
-        reject(new VendettaError('TUNNEL_FAILED', `The workspace refused to run the command: ${err.message}`, { cause: err }));
+        reject(
+          new VendettaError('TUNNEL_FAILED', `The workspace refused to run the command: ${err.message}`, {
+            cause: err,
+          }),
+        );
         return;
       }
       let code: number | undefined;
@@ -113,11 +142,17 @@ export function execStreaming(client: Client, command: string, io: ExecIo): Prom
 }
 
 /** Runs `command` and collects its output (bounded); for the coordinator's own short commands. */
-export function execCollect(client: Client, command: string, maxBytes = 1 << 20): Promise<{ code: number; stdout: string; stderr: string }> {
+export function execCollect(
+  client: Client,
+  command: string,
+  maxBytes = 1 << 20,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err, ch) => {
       if (err) {
-        reject(new VendettaError('TUNNEL_FAILED', `The workspace refused to run a command: ${err.message}`, { cause: err }));
+        reject(
+          new VendettaError('TUNNEL_FAILED', `The workspace refused to run a command: ${err.message}`, { cause: err }),
+        );
         return;
       }
       let stdout = '';
@@ -138,4 +173,18 @@ export function execCollect(client: Client, command: string, maxBytes = 1 << 20)
   });
 }
 
-const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ILL: 4, ABRT: 6, FPE: 8, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15, USR1: 10, USR2: 12 };
+const SIGNALS: Record<string, number> = {
+  HUP: 1,
+  INT: 2,
+  QUIT: 3,
+  ILL: 4,
+  ABRT: 6,
+  FPE: 8,
+  KILL: 9,
+  SEGV: 11,
+  PIPE: 13,
+  ALRM: 14,
+  TERM: 15,
+  USR1: 10,
+  USR2: 12,
+};

@@ -55,7 +55,10 @@ export async function handshake(
         throw new ExtensionError('The coordinator closed the connection during initialize');
       }),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ExtensionError(`The coordinator did not answer initialize within ${timeoutMs / 1000} s`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new ExtensionError(`The coordinator did not answer initialize within ${timeoutMs / 1000} s`)),
+          timeoutMs,
+        );
       }),
     ]);
     return { socket, connection, info, closed };

@@ -4,7 +4,15 @@
  * it goes away. Requests made while disconnected connect first. No vscode import: the state
  * is shown by the tree (views/nodes) and tested without VS Code.
  */
-import { ConnectionError, ErrorCodes as JsonRpcErrorCodes, ResponseError, type CancellationToken, type MessageConnection, type RequestType, type RequestType0 } from 'vscode-jsonrpc';
+import {
+  ConnectionError,
+  ErrorCodes as JsonRpcErrorCodes,
+  ResponseError,
+  type CancellationToken,
+  type MessageConnection,
+  type RequestType,
+  type RequestType0,
+} from 'vscode-jsonrpc';
 import {
   LogLinesNotification,
   NodesDidChange,
@@ -118,7 +126,11 @@ export class CoordinatorClient implements Disposable {
         const logLevel = this.opts.logLevel?.();
         await launchCoordinator({ home, cliPath: this.opts.cliPath, runtime, ...(logLevel ? { logLevel } : {}) });
         socket = await openSocket(home.socket);
-        if (!socket) throw new ExtensionError('The coordinator stopped answering right after it started', `See ${home.logsDir}/coordinator.log.`);
+        if (!socket)
+          throw new ExtensionError(
+            'The coordinator stopped answering right after it started',
+            `See ${home.logsDir}/coordinator.log.`,
+          );
       }
       const open = await handshake(socket, this.opts.clientInfo);
       if (this.disposed) {
@@ -127,7 +139,9 @@ export class CoordinatorClient implements Disposable {
         throw new ExtensionError('The Vendetta extension is shutting down');
       }
       this.attach(open);
-      this.opts.log.info(`Connected to coordinator ${open.info.coordinatorVersion} (pid ${open.info.pid}, home ${open.info.home})`);
+      this.opts.log.info(
+        `Connected to coordinator ${open.info.coordinatorVersion} (pid ${open.info.pid}, home ${open.info.home})`,
+      );
       this.setState({ kind: 'connected', info: open.info });
       return open;
     } catch (err) {
@@ -186,7 +200,10 @@ export class CoordinatorClient implements Disposable {
 
   request<P, R>(type: RequestType<P, R, ErrorData>, params: P, token?: CancellationToken): Promise<R>;
   request<R>(type: RequestType0<R, ErrorData>, token?: CancellationToken): Promise<R>;
-  async request(type: RequestType<unknown, unknown, ErrorData> | RequestType0<unknown, ErrorData>, ...rest: unknown[]): Promise<unknown> {
+  async request(
+    type: RequestType<unknown, unknown, ErrorData> | RequestType0<unknown, ErrorData>,
+    ...rest: unknown[]
+  ): Promise<unknown> {
     const open = await this.ensureConnected();
     const send = open.connection.sendRequest.bind(open.connection) as (t: unknown, ...a: unknown[]) => Promise<unknown>;
     try {
@@ -194,8 +211,17 @@ export class CoordinatorClient implements Disposable {
     } catch (err) {
       // attach() disposes the connection when the socket closes, which rejects what is pending
       // this way (vscode-jsonrpc itself would leave it hanging); a closed one refuses new requests.
-      const lost = err instanceof ConnectionError || (err instanceof ResponseError && (err.code === JsonRpcErrorCodes.PendingResponseRejected || err.code === JsonRpcErrorCodes.ConnectionInactive));
-      if (lost) throw new ExtensionError('Lost the connection to the coordinator', 'Try again; the coordinator is started again when needed.', { cause: err });
+      const lost =
+        err instanceof ConnectionError ||
+        (err instanceof ResponseError &&
+          (err.code === JsonRpcErrorCodes.PendingResponseRejected ||
+            err.code === JsonRpcErrorCodes.ConnectionInactive));
+      if (lost)
+        throw new ExtensionError(
+          'Lost the connection to the coordinator',
+          'Try again; the coordinator is started again when needed.',
+          { cause: err },
+        );
       throw err;
     }
   }
@@ -218,6 +244,14 @@ export class CoordinatorClient implements Disposable {
   dispose(): void {
     this.disposed = true;
     this.reset();
-    for (const e of [this.stateEmitter, this.nodesEmitter, this.workspacesEmitter, this.servicesEmitter, this.logLinesEmitter, this.progressEmitter]) e.dispose();
+    for (const e of [
+      this.stateEmitter,
+      this.nodesEmitter,
+      this.workspacesEmitter,
+      this.servicesEmitter,
+      this.logLinesEmitter,
+      this.progressEmitter,
+    ])
+      e.dispose();
   }
 }

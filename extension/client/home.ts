@@ -24,7 +24,11 @@ export function resolveHome(setting: string | undefined, env: NodeJS.ProcessEnv,
 }
 
 /** The home the `vendetta` settings name (the user's own `vendetta.home` only: a machine setting). */
-export function homeFromSettings(config: Pick<WorkspaceConfiguration, 'inspect'>, env: NodeJS.ProcessEnv = process.env, homedir = os.homedir()): string {
+export function homeFromSettings(
+  config: Pick<WorkspaceConfiguration, 'inspect'>,
+  env: NodeJS.ProcessEnv = process.env,
+  homedir = os.homedir(),
+): string {
   return resolveHome(machineSetting<string>(config, 'home'), env, homedir);
 }
 

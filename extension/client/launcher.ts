@@ -21,7 +21,10 @@ export interface LaunchOptions {
 }
 
 /** The argv and environment of the detached coordinator; pure, so tests can check it. */
-export function coordinatorCommand(opts: LaunchOptions, baseEnv: NodeJS.ProcessEnv): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+export function coordinatorCommand(
+  opts: LaunchOptions,
+  baseEnv: NodeJS.ProcessEnv,
+): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = { ...baseEnv, ...opts.runtime.env, VENDETTA_HOME: opts.home.root };
   if (opts.logLevel) env.VENDETTA_LOG_LEVEL = opts.logLevel;
   // VS Code's own ELECTRON_RUN_AS_NODE must not leak into a coordinator run by a real node.
@@ -54,9 +57,16 @@ export async function launchCoordinator(opts: LaunchOptions): Promise<{ pid: num
     await new Promise((r) => setTimeout(r, 50));
   }
   const log = path.join(opts.home.logsDir, 'coordinator.log');
-  if (spawnError) throw new ExtensionError(`Cannot run ${opts.runtime.command}: ${spawnError.message}`, 'Install Node.js 20 or newer, or check the extension\'s installation.', { cause: spawnError });
+  if (spawnError)
+    throw new ExtensionError(
+      `Cannot run ${opts.runtime.command}: ${spawnError.message}`,
+      "Install Node.js 20 or newer, or check the extension's installation.",
+      { cause: spawnError },
+    );
   throw new ExtensionError(
-    exitedAt !== undefined ? 'The coordinator exited right after it was started' : `The coordinator did not start within ${timeoutMs / 1000} s`,
+    exitedAt !== undefined
+      ? 'The coordinator exited right after it was started'
+      : `The coordinator did not start within ${timeoutMs / 1000} s`,
     `See ${log}; \`vendetta coordinator stop\` stops a stuck one.`,
   );
 }

@@ -45,9 +45,14 @@ export async function findOnPath(name: string, pathEnv: string | undefined): Pro
 
 export function nodeVersionOf(command: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile(command, ['--version'], { timeout: 5000, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } }, (err, stdout) => {
-      resolve(err ? undefined : stdout.trim());
-    });
+    execFile(
+      command,
+      ['--version'],
+      { timeout: 5000, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } },
+      (err, stdout) => {
+        resolve(err ? undefined : stdout.trim());
+      },
+    );
   });
 }
 
@@ -62,7 +67,12 @@ export async function findNodeRuntime(probe: RuntimeProbe): Promise<NodeRuntime>
   if (onPath) {
     const version = await readVersion(onPath);
     const major = majorOf(version);
-    if (major !== undefined && major >= MIN_NODE_MAJOR) return { command: onPath, env: {}, description: `node ${version} at ${onPath}` };
+    if (major !== undefined && major >= MIN_NODE_MAJOR)
+      return { command: onPath, env: {}, description: `node ${version} at ${onPath}` };
   }
-  return { command: probe.execPath, env: { ELECTRON_RUN_AS_NODE: '1' }, description: `VS Code's runtime at ${probe.execPath} (ELECTRON_RUN_AS_NODE=1)` };
+  return {
+    command: probe.execPath,
+    env: { ELECTRON_RUN_AS_NODE: '1' },
+    description: `VS Code's runtime at ${probe.execPath} (ELECTRON_RUN_AS_NODE=1)`,
+  };
 }

@@ -12,13 +12,20 @@ export async function createWorkspace(ctx: CommandContext, arg?: unknown): Promi
   const isUri = arg instanceof vscode.Uri;
   const folder = await resolveProjectFolder(isUri ? arg : undefined, 'Create Workspace');
   const preselect = vscode.workspace.getConfiguration('vendetta').get<string>('defaultNode') || undefined;
-  const node = await resolveNode(ctx, isUri ? undefined : arg, { title: 'Create Workspace: node', filter: (n) => n.status !== 'offline', ...(preselect ? { preselect } : {}) });
+  const node = await resolveNode(ctx, isUri ? undefined : arg, {
+    title: 'Create Workspace: node',
+    filter: (n) => n.status !== 'offline',
+    ...(preselect ? { preselect } : {}),
+  });
   const result = await runWorkspaceUp(ctx, folder, node.name);
   const open = 'Open in New Window';
   const conflicts = conflictSetOf(result);
-  const choice = conflicts ? notifyConflicts(ctx, conflicts, [open]) : vscode.window.showInformationMessage(`Workspace ${result.name} is ${result.state} on ${result.node}.`, open);
+  const choice = conflicts
+    ? notifyConflicts(ctx, conflicts, [open])
+    : vscode.window.showInformationMessage(`Workspace ${result.name} is ${result.state} on ${result.node}.`, open);
   void Promise.resolve(choice).then((c) => {
-    if (c === open) void vscode.commands.executeCommand(COMMAND.openWorkspaceInNewWindow, { name: result.name, node: result.node });
+    if (c === open)
+      void vscode.commands.executeCommand(COMMAND.openWorkspaceInNewWindow, { name: result.name, node: result.node });
   });
   return result;
 }

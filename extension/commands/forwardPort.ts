@@ -1,12 +1,22 @@
 /** Forward Port: carry a workspace port to this machine's 127.0.0.1 (ports/forward). */
 import * as vscode from 'vscode';
-import { ForwardPortRequest, ListPortsRequest, type ForwardInfo, type PortInfo, type WorkspaceSummary } from '../../coordinator/protocol';
+import {
+  ForwardPortRequest,
+  ListPortsRequest,
+  type ForwardInfo,
+  type PortInfo,
+  type WorkspaceSummary,
+} from '../../coordinator/protocol';
 import { CancelledError, ExtensionError, errorInfo } from '../errors';
 import type { CommandContext } from './context';
 import { resolveWorkspace } from './pickers';
 import { asTreeElement } from './targets';
 
-const needsNewerCoordinator = () => new ExtensionError('This coordinator cannot forward ports yet', 'Update Vendetta; `vendetta coordinator stop` makes the next request start the new coordinator.');
+const needsNewerCoordinator = () =>
+  new ExtensionError(
+    'This coordinator cannot forward ports yet',
+    'Update Vendetta; `vendetta coordinator stop` makes the next request start the new coordinator.',
+  );
 
 async function choosePort(ctx: CommandContext, w: WorkspaceSummary): Promise<number> {
   let ports: PortInfo[] = [];
@@ -16,11 +26,27 @@ async function choosePort(ctx: CommandContext, w: WorkspaceSummary): Promise<num
     if (!errorInfo(err).methodNotFound) throw err;
   }
   const other = { label: 'Another port…', port: 0 };
-  const items = [...ports.map((p) => ({ label: String(p.port), description: `${p.service} · ${p.health}${p.localPort ? ` · forwarded to ${p.localPort}` : ''}`, port: p.port })), other];
-  const picked = ports.length ? await vscode.window.showQuickPick(items, { title: `Forward Port of ${w.name}`, placeHolder: 'The port inside the workspace' }) : other;
+  const items = [
+    ...ports.map((p) => ({
+      label: String(p.port),
+      description: `${p.service} · ${p.health}${p.localPort ? ` · forwarded to ${p.localPort}` : ''}`,
+      port: p.port,
+    })),
+    other,
+  ];
+  const picked = ports.length
+    ? await vscode.window.showQuickPick(items, {
+        title: `Forward Port of ${w.name}`,
+        placeHolder: 'The port inside the workspace',
+      })
+    : other;
   if (!picked) throw new CancelledError();
   if (picked.port) return picked.port;
-  const typed = await vscode.window.showInputBox({ title: `Forward Port of ${w.name}`, prompt: 'The port inside the workspace', validateInput: (v) => (/^\d+$/.test(v) && +v >= 1 && +v <= 65535 ? undefined : 'A port from 1 to 65535') });
+  const typed = await vscode.window.showInputBox({
+    title: `Forward Port of ${w.name}`,
+    prompt: 'The port inside the workspace',
+    validateInput: (v) => (/^\d+$/.test(v) && +v >= 1 && +v <= 65535 ? undefined : 'A port from 1 to 65535'),
+  });
   if (!typed) throw new CancelledError();
   return Number(typed);
 }

@@ -19,7 +19,8 @@ const HANDLERS: { [K in CommandKey]: Loader } = {
   stopWorkspace: async () => (await import('./stopWorkspace.js')).stopWorkspace,
   deleteWorkspace: async () => (await import('./deleteWorkspace.js')).deleteWorkspace,
   openWorkspaceInNewWindow: async () => (await import('./openWorkspaceInNewWindow.js')).openWorkspaceInNewWindow,
-  openWorkspaceInCurrentWindow: async () => (await import('./openWorkspaceInCurrentWindow.js')).openWorkspaceInCurrentWindow,
+  openWorkspaceInCurrentWindow: async () =>
+    (await import('./openWorkspaceInCurrentWindow.js')).openWorkspaceInCurrentWindow,
   reopenInRemoteWorkspace: async () => (await import('./reopenInRemoteWorkspace.js')).reopenInRemoteWorkspace,
   showWorkspaceLogs: async () => (await import('./showWorkspaceLogs.js')).showWorkspaceLogs,
   restartServices: async () => (await import('./restartServices.js')).restartServices,
@@ -56,7 +57,13 @@ const ACTIONS: { [K in CommandKey]: string } = {
 
 function targetName(arg: unknown): string | undefined {
   if (typeof arg !== 'object' || arg === null) return typeof arg === 'string' ? arg : undefined;
-  const a = arg as { kind?: string; node?: { name?: string }; workspace?: { name?: string }; service?: { name?: string }; name?: unknown };
+  const a = arg as {
+    kind?: string;
+    node?: { name?: string };
+    workspace?: { name?: string };
+    service?: { name?: string };
+    name?: unknown;
+  };
   if (a.kind === 'node') return a.node?.name;
   if (a.kind === 'service') return `${a.service?.name} in ${a.workspace?.name}`;
   if (a.kind === 'workspace') return a.workspace?.name;
@@ -71,7 +78,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         return await handler(ctx, ...args);
       } catch (err) {
         const target = targetName(args[0]);
-        const action = target ? ACTIONS[key].replace(/the (node|workspace|port|service)$/, `$1 ${target}`) : ACTIONS[key];
+        const action = target
+          ? ACTIONS[key].replace(/the (node|workspace|port|service)$/, `$1 ${target}`)
+          : ACTIONS[key];
         void reportFailure(ctx.log, action, err, () => run(...args));
         return undefined;
       }

@@ -2,7 +2,10 @@
 import type { PurgedWorkspace } from '../../coordinator/protocol';
 
 /** `plan`: the workspaces a purge would remove, or why the node could not list them (no clean-up then). */
-export function removeNodeDetail(node: { user: string; host: string; port: number }, plan: readonly PurgedWorkspace[] | Error): string {
+export function removeNodeDetail(
+  node: { user: string; host: string; port: number },
+  plan: readonly PurgedWorkspace[] | Error,
+): string {
   const forget = `"Remove" forgets ${node.user}@${node.host}:${node.port} and its pinned host key; the node is left as it is.`;
   if (plan instanceof Error) return `${forget}\n\nCleaning up is not offered: ${plan.message}`;
   const list = plan.map((w) => `  • ${w.name}${w.state ? ` (${w.state})` : ' (only known here)'}`).join('\n');

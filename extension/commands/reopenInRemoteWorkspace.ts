@@ -21,7 +21,8 @@ export async function reopenInRemoteWorkspace(ctx: CommandContext, arg?: unknown
   const loaded = await loadWorkspaceConfig(folder.fsPath);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0 || !loaded.config) {
-    for (const d of loaded.diagnostics) ctx.log.warn(`${d.file}:${d.line}:${d.col}: ${d.message}${d.hint ? ` (hint: ${d.hint})` : ''}`);
+    for (const d of loaded.diagnostics)
+      ctx.log.warn(`${d.file}:${d.line}:${d.col}: ${d.message}${d.hint ? ` (hint: ${d.hint})` : ''}`);
     const first = errors[0];
     const open = 'Open Config';
     const choice = await vscode.window.showErrorMessage(
@@ -33,22 +34,36 @@ export async function reopenInRemoteWorkspace(ctx: CommandContext, arg?: unknown
       const pos = new vscode.Position(Math.max(0, first.line - 1), Math.max(0, first.col - 1));
       await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos) });
     }
-    if (first?.code === 'no-config') throw new ExtensionError(`${folder.fsPath} has no .vendetta/config.yaml or .devcontainer/devcontainer.json`, first.hint);
+    if (first?.code === 'no-config')
+      throw new ExtensionError(
+        `${folder.fsPath} has no .vendetta/config.yaml or .devcontainer/devcontainer.json`,
+        first.hint,
+      );
     throw new CancelledError();
   }
   const nodes = await ctx.client.request(ListNodes);
   const defaultNode = vscode.workspace.getConfiguration('vendetta').get<string>('defaultNode');
   const suggested = preferredNode(nodes, loaded.config.node, defaultNode);
-  const node = await resolveNode(ctx, undefined, { title: `${title}: ${loaded.config.name}`, filter: (n) => n.status !== 'offline' || n.name === loaded.config?.node, ...(suggested ? { preselect: suggested } : {}) });
+  const node = await resolveNode(ctx, undefined, {
+    title: `${title}: ${loaded.config.name}`,
+    filter: (n) => n.status !== 'offline' || n.name === loaded.config?.node,
+    ...(suggested ? { preselect: suggested } : {}),
+  });
   const result = await runWorkspaceUp(ctx, folder, node.name);
   const conflicts = conflictSetOf(result);
   if (conflicts) {
     // Reopening reloads this window, which would drop a notification: ask first.
     const reopen = 'Reopen Anyway';
     ctx.log.warn(`${conflictNotice(conflicts)} ${conflicts.conflicts.map((c) => c.path).join(', ')}`);
-    const choice = await vscode.window.showWarningMessage(conflictNotice(conflicts), { modal: true, detail: 'Compare them first, or reopen with the workspace\'s versions.' }, SHOW_CONFLICTS, reopen);
+    const choice = await vscode.window.showWarningMessage(
+      conflictNotice(conflicts),
+      { modal: true, detail: "Compare them first, or reopen with the workspace's versions." },
+      SHOW_CONFLICTS,
+      reopen,
+    );
     // Once every conflict is settled the folder reopens; otherwise this window stays for the rest.
-    if (choice === SHOW_CONFLICTS ? (await showConflicts(ctx, conflicts)).length > 0 : choice !== reopen) throw new CancelledError();
+    if (choice === SHOW_CONFLICTS ? (await showConflicts(ctx, conflicts)).length > 0 : choice !== reopen)
+      throw new CancelledError();
   }
   return ctx.remote.open(result, false);
 }

@@ -10,8 +10,9 @@ export async function restartServices(ctx: CommandContext, arg?: unknown): Promi
   const service = el?.kind === 'service' ? el.service.name : undefined;
   const w = await resolveWorkspace(ctx, arg, { title: 'Restart Services', states: ['running'] });
   const what = service ? `${service} in ${w.name}` : `the services of ${w.name}`;
-  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Restarting ${what}…` }, () =>
-    ctx.client.request(StartServicesRequest, { name: w.name, node: w.node, ...(service ? { service } : {}) }),
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Restarting ${what}…` },
+    () => ctx.client.request(StartServicesRequest, { name: w.name, node: w.node, ...(service ? { service } : {}) }),
   );
   ctx.refresh.request('reload');
   return result;

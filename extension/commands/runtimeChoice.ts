@@ -20,14 +20,25 @@ function offers(err: unknown): Offer[] | undefined {
   if (!(err instanceof ResponseError)) return undefined;
   const data = err.data as { code?: unknown; details?: { offers?: unknown } } | undefined;
   if (data?.code !== 'NODE_RUNTIME_MISSING' || !Array.isArray(data.details?.offers)) return undefined;
-  return data.details.offers.filter((o): o is Offer => typeof o === 'object' && o !== null && (o.kind === 'upload' || o.kind === 'package') && typeof o.ok === 'boolean' && typeof o.detail === 'string');
+  return data.details.offers.filter(
+    (o): o is Offer =>
+      typeof o === 'object' &&
+      o !== null &&
+      (o.kind === 'upload' || o.kind === 'package') &&
+      typeof o.ok === 'boolean' &&
+      typeof o.detail === 'string',
+  );
 }
 
 /** The modal for a NODE_RUNTIME_MISSING error with something to offer; undefined otherwise. */
 export function runtimeChoice(err: unknown): { message: string; detail: string; buttons: RuntimeButton[] } | undefined {
   const list = offers(err);
   if (!list || !list.some((o) => o.ok)) return undefined;
-  const buttons = list.filter((o) => o.ok).map((o) => ({ how: o.kind, label: o.kind === 'upload' ? 'Upload Node.js' : 'Install Package' }));
-  const detail = list.map((o) => `${o.ok ? '•' : '✕'} ${o.kind === 'upload' ? 'Upload' : 'Package'}: ${o.detail}`).join('\n');
+  const buttons = list
+    .filter((o) => o.ok)
+    .map((o) => ({ how: o.kind, label: o.kind === 'upload' ? 'Upload Node.js' : 'Install Package' }));
+  const detail = list
+    .map((o) => `${o.ok ? '•' : '✕'} ${o.kind === 'upload' ? 'Upload' : 'Package'}: ${o.detail}`)
+    .join('\n');
   return { message: `${(err as Error).message}. Bring the agent a Node.js?`, detail, buttons };
 }

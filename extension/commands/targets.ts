@@ -37,7 +37,8 @@ export function workspaceTargetOf(arg: unknown): WorkspaceTarget | undefined {
     const m = /^([a-z0-9][a-z0-9-]*)\.([a-z0-9][a-z0-9-]*)\.vendetta$/.exec(arg);
     return m ? { name: m[1]!, node: m[2]! } : { name: arg };
   }
-  if (isObject(arg) && typeof arg.name === 'string') return { name: arg.name, ...(typeof arg.node === 'string' ? { node: arg.node } : {}) };
+  if (isObject(arg) && typeof arg.name === 'string')
+    return { name: arg.name, ...(typeof arg.node === 'string' ? { node: arg.node } : {}) };
   return undefined;
 }
 
@@ -53,7 +54,11 @@ export function findNode(all: readonly NodeSummary[], name: string): NodeSummary
  * The node to preselect when creating a workspace: the config's `node`, else the
  * `vendetta.defaultNode` setting, else `local` — the first of those that exists.
  */
-export function preferredNode(nodes: readonly NodeSummary[], configNode: string | undefined, defaultNode: string | undefined): string | undefined {
+export function preferredNode(
+  nodes: readonly NodeSummary[],
+  configNode: string | undefined,
+  defaultNode: string | undefined,
+): string | undefined {
   for (const candidate of [configNode, defaultNode?.trim(), 'local']) {
     if (candidate && nodes.some((n) => n.name === candidate)) return candidate;
   }
@@ -73,7 +78,8 @@ export function nodeNameProblem(name: string, existing: ReadonlySet<string>): st
 export function parseHostPort(input: string): { host: string; port?: number } | { problem: string } {
   const s = input.trim();
   if (!s) return { problem: 'Give a host name or an IP address.' };
-  if (/[\s@'"`;$|&<>\\]/.test(s) || s.startsWith('-')) return { problem: 'Only a host name or an IP address, optionally with :port (the user comes next).' };
+  if (/[\s@'"`;$|&<>\\]/.test(s) || s.startsWith('-'))
+    return { problem: 'Only a host name or an IP address, optionally with :port (the user comes next).' };
   let host = s;
   let portText: string | undefined;
   const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(s);
@@ -86,10 +92,13 @@ export function parseHostPort(input: string): { host: string; port?: number } | 
   if (!host) return { problem: 'Give a host name or an IP address.' };
   if (portText === undefined) return { host };
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) return { problem: 'The port is a whole number from 1 to 65535.' };
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535)
+    return { problem: 'The port is a whole number from 1 to 65535.' };
   return { host, port };
 }
 
 export function userProblem(user: string): string | undefined {
-  return /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/.test(user) ? undefined : 'A user name of letters, digits, _ . and - (at most 32).';
+  return /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/.test(user)
+    ? undefined
+    : 'A user name of letters, digits, _ . and - (at most 32).';
 }

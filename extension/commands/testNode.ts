@@ -21,8 +21,13 @@ export async function testNode(ctx: CommandContext, arg?: unknown): Promise<Test
   }
   const out = channel;
   out.show(true);
-  out.appendLine(`Testing ${node.name} (${node.transport === 'local' ? 'this machine' : `${node.user}@${node.host}:${node.port}`})…`);
-  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Testing ${node.name}…` }, () => ctx.client.request(TestNode, { name: node.name }));
+  out.appendLine(
+    `Testing ${node.name} (${node.transport === 'local' ? 'this machine' : `${node.user}@${node.host}:${node.port}`})…`,
+  );
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Testing ${node.name}…` },
+    () => ctx.client.request(TestNode, { name: node.name }),
+  );
   for (const s of result.steps) for (const line of formatTestStep(s)) out.appendLine(line);
   out.appendLine(result.ok ? `${node.name}: all checks passed\n` : `${node.name}: some checks failed\n`);
   if (!result.ok) void vscode.window.showWarningMessage(`${node.name} failed some checks; see "Vendetta: Node Test".`);

@@ -10,7 +10,10 @@ import { resolveProjectFolder } from './pickers';
 
 function isConfigDocument(doc: vscode.TextDocument): boolean {
   const p = doc.uri.fsPath;
-  return doc.uri.scheme === 'file' && (/[/\\]\.vendetta[/\\]config\.ya?ml$/.test(p) || /(^|[/\\])\.?devcontainer\.json$/.test(p));
+  return (
+    doc.uri.scheme === 'file' &&
+    (/[/\\]\.vendetta[/\\]config\.ya?ml$/.test(p) || /(^|[/\\])\.?devcontainer\.json$/.test(p))
+  );
 }
 
 export async function validateConfig(ctx: CommandContext, arg?: unknown): Promise<Diagnostic[]> {
@@ -21,7 +24,9 @@ export async function validateConfig(ctx: CommandContext, arg?: unknown): Promis
   if (doc && isConfigDocument(doc)) {
     file = doc.uri.fsPath;
     const text = doc.getText();
-    diagnostics = cfg.isDevcontainerFile(file) ? cfg.validateDevcontainerText(text, file, path.basename(path.dirname(path.dirname(file)))).diagnostics : cfg.validateWorkspaceConfigText(text, file).diagnostics;
+    diagnostics = cfg.isDevcontainerFile(file)
+      ? cfg.validateDevcontainerText(text, file, path.basename(path.dirname(path.dirname(file)))).diagnostics
+      : cfg.validateWorkspaceConfigText(text, file).diagnostics;
   } else if (arg instanceof vscode.Uri && /\.(ya?ml|json)$/.test(arg.fsPath)) {
     const loaded = await cfg.loadWorkspaceConfig(arg.fsPath);
     file = loaded.file;
@@ -39,7 +44,10 @@ export async function validateConfig(ctx: CommandContext, arg?: unknown): Promis
     if (d.severity === 'error') ctx.log.error(line);
     else ctx.log.warn(line);
   }
-  const summary = errors || warnings ? `${path.basename(file)}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}` : `${path.basename(file)} is valid`;
+  const summary =
+    errors || warnings
+      ? `${path.basename(file)}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`
+      : `${path.basename(file)} is valid`;
   ctx.log.info(`Validate Config: ${summary}`);
   if (errors || warnings) {
     const show = 'Show Problems';

@@ -14,8 +14,12 @@ export async function workspaceActions(_ctx: CommandContext, arg?: unknown): Pro
     { label: '$(plug) Forward Port…', command: COMMAND.forwardPort },
     { label: '$(debug-stop) Stop Workspace', command: COMMAND.stopWorkspace },
   ];
-  const label = typeof target === 'object' && target && 'name' in target ? String((target as { name: unknown }).name) : 'workspace';
-  const chosen = await vscode.window.showQuickPick(items, { title: `Vendetta: ${label}`, placeHolder: 'What to do with this workspace' });
+  const label =
+    typeof target === 'object' && target && 'name' in target ? String((target as { name: unknown }).name) : 'workspace';
+  const chosen = await vscode.window.showQuickPick(items, {
+    title: `Vendetta: ${label}`,
+    placeHolder: 'What to do with this workspace',
+  });
   if (!chosen) return undefined;
   return vscode.commands.executeCommand(chosen.command, target);
 }

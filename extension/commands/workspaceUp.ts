@@ -4,7 +4,11 @@ import { WorkspaceUp, type WorkspaceUpParams, type WorkspaceUpResult } from '../
 import { withCoordinatorProgress } from '../ui/progress';
 import type { CommandContext } from './context';
 
-export async function runWorkspaceUp(ctx: CommandContext, folder: vscode.Uri, node: string): Promise<WorkspaceUpResult> {
+export async function runWorkspaceUp(
+  ctx: CommandContext,
+  folder: vscode.Uri,
+  node: string,
+): Promise<WorkspaceUpResult> {
   const params: WorkspaceUpParams = { path: folder.fsPath, node };
   const result = await withCoordinatorProgress(
     ctx.client,
@@ -13,7 +17,9 @@ export async function runWorkspaceUp(ctx: CommandContext, folder: vscode.Uri, no
     { log: ctx.log },
   );
   const sync = result.sync ? `, synced ${result.sync.sent}/${result.sync.files} files` : '';
-  ctx.log.info(`Workspace ${result.name} on ${result.node} is ${result.state}${result.existed ? ' (existed)' : ''}${sync} in ${Math.round(result.elapsedMs)} ms`);
+  ctx.log.info(
+    `Workspace ${result.name} on ${result.node} is ${result.state}${result.existed ? ' (existed)' : ''}${sync} in ${Math.round(result.elapsedMs)} ms`,
+  );
   ctx.refresh.request('reload');
   return result;
 }

@@ -1,7 +1,21 @@
 /** Completion and hover for the config files, from the schemas' descriptions. */
-import { CompletionItemKind, InsertTextFormat, MarkupKind, type CompletionItem, type Hover } from 'vscode-languageserver/node';
+import {
+  CompletionItemKind,
+  InsertTextFormat,
+  MarkupKind,
+  type CompletionItem,
+  type Hover,
+} from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { describe, propertiesOf, resolve, schemaAt, schemaForUri, valueCandidates, type SchemaNode } from './schemaPath';
+import {
+  describe,
+  propertiesOf,
+  resolve,
+  schemaAt,
+  schemaForUri,
+  valueCandidates,
+  type SchemaNode,
+} from './schemaPath';
 import { completionContext, nodeAtOffset } from './yamlCursor';
 
 function isObjectSchema(node: SchemaNode): boolean {
@@ -43,7 +57,10 @@ export function completions(doc: TextDocument, position: { line: number; charact
   const schema = schemaAt(root, ctx.path);
   const last = ctx.path[ctx.path.length - 2];
   // depends_on: [..] names other services of this document.
-  const values = last === 'depends_on' ? ctx.serviceNames.filter((n) => n !== ctx.path[ctx.path.length - 3]) : valueCandidates(schema);
+  const values =
+    last === 'depends_on'
+      ? ctx.serviceNames.filter((n) => n !== ctx.path[ctx.path.length - 3])
+      : valueCandidates(schema);
   return values.map((v) => ({
     label: String(v),
     kind: CompletionItemKind.Value,
@@ -60,7 +77,11 @@ export function hover(doc: TextDocument, position: { line: number; character: nu
   const schema = resolve(root, schemaAt(root, at.path));
   if (!schema) return null;
   const last = at.path[at.path.length - 1];
-  const title = at.onKey ? String(last) : typeof last === 'number' ? `${String(at.path[at.path.length - 2])}[${last}]` : String(last);
+  const title = at.onKey
+    ? String(last)
+    : typeof last === 'number'
+      ? `${String(at.path[at.path.length - 2])}[${last}]`
+      : String(last);
   return {
     contents: { kind: MarkupKind.Markdown, value: describe(schema, title) },
     range: { start: doc.positionAt(at.start), end: doc.positionAt(at.end) },

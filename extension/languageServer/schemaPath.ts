@@ -54,15 +54,27 @@ export function schemaAt(root: SchemaNode, path: readonly PathSegment[]): Schema
   for (const seg of path) {
     if (!node) return undefined;
     if (typeof seg === 'number') node = resolve(root, node.items);
-    else node = resolve(root, node.properties?.[seg] ?? (typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined));
+    else
+      node = resolve(
+        root,
+        node.properties?.[seg] ??
+          (typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined),
+      );
   }
   return node;
 }
 
 /** The fixed keys a mapping may hold (none for free-form maps such as `env` or `services`). */
-export function propertiesOf(root: SchemaNode, node: SchemaNode | undefined): Array<{ key: string; schema: SchemaNode; required: boolean }> {
+export function propertiesOf(
+  root: SchemaNode,
+  node: SchemaNode | undefined,
+): Array<{ key: string; schema: SchemaNode; required: boolean }> {
   const props = node?.properties ?? {};
-  return Object.keys(props).map((key) => ({ key, schema: resolve(root, props[key])!, required: node?.required?.includes(key) ?? false }));
+  return Object.keys(props).map((key) => ({
+    key,
+    schema: resolve(root, props[key])!,
+    required: node?.required?.includes(key) ?? false,
+  }));
 }
 
 function typesOf(node: SchemaNode): string[] {
@@ -91,7 +103,8 @@ export function describe(node: SchemaNode, title?: string): string {
   const types = typesOf(node);
   if (types.length) facts.push(`Type: ${types.map((t) => `\`${t}\``).join(' or ')}`);
   if (node.enum) facts.push(`One of: ${node.enum.map((v) => `\`${String(v)}\``).join(', ')}`);
-  if (node.default !== undefined && !(typeof node.default === 'object' && node.default !== null)) facts.push(`Default: \`${String(node.default)}\``);
+  if (node.default !== undefined && !(typeof node.default === 'object' && node.default !== null))
+    facts.push(`Default: \`${String(node.default)}\``);
   const example = node.examples?.find((e) => typeof e !== 'object' || e === null);
   if (example !== undefined && !node.enum) facts.push(`Example: \`${String(example)}\``);
   lines.push(facts.join(' · '));

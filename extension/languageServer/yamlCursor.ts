@@ -15,7 +15,8 @@ export interface NodeAtOffset {
   end: number;
 }
 
-const within = (node: Node | null | undefined, offset: number): boolean => !!node?.range && node.range[0] <= offset && offset <= node.range[1];
+const within = (node: Node | null | undefined, offset: number): boolean =>
+  !!node?.range && node.range[0] <= offset && offset <= node.range[1];
 
 function find(node: unknown, path: PathSegment[], offset: number): NodeAtOffset | undefined {
   if (isMap(node)) {
@@ -23,7 +24,8 @@ function find(node: unknown, path: PathSegment[], offset: number): NodeAtOffset 
       const key = pair.key as Node | null;
       const name = isScalar(key) ? String(key.value) : undefined;
       if (name === undefined) continue;
-      if (within(key, offset)) return { path: [...path, name], onKey: true, start: key!.range![0], end: key!.range![1] };
+      if (within(key, offset))
+        return { path: [...path, name], onKey: true, start: key!.range![0], end: key!.range![1] };
       if (within(pair.value as Node | null, offset)) return find(pair.value, [...path, name], offset);
     }
     return undefined;
@@ -72,9 +74,11 @@ function findMarker(node: unknown, path: PathSegment[]): Found | undefined {
     const keys = node.items.map((p) => (isPair(p) && isScalar(p.key) ? String(p.key.value) : undefined));
     for (const pair of node.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
-      if (key === MARKER) return { kind: 'key', path, siblings: keys.filter((k): k is string => k !== undefined && k !== MARKER) };
+      if (key === MARKER)
+        return { kind: 'key', path, siblings: keys.filter((k): k is string => k !== undefined && k !== MARKER) };
       if (key === undefined) continue;
-      if (isScalar(pair.value) && pair.value.value === MARKER) return { kind: 'value', path: [...path, key], siblings: [] };
+      if (isScalar(pair.value) && pair.value.value === MARKER)
+        return { kind: 'value', path: [...path, key], siblings: [] };
       const deeper = findMarker(pair.value, [...path, key]);
       if (deeper) return deeper;
     }
@@ -107,10 +111,16 @@ export function completionContext(text: string, offset: number): CompletionConte
   let doc = parseDocument(marked, { logLevel: 'silent', uniqueKeys: false });
   // Another half-typed key elsewhere (a word alone on its line) breaks the whole mapping: read it
   // as a key too, which is what it is going to be.
-  if (doc.errors.length) doc = parseDocument(marked.replace(/^(\s*(?:-\s+)*[A-Za-z0-9_.-]+)[ \t]*$/gm, '$1:'), { logLevel: 'silent', uniqueKeys: false });
+  if (doc.errors.length)
+    doc = parseDocument(marked.replace(/^(\s*(?:-\s+)*[A-Za-z0-9_.-]+)[ \t]*$/gm, '$1:'), {
+      logLevel: 'silent',
+      uniqueKeys: false,
+    });
   const found = findMarker(doc.contents, []);
   if (!found) return undefined;
   const services = doc.get('services');
-  const serviceNames = isMap(services) ? services.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')).filter((n) => n && n !== MARKER) : [];
+  const serviceNames = isMap(services)
+    ? services.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')).filter((n) => n && n !== MARKER)
+    : [];
   return { ...found, wordStart, wordEnd, serviceNames };
 }

@@ -17,8 +17,16 @@ interface McpServerDefinitionProvider {
 
 /** The parts of the `vscode` namespace this needs, all optional on older hosts. */
 export interface McpHost {
-  lm?: { registerMcpServerDefinitionProvider?: (id: string, provider: McpServerDefinitionProvider) => vscode.Disposable };
-  McpStdioServerDefinition?: new (label: string, command: string, args?: string[], env?: Record<string, string | number | null>, version?: string) => unknown;
+  lm?: {
+    registerMcpServerDefinitionProvider?: (id: string, provider: McpServerDefinitionProvider) => vscode.Disposable;
+  };
+  McpStdioServerDefinition?: new (
+    label: string,
+    command: string,
+    args?: string[],
+    env?: Record<string, string | number | null>,
+    version?: string,
+  ) => unknown;
 }
 
 export interface McpServerOptions {
@@ -29,17 +37,31 @@ export interface McpServerOptions {
 }
 
 /** What VS Code starts: the runtime that runs the CLI, `<cli> mcp`, and the Vendetta home. */
-export async function mcpServerLaunch(o: McpServerOptions): Promise<{ label: string; command: string; args: string[]; env: Record<string, string>; version: string }> {
+export async function mcpServerLaunch(
+  o: McpServerOptions,
+): Promise<{ label: string; command: string; args: string[]; env: Record<string, string>; version: string }> {
   const runtime = await o.findRuntime();
-  return { label: 'Vendetta workspaces', command: runtime.command, args: [o.cliPath, 'mcp'], env: { ...runtime.env, VENDETTA_HOME: o.home() }, version: o.version };
+  return {
+    label: 'Vendetta workspaces',
+    command: runtime.command,
+    args: [o.cliPath, 'mcp'],
+    env: { ...runtime.env, VENDETTA_HOME: o.home() },
+    version: o.version,
+  };
 }
 
 /** Registers the provider where the host has the API; undefined (nothing registered) elsewhere. */
-export function registerMcpServerProvider(host: McpHost, o: McpServerOptions, log: Pick<vscode.LogOutputChannel, 'info' | 'error'>): vscode.Disposable | undefined {
+export function registerMcpServerProvider(
+  host: McpHost,
+  o: McpServerOptions,
+  log: Pick<vscode.LogOutputChannel, 'info' | 'error'>,
+): vscode.Disposable | undefined {
   const register = host.lm?.registerMcpServerDefinitionProvider;
   const Definition = host.McpStdioServerDefinition;
   if (typeof register !== 'function' || typeof Definition !== 'function') {
-    log.info('This VS Code has no MCP server API (it needs 1.101 or later); `vendetta mcp` can still be added to an MCP client by hand.');
+    log.info(
+      'This VS Code has no MCP server API (it needs 1.101 or later); `vendetta mcp` can still be added to an MCP client by hand.',
+    );
     return undefined;
   }
   try {
@@ -57,7 +79,9 @@ export function registerMcpServerProvider(host: McpHost, o: McpServerOptions, lo
   } catch (err) {
     // VS Code 1.100 has a proposed form of this API that wants another contribution point and
     // throws: the rest of the extension must still activate.
-    log.info(`This VS Code refused the MCP server provider (${err instanceof Error ? err.message : String(err)}); \`vendetta mcp\` can still be added to an MCP client by hand.`);
+    log.info(
+      `This VS Code refused the MCP server provider (${err instanceof Error ? err.message : String(err)}); \`vendetta mcp\` can still be added to an MCP client by hand.`,
+    );
     return undefined;
   }
 }

@@ -30,7 +30,11 @@ export class RemoteOpener {
     await ensureRemoteSsh();
     await ensureSshInclude(this.deps);
     await setRemotePlatform(w.sshHost);
-    await vscode.commands.executeCommand('vscode.openFolder', uri, newWindow ? { forceNewWindow: true } : { forceReuseWindow: true });
+    await vscode.commands.executeCommand(
+      'vscode.openFolder',
+      uri,
+      newWindow ? { forceNewWindow: true } : { forceReuseWindow: true },
+    );
     return uriText;
   }
 }
@@ -51,7 +55,10 @@ async function ensureRemoteSsh(): Promise<void> {
     installFork,
   );
   if (!choice) throw new CancelledError();
-  await vscode.commands.executeCommand('workbench.extensions.installExtension', choice === installOfficial ? official : fork);
+  await vscode.commands.executeCommand(
+    'workbench.extensions.installExtension',
+    choice === installOfficial ? official : fork,
+  );
 }
 
 /** Remote-SSH asks for the platform of a host it does not know; every workspace runs Linux. */

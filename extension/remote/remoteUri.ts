@@ -9,7 +9,8 @@ const ALIAS = /^([a-z0-9][a-z0-9-]{0,62})\.([a-z0-9][a-z0-9-]{0,62})\.vendetta$/
 export const REMOTE_SSH_AUTHORITY_PREFIX = 'ssh-remote+';
 
 export function workspaceAlias(workspace: string, node: string): string {
-  if (!NAME.test(workspace) || !NAME.test(node)) throw new Error(`Not a workspace and node name: ${JSON.stringify(workspace)} on ${JSON.stringify(node)}`);
+  if (!NAME.test(workspace) || !NAME.test(node))
+    throw new Error(`Not a workspace and node name: ${JSON.stringify(workspace)} on ${JSON.stringify(node)}`);
   return `${workspace}.${node}.vendetta`;
 }
 
@@ -19,7 +20,8 @@ export function workspaceAlias(workspace: string, node: string): string {
  */
 export function remoteFolderUri(alias: string, workspaceFolder: string): string {
   if (!ALIAS.test(alias)) throw new Error(`Not a Vendetta workspace host: ${JSON.stringify(alias)}`);
-  if (!workspaceFolder.startsWith('/')) throw new Error(`The workspace folder must be an absolute path: ${JSON.stringify(workspaceFolder)}`);
+  if (!workspaceFolder.startsWith('/'))
+    throw new Error(`The workspace folder must be an absolute path: ${JSON.stringify(workspaceFolder)}`);
   const path = workspaceFolder
     .split('/')
     .map((seg) => encodeURIComponent(seg))
@@ -28,7 +30,9 @@ export function remoteFolderUri(alias: string, workspaceFolder: string): string 
 }
 
 /** `{ workspace, node, alias }` for an authority like `ssh-remote+shop.build-1.vendetta`, else undefined. */
-export function parseVendettaAuthority(authority: string | undefined): { workspace: string; node: string; alias: string } | undefined {
+export function parseVendettaAuthority(
+  authority: string | undefined,
+): { workspace: string; node: string; alias: string } | undefined {
   if (!authority?.startsWith(REMOTE_SSH_AUTHORITY_PREFIX)) return undefined;
   const alias = authority.slice(REMOTE_SSH_AUTHORITY_PREFIX.length).toLowerCase();
   const m = ALIAS.exec(alias);

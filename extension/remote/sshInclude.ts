@@ -43,7 +43,11 @@ export async function ensureSshInclude(deps: SshIncludeDeps): Promise<void> {
     const never = 'Never';
     const choice = await vscode.window.showInformationMessage(
       `Remote-SSH finds Vendetta workspaces through one line in ~/.ssh/config: Include ${sshConfig}. Add it?`,
-      { modal: true, detail: 'Vendetta adds the line once, at the top, and never duplicates it. `vendetta ssh-config uninstall` removes it.' },
+      {
+        modal: true,
+        detail:
+          'Vendetta adds the line once, at the top, and never duplicates it. `vendetta ssh-config uninstall` removes it.',
+      },
       add,
       never,
     );

@@ -10,7 +10,11 @@ export function createWorkspaceStatusBar(): vscode.StatusBarItem | undefined {
   item.name = 'Vendetta Workspace';
   item.text = `$(vm) ${current.workspace} on ${current.node}`;
   item.tooltip = `Vendetta workspace ${current.alias}: logs, ports, stop`;
-  item.command = { command: COMMAND.workspaceActions, title: 'Workspace Actions', arguments: [{ name: current.workspace, node: current.node }] };
+  item.command = {
+    command: COMMAND.workspaceActions,
+    title: 'Workspace Actions',
+    arguments: [{ name: current.workspace, node: current.node }],
+  };
   item.show();
   return item;
 }

@@ -4,7 +4,12 @@
  * (pick one → diff → Take Local / Keep Workspace) over a small UI interface, so the whole of it is
  * unit-tested with a fake UI. commands/showSyncConflicts.ts gives it the real one.
  */
-import type { ReadWorkspaceFileResult, ResolveConflictResult, SyncConflict, WorkspaceUpResult } from '../../coordinator/protocol';
+import type {
+  ReadWorkspaceFileResult,
+  ResolveConflictResult,
+  SyncConflict,
+  WorkspaceUpResult,
+} from '../../coordinator/protocol';
 
 export const WORKSPACE_FILE_SCHEME = 'vendetta-workspace';
 export const TAKE_LOCAL = 'Take Local';
@@ -32,7 +37,11 @@ export function conflictNotice(set: ConflictSet): string {
   return `${n} changed both here and in ${set.name} since the last sync; the workspace's version was kept.`;
 }
 
-const LOCAL_WORDS: Record<SyncConflict['local'], string> = { added: 'added here', modified: 'modified here', deleted: 'deleted here' };
+const LOCAL_WORDS: Record<SyncConflict['local'], string> = {
+  added: 'added here',
+  modified: 'modified here',
+  deleted: 'deleted here',
+};
 const WORKSPACE_WORDS: Record<SyncConflict['workspace'], string> = {
   added: 'added in the workspace',
   modified: 'modified in the workspace',
@@ -58,7 +67,8 @@ export function conflictItems(conflicts: readonly SyncConflict[]): ConflictItem[
 
 /** The workspace's side of a diff: the file's text, or a sentence saying why there is none. */
 export function workspaceSideText(path: string, r: ReadWorkspaceFileResult): string {
-  if (r.content !== undefined) return r.encoding === 'base64' ? Buffer.from(r.content, 'base64').toString('utf8') : `symlink to ${r.content}\n`;
+  if (r.content !== undefined)
+    return r.encoding === 'base64' ? Buffer.from(r.content, 'base64').toString('utf8') : `symlink to ${r.content}\n`;
   switch (r.kind) {
     case undefined:
       return `(${path} is deleted in the workspace)\n`;
@@ -78,10 +88,17 @@ export function workspaceSideText(path: string, r: ReadWorkspaceFileResult): str
  * `deletedHere`) the laptop side of a path deleted here.
  */
 export function workspaceFileQuery(set: Pick<ConflictSet, 'name' | 'node'>, path: string, deletedHere = false): string {
-  return new URLSearchParams({ name: set.name, node: set.node, path, ...(deletedHere ? { side: 'deleted-here' } : {}) }).toString();
+  return new URLSearchParams({
+    name: set.name,
+    node: set.node,
+    path,
+    ...(deletedHere ? { side: 'deleted-here' } : {}),
+  }).toString();
 }
 
-export function parseWorkspaceFileQuery(query: string): { name: string; node: string; path: string; deletedHere: boolean } | undefined {
+export function parseWorkspaceFileQuery(
+  query: string,
+): { name: string; node: string; path: string; deletedHere: boolean } | undefined {
   const q = new URLSearchParams(query);
   const name = q.get('name');
   const node = q.get('node');
@@ -99,7 +116,11 @@ export interface ConflictUi {
   info(message: string): void;
 }
 
-export type Resolve = (set: ConflictSet, conflict: SyncConflict, take: 'local' | 'workspace') => Promise<ResolveConflictResult>;
+export type Resolve = (
+  set: ConflictSet,
+  conflict: SyncConflict,
+  take: 'local' | 'workspace',
+) => Promise<ResolveConflictResult>;
 
 /**
  * Pick a conflict, see its diff, take one side; again until none is left or the person stops.
@@ -108,14 +129,24 @@ export type Resolve = (set: ConflictSet, conflict: SyncConflict, take: 'local' |
 export async function walkConflicts(set: ConflictSet, ui: ConflictUi, resolve: Resolve): Promise<SyncConflict[]> {
   let open = [...set.conflicts];
   while (open.length > 0) {
-    const item = await ui.pick(conflictItems(open), `Sync conflicts in ${set.name} (${open.length} left): pick one to compare`);
+    const item = await ui.pick(
+      conflictItems(open),
+      `Sync conflicts in ${set.name} (${open.length} left): pick one to compare`,
+    );
     if (!item) break;
     const c = item.conflict;
     await ui.diff(set, c);
-    const choice = await ui.choose(`${c.path}: ${describeConflict(c)}. Which version should the workspace have?`, [TAKE_LOCAL, KEEP_WORKSPACE]);
+    const choice = await ui.choose(`${c.path}: ${describeConflict(c)}. Which version should the workspace have?`, [
+      TAKE_LOCAL,
+      KEEP_WORKSPACE,
+    ]);
     if (choice !== TAKE_LOCAL && choice !== KEEP_WORKSPACE) continue;
     await resolve(set, c, choice === TAKE_LOCAL ? 'local' : 'workspace');
-    ui.info(choice === TAKE_LOCAL ? `Sent this folder's version of ${c.path} to ${set.name}.` : `Kept ${set.name}'s version of ${c.path}; it is no longer reported.`);
+    ui.info(
+      choice === TAKE_LOCAL
+        ? `Sent this folder's version of ${c.path} to ${set.name}.`
+        : `Kept ${set.name}'s version of ${c.path}; it is no longer reported.`,
+    );
     open = open.filter((o) => o.path !== c.path);
   }
   return open;

@@ -4,7 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { LogsRequest, UnfollowLogsRequest, type ServiceLogLine, type WorkspaceSummary } from '../../coordinator/protocol';
+import {
+  LogsRequest,
+  UnfollowLogsRequest,
+  type ServiceLogLine,
+  type WorkspaceSummary,
+} from '../../coordinator/protocol';
 import type { CoordinatorClient } from '../client/coordinatorClient';
 import { ExtensionError, errorInfo } from '../errors';
 import type { Disposable } from '../util/emitter';
@@ -55,12 +60,23 @@ export class LogFollowers implements vscode.Disposable {
     });
     append(`— logs of ${service ? `${service} in ` : ''}${w.name} on ${w.node}, following —`);
     try {
-      const { lines } = await this.client.request(LogsRequest, { name: w.name, node: w.node, ...(service ? { service } : {}), tail: 200, follow: true, followToken });
+      const { lines } = await this.client.request(LogsRequest, {
+        name: w.name,
+        node: w.node,
+        ...(service ? { service } : {}),
+        tail: 200,
+        follow: true,
+        followToken,
+      });
       for (const l of lines) append(formatLogLine(l));
     } catch (err) {
       f.sub.dispose();
       f.token = undefined;
-      if (errorInfo(err).methodNotFound) throw new ExtensionError('This coordinator cannot stream logs yet', 'Update Vendetta; `vendetta coordinator stop` makes the next request start the new coordinator.');
+      if (errorInfo(err).methodNotFound)
+        throw new ExtensionError(
+          'This coordinator cannot stream logs yet',
+          'Update Vendetta; `vendetta coordinator stop` makes the next request start the new coordinator.',
+        );
       throw err;
     }
   }

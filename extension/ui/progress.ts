@@ -13,22 +13,25 @@ export function withCoordinatorProgress<T>(
   body: (progressToken: string, token: vscode.CancellationToken) => Promise<T>,
   opts: { cancellable?: boolean; log?: vscode.LogOutputChannel } = {},
 ): Thenable<T> {
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: opts.cancellable ?? true }, async (progress, token) => {
-    const progressToken = randomUUID();
-    let done = 0;
-    const sub = client.onProgress((p) => {
-      if (p.token !== progressToken) return;
-      const target = p.total > 0 ? Math.min(100, ((p.step - 1) / p.total) * 100) : 0;
-      const increment = Math.max(0, target - done);
-      done += increment;
-      const message = `[${p.step}/${p.total}] ${p.message}`;
-      opts.log?.info(`${title}: ${message}`);
-      progress.report({ message, increment });
-    });
-    try {
-      return await body(progressToken, token);
-    } finally {
-      sub.dispose();
-    }
-  });
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: opts.cancellable ?? true },
+    async (progress, token) => {
+      const progressToken = randomUUID();
+      let done = 0;
+      const sub = client.onProgress((p) => {
+        if (p.token !== progressToken) return;
+        const target = p.total > 0 ? Math.min(100, ((p.step - 1) / p.total) * 100) : 0;
+        const increment = Math.max(0, target - done);
+        done += increment;
+        const message = `[${p.step}/${p.total}] ${p.message}`;
+        opts.log?.info(`${title}: ${message}`);
+        progress.report({ message, increment });
+      });
+      try {
+        return await body(progressToken, token);
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
 }

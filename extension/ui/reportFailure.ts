@@ -5,7 +5,12 @@
 import * as vscode from 'vscode';
 import { errorInfo, failureDetail, failureLine } from '../errors';
 
-export async function reportFailure(log: vscode.LogOutputChannel, action: string, err: unknown, retry?: () => Thenable<unknown> | Promise<unknown>): Promise<void> {
+export async function reportFailure(
+  log: vscode.LogOutputChannel,
+  action: string,
+  err: unknown,
+  retry?: () => Thenable<unknown> | Promise<unknown>,
+): Promise<void> {
   if (errorInfo(err).cancelled) {
     log.info(`${action}: cancelled`);
     return;

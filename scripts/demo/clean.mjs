@@ -64,7 +64,12 @@ export async function cleanDemo({ cli, env = process.env, say = (s) => process.s
   let failed = false;
   const vendetta = (args, title) => {
     say(`\n▶ vendetta ${args.join(' ')}    # ${title}\n`);
-    const r = spawnSync(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env: childEnv, timeout: 120_000 });
+    const r = spawnSync(process.execPath, [cli, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      env: childEnv,
+      timeout: 120_000,
+    });
     const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
     say(out.replace(/^/gm, '  '));
     return { ok: r.status === 0, out };
@@ -95,6 +100,8 @@ export async function cleanDemo({ cli, env = process.env, say = (s) => process.s
     rmSync(demoDir, { recursive: true, force: true });
   }
   const cache = env.VENDETTA_IMAGE_CACHE || join(homedir(), '.cache', 'vendetta', 'images');
-  say(`\n${failed ? 'Clean-up incomplete (see above).' : 'Cleaned up.'} Kept: the image cache ${cache} (rm -r it to rebuild from scratch).\n`);
+  say(
+    `\n${failed ? 'Clean-up incomplete (see above).' : 'Cleaned up.'} Kept: the image cache ${cache} (rm -r it to rebuild from scratch).\n`,
+  );
   return failed ? 1 : 0;
 }

@@ -66,16 +66,24 @@ const isRoot = () => process.getuid?.() === 0;
 export async function ensureDocker(env = process.env, say = (s) => process.stdout.write(s)) {
   const host = env.DOCKER_HOST?.trim();
   if (host) {
-    if (!host.startsWith('unix://')) return { error: `DOCKER_HOST=${host} is not a Unix socket`, hint: 'The local agent talks to a local engine only: unset DOCKER_HOST or set it to unix:///path/to/docker.sock.' };
+    if (!host.startsWith('unix://'))
+      return {
+        error: `DOCKER_HOST=${host} is not a Unix socket`,
+        hint: 'The local agent talks to a local engine only: unset DOCKER_HOST or set it to unix:///path/to/docker.sock.',
+      };
     const socket = host.slice('unix://'.length);
     if (await ping(socket)) return { socket, started: false };
-    return { error: `no Docker engine answers on ${socket} (DOCKER_HOST)`, hint: 'Start that engine, or unset DOCKER_HOST so the demo can use or start one itself.' };
+    return {
+      error: `no Docker engine answers on ${socket} (DOCKER_HOST)`,
+      hint: 'Start that engine, or unset DOCKER_HOST so the demo can use or start one itself.',
+    };
   }
   const dir = dockerdDir(env);
   const stateFile = join(dir, 'dockerd.json');
   const prior = readState(stateFile);
   // The private dockerd an earlier demo started (still starting, perhaps): name it, so the clean-up does.
-  if (prior?.pid && pidAlive(prior.pid) && (await waitPing(prior.socket, 5_000))) return { socket: prior.socket, started: false, pid: prior.pid, log: prior.log, stateFile };
+  if (prior?.pid && pidAlive(prior.pid) && (await waitPing(prior.socket, 5_000)))
+    return { socket: prior.socket, started: false, pid: prior.pid, log: prior.log, stateFile };
   const rootless = process.getuid ? `/run/user/${process.getuid()}/docker.sock` : undefined;
   let denied;
   for (const socket of [rootless, SYSTEM_SOCKET]) {
@@ -85,7 +93,11 @@ export async function ensureDocker(env = process.env, say = (s) => process.stdou
     if (outcome === 'EACCES' || outcome === 'EPERM') denied ??= socket;
   }
   if (!isRoot()) {
-    if (denied) return { error: `permission denied on ${denied}: a Docker engine runs there, but this user may not use it`, hint: 'Add yourself to the docker group (`usermod -aG docker $USER`, then log in again), or run `npm run demo` as root.' };
+    if (denied)
+      return {
+        error: `permission denied on ${denied}: a Docker engine runs there, but this user may not use it`,
+        hint: 'Add yourself to the docker group (`usermod -aG docker $USER`, then log in again), or run `npm run demo` as root.',
+      };
     return {
       error: 'no Docker engine answers on /var/run/docker.sock (or DOCKER_HOST), and only root may start one',
       hint: 'Run `npm run demo` as root (it then starts a private dockerd), or start Docker yourself (`apt-get install docker.io`, then dockerd or rootless Docker) and run it again.',
@@ -95,7 +107,10 @@ export async function ensureDocker(env = process.env, say = (s) => process.stdou
   if (missing) return missing;
   const socket = join(dir, 'docker.sock');
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
-    return { error: `the private engine's socket path ${socket} is longer than a Unix socket allows (${MAX_SOCKET_PATH} bytes)`, hint: 'Point VENDETTA_HOME at a shorter folder, or start Docker yourself and set DOCKER_HOST.' };
+    return {
+      error: `the private engine's socket path ${socket} is longer than a Unix socket allows (${MAX_SOCKET_PATH} bytes)`,
+      hint: 'Point VENDETTA_HOME at a shorter folder, or start Docker yourself and set DOCKER_HOST.',
+    };
   }
   return startPrivateDockerd(dir, socket, stateFile, say);
 }
@@ -127,8 +142,21 @@ async function startPrivateDockerd(dir, socket, stateFile, say) {
   // the clean-up, when this engine made them and they are empty again.
   const runDirsMade = ['/run/docker', '/run/containerd'].filter((d) => !existsSync(d));
   const argv = [
-    '--host', `unix://${socket}`, '--data-root', dataRoot, '--exec-root', execRoot, '--pidfile', join(dir, 'dockerd.pid'),
-    '--config-file', config, '--iptables=false', '--containerd-namespace', 'vendetta-demo', '--containerd-plugins-namespace', 'vendetta-demo-plugins',
+    '--host',
+    `unix://${socket}`,
+    '--data-root',
+    dataRoot,
+    '--exec-root',
+    execRoot,
+    '--pidfile',
+    join(dir, 'dockerd.pid'),
+    '--config-file',
+    config,
+    '--iptables=false',
+    '--containerd-namespace',
+    'vendetta-demo',
+    '--containerd-plugins-namespace',
+    'vendetta-demo-plugins',
   ];
   say(`  no Docker engine answers: starting a private dockerd on ${socket}\n`);
   const out = openSync(log, 'a');
@@ -136,7 +164,19 @@ async function startPrivateDockerd(dir, socket, stateFile, say) {
   closeSync(out);
   child.unref();
   const pid = child.pid;
-  writeFileSync(stateFile, JSON.stringify({ pid, socket, log, dataRoot, execRoot, bridge: bridgeMade ? 'docker0' : undefined, runDirsMade, startedAt: new Date().toISOString() }) + '\n');
+  writeFileSync(
+    stateFile,
+    JSON.stringify({
+      pid,
+      socket,
+      log,
+      dataRoot,
+      execRoot,
+      bridge: bridgeMade ? 'docker0' : undefined,
+      runDirsMade,
+      startedAt: new Date().toISOString(),
+    }) + '\n',
+  );
   if (!(await waitPing(socket, 60_000))) {
     const tail = readFileSync(log, 'utf8').split('\n').slice(-15).join('\n');
     try {
@@ -144,7 +184,10 @@ async function startPrivateDockerd(dir, socket, stateFile, say) {
     } catch {
       // already gone
     }
-    return { error: `the private dockerd did not answer on ${socket} within 60 s`, hint: `Its log is ${log}:\n${tail}` };
+    return {
+      error: `the private dockerd did not answer on ${socket} within 60 s`,
+      hint: `Its log is ${log}:\n${tail}`,
+    };
   }
   return { socket, started: true, pid, log, stateFile };
 }

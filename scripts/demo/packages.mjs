@@ -13,16 +13,35 @@ export function commandExists(cmd) {
  * installing the missing ones as root), else `{ error, hint }`.
  */
 export function ensurePackages(need, why, say = (s) => process.stdout.write(s)) {
-  const pkgs = [...new Set(Object.entries(need).filter(([cmd]) => !commandExists(cmd)).map(([, pkg]) => pkg))].sort();
+  const pkgs = [
+    ...new Set(
+      Object.entries(need)
+        .filter(([cmd]) => !commandExists(cmd))
+        .map(([, pkg]) => pkg),
+    ),
+  ].sort();
   if (pkgs.length === 0) return undefined;
   const install = `apt-get install -y --no-install-recommends ${pkgs.join(' ')}`;
   if (process.getuid?.() !== 0 || !commandExists('apt-get')) {
-    return { error: `${why} needs ${pkgs.join(', ')}, which ${pkgs.length === 1 ? 'is' : 'are'} not installed`, hint: `Install ${pkgs.length === 1 ? 'it' : 'them'} as root (\`${install}\`), then run \`npm run demo\` again.` };
+    return {
+      error: `${why} needs ${pkgs.join(', ')}, which ${pkgs.length === 1 ? 'is' : 'are'} not installed`,
+      hint: `Install ${pkgs.length === 1 ? 'it' : 'them'} as root (\`${install}\`), then run \`npm run demo\` again.`,
+    };
   }
   say(`  installing ${pkgs.join(' ')} (${why}): apt-get update && ${install}\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-  const r = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: ['ignore', 'ignore', 'inherit'], env }) : update;
-  if (r.status !== 0) return { error: `installing ${pkgs.join(', ')} failed (apt-get exit ${r.status})`, hint: `See apt-get's message above; fix it, or run \`${install}\` yourself.` };
+  const r =
+    update.status === 0
+      ? spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], {
+          stdio: ['ignore', 'ignore', 'inherit'],
+          env,
+        })
+      : update;
+  if (r.status !== 0)
+    return {
+      error: `installing ${pkgs.join(', ')} failed (apt-get exit ${r.status})`,
+      hint: `See apt-get's message above; fix it, or run \`${install}\` yourself.`,
+    };
   return undefined;
 }

@@ -8,7 +8,20 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Debian's release names and aliases: an entry for any of them is a Debian archive mirror. */
-const DEBIAN_SUITES = new Set(['buster', 'bullseye', 'bookworm', 'trixie', 'forky', 'duke', 'sid', 'oldoldstable', 'oldstable', 'stable', 'testing', 'unstable']);
+const DEBIAN_SUITES = new Set([
+  'buster',
+  'bullseye',
+  'bookworm',
+  'trixie',
+  'forky',
+  'duke',
+  'sid',
+  'oldoldstable',
+  'oldstable',
+  'stable',
+  'testing',
+  'unstable',
+]);
 
 /** One `deb` entry: where, which suites. */
 export function parseOneLine(text) {
@@ -37,7 +50,8 @@ export function parseDeb822(text) {
     }
     if ((fields.get('enabled') ?? 'yes').toLowerCase() === 'no') continue;
     const words = (k) => (fields.get(k) ?? '').split(/\s+/).filter(Boolean);
-    for (const type of words('types')) for (const uri of words('uris')) out.push({ type, uri, suites: words('suites') });
+    for (const type of words('types'))
+      for (const uri of words('uris')) out.push({ type, uri, suites: words('suites') });
   }
   return out;
 }
@@ -47,17 +61,22 @@ export function parseDeb822(text) {
  * mirror serves them all); else undefined. Security archives are not full mirrors and are skipped.
  */
 export function pickMirror(entries, suite) {
-  const usable = entries.filter((e) => e.type === 'deb' && /^(https?|file):\/\//.test(e.uri) && !/security/.test(e.uri));
+  const usable = entries.filter(
+    (e) => e.type === 'deb' && /^(https?|file):\/\//.test(e.uri) && !/security/.test(e.uri),
+  );
   const exact = usable.find((e) => e.suites.includes(suite));
   if (exact) return exact.uri;
-  return usable.find((e) => e.suites.some((s) => DEBIAN_SUITES.has(s.replace(/-(updates|backports|proposed-updates)$/, ''))))?.uri;
+  return usable.find((e) =>
+    e.suites.some((s) => DEBIAN_SUITES.has(s.replace(/-(updates|backports|proposed-updates)$/, ''))),
+  )?.uri;
 }
 
 /** The entries of every file apt reads, in apt's order (sources.list, then the folder sorted). */
 export function readAptSources(etc = '/etc/apt') {
   const files = [join(etc, 'sources.list')];
   try {
-    for (const f of readdirSync(join(etc, 'sources.list.d')).sort()) if (/\.(list|sources)$/.test(f)) files.push(join(etc, 'sources.list.d', f));
+    for (const f of readdirSync(join(etc, 'sources.list.d')).sort())
+      if (/\.(list|sources)$/.test(f)) files.push(join(etc, 'sources.list.d', f));
   } catch {
     // no drop-in folder
   }
@@ -89,13 +108,16 @@ export function debianMirror(suite, env = process.env, etc = '/etc/apt') {
 /** `apt-config shell` output (`HTTP='http://proxy:3142/'`) → the proxy settings for wget. */
 export function parseAptProxy(shellOutput) {
   const env = {};
-  for (const m of shellOutput.matchAll(/^(HTTP|HTTPS)='([^']*)'$/gm)) if (m[2] && m[2] !== 'DIRECT') env[`${m[1].toLowerCase()}_proxy`] = m[2];
+  for (const m of shellOutput.matchAll(/^(HTTP|HTTPS)='([^']*)'$/gm))
+    if (m[2] && m[2] !== 'DIRECT') env[`${m[1].toLowerCase()}_proxy`] = m[2];
   return env;
 }
 
 /** The proxy apt is configured with, for debootstrap's wget, unless the environment names one. */
 export function aptProxyEnv(env = process.env) {
   if (env.http_proxy || env.https_proxy) return {};
-  const r = spawnSync('apt-config', ['shell', 'HTTP', 'Acquire::http::Proxy', 'HTTPS', 'Acquire::https::Proxy'], { encoding: 'utf8' });
+  const r = spawnSync('apt-config', ['shell', 'HTTP', 'Acquire::http::Proxy', 'HTTPS', 'Acquire::https::Proxy'], {
+    encoding: 'utf8',
+  });
   return r.status === 0 ? parseAptProxy(r.stdout) : {};
 }

@@ -15,7 +15,16 @@
 // Prints one JSON line: {tar, built, buildMs, imported, importMs, image}.
 // Env: VENDETTA_IMAGE_CACHE (default ~/.cache/vendetta/images), DOCKER_HOST, VENDETTA_DEBIAN_MIRROR
 // (default: the mirror this machine's apt sources name; apt's proxy is used too).
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +40,14 @@ const DEFAULT_TAG = 'vendetta/debian:bookworm';
 const ENV_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function parseArgs(argv) {
-  const out = { import: false, dockerHost: process.env.DOCKER_HOST, tag: DEFAULT_TAG, rebuild: false, withoutSshd: false, systemd: false };
+  const out = {
+    import: false,
+    dockerHost: process.env.DOCKER_HOST,
+    tag: DEFAULT_TAG,
+    rebuild: false,
+    withoutSshd: false,
+    systemd: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--import') out.import = true;
@@ -42,9 +58,10 @@ function parseArgs(argv) {
     else if (a === '--init') {
       if (argv[++i] !== 'systemd') fail(`--init takes only systemd, not ${argv[i]}`);
       out.systemd = true;
-    }
-    else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: build-debian-image.mjs [--import] [--docker-host unix:///sock] [--tag repo:tag] [--rebuild] [--without-sshd] [--init systemd]\n');
+    } else if (a === '--help' || a === '-h') {
+      process.stdout.write(
+        'usage: build-debian-image.mjs [--import] [--docker-host unix:///sock] [--tag repo:tag] [--rebuild] [--without-sshd] [--init systemd]\n',
+      );
       process.exit(0);
     } else fail(`unknown argument ${a}`);
   }
@@ -62,7 +79,11 @@ function cacheDir(env = process.env) {
 
 /** debootstrap → cleaned tree → tarball, renamed into place only when complete. */
 function buildTarball(dir, tar, packages) {
-  if (process.getuid?.() !== 0) fail('building the image needs root (debootstrap)', 'Run as root, or put a prepared debian-bookworm.tar in the cache folder.');
+  if (process.getuid?.() !== 0)
+    fail(
+      'building the image needs root (debootstrap)',
+      'Run as root, or put a prepared debian-bookworm.tar in the cache folder.',
+    );
   if (!existsSync('/usr/sbin/debootstrap')) fail('debootstrap is not installed', 'apt-get install -y debootstrap');
   const found = debianMirror(SUITE);
   if ('error' in found) fail(found.error, found.hint);
@@ -72,10 +93,14 @@ function buildTarball(dir, tar, packages) {
   try {
     const via = Object.values(proxy).length ? ` via ${Object.values(proxy)[0]}` : '';
     process.stderr.write(`debootstrap ${SUITE} from ${found.mirror}${via} (about a minute)…\n`);
-    run(['/usr/sbin/debootstrap', '--variant=minbase', `--include=${packages.join(',')}`, SUITE, rootfs, found.mirror], { env: { ...process.env, ...proxy } });
+    run(
+      ['/usr/sbin/debootstrap', '--variant=minbase', `--include=${packages.join(',')}`, SUITE, rootfs, found.mirror],
+      { env: { ...process.env, ...proxy } },
+    );
     // The agent brings each workspace's host key; no image-wide keys, caches or machine identity.
     const etcSsh = join(rootfs, 'etc/ssh');
-    for (const f of existsSync(etcSsh) ? readdirSync(etcSsh) : []) if (f.startsWith('ssh_host_')) rmSync(join(etcSsh, f));
+    for (const f of existsSync(etcSsh) ? readdirSync(etcSsh) : [])
+      if (f.startsWith('ssh_host_')) rmSync(join(etcSsh, f));
     for (const d of ['var/cache/apt/archives', 'var/lib/apt/lists', 'var/log/apt']) {
       for (const f of readdirSync(join(rootfs, d))) {
         const p = join(rootfs, d, f);
@@ -85,10 +110,12 @@ function buildTarball(dir, tar, packages) {
     rmSync(join(rootfs, 'var/log/bootstrap.log'), { force: true });
     // Documentation and translations are a quarter of the tree; every import would copy them.
     for (const d of ['usr/share/man', 'usr/share/info', 'usr/share/locale']) {
-      for (const f of readdirSync(join(rootfs, d))) if (f !== 'locale.alias') rmSync(join(rootfs, d, f), { recursive: true, force: true });
+      for (const f of readdirSync(join(rootfs, d)))
+        if (f !== 'locale.alias') rmSync(join(rootfs, d, f), { recursive: true, force: true });
     }
     for (const pkg of readdirSync(join(rootfs, 'usr/share/doc'))) {
-      for (const f of readdirSync(join(rootfs, 'usr/share/doc', pkg))) if (f !== 'copyright') rmSync(join(rootfs, 'usr/share/doc', pkg, f), { recursive: true, force: true });
+      for (const f of readdirSync(join(rootfs, 'usr/share/doc', pkg)))
+        if (f !== 'copyright') rmSync(join(rootfs, 'usr/share/doc', pkg, f), { recursive: true, force: true });
     }
     run(['truncate', '-s', '0', join(rootfs, 'etc/machine-id')]);
     if (packages.includes('openssh-server')) mkdirSync(join(rootfs, 'run/sshd'), { recursive: true, mode: 0o755 });
@@ -102,7 +129,11 @@ function buildTarball(dir, tar, packages) {
 
 function socketOf(dockerHost) {
   const host = dockerHost?.trim() || 'unix:///var/run/docker.sock';
-  if (!host.startsWith('unix://')) fail(`DOCKER_HOST=${host} is not a Unix socket`, 'Point DOCKER_HOST (or --docker-host) at unix:///path/to/docker.sock');
+  if (!host.startsWith('unix://'))
+    fail(
+      `DOCKER_HOST=${host} is not a Unix socket`,
+      'Point DOCKER_HOST (or --docker-host) at unix:///path/to/docker.sock',
+    );
   return host.slice('unix://'.length);
 }
 
@@ -144,16 +175,34 @@ async function importTarball(socketPath, tar, tag) {
     'Content-Length': String(statSync(tar).size),
   });
   // The reply is a JSON-lines progress stream; a failure is an `error` field with HTTP 200.
-  const failed = r.body.split('\n').map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((m) => m && m.error);
-  if (r.status !== 200 || failed) throw new Error(`importing ${tar} as ${tag}: ${failed?.error ?? `HTTP ${r.status} ${r.body.slice(0, 300)}`}`);
+  const failed = r.body
+    .split('\n')
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return undefined;
+      }
+    })
+    .find((m) => m && m.error);
+  if (r.status !== 200 || failed)
+    throw new Error(`importing ${tar} as ${tag}: ${failed?.error ?? `HTTP ${r.status} ${r.body.slice(0, 300)}`}`);
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const dir = cacheDir();
   mkdirSync(dir, { recursive: true });
-  if (args.systemd && (args.import || args.withoutSshd)) fail('--init systemd builds a tree with OpenSSH for system containers; Docker runs images without an init', 'Leave out --import and --without-sshd (the LXD test infra imports it into LXD).');
-  const name = args.systemd ? 'debian-bookworm-systemd' : args.withoutSshd ? 'debian-bookworm-nosshd' : 'debian-bookworm';
+  if (args.systemd && (args.import || args.withoutSshd))
+    fail(
+      '--init systemd builds a tree with OpenSSH for system containers; Docker runs images without an init',
+      'Leave out --import and --without-sshd (the LXD test infra imports it into LXD).',
+    );
+  const name = args.systemd
+    ? 'debian-bookworm-systemd'
+    : args.withoutSshd
+      ? 'debian-bookworm-nosshd'
+      : 'debian-bookworm';
   const tar = join(dir, `${name}.tar`);
   const result = { tar, built: false, buildMs: 0, imported: false, importMs: 0, image: args.tag };
   if (args.rebuild || !existsSync(tar)) {
@@ -161,7 +210,11 @@ async function main() {
       if (!args.rebuild && existsSync(tar)) return; // another build finished while we waited
       const t0 = Date.now();
       if (args.rebuild) rmSync(tar, { force: true });
-      buildTarball(dir, tar, args.systemd ? [...PACKAGES, ...SYSTEMD_PACKAGES] : args.withoutSshd ? PACKAGES_WITHOUT_SSHD : PACKAGES);
+      buildTarball(
+        dir,
+        tar,
+        args.systemd ? [...PACKAGES, ...SYSTEMD_PACKAGES] : args.withoutSshd ? PACKAGES_WITHOUT_SSHD : PACKAGES,
+      );
       result.built = true;
       result.buildMs = Date.now() - t0;
     });

@@ -11,7 +11,18 @@
 // Prints one JSON line: {dir, image, kernel, initrd, append, built, buildMs}.
 // Env: VENDETTA_IMAGE_CACHE (default ~/.cache/vendetta/images), VENDETTA_DEBIAN_MIRROR.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { aptProxyEnv, debianMirror } from './aptSources.mjs';
@@ -19,7 +30,21 @@ import { run, withLock } from './buildLock.mjs';
 
 const SUITE = 'bookworm';
 /** python3-cffi-backend: debootstrap does not resolve the virtual package cloud-init's cryptography needs. */
-const PACKAGES = ['systemd-sysv', 'dbus', 'openssh-server', 'cloud-init', 'python3-cffi-backend', 'iproute2', 'ifupdown', 'isc-dhcp-client', 'busybox', 'procps', 'linux-image-amd64', 'initramfs-tools', 'zstd'];
+const PACKAGES = [
+  'systemd-sysv',
+  'dbus',
+  'openssh-server',
+  'cloud-init',
+  'python3-cffi-backend',
+  'iproute2',
+  'ifupdown',
+  'isc-dhcp-client',
+  'busybox',
+  'procps',
+  'linux-image-amd64',
+  'initramfs-tools',
+  'zstd',
+];
 /**
  * NoCloud only (no network metadata probes); ed25519 host keys only (RSA costs ~14 s under TCG,
  * and the seed brings the workspace's own key); C.UTF-8 because there is no locales package; the
@@ -31,7 +56,14 @@ locale: C.UTF-8
 growpart: { mode: "off" }
 `;
 /** Units that only slow a boot or wait for what a user-mode network never gives. */
-const MASKED = ['serial-getty@ttyS0.service', 'apt-daily.timer', 'apt-daily-upgrade.timer', 'systemd-networkd-wait-online.service', 'e2scrub_reap.service', 'man-db.timer'];
+const MASKED = [
+  'serial-getty@ttyS0.service',
+  'apt-daily.timer',
+  'apt-daily-upgrade.timer',
+  'systemd-networkd-wait-online.service',
+  'e2scrub_reap.service',
+  'man-db.timer',
+];
 /** The initramfs needs only the virtio disk and ext4 (about 7 MB instead of 30). */
 const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'sd_mod', 'ext4'];
 const DISK_SIZE = '4G';
@@ -69,7 +101,9 @@ function configureTree(root) {
   const kernels = readdirSync(join(root, 'boot')).filter((f) => f.startsWith('vmlinuz-'));
   if (kernels.length !== 1) throw new Error(`expected one kernel in the tree, found ${kernels.join(', ') || 'none'}`);
   const version = kernels[0].slice('vmlinuz-'.length);
-  run(['chroot', root, 'update-initramfs', '-c', '-k', version], { env: { ...process.env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  run(['chroot', root, 'update-initramfs', '-c', '-k', version], {
+    env: { ...process.env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+  });
   for (const d of ['var/cache/apt/archives', 'var/lib/apt/lists', 'var/log/apt']) {
     for (const f of readdirSync(join(root, d))) {
       const p = join(root, d, f);
@@ -91,8 +125,12 @@ function build(dir, out) {
   const stage = join(work, 'out');
   mkdirSync(stage);
   try {
-    process.stderr.write(`debootstrap ${SUITE} with cloud-init and a kernel from ${found.mirror} (about two minutes)…\n`);
-    run(['/usr/sbin/debootstrap', `--include=${PACKAGES.join(',')}`, SUITE, root, found.mirror], { env: { ...process.env, ...proxy } });
+    process.stderr.write(
+      `debootstrap ${SUITE} with cloud-init and a kernel from ${found.mirror} (about two minutes)…\n`,
+    );
+    run(['/usr/sbin/debootstrap', `--include=${PACKAGES.join(',')}`, SUITE, root, found.mirror], {
+      env: { ...process.env, ...proxy },
+    });
     const version = configureTree(root);
     copyFileSync(join(root, `boot/vmlinuz-${version}`), join(stage, 'vmlinuz'));
     copyFileSync(join(root, `boot/initrd.img-${version}`), join(stage, 'initrd.img'));
@@ -111,7 +149,15 @@ async function main() {
   const dir = cacheDir();
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `qemu-guest-${RECIPE_HASH}`);
-  const result = { dir: out, image: join(out, 'base.qcow2'), kernel: join(out, 'vmlinuz'), initrd: join(out, 'initrd.img'), append: APPEND, built: false, buildMs: 0 };
+  const result = {
+    dir: out,
+    image: join(out, 'base.qcow2'),
+    kernel: join(out, 'vmlinuz'),
+    initrd: join(out, 'initrd.img'),
+    append: APPEND,
+    built: false,
+    buildMs: 0,
+  };
   if (rebuild || !existsSync(result.image)) {
     await withLock(join(dir, `qemu-guest-${RECIPE_HASH}.lock`), () => {
       if (!rebuild && existsSync(result.image)) return; // another build finished while we waited

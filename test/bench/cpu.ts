@@ -7,8 +7,15 @@ const TICK_MS = 10;
 /** Busy CPU time of the whole machine from /proc/stat (all processes, the kernel, every CPU). */
 export function machineCpu(): { busyMs: number; cpus: number } {
   const lines = readFileSync('/proc/stat', 'utf8').split('\n');
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = (lines[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  return { busyMs: (user + nice + system + irq + softirq + steal) * TICK_MS, cpus: lines.filter((l) => /^cpu\d+ /.test(l)).length };
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = (lines[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return {
+    busyMs: (user + nice + system + irq + softirq + steal) * TICK_MS,
+    cpus: lines.filter((l) => /^cpu\d+ /.test(l)).length,
+  };
 }
 
 interface ProcStat {
@@ -25,7 +32,11 @@ function procStat(pid: string): ProcStat | undefined {
     const close = raw.lastIndexOf(')');
     const f = raw.slice(close + 2).split(' ');
     const own = (Number(f[11]) + Number(f[12])) * TICK_MS;
-    return { comm: raw.slice(raw.indexOf('(') + 1, close), ownMs: own, totalMs: own + (Number(f[13]) + Number(f[14])) * TICK_MS };
+    return {
+      comm: raw.slice(raw.indexOf('(') + 1, close),
+      ownMs: own,
+      totalMs: own + (Number(f[13]) + Number(f[14])) * TICK_MS,
+    };
   } catch {
     return undefined; // it exited meanwhile
   }
@@ -59,7 +70,8 @@ export function snapshotCpu(): CpuSnapshot {
 export function cpuOfCommand(before: CpuSnapshot, after: CpuSnapshot, comm: string, exceptPids: number[] = []): number {
   const skip = new Set(exceptPids.map(String));
   let sum = 0;
-  for (const [pid, s] of after) if (s.comm === comm && !skip.has(pid)) sum += s.totalMs - (before.get(pid)?.totalMs ?? 0);
+  for (const [pid, s] of after)
+    if (s.comm === comm && !skip.has(pid)) sum += s.totalMs - (before.get(pid)?.totalMs ?? 0);
   for (const [pid, s] of before) if (s.comm === comm && !skip.has(pid) && !after.has(pid)) sum -= s.totalMs;
   return sum;
 }

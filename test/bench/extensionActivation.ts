@@ -23,13 +23,28 @@ const FIXTURE = join(REPO, 'test', 'fixtures', 'trivial-extension');
 
 function run(cmd: string, args: string[], cwd: string): void {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`${[cmd, ...args].join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${(r.stderr || r.stdout || '').slice(-2000)}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${[cmd, ...args].join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${(r.stderr || r.stdout || '').slice(-2000)}`,
+    );
 }
 
 /** The trivial fixture as a .vsix (vsce, offline), to install beside the extension under development. */
 function packFixture(dir: string): string {
   const vsix = join(dir, 'trivial-extension.vsix');
-  run(process.execPath, [join(REPO, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', vsix], FIXTURE);
+  run(
+    process.execPath,
+    [
+      join(REPO, 'node_modules', '@vscode', 'vsce', 'vsce'),
+      'package',
+      '--no-dependencies',
+      '--allow-missing-repository',
+      '--skip-license',
+      '--out',
+      vsix,
+    ],
+    FIXTURE,
+  );
   return vsix;
 }
 
@@ -71,17 +86,33 @@ export const extensionActivation: Benchmark = {
       const ours: number[] = [];
       const baseline: number[] = [];
       for (let i = 0; i < SAMPLES; i++) {
-        const r = await runExtensionHostTests(cs, { folder: folders[i % 2]!, resultsFile, testsBundle: PROBE_BUNDLE, browser, timeoutMs: 120_000 });
+        const r = await runExtensionHostTests(cs, {
+          folder: folders[i % 2]!,
+          resultsFile,
+          testsBundle: PROBE_BUNDLE,
+          browser,
+          timeoutMs: 120_000,
+        });
         const value = (name: string) => r.metrics.find((m) => m.metric === name)?.value;
         const o = value('ours');
         const b = value('baseline');
-        if (r.exitCode !== 0 || o === undefined || b === undefined) throw new Error(`window ${i + 1}: the probe failed (exit ${r.exitCode}):\n${r.log.slice(-30).join('\n')}`);
+        if (r.exitCode !== 0 || o === undefined || b === undefined)
+          throw new Error(`window ${i + 1}: the probe failed (exit ${r.exitCode}):\n${r.log.slice(-30).join('\n')}`);
         ours.push(o);
         baseline.push(b);
         process.stderr.write(`  window ${i + 1}/${SAMPLES}: ours ${o} ms, trivial extension ${b} ms\n`);
       }
       const base = median(baseline);
-      return [result('extension-activation-p50', median(ours), 'ms', 'trivial-extension-activation-p50', base, Math.round((BUDGET_MS / base) * 1000) / 1000)];
+      return [
+        result(
+          'extension-activation-p50',
+          median(ours),
+          'ms',
+          'trivial-extension-activation-p50',
+          base,
+          Math.round((BUDGET_MS / base) * 1000) / 1000,
+        ),
+      ];
     } finally {
       await cs.stop();
       rmSync(dir, { recursive: true, force: true });

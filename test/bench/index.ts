@@ -10,4 +10,16 @@ import { syncMemory } from './syncMemory';
 import { workspaceBenchmarks } from './workspaces';
 
 /** Every benchmark `npm run bench` knows, in the order they run. */
-export const benchmarks: Benchmark[] = [dispatchRoundTrip, coldConnectHandshake, statusOfTwenty, nodeAddRuntimeUpload, ...workspaceBenchmarks, workspaceUpPulled, syncMemory, ...servicesBenchmarks, mcpExec, extensionActivation, qemuUp];
+export const benchmarks: Benchmark[] = [
+  dispatchRoundTrip,
+  coldConnectHandshake,
+  statusOfTwenty,
+  nodeAddRuntimeUpload,
+  ...workspaceBenchmarks,
+  workspaceUpPulled,
+  syncMemory,
+  ...servicesBenchmarks,
+  mcpExec,
+  extensionActivation,
+  qemuUp,
+];

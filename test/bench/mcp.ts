@@ -30,19 +30,36 @@ export const mcpExec: Benchmark = {
     const h = createCliHome();
     try {
       const node = net.nodes[0]!;
-      const add = await h.run(['node', 'add', node.name, '--host', node.host, '--user', node.user, '--identity', node.identity, '--host-key-fingerprint', node.hostKeyFingerprint]);
+      const add = await h.run([
+        'node',
+        'add',
+        node.name,
+        '--host',
+        node.host,
+        '--user',
+        node.user,
+        '--identity',
+        node.identity,
+        '--host-key-fingerprint',
+        node.hostKeyFingerprint,
+      ]);
       if (add.code !== 0) throw new Error(`node add: ${add.stderr}`);
       const dir = join(h.dir, 'hello');
       cpSync(join(REPO, 'examples', 'hello'), dir, { recursive: true });
       // A loaded machine can take minutes over a first up (image, container, services).
       const upRun = await h.run(['workspace', 'up', dir, '--node', node.name, '--json'], { timeoutMs: 600_000 });
-      if (upRun.code !== 0) throw new Error(`workspace up exited ${upRun.code} after ${upRun.ms} ms: ${upRun.stderr || upRun.stdout}`);
+      if (upRun.code !== 0)
+        throw new Error(`workspace up exited ${upRun.code} after ${upRun.ms} ms: ${upRun.stderr || upRun.stdout}`);
       const up = JSON.parse(upRun.stdout) as WorkspaceUpResult;
       const s = await startMcp(h);
       try {
         const viaMcp = async () => {
-          const r = (await s.client.callTool({ name: 'exec', arguments: { workspace: up.name, argv: COMMAND } })) as CallToolResult;
-          if (r.isError || (r.structuredContent as { exitCode?: number }).exitCode !== 0) throw new Error(`exec tool: ${JSON.stringify(r.content)}`);
+          const r = (await s.client.callTool({
+            name: 'exec',
+            arguments: { workspace: up.name, argv: COMMAND },
+          })) as CallToolResult;
+          if (r.isError || (r.structuredContent as { exitCode?: number }).exitCode !== 0)
+            throw new Error(`exec tool: ${JSON.stringify(r.content)}`);
         };
         const viaCli = async () => {
           const r = await h.run(['workspace', 'exec', up.name, '--', ...COMMAND]);
@@ -56,7 +73,9 @@ export const mcpExec: Benchmark = {
           ours.push(await timeMs(viaMcp));
           raw.push(await timeMs(viaCli));
         }
-        process.stderr.write(`  mcp-exec medians: exec tool call ${median(ours).toFixed(1)} ms, vendetta workspace exec ${median(raw).toFixed(1)} ms\n`);
+        process.stderr.write(
+          `  mcp-exec medians: exec tool call ${median(ours).toFixed(1)} ms, vendetta workspace exec ${median(raw).toFixed(1)} ms\n`,
+        );
         return [result('mcp-exec-tool-call', median(ours), 'ms', 'vendetta-workspace-exec', median(raw), 1)];
       } finally {
         await s.close();

@@ -41,7 +41,14 @@ async function rig(count: number, label: string): Promise<Rig> {
     const client = await CoordinatorClient.connect({ paths, clientName: 'vendetta-bench' });
     await Promise.all(
       net.nodes.map((n) =>
-        client.request(AddNode, { name: n.name, host: n.host, port: n.port, user: n.user, identity: n.identity, acceptNewHostKey: true }),
+        client.request(AddNode, {
+          name: n.name,
+          host: n.host,
+          port: n.port,
+          user: n.user,
+          identity: n.identity,
+          acceptNewHostKey: true,
+        }),
       ),
     );
     return { net, home, paths, client };
@@ -60,7 +67,10 @@ async function teardown(r: Rig): Promise<void> {
 }
 
 const coldConnect = async (node: TestNode, paths: HomePaths): Promise<number> => {
-  const c = createSshAgentClient({ name: node.name, host: node.host, port: node.port, user: node.user, identity: node.identity }, { paths, log: nullLogger });
+  const c = createSshAgentClient(
+    { name: node.name, host: node.host, port: node.port, user: node.user, identity: node.identity },
+    { paths, log: nullLogger },
+  );
   try {
     return await timeMs(() => c.connect());
   } finally {
@@ -81,7 +91,9 @@ export const dispatchRoundTrip: Benchmark = {
       const ours: number[] = [];
       const inside: number[] = [];
       for (let i = 0; i < 1000; i++) {
-        ours.push(await timeMs(async () => inside.push((await r.client.request(PingNode, { name: node.name })).latencyMs)));
+        ours.push(
+          await timeMs(async () => inside.push((await r.client.request(PingNode, { name: node.name })).latencyMs)),
+        );
       }
       // The hop to the coordinator alone: a request it answers from memory.
       const hop: number[] = [];
@@ -97,7 +109,15 @@ export const dispatchRoundTrip: Benchmark = {
         // ≤ 3×: a request crosses three Node.js processes (client, coordinator, agent), each woken
         // twice, where the echo wakes one C process; vscode-jsonrpc and ssh2 stay on the path.
         result('dispatch-roundtrip-p50', median(ours), 'ms', 'openssh-session-echo-p50', median(raw), 3),
-        result('dispatch-roundtrip-p99', percentile(ours, 99), 'ms', 'openssh-session-echo-p99', percentile(raw, 99), null, 'reported only: no target is set for the tail'),
+        result(
+          'dispatch-roundtrip-p99',
+          percentile(ours, 99),
+          'ms',
+          'openssh-session-echo-p99',
+          percentile(raw, 99),
+          null,
+          'reported only: no target is set for the tail',
+        ),
       ];
     } finally {
       await teardown(r);
@@ -144,7 +164,8 @@ export const statusOfTwenty: Benchmark = {
       await new Promise((res) => setTimeout(res, 300));
       r.client = await CoordinatorClient.connect({ paths: r.paths, clientName: 'vendetta-bench' });
       // The 20 SSH nodes, each asked at once (the built-in `local` node is not part of the figure).
-      const statusAll = () => Promise.all(r.net.nodes.map((n) => r.client.request(NodeStatusRequest, { name: n.name })));
+      const statusAll = () =>
+        Promise.all(r.net.nodes.map((n) => r.client.request(NodeStatusRequest, { name: n.name })));
       let online = 0;
       const cold = await timeMs(async () => {
         online = (await statusAll()).flat().filter((s) => s.status === 'online').length;
@@ -158,7 +179,9 @@ export const statusOfTwenty: Benchmark = {
       // that just started with that node alone — what the 20 at once should cost ≤ 1.5× of.
       const singles: number[] = [];
       for (const node of r.net.nodes) singles.push(await coldSingleStatus(node));
-      process.stderr.write(`  status-1-cold of each of the 20 nodes: median ${median(singles).toFixed(0)} ms, slowest ${Math.max(...singles).toFixed(0)} ms\n`);
+      process.stderr.write(
+        `  status-1-cold of each of the 20 nodes: median ${median(singles).toFixed(0)} ms, slowest ${Math.max(...singles).toFixed(0)} ms\n`,
+      );
       return [
         statusColdResult(cold, Math.max(...singles), nodesShareOurCpus(r.net.nodes), cpu),
         result('status-20-warm', median(warm), 'ms', 'budget-50ms', 50, 1),
@@ -177,7 +200,14 @@ async function coldSingleStatus(node: TestNode): Promise<number> {
   try {
     // Added first, so its host key is pinned and the agent's socket known, as for the 20.
     client = await CoordinatorClient.connect({ paths, clientName: 'vendetta-bench' });
-    await client.request(AddNode, { name: node.name, host: node.host, port: node.port, user: node.user, identity: node.identity, acceptNewHostKey: true });
+    await client.request(AddNode, {
+      name: node.name,
+      host: node.host,
+      port: node.port,
+      user: node.user,
+      identity: node.identity,
+      acceptNewHostKey: true,
+    });
     await client.request(CoordinatorShutdown);
     client.dispose();
     await new Promise((res) => setTimeout(res, 300));
@@ -201,9 +231,22 @@ async function coldSingleStatus(node: TestNode): Promise<number> {
  * that are namespaces of this machine run their sshd and agents on the coordinator's CPUs, so the
  * figure is then reported with where the CPU went, not judged.
  */
-export function statusColdResult(coldMs: number, slowestSingleMs: number, sharedCpus: boolean, cpu: string): BenchResult {
+export function statusColdResult(
+  coldMs: number,
+  slowestSingleMs: number,
+  sharedCpus: boolean,
+  cpu: string,
+): BenchResult {
   return sharedCpus
-    ? result('status-20-cold', coldMs, 'ms', 'slowest-single-node-cold-status', slowestSingleMs, null, `reported only: the nodes share this machine's CPUs (1.5× holds where nodes have their own). ${cpu}`)
+    ? result(
+        'status-20-cold',
+        coldMs,
+        'ms',
+        'slowest-single-node-cold-status',
+        slowestSingleMs,
+        null,
+        `reported only: the nodes share this machine's CPUs (1.5× holds where nodes have their own). ${cpu}`,
+      )
     : result('status-20-cold', coldMs, 'ms', 'slowest-single-node-cold-status', slowestSingleMs, 1.5, cpu);
 }
 
@@ -217,7 +260,12 @@ export function nodesShareOurCpus(nodes: readonly { sshdPid: number }[]): boolea
  * agents run on this machine's CPUs too (real nodes have their own), so the cold figure cannot
  * drop below the busy time divided by the CPUs.
  */
-function coldCpuBreakdown(machine0: { busyMs: number }, procs0: CpuSnapshot, [oldPid, newPid]: Array<number | undefined>, coldMs: number): string {
+function coldCpuBreakdown(
+  machine0: { busyMs: number },
+  procs0: CpuSnapshot,
+  [oldPid, newPid]: Array<number | undefined>,
+  coldMs: number,
+): string {
   const machine = machineCpu();
   const procs1 = snapshotCpu();
   if (newPid === undefined) throw new Error('no coordinator pid in its lock file');
@@ -229,7 +277,7 @@ function coldCpuBreakdown(machine0: { busyMs: number }, procs0: CpuSnapshot, [ol
   const rest = all - coordinator - sshd - agents;
   return (
     `status-20-cold: ${coldMs.toFixed(0)} ms. CPU from the coordinator's restart until all answered: the coordinator ${coordinator.toFixed(0)} ms ` +
-      `(its start included), the nodes' sshd ${sshd.toFixed(0)} ms, the agents ${agents.toFixed(0)} ms, this benchmark, the kernel and the rest ${rest.toFixed(0)} ms: ` +
-      `${all.toFixed(0)} ms busy on ${machine.cpus} CPUs`
+    `(its start included), the nodes' sshd ${sshd.toFixed(0)} ms, the agents ${agents.toFixed(0)} ms, this benchmark, the kernel and the rest ${rest.toFixed(0)} ms: ` +
+    `${all.toFixed(0)} ms busy on ${machine.cpus} CPUs`
   );
 }

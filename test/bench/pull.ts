@@ -20,7 +20,9 @@ const PORT = 5000;
 
 export const workspaceUpPulled: Benchmark = {
   name: 'workspace-up-pulled',
-  requires: () => needsRootDockerSsh() ?? (commandExists('docker-registry') ? undefined : 'needs docker-registry (test/infra/setup.sh installs it)'),
+  requires: () =>
+    needsRootDockerSsh() ??
+    (commandExists('docker-registry') ? undefined : 'needs docker-registry (test/infra/setup.sh installs it)'),
   async run() {
     const env = await createWorkspaceEnv();
     const registry = await startRegistry({ dir: join(env.h.dir, 'registry'), netns: env.dockerd.netns!, port: PORT });
@@ -34,9 +36,14 @@ export const workspaceUpPulled: Benchmark = {
       await forget();
       const dir = join(env.h.dir, 'bench-pulled');
       mkdirSync(join(dir, '.vendetta'), { recursive: true });
-      writeFileSync(join(dir, '.vendetta', 'config.yaml'), `name: pulled\nprovider: docker\ndocker: { image: "${ref}" }\n`);
+      writeFileSync(
+        join(dir, '.vendetta', 'config.yaml'),
+        `name: pulled\nprovider: docker\ndocker: { image: "${ref}" }\n`,
+      );
       const upOnce = async () => {
-        const ms = await timeMs(async () => must(await env.cli(['workspace', 'up', dir, '--node', 'local'], { timeoutMs: 600_000 }), 'workspace up'));
+        const ms = await timeMs(async () =>
+          must(await env.cli(['workspace', 'up', dir, '--node', 'local'], { timeoutMs: 600_000 }), 'workspace up'),
+        );
         must(await env.cli(['workspace', 'rm', 'pulled', '--force']), 'workspace rm');
         return ms;
       };

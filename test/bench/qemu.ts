@@ -24,7 +24,28 @@ import { result, type Benchmark } from './harness';
 const BINARY = 'qemu-system-x86_64';
 
 function sshLogin(port: number, key: string, knownHosts: string): boolean {
-  const r = spawnSync('ssh', ['-i', key, '-p', String(port), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=5', 'root@127.0.0.1', 'true'], { timeout: 15_000 });
+  const r = spawnSync(
+    'ssh',
+    [
+      '-i',
+      key,
+      '-p',
+      String(port),
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'ConnectTimeout=5',
+      'root@127.0.0.1',
+      'true',
+    ],
+    { timeout: 15_000 },
+  );
   return r.status === 0;
 }
 
@@ -37,9 +58,19 @@ async function rawBoot(guest: QemuGuest, dir: string, clientKey: string): Promis
   const pub = readFileSync(`${clientKey}.pub`, 'utf8').trim();
   const t0 = Date.now();
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', guest.image, join(vm, 'disk.qcow2')]);
-  writeFileSync(join(vm, 'seed.iso'), seedImage({ instanceId: `raw-${Date.now()}`, hostname: 'raw', hostKey, controlPublicKey: pub }));
+  writeFileSync(
+    join(vm, 'seed.iso'),
+    seedImage({ instanceId: `raw-${Date.now()}`, hostname: 'raw', hostKey, controlPublicKey: pub }),
+  );
   const ports = { ssh: await nodePortProbe.anyFree(), control: await nodePortProbe.anyFree(), services: [] };
-  const argv = emulatorArgv({ dir: vm, name: 'raw', accel: 'tcg', boot: { cpus: 2, memoryMiB: 1024, kernel: guest.kernel, initrd: guest.initrd, append: guest.append }, ports, nodeFolder: dir });
+  const argv = emulatorArgv({
+    dir: vm,
+    name: 'raw',
+    accel: 'tcg',
+    boot: { cpus: 2, memoryMiB: 1024, kernel: guest.kernel, initrd: guest.initrd, append: guest.append },
+    ports,
+    nodeFolder: dir,
+  });
   const launched = await launch(BINARY, argv, join(vm, 'qemu.err'));
   if (launched.code !== 0) throw new Error(`raw qemu failed: ${launched.stderr}`);
   const known = join(vm, 'known_hosts');
@@ -70,8 +101,15 @@ export const qemuUp: Benchmark = {
     const clientKey = join(dir, 'id_ed25519');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
     const provider = new QemuProvider({ root: join(home, 'qemu'), binary: BINARY });
-    const manager = new WorkspaceManager({ home, stateDir: join(home, 'state'), logger: nullLogger, providers: () => provider, sshReadyTimeoutMs: 120_000 });
-    const rssMiB = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
+    const manager = new WorkspaceManager({
+      home,
+      stateDir: join(home, 'state'),
+      logger: nullLogger,
+      providers: () => provider,
+      sshReadyTimeoutMs: 120_000,
+    });
+    const rssMiB = (): number =>
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
     try {
       const idleRss = rssMiB();
       const raw = await rawBoot(guest, dir, clientKey);
@@ -79,7 +117,15 @@ export const qemuUp: Benchmark = {
       const info = await manager.create({
         name: 'bench',
         provider: 'qemu',
-        qemu: { image: guest.image, kernel: guest.kernel, initrd: guest.initrd, append: guest.append, accel: 'tcg', cpus: 2, memoryBytes: 1024 ** 3 },
+        qemu: {
+          image: guest.image,
+          kernel: guest.kernel,
+          initrd: guest.initrd,
+          append: guest.append,
+          accel: 'tcg',
+          cpus: 2,
+          memoryBytes: 1024 ** 3,
+        },
         env: {},
         user: 'root',
         workspaceFolder: '/workspaces/bench',
@@ -91,8 +137,24 @@ export const qemuUp: Benchmark = {
       const ours = Date.now() - t0;
       const rss = rssMiB();
       return [
-        result('qemu-workspace-up-to-ssh-login', ours / 1000, 's', 'raw-qemu-system-boot-to-ssh-login', raw / 1000, 1.2, 'TCG here (no usable KVM); same guest image, seed kind, accelerator, CPUs and memory'),
-        result('qemu-agent-rss-one-vm', rss, 'MiB', 'same-process-before-up', idleRss, null, 'RSS of the process running the agent code (WorkspaceManager + QemuProvider) with one VM up and its held SSH connection; the VM itself is QEMU\'s process'),
+        result(
+          'qemu-workspace-up-to-ssh-login',
+          ours / 1000,
+          's',
+          'raw-qemu-system-boot-to-ssh-login',
+          raw / 1000,
+          1.2,
+          'TCG here (no usable KVM); same guest image, seed kind, accelerator, CPUs and memory',
+        ),
+        result(
+          'qemu-agent-rss-one-vm',
+          rss,
+          'MiB',
+          'same-process-before-up',
+          idleRss,
+          null,
+          "RSS of the process running the agent code (WorkspaceManager + QemuProvider) with one VM up and its held SSH connection; the VM itself is QEMU's process",
+        ),
       ];
     } finally {
       await manager.remove('bench', true).catch(() => undefined);

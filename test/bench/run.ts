@@ -14,7 +14,9 @@ async function main(): Promise<number> {
   const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
   const chosen: Benchmark[] = only ? benchmarks.filter((b) => b.name === only || b.name.startsWith(only)) : benchmarks;
   if (chosen.length === 0) {
-    process.stderr.write(`error: no benchmark named ${only}\nhint: one of ${benchmarks.map((b) => b.name).join(', ')}\n`);
+    process.stderr.write(
+      `error: no benchmark named ${only}\nhint: one of ${benchmarks.map((b) => b.name).join(', ')}\n`,
+    );
     return 2;
   }
   const results: BenchResult[] = [];

@@ -18,7 +18,25 @@ const RUNS = 3;
 
 function scpRuntime(node: TestNode, knownHosts: string): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('scp', ['-q', '-i', node.identity, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=accept-new', '-o', 'IdentitiesOnly=yes', process.execPath, `${node.user}@${node.host}:scp-node-copy`], { stdio: 'pipe' });
+  const r = spawnSync(
+    'scp',
+    [
+      '-q',
+      '-i',
+      node.identity,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=accept-new',
+      '-o',
+      'IdentitiesOnly=yes',
+      process.execPath,
+      `${node.user}@${node.host}:scp-node-copy`,
+    ],
+    { stdio: 'pipe' },
+  );
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`scp to ${node.host} failed: ${r.stderr.toString()}`);
   return ms;
@@ -26,7 +44,12 @@ function scpRuntime(node: TestNode, knownHosts: string): number {
 
 export const nodeAddRuntimeUpload: Benchmark = {
   name: 'node-add-runtime-upload',
-  requires: () => (process.getuid?.() !== 0 ? 'needs root (network namespaces, Unix users)' : ['scp', 'sshd', 'ip'].some((c) => !commandExists(c) && !commandExists(`/usr/sbin/${c}`)) ? 'needs scp, sshd, ip (test/infra/setup.sh installs them)' : undefined),
+  requires: () =>
+    process.getuid?.() !== 0
+      ? 'needs root (network namespaces, Unix users)'
+      : ['scp', 'sshd', 'ip'].some((c) => !commandExists(c) && !commandExists(`/usr/sbin/${c}`))
+        ? 'needs scp, sshd, ip (test/infra/setup.sh installs them)'
+        : undefined,
   async run() {
     const net = await createTestNodes({ count: 1, label: 'bench-runtime' });
     const home = mkdtempSync(join(tmpdir(), 'vendetta-bench-runtime-'));
@@ -38,7 +61,16 @@ export const nodeAddRuntimeUpload: Benchmark = {
       await net.startSshd(0, { nodeJs: 'missing' });
       client = await CoordinatorClient.connect({ paths, clientName: 'vendetta-bench' });
       const c = client;
-      const add = () => c.request(AddNode, { name: node.name, host: node.host, port: node.port, user: node.user, identity: node.identity, acceptNewHostKey: true, installRuntime: 'upload' });
+      const add = () =>
+        c.request(AddNode, {
+          name: node.name,
+          host: node.host,
+          port: node.port,
+          user: node.user,
+          identity: node.identity,
+          acceptNewHostKey: true,
+          installRuntime: 'upload',
+        });
       const adds: number[] = [];
       const scps: number[] = [];
       for (let i = 0; i < RUNS; i++) {
@@ -53,7 +85,17 @@ export const nodeAddRuntimeUpload: Benchmark = {
         // Purge: the agent and its uploaded runtime go, so the next add starts from nothing again.
         await c.request(RemoveNode, { name: node.name, purge: true });
       }
-      return [result('node-add-runtime-upload', median(adds), 'ms', 'openssh-scp-same-runtime', median(scps), 1.5, `node add (host key, auth, facts, ${Math.round(Number(spawnSync('stat', ['-c', '%s', process.execPath]).stdout.toString()) / 1e6)} MB upload + sha256 + --version, agent install and start) vs scp of ${process.execPath}; medians of ${RUNS}`)];
+      return [
+        result(
+          'node-add-runtime-upload',
+          median(adds),
+          'ms',
+          'openssh-scp-same-runtime',
+          median(scps),
+          1.5,
+          `node add (host key, auth, facts, ${Math.round(Number(spawnSync('stat', ['-c', '%s', process.execPath]).stdout.toString()) / 1e6)} MB upload + sha256 + --version, agent install and start) vs scp of ${process.execPath}; medians of ${RUNS}`,
+        ),
+      ];
     } finally {
       await client?.request(CoordinatorShutdown).catch(() => undefined);
       client?.dispose();

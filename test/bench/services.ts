@@ -83,22 +83,49 @@ export const servicesUpToHealthy: Benchmark = {
         const token = `bench-${i}`;
         let servicesStep: bigint | undefined;
         c.onProgress(token, (p) => {
-          if (servicesStep === undefined && /^Starting services/.test(p.message)) servicesStep = process.hrtime.bigint();
+          if (servicesStep === undefined && /^Starting services/.test(p.message))
+            servicesStep = process.hrtime.bigint();
         });
         const r: WorkspaceUpResult = await c.request(WorkspaceUp, { path: dir, name, progressToken: token });
         const done = process.hrtime.bigint();
-        if (!r.services?.every((s) => s.state === 'healthy') || servicesStep === undefined) throw new Error(`up did not end healthy: ${JSON.stringify(r.services)}`);
+        if (!r.services?.every((s) => s.state === 'healthy') || servicesStep === undefined)
+          throw new Error(`up did not end healthy: ${JSON.stringify(r.services)}`);
         ours.push(Number(done - servicesStep) / 1e6);
         // The same services by hand in the same workspace, on the same ports (ours stopped first).
         await c.request(StopServicesRequest, { name });
-        const timed = JSON.parse(must(await env.cli(['workspace', 'exec', name, '--', 'sh', '-c', `cd /workspaces/${name} && exec node -e "$0"`, DIRECT_START]), 'direct start').stdout) as Record<string, number>;
+        const timed = JSON.parse(
+          must(
+            await env.cli([
+              'workspace',
+              'exec',
+              name,
+              '--',
+              'sh',
+              '-c',
+              `cd /workspaces/${name} && exec node -e "$0"`,
+              DIRECT_START,
+            ]),
+            'direct start',
+          ).stdout,
+        ) as Record<string, number>;
         direct.push(Object.values(timed).reduce((a, b) => a + b, 0));
         parts = JSON.stringify(timed);
         must(await env.cli(['workspace', 'rm', name, '--force']), 'workspace rm');
       }
       const base = median(direct);
-      process.stderr.write(`  services-up-to-healthy medians: ours ${median(ours).toFixed(0)} ms, direct ${base.toFixed(0)} ms (last run per service: ${parts})\n`);
-      return [result('services-up-to-healthy', median(ours), 'ms', 'direct-start-sum-in-workspace', base, Math.round((1.1 + CHECK_INTERVAL_MS / base) * 1000) / 1000)];
+      process.stderr.write(
+        `  services-up-to-healthy medians: ours ${median(ours).toFixed(0)} ms, direct ${base.toFixed(0)} ms (last run per service: ${parts})\n`,
+      );
+      return [
+        result(
+          'services-up-to-healthy',
+          median(ours),
+          'ms',
+          'direct-start-sum-in-workspace',
+          base,
+          Math.round((1.1 + CHECK_INTERVAL_MS / base) * 1000) / 1000,
+        ),
+      ];
     } finally {
       c.dispose();
       await env.cleanup();
@@ -131,7 +158,11 @@ function fetchMs(url: string): Promise<{ ms: number; bytes: number }> {
     const req = request(url, { agent: false }, (res) => {
       let bytes = 0;
       res.on('data', (c: Buffer) => (bytes += c.length));
-      res.on('end', () => (res.statusCode === 200 ? resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes }) : reject(new Error(`${url}: ${res.statusCode}`))));
+      res.on('end', () =>
+        res.statusCode === 200
+          ? resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes })
+          : reject(new Error(`${url}: ${res.statusCode}`)),
+      );
     });
     req.on('error', reject);
     req.setTimeout(60_000, () => req.destroy(new Error(`${url}: timed out`)));
@@ -161,21 +192,77 @@ export const servicesForward: Benchmark = {
     const live: Array<{ stop(s?: NodeJS.Signals): Promise<number> }> = [];
     try {
       const node = net.nodes[0]!;
-      must(await h.run(['node', 'add', node.name, '--host', node.host, '--user', node.user, '--identity', node.identity, '--host-key-fingerprint', node.hostKeyFingerprint]), 'node add');
+      must(
+        await h.run([
+          'node',
+          'add',
+          node.name,
+          '--host',
+          node.host,
+          '--user',
+          node.user,
+          '--identity',
+          node.identity,
+          '--host-key-fingerprint',
+          node.hostKeyFingerprint,
+        ]),
+        'node add',
+      );
       const dir = join(h.dir, 'bulk');
       cpSync(HELLO, dir, { recursive: true });
       writeFileSync(join(dir, 'bulk.js'), BULK_SERVICE);
-      const config = readFileSync(join(dir, '.vendetta', 'config.yaml'), 'utf8').replace(/^name: hello$/m, 'name: bulk');
-      writeFileSync(join(dir, '.vendetta', 'config.yaml'), `${config}\n`.replace(/^services:$/m, 'services:\n  bulk:\n    command: node bulk.js\n    port: 9090\n    healthcheck: { tcp: 9090, interval: 200ms }'));
-      const up = JSON.parse(must(await h.run(['workspace', 'up', dir, '--node', node.name, '--json'], { timeoutMs: 240_000 }), 'workspace up').stdout) as WorkspaceUpResult;
+      const config = readFileSync(join(dir, '.vendetta', 'config.yaml'), 'utf8').replace(
+        /^name: hello$/m,
+        'name: bulk',
+      );
+      writeFileSync(
+        join(dir, '.vendetta', 'config.yaml'),
+        `${config}\n`.replace(
+          /^services:$/m,
+          'services:\n  bulk:\n    command: node bulk.js\n    port: 9090\n    healthcheck: { tcp: 9090, interval: 200ms }',
+        ),
+      );
+      const up = JSON.parse(
+        must(
+          await h.run(['workspace', 'up', dir, '--node', node.name, '--json'], { timeoutMs: 240_000 }),
+          'workspace up',
+        ).stdout,
+      ) as WorkspaceUpResult;
       const bulk = up.services?.find((s) => s.name === 'bulk');
-      if (bulk?.state !== 'healthy' || !bulk.nodePort) throw new Error(`bulk is not healthy: ${JSON.stringify(up.services)}`);
+      if (bulk?.state !== 'healthy' || !bulk.nodePort)
+        throw new Error(`bulk is not healthy: ${JSON.stringify(up.services)}`);
 
-      const fwd = startLive([process.execPath, join(h.dir, 'bin', 'vendetta.js'), 'workspace', 'forward', up.name, '9090:0'], { ...process.env, VENDETTA_HOME: h.home, SSH_AUTH_SOCK: '' });
+      const fwd = startLive(
+        [process.execPath, join(h.dir, 'bin', 'vendetta.js'), 'workspace', 'forward', up.name, '9090:0'],
+        { ...process.env, VENDETTA_HOME: h.home, SSH_AUTH_SOCK: '' },
+      );
       live.push(fwd);
       const ours = `http://127.0.0.1:${(await fwd.waitFor(/^Forwarding http:\/\/127\.0\.0\.1:(\d+) /m, 30_000)).match[1]}`;
       const sshPort = await freePort();
-      const ssh = spawn('ssh', ['-N', '-L', `127.0.0.1:${sshPort}:127.0.0.1:${bulk.nodePort}`, '-i', node.identity, '-p', String(node.port), '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(h.dir, 'bench_known_hosts')}`, '-o', 'StrictHostKeyChecking=accept-new', '-o', 'IdentitiesOnly=yes', '-o', 'ExitOnForwardFailure=yes', `${node.user}@${node.host}`], { stdio: 'ignore' });
+      const ssh = spawn(
+        'ssh',
+        [
+          '-N',
+          '-L',
+          `127.0.0.1:${sshPort}:127.0.0.1:${bulk.nodePort}`,
+          '-i',
+          node.identity,
+          '-p',
+          String(node.port),
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          `UserKnownHostsFile=${join(h.dir, 'bench_known_hosts')}`,
+          '-o',
+          'StrictHostKeyChecking=accept-new',
+          '-o',
+          'IdentitiesOnly=yes',
+          '-o',
+          'ExitOnForwardFailure=yes',
+          `${node.user}@${node.host}`,
+        ],
+        { stdio: 'ignore' },
+      );
       live.push({ stop: async () => (ssh.kill(), 0) });
       const theirs = `http://127.0.0.1:${sshPort}`;
       await waitAnswers(`${ours}/`, 30_000);
@@ -194,7 +281,9 @@ export const servicesForward: Benchmark = {
         latTheirs.push((await fetchMs(`${theirs}/`)).ms);
       }
       const mbps = (ms: number) => (64 / (ms / 1000)).toFixed(0);
-      process.stderr.write(`  services-forward medians: 64 MiB ${median(bulkOurs).toFixed(0)} ms (${mbps(median(bulkOurs))} MiB/s) vs ssh -L ${median(bulkTheirs).toFixed(0)} ms (${mbps(median(bulkTheirs))} MiB/s); request ${median(latOurs).toFixed(2)} ms vs ${median(latTheirs).toFixed(2)} ms\n`);
+      process.stderr.write(
+        `  services-forward medians: 64 MiB ${median(bulkOurs).toFixed(0)} ms (${mbps(median(bulkOurs))} MiB/s) vs ssh -L ${median(bulkTheirs).toFixed(0)} ms (${mbps(median(bulkTheirs))} MiB/s); request ${median(latOurs).toFixed(2)} ms vs ${median(latTheirs).toFixed(2)} ms\n`,
+      );
       for (const l of live.splice(0)) await l.stop('SIGINT');
       must(await h.run(['workspace', 'rm', up.name, '--force']), 'workspace rm');
       return [

@@ -5,12 +5,18 @@ import { timeMs } from './harness';
 
 export function sshArgs(node: TestNode, knownHosts: string): string[] {
   return [
-    '-i', node.identity,
-    '-p', String(node.port),
-    '-o', 'BatchMode=yes',
-    '-o', `UserKnownHostsFile=${knownHosts}`,
-    '-o', 'StrictHostKeyChecking=accept-new',
-    '-o', 'IdentitiesOnly=yes',
+    '-i',
+    node.identity,
+    '-p',
+    String(node.port),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=accept-new',
+    '-o',
+    'IdentitiesOnly=yes',
     `${node.user}@${node.host}`,
   ];
 }
@@ -24,7 +30,12 @@ export function sshColdTrue(node: TestNode, knownHosts: string): number {
 }
 
 /** Round trips of one line echoed by `cat` through an already-open OpenSSH session, in ms each. */
-export async function sshEchoRoundTrips(node: TestNode, knownHosts: string, count: number, warmUp = 1): Promise<number[]> {
+export async function sshEchoRoundTrips(
+  node: TestNode,
+  knownHosts: string,
+  count: number,
+  warmUp = 1,
+): Promise<number[]> {
   const child = spawn('ssh', [...sshArgs(node, knownHosts), 'cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let pending: ((chunk: string) => void) | undefined;
   let buffered = '';

@@ -54,7 +54,8 @@ function watchReceivers(bundle: string): { stop(): number } {
     for (const d of readdirSync('/proc')) {
       if (!/^\d+$/.test(d)) continue;
       const argv = cmdline(Number(d)).split('\0');
-      if (argv.includes('sync-receive') && argv.some((a) => a === bundle)) peak = Math.max(peak, statusKiB(Number(d), 'VmHWM') ?? 0);
+      if (argv.includes('sync-receive') && argv.some((a) => a === bundle))
+        peak = Math.max(peak, statusKiB(Number(d), 'VmHWM') ?? 0);
     }
   };
   const timer = setInterval(sample, 25);
@@ -71,7 +72,8 @@ function makeProject(dir: string): void {
   for (let f = 0; f < FILES / PER_FOLDER; f++) {
     const folder = join(dir, 'data', `d${String(f).padStart(3, '0')}`);
     mkdirSync(folder, { recursive: true });
-    for (let i = 0; i < PER_FOLDER; i++) writeFileSync(join(folder, `f${String(i).padStart(4, '0')}.txt`), `file ${f}/${i}\n`);
+    for (let i = 0; i < PER_FOLDER; i++)
+      writeFileSync(join(folder, `f${String(i).padStart(4, '0')}.txt`), `file ${f}/${i}\n`);
   }
 }
 
@@ -79,7 +81,11 @@ const mib = (kib: number) => kib / 1024;
 
 /** The peak RSS of a Node.js process (this node binary) that does nothing: the receiver's floor. */
 function bareNodePeakKiB(): number {
-  const r = spawnSync(process.execPath, ['-e', "process.stdout.write(/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1])"], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['-e', "process.stdout.write(/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1])"],
+    { encoding: 'utf8' },
+  );
   const kib = Number(r.stdout);
   if (r.status !== 0 || !kib) throw new Error(`a bare node process did not report its VmHWM: ${r.stderr}`);
   return kib;
@@ -101,14 +107,21 @@ export const syncMemory: Benchmark = {
       if (!coordinator || !agent) throw new Error(`no coordinator (${coordinator}) or local agent (${agent}) pid`);
       const reset = resetPeak(coordinator) && resetPeak(agent);
       const idle = { coordinator: statusKiB(coordinator, 'VmRSS')!, agent: statusKiB(agent, 'VmRSS')! };
-      const bundle = cmdline(agent).split('\0').find((a) => a.endsWith('.js')) ?? '';
+      const bundle =
+        cmdline(agent)
+          .split('\0')
+          .find((a) => a.endsWith('.js')) ?? '';
       const receivers = watchReceivers(bundle);
-      const up = must(await env.cli(['workspace', 'up', dir, '--name', name, '--json'], { timeoutMs: 900_000 }), 'workspace up');
+      const up = must(
+        await env.cli(['workspace', 'up', dir, '--name', name, '--json'], { timeoutMs: 900_000 }),
+        'workspace up',
+      );
       const receiverPeak = receivers.stop();
       const r = JSON.parse(up.stdout) as WorkspaceUpResult;
       if ((r.sync?.sent ?? 0) < FILES) throw new Error(`up sent ${r.sync?.sent} files, not the ${FILES} made`);
       const peak = { coordinator: statusKiB(coordinator, 'VmHWM'), agent: statusKiB(agent, 'VmHWM') };
-      if (peak.coordinator === undefined || peak.agent === undefined) throw new Error('the coordinator or the agent daemon exited during the sync');
+      if (peak.coordinator === undefined || peak.agent === undefined)
+        throw new Error('the coordinator or the agent daemon exited during the sync');
       process.stderr.write(
         `  sync-100k: up ${up.ms} ms; coordinator idle ${mib(idle.coordinator).toFixed(1)} MiB, peak ${mib(peak.coordinator).toFixed(1)} MiB; ` +
           `agent daemon idle ${mib(idle.agent).toFixed(1)} MiB, peak ${mib(peak.agent).toFixed(1)} MiB; sync-receive peak ${mib(receiverPeak).toFixed(1)} MiB` +
@@ -118,9 +131,30 @@ export const syncMemory: Benchmark = {
       must(await env.cli(['workspace', 'rm', name, '--force'], { timeoutMs: 900_000 }), 'workspace rm');
       const bareNode = bareNodePeakKiB();
       return [
-        result('sync-100k-files-coordinator-peak-rss', mib(peak.coordinator), 'MiB', 'coordinator-idle-rss', mib(idle.coordinator), 2),
-        result('sync-100k-files-agent-daemon-peak-rss', mib(peak.agent), 'MiB', 'agent-daemon-idle-rss', mib(idle.agent), 2),
-        result('sync-100k-files-agent-receiver-peak-rss', mib(receiverPeak), 'MiB', 'bare-node-process-peak-rss', mib(bareNode), 2),
+        result(
+          'sync-100k-files-coordinator-peak-rss',
+          mib(peak.coordinator),
+          'MiB',
+          'coordinator-idle-rss',
+          mib(idle.coordinator),
+          2,
+        ),
+        result(
+          'sync-100k-files-agent-daemon-peak-rss',
+          mib(peak.agent),
+          'MiB',
+          'agent-daemon-idle-rss',
+          mib(idle.agent),
+          2,
+        ),
+        result(
+          'sync-100k-files-agent-receiver-peak-rss',
+          mib(receiverPeak),
+          'MiB',
+          'bare-node-process-peak-rss',
+          mib(bareNode),
+          2,
+        ),
       ];
     } finally {
       await env.cleanup();

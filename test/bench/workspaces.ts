@@ -88,7 +88,8 @@ export const workspaceUp: Benchmark = {
         const dir = copyWithoutServices(env, name);
         const up = must(await env.cli(['workspace', 'up', dir, '--name', name, '--json']), 'workspace up');
         const r = JSON.parse(up.stdout) as WorkspaceUpResult;
-        if (r.services?.length) throw new Error(`up started ${r.services.length} services; this figure is the workspace alone`);
+        if (r.services?.length)
+          throw new Error(`up started ${r.services.length} services; this figure is the workspace alone`);
         const ssh = must(await env.ssh(r.sshHost, ['true']), `ssh ${r.sshHost} true`);
         ours.push(up.ms + ssh.ms);
         upOnly.push(up.ms);
@@ -98,10 +99,26 @@ export const workspaceUp: Benchmark = {
         must(await env.cli(['workspace', 'rm', name, '--force']), 'workspace rm');
       }
       const withoutSync = (samples: number[]) => samples.map((ms, i) => ms - (sync[i] ?? 0));
-      process.stderr.write(`  workspace-up medians: up ${median(upOnly)} ms (sync ${median(sync)} ms), first ssh true ${median(sshOnly)} ms; docker run + exec ${median(raw)} ms\n`);
+      process.stderr.write(
+        `  workspace-up medians: up ${median(upOnly)} ms (sync ${median(sync)} ms), first ssh true ${median(sshOnly)} ms; docker run + exec ${median(raw)} ms\n`,
+      );
       return [
-        result('workspace-up-to-sshd-ready-without-sync', median(withoutSync(upOnly)), 'ms', 'docker-run-plus-exec-true', median(raw), 1.5),
-        result('workspace-up-to-first-ssh-login-without-sync', median(withoutSync(ours)), 'ms', 'docker-run-plus-exec-true', median(raw), 1.5),
+        result(
+          'workspace-up-to-sshd-ready-without-sync',
+          median(withoutSync(upOnly)),
+          'ms',
+          'docker-run-plus-exec-true',
+          median(raw),
+          1.5,
+        ),
+        result(
+          'workspace-up-to-first-ssh-login-without-sync',
+          median(withoutSync(ours)),
+          'ms',
+          'docker-run-plus-exec-true',
+          median(raw),
+          1.5,
+        ),
         result('workspace-up-sync', median(sync), 'ms', 'workspace-up-to-first-ssh-login', median(ours), 0.5),
       ];
     } finally {
@@ -118,8 +135,12 @@ export const workspaceReup: Benchmark = {
     try {
       const name = 'bench-reup';
       const dir = copyOf(env, name);
-      const first = JSON.parse(must(await env.cli(['workspace', 'up', dir, '--name', name, '--json']), 'workspace up').stdout) as WorkspaceUpResult;
-      const status = JSON.parse(must(await env.cli(['workspace', 'status', name, '--json']), 'workspace status').stdout) as WorkspaceStatus;
+      const first = JSON.parse(
+        must(await env.cli(['workspace', 'up', dir, '--name', name, '--json']), 'workspace up').stdout,
+      ) as WorkspaceUpResult;
+      const status = JSON.parse(
+        must(await env.cli(['workspace', 'status', name, '--json']), 'workspace status').stdout,
+      ) as WorkspaceStatus;
       if (!status.ssh) throw new Error(`workspace status has no ssh endpoint: ${JSON.stringify(status)}`);
       // Plain OpenSSH straight to the workspace's sshd on the node's loopback: no ProxyCommand.
       const direct = ['-o', 'ProxyCommand=none', '-o', `HostName=${status.ssh.host}`, '-o', `Port=${status.ssh.port}`];
@@ -135,7 +156,22 @@ export const workspaceReup: Benchmark = {
         const r = JSON.parse(up.stdout) as WorkspaceUpResult;
         if (r.sync?.sent !== 1) throw new Error(`re-up sent ${r.sync?.sent} files, not 1`);
         ours.push(up.ms);
-        const ssh = must(await env.run(['ssh', '-F', join(env.h.home, 'ssh_config'), '-o', 'BatchMode=yes', ...direct, first.sshHost, `cat > ${first.workspaceFolder}/README.md`], { input: text }), 'ssh cat >');
+        const ssh = must(
+          await env.run(
+            [
+              'ssh',
+              '-F',
+              join(env.h.home, 'ssh_config'),
+              '-o',
+              'BatchMode=yes',
+              ...direct,
+              first.sshHost,
+              `cat > ${first.workspaceFolder}/README.md`,
+            ],
+            { input: text },
+          ),
+          'ssh cat >',
+        );
         raw.push(ssh.ms);
       }
       must(await env.cli(['workspace', 'rm', name, '--force']), 'workspace rm');
@@ -154,11 +190,33 @@ export const workspaceSshProxy: Benchmark = {
     const h = createCliHome();
     try {
       const node = net.nodes[0]!;
-      must(await h.run(['node', 'add', node.name, '--host', node.host, '--user', node.user, '--identity', node.identity, '--host-key-fingerprint', node.hostKeyFingerprint]), 'node add');
+      must(
+        await h.run([
+          'node',
+          'add',
+          node.name,
+          '--host',
+          node.host,
+          '--user',
+          node.user,
+          '--identity',
+          node.identity,
+          '--host-key-fingerprint',
+          node.hostKeyFingerprint,
+        ]),
+        'node add',
+      );
       const dir = join(h.dir, 'hello');
       cpSync(HELLO, dir, { recursive: true });
-      const up = JSON.parse(must(await h.run(['workspace', 'up', dir, '--node', node.name, '--json'], { timeoutMs: 180_000 }), 'workspace up').stdout) as WorkspaceUpResult;
-      const status = JSON.parse(must(await h.run(['workspace', 'status', up.name, '--json']), 'workspace status').stdout) as WorkspaceStatus;
+      const up = JSON.parse(
+        must(
+          await h.run(['workspace', 'up', dir, '--node', node.name, '--json'], { timeoutMs: 180_000 }),
+          'workspace up',
+        ).stdout,
+      ) as WorkspaceUpResult;
+      const status = JSON.parse(
+        must(await h.run(['workspace', 'status', up.name, '--json']), 'workspace status').stdout,
+      ) as WorkspaceStatus;
       if (!status.ssh) throw new Error(`workspace status has no ssh endpoint: ${JSON.stringify(status)}`);
       // The same workspace block, reached with OpenSSH's own jump through the node instead.
       const config = join(h.dir, 'bench_ssh_config');
@@ -186,7 +244,17 @@ export const workspaceSshProxy: Benchmark = {
         return Number(process.hrtime.bigint() - t0) / 1e6;
       };
       const proxied = ['-F', join(h.home, 'ssh_config'), '-o', 'BatchMode=yes', up.sshHost];
-      const jumped = ['-F', config, '-o', 'ProxyJump=bench-node', '-o', `HostName=${status.ssh.host}`, '-o', `Port=${status.ssh.port}`, up.sshHost];
+      const jumped = [
+        '-F',
+        config,
+        '-o',
+        'ProxyJump=bench-node',
+        '-o',
+        `HostName=${status.ssh.host}`,
+        '-o',
+        `Port=${status.ssh.port}`,
+        up.sshHost,
+      ];
       timeSsh(proxied); // first connects (agent tunnel, node host key) are not part of the figure
       timeSsh(jumped);
       const ours: number[] = [];

@@ -19,7 +19,8 @@ describe('the extension host in code-server', function () {
     console.log(`      set-up: ${JSON.stringify(env.timings)}`);
     result = await runExtensionHostTests(env.cs, { folder: env.folder, resultsFile: env.resultsFile });
     console.log(`      in-host suite: ${result.ms} ms`);
-    for (const m of result.metrics) console.log(`      measured in the extension host: ${m.metric} ${m.value} ${m.unit}`);
+    for (const m of result.metrics)
+      console.log(`      measured in the extension host: ${m.metric} ${m.value} ${m.unit}`);
     const suite = this.test!.parent!;
     for (const t of result.tests) {
       suite.addTest(
@@ -34,6 +35,10 @@ describe('the extension host in code-server', function () {
   it('the in-host suite ran to the end and its exit code agrees with its tests', () => {
     assert.ok(result.tests.length > 0, `no in-host test reported:\n${result.log.slice(-40).join('\n')}`);
     const failed = result.tests.filter((t) => t.state === 'failed').length;
-    assert.equal(result.exitCode, failed ? 1 : 0, `exit code ${result.exitCode} with ${failed} failed:\n${result.log.slice(-40).join('\n')}`);
+    assert.equal(
+      result.exitCode,
+      failed ? 1 : 0,
+      `exit code ${result.exitCode} with ${failed} failed:\n${result.log.slice(-40).join('\n')}`,
+    );
   });
 });

@@ -34,7 +34,11 @@ describe('the Remote Nodes view, through the UI', function () {
 
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && page) {
-      await page.screenshot({ path: join(SHOTS, `failed-${this.currentTest.title.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
+      await page
+        .screenshot({
+          path: join(SHOTS, `failed-${this.currentTest.title.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png`),
+        })
+        .catch(() => undefined);
     }
   });
 
@@ -82,7 +86,10 @@ describe('the Remote Nodes view, through the UI', function () {
     // Off the sash, so it is not drawn highlighted in the screenshots.
     await page.mouse.move(box.x + width + 200, y);
     const after = await sidebar.boundingBox();
-    assert.ok(after && Math.abs(after.width - width) <= 8, `the side bar is ${after?.width} px wide after the drag, not ${width}`);
+    assert.ok(
+      after && Math.abs(after.width - width) <= 8,
+      `the side bar is ${after?.width} px wide after the drag, not ${width}`,
+    );
   }
 
   it('opens the Vendetta view and shows both nodes, and the running workspace under its node', async function () {
@@ -99,7 +106,9 @@ describe('the Remote Nodes view, through the UI', function () {
     const wsRow = await row(ws.name).textContent();
     assert.match(wsRow ?? '', new RegExp(ws.name));
     if (!(await row('db').isVisible())) await row(ws.name).click();
-    await row('db').waitFor({ timeout: 60_000 }).catch(() => undefined);
+    await row('db')
+      .waitFor({ timeout: 60_000 })
+      .catch(() => undefined);
     await page.screenshot({ path: join(SHOTS, 'remote-nodes-light.png') });
   });
 
@@ -114,13 +123,23 @@ describe('the Remote Nodes view, through the UI', function () {
     // The key: Browse…, then the path typed into VS Code's own file dialog.
     const input = quickInput();
     await input.fill('Browse');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Browse' }).first().waitFor({ timeout: 10_000 });
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'Browse' })
+      .first()
+      .waitFor({ timeout: 10_000 });
     await input.press('Enter');
     await page.locator('.quick-input-widget', { hasText: 'SSH private key' }).waitFor({ timeout: 30_000 });
     // The dialog fills in its start folder a moment after it opens; type the path after that.
-    await page.waitForFunction((el) => (el as { value?: string }).value?.startsWith('/') ?? false, await input.elementHandle(), { timeout: 10_000 });
+    await page.waitForFunction(
+      (el) => (el as { value?: string }).value?.startsWith('/') ?? false,
+      await input.elementHandle(),
+      { timeout: 10_000 },
+    );
     await input.fill(spare.identity);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: spare.identity.split('/').pop()! }).first().waitFor({ timeout: 10_000 });
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: spare.identity.split('/').pop()! })
+      .first()
+      .waitFor({ timeout: 10_000 });
     await input.press('Enter');
     // The host key to confirm, in a modal dialog naming its fingerprint.
     const dialog = page.locator('.monaco-dialog-box');
@@ -137,7 +156,10 @@ describe('the Remote Nodes view, through the UI', function () {
     this.timeout(90_000);
     // Whatever the previous step left open (a toast, a dialog) must not take the keys.
     await page.keyboard.press('Escape');
-    await page.locator('.monaco-dialog-box').waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+    await page
+      .locator('.monaco-dialog-box')
+      .waitFor({ state: 'detached', timeout: 10_000 })
+      .catch(() => undefined);
     // The color theme picker, from the command palette (a key chord depends on where focus is).
     await palette('Preferences: Color Theme');
     const input = quickInput();

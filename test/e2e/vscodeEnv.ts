@@ -50,10 +50,32 @@ async function create(): Promise<VscodeEnv> {
   const net = (made.net = await createDockerNodes({ count: 3, label: 'e2e' }));
   timings.nodesMs = Date.now() - t0;
   const h = (made.h = createCliHome());
-  const [n1, n2, spare] = net.nodes as [DockerNodes['nodes'][number], DockerNodes['nodes'][number], DockerNodes['nodes'][number]];
+  const [n1, n2, spare] = net.nodes as [
+    DockerNodes['nodes'][number],
+    DockerNodes['nodes'][number],
+    DockerNodes['nodes'][number],
+  ];
   const t1 = Date.now();
   const adds = await Promise.all(
-    [n1, n2].map((n) => h.run(['node', 'add', n.name, '--host', n.host, '--user', n.user, '--identity', n.identity, '--host-key-fingerprint', n.hostKeyFingerprint, '--json'], { timeoutMs: 120_000 })),
+    [n1, n2].map((n) =>
+      h.run(
+        [
+          'node',
+          'add',
+          n.name,
+          '--host',
+          n.host,
+          '--user',
+          n.user,
+          '--identity',
+          n.identity,
+          '--host-key-fingerprint',
+          n.hostKeyFingerprint,
+          '--json',
+        ],
+        { timeoutMs: 120_000 },
+      ),
+    ),
   );
   adds.forEach((r, i) => assert.equal(r.code, 0, `node add ${[n1, n2][i]!.name}: ${r.stderr}`));
   timings.nodeAddMs = Date.now() - t1;
@@ -67,7 +89,8 @@ async function create(): Promise<VscodeEnv> {
   assert.equal(up.code, 0, `workspace up hello: ${up.stderr}`);
   const ws = await h.json<WorkspaceStatus>(['workspace', 'status', 'hello']);
   timings.workspaceUpMs = Date.now() - t2;
-  if (timings.workspaceUpMs > 60_000) console.log(`      workspace up took ${timings.workspaceUpMs} ms:\n${up.stderr.trim()}`);
+  if (timings.workspaceUpMs > 60_000)
+    console.log(`      workspace up took ${timings.workspaceUpMs} ms:\n${up.stderr.trim()}`);
 
   // The extension starts the coordinator it needs itself (its bundled CLI, the runtime it finds),
   // so the ssh_config the Reopen test uses holds the extension's ProxyCommand.
@@ -82,7 +105,13 @@ async function create(): Promise<VscodeEnv> {
   const info: E2eInfo = {
     home: h.home,
     cli: join(h.dir, 'bin', 'vendetta.js'),
-    nodes: [n1, n2].map((n) => ({ name: n.name, host: n.host, user: n.user, identity: n.identity, fingerprint: n.hostKeyFingerprint })),
+    nodes: [n1, n2].map((n) => ({
+      name: n.name,
+      host: n.host,
+      user: n.user,
+      identity: n.identity,
+      fingerprint: n.hostKeyFingerprint,
+    })),
     workspace: { name: ws.name, node: ws.node, services: ['db', 'api', 'web'] },
     reopenProject: {
       folder,

@@ -8,7 +8,17 @@
  * start: code-server's process tree and the Chromium processes using that dir's profile, by pid.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -18,7 +28,16 @@ import { descendants, killPids, pidAlive, processCmdline, processStartTime, wait
 
 export const CODE_SERVER_RUNS = '/tmp/vendetta-test-code-server';
 export const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-proxy-server'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-proxy-server',
+];
 const BASE_SETTINGS = {
   'extensions.autoCheckUpdates': false,
   'extensions.autoUpdate': false,
@@ -78,13 +97,17 @@ function chromiumPidsOf(dir: string): number[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const argv = processCmdline(Number(name));
-    if ((argv[0] ?? '').includes('chrom') && argv.some((a) => a.startsWith('--user-data-dir=') && a.includes(dir))) out.push(Number(name));
+    if ((argv[0] ?? '').includes('chrom') && argv.some((a) => a.startsWith('--user-data-dir=') && a.includes(dir)))
+      out.push(Number(name));
   }
   return out;
 }
 
 function killRun(dir: string, owner: Owner | undefined): void {
-  const tree = owner?.pid && pidAlive(owner.pid) && processStartTime(owner.pid) === owner.pidStart ? [owner.pid, ...descendants(owner.pid)] : [];
+  const tree =
+    owner?.pid && pidAlive(owner.pid) && processStartTime(owner.pid) === owner.pidStart
+      ? [owner.pid, ...descendants(owner.pid)]
+      : [];
   const pids = [...tree, ...chromiumPidsOf(dir)];
   killPids(pids, 'SIGTERM');
   if (!waitGoneSync(pids, 3_000)) {
@@ -138,7 +161,11 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
   saveOwner();
   const userData = join(dir, 'user-data');
   const extensions = join(dir, 'extensions');
-  const xdg = { XDG_CONFIG_HOME: join(dir, 'xdg-config'), XDG_DATA_HOME: join(dir, 'xdg-data'), XDG_CACHE_HOME: join(dir, 'xdg-cache') };
+  const xdg = {
+    XDG_CONFIG_HOME: join(dir, 'xdg-config'),
+    XDG_DATA_HOME: join(dir, 'xdg-data'),
+    XDG_CACHE_HOME: join(dir, 'xdg-cache'),
+  };
   for (const d of [join(userData, 'User'), extensions, ...Object.values(xdg)]) mkdirSync(d, { recursive: true });
   const settingsFile = join(userData, 'User', 'settings.json');
   writeFileSync(settingsFile, JSON.stringify({ ...BASE_SETTINGS, ...opts.settings }, null, 2));
@@ -161,21 +188,44 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
 
   try {
     for (const vsix of opts.installExtensions ?? []) {
-      const r = spawnSync(process.execPath, [entry, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix], {
-        env: { ...process.env, ...xdg, EXTENSIONS_GALLERY: '{}', ...opts.env },
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
-      if (r.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed (${r.error?.message ?? `exit ${r.status}`}):\n${(r.stderr || r.stdout || '').slice(-2000)}`);
+      const r = spawnSync(
+        process.execPath,
+        [entry, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix],
+        {
+          env: { ...process.env, ...xdg, EXTENSIONS_GALLERY: '{}', ...opts.env },
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
+      if (r.status !== 0)
+        throw new Error(
+          `code-server --install-extension ${vsix} failed (${r.error?.message ?? `exit ${r.status}`}):\n${(r.stderr || r.stdout || '').slice(-2000)}`,
+        );
     }
     let port = 0;
     for (let attempt = 0; attempt < 3 && !port; attempt++) {
       const candidate = await freePort();
       const logFd = openSync(log, 'a');
-      const args = [entry, '--bind-addr', `127.0.0.1:${candidate}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensions];
+      const args = [
+        entry,
+        '--bind-addr',
+        `127.0.0.1:${candidate}`,
+        '--auth',
+        'none',
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        '--user-data-dir',
+        userData,
+        '--extensions-dir',
+        extensions,
+      ];
       // No extension gallery: the tests reach nothing but loopback, and a gallery entry in a picker
       // (the theme picker's "Browse Additional Color Themes") would try open-vsx.org.
-      const child = spawn(process.execPath, args, { env: { ...process.env, ...xdg, EXTENSIONS_GALLERY: '{}', ...opts.env }, stdio: ['ignore', logFd, logFd] });
+      const child = spawn(process.execPath, args, {
+        env: { ...process.env, ...xdg, EXTENSIONS_GALLERY: '{}', ...opts.env },
+        stdio: ['ignore', logFd, logFd],
+      });
       closeSync(logFd);
       child.on('error', () => undefined);
       if (!child.pid) throw new Error('could not start code-server');
@@ -183,9 +233,11 @@ export async function startCodeServer(opts: CodeServerOptions = {}): Promise<Cod
       owner.pidStart = processStartTime(child.pid);
       saveOwner();
       const until = Date.now() + 60_000;
-      while (Date.now() < until && child.exitCode === null && !(await healthy(candidate))) await new Promise((r) => setTimeout(r, 100));
+      while (Date.now() < until && child.exitCode === null && !(await healthy(candidate)))
+        await new Promise((r) => setTimeout(r, 100));
       if (child.exitCode === null && (await healthy(candidate))) port = candidate;
-      else if (!/EADDRINUSE/.test(readFileSync(log, 'utf8'))) throw new Error(`code-server did not answer /healthz within 60 s:\n${readFileSync(log, 'utf8').slice(-3000)}`);
+      else if (!/EADDRINUSE/.test(readFileSync(log, 'utf8')))
+        throw new Error(`code-server did not answer /healthz within 60 s:\n${readFileSync(log, 'utf8').slice(-3000)}`);
       else killRun(dir, owner);
     }
     if (!port) throw new Error(`code-server found no free port:\n${readFileSync(log, 'utf8').slice(-2000)}`);

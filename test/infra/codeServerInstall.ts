@@ -6,7 +6,16 @@
  * Two runs installing at once each install into their own temp folder; the first rename wins.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pidAlive } from './sys';
 
@@ -28,7 +37,9 @@ const entryOf = (dir: string) => join(dir, 'node_modules', 'code-server', 'out',
 
 function installedVersion(dir: string): string | undefined {
   try {
-    const pkg = JSON.parse(readFileSync(join(dir, 'node_modules', 'code-server', 'package.json'), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(join(dir, 'node_modules', 'code-server', 'package.json'), 'utf8')) as {
+      version?: string;
+    };
     return existsSync(join(dir, '.complete')) && existsSync(entryOf(dir)) ? pkg.version : undefined;
   } catch {
     return undefined;
@@ -55,27 +66,48 @@ function nodeHeaders(): Record<string, string> {
 }
 
 export function ensureCodeServer(): CodeServerInstall {
-  if (installedVersion(INSTALL_DIR) === CODE_SERVER_VERSION) return { entry: entryOf(INSTALL_DIR), installed: false, installMs: 0 };
+  if (installedVersion(INSTALL_DIR) === CODE_SERVER_VERSION)
+    return { entry: entryOf(INSTALL_DIR), installed: false, installMs: 0 };
   const t0 = Date.now();
   mkdirSync(TOOLS_DIR, { recursive: true });
   removeStaleInstalls();
   const rg = ['/usr/bin/rg', '/bin/rg'].find((p) => existsSync(p));
-  if (!rg) throw new Error('code-server needs ripgrep: /usr/bin/rg is missing (test/infra/setup.sh installs it as root)');
+  if (!rg)
+    throw new Error('code-server needs ripgrep: /usr/bin/rg is missing (test/infra/setup.sh installs it as root)');
   const work = mkdtempSync(join(TOOLS_DIR, `code-server-install-${process.pid}-`));
   try {
     const tmp = join(work, 'tmp');
     mkdirSync(join(tmp, RIPGREP_CACHE), { recursive: true });
-    const tar = spawnSync('tar', ['-czf', join(tmp, RIPGREP_CACHE, RIPGREP_TARBALL), '-C', rg.replace(/\/rg$/, ''), 'rg'], { encoding: 'utf8' });
+    const tar = spawnSync(
+      'tar',
+      ['-czf', join(tmp, RIPGREP_CACHE, RIPGREP_TARBALL), '-C', rg.replace(/\/rg$/, ''), 'rg'],
+      { encoding: 'utf8' },
+    );
     if (tar.status !== 0) throw new Error(`packing rg for @vscode/ripgrep failed: ${tar.stderr}`);
     writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'vendetta-test-code-server', private: true }));
-    const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-save', `code-server@${CODE_SERVER_VERSION}`], {
-      cwd: work,
-      encoding: 'utf8',
-      timeout: 600_000,
-      env: { ...process.env, TMPDIR: tmp, npm_config_unsafe_perm: 'true', npm_config_yes: 'true', npm_config_update_notifier: 'false', ...nodeHeaders() },
-    });
-    if (npm.status !== 0) throw new Error(`npm install code-server@${CODE_SERVER_VERSION} failed (${npm.error?.message ?? `exit ${npm.status}`}):\n${(npm.stderr ?? '').slice(-3000)}`);
-    if (!existsSync(entryOf(work))) throw new Error(`code-server@${CODE_SERVER_VERSION} installed without ${entryOf(work)}`);
+    const npm = spawnSync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--no-save', `code-server@${CODE_SERVER_VERSION}`],
+      {
+        cwd: work,
+        encoding: 'utf8',
+        timeout: 600_000,
+        env: {
+          ...process.env,
+          TMPDIR: tmp,
+          npm_config_unsafe_perm: 'true',
+          npm_config_yes: 'true',
+          npm_config_update_notifier: 'false',
+          ...nodeHeaders(),
+        },
+      },
+    );
+    if (npm.status !== 0)
+      throw new Error(
+        `npm install code-server@${CODE_SERVER_VERSION} failed (${npm.error?.message ?? `exit ${npm.status}`}):\n${(npm.stderr ?? '').slice(-3000)}`,
+      );
+    if (!existsSync(entryOf(work)))
+      throw new Error(`code-server@${CODE_SERVER_VERSION} installed without ${entryOf(work)}`);
     rmSync(tmp, { recursive: true, force: true });
     writeFileSync(join(work, '.complete'), new Date().toISOString());
     try {

@@ -9,10 +9,29 @@
  *   data-root /var/tmp/vendetta-test-dockerd/<id>      own netns (ownNetns) vtd<id>
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { EngineClient } from '../../agent/providers/docker/engine';
-import { descendants, killPids, mountsUnder, pidAlive, processesMentioning, processStartTime, run, waitGoneSync } from './sys';
+import {
+  descendants,
+  killPids,
+  mountsUnder,
+  pidAlive,
+  processesMentioning,
+  processStartTime,
+  run,
+  waitGoneSync,
+} from './sys';
 
 export const DOCKERD_REGISTRY = '/tmp/vendetta-test-dockerd';
 export const DOCKERD_DATA = '/var/tmp/vendetta-test-dockerd';
@@ -100,7 +119,18 @@ function teardown(r: Registration): void {
   }
   if (r.bridge) {
     for (let i = 0; i < 10; i++) {
-      const del = [...nsenterPrefix(r.netns), 'iptables', '-D', 'DOCKER-USER', '-i', r.bridge, '-o', r.bridge, '-j', 'ACCEPT'];
+      const del = [
+        ...nsenterPrefix(r.netns),
+        'iptables',
+        '-D',
+        'DOCKER-USER',
+        '-i',
+        r.bridge,
+        '-o',
+        r.bridge,
+        '-j',
+        'ACCEPT',
+      ];
       if (run(del, { allowFail: true }).status !== 0) break;
     }
   }
@@ -125,7 +155,10 @@ export function cleanStaleDockerds(): void {
   }
 }
 
-function claimId(base: Omit<Registration, 'execRoot' | 'dataRoot' | 'netns'> & { netns?: string }): { id: number; reg: Registration } {
+function claimId(base: Omit<Registration, 'execRoot' | 'dataRoot' | 'netns'> & { netns?: string }): {
+  id: number;
+  reg: Registration;
+} {
   mkdirSync(DOCKERD_REGISTRY, { recursive: true, mode: 0o755 });
   for (let id = 1; id <= MAX_ID; id++) {
     const reg: Registration = {
@@ -154,7 +187,10 @@ async function waitForPing(engine: EngineClient, pid: number, log: string, ms: n
       return;
     } catch (err) {
       if (!pidAlive(pid)) throw new Error(`dockerd exited while starting; its log:\n${tail(log)}`);
-      if (Date.now() > until) throw new Error(`dockerd did not answer /_ping within ${ms} ms (${(err as Error).message}); its log:\n${tail(log)}`);
+      if (Date.now() > until)
+        throw new Error(
+          `dockerd did not answer /_ping within ${ms} ms (${(err as Error).message}); its log:\n${tail(log)}`,
+        );
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -173,7 +209,14 @@ export async function startDockerd(opts: DockerdOptions): Promise<Dockerd> {
   if (opts.netns && opts.ownNetns) throw new Error('startDockerd: give netns or ownNetns, not both');
   cleanStaleDockerds();
   mkdirSync(opts.dir, { recursive: true });
-  const { id, reg } = claimId({ owner: process.pid, ownerStart: processStartTime(process.pid), dir: opts.dir, netns: opts.netns, ownNetns: opts.ownNetns, bridge: opts.bridge });
+  const { id, reg } = claimId({
+    owner: process.pid,
+    ownerStart: processStartTime(process.pid),
+    dir: opts.dir,
+    netns: opts.netns,
+    ownNetns: opts.ownNetns,
+    bridge: opts.bridge,
+  });
   const save = () => writeFileSync(regFile(id), JSON.stringify(reg));
   let stopped = false;
   const stopSync = () => {
@@ -200,14 +243,22 @@ export async function startDockerd(opts: DockerdOptions): Promise<Dockerd> {
     const argv = [
       ...nsenterPrefix(reg.netns),
       'dockerd',
-      '--host', `unix://${socket}`,
-      '--data-root', reg.dataRoot,
-      '--exec-root', reg.execRoot,
-      '--pidfile', join(reg.execRoot, 'dockerd.pid'),
-      '--config-file', config,
-      '--containerd-namespace', `vendetta-test-${id}`,
-      '--containerd-plugins-namespace', `vendetta-test-${id}-plugins`,
-      '--shutdown-timeout', '2',
+      '--host',
+      `unix://${socket}`,
+      '--data-root',
+      reg.dataRoot,
+      '--exec-root',
+      reg.execRoot,
+      '--pidfile',
+      join(reg.execRoot, 'dockerd.pid'),
+      '--config-file',
+      config,
+      '--containerd-namespace',
+      `vendetta-test-${id}`,
+      '--containerd-plugins-namespace',
+      `vendetta-test-${id}-plugins`,
+      '--shutdown-timeout',
+      '2',
       ...(opts.bip ? ['--bip', opts.bip] : []),
       ...(opts.group ? ['--group', opts.group] : []),
     ];
@@ -224,15 +275,41 @@ export async function startDockerd(opts: DockerdOptions): Promise<Dockerd> {
     };
     const engine = new EngineClient(socket, 30_000);
     let pid = await launch();
-    if (opts.bridge) run([...nsenterPrefix(reg.netns), 'iptables', '-I', 'DOCKER-USER', '-i', opts.bridge, '-o', opts.bridge, '-j', 'ACCEPT']);
+    if (opts.bridge)
+      run([
+        ...nsenterPrefix(reg.netns),
+        'iptables',
+        '-I',
+        'DOCKER-USER',
+        '-i',
+        opts.bridge,
+        '-o',
+        opts.bridge,
+        '-j',
+        'ACCEPT',
+      ]);
     const stop = async (): Promise<void> => {
       if (stopped) return;
       // Containers first, all at once: a PID 1 that ignores SIGTERM would make dockerd wait.
       try {
-        const list = await engine.json({ method: 'GET', path: '/containers/json', query: { all: 1 }, accept: [200], what: 'list containers' }, { timeoutMs: 5_000 });
+        const list = await engine.json(
+          { method: 'GET', path: '/containers/json', query: { all: 1 }, accept: [200], what: 'list containers' },
+          { timeoutMs: 5_000 },
+        );
         await Promise.all(
           (list.value as Array<{ Id: string }>).map((c) =>
-            engine.send({ method: 'DELETE', path: `/containers/${c.Id}`, query: { force: 1, v: 1 }, accept: [204, 404, 409], what: 'remove' }, { timeoutMs: 10_000 }).catch(() => undefined),
+            engine
+              .send(
+                {
+                  method: 'DELETE',
+                  path: `/containers/${c.Id}`,
+                  query: { force: 1, v: 1 },
+                  accept: [204, 404, 409],
+                  what: 'remove',
+                },
+                { timeoutMs: 10_000 },
+              )
+              .catch(() => undefined),
           ),
         );
       } catch {
@@ -247,7 +324,15 @@ export async function startDockerd(opts: DockerdOptions): Promise<Dockerd> {
       while (pidAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     };
     const d: Dockerd = {
-      id, socket, host: `unix://${socket}`, pid, netns: reg.netns, log, nsenter: nsenterPrefix(reg.netns), engine, stop,
+      id,
+      socket,
+      host: `unix://${socket}`,
+      pid,
+      netns: reg.netns,
+      log,
+      nsenter: nsenterPrefix(reg.netns),
+      engine,
+      stop,
       async restart() {
         await terminate();
         pid = await launch();

@@ -50,7 +50,13 @@ export async function createDockerNodes(opts: { count: number; label?: string })
         chownSync(runUser, node.uid, gidOf(node.user));
         runDirs.push(runUser);
         const dockerSocket = join(runUser, 'docker.sock');
-        const dockerd = await startDockerd({ dir: join(base.dir, `n${idx + 1}`, 'dockerd'), netns: node.netns, socketPath: dockerSocket, bip: `10.81.${idx + 1}.1/24`, group: node.user });
+        const dockerd = await startDockerd({
+          dir: join(base.dir, `n${idx + 1}`, 'dockerd'),
+          netns: node.netns,
+          socketPath: dockerSocket,
+          bip: `10.81.${idx + 1}.1/24`,
+          group: node.user,
+        });
         engines.push(dockerd);
         const image = await ensureTestImage(dockerSocket);
         return Object.assign(node, { dockerd, dockerSocket, image });
@@ -60,7 +66,13 @@ export async function createDockerNodes(opts: { count: number; label?: string })
       ...base,
       nodes,
       async containers(i) {
-        const r = await nodes[i]!.dockerd.engine.json({ method: 'GET', path: '/containers/json', query: { all: 1, filters: JSON.stringify({ label: ['dev.vendetta.workspace'] }) }, accept: [200], what: 'list containers' });
+        const r = await nodes[i]!.dockerd.engine.json({
+          method: 'GET',
+          path: '/containers/json',
+          query: { all: 1, filters: JSON.stringify({ label: ['dev.vendetta.workspace'] }) },
+          accept: [200],
+          what: 'list containers',
+        });
         return r.value as Array<{ Id: string; Names: string[]; Labels: Record<string, string>; State: string }>;
       },
       destroy: stopAll,

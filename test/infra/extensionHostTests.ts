@@ -81,7 +81,10 @@ export async function runExtensionHostTests(cs: CodeServer, opts: InHostRunOptio
   await page.goto(cs.folderUrl(opts.folder, payload));
   const timeoutMs = opts.timeoutMs ?? 240_000;
   let timer: NodeJS.Timeout | undefined;
-  const exitCode = await Promise.race([exit, new Promise<number>((resolve) => (timer = setTimeout(() => resolve(-1), timeoutMs)))]);
+  const exitCode = await Promise.race([
+    exit,
+    new Promise<number>((resolve) => (timer = setTimeout(() => resolve(-1), timeoutMs))),
+  ]);
   clearTimeout(timer);
   await page.close().catch(() => undefined);
   const tests: InHostTest[] = [];

@@ -24,9 +24,12 @@ export interface FreshMachine {
 }
 
 function sweepLeftovers(): void {
-  for (const name of run(['ip', 'netns', 'list'], { allowFail: true }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '')) {
+  for (const name of run(['ip', 'netns', 'list'], { allowFail: true })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')) {
     const owner = Number(name.slice(PREFIX.length));
-    if (name.startsWith(PREFIX) && Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) run(['ip', 'netns', 'delete', name], { allowFail: true });
+    if (name.startsWith(PREFIX) && Number.isInteger(owner) && owner > 0 && !pidAlive(owner))
+      run(['ip', 'netns', 'delete', name], { allowFail: true });
   }
 }
 
@@ -45,7 +48,11 @@ export async function startFreshMachine(): Promise<FreshMachine> {
   run(['ip', 'netns', 'add', netns]);
   run(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
   const script = 'mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 1777 /run/lock && echo ready && exec sleep 86400';
-  const holder: ChildProcess = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holder: ChildProcess = spawn(
+    'nsenter',
+    [`--net=/run/netns/${netns}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const ready = await new Promise<boolean>((resolve) => {
     holder.stdout!.once('data', (d: Buffer) => resolve(d.toString().includes('ready')));
     holder.once('exit', () => resolve(false));

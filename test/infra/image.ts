@@ -45,8 +45,13 @@ export function ensureNoSshdImage(dockerSocket: string): Promise<ImageReport> {
 }
 
 async function ensureDebianImage(dockerSocket: string, image: string, flags: string[]): Promise<ImageReport> {
-  if (await hasImage(new EngineClient(dockerSocket), image)) return { image, built: false, buildMs: 0, imported: false, importMs: 0 };
-  const child = spawn(process.execPath, [BUILD_SCRIPT, '--import', '--docker-host', `unix://${dockerSocket}`, '--tag', image, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (await hasImage(new EngineClient(dockerSocket), image))
+    return { image, built: false, buildMs: 0, imported: false, importMs: 0 };
+  const child = spawn(
+    process.execPath,
+    [BUILD_SCRIPT, '--import', '--docker-host', `unix://${dockerSocket}`, '--tag', image, ...flags],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -58,7 +63,12 @@ async function ensureDebianImage(dockerSocket: string, image: string, flags: str
 }
 
 /** Imports a tar as an image (POST /images/create?fromSrc=-); the reply streams JSON lines. */
-export async function importImage(engine: EngineClient, tar: Buffer, ref: string, changes: string[] = []): Promise<void> {
+export async function importImage(
+  engine: EngineClient,
+  tar: Buffer,
+  ref: string,
+  changes: string[] = [],
+): Promise<void> {
   const colon = ref.lastIndexOf(':');
   const query: Record<string, string> = { fromSrc: '-', repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
   const path = `/images/create?${new URLSearchParams([...Object.entries(query), ...changes.map((c) => ['changes', c] as [string, string])])}`;
@@ -85,8 +95,15 @@ export async function ensureBusyboxImage(dockerSocket: string): Promise<string> 
   if (await hasImage(engine, BUSYBOX_IMAGE)) return BUSYBOX_IMAGE;
   const busybox = readFileSync('/bin/busybox');
   // Every applet linked, as `busybox --install -s /bin` would: a shell and its tools, nothing else.
-  const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter((n) => /^[a-z0-9_.[-]+$/.test(n) && n !== 'busybox');
-  const links = applets.map((name) => ({ path: `bin/${name}`, type: 'symlink' as const, mode: 0o777, linkname: 'busybox' }));
+  const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((n) => /^[a-z0-9_.[-]+$/.test(n) && n !== 'busybox');
+  const links = applets.map((name) => ({
+    path: `bin/${name}`,
+    type: 'symlink' as const,
+    mode: 0o777,
+    linkname: 'busybox',
+  }));
   const tar = tarBuffer([
     { path: 'bin/', type: 'directory', mode: 0o755 },
     { path: 'bin/busybox', type: 'file', mode: 0o755, data: busybox },

@@ -11,7 +11,17 @@
  *   registry /tmp/vendetta-test-lxd/<id>.json   LXD_DIR /var/tmp/vendetta-test-lxd/<id>   netns vtl<id>
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { LxdClient } from '../../agent/providers/lxc/client';
 import { descendants, killPids, pidAlive, processesMentioning, processStartTime, run, waitGoneSync } from './sys';
@@ -45,7 +55,9 @@ export interface Lxd {
   /** Env for the `lxc` client against this daemon (a private LXD_CONF). */
   env: Record<string, string>;
   /** Workspace instances (config key user.vendetta.workspace), running or not. */
-  instances(): Promise<Array<{ name: string; status: string; workspace: string; devices: Record<string, Record<string, string>> }>>;
+  instances(): Promise<
+    Array<{ name: string; status: string; workspace: string; devices: Record<string, Record<string, string>> }>
+  >;
   stop(): Promise<void>;
 }
 
@@ -105,7 +117,13 @@ export function cleanStaleLxds(): void {
 function claimId(netns: string | undefined): { id: number; reg: Registration } {
   mkdirSync(LXD_REGISTRY, { recursive: true, mode: 0o755 });
   for (let id = 1; id <= MAX_ID; id++) {
-    const reg: Registration = { owner: process.pid, ownerStart: processStartTime(process.pid), dir: join(LXD_DATA, String(id)), netns: netns ?? `vtl${id}`, ownNetns: !netns };
+    const reg: Registration = {
+      owner: process.pid,
+      ownerStart: processStartTime(process.pid),
+      dir: join(LXD_DATA, String(id)),
+      netns: netns ?? `vtl${id}`,
+      ownNetns: !netns,
+    };
     try {
       const fd = openSync(regFile(id), 'wx', 0o644);
       writeFileSync(fd, JSON.stringify(reg));
@@ -130,12 +148,16 @@ async function waitReady(client: LxdClient, pid: number, log: string, ms: number
   const until = Date.now() + ms;
   for (;;) {
     try {
-      const r = await client.json({ method: 'GET', path: '/1.0', accept: [200], what: 'describe itself' }, { timeoutMs: 2_000 });
+      const r = await client.json(
+        { method: 'GET', path: '/1.0', accept: [200], what: 'describe itself' },
+        { timeoutMs: 2_000 },
+      );
       // The API answers before the daemon has finished starting; `auth: trusted` comes with the full reply.
       if ((r.value as { metadata?: { environment?: unknown } }).metadata?.environment) return;
     } catch (err) {
       if (!pidAlive(pid)) throw new Error(`lxd exited while starting; its log:\n${tail(log)}`);
-      if (Date.now() > until) throw new Error(`lxd did not answer within ${ms} ms (${(err as Error).message}); its log:\n${tail(log)}`);
+      if (Date.now() > until)
+        throw new Error(`lxd did not answer within ${ms} ms (${(err as Error).message}); its log:\n${tail(log)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -156,9 +178,25 @@ function importImage(lxd: { dir: string; env: Record<string, string> }): void {
   const { tar } = JSON.parse(built.stdout.trim().split('\n').pop() ?? '{}') as { tar: string };
   const meta = join(lxd.dir, 'image-meta');
   mkdirSync(meta, { recursive: true });
-  writeFileSync(join(meta, 'metadata.yaml'), `architecture: x86_64\ncreation_date: ${Math.floor(Date.now() / 1000)}\nproperties:\n  description: Debian bookworm with systemd and OpenSSH (vendetta tests)\n  os: debian\n  release: bookworm\n`);
+  writeFileSync(
+    join(meta, 'metadata.yaml'),
+    `architecture: x86_64\ncreation_date: ${Math.floor(Date.now() / 1000)}\nproperties:\n  description: Debian bookworm with systemd and OpenSSH (vendetta tests)\n  os: debian\n  release: bookworm\n`,
+  );
   run(['tar', '-C', meta, '-cf', join(meta, 'metadata.tar'), 'metadata.yaml']);
-  run(['env', ...Object.entries(lxd.env).map(([k, v]) => `${k}=${v}`), 'lxc', 'image', 'import', join(meta, 'metadata.tar'), tar, '--alias', TEST_LXD_IMAGE], { timeoutMs: 300_000 });
+  run(
+    [
+      'env',
+      ...Object.entries(lxd.env).map(([k, v]) => `${k}=${v}`),
+      'lxc',
+      'image',
+      'import',
+      join(meta, 'metadata.tar'),
+      tar,
+      '--alias',
+      TEST_LXD_IMAGE,
+    ],
+    { timeoutMs: 300_000 },
+  );
   rmSync(meta, { recursive: true, force: true });
 }
 
@@ -193,8 +231,24 @@ export async function startLxd(opts: LxdOptions = {}): Promise<Lxd> {
     const startDaemon = async (): Promise<void> => {
       const out = openSync(join(reg.dir, 'lxd.out'), 'a');
       // nsenter and unshare exec in place, so the pid is lxd's; its mounts stay in its own namespace.
-      const argv = [...nsenter, 'unshare', '--mount', '--propagation', 'slave', '--', 'lxd', '--group', 'root', '--logfile', log];
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', out, out], detached: true, env: { ...process.env, LXD_DIR: reg.dir } });
+      const argv = [
+        ...nsenter,
+        'unshare',
+        '--mount',
+        '--propagation',
+        'slave',
+        '--',
+        'lxd',
+        '--group',
+        'root',
+        '--logfile',
+        log,
+      ];
+      const child = spawn(argv[0]!, argv.slice(1), {
+        stdio: ['ignore', out, out],
+        detached: true,
+        env: { ...process.env, LXD_DIR: reg.dir },
+      });
       closeSync(out);
       child.unref();
       pid = child.pid!;
@@ -212,15 +266,36 @@ export async function startLxd(opts: LxdOptions = {}): Promise<Lxd> {
     };
     await startDaemon();
     const env = { LXD_DIR: reg.dir, LXD_CONF: join(reg.dir, 'conf') };
-    run(['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'lxd', 'init', '--preseed'], { input: PRESEED, timeoutMs: 60_000 });
+    run(['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'lxd', 'init', '--preseed'], {
+      input: PRESEED,
+      timeoutMs: 60_000,
+    });
     importImage({ dir: reg.dir, env });
     const stop = async (): Promise<void> => {
       if (stopped) return;
       // Instances first (forced: a test has nothing to save), then the daemon by its PID.
       try {
-        const list = await client.json({ method: 'GET', path: '/1.0/instances', accept: [200], what: 'list instances' }, { timeoutMs: 5_000 });
+        const list = await client.json(
+          { method: 'GET', path: '/1.0/instances', accept: [200], what: 'list instances' },
+          { timeoutMs: 5_000 },
+        );
         const names = ((list.value as { metadata?: string[] }).metadata ?? []).map((p) => p.split('/').pop()!);
-        await Promise.all(names.map((n) => client.operation({ method: 'PUT', path: `/1.0/instances/${n}/state`, json: { action: 'stop', force: true }, accept: [202, 404], what: `stop ${n}` }, 20_000).catch(() => undefined)));
+        await Promise.all(
+          names.map((n) =>
+            client
+              .operation(
+                {
+                  method: 'PUT',
+                  path: `/1.0/instances/${n}/state`,
+                  json: { action: 'stop', force: true },
+                  accept: [202, 404],
+                  what: `stop ${n}`,
+                },
+                20_000,
+              )
+              .catch(() => undefined),
+          ),
+        );
       } catch {
         // the daemon is gone already; teardown kills what is left
       }
@@ -243,9 +318,31 @@ export async function startLxd(opts: LxdOptions = {}): Promise<Lxd> {
       client,
       env,
       async instances() {
-        const r = await client.json({ method: 'GET', path: '/1.0/instances', query: { recursion: 1 }, accept: [200], what: 'list instances' });
-        const all = (r.value as { metadata: Array<{ name: string; status: string; config: Record<string, string>; devices: Record<string, Record<string, string>> }> }).metadata;
-        return all.filter((i) => i.config['user.vendetta.workspace'] !== undefined).map((i) => ({ name: i.name, status: i.status, workspace: i.config['user.vendetta.workspace']!, devices: i.devices }));
+        const r = await client.json({
+          method: 'GET',
+          path: '/1.0/instances',
+          query: { recursion: 1 },
+          accept: [200],
+          what: 'list instances',
+        });
+        const all = (
+          r.value as {
+            metadata: Array<{
+              name: string;
+              status: string;
+              config: Record<string, string>;
+              devices: Record<string, Record<string, string>>;
+            }>;
+          }
+        ).metadata;
+        return all
+          .filter((i) => i.config['user.vendetta.workspace'] !== undefined)
+          .map((i) => ({
+            name: i.name,
+            status: i.status,
+            workspace: i.config['user.vendetta.workspace']!,
+            devices: i.devices,
+          }));
       },
       stop,
     };

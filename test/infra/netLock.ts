@@ -3,9 +3,30 @@
  * start time, so a reused pid is not mistaken for the owner), and the removal of everything
  * named after a K whose owner died (processes by PID, namespaces, links, users, files).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { commandExists, killPids, pidAlive, processCmdline, processesOfUid, processStartTime, run, sleepSync, waitGoneSync } from './sys';
+import {
+  commandExists,
+  killPids,
+  pidAlive,
+  processCmdline,
+  processesOfUid,
+  processStartTime,
+  run,
+  sleepSync,
+  waitGoneSync,
+} from './sys';
 
 export const TEST_NET_DIR = '/tmp/vendetta-test-net';
 const MAX_K = 200;
@@ -54,7 +75,13 @@ function lockIsLive(file: string, info: LockInfo | undefined): boolean {
 }
 
 export function myLock(label: string): LockInfo {
-  return { pid: process.pid, startTime: processStartTime(process.pid), label, created: new Date().toISOString(), sshdPids: [] };
+  return {
+    pid: process.pid,
+    startTime: processStartTime(process.pid),
+    label,
+    created: new Date().toISOString(),
+    sshdPids: [],
+  };
 }
 
 /** Takes a free K, clearing a dead owner's leftovers first. */
@@ -114,7 +141,11 @@ export function retry<T>(fn: () => T, tries = 50): T {
 }
 
 function usersMatching(re: RegExp): Array<{ name: string; uid: number }> {
-  return readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).filter((f) => f[0] && re.test(f[0])).map((f) => ({ name: f[0]!, uid: Number(f[2]) }));
+  return readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f[0] && re.test(f[0]))
+    .map((f) => ({ name: f[0]!, uid: Number(f[2]) }));
 }
 
 /** Removes everything named after K: processes (by PID), namespaces, links, users, files, firewall rule. */
@@ -123,7 +154,10 @@ export function cleanupK(k: number, lock: LockInfo | undefined): void {
   const dir = runDir(k);
   const sshds = (lock?.sshdPids ?? []).filter((p) => processCmdline(p).some((a) => a.startsWith(dir)));
   killPids(sshds);
-  const netnses = run(['ip', 'netns', 'list'], { allowFail: true }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((x) => n.netnsRe.test(x));
+  const netnses = run(['ip', 'netns', 'list'], { allowFail: true })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((x) => n.netnsRe.test(x));
   const victims: number[] = [...sshds];
   for (const ns of netnses) {
     const pids = run(['ip', 'netns', 'pids', ns], { allowFail: true }).stdout.split('\n').filter(Boolean).map(Number);
@@ -138,12 +172,18 @@ export function cleanupK(k: number, lock: LockInfo | undefined): void {
   }
   waitGoneSync(victims, 3_000);
   for (const ns of netnses) run(['ip', 'netns', 'del', ns], { allowFail: true });
-  const links = run(['ip', '-o', 'link', 'show'], { allowFail: true }).stdout.split('\n').map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1] ?? '');
+  const links = run(['ip', '-o', 'link', 'show'], { allowFail: true })
+    .stdout.split('\n')
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1] ?? '');
   for (const l of links) if (n.vethRe.test(l) || l === n.bridge) run(['ip', 'link', 'del', l], { allowFail: true });
   for (const u of users) retry(() => run(['userdel', '-r', '-f', u.name], { allowFail: false, timeoutMs: 10_000 }), 50);
   if (commandExists('iptables')) {
     for (let i = 0; i < 10; i++) {
-      if (run(['iptables', '-D', 'DOCKER-USER', '-i', n.bridge, '-o', n.bridge, '-j', 'ACCEPT'], { allowFail: true }).status !== 0) break;
+      if (
+        run(['iptables', '-D', 'DOCKER-USER', '-i', n.bridge, '-o', n.bridge, '-j', 'ACCEPT'], { allowFail: true })
+          .status !== 0
+      )
+        break;
     }
   }
   rmSync(dir, { recursive: true, force: true });
@@ -158,4 +198,3 @@ export function staleTestNetworks(): number[] {
     .map(Number)
     .filter((k) => !lockIsLive(lockPath(k), readLock(lockPath(k))));
 }
-

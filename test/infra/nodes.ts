@@ -10,11 +10,31 @@
  *   user vtKuI, address 10.78.K.(10+I), sshd on port 22 of that address.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { acquireK, cleanupK, lockPath, myLock, names, retry, runDir } from './netLock';
-import { commandExists, ensureSshdPrivsepDir, descendants, killPids, pidAlive, processCmdline, run, waitGoneSync } from './sys';
+import {
+  commandExists,
+  ensureSshdPrivsepDir,
+  descendants,
+  killPids,
+  pidAlive,
+  processCmdline,
+  run,
+  waitGoneSync,
+} from './sys';
 
 export { staleTestNetworks, TEST_NET_DIR } from './netLock';
 
@@ -62,7 +82,11 @@ export interface TestNodes {
   /** A new host key for node i (sshd restarted): its fingerprint. */
   changeHostKey(i: number): Promise<string>;
   /** Runs argv inside node i's namespace, as root or (asUser) as the node's user. */
-  exec(i: number, argv: string[], opts?: { asUser?: boolean; allowFail?: boolean }): { status: number | null; stdout: string; stderr: string };
+  exec(
+    i: number,
+    argv: string[],
+    opts?: { asUser?: boolean; allowFail?: boolean },
+  ): { status: number | null; stdout: string; stderr: string };
   destroy(): Promise<void>;
 }
 
@@ -128,7 +152,12 @@ function waitForPort(host: string, port: number, ms: number): Promise<void> {
 }
 
 export async function createTestNodes(opts: { count: number; label?: string }): Promise<TestNodes> {
-  const label = (opts.label ?? 'node').toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+/, '').slice(0, 40) || 'node';
+  const label =
+    (opts.label ?? 'node')
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .replace(/^-+/, '')
+      .slice(0, 40) || 'node';
   if (opts.count < 1 || opts.count > 240) throw new Error('createTestNodes: count must be 1..240');
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing (test/infra/setup.sh installs openssh-server)`);
   const k = acquireK(label);
@@ -164,7 +193,13 @@ export async function createTestNodes(opts: { count: number; label?: string }): 
     // Rewritten only when asked, so a test's own additions to the config (a forbidden forwarding,
     // a new host key) survive a restart.
     if (o.sftp !== undefined) {
-      writeFileSync(node.sshdConfig, sshdConfigText({ host: node.host, hostKeyPath: node.hostKeyPath, dir: dirname(node.sshdConfig), user: node.user }, o.sftp));
+      writeFileSync(
+        node.sshdConfig,
+        sshdConfigText(
+          { host: node.host, hostKeyPath: node.hostKeyPath, dir: dirname(node.sshdConfig), user: node.user },
+          o.sftp,
+        ),
+      );
     }
     const logFd = openSync(node.sshdLog, 'a');
     const sshd = ['ip', 'netns', 'exec', node.netns, SSHD, '-D', '-e', '-f', node.sshdConfig];
@@ -179,7 +214,9 @@ export async function createTestNodes(opts: { count: number; label?: string }): 
     try {
       await waitForPort(node.host, 22, 10_000);
     } catch (err) {
-      throw new Error(`sshd of ${node.name} did not start: ${(err as Error).message}\n${readFileSync(node.sshdLog, 'utf8').slice(-2000)}`);
+      throw new Error(
+        `sshd of ${node.name} did not start: ${(err as Error).message}\n${readFileSync(node.sshdLog, 'utf8').slice(-2000)}`,
+      );
     }
   };
 
@@ -278,7 +315,9 @@ export async function createTestNodes(opts: { count: number; label?: string }): 
       },
       exec(i, argv, o = {}) {
         const node = nodes[i]!;
-        const inner = o.asUser ? ['runuser', '-u', node.user, '--', 'env', `HOME=${node.home}`, `USER=${node.user}`, ...argv] : argv;
+        const inner = o.asUser
+          ? ['runuser', '-u', node.user, '--', 'env', `HOME=${node.home}`, `USER=${node.user}`, ...argv]
+          : argv;
         return run(['ip', 'netns', 'exec', node.netns, ...inner], { allowFail: o.allowFail });
       },
       async destroy() {
@@ -293,7 +332,11 @@ export async function createTestNodes(opts: { count: number; label?: string }): 
 
 /** Where the node's setup script looks for Node.js, as found on this machine. */
 function hostNodeJsPaths(): string[] {
-  const opt = existsSync('/opt') ? readdirSync('/opt').filter((d) => d.startsWith('node')).map((d) => `/opt/${d}/bin/node`) : [];
+  const opt = existsSync('/opt')
+    ? readdirSync('/opt')
+        .filter((d) => d.startsWith('node'))
+        .map((d) => `/opt/${d}/bin/node`)
+    : [];
   return ['/usr/bin/node', '/usr/local/bin/node', ...opt].filter((p) => existsSync(p));
 }
 
@@ -308,12 +351,17 @@ function mountPrefix(dir: string, i: number, o: SshdOptions): string[] {
     if (o.nodeJs !== 'missing') {
       if (!/^v\d+\.\d+\.\d+$/.test(o.nodeJs)) throw new Error(`startSshd: bad Node.js version ${o.nodeJs}`);
       fake = join(dir, `fake-node-${o.nodeJs}`);
-      writeFileSync(fake, `#!/bin/sh\nif [ "$1" = --version ]; then echo ${o.nodeJs}; exit 0; fi\necho "fake Node.js ${o.nodeJs}" >&2; exit 1\n`, { mode: 0o755 });
+      writeFileSync(
+        fake,
+        `#!/bin/sh\nif [ "$1" = --version ]; then echo ${o.nodeJs}; exit 0; fi\necho "fake Node.js ${o.nodeJs}" >&2; exit 1\n`,
+        { mode: 0o755 },
+      );
     }
     for (const target of hostNodeJsPaths()) binds.push(fake, target);
   }
   for (const [target, text] of Object.entries(o.fakeCommands ?? {})) {
-    if (!target.startsWith('/') || !existsSync(target)) throw new Error(`startSshd: ${target} is not an existing absolute path`);
+    if (!target.startsWith('/') || !existsSync(target))
+      throw new Error(`startSshd: ${target} is not an existing absolute path`);
     const fake = join(dir, `n${i + 1}-fake${target.replace(/\//g, '-')}`);
     writeFileSync(fake, text, { mode: 0o755 });
     binds.push(fake, target);

@@ -16,7 +16,12 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(opts: { dir: string; netns: string; port: number; user?: { name: string; password: string } }): Promise<Registry> {
+export async function startRegistry(opts: {
+  dir: string;
+  netns: string;
+  port: number;
+  user?: { name: string; password: string };
+}): Promise<Registry> {
   mkdirSync(join(opts.dir, 'data'), { recursive: true });
   const auth = opts.user ? `auth: { htpasswd: { realm: vendetta-test, path: ${join(opts.dir, 'htpasswd')} } }\n` : '';
   if (opts.user) {
@@ -25,13 +30,21 @@ export async function startRegistry(opts: { dir: string; netns: string; port: nu
     writeFileSync(join(opts.dir, 'htpasswd'), r.stdout);
   }
   const config = join(opts.dir, 'config.yml');
-  writeFileSync(config, `version: 0.1\nlog: { level: info }\nstorage: { filesystem: { rootdirectory: ${join(opts.dir, 'data')} } }\nhttp: { addr: 127.0.0.1:${opts.port} }\n${auth}`);
-  const child = spawn('nsenter', [`--net=/run/netns/${opts.netns}`, '--', 'docker-registry', 'serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(
+    config,
+    `version: 0.1\nlog: { level: info }\nstorage: { filesystem: { rootdirectory: ${join(opts.dir, 'data')} } }\nhttp: { addr: 127.0.0.1:${opts.port} }\n${auth}`,
+  );
+  const child = spawn('nsenter', [`--net=/run/netns/${opts.netns}`, '--', 'docker-registry', 'serve', config], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const kill = () => child.exitCode === null && child.kill('SIGKILL');
   process.once('exit', kill);
   let log = '';
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`docker-registry did not listen on 127.0.0.1:${opts.port} within 20 s:\n${log}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`docker-registry did not listen on 127.0.0.1:${opts.port} within 20 s:\n${log}`)),
+      20_000,
+    );
     const seen = (c: Buffer) => {
       log += c.toString();
       if (log.includes(`listening on 127.0.0.1:${opts.port}`)) {

@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { homePaths, type HomePaths } from '../../coordinator/home';
 import type { Logger, LogLevel } from '../../coordinator/log';
-import { createSshAgentClient, KnownHosts, probeHostKey, type SshAgentClient, type SshAgentClientOptions, type SshNodeTarget } from '../../coordinator/ssh';
+import {
+  createSshAgentClient,
+  KnownHosts,
+  probeHostKey,
+  type SshAgentClient,
+  type SshAgentClientOptions,
+  type SshNodeTarget,
+} from '../../coordinator/ssh';
 import { createTestNodes, type TestNodes } from './nodes';
 import { requireCommands, requireRoot } from './sys';
 
@@ -22,10 +29,18 @@ export class MemoryLogger implements Logger {
     this.lines.push({ level, message, fields });
     if (process.env.VENDETTA_TEST_LOG) console.error(`[${level}] ${message} ${fields ? JSON.stringify(fields) : ''}`);
   }
-  error(m: string, f?: Record<string, unknown>): void { this.log('error', m, f); }
-  warn(m: string, f?: Record<string, unknown>): void { this.log('warn', m, f); }
-  info(m: string, f?: Record<string, unknown>): void { this.log('info', m, f); }
-  debug(m: string, f?: Record<string, unknown>): void { this.log('debug', m, f); }
+  error(m: string, f?: Record<string, unknown>): void {
+    this.log('error', m, f);
+  }
+  warn(m: string, f?: Record<string, unknown>): void {
+    this.log('warn', m, f);
+  }
+  info(m: string, f?: Record<string, unknown>): void {
+    this.log('info', m, f);
+  }
+  debug(m: string, f?: Record<string, unknown>): void {
+    this.log('debug', m, f);
+  }
 }
 
 /** dist/agent.js copied to `dir` (built first when missing). */

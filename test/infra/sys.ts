@@ -132,7 +132,8 @@ export function sleepSync(ms: number): void {
 /** Requires root for a suite: off CI it skips with one line; under CI=true it fails. */
 export function requireRoot(ctx: Mocha.Context, what: string): void {
   if (process.getuid?.() === 0) return;
-  if (process.env.CI === 'true') throw new Error(`${what} needs root (network namespaces, Unix users); CI must run as root`);
+  if (process.env.CI === 'true')
+    throw new Error(`${what} needs root (network namespaces, Unix users); CI must run as root`);
   console.log(`      skipped: ${what} needs root (network namespaces, Unix users)`);
   ctx.skip();
 }

@@ -5,7 +5,14 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { ResponseError } from 'vscode-jsonrpc';
-import { AGENT_PROTOCOL_VERSION, AgentErrorCodes, GetNodeInfo, Ping, Shutdown, type AgentErrorData } from '../../agent/protocol';
+import {
+  AGENT_PROTOCOL_VERSION,
+  AgentErrorCodes,
+  GetNodeInfo,
+  Ping,
+  Shutdown,
+  type AgentErrorData,
+} from '../../agent/protocol';
 import { AGENT_JS, agentProcesses, buildBundles, cleanStaleHomes, TestHome, waitFor } from './agentHarness';
 
 /** Reads a raw connection until the daemon closes it; returns the JSON-RPC messages it sent. */
@@ -81,14 +88,22 @@ describe('agent daemon behind `vendetta-agent attach` (built bundle)', function 
     assert.equal(info.agentVersion, init.agentVersion);
     const sys = info.system;
     assert.ok(sys.hostname.length > 0 && sys.os.length > 0 && sys.kernel.length > 0);
-    assert.ok(sys.cpus >= 1 && sys.memoryTotalBytes > 0 && sys.memoryAvailableBytes > 0 && sys.memoryAvailableBytes <= sys.memoryTotalBytes);
+    assert.ok(
+      sys.cpus >= 1 &&
+        sys.memoryTotalBytes > 0 &&
+        sys.memoryAvailableBytes > 0 &&
+        sys.memoryAvailableBytes <= sys.memoryTotalBytes,
+    );
     assert.ok(sys.diskTotalBytes > 0 && sys.diskFreeBytes > 0 && sys.diskFreeBytes <= sys.diskTotalBytes);
     assert.equal(sys.load.length, 3);
     assert.equal(sys.nodeVersion, process.version);
     for (const p of ['docker', 'lxc', 'qemu'] as const) {
       const s = info.providers[p];
       assert.equal(typeof s.available, 'boolean', p);
-      assert.ok(s.available ? typeof s.version === 'string' : typeof s.error === 'string', `${p}: ${JSON.stringify(s)}`);
+      assert.ok(
+        s.available ? typeof s.version === 'string' : typeof s.error === 'string',
+        `${p}: ${JSON.stringify(s)}`,
+      );
     }
     assert.equal(typeof info.providers.qemu.kvm, 'boolean');
     const t1 = Date.now();
@@ -98,7 +113,10 @@ describe('agent daemon behind `vendetta-agent attach` (built bundle)', function 
     console.log(`      cold attach+start+initialize ${coldMs} ms, warm node/info ${warmMs} ms`);
 
     assert.equal(await a.close(), 0);
-    const log = readFileSync(join(home.home, 'logs/agent.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+    const log = readFileSync(join(home.home, 'logs/agent.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string });
     assert.ok(log.some((l) => l.msg === 'started'));
   });
 
@@ -158,7 +176,11 @@ describe('agent daemon behind `vendetta-agent attach` (built bundle)', function 
     const cases: Array<[string, string | Buffer, RegExp]> = [
       ['not a header', 'hello, this is not JSON-RPC\r\n', /expected a `Content-Length: N` header/],
       ['binary noise', Buffer.from([0, 255, 1, 254, 13, 10, 13, 10]), /expected a `Content-Length: N` header/],
-      ['truncated body', 'Content-Length: 200\r\n\r\n{"jsonrpc":"2.0","id":1,"meth', /ended in the middle of a message \(received 29 of 200 bytes/],
+      [
+        'truncated body',
+        'Content-Length: 200\r\n\r\n{"jsonrpc":"2.0","id":1,"meth',
+        /ended in the middle of a message \(received 29 of 200 bytes/,
+      ],
       ['bad length', 'Content-Length: many\r\n\r\n{}', /Content-Length must be a number/],
     ];
     for (const [name, bytes, re] of cases) {
@@ -182,14 +204,29 @@ describe('agent daemon behind `vendetta-agent attach` (built bundle)', function 
     const s = await home.rawSocket();
     const answers = readUntilClose(s);
     const junk = 'Content-Length: 5\r\n\r\n{"a":';
-    s.write(junk + frame({ id: 9, method: 'agent/ping' }) + frame({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: 'one' } }));
-    s.write(frame({ jsonrpc: '2.0', id: 2, method: 'initialize', params: { protocolVersion: AGENT_PROTOCOL_VERSION, clientName: 'raw', clientVersion: '1' } }));
-    s.write(frame({ jsonrpc: '2.0', id: 3, method: 'node/info', params: { verbose: true } }) + frame({ jsonrpc: '2.0', id: 4, method: 'agent/ping' }));
+    s.write(
+      junk +
+        frame({ id: 9, method: 'agent/ping' }) +
+        frame({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: 'one' } }),
+    );
+    s.write(
+      frame({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'initialize',
+        params: { protocolVersion: AGENT_PROTOCOL_VERSION, clientName: 'raw', clientVersion: '1' },
+      }),
+    );
+    s.write(
+      frame({ jsonrpc: '2.0', id: 3, method: 'node/info', params: { verbose: true } }) +
+        frame({ jsonrpc: '2.0', id: 4, method: 'agent/ping' }),
+    );
     s.write(frame({ jsonrpc: '2.0', id: 5, method: 'no/such/method' }));
     s.end(); // everything asked is still answered before the daemon closes
     const msgs = await answers;
     const byId = new Map(msgs.map((m) => [m.id, m]));
-    const err = (id: unknown): { code: number; message: string } => byId.get(id)!.error as { code: number; message: string };
+    const err = (id: unknown): { code: number; message: string } =>
+      byId.get(id)!.error as { code: number; message: string };
     assert.equal(msgs.filter((m) => m.id === null).length, 1);
     assert.equal((msgs.find((m) => m.id === null)!.error as { code: number }).code, -32700);
     assert.equal(err(9).code, -32600);
@@ -236,7 +273,11 @@ describe('agent daemon behind `vendetta-agent attach` (built bundle)', function 
 
   it('fails attach with a clear error when the agent home cannot be made', async () => {
     writeFileSync(join(home.dir, 'plainfile'), '');
-    const r = spawnSync(process.execPath, [AGENT_JS, 'attach'], { env: { ...home.env, VENDETTA_AGENT_HOME: join(home.dir, 'plainfile', 'home') }, encoding: 'utf8', input: '' });
+    const r = spawnSync(process.execPath, [AGENT_JS, 'attach'], {
+      env: { ...home.env, VENDETTA_AGENT_HOME: join(home.dir, 'plainfile', 'home') },
+      encoding: 'utf8',
+      input: '',
+    });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^error: Cannot create the agent home .*plainfile\/home/m);
     assert.match(r.stderr, /^hint: /m);

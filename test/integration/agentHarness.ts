@@ -9,7 +9,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import { AGENT_PROTOCOL_VERSION, Initialize, Shutdown, type InitializeResult } from '../../agent/protocol';
 
 export const ROOT = resolve(__dirname, '../..');
@@ -105,7 +110,11 @@ export class Attached {
   }
 
   initialize(protocolVersion = AGENT_PROTOCOL_VERSION): Promise<InitializeResult> {
-    return this.conn.sendRequest(Initialize, { protocolVersion, clientName: 'agent-integration-test', clientVersion: '0.0.0' });
+    return this.conn.sendRequest(Initialize, {
+      protocolVersion,
+      clientName: 'agent-integration-test',
+      clientVersion: '0.0.0',
+    });
   }
 
   /** Ends stdin, as a closing SSH channel does; resolves with attach's exit code. */
@@ -123,7 +132,10 @@ export class TestHome {
   /** Every daemon pid an initialize reported. */
   readonly pids = new Set<number>();
 
-  private constructor(readonly dir: string, extraEnv: NodeJS.ProcessEnv) {
+  private constructor(
+    readonly dir: string,
+    extraEnv: NodeJS.ProcessEnv,
+  ) {
     this.home = join(dir, 'home');
     this.env = { ...process.env, VENDETTA_AGENT_HOME: this.home, VENDETTA_HOME: join(dir, 'vendetta'), ...extraEnv };
   }
@@ -152,7 +164,9 @@ export class TestHome {
   }
 
   attach(): Attached {
-    const a = new Attached(spawn(process.execPath, [AGENT_JS, 'attach'], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    const a = new Attached(
+      spawn(process.execPath, [AGENT_JS, 'attach'], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] }),
+    );
     this.attaches.push(a);
     return a;
   }
@@ -191,12 +205,21 @@ export class TestHome {
     conn.onError(() => undefined);
     conn.listen();
     try {
-      const timeout = new Promise<never>((_, rej) => setTimeout(() => rej(new Error('shutdown timed out')), 3000).unref());
-      await Promise.race([(async () => {
-        const init = await conn.sendRequest(Initialize, { protocolVersion: AGENT_PROTOCOL_VERSION, clientName: 'cleanup', clientVersion: '0' });
-        this.pids.add(init.pid);
-        await conn.sendRequest(Shutdown);
-      })(), timeout]);
+      const timeout = new Promise<never>((_, rej) =>
+        setTimeout(() => rej(new Error('shutdown timed out')), 3000).unref(),
+      );
+      await Promise.race([
+        (async () => {
+          const init = await conn.sendRequest(Initialize, {
+            protocolVersion: AGENT_PROTOCOL_VERSION,
+            clientName: 'cleanup',
+            clientVersion: '0',
+          });
+          this.pids.add(init.pid);
+          await conn.sendRequest(Shutdown);
+        })(),
+        timeout,
+      ]);
     } finally {
       conn.dispose();
       s.destroy();

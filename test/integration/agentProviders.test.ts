@@ -10,7 +10,10 @@ import { buildBundles, cleanStaleHomes, TestHome } from './agentHarness';
 const recordedVersion = readFileSync(join(__dirname, '../fixtures/agent/docker-version-20.10.json'), 'utf8');
 
 /** A real HTTP peer on a Unix socket that answers like the Docker Engine API. */
-function fakeEngine(socketPath: string, answer: (path: string) => { status: number; body: string } | 'hang'): Promise<{ server: Server; paths: string[] }> {
+function fakeEngine(
+  socketPath: string,
+  answer: (path: string) => { status: number; body: string } | 'hang',
+): Promise<{ server: Server; paths: string[] }> {
   const paths: string[] = [];
   const server = createServer((req, res) => {
     paths.push(`${req.method} ${req.url}`);
@@ -49,12 +52,19 @@ describe('docker detection talks HTTP to the engine socket', function () {
   it('reports the engine version from GET /version on the socket DOCKER_HOST names', async () => {
     home = TestHome.create();
     const sock = join(home.dir, 'docker.sock');
-    const engine = await fakeEngine(sock, (p) => (p === '/version' ? { status: 200, body: recordedVersion } : { status: 404, body: '{}' }));
+    const engine = await fakeEngine(sock, (p) =>
+      p === '/version' ? { status: 200, body: recordedVersion } : { status: 404, body: '{}' },
+    );
     server = engine.server;
     home.env.DOCKER_HOST = `unix://${sock}`;
     const { a } = await home.attachReady();
     const info = await a.conn.sendRequest(GetNodeInfo);
-    assert.deepEqual(info.providers.docker, { available: true, socket: sock, version: '20.10.24+dfsg1', apiVersion: '1.41' });
+    assert.deepEqual(info.providers.docker, {
+      available: true,
+      socket: sock,
+      version: '20.10.24+dfsg1',
+      apiVersion: '1.41',
+    });
     assert.deepEqual(engine.paths, ['GET /version']);
   });
 
@@ -73,7 +83,10 @@ describe('docker detection talks HTTP to the engine socket', function () {
     home = TestHome.create();
     const stale = join(home.dir, 'stale.sock');
     // A socket file whose listener was killed: connecting is refused.
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const child = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     await new Promise((r) => child.on('exit', r));
     assert.ok(existsSync(stale));
     const refused = await nodeProbeRunner.run({ kind: 'http-unix', socketPath: stale, path: '/version' }, 1000);
@@ -81,7 +94,8 @@ describe('docker detection talks HTTP to the engine socket', function () {
 
     const sock = join(home.dir, 'docker.sock');
     let mode: 'error' | 'hang' = 'error';
-    server = (await fakeEngine(sock, () => (mode === 'hang' ? 'hang' : { status: 500, body: '{"message":"boom"}' }))).server;
+    server = (await fakeEngine(sock, () => (mode === 'hang' ? 'hang' : { status: 500, body: '{"message":"boom"}' })))
+      .server;
     const failed = await nodeProbeRunner.run({ kind: 'http-unix', socketPath: sock, path: '/version' }, 1000);
     assert.ok(!failed.ok && failed.status === 500 && failed.body === '{"message":"boom"}');
     mode = 'hang';

@@ -47,7 +47,12 @@ describe('workspace services on a real Docker engine, through the built agent', 
   const changes: WorkspaceServicesStatus[] = [];
 
   async function attach(): Promise<Attached> {
-    const a = new Attached(spawn('nsenter', [...dockerd!.nsenter.slice(1, -1), '--', process.execPath, AGENT_JS, 'attach'], { env: home!.env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    const a = new Attached(
+      spawn('nsenter', [...dockerd!.nsenter.slice(1, -1), '--', process.execPath, AGENT_JS, 'attach'], {
+        env: home!.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
     const init = await a.initialize();
     home!.pids.add(init.pid);
     a.conn.onNotification(ServicesDidChange, (s) => {
@@ -58,7 +63,10 @@ describe('workspace services on a real Docker engine, through the built agent', 
 
   /** A command inside the engine's network namespace (where published ports are). */
   function inNetns(argv: string[]): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync('nsenter', [...dockerd!.nsenter.slice(1, -1), '--', ...argv], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync('nsenter', [...dockerd!.nsenter.slice(1, -1), '--', ...argv], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -77,12 +85,20 @@ describe('workspace services on a real Docker engine, through the built agent', 
   const logs = async (workspace: string, service?: string): Promise<ServiceLogLine[]> =>
     (await agent.conn.sendRequest(ServiceLogs, { workspace, ...(service ? { service } : {}) })).lines;
 
-  async function until(what: string, workspace: string, ok: (s: WorkspaceServicesStatus) => boolean, ms = 60_000): Promise<WorkspaceServicesStatus> {
+  async function until(
+    what: string,
+    workspace: string,
+    ok: (s: WorkspaceServicesStatus) => boolean,
+    ms = 60_000,
+  ): Promise<WorkspaceServicesStatus> {
     const end = Date.now() + ms;
     for (;;) {
       const s = await list(workspace);
       if (ok(s)) return s;
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(s.services.map((x) => [x.name, x.state, x.reason]))}`);
+      if (Date.now() > end)
+        assert.fail(
+          `timed out waiting for ${what}: ${JSON.stringify(s.services.map((x) => [x.name, x.state, x.reason]))}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -112,7 +128,17 @@ describe('workspace services on a real Docker engine, through the built agent', 
     await ensureTestImage(dockerd.socket);
     home = TestHome.create({ DOCKER_HOST: dockerd.host });
     // Someone else holds 7070 on the node: hello's db must get another port, and say so.
-    squatter = spawn('nsenter', [...dockerd.nsenter.slice(1, -1), '--', process.execPath, '-e', "require('net').createServer().listen(7070,'127.0.0.1',()=>console.log('up'))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    squatter = spawn(
+      'nsenter',
+      [
+        ...dockerd.nsenter.slice(1, -1),
+        '--',
+        process.execPath,
+        '-e',
+        "require('net').createServer().listen(7070,'127.0.0.1',()=>console.log('up'))",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolve) => squatter!.stdout!.once('data', () => resolve()));
     agent = await attach();
   });
@@ -131,7 +157,10 @@ describe('workspace services on a real Docker engine, through the built agent', 
     cpSync(HELLO, info.nodeFolder, { recursive: true });
     const t0 = Date.now();
     const started = await agent.conn.sendRequest(StartServices, { workspace: 'hello' });
-    assert.deepEqual(started.services.map((s) => s.name), ['db', 'api', 'web']);
+    assert.deepEqual(
+      started.services.map((s) => s.name),
+      ['db', 'api', 'web'],
+    );
     const s = await until('hello healthy', 'hello', (x) => x.services.every((y) => y.state === 'healthy'));
     helloStartToHealthyMs = Date.now() - t0;
     console.log(`      services/start → db, api, web healthy: ${helloStartToHealthyMs} ms`);
@@ -139,19 +168,43 @@ describe('workspace services on a real Docker engine, through the built agent', 
     const step = (svc: string) => `${svc} ${timeOf(lines, svc, /^healthy$/) - timeOf(lines, svc, /^starting:/)} ms`;
     console.log(`      starting → healthy: ${['db', 'api', 'web'].map(step).join(', ')}`);
     // Each starts only once what it depends on is healthy.
-    assert.ok(timeOf(lines, 'db', /^healthy$/) <= timeOf(lines, 'api', /^starting:/), 'api started before db was healthy');
-    assert.ok(timeOf(lines, 'api', /^healthy$/) <= timeOf(lines, 'web', /^starting:/), 'web started before api was healthy');
+    assert.ok(
+      timeOf(lines, 'db', /^healthy$/) <= timeOf(lines, 'api', /^starting:/),
+      'api started before db was healthy',
+    );
+    assert.ok(
+      timeOf(lines, 'api', /^healthy$/) <= timeOf(lines, 'web', /^starting:/),
+      'web started before api was healthy',
+    );
     // Ports: 7070 was taken on the node.
     const db = stateOf(s, 'db');
     assert.equal(db.port, 7070);
     assert.ok(db.nodePort && db.nodePort !== 7070, `db published on ${db.nodePort}`);
-    assert.ok(lines.some((l) => l.service === 'db' && l.stream === 'system' && l.line.includes(`port 7070 is taken on the node; port 7070 is published on 127.0.0.1:${db.nodePort}`)));
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.service === 'db' &&
+          l.stream === 'system' &&
+          l.line.includes(`port 7070 is taken on the node; port 7070 is published on 127.0.0.1:${db.nodePort}`),
+      ),
+    );
     assert.equal(stateOf(s, 'web').nodePort, 8080);
     // The published port really reaches web (listening on the workspace's loopback) and api behind it.
-    const r = inNetns(['node', '-e', `require('http').get('http://127.0.0.1:${stateOf(s, 'web').nodePort}/api/visits',(res)=>{let b='';res.on('data',(c)=>b+=c);res.on('end',()=>console.log(res.statusCode,b.trim()))})`]);
+    const r = inNetns([
+      'node',
+      '-e',
+      `require('http').get('http://127.0.0.1:${stateOf(s, 'web').nodePort}/api/visits',(res)=>{let b='';res.on('data',(c)=>b+=c);res.on('end',()=>console.log(res.statusCode,b.trim()))})`,
+    ]);
     assert.match(r.stdout, /^200 \{"visits":0\}/, r.stderr);
-    assert.ok(lines.some((l) => l.service === 'db' && l.stream === 'stdout' && /db listening on 127\.0\.0\.1:7070/.test(l.line)));
-    assert.ok(changes.some((c) => c.workspace === 'hello' && c.services.every((x) => x.state === 'healthy')), 'a services/didChange said all healthy');
+    assert.ok(
+      lines.some(
+        (l) => l.service === 'db' && l.stream === 'stdout' && /db listening on 127\.0\.0\.1:7070/.test(l.line),
+      ),
+    );
+    assert.ok(
+      changes.some((c) => c.workspace === 'hello' && c.services.every((x) => x.state === 'healthy')),
+      'a services/didChange said all healthy',
+    );
   });
 
   it('measures services/start → all healthy beside the same three services started directly, alternating, medians of 3', async () => {
@@ -176,7 +229,9 @@ echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
       await agent.conn.sendRequest(StopServices, { workspace: 'hello' });
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
-    console.log(`      direct ${direct.join('/')} ms, median ${median(direct)}; through the agent ${through.join('/')} ms, median ${median(through)}`);
+    console.log(
+      `      direct ${direct.join('/')} ms, median ${median(direct)}; through the agent ${through.join('/')} ms, median ${median(through)}`,
+    );
   });
 
   it('supervises the services again after the agent daemon restarts', async () => {
@@ -189,20 +244,33 @@ echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
     agent = await attach();
     const t2 = Date.now();
     const s = await until('hello healthy again', 'hello', (x) => x.services.every((y) => y.state === 'healthy'));
-    console.log(`      agent restart: old daemon gone after ${t1 - t0} ms, new attached after ${t2 - t1} ms, services healthy again after ${Date.now() - t2} ms`);
+    console.log(
+      `      agent restart: old daemon gone after ${t1 - t0} ms, new attached after ${t2 - t1} ms, services healthy again after ${Date.now() - t2} ms`,
+    );
     assert.ok(s.services.every((x) => x.pid !== undefined));
     if (process.env.DEBUG_SERVICES) console.log('attached at', new Date(t2).toISOString());
-    if (process.env.DEBUG_SERVICES) for (const l of (await logs('hello')).filter((x) => Date.parse(x.time) >= t0)) console.log(l.time, l.service, l.stream, l.line);
+    if (process.env.DEBUG_SERVICES)
+      for (const l of (await logs('hello')).filter((x) => Date.parse(x.time) >= t0))
+        console.log(l.time, l.service, l.stream, l.line);
     const ps = await psIn('hello');
     // One of each: the old runs were swept, not left beside the new ones.
-    for (const svc of ['db', 'api', 'web']) assert.equal(ps.split('\n').filter((l) => l.includes(`node services/${svc}.mjs`) && !l.includes('/bin/sh')).length, 1, ps);
+    for (const svc of ['db', 'api', 'web'])
+      assert.equal(
+        ps.split('\n').filter((l) => l.includes(`node services/${svc}.mjs`) && !l.includes('/bin/sh')).length,
+        1,
+        ps,
+      );
   });
 
   it('stops in reverse dependency order and leaves no service process', async () => {
     const s = await agent.conn.sendRequest(StopServices, { workspace: 'hello' });
-    assert.ok(s.services.every((x) => x.state === 'stopped'), JSON.stringify(s.services));
+    assert.ok(
+      s.services.every((x) => x.state === 'stopped'),
+      JSON.stringify(s.services),
+    );
     const lines = await logs('hello');
-    const last = (svc: string, re: RegExp) => Date.parse([...lines].reverse().find((l) => l.service === svc && re.test(l.line))!.time);
+    const last = (svc: string, re: RegExp) =>
+      Date.parse([...lines].reverse().find((l) => l.service === svc && re.test(l.line))!.time);
     assert.ok(last('web', /^stopped/) <= last('api', /^stopping/), 'api was stopped before web');
     assert.ok(last('api', /^stopped/) <= last('db', /^stopping/), 'db was stopped before api');
     assert.doesNotMatch(await psIn('hello'), /services\/(db|api|web)\.mjs/);
@@ -212,10 +280,24 @@ echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
     const before = await list('hello');
     await agent.conn.sendRequest(StopWorkspace, { name: 'hello' });
     const web = stateOf(before, 'web').nodePort!;
-    const holder = spawn('nsenter', [...dockerd!.nsenter.slice(1, -1), '--', process.execPath, '-e', `require('net').createServer().listen(${web},'127.0.0.1',()=>console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(
+      'nsenter',
+      [
+        ...dockerd!.nsenter.slice(1, -1),
+        '--',
+        process.execPath,
+        '-e',
+        `require('net').createServer().listen(${web},'127.0.0.1',()=>console.log('up'))`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
-      await assert.rejects(agent.conn.sendRequest(StartWorkspace, { name: 'hello' }), (e: Error) => e.message.includes(`port ${web} on the node's 127.0.0.1 (where service web is published) is taken by another process`));
+      await assert.rejects(agent.conn.sendRequest(StartWorkspace, { name: 'hello' }), (e: Error) =>
+        e.message.includes(
+          `port ${web} on the node's 127.0.0.1 (where service web is published) is taken by another process`,
+        ),
+      );
     } finally {
       holder.kill('SIGKILL');
       await new Promise((r) => holder.once('exit', r));
@@ -223,24 +305,50 @@ echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
     await agent.conn.sendRequest(StartWorkspace, { name: 'hello' });
     await agent.conn.sendRequest(StartServices, { workspace: 'hello' });
     const after = await until('hello healthy', 'hello', (x) => x.services.every((y) => y.state === 'healthy'));
-    assert.deepEqual(after.services.map((x) => x.nodePort), before.services.map((x) => x.nodePort));
+    assert.deepEqual(
+      after.services.map((x) => x.nodePort),
+      before.services.map((x) => x.nodePort),
+    );
   });
 
   it('keeps api waiting on an unhealthy db, restarts a crashing service with backoff into a crash loop, runs shell commands inside', async () => {
     const marker = `/tmp/vendetta-svc-it-${process.pid}`;
     const services: ServiceSpec[] = [
-      { name: 'db', command: 'sleep 600', port: 7071, env: {}, dependsOn: [], restart: 'no', healthcheck: { kind: 'tcp', port: 7071, intervalMs: 200, timeoutMs: 2000, retries: 2, startPeriodMs: 0 } },
+      {
+        name: 'db',
+        command: 'sleep 600',
+        port: 7071,
+        env: {},
+        dependsOn: [],
+        restart: 'no',
+        healthcheck: { kind: 'tcp', port: 7071, intervalMs: 200, timeoutMs: 2000, retries: 2, startPeriodMs: 0 },
+      },
       { name: 'api', command: ['sleep', '600'], env: {}, dependsOn: ['db'], restart: 'no' },
-      { name: 'shell', command: `echo a; echo b > ${marker} && echo $HOME; echo "db=$VENDETTA_SERVICE_DB_URL own=$OWN node_env=$NODE_ENV"; sleep 600`, env: { OWN: 'mine' }, dependsOn: [], restart: 'no' },
+      {
+        name: 'shell',
+        command: `echo a; echo b > ${marker} && echo $HOME; echo "db=$VENDETTA_SERVICE_DB_URL own=$OWN node_env=$NODE_ENV"; sleep 600`,
+        env: { OWN: 'mine' },
+        dependsOn: [],
+        restart: 'no',
+      },
       { name: 'crashy', command: 'echo boom >&2; exit 3', env: {}, dependsOn: [], restart: 'on-failure' },
     ];
-    const spec: WorkspaceSpec = { ...(await helloSpec('misc')), services, hooks: { postStart: 'echo hook ran in $PWD' } };
+    const spec: WorkspaceSpec = {
+      ...(await helloSpec('misc')),
+      services,
+      hooks: { postStart: 'echo hook ran in $PWD' },
+    };
     await createWith(spec);
     const followed: ServiceLogLine[] = [];
     agent.conn.onNotification(ServiceLogLines, (p) => {
       if (p.followToken === 'crashy-follow') followed.push(...p.lines);
     });
-    await agent.conn.sendRequest(ServiceLogs, { workspace: 'misc', service: 'crashy', follow: true, followToken: 'crashy-follow' });
+    await agent.conn.sendRequest(ServiceLogs, {
+      workspace: 'misc',
+      service: 'crashy',
+      follow: true,
+      followToken: 'crashy-follow',
+    });
     await agent.conn.sendRequest(StartServices, { workspace: 'misc' });
     const s = await until('db unhealthy', 'misc', (x) => stateOf(x, 'db').state === 'unhealthy');
     assert.match(stateOf(s, 'db').lastCheck!.output, /nothing listens on port 7071/);
@@ -249,7 +357,9 @@ echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
     assert.match(api.reason!, /waiting for db \(unhealthy\)/);
     assert.ok(!(await logs('misc', 'api')).some((l) => /^starting/.test(l.line)), 'api was started');
 
-    const shell = (await until('shell output', 'misc', () => true), await logs('misc', 'shell')).filter((l) => l.stream === 'stdout').map((l) => l.line);
+    const shell = (await until('shell output', 'misc', () => true), await logs('misc', 'shell'))
+      .filter((l) => l.stream === 'stdout')
+      .map((l) => l.line);
     assert.deepEqual(shell.slice(0, 3), ['a', '/root', 'db=tcp://127.0.0.1:7071 own=mine node_env=development']);
     const inContainer = await new DockerProvider(dockerd!.engine).exec('vendetta-misc', ['cat', marker], {});
     assert.equal(inContainer.stdout, 'b\n', 'the redirect ran inside the workspace');
@@ -258,20 +368,33 @@ echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
 
     const crashed = await until('crash loop', 'misc', (x) => stateOf(x, 'crashy').state === 'crashloop', 40_000);
     assert.equal(stateOf(crashed, 'crashy').restarts, 5);
-    const delays = (await logs('misc', 'crashy')).flatMap((l) => /^restarting in (\d+) ms/.exec(l.line)?.[1] ?? []).map(Number);
+    const delays = (await logs('misc', 'crashy'))
+      .flatMap((l) => /^restarting in (\d+) ms/.exec(l.line)?.[1] ?? [])
+      .map(Number);
     assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000]);
     assert.ok(followed.filter((l) => l.line === 'boom').length >= 6, `followed ${followed.length} lines`);
-    assert.deepEqual(await agent.conn.sendRequest(StopFollowingLogs, { followToken: 'crashy-follow' }), { stopped: true });
+    assert.deepEqual(await agent.conn.sendRequest(StopFollowingLogs, { followToken: 'crashy-follow' }), {
+      stopped: true,
+    });
   });
 
   it('leaves nothing running after remove', async () => {
     await agent.conn.sendRequest(RemoveWorkspace, { name: 'misc', force: true });
     await agent.conn.sendRequest(StartServices, { workspace: 'hello' });
     await agent.conn.sendRequest(RemoveWorkspace, { name: 'hello', force: true });
-    const left = await dockerd!.engine.json({ method: 'GET', path: '/containers/json', query: { all: 1 }, accept: [200], what: 'list' });
+    const left = await dockerd!.engine.json({
+      method: 'GET',
+      path: '/containers/json',
+      query: { all: 1 },
+      accept: [200],
+      what: 'list',
+    });
     assert.deepEqual(left.value, []);
     assert.equal(existsSync(join(home!.home, 'workspaces/hello')), false);
     const last = changes.filter((c) => c.workspace === 'hello').pop()!;
-    assert.ok(last.services.every((x) => x.state === 'stopped'), JSON.stringify(last.services));
+    assert.ok(
+      last.services.every((x) => x.state === 'stopped'),
+      JSON.stringify(last.services),
+    );
   });
 });

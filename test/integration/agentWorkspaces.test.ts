@@ -21,7 +21,8 @@ import {
   WorkspaceProgress,
   type AgentErrorData,
   type WorkspaceInfo,
-  type DockerWorkspaceSpec, type WorkspaceSpec,
+  type DockerWorkspaceSpec,
+  type WorkspaceSpec,
 } from '../../agent/protocol';
 import { containerCreateBody, dockerCalls } from '../../agent/providers/docker/api';
 import { parseContainerList } from '../../agent/providers/docker/parse';
@@ -42,7 +43,12 @@ describe('workspaces on a real Docker engine, through the built agent', function
 
   /** `attach` run inside the engine's network namespace, where the published ports are. */
   async function attach(): Promise<Attached> {
-    const a = new Attached(spawn('nsenter', [...dockerd!.nsenter.slice(1, -1), '--', process.execPath, AGENT_JS, 'attach'], { env: home!.env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    const a = new Attached(
+      spawn('nsenter', [...dockerd!.nsenter.slice(1, -1), '--', process.execPath, AGENT_JS, 'attach'], {
+        env: home!.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
     const init = await a.initialize();
     home!.pids.add(init.pid);
     return a;
@@ -72,13 +78,43 @@ describe('workspaces on a real Docker engine, through the built agent', function
   }
 
   /** The real ssh client, in the engine's namespace, trusting exactly the reported host key. */
-  function ssh(info: WorkspaceInfo, command: string, opts: { user?: string; hostKey?: string } = {}): { status: number | null; stdout: string; stderr: string } {
+  function ssh(
+    info: WorkspaceInfo,
+    command: string,
+    opts: { user?: string; hostKey?: string } = {},
+  ): { status: number | null; stdout: string; stderr: string } {
     assert.ok(info.ssh, `workspace ${info.name} has no ssh endpoint (state ${info.state})`);
     const knownHosts = join(dir, `known_hosts-${info.name}-${info.ssh.port}`);
     writeFileSync(knownHosts, `[127.0.0.1]:${info.ssh.port} ${opts.hostKey ?? info.ssh.hostKey.publicKey}\n`);
-    const r = spawnSync('nsenter', [...dockerd!.nsenter.slice(1, -1), '--', 'ssh', '-F', '/dev/null', '-i', clientKey, '-p', String(info.ssh.port),
-      '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
-      '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=10', `${opts.user ?? info.user}@127.0.0.1`, command], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(
+      'nsenter',
+      [
+        ...dockerd!.nsenter.slice(1, -1),
+        '--',
+        'ssh',
+        '-F',
+        '/dev/null',
+        '-i',
+        clientKey,
+        '-p',
+        String(info.ssh.port),
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'ConnectTimeout=10',
+        `${opts.user ?? info.user}@127.0.0.1`,
+        command,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -97,10 +133,15 @@ describe('workspaces on a real Docker engine, through the built agent', function
     dockerd = await startDockerd({ dir: join(dir, 'dockerd'), ownNetns: true });
     const t0 = Date.now();
     const image = await ensureTestImage(dockerd.socket);
-    console.log(`      image ${TEST_IMAGE}: ${image.built ? `built in ${image.buildMs} ms (cold), ` : 'cached tarball, '}imported in ${image.importMs} ms; ready after ${Date.now() - t0} ms`);
+    console.log(
+      `      image ${TEST_IMAGE}: ${image.built ? `built in ${image.buildMs} ms (cold), ` : 'cached tarball, '}imported in ${image.importMs} ms; ready after ${Date.now() - t0} ms`,
+    );
     await ensureBusyboxImage(dockerd.socket);
     clientKey = join(dir, 'id_ed25519');
-    assert.equal(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'it@test', '-f', clientKey]).status, 0);
+    assert.equal(
+      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'it@test', '-f', clientKey]).status,
+      0,
+    );
     pub = readFileSync(`${clientKey}.pub`, 'utf8').trim();
     home = TestHome.create({ DOCKER_HOST: dockerd.host });
     agent = await attach();
@@ -123,18 +164,33 @@ describe('workspaces on a real Docker engine, through the built agent', function
     assert.match(info.ssh!.hostKey.fingerprint, /^SHA256:/);
     assert.deepEqual(progress.slice(-1), ['tok 5/5']);
     writeFileSync(join(info.nodeFolder, 'hello.txt'), 'hello from the node\n');
-    const r = ssh(info, 'cat /workspaces/alpha/hello.txt; echo "env=$NODE_ENV"; id -un; cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max');
+    const r = ssh(
+      info,
+      'cat /workspaces/alpha/hello.txt; echo "env=$NODE_ENV"; id -un; cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max',
+    );
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, `hello from the node\nenv=development\nroot\n${512 * 1024 * 1024}\n256\n`, 'env and limits reach the workspace');
+    assert.equal(
+      r.stdout,
+      `hello from the node\nenv=development\nroot\n${512 * 1024 * 1024}\n256\n`,
+      'env and limits reach the workspace',
+    );
     // Any other key for that address is refused: the pin means something.
-    const other = readFileSync(join(home!.home, 'workspaces/alpha/ssh_host_ed25519_key.pub'), 'utf8').replace(/AAAA\S+/, 'AAAAC3NzaC1lZDI1NTE5AAAAIEaAlIAOWFiM2S5k6XtIb60EpQQNCjFD8D/C4tkrR5nY');
+    const other = readFileSync(join(home!.home, 'workspaces/alpha/ssh_host_ed25519_key.pub'), 'utf8').replace(
+      /AAAA\S+/,
+      'AAAAC3NzaC1lZDI1NTE5AAAAIEaAlIAOWFiM2S5k6XtIb60EpQQNCjFD8D/C4tkrR5nY',
+    );
     const wrong = ssh(info, 'true', { hostKey: other.split(' ').slice(0, 2).join(' ') });
     assert.notEqual(wrong.status, 0);
     assert.match(wrong.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
     // Loopback only: the port is not published on any other address.
     const c = (await containers('alpha'))[0]!;
-    const inspect = (await dockerd!.engine.json(dockerCalls.containerInspect(c.providerId))).value as { HostConfig: { PortBindings: Record<string, Array<{ HostIp: string }>> } };
-    assert.deepEqual(inspect.HostConfig.PortBindings['22/tcp']!.map((b) => b.HostIp), ['127.0.0.1']);
+    const inspect = (await dockerd!.engine.json(dockerCalls.containerInspect(c.providerId))).value as {
+      HostConfig: { PortBindings: Record<string, Array<{ HostIp: string }>> };
+    };
+    assert.deepEqual(
+      inspect.HostConfig.PortBindings['22/tcp']!.map((b) => b.HostIp),
+      ['127.0.0.1'],
+    );
   });
 
   it('keeps a file written inside across stop and start; create twice makes one container', async () => {
@@ -162,7 +218,10 @@ describe('workspaces on a real Docker engine, through the built agent', function
     assert.equal(seen.state, 'missing');
     assert.equal(seen.error?.code, 'WORKSPACE_MISSING');
     assert.equal((await agent.conn.sendRequest(ListWorkspaces, {})).find((w) => w.name === 'gone')?.state, 'missing');
-    assert.equal((await refusal(agent.conn.sendRequest(RemoveWorkspace, { name: 'gone' }))).data.code, 'WORKSPACE_MISSING');
+    assert.equal(
+      (await refusal(agent.conn.sendRequest(RemoveWorkspace, { name: 'gone' }))).data.code,
+      'WORKSPACE_MISSING',
+    );
     await agent.conn.sendRequest(RemoveWorkspace, { name: 'gone', force: true });
     assert.equal(existsSync(join(home!.home, 'workspaces/gone')), false);
   });
@@ -171,8 +230,15 @@ describe('workspaces on a real Docker engine, through the built agent', function
     // What a create killed between `containers/create` and saving its record leaves behind.
     const nodeFolder = join(home!.home, 'workspaces/gamma/src');
     mkdirSync(nodeFolder, { recursive: true });
-    const body = containerCreateBody({ spec: spec('gamma'), nodeFolder, labels: { 'dev.vendetta.agent-home': home!.home }, command: ['/usr/sbin/sshd', '-D', '-e', '-f', '/etc/vendetta/sshd_config'] });
-    const made = (await dockerd!.engine.json(dockerCalls.containerCreate('vendetta-gamma', body))).value as { Id: string };
+    const body = containerCreateBody({
+      spec: spec('gamma'),
+      nodeFolder,
+      labels: { 'dev.vendetta.agent-home': home!.home },
+      command: ['/usr/sbin/sshd', '-D', '-e', '-f', '/etc/vendetta/sshd_config'],
+    });
+    const made = (await dockerd!.engine.json(dockerCalls.containerCreate('vendetta-gamma', body))).value as {
+      Id: string;
+    };
     const info = await create(spec('gamma'));
     assert.equal(info.providerId, made.Id);
     assert.equal(info.state, 'running');
@@ -180,8 +246,15 @@ describe('workspaces on a real Docker engine, through the built agent', function
     assert.equal((await containers('gamma')).length, 1);
     // A container of that name that is not ours — unlabelled, or another agent's — is never touched.
     await dockerd!.engine.json(dockerCalls.containerCreate('vendetta-delta', { Image: TEST_IMAGE, Cmd: ['true'] }));
-    const foreign = containerCreateBody({ spec: spec('eps'), nodeFolder, labels: { 'dev.vendetta.agent-home': '/home/someone-else/.vendetta-agent' }, command: ['/bin/true'] });
-    const theirs = (await dockerd!.engine.json(dockerCalls.containerCreate('vendetta-eps', foreign))).value as { Id: string };
+    const foreign = containerCreateBody({
+      spec: spec('eps'),
+      nodeFolder,
+      labels: { 'dev.vendetta.agent-home': '/home/someone-else/.vendetta-agent' },
+      command: ['/bin/true'],
+    });
+    const theirs = (await dockerd!.engine.json(dockerCalls.containerCreate('vendetta-eps', foreign))).value as {
+      Id: string;
+    };
     for (const name of ['delta', 'eps']) {
       const r = await refusal(create(spec(name)));
       assert.equal(r.data.code, 'WORKSPACE_CONFLICT', r.message);
@@ -193,7 +266,10 @@ describe('workspaces on a real Docker engine, through the built agent', function
   });
 
   it('completes a create whose agent was killed mid-way, without a duplicate container', async () => {
-    const pending = create(spec('killed')).then(() => 'finished', () => 'cut');
+    const pending = create(spec('killed')).then(
+      () => 'finished',
+      () => 'cut',
+    );
     const until = Date.now() + 20_000;
     while ((await containers('killed')).length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     const daemonPid = home!.lockPid()!;
@@ -215,7 +291,10 @@ describe('workspaces on a real Docker engine, through the built agent', function
     await waitFor('the daemon to stop', () => !home!.isAlive(pid));
     agent = await attach();
     const after = await agent.conn.sendRequest(ListWorkspaces, {});
-    assert.deepEqual(after.map((w) => [w.name, w.state]), before.map((w) => [w.name, w.state]));
+    assert.deepEqual(
+      after.map((w) => [w.name, w.state]),
+      before.map((w) => [w.name, w.state]),
+    );
     const alpha = after.find((w) => w.name === 'alpha')!;
     assert.equal(ssh(alpha, 'cat /workspaces/alpha/hello.txt').stdout, 'hello from the node\n');
   });
@@ -229,28 +308,50 @@ describe('workspaces on a real Docker engine, through the built agent', function
     writeFileSync(join(one.nodeFolder, 'who'), 'one\n');
     writeFileSync(join(two.nodeFolder, 'who'), 'two\n');
     assert.equal(ssh(one, 'cat /workspaces/one/who; ls /workspaces').stdout, 'one\none\n');
-    const dev = ssh(two, 'cat /workspaces/two/who; id -un; echo $HOME; touch /workspaces/two/mine && stat -c %U /workspaces/two/mine');
+    const dev = ssh(
+      two,
+      'cat /workspaces/two/who; id -un; echo $HOME; touch /workspaces/two/mine && stat -c %U /workspaces/two/mine',
+    );
     assert.equal(dev.stdout, 'two\ndev\n/home/dev\ndev\n', dev.stderr);
     // Code synced by a root agent belongs to the login user too.
     const synced = spawnSync(process.execPath, [AGENT_JS, 'sync-receive', 'two'], {
-      input: tarBuffer([{ path: '.vendetta-sync.json', type: 'file', mode: 0o600, data: '{"delete":[]}' }, { path: 'src/app.js', type: 'file', mode: 0o644, data: '1' }]),
+      input: tarBuffer([
+        { path: '.vendetta-sync.json', type: 'file', mode: 0o600, data: '{"delete":[]}' },
+        { path: 'src/app.js', type: 'file', mode: 0o644, data: '1' },
+      ]),
       env: home!.env,
       encoding: 'utf8',
     });
     assert.equal(synced.status, 0, synced.stdout);
-    assert.equal(ssh(two, 'stat -c %U /workspaces/two/src /workspaces/two/src/app.js && echo 2 > /workspaces/two/src/app.js && cat /workspaces/two/src/app.js').stdout, 'dev\ndev\n2\n');
+    assert.equal(
+      ssh(
+        two,
+        'stat -c %U /workspaces/two/src /workspaces/two/src/app.js && echo 2 > /workspaces/two/src/app.js && cat /workspaces/two/src/app.js',
+      ).stdout,
+      'dev\ndev\n2\n',
+    );
     assert.notEqual(ssh(two, 'true', { user: 'root' }).status, 0, 'only the configured login user has the key');
   });
 
   it('removes a workspace completely: container, folder, host key files and record', async () => {
     const info = await create(spec('doomed'));
-    assert.equal((await refusal(agent.conn.sendRequest(RemoveWorkspace, { name: 'doomed' }))).data.code, 'WORKSPACE_RUNNING');
-    assert.deepEqual(await agent.conn.sendRequest(RemoveWorkspace, { name: 'doomed', force: true }), { name: 'doomed' });
+    assert.equal(
+      (await refusal(agent.conn.sendRequest(RemoveWorkspace, { name: 'doomed' }))).data.code,
+      'WORKSPACE_RUNNING',
+    );
+    assert.deepEqual(await agent.conn.sendRequest(RemoveWorkspace, { name: 'doomed', force: true }), {
+      name: 'doomed',
+    });
     assert.deepEqual(await containers('doomed'), []);
     assert.equal((await dockerd!.engine.send(dockerCalls.containerInspect(info.providerId!))).status, 404);
     assert.equal(existsSync(join(home!.home, 'workspaces/doomed')), false);
-    assert.equal((await refusal(agent.conn.sendRequest(InspectWorkspace, { name: 'doomed' }))).data.code, 'WORKSPACE_NOT_FOUND');
-    const state = JSON.parse(readFileSync(join(home!.home, 'state/workspaces.json'), 'utf8')) as { workspaces: Record<string, unknown> };
+    assert.equal(
+      (await refusal(agent.conn.sendRequest(InspectWorkspace, { name: 'doomed' }))).data.code,
+      'WORKSPACE_NOT_FOUND',
+    );
+    const state = JSON.parse(readFileSync(join(home!.home, 'state/workspaces.json'), 'utf8')) as {
+      workspaces: Record<string, unknown>;
+    };
     assert.equal('doomed' in state.workspaces, false);
   });
 
@@ -269,25 +370,60 @@ describe('workspaces on a real Docker engine, through the built agent', function
     const before = readdirSync(join(home!.home, 'workspaces')).sort();
     for (const name of ['../x', 'a;b', '-oProxyCommand=x', '', 'A', 'x'.repeat(64), '$(reboot)']) {
       assert.equal((await refusal(create(spec(name)))).data.code, 'INVALID_PARAMS', name);
-      assert.equal((await refusal(agent.conn.sendRequest(RemoveWorkspace, { name, force: true }))).data.code, 'INVALID_PARAMS');
+      assert.equal(
+        (await refusal(agent.conn.sendRequest(RemoveWorkspace, { name, force: true }))).data.code,
+        'INVALID_PARAMS',
+      );
     }
     assert.equal((await refusal(create(spec('ok', { workspaceFolder: '/etc' })))).data.code, 'INVALID_PARAMS');
-    assert.equal((await refusal(create(spec('ok', { authorizedKeys: ['command="x" ssh-ed25519 AAAA'] })))).data.code, 'INVALID_PARAMS');
+    assert.equal(
+      (await refusal(create(spec('ok', { authorizedKeys: ['command="x" ssh-ed25519 AAAA'] })))).data.code,
+      'INVALID_PARAMS',
+    );
     assert.equal((await refusal(create(spec('ok', { env: { 'A;B': 'x' } })))).data.code, 'INVALID_PARAMS');
     assert.deepEqual(readdirSync(join(home!.home, 'workspaces')).sort(), before);
     assert.ok(!(await containers()).some((w) => w.labels[WORKSPACE_LABEL] === 'ok'));
   });
 
   it('receives code through sync-receive and refuses hostile tar entries', async () => {
-        const info = await create(spec('synced'));
-    const run = (workspace: string, tar: Buffer) => spawnSync(process.execPath, [AGENT_JS, 'sync-receive', workspace], { input: tar, env: home!.env, encoding: 'utf8' });
-    const header = (del: string[] = []) => ({ path: '.vendetta-sync.json', type: 'file' as const, mode: 0o600, data: JSON.stringify({ delete: del }) });
-    const ok = run('synced', tarBuffer([header(), { path: 'README.md', type: 'file', mode: 0o644, mtimeMs: 1_700_000_000_500, data: '# synced\n' }, { path: 'bin/x', type: 'file', mode: 0o755, data: 'x' }]));
+    const info = await create(spec('synced'));
+    const run = (workspace: string, tar: Buffer) =>
+      spawnSync(process.execPath, [AGENT_JS, 'sync-receive', workspace], {
+        input: tar,
+        env: home!.env,
+        encoding: 'utf8',
+      });
+    const header = (del: string[] = []) => ({
+      path: '.vendetta-sync.json',
+      type: 'file' as const,
+      mode: 0o600,
+      data: JSON.stringify({ delete: del }),
+    });
+    const ok = run(
+      'synced',
+      tarBuffer([
+        header(),
+        { path: 'README.md', type: 'file', mode: 0o644, mtimeMs: 1_700_000_000_500, data: '# synced\n' },
+        { path: 'bin/x', type: 'file', mode: 0o755, data: 'x' },
+      ]),
+    );
     assert.equal(ok.status, 0, ok.stderr);
     assert.deepEqual(JSON.parse(ok.stdout), { written: 2, deleted: 0, bytes: 10 });
-    assert.equal(ssh(info, 'cat /workspaces/synced/README.md; stat -c %a /workspaces/synced/bin/x').stdout, '# synced\n755\n');
-    const scan = await agent.conn.sendRequest(SyncScan, { name: 'synced', entries: [{ path: 'README.md' }, { path: 'bin/x' }, { path: 'absent' }] });
-    assert.deepEqual(scan.changes.map((c) => [c.i, c.kind, c.id?.slice(0, 2), c.stat?.size]), [[0, 'file', 'f:', 9], [1, 'file', 'x:', 1]]);
+    assert.equal(
+      ssh(info, 'cat /workspaces/synced/README.md; stat -c %a /workspaces/synced/bin/x').stdout,
+      '# synced\n755\n',
+    );
+    const scan = await agent.conn.sendRequest(SyncScan, {
+      name: 'synced',
+      entries: [{ path: 'README.md' }, { path: 'bin/x' }, { path: 'absent' }],
+    });
+    assert.deepEqual(
+      scan.changes.map((c) => [c.i, c.kind, c.id?.slice(0, 2), c.stat?.size]),
+      [
+        [0, 'file', 'f:', 9],
+        [1, 'file', 'x:', 1],
+      ],
+    );
     assert.equal(scan.changes[0]!.stat!.mtimeMs, 1_700_000_000_500);
     const outside = join(dir, 'outside');
     mkdirSync(outside, { recursive: true });
@@ -329,7 +465,11 @@ describe('workspaces on a real Docker engine, through the built agent', function
     const raw: number[] = [];
     const ours: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = spawnSync('nsenter', [...dockerd!.nsenter.slice(1, -1), '--', process.execPath, '-e', baseline, TEST_IMAGE], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: dockerd!.host }, timeout: 60_000 });
+      const r = spawnSync(
+        'nsenter',
+        [...dockerd!.nsenter.slice(1, -1), '--', process.execPath, '-e', baseline, TEST_IMAGE],
+        { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: dockerd!.host }, timeout: 60_000 },
+      );
       assert.equal(r.status, 0, r.stderr);
       raw.push((JSON.parse(r.stdout) as { ms: number }).ms);
       const t0 = Date.now();
@@ -338,7 +478,12 @@ describe('workspaces on a real Docker engine, through the built agent', function
       assert.equal(info.state, 'running');
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    console.log(`      create → sshd ready: agent ${median(ours)} ms (${ours.join(', ')}), raw docker run ${median(raw)} ms (${raw.join(', ')}), ratio ${(median(ours) / median(raw)).toFixed(2)}`);
-    assert.ok(median(ours) < 3 * median(raw) + 500, `the agent took ${median(ours)} ms against ${median(raw)} ms for docker run`);
+    console.log(
+      `      create → sshd ready: agent ${median(ours)} ms (${ours.join(', ')}), raw docker run ${median(raw)} ms (${raw.join(', ')}), ratio ${(median(ours) / median(raw)).toFixed(2)}`,
+    );
+    assert.ok(
+      median(ours) < 3 * median(raw) + 500,
+      `the agent took ${median(ours)} ms against ${median(raw)} ms for docker run`,
+    );
   });
 });

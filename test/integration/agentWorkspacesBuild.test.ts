@@ -40,7 +40,12 @@ describe('docker workspaces: images built on the node, commands inside', functio
     assert.equal(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]).status, 0);
     pub = spawnSync('cat', [`${key}.pub`], { encoding: 'utf8' }).stdout.trim();
     home = TestHome.create({ DOCKER_HOST: dockerd.host });
-    agent = new Attached(spawn('nsenter', [...dockerd.nsenter.slice(1, -1), '--', process.execPath, AGENT_JS, 'attach'], { env: home.env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    agent = new Attached(
+      spawn('nsenter', [...dockerd.nsenter.slice(1, -1), '--', process.execPath, AGENT_JS, 'attach'], {
+        env: home.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
     home.pids.add((await agent.initialize()).pid);
   });
 
@@ -61,8 +66,15 @@ describe('docker workspaces: images built on the node, commands inside', functio
   });
 
   function sync(workspace: string, files: TarInput[]): void {
-    const tar = tarBuffer([{ path: '.vendetta-sync.json', type: 'file', mode: 0o600, data: '{"delete":[]}' }, ...files]);
-    const r = spawnSync(process.execPath, [AGENT_JS, 'sync-receive', workspace], { input: tar, env: home!.env, encoding: 'utf8' });
+    const tar = tarBuffer([
+      { path: '.vendetta-sync.json', type: 'file', mode: 0o600, data: '{"delete":[]}' },
+      ...files,
+    ]);
+    const r = spawnSync(process.execPath, [AGENT_JS, 'sync-receive', workspace], {
+      input: tar,
+      env: home!.env,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   }
 
@@ -84,7 +96,12 @@ describe('docker workspaces: images built on the node, commands inside', functio
     assert.match(early.data.hint!, /Sync the project/);
     // The record stays, so the project can be synced into it…
     sync('built', [
-      { path: '.devcontainer/Dockerfile.dev', type: 'file', mode: 0o644, data: `FROM ${TEST_IMAGE}\nCOPY marker /etc/marker\nRUN echo built-on-node > /etc/built\n` },
+      {
+        path: '.devcontainer/Dockerfile.dev',
+        type: 'file',
+        mode: 0o644,
+        data: `FROM ${TEST_IMAGE}\nCOPY marker /etc/marker\nRUN echo built-on-node > /etc/built\n`,
+      },
       { path: '.devcontainer/marker', type: 'file', mode: 0o644, data: 'from the context\n' },
     ]);
     // …and the next create builds from it.
@@ -99,7 +116,14 @@ describe('docker workspaces: images built on the node, commands inside', functio
   it('reports a failing build with its output', async () => {
     const s = spec('badbuild', 'vendetta-ws/badbuild:1');
     await refusal(agent.conn.sendRequest(CreateWorkspace, { spec: s }));
-    sync('badbuild', [{ path: '.devcontainer/Dockerfile', type: 'file', mode: 0o644, data: `FROM ${TEST_IMAGE}\nRUN echo about to fail && exit 7\n` }]);
+    sync('badbuild', [
+      {
+        path: '.devcontainer/Dockerfile',
+        type: 'file',
+        mode: 0o644,
+        data: `FROM ${TEST_IMAGE}\nRUN echo about to fail && exit 7\n`,
+      },
+    ]);
     const failed = await refusal(agent.conn.sendRequest(CreateWorkspace, { spec: s }));
     assert.equal(failed.data.code, 'BUILD_FAILED');
     assert.match(failed.message, /Building the image vendetta-ws\/badbuild:1 failed: .*returned a non-zero code: 7/);
@@ -112,12 +136,22 @@ describe('docker workspaces: images built on the node, commands inside', functio
     let id: string;
     before(async () => {
       provider = DockerProvider.forSocket(dockerd!.socket);
-      id = ((await dockerd!.engine.json(dockerCalls.containerCreate('execs', { Image: BUSYBOX_IMAGE, Entrypoint: ['/bin/sleep'], Cmd: ['1000'] }))).value as { Id: string }).Id;
+      id = (
+        (
+          await dockerd!.engine.json(
+            dockerCalls.containerCreate('execs', { Image: BUSYBOX_IMAGE, Entrypoint: ['/bin/sleep'], Cmd: ['1000'] }),
+          )
+        ).value as { Id: string }
+      ).Id;
       await dockerd!.engine.send(dockerCalls.containerStart(id));
     });
 
     it('returns exit codes and keeps stdout and stderr apart', async () => {
-      assert.deepEqual(await provider.exec(id, ['sh', '-c', 'echo out; echo err >&2; exit 42']), { exitCode: 42, stdout: 'out\n', stderr: 'err\n' });
+      assert.deepEqual(await provider.exec(id, ['sh', '-c', 'echo out; echo err >&2; exit 42']), {
+        exitCode: 42,
+        stdout: 'out\n',
+        stderr: 'err\n',
+      });
       assert.equal((await provider.exec(id, ['true'])).exitCode, 0);
       const missing = await provider.exec(id, ['/no/such/binary']);
       assert.notEqual(missing.exitCode, 0);
@@ -125,7 +159,9 @@ describe('docker workspaces: images built on the node, commands inside', functio
 
     it('streams output as it comes, feeds stdin, and runs with a TTY', async () => {
       const chunks: string[] = [];
-      const streamed = await provider.exec(id, ['sh', '-c', 'for i in 1 2 3; do echo $i; sleep 0.2; done'], { onStdout: (c) => chunks.push(c.toString()) });
+      const streamed = await provider.exec(id, ['sh', '-c', 'for i in 1 2 3; do echo $i; sleep 0.2; done'], {
+        onStdout: (c) => chunks.push(c.toString()),
+      });
       assert.equal(streamed.stdout, '', 'a sink gets the output instead of the result');
       assert.equal(chunks.join(''), '1\n2\n3\n');
       assert.ok(chunks.length >= 2, `output arrived in ${chunks.length} piece(s), not all at the end`);
@@ -135,15 +171,24 @@ describe('docker workspaces: images built on the node, commands inside', functio
       const tty = await provider.exec(id, ['sh', '-c', 'test -t 1 && echo tty; echo err >&2'], { tty: true });
       assert.equal(tty.exitCode, 0);
       assert.equal(tty.stdout.replace(/\r/g, ''), 'tty\nerr\n', 'with a TTY both streams arrive as one');
-      const env = await provider.exec(id, ['sh', '-c', 'echo $GREETING; pwd'], { env: { GREETING: 'hi there' }, workingDir: '/tmp' });
+      const env = await provider.exec(id, ['sh', '-c', 'echo $GREETING; pwd'], {
+        env: { GREETING: 'hi there' },
+        workingDir: '/tmp',
+      });
       assert.equal(env.stdout, 'hi there\n/tmp\n');
     });
 
     it('says when the container is stopped or gone', async () => {
       await dockerd!.engine.send(dockerCalls.containerStop(id, 0));
-      await assert.rejects(provider.exec(id, ['true']), (e: Error & { code?: string }) => e.code === 'WORKSPACE_NOT_RUNNING');
+      await assert.rejects(
+        provider.exec(id, ['true']),
+        (e: Error & { code?: string }) => e.code === 'WORKSPACE_NOT_RUNNING',
+      );
       await dockerd!.engine.send(dockerCalls.containerRemove(id));
-      await assert.rejects(provider.exec(id, ['true']), (e: Error & { code?: string }) => e.code === 'WORKSPACE_MISSING');
+      await assert.rejects(
+        provider.exec(id, ['true']),
+        (e: Error & { code?: string }) => e.code === 'WORKSPACE_MISSING',
+      );
       await assert.rejects(provider.start(id), (e: Error & { code?: string }) => e.code === 'WORKSPACE_MISSING');
       assert.equal(await provider.inspect(id), undefined);
       await provider.remove(id); // gone already: nothing to do

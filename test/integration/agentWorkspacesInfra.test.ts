@@ -15,7 +15,9 @@ import { pidAlive, requireCommands, requireRoot, run } from '../infra/sys';
 const ROOT = join(__dirname, '../..');
 
 function netnsExists(name: string): boolean {
-  return run(['ip', 'netns', 'list'], { allowFail: true }).stdout.split('\n').some((l) => l.split(' ')[0] === name);
+  return run(['ip', 'netns', 'list'], { allowFail: true })
+    .stdout.split('\n')
+    .some((l) => l.split(' ')[0] === name);
 }
 
 describe('private Docker engines for tests', function () {
@@ -41,10 +43,15 @@ describe('private Docker engines for tests', function () {
     console.log(`      dockerd ready in ${startMs} ms`);
     assert.ok(startMs < 15_000);
     assert.ok(d.netns && netnsExists(d.netns));
-    assert.match(run([...d.nsenter, 'iptables', '-S', 'DOCKER-USER']).stdout, /-A DOCKER-USER -i vtdtestbr0 -o vtdtestbr0 -j ACCEPT/);
+    assert.match(
+      run([...d.nsenter, 'iptables', '-S', 'DOCKER-USER']).stdout,
+      /-A DOCKER-USER -i vtdtestbr0 -o vtdtestbr0 -j ACCEPT/,
+    );
     assert.match(run([...d.nsenter, 'ip', '-4', 'addr', 'show', 'docker0']).stdout, /10\.199\.7\.1\/24/);
     await ensureBusyboxImage(d.socket);
-    await d.engine.json(dockerCalls.containerCreate('sleeper', { Image: BUSYBOX_IMAGE, Entrypoint: ['/bin/sleep'], Cmd: ['1000'] }));
+    await d.engine.json(
+      dockerCalls.containerCreate('sleeper', { Image: BUSYBOX_IMAGE, Entrypoint: ['/bin/sleep'], Cmd: ['1000'] }),
+    );
     await d.engine.send(dockerCalls.containerStart('sleeper'));
     const t1 = Date.now();
     await d.stop();
@@ -53,10 +60,13 @@ describe('private Docker engines for tests', function () {
     assert.equal(netnsExists(d.netns!), false);
     assert.equal(existsSync(join(DOCKERD_REGISTRY, `${d.id}.json`)), false);
     assert.equal(existsSync(join(DOCKERD_DATA, String(d.id))), false);
-    assert.equal(run(['grep', '-c', `${DOCKERD_REGISTRY}/${d.id}.x`, '/proc/self/mounts'], { allowFail: true }).stdout.trim(), '0');
+    assert.equal(
+      run(['grep', '-c', `${DOCKERD_REGISTRY}/${d.id}.x`, '/proc/self/mounts'], { allowFail: true }).stdout.trim(),
+      '0',
+    );
   });
 
-  it("tears down an engine whose test run was killed, with its containers, before starting another", async () => {
+  it('tears down an engine whose test run was killed, with its containers, before starting another', async () => {
     // A test run that starts an engine and a container, then dies without cleaning up.
     const script = `
       const { startDockerd } = require(${JSON.stringify(join(ROOT, 'test/infra/docker.ts'))});
@@ -71,7 +81,10 @@ describe('private Docker engines for tests', function () {
         console.log(JSON.stringify({ id: d.id, pid: d.pid, netns: d.netns, containerPid: info.State.Pid }));
         setInterval(() => {}, 1 << 30);
       })().catch((e) => { console.error(e); process.exit(1); });`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (c: Buffer) => {
@@ -102,7 +115,9 @@ describe('private Docker engines for tests', function () {
     const t0 = Date.now();
     const second = await ensureTestImage(d.socket);
     const presentMs = Date.now() - t0;
-    console.log(`      image: ${first.built ? `debootstrap ${first.buildMs} ms, ` : ''}import ${first.importMs} ms; already present: ${presentMs} ms`);
+    console.log(
+      `      image: ${first.built ? `debootstrap ${first.buildMs} ms, ` : ''}import ${first.importMs} ms; already present: ${presentMs} ms`,
+    );
     assert.equal(first.imported, true);
     assert.deepEqual([second.built, second.imported], [false, false]);
     assert.ok(presentMs < 2_000);

@@ -36,20 +36,23 @@ describe('what up and config validate say about a config (built CLI, local node,
 
   it('up of a config with a misspelt top-level key names every error inside that block, and starts nothing', async () => {
     // The user's file: `servces:` hid `comand`, `5sec` and `apii`, and up went ahead without services.
-    const dir = project('typo', [
-      'name: typo',
-      `docker: { image: ${TEST_IMAGE} }`,
-      'servces:',
-      '  api:',
-      '    comand: python3 -m http.server 8000',
-      '    port: 8000',
-      '    healthcheck: { http: "http://localhost:8000/", interval: 5sec }',
-      '  web:',
-      '    command: python3 -m http.server 8001',
-      '    port: 8001',
-      '    depends_on: [apii]',
-      '',
-    ].join('\n'));
+    const dir = project(
+      'typo',
+      [
+        'name: typo',
+        `docker: { image: ${TEST_IMAGE} }`,
+        'servces:',
+        '  api:',
+        '    comand: python3 -m http.server 8000',
+        '    port: 8000',
+        '    healthcheck: { http: "http://localhost:8000/", interval: 5sec }',
+        '  web:',
+        '    command: python3 -m http.server 8001',
+        '    port: 8001',
+        '    depends_on: [apii]',
+        '',
+      ].join('\n'),
+    );
     const up = await env.cli(['up', dir]);
     assert.equal(up.code, 1, up.stderr);
     const file = join(dir, '.vendetta', 'config.yaml');
@@ -61,10 +64,15 @@ describe('what up and config validate say about a config (built CLI, local node,
       `${file}:11:18: error: \`web\` depends on \`apii\`, which is not a service in this file; did you mean \`api\`?`,
       `error: ${file} has 4 errors (listed above); nothing was started`,
       `hint: Fix them and run up again; \`vendetta config validate ${dir}\` checks the config without starting anything.`,
-    ]) assert.ok(up.stderr.includes(line + '\n'), `missing ${JSON.stringify(line)} in:\n${up.stderr}`);
+    ])
+      assert.ok(up.stderr.includes(line + '\n'), `missing ${JSON.stringify(line)} in:\n${up.stderr}`);
     assert.equal(up.stdout, '');
     const list = await env.cli(['workspace', 'list', '--json']);
-    assert.deepEqual((JSON.parse(list.stdout) as WorkspaceSummary[]).map((w) => w.name), [], 'no workspace was recorded');
+    assert.deepEqual(
+      (JSON.parse(list.stdout) as WorkspaceSummary[]).map((w) => w.name),
+      [],
+      'no workspace was recorded',
+    );
     assert.deepEqual(await env.containers(), [], 'no container was made');
 
     const validate = await env.cli(['config', 'validate', dir]);
@@ -77,7 +85,12 @@ describe('what up and config validate say about a config (built CLI, local node,
     const dir = project('warned', `name: warned\ndocker:\n  image: ${TEST_IMAGE}\n  cpuss: 1\n`);
     const up = await env.cli(['up', dir]);
     assert.equal(up.code, 0, up.stderr);
-    assert.ok(up.stderr.includes(`${join(dir, '.vendetta', 'config.yaml')}:4:3: warning: unknown key \`cpuss\` in \`docker\`; did you mean \`cpus\`?\n  hint: it is ignored;`), up.stderr);
+    assert.ok(
+      up.stderr.includes(
+        `${join(dir, '.vendetta', 'config.yaml')}:4:3: warning: unknown key \`cpuss\` in \`docker\`; did you mean \`cpus\`?\n  hint: it is ignored;`,
+      ),
+      up.stderr,
+    );
     assert.match(up.stdout, /^warned on local is running/m);
   });
 
@@ -94,14 +107,23 @@ describe('what up and config validate say about a config (built CLI, local node,
     const dir = project('box', 'name: box\nprovider: lxc\n');
     const up = await env.cli(['up', dir]);
     assert.equal(up.code, 1);
-    assert.ok(up.stderr.includes(':2:11: error: provider `lxc` is not available: this version of vendetta cannot run lxc workspaces yet; only docker is available\n'), up.stderr);
+    assert.ok(
+      up.stderr.includes(
+        ':2:11: error: provider `lxc` is not available: this version of vendetta cannot run lxc workspaces yet; only docker is available\n',
+      ),
+      up.stderr,
+    );
     const qemu = await env.cli(['up', dir, '--provider', 'qemu']);
     assert.notEqual(qemu.code, 0);
     assert.match(qemu.stderr, /Allowed choices are docker\./);
     const help = await env.cli(['up', '--help']);
     assert.doesNotMatch(help.stdout, /lxc|qemu/i);
     const status = await env.cli(['node', 'test', 'local']);
-    assert.doesNotMatch(status.stdout + status.stderr, /lxc|qemu/i, 'node test names only the providers this agent can run');
+    assert.doesNotMatch(
+      status.stdout + status.stderr,
+      /lxc|qemu/i,
+      'node test names only the providers this agent can run',
+    );
     assert.match(status.stdout, /docker/);
   });
 });

@@ -34,11 +34,20 @@ describe('hints that lead somewhere, forwards that last, down that stops the one
   let kept: number;
   const live: LiveCommand[] = [];
   const liveCli = (args: string[]) => {
-    const c = startLive([...env.dockerd.nsenter, process.execPath, join(env.h.dir, 'bin', 'vendetta.js'), ...args], { ...process.env, VENDETTA_HOME: env.h.home, DOCKER_HOST: env.dockerd.host, SSH_AUTH_SOCK: '' });
+    const c = startLive([...env.dockerd.nsenter, process.execPath, join(env.h.dir, 'bin', 'vendetta.js'), ...args], {
+      ...process.env,
+      VENDETTA_HOME: env.h.home,
+      DOCKER_HOST: env.dockerd.host,
+      SSH_AUTH_SOCK: '',
+    });
     live.push(c);
     return c;
   };
-  const get = async (url: string) => JSON.parse((await env.run(httpGetScript(url))).stdout || '{"status":-1,"body":""}') as { status: number; body: string };
+  const get = async (url: string) =>
+    JSON.parse((await env.run(httpGetScript(url))).stdout || '{"status":-1,"body":""}') as {
+      status: number;
+      body: string;
+    };
 
   before(async function () {
     requireRoot(this, 'this suite (dockerd, network namespaces)');
@@ -50,7 +59,10 @@ describe('hints that lead somewhere, forwards that last, down that stops the one
     const up = await env.cli(['up', dir, '--forward', '--json'], { timeoutMs: 300_000 });
     assert.equal(up.code, 0, up.stderr);
     const forwards = (JSON.parse(up.stdout) as WorkspaceUpResult).forwards ?? [];
-    assert.deepEqual(forwards.map((f) => [f.port, f.kept]), [[5000, true]]);
+    assert.deepEqual(
+      forwards.map((f) => [f.port, f.kept]),
+      [[5000, true]],
+    );
     kept = forwards[0]!.localPort;
   });
 
@@ -63,20 +75,42 @@ describe('hints that lead somewhere, forwards that last, down that stops the one
   });
 
   it('node add to a host that does not answer names the node, saves nothing, and hints at commands that work', async () => {
-    const add = await env.cli(['node', 'add', 'box', '--host', '127.0.0.1', '--port', '9', '--user', 'dev', '--accept-new-host-key']);
+    const add = await env.cli([
+      'node',
+      'add',
+      'box',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '9',
+      '--user',
+      'dev',
+      '--accept-new-host-key',
+    ]);
     assert.equal(add.code, 1);
-    assert.match(add.stderr, /^error: Cannot reach box at 127\.0\.0\.1:9: nothing listens on that port \(connection refused\)$/m);
-    assert.match(add.stderr, /^hint: Nothing was saved\. Check that the node is up and that `ssh -p 9 dev@127\.0\.0\.1` works from here, then run the same `vendetta node add box …` again\.$/m);
+    assert.match(
+      add.stderr,
+      /^error: Cannot reach box at 127\.0\.0\.1:9: nothing listens on that port \(connection refused\)$/m,
+    );
+    assert.match(
+      add.stderr,
+      /^hint: Nothing was saved\. Check that the node is up and that `ssh -p 9 dev@127\.0\.0\.1` works from here, then run the same `vendetta node add box …` again\.$/m,
+    );
     // The old hint, `vendetta node test 127.0.0.1`, refused the host as a node name.
     assert.doesNotMatch(add.stderr, /node test/);
     const nodes = await env.cli(['node', 'list', '--json']);
-    assert.deepEqual((JSON.parse(nodes.stdout) as Array<{ name: string }>).map((n) => n.name), ['local']);
+    assert.deepEqual(
+      (JSON.parse(nodes.stdout) as Array<{ name: string }>).map((n) => n.name),
+      ['local'],
+    );
   });
 
   it('workspace ssh WS uname -a says to put the command after --, and that command works', async () => {
     const wrong = await env.cli(['workspace', 'ssh', 'small', 'uname', '-a']);
     assert.equal(wrong.code, 2);
-    const hint = /^hint: the command's own options go after `--`: `vendetta (workspace ssh small -- uname -a)`$/m.exec(wrong.stderr);
+    const hint = /^hint: the command's own options go after `--`: `vendetta (workspace ssh small -- uname -a)`$/m.exec(
+      wrong.stderr,
+    );
     assert.ok(hint, wrong.stderr);
     const right = await env.cli(hint[1]!.split(' '));
     assert.equal(right.code, 0, right.stderr);
@@ -107,26 +141,49 @@ describe('hints that lead somewhere, forwards that last, down that stops the one
     assert.equal(stop.code, 0, stop.stderr);
     const list = await env.cli(['workspace', 'forwards', '--json']);
     assert.equal(list.code, 0, list.stderr);
-    assert.deepEqual((JSON.parse(list.stdout) as ForwardInfo[]).map((f) => [f.workspace, f.port, f.localPort, f.kept]), [['small', 5000, kept, true]]);
-    assert.deepEqual(await get(url), { status: 200, body: 'hi' }, 'the restarted coordinator forwards it again, on the same port');
+    assert.deepEqual(
+      (JSON.parse(list.stdout) as ForwardInfo[]).map((f) => [f.workspace, f.port, f.localPort, f.kept]),
+      [['small', 5000, kept, true]],
+    );
+    assert.deepEqual(
+      await get(url),
+      { status: 200, body: 'hi' },
+      'the restarted coordinator forwards it again, on the same port',
+    );
     const human = await env.cli(['workspace', 'forwards']);
-    assert.ok(new RegExp(`^small +local +5000 +http://127\\.0\\.0\\.1:${kept} +\`workspace forward --stop\` or \`workspace rm\`$`, 'm').test(human.stdout), human.stdout);
+    assert.ok(
+      new RegExp(
+        `^small +local +5000 +http://127\\.0\\.0\\.1:${kept} +\`workspace forward --stop\` or \`workspace rm\`$`,
+        'm',
+      ).test(human.stdout),
+      human.stdout,
+    );
 
     const ended = await env.cli(['workspace', 'forward', 'small', '5000', '--stop']);
     assert.equal(ended.code, 0, ended.stderr);
     assert.equal(ended.stdout, 'stopped forwarding small:5000\n');
     assert.equal((await get(url)).status, 0, `nothing listens on ${kept} any more`);
     await env.cli(['coordinator', 'stop']);
-    assert.equal((await env.cli(['workspace', 'forwards'])).stdout, 'no forwarded ports\n', 'and it stays ended after a restart');
+    assert.equal(
+      (await env.cli(['workspace', 'forwards'])).stdout,
+      'no forwarded ports\n',
+      'and it stays ended after a restart',
+    );
     const again = await env.cli(['workspace', 'forward', 'small', '5000', '--stop']);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /^error: Port 5000 of small is not forwarded\nhint: `vendetta workspace forwards` lists the forwards\.$/m);
+    assert.match(
+      again.stderr,
+      /^error: Port 5000 of small is not forwarded\nhint: `vendetta workspace forwards` lists the forwards\.$/m,
+    );
   });
 
   it('forward WS 5000 says when 5000 is taken here (by the service itself, on the local node) and which port it used instead', async function () {
     this.timeout(60_000);
     const fwd = liveCli(['workspace', 'forward', 'small', '5000']);
-    const { match } = await fwd.waitFor(/^port 5000 is taken on this machine, so it is forwarded from (\d+) instead\nForwarding http:\/\/127\.0\.0\.1:(\d+) → small:5000 \(node local\)$/m, 30_000);
+    const { match } = await fwd.waitFor(
+      /^port 5000 is taken on this machine, so it is forwarded from (\d+) instead\nForwarding http:\/\/127\.0\.0\.1:(\d+) → small:5000 \(node local\)$/m,
+      30_000,
+    );
     assert.equal(match[1], match[2]);
     assert.deepEqual(await get(`http://127.0.0.1:${match[1]}/`), { status: 200, body: 'hi' });
     assert.equal(await fwd.stop('SIGINT'), 0);
@@ -138,12 +195,24 @@ describe('hints that lead somewhere, forwards that last, down that stops the one
     assert.equal(second.code, 0, second.stderr);
     const both = await env.cli(['down', dir]);
     assert.equal(both.code, 1);
-    assert.match(both.stderr, /^error: 2 workspaces were made from .*: small \(local\), small2 \(local\)\nhint: Say which with --name, e\.g\. `vendetta down --name small`\.$/m);
+    assert.match(
+      both.stderr,
+      /^error: 2 workspaces were made from .*: small \(local\), small2 \(local\)\nhint: Say which with --name, e\.g\. `vendetta down --name small`\.$/m,
+    );
     const one = await env.cli(['down', dir, '--name', 'small2']);
     assert.equal(one.code, 0, one.stderr);
     assert.equal(one.stdout, 'stopped small2 on local\n', 'said once, not "stopped small2 on local (stopped)"');
-    const states = JSON.parse((await env.cli(['workspace', 'list', '--json'])).stdout) as Array<{ name: string; state: string }>;
-    assert.deepEqual(states.map((w) => [w.name, w.state]), [['small', 'running'], ['small2', 'stopped']]);
+    const states = JSON.parse((await env.cli(['workspace', 'list', '--json'])).stdout) as Array<{
+      name: string;
+      state: string;
+    }>;
+    assert.deepEqual(
+      states.map((w) => [w.name, w.state]),
+      [
+        ['small', 'running'],
+        ['small2', 'stopped'],
+      ],
+    );
     const start = await env.cli(['workspace', 'start', 'small2']);
     // Said once, then the services as they came back behind their checks.
     assert.match(start.stdout, /^started small2 on local\n\nSERVICE +STATE/);
@@ -157,7 +226,13 @@ describe('hints that lead somewhere, forwards that last, down that stops the one
     assert.match(status.stdout, /^started +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
     const list = await env.cli(['workspace', 'list'], { env: { TZ: 'UTC' } });
     assert.ok(list.stdout.includes(when[1]!), list.stdout);
-    const json = JSON.parse((await env.cli(['workspace', 'status', 'small', '--json'])).stdout) as { createdAt: string };
-    assert.equal(json.createdAt.slice(0, 19).replace('T', ' '), when[1], 'the UTC clock of the record, shown in TZ=UTC');
+    const json = JSON.parse((await env.cli(['workspace', 'status', 'small', '--json'])).stdout) as {
+      createdAt: string;
+    };
+    assert.equal(
+      json.createdAt.slice(0, 19).replace('T', ' '),
+      when[1],
+      'the UTC clock of the record, shown in TZ=UTC',
+    );
   });
 });

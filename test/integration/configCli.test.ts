@@ -18,10 +18,15 @@ let home: string;
 
 function run(args: string[], cwd = root): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd, env: { ...process.env, VENDETTA_HOME: home }, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { cwd, env: { ...process.env, VENDETTA_HOME: home }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -81,7 +86,8 @@ describe('vendetta config validate (the built CLI)', function () {
           assert.ok(line, `no line starting ${prefix} with "${e.messageIncludes}" in:\n${r.stdout}`);
         }
         // Every problem line is located, and every hint line belongs to one.
-        for (const l of r.stdout.trimEnd().split('\n')) assert.match(l, /^(\S+:\d+:\d+: (error|warning|info): .+| {2}hint: .+)$/);
+        for (const l of r.stdout.trimEnd().split('\n'))
+          assert.match(l, /^(\S+:\d+:\d+: (error|warning|info): .+| {2}hint: .+)$/);
       });
     }
   });
@@ -104,10 +110,16 @@ describe('vendetta config validate (the built CLI)', function () {
         const r = results.get(f.dir)!;
         assertCleanStderr(r);
         assert.equal(r.code, f.valid ? 0 : 1, r.stdout);
-        const file = f.source === 'vendetta' ? '.vendetta/config.yaml' : f.name === 'root-file' ? '.devcontainer.json' : '.devcontainer/devcontainer.json';
+        const file =
+          f.source === 'vendetta'
+            ? '.vendetta/config.yaml'
+            : f.name === 'root-file'
+              ? '.devcontainer.json'
+              : '.devcontainer/devcontainer.json';
         const rel = join(relative(root, f.dir), file);
         if (f.valid) assert.match(r.stdout, new RegExp(`^${rel.replace(/[.]/g, '\\.')}: ok$`, 'm'));
-        for (const e of f.diagnostics) assert.ok(r.stdout.includes(`${rel}:${e.line}:${e.col}: ${e.severity}: `), r.stdout);
+        for (const e of f.diagnostics)
+          assert.ok(r.stdout.includes(`${rel}:${e.line}:${e.col}: ${e.severity}: `), r.stdout);
       });
     }
   });
@@ -120,19 +132,42 @@ describe('vendetta config validate (the built CLI)', function () {
     const items = JSON.parse(r.stdout) as Record<string, unknown>[];
     assert.equal(items.length, 2);
     for (const item of items) {
-      assert.deepEqual(Object.keys(item).sort(), ['col', 'endCol', 'endLine', 'file', 'hint', 'line', 'message', 'severity']);
+      assert.deepEqual(Object.keys(item).sort(), [
+        'col',
+        'endCol',
+        'endLine',
+        'file',
+        'hint',
+        'line',
+        'message',
+        'severity',
+      ]);
       assert.equal(item.file, relative(root, f.file));
     }
-    assert.deepEqual(items.map((i) => [i.severity, i.line, i.col]), [['error', 4, 3], ['warning', 5, 5]]);
+    assert.deepEqual(
+      items.map((i) => [i.severity, i.line, i.col]),
+      [
+        ['error', 4, 3],
+        ['warning', 5, 5],
+      ],
+    );
   });
 
   it('prints an empty JSON array and exits 0 for a valid config, and warnings alone still exit 0', async () => {
     const ok = await run(['config', 'validate', '--json', 'examples/hello']);
     assert.equal(ok.code, 0);
     assert.deepEqual(JSON.parse(ok.stdout), []);
-    const warned = await run(['config', 'validate', '--json', relative(root, join(FIXTURES, 'valid/unknown-key-warning.yaml'))]);
+    const warned = await run([
+      'config',
+      'validate',
+      '--json',
+      relative(root, join(FIXTURES, 'valid/unknown-key-warning.yaml')),
+    ]);
     assert.equal(warned.code, 0);
-    assert.deepEqual((JSON.parse(warned.stdout) as { severity: string }[]).map((d) => d.severity), ['warning']);
+    assert.deepEqual(
+      (JSON.parse(warned.stdout) as { severity: string }[]).map((d) => d.severity),
+      ['warning'],
+    );
   });
 
   it('validates the current folder by default', async () => {
@@ -147,7 +182,10 @@ describe('vendetta config validate (the built CLI)', function () {
     const r = await run(['config', 'validate', big]);
     assert.equal(r.code, 1);
     assertCleanStderr(r);
-    assert.match(r.stdout, new RegExp(`^${big}:1:1: error: the file is 5\\.1 MiB; a config file may be at most 1 MiB$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^${big}:1:1: error: the file is 5\\.1 MiB; a config file may be at most 1 MiB$`, 'm'),
+    );
   });
 
   it('gives a located error for a path that does not exist and for a folder without a config', async () => {
@@ -160,7 +198,13 @@ describe('vendetta config validate (the built CLI)', function () {
     const none = await run(['config', 'validate', empty]);
     assert.equal(none.code, 1);
     assertCleanStderr(none);
-    assert.match(none.stdout, new RegExp(`^${empty}:1:1: error: no \\.vendetta/config\\.yaml or \\.devcontainer/devcontainer\\.json in this folder$`, 'm'));
+    assert.match(
+      none.stdout,
+      new RegExp(
+        `^${empty}:1:1: error: no \\.vendetta/config\\.yaml or \\.devcontainer/devcontainer\\.json in this folder$`,
+        'm',
+      ),
+    );
   });
 
   it('checks several paths at once and fails if any fails', async () => {
@@ -179,7 +223,10 @@ describe('vendetta config validate (the built CLI)', function () {
     copyFileSync(join(FIXTURES, 'nodes/invalid/host-option-injection.yaml'), nodes);
     const bad = await run(['config', 'validate', nodes]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stdout, new RegExp(`^${nodes}:3:11: error: \`nodes\\[0\\]\\.host\` is not a valid host name or address`, 'm'));
+    assert.match(
+      bad.stdout,
+      new RegExp(`^${nodes}:3:11: error: \`nodes\\[0\\]\\.host\` is not a valid host name or address`, 'm'),
+    );
     copyFileSync(join(FIXTURES, 'nodes/valid/two-nodes.yaml'), nodes);
     const good = await run(['config', 'validate', nodes]);
     assert.equal(good.code, 0);

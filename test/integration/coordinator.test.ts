@@ -4,7 +4,18 @@ import type { CoordinatorStatus, NodeStatus, NodeSummary, TestNodeResult } from 
 import { processRunning as pidAlive } from '../../coordinator/daemon/instanceLock';
 import { createCliHome, median, waitUntil, type CliHome } from './coordinatorHarness';
 
-const SUMMARY_KEYS = ['agentVersion', 'host', 'lastSeen', 'latencyMs', 'name', 'port', 'providers', 'status', 'transport', 'user'];
+const SUMMARY_KEYS = [
+  'agentVersion',
+  'host',
+  'lastSeen',
+  'latencyMs',
+  'name',
+  'port',
+  'providers',
+  'status',
+  'transport',
+  'user',
+];
 
 function frame(body: string): string {
   return `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
@@ -25,14 +36,20 @@ describe('the coordinator, through the built CLI', function () {
     const r = await h.run(['node', 'list', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const nodes = JSON.parse(r.stdout) as NodeSummary[];
-    assert.deepEqual(nodes.map((n) => n.name), ['local']);
+    assert.deepEqual(
+      nodes.map((n) => n.name),
+      ['local'],
+    );
     assert.deepEqual(Object.keys(nodes[0]!).sort(), SUMMARY_KEYS, 'exactly a NodeSummary');
     assert.equal(statSync(h.socket).mode & 0o777, 0o600);
     assert.ok(statSync(h.socket).isSocket());
     assert.equal(statSync(h.home).mode & 0o777, 0o700);
     const pid = h.coordinatorPid();
     assert.ok(pid && pidAlive(pid), 'the coordinator outlives the CLI');
-    const log = readFileSync(`${h.home}/logs/coordinator.log`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+    const log = readFileSync(`${h.home}/logs/coordinator.log`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string });
     assert.ok(log.some((l) => l.msg === 'coordinator ready'));
     assert.equal(nodes[0]?.status, 'unknown', 'listing does not start the local agent');
     assert.equal(h.localAgentPid(), undefined);
@@ -122,7 +139,11 @@ describe('the coordinator, through the built CLI', function () {
   });
 
   it('names an unknown node clearly', async () => {
-    for (const args of [['node', 'test', 'ghost'], ['node', 'status', 'ghost'], ['node', 'remove', 'ghost']]) {
+    for (const args of [
+      ['node', 'test', 'ghost'],
+      ['node', 'status', 'ghost'],
+      ['node', 'remove', 'ghost'],
+    ]) {
       const r = await h.run(args);
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, /^error: There is no node named ghost\nhint: .*vendetta node list/m);
@@ -163,9 +184,20 @@ describe('the coordinator, through the built CLI', function () {
     this.timeout(30_000);
     mkdirSync(h.home, { recursive: true, mode: 0o700 });
     writeFileSync(h.nodesFile, 'nodes:\n  - name: hand-1\n    host: 127.0.0.1\n    port: 9\n    user: nobody\n');
-    await waitUntil(async () => (await h.json<NodeSummary[]>(['node', 'list'])).some((n) => n.name === 'hand-1'), 5000, 'hand-1 in node list');
-    writeFileSync(h.nodesFile, 'nodes:\n  - name: hand-1\n    host: 127.0.0.1\n    port: 9\n  - name: Hand_2\n    host: x\n');
-    await waitUntil(async () => (await h.json<CoordinatorStatus>(['coordinator', 'status'])).registryError !== undefined, 5000, 'registryError');
+    await waitUntil(
+      async () => (await h.json<NodeSummary[]>(['node', 'list'])).some((n) => n.name === 'hand-1'),
+      5000,
+      'hand-1 in node list',
+    );
+    writeFileSync(
+      h.nodesFile,
+      'nodes:\n  - name: hand-1\n    host: 127.0.0.1\n    port: 9\n  - name: Hand_2\n    host: x\n',
+    );
+    await waitUntil(
+      async () => (await h.json<CoordinatorStatus>(['coordinator', 'status'])).registryError !== undefined,
+      5000,
+      'registryError',
+    );
     const status = await h.json<CoordinatorStatus>(['coordinator', 'status']);
     assert.equal(status.registryError?.file, h.nodesFile);
     assert.equal(status.registryError?.line, 5);
@@ -173,14 +205,21 @@ describe('the coordinator, through the built CLI', function () {
     const list = await h.run(['node', 'list']);
     assert.equal(list.code, 0);
     assert.match(list.stdout, /^hand-1\s+ssh\s+nobody@127\.0\.0\.1:9/m, 'the last good registry is in use');
-    assert.match(list.stderr, new RegExp(`^warning: ${h.nodesFile.replace(/[.]/g, '\\.')}:5:\\d+: .*last good registry`, 'm'));
+    assert.match(
+      list.stderr,
+      new RegExp(`^warning: ${h.nodesFile.replace(/[.]/g, '\\.')}:5:\\d+: .*last good registry`, 'm'),
+    );
     const log = readFileSync(`${h.home}/logs/coordinator.log`, 'utf8');
     assert.match(log, new RegExp(`nodes\\.yaml:5:\\d+`));
     const add = await h.run(['node', 'add', 'blocked', '--host', '127.0.0.1', '--accept-new-host-key']);
     assert.equal(add.code, 1);
     assert.match(add.stderr, /error: .*nodes\.yaml:5:\d+/);
     writeFileSync(h.nodesFile, '');
-    await waitUntil(async () => (await h.json<NodeSummary[]>(['node', 'list'])).length === 1, 5000, 'the registry emptied');
+    await waitUntil(
+      async () => (await h.json<NodeSummary[]>(['node', 'list'])).length === 1,
+      5000,
+      'the registry emptied',
+    );
     assert.equal((await h.json<CoordinatorStatus>(['coordinator', 'status'])).registryError, undefined);
   });
 
@@ -195,7 +234,7 @@ describe('the coordinator, through the built CLI', function () {
     assert.ok(median(times) < 2000);
   });
 
-  it('replaces the stale socket and lock of a kill -9\'d coordinator on the next call', async () => {
+  it("replaces the stale socket and lock of a kill -9'd coordinator on the next call", async () => {
     const old = h.coordinatorPid()!;
     process.kill(old, 'SIGKILL');
     await waitUntil(() => !pidAlive(old), 5000, 'the coordinator to die');

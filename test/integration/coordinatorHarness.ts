@@ -4,7 +4,17 @@
  * local agent daemon it caused, by pid, also when a test failed or an earlier run was killed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,7 +36,10 @@ export interface CliHome {
   home: string;
   socket: string;
   nodesFile: string;
-  run(args: string[], opts?: { timeoutMs?: number; env?: Record<string, string>; onStderr?: (chunk: string) => void }): Promise<CliResult> & { pid: () => number | undefined };
+  run(
+    args: string[],
+    opts?: { timeoutMs?: number; env?: Record<string, string>; onStderr?: (chunk: string) => void },
+  ): Promise<CliResult> & { pid: () => number | undefined };
   /** Runs the CLI on a pseudo-terminal (util-linux `script`), typing `input`. */
   runOnTerminal(args: string[], input: string): Promise<CliResult>;
   /** JSON stdout of a command that must succeed. */
@@ -47,9 +60,11 @@ function snapshotBundles(dir: string): string {
   if (r.status !== 0) throw new Error(`node scripts/build.mjs failed: ${r.stderr}`);
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
-  for (const f of ['vendetta.js', 'ssh-proxy.js', 'agent.js', 'mcp.js']) copyFileSync(join(REPO, 'dist', f), join(bin, f));
+  for (const f of ['vendetta.js', 'ssh-proxy.js', 'agent.js', 'mcp.js'])
+    copyFileSync(join(REPO, 'dist', f), join(bin, f));
   // ssh2's native ciphers, where the build shipped them: they load from beside the bundle.
-  if (existsSync(join(REPO, NATIVE_CIPHERS))) cpSync(join(REPO, 'dist', 'crypto'), join(bin, 'crypto'), { recursive: true });
+  if (existsSync(join(REPO, NATIVE_CIPHERS)))
+    cpSync(join(REPO, 'dist', 'crypto'), join(bin, 'crypto'), { recursive: true });
   return join(bin, 'vendetta.js');
 }
 
@@ -66,7 +81,9 @@ function readPid(file: string, json: boolean): number | undefined {
 /** Our processes are the ones whose environment names this VENDETTA_HOME (or its local agent home). */
 function processUsesDir(pid: number, dir: string): boolean {
   try {
-    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').some((kv) => (kv.startsWith('VENDETTA_HOME=') || kv.startsWith('VENDETTA_AGENT_HOME=')) && kv.includes(dir));
+    return readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .some((kv) => (kv.startsWith('VENDETTA_HOME=') || kv.startsWith('VENDETTA_AGENT_HOME=')) && kv.includes(dir));
   } catch {
     return false;
   }
@@ -104,7 +121,12 @@ export function removeStaleHomes(): void {
     }
     if (owner.pid && pidAlive(owner.pid) && processStartTime(owner.pid) === owner.start) continue;
     const home = join(dir, 'home');
-    killDirProcesses(dir, [readPid(join(home, 'coordinator.lock'), false), readPid(join(home, 'local-agent', 'daemon.pid'), true)].filter((p): p is number => p !== undefined));
+    killDirProcesses(
+      dir,
+      [readPid(join(home, 'coordinator.lock'), false), readPid(join(home, 'local-agent', 'daemon.pid'), true)].filter(
+        (p): p is number => p !== undefined,
+      ),
+    );
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -163,7 +185,11 @@ export function createCliHome(): CliHome {
         const t0 = Date.now();
         // `script` takes one command line; every word is quoted (test-controlled values only).
         const line = [process.execPath, cli, ...args].map(shellWord).join(' ');
-        const child = spawn('script', ['-qec', line, '/dev/null'], { cwd: dir, env: { ...process.env, VENDETTA_HOME: home, SSH_AUTH_SOCK: '' }, stdio: ['pipe', 'pipe', 'pipe'] });
+        const child = spawn('script', ['-qec', line, '/dev/null'], {
+          cwd: dir,
+          env: { ...process.env, VENDETTA_HOME: home, SSH_AUTH_SOCK: '' },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
         let stdout = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
         child.stdin.end(input);

@@ -53,7 +53,17 @@ describe('npm run demo on a new user’s machine', function () {
   const listRun = async () => (await inMachine(['ls', '-A', '/run'])).stdout.split('\n').filter(Boolean).sort();
   const machineSensitiveTests = async () => {
     for (const [file, grep] of MACHINE_SENSITIVE) {
-      const r = await inMachine([process.execPath, join(root, 'node_modules/.bin/mocha'), '--require', 'tsx/cjs', '--timeout', '180000', '--grep', grep, file]);
+      const r = await inMachine([
+        process.execPath,
+        join(root, 'node_modules/.bin/mocha'),
+        '--require',
+        'tsx/cjs',
+        '--timeout',
+        '180000',
+        '--grep',
+        grep,
+        file,
+      ]);
       assert.equal(r.code, 0, `${file} --grep '${grep}' on the fresh machine:\n${r.stdout}${r.stderr}`);
       assert.match(r.stdout, /\b1 passing\b/, r.stdout);
       assert.doesNotMatch(r.stdout, /pending/, r.stdout);
@@ -66,7 +76,14 @@ describe('npm run demo on a new user’s machine', function () {
     mkdirSync(join(base, 'home'));
     // A new user's HOME and Vendetta home; the image tarball cache is this machine's (a cold
     // debootstrap is measured by hand, not in every test run).
-    env = { ...process.env, HOME: join(base, 'home'), VENDETTA_HOME: join(base, 'vendetta'), VENDETTA_IMAGE_CACHE: process.env.VENDETTA_IMAGE_CACHE ?? join(homedir(), '.cache', 'vendetta', 'images'), SSH_AUTH_SOCK: '', CI: 'true' };
+    env = {
+      ...process.env,
+      HOME: join(base, 'home'),
+      VENDETTA_HOME: join(base, 'vendetta'),
+      VENDETTA_IMAGE_CACHE: process.env.VENDETTA_IMAGE_CACHE ?? join(homedir(), '.cache', 'vendetta', 'images'),
+      SSH_AUTH_SOCK: '',
+      CI: 'true',
+    };
     delete env.DOCKER_HOST;
     delete env.XDG_DATA_HOME;
     machine = await startFreshMachine();
@@ -112,10 +129,14 @@ describe('npm run demo on a new user’s machine', function () {
     assert.match(r.stdout, /^\d\d:\d\d:\d\d\.\d{3} web +\| /m);
     assert.match(r.stdout, /Workspace hello is running on node local; ssh alias hello\.local\.vendetta\./);
     assert.ok(r.stdout.includes(`export DOCKER_HOST=unix://${dockerd}/docker.sock`), r.stdout);
-    assert.match(r.stdout, /Clean up:\n {2}npm run demo -- --clean +# the workspace, the coordinator, the local agent, the private dockerd and its data\n/);
+    assert.match(
+      r.stdout,
+      /Clean up:\n {2}npm run demo -- --clean +# the workspace, the coordinator, the local agent, the private dockerd and its data\n/,
+    );
     // Nothing of the engine in the system's paths: no /var/run/docker.sock, no /run/vendetta-dockerd.
     const runNow = await listRun();
-    for (const name of ['docker.sock', 'vendetta-dockerd']) assert.ok(!runNow.includes(name), `/run/${name} after the demo: ${runNow.join(' ')}`);
+    for (const name of ['docker.sock', 'vendetta-dockerd'])
+      assert.ok(!runNow.includes(name), `/run/${name} after the demo: ${runNow.join(' ')}`);
   });
 
   it('after the demo: the sshd -T and no-engine tests still pass', async () => {
@@ -129,14 +150,21 @@ describe('npm run demo on a new user’s machine', function () {
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /stopping the private dockerd \(pid \d+\)/);
     assert.match(r.stdout, /Cleaned up\. Kept: the image cache /);
-    const left = machine!.processes().map((p) => `${p}: ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+    const left = machine!
+      .processes()
+      .map((p) => `${p}: ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
     assert.deepEqual(left, [], 'processes left on the machine');
     assert.deepEqual(await listRun(), runBeforeDemo, '/run as before the demo');
-    const mounts = (await inMachine(['cat', '/proc/self/mountinfo'])).stdout.split('\n').filter((l) => l.includes(base));
+    const mounts = (await inMachine(['cat', '/proc/self/mountinfo'])).stdout
+      .split('\n')
+      .filter((l) => l.includes(base));
     assert.deepEqual(mounts, [], 'mounts left under the test folder');
     assert.ok(!existsSync(join(env.VENDETTA_HOME!, 'demo')), '$VENDETTA_HOME/demo removed');
     const sshConfig = join(env.VENDETTA_HOME!, 'ssh_config');
-    assert.ok(!existsSync(sshConfig) || !readFileSync(sshConfig, 'utf8').includes('hello.local.vendetta'), 'the ssh_config block removed');
+    assert.ok(
+      !existsSync(sshConfig) || !readFileSync(sshConfig, 'utf8').includes('hello.local.vendetta'),
+      'the ssh_config block removed',
+    );
     const links = (await inMachine(['ip', '-o', 'link'])).stdout;
     assert.doesNotMatch(links, /docker0|veth/, 'the bridge and container links removed');
   });

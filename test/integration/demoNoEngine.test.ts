@@ -25,13 +25,25 @@ describe('npm run demo, as a user without an engine', function () {
     const home = join(dir, 'nobody');
     mkdirSync(home);
     chmodSync(home, 0o777);
-    env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, VENDETTA_HOME: join(home, 'vendetta'), SSH_AUTH_SOCK: '' };
+    env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      VENDETTA_HOME: join(home, 'vendetta'),
+      SSH_AUTH_SOCK: '',
+    };
   });
 
   after(() => {
     if (!dir) return;
     // The coordinator and the local agent the demo started (as nobody) outlive it by design.
-    spawnSync(...asNobody(dir, ['mount', '-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', '/run'].join(' '), [join(view(dir), 'dist/vendetta.js'), 'coordinator', 'stop']), { env, timeout: 60_000 });
+    spawnSync(
+      ...asNobody(dir, ['mount', '-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', '/run'].join(' '), [
+        join(view(dir), 'dist/vendetta.js'),
+        'coordinator',
+        'stop',
+      ]),
+      { env, timeout: 60_000 },
+    );
     const pidFile = join(env.VENDETTA_HOME!, 'local-agent', 'daemon.pid');
     if (existsSync(pidFile)) {
       const { pid } = JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number };
@@ -42,12 +54,20 @@ describe('npm run demo, as a user without an engine', function () {
   });
 
   it('not root and no Docker engine: says what is needed, still diagnoses the node, exits 1', () => {
-    const [cmd, args] = asNobody(dir, 'mount -t tmpfs -o mode=0755 tmpfs /run', [join(view(dir), 'scripts', 'demo.mjs')]);
+    const [cmd, args] = asNobody(dir, 'mount -t tmpfs -o mode=0755 tmpfs /run', [
+      join(view(dir), 'scripts', 'demo.mjs'),
+    ]);
     const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 150_000 });
     assert.equal(r.status, 1, r.stderr + r.stdout);
-    assert.match(r.stderr, /^error: no Docker engine answers on \/var\/run\/docker\.sock \(or DOCKER_HOST\), and only root may start one$/m);
+    assert.match(
+      r.stderr,
+      /^error: no Docker engine answers on \/var\/run\/docker\.sock \(or DOCKER_HOST\), and only root may start one$/m,
+    );
     assert.match(r.stderr, /^hint: Run `npm run demo` as root/m);
-    assert.match(r.stdout, /provider docker +no Docker engine answers on \/var\/run\/docker\.sock \(the socket does not exist\)/);
+    assert.match(
+      r.stdout,
+      /provider docker +no Docker engine answers on \/var\/run\/docker\.sock \(the socket does not exist\)/,
+    );
     assert.doesNotMatch(r.stdout, /workspace up/);
   });
 });
@@ -61,5 +81,8 @@ const view = (dir: string) => join(dir, 'repo');
  */
 function asNobody(dir: string, prepare: string, args: string[]): [string, string[]] {
   const script = `${prepare} && mount --bind "$1" "$2" && cd "$2" && shift 2 && exec runuser -u nobody -- "$@"`;
-  return ['unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', root, view(dir), process.execPath, ...args]];
+  return [
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', root, view(dir), process.execPath, ...args],
+  ];
 }

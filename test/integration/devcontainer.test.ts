@@ -53,7 +53,10 @@ describe('devcontainer.json projects on a real dockerd, reached with the real Op
         initializeCommand: ['sh', '-c', 'echo "initialize ran in $(basename "$PWD")" > init-marker.txt'],
         onCreateCommand: 'echo onCreate >> /tmp/lifecycle.log; echo onCreate says hello',
         updateContentCommand: ['sh', '-c', 'echo updateContent >> /tmp/lifecycle.log'],
-        postCreateCommand: { one: 'echo postCreate-one >> /tmp/lifecycle.log', two: ['sh', '-c', 'echo postCreate-two >> /tmp/lifecycle.log'] },
+        postCreateCommand: {
+          one: 'echo postCreate-one >> /tmp/lifecycle.log',
+          two: ['sh', '-c', 'echo postCreate-two >> /tmp/lifecycle.log'],
+        },
         postStartCommand: 'echo postStart >> /tmp/lifecycle.log',
         postAttachCommand: 'echo postAttach >> /tmp/attach.log',
       }),
@@ -77,16 +80,30 @@ describe('devcontainer.json projects on a real dockerd, reached with the real Op
     assert.match(up.stderr, /onCreateCommand: onCreate says hello/, 'hook output is streamed');
 
     const alias = 'dc-build.local.vendetta';
-    const cat = await env.ssh(alias, ['cat', '/etc/greeting', '/tmp/lifecycle.log', '/workspaces/dc-build/init-marker.txt']);
+    const cat = await env.ssh(alias, [
+      'cat',
+      '/etc/greeting',
+      '/tmp/lifecycle.log',
+      '/workspaces/dc-build/init-marker.txt',
+    ]);
     assert.equal(cat.code, 0, cat.stderr);
     const lines = cat.stdout.trim().split('\n');
     assert.deepEqual(lines.slice(0, 2), ['base: hello from a build arg', 'dev: hello from a build arg']);
     const hooks = lines.slice(2, 7);
-    assert.deepEqual([hooks[0], hooks[1], [hooks[2], hooks[3]].sort(), hooks[4]], ['onCreate', 'updateContent', ['postCreate-one', 'postCreate-two'], 'postStart']);
+    assert.deepEqual(
+      [hooks[0], hooks[1], [hooks[2], hooks[3]].sort(), hooks[4]],
+      ['onCreate', 'updateContent', ['postCreate-one', 'postCreate-two'], 'postStart'],
+    );
     assert.equal(lines[7], 'initialize ran in dc-build');
-    assert.equal((await env.ssh(alias, ['test', '!', '-e', '/etc/other-stage'])).code, 0, 'only the target stage is built');
+    assert.equal(
+      (await env.ssh(alias, ['test', '!', '-e', '/etc/other-stage'])).code,
+      0,
+      'only the target stage is built',
+    );
     // The ssh above came through the generated config's ProxyCommand: an attach.
-    await until('postAttach ran', async () => (await env.ssh(alias, ['cat', '/tmp/attach.log'])).stdout.includes('postAttach'));
+    await until('postAttach ran', async () =>
+      (await env.ssh(alias, ['cat', '/tmp/attach.log'])).stdout.includes('postAttach'),
+    );
 
     // A second up of the running workspace: nothing is made again, so no lifecycle command runs again.
     const again = await env.cli(['up', dir, '--json']);
@@ -126,13 +143,30 @@ describe('devcontainer.json projects on a real dockerd, reached with the real Op
       '.devcontainer/devcontainer.json': JSON.stringify({
         name: 'dc-run',
         image: TEST_IMAGE,
-        mounts: ['source=dc-cache,target=/cache,type=volume', { type: 'bind', source: nodeData, target: '/data', readonly: true }, 'type=tmpfs,target=/scratch'],
-        runArgs: ['--cap-add=SYS_PTRACE', '--shm-size=128m', '--ulimit', 'nofile=1024:2048', '--env', 'FROM_RUNARGS=yes', '--label', 'team=web', '--init'],
+        mounts: [
+          'source=dc-cache,target=/cache,type=volume',
+          { type: 'bind', source: nodeData, target: '/data', readonly: true },
+          'type=tmpfs,target=/scratch',
+        ],
+        runArgs: [
+          '--cap-add=SYS_PTRACE',
+          '--shm-size=128m',
+          '--ulimit',
+          'nofile=1024:2048',
+          '--env',
+          'FROM_RUNARGS=yes',
+          '--label',
+          'team=web',
+          '--init',
+        ],
         securityOpt: ['seccomp=unconfined'],
       }),
     });
     const validate = await env.cli(['config', 'validate', dir]);
-    assert.match(validate.stdout + validate.stderr, new RegExp(`bind-mounts ${nodeData} of the node at /data \\(read-only\\)`));
+    assert.match(
+      validate.stdout + validate.stderr,
+      new RegExp(`bind-mounts ${nodeData} of the node at /data \\(read-only\\)`),
+    );
     const up = await env.cli(['up', dir], { timeoutMs: 110_000 });
     assert.equal(up.code, 0, up.stderr);
     const alias = 'dc-run.local.vendetta';
@@ -152,24 +186,41 @@ describe('devcontainer.json projects on a real dockerd, reached with the real Op
     assert.match((await sh('grep Seccomp: /proc/self/status')).stdout, /Seccomp:\s+0/, 'seccomp=unconfined');
     const c = (await env.containers()).find((x) => x.Labels['dev.vendetta.workspace'] === 'dc-run');
     assert.equal(c?.Labels.team, 'web');
-    const engine = await env.dockerd.engine.json({ method: 'GET', path: `/containers/${encodeURIComponent(c!.Names[0]!.slice(1))}/json`, accept: [200], what: 'inspect' });
-    assert.ok(((engine.value as { Config: { Env: string[] } }).Config.Env).includes('FROM_RUNARGS=yes'), 'runArgs --env reaches the container');
+    const engine = await env.dockerd.engine.json({
+      method: 'GET',
+      path: `/containers/${encodeURIComponent(c!.Names[0]!.slice(1))}/json`,
+      accept: [200],
+      what: 'inspect',
+    });
+    assert.ok(
+      (engine.value as { Config: { Env: string[] } }).Config.Env.includes('FROM_RUNARGS=yes'),
+      'runArgs --env reaches the container',
+    );
   });
 
   it('brings up each of two configs under .devcontainer/*/ with --config, as two workspaces', async function () {
     this.timeout(180_000);
     made.push('two-node', 'two-py');
     const dir = project(join(env.h.dir, 'projects', 'two'), {
-      '.devcontainer/node/devcontainer.json': JSON.stringify({ image: TEST_IMAGE, postCreateCommand: 'echo node > /tmp/which' }),
+      '.devcontainer/node/devcontainer.json': JSON.stringify({
+        image: TEST_IMAGE,
+        postCreateCommand: 'echo node > /tmp/which',
+      }),
       '.devcontainer/py/devcontainer.json': `// comments are allowed\n${JSON.stringify({ build: { dockerfile: 'Dockerfile', args: { FLAVOUR: 'py' } }, postCreateCommand: ['sh', '-c', 'cat /etc/flavour > /tmp/which'] })}`,
       '.devcontainer/py/Dockerfile': `FROM ${TEST_IMAGE}\nARG FLAVOUR\nRUN echo "$FLAVOUR" > /etc/flavour\n`,
     });
     const neither = await env.cli(['up', dir]);
     assert.equal(neither.code, 1);
-    assert.match(neither.stderr, /this project has 2 devcontainer configs: \.devcontainer\/node\/devcontainer\.json, \.devcontainer\/py\/devcontainer\.json/);
+    assert.match(
+      neither.stderr,
+      /this project has 2 devcontainer configs: \.devcontainer\/node\/devcontainer\.json, \.devcontainer\/py\/devcontainer\.json/,
+    );
     assert.match(neither.stderr, /--config/);
     for (const flavour of ['node', 'py']) {
-      const up = await env.cli(['up', dir, '--config', join(dir, '.devcontainer', flavour, 'devcontainer.json'), '--json'], { timeoutMs: 170_000 });
+      const up = await env.cli(
+        ['up', dir, '--config', join(dir, '.devcontainer', flavour, 'devcontainer.json'), '--json'],
+        { timeoutMs: 170_000 },
+      );
       assert.equal(up.code, 0, up.stderr);
       assert.equal((JSON.parse(up.stdout) as WorkspaceUpResult).name, `two-${flavour}`);
       const which = await env.ssh(`two-${flavour}.local.vendetta`, ['cat', '/tmp/which']);
@@ -184,7 +235,11 @@ describe('devcontainer.json projects on a real dockerd, reached with the real Op
   it('runs initializeCommand before anything is made, and a failure leaves nothing on the node', async function () {
     this.timeout(60_000);
     const dir = project(join(env.h.dir, 'projects', 'dc-init'), {
-      '.devcontainer.json': JSON.stringify({ name: 'dc-init', image: TEST_IMAGE, initializeCommand: 'echo checking tools; exit 3' }),
+      '.devcontainer.json': JSON.stringify({
+        name: 'dc-init',
+        image: TEST_IMAGE,
+        initializeCommand: 'echo checking tools; exit 3',
+      }),
     });
     const up = await env.cli(['up', dir]);
     assert.equal(up.code, 1, up.stderr);

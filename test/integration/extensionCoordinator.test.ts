@@ -35,7 +35,10 @@ describe('the VS Code extension and the real coordinator', () => {
     const t0 = Date.now();
     const nodes = await client.request(ListNodes);
     const ms = Date.now() - t0;
-    assert.ok(nodes.some((n) => n.name === 'local' && n.transport === 'local'), JSON.stringify(nodes));
+    assert.ok(
+      nodes.some((n) => n.name === 'local' && n.transport === 'local'),
+      JSON.stringify(nodes),
+    );
     assert.deepEqual(states.slice(0, 3), ['connecting', 'starting', 'connected']);
     const pid = h.coordinatorPid();
     assert.ok(pid, 'the coordinator holds its lock');

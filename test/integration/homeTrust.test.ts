@@ -45,7 +45,11 @@ describe('the CLI and the coordinator refuse a home that someone else controls',
       refusedNaming(await h.run(['coordinator', 'run']), h.home, /chmod 700/);
       const userHome = join(h.dir, 'user-home');
       refusedNaming(await h.run(['ssh-config', 'install'], { env: { HOME: userHome } }), h.home, /chmod 700/);
-      assert.equal(existsSync(join(userHome, '.ssh', 'config')), false, '~/.ssh/config does not include an untrusted file');
+      assert.equal(
+        existsSync(join(userHome, '.ssh', 'config')),
+        false,
+        '~/.ssh/config does not include an untrusted file',
+      );
       refusedNaming(await h.run(['workspace', 'ssh', 'hello', '--node', 'local']), h.home, /chmod 700/);
       const json = await h.run(['node', 'list', '--json']);
       assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'HOME_UNTRUSTED');

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 
 const root = join(__dirname, '..', '..');
 
@@ -24,7 +29,9 @@ describe('the config language server', function () {
   const waiters: Array<() => void> = [];
 
   before(async () => {
-    child = spawn(process.execPath, [join(root, 'dist/languageServer.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, [join(root, 'dist/languageServer.js'), '--stdio'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: LspDiagnostic[] }) => {
       published.set(p.uri, p.diagnostics);
@@ -37,7 +44,9 @@ describe('the config language server', function () {
 
   after(async () => {
     if (!child) return;
-    const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+    const exited = new Promise<void>((resolve) =>
+      child.exitCode !== null ? resolve() : child.once('exit', () => resolve()),
+    );
     if (conn) {
       // A clean shutdown lets the server exit by itself (and write its coverage).
       await conn.sendRequest('shutdown').catch(() => undefined);
@@ -99,23 +108,44 @@ describe('the config language server', function () {
 
   it('validates nodes.yaml with the registry rules', async () => {
     const diags = await open('/tmp/lsp-test/home/nodes.yaml', 'nodes:\n  - name: "a;b"\n    host: build-1\n');
-    assert.ok(diags.some((d) => d.range.start.line === 1 && d.severity === 1), JSON.stringify(diags));
+    assert.ok(
+      diags.some((d) => d.range.start.line === 1 && d.severity === 1),
+      JSON.stringify(diags),
+    );
   });
 
   interface CompletionItem {
     label: string;
     documentation?: { value: string };
-    textEdit?: { newText: string; range: { start: { line: number; character: number }; end: { line: number; character: number } } };
+    textEdit?: {
+      newText: string;
+      range: { start: { line: number; character: number }; end: { line: number; character: number } };
+    };
   }
   const complete = async (uri: string, line: number, character: number) =>
-    (await conn.sendRequest('textDocument/completion', { textDocument: { uri }, position: { line, character } })) as CompletionItem[];
+    (await conn.sendRequest('textDocument/completion', {
+      textDocument: { uri },
+      position: { line, character },
+    })) as CompletionItem[];
   const hoverAt = async (uri: string, line: number, character: number) =>
-    (await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line, character } })) as { contents: { value: string }; range: { start: { line: number; character: number }; end: { line: number; character: number } } } | null;
+    (await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line, character } })) as {
+      contents: { value: string };
+      range: { start: { line: number; character: number }; end: { line: number; character: number } };
+    } | null;
 
   it('completes keys from the schema at the cursor, with their descriptions, leaving out keys already there', async () => {
     const file = '/tmp/lsp-test/d/.vendetta/config.yaml';
     const uri = pathToFileURL(file).toString();
-    const text = ['name: shop', 'prov', 'services:', '  api:', '    command: node api.js', '    ', '  db: { command: x, por }', ''].join('\n');
+    const text = [
+      'name: shop',
+      'prov',
+      'services:',
+      '  api:',
+      '    command: node api.js',
+      '    ',
+      '  db: { command: x, por }',
+      '',
+    ].join('\n');
     await open(file, text);
     const root = await complete(uri, 1, 4);
     const labels = root.map((i) => i.label);
@@ -126,22 +156,53 @@ describe('the config language server', function () {
     assert.deepEqual(provider.textEdit!.range, { start: { line: 1, character: 0 }, end: { line: 1, character: 4 } });
     assert.equal(provider.textEdit!.newText, 'provider: $0');
     const service = (await complete(uri, 5, 4)).map((i) => i.label).sort();
-    assert.deepEqual(service, ['depends_on', 'env', 'healthcheck', 'port', 'reload', 'restart'], 'a service\'s keys but `command`, which it has');
+    assert.deepEqual(
+      service,
+      ['depends_on', 'env', 'healthcheck', 'port', 'reload', 'restart'],
+      "a service's keys but `command`, which it has",
+    );
     const flow = await complete(uri, 6, 23);
-    assert.ok(flow.some((i) => i.label === 'port' && /listens on/.test(i.documentation!.value)), JSON.stringify(flow.map((i) => i.label)));
+    assert.ok(
+      flow.some((i) => i.label === 'port' && /listens on/.test(i.documentation!.value)),
+      JSON.stringify(flow.map((i) => i.label)),
+    );
   });
 
-  it('completes values: enums, and the document\'s own service names in depends_on', async () => {
+  it("completes values: enums, and the document's own service names in depends_on", async () => {
     const file = '/tmp/lsp-test/e/.vendetta/config.yaml';
     const uri = pathToFileURL(file).toString();
-    const text = ['name: shop', 'provider: ', 'services:', '  db: { command: x, restart: al }', '  cache: { command: y }', '  api: { command: z, depends_on: [] }', ''].join('\n');
+    const text = [
+      'name: shop',
+      'provider: ',
+      'services:',
+      '  db: { command: x, restart: al }',
+      '  cache: { command: y }',
+      '  api: { command: z, depends_on: [] }',
+      '',
+    ].join('\n');
     await open(file, text);
-    assert.deepEqual((await complete(uri, 1, 10)).map((i) => i.label), ['docker', 'lxc', 'qemu']);
+    assert.deepEqual(
+      (await complete(uri, 1, 10)).map((i) => i.label),
+      ['docker', 'lxc', 'qemu'],
+    );
     const restart = await complete(uri, 3, 31);
-    assert.deepEqual(restart.map((i) => i.label), ['no', 'on-failure', 'always']);
-    assert.equal(restart.find((i) => i.label === 'no')!.textEdit!.newText, '"no"', 'a YAML boolean word stays a string');
-    assert.deepEqual(restart[0]!.textEdit!.range, { start: { line: 3, character: 29 }, end: { line: 3, character: 31 } });
-    assert.deepEqual((await complete(uri, 5, 34)).map((i) => i.label), ['db', 'cache']);
+    assert.deepEqual(
+      restart.map((i) => i.label),
+      ['no', 'on-failure', 'always'],
+    );
+    assert.equal(
+      restart.find((i) => i.label === 'no')!.textEdit!.newText,
+      '"no"',
+      'a YAML boolean word stays a string',
+    );
+    assert.deepEqual(restart[0]!.textEdit!.range, {
+      start: { line: 3, character: 29 },
+      end: { line: 3, character: 31 },
+    });
+    assert.deepEqual(
+      (await complete(uri, 5, 34)).map((i) => i.label),
+      ['db', 'cache'],
+    );
   });
 
   it('completes nodes.yaml entries from the node registry schema', async () => {
@@ -149,14 +210,23 @@ describe('the config language server', function () {
     const uri = pathToFileURL(file).toString();
     await open(file, 'nodes:\n  - name: a\n    \n');
     const labels = (await complete(uri, 2, 4)).map((i) => i.label);
-    for (const k of ['host', 'port', 'user', 'identity', 'hostKey', 'transport', 'labels']) assert.ok(labels.includes(k), `${k} in ${labels.join(',')}`);
+    for (const k of ['host', 'port', 'user', 'identity', 'hostKey', 'transport', 'labels'])
+      assert.ok(labels.includes(k), `${k} in ${labels.join(',')}`);
     assert.ok(!labels.includes('name'));
   });
 
-  it('hovers keys and values with the schema\'s description, type and default', async () => {
+  it("hovers keys and values with the schema's description, type and default", async () => {
     const file = '/tmp/lsp-test/f/.vendetta/config.yaml';
     const uri = pathToFileURL(file).toString();
-    const text = ['name: shop', 'provider: docker', 'services:', '  api:', '    command: npm run dev', '    healthcheck: { http: "http://localhost:3000/", interval: 2s }', ''].join('\n');
+    const text = [
+      'name: shop',
+      'provider: docker',
+      'services:',
+      '  api:',
+      '    command: npm run dev',
+      '    healthcheck: { http: "http://localhost:3000/", interval: 2s }',
+      '',
+    ].join('\n');
     await open(file, text);
     const provider = await hoverAt(uri, 1, 3);
     assert.ok(provider);
@@ -165,7 +235,11 @@ describe('the config language server', function () {
     assert.match(provider.contents.value, /One of: `docker`, `lxc`, `qemu`/);
     assert.deepEqual(provider.range, { start: { line: 1, character: 0 }, end: { line: 1, character: 8 } });
     const api = await hoverAt(uri, 3, 3);
-    assert.match(api!.contents.value, /A long-running process inside the workspace/, 'a service name shows what a service is');
+    assert.match(
+      api!.contents.value,
+      /A long-running process inside the workspace/,
+      'a service name shows what a service is',
+    );
     const interval = await hoverAt(uri, 5, 53);
     assert.match(interval!.contents.value, /Time between attempts[\s\S]*Default: `2s`/);
     assert.equal(await hoverAt(uri, 6, 0), null, 'nothing under an empty line');
@@ -178,7 +252,11 @@ describe('the config language server', function () {
     const diags = await open(file, text);
     const bad = diags.find((d) => d.range.start.line === 1);
     assert.ok(bad, JSON.stringify(diags));
-    const actions = (await conn.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: bad.range, context: { diagnostics: [bad] } })) as Array<{
+    const actions = (await conn.sendRequest('textDocument/codeAction', {
+      textDocument: { uri },
+      range: bad.range,
+      context: { diagnostics: [bad] },
+    })) as Array<{
       title: string;
       edit: { changes: Record<string, Array<{ newText: string; range: LspDiagnostic['range'] }>> };
     }>;
@@ -186,7 +264,8 @@ describe('the config language server', function () {
     assert.equal(actions[0]!.title, "Change to 'docker'");
     const edit = actions[0]!.edit.changes[uri]![0]!;
     const lines = text.split('\n');
-    lines[1] = lines[1]!.slice(0, edit.range.start.character) + edit.newText + lines[1]!.slice(edit.range.end.character);
+    lines[1] =
+      lines[1]!.slice(0, edit.range.start.character) + edit.newText + lines[1]!.slice(edit.range.end.character);
     assert.deepEqual(await open(file, lines.join('\n'), 2), []);
   });
 

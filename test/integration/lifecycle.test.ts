@@ -39,12 +39,23 @@ for (const provider of LIFECYCLE_PROVIDERS) {
     const live: LiveCommand[] = [];
     const numbers: Record<string, number> = {};
     const liveCli = (args: string[]) => {
-      const c = startLive([...env.nsenter, process.execPath, join(env.h.dir, 'bin', 'vendetta.js'), ...args], { ...process.env, ...env.env, VENDETTA_HOME: env.h.home, SSH_AUTH_SOCK: '', TZ: 'UTC' });
+      const c = startLive([...env.nsenter, process.execPath, join(env.h.dir, 'bin', 'vendetta.js'), ...args], {
+        ...process.env,
+        ...env.env,
+        VENDETTA_HOME: env.h.home,
+        SSH_AUTH_SOCK: '',
+        TZ: 'UTC',
+      });
       live.push(c);
       return c;
     };
-    const get = async (url: string) => JSON.parse((await env.run(httpGetScript(url))).stdout || '{"status":-1,"body":""}') as { status: number; body: string };
-    const status = async () => parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'hello', '--json']), 'status');
+    const get = async (url: string) =>
+      JSON.parse((await env.run(httpGetScript(url))).stdout || '{"status":-1,"body":""}') as {
+        status: number;
+        body: string;
+      };
+    const status = async () =>
+      parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'hello', '--json']), 'status');
     const agentPid = (): number | undefined => {
       try {
         return (JSON.parse(readFileSync(join(env.h.home, 'local-agent', 'daemon.pid'), 'utf8')) as { pid: number }).pid;
@@ -74,24 +85,50 @@ for (const provider of LIFECYCLE_PROVIDERS) {
       const up = await env.cli(['workspace', 'up', project, '--json'], { timeoutMs: 280_000 });
       const r = parse<WorkspaceUpResult>(up, 'workspace up');
       numbers.upToHealthyMs = up.ms;
-      assert.deepEqual([r.name, r.provider, r.state, r.sshHost], ['hello', provider.name, 'running', 'hello.local.vendetta']);
-      assert.deepEqual(r.services?.map((s) => [s.name, s.state]), [['db', 'healthy'], ['api', 'healthy'], ['web', 'healthy']], JSON.stringify(r.services));
+      assert.deepEqual(
+        [r.name, r.provider, r.state, r.sshHost],
+        ['hello', provider.name, 'running', 'hello.local.vendetta'],
+      );
+      assert.deepEqual(
+        r.services?.map((s) => [s.name, s.state]),
+        [
+          ['db', 'healthy'],
+          ['api', 'healthy'],
+          ['web', 'healthy'],
+        ],
+        JSON.stringify(r.services),
+      );
       const at = (n: string, k: 'healthyAt' | 'startedAt') => Date.parse(r.services!.find((s) => s.name === n)![k]!);
-      assert.ok(at('api', 'startedAt') >= at('db', 'healthyAt') && at('web', 'startedAt') >= at('api', 'healthyAt'), 'each starts after its dependency is healthy');
+      assert.ok(
+        at('api', 'startedAt') >= at('db', 'healthyAt') && at('web', 'startedAt') >= at('api', 'healthyAt'),
+        'each starts after its dependency is healthy',
+      );
       const cat = await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/README.md']);
       assert.equal(cat.code, 0, cat.stderr);
       assert.equal(cat.stdout, README);
       // One word: OpenSSH joins the words of a command with spaces for the remote shell.
       const made = await env.ssh('hello.local.vendetta', ['echo from-inside > /workspaces/hello/inside.txt']);
       assert.equal(made.code, 0, made.stderr);
-      assert.equal(readFileSync(join(env.h.home, 'local-agent', 'workspaces', 'hello', 'src', 'inside.txt'), 'utf8'), 'from-inside\n', 'root inside writes the project folder on the node');
+      assert.equal(
+        readFileSync(join(env.h.home, 'local-agent', 'workspaces', 'hello', 'src', 'inside.txt'), 'utf8'),
+        'from-inside\n',
+        'root inside writes the project folder on the node',
+      );
       assert.deepEqual(await env.workspaces(), [{ workspace: 'hello', running: true }]);
     });
 
     it('services get the discovery env of every service', async function () {
       const s = await status();
       const apiPid = s.services!.find((x) => x.name === 'api')!.pid!;
-      const environ = await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', `tr '\\0' '\\n' < /proc/${apiPid}/environ | grep ^VENDETTA_SERVICE_ | sort`]);
+      const environ = await env.cli([
+        'workspace',
+        'exec',
+        'hello',
+        '--',
+        'sh',
+        '-c',
+        `tr '\\0' '\\n' < /proc/${apiPid}/environ | grep ^VENDETTA_SERVICE_ | sort`,
+      ]);
       assert.equal(environ.code, 0, environ.stderr);
       assert.match(environ.stdout, /^VENDETTA_SERVICE_DB_PORT=7070$/m);
       assert.match(environ.stdout, /^VENDETTA_SERVICE_WEB_URL=http:\/\/\S+:8080$/m);
@@ -101,15 +138,26 @@ for (const provider of LIFECYCLE_PROVIDERS) {
       const ok = await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'echo out; echo err >&2; pwd']);
       assert.deepEqual([ok.code, ok.stdout, ok.stderr], [0, 'out\n/workspaces/hello\n', 'err\n']);
       assert.equal((await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'exit 42'])).code, 42);
-      assert.equal((await env.cli(['workspace', 'exec', 'hello', '--', 'printf', '%s|', '$HOME', 'a b', ';'])).stdout, '$HOME|a b|;|');
-      assert.equal((await env.cli(['workspace', 'exec', 'hello', '--', 'wc', '-c'], { input: Buffer.alloc(300_000, 1) })).stdout.trim(), '300000');
+      assert.equal(
+        (await env.cli(['workspace', 'exec', 'hello', '--', 'printf', '%s|', '$HOME', 'a b', ';'])).stdout,
+        '$HOME|a b|;|',
+      );
+      assert.equal(
+        (
+          await env.cli(['workspace', 'exec', 'hello', '--', 'wc', '-c'], { input: Buffer.alloc(300_000, 1) })
+        ).stdout.trim(),
+        '300000',
+      );
       assert.equal((await env.cli(['workspace', 'ssh', 'hello', '--', 'sh', '-c', 'exit 7'])).code, 7);
     });
 
     it('forward answers HTTP 200 on this side; logs -f shows a new line of a service', async function () {
       this.timeout(120_000);
       const fwd = liveCli(['workspace', 'forward', 'hello', '8080']);
-      const { match } = await fwd.waitFor(/^Forwarding http:\/\/127\.0\.0\.1:(\d+) → hello:8080 \(node local\)$/m, 30_000);
+      const { match } = await fwd.waitFor(
+        /^Forwarding http:\/\/127\.0\.0\.1:(\d+) → hello:8080 \(node local\)$/m,
+        30_000,
+      );
       const page = await get(`http://127.0.0.1:${match[1]}/`);
       assert.equal(page.status, 200, page.body);
       assert.equal(await fwd.stop('SIGINT'), 0, `forward: ${fwd.stderr()} ${fwd.stdout()}`);
@@ -131,14 +179,22 @@ for (const provider of LIFECYCLE_PROVIDERS) {
       const stop = await env.cli(['workspace', 'stop', 'hello']);
       assert.equal(stop.code, 0, stop.stderr);
       numbers.stopMs = stop.ms;
-      assert.equal(parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === 'hello')?.state, 'stopped');
+      assert.equal(
+        parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find(
+          (w) => w.name === 'hello',
+        )?.state,
+        'stopped',
+      );
       assert.deepEqual(await env.workspaces(), [{ workspace: 'hello', running: false }]);
       const start = await env.cli(['workspace', 'start', 'hello'], { timeoutMs: 200_000 });
       assert.equal(start.code, 0, start.stderr);
       numbers.startMs = start.ms;
       assert.equal((await env.ssh('hello.local.vendetta', ['cat', '/root/note'])).stdout, 'kept\n');
       const s = await status();
-      assert.deepEqual(s.services?.map((x) => x.state), ['healthy', 'healthy', 'healthy']);
+      assert.deepEqual(
+        s.services?.map((x) => x.state),
+        ['healthy', 'healthy', 'healthy'],
+      );
     });
 
     it('an agent killed while the workspace runs: the next agent finds it and controls it', async function () {
@@ -154,10 +210,12 @@ for (const provider of LIFECYCLE_PROVIDERS) {
       assert.equal((await status()).state, 'running');
     });
 
-    it('a workspace deleted behind vendetta\'s back shows error; up makes it again from the same folder', async function () {
+    it("a workspace deleted behind vendetta's back shows error; up makes it again from the same folder", async function () {
       this.timeout(300_000);
       await env.deleteBehindBack('hello');
-      const row = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === 'hello');
+      const row = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find(
+        (w) => w.name === 'hello',
+      );
       assert.equal(row?.state, 'missing', JSON.stringify(row));
       const ssh = await env.ssh('hello.local.vendetta', ['true']);
       assert.equal(ssh.code, 255);
@@ -165,21 +223,33 @@ for (const provider of LIFECYCLE_PROVIDERS) {
       const up = await env.cli(['workspace', 'up', project, '--json'], { timeoutMs: 280_000 });
       const r = parse<WorkspaceUpResult>(up, 'up after the delete');
       assert.equal(r.state, 'running');
-      assert.equal((await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/inside.txt'])).stdout, 'from-inside\n', 'the project folder was kept');
+      assert.equal(
+        (await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/inside.txt'])).stdout,
+        'from-inside\n',
+        'the project folder was kept',
+      );
     });
 
     if (provider.name === 'lxc') {
       it('the engine stopped: a clear error and nothing lost; once it is back everything answers', async function () {
         this.timeout(180_000);
         const restart = (env as ProviderEnv & Required<Pick<ProviderEnv, 'engineRestart'>>).engineRestart;
-        assert.equal((await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'echo survived > /root/engine-note'])).code, 0);
+        assert.equal(
+          (await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'echo survived > /root/engine-note'])).code,
+          0,
+        );
         await restart.stop();
         try {
-          const row = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === 'hello');
+          const row = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find(
+            (w) => w.name === 'hello',
+          );
           assert.equal(row?.state, 'error', JSON.stringify(row));
           const ssh = await env.ssh('hello.local.vendetta', ['true']);
           assert.equal(ssh.code, 255);
-          assert.match(ssh.stderr, /^error: The workspace hello on local is error: LXD could not look up the instance vendetta-hello: no LXD\/Incus daemon answers on \S+ \(connection refused: it is not running\)/m);
+          assert.match(
+            ssh.stderr,
+            /^error: The workspace hello on local is error: LXD could not look up the instance vendetta-hello: no LXD\/Incus daemon answers on \S+ \(connection refused: it is not running\)/m,
+          );
           assert.match(ssh.stderr, /and start it/, 'the hint says to start LXD');
         } finally {
           await restart.start();
@@ -200,7 +270,11 @@ for (const provider of LIFECYCLE_PROVIDERS) {
       assert.doesNotMatch(readFileSync(join(env.h.home, 'ssh_config'), 'utf8'), /hello\.local/);
       assert.doesNotMatch(readFileSync(join(env.h.home, 'known_hosts'), 'utf8'), /hello\.local/);
       const probe = `require('net').connect(${sshPort}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))`;
-      assert.equal((await env.run([process.execPath, '-e', probe])).code, 1, `nothing listens on the SSH node port ${sshPort} any more`);
+      assert.equal(
+        (await env.run([process.execPath, '-e', probe])).code,
+        1,
+        `nothing listens on the SSH node port ${sshPort} any more`,
+      );
       const gone = await env.ssh('hello.local.vendetta', ['true']);
       assert.notEqual(gone.code, 0);
     });

@@ -55,12 +55,27 @@ const lxc: LifecycleProvider = {
       nsenter: lxd.nsenter,
       env,
       ...commandsIn(h, lxd.nsenter, env),
-      workspaces: async () => (await lxd.instances()).map((i) => ({ workspace: i.workspace, running: i.status === 'Running' })),
+      workspaces: async () =>
+        (await lxd.instances()).map((i) => ({ workspace: i.workspace, running: i.status === 'Running' })),
       async deleteBehindBack(workspace) {
         const found = (await lxd.instances()).find((i) => i.workspace === workspace);
         if (!found) throw new Error(`no instance of ${workspace}`);
-        await lxd.client.operation({ method: 'PUT', path: `/1.0/instances/${found.name}/state`, json: { action: 'stop', force: true }, accept: [202], what: 'stop' }, 60_000).catch(() => undefined);
-        await lxd.client.operation({ method: 'DELETE', path: `/1.0/instances/${found.name}`, accept: [202], what: 'delete' }, 60_000);
+        await lxd.client
+          .operation(
+            {
+              method: 'PUT',
+              path: `/1.0/instances/${found.name}/state`,
+              json: { action: 'stop', force: true },
+              accept: [202],
+              what: 'stop',
+            },
+            60_000,
+          )
+          .catch(() => undefined);
+        await lxd.client.operation(
+          { method: 'DELETE', path: `/1.0/instances/${found.name}`, accept: [202], what: 'delete' },
+          60_000,
+        );
       },
       engineRestart: { stop: () => lxd.stopDaemon(), start: () => lxd.startDaemon() },
       async cleanup() {
@@ -81,17 +96,35 @@ const docker: LifecycleProvider = {
       await ensureTestImage(d.socket);
       const env = { DOCKER_HOST: d.host };
       const list = async () =>
-        (await d.engine.json({ method: 'GET', path: '/containers/json', query: { all: 1, filters: JSON.stringify({ label: ['dev.vendetta.workspace'] }) }, accept: [200], what: 'list' })).value as Array<{ Id: string; State: string; Labels: Record<string, string> }>;
+        (
+          await d.engine.json({
+            method: 'GET',
+            path: '/containers/json',
+            query: { all: 1, filters: JSON.stringify({ label: ['dev.vendetta.workspace'] }) },
+            accept: [200],
+            what: 'list',
+          })
+        ).value as Array<{ Id: string; State: string; Labels: Record<string, string> }>;
       return {
         h,
         nsenter: d.nsenter,
         env,
         ...commandsIn(h, d.nsenter, env),
-        workspaces: async () => (await list()).map((c) => ({ workspace: c.Labels['dev.vendetta.workspace']!, running: c.State === 'running' })),
+        workspaces: async () =>
+          (await list()).map((c) => ({
+            workspace: c.Labels['dev.vendetta.workspace']!,
+            running: c.State === 'running',
+          })),
         async deleteBehindBack(workspace) {
           const c = (await list()).find((x) => x.Labels['dev.vendetta.workspace'] === workspace);
           if (!c) throw new Error(`no container of ${workspace}`);
-          await d.engine.send({ method: 'DELETE', path: `/containers/${c.Id}`, query: { force: 1 }, accept: [204], what: 'remove' });
+          await d.engine.send({
+            method: 'DELETE',
+            path: `/containers/${c.Id}`,
+            query: { force: 1 },
+            accept: [204],
+            what: 'remove',
+          });
         },
         async cleanup() {
           await h.cleanup();

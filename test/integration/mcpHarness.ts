@@ -22,7 +22,10 @@ class RecordingTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
 
-  constructor(private readonly inner: StdioClientTransport, private readonly lines: TranscriptLine[]) {}
+  constructor(
+    private readonly inner: StdioClientTransport,
+    private readonly lines: TranscriptLine[],
+  ) {}
 
   start(): Promise<void> {
     this.inner.onmessage = (m) => {
@@ -53,7 +56,11 @@ export interface McpSession {
 }
 
 /** Spawns `node <home>/bin/vendetta.js mcp ...flags` and connects (initialize + initialized). */
-export async function startMcp(h: CliHome, flags: string[] = [], opts: { command?: string[] } = {}): Promise<McpSession> {
+export async function startMcp(
+  h: CliHome,
+  flags: string[] = [],
+  opts: { command?: string[] } = {},
+): Promise<McpSession> {
   const argv = [...(opts.command ?? []), process.execPath, join(h.dir, 'bin', 'vendetta.js'), 'mcp', ...flags];
   const inner = new StdioClientTransport({
     command: argv[0]!,

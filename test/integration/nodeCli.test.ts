@@ -25,20 +25,40 @@ describe('vendetta node … against five real SSH nodes', function () {
   });
 
   const node = (i: number) => net.nodes[i]!;
-  const addArgs = (i: number, ...extra: string[]) => ['node', 'add', node(i).name, '--host', node(i).host, '--user', node(i).user, '--identity', node(i).identity, ...extra];
+  const addArgs = (i: number, ...extra: string[]) => [
+    'node',
+    'add',
+    node(i).name,
+    '--host',
+    node(i).host,
+    '--user',
+    node(i).user,
+    '--identity',
+    node(i).identity,
+    ...extra,
+  ];
   const list = () => h.json<NodeSummary[]>(['node', 'list']);
   const byName = (nodes: NodeSummary[], name: string) => nodes.find((n) => n.name === name);
   const registryNames = () => {
     const text = readFileSync(h.nodesFile, 'utf8');
     const { nodes, diagnostics } = validateNodesText(text, h.nodesFile);
-    assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), [], 'nodes.yaml validates');
+    assert.deepEqual(
+      diagnostics.filter((d) => d.severity === 'error'),
+      [],
+      'nodes.yaml validates',
+    );
     return nodes!.nodes.map((n) => n.name);
   };
 
   it('refuses an unconfirmed host key without a terminal, naming both flags, and writes nothing', async () => {
     const r = await h.run(addArgs(0));
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`error: The host key of ${node(0).host}:22 is not confirmed: ${node(0).hostKeyFingerprint.replace(/[+]/g, '\\+')}`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `error: The host key of ${node(0).host}:22 is not confirmed: ${node(0).hostKeyFingerprint.replace(/[+]/g, '\\+')}`,
+      ),
+    );
     assert.match(r.stderr, /hint: .*--host-key-fingerprint SHA256:\S+.*--accept-new-host-key/);
     assert.equal(existsSync(h.nodesFile), false);
     assert.equal(existsSync(`${h.home}/known_hosts`), false);
@@ -46,12 +66,25 @@ describe('vendetta node … against five real SSH nodes', function () {
 
   it('adds five nodes at once (accept-new or a matching fingerprint), printing timed steps', async function () {
     this.timeout(120_000);
-    const results = await Promise.all([0, 1, 2, 3, 4].map((i) => (i < 3 ? h.run(addArgs(i, '--accept-new-host-key')) : h.run(addArgs(i, '--host-key-fingerprint', node(i).hostKeyFingerprint)))));
+    const results = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        i < 3
+          ? h.run(addArgs(i, '--accept-new-host-key'))
+          : h.run(addArgs(i, '--host-key-fingerprint', node(i).hostKeyFingerprint)),
+      ),
+    );
     results.forEach((r, i) => {
       assert.equal(r.code, 0, `${node(i).name}: ${r.stderr}`);
-      for (let step = 1; step <= 4; step++) assert.match(r.stderr, new RegExp(`^\\[${step}/4\\] .+… \\d+\\.\\d s$`, 'm'));
+      for (let step = 1; step <= 4; step++)
+        assert.match(r.stderr, new RegExp(`^\\[${step}/4\\] .+… \\d+\\.\\d s$`, 'm'));
       assert.match(r.stderr, /^\[3\/4\] Installing and starting the agent… \d+\.\d s$/m);
-      assert.match(r.stdout, new RegExp(`^added ${node(i).name} \\(${node(i).user}@${node(i).host.replace(/\./g, '\\.')}:22\\), host key SHA256:\\S+, agent \\S+ online$`, 'm'));
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^added ${node(i).name} \\(${node(i).user}@${node(i).host.replace(/\./g, '\\.')}:22\\), host key SHA256:\\S+, agent \\S+ online$`,
+          'm',
+        ),
+      );
     });
     console.log(`      node add (upload + start agent): ${results.map((r) => r.ms).join(', ')} ms`);
     assert.deepEqual(registryNames().sort(), net.nodes.map((n) => n.name).sort());
@@ -66,7 +99,13 @@ describe('vendetta node … against five real SSH nodes', function () {
   it('lists all six nodes online from what it knows, without asking them', async () => {
     const nodes = await list();
     assert.equal(nodes[0]?.name, 'local');
-    assert.deepEqual(nodes.slice(1).map((n) => n.name).sort(), net.nodes.map((n) => n.name).sort());
+    assert.deepEqual(
+      nodes
+        .slice(1)
+        .map((n) => n.name)
+        .sort(),
+      net.nodes.map((n) => n.name).sort(),
+    );
     for (const n of net.nodes) {
       const s = byName(nodes, n.name);
       assert.equal(s?.status, 'online', `${n.name}: ${JSON.stringify(s?.error)}`);
@@ -75,7 +114,13 @@ describe('vendetta node … against five real SSH nodes', function () {
       assert.ok(s?.agentVersion && s.providers);
     }
     const human = await h.run(['node', 'list']);
-    assert.match(human.stdout, new RegExp(`^${node(0).name}\\s+ssh\\s+${node(0).user}@${node(0).host.replace(/\./g, '\\.')}:22\\s+online\\s`, 'm'));
+    assert.match(
+      human.stdout,
+      new RegExp(
+        `^${node(0).name}\\s+ssh\\s+${node(0).user}@${node(0).host.replace(/\./g, '\\.')}:22\\s+online\\s`,
+        'm',
+      ),
+    );
   });
 
   it('asks every node for status in parallel', async () => {
@@ -90,7 +135,7 @@ describe('vendetta node … against five real SSH nodes', function () {
     console.log(`      node status of 6 nodes (warm links, process start included): ${ms} ms`);
   });
 
-  it('runs its SSH links on ssh2\'s native ciphers, which the build ships beside the bundle', () => {
+  it("runs its SSH links on ssh2's native ciphers, which the build ships beside the bundle", () => {
     // npm builds the add-on for this Node.js when a compiler is there (these machines have one).
     const built = existsSync(join(REPO, NATIVE_CIPHERS));
     const shipped = join(REPO, 'dist', SHIPPED_CIPHERS);
@@ -107,9 +152,15 @@ describe('vendetta node … against five real SSH nodes', function () {
     const result = JSON.parse(r.stdout) as TestNodeResult;
     const names = result.steps.map((s) => s.name);
     for (const re of [/^DNS \+ TCP/, /^host key/, /^SSH auth/, /^Node\.js runtime/, /^agent/, /^docker/]) {
-      assert.ok(names.some((n) => re.test(n)), `a step ${re}`);
+      assert.ok(
+        names.some((n) => re.test(n)),
+        `a step ${re}`,
+      );
     }
-    assert.ok(result.steps.slice(0, 5).every((s) => s.ok), JSON.stringify(result.steps));
+    assert.ok(
+      result.steps.slice(0, 5).every((s) => s.ok),
+      JSON.stringify(result.steps),
+    );
     for (const s of result.steps) if (!s.ok) assert.ok(s.hint, `${s.name} has a hint`);
     assert.equal(r.code, result.ok ? 0 : 1);
     const human = await h.run(['node', 'test', node(0).name]);
@@ -123,7 +174,11 @@ describe('vendetta node … against five real SSH nodes', function () {
     const cut = node(2).name;
     net.cutLink(2);
     try {
-      const offlineAfter = await waitUntil(async () => byName(await list(), cut)?.status === 'offline', 30_000, `${cut} offline`);
+      const offlineAfter = await waitUntil(
+        async () => byName(await list(), cut)?.status === 'offline',
+        30_000,
+        `${cut} offline`,
+      );
       console.log(`      link cut → ${cut} offline after ${(offlineAfter / 1000).toFixed(1)} s`);
       assert.ok(offlineAfter <= 20_000);
       const nodes = await list();
@@ -137,7 +192,11 @@ describe('vendetta node … against five real SSH nodes', function () {
     } finally {
       net.restoreLink(2);
     }
-    const back = await waitUntil(async () => byName(await list(), cut)?.status === 'online', 90_000, `${cut} back online`);
+    const back = await waitUntil(
+      async () => byName(await list(), cut)?.status === 'online',
+      90_000,
+      `${cut} back online`,
+    );
     console.log(`      link restored → ${cut} online after ${(back / 1000).toFixed(1)} s`);
   });
 
@@ -184,7 +243,11 @@ describe('vendetta node … against five real SSH nodes', function () {
     });
     await add;
     assert.ok(interrupted);
-    await waitUntil(() => readFileSync(`${h.home}/logs/coordinator.log`, 'utf8').includes(`Adding ${victim.name} was cancelled`), 30_000, 'the coordinator to cancel the add');
+    await waitUntil(
+      () => readFileSync(`${h.home}/logs/coordinator.log`, 'utf8').includes(`Adding ${victim.name} was cancelled`),
+      30_000,
+      'the coordinator to cancel the add',
+    );
     assert.ok(!registryNames().includes(victim.name));
     await waitUntil(() => !knownHosts().includes(victim.host), 5000, 'the pin to be undone');
     assert.equal((await h.run(addArgs(4, '--host-key-fingerprint', victim.hostKeyFingerprint))).code, 0);
@@ -196,30 +259,55 @@ describe('vendetta node … against five real SSH nodes', function () {
     const old = n.hostKeyFingerprint;
     const fresh = await net.changeHostKey(3);
     assert.notEqual(fresh, old);
-    const r = await h.run(['node', 'add', 'other', '--host', n.host, '--user', n.user, '--identity', n.identity, '--accept-new-host-key', '--json']);
+    const r = await h.run([
+      'node',
+      'add',
+      'other',
+      '--host',
+      n.host,
+      '--user',
+      n.user,
+      '--identity',
+      n.identity,
+      '--accept-new-host-key',
+      '--json',
+    ]);
     assert.equal(r.code, 1);
     const err = (JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string } }).error;
     assert.equal(err.code, 'HOST_KEY_MISMATCH');
     assert.ok(err.message.includes(old) && err.message.includes(fresh), err.message);
     assert.match(err.hint, /--replace-host-key/);
     // The pooled link reconnects after the sshd restart and meets the new key too.
-    await waitUntil(async () => byName(await list(), n.name)?.error?.code === 'HOST_KEY_MISMATCH', 60_000, `${n.name} to refuse the new key`);
+    await waitUntil(
+      async () => byName(await list(), n.name)?.error?.code === 'HOST_KEY_MISMATCH',
+      60_000,
+      `${n.name} to refuse the new key`,
+    );
     const pinnedErr = byName(await list(), n.name)?.error;
     assert.ok(pinnedErr?.message.includes(old) && pinnedErr.message.includes(fresh), pinnedErr?.message);
     const repin = await h.run(addArgs(3, '--replace-host-key', '--host-key-fingerprint', fresh, '--json'));
     assert.equal(repin.code, 0, repin.stderr);
     assert.equal((JSON.parse(repin.stdout) as AddNodeResult).hostKeyFingerprint, fresh);
-    await waitUntil(async () => byName(await list(), n.name)?.status === 'online', 30_000, `${n.name} online with the new key`);
+    await waitUntil(
+      async () => byName(await list(), n.name)?.status === 'online',
+      30_000,
+      `${n.name} online with the new key`,
+    );
   });
 
   it('removes all five nodes, purging the agent from some', async function () {
     this.timeout(120_000);
-    const results = await Promise.all(net.nodes.map((n, i) => h.run(['node', 'remove', n.name, ...(i < 2 ? ['--purge', '--yes'] : [])])));
+    const results = await Promise.all(
+      net.nodes.map((n, i) => h.run(['node', 'remove', n.name, ...(i < 2 ? ['--purge', '--yes'] : [])])),
+    );
     results.forEach((r, i) => {
       assert.equal(r.code, 0, `${node(i).name}: ${r.stderr}`);
       assert.equal(r.stdout, i < 2 ? `removed ${node(i).name} and purged its agent\n` : `removed ${node(i).name}\n`);
     });
-    assert.deepEqual((await list()).map((n) => n.name), ['local']);
+    assert.deepEqual(
+      (await list()).map((n) => n.name),
+      ['local'],
+    );
     assert.deepEqual(registryNames(), []);
     assert.equal(readFileSync(`${h.home}/known_hosts`, 'utf8').trim(), '');
     assert.equal(existsSync(`${node(0).home}/.vendetta-agent`), false, 'purged');

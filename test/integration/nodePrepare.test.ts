@@ -20,7 +20,22 @@ describe('node prepare: the commands a provider needs, printed first, never run 
     s = await setupSshSuite(this, { count: 1, label: 'prepare' });
     h = createCliHome();
     const n = s.net.nodes[0]!;
-    const r = await h.run(['node', 'add', n.name, '--host', n.host, '--user', n.user, '--identity', n.identity, '--host-key-fingerprint', n.hostKeyFingerprint], { timeoutMs: 90_000 });
+    const r = await h.run(
+      [
+        'node',
+        'add',
+        n.name,
+        '--host',
+        n.host,
+        '--user',
+        n.user,
+        '--identity',
+        n.identity,
+        '--host-key-fingerprint',
+        n.hostKeyFingerprint,
+      ],
+      { timeoutMs: 90_000 },
+    );
     assert.equal(r.code, 0, r.stderr);
   });
   after(async function () {
@@ -36,7 +51,13 @@ describe('node prepare: the commands a provider needs, printed first, never run 
     const before = s.net.exec(0, ['id', '-nG'], { asUser: true }).stdout;
     const r = await h.run(['node', 'prepare', n.name, '--provider', 'docker', '--dry-run']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^Would prepare ${n.name} for docker: Debian GNU/Linux 12 \\(bookworm\\) \\(x86_64\\), apt, as ${n.user}$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^Would prepare ${n.name} for docker: Debian GNU/Linux 12 \\(bookworm\\) \\(x86_64\\), apt, as ${n.user}$`,
+        'm',
+      ),
+    );
     const commands = [...r.stdout.matchAll(/^ {5}\$ (.*)$/gm)].map((m) => m[1]);
     assert.deepEqual(commands, [
       'sudo env DEBIAN_FRONTEND=noninteractive apt-get update',
@@ -44,25 +65,47 @@ describe('node prepare: the commands a provider needs, printed first, never run 
       'sudo service docker start',
       `sudo usermod -aG docker ${n.user}`,
     ]);
-    assert.match(r.stdout, new RegExp(`note: membership of docker is root-equivalent on this node: ${n.user} can then become root there`));
-    assert.match(r.stdout, /an administrator would run, as root:\n {2}env DEBIAN_FRONTEND=noninteractive apt-get update\n/);
-    const json = await h.json<{ dryRun: boolean; privilege: string; steps: Array<{ status: string }> }>(['node', 'prepare', n.name, '--provider', 'docker', '--dry-run']);
+    assert.match(
+      r.stdout,
+      new RegExp(`note: membership of docker is root-equivalent on this node: ${n.user} can then become root there`),
+    );
+    assert.match(
+      r.stdout,
+      /an administrator would run, as root:\n {2}env DEBIAN_FRONTEND=noninteractive apt-get update\n/,
+    );
+    const json = await h.json<{ dryRun: boolean; privilege: string; steps: Array<{ status: string }> }>([
+      'node',
+      'prepare',
+      n.name,
+      '--provider',
+      'docker',
+      '--dry-run',
+    ]);
     assert.equal(json.dryRun, true);
     assert.equal(json.privilege, 'none');
-    assert.deepEqual(json.steps.map((x) => x.status), ['planned', 'planned', 'planned', 'planned']);
+    assert.deepEqual(
+      json.steps.map((x) => x.status),
+      ['planned', 'planned', 'planned', 'planned'],
+    );
     assert.equal(s.net.exec(0, ['id', '-nG'], { asUser: true }).stdout, before, 'no group was granted');
   });
 
-  it('LXD and QEMU plans: lxd with a preseed (dir pool, bridge) unless a pool exists; QEMU\'s packages', async function () {
+  it("LXD and QEMU plans: lxd with a preseed (dir pool, bridge) unless a pool exists; QEMU's packages", async function () {
     this.timeout(60_000);
     const n = s.net.nodes[0]!;
     const lxd = await h.run(['node', 'prepare', n.name, '--provider', 'lxc', '--dry-run']);
     assert.equal(lxd.code, 0, lxd.stderr);
-    assert.match(lxd.stdout, /\$ sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends lxd\n/);
+    assert.match(
+      lxd.stdout,
+      /\$ sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends lxd\n/,
+    );
     assert.match(lxd.stdout, /\$ sudo lxd init --preseed <<'EOF'\n[\s\S]*driver: dir[\s\S]*type: bridge[\s\S]*EOF/);
     assert.match(lxd.stdout, new RegExp(`\\$ sudo usermod -aG lxd ${n.user}`));
     const qemu = await h.run(['node', 'prepare', n.name, '--provider', 'qemu', '--dry-run']);
-    assert.match(qemu.stdout, /apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils cloud-image-utils\n/);
+    assert.match(
+      qemu.stdout,
+      /apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils cloud-image-utils\n/,
+    );
   });
 
   it('without sudo rights: NODE_PRIVILEGE_REQUIRED with the exact commands an administrator would run, nothing run', async function () {
@@ -70,8 +113,20 @@ describe('node prepare: the commands a provider needs, printed first, never run 
     const n = s.net.nodes[0]!;
     const r = await h.run(['node', 'prepare', n.name, '--provider', 'docker', '--yes']);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stderr, new RegExp(`^error: Preparing Docker on ${n.name} needs root, and ${n.user} (is not root and has no sudo|has no passwordless sudo)$`, 'm'));
-    assert.match(r.stderr, new RegExp(`^hint: Ask an administrator of ${n.name} to run, as root:\n {2}env DEBIAN_FRONTEND=noninteractive apt-get update\n {2}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io\n {2}service docker start\n {2}usermod -aG docker ${n.user}\nor give ${n.user} passwordless sudo for them, then retry\\.$`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error: Preparing Docker on ${n.name} needs root, and ${n.user} (is not root and has no sudo|has no passwordless sudo)$`,
+        'm',
+      ),
+    );
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^hint: Ask an administrator of ${n.name} to run, as root:\n {2}env DEBIAN_FRONTEND=noninteractive apt-get update\n {2}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io\n {2}service docker start\n {2}usermod -aG docker ${n.user}\nor give ${n.user} passwordless sudo for them, then retry\\.$`,
+        'm',
+      ),
+    );
     const json = await h.run(['node', 'prepare', n.name, '--provider', 'docker', '--yes', '--json']);
     const e = JSON.parse(json.stdout) as { error: { code: string } };
     assert.equal(e.error.code, 'NODE_PRIVILEGE_REQUIRED');
@@ -82,11 +137,21 @@ describe('node prepare: the commands a provider needs, printed first, never run 
     const n = s.net.nodes[0]!;
     sudoers = `/etc/sudoers.d/vendetta-test-${n.user}`;
     writeFileSync(sudoers, `${n.user} ALL=(ALL:ALL) ALL\n`, { mode: 0o440 });
-    assert.notEqual(s.net.exec(0, ['sudo', '-n', 'true'], { asUser: true, allowFail: true }).status, 0, 'sudo wants a password');
+    assert.notEqual(
+      s.net.exec(0, ['sudo', '-n', 'true'], { asUser: true, allowFail: true }).status,
+      0,
+      'sudo wants a password',
+    );
     const r = await h.run(['node', 'prepare', n.name, '--provider', 'docker', '--yes']);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stderr, new RegExp(`^error: Preparing Docker on ${n.name} needs root, and ${n.user} has no passwordless sudo$`, 'm'));
-    assert.match(r.stderr, /^ {2}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io$/m);
+    assert.match(
+      r.stderr,
+      new RegExp(`^error: Preparing Docker on ${n.name} needs root, and ${n.user} has no passwordless sudo$`, 'm'),
+    );
+    assert.match(
+      r.stderr,
+      /^ {2}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io$/m,
+    );
     const dry = await h.run(['node', 'prepare', n.name, '--provider', 'docker', '--dry-run']);
     assert.match(dry.stdout, /cannot become root without a password/);
   });
@@ -98,12 +163,21 @@ describe('node prepare: the commands a provider needs, printed first, never run 
     writeFileSync(sudoers, `${n.user} ALL=(ALL:ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
     const unconfirmed = await h.run(['node', 'prepare', n.name, '--provider', 'docker']);
     assert.equal(unconfirmed.code, 2, unconfirmed.stderr);
-    assert.match(unconfirmed.stderr, /^error: node prepare installs software on .*; it needs --yes when there is no terminal to ask on$/m);
+    assert.match(
+      unconfirmed.stderr,
+      /^error: node prepare installs software on .*; it needs --yes when there is no terminal to ask on$/m,
+    );
     for (const p of ['lxc', 'qemu'] as const) {
       if (RUNNABLE_PROVIDERS.includes(p)) continue;
       const r = await h.run(['node', 'prepare', n.name, '--provider', p, '--yes']);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, new RegExp(`^error: Not preparing ${n.name} for ${p}: this version of vendetta cannot run ${p} workspaces yet`, 'm'));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^error: Not preparing ${n.name} for ${p}: this version of vendetta cannot run ${p} workspaces yet`,
+          'm',
+        ),
+      );
       assert.match(r.stderr, /--dry-run` shows the commands it will run/);
     }
   });

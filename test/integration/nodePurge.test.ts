@@ -12,17 +12,33 @@ import { createCliHome, REPO, type CliHome } from './coordinatorHarness';
 
 const HELLO = join(REPO, 'examples', 'hello');
 
-describe('node remove --purge: the node\'s workspaces, then its agent, nothing left (real SSH node, real Docker)', function () {
+describe("node remove --purge: the node's workspaces, then its agent, nothing left (real SSH node, real Docker)", function () {
   let net: DockerNodes | undefined;
   let h: CliHome | undefined;
   let node: DockerNode;
-  const addArgs = () => ['node', 'add', node.name, '--host', node.host, '--user', node.user, '--identity', node.identity, '--host-key-fingerprint', node.hostKeyFingerprint];
+  const addArgs = () => [
+    'node',
+    'add',
+    node.name,
+    '--host',
+    node.host,
+    '--user',
+    node.user,
+    '--identity',
+    node.identity,
+    '--host-key-fingerprint',
+    node.hostKeyFingerprint,
+  ];
   const agentHome = () => join(node.home, '.vendetta-agent');
-  const sshConfig = () => (existsSync(join(h!.home, 'ssh_config')) ? readFileSync(join(h!.home, 'ssh_config'), 'utf8') : '');
-  const knownHosts = () => (existsSync(join(h!.home, 'known_hosts')) ? readFileSync(join(h!.home, 'known_hosts'), 'utf8') : '');
+  const sshConfig = () =>
+    existsSync(join(h!.home, 'ssh_config')) ? readFileSync(join(h!.home, 'ssh_config'), 'utf8') : '';
+  const knownHosts = () =>
+    existsSync(join(h!.home, 'known_hosts')) ? readFileSync(join(h!.home, 'known_hosts'), 'utf8') : '';
   /** The node user's processes running the agent bundle. */
-  const agentDaemons = () => processesOfUid(node.uid).filter((p) => processCmdline(p).some((a) => a.endsWith('/agent.js')));
-  const nodeNames = async () => (JSON.parse((await h!.run(['node', 'list', '--json'])).stdout) as NodeSummary[]).map((n) => n.name);
+  const agentDaemons = () =>
+    processesOfUid(node.uid).filter((p) => processCmdline(p).some((a) => a.endsWith('/agent.js')));
+  const nodeNames = async () =>
+    (JSON.parse((await h!.run(['node', 'list', '--json'])).stdout) as NodeSummary[]).map((n) => n.name);
 
   before(async function () {
     // Needs root (dockerd, network namespaces); under CI it never skips.
@@ -41,7 +57,8 @@ describe('node remove --purge: the node\'s workspaces, then its agent, nothing l
   after(async function () {
     this.timeout(120_000);
     try {
-      if (h && (await nodeNames().catch((): string[] => [])).includes(node.name)) await h.run(['node', 'remove', node.name, '--purge', '--yes'], { timeoutMs: 120_000 }).catch(() => undefined);
+      if (h && (await nodeNames().catch((): string[] => [])).includes(node.name))
+        await h.run(['node', 'remove', node.name, '--purge', '--yes'], { timeoutMs: 120_000 }).catch(() => undefined);
     } finally {
       await h?.cleanup();
       await net?.destroy();
@@ -52,8 +69,20 @@ describe('node remove --purge: the node\'s workspaces, then its agent, nothing l
     this.timeout(60_000);
     const r = await h!.run(['node', 'remove', node.name, '--purge']);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, new RegExp(`^error: Not purging ${node.name} without a confirmation: it would remove its 1 workspace \\(hello\\) and its agent$`, 'm'));
-    assert.match(r.stderr, new RegExp(`^hint: Run it on a terminal to see the list and confirm, or add --yes: \`vendetta node remove ${node.name} --purge --yes\`\\.$`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error: Not purging ${node.name} without a confirmation: it would remove its 1 workspace \\(hello\\) and its agent$`,
+        'm',
+      ),
+    );
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^hint: Run it on a terminal to see the list and confirm, or add --yes: \`vendetta node remove ${node.name} --purge --yes\`\\.$`,
+        'm',
+      ),
+    );
     assert.ok((await nodeNames()).includes(node.name));
     assert.equal((await net!.containers(0)).length, 1);
     assert.ok(existsSync(agentHome()));
@@ -63,10 +92,19 @@ describe('node remove --purge: the node\'s workspaces, then its agent, nothing l
     this.timeout(60_000);
     const r = await h!.runOnTerminal(['node', 'remove', node.name, '--purge'], 'n\n');
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stdout, new RegExp(`Purging ${node.name} removes 1 workspace, then stops its agent and deletes its files there:`));
+    assert.match(
+      r.stdout,
+      new RegExp(`Purging ${node.name} removes 1 workspace, then stops its agent and deletes its files there:`),
+    );
     assert.match(r.stdout, /^ {2}WORKSPACE +STATE +REMOVES\r?$/m);
-    assert.match(r.stdout, /^ {2}hello +running +container [0-9a-f]{12}, folder \/home\/\S+\/\.vendetta-agent\/workspaces\/hello\/src, ssh_config block \S+, known_hosts line\r?$/m);
-    assert.match(r.stdout, new RegExp(`Remove its 1 workspace \\(hello\\) and its agent, and forget ${node.name}\\? \\[y/N\\]`));
+    assert.match(
+      r.stdout,
+      /^ {2}hello +running +container [0-9a-f]{12}, folder \/home\/\S+\/\.vendetta-agent\/workspaces\/hello\/src, ssh_config block \S+, known_hosts line\r?$/m,
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(`Remove its 1 workspace \\(hello\\) and its agent, and forget ${node.name}\\? \\[y/N\\]`),
+    );
     assert.match(r.stdout, new RegExp(`error: Not removed: the purge of ${node.name} was not confirmed`));
     assert.equal((await net!.containers(0)).length, 1);
     assert.ok((await nodeNames()).includes(node.name));
@@ -77,7 +115,9 @@ describe('node remove --purge: the node\'s workspaces, then its agent, nothing l
     const [container] = await net!.containers(0);
     assert.ok(container);
     assert.ok(agentDaemons().length > 0, 'the agent runs on the node before');
-    const ws = (JSON.parse((await h!.run(['workspace', 'list', '--json'])).stdout) as WorkspaceSummary[]).find((w) => w.name === 'hello')!;
+    const ws = (JSON.parse((await h!.run(['workspace', 'list', '--json'])).stdout) as WorkspaceSummary[]).find(
+      (w) => w.name === 'hello',
+    )!;
     assert.ok(sshConfig().includes(`Host ${ws.sshHost}`), 'the block is there before');
     assert.ok(knownHosts().includes(ws.sshHost), 'the workspace key is pinned before');
 
@@ -85,7 +125,10 @@ describe('node remove --purge: the node\'s workspaces, then its agent, nothing l
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout) as RemoveNodeResult;
     assert.equal(result.purged, true);
-    assert.deepEqual(result.workspaces?.map((w) => [w.name, w.container, w.sshHost, w.sshConfigBlock, w.knownHostsLine]), [['hello', container.Id, ws.sshHost, true, true]]);
+    assert.deepEqual(
+      result.workspaces?.map((w) => [w.name, w.container, w.sshHost, w.sshConfigBlock, w.knownHostsLine]),
+      [['hello', container.Id, ws.sshHost, true, true]],
+    );
     const folder = result.workspaces![0]!.folder!;
     assert.match(folder, /\/\.vendetta-agent\/workspaces\/hello\/src$/);
 
@@ -97,7 +140,12 @@ describe('node remove --purge: the node\'s workspaces, then its agent, nothing l
     assert.equal(existsSync(agentHome()), false, 'no agent files');
     assert.deepEqual(agentDaemons(), [], 'the agent daemon is gone');
     assert.equal((await nodeNames()).includes(node.name), false);
-    assert.deepEqual((JSON.parse((await h!.run(['workspace', 'list', '--json'])).stdout) as WorkspaceSummary[]).filter((w) => w.node === node.name), []);
+    assert.deepEqual(
+      (JSON.parse((await h!.run(['workspace', 'list', '--json'])).stdout) as WorkspaceSummary[]).filter(
+        (w) => w.node === node.name,
+      ),
+      [],
+    );
   });
 
   it('without --purge the node is only forgotten: its agent and files stay as they are', async function () {

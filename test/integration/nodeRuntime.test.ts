@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { setupSshSuite, type SshSuite } from '../infra/sshSuite';
 import { createCliHome, type CliHome } from './coordinatorHarness';
 
-interface JsonError { error: { code: string; message: string; hint?: string } }
+interface JsonError {
+  error: { code: string; message: string; hint?: string };
+}
 
 describe('Nodes without Node.js: `node add` brings the agent a runtime, with consent (real sshd)', function () {
   let s: SshSuite;
@@ -43,7 +45,23 @@ describe('Nodes without Node.js: `node add` brings the agent a runtime, with con
 
   const add = (i: number, extra: string[], timeoutMs = 120_000) => {
     const n = s.net.nodes[i]!;
-    return h.run(['node', 'add', n.name, '--host', n.host, '--user', n.user, '--identity', n.identity, '--host-key-fingerprint', n.hostKeyFingerprint, ...extra], { timeoutMs });
+    return h.run(
+      [
+        'node',
+        'add',
+        n.name,
+        '--host',
+        n.host,
+        '--user',
+        n.user,
+        '--identity',
+        n.identity,
+        '--host-key-fingerprint',
+        n.hostKeyFingerprint,
+        ...extra,
+      ],
+      { timeoutMs },
+    );
   };
 
   it('without a choice and without a terminal: NODE_RUNTIME_MISSING naming the offers, nothing installed or saved', async function () {
@@ -54,15 +72,37 @@ describe('Nodes without Node.js: `node add` brings the agent a runtime, with con
     assert.equal(e.error.code, 'NODE_RUNTIME_MISSING');
     assert.match(e.error.message, /has no Node\.js/);
     assert.match(e.error.hint ?? '', /`--install-runtime upload` \(upload this coordinator's Node\.js v\d+/);
-    assert.match(e.error.hint ?? '', new RegExp(`Package: installing with apt needs root, and ${s.net.nodes[0]!.user} has no (passwordless )?sudo`));
+    assert.match(
+      e.error.hint ?? '',
+      new RegExp(`Package: installing with apt needs root, and ${s.net.nodes[0]!.user} has no (passwordless )?sudo`),
+    );
     assert.equal(existsSync(join(s.net.nodes[0]!.home, '.vendetta-agent')), false, 'nothing was put on the node');
-    assert.equal(existsSync(h.nodesFile) ? readFileSync(h.nodesFile, 'utf8').includes(s.net.nodes[0]!.name) : false, false, 'nothing was saved');
+    assert.equal(
+      existsSync(h.nodesFile) ? readFileSync(h.nodesFile, 'utf8').includes(s.net.nodes[0]!.name) : false,
+      false,
+      'nothing was saved',
+    );
   });
 
   it('on a terminal it asks, listing what it can and cannot do; declining installs nothing', async function () {
     this.timeout(60_000);
     const n = s.net.nodes[0]!;
-    const r = await h.runOnTerminal(['node', 'add', n.name, '--host', n.host, '--user', n.user, '--identity', n.identity, '--host-key-fingerprint', n.hostKeyFingerprint], 'n\n');
+    const r = await h.runOnTerminal(
+      [
+        'node',
+        'add',
+        n.name,
+        '--host',
+        n.host,
+        '--user',
+        n.user,
+        '--identity',
+        n.identity,
+        '--host-key-fingerprint',
+        n.hostKeyFingerprint,
+      ],
+      'n\n',
+    );
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stdout, /has no Node\.js/);
     assert.match(r.stdout, /1\) upload this coordinator's Node\.js v/);
@@ -72,12 +112,15 @@ describe('Nodes without Node.js: `node add` brings the agent a runtime, with con
     assert.equal(existsSync(join(n.home, '.vendetta-agent')), false, 'nothing was put on the node');
   });
 
-  it('--install-runtime upload: the coordinator\'s Node.js is uploaded, verified, and the agent runs on it', async function () {
+  it("--install-runtime upload: the coordinator's Node.js is uploaded, verified, and the agent runs on it", async function () {
     this.timeout(120_000);
     const n = s.net.nodes[0]!;
     const r = await add(0, ['--install-runtime', 'upload', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { node: { status: string; runtime?: { source: string; path: string; version: string } }; runtimeInstalled?: { how: string; version: string; path: string } };
+    const out = JSON.parse(r.stdout) as {
+      node: { status: string; runtime?: { source: string; path: string; version: string } };
+      runtimeInstalled?: { how: string; version: string; path: string };
+    };
     assert.equal(out.node.status, 'online');
     assert.equal(out.runtimeInstalled?.how, 'upload');
     assert.equal(out.runtimeInstalled?.version, process.version);
@@ -126,10 +169,16 @@ describe('Nodes without Node.js: `node add` brings the agent a runtime, with con
     this.timeout(60_000);
     const r = await add(1, ['--install-runtime', 'package']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: Installing Node\.js on .* needs root, and vt\S+ (is not root and has no sudo|has no passwordless sudo)$/m);
+    assert.match(
+      r.stderr,
+      /^error: Installing Node\.js on .* needs root, and vt\S+ (is not root and has no sudo|has no passwordless sudo)$/m,
+    );
     assert.match(r.stderr, /^hint: Ask an administrator of .* to run, as root:$/m);
     assert.match(r.stderr, /^ {2}env DEBIAN_FRONTEND=noninteractive apt-get update$/m);
-    assert.match(r.stderr, /^ {2}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs$/m);
+    assert.match(
+      r.stderr,
+      /^ {2}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs$/m,
+    );
   });
 
   it('--install-runtime package with passwordless sudo runs the real commands through sudo -n, each announced first, and says when no usable Node.js came of it', async function () {
@@ -142,14 +191,26 @@ describe('Nodes without Node.js: `node add` brings the agent a runtime, with con
       // and the node's sshd hides it: what the agent finds afterwards is still nothing.
       const r = await add(1, ['--install-runtime', 'package'], 280_000);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /Node\.js 1\/2: refresh the package index: sudo env DEBIAN_FRONTEND=noninteractive apt-get update/);
+      assert.match(
+        r.stderr,
+        /Node\.js 1\/2: refresh the package index: sudo env DEBIAN_FRONTEND=noninteractive apt-get update/,
+      );
       if (/stopped at "refresh the package index"/.test(r.stderr)) {
         // No package mirror reachable from the node's namespace: the run stops at the step that failed.
-        assert.match(r.stderr, /^error: Installing Node\.js on .* stopped at "refresh the package index": `sudo env DEBIAN_FRONTEND=noninteractive apt-get update` exited \d+/m);
+        assert.match(
+          r.stderr,
+          /^error: Installing Node\.js on .* stopped at "refresh the package index": `sudo env DEBIAN_FRONTEND=noninteractive apt-get update` exited \d+/m,
+        );
         assert.doesNotMatch(r.stderr, /Node\.js 2\/2/);
       } else {
-        assert.match(r.stderr, /Node\.js 2\/2: install Node\.js: sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs/);
-        assert.match(r.stderr, /^error: The package manager's Node\.js install finished on .*, but the agent still finds no usable one: no Node\.js/m);
+        assert.match(
+          r.stderr,
+          /Node\.js 2\/2: install Node\.js: sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs/,
+        );
+        assert.match(
+          r.stderr,
+          /^error: The package manager's Node\.js install finished on .*, but the agent still finds no usable one: no Node\.js/m,
+        );
         assert.match(r.stderr, /^hint: The package put no `node` where the agent looks/m);
       }
     } finally {

@@ -38,19 +38,39 @@ describe('the packaged extension (.vsix)', function () {
   it('holds only dist/, schemas/, media/, README, CHANGELOG, LICENSE and the manifest', () => {
     out = join(dir, 'vendetta.vsix');
     // The flags of `npm run package`, so the test packages what a release would.
-    const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.package!;
-    const args = script.split(/\s+/).slice(1).filter((a, i, all) => a !== '--out' && all[i - 1] !== '--out');
+    const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+      .scripts.package!;
+    const args = script
+      .split(/\s+/)
+      .slice(1)
+      .filter((a, i, all) => a !== '--out' && all[i - 1] !== '--out');
     assert.equal(script.split(/\s+/)[0], 'vsce');
     execFileSync(join(root, 'node_modules/.bin/vsce'), [...args, '--out', out], {
       cwd: root,
       stdio: 'pipe',
     });
-    files = zipEntries(out).filter((f) => f.startsWith('extension/')).map((f) => f.slice('extension/'.length));
+    files = zipEntries(out)
+      .filter((f) => f.startsWith('extension/'))
+      .map((f) => f.slice('extension/'.length));
     const unexpected = files.filter(
-      (f) => !/^(dist\/[^/]+\.js|dist\/crypto\/build\/Release\/sshcrypto\.node|schemas\/[^/]+\.json|media\/.+|readme\.md|changelog\.md|LICENSE\.txt|package\.json)$/.test(f),
+      (f) =>
+        !/^(dist\/[^/]+\.js|dist\/crypto\/build\/Release\/sshcrypto\.node|schemas\/[^/]+\.json|media\/.+|readme\.md|changelog\.md|LICENSE\.txt|package\.json)$/.test(
+          f,
+        ),
     );
     assert.deepEqual(unexpected, []);
-    for (const need of ['dist/extension.js', 'dist/languageServer.js', 'dist/vendetta.js', 'dist/mcp.js', 'dist/agent.js', 'schemas/workspace.schema.json', 'schemas/nodes.schema.json', 'readme.md', 'changelog.md', 'LICENSE.txt']) {
+    for (const need of [
+      'dist/extension.js',
+      'dist/languageServer.js',
+      'dist/vendetta.js',
+      'dist/mcp.js',
+      'dist/agent.js',
+      'schemas/workspace.schema.json',
+      'schemas/nodes.schema.json',
+      'readme.md',
+      'changelog.md',
+      'LICENSE.txt',
+    ]) {
       assert.ok(files.includes(need), `missing ${need} in ${files.join(', ')}`);
     }
     assert.ok(!files.some((f) => f.endsWith('.map')), 'no source maps');
@@ -65,10 +85,13 @@ describe('the packaged extension (.vsix)', function () {
     assert.ok(size < 5 * 1024 * 1024, `${size} bytes`);
   });
 
-  it('carries the README\'s screenshots of the view, each image it links to', () => {
+  it("carries the README's screenshots of the view, each image it links to", () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1]!);
-    assert.ok(images.filter((i) => i.startsWith('media/screenshots/')).length >= 2, `screenshots linked from README: ${images.join(', ')}`);
+    assert.ok(
+      images.filter((i) => i.startsWith('media/screenshots/')).length >= 2,
+      `screenshots linked from README: ${images.join(', ')}`,
+    );
     for (const img of images) {
       assert.ok(files.includes(img), `${img} (linked from README) is in the .vsix`);
       assert.deepEqual([...readFileSync(join(root, img)).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], `${img} is a PNG`);

@@ -33,14 +33,34 @@ describe('QEMU workspaces: a VM per workspace', function () {
   const progress: string[] = [];
 
   const managerFor = (p: QemuProvider): WorkspaceManager =>
-    new WorkspaceManager({ home, stateDir: join(home, 'state'), logger: nullLogger, providers: () => p, sshReadyTimeoutMs: 60_000 });
-  const providerFor = (bootTimeoutMs = 900_000): QemuProvider => new QemuProvider({ root: join(home, 'qemu'), binary: BINARY, bootTimeoutMs: { kvm: bootTimeoutMs, tcg: bootTimeoutMs } });
+    new WorkspaceManager({
+      home,
+      stateDir: join(home, 'state'),
+      logger: nullLogger,
+      providers: () => p,
+      sshReadyTimeoutMs: 60_000,
+    });
+  const providerFor = (bootTimeoutMs = 900_000): QemuProvider =>
+    new QemuProvider({
+      root: join(home, 'qemu'),
+      binary: BINARY,
+      bootTimeoutMs: { kvm: bootTimeoutMs, tcg: bootTimeoutMs },
+    });
 
   function spec(name: string, extra: Partial<QemuSettings> = {}): QemuWorkspaceSpec {
     return {
       name,
       provider: 'qemu',
-      qemu: { image: guest.image, kernel: guest.kernel, initrd: guest.initrd, append: guest.append, accel: 'auto', cpus: 2, memoryBytes: 1024 * 1024 * 1024, ...extra },
+      qemu: {
+        image: guest.image,
+        kernel: guest.kernel,
+        initrd: guest.initrd,
+        append: guest.append,
+        accel: 'auto',
+        cpus: 2,
+        memoryBytes: 1024 * 1024 * 1024,
+        ...extra,
+      },
       env: { GREETING: 'hello from the node' },
       user: 'root',
       workspaceFolder: `/workspaces/${name}`,
@@ -53,7 +73,28 @@ describe('QEMU workspaces: a VM per workspace', function () {
     assert.ok(info.ssh);
     const knownHosts = join(dir, `known_hosts-${info.name}`);
     writeFileSync(knownHosts, `[127.0.0.1]:${info.ssh.port} ${info.ssh.hostKey.publicKey}\n`);
-    return execFileSync('ssh', ['-i', clientKey, '-p', String(info.ssh.port), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=20', 'root@127.0.0.1', command], { encoding: 'utf8', timeout: 60_000 });
+    return execFileSync(
+      'ssh',
+      [
+        '-i',
+        clientKey,
+        '-p',
+        String(info.ssh.port),
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'ConnectTimeout=20',
+        'root@127.0.0.1',
+        command,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
   }
 
   const vmFolder = (info: WorkspaceInfo): string => join(home, 'qemu', info.providerId ?? 'none');
@@ -85,8 +126,14 @@ describe('QEMU workspaces: a VM per workspace', function () {
   it('up boots the VM, says which accelerator it uses and streams the boot console', async () => {
     info = await manager.create(spec('vm1'), (_s, _t, m) => progress.push(m));
     assert.equal(info.state, 'running');
-    assert.ok(progress.some((m) => /QEMU uses (TCG, software emulation, about 10× slower than KVM|KVM)/.test(m)), progress.join('\n'));
-    assert.ok(progress.some((m) => m.startsWith('console: ') && /Linux version|systemd/.test(m)), 'the boot console is shown as progress');
+    assert.ok(
+      progress.some((m) => /QEMU uses (TCG, software emulation, about 10× slower than KVM|KVM)/.test(m)),
+      progress.join('\n'),
+    );
+    assert.ok(
+      progress.some((m) => m.startsWith('console: ') && /Linux version|systemd/.test(m)),
+      'the boot console is shown as progress',
+    );
   });
 
   it('the workspace SSH server presents the pinned host key to the real OpenSSH client', () => {
@@ -94,7 +141,10 @@ describe('QEMU workspaces: a VM per workspace', function () {
   });
 
   it('exec runs inside the guest (its own kernel and init), with env, user and working folder', async () => {
-    const r = await provider.exec(info.providerId!, ['sh', '-c', 'cat /proc/1/comm; echo "$A"; pwd; id -un'], { env: { A: "it's" }, workingDir: '/tmp' });
+    const r = await provider.exec(info.providerId!, ['sh', '-c', 'cat /proc/1/comm; echo "$A"; pwd; id -un'], {
+      env: { A: "it's" },
+      workingDir: '/tmp',
+    });
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout, "systemd\nit's\n/tmp\nroot\n");
     const failed = await provider.exec(info.providerId!, ['sh', '-c', 'echo oops >&2; exit 7']);
@@ -106,7 +156,9 @@ describe('QEMU workspaces: a VM per workspace', function () {
   it('the project folder inside the VM is the node folder (9p), both ways', async () => {
     const nodeFolder = info.nodeFolder;
     writeFileSync(join(nodeFolder, 'from-node.txt'), 'node side\n');
-    const r = await provider.exec(info.providerId!, ['sh', '-c', 'cat from-node.txt && echo vm side > from-vm.txt'], { workingDir: '/workspaces/vm1' });
+    const r = await provider.exec(info.providerId!, ['sh', '-c', 'cat from-node.txt && echo vm side > from-vm.txt'], {
+      workingDir: '/workspaces/vm1',
+    });
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout, 'node side\n');
     assert.equal(readFileSync(join(nodeFolder, 'from-vm.txt'), 'utf8'), 'vm side\n');
@@ -114,7 +166,11 @@ describe('QEMU workspaces: a VM per workspace', function () {
 
   it('many execs and checks share one held SSH connection to the VM', async () => {
     await Promise.all(Array.from({ length: 12 }, () => provider.exec(info.providerId!, ['true'])));
-    const r = await provider.exec(info.providerId!, ['sh', '-c', 'ss -Htn state established "( sport = :2222 )" | wc -l']);
+    const r = await provider.exec(info.providerId!, [
+      'sh',
+      '-c',
+      'ss -Htn state established "( sport = :2222 )" | wc -l',
+    ]);
     assert.equal(r.stdout.trim(), '1');
   });
 
@@ -135,7 +191,8 @@ describe('QEMU workspaces: a VM per workspace', function () {
     const pid = livePid(files.pid, files.qmp);
     assert.ok(pid);
     process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 50 && livePid(files.pid, files.qmp) !== undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && livePid(files.pid, files.qmp) !== undefined; i++)
+      await new Promise((r) => setTimeout(r, 100));
     const broken = await manager.inspect('vm1');
     assert.equal(broken.state, 'error');
     assert.match(broken.error?.message ?? '', /QEMU process of the VM is gone/);
@@ -159,10 +216,12 @@ describe('QEMU workspaces: a VM per workspace', function () {
     const impatient = providerFor(90_000);
     try {
       // A kernel that cannot find its root file system waits in the initramfs and never answers SSH.
-      const err = await managerFor(impatient).create(spec('vm2', { append: 'root=/dev/nonexistent console=ttyS0 rootdelay=600' })).then(
-        () => assert.fail('the create should fail'),
-        (e: unknown) => e as Error & { hint?: string },
-      );
+      const err = await managerFor(impatient)
+        .create(spec('vm2', { append: 'root=/dev/nonexistent console=ttyS0 rootdelay=600' }))
+        .then(
+          () => assert.fail('the create should fail'),
+          (e: unknown) => e as Error & { hint?: string },
+        );
       assert.match(err.message, /did not come up: the guest did not answer on SSH within 90 s/);
       assert.match(err.hint ?? '', /last console lines:\n[\s\S]*\S/);
       const ids = impatient.store.ids();
@@ -180,7 +239,15 @@ describe('QEMU workspaces: a VM per workspace', function () {
   it('the seed is an ISO 9660 volume labelled cidata holding user-data and meta-data', function () {
     requireCommands(this, 'the seed check', ['isoinfo']);
     const seed = join(dir, 'seed-check.iso');
-    writeFileSync(seed, seedImage({ instanceId: 'i-1', hostname: 'h', hostKey: { privateKeyPem: 'PEM', publicKey: 'ssh-ed25519 AAAA' }, controlPublicKey: 'ssh-ed25519 BBBB' }));
+    writeFileSync(
+      seed,
+      seedImage({
+        instanceId: 'i-1',
+        hostname: 'h',
+        hostKey: { privateKeyPem: 'PEM', publicKey: 'ssh-ed25519 AAAA' },
+        controlPublicKey: 'ssh-ed25519 BBBB',
+      }),
+    );
     const d = spawnSync('isoinfo', ['-d', '-i', seed], { encoding: 'utf8' });
     assert.match(d.stdout, /Volume id: cidata/);
     const meta = spawnSync('isoinfo', ['-i', seed, '-x', '/META-DATA;1'], { encoding: 'utf8' });

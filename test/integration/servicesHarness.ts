@@ -26,7 +26,9 @@ export function startLive(argv: string[], env: NodeJS.ProcessEnv): LiveCommand {
     for (const w of [...waiters]) w();
   });
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : -1))));
+  const exited = new Promise<number>((resolve) =>
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : -1))),
+  );
   const cmd: LiveCommand = {
     child,
     stdout: () => out,
@@ -47,12 +49,14 @@ export function startLive(argv: string[], env: NodeJS.ProcessEnv): LiveCommand {
         }, ms);
         waiters.add(check);
         check();
-        void exited.then(() => setTimeout(() => {
-          if (!waiters.has(check)) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          reject(new Error(`exited before ${re}; stdout: ${out.slice(-2000)} stderr: ${err.slice(-2000)}`));
-        }, 50));
+        void exited.then(() =>
+          setTimeout(() => {
+            if (!waiters.has(check)) return;
+            waiters.delete(check);
+            clearTimeout(timer);
+            reject(new Error(`exited before ${re}; stdout: ${out.slice(-2000)} stderr: ${err.slice(-2000)}`));
+          }, 50),
+        );
       });
     },
     async stop(signal = 'SIGINT') {
@@ -69,14 +73,19 @@ export function startLive(argv: string[], env: NodeJS.ProcessEnv): LiveCommand {
 }
 
 /** GET (or POST) url; status and body, or the error's message as status 0. */
-export function httpGet(url: string, opts: { method?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: string; ms: number }> {
+export function httpGet(
+  url: string,
+  opts: { method?: string; timeoutMs?: number } = {},
+): Promise<{ status: number; body: string; ms: number }> {
   const t0 = process.hrtime.bigint();
   return new Promise((resolve) => {
     const req = request(url, { method: opts.method ?? 'GET', agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body, ms: Number(process.hrtime.bigint() - t0) / 1e6 }),
+      );
       res.on('error', (e) => resolve({ status: 0, body: e.message, ms: 0 }));
     });
     req.setTimeout(opts.timeoutMs ?? 5000, () => req.destroy(new Error('timed out')));

@@ -26,8 +26,15 @@ describe('SSH nodes: agent install, upgrade, purge, diagnosis (real sshd)', func
 
   it('does not upload the agent when told not to install (AGENT_INSTALL_FAILED)', async () => {
     const c = s.client(4, { install: false });
-    await assert.rejects(c.connect(), (e: unknown) => e instanceof VendettaError && e.code === 'AGENT_INSTALL_FAILED' && /not installed/.test(e.message));
-    assert.equal(existsSync(join(s.net.nodes[4]!.home, '.vendetta-agent', (await readLocalBundle(s.bundle)).dirName, 'agent.js')), false);
+    await assert.rejects(
+      c.connect(),
+      (e: unknown) =>
+        e instanceof VendettaError && e.code === 'AGENT_INSTALL_FAILED' && /not installed/.test(e.message),
+    );
+    assert.equal(
+      existsSync(join(s.net.nodes[4]!.home, '.vendetta-agent', (await readLocalBundle(s.bundle)).dirName, 'agent.js')),
+      false,
+    );
   });
 
   it('refuses a node without Node.js 18 or newer (NODE_RUNTIME_MISSING), saying what it found and how to fix it', async function () {
@@ -36,18 +43,33 @@ describe('SSH nodes: agent install, upgrade, purge, diagnosis (real sshd)', func
     try {
       s.net.stopSshd(4);
       await s.net.startSshd(4, { nodeJs: 'missing' });
-      const missing = await s.client(4).connect().then(() => undefined, (e: unknown) => e);
+      const missing = await s
+        .client(4)
+        .connect()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       assert.ok(missing instanceof VendettaError && missing.code === 'NODE_RUNTIME_MISSING', String(missing));
       assert.match(missing.message, /has no Node\.js/);
       assert.match(missing.hint ?? '', /Install Node\.js 18 or newer on/);
 
       s.net.stopSshd(4);
       await s.net.startSshd(4, { nodeJs: 'v16.20.2' });
-      const old = await s.client(4).connect().then(() => undefined, (e: unknown) => e);
+      const old = await s
+        .client(4)
+        .connect()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       assert.ok(old instanceof VendettaError && old.code === 'NODE_RUNTIME_MISSING', String(old));
       assert.match(old.message, /v16\.20\.2 at \/usr\/bin\/node.*18 or newer/);
       const steps = await diagnoseNode(s.target(4), { paths: s.paths, log: s.log, agentBundle: s.bundle });
-      assert.deepEqual(steps.map((x) => x.ok), [true, true, true, false]);
+      assert.deepEqual(
+        steps.map((x) => x.ok),
+        [true, true, true, false],
+      );
       assert.equal(steps[3]!.name, 'Node.js runtime');
       assert.match(steps[3]!.detail, /v16\.20\.2/);
       assert.ok(steps[3]!.hint);
@@ -105,10 +127,17 @@ describe('SSH nodes: agent install, upgrade, purge, diagnosis (real sshd)', func
     const n = s.net.nodes[2]!;
     const steps = await diagnoseNode(s.target(2), { paths: s.paths, log: s.log, agentBundle: s.bundle });
     const names = steps.map((x) => x.name);
-    assert.deepEqual(names.slice(0, 3), [`DNS + TCP ${n.host}:22`, `host key (pinned ${n.hostKeyFingerprint})`, `SSH auth as ${n.user}`]);
+    assert.deepEqual(names.slice(0, 3), [
+      `DNS + TCP ${n.host}:22`,
+      `host key (pinned ${n.hostKeyFingerprint})`,
+      `SSH auth as ${n.user}`,
+    ]);
     assert.match(names[3]!, /^Node\.js runtime \(v\d+\.\d+\.\d+ at \/.+\)$/);
     assert.match(names[4]!, /^agent \(\d+\.\d+\.\d+[^,]*, pid \d+\)$/);
-    assert.deepEqual(names.slice(5).map((x) => x.split(' ')[0]), ['docker']);
+    assert.deepEqual(
+      names.slice(5).map((x) => x.split(' ')[0]),
+      ['docker'],
+    );
     for (const step of steps.slice(0, 5)) assert.equal(step.ok, true, `${step.name}: ${step.detail}`);
     for (const step of steps) {
       assert.equal(typeof step.elapsedMs, 'number');
@@ -132,7 +161,10 @@ describe('SSH nodes: agent install, upgrade, purge, diagnosis (real sshd)', func
   it('diagnoses an unpinned node: stops at the host key, naming the offered fingerprint', async () => {
     const paths = homePaths(mkdtempSync(join(s.home, 'nopin-')));
     const steps = await diagnoseNode(s.target(3), { paths, log: s.log, agentBundle: s.bundle });
-    assert.deepEqual(steps.map((x) => x.ok), [true, false]);
+    assert.deepEqual(
+      steps.map((x) => x.ok),
+      [true, false],
+    );
     assert.equal(steps[1]!.name, 'host key (not pinned)');
     assert.ok(steps[1]!.detail.includes(s.net.nodes[3]!.hostKeyFingerprint));
   });
@@ -142,15 +174,24 @@ describe('SSH nodes: agent install, upgrade, purge, diagnosis (real sshd)', func
     const before = s.net.nodes[3]!.hostKeyFingerprint;
     const after = await s.net.changeHostKey(3);
     const c = s.client(3);
-    const err = await c.connect().then(() => undefined, (e: unknown) => e);
+    const err = await c.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof VendettaError);
     assert.equal(err.code, 'HOST_KEY_MISMATCH');
     assert.ok(err.message.includes(before) && err.message.includes(after), err.message);
     assert.ok(err.message.includes(s.net.nodes[3]!.name));
-    assert.deepEqual({ expected: err.details?.expected, actual: err.details?.actual }, { expected: before, actual: after });
+    assert.deepEqual(
+      { expected: err.details?.expected, actual: err.details?.actual },
+      { expected: before, actual: after },
+    );
     assert.match(err.hint ?? '', /vendetta node add \S+ --host \S+ .*--replace-host-key/);
     const steps = await diagnoseNode(s.target(3), { paths: s.paths, log: s.log, agentBundle: s.bundle });
-    assert.deepEqual(steps.map((x) => x.ok), [true, false]);
+    assert.deepEqual(
+      steps.map((x) => x.ok),
+      [true, false],
+    );
     assert.match(steps[1]!.detail, /changed/);
   });
 });

@@ -44,7 +44,27 @@ describe('SSH nodes: connect, pin, install, attach (real sshd)', function () {
     assert.equal(found.status, 0, found.stderr);
     assert.match(found.stdout, new RegExp(`${n.host.replace(/\./g, '\\.')} ssh-ed25519 `));
 
-    const ssh = spawnSync('ssh', ['-F', '/dev/null', '-i', n.identity, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${s.paths.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', `${n.user}@${n.host}`, 'echo', 'pinned-ok'], { encoding: 'utf8', timeout: 20_000 });
+    const ssh = spawnSync(
+      'ssh',
+      [
+        '-F',
+        '/dev/null',
+        '-i',
+        n.identity,
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `UserKnownHostsFile=${s.paths.knownHosts}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        `${n.user}@${n.host}`,
+        'echo',
+        'pinned-ok',
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     assert.equal(ssh.status, 0, ssh.stderr);
     assert.equal(ssh.stdout.trim(), 'pinned-ok');
 
@@ -59,13 +79,17 @@ describe('SSH nodes: connect, pin, install, attach (real sshd)', function () {
     const local = await readLocalBundle(s.bundle);
     const clients = s.net.nodes.map((_, i) => s.client(i));
     const times: number[] = [];
-    const infos = await Promise.all(clients.map(async (c) => {
-      const t0 = Date.now();
-      const info = await c.connect();
-      times.push(Date.now() - t0);
-      return info;
-    }));
-    console.log(`      cold connect + install + handshake, 5 nodes in parallel: median ${median(times)} ms, max ${Math.max(...times)} ms`);
+    const infos = await Promise.all(
+      clients.map(async (c) => {
+        const t0 = Date.now();
+        const info = await c.connect();
+        times.push(Date.now() - t0);
+        return info;
+      }),
+    );
+    console.log(
+      `      cold connect + install + handshake, 5 nodes in parallel: median ${median(times)} ms, max ${Math.max(...times)} ms`,
+    );
     const pids = new Set<number>();
     for (const [i, info] of infos.entries()) {
       const n = s.net.nodes[i]!;
@@ -90,7 +114,9 @@ describe('SSH nodes: connect, pin, install, attach (real sshd)', function () {
 
   it('serves 100 concurrent requests over one pooled connection', async () => {
     // Count from the node's side: established connections to its sshd before and after.
-    const established = () => s.net.exec(1, ['ss', '-Htn', 'state', 'established', '( sport = :22 )']).stdout.trim().split('\n').filter(Boolean).length;
+    const established = () =>
+      s.net.exec(1, ['ss', '-Htn', 'state', 'established', '( sport = :22 )']).stdout.trim().split('\n').filter(Boolean)
+        .length;
     const before = established();
     const c = s.client(1);
     await c.connect();
@@ -109,7 +135,9 @@ describe('SSH nodes: connect, pin, install, attach (real sshd)', function () {
       await c.request(Ping);
       rtts.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
-    console.log(`      100 concurrent pings: ${elapsed} ms; warm round trip p50 ${median(rtts).toFixed(2)} ms over 200`);
+    console.log(
+      `      100 concurrent pings: ${elapsed} ms; warm round trip p50 ${median(rtts).toFixed(2)} ms over 200`,
+    );
   });
 
   it('opens a TCP tunnel from the node over the pooled connection (what ssh-proxy uses)', async () => {
@@ -123,7 +151,10 @@ describe('SSH nodes: connect, pin, install, attach (real sshd)', function () {
     ch.close();
     assert.match(banner, /^SSH-2\.0-OpenSSH/);
     assert.equal(c.stats.sshConnects, 1);
-    await assert.rejects(c.forwardOut('127.0.0.1', 1), (e: unknown) => e instanceof VendettaError && e.code === 'NODE_UNREACHABLE');
+    await assert.rejects(
+      c.forwardOut('127.0.0.1', 1),
+      (e: unknown) => e instanceof VendettaError && e.code === 'NODE_UNREACHABLE',
+    );
   });
 
   it('refuses a node whose host key is not pinned (HOST_KEY_UNCONFIRMED, naming the offered key)', async () => {
@@ -146,12 +177,19 @@ describe('SSH nodes: connect, pin, install, attach (real sshd)', function () {
     const keyDir = mkdtempSync(join(s.home, 'otherkey-'));
     const key = join(keyDir, 'id_other');
     spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-    const c = createSshAgentClient({ ...s.target(2), identity: key }, { paths: s.paths, log: s.log, agentBundle: s.bundle });
+    const c = createSshAgentClient(
+      { ...s.target(2), identity: key },
+      { paths: s.paths, log: s.log, agentBundle: s.bundle },
+    );
     try {
       const err = await codeOf(c.connect());
       assert.equal(err.code, 'AUTH_FAILED');
       assert.equal(err.node, s.net.nodes[2]!.name);
-      assert.equal(err.hint?.includes(`ssh-copy-id -i ${key}.pub ${s.net.nodes[2]!.user}@${s.net.nodes[2]!.host}`), true, err.hint);
+      assert.equal(
+        err.hint?.includes(`ssh-copy-id -i ${key}.pub ${s.net.nodes[2]!.user}@${s.net.nodes[2]!.host}`),
+        true,
+        err.hint,
+      );
     } finally {
       await c.close();
     }
@@ -159,7 +197,14 @@ describe('SSH nodes: connect, pin, install, attach (real sshd)', function () {
 
   it('refuses hostile hosts and names before any connection (INVALID_HOST / INVALID_NAME)', async () => {
     const pwned = `/tmp/pwned-${process.pid}`;
-    for (const host of [`-oProxyCommand=touch ${pwned}`, 'host;reboot', '$(touch /tmp/x)', 'a b', '', `${s.net.nodes[0]!.host};id`]) {
+    for (const host of [
+      `-oProxyCommand=touch ${pwned}`,
+      'host;reboot',
+      '$(touch /tmp/x)',
+      'a b',
+      '',
+      `${s.net.nodes[0]!.host};id`,
+    ]) {
       const c = createSshAgentClient({ ...s.target(0), host }, { paths: s.paths, log: s.log, agentBundle: s.bundle });
       assert.equal((await codeOf(c.connect())).code, 'INVALID_HOST', host);
       await c.close();
@@ -177,7 +222,10 @@ describe('SSH nodes: connect, pin, install, attach (real sshd)', function () {
     const refused = await codeOf(probeHostKey(s.net.nodes[0]!.host, 2222));
     assert.equal(refused.code, 'NODE_UNREACHABLE');
     assert.match(refused.message, /connection refused/);
-    const c = createSshAgentClient({ ...s.target(0), host: 'no-such-node.invalid' }, { paths: s.paths, log: s.log, agentBundle: s.bundle });
+    const c = createSshAgentClient(
+      { ...s.target(0), host: 'no-such-node.invalid' },
+      { paths: s.paths, log: s.log, agentBundle: s.bundle },
+    );
     const dns = await codeOf(c.connect());
     await c.close();
     assert.equal(dns.code, 'NODE_UNREACHABLE');

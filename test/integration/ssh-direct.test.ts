@@ -68,7 +68,11 @@ describe('SSH nodes: straight to the agent socket (real sshd)', function () {
     assert.notEqual(info.pid, first.pid, 'a new daemon runs');
     assert.equal(next.stats.attaches, 1);
     assert.equal(next.stats.directs, 1, 'attached, then switched to the new daemon socket');
-    assert.ok(s.log.lines.some((l) => l.message === 'no streamlocal channel to the agent' && l.fields?.node === s.target(1).name));
+    assert.ok(
+      s.log.lines.some(
+        (l) => l.message === 'no streamlocal channel to the agent' && l.fields?.node === s.target(1).name,
+      ),
+    );
     assert.ok(endpoints.get(endpointKey(s.target(1))));
   });
 
@@ -117,7 +121,9 @@ describe('SSH nodes: straight to the agent socket (real sshd)', function () {
     assert.equal(c.stats.directs, 0);
     assert.equal(endpoints.get(endpointKey(s.target(2))), undefined, 'nothing remembered');
     assert.equal(typeof (await c.request(Ping)).now, 'number');
-    const refusals = () => s.log.lines.filter((l) => l.message === 'no streamlocal channel to the agent' && l.fields?.node === n.name).length;
+    const refusals = () =>
+      s.log.lines.filter((l) => l.message === 'no streamlocal channel to the agent' && l.fields?.node === n.name)
+        .length;
     assert.equal(refusals(), 1);
     // The attach session ends (the daemon's connection closes); the reconnect attaches straight away.
     s.net.exec(2, ['pkill', '-u', n.user, '-f', 'agent.js attach'], { allowFail: true });

@@ -37,7 +37,10 @@ describe('SSH nodes: link faults (real sshd)', function () {
     const states = recordStates(c);
     s.net.cutLink(1);
     const cutAt = Date.now();
-    const inFlight = c.request(Ping).then(() => undefined, (err: unknown) => err);
+    const inFlight = c.request(Ping).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
 
     const err = await inFlight;
     const failedAfter = Date.now() - cutAt;
@@ -47,7 +50,9 @@ describe('SSH nodes: link faults (real sshd)', function () {
     assert.match(err.message, /keep-alive/);
     await waitFor(() => c.state === 'offline', 2_000, 'offline state');
     const offline = states.find((x) => x.state === 'offline')!;
-    console.log(`      link cut: in-flight request failed after ${(failedAfter / 1000).toFixed(1)} s, offline after ${((offline.at - cutAt) / 1000).toFixed(1)} s`);
+    console.log(
+      `      link cut: in-flight request failed after ${(failedAfter / 1000).toFixed(1)} s, offline after ${((offline.at - cutAt) / 1000).toFixed(1)} s`,
+    );
     assert.ok(offline.at - cutAt <= 16_500, `offline after ${offline.at - cutAt} ms`);
     assert.equal(offline.code, 'NODE_UNREACHABLE');
 
@@ -72,7 +77,11 @@ describe('SSH nodes: link faults (real sshd)', function () {
     const daemonPid = c.agent!.pid;
     s.net.stopSshd(2);
     await waitFor(() => c.state === 'offline', 5_000, 'offline after sshd died');
-    await assert.rejects(c.request(Ping), (e: unknown) => e instanceof VendettaError && e.code === 'NODE_UNREACHABLE' && /connection refused/.test(e.message));
+    await assert.rejects(
+      c.request(Ping),
+      (e: unknown) =>
+        e instanceof VendettaError && e.code === 'NODE_UNREACHABLE' && /connection refused/.test(e.message),
+    );
     await s.net.startSshd(2);
     const t0 = Date.now();
     await waitFor(() => c.state === 'online', 40_000, 'back online after sshd restarted');

@@ -8,7 +8,10 @@ import { createTestNodes } from '../infra/nodes';
 import { pidAlive, requireCommands, requireRoot, run } from '../infra/sys';
 
 const linkExists = (name: string) => run(['ip', 'link', 'show', name], { allowFail: true }).status === 0;
-const netnsExists = (name: string) => run(['ip', 'netns', 'list']).stdout.split('\n').some((l) => l.split(' ')[0] === name);
+const netnsExists = (name: string) =>
+  run(['ip', 'netns', 'list'])
+    .stdout.split('\n')
+    .some((l) => l.split(' ')[0] === name);
 const userExists = (name: string) => run(['id', '-u', name], { allowFail: true }).status === 0;
 
 describe('test nodes: isolation between concurrent runs and cleanup after a dead one', function () {
@@ -19,7 +22,10 @@ describe('test nodes: isolation between concurrent runs and cleanup after a dead
 
   it('two runs at once get separate indexes, bridges, namespaces and users', async function () {
     this.timeout(60_000);
-    const [a, b] = await Promise.all([createTestNodes({ count: 2, label: 'iso-a' }), createTestNodes({ count: 2, label: 'iso-b' })]);
+    const [a, b] = await Promise.all([
+      createTestNodes({ count: 2, label: 'iso-a' }),
+      createTestNodes({ count: 2, label: 'iso-b' }),
+    ]);
     try {
       assert.notEqual(a.k, b.k);
       assert.notEqual(a.bridge, b.bridge);
@@ -29,7 +35,10 @@ describe('test nodes: isolation between concurrent runs and cleanup after a dead
       assert.equal(new Set(all.map((n) => n.host)).size, 4);
       for (const n of all) assert.ok(pidAlive(n.sshdPid));
       // Each node is its own namespace: node 1 of run A sees its own address only.
-      assert.match(a.exec(0, ['ip', '-br', 'addr', 'show', 'eth0']).stdout, new RegExp(a.nodes[0]!.host.replace(/\./g, '\\.')));
+      assert.match(
+        a.exec(0, ['ip', '-br', 'addr', 'show', 'eth0']).stdout,
+        new RegExp(a.nodes[0]!.host.replace(/\./g, '\\.')),
+      );
       assert.equal(a.exec(0, ['id', '-un'], { asUser: true }).stdout.trim(), a.nodes[0]!.user);
     } finally {
       await Promise.all([a.destroy(), b.destroy()]);
@@ -57,10 +66,16 @@ describe('test nodes: isolation between concurrent runs and cleanup after a dead
       run(['ip', 'netns', 'add', n.netns(1)]);
       run(['ip', 'link', 'add', n.veth(1), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n.netns(1)]);
       run(['useradd', '-m', '-d', `/home/${n.user(1)}`, '-s', '/bin/sh', n.user(1)]);
-      const leftover = spawn('ip', ['netns', 'exec', n.netns(1), 'runuser', '-u', n.user(1), '--', 'sleep', '300'], { stdio: 'ignore' });
+      const leftover = spawn('ip', ['netns', 'exec', n.netns(1), 'runuser', '-u', n.user(1), '--', 'sleep', '300'], {
+        stdio: 'ignore',
+      });
       leftover.on('error', () => undefined);
       await new Promise((r) => setTimeout(r, 300));
-      const sleeper = Number(run(['ip', 'netns', 'pids', n.netns(1)]).stdout.trim().split('\n')[0]);
+      const sleeper = Number(
+        run(['ip', 'netns', 'pids', n.netns(1)])
+          .stdout.trim()
+          .split('\n')[0],
+      );
       assert.ok(sleeper > 0 && pidAlive(sleeper));
 
       cleanupK(k, stale);

@@ -33,25 +33,57 @@ describe('SSH nodes without SFTP: the agent goes through an exec channel, checks
   });
 
   const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-  const agentDir = async (i: number) => join(s.net.nodes[i]!.home, '.vendetta-agent', (await readLocalBundle(s.bundle)).dirName);
+  const agentDir = async (i: number) =>
+    join(s.net.nodes[i]!.home, '.vendetta-agent', (await readLocalBundle(s.bundle)).dirName);
 
   it('`node add` installs and starts the agent on a fresh user of an sshd that refuses SFTP', async function () {
     this.timeout(120_000);
     const n = s.net.nodes[0]!;
     assert.equal(existsSync(join(n.home, '.vendetta-agent')), false, 'a fresh user: nothing installed yet');
     // The real OpenSSH client is refused the subsystem: this node really has no SFTP.
-    const sftp = spawnSync('sftp', ['-b', '-', '-i', n.identity, '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(s.home, 'sftp_known_hosts')}`, '-o', 'BatchMode=yes', `${n.user}@${n.host}`], { input: 'pwd\n', encoding: 'utf8', timeout: 20_000 });
+    const sftp = spawnSync(
+      'sftp',
+      [
+        '-b',
+        '-',
+        '-i',
+        n.identity,
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        `UserKnownHostsFile=${join(s.home, 'sftp_known_hosts')}`,
+        '-o',
+        'BatchMode=yes',
+        `${n.user}@${n.host}`,
+      ],
+      { input: 'pwd\n', encoding: 'utf8', timeout: 20_000 },
+    );
     assert.notEqual(sftp.status, 0, 'sftp must fail on this node');
     assert.match(sftp.stderr, /subsystem request failed|Connection closed/i);
 
     h = createCliHome();
-    const r = await h.run(['node', 'add', n.name, '--host', n.host, '--user', n.user, '--identity', n.identity, '--accept-new-host-key']);
+    const r = await h.run([
+      'node',
+      'add',
+      n.name,
+      '--host',
+      n.host,
+      '--user',
+      n.user,
+      '--identity',
+      n.identity,
+      '--accept-new-host-key',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^added ${n.name} .*, agent \\S+ online$`, 'm'));
     const shipped = await readLocalBundle(join(h.dir, 'bin', 'agent.js'));
     const dir = join(n.home, '.vendetta-agent', shipped.dirName);
     assert.equal(sha256(join(dir, 'agent.js')), shipped.sha256, 'the installed bundle is the exact bytes');
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temp file left');
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temp file left',
+    );
     const status = await h.json<Array<{ status: string }>>(['node', 'status', n.name]);
     assert.equal(status[0]?.status, 'online');
   });
@@ -71,10 +103,16 @@ describe('SSH nodes without SFTP: the agent goes through an exec channel, checks
     s.net.exec(1, ['mkdir', '-p', dir], { asUser: true });
     const { client } = await openSsh(s.target(1), { paths: s.paths, log: s.log });
     try {
-      const err = await uploadBundle(client, n.name, n.home, { ...bundle, path: damaged }, process.execPath).then(() => undefined, (e: unknown) => e);
+      const err = await uploadBundle(client, n.name, n.home, { ...bundle, path: damaged }, process.execPath).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof VendettaError, String(err));
       assert.equal(err.code, 'AGENT_INSTALL_FAILED');
-      assert.match(err.message, new RegExp(`arrived damaged on ${n.name} \\(sha256 ${sha256(damaged)}, expected ${bundle.sha256}\\)`));
+      assert.match(
+        err.message,
+        new RegExp(`arrived damaged on ${n.name} \\(sha256 ${sha256(damaged)}, expected ${bundle.sha256}\\)`),
+      );
       assert.match(err.hint ?? '', /changed on the way/);
       assert.deepEqual(readdirSync(dir), [], 'neither agent.js nor the damaged temp file is left');
 
@@ -86,14 +124,20 @@ describe('SSH nodes without SFTP: the agent goes through an exec channel, checks
     }
   });
 
-  it('a node that cannot write the agent\'s folder gets a hint about that, not about SFTP', async function () {
+  it("a node that cannot write the agent's folder gets a hint about that, not about SFTP", async function () {
     this.timeout(60_000);
     const n = s.net.nodes[2]!;
     const dir = await agentDir(2);
     s.net.exec(2, ['mkdir', '-p', dir], { asUser: true });
     s.net.exec(2, ['chmod', '500', dir], { asUser: true });
     try {
-      const err = await s.client(2).connect().then(() => undefined, (e: unknown) => e);
+      const err = await s
+        .client(2)
+        .connect()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       assert.ok(err instanceof VendettaError, String(err));
       assert.equal(err.code, 'AGENT_INSTALL_FAILED');
       assert.match(err.message, /Sending the agent to .* failed/);

@@ -89,7 +89,12 @@ describe('the code sync cannot be steered out of the workspace folder by the run
     await ensureTestImage(dockerd.socket);
     home = TestHome.create({ DOCKER_HOST: dockerd.host });
     // attach inside the engine's namespace, where the workspace's published sshd port answers.
-    agent = new Attached(spawn('nsenter', [...dockerd.nsenter.slice(1, -1), '--', process.execPath, AGENT_JS, 'attach'], { env: home.env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    agent = new Attached(
+      spawn('nsenter', [...dockerd.nsenter.slice(1, -1), '--', process.execPath, AGENT_JS, 'attach'], {
+        env: home.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
     home.pids.add((await agent.initialize()).pid);
   });
 
@@ -99,13 +104,27 @@ describe('the code sync cannot be steered out of the workspace folder by the run
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const docker = (args: string[]) => spawnSync('docker', ['-H', dockerd!.host, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const docker = (args: string[]) =>
+    spawnSync('docker', ['-H', dockerd!.host, ...args], { encoding: 'utf8', timeout: 60_000 });
 
   function syncTar(round: number): Buffer {
-    const entries: TarInput[] = [{ path: '.vendetta-sync.json', type: 'file', mode: 0o600, data: JSON.stringify({ delete: ['gone', `src/old-${round - 1}`] }) }];
+    const entries: TarInput[] = [
+      {
+        path: '.vendetta-sync.json',
+        type: 'file',
+        mode: 0o600,
+        data: JSON.stringify({ delete: ['gone', `src/old-${round - 1}`] }),
+      },
+    ];
     for (let d = 0; d < FOLDERS; d++) {
       entries.push({ path: `src/d${d}/`, type: 'directory', mode: 0o755 });
-      for (let f = 0; f < FILES_PER_FOLDER; f++) entries.push({ path: `src/d${d}/f${f}.txt`, type: 'file', mode: 0o644, data: `round ${round} file ${d}/${f}\n` });
+      for (let f = 0; f < FILES_PER_FOLDER; f++)
+        entries.push({
+          path: `src/d${d}/f${f}.txt`,
+          type: 'file',
+          mode: 0o644,
+          data: `round ${round} file ${d}/${f}\n`,
+        });
     }
     entries.push({ path: `src/old-${round}`, type: 'file', mode: 0o644, data: 'deleted next round' });
     return tarBuffer(entries);
@@ -151,11 +170,29 @@ describe('the code sync cannot be steered out of the workspace folder by the run
     });
     const workspaceDir = join(home!.home, 'workspaces', name);
     const besideBefore = readdirSync(workspaceDir).sort();
-    const run = (tar: Buffer) => spawnSync(process.execPath, [AGENT_JS, 'sync-receive', name], { input: tar, env: home!.env, encoding: 'utf8', timeout: 120_000 });
+    const run = (tar: Buffer) =>
+      spawnSync(process.execPath, [AGENT_JS, 'sync-receive', name], {
+        input: tar,
+        env: home!.env,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
     const first = run(syncTar(0));
     assert.equal(first.status, 0, first.stdout + first.stderr);
 
-    const racer = docker(['exec', '-d', '-e', `FOLDER=/workspaces/${name}`, info.providerId!, 'node', '-e', RACER, mode, canary, precious]);
+    const racer = docker([
+      'exec',
+      '-d',
+      '-e',
+      `FOLDER=/workspaces/${name}`,
+      info.providerId!,
+      'node',
+      '-e',
+      RACER,
+      mode,
+      canary,
+      precious,
+    ]);
     assert.equal(racer.status, 0, racer.stderr);
     const outcomes: string[] = [];
     try {
@@ -179,7 +216,9 @@ describe('the code sync cannot be steered out of the workspace folder by the run
       if (now.endsWith(' done')) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    console.log(`      ${outcomes.filter((o) => o === 'ok').length}/${SYNCS} syncs applied; the workspace swapped folders for links ${swaps} times`);
+    console.log(
+      `      ${outcomes.filter((o) => o === 'ok').length}/${SYNCS} syncs applied; the workspace swapped folders for links ${swaps} times`,
+    );
     for (const o of new Set(outcomes)) if (o !== 'ok') console.log(`      not applied: ${o.slice(0, 200)}`);
     assert.ok(swaps >= 100, `the race really ran (${swaps} swaps)`);
 
@@ -187,7 +226,10 @@ describe('the code sync cannot be steered out of the workspace folder by the run
     assert.deepEqual(snapshot(precious), preciousBefore, 'nothing in the precious folder was deleted or changed');
     assert.deepEqual(readdirSync(workspaceDir).sort(), besideBefore, 'nothing beside the project folder changed');
     // Refusing a sync is allowed (the workspace kept changing the folder); failing otherwise is a defect.
-    assert.deepEqual(outcomes.filter((o) => o !== 'ok' && !o.startsWith('SYNC_REFUSED: ')), []);
+    assert.deepEqual(
+      outcomes.filter((o) => o !== 'ok' && !o.startsWith('SYNC_REFUSED: ')),
+      [],
+    );
 
     // Once the workspace stops, a sync applies completely.
     const last = run(syncTar(SYNCS + 1));
@@ -201,9 +243,11 @@ describe('the code sync cannot be steered out of the workspace folder by the run
     assert.deepEqual(snapshot(precious), preciousBefore, 'removing the workspace deleted nothing outside it');
   }
 
-  it('writes only inside the folder while the workspace swaps the synced folders for links to a node folder, 20 syncs of 300 files', () => race('write'));
+  it('writes only inside the folder while the workspace swaps the synced folders for links to a node folder, 20 syncs of 300 files', () =>
+    race('write'));
 
-  it('deletes only inside the folder while the workspace plants deep trees of links to a node folder where a deleted file was, 20 syncs', () => race('delete'));
+  it('deletes only inside the folder while the workspace plants deep trees of links to a node folder where a deleted file was, 20 syncs', () =>
+    race('delete'));
 
   it('holds the workspace lock while it writes: a remove of the workspace waits for the sync to end', async () => {
     const name = 'race-lock';
@@ -219,8 +263,14 @@ describe('the code sync cannot be steered out of the workspace folder by the run
       },
     });
     // A sync cut in the middle of a file: it holds the lock until its input ends.
-    const tar = tarBuffer([{ path: '.vendetta-sync.json', type: 'file', mode: 0o600, data: '{"delete":[]}' }, { path: 'big', type: 'file', mode: 0o644, data: 'x'.repeat(100_000) }]);
-    const sync = spawn(process.execPath, [AGENT_JS, 'sync-receive', name], { env: home!.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const tar = tarBuffer([
+      { path: '.vendetta-sync.json', type: 'file', mode: 0o600, data: '{"delete":[]}' },
+      { path: 'big', type: 'file', mode: 0o644, data: 'x'.repeat(100_000) },
+    ]);
+    const sync = spawn(process.execPath, [AGENT_JS, 'sync-receive', name], {
+      env: home!.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     sync.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((r) => sync.on('exit', (code) => r(code)));

@@ -17,7 +17,12 @@ describe('Ctrl-C during up, and a second up of the same workspace (built CLI, re
   let env: WorkspaceEnv;
   const live: LiveCommand[] = [];
   const liveCli = (args: string[]) => {
-    const c = startLive([...env.dockerd.nsenter, process.execPath, join(env.h.dir, 'bin', 'vendetta.js'), ...args], { ...process.env, VENDETTA_HOME: env.h.home, DOCKER_HOST: env.dockerd.host, SSH_AUTH_SOCK: '' });
+    const c = startLive([...env.dockerd.nsenter, process.execPath, join(env.h.dir, 'bin', 'vendetta.js'), ...args], {
+      ...process.env,
+      VENDETTA_HOME: env.h.home,
+      DOCKER_HOST: env.dockerd.host,
+      SSH_AUTH_SOCK: '',
+    });
     live.push(c);
     return c;
   };
@@ -25,9 +30,15 @@ describe('Ctrl-C during up, and a second up of the same workspace (built CLI, re
   const project = (name: string, seconds: number): string => {
     const dir = join(env.h.dir, 'projects', name);
     mkdirSync(join(dir, '.vendetta'), { recursive: true });
-    writeFileSync(join(dir, 'Dockerfile'), `FROM ${TEST_IMAGE}\nRUN sleep ${seconds} && echo ${name} > /etc/${name}-built\n`);
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      `FROM ${TEST_IMAGE}\nRUN sleep ${seconds} && echo ${name} > /etc/${name}-built\n`,
+    );
     writeFileSync(join(dir, 'README.md'), `# ${name}\n`);
-    writeFileSync(join(dir, '.vendetta', 'config.yaml'), `name: ${name}\ndocker:\n  build: { context: ., dockerfile: Dockerfile }\nservices:\n  quiet:\n    command: sleep 100000\n`);
+    writeFileSync(
+      join(dir, '.vendetta', 'config.yaml'),
+      `name: ${name}\ndocker:\n  build: { context: ., dockerfile: Dockerfile }\nservices:\n  quiet:\n    command: sleep 100000\n`,
+    );
     return dir;
   };
   const list = async () => JSON.parse((await env.cli(['workspace', 'list', '--json'])).stdout) as WorkspaceSummary[];
@@ -59,7 +70,13 @@ describe('Ctrl-C during up, and a second up of the same workspace (built CLI, re
     const err = up.stderr();
     assert.match(err, /^interrupted: the up stops after its current step \(Ctrl-C again leaves at once\)$/m);
     assert.match(err, /^error: The up of cut on local was interrupted at step 3\/6 \(.+\)$/m);
-    assert.match(err, new RegExp(`^hint: Not done yet: the workspace on local may be half-made, its ssh_config block, its code \\(partly sent at most\\), its services\\. \`vendetta up ${dir} --name cut\` finishes it; \`vendetta workspace rm cut --force\` removes what was made\\.$`, 'm'));
+    assert.match(
+      err,
+      new RegExp(
+        `^hint: Not done yet: the workspace on local may be half-made, its ssh_config block, its code \\(partly sent at most\\), its services\\. \`vendetta up ${dir} --name cut\` finishes it; \`vendetta workspace rm cut --force\` removes what was made\\.$`,
+        'm',
+      ),
+    );
     assert.equal(up.stdout(), '', 'never "is running"');
 
     // What a later command sees: not a plain "running" workspace.
@@ -68,11 +85,17 @@ describe('Ctrl-C during up, and a second up of the same workspace (built CLI, re
     assert.equal(row.unfinished.step, 3);
     const table = await env.cli(['workspace', 'list']);
     assert.match(table.stdout, /^cut +local +docker +\S+ \(up unfinished\) /m);
-    assert.match(table.stdout, /^cut \(local\): the up begun .+ has not finished: it reached step 3\/6 \(.+\)\n {2}hint: if it was interrupted, `vendetta up .+ --name cut` finishes it$/m);
+    assert.match(
+      table.stdout,
+      /^cut \(local\): the up begun .+ has not finished: it reached step 3\/6 \(.+\)\n {2}hint: if it was interrupted, `vendetta up .+ --name cut` finishes it$/m,
+    );
     const status = await env.cli(['workspace', 'status', 'cut']);
     assert.match(status.stdout, /^note: the up begun .+ has not finished: it reached step 3\/6/m);
     const sshConfig = join(env.h.home, 'ssh_config');
-    assert.ok(!existsSync(sshConfig) || !readFileSync(sshConfig, 'utf8').includes('Host cut.local.vendetta'), 'no ssh_config block yet');
+    assert.ok(
+      !existsSync(sshConfig) || !readFileSync(sshConfig, 'utf8').includes('Host cut.local.vendetta'),
+      'no ssh_config block yet',
+    );
 
     const again = await env.cli(['up', dir], { timeoutMs: 300_000 });
     assert.equal(again.code, 0, again.stderr);
@@ -83,7 +106,10 @@ describe('Ctrl-C during up, and a second up of the same workspace (built CLI, re
     const readme = await env.ssh('cut.local.vendetta', ['cat', '/workspaces/cut/README.md', '/etc/cut-built']);
     assert.equal(readme.stdout, '# cut\ncut\n', readme.stderr);
     const s = JSON.parse((await env.cli(['workspace', 'status', 'cut', '--json'])).stdout) as WorkspaceStatus;
-    assert.deepEqual(s.services?.map((x) => x.name), ['quiet']);
+    assert.deepEqual(
+      s.services?.map((x) => x.name),
+      ['quiet'],
+    );
   });
 
   it('a second up of the same workspace says it waits for the first, waits, and then finds it there', async function () {
@@ -93,20 +119,32 @@ describe('Ctrl-C during up, and a second up of the same workspace (built CLI, re
     await waitUntil(() => /^\[3\/6\] /m.test(first.stderr()), 120_000, 'the first up to reach step 3');
     const second = liveCli(['up', dir]);
     // Said while it waits, not only once the wait is over.
-    await waitUntil(() => /Waiting for/.test(second.stderr()) || second.child.exitCode !== null, 60_000, 'the second up to say it waits');
+    await waitUntil(
+      () => /Waiting for/.test(second.stderr()) || second.child.exitCode !== null,
+      60_000,
+      'the second up to say it waits',
+    );
     assert.match(second.stderr(), /^\[1\/6\] Waiting for the `up` of twice on local that is running to finish…$/m);
     assert.equal(first.child.exitCode, null, 'the first is still going');
     assert.equal(await first.exited, 0, first.stderr());
     assert.equal(await second.exited, 0, second.stderr());
-    assert.match(second.stderr(), /^\[1\/6\] Waiting for the `up` of twice on local that is running to finish \d+\.\d s\n\[2\/6\] /m);
+    assert.match(
+      second.stderr(),
+      /^\[1\/6\] Waiting for the `up` of twice on local that is running to finish \d+\.\d s\n\[2\/6\] /m,
+    );
     assert.match(first.stdout(), /^twice on local is running \(created;/m);
     // The image is built from the project: the create runs twice (before and after the build
     // context is sent), and no counter on the way, outer or the agent's, goes backwards.
     assert.match(first.stderr(), /^\[3\/6\] Syncing the build context /m);
-    const counters = [...first.stderr().matchAll(/^\[(\d+)\/6\] .*?(?:\((\d+)\/\d+\))?(?:…| \d+\.\d s)$/gm)].map((m) => [Number(m[1]), Number(m[2] ?? 0)] as const);
+    const counters = [...first.stderr().matchAll(/^\[(\d+)\/6\] .*?(?:\((\d+)\/\d+\))?(?:…| \d+\.\d s)$/gm)].map(
+      (m) => [Number(m[1]), Number(m[2] ?? 0)] as const,
+    );
     assert.ok(counters.length >= 6, first.stderr());
     counters.reduce((prev, cur) => {
-      assert.ok(cur[0] > prev[0] || (cur[0] === prev[0] && cur[1] >= prev[1]), `the count went back from ${prev.join('.')} to ${cur.join('.')}:\n${first.stderr()}`);
+      assert.ok(
+        cur[0] > prev[0] || (cur[0] === prev[0] && cur[1] >= prev[1]),
+        `the count went back from ${prev.join('.')} to ${cur.join('.')}:\n${first.stderr()}`,
+      );
       return cur;
     });
     assert.match(second.stdout(), /^twice on local is running \(already there;/m);

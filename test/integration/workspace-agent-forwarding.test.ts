@@ -14,7 +14,7 @@ import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
 
 const ALIAS = 'agentfwd.local.vendetta';
 
-describe('the laptop\'s SSH agent reaches a workspace only when its config opts in', function () {
+describe("the laptop's SSH agent reaches a workspace only when its config opts in", function () {
   let env: WorkspaceEnv;
   let agent: ChildProcess | undefined;
   let agentSock: string;
@@ -23,18 +23,36 @@ describe('the laptop\'s SSH agent reaches a workspace only when its config opts 
   let keyFingerprint: string;
 
   const writeConfig = (extra: string) =>
-    writeFileSync(join(project, '.vendetta', 'config.yaml'), `name: agentfwd\nprovider: docker\ndocker: { image: ${TEST_IMAGE} }\n${extra}`);
+    writeFileSync(
+      join(project, '.vendetta', 'config.yaml'),
+      `name: agentfwd\nprovider: docker\ndocker: { image: ${TEST_IMAGE} }\n${extra}`,
+    );
 
   /** `ssh -G`: what OpenSSH makes of the user's config for the workspace, without connecting. */
   const sshG = async (): Promise<Map<string, string>> => {
     const r = await env.run(['ssh', '-G', '-F', userConfig, ALIAS]);
     assert.equal(r.code, 0, r.stderr);
-    return new Map(r.stdout.split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as [string, string]));
+    return new Map(
+      r.stdout.split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as [string, string]),
+    );
   };
 
   /** The workspace's view of the agent, through the user's config, with the laptop's agent running. */
   const inWorkspace = async (extraArgs: string[] = []) => {
-    const r = await env.run(['ssh', '-F', userConfig, '-o', 'BatchMode=yes', ...extraArgs, '--', ALIAS, 'echo "sock=[$SSH_AUTH_SOCK]"; ssh-add -l'], { env: { SSH_AUTH_SOCK: agentSock } });
+    const r = await env.run(
+      [
+        'ssh',
+        '-F',
+        userConfig,
+        '-o',
+        'BatchMode=yes',
+        ...extraArgs,
+        '--',
+        ALIAS,
+        'echo "sock=[$SSH_AUTH_SOCK]"; ssh-add -l',
+      ],
+      { env: { SSH_AUTH_SOCK: agentSock } },
+    );
     return { sock: /^sock=\[(.*)\]$/m.exec(r.stdout)?.[1], out: r.stdout, stderr: r.stderr };
   };
 
@@ -61,7 +79,9 @@ describe('the laptop\'s SSH agent reaches a workspace only when its config opts 
     const home = join(env.h.dir, 'user-home');
     mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
     userConfig = join(home, '.ssh', 'config');
-    writeFileSync(userConfig, 'Host *\n  ForwardAgent yes\n  ForwardX11 yes\n  ForwardX11Trusted yes\n', { mode: 0o600 });
+    writeFileSync(userConfig, 'Host *\n  ForwardAgent yes\n  ForwardX11 yes\n  ForwardX11Trusted yes\n', {
+      mode: 0o600,
+    });
     const inst = await env.cli(['ssh-config', 'install'], { env: { HOME: home } });
     assert.equal(inst.code, 0, inst.stderr);
     assert.match(readFileSync(userConfig, 'utf8'), /^Include .*ssh_config\nHost \*\n {2}ForwardAgent yes/);
@@ -91,7 +111,7 @@ describe('the laptop\'s SSH agent reaches a workspace only when its config opts 
     assert.equal(forced.sock, '', forced.out + forced.stderr);
   });
 
-  it('with `forwardAgent: true`: the block says yes and the workspace can use the laptop\'s key', async () => {
+  it("with `forwardAgent: true`: the block says yes and the workspace can use the laptop's key", async () => {
     writeConfig('forwardAgent: true\n');
     await up();
     const g = await sshG();
@@ -99,7 +119,10 @@ describe('the laptop\'s SSH agent reaches a workspace only when its config opts 
     assert.equal(g.get('forwardx11'), 'no');
     const fwd = await inWorkspace();
     assert.match(fwd.sock ?? '', /^\/tmp\/ssh-/, fwd.out + fwd.stderr);
-    assert.ok(fwd.out.includes(keyFingerprint), `ssh-add -l in the workspace lists the laptop's key:\n${fwd.out}${fwd.stderr}`);
+    assert.ok(
+      fwd.out.includes(keyFingerprint),
+      `ssh-add -l in the workspace lists the laptop's key:\n${fwd.out}${fwd.stderr}`,
+    );
   });
 
   it('turning it off again: the running sshd is reloaded and refuses even ssh -A', async () => {

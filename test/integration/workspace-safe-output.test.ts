@@ -32,7 +32,10 @@ describe('text from a workspace reaches the terminal without control sequences',
     const project = join(env.h.dir, 'safeout');
     mkdirSync(join(project, '.vendetta'), { recursive: true });
     writeFileSync(join(project, 'noisy.sh'), NOISY);
-    writeFileSync(join(project, '.vendetta', 'config.yaml'), `name: safeout\nprovider: docker\ndocker: { image: ${TEST_IMAGE} }\nservices:\n  noisy: { command: sh noisy.sh, restart: "no" }\n`);
+    writeFileSync(
+      join(project, '.vendetta', 'config.yaml'),
+      `name: safeout\nprovider: docker\ndocker: { image: ${TEST_IMAGE} }\nservices:\n  noisy: { command: sh noisy.sh, restart: "no" }\n`,
+    );
     const up = await env.cli(['workspace', 'up', project]);
     assert.equal(up.code, 0, up.stderr);
   });
@@ -59,7 +62,13 @@ describe('text from a workspace reaches the terminal without control sequences',
     const r = await env.cli(['workspace', 'logs', 'safeout', 'noisy', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!CONTROL.test(r.stdout.replace(/\n/g, '')), 'the JSON text itself carries no raw control');
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as ServiceLogLine);
-    assert.ok(lines.some((l) => l.line.replace(/\n$/, '') === RAW), JSON.stringify(lines));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ServiceLogLine);
+    assert.ok(
+      lines.some((l) => l.line.replace(/\n$/, '') === RAW),
+      JSON.stringify(lines),
+    );
   });
 });

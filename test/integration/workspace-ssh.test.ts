@@ -21,7 +21,9 @@ function parse<T>(r: CliResult, what: string): T {
 function ssh(h: CliHome, alias: string, command: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn('ssh', ['-F', join(h.home, 'ssh_config'), '-o', 'BatchMode=yes', '--', alias, ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ssh', ['-F', join(h.home, 'ssh_config'), '-o', 'BatchMode=yes', '--', alias, ...command], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -56,9 +58,26 @@ describe('workspaces on an SSH node: everything over the one pooled connection',
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     chownSync(runDir, node.uid, node.uid);
-    dockerd = await startDockerd({ dir: join(h.dir, 'dockerd'), netns: node.netns, socketPath: join(runDir, 'docker.sock'), group: node.user, bip: '10.79.212.1/24' });
+    dockerd = await startDockerd({
+      dir: join(h.dir, 'dockerd'),
+      netns: node.netns,
+      socketPath: join(runDir, 'docker.sock'),
+      group: node.user,
+      bip: '10.79.212.1/24',
+    });
     await ensureTestImage(dockerd.socket);
-    const add = await h.run(['node', 'add', node.name, '--host', node.host, '--user', node.user, '--identity', node.identity, '--accept-new-host-key']);
+    const add = await h.run([
+      'node',
+      'add',
+      node.name,
+      '--host',
+      node.host,
+      '--user',
+      node.user,
+      '--identity',
+      node.identity,
+      '--accept-new-host-key',
+    ]);
     assert.equal(add.code, 0, add.stderr);
     copy = join(h.dir, 'hello-copy');
     cpSync(HELLO, copy, { recursive: true });
@@ -74,21 +93,31 @@ describe('workspaces on an SSH node: everything over the one pooled connection',
   });
 
   const containers = async () => {
-    const r = await dockerd.engine.json({ method: 'GET', path: '/containers/json', query: { all: 1, filters: JSON.stringify({ label: ['dev.vendetta.workspace'] }) }, accept: [200], what: 'list' });
+    const r = await dockerd.engine.json({
+      method: 'GET',
+      path: '/containers/json',
+      query: { all: 1, filters: JSON.stringify({ label: ['dev.vendetta.workspace'] }) },
+      accept: [200],
+      what: 'list',
+    });
     return (r.value as Array<{ Labels: Record<string, string> }>).map((c) => c.Labels['dev.vendetta.workspace']).sort();
   };
 
   it('up on the node, then ssh from here reaches its sshd through ssh-proxy and a direct-tcpip channel', async () => {
     const up = await h.run(['workspace', 'up', HELLO, '--node', node.name]);
     assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stderr, /^\[3\/6\] Waiting for the SSH server of hello on 127\.0\.0\.1:\d+ \d+\.\d s$/m, 'the agent\'s progress arrives over the pooled connection');
+    assert.match(
+      up.stderr,
+      /^\[3\/6\] Waiting for the SSH server of hello on 127\.0\.0\.1:\d+ \d+\.\d s$/m,
+      "the agent's progress arrives over the pooled connection",
+    );
     const alias = `hello.${node.name}.vendetta`;
     const cat = await ssh(h, alias, ['cat', '/workspaces/hello/README.md']);
     assert.equal(cat.code, 0, cat.stderr);
     assert.equal(cat.stdout, README);
     numbers.upToSshReadyMs = up.ms + cat.ms;
     const s = parse<WorkspaceStatus>(await h.run(['workspace', 'status', 'hello', '--json']), 'status');
-    assert.equal(s.ssh?.host, '127.0.0.1', 'the sshd listens on the node\'s loopback only');
+    assert.equal(s.ssh?.host, '127.0.0.1', "the sshd listens on the node's loopback only");
     assert.ok(s.nodeFolder?.startsWith(`${node.home}/.vendetta-agent/`), s.nodeFolder ?? '');
     const exec = await h.run(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'cat README.md; exit 42']);
     assert.equal(exec.code, 42);
@@ -99,8 +128,26 @@ describe('workspaces on an SSH node: everything over the one pooled connection',
     const s = parse<WorkspaceStatus>(await h.run(['workspace', 'status', 'hello', '--json']), 'status');
     const kh = join(h.home, 'known_hosts');
     const jump = `ssh -i ${node.identity} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${kh} -o StrictHostKeyChecking=yes -W %h:%p ${node.user}@${node.host}`;
-    const direct = ['-i', join(h.home, 'keys', 'workspace_ed25519'), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${kh}`, '-o', 'StrictHostKeyChecking=yes',
-      '-o', `HostKeyAlias=hello.${node.name}.vendetta`, '-o', `ProxyCommand=${jump}`, '-p', String(s.ssh!.port), `root@${s.ssh!.host}`, 'true'];
+    const direct = [
+      '-i',
+      join(h.home, 'keys', 'workspace_ed25519'),
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${kh}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `HostKeyAlias=hello.${node.name}.vendetta`,
+      '-o',
+      `ProxyCommand=${jump}`,
+      '-p',
+      String(s.ssh!.port),
+      `root@${s.ssh!.host}`,
+      'true',
+    ];
     const viaProxy: number[] = [];
     const viaJump: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -122,7 +169,10 @@ describe('workspaces on an SSH node: everything over the one pooled connection',
   });
 
   it('a second up sends only the changed file over an exec channel of the same connection', async () => {
-    parse<WorkspaceUpResult>(await h.run(['workspace', 'up', copy, '--node', node.name, '--name', 'copy', '--json']), 'up copy');
+    parse<WorkspaceUpResult>(
+      await h.run(['workspace', 'up', copy, '--node', node.name, '--name', 'copy', '--json']),
+      'up copy',
+    );
     writeFileSync(join(copy, 'README.md'), '# changed on the node too\n');
     const later = new Date(Date.now() + 2000);
     utimesSync(join(copy, 'README.md'), later, later);
@@ -130,7 +180,10 @@ describe('workspaces on an SSH node: everything over the one pooled connection',
     const r = parse<WorkspaceUpResult>(again, 're-up');
     assert.equal(r.sync?.sent, 1);
     numbers.reUpOneChangedFileMs = again.ms;
-    assert.equal((await ssh(h, `copy.${node.name}.vendetta`, ['cat', '/workspaces/copy/README.md'])).stdout, '# changed on the node too\n');
+    assert.equal(
+      (await ssh(h, `copy.${node.name}.vendetta`, ['cat', '/workspaces/copy/README.md'])).stdout,
+      '# changed on the node too\n',
+    );
   });
 
   it('a link cut during up fails with a clear error, and the retry completes without a second container', async function () {
@@ -151,14 +204,26 @@ describe('workspaces on an SSH node: everything over the one pooled connection',
     assert.match(failed.stderr, /^hint: /m);
     // Right after the link returns the kernel may still hold the failed neighbour entry for a
     // moment ("no route to the host"): a person retries; so does the test, for up to 30 s.
-    let retry = await h.run(['workspace', 'up', project, '--node', node.name, '--name', 'cut', '--json'], { timeoutMs: 90_000 });
-    for (const until = Date.now() + 30_000; retry.code !== 0 && /NODE_UNREACHABLE|Cannot reach/.test(retry.stdout + retry.stderr) && Date.now() < until; ) {
+    let retry = await h.run(['workspace', 'up', project, '--node', node.name, '--name', 'cut', '--json'], {
+      timeoutMs: 90_000,
+    });
+    for (
+      const until = Date.now() + 30_000;
+      retry.code !== 0 && /NODE_UNREACHABLE|Cannot reach/.test(retry.stdout + retry.stderr) && Date.now() < until;
+
+    ) {
       await new Promise((r) => setTimeout(r, 1000));
-      retry = await h.run(['workspace', 'up', project, '--node', node.name, '--name', 'cut', '--json'], { timeoutMs: 90_000 });
+      retry = await h.run(['workspace', 'up', project, '--node', node.name, '--name', 'cut', '--json'], {
+        timeoutMs: 90_000,
+      });
     }
     const r = parse<WorkspaceUpResult>(retry, 'retry');
     assert.equal(r.state, 'running');
-    assert.deepEqual((await containers()).filter((n) => n === 'cut'), ['cut'], 'exactly one container for it');
+    assert.deepEqual(
+      (await containers()).filter((n) => n === 'cut'),
+      ['cut'],
+      'exactly one container for it',
+    );
     assert.equal((await ssh(h, `cut.${node.name}.vendetta`, ['cat', '/workspaces/cut/README.md'])).stdout, README);
   });
 

@@ -43,7 +43,10 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
   it('up examples/hello, then `ssh -F $VENDETTA_HOME/ssh_config <alias> cat` prints its README', async () => {
     const up = await env.cli(['workspace', 'up', HELLO, '--json']);
     const r = parse<WorkspaceUpResult>(up, 'workspace up');
-    assert.deepEqual([r.name, r.node, r.provider, r.state, r.sshHost, r.workspaceFolder, r.existed], ['hello', 'local', 'docker', 'running', 'hello.local.vendetta', '/workspaces/hello', false]);
+    assert.deepEqual(
+      [r.name, r.node, r.provider, r.state, r.sshHost, r.workspaceFolder, r.existed],
+      ['hello', 'local', 'docker', 'running', 'hello.local.vendetta', '/workspaces/hello', false],
+    );
     assert.ok(r.sync && r.sync.sent === r.sync.files && r.sync.files >= 7, JSON.stringify(r.sync));
     const cat = await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/README.md']);
     assert.equal(cat.code, 0, cat.stderr);
@@ -65,7 +68,19 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
     assert.equal(ok.stderr, 'err\n');
     const code42 = await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'exit 42']);
     assert.equal(code42.code, 42);
-    const literal = await env.cli(['workspace', 'exec', 'hello', '--', 'printf', '%s|', '$HOME', 'a b', "it's", ';', 'true']);
+    const literal = await env.cli([
+      'workspace',
+      'exec',
+      'hello',
+      '--',
+      'printf',
+      '%s|',
+      '$HOME',
+      'a b',
+      "it's",
+      ';',
+      'true',
+    ]);
     assert.equal(literal.stdout, "$HOME|a b|it's|;|true|", 'each word arrives as one argument, unexpanded');
     const piped = await env.cli(['workspace', 'exec', 'hello', '--', 'wc', '-c'], { input: Buffer.alloc(300_000, 1) });
     assert.equal(piped.stdout.trim(), '300000');
@@ -74,7 +89,10 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
   });
 
   it('a second up of a changed copy sends only the changed file; two workspaces do not collide', async () => {
-    const first = parse<WorkspaceUpResult>(await env.cli(['workspace', 'up', copy, '--name', 'hello-copy', '--json']), 'up copy');
+    const first = parse<WorkspaceUpResult>(
+      await env.cli(['workspace', 'up', copy, '--name', 'hello-copy', '--json']),
+      'up copy',
+    );
     assert.equal(first.workspaceFolder, '/workspaces/hello-copy');
     writeFileSync(join(copy, 'README.md'), '# changed\n');
     const later = new Date(Date.now() + 2000);
@@ -86,9 +104,17 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
     numbers.reUpOneChangedFileMs = again.ms;
     const cat = await env.ssh('hello-copy.local.vendetta', ['cat', '/workspaces/hello-copy/README.md']);
     assert.equal(cat.stdout, '# changed\n');
-    assert.equal((await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/README.md'])).stdout, README, 'the other workspace is untouched');
+    assert.equal(
+      (await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/README.md'])).stdout,
+      README,
+      'the other workspace is untouched',
+    );
 
-    const [a, b] = await Promise.all(['hello', 'hello-copy'].map(async (n) => parse<WorkspaceStatus>(await env.cli(['workspace', 'status', n, '--json']), 'status')));
+    const [a, b] = await Promise.all(
+      ['hello', 'hello-copy'].map(async (n) =>
+        parse<WorkspaceStatus>(await env.cli(['workspace', 'status', n, '--json']), 'status'),
+      ),
+    );
     assert.notEqual(a!.ssh!.port, b!.ssh!.port);
     assert.notEqual(a!.nodeFolder, b!.nodeFolder);
     assert.notEqual(a!.ssh!.fingerprint, b!.ssh!.fingerprint, 'each workspace has its own host key');
@@ -100,7 +126,25 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
   it('ssh-proxy connects fast (measured beside a direct ssh to the same sshd)', async () => {
     const s = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'hello', '--json']), 'status');
     const key = join(env.h.home, 'keys', 'workspace_ed25519');
-    const direct = ['ssh', '-o', 'BatchMode=yes', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${join(env.h.home, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'HostKeyAlias=hello.local.vendetta', '-p', String(s.ssh!.port), `root@${s.ssh!.host}`, 'true'];
+    const direct = [
+      'ssh',
+      '-o',
+      'BatchMode=yes',
+      '-i',
+      key,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      `UserKnownHostsFile=${join(env.h.home, 'known_hosts')}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'HostKeyAlias=hello.local.vendetta',
+      '-p',
+      String(s.ssh!.port),
+      `root@${s.ssh!.host}`,
+      'true',
+    ];
     const viaProxy: number[] = [];
     const plain: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -147,13 +191,21 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
     assert.equal(cat.stdout, README);
     assert.notEqual(env.h.coordinatorPid(), pid);
     const rows = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list');
-    assert.deepEqual(rows.map((w) => [w.name, w.state]).sort(), [['hello', 'running'], ['hello-copy', 'running']]);
+    assert.deepEqual(rows.map((w) => [w.name, w.state]).sort(), [
+      ['hello', 'running'],
+      ['hello-copy', 'running'],
+    ]);
   });
 
   it('ssh refuses a workspace whose host key is not the pinned one', async () => {
     const kh = join(env.h.home, 'known_hosts');
     const good = readFileSync(kh, 'utf8');
-    const other = good.split('\n').find((l) => l.startsWith('hello-copy.local.vendetta '))!.split(' ').slice(1).join(' ');
+    const other = good
+      .split('\n')
+      .find((l) => l.startsWith('hello-copy.local.vendetta '))!
+      .split(' ')
+      .slice(1)
+      .join(' ');
     writeFileSync(kh, good.replace(/^hello\.local\.vendetta .*$/m, `hello.local.vendetta ${other}`));
     try {
       const r = await env.ssh('hello.local.vendetta', ['true']);
@@ -168,7 +220,7 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
     assert.equal((await env.ssh('hello.local.vendetta', ['true'])).code, 0);
   });
 
-  it('ssh-config install lets the user\'s own ssh config reach the workspace', async () => {
+  it("ssh-config install lets the user's own ssh config reach the workspace", async () => {
     const home = join(env.h.dir, 'user-home');
     mkdirSync(home);
     const r = await env.cli(['ssh-config', 'install', '--json'], { env: { HOME: home } });
@@ -199,7 +251,11 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
       assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, msg, args.join(' '));
       // ssh-proxy says it on one line (ssh shows it among its own): `error: … (hint)`.
-      assert.match(r.stderr, args[0] === 'ssh-proxy' ? /^error: .+ \(.+\)$/m : /^hint: /m, `${args.join(' ')} gives a hint`);
+      assert.match(
+        r.stderr,
+        args[0] === 'ssh-proxy' ? /^error: .+ \(.+\)$/m : /^hint: /m,
+        `${args.join(' ')} gives a hint`,
+      );
     }
     const rows = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list');
     assert.deepEqual(rows.map((w) => w.name).sort(), ['hello', 'hello-copy']);
@@ -224,7 +280,15 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
     assert.deepEqual(rows.map((w) => w.name).sort(), ['hello', 'hello-copy']);
     assert.doesNotMatch(readFileSync(join(env.h.home, 'ssh_config'), 'utf8'), /no-image|no-sshd/);
 
-    const git = await env.cli(['workspace', 'up', copy, '--name', 'hello-git', '--git', 'file:///srv/git/shop.git#main']);
+    const git = await env.cli([
+      'workspace',
+      'up',
+      copy,
+      '--name',
+      'hello-git',
+      '--git',
+      'file:///srv/git/shop.git#main',
+    ]);
     assert.equal(git.code, 1);
     assert.match(git.stderr, /error: git is not installed in hello-git/);
     assert.match(git.stderr, /hint: Use an image with git/);
@@ -234,7 +298,10 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
   it('builds the image from the project (docker.build) on the node: code first, then the build', async () => {
     const dir = join(env.h.dir, 'projects', 'built');
     mkdirSync(join(dir, '.vendetta'), { recursive: true });
-    writeFileSync(join(dir, '.vendetta', 'config.yaml'), 'name: built\ndocker:\n  image: vendetta-test/built:1\n  build: { context: ., dockerfile: Dockerfile }\n');
+    writeFileSync(
+      join(dir, '.vendetta', 'config.yaml'),
+      'name: built\ndocker:\n  image: vendetta-test/built:1\n  build: { context: ., dockerfile: Dockerfile }\n',
+    );
     writeFileSync(join(dir, 'Dockerfile'), `FROM ${TEST_IMAGE}\nCOPY marker.txt /etc/marker.txt\n`);
     writeFileSync(join(dir, 'marker.txt'), 'built from the project on the node\n');
     const up = parse<WorkspaceUpResult>(await env.cli(['workspace', 'up', dir, '--json']), 'up built');
@@ -251,7 +318,10 @@ describe('workspaces on the local node: the built CLI, a real dockerd, the real 
     assert.match(busy.stderr, /--force/);
     const rm = await env.cli(['workspace', 'rm', 'hello-copy', '--force', '--json']);
     assert.deepEqual(parse(rm, 'rm'), { name: 'hello-copy', node: 'local' });
-    assert.deepEqual((await env.containers()).map((c) => c.Labels['dev.vendetta.workspace']), ['hello']);
+    assert.deepEqual(
+      (await env.containers()).map((c) => c.Labels['dev.vendetta.workspace']),
+      ['hello'],
+    );
     assert.equal(existsSync(join(env.h.home, 'local-agent', 'workspaces', 'hello-copy')), false);
     assert.doesNotMatch(readFileSync(join(env.h.home, 'ssh_config'), 'utf8'), /hello-copy/);
     assert.doesNotMatch(readFileSync(join(env.h.home, 'known_hosts'), 'utf8'), /hello-copy/);

@@ -37,11 +37,18 @@ describe('up follows a changed config: the base image is never overwritten, a ch
   });
 
   const imageId = async (ref: string): Promise<string | undefined> => {
-    const r = await env.dockerd.engine.json({ method: 'GET', path: `/images/${ref}/json`, accept: [200, 404], what: 'inspect an image' });
+    const r = await env.dockerd.engine.json({
+      method: 'GET',
+      path: `/images/${ref}/json`,
+      accept: [200, 404],
+      what: 'inspect an image',
+    });
     return r.status === 200 ? (r.value as { Id: string }).Id : undefined;
   };
   const containerId = async (name: string): Promise<string> => {
-    const c = (await env.containers()).find((x) => x.Labels['dev.vendetta.workspace'] === name) as { Id?: string } | undefined;
+    const c = (await env.containers()).find((x) => x.Labels['dev.vendetta.workspace'] === name) as
+      | { Id?: string }
+      | undefined;
     assert.ok(c?.Id, `no container for ${name}`);
     return c.Id;
   };
@@ -75,8 +82,14 @@ describe('up follows a changed config: the base image is never overwritten, a ch
     const refused = await env.cli(['workspace', 'up', dir]);
     assert.equal(refused.code, 1, refused.stdout + refused.stderr);
     assert.doesNotMatch(refused.stdout, /already there/);
-    assert.match(refused.stderr, /error: Workspace built no longer matches its config: build inputs \(the Dockerfile or the files of its context\) [0-9a-f]{16} → [0-9a-f]{16}/);
-    assert.match(refused.stderr, /hint: `vendetta workspace up --recreate` makes it again from the config\. It keeps the workspace folder \/workspaces\/built/);
+    assert.match(
+      refused.stderr,
+      /error: Workspace built no longer matches its config: build inputs \(the Dockerfile or the files of its context\) [0-9a-f]{16} → [0-9a-f]{16}/,
+    );
+    assert.match(
+      refused.stderr,
+      /hint: `vendetta workspace up --recreate` makes it again from the config\. It keeps the workspace folder \/workspaces\/built/,
+    );
     assert.equal(await containerId('built'), before, 'the old container stays until asked');
 
     const again = await env.cli(['workspace', 'up', dir, '--recreate']);
@@ -86,7 +99,9 @@ describe('up follows a changed config: the base image is never overwritten, a ch
     const now = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'built', '--json']), 'status');
     assert.match(now.image ?? '', /^vendetta-ws\/built:[0-9a-f]{16}$/);
     assert.notEqual(now.image, first.image);
-    const seen = await env.ssh('built.local.vendetta', ['cat /etc/built-marker; ls /workspaces/built/inside; ls /root/outside 2>&1 || true']);
+    const seen = await env.ssh('built.local.vendetta', [
+      'cat /etc/built-marker; ls /workspaces/built/inside; ls /root/outside 2>&1 || true',
+    ]);
     assert.equal(seen.code, 0, seen.stderr);
     assert.match(seen.stdout, /^two\n\/workspaces\/built\/inside\n.*No such file/);
     assert.equal(await imageId(TEST_IMAGE), base, 'the shared base image is still untouched');
@@ -94,21 +109,33 @@ describe('up follows a changed config: the base image is never overwritten, a ch
 
   it('a changed env: up says what differs and keeps the container; up --recreate applies it and keeps the folder', async function () {
     this.timeout(300_000);
-    const dir = project('envy', { '.vendetta/config.yaml': `name: envy\ndocker: { image: "${TEST_IMAGE}" }\nenv: { GREETING: hello }\n` });
+    const dir = project('envy', {
+      '.vendetta/config.yaml': `name: envy\ndocker: { image: "${TEST_IMAGE}" }\nenv: { GREETING: hello }\n`,
+    });
     parse<WorkspaceUpResult>(await env.cli(['workspace', 'up', dir, '--json']), 'up envy');
-    const echo = () => env.cli(['workspace', 'exec', 'envy', '--', 'sh', '-c', 'echo "$GREETING"; ls /workspaces/envy/kept']);
+    const echo = () =>
+      env.cli(['workspace', 'exec', 'envy', '--', 'sh', '-c', 'echo "$GREETING"; ls /workspaces/envy/kept']);
     assert.equal((await env.cli(['workspace', 'exec', 'envy', '--', 'touch', '/workspaces/envy/kept'])).code, 0);
     const before = await containerId('envy');
 
-    writeFileSync(join(dir, '.vendetta', 'config.yaml'), `name: envy\ndocker: { image: "${TEST_IMAGE}", memory: 512m }\nenv: { GREETING: bonjour }\n`);
+    writeFileSync(
+      join(dir, '.vendetta', 'config.yaml'),
+      `name: envy\ndocker: { image: "${TEST_IMAGE}", memory: 512m }\nenv: { GREETING: bonjour }\n`,
+    );
     const refused = await env.cli(['workspace', 'up', dir]);
     assert.equal(refused.code, 1, refused.stdout + refused.stderr);
-    assert.match(refused.stderr, /error: Workspace envy no longer matches its config: memory \(bytes\) not set → 536870912; env GREETING "hello" → "bonjour"\n/);
+    assert.match(
+      refused.stderr,
+      /error: Workspace envy no longer matches its config: memory \(bytes\) not set → 536870912; env GREETING "hello" → "bonjour"\n/,
+    );
     assert.match(refused.stderr, /anything outside that folder \(installed packages, home folders, \/tmp\) is lost/);
     assert.equal((await echo()).stdout, 'hello\n/workspaces/envy/kept\n', 'still the old container');
     assert.equal(await containerId('envy'), before);
 
-    const again = parse<WorkspaceUpResult>(await env.cli(['workspace', 'up', dir, '--recreate', '--json']), 'up --recreate');
+    const again = parse<WorkspaceUpResult>(
+      await env.cli(['workspace', 'up', dir, '--recreate', '--json']),
+      'up --recreate',
+    );
     assert.deepEqual([again.state, again.existed, again.recreated], ['running', true, true]);
     assert.notEqual(await containerId('envy'), before);
     assert.equal((await echo()).stdout, 'bonjour\n/workspaces/envy/kept\n');

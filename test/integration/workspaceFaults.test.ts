@@ -29,10 +29,12 @@ describe('workspaces on an SSH node survive crashes and a cut link, and refuse b
     assert.equal(r.code, 0, `workspace up ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
     return JSON.parse(r.stdout) as WorkspaceUpResult;
   };
-  const containersOf = async (ws: string) => (await net!.containers(0)).filter((c) => c.Labels['dev.vendetta.workspace'] === ws);
+  const containersOf = async (ws: string) =>
+    (await net!.containers(0)).filter((c) => c.Labels['dev.vendetta.workspace'] === ws);
   const agentPid = (): number | undefined => {
     try {
-      return (JSON.parse(readFileSync(join(node.home, '.vendetta-agent', 'daemon.pid'), 'utf8')) as { pid: number }).pid;
+      return (JSON.parse(readFileSync(join(node.home, '.vendetta-agent', 'daemon.pid'), 'utf8')) as { pid: number })
+        .pid;
     } catch {
       return undefined;
     }
@@ -51,14 +53,29 @@ describe('workspaces on an SSH node survive crashes and a cut link, and refuse b
     project = join(h.dir, 'projects', 'hello');
     mkdirSync(join(h.dir, 'projects'), { recursive: true });
     cpSync(HELLO, project, { recursive: true });
-    const add = await cli(['node', 'add', node.name, '--host', node.host, '--user', node.user, '--identity', node.identity, '--host-key-fingerprint', node.hostKeyFingerprint, '--json']);
+    const add = await cli([
+      'node',
+      'add',
+      node.name,
+      '--host',
+      node.host,
+      '--user',
+      node.user,
+      '--identity',
+      node.identity,
+      '--host-key-fingerprint',
+      node.hostKeyFingerprint,
+      '--json',
+    ]);
     assert.equal(add.code, 0, `node add: ${add.stderr}`);
   });
 
   after(async function () {
     this.timeout(120_000);
     try {
-      if (h) for (const ws of ['hello', 'hello-2', 'hello-3']) await cli(['workspace', 'rm', ws, '--force'], { timeoutMs: 30_000 }).catch(() => undefined);
+      if (h)
+        for (const ws of ['hello', 'hello-2', 'hello-3'])
+          await cli(['workspace', 'rm', ws, '--force'], { timeoutMs: 30_000 }).catch(() => undefined);
     } finally {
       await h?.cleanup();
       await net?.destroy();
@@ -68,7 +85,10 @@ describe('workspaces on an SSH node survive crashes and a cut link, and refuse b
   it('up on the node, then OpenSSH through the generated config prints the project README', async function () {
     this.timeout(180_000);
     const r = await up([project]);
-    assert.deepEqual([r.name, r.node, r.state, r.sshHost, r.existed], ['hello', node.name, 'running', alias('hello'), false]);
+    assert.deepEqual(
+      [r.name, r.node, r.state, r.sshHost, r.existed],
+      ['hello', node.name, 'running', alias('hello'), false],
+    );
     const cat = await ssh('hello', ['cat', '/workspaces/hello/README.md']);
     assert.equal(cat.code, 0, cat.stderr);
     assert.equal(cat.stdout, README);
@@ -108,7 +128,9 @@ describe('workspaces on an SSH node survive crashes and a cut link, and refuse b
     });
     const r1 = await first;
     assert.ok(killed, `the create reached the node: ${r1.stderr}`);
-    console.log(`      first up after the kill: exit ${r1.code}${r1.code ? `, ${r1.stderr.split('\n').find((l) => l.startsWith('error:'))}` : ''}`);
+    console.log(
+      `      first up after the kill: exit ${r1.code}${r1.code ? `, ${r1.stderr.split('\n').find((l) => l.startsWith('error:'))}` : ''}`,
+    );
     assert.equal((await containersOf('hello-2')).length, 1, 'the kill came after the container was made');
     const r2 = await up([project, '--name', 'hello-2']);
     assert.equal(r2.state, 'running');
@@ -130,7 +152,11 @@ describe('workspaces on an SSH node survive crashes and a cut link, and refuse b
       net!.cutLink(0);
       const r = await pending;
       assert.notEqual(r.code, 0, `up completed with the link cut: ${r.stdout}`);
-      const err = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { error?: { code: string; message: string; hint?: string } }).error;
+      const err = (
+        JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
+          error?: { code: string; message: string; hint?: string };
+        }
+      ).error;
       assert.equal(err?.code, 'NODE_UNREACHABLE', r.stdout + r.stderr);
       assert.match(r.stderr, new RegExp(`^error: .*${node.name}`, 'm'));
       assert.match(r.stderr, /^hint: /m);
@@ -138,7 +164,12 @@ describe('workspaces on an SSH node survive crashes and a cut link, and refuse b
     } finally {
       net!.restoreLink(0);
     }
-    const retry = await waitUntil(async () => (await cli(['workspace', 'up', project, '--name', 'hello-3', '--node', node.name, '--json'])).code === 0, 90_000, 'a retried up to complete');
+    const retry = await waitUntil(
+      async () =>
+        (await cli(['workspace', 'up', project, '--name', 'hello-3', '--node', node.name, '--json'])).code === 0,
+      90_000,
+      'a retried up to complete',
+    );
     console.log(`      retry completed ${(retry / 1000).toFixed(1)} s after the link came back`);
     assert.equal((await containersOf('hello-3')).length, 1);
     const cat = await ssh('hello-3', ['cat', '/workspaces/hello-3/CHANGED.md']);
@@ -163,7 +194,10 @@ describe('workspaces on an SSH node survive crashes and a cut link, and refuse b
     this.timeout(120_000);
     const bad = join(h!.dir, 'projects', 'no-image');
     mkdirSync(join(bad, '.vendetta'), { recursive: true });
-    writeFileSync(join(bad, '.vendetta', 'config.yaml'), 'name: no-image\nprovider: docker\ndocker:\n  image: vendetta-test/does-not-exist:1\n');
+    writeFileSync(
+      join(bad, '.vendetta', 'config.yaml'),
+      'name: no-image\nprovider: docker\ndocker:\n  image: vendetta-test/does-not-exist:1\n',
+    );
     writeFileSync(join(bad, 'README.md'), 'x\n');
     const r = await cli(['workspace', 'up', bad, '--node', node.name]);
     assert.notEqual(r.code, 0);
@@ -177,7 +211,10 @@ describe('workspaces on an SSH node survive crashes and a cut link, and refuse b
 function sshRun(h: CliHome, host: string, command: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn('ssh', ['-F', join(h.home, 'ssh_config'), '-o', 'BatchMode=yes', '--', host, ...command], { env: { ...process.env, VENDETTA_HOME: h.home, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ssh', ['-F', join(h.home, 'ssh_config'), '-o', 'BatchMode=yes', '--', host, ...command], {
+      env: { ...process.env, VENDETTA_HOME: h.home, SSH_AUTH_SOCK: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

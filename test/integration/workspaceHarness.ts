@@ -33,14 +33,22 @@ export interface RunOpts {
 }
 
 /** The built CLI, any command and the OpenSSH client, run inside a namespace (`nsenter` prefix) with `env`. */
-export function commandsIn(h: CliHome, nsenter: string[], env: Record<string, string | undefined>): Pick<WorkspaceEnv, 'cli' | 'run' | 'ssh'> {
+export function commandsIn(
+  h: CliHome,
+  nsenter: string[],
+  env: Record<string, string | undefined>,
+): Pick<WorkspaceEnv, 'cli' | 'run' | 'ssh'> {
   const cliPath = join(h.dir, 'bin', 'vendetta.js');
   const baseEnv = { ...process.env, VENDETTA_HOME: h.home, SSH_AUTH_SOCK: '', ...env };
   const run = (argv: string[], opts: RunOpts = {}): Promise<CliResult> =>
     new Promise((resolve) => {
       const t0 = Date.now();
       const full = [...nsenter, ...argv];
-      const child = spawn(full[0]!, full.slice(1), { cwd: opts.cwd ?? h.dir, env: { ...baseEnv, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(full[0]!, full.slice(1), {
+        cwd: opts.cwd ?? h.dir,
+        env: { ...baseEnv, ...opts.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -57,7 +65,11 @@ export function commandsIn(h: CliHome, nsenter: string[], env: Record<string, st
   return {
     run,
     cli: (args, opts) => run([process.execPath, cliPath, ...args], opts),
-    ssh: (alias, command, opts = {}) => run(['ssh', '-F', opts.config ?? join(h.home, 'ssh_config'), '-o', 'BatchMode=yes', '--', alias, ...command], opts),
+    ssh: (alias, command, opts = {}) =>
+      run(
+        ['ssh', '-F', opts.config ?? join(h.home, 'ssh_config'), '-o', 'BatchMode=yes', '--', alias, ...command],
+        opts,
+      ),
   };
 }
 
@@ -75,7 +87,13 @@ export async function createWorkspaceEnv(opts: { env?: Record<string, string> } 
       image,
       ...commandsIn(h, d.nsenter, { DOCKER_HOST: d.host, ...opts.env }),
       async containers() {
-        const r = await d.engine.json({ method: 'GET', path: '/containers/json', query: { all: 1, filters: JSON.stringify({ label: ['dev.vendetta.workspace'] }) }, accept: [200], what: 'list containers' });
+        const r = await d.engine.json({
+          method: 'GET',
+          path: '/containers/json',
+          query: { all: 1, filters: JSON.stringify({ label: ['dev.vendetta.workspace'] }) },
+          accept: [200],
+          what: 'list containers',
+        });
         return r.value as Array<{ Names: string[]; Labels: Record<string, string>; State: string }>;
       },
       async cleanup() {

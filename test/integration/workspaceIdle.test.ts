@@ -28,17 +28,20 @@ describe('idleTimeout: the node stops a workspace nobody uses, and not one in us
     const project = join(env.h.dir, 'projects', 'idle');
     mkdirSync(join(project, '.vendetta'), { recursive: true });
     // An echo server as a service, without a health check: nothing but the test connects to it.
-    writeFileSync(join(project, '.vendetta', 'config.yaml'), [
-      'name: idle',
-      'provider: docker',
-      `docker: { image: ${TEST_IMAGE} }`,
-      `idleTimeout: ${IDLE_S}s`,
-      'services:',
-      '  echo:',
-      `    command: ["node", "-e", "require('net').createServer((s) => s.pipe(s)).listen(7070)"]`,
-      '    port: 7070',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(project, '.vendetta', 'config.yaml'),
+      [
+        'name: idle',
+        'provider: docker',
+        `docker: { image: ${TEST_IMAGE} }`,
+        `idleTimeout: ${IDLE_S}s`,
+        'services:',
+        '  echo:',
+        `    command: ["node", "-e", "require('net').createServer((s) => s.pipe(s)).listen(7070)"]`,
+        '    port: 7070',
+        '',
+      ].join('\n'),
+    );
     const up = await env.cli(['workspace', 'up', project], { timeoutMs: 300_000 });
     assert.equal(up.code, 0, up.stderr);
   });
@@ -51,7 +54,8 @@ describe('idleTimeout: the node stops a workspace nobody uses, and not one in us
     if (Object.keys(numbers).length) console.log(`    measured: ${JSON.stringify(numbers)}`);
   });
 
-  const summary = async () => parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === 'idle')!;
+  const summary = async () =>
+    parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === 'idle')!;
   const running = async () => (await summary()).state === 'running';
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -75,18 +79,30 @@ describe('idleTimeout: the node stops a workspace nobody uses, and not one in us
     assert.ok(await running(), 'an open SSH session keeps it running');
     const r = await session;
     assert.equal(r.code, 0, r.stderr);
-    await waitUntil(async () => (await summary()).stopped?.reason === 'idle', 60_000, 'the workspace to stop after the session');
+    await waitUntil(
+      async () => (await summary()).stopped?.reason === 'idle',
+      60_000,
+      'the workspace to stop after the session',
+    );
   });
 
   // Each case below wakes the stopped workspace by connecting (nothing else may fill the gap between a
   // start and the activity under test: on a loaded machine that gap can exceed the idle timeout).
   it('does not stop it while a process burns CPU with nobody connected', async () => {
     // Started inside a session that then ends: only the CPU use remains.
-    const burn = await env.ssh('idle.local.vendetta', ['sh', '-c', `nohup timeout ${IDLE_S * 4} sh -c 'while :; do :; done' >/dev/null 2>&1 & sleep 1`], { timeoutMs: 120_000 });
+    const burn = await env.ssh(
+      'idle.local.vendetta',
+      ['sh', '-c', `nohup timeout ${IDLE_S * 4} sh -c 'while :; do :; done' >/dev/null 2>&1 & sleep 1`],
+      { timeoutMs: 120_000 },
+    );
     assert.equal(burn.code, 0, burn.stderr);
     await sleep(IDLE_S * 2 * 1000);
     assert.ok(await running(), 'a CPU-bound process keeps it running');
-    await waitUntil(async () => (await summary()).stopped?.reason === 'idle', 90_000, 'the workspace to stop once the process ended');
+    await waitUntil(
+      async () => (await summary()).stopped?.reason === 'idle',
+      90_000,
+      'the workspace to stop once the process ended',
+    );
   });
 
   it('does not stop it while a forwarded connection to a service port is open', async () => {
@@ -94,17 +110,27 @@ describe('idleTimeout: the node stops a workspace nobody uses, and not one in us
     const session = env.ssh('idle.local.vendetta', ['sleep', String(IDLE_S * 3)], { timeoutMs: 120_000 });
     await waitUntil(running, 60_000, 'the workspace to start for the session');
     let port: number | undefined;
-    await waitUntil(async () => {
-      const status = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'idle', '--json']), 'status');
-      port = status.services?.find((s) => s.name === 'echo' && s.state === 'running')?.nodePort;
-      return port !== undefined;
-    }, 60_000, 'the echo service to run');
+    await waitUntil(
+      async () => {
+        const status = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'idle', '--json']), 'status');
+        port = status.services?.find((s) => s.name === 'echo' && s.state === 'running')?.nodePort;
+        return port !== undefined;
+      },
+      60_000,
+      'the echo service to run',
+    );
     // A connection to the service's port on the node, held open, as a forward holds it.
-    const held = env.run(['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}; sleep ${IDLE_S * 6}`], { timeoutMs: 120_000 });
+    const held = env.run(['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}; sleep ${IDLE_S * 6}`], {
+      timeoutMs: 120_000,
+    });
     assert.equal((await session).code, 0);
     await sleep(IDLE_S * 2 * 1000);
     assert.ok(await running(), 'a forwarded connection keeps it running');
     assert.equal((await held).code, 0);
-    await waitUntil(async () => (await summary()).stopped?.reason === 'idle', 60_000, 'the workspace to stop once the connection closed');
+    await waitUntil(
+      async () => (await summary()).stopped?.reason === 'idle',
+      60_000,
+      'the workspace to stop once the connection closed',
+    );
   });
 });

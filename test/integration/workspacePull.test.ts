@@ -19,7 +19,7 @@ import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
 
 const USER = { name: 'alice', password: 's3cret-Pw' };
 
-describe('workspace images pulled from a registry with the node\'s credentials (built CLI, real registries)', function () {
+describe("workspace images pulled from a registry with the node's credentials (built CLI, real registries)", function () {
   let env: WorkspaceEnv;
   let root: string;
   let open: Registry | undefined;
@@ -31,7 +31,17 @@ describe('workspace images pulled from a registry with the node\'s credentials (
 
   /** The docker CLI against the test engine, as the person publishing images (its own config). */
   function docker(args: string[], input?: string): string {
-    const r = spawnSync('docker', args, { input, encoding: 'utf8', timeout: 120_000, env: { ...process.env, DOCKER_HOST: env.dockerd.host, DOCKER_CONFIG: join(root, 'publisher'), DOCKER_BUILDKIT: '0' } });
+    const r = spawnSync('docker', args, {
+      input,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: {
+        ...process.env,
+        DOCKER_HOST: env.dockerd.host,
+        DOCKER_CONFIG: join(root, 'publisher'),
+        DOCKER_BUILDKIT: '0',
+      },
+    });
     assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   }
@@ -39,13 +49,18 @@ describe('workspace images pulled from a registry with the node\'s credentials (
   function project(name: string, image: string): string {
     const dir = join(root, 'projects', name);
     mkdirSync(join(dir, '.vendetta'), { recursive: true });
-    writeFileSync(join(dir, '.vendetta', 'config.yaml'), `name: ${name}\nprovider: docker\ndocker: { image: "${image}" }\n`);
+    writeFileSync(
+      join(dir, '.vendetta', 'config.yaml'),
+      `name: ${name}\nprovider: docker\ndocker: { image: "${image}" }\n`,
+    );
     return dir;
   }
 
-  const up = (name: string, image: string) => env.cli(['workspace', 'up', project(name, image), '--node', 'local'], { timeoutMs: 240_000 });
+  const up = (name: string, image: string) =>
+    env.cli(['workspace', 'up', project(name, image), '--node', 'local'], { timeoutMs: 240_000 });
   const agentConfig = (config: unknown) => writeFileSync(join(agentDocker, 'config.json'), JSON.stringify(config));
-  const absent = (ref: string) => spawnSync('docker', ['rmi', '-f', ref], { env: { ...process.env, DOCKER_HOST: env.dockerd.host } });
+  const absent = (ref: string) =>
+    spawnSync('docker', ['rmi', '-f', ref], { env: { ...process.env, DOCKER_HOST: env.dockerd.host } });
 
   before(async function () {
     if (process.getuid?.() !== 0 && process.env.CI !== 'true') {
@@ -59,7 +74,9 @@ describe('workspace images pulled from a registry with the node\'s credentials (
     helperBin = join(root, 'bin');
     mkdirSync(agentDocker, { recursive: true });
     mkdirSync(helperBin, { recursive: true });
-    env = await createWorkspaceEnv({ env: { DOCKER_CONFIG: agentDocker, PATH: `${helperBin}:${process.env.PATH ?? '/usr/bin:/bin'}` } });
+    env = await createWorkspaceEnv({
+      env: { DOCKER_CONFIG: agentDocker, PATH: `${helperBin}:${process.env.PATH ?? '/usr/bin:/bin'}` },
+    });
     const netns = env.dockerd.netns!;
     open = await startRegistry({ dir: join(root, 'reg-open'), netns, port: 5000 });
     locked = await startRegistry({ dir: join(root, 'reg-auth'), netns, port: 5001, user: USER });
@@ -81,16 +98,30 @@ describe('workspace images pulled from a registry with the node\'s credentials (
     mkdirSync(ctx, { recursive: true });
     writeFileSync(join(ctx, 'f'), 'arm\n');
     writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY f /f\n');
-    const build = spawnSync('docker', ['build', '-q', '--platform', 'linux/arm64', '-t', `${open.host}/vt/arm:1`, ctx], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: env.dockerd.host, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: join(root, 'publisher') } });
+    const build = spawnSync(
+      'docker',
+      ['build', '-q', '--platform', 'linux/arm64', '-t', `${open.host}/vt/arm:1`, ctx],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          DOCKER_HOST: env.dockerd.host,
+          DOCKER_BUILDKIT: '0',
+          DOCKER_CONFIG: join(root, 'publisher'),
+        },
+      },
+    );
     assert.equal(build.status, 0, build.stderr);
     docker(['push', `${open.host}/vt/arm:1`]);
-    for (const ref of [`${open.host}/vt/busybox:1`, `${locked.host}/vt/busybox:1`, `${open.host}/vt/arm:1`]) absent(ref);
+    for (const ref of [`${open.host}/vt/busybox:1`, `${locked.host}/vt/busybox:1`, `${open.host}/vt/arm:1`])
+      absent(ref);
   });
 
   after(async function () {
     this.timeout(120_000);
     if (env) {
-      for (const name of ['pulled', 'authed', 'helped']) await env.cli(['workspace', 'rm', name, '--force']).catch(() => undefined);
+      for (const name of ['pulled', 'authed', 'helped'])
+        await env.cli(['workspace', 'rm', name, '--force']).catch(() => undefined);
       await env.cleanup();
     }
     await open?.stop();
@@ -116,7 +147,10 @@ describe('workspace images pulled from a registry with the node\'s credentials (
     this.timeout(120_000);
     const r = await up('missing', `${open!.host}/vt/nope:1`);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /^error: The image 127\.0\.0\.1:5000\/vt\/nope:1 is not in the registry 127\.0\.0\.1:5000: manifest for 127\.0\.0\.1:5000\/vt\/nope:1 not found/m);
+    assert.match(
+      r.stderr,
+      /^error: The image 127\.0\.0\.1:5000\/vt\/nope:1 is not in the registry 127\.0\.0\.1:5000: manifest for 127\.0\.0\.1:5000\/vt\/nope:1 not found/m,
+    );
     assert.match(r.stderr, /^hint: Check the name and tag in the workspace config/m);
     assert.equal((await env.containers()).filter((c) => c.Labels['dev.vendetta.workspace'] === 'missing').length, 0);
   });
@@ -126,29 +160,40 @@ describe('workspace images pulled from a registry with the node\'s credentials (
     rmSync(join(agentDocker, 'config.json'), { force: true });
     const r = await up('refused', `${locked!.host}/vt/busybox:1`);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /^error: The registry 127\.0\.0\.1:5001 refused to let this node pull 127\.0\.0\.1:5001\/vt\/busybox:1: .*no basic auth credentials/m);
-    assert.match(r.stderr, /^hint: On the node, as the agent's user, `docker login 127\.0\.0\.1:5001` writes ~\/\.docker\/config\.json/m);
+    assert.match(
+      r.stderr,
+      /^error: The registry 127\.0\.0\.1:5001 refused to let this node pull 127\.0\.0\.1:5001\/vt\/busybox:1: .*no basic auth credentials/m,
+    );
+    assert.match(
+      r.stderr,
+      /^hint: On the node, as the agent's user, `docker login 127\.0\.0\.1:5001` writes ~\/\.docker\/config\.json/m,
+    );
     agentConfig({ auths: { [locked!.host]: { auth: Buffer.from(`${USER.name}:wrong`).toString('base64') } } });
     const wrong = await up('refused', `${locked!.host}/vt/busybox:1`);
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.stderr, /^error: The registry 127\.0\.0\.1:5001 refused .*unauthorized/m);
   });
 
-  it('pulls with the node\'s auths entry in config.json', async function () {
+  it("pulls with the node's auths entry in config.json", async function () {
     this.timeout(300_000);
-    agentConfig({ auths: { [locked!.host]: { auth: Buffer.from(`${USER.name}:${USER.password}`).toString('base64') } } });
+    agentConfig({
+      auths: { [locked!.host]: { auth: Buffer.from(`${USER.name}:${USER.password}`).toString('base64') } },
+    });
     const r = await up('authed', `${locked!.host}/vt/busybox:1`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Pulling the image 127\.0\.0\.1:5001\/vt\/busybox:1 \(credentials from auths\)/);
     assert.equal((await env.ssh('authed.local.vendetta', ['echo', 'authed'])).stdout, 'authed\n');
   });
 
-  it('pulls with the registry\'s credential helper (credHelpers, docker-credential-<name> get)', async function () {
+  it("pulls with the registry's credential helper (credHelpers, docker-credential-<name> get)", async function () {
     this.timeout(300_000);
     absent(`${locked!.host}/vt/busybox:1`);
     const asked = join(root, 'helper-asked');
     const helper = join(helperBin, 'docker-credential-vtest');
-    writeFileSync(helper, `#!/bin/sh\n[ "$1" = get ] || exit 1\nread server\necho "$server" >> ${asked}\nprintf '{"ServerURL":"%s","Username":"${USER.name}","Secret":"${USER.password}"}' "$server"\n`);
+    writeFileSync(
+      helper,
+      `#!/bin/sh\n[ "$1" = get ] || exit 1\nread server\necho "$server" >> ${asked}\nprintf '{"ServerURL":"%s","Username":"${USER.name}","Secret":"${USER.password}"}' "$server"\n`,
+    );
     chmodSync(helper, 0o755);
     agentConfig({ credHelpers: { [locked!.host]: 'vtest' } });
     const r = await up('helped', `${locked!.host}/vt/busybox:1`);
@@ -162,7 +207,10 @@ describe('workspace images pulled from a registry with the node\'s credentials (
     this.timeout(120_000);
     const r = await up('foreign', `${open!.host}/vt/arm:1`);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /^error: The image 127\.0\.0\.1:5000\/vt\/arm:1 is not built for this node's platform \(linux\/amd64\): .*linux\/arm64/m);
+    assert.match(
+      r.stderr,
+      /^error: The image 127\.0\.0\.1:5000\/vt\/arm:1 is not built for this node's platform \(linux\/amd64\): .*linux\/arm64/m,
+    );
     assert.match(r.stderr, /^hint: Use a tag built for the node's platform/m);
   });
 });

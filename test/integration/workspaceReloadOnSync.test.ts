@@ -18,7 +18,8 @@ function parse<T>(r: { code: number; stdout: string; stderr: string }, what: str
 }
 
 // Each server reads msg.txt once, at start: only a restart makes it serve a new version.
-const server = (port: number) => `const m = require('node:fs').readFileSync('msg.txt', 'utf8');\nrequire('node:net').createServer((s) => s.end(m)).listen(${port});\n`;
+const server = (port: number) =>
+  `const m = require('node:fs').readFileSync('msg.txt', 'utf8');\nrequire('node:net').createServer((s) => s.end(m)).listen(${port});\n`;
 const CONFIG = `name: reload
 docker: { image: "${TEST_IMAGE}" }
 services:
@@ -76,7 +77,10 @@ describe('synced code reaches the services that use it (built CLI, real dockerd)
     const second = await env.cli(['workspace', 'up', dir]);
     assert.equal(second.code, 0, second.stdout + second.stderr);
     assert.match(second.stdout, /^ {2}restart: web \(the sync changed the project\)$/m);
-    assert.match(second.stdout, /^ {2}stale: {3}keeper still runs the code from before this sync \(reload: never\): `vendetta workspace restart reload keeper`$/m);
+    assert.match(
+      second.stdout,
+      /^ {2}stale: {3}keeper still runs the code from before this sync \(reload: never\): `vendetta workspace restart reload keeper`$/m,
+    );
     const after = await services();
     assert.equal(after.web?.state, 'healthy', JSON.stringify(after.web));
     assert.notEqual(after.web?.startedAt, before.web?.startedAt);

@@ -60,12 +60,19 @@ describe('services say why at once, and start waits for them (built CLI, real do
 
     const status = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'typo', '--json']), 'status');
     const byName = Object.fromEntries((status.services ?? []).map((s) => [s.name, s]));
-    assert.deepEqual([byName.api?.state, byName.api?.restarts, byName.cron?.state, byName.kv?.state], ['exited', 0, 'running', 'healthy'], JSON.stringify(status.services));
+    assert.deepEqual(
+      [byName.api?.state, byName.api?.restarts, byName.cron?.state, byName.kv?.state],
+      ['exited', 0, 'running', 'healthy'],
+      JSON.stringify(status.services),
+    );
     const ports = parse<PortInfo[]>(await env.cli(['workspace', 'ports', 'typo', '--json']), 'ports');
-    assert.deepEqual(ports.map((p) => [p.service, p.url]), [['kv', `tcp://127.0.0.1:${ports[0]!.nodePort}`]]);
+    assert.deepEqual(
+      ports.map((p) => [p.service, p.url]),
+      [['kv', `tcp://127.0.0.1:${ports[0]!.nodePort}`]],
+    );
   });
 
-  it('workspace start returns once the services are back behind their checks, and WHY never shows the stop\'s exit 143', async function () {
+  it("workspace start returns once the services are back behind their checks, and WHY never shows the stop's exit 143", async function () {
     this.timeout(300_000);
     writeFileSync(join(dir, '.vendetta', 'config.yaml'), config(false));
     const up = await env.cli(['workspace', 'up', dir]);
@@ -74,7 +81,13 @@ describe('services say why at once, and start waits for them (built CLI, real do
     assert.equal((await env.cli(['workspace', 'stop', 'typo'])).code, 0);
 
     const started = parse<WorkspaceStartResult>(await env.cli(['workspace', 'start', 'typo', '--json']), 'start');
-    assert.deepEqual(started.services?.map((s) => [s.name, s.state]), [['kv', 'healthy'], ['cron', 'running']]);
+    assert.deepEqual(
+      started.services?.map((s) => [s.name, s.state]),
+      [
+        ['kv', 'healthy'],
+        ['cron', 'running'],
+      ],
+    );
     assert.equal((await env.cli(['workspace', 'stop', 'typo'])).code, 0);
     const human = await env.cli(['workspace', 'start', 'typo']);
     assert.equal(human.code, 0, human.stderr);

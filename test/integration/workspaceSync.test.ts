@@ -31,7 +31,8 @@ describe('a sync never overwrites what was changed inside the workspace (built C
     assert.equal(r.code, 0, `${script}: ${r.stderr}`);
     return r.stdout;
   };
-  const up = async (...extra: string[]) => parse<WorkspaceUpResult>(await env.cli(['workspace', 'up', project, '--json', ...extra]), 'up');
+  const up = async (...extra: string[]) =>
+    parse<WorkspaceUpResult>(await env.cli(['workspace', 'up', project, '--json', ...extra]), 'up');
 
   before(async function () {
     if (process.getuid?.() !== 0 && process.env.CI !== 'true') {
@@ -42,8 +43,21 @@ describe('a sync never overwrites what was changed inside the workspace (built C
     env = await createWorkspaceEnv();
     project = join(env.h.dir, 'projects', NAME);
     mkdirSync(join(project, '.vendetta'), { recursive: true });
-    writeFileSync(join(project, '.vendetta', 'config.yaml'), `name: ${NAME}\nprovider: docker\ndocker:\n  image: ${TEST_IMAGE}\n`);
-    for (const f of ['README.md', 'laptop.txt', 'both.txt', 'del-here.txt', 'del-there.txt', 'plain.txt', 'data', 'over.txt']) write(f, `${f} as first sent\n`);
+    writeFileSync(
+      join(project, '.vendetta', 'config.yaml'),
+      `name: ${NAME}\nprovider: docker\ndocker:\n  image: ${TEST_IMAGE}\n`,
+    );
+    for (const f of [
+      'README.md',
+      'laptop.txt',
+      'both.txt',
+      'del-here.txt',
+      'del-there.txt',
+      'plain.txt',
+      'data',
+      'over.txt',
+    ])
+      write(f, `${f} as first sent\n`);
     const first = await up();
     assert.equal(first.sync?.sent, first.sync?.files, 'the first up into an empty folder sends everything');
   });
@@ -70,11 +84,21 @@ describe('a sync never overwrites what was changed inside the workspace (built C
     write('both.txt', 'my edit\n');
     const text = await env.cli(['workspace', 'up', project]);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stderr, /^warning: 1 file changed both here and in the workspace since the last sync; the workspace's version was kept/m);
-    assert.match(text.stdout, /conflicts \(changed on both sides; the workspace's version was kept\):\n +both\.txt +modified here, modified in the workspace$/m);
+    assert.match(
+      text.stderr,
+      /^warning: 1 file changed both here and in the workspace since the last sync; the workspace's version was kept/m,
+    );
+    assert.match(
+      text.stdout,
+      /conflicts \(changed on both sides; the workspace's version was kept\):\n +both\.txt +modified here, modified in the workspace$/m,
+    );
     assert.equal(await inside('cat both.txt'), 'their edit\n');
     const again = await up();
-    assert.deepEqual(again.sync?.conflicts, [{ path: 'both.txt', local: 'modified', workspace: 'modified' }], 'reported again until settled');
+    assert.deepEqual(
+      again.sync?.conflicts,
+      [{ path: 'both.txt', local: 'modified', workspace: 'modified' }],
+      'reported again until settled',
+    );
     assert.equal(again.sync?.conflictCount, 1);
     assert.equal(await inside('cat both.txt'), 'their edit\n');
   });
@@ -92,11 +116,16 @@ describe('a sync never overwrites what was changed inside the workspace (built C
     ] satisfies SyncConflict[]);
     assert.equal(r.sync?.deleted, 1);
     assert.equal(await inside('cat del-here.txt; ls'), 'changed inside\n' + (await inside('ls')));
-    assert.equal(await inside('test -e del-there.txt && echo there || echo gone; test -e plain.txt && echo there || echo gone'), 'gone\ngone\n');
+    assert.equal(
+      await inside('test -e del-there.txt && echo there || echo gone; test -e plain.txt && echo there || echo gone'),
+      'gone\ngone\n',
+    );
   });
 
   it('keeps a folder the workspace made where a synced path lands', async () => {
-    await inside(`mkdir -p build/obj && echo keep > build/obj/out.o && rm data && mkdir data && echo mine > data/inner`);
+    await inside(
+      `mkdir -p build/obj && echo keep > build/obj/out.o && rm data && mkdir data && echo mine > data/inner`,
+    );
     write('build', 'a file the laptop added\n');
     const r = await up();
     const byPath = new Map((r.sync?.conflicts ?? []).map((c) => [c.path, c]));
@@ -108,11 +137,17 @@ describe('a sync never overwrites what was changed inside the workspace (built C
   it('settles one conflict either way: keep the workspace version (no longer reported), or send the local one', async () => {
     const keep = await env.cli(['workspace', 'resolve', NAME, 'del-here.txt', '--take', 'workspace']);
     assert.equal(keep.code, 0, keep.stderr);
-    const take = parse<{ sync?: { sent: number } }>(await env.cli(['workspace', 'resolve', NAME, 'del-there.txt', '--take', 'local', '--json']), 'resolve');
+    const take = parse<{ sync?: { sent: number } }>(
+      await env.cli(['workspace', 'resolve', NAME, 'del-there.txt', '--take', 'local', '--json']),
+      'resolve',
+    );
     assert.equal(take.sync?.sent, 1);
     assert.equal(await inside('cat del-there.txt del-here.txt'), 'changed on the laptop\nchanged inside\n');
     const r = await up();
-    assert.deepEqual((r.sync?.conflicts ?? []).map((c) => c.path), ['both.txt', 'build']);
+    assert.deepEqual(
+      (r.sync?.conflicts ?? []).map((c) => c.path),
+      ['both.txt', 'build'],
+    );
   });
 
   it('up --overwrite sends the laptop version over the workspace changes and says what it replaced', async () => {
@@ -120,7 +155,10 @@ describe('a sync never overwrites what was changed inside the workspace (built C
     write('over.txt', 'laptop wins\n');
     const text = await env.cli(['workspace', 'up', project, '--overwrite']);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /replaced by this folder's version \(--overwrite\):[\s\S]*over\.txt +modified here, modified in the workspace/);
+    assert.match(
+      text.stdout,
+      /replaced by this folder's version \(--overwrite\):[\s\S]*over\.txt +modified here, modified in the workspace/,
+    );
     assert.doesNotMatch(text.stderr, /^warning:/m);
     assert.equal(await inside('cat over.txt both.txt build'), 'laptop wins\nmy edit\na file the laptop added\n');
     const r = await up();

@@ -30,7 +30,10 @@ describe('a workspace you live in: your git identity; it starts when you connect
     // This machine's git identity, as the coordinator (started by this first command) reads it.
     const gitconfig = join(env.h.dir, 'gitconfig');
     writeFileSync(gitconfig, '[user]\n\tname = Ada \\"Countess\\" Lovelace\n\temail = ada@example.com\n');
-    const up = await env.cli(['workspace', 'up', project, '--name', 'wake', '--json'], { timeoutMs: 300_000, env: { GIT_CONFIG_GLOBAL: gitconfig } });
+    const up = await env.cli(['workspace', 'up', project, '--name', 'wake', '--json'], {
+      timeoutMs: 300_000,
+      env: { GIT_CONFIG_GLOBAL: gitconfig },
+    });
     assert.equal(up.code, 0, up.stderr);
   });
 
@@ -42,7 +45,9 @@ describe('a workspace you live in: your git identity; it starts when you connect
     if (Object.keys(numbers).length) console.log(`    measured: ${JSON.stringify(numbers)}`);
   });
 
-  const state = async (name: string) => parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === name)?.state;
+  const state = async (name: string) =>
+    parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find((w) => w.name === name)
+      ?.state;
 
   it("the workspace has this machine's git identity in the login user's ~/.gitconfig", async () => {
     const r = await env.ssh('wake.local.vendetta', ['cat', '.gitconfig']);
@@ -62,10 +67,14 @@ describe('a workspace you live in: your git identity; it starts when you connect
     numbers.sshToStoppedWorkspaceMs = r.ms;
     assert.equal(await state('wake'), 'running');
     // Its services were started too, behind their checks.
-    await waitUntil(async () => {
-      const s = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'wake', '--json']), 'status');
-      return (s.services ?? []).length === 3 && s.services!.every((x) => x.state === 'healthy');
-    }, 60_000, 'the services of the started workspace to be healthy');
+    await waitUntil(
+      async () => {
+        const s = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'wake', '--json']), 'status');
+        return (s.services ?? []).length === 3 && s.services!.every((x) => x.state === 'healthy');
+      },
+      60_000,
+      'the services of the started workspace to be healthy',
+    );
     const again = await env.ssh('wake.local.vendetta', ['true']);
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /starting it/, 'a running workspace is not started again');
@@ -81,11 +90,19 @@ describe('a workspace you live in: your git identity; it starts when you connect
     const c = (await env.containers()).find((x) => x.Labels['dev.vendetta.workspace'] === 'ghost');
     assert.ok(c, 'the ghost workspace has a container');
     const id = (c as unknown as { Id: string }).Id;
-    await env.dockerd.engine.send({ method: 'DELETE', path: `/containers/${id}`, query: { force: 1 }, accept: [204], what: 'remove' });
+    await env.dockerd.engine.send({
+      method: 'DELETE',
+      path: `/containers/${id}`,
+      query: { force: 1 },
+      accept: [204],
+      what: 'remove',
+    });
     const r = await env.ssh('ghost.local.vendetta', ['true']);
     assert.equal(r.code, 255);
     assert.ok(r.ms < 10_000, `failed in ${r.ms} ms`);
-    const ours = r.stderr.split('\n').filter((l) => l.startsWith('error:') || l.startsWith('hint:') || l.startsWith('vendetta:'));
+    const ours = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('error:') || l.startsWith('hint:') || l.startsWith('vendetta:'));
     assert.equal(ours.length, 1, r.stderr);
     assert.match(ours[0]!, /^error: The workspace ghost on local is missing \(.*workspace up/);
     assert.equal((await env.containers()).length, before, 'connecting never re-creates a workspace');
@@ -97,15 +114,38 @@ describe('a workspace you live in: your git identity; it starts when you connect
     // to a coordinator on its network), and a workspace the coordinator remembers there.
     await env.cli(['coordinator', 'stop']);
     assert.ok(!existsSync(env.h.nodesFile), 'only the built-in local node so far');
-    writeFileSync(env.h.nodesFile, `nodes:\n  - name: gone\n    host: 127.0.0.1\n    port: 9\n    user: nobody\n    hostKey: SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8\n    identity: ${join(env.h.home, 'keys', 'workspace_ed25519')}\n`);
+    writeFileSync(
+      env.h.nodesFile,
+      `nodes:\n  - name: gone\n    host: 127.0.0.1\n    port: 9\n    user: nobody\n    hostKey: SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8\n    identity: ${join(env.h.home, 'keys', 'workspace_ed25519')}\n`,
+    );
     const store = join(env.h.home, 'state', 'workspaces.json');
     const file = JSON.parse(readFileSync(store, 'utf8')) as { workspaces: Array<Record<string, unknown>> };
-    file.workspaces.push({ name: 'far', node: 'gone', provider: 'docker', sshHost: 'far.gone.vendetta', workspaceFolder: '/workspaces/far', user: 'root', createdAt: new Date().toISOString() });
+    file.workspaces.push({
+      name: 'far',
+      node: 'gone',
+      provider: 'docker',
+      sshHost: 'far.gone.vendetta',
+      workspaceFolder: '/workspaces/far',
+      user: 'root',
+      createdAt: new Date().toISOString(),
+    });
     writeFileSync(store, JSON.stringify(file));
-    const r = await env.run(['ssh', '-F', join(env.h.home, 'ssh_config'), '-o', 'BatchMode=yes', '-o', 'ProxyCommand=' + proxyCommand(env), 'far.gone.vendetta', 'true']);
+    const r = await env.run([
+      'ssh',
+      '-F',
+      join(env.h.home, 'ssh_config'),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ProxyCommand=' + proxyCommand(env),
+      'far.gone.vendetta',
+      'true',
+    ]);
     assert.equal(r.code, 255);
     assert.ok(r.ms < 15_000, `failed in ${r.ms} ms`);
-    const ours = r.stderr.split('\n').filter((l) => l.startsWith('error:') || l.startsWith('hint:') || l.startsWith('vendetta:'));
+    const ours = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('error:') || l.startsWith('hint:') || l.startsWith('vendetta:'));
     assert.equal(ours.length, 1, r.stderr);
     assert.match(ours[0]!, /^error: .*gone/);
     numbers.offlineNodeFailsMs = r.ms;
@@ -119,16 +159,25 @@ describe('a workspace you live in: your git identity; it starts when you connect
     assert.equal(up.code, 0, up.stderr);
     assert.equal((await env.cli(['workspace', 'stop', 'quiet'])).code, 0);
     assert.equal(await state('wake'), 'running');
-    assert.equal((await env.cli(['workspace', 'exec', 'wake', '--', 'sh', '-c', 'echo before > /root/reboot'])).code, 0);
+    assert.equal(
+      (await env.cli(['workspace', 'exec', 'wake', '--', 'sh', '-c', 'echo before > /root/reboot'])).code,
+      0,
+    );
     const agent = env.h.localAgentPid();
     assert.ok(agent, 'the local agent runs');
     process.kill(agent, 'SIGKILL');
     await env.dockerd.restart();
     const t0 = Date.now();
-    await waitUntil(async () => {
-      const s = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'wake', '--json']), 'status');
-      return s.state === 'running' && (s.services ?? []).length === 3 && s.services!.every((x) => x.state === 'healthy');
-    }, 120_000, 'the workspace and its services to be back');
+    await waitUntil(
+      async () => {
+        const s = parse<WorkspaceStatus>(await env.cli(['workspace', 'status', 'wake', '--json']), 'status');
+        return (
+          s.state === 'running' && (s.services ?? []).length === 3 && s.services!.every((x) => x.state === 'healthy')
+        );
+      },
+      120_000,
+      'the workspace and its services to be back',
+    );
     numbers.backAfterRebootMs = Date.now() - t0;
     const r = await env.ssh('wake.local.vendetta', ['cat', '/root/reboot']);
     assert.equal(r.stdout, 'before\n', r.stderr);
@@ -141,7 +190,10 @@ describe('a workspace you live in: your git identity; it starts when you connect
 /** A project with one small workspace and no services. */
 function writeProject(dir: string, name: string): void {
   mkdirSync(join(dir, '.vendetta'), { recursive: true });
-  writeFileSync(join(dir, '.vendetta', 'config.yaml'), `name: ${name}\nprovider: docker\ndocker: { image: ${TEST_IMAGE} }\n`);
+  writeFileSync(
+    join(dir, '.vendetta', 'config.yaml'),
+    `name: ${name}\nprovider: docker\ndocker: { image: ${TEST_IMAGE} }\n`,
+  );
   writeFileSync(join(dir, 'README.md'), `${name}\n`);
 }
 

@@ -15,7 +15,9 @@ describe('errors crossing the coordinator socket', () => {
     });
     const wire = err.toResponseError();
     assert.equal(wire.code, ErrorCodes.NODE_UNREACHABLE);
-    const back = VendettaError.fromResponseError(new ResponseError(wire.code, wire.message, JSON.parse(JSON.stringify(wire.data))));
+    const back = VendettaError.fromResponseError(
+      new ResponseError(wire.code, wire.message, JSON.parse(JSON.stringify(wire.data))),
+    );
     assert.equal(back.code, 'NODE_UNREACHABLE');
     assert.equal(back.message, 'Cannot reach build-1');
     assert.equal(back.hint, 'Check that the node is up.');

@@ -11,13 +11,16 @@ const OTHER_UID = 4242;
 
 /** Refused with HOME_UNTRUSTED, the message naming `path`, and `hint` matching the message or the hint. */
 function refused(paths: HomePaths, path: string, hint: RegExp, uid?: number): void {
-  assert.throws(() => assertTrustedHome(paths, uid), (err: unknown) => {
-    assert.ok(err instanceof VendettaError, String(err));
-    assert.equal(err.code, 'HOME_UNTRUSTED');
-    assert.ok(err.message.includes(path), err.message);
-    assert.match(`${err.message}\n${err.hint ?? ''}`, hint);
-    return true;
-  });
+  assert.throws(
+    () => assertTrustedHome(paths, uid),
+    (err: unknown) => {
+      assert.ok(err instanceof VendettaError, String(err));
+      assert.equal(err.code, 'HOME_UNTRUSTED');
+      assert.ok(err.message.includes(path), err.message);
+      assert.match(`${err.message}\n${err.hint ?? ''}`, hint);
+      return true;
+    },
+  );
 }
 
 describe('a VENDETTA_HOME that someone else controls is refused', () => {
@@ -38,7 +41,7 @@ describe('a VENDETTA_HOME that someone else controls is refused', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('accepts the user\'s own home, and one not made yet', () => {
+  it("accepts the user's own home, and one not made yet", () => {
     assertTrustedHome(paths);
     assert.equal(trustedHomePaths(paths.root).sshConfig, paths.sshConfig);
     assertTrustedHome(homePaths(join(dir, 'not-yet')));

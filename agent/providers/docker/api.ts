@@ -16,11 +16,23 @@ const id = (s: string): string => encodeURIComponent(s);
 
 export const dockerCalls = {
   ping: (): EngineCall => ({ method: 'GET', path: '/_ping', accept: [200], what: 'answer a ping' }),
-  imageInspect: (ref: string): EngineCall => ({ method: 'GET', path: `/images/${encodeRef(ref)}/json`, accept: [200, 404], what: `look up the image ${ref}` }),
+  imageInspect: (ref: string): EngineCall => ({
+    method: 'GET',
+    path: `/images/${encodeRef(ref)}/json`,
+    accept: [200, 404],
+    what: `look up the image ${ref}`,
+  }),
   build: (tag: string, b: { dockerfile?: string; args?: Record<string, string>; target?: string }): EngineCall => ({
     method: 'POST',
     path: '/build',
-    query: { t: tag, dockerfile: b.dockerfile, rm: 1, forcerm: 1, buildargs: b.args && Object.keys(b.args).length ? JSON.stringify(b.args) : undefined, target: b.target },
+    query: {
+      t: tag,
+      dockerfile: b.dockerfile,
+      rm: 1,
+      forcerm: 1,
+      buildargs: b.args && Object.keys(b.args).length ? JSON.stringify(b.args) : undefined,
+      target: b.target,
+    },
     accept: [200],
     what: `build the image ${tag}`,
   }),
@@ -32,7 +44,12 @@ export const dockerCalls = {
     accept: [201],
     what: `create the container ${name}`,
   }),
-  containerInspect: (ref: string): EngineCall => ({ method: 'GET', path: `/containers/${id(ref)}/json`, accept: [200, 404], what: `inspect the container ${ref}` }),
+  containerInspect: (ref: string): EngineCall => ({
+    method: 'GET',
+    path: `/containers/${id(ref)}/json`,
+    accept: [200, 404],
+    what: `inspect the container ${ref}`,
+  }),
   /** Every container (running or not) with our label, and nothing else. */
   containerList: (): EngineCall => ({
     method: 'GET',
@@ -42,9 +59,20 @@ export const dockerCalls = {
     what: 'list the workspace containers',
   }),
   /** 304: already running. */
-  containerStart: (ref: string): EngineCall => ({ method: 'POST', path: `/containers/${id(ref)}/start`, accept: [204, 304, 404], what: `start the container ${ref}` }),
+  containerStart: (ref: string): EngineCall => ({
+    method: 'POST',
+    path: `/containers/${id(ref)}/start`,
+    accept: [204, 304, 404],
+    what: `start the container ${ref}`,
+  }),
   /** 304: already stopped. `t`: seconds before SIGKILL. */
-  containerStop: (ref: string, t: number): EngineCall => ({ method: 'POST', path: `/containers/${id(ref)}/stop`, query: { t }, accept: [204, 304, 404], what: `stop the container ${ref}` }),
+  containerStop: (ref: string, t: number): EngineCall => ({
+    method: 'POST',
+    path: `/containers/${id(ref)}/stop`,
+    query: { t },
+    accept: [204, 304, 404],
+    what: `stop the container ${ref}`,
+  }),
   containerRemove: (ref: string): EngineCall => ({
     method: 'DELETE',
     path: `/containers/${id(ref)}`,
@@ -53,13 +81,48 @@ export const dockerCalls = {
     what: `remove the container ${ref}`,
   }),
   /** HEAD: the stat of a path inside the container, in a header; 404 when it does not exist. */
-  archiveStat: (ref: string, path: string): EngineCall => ({ method: 'HEAD', path: `/containers/${id(ref)}/archive`, query: { path }, accept: [200, 404], what: `look for ${path} in the container ${ref}` }),
+  archiveStat: (ref: string, path: string): EngineCall => ({
+    method: 'HEAD',
+    path: `/containers/${id(ref)}/archive`,
+    query: { path },
+    accept: [200, 404],
+    what: `look for ${path} in the container ${ref}`,
+  }),
   /** GET: a tar of one path inside the container; 404 when it does not exist. */
-  archiveGet: (ref: string, path: string): EngineCall => ({ method: 'GET', path: `/containers/${id(ref)}/archive`, query: { path }, accept: [200, 404], what: `read ${path} in the container ${ref}` }),
-  archivePut: (ref: string, path: string): EngineCall => ({ method: 'PUT', path: `/containers/${id(ref)}/archive`, query: { path }, accept: [200, 404], what: `copy files into the container ${ref}` }),
-  execCreate: (ref: string, body: unknown): EngineCall => ({ method: 'POST', path: `/containers/${id(ref)}/exec`, json: body, accept: [201, 404, 409], what: `run a command in the container ${ref}` }),
-  execStart: (execId: string, tty: boolean): EngineCall => ({ method: 'POST', path: `/exec/${id(execId)}/start`, json: { Detach: false, Tty: tty }, accept: [101, 200], what: 'start a command in the container' }),
-  execInspect: (execId: string): EngineCall => ({ method: 'GET', path: `/exec/${id(execId)}/json`, accept: [200], what: 'read the exit code of a command' }),
+  archiveGet: (ref: string, path: string): EngineCall => ({
+    method: 'GET',
+    path: `/containers/${id(ref)}/archive`,
+    query: { path },
+    accept: [200, 404],
+    what: `read ${path} in the container ${ref}`,
+  }),
+  archivePut: (ref: string, path: string): EngineCall => ({
+    method: 'PUT',
+    path: `/containers/${id(ref)}/archive`,
+    query: { path },
+    accept: [200, 404],
+    what: `copy files into the container ${ref}`,
+  }),
+  execCreate: (ref: string, body: unknown): EngineCall => ({
+    method: 'POST',
+    path: `/containers/${id(ref)}/exec`,
+    json: body,
+    accept: [201, 404, 409],
+    what: `run a command in the container ${ref}`,
+  }),
+  execStart: (execId: string, tty: boolean): EngineCall => ({
+    method: 'POST',
+    path: `/exec/${id(execId)}/start`,
+    json: { Detach: false, Tty: tty },
+    accept: [101, 200],
+    what: 'start a command in the container',
+  }),
+  execInspect: (execId: string): EngineCall => ({
+    method: 'GET',
+    path: `/exec/${id(execId)}/json`,
+    accept: [200],
+    what: 'read the exit code of a command',
+  }),
   logs: (ref: string, tail: number): EngineCall => ({
     method: 'GET',
     path: `/containers/${id(ref)}/logs`,
@@ -70,7 +133,16 @@ export const dockerCalls = {
 };
 
 /** What ends, pauses or (re)starts a container: what makes a remembered inspect of it stale. */
-export const CONTAINER_CHANGE_EVENTS = ['start', 'restart', 'stop', 'die', 'kill', 'pause', 'unpause', 'destroy'] as const;
+export const CONTAINER_CHANGE_EVENTS = [
+  'start',
+  'restart',
+  'stop',
+  'die',
+  'kill',
+  'pause',
+  'unpause',
+  'destroy',
+] as const;
 
 /** `GET /events`: an endless stream of one JSON object a line, from now on. */
 export const containerEventsCall = (): EngineCall => ({
@@ -78,7 +150,7 @@ export const containerEventsCall = (): EngineCall => ({
   path: '/events',
   query: { filters: JSON.stringify({ type: ['container'], event: CONTAINER_CHANGE_EVENTS, label: [WORKSPACE_LABEL] }) },
   accept: [200],
-  what: 'follow the workspace containers\' events',
+  what: "follow the workspace containers' events",
 });
 
 export const SSH_PORT = '22/tcp';
@@ -106,7 +178,9 @@ export interface ContainerCreateInput {
 export function containerCreateBody(input: ContainerCreateInput): Record<string, unknown> {
   const { spec, nodeFolder, labels, command } = input;
   const d = spec.docker;
-  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = { [SSH_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }] };
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {
+    [SSH_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }],
+  };
   const exposed: Record<string, object> = { [SSH_PORT]: {} };
   for (const p of input.ports ?? []) {
     bindings[`${p.guestPort}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: String(p.nodePort) }];
@@ -117,7 +191,9 @@ export function containerCreateBody(input: ContainerCreateInput): Record<string,
     ...run.fields,
     Mounts: [
       { Type: 'bind', Source: nodeFolder, Target: spec.workspaceFolder },
-      ...(input.brought ? [{ Type: 'bind', Source: input.brought.nodeDir, Target: input.brought.mountPath, ReadOnly: true }] : []),
+      ...(input.brought
+        ? [{ Type: 'bind', Source: input.brought.nodeDir, Target: input.brought.mountPath, ReadOnly: true }]
+        : []),
       ...run.mounts,
     ],
     PortBindings: bindings,
@@ -134,7 +210,12 @@ export function containerCreateBody(input: ContainerCreateInput): Record<string,
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     WorkingDir: spec.workspaceFolder,
     // The project's own labels first: ours always win.
-    Labels: { ...d.run?.labels, ...labels, [WORKSPACE_LABEL]: spec.name, ...(input.brought ? { [SSH_SERVER_LABEL]: 'agent' } : {}) },
+    Labels: {
+      ...d.run?.labels,
+      ...labels,
+      [WORKSPACE_LABEL]: spec.name,
+      ...(input.brought ? { [SSH_SERVER_LABEL]: 'agent' } : {}),
+    },
     ExposedPorts: exposed,
     HostConfig: hostConfig,
   };

@@ -8,7 +8,8 @@ export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
 export const dockerApiDescription: SocketApi = {
   what: 'Docker engine',
-  startHint: 'Install Docker (e.g. `apt-get install docker.io`) and start it, or set DOCKER_HOST=unix:///path/to/docker.sock for the agent.',
+  startHint:
+    'Install Docker (e.g. `apt-get install docker.io`) and start it, or set DOCKER_HOST=unix:///path/to/docker.sock for the agent.',
   group: 'docker',
 };
 
@@ -26,7 +27,10 @@ export function rootlessDockerSocket(uid: number): string {
  * The socket DOCKER_HOST names; else this user's rootless engine if its socket exists; else the
  * system one. Or why DOCKER_HOST cannot be used.
  */
-export function dockerSocket(env: NodeJS.ProcessEnv, lookup: SocketLookup = {}): { socket: string } | { error: string; hint: string } {
+export function dockerSocket(
+  env: NodeJS.ProcessEnv,
+  lookup: SocketLookup = {},
+): { socket: string } | { error: string; hint: string } {
   const host = env.DOCKER_HOST?.trim();
   if (!host) {
     const uid = lookup.uid ?? process.getuid?.();
@@ -56,15 +60,24 @@ export function parseDockerVersion(body: string): { version: string; apiVersion?
 }
 
 export function dockerStatusFrom(socket: string, outcome: ProbeOutcome, timeoutMs: number): DockerStatus {
-  if (!outcome.ok) return { available: false, socket, ...socketFailure(dockerApiDescription, socket, outcome, timeoutMs) };
+  if (!outcome.ok)
+    return { available: false, socket, ...socketFailure(dockerApiDescription, socket, outcome, timeoutMs) };
   const parsed = parseDockerVersion(outcome.body);
   if (!parsed) {
-    return { available: false, socket, error: `the program on ${socket} does not answer like a Docker engine (unexpected /version reply)` };
+    return {
+      available: false,
+      socket,
+      error: `the program on ${socket} does not answer like a Docker engine (unexpected /version reply)`,
+    };
   }
   return { available: true, socket, ...parsed };
 }
 
-export async function detectDocker(env: NodeJS.ProcessEnv, runner: ProbeRunner, timeoutMs: number): Promise<DockerStatus> {
+export async function detectDocker(
+  env: NodeJS.ProcessEnv,
+  runner: ProbeRunner,
+  timeoutMs: number,
+): Promise<DockerStatus> {
   const where = dockerSocket(env);
   if ('error' in where) return { available: false, error: where.error, hint: where.hint };
   const outcome = await runner.run({ kind: 'http-unix', socketPath: where.socket, path: '/version' }, timeoutMs);

@@ -12,7 +12,13 @@ export type EngineCall = HttpCall;
 /** The engine's `{"message": "…"}` error body, or the raw text. */
 export const engineMessage = (body: Buffer | string): string => jsonErrorText(body, 'message');
 
-const DOCKER_API: UnixHttpApi = { name: 'Docker', host: 'docker', provider: 'docker', socket: dockerApiDescription, errorText: engineMessage };
+const DOCKER_API: UnixHttpApi = {
+  name: 'Docker',
+  host: 'docker',
+  provider: 'docker',
+  socket: dockerApiDescription,
+  errorText: engineMessage,
+};
 
 export class EngineClient extends UnixHttpClient {
   constructor(socketPath: string, defaultTimeoutMs?: number) {

@@ -11,18 +11,43 @@ const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 /** Output kept when the caller gives no sink. */
 const COLLECT_MAX = 1024 * 1024;
 
-export async function dockerExec(engine: EngineClient, containerId: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+export async function dockerExec(
+  engine: EngineClient,
+  containerId: string,
+  argv: string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
   if (argv.length === 0) throw new Error('exec: empty argv');
   const tty = opts.tty === true;
   const created = await engine.json(
-    dockerCalls.execCreate(containerId, execCreateBody({ argv, user: opts.user, env: opts.env, workingDir: opts.workingDir, tty, stdin: opts.stdin !== undefined })),
+    dockerCalls.execCreate(
+      containerId,
+      execCreateBody({
+        argv,
+        user: opts.user,
+        env: opts.env,
+        workingDir: opts.workingDir,
+        tty,
+        stdin: opts.stdin !== undefined,
+      }),
+    ),
     { timeoutMs: 15_000, signal: opts.signal },
   );
-  if (created.status === 404) throw new AgentError('WORKSPACE_MISSING', `The container ${containerId.slice(0, 12)} no longer exists`, { provider: 'docker' });
-  if (created.status === 409) throw new AgentError('WORKSPACE_NOT_RUNNING', `The container ${containerId.slice(0, 12)} is not running`, { provider: 'docker', hint: 'Start the workspace first.' });
+  if (created.status === 404)
+    throw new AgentError('WORKSPACE_MISSING', `The container ${containerId.slice(0, 12)} no longer exists`, {
+      provider: 'docker',
+    });
+  if (created.status === 409)
+    throw new AgentError('WORKSPACE_NOT_RUNNING', `The container ${containerId.slice(0, 12)} is not running`, {
+      provider: 'docker',
+      hint: 'Start the workspace first.',
+    });
   const execId = parseIdReply(created.value, 'an exec create reply');
 
-  const collected: Record<StreamKind, TailBuffer> = { stdout: new TailBuffer(COLLECT_MAX), stderr: new TailBuffer(COLLECT_MAX) };
+  const collected: Record<StreamKind, TailBuffer> = {
+    stdout: new TailBuffer(COLLECT_MAX),
+    stderr: new TailBuffer(COLLECT_MAX),
+  };
   const sink = (kind: StreamKind, data: Buffer): void => {
     const to = kind === 'stdout' ? opts.onStdout : opts.onStderr;
     if (to) to(data);
@@ -40,18 +65,32 @@ export async function dockerExec(engine: EngineClient, containerId: string, argv
     // Cancelling stops the reading; the engine has no call that ends an exec's process.
     await engine.send(dockerCalls.execStart(execId, tty), { onChunk: onOutput, timeoutMs, signal: opts.signal });
   }
-  return { exitCode: await exitCodeOf(engine, execId), stdout: collected.stdout.toString(), stderr: collected.stderr.toString() };
+  return {
+    exitCode: await exitCodeOf(engine, execId),
+    stdout: collected.stdout.toString(),
+    stderr: collected.stderr.toString(),
+  };
 }
 
 /** Writes stdin, half-closes (the command sees EOF), and reads output until the engine closes. */
-function pumpHijacked(socket: Socket, head: Buffer, stdin: AsyncIterable<Buffer> | Buffer, onOutput: (c: Buffer) => void, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+function pumpHijacked(
+  socket: Socket,
+  head: Buffer,
+  stdin: AsyncIterable<Buffer> | Buffer,
+  onOutput: (c: Buffer) => void,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const fail = (message: string): void => {
       clearTimeout(timer);
       socket.destroy();
       reject(new AgentError('PROVIDER_ERROR', message, { provider: 'docker' }));
     };
-    const timer = setTimeout(() => fail(`A command in the container did not finish within ${timeoutMs / 1000} s`), timeoutMs);
+    const timer = setTimeout(
+      () => fail(`A command in the container did not finish within ${timeoutMs / 1000} s`),
+      timeoutMs,
+    );
     if (signal?.aborted) return fail('A command in the container was cancelled');
     signal?.addEventListener('abort', () => fail('A command in the container was cancelled'), { once: true });
     if (head.length) onOutput(head);
@@ -87,5 +126,9 @@ async function exitCodeOf(engine: EngineClient, execId: string): Promise<number>
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new AgentError('PROVIDER_ERROR', 'A command in the container ended, but the engine did not report its exit code', { provider: 'docker' });
+  throw new AgentError(
+    'PROVIDER_ERROR',
+    'A command in the container ended, but the engine did not report its exit code',
+    { provider: 'docker' },
+  );
 }

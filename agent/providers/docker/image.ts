@@ -21,12 +21,18 @@ export async function imageExists(engine: EngineClient, image: string, signal?: 
 }
 
 /** Pulls the image unless the engine has it; a pulled image for another platform is refused. */
-export async function ensureImage(engine: EngineClient, image: string, progress: (line: string) => void, signal?: AbortSignal): Promise<void> {
+export async function ensureImage(
+  engine: EngineClient,
+  image: string,
+  progress: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   if (await imageExists(engine, image, signal)) return;
   await pullImage(engine, image, { progress, ...(signal ? { signal } : {}) });
   const r = await engine.json(dockerCalls.imageInspect(image), { timeoutMs: 15_000, signal });
   const pulled = r.status === 200 ? parseImageInspect(r.value) : undefined;
-  if (!pulled) throw pullError(image, parseImageRef(image).registry, 'the engine does not have the image after the pull');
+  if (!pulled)
+    throw pullError(image, parseImageRef(image).registry, 'the engine does not have the image after the pull');
   const wrong = platformMismatch(image, pulled.os, pulled.architecture);
   if (wrong) throw wrong;
 }
@@ -84,7 +90,13 @@ function hasFile(dir: Dir, path: string): boolean {
 }
 
 /** Builds `spec.docker.image` from the context (streamed as a tar); progress lines go to `progress`. */
-export async function buildImage(engine: EngineClient, spec: DockerWorkspaceSpec, nodeFolder: string, progress: (line: string) => void, signal?: AbortSignal): Promise<void> {
+export async function buildImage(
+  engine: EngineClient,
+  spec: DockerWorkspaceSpec,
+  nodeFolder: string,
+  progress: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const d = spec.docker;
   const build = d.build!;
   const dir = openBuildContext(nodeFolder, build.context);
@@ -95,15 +107,26 @@ export async function buildImage(engine: EngineClient, spec: DockerWorkspaceSpec
   }
 }
 
-async function buildFrom(engine: EngineClient, image: string, build: NonNullable<DockerSettings['build']>, dir: Dir, progress: (line: string) => void, signal?: AbortSignal): Promise<void> {
+async function buildFrom(
+  engine: EngineClient,
+  image: string,
+  build: NonNullable<DockerSettings['build']>,
+  dir: Dir,
+  progress: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   // A context of `.` exists from the start (the empty project folder): the Dockerfile tells
   // whether the project has been synced yet.
   const dockerfile = build.dockerfile ?? 'Dockerfile';
   if (!hasFile(dir, dockerfile)) {
-    throw new AgentError('BUILD_CONTEXT_MISSING', `The Dockerfile ${dockerfile} is not in the build context ${build.context} on the node`, {
-      provider: 'docker',
-      hint: 'Sync the project to the node first (`vendetta workspace up` does), then create the workspace again.',
-    });
+    throw new AgentError(
+      'BUILD_CONTEXT_MISSING',
+      `The Dockerfile ${dockerfile} is not in the build context ${build.context} on the node`,
+      {
+        provider: 'docker',
+        hint: 'Sync the project to the node first (`vendetta workspace up` does), then create the workspace again.',
+      },
+    );
   }
   const tail = new TailBuffer(4_000);
   let pending = '';

@@ -32,7 +32,10 @@ export function parseContainerEvent(line: string): ContainerEvent | undefined {
   const id = typeof actor.ID === 'string' ? actor.ID : typeof o.id === 'string' ? o.id : undefined;
   const action = typeof o.Action === 'string' ? o.Action : typeof o.status === 'string' ? o.status : undefined;
   if ((o.Type ?? 'container') !== 'container' || !id || !action) return undefined;
-  const attrs = typeof actor.Attributes === 'object' && actor.Attributes !== null ? (actor.Attributes as Record<string, unknown>) : {};
+  const attrs =
+    typeof actor.Attributes === 'object' && actor.Attributes !== null
+      ? (actor.Attributes as Record<string, unknown>)
+      : {};
   return { action, id, ...(typeof attrs.name === 'string' ? { name: attrs.name } : {}) };
 }
 
@@ -79,7 +82,8 @@ export class InspectCache {
   forget(ref: string): void {
     this.epoch++;
     for (const [key, ws] of this.entries) {
-      if (key === ref || ws.providerId === ref || ws.providerId.startsWith(ref) || ref.startsWith(key)) this.entries.delete(key);
+      if (key === ref || ws.providerId === ref || ws.providerId.startsWith(ref) || ref.startsWith(key))
+        this.entries.delete(key);
     }
   }
 

@@ -67,9 +67,14 @@ function time(v: unknown): string | undefined {
   return s && !s.startsWith('0001-01-01') ? s : undefined;
 }
 
-function stateOf(status: string | undefined, restarting: boolean, error: string | undefined): Pick<ProviderWorkspace, 'state' | 'error'> {
+function stateOf(
+  status: string | undefined,
+  restarting: boolean,
+  error: string | undefined,
+): Pick<ProviderWorkspace, 'state' | 'error'> {
   if (error) return { state: 'error', error };
-  if (restarting || status === 'restarting') return { state: 'error', error: 'its main process keeps exiting and the engine keeps restarting it' };
+  if (restarting || status === 'restarting')
+    return { state: 'error', error: 'its main process keeps exiting and the engine keeps restarting it' };
   switch (status) {
     case 'running':
       return { state: 'running' };
@@ -97,7 +102,9 @@ export function parseContainerInspect(value: unknown): ProviderWorkspace {
   const network = isObj(value.NetworkSettings) ? value.NetworkSettings : {};
   const running = state.Running === true && state.Restarting !== true;
   const mounts = Array.isArray(value.Mounts) ? value.Mounts.filter(isObj) : [];
-  const bind = mounts.find((m) => m.Type === 'bind' && str(m.Destination) === str(config.WorkingDir)) ?? mounts.find((m) => m.Type === 'bind');
+  const bind =
+    mounts.find((m) => m.Type === 'bind' && str(m.Destination) === str(config.WorkingDir)) ??
+    mounts.find((m) => m.Type === 'bind');
   const out: ProviderWorkspace = {
     name: labels[WORKSPACE_LABEL] ?? '',
     providerId: id,
@@ -128,10 +135,22 @@ export function parseContainerList(value: unknown): ProviderWorkspace[] {
     if (!id) throw new UnexpectedReply('a container list entry without Id');
     const labels = labelsOf(c.Labels);
     const status = str(c.State);
-    const out: ProviderWorkspace = { name: labels[WORKSPACE_LABEL] ?? '', providerId: id, ...stateOf(status, false, undefined), image: str(c.Image) ?? '', labels };
+    const out: ProviderWorkspace = {
+      name: labels[WORKSPACE_LABEL] ?? '',
+      providerId: id,
+      ...stateOf(status, false, undefined),
+      image: str(c.Image) ?? '',
+      labels,
+    };
     if (status === 'running' && Array.isArray(c.Ports)) {
       for (const p of c.Ports.filter(isObj)) {
-        if (p.PrivatePort === 22 && p.Type === 'tcp' && typeof p.PublicPort === 'number' && (p.IP === '127.0.0.1' || p.IP === undefined)) out.sshPort = p.PublicPort;
+        if (
+          p.PrivatePort === 22 &&
+          p.Type === 'tcp' &&
+          typeof p.PublicPort === 'number' &&
+          (p.IP === '127.0.0.1' || p.IP === undefined)
+        )
+          out.sshPort = p.PublicPort;
       }
     }
     if (typeof c.Created === 'number') out.createdAt = new Date(c.Created * 1000).toISOString();
@@ -165,7 +184,11 @@ export function parseImageInspect(value: unknown): { id: string; os?: string; ar
   return { id, ...(os ? { os } : {}), ...(architecture ? { architecture } : {}) };
 }
 
-export type BuildMessage = { kind: 'stream'; text: string } | { kind: 'error'; message: string } | { kind: 'aux'; id?: string } | { kind: 'other' };
+export type BuildMessage =
+  | { kind: 'stream'; text: string }
+  | { kind: 'error'; message: string }
+  | { kind: 'aux'; id?: string }
+  | { kind: 'other' };
 
 /** One line of the JSON-lines progress stream of `POST /build` (and image import). */
 export function parseBuildLine(line: string): BuildMessage | undefined {
@@ -185,13 +208,20 @@ export function parseBuildLine(line: string): BuildMessage | undefined {
 }
 
 /** The `X-Docker-Container-Path-Stat` header of `HEAD /containers/{id}/archive`: base64 JSON. */
-export function parsePathStat(header: string | string[] | undefined): { name: string; size: number; mode: number; linkTarget: string } | undefined {
+export function parsePathStat(
+  header: string | string[] | undefined,
+): { name: string; size: number; mode: number; linkTarget: string } | undefined {
   const raw = Array.isArray(header) ? header[0] : header;
   if (!raw) return undefined;
   try {
     const v = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as unknown;
     if (!isObj(v) || typeof v.mode !== 'number') return undefined;
-    return { name: str(v.name) ?? '', size: typeof v.size === 'number' ? v.size : 0, mode: v.mode, linkTarget: str(v.linkTarget) ?? '' };
+    return {
+      name: str(v.name) ?? '',
+      size: typeof v.size === 'number' ? v.size : 0,
+      mode: v.mode,
+      linkTarget: str(v.linkTarget) ?? '',
+    };
   } catch {
     return undefined;
   }
@@ -203,6 +233,8 @@ export function parsePathStat(header: string | string[] | undefined): { name: st
  * failed: port is already allocated"), if that is what it is.
  */
 export function takenNodePort(message: string): number | undefined {
-  const m = /127\.0\.0\.1:(\d+)(?::|\s)[^]*?(address already in use|port is already allocated)/.exec(message) ?? /(?:address already in use|port is already allocated)[^]*?127\.0\.0\.1:(\d+)/.exec(message);
+  const m =
+    /127\.0\.0\.1:(\d+)(?::|\s)[^]*?(address already in use|port is already allocated)/.exec(message) ??
+    /(?:address already in use|port is already allocated)[^]*?127\.0\.0\.1:(\d+)/.exec(message);
   return m ? Number(m[1]) : undefined;
 }

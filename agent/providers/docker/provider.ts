@@ -1,10 +1,27 @@
 /** Workspaces as Docker containers, through the Engine API on the node's socket. */
 import { AgentError } from '../../errors';
-import { builtImagePrefix, specImage, WORKSPACE_LABEL, type DockerWorkspaceSpec, type WorkspaceSpec } from '../../protocol';
+import {
+  builtImagePrefix,
+  specImage,
+  WORKSPACE_LABEL,
+  type DockerWorkspaceSpec,
+  type WorkspaceSpec,
+} from '../../protocol';
 import { tarBuffer, type TarInput } from '../../../common/tar/encode';
 import { readTar } from '../../../common/tar/decode';
 import { sshdAccountFiles } from '../broughtSshd';
-import { NodePortTakenError, type BroughtSshServer, type CallOptions, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type SshServerIntent, type WorkspaceFile, type WorkspaceProvider } from '../contract';
+import {
+  NodePortTakenError,
+  type BroughtSshServer,
+  type CallOptions,
+  type ExecOptions,
+  type ExecResult,
+  type ProviderCreateRequest,
+  type ProviderWorkspace,
+  type SshServerIntent,
+  type WorkspaceFile,
+  type WorkspaceProvider,
+} from '../contract';
 import { containerCreateBody, dockerCalls } from './api';
 import { EngineClient, EngineHttpError } from './engine';
 import { dockerExec } from './exec';
@@ -16,7 +33,13 @@ import { demuxAll } from './stream';
 export const containerName = (workspace: string): string => `vendetta-${workspace}`;
 
 /** Docker runs the SSH server as the container's main process: in the foreground, logging to stderr. */
-export const sshdMainProcess = (ssh: Pick<SshServerIntent, 'binary' | 'configPath'>): string[] => [ssh.binary, '-D', '-e', '-f', ssh.configPath];
+export const sshdMainProcess = (ssh: Pick<SshServerIntent, 'binary' | 'configPath'>): string[] => [
+  ssh.binary,
+  '-D',
+  '-e',
+  '-f',
+  ssh.configPath,
+];
 
 /** Seconds the SSH server gets to exit on stop before SIGKILL. */
 const STOP_GRACE_S = 5;
@@ -41,7 +64,11 @@ export class DockerProvider implements WorkspaceProvider {
       const image = spec.docker.image;
       // A build never tags over an image the project did not name (the shared base image).
       if (spec.docker.build && !image.startsWith(builtImagePrefix(spec.name))) {
-        throw new AgentError('INVALID_PARAMS', `A built image must be named ${builtImagePrefix(spec.name)}<hash of the build inputs>, not ${image}`, { provider: 'docker', hint: 'Upgrade vendetta so the coordinator and the agent match.' });
+        throw new AgentError(
+          'INVALID_PARAMS',
+          `A built image must be named ${builtImagePrefix(spec.name)}<hash of the build inputs>, not ${image}`,
+          { provider: 'docker', hint: 'Upgrade vendetta so the coordinator and the agent match.' },
+        );
       }
       const adopted = req.adopt ? await this.adoptable(req.adopt, req) : undefined;
       let id = adopted?.providerId;
@@ -66,7 +93,9 @@ export class DockerProvider implements WorkspaceProvider {
         id = await this.createContainer(req, server);
         brought = true;
       }
-      const accounts = brought ? sshdAccountFiles(await this.readFile(id, '/etc/passwd', req), await this.readFile(id, '/etc/group', req)) : [];
+      const accounts = brought
+        ? sshdAccountFiles(await this.readFile(id, '/etc/passwd', req), await this.readFile(id, '/etc/group', req))
+        : [];
       await this.putFiles(id, [...accounts, ...req.seedFiles], req);
       return (await this.inspect(id, req)) ?? missing(id);
     });
@@ -81,24 +110,43 @@ export class DockerProvider implements WorkspaceProvider {
     if (!found) return undefined;
     const ours = Object.entries(req.labels).every(([k, v]) => found.labels[k] === undefined || found.labels[k] === v);
     if (!ours) throw conflict(containerName(req.spec.name), req.spec.name);
-    const matches = found.name === req.spec.name && found.image === specImage(req.spec) && found.nodeFolder === req.nodeFolder;
+    const matches =
+      found.name === req.spec.name && found.image === specImage(req.spec) && found.nodeFolder === req.nodeFolder;
     if (matches) return found;
-    req.progress(`Replacing the container ${containerName(req.spec.name)} left by an earlier create (it does not match the config)`);
+    req.progress(
+      `Replacing the container ${containerName(req.spec.name)} left by an earlier create (it does not match the config)`,
+    );
     await this.remove(found.providerId, req);
     return undefined;
   }
 
-  private async createContainer(req: ProviderCreateRequest, brought?: BroughtSshServer, retried = false): Promise<string> {
+  private async createContainer(
+    req: ProviderCreateRequest,
+    brought?: BroughtSshServer,
+    retried = false,
+  ): Promise<string> {
     const name = containerName(req.spec.name);
     const command = brought ? brought.argv : sshdMainProcess(req.ssh);
-    const body = containerCreateBody({ spec: dockerSpec(req.spec), nodeFolder: req.nodeFolder, labels: req.labels, command, ...(brought ? { brought } : {}), ...(req.ports ? { ports: req.ports } : {}) });
+    const body = containerCreateBody({
+      spec: dockerSpec(req.spec),
+      nodeFolder: req.nodeFolder,
+      labels: req.labels,
+      command,
+      ...(brought ? { brought } : {}),
+      ...(req.ports ? { ports: req.ports } : {}),
+    });
     try {
-      return parseIdReply((await this.engine.json(dockerCalls.containerCreate(name, body), { timeoutMs: 60_000, signal: req.signal })).value, 'a container create reply');
+      return parseIdReply(
+        (await this.engine.json(dockerCalls.containerCreate(name, body), { timeoutMs: 60_000, signal: req.signal }))
+          .value,
+        'a container create reply',
+      );
     } catch (err) {
       if (!(err instanceof EngineHttpError) || err.status !== 409) throw err;
       // The name is taken. Ours (same workspace label): adopt it. Anyone else's: refuse.
       const holder = await this.inspect(name, req);
-      if (holder && holder.name === req.spec.name && (await this.adoptable(holder.providerId, req))) return holder.providerId;
+      if (holder && holder.name === req.spec.name && (await this.adoptable(holder.providerId, req)))
+        return holder.providerId;
       if (holder?.name === req.spec.name && !retried) return this.createContainer(req, brought, true); // adoptable() removed it
       throw conflict(name, req.spec.name);
     }
@@ -113,7 +161,11 @@ export class DockerProvider implements WorkspaceProvider {
 
   /** A small regular file of the container (at most 1 MiB), or undefined when it is not there or not a file. */
   private async readFile(id: string, path: string, opts: CallOptions): Promise<string | undefined> {
-    const r = await this.engine.send(dockerCalls.archiveGet(id, path), { timeoutMs: 15_000, maxBody: 2 * 1024 * 1024, signal: opts.signal });
+    const r = await this.engine.send(dockerCalls.archiveGet(id, path), {
+      timeoutMs: 15_000,
+      maxBody: 2 * 1024 * 1024,
+      signal: opts.signal,
+    });
     if (r.status !== 200) return undefined;
     for await (const entry of readTar(oneChunk(r.body))) {
       if (entry.type !== 'file') return undefined;
@@ -126,9 +178,13 @@ export class DockerProvider implements WorkspaceProvider {
 
   async start(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace> {
     return this.guard(async () => {
-      const r = await this.changing(id, () => this.engine.send(dockerCalls.containerStart(id), { timeoutMs: 60_000, signal: opts.signal })).catch((err: unknown) => {
+      const r = await this.changing(id, () =>
+        this.engine.send(dockerCalls.containerStart(id), { timeoutMs: 60_000, signal: opts.signal }),
+      ).catch((err: unknown) => {
         const taken = err instanceof EngineHttpError ? takenNodePort(err.message) : undefined;
-        throw taken === undefined ? err : new NodePortTakenError(taken, err instanceof Error ? err.message : String(err), { cause: err });
+        throw taken === undefined
+          ? err
+          : new NodePortTakenError(taken, err instanceof Error ? err.message : String(err), { cause: err });
       });
       if (r.status === 404) throw missing(id);
       return (await this.inspect(id, opts)) ?? missing(id);
@@ -137,14 +193,21 @@ export class DockerProvider implements WorkspaceProvider {
 
   async stop(id: string, opts: CallOptions = {}): Promise<void> {
     return this.guard(async () => {
-      const r = await this.changing(id, () => this.engine.send(dockerCalls.containerStop(id, STOP_GRACE_S), { timeoutMs: (STOP_GRACE_S + 30) * 1000, signal: opts.signal }));
+      const r = await this.changing(id, () =>
+        this.engine.send(dockerCalls.containerStop(id, STOP_GRACE_S), {
+          timeoutMs: (STOP_GRACE_S + 30) * 1000,
+          signal: opts.signal,
+        }),
+      );
       if (r.status === 404) throw missing(id);
     });
   }
 
   async remove(id: string, opts: CallOptions = {}): Promise<void> {
     return this.guard(async () => {
-      await this.changing(id, () => this.engine.send(dockerCalls.containerRemove(id), { timeoutMs: 60_000, signal: opts.signal }));
+      await this.changing(id, () =>
+        this.engine.send(dockerCalls.containerRemove(id), { timeoutMs: 60_000, signal: opts.signal }),
+      );
     });
   }
 
@@ -182,7 +245,11 @@ export class DockerProvider implements WorkspaceProvider {
   }
 
   async list(opts: CallOptions = {}): Promise<ProviderWorkspace[]> {
-    return this.guard(async () => parseContainerList((await this.engine.json(dockerCalls.containerList(), { timeoutMs: 15_000, signal: opts.signal })).value));
+    return this.guard(async () =>
+      parseContainerList(
+        (await this.engine.json(dockerCalls.containerList(), { timeoutMs: 15_000, signal: opts.signal })).value,
+      ),
+    );
   }
 
   async putFiles(id: string, files: WorkspaceFile[], opts: CallOptions = {}): Promise<void> {
@@ -196,7 +263,12 @@ export class DockerProvider implements WorkspaceProvider {
         mtimeMs: Date.now(),
         data: f.content,
       }));
-      const r = await this.engine.send(dockerCalls.archivePut(id, '/'), { body: tarBuffer(entries), contentType: 'application/x-tar', timeoutMs: 60_000, signal: opts.signal });
+      const r = await this.engine.send(dockerCalls.archivePut(id, '/'), {
+        body: tarBuffer(entries),
+        contentType: 'application/x-tar',
+        timeoutMs: 60_000,
+        signal: opts.signal,
+      });
       if (r.status === 404) throw missing(id);
     });
   }
@@ -207,7 +279,11 @@ export class DockerProvider implements WorkspaceProvider {
 
   async logs(id: string, lines: number, opts: CallOptions = {}): Promise<string> {
     return this.guard(async () => {
-      const r = await this.engine.send(dockerCalls.logs(id, lines), { timeoutMs: 15_000, maxBody: 1024 * 1024, signal: opts.signal });
+      const r = await this.engine.send(dockerCalls.logs(id, lines), {
+        timeoutMs: 15_000,
+        maxBody: 1024 * 1024,
+        signal: opts.signal,
+      });
       if (r.status === 404) return '';
       const { stdout, stderr } = demuxAll(r.body);
       return (stdout + stderr).trim();
@@ -220,10 +296,15 @@ export class DockerProvider implements WorkspaceProvider {
       return await fn();
     } catch (err) {
       if (err instanceof EngineHttpError) {
-        throw new AgentError('PROVIDER_ERROR', err.message, { provider: 'docker', hint: 'See the Docker engine log on the node for details.', cause: err });
+        throw new AgentError('PROVIDER_ERROR', err.message, {
+          provider: 'docker',
+          hint: 'See the Docker engine log on the node for details.',
+          cause: err,
+        });
       }
       if (err instanceof AgentError) throw err;
-      if (err instanceof Error && err.name === 'UnexpectedReply') throw new AgentError('PROVIDER_ERROR', err.message, { provider: 'docker', cause: err });
+      if (err instanceof Error && err.name === 'UnexpectedReply')
+        throw new AgentError('PROVIDER_ERROR', err.message, { provider: 'docker', cause: err });
       throw err;
     }
   }
@@ -232,7 +313,11 @@ export class DockerProvider implements WorkspaceProvider {
 /** The spec of a docker workspace; any other reaching this provider is the agent's mistake. */
 function dockerSpec(spec: WorkspaceSpec): DockerWorkspaceSpec {
   if (spec.provider === 'docker') return spec;
-  throw new AgentError('INVALID_PARAMS', `The docker provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`, { provider: 'docker' });
+  throw new AgentError(
+    'INVALID_PARAMS',
+    `The docker provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`,
+    { provider: 'docker' },
+  );
 }
 
 async function* oneChunk(body: Buffer): AsyncGenerator<Buffer> {
@@ -240,10 +325,14 @@ async function* oneChunk(body: Buffer): AsyncGenerator<Buffer> {
 }
 
 function conflict(name: string, workspace: string): AgentError {
-  return new AgentError('WORKSPACE_CONFLICT', `A container named ${name} already exists on this node and was not made for workspace ${workspace} by this agent`, {
-    provider: 'docker',
-    hint: `Remove or rename it on the node (\`docker rm ${name}\`), or pick another workspace name.`,
-  });
+  return new AgentError(
+    'WORKSPACE_CONFLICT',
+    `A container named ${name} already exists on this node and was not made for workspace ${workspace} by this agent`,
+    {
+      provider: 'docker',
+      hint: `Remove or rename it on the node (\`docker rm ${name}\`), or pick another workspace name.`,
+    },
+  );
 }
 
 function missing(id: string): never {

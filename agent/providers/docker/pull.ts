@@ -18,7 +18,15 @@ const PROGRESS_EVERY_MS = 1_000;
 
 /** The node's platform as the engine names it. */
 export function nodePlatform(arch: string = process.arch): { os: string; architecture: string } {
-  const goArch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  const goArch: Record<string, string> = {
+    x64: 'amd64',
+    arm64: 'arm64',
+    arm: 'arm',
+    ia32: '386',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+  };
   return { os: 'linux', architecture: goArch[arch] ?? arch };
 }
 
@@ -34,7 +42,10 @@ export function pullCall(name: string, tag: string, platform: string, auth: stri
 }
 
 /** One line of the pull stream: a layer's state and bytes, or an error. */
-export type PullEvent = { kind: 'layer'; id: string; status: string; current?: number; total?: number } | { kind: 'error'; message: string } | { kind: 'other' };
+export type PullEvent =
+  | { kind: 'layer'; id: string; status: string; current?: number; total?: number }
+  | { kind: 'error'; message: string }
+  | { kind: 'other' };
 
 export function parsePullLine(line: string): PullEvent | undefined {
   const m = parseBuildLine(line);
@@ -47,11 +58,19 @@ export function parsePullLine(line: string): PullEvent | undefined {
     return { kind: 'other' };
   }
   const o = v as { status?: unknown; id?: unknown; progressDetail?: { current?: unknown; total?: unknown } };
-  if (typeof o.status !== 'string' || typeof o.id !== 'string' || !/^[0-9a-f]{12,64}$/.test(o.id)) return { kind: 'other' };
-  const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : undefined);
+  if (typeof o.status !== 'string' || typeof o.id !== 'string' || !/^[0-9a-f]{12,64}$/.test(o.id))
+    return { kind: 'other' };
+  const num = (x: unknown): number | undefined =>
+    typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : undefined;
   const current = num(o.progressDetail?.current);
   const total = num(o.progressDetail?.total);
-  return { kind: 'layer', id: o.id, status: o.status, ...(current !== undefined ? { current } : {}), ...(total !== undefined ? { total } : {}) };
+  return {
+    kind: 'layer',
+    id: o.id,
+    status: o.status,
+    ...(current !== undefined ? { current } : {}),
+    ...(total !== undefined ? { total } : {}),
+  };
 }
 
 const DONE = new Set(['Pull complete', 'Already exists']);
@@ -67,7 +86,11 @@ export class PullProgress {
     const downloading = e.status === 'Downloading';
     const next = {
       status: e.status,
-      current: downloading ? (e.current ?? old?.current ?? 0) : DONE.has(e.status) || e.status === 'Download complete' || e.status === 'Extracting' ? (old?.total ?? 0) : (old?.current ?? 0),
+      current: downloading
+        ? (e.current ?? old?.current ?? 0)
+        : DONE.has(e.status) || e.status === 'Download complete' || e.status === 'Extracting'
+          ? (old?.total ?? 0)
+          : (old?.current ?? 0),
       total: downloading && e.total !== undefined ? e.total : (old?.total ?? 0),
     };
     this.layers.set(e.id, next);
@@ -89,15 +112,38 @@ export function pullError(image: string, registry: string, message: string, caus
   const opts = (hint: string) => ({ provider: 'docker' as const, hint, ...(cause !== undefined ? { cause } : {}) });
   const login = registry === 'docker.io' ? '`docker login`' : `\`docker login ${registry}\``;
   if (/no matching manifest|does not match the specified platform|image's platform/i.test(message)) {
-    return new AgentError('IMAGE_PLATFORM_MISMATCH', `The image ${image} is not built for this node's platform (${nodePlatform().os}/${nodePlatform().architecture}): ${message}`, opts('Use a tag built for the node\'s platform, or a multi-platform image that includes it.'));
+    return new AgentError(
+      'IMAGE_PLATFORM_MISMATCH',
+      `The image ${image} is not built for this node's platform (${nodePlatform().os}/${nodePlatform().architecture}): ${message}`,
+      opts("Use a tag built for the node's platform, or a multi-platform image that includes it."),
+    );
   }
-  if (/unauthorized|authentication required|no basic auth credentials|denied|forbidden|\b40[13]\b/i.test(message) && !/repository does not exist/i.test(message)) {
-    return new AgentError('IMAGE_PULL_DENIED', `The registry ${registry} refused to let this node pull ${image}: ${message}`, opts(`On the node, as the agent's user, ${login} writes ~/.docker/config.json (or $DOCKER_CONFIG/config.json), which the agent reads, credential helpers included; nothing is sent from the laptop.`));
+  if (
+    /unauthorized|authentication required|no basic auth credentials|denied|forbidden|\b40[13]\b/i.test(message) &&
+    !/repository does not exist/i.test(message)
+  ) {
+    return new AgentError(
+      'IMAGE_PULL_DENIED',
+      `The registry ${registry} refused to let this node pull ${image}: ${message}`,
+      opts(
+        `On the node, as the agent's user, ${login} writes ~/.docker/config.json (or $DOCKER_CONFIG/config.json), which the agent reads, credential helpers included; nothing is sent from the laptop.`,
+      ),
+    );
   }
   if (/manifest unknown|not found|repository does not exist|name unknown/i.test(message)) {
-    return new AgentError('IMAGE_NOT_FOUND', `The image ${image} is not in the registry ${registry}: ${message}`, opts(`Check the name and tag in the workspace config; if the repository is private, log in on the node: \`docker login ${registry}\`.`));
+    return new AgentError(
+      'IMAGE_NOT_FOUND',
+      `The image ${image} is not in the registry ${registry}: ${message}`,
+      opts(
+        `Check the name and tag in the workspace config; if the repository is private, log in on the node: \`docker login ${registry}\`.`,
+      ),
+    );
   }
-  return new AgentError('IMAGE_PULL_FAILED', `Could not pull ${image} from ${registry}: ${message}`, opts(`Check that the node reaches ${registry} (DNS, proxy, firewall); the engine said what it saw.`));
+  return new AgentError(
+    'IMAGE_PULL_FAILED',
+    `Could not pull ${image} from ${registry}: ${message}`,
+    opts(`Check that the node reaches ${registry} (DNS, proxy, firewall); the engine said what it saw.`),
+  );
 }
 
 export interface PullOptions {
@@ -113,13 +159,18 @@ export async function pullImage(engine: EngineClient, image: string, opts: PullO
   let source = 'no credentials';
   try {
     const found = await credentialFor(ref.registry, opts.auth ?? nodeAuthDeps);
-    if (found) [auth, source] = [registryAuthHeader(ref.registry, found.credential), `credentials from ${found.source}`];
+    if (found)
+      [auth, source] = [registryAuthHeader(ref.registry, found.credential), `credentials from ${found.source}`];
   } catch (err) {
-    throw new AgentError('IMAGE_PULL_DENIED', `Could not read the node's credentials for ${ref.registry}: ${err instanceof Error ? err.message : String(err)}`, {
-      provider: 'docker',
-      hint: 'Fix ~/.docker/config.json of the agent\'s user on the node (or $DOCKER_CONFIG), or its credential helper.',
-      cause: err,
-    });
+    throw new AgentError(
+      'IMAGE_PULL_DENIED',
+      `Could not read the node's credentials for ${ref.registry}: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        provider: 'docker',
+        hint: "Fix ~/.docker/config.json of the agent's user on the node (or $DOCKER_CONFIG), or its credential helper.",
+        cause: err,
+      },
+    );
   }
   const platform = nodePlatform();
   opts.progress(`Pulling the image ${image} (${source})`);
@@ -157,8 +208,17 @@ export async function pullImage(engine: EngineClient, image: string, opts: PullO
 }
 
 /** After a pull: an image for another platform is refused here, before a container fails with "exec format error". */
-export function platformMismatch(image: string, os: string | undefined, architecture: string | undefined): AgentError | undefined {
+export function platformMismatch(
+  image: string,
+  os: string | undefined,
+  architecture: string | undefined,
+): AgentError | undefined {
   const want = nodePlatform();
-  if ((os === undefined || os === want.os) && (architecture === undefined || architecture === want.architecture)) return undefined;
-  return pullError(image, parseImageRef(image).registry, `image's platform ${os ?? '?'}/${architecture ?? '?'} does not match the node's ${want.os}/${want.architecture}`);
+  if ((os === undefined || os === want.os) && (architecture === undefined || architecture === want.architecture))
+    return undefined;
+  return pullError(
+    image,
+    parseImageRef(image).registry,
+    `image's platform ${os ?? '?'}/${architecture ?? '?'} does not match the node's ${want.os}/${want.architecture}`,
+  );
 }

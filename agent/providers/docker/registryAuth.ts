@@ -36,7 +36,8 @@ export function parseImageRef(ref: string): ImageRef {
     if (colon > name.lastIndexOf('/')) name = name.slice(0, colon);
   }
   const first = name.split('/')[0]!;
-  const registry = name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : DOCKER_HUB;
+  const registry =
+    name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : DOCKER_HUB;
   return { registry, name, tag: tag || 'latest' };
 }
 
@@ -62,11 +63,15 @@ export interface AuthDeps {
 }
 
 /** Where the credential for `registry` comes from, and the credential; undefined: pull anonymously. */
-export async function credentialFor(registry: string, deps: AuthDeps): Promise<{ source: string; credential: Credential } | undefined> {
+export async function credentialFor(
+  registry: string,
+  deps: AuthDeps,
+): Promise<{ source: string; credential: Credential } | undefined> {
   const config = deps.config();
   if (!config) return undefined;
   const server = registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
-  const helper = Object.entries(config.credHelpers ?? {}).find(([k]) => hostOfKey(k) === registry)?.[1] ?? config.credsStore;
+  const helper =
+    Object.entries(config.credHelpers ?? {}).find(([k]) => hostOfKey(k) === registry)?.[1] ?? config.credsStore;
   if (helper) {
     let out: string;
     try {
@@ -74,11 +79,18 @@ export async function credentialFor(registry: string, deps: AuthDeps): Promise<{
     } catch (err) {
       // The helper has nothing for this registry: an anonymous pull, as the Docker CLI does.
       if (/credentials not found/i.test(err instanceof Error ? err.message : String(err))) return undefined;
-      throw new Error(`the credential helper docker-credential-${helper} failed for ${registry}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(
+        `the credential helper docker-credential-${helper} failed for ${registry}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
     const got = JSON.parse(out) as { Username?: unknown; Secret?: unknown };
-    if (typeof got.Secret !== 'string') throw new Error(`the credential helper docker-credential-${helper} gave no Secret for ${registry}`);
-    const credential: Credential = got.Username === '<token>' ? { identitytoken: got.Secret } : { username: String(got.Username ?? ''), password: got.Secret };
+    if (typeof got.Secret !== 'string')
+      throw new Error(`the credential helper docker-credential-${helper} gave no Secret for ${registry}`);
+    const credential: Credential =
+      got.Username === '<token>'
+        ? { identitytoken: got.Secret }
+        : { username: String(got.Username ?? ''), password: got.Secret };
     return { source: `docker-credential-${helper}`, credential };
   }
   const entry = Object.entries(config.auths ?? {}).find(([k]) => hostOfKey(k) === registry)?.[1];
@@ -90,7 +102,8 @@ export async function credentialFor(registry: string, deps: AuthDeps): Promise<{
     if (colon < 0) throw new Error(`the auths entry for ${registry} is not base64 of user:password`);
     return { source: 'auths', credential: { username: plain.slice(0, colon), password: plain.slice(colon + 1) } };
   }
-  if (entry.username !== undefined && entry.password !== undefined) return { source: 'auths', credential: { username: entry.username, password: entry.password } };
+  if (entry.username !== undefined && entry.password !== undefined)
+    return { source: 'auths', credential: { username: entry.username, password: entry.password } };
   return undefined;
 }
 
@@ -100,7 +113,10 @@ export async function credentialFor(registry: string, deps: AuthDeps): Promise<{
  */
 export function registryAuthHeader(registry: string, credential: Credential): string {
   const serveraddress = registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
-  return Buffer.from(JSON.stringify({ ...credential, serveraddress })).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  return Buffer.from(JSON.stringify({ ...credential, serveraddress }))
+    .toString('base64')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
 }
 
 export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -123,12 +139,18 @@ export const nodeAuthDeps: AuthDeps = {
     }
   },
   helper(helper, server) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(helper)) return Promise.reject(new Error(`${JSON.stringify(helper)} is not a credential helper name`));
+    if (!/^[A-Za-z0-9_.-]+$/.test(helper))
+      return Promise.reject(new Error(`${JSON.stringify(helper)} is not a credential helper name`));
     return new Promise((resolve, reject) => {
-      const child = execFile(`docker-credential-${helper}`, ['get'], { timeout: 30_000, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err) reject(new Error((stdout.trim() || stderr.trim() || err.message).slice(0, 300)));
-        else resolve(stdout);
-      });
+      const child = execFile(
+        `docker-credential-${helper}`,
+        ['get'],
+        { timeout: 30_000, maxBuffer: 1024 * 1024 },
+        (err, stdout, stderr) => {
+          if (err) reject(new Error((stdout.trim() || stderr.trim() || err.message).slice(0, 300)));
+          else resolve(stdout);
+        },
+      );
       child.stdin?.end(server);
     });
   },

@@ -44,13 +44,41 @@ export const ALLOWED_CONFIG_KEYS = ['security.nesting', 'limits.cpu', 'limits.me
 
 export const lxdCalls = {
   server: (): HttpCall => ({ method: 'GET', path: '/1.0', accept: [200], what: 'describe itself' }),
-  alias: (name: string): HttpCall => ({ method: 'GET', path: `/1.0/images/aliases/${seg(name)}`, accept: [200, 404], what: `look up the image alias ${name}` }),
-  image: (fingerprint: string): HttpCall => ({ method: 'GET', path: `/1.0/images/${seg(fingerprint)}`, accept: [200, 404], what: `look up the image ${fingerprint}` }),
+  alias: (name: string): HttpCall => ({
+    method: 'GET',
+    path: `/1.0/images/aliases/${seg(name)}`,
+    accept: [200, 404],
+    what: `look up the image alias ${name}`,
+  }),
+  image: (fingerprint: string): HttpCall => ({
+    method: 'GET',
+    path: `/1.0/images/${seg(fingerprint)}`,
+    accept: [200, 404],
+    what: `look up the image ${fingerprint}`,
+  }),
   /** 202: an operation; a `target` member places it in a cluster (`@group` for a group). */
-  instanceCreate: (body: unknown, target?: string): HttpCall => ({ method: 'POST', path: '/1.0/instances', query: { target }, json: body, accept: [202], what: 'create the instance' }),
-  instance: (name: string): HttpCall => ({ method: 'GET', path: `/1.0/instances/${seg(name)}`, accept: [200, 404], what: `look up the instance ${name}` }),
+  instanceCreate: (body: unknown, target?: string): HttpCall => ({
+    method: 'POST',
+    path: '/1.0/instances',
+    query: { target },
+    json: body,
+    accept: [202],
+    what: 'create the instance',
+  }),
+  instance: (name: string): HttpCall => ({
+    method: 'GET',
+    path: `/1.0/instances/${seg(name)}`,
+    accept: [200, 404],
+    what: `look up the instance ${name}`,
+  }),
   /** Every instance with its config (recursion=1), ours filtered by the caller. */
-  instances: (): HttpCall => ({ method: 'GET', path: '/1.0/instances', query: { recursion: 1 }, accept: [200], what: 'list the instances' }),
+  instances: (): HttpCall => ({
+    method: 'GET',
+    path: '/1.0/instances',
+    query: { recursion: 1 },
+    accept: [200],
+    what: 'list the instances',
+  }),
   /** 202: an operation. */
   instanceState: (name: string, body: { action: 'start' | 'stop'; timeout?: number; force?: boolean }): HttpCall => ({
     method: 'PUT',
@@ -59,14 +87,42 @@ export const lxdCalls = {
     accept: [202, 404],
     what: `${body.force ? 'force ' : ''}${body.action} the instance ${name}`,
   }),
-  instanceDelete: (name: string): HttpCall => ({ method: 'DELETE', path: `/1.0/instances/${seg(name)}`, accept: [202, 404], what: `delete the instance ${name}` }),
+  instanceDelete: (name: string): HttpCall => ({
+    method: 'DELETE',
+    path: `/1.0/instances/${seg(name)}`,
+    accept: [202, 404],
+    what: `delete the instance ${name}`,
+  }),
   /** Puts one file, folder or link into the instance (running or not); headers in fileHeaders(). */
-  filePut: (name: string, path: string): HttpCall => ({ method: 'POST', path: `/1.0/instances/${seg(name)}/files`, query: { path }, accept: [200, 404], what: `write ${path} in the instance ${name}` }),
+  filePut: (name: string, path: string): HttpCall => ({
+    method: 'POST',
+    path: `/1.0/instances/${seg(name)}/files`,
+    query: { path },
+    accept: [200, 404],
+    what: `write ${path} in the instance ${name}`,
+  }),
   /** 202: an operation whose metadata names the exec's websockets. */
-  exec: (name: string, body: unknown): HttpCall => ({ method: 'POST', path: `/1.0/instances/${seg(name)}/exec`, json: body, accept: [202, 404], what: `run a command in the instance ${name}` }),
+  exec: (name: string, body: unknown): HttpCall => ({
+    method: 'POST',
+    path: `/1.0/instances/${seg(name)}/exec`,
+    json: body,
+    accept: [202, 404],
+    what: `run a command in the instance ${name}`,
+  }),
   /** Blocks until the operation ends or `timeoutS` passes (then it answers with the operation still running). */
-  operationWait: (path: string, timeoutS: number): HttpCall => ({ method: 'GET', path: `${operationPath(path)}/wait`, query: { timeout: timeoutS }, accept: [200, 404], what: 'wait for an operation' }),
-  operationCancel: (path: string): HttpCall => ({ method: 'DELETE', path: operationPath(path), accept: [200, 202, 400, 403, 404], what: 'cancel an operation' }),
+  operationWait: (path: string, timeoutS: number): HttpCall => ({
+    method: 'GET',
+    path: `${operationPath(path)}/wait`,
+    query: { timeout: timeoutS },
+    accept: [200, 404],
+    what: 'wait for an operation',
+  }),
+  operationCancel: (path: string): HttpCall => ({
+    method: 'DELETE',
+    path: operationPath(path),
+    accept: [200, 202, 400, 403, 404],
+    what: 'cancel an operation',
+  }),
 };
 
 /** An operation's path as LXD names it (`/1.0/operations/<uuid>`), checked so a reply cannot send us elsewhere. */
@@ -77,7 +133,8 @@ export function operationPath(path: string): string {
 }
 
 /** The websocket URL path of one of an exec's streams. */
-export const execWebsocketPath = (operation: string, secret: string): string => `${operationPath(operation)}/websocket?secret=${encodeURIComponent(secret)}`;
+export const execWebsocketPath = (operation: string, secret: string): string =>
+  `${operationPath(operation)}/websocket?secret=${encodeURIComponent(secret)}`;
 
 export interface FileHeadersInput {
   type: 'file' | 'directory' | 'symlink';
@@ -98,7 +155,10 @@ export function fileHeaders(f: FileHeadersInput): Record<string, string> {
 }
 
 /** How the project folder keeps its owners on both sides (see idmap.ts). */
-export type FolderMapping = { kind: 'shift' } | { kind: 'mapped-owner' } | { kind: 'raw.idmap'; uid: number; gid: number };
+export type FolderMapping =
+  | { kind: 'shift' }
+  | { kind: 'mapped-owner' }
+  | { kind: 'raw.idmap'; uid: number; gid: number };
 
 export interface LxcSpecPart {
   image: string;
@@ -138,7 +198,8 @@ export function instanceCreateBody(input: InstanceCreateInput): Record<string, u
   if (lxc.cpus !== undefined) config['limits.cpu'] = String(Math.max(1, Math.ceil(lxc.cpus)));
   if (lxc.memoryBytes !== undefined) config['limits.memory'] = String(lxc.memoryBytes);
   for (const [k, v] of Object.entries(lxc.config ?? {})) {
-    if (!(ALLOWED_CONFIG_KEYS as readonly string[]).includes(k)) throw new Error(`instanceCreateBody: lxc.config key ${k} is not allowed`);
+    if (!(ALLOWED_CONFIG_KEYS as readonly string[]).includes(k))
+      throw new Error(`instanceCreateBody: lxc.config key ${k} is not allowed`);
     config[k] = v;
   }
   for (const [k, v] of Object.entries(input.env)) config[`environment.${k}`] = v;
@@ -147,8 +208,12 @@ export function instanceCreateBody(input: InstanceCreateInput): Record<string, u
   config[WORKSPACE_KEY] = input.workspace;
   const disk: Record<string, string> = { type: 'disk', source: input.nodeFolder, path: input.workspaceFolder };
   if (input.mapping.kind === 'shift') disk.shift = 'true';
-  else if (input.mapping.kind === 'raw.idmap') config['raw.idmap'] = `uid ${input.mapping.uid} 0\ngid ${input.mapping.gid} 0`;
-  const devices: Record<string, Record<string, string>> = { [PROJECT_DEVICE]: disk, [SSH_DEVICE]: proxyDevice(input.sshNodePort, 22) };
+  else if (input.mapping.kind === 'raw.idmap')
+    config['raw.idmap'] = `uid ${input.mapping.uid} 0\ngid ${input.mapping.gid} 0`;
+  const devices: Record<string, Record<string, string>> = {
+    [PROJECT_DEVICE]: disk,
+    [SSH_DEVICE]: proxyDevice(input.sshNodePort, 22),
+  };
   for (const p of input.ports) devices[portDevice(p.guestPort)] = proxyDevice(p.nodePort, p.guestPort);
   return {
     name: instanceName(input.workspace),

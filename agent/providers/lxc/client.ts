@@ -4,14 +4,27 @@
  * LXD's asynchronous operations awaited to their end, a failure carried whole in LXD's words.
  */
 import { AgentError } from '../../errors';
-import { HttpStatusError, jsonErrorText, UnixHttpClient, type HttpCall, type SendOptions, type UnixHttpApi } from '../unixHttp';
+import {
+  HttpStatusError,
+  jsonErrorText,
+  UnixHttpClient,
+  type HttpCall,
+  type SendOptions,
+  type UnixHttpApi,
+} from '../unixHttp';
 import { lxdCalls } from './api';
 import { lxdApiDescription } from './detect';
 import { asyncOperation, parseOperation, type OperationOutcome } from './parse';
 
 export { HttpStatusError as LxdHttpError } from '../unixHttp';
 
-const LXD_API: UnixHttpApi = { name: 'LXD', host: 'lxd', provider: 'lxc', socket: lxdApiDescription, errorText: (body) => jsonErrorText(body, 'error') };
+const LXD_API: UnixHttpApi = {
+  name: 'LXD',
+  host: 'lxd',
+  provider: 'lxc',
+  socket: lxdApiDescription,
+  errorText: (body) => jsonErrorText(body, 'error'),
+};
 
 /** One wait call's bound: long operations are waited on in slices, so a dead daemon is noticed. */
 const WAIT_SLICE_S = 30;
@@ -22,7 +35,10 @@ export class LxdClient extends UnixHttpClient {
   }
 
   /** Starts an asynchronous call; undefined when it answered 404 (the instance is gone). */
-  async start(call: HttpCall, opts: SendOptions = {}): Promise<{ path: string; metadata: Record<string, unknown> } | undefined> {
+  async start(
+    call: HttpCall,
+    opts: SendOptions = {},
+  ): Promise<{ path: string; metadata: Record<string, unknown> } | undefined> {
     const r = await this.json(call, opts);
     if (r.status === 404) return undefined;
     return asyncOperation(r.value, call.what);
@@ -34,8 +50,12 @@ export class LxdClient extends UnixHttpClient {
     for (;;) {
       const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
       const slice = Math.min(WAIT_SLICE_S, left);
-      const r = await this.json(lxdCalls.operationWait(path, slice), { timeoutMs: (slice + 15) * 1000, ...(signal ? { signal } : {}) });
-      if (r.status === 404) return { running: false, metadata: {}, error: 'LXD forgot the operation (was it restarted?)' };
+      const r = await this.json(lxdCalls.operationWait(path, slice), {
+        timeoutMs: (slice + 15) * 1000,
+        ...(signal ? { signal } : {}),
+      });
+      if (r.status === 404)
+        return { running: false, metadata: {}, error: 'LXD forgot the operation (was it restarted?)' };
       const outcome = parseOperation(r.value);
       if (!outcome.running || Date.now() >= deadline) return outcome;
     }
@@ -45,13 +65,20 @@ export class LxdClient extends UnixHttpClient {
    * Runs an asynchronous call to its end: resolves with the operation's metadata, rejects with
    * LXD's own words when it fails (PROVIDER_ERROR), or undefined for a 404.
    */
-  async operation(call: HttpCall, timeoutMs: number, opts: SendOptions = {}): Promise<Record<string, unknown> | undefined> {
+  async operation(
+    call: HttpCall,
+    timeoutMs: number,
+    opts: SendOptions = {},
+  ): Promise<Record<string, unknown> | undefined> {
     const op = await this.start(call, opts);
     if (!op) return undefined;
     const outcome = await this.wait(op.path, timeoutMs, opts.signal);
     if (outcome.running) {
       await this.send(lxdCalls.operationCancel(op.path)).catch(() => undefined);
-      throw new AgentError('PROVIDER_ERROR', `LXD could not ${call.what} within ${Math.round(timeoutMs / 1000)} s`, { provider: 'lxc', hint: 'LXD may be busy or stuck; see its log on the node (lxd.log in its folder).' });
+      throw new AgentError('PROVIDER_ERROR', `LXD could not ${call.what} within ${Math.round(timeoutMs / 1000)} s`, {
+        provider: 'lxc',
+        hint: 'LXD may be busy or stuck; see its log on the node (lxd.log in its folder).',
+      });
     }
     if (outcome.error !== undefined) throw new LxdOperationError(call, outcome.error);
     return outcome.metadata;
@@ -60,10 +87,14 @@ export class LxdClient extends UnixHttpClient {
 
 /** An operation that ran and failed: LXD's `err`, whole. */
 export class LxdOperationError extends Error {
-  constructor(readonly call: HttpCall, readonly lxdMessage: string) {
+  constructor(
+    readonly call: HttpCall,
+    readonly lxdMessage: string,
+  ) {
     super(`LXD could not ${call.what}: ${lxdMessage}`);
     this.name = 'LxdOperationError';
   }
 }
 
-export const isLxdFailure = (err: unknown): err is HttpStatusError | LxdOperationError => err instanceof HttpStatusError || err instanceof LxdOperationError;
+export const isLxdFailure = (err: unknown): err is HttpStatusError | LxdOperationError =>
+  err instanceof HttpStatusError || err instanceof LxdOperationError;

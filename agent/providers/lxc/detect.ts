@@ -19,7 +19,8 @@ export interface LxdSocketCandidate {
 
 export const lxdApiDescription: SocketApi = {
   what: 'LXD/Incus daemon',
-  startHint: 'Install LXD (`apt install lxd`, then `lxd init`) or Incus, and start it: vendetta drives LXC containers through its REST API.',
+  startHint:
+    'Install LXD (`apt install lxd`, then `lxd init`) or Incus, and start it: vendetta drives LXC containers through its REST API.',
   group: 'lxd',
 };
 
@@ -37,7 +38,10 @@ export function lxdSocketCandidates(env: NodeJS.ProcessEnv): LxdSocketCandidate[
 }
 
 /** `GET /1.0`: {metadata: {environment: {server, server_version, kernel_features}}}. */
-export function parseLxdServer(body: string, agentIds: { uid: number; gid: number } = AGENT_IDS): { version: string; backend?: 'incus' | 'lxd'; projectFolder: FolderMapping['kind'] } | undefined {
+export function parseLxdServer(
+  body: string,
+  agentIds: { uid: number; gid: number } = AGENT_IDS,
+): { version: string; backend?: 'incus' | 'lxd'; projectFolder: FolderMapping['kind'] } | undefined {
   let v: unknown;
   try {
     v = JSON.parse(body);
@@ -49,7 +53,11 @@ export function parseLxdServer(body: string, agentIds: { uid: number; gid: numbe
   const server = env.server;
   const features = env.kernel_features as Record<string, unknown> | undefined;
   const projectFolder = folderMapping({ shiftfs: features?.shiftfs === 'true' }, agentIds).kind;
-  return { version: env.server_version, ...(server === 'incus' || server === 'lxd' ? { backend: server } : {}), projectFolder };
+  return {
+    version: env.server_version,
+    ...(server === 'incus' || server === 'lxd' ? { backend: server } : {}),
+    projectFolder,
+  };
 }
 
 /** `lxc-start --version` prints the bare version, e.g. `5.0.2`. */
@@ -69,8 +77,17 @@ export function lxcStatusFrom(results: LxcProbeResults, timeoutMs: number, agent
   for (const { candidate, outcome } of results.sockets) {
     if (outcome.ok) {
       const parsed = parseLxdServer(outcome.body, agentIds);
-      if (parsed) return { available: true, version: parsed.version, backend: parsed.backend ?? candidate.backend, socket: candidate.socket, projectFolder: parsed.projectFolder };
-      socketProblem ??= { error: `the program on ${candidate.socket} does not answer like LXD or Incus (unexpected /1.0 reply)` };
+      if (parsed)
+        return {
+          available: true,
+          version: parsed.version,
+          backend: parsed.backend ?? candidate.backend,
+          socket: candidate.socket,
+          projectFolder: parsed.projectFolder,
+        };
+      socketProblem ??= {
+        error: `the program on ${candidate.socket} does not answer like LXD or Incus (unexpected /1.0 reply)`,
+      };
     } else if (outcome.code !== 'ENOENT') {
       // A socket that exists but fails says more than the ones that do not exist.
       socketProblem ??= socketFailure(lxdApiDescription, candidate.socket, outcome, timeoutMs);
@@ -89,14 +106,27 @@ export function lxcStatusFrom(results: LxcProbeResults, timeoutMs: number, agent
     };
   }
   const looked = results.sockets.map((s) => s.candidate.socket).join(', ');
-  const toolsWhy = tools.ok ? 'lxc-start printed no version' : tools.code === 'ENOENT' ? 'lxc-start is not installed' : `lxc-start failed: ${tools.message}`;
-  return { available: false, error: `no LXD/Incus API socket answers (looked at ${looked}) and ${toolsWhy}`, hint: lxdApiDescription.startHint };
+  const toolsWhy = tools.ok
+    ? 'lxc-start printed no version'
+    : tools.code === 'ENOENT'
+      ? 'lxc-start is not installed'
+      : `lxc-start failed: ${tools.message}`;
+  return {
+    available: false,
+    error: `no LXD/Incus API socket answers (looked at ${looked}) and ${toolsWhy}`,
+    hint: lxdApiDescription.startHint,
+  };
 }
 
 export async function detectLxc(env: NodeJS.ProcessEnv, runner: ProbeRunner, timeoutMs: number): Promise<LxcStatus> {
   const candidates = lxdSocketCandidates(env);
   const [sockets, tools] = await Promise.all([
-    Promise.all(candidates.map(async (candidate) => ({ candidate, outcome: await runner.run({ kind: 'http-unix', socketPath: candidate.socket, path: '/1.0' }, timeoutMs) }))),
+    Promise.all(
+      candidates.map(async (candidate) => ({
+        candidate,
+        outcome: await runner.run({ kind: 'http-unix', socketPath: candidate.socket, path: '/1.0' }, timeoutMs),
+      })),
+    ),
     runner.run({ kind: 'exec', file: 'lxc-start', args: ['--version'] }, timeoutMs),
   ]);
   return lxcStatusFrom({ sockets, tools }, timeoutMs);
@@ -106,9 +136,15 @@ export async function detectLxc(env: NodeJS.ProcessEnv, runner: ProbeRunner, tim
  * The API socket workspaces use: the first candidate that exists (`LXD_DIR`/`INCUS_DIR` of the
  * agent first), or why there is none. Whether it answers is for the first call to find out.
  */
-export function lxdSocket(env: NodeJS.ProcessEnv, exists: (path: string) => boolean = existsSync): { socket: string } | Failure {
+export function lxdSocket(
+  env: NodeJS.ProcessEnv,
+  exists: (path: string) => boolean = existsSync,
+): { socket: string } | Failure {
   const candidates = lxdSocketCandidates(env);
   const found = candidates.find((c) => exists(c.socket));
   if (found) return { socket: found.socket };
-  return { error: `no LXD/Incus API socket on this node (looked at ${candidates.map((c) => c.socket).join(', ')})`, hint: lxdApiDescription.startHint };
+  return {
+    error: `no LXD/Incus API socket on this node (looked at ${candidates.map((c) => c.socket).join(', ')})`,
+    hint: lxdApiDescription.startHint,
+  };
 }

@@ -34,11 +34,31 @@ function connect(socketPath: string, path: string): Promise<WebSocket> {
 }
 
 /** Resolves when the websocket is closed (by LXD at the end of its stream, or by us). */
-const closed = (ws: WebSocket): Promise<void> => new Promise((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve())));
+const closed = (ws: WebSocket): Promise<void> =>
+  new Promise((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve())));
 
-export async function lxdExec(client: LxdClient, instance: string, argv: string[], who: ExecIdentity, opts: ExecOptions = {}): Promise<ExecResult> {
+export async function lxdExec(
+  client: LxdClient,
+  instance: string,
+  argv: string[],
+  who: ExecIdentity,
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
   const env: Record<string, string> = { HOME: who.home, ...opts.env };
-  const op = await client.start(lxdCalls.exec(instance, execBody({ argv, uid: who.uid, gid: who.gid, env, ...(opts.workingDir ? { cwd: opts.workingDir } : {}), ...(opts.tty ? { tty: true } : {}) })), { timeoutMs: 30_000 });
+  const op = await client.start(
+    lxdCalls.exec(
+      instance,
+      execBody({
+        argv,
+        uid: who.uid,
+        gid: who.gid,
+        env,
+        ...(opts.workingDir ? { cwd: opts.workingDir } : {}),
+        ...(opts.tty ? { tty: true } : {}),
+      }),
+    ),
+    { timeoutMs: 30_000 },
+  );
   if (!op) throw new AgentError('WORKSPACE_MISSING', `The instance ${instance} no longer exists`, { provider: 'lxc' });
   const fds = parseExecFds(op.metadata);
   const sockets: WebSocket[] = [];
@@ -49,7 +69,10 @@ export async function lxdExec(client: LxdClient, instance: string, argv: string[
   } catch (err) {
     for (const s of sockets) s.terminate();
     await client.send(lxdCalls.operationCancel(op.path)).catch(() => undefined);
-    throw new AgentError('PROVIDER_ERROR', `LXD could not attach to a command in the instance ${instance}`, { provider: 'lxc', cause: err });
+    throw new AgentError('PROVIDER_ERROR', `LXD could not attach to a command in the instance ${instance}`, {
+      provider: 'lxc',
+      cause: err,
+    });
   }
   const [stdin, a, b, c] = sockets as [WebSocket, WebSocket, WebSocket?, WebSocket?];
   const [stdoutWs, stderrWs, control] = opts.tty ? [stdin, undefined, a] : [a, b, c];
@@ -70,18 +93,29 @@ export async function lxdExec(client: LxdClient, instance: string, argv: string[
   let timedOut = false;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
   // 0: no bound (a service's main command runs until stopped).
-  const timer = timeoutMs > 0
-    ? setTimeout(() => {
-        timedOut = true;
-        control?.send(JSON.stringify({ command: 'signal', args: null, signal: SIGKILL }));
-      }, timeoutMs)
-    : undefined;
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          control?.send(JSON.stringify({ command: 'signal', args: null, signal: SIGKILL }));
+        }, timeoutMs)
+      : undefined;
   try {
     const outcome = await client.wait(op.path, 24 * 3600_000);
     await Promise.race([streamsDone, new Promise((r) => setTimeout(r, 2_000))]);
     await feeding.catch(() => undefined);
-    if (outcome.error !== undefined) throw new AgentError('PROVIDER_ERROR', `LXD could not run ${argv[0] ?? 'a command'} in the instance ${instance}: ${outcome.error}`, { provider: 'lxc' });
-    if (timedOut) throw new AgentError('PROVIDER_ERROR', `A command in the instance ${instance} did not finish within ${timeoutMs / 1000} s`, { provider: 'lxc' });
+    if (outcome.error !== undefined)
+      throw new AgentError(
+        'PROVIDER_ERROR',
+        `LXD could not run ${argv[0] ?? 'a command'} in the instance ${instance}: ${outcome.error}`,
+        { provider: 'lxc' },
+      );
+    if (timedOut)
+      throw new AgentError(
+        'PROVIDER_ERROR',
+        `A command in the instance ${instance} did not finish within ${timeoutMs / 1000} s`,
+        { provider: 'lxc' },
+      );
     return { exitCode: execReturn(outcome.metadata), stdout: out.toString(), stderr: err.toString() };
   } finally {
     if (timer) clearTimeout(timer);
@@ -98,7 +132,9 @@ async function feedStdin(ws: WebSocket, stdin: ExecOptions['stdin'], tty: boolea
     const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(stdin) ? [stdin] : stdin;
     for await (const chunk of chunks) {
       if (ws.readyState !== WebSocket.OPEN) return;
-      await new Promise<void>((resolve, reject) => ws.send(chunk, { binary: true }, (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        ws.send(chunk, { binary: true }, (e) => (e ? reject(e) : resolve())),
+      );
     }
   }
   // A tty's one stream carries the output too: it stays open until the command ends.

@@ -38,7 +38,12 @@ function entries(json: string | undefined): IdmapEntry[] {
   try {
     const v = JSON.parse(json) as unknown;
     if (!Array.isArray(v)) return [];
-    return v.filter((e): e is IdmapEntry => e !== null && typeof e === 'object' && ['Hostid', 'Nsid', 'Maprange'].every((k) => Number.isSafeInteger((e as Record<string, unknown>)[k])));
+    return v.filter(
+      (e): e is IdmapEntry =>
+        e !== null &&
+        typeof e === 'object' &&
+        ['Hostid', 'Nsid', 'Maprange'].every((k) => Number.isSafeInteger((e as Record<string, unknown>)[k])),
+    );
   } catch {
     return [];
   }

@@ -32,7 +32,8 @@ export function syncMetadata(reply: unknown, what: string): unknown {
 
 /** The operation an asynchronous reply started: its path (`/1.0/operations/<uuid>`) and metadata. */
 export function asyncOperation(reply: unknown, what: string): { path: string; metadata: Obj } {
-  if (!isObj(reply) || reply.type !== 'async' || typeof reply.operation !== 'string') throw new UnexpectedLxdReply(`${what} did not start an operation`);
+  if (!isObj(reply) || reply.type !== 'async' || typeof reply.operation !== 'string')
+    throw new UnexpectedLxdReply(`${what} did not start an operation`);
   return { path: reply.operation, metadata: isObj(reply.metadata) ? reply.metadata : {} };
 }
 
@@ -58,7 +59,12 @@ export function parseOperation(reply: unknown): OperationOutcome {
 
 /** An exec operation's websocket secrets: `metadata.fds` with `0`, `1`, `2` and `control`. */
 export function parseExecFds(metadata: Obj): { stdin: string; stdout: string; stderr: string; control: string } {
-  const fds = isObj(metadata.metadata) && isObj(metadata.metadata.fds) ? metadata.metadata.fds : isObj(metadata.fds) ? metadata.fds : undefined;
+  const fds =
+    isObj(metadata.metadata) && isObj(metadata.metadata.fds)
+      ? metadata.metadata.fds
+      : isObj(metadata.fds)
+        ? metadata.fds
+        : undefined;
   const s = strings(fds);
   if (!s['0'] || !s['1'] || !s['2'] || !s.control) throw new UnexpectedLxdReply('an exec without its four websockets');
   return { stdin: s['0'], stdout: s['1'], stderr: s['2'], control: s.control };
@@ -67,7 +73,8 @@ export function parseExecFds(metadata: Obj): { stdin: string; stdout: string; st
 /** A finished exec's exit code (`metadata.return`). */
 export function execReturn(metadata: Obj): number {
   const r = metadata.return;
-  if (typeof r !== 'number' || !Number.isInteger(r)) throw new UnexpectedLxdReply('an exec that ended without an exit code');
+  if (typeof r !== 'number' || !Number.isInteger(r))
+    throw new UnexpectedLxdReply('an exec that ended without an exit code');
   return r;
 }
 
@@ -151,7 +158,10 @@ export function parseInstance(v: unknown): ProviderWorkspace & { location?: stri
 export function parseInstanceList(reply: unknown): ProviderWorkspace[] {
   const list = syncMetadata(reply, 'the instance list');
   if (!Array.isArray(list)) throw new UnexpectedLxdReply('the instance list is not a list');
-  return list.filter((i) => isObj(i) && isObj(i.config) && typeof i.config[WORKSPACE_KEY] === 'string').map((i) => parseInstance(i)).filter((w) => w.labels[WORKSPACE_LABEL] !== undefined);
+  return list
+    .filter((i) => isObj(i) && isObj(i.config) && typeof i.config[WORKSPACE_KEY] === 'string')
+    .map((i) => parseInstance(i))
+    .filter((w) => w.labels[WORKSPACE_LABEL] !== undefined);
 }
 
 /** `GET /1.0/images/aliases/<name>` → the fingerprint it names. */
@@ -174,9 +184,14 @@ export interface LxdServerFacts {
 export function parseServerFacts(reply: unknown): LxdServerFacts {
   const m = syncMetadata(reply, 'the server description');
   const env = isObj(m) && isObj(m.environment) ? m.environment : undefined;
-  if (!env || typeof env.server_version !== 'string') throw new UnexpectedLxdReply('a server description without a version');
+  if (!env || typeof env.server_version !== 'string')
+    throw new UnexpectedLxdReply('a server description without a version');
   const features = strings(env.kernel_features);
-  const facts: LxdServerFacts = { version: env.server_version, clustered: env.server_clustered === true, shiftfs: features.shiftfs === 'true' };
+  const facts: LxdServerFacts = {
+    version: env.server_version,
+    clustered: env.server_clustered === true,
+    shiftfs: features.shiftfs === 'true',
+  };
   const serverName = str(env.server_name);
   if (serverName) facts.serverName = serverName;
   return facts;

@@ -2,7 +2,16 @@
 import { AgentError } from '../../errors';
 import { WORKSPACE_LABEL, type LxcWorkspaceSpecMember, type WorkspaceSpec } from '../../protocol';
 import { nodePortProbe, type PortProbe } from '../../services/ports';
-import { NodePortTakenError, type CallOptions, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../contract';
+import {
+  NodePortTakenError,
+  type CallOptions,
+  type ExecOptions,
+  type ExecResult,
+  type ProviderCreateRequest,
+  type ProviderWorkspace,
+  type WorkspaceFile,
+  type WorkspaceProvider,
+} from '../contract';
 import { fileHeaders, instanceCreateBody, instanceName, lxdCalls, type FolderMapping, type LxcSpecPart } from './api';
 import { isLxdFailure, LxdClient, LxdHttpError } from './client';
 import { lxdExec, type ExecIdentity } from './exec';
@@ -26,7 +35,10 @@ export class LxcProvider implements WorkspaceProvider {
   constructor(
     readonly client: LxdClient,
     private readonly ports: PortProbe = nodePortProbe,
-    private readonly agentIds: { uid: number; gid: number } = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+    private readonly agentIds: { uid: number; gid: number } = {
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+    },
   ) {}
 
   static forSocket(socketPath: string): LxcProvider {
@@ -75,10 +87,18 @@ export class LxcProvider implements WorkspaceProvider {
     });
   }
 
-  private async createInstance(body: Record<string, unknown>, req: ProviderCreateRequest, target: string | undefined, retried = false): Promise<string> {
+  private async createInstance(
+    body: Record<string, unknown>,
+    req: ProviderCreateRequest,
+    target: string | undefined,
+    retried = false,
+  ): Promise<string> {
     const name = String(body.name);
     try {
-      await this.client.operation(lxdCalls.instanceCreate(body, target), 600_000, { timeoutMs: 60_000, ...signalOf(req) });
+      await this.client.operation(lxdCalls.instanceCreate(body, target), 600_000, {
+        timeoutMs: 60_000,
+        ...signalOf(req),
+      });
       return name;
     } catch (err) {
       if (!isLxdFailure(err) || !/already exists/i.test(err.message)) throw err;
@@ -96,7 +116,12 @@ export class LxcProvider implements WorkspaceProvider {
     if (!found) return undefined;
     const ours = Object.entries(req.labels).every(([k, v]) => found.labels[k] === undefined || found.labels[k] === v);
     if (!ours) throw conflict(ref, req.spec.name);
-    if (found.name === req.spec.name && found.image === lxcSpec(req.spec).lxc.image && found.nodeFolder === req.nodeFolder) return found;
+    if (
+      found.name === req.spec.name &&
+      found.image === lxcSpec(req.spec).lxc.image &&
+      found.nodeFolder === req.nodeFolder
+    )
+      return found;
     req.progress(`Replacing the instance ${ref} left by an earlier create (it does not match the config)`);
     await this.remove(found.providerId);
     return undefined;
@@ -108,25 +133,40 @@ export class LxcProvider implements WorkspaceProvider {
       [req.ssh.binary, 'no OpenSSH server'],
       ['/lib/systemd/systemd', 'no systemd (the workspace SSH server runs as a systemd unit)'],
     ] as const) {
-      const r = await this.client.send({ method: 'GET', path: `/1.0/instances/${encodeURIComponent(id)}/files`, query: { path }, accept: [200, 404], what: `look for ${path} in the instance ${id}` }, { timeoutMs: 30_000, maxBody: 64 * 1024 * 1024 });
+      const r = await this.client.send(
+        {
+          method: 'GET',
+          path: `/1.0/instances/${encodeURIComponent(id)}/files`,
+          query: { path },
+          accept: [200, 404],
+          what: `look for ${path} in the instance ${id}`,
+        },
+        { timeoutMs: 30_000, maxBody: 64 * 1024 * 1024 },
+      );
       if (r.status === 200 && r.headers['x-lxd-type'] !== 'directory') continue;
       await this.remove(id);
-      throw new AgentError('SSHD_MISSING', `The image ${lxcSpec(req.spec).lxc.image} has ${what} (${path} is missing)`, {
-        provider: 'lxc',
-        hint: 'Use a Debian/Ubuntu image with openssh-server and systemd-sysv (e.g. images:debian/12 on a node with the images remote), or add them to your image.',
-      });
+      throw new AgentError(
+        'SSHD_MISSING',
+        `The image ${lxcSpec(req.spec).lxc.image} has ${what} (${path} is missing)`,
+        {
+          provider: 'lxc',
+          hint: 'Use a Debian/Ubuntu image with openssh-server and systemd-sysv (e.g. images:debian/12 on a node with the images remote), or add them to your image.',
+        },
+      );
     }
   }
 
   async start(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace> {
     return this.guard(async () => {
-      const done = await this.client.operation(lxdCalls.instanceState(id, { action: 'start' }), 120_000, signalOf(opts)).catch((err: unknown) => {
-        const taken = isLxdFailure(err) ? takenNodePort(err.message) : undefined;
-        if (taken !== undefined) throw new NodePortTakenError(taken, (err as Error).message, { cause: err });
-        // Starting a running instance is a success.
-        if (isLxdFailure(err) && /already running/i.test(err.message)) return {};
-        throw err;
-      });
+      const done = await this.client
+        .operation(lxdCalls.instanceState(id, { action: 'start' }), 120_000, signalOf(opts))
+        .catch((err: unknown) => {
+          const taken = isLxdFailure(err) ? takenNodePort(err.message) : undefined;
+          if (taken !== undefined) throw new NodePortTakenError(taken, (err as Error).message, { cause: err });
+          // Starting a running instance is a success.
+          if (isLxdFailure(err) && /already running/i.test(err.message)) return {};
+          throw err;
+        });
       if (!done) missing(id);
       return (await this.inspect(id)) ?? missing(id);
     });
@@ -136,7 +176,11 @@ export class LxcProvider implements WorkspaceProvider {
   async stop(id: string, opts: CallOptions = {}): Promise<void> {
     return this.guard(async () => {
       try {
-        const done = await this.client.operation(lxdCalls.instanceState(id, { action: 'stop', timeout: STOP_GRACE_S }), (STOP_GRACE_S + 30) * 1000, signalOf(opts));
+        const done = await this.client.operation(
+          lxdCalls.instanceState(id, { action: 'stop', timeout: STOP_GRACE_S }),
+          (STOP_GRACE_S + 30) * 1000,
+          signalOf(opts),
+        );
         if (!done) missing(id);
       } catch (err) {
         if (err instanceof AgentError) throw err;
@@ -150,7 +194,10 @@ export class LxcProvider implements WorkspaceProvider {
     return this.guard(async () => {
       const ws = await this.inspect(id, opts);
       if (!ws) return;
-      if (ws.state === 'running' || ws.state === 'error') await this.client.operation(lxdCalls.instanceState(id, { action: 'stop', force: true }), 60_000).catch(() => undefined);
+      if (ws.state === 'running' || ws.state === 'error')
+        await this.client
+          .operation(lxdCalls.instanceState(id, { action: 'stop', force: true }), 60_000)
+          .catch(() => undefined);
       await this.client.operation(lxdCalls.instanceDelete(id), 120_000);
       for (const k of this.identities.keys()) if (k.startsWith(`${id}\0`)) this.identities.delete(k);
     });
@@ -167,7 +214,9 @@ export class LxcProvider implements WorkspaceProvider {
   }
 
   async list(opts: CallOptions = {}): Promise<ProviderWorkspace[]> {
-    return this.guard(async () => parseInstanceList((await this.client.json(lxdCalls.instances(), { timeoutMs: 15_000, ...signalOf(opts) })).value));
+    return this.guard(async () =>
+      parseInstanceList((await this.client.json(lxdCalls.instances(), { timeoutMs: 15_000, ...signalOf(opts) })).value),
+    );
   }
 
   async putFiles(id: string, files: WorkspaceFile[], opts: CallOptions = {}): Promise<void> {
@@ -177,10 +226,27 @@ export class LxcProvider implements WorkspaceProvider {
   /** One push per file, in order (a folder before what goes in it). */
   private async putAll(id: string, files: InstanceFile[], opts: CallOptions = {}): Promise<void> {
     for (const f of files) {
-      const body = f.type === 'symlink' ? Buffer.from(f.target) : f.type === 'file' ? Buffer.from(f.content ?? '') : Buffer.alloc(0);
-      const headers = fileHeaders(f.type === 'symlink' ? { type: 'symlink', mode: 0o777 } : { type: f.type, mode: f.mode, ...(f.uid !== undefined ? { uid: f.uid } : {}), ...(f.gid !== undefined ? { gid: f.gid } : {}) });
+      const body =
+        f.type === 'symlink'
+          ? Buffer.from(f.target)
+          : f.type === 'file'
+            ? Buffer.from(f.content ?? '')
+            : Buffer.alloc(0);
+      const headers = fileHeaders(
+        f.type === 'symlink'
+          ? { type: 'symlink', mode: 0o777 }
+          : {
+              type: f.type,
+              mode: f.mode,
+              ...(f.uid !== undefined ? { uid: f.uid } : {}),
+              ...(f.gid !== undefined ? { gid: f.gid } : {}),
+            },
+      );
       // Without this content type LXD writes an empty file and says nothing.
-      const r = await this.client.send({ ...lxdCalls.filePut(id, f.path), headers }, { body, contentType: 'application/octet-stream', timeoutMs: 60_000, ...signalOf(opts) });
+      const r = await this.client.send(
+        { ...lxdCalls.filePut(id, f.path), headers },
+        { body, contentType: 'application/octet-stream', timeoutMs: 60_000, ...signalOf(opts) },
+      );
       if (r.status === 404) missing(id);
     }
   }
@@ -204,7 +270,10 @@ export class LxcProvider implements WorkspaceProvider {
     const uid = Number(fields[2]);
     const gid = Number(fields[3]);
     if (r.exitCode !== 0 || !Number.isInteger(uid) || !Number.isInteger(gid)) {
-      throw new AgentError('PROVIDER_ERROR', `There is no user ${user} in the instance ${id}`, { provider: 'lxc', hint: 'The workspace login user is made at start; start the workspace again.' });
+      throw new AgentError('PROVIDER_ERROR', `There is no user ${user} in the instance ${id}`, {
+        provider: 'lxc',
+        hint: 'The workspace login user is made at start; start the workspace again.',
+      });
     }
     const who = { uid, gid, home: fields[5] || '/' };
     this.identities.set(key, who);
@@ -217,12 +286,16 @@ export class LxcProvider implements WorkspaceProvider {
       if ((await this.folderMapping()).kind === 'shift') return inside;
       const r = await this.client.json(lxdCalls.instance(id), { timeoutMs: 15_000 });
       if (r.status === 404) missing(id);
-      const config = ((r.value as { metadata?: { config?: Record<string, string> } } | undefined)?.metadata?.config ?? {}) as Record<string, string>;
+      const config = ((r.value as { metadata?: { config?: Record<string, string> } } | undefined)?.metadata?.config ??
+        {}) as Record<string, string>;
       const idmap = config['volatile.idmap.current'] ?? config['volatile.idmap.next'];
       const uid = nodeSideId(idmap, inside.uid, 'uid');
       const gid = nodeSideId(idmap, inside.gid, 'gid');
       if (uid === undefined || gid === undefined) {
-        throw new AgentError('PROVIDER_ERROR', `The instance ${id} maps no node ids to ${inside.uid}:${inside.gid}`, { provider: 'lxc', hint: 'Its idmap (volatile.idmap.current) does not cover the login user; use a login user with a lower uid.' });
+        throw new AgentError('PROVIDER_ERROR', `The instance ${id} maps no node ids to ${inside.uid}:${inside.gid}`, {
+          provider: 'lxc',
+          hint: 'Its idmap (volatile.idmap.current) does not cover the login user; use a login user with a lower uid.',
+        });
       }
       return { uid, gid };
     });
@@ -244,10 +317,20 @@ export class LxcProvider implements WorkspaceProvider {
     } catch (err) {
       if (err instanceof AgentError || err instanceof NodePortTakenError) throw err;
       if (err instanceof LxdHttpError && /not running/i.test(err.message)) {
-        throw new AgentError('WORKSPACE_NOT_RUNNING', err.message, { provider: 'lxc', hint: 'Start the workspace first.', cause: err });
+        throw new AgentError('WORKSPACE_NOT_RUNNING', err.message, {
+          provider: 'lxc',
+          hint: 'Start the workspace first.',
+          cause: err,
+        });
       }
-      if (isLxdFailure(err)) throw new AgentError('PROVIDER_ERROR', err.message, { provider: 'lxc', hint: 'See the LXD log on the node (lxd.log in its folder) for details.', cause: err });
-      if (err instanceof Error && err.name === 'UnexpectedReply') throw new AgentError('PROVIDER_ERROR', err.message, { provider: 'lxc', cause: err });
+      if (isLxdFailure(err))
+        throw new AgentError('PROVIDER_ERROR', err.message, {
+          provider: 'lxc',
+          hint: 'See the LXD log on the node (lxd.log in its folder) for details.',
+          cause: err,
+        });
+      if (err instanceof Error && err.name === 'UnexpectedReply')
+        throw new AgentError('PROVIDER_ERROR', err.message, { provider: 'lxc', cause: err });
       throw err;
     }
   }
@@ -255,7 +338,11 @@ export class LxcProvider implements WorkspaceProvider {
 
 function lxcSpec(spec: WorkspaceSpec): LxcWorkspaceSpecMember {
   if (spec.provider === 'lxc') return spec;
-  throw new AgentError('INVALID_PARAMS', `The lxc provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`, { provider: 'lxc' });
+  throw new AgentError(
+    'INVALID_PARAMS',
+    `The lxc provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`,
+    { provider: 'lxc' },
+  );
 }
 
 function lxcPart(req: ProviderCreateRequest): LxcSpecPart & { target?: string } {
@@ -271,10 +358,14 @@ export function takenNodePort(message: string): number | undefined {
 const signalOf = (opts: CallOptions): { signal?: AbortSignal } => (opts.signal ? { signal: opts.signal } : {});
 
 function conflict(name: string, workspace: string): AgentError {
-  return new AgentError('WORKSPACE_CONFLICT', `An instance named ${name} already exists on this node and was not made for workspace ${workspace} by this agent`, {
-    provider: 'lxc',
-    hint: `Remove or rename it on the node (\`lxc delete ${name}\`), or pick another workspace name.`,
-  });
+  return new AgentError(
+    'WORKSPACE_CONFLICT',
+    `An instance named ${name} already exists on this node and was not made for workspace ${workspace} by this agent`,
+    {
+      provider: 'lxc',
+      hint: `Remove or rename it on the node (\`lxc delete ${name}\`), or pick another workspace name.`,
+    },
+  );
 }
 
 function missing(id: string): never {

@@ -46,4 +46,13 @@ export function sshdUnitFiles(ssh: SshServerIntent): InstanceFile[] {
 }
 
 /** The unit's last lines, for an error message when sshd does not come up. */
-export const journalArgv = (lines: number): string[] => ['journalctl', '--no-pager', '-o', 'cat', '-n', String(lines), '-u', SSHD_UNIT];
+export const journalArgv = (lines: number): string[] => [
+  'journalctl',
+  '--no-pager',
+  '-o',
+  'cat',
+  '-n',
+  String(lines),
+  '-u',
+  SSHD_UNIT,
+];

@@ -26,7 +26,20 @@ export function probeBootSector(): Buffer {
 }
 
 export function probeArgv(accel: Accel, disk: string): string[] {
-  return ['-accel', accel, '-nodefaults', '-display', 'none', '-no-user-config', '-m', '16M', '-device', `isa-debug-exit,iobase=0x${PROBE_PORT.toString(16)},iosize=0x01`, '-drive', `file=${disk},format=raw,if=ide`];
+  return [
+    '-accel',
+    accel,
+    '-nodefaults',
+    '-display',
+    'none',
+    '-no-user-config',
+    '-m',
+    '16M',
+    '-device',
+    `isa-debug-exit,iobase=0x${PROBE_PORT.toString(16)},iosize=0x01`,
+    '-drive',
+    `file=${disk},format=raw,if=ide`,
+  ];
 }
 
 export interface AccelChoice {
@@ -55,7 +68,11 @@ export async function probeAccel(binary: string, accel: Accel, timeoutMs = 20_00
       });
       child.on('close', (code) => {
         clearTimeout(timer);
-        resolve(code === PROBE_EXIT ? undefined : `a test guest under ${accel} failed (exit ${code}): ${err.trim().split('\n').slice(-2).join(' ') || 'no output'}`);
+        resolve(
+          code === PROBE_EXIT
+            ? undefined
+            : `a test guest under ${accel} failed (exit ${code}): ${err.trim().split('\n').slice(-2).join(' ') || 'no output'}`,
+        );
       });
     });
   } finally {
@@ -71,7 +88,11 @@ export function kvmUnusable(binary: string, device = KVM_DEVICE): Promise<string
     accessSync(device, constants.R_OK | constants.W_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return Promise.resolve(code === 'ENOENT' ? `${device} does not exist (no hardware virtualization, or the kvm module is not loaded)` : `${device} is not readable and writable by this user (add it to the kvm group)`);
+    return Promise.resolve(
+      code === 'ENOENT'
+        ? `${device} does not exist (no hardware virtualization, or the kvm module is not loaded)`
+        : `${device} is not readable and writable by this user (add it to the kvm group)`,
+    );
   }
   kvmVerdict ??= probeAccel(binary, 'kvm');
   return kvmVerdict;
@@ -87,5 +108,7 @@ export async function chooseAccel(wanted: 'auto' | Accel, binary: string): Promi
 
 /** The line `up` shows. */
 export function accelMessage(c: AccelChoice): string {
-  return c.accel === 'kvm' ? 'QEMU uses KVM (hardware virtualization)' : `QEMU uses TCG, software emulation, about 10× slower than KVM: ${c.why ?? 'KVM is not available'}`;
+  return c.accel === 'kvm'
+    ? 'QEMU uses KVM (hardware virtualization)'
+    : `QEMU uses TCG, software emulation, about 10× slower than KVM: ${c.why ?? 'KVM is not available'}`;
 }

@@ -25,7 +25,17 @@ export interface VmBoot {
 }
 
 /** Files of one VM inside its folder. */
-export function vmFiles(dir: string): { record: string; disk: string; seed: string; qmp: string; pid: string; console: string; stderr: string; controlKey: string; pending: string } {
+export function vmFiles(dir: string): {
+  record: string;
+  disk: string;
+  seed: string;
+  qmp: string;
+  pid: string;
+  console: string;
+  stderr: string;
+  controlKey: string;
+  pending: string;
+} {
   return {
     record: join(dir, 'vm.json'),
     disk: join(dir, 'disk.qcow2'),
@@ -49,7 +59,11 @@ export function optValue(s: string): string {
 
 export function hostfwds(ports: VmPorts): string[] {
   const fwd = (node: number, guest: number): string => `hostfwd=tcp:127.0.0.1:${node}-:${guest}`;
-  return [fwd(ports.ssh, 22), fwd(ports.control, CONTROL_GUEST_PORT), ...ports.services.map((p) => fwd(p.nodePort, p.guestPort))];
+  return [
+    fwd(ports.ssh, 22),
+    fwd(ports.control, CONTROL_GUEST_PORT),
+    ...ports.services.map((p) => fwd(p.nodePort, p.guestPort)),
+  ];
 }
 
 export interface EmulatorArgs {

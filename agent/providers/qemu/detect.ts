@@ -17,7 +17,15 @@ const qemuArch: Record<string, string> = {
 };
 
 /** Debian's package for each emulator, for the install hint. */
-const debianPackage: Record<string, string> = { x86_64: 'qemu-system-x86', i386: 'qemu-system-x86', aarch64: 'qemu-system-arm', arm: 'qemu-system-arm', ppc64: 'qemu-system-ppc', s390x: 'qemu-system-misc', riscv64: 'qemu-system-misc' };
+const debianPackage: Record<string, string> = {
+  x86_64: 'qemu-system-x86',
+  i386: 'qemu-system-x86',
+  aarch64: 'qemu-system-arm',
+  arm: 'qemu-system-arm',
+  ppc64: 'qemu-system-ppc',
+  s390x: 'qemu-system-misc',
+  riscv64: 'qemu-system-misc',
+};
 
 export function qemuBinary(nodeArch: string): string {
   return `qemu-system-${qemuArch[nodeArch] ?? nodeArch}`;
@@ -28,18 +36,31 @@ export function parseQemuVersion(stdout: string): string | undefined {
   return /QEMU emulator version (\d+\.\d+(?:\.\d+)?)/.exec(stdout)?.[1];
 }
 
-export function qemuStatusFrom(binary: string, version: ProbeOutcome, kvm: ProbeOutcome, timeoutMs: number): QemuStatus {
+export function qemuStatusFrom(
+  binary: string,
+  version: ProbeOutcome,
+  kvm: ProbeOutcome,
+  timeoutMs: number,
+): QemuStatus {
   const kvmPart = kvm.ok ? { kvm: true } : { kvm: false, kvmError: kvmWhy(kvm) };
   if (!version.ok) {
     const pkg = debianPackage[binary.slice('qemu-system-'.length)] ?? 'qemu-system';
     if (version.code === 'ENOENT') {
-      return { available: false, binary, ...kvmPart, error: `${binary} is not installed (not found on PATH)`, hint: `Install QEMU (e.g. \`apt-get install ${pkg}\`).` };
+      return {
+        available: false,
+        binary,
+        ...kvmPart,
+        error: `${binary} is not installed (not found on PATH)`,
+        hint: `Install QEMU (e.g. \`apt-get install ${pkg}\`).`,
+      };
     }
-    const why = version.code === 'ETIMEDOUT' ? `did not answer within ${timeoutMs / 1000} s` : `failed: ${version.message}`;
+    const why =
+      version.code === 'ETIMEDOUT' ? `did not answer within ${timeoutMs / 1000} s` : `failed: ${version.message}`;
     return { available: false, binary, ...kvmPart, error: `\`${binary} --version\` ${why}` };
   }
   const parsed = parseQemuVersion(version.body);
-  if (!parsed) return { available: false, binary, ...kvmPart, error: `\`${binary} --version\` printed no QEMU version` };
+  if (!parsed)
+    return { available: false, binary, ...kvmPart, error: `\`${binary} --version\` printed no QEMU version` };
   return { available: true, version: parsed, binary, ...kvmPart };
 }
 

@@ -19,7 +19,8 @@ export interface GuestCommandOptions {
 export function guestCommand(argv: string[], opts: GuestCommandOptions = {}): string {
   if (argv.length === 0) throw new Error('exec: empty argv');
   const env = Object.entries(opts.env ?? {});
-  for (const [k] of env) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`not an environment variable name: ${k}`);
+  for (const [k] of env)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`not an environment variable name: ${k}`);
   const words = [
     'exec',
     ...(opts.user && opts.user !== 'root' ? ['runuser', '-u', opts.user, '--'] : []),
@@ -34,7 +35,13 @@ export function guestCommand(argv: string[], opts: GuestCommandOptions = {}): st
  * A file put into the guest by a shell script that reads the content from stdin: folders made,
  * then the file written beside its target and renamed over it, with its mode and owner.
  */
-export function putFileCommand(f: { path: string; type: 'file' | 'directory'; mode: number; uid?: number; gid?: number }): string {
+export function putFileCommand(f: {
+  path: string;
+  type: 'file' | 'directory';
+  mode: number;
+  uid?: number;
+  gid?: number;
+}): string {
   const p = shellQuote(f.path);
   const mode = (f.mode & 0o7777).toString(8);
   const owner = `${f.uid ?? 0}:${f.gid ?? 0}`;

@@ -52,26 +52,49 @@ if [ "$1" = 1 ]; then systemctl restart ${SSHD_UNIT}; else systemctl start ${SSH
 
 export async function putGuestFiles(conn: GuestConnection, files: WorkspaceFile[]): Promise<void> {
   for (const f of files) {
-    const content = f.content === undefined ? Buffer.alloc(0) : Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content, 'utf8');
+    const content =
+      f.content === undefined
+        ? Buffer.alloc(0)
+        : Buffer.isBuffer(f.content)
+          ? f.content
+          : Buffer.from(f.content, 'utf8');
     const r = await conn.run(putFileCommand(f), { stdin: content, timeoutMs: 30_000 });
-    if (r.exitCode !== 0) throw new AgentError('PROVIDER_ERROR', `Could not write ${f.path} in the VM (exit ${r.exitCode})`, { provider: 'qemu', hint: r.stderr.trim().slice(0, 300) || 'The guest gave no reason.' });
+    if (r.exitCode !== 0)
+      throw new AgentError('PROVIDER_ERROR', `Could not write ${f.path} in the VM (exit ${r.exitCode})`, {
+        provider: 'qemu',
+        hint: r.stderr.trim().slice(0, 300) || 'The guest gave no reason.',
+      });
   }
 }
 
-export async function setUpGuest(conn: GuestConnection, o: { pending: WorkspaceFile[]; workspaceFolder: string; ssh: { binary: string; configPath: string } }): Promise<void> {
+export async function setUpGuest(
+  conn: GuestConnection,
+  o: { pending: WorkspaceFile[]; workspaceFolder: string; ssh: { binary: string; configPath: string } },
+): Promise<void> {
   await putGuestFiles(conn, o.pending);
   const mounted = await conn.run(mountProjectScript(o.workspaceFolder), { timeoutMs: 60_000 });
   if (mounted.exitCode !== 0) {
-    throw new AgentError('PROVIDER_ERROR', `The VM could not mount the project folder at ${o.workspaceFolder} (exit ${mounted.exitCode})`, {
-      provider: 'qemu',
-      hint: `The guest needs 9p support (the 9p and 9pnet_virtio kernel modules). It said: ${mounted.stderr.trim().slice(0, 300) || 'nothing'}`,
-    });
+    throw new AgentError(
+      'PROVIDER_ERROR',
+      `The VM could not mount the project folder at ${o.workspaceFolder} (exit ${mounted.exitCode})`,
+      {
+        provider: 'qemu',
+        hint: `The guest needs 9p support (the 9p and 9pnet_virtio kernel modules). It said: ${mounted.stderr.trim().slice(0, 300) || 'nothing'}`,
+      },
+    );
   }
-  const unit = await conn.run(`sh -c ${shellQuote(INSTALL_UNIT_SCRIPT)} vendetta-unit ${o.pending.length ? 1 : 0}`, { stdin: Buffer.from(sshdUnit(o.ssh)), timeoutMs: 120_000 });
+  const unit = await conn.run(`sh -c ${shellQuote(INSTALL_UNIT_SCRIPT)} vendetta-unit ${o.pending.length ? 1 : 0}`, {
+    stdin: Buffer.from(sshdUnit(o.ssh)),
+    timeoutMs: 120_000,
+  });
   if (unit.exitCode !== 0) {
-    throw new AgentError('PROVIDER_ERROR', `The VM could not start the workspace's SSH server (exit ${unit.exitCode})`, {
-      provider: 'qemu',
-      hint: `The image needs systemd and OpenSSH. It said: ${unit.stderr.trim().slice(0, 300) || 'nothing'}`,
-    });
+    throw new AgentError(
+      'PROVIDER_ERROR',
+      `The VM could not start the workspace's SSH server (exit ${unit.exitCode})`,
+      {
+        provider: 'qemu',
+        hint: `The image needs systemd and OpenSSH. It said: ${unit.stderr.trim().slice(0, 300) || 'nothing'}`,
+      },
+    );
   }
 }

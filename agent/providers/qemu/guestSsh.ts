@@ -42,7 +42,7 @@ export function connectOnce(t: GuestTarget, timeoutMs: number): Promise<Client> 
       if (settled) return;
       settled = true;
       c.end();
-      reject(wrongKey ? new Error('the VM presented another host key than the workspace\'s', { cause: err }) : err);
+      reject(wrongKey ? new Error("the VM presented another host key than the workspace's", { cause: err }) : err);
     });
     c.once('close', () => {
       if (settled) return;
@@ -106,7 +106,11 @@ export class GuestConnection {
   /** A shell command line (for the provider's own scripts), with the same options. */
   async run(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = await this.connection().catch((err: unknown) => {
-      throw new AgentError('WORKSPACE_NOT_RUNNING', 'The VM does not answer on its control SSH connection', { provider: 'qemu', hint: 'Start the workspace (`vendetta workspace up`), or see its console log.', cause: err });
+      throw new AgentError('WORKSPACE_NOT_RUNNING', 'The VM does not answer on its control SSH connection', {
+        provider: 'qemu',
+        hint: 'Start the workspace (`vendetta workspace up`), or see its console log.',
+        cause: err,
+      });
     });
     const channel = await new Promise<ClientChannel>((resolve, reject) => {
       client.exec(command, { pty: opts.tty === true }, (err, ch) => (err ? reject(err) : resolve(ch)));
@@ -117,7 +121,10 @@ export class GuestConnection {
   close(): void {
     const c = this.client;
     this.client = undefined;
-    void c?.then((x) => x.end(), () => undefined);
+    void c?.then(
+      (x) => x.end(),
+      () => undefined,
+    );
   }
 }
 
@@ -129,7 +136,11 @@ function pump(channel: ClientChannel, opts: ExecOptions): Promise<ExecResult> {
     let exitCode: number | undefined;
     const timer = setTimeout(() => {
       channel.close();
-      reject(new AgentError('PROVIDER_ERROR', `A command in the VM did not finish within ${timeoutMs / 1000} s`, { provider: 'qemu' }));
+      reject(
+        new AgentError('PROVIDER_ERROR', `A command in the VM did not finish within ${timeoutMs / 1000} s`, {
+          provider: 'qemu',
+        }),
+      );
     }, timeoutMs);
     channel.on('data', (c: Buffer) => (opts.onStdout ? opts.onStdout(c) : out.push(c)));
     channel.stderr.on('data', (c: Buffer) => (opts.onStderr ? opts.onStderr(c) : err.push(c)));
@@ -157,4 +168,16 @@ function pump(channel: ClientChannel, opts: ExecOptions): Promise<ExecResult> {
 }
 
 /** SSH names the signal that ended a command; a shell's convention is 128 + its number. */
-const signalNumbers: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ILL: 4, ABRT: 6, FPE: 8, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
+const signalNumbers: Record<string, number> = {
+  HUP: 1,
+  INT: 2,
+  QUIT: 3,
+  ILL: 4,
+  ABRT: 6,
+  FPE: 8,
+  KILL: 9,
+  SEGV: 11,
+  PIPE: 13,
+  ALRM: 14,
+  TERM: 15,
+};

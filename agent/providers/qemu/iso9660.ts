@@ -28,7 +28,15 @@ function text(s: string, width: number): Buffer {
 
 /** The 7-byte date of a directory record. */
 function recordDate(d: Date): Buffer {
-  return Buffer.from([d.getUTCFullYear() - 1900, d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), 0]);
+  return Buffer.from([
+    d.getUTCFullYear() - 1900,
+    d.getUTCMonth() + 1,
+    d.getUTCDate(),
+    d.getUTCHours(),
+    d.getUTCMinutes(),
+    d.getUTCSeconds(),
+    0,
+  ]);
 }
 
 /** The 17-byte date of the volume descriptor: `YYYYMMDDHHMMSScc` and a zone offset byte. */
@@ -54,7 +62,8 @@ function dirRecord(name: Buffer, extent: number, size: number, isDir: boolean, w
 
 /** `user-data` → `USER-DATA;1`. Only names of letters, digits, `-`, `_` and one dot are accepted. */
 export function isoName(name: string): string {
-  if (!/^[A-Za-z0-9_-]{1,30}(\.[A-Za-z0-9_-]{1,8})?$/.test(name)) throw new Error(`not a name an ISO 9660 seed can hold: ${name}`);
+  if (!/^[A-Za-z0-9_-]{1,30}(\.[A-Za-z0-9_-]{1,8})?$/.test(name))
+    throw new Error(`not a name an ISO 9660 seed can hold: ${name}`);
   return `${name.toUpperCase()};1`;
 }
 
@@ -65,7 +74,12 @@ export interface IsoFile {
 
 /** The whole image: system area, primary descriptor, terminator, path tables, root folder, files. */
 export function buildIso(volumeLabel: string, files: IsoFile[], when = new Date()): Buffer {
-  const sorted = files.map((f) => ({ id: Buffer.from(isoName(f.name), 'ascii'), data: Buffer.isBuffer(f.data) ? f.data : Buffer.from(f.data, 'utf8') })).sort((a, b) => Buffer.compare(a.id, b.id));
+  const sorted = files
+    .map((f) => ({
+      id: Buffer.from(isoName(f.name), 'ascii'),
+      data: Buffer.isBuffer(f.data) ? f.data : Buffer.from(f.data, 'utf8'),
+    }))
+    .sort((a, b) => Buffer.compare(a.id, b.id));
   const PVD = 16;
   const L_TABLE = 18;
   const M_TABLE = 19;
@@ -80,7 +94,11 @@ export function buildIso(volumeLabel: string, files: IsoFile[], when = new Date(
   const image = Buffer.alloc(total * SECTOR);
 
   const rootSelf = dirRecord(Buffer.from([0]), ROOT, SECTOR, true, when);
-  const root = Buffer.concat([rootSelf, dirRecord(Buffer.from([1]), ROOT, SECTOR, true, when), ...placed.map((f) => dirRecord(f.id, f.extent, f.data.length, false, when))]);
+  const root = Buffer.concat([
+    rootSelf,
+    dirRecord(Buffer.from([1]), ROOT, SECTOR, true, when),
+    ...placed.map((f) => dirRecord(f.id, f.extent, f.data.length, false, when)),
+  ]);
   if (root.length > SECTOR) throw new Error('too many files for a one-sector seed folder');
   root.copy(image, ROOT * SECTOR);
   for (const f of placed) f.data.copy(image, f.extent * SECTOR);
@@ -107,7 +125,16 @@ export function buildIso(volumeLabel: string, files: IsoFile[], when = new Date(
   pvd.writeUInt32LE(L_TABLE, 140);
   pvd.writeUInt32BE(M_TABLE, 148);
   rootSelf.copy(pvd, 156);
-  for (const [at, width] of [[190, 128], [318, 128], [446, 128], [574, 128], [702, 37], [739, 37], [776, 37]] as const) text('', width).copy(pvd, at);
+  for (const [at, width] of [
+    [190, 128],
+    [318, 128],
+    [446, 128],
+    [574, 128],
+    [702, 37],
+    [739, 37],
+    [776, 37],
+  ] as const)
+    text('', width).copy(pvd, at);
   volumeDate(when).copy(pvd, 813);
   volumeDate(when).copy(pvd, 830);
   Buffer.concat([Buffer.from('0000000000000000', 'ascii'), Buffer.from([0])]).copy(pvd, 847);

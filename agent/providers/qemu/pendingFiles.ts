@@ -18,11 +18,17 @@ export function readPending(file: string): WorkspaceFile[] {
   } catch {
     return [];
   }
-  return stored.map(({ base64, ...f }) => ({ ...f, ...(base64 !== undefined ? { content: Buffer.from(base64, 'base64') } : {}) }));
+  return stored.map(({ base64, ...f }) => ({
+    ...f,
+    ...(base64 !== undefined ? { content: Buffer.from(base64, 'base64') } : {}),
+  }));
 }
 
 export function writePending(file: string, files: WorkspaceFile[]): void {
-  const stored: StoredFile[] = files.map(({ content, ...f }) => ({ ...f, ...(content !== undefined ? { base64: Buffer.from(content).toString('base64') } : {}) }));
+  const stored: StoredFile[] = files.map(({ content, ...f }) => ({
+    ...f,
+    ...(content !== undefined ? { base64: Buffer.from(content).toString('base64') } : {}),
+  }));
   writeJsonAtomicSync(file, stored);
 }
 
@@ -42,7 +48,10 @@ export function hostKeyOf(files: WorkspaceFile[], configPath: string): { private
   const pub = keyPath ? text(byPath.get(`${keyPath}.pub`)) : undefined;
   const publicKey = pub?.trim().split(/\s+/).slice(0, 2).join(' ');
   if (!privateKeyPem || !publicKey || !publicKey.startsWith('ssh-ed25519 ')) {
-    throw new AgentError('INTERNAL', 'The workspace\'s SSH files name no ed25519 host key the VM can be seeded with', { provider: 'qemu', hint: 'Upgrade the agent: its workspace files and its QEMU provider do not match.' });
+    throw new AgentError('INTERNAL', "The workspace's SSH files name no ed25519 host key the VM can be seeded with", {
+      provider: 'qemu',
+      hint: 'Upgrade the agent: its workspace files and its QEMU provider do not match.',
+    });
   }
   return { privateKeyPem, publicKey };
 }

@@ -14,7 +14,16 @@ import { AgentError } from '../../errors';
 import type { QemuSettings, QemuWorkspaceSpec, WorkspaceSpec } from '../../protocol';
 import { nodePortProbe } from '../../services/ports';
 import { generateHostKey } from '../../workspaces/hostKey';
-import { NodePortTakenError, type ExecOptions, type StartOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../contract';
+import {
+  NodePortTakenError,
+  type ExecOptions,
+  type StartOptions,
+  type ExecResult,
+  type ProviderCreateRequest,
+  type ProviderWorkspace,
+  type WorkspaceFile,
+  type WorkspaceProvider,
+} from '../contract';
 import { accelMessage, chooseAccel } from './accel';
 import { emulatorArgv, refusedForwardPort, type VmPorts } from './argv';
 import { ConsoleFollower, consoleTail, poweredOff } from './console';
@@ -63,13 +72,20 @@ export class QemuProvider implements WorkspaceProvider {
       if (found && found.name === spec.name) await this.remove(found.id);
     }
     requireFile(q.image, 'the base image (qemu.image)');
-    for (const [what, path] of [['qemu.kernel', q.kernel], ['qemu.initrd', q.initrd]] as const) if (path) requireFile(path, what);
+    for (const [what, path] of [
+      ['qemu.kernel', q.kernel],
+      ['qemu.initrd', q.initrd],
+    ] as const)
+      if (path) requireFile(path, what);
     const id = `${spec.name.slice(0, 40)}-${randomBytes(4).toString('hex')}`;
     const dir = this.store.ensureDir(id);
     const files = this.store.files(id);
     if (Buffer.byteLength(files.qmp) > 107) {
       rmSync(dir, { recursive: true, force: true });
-      throw new AgentError('INVALID_PARAMS', `The VM's QMP socket path is too long for a Unix socket: ${files.qmp}`, { provider: 'qemu', hint: 'Give the agent a shorter home folder (VENDETTA_AGENT_HOME).' });
+      throw new AgentError('INVALID_PARAMS', `The VM's QMP socket path is too long for a Unix socket: ${files.qmp}`, {
+        provider: 'qemu',
+        hint: 'Give the agent a shorter home folder (VENDETTA_AGENT_HOME).',
+      });
     }
     try {
       const hostKey = hostKeyOf(req.seedFiles, req.ssh.configPath);
@@ -77,9 +93,17 @@ export class QemuProvider implements WorkspaceProvider {
       writeFileSync(files.controlKey, control.privateKeyPem, { mode: 0o600 });
       req.progress(`Creating the VM's disk: a qcow2 overlay on ${q.image}`);
       await createOverlay(q.image, files.disk, q.diskBytes);
-      writeFileSync(files.seed, seedImage({ instanceId: id, hostname: spec.name, hostKey, controlPublicKey: control.publicKey }), { mode: 0o600 });
+      writeFileSync(
+        files.seed,
+        seedImage({ instanceId: id, hostname: spec.name, hostKey, controlPublicKey: control.publicKey }),
+        { mode: 0o600 },
+      );
       writePending(files.pending, req.seedFiles);
-      const ports: VmPorts = { ssh: await nodePortProbe.anyFree(), control: await nodePortProbe.anyFree(), services: req.ports ?? [] };
+      const ports: VmPorts = {
+        ssh: await nodePortProbe.anyFree(),
+        control: await nodePortProbe.anyFree(),
+        services: req.ports ?? [],
+      };
       const rec: VmRecord = {
         v: 1,
         id,
@@ -115,7 +139,11 @@ export class QemuProvider implements WorkspaceProvider {
       }
       const progress = opts.progress ?? (() => undefined);
       const choice = await chooseAccel(rec.accel, this.opts.binary);
-      if ('error' in choice) throw new AgentError('PROVIDER_ERROR', choice.error, { provider: 'qemu', hint: 'Use qemu.accel: auto (or tcg) to run without KVM, or make /dev/kvm usable on the node.' });
+      if ('error' in choice)
+        throw new AgentError('PROVIDER_ERROR', choice.error, {
+          provider: 'qemu',
+          hint: 'Use qemu.accel: auto (or tcg) to run without KVM, or make /dev/kvm usable on the node.',
+        });
       progress(accelMessage(choice));
       // The agent's own ports move when something else took them; the services' ports are the user's and are reported.
       const ports = { ...rec.ports };
@@ -123,15 +151,33 @@ export class QemuProvider implements WorkspaceProvider {
       if (!(await nodePortProbe.isFree(ports.control))) ports.control = await nodePortProbe.anyFree();
       for (const f of [files.pid, files.qmp]) rmSync(f, { force: true });
       writeFileSync(files.console, '');
-      const argv = emulatorArgv({ dir: this.store.dir(id), name: rec.name, accel: choice.accel, boot: rec.boot, ports, nodeFolder: rec.nodeFolder });
+      const argv = emulatorArgv({
+        dir: this.store.dir(id),
+        name: rec.name,
+        accel: choice.accel,
+        boot: rec.boot,
+        ports,
+        nodeFolder: rec.nodeFolder,
+      });
       const launched = await launch(this.opts.binary, argv, files.stderr);
       if (launched.code !== 0) {
         const said = launched.stderr.trim();
         const port = refusedForwardPort(said);
-        if (port !== undefined) throw new NodePortTakenError(port, `QEMU could not listen on 127.0.0.1:${port}: ${said}`);
-        throw new AgentError('PROVIDER_ERROR', `QEMU did not start the VM of workspace ${rec.name} (exit ${launched.code})`, { provider: 'qemu', hint: said.slice(0, 600) || 'QEMU gave no reason.' });
+        if (port !== undefined)
+          throw new NodePortTakenError(port, `QEMU could not listen on 127.0.0.1:${port}: ${said}`);
+        throw new AgentError(
+          'PROVIDER_ERROR',
+          `QEMU did not start the VM of workspace ${rec.name} (exit ${launched.code})`,
+          { provider: 'qemu', hint: said.slice(0, 600) || 'QEMU gave no reason.' },
+        );
       }
-      const started = this.store.update(id, { ports, wanted: 'running', startedAt: new Date().toISOString(), lastError: undefined }) ?? missing(id);
+      const started =
+        this.store.update(id, {
+          ports,
+          wanted: 'running',
+          startedAt: new Date().toISOString(),
+          lastError: undefined,
+        }) ?? missing(id);
       await this.waitForBoot(started, choice.accel, progress, opts.signal);
       const conn = this.connection(started);
       const pending = readPending(files.pending);
@@ -143,7 +189,12 @@ export class QemuProvider implements WorkspaceProvider {
   }
 
   /** Until the control SSH server lets the agent in: the console streamed as progress, QEMU watched. */
-  private async waitForBoot(rec: VmRecord, accel: 'kvm' | 'tcg', progress: (m: string) => void, signal?: AbortSignal): Promise<void> {
+  private async waitForBoot(
+    rec: VmRecord,
+    accel: 'kvm' | 'tcg',
+    progress: (m: string) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const files = this.store.files(rec.id);
     const limit = (this.opts.bootTimeoutMs ?? { kvm: 180_000, tcg: 600_000 })[accel];
     const until = Date.now() + limit;
@@ -159,14 +210,19 @@ export class QemuProvider implements WorkspaceProvider {
         this.store.update(rec.id, { wanted: 'stopped', lastError: why });
         throw bootFailed(rec.name, why, consoleTail(files.console, 20));
       }
-      const ok = await conn.ready().then(() => true, () => false);
+      const ok = await conn.ready().then(
+        () => true,
+        () => false,
+      );
       show();
       if (ok) return;
       if (signal?.aborted) {
         // A cancelled up leaves no half-booted VM running.
         await endVm(files.pid, files.qmp, 0);
         this.store.update(rec.id, { wanted: 'stopped' });
-        throw new AgentError('PROVIDER_ERROR', `The start of the VM of workspace ${rec.name} was cancelled`, { provider: 'qemu' });
+        throw new AgentError('PROVIDER_ERROR', `The start of the VM of workspace ${rec.name} was cancelled`, {
+          provider: 'qemu',
+        });
       }
       if (Date.now() >= until) {
         const tail = consoleTail(files.console, 20);
@@ -183,7 +239,11 @@ export class QemuProvider implements WorkspaceProvider {
     const held = this.connections.get(rec.id);
     if (held && held.port === rec.ports.control) return held;
     held?.close();
-    const conn = new GuestConnection({ port: rec.ports.control, privateKey: readFileSync(this.store.files(rec.id).controlKey, 'utf8'), hostPublicKey: rec.hostPublicKey });
+    const conn = new GuestConnection({
+      port: rec.ports.control,
+      privateKey: readFileSync(this.store.files(rec.id).controlKey, 'utf8'),
+      hostPublicKey: rec.hostPublicKey,
+    });
     this.connections.set(rec.id, conn);
     return conn;
   }
@@ -229,12 +289,20 @@ export class QemuProvider implements WorkspaceProvider {
     if (pid === undefined) {
       if (!rec.startedAt) return { ...base, state: 'created' };
       if (rec.wanted === 'running' && !poweredOff(consoleTail(files.console, 5))) {
-        return { ...base, state: 'error', error: `The QEMU process of the VM is gone (killed or crashed) while the workspace was running; last console lines: ${consoleTail(files.console, 3) || 'none'}` };
+        return {
+          ...base,
+          state: 'error',
+          error: `The QEMU process of the VM is gone (killed or crashed) while the workspace was running; last console lines: ${consoleTail(files.console, 3) || 'none'}`,
+        };
       }
       return { ...base, state: 'stopped', ...(rec.lastError ? { error: rec.lastError } : {}) };
     }
-    const status = await qmpStatus(files.qmp).catch((err: unknown) => ({ status: `unanswered (${err instanceof Error ? err.message : String(err)})`, running: false }));
-    if (!status.running) return { ...base, state: 'error', error: `QEMU (pid ${pid}) reports the VM as ${status.status}` };
+    const status = await qmpStatus(files.qmp).catch((err: unknown) => ({
+      status: `unanswered (${err instanceof Error ? err.message : String(err)})`,
+      running: false,
+    }));
+    if (!status.running)
+      return { ...base, state: 'error', error: `QEMU (pid ${pid}) reports the VM as ${status.status}` };
     const publishedPorts: Record<string, number> = { '22': rec.ports.ssh };
     for (const p of rec.ports.services) publishedPorts[String(p.guestPort)] = p.nodePort;
     return { ...base, state: 'running', sshPort: rec.ports.ssh, publishedPorts };
@@ -261,7 +329,11 @@ export class QemuProvider implements WorkspaceProvider {
   async exec(id: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
     const rec = this.store.read(id) ?? missing(id);
     const files = this.store.files(id);
-    if (livePid(files.pid, files.qmp) === undefined) throw new AgentError('WORKSPACE_NOT_RUNNING', `The VM of workspace ${rec.name} is not running`, { provider: 'qemu', hint: 'Start the workspace first.' });
+    if (livePid(files.pid, files.qmp) === undefined)
+      throw new AgentError('WORKSPACE_NOT_RUNNING', `The VM of workspace ${rec.name} is not running`, {
+        provider: 'qemu',
+        hint: 'Start the workspace first.',
+      });
     return this.connection(rec).exec(argv, opts);
   }
 
@@ -289,7 +361,11 @@ function bootOf(q: QemuSettings): VmRecord['boot'] {
 /** The spec of a qemu workspace; any other reaching this provider is the agent's mistake. */
 function qemuSpec(spec: WorkspaceSpec): QemuWorkspaceSpec {
   if (spec.provider === 'qemu') return spec;
-  throw new AgentError('INVALID_PARAMS', `The qemu provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`, { provider: 'qemu' });
+  throw new AgentError(
+    'INVALID_PARAMS',
+    `The qemu provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`,
+    { provider: 'qemu' },
+  );
 }
 
 function requireFile(path: string, what: string): void {
@@ -299,16 +375,25 @@ function requireFile(path: string, what: string): void {
   } catch {
     ok = false;
   }
-  if (!ok) throw new AgentError('IMAGE_NOT_FOUND', `${what} ${path} does not exist on this node`, { provider: 'qemu', hint: 'Put the file on the node (a cloud-init image, e.g. a Debian genericcloud qcow2) or fix the path in .vendetta/config.yaml.' });
+  if (!ok)
+    throw new AgentError('IMAGE_NOT_FOUND', `${what} ${path} does not exist on this node`, {
+      provider: 'qemu',
+      hint: 'Put the file on the node (a cloud-init image, e.g. a Debian genericcloud qcow2) or fix the path in .vendetta/config.yaml.',
+    });
 }
 
 function bootFailed(name: string, why: string, tail: string): AgentError {
   return new AgentError('PROVIDER_ERROR', `The VM of workspace ${name} did not come up: ${why}`, {
     provider: 'qemu',
-    hint: tail ? `The last console lines:\n${tail}` : 'The VM wrote nothing to its serial console: check that the image boots with console=ttyS0 (or give qemu.kernel/initrd/append).',
+    hint: tail
+      ? `The last console lines:\n${tail}`
+      : 'The VM wrote nothing to its serial console: check that the image boots with console=ttyS0 (or give qemu.kernel/initrd/append).',
   });
 }
 
 function missing(id: string): never {
-  throw new AgentError('WORKSPACE_MISSING', `The VM ${id} no longer exists`, { provider: 'qemu', hint: 'Its folder was removed outside Vendetta; remove the workspace (with force) and create it again.' });
+  throw new AgentError('WORKSPACE_MISSING', `The VM ${id} no longer exists`, {
+    provider: 'qemu',
+    hint: 'Its folder was removed outside Vendetta; remove the workspace (with force) and create it again.',
+  });
 }

@@ -13,7 +13,8 @@ export interface ImageInfo {
 
 export function parseImageInfo(json: string): ImageInfo {
   const v = JSON.parse(json) as { format?: unknown; 'virtual-size'?: unknown };
-  if (typeof v.format !== 'string' || typeof v['virtual-size'] !== 'number') throw new Error(`unexpected qemu-img info output: ${json.slice(0, 200)}`);
+  if (typeof v.format !== 'string' || typeof v['virtual-size'] !== 'number')
+    throw new Error(`unexpected qemu-img info output: ${json.slice(0, 200)}`);
   return { format: v.format, virtualSize: v['virtual-size'] };
 }
 
@@ -22,8 +23,17 @@ async function qemuImg(args: string[], what: string): Promise<string> {
     return (await run('qemu-img', args, { timeout: 120_000, maxBuffer: 4 * 1024 * 1024 })).stdout;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new AgentError('PROVIDER_UNAVAILABLE', 'qemu-img is not installed on this node', { provider: 'qemu', hint: 'Install it (e.g. `apt-get install qemu-utils`).', cause: err });
-    throw new AgentError('PROVIDER_ERROR', `qemu-img could not ${what}`, { provider: 'qemu', hint: (e.stderr ?? '').trim().slice(0, 400) || e.message, cause: err });
+    if (e.code === 'ENOENT')
+      throw new AgentError('PROVIDER_UNAVAILABLE', 'qemu-img is not installed on this node', {
+        provider: 'qemu',
+        hint: 'Install it (e.g. `apt-get install qemu-utils`).',
+        cause: err,
+      });
+    throw new AgentError('PROVIDER_ERROR', `qemu-img could not ${what}`, {
+      provider: 'qemu',
+      hint: (e.stderr ?? '').trim().slice(0, 400) || e.message,
+      cause: err,
+    });
   }
 }
 

@@ -49,11 +49,21 @@ export function parseQmpLine(line: string): QmpMessage {
   const id = typeof v.id === 'string' ? v.id : undefined;
   if (isRecord(v.QMP)) {
     const q = isRecord(v.QMP.version) && isRecord(v.QMP.version.qemu) ? v.QMP.version.qemu : {};
-    return { kind: 'greeting', version: `${String(q.major ?? '?')}.${String(q.minor ?? '?')}.${String(q.micro ?? '?')}` };
+    return {
+      kind: 'greeting',
+      version: `${String(q.major ?? '?')}.${String(q.minor ?? '?')}.${String(q.micro ?? '?')}`,
+    };
   }
   if ('return' in v) return { kind: 'return', ...(id ? { id } : {}), value: v.return };
-  if (isRecord(v.error)) return { kind: 'error', ...(id ? { id } : {}), class: String(v.error.class ?? 'GenericError'), desc: String(v.error.desc ?? '') };
-  if (typeof v.event === 'string') return { kind: 'event', event: v.event, ...(v.data !== undefined ? { data: v.data } : {}) };
+  if (isRecord(v.error))
+    return {
+      kind: 'error',
+      ...(id ? { id } : {}),
+      class: String(v.error.class ?? 'GenericError'),
+      desc: String(v.error.desc ?? ''),
+    };
+  if (typeof v.event === 'string')
+    return { kind: 'event', event: v.event, ...(v.data !== undefined ? { data: v.data } : {}) };
   throw new Error(`not a QMP message: ${line.slice(0, 200)}`);
 }
 
@@ -64,12 +74,16 @@ export interface QmpStatus {
 }
 
 export function parseQueryStatus(value: unknown): QmpStatus {
-  if (!isRecord(value) || typeof value.status !== 'string' || typeof value.running !== 'boolean') throw new Error(`unexpected query-status reply: ${JSON.stringify(value).slice(0, 200)}`);
+  if (!isRecord(value) || typeof value.status !== 'string' || typeof value.running !== 'boolean')
+    throw new Error(`unexpected query-status reply: ${JSON.stringify(value).slice(0, 200)}`);
   return { status: value.status, running: value.running };
 }
 
 export class QmpError extends Error {
-  constructor(readonly errorClass: string, message: string) {
+  constructor(
+    readonly errorClass: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'QmpError';
   }
@@ -93,7 +107,10 @@ export class QmpSession {
     const socket = connect(path);
     const session = new QmpSession(socket);
     const greeted = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`QMP on ${path} did not greet within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`QMP on ${path} did not greet within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       socket.once('error', (err) => {
         clearTimeout(timer);
         reject(err);

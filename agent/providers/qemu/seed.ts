@@ -29,7 +29,7 @@ export interface SeedInput {
  */
 export function controlSshdDropIn(): string {
   return [
-    '# Written by the Vendetta agent: this server is the agent\'s control login into the VM.',
+    "# Written by the Vendetta agent: this server is the agent's control login into the VM.",
     `Port ${CONTROL_GUEST_PORT}`,
     `AuthorizedKeysFile ${CONTROL_KEYS_PATH}`,
     'PermitRootLogin prohibit-password',
@@ -52,7 +52,11 @@ export function userData(s: SeedInput): string {
     ssh_keys: { ed25519_private: s.hostKey.privateKeyPem, ed25519_public: s.hostKey.publicKey },
     write_files: [
       { path: CONTROL_SSHD_DROPIN, permissions: '0644', content: controlSshdDropIn() },
-      { path: CONTROL_KEYS_PATH, permissions: '0600', content: `${s.controlPublicKey.trim()} vendetta-agent-control\n` },
+      {
+        path: CONTROL_KEYS_PATH,
+        permissions: '0600',
+        content: `${s.controlPublicKey.trim()} vendetta-agent-control\n`,
+      },
     ],
   };
   return `#cloud-config\n${JSON.stringify(config, null, 1)}\n`;

@@ -46,10 +46,17 @@ async function gone(pidFile: string, qmpSocket: string, ms: number): Promise<boo
  * Ends the VM: the power button and `graceMs` for the guest to shut down (0: skip it), then
  * QMP quit, then SIGKILL. Resolves once the process is gone; says how it ended.
  */
-export async function endVm(pidFile: string, qmpSocket: string, graceMs: number): Promise<'powerdown' | 'quit' | 'kill' | 'not-running'> {
+export async function endVm(
+  pidFile: string,
+  qmpSocket: string,
+  graceMs: number,
+): Promise<'powerdown' | 'quit' | 'kill' | 'not-running'> {
   if (livePid(pidFile, qmpSocket) === undefined) return 'not-running';
   if (graceMs > 0) {
-    const asked = await qmpOnce(qmpSocket, qmpCalls.powerdown()).then(() => true, () => false);
+    const asked = await qmpOnce(qmpSocket, qmpCalls.powerdown()).then(
+      () => true,
+      () => false,
+    );
     if (asked && (await gone(pidFile, qmpSocket, graceMs))) return 'powerdown';
   }
   // QEMU may close the socket before its reply to quit arrives: that is the quit working.
@@ -65,7 +72,11 @@ export async function endVm(pidFile: string, qmpSocket: string, graceMs: number)
  * Runs `qemu-system-… -daemonize …`: the first process exits once the VM is set up (0), or with
  * an error on stderr (a taken hostfwd port, a bad image) — kept in `stderrFile` too.
  */
-export function launch(binary: string, argv: string[], stderrFile: string): Promise<{ code: number | null; stderr: string }> {
+export function launch(
+  binary: string,
+  argv: string[],
+  stderrFile: string,
+): Promise<{ code: number | null; stderr: string }> {
   rmSync(stderrFile, { force: true });
   const fd = openSync(stderrFile, 'w', 0o600);
   return new Promise((resolve, reject) => {

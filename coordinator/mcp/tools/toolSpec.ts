@@ -44,8 +44,15 @@ export function tool<S extends ZodRawShape>(spec: ToolSpec<S>): ToolSpec {
 }
 
 export const workspaceArg = {
-  workspace: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).describe('Workspace name (see list_workspaces).'),
-  node: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional().describe('The node, only needed when the name exists on several nodes.'),
+  workspace: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+    .describe('Workspace name (see list_workspaces).'),
+  node: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+    .optional()
+    .describe('The node, only needed when the name exists on several nodes.'),
 };
 
 export function refOf(a: { workspace: string; node?: string | undefined }): { name: string; node?: string } {

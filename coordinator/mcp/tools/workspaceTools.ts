@@ -24,8 +24,21 @@ import { json, refOf, tool, workspaceArg, type ToolSpec } from './toolSpec';
 
 /** A node as a model needs it: reachable or not, and which providers it can run. */
 function nodeView(n: NodeSummary): Record<string, unknown> {
-  const providers = n.providers ? Object.entries(n.providers).filter(([, p]) => p.available).map(([name, p]) => (p.version ? `${name} ${p.version}` : name)) : [];
-  return { name: n.name, host: n.host, transport: n.transport, status: n.status, providers, agentVersion: n.agentVersion, latencyMs: n.latencyMs, ...(n.error ? { error: n.error } : {}) };
+  const providers = n.providers
+    ? Object.entries(n.providers)
+        .filter(([, p]) => p.available)
+        .map(([name, p]) => (p.version ? `${name} ${p.version}` : name))
+    : [];
+  return {
+    name: n.name,
+    host: n.host,
+    transport: n.transport,
+    status: n.status,
+    providers,
+    agentVersion: n.agentVersion,
+    latencyMs: n.latencyMs,
+    ...(n.error ? { error: n.error } : {}),
+  };
 }
 
 /**
@@ -48,7 +61,8 @@ export const workspaceTools: ToolSpec[] = [
   tool({
     name: 'list_nodes',
     title: 'List nodes',
-    description: 'List the machines (nodes) workspaces can run on, with their status (online/offline) and the providers (docker, lxc, qemu) each has.',
+    description:
+      'List the machines (nodes) workspaces can run on, with their status (online/offline) and the providers (docker, lxc, qemu) each has.',
     kind: 'read',
     input: {},
     async run(_a, ctx) {
@@ -59,7 +73,8 @@ export const workspaceTools: ToolSpec[] = [
   tool({
     name: 'list_workspaces',
     title: 'List workspaces',
-    description: 'List all workspaces with their node, provider, state (running/stopped/…) and the folder the project is in inside each.',
+    description:
+      'List all workspaces with their node, provider, state (running/stopped/…) and the folder the project is in inside each.',
     kind: 'read',
     input: {},
     async run(_a, ctx) {
@@ -70,7 +85,8 @@ export const workspaceTools: ToolSpec[] = [
   tool({
     name: 'workspace_status',
     title: 'Workspace status',
-    description: 'Show one workspace in detail: state, image, user, project folder, sshd, and each service with its health.',
+    description:
+      'Show one workspace in detail: state, image, user, project folder, sshd, and each service with its health.',
     kind: 'read',
     input: { ...workspaceArg },
     async run(a, ctx) {
@@ -81,13 +97,20 @@ export const workspaceTools: ToolSpec[] = [
   tool({
     name: 'workspace_up',
     title: 'Create or update a workspace',
-    description: 'Create (or start) the workspace of a project folder on this machine and send its code (again: only what changed); reports progress. Can take minutes the first time.',
+    description:
+      'Create (or start) the workspace of a project folder on this machine and send its code (again: only what changed); reports progress. Can take minutes the first time.',
     kind: 'write',
     input: {
-      path: z.string().min(1).refine(isAbsolute, 'must be an absolute path').describe('Absolute path of the project folder on the machine running vendetta (it holds .vendetta/config.yaml or .devcontainer/devcontainer.json).'),
-      node: workspaceArg.node.describe('Node to run it on (default: the config\'s node, else local).'),
-      provider: z.enum(['docker', 'lxc', 'qemu']).optional().describe('Provider (default: the config\'s).'),
-      name: workspaceArg.workspace.optional().describe('Workspace name (default: the config\'s name).'),
+      path: z
+        .string()
+        .min(1)
+        .refine(isAbsolute, 'must be an absolute path')
+        .describe(
+          'Absolute path of the project folder on the machine running vendetta (it holds .vendetta/config.yaml or .devcontainer/devcontainer.json).',
+        ),
+      node: workspaceArg.node.describe("Node to run it on (default: the config's node, else local)."),
+      provider: z.enum(['docker', 'lxc', 'qemu']).optional().describe("Provider (default: the config's)."),
+      name: workspaceArg.workspace.optional().describe("Workspace name (default: the config's name)."),
     },
     async run(a, ctx) {
       const params: WorkspaceUpParams = { path: a.path };
@@ -95,7 +118,9 @@ export const workspaceTools: ToolSpec[] = [
       if (a.provider) params.provider = a.provider;
       if (a.name) params.name = a.name;
       const steps = new StepProgress();
-      const p = ctx.link.progressToken((s) => ctx.progress(steps.next(s.step, s.total), s.total, `[${s.step}/${s.total}] ${s.message}`));
+      const p = ctx.link.progressToken((s) =>
+        ctx.progress(steps.next(s.step, s.total), s.total, `[${s.step}/${s.total}] ${s.message}`),
+      );
       try {
         const r = await ctx.link.request(WorkspaceUp, { ...params, progressToken: p.token });
         ctx.progress(steps.total, steps.total, 'done');
@@ -141,27 +166,40 @@ export const workspaceTools: ToolSpec[] = [
   tool({
     name: 'service_logs',
     title: 'Service logs',
-    description: 'Read the logs of a workspace\'s services (all interleaved, or one service, or the postCreate/postStart hooks), newest last.',
+    description:
+      "Read the logs of a workspace's services (all interleaved, or one service, or the postCreate/postStart hooks), newest last.",
     kind: 'read',
     input: {
       ...workspaceArg,
       service: z.string().max(64).optional().describe('One service name, or postCreate / postStart; default all.'),
       tail: z.number().int().min(1).max(5000).optional().describe('Only the last N lines (default 200).'),
-      since: z.string().max(40).optional().describe('Only lines since a duration ago (30s, 5m, 2h) or an ISO 8601 time.'),
+      since: z
+        .string()
+        .max(40)
+        .optional()
+        .describe('Only lines since a duration ago (30s, 5m, 2h) or an ISO 8601 time.'),
     },
     async run(a, ctx) {
       const params: LogsParams = { ...refOf(a), tail: a.tail ?? 200 };
       if (a.service) params.service = a.service;
       if (a.since) params.since = parseSince(a.since);
       const { lines } = await ctx.link.request(LogsRequest, params);
-      const text = lines.map((l) => `${l.time} ${l.service}${l.stream === 'stdout' ? '' : ` (${l.stream})`}: ${l.line}`).join('\n');
-      return { text: text || '(no log lines)', structured: { lines }, workspace: a.workspace, ...(a.node ? { node: a.node } : {}) };
+      const text = lines
+        .map((l) => `${l.time} ${l.service}${l.stream === 'stdout' ? '' : ` (${l.stream})`}: ${l.line}`)
+        .join('\n');
+      return {
+        text: text || '(no log lines)',
+        structured: { lines },
+        workspace: a.workspace,
+        ...(a.node ? { node: a.node } : {}),
+      };
     },
   }),
   tool({
     name: 'list_ports',
     title: 'List ports',
-    description: 'List the service ports of a workspace: the port inside, where it is published on the node, its health, and the URL to reach it.',
+    description:
+      'List the service ports of a workspace: the port inside, where it is published on the node, its health, and the URL to reach it.',
     kind: 'read',
     input: { ...workspaceArg },
     async run(a, ctx) {

@@ -19,7 +19,10 @@ export function toTreeItem(spec: ItemSpec): vscode.TreeItem {
   item.id = spec.id;
   if (spec.description !== undefined) item.description = spec.description;
   item.tooltip = markdownTooltip(spec.tooltip);
-  item.iconPath = new vscode.ThemeIcon(spec.icon.id, spec.icon.color ? new vscode.ThemeColor(spec.icon.color) : undefined);
+  item.iconPath = new vscode.ThemeIcon(
+    spec.icon.id,
+    spec.icon.color ? new vscode.ThemeColor(spec.icon.color) : undefined,
+  );
   item.contextValue = spec.contextValue;
   if (spec.command) item.command = spec.command;
   return item;

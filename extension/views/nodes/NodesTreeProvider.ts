@@ -81,7 +81,8 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
     this.workspaces = workspaces;
     // Services of workspaces that no longer run are gone.
     for (const key of [...this.services.keys()]) {
-      if (!workspaces.some((w) => w.state === 'running' && serviceKey(w.node, w.name) === key)) this.services.delete(key);
+      if (!workspaces.some((w) => w.state === 'running' && serviceKey(w.node, w.name) === key))
+        this.services.delete(key);
     }
   }
 
@@ -149,14 +150,26 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
       if (this.nodes === undefined || this.workspaces === undefined) await this.load();
       if (this.loadError !== undefined || !this.nodes) {
         const info = errorInfo(this.loadError);
-        return [{ kind: 'message', id: 'load-error', severity: 'error', label: 'Could not reach the coordinator', detail: info.message, ...(info.hint ? { hint: info.hint } : {}) }];
+        return [
+          {
+            kind: 'message',
+            id: 'load-error',
+            severity: 'error',
+            label: 'Could not reach the coordinator',
+            detail: info.message,
+            ...(info.hint ? { hint: info.hint } : {}),
+          },
+        ];
       }
       const workspaces = this.workspaces ?? [];
       if (showWelcome(this.nodes, workspaces)) return [];
       return sortNodes(this.nodes).map((node) => ({ kind: 'node', node }));
     }
     if (element.kind === 'node') {
-      return workspacesOf(element.node.name, this.workspaces ?? []).map((workspace) => ({ kind: 'workspace', workspace }));
+      return workspacesOf(element.node.name, this.workspaces ?? []).map((workspace) => ({
+        kind: 'workspace',
+        workspace,
+      }));
     }
     if (element.kind === 'workspace') return this.serviceChildren(element.workspace);
     return [];
@@ -170,10 +183,22 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
       entry = await this.fetchServices(w);
       this.services.set(key, entry);
     }
-    if (entry.unsupported) return [{ kind: 'message', id: `${key}/unsupported`, severity: 'info', label: 'Services need a newer coordinator' }];
+    if (entry.unsupported)
+      return [
+        { kind: 'message', id: `${key}/unsupported`, severity: 'info', label: 'Services need a newer coordinator' },
+      ];
     if (entry.error !== undefined || !entry.services) {
       const info = errorInfo(entry.error);
-      return [{ kind: 'message', id: `${key}/error`, severity: 'error', label: 'Could not list services', detail: info.message, ...(info.hint ? { hint: info.hint } : {}) }];
+      return [
+        {
+          kind: 'message',
+          id: `${key}/error`,
+          severity: 'error',
+          label: 'Could not list services',
+          detail: info.message,
+          ...(info.hint ? { hint: info.hint } : {}),
+        },
+      ];
     }
     const services = [...entry.services.services].sort((a, b) => a.name.localeCompare(b.name));
     if (services.length === 0) return [{ kind: 'message', id: `${key}/none`, severity: 'info', label: 'No services' }];
@@ -209,7 +234,11 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
   }
 
   /** A node's tooltip gains its system figures (nodes/status asks its agent) when hovered. */
-  async resolveTreeItem(item: vscode.TreeItem, element: TreeElement, token: vscode.CancellationToken): Promise<vscode.TreeItem> {
+  async resolveTreeItem(
+    item: vscode.TreeItem,
+    element: TreeElement,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.TreeItem> {
     if (element.kind !== 'node' || element.node.status !== 'online') return item;
     try {
       const [status] = await this.client.request(NodeStatusRequest, { name: element.node.name }, token);

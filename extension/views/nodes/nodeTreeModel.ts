@@ -3,7 +3,14 @@
  * icons, tooltips and contextValues. Pure (no vscode import): NodesTreeItem.ts turns these
  * specs into TreeItems, and the unit tests check them directly.
  */
-import type { NodeStatus, NodeSummary, NodeSystem, PortInfo, ServiceStatus, WorkspaceSummary } from '../../../coordinator/protocol';
+import type {
+  NodeStatus,
+  NodeSummary,
+  NodeSystem,
+  PortInfo,
+  ServiceStatus,
+  WorkspaceSummary,
+} from '../../../coordinator/protocol';
 import { COMMAND } from '../../commands/ids';
 
 export const LOCAL_NODE = 'local';
@@ -86,20 +93,28 @@ export function nodeDescription(n: NodeSummary): string {
 }
 
 export function nodeIcon(n: NodeSummary): IconSpec {
-  if (n.status === 'online') return { id: n.transport === 'local' ? 'device-desktop' : 'vm-running', color: 'charts.green' };
+  if (n.status === 'online')
+    return { id: n.transport === 'local' ? 'device-desktop' : 'vm-running', color: 'charts.green' };
   if (n.status === 'offline') return { id: 'vm-outline', color: 'errorForeground' };
   return { id: 'vm', color: 'disabledForeground' };
 }
 
 export function nodeTooltip(n: NodeSummary, system?: NodeSystem | null): string {
   const lines = [`**${md(n.name)}** — ${n.status}`, ''];
-  lines.push(n.transport === 'local' ? '- host: this machine (built-in node)' : `- host: ${code(`${n.user}@${n.host}:${n.port}`)}`);
+  lines.push(
+    n.transport === 'local'
+      ? '- host: this machine (built-in node)'
+      : `- host: ${code(`${n.user}@${n.host}:${n.port}`)}`,
+  );
   lines.push(`- agent: ${n.agentVersion ? md(n.agentVersion) : 'not installed'}`);
   if (n.latencyMs !== null) lines.push(`- latency: ${formatMs(n.latencyMs)}`);
   if (n.providers) {
     const p = n.providers;
-    const describe = (k: (typeof PROVIDERS)[number]) => `${k} ${p[k].available ? (p[k].version ? md(p[k].version) : 'yes') : 'no'}`;
-    lines.push(`- providers: ${PROVIDERS.map(describe).join(', ')}${p.qemu.available ? (p.qemu.kvm ? ' (kvm)' : ' (no kvm)') : ''}`);
+    const describe = (k: (typeof PROVIDERS)[number]) =>
+      `${k} ${p[k].available ? (p[k].version ? md(p[k].version) : 'yes') : 'no'}`;
+    lines.push(
+      `- providers: ${PROVIDERS.map(describe).join(', ')}${p.qemu.available ? (p.qemu.kvm ? ' (kvm)' : ' (no kvm)') : ''}`,
+    );
   }
   if (system) {
     lines.push(`- system: ${md(system.os)} ${md(system.arch)}, kernel ${md(system.kernel)}`);
@@ -151,10 +166,16 @@ export function workspaceIcon(w: WorkspaceSummary): IconSpec {
 /** `running · docker · ~/src/shop`. */
 export function workspaceDescription(w: WorkspaceSummary, homedir?: string): string {
   // A workspace whose last up stopped half-way may lack its code and services: say so beside the state.
-  const idle = w.state === 'stopped' && w.stopped?.reason === 'idle' ? `stopped (idle since ${shortTime(w.stopped.at)})` : undefined;
+  const idle =
+    w.state === 'stopped' && w.stopped?.reason === 'idle'
+      ? `stopped (idle since ${shortTime(w.stopped.at)})`
+      : undefined;
   const parts: string[] = [w.unfinished ? `${w.state} (up unfinished)` : (idle ?? w.state), w.provider];
   if (w.error) parts.push(oneLine(w.error.message));
-  else if (w.projectPath) parts.push(homedir && w.projectPath.startsWith(homedir + '/') ? `~${w.projectPath.slice(homedir.length)}` : w.projectPath);
+  else if (w.projectPath)
+    parts.push(
+      homedir && w.projectPath.startsWith(homedir + '/') ? `~${w.projectPath.slice(homedir.length)}` : w.projectPath,
+    );
   return parts.join(' · ');
 }
 
@@ -163,14 +184,26 @@ function shortTime(iso: string): string {
   const d = new Date(iso);
   if (!Number.isFinite(d.getTime())) return iso;
   const hm = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  return d.toDateString() === new Date().toDateString() ? hm : `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${hm}`;
+  return d.toDateString() === new Date().toDateString()
+    ? hm
+    : `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${hm}`;
 }
 
 export function workspaceTooltip(w: WorkspaceSummary): string {
-  const lines = [`**${md(w.name)}** on ${md(w.node)} — ${w.state}`, '', `- provider: ${w.provider}`, `- ssh host: ${code(w.sshHost)}`, `- folder: ${code(w.workspaceFolder)}`];
+  const lines = [
+    `**${md(w.name)}** on ${md(w.node)} — ${w.state}`,
+    '',
+    `- provider: ${w.provider}`,
+    `- ssh host: ${code(w.sshHost)}`,
+    `- folder: ${code(w.workspaceFolder)}`,
+  ];
   if (w.projectPath) lines.push(`- made from: ${code(w.projectPath)}`);
   lines.push(`- created: ${md(w.createdAt)}`);
-  if (w.unfinished) lines.push('', `$(warning) its last up has not finished: it reached step ${w.unfinished.step}/${w.unfinished.total} (${md(w.unfinished.message)}); run it again to finish it`);
+  if (w.unfinished)
+    lines.push(
+      '',
+      `$(warning) its last up has not finished: it reached step ${w.unfinished.step}/${w.unfinished.total} (${md(w.unfinished.message)}); run it again to finish it`,
+    );
   if (w.error) {
     lines.push('', `$(error) ${md(w.error.message)}`);
     if (w.error.hint) lines.push('', md(w.error.hint));
@@ -227,23 +260,30 @@ export function serviceIcon(s: ServiceStatus): IconSpec {
 /** `:3000 · healthy`, `:3000 → 127.0.0.1:3001 · healthy`, `crashloop · exit 1`. */
 export function serviceDescription(s: ServiceStatus, port?: PortInfo): string {
   const parts: string[] = [];
-  if (s.port !== undefined) parts.push(port?.localPort !== undefined ? `:${s.port} → 127.0.0.1:${port.localPort}` : `:${s.port}`);
+  if (s.port !== undefined)
+    parts.push(port?.localPort !== undefined ? `:${s.port} → 127.0.0.1:${port.localPort}` : `:${s.port}`);
   parts.push(s.state);
   if (s.reason) parts.push(oneLine(s.reason));
-  else if ((s.state === 'exited' || s.state === 'crashloop') && s.exitCode !== undefined && s.exitCode !== null) parts.push(`exit ${s.exitCode}`);
+  else if ((s.state === 'exited' || s.state === 'crashloop') && s.exitCode !== undefined && s.exitCode !== null)
+    parts.push(`exit ${s.exitCode}`);
   return parts.join(' · ');
 }
 
 export function serviceTooltip(w: WorkspaceSummary, s: ServiceStatus, port?: PortInfo): string {
   const lines = [`**${md(s.name)}** in ${md(w.name)} — ${s.state}`, ''];
   if (s.reason) lines.push(`- ${md(s.reason)}`);
-  if (s.port !== undefined) lines.push(`- port ${s.port}${s.nodePort !== undefined ? ` (node port ${s.nodePort})` : ''}`);
+  if (s.port !== undefined)
+    lines.push(`- port ${s.port}${s.nodePort !== undefined ? ` (node port ${s.nodePort})` : ''}`);
   if (port) lines.push(`- url: ${md(port.url)}`);
   if (s.pid !== undefined) lines.push(`- pid ${s.pid}`);
   lines.push(`- restarts: ${s.restarts}`);
   if (s.healthyAt) lines.push(`- healthy since ${md(s.healthyAt)}`);
-  if (s.lastCheck) lines.push(`- last check: ${s.lastCheck.ok ? 'ok' : 'failed'} at ${md(s.lastCheck.at)}${s.lastCheck.output ? ` — ${md(oneLine(s.lastCheck.output))}` : ''}`);
-  if (s.port !== undefined) lines.push('', 'Click to open it in the browser (the port is forwarded to this machine first).');
+  if (s.lastCheck)
+    lines.push(
+      `- last check: ${s.lastCheck.ok ? 'ok' : 'failed'} at ${md(s.lastCheck.at)}${s.lastCheck.output ? ` — ${md(oneLine(s.lastCheck.output))}` : ''}`,
+    );
+  if (s.port !== undefined)
+    lines.push('', 'Click to open it in the browser (the port is forwarded to this machine first).');
   return lines.join('\n');
 }
 
@@ -258,13 +298,21 @@ export function serviceItem(w: WorkspaceSummary, s: ServiceStatus, port?: PortIn
     collapsible: 'none',
   };
   if (s.port !== undefined) {
-    spec.command = { command: COMMAND.openServiceUrl, title: 'Open in Browser', arguments: [{ kind: 'service', workspace: w, service: s, ...(port ? { port } : {}) } satisfies TreeElement] };
+    spec.command = {
+      command: COMMAND.openServiceUrl,
+      title: 'Open in Browser',
+      arguments: [{ kind: 'service', workspace: w, service: s, ...(port ? { port } : {}) } satisfies TreeElement],
+    };
   }
   return spec;
 }
 
 export function messageItem(m: Extract<TreeElement, { kind: 'message' }>): ItemSpec {
-  const tooltip = [m.detail, m.hint].filter(Boolean).map((t) => md(t!)).join('\n\n') || m.label;
+  const tooltip =
+    [m.detail, m.hint]
+      .filter(Boolean)
+      .map((t) => md(t!))
+      .join('\n\n') || m.label;
   return {
     id: `message:${m.id}`,
     label: m.label,
@@ -273,7 +321,9 @@ export function messageItem(m: Extract<TreeElement, { kind: 'message' }>): ItemS
     icon: m.severity === 'error' ? { id: 'error', color: 'errorForeground' } : { id: 'info' },
     contextValue: m.severity === 'error' ? 'errorMessage' : 'infoMessage',
     collapsible: 'none',
-    ...(m.severity === 'error' ? { command: { command: COMMAND.showExtensionLog, title: 'Show Log', arguments: [] } } : {}),
+    ...(m.severity === 'error'
+      ? { command: { command: COMMAND.showExtensionLog, title: 'Show Log', arguments: [] } }
+      : {}),
   };
 }
 
@@ -292,7 +342,9 @@ export function workspacesOf(node: string, all: readonly WorkspaceSummary[]): Wo
 
 /** Nodes in the order the tree shows them: `local` first, then by name. */
 export function sortNodes(nodes: readonly NodeSummary[]): NodeSummary[] {
-  return [...nodes].sort((a, b) => (a.transport === 'local' ? -1 : b.transport === 'local' ? 1 : a.name.localeCompare(b.name)));
+  return [...nodes].sort((a, b) =>
+    a.transport === 'local' ? -1 : b.transport === 'local' ? 1 : a.name.localeCompare(b.name),
+  );
 }
 
 export function formatMs(ms: number): string {

@@ -21,7 +21,10 @@ export async function run(): Promise<void> {
   const ours = vscode.extensions.getExtension(OURS_ID);
   const baseline = vscode.extensions.getExtension(BASELINE_ID);
   if (!ours || !baseline) throw new Error(`both ${OURS_ID} and ${BASELINE_ID} must be loaded in this window`);
-  if (ours.isActive || baseline.isActive) throw new Error('an extension was already active before it was timed (does the folder hold a .vendetta/config.yaml?)');
+  if (ours.isActive || baseline.isActive)
+    throw new Error(
+      'an extension was already active before it was timed (does the folder hold a .vendetta/config.yaml?)',
+    );
   // Let the window finish starting up first: the figures are the extensions', not the queue's.
   await new Promise((r) => setTimeout(r, 1500));
   const oursFirst = (vscode.workspace.workspaceFolders?.[0]?.name ?? '').endsWith('-ours-first');
@@ -30,7 +33,8 @@ export async function run(): Promise<void> {
   for (const ext of order) times.set(ext, await timeActivation(ext));
   const api = times.get(ours)!.api as { tree?: { getChildren?: unknown } } | undefined;
   if (typeof api?.tree?.getChildren !== 'function') throw new Error('our activate() did not return the Vendetta API');
-  if ((times.get(baseline)!.api as { trivial?: boolean } | undefined)?.trivial !== true) throw new Error('the fixture did not return its API');
+  if ((times.get(baseline)!.api as { trivial?: boolean } | undefined)?.trivial !== true)
+    throw new Error('the fixture did not return its API');
   reportMetric('ours', times.get(ours)!.ms, 'ms');
   reportMetric('baseline', times.get(baseline)!.ms, 'ms');
 }

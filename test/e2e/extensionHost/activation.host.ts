@@ -33,11 +33,19 @@ describe('the extension in a real VS Code', () => {
   });
 
   it('registers exactly the commands package.json contributes, each with a title in category Vendetta', async () => {
-    const contributes = (extension().packageJSON as { contributes?: { commands?: ContributedCommand[]; views?: Record<string, Array<{ id: string }>> } }).contributes;
+    const contributes = (
+      extension().packageJSON as {
+        contributes?: { commands?: ContributedCommand[]; views?: Record<string, Array<{ id: string }>> };
+      }
+    ).contributes;
     const contributed = contributes?.commands ?? [];
     // VS Code itself registers `<view id>.focus` and the like for every contributed view.
-    const views = Object.values(contributes?.views ?? {}).flat().map((v) => `${v.id}.`);
-    const registered = (await vscode.commands.getCommands(true)).filter((c) => c.startsWith('vendetta.') && !views.some((v) => c.startsWith(v))).sort();
+    const views = Object.values(contributes?.views ?? {})
+      .flat()
+      .map((v) => `${v.id}.`);
+    const registered = (await vscode.commands.getCommands(true))
+      .filter((c) => c.startsWith('vendetta.') && !views.some((v) => c.startsWith(v)))
+      .sort();
     assert.deepEqual(registered, contributed.map((c) => c.command).sort());
     for (const c of contributed) {
       assert.ok(c.title, `${c.command} has a title`);

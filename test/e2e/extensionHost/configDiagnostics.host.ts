@@ -41,16 +41,21 @@ function at(line: number, word: string, nth = 0): [number, number, number] {
   return [line, col, col + word.length];
 }
 
-const where = (d: vscode.Diagnostic): [number, number, number] => [d.range.start.line, d.range.start.character, d.range.end.character];
+const where = (d: vscode.Diagnostic): [number, number, number] => [
+  d.range.start.line,
+  d.range.start.character,
+  d.range.end.character,
+];
 
 describe('the config language server in a real VS Code', () => {
-  it('puts a bad .vendetta/config.yaml\'s cycle, unknown dependency and bad type at their line and column', async () => {
+  it("puts a bad .vendetta/config.yaml's cycle, unknown dependency and bad type at their line and column", async () => {
     const file = join(folder(), 'bad-project', '.vendetta', 'config.yaml');
     mkdirSync(join(folder(), 'bad-project', '.vendetta'), { recursive: true });
     writeFileSync(file, BAD);
     const { diagnostics, ms } = await openAndWaitForDiagnostics(file);
     reportMetric('language server diagnostics after open', ms, 'ms');
-    const byCode = (code: string) => diagnostics.find((d) => (typeof d.code === 'object' ? d.code.value : d.code) === code);
+    const byCode = (code: string) =>
+      diagnostics.find((d) => (typeof d.code === 'object' ? d.code.value : d.code) === code);
     const cycle = byCode('dependency-cycle');
     assert.ok(cycle, JSON.stringify(diagnostics));
     assert.deepEqual(where(cycle), at(3, 'web'));
@@ -72,17 +77,27 @@ describe('the config language server in a real VS Code', () => {
     const fixed = BAD.replace('depends_on: [web] ', '').replace('"eighty"', '8080').replace(', cache', '');
     const t0 = performance.now();
     await editor.edit((e) => e.replace(new vscode.Range(0, 0, editor.document.lineCount, 0), fixed));
-    await waitFor('the diagnostics to clear', 30_000, () => (vscode.languages.getDiagnostics(uri).some((d) => d.source === 'vendetta') ? undefined : true));
+    await waitFor('the diagnostics to clear', 30_000, () =>
+      vscode.languages.getDiagnostics(uri).some((d) => d.source === 'vendetta') ? undefined : true,
+    );
     reportMetric('language server diagnostics after an edit', performance.now() - t0, 'ms');
   });
 
   it('offers completion and hover from the schema in the editor', async () => {
     const file = join(folder(), 'bad-project', '.vendetta', 'config.yaml');
     const uri = vscode.Uri.file(file);
-    const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(1, 10));
+    const list = await vscode.commands.executeCommand<vscode.CompletionList>(
+      'vscode.executeCompletionItemProvider',
+      uri,
+      new vscode.Position(1, 10),
+    );
     const labels = list.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
     for (const v of ['docker', 'lxc', 'qemu']) assert.ok(labels.includes(v), labels.join(','));
-    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(1, 2));
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      uri,
+      new vscode.Position(1, 2),
+    );
     const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
     assert.match(text, /What the workspace runs in/);
   });

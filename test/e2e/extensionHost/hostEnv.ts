@@ -37,7 +37,11 @@ export function extension(): vscode.Extension<unknown> {
   return ext;
 }
 
-export async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  ms: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await probe();
@@ -54,7 +58,8 @@ export async function waitFor<T>(what: string, ms: number, probe: () => T | unde
 export function requireE2eInfo(ctx: Mocha.Context): E2eInfo {
   const info = e2eInfo();
   if (info) return info;
-  if (process.env.CI === 'true') throw new Error('VENDETTA_E2E_INFO is not set: run this suite through test/e2e/extensionHost.test.ts');
+  if (process.env.CI === 'true')
+    throw new Error('VENDETTA_E2E_INFO is not set: run this suite through test/e2e/extensionHost.test.ts');
   console.log('      skipped: needs the real nodes and workspace of test/e2e/vscodeEnv.ts (npm run test:e2e)');
   ctx.skip();
 }
@@ -62,14 +67,20 @@ export function requireE2eInfo(ctx: Mocha.Context): E2eInfo {
 /** The extension's API (activating it if needed). */
 export async function vendettaApi(): Promise<import('../../../extension/activateRemoteNodes').VendettaApi> {
   const ext = extension();
-  return (ext.isActive ? ext.exports : await ext.activate()) as import('../../../extension/activateRemoteNodes').VendettaApi;
+  return (
+    ext.isActive ? ext.exports : await ext.activate()
+  ) as import('../../../extension/activateRemoteNodes').VendettaApi;
 }
 
 /** Runs argv (no shell) and collects its output. */
 export function run(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(argv[0]!, argv.slice(1), { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : -1
+        : 0;
       resolve({ code, stdout, stderr });
     });
   });

@@ -31,9 +31,13 @@ export async function run(): Promise<void> {
     if (out) appendFileSync(out, JSON.stringify(r) + '\n');
   };
   return new Promise((resolve, reject) => {
-    const runner = mocha.run((failures) => (failures ? reject(new Error(`${failures} extension-host test(s) failed`)) : resolve()));
+    const runner = mocha.run((failures) =>
+      failures ? reject(new Error(`${failures} extension-host test(s) failed`)) : resolve(),
+    );
     runner.on('pass', (t) => record({ title: t.fullTitle(), state: 'passed', ms: t.duration ?? 0 }));
-    runner.on('fail', (t, err: Error) => record({ title: t.fullTitle(), state: 'failed', ms: t.duration ?? 0, error: err?.stack ?? String(err) }));
+    runner.on('fail', (t, err: Error) =>
+      record({ title: t.fullTitle(), state: 'failed', ms: t.duration ?? 0, error: err?.stack ?? String(err) }),
+    );
     runner.on('pending', (t) => record({ title: t.fullTitle(), state: 'pending', ms: 0 }));
   });
 }

@@ -18,7 +18,7 @@ describe('Reopen Folder in Remote Workspace, for real', function () {
   });
   after(async () => (await vendettaApi()).setFolderOpener(undefined));
 
-  it('brings the open folder\'s workspace up on the config\'s node and opens exactly vscode-remote://ssh-remote+<ws>.<node>.vendetta<folder>', async function () {
+  it("brings the open folder's workspace up on the config's node and opens exactly vscode-remote://ssh-remote+<ws>.<node>.vendetta<folder>", async function () {
     this.timeout(300_000);
     const p = info.reopenProject!;
     // The project appears only now: a config present at start-up would have activated the extension before it was timed.
@@ -28,7 +28,9 @@ describe('Reopen Folder in Remote Workspace, for real', function () {
     opened = [];
     const t0 = Date.now();
     let settled = false;
-    const command = Promise.resolve(vscode.commands.executeCommand<string>('vendetta.reopenInRemoteWorkspace')).finally(() => (settled = true));
+    const command = Promise.resolve(vscode.commands.executeCommand<string>('vendetta.reopenInRemoteWorkspace')).finally(
+      () => (settled = true),
+    );
     // The node quick pick has the config's node first (suggested): accept it as a person pressing Enter would.
     while (!settled && Date.now() - t0 < 240_000) {
       await new Promise((r) => setTimeout(r, 300));
@@ -58,11 +60,17 @@ describe('Reopen Folder in Remote Workspace, for real', function () {
     assert.ok(proxy, block);
     assert.match(proxy, /^'\/[^']+' /, `the ProxyCommand starts with an absolute runtime path: ${proxy}`);
     const bundledProxy = join(extension().extensionPath, 'dist', 'ssh-proxy.js');
-    assert.ok(proxy.includes(`'${bundledProxy}' '--home'`), `the ProxyCommand runs the extension's bundled ssh-proxy (${bundledProxy}): ${proxy}`);
+    assert.ok(
+      proxy.includes(`'${bundledProxy}' '--home'`),
+      `the ProxyCommand runs the extension's bundled ssh-proxy (${bundledProxy}): ${proxy}`,
+    );
     // ssh runs the ProxyCommand itself through the user's shell, exactly as the file says.
     const env = { ...process.env, SSH_AUTH_SOCK: '' };
     const t0 = Date.now();
-    const cat = await run(['ssh', '-F', config, '-o', 'BatchMode=yes', alias, 'cat', `/workspaces/${p.name}/README.md`], env);
+    const cat = await run(
+      ['ssh', '-F', config, '-o', 'BatchMode=yes', alias, 'cat', `/workspaces/${p.name}/README.md`],
+      env,
+    );
     reportMetric('ssh through the generated ProxyCommand', Date.now() - t0, 'ms');
     assert.equal(cat.code, 0, cat.stderr);
     assert.equal(cat.stdout, p.readme);

@@ -21,11 +21,15 @@ describe('the Remote Nodes tree against a real coordinator and real nodes', func
     // No invalidate here: the rows the tree already holds turn online as the answers arrive.
     const roots = await waitFor('the tree to list the nodes online', 60_000, async () => {
       const r = await tree.getChildren();
-      const online = r.filter((e) => e.kind === 'node' && e.node.status === 'online').map((e) => (e.kind === 'node' ? e.node.name : ''));
+      const online = r
+        .filter((e) => e.kind === 'node' && e.node.status === 'online')
+        .map((e) => (e.kind === 'node' ? e.node.name : ''));
       return [...info.nodes.map((n) => n.name), 'local'].every((n) => online.includes(n)) ? r : undefined;
     }).catch(async (err: Error) => {
       const r = await tree.getChildren();
-      throw new Error(`${err.message}; the tree shows: ${r.map((e) => (e.kind === 'node' ? `${e.node.name} ${e.node.status}` : e.kind)).join(', ')}`);
+      throw new Error(
+        `${err.message}; the tree shows: ${r.map((e) => (e.kind === 'node' ? `${e.node.name} ${e.node.status}` : e.kind)).join(', ')}`,
+      );
     });
     for (const n of info.nodes) {
       const el = roots.find((e) => e.kind === 'node' && e.node.name === n.name)!;
@@ -46,7 +50,10 @@ describe('the Remote Nodes tree against a real coordinator and real nodes', func
     const node = roots.find((e) => e.kind === 'node' && e.node.name === ws.node)!;
     const children = await tree.getChildren(node);
     const wsEl = children.find((e) => e.kind === 'workspace' && e.workspace.name === ws.name);
-    assert.ok(wsEl, `workspaces under ${ws.node}: ${children.map((c) => (c.kind === 'workspace' ? c.workspace.name : c.kind)).join(', ')}`);
+    assert.ok(
+      wsEl,
+      `workspaces under ${ws.node}: ${children.map((c) => (c.kind === 'workspace' ? c.workspace.name : c.kind)).join(', ')}`,
+    );
     const wsItem = tree.getTreeItem(wsEl);
     assert.equal(label(wsItem), ws.name);
     assert.equal(wsItem.contextValue, 'runningWorkspace');

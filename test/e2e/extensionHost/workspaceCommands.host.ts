@@ -35,17 +35,23 @@ async function serviceElements(ws: Ws): Promise<Array<Extract<TreeElement, { kin
   const { tree } = await vendettaApi();
   const wsEl = await workspaceElement(ws);
   if (!wsEl) return [];
-  return (await tree.getChildren(wsEl)).filter((e): e is Extract<TreeElement, { kind: 'service' }> => e.kind === 'service');
+  return (await tree.getChildren(wsEl)).filter(
+    (e): e is Extract<TreeElement, { kind: 'service' }> => e.kind === 'service',
+  );
 }
 
 /** Until every service of the workspace shows healthy in the tree. */
 async function waitHealthy(ws: Ws, ms: number): Promise<void> {
   await waitFor(`${ws.services.join(', ')} healthy in the tree`, ms, async () => {
     const s = await serviceElements(ws);
-    return ws.services.every((n) => s.some((e) => e.service.name === n && e.service.state === 'healthy')) ? true : undefined;
+    return ws.services.every((n) => s.some((e) => e.service.name === n && e.service.state === 'healthy'))
+      ? true
+      : undefined;
   }).catch(async (err: Error) => {
     const s = await serviceElements(ws);
-    throw new Error(`${err.message}; the tree shows: ${s.map((e) => `${e.service.name} ${e.service.state}`).join(', ') || 'no services'}`);
+    throw new Error(
+      `${err.message}; the tree shows: ${s.map((e) => `${e.service.name} ${e.service.state}`).join(', ') || 'no services'}`,
+    );
   });
 }
 
@@ -61,22 +67,24 @@ describe('the workspace commands against the real coordinator and the running he
     await waitHealthy(ws, 60_000);
   });
 
-  it('Show Logs streams the hello services\' lines into an output channel within seconds', async function () {
+  it("Show Logs streams the hello services' lines into an output channel within seconds", async function () {
     this.timeout(60_000);
     const api = await vendettaApi();
     const t0 = Date.now();
     await vscode.commands.executeCommand('vendetta.showWorkspaceLogs', { name: ws.name, node: ws.node });
     const lines = await waitFor('a line of each hello service in the channel', 10_000, () => {
       const l = api.logLines(ws);
-      return ws.services.every((s) => l.some((x) => new RegExp(`^\\S+ ${s}\\s+.? ${s} listening on `).test(x))) ? l : undefined;
+      return ws.services.every((s) => l.some((x) => new RegExp(`^\\S+ ${s}\\s+.? ${s} listening on `).test(x)))
+        ? l
+        : undefined;
     }).catch((err: Error) => {
       throw new Error(`${err.message}; the channel holds:\n${api.logLines(ws).join('\n')}`);
     });
-    reportMetric('Show Logs to the services\' lines', Date.now() - t0, 'ms');
+    reportMetric("Show Logs to the services' lines", Date.now() - t0, 'ms');
     assert.match(lines[0]!, new RegExp(`logs of ${ws.name} on ${ws.node}, following`));
   });
 
-  it('Forward Port on the web service\'s tree item gives a local URL that answers 200', async function () {
+  it("Forward Port on the web service's tree item gives a local URL that answers 200", async function () {
     this.timeout(60_000);
     const web = (await serviceElements(ws)).find((e) => e.service.name === 'web');
     assert.ok(web, 'the web service is in the tree');
@@ -90,7 +98,10 @@ describe('the workspace commands against the real coordinator and the running he
   });
 
   it('Open Terminal in Workspace creates a terminal running ssh with the generated ssh_config', async () => {
-    const terminal = await vscode.commands.executeCommand<vscode.Terminal | undefined>('vendetta.openTerminal', { name: ws.name, node: ws.node });
+    const terminal = await vscode.commands.executeCommand<vscode.Terminal | undefined>('vendetta.openTerminal', {
+      name: ws.name,
+      node: ws.node,
+    });
     assert.ok(terminal, 'the command returned the terminal');
     try {
       assert.ok(vscode.window.terminals.includes(terminal));
@@ -106,7 +117,10 @@ describe('the workspace commands against the real coordinator and the running he
   it('Stop Workspace then Start Workspace: the tree shows it stopped, then running with its services healthy again', async function () {
     this.timeout(240_000);
     const t0 = Date.now();
-    const stopped = await vscode.commands.executeCommand<WorkspaceSummary | undefined>('vendetta.stopWorkspace', { name: ws.name, node: ws.node });
+    const stopped = await vscode.commands.executeCommand<WorkspaceSummary | undefined>('vendetta.stopWorkspace', {
+      name: ws.name,
+      node: ws.node,
+    });
     assert.equal(stopped?.state, 'stopped', 'Stop Workspace returned the stopped workspace');
     const stoppedEl = await waitFor('the tree to show the workspace stopped', 30_000, async () => {
       const el = await workspaceElement(ws);
@@ -118,7 +132,10 @@ describe('the workspace commands against the real coordinator and the running he
 
     const t1 = Date.now();
     // This time the tree item itself, as the context menu passes it.
-    const started = await vscode.commands.executeCommand<WorkspaceSummary | undefined>('vendetta.startWorkspace', stoppedEl);
+    const started = await vscode.commands.executeCommand<WorkspaceSummary | undefined>(
+      'vendetta.startWorkspace',
+      stoppedEl,
+    );
     assert.equal(started?.state, 'running', 'Start Workspace returned the running workspace');
     const runningEl = await waitFor('the tree to show the workspace running', 30_000, async () => {
       const el = await workspaceElement(ws);

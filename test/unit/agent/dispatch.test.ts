@@ -88,7 +88,10 @@ describe('agent requests are checked before any handler runs', () => {
     ctx.session.initialized = true;
     for (const [name, type] of Object.entries(AGENT_REQUESTS)) {
       const seen: unknown[] = [];
-      const table = { ...handlers, [name]: { validate: (p: unknown) => p, handle: (p: unknown) => (seen.push(p), name) } } as typeof handlers;
+      const table = {
+        ...handlers,
+        [name]: { validate: (p: unknown) => p, handle: (p: unknown) => (seen.push(p), name) },
+      } as typeof handlers;
       assert.equal(await dispatch(table, type.method, { probe: name }, ctx), name);
       assert.deepEqual(seen, [{ probe: name }]);
     }
@@ -96,12 +99,21 @@ describe('agent requests are checked before any handler runs', () => {
 
   it('refuses another protocol version with a hint naming what to upgrade', async () => {
     const { ctx } = context();
-    const newer = await rejects(dispatch(handlers, 'initialize', { ...init, protocolVersion: AGENT_PROTOCOL_VERSION + 1 }, ctx), 'PROTOCOL_MISMATCH');
+    const newer = await rejects(
+      dispatch(handlers, 'initialize', { ...init, protocolVersion: AGENT_PROTOCOL_VERSION + 1 }, ctx),
+      'PROTOCOL_MISMATCH',
+    );
     assert.match(newer.hint!, /upgrade the agent/);
     const wire = newer.toResponseError();
     assert.equal(wire.code, AgentErrorCodes.ProtocolMismatch);
-    assert.deepEqual({ code: wire.data!.code, pv: wire.data!.protocolVersion, av: wire.data!.agentVersion }, { code: 'PROTOCOL_MISMATCH', pv: AGENT_PROTOCOL_VERSION, av: '9.9.9' });
-    const older = await rejects(dispatch(handlers, 'initialize', { ...init, protocolVersion: 0 }, ctx), 'PROTOCOL_MISMATCH');
+    assert.deepEqual(
+      { code: wire.data!.code, pv: wire.data!.protocolVersion, av: wire.data!.agentVersion },
+      { code: 'PROTOCOL_MISMATCH', pv: AGENT_PROTOCOL_VERSION, av: '9.9.9' },
+    );
+    const older = await rejects(
+      dispatch(handlers, 'initialize', { ...init, protocolVersion: 0 }, ctx),
+      'PROTOCOL_MISMATCH',
+    );
     assert.match(older.hint!, /upgrade vendetta on the machine running the coordinator/);
     assert.equal(ctx.session.initialized, false);
   });
@@ -123,7 +135,12 @@ describe('agent requests are checked before any handler runs', () => {
       { protocolVersion: 1 },
     ];
     for (const params of bad) {
-      assert.throws(() => validateInitializeParams(params), (err: unknown) => err instanceof AgentError && err.code === 'INVALID_PARAMS' && err.toResponseError().code === -32602, JSON.stringify(params));
+      assert.throws(
+        () => validateInitializeParams(params),
+        (err: unknown) =>
+          err instanceof AgentError && err.code === 'INVALID_PARAMS' && err.toResponseError().code === -32602,
+        JSON.stringify(params),
+      );
     }
   });
 

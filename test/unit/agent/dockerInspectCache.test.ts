@@ -7,7 +7,9 @@ import { InspectCache, LineSplitter, parseContainerEvent } from '../../../agent/
 import { parseContainerInspect } from '../../../agent/providers/docker/parse';
 
 const fixtures = join(__dirname, '../../fixtures/agent');
-const running = parseContainerInspect(JSON.parse(readFileSync(join(fixtures, 'docker-container-inspect-running.json'), 'utf8')));
+const running = parseContainerInspect(
+  JSON.parse(readFileSync(join(fixtures, 'docker-container-inspect-running.json'), 'utf8')),
+);
 const events = readFileSync(join(fixtures, 'docker-container-events.jsonl'));
 
 describe('the docker provider remembers running containers only while the engine event stream vouches for them', () => {
@@ -17,7 +19,8 @@ describe('the docker provider remembers running containers only while the engine
     assert.ok(path.startsWith('/events?'));
     assert.deepEqual(filters.type, ['container']);
     assert.deepEqual(filters.label, ['dev.vendetta.workspace']);
-    for (const e of ['start', 'stop', 'die', 'kill', 'pause', 'destroy', 'restart']) assert.ok(filters.event!.includes(e), e);
+    for (const e of ['start', 'stop', 'die', 'kill', 'pause', 'destroy', 'restart'])
+      assert.ok(filters.event!.includes(e), e);
   });
 
   it('reads the events of a docker stop, split across chunks anywhere, and ignores what is not a container event', () => {
@@ -27,8 +30,14 @@ describe('the docker provider remembers running containers only while the engine
       if (e) seen.push(`${e.action} ${e.id.slice(0, 12)} ${e.name ?? '-'}`);
     });
     for (let i = 0; i < events.length; i += 7) lines.push(events.subarray(i, i + 7));
-    lines.push('not json\n{"Type":"network","Action":"connect","Actor":{"ID":"n1"}}\n[1]\n{"Type":"container","Actor":{}}\n');
-    assert.deepEqual(seen, ['kill 4e2a5d1b9930 vendetta-api', 'die 4e2a5d1b9930 vendetta-api', 'stop 4e2a5d1b9930 vendetta-api']);
+    lines.push(
+      'not json\n{"Type":"network","Action":"connect","Actor":{"ID":"n1"}}\n[1]\n{"Type":"container","Actor":{}}\n',
+    );
+    assert.deepEqual(seen, [
+      'kill 4e2a5d1b9930 vendetta-api',
+      'die 4e2a5d1b9930 vendetta-api',
+      'stop 4e2a5d1b9930 vendetta-api',
+    ]);
   });
 
   it('serves a remembered running inspect only while subscribed, and drops it on an event of its container', () => {

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WORKSPACE_LABEL, type WorkspaceSpec } from '../../../agent/protocol';
-import { containerCreateBody, dockerCalls, encodeRef, execCreateBody, SSH_SERVER_LABEL } from '../../../agent/providers/docker/api';
+import {
+  containerCreateBody,
+  dockerCalls,
+  encodeRef,
+  execCreateBody,
+  SSH_SERVER_LABEL,
+} from '../../../agent/providers/docker/api';
 import { engineMessage, pathWithQuery } from '../../../agent/providers/docker/engine';
 import { sshdMainProcess } from '../../../agent/providers/docker/provider';
 import {
@@ -43,31 +49,57 @@ describe('the docker provider reads what a real engine answers (recorded from Do
     const created = parseContainerInspect(json('docker-container-inspect-created.json'));
     assert.deepEqual([created.state, created.sshPort, created.startedAt], ['created', undefined, undefined]);
     const exited = parseContainerInspect(json('docker-container-inspect-exited.json'));
-    assert.deepEqual([exited.state, exited.sshPort, exited.startedAt, exited.publishedPorts, exited.address], ['stopped', undefined, undefined, undefined, undefined]);
+    assert.deepEqual(
+      [exited.state, exited.sshPort, exited.startedAt, exited.publishedPorts, exited.address],
+      ['stopped', undefined, undefined, undefined, undefined],
+    );
     const looping = parseContainerInspect(json('docker-container-inspect-restarting.json'));
     assert.equal(looping.state, 'error');
     assert.match(looping.error!, /keeps exiting/);
   });
 
   it('finds the address on a user network when the default bridge has none', () => {
-    assert.equal(addressFromNetworkSettings({ IPAddress: '', Networks: { none: { IPAddress: '' }, dev: { IPAddress: '10.5.0.3' } } }), '10.5.0.3');
+    assert.equal(
+      addressFromNetworkSettings({
+        IPAddress: '',
+        Networks: { none: { IPAddress: '' }, dev: { IPAddress: '10.5.0.3' } },
+      }),
+      '10.5.0.3',
+    );
     assert.equal(addressFromNetworkSettings({ IPAddress: '', Networks: { host: { IPAddress: '' } } }), undefined);
   });
 
   it('lists labelled containers with their state and port', () => {
     const list = parseContainerList(json('docker-container-list.json'));
-    assert.deepEqual(list.map((w) => [w.name, w.state]).sort(), [['api', 'stopped'], ['shop', 'error']]);
+    assert.deepEqual(list.map((w) => [w.name, w.state]).sort(), [
+      ['api', 'stopped'],
+      ['shop', 'error'],
+    ]);
     for (const w of list) assert.equal(w.sshPort, undefined);
     assert.equal(list.find((w) => w.name === 'api')?.nodeFolder, '/tmp/vt-scratch/src');
-    const running = parseContainerList([{ Id: 'abc', State: 'running', Image: 'i', Labels: { [WORKSPACE_LABEL]: 'w' }, Created: 1, Ports: [{ IP: '127.0.0.1', PrivatePort: 22, PublicPort: 40001, Type: 'tcp' }] }]);
-    assert.deepEqual([running[0]!.state, running[0]!.sshPort, running[0]!.createdAt], ['running', 40001, '1970-01-01T00:00:01.000Z']);
+    const running = parseContainerList([
+      {
+        Id: 'abc',
+        State: 'running',
+        Image: 'i',
+        Labels: { [WORKSPACE_LABEL]: 'w' },
+        Created: 1,
+        Ports: [{ IP: '127.0.0.1', PrivatePort: 22, PublicPort: 40001, Type: 'tcp' }],
+      },
+    ]);
+    assert.deepEqual(
+      [running[0]!.state, running[0]!.sshPort, running[0]!.createdAt],
+      ['running', 40001, '1970-01-01T00:00:01.000Z'],
+    );
   });
 
   it('reads ids, exit codes, images and path stats', () => {
     assert.match(parseIdReply(json('docker-container-create.json'), 'create'), /^[0-9a-f]{64}$/);
     assert.deepEqual(parseExecInspect(json('docker-exec-inspect.json')), { running: false, exitCode: 3 });
     assert.match(parseImageInspect(json('docker-image-inspect.json')).id, /^sha256:/);
-    const stat = parsePathStat('eyJuYW1lIjoic3NoZCIsInNpemUiOjEyNjU0MzIsIm1vZGUiOjQ5MywibXRpbWUiOiIyMDI2LTA1LTA1VDEwOjI2OjU2WiIsImxpbmtUYXJnZXQiOiIifQ==');
+    const stat = parsePathStat(
+      'eyJuYW1lIjoic3NoZCIsInNpemUiOjEyNjU0MzIsIm1vZGUiOjQ5MywibXRpbWUiOiIyMDI2LTA1LTA1VDEwOjI2OjU2WiIsImxpbmtUYXJnZXQiOiIifQ==',
+    );
     assert.deepEqual(stat, { name: 'sshd', size: 1265432, mode: 0o755, linkTarget: '' });
     assert.equal(parsePathStat(undefined), undefined);
     assert.equal(parsePathStat('%%%'), undefined);
@@ -90,33 +122,53 @@ describe('the docker provider reads what a real engine answers (recorded from Do
   });
 
   it('reads build progress and the error of a failed build', () => {
-    const ok = readFileSync(join(fixtures, 'docker-build-output.jsonl'), 'utf8').split('\n').map(parseBuildLine).filter((m) => m !== undefined);
+    const ok = readFileSync(join(fixtures, 'docker-build-output.jsonl'), 'utf8')
+      .split('\n')
+      .map(parseBuildLine)
+      .filter((m) => m !== undefined);
     assert.ok(ok.some((m) => m.kind === 'stream' && m.text.startsWith('Successfully tagged vt-built:1')));
     assert.ok(ok.some((m) => m.kind === 'aux' && m.id?.startsWith('sha256:')));
     assert.ok(!ok.some((m) => m.kind === 'error'));
-    const failed = readFileSync(join(fixtures, 'docker-build-output-failed.jsonl'), 'utf8').split('\n').map(parseBuildLine);
-    assert.deepEqual(failed.find((m) => m?.kind === 'error'), { kind: 'error', message: "The command '/bin/sh -c exit 7' returned a non-zero code: 7" });
+    const failed = readFileSync(join(fixtures, 'docker-build-output-failed.jsonl'), 'utf8')
+      .split('\n')
+      .map(parseBuildLine);
+    assert.deepEqual(
+      failed.find((m) => m?.kind === 'error'),
+      { kind: 'error', message: "The command '/bin/sh -c exit 7' returned a non-zero code: 7" },
+    );
     assert.deepEqual(parseBuildLine('plain text'), { kind: 'stream', text: 'plain text' });
     assert.equal(parseBuildLine('  '), undefined);
   });
 
   it('refuses replies that are not what they claim, without crashing', () => {
-    for (const bad of [null, 42, 'x', [], { Id: 'abc' }, { State: {} }]) assert.throws(() => parseContainerInspect(bad), /unexpected reply/);
+    for (const bad of [null, 42, 'x', [], { Id: 'abc' }, { State: {} }])
+      assert.throws(() => parseContainerInspect(bad), /unexpected reply/);
     assert.throws(() => parseContainerList({}), /not an array/);
     assert.throws(() => parseContainerList([{ State: 'running' }]), /without Id/);
     assert.throws(() => parseIdReply({ Id: '../../etc' }, 'create'), /without a valid Id/);
     assert.throws(() => parseExecInspect({ ExitCode: 0 }), /without Running/);
     assert.throws(() => parseImageInspect({}), /without Id/);
-    assert.equal(sshPortFromInspectPorts({ '22/tcp': [{ HostIp: '0.0.0.0', HostPort: '1234' }] }), undefined, 'only a loopback binding counts');
+    assert.equal(
+      sshPortFromInspectPorts({ '22/tcp': [{ HostIp: '0.0.0.0', HostPort: '1234' }] }),
+      undefined,
+      'only a loopback binding counts',
+    );
     assert.equal(sshPortFromInspectPorts({ '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '99999' }] }), undefined);
     assert.equal(sshPortFromInspectPorts(null), undefined);
-    assert.deepEqual(publishedPortsFromInspectPorts({
-      '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '40022' }],
-      '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '1234' }, { HostIp: '127.0.0.1', HostPort: '48080' }],
-      '7070/tcp': null,
-      '53/udp': [{ HostIp: '127.0.0.1', HostPort: '40053' }],
-      'x/tcp': [{ HostIp: '127.0.0.1', HostPort: '1' }],
-    }), { '22': 40022, '8080': 48080 }, 'loopback TCP bindings only');
+    assert.deepEqual(
+      publishedPortsFromInspectPorts({
+        '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '40022' }],
+        '8080/tcp': [
+          { HostIp: '0.0.0.0', HostPort: '1234' },
+          { HostIp: '127.0.0.1', HostPort: '48080' },
+        ],
+        '7070/tcp': null,
+        '53/udp': [{ HostIp: '127.0.0.1', HostPort: '40053' }],
+        'x/tcp': [{ HostIp: '127.0.0.1', HostPort: '1' }],
+      }),
+      { '22': 40022, '8080': 48080 },
+      'loopback TCP bindings only',
+    );
     assert.deepEqual(publishedPortsFromInspectPorts('nope'), {});
     const odd = parseContainerInspect({ Id: 'f'.repeat(64), State: { Status: 'weird' }, Config: {} });
     assert.equal(odd.state, 'error');
@@ -130,14 +182,19 @@ describe('the docker provider describes its calls as data', () => {
     name: 'shop',
     provider: 'docker',
     docker: { image: 'vendetta/debian:bookworm', cpus: 1.5, memoryBytes: 2 * 1024 ** 3, pids: 300 },
-    env: { NODE_ENV: 'development', 'A_B': 'x=y' },
+    env: { NODE_ENV: 'development', A_B: 'x=y' },
     user: 'root',
     workspaceFolder: '/workspaces/shop',
     authorizedKeys: ['ssh-ed25519 AAAA'],
   };
 
   it('creates the container with limits, loopback-only SSH port, bind mount, labels and our sshd', () => {
-    const body = containerCreateBody({ spec, nodeFolder: '/home/u/.vendetta-agent/workspaces/shop/src', labels: { 'dev.vendetta.agent-home': '/h', [WORKSPACE_LABEL]: 'spoof' }, command: ['/usr/sbin/sshd', '-D', '-e'] });
+    const body = containerCreateBody({
+      spec,
+      nodeFolder: '/home/u/.vendetta-agent/workspaces/shop/src',
+      labels: { 'dev.vendetta.agent-home': '/h', [WORKSPACE_LABEL]: 'spoof' },
+      command: ['/usr/sbin/sshd', '-D', '-e'],
+    });
     assert.deepEqual(body, {
       Image: 'vendetta/debian:bookworm',
       Hostname: 'shop',
@@ -157,13 +214,29 @@ describe('the docker provider describes its calls as data', () => {
       },
     });
     assert.equal('User' in body, false, 'sshd runs as root and drops to the login user per session');
-    const bare = containerCreateBody({ spec: { ...spec, docker: { image: 'x' } }, nodeFolder: '/n', labels: {}, command: ['/s'] });
+    const bare = containerCreateBody({
+      spec: { ...spec, docker: { image: 'x' } },
+      nodeFolder: '/n',
+      labels: {},
+      command: ['/s'],
+    });
     assert.deepEqual(Object.keys(bare.HostConfig as object), ['Mounts', 'PortBindings', 'RestartPolicy']);
   });
 
   it('mounts the SSH server the agent brought read-only and labels the container with it', () => {
-    const body = containerCreateBody({ spec: { ...spec, docker: { image: 'x' } }, nodeFolder: '/n', labels: {}, command: ['/l'], brought: { nodeDir: '/home/a/.vendetta-agent/sshd/abc', mountPath: '/.vendetta/sshd' } });
-    assert.deepEqual((body.HostConfig as { Mounts: unknown[] }).Mounts[1], { Type: 'bind', Source: '/home/a/.vendetta-agent/sshd/abc', Target: '/.vendetta/sshd', ReadOnly: true });
+    const body = containerCreateBody({
+      spec: { ...spec, docker: { image: 'x' } },
+      nodeFolder: '/n',
+      labels: {},
+      command: ['/l'],
+      brought: { nodeDir: '/home/a/.vendetta-agent/sshd/abc', mountPath: '/.vendetta/sshd' },
+    });
+    assert.deepEqual((body.HostConfig as { Mounts: unknown[] }).Mounts[1], {
+      Type: 'bind',
+      Source: '/home/a/.vendetta-agent/sshd/abc',
+      Target: '/.vendetta/sshd',
+      ReadOnly: true,
+    });
     assert.equal((body.Labels as Record<string, string>)[SSH_SERVER_LABEL], 'agent');
     const inspect = json('docker-container-inspect-running.json') as { Config: { Labels: Record<string, string> } };
     assert.equal(parseContainerInspect(inspect).sshServer, 'image');
@@ -172,15 +245,27 @@ describe('the docker provider describes its calls as data', () => {
   });
 
   it('runs the SSH server the agent asks for as the main process, in the foreground on the given config', () => {
-    assert.deepEqual(sshdMainProcess({ binary: '/usr/sbin/sshd', configPath: '/etc/vendetta/sshd_config' }), ['/usr/sbin/sshd', '-D', '-e', '-f', '/etc/vendetta/sshd_config']);
+    assert.deepEqual(sshdMainProcess({ binary: '/usr/sbin/sshd', configPath: '/etc/vendetta/sshd_config' }), [
+      '/usr/sbin/sshd',
+      '-D',
+      '-e',
+      '-f',
+      '/etc/vendetta/sshd_config',
+    ]);
   });
 
   it('escapes what goes into paths and queries', () => {
     assert.equal(encodeRef('vendetta/debian:bookworm'), 'vendetta/debian:bookworm');
     assert.equal(encodeRef('localhost:5000/a/b@sha256:00'), 'localhost:5000/a/b@sha256:00');
     assert.equal(encodeRef('a?b#c'), 'a%3Fb%23c');
-    assert.equal(pathWithQuery(dockerCalls.containerList()), '/containers/json?all=1&filters=%7B%22label%22%3A%5B%22dev.vendetta.workspace%22%5D%7D');
-    assert.equal(pathWithQuery(dockerCalls.archiveStat('abc', '/usr/sbin/sshd')), '/containers/abc/archive?path=%2Fusr%2Fsbin%2Fsshd');
+    assert.equal(
+      pathWithQuery(dockerCalls.containerList()),
+      '/containers/json?all=1&filters=%7B%22label%22%3A%5B%22dev.vendetta.workspace%22%5D%7D',
+    );
+    assert.equal(
+      pathWithQuery(dockerCalls.archiveStat('abc', '/usr/sbin/sshd')),
+      '/containers/abc/archive?path=%2Fusr%2Fsbin%2Fsshd',
+    );
     assert.equal(pathWithQuery(dockerCalls.containerInspect('../x')), '/containers/..%2Fx/json');
     assert.equal(pathWithQuery(dockerCalls.build('t:1', {})), '/build?t=t%3A1&rm=1&forcerm=1');
     assert.equal(
@@ -190,11 +275,28 @@ describe('the docker provider describes its calls as data', () => {
   });
 
   it('runs commands as root by default, argv only', () => {
-    assert.deepEqual(execCreateBody({ argv: ['id', '-u', 'dev'] }), { Cmd: ['id', '-u', 'dev'], AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false, User: '0' });
-    assert.equal(execCreateBody({ argv: ['id'], user: 'root' }).User, '0');
-    assert.deepEqual(execCreateBody({ argv: ['sh'], user: 'dev', env: { A: '1' }, workingDir: '/w', tty: true, stdin: true }), {
-      Cmd: ['sh'], AttachStdout: true, AttachStderr: true, AttachStdin: true, Tty: true, User: 'dev', Env: ['A=1'], WorkingDir: '/w',
+    assert.deepEqual(execCreateBody({ argv: ['id', '-u', 'dev'] }), {
+      Cmd: ['id', '-u', 'dev'],
+      AttachStdout: true,
+      AttachStderr: true,
+      AttachStdin: false,
+      Tty: false,
+      User: '0',
     });
+    assert.equal(execCreateBody({ argv: ['id'], user: 'root' }).User, '0');
+    assert.deepEqual(
+      execCreateBody({ argv: ['sh'], user: 'dev', env: { A: '1' }, workingDir: '/w', tty: true, stdin: true }),
+      {
+        Cmd: ['sh'],
+        AttachStdout: true,
+        AttachStderr: true,
+        AttachStdin: true,
+        Tty: true,
+        User: 'dev',
+        Env: ['A=1'],
+        WorkingDir: '/w',
+      },
+    );
   });
 
   it('keeps only the tail of long output', () => {

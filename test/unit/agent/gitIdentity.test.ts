@@ -12,12 +12,16 @@ describe('your git identity in the workspace', () => {
   afterEach(() => rmSync(home, { recursive: true, force: true }));
 
   /** The script as the agent runs it (`sh -c SCRIPT sh SECTION`), as the login user with this HOME. */
-  const run = (section: string) => execFileSync('sh', ['-c', GIT_IDENTITY_SCRIPT, 'sh', section], { env: { PATH: process.env.PATH, HOME: home } });
+  const run = (section: string) =>
+    execFileSync('sh', ['-c', GIT_IDENTITY_SCRIPT, 'sh', section], { env: { PATH: process.env.PATH, HOME: home } });
 
   it('is a [user] section, values quoted so quotes, backslashes and shell words stay text', () => {
     assert.equal(gitIdentitySection(undefined), undefined);
     assert.equal(gitIdentitySection({}), undefined);
-    assert.equal(gitIdentitySection({ name: 'Ada "the" \\Countess', email: 'ada@example.com' }), '[user]\n\tname = "Ada \\"the\\" \\\\Countess"\n\temail = "ada@example.com"\n');
+    assert.equal(
+      gitIdentitySection({ name: 'Ada "the" \\Countess', email: 'ada@example.com' }),
+      '[user]\n\tname = "Ada \\"the\\" \\\\Countess"\n\temail = "ada@example.com"\n',
+    );
     assert.equal(gitIdentitySection({ email: 'a@b' }), '[user]\n\temail = "a@b"\n');
   });
 
@@ -35,11 +39,26 @@ describe('your git identity in the workspace', () => {
   });
 
   it('the agent takes one line of text per field, and drops an empty identity', () => {
-    const spec = { name: 'w', provider: 'docker', env: {}, user: 'root', workspaceFolder: '/workspaces/w', authorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEaAlIAOWFiM2S5k6XtIb60EpQQNCjFD8D/C4tkrR5nY me@laptop'], docker: { image: 'i' } };
-    assert.deepEqual(validateCreateParams({ spec: { ...spec, gitIdentity: { name: 'Ada', email: 'a@b' } } }).spec.gitIdentity, { name: 'Ada', email: 'a@b' });
+    const spec = {
+      name: 'w',
+      provider: 'docker',
+      env: {},
+      user: 'root',
+      workspaceFolder: '/workspaces/w',
+      authorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEaAlIAOWFiM2S5k6XtIb60EpQQNCjFD8D/C4tkrR5nY me@laptop'],
+      docker: { image: 'i' },
+    };
+    assert.deepEqual(
+      validateCreateParams({ spec: { ...spec, gitIdentity: { name: 'Ada', email: 'a@b' } } }).spec.gitIdentity,
+      { name: 'Ada', email: 'a@b' },
+    );
     assert.equal('gitIdentity' in validateCreateParams({ spec: { ...spec, gitIdentity: {} } }).spec, false);
     for (const bad of [{ name: 'a\nb' }, { email: '' }, { name: 'x'.repeat(257) }, { name: 5 }, 'Ada']) {
-      assert.throws(() => validateCreateParams({ spec: { ...spec, gitIdentity: bad } }), /spec\.gitIdentity/, JSON.stringify(bad));
+      assert.throws(
+        () => validateCreateParams({ spec: { ...spec, gitIdentity: bad } }),
+        /spec\.gitIdentity/,
+        JSON.stringify(bad),
+      );
     }
   });
 });

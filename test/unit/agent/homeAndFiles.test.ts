@@ -17,7 +17,10 @@ describe('the agent home and the files in it', () => {
     assert.equal(agentHome({}), join(homedir(), '.vendetta-agent'));
     assert.equal(agentHome({ VENDETTA_AGENT_HOME: '' }), join(homedir(), '.vendetta-agent'));
     const p = agentPaths('/h');
-    assert.deepEqual([p.socket, p.pidFile, p.log, p.state], ['/h/agent.sock', '/h/daemon.pid', '/h/logs/agent.log', '/h/state']);
+    assert.deepEqual(
+      [p.socket, p.pidFile, p.log, p.state],
+      ['/h/agent.sock', '/h/daemon.pid', '/h/logs/agent.log', '/h/state'],
+    );
   });
 
   it('is created private, and a too-open one is tightened', () => {
@@ -30,12 +33,18 @@ describe('the agent home and the files in it', () => {
   });
 
   it('refuses a home whose socket path a Unix socket cannot hold', () => {
-    assert.throws(() => ensureAgentHome(agentPaths(join(dir, 'x'.repeat(120)))), (e: unknown) => e instanceof AgentError && /too long/.test(e.message) && /VENDETTA_AGENT_HOME/.test(e.hint!));
+    assert.throws(
+      () => ensureAgentHome(agentPaths(join(dir, 'x'.repeat(120)))),
+      (e: unknown) => e instanceof AgentError && /too long/.test(e.message) && /VENDETTA_AGENT_HOME/.test(e.hint!),
+    );
   });
 
   it('reports a home it cannot create', () => {
     writeFileSync(join(dir, 'file'), '');
-    assert.throws(() => ensureAgentHome(agentPaths(join(dir, 'file', 'sub'))), (e: unknown) => e instanceof AgentError && /Cannot create the agent home/.test(e.message));
+    assert.throws(
+      () => ensureAgentHome(agentPaths(join(dir, 'file', 'sub'))),
+      (e: unknown) => e instanceof AgentError && /Cannot create the agent home/.test(e.message),
+    );
   });
 
   it('writes state atomically: full content, private, no temp files left', () => {

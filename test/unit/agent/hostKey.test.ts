@@ -46,7 +46,10 @@ describe('workspace host keys made by the agent are keys OpenSSH accepts', () =>
     const a = generateHostKey('a');
     const b = generateHostKey('a');
     assert.notEqual(a.publicKey, b.publicKey);
-    assert.match(a.privateKeyPem, /^-----BEGIN OPENSSH PRIVATE KEY-----\n([A-Za-z0-9+/=]{1,70}\n)+-----END OPENSSH PRIVATE KEY-----\n$/);
+    assert.match(
+      a.privateKeyPem,
+      /^-----BEGIN OPENSSH PRIVATE KEY-----\n([A-Za-z0-9+/=]{1,70}\n)+-----END OPENSSH PRIVATE KEY-----\n$/,
+    );
     const body = Buffer.from(a.privateKeyPem.split('\n').slice(1, -2).join(''), 'base64');
     assert.equal(body.subarray(0, 15).toString('latin1'), 'openssh-key-v1\0');
     assert.throws(() => fingerprintOfLine('ssh-ed25519'), /not an OpenSSH public key/);

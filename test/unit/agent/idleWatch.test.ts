@@ -3,8 +3,10 @@ import { nullLogger } from '../../../agent/log/logger';
 import type { ProviderWorkspace, WorkspaceProvider } from '../../../agent/providers/contract';
 import { IdleWatch, lookIntervalMs } from '../../../agent/workspaces/idleWatch';
 
-const LISTEN_SSH = '   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0';
-const SSH_SESSION = '   1: 0200A8C0:0016 0100A8C0:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 30 10 -1';
+const LISTEN_SSH =
+  '   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0';
+const SSH_SESSION =
+  '   1: 0200A8C0:0016 0100A8C0:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 30 10 -1';
 
 /** A workspace whose sockets and CPU counter the test sets; the provider answers the probe from them. */
 class Box {
@@ -14,10 +16,21 @@ class Box {
   cpuUsec = 0;
   failProbe = false;
   readonly provider = {
-    inspect: async () => ({ name: 'ws', providerId: 'id', state: this.state, image: 'i', labels: {}, startedAt: this.startedAt }),
+    inspect: async () => ({
+      name: 'ws',
+      providerId: 'id',
+      state: this.state,
+      image: 'i',
+      labels: {},
+      startedAt: this.startedAt,
+    }),
     exec: async () => {
       if (this.failProbe) throw new Error('exec failed');
-      return { exitCode: 0, stderr: '', stdout: `${LISTEN_SSH}\n${this.session ? SSH_SESSION : ''}\n@@cpu\nusage_usec ${this.cpuUsec}\n` };
+      return {
+        exitCode: 0,
+        stderr: '',
+        stdout: `${LISTEN_SSH}\n${this.session ? SSH_SESSION : ''}\n@@cpu\nusage_usec ${this.cpuUsec}\n`,
+      };
     },
   } as unknown as WorkspaceProvider;
 }
@@ -35,7 +48,10 @@ describe('the idle watch stops a workspace nobody uses, decided on the node', ()
     stopped = [];
     watch = new IdleWatch({
       logger: nullLogger,
-      candidates: () => (box.state === 'running' ? [{ name: 'ws', idleTimeoutMs: TIMEOUT, provider: box.provider, providerId: 'id' }] : []),
+      candidates: () =>
+        box.state === 'running'
+          ? [{ name: 'ws', idleTimeoutMs: TIMEOUT, provider: box.provider, providerId: 'id' }]
+          : [],
       stop: async (name) => {
         stopped.push(name);
         box.state = 'stopped';

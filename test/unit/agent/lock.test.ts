@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock, isDaemonAlive, lockHolder, parseLock, releaseLock } from '../../../agent/daemon/lock';
@@ -89,6 +98,7 @@ describe('one agent daemon per home: the pid lock', () => {
 
   it('parses only complete lock records', () => {
     assert.deepEqual(parseLock('{"pid":5,"startedAt":"t"}'), { pid: 5, startedAt: 't' });
-    for (const bad of ['{"pid":0,"startedAt":"t"}', '{"pid":"5","startedAt":"t"}', '{"pid":5}', '5', 'null', '{']) assert.equal(parseLock(bad), undefined, bad);
+    for (const bad of ['{"pid":0,"startedAt":"t"}', '{"pid":"5","startedAt":"t"}', '{"pid":5}', '5', 'null', '{'])
+      assert.equal(parseLock(bad), undefined, bad);
   });
 });

@@ -1,23 +1,54 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execBody, fileHeaders, instanceCreateBody, instanceName, labelFromKey, labelKey, lxdCalls, operationPath } from '../../../agent/providers/lxc/api';
+import {
+  execBody,
+  fileHeaders,
+  instanceCreateBody,
+  instanceName,
+  labelFromKey,
+  labelKey,
+  lxdCalls,
+  operationPath,
+} from '../../../agent/providers/lxc/api';
 import { lxdSocket } from '../../../agent/providers/lxc/detect';
 import { folderMapping, folderMappingText, nodeSideId } from '../../../agent/providers/lxc/idmap';
-import { asyncOperation, execReturn, parseAliasTarget, parseExecFds, parseInstance, parseInstanceList, parseOperation, parseServerFacts, syncMetadata } from '../../../agent/providers/lxc/parse';
+import {
+  asyncOperation,
+  execReturn,
+  parseAliasTarget,
+  parseExecFds,
+  parseInstance,
+  parseInstanceList,
+  parseOperation,
+  parseServerFacts,
+  syncMetadata,
+} from '../../../agent/providers/lxc/parse';
 import { takenNodePort } from '../../../agent/providers/lxc/provider';
 import { sshdUnitFiles, sshdUnitText } from '../../../agent/providers/lxc/systemd';
 import { validLxc } from '../../../agent/handlers/lxcSpecParams';
 
-const SSH = { binary: '/usr/sbin/sshd', configPath: '/etc/vendetta/sshd_config', bring: () => Promise.reject(new Error('not brought')) };
-const fixture = (name: string): unknown => JSON.parse(readFileSync(join(__dirname, '../../fixtures/agent', name), 'utf8'));
+const SSH = {
+  binary: '/usr/sbin/sshd',
+  configPath: '/etc/vendetta/sshd_config',
+  bring: () => Promise.reject(new Error('not brought')),
+};
+const fixture = (name: string): unknown =>
+  JSON.parse(readFileSync(join(__dirname, '../../fixtures/agent', name), 'utf8'));
 
 describe('LXD replies recorded from LXD 5.0.2 read as workspaces', () => {
   it('reads a running instance: its workspace, labels, state, SSH and service node ports, project folder', () => {
     const ws = parseInstance(syncMetadata(fixture('lxd-instance-running.json'), 'x'));
-    assert.deepEqual([ws.name, ws.providerId, ws.state, ws.image, ws.sshPort, ws.nodeFolder], ['rec', 'vendetta-rec', 'running', 'vendetta-test/debian-bookworm', 41022, '/tmp']);
+    assert.deepEqual(
+      [ws.name, ws.providerId, ws.state, ws.image, ws.sshPort, ws.nodeFolder],
+      ['rec', 'vendetta-rec', 'running', 'vendetta-test/debian-bookworm', 41022, '/tmp'],
+    );
     assert.deepEqual(ws.publishedPorts, { '22': 41022, '8080': 41080 });
-    assert.deepEqual(ws.labels, { 'dev.vendetta.workspace': 'rec', 'dev.vendetta.agent-home': '/home/u/.vendetta-agent', 'dev.vendetta.image': 'vendetta-test/debian-bookworm' });
+    assert.deepEqual(ws.labels, {
+      'dev.vendetta.workspace': 'rec',
+      'dev.vendetta.agent-home': '/home/u/.vendetta-agent',
+      'dev.vendetta.image': 'vendetta-test/debian-bookworm',
+    });
     assert.ok(ws.startedAt && ws.createdAt);
   });
 
@@ -32,18 +63,26 @@ describe('LXD replies recorded from LXD 5.0.2 read as workspaces', () => {
     const reply = fixture('lxd-instances.json') as { metadata: unknown[] };
     const foreign = { name: 'someone-else', status: 'Running', config: { 'user.other': 'x' }, devices: {} };
     const list = parseInstanceList({ ...reply, metadata: [...reply.metadata, foreign] });
-    assert.deepEqual(list.map((w) => w.providerId), ['vendetta-rec']);
+    assert.deepEqual(
+      list.map((w) => w.providerId),
+      ['vendetta-rec'],
+    );
   });
 
   it('reads states LXD reports besides running and stopped as errors with the reason', () => {
-    const base = { name: 'vendetta-x', config: { 'user.vendetta.workspace': 'x' }, devices: {}, last_used_at: '2026-12-05T06:00:00Z' };
+    const base = {
+      name: 'vendetta-x',
+      config: { 'user.vendetta.workspace': 'x' },
+      devices: {},
+      last_used_at: '2026-12-05T06:00:00Z',
+    };
     assert.equal(parseInstance({ ...base, status: 'Stopped' }).state, 'stopped');
     assert.match(parseInstance({ ...base, status: 'Frozen' }).error!, /frozen/);
     assert.equal(parseInstance({ ...base, status: 'Error' }).state, 'error');
     assert.throws(() => parseInstance({ status: 'Running' }), /instance without a name/);
   });
 
-  it('follows operations: started, done, failed with LXD\'s words whole', () => {
+  it("follows operations: started, done, failed with LXD's words whole", () => {
     const op = asyncOperation(fixture('lxd-instance-create-async.json'), 'create');
     assert.match(op.path, /^\/1\.0\/operations\/[0-9a-f-]{36}$/);
     assert.deepEqual(parseOperation(fixture('lxd-operation-create-done.json')).running, false);
@@ -56,7 +95,7 @@ describe('LXD replies recorded from LXD 5.0.2 read as workspaces', () => {
     assert.throws(() => asyncOperation({ type: 'sync', metadata: {} }, 'create'), /did not start an operation/);
   });
 
-  it('reads an exec\'s websocket secrets and its exit code', () => {
+  it("reads an exec's websocket secrets and its exit code", () => {
     const op = asyncOperation(fixture('lxd-exec-async.json'), 'exec');
     const fds = parseExecFds(op.metadata);
     assert.ok(fds.stdin && fds.stdout && fds.stderr && fds.control);
@@ -65,9 +104,11 @@ describe('LXD replies recorded from LXD 5.0.2 read as workspaces', () => {
     assert.throws(() => execReturn({}), /without an exit code/);
   });
 
-  it('reads an alias\'s fingerprint and what the server says of itself', () => {
+  it("reads an alias's fingerprint and what the server says of itself", () => {
     assert.match(parseAliasTarget(fixture('lxd-alias.json')), /^[0-9a-f]{64}$/);
-    const facts = parseServerFacts(JSON.parse(readFileSync(join(__dirname, '../../fixtures/agent/lxd-1.0-5.0.2.json'), 'utf8')));
+    const facts = parseServerFacts(
+      JSON.parse(readFileSync(join(__dirname, '../../fixtures/agent/lxd-1.0-5.0.2.json'), 'utf8')),
+    );
     assert.deepEqual([facts.version, facts.clustered, facts.shiftfs], ['5.0.2', false, false]);
     assert.throws(() => parseServerFacts({ type: 'sync', metadata: {} }), /without a version/);
   });
@@ -83,10 +124,16 @@ describe('LXD calls are described as data', () => {
     assert.equal(labelFromKey('limits.cpu'), undefined);
   });
 
-  it('makes an unprivileged, labelled instance with its limits, proxies on the node\'s loopback and the project disk', () => {
+  it("makes an unprivileged, labelled instance with its limits, proxies on the node's loopback and the project disk", () => {
     const body = instanceCreateBody({
       workspace: 'shop',
-      lxc: { image: 'debian/12', profiles: ['default', 'big'], config: { 'security.nesting': 'true' }, cpus: 1.5, memoryBytes: 512 * 1024 * 1024 },
+      lxc: {
+        image: 'debian/12',
+        profiles: ['default', 'big'],
+        config: { 'security.nesting': 'true' },
+        cpus: 1.5,
+        memoryBytes: 512 * 1024 * 1024,
+      },
       source: { type: 'image', fingerprint: 'abc' },
       nodeFolder: '/home/u/.vendetta-agent/workspaces/shop/src',
       workspaceFolder: '/workspaces/shop',
@@ -106,50 +153,90 @@ describe('LXD calls are described as data', () => {
       'user.vendetta.workspace': 'shop',
     });
     assert.deepEqual(body.devices, {
-      'vendetta-project': { type: 'disk', source: '/home/u/.vendetta-agent/workspaces/shop/src', path: '/workspaces/shop' },
+      'vendetta-project': {
+        type: 'disk',
+        source: '/home/u/.vendetta-agent/workspaces/shop/src',
+        path: '/workspaces/shop',
+      },
       'vendetta-ssh': { type: 'proxy', listen: 'tcp:127.0.0.1:41022', connect: 'tcp:127.0.0.1:22', bind: 'host' },
-      'vendetta-port-8080': { type: 'proxy', listen: 'tcp:127.0.0.1:18080', connect: 'tcp:127.0.0.1:8080', bind: 'host' },
+      'vendetta-port-8080': {
+        type: 'proxy',
+        listen: 'tcp:127.0.0.1:18080',
+        connect: 'tcp:127.0.0.1:8080',
+        bind: 'host',
+      },
     });
     assert.deepEqual([body.name, body.type, body.profiles], ['vendetta-shop', 'container', ['default', 'big']]);
     const shifted = instanceCreateBody({ ...baseInput(), mapping: { kind: 'shift' } });
     assert.equal((shifted.devices as Record<string, Record<string, string>>)['vendetta-project']!.shift, 'true');
     const raw = instanceCreateBody({ ...baseInput(), mapping: { kind: 'raw.idmap', uid: 1000, gid: 1001 } });
     assert.equal((raw.config as Record<string, string>)['raw.idmap'], 'uid 1000 0\ngid 1001 0');
-    assert.throws(() => instanceCreateBody({ ...baseInput(), lxc: { image: 'x', config: { 'security.privileged': 'true' } } }), /not allowed/);
+    assert.throws(
+      () => instanceCreateBody({ ...baseInput(), lxc: { image: 'x', config: { 'security.privileged': 'true' } } }),
+      /not allowed/,
+    );
   });
 
-  it('pushes files with their owner and mode in LXD\'s headers; execs over websockets', () => {
-    assert.deepEqual(fileHeaders({ type: 'file', mode: 0o600, uid: 1000, gid: 1000 }), { 'X-LXD-type': 'file', 'X-LXD-mode': '0600', 'X-LXD-uid': '1000', 'X-LXD-gid': '1000', 'X-LXD-write': 'overwrite' });
+  it("pushes files with their owner and mode in LXD's headers; execs over websockets", () => {
+    assert.deepEqual(fileHeaders({ type: 'file', mode: 0o600, uid: 1000, gid: 1000 }), {
+      'X-LXD-type': 'file',
+      'X-LXD-mode': '0600',
+      'X-LXD-uid': '1000',
+      'X-LXD-gid': '1000',
+      'X-LXD-write': 'overwrite',
+    });
     assert.equal(lxdCalls.filePut('vendetta-a', '/etc/x').query?.path, '/etc/x');
-    assert.deepEqual(execBody({ argv: ['id'], uid: 1000, gid: 1000, env: { A: '1' }, cwd: '/w' }), { command: ['id'], environment: { A: '1' }, 'wait-for-websocket': true, interactive: false, 'record-output': false, user: 1000, group: 1000, cwd: '/w' });
+    assert.deepEqual(execBody({ argv: ['id'], uid: 1000, gid: 1000, env: { A: '1' }, cwd: '/w' }), {
+      command: ['id'],
+      environment: { A: '1' },
+      'wait-for-websocket': true,
+      interactive: false,
+      'record-output': false,
+      user: 1000,
+      group: 1000,
+      cwd: '/w',
+    });
     assert.equal(lxdCalls.instanceCreate({}, 'm2').query?.target, 'm2');
     assert.throws(() => operationPath('/1.0/instances/x'), /not an LXD operation path/);
   });
 
-  it('runs the workspace sshd as an enabled systemd unit and masks the image\'s own', () => {
+  it("runs the workspace sshd as an enabled systemd unit and masks the image's own", () => {
     const text = sshdUnitText(SSH);
     assert.match(text, /^ExecStart=\/usr\/sbin\/sshd -D -e -f \/etc\/vendetta\/sshd_config$/m);
     assert.match(text, /^RuntimeDirectory=sshd$/m);
     const files = sshdUnitFiles(SSH);
-    assert.deepEqual(files.filter((f) => f.type === 'symlink').map((f) => [f.path, 'target' in f ? f.target : '']), [
-      ['/etc/systemd/system/multi-user.target.wants/vendetta-sshd.service', '/etc/systemd/system/vendetta-sshd.service'],
-      ['/etc/systemd/system/ssh.service', '/dev/null'],
-      ['/etc/systemd/system/ssh.socket', '/dev/null'],
-    ]);
+    assert.deepEqual(
+      files.filter((f) => f.type === 'symlink').map((f) => [f.path, 'target' in f ? f.target : '']),
+      [
+        [
+          '/etc/systemd/system/multi-user.target.wants/vendetta-sshd.service',
+          '/etc/systemd/system/vendetta-sshd.service',
+        ],
+        ['/etc/systemd/system/ssh.service', '/dev/null'],
+        ['/etc/systemd/system/ssh.socket', '/dev/null'],
+      ],
+    );
   });
 });
 
-describe('an LXD workspace\'s project folder keeps its owners', () => {
-  const idmap = JSON.stringify([{ Isuid: true, Isgid: false, Hostid: 100000, Nsid: 0, Maprange: 65536 }, { Isuid: false, Isgid: true, Hostid: 200000, Nsid: 0, Maprange: 65536 }]);
+describe("an LXD workspace's project folder keeps its owners", () => {
+  const idmap = JSON.stringify([
+    { Isuid: true, Isgid: false, Hostid: 100000, Nsid: 0, Maprange: 65536 },
+    { Isuid: false, Isgid: true, Hostid: 200000, Nsid: 0, Maprange: 65536 },
+  ]);
 
   it('chooses shiftfs, else mapped ids for a root agent, else raw.idmap', () => {
     assert.deepEqual(folderMapping({ shiftfs: true }, { uid: 1000, gid: 1000 }), { kind: 'shift' });
     assert.deepEqual(folderMapping({ shiftfs: false }, { uid: 0, gid: 0 }), { kind: 'mapped-owner' });
-    assert.deepEqual(folderMapping({ shiftfs: false }, { uid: 1000, gid: 1001 }), { kind: 'raw.idmap', uid: 1000, gid: 1001 });
+    assert.deepEqual(folderMapping({ shiftfs: false }, { uid: 1000, gid: 1001 }), {
+      kind: 'raw.idmap',
+      uid: 1000,
+      gid: 1001,
+    });
     assert.match(folderMappingText({ kind: 'raw.idmap', uid: 1000, gid: 1001 }), /node uid 1000 is root inside/);
   });
 
-  it('maps inside ids to the node\'s through the instance\'s idmap', () => {
+  it("maps inside ids to the node's through the instance's idmap", () => {
     assert.equal(nodeSideId(idmap, 0, 'uid'), 100000);
     assert.equal(nodeSideId(idmap, 1000, 'gid'), 201000);
     assert.equal(nodeSideId(idmap, 70000, 'uid'), undefined);
@@ -158,17 +245,30 @@ describe('an LXD workspace\'s project folder keeps its owners', () => {
   });
 
   it('finds the socket through LXD_DIR first, and says where it looked', () => {
-    assert.deepEqual(lxdSocket({ LXD_DIR: '/d' }, (p) => p === '/d/unix.socket' || p === '/var/lib/lxd/unix.socket'), { socket: '/d/unix.socket' });
-    assert.deepEqual(lxdSocket({}, (p) => p === '/var/lib/lxd/unix.socket'), { socket: '/var/lib/lxd/unix.socket' });
+    assert.deepEqual(
+      lxdSocket({ LXD_DIR: '/d' }, (p) => p === '/d/unix.socket' || p === '/var/lib/lxd/unix.socket'),
+      { socket: '/d/unix.socket' },
+    );
+    assert.deepEqual(
+      lxdSocket({}, (p) => p === '/var/lib/lxd/unix.socket'),
+      { socket: '/var/lib/lxd/unix.socket' },
+    );
     const none = lxdSocket({}, () => false);
     assert.ok('error' in none && /looked at \/var\/lib\/incus\/unix.socket/.test(none.error));
   });
 });
 
-describe('spec.lxc is checked at the agent\'s boundary', () => {
+describe("spec.lxc is checked at the agent's boundary", () => {
   const invalid = (what: string) => new Error(what);
   it('keeps a good one, copied', () => {
-    const v = { image: 'debian/12', profiles: ['default'], config: { 'limits.cpu': '2' }, target: '@gpu', cpus: 2, memoryBytes: 1024 };
+    const v = {
+      image: 'debian/12',
+      profiles: ['default'],
+      config: { 'limits.cpu': '2' },
+      target: '@gpu',
+      cpus: 2,
+      memoryBytes: 1024,
+    };
     assert.deepEqual(validLxc(v, invalid), v);
   });
 
@@ -176,7 +276,10 @@ describe('spec.lxc is checked at the agent\'s boundary', () => {
     const cases: Array<[unknown, RegExp]> = [
       [undefined, /must be an object/],
       [{ image: '-x' }, /image must be/],
-      [{ image: 'a', config: { 'security.privileged': 'true' } }, /may set only security.nesting, limits.cpu, limits.memory/],
+      [
+        { image: 'a', config: { 'security.privileged': 'true' } },
+        /may set only security.nesting, limits.cpu, limits.memory/,
+      ],
       [{ image: 'a', config: { 'limits.cpu': 'a\nb' } }, /one-line/],
       [{ image: 'a', profiles: ['a b'] }, /profile names/],
       [{ image: 'a', target: '../m' }, /cluster member/],
@@ -188,5 +291,16 @@ describe('spec.lxc is checked at the agent\'s boundary', () => {
 });
 
 function baseInput(): Parameters<typeof instanceCreateBody>[0] {
-  return { workspace: 'w', lxc: { image: 'x' }, source: { type: 'image', alias: 'x' }, nodeFolder: '/n', workspaceFolder: '/workspaces/w', env: {}, labels: {}, sshNodePort: 1, ports: [], mapping: { kind: 'mapped-owner' } };
+  return {
+    workspace: 'w',
+    lxc: { image: 'x' },
+    source: { type: 'image', alias: 'x' },
+    nodeFolder: '/n',
+    workspaceFolder: '/workspaces/w',
+    env: {},
+    labels: {},
+    sshNodePort: 1,
+    ports: [],
+    mapping: { kind: 'mapped-owner' },
+  };
 }

@@ -19,15 +19,27 @@ function fakeRunner(answer: (p: Probe) => ProbeOutcome | Promise<ProbeOutcome>):
 describe('provider detection runs every probe in parallel, bounded in time', () => {
   it('asks docker, lxd/incus, lxc-start and qemu, and assembles the answer', async () => {
     const runner = fakeRunner((p) => {
-      if (p.kind === 'http-unix' && p.path === '/version') return { ok: true, status: 200, body: '{"Version":"27.1.0","ApiVersion":"1.46"}' };
-      if (p.kind === 'exec' && p.file === 'qemu-system-aarch64') return { ok: true, status: 0, body: 'QEMU emulator version 8.2.2\n' };
+      if (p.kind === 'http-unix' && p.path === '/version')
+        return { ok: true, status: 200, body: '{"Version":"27.1.0","ApiVersion":"1.46"}' };
+      if (p.kind === 'exec' && p.file === 'qemu-system-aarch64')
+        return { ok: true, status: 0, body: 'QEMU emulator version 8.2.2\n' };
       return { ok: false, code: 'ENOENT', message: 'nope' };
     });
-    const info = await detectProviders({ env: { DOCKER_HOST: 'unix:///d.sock' }, runner, timeoutMs: 1000, nodeArch: 'arm64' });
+    const info = await detectProviders({
+      env: { DOCKER_HOST: 'unix:///d.sock' },
+      runner,
+      timeoutMs: 1000,
+      nodeArch: 'arm64',
+    });
     assert.deepEqual(info.docker, { available: true, socket: '/d.sock', version: '27.1.0', apiVersion: '1.46' });
     assert.equal(info.lxc.available, false);
-    assert.deepEqual({ ...info.qemu, kvmError: undefined }, { available: true, version: '8.2.2', binary: 'qemu-system-aarch64', kvm: false, kvmError: undefined });
-    const kinds = runner.asked.map((p) => (p.kind === 'exec' ? p.file : p.kind === 'access' ? p.path : p.socketPath + p.path));
+    assert.deepEqual(
+      { ...info.qemu, kvmError: undefined },
+      { available: true, version: '8.2.2', binary: 'qemu-system-aarch64', kvm: false, kvmError: undefined },
+    );
+    const kinds = runner.asked.map((p) =>
+      p.kind === 'exec' ? p.file : p.kind === 'access' ? p.path : p.socketPath + p.path,
+    );
     assert.ok(kinds.includes('/d.sock/version'));
     assert.ok(kinds.includes('lxc-start'));
     assert.ok(kinds.includes('/dev/kvm'));
@@ -35,7 +47,9 @@ describe('provider detection runs every probe in parallel, bounded in time', () 
   });
 
   it('reports a provider whose probe hangs as unavailable instead of waiting', async () => {
-    const runner = fakeRunner((p) => (p.kind === 'http-unix' ? new Promise<ProbeOutcome>(() => undefined) : { ok: false, code: 'ENOENT', message: 'x' }));
+    const runner = fakeRunner((p) =>
+      p.kind === 'http-unix' ? new Promise<ProbeOutcome>(() => undefined) : { ok: false, code: 'ENOENT', message: 'x' },
+    );
     const t0 = Date.now();
     const info = await detectProviders({ env: {}, runner, timeoutMs: 50, nodeArch: 'x64' });
     assert.ok(Date.now() - t0 < 2000);
@@ -55,11 +69,15 @@ describe('provider detection runs every probe in parallel, bounded in time', () 
     let now = 1000;
     let runs = 0;
     const value = { docker: { available: false } } as ProvidersInfo;
-    const cache = new ProviderCache(async () => {
-      runs++;
-      await new Promise((r) => setTimeout(r, 10));
-      return value;
-    }, 5000, () => now);
+    const cache = new ProviderCache(
+      async () => {
+        runs++;
+        await new Promise((r) => setTimeout(r, 10));
+        return value;
+      },
+      5000,
+      () => now,
+    );
     const [a, b] = await Promise.all([cache.get(), cache.get()]);
     assert.equal(a, value);
     assert.equal(b, value);
@@ -85,7 +103,10 @@ describe('provider detection runs every probe in parallel, bounded in time', () 
   });
 
   it('adds the usual binary folders to a thin PATH, keeping its order', () => {
-    assert.equal(probePath('/opt/bin:/usr/bin'), '/opt/bin:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/bin:/snap/bin');
+    assert.equal(
+      probePath('/opt/bin:/usr/bin'),
+      '/opt/bin:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/bin:/snap/bin',
+    );
     assert.ok(probePath(undefined).startsWith('/usr/local/sbin:'));
   });
 });

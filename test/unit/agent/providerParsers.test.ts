@@ -2,8 +2,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProbeOutcome } from '../../../agent/providers/contract';
-import { DEFAULT_DOCKER_SOCKET, dockerSocket, dockerStatusFrom, parseDockerVersion } from '../../../agent/providers/docker/detect';
-import { lxcStatusFrom, lxdSocketCandidates, parseLxcToolsVersion, parseLxdServer } from '../../../agent/providers/lxc/detect';
+import {
+  DEFAULT_DOCKER_SOCKET,
+  dockerSocket,
+  dockerStatusFrom,
+  parseDockerVersion,
+} from '../../../agent/providers/docker/detect';
+import {
+  lxcStatusFrom,
+  lxdSocketCandidates,
+  parseLxcToolsVersion,
+  parseLxdServer,
+} from '../../../agent/providers/lxc/detect';
 import { parseQemuVersion, qemuBinary, qemuStatusFrom } from '../../../agent/providers/qemu/detect';
 
 const fixture = (name: string): string => readFileSync(join(__dirname, '../../fixtures/agent', name), 'utf8');
@@ -12,13 +22,22 @@ const fail = (code: string, message = code): ProbeOutcome => ({ ok: false, code,
 
 describe('docker detection reads the Engine API', () => {
   it('takes version and API version from a recorded /version answer', () => {
-    assert.deepEqual(parseDockerVersion(fixture('docker-version-20.10.json')), { version: '20.10.24+dfsg1', apiVersion: '1.41' });
+    assert.deepEqual(parseDockerVersion(fixture('docker-version-20.10.json')), {
+      version: '20.10.24+dfsg1',
+      apiVersion: '1.41',
+    });
     const status = dockerStatusFrom('/var/run/docker.sock', ok(fixture('docker-version-20.10.json')), 2000);
-    assert.deepEqual(status, { available: true, socket: '/var/run/docker.sock', version: '20.10.24+dfsg1', apiVersion: '1.41' });
+    assert.deepEqual(status, {
+      available: true,
+      socket: '/var/run/docker.sock',
+      version: '20.10.24+dfsg1',
+      apiVersion: '1.41',
+    });
   });
 
   it('refuses answers that are not a Docker /version', () => {
-    for (const body of ['', 'not json', '[]', '{"Version": 3}', '{"Version": ""}', 'null']) assert.equal(parseDockerVersion(body), undefined, body);
+    for (const body of ['', 'not json', '[]', '{"Version": 3}', '{"Version": ""}', 'null'])
+      assert.equal(parseDockerVersion(body), undefined, body);
     const status = dockerStatusFrom('/s', ok('{"hello":1}'), 2000);
     assert.equal(status.available, false);
     assert.match(status.error!, /does not answer like a Docker engine/);
@@ -26,21 +45,35 @@ describe('docker detection reads the Engine API', () => {
 
   it('explains each way the socket can fail', () => {
     const s = '/var/run/docker.sock';
-    assert.equal(dockerStatusFrom(s, fail('ENOENT'), 2000).error, 'no Docker engine answers on /var/run/docker.sock (the socket does not exist)');
+    assert.equal(
+      dockerStatusFrom(s, fail('ENOENT'), 2000).error,
+      'no Docker engine answers on /var/run/docker.sock (the socket does not exist)',
+    );
     assert.match(dockerStatusFrom(s, fail('ENOENT'), 2000).hint!, /Install Docker/);
-    assert.match(dockerStatusFrom(s, fail('ECONNREFUSED'), 2000).error!, /no Docker engine answers on .*connection refused/);
+    assert.match(
+      dockerStatusFrom(s, fail('ECONNREFUSED'), 2000).error!,
+      /no Docker engine answers on .*connection refused/,
+    );
     const denied = dockerStatusFrom(s, fail('EACCES'), 2000);
     assert.equal(denied.error, 'permission denied on /var/run/docker.sock');
     assert.match(denied.hint!, /docker group/);
     assert.match(dockerStatusFrom(s, fail('ETIMEDOUT'), 2000).error!, /did not answer within 2 s/);
-    assert.match(dockerStatusFrom(s, { ok: false, code: 'HTTP500', message: 'HTTP 500', status: 500 }, 2000).error!, /answered HTTP 500/);
-    assert.match(dockerStatusFrom(s, fail('EPROTO', 'bad things'), 2000).error!, /cannot reach the Docker engine on .*: bad things/);
+    assert.match(
+      dockerStatusFrom(s, { ok: false, code: 'HTTP500', message: 'HTTP 500', status: 500 }, 2000).error!,
+      /answered HTTP 500/,
+    );
+    assert.match(
+      dockerStatusFrom(s, fail('EPROTO', 'bad things'), 2000).error!,
+      /cannot reach the Docker engine on .*: bad things/,
+    );
   });
 
   it('finds the socket from DOCKER_HOST', () => {
     assert.deepEqual(dockerSocket({}), { socket: DEFAULT_DOCKER_SOCKET });
     assert.deepEqual(dockerSocket({ DOCKER_HOST: ' ' }), { socket: DEFAULT_DOCKER_SOCKET });
-    assert.deepEqual(dockerSocket({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }), { socket: '/run/user/1000/docker.sock' });
+    assert.deepEqual(dockerSocket({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }), {
+      socket: '/run/user/1000/docker.sock',
+    });
     const tcp = dockerSocket({ DOCKER_HOST: 'tcp://10.0.0.1:2375' });
     assert.ok('error' in tcp && /not a Unix socket/.test(tcp.error));
     assert.ok('error' in dockerSocket({ DOCKER_HOST: 'unix://' }));
@@ -48,7 +81,9 @@ describe('docker detection reads the Engine API', () => {
     const rootless = dockerSocket({}, { uid: 1000, exists: (p) => p === '/run/user/1000/docker.sock' });
     assert.deepEqual(rootless, { socket: '/run/user/1000/docker.sock' });
     assert.deepEqual(dockerSocket({}, { uid: 1000, exists: () => false }), { socket: DEFAULT_DOCKER_SOCKET });
-    assert.deepEqual(dockerSocket({ DOCKER_HOST: 'unix:///x.sock' }, { uid: 1000, exists: () => true }), { socket: '/x.sock' });
+    assert.deepEqual(dockerSocket({ DOCKER_HOST: 'unix:///x.sock' }, { uid: 1000, exists: () => true }), {
+      socket: '/x.sock',
+    });
   });
 });
 
@@ -59,12 +94,26 @@ describe('lxc detection asks the LXD/Incus API; the lxc-* tools alone are not en
   const noSockets = candidates.map((candidate) => ({ candidate, outcome: fail('ENOENT') }));
 
   it('reads the server version from a recorded LXD /1.0 answer', () => {
-    assert.deepEqual(parseLxdServer(lxdBody, root), { version: '5.0.2', backend: 'lxd', projectFolder: 'mapped-owner' });
-    assert.deepEqual(parseLxdServer('{"metadata":{"environment":{"server":"incus","server_version":"6.0.1"}}}', root), { version: '6.0.1', backend: 'incus', projectFolder: 'mapped-owner' });
-    const shiftfs = '{"metadata":{"environment":{"server":"lxd","server_version":"5.0.2","kernel_features":{"shiftfs":"true"}}}}';
+    assert.deepEqual(parseLxdServer(lxdBody, root), {
+      version: '5.0.2',
+      backend: 'lxd',
+      projectFolder: 'mapped-owner',
+    });
+    assert.deepEqual(parseLxdServer('{"metadata":{"environment":{"server":"incus","server_version":"6.0.1"}}}', root), {
+      version: '6.0.1',
+      backend: 'incus',
+      projectFolder: 'mapped-owner',
+    });
+    const shiftfs =
+      '{"metadata":{"environment":{"server":"lxd","server_version":"5.0.2","kernel_features":{"shiftfs":"true"}}}}';
     assert.equal(parseLxdServer(shiftfs, { uid: 1000, gid: 1000 })?.projectFolder, 'shift');
-    assert.equal(parseLxdServer(lxdBody, { uid: 1000, gid: 1000 })?.projectFolder, 'raw.idmap', 'an agent that is not root maps its ids instead');
-    for (const body of ['', '{}', '{"metadata":{}}', '{"metadata":{"environment":{"server_version":5}}}']) assert.equal(parseLxdServer(body), undefined, body);
+    assert.equal(
+      parseLxdServer(lxdBody, { uid: 1000, gid: 1000 })?.projectFolder,
+      'raw.idmap',
+      'an agent that is not root maps its ids instead',
+    );
+    for (const body of ['', '{}', '{"metadata":{}}', '{"metadata":{"environment":{"server_version":5}}}'])
+      assert.equal(parseLxdServer(body), undefined, body);
   });
 
   it('reads the version lxc-start prints', () => {
@@ -73,8 +122,10 @@ describe('lxc detection asks the LXD/Incus API; the lxc-* tools alone are not en
     assert.equal(parseLxcToolsVersion('lxc-start: unknown option\n'), undefined);
   });
 
-  it('looks at the daemons\' own dirs first, then the package defaults', () => {
-    const list = lxdSocketCandidates({ LXD_DIR: '/tmp/lxd', INCUS_DIR: '/tmp/incus' }).map((c) => `${c.backend}:${c.socket}`);
+  it("looks at the daemons' own dirs first, then the package defaults", () => {
+    const list = lxdSocketCandidates({ LXD_DIR: '/tmp/lxd', INCUS_DIR: '/tmp/incus' }).map(
+      (c) => `${c.backend}:${c.socket}`,
+    );
     assert.deepEqual(list.slice(0, 2), ['incus:/tmp/incus/unix.socket', 'lxd:/tmp/lxd/unix.socket']);
     assert.ok(list.includes('incus:/var/lib/incus/unix.socket'));
     assert.ok(list.includes('lxd:/var/snap/lxd/common/lxd/unix.socket'));
@@ -82,30 +133,49 @@ describe('lxc detection asks the LXD/Incus API; the lxc-* tools alone are not en
   });
 
   it('reports the API socket that answers, even when the tools exist too', () => {
-    const sockets = noSockets.map((s) => (s.candidate.socket === '/var/lib/lxd/unix.socket' ? { ...s, outcome: ok(lxdBody) } : s));
-    assert.deepEqual(lxcStatusFrom({ sockets, tools: ok('5.0.2\n') }, 2000, root), { available: true, version: '5.0.2', backend: 'lxd', socket: '/var/lib/lxd/unix.socket', projectFolder: 'mapped-owner' });
+    const sockets = noSockets.map((s) =>
+      s.candidate.socket === '/var/lib/lxd/unix.socket' ? { ...s, outcome: ok(lxdBody) } : s,
+    );
+    assert.deepEqual(lxcStatusFrom({ sockets, tools: ok('5.0.2\n') }, 2000, root), {
+      available: true,
+      version: '5.0.2',
+      backend: 'lxd',
+      socket: '/var/lib/lxd/unix.socket',
+      projectFolder: 'mapped-owner',
+    });
   });
 
   it('with only the classic tools: unavailable, saying to install LXD or Incus', () => {
     const tools = lxcStatusFrom({ sockets: noSockets, tools: ok(fixture('lxc-start-version-5.0.2.txt')) }, 2000);
     assert.deepEqual([tools.available, tools.backend, tools.version], [false, 'lxc-tools', '5.0.2']);
-    assert.equal(tools.error, 'only the classic lxc-* tools (5.0.2) are installed, and no LXD/Incus API socket answers');
+    assert.equal(
+      tools.error,
+      'only the classic lxc-* tools (5.0.2) are installed, and no LXD/Incus API socket answers',
+    );
     assert.match(tools.hint!, /Install LXD \(`apt install lxd`, then `lxd init`\) or Incus/);
   });
 
   it('says what it looked for when there is nothing', () => {
     const none = lxcStatusFrom({ sockets: noSockets, tools: fail('ENOENT') }, 2000);
     assert.equal(none.available, false);
-    assert.match(none.error!, /no LXD\/Incus API socket answers \(looked at .*\/var\/lib\/incus\/unix.socket.*\) and lxc-start is not installed/);
+    assert.match(
+      none.error!,
+      /no LXD\/Incus API socket answers \(looked at .*\/var\/lib\/incus\/unix.socket.*\) and lxc-start is not installed/,
+    );
     assert.match(none.hint!, /Install LXD/);
   });
 
   it('prefers the failure of a socket that exists over "not installed"', () => {
-    const sockets = noSockets.map((s) => (s.candidate.socket === '/var/snap/lxd/common/lxd/unix.socket' ? { ...s, outcome: fail('EACCES') } : s));
+    const sockets = noSockets.map((s) =>
+      s.candidate.socket === '/var/snap/lxd/common/lxd/unix.socket' ? { ...s, outcome: fail('EACCES') } : s,
+    );
     const denied = lxcStatusFrom({ sockets, tools: fail('ENOENT') }, 2000);
     assert.equal(denied.error, 'permission denied on /var/snap/lxd/common/lxd/unix.socket');
     assert.match(denied.hint!, /lxd group/);
-    const odd = lxcStatusFrom({ sockets: [{ candidate: candidates[0]!, outcome: ok('{"x":1}') }], tools: fail('EXIT1', 'boom') }, 2000);
+    const odd = lxcStatusFrom(
+      { sockets: [{ candidate: candidates[0]!, outcome: ok('{"x":1}') }], tools: fail('EXIT1', 'boom') },
+      2000,
+    );
     assert.match(odd.error!, /does not answer like LXD or Incus/);
     const broken = lxcStatusFrom({ sockets: noSockets, tools: fail('EXIT1', 'boom') }, 2000);
     assert.match(broken.error!, /lxc-start failed: boom/);
@@ -120,7 +190,7 @@ describe('qemu detection runs the system emulator and checks /dev/kvm', () => {
     assert.equal(parseQemuVersion('qemu: command not found'), undefined);
   });
 
-  it('probes the emulator of this machine\'s architecture', () => {
+  it("probes the emulator of this machine's architecture", () => {
     assert.equal(qemuBinary('x64'), 'qemu-system-x86_64');
     assert.equal(qemuBinary('arm64'), 'qemu-system-aarch64');
     assert.equal(qemuBinary('mips'), 'qemu-system-mips');
@@ -139,7 +209,10 @@ describe('qemu detection runs the system emulator and checks /dev/kvm', () => {
     assert.equal(s.kvm, false);
     assert.match(s.kvmError!, /kvm group/);
     assert.match(qemuStatusFrom('q', ok('1'), fail('ENOENT'), 2000).kvmError!, /does not exist/);
-    assert.match(qemuStatusFrom('q', ok('QEMU emulator version 1.2'), fail('EIO', 'io'), 2000).kvmError!, /not usable: io/);
+    assert.match(
+      qemuStatusFrom('q', ok('QEMU emulator version 1.2'), fail('EIO', 'io'), 2000).kvmError!,
+      /not usable: io/,
+    );
     assert.match(qemuStatusFrom('q', ok('garbage'), ok(''), 2000).error!, /printed no QEMU version/);
     assert.match(qemuStatusFrom('q', fail('ETIMEDOUT'), ok(''), 2000).error!, /did not answer within 2 s/);
     assert.match(qemuStatusFrom('q', fail('EXIT1', 'segfault'), ok(''), 2000).error!, /failed: segfault/);

@@ -30,7 +30,7 @@ describe('the agent finds the provider of a workspace in a registry', () => {
     assert.equal(findOnPath('vendetta-no-such-emulator', '/nonexistent'), undefined);
   });
 
-  it('makes the LXC provider for the LXD socket the agent\'s LXD_DIR names, and says where it looked when there is none', () => {
+  it("makes the LXC provider for the LXD socket the agent's LXD_DIR names, and says where it looked when there is none", () => {
     const dir = mkdtempSync(join(tmpdir(), 'vendetta-lxd-'));
     try {
       writeFileSync(join(dir, 'unix.socket'), '');
@@ -43,7 +43,16 @@ describe('the agent finds the provider of a workspace in a registry', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     const none = join(tmpdir(), 'vendetta-no-lxd');
-    assert.throws(() => nodeProviders({ LXD_DIR: none, INCUS_DIR: none })('lxc'), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE' && err.message.startsWith(`LXD is not usable: no LXD/Incus API socket on this node (looked at ${none}/unix.socket`) && /apt install lxd/.test(err.hint ?? ''));
+    assert.throws(
+      () => nodeProviders({ LXD_DIR: none, INCUS_DIR: none })('lxc'),
+      (err: unknown) =>
+        err instanceof AgentError &&
+        err.code === 'PROVIDER_UNAVAILABLE' &&
+        err.message.startsWith(
+          `LXD is not usable: no LXD/Incus API socket on this node (looked at ${none}/unix.socket`,
+        ) &&
+        /apt install lxd/.test(err.hint ?? ''),
+    );
   });
 
   it('makes the Docker provider for the socket DOCKER_HOST names, keeps it, and follows a moved socket', () => {
@@ -60,7 +69,13 @@ describe('the agent finds the provider of a workspace in a registry', () => {
   });
 
   it('says why Docker is not usable when DOCKER_HOST is not a Unix socket', () => {
-    assert.throws(() => nodeProviders({ DOCKER_HOST: 'tcp://10.0.0.1:2375' })('docker'), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE' && /Docker is not usable: DOCKER_HOST=tcp/.test(err.message));
+    assert.throws(
+      () => nodeProviders({ DOCKER_HOST: 'tcp://10.0.0.1:2375' })('docker'),
+      (err: unknown) =>
+        err instanceof AgentError &&
+        err.code === 'PROVIDER_UNAVAILABLE' &&
+        /Docker is not usable: DOCKER_HOST=tcp/.test(err.message),
+    );
   });
 });
 
@@ -90,11 +105,19 @@ describe('the HTTP-over-Unix-socket client speaks for whichever daemon it was ma
     let host: string | undefined;
     server = createServer((req, res) => {
       host = req.headers.host;
-      res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"type":"error","error":"Instance not found","error_code":404}');
+      res
+        .writeHead(404, { 'Content-Type': 'application/json' })
+        .end('{"type":"error","error":"Instance not found","error_code":404}');
     });
     await new Promise<void>((r) => server!.listen(socket, r));
     const client = new UnixHttpClient(lxd, socket);
-    await assert.rejects(client.send({ method: 'GET', path: '/1.0/instances/x', accept: [200], what: 'inspect the instance' }), (err: unknown) => err instanceof HttpStatusError && err.status === 404 && err.message === 'LXD could not inspect the instance: Instance not found');
+    await assert.rejects(
+      client.send({ method: 'GET', path: '/1.0/instances/x', accept: [200], what: 'inspect the instance' }),
+      (err: unknown) =>
+        err instanceof HttpStatusError &&
+        err.status === 404 &&
+        err.message === 'LXD could not inspect the instance: Instance not found',
+    );
     assert.equal(host, 'lxd');
   });
 
@@ -105,14 +128,31 @@ describe('the HTTP-over-Unix-socket client speaks for whichever daemon it was ma
     const client = new UnixHttpClient(lxd, socket);
     const abort = new AbortController();
     const started = Date.now();
-    const call = client.send({ method: 'GET', path: '/1.0/operations/x/wait', accept: [200], what: 'wait for the operation' }, { signal: abort.signal, timeoutMs: 30_000 });
+    const call = client.send(
+      { method: 'GET', path: '/1.0/operations/x/wait', accept: [200], what: 'wait for the operation' },
+      { signal: abort.signal, timeoutMs: 30_000 },
+    );
     setTimeout(() => abort.abort(), 50);
-    await assert.rejects(call, (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_ERROR' && err.message === 'LXD was asked to wait for the operation, and that was cancelled');
+    await assert.rejects(
+      call,
+      (err: unknown) =>
+        err instanceof AgentError &&
+        err.code === 'PROVIDER_ERROR' &&
+        err.message === 'LXD was asked to wait for the operation, and that was cancelled',
+    );
     assert.ok(Date.now() - started < 5_000);
   });
 
   it('names the daemon and its provider when nothing answers on the socket', async () => {
     const client = new UnixHttpClient(lxd, join(dir, 'absent.sock'));
-    await assert.rejects(client.send({ method: 'GET', path: '/1.0', accept: [200], what: 'ask for its version' }), (err: unknown) => err instanceof AgentError && err.code === 'PROVIDER_UNAVAILABLE' && err.provider === 'lxc' && /^LXD could not ask for its version: no LXD daemon answers/.test(err.message) && err.hint === 'Start LXD.');
+    await assert.rejects(
+      client.send({ method: 'GET', path: '/1.0', accept: [200], what: 'ask for its version' }),
+      (err: unknown) =>
+        err instanceof AgentError &&
+        err.code === 'PROVIDER_UNAVAILABLE' &&
+        err.provider === 'lxc' &&
+        /^LXD could not ask for its version: no LXD daemon answers/.test(err.message) &&
+        err.hint === 'Start LXD.',
+    );
   });
 });

@@ -12,9 +12,24 @@ import { INSTALL_UNIT_SCRIPT, mountProjectScript, sshdUnit } from '../../../agen
 import { buildIso, isoName } from '../../../agent/providers/qemu/iso9660';
 import { hostKeyOf, readPending, writePending } from '../../../agent/providers/qemu/pendingFiles';
 import { parseImageInfo } from '../../../agent/providers/qemu/qemuImg';
-import { parseQmpLine, parseQueryStatus, QmpError, QmpFramer, QmpSession, qmpCalls, qmpOnce } from '../../../agent/providers/qemu/qmp';
+import {
+  parseQmpLine,
+  parseQueryStatus,
+  QmpError,
+  QmpFramer,
+  QmpSession,
+  qmpCalls,
+  qmpOnce,
+} from '../../../agent/providers/qemu/qmp';
 import { endVm, livePid, qmpStatus } from '../../../agent/providers/qemu/vmProcess';
-import { CONTROL_GUEST_PORT, CONTROL_KEYS_PATH, controlSshdDropIn, metaData, seedImage, userData } from '../../../agent/providers/qemu/seed';
+import {
+  CONTROL_GUEST_PORT,
+  CONTROL_KEYS_PATH,
+  controlSshdDropIn,
+  metaData,
+  seedImage,
+  userData,
+} from '../../../agent/providers/qemu/seed';
 import { sshdFiles, SSHD_CONFIG } from '../../../agent/workspaces/sshd';
 import { generateHostKey } from '../../../agent/workspaces/hostKey';
 import type { WorkspaceSpec } from '../../../agent/protocol';
@@ -23,26 +38,50 @@ describe('QEMU provider: QMP framing', () => {
   it('reassembles lines split across chunks and skips blank ones', () => {
     const f = new QmpFramer();
     assert.deepEqual(f.push('{"return": {}, "id"'), []);
-    assert.deepEqual(f.push(': "1"}\r\n\r\n{"event": "STOP"}\r\n{"ret'), ['{"return": {}, "id": "1"}', '{"event": "STOP"}']);
+    assert.deepEqual(f.push(': "1"}\r\n\r\n{"event": "STOP"}\r\n{"ret'), [
+      '{"return": {}, "id": "1"}',
+      '{"event": "STOP"}',
+    ]);
     assert.deepEqual(f.push('urn": 1}\n'), ['{"return": 1}']);
   });
 
   it('tells a greeting, a reply, an error and an event apart', () => {
-    assert.deepEqual(parseQmpLine('{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian"}, "capabilities": ["oob"]}}'), { kind: 'greeting', version: '7.2.22' });
-    assert.deepEqual(parseQmpLine('{"return": {"status": "running", "running": true}, "id": "3"}'), { kind: 'return', id: '3', value: { status: 'running', running: true } });
-    assert.deepEqual(parseQmpLine('{"error": {"class": "CommandNotFound", "desc": "The command x has not been found"}, "id": "4"}'), { kind: 'error', id: '4', class: 'CommandNotFound', desc: 'The command x has not been found' });
-    assert.deepEqual(parseQmpLine('{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "POWERDOWN"}'), { kind: 'event', event: 'POWERDOWN' });
+    assert.deepEqual(
+      parseQmpLine(
+        '{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian"}, "capabilities": ["oob"]}}',
+      ),
+      { kind: 'greeting', version: '7.2.22' },
+    );
+    assert.deepEqual(parseQmpLine('{"return": {"status": "running", "running": true}, "id": "3"}'), {
+      kind: 'return',
+      id: '3',
+      value: { status: 'running', running: true },
+    });
+    assert.deepEqual(
+      parseQmpLine('{"error": {"class": "CommandNotFound", "desc": "The command x has not been found"}, "id": "4"}'),
+      { kind: 'error', id: '4', class: 'CommandNotFound', desc: 'The command x has not been found' },
+    );
+    assert.deepEqual(parseQmpLine('{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "POWERDOWN"}'), {
+      kind: 'event',
+      event: 'POWERDOWN',
+    });
     assert.throws(() => parseQmpLine('[1]'), /not a QMP message/);
     assert.throws(() => parseQmpLine('{"what": 1}'), /not a QMP message/);
   });
 
   it('reads query-status and refuses other shapes', () => {
-    assert.deepEqual(parseQueryStatus({ status: 'paused', singlestep: false, running: false }), { status: 'paused', running: false });
+    assert.deepEqual(parseQueryStatus({ status: 'paused', singlestep: false, running: false }), {
+      status: 'paused',
+      running: false,
+    });
     assert.throws(() => parseQueryStatus({ status: 1 }), /unexpected query-status reply/);
   });
 
   it('describes its commands as data', () => {
-    assert.deepEqual([qmpCalls.capabilities(), qmpCalls.queryStatus(), qmpCalls.powerdown(), qmpCalls.quit()].map((c) => c.execute), ['qmp_capabilities', 'query-status', 'system_powerdown', 'quit']);
+    assert.deepEqual(
+      [qmpCalls.capabilities(), qmpCalls.queryStatus(), qmpCalls.powerdown(), qmpCalls.quit()].map((c) => c.execute),
+      ['qmp_capabilities', 'query-status', 'system_powerdown', 'quit'],
+    );
   });
 });
 
@@ -50,11 +89,22 @@ describe('QEMU provider: command lines', () => {
   const ports = { ssh: 40022, control: 40023, services: [{ guestPort: 3000, nodePort: 3000 }] };
 
   it('forwards SSH, the control server and each service port on 127.0.0.1 only', () => {
-    assert.deepEqual(hostfwds(ports), ['hostfwd=tcp:127.0.0.1:40022-:22', `hostfwd=tcp:127.0.0.1:40023-:${CONTROL_GUEST_PORT}`, 'hostfwd=tcp:127.0.0.1:3000-:3000']);
+    assert.deepEqual(hostfwds(ports), [
+      'hostfwd=tcp:127.0.0.1:40022-:22',
+      `hostfwd=tcp:127.0.0.1:40023-:${CONTROL_GUEST_PORT}`,
+      'hostfwd=tcp:127.0.0.1:3000-:3000',
+    ]);
   });
 
   it('daemonizes with a pid file, QMP socket, console file, overlay, seed and the 9p project share', () => {
-    const argv = emulatorArgv({ dir: '/h/qemu/a,b', name: 'ws', accel: 'tcg', boot: { cpus: 2, memoryMiB: 1024, kernel: '/k', initrd: '/i', append: 'root=/dev/vda' }, ports, nodeFolder: '/n/p,q' });
+    const argv = emulatorArgv({
+      dir: '/h/qemu/a,b',
+      name: 'ws',
+      accel: 'tcg',
+      boot: { cpus: 2, memoryMiB: 1024, kernel: '/k', initrd: '/i', append: 'root=/dev/vda' },
+      ports,
+      nodeFolder: '/n/p,q',
+    });
     const at = (flag: string): string | undefined => argv[argv.indexOf(flag) + 1];
     assert.equal(at('-accel'), 'tcg');
     assert.ok(!argv.includes('-cpu'), 'TCG keeps the default CPU model');
@@ -66,7 +116,14 @@ describe('QEMU provider: command lines', () => {
     assert.equal(at('-virtfs'), 'local,path=/n/p,,q,mount_tag=vendetta-project,security_model=none,id=project');
     assert.deepEqual([at('-kernel'), at('-initrd'), at('-append')], ['/k', '/i', 'root=/dev/vda']);
     assert.ok(argv.join(' ').includes('file=/h/qemu/a,,b/seed.iso,if=virtio,format=raw,readonly=on'));
-    const kvm = emulatorArgv({ dir: '/d', name: 'ws', accel: 'kvm', boot: { cpus: 1, memoryMiB: 512, append: 'ignored without a kernel' }, ports, nodeFolder: '/n' });
+    const kvm = emulatorArgv({
+      dir: '/d',
+      name: 'ws',
+      accel: 'kvm',
+      boot: { cpus: 1, memoryMiB: 512, append: 'ignored without a kernel' },
+      ports,
+      nodeFolder: '/n',
+    });
     assert.equal(kvm[kvm.indexOf('-cpu') + 1], 'host');
     assert.ok(!kvm.includes('-append') && !kvm.includes('-kernel'));
   });
@@ -75,15 +132,34 @@ describe('QEMU provider: command lines', () => {
     assert.equal(optValue('a,b,,c'), 'a,,b,,,,c');
   });
 
-  it('makes the overlay in the base image\'s format, with a size only when growing', () => {
-    assert.deepEqual(overlayArgv({ path: '/b.raw', format: 'raw' }, '/d.qcow2'), ['create', '-f', 'qcow2', '-F', 'raw', '-b', '/b.raw', '/d.qcow2']);
-    assert.deepEqual(overlayArgv({ path: '/b', format: 'qcow2' }, '/d', 20 * 2 ** 30).slice(-1), [String(20 * 2 ** 30)]);
-    assert.deepEqual(parseImageInfo('{"virtual-size": 4294967296, "filename": "b", "format": "qcow2"}'), { format: 'qcow2', virtualSize: 4294967296 });
+  it("makes the overlay in the base image's format, with a size only when growing", () => {
+    assert.deepEqual(overlayArgv({ path: '/b.raw', format: 'raw' }, '/d.qcow2'), [
+      'create',
+      '-f',
+      'qcow2',
+      '-F',
+      'raw',
+      '-b',
+      '/b.raw',
+      '/d.qcow2',
+    ]);
+    assert.deepEqual(overlayArgv({ path: '/b', format: 'qcow2' }, '/d', 20 * 2 ** 30).slice(-1), [
+      String(20 * 2 ** 30),
+    ]);
+    assert.deepEqual(parseImageInfo('{"virtual-size": 4294967296, "filename": "b", "format": "qcow2"}'), {
+      format: 'qcow2',
+      virtualSize: 4294967296,
+    });
     assert.throws(() => parseImageInfo('{"format": 1}'), /unexpected qemu-img info/);
   });
 
-  it('recognises QEMU\'s words for a taken forwarded port', () => {
-    assert.equal(refusedForwardPort("qemu-system-x86_64: -nic user,hostfwd=tcp:127.0.0.1:3000-:3000: Could not set up host forwarding rule 'tcp:127.0.0.1:3000-:3000'"), 3000);
+  it("recognises QEMU's words for a taken forwarded port", () => {
+    assert.equal(
+      refusedForwardPort(
+        "qemu-system-x86_64: -nic user,hostfwd=tcp:127.0.0.1:3000-:3000: Could not set up host forwarding rule 'tcp:127.0.0.1:3000-:3000'",
+      ),
+      3000,
+    );
     assert.equal(refusedForwardPort('qemu-system-x86_64: -drive file=x: Could not open'), undefined);
   });
 });
@@ -93,12 +169,15 @@ describe('QEMU provider: commands run in the guest over SSH', () => {
 
   it('quotes every word so the login shell passes it through unchanged', () => {
     const hostile = ['printf', '%s|', "it's", '$(touch /tmp/x)', '`id`', 'a b', '*', '"'];
-    assert.equal(sh(guestCommand(hostile)), "it's|$(touch /tmp/x)|`id`|a b|*|\"|");
+    assert.equal(sh(guestCommand(hostile)), 'it\'s|$(touch /tmp/x)|`id`|a b|*|"|');
     assert.equal(shellQuote("'"), `''\\'''`);
   });
 
   it('enters the working folder, sets the environment and switches user with runuser', () => {
-    assert.equal(sh(guestCommand(['sh', '-c', 'echo "$X $Y"; pwd'], { env: { X: '1 2', Y: '$HOME' }, workingDir: '/' })), '1 2 $HOME\n/\n');
+    assert.equal(
+      sh(guestCommand(['sh', '-c', 'echo "$X $Y"; pwd'], { env: { X: '1 2', Y: '$HOME' }, workingDir: '/' })),
+      '1 2 $HOME\n/\n',
+    );
     assert.equal(guestCommand(['id'], { user: 'dev' }), "exec 'runuser' '-u' 'dev' '--' 'id'");
     assert.equal(guestCommand(['id'], { user: 'root' }), "exec 'id'");
     assert.throws(() => guestCommand(['id'], { env: { 'A;B': '1' } }), /not an environment variable name/);
@@ -111,7 +190,9 @@ describe('QEMU provider: commands run in the guest over SSH', () => {
       const target = join(d, "sub dir/it's");
       const uid = process.getuid?.() ?? 0;
       const gid = process.getgid?.() ?? 0;
-      execFileSync('sh', ['-c', putFileCommand({ path: target, type: 'file', mode: 0o640, uid, gid })], { input: 'content' });
+      execFileSync('sh', ['-c', putFileCommand({ path: target, type: 'file', mode: 0o640, uid, gid })], {
+        input: 'content',
+      });
       assert.equal(sh(`cat "${target}"; stat -c %a "${target}"`), 'content640\n');
       execFileSync('sh', ['-c', putFileCommand({ path: join(d, 'folder'), type: 'directory', mode: 0o700, uid, gid })]);
       assert.equal(sh(`stat -c %a "${join(d, 'folder')}"`), '700\n');
@@ -120,12 +201,15 @@ describe('QEMU provider: commands run in the guest over SSH', () => {
     }
   });
 
-  it('runs the workspace sshd under the guest\'s init, in the foreground, on the agent\'s config', () => {
+  it("runs the workspace sshd under the guest's init, in the foreground, on the agent's config", () => {
     const unit = sshdUnit({ binary: '/usr/sbin/sshd', configPath: '/etc/vendetta/sshd_config' });
     assert.match(unit, /^ExecStart=\/usr\/sbin\/sshd -D -e -f \/etc\/vendetta\/sshd_config$/m);
     assert.match(unit, /^WantedBy=multi-user.target$/m);
     assert.match(INSTALL_UNIT_SCRIPT, /systemctl daemon-reload/);
-    assert.equal(mountProjectScript("/w/it's"), "mkdir -p '/w/it'\\''s' && { mountpoint -q '/w/it'\\''s' || mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 vendetta-project '/w/it'\\''s'; }");
+    assert.equal(
+      mountProjectScript("/w/it's"),
+      "mkdir -p '/w/it'\\''s' && { mountpoint -q '/w/it'\\''s' || mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 vendetta-project '/w/it'\\''s'; }",
+    );
   });
 });
 
@@ -133,7 +217,7 @@ describe('QEMU provider: the cloud-init seed', () => {
   const hostKey = generateHostKey('ws');
   const input = { instanceId: 'ws-1', hostname: 'ws', hostKey, controlPublicKey: 'ssh-ed25519 AAAAcontrol' };
 
-  it('gives the guest the workspace host key and only the agent\'s control key, no password', () => {
+  it("gives the guest the workspace host key and only the agent's control key, no password", () => {
     const text = userData(input);
     assert.ok(text.startsWith('#cloud-config\n'));
     const cfg = JSON.parse(text.slice('#cloud-config\n'.length)) as Record<string, unknown>;
@@ -142,7 +226,10 @@ describe('QEMU provider: the cloud-init seed', () => {
     assert.deepEqual(cfg.ssh_genkeytypes, []);
     assert.equal(cfg.hostname, 'ws');
     const files = cfg.write_files as Array<{ path: string; content: string; permissions: string }>;
-    assert.deepEqual(files.find((f) => f.path === CONTROL_KEYS_PATH), { path: CONTROL_KEYS_PATH, permissions: '0600', content: 'ssh-ed25519 AAAAcontrol vendetta-agent-control\n' });
+    assert.deepEqual(
+      files.find((f) => f.path === CONTROL_KEYS_PATH),
+      { path: CONTROL_KEYS_PATH, permissions: '0600', content: 'ssh-ed25519 AAAAcontrol vendetta-agent-control\n' },
+    );
     assert.match(controlSshdDropIn(), new RegExp(`^Port ${CONTROL_GUEST_PORT}$`, 'm'));
     assert.match(controlSshdDropIn(), /^PasswordAuthentication no$/m);
     assert.ok(!/passw(or)?d:/i.test(text));
@@ -150,10 +237,26 @@ describe('QEMU provider: the cloud-init seed', () => {
   });
 
   it('finds the host key the workspace sshd is configured with among its files', () => {
-    const spec = { name: 'ws', env: {}, forwardAgent: false, user: 'root', authorizedKeys: ['ssh-ed25519 AAAAuser'] } as unknown as WorkspaceSpec;
+    const spec = {
+      name: 'ws',
+      env: {},
+      forwardAgent: false,
+      user: 'root',
+      authorizedKeys: ['ssh-ed25519 AAAAuser'],
+    } as unknown as WorkspaceSpec;
     const files = sshdFiles(spec, hostKey);
-    assert.deepEqual(hostKeyOf(files, SSHD_CONFIG), { privateKeyPem: hostKey.privateKeyPem, publicKey: hostKey.publicKey });
-    assert.throws(() => hostKeyOf(files.filter((f) => !f.path.endsWith('.pub')), SSHD_CONFIG), /name no ed25519 host key/);
+    assert.deepEqual(hostKeyOf(files, SSHD_CONFIG), {
+      privateKeyPem: hostKey.privateKeyPem,
+      publicKey: hostKey.publicKey,
+    });
+    assert.throws(
+      () =>
+        hostKeyOf(
+          files.filter((f) => !f.path.endsWith('.pub')),
+          SSHD_CONFIG,
+        ),
+      /name no ed25519 host key/,
+    );
   });
 
   it('is an ISO 9660 volume labelled cidata with the files at their own sectors', () => {
@@ -168,7 +271,14 @@ describe('QEMU provider: the cloud-init seed', () => {
     assert.equal(iso.subarray(21 * 2048, 21 * 2048 + metaData(input).length).toString(), metaData(input));
     assert.equal(isoName('user-data'), 'USER-DATA;1');
     assert.throws(() => isoName('../x'), /not a name/);
-    assert.throws(() => buildIso('x', Array.from({ length: 60 }, (_, i) => ({ name: `file-number-${i}`, data: '' }))), /too many files/);
+    assert.throws(
+      () =>
+        buildIso(
+          'x',
+          Array.from({ length: 60 }, (_, i) => ({ name: `file-number-${i}`, data: '' })),
+        ),
+      /too many files/,
+    );
   });
 
   it('keeps files for a VM that is off, contents and all', () => {
@@ -176,7 +286,11 @@ describe('QEMU provider: the cloud-init seed', () => {
     try {
       const f = join(d, 'pending.json');
       assert.deepEqual(readPending(f), []);
-      writePending(f, [{ path: '/a', type: 'file', mode: 0o600, uid: 1, gid: 2, content: Buffer.from([0, 255]) }, { path: '/b', type: 'directory', mode: 0o755 }, { path: '/c', type: 'file', mode: 0o644, content: 'text' }]);
+      writePending(f, [
+        { path: '/a', type: 'file', mode: 0o600, uid: 1, gid: 2, content: Buffer.from([0, 255]) },
+        { path: '/b', type: 'directory', mode: 0o755 },
+        { path: '/c', type: 'file', mode: 0o644, content: 'text' },
+      ]);
       assert.deepEqual(readPending(f), [
         { path: '/a', type: 'file', mode: 0o600, uid: 1, gid: 2, content: Buffer.from([0, 255]) },
         { path: '/b', type: 'directory', mode: 0o755 },
@@ -215,7 +329,10 @@ describe('QEMU provider: console and accelerator', () => {
     assert.equal(PROBE_EXIT, 85);
     assert.ok(probeArgv('kvm', '/p').join(' ').includes('isa-debug-exit,iobase=0xf4'));
     assert.deepEqual(await chooseAccel('tcg', 'qemu-system-x86_64'), { accel: 'tcg', why: 'the config asks for tcg' });
-    assert.match(accelMessage({ accel: 'tcg', why: 'no kvm' }), /TCG, software emulation, about 10× slower than KVM: no kvm/);
+    assert.match(
+      accelMessage({ accel: 'tcg', why: 'no kvm' }),
+      /TCG, software emulation, about 10× slower than KVM: no kvm/,
+    );
     assert.equal(accelMessage({ accel: 'kvm' }), 'QEMU uses KVM (hardware virtualization)');
   });
 });
@@ -234,7 +351,8 @@ describe('QEMU provider: QMP session and the VM process', () => {
         for (const line of f.push(chunk)) {
           const m = JSON.parse(line) as { execute: string; id: string };
           if (m.execute === 'qmp_capabilities') c.write(`{"return": {}, "id": "${m.id}"}\r\n`);
-          else if (m.execute in replies) c.write(`{"event": "POWERDOWN"}\r\n${JSON.stringify({ return: replies[m.execute], id: m.id })}\r\n`);
+          else if (m.execute in replies)
+            c.write(`{"event": "POWERDOWN"}\r\n${JSON.stringify({ return: replies[m.execute], id: m.id })}\r\n`);
           else c.write(`{"error": {"class": "CommandNotFound", "desc": "no ${m.execute}"}, "id": "${m.id}"}\r\n`);
         }
       });
@@ -253,7 +371,10 @@ describe('QEMU provider: QMP session and the VM process', () => {
       try {
         await s.execute(qmpCalls.queryStatus());
         assert.deepEqual(s.events, ['POWERDOWN']);
-        await assert.rejects(s.execute(qmpCalls.powerdown()), (e: unknown) => e instanceof QmpError && e.errorClass === 'CommandNotFound');
+        await assert.rejects(
+          s.execute(qmpCalls.powerdown()),
+          (e: unknown) => e instanceof QmpError && e.errorClass === 'CommandNotFound',
+        );
       } finally {
         s.close();
       }
@@ -273,7 +394,7 @@ describe('QEMU provider: QMP session and the VM process', () => {
     }
   });
 
-  it('knows a VM process only by its pid file and its own command line naming the VM\'s QMP socket', async () => {
+  it("knows a VM process only by its pid file and its own command line naming the VM's QMP socket", async () => {
     const sock = join(d, 'qmp.sock');
     const pidFile = join(d, 'qemu.pid');
     const child = spawn('sh', ['-c', 'sleep 30', sock], { stdio: 'ignore' });

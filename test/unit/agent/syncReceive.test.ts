@@ -1,5 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentError } from '../../../agent/errors';
@@ -9,8 +21,20 @@ import { checkSymlinkTarget, relativeSegments } from '../../../agent/sync/safePa
 import { tarBuffer, type TarInput } from '../../../common/tar/encode';
 import { NodeFolder } from '../../../agent/sync/scan';
 
-const header = (del: string[] = []): TarInput => ({ path: SYNC_HEADER_ENTRY, type: 'file', mode: 0o600, data: JSON.stringify({ delete: del }) });
-const file = (path: string, data: string, extra: Partial<TarInput> = {}): TarInput => ({ path, type: 'file', mode: 0o644, mtimeMs: 1_700_000_000_000, data, ...extra });
+const header = (del: string[] = []): TarInput => ({
+  path: SYNC_HEADER_ENTRY,
+  type: 'file',
+  mode: 0o600,
+  data: JSON.stringify({ delete: del }),
+});
+const file = (path: string, data: string, extra: Partial<TarInput> = {}): TarInput => ({
+  path,
+  type: 'file',
+  mode: 0o644,
+  mtimeMs: 1_700_000_000_000,
+  data,
+  ...extra,
+});
 
 async function* once(buf: Buffer): AsyncGenerator<Buffer> {
   for (let i = 0; i < buf.length; i += 777) yield buf.subarray(i, i + 777);
@@ -57,17 +81,22 @@ describe('sync-receive applies a project stream to the node folder', () => {
   }
 
   it('writes files, folders and links with their modes and mtimes, and counts them', async () => {
-    const summary = await receiveSync(root, once(tarBuffer([
-      header(),
-      { path: './', type: 'directory', mode: 0o755 },
-      { path: 'src/', type: 'directory', mode: 0o750, mtimeMs: 1_600_000_000_000 },
-      file('src/main.ts', 'console.log(1)\n', { mtimeMs: 1_700_000_000_123.456 }),
-      file('bin/run', '#!/bin/sh\n', { mode: 0o755 }),
-      { path: 'link', type: 'symlink', mode: 0o777, linkname: 'src/main.ts' },
-      { path: 'up', type: 'symlink', mode: 0o777, linkname: './bin/run' },
-      { path: 'hard', type: 'hardlink', mode: 0o644, linkname: 'bin/run' },
-      file(`deep/${'d/'.repeat(60)}f`, 'deep'),
-    ])));
+    const summary = await receiveSync(
+      root,
+      once(
+        tarBuffer([
+          header(),
+          { path: './', type: 'directory', mode: 0o755 },
+          { path: 'src/', type: 'directory', mode: 0o750, mtimeMs: 1_600_000_000_000 },
+          file('src/main.ts', 'console.log(1)\n', { mtimeMs: 1_700_000_000_123.456 }),
+          file('bin/run', '#!/bin/sh\n', { mode: 0o755 }),
+          { path: 'link', type: 'symlink', mode: 0o777, linkname: 'src/main.ts' },
+          { path: 'up', type: 'symlink', mode: 0o777, linkname: './bin/run' },
+          { path: 'hard', type: 'hardlink', mode: 0o644, linkname: 'bin/run' },
+          file(`deep/${'d/'.repeat(60)}f`, 'deep'),
+        ]),
+      ),
+    );
     assert.deepEqual(summary, { written: 6, deleted: 0, bytes: 15 + 10 + 4 });
     assert.equal(readFileSync(join(root, 'src/main.ts'), 'utf8'), 'console.log(1)\n');
     assert.equal(Math.abs(statSync(join(root, 'src/main.ts')).mtimeMs - 1_700_000_000_123.456) < 0.01, true);
@@ -77,16 +106,44 @@ describe('sync-receive applies a project stream to the node folder', () => {
     assert.equal(readlinkSync(join(root, 'link')), 'src/main.ts');
     assert.equal(statSync(join(root, 'hard')).ino, statSync(join(root, 'bin/run')).ino);
     const folder = new NodeFolder(root);
-    const kinds = await Promise.all(['bin/run', `deep/${'d/'.repeat(60)}f`, 'hard', 'link', 'src/main.ts', 'up'].map(async (p) => (await folder.entry(p)).kind));
+    const kinds = await Promise.all(
+      ['bin/run', `deep/${'d/'.repeat(60)}f`, 'hard', 'link', 'src/main.ts', 'up'].map(
+        async (p) => (await folder.entry(p)).kind,
+      ),
+    );
     assert.deepEqual(kinds, ['file', 'file', 'file', 'symlink', 'file', 'symlink']);
     assert.deepEqual((await folder.entry('bin/run')).stat?.mtimeMs, 1_700_000_000_000);
     folder.close();
-    assert.equal(readdirSync(join(root, 'src')).some((n) => n.startsWith('.vendetta-sync')), false, 'no temp files left');
+    assert.equal(
+      readdirSync(join(root, 'src')).some((n) => n.startsWith('.vendetta-sync')),
+      false,
+      'no temp files left',
+    );
   });
 
   it('deletes first, then replaces files by folders and folders by files', async () => {
-    await receiveSync(root, once(tarBuffer([header(), file('a/x', '1'), file('b', '2'), file('gone', '3'), { path: 'ln', type: 'symlink', mode: 0o777, linkname: 'b' }])));
-    const summary = await receiveSync(root, once(tarBuffer([header(['gone', 'ln', 'never-there', 'a']), file('a', 'now a file'), file('b/inner', 'now a folder')])));
+    await receiveSync(
+      root,
+      once(
+        tarBuffer([
+          header(),
+          file('a/x', '1'),
+          file('b', '2'),
+          file('gone', '3'),
+          { path: 'ln', type: 'symlink', mode: 0o777, linkname: 'b' },
+        ]),
+      ),
+    );
+    const summary = await receiveSync(
+      root,
+      once(
+        tarBuffer([
+          header(['gone', 'ln', 'never-there', 'a']),
+          file('a', 'now a file'),
+          file('b/inner', 'now a folder'),
+        ]),
+      ),
+    );
     assert.deepEqual(summary, { written: 2, deleted: 3, bytes: 22 });
     assert.equal(readFileSync(join(root, 'a'), 'utf8'), 'now a file');
     assert.equal(readFileSync(join(root, 'b/inner'), 'utf8'), 'now a folder');
@@ -107,15 +164,33 @@ describe('sync-receive applies a project stream to the node folder', () => {
     await refuse([header(), file('/etc/evil', 'x')], /absolute path/);
     await refuse([header(), file('../outside/evil', 'x')], /contains "\.\."/);
     await refuse([header(), file('a/../../outside/evil', 'x')], /contains "\.\."/);
-    await refuse([header(), { path: 'l', type: 'symlink', mode: 0o777, linkname: '/etc/passwd' }], /symlink to the absolute path/);
-    await refuse([header(), { path: 'a/l', type: 'symlink', mode: 0o777, linkname: '../../outside' }], /outside the project/);
-    await refuse([header(), { path: 'l', type: 'symlink', mode: 0o777, linkname: 'a/../../x' }], /goes back up after going down/);
+    await refuse(
+      [header(), { path: 'l', type: 'symlink', mode: 0o777, linkname: '/etc/passwd' }],
+      /symlink to the absolute path/,
+    );
+    await refuse(
+      [header(), { path: 'a/l', type: 'symlink', mode: 0o777, linkname: '../../outside' }],
+      /outside the project/,
+    );
+    await refuse(
+      [header(), { path: 'l', type: 'symlink', mode: 0o777, linkname: 'a/../../x' }],
+      /goes back up after going down/,
+    );
     await refuse([header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: '../outside/x' }], /contains "\.\."/);
     await refuse([header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: '/etc/passwd' }], /absolute path/);
-    await refuse([header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: 'no/such/file' }], /not a file in the project/);
+    await refuse(
+      [header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: 'no/such/file' }],
+      /not a file in the project/,
+    );
     symlinkSync(outside, join(root, 'out'));
-    await refuse([header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: 'out/x' }], /not a file in the project/);
-    await refuse([header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: 'out' }], /not a file in the project/);
+    await refuse(
+      [header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: 'out/x' }],
+      /not a file in the project/,
+    );
+    await refuse(
+      [header(), { path: 'h', type: 'hardlink', mode: 0o644, linkname: 'out' }],
+      /not a file in the project/,
+    );
     await refuse([header(['../outside'])], /contains "\.\."/);
     await refuse([header(['/etc/passwd'])], /absolute path/);
     await refuse([header(['.'])], /project root itself/);
@@ -123,7 +198,16 @@ describe('sync-receive applies a project stream to the node folder', () => {
 
   it('never goes through a symlinked folder, one the stream made itself or one the workspace left: it is replaced', async () => {
     // A link to the root itself passes a naive check, and "d/../x" from it would escape.
-    await receiveSync(root, once(tarBuffer([header(), { path: 'd', type: 'symlink', mode: 0o777, linkname: '.' }, { path: 'd/l', type: 'symlink', mode: 0o777, linkname: '../x' }])));
+    await receiveSync(
+      root,
+      once(
+        tarBuffer([
+          header(),
+          { path: 'd', type: 'symlink', mode: 0o777, linkname: '.' },
+          { path: 'd/l', type: 'symlink', mode: 0o777, linkname: '../x' },
+        ]),
+      ),
+    );
     assert.ok(lstatSync(join(root, 'd')).isDirectory(), 'the link d became a real folder');
     assert.equal(readlinkSync(join(root, 'd/l')), '../x');
     symlinkSync(outside, join(root, 'evil'));
@@ -146,7 +230,16 @@ describe('sync-receive applies a project stream to the node folder', () => {
   });
 
   it('drops setuid, setgid and sticky bits from files and folders', async () => {
-    await receiveSync(root, once(tarBuffer([header(), { path: 'd/', type: 'directory', mode: 0o3777 }, file('d/suid', '#!/bin/sh\n', { mode: 0o6755 })])));
+    await receiveSync(
+      root,
+      once(
+        tarBuffer([
+          header(),
+          { path: 'd/', type: 'directory', mode: 0o3777 },
+          file('d/suid', '#!/bin/sh\n', { mode: 0o6755 }),
+        ]),
+      ),
+    );
     assert.equal(statSync(join(root, 'd/suid')).mode & 0o7777, 0o755);
     assert.equal(statSync(join(root, 'd')).mode & 0o7777, 0o777);
   });
@@ -180,12 +273,21 @@ describe('sync-receive applies a project stream to the node folder', () => {
     await refuse(withTypeflag([header(), file('dev', '')], 1, '3'), /tar type "3"/);
     await refuse(withTypeflag([header(), file('fifo', '')], 1, '6'), /tar type "6"/);
     await refuse([file('a', 'x'), header()], /first entry must be \.vendetta-sync\.json/);
-    await refuse([{ path: SYNC_HEADER_ENTRY, type: 'file', mode: 0o600, data: '{"delete": "x"}' }], /must be \{"delete": \[paths\]\}/);
+    await refuse(
+      [{ path: SYNC_HEADER_ENTRY, type: 'file', mode: 0o600, data: '{"delete": "x"}' }],
+      /must be \{"delete": \[paths\]\}/,
+    );
     await refuse(Buffer.alloc(0), /it is empty/);
-    await refuse(tarBuffer([header(), file('big', 'x'.repeat(5000))]).subarray(0, 2048), /ended in the middle of the content of big/);
+    await refuse(
+      tarBuffer([header(), file('big', 'x'.repeat(5000))]).subarray(0, 2048),
+      /ended in the middle of the content of big/,
+    );
     await refuse(Buffer.from('GET / HTTP/1.1\r\n'.repeat(64)), /checksum mismatch|bad number/);
     assert.equal(existsSync(join(root, 'big')), false, 'a cut file is not left half written');
-    assert.deepEqual(readdirSync(root).filter((n) => n.startsWith('.vendetta-sync')), []);
+    assert.deepEqual(
+      readdirSync(root).filter((n) => n.startsWith('.vendetta-sync')),
+      [],
+    );
   });
 
   it('checks paths and link targets as text before touching the disk', () => {

@@ -35,8 +35,21 @@ describe('the node answers which synced paths the workspace changed, without wal
   afterEach(() => rmSync(base, { recursive: true, force: true }));
 
   it('names what is at each path by content, and calls a path through a link or a file blocked', async () => {
-    const paths = ['src/a.ts', 'run', 'link', 'planted/secret', 'file-not-folder/x', 'made-inside', 'fifo', 'missing', 'missing-dir/x'];
-    const changes = await scanEntries(root, paths.map((path) => ({ path })));
+    const paths = [
+      'src/a.ts',
+      'run',
+      'link',
+      'planted/secret',
+      'file-not-folder/x',
+      'made-inside',
+      'fifo',
+      'missing',
+      'missing-dir/x',
+    ];
+    const changes = await scanEntries(
+      root,
+      paths.map((path) => ({ path })),
+    );
     const got = Object.fromEntries(changes.map((c) => [paths[c.i], [c.kind, c.id]]));
     assert.deepEqual(got, {
       'src/a.ts': ['file', `f:${sha('a')}`],
@@ -57,17 +70,32 @@ describe('the node answers which synced paths the workspace changed, without wal
     await tick(); // file times move in clock ticks of a few ms
     writeFileSync(file, 'a'); // same bytes, same size: the ctime moves
     const same = await scanEntries(root, [{ path: 'src/a.ts', id: `f:${sha('a')}`, stat: before }]);
-    assert.deepEqual(same.map((c) => [c.kind, c.id, c.stat?.ctimeMs === key(file).ctimeMs]), [[undefined, undefined, true]]);
+    assert.deepEqual(
+      same.map((c) => [c.kind, c.id, c.stat?.ctimeMs === key(file).ctimeMs]),
+      [[undefined, undefined, true]],
+    );
     await tick();
     writeFileSync(file, 'b');
     const changed = await scanEntries(root, [{ path: 'src/a.ts', id: `f:${sha('a')}`, stat: before }]);
-    assert.deepEqual(changed.map((c) => [c.i, c.kind, c.id]), [[0, 'file', `f:${sha('b')}`]]);
+    assert.deepEqual(
+      changed.map((c) => [c.i, c.kind, c.id]),
+      [[0, 'file', `f:${sha('b')}`]],
+    );
     rmSync(file);
-    assert.deepEqual(await scanEntries(root, [{ path: 'src/a.ts', id: `f:${sha('b')}` }]), [{ i: 0 }], 'gone: neither kind nor id');
+    assert.deepEqual(
+      await scanEntries(root, [{ path: 'src/a.ts', id: `f:${sha('b')}` }]),
+      [{ i: 0 }],
+      'gone: neither kind nor id',
+    );
   });
 
   it('hands over one file for a diff, capped, and never through a link', async () => {
-    assert.deepEqual(await readEntry(root, 'src/a.ts'), { kind: 'file', content: Buffer.from('a').toString('base64'), encoding: 'base64', size: 1 });
+    assert.deepEqual(await readEntry(root, 'src/a.ts'), {
+      kind: 'file',
+      content: Buffer.from('a').toString('base64'),
+      encoding: 'base64',
+      size: 1,
+    });
     assert.deepEqual(await readEntry(root, 'link'), { kind: 'symlink', content: 'src/a.ts', encoding: 'utf8' });
     assert.deepEqual(await readEntry(root, 'planted/secret'), { kind: 'blocked' });
     assert.deepEqual(await readEntry(root, 'fifo'), { kind: 'special' });
@@ -81,10 +109,20 @@ describe('the node answers which synced paths the workspace changed, without wal
       assert.throws(() => validateScanParams({ name: 'w', entries: [{ path }] }), /INVALID_PARAMS|Invalid params/);
       assert.throws(() => validateReadParams({ name: 'w', path }), /Invalid params/);
     }
-    assert.throws(() => validateScanParams({ name: 'w', entries: Array.from({ length: 2001 }, () => ({ path: 'a' })) }), /at most 2000/);
-    assert.throws(() => validateScanParams({ name: 'w', entries: [{ path: 'a', stat: { size: 1 } }] }), /stat must hold/);
-    assert.deepEqual(validateScanParams({ name: 'w', entries: [{ path: 'a', id: 'f:1', stat: { size: 1, mtimeMs: 2, ctimeMs: 3, ino: 4, mode: 5, extra: 6 } }] }).entries, [
-      { path: 'a', id: 'f:1', stat: { size: 1, mtimeMs: 2, ctimeMs: 3, ino: 4, mode: 5 } },
-    ]);
+    assert.throws(
+      () => validateScanParams({ name: 'w', entries: Array.from({ length: 2001 }, () => ({ path: 'a' })) }),
+      /at most 2000/,
+    );
+    assert.throws(
+      () => validateScanParams({ name: 'w', entries: [{ path: 'a', stat: { size: 1 } }] }),
+      /stat must hold/,
+    );
+    assert.deepEqual(
+      validateScanParams({
+        name: 'w',
+        entries: [{ path: 'a', id: 'f:1', stat: { size: 1, mtimeMs: 2, ctimeMs: 3, ino: 4, mode: 5, extra: 6 } }],
+      }).entries,
+      [{ path: 'a', id: 'f:1', stat: { size: 1, mtimeMs: 2, ctimeMs: 3, ino: 4, mode: 5 } }],
+    );
   });
 });

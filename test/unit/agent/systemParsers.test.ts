@@ -15,7 +15,8 @@ describe('agent system figures from recorded Linux output', () => {
   });
 
   it('estimates available memory on kernels without MemAvailable', () => {
-    const old = 'MemTotal:        2048000 kB\nMemFree:          100000 kB\nBuffers:           20000 kB\nCached:           300000 kB\nSwapCached:            0 kB\n';
+    const old =
+      'MemTotal:        2048000 kB\nMemFree:          100000 kB\nBuffers:           20000 kB\nCached:           300000 kB\nSwapCached:            0 kB\n';
     assert.deepEqual(parseMeminfo(old), { totalBytes: 2048000 * 1024, availableBytes: 420000 * 1024 });
   });
 
@@ -32,7 +33,9 @@ describe('agent system figures from recorded Linux output', () => {
   });
 
   it('handles unquoted, single-quoted, escaped values and comments in os-release', () => {
-    const fields = parseOsRelease(`# comment\nNAME=Alpine\nVERSION='3.19 edge'\nX="say \\"hi\\" \\$HOME"\n\nnot a line\n`);
+    const fields = parseOsRelease(
+      `# comment\nNAME=Alpine\nVERSION='3.19 edge'\nX="say \\"hi\\" \\$HOME"\n\nnot a line\n`,
+    );
     assert.deepEqual(fields, { NAME: 'Alpine', VERSION: '3.19 edge', X: 'say "hi" $HOME' });
     assert.equal(osNameFromRelease(fields), 'Alpine 3.19 edge');
     assert.equal(osNameFromRelease({ NAME: 'Plain' }), 'Plain');
@@ -42,10 +45,13 @@ describe('agent system figures from recorded Linux output', () => {
   it('reads free and total disk space from `df -Pk`', () => {
     const disk = parseDfPosix(fixture('df-pk.txt'));
     assert.deepEqual(disk, { totalBytes: 264212084 * 1024, freeBytes: 82867848 * 1024 });
-    assert.deepEqual(parseDfPosix('Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sdb1 100 40 60 40% /mnt/my disk\n'), {
-      totalBytes: 100 * 1024,
-      freeBytes: 60 * 1024,
-    });
+    assert.deepEqual(
+      parseDfPosix('Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sdb1 100 40 60 40% /mnt/my disk\n'),
+      {
+        totalBytes: 100 * 1024,
+        freeBytes: 60 * 1024,
+      },
+    );
     assert.equal(parseDfPosix('df: /nope: No such file or directory\n'), undefined);
     assert.equal(parseDfPosix('Filesystem 1024-blocks\n/dev/x abc\n'), undefined);
   });

@@ -51,7 +51,10 @@ describe('the agent reads and writes tar streams', () => {
     assert.equal(tar.length % 512, 0);
     for (const size of [1, 7, 512, 513, 100_000]) {
       const got = await readAll(chunked(tar, size));
-      assert.deepEqual(got.map((e) => e.path), entries.map((e) => e.path));
+      assert.deepEqual(
+        got.map((e) => e.path),
+        entries.map((e) => e.path),
+      );
       assert.equal(got[1]!.data, 'hello\n');
       assert.equal(got[1]!.mode, 0o640);
       assert.equal(got[1]!.uid, 1000);
@@ -81,7 +84,11 @@ describe('the agent reads and writes tar streams', () => {
       utimesSync(join(src, 'x.sh'), 1_600_000_000, 1_600_000_000);
       symlinkSync('x.sh', join(src, 'ln'));
       for (const format of ['gnu', 'pax', 'ustar']) {
-        const r = spawnSync('tar', [`--format=${format}`, '-C', src, '-cf', '-', 'x.sh', 'ln', ...(format === 'ustar' ? [] : [longPath])], { maxBuffer: 1 << 24 });
+        const r = spawnSync(
+          'tar',
+          [`--format=${format}`, '-C', src, '-cf', '-', 'x.sh', 'ln', ...(format === 'ustar' ? [] : [longPath])],
+          { maxBuffer: 1 << 24 },
+        );
         assert.equal(r.status, 0, r.stderr.toString());
         const got = await readAll(chunked(r.stdout, 1000));
         const byPath = new Map(got.map((e) => [e.path, e]));
@@ -106,12 +113,18 @@ describe('the agent reads and writes tar streams', () => {
 
   it('refuses a truncated stream, a corrupt header and oversized metadata', async () => {
     const tar = tarBuffer(entries);
-    await assert.rejects(readAll(chunked(tar.subarray(0, 512 + 3), 100)), /ended in the middle of the content of dir\/a.txt|ended in the middle/);
+    await assert.rejects(
+      readAll(chunked(tar.subarray(0, 512 + 3), 100)),
+      /ended in the middle of the content of dir\/a.txt|ended in the middle/,
+    );
     await assert.rejects(readAll(chunked(tar.subarray(0, 700), 100)), /ended in the middle/);
     const bad = Buffer.from(tar);
     bad[10] = bad[10]! ^ 0xff;
     await assert.rejects(readAll(chunked(bad, 512)), /checksum mismatch/);
-    await assert.rejects(readAll(chunked(Buffer.from('not a tar at all'.repeat(40)), 64)), /checksum mismatch|bad number/);
+    await assert.rejects(
+      readAll(chunked(Buffer.from('not a tar at all'.repeat(40)), 64)),
+      /checksum mismatch|bad number/,
+    );
     const hugePax = Buffer.alloc(512);
     hugePax.write('PaxHeader');
     const withHuge = tarBuffer([{ path: 'x', type: 'file', mode: 0o644, data: 'x' }]);
@@ -170,14 +183,17 @@ describe('the agent reads and writes tar streams', () => {
       for await (const c of tarDirectory(held)) chunks.push(c);
       held.close();
       const got = await readAll(chunked(Buffer.concat(chunks), 4096));
-      assert.deepEqual(got.map((e) => [e.path, e.type, e.linkname || e.data]), [
-        ['Dockerfile', 'file', 'FROM x\n'],
-        ['out', 'symlink', secret],
-        ['sub', 'symlink', secret],
-        ['sub2/', 'directory', ''],
-        ['sub2/a', 'file', 'a'],
-        ['sub2/shadow', 'symlink', join(secret, 'shadow')],
-      ]);
+      assert.deepEqual(
+        got.map((e) => [e.path, e.type, e.linkname || e.data]),
+        [
+          ['Dockerfile', 'file', 'FROM x\n'],
+          ['out', 'symlink', secret],
+          ['sub', 'symlink', secret],
+          ['sub2/', 'directory', ''],
+          ['sub2/a', 'file', 'a'],
+          ['sub2/shadow', 'symlink', join(secret, 'shadow')],
+        ],
+      );
       assert.ok(!Buffer.concat(chunks).includes('node secret'), 'no byte of the node file is in the archive');
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { AgentError } from '../../../agent/errors';
 import { nullLogger } from '../../../agent/log/logger';
 import { specImage, WORKSPACE_LABEL, type DockerWorkspaceSpec } from '../../../agent/protocol';
-import { NodePortTakenError, type ExecOptions, type ExecResult, type ProviderCreateRequest, type ProviderWorkspace, type WorkspaceFile, type WorkspaceProvider } from '../../../agent/providers/contract';
+import {
+  NodePortTakenError,
+  type ExecOptions,
+  type ExecResult,
+  type ProviderCreateRequest,
+  type ProviderWorkspace,
+  type WorkspaceFile,
+  type WorkspaceProvider,
+} from '../../../agent/providers/contract';
 import { pullError } from '../../../agent/providers/docker/pull';
 import { fingerprintOfLine } from '../../../agent/workspaces/hostKey';
 import { AGENT_HOME_LABEL, WorkspaceManager } from '../../../agent/workspaces/manager';
@@ -16,7 +24,10 @@ import { workspaceStateFile } from '../../../agent/workspaces/paths';
 class FakeProvider implements WorkspaceProvider {
   readonly name = 'docker' as const;
   readonly publishedPortsArrive = 'address' as const;
-  readonly containers = new Map<string, { ws: ProviderWorkspace; files: Map<string, WorkspaceFile>; users: Map<string, number> }>();
+  readonly containers = new Map<
+    string,
+    { ws: ProviderWorkspace; files: Map<string, WorkspaceFile>; users: Map<string, number> }
+  >();
   images = new Set(['img']);
   hasSshd = true;
   unreachable = false;
@@ -27,7 +38,10 @@ class FakeProvider implements WorkspaceProvider {
   constructor(private readonly port: () => number) {}
 
   private check(): void {
-    if (this.unreachable) throw new AgentError('PROVIDER_UNAVAILABLE', 'Docker could not list: no Docker engine answers', { hint: 'start it' });
+    if (this.unreachable)
+      throw new AgentError('PROVIDER_UNAVAILABLE', 'Docker could not list: no Docker engine answers', {
+        hint: 'start it',
+      });
   }
 
   async create(req: ProviderCreateRequest): Promise<ProviderWorkspace> {
@@ -36,7 +50,18 @@ class FakeProvider implements WorkspaceProvider {
     if (!c) {
       if (!this.images.has(specImage(req.spec))) throw pullError(specImage(req.spec), 'docker.io', 'manifest unknown');
       const id = String(this.next++).padStart(12, 'a');
-      c = { ws: { name: req.spec.name, providerId: id, state: 'created', image: specImage(req.spec), nodeFolder: req.nodeFolder, labels: { ...req.labels, [WORKSPACE_LABEL]: req.spec.name } }, files: new Map(), users: new Map([['root', 0]]) };
+      c = {
+        ws: {
+          name: req.spec.name,
+          providerId: id,
+          state: 'created',
+          image: specImage(req.spec),
+          nodeFolder: req.nodeFolder,
+          labels: { ...req.labels, [WORKSPACE_LABEL]: req.spec.name },
+        },
+        files: new Map(),
+        users: new Map([['root', 0]]),
+      };
       this.containers.set(id, c);
       this.created++;
     }
@@ -51,7 +76,11 @@ class FakeProvider implements WorkspaceProvider {
   /** A container as a killed create leaves it: labelled, never started. */
   orphan(name: string, labels: Record<string, string> = {}): string {
     const id = String(this.next++).padStart(12, 'b');
-    this.containers.set(id, { ws: { name, providerId: id, state: 'created', image: 'img', labels: { ...labels, [WORKSPACE_LABEL]: name } }, files: new Map(), users: new Map([['root', 0]]) });
+    this.containers.set(id, {
+      ws: { name, providerId: id, state: 'created', image: 'img', labels: { ...labels, [WORKSPACE_LABEL]: name } },
+      files: new Map(),
+      users: new Map([['root', 0]]),
+    });
     return id;
   }
 
@@ -99,7 +128,9 @@ class FakeProvider implements WorkspaceProvider {
     this.execs.push(argv);
     if (argv[0] === 'id') {
       const uid = c.users.get(argv[2]!);
-      return uid === undefined ? { exitCode: 1, stdout: '', stderr: 'no such user' } : { exitCode: 0, stdout: `${uid}\n`, stderr: '' };
+      return uid === undefined
+        ? { exitCode: 1, stdout: '', stderr: 'no such user' }
+        : { exitCode: 0, stdout: `${uid}\n`, stderr: '' };
     }
     if (argv[0] === 'useradd') {
       c.users.set(argv.at(-1)!, 1000 + c.users.size);
@@ -140,7 +171,14 @@ describe('the agent keeps its workspaces in step with the provider', () => {
   let banner: Server;
   let port = 0;
   let provider: FakeProvider;
-  const manager = (sshReadyTimeoutMs = 5_000) => new WorkspaceManager({ home, stateDir: join(home, 'state'), logger: nullLogger, providers: () => provider, sshReadyTimeoutMs });
+  const manager = (sshReadyTimeoutMs = 5_000) =>
+    new WorkspaceManager({
+      home,
+      stateDir: join(home, 'state'),
+      logger: nullLogger,
+      providers: () => provider,
+      sshReadyTimeoutMs,
+    });
 
   before(async () => {
     banner = createServer((s) => s.end('SSH-2.0-OpenSSH_fake\r\n'));
@@ -169,7 +207,10 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     const c = provider.containers.get(info.providerId!)!;
     assert.equal(c.files.get('/etc/vendetta/ssh_host_ed25519_key')?.content, readFileSync(keyFile, 'utf8'));
     assert.equal(c.ws.labels[AGENT_HOME_LABEL], home);
-    assert.deepEqual(steps.map((s) => s.slice(0, 3)), ['1/5', '2/5', '3/5', '4/5', '5/5']);
+    assert.deepEqual(
+      steps.map((s) => s.slice(0, 3)),
+      ['1/5', '2/5', '3/5', '4/5', '5/5'],
+    );
   });
 
   it('is idempotent by name: running is returned, stopped is started, concurrent creates make one container', async () => {
@@ -218,7 +259,10 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     const seen = await m.inspect('shop');
     assert.equal(seen.state, 'missing');
     assert.equal(seen.error?.code, 'WORKSPACE_MISSING');
-    assert.deepEqual((await m.list()).map((w) => w.state), ['missing']);
+    assert.deepEqual(
+      (await m.list()).map((w) => w.state),
+      ['missing'],
+    );
     assert.equal(await code(m.start('shop')), 'WORKSPACE_MISSING');
     assert.equal(await code(m.stop('shop')), 'WORKSPACE_MISSING');
     const again = await m.create(spec());
@@ -238,7 +282,11 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     const m = manager();
     provider.images.clear(); // the attempt fails after the record and folder were made…
     assert.equal(await code(m.create(spec())), 'IMAGE_NOT_FOUND');
-    assert.equal(existsSync(join(home, 'workspaces/shop')), false, '…and a config that cannot work leaves nothing behind');
+    assert.equal(
+      existsSync(join(home, 'workspaces/shop')),
+      false,
+      '…and a config that cannot work leaves nothing behind',
+    );
     provider.images.add('img');
     provider.hasSshd = false;
     assert.equal(await code(m.create(spec())), 'SSHD_MISSING');
@@ -249,8 +297,14 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     // A record in phase "creating" with its container, as a kill after `containers/create` leaves it.
     const m2 = manager();
     (m2 as unknown as { store: { put(r: unknown): void } }).store.put({
-      spec: spec(), provider: 'docker', providerId: orphan, hostKey: { type: 'ssh-ed25519', publicKey: key.split(' ').slice(0, 2).join(' '), fingerprint: 'x' },
-      hostKeyFile: join(home, 'k'), nodeFolder: join(home, 'workspaces/shop/src'), createdAt: 'now', phase: 'creating',
+      spec: spec(),
+      provider: 'docker',
+      providerId: orphan,
+      hostKey: { type: 'ssh-ed25519', publicKey: key.split(' ').slice(0, 2).join(' '), fingerprint: 'x' },
+      hostKeyFile: join(home, 'k'),
+      nodeFolder: join(home, 'workspaces/shop/src'),
+      createdAt: 'now',
+      phase: 'creating',
     });
     const seen = await m2.inspect('shop');
     assert.deepEqual([seen.state, seen.error?.code], ['error', 'CREATE_INCOMPLETE']);
@@ -265,7 +319,10 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     const realPort = port;
     port = deadPort; // sshd never answers: the create fails after the container exists
     try {
-      const err = await m.create(spec()).then(() => undefined, (e: unknown) => e as AgentError);
+      const err = await m.create(spec()).then(
+        () => undefined,
+        (e: unknown) => e as AgentError,
+      );
       assert.equal(err?.code, 'PROVIDER_ERROR');
       assert.match(err!.message, /did not start/);
       assert.match(err!.hint!, /sshd: fatal: something/);
@@ -362,7 +419,7 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     const held = await m.holdForSync('late', Promise.resolve());
     assert.equal((await creating).state, 'running');
     assert.equal(held.nodeFolder, join(home, 'workspaces/late/src'));
-    assert.equal(held.owner, undefined, 'root logs in: files stay the agent\'s');
+    assert.equal(held.owner, undefined, "root logs in: files stay the agent's");
     assert.equal(await code(m.holdForSync('nope', Promise.resolve())), 'WORKSPACE_NOT_FOUND');
   });
 
@@ -379,10 +436,22 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     const m = manager();
     await m.create(spec('a'));
     await m.create(spec('b'));
-    assert.deepEqual((await m.list()).map((w) => [w.name, w.state]), [['a', 'running'], ['b', 'running']]);
+    assert.deepEqual(
+      (await m.list()).map((w) => [w.name, w.state]),
+      [
+        ['a', 'running'],
+        ['b', 'running'],
+      ],
+    );
     provider.unreachable = true;
     const listed = await m.list();
-    assert.deepEqual(listed.map((w) => [w.state, w.error?.code]), [['error', 'PROVIDER_UNAVAILABLE'], ['error', 'PROVIDER_UNAVAILABLE']]);
+    assert.deepEqual(
+      listed.map((w) => [w.state, w.error?.code]),
+      [
+        ['error', 'PROVIDER_UNAVAILABLE'],
+        ['error', 'PROVIDER_UNAVAILABLE'],
+      ],
+    );
     assert.equal(await code(m.create(spec('c'))), 'PROVIDER_UNAVAILABLE');
     assert.equal(await code(m.syncScan('nope', [])), 'WORKSPACE_NOT_FOUND');
     provider.unreachable = false;
@@ -392,18 +461,33 @@ describe('the agent keeps its workspaces in step with the provider', () => {
   it('refuses a config that no longer matches the container, naming what differs; recreate makes it again with the same key and folder', async () => {
     const m = manager();
     const events: string[] = [];
-    m.setServiceHooks({ beforeStop: async () => undefined, beforeRemove: async () => undefined, beforeRecreate: async (n) => void events.push(`recreate ${n}`), portsChosen: () => undefined });
+    m.setServiceHooks({
+      beforeStop: async () => undefined,
+      beforeRemove: async () => undefined,
+      beforeRecreate: async (n) => void events.push(`recreate ${n}`),
+      portsChosen: () => undefined,
+    });
     const first = await m.create(spec('shop', { env: { A: '1' } }));
     provider.images.add('img:2');
     const changed = spec('shop', { docker: { image: 'img:2', memoryBytes: 1024 }, env: { A: '2', B: 'x' } });
     await assert.rejects(m.create(changed), (err: AgentError) => {
       assert.equal(err.code, 'WORKSPACE_OUTDATED');
-      assert.equal(err.message, 'Workspace shop no longer matches its config: image img → img:2; memory (bytes) not set → 1024; env A "1" → "2"; env B not set → "x"');
-      assert.match(err.hint!, /workspace up --recreate.*keeps the workspace folder \/workspaces\/shop.*anything outside that folder .* is lost/);
+      assert.equal(
+        err.message,
+        'Workspace shop no longer matches its config: image img → img:2; memory (bytes) not set → 1024; env A "1" → "2"; env B not set → "x"',
+      );
+      assert.match(
+        err.hint!,
+        /workspace up --recreate.*keeps the workspace folder \/workspaces\/shop.*anything outside that folder .* is lost/,
+      );
       return true;
     });
     const { docker: _docker, ...common } = spec('shop', { env: { A: '1' } });
-    assert.equal(await code(m.create({ ...common, provider: 'lxc', lxc: { image: 'img' } })), 'WORKSPACE_OUTDATED', 'a provider change too');
+    assert.equal(
+      await code(m.create({ ...common, provider: 'lxc', lxc: { image: 'img' } })),
+      'WORKSPACE_OUTDATED',
+      'a provider change too',
+    );
     assert.equal(provider.created, 1, 'the old container is kept until asked');
     const again = await m.create(changed, undefined, true);
     assert.deepEqual(events, ['recreate shop']);
@@ -415,7 +499,13 @@ describe('the agent keeps its workspaces in step with the provider', () => {
   });
 
   it('publishes service ports at node ports chosen at create and kept after, and stops services before the workspace', async () => {
-    const m = new WorkspaceManager({ home, stateDir: join(home, 'state'), logger: nullLogger, providers: () => provider, portProbe: { isFree: async (p) => p !== 7070, anyFree: async () => 41000 } });
+    const m = new WorkspaceManager({
+      home,
+      stateDir: join(home, 'state'),
+      logger: nullLogger,
+      providers: () => provider,
+      portProbe: { isFree: async (p) => p !== 7070, anyFree: async () => 41000 },
+    });
     const events: string[] = [];
     m.setServiceHooks({
       beforeStop: async (n) => void events.push(`stop ${n} ${provider.containers.values().next().value?.ws.state}`),
@@ -431,14 +521,27 @@ describe('the agent keeps its workspaces in step with the provider', () => {
       { name: 'api', command: 'y', port: 3000, env: {}, dependsOn: ['db'], restart: 'no' as const },
     ];
     await m.create(spec('svc', { services, hooks: { postStart: 'z' } }));
-    assert.deepEqual(asked, [[{ guestPort: 3000, nodePort: 3000 }, { guestPort: 7070, nodePort: 41000 }]]);
-    assert.deepEqual(events, ['ports svc [{"guestPort":7070,"nodePort":41000,"preferredTaken":7070},{"guestPort":3000,"nodePort":3000}]']);
+    assert.deepEqual(asked, [
+      [
+        { guestPort: 3000, nodePort: 3000 },
+        { guestPort: 7070, nodePort: 41000 },
+      ],
+    ]);
+    assert.deepEqual(events, [
+      'ports svc [{"guestPort":7070,"nodePort":41000,"preferredTaken":7070},{"guestPort":3000,"nodePort":3000}]',
+    ]);
     const t = await m.serviceTarget('svc');
-    assert.deepEqual([t.running, t.ports, t.dir, t.spec.hooks], [true, { '7070': 41000, '3000': 3000 }, join(home, 'workspaces/svc'), { postStart: 'z' }]);
+    assert.deepEqual(
+      [t.running, t.ports, t.dir, t.spec.hooks],
+      [true, { '7070': 41000, '3000': 3000 }, join(home, 'workspaces/svc'), { postStart: 'z' }],
+    );
     // Made: a new config changes services and hooks, not the container or its ports.
     await m.create(spec('svc', { services: [services[0]!] }));
     const t2 = await m.serviceTarget('svc');
-    assert.deepEqual([t2.spec.services?.length, t2.spec.hooks, t2.ports], [1, undefined, { '7070': 41000, '3000': 3000 }]);
+    assert.deepEqual(
+      [t2.spec.services?.length, t2.spec.hooks, t2.ports],
+      [1, undefined, { '7070': 41000, '3000': 3000 }],
+    );
     assert.equal(asked.length, 1);
     await m.stop('svc');
     assert.equal(events[1], 'stop svc running', 'services stop while the workspace still runs');
@@ -449,7 +552,13 @@ describe('the agent keeps its workspaces in step with the provider', () => {
   });
 
   it("names the service whose node port the provider says is taken when a start is refused, whatever the runtime's words", async () => {
-    const m = new WorkspaceManager({ home, stateDir: join(home, 'state'), logger: nullLogger, providers: () => provider, portProbe: { isFree: async () => true, anyFree: async () => 41000 } });
+    const m = new WorkspaceManager({
+      home,
+      stateDir: join(home, 'state'),
+      logger: nullLogger,
+      providers: () => provider,
+      portProbe: { isFree: async () => true, anyFree: async () => 41000 },
+    });
     const services = [{ name: 'db', command: 'x', port: 7070, env: {}, dependsOn: [], restart: 'no' as const }];
     provider.start = async () => {
       throw new NodePortTakenError(7070, 'the runtime could not bind 7070');
@@ -457,7 +566,10 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     await assert.rejects(m.create(spec('held', { services })), (err: unknown) => {
       assert.ok(err instanceof AgentError);
       assert.equal(err.code, 'PROVIDER_ERROR');
-      assert.equal(err.message, "Workspace held cannot start: port 7070 on the node's 127.0.0.1 (where service db is published) is taken by another process");
+      assert.equal(
+        err.message,
+        "Workspace held cannot start: port 7070 on the node's 127.0.0.1 (where service db is published) is taken by another process",
+      );
       assert.ok(err.cause instanceof NodePortTakenError);
       return true;
     });

@@ -45,7 +45,9 @@ describe('atomic file writes (common)', () => {
   });
 
   it('tolerates file systems that refuse fsync on a folder, and nothing else', () => {
-    for (const code of ['EINVAL', 'EISDIR', 'ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'EBADF']) assert.ok(isDirFsyncRefusal(Object.assign(new Error(code), { code })), code);
-    for (const err of [Object.assign(new Error('EIO'), { code: 'EIO' }), new Error('plain'), null, undefined]) assert.equal(isDirFsyncRefusal(err), false);
+    for (const code of ['EINVAL', 'EISDIR', 'ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'EBADF'])
+      assert.ok(isDirFsyncRefusal(Object.assign(new Error(code), { code })), code);
+    for (const err of [Object.assign(new Error('EIO'), { code: 'EIO' }), new Error('plain'), null, undefined])
+      assert.equal(isDirFsyncRefusal(err), false);
   });
 });

@@ -8,23 +8,34 @@ describe('frame headers and JSON-RPC messages are checked one way on every conne
     assert.equal(contentLength('content-length: 12'), 12);
     assert.equal(contentLength('X-A: b\r\nCONTENT-LENGTH:7'), 7);
     assert.equal(contentLength('Content-Length: -1'), 'Content-Length must be a number of bytes, got "-1"');
-    assert.equal(contentLength('Content-Length: 9999999999999'), 'Content-Length must be a number of bytes, got "9999999999999"');
+    assert.equal(
+      contentLength('Content-Length: 9999999999999'),
+      'Content-Length must be a number of bytes, got "9999999999999"',
+    );
     assert.equal(contentLength('Content-Type: x'), 'a message header has no Content-Length');
   });
 
   it('accepts a header cut anywhere, refuses characters no header holds', () => {
     const header = 'Content-Type: application/vscode-jsonrpc\r\nContent-Length: 12';
-    for (let cut = 0; cut <= header.length; cut++) assert.equal(checkHeaderText(header.slice(0, cut), false), undefined, `cut at ${cut}`);
+    for (let cut = 0; cut <= header.length; cut++)
+      assert.equal(checkHeaderText(header.slice(0, cut), false), undefined, `cut at ${cut}`);
     assert.equal(checkHeaderText(header, true), undefined);
-    for (const bad of ['GET / HTTP/1.1\r\n', 'hello garbage', '{"jsonrpc"', 'X-A: \x00']) assert.match(checkHeaderText(bad, false) ?? '', /expected a `Content-Length: N` header/, JSON.stringify(bad));
-    assert.match(checkHeaderText('Content-Length 12', true) ?? '', /expected a `Content-Length: N` header, got "Content-Length 12"/);
+    for (const bad of ['GET / HTTP/1.1\r\n', 'hello garbage', '{"jsonrpc"', 'X-A: \x00'])
+      assert.match(checkHeaderText(bad, false) ?? '', /expected a `Content-Length: N` header/, JSON.stringify(bad));
+    assert.match(
+      checkHeaderText('Content-Length 12', true) ?? '',
+      /expected a `Content-Length: N` header, got "Content-Length 12"/,
+    );
   });
 
   it('tells JSON that is not JSON-RPC apart, with the id when there is one', () => {
     assert.deepEqual(checkMessage({ jsonrpc: '2.0', id: 1, method: 'agent/ping' }), { ok: true, request: true });
     assert.deepEqual(checkMessage({ jsonrpc: '2.0', method: 'x/didY' }), { ok: true, request: false });
     assert.deepEqual(checkMessage({ jsonrpc: '2.0', id: 3, result: null }), { ok: true, request: false });
-    assert.deepEqual(checkMessage({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'x' } }), { ok: true, request: false });
+    assert.deepEqual(checkMessage({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'x' } }), {
+      ok: true,
+      request: false,
+    });
     const cases: Array<[unknown, RegExp, string | number | null]> = [
       [[1, 2], /batch/, null],
       [42, /JSON number/, null],

@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { StreamMessageWriter, type Message } from 'vscode-jsonrpc/node';
-import { FrameError, FrameReader, FRAME_LIMITS, type FrameReaderOptions, type FrameViolation } from '../../../common/rpc/frameReader';
+import {
+  FrameError,
+  FrameReader,
+  FRAME_LIMITS,
+  type FrameReaderOptions,
+  type FrameViolation,
+} from '../../../common/rpc/frameReader';
 import { frameMessage } from '../../../common/rpc/frameWriter';
 
 const ping = { jsonrpc: '2.0', id: 1, method: 'agent/ping' } as Message;
-const frame = (body: string): Buffer => Buffer.concat([Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`), Buffer.from(body)]);
+const frame = (body: string): Buffer =>
+  Buffer.concat([Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`), Buffer.from(body)]);
 
 interface Read {
   got: Message[];
@@ -19,8 +26,19 @@ interface Read {
 /** Feeds chunks synchronously: each message is handed over while its last chunk is read. */
 function read(chunks: Array<Buffer | string>, opts: FrameReaderOptions = {}): Read {
   const input = new PassThrough();
-  const r: Read = { got: [], violations: [], errors: [], closed: 0, input, reader: undefined as unknown as FrameReader };
-  r.reader = new FrameReader(input, { limits: { partialTimeoutMs: 0 }, onViolation: (v) => r.violations.push(v), ...opts });
+  const r: Read = {
+    got: [],
+    violations: [],
+    errors: [],
+    closed: 0,
+    input,
+    reader: undefined as unknown as FrameReader,
+  };
+  r.reader = new FrameReader(input, {
+    limits: { partialTimeoutMs: 0 },
+    onViolation: (v) => r.violations.push(v),
+    ...opts,
+  });
   r.reader.onError((e) => r.errors.push(e));
   r.reader.onClose(() => r.closed++);
   r.reader.listen((m) => r.got.push(m));
@@ -29,7 +47,11 @@ function read(chunks: Array<Buffer | string>, opts: FrameReaderOptions = {}): Re
 }
 
 describe('one JSON-RPC frame reader for every connection', () => {
-  const msgs = [ping, { jsonrpc: '2.0', id: 2, result: { text: 'ünïcødé ✓ '.repeat(50) } }, { jsonrpc: '2.0', method: 'n', params: {} }] as Message[];
+  const msgs = [
+    ping,
+    { jsonrpc: '2.0', id: 2, result: { text: 'ünïcødé ✓ '.repeat(50) } },
+    { jsonrpc: '2.0', method: 'n', params: {} },
+  ] as Message[];
   const wire = Buffer.concat(msgs.map((m) => frameMessage(m)));
 
   it('reads messages split at every byte, and several in one chunk', () => {
@@ -51,7 +73,11 @@ describe('one JSON-RPC frame reader for every connection', () => {
 
   it('reads what vscode-jsonrpc writes (any header order and case, a Content-Type)', async () => {
     const body = JSON.stringify(ping);
-    assert.deepEqual(read([`content-type: application/vscode-jsonrpc; charset=utf-8\r\nCONTENT-LENGTH: ${body.length}\r\n\r\n${body}`]).got, [ping]);
+    assert.deepEqual(
+      read([`content-type: application/vscode-jsonrpc; charset=utf-8\r\nCONTENT-LENGTH: ${body.length}\r\n\r\n${body}`])
+        .got,
+      [ping],
+    );
     const out = new PassThrough();
     const chunks: Buffer[] = [];
     out.on('data', (c: Buffer) => chunks.push(c));
@@ -68,10 +94,20 @@ describe('one JSON-RPC frame reader for every connection', () => {
   });
 
   it('refuses bytes that are not a header at once, without waiting for more, and reads no further', () => {
-    for (const garbage of ['hello garbage', '{"jsonrpc":"2.0"}', 'GET / HTTP/1.1\r\n', '\x00\x01\x02', '\r\n\r\n', 'garbage without colon\r\n\r\n{}']) {
+    for (const garbage of [
+      'hello garbage',
+      '{"jsonrpc":"2.0"}',
+      'GET / HTTP/1.1\r\n',
+      '\x00\x01\x02',
+      '\r\n\r\n',
+      'garbage without colon\r\n\r\n{}',
+    ]) {
       const r = read([garbage, frameMessage(ping)]);
       assert.equal(r.violations.length, 1, JSON.stringify(garbage));
-      assert.deepEqual({ ...r.violations[0]!, message: '' }, { fatal: true, kind: 'PARSE_ERROR', id: null, message: '' });
+      assert.deepEqual(
+        { ...r.violations[0]!, message: '' },
+        { fatal: true, kind: 'PARSE_ERROR', id: null, message: '' },
+      );
       assert.match(r.violations[0]!.message, /expected a `Content-Length: N` header/);
       assert.deepEqual(r.got, []);
       assert.equal(r.reader.midMessage, false, 'nothing held');
@@ -80,7 +116,8 @@ describe('one JSON-RPC frame reader for every connection', () => {
 
   it('refuses a header without a usable Content-Length, over the header limit, or announcing too much', () => {
     assert.match(read(['Content-Type: x\r\n\r\n{}']).violations[0]!.message, /no Content-Length/);
-    for (const n of ['lots', '12abc', '-1', '99999999999999999999']) assert.match(read([`Content-Length: ${n}\r\n\r\n{}`]).violations[0]!.message, /must be a number/, n);
+    for (const n of ['lots', '12abc', '-1', '99999999999999999999'])
+      assert.match(read([`Content-Length: ${n}\r\n\r\n{}`]).violations[0]!.message, /must be a number/, n);
     const big = read(['Content-Length: 999999999\r\n\r\n'], { limits: { maxBodyBytes: 1000, partialTimeoutMs: 0 } });
     assert.match(big.violations[0]!.message, /a message of 999999999 bytes is larger than the limit of 1000/);
     assert.deepEqual(big.violations[0]!.tooLarge, { bytes: 999999999, limit: 1000 });
@@ -91,7 +128,12 @@ describe('one JSON-RPC frame reader for every connection', () => {
   });
 
   it('answers bad JSON and non-JSON-RPC in a good frame, and reads on', () => {
-    const r = read([frame('{"jsonrpc": "2.0", "id": 1, "meth'), frame(''), frame('{"id": 9, "method": "agent/ping"}'), frameMessage(ping)]);
+    const r = read([
+      frame('{"jsonrpc": "2.0", "id": 1, "meth'),
+      frame(''),
+      frame('{"id": 9, "method": "agent/ping"}'),
+      frameMessage(ping),
+    ]);
     assert.deepEqual(
       r.violations.map((v) => ({ ...v, message: '' })),
       [
@@ -105,7 +147,9 @@ describe('one JSON-RPC frame reader for every connection', () => {
   });
 
   it('without an owner that answers, passes each violation on as a reader error', () => {
-    const r = read([frame('{nope'), frameMessage(ping), 'Content-Length: x\r\n\r\n', frameMessage(ping)], { onViolation: undefined });
+    const r = read([frame('{nope'), frameMessage(ping), 'Content-Length: x\r\n\r\n', frameMessage(ping)], {
+      onViolation: undefined,
+    });
     assert.equal(r.errors.length, 2);
     assert.ok(r.errors.every((e) => e instanceof FrameError));
     assert.deepEqual(

@@ -39,7 +39,10 @@ describe('JSON-RPC messages leave in one write', () => {
     await assert.rejects(w.write(ping), /closed/);
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    await assert.rejects(new FrameWriter(new PassThrough()).write({ jsonrpc: '2.0', method: 'x', params: cyclic } as Message), /circular/i);
+    await assert.rejects(
+      new FrameWriter(new PassThrough()).write({ jsonrpc: '2.0', method: 'x', params: cyclic } as Message),
+      /circular/i,
+    );
     w.end();
   });
 

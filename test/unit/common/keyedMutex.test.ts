@@ -5,13 +5,15 @@ describe('keyed mutex', () => {
   it('runs operations on one key one at a time, in call order, past a failure', async () => {
     const m = new KeyedMutex();
     const seen: string[] = [];
-    const step = (name: string, fail = false) => async () => {
-      seen.push(`${name} start`);
-      await new Promise((r) => setTimeout(r, 5));
-      seen.push(`${name} end`);
-      if (fail) throw new Error(name);
-      return name;
-    };
+    const step =
+      (name: string, fail = false) =>
+      async () => {
+        seen.push(`${name} start`);
+        await new Promise((r) => setTimeout(r, 5));
+        seen.push(`${name} end`);
+        if (fail) throw new Error(name);
+        return name;
+      };
     const a = m.run('k', step('a', true));
     const b = m.run('k', step('b'));
     await assert.rejects(a, /a/);

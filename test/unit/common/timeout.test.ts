@@ -9,7 +9,10 @@ describe('bounding a wait', () => {
 
   it('gives up with the caller’s error when no answer comes', async () => {
     const t0 = Date.now();
-    await assert.rejects(withTimeout(new Promise(() => undefined), 50, () => new Error('too slow')), /too slow/);
+    await assert.rejects(
+      withTimeout(new Promise(() => undefined), 50, () => new Error('too slow')),
+      /too slow/,
+    );
     assert.ok(Date.now() - t0 < 1_000);
   });
 });

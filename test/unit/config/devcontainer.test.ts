@@ -21,7 +21,7 @@ describe('devcontainer.json fallback', () => {
     assert.equal(r.config?.name, 'my-shop-2');
   });
 
-  it('finds a project\'s one config under .devcontainer/<name>/, names it after both, and asks which of several', async () => {
+  it("finds a project's one config under .devcontainer/<name>/, names it after both, and asks which of several", async () => {
     const project = join(tmp, 'multi');
     mkdirSync(join(project, '.devcontainer', 'go'), { recursive: true });
     writeFileSync(join(project, '.devcontainer/go/devcontainer.json'), '{ "image": "golang" }');
@@ -33,8 +33,19 @@ describe('devcontainer.json fallback', () => {
     mkdirSync(join(project, '.devcontainer', 'not-a-config'), { recursive: true });
     const two = await loadWorkspaceConfig(project);
     assert.equal(two.config, undefined);
-    assert.deepEqual(two.diagnostics.map((d) => [d.code, d.message]), [['several-configs', 'this project has 2 devcontainer configs: .devcontainer/go/devcontainer.json, .devcontainer/py/devcontainer.json']]);
-    assert.equal((await loadWorkspaceConfig(join(project, '.devcontainer/py/devcontainer.json'))).config?.name, 'multi-py');
+    assert.deepEqual(
+      two.diagnostics.map((d) => [d.code, d.message]),
+      [
+        [
+          'several-configs',
+          'this project has 2 devcontainer configs: .devcontainer/go/devcontainer.json, .devcontainer/py/devcontainer.json',
+        ],
+      ],
+    );
+    assert.equal(
+      (await loadWorkspaceConfig(join(project, '.devcontainer/py/devcontainer.json'))).config?.name,
+      'multi-py',
+    );
   });
 
   it('makes a valid workspace name out of any text', () => {
@@ -65,24 +76,37 @@ describe('devcontainer.json fallback', () => {
   });
 
   it('warns about what it ignores and locates it', () => {
-    const r = validateDevcontainerText('{\n  "image": "i",\n  "appPort": [3000, 300],\n  "forwardPorts": ["db:5432"]\n}', 'devcontainer.json', 'p');
+    const r = validateDevcontainerText(
+      '{\n  "image": "i",\n  "appPort": [3000, 300],\n  "forwardPorts": ["db:5432"]\n}',
+      'devcontainer.json',
+      'p',
+    );
     assert.ok(r.config);
-    assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.line, d.col]), [
-      ['warning', 'unsupported', 3, 3],
-      ['warning', 'unsupported', 4, 20],
-    ]);
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.severity, d.code, d.line, d.col]),
+      [
+        ['warning', 'unsupported', 3, 3],
+        ['warning', 'unsupported', 4, 20],
+      ],
+    );
   });
 
   it('refuses a file that is not a JSON object', () => {
     for (const text of ['[]', '"image"', '42', '', '   ']) {
       const r = validateDevcontainerText(text, 'devcontainer.json', 'p');
       assert.equal(r.config, undefined, text);
-      assert.ok(r.diagnostics.some((d) => d.severity === 'error'), text);
+      assert.ok(
+        r.diagnostics.some((d) => d.severity === 'error'),
+        text,
+      );
     }
   });
 
   it('reports one syntax error per spot', () => {
     const r = validateDevcontainerText('{ "image": "x", ', 'devcontainer.json', 'p');
-    assert.deepEqual(r.diagnostics.map((d) => d.code), ['json-syntax']);
+    assert.deepEqual(
+      r.diagnostics.map((d) => d.code),
+      ['json-syntax'],
+    );
   });
 });

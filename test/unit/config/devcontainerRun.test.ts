@@ -10,21 +10,49 @@ const lines = (r: ReturnType<typeof at>) => r.diagnostics.map((d) => `${d.severi
 
 describe('devcontainer.json container options: mounts, runArgs, privileged, capAdd, securityOpt, init', () => {
   it('reads mounts in both forms, runArgs of the safe subset, and the option fields', () => {
-    const r = at(JSON.stringify({
-      image: 'i',
-      mounts: ['source=cache,target=/cache,type=volume', { type: 'bind', source: '/srv/data', target: '/data', readonly: true }, 'type=tmpfs,target=/scratch'],
-      runArgs: ['--gpus', 'all', '--device=/dev/fuse', '--cap-add', 'SYS_PTRACE', '--security-opt', 'seccomp=unconfined', '--shm-size=256m', '--ulimit', 'nofile=1024:2048', '-e', 'FROM_RUNARGS=1', '--label', 'team=web', '--init'],
-      privileged: true,
-      capAdd: ['NET_ADMIN'],
-      securityOpt: ['apparmor=unconfined'],
-    }));
-    assert.deepEqual(lines(r), ['warning bind-mounts /srv/data of the node at /data (read-only): a folder on the node, outside the project, that the workspace can read']);
+    const r = at(
+      JSON.stringify({
+        image: 'i',
+        mounts: [
+          'source=cache,target=/cache,type=volume',
+          { type: 'bind', source: '/srv/data', target: '/data', readonly: true },
+          'type=tmpfs,target=/scratch',
+        ],
+        runArgs: [
+          '--gpus',
+          'all',
+          '--device=/dev/fuse',
+          '--cap-add',
+          'SYS_PTRACE',
+          '--security-opt',
+          'seccomp=unconfined',
+          '--shm-size=256m',
+          '--ulimit',
+          'nofile=1024:2048',
+          '-e',
+          'FROM_RUNARGS=1',
+          '--label',
+          'team=web',
+          '--init',
+        ],
+        privileged: true,
+        capAdd: ['NET_ADMIN'],
+        securityOpt: ['apparmor=unconfined'],
+      }),
+    );
+    assert.deepEqual(lines(r), [
+      'warning bind-mounts /srv/data of the node at /data (read-only): a folder on the node, outside the project, that the workspace can read',
+    ]);
     assert.deepEqual(r.config?.docker?.run, {
       privileged: true,
       init: true,
       capAdd: ['NET_ADMIN', 'SYS_PTRACE'],
       securityOpt: ['apparmor=unconfined', 'seccomp=unconfined'],
-      mounts: [{ type: 'volume', source: 'cache', target: '/cache' }, { type: 'bind', source: '/srv/data', target: '/data', readonly: true }, { type: 'tmpfs', target: '/scratch' }],
+      mounts: [
+        { type: 'volume', source: 'cache', target: '/cache' },
+        { type: 'bind', source: '/srv/data', target: '/data', readonly: true },
+        { type: 'tmpfs', target: '/scratch' },
+      ],
       gpus: 'all',
       devices: ['/dev/fuse'],
       shmSize: '256m',
@@ -36,7 +64,18 @@ describe('devcontainer.json container options: mounts, runArgs, privileged, capA
   });
 
   it('refuses runArgs outside the safe subset and mounts it cannot make, saying why', () => {
-    const r = at(JSON.stringify({ image: 'i', runArgs: ['--network=host', '-v', '/a:/b', '--ulimit', 'bad'], mounts: ['type=bind,source=${localEnv:HOME}/.ssh,target=/root/.ssh', 'type=bind,source=rel,target=/x', 'type=nfs,target=/y', 'source=v'] }));
+    const r = at(
+      JSON.stringify({
+        image: 'i',
+        runArgs: ['--network=host', '-v', '/a:/b', '--ulimit', 'bad'],
+        mounts: [
+          'type=bind,source=${localEnv:HOME}/.ssh,target=/root/.ssh',
+          'type=bind,source=rel,target=/x',
+          'type=nfs,target=/y',
+          'source=v',
+        ],
+      }),
+    );
     assert.equal(r.config, undefined);
     const text = lines(r).join('\n');
     assert.match(text, /`runArgs`: "--network=host" is not supported/);
@@ -48,34 +87,92 @@ describe('devcontainer.json container options: mounts, runArgs, privileged, capA
     assert.match(text, /a mount needs an absolute `target`/);
   });
 
-  it('turns the options into the engine\'s HostConfig, with the workspace\'s own mount and labels first', () => {
+  it("turns the options into the engine's HostConfig, with the workspace's own mount and labels first", () => {
     const spec = {
-      name: 'w', provider: 'docker' as const, env: {}, user: 'root', workspaceFolder: '/workspaces/w', authorizedKeys: ['k'],
-      docker: { image: 'i', run: { mounts: [{ type: 'volume' as const, source: 'cache', target: '/cache' }], privileged: true, init: true, capAdd: ['SYS_PTRACE'], securityOpt: ['seccomp=unconfined'], devices: ['/dev/fuse'], gpus: '2', shmSizeBytes: 1024, ulimits: [{ name: 'nofile', soft: 1, hard: 2 }], labels: { team: 'web', 'dev.vendetta.workspace': 'spoof' } } },
+      name: 'w',
+      provider: 'docker' as const,
+      env: {},
+      user: 'root',
+      workspaceFolder: '/workspaces/w',
+      authorizedKeys: ['k'],
+      docker: {
+        image: 'i',
+        run: {
+          mounts: [{ type: 'volume' as const, source: 'cache', target: '/cache' }],
+          privileged: true,
+          init: true,
+          capAdd: ['SYS_PTRACE'],
+          securityOpt: ['seccomp=unconfined'],
+          devices: ['/dev/fuse'],
+          gpus: '2',
+          shmSizeBytes: 1024,
+          ulimits: [{ name: 'nofile', soft: 1, hard: 2 }],
+          labels: { team: 'web', 'dev.vendetta.workspace': 'spoof' },
+        },
+      },
     };
-    const body = containerCreateBody({ spec, nodeFolder: '/n', labels: {}, command: ['/usr/sbin/sshd', '-D'] }) as { HostConfig: Record<string, unknown>; Labels: Record<string, string> };
+    const body = containerCreateBody({ spec, nodeFolder: '/n', labels: {}, command: ['/usr/sbin/sshd', '-D'] }) as {
+      HostConfig: Record<string, unknown>;
+      Labels: Record<string, string>;
+    };
     const hc = body.HostConfig;
-    assert.deepEqual(hc.Mounts, [{ Type: 'bind', Source: '/n', Target: '/workspaces/w' }, { Type: 'volume', Source: 'cache', Target: '/cache' }]);
-    assert.deepEqual([hc.Privileged, hc.Init, hc.CapAdd, hc.SecurityOpt, hc.ShmSize], [true, true, ['SYS_PTRACE'], ['seccomp=unconfined'], 1024]);
+    assert.deepEqual(hc.Mounts, [
+      { Type: 'bind', Source: '/n', Target: '/workspaces/w' },
+      { Type: 'volume', Source: 'cache', Target: '/cache' },
+    ]);
+    assert.deepEqual(
+      [hc.Privileged, hc.Init, hc.CapAdd, hc.SecurityOpt, hc.ShmSize],
+      [true, true, ['SYS_PTRACE'], ['seccomp=unconfined'], 1024],
+    );
     assert.deepEqual(hc.Devices, [{ PathOnHost: '/dev/fuse', PathInContainer: '/dev/fuse', CgroupPermissions: 'rwm' }]);
     assert.deepEqual(hc.DeviceRequests, [{ Driver: '', Count: 2, Capabilities: [['gpu']] }]);
     assert.deepEqual(hc.Ulimits, [{ Name: 'nofile', Soft: 1, Hard: 2 }]);
     assert.equal(body.Labels.team, 'web');
     assert.equal(body.Labels['dev.vendetta.workspace'], 'w', 'our label wins');
-    assert.deepEqual(deviceMapping('/dev/a:/dev/b'), { PathOnHost: '/dev/a', PathInContainer: '/dev/b', CgroupPermissions: 'rwm' });
-    assert.deepEqual(deviceMapping('/dev/a:r'), { PathOnHost: '/dev/a', PathInContainer: '/dev/a', CgroupPermissions: 'r' });
+    assert.deepEqual(deviceMapping('/dev/a:/dev/b'), {
+      PathOnHost: '/dev/a',
+      PathInContainer: '/dev/b',
+      CgroupPermissions: 'rwm',
+    });
+    assert.deepEqual(deviceMapping('/dev/a:r'), {
+      PathOnHost: '/dev/a',
+      PathInContainer: '/dev/a',
+      CgroupPermissions: 'r',
+    });
   });
 
-  it('refuses at the agent a mount over the workspace folder or of the agent\'s own folder', () => {
+  it("refuses at the agent a mount over the workspace folder or of the agent's own folder", () => {
     const m = 'workspaces/create';
-    assert.throws(() => validRunOptions(m, { mounts: [{ type: 'bind', source: '/x', target: '/workspaces/w' }] }, '/workspaces/w'), /would cover the workspace folder/);
-    assert.throws(() => validRunOptions(m, { mounts: [{ type: 'tmpfs', target: '/workspaces' }] }, '/workspaces/w'), /would cover the workspace folder/);
-    assert.throws(() => validRunOptions(m, { mounts: [{ type: 'bind', source: '/a/../etc', target: '/x' }] }, '/workspaces/w'), /absolute, normalized path/);
-    assert.throws(() => validRunOptions(m, { mounts: [{ type: 'volume', source: '../v', target: '/x' }] }, '/workspaces/w'), /must name a volume/);
+    assert.throws(
+      () => validRunOptions(m, { mounts: [{ type: 'bind', source: '/x', target: '/workspaces/w' }] }, '/workspaces/w'),
+      /would cover the workspace folder/,
+    );
+    assert.throws(
+      () => validRunOptions(m, { mounts: [{ type: 'tmpfs', target: '/workspaces' }] }, '/workspaces/w'),
+      /would cover the workspace folder/,
+    );
+    assert.throws(
+      () => validRunOptions(m, { mounts: [{ type: 'bind', source: '/a/../etc', target: '/x' }] }, '/workspaces/w'),
+      /absolute, normalized path/,
+    );
+    assert.throws(
+      () => validRunOptions(m, { mounts: [{ type: 'volume', source: '../v', target: '/x' }] }, '/workspaces/w'),
+      /must name a volume/,
+    );
     assert.throws(() => validRunOptions(m, { gpus: 'many' }, '/workspaces/w'), /gpus/);
-    assert.deepEqual(validRunOptions(m, { mounts: [{ type: 'bind', source: '/srv/data/', target: '/data', readonly: true }], init: false }, '/workspaces/w'), { mounts: [{ type: 'bind', source: '/srv/data', target: '/data', readonly: true }] });
+    assert.deepEqual(
+      validRunOptions(
+        m,
+        { mounts: [{ type: 'bind', source: '/srv/data/', target: '/data', readonly: true }], init: false },
+        '/workspaces/w',
+      ),
+      { mounts: [{ type: 'bind', source: '/srv/data', target: '/data', readonly: true }] },
+    );
     const home = '/home/dev/.vendetta-agent';
-    assert.match(mountRefusal({ mounts: [{ type: 'bind', source: '/home/dev', target: '/h' }] }, home)?.message ?? '', /would give the workspace the agent's own folder/);
+    assert.match(
+      mountRefusal({ mounts: [{ type: 'bind', source: '/home/dev', target: '/h' }] }, home)?.message ?? '',
+      /would give the workspace the agent's own folder/,
+    );
     assert.ok(mountRefusal({ mounts: [{ type: 'bind', source: `${home}/workspaces/x`, target: '/h' }] }, home));
     assert.ok(mountRefusal({ mounts: [{ type: 'bind', source: '/', target: '/h' }] }, home));
     assert.equal(mountRefusal({ mounts: [{ type: 'bind', source: '/home/dev/.ssh', target: '/h' }] }, home), undefined);

@@ -8,11 +8,15 @@ const SERVICES = join(__dirname, '../../../examples/hello/services');
 /** `n` distinct free ports: all held open until each is known, so none is handed out twice. */
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => {
     const addr = s.address();
@@ -57,14 +61,18 @@ describe('the hello example runs with nothing but node', () => {
       env[`VENDETTA_SERVICE_${name.toUpperCase()}_PORT`] = String(port);
     }
     for (const name of ['db', 'api', 'web'] as const) {
-      const child = spawn(process.execPath, [join(SERVICES, `${name}.mjs`)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [join(SERVICES, `${name}.mjs`)], {
+        env,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       children.set(name, child);
       await waitForPort(ports[name]);
     }
   });
 
   after(() => {
-    for (const child of children.values()) if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    for (const child of children.values())
+      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
   });
 
   it('api is healthy once it can reach db', async () => {

@@ -16,7 +16,10 @@ function assertWellFormed(diagnostics: readonly Diagnostic[], file: string): voi
   for (const d of diagnostics) {
     assert.equal(d.file, file);
     assert.ok(d.line >= 1 && d.col >= 1, `1-based position: ${d.line}:${d.col}`);
-    assert.ok(d.endLine > d.line || (d.endLine === d.line && d.endCol >= d.col), `end after start: ${JSON.stringify(d)}`);
+    assert.ok(
+      d.endLine > d.line || (d.endLine === d.line && d.endCol >= d.col),
+      `end after start: ${JSON.stringify(d)}`,
+    );
     assert.ok(d.message.length > 0 && !/\n/.test(d.message), 'a one-line message');
     assert.ok(['error', 'warning', 'info'].includes(d.severity));
   }
@@ -45,7 +48,10 @@ describe('config fixtures', () => {
 
         // The pure validator (what the language server runs on unsaved text) says the same.
         const decoded = decodeConfigBytes(readFileSync(f.file), f.file);
-        const fromText = decoded.text === undefined ? decoded.diagnostics : validateWorkspaceConfigText(decoded.text, f.file).diagnostics;
+        const fromText =
+          decoded.text === undefined
+            ? decoded.diagnostics
+            : validateWorkspaceConfigText(decoded.text, f.file).diagnostics;
         assert.deepEqual(fromText, loaded.diagnostics);
       });
     }
@@ -85,7 +91,8 @@ describe('config fixtures', () => {
         assert.equal(miss, undefined, miss);
         if (f.valid) {
           assert.deepEqual(loaded.diagnostics.length, f.diagnostics.length, JSON.stringify(loaded.diagnostics));
-          for (const [k, v] of Object.entries(f.config ?? {})) assert.deepEqual((loaded.config as unknown as Record<string, unknown>)[k], v, k);
+          for (const [k, v] of Object.entries(f.config ?? {}))
+            assert.deepEqual((loaded.config as unknown as Record<string, unknown>)[k], v, k);
         } else assert.equal(loaded.config, undefined);
       });
     }

@@ -14,7 +14,13 @@ describe('resolved workspace config', () => {
     assert.equal(c.node, 'local');
     assert.equal(c.docker.image, WORKSPACE_DEFAULTS.dockerImage);
     assert.equal(c.lxc.image, 'debian/bookworm');
-    assert.deepEqual(c.qemu, { image: WORKSPACE_DEFAULTS.qemuImage, cpus: 2, memoryBytes: 2 * 1024 ** 3, diskBytes: 20 * 1024 ** 3, accel: 'auto' });
+    assert.deepEqual(c.qemu, {
+      image: WORKSPACE_DEFAULTS.qemuImage,
+      cpus: 2,
+      memoryBytes: 2 * 1024 ** 3,
+      diskBytes: 20 * 1024 ** 3,
+      accel: 'auto',
+    });
     assert.equal(c.workspaceFolder, '/workspaces/tiny');
     assert.deepEqual(c.services, []);
     assert.deepEqual(c.forwardPorts, []);
@@ -34,7 +40,11 @@ describe('resolved workspace config', () => {
   it('an idleTimeout becomes milliseconds, off when absent; under a second or over 30 days is refused', () => {
     assert.equal(resolved('name: x\nidleTimeout: 30m\n').idleTimeoutMs, 1_800_000);
     assert.equal('idleTimeoutMs' in resolved('name: x\n'), false);
-    for (const [text, why] of [['500ms', /shorter than a second/], ['800h', /longer than 30 days/], ['soon', /idleTimeout/]] as const) {
+    for (const [text, why] of [
+      ['500ms', /shorter than a second/],
+      ['800h', /longer than 30 days/],
+      ['soon', /idleTimeout/],
+    ] as const) {
       const bad = validateWorkspaceConfigText(`name: x\nidleTimeout: ${text}\n`, 'c.yaml');
       assert.equal(bad.config, undefined, text);
       assert.match(bad.diagnostics.map((d) => d.message).join('\n'), why);
@@ -42,30 +52,51 @@ describe('resolved workspace config', () => {
   });
 
   it('orders services so each starts after its dependencies', () => {
-    const c = resolved([
-      'name: x',
-      'services:',
-      '  web: {command: w, depends_on: [api]}',
-      '  api: {command: a, depends_on: [db, cache]}',
-      '  cache: {command: c}',
-      '  db: {command: d}',
-      '',
-    ].join('\n'));
-    assert.deepEqual(c.services.map((s) => s.name), ['cache', 'db', 'api', 'web']);
+    const c = resolved(
+      [
+        'name: x',
+        'services:',
+        '  web: {command: w, depends_on: [api]}',
+        '  api: {command: a, depends_on: [db, cache]}',
+        '  cache: {command: c}',
+        '  db: {command: d}',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      c.services.map((s) => s.name),
+      ['cache', 'db', 'api', 'web'],
+    );
   });
 
   it('turns durations into milliseconds and picks the healthcheck kind', () => {
-    const c = resolved([
-      'name: x',
-      'services:',
-      '  db: {command: d, port: 5432, healthcheck: {tcp: 5432, interval: 500ms, start_period: 1m}}',
-      '  api: {command: a, port: 3000, healthcheck: {http: "http://localhost:3000/h", timeout: 3s, retries: 0}}',
-      '  job: {command: j, healthcheck: {command: [test, -f, /tmp/ready]}, restart: "no"}',
-      '',
-    ].join('\n'));
+    const c = resolved(
+      [
+        'name: x',
+        'services:',
+        '  db: {command: d, port: 5432, healthcheck: {tcp: 5432, interval: 500ms, start_period: 1m}}',
+        '  api: {command: a, port: 3000, healthcheck: {http: "http://localhost:3000/h", timeout: 3s, retries: 0}}',
+        '  job: {command: j, healthcheck: {command: [test, -f, /tmp/ready]}, restart: "no"}',
+        '',
+      ].join('\n'),
+    );
     const [db, api, job] = c.services;
-    assert.deepEqual(db?.healthcheck, { kind: 'tcp', port: 5432, intervalMs: 500, timeoutMs: 2000, retries: 15, startPeriodMs: 60_000 });
-    assert.deepEqual(api?.healthcheck, { kind: 'http', url: 'http://localhost:3000/h', intervalMs: 2000, timeoutMs: 3000, retries: 0, startPeriodMs: 0 });
+    assert.deepEqual(db?.healthcheck, {
+      kind: 'tcp',
+      port: 5432,
+      intervalMs: 500,
+      timeoutMs: 2000,
+      retries: 15,
+      startPeriodMs: 60_000,
+    });
+    assert.deepEqual(api?.healthcheck, {
+      kind: 'http',
+      url: 'http://localhost:3000/h',
+      intervalMs: 2000,
+      timeoutMs: 3000,
+      retries: 0,
+      startPeriodMs: 0,
+    });
     assert.deepEqual(job?.healthcheck?.kind, 'command');
     assert.equal(job?.restart, 'no');
     assert.equal(db?.restart, 'on-failure');
@@ -73,7 +104,13 @@ describe('resolved workspace config', () => {
 
   it('restarts a service on a sync that changed files unless it says reload: never', () => {
     const c = resolved('name: x\nservices:\n  api: {command: a}\n  vite: {command: v, reload: never}\n');
-    assert.deepEqual(c.services.map((s) => [s.name, s.reload]), [['api', 'on-sync'], ['vite', 'never']]);
+    assert.deepEqual(
+      c.services.map((s) => [s.name, s.reload]),
+      [
+        ['api', 'on-sync'],
+        ['vite', 'never'],
+      ],
+    );
   });
 
   it('gives environment values as strings', () => {

@@ -29,7 +29,10 @@ function prng(seed: number): () => number {
 function assertDiagnostics(ds: readonly Diagnostic[], what: string): void {
   assert.ok(Array.isArray(ds), what);
   for (const d of ds) {
-    assert.ok(Number.isInteger(d.line) && d.line >= 1 && Number.isInteger(d.col) && d.col >= 1, `${what}: ${JSON.stringify(d)}`);
+    assert.ok(
+      Number.isInteger(d.line) && d.line >= 1 && Number.isInteger(d.col) && d.col >= 1,
+      `${what}: ${JSON.stringify(d)}`,
+    );
     assert.notEqual(d.code, 'internal', `${what}: validator bug: ${d.message}`);
   }
 }
@@ -53,7 +56,10 @@ describe('bad input never crashes the validators', () => {
     writeFileSync(file, 'name: x\n' + '# padding\n'.repeat(500_000));
     const started = Date.now();
     const r = await loadWorkspaceConfig(file);
-    assert.deepEqual(r.diagnostics.map((d) => [d.code, d.line, d.col, d.severity]), [['too-large', 1, 1, 'error']]);
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.line, d.col, d.severity]),
+      [['too-large', 1, 1, 'error']],
+    );
     assert.match(r.diagnostics[0]?.message ?? '', /the file is 4\.8 MiB; a config file may be at most 1 MiB/);
     assert.ok(Date.now() - started < 500, 'refused quickly');
   });
@@ -71,13 +77,23 @@ describe('bad input never crashes the validators', () => {
 
   it('refuses oversized text from an editor buffer too, by its UTF-8 size', () => {
     assert.equal(checkConfigText('é'.repeat(MAX_CONFIG_BYTES / 2 + 1), 'c.yaml')[0]?.code, 'too-large');
-    assert.equal(validateWorkspaceConfigText('name: x\n' + '#'.repeat(5 * 1024 * 1024), 'c.yaml').diagnostics[0]?.code, 'too-large');
+    assert.equal(
+      validateWorkspaceConfigText('name: x\n' + '#'.repeat(5 * 1024 * 1024), 'c.yaml').diagnostics[0]?.code,
+      'too-large',
+    );
   });
 
   it('locates the first byte that is not UTF-8', () => {
-    const bytes = Buffer.concat([Buffer.from('name: x\nenv:\n  A: "ok ✓"\n  B: "'), Buffer.from([0xc3, 0x28]), Buffer.from('"\n')]);
+    const bytes = Buffer.concat([
+      Buffer.from('name: x\nenv:\n  A: "ok ✓"\n  B: "'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"\n'),
+    ]);
     const r = decodeConfigBytes(bytes, 'c.yaml');
-    assert.deepEqual(r.diagnostics.map((d) => [d.code, d.line, d.col]), [['not-text', 4, 7]]);
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.line, d.col]),
+      [['not-text', 4, 7]],
+    );
     // Overlong encodings and UTF-16 surrogates are not UTF-8 either.
     assert.equal(decodeConfigBytes(Buffer.from([0x61, 0xc0, 0xaf]), 'c').diagnostics[0]?.code, 'not-text');
     assert.equal(decodeConfigBytes(Buffer.from([0xed, 0xa0, 0x80]), 'c').diagnostics[0]?.code, 'not-text');
@@ -100,7 +116,9 @@ describe('bad input never crashes the validators', () => {
     const sources = [
       ...yamlFixtures(join(FIXTURES, 'valid')).map((f) => f.file),
       ...yamlFixtures(join(FIXTURES, 'nodes/valid')).map((f) => f.file),
-      ...devcontainerFixtures().filter((f) => f.valid).map((f) => join(f.dir, f.name === 'root-file' ? '.devcontainer.json' : '.devcontainer/devcontainer.json')),
+      ...devcontainerFixtures()
+        .filter((f) => f.valid)
+        .map((f) => join(f.dir, f.name === 'root-file' ? '.devcontainer.json' : '.devcontainer/devcontainer.json')),
     ].filter((f) => !f.endsWith('.vendetta/config.yaml'));
     let runs = 0;
     for (const file of sources) {
@@ -116,7 +134,37 @@ describe('bad input never crashes the validators', () => {
   it('survives random edits with YAML and JSON punctuation', () => {
     const rand = prng(99);
     const valid = yamlFixtures(join(FIXTURES, 'valid')).map((f) => readFileSync(f.file, 'utf8'));
-    const pieces = [':', '- ', '{', '}', '[', ']', '"', "'", '&a ', '*a', '!!str ', '|\n', '>\n', '\t', '\n', '  ', '#', ',', '? ', '---\n', '%YAML 1.1\n', '\\', '<<: *a', '\u00e9', '\ud83d\ude00', '0x', '~', 'null', '1e999'];
+    const pieces = [
+      ':',
+      '- ',
+      '{',
+      '}',
+      '[',
+      ']',
+      '"',
+      "'",
+      '&a ',
+      '*a',
+      '!!str ',
+      '|\n',
+      '>\n',
+      '\t',
+      '\n',
+      '  ',
+      '#',
+      ',',
+      '? ',
+      '---\n',
+      '%YAML 1.1\n',
+      '\\',
+      '<<: *a',
+      '\u00e9',
+      '\ud83d\ude00',
+      '0x',
+      '~',
+      'null',
+      '1e999',
+    ];
     for (let i = 0; i < 3000; i++) {
       let text = valid[i % valid.length] ?? '';
       for (let k = 0; k < 1 + Math.floor(rand() * 4); k++) {
@@ -134,7 +182,10 @@ describe('bad input never crashes the validators', () => {
     process.on('warning', onWarning);
     try {
       const r = validateWorkspaceConfigText('name: x\nenv:\n  ? [a, b]\n  : c\n', 'c.yaml');
-      assert.deepEqual(r.diagnostics.map((d) => [d.code, d.line, d.col, d.message]), [['yaml-syntax', 3, 5, 'a key must be a plain name, not a list or mapping']]);
+      assert.deepEqual(
+        r.diagnostics.map((d) => [d.code, d.line, d.col, d.message]),
+        [['yaml-syntax', 3, 5, 'a key must be a plain name, not a list or mapping']],
+      );
       // Node emits warnings on a later tick.
       await new Promise((resolve) => setImmediate(resolve));
     } finally {

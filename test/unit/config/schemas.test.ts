@@ -3,7 +3,11 @@ import Ajv from 'ajv';
 import nodesSchema from '../../../schemas/nodes.schema.json';
 import workspaceSchema from '../../../schemas/workspace.schema.json';
 
-type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; definitions?: Record<string, Schema>; $ref?: string };
+type Schema = Record<string, unknown> & {
+  properties?: Record<string, Schema>;
+  definitions?: Record<string, Schema>;
+  $ref?: string;
+};
 
 /** A property's schema with its $ref target merged in (the property's own keys win). */
 function resolved(root: Schema, s: Schema): Schema {
@@ -29,7 +33,10 @@ function properties(root: Schema): [string, string, Schema][] {
   return out;
 }
 
-for (const [title, schema] of [['workspace', workspaceSchema], ['nodes', nodesSchema]] as const) {
+for (const [title, schema] of [
+  ['workspace', workspaceSchema],
+  ['nodes', nodesSchema],
+] as const) {
   describe(`the ${title} schema documents every field`, () => {
     const root = schema as unknown as Schema;
     const ajv = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true });
@@ -40,7 +47,11 @@ for (const [title, schema] of [['workspace', workspaceSchema], ['nodes', nodesSc
       assert.equal(root.$schema, 'http://json-schema.org/draft-07/schema#');
       // The product's validators skip this check at run time (it costs a meta-schema compile).
       assert.equal(ajv.validateSchema(schema), true, ajv.errorsText());
-      assert.equal(ajv.validateSchema({ ...schema, properties: { x: { type: 'no-such-type' } } }), false, 'the check can fail');
+      assert.equal(
+        ajv.validateSchema({ ...schema, properties: { x: { type: 'no-such-type' } } }),
+        false,
+        'the check can fail',
+      );
     });
 
     for (const [label, pointer, prop] of properties(root)) {
@@ -52,8 +63,13 @@ for (const [title, schema] of [['workspace', workspaceSchema], ['nodes', nodesSc
         if (!isObjectWithDocumentedChildren) assert.ok(Array.isArray(examples) && examples.length > 0, 'examples');
         const validate = ajv.getSchema(`${String(root.$id)}${pointer}`);
         assert.ok(validate, pointer);
-        for (const ex of examples ?? []) assert.ok(validate(ex), `example ${JSON.stringify(ex)}: ${ajv.errorsText(validate.errors)}`);
-        if ('default' in full) assert.ok(validate(full.default), `default ${JSON.stringify(full.default)}: ${ajv.errorsText(validate.errors)}`);
+        for (const ex of examples ?? [])
+          assert.ok(validate(ex), `example ${JSON.stringify(ex)}: ${ajv.errorsText(validate.errors)}`);
+        if ('default' in full)
+          assert.ok(
+            validate(full.default),
+            `default ${JSON.stringify(full.default)}: ${ajv.errorsText(validate.errors)}`,
+          );
       });
     }
   });

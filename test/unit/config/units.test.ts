@@ -13,7 +13,11 @@ describe('durations and sizes', () => {
 
   it('refuses anything else with a message saying how to write one', () => {
     for (const bad of ['2', '1.5s', '-1s', '2 s', '', '1d', '1S', ' 1s', '1s ', 's', '99999999999999999999h']) {
-      assert.throws(() => parseDuration(bad), (e: unknown) => e instanceof RangeError && /ms, s, m or h/.test(e.message), bad);
+      assert.throws(
+        () => parseDuration(bad),
+        (e: unknown) => e instanceof RangeError && /ms, s, m or h/.test(e.message),
+        bad,
+      );
       assert.equal(tryParseDuration(bad), undefined, bad);
     }
     assert.equal(tryParseDuration(2), undefined);
@@ -30,6 +34,7 @@ describe('durations and sizes', () => {
   });
 
   it('refuses sizes that are not', () => {
-    for (const bad of ['2 gigs', '0', '1.5g', '', 'g', '-1m', 0, -5, 1.5]) assert.throws(() => parseSize(bad), RangeError, String(bad));
+    for (const bad of ['2 gigs', '0', '1.5g', '', 'g', '-1m', 0, -5, 1.5])
+      assert.throws(() => parseSize(bad), RangeError, String(bad));
   });
 });

@@ -18,7 +18,10 @@ describe('the coordinator log', () => {
     const file = join(dir, 'logs', 'coordinator.log');
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(statSync(join(dir, 'logs')).mode & 0o777, 0o700);
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines[0].msg, 'hello');
     assert.equal(lines[0].level, 'info');
     assert.equal(lines[0].node, 'b1');
@@ -44,7 +47,13 @@ describe('the coordinator log', () => {
     log.debug('noise');
     log.warn('kept');
     log.close();
-    assert.deepEqual(readFileSync(join(dir, 'coordinator.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg), ['kept']);
+    assert.deepEqual(
+      readFileSync(join(dir, 'coordinator.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).msg),
+      ['kept'],
+    );
   });
 
   it('takes its level from VENDETTA_LOG_LEVEL, info when unset or unknown', () => {

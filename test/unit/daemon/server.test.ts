@@ -3,13 +3,32 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMessageConnection, ResponseError, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  ResponseError,
+  SocketMessageReader,
+  SocketMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import { createHandlers } from '../../../coordinator/daemon/handlers';
 import { CoordinatorServer } from '../../../coordinator/daemon/server';
 import { homePaths, type HomePaths } from '../../../coordinator/home';
 import { NodeManager } from '../../../coordinator/nodes/nodeManager';
 import { NodeRegistry } from '../../../coordinator/nodes/registry';
-import { AddNode, COORDINATOR_PROTOCOL_VERSION, ErrorCodes, Initialize, ListNodes, LogLinesNotification, LogsRequest, NodesDidChange, ProgressNotification, TestNode, type NodeSummary, type ProgressParams } from '../../../coordinator/protocol';
+import {
+  AddNode,
+  COORDINATOR_PROTOCOL_VERSION,
+  ErrorCodes,
+  Initialize,
+  ListNodes,
+  LogLinesNotification,
+  LogsRequest,
+  NodesDidChange,
+  ProgressNotification,
+  TestNode,
+  type NodeSummary,
+  type ProgressParams,
+} from '../../../coordinator/protocol';
 import { fakeKey, FakeAgentClient, FakeSsh, nullLog } from '../nodes/fakes';
 
 interface Raw {
@@ -35,8 +54,13 @@ function frame(body: string): string {
 }
 
 /** The JSON bodies in what a raw client received. */
-function bodies(text: string): Array<{ id?: unknown; error?: { code: number; message: string; data?: { code: string; hint?: string } } }> {
-  return text.split(/Content-Length: \d+\r\n\r\n/).filter(Boolean).map((b) => JSON.parse(b));
+function bodies(
+  text: string,
+): Array<{ id?: unknown; error?: { code: number; message: string; data?: { code: string; hint?: string } } }> {
+  return text
+    .split(/Content-Length: \d+\r\n\r\n/)
+    .filter(Boolean)
+    .map((b) => JSON.parse(b));
 }
 
 describe('the coordinator socket', () => {
@@ -53,7 +77,11 @@ describe('the coordinator socket', () => {
     const c = createMessageConnection(new SocketMessageReader(s.socket), new SocketMessageWriter(s.socket));
     c.listen();
     open.push({ dispose: () => (c.dispose(), s.socket.destroy()) });
-    if (initialize) await c.sendRequest(Initialize, { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 'test', version: '0' } });
+    if (initialize)
+      await c.sendRequest(Initialize, {
+        protocolVersion: COORDINATOR_PROTOCOL_VERSION,
+        client: { name: 'test', version: '0' },
+      });
     return c;
   }
 
@@ -64,12 +92,27 @@ describe('the coordinator socket', () => {
     registry.reload();
     ssh = new FakeSsh();
     ssh.presented.set('10.0.0.1:22', fakeKey('one'));
-    manager = new NodeManager({ paths, log: nullLog, registry, ssh, agentBundle: '/x', createLocalClient: () => new FakeAgentClient('local') });
+    manager = new NodeManager({
+      paths,
+      log: nullLog,
+      registry,
+      ssh,
+      agentBundle: '/x',
+      createLocalClient: () => new FakeAgentClient('local'),
+    });
     server = new CoordinatorServer({
       socketPath: paths.socket,
       log: nullLog,
       partialMessageTimeoutMs: 200,
-      handlers: createHandlers({ paths, manager, registry, ssh, startedAt: new Date(), clientCount: () => server.clientCount, shutdown: () => undefined }),
+      handlers: createHandlers({
+        paths,
+        manager,
+        registry,
+        ssh,
+        startedAt: new Date(),
+        clientCount: () => server.clientCount,
+        shutdown: () => undefined,
+      }),
     });
     await server.listen();
     manager.onDidChange((nodes) => server.broadcast(NodesDidChange, { nodes }));
@@ -89,23 +132,50 @@ describe('the coordinator socket', () => {
 
   it('requires initialize first, and refuses another protocol version saying what to upgrade', async () => {
     const c = await client(false);
-    await assert.rejects(c.sendRequest(ListNodes), (e: ResponseError<{ code: string; hint: string }>) => e.data?.code === 'PROTOCOL_MISMATCH' && /initialize/.test(e.data.hint));
     await assert.rejects(
-      c.sendRequest(Initialize, { protocolVersion: COORDINATOR_PROTOCOL_VERSION + 1, client: { name: 'vendetta-cli', version: '9.0.0' } }),
-      (e: ResponseError<{ code: string; hint: string }>) => e.code === ErrorCodes.PROTOCOL_MISMATCH && /coordinator stop/.test(e.data?.hint ?? ''),
+      c.sendRequest(ListNodes),
+      (e: ResponseError<{ code: string; hint: string }>) =>
+        e.data?.code === 'PROTOCOL_MISMATCH' && /initialize/.test(e.data.hint),
     );
-    await assert.rejects(c.sendRequest(Initialize, { protocolVersion: 0, client: { name: 'old-ext', version: '0.0.1' } }), (e: ResponseError<{ hint: string }>) => /Upgrade old-ext/.test(e.data?.hint ?? ''));
-    await c.sendRequest(Initialize, { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 'test', version: '0' } });
+    await assert.rejects(
+      c.sendRequest(Initialize, {
+        protocolVersion: COORDINATOR_PROTOCOL_VERSION + 1,
+        client: { name: 'vendetta-cli', version: '9.0.0' },
+      }),
+      (e: ResponseError<{ code: string; hint: string }>) =>
+        e.code === ErrorCodes.PROTOCOL_MISMATCH && /coordinator stop/.test(e.data?.hint ?? ''),
+    );
+    await assert.rejects(
+      c.sendRequest(Initialize, { protocolVersion: 0, client: { name: 'old-ext', version: '0.0.1' } }),
+      (e: ResponseError<{ hint: string }>) => /Upgrade old-ext/.test(e.data?.hint ?? ''),
+    );
+    await c.sendRequest(Initialize, {
+      protocolVersion: COORDINATOR_PROTOCOL_VERSION,
+      client: { name: 'test', version: '0' },
+    });
     const nodes = await c.sendRequest(ListNodes);
     assert.equal(nodes[0]?.name, 'local');
   });
 
   it('answers bad params and unknown methods with typed errors', async () => {
     const c = await client();
-    await assert.rejects(c.sendRequest(TestNode, { name: '../x' }), (e: ResponseError<{ code: string; hint: string }>) => e.code === ErrorCodes.INVALID_NAME && e.data?.code === 'INVALID_NAME' && !!e.data.hint);
-    await assert.rejects(c.sendRequest(TestNode, { name: 'ghost' }), (e: ResponseError<{ code: string }>) => e.data?.code === 'NODE_NOT_FOUND');
-    await assert.rejects(c.sendRequest('nodes/frobnicate', {}), (e: ResponseError<{ code: string }>) => e.code === -32601 && e.data?.code === 'METHOD_NOT_FOUND');
-    await assert.rejects(c.sendRequest('nodes/test', ['positional']), (e: ResponseError<{ code: string }>) => e.data?.code === 'INVALID_PARAMS');
+    await assert.rejects(
+      c.sendRequest(TestNode, { name: '../x' }),
+      (e: ResponseError<{ code: string; hint: string }>) =>
+        e.code === ErrorCodes.INVALID_NAME && e.data?.code === 'INVALID_NAME' && !!e.data.hint,
+    );
+    await assert.rejects(
+      c.sendRequest(TestNode, { name: 'ghost' }),
+      (e: ResponseError<{ code: string }>) => e.data?.code === 'NODE_NOT_FOUND',
+    );
+    await assert.rejects(
+      c.sendRequest('nodes/frobnicate', {}),
+      (e: ResponseError<{ code: string }>) => e.code === -32601 && e.data?.code === 'METHOD_NOT_FOUND',
+    );
+    await assert.rejects(
+      c.sendRequest('nodes/test', ['positional']),
+      (e: ResponseError<{ code: string }>) => e.data?.code === 'INVALID_PARAMS',
+    );
   });
 
   for (const [what, bytes] of [
@@ -131,7 +201,16 @@ describe('the coordinator socket', () => {
   it('answers JSON that is not JSON-RPC with an error and keeps the connection', async () => {
     const r = await raw(paths.socket);
     r.socket.write(frame(JSON.stringify({ hello: 'world', id: 7 })));
-    r.socket.write(frame(JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'initialize', params: { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 't', version: '0' } } })));
+    r.socket.write(
+      frame(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 8,
+          method: 'initialize',
+          params: { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 't', version: '0' } },
+        }),
+      ),
+    );
     const deadline = Date.now() + 2000;
     while (bodies(r.received()).length < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
     const [first, second] = bodies(r.received());
@@ -151,21 +230,48 @@ describe('the coordinator socket', () => {
     other.onNotification(NodesDidChange.method, (p: { nodes: NodeSummary[] }) => void changes.push(p.nodes));
     await c.sendRequest(AddNode, { name: 'b1', host: '10.0.0.1', acceptNewHostKey: true, progressToken: 'tok' });
     await new Promise((r) => setTimeout(r, 150));
-    assert.deepEqual(progress.map((p) => [p.token, p.step, p.total]), [['tok', 1, 4], ['tok', 2, 4], ['tok', 3, 4], ['tok', 4, 4]]);
+    assert.deepEqual(
+      progress.map((p) => [p.token, p.step, p.total]),
+      [
+        ['tok', 1, 4],
+        ['tok', 2, 4],
+        ['tok', 3, 4],
+        ['tok', 4, 4],
+      ],
+    );
     assert.equal(progress[0]?.elapsedMs, undefined);
     assert.ok((progress[1]?.elapsedMs ?? -1) >= 0);
-    assert.ok(changes.some((nodes) => nodes.some((n) => n.name === 'b1')), 'the other client heard of the new node');
+    assert.ok(
+      changes.some((nodes) => nodes.some((n) => n.name === 'b1')),
+      'the other client heard of the new node',
+    );
   });
 
   it('disconnects a client that stops reading while logs stream (a paused `logs -f`), logs why, and keeps serving', async () => {
     const warnings: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
-    const log = { ...nullLog, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, fields }) };
+    const log = {
+      ...nullLog,
+      warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, fields }),
+    };
     const limit = 1024 * 1024;
-    const batch = Array.from({ length: 64 }, (_, i) => ({ time: new Date().toISOString(), service: 'web', stream: 'stdout' as const, line: `line ${i} ${'x'.repeat(200)}` }));
+    const batch = Array.from({ length: 64 }, (_, i) => ({
+      time: new Date().toISOString(),
+      service: 'web',
+      stream: 'stdout' as const,
+      line: `line ${i} ${'x'.repeat(200)}`,
+    }));
     let batches = 0;
     let stoppedStreaming: () => void = () => undefined;
     const stopped = new Promise<void>((r) => (stoppedStreaming = r));
-    const handlers = createHandlers({ paths, manager, registry, ssh, startedAt: new Date(), clientCount: () => 0, shutdown: () => undefined });
+    const handlers = createHandlers({
+      paths,
+      manager,
+      registry,
+      ssh,
+      startedAt: new Date(),
+      clientCount: () => 0,
+      shutdown: () => undefined,
+    });
     const streaming = new CoordinatorServer({
       socketPath: join(dir, 'logs.sock'),
       log,
@@ -191,22 +297,56 @@ describe('the coordinator socket', () => {
     await streaming.listen();
     try {
       const paused = await raw(join(dir, 'logs.sock'));
-      paused.socket.write(frame(JSON.stringify({ jsonrpc: '2.0', id: 1, method: Initialize.method, params: { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 'cli', version: '0' } } })));
-      paused.socket.write(frame(JSON.stringify({ jsonrpc: '2.0', id: 2, method: LogsRequest.method, params: { workspace: 'shop', follow: true, followToken: 'f1' } })));
+      paused.socket.write(
+        frame(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: Initialize.method,
+            params: { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 'cli', version: '0' } },
+          }),
+        ),
+      );
+      paused.socket.write(
+        frame(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: 2,
+            method: LogsRequest.method,
+            params: { workspace: 'shop', follow: true, followToken: 'f1' },
+          }),
+        ),
+      );
       // Reads the answers, then stops reading, as a terminal paused with Ctrl-S does.
       while (!paused.received().includes('"id":2')) await new Promise((r) => setTimeout(r, 5));
       paused.socket.pause();
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
-      assert.notEqual(await Promise.race([stopped, timeout]), 'timeout', `still streaming to a client that reads nothing after ${batches} batches`);
+      assert.notEqual(
+        await Promise.race([stopped, timeout]),
+        'timeout',
+        `still streaming to a client that reads nothing after ${batches} batches`,
+      );
       const [warning] = warnings.filter((w) => w.message === 'disconnected a client that stopped reading');
       assert.ok(warning, JSON.stringify(warnings));
       const unread = warning.fields?.unreadBytes as number;
       const batchBytes = JSON.stringify(batch).length;
-      assert.ok(unread > limit && unread <= limit + 2 * batchBytes, `held ${unread} bytes for it; the bound is ${limit} plus one message`);
+      assert.ok(
+        unread > limit && unread <= limit + 2 * batchBytes,
+        `held ${unread} bytes for it; the bound is ${limit} plus one message`,
+      );
       assert.equal(streaming.clientCount, 0);
       // The coordinator is fine: a new client is served at once.
       const s = await raw(join(dir, 'logs.sock'));
-      s.socket.write(frame(JSON.stringify({ jsonrpc: '2.0', id: 1, method: Initialize.method, params: { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 'cli', version: '0' } } })));
+      s.socket.write(
+        frame(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: Initialize.method,
+            params: { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 'cli', version: '0' } },
+          }),
+        ),
+      );
       s.socket.write(frame(JSON.stringify({ jsonrpc: '2.0', id: 2, method: ListNodes.method })));
       const deadline = Date.now() + 2000;
       while (bodies(s.received()).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -7,7 +7,21 @@ const code = (c: string) => (e: VendettaError) => e.code === c && typeof e.hint 
 
 describe('coordinator params are validated at the boundary', () => {
   it('refuses hostile or malformed node names with INVALID_NAME and a hint', () => {
-    for (const bad of ['../x', 'a;b', '-oProxyCommand=x', '', 'a'.repeat(300), 'UPPER', 'a b', 'a/b', '$(id)', 'x\n', 7, null, ['a']]) {
+    for (const bad of [
+      '../x',
+      'a;b',
+      '-oProxyCommand=x',
+      '',
+      'a'.repeat(300),
+      'UPPER',
+      'a b',
+      'a/b',
+      '$(id)',
+      'x\n',
+      7,
+      null,
+      ['a'],
+    ]) {
       assert.throws(() => v.nodeName(bad), code('INVALID_NAME'), JSON.stringify(bad));
     }
     for (const good of ['a', 'build-1', '0', 'a'.repeat(63)]) assert.equal(v.nodeName(good), good);
@@ -15,7 +29,18 @@ describe('coordinator params are validated at the boundary', () => {
   });
 
   it('refuses hosts that are options or shell text with INVALID_HOST', () => {
-    for (const bad of ['-oProxyCommand=touch /tmp/pwned', 'host;reboot', '', 'a b', '$(reboot)', 'host`id`', 'a..b', '-h', 'x'.repeat(254), 42]) {
+    for (const bad of [
+      '-oProxyCommand=touch /tmp/pwned',
+      'host;reboot',
+      '',
+      'a b',
+      '$(reboot)',
+      'host`id`',
+      'a..b',
+      '-h',
+      'x'.repeat(254),
+      42,
+    ]) {
       assert.throws(() => v.host(bad), code('INVALID_HOST'), JSON.stringify(bad));
     }
     assert.equal(v.host('build-1.example.com'), 'build-1.example.com');
@@ -25,7 +50,10 @@ describe('coordinator params are validated at the boundary', () => {
   });
 
   it('escapes what it echoes, so a hostile value cannot write to the terminal', () => {
-    assert.throws(() => v.nodeName('\u001b[2Jx'), (e: VendettaError) => e.message.includes('\\u001b'));
+    assert.throws(
+      () => v.nodeName('\u001b[2Jx'),
+      (e: VendettaError) => e.message.includes('\\u001b'),
+    );
   });
 
   it('checks ports, users, identities and fingerprints', () => {
@@ -38,20 +66,51 @@ describe('coordinator params are validated at the boundary', () => {
     const fp = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
     assert.equal(v.fingerprint(fp), fp);
     assert.equal(v.fingerprint(`${fp}=`), fp);
-    for (const bad of ['MD5:aa:bb', 'SHA256:short', fp + 'xx']) assert.throws(() => v.fingerprint(bad), code('INVALID_PARAMS'));
+    for (const bad of ['MD5:aa:bb', 'SHA256:short', fp + 'xx'])
+      assert.throws(() => v.fingerprint(bad), code('INVALID_PARAMS'));
   });
 
   it('refuses params that are not an object, or carry unknown fields', () => {
     assert.throws(() => v.paramsObject([1, 2], 'nodes/test', ['name']), code('INVALID_PARAMS'));
     assert.throws(() => v.paramsObject('x', 'nodes/test', ['name']), code('INVALID_PARAMS'));
-    assert.throws(() => v.paramsObject({ name: 'a', extra: 1 }, 'nodes/test', ['name']), (e: VendettaError) => e.code === 'INVALID_PARAMS' && e.message.includes('extra'));
+    assert.throws(
+      () => v.paramsObject({ name: 'a', extra: 1 }, 'nodes/test', ['name']),
+      (e: VendettaError) => e.code === 'INVALID_PARAMS' && e.message.includes('extra'),
+    );
     assert.deepEqual(v.paramsObject(undefined, 'nodes/list', []), {});
   });
 
   it('validates a whole nodes/add request', () => {
-    const ok = validateAddNode({ name: 'b1', host: '10.0.0.1', port: 2222, user: 'dev', acceptNewHostKey: true, install: false, labels: { rack: 'a' }, progressToken: 't' });
-    assert.deepEqual(ok, { name: 'b1', host: '10.0.0.1', port: 2222, user: 'dev', acceptNewHostKey: true, install: false, labels: { rack: 'a' }, progressToken: 't' });
-    assert.throws(() => validateAddNode({ name: 'b1', host: 'h', hostKeyFingerprint: 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s', acceptNewHostKey: true }), code('INVALID_PARAMS'));
+    const ok = validateAddNode({
+      name: 'b1',
+      host: '10.0.0.1',
+      port: 2222,
+      user: 'dev',
+      acceptNewHostKey: true,
+      install: false,
+      labels: { rack: 'a' },
+      progressToken: 't',
+    });
+    assert.deepEqual(ok, {
+      name: 'b1',
+      host: '10.0.0.1',
+      port: 2222,
+      user: 'dev',
+      acceptNewHostKey: true,
+      install: false,
+      labels: { rack: 'a' },
+      progressToken: 't',
+    });
+    assert.throws(
+      () =>
+        validateAddNode({
+          name: 'b1',
+          host: 'h',
+          hostKeyFingerprint: 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s',
+          acceptNewHostKey: true,
+        }),
+      code('INVALID_PARAMS'),
+    );
     assert.throws(() => validateAddNode({ name: 'b1' }), code('INVALID_HOST'));
     assert.throws(() => validateAddNode({ host: 'h' }), code('INVALID_NAME'));
     assert.throws(() => validateAddNode({ name: 'b1', host: 'h', install: 'yes' }), code('INVALID_PARAMS'));

@@ -22,31 +22,53 @@ describe('the user guide in docs/ keeps up with the code', () => {
     const text = doc('troubleshooting.md');
     const headed = headedCodes(text);
     const missing = [...Object.keys(ErrorCodes), ...Object.values(AgentErrorNames)].filter((c) => !headed.has(c));
-    assert.deepEqual([...new Set(missing)], [], 'add a `### `CODE`` entry to docs/troubleshooting.md: what it means and the fix');
+    assert.deepEqual(
+      [...new Set(missing)],
+      [],
+      'add a `### `CODE`` entry to docs/troubleshooting.md: what it means and the fix',
+    );
     const known = new Set<string>([...Object.keys(ErrorCodes), ...Object.values(AgentErrorNames)]);
-    assert.deepEqual([...headed].filter((c) => !known.has(c)), [], 'an entry for a code the source no longer has');
+    assert.deepEqual(
+      [...headed].filter((c) => !known.has(c)),
+      [],
+      'an entry for a code the source no longer has',
+    );
   });
 
   it('the config reference is what the schemas say (regenerate with `node scripts/configReference.mjs --write`)', async () => {
     // The script is the page's one writer; an .mjs module, so imported the ESM way.
-    const { renderReference } = (await import(join(REPO, 'scripts', 'configReference.mjs'))) as { renderReference(): string };
+    const { renderReference } = (await import(join(REPO, 'scripts', 'configReference.mjs'))) as {
+      renderReference(): string;
+    };
     assert.equal(doc('config-reference.md'), renderReference());
   });
 
   it('the config reference names every field of both schemas', () => {
     const text = doc('config-reference.md');
-    const ws = JSON.parse(readFileSync(join(REPO, 'schemas', 'workspace.schema.json'), 'utf8')) as { properties: Record<string, unknown> };
+    const ws = JSON.parse(readFileSync(join(REPO, 'schemas', 'workspace.schema.json'), 'utf8')) as {
+      properties: Record<string, unknown>;
+    };
     for (const field of Object.keys(ws.properties)) assert.match(text, new RegExp(`^\\| \`${field}\` \\|`, 'm'), field);
-    const nodes = JSON.parse(readFileSync(join(REPO, 'schemas', 'nodes.schema.json'), 'utf8')) as { definitions: { node: { properties: Record<string, unknown> } } };
-    for (const field of Object.keys(nodes.definitions.node.properties)) assert.match(text, new RegExp(`^\\| \`nodes\\[\\]\\.${field}\` \\|`, 'm'), field);
+    const nodes = JSON.parse(readFileSync(join(REPO, 'schemas', 'nodes.schema.json'), 'utf8')) as {
+      definitions: { node: { properties: Record<string, unknown> } };
+    };
+    for (const field of Object.keys(nodes.definitions.node.properties))
+      assert.match(text, new RegExp(`^\\| \`nodes\\[\\]\\.${field}\` \\|`, 'm'), field);
   });
 
   it('the README links every page of the guide, and every link in the guide points at a page that exists', () => {
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-    const pages = ['getting-started.md', 'config-reference.md', 'nodes-and-security.md', 'troubleshooting.md', 'migrating-from-dev-containers.md'];
+    const pages = [
+      'getting-started.md',
+      'config-reference.md',
+      'nodes-and-security.md',
+      'troubleshooting.md',
+      'migrating-from-dev-containers.md',
+    ];
     for (const p of pages) assert.match(readme, new RegExp(`\\(docs/${p.replace('.', '\\.')}\\)`), p);
     for (const p of pages) {
-      for (const m of doc(p).matchAll(/\]\(([a-z-]+\.md)(#[^)]*)?\)/g)) assert.ok(pages.includes(m[1]!) || m[1] === 'architecture.md', `${p} links ${m[1]}`);
+      for (const m of doc(p).matchAll(/\]\(([a-z-]+\.md)(#[^)]*)?\)/g))
+        assert.ok(pages.includes(m[1]!) || m[1] === 'architecture.md', `${p} links ${m[1]}`);
     }
   });
 });

@@ -11,7 +11,10 @@ interface Contributes {
   menus: Record<string, { command: string; when?: string }[]>;
 }
 
-const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { contributes: Contributes; activationEvents: string[] };
+const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+  contributes: Contributes;
+  activationEvents: string[];
+};
 const contributes = pkg.contributes;
 
 describe('the extension contributes exactly the commands it registers', () => {
@@ -47,7 +50,11 @@ describe('the extension contributes exactly the commands it registers', () => {
         const matching = CONTEXT_VALUES.filter((v) => re.test(v));
         assert.ok(matching.length > 0, `${e.command}: /${m[1]}/ matches no contextValue`);
         // Every plain word inside the alternation is a real contextValue.
-        for (const word of m[1]!.replace(/[\^$()]/g, '').split('|').filter((w) => /^[a-z]+[A-Z]\w+$/.test(w))) assert.ok(known.has(word), `${e.command}: ${word}`);
+        for (const word of m[1]!
+          .replace(/[\^$()]/g, '')
+          .split('|')
+          .filter((w) => /^[a-z]+[A-Z]\w+$/.test(w)))
+          assert.ok(known.has(word), `${e.command}: ${word}`);
       }
     }
   });
@@ -55,12 +62,17 @@ describe('the extension contributes exactly the commands it registers', () => {
   it('the Remote Nodes view is in the Vendetta activity-bar container', () => {
     const container = contributes.viewsContainers.activitybar.find((c) => c.id === VIEW.container);
     assert.ok(container, 'no Vendetta container');
-    assert.deepEqual(contributes.views[VIEW.container]?.map((v) => v.id), [VIEW.nodes]);
+    assert.deepEqual(
+      contributes.views[VIEW.container]?.map((v) => v.id),
+      [VIEW.nodes],
+    );
     assert.ok(readFileSync(join(__dirname, '..', '..', '..', container.icon), 'utf8').includes('<svg'));
   });
 
   it('offers Add Node and Refresh in the view title', () => {
-    const title = (contributes.menus['view/title'] ?? []).filter((e) => e.when === `view == ${VIEW.nodes}`).map((e) => e.command);
+    const title = (contributes.menus['view/title'] ?? [])
+      .filter((e) => e.when === `view == ${VIEW.nodes}`)
+      .map((e) => e.command);
     assert.ok(title.includes(COMMAND.addNode));
     assert.ok(title.includes(COMMAND.refresh));
   });

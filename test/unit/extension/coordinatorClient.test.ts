@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMessageConnection, ResponseError, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  ResponseError,
+  SocketMessageReader,
+  SocketMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import {
   COORDINATOR_PROTOCOL_VERSION,
   ErrorCodes,
@@ -19,7 +25,18 @@ import { CoordinatorClient, type ConnectionState } from '../../../extension/clie
 import { homeFiles } from '../../../extension/client/home';
 import { errorInfo } from '../../../extension/errors';
 
-const local: NodeSummary = { name: 'local', host: 'localhost', port: 22, user: 'dev', transport: 'local', status: 'online', latencyMs: 1, agentVersion: '0.1.0', providers: null, lastSeen: null };
+const local: NodeSummary = {
+  name: 'local',
+  host: 'localhost',
+  port: 22,
+  user: 'dev',
+  transport: 'local',
+  status: 'online',
+  latencyMs: 1,
+  agentVersion: '0.1.0',
+  providers: null,
+  lastSeen: null,
+};
 
 /** A stand-in coordinator on a Unix socket: initialize, nodes/list, nodes/test failing with a hint. */
 class FakeCoordinator {
@@ -38,11 +55,21 @@ class FakeCoordinator {
       const c = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
       c.onRequest(Initialize, (p) => {
         this.hellos.push(p);
-        return { protocolVersion: COORDINATOR_PROTOCOL_VERSION, coordinatorVersion: 'test', pid: process.pid, home: '/h', startedAt: new Date().toISOString() };
+        return {
+          protocolVersion: COORDINATOR_PROTOCOL_VERSION,
+          coordinatorVersion: 'test',
+          pid: process.pid,
+          home: '/h',
+          startedAt: new Date().toISOString(),
+        };
       });
       c.onRequest(ListNodes, () => [local]);
       c.onRequest(TestNode, () => {
-        throw new ResponseError(ErrorCodes.NODE_UNREACHABLE, 'The node b1 does not answer', { code: 'NODE_UNREACHABLE', hint: 'Is sshd running on b1?', causes: ['connect ECONNREFUSED'] });
+        throw new ResponseError(ErrorCodes.NODE_UNREACHABLE, 'The node b1 does not answer', {
+          code: 'NODE_UNREACHABLE',
+          hint: 'Is sshd running on b1?',
+          causes: ['connect ECONNREFUSED'],
+        });
       });
       c.listen();
       this.connections.push(c);
@@ -73,12 +100,17 @@ function waitForState(client: CoordinatorClient, kind: ConnectionState['kind'], 
   });
 }
 
-describe('the extension\'s coordinator client', () => {
+describe("the extension's coordinator client", () => {
   let dir: string;
   let fake: FakeCoordinator;
   let client: CoordinatorClient | undefined;
   const logged: string[] = [];
-  const log = { info: (m: string) => logged.push(m), warn: (m: string) => logged.push(m), error: (m: string | Error) => logged.push(String(m)), debug: () => undefined };
+  const log = {
+    info: (m: string) => logged.push(m),
+    warn: (m: string) => logged.push(m),
+    error: (m: string | Error) => logged.push(String(m)),
+    debug: () => undefined,
+  };
 
   function makeClient(reconnectDelaysMs = [20, 20, 20]): CoordinatorClient {
     client = new CoordinatorClient({
@@ -110,10 +142,12 @@ describe('the extension\'s coordinator client', () => {
     assert.equal(c.state.kind, 'idle');
     assert.deepEqual(await c.request(ListNodes), [local]);
     assert.equal(c.state.kind, 'connected');
-    assert.deepEqual(fake.hellos, [{ protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 'vscode', version: '9.9.9' } }]);
+    assert.deepEqual(fake.hellos, [
+      { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client: { name: 'vscode', version: '9.9.9' } },
+    ]);
   });
 
-  it('hands on the coordinator\'s notifications', async () => {
+  it("hands on the coordinator's notifications", async () => {
     const c = makeClient();
     await c.ensureConnected();
     const got = new Promise<NodeSummary[]>((resolve) => c.onNodes(resolve));
@@ -123,7 +157,10 @@ describe('the extension\'s coordinator client', () => {
 
   it('keeps the coordinator\'s hint and causes, and tells "method not found" apart', async () => {
     const c = makeClient();
-    const err = await c.request(TestNode, { name: 'b1' }).then(() => undefined, (e: unknown) => e);
+    const err = await c.request(TestNode, { name: 'b1' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const info = errorInfo(err);
     assert.equal(info.code, 'NODE_UNREACHABLE');
     assert.equal(info.hint, 'Is sshd running on b1?');

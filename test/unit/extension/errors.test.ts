@@ -3,10 +3,17 @@ import { ResponseError } from 'vscode-jsonrpc';
 import { CancelledError, ExtensionError, errorInfo, failureDetail, failureLine } from '../../../extension/errors';
 
 describe('the extension reports a failure in one line and logs the whole chain', () => {
-  const fromCoordinator = new ResponseError(1005, 'The node b1 does not answer.', { code: 'NODE_UNREACHABLE', hint: 'Is sshd running on b1?', causes: ['connect ECONNREFUSED 10.0.0.5:22'] });
+  const fromCoordinator = new ResponseError(1005, 'The node b1 does not answer.', {
+    code: 'NODE_UNREACHABLE',
+    hint: 'Is sshd running on b1?',
+    causes: ['connect ECONNREFUSED 10.0.0.5:22'],
+  });
 
   it('one line: Failed to <action>: <reason>. <hint>', () => {
-    assert.equal(failureLine('stop workspace shop', fromCoordinator), 'Failed to stop workspace shop: The node b1 does not answer. Is sshd running on b1?');
+    assert.equal(
+      failureLine('stop workspace shop', fromCoordinator),
+      'Failed to stop workspace shop: The node b1 does not answer. Is sshd running on b1?',
+    );
     assert.equal(failureLine('add the node', new Error('boom\n  at x')), 'Failed to add the node: boom at x');
   });
 

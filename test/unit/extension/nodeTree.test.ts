@@ -20,11 +20,33 @@ const providers = {
 };
 
 function node(over: Partial<NodeSummary> = {}): NodeSummary {
-  return { name: 'build-1', host: '10.0.0.5', port: 22, user: 'dev', transport: 'ssh', status: 'online', latencyMs: 4, agentVersion: '0.1.0', providers, lastSeen: '2025-01-01T00:00:00Z', ...over };
+  return {
+    name: 'build-1',
+    host: '10.0.0.5',
+    port: 22,
+    user: 'dev',
+    transport: 'ssh',
+    status: 'online',
+    latencyMs: 4,
+    agentVersion: '0.1.0',
+    providers,
+    lastSeen: '2025-01-01T00:00:00Z',
+    ...over,
+  };
 }
 
 function ws(over: Partial<WorkspaceSummary> = {}): WorkspaceSummary {
-  return { name: 'shop', node: 'build-1', provider: 'docker', state: 'running', sshHost: 'shop.build-1.vendetta', createdAt: '2025-01-01T00:00:00Z', workspaceFolder: '/workspaces/shop', projectPath: '/home/dev/src/shop', ...over };
+  return {
+    name: 'shop',
+    node: 'build-1',
+    provider: 'docker',
+    state: 'running',
+    sshHost: 'shop.build-1.vendetta',
+    createdAt: '2025-01-01T00:00:00Z',
+    workspaceFolder: '/workspaces/shop',
+    projectPath: '/home/dev/src/shop',
+    ...over,
+  };
 }
 
 function svc(over: Partial<ServiceStatus> = {}): ServiceStatus {
@@ -43,7 +65,14 @@ describe('the Remote Nodes tree shows nodes', () => {
   });
 
   it('an offline node says why, with an error-colored icon and offlineNode', () => {
-    const item = nodeItem(node({ status: 'offline', latencyMs: null, error: { code: 'NODE_UNREACHABLE', message: 'connect ECONNREFUSED 10.0.0.5:22', hint: 'Is sshd running?' } }), false);
+    const item = nodeItem(
+      node({
+        status: 'offline',
+        latencyMs: null,
+        error: { code: 'NODE_UNREACHABLE', message: 'connect ECONNREFUSED 10.0.0.5:22', hint: 'Is sshd running?' },
+      }),
+      false,
+    );
     assert.equal(item.description, 'offline · connect ECONNREFUSED 10.0.0.5:22');
     assert.equal(item.contextValue, 'offlineNode');
     assert.equal(item.icon.color, 'errorForeground');
@@ -62,7 +91,20 @@ describe('the Remote Nodes tree shows nodes', () => {
   it('the tooltip names host, agent version and, once known, the system figures', () => {
     const status: NodeStatus = {
       ...node(),
-      system: { hostname: 'b1', os: 'Debian 12', arch: 'x64', kernel: '6.1.0', cpus: 8, memoryTotalBytes: 16 * 2 ** 30, memoryAvailableBytes: 6 * 2 ** 30, diskFreeBytes: 100 * 2 ** 30, diskTotalBytes: 200 * 2 ** 30, load: [0.5, 0.25, 0.1], uptimeSeconds: 7200, nodeVersion: 'v20.19.0' },
+      system: {
+        hostname: 'b1',
+        os: 'Debian 12',
+        arch: 'x64',
+        kernel: '6.1.0',
+        cpus: 8,
+        memoryTotalBytes: 16 * 2 ** 30,
+        memoryAvailableBytes: 6 * 2 ** 30,
+        diskFreeBytes: 100 * 2 ** 30,
+        diskTotalBytes: 200 * 2 ** 30,
+        load: [0.5, 0.25, 0.1],
+        uptimeSeconds: 7200,
+        nodeVersion: 'v20.19.0',
+      },
     };
     const t = nodeItem(status, false).tooltip;
     assert.match(t, /`dev@10\.0\.0\.5:22`/);
@@ -74,13 +116,20 @@ describe('the Remote Nodes tree shows nodes', () => {
   });
 
   it('names from the coordinator cannot inject Markdown into a tooltip', () => {
-    const t = nodeItem(node({ error: { code: 'AGENT_ERROR', message: '[click](command:evil)' } , status: 'offline'}), false).tooltip;
+    const t = nodeItem(
+      node({ error: { code: 'AGENT_ERROR', message: '[click](command:evil)' }, status: 'offline' }),
+      false,
+    ).tooltip;
     assert.ok(!t.includes('[click](command:evil)'));
     assert.match(t, /\\\[click\\\]\\\(command:evil\\\)/);
   });
 
   it('lists local first, then by name', () => {
-    const sorted = sortNodes([node({ name: 'zeta' }), node({ name: 'alpha' }), node({ name: 'local', transport: 'local' })]).map((n) => n.name);
+    const sorted = sortNodes([
+      node({ name: 'zeta' }),
+      node({ name: 'alpha' }),
+      node({ name: 'local', transport: 'local' }),
+    ]).map((n) => n.name);
     assert.deepEqual(sorted, ['local', 'alpha', 'zeta']);
   });
 });
@@ -97,9 +146,14 @@ describe('the Remote Nodes tree shows workspaces under their node', () => {
   });
 
   it('a workspace whose last up has not finished says so beside its state and in its tooltip', () => {
-    const w = ws({ unfinished: { step: 3, total: 6, message: 'Creating shop on build-1', since: '2025-01-01T00:00:00Z' } });
+    const w = ws({
+      unfinished: { step: 3, total: 6, message: 'Creating shop on build-1', since: '2025-01-01T00:00:00Z' },
+    });
     assert.equal(workspaceDescription(w), 'running (up unfinished) · docker · /home/dev/src/shop');
-    assert.match(workspaceTooltip(w), /its last up has not finished: it reached step 3\/6 \(Creating shop on build\\-1\)/);
+    assert.match(
+      workspaceTooltip(w),
+      /its last up has not finished: it reached step 3\/6 \(Creating shop on build\\-1\)/,
+    );
   });
 
   it('a workspace stopped for being idle says so, with when, beside its state', () => {
@@ -107,11 +161,19 @@ describe('the Remote Nodes tree shows workspaces under their node', () => {
     at.setHours(7, 12, 0, 0);
     const w = ws({ state: 'stopped', stopped: { reason: 'idle', at: at.toISOString() } });
     assert.match(workspaceDescription(w), /^stopped \(idle since \d\d?:12( [AP]M)?\) · docker · /);
-    assert.match(workspaceDescription(ws({ state: 'stopped', stopped: { reason: 'request', at: at.toISOString() } })), /^stopped · docker/);
+    assert.match(
+      workspaceDescription(ws({ state: 'stopped', stopped: { reason: 'request', at: at.toISOString() } })),
+      /^stopped · docker/,
+    );
   });
 
   it('each state has its own contextValue and icon; only a running one expands', () => {
-    const expected = { stopped: ['stoppedWorkspace', 'debug-stop'], creating: ['creatingWorkspace', 'loading~spin'], error: ['errorWorkspace', 'error'], missing: ['missingWorkspace', 'question'] } as const;
+    const expected = {
+      stopped: ['stoppedWorkspace', 'debug-stop'],
+      creating: ['creatingWorkspace', 'loading~spin'],
+      error: ['errorWorkspace', 'error'],
+      missing: ['missingWorkspace', 'question'],
+    } as const;
     for (const [state, [context, icon]] of Object.entries(expected)) {
       const item = workspaceItem(ws({ state: state as WorkspaceSummary['state'] }));
       assert.equal(item.contextValue, context);
@@ -121,13 +183,18 @@ describe('the Remote Nodes tree shows workspaces under their node', () => {
   });
 
   it('a failed workspace shows its error instead of the folder', () => {
-    const item = workspaceItem(ws({ state: 'error', error: { code: 'AGENT_ERROR', message: 'container exited (137)' } }));
+    const item = workspaceItem(
+      ws({ state: 'error', error: { code: 'AGENT_ERROR', message: 'container exited (137)' } }),
+    );
     assert.equal(item.description, 'error · docker · container exited (137)');
   });
 
-  it('only the node\'s own workspaces, by name', () => {
+  it("only the node's own workspaces, by name", () => {
     const all = [ws({ name: 'b' }), ws({ name: 'a' }), ws({ name: 'c', node: 'other' })];
-    assert.deepEqual(workspacesOf('build-1', all).map((w) => w.name), ['a', 'b']);
+    assert.deepEqual(
+      workspacesOf('build-1', all).map((w) => w.name),
+      ['a', 'b'],
+    );
   });
 });
 
@@ -143,7 +210,14 @@ describe('the Remote Nodes tree shows services under a running workspace', () =>
   });
 
   it('a forwarded port shows where it is on this machine', () => {
-    const item = serviceItem(ws(), svc(), { service: 'api', port: 3000, nodePort: 41234, url: 'http://127.0.0.1:3001', health: 'healthy', localPort: 3001 });
+    const item = serviceItem(ws(), svc(), {
+      service: 'api',
+      port: 3000,
+      nodePort: 41234,
+      url: 'http://127.0.0.1:3001',
+      health: 'healthy',
+      localPort: 3001,
+    });
     assert.equal(item.description, ':3000 → 127.0.0.1:3001 · healthy');
   });
 
@@ -174,7 +248,14 @@ describe('the Remote Nodes tree without nodes', () => {
   });
 
   it('an error item opens the log and reads as one line', () => {
-    const item = messageItem({ kind: 'message', id: 'load-error', severity: 'error', label: 'Could not reach the coordinator', detail: 'connect ENOENT\n/tmp/x.sock', hint: 'See the log' });
+    const item = messageItem({
+      kind: 'message',
+      id: 'load-error',
+      severity: 'error',
+      label: 'Could not reach the coordinator',
+      detail: 'connect ENOENT\n/tmp/x.sock',
+      hint: 'See the log',
+    });
     assert.equal(item.contextValue, 'errorMessage');
     assert.equal(item.description, 'connect ENOENT /tmp/x.sock');
     assert.equal(item.command?.command, COMMAND.showExtensionLog);

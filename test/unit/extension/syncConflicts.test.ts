@@ -21,9 +21,28 @@ const set: ConflictSet = { name: 'shop', node: 'b1', root: '/p/shop', conflicts:
 
 function upResult(sync: Partial<NonNullable<WorkspaceUpResult['sync']>> | null): WorkspaceUpResult {
   return {
-    name: 'shop', node: 'b1', provider: 'docker', state: 'running', sshHost: 'shop.b1.vendetta', createdAt: '', workspaceFolder: '/workspaces/shop', projectPath: '/p/shop',
-    existed: true, git: null, elapsedMs: 1,
-    sync: sync && { files: 3, sent: 0, bytes: 0, deleted: 0, kept: 0, conflicts: [], conflictCount: 0, elapsedMs: 1, ...sync },
+    name: 'shop',
+    node: 'b1',
+    provider: 'docker',
+    state: 'running',
+    sshHost: 'shop.b1.vendetta',
+    createdAt: '',
+    workspaceFolder: '/workspaces/shop',
+    projectPath: '/p/shop',
+    existed: true,
+    git: null,
+    elapsedMs: 1,
+    sync: sync && {
+      files: 3,
+      sent: 0,
+      bytes: 0,
+      deleted: 0,
+      kept: 0,
+      conflicts: [],
+      conflictCount: 0,
+      elapsedMs: 1,
+      ...sync,
+    },
   };
 }
 
@@ -50,13 +69,25 @@ describe('VS Code walks a person through the sync conflicts an up left', () => {
   it('has something to show only when the up left conflicts', () => {
     assert.equal(conflictSetOf(upResult(null)), undefined, 'a --git workspace has no sync');
     assert.equal(conflictSetOf(upResult({})), undefined);
-    assert.deepEqual(conflictSetOf(upResult({ conflicts: [both], conflictCount: 1 })), { name: 'shop', node: 'b1', root: '/p/shop', conflicts: [both], total: 1 });
-    assert.equal(conflictNotice({ ...set, total: 1 }), "1 file was changed both here and in shop since the last sync; the workspace's version was kept.");
+    assert.deepEqual(conflictSetOf(upResult({ conflicts: [both], conflictCount: 1 })), {
+      name: 'shop',
+      node: 'b1',
+      root: '/p/shop',
+      conflicts: [both],
+      total: 1,
+    });
+    assert.equal(
+      conflictNotice({ ...set, total: 1 }),
+      "1 file was changed both here and in shop since the last sync; the workspace's version was kept.",
+    );
     assert.match(conflictNotice(set), /^2 files were changed/);
   });
 
   it('lists each conflict with what happened on each side', () => {
-    assert.deepEqual(conflictItems([gone]).map((i) => [i.label, i.description]), [['src/old.ts', 'deleted here, modified in the workspace']]);
+    assert.deepEqual(
+      conflictItems([gone]).map((i) => [i.label, i.description]),
+      [['src/old.ts', 'deleted here, modified in the workspace']],
+    );
   });
 
   it('diffs, then takes the local version or keeps the workspace one, until none is left', async () => {
@@ -68,8 +99,15 @@ describe('VS Code walks a person through the sync conflicts an up left', () => {
     });
     assert.deepEqual(left, []);
     assert.deepEqual(calls, ['shop/b1 README.md local', 'shop/b1 src/old.ts workspace']);
-    assert.deepEqual(seen.filter((s) => !s.startsWith('choose') && !s.startsWith('info')), ['pick README.md,src/old.ts', 'diff README.md', 'pick src/old.ts', 'diff src/old.ts']);
-    assert.ok(seen.includes(`choose ${TAKE_LOCAL}/${KEEP_WORKSPACE}: README.md: modified here, modified in the workspace. Which version should the workspace have?`));
+    assert.deepEqual(
+      seen.filter((s) => !s.startsWith('choose') && !s.startsWith('info')),
+      ['pick README.md,src/old.ts', 'diff README.md', 'pick src/old.ts', 'diff src/old.ts'],
+    );
+    assert.ok(
+      seen.includes(
+        `choose ${TAKE_LOCAL}/${KEEP_WORKSPACE}: README.md: modified here, modified in the workspace. Which version should the workspace have?`,
+      ),
+    );
   });
 
   it('settles nothing when the choice is dismissed, and stops when the pick is', async () => {
@@ -83,16 +121,32 @@ describe('VS Code walks a person through the sync conflicts an up left', () => {
   });
 
   it('shows the workspace side as its text, or says why there is none', () => {
-    assert.equal(workspaceSideText('a', { kind: 'file', content: Buffer.from('héllo\n').toString('base64'), encoding: 'base64', size: 7 }), 'héllo\n');
+    assert.equal(
+      workspaceSideText('a', {
+        kind: 'file',
+        content: Buffer.from('héllo\n').toString('base64'),
+        encoding: 'base64',
+        size: 7,
+      }),
+      'héllo\n',
+    );
     assert.equal(workspaceSideText('a', { kind: 'symlink', content: '../b', encoding: 'utf8' }), 'symlink to ../b\n');
     assert.equal(workspaceSideText('a', {}), '(a is deleted in the workspace)\n');
     assert.equal(workspaceSideText('a', { kind: 'folder' }), '(a is a folder in the workspace)\n');
-    assert.equal(workspaceSideText('a', { kind: 'file', size: 9_000_000 }), '(a is 9000000 bytes in the workspace, more than a diff shows)\n');
+    assert.equal(
+      workspaceSideText('a', { kind: 'file', size: 9_000_000 }),
+      '(a is 9000000 bytes in the workspace, more than a diff shows)\n',
+    );
   });
 
   it('names the workspace file of a diff in its URI query, odd paths included', () => {
     const q = workspaceFileQuery(set, 'dir/a b&c=d.md');
-    assert.deepEqual(parseWorkspaceFileQuery(q), { name: 'shop', node: 'b1', path: 'dir/a b&c=d.md', deletedHere: false });
+    assert.deepEqual(parseWorkspaceFileQuery(q), {
+      name: 'shop',
+      node: 'b1',
+      path: 'dir/a b&c=d.md',
+      deletedHere: false,
+    });
     assert.equal(parseWorkspaceFileQuery(workspaceFileQuery(set, 'x', true))?.deletedHere, true);
     assert.equal(parseWorkspaceFileQuery('name=shop'), undefined);
   });

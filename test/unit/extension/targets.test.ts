@@ -1,14 +1,43 @@
 import assert from 'node:assert/strict';
 import type { NodeSummary } from '../../../coordinator/protocol';
-import { nodeNameOf, nodeNameProblem, parseHostPort, preferredNode, userProblem, workspaceTargetOf } from '../../../extension/commands/targets';
+import {
+  nodeNameOf,
+  nodeNameProblem,
+  parseHostPort,
+  preferredNode,
+  userProblem,
+  workspaceTargetOf,
+} from '../../../extension/commands/targets';
 
-const n = (name: string): NodeSummary => ({ name, host: 'h', port: 22, user: 'u', transport: name === 'local' ? 'local' : 'ssh', status: 'online', latencyMs: 1, agentVersion: null, providers: null, lastSeen: null });
+const n = (name: string): NodeSummary => ({
+  name,
+  host: 'h',
+  port: 22,
+  user: 'u',
+  transport: name === 'local' ? 'local' : 'ssh',
+  status: 'online',
+  latencyMs: 1,
+  agentVersion: null,
+  providers: null,
+  lastSeen: null,
+});
 
 describe('commands take a tree item, a name or nothing', () => {
   it('finds the workspace a tree item, an object or an alias names', () => {
-    const w = { name: 'shop', node: 'b1', provider: 'docker', state: 'running', sshHost: 'shop.b1.vendetta', createdAt: '', workspaceFolder: '/workspaces/shop' } as const;
+    const w = {
+      name: 'shop',
+      node: 'b1',
+      provider: 'docker',
+      state: 'running',
+      sshHost: 'shop.b1.vendetta',
+      createdAt: '',
+      workspaceFolder: '/workspaces/shop',
+    } as const;
     assert.deepEqual(workspaceTargetOf({ kind: 'workspace', workspace: w }), { name: 'shop', node: 'b1' });
-    assert.deepEqual(workspaceTargetOf({ kind: 'service', workspace: w, service: { name: 'api', state: 'healthy', restarts: 0 } }), { name: 'shop', node: 'b1' });
+    assert.deepEqual(
+      workspaceTargetOf({ kind: 'service', workspace: w, service: { name: 'api', state: 'healthy', restarts: 0 } }),
+      { name: 'shop', node: 'b1' },
+    );
     assert.deepEqual(workspaceTargetOf({ name: 'shop', node: 'b1' }), { name: 'shop', node: 'b1' });
     assert.deepEqual(workspaceTargetOf('shop.b1.vendetta'), { name: 'shop', node: 'b1' });
     assert.deepEqual(workspaceTargetOf('shop'), { name: 'shop' });
@@ -22,7 +51,7 @@ describe('commands take a tree item, a name or nothing', () => {
     assert.equal(nodeNameOf(undefined), undefined);
   });
 
-  it('suggests the config\'s node, else the default node setting, else local', () => {
+  it("suggests the config's node, else the default node setting, else local", () => {
     const nodes = [n('local'), n('b1'), n('b2')];
     assert.equal(preferredNode(nodes, 'b2', 'b1'), 'b2');
     assert.equal(preferredNode(nodes, undefined, 'b1'), 'b1');

@@ -5,9 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VendettaError } from '../../../coordinator/errors';
 import { pathInFolder } from '../../../coordinator/mcp/folderPaths';
-import { listScript, parseListing, readScript, refusal, REFUSED, writeScript } from '../../../coordinator/mcp/folderScripts';
+import {
+  listScript,
+  parseListing,
+  readScript,
+  refusal,
+  REFUSED,
+  writeScript,
+} from '../../../coordinator/mcp/folderScripts';
 
-const outside = (e: VendettaError) => e.code === 'INVALID_PARAMS' && e.details?.reason === 'PATH_OUTSIDE' && /outside the workspace folder/.test(e.message) && !!e.hint;
+const outside = (e: VendettaError) =>
+  e.code === 'INVALID_PARAMS' &&
+  e.details?.reason === 'PATH_OUTSIDE' &&
+  /outside the workspace folder/.test(e.message) &&
+  !!e.hint;
 
 describe('file tools keep to the workspace folder', () => {
   it('accepts relative paths and absolute ones inside the folder, normalised', () => {
@@ -40,7 +51,7 @@ describe('file tools keep to the workspace folder', () => {
       symlinkSync(join(dir, 'elsewhere'), join(root, 'to-elsewhere'));
       symlinkSync('src', join(root, 'to-src'));
       symlinkSync(join(dir, 'nowhere'), join(root, 'dangling'));
-      writeFileSync(join(root, "it's a \"name\" $(x)"), 'q');
+      writeFileSync(join(root, 'it\'s a "name" $(x)'), 'q');
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -48,8 +59,17 @@ describe('file tools keep to the workspace folder', () => {
       const r = sh(readScript(root, join(root, 'to-src', 'a.txt'), 100));
       assert.equal(r.status, 0, r.stderr.toString());
       assert.equal(r.stdout.toString().replace(/^ *6\n/, ''), 'hello\n');
-      assert.equal(sh(readScript(root, join(root, 'src', 'a.txt'), 2)).stdout.toString().replace(/^ *6\n/, ''), 'he');
-      assert.equal(sh(readScript(root, join(root, "it's a \"name\" $(x)"), 10)).status, 0, 'hostile names stay arguments');
+      assert.equal(
+        sh(readScript(root, join(root, 'src', 'a.txt'), 2))
+          .stdout.toString()
+          .replace(/^ *6\n/, ''),
+        'he',
+      );
+      assert.equal(
+        sh(readScript(root, join(root, 'it\'s a "name" $(x)'), 10)).status,
+        0,
+        'hostile names stay arguments',
+      );
     });
 
     it('refuses links that resolve outside, with the place they lead to', () => {
@@ -72,7 +92,11 @@ describe('file tools keep to the workspace folder', () => {
       assert.equal(readFileSync(join(dir, 'secret'), 'utf8'), 'outside\n');
       assert.equal(existsSync(join(dir, 'elsewhere', 'planted')), false);
       assert.equal(existsSync(join(dir, 'nowhere')), false);
-      assert.equal(sh(writeScript(root, join(root, 'src')), 'x').status, REFUSED.WRONG_KIND, 'a folder is not overwritten');
+      assert.equal(
+        sh(writeScript(root, join(root, 'src')), 'x').status,
+        REFUSED.WRONG_KIND,
+        'a folder is not overwritten',
+      );
       assert.equal(sh(writeScript(root, join(root, 'src', 'a.txt', 'x')), 'x').status, REFUSED.NO_PARENT);
     });
 
@@ -80,7 +104,10 @@ describe('file tools keep to the workspace folder', () => {
       const r = sh(listScript(root, root, 2, 100));
       assert.equal(r.status, 0, r.stderr.toString());
       const entries = parseListing(r.stdout);
-      assert.deepEqual(entries.find((e) => e.path === 'src/a.txt'), { path: 'src/a.txt', type: 'file', size: 6 });
+      assert.deepEqual(
+        entries.find((e) => e.path === 'src/a.txt'),
+        { path: 'src/a.txt', type: 'file', size: 6 },
+      );
       assert.equal(entries.find((e) => e.path === 'to-secret')?.target, join(dir, 'secret'));
       assert.equal(entries.find((e) => e.path === 'src')?.type, 'dir');
       assert.equal(parseListing(sh(listScript(root, root, 1, 2)).stdout).length, 2);

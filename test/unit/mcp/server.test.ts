@@ -20,7 +20,10 @@ import { WorkspaceSessions } from '../../../coordinator/mcp/workspaceSessions';
 import type { ProgressParams, ToolCallRecord } from '../../../coordinator/protocol';
 
 /** A coordinator client that answers from a table and can be "lost". */
-function fakeClient(answers: Record<string, (params: unknown, notify: (p: ProgressParams) => void) => unknown>, logged: ToolCallRecord[]) {
+function fakeClient(
+  answers: Record<string, (params: unknown, notify: (p: ProgressParams) => void) => unknown>,
+  logged: ToolCallRecord[],
+) {
   let onProgress: ((p: ProgressParams) => void) | undefined;
   let lose: (e: Error) => void = () => undefined;
   const lost = new Promise<never>((_, reject) => (lose = reject));
@@ -54,8 +57,19 @@ async function connected(opts: Parameters<typeof createMcpServer>[0], link: Coor
 
 describe('vendetta mcp, without a coordinator', () => {
   it('offers tools by the safety flags: read-only keeps only readers, destructive ones need --allow-destructive', () => {
-    const names = (o: Parameters<typeof toolsFor>[0]) => toolsFor(o).map((t) => t.name).sort();
-    assert.deepEqual(names({ readOnly: true }), ['list_files', 'list_nodes', 'list_ports', 'list_workspaces', 'read_file', 'service_logs', 'workspace_status']);
+    const names = (o: Parameters<typeof toolsFor>[0]) =>
+      toolsFor(o)
+        .map((t) => t.name)
+        .sort();
+    assert.deepEqual(names({ readOnly: true }), [
+      'list_files',
+      'list_nodes',
+      'list_ports',
+      'list_workspaces',
+      'read_file',
+      'service_logs',
+      'workspace_status',
+    ]);
     assert.ok(!names({}).includes('workspace_rm') && names({}).includes('exec'));
     assert.deepEqual(names({ allowDestructive: true }), ALL_TOOLS.map((t) => t.name).sort());
     assert.deepEqual(names({ readOnly: true, allowDestructive: true }), names({ readOnly: true }), '--read-only wins');
@@ -63,34 +77,82 @@ describe('vendetta mcp, without a coordinator', () => {
 
   it('answers tool calls through the coordinator, sends progress, and records each call without its contents', async () => {
     const logged: ToolCallRecord[] = [];
-    const { client } = fakeClient({
-      'nodes/list': () => [{ name: 'n1', host: 'h', port: 22, user: 'u', transport: 'ssh', status: 'online', latencyMs: 3, agentVersion: '1', lastSeen: null, providers: { docker: { available: true, version: '27' }, lxc: { available: false }, qemu: { available: false, kvm: false } } }],
-      'workspaces/up': (p, notify) => {
-        const token = (p as { progressToken: string }).progressToken;
-        for (const [step, message] of [[1, 'a'], [2, 'b'], [2, 'b2'], [3, 'c']] as const) notify({ token, step, total: 3, message });
-        notify({ token: 'someone else', step: 1, total: 1, message: 'not ours' });
-        return { name: 'w', node: 'n1', state: 'running' };
+    const { client } = fakeClient(
+      {
+        'nodes/list': () => [
+          {
+            name: 'n1',
+            host: 'h',
+            port: 22,
+            user: 'u',
+            transport: 'ssh',
+            status: 'online',
+            latencyMs: 3,
+            agentVersion: '1',
+            lastSeen: null,
+            providers: {
+              docker: { available: true, version: '27' },
+              lxc: { available: false },
+              qemu: { available: false, kvm: false },
+            },
+          },
+        ],
+        'workspaces/up': (p, notify) => {
+          const token = (p as { progressToken: string }).progressToken;
+          for (const [step, message] of [
+            [1, 'a'],
+            [2, 'b'],
+            [2, 'b2'],
+            [3, 'c'],
+          ] as const)
+            notify({ token, step, total: 3, message });
+          notify({ token: 'someone else', step: 1, total: 1, message: 'not ours' });
+          return { name: 'w', node: 'n1', state: 'running' };
+        },
+        'workspaces/stop': () => {
+          throw new VendettaError('WORKSPACE_NOT_FOUND', 'There is no workspace named w', { hint: 'list them' });
+        },
       },
-      'workspaces/stop': () => {
-        throw new VendettaError('WORKSPACE_NOT_FOUND', 'There is no workspace named w', { hint: 'list them' });
-      },
-    }, logged);
+      logged,
+    );
     const link = new CoordinatorLink(async () => client);
     const c = await connected({ allowDestructive: true }, link);
     try {
       const nodes = (await c.client.callTool({ name: 'list_nodes', arguments: {} })) as CallToolResult;
-      assert.deepEqual((nodes.structuredContent as { nodes: Array<{ providers: string[] }> }).nodes[0]!.providers, ['docker 27']);
+      assert.deepEqual((nodes.structuredContent as { nodes: Array<{ providers: string[] }> }).nodes[0]!.providers, [
+        'docker 27',
+      ]);
       const seen: Progress[] = [];
-      const up = (await c.client.callTool({ name: 'workspace_up', arguments: { path: '/p', node: 'n1' } }, CallToolResultSchema, { onprogress: (p) => seen.push(p) })) as CallToolResult;
+      const up = (await c.client.callTool(
+        { name: 'workspace_up', arguments: { path: '/p', node: 'n1' } },
+        CallToolResultSchema,
+        { onprogress: (p) => seen.push(p) },
+      )) as CallToolResult;
       assert.notEqual(up.isError, true);
-      assert.deepEqual(seen.map((p) => p.message), ['[1/3] a', '[2/3] b', '[2/3] b2', '[3/3] c', 'done']);
+      assert.deepEqual(
+        seen.map((p) => p.message),
+        ['[1/3] a', '[2/3] b', '[2/3] b2', '[3/3] c', 'done'],
+      );
       for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.progress > seen[i - 1]!.progress);
-      const stop = (await c.client.callTool({ name: 'workspace_stop', arguments: { workspace: 'w' } })) as CallToolResult;
+      const stop = (await c.client.callTool({
+        name: 'workspace_stop',
+        arguments: { workspace: 'w' },
+      })) as CallToolResult;
       assert.equal(stop.isError, true);
       assert.deepEqual(stop.content, [{ type: 'text', text: 'error: There is no workspace named w\nhint: list them' }]);
-      const rel = (await c.client.callTool({ name: 'workspace_up', arguments: { path: 'relative' } })) as CallToolResult;
+      const rel = (await c.client.callTool({
+        name: 'workspace_up',
+        arguments: { path: 'relative' },
+      })) as CallToolResult;
       assert.equal(rel.isError, true, 'the schema refuses a relative project path');
-      assert.deepEqual(logged.map((l) => [l.tool, l.ok, l.workspace, l.error]), [['list_nodes', true, undefined, undefined], ['workspace_up', true, 'w', undefined], ['workspace_stop', false, 'w', 'WORKSPACE_NOT_FOUND']]);
+      assert.deepEqual(
+        logged.map((l) => [l.tool, l.ok, l.workspace, l.error]),
+        [
+          ['list_nodes', true, undefined, undefined],
+          ['workspace_up', true, 'w', undefined],
+          ['workspace_stop', false, 'w', 'WORKSPACE_NOT_FOUND'],
+        ],
+      );
     } finally {
       await c.close();
     }
@@ -118,28 +180,64 @@ describe('vendetta mcp, without a coordinator', () => {
 
   it('shows errors as the CLI does: error, hint, causes', () => {
     const r = errorResult(new VendettaError('INTERNAL', 'broke', { hint: 'do this', cause: new Error('deeper') }));
-    assert.deepEqual(r, { isError: true, content: [{ type: 'text', text: 'error: broke\nhint: do this\ncause: deeper' }] });
+    assert.deepEqual(r, {
+      isError: true,
+      content: [{ type: 'text', text: 'error: broke\nhint: do this\ncause: deeper' }],
+    });
   });
 
   it('the coordinator refuses a tool-call record that could carry contents', () => {
-    assert.deepEqual(validateToolCall({ tool: 'exec', workspace: 'w', node: 'n', durationMs: 12.4, ok: true, exitCode: 3 }), { tool: 'exec', workspace: 'w', node: 'n', durationMs: 12, ok: true, exitCode: 3 });
-    for (const bad of [{ tool: 'exec', durationMs: 1, ok: true, stdout: 'secret' }, { tool: 'Bad Tool', durationMs: 1, ok: true }, { tool: 'exec', durationMs: -1, ok: true }, { tool: 'exec', durationMs: 1, ok: 'yes' },
-      { tool: 'exec', durationMs: 1, ok: true, exitCode: 300 }, { tool: 'exec', durationMs: 1, ok: false, error: 'a message, not a code' }, { tool: 'exec', durationMs: 1, ok: true, workspace: '../x' }]) {
-      assert.throws(() => validateToolCall(bad), (e: VendettaError) => e.code === 'INVALID_PARAMS' || e.code === 'INVALID_NAME', JSON.stringify(bad));
+    assert.deepEqual(
+      validateToolCall({ tool: 'exec', workspace: 'w', node: 'n', durationMs: 12.4, ok: true, exitCode: 3 }),
+      { tool: 'exec', workspace: 'w', node: 'n', durationMs: 12, ok: true, exitCode: 3 },
+    );
+    for (const bad of [
+      { tool: 'exec', durationMs: 1, ok: true, stdout: 'secret' },
+      { tool: 'Bad Tool', durationMs: 1, ok: true },
+      { tool: 'exec', durationMs: -1, ok: true },
+      { tool: 'exec', durationMs: 1, ok: 'yes' },
+      { tool: 'exec', durationMs: 1, ok: true, exitCode: 300 },
+      { tool: 'exec', durationMs: 1, ok: false, error: 'a message, not a code' },
+      { tool: 'exec', durationMs: 1, ok: true, workspace: '../x' },
+    ]) {
+      assert.throws(
+        () => validateToolCall(bad),
+        (e: VendettaError) => e.code === 'INVALID_PARAMS' || e.code === 'INVALID_NAME',
+        JSON.stringify(bad),
+      );
     }
-    assert.equal(validateToolCall({ tool: 'exec', durationMs: 1, ok: false, exitCode: null, error: 'PATH_OUTSIDE' }).exitCode, null);
+    assert.equal(
+      validateToolCall({ tool: 'exec', durationMs: 1, ok: false, exitCode: null, error: 'PATH_OUTSIDE' }).exitCode,
+      null,
+    );
   });
 
   it('the coordinator writes one info line per call, naming the client', () => {
     const lines: Array<[string, Record<string, unknown> | undefined]> = [];
-    const log = { log: () => undefined, error: () => undefined, warn: () => undefined, debug: () => undefined, info: (m: string, f?: Record<string, unknown>) => lines.push([m, f]) };
+    const log = {
+      log: () => undefined,
+      error: () => undefined,
+      warn: () => undefined,
+      debug: () => undefined,
+      info: (m: string, f?: Record<string, unknown>) => lines.push([m, f]),
+    };
     const h = toolCallLogHandler(log);
-    const ctx = { client: { id: 4, initialized: { protocolVersion: 1, client: { name: 'vendetta-mcp', version: '0.1.0' } } } } as unknown as RequestContext;
-    assert.deepEqual(h.run(h.validate({ tool: 'exec', workspace: 'w', durationMs: 5, ok: true, exitCode: 0 }), ctx), { logged: true });
+    const ctx = {
+      client: { id: 4, initialized: { protocolVersion: 1, client: { name: 'vendetta-mcp', version: '0.1.0' } } },
+    } as unknown as RequestContext;
+    assert.deepEqual(h.run(h.validate({ tool: 'exec', workspace: 'w', durationMs: 5, ok: true, exitCode: 0 }), ctx), {
+      logged: true,
+    });
     h.run(h.validate({ tool: 'read_file', durationMs: 1, ok: false, error: 'PATH_OUTSIDE' }), ctx);
     assert.deepEqual(lines, [
-      ['mcp tool exec', { client: 4, clientName: 'vendetta-mcp', tool: 'exec', workspace: 'w', durationMs: 5, ok: true, exitCode: 0 }],
-      ['mcp tool read_file failed', { client: 4, clientName: 'vendetta-mcp', tool: 'read_file', durationMs: 1, ok: false, error: 'PATH_OUTSIDE' }],
+      [
+        'mcp tool exec',
+        { client: 4, clientName: 'vendetta-mcp', tool: 'exec', workspace: 'w', durationMs: 5, ok: true, exitCode: 0 },
+      ],
+      [
+        'mcp tool read_file failed',
+        { client: 4, clientName: 'vendetta-mcp', tool: 'read_file', durationMs: 1, ok: false, error: 'PATH_OUTSIDE' },
+      ],
     ]);
   });
 });
@@ -161,10 +259,20 @@ describe('exec and read_file shape what a model sees', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vendetta-mcp-exec-'));
     try {
       spawnSync('mkdir', [join(dir, 'sub dir')]);
-      const line = execCommandLine(dir, { argv: ['sh', '-c', 'pwd; printf "%s|" "$1" "$V"', 'x', "a 'b' $(c)"], cwd: 'sub dir', env: { V: '"$HOME" `x`' } }, 5);
+      const line = execCommandLine(
+        dir,
+        {
+          argv: ['sh', '-c', 'pwd; printf "%s|" "$1" "$V"', 'x', "a 'b' $(c)"],
+          cwd: 'sub dir',
+          env: { V: '"$HOME" `x`' },
+        },
+        5,
+      );
       const r = spawnSync('sh', ['-c', line], { encoding: 'utf8' });
       assert.equal(r.stdout, `${join(dir, 'sub dir')}\na 'b' $(c)|"$HOME" \`x\`|`);
-      const shell = spawnSync('sh', ['-c', execCommandLine(dir, { command: 'echo $((6*7)) | cat' }, 5)], { encoding: 'utf8' });
+      const shell = spawnSync('sh', ['-c', execCommandLine(dir, { command: 'echo $((6*7)) | cat' }, 5)], {
+        encoding: 'utf8',
+      });
       assert.equal(shell.stdout, '42\n');
       const slow = spawnSync('sh', ['-c', execCommandLine(dir, { argv: ['sleep', '10'] }, 1)], { encoding: 'utf8' });
       assert.equal(slow.status, 124, 'timeout(1) ends it at the deadline');
@@ -174,7 +282,10 @@ describe('exec and read_file shape what a model sees', () => {
     assert.throws(() => execCommandLine('/w', { argv: ['a'], command: 'b' }, 1), /exactly one of argv/);
     assert.throws(() => execCommandLine('/w', {}, 1), /exactly one of argv/);
     assert.throws(() => execCommandLine('/w', { argv: [] }, 1), /argv is empty/);
-    assert.throws(() => execCommandLine('/w', { argv: ['a'], env: { 'A=B': 'x' } }, 1), /Invalid environment variable name/);
+    assert.throws(
+      () => execCommandLine('/w', { argv: ['a'], env: { 'A=B': 'x' } }, 1),
+      /Invalid environment variable name/,
+    );
     assert.throws(() => execCommandLine('/w', { argv: ['a'], cwd: '../etc' }, 1), /outside the workspace folder/);
   });
 

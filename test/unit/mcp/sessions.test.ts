@@ -52,7 +52,11 @@ describe('vendetta mcp keeps one SSH session per workspace and runs tools over i
 
     ssh = new SshServer({ hostKeys: [hostKey.private] }, (client) => {
       client.on('authentication', (ctx) => {
-        if (ctx.method === 'publickey' && ctx.key.algo === allowed.type && ctx.key.data.equals(allowed.getPublicSSH())) {
+        if (
+          ctx.method === 'publickey' &&
+          ctx.key.algo === allowed.type &&
+          ctx.key.data.equals(allowed.getPublicSSH())
+        ) {
           if (ctx.signature) logins++; // the first try only asks whether the key would do
           ctx.accept();
         } else ctx.reject(['publickey']);
@@ -73,7 +77,17 @@ describe('vendetta mcp keeps one SSH session per workspace and runs tools over i
       client.on('error', () => undefined);
     });
 
-    const info: TunnelOpenResult = { token: 't', expiresInMs: 1000, alias: 'w.n.vendetta', name: 'w', node: 'n', user: 'dev', identityFile: join(home, 'id'), knownHostsFile: join(home, 'known_hosts'), workspaceFolder: folder };
+    const info: TunnelOpenResult = {
+      token: 't',
+      expiresInMs: 1000,
+      alias: 'w.n.vendetta',
+      name: 'w',
+      node: 'n',
+      user: 'dev',
+      identityFile: join(home, 'id'),
+      knownHostsFile: join(home, 'known_hosts'),
+      workspaceFolder: folder,
+    };
     const paths = homePaths(home);
     tunnels = createServer((sock) => {
       sockets.add(sock);
@@ -115,7 +129,10 @@ describe('vendetta mcp keeps one SSH session per workspace and runs tools over i
   it('logs in once and reuses the session for every later call', async () => {
     const a = await tool('exec').run({ workspace: 'w', argv: ['sh', '-c', 'pwd; echo err >&2; exit 3'] }, ctx());
     assert.equal(a.exitCode, 3);
-    assert.deepEqual([(a.structured as { stdout: string }).stdout, (a.structured as { stderr: string }).stderr], [`${folder}\n`, 'err\n']);
+    assert.deepEqual(
+      [(a.structured as { stdout: string }).stdout, (a.structured as { stderr: string }).stderr],
+      [`${folder}\n`, 'err\n'],
+    );
     assert.match(a.text, /^exit code 3 \(/);
     await tool('exec').run({ workspace: 'w', command: 'true' }, ctx());
     assert.deepEqual([logins, tunnelOpens], [1, 1]);
@@ -126,7 +143,8 @@ describe('vendetta mcp keeps one SSH session per workspace and runs tools over i
   it('opens a new session when the kept one went stale before a command could start', async () => {
     const stale = await sessions.get({ name: 'w' });
     const before = logins;
-    (stale.ssh as unknown as { exec: (c: string, cb: (err: Error) => void) => void }).exec = (_c, cb) => cb(new Error('(SSH) Channel open failure: open failed'));
+    (stale.ssh as unknown as { exec: (c: string, cb: (err: Error) => void) => void }).exec = (_c, cb) =>
+      cb(new Error('(SSH) Channel open failure: open failed'));
     const r = await sessions.run({ name: 'w' }, 'echo again', { maxBytes: 100, timeoutMs: 5000 });
     assert.deepEqual([r.exitCode, r.stdout.text()], [0, 'again\n']);
     assert.equal(logins, before + 1, 'logged in again');
@@ -147,14 +165,26 @@ describe('vendetta mcp keeps one SSH session per workspace and runs tools over i
     const w = await tool('write_file').run({ workspace: 'w', path: 'new/b.txt', content: 'data' }, c);
     assert.equal(w.text, 'wrote 4 bytes to new/b.txt');
     assert.equal(readFileSync(join(folder, 'new', 'b.txt'), 'utf8'), 'data');
-    await tool('write_file').run({ workspace: 'w', path: 'bin', content: Buffer.from([0, 200]).toString('base64'), encoding: 'base64' }, c);
+    await tool('write_file').run(
+      { workspace: 'w', path: 'bin', content: Buffer.from([0, 200]).toString('base64'), encoding: 'base64' },
+      c,
+    );
     assert.equal((await tool('read_file').run({ workspace: 'w', path: 'src/a.txt' }, c)).text, 'hello\n');
     assert.equal((await tool('read_file').run({ workspace: 'w', path: 'bin', encoding: 'base64' }, c)).text, 'AMg=');
     await assert.rejects(tool('read_file').run({ workspace: 'w', path: 'bin' }, c), /binary file \(2 bytes\)/);
-    assert.match((await tool('read_file').run({ workspace: 'w', path: 'src/a.txt', maxBytes: 2 }, c)).text, /^he\n\[… cut: the file has 6 bytes/);
-    await assert.rejects(tool('read_file').run({ workspace: 'w', path: 'leak' }, c), /outside the workspace folder.*symlink to/);
+    assert.match(
+      (await tool('read_file').run({ workspace: 'w', path: 'src/a.txt', maxBytes: 2 }, c)).text,
+      /^he\n\[… cut: the file has 6 bytes/,
+    );
+    await assert.rejects(
+      tool('read_file').run({ workspace: 'w', path: 'leak' }, c),
+      /outside the workspace folder.*symlink to/,
+    );
     await assert.rejects(tool('read_file').run({ workspace: 'w', path: 'src' }, c), /is not a file/);
-    await assert.rejects(tool('write_file').run({ workspace: 'w', path: 'leak', content: 'x' }, c), /outside the workspace folder/);
+    await assert.rejects(
+      tool('write_file').run({ workspace: 'w', path: 'leak', content: 'x' }, c),
+      /outside the workspace folder/,
+    );
     assert.equal(readFileSync(join(dir, 'secret'), 'utf8'), 'no');
     const list = await tool('list_files').run({ workspace: 'w', depth: 2 }, c);
     assert.match(list.text, /^- +6 src\/a\.txt$/m);

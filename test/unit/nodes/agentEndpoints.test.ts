@@ -13,7 +13,12 @@ describe('remembered agent endpoints (state/agent-endpoints.json)', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const good = { socket: '/home/u/.vendetta-agent/agent.sock', buildId: 'abc123def456', execPath: '/usr/bin/node', script: '/home/u/.vendetta-agent/0.1.0-abc123def456/agent.js' };
+  const good = {
+    socket: '/home/u/.vendetta-agent/agent.sock',
+    buildId: 'abc123def456',
+    execPath: '/usr/bin/node',
+    script: '/home/u/.vendetta-agent/0.1.0-abc123def456/agent.js',
+  };
 
   it('keeps one endpoint per user@host:port, forgets on request, and leaves an unchanged file alone', () => {
     const e = new AgentEndpoints(file);
@@ -53,6 +58,10 @@ describe('remembered agent endpoints (state/agent-endpoints.json)', () => {
     assert.equal(validEndpoint({ ...good, socket: '/a\0b' }), undefined);
     assert.equal(validEndpoint({ ...good, buildId: '../x' }), undefined);
     assert.equal(validEndpoint({ ...good, buildId: 7 }), undefined);
-    assert.deepEqual(validEndpoint({ ...good, script: 'agent.js' }), { socket: good.socket, buildId: good.buildId }, 'a runtime without both absolute paths is dropped');
+    assert.deepEqual(
+      validEndpoint({ ...good, script: 'agent.js' }),
+      { socket: good.socket, buildId: good.buildId },
+      'a runtime without both absolute paths is dropped',
+    );
   });
 });

@@ -38,7 +38,14 @@ describe('a message from an agent over the coordinator’s size cap', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'vendetta-cap-'));
     writeFileSync(join(dir, 'agent.js'), FAKE_AGENT);
-    client = new LocalAgentClient({ nodeName: 'local', agentHome: join(dir, 'home'), agentBundle: join(dir, 'agent.js'), log: nullLog, maxMessageBytes: 1024 * 1024, backoff: { initialMs: 10, maxMs: 50, factor: 2, jitter: 0 } });
+    client = new LocalAgentClient({
+      nodeName: 'local',
+      agentHome: join(dir, 'home'),
+      agentBundle: join(dir, 'agent.js'),
+      log: nullLog,
+      maxMessageBytes: 1024 * 1024,
+      backoff: { initialMs: 10, maxMs: 50, factor: 2, jitter: 0 },
+    });
   });
 
   afterEach(async () => {

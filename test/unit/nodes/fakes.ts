@@ -9,13 +9,36 @@ import type { HostKey, IdentityInfo, SshLayer, SshNodeTarget } from '../../../co
 import type { PrepareProvider, TestStep } from '../../../coordinator/protocol';
 import type { PrepareOutcome } from '../../../coordinator/ssh/prepare';
 
-export const nullLog: Logger = { log: () => undefined, error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+export const nullLog: Logger = {
+  log: () => undefined,
+  error: () => undefined,
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+};
 
 export function nodeInfo(hostname: string): NodeInfo {
   return {
     agentVersion: '0.1.0',
-    system: { hostname, os: 'Debian GNU/Linux 12', arch: 'x86_64', kernel: '6.1.0', cpus: 2, memoryTotalBytes: 4e9, memoryAvailableBytes: 3e9, diskFreeBytes: 1e10, diskTotalBytes: 2e10, load: [0.1, 0.2, 0.3], uptimeSeconds: 100, nodeVersion: 'v20.0.0' },
-    providers: { docker: { available: true, version: '24.0' }, lxc: { available: false, error: 'no lxc' }, qemu: { available: true, version: '7.2', kvm: false } },
+    system: {
+      hostname,
+      os: 'Debian GNU/Linux 12',
+      arch: 'x86_64',
+      kernel: '6.1.0',
+      cpus: 2,
+      memoryTotalBytes: 4e9,
+      memoryAvailableBytes: 3e9,
+      diskFreeBytes: 1e10,
+      diskTotalBytes: 2e10,
+      load: [0.1, 0.2, 0.3],
+      uptimeSeconds: 100,
+      nodeVersion: 'v20.0.0',
+    },
+    providers: {
+      docker: { available: true, version: '24.0' },
+      lxc: { available: false, error: 'no lxc' },
+      qemu: { available: true, version: '7.2', kvm: false },
+    },
   };
 }
 
@@ -31,7 +54,10 @@ export class FakeAgentClient implements AgentClient {
   connects = 0;
   private readonly listeners = new Set<(s: LinkState, e?: VendettaError) => void>();
 
-  constructor(readonly nodeName: string, public behaviour: Behaviour = 'ok') {}
+  constructor(
+    readonly nodeName: string,
+    public behaviour: Behaviour = 'ok',
+  ) {}
 
   async connect(): Promise<InitializeResult> {
     if (this.state === 'online' && this.agent) return this.agent;
@@ -39,14 +65,27 @@ export class FakeAgentClient implements AgentClient {
     this.set('connecting');
     if (this.behaviour === 'hang') return new Promise(() => undefined);
     if (this.behaviour !== 'ok') {
-      const e = this.behaviour === 'auth-fail'
-        ? new VendettaError('AUTH_FAILED', `dev@${this.nodeName} refused the SSH key`, { node: this.nodeName, hint: 'install the key' })
-        : new VendettaError('NODE_UNREACHABLE', `Cannot reach ${this.nodeName}`, { node: this.nodeName, hint: 'check the network' });
+      const e =
+        this.behaviour === 'auth-fail'
+          ? new VendettaError('AUTH_FAILED', `dev@${this.nodeName} refused the SSH key`, {
+              node: this.nodeName,
+              hint: 'install the key',
+            })
+          : new VendettaError('NODE_UNREACHABLE', `Cannot reach ${this.nodeName}`, {
+              node: this.nodeName,
+              hint: 'check the network',
+            });
       this.lastError = e;
       this.set('offline', e);
       throw e;
     }
-    this.agent = { protocolVersion: 1, agentVersion: '0.1.0', buildId: 'test', pid: 4242, startedAt: new Date().toISOString() };
+    this.agent = {
+      protocolVersion: 1,
+      agentVersion: '0.1.0',
+      buildId: 'test',
+      pid: 4242,
+      startedAt: new Date().toISOString(),
+    };
     this.lastSeen = new Date();
     this.lastError = undefined;
     this.set('online');
@@ -102,7 +141,11 @@ export function fakeKey(seed: string): HostKey {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(type.length);
   const key = Buffer.concat([len, type, createHash('sha256').update(seed).digest()]);
-  return { keyType: 'ssh-ed25519', key, fingerprint: 'SHA256:' + createHash('sha256').update(key).digest('base64').replace(/=+$/, '') };
+  return {
+    keyType: 'ssh-ed25519',
+    key,
+    fingerprint: 'SHA256:' + createHash('sha256').update(key).digest('base64').replace(/=+$/, ''),
+  };
 }
 
 export class FakeSsh implements SshLayer {
@@ -143,9 +186,23 @@ export class FakeSsh implements SshLayer {
     this.purged.push(target.name);
   }
   readonly prepared: string[] = [];
-  async prepare(target: SshNodeTarget, provider: PrepareProvider, opts: { dryRun: boolean; announce: (i: number, n: number, title: string, command: string) => void }): Promise<PrepareOutcome> {
+  async prepare(
+    target: SshNodeTarget,
+    provider: PrepareProvider,
+    opts: { dryRun: boolean; announce: (i: number, n: number, title: string, command: string) => void },
+  ): Promise<PrepareOutcome> {
     this.prepared.push(`${target.name}:${provider}${opts.dryRun ? ':dry' : ''}`);
     opts.announce(1, 1, `install ${provider}`, `sudo apt-get install ${provider}`);
-    return { steps: [{ title: `install ${provider}`, command: `sudo apt-get install ${provider}`, status: opts.dryRun ? 'planned' : 'ran' }], privilege: 'sudo', system: 'Debian (x86_64), apt, as dev via sudo' };
+    return {
+      steps: [
+        {
+          title: `install ${provider}`,
+          command: `sudo apt-get install ${provider}`,
+          status: opts.dryRun ? 'planned' : 'ran',
+        },
+      ],
+      privilege: 'sudo',
+      system: 'Debian (x86_64), apt, as dev via sudo',
+    };
   }
 }

@@ -27,7 +27,15 @@ describe('node manager', () => {
     ssh.presented.set('10.0.0.1:22', fakeKey('one'));
     ssh.presented.set('10.0.0.2:22', fakeKey('two'));
     local = new FakeAgentClient('local');
-    manager = new NodeManager({ paths, log: nullLog, registry, ssh, agentBundle: '/nonexistent/agent.js', createLocalClient: () => local, statusTimeoutMs: 300 });
+    manager = new NodeManager({
+      paths,
+      log: nullLog,
+      registry,
+      ssh,
+      agentBundle: '/nonexistent/agent.js',
+      createLocalClient: () => local,
+      statusTimeoutMs: 300,
+    });
     manager.start();
   });
   afterEach(async () => {
@@ -37,12 +45,17 @@ describe('node manager', () => {
   });
 
   const add = (name: string, host: string, extra: Record<string, unknown> = {}, steps: string[] = []) =>
-    manager.add({ name, host, port: 22, user: 'dev', ...extra }, (step, total, message) => steps.push(`${step}/${total} ${message}`));
+    manager.add({ name, host, port: 22, user: 'dev', ...extra }, (step, total, message) =>
+      steps.push(`${step}/${total} ${message}`),
+    );
 
   it('lists the built-in local node, starting its agent only when asked', async () => {
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(local.connects, 0);
-    assert.deepEqual(manager.list().map((n) => [n.name, n.transport, n.status]), [['local', 'local', 'unknown']]);
+    assert.deepEqual(
+      manager.list().map((n) => [n.name, n.transport, n.status]),
+      [['local', 'local', 'unknown']],
+    );
     const [s] = await manager.status('local');
     assert.equal(s?.status, 'online');
     assert.equal(local.connects, 1);
@@ -51,9 +64,15 @@ describe('node manager', () => {
   });
 
   it("gives a node's idleTimeout from nodes.yaml in milliseconds, and none for a node without one", () => {
-    writeFileSync(paths.nodesFile, 'nodes:\n  - name: b1\n    host: 10.0.0.1\n    idleTimeout: 45m\n  - name: b2\n    host: 10.0.0.2\n');
+    writeFileSync(
+      paths.nodesFile,
+      'nodes:\n  - name: b1\n    host: 10.0.0.1\n    idleTimeout: 45m\n  - name: b2\n    host: 10.0.0.2\n',
+    );
     registry.reload();
-    assert.deepEqual(['b1', 'b2', 'local', 'nope'].map((n) => manager.idleTimeoutMs(n)), [2_700_000, undefined, undefined, undefined]);
+    assert.deepEqual(
+      ['b1', 'b2', 'local', 'nope'].map((n) => manager.idleTimeoutMs(n)),
+      [2_700_000, undefined, undefined, undefined],
+    );
   });
 
   it('refuses an unconfirmed host key, with the fingerprint in details, and writes nothing', async () => {
@@ -71,22 +90,40 @@ describe('node manager', () => {
   it('adds a node whose fingerprint matches: pins, installs, saves, reports each step', async () => {
     const steps: string[] = [];
     const result = await add('b1', '10.0.0.1', { hostKeyFingerprint: fakeKey('one').fingerprint }, steps);
-    assert.deepEqual(steps.map((s) => s.slice(0, 3)), ['1/4', '2/4', '3/4', '4/4']);
+    assert.deepEqual(
+      steps.map((s) => s.slice(0, 3)),
+      ['1/4', '2/4', '3/4', '4/4'],
+    );
     assert.equal(result.node.status, 'online');
     assert.equal(result.node.system?.hostname, 'b1');
     assert.equal(result.hostKeyFingerprint, fakeKey('one').fingerprint);
     assert.equal(ssh.pins.get('10.0.0.1:22')?.fingerprint, fakeKey('one').fingerprint);
-    assert.match(readFileSync(paths.nodesFile, 'utf8'), new RegExp(`hostKey: ${fakeKey('one').fingerprint.replace(/[+/]/g, '.')}`));
-    assert.deepEqual(manager.list().map((n) => [n.name, n.status]), [['local', 'unknown'], ['b1', 'online']]);
-    await assert.rejects(add('b1', '10.0.0.1', { acceptNewHostKey: true }), (e: VendettaError) => e.code === 'NODE_EXISTS');
+    assert.match(
+      readFileSync(paths.nodesFile, 'utf8'),
+      new RegExp(`hostKey: ${fakeKey('one').fingerprint.replace(/[+/]/g, '.')}`),
+    );
+    assert.deepEqual(
+      manager.list().map((n) => [n.name, n.status]),
+      [
+        ['local', 'unknown'],
+        ['b1', 'online'],
+      ],
+    );
+    await assert.rejects(
+      add('b1', '10.0.0.1', { acceptNewHostKey: true }),
+      (e: VendettaError) => e.code === 'NODE_EXISTS',
+    );
   });
 
   it('refuses a fingerprint that does not match, naming both', async () => {
-    await assert.rejects(add('b1', '10.0.0.1', { hostKeyFingerprint: fakeKey('other').fingerprint }), (e: VendettaError) => {
-      assert.equal(e.code, 'HOST_KEY_MISMATCH');
-      assert.ok(e.message.includes(fakeKey('one').fingerprint) && e.message.includes(fakeKey('other').fingerprint));
-      return true;
-    });
+    await assert.rejects(
+      add('b1', '10.0.0.1', { hostKeyFingerprint: fakeKey('other').fingerprint }),
+      (e: VendettaError) => {
+        assert.equal(e.code, 'HOST_KEY_MISMATCH');
+        assert.ok(e.message.includes(fakeKey('one').fingerprint) && e.message.includes(fakeKey('other').fingerprint));
+        return true;
+      },
+    );
     assert.equal(existsSync(paths.nodesFile), false);
   });
 
@@ -100,7 +137,11 @@ describe('node manager', () => {
       assert.match(e.hint ?? '', /--replace-host-key/);
       return true;
     });
-    await assert.rejects(add('b1', '10.0.0.1', { replaceHostKey: true }), (e: VendettaError) => e.code === 'HOST_KEY_UNCONFIRMED' && e.details?.pinnedFingerprint === fakeKey('one').fingerprint);
+    await assert.rejects(
+      add('b1', '10.0.0.1', { replaceHostKey: true }),
+      (e: VendettaError) =>
+        e.code === 'HOST_KEY_UNCONFIRMED' && e.details?.pinnedFingerprint === fakeKey('one').fingerprint,
+    );
     await add('b1', '10.0.0.1', { replaceHostKey: true, hostKeyFingerprint: fakeKey('reinstalled').fingerprint });
     assert.equal(ssh.pins.get('10.0.0.1:22')?.fingerprint, fakeKey('reinstalled').fingerprint);
     assert.equal(registry.list().filter((n) => n.name === 'b1').length, 1);
@@ -110,29 +151,45 @@ describe('node manager', () => {
     ssh.behaviours.set('10.0.0.2', 'auth-fail');
     await add('b1', '10.0.0.1', { acceptNewHostKey: true });
     const before = readFileSync(paths.nodesFile, 'utf8');
-    await assert.rejects(add('b2', '10.0.0.2', { acceptNewHostKey: true }), (e: VendettaError) => e.code === 'AUTH_FAILED' && e.node === 'b2');
+    await assert.rejects(
+      add('b2', '10.0.0.2', { acceptNewHostKey: true }),
+      (e: VendettaError) => e.code === 'AUTH_FAILED' && e.node === 'b2',
+    );
     assert.equal(readFileSync(paths.nodesFile, 'utf8'), before);
     assert.equal(ssh.pins.has('10.0.0.2:22'), false, 'the pin made for the failed add is undone');
     assert.equal(ssh.clients.at(-1)?.closed, true);
-    assert.deepEqual(manager.list().map((n) => n.name), ['local', 'b1']);
+    assert.deepEqual(
+      manager.list().map((n) => n.name),
+      ['local', 'b1'],
+    );
   });
 
   it('stops and undoes an add whose client went away before it finished', async () => {
     const source = new CancellationTokenSource();
-    const add = manager.add({ name: 'b1', host: '10.0.0.1', port: 22, user: 'dev', acceptNewHostKey: true }, (step) => {
-      if (step === 3) source.cancel();
-    }, source.token);
+    const add = manager.add(
+      { name: 'b1', host: '10.0.0.1', port: 22, user: 'dev', acceptNewHostKey: true },
+      (step) => {
+        if (step === 3) source.cancel();
+      },
+      source.token,
+    );
     await assert.rejects(add, (e: VendettaError) => e.code === 'CANCELLED' && /nothing was saved/.test(e.message));
     assert.equal(existsSync(paths.nodesFile), false);
     assert.equal(ssh.pins.size, 0);
     assert.equal(ssh.clients.at(-1)?.closed, true);
-    assert.deepEqual(manager.list().map((n) => n.name), ['local']);
+    assert.deepEqual(
+      manager.list().map((n) => n.name),
+      ['local'],
+    );
   });
 
   it('registers without installing when asked (no agent connection)', async () => {
     const steps: string[] = [];
     const r = await add('b1', '10.0.0.1', { acceptNewHostKey: true, install: false }, steps);
-    assert.deepEqual(steps.map((s) => s.slice(0, 3)), ['1/3', '2/3', '3/3']);
+    assert.deepEqual(
+      steps.map((s) => s.slice(0, 3)),
+      ['1/3', '2/3', '3/3'],
+    );
     assert.equal(r.node.agentVersion, null);
     assert.equal(ssh.clients.at(-1)?.connects ?? 0, 0);
   });
@@ -147,7 +204,14 @@ describe('node manager', () => {
     const status = await manager.status();
     const ms = Date.now() - t0;
     assert.ok(ms < 600, `parallel: ${ms} ms`);
-    assert.deepEqual(status.map((s) => [s.name, s.status]), [['local', 'online'], ['b1', 'online'], ['b2', 'offline']]);
+    assert.deepEqual(
+      status.map((s) => [s.name, s.status]),
+      [
+        ['local', 'online'],
+        ['b1', 'online'],
+        ['b2', 'offline'],
+      ],
+    );
     assert.equal(status[2]?.error?.code, 'NODE_UNREACHABLE');
     assert.equal(status[1]?.system?.cpus, 2);
     assert.ok((status[1]?.latencyMs ?? -1) >= 0);
@@ -168,8 +232,14 @@ describe('node manager', () => {
     await manager.remove('b1', true);
     assert.deepEqual(ssh.purged, ['b1']);
     assert.equal(ssh.pins.size, 0);
-    assert.deepEqual(registry.list().map((n) => n.name), ['local']);
-    await assert.rejects(manager.remove('b1', false), (e: VendettaError) => e.code === 'NODE_NOT_FOUND' && /node list/.test(e.hint ?? ''));
+    assert.deepEqual(
+      registry.list().map((n) => n.name),
+      ['local'],
+    );
+    await assert.rejects(
+      manager.remove('b1', false),
+      (e: VendettaError) => e.code === 'NODE_NOT_FOUND' && /node list/.test(e.hint ?? ''),
+    );
     await assert.rejects(manager.remove('local', false), (e: VendettaError) => e.code === 'INVALID_NAME');
     await assert.rejects(manager.test('nope'), (e: VendettaError) => e.code === 'NODE_NOT_FOUND');
   });
@@ -180,7 +250,10 @@ describe('node manager', () => {
     registry.upsert({ name: 'b3', host: '10.0.0.3' });
     registry.remove('b1');
     await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(manager.list().map((n) => n.name), ['local', 'b3']);
+    assert.deepEqual(
+      manager.list().map((n) => n.name),
+      ['local', 'b3'],
+    );
     assert.equal(b1.closed, true);
     assert.equal(ssh.clients.find((c) => c.nodeName === 'b3')?.connects, 1);
   });

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
-import { LogFormatter, formatPorts, formatServices, forwardLine, anyServiceFailed } from '../../../coordinator/cli/serviceOutput';
+import {
+  LogFormatter,
+  formatPorts,
+  formatServices,
+  forwardLine,
+  anyServiceFailed,
+} from '../../../coordinator/cli/serviceOutput';
 import { clockTime } from '../../../coordinator/timeText';
 import { VendettaError } from '../../../coordinator/errors';
 import { parsePortMapping, parseSince } from '../../../coordinator/services/parse';
@@ -12,7 +18,20 @@ describe('what people type for forward and logs', () => {
     assert.deepEqual(parsePortMapping('8080:18080'), { port: 8080, localPort: 18080 });
     assert.deepEqual(parsePortMapping(' 1:65535 '), { port: 1, localPort: 65535 });
     assert.deepEqual(parsePortMapping('8080:0'), { port: 8080 }, ':0 is no preference, as leaving it out');
-    for (const bad of ['', '0', '65536', '80:', ':80', '0:80', 'http', '80:90:100', '-1', '8080.5', '1e3', '00000080808']) {
+    for (const bad of [
+      '',
+      '0',
+      '65536',
+      '80:',
+      ':80',
+      '0:80',
+      'http',
+      '80:90:100',
+      '-1',
+      '8080.5',
+      '1e3',
+      '00000080808',
+    ]) {
       assert.throws(() => parsePortMapping(bad), usage, bad);
     }
   });
@@ -26,7 +45,17 @@ describe('what people type for forward and logs', () => {
     assert.equal(parseSince('250ms', now), '2024-05-01T11:59:59.750Z');
     assert.equal(parseSince('2024-05-01T10:00:00Z', now), '2024-05-01T10:00:00.000Z');
     assert.equal(parseSince('2024-05-01T12:00:00+02:00', now), '2024-05-01T10:00:00.000Z');
-    for (const bad of ['', '5', 'm5', '5 minutes', '-5m', '1.5h', 'yesterday', '2024-13-45T99:00:00Z', '5m; rm -rf /']) {
+    for (const bad of [
+      '',
+      '5',
+      'm5',
+      '5 minutes',
+      '-5m',
+      '1.5h',
+      'yesterday',
+      '2024-13-45T99:00:00Z',
+      '5m; rm -rf /',
+    ]) {
       assert.throws(() => parseSince(bad, now), usage, bad);
     }
   });
@@ -44,12 +73,27 @@ describe('how services, ports and log lines read on a terminal', () => {
 
   it('log lines: `HH:MM:SS.mmm service | line`, labels aligned as longer names appear; one service: no label', () => {
     const f = new LogFormatter(true, ['db', 'api']);
-    assert.equal(f.format({ time: '2024-05-01T09:08:07.006Z', service: 'db', stream: 'stdout', line: 'ready' }), '09:08:07.006 db  | ready');
-    assert.equal(f.format({ time: '2024-05-01T09:08:07.100Z', service: 'api', stream: 'stderr', line: 'listening\n' }), '09:08:07.100 api | listening');
-    assert.equal(f.format({ time: '2024-05-01T09:08:08.000Z', service: 'postStart', stream: 'system', line: 'done' }), '09:08:08.000 postStart | done');
-    assert.equal(f.format({ time: '2024-05-01T09:08:09.000Z', service: 'db', stream: 'stdout', line: 'x' }), '09:08:09.000 db        | x');
+    assert.equal(
+      f.format({ time: '2024-05-01T09:08:07.006Z', service: 'db', stream: 'stdout', line: 'ready' }),
+      '09:08:07.006 db  | ready',
+    );
+    assert.equal(
+      f.format({ time: '2024-05-01T09:08:07.100Z', service: 'api', stream: 'stderr', line: 'listening\n' }),
+      '09:08:07.100 api | listening',
+    );
+    assert.equal(
+      f.format({ time: '2024-05-01T09:08:08.000Z', service: 'postStart', stream: 'system', line: 'done' }),
+      '09:08:08.000 postStart | done',
+    );
+    assert.equal(
+      f.format({ time: '2024-05-01T09:08:09.000Z', service: 'db', stream: 'stdout', line: 'x' }),
+      '09:08:09.000 db        | x',
+    );
     const one = new LogFormatter(false);
-    assert.equal(one.format({ time: '2024-05-01T23:59:59.999Z', service: 'db', stream: 'stdout', line: 'only the line' }), '23:59:59.999 only the line');
+    assert.equal(
+      one.format({ time: '2024-05-01T23:59:59.999Z', service: 'db', stream: 'stdout', line: 'only the line' }),
+      '23:59:59.999 only the line',
+    );
     assert.equal(clockTime('not a time'), '??:??:??.???');
   });
 
@@ -66,7 +110,14 @@ describe('how services, ports and log lines read on a terminal', () => {
 
   it('services: state, ports, restarts and why; a failed one is named by its last check', () => {
     const services = [
-      { name: 'db', state: 'unhealthy' as const, port: 7070, nodePort: 41002, restarts: 0, lastCheck: { at: '', ok: false, output: 'connect ECONNREFUSED\n127.0.0.1:7070' } },
+      {
+        name: 'db',
+        state: 'unhealthy' as const,
+        port: 7070,
+        nodePort: 41002,
+        restarts: 0,
+        lastCheck: { at: '', ok: false, output: 'connect ECONNREFUSED\n127.0.0.1:7070' },
+      },
       { name: 'api', state: 'waiting' as const, restarts: 0, reason: 'waiting for db (unhealthy)' },
     ];
     const out = formatServices(services);
@@ -85,6 +136,16 @@ describe('how services, ports and log lines read on a terminal', () => {
     assert.match(after, /^b +running +- +- +0 +-$/m);
     assert.match(after, /^c +exited +- +- +0 +exited with code 127: command not found$/m);
     assert.match(after, /^d +crashloop +- +- +5 +exit 1$/m);
-    assert.equal(forwardLine({ workspace: 'hello', node: 'local', port: 8080, nodePort: 41000, localPort: 18080, url: 'http://127.0.0.1:18080' }), 'Forwarding http://127.0.0.1:18080 → hello:8080 (node local)');
+    assert.equal(
+      forwardLine({
+        workspace: 'hello',
+        node: 'local',
+        port: 8080,
+        nodePort: 41000,
+        localPort: 18080,
+        url: 'http://127.0.0.1:18080',
+      }),
+      'Forwarding http://127.0.0.1:18080 → hello:8080 (node local)',
+    );
   });
 });

@@ -106,14 +106,36 @@ describe('services, ports and logs through the coordinator', () => {
     agent.nodePorts.set('web', portOf(web));
     const registry = new NodeRegistry(paths, nullLogger);
     registry.reload();
-    const nodes = new NodeManager({ paths, log: nullLogger, registry, ssh: new FakeSsh(), agentBundle: '/x', createLocalClient: () => new FakeAgentClient('local') });
-    workspaces = new WorkspaceManager({ paths, log: nullLogger, nodes: { agentClient: () => agent }, proxyCommand: ['/n', '/v', 'ssh-proxy'] });
+    const nodes = new NodeManager({
+      paths,
+      log: nullLogger,
+      registry,
+      ssh: new FakeSsh(),
+      agentBundle: '/x',
+      createLocalClient: () => new FakeAgentClient('local'),
+    });
+    workspaces = new WorkspaceManager({
+      paths,
+      log: nullLogger,
+      nodes: { agentClient: () => agent },
+      proxyCommand: ['/n', '/v', 'ssh-proxy'],
+    });
     services = new ServicesManager(workspaces, nullLogger);
     mkdirSync(paths.root, { recursive: true, mode: 0o700 });
     server = new CoordinatorServer({
       socketPath: paths.socket,
       log: nullLogger,
-      handlers: createHandlers({ paths, manager: nodes, registry, ssh: new FakeSsh(), workspaces, services, startedAt: new Date(), clientCount: () => 0, shutdown: () => undefined }),
+      handlers: createHandlers({
+        paths,
+        manager: nodes,
+        registry,
+        ssh: new FakeSsh(),
+        workspaces,
+        services,
+        startedAt: new Date(),
+        clientCount: () => 0,
+        shutdown: () => undefined,
+      }),
     });
     await server.listen();
     nodes.start();
@@ -135,9 +157,24 @@ describe('services, ports and logs through the coordinator', () => {
     const steps: string[] = [];
     c.onProgress('t1', (p) => steps.push(`${p.step}/${p.total} ${p.message}`));
     const r = await c.request(WorkspaceUp, { path: project, progressToken: 't1' });
-    assert.deepEqual(r.services?.map((s) => [s.name, s.state]), [['db', 'healthy'], ['web', 'healthy']]);
-    assert.ok(agent.calls.indexOf('services/start') > agent.calls.indexOf('workspaces/manifest'), `services start after the sync: ${agent.calls.join(' ')}`);
-    assert.deepEqual(agent.workspaces.get('hello')!.spec.services?.map((s) => [s.name, s.dependsOn, s.port, s.restart]), [['db', [], 7070, 'on-failure'], ['web', ['db'], 8080, 'always']]);
+    assert.deepEqual(
+      r.services?.map((s) => [s.name, s.state]),
+      [
+        ['db', 'healthy'],
+        ['web', 'healthy'],
+      ],
+    );
+    assert.ok(
+      agent.calls.indexOf('services/start') > agent.calls.indexOf('workspaces/manifest'),
+      `services start after the sync: ${agent.calls.join(' ')}`,
+    );
+    assert.deepEqual(
+      agent.workspaces.get('hello')!.spec.services?.map((s) => [s.name, s.dependsOn, s.port, s.restart]),
+      [
+        ['db', [], 7070, 'on-failure'],
+        ['web', ['db'], 8080, 'always'],
+      ],
+    );
     await waitFor(() => steps.some((s) => s.startsWith('6/6 Services: db healthy, web healthy')), 'the services step');
     assert.ok(steps.includes('1/6 Reading the workspace config'), steps.join('\n'));
 
@@ -145,13 +182,23 @@ describe('services, ports and logs through the coordinator', () => {
     const again = await c.request(WorkspaceUp, { path: project });
     assert.equal(again.existed, true);
     assert.ok(!agent.calls.includes('services/start'), `nothing restarted: ${agent.calls.join(' ')}`);
-    assert.deepEqual(again.services?.map((s) => s.state), ['healthy', 'healthy']);
+    assert.deepEqual(
+      again.services?.map((s) => s.state),
+      ['healthy', 'healthy'],
+    );
 
     agent.services.get('hello')![1]!.state = 'crashloop';
     agent.calls.length = 0;
     const third = await c.request(WorkspaceUp, { path: project });
-    assert.deepEqual(agent.calls.filter((m) => m === 'services/start'), ['services/start'], 'only the dead one is started');
-    assert.deepEqual(third.services?.map((s) => s.state), ['healthy', 'healthy']);
+    assert.deepEqual(
+      agent.calls.filter((m) => m === 'services/start'),
+      ['services/start'],
+      'only the dead one is started',
+    );
+    assert.deepEqual(
+      third.services?.map((s) => s.state),
+      ['healthy', 'healthy'],
+    );
   });
 
   it('up --forward forwards forwardPorts; ports lists every service port, the forwarded one with its local URL', async () => {
@@ -163,11 +210,20 @@ describe('services, ports and logs through the coordinator', () => {
     assert.equal(f.url, `http://127.0.0.1:${f.localPort}`);
     assert.equal(await roundTrip(f.localPort, 'ping'), 'web:ping');
     const rows = await c.request(ListPortsRequest, { name: 'hello' });
-    assert.deepEqual(rows.map((p) => [p.service, p.port, p.nodePort, p.health, p.localPort]), [['db', 7070, portOf(db), 'healthy', undefined], ['web', 8080, portOf(web), 'healthy', f.localPort]]);
+    assert.deepEqual(
+      rows.map((p) => [p.service, p.port, p.nodePort, p.health, p.localPort]),
+      [
+        ['db', 7070, portOf(db), 'healthy', undefined],
+        ['web', 8080, portOf(web), 'healthy', f.localPort],
+      ],
+    );
     assert.equal(rows[0]!.url, `http://127.0.0.1:${portOf(db)}`);
     // The same port again: the same forward.
     assert.deepEqual(await c.request(ForwardPortRequest, { name: 'hello', port: 8080 }), f);
-    await assert.rejects(c.request(ForwardPortRequest, { name: 'hello', port: 8080, localPort: f.localPort === 1 ? 2 : 1 }), (e: VendettaError) => e.code === 'TUNNEL_FAILED' && /already forwarded/.test(e.message));
+    await assert.rejects(
+      c.request(ForwardPortRequest, { name: 'hello', port: 8080, localPort: f.localPort === 1 ? 2 : 1 }),
+      (e: VendettaError) => e.code === 'TUNNEL_FAILED' && /already forwarded/.test(e.message),
+    );
     // rm ends it.
     await c.request(RemoveWorkspaceRequest, { name: 'hello', force: true });
     assert.deepEqual(await c.request(ListForwardsRequest, {}), []);
@@ -183,7 +239,10 @@ describe('services, ports and logs through the coordinator', () => {
     // The node link drops for one connection (the pool reconnects on the next).
     const open = agent.openTcp.bind(agent);
     let failures = 1;
-    agent.openTcp = (h, p) => (failures-- > 0 ? Promise.reject(new VendettaError('NODE_UNREACHABLE', 'link lost', { hint: 'wait' })) : open(h, p));
+    agent.openTcp = (h, p) =>
+      failures-- > 0
+        ? Promise.reject(new VendettaError('NODE_UNREACHABLE', 'link lost', { hint: 'wait' }))
+        : open(h, p);
     assert.equal(await roundTrip(held.localPort, 'b'), '', 'the connection during the outage is closed');
     assert.equal(await roundTrip(held.localPort, 'c'), 'db:c', 'the next one works');
 
@@ -203,10 +262,13 @@ describe('services, ports and logs through the coordinator', () => {
     assert.equal((await other.request(ListForwardsRequest, {})).length, 1);
     c.dispose();
     await waitFor(() => services.forwards.list().length === 0, 'the held forward to end');
-    assert.equal(await other.request(UnforwardPortRequest, { workspace: 'hello', port: 7070 }).then((r) => r.stopped), false);
+    assert.equal(
+      await other.request(UnforwardPortRequest, { workspace: 'hello', port: 7070 }).then((r) => r.stopped),
+      false,
+    );
   });
 
-  it('a forward refuses connections while its workspace is stopped (the node port may be another process\'s), saying why to listeners, and carries them again once it runs', async () => {
+  it("a forward refuses connections while its workspace is stopped (the node port may be another process's), saying why to listeners, and carries them again once it runs", async () => {
     const c = await client();
     await c.request(WorkspaceUp, { path: project });
     const f = await c.request(ForwardPortRequest, { name: 'hello', port: 8080, untilDisconnect: true });
@@ -216,19 +278,30 @@ describe('services, ports and logs through the coordinator', () => {
     agent.workspaces.get('hello')!.state = 'stopped';
     // Another process holds the node port now: not a byte of the laptop's may reach it.
     let received = '';
-    web.on('connection', (sock: Socket) => sock.on('data', (d: Buffer) => (received += d.toString())).on('error', () => undefined));
+    web.on('connection', (sock: Socket) =>
+      sock.on('data', (d: Buffer) => (received += d.toString())).on('error', () => undefined),
+    );
     assert.equal(await roundTrip(f.localPort, 'secret'), '', 'the connection is closed, nothing carried either way');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(received, '', 'nothing reached the node port');
     await waitFor(() => refusals.length === 1, 'the refusal notification');
-    assert.deepEqual([refusals[0]!.workspace, refusals[0]!.port, refusals[0]!.localPort, refusals[0]!.error.code], ['hello', 8080, f.localPort, 'TUNNEL_FAILED']);
-    assert.match(refusals[0]!.error.message, new RegExp(`^Refused a connection to http://127\\.0\\.0\\.1:${f.localPort}: Workspace hello is not running`));
+    assert.deepEqual(
+      [refusals[0]!.workspace, refusals[0]!.port, refusals[0]!.localPort, refusals[0]!.error.code],
+      ['hello', 8080, f.localPort, 'TUNNEL_FAILED'],
+    );
+    assert.match(
+      refusals[0]!.error.message,
+      new RegExp(`^Refused a connection to http://127\\.0\\.0\\.1:${f.localPort}: Workspace hello is not running`),
+    );
     assert.match(refusals[0]!.error.hint ?? '', /workspace start hello/);
     agent.workspaces.get('hello')!.state = 'running';
     assert.equal(await roundTrip(f.localPort, 'b'), 'web:b');
     // A link that is down is not a refusal: nothing is said.
     const request = agent.request.bind(agent);
-    agent.request = ((type: { method: string }, params: unknown) => (type.method === 'services/nodePort' ? Promise.reject(new VendettaError('NODE_UNREACHABLE', 'link lost')) : request(type as never, params as never))) as typeof agent.request;
+    agent.request = ((type: { method: string }, params: unknown) =>
+      type.method === 'services/nodePort'
+        ? Promise.reject(new VendettaError('NODE_UNREACHABLE', 'link lost'))
+        : request(type as never, params as never)) as typeof agent.request;
     assert.equal(await roundTrip(f.localPort, 'c'), '');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(refusals.length, 1);
@@ -237,28 +310,52 @@ describe('services, ports and logs through the coordinator', () => {
   it('a forward of a port no service has, or of one not published, says which ports there are', async () => {
     const c = await client();
     await c.request(WorkspaceUp, { path: project });
-    await assert.rejects(c.request(ForwardPortRequest, { name: 'hello', port: 9999 }), (e: VendettaError) => e.code === 'INVALID_PARAMS' && /7070 \(db\), 8080 \(web\)/.test(e.hint ?? ''));
+    await assert.rejects(
+      c.request(ForwardPortRequest, { name: 'hello', port: 9999 }),
+      (e: VendettaError) => e.code === 'INVALID_PARAMS' && /7070 \(db\), 8080 \(web\)/.test(e.hint ?? ''),
+    );
     await c.request(StopServicesRequest, { name: 'hello', service: 'web' });
     delete agent.services.get('hello')![1]!.nodePort;
-    await assert.rejects(c.request(ForwardPortRequest, { name: 'hello', port: 8080 }), (e: VendettaError) => e.code === 'WORKSPACE_STATE' && /not published/.test(e.message));
-    await assert.rejects(c.request(ForwardPortRequest, { name: 'hello', port: 70000 } as never), (e: VendettaError) => e.code === 'INVALID_PARAMS');
-    await assert.rejects(c.request(ForwardPortRequest, { name: 'hello', port: 7070, bogus: 1 } as never), (e: VendettaError) => e.code === 'INVALID_PARAMS');
+    await assert.rejects(
+      c.request(ForwardPortRequest, { name: 'hello', port: 8080 }),
+      (e: VendettaError) => e.code === 'WORKSPACE_STATE' && /not published/.test(e.message),
+    );
+    await assert.rejects(
+      c.request(ForwardPortRequest, { name: 'hello', port: 70000 } as never),
+      (e: VendettaError) => e.code === 'INVALID_PARAMS',
+    );
+    await assert.rejects(
+      c.request(ForwardPortRequest, { name: 'hello', port: 7070, bogus: 1 } as never),
+      (e: VendettaError) => e.code === 'INVALID_PARAMS',
+    );
   });
 
   it('services list/start/stop go to the node; status shows them; workspace start starts them again', async () => {
     const c = await client();
     await c.request(WorkspaceUp, { path: project });
     const stopped = await c.request(StopServicesRequest, { name: 'hello', service: 'db' });
-    assert.deepEqual(stopped.services.map((s) => s.state), ['stopped', 'healthy']);
+    assert.deepEqual(
+      stopped.services.map((s) => s.state),
+      ['stopped', 'healthy'],
+    );
     const listed = await c.request(ListServicesRequest, { name: 'hello' });
     assert.deepEqual([listed.name, listed.node], ['hello', 'local']);
     const status = await c.request(WorkspaceStatusRequest, { name: 'hello' });
-    assert.deepEqual(status.services?.map((s) => s.state), ['stopped', 'healthy']);
+    assert.deepEqual(
+      status.services?.map((s) => s.state),
+      ['stopped', 'healthy'],
+    );
     agent.calls.length = 0;
     await c.request(StartWorkspaceRequest, { name: 'hello' });
     assert.deepEqual(agent.calls, ['workspaces/start', 'services/start']);
-    assert.deepEqual((await c.request(StartServicesRequest, { name: 'hello' })).services.map((s) => s.state), ['healthy', 'healthy']);
-    await assert.rejects(c.request(StartServicesRequest, { name: 'hello', service: 'Bad Name' }), (e: VendettaError) => e.code === 'INVALID_PARAMS');
+    assert.deepEqual(
+      (await c.request(StartServicesRequest, { name: 'hello' })).services.map((s) => s.state),
+      ['healthy', 'healthy'],
+    );
+    await assert.rejects(
+      c.request(StartServicesRequest, { name: 'hello', service: 'Bad Name' }),
+      (e: VendettaError) => e.code === 'INVALID_PARAMS',
+    );
     // An agent without services: the status still answers, without them.
     agent.failNext.set('services/list', agentError('local', 'METHOD_NOT_FOUND', 'no such method'));
     assert.equal((await c.request(WorkspaceStatusRequest, { name: 'hello' })).services, undefined);
@@ -270,7 +367,10 @@ describe('services, ports and logs through the coordinator', () => {
     const seen: WorkspaceServices[] = [];
     services.onDidChange((w) => seen.push(w));
     await c.request(StopServicesRequest, { name: 'hello', service: 'web' });
-    assert.deepEqual(seen.map((w) => [w.name, w.node, w.services.map((s) => s.state).join(',')]), [['hello', 'local', 'healthy,stopped']]);
+    assert.deepEqual(
+      seen.map((w) => [w.name, w.node, w.services.map((s) => s.state).join(',')]),
+      [['hello', 'local', 'healthy,stopped']],
+    );
     agent.emit('services/didChange', { workspace: 'hello', services: 'not a list' });
     assert.equal(seen.length, 1, 'a malformed change is dropped');
   });
@@ -278,13 +378,33 @@ describe('services, ports and logs through the coordinator', () => {
   it('logs: tail and since pass through; -f relays new lines to the asking client alone until it unfollows or leaves', async () => {
     const c = await client();
     await c.request(WorkspaceUp, { path: project });
-    const line = (service: string, text: string, time = new Date().toISOString()): ServiceLogLine => ({ time, service, stream: 'stdout', line: text });
+    const line = (service: string, text: string, time = new Date().toISOString()): ServiceLogLine => ({
+      time,
+      service,
+      stream: 'stdout',
+      line: text,
+    });
     agent.logLines.push(line('db', 'old', '2000-01-01T00:00:00.000Z'), line('db', 'one'), line('web', 'two'));
-    assert.deepEqual((await c.request(LogsRequest, { name: 'hello', tail: 1 })).lines.map((l) => l.line), ['two']);
-    assert.deepEqual((await c.request(LogsRequest, { name: 'hello', since: '5m' })).lines.map((l) => l.line), ['one', 'two']);
-    assert.deepEqual((await c.request(LogsRequest, { name: 'hello', service: 'db' })).lines.map((l) => l.line), ['old', 'one']);
-    await assert.rejects(c.request(LogsRequest, { name: 'hello', since: 'yesterday' }), (e: VendettaError) => e.code === 'INVALID_PARAMS');
-    await assert.rejects(c.request(LogsRequest, { name: 'hello', follow: true }), (e: VendettaError) => e.code === 'INVALID_PARAMS' && /followToken/.test(e.message));
+    assert.deepEqual(
+      (await c.request(LogsRequest, { name: 'hello', tail: 1 })).lines.map((l) => l.line),
+      ['two'],
+    );
+    assert.deepEqual(
+      (await c.request(LogsRequest, { name: 'hello', since: '5m' })).lines.map((l) => l.line),
+      ['one', 'two'],
+    );
+    assert.deepEqual(
+      (await c.request(LogsRequest, { name: 'hello', service: 'db' })).lines.map((l) => l.line),
+      ['old', 'one'],
+    );
+    await assert.rejects(
+      c.request(LogsRequest, { name: 'hello', since: 'yesterday' }),
+      (e: VendettaError) => e.code === 'INVALID_PARAMS',
+    );
+    await assert.rejects(
+      c.request(LogsRequest, { name: 'hello', follow: true }),
+      (e: VendettaError) => e.code === 'INVALID_PARAMS' && /followToken/.test(e.message),
+    );
 
     const got: string[] = [];
     const otherGot: string[] = [];
@@ -295,7 +415,7 @@ describe('services, ports and logs through the coordinator', () => {
     assert.deepEqual(first.lines, []);
     assert.equal(agent.follows.size, 1);
     const agentToken = [...agent.follows][0]!;
-    assert.notEqual(agentToken, 'mine', 'the node sees the coordinator\'s own token');
+    assert.notEqual(agentToken, 'mine', "the node sees the coordinator's own token");
     agent.emit('services/logLines', { followToken: agentToken, lines: [line('web', 'three')] });
     agent.emit('services/logLines', { followToken: 'someone-else', lines: [line('web', 'nope')] });
     await waitFor(() => got.length === 1, 'the relayed line');

@@ -23,7 +23,11 @@ describe('the ACK nudge on an agent channel (sshd keeps Nagle on)', () => {
    */
   function requests(sent: number, pending: number[]) {
     const r: { sent: number; pending: number[]; waiting?: boolean } = { sent, pending };
-    const seq = { sent: () => r.sent, oldestPending: () => (r.pending.length ? Math.min(...r.pending) : undefined), waiting: () => r.waiting ?? r.pending.length > 0 };
+    const seq = {
+      sent: () => r.sent,
+      oldestPending: () => (r.pending.length ? Math.min(...r.pending) : undefined),
+      waiting: () => r.waiting ?? r.pending.length > 0,
+    };
     return { r, seq };
   }
 
@@ -45,7 +49,7 @@ describe('the ACK nudge on an agent channel (sshd keeps Nagle on)', () => {
     assert.equal(f.adjusts.length, 1, 'nothing due: no extra packet');
   });
 
-  it('does not nudge for a request sent after the data arrived (a busy client\'s next call)', async () => {
+  it("does not nudge for a request sent after the data arrived (a busy client's next call)", async () => {
     const f = fakeChannel();
     const { r, seq } = requests(1, [1]);
     nudgeAcksWhilePending(f.asChannel, seq);
@@ -58,7 +62,7 @@ describe('the ACK nudge on an agent channel (sshd keeps Nagle on)', () => {
     assert.equal(f.adjusts.length, 0, 'request 2 is not held up by anything we received');
   });
 
-  it('arms nothing when the data brought every answer owed (a lone request\'s reply)', async () => {
+  it("arms nothing when the data brought every answer owed (a lone request's reply)", async () => {
     const f = fakeChannel();
     const { r, seq } = requests(1, [1]);
     nudgeAcksWhilePending(f.asChannel, seq);

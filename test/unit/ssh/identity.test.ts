@@ -26,7 +26,10 @@ describe('choosing the SSH key (never a password)', () => {
   });
 
   const invalid = async (p: Promise<unknown>): Promise<VendettaError> => {
-    const err = await p.then(() => undefined, (e: unknown) => e);
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof VendettaError && err.code === 'IDENTITY_INVALID', String(err));
     return err;
   };
@@ -36,7 +39,10 @@ describe('choosing the SSH key (never a password)', () => {
     const file = join(dir, 'id_given');
     writeFileSync(file, pair.private, { mode: 0o600 });
     const id = await ensureIdentity(paths, file);
-    assert.deepEqual({ ...id, publicKey: undefined }, { privateKeyPath: file, useAgent: false, publicKey: undefined, generated: false });
+    assert.deepEqual(
+      { ...id, publicKey: undefined },
+      { privateKeyPath: file, useAgent: false, publicKey: undefined, generated: false },
+    );
     assert.equal(id.publicKey, pair.public.split(' ').slice(0, 2).join(' '));
     const auth = await authMaterial(paths, file);
     assert.equal(auth.publicKeyPath, `${file}.pub`);
@@ -73,7 +79,10 @@ describe('choosing the SSH key (never a password)', () => {
 
   it('says how to have a new key made when the one it generated earlier is unreadable', async () => {
     const first = await ensureIdentity(paths);
-    writeFileSync(first.privateKeyPath!, '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n');
+    writeFileSync(
+      first.privateKeyPath!,
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+    );
     const err = await invalid(ensureIdentity(paths));
     const key = first.privateKeyPath!;
     assert.ok(err.hint?.includes(`delete ${key} and ${key}.pub`), err.hint);
@@ -125,13 +134,19 @@ describe('generating an ed25519 key pair', () => {
 
   it('throws a botched pair away and makes another; gives up with a hint if it never succeeds', () => {
     const good = generateEd25519Pair('x');
-    const botched = { private: good.private.replace(/[A-Za-z]{8}\n/, 'AAAAAAAA\n'), public: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAH+OwnkTVp/RpqIPt+eQWVlhs/FH0w6BQEBWnPHk96A4= x' };
+    const botched = {
+      private: good.private.replace(/[A-Za-z]{8}\n/, 'AAAAAAAA\n'),
+      public: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAH+OwnkTVp/RpqIPt+eQWVlhs/FH0w6BQEBWnPHk96A4= x',
+    };
     assert.ok(utils.parseKey(botched.public) instanceof Error, 'the stand-in is unreadable, as ssh2 makes them');
     let calls = 0;
     const flaky = (() => (++calls < 3 ? botched : good)) as unknown as typeof utils.generateKeyPairSync;
     assert.equal(generateEd25519Pair('x', flaky), good);
     assert.equal(calls, 3);
     const broken = (() => botched) as unknown as typeof utils.generateKeyPairSync;
-    assert.throws(() => generateEd25519Pair('x', broken), (e: VendettaError) => e.code === 'INTERNAL' && /--identity/.test(e.hint ?? ''));
+    assert.throws(
+      () => generateEd25519Pair('x', broken),
+      (e: VendettaError) => e.code === 'INTERNAL' && /--identity/.test(e.hint ?? ''),
+    );
   });
 });

@@ -9,7 +9,8 @@ import { KnownHosts, knownHostsPattern } from '../../../coordinator/ssh/knownHos
 // Public keys and the fingerprints `ssh-keygen -lf` printed for them (OpenSSH 9.2).
 const ED25519 = 'AAAAC3NzaC1lZDI1NTE5AAAAIKsag9CurEouaLnys0y9fGOOQC7kjPl9wuULgWab+TLu';
 const ED25519_FP = 'SHA256:vhkPaBO6jDPaNwj5/UgHAbx9HRSRvK+op10AwK9V3YQ';
-const ECDSA = 'AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBN3E2RD4r+ZqBDZlU4T/XjEABCyeC8Mzt/1R4nN4qMAMzmAbYRmm+e81TlX6bonMImXihZvseqqIYn9i3i4ltGw=';
+const ECDSA =
+  'AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBN3E2RD4r+ZqBDZlU4T/XjEABCyeC8Mzt/1R4nN4qMAMzmAbYRmm+e81TlX6bonMImXihZvseqqIYn9i3i4ltGw=';
 const ECDSA_FP = 'SHA256:3AkAI3/9oc3+5Bg/nz6TV6fg7aCy4PIMkDHsemtOhsg';
 
 const blob = (b64: string) => Buffer.from(b64, 'base64');
@@ -60,7 +61,10 @@ describe('the known_hosts file of pinned keys', () => {
     const kh = new KnownHosts(file);
     await kh.pin('build-1', 22, 'ssh-ed25519', blob(ED25519));
     await kh.pin('10.0.0.5', 2222, 'ecdsa-sha2-nistp256', blob(ECDSA));
-    assert.equal(readFileSync(file, 'utf8'), `build-1 ssh-ed25519 ${ED25519}\n[10.0.0.5]:2222 ecdsa-sha2-nistp256 ${ECDSA}\n`);
+    assert.equal(
+      readFileSync(file, 'utf8'),
+      `build-1 ssh-ed25519 ${ED25519}\n[10.0.0.5]:2222 ecdsa-sha2-nistp256 ${ECDSA}\n`,
+    );
     assert.equal(statSync(file).mode & 0o777, 0o600);
     const hit = kh.lookup('build-1', 22);
     assert.equal(hit?.keyType, 'ssh-ed25519');
@@ -75,15 +79,27 @@ describe('the known_hosts file of pinned keys', () => {
     const kh = new KnownHosts(file);
     await kh.pin('a', 22, 'ssh-ed25519', blob(ED25519));
     const before = readFileSync(file, 'utf8');
-    writeFileSync(file, '# a comment\n@cert-authority *.example.com ssh-ed25519 ' + ED25519 + '\n' + before + 'other,a ssh-ed25519 ' + ED25519 + ' kept comment\n');
+    writeFileSync(
+      file,
+      '# a comment\n@cert-authority *.example.com ssh-ed25519 ' +
+        ED25519 +
+        '\n' +
+        before +
+        'other,a ssh-ed25519 ' +
+        ED25519 +
+        ' kept comment\n',
+    );
     await kh.pin('a', 22, 'ecdsa-sha2-nistp256', blob(ECDSA));
-    assert.equal(readFileSync(file, 'utf8'), [
-      '# a comment',
-      '@cert-authority *.example.com ssh-ed25519 ' + ED25519,
-      'other ssh-ed25519 ' + ED25519 + ' kept comment',
-      'a ecdsa-sha2-nistp256 ' + ECDSA,
-      '',
-    ].join('\n'));
+    assert.equal(
+      readFileSync(file, 'utf8'),
+      [
+        '# a comment',
+        '@cert-authority *.example.com ssh-ed25519 ' + ED25519,
+        'other ssh-ed25519 ' + ED25519 + ' kept comment',
+        'a ecdsa-sha2-nistp256 ' + ECDSA,
+        '',
+      ].join('\n'),
+    );
     assert.equal(kh.lookup('a', 22)?.fingerprint, ECDSA_FP);
     assert.equal(kh.lookup('other', 22)?.fingerprint, ED25519_FP);
   });

@@ -1,12 +1,33 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleDirs } from '../../../coordinator/ssh/agentAttach';
 import { installHint } from '../../../coordinator/ssh/upload';
-import { ATTACH_MARKER, KILL_PROCESS, LIST_BUNDLES, WAIT_FOR_EXIT, parseProbe, probeScript, PRUNE_BUNDLES, RECEIVE_FILE, REMOVE_AGENT_HOME, VERIFY_AND_RENAME } from '../../../coordinator/ssh/remoteScripts';
+import {
+  ATTACH_MARKER,
+  KILL_PROCESS,
+  LIST_BUNDLES,
+  WAIT_FOR_EXIT,
+  parseProbe,
+  probeScript,
+  PRUNE_BUNDLES,
+  RECEIVE_FILE,
+  REMOVE_AGENT_HOME,
+  VERIFY_AND_RENAME,
+} from '../../../coordinator/ssh/remoteScripts';
 import { shScript } from '../../../coordinator/ssh/shellQuote';
 
 /** Runs a command line the way sshd would: through the login shell, here bash. */
@@ -51,8 +72,13 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
   it('skips a Node.js older than 18 and takes the next one', () => {
     const old = fakeNode('node16', 'v16.20.2');
     const good = fakeNode('node20', 'v20.11.1');
-    const p = parseProbe(runRemote(shScript(probeScript([old, join(bin, 'absent'), good]), ['v-b', 'x', 'probe']), env).stdout.split('\n'));
-    assert.deepEqual(p.candidates, [{ version: 'v16.20.2', path: old }, { version: 'v20.11.1', path: good }]);
+    const p = parseProbe(
+      runRemote(shScript(probeScript([old, join(bin, 'absent'), good]), ['v-b', 'x', 'probe']), env).stdout.split('\n'),
+    );
+    assert.deepEqual(p.candidates, [
+      { version: 'v16.20.2', path: old },
+      { version: 'v20.11.1', path: good },
+    ]);
     assert.deepEqual(p.runtime, { version: 'v20.11.1', path: good });
     assert.equal(p.runtimeMissing, false);
   });
@@ -74,7 +100,9 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
 
   it('makes the bundle directory (0700) for an upload only when asked, and does not attach', () => {
     const node = fakeNode('node', 'v20.1.0');
-    const noInstall = parseProbe(runRemote(shScript(probeScript([node]), ['0.1.0-abc', 'f'.repeat(64), 'attach', '']), env).stdout.split('\n'));
+    const noInstall = parseProbe(
+      runRemote(shScript(probeScript([node]), ['0.1.0-abc', 'f'.repeat(64), 'attach', '']), env).stdout.split('\n'),
+    );
     assert.equal(noInstall.bundle, 'missing');
     assert.equal(existsSync(join(home, '.vendetta-agent')), false, 'nothing is written unless asked');
     const r = runRemote(shScript(probeScript([node]), ['0.1.0-abc', 'f'.repeat(64), 'attach', 'mkdir']), env);
@@ -90,7 +118,9 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     const node = fakeNode('node', 'v20.1.0');
     mkdirSync(join(home, '.vendetta-agent', 'v-b'), { recursive: true });
     writeFileSync(join(home, '.vendetta-agent', 'v-b', 'agent.js'), 'truncated');
-    const p = parseProbe(runRemote(shScript(probeScript([node]), ['v-b', sha('complete'), 'attach']), env).stdout.split('\n'));
+    const p = parseProbe(
+      runRemote(shScript(probeScript([node]), ['v-b', sha('complete'), 'attach']), env).stdout.split('\n'),
+    );
     assert.equal(p.bundle, 'missing');
     assert.equal(p.foundHash, sha('truncated'));
   });
@@ -114,12 +144,20 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     for (const t of ['sh', 'mkdir', 'chmod']) symlinkSync(`/bin/${t}`, join(tools, t));
     mkdirSync(join(home, '.vendetta-agent', 'v-b'), { recursive: true });
     writeFileSync(join(home, '.vendetta-agent', 'v-b', 'agent.js'), 'agent code');
-    const r = runRemote(shScript(probeScript([process.execPath]), ['v-b', sha('agent code'), 'probe']), { ...env, PATH: tools });
+    const r = runRemote(shScript(probeScript([process.execPath]), ['v-b', sha('agent code'), 'probe']), {
+      ...env,
+      PATH: tools,
+    });
     assert.equal(parseProbe(r.stdout.split('\n')).bundle, 'ok', r.stdout + r.stderr);
   });
 
   it('ignores what a shell rc file prints', () => {
-    const p = parseProbe(['Welcome to the node!', 'vendetta-probe: home /home/x', 'random vendetta-probe: node v1 /x', 'vendetta-probe: node v20.1.0 /opt/my node/bin/node']);
+    const p = parseProbe([
+      'Welcome to the node!',
+      'vendetta-probe: home /home/x',
+      'random vendetta-probe: node v1 /x',
+      'vendetta-probe: node v20.1.0 /opt/my node/bin/node',
+    ]);
     assert.equal(p.home, '/home/x');
     assert.deepEqual(p.runtime, { version: 'v20.1.0', path: '/opt/my node/bin/node' });
   });
@@ -146,16 +184,29 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     assert.equal(r.status, 0, String(r.stderr));
     assert.equal(sha(readFileSync(target)), sha(bytes));
     assert.equal(statSync(target).mode & 0o777, 0o600);
-    const refused = spawnSync('/bin/bash', ['-c', shScript(RECEIVE_FILE, [join(dir, 'no-such-dir', 'x.tmp')])], { input: bytes, env, encoding: 'utf8' });
+    const refused = spawnSync('/bin/bash', ['-c', shScript(RECEIVE_FILE, [join(dir, 'no-such-dir', 'x.tmp')])], {
+      input: bytes,
+      env,
+      encoding: 'utf8',
+    });
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /cannot create .*no-such-dir/);
   });
 
   it('names the cause of a failed install from what the node said, and nothing when it said nothing known', () => {
-    assert.match(installHint('n1', '/h/.vendetta-agent/x', 'cat: write error: No space left on device') ?? '', /is full \(or over quota\)/);
+    assert.match(
+      installHint('n1', '/h/.vendetta-agent/x', 'cat: write error: No space left on device') ?? '',
+      /is full \(or over quota\)/,
+    );
     assert.match(installHint('n1', '/h/.vendetta-agent/x', 'Disk quota exceeded') ?? '', /over quota/);
-    assert.match(installHint('n1', '/h/.vendetta-agent/x', 'sh: cannot create x: Read-only file system') ?? '', /read-only file system/);
-    assert.match(installHint('n1', '/h/.vendetta-agent/x', 'sh: 1: cannot create x: Permission denied') ?? '', /cannot write \/h\/\.vendetta-agent\/x on n1/);
+    assert.match(
+      installHint('n1', '/h/.vendetta-agent/x', 'sh: cannot create x: Read-only file system') ?? '',
+      /read-only file system/,
+    );
+    assert.match(
+      installHint('n1', '/h/.vendetta-agent/x', 'sh: 1: cannot create x: Permission denied') ?? '',
+      /cannot write \/h\/\.vendetta-agent\/x on n1/,
+    );
     assert.equal(installHint('n1', '/h/x', 'Connection reset'), undefined);
   });
 

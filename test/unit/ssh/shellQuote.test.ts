@@ -4,7 +4,9 @@ import { shellCommand, shellQuote, shScript } from '../../../coordinator/ssh/she
 
 /** What `sh -c` sees as its argv after parsing `line` (printed NUL-separated by printf). */
 function parsedBy(shell: string, line: string): string[] {
-  const r = spawnSync(shell, ['-c', `set -- ${line}; for a in "$@"; do printf '%s\\0' "$a"; done`], { encoding: 'utf8' });
+  const r = spawnSync(shell, ['-c', `set -- ${line}; for a in "$@"; do printf '%s\\0' "$a"; done`], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.split('\0').slice(0, -1);
 }
@@ -32,13 +34,16 @@ const NASTY = [
   '!bang',
   '{a,b}',
   'ünïcödé ✓',
-  "mixed 'single' and \"double\" and $var and `cmd`",
+  'mixed \'single\' and "double" and $var and `cmd`',
 ];
 
 describe('quoting arguments for the node shell', () => {
   it('leaves plain words alone and quotes everything else', () => {
     assert.equal(shellQuote('agent.js'), 'agent.js');
-    assert.equal(shellQuote('/home/u/.vendetta-agent/0.1.0-abc/agent.js'), '/home/u/.vendetta-agent/0.1.0-abc/agent.js');
+    assert.equal(
+      shellQuote('/home/u/.vendetta-agent/0.1.0-abc/agent.js'),
+      '/home/u/.vendetta-agent/0.1.0-abc/agent.js',
+    );
     assert.equal(shellQuote(''), "''");
     assert.equal(shellQuote('a b'), "'a b'");
     assert.equal(shellQuote("it's"), "'it'\\''s'");

@@ -3,7 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { blockAliases, configPath, hasBlock, removeBlock, renderBlock, upsertBlock, type HostBlock } from '../../../coordinator/sshConfig/blocks';
+import {
+  blockAliases,
+  configPath,
+  hasBlock,
+  removeBlock,
+  renderBlock,
+  upsertBlock,
+  type HostBlock,
+} from '../../../coordinator/sshConfig/blocks';
 import { SshConfigFile } from '../../../coordinator/sshConfig/sshConfigFile';
 
 function block(alias: string, home = '/home/u/.vendetta'): HostBlock {
@@ -50,14 +58,31 @@ describe('the generated ssh_config', () => {
     assert.equal(g.get('hostkeyalias'), 'shop.build-1.vendetta');
     assert.equal(g.get('serveraliveinterval'), '15');
     // Expanded the way ssh does (%h, %%), each word is still exactly one shell word.
-    const proxy = (g.get('proxycommand') ?? '').replace(/%(.)/g, (_m, c: string) => (c === 'h' ? 'shop.build-1.vendetta' : c === '%' ? '%' : `%${c}`));
-    const argv = spawnSync('sh', ['-c', `for a in ${proxy}; do printf '%s\\n' "$a"; done`], { encoding: 'utf8' }).stdout.trim().split('\n');
-    assert.deepEqual(argv, ['/usr/bin/node', '/opt/vendetta/dist/vendetta.js', 'ssh-proxy', '--home', home, 'shop.build-1.vendetta']);
+    const proxy = (g.get('proxycommand') ?? '').replace(/%(.)/g, (_m, c: string) =>
+      c === 'h' ? 'shop.build-1.vendetta' : c === '%' ? '%' : `%${c}`,
+    );
+    const argv = spawnSync('sh', ['-c', `for a in ${proxy}; do printf '%s\\n' "$a"; done`], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n');
+    assert.deepEqual(argv, [
+      '/usr/bin/node',
+      '/opt/vendetta/dist/vendetta.js',
+      'ssh-proxy',
+      '--home',
+      home,
+      'shop.build-1.vendetta',
+    ]);
   });
 
-  it('forwards neither the agent nor X11 unless the workspace opted in, over a user\'s `Host *` that says yes', () => {
+  it("forwards neither the agent nor X11 unless the workspace opted in, over a user's `Host *` that says yes", () => {
     const ours = join(dir, 'ssh_config');
-    writeFileSync(ours, upsertBlock(upsertBlock('', block('plain.local.vendetta')), { ...block('agent.local.vendetta'), forwardAgent: true }));
+    writeFileSync(
+      ours,
+      upsertBlock(upsertBlock('', block('plain.local.vendetta')), {
+        ...block('agent.local.vendetta'),
+        forwardAgent: true,
+      }),
+    );
     // As ~/.ssh/config reads once `vendetta ssh-config install` put the Include at its top.
     const user = join(dir, 'user_config');
     writeFileSync(user, `Include ${ours}\n\nHost *\n  ForwardAgent yes\n  ForwardX11 yes\n  ForwardX11Trusted yes\n`);
@@ -67,7 +92,11 @@ describe('the generated ssh_config', () => {
     const agent = sshG(user, 'agent.local.vendetta');
     assert.equal(agent.get('forwardagent'), 'yes');
     assert.equal(agent.get('forwardx11'), 'no');
-    assert.equal(sshG(user, 'elsewhere.example').get('forwardagent'), 'yes', 'the user\'s other hosts keep their setting');
+    assert.equal(
+      sshG(user, 'elsewhere.example').get('forwardagent'),
+      'yes',
+      "the user's other hosts keep their setting",
+    );
   });
 
   it('adds and removes one block without touching the others or a hand-written one', () => {
@@ -81,9 +110,16 @@ describe('the generated ssh_config', () => {
     const removed = removeBlock(text, 'a.local.vendetta');
     assert.deepEqual(blockAliases(removed), ['jump', 'b.local.vendetta']);
     assert.ok(removed.includes(renderBlock(block('b.local.vendetta')).trimEnd()));
-    assert.equal(removeBlock(removeBlock(removed, 'b.local.vendetta'), 'b.local.vendetta'), hand, 'back to the hand-written text');
+    assert.equal(
+      removeBlock(removeBlock(removed, 'b.local.vendetta'), 'b.local.vendetta'),
+      hand,
+      'back to the hand-written text',
+    );
     assert.ok(!hasBlock(removed, 'a.local.vendetta'));
-    assert.ok(!hasBlock('Host a.local.vendetta b.local.vendetta\n', 'a.local.vendetta'), 'a multi-host line is not ours');
+    assert.ok(
+      !hasBlock('Host a.local.vendetta b.local.vendetta\n', 'a.local.vendetta'),
+      'a multi-host line is not ours',
+    );
   });
 
   it('refuses what it cannot write safely', () => {
@@ -92,7 +128,10 @@ describe('the generated ssh_config', () => {
     assert.throws(() => renderBlock({ ...block('a.local.vendetta'), user: 'x y' }), /cannot be written/);
     assert.throws(() => configPath('/a"b'), /cannot be written/);
     assert.throws(() => configPath('/a\nHost *'), /cannot be written/);
-    assert.throws(() => renderBlock({ ...block('a.local.vendetta'), proxyCommand: ['/bin/x\nHost *'] }), /cannot be written/);
+    assert.throws(
+      () => renderBlock({ ...block('a.local.vendetta'), proxyCommand: ['/bin/x\nHost *'] }),
+      /cannot be written/,
+    );
     assert.equal(configPath('/plain/path'), '/plain/path');
     assert.equal(configPath('/with space/%h'), '"/with space/%%h"');
   });

@@ -13,7 +13,11 @@ function write(root: string, files: string[]): void {
 }
 
 function git(cwd: string, args: string[]): void {
-  execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'init.defaultBranch=main', ...args], { cwd, stdio: 'pipe' });
+  execFileSync(
+    'git',
+    ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'init.defaultBranch=main', ...args],
+    { cwd, stdio: 'pipe' },
+  );
 }
 
 describe('which project files are sent', () => {
@@ -24,7 +28,15 @@ describe('which project files are sent', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('in a git repository: tracked plus untracked files that .gitignore does not exclude', async () => {
-    write(dir, ['.gitignore', 'src/a.ts', 'src/deleted.ts', 'untracked.txt', 'node_modules/x/index.js', 'build/out.js', 'name with spaces.txt']);
+    write(dir, [
+      '.gitignore',
+      'src/a.ts',
+      'src/deleted.ts',
+      'untracked.txt',
+      'node_modules/x/index.js',
+      'build/out.js',
+      'name with spaces.txt',
+    ]);
     writeFileSync(join(dir, '.gitignore'), 'node_modules/\nbuild/\n');
     git(dir, ['init', '-q']);
     git(dir, ['add', '.gitignore', 'src']);
@@ -33,7 +45,10 @@ describe('which project files are sent', () => {
     symlinkSync('src/a.ts', join(dir, 'link'));
     const r = await listProjectFiles(dir);
     assert.equal(r.source, 'git');
-    assert.deepEqual(r.files.map((f) => f.path), ['.gitignore', 'link', 'name with spaces.txt', 'src/a.ts', 'untracked.txt']);
+    assert.deepEqual(
+      r.files.map((f) => f.path),
+      ['.gitignore', 'link', 'name with spaces.txt', 'src/a.ts', 'untracked.txt'],
+    );
     const link = r.files.find((f) => f.path === 'link');
     assert.equal(link?.kind, 'symlink');
     assert.equal(link?.linkTarget, 'src/a.ts');
@@ -45,13 +60,19 @@ describe('which project files are sent', () => {
     git(dir, ['init', '-q']);
     const r = await listProjectFiles(join(dir, 'proj'));
     assert.equal(r.source, 'git');
-    assert.deepEqual(r.files.map((f) => f.path), ['a.txt', 'sub/b.txt']);
+    assert.deepEqual(
+      r.files.map((f) => f.path),
+      ['a.txt', 'sub/b.txt'],
+    );
   });
 
   it('outside git: every file but .git folders', async () => {
     write(dir, ['a', 'node_modules/m.js', 'sub/.git/HEAD', '.hidden', 'sub/b']);
     const r = await listProjectFiles(dir);
     assert.equal(r.source, 'walk');
-    assert.deepEqual(r.files.map((f) => f.path), ['.hidden', 'a', 'node_modules/m.js', 'sub/b']);
+    assert.deepEqual(
+      r.files.map((f) => f.path),
+      ['.hidden', 'a', 'node_modules/m.js', 'sub/b'],
+    );
   });
 });

@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,7 +24,15 @@ import { tarStream, type TarEntry } from '../../../coordinator/sync/tarWriter';
 
 async function collect(entries: TarEntry[]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  await pipeline(tarStream(entries), new Writable({ write(chunk: Buffer, _e, cb) { parts.push(chunk); cb(); } }));
+  await pipeline(
+    tarStream(entries),
+    new Writable({
+      write(chunk: Buffer, _e, cb) {
+        parts.push(chunk);
+        cb();
+      },
+    }),
+  );
   return Buffer.concat(parts);
 }
 
@@ -33,9 +53,9 @@ describe('the sync tar stream, read by GNU tar', () => {
     const long = `${'deep/'.repeat(30)}file-with-a-long-name-${'x'.repeat(120)}.txt`;
     const files: Record<string, Buffer> = {
       'README.md': Buffer.from('# hello\n'),
-      'empty': Buffer.alloc(0),
+      empty: Buffer.alloc(0),
       'bin/run.sh': Buffer.from('#!/bin/sh\necho hi\n'),
-      'exactly512': Buffer.alloc(512, 7),
+      exactly512: Buffer.alloc(512, 7),
       'big.bin': Buffer.alloc(300_000, 0xab),
       'ünïcødé/naïve.txt': Buffer.from('unicode\n'),
       [long]: Buffer.from('long path\n'),
@@ -51,7 +71,18 @@ describe('the sync tar stream, read by GNU tar', () => {
     spawnSync('chmod', ['755', join(src, 'bin/run.sh')]);
     symlinkSync('../README.md', join(src, 'bin/readme-link'));
     const local = await statFiles(src, [...Object.keys(files), 'bin/readme-link']);
-    const archive = await collect(local.map((f) => ({ path: f.path, kind: f.kind, size: f.size, mode: f.mode, mtimeMs: f.mtimeMs, mtimeNs: f.mtimeNs, linkTarget: f.linkTarget, source: f.abs })));
+    const archive = await collect(
+      local.map((f) => ({
+        path: f.path,
+        kind: f.kind,
+        size: f.size,
+        mode: f.mode,
+        mtimeMs: f.mtimeMs,
+        mtimeNs: f.mtimeNs,
+        linkTarget: f.linkTarget,
+        source: f.abs,
+      })),
+    );
     assert.equal(archive.length % 512, 0);
 
     const listed = tar(['-t'], archive);
@@ -67,7 +98,10 @@ describe('the sync tar stream, read by GNU tar', () => {
     assert.equal(readlinkSync(join(out, 'bin/readme-link')), '../README.md');
     assert.ok(lstatSync(join(out, 'bin/readme-link')).isSymbolicLink());
     // GNU tar keeps the pax mtime's fraction; whole seconds stay whole.
-    assert.equal(statSync(join(out, 'README.md'), { bigint: true }).mtimeNs, statSync(join(src, 'README.md'), { bigint: true }).mtimeNs);
+    assert.equal(
+      statSync(join(out, 'README.md'), { bigint: true }).mtimeNs,
+      statSync(join(src, 'README.md'), { bigint: true }).mtimeNs,
+    );
     assert.equal(Math.round(statSync(join(out, 'README.md')).mtimeMs), 1_700_000_000_123);
     assert.equal(statSync(join(out, 'empty')).mtimeMs, 1_600_000_000_000);
   });
@@ -85,7 +119,10 @@ describe('the sync tar stream, read by GNU tar', () => {
     assert.ok(got.subarray(0, 1000).equals(Buffer.alloc(1000, 1)) && got.subarray(1000).equals(Buffer.alloc(4000)));
 
     writeFileSync(f, Buffer.alloc(9000, 2));
-    const grown = await collect([{ path: 'f', kind: 'file', size: 100, mode: 0o644, mtimeMs: 0, source: f }, { path: 'g', kind: 'file', size: 2, mode: 0o644, mtimeMs: 0, source: Buffer.from('ok') }]);
+    const grown = await collect([
+      { path: 'f', kind: 'file', size: 100, mode: 0o644, mtimeMs: 0, source: f },
+      { path: 'g', kind: 'file', size: 2, mode: 0o644, mtimeMs: 0, source: Buffer.from('ok') },
+    ]);
     const out2 = join(dir, 'out2');
     mkdirSync(out2);
     assert.equal(tar(['-x', '-C', out2], grown).status, 0);
@@ -108,7 +145,14 @@ describe('the sync tar stream, read by GNU tar', () => {
     assert.equal(withPax.length, 512 * 3, 'pax header, its records, then the entry');
     assert.equal(withPax[156], 'x'.charCodeAt(0));
     assert.match(withPax.subarray(512, 1024).toString('latin1'), /^\d+ mtime=1\.5\n/);
-    const nanos = entryHeader({ path: 'a', type: 'file', size: 1, mode: 0o644, mtimeMs: 1500, mtimeNs: 1_500_000_001n });
+    const nanos = entryHeader({
+      path: 'a',
+      type: 'file',
+      size: 1,
+      mode: 0o644,
+      mtimeMs: 1500,
+      mtimeNs: 1_500_000_001n,
+    });
     assert.match(nanos.subarray(512, 1024).toString('latin1'), /^\d+ mtime=1\.500000001\n/);
     const longLink = entryHeader({ path: 'l', type: 'symlink', mode: 0o777, mtimeMs: 1000, linkname: 'x'.repeat(150) });
     assert.match(longLink.subarray(512, 1024).toString('latin1'), new RegExp(`^\\d+ linkpath=${'x'.repeat(150)}\n`));

@@ -25,7 +25,10 @@ describe('what a workspace container has baked in, and what `up` says differs', 
       user: 'dev',
       workspaceFolder: '/src',
       authorizedKeys: ['other'],
-      services: [{ name: 'api', command: 'x', port: 3000, env: {}, dependsOn: [], restart: 'no' }, { name: 'db', command: 'y', port: 5432, env: {}, dependsOn: [], restart: 'no' }],
+      services: [
+        { name: 'api', command: 'x', port: 3000, env: {}, dependsOn: [], restart: 'no' },
+        { name: 'db', command: 'y', port: 5432, env: {}, dependsOn: [], restart: 'no' },
+      ],
     });
     assert.equal(
       describeDifferences(bakedDifferences(was, { '5432': 41000 }, now)),
@@ -37,7 +40,7 @@ describe('what a workspace container has baked in, and what `up` says differs', 
   });
 });
 
-describe('the hash of a build\'s inputs names the built image', () => {
+describe("the hash of a build's inputs names the built image", () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'vendetta-bi-'));
@@ -47,7 +50,7 @@ describe('the hash of a build\'s inputs names the built image', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('changes with a file of the context or the Dockerfile\'s name, not with files outside the context', async () => {
+  it("changes with a file of the context or the Dockerfile's name, not with files outside the context", async () => {
     const h = await buildInputsHash(dir, { context: 'docker/' });
     assert.match(h, /^[0-9a-f]{16}$/);
     writeFileSync(join(dir, 'app.js'), 'two');

@@ -10,7 +10,17 @@ import { join } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { ResponseError, type NotificationType } from 'vscode-jsonrpc';
 import { specImage } from '../../../agent/protocol';
-import type { InitializeResult, ServiceLogLine, SyncReadParams, SyncScanParams, ServiceStatus, WorkspaceHostKey, WorkspaceInfo, WorkspaceServicesStatus, WorkspaceSpec } from '../../../agent/protocol';
+import type {
+  InitializeResult,
+  ServiceLogLine,
+  SyncReadParams,
+  SyncScanParams,
+  ServiceStatus,
+  WorkspaceHostKey,
+  WorkspaceInfo,
+  WorkspaceServicesStatus,
+  WorkspaceSpec,
+} from '../../../agent/protocol';
 import { readEntry, scanEntries } from '../../../agent/sync/scan';
 import { VendettaError } from '../../../coordinator/errors';
 import type { AgentClient, AgentCommand, Disposable, LinkState } from '../../../coordinator/nodes/agentClient';
@@ -18,7 +28,11 @@ import { fingerprintOf } from '../../../coordinator/ssh/fingerprint';
 import { generateEd25519Pair } from '../../../coordinator/ssh/identity';
 
 export function agentError(node: string, name: string, message: string, hint = 'do something'): VendettaError {
-  return new VendettaError('AGENT_ERROR', message, { node, hint, cause: new ResponseError(2010, message, { code: name, hint }) });
+  return new VendettaError('AGENT_ERROR', message, {
+    node,
+    hint,
+    cause: new ResponseError(2010, message, { code: name, hint }),
+  });
 }
 
 export function hostKey(): WorkspaceHostKey {
@@ -31,7 +45,13 @@ export class FakeWorkspaceAgent implements AgentClient {
   state: LinkState = 'online';
   lastError: VendettaError | undefined;
   lastSeen: Date | undefined;
-  agent: InitializeResult | undefined = { protocolVersion: 1, agentVersion: '0', buildId: 'fake', pid: 1, startedAt: '' };
+  agent: InitializeResult | undefined = {
+    protocolVersion: 1,
+    agentVersion: '0',
+    buildId: 'fake',
+    pid: 1,
+    startedAt: '',
+  };
   readonly workspaces = new Map<string, WorkspaceInfo & { spec: WorkspaceSpec }>();
   readonly calls: string[] = [];
   /** Thrown by the next request of that method. */
@@ -55,7 +75,10 @@ export class FakeWorkspaceAgent implements AgentClient {
     for (const h of [...(this.handlers.get(method) ?? [])]) h(params);
   }
 
-  constructor(readonly nodeName: string, private readonly root: string) {}
+  constructor(
+    readonly nodeName: string,
+    private readonly root: string,
+  ) {}
 
   folder(name: string): string {
     return join(this.root, this.nodeName, name);
@@ -101,14 +124,22 @@ export class FakeWorkspaceAgent implements AgentClient {
     switch (type.method) {
       case 'workspaces/create': {
         const spec = p.spec!;
-        for (const h of this.handlers.get('workspaces/progress') ?? []) h({ token: p.progressToken, step: 1, total: 2, message: 'pulling nothing' });
+        for (const h of this.handlers.get('workspaces/progress') ?? [])
+          h({ token: p.progressToken, step: 1, total: 2, message: 'pulling nothing' });
         let w = this.workspaces.get(spec.name);
         if (!w) {
           mkdirSync(this.folder(spec.name), { recursive: true });
           w = {
-            spec, name: spec.name, provider: spec.provider, state: 'running', image: specImage(spec), user: spec.user,
-            workspaceFolder: spec.workspaceFolder, nodeFolder: this.folder(spec.name),
-            ssh: { host: '127.0.0.1', port: this.sshPort, hostKey: hostKey() }, createdAt: new Date().toISOString(),
+            spec,
+            name: spec.name,
+            provider: spec.provider,
+            state: 'running',
+            image: specImage(spec),
+            user: spec.user,
+            workspaceFolder: spec.workspaceFolder,
+            nodeFolder: this.folder(spec.name),
+            ssh: { host: '127.0.0.1', port: this.sshPort, hostKey: hostKey() },
+            createdAt: new Date().toISOString(),
           };
           this.workspaces.set(spec.name, w);
         }
@@ -127,7 +158,8 @@ export class FakeWorkspaceAgent implements AgentClient {
         return [...this.workspaces.values()].map(info) as never;
       case 'workspaces/remove': {
         const w = get(p.name!);
-        if (w.state === 'running' && !p.force) throw agentError(this.nodeName, 'WORKSPACE_RUNNING', `${p.name} is running`);
+        if (w.state === 'running' && !p.force)
+          throw agentError(this.nodeName, 'WORKSPACE_RUNNING', `${p.name} is running`);
         rmSync(w.nodeFolder, { recursive: true, force: true });
         this.workspaces.delete(p.name!);
         return { name: p.name } as never;
@@ -145,10 +177,19 @@ export class FakeWorkspaceAgent implements AgentClient {
       case 'services/stop':
         return this.servicesRequest(type.method, params as { workspace: string; service?: string }) as never;
       case 'services/logs': {
-        const q = params as { workspace: string; service?: string; tail?: number; since?: string; follow?: boolean; followToken?: string };
+        const q = params as {
+          workspace: string;
+          service?: string;
+          tail?: number;
+          since?: string;
+          follow?: boolean;
+          followToken?: string;
+        };
         get(q.workspace);
         if (q.follow && q.followToken) this.follows.add(q.followToken);
-        let lines = this.logLines.filter((l) => (!q.service || l.service === q.service) && (!q.since || l.time >= q.since));
+        let lines = this.logLines.filter(
+          (l) => (!q.service || l.service === q.service) && (!q.since || l.time >= q.since),
+        );
         if (q.tail !== undefined) lines = lines.slice(Math.max(0, lines.length - q.tail));
         return { lines: structuredClone(lines) } as never;
       }
@@ -160,7 +201,13 @@ export class FakeWorkspaceAgent implements AgentClient {
         // Like the provider's mapping: only a running workspace publishes its service ports.
         const q = params as { workspace: string; port: number };
         const w = get(q.workspace);
-        if (w.state !== 'running') throw agentError(this.nodeName, 'WORKSPACE_NOT_RUNNING', `Workspace ${q.workspace} is not running, so its port ${q.port} is not published on the node`, `Start it (\`vendetta workspace start ${q.workspace}\`).`);
+        if (w.state !== 'running')
+          throw agentError(
+            this.nodeName,
+            'WORKSPACE_NOT_RUNNING',
+            `Workspace ${q.workspace} is not running, so its port ${q.port} is not published on the node`,
+            `Start it (\`vendetta workspace start ${q.workspace}\`).`,
+          );
         const nodePort = this.services.get(q.workspace)?.find((s) => s.port === q.port)?.nodePort;
         if (nodePort === undefined) throw agentError(this.nodeName, 'PROVIDER_ERROR', `no node port for ${q.port}`);
         return { nodePort } as never;
@@ -175,7 +222,15 @@ export class FakeWorkspaceAgent implements AgentClient {
     if (!w) throw agentError(this.nodeName, 'WORKSPACE_NOT_FOUND', `no workspace ${q.workspace}`);
     let list = this.services.get(q.workspace);
     if (!list) {
-      list = (w.spec.services ?? []).map((s) => ({ name: s.name, state: 'stopped', restarts: 0, ...(s.port !== undefined ? { port: s.port } : {}) }) as ServiceStatus);
+      list = (w.spec.services ?? []).map(
+        (s) =>
+          ({
+            name: s.name,
+            state: 'stopped',
+            restarts: 0,
+            ...(s.port !== undefined ? { port: s.port } : {}),
+          }) as ServiceStatus,
+      );
       this.services.set(q.workspace, list);
     }
     for (const s of list) {
@@ -241,7 +296,11 @@ export class FakeWorkspaceAgent implements AgentClient {
     return new Promise((resolve, reject) => {
       const s = connect({ host, port });
       s.once('connect', () => resolve(s));
-      s.once('error', (err) => reject(new VendettaError('TUNNEL_FAILED', `cannot connect to ${host}:${port}: ${err.message}`, { hint: 'start it' })));
+      s.once('error', (err) =>
+        reject(
+          new VendettaError('TUNNEL_FAILED', `cannot connect to ${host}:${port}: ${err.message}`, { hint: 'start it' }),
+        ),
+      );
     });
   }
 }

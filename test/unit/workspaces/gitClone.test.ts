@@ -7,13 +7,25 @@ import { shScript } from '../../../coordinator/ssh/shellQuote';
 import { CLONE_SCRIPT } from '../../../coordinator/workspaces/gitClone';
 
 /** The command line exactly as the workspace's login shell receives it over SSH. */
-function runClone(folder: string, url: string, ref = '', path = process.env.PATH ?? ''): { code: number | null; stdout: string } {
-  const r = spawnSync('/bin/sh', ['-c', shScript(CLONE_SCRIPT, [folder, url, ref])], { encoding: 'utf8', env: { PATH: path, HOME: tmpdir() } });
+function runClone(
+  folder: string,
+  url: string,
+  ref = '',
+  path = process.env.PATH ?? '',
+): { code: number | null; stdout: string } {
+  const r = spawnSync('/bin/sh', ['-c', shScript(CLONE_SCRIPT, [folder, url, ref])], {
+    encoding: 'utf8',
+    env: { PATH: path, HOME: tmpdir() },
+  });
   return { code: r.status, stdout: r.stdout };
 }
 
 function git(cwd: string, args: string[]): string {
-  return execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8', stdio: 'pipe' });
+  return execFileSync(
+    'git',
+    ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'init.defaultBranch=main', ...args],
+    { cwd, encoding: 'utf8', stdio: 'pipe' },
+  );
 }
 
 describe('--git: the clone script run inside the workspace', () => {

@@ -12,11 +12,22 @@ describe('the ProxyCommand of generated Host blocks', () => {
 
   it('runs the small ssh-proxy bundle when it sits beside the CLI', () => {
     writeFileSync(join(dir, 'ssh-proxy.js'), '');
-    assert.deepEqual(proxyCommandArgv('/h/home 1', [join(dir, 'none'), dir], '/x/vendetta.js'), [process.execPath, join(dir, 'ssh-proxy.js'), '--home', '/h/home 1']);
+    assert.deepEqual(proxyCommandArgv('/h/home 1', [join(dir, 'none'), dir], '/x/vendetta.js'), [
+      process.execPath,
+      join(dir, 'ssh-proxy.js'),
+      '--home',
+      '/h/home 1',
+    ]);
   });
 
   it('falls back to `vendetta.js ssh-proxy` where the small bundle was not shipped', () => {
-    assert.deepEqual(proxyCommandArgv('/h', [dir], '/x/vendetta.js'), [process.execPath, '/x/vendetta.js', 'ssh-proxy', '--home', '/h']);
+    assert.deepEqual(proxyCommandArgv('/h', [dir], '/x/vendetta.js'), [
+      process.execPath,
+      '/x/vendetta.js',
+      'ssh-proxy',
+      '--home',
+      '/h',
+    ]);
   });
 
   it('the built ssh-proxy bundle explains its arguments when OpenSSH did not start it', () => {

@@ -31,7 +31,12 @@ describe('sync conflicts, as the coordinator reports and settles them', () => {
     project = join(dir, 'shop');
     writeProject(project, { '.vendetta/config.yaml': CONFIG, 'README.md': '# shop\n', 'a.txt': 'a\n' });
     agent = new FakeWorkspaceAgent('local', join(dir, 'nodes'));
-    m = new WorkspaceManager({ paths, log: nullLogger, nodes: { agentClient: () => agent }, proxyCommand: ['/usr/bin/node', '/x/vendetta.js', 'ssh-proxy'] });
+    m = new WorkspaceManager({
+      paths,
+      log: nullLogger,
+      nodes: { agentClient: () => agent },
+      proxyCommand: ['/usr/bin/node', '/x/vendetta.js', 'ssh-proxy'],
+    });
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -43,9 +48,18 @@ describe('sync conflicts, as the coordinator reports and settles them', () => {
     edit(join(project, 'README.md'), '# mine\n');
     edit(join(project, 'a.txt'), 'a mine\n');
     const r = await m.up({ path: project }, progress);
-    assert.deepEqual(r.sync?.conflicts.map((c) => c.path), ['README.md', 'a.txt']);
-    assert.match(formatUp(r), /conflicts \(changed on both sides; the workspace's version was kept\):\n {4}README\.md +modified here, modified in the workspace\n {4}a\.txt/);
-    assert.equal(conflictWarning(r.sync!), "warning: 2 files changed both here and in the workspace since the last sync; the workspace's version was kept (`up --overwrite` sends yours)\n");
+    assert.deepEqual(
+      r.sync?.conflicts.map((c) => c.path),
+      ['README.md', 'a.txt'],
+    );
+    assert.match(
+      formatUp(r),
+      /conflicts \(changed on both sides; the workspace's version was kept\):\n {4}README\.md +modified here, modified in the workspace\n {4}a\.txt/,
+    );
+    assert.equal(
+      conflictWarning(r.sync!),
+      "warning: 2 files changed both here and in the workspace since the last sync; the workspace's version was kept (`up --overwrite` sends yours)\n",
+    );
 
     const copy = await m.readSyncedFile({ name: 'shop', path: 'README.md' });
     assert.equal(Buffer.from(copy.content ?? '', 'base64').toString(), '# theirs\n');
@@ -53,9 +67,15 @@ describe('sync conflicts, as the coordinator reports and settles them', () => {
     const took = await m.resolveConflict({ name: 'shop', path: 'README.md', take: 'local' });
     assert.equal(took.sync?.sent, 1);
     assert.equal(readFileSync(join(node, 'README.md'), 'utf8'), '# mine\n');
-    assert.deepEqual(await m.resolveConflict({ name: 'shop', path: 'a.txt', take: 'workspace' }), { path: 'a.txt', take: 'workspace' });
+    assert.deepEqual(await m.resolveConflict({ name: 'shop', path: 'a.txt', take: 'workspace' }), {
+      path: 'a.txt',
+      take: 'workspace',
+    });
     const after = await m.up({ path: project }, progress);
-    assert.deepEqual([after.sync?.conflicts, after.sync?.sent, readFileSync(join(node, 'a.txt'), 'utf8')], [[], 0, 'a theirs\n']);
+    assert.deepEqual(
+      [after.sync?.conflicts, after.sync?.sent, readFileSync(join(node, 'a.txt'), 'utf8')],
+      [[], 0, 'a theirs\n'],
+    );
     assert.equal(conflictWarning(after.sync!), undefined);
     edit(join(project, 'a.txt'), 'a mine again\n');
     assert.equal((await m.up({ path: project }, progress)).sync?.sent, 1, 'a later change here is sent again');
@@ -66,7 +86,12 @@ describe('sync conflicts, as the coordinator reports and settles them', () => {
       assert.throws(() => validateReadFile({ name: 'shop', path }), /invalid path/);
     }
     assert.throws(() => validateResolve({ name: 'shop', path: 'a', take: 'both' }), /take must be/);
-    assert.deepEqual(validateResolve({ name: 'shop', node: 'b1', path: 'src/a', take: 'local' }), { name: 'shop', node: 'b1', path: 'src/a', take: 'local' });
+    assert.deepEqual(validateResolve({ name: 'shop', node: 'b1', path: 'src/a', take: 'local' }), {
+      name: 'shop',
+      node: 'b1',
+      path: 'src/a',
+      take: 'local',
+    });
     assert.throws(() => checkReadReply({ kind: 'elsewhere' }, 'b1'), /malformed/);
     assert.throws(() => checkReadReply(null, 'b1'), /malformed/);
     assert.deepEqual(checkReadReply({ kind: 'file', size: 3, extra: 1 }, 'b1'), { kind: 'file', size: 3 });
@@ -76,7 +101,10 @@ describe('sync conflicts, as the coordinator reports and settles them', () => {
     const r = await m.up({ path: project }, progress);
     const text = formatUp({ ...r, restartedServices: ['api', 'web'], staleServices: ['vite'] });
     assert.match(text, /^ {2}restart: api, web \(the sync changed the project\)$/m);
-    assert.match(text, /^ {2}stale: {3}vite still runs the code from before this sync \(reload: never\): `vendetta workspace restart shop vite`$/m);
+    assert.match(
+      text,
+      /^ {2}stale: {3}vite still runs the code from before this sync \(reload: never\): `vendetta workspace restart shop vite`$/m,
+    );
     assert.doesNotMatch(formatUp(r), /restart:|stale:/);
   });
 });

@@ -52,15 +52,37 @@ describe('raw tunnels through coordinator.sock', () => {
     agent.sshPort = (echo.address() as { port: number }).port;
     const registry = new NodeRegistry(paths, nullLogger);
     registry.reload();
-    nodes = new NodeManager({ paths, log: nullLogger, registry, ssh: new FakeSsh(), agentBundle: '/x', createLocalClient: () => new FakeAgentClient('local') });
-    const workspaces = new WorkspaceManager({ paths, log: nullLogger, nodes: { agentClient: () => agent }, proxyCommand: ['/n', '/v', 'ssh-proxy'] });
+    nodes = new NodeManager({
+      paths,
+      log: nullLogger,
+      registry,
+      ssh: new FakeSsh(),
+      agentBundle: '/x',
+      createLocalClient: () => new FakeAgentClient('local'),
+    });
+    const workspaces = new WorkspaceManager({
+      paths,
+      log: nullLogger,
+      nodes: { agentClient: () => agent },
+      proxyCommand: ['/n', '/v', 'ssh-proxy'],
+    });
     tunnels = new TunnelRegistry(nullLogger, 500);
     mkdirSync(paths.root, { recursive: true, mode: 0o700 });
     server = new CoordinatorServer({
       socketPath: paths.socket,
       log: nullLogger,
       onTunnel: (s, t) => tunnels.attach(s, t),
-      handlers: createHandlers({ paths, manager: nodes, registry, ssh: new FakeSsh(), workspaces, tunnels, startedAt: new Date(), clientCount: () => 0, shutdown: () => undefined }),
+      handlers: createHandlers({
+        paths,
+        manager: nodes,
+        registry,
+        ssh: new FakeSsh(),
+        workspaces,
+        tunnels,
+        startedAt: new Date(),
+        clientCount: () => 0,
+        shutdown: () => undefined,
+      }),
     });
     await server.listen();
     nodes.start();
@@ -88,7 +110,10 @@ describe('raw tunnels through coordinator.sock', () => {
   it('pipes bytes both ways after the OK line, while JSON-RPC goes on beside it', async () => {
     const c = await client();
     const { socket, info } = await openTunnel(c, { alias: 'hello.local.vendetta' });
-    assert.deepEqual({ name: info.name, node: info.node, user: info.user, folder: info.workspaceFolder }, { name: 'hello', node: 'local', user: 'root', folder: '/workspaces/hello' });
+    assert.deepEqual(
+      { name: info.name, node: info.node, user: info.user, folder: info.workspaceFolder },
+      { name: 'hello', node: 'local', user: 'root', folder: '/workspaces/hello' },
+    );
     assert.equal(info.identityFile, join(paths.keysDir, 'workspace_ed25519'));
     const payload = Buffer.alloc(1 << 20, 0x5a);
     const got = once(socket, payload.length);
@@ -106,26 +131,39 @@ describe('raw tunnels through coordinator.sock', () => {
     const { socket } = await openTunnel(c, { name: 'hello' });
     socket.destroy();
     assert.ok(!agent.calls.slice(calls).includes('services/attached'), 'an open by name (workspace exec) is no attach');
-    await assert.rejects(openTunnel(c, { alias: 'ghost.local.vendetta' }), (e: VendettaError) => e.code === 'WORKSPACE_NOT_FOUND');
+    await assert.rejects(
+      openTunnel(c, { alias: 'ghost.local.vendetta' }),
+      (e: VendettaError) => e.code === 'WORKSPACE_NOT_FOUND',
+    );
     await assert.rejects(openTunnel(c, { alias: '-oProxyCommand=x' }), (e: VendettaError) => e.code === 'INVALID_NAME');
   });
 
   it('starts a stopped workspace (and its services) only when asked to, and never a missing one', async () => {
     const c = await client();
     await c.request(StopWorkspaceRequest, { name: 'hello' });
-    await assert.rejects(openTunnel(c, { alias: 'hello.local.vendetta' }), (e: VendettaError) => e.code === 'WORKSPACE_STATE' && e.details?.state === 'stopped' && /is stopped/.test(e.message));
+    await assert.rejects(
+      openTunnel(c, { alias: 'hello.local.vendetta' }),
+      (e: VendettaError) =>
+        e.code === 'WORKSPACE_STATE' && e.details?.state === 'stopped' && /is stopped/.test(e.message),
+    );
     assert.equal(agent.workspaces.get('hello')!.state, 'stopped', 'a plain open starts nothing');
     const calls = agent.calls.length;
     const { socket, info } = await openTunnel(c, { alias: 'hello.local.vendetta', start: true });
     socket.destroy();
     assert.equal(typeof info.startedMs, 'number');
     // An open by alias is an SSH client connecting: the agent is told, for postAttach.
-    assert.deepEqual(agent.calls.slice(calls).filter((m) => m !== 'workspaces/inspect'), ['workspaces/start', 'services/start', 'services/attached']);
+    assert.deepEqual(
+      agent.calls.slice(calls).filter((m) => m !== 'workspaces/inspect'),
+      ['workspaces/start', 'services/start', 'services/attached'],
+    );
     const running = await openTunnel(c, { alias: 'hello.local.vendetta', start: true });
     running.socket.destroy();
     assert.equal(running.info.startedMs, undefined, 'a running workspace is not started again');
     agent.workspaces.delete('hello');
-    await assert.rejects(openTunnel(c, { alias: 'hello.local.vendetta', start: true }), (e: VendettaError) => e.code === 'WORKSPACE_STATE' && e.details?.state === 'missing');
+    await assert.rejects(
+      openTunnel(c, { alias: 'hello.local.vendetta', start: true }),
+      (e: VendettaError) => e.code === 'WORKSPACE_STATE' && e.details?.state === 'missing',
+    );
     assert.ok(!agent.calls.slice(calls).includes('workspaces/create'));
   });
 
@@ -143,7 +181,10 @@ describe('raw tunnels through coordinator.sock', () => {
       moved.close();
     }
     agent.workspaces.get('hello')!.ssh!.port = 1;
-    await assert.rejects(openTunnel(c, { alias: 'hello.local.vendetta' }), (e: VendettaError) => e.code === 'TUNNEL_FAILED');
+    await assert.rejects(
+      openTunnel(c, { alias: 'hello.local.vendetta' }),
+      (e: VendettaError) => e.code === 'TUNNEL_FAILED',
+    );
   });
 
   it('answers a wrong or reused token with an error line, and an expired one too', async () => {
@@ -151,7 +192,10 @@ describe('raw tunnels through coordinator.sock', () => {
     const info = await c.request(TunnelOpen, { alias: 'hello.local.vendetta' });
     const first = await attachTunnel(paths, info.token);
     first.destroy();
-    await assert.rejects(attachTunnel(paths, info.token), (e: VendettaError) => e.code === 'TUNNEL_FAILED' && /Unknown or expired/.test(e.message));
+    await assert.rejects(
+      attachTunnel(paths, info.token),
+      (e: VendettaError) => e.code === 'TUNNEL_FAILED' && /Unknown or expired/.test(e.message),
+    );
     await assert.rejects(attachTunnel(paths, 'A'.repeat(32)), (e: VendettaError) => e.code === 'TUNNEL_FAILED');
     const late = await c.request(TunnelOpen, { alias: 'hello.local.vendetta' });
     await new Promise((r) => setTimeout(r, 700));

@@ -22,7 +22,12 @@ export interface FakeProc {
   exit(code: number): void;
 }
 
-export const FAST: ServiceTiming = { settleMs: 20, stopGraceMs: 100, startingCheckMs: 10, backoff: { baseMs: 10, maxMs: 40, maxRestarts: 3, windowMs: 10_000 } };
+export const FAST: ServiceTiming = {
+  settleMs: 20,
+  stopGraceMs: 100,
+  startingCheckMs: 10,
+  backoff: { baseMs: 10, maxMs: 40, maxRestarts: 3, windowMs: 10_000 },
+};
 
 export class FakeWorkspace {
   readonly procs: FakeProc[] = [];
@@ -38,11 +43,19 @@ export class FakeWorkspace {
   relayNeeded = true;
   private nextPid = 100;
 
-  host(services: ServiceSpec[], ports: Record<string, number> = {}, timing: ServiceTiming = FAST): WorkspaceHost & { changes: number } {
+  host(
+    services: ServiceSpec[],
+    ports: Record<string, number> = {},
+    timing: ServiceTiming = FAST,
+  ): WorkspaceHost & { changes: number } {
     const h = {
       changes: 0,
       exec: (argv: string[], opts: ExecOptions) => this.exec(argv, opts),
-      runOptions: (svc: ServiceSpec, runId: string) => ({ env: serviceEnv({ WS: '1' }, services, svc, runId), user: 'dev', workingDir: '/workspaces/x' }),
+      runOptions: (svc: ServiceSpec, runId: string) => ({
+        env: serviceEnv({ WS: '1' }, services, svc, runId),
+        user: 'dev',
+        workingDir: '/workspaces/x',
+      }),
       nodePortOf: (p: number) => ports[String(p)],
       relayNeeded: this.relayNeeded,
       // No address: tcp checks read the listeners through exec, as for a loopback-only port.
@@ -63,7 +76,9 @@ export class FakeWorkspace {
   }
 
   linesOf(service: string, stream?: string): string[] {
-    return this.lines.filter((l) => l.service === service && (stream === undefined || l.stream === stream)).map((l) => l.line);
+    return this.lines
+      .filter((l) => l.service === service && (stream === undefined || l.stream === stream))
+      .map((l) => l.line);
   }
 
   async exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
@@ -77,7 +92,10 @@ export class FakeWorkspace {
       return { exitCode: 0, stdout: `${victims.length}\n`, stderr: '' };
     }
     if (argv[0] === 'cat' && argv[1] === '/proc/net/tcp') {
-      const rows = [...this.listening].map((p, i) => `   ${i}: 0100007F:${p.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0`);
+      const rows = [...this.listening].map(
+        (p, i) =>
+          `   ${i}: 0100007F:${p.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0`,
+      );
       return { exitCode: 0, stdout: `  sl  local_address rem_address   st\n${rows.join('\n')}\n`, stderr: '' };
     }
     if (argv[3] === 'vendetta-relay') {

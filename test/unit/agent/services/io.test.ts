@@ -8,14 +8,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceLogLine } from '../../../../agent/protocol';
 import { LogFollows } from '../../../../agent/services/follows';
-import { clip, isHealthyStatus, nodeHttpGet, nodeTcpConnect, runCheck, type CheckDeps, type HttpTarget } from '../../../../agent/services/health';
-import { LineSplitter, MAX_LINE_CHARS, parseLogText, selectLines, ServiceLogFiles } from '../../../../agent/services/logFiles';
+import {
+  clip,
+  isHealthyStatus,
+  nodeHttpGet,
+  nodeTcpConnect,
+  runCheck,
+  type CheckDeps,
+  type HttpTarget,
+} from '../../../../agent/services/health';
+import {
+  LineSplitter,
+  MAX_LINE_CHARS,
+  parseLogText,
+  selectLines,
+  ServiceLogFiles,
+} from '../../../../agent/services/logFiles';
 import { takenNodePort } from '../../../../agent/providers/docker/parse';
 import { choosePorts, nodePortProbe, portMap, type PortProbe } from '../../../../agent/services/ports';
 import { newRunId, sweepArgv, wrappedArgv } from '../../../../agent/services/processControl';
 import { readServicesRecord, servicesStateFile, writeServicesRecord } from '../../../../agent/services/state';
 
-const line = (service: string, time: string, text: string, stream: ServiceLogLine['stream'] = 'stdout'): ServiceLogLine => ({ service, time, stream, line: text });
+const line = (
+  service: string,
+  time: string,
+  text: string,
+  stream: ServiceLogLine['stream'] = 'stdout',
+): ServiceLogLine => ({ service, time, stream, line: text });
 
 describe('agent services: log files', () => {
   let dir: string;
@@ -28,8 +47,18 @@ describe('agent services: log files', () => {
     f.append(line('db', '2026-01-01T00:00:01.000Z', 'two', 'stderr'));
     f.append(line('postStart', '2026-01-01T00:00:02.000Z', 'hook', 'system'));
     assert.deepEqual(f.sources(), ['db', 'postStart']);
-    assert.deepEqual(f.read('db').map((l) => [l.stream, l.line]), [['stdout', 'one'], ['stderr', 'two']]);
-    assert.deepEqual(JSON.parse(readFileSync(f.fileOf('db'), 'utf8').split('\n')[0]!), { time: '2026-01-01T00:00:00.000Z', stream: 'stdout', line: 'one' });
+    assert.deepEqual(
+      f.read('db').map((l) => [l.stream, l.line]),
+      [
+        ['stdout', 'one'],
+        ['stderr', 'two'],
+      ],
+    );
+    assert.deepEqual(JSON.parse(readFileSync(f.fileOf('db'), 'utf8').split('\n')[0]!), {
+      time: '2026-01-01T00:00:00.000Z',
+      stream: 'stdout',
+      line: 'one',
+    });
     assert.equal(statSync(f.fileOf('db')).mode & 0o777, 0o600);
     assert.deepEqual(new ServiceLogFiles(join(dir, 'none')).sources(), []);
   });
@@ -46,7 +75,11 @@ describe('agent services: log files', () => {
     const kept = f.read('api').map((l) => Number(l.line.split(' ')[1]));
     assert.equal(kept[kept.length - 1], 29);
     assert.ok(kept.length < 30 && kept.length >= 6, `kept ${kept.length}`);
-    assert.deepEqual(kept, [...kept].sort((a, b) => a - b), 'old file first');
+    assert.deepEqual(
+      kept,
+      [...kept].sort((a, b) => a - b),
+      'old file first',
+    );
   });
 
   it('writes a burst in the background, reports a failed write, and takes nothing after close', async () => {
@@ -64,20 +97,45 @@ describe('agent services: log files', () => {
     good.close();
     good.append(line('db', '2026-01-01T00:00:02.000Z', 'c'));
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(parseLogText(readFileSync(good.fileOf('db'), 'utf8'), 'db').map((l) => l.line), ['a', 'b']);
+    assert.deepEqual(
+      parseLogText(readFileSync(good.fileOf('db'), 'utf8'), 'db').map((l) => l.line),
+      ['a', 'b'],
+    );
   });
 
   it('skips torn lines', () => {
-    assert.deepEqual(parseLogText('{"time":"t","stream":"stdout","line":"ok"}\n{"time":\nnot json\n{"time":"t","stream":"bad","line":"x"}\n', 'x'), [line('x', 't', 'ok')]);
+    assert.deepEqual(
+      parseLogText(
+        '{"time":"t","stream":"stdout","line":"ok"}\n{"time":\nnot json\n{"time":"t","stream":"bad","line":"x"}\n',
+        'x',
+      ),
+      [line('x', 't', 'ok')],
+    );
   });
 
   it('interleaves sources by time (stably), then applies since and tail', () => {
-    const db = [line('db', '2026-01-01T00:00:00.000Z', 'd1'), line('db', '2026-01-01T00:00:02.000Z', 'd2'), line('db', '2026-01-01T00:00:02.000Z', 'd3')];
+    const db = [
+      line('db', '2026-01-01T00:00:00.000Z', 'd1'),
+      line('db', '2026-01-01T00:00:02.000Z', 'd2'),
+      line('db', '2026-01-01T00:00:02.000Z', 'd3'),
+    ];
     const api = [line('api', '2026-01-01T00:00:01.000Z', 'a1'), line('api', '2026-01-01T00:00:02.000Z', 'a2')];
-    assert.deepEqual(selectLines([db, api], {}).map((l) => l.line), ['d1', 'a1', 'd2', 'd3', 'a2']);
-    assert.deepEqual(selectLines([db, api], { tail: 2 }).map((l) => l.line), ['d3', 'a2']);
-    assert.deepEqual(selectLines([db, api], { since: '2026-01-01T00:00:01.000Z' }).map((l) => l.line), ['a1', 'd2', 'd3', 'a2']);
-    assert.deepEqual(selectLines([db, api], { since: '2026-01-01T00:00:01.500Z', tail: 1 }).map((l) => l.line), ['a2']);
+    assert.deepEqual(
+      selectLines([db, api], {}).map((l) => l.line),
+      ['d1', 'a1', 'd2', 'd3', 'a2'],
+    );
+    assert.deepEqual(
+      selectLines([db, api], { tail: 2 }).map((l) => l.line),
+      ['d3', 'a2'],
+    );
+    assert.deepEqual(
+      selectLines([db, api], { since: '2026-01-01T00:00:01.000Z' }).map((l) => l.line),
+      ['a1', 'd2', 'd3', 'a2'],
+    );
+    assert.deepEqual(
+      selectLines([db, api], { since: '2026-01-01T00:00:01.500Z', tail: 1 }).map((l) => l.line),
+      ['a2'],
+    );
     assert.deepEqual(selectLines([db], { tail: 0 }), []);
   });
 
@@ -92,7 +150,10 @@ describe('agent services: log files', () => {
     assert.deepEqual(got, ['a', 'bc', '', 'd']);
     got.length = 0;
     s.push('x'.repeat(MAX_LINE_CHARS * 2 + 5));
-    assert.deepEqual(got.map((l) => l.length), [MAX_LINE_CHARS, MAX_LINE_CHARS]);
+    assert.deepEqual(
+      got.map((l) => l.length),
+      [MAX_LINE_CHARS, MAX_LINE_CHARS],
+    );
     s.push(`${'y'.repeat(MAX_LINE_CHARS)}\n`);
     assert.equal(got[2]!.length, MAX_LINE_CHARS);
   });
@@ -109,8 +170,14 @@ describe('agent services: log follows', () => {
     f.publish('w', line('db', 't', '1'));
     f.publish('w', line('api', 't', '2'));
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(all.map((b) => b.map((l) => l.line)), [['1', '2']]);
-    assert.deepEqual(dbOnly.map((b) => b.map((l) => l.line)), [['1']]);
+    assert.deepEqual(
+      all.map((b) => b.map((l) => l.line)),
+      [['1', '2']],
+    );
+    assert.deepEqual(
+      dbOnly.map((b) => b.map((l) => l.line)),
+      [['1']],
+    );
     assert.equal(f.remove('t1'), true);
     assert.equal(f.remove('t1'), false);
     f.removeWorkspace('w');
@@ -129,18 +196,31 @@ describe('agent services: node ports', () => {
 
   it('uses the service port when free, else another, and says which was taken', async () => {
     const c = await choosePorts([7070, 3000, 3000], {}, fake([7070], [41000]));
-    assert.deepEqual(c, [{ guestPort: 7070, nodePort: 41000, preferredTaken: 7070 }, { guestPort: 3000, nodePort: 3000 }]);
+    assert.deepEqual(c, [
+      { guestPort: 7070, nodePort: 41000, preferredTaken: 7070 },
+      { guestPort: 3000, nodePort: 3000 },
+    ]);
     assert.deepEqual(portMap(c), { '7070': 41000, '3000': 3000 });
   });
 
   it('keeps a remembered port, and never hands out one port twice', async () => {
-    assert.deepEqual(await choosePorts([8080], { '8080': 45000 }, fake([], [])), [{ guestPort: 8080, nodePort: 45000 }]);
+    assert.deepEqual(await choosePorts([8080], { '8080': 45000 }, fake([], [])), [
+      { guestPort: 8080, nodePort: 45000 },
+    ]);
     const c = await choosePorts([1, 2], { '1': 5000, '2': 5000 }, fake([], [5000, 5001]));
-    assert.deepEqual(c.map((x) => x.nodePort), [5000, 5001]);
+    assert.deepEqual(
+      c.map((x) => x.nodePort),
+      [5000, 5001],
+    );
   });
 
   it("finds the taken node port in Docker's refusal to start", () => {
-    assert.equal(takenNodePort('Docker could not start the container x: driver failed programming external connectivity on endpoint vendetta-hello (abc): Error starting userland proxy: listen tcp4 127.0.0.1:8080: bind: address already in use'), 8080);
+    assert.equal(
+      takenNodePort(
+        'Docker could not start the container x: driver failed programming external connectivity on endpoint vendetta-hello (abc): Error starting userland proxy: listen tcp4 127.0.0.1:8080: bind: address already in use',
+      ),
+      8080,
+    );
     assert.equal(takenNodePort('Bind for 127.0.0.1:7070 failed: port is already allocated'), 7070);
     assert.equal(takenNodePort('no such image 127.0.0.1:22'), undefined);
   });
@@ -164,7 +244,23 @@ describe('agent services: node ports', () => {
 function selfSignedCert(): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'vendetta-cert-'));
   try {
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'k'), '-out', join(dir, 'c')]);
+    const r = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '1',
+      '-keyout',
+      join(dir, 'k'),
+      '-out',
+      join(dir, 'c'),
+    ]);
     assert.equal(r.status, 0, r.stderr.toString());
     return { key: readFileSync(join(dir, 'k'), 'utf8'), cert: readFileSync(join(dir, 'c'), 'utf8') };
   } finally {
@@ -185,40 +281,89 @@ describe('agent services: health checks', () => {
 
   it('command: exit 0 is healthy; the output is kept', async () => {
     const argvs: string[][] = [];
-    const ok = await runCheck({ kind: 'command', command: 'pg_isready', ...timing }, deps({ exec: async (a) => (argvs.push(a), { exitCode: 0, stdout: 'accepting\n', stderr: '' }) }));
+    const ok = await runCheck(
+      { kind: 'command', command: 'pg_isready', ...timing },
+      deps({ exec: async (a) => (argvs.push(a), { exitCode: 0, stdout: 'accepting\n', stderr: '' }) }),
+    );
     assert.deepEqual(ok, { ok: true, output: 'accepting' });
     assert.deepEqual(argvs[0], ['/bin/sh', '-c', 'pg_isready']);
-    const bad = await runCheck({ kind: 'command', command: ['false'], ...timing }, deps({ exec: async () => ({ exitCode: 1, stdout: '', stderr: '' }) }));
+    const bad = await runCheck(
+      { kind: 'command', command: ['false'], ...timing },
+      deps({ exec: async () => ({ exitCode: 1, stdout: '', stderr: '' }) }),
+    );
     assert.deepEqual(bad, { ok: false, output: 'exit code 1' });
-    const thrown = await runCheck({ kind: 'command', command: 'x', ...timing }, deps({ exec: async () => Promise.reject(new Error('container stopped')) }));
+    const thrown = await runCheck(
+      { kind: 'command', command: 'x', ...timing },
+      deps({ exec: async () => Promise.reject(new Error('container stopped')) }),
+    );
     assert.deepEqual(thrown, { ok: false, output: 'container stopped' });
   });
 
   it('tcp: a connect from the node to the workspace address, with nothing run inside', async () => {
     const seen: string[] = [];
-    const d = deps({ workspaceAddress: async () => '10.81.1.2', tcpConnect: async (h, p) => void seen.push(`${h}:${p}`), exec: async () => assert.fail('nothing runs inside') });
-    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7070, ...timing }, d), { ok: true, output: 'port 7070 accepts connections' });
+    const d = deps({
+      workspaceAddress: async () => '10.81.1.2',
+      tcpConnect: async (h, p) => void seen.push(`${h}:${p}`),
+      exec: async () => assert.fail('nothing runs inside'),
+    });
+    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7070, ...timing }, d), {
+      ok: true,
+      output: 'port 7070 accepts connections',
+    });
     assert.deepEqual(seen, ['10.81.1.2:7070']);
   });
 
   it('tcp: a refused connect asks the workspace kernel, where a loopback-only listener counts', async () => {
     const tcp = '  sl\n   0: 0100007F:1B9E 00000000:0000 0A 0 0 0\n';
-    const d = deps({ workspaceAddress: async () => '10.81.1.2', tcpConnect: async () => Promise.reject(new Error('connect ECONNREFUSED')), exec: async () => ({ exitCode: 0, stdout: tcp, stderr: '' }) });
-    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7070, ...timing }, d), { ok: true, output: 'port 7070 is listening' });
-    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7071, ...timing }, d), { ok: false, output: 'nothing listens on port 7071' });
+    const d = deps({
+      workspaceAddress: async () => '10.81.1.2',
+      tcpConnect: async () => Promise.reject(new Error('connect ECONNREFUSED')),
+      exec: async () => ({ exitCode: 0, stdout: tcp, stderr: '' }),
+    });
+    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7070, ...timing }, d), {
+      ok: true,
+      output: 'port 7070 is listening',
+    });
+    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7071, ...timing }, d), {
+      ok: false,
+      output: 'nothing listens on port 7071',
+    });
     // An image without `cat`: the node-side failure is what the user sees.
-    const bare = deps({ workspaceAddress: async () => '10.81.1.2', tcpConnect: async () => Promise.reject(new Error('connect ECONNREFUSED')), exec: async () => ({ exitCode: 127, stdout: '', stderr: 'not found' }) });
-    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7071, ...timing }, bare), { ok: false, output: 'nothing accepts connections on port 7071 (connect ECONNREFUSED)' });
+    const bare = deps({
+      workspaceAddress: async () => '10.81.1.2',
+      tcpConnect: async () => Promise.reject(new Error('connect ECONNREFUSED')),
+      exec: async () => ({ exitCode: 127, stdout: '', stderr: 'not found' }),
+    });
+    assert.deepEqual(await runCheck({ kind: 'tcp', port: 7071, ...timing }, bare), {
+      ok: false,
+      output: 'nothing accepts connections on port 7071 (connect ECONNREFUSED)',
+    });
     const gone = deps({ exec: async () => Promise.reject(new Error('container stopped')) });
-    assert.deepEqual(await runCheck({ kind: 'tcp', port: 1, ...timing }, gone), { ok: false, output: 'nothing listens on port 1 (the workspace has no address on the node)' });
+    assert.deepEqual(await runCheck({ kind: 'tcp', port: 1, ...timing }, gone), {
+      ok: false,
+      output: 'nothing listens on port 1 (the workspace has no address on the node)',
+    });
   });
 
   it('http: through the node port for a published localhost URL, 2xx/3xx healthy', async () => {
     const seen: HttpTarget[] = [];
     const d = deps({ nodePortOf: (p) => (p === 3000 ? 41000 : undefined), httpGet: async (t) => (seen.push(t), 302) });
-    assert.deepEqual(await runCheck({ kind: 'http', url: 'http://localhost:3000/health?x=1', ...timing }, d), { ok: true, output: 'HTTP 302 from http://localhost:3000/health?x=1' });
-    assert.deepEqual(seen, [{ host: '127.0.0.1', port: 41000, path: '/health?x=1', hostHeader: 'localhost:3000', tls: false }]);
-    assert.equal((await runCheck({ kind: 'http', url: 'http://127.0.0.1:3000/', ...timing }, deps({ nodePortOf: () => 1, httpGet: async () => 503 }))).ok, false);
+    assert.deepEqual(await runCheck({ kind: 'http', url: 'http://localhost:3000/health?x=1', ...timing }, d), {
+      ok: true,
+      output: 'HTTP 302 from http://localhost:3000/health?x=1',
+    });
+    assert.deepEqual(seen, [
+      { host: '127.0.0.1', port: 41000, path: '/health?x=1', hostHeader: 'localhost:3000', tls: false },
+    ]);
+    assert.equal(
+      (
+        await runCheck(
+          { kind: 'http', url: 'http://127.0.0.1:3000/', ...timing },
+          deps({ nodePortOf: () => 1, httpGet: async () => 503 }),
+        )
+      ).ok,
+      false,
+    );
     assert.equal(isHealthyStatus(399), true);
     assert.equal(isHealthyStatus(400), false);
     assert.equal(isHealthyStatus(199), false);
@@ -226,16 +371,33 @@ describe('agent services: health checks', () => {
 
   it('http: to the workspace address when the port is not published, as given otherwise; never inside', async () => {
     const seen: HttpTarget[] = [];
-    const d = deps({ workspaceAddress: async () => '10.81.1.2', httpGet: async (t) => (seen.push(t), 204), exec: async () => assert.fail('nothing runs inside') });
-    assert.deepEqual(await runCheck({ kind: 'http', url: 'https://[::1]:9443/x', ...timing }, d), { ok: true, output: 'HTTP 204 from https://[::1]:9443/x' });
-    assert.deepEqual(await runCheck({ kind: 'http', url: 'http://other-host:9000/x', ...timing }, d), { ok: true, output: 'HTTP 204 from http://other-host:9000/x' });
+    const d = deps({
+      workspaceAddress: async () => '10.81.1.2',
+      httpGet: async (t) => (seen.push(t), 204),
+      exec: async () => assert.fail('nothing runs inside'),
+    });
+    assert.deepEqual(await runCheck({ kind: 'http', url: 'https://[::1]:9443/x', ...timing }, d), {
+      ok: true,
+      output: 'HTTP 204 from https://[::1]:9443/x',
+    });
+    assert.deepEqual(await runCheck({ kind: 'http', url: 'http://other-host:9000/x', ...timing }, d), {
+      ok: true,
+      output: 'HTTP 204 from http://other-host:9000/x',
+    });
     assert.deepEqual(seen, [
       { host: '10.81.1.2', port: 9443, path: '/x', hostHeader: '[::1]:9443', tls: true },
       { host: 'other-host', port: 9000, path: '/x', hostHeader: 'other-host:9000', tls: false },
     ]);
     const nowhere = await runCheck({ kind: 'http', url: 'http://localhost/', ...timing }, deps({}));
-    assert.deepEqual(nowhere, { ok: false, output: 'http://localhost/ is not reachable from the node: the workspace has no address there and port 80 is not published' });
-    const refused = await runCheck({ kind: 'http', url: 'http://localhost:1/', ...timing }, deps({ workspaceAddress: async () => '127.0.0.1', httpGet: nodeHttpGet }));
+    assert.deepEqual(nowhere, {
+      ok: false,
+      output:
+        'http://localhost/ is not reachable from the node: the workspace has no address there and port 80 is not published',
+    });
+    const refused = await runCheck(
+      { kind: 'http', url: 'http://localhost:1/', ...timing },
+      deps({ workspaceAddress: async () => '127.0.0.1', httpGet: nodeHttpGet }),
+    );
     assert.equal(refused.ok, false);
     assert.match(refused.output, /ECONNREFUSED/);
   });
@@ -248,8 +410,14 @@ describe('agent services: health checks', () => {
     await new Promise<void>((r) => tlsSrv.listen(0, '127.0.0.1', r));
     const tlsPort = (tlsSrv.address() as { port: number }).port;
     try {
-      assert.equal(await nodeHttpGet({ host: '127.0.0.1', port, path: '/', hostHeader: 'svc:1', tls: false }, 1000), 418);
-      assert.equal(await nodeHttpGet({ host: '127.0.0.1', port: tlsPort, path: '/', hostHeader: 'localhost', tls: true }, 1000), 204);
+      assert.equal(
+        await nodeHttpGet({ host: '127.0.0.1', port, path: '/', hostHeader: 'svc:1', tls: false }, 1000),
+        418,
+      );
+      assert.equal(
+        await nodeHttpGet({ host: '127.0.0.1', port: tlsPort, path: '/', hostHeader: 'localhost', tls: true }, 1000),
+        204,
+      );
       await assert.rejects(nodeHttpGet({ host: '127.0.0.1', port: 1, path: '/', hostHeader: 'x', tls: false }, 1000));
       await nodeTcpConnect('127.0.0.1', port, 1000);
       await assert.rejects(nodeTcpConnect('127.0.0.1', 1, 1000), /ECONNREFUSED/);
@@ -278,14 +446,19 @@ describe('agent services: the wrapper and the sweep under a real /bin/sh', () =>
   it('signals every process carrying the run marker, children included, and nothing else', async () => {
     const id = newRunId();
     const other = newRunId();
-    const mine = spawn('/bin/sh', ['-c', 'sleep 30 & sleep 30 & wait'], { env: { ...process.env, VENDETTA_SERVICE_RUN: id }, stdio: 'ignore' });
+    const mine = spawn('/bin/sh', ['-c', 'sleep 30 & sleep 30 & wait'], {
+      env: { ...process.env, VENDETTA_SERVICE_RUN: id },
+      stdio: 'ignore',
+    });
     const bystander = spawn('sleep', ['30'], { env: { ...process.env, VENDETTA_SERVICE_RUN: other }, stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 200));
       const argv = sweepArgv('TERM', id);
       const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
       assert.equal(r.stdout.trim(), '3', 'the shell and its two sleeps');
-      await new Promise<void>((res) => (mine.exitCode !== null || mine.signalCode !== null ? res() : mine.on('exit', () => res())));
+      await new Promise<void>((res) =>
+        mine.exitCode !== null || mine.signalCode !== null ? res() : mine.on('exit', () => res()),
+      );
       assert.equal(bystander.exitCode, null);
       assert.equal(bystander.signalCode, null);
     } finally {
@@ -302,7 +475,10 @@ describe('agent services: remembered state', () => {
       const file = servicesStateFile(dir);
       assert.deepEqual(readServicesRecord(file), { desired: 'stopped' });
       writeServicesRecord(file, { desired: 'running', postCreate: { state: 'succeeded', exitCode: 0, at: 't' } });
-      assert.deepEqual(readServicesRecord(file), { desired: 'running', postCreate: { state: 'succeeded', exitCode: 0, at: 't' } });
+      assert.deepEqual(readServicesRecord(file), {
+        desired: 'running',
+        postCreate: { state: 'succeeded', exitCode: 0, at: 't' },
+      });
       writeFileSync(file, '{');
       assert.deepEqual(readServicesRecord(file), { desired: 'stopped' });
     } finally {

@@ -3,9 +3,16 @@ import type { HookRun, ServiceSpec, WorkspaceHooksSpec } from '../../../../agent
 import { WorkspaceServices } from '../../../../agent/services/orchestrator';
 import { FakeWorkspace, svc, until } from './fakeWorkspace';
 
-const check = (command: string, over: Partial<{ retries: number; intervalMs: number; startPeriodMs: number }> = {}) => ({ kind: 'command' as const, command, intervalMs: 20, timeoutMs: 500, retries: 2, startPeriodMs: 0, ...over });
+const check = (
+  command: string,
+  over: Partial<{ retries: number; intervalMs: number; startPeriodMs: number }> = {},
+) => ({ kind: 'command' as const, command, intervalMs: 20, timeoutMs: 500, retries: 2, startPeriodMs: 0, ...over });
 
-function make(ws: FakeWorkspace, services: ServiceSpec[], opts: { hooks?: WorkspaceHooksSpec; ports?: Record<string, number> } = {}) {
+function make(
+  ws: FakeWorkspace,
+  services: ServiceSpec[],
+  opts: { hooks?: WorkspaceHooksSpec; ports?: Record<string, number> } = {},
+) {
   const host = ws.host(services, opts.ports);
   let postCreate: HookRun | undefined;
   const orch = new WorkspaceServices({
@@ -29,9 +36,14 @@ describe('agent services: a workspace orchestrator', () => {
   it('starts a dependant only once its dependency is healthy, and independent services at once', async () => {
     const ws = new FakeWorkspace();
     let dbHealthy = false;
-    const services = [svc('db', 'run', { healthcheck: check('dbcheck', { retries: 1000 }) }), svc('api', 'run', { dependsOn: ['db'] }), svc('cron', 'run')];
+    const services = [
+      svc('db', 'run', { healthcheck: check('dbcheck', { retries: 1000 }) }),
+      svc('api', 'run', { dependsOn: ['db'] }),
+      svc('cron', 'run'),
+    ];
     const orig = ws.exec.bind(ws);
-    ws.exec = (argv, opts) => (argv[2] === 'dbcheck' ? orig(['/bin/sh', '-c', dbHealthy ? 'ok' : 'fail'], opts) : orig(argv, opts));
+    ws.exec = (argv, opts) =>
+      argv[2] === 'dbcheck' ? orig(['/bin/sh', '-c', dbHealthy ? 'ok' : 'fail'], opts) : orig(argv, opts);
     const { orch, state } = make(ws, services);
     live.push(orch);
     await orch.start();
@@ -40,17 +52,26 @@ describe('agent services: a workspace orchestrator', () => {
     assert.equal(state('api').reason, 'waiting for db (starting)');
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(ws.running('run').length, 2, 'api started before db was healthy');
-    await until('cron running (no check: running, never healthy, after the settle time)', () => state('cron').state === 'running');
+    await until(
+      'cron running (no check: running, never healthy, after the settle time)',
+      () => state('cron').state === 'running',
+    );
     dbHealthy = true;
     await until('api started', () => ws.running('run').length === 3);
-    await until('db healthy, api and cron running', () => orch.status().services.every((s) => s.state === (s.name === 'db' ? 'healthy' : 'running')));
+    await until('db healthy, api and cron running', () =>
+      orch.status().services.every((s) => s.state === (s.name === 'db' ? 'healthy' : 'running')),
+    );
     assert.ok(state('api').pid! > 0, 'pid from the wrapper line');
     assert.deepEqual(ws.linesOf('db', 'system').slice(0, 2), ['starting: run', 'healthy']);
   });
 
   it('keeps dependants waiting, not started, while a dependency is unhealthy, with the last check output', async () => {
     const ws = new FakeWorkspace();
-    const { orch, state } = make(ws, [svc('db', 'run', { healthcheck: check('fail') }), svc('api', 'run', { dependsOn: ['db'] }), svc('web', 'run', { dependsOn: ['api'] })]);
+    const { orch, state } = make(ws, [
+      svc('db', 'run', { healthcheck: check('fail') }),
+      svc('api', 'run', { dependsOn: ['db'] }),
+      svc('web', 'run', { dependsOn: ['api'] }),
+    ]);
     live.push(orch);
     await orch.start();
     await until('db unhealthy', () => state('db').state === 'unhealthy');
@@ -66,7 +87,9 @@ describe('agent services: a workspace orchestrator', () => {
 
   it('counts failures only after the start period', async () => {
     const ws = new FakeWorkspace();
-    const { orch, state } = make(ws, [svc('db', 'run', { healthcheck: check('fail', { startPeriodMs: 150, retries: 1 }) })]);
+    const { orch, state } = make(ws, [
+      svc('db', 'run', { healthcheck: check('fail', { startPeriodMs: 150, retries: 1 }) }),
+    ]);
     live.push(orch);
     const t0 = Date.now();
     await orch.start();
@@ -84,7 +107,10 @@ describe('agent services: a workspace orchestrator', () => {
     assert.equal(s.restarts, 3);
     assert.equal(s.exitCode, 3);
     assert.match(s.reason!, /crash loop: exited 4 times/);
-    const delays = ws.linesOf('crashy', 'system').flatMap((l) => /^restarting in (\d+) ms/.exec(l)?.[1] ?? []).map(Number);
+    const delays = ws
+      .linesOf('crashy', 'system')
+      .flatMap((l) => /^restarting in (\d+) ms/.exec(l)?.[1] ?? [])
+      .map(Number);
     assert.deepEqual(delays, [10, 20, 40]);
     assert.equal(ws.linesOf('crashy', 'stderr').filter((l) => l === 'boom').length, 4);
     // A new start forgives earlier crashes.
@@ -105,17 +131,24 @@ describe('agent services: a workspace orchestrator', () => {
 
   it('fails a command that cannot run (exit 127 or 126) at once, even under always, and a new start forgets the old exit', async () => {
     const ws = new FakeWorkspace();
-    const { orch, state } = make(ws, [svc('typo', 'crash 127', { restart: 'always' }), svc('noexec', 'crash 126'), svc('after', 'run', { dependsOn: ['typo'] })]);
+    const { orch, state } = make(ws, [
+      svc('typo', 'crash 127', { restart: 'always' }),
+      svc('noexec', 'crash 126'),
+      svc('after', 'run', { dependsOn: ['typo'] }),
+    ]);
     live.push(orch);
     await orch.start();
     await until('both exited', () => state('typo').state === 'exited' && state('noexec').state === 'exited');
-    assert.deepEqual([state('typo').reason, state('noexec').reason], ['exited with code 127: command not found', 'exited with code 126: command not executable']);
+    assert.deepEqual(
+      [state('typo').reason, state('noexec').reason],
+      ['exited with code 127: command not found', 'exited with code 126: command not executable'],
+    );
     assert.equal(ws.procs.length, 2, 'not retried');
     assert.equal(state('after').reason, 'waiting for typo (exited)');
     assert.ok(ws.linesOf('typo', 'system').includes('not restarted: command not found'));
     void orch.start();
     await until('waiting again', () => state('typo').state !== 'exited');
-    assert.equal(state('typo').exitCode, undefined, 'the last run\'s exit is not this run\'s');
+    assert.equal(state('typo').exitCode, undefined, "the last run's exit is not this run's");
   });
 
   it('restarts on any exit under always', async () => {
@@ -129,25 +162,42 @@ describe('agent services: a workspace orchestrator', () => {
 
   it('stops in reverse dependency order: SIGTERM, then SIGKILL after the grace period', async () => {
     const ws = new FakeWorkspace();
-    const { orch, state } = make(ws, [svc('db', 'stubborn'), svc('api', 'run', { dependsOn: ['db'] }), svc('web', 'run', { dependsOn: ['api'] })]);
+    const { orch, state } = make(ws, [
+      svc('db', 'stubborn'),
+      svc('api', 'run', { dependsOn: ['db'] }),
+      svc('web', 'run', { dependsOn: ['api'] }),
+    ]);
     await orch.start();
     await until('all running', () => orch.status().services.every((s) => s.state === 'running'));
-    const runIds = Object.fromEntries(orch.status().services.map((s) => [s.name, ws.procs.find((p) => p.pid === s.pid)!.runId]));
+    const runIds = Object.fromEntries(
+      orch.status().services.map((s) => [s.name, ws.procs.find((p) => p.pid === s.pid)!.runId]),
+    );
     const t0 = Date.now();
     await orch.stop();
     assert.ok(orch.status().services.every((s) => s.state === 'stopped'));
-    const terms = ws.sweeps.filter(([sig]) => sig === 'TERM').map(([, id]) => Object.keys(runIds).find((k) => runIds[k] === id));
+    const terms = ws.sweeps
+      .filter(([sig]) => sig === 'TERM')
+      .map(([, id]) => Object.keys(runIds).find((k) => runIds[k] === id));
     assert.deepEqual(terms, ['web', 'api', 'db']);
-    assert.ok(ws.sweeps.some(([sig, id]) => sig === 'KILL' && id === runIds.db), 'db ignored SIGTERM and got SIGKILL');
+    assert.ok(
+      ws.sweeps.some(([sig, id]) => sig === 'KILL' && id === runIds.db),
+      'db ignored SIGTERM and got SIGKILL',
+    );
     assert.ok(Date.now() - t0 >= 100, 'the grace period was waited');
     assert.equal(ws.running().length, 0);
     assert.equal(state('db').exitCode, 137);
-    assert.deepEqual(ws.linesOf('db', 'system').slice(-3), ['stopping (SIGTERM)', 'still running after 100 ms: SIGKILL', 'stopped (exit code 137)']);
+    assert.deepEqual(ws.linesOf('db', 'system').slice(-3), [
+      'stopping (SIGTERM)',
+      'still running after 100 ms: SIGKILL',
+      'stopped (exit code 137)',
+    ]);
   });
 
   it('runs postCreate once and postStart on every start, before the services, output in the logs', async () => {
     const ws = new FakeWorkspace();
-    const { orch, state } = make(ws, [svc('app', 'run')], { hooks: { postCreate: 'echo created', postStart: 'echo started' } });
+    const { orch, state } = make(ws, [svc('app', 'run')], {
+      hooks: { postCreate: 'echo created', postStart: 'echo started' },
+    });
     live.push(orch);
     await orch.start();
     assert.equal(state('app').state, 'waiting');
@@ -163,7 +213,7 @@ describe('agent services: a workspace orchestrator', () => {
     assert.equal(hookExec.opts.workingDir, '/workspaces/x');
   });
 
-  it('runs the lifecycle hooks in the spec\'s order, the create ones once, named commands at the same time', async () => {
+  it("runs the lifecycle hooks in the spec's order, the create ones once, named commands at the same time", async () => {
     const ws = new FakeWorkspace();
     const hooks: WorkspaceHooksSpec = {
       postAttach: 'echo attached',
@@ -178,8 +228,17 @@ describe('agent services: a workspace orchestrator', () => {
     assert.match(state('app').reason!, /waiting for the onCreate and updateContent and postCreate and postStart hook/);
     await until('app running', () => state('app').state === 'running');
     const order = () => ws.lines.filter((l) => l.stream === 'stdout').map((l) => `${l.service} ${l.line}`);
-    assert.deepEqual(order(), ['onCreate create', 'updateContent a: update-a', 'updateContent b: update-b', 'postCreate post', 'postStart start']);
-    assert.deepEqual(ws.linesOf('updateContent', 'system').slice(0, 2), ['a: running: echo update-a', 'b: running: echo update-b']);
+    assert.deepEqual(order(), [
+      'onCreate create',
+      'updateContent a: update-a',
+      'updateContent b: update-b',
+      'postCreate post',
+      'postStart start',
+    ]);
+    assert.deepEqual(ws.linesOf('updateContent', 'system').slice(0, 2), [
+      'a: running: echo update-a',
+      'b: running: echo update-b',
+    ]);
     await orch.start();
     await until('app running again', () => state('app').state === 'running');
     assert.deepEqual(order().slice(5), ['postStart start'], 'only postStart runs on a second start');
@@ -190,7 +249,9 @@ describe('agent services: a workspace orchestrator', () => {
 
   it('stops at a failed hook, names the command that failed, and runs the create hooks again next time', async () => {
     const ws = new FakeWorkspace();
-    const { orch, state } = make(ws, [svc('app', 'run')], { hooks: { onCreate: { fine: 'echo ok', broken: 'crash 3' }, postCreate: 'echo post', postStart: 'echo start' } });
+    const { orch, state } = make(ws, [svc('app', 'run')], {
+      hooks: { onCreate: { fine: 'echo ok', broken: 'crash 3' }, postCreate: 'echo post', postStart: 'echo start' },
+    });
     live.push(orch);
     await orch.start();
     await until('app running', () => state('app').state === 'running');
@@ -251,10 +312,19 @@ describe('agent services: a workspace orchestrator', () => {
 
   it('starts the port relay with the services and stops it with them', async () => {
     const ws = new FakeWorkspace();
-    const { orch } = make(ws, [svc('web', 'listen 8080', { port: 8080 }), svc('bg', 'run', { port: 9000 })], { ports: { '8080': 41000 } });
+    const { orch } = make(ws, [svc('web', 'listen 8080', { port: 8080 }), svc('bg', 'run', { port: 9000 })], {
+      ports: { '8080': 41000 },
+    });
     await orch.start();
     await until('relay and web', () => ws.relayRuns === 1 && ws.running('listen 8080').length === 1);
-    assert.equal(ws.running().find((p) => p.command.includes('8080') && p.command !== 'listen 8080')?.command.endsWith(' 8080'), true, 'the relay gets the published ports only');
+    assert.equal(
+      ws
+        .running()
+        .find((p) => p.command.includes('8080') && p.command !== 'listen 8080')
+        ?.command.endsWith(' 8080'),
+      true,
+      'the relay gets the published ports only',
+    );
     await orch.stop();
     await until('nothing left, relay included', () => ws.running().length === 0);
     assert.ok(ws.sweeps.some(([sig]) => sig === 'KILL'));

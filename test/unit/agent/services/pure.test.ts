@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import type { ServiceSpec } from '../../../../agent/protocol';
 import { discoveryEnv, envName, serviceEnv, serviceUrl } from '../../../../agent/services/env';
-import { blockingDependency, depths, stopWaves, waitingReason, withDependencies } from '../../../../agent/services/graph';
+import {
+  blockingDependency,
+  depths,
+  stopWaves,
+  waitingReason,
+  withDependencies,
+} from '../../../../agent/services/graph';
 import { parseProcNetTcp, reachability } from '../../../../agent/services/listeners';
 import { commandArgv, newRunId, parsePidLine, sweepArgv, wrappedArgv } from '../../../../agent/services/processControl';
 import { parseRelayLine, relayArgv } from '../../../../agent/services/relay';
@@ -10,7 +16,10 @@ import { svc } from './fakeWorkspace';
 
 describe('agent services: discovery env', () => {
   const services: ServiceSpec[] = [
-    svc('db', 'x', { port: 7070, healthcheck: { kind: 'tcp', port: 7070, intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 } }),
+    svc('db', 'x', {
+      port: 7070,
+      healthcheck: { kind: 'tcp', port: 7070, intervalMs: 1, timeoutMs: 1, retries: 1, startPeriodMs: 0 },
+    }),
     svc('my-api', 'x', { port: 3000, env: { OWN: 'api', SHARED: 'service' } }),
     svc('worker', 'x'),
   ];
@@ -29,7 +38,12 @@ describe('agent services: discovery env', () => {
   });
 
   it('layers workspace env, discovery env, the service env, then the run marker', () => {
-    const env = serviceEnv({ SHARED: 'workspace', NODE_ENV: 'dev', VENDETTA_SERVICE_DB_PORT: 'overridden?' }, services, services[1]!, 'vs1.0123456789abcdef');
+    const env = serviceEnv(
+      { SHARED: 'workspace', NODE_ENV: 'dev', VENDETTA_SERVICE_DB_PORT: 'overridden?' },
+      services,
+      services[1]!,
+      'vs1.0123456789abcdef',
+    );
     assert.equal(env.SHARED, 'service');
     assert.equal(env.NODE_ENV, 'dev');
     assert.equal(env.OWN, 'api');
@@ -39,15 +53,27 @@ describe('agent services: discovery env', () => {
 });
 
 describe('agent services: dependency order', () => {
-  const services = [svc('db', 'x'), svc('cache', 'x'), svc('api', 'x', { dependsOn: ['db', 'cache'] }), svc('web', 'x', { dependsOn: ['api'] }), svc('cron', 'x', { dependsOn: ['db'] })];
+  const services = [
+    svc('db', 'x'),
+    svc('cache', 'x'),
+    svc('api', 'x', { dependsOn: ['db', 'cache'] }),
+    svc('web', 'x', { dependsOn: ['api'] }),
+    svc('cron', 'x', { dependsOn: ['db'] }),
+  ];
   const states: Record<string, string> = { db: 'healthy', cache: 'unhealthy' };
 
   it('names the first dependency that is not healthy', () => {
-    assert.equal(blockingDependency(services[0]!, () => undefined), undefined);
+    assert.equal(
+      blockingDependency(services[0]!, () => undefined),
+      undefined,
+    );
     const block = blockingDependency(services[2]!, (n) => states[n] as never);
     assert.deepEqual(block, { name: 'cache', state: 'unhealthy' });
     assert.equal(waitingReason(block!), 'waiting for cache (unhealthy)');
-    assert.deepEqual(blockingDependency(services[3]!, () => undefined), { name: 'api', state: 'unknown' });
+    assert.deepEqual(
+      blockingDependency(services[3]!, () => undefined),
+      { name: 'api', state: 'unknown' },
+    );
   });
 
   it('stops dependants first, each wave in parallel', () => {
@@ -78,7 +104,10 @@ describe('agent services: restart policy and backoff', () => {
   it('doubles the delay up to the cap, then calls a crash loop past the restart cap', () => {
     const t = new RestartTracker({ baseMs: 100, maxMs: 500, maxRestarts: 5, windowMs: 10_000 });
     const delays = [0, 1, 2, 3, 4].map((i) => t.next(1000 + i));
-    assert.deepEqual(delays.map((d) => (d.action === 'restart' ? d.delayMs : -1)), [100, 200, 400, 500, 500]);
+    assert.deepEqual(
+      delays.map((d) => (d.action === 'restart' ? d.delayMs : -1)),
+      [100, 200, 400, 500, 500],
+    );
     assert.deepEqual(t.next(1010), { action: 'crashloop', restarts: 5 });
   });
 
@@ -150,7 +179,11 @@ describe('agent services: process control argv', () => {
     assert.deepEqual(argv.slice(-2), ['3000', '8080']);
     assert.deepEqual(parseRelayLine('relaying 3000'), { kind: 'relaying', port: 3000 });
     assert.deepEqual(parseRelayLine('released 3000'), { kind: 'released', port: 3000 });
-    assert.deepEqual(parseRelayLine('error 3000 listen EADDRINUSE'), { kind: 'error', port: 3000, message: 'listen EADDRINUSE' });
+    assert.deepEqual(parseRelayLine('error 3000 listen EADDRINUSE'), {
+      kind: 'error',
+      port: 3000,
+      message: 'listen EADDRINUSE',
+    });
     assert.equal(parseRelayLine('hello'), undefined);
   });
 });

@@ -51,8 +51,25 @@ describe('agent services: the port relay in a network namespace', function () {
     const script = join(dir, 'scenario.js');
     writeFileSync(script, SCENARIO);
     const args = JSON.stringify([4567, ...relayArgv([4567])]);
-    const r = spawnSync('unshare', ['-n', '/bin/sh', '-c', 'ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 10.250.0.1/24 dev v0 && ip addr add 10.250.0.2/24 dev v1 && ip link set v1 up && ip link set v0 up && ip route add default via 10.250.0.2 dev v0 && exec "$0" "$1" "$2"', process.execPath, script, args], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(
+      'unshare',
+      [
+        '-n',
+        '/bin/sh',
+        '-c',
+        'ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 10.250.0.1/24 dev v0 && ip addr add 10.250.0.2/24 dev v1 && ip link set v1 up && ip link set v0 up && ip route add default via 10.250.0.2 dev v0 && exec "$0" "$1" "$2"',
+        process.execPath,
+        script,
+        args,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n'), ['through relay: pong', 'from elsewhere: closed', 'own bind: direct', 'relay lines: relaying 4567,released 4567']);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      'through relay: pong',
+      'from elsewhere: closed',
+      'own bind: direct',
+      'relay lines: relaying 4567,released 4567',
+    ]);
   });
 });
