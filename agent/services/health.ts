@@ -147,10 +147,14 @@ export function nodeTcpConnect(host: string, port: number, timeoutMs: number): P
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, timeout: timeoutMs });
     socket.once('connect', () => {
-      socket.destroy();
       resolve();
+      // Closed politely: our FIN, and whatever the service sends is read. A reset instead would
+      // crash a service whose sockets have no 'error' handler (ECONNRESET), at every check.
+      socket.setTimeout(timeoutMs, () => socket.destroy());
+      socket.resume();
+      socket.end();
     });
     socket.once('timeout', () => socket.destroy(new Error(`no connection within ${timeoutMs} ms`)));
-    socket.once('error', reject);
+    socket.on('error', reject); // after resolve: nothing to report
   });
 }

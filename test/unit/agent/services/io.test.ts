@@ -427,6 +427,26 @@ describe('agent services: health checks', () => {
     }
   });
 
+  it('a tcp check closes politely: a service that answers at once meets no reset', async () => {
+    const { createServer } = await import('node:net');
+    const errors: string[] = [];
+    const closed: Promise<void>[] = [];
+    const srv = createServer((s) => {
+      closed.push(new Promise((r) => s.once('close', () => r())));
+      s.on('error', (e) => errors.push(e.message));
+      s.end('x'.repeat(64 * 1024)); // answers at once, more than one segment
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      for (let i = 0; i < 20; i++) await nodeTcpConnect('127.0.0.1', (srv.address() as { port: number }).port, 1000);
+      while (closed.length < 20) await new Promise((r) => setTimeout(r, 10));
+      await Promise.all(closed);
+      assert.deepEqual(errors, []);
+    } finally {
+      srv.close();
+    }
+  });
+
   it('clips long output to its end', () => {
     assert.equal(clip('  short \n'), 'short');
     const c = clip('x'.repeat(1000) + 'END');
