@@ -1,6 +1,8 @@
 /** A workspace record plus what the provider reports → the WorkspaceInfo the protocol returns. */
+import { AgentError } from '../errors';
 import { specImage, type WorkspaceInfo, type WorkspaceState } from '../protocol';
 import type { ProviderWorkspace } from '../providers/contract';
+import type { ProviderLookup } from './providers';
 import type { WorkspaceRecord } from './state';
 
 export type ProviderView =
@@ -8,6 +10,18 @@ export type ProviderView =
   | { kind: 'seen'; ws: ProviderWorkspace | undefined }
   /** The provider could not be asked (engine down): say so instead of guessing. */
   | { kind: 'unreachable'; code: string; message: string; hint?: string };
+
+/** What the workspace's provider says of it, or why it could not be asked. */
+export async function providerView(providers: ProviderLookup, rec: WorkspaceRecord): Promise<ProviderView> {
+  try {
+    const provider = providers(rec.provider);
+    return { kind: 'seen', ws: rec.providerId ? await provider.inspect(rec.providerId) : undefined };
+  } catch (err) {
+    const e =
+      err instanceof AgentError ? err : new AgentError('PROVIDER_ERROR', (err as Error).message, { cause: err });
+    return { kind: 'unreachable', code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  }
+}
 
 export function workspaceInfo(rec: WorkspaceRecord, view: ProviderView, creating: boolean): WorkspaceInfo {
   const { spec } = rec;

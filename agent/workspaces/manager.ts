@@ -4,10 +4,8 @@
  * same name never make two containers); different workspaces proceed in parallel.
  */
 import { readFileSync } from 'node:fs';
-import { AgentError } from '../errors';
 import { KeyedMutex } from '../../common/async/keyedMutex';
 import type { Logger } from '../log/logger';
-import { removeTreeAt } from '../fs/beneath';
 import {
   type SyncReadResult,
   type SyncScanChange,
@@ -19,8 +17,8 @@ import {
 import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import { choosePorts, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
-import { workspaceInfo, type ProviderView } from './info';
-import { newWorkspaceRecord } from './newRecord';
+import { providerView, workspaceInfo } from './info';
+import { hopelessCreate, recordForCreate } from './recordForCreate';
 import { readEntry, scanEntries } from '../sync/scan';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
@@ -28,9 +26,10 @@ import { packNodeSshd } from '../providers/broughtSshd';
 import { applySshdConfig, SSHD_BINARY, SSHD_CONFIG, sshdConfigHash, sshdFiles } from './sshd';
 import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
-import { missing, mountRefusal, notFound, outdated } from './refusals';
+import { missing, mountRefusal, notFound, otherProvider, outdated } from './refusals';
+import { discardContainer, forgetWorkspace, removeWorkspace, type TeardownDeps } from './teardown';
 import { syncTarget } from './syncTarget';
-import { AGENT_HOME_LABEL, findOwn, ownedBy, providerHolding, reconcileAll } from './reconcile';
+import { AGENT_HOME_LABEL, findOwn, reconcileAll } from './reconcile';
 import { bringUp, STEPS, type Progress } from './bringUp';
 import type { IdleCandidate } from './idleWatch';
 import { applyGitIdentity } from './gitIdentity';
@@ -113,15 +112,7 @@ export class WorkspaceManager {
       const diffs = bakedDifferences(existing.spec, existing.servicePorts, spec);
       if (diffs.length) throw outdated(spec, diffs);
     }
-    if (existing && existing.provider !== spec.provider) {
-      throw new AgentError(
-        'WORKSPACE_CONFLICT',
-        `Workspace ${spec.name} already exists on this node as a ${existing.provider} workspace`,
-        {
-          hint: `Remove it first (\`vendetta workspace rm ${spec.name}\`) or pick another name.`,
-        },
-      );
-    }
+    if (existing && existing.provider !== spec.provider) throw otherProvider(spec, existing);
     const refused = spec.provider === 'docker' ? mountRefusal(spec.docker.run, this.opts.home) : undefined;
     if (refused) throw refused;
     progress(
@@ -129,17 +120,7 @@ export class WorkspaceManager {
       STEPS,
       existing ? `Checking workspace ${spec.name}` : `Preparing the folder and host key of workspace ${spec.name}`,
     );
-    let rec: WorkspaceRecord;
-    if (!existing) rec = newWorkspaceRecord(this.opts.home, spec);
-    else if (existing.phase === 'creating')
-      rec = { ...existing, spec }; // a cut-short create: this spec wins
-    // Made: only keys, services, hooks, agent forwarding and the idle timeout change (services are run through exec,
-    // the sshd config is rewritten and reloaded), not what the container was made with.
-    else
-      rec = {
-        ...existing,
-        spec: { ...withoutChangeable(existing.spec), authorizedKeys: spec.authorizedKeys, ...changeable(spec) },
-      };
+    let rec = recordForCreate(this.opts.home, existing, spec);
     this.store.put(rec);
     try {
       if (rec.phase === 'ready' && rec.providerId) {
@@ -194,46 +175,15 @@ export class WorkspaceManager {
     } catch (err) {
       // A config that cannot work leaves nothing behind; anything else keeps the record so
       // the next create (or remove) finds what was made.
-      if (
-        !existing &&
-        err instanceof AgentError &&
-        [
-          'IMAGE_NOT_FOUND',
-          'IMAGE_PULL_DENIED',
-          'IMAGE_PLATFORM_MISMATCH',
-          'IMAGE_PULL_FAILED',
-          'SSHD_MISSING',
-          'WORKSPACE_CONFLICT',
-        ].includes(err.code)
-      )
-        this.forget(spec.name);
+      if (!existing && hopelessCreate(err)) this.forget(spec.name);
       throw err;
     }
   }
 
-  /**
-   * For `--recreate`: the container goes (its services first), the record stays as a cut-short
-   * create, so the create that follows makes a new container with the same node folder, host
-   * key and service node ports. A workspace without a record has nothing to discard.
-   */
-  private async discardContainer(spec: WorkspaceSpec, progress: Progress): Promise<void> {
-    const name = spec.name;
-    const rec = this.store.get(name);
-    if (!rec) return;
-    progress(1, STEPS, `Removing the container of ${name} to make it again (the workspace folder stays)`);
-    const provider = this.opts.providers(rec.provider);
-    await this.serviceHooks?.beforeRecreate(name);
-    const ours = (await provider.list())
-      .filter((w) => w.name === name && ownedBy(w, this.opts.home))
-      .map((w) => w.providerId);
-    for (const id of new Set([...(rec.providerId ? [rec.providerId] : []), ...ours])) await provider.remove(id);
-    // The next create's spec wins (a cut-short create), so a new provider is taken too.
-    const next: WorkspaceRecord = { ...rec, spec, provider: spec.provider, phase: 'creating' };
-    delete next.providerId;
-    delete next.sshPort;
-    delete next.login;
-    this.store.put(next);
-    this.opts.logger.info('workspace container removed to be made again', { workspace: name });
+  private discardContainer(spec: WorkspaceSpec, progress: Progress): Promise<void> {
+    return discardContainer(this.teardownDeps(), spec, progress, async () =>
+      this.serviceHooks?.beforeRecreate(spec.name),
+    );
   }
 
   /**
@@ -348,40 +298,7 @@ export class WorkspaceManager {
 
   remove(name: string, force: boolean): Promise<{ name: string }> {
     return this.exclusive(name, async () => {
-      const rec = this.store.get(name);
-      const provider = rec
-        ? this.opts.providers(rec.provider)
-        : await providerHolding(this.opts.providers, name, this.opts.home);
-      const ours = (await provider.list()).filter((w) => w.name === name && ownedBy(w, this.opts.home));
-      const known = rec?.providerId ? await provider.inspect(rec.providerId) : undefined;
-      const victims = [...new Set([...(known ? [known.providerId] : []), ...ours.map((w) => w.providerId)])];
-      if (!rec && victims.length === 0) {
-        if (force) return { name };
-        throw notFound(name);
-      }
-      if (!force) {
-        if ([known, ...ours].some((w) => w?.state === 'running')) {
-          throw new AgentError('WORKSPACE_RUNNING', `Workspace ${name} is running`, {
-            hint: `Stop it first, or remove it with force (\`vendetta workspace rm ${name} --force\`).`,
-          });
-        }
-        if (rec && rec.phase === 'ready' && victims.length === 0) throw missing(rec);
-      }
-      // Files the workspace's root made in the project folder may not be ours to delete from
-      // the node: a non-root agent empties the folder from inside first, while it still can.
-      const running = known?.state === 'running' ? known : ours.find((w) => w.state === 'running');
-      if (rec && running && process.getuid?.() !== 0) {
-        await provider
-          .exec(running.providerId, ['find', rec.spec.workspaceFolder, '-mindepth', '1', '-delete'], {
-            timeoutMs: 120_000,
-          })
-          .catch(() => undefined);
-      }
-      await this.serviceHooks?.beforeRemove(name);
-      for (const id of victims) await provider.remove(id);
-      this.forget(name);
-      this.opts.logger.info('workspace removed', { workspace: name, containers: victims.length, force });
-      return { name };
+      return removeWorkspace(this.teardownDeps(), name, force, async () => this.serviceHooks?.beforeRemove(name));
     });
   }
 
@@ -436,15 +353,7 @@ export class WorkspaceManager {
   }
 
   private async infoOf(rec: WorkspaceRecord): Promise<WorkspaceInfo> {
-    let view: ProviderView;
-    try {
-      const provider = this.opts.providers(rec.provider);
-      view = { kind: 'seen', ws: rec.providerId ? await provider.inspect(rec.providerId) : undefined };
-    } catch (err) {
-      const e =
-        err instanceof AgentError ? err : new AgentError('PROVIDER_ERROR', (err as Error).message, { cause: err });
-      view = { kind: 'unreachable', code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-    }
+    const view = await providerView(this.opts.providers, rec);
     const info = workspaceInfo(rec, view, this.creating.has(rec.spec.name));
     // The engine may publish a new port after a restart of the engine or the container.
     if (info.ssh && info.ssh.port !== rec.sshPort && !this.creating.has(rec.spec.name)) {
@@ -460,40 +369,12 @@ export class WorkspaceManager {
     return rec;
   }
 
-  /** Deletes the workspace's folder (project copy, host key) and its record. */
   private forget(name: string): void {
-    const { dir } = workspacePaths(this.opts.home, name);
-    try {
-      // Through descriptors: the project folder inside was the workspace's to change.
-      removeTreeAt(dir);
-    } catch (err) {
-      throw new AgentError('INTERNAL', `Could not delete the files of workspace ${name} in ${dir}`, {
-        hint: `Some were made inside the workspace by another user; delete ${dir} on the node (e.g. with sudo), then remove the workspace again with force.`,
-        cause: err,
-      });
-    }
-    this.store.delete(name);
+    forgetWorkspace(this.teardownDeps(), name);
   }
-}
 
-function changeable(
-  spec: WorkspaceSpec,
-): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent' | 'idleTimeoutMs' | 'gitIdentity'> {
-  return {
-    ...(spec.services ? { services: spec.services } : {}),
-    ...(spec.hooks ? { hooks: spec.hooks } : {}),
-    ...(spec.forwardAgent ? { forwardAgent: true } : {}),
-    ...(spec.idleTimeoutMs ? { idleTimeoutMs: spec.idleTimeoutMs } : {}),
-    ...(spec.gitIdentity ? { gitIdentity: spec.gitIdentity } : {}),
-  };
-}
-
-function withoutChangeable(spec: WorkspaceSpec): WorkspaceSpec {
-  const out = { ...spec };
-  delete out.services;
-  delete out.hooks;
-  delete out.forwardAgent;
-  delete out.idleTimeoutMs;
-  delete out.gitIdentity;
-  return out;
+  private teardownDeps(): TeardownDeps {
+    const { home, providers, logger } = this.opts;
+    return { home, providers, logger, store: this.store };
+  }
 }

@@ -22,6 +22,15 @@ export function portTakenError(err: unknown, name: string, rec: WorkspaceRecord)
   );
 }
 
+/** A create of a name this node already has under another provider. */
+export function otherProvider(spec: WorkspaceSpec, existing: WorkspaceRecord): AgentError {
+  return new AgentError(
+    'WORKSPACE_CONFLICT',
+    `Workspace ${spec.name} already exists on this node as a ${existing.provider} workspace`,
+    { hint: `Remove it first (\`vendetta workspace rm ${spec.name}\`) or pick another name.` },
+  );
+}
+
 export function notFound(name: string): AgentError {
   return new AgentError('WORKSPACE_NOT_FOUND', `There is no workspace ${name} on this node`, {
     hint: 'List them with `vendetta workspace list`.',

@@ -1,0 +1,59 @@
+/**
+ * The record a create works from: a new one, the cut-short create's with this spec, or a made
+ * workspace's with only what may change after it was made taken from this spec.
+ */
+import { AgentError } from '../errors';
+import type { WorkspaceSpec } from '../protocol';
+import { newWorkspaceRecord } from './newRecord';
+import type { WorkspaceRecord } from './state';
+
+export function recordForCreate(
+  home: string,
+  existing: WorkspaceRecord | undefined,
+  spec: WorkspaceSpec,
+): WorkspaceRecord {
+  if (!existing) return newWorkspaceRecord(home, spec);
+  if (existing.phase === 'creating') return { ...existing, spec }; // a cut-short create: this spec wins
+  // Made: only keys, services, hooks, agent forwarding and the idle timeout change (services are run through exec,
+  // the sshd config is rewritten and reloaded), not what the container was made with.
+  return {
+    ...existing,
+    spec: { ...withoutChangeable(existing.spec), authorizedKeys: spec.authorizedKeys, ...changeable(spec) },
+  };
+}
+
+/** Errors of a config that cannot work: a first create that fails with one leaves nothing behind. */
+const HOPELESS_CREATE_CODES = [
+  'IMAGE_NOT_FOUND',
+  'IMAGE_PULL_DENIED',
+  'IMAGE_PLATFORM_MISMATCH',
+  'IMAGE_PULL_FAILED',
+  'SSHD_MISSING',
+  'WORKSPACE_CONFLICT',
+];
+
+export function hopelessCreate(err: unknown): boolean {
+  return err instanceof AgentError && HOPELESS_CREATE_CODES.includes(err.code);
+}
+
+function changeable(
+  spec: WorkspaceSpec,
+): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent' | 'idleTimeoutMs' | 'gitIdentity'> {
+  return {
+    ...(spec.services ? { services: spec.services } : {}),
+    ...(spec.hooks ? { hooks: spec.hooks } : {}),
+    ...(spec.forwardAgent ? { forwardAgent: true } : {}),
+    ...(spec.idleTimeoutMs ? { idleTimeoutMs: spec.idleTimeoutMs } : {}),
+    ...(spec.gitIdentity ? { gitIdentity: spec.gitIdentity } : {}),
+  };
+}
+
+function withoutChangeable(spec: WorkspaceSpec): WorkspaceSpec {
+  const out = { ...spec };
+  delete out.services;
+  delete out.hooks;
+  delete out.forwardAgent;
+  delete out.idleTimeoutMs;
+  delete out.gitIdentity;
+  return out;
+}
