@@ -1,22 +1,13 @@
 /**
  * The coordinator's workspaces: records in state/workspaces.json, the lifecycle asked of each
- * node's agent, host keys pinned in known_hosts and Host blocks in ssh_config. `up` lives in
- * up.ts; this file holds what every request shares (lookup, locking, state cache, change events).
+ * node's agent, host keys pinned in known_hosts and Host blocks in ssh_config. Each request is an
+ * operation of its own (up.ts, list.ts, status.ts, startStop.ts, remove.ts, wake.ts) given the
+ * WorkspaceOps; this file holds what they share (lookup, locking, state cache, change events).
  */
 import type { Duplex } from 'node:stream';
 import type { CancellationToken } from 'vscode-jsonrpc';
-import {
-  InspectWorkspace,
-  ListWorkspaces,
-  RemoveWorkspace,
-  StartWorkspace,
-  StopWorkspace,
-  ListServices,
-  WorkspaceAttached,
-  type WorkspaceInfo,
-} from '../../agent/protocol';
+import { InspectWorkspace, type WorkspaceInfo } from '../../agent/protocol';
 import { KeyedMutex } from '../../common/async/keyedMutex';
-import { withTimeout } from '../../common/async/timeout';
 import { toVendettaError, VendettaError } from '../errors';
 import { proxyCommandArgv, type HomePaths } from '../home';
 import type { Logger } from '../log';
@@ -28,7 +19,6 @@ import type {
   RemoveWorkspaceParams,
   ResolveConflictParams,
   ResolveConflictResult,
-  ServiceStatus,
   WorkspaceRef,
   WorkspaceStartResult,
   WorkspaceStatus,
@@ -40,16 +30,18 @@ import { KnownHosts } from '../ssh/knownHosts';
 import type { HostBlock } from '../sshConfig/blocks';
 import { SshConfigFile } from '../sshConfig/sshConfigFile';
 import { SyncStateStore } from '../sync/syncState';
-import { agentErrorName, checkWorkspaceInfo, checkWorkspaceList } from './agentReplies';
+import { agentErrorName, checkWorkspaceInfo } from './agentReplies';
 import { WorkspaceStore, workspacesFile, type WorkspaceRecord } from './store';
 import { readSyncedFile, resolveConflict } from './syncConflicts';
 import type { PortForwarder, WorkspaceOps } from './operations';
 import { runUp } from './up';
-import { upServices } from './upServices';
-import { checkServicesStatus } from '../services/agentReplies';
 import { workspaceKeyPath } from './workspaceKey';
-import { gone, notConnectable, wakeForConnect } from './wake';
+import { gone, notConnectable, notifyAttached, wakeForConnect } from './wake';
 import { AgentChanges } from './agentChanges';
+import { listWorkspaces } from './list';
+import { removeWorkspace } from './remove';
+import { startWorkspace, stopWorkspace } from './startStop';
+import { workspaceStatus } from './status';
 
 /** Where the manager finds a node's agent (the NodeManager in the daemon, a fake in tests). */
 export interface NodeSource {
@@ -119,6 +111,7 @@ export class WorkspaceManager {
       emitChange: () => this.emitChange(),
       inspect: (r, token) => this.inspect(r, token),
       openSsh: (r) => this.openSsh(r),
+      forgetLocally: (r) => this.forgetLocally(r),
       nodeIdleTimeoutMs: (node) => opts.nodes.idleTimeoutMs?.(node),
     };
   }
@@ -328,29 +321,8 @@ export class WorkspaceManager {
   }
 
   /** Asks each node that has workspaces, in parallel, each within a timeout. */
-  async list(): Promise<WorkspaceSummary[]> {
-    const records = this.store.list();
-    const nodes = [...new Set(records.map((r) => r.node))];
-    const byNode = new Map<string, { infos?: Map<string, WorkspaceInfo>; error?: VendettaError }>();
-    await Promise.all(
-      nodes.map(async (node) => {
-        try {
-          const infos = await this.withTimeout(
-            node,
-            (c) => c.request(ListWorkspaces, {}),
-            this.opts.listTimeoutMs ?? 10_000,
-          );
-          byNode.set(node, { infos: new Map(checkWorkspaceList(infos, node).map((i) => [i.name, i])) });
-        } catch (err) {
-          byNode.set(node, { error: toVendettaError(err) });
-        }
-      }),
-    );
-    return records.map((r) => {
-      const got = byNode.get(r.node);
-      const k = got?.infos ? this.noteInfo(r, got.infos.get(r.name)) : this.noteInfo(r, undefined, got?.error);
-      return this.summary(r, k);
-    });
+  list(): Promise<WorkspaceSummary[]> {
+    return listWorkspaces(this.ops, this.opts.listTimeoutMs ?? 10_000);
   }
 
   /** What the node says about one workspace now; `missing` when it no longer has it. */
@@ -371,139 +343,22 @@ export class WorkspaceManager {
     }
   }
 
-  async status(ref: WorkspaceRef): Promise<WorkspaceStatus> {
-    const record = this.resolve(ref);
-    let info: WorkspaceInfo | undefined;
-    try {
-      info = await this.inspect(record);
-    } catch (err) {
-      const e = toVendettaError(err);
-      this.noteInfo(record, undefined, e);
-      return { ...this.summary(record), image: null, user: record.user, startedAt: null, ssh: null, nodeFolder: null };
-    }
-    const pinned = this.knownHosts.lookup(record.sshHost, 22);
-    return {
-      ...this.summary(record),
-      image: info?.image ?? null,
-      user: info?.user ?? record.user,
-      startedAt: info?.startedAt ?? null,
-      ssh: info?.ssh
-        ? { host: info.ssh.host, port: info.ssh.port, fingerprint: pinned?.fingerprint ?? info.ssh.hostKey.fingerprint }
-        : null,
-      nodeFolder: info?.nodeFolder ?? null,
-      ...(info?.state === 'running' ? await this.servicesOf(record) : {}),
-    };
-  }
-
-  /** The services for a status, or nothing when the node cannot say (the status still answers). */
-  private async servicesOf(record: WorkspaceRecord): Promise<{ services?: ServiceStatus[] }> {
-    try {
-      return {
-        services: checkServicesStatus(
-          await this.client(record.node).request(ListServices, { workspace: record.name }),
-          record.node,
-        ).services,
-      };
-    } catch (err) {
-      this.opts.log.debug('no services for a status', { workspace: record.name, node: record.node, err });
-      return {};
-    }
+  status(ref: WorkspaceRef): Promise<WorkspaceStatus> {
+    return workspaceStatus(this.ops, ref);
   }
 
   /** Starts the workspace, then its services, and returns once they are behind their checks (as `up` does). */
-  async start(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceStartResult> {
-    const record = this.resolve(ref);
-    return this.exclusive(
-      record.node,
-      record.name,
-      async () => {
-        const info = checkWorkspaceInfo(
-          await this.client(record.node).request(StartWorkspace, { name: record.name }, token),
-          record.node,
-        );
-        const s = this.summary(record, this.noteInfo(record, info));
-        this.emitChange();
-        const services =
-          info.state === 'running'
-            ? await upServices(this.ops, record, undefined, false, () => undefined, token)
-            : undefined;
-        return { ...s, ...(services?.length ? { services } : {}) };
-      },
-      'start',
-    );
+  start(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceStartResult> {
+    return startWorkspace(this.ops, ref, token);
   }
 
-  async stop(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceSummary> {
-    const record = this.resolve(ref);
-    return this.exclusive(
-      record.node,
-      record.name,
-      async () => {
-        const info = checkWorkspaceInfo(
-          await this.client(record.node).request(StopWorkspace, { name: record.name }, token),
-          record.node,
-        );
-        const s = this.summary(record, this.noteInfo(record, info));
-        this.emitChange();
-        return s;
-      },
-      'stop',
-    );
+  stop(ref: WorkspaceRef, token?: CancellationToken): Promise<WorkspaceSummary> {
+    return stopWorkspace(this.ops, ref, token);
   }
 
   /** Removes the workspace on its node, then everything that pointed at it here. */
-  async remove(p: RemoveWorkspaceParams, token?: CancellationToken): Promise<{ name: string; node: string }> {
-    const record = this.resolve(p);
-    return this.exclusive(
-      record.node,
-      record.name,
-      async () => {
-        try {
-          await this.client(record.node).request(
-            RemoveWorkspace,
-            { name: record.name, ...(p.force ? { force: true } : {}) },
-            token,
-          );
-        } catch (err) {
-          const e = toVendettaError(err);
-          if (e.code === 'NODE_NOT_FOUND') {
-            // The node was removed from the registry: nothing can be asked of it any more.
-            if (!p.force)
-              throw new VendettaError(
-                'NODE_NOT_FOUND',
-                `The node ${record.node} of workspace ${record.name} is no longer registered`,
-                {
-                  node: record.node,
-                  cause: e,
-                  hint: `Re-add the node to remove the workspace there, or \`vendetta workspace rm ${record.name} --node ${record.node} --force\` to forget it here only.`,
-                },
-              );
-            this.opts.log.warn('forgetting a workspace whose node is gone', {
-              workspace: record.name,
-              node: record.node,
-            });
-            await this.forgetLocally(record);
-            this.emitChange();
-            return { name: record.name, node: record.node };
-          }
-          const name = agentErrorName(err);
-          if (name === 'WORKSPACE_RUNNING') {
-            const e = toVendettaError(err);
-            throw new VendettaError('WORKSPACE_STATE', `${record.name} is running`, {
-              node: record.node,
-              cause: e,
-              hint: `Stop it first (\`vendetta workspace stop ${record.name}\`) or remove it anyway with --force.`,
-            });
-          }
-          if (name !== 'WORKSPACE_NOT_FOUND') throw err;
-        }
-        await this.forgetLocally(record);
-        this.opts.log.info('workspace removed', { workspace: record.name, node: record.node });
-        this.emitChange();
-        return { name: record.name, node: record.node };
-      },
-      'rm',
-    );
+  remove(p: RemoveWorkspaceParams, token?: CancellationToken): Promise<{ name: string; node: string }> {
+    return removeWorkspace(this.ops, p, token);
   }
 
   /** Drops the ssh_config block, the pinned key, the sync record and the record itself. */
@@ -554,33 +409,8 @@ export class WorkspaceManager {
     }
   }
 
-  /**
-   * An SSH client connected (Remote-SSH, `workspace ssh`): the node runs the workspace's
-   * postAttach hook in the background; the connection never waits for it, nor fails with it.
-   */
+  /** An SSH client connected: the node runs the workspace's postAttach hook in the background. */
   attached(record: WorkspaceRecord): void {
-    this.client(record.node)
-      .request(WorkspaceAttached, { workspace: record.name })
-      .then(
-        (r) => r?.started && this.log.info('postAttach started', { workspace: record.name, node: record.node }),
-        (err: unknown) =>
-          this.log.debug('postAttach not started', {
-            workspace: record.name,
-            node: record.node,
-            error: err instanceof Error ? err.message : String(err),
-          }),
-      );
-  }
-
-  private withTimeout<T>(node: string, fn: (c: AgentClient) => Promise<T>, ms: number): Promise<T> {
-    return withTimeout(
-      fn(this.client(node)),
-      ms,
-      () =>
-        new VendettaError('NODE_UNREACHABLE', `${node} did not answer within ${ms / 1000} s`, {
-          node,
-          hint: `\`vendetta node test ${node}\` shows which step fails.`,
-        }),
-    );
+    notifyAttached(this.ops, record);
   }
 }

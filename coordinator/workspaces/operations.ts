@@ -37,6 +37,8 @@ export interface WorkspaceOps {
   emitChange(): void;
   inspect(record: WorkspaceRecord, token?: CancellationToken): Promise<WorkspaceInfo | undefined>;
   openSsh(record: WorkspaceRecord): Promise<Duplex>;
+  /** Drops everything here that points at the workspace (ssh_config block, pinned key, records). */
+  forgetLocally(record: WorkspaceRecord): Promise<void>;
   /** The node's default idle timeout, for a config that sets none. */
   nodeIdleTimeoutMs(node: string): number | undefined;
 }

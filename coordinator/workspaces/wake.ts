@@ -5,7 +5,7 @@
  * long as a database warming up.
  */
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { StartWorkspace } from '../../agent/protocol';
+import { StartWorkspace, WorkspaceAttached } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { checkWorkspaceInfo } from './agentReplies';
 import type { WorkspaceOps } from './operations';
@@ -81,4 +81,23 @@ export function gone(record: WorkspaceRecord): VendettaError {
     details: { state: 'missing' },
     hint: `\`vendetta workspace up\` makes it again; \`vendetta workspace rm ${record.name}\` forgets it.`,
   });
+}
+
+/**
+ * An SSH client connected (Remote-SSH, `workspace ssh`): the node runs the workspace's
+ * postAttach hook in the background; the connection never waits for it, nor fails with it.
+ */
+export function notifyAttached(ops: WorkspaceOps, record: WorkspaceRecord): void {
+  ops
+    .client(record.node)
+    .request(WorkspaceAttached, { workspace: record.name })
+    .then(
+      (r) => r?.started && ops.log.info('postAttach started', { workspace: record.name, node: record.node }),
+      (err: unknown) =>
+        ops.log.debug('postAttach not started', {
+          workspace: record.name,
+          node: record.node,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+    );
 }
