@@ -11,7 +11,7 @@ import { checkNodeInfo } from './agentReplies';
 
 const PROVIDER_HINTS: Record<ProviderName, string> = {
   docker: "Install Docker and start dockerd; the agent's user needs access to its socket (the docker group).",
-  lxc: "Install LXC (`apt install lxc`) or LXD/Incus, and give the agent's user access to it.",
+  lxc: "Install LXD or Incus (`vendetta node prepare NODE --provider lxc` can), and give the agent's user access to its socket (the lxd or incus-admin group).",
   qemu: 'Install QEMU (`apt install qemu-system-x86 qemu-utils`); a usable /dev/kvm makes it fast.',
 };
 
