@@ -5,39 +5,38 @@
  * it appears and refreshes what it knows whenever a link comes up.
  */
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { GetNodeInfo, notRunnableReason, Ping, RUNNABLE_PROVIDERS } from '../../agent/protocol';
-import { withTimeout } from '../../common/async/timeout';
-import type { NodeEntry } from '../config/nodes';
+import { tryParseDuration } from '../config/units';
 import { toVendettaError, VendettaError } from '../errors';
 import type { HomePaths } from '../home';
 import type { Logger } from '../log';
 import type {
-  AddNodeParams,
   AddNodeResult,
   NodeStatus,
   PrepareNodeResult,
   PrepareProvider,
   NodeSummary,
   TestNodeResult,
-  TestStep,
 } from '../protocol';
 import type { AgentClient, Disposable } from './agentClient';
-import { checkNodeInfo, checkPing } from './agentReplies';
 import { performAddNode, type ProgressFn } from './addNode';
 import { diagnoseLocal } from './localDiagnosis';
 import { LocalAgentClient } from './localAgentClient';
 import {
-  resolveEntry,
-  runtimeOf,
-  sameLink,
-  toStatus,
-  toSummary,
-  type NodeFacts,
-  type ResolvedNode,
-} from './nodeSummary';
-import { LOCAL_NODE_NAME, type NodeRegistry } from './registry';
-import { tryParseDuration } from '../config/units';
-import type { SshLayer, SshNodeTarget } from './sshLayer';
+  addNodeInput,
+  addNodeResult,
+  assertAddable,
+  assertPreparable,
+  assertRemovableName,
+  hostStillUsed,
+  purgeFailed,
+  sshTarget as target,
+  toEntry,
+  type AddRequest,
+} from './nodeEdits';
+import { changeKey, probeNode, testPassed, timedPing } from './nodeProbe';
+import { resolveEntry, sameLink, toSummary, type NodeFacts, type ResolvedNode } from './nodeSummary';
+import type { NodeRegistry } from './registry';
+import type { SshLayer } from './sshLayer';
 
 export interface NodeManagerOptions {
   paths: HomePaths;
@@ -105,9 +104,7 @@ export class NodeManager {
   async ping(name: string): Promise<{ latencyMs: number }> {
     const m = this.get(name);
     await m.client.connect();
-    const t0 = process.hrtime.bigint();
-    checkPing(await m.client.request(Ping), name);
-    const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const latencyMs = await timedPing(m.client, name);
     m.facts.latencyMs = latencyMs;
     return { latencyMs };
   }
@@ -121,73 +118,24 @@ export class NodeManager {
     return { name, ok: testPassed(steps), steps };
   }
 
-  async add(
-    params: AddNodeParams & { port: number; user: string },
-    progress: ProgressFn,
-    token?: CancellationToken,
-  ): Promise<AddNodeResult> {
+  async add(params: AddRequest, progress: ProgressFn, token?: CancellationToken): Promise<AddNodeResult> {
     const { name } = params;
-    if (name === LOCAL_NODE_NAME) {
-      throw new VendettaError('INVALID_NAME', 'The node "local" is built in and cannot be added', {
-        hint: 'Choose another name for the node.',
-      });
-    }
-    this.opts.registry.assertWritable();
-    if (this.opts.registry.get(name) && !params.replaceHostKey) {
-      throw new VendettaError('NODE_EXISTS', `A node named ${name} already exists`, {
-        node: name,
-        hint: `Remove it first (\`vendetta node remove ${name}\`), or re-add it with --replace-host-key to re-pin its host key.`,
-      });
-    }
-    if (this.adding.has(name)) {
-      throw new VendettaError('NODE_EXISTS', `The node ${name} is being added right now`, {
-        node: name,
-        hint: 'Wait for the other `node add` to finish.',
-      });
-    }
+    assertAddable(params, this.opts.registry, this.adding);
     this.adding.add(name);
     try {
-      const node = resolveEntry({
-        name,
-        host: params.host,
-        port: params.port,
-        user: params.user,
-        transport: 'ssh',
-        ...(params.identity ? { identity: params.identity } : {}),
-        ...(params.labels ? { labels: params.labels } : {}),
+      const input = addNodeInput(params, this.opts.registry);
+      const outcome = await performAddNode(input, {
+        ssh: this.opts.ssh,
+        log: this.opts.log,
+        progress,
+        token,
+        save: (saved, client) => this.save(saved, client),
       });
-      const install = params.install !== false;
-      // Re-adding (a replaced host key) keeps what the node was given before.
-      const previousRuntime = this.opts.registry.get(name)?.runtime;
-      const outcome = await performAddNode(
-        {
-          node: { ...node, ...(previousRuntime ? { runtime: previousRuntime } : {}) },
-          hostKeyFingerprint: params.hostKeyFingerprint,
-          acceptNewHostKey: params.acceptNewHostKey === true,
-          replaceHostKey: params.replaceHostKey === true,
-          install,
-          ...(params.installRuntime ? { runtime: params.installRuntime } : {}),
-        },
-        { ssh: this.opts.ssh, log: this.opts.log, progress, token, save: (saved, client) => this.save(saved, client) },
-      );
       const m = this.get(name);
       if (outcome.info) m.facts.info = outcome.info;
-      this.opts.log.info('node added', { node: name, host: node.host, port: node.port, installed: install });
-      const result: AddNodeResult = {
-        node: toStatus(toSummary(m.node, m.client, m.facts), outcome.info, runtimeOf(m.node, m.client, outcome.info)),
-        hostKeyFingerprint: outcome.node.hostKey ?? outcome.hostKey.fingerprint,
-      };
-      if (outcome.runtimeProvided) result.runtimeInstalled = { ...outcome.runtimeProvided };
-      const id = outcome.identity;
-      if (id.generated && id.privateKeyPath && id.publicKey) {
-        const port = node.port === 22 ? '' : ` -p ${node.port}`;
-        result.generatedPublicKey = {
-          path: `${id.privateKeyPath}.pub`,
-          publicKey: id.publicKey,
-          installHint: `ssh-copy-id -i ${id.privateKeyPath}.pub${port} ${node.user}@${node.host}`,
-        };
-      }
-      return result;
+      const { host, port } = input.node;
+      this.opts.log.info('node added', { node: name, host, port, installed: input.install });
+      return addNodeResult(m, outcome);
     } finally {
       this.adding.delete(name);
     }
@@ -205,34 +153,12 @@ export class NodeManager {
     progress: ProgressFn,
   ): Promise<PrepareNodeResult> {
     const m = this.get(name);
-    if (m.node.transport !== 'ssh') {
-      throw new VendettaError(
-        'INVALID_PARAMS',
-        `node prepare works on nodes reached over SSH; ${name} is this machine`,
-        { node: name, hint: 'Install the provider on this machine yourself (e.g. `sudo apt-get install docker.io`).' },
-      );
-    }
-    if (this.adding.has(name))
-      throw new VendettaError('NODE_EXISTS', `The node ${name} is being added or prepared right now`, {
-        node: name,
-        hint: 'Wait for the other command to finish.',
-      });
+    assertPreparable(m.node, provider, dryRun, this.adding);
     const announce = (i: number, total: number, title: string, command: string, warning?: string) =>
       progress(i, total, `${title}${warning ? ` (note: ${warning})` : ''}\n  $ ${command}`);
     if (dryRun) {
       const plan = await this.opts.ssh.prepare(target(m.node), provider, { dryRun: true, announce });
       return { name, provider, dryRun: true, ...plan };
-    }
-    // Installing what the agent cannot use yet would change a node for nothing; the plan may still be shown.
-    if (!RUNNABLE_PROVIDERS.includes(provider)) {
-      throw new VendettaError(
-        'INVALID_PARAMS',
-        `Not preparing ${name} for ${provider}: ${notRunnableReason(provider)}`,
-        {
-          node: name,
-          hint: `\`vendetta node prepare ${name} --provider ${provider} --dry-run\` shows the commands it will run; \`--provider docker\` works now.`,
-        },
-      );
     }
     this.adding.add(name);
     try {
@@ -250,11 +176,7 @@ export class NodeManager {
 
   /** Throws unless `name` is a node that `remove` may remove (an added node, a writable registry). */
   assertRemovable(name: string): void {
-    if (name === LOCAL_NODE_NAME) {
-      throw new VendettaError('INVALID_NAME', 'The node "local" is built in and cannot be removed', {
-        hint: 'Remove only nodes you added.',
-      });
-    }
+    assertRemovableName(name);
     this.get(name);
     this.opts.registry.assertWritable();
   }
@@ -271,16 +193,11 @@ export class NodeManager {
       await beforePurge?.();
       await m.client.close().catch(() => undefined);
       await this.opts.ssh.purge(target(m.node)).catch((err: unknown) => {
-        const e = toVendettaError(err);
-        throw new VendettaError(e.code, `Could not purge the agent on ${name}: ${e.message}`, {
-          node: name,
-          cause: e,
-          hint: `${e.hint ?? ''} To remove the node without cleaning it up, run \`vendetta node remove ${name}\` without --purge.`.trim(),
-        });
+        throw purgeFailed(name, err);
       });
     }
     this.opts.registry.remove(name);
-    if (!this.opts.registry.list().some((e) => e.host === m.node.host && (e.port ?? 22) === m.node.port)) {
+    if (!hostStillUsed(this.opts.registry, m.node)) {
       await this.opts.ssh
         .unpin(m.node.host, m.node.port)
         .catch((err: unknown) => this.opts.log.warn('could not unpin a removed node', { node: name, err }));
@@ -289,13 +206,13 @@ export class NodeManager {
     return { name, purged: purge };
   }
 
-  /** The agent link of a node, for the workspace manager; NODE_NOT_FOUND for an unknown name. */
   /** nodes.yaml's `idleTimeout` of the node, in milliseconds (the schema checked its form). */
   idleTimeoutMs(node: string): number | undefined {
     const text = this.opts.registry.get(node)?.idleTimeout;
     return text === undefined ? undefined : tryParseDuration(text);
   }
 
+  /** The agent link of a node, for the workspace manager; NODE_NOT_FOUND for an unknown name. */
   agentClient(name: string): AgentClient {
     return this.get(name).client;
   }
@@ -431,43 +348,8 @@ export class NodeManager {
     return m.probing;
   }
 
-  private async probeOnce(m: Managed): Promise<NodeStatus> {
-    const timeoutMs = this.opts.statusTimeoutMs ?? 10_000;
-    const unreachable = () =>
-      new VendettaError('NODE_UNREACHABLE', `${m.node.name} did not answer within ${timeoutMs / 1000} s`, {
-        node: m.node.name,
-        hint: `Run \`vendetta node test ${m.node.name}\` to see which step fails.`,
-      });
-    try {
-      const info = await withTimeout(
-        (async () => {
-          await m.client.connect();
-          // Both at once: one round trip of waiting, not two.
-          const timedPing = async () => {
-            const t0 = process.hrtime.bigint();
-            checkPing(await m.client.request(Ping), m.node.name);
-            return Number(process.hrtime.bigint() - t0) / 1e6;
-          };
-          const [latencyMs, info] = await Promise.all([timedPing(), m.client.request(GetNodeInfo)]);
-          m.facts.latencyMs = latencyMs;
-          return checkNodeInfo(info, m.node.name);
-        })(),
-        timeoutMs,
-        unreachable,
-      );
-      m.facts.info = info;
-      m.facts.error = undefined;
-      return toStatus(toSummary(m.node, m.client, m.facts), info, runtimeOf(m.node, m.client, info));
-    } catch (err) {
-      const e = toVendettaError(err);
-      m.facts.error = e;
-      const summary = toSummary(m.node, m.client, m.facts);
-      // The link may still look up (keep-alive has not noticed yet); this request says otherwise.
-      summary.status = 'offline';
-      summary.latencyMs = null;
-      summary.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-      return toStatus(summary, undefined);
-    }
+  private probeOnce(m: Managed): Promise<NodeStatus> {
+    return probeNode(m.node, m.client, m.facts, this.opts.statusTimeoutMs ?? 10_000);
   }
 
   private async drop(m: Managed): Promise<void> {
@@ -489,37 +371,4 @@ export class NodeManager {
     }, 50);
     this.emitTimer.unref();
   }
-}
-
-/** What counts as a change worth a notification: not the ever-moving lastSeen and latency. */
-function changeKey(nodes: NodeSummary[]): string {
-  return JSON.stringify(nodes.map(({ lastSeen: _l, latencyMs: _ms, ...rest }) => rest));
-}
-
-function target(node: ResolvedNode): SshNodeTarget {
-  return {
-    name: node.name,
-    host: node.host,
-    port: node.port,
-    user: node.user,
-    ...(node.identity ? { identity: node.identity } : {}),
-  };
-}
-
-function toEntry(node: ResolvedNode): NodeEntry {
-  const e: NodeEntry = { name: node.name, host: node.host, port: node.port, user: node.user };
-  if (node.identity) e.identity = node.identity;
-  if (node.hostKey) e.hostKey = node.hostKey;
-  if (node.runtime) e.runtime = node.runtime;
-  if (node.labels && Object.keys(node.labels).length > 0) e.labels = { ...node.labels };
-  return e;
-}
-
-/**
- * A node passes when every required step passed and it can host workspaces with at least one
- * provider: a provider it lacks is reported, not a failure.
- */
-export function testPassed(steps: readonly TestStep[]): boolean {
-  const providers = steps.filter((s) => s.optional);
-  return steps.every((s) => s.ok || s.optional) && (providers.length === 0 || providers.some((s) => s.ok));
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { formatNodeList, formatNodeStatus, formatTestResult, providersText } from '../../../coordinator/cli/nodeTables';
 import { formatTable } from '../../../coordinator/cli/output';
 import type { NodeStatus, NodeSummary } from '../../../coordinator/protocol';
-import { testPassed } from '../../../coordinator/nodes/nodeManager';
+import { testPassed } from '../../../coordinator/nodes/nodeProbe';
 
 const online: NodeSummary = {
   name: 'build-1',
