@@ -136,7 +136,7 @@ describe('SSH nodes: agent install, upgrade, purge, diagnosis (real sshd)', func
     assert.match(names[4]!, /^agent \(\d+\.\d+\.\d+[^,]*, pid \d+\)$/);
     assert.deepEqual(
       names.slice(5).map((x) => x.split(' ')[0]),
-      ['docker'],
+      ['docker', 'lxc', 'qemu'],
     );
     for (const step of steps.slice(0, 5)) assert.equal(step.ok, true, `${step.name}: ${step.detail}`);
     for (const step of steps) {
