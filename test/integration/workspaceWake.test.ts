@@ -104,7 +104,7 @@ describe('a workspace you live in: your git identity; it starts when you connect
       .split('\n')
       .filter((l) => l.startsWith('error:') || l.startsWith('hint:') || l.startsWith('vendetta:'));
     assert.equal(ours.length, 1, r.stderr);
-    assert.match(ours[0]!, /^error: The workspace ghost on local is missing \(.*workspace up/);
+    assert.match(ours[0]!, /^error: The workspace ghost on local is missing\b.*\(.*workspace up/);
     assert.equal((await env.containers()).length, before, 'connecting never re-creates a workspace');
     await env.cli(['workspace', 'rm', 'ghost', '--force']);
   });
