@@ -36,37 +36,12 @@ import {
   type Stats,
 } from 'node:fs';
 import { errnoCode } from '../errors';
+import { BeneathError } from './beneathError';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
 // Not in Node's constants; Linux's values on x86-64 and arm64, the architectures we run on.
 const O_CLOEXEC = 0o2000000;
 const O_PATH = 0o10000000;
-
-/** Why a step below a folder was refused. */
-export type BeneathCode =
-  /** A symlink where a folder was expected (planted, or in the way): never followed. */
-  | 'LINK_IN_PATH'
-  /** Something that is not a folder (a file, a fifo…) where a folder was expected. */
-  | 'NOT_A_FOLDER'
-  /** A name that is not one plain path segment. */
-  | 'BAD_NAME'
-  /** /proc/self/fd does not work here, so nothing can be done safely. */
-  | 'NO_PROC_FD'
-  /** A tree deeper than we hold descriptors for, or one that kept changing under a delete. */
-  | 'TOO_DEEP'
-  | 'KEEPS_CHANGING';
-
-export class BeneathError extends Error {
-  constructor(
-    readonly code: BeneathCode,
-    readonly path: string,
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = 'BeneathError';
-  }
-}
 
 /** Folders nested deeper than this are refused (each level holds a descriptor while deleted). */
 export const MAX_DEPTH = 1024;
@@ -381,53 +356,6 @@ function lstatOrUndefined(path: string): Stats | undefined {
     return lstatSync(path);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
-    throw err;
-  }
-}
-
-/**
- * Deletes the tree at `abs` (nothing when it is missing) through descriptors: its parent must be
- * trusted (the agent's own), everything below it may change meanwhile and is never followed.
- */
-export function removeTreeAt(abs: string): boolean {
-  const path = abs.replace(/\/+$/, '');
-  const slash = path.lastIndexOf('/');
-  let parent: Dir;
-  try {
-    parent = Dir.openRoot(path.slice(0, slash) || '/');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw err;
-  }
-  try {
-    return parent.remove(path.slice(slash + 1));
-  } finally {
-    parent.close();
-  }
-}
-
-/**
- * Opens the folder at `segments` below `root`, one segment at a time, never through a link.
- * Missing folders are made when `create` (with `made` run on each), and then a file or link in
- * the way is replaced; else undefined when one is missing. The caller closes what it gets
- * (which is `root` itself for no segments).
- */
-export function openBeneath(
-  root: Dir,
-  segments: readonly string[],
-  create?: { mode: number; made?: (d: Dir) => void },
-): Dir | undefined {
-  let cur = root;
-  try {
-    for (const seg of segments) {
-      const next = create ? cur.ensureDir(seg, create.mode, true, create.made) : cur.openDir(seg);
-      if (cur !== root) cur.close();
-      if (!next) return undefined;
-      cur = next;
-    }
-    return cur;
-  } catch (err) {
-    if (cur !== root) cur.close();
     throw err;
   }
 }

@@ -13,7 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fchownSync, futimesSync, writeSync } from 'node:fs';
 import { SYNC_HEADER_ENTRY, type SyncHeader, type SyncSummary } from '../protocol';
 import { AgentError, errnoCode } from '../errors';
-import { BeneathError, Dir, openBeneath } from '../fs/beneath';
+import { Dir } from '../fs/beneath';
+import { BeneathError } from '../fs/beneathError';
+import { openBeneath } from '../fs/beneathPaths';
 import { readTar, type TarEntry } from '../../common/tar/decode';
 import { checkSymlinkTarget, isRootPath, relativeSegments, UnsafePath } from './safePath';
 

@@ -8,7 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, read, type Stats } from 'node:fs';
-import { BeneathError, Dir, openBeneath } from '../fs/beneath';
+import { Dir } from '../fs/beneath';
+import { BeneathError } from '../fs/beneathError';
+import { openBeneath } from '../fs/beneathPaths';
 import {
   BLOCKED_ID,
   fileContentId,

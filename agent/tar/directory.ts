@@ -2,7 +2,8 @@
 import { closeSync, createReadStream } from 'node:fs';
 import { BLOCK, padding } from '../../common/tar/header';
 import { entryHeader } from '../../common/tar/encode';
-import { BeneathError, Dir, MAX_DEPTH } from '../fs/beneath';
+import { Dir, MAX_DEPTH } from '../fs/beneath';
+import { BeneathError } from '../fs/beneathError';
 
 /**
  * A folder as a tar stream, paths relative to it (used for docker build contexts). The folder may

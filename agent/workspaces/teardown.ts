@@ -4,7 +4,7 @@
  */
 import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
-import { removeTreeAt } from '../fs/beneath';
+import { removeTreeAt } from '../fs/beneathPaths';
 import type { WorkspaceSpec } from '../protocol';
 import type { Progress } from './bringUp';
 import { STEPS } from './bringUp';

@@ -6,23 +6,22 @@
  * NODE_UNREACHABLE, goes offline, and comes back by itself (exponential backoff with jitter);
  * a request made while offline tries at once.
  */
-import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
-import type { Client, ClientChannel } from 'ssh2';
+import type { ClientChannel } from 'ssh2';
 import type { AgentErrorData, InitializeResult } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { agentBundlePath, type HomePaths } from '../home';
 import type { Logger } from '../log';
 import { nudgeAcksWhilePending } from '../ssh/ackNudge';
 import { RetrySchedule, type BackoffOptions } from '../ssh/backoff';
-import { openSsh } from '../ssh/connect';
-import { openExec } from '../ssh/exec';
+import { exitStatus, openExec } from '../ssh/exec';
 import { readLocalBundle } from '../ssh/localBundle';
 import type { ProvidedRuntime, RuntimeChoice } from '../ssh/provideRuntime';
 import { shellCommand } from '../ssh/shellQuote';
 import type { SshNodeTarget } from '../ssh/target';
 import type { AgentClient, AgentCommand, Disposable, LinkState } from './agentClient';
 import { AgentEndpoints, endpointKey, endpointsFile } from './agentEndpoints';
+import { openNodeLink, type NodeLink } from './nodeLink';
 import { NotificationFanout } from './notificationFanout';
 import { openAgentSession, type OpenedSession } from './openAgentSession';
 import type { CancellationToken, NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
@@ -63,14 +62,6 @@ export interface SshAgentClientStats {
   runtimeProvided?: ProvidedRuntime;
 }
 
-interface Link {
-  ssh: Client;
-  /** Why the SSH connection died, once it has. */
-  lost?: VendettaError;
-  /** The node refused a streamlocal channel to its running daemon: attach from now on. */
-  noDirect?: boolean;
-}
-
 interface Session {
   attached: OpenedSession;
   lost?: VendettaError;
@@ -103,7 +94,7 @@ export class SshAgentClient implements AgentClient {
   };
 
   private _state: LinkState = 'idle';
-  private link: Link | undefined;
+  private link: NodeLink | undefined;
   private session: Session | undefined;
   private connecting: Promise<Session> | undefined;
   private readonly retries: RetrySchedule;
@@ -199,18 +190,7 @@ export class SshAgentClient implements AgentClient {
     if (!link) throw this.unreachable('the connection closed');
     const command = shellCommand([...s.attached.command, ...args]);
     const channel = await openExec(link.ssh, this.nodeName, command);
-    const exit = new Promise<number>((resolve) => {
-      let status: number | undefined;
-      channel.once('exit', (code: number | null, signal?: string) => {
-        status =
-          typeof code === 'number'
-            ? code
-            : signal
-              ? 128 + (constants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0)
-              : 255;
-      });
-      channel.once('close', () => resolve(status ?? 255));
-    });
+    const exit = exitStatus(channel);
     return { stdin: channel, stdout: channel, stderr: channel.stderr, exit, kill: () => void channel.close() };
   }
 
@@ -266,7 +246,7 @@ export class SshAgentClient implements AgentClient {
   private async establish(): Promise<Session> {
     const started = Date.now();
     if (this._state === 'idle') this.setState('connecting');
-    let link: Link | undefined;
+    let link: NodeLink | undefined;
     try {
       const bundle = await readLocalBundle(this.opts.agentBundle ?? agentBundlePath());
       link = this.link && !this.link.lost ? this.link : await this.openLink();
@@ -330,46 +310,35 @@ export class SshAgentClient implements AgentClient {
     }
   }
 
-  private async openLink(): Promise<Link> {
-    const keepaliveInterval = this.opts.keepaliveIntervalMs ?? 5_000;
-    const keepaliveCountMax = this.opts.keepaliveCountMax ?? 2;
-    const { client } = await openSsh(this.target, {
+  private async openLink(): Promise<NodeLink> {
+    const link = await openNodeLink(this.target, {
       paths: this.opts.paths,
       log: this.opts.log,
-      timeoutMs: this.opts.connectTimeoutMs,
-      keepaliveIntervalMs: keepaliveInterval,
-      keepaliveCountMax,
+      connectTimeoutMs: this.opts.connectTimeoutMs,
+      keepaliveIntervalMs: this.opts.keepaliveIntervalMs,
+      keepaliveCountMax: this.opts.keepaliveCountMax,
+      unreachable: (why, cause) => this.unreachable(why, cause),
+      onClose: (closed) => this.linkClosed(closed),
     });
     this.stats.sshConnects++;
-    const link: Link = { ssh: client };
     if (this.closed) {
-      client.end();
+      link.ssh.end();
       throw this.unreachable('the client was closed');
     }
-    let reason: VendettaError | undefined;
-    client.on('error', (err: Error & { level?: string }) => {
-      reason ??=
-        err.level === 'client-timeout'
-          ? this.unreachable(
-              `no answer to SSH keep-alives for ${((keepaliveCountMax + 1) * keepaliveInterval) / 1000} s`,
-              err,
-            )
-          : this.unreachable(err.message, err);
-    });
-    client.on('close', () => {
-      link.lost ??= reason ?? this.unreachable('the SSH connection closed');
-      if (this.link !== link) return;
-      this.link = undefined;
-      const s = this.session;
-      if (s) {
-        s.lost ??= link.lost;
-        this.session = undefined;
-        s.attached.agent.dispose();
-      }
-      this.linkDown(link.lost);
-    });
     this.link = link;
     return link;
+  }
+
+  private linkClosed(link: NodeLink): void {
+    if (this.link !== link) return;
+    this.link = undefined;
+    const s = this.session;
+    if (s) {
+      s.lost ??= link.lost;
+      this.session = undefined;
+      s.attached.agent.dispose();
+    }
+    this.linkDown(link.lost!);
   }
 
   private sessionLost(s: Session, err: VendettaError): void {

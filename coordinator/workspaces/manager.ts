@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { CancellationToken } from 'vscode-jsonrpc';
 import { InspectWorkspace, type WorkspaceInfo } from '../../agent/protocol';
 import { KeyedMutex } from '../../common/async/keyedMutex';
-import { toVendettaError, VendettaError } from '../errors';
+import { toVendettaError, type VendettaError } from '../errors';
 import { proxyCommandArgv, type HomePaths } from '../home';
 import type { Logger } from '../log';
 import type { AgentClient, Disposable } from '../nodes/agentClient';
@@ -36,6 +36,8 @@ import { readSyncedFile, resolveConflict } from './syncConflicts';
 import type { PortForwarder, WorkspaceOps } from './operations';
 import { runUp } from './up';
 import { workspaceKeyPath } from './workspaceKey';
+import { KnownStates, type KnownState } from './knownStates';
+import { resolveWorkspace } from './resolve';
 import { gone, notConnectable, notifyAttached, wakeForConnect } from './wake';
 import { AgentChanges } from './agentChanges';
 import { listWorkspaces } from './list';
@@ -60,13 +62,6 @@ export interface WorkspaceManagerOptions {
   listTimeoutMs?: number;
 }
 
-interface Known {
-  state: WorkspaceSummary['state'];
-  error?: WorkspaceSummary['error'];
-  stopped?: WorkspaceSummary['stopped'];
-  ssh?: { host: string; port: number };
-}
-
 const key = (node: string, name: string) => `${node}/${name}`;
 
 export class WorkspaceManager {
@@ -77,7 +72,7 @@ export class WorkspaceManager {
   private readonly proxyCommand: string[];
   /** What the operations (`up`, sync conflicts) are given: the stores and this bookkeeping. */
   private readonly ops: WorkspaceOps;
-  private readonly known = new Map<string, Known>();
+  private readonly known = new KnownStates();
   private readonly locks = new KeyedMutex();
   /** What each held workspace is held by, for "waiting for …" messages. */
   private readonly holders = new Map<string, string>();
@@ -233,75 +228,20 @@ export class WorkspaceManager {
 
   /** The record a name (and maybe a node) points at; ambiguous or unknown names are errors. */
   resolve(ref: WorkspaceRef): WorkspaceRecord {
-    const matches = this.store.named(ref.name).filter((r) => ref.node === undefined || r.node === ref.node);
-    if (matches.length === 1) return matches[0]!;
-    if (matches.length > 1) {
-      throw new VendettaError(
-        'WORKSPACE_AMBIGUOUS',
-        `There is a workspace named ${ref.name} on ${matches.length} nodes (${matches.map((m) => m.node).join(', ')})`,
-        {
-          hint: `Say which one with --node, e.g. --node ${matches[0]!.node}.`,
-        },
-      );
-    }
-    throw new VendettaError(
-      'WORKSPACE_NOT_FOUND',
-      `There is no workspace named ${ref.name}${ref.node ? ` on ${ref.node}` : ''}`,
-      {
-        hint: 'See the workspaces with `vendetta workspace list`; make one with `vendetta workspace up PATH`.',
-        ...(ref.node ? { node: ref.node } : {}),
-      },
-    );
+    return resolveWorkspace(this.store, ref);
   }
 
   /** Remembers what the node said, for the change events and the tunnel's endpoint. */
-  noteInfo(record: WorkspaceRecord, info: WorkspaceInfo | undefined, error?: VendettaError): Known {
-    const k: Known = info
-      ? {
-          state: info.state,
-          ...(info.error ? { error: { ...info.error } } : {}),
-          ...(info.stopped ? { stopped: { ...info.stopped } } : {}),
-          ...(info.ssh ? { ssh: { host: info.ssh.host, port: info.ssh.port } } : {}),
-        }
-      : error
-        ? {
-            state: 'error',
-            error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) },
-          }
-        : {
-            state: 'missing',
-            error: {
-              code: 'WORKSPACE_MISSING',
-              message: `${record.node} no longer has this workspace`,
-              hint: `\`vendetta workspace up\` makes it again; \`vendetta workspace rm ${record.name}\` forgets it.`,
-            },
-          };
-    this.known.set(key(record.node, record.name), k);
-    return k;
+  noteInfo(record: WorkspaceRecord, info: WorkspaceInfo | undefined, error?: VendettaError): KnownState {
+    return this.known.note(record, info, error);
   }
 
   forget(record: WorkspaceRecord): void {
-    this.known.delete(key(record.node, record.name));
+    this.known.forget(record);
   }
 
-  summary(
-    record: WorkspaceRecord,
-    k: Known | undefined = this.known.get(key(record.node, record.name)),
-  ): WorkspaceSummary {
-    const s: WorkspaceSummary = {
-      name: record.name,
-      node: record.node,
-      provider: record.provider,
-      state: k?.state ?? 'creating',
-      sshHost: record.sshHost,
-      createdAt: record.createdAt,
-      workspaceFolder: record.workspaceFolder,
-    };
-    if (record.projectPath) s.projectPath = record.projectPath;
-    if (k?.error && k.state !== 'running') s.error = { ...k.error };
-    if (record.unfinished) s.unfinished = { ...record.unfinished };
-    if (k?.state === 'stopped' && k.stopped) s.stopped = { ...k.stopped };
-    return s;
+  summary(record: WorkspaceRecord, k?: KnownState): WorkspaceSummary {
+    return this.known.summary(record, k);
   }
 
   /** Summaries from what is known, without asking any node (for change events). */
@@ -384,7 +324,7 @@ export class WorkspaceManager {
 
   /** The workspace's sshd as its node sees it: remembered from the last answer, else asked. */
   async sshEndpoint(record: WorkspaceRecord, fresh = false): Promise<{ host: string; port: number }> {
-    const k = this.known.get(key(record.node, record.name));
+    const k = this.known.get(record);
     if (!fresh && k?.state === 'running' && k.ssh) return k.ssh;
     const info = await this.inspect(record);
     if (!info) throw gone(record);

@@ -4,7 +4,9 @@
  */
 import type { DockerSettings, DockerWorkspaceSpec } from '../../protocol';
 import { AgentError } from '../../errors';
-import { BeneathError, Dir, openBeneath } from '../../fs/beneath';
+import { Dir } from '../../fs/beneath';
+import { BeneathError } from '../../fs/beneathError';
+import { openBeneath } from '../../fs/beneathPaths';
 import { tarDirectory } from '../../tar/directory';
 import { dockerCalls } from './api';
 import type { EngineClient } from './engine';

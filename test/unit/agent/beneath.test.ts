@@ -17,7 +17,9 @@ import {
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BeneathError, Dir, MAX_DEPTH, openBeneath, type BeneathCode } from '../../../agent/fs/beneath';
+import { Dir, MAX_DEPTH } from '../../../agent/fs/beneath';
+import { BeneathError, type BeneathCode } from '../../../agent/fs/beneathError';
+import { openBeneath } from '../../../agent/fs/beneathPaths';
 
 function fails(fn: () => unknown, code: BeneathCode, path?: string): void {
   assert.throws(fn, (err: unknown) => {
