@@ -186,9 +186,23 @@ function nodeFilePath(m: string, what: string, v: unknown): string {
   return v;
 }
 
+/** A path on the node, or an http(s) URL the node downloads. */
+function qemuImage(m: string, v: unknown): string {
+  if (typeof v === 'string' && /^https?:\/\/[^\s]+$/i.test(v) && v.length <= 4096 && !CONTROL.test(v)) return v;
+  return nodeFilePath(m, 'spec.qemu.image', v);
+}
+
 function validQemu(m: string, v: unknown): QemuSettings {
   if (!isObj(v)) throw new Invalid(m, 'spec.qemu must be an object with an image');
-  const out: QemuSettings = { image: nodeFilePath(m, 'spec.qemu.image', v.image) };
+  const out: QemuSettings = { image: qemuImage(m, v.image) };
+  if (v.imageSha256 !== undefined || /^https?:\/\//i.test(out.image)) {
+    if (typeof v.imageSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.imageSha256))
+      throw new Invalid(
+        m,
+        `spec.qemu.imageSha256 must be 64 lowercase hex digits (required when the image is a URL), got ${JSON.stringify(v.imageSha256)?.slice(0, 80)}`,
+      );
+    out.imageSha256 = v.imageSha256;
+  }
   // QEMU gives a VM whole CPUs only.
   const cpus = positiveNumber(m, 'spec.qemu.cpus', v.cpus, { integer: true, min: 1, max: 1024 });
   if (cpus !== undefined) out.cpus = cpus;

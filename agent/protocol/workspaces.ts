@@ -86,8 +86,13 @@ export interface DockerWorkspaceSpec extends WorkspaceSpecCommon {
 
 /** Settings of a `qemu` workspace: the base disk image, the VM's size and how it boots. */
 export interface QemuSettings {
-  /** The base disk image on the node (qcow2 or raw); each workspace gets its own qcow2 overlay. */
+  /**
+   * The base disk image (qcow2 or raw): a path on the node, or an http(s) URL the node downloads
+   * once (checked against `imageSha256`, then cached); each workspace gets its own qcow2 overlay.
+   */
   image: string;
+  /** The sha256 (hex) a URL `image` must have; required for a URL. */
+  imageSha256?: string;
   cpus?: number;
   memoryBytes?: number;
   /** The workspace disk's size; the overlay is grown to it when it is larger than the base. */

@@ -67,7 +67,7 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
       memoryBytes: parseSize(qemu.memory ?? d.qemuMemory),
       diskBytes: parseSize(qemu.disk ?? d.qemuDisk),
       accel: qemu.accel ?? 'auto',
-      ...defined({ kernel: qemu.kernel, initrd: qemu.initrd, append: qemu.append }),
+      ...defined({ imageSha256: qemu.imageSha256, kernel: qemu.kernel, initrd: qemu.initrd, append: qemu.append }),
     },
     env: envStrings(config.env),
     services: startOrder(config.services ?? {}).map(([name, svc]) => resolveService(name, svc)),

@@ -25,6 +25,7 @@ export function semanticDiagnostics(data: unknown, file: string, locate: Locator
   if (!isRecord(data)) return out;
 
   checkDockerImage(data, report);
+  checkQemuImage(data, report);
   checkProvider(data, report);
   checkIdleTimeout(data, report);
   const services = isRecord(data.services) ? data.services : {};
@@ -199,6 +200,18 @@ function checkIdleTimeout(data: Rec, report: (path: string[], init: DiagnosticIn
       code: 'out-of-range',
       message: `\`idleTimeout\` ${data.idleTimeout} is longer than 30 days`,
       hint: 'leave it out to never stop an idle workspace',
+    });
+}
+
+/** A downloaded base image is only trusted with its checksum (the schema cannot say "required for a URL"). */
+function checkQemuImage(data: Rec, report: (path: string[], init: DiagnosticInit) => void): void {
+  if (!isRecord(data.qemu) || typeof data.qemu.image !== 'string') return;
+  if (/^https?:\/\//i.test(data.qemu.image) && data.qemu.imageSha256 === undefined)
+    report(['qemu', 'image'], {
+      code: 'qemu-image-checksum',
+      message:
+        '`qemu.image` is a URL but `qemu.imageSha256` is missing: the node only uses a downloaded image whose checksum it can check',
+      hint: 'add `imageSha256: <the sha256 of the image, 64 hex digits>` under `qemu:` (the publisher’s SHA256SUMS has it)',
     });
 }
 

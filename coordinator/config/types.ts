@@ -87,7 +87,9 @@ export interface LxcConfig {
 }
 
 export interface QemuConfig {
+  /** A path on the node, or an http(s) URL the node downloads once (with `imageSha256`). */
   image?: string;
+  imageSha256?: string;
   cpus?: number;
   memory?: Size;
   disk?: Size;
@@ -157,6 +159,7 @@ export interface ResolvedWorkspaceConfig {
   };
   qemu: {
     image: string;
+    imageSha256?: string;
     cpus: number;
     memoryBytes: number;
     diskBytes: number;

@@ -57,7 +57,7 @@ export const WORKSPACE_PATTERN_MESSAGES: Record<string, PatternMessage> = {
   image: (label, v) => ({
     code: 'schema',
     message: `\`${label}\` is not a valid image name: ${show(v)}`,
-    hint: 'an image reference such as vendetta/debian:bookworm (no spaces, starting with a letter or digit); for qemu, an absolute path',
+    hint: 'an image reference such as vendetta/debian:bookworm (no spaces, starting with a letter or digit); for qemu, an absolute path on the node or an http(s) URL',
   }),
   http: (label, v) => ({
     code: 'schema',

@@ -171,6 +171,7 @@ function withProviderSettings(
         diskBytes: q.diskBytes,
         accel: q.accel,
       };
+      if (q.imageSha256 !== undefined) qemu.imageSha256 = q.imageSha256;
       if (q.kernel !== undefined) qemu.kernel = q.kernel;
       if (q.initrd !== undefined) qemu.initrd = q.initrd;
       if (q.append !== undefined) qemu.append = q.append;

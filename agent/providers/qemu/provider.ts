@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyedMutex } from '../../../common/async/keyedMutex';
 import { AgentError } from '../../errors';
@@ -25,6 +26,7 @@ import {
   type WorkspaceProvider,
 } from '../contract';
 import { accelMessage, chooseAccel } from './accel';
+import { ImageCache, isImageUrl } from './imageDownload';
 import { emulatorArgv, refusedForwardPort, type VmPorts } from './argv';
 import { ConsoleFollower, consoleTail, poweredOff } from './console';
 import { GuestConnection } from './guestSsh';
@@ -45,6 +47,8 @@ export interface QemuProviderOptions {
   binary: string;
   /** How long a boot may take until the control SSH answers (TCG boots are slow). */
   bootTimeoutMs?: { kvm: number; tcg: number };
+  /** Where base images named by URL are kept (default `<agent home>/qemu-images`). */
+  imageCacheDir?: string;
 }
 
 export class QemuProvider implements WorkspaceProvider {
@@ -52,11 +56,13 @@ export class QemuProvider implements WorkspaceProvider {
   /** hostfwd connects to the guest's own address (10.0.2.15), as Docker's proxy does. */
   readonly publishedPortsArrive = 'address' as const;
   readonly store: VmStore;
+  readonly images: ImageCache;
   private readonly connections = new Map<string, GuestConnection>();
   private readonly lock = new KeyedMutex();
 
   constructor(readonly opts: QemuProviderOptions) {
     this.store = new VmStore(opts.root);
+    this.images = new ImageCache(opts.imageCacheDir ?? join(dirname(opts.root), 'qemu-images'));
   }
 
   async create(req: ProviderCreateRequest): Promise<ProviderWorkspace> {
@@ -71,7 +77,8 @@ export class QemuProvider implements WorkspaceProvider {
       }
       if (found && found.name === spec.name) await this.remove(found.id);
     }
-    requireFile(q.image, 'the base image (qemu.image)');
+    const base = isImageUrl(q.image) ? await this.images.ensure(q.image, q.imageSha256, req.progress) : q.image;
+    requireFile(base, 'the base image (qemu.image)');
     for (const [what, path] of [
       ['qemu.kernel', q.kernel],
       ['qemu.initrd', q.initrd],
@@ -91,8 +98,8 @@ export class QemuProvider implements WorkspaceProvider {
       const hostKey = hostKeyOf(req.seedFiles, req.ssh.configPath);
       const control = generateHostKey(`vendetta-control-${spec.name}`);
       writeFileSync(files.controlKey, control.privateKeyPem, { mode: 0o600 });
-      req.progress(`Creating the VM's disk: a qcow2 overlay on ${q.image}`);
-      await createOverlay(q.image, files.disk, q.diskBytes);
+      req.progress(`Creating the VM's disk: a qcow2 overlay on ${base}`);
+      await createOverlay(base, files.disk, q.diskBytes);
       writeFileSync(
         files.seed,
         seedImage({ instanceId: id, hostname: spec.name, hostKey, controlPublicKey: control.publicKey }),

@@ -58,6 +58,17 @@ describe('workspace requests are checked at the agent boundary', () => {
     refused(q({ accel: 'hvf' }), /spec\.qemu\.accel must be auto, kvm or tcg/);
     refused(q({ append: 'a\nb' }), /spec\.qemu\.append/);
     refused({ spec: { ...spec({ provider: 'qemu', docker: undefined }) } }, /spec\.qemu must be an object/);
+    // A URL image comes with its sha256, which must be one.
+    const sha = 'ab'.repeat(32);
+    const byUrl = validateCreateParams(q({ image: 'https://images.example/d.qcow2', imageSha256: sha }));
+    assert.equal(byUrl.spec.provider === 'qemu' ? byUrl.spec.qemu.imageSha256 : undefined, sha);
+    refused(q({ image: 'https://images.example/d.qcow2' }), /spec\.qemu\.imageSha256 must be 64 lowercase hex/);
+    refused(q({ image: 'https://images.example/d.qcow2', imageSha256: 'AB'.repeat(32) }), /imageSha256/);
+    refused(
+      q({ image: 'ftp://images.example/d.qcow2', imageSha256: sha }),
+      /spec\.qemu\.image must be an absolute path/,
+    );
+    refused(q({ image: 'https://images.example/a b.qcow2', imageSha256: sha }), /spec\.qemu\.image/);
   });
 
   it('accepts a full spec and fills in root as the user', () => {
