@@ -229,18 +229,18 @@ function validQemu(m: string, v: unknown): QemuSettings {
   return out;
 }
 
-function validEnv(m: string, v: unknown): Record<string, string> {
+function validEnv(m: string, v: unknown, what = 'spec.env'): Record<string, string> {
   if (v === undefined) return {};
-  if (!isObj(v)) throw new Invalid(m, 'spec.env must be an object of strings');
+  if (!isObj(v)) throw new Invalid(m, `${what} must be an object of strings`);
   const entries = Object.entries(v);
-  if (entries.length > MAX_ENV) throw new Invalid(m, `spec.env has more than ${MAX_ENV} variables`);
+  if (entries.length > MAX_ENV) throw new Invalid(m, `${what} has more than ${MAX_ENV} variables`);
   const out: Record<string, string> = {};
   for (const [k, val] of entries) {
     if (!ENV_NAME_PATTERN.test(k))
-      throw new Invalid(m, `spec.env: ${JSON.stringify(k.slice(0, 80))} is not a valid variable name`);
-    if (typeof val !== 'string') throw new Invalid(m, `spec.env.${k} must be a string`);
+      throw new Invalid(m, `${what}: ${JSON.stringify(k.slice(0, 80))} is not a valid variable name`);
+    if (typeof val !== 'string') throw new Invalid(m, `${what}.${k} must be a string`);
     if (val.includes('\0') || val.length > MAX_ENV_VALUE)
-      throw new Invalid(m, `spec.env.${k} must be a string without NUL, up to ${MAX_ENV_VALUE} characters`);
+      throw new Invalid(m, `${what}.${k} must be a string without NUL, up to ${MAX_ENV_VALUE} characters`);
     out[k] = val;
   }
   return out;
@@ -298,6 +298,7 @@ export function validSpec(m: string, v: unknown): WorkspaceSpec {
     workspaceFolder: validWorkspaceFolder(m, v.workspaceFolder),
     authorizedKeys: validKeys(m, v.authorizedKeys),
   };
+  if (v.remoteEnv !== undefined) common.remoteEnv = validEnv(m, v.remoteEnv, 'spec.remoteEnv');
   const spec = withProviderSettings(m, provider, common, v);
   if (v.services !== undefined) spec.services = validServices(m, v.services);
   if (v.hooks !== undefined) spec.hooks = validHooks(m, v.hooks);

@@ -57,6 +57,11 @@ export interface WorkspaceSpecCommon {
   /** NAME_PATTERN. */
   name: string;
   env: Record<string, string>;
+  /**
+   * For SSH logins and lifecycle hooks only, over `env`; never in the container's environment. A
+   * value may use `${containerEnv:VAR}`, resolved by the agent against the container's environment.
+   */
+  remoteEnv?: Record<string, string>;
   /** Login user inside the workspace; `root` unless the config names one. */
   user: string;
   /** Absolute path inside the workspace where the project appears (`/workspaces/<name>`). */

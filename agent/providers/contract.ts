@@ -55,6 +55,8 @@ export interface ProviderWorkspace {
   /** The node folder bind-mounted into the workspace, if the provider can tell. */
   nodeFolder?: string;
   labels: Record<string, string>;
+  /** The container's environment (image and spec), if the provider can tell: `${containerEnv:…}` reads it. */
+  env?: Record<string, string>;
 }
 
 /** A file or folder seeded into a workspace at create, or put into it later (authorized_keys). */

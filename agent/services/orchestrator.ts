@@ -114,7 +114,8 @@ export class WorkspaceServices {
     void runHook(
       'postAttach',
       command,
-      (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec('postAttach'), runId), ...o }),
+      (argv, o) =>
+        this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec('postAttach'), runId, true), ...o }),
       this.opts.host.log,
       (s) => {
         this.hookRuns = { ...this.hookRuns, postAttach: s };
@@ -134,7 +135,7 @@ export class WorkspaceServices {
       const run = await runHook(
         name,
         command,
-        (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec(name), runId), ...o }),
+        (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec(name), runId, true), ...o }),
         this.opts.host.log,
         (s) => {
           this.hookRuns = { ...this.hookRuns, [name]: s };

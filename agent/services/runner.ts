@@ -32,7 +32,12 @@ export interface RunnerHost {
   /** Runs argv inside the workspace (no timeout unless given). */
   exec(argv: string[], opts: ExecOptions): Promise<ExecResult>;
   /** The env, user and folder a run of this service gets. */
-  runOptions(svc: ServiceSpec, runId: string): { env: Record<string, string>; user: string; workingDir: string };
+  /** `asRemote`: a lifecycle hook, which also gets the workspace's remoteEnv. */
+  runOptions(
+    svc: ServiceSpec,
+    runId: string,
+    asRemote?: boolean,
+  ): { env: Record<string, string>; user: string; workingDir: string };
   nodePortOf(guestPort: number): number | undefined;
   /** Published ports arrive at the workspace's own address, so loopback-only services need the relay. */
   relayNeeded: boolean;

@@ -14,6 +14,7 @@ import type { Logger } from '../log/logger';
 import type { HookRun, ServiceLogLine, ServiceLogsParams, WorkspaceServicesStatus, WorkspaceSpec } from '../protocol';
 import type { WorkspaceProvider } from '../providers/contract';
 import { serviceEnv } from './env';
+import { resolveRemoteEnv } from '../workspaces/remoteEnv';
 import { nodeHttpGet, nodeTcpConnect } from './health';
 import { ServiceLogFiles, selectLines } from './logFiles';
 import { LogFollows } from './follows';
@@ -36,6 +37,8 @@ export interface ServiceTarget {
   published: Record<string, number>;
   /** The workspace's folder in the agent home (logs and services.json go there). */
   dir: string;
+  /** The container's environment as the provider reports it, for remoteEnv's `${containerEnv:…}`. */
+  containerEnv?: Record<string, string>;
 }
 
 export interface TargetSource {
@@ -81,6 +84,7 @@ export class ServicesSupervisor {
       target.spec.services ?? [],
       target.spec.hooks ?? {},
       target.spec.env,
+      target.spec.remoteEnv ?? {},
       target.spec.user,
       target.ports,
       target.providerId,
@@ -108,8 +112,12 @@ export class ServicesSupervisor {
           return Promise.reject(new AgentError('WORKSPACE_MISSING', `Workspace ${name} has no container`));
         return t.provider.exec(t.providerId, argv, o);
       },
-      runOptions: (svc, runId) => ({
-        env: serviceEnv(t.spec.env, services, svc, runId),
+      // Hooks run "as remote" (the spec's lifecycle commands): remoteEnv over the service env.
+      runOptions: (svc, runId, asRemote) => ({
+        env: {
+          ...serviceEnv(t.spec.env, services, svc, runId),
+          ...(asRemote ? resolveRemoteEnv(t.spec.remoteEnv, t.containerEnv ?? t.spec.env) : {}),
+        },
         user: t.spec.user,
         workingDir: t.spec.workspaceFolder,
       }),

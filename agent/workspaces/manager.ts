@@ -23,7 +23,15 @@ import { readEntry, scanEntries } from '../sync/scan';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
 import { packNodeSshd } from '../providers/broughtSshd';
-import { applySshdConfig, SSHD_BINARY, SSHD_CONFIG, sshdConfigHash, sshdFiles } from './sshd';
+import {
+  applySshdConfig,
+  needsContainerEnv,
+  SSHD_BINARY,
+  SSHD_CONFIG,
+  sshdConfigFile,
+  sshdConfigHash,
+  sshdFiles,
+} from './sshd';
 import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
 import { missing, mountRefusal, notFound, otherProvider, outdated } from './refusals';
@@ -165,6 +173,9 @@ export class WorkspaceManager {
       });
       rec = { ...rec, providerId: made.providerId, phase: 'creating', sshdConfig: sshdConfigHash(rec.spec) };
       this.store.put(rec);
+      // remoteEnv's ${containerEnv:…} needs the container's environment, known only now it exists.
+      if (needsContainerEnv(rec.spec) && made.env)
+        await provider.putFiles(made.providerId, [sshdConfigFile(rec.spec, made.env)]);
       // An adopted container may run an sshd started with other files: restart it on ours.
       let ws = made;
       if (made.state === 'running' || made.state === 'error') {
@@ -212,6 +223,7 @@ export class WorkspaceManager {
       provider,
       providerId: ws?.providerId,
       running: ws?.state === 'running' && rec.phase === 'ready',
+      ...(ws?.env ? { containerEnv: ws.env } : {}),
       ports: rec.servicePorts ?? {},
       published: ws?.publishedPorts ?? {},
       dir: workspacePaths(this.opts.home, name).dir,

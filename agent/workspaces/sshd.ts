@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { AgentError } from '../errors';
 import type { WorkspaceSpec } from '../protocol';
 import type { ProviderWorkspace, WorkspaceFile, WorkspaceProvider } from '../providers/contract';
+import { loginEnv } from './remoteEnv';
 
 export const SSHD_BINARY = '/usr/sbin/sshd';
 export const VENDETTA_ETC = '/etc/vendetta';
@@ -24,10 +25,17 @@ export function setEnvArgument(name: string, value: string): string | undefined 
   return `"${`${name}=${value}`.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-export function sshdConfigText(spec: WorkspaceSpec): { text: string; skippedEnv: string[] } {
+/**
+ * The sshd config of a workspace. Logins get the env and remoteEnv; `containerEnv` (the container's
+ * environment as inspected) resolves remoteEnv's `${containerEnv:…}`, the spec's env when unknown.
+ */
+export function sshdConfigText(
+  spec: WorkspaceSpec,
+  containerEnv?: Record<string, string>,
+): { text: string; skippedEnv: string[] } {
   const skippedEnv: string[] = [];
   const setEnv: string[] = [];
-  for (const [k, v] of Object.entries(spec.env)) {
+  for (const [k, v] of Object.entries(loginEnv(spec, containerEnv))) {
     const arg = setEnvArgument(k, v);
     if (arg) setEnv.push(arg);
     else skippedEnv.push(k);
@@ -60,13 +68,21 @@ export function sshdConfigText(spec: WorkspaceSpec): { text: string; skippedEnv:
   return { text: lines.join('\n'), skippedEnv };
 }
 
-/** Names the sshd config a spec gives, so the agent knows when a made workspace needs a new one. */
+/**
+ * Names the sshd config a spec gives, so the agent knows when a made workspace needs a new one
+ * (remoteEnv as written: the container's environment does not change without a new container).
+ */
 export function sshdConfigHash(spec: WorkspaceSpec): string {
   return createHash('sha256').update(sshdConfigText(spec).text).digest('hex').slice(0, 32);
 }
 
-function sshdConfigFile(spec: WorkspaceSpec): WorkspaceFile {
-  return { path: SSHD_CONFIG, type: 'file', mode: 0o644, content: sshdConfigText(spec).text };
+export function sshdConfigFile(spec: WorkspaceSpec, containerEnv?: Record<string, string>): WorkspaceFile {
+  return { path: SSHD_CONFIG, type: 'file', mode: 0o644, content: sshdConfigText(spec, containerEnv).text };
+}
+
+/** Whether the sshd config depends on the container's environment (put in again once it is known). */
+export function needsContainerEnv(spec: WorkspaceSpec): boolean {
+  return Object.values(spec.remoteEnv ?? {}).some((v) => v.includes('${containerEnv:'));
 }
 
 /**
@@ -95,7 +111,7 @@ export async function applySshdConfig(
   spec: WorkspaceSpec,
   beforeStop: () => Promise<void>,
 ): Promise<ProviderWorkspace> {
-  await provider.putFiles(ws.providerId, [sshdConfigFile(spec)]);
+  await provider.putFiles(ws.providerId, [sshdConfigFile(spec, ws.env)]);
   if (ws.state !== 'running') return ws;
   if (ws.sshServer === 'agent') {
     await beforeStop();

@@ -16,6 +16,7 @@ import {
   StartWorkspaceRequest,
   StopWorkspaceRequest,
   WorkspaceStatusRequest,
+  localEnvOf,
   WorkspaceUp,
   type WorkspaceStartResult,
   type WorkspaceUpParams,
@@ -317,6 +318,7 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
   if (opts.recreate) params.recreate = true;
   if (opts.overwrite) params.overwrite = true;
   if (opts.config) params.config = resolve(opts.config);
+  params.localEnv = localEnvOf(process.env);
   await checkConfigBeforeUp(params.config ?? params.path);
   return withClient(async (c) => {
     const printer = new ProgressPrinter(!opts.json);

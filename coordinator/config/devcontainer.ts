@@ -15,9 +15,12 @@ import {
   sortDiagnostics,
 } from './diagnostics';
 import { checkConfigText } from './textGuards';
-import { convertBuild, convertLifecycle, LIFECYCLE_KEYS } from './devcontainerBuild';
+import { dirname, resolve } from 'node:path';
+import { configDirOf, convertBuild, convertLifecycle, LIFECYCLE_KEYS } from './devcontainerBuild';
 import { type DevcontainerContext, objectProps, stringMapOf } from './devcontainerContext';
 import { convertRunOptions } from './devcontainerRun';
+import { convertCustomizations, convertEnv, convertWorkspace } from './devcontainerWorkspace';
+import { type DevcontainerVars, substituteDevcontainer } from './devcontainerVars';
 import type { WorkspaceConfig } from './types';
 import { validateWorkspaceData } from './workspace';
 
@@ -29,16 +32,14 @@ const NOT_HONOURED: Record<string, string> = {
   features: 'Dev Container Features are not installed; install what they add in a Dockerfile (`build`)',
   overrideFeatureInstallOrder: 'Dev Container Features are not installed',
   appPort: 'use `forwardPorts`',
-  overrideCommand: "the workspace's main process is always its SSH server",
-  workspaceMount: 'the project is synced to `workspaceFolder`; custom mounts are not supported',
   portsAttributes: 'ports have no attributes in Vendetta',
   otherPortsAttributes: 'ports have no attributes in Vendetta',
-  customizations: 'editor customizations are not applied',
   updateRemoteUserUID: "the login user's UID is not changed",
   userEnvProbe: "the login shell's environment is not probed",
   shutdownAction: 'a workspace keeps running until `vendetta workspace stop`',
   waitFor: 'every lifecycle command finishes before `up` does',
   hostRequirements: 'the node is not checked against host requirements',
+  secrets: 'recommended secrets are not asked for',
   service: 'Docker Compose is not supported',
   runServices: 'Docker Compose is not supported',
 };
@@ -63,6 +64,9 @@ const HANDLED = new Set([
   'remoteUser',
   'containerUser',
   'workspaceFolder',
+  'workspaceMount',
+  'overrideCommand',
+  'customizations',
   'dockerComposeFile',
   ...LIFECYCLE_KEYS.map(([k]) => k),
 ]);
@@ -91,17 +95,43 @@ export interface DevcontainerValidation {
   diagnostics: Diagnostic[];
 }
 
-/** `folderName` (the project folder's name) names the workspace when devcontainer.json has no usable `name`. */
-export function validateDevcontainerText(text: string, file: string, folderName?: string): DevcontainerValidation {
+/**
+ * `folderName` (the project folder's name) names the workspace when devcontainer.json has no usable
+ * `name`; `vars` are what `${...}` variables are substituted from (the project folder and this
+ * file, absolute, and the environment of whoever runs `up`).
+ */
+export function validateDevcontainerText(
+  text: string,
+  file: string,
+  folderName?: string,
+  vars?: DevcontainerVars,
+): DevcontainerValidation {
   try {
-    return convert(text, file, folderName);
+    return convert(text, file, folderName, vars ?? devcontainerVarsFor(file, process.env));
   } catch (err) {
     const message = `could not read the file: ${err instanceof Error ? err.message : String(err)}`;
     return { diagnostics: [fileDiagnostic(file, { code: 'internal', message, hint: 'this is a bug in vendetta' })] };
   }
 }
 
-function convert(text: string, file: string, folderName: string | undefined): DevcontainerValidation {
+/** The variables of a devcontainer.json at `file`: its project folder found from its place. */
+export function devcontainerVarsFor(file: string, env: DevcontainerVars['env']): DevcontainerVars {
+  const configFile = resolve(file);
+  const dir = configDirOf(configFile);
+  const folder = dirname(configFile);
+  return {
+    configFile,
+    localWorkspaceFolder: dir === '.devcontainer' ? dirname(folder) : dir === '.' ? folder : dirname(dirname(folder)),
+    env,
+  };
+}
+
+function convert(
+  text: string,
+  file: string,
+  folderName: string | undefined,
+  vars: DevcontainerVars,
+): DevcontainerValidation {
   const guard = checkConfigText(text, file);
   if (guard.length) return { diagnostics: guard };
   const mapper = new OffsetMapper(text);
@@ -150,6 +180,7 @@ function convert(text: string, file: string, folderName: string | undefined): De
   }
 
   const props = objectProps(root);
+  substituteDevcontainer({ props, report }, root, vars, (name) => `/workspaces/${workspaceName(name, folderName)}`);
   // Where each part of the resulting config came from, so its diagnostics point into this file.
   const sources = new Map<string, JsonNode>();
   const config: WorkspaceConfig = {
@@ -223,48 +254,9 @@ function convert(text: string, file: string, folderName: string | undefined): De
     }
   }
 
-  for (const key of ['containerEnv', 'remoteEnv']) {
-    const p = props.get(key);
-    if (!p) continue;
-    if (p.value.type !== 'object') {
-      report(p.value, { code: 'schema', message: `\`${key}\` must be an object of variable names to strings` });
-      continue;
-    }
-    config.env ??= {};
-    for (const entry of p.value.children ?? []) {
-      const [k, v] = entry.children ?? [];
-      if (!k || !v) continue;
-      const name = String(k.value);
-      if (v.type === 'null' && key === 'remoteEnv') continue; // null unsets a variable in remoteEnv
-      if (v.type !== 'string') {
-        report(v, { code: 'schema', message: `\`${key}.${name}\` must be a string` });
-        continue;
-      }
-      if (/\$\{[^}]*\}/.test(String(v.value))) {
-        report(v, {
-          code: 'unsupported',
-          severity: 'warning',
-          message: `\`${key}.${name}\` uses a \${...} variable, which is passed through unexpanded`,
-          hint: 'write the value itself',
-        });
-      }
-      config.env[name] = v.value as string;
-      sources.set(`env/${name}`, v);
-      sources.set(`env/${name}#key`, k);
-    }
-  }
-
-  const userKey = props.has('remoteUser') ? 'remoteUser' : 'containerUser';
-  const user = str(userKey);
-  if (user !== undefined) {
-    config.user = user;
-    sources.set('user', props.get(userKey)!.value);
-  }
-  const folder = str('workspaceFolder');
-  if (folder !== undefined) {
-    config.workspaceFolder = folder;
-    sources.set('workspaceFolder', props.get('workspaceFolder')!.value);
-  }
+  convertEnv(ctx);
+  convertWorkspace(ctx, vars);
+  convertCustomizations(ctx);
   convertLifecycle(ctx);
 
   for (const [key, p] of props) {
@@ -305,6 +297,7 @@ function convert(text: string, file: string, folderName: string | undefined): De
 function renameLabels(message: string): string {
   return message
     .replace(/`docker\.image`/g, '`image`')
+    .replace(/`vscode\./g, '`customizations.vscode.')
     .replace(/`env\./g, '`containerEnv.')
     .replace(/`user`/g, '`remoteUser`')
     .replace(/`docker\.build/g, '`build')

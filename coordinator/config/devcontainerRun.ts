@@ -113,7 +113,7 @@ function mountOf(c: DevcontainerContext, n: JsonNode): Mount | undefined {
     return bad('a mount needs an absolute `target` inside the workspace');
   if (typeof source === 'string' && source.includes('${'))
     return bad(
-      `the mount source ${JSON.stringify(source)} uses a \${…} variable, which is not substituted`,
+      `the mount source ${JSON.stringify(source)} uses a \${…} variable Vendetta could not substitute`,
       'write the path on the node itself',
     );
   if (type === 'bind' && (typeof source !== 'string' || !source.startsWith('/')))
@@ -133,7 +133,7 @@ function mountOf(c: DevcontainerContext, n: JsonNode): Mount | undefined {
   return out;
 }
 
-function parseMountString(s: string): Record<string, string | true> {
+export function parseMountString(s: string): Record<string, string | true> {
   const out: Record<string, string | true> = {};
   for (const part of s.split(',')) {
     const eq = part.indexOf('=');

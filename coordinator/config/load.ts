@@ -5,7 +5,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type Diagnostic, fileDiagnostic } from './diagnostics';
-import { validateDevcontainerText } from './devcontainer';
+import { devcontainerVarsFor, validateDevcontainerText } from './devcontainer';
 import { type NodesFile, validateNodesText } from './nodes';
 import { MAX_CONFIG_BYTES, decodeConfigBytes, tooLarge } from './textGuards';
 import type { WorkspaceConfig } from './types';
@@ -83,8 +83,13 @@ async function exists(p: string): Promise<boolean> {
  * `.devcontainer/devcontainer.json` (or `.devcontainer.json`). Paths in diagnostics are built
  * from the path given, so they read the way the user typed them.
  */
-export async function loadWorkspaceConfig(pathOrProjectDir: string): Promise<LoadedWorkspaceConfig> {
+export async function loadWorkspaceConfig(
+  pathOrProjectDir: string,
+  opts: LoadOptions = {},
+): Promise<LoadedWorkspaceConfig> {
   const p = pathOrProjectDir;
+  const loadFile = (file: string, source: 'vendetta' | 'devcontainer', folderName: string) =>
+    loadOne(file, source, folderName, opts);
   let isDir: boolean;
   try {
     isDir = (await stat(p)).isDirectory();
@@ -130,16 +135,22 @@ export async function loadWorkspaceConfig(pathOrProjectDir: string): Promise<Loa
   };
 }
 
-async function loadFile(
+export interface LoadOptions {
+  /** For devcontainer.json's `${localEnv:…}`: the environment of whoever runs `up`; this process's when absent. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+async function loadOne(
   file: string,
   source: 'vendetta' | 'devcontainer',
   folderName: string,
+  opts: LoadOptions,
 ): Promise<LoadedWorkspaceConfig> {
   const read = await readConfigFile(file);
   if (read.text === undefined) return { file, diagnostics: read.diagnostics, source };
   const result =
     source === 'devcontainer'
-      ? validateDevcontainerText(read.text, file, folderName)
+      ? validateDevcontainerText(read.text, file, folderName, devcontainerVarsFor(file, opts.env ?? process.env))
       : validateWorkspaceConfigText(read.text, file);
   return { file, ...result, source };
 }

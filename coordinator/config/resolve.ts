@@ -70,6 +70,7 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
       ...defined({ imageSha256: qemu.imageSha256, kernel: qemu.kernel, initrd: qemu.initrd, append: qemu.append }),
     },
     env: envStrings(config.env),
+    ...(config.remoteEnv && Object.keys(config.remoteEnv).length ? { remoteEnv: envStrings(config.remoteEnv) } : {}),
     services: startOrder(config.services ?? {}).map(([name, svc]) => resolveService(name, svc)),
     hooks: { ...config.hooks },
     forwardPorts: [...(config.forwardPorts ?? [])],
@@ -77,6 +78,7 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
     forwardAgent: config.forwardAgent ?? false,
   };
   if (config.user !== undefined) resolved.user = config.user;
+  if (config.vscode) resolved.vscode = structuredClone(config.vscode);
   if (config.idleTimeout !== undefined) resolved.idleTimeoutMs = parseDuration(config.idleTimeout);
   return resolved;
 }

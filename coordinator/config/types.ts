@@ -107,6 +107,8 @@ export interface WorkspaceConfig {
   lxc?: LxcConfig;
   qemu?: QemuConfig;
   env?: EnvMap;
+  /** For SSH logins and lifecycle hooks only, over `env`; not in the container's own environment. */
+  remoteEnv?: EnvMap;
   services?: Record<string, ServiceConfig>;
   hooks?: HooksConfig;
   forwardPorts?: number[];
@@ -115,6 +117,14 @@ export interface WorkspaceConfig {
   forwardAgent?: boolean;
   /** A duration (`30m`); off when absent. */
   idleTimeout?: string;
+  vscode?: VscodeCustomizations;
+}
+
+/** What VS Code gets in the remote window: extensions installed there, machine settings written. */
+export interface VscodeCustomizations {
+  /** Extension ids, `publisher.name`. */
+  extensions?: string[];
+  settings?: Record<string, unknown>;
 }
 
 export type ResolvedHealthcheck = (
@@ -169,6 +179,8 @@ export interface ResolvedWorkspaceConfig {
     append?: string;
   };
   env: Record<string, string>;
+  /** For logins and hooks only; a value may hold `${containerEnv:VAR}`, which the agent resolves. */
+  remoteEnv?: Record<string, string>;
   /** In a start order: every service after the services it depends on. */
   services: ResolvedService[];
   hooks: HooksConfig;
@@ -179,4 +191,5 @@ export interface ResolvedWorkspaceConfig {
   forwardAgent: boolean;
   /** The node stops the workspace after this long idle; absent: never. */
   idleTimeoutMs?: number;
+  vscode?: VscodeCustomizations;
 }

@@ -78,7 +78,17 @@ export interface WorkspaceUpParams {
    * `.devcontainer/python/devcontainer.json` when the project has several.
    */
   config?: string;
+  /**
+   * The environment of whoever asks (the CLI's, VS Code's), for devcontainer.json's `${localEnv:…}`:
+   * the coordinator is a long-lived daemon whose own environment may be older.
+   */
+  localEnv?: Record<string, string>;
   progressToken?: string;
+}
+
+/** A process environment without its unset entries, as `localEnv` carries it. */
+export function localEnvOf(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
 /**
@@ -137,6 +147,8 @@ export interface WorkspaceUpResult extends WorkspaceSummary {
   services?: ServiceStatus[];
   /** What `forward: true` forwarded. */
   forwards?: ForwardInfo[];
+  /** The config's `vscode.extensions` (devcontainer.json's customizations), for the remote window to install. */
+  vscodeExtensions?: string[];
 }
 
 export interface RemoveWorkspaceParams extends WorkspaceRef {

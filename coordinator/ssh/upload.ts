@@ -15,7 +15,7 @@ import { shScript } from './shellQuote';
 /** How long sending a file may take before the node counts as stuck (the bundle: a few hundred KiB). */
 const TRANSFER_TIMEOUT_MS = 120_000;
 
-function openSftp(client: Client): Promise<SFTPWrapper> {
+export function openSftp(client: Client): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
 }
 

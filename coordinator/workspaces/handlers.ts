@@ -67,6 +67,7 @@ export function validateUp(raw: unknown): WorkspaceUpParams {
     'recreate',
     'overwrite',
     'config',
+    'localEnv',
     'progressToken',
   ]);
   const out: WorkspaceUpParams = { path: projectPath(p.path) };
@@ -90,8 +91,26 @@ export function validateUp(raw: unknown): WorkspaceUpParams {
       });
     out.config = p.config;
   }
+  if (p.localEnv !== undefined) out.localEnv = localEnv(p.localEnv);
   const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));
   if (token !== undefined) out.progressToken = token;
+  return out;
+}
+
+/** A client's environment: names to strings, of a size an environment has. */
+function localEnv(x: unknown): Record<string, string> {
+  const bad = () =>
+    new VendettaError('INVALID_PARAMS', 'workspaces/up: localEnv must be an object of names to strings', {
+      hint: 'Send the environment as { "NAME": "value" } (at most 4096 variables of 128 KiB).',
+    });
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw bad();
+  const entries = Object.entries(x);
+  if (entries.length > 4096) throw bad();
+  const out: Record<string, string> = {};
+  for (const [k, val] of entries) {
+    if (typeof val !== 'string' || k.length > 1024 || val.length > 131072) throw bad();
+    out[k] = val;
+  }
   return out;
 }
 

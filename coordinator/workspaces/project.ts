@@ -40,7 +40,11 @@ const NOT_A_PROJECT_HINT =
   'Run it in a project folder with .vendetta/config.yaml (examples/hello has a small complete one), or give that folder as PATH.';
 
 /** `configFile` (relative to the project, or absolute) picks the config when the project has several. */
-export async function loadProject(path: string, configFile?: string): Promise<LoadedProject> {
+export async function loadProject(
+  path: string,
+  configFile?: string,
+  localEnv?: Record<string, string>,
+): Promise<LoadedProject> {
   let isDir = false;
   try {
     isDir = (await stat(path)).isDirectory();
@@ -54,7 +58,10 @@ export async function loadProject(path: string, configFile?: string): Promise<Lo
     throw new VendettaError('CONFIG_INVALID', `${path} is not a project: it is a file, not a folder`, {
       hint: NOT_A_PROJECT_HINT,
     });
-  const loaded = await loadWorkspaceConfig(configFile !== undefined ? configInside(path, configFile) : path);
+  const loaded = await loadWorkspaceConfig(
+    configFile !== undefined ? configInside(path, configFile) : path,
+    localEnv ? { env: localEnv } : {},
+  );
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (errors.some((d) => d.code === 'no-config')) {
     throw new VendettaError(
@@ -116,6 +123,7 @@ export function buildSpec(
   const common: WorkspaceSpecCommon = {
     name,
     env: { ...config.env },
+    ...(config.remoteEnv ? { remoteEnv: { ...config.remoteEnv } } : {}),
     user: config.user ?? 'root',
     // The config's folder is named after the config's workspace; --name renames it.
     workspaceFolder:

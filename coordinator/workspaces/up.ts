@@ -25,6 +25,8 @@ import { UpSteps, type UpStep } from './upSteps';
 import type { PortForwarder, WorkspaceOps } from './operations';
 import { ensureWorkspaceKey } from './workspaceKey';
 import { connectWorkspace } from './workspaceSsh';
+import { writeMachineSettings } from './vscodeSettings';
+import type { Client } from 'ssh2';
 
 /** What `up` needs besides the manager's operations: who forwards ports for `--forward`. */
 export interface UpDeps {
@@ -40,7 +42,7 @@ export async function runUp(
 ): Promise<WorkspaceUpResult> {
   const started = Date.now();
   const git = p.git !== undefined ? parseGitSource(p.git) : undefined;
-  const project = await loadProject(p.path, p.config);
+  const project = await loadProject(p.path, p.config, p.localEnv);
   const name = workspaceName(p.name ?? project.config.name);
   const node = p.node ?? project.config.node;
   const client = m.client(node);
@@ -200,6 +202,12 @@ export async function runUp(
             ...(token ? { token } : {}),
           });
         }
+        const vscode = project.config.vscode;
+        if (vscode?.settings && Object.keys(vscode.settings).length) {
+          const settings = vscode.settings;
+          const file = await overSsh(m, record, (ssh) => writeMachineSettings(ssh, settings, name));
+          say('code', `VS Code settings merged into ${file}`);
+        }
         m.emitChange();
 
         // The services need the code, so they start after it landed.
@@ -261,6 +269,7 @@ export async function runUp(
           ...(restarted.length ? { restartedServices: restarted } : {}),
           ...(stale.length ? { staleServices: stale } : {}),
           ...(forwards ? { forwards } : {}),
+          ...(vscode?.extensions?.length ? { vscodeExtensions: [...vscode.extensions] } : {}),
         };
       }),
     'up',
@@ -329,7 +338,8 @@ async function create(
   }
 }
 
-async function clone(m: WorkspaceOps, record: WorkspaceRecord, git: GitSource): Promise<{ cloned: boolean }> {
+/** One SSH session with the workspace as its login user, for what `up` does inside it. */
+async function overSsh<T>(m: WorkspaceOps, record: WorkspaceRecord, fn: (ssh: Client) => Promise<T>): Promise<T> {
   const sock = await m.openSsh(record);
   const ssh = await connectWorkspace({
     sock,
@@ -339,8 +349,12 @@ async function clone(m: WorkspaceOps, record: WorkspaceRecord, git: GitSource): 
     knownHostsFile: m.paths.knownHosts,
   });
   try {
-    return await cloneInWorkspace(ssh, record.workspaceFolder, git, record.name);
+    return await fn(ssh);
   } finally {
     ssh.end();
   }
+}
+
+function clone(m: WorkspaceOps, record: WorkspaceRecord, git: GitSource): Promise<{ cloned: boolean }> {
+  return overSsh(m, record, (ssh) => cloneInWorkspace(ssh, record.workspaceFolder, git, record.name));
 }

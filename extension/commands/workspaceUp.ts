@@ -1,15 +1,23 @@
 /** workspaces/up in a cancellable progress notification; shared by Create Workspace and Reopen. */
 import type * as vscode from 'vscode';
-import { WorkspaceUp, type WorkspaceUpParams, type WorkspaceUpResult } from '../../coordinator/protocol';
+import { localEnvOf, WorkspaceUp, type WorkspaceUpParams, type WorkspaceUpResult } from '../../coordinator/protocol';
 import { withCoordinatorProgress } from '../ui/progress';
 import type { CommandContext } from './context';
 
+/** `config`: the config file chosen when the folder has several. */
 export async function runWorkspaceUp(
   ctx: CommandContext,
   folder: vscode.Uri,
   node: string,
+  config?: string,
 ): Promise<WorkspaceUpResult> {
-  const params: WorkspaceUpParams = { path: folder.fsPath, node };
+  const params: WorkspaceUpParams = {
+    path: folder.fsPath,
+    node,
+    ...(config !== undefined ? { config } : {}),
+    // devcontainer.json's ${localEnv:…} reads the environment VS Code runs in.
+    localEnv: localEnvOf(process.env),
+  };
   const result = await withCoordinatorProgress(
     ctx.client,
     `Workspace for ${folder.fsPath.split('/').pop() ?? folder.fsPath} on ${node}`,

@@ -124,6 +124,18 @@ export function parseContainerInspect(value: unknown): ProviderWorkspace {
   if (started) out.startedAt = started;
   const source = bind ? str(bind.Source) : undefined;
   if (source) out.nodeFolder = source;
+  if (Array.isArray(config.Env)) out.env = envFromList(config.Env);
+  return out;
+}
+
+/** `["A=1", "B=x=y"]` → `{ A: "1", B: "x=y" }`; entries without `=` are skipped. */
+function envFromList(list: unknown[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of list) {
+    if (typeof e !== 'string') continue;
+    const at = e.indexOf('=');
+    if (at > 0) out[e.slice(0, at)] = e.slice(at + 1);
+  }
   return out;
 }
 
