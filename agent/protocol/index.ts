@@ -87,6 +87,16 @@ export interface LxcStatus extends ProviderStatus {
    * instance's mapped ids) or `raw.idmap` (the agent user's ids are root inside).
    */
   projectFolder?: 'shift' | 'mapped-owner' | 'raw.idmap';
+  /** A clustered LXD: its members as LXD reports them, with how many instances each runs. */
+  cluster?: LxdClusterMember[];
+}
+export interface LxdClusterMember {
+  name: string;
+  /** LXD's words: Online, Offline, Evacuated… */
+  status: string;
+  message: string;
+  roles: string[];
+  instances: number;
 }
 export interface ProvidersInfo {
   docker: DockerStatus;

@@ -174,6 +174,8 @@ export interface WorkspaceInfo {
   ssh: { host: string; port: number; hostKey: WorkspaceHostKey } | null;
   /** Provider's id (container id, LXC name, VM pid file…). */
   providerId?: string;
+  /** The cluster member that runs it (a node whose LXD is a cluster). */
+  member?: string;
   createdAt: string;
   startedAt?: string;
   error?: { code: string; message: string; hint?: string };

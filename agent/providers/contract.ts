@@ -54,6 +54,8 @@ export interface ProviderWorkspace {
   sshServer?: 'image' | 'agent';
   /** The node folder bind-mounted into the workspace, if the provider can tell. */
   nodeFolder?: string;
+  /** The cluster member that runs it, when the node's engine is a cluster (LXD). */
+  member?: string;
   labels: Record<string, string>;
   /** The container's environment (image and spec), if the provider can tell: `${containerEnv:…}` reads it. */
   env?: Record<string, string>;

@@ -82,6 +82,7 @@ export async function bringUp(
     phase: 'ready',
     sshPort: port,
     desired: 'running',
+    ...(running.member ? { member: running.member } : {}),
     ...(login ? { login } : {}),
   };
   delete done.stopped;

@@ -37,6 +37,7 @@ export function workspaceInfo(rec: WorkspaceRecord, view: ProviderView, creating
     createdAt: rec.createdAt,
   };
   if (rec.providerId) info.providerId = rec.providerId;
+  if (rec.member) info.member = rec.member;
   if (creating) return { ...info, state: 'creating' };
   if (view.kind === 'unreachable') {
     return {
@@ -59,6 +60,7 @@ export function workspaceInfo(rec: WorkspaceRecord, view: ProviderView, creating
     };
   }
   info.providerId = ws.providerId;
+  if (ws.member) info.member = ws.member;
   if (ws.startedAt) info.startedAt = ws.startedAt;
   let state: WorkspaceState;
   switch (ws.state) {

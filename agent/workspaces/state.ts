@@ -21,6 +21,8 @@ export interface WorkspaceRecord {
   provider: ProviderName;
   /** Set once the provider made the workspace. */
   providerId?: string;
+  /** The cluster member the engine placed it on (an LXD cluster), as last seen. */
+  member?: string;
   /** Last published SSH port seen (the provider's answer wins). */
   sshPort?: number;
   hostKey: WorkspaceHostKey;

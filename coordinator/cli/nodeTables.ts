@@ -78,7 +78,22 @@ export function runtimeText(n: NodeStatus): string {
 }
 
 export function formatNodeStatus(nodes: readonly NodeStatus[]): string {
-  return formatTable(nodes, statusColumns) + problems(nodes);
+  return formatTable(nodes, statusColumns) + clusters(nodes) + problems(nodes);
+}
+
+/** Under the table: each node whose LXD is a cluster, one line per member. */
+function clusters(nodes: readonly NodeStatus[]): string {
+  const out: string[] = [];
+  for (const n of nodes) {
+    const members = n.providers?.lxc.cluster;
+    if (!members?.length) continue;
+    out.push(`${n.name}: LXD cluster of ${members.length}`);
+    for (const m of members)
+      out.push(
+        `  ${m.name}  ${m.status.toLowerCase()}  ${m.instances} instance${m.instances === 1 ? '' : 's'}  ${m.roles.join(',') || '-'}${m.status === 'Online' ? '' : `  (${m.message})`}`,
+      );
+  }
+  return out.length ? `\n${out.join('\n')}\n` : '';
 }
 
 function gib(bytes: number): string {

@@ -115,6 +115,7 @@ export function formatStatus(s: WorkspaceStatus): string {
   const rows: Array<[string, string]> = [
     ['name', s.name],
     ['node', s.node],
+    ...(s.member ? [['member', `${s.member} (LXD cluster)`] as [string, string]] : []),
     ['provider', s.provider],
     ['state', stateText(s)],
     ['ssh host', s.sshHost],

@@ -134,7 +134,11 @@ function toProviders(p: ProvidersInfo): NodeProviders {
   };
   return {
     docker: pick(p.docker),
-    lxc: { ...pick(p.lxc), ...(p.lxc.projectFolder ? { projectFolder: p.lxc.projectFolder } : {}) },
+    lxc: {
+      ...pick(p.lxc),
+      ...(p.lxc.projectFolder ? { projectFolder: p.lxc.projectFolder } : {}),
+      ...(p.lxc.cluster ? { cluster: p.lxc.cluster.map((m) => ({ ...m, roles: [...m.roles] })) } : {}),
+    },
     qemu: { ...pick(p.qemu), kvm: p.qemu.kvm },
   };
 }

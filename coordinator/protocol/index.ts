@@ -34,10 +34,18 @@ export interface ProviderSummary {
   version?: string;
   error?: string;
 }
+/** A member of a node's LXD cluster (the agent's LxdClusterMember). */
+export interface LxdMemberSummary {
+  name: string;
+  status: string;
+  message: string;
+  roles: string[];
+  instances: number;
+}
 export interface NodeProviders {
   docker: ProviderSummary;
   /** `projectFolder`: how an LXC workspace's project folder keeps its owners (the agent's LxcStatus). */
-  lxc: ProviderSummary & { projectFolder?: 'shift' | 'mapped-owner' | 'raw.idmap' };
+  lxc: ProviderSummary & { projectFolder?: 'shift' | 'mapped-owner' | 'raw.idmap'; cluster?: LxdMemberSummary[] };
   qemu: ProviderSummary & { kvm: boolean };
 }
 

@@ -52,6 +52,8 @@ export interface WorkspaceStatus extends WorkspaceSummary {
   ssh: { host: string; port: number; fingerprint: string } | null;
   /** The project's copy on the node. */
   nodeFolder: string | null;
+  /** The cluster member that runs it, when the node's LXD is a cluster. */
+  member?: string;
   /** The services, when the workspace runs and the node could say. */
   services?: ServiceStatus[];
 }

@@ -43,6 +43,7 @@ export function checkWorkspaceInfo(raw: unknown, node: string): WorkspaceInfo {
     )
       bad('ssh.hostKey', node);
   }
+  if (o.member !== undefined && typeof o.member !== 'string') bad('member', node);
   if (o.error !== undefined) {
     const e = o.error as Record<string, unknown> | null;
     if (typeof e !== 'object' || e === null || typeof e.code !== 'string' || typeof e.message !== 'string')

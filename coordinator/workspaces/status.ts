@@ -27,6 +27,7 @@ export async function workspaceStatus(ops: WorkspaceOps, ref: WorkspaceRef): Pro
       ? { host: info.ssh.host, port: info.ssh.port, fingerprint: pinned?.fingerprint ?? info.ssh.hostKey.fingerprint }
       : null,
     nodeFolder: info?.nodeFolder ?? null,
+    ...(info?.member ? { member: info.member } : {}),
     ...(info?.state === 'running' ? await servicesOf(ops, record) : {}),
   };
 }

@@ -36,6 +36,8 @@ export interface LxdOptions {
   /** Run inside this existing network namespace (/run/netns/<name>); else one of its own. */
   netns?: string;
   readyTimeoutMs?: number;
+  /** false: no preseed and no image (a cluster member is initialised by lxdCluster.ts). */
+  init?: boolean;
 }
 
 export interface Lxd {
@@ -172,8 +174,16 @@ profiles:
     root: {path: /, pool: default, type: disk}
 `;
 
+/** `lxd init --preseed` against one daemon, run in its network namespace (a join dials the cluster from there). */
+export function lxdInit(lxd: { env: Record<string, string>; nsenter: string[] }, preseed: string): void {
+  run([...lxd.nsenter, 'env', ...Object.entries(lxd.env).map(([k, v]) => `${k}=${v}`), 'lxd', 'init', '--preseed'], {
+    input: preseed,
+    timeoutMs: 120_000,
+  });
+}
+
 /** The cached systemd tree (built once per machine, ~1–8 min cold), imported with a metadata.yaml. */
-function importImage(lxd: { dir: string; env: Record<string, string> }): void {
+export function importTestImage(lxd: { dir: string; env: Record<string, string> }): void {
   const built = run([process.execPath, BUILD_SCRIPT, '--init', 'systemd'], { timeoutMs: 1_800_000 });
   const { tar } = JSON.parse(built.stdout.trim().split('\n').pop() ?? '{}') as { tar: string };
   const meta = join(lxd.dir, 'image-meta');
@@ -266,11 +276,10 @@ export async function startLxd(opts: LxdOptions = {}): Promise<Lxd> {
     };
     await startDaemon();
     const env = { LXD_DIR: reg.dir, LXD_CONF: join(reg.dir, 'conf') };
-    run(['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'lxd', 'init', '--preseed'], {
-      input: PRESEED,
-      timeoutMs: 60_000,
-    });
-    importImage({ dir: reg.dir, env });
+    if (opts.init !== false) {
+      lxdInit({ env, nsenter }, PRESEED);
+      importTestImage({ dir: reg.dir, env });
+    }
     const stop = async (): Promise<void> => {
       if (stopped) return;
       // Instances first (forced: a test has nothing to save), then the daemon by its PID.

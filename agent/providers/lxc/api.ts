@@ -39,6 +39,19 @@ export const SSH_DEVICE = 'vendetta-ssh';
 export const PROJECT_DEVICE = 'vendetta-project';
 export const portDevice = (guestPort: number): string => `vendetta-port-${guestPort}`;
 
+/**
+ * On a cluster, where an instance's node ports live until LXD has placed it: `{"ports": {guest:
+ * node}, "sshd": argv}`. On the agent's own member they become proxy devices; on another member
+ * the agent relays them through LXD (relay.ts), since a proxy device listens on its member only.
+ */
+export const RELAY_KEY = 'user.vendetta.relay';
+
+export interface RelayPlan {
+  ports: Record<string, number>;
+  /** The workspace SSH server in inetd mode (`sshd -i -f config`): one per relayed connection. */
+  sshd: string[];
+}
+
 /** Which instance config keys a workspace config may set (`lxc.config`). */
 export const ALLOWED_CONFIG_KEYS = ['security.nesting', 'limits.cpu', 'limits.memory'] as const;
 
@@ -70,6 +83,29 @@ export const lxdCalls = {
     path: `/1.0/instances/${seg(name)}`,
     accept: [200, 404],
     what: `look up the instance ${name}`,
+  }),
+  /** One instance as the list shows it: answers at once even when its member is offline. */
+  instanceListed: (name: string): HttpCall => ({
+    method: 'GET',
+    path: '/1.0/instances',
+    query: { recursion: 1, filter: `name eq ${name}` },
+    accept: [200],
+    what: `look up the instance ${name}`,
+  }),
+  /** Adds devices (LXD merges a PATCH's devices into the instance's). */
+  instancePatch: (name: string, body: unknown): HttpCall => ({
+    method: 'PATCH',
+    path: `/1.0/instances/${seg(name)}`,
+    json: body,
+    accept: [200, 404],
+    what: `change the instance ${name}`,
+  }),
+  clusterMembers: (): HttpCall => ({
+    method: 'GET',
+    path: '/1.0/cluster/members',
+    query: { recursion: 1 },
+    accept: [200],
+    what: 'list the cluster members',
   }),
   /** Every instance with its config (recursion=1), ours filtered by the caller. */
   instances: (): HttpCall => ({
@@ -180,11 +216,21 @@ export interface InstanceCreateInput {
   sshNodePort: number;
   ports: Array<{ guestPort: number; nodePort: number }>;
   mapping: FolderMapping;
+  /** A cluster: the ports go into RELAY_KEY, wired once LXD has placed the instance (proxyDevices). */
+  relay?: { sshd: string[] };
 }
 
 /** A proxy device: a listener on the node's loopback that LXD connects to the instance's own loopback. */
 export function proxyDevice(nodePort: number, guestPort: number): Record<string, string> {
   return { type: 'proxy', listen: `tcp:127.0.0.1:${nodePort}`, connect: `tcp:127.0.0.1:${guestPort}`, bind: 'host' };
+}
+
+/** The proxy devices of a port map (`{guest: node}`), SSH's under its own name. */
+export function proxyDevices(ports: Record<string, number>): Record<string, Record<string, string>> {
+  const devices: Record<string, Record<string, string>> = {};
+  for (const [guest, node] of Object.entries(ports))
+    devices[guest === '22' ? SSH_DEVICE : portDevice(Number(guest))] = proxyDevice(node, Number(guest));
+  return devices;
 }
 
 /**
@@ -210,11 +256,11 @@ export function instanceCreateBody(input: InstanceCreateInput): Record<string, u
   if (input.mapping.kind === 'shift') disk.shift = 'true';
   else if (input.mapping.kind === 'raw.idmap')
     config['raw.idmap'] = `uid ${input.mapping.uid} 0\ngid ${input.mapping.gid} 0`;
-  const devices: Record<string, Record<string, string>> = {
-    [PROJECT_DEVICE]: disk,
-    [SSH_DEVICE]: proxyDevice(input.sshNodePort, 22),
-  };
-  for (const p of input.ports) devices[portDevice(p.guestPort)] = proxyDevice(p.nodePort, p.guestPort);
+  const ports: Record<string, number> = { '22': input.sshNodePort };
+  for (const p of input.ports) ports[String(p.guestPort)] = p.nodePort;
+  const devices: Record<string, Record<string, string>> = { [PROJECT_DEVICE]: disk };
+  if (input.relay) config[RELAY_KEY] = JSON.stringify({ ports, sshd: input.relay.sshd } satisfies RelayPlan);
+  else Object.assign(devices, proxyDevices(ports));
   return {
     name: instanceName(input.workspace),
     type: 'container',

@@ -4,10 +4,11 @@
  * through the API, so a node with only the tools is told what to install.
  */
 import { existsSync } from 'node:fs';
-import type { LxcStatus } from '../../protocol';
+import type { LxcStatus, LxdClusterMember } from '../../protocol';
 import type { ProbeOutcome, ProbeRunner } from '../contract';
 import type { FolderMapping } from './api';
 import { folderMapping } from './idmap';
+import { parseClusterMembers } from './parse';
 import { socketFailure, type Failure, type SocketApi } from '../socketErrors';
 
 const AGENT_IDS = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
@@ -118,6 +119,43 @@ export function lxcStatusFrom(results: LxcProbeResults, timeoutMs: number, agent
   };
 }
 
+/** The members of a clustered LXD (`server_clustered` in its /1.0) and the instances on each. */
+export function clusterFrom(members: ProbeOutcome, instances: ProbeOutcome): LxdClusterMember[] | undefined {
+  if (!members.ok) return undefined;
+  let list;
+  try {
+    list = parseClusterMembers(JSON.parse(members.body));
+  } catch {
+    return undefined;
+  }
+  const count = new Map<string, number>();
+  if (instances.ok) {
+    try {
+      const all = (JSON.parse(instances.body) as { metadata?: unknown }).metadata;
+      if (Array.isArray(all))
+        for (const i of all) {
+          const where = (i as { location?: unknown } | null)?.location;
+          if (typeof where === 'string') count.set(where, (count.get(where) ?? 0) + 1);
+        }
+    } catch {
+      // no counts; the members still show
+    }
+  }
+  return list.map((m) => ({ ...m, instances: count.get(m.name) ?? 0 }));
+}
+
+const clustered = (outcome: ProbeOutcome): boolean => {
+  try {
+    return (
+      outcome.ok &&
+      (JSON.parse(outcome.body) as { metadata?: { environment?: { server_clustered?: unknown } } }).metadata
+        ?.environment?.server_clustered === true
+    );
+  } catch {
+    return false;
+  }
+};
+
 export async function detectLxc(env: NodeJS.ProcessEnv, runner: ProbeRunner, timeoutMs: number): Promise<LxcStatus> {
   const candidates = lxdSocketCandidates(env);
   const [sockets, tools] = await Promise.all([
@@ -129,7 +167,16 @@ export async function detectLxc(env: NodeJS.ProcessEnv, runner: ProbeRunner, tim
     ),
     runner.run({ kind: 'exec', file: 'lxc-start', args: ['--version'] }, timeoutMs),
   ]);
-  return lxcStatusFrom({ sockets, tools }, timeoutMs);
+  const status = lxcStatusFrom({ sockets, tools }, timeoutMs);
+  const used = sockets.find((s) => s.candidate.socket === status.socket);
+  if (!status.available || !used || !clustered(used.outcome)) return status;
+  const ask = (path: string) => runner.run({ kind: 'http-unix', socketPath: used.candidate.socket, path }, timeoutMs);
+  const [members, instances] = await Promise.all([
+    ask('/1.0/cluster/members?recursion=1'),
+    ask('/1.0/instances?recursion=1&all-projects=true'),
+  ]);
+  const cluster = clusterFrom(members, instances);
+  return cluster ? { ...status, cluster } : status;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { WORKSPACE_LABEL } from '../../protocol';
 import type { ProviderWorkspace } from '../contract';
-import { IMAGE_LABEL, labelFromKey, PROJECT_DEVICE, SSH_DEVICE, WORKSPACE_KEY } from './api';
+import { IMAGE_LABEL, labelFromKey, PROJECT_DEVICE, RELAY_KEY, SSH_DEVICE, WORKSPACE_KEY, type RelayPlan } from './api';
 
 export class UnexpectedLxdReply extends Error {
   constructor(what: string) {
@@ -113,29 +113,52 @@ function stateOf(status: string | undefined, everStarted: boolean): Pick<Provide
   }
 }
 
+/** RELAY_KEY's value, or undefined when it is absent or not what the agent wrote. */
+export function parseRelayPlan(text: string | undefined): RelayPlan | undefined {
+  if (text === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObj(v) || !isObj(v.ports) || !Array.isArray(v.sshd) || !v.sshd.every((a) => typeof a === 'string'))
+    return undefined;
+  const ports: Record<string, number> = {};
+  for (const [guest, node] of Object.entries(v.ports))
+    if (/^\d{1,5}$/.test(guest) && typeof node === 'number' && Number.isInteger(node) && node > 0 && node < 65536)
+      ports[guest] = node;
+  return { ports, sshd: v.sshd as string[] };
+}
+
+/** An instance as a workspace, plus where it runs and, on a cluster, its relay plan. */
+export type LxdInstance = ProviderWorkspace & { relay?: RelayPlan };
+
 /** An instance (`GET /1.0/instances/<name>` metadata, or one entry of a recursion=1 list) as a workspace. */
-export function parseInstance(v: unknown): ProviderWorkspace & { location?: string } {
+export function parseInstance(v: unknown): LxdInstance {
   if (!isObj(v) || typeof v.name !== 'string') throw new UnexpectedLxdReply('an instance without a name');
   const config = strings(v.config);
   const devices = isObj(v.devices) ? v.devices : {};
   const labels: Record<string, string> = {};
   for (const [k, val] of Object.entries(config)) {
-    const label = labelFromKey(k);
+    const label = k === RELAY_KEY ? undefined : labelFromKey(k);
     if (label) labels[label] = val;
   }
   const running = v.status === 'Running';
-  const sshPort = proxyListenPort(devices[SSH_DEVICE]);
+  const relay = parseRelayPlan(config[RELAY_KEY]);
   const publishedPorts: Record<string, number> = {};
-  if (sshPort !== undefined) publishedPorts['22'] = sshPort;
   for (const [name, dev] of Object.entries(devices)) {
-    if (!name.startsWith('vendetta-port-')) continue;
+    if (name !== SSH_DEVICE && !name.startsWith('vendetta-port-')) continue;
     const node = proxyListenPort(dev);
-    const guest = guestPort(dev);
+    const guest = name === SSH_DEVICE ? 22 : guestPort(dev);
     if (node !== undefined && guest !== undefined) publishedPorts[String(guest)] = node;
   }
+  // Not wired as proxy devices (a cluster instance on another member): the agent relays them.
+  if (Object.keys(publishedPorts).length === 0 && relay) Object.assign(publishedPorts, relay.ports);
+  const sshPort = publishedPorts['22'];
   const project = devices[PROJECT_DEVICE];
   const image = config['volatile.base_image'] ?? '';
-  const ws: ProviderWorkspace & { location?: string } = {
+  const ws: LxdInstance = {
     name: config[WORKSPACE_KEY] ?? '',
     providerId: v.name,
     ...stateOf(str(v.status), time(v.last_used_at) !== undefined),
@@ -150,7 +173,8 @@ export function parseInstance(v: unknown): ProviderWorkspace & { location?: stri
   if (running && used) ws.startedAt = used;
   if (isObj(project) && typeof project.source === 'string') ws.nodeFolder = project.source;
   const location = str(v.location);
-  if (location && location !== 'none') ws.location = location;
+  if (location && location !== 'none') ws.member = location;
+  if (relay) ws.relay = relay;
   return ws;
 }
 
@@ -162,6 +186,32 @@ export function parseInstanceList(reply: unknown): ProviderWorkspace[] {
     .filter((i) => isObj(i) && isObj(i.config) && typeof i.config[WORKSPACE_KEY] === 'string')
     .map((i) => parseInstance(i))
     .filter((w) => w.labels[WORKSPACE_LABEL] !== undefined);
+}
+
+export interface LxdMember {
+  name: string;
+  /** LXD's words: Online, Offline, Evacuated, Blocked. */
+  status: string;
+  message: string;
+  roles: string[];
+}
+
+/** `GET /1.0/cluster/members?recursion=1`. */
+export function parseClusterMembers(reply: unknown): LxdMember[] {
+  const list = syncMetadata(reply, 'the cluster member list');
+  if (!Array.isArray(list)) throw new UnexpectedLxdReply('the cluster member list is not a list');
+  return list.flatMap((m) =>
+    isObj(m) && typeof m.server_name === 'string'
+      ? [
+          {
+            name: m.server_name,
+            status: str(m.status) ?? 'Unknown',
+            message: str(m.message) ?? '',
+            roles: Array.isArray(m.roles) ? m.roles.filter((r): r is string => typeof r === 'string') : [],
+          },
+        ]
+      : [],
+  );
 }
 
 /** `GET /1.0/images/aliases/<name>` → the fingerprint it names. */

@@ -1,6 +1,6 @@
 /** Workspaces as LXD (or Incus) system containers, through the REST API on the node's socket. */
 import { AgentError } from '../../errors';
-import { WORKSPACE_LABEL, type LxcWorkspaceSpecMember, type WorkspaceSpec } from '../../protocol';
+import { WORKSPACE_LABEL } from '../../protocol';
 import { nodePortProbe, type PortProbe } from '../../services/ports';
 import {
   NodePortTakenError,
@@ -12,12 +12,15 @@ import {
   type WorkspaceFile,
   type WorkspaceProvider,
 } from '../contract';
-import { fileHeaders, instanceCreateBody, instanceName, lxdCalls, type FolderMapping, type LxcSpecPart } from './api';
+import { fileHeaders, instanceCreateBody, instanceName, lxdCalls, type FolderMapping } from './api';
 import { isLxdFailure, LxdClient, LxdHttpError } from './client';
+import { inspectOnCluster, wirePlacement } from './cluster';
 import { lxdExec, type ExecIdentity } from './exec';
 import { folderMapping, nodeSideId } from './idmap';
 import { resolveImage } from './image';
-import { parseInstance, parseInstanceList, parseServerFacts, type LxdServerFacts } from './parse';
+import { parseInstance, parseInstanceList, parseServerFacts, type LxdInstance, type LxdServerFacts } from './parse';
+import { MemberRelays } from './relay';
+import { conflict, lxcPart, lxcSpec, missing, takenNodePort } from './refusals';
 import { journalArgv, sshdUnitFiles, type InstanceFile } from './systemd';
 
 /** Seconds the instance's init gets to shut down before LXD kills it. */
@@ -31,6 +34,8 @@ export class LxcProvider implements WorkspaceProvider {
   private facts: Promise<LxdServerFacts> | undefined;
   /** Login users' ids per instance (an exec names its user by uid). */
   private readonly identities = new Map<string, ExecIdentity>();
+  /** Node ports of instances on other cluster members, carried through LXD. */
+  readonly relays: MemberRelays;
 
   constructor(
     readonly client: LxdClient,
@@ -39,7 +44,9 @@ export class LxcProvider implements WorkspaceProvider {
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
     },
-  ) {}
+  ) {
+    this.relays = new MemberRelays(client);
+  }
 
   static forSocket(socketPath: string): LxcProvider {
     return new LxcProvider(new LxdClient(socketPath));
@@ -63,6 +70,7 @@ export class LxcProvider implements WorkspaceProvider {
       const name = instanceName(req.spec.name);
       let id = req.adopt ? (await this.adoptable(req.adopt, req))?.providerId : undefined;
       if (!id) {
+        const facts = await this.serverFacts();
         const source = await resolveImage(this.client, lxc.image);
         req.progress(`Creating the instance ${name} from ${lxc.image}`);
         const body = instanceCreateBody({
@@ -76,8 +84,11 @@ export class LxcProvider implements WorkspaceProvider {
           sshNodePort: await this.ports.anyFree(),
           ports: req.ports ?? [],
           mapping: await this.folderMapping(),
+          // On a cluster the ports are wired once LXD has placed the instance (cluster.ts).
+          ...(facts.clustered ? { relay: { sshd: [req.ssh.binary, '-i', '-e', '-f', req.ssh.configPath] } } : {}),
         });
         id = await this.createInstance(body, req, lxc.target);
+        if (facts.clustered) await wirePlacement(this.client, id, facts.serverName);
       } else {
         req.progress(`Adopting the instance ${name} left by an earlier create`);
       }
@@ -182,6 +193,7 @@ export class LxcProvider implements WorkspaceProvider {
           signalOf(opts),
         );
         if (!done) missing(id);
+        this.relays.close(id);
       } catch (err) {
         if (err instanceof AgentError) throw err;
         if (isLxdFailure(err) && /not running|already stopped/i.test(err.message)) return;
@@ -199,17 +211,29 @@ export class LxcProvider implements WorkspaceProvider {
           .operation(lxdCalls.instanceState(id, { action: 'stop', force: true }), 60_000)
           .catch(() => undefined);
       await this.client.operation(lxdCalls.instanceDelete(id), 120_000);
+      this.relays.close(id);
       for (const k of this.identities.keys()) if (k.startsWith(`${id}\0`)) this.identities.delete(k);
     });
   }
 
   async inspect(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace | undefined> {
     return this.guard(async () => {
-      const r = await this.client.json(lxdCalls.instance(id), { timeoutMs: 15_000, ...signalOf(opts) });
-      if (r.status === 404) return undefined;
-      const ws = parseInstance((r.value as { metadata?: unknown } | undefined)?.metadata);
+      const facts = await this.serverFacts();
+      let found: LxdInstance | undefined;
+      if (facts.clustered) found = await inspectOnCluster(this.client, id, opts);
+      else {
+        const r = await this.client.json(lxdCalls.instance(id), { timeoutMs: 15_000, ...signalOf(opts) });
+        found = r.status === 404 ? undefined : parseInstance((r.value as { metadata?: unknown } | undefined)?.metadata);
+      }
       // Only our own: an instance without the workspace key is not a workspace.
-      return ws.labels[WORKSPACE_LABEL] === undefined ? undefined : ws;
+      if (!found || found.labels[WORKSPACE_LABEL] === undefined) return undefined;
+      const { relay, ...ws } = found;
+      // Running on another member: its node ports are ours to serve (relay.ts).
+      if (relay && ws.member !== facts.serverName) {
+        if (ws.state === 'running') await this.relays.ensure(ws.providerId, relay);
+        else this.relays.close(ws.providerId);
+      }
+      return ws;
     });
   }
 
@@ -336,41 +360,4 @@ export class LxcProvider implements WorkspaceProvider {
   }
 }
 
-function lxcSpec(spec: WorkspaceSpec): LxcWorkspaceSpecMember {
-  if (spec.provider === 'lxc') return spec;
-  throw new AgentError(
-    'INVALID_PARAMS',
-    `The lxc provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`,
-    { provider: 'lxc' },
-  );
-}
-
-function lxcPart(req: ProviderCreateRequest): LxcSpecPart & { target?: string } {
-  return lxcSpec(req.spec).lxc;
-}
-
-/** `…listen tcp 127.0.0.1:41234: bind: address already in use` in a failed start. */
-export function takenNodePort(message: string): number | undefined {
-  const m = /127\.0\.0\.1:(\d{1,5}): bind: address already in use/.exec(message);
-  return m ? Number(m[1]) : undefined;
-}
-
 const signalOf = (opts: CallOptions): { signal?: AbortSignal } => (opts.signal ? { signal: opts.signal } : {});
-
-function conflict(name: string, workspace: string): AgentError {
-  return new AgentError(
-    'WORKSPACE_CONFLICT',
-    `An instance named ${name} already exists on this node and was not made for workspace ${workspace} by this agent`,
-    {
-      provider: 'lxc',
-      hint: `Remove or rename it on the node (\`lxc delete ${name}\`), or pick another workspace name.`,
-    },
-  );
-}
-
-function missing(id: string): never {
-  throw new AgentError('WORKSPACE_MISSING', `The instance ${id} no longer exists`, {
-    provider: 'lxc',
-    hint: 'It was deleted outside Vendetta; `vendetta workspace up` makes it again (the project folder and host key are kept).',
-  });
-}

@@ -24,7 +24,7 @@ import {
   parseServerFacts,
   syncMetadata,
 } from '../../../agent/providers/lxc/parse';
-import { takenNodePort } from '../../../agent/providers/lxc/provider';
+import { takenNodePort } from '../../../agent/providers/lxc/refusals';
 import { sshdUnitFiles, sshdUnitText } from '../../../agent/providers/lxc/systemd';
 import { validLxc } from '../../../agent/handlers/lxcSpecParams';
 

@@ -1,0 +1,233 @@
+/**
+ * A node whose LXD is a 3-member cluster (test/infra/lxdCluster.ts): the built CLI on the local
+ * node in m1's network namespace, the real OpenSSH client. Two workspace lives cover it all: one
+ * placed on m2 by `lxc.target`, one placed by LXD; both reached over SSH and their service port
+ * through the one node (m1), though m2's loopback is out of m1's reach; `node status` lists the
+ * members; m2 stopped marks its workspace `error` with the reason, loses nothing, and it answers
+ * again once m2 is back; rm leaves nothing on any member.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodeStatus, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
+import { startLxdCluster, type LxdCluster } from '../infra/lxdCluster';
+import { TEST_LXD_IMAGE } from '../infra/lxd';
+import { requireRoot } from '../infra/sys';
+import { createCliHome, type CliHome, type CliResult } from './coordinatorHarness';
+import { httpGetScript, startLive, type LiveCommand } from './servicesHarness';
+import { commandsIn, type WorkspaceEnv } from './workspaceHarness';
+
+function parse<T>(r: CliResult, what: string): T {
+  assert.equal(r.code, 0, `${what} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** A project whose one service answers HTTP with its project's marker file. */
+function project(h: CliHome, name: string, target: string | undefined): string {
+  const dir = join(h.dir, 'projects', name);
+  mkdirSync(join(dir, '.vendetta'), { recursive: true });
+  writeFileSync(join(dir, 'marker.txt'), `${name}\n`);
+  writeFileSync(
+    join(dir, '.vendetta', 'config.yaml'),
+    [
+      `name: ${name}`,
+      'provider: lxc',
+      'lxc:',
+      `  image: ${TEST_LXD_IMAGE}`,
+      ...(target ? [`  target: ${target}`] : []),
+      'services:',
+      '  web:',
+      `    command: node -e "require('http').createServer((q, s) => s.end('hello from ' + require('fs').readFileSync('/workspaces/${name}/marker.txt'))).listen(8080, '127.0.0.1')"`,
+      '    port: 8080',
+      '    healthcheck: { tcp: 8080, interval: 500ms, timeout: 1s, retries: 40 }',
+      '',
+    ].join('\n'),
+  );
+  return dir;
+}
+
+describe('an LXD cluster behind one node: placement, SSH and services through LXD, members, a member offline', function () {
+  let cluster: LxdCluster | undefined;
+  let h: CliHome;
+  let env: Pick<WorkspaceEnv, 'cli' | 'run' | 'ssh'>;
+  let nsenter: string[];
+  const live: LiveCommand[] = [];
+  const numbers: Record<string, number> = {};
+  const member = (name: string) => cluster!.members.find((m) => m.name === name)!;
+  /** Where LXD itself says each of our instances is. */
+  const locations = async () => {
+    const r = await member('m1').client.json({
+      method: 'GET',
+      path: '/1.0/instances',
+      query: { recursion: 1 },
+      accept: [200],
+      what: 'list',
+    });
+    return Object.fromEntries(
+      (r.value as { metadata: Array<{ name: string; location: string }> }).metadata.map((i) => [i.name, i.location]),
+    );
+  };
+  const status = async (ws: string) =>
+    parse<WorkspaceStatus>(await env.cli(['workspace', 'status', ws, '--json']), `status ${ws}`);
+  const memberState = async (name: string) => {
+    const r = await member('m1').client.json({
+      method: 'GET',
+      path: `/1.0/cluster/members/${name}`,
+      accept: [200],
+      what: 'member',
+    });
+    return (r.value as { metadata: { status: string } }).metadata.status;
+  };
+  const until = async (what: string, ms: number, fn: () => Promise<boolean>) => {
+    const end = Date.now() + ms;
+    while (!(await fn())) {
+      if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  /** An HTTP GET through `workspace forward` (the node's link to the service's node port). */
+  const forwardGet = async (ws: string) => {
+    const fwd = startLive(
+      [...nsenter, process.execPath, join(h.dir, 'bin', 'vendetta.js'), 'workspace', 'forward', ws, '8080'],
+      {
+        ...process.env,
+        VENDETTA_HOME: h.home,
+        LXD_DIR: member('m1').dir,
+        SSH_AUTH_SOCK: '',
+      },
+    );
+    live.push(fwd);
+    const { match } = await fwd.waitFor(/^Forwarding http:\/\/127\.0\.0\.1:(\d+) → /m, 30_000);
+    const page = JSON.parse((await env.run(httpGetScript(`http://127.0.0.1:${match[1]}/`))).stdout || '{}') as {
+      status?: number;
+      body?: string;
+    };
+    await fwd.stop('SIGINT');
+    return page;
+  };
+
+  before(async function () {
+    requireRoot(this, 'the LXD cluster suite');
+    this.timeout(600_000);
+    const t0 = Date.now();
+    cluster = await startLxdCluster();
+    numbers.clusterFormedMs = Date.now() - t0;
+    h = createCliHome();
+    nsenter = member('m1').nsenter;
+    env = commandsIn(h, nsenter, { LXD_DIR: member('m1').dir, LXD_CONF: member('m1').env.LXD_CONF });
+  });
+
+  after(async function () {
+    this.timeout(180_000);
+    for (const c of live) await c.stop('SIGKILL').catch(() => undefined);
+    await h?.cleanup();
+    await cluster?.stop();
+    console.log(`    measured on the cluster: ${JSON.stringify(numbers)}`);
+  });
+
+  it('lxc.target places on m2, LXD places the other; both answer SSH and HTTP through m1; node status lists the members', async function () {
+    this.timeout(400_000);
+    let t = Date.now();
+    const up = parse<WorkspaceUpResult>(
+      await env.cli(['workspace', 'up', project(h, 'pinned', 'm2'), '--json'], { timeoutMs: 280_000 }),
+      'up pinned',
+    );
+    numbers.upOnM2Ms = Date.now() - t;
+    assert.equal(up.state, 'running');
+    assert.deepEqual(
+      up.services?.map((s) => [s.name, s.state]),
+      [['web', 'healthy']],
+      'the health check reached the service on m2 through the relay',
+    );
+    t = Date.now();
+    const placed = parse<WorkspaceUpResult>(
+      await env.cli(['workspace', 'up', project(h, 'placed', undefined), '--json'], { timeoutMs: 280_000 }),
+      'up placed',
+    );
+    numbers.upPlacedByLxdMs = Date.now() - t;
+    assert.equal(placed.state, 'running');
+
+    const where = await locations();
+    assert.equal(where['vendetta-pinned'], 'm2', JSON.stringify(where));
+    assert.ok(where['vendetta-placed'], JSON.stringify(where));
+    assert.equal((await status('pinned')).member, 'm2', 'the record keeps the member');
+    assert.equal((await status('placed')).member, where['vendetta-placed'], "LXD's choice is recorded");
+    assert.match((await env.cli(['workspace', 'status', 'pinned'])).stdout, /^member +m2 \(LXD cluster\)$/m);
+
+    for (const ws of ['pinned', 'placed']) {
+      const cat = await env.ssh(`${ws}.local.vendetta`, ['cat', `/workspaces/${ws}/marker.txt`]);
+      assert.deepEqual([cat.code, cat.stdout], [0, `${ws}\n`], `${ws}: ${cat.stderr}`);
+      const exit = await env.cli(['workspace', 'exec', ws, '--', 'sh', '-c', 'exit 3']);
+      assert.equal(exit.code, 3);
+      const page = await forwardGet(ws);
+      assert.deepEqual([page.status, page.body], [200, `hello from ${ws}\n`], JSON.stringify(page));
+    }
+    t = Date.now();
+    assert.equal((await env.ssh('pinned.local.vendetta', ['true'])).code, 0);
+    numbers.sshRoundTripThroughRelayMs = Date.now() - t;
+
+    const nodes = parse<NodeStatus[]>(await env.cli(['node', 'status', '--json']), 'node status');
+    const members = nodes.find((n) => n.name === 'local')?.providers?.lxc.cluster;
+    assert.deepEqual(
+      members?.map((m) => [m.name, m.status]),
+      [
+        ['m1', 'Online'],
+        ['m2', 'Online'],
+        ['m3', 'Online'],
+      ],
+      JSON.stringify(nodes),
+    );
+    assert.equal(members?.find((m) => m.name === 'm2')?.instances, where['vendetta-placed'] === 'm2' ? 2 : 1);
+    assert.ok(
+      members?.every((m) => m.roles.includes('database')),
+      JSON.stringify(members),
+    );
+    assert.match(
+      (await env.cli(['node', 'status'])).stdout,
+      /^local: LXD cluster of 3\n {2}m1 {2}online {2}\d instances? {2}\S*database/m,
+    );
+  });
+
+  it('m2 stopped: its workspace shows error naming m2, the other still answers, nothing is lost; back, it answers again', async function () {
+    this.timeout(300_000);
+    const onM2 = (await locations())['vendetta-placed'] === 'm2' ? ['pinned', 'placed'] : ['pinned'];
+    const elsewhere = ['pinned', 'placed'].filter((w) => !onM2.includes(w));
+    assert.equal((await env.cli(['workspace', 'exec', 'pinned', '--', 'sh', '-c', 'echo kept > /root/note'])).code, 0);
+    await cluster!.stopMember('m2');
+    try {
+      const t = Date.now();
+      await until('m2 is offline', 90_000, async () => (await memberState('m2')) === 'Offline');
+      numbers.memberOfflineAfterMs = Date.now() - t;
+      const list = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list');
+      for (const ws of onM2) {
+        const row = list.find((w) => w.name === ws);
+        assert.equal(row?.state, 'error', JSON.stringify(row));
+        assert.match(row?.error?.message ?? '', /cluster member m2 that runs the instance vendetta-\w+ is offline/);
+      }
+      const ssh = await env.ssh('pinned.local.vendetta', ['true']);
+      assert.equal(ssh.code, 255);
+      assert.match(ssh.stderr, /^error: .*cluster member m2 .*offline/m);
+      assert.match(ssh.stderr, /\(Bring LXD on m2 back into the cluster/, 'with the hint');
+      for (const ws of elsewhere) {
+        const cat = await env.ssh(`${ws}.local.vendetta`, ['cat', `/workspaces/${ws}/marker.txt`]);
+        assert.equal(cat.stdout, `${ws}\n`, `${ws} is on another member and still answers: ${cat.stderr}`);
+      }
+    } finally {
+      await cluster!.startMember('m2');
+    }
+    await until('m2 is online', 90_000, async () => (await memberState('m2')) === 'Online');
+    const back = await env.ssh('pinned.local.vendetta', ['cat', '/root/note']);
+    assert.equal(back.stdout, 'kept\n', back.stderr);
+    assert.equal((await status('pinned')).state, 'running');
+  });
+
+  // One rm (the relayed workspace's): the other goes with the cluster, to spare CI a second stop.
+  it('rm of the workspace on m2 leaves no instance there and nothing listening on its relayed node port', async function () {
+    this.timeout(120_000);
+    const sshPort = (await status('pinned')).ssh!.port;
+    assert.equal((await env.cli(['workspace', 'rm', 'pinned', '--force'])).code, 0);
+    assert.equal((await locations())['vendetta-pinned'], undefined);
+    const probe = `require('net').connect(${sshPort}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))`;
+    assert.equal((await env.run([process.execPath, '-e', probe])).code, 1, 'the relay is closed');
+  });
+});
