@@ -23,7 +23,6 @@ export function takenNodePort(message: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-
 export function conflict(name: string, workspace: string): AgentError {
   return new AgentError(
     'WORKSPACE_CONFLICT',
