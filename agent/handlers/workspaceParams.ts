@@ -9,6 +9,7 @@ import {
   PROVIDER_NAMES,
   RUNNABLE_PROVIDERS,
   type CreateWorkspaceParams,
+  type DockerFeatures,
   type DockerSettings,
   type QemuSettings,
   type ProviderName,
@@ -145,6 +146,14 @@ function validDocker(m: string, v: unknown, workspaceFolder: string): DockerSett
     }
   }
   if (v.run !== undefined) out.run = validRunOptions(m, v.run, workspaceFolder);
+  if (v.features !== undefined) {
+    out.features = validFeatures(m, v.features);
+    if (!image.startsWith('vendetta-ws/'))
+      throw new Invalid(
+        m,
+        'spec.docker.image must be the built image (vendetta-ws/…) when spec.docker.features is set',
+      );
+  }
   const cpus = positiveNumber(m, 'spec.docker.cpus', v.cpus, { max: 1024 });
   if (cpus !== undefined) out.cpus = cpus;
   // Docker refuses memory limits under 6 MiB.
@@ -156,6 +165,47 @@ function validDocker(m: string, v: unknown, workspaceFolder: string): DockerSett
   if (memory !== undefined) out.memoryBytes = memory;
   const pids = positiveNumber(m, 'spec.docker.pids', v.pids, { integer: true, max: 4_194_304 });
   if (pids !== undefined) out.pids = pids;
+  return out;
+}
+
+/** Features: OCI references or `./` folders of the project, each with string/boolean options. */
+function validFeatures(m: string, v: unknown): DockerFeatures {
+  if (!isObj(v) || !Array.isArray(v.items) || v.items.length === 0 || v.items.length > 64)
+    throw new Invalid(m, 'spec.docker.features must be {base, items: [1..64 features], installOrder?}');
+  if (typeof v.base !== 'string' || !IMAGE_PATTERN.test(v.base))
+    throw new Invalid(m, 'spec.docker.features.base must be an image reference');
+  const items = v.items.map((item: unknown, i: number) => {
+    if (!isObj(item) || typeof item.id !== 'string' || !isObj(item.options))
+      throw new Invalid(m, `spec.docker.features.items[${i}] must be {id, options}`);
+    const id = item.id.startsWith('./')
+      ? `./${validRelativePath(m, `spec.docker.features.items[${i}].id`, item.id.slice(2))}`
+      : item.id;
+    if (!id.startsWith('./') && !IMAGE_PATTERN.test(id))
+      throw new Invalid(m, `spec.docker.features.items[${i}].id must be an OCI reference or a ./ project folder`);
+    const options: Record<string, string | boolean> = {};
+    for (const [k, val] of Object.entries(item.options)) {
+      if (
+        (typeof val !== 'string' && typeof val !== 'boolean') ||
+        k.length > 128 ||
+        (typeof val === 'string' && val.length > MAX_ENV_VALUE)
+      )
+        throw new Invalid(
+          m,
+          `spec.docker.features.items[${i}].options.${k.slice(0, 80)} must be a string or a boolean`,
+        );
+      options[k] = val;
+    }
+    return { id, options };
+  });
+  const out: DockerFeatures = { base: v.base, items };
+  if (v.installOrder !== undefined) {
+    if (
+      !Array.isArray(v.installOrder) ||
+      !v.installOrder.every((x: unknown) => typeof x === 'string' && x.length <= 1024)
+    )
+      throw new Invalid(m, 'spec.docker.features.installOrder must be a list of feature references');
+    out.installOrder = [...(v.installOrder as string[])];
+  }
   return out;
 }
 

@@ -37,6 +37,14 @@ const AGENT_ERRORS = {
   ImagePlatformMismatch: { name: 'IMAGE_PLATFORM_MISMATCH', code: 2023 },
   /** A pull failed for another reason (the registry unreachable…). */
   ImagePullFailed: { name: 'IMAGE_PULL_FAILED', code: 2024 },
+  /** A Dev Container Feature is not where its reference points (registry, project folder). */
+  FeatureNotFound: { name: 'FEATURE_NOT_FOUND', code: 2025 },
+  /** A feature's options or metadata are wrong (an unknown option, a value outside its enum…). */
+  FeatureInvalid: { name: 'FEATURE_INVALID', code: 2026 },
+  /** Features' dependsOn/installsAfter form a cycle: no install order exists. */
+  FeatureCycle: { name: 'FEATURE_CYCLE', code: 2027 },
+  /** A feature's install.sh failed while the image was built. */
+  FeatureInstallFailed: { name: 'FEATURE_INSTALL_FAILED', code: 2028 },
   Internal: { name: 'INTERNAL', code: 2099 },
   // JSON-RPC 2.0's own codes, for what is wrong with the message itself.
   /** A message that is not JSON, or broken `Content-Length` framing. */

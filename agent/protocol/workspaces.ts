@@ -31,6 +31,20 @@ export interface DockerSettings {
   memoryBytes?: number;
   pids?: number;
   run?: DockerRunOptions;
+  /** Dev Container Features installed on top of `base`; `image` is then the image they make. */
+  features?: DockerFeatures;
+}
+
+/**
+ * Dev Container Features (containers.dev/implementors/features): each `id` is an OCI reference
+ * (`registry/path/name:tag`), fetched on the node with its registry credentials, or a folder of the
+ * synced project (`./.devcontainer/features/x`). `installOrder` is overrideFeatureInstallOrder.
+ */
+export interface DockerFeatures {
+  /** The image the features are installed on: `docker.build`'s image when there is one. */
+  base: string;
+  items: Array<{ id: string; options: Record<string, string | boolean> }>;
+  installOrder?: string[];
 }
 
 /**

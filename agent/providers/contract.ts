@@ -130,6 +130,8 @@ export interface ProviderCreateRequest extends CallOptions {
   progress(message: string): void;
 }
 
+export type PrepareImageRequest = Pick<ProviderCreateRequest, 'spec' | 'nodeFolder' | 'progress' | 'signal'>;
+
 export interface ExecOptions extends CallOptions {
   /** `root` by default. */
   user?: string;
@@ -165,6 +167,11 @@ export interface WorkspaceProvider {
    * `loopback` (a proxy that connects from inside, as LXD's proxy device does), needing none.
    */
   readonly publishedPortsArrive: 'address' | 'loopback';
+  /**
+   * Makes the image ready before `create` (Docker: installs Dev Container Features), and says the
+   * variables it sets that logins must see too (sshd sessions do not inherit the container's).
+   */
+  prepareImage?(req: PrepareImageRequest): Promise<{ env: Record<string, string> }>;
   /** Makes the workspace exist, not yet started: image, container/instance, files in place. */
   create(req: ProviderCreateRequest): Promise<ProviderWorkspace>;
   /** Starts it (no-op when running) and returns it as running, with its published SSH port. */

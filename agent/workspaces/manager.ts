@@ -25,6 +25,7 @@ import type { ProviderLookup } from './providers';
 import { packNodeSshd } from '../providers/broughtSshd';
 import {
   applySshdConfig,
+  loginSpec,
   needsContainerEnv,
   SSHD_BINARY,
   SSHD_CONFIG,
@@ -134,10 +135,12 @@ export class WorkspaceManager {
       if (rec.phase === 'ready' && rec.providerId) {
         const ws = await provider.inspect(rec.providerId, { signal });
         if (ws) {
-          const sshdConfig = sshdConfigHash(rec.spec);
+          const sshdConfig = sshdConfigHash(loginSpec(rec));
           let now = ws;
           if (rec.sshdConfig !== sshdConfig) {
-            now = await applySshdConfig(provider, ws, rec.spec, async () => this.serviceHooks?.beforeStop(spec.name));
+            now = await applySshdConfig(provider, ws, loginSpec(rec), async () =>
+              this.serviceHooks?.beforeStop(spec.name),
+            );
             rec = { ...rec, sshdConfig };
             this.store.put(rec);
           }
@@ -157,12 +160,22 @@ export class WorkspaceManager {
           ? `Resuming the ${provider.name} workspace ${spec.name} left by an earlier create`
           : `Making the ${provider.name} workspace ${spec.name}`,
       );
+      if (provider.prepareImage) {
+        const { env } = await provider.prepareImage({
+          spec: rec.spec,
+          nodeFolder: rec.nodeFolder,
+          progress: (m) => progress(2, STEPS, m),
+          signal,
+        });
+        rec = { ...rec, ...(Object.keys(env).length ? { imageEnv: env } : {}) };
+        if (!Object.keys(env).length) delete rec.imageEnv;
+      }
       const made = await provider.create({
         spec: rec.spec,
         nodeFolder: rec.nodeFolder,
         labels: { [AGENT_HOME_LABEL]: this.opts.home },
         ssh: { binary: SSHD_BINARY, configPath: SSHD_CONFIG, bring: () => packNodeSshd(this.opts.home, SSHD_CONFIG) },
-        seedFiles: sshdFiles(rec.spec, {
+        seedFiles: sshdFiles(loginSpec(rec), {
           privateKeyPem: readFileSync(rec.hostKeyFile, 'utf8'),
           publicKey: rec.hostKey.publicKey,
         }),
@@ -171,11 +184,11 @@ export class WorkspaceManager {
         progress: (m) => progress(2, STEPS, m),
         signal,
       });
-      rec = { ...rec, providerId: made.providerId, phase: 'creating', sshdConfig: sshdConfigHash(rec.spec) };
+      rec = { ...rec, providerId: made.providerId, phase: 'creating', sshdConfig: sshdConfigHash(loginSpec(rec)) };
       this.store.put(rec);
       // remoteEnv's ${containerEnv:…} needs the container's environment, known only now it exists.
       if (needsContainerEnv(rec.spec) && made.env)
-        await provider.putFiles(made.providerId, [sshdConfigFile(rec.spec, made.env)]);
+        await provider.putFiles(made.providerId, [sshdConfigFile(loginSpec(rec), made.env)]);
       // An adopted container may run an sshd started with other files: restart it on ours.
       let ws = made;
       if (made.state === 'running' || made.state === 'error') {

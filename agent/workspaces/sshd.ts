@@ -25,6 +25,13 @@ export function setEnvArgument(name: string, value: string): string | undefined 
   return `"${`${name}=${value}`.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+/** The spec as logins see it: the image's own variables (features' containerEnv) under the spec's env. */
+export function loginSpec(rec: { spec: WorkspaceSpec; imageEnv?: Record<string, string> }): WorkspaceSpec {
+  return rec.imageEnv && Object.keys(rec.imageEnv).length
+    ? { ...rec.spec, env: { ...rec.imageEnv, ...rec.spec.env } }
+    : rec.spec;
+}
+
 /**
  * The sshd config of a workspace. Logins get the env and remoteEnv; `containerEnv` (the container's
  * environment as inspected) resolves remoteEnv's `${containerEnv:…}`, the spec's env when unknown.

@@ -34,6 +34,8 @@ export interface WorkspaceRecord {
   createdAt: string;
   /** Service ports published on the node's 127.0.0.1: container port → node port, chosen at create. */
   servicePorts?: Record<string, number>;
+  /** Variables the image sets that logins see too (Dev Container Features' containerEnv); the spec's env wins. */
+  imageEnv?: Record<string, string>;
   /** sshdConfigHash of the sshd config the workspace was given; a different one is put in on the next create. */
   sshdConfig?: string;
   /**

@@ -22,7 +22,10 @@ export const dockerCalls = {
     accept: [200, 404],
     what: `look up the image ${ref}`,
   }),
-  build: (tag: string, b: { dockerfile?: string; args?: Record<string, string>; target?: string }): EngineCall => ({
+  build: (
+    tag: string,
+    b: { dockerfile?: string; args?: Record<string, string>; target?: string; labels?: Record<string, string> },
+  ): EngineCall => ({
     method: 'POST',
     path: '/build',
     query: {
@@ -32,6 +35,7 @@ export const dockerCalls = {
       forcerm: 1,
       buildargs: b.args && Object.keys(b.args).length ? JSON.stringify(b.args) : undefined,
       target: b.target,
+      labels: b.labels ? JSON.stringify(b.labels) : undefined,
     },
     accept: [200],
     what: `build the image ${tag}`,

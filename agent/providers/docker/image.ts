@@ -130,9 +130,34 @@ async function buildFrom(
       },
     );
   }
+  const r = await streamBuild(engine, dockerCalls.build(image, build), tarDirectory(dir), progress, signal);
+  if (r.failure !== undefined) {
+    throw new AgentError('BUILD_FAILED', `Building the image ${image} failed: ${r.failure}`, {
+      provider: 'docker',
+      hint: `Fix the Dockerfile in ${build.context}; the build's last output:\n${r.lastOutput}`,
+    });
+  }
+}
+
+/** What a build's progress stream ended with: the error, the last step begun, the last lines of output. */
+export interface BuildOutcome {
+  failure?: string;
+  lastStep?: string;
+  lastOutput: string;
+}
+
+/** Runs `POST /build` with a context tar, reporting each `Step n/m :` line to `progress`. */
+export async function streamBuild(
+  engine: EngineClient,
+  call: ReturnType<typeof dockerCalls.build>,
+  body: AsyncIterable<Buffer> | Buffer,
+  progress: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<BuildOutcome> {
   const tail = new TailBuffer(4_000);
   let pending = '';
   let failure: string | undefined;
+  let lastStep: string | undefined;
   const onLine = (line: string): void => {
     const m = parseBuildLine(line);
     if (!m) return;
@@ -140,11 +165,14 @@ async function buildFrom(
     if (m.kind === 'stream') {
       tail.push(Buffer.from(m.text));
       const text = m.text.trim();
-      if (/^Step \d+\/\d+ :/.test(text)) progress(text);
+      if (/^Step \d+\/\d+ :/.test(text)) {
+        lastStep = text;
+        progress(text);
+      }
     }
   };
-  await engine.send(dockerCalls.build(image, build), {
-    body: tarDirectory(dir),
+  await engine.send(call, {
+    body,
     contentType: 'application/x-tar',
     timeoutMs: BUILD_TIMEOUT_MS,
     signal,
@@ -156,10 +184,6 @@ async function buildFrom(
     },
   });
   if (pending) onLine(pending);
-  if (failure !== undefined) {
-    throw new AgentError('BUILD_FAILED', `Building the image ${image} failed: ${failure}`, {
-      provider: 'docker',
-      hint: `Fix the Dockerfile in ${build.context}; the build's last output:\n${tail.toString().trim().split('\n').slice(-10).join('\n')}`,
-    });
-  }
+  const lastOutput = tail.toString().trim().split('\n').slice(-10).join('\n');
+  return { ...(failure !== undefined ? { failure } : {}), ...(lastStep ? { lastStep } : {}), lastOutput };
 }

@@ -187,13 +187,42 @@ export function parseExecInspect(value: unknown): { running: boolean; exitCode: 
   return { running: value.Running, exitCode: typeof value.ExitCode === 'number' ? value.ExitCode : null };
 }
 
-/** `GET /images/{name}/json`: its id and platform. */
-export function parseImageInspect(value: unknown): { id: string; os?: string; architecture?: string } {
+export interface ImageInspect {
+  id: string;
+  os?: string;
+  architecture?: string;
+  /** Config.User: who the image's processes run as ('' or absent: root). */
+  user?: string;
+  labels: Record<string, string>;
+  /** Config.Env as a map. */
+  env: Record<string, string>;
+}
+
+/** `GET /images/{name}/json`: its id, platform, user, labels and environment. */
+export function parseImageInspect(value: unknown): ImageInspect {
   const id = isObj(value) ? str(value.Id) : undefined;
   if (!id || !isObj(value)) throw new UnexpectedReply('an image inspect without Id');
   const os = str(value.Os);
   const architecture = str(value.Architecture);
-  return { id, ...(os ? { os } : {}), ...(architecture ? { architecture } : {}) };
+  const config = isObj(value.Config) ? value.Config : {};
+  const labels: Record<string, string> = {};
+  if (isObj(config.Labels))
+    for (const [k, v] of Object.entries(config.Labels)) if (typeof v === 'string') labels[k] = v;
+  const env: Record<string, string> = {};
+  for (const e of Array.isArray(config.Env) ? config.Env : []) {
+    if (typeof e !== 'string') continue;
+    const eq = e.indexOf('=');
+    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  const user = str(config.User);
+  return {
+    id,
+    ...(os ? { os } : {}),
+    ...(architecture ? { architecture } : {}),
+    ...(user ? { user } : {}),
+    labels,
+    env,
+  };
 }
 
 export type BuildMessage =

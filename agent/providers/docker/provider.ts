@@ -16,6 +16,7 @@ import {
   type CallOptions,
   type ExecOptions,
   type ExecResult,
+  type PrepareImageRequest,
   type ProviderCreateRequest,
   type ProviderWorkspace,
   type SshServerIntent,
@@ -26,6 +27,8 @@ import { containerCreateBody, dockerCalls } from './api';
 import { EngineClient, EngineHttpError } from './engine';
 import { dockerExec } from './exec';
 import { buildImage, ensureImage } from './image';
+import { withEntrypoints, withFeatureRun } from './features/dockerfile';
+import { ensureFeaturesImage } from './features/build';
 import { followContainerEvents, InspectCache } from './inspectCache';
 import { parseContainerInspect, parseContainerList, parseIdReply, parsePathStat, takenNodePort } from './parse';
 import { demuxAll } from './stream';
@@ -58,12 +61,21 @@ export class DockerProvider implements WorkspaceProvider {
     return new DockerProvider(new EngineClient(socketPath));
   }
 
-  async create(req: ProviderCreateRequest): Promise<ProviderWorkspace> {
+  async prepareImage(req: PrepareImageRequest): Promise<{ env: Record<string, string> }> {
     return this.guard(async () => {
       const spec = dockerSpec(req.spec);
+      if (!spec.docker.features) return { env: {} };
+      return { env: (await ensureFeaturesImage(this.engine, spec, req.nodeFolder, req.progress, req.signal)).env };
+    });
+  }
+
+  async create(request: ProviderCreateRequest): Promise<ProviderWorkspace> {
+    return this.guard(async () => {
+      let req = request;
+      let spec = dockerSpec(req.spec);
       const image = spec.docker.image;
       // A build never tags over an image the project did not name (the shared base image).
-      if (spec.docker.build && !image.startsWith(builtImagePrefix(spec.name))) {
+      if ((spec.docker.build || spec.docker.features) && !image.startsWith(builtImagePrefix(spec.name))) {
         throw new AgentError(
           'INVALID_PARAMS',
           `A built image must be named ${builtImagePrefix(spec.name)}<hash of the build inputs>, not ${image}`,
@@ -73,15 +85,25 @@ export class DockerProvider implements WorkspaceProvider {
       const adopted = req.adopt ? await this.adoptable(req.adopt, req) : undefined;
       let id = adopted?.providerId;
       let brought = adopted?.sshServer === 'agent';
+      let entrypoints: string[] = [];
+      if (spec.docker.features) {
+        // Built by prepareImage already (or now, for a caller that did not): then only read back.
+        const { summary } = await ensureFeaturesImage(this.engine, spec, req.nodeFolder, req.progress, req.signal);
+        const run = withFeatureRun(spec.docker.run, summary, spec.name);
+        spec = { ...spec, docker: { ...spec.docker, ...(run ? { run } : {}) } };
+        req = { ...req, spec };
+        entrypoints = summary.entrypoints;
+      }
       if (!id) {
-        if (spec.docker.build) {
+        // A features image is there already (above).
+        if (!spec.docker.features && spec.docker.build) {
           req.progress(`Building the image ${image}`);
           await buildImage(this.engine, spec, req.nodeFolder, req.progress, req.signal);
-        } else {
+        } else if (!spec.docker.features) {
           await ensureImage(this.engine, image, req.progress, req.signal);
         }
         req.progress(`Creating the container ${containerName(spec.name)}`);
-        id = await this.createContainer(req);
+        id = await this.createContainer(req, undefined, entrypoints);
       } else {
         req.progress(`Adopting the container ${containerName(spec.name)} left by an earlier create`);
       }
@@ -90,7 +112,7 @@ export class DockerProvider implements WorkspaceProvider {
         req.progress(`The image ${image} has no OpenSSH server (${req.ssh.binary}): bringing the node's own`);
         const server = await req.ssh.bring();
         await this.remove(id, req);
-        id = await this.createContainer(req, server);
+        id = await this.createContainer(req, server, entrypoints);
         brought = true;
       }
       const accounts = brought
@@ -122,11 +144,13 @@ export class DockerProvider implements WorkspaceProvider {
 
   private async createContainer(
     req: ProviderCreateRequest,
-    brought?: BroughtSshServer,
+    brought: BroughtSshServer | undefined,
+    entrypoints: readonly string[],
     retried = false,
   ): Promise<string> {
     const name = containerName(req.spec.name);
-    const command = brought ? brought.argv : sshdMainProcess(req.ssh);
+    // The features' entrypoints run first (each returns), then the SSH server is exec'd.
+    const command = withEntrypoints(brought ? brought.argv : sshdMainProcess(req.ssh), entrypoints);
     const body = containerCreateBody({
       spec: dockerSpec(req.spec),
       nodeFolder: req.nodeFolder,
@@ -147,7 +171,7 @@ export class DockerProvider implements WorkspaceProvider {
       const holder = await this.inspect(name, req);
       if (holder && holder.name === req.spec.name && (await this.adoptable(holder.providerId, req)))
         return holder.providerId;
-      if (holder?.name === req.spec.name && !retried) return this.createContainer(req, brought, true); // adoptable() removed it
+      if (holder?.name === req.spec.name && !retried) return this.createContainer(req, brought, entrypoints, true); // adoptable() removed it
       throw conflict(name, req.spec.name);
     }
   }

@@ -1,0 +1,177 @@
+/**
+ * The image build that installs features: one build context with a folder per feature (its files
+ * and a `devcontainer-features.env` of its options) and a Dockerfile that, on top of the base
+ * image, per feature in install order sets its `containerEnv` and runs its `install.sh` as root.
+ * What the container needs from the features (mounts, privileges, entrypoints, which variables
+ * they set) is summarised in a label of the image, so an image built earlier is used as is. Pure.
+ */
+import type { TarInput } from '../../../../common/tar/encode';
+import type { DockerRunOptions } from '../../../protocol';
+import type { FeatureMetadata, FeatureMount } from './metadata';
+
+export const FEATURES_LABEL = 'dev.vendetta.features';
+/** Where the features' folders are copied inside the image while it is built. */
+export const FEATURES_DIR = '/tmp/vendetta-features';
+
+export interface ReadyFeature {
+  ref: string;
+  meta: FeatureMetadata;
+  /** The feature folder's files, paths relative to it. */
+  files: TarInput[];
+  /** Its options as install.sh's variables (optionEnv). */
+  env: Record<string, string>;
+}
+
+/** The `_REMOTE_USER`… variables every install.sh gets. */
+export interface FeatureUsers {
+  remoteUser: string;
+  containerUser: string;
+}
+
+/** What the container is made with because of the features; the image's label. */
+export interface FeaturesSummary {
+  /** References in install order. */
+  order: string[];
+  /** Names of the variables the features' containerEnv set (values are in the image's Env). */
+  containerEnv: string[];
+  mounts: FeatureMount[];
+  privileged?: boolean;
+  init?: boolean;
+  capAdd: string[];
+  securityOpt: string[];
+  entrypoints: string[];
+  customizations: Array<Record<string, unknown>>;
+}
+
+const homeOf = (user: string): string => (user === 'root' || user === '0' ? '/root' : `/home/${user}`);
+
+/** A value inside double quotes for sh: `\`, `"`, `$` and backquote escaped. */
+function shDouble(v: string): string {
+  return `"${v.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
+}
+
+/** A value inside double quotes for a Dockerfile ENV: `${VAR}` stays, so PATH=/x:${PATH} extends PATH. */
+function dockerfileDouble(v: string): string {
+  return `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+export function featureDir(index: number, f: ReadyFeature): string {
+  return `${index}-${f.meta.id}`;
+}
+
+export function featuresBuildContext(
+  base: string,
+  baseUser: string | undefined,
+  ordered: readonly ReadyFeature[],
+  users: FeatureUsers,
+): { entries: TarInput[]; summary: FeaturesSummary } {
+  const entries: TarInput[] = [];
+  const lines = [`FROM ${base}`, 'USER root'];
+  ordered.forEach((f, i) => {
+    const dir = featureDir(i, f);
+    entries.push({ path: dir, type: 'directory', mode: 0o755 });
+    for (const file of f.files) {
+      if (file.path === 'devcontainer-features.env') continue;
+      entries.push({ ...file, path: `${dir}/${file.path}`, uid: 0, gid: 0 });
+    }
+    const vars = {
+      ...f.env,
+      _REMOTE_USER: users.remoteUser,
+      _REMOTE_USER_HOME: homeOf(users.remoteUser),
+      _CONTAINER_USER: users.containerUser,
+      _CONTAINER_USER_HOME: homeOf(users.containerUser),
+    };
+    entries.push({
+      path: `${dir}/devcontainer-features.env`,
+      type: 'file',
+      mode: 0o644,
+      data: Object.entries(vars)
+        .map(([k, v]) => `${k}=${shDouble(v)}\n`)
+        .join(''),
+    });
+    lines.push(`COPY ${dir} ${FEATURES_DIR}/${dir}`);
+    const env = Object.entries(f.meta.containerEnv);
+    if (env.length) lines.push(`ENV ${env.map(([k, v]) => `${k}=${dockerfileDouble(v)}`).join(' ')}`);
+    lines.push(
+      `RUN cd ${FEATURES_DIR}/${dir} && chmod +x ./install.sh && set -a && . ./devcontainer-features.env && set +a && ./install.sh`,
+    );
+  });
+  if (baseUser && baseUser !== 'root' && baseUser !== '0') lines.push(`USER ${baseUser}`);
+  entries.unshift({ path: 'Dockerfile', type: 'file', mode: 0o644, data: `${lines.join('\n')}\n` });
+  return { entries, summary: summarise(ordered) };
+}
+
+function summarise(ordered: readonly ReadyFeature[]): FeaturesSummary {
+  const s: FeaturesSummary = {
+    order: ordered.map((f) => f.ref),
+    containerEnv: [],
+    mounts: [],
+    capAdd: [],
+    securityOpt: [],
+    entrypoints: [],
+    customizations: [],
+  };
+  for (const { meta } of ordered) {
+    s.containerEnv.push(...Object.keys(meta.containerEnv).filter((k) => !s.containerEnv.includes(k)));
+    s.mounts.push(...meta.mounts);
+    if (meta.privileged) s.privileged = true;
+    if (meta.init) s.init = true;
+    s.capAdd.push(...meta.capAdd.filter((c) => !s.capAdd.includes(c)));
+    s.securityOpt.push(...meta.securityOpt.filter((o) => !s.securityOpt.includes(o)));
+    if (meta.entrypoint) s.entrypoints.push(meta.entrypoint);
+    if (meta.customizations) s.customizations.push(meta.customizations);
+  }
+  return s;
+}
+
+/**
+ * The container options with the features' added: the project's own mounts win over a feature's
+ * mount of the same target; privileges, capabilities and security options add up. A volume's
+ * `${devcontainerId}` becomes this workspace's id, so each workspace gets its own volume.
+ */
+export function withFeatureRun(
+  run: DockerRunOptions | undefined,
+  s: FeaturesSummary,
+  devcontainerId: string,
+): DockerRunOptions | undefined {
+  const mine = run?.mounts ?? [];
+  const extra = s.mounts
+    .filter((m) => !mine.some((o) => o.target === m.target))
+    .map((m) => ({
+      type: m.type,
+      target: m.target,
+      ...(m.source !== undefined ? { source: m.source.replace(/\$\{devcontainerId\}/g, devcontainerId) } : {}),
+    }));
+  const capAdd = [...new Set([...(run?.capAdd ?? []), ...s.capAdd])];
+  const securityOpt = [...new Set([...(run?.securityOpt ?? []), ...s.securityOpt])];
+  const out: DockerRunOptions = { ...run };
+  if (extra.length || mine.length) out.mounts = [...extra, ...mine];
+  if (s.privileged || run?.privileged) out.privileged = true;
+  if (s.init || run?.init) out.init = true;
+  if (capAdd.length) out.capAdd = capAdd;
+  if (securityOpt.length) out.securityOpt = securityOpt;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** The main process started after the features' entrypoints (each runs, then the command is exec'd). */
+export function withEntrypoints(command: readonly string[], entrypoints: readonly string[]): string[] {
+  if (!entrypoints.length) return [...command];
+  return ['/bin/sh', '-c', `${entrypoints.join('\n')}\nexec "$@"`, 'vendetta-features', ...command];
+}
+
+/** The label read back from an image; undefined when it has none or it is not ours. */
+export function parseFeaturesLabel(text: string | undefined): FeaturesSummary | undefined {
+  if (!text) return undefined;
+  try {
+    const v = JSON.parse(text) as FeaturesSummary;
+    return Array.isArray(v.order) && Array.isArray(v.mounts) && Array.isArray(v.entrypoints) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which feature's install step a legacy-builder `Step n/m : RUN cd …` line belongs to (its folder). */
+export function featureOfStep(step: string): string | undefined {
+  const m = new RegExp(`^Step \\d+/\\d+ : RUN cd ${FEATURES_DIR}/(\\S+) `).exec(step);
+  return m?.[1];
+}
