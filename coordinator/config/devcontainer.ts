@@ -18,6 +18,7 @@ import { checkConfigText } from './textGuards';
 import { dirname, resolve } from 'node:path';
 import { configDirOf, convertBuild, convertLifecycle, LIFECYCLE_KEYS } from './devcontainerBuild';
 import { type DevcontainerContext, objectProps, stringMapOf } from './devcontainerContext';
+import { convertFeatures } from './devcontainerFeatures';
 import { convertRunOptions } from './devcontainerRun';
 import { convertCustomizations, convertEnv, convertWorkspace } from './devcontainerWorkspace';
 import { type DevcontainerVars, substituteDevcontainer } from './devcontainerVars';
@@ -29,8 +30,6 @@ import { validateWorkspaceData } from './workspace';
  * present is named in a warning, and so is any field not known at all.
  */
 const NOT_HONOURED: Record<string, string> = {
-  features: 'Dev Container Features are not installed; install what they add in a Dockerfile (`build`)',
-  overrideFeatureInstallOrder: 'Dev Container Features are not installed',
   appPort: 'use `forwardPorts`',
   portsAttributes: 'ports have no attributes in Vendetta',
   otherPortsAttributes: 'ports have no attributes in Vendetta',
@@ -68,6 +67,8 @@ const HANDLED = new Set([
   'overrideCommand',
   'customizations',
   'dockerComposeFile',
+  'features',
+  'overrideFeatureInstallOrder',
   ...LIFECYCLE_KEYS.map(([k]) => k),
 ]);
 
@@ -223,6 +224,7 @@ function convert(
     sources.set('docker/image', props.get('image')!.value);
   }
   convertBuild(ctx);
+  convertFeatures(ctx);
   convertRunOptions(ctx);
   if (!props.has('image') && !props.has('build') && !props.has('dockerFile') && !compose) {
     report(mapper.range(root.offset, root.offset + 1), {
@@ -301,6 +303,8 @@ function renameLabels(message: string): string {
     .replace(/`env\./g, '`containerEnv.')
     .replace(/`user`/g, '`remoteUser`')
     .replace(/`docker\.build/g, '`build')
+    .replace(/`docker\.featureInstallOrder/g, '`overrideFeatureInstallOrder')
+    .replace(/`docker\.features/g, '`features')
     .replace(/`docker\.run\./g, '`')
     .replace(/`hooks\.(\w+)/g, (_all, hook: string) => `\`${LIFECYCLE_KEYS.find(([, h]) => h === hook)?.[0] ?? hook}`);
 }

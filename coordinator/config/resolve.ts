@@ -48,6 +48,8 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
     docker: {
       image: docker.image ?? d.dockerImage,
       ...(docker.build ? { build: resolveBuild(docker.build) } : {}),
+      ...(docker.features && Object.keys(docker.features).length ? { features: structuredClone(docker.features) } : {}),
+      ...(docker.featureInstallOrder ? { featureInstallOrder: [...docker.featureInstallOrder] } : {}),
       ...(docker.run ? { run: resolveRun(docker.run) } : {}),
       ...defined({ cpus: docker.cpus, memoryBytes: optSize(docker.memory), pids: docker.pids }),
     },

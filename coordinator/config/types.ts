@@ -68,9 +68,14 @@ export interface DockerRunConfig {
   labels?: Record<string, string>;
 }
 
+/** Dev Container Features: reference (OCI, or `./` folder of the project) → its options. */
+export type FeaturesConfig = Record<string, Record<string, string | boolean>>;
+
 export interface DockerConfig {
   image?: string;
   build?: DockerBuildConfig;
+  features?: FeaturesConfig;
+  featureInstallOrder?: string[];
   run?: DockerRunConfig;
   cpus?: number;
   memory?: Size;
@@ -154,6 +159,8 @@ export interface ResolvedWorkspaceConfig {
   docker: {
     image: string;
     build?: { context: string; dockerfile: string; args?: Record<string, string>; target?: string };
+    features?: FeaturesConfig;
+    featureInstallOrder?: string[];
     run?: ResolvedDockerRun;
     cpus?: number;
     memoryBytes?: number;

@@ -35,16 +35,21 @@ export async function buildInputsHash(root: string, build: BuildInputs): Promise
       ...(build.target !== undefined ? { target: build.target } : {}),
     }),
   );
+  await hashProjectFiles(h, root, [prefix]);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Adds every file the sync sends from below the folders `prefixes` (`dir/`, or `` for all): path, kind, bits, content. */
+export async function hashProjectFiles(h: Hash, root: string, prefixes: readonly string[]): Promise<void> {
   const { files } = await listProjectFiles(root);
   const inside = files
-    .filter((f) => f.path.startsWith(prefix))
+    .filter((f) => prefixes.some((p) => f.path.startsWith(p)))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const f of inside) {
     h.update(`\0${f.path}\0${f.kind}\0${(f.mode & 0o777).toString(8)}\0`);
     if (f.kind === 'symlink') h.update(f.linkTarget ?? '');
     else await hashFile(h, f.abs);
   }
-  return h.digest('hex').slice(0, 16);
 }
 
 async function hashFile(h: Hash, file: string): Promise<void> {

@@ -106,6 +106,8 @@ export interface SpecOverrides {
   provider?: WorkspaceProvider;
   /** With `docker.build`: the hash of the build inputs (buildInputs.ts), which names the image. */
   buildHash?: string;
+  /** With `docker.features`: the hash of their inputs (featureInputs.ts), which names the image they make. */
+  featuresHash?: string;
   /** The node's default idle timeout (nodes.yaml), used when the config sets none. */
   nodeIdleTimeoutMs?: number;
   /** This machine's git identity, for the workspace's ~/.gitconfig. */
@@ -159,6 +161,17 @@ function withProviderSettings(
       const docker: DockerSettings = {
         image: d.build ? `${builtImagePrefix(common.name)}${overrides.buildHash}` : d.image,
       };
+      if (d.features) {
+        if (overrides.featuresHash === undefined)
+          throw new Error('buildSpec: docker.features needs the hash of their inputs');
+        // The features are installed on the image above, into an image of their own.
+        docker.features = {
+          base: docker.image,
+          items: Object.entries(d.features).map(([id, options]) => ({ id, options: { ...options } })),
+          ...(d.featureInstallOrder ? { installOrder: [...d.featureInstallOrder] } : {}),
+        };
+        docker.image = `${builtImagePrefix(common.name)}${overrides.featuresHash}`;
+      }
       if (d.build) {
         docker.build = { context: d.build.context, dockerfile: d.build.dockerfile };
         if (d.build.args) docker.build.args = { ...d.build.args };

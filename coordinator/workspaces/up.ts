@@ -15,6 +15,7 @@ import { agentErrorName, checkWorkspaceInfo, parsePublicKey } from './agentRepli
 import { cloneInWorkspace, parseGitSource, type GitSource } from './gitClone';
 import { sshAlias, workspaceName } from './names';
 import { buildInputsHash } from './buildInputs';
+import { featureInputsHash } from './featureInputs';
 import { agentHooks, buildSpec, loadProject } from './project';
 import { laptopGitIdentity } from './gitIdentity';
 import { runInitializeCommand } from './initializeCommand';
@@ -87,6 +88,17 @@ export async function runUp(
         const provider = p.provider ?? project.config.provider;
         const build = provider === 'docker' ? project.config.docker.build : undefined;
         const buildHash = build ? await buildInputsHash(p.path, build) : undefined;
+        const features = provider === 'docker' ? project.config.docker.features : undefined;
+        const featuresHash = features
+          ? await featureInputsHash(p.path, {
+              base: buildHash ? `build:${buildHash}` : project.config.docker.image,
+              features,
+              ...(project.config.docker.featureInstallOrder
+                ? { installOrder: project.config.docker.featureInstallOrder }
+                : {}),
+              user: project.config.user ?? 'root',
+            })
+          : undefined;
         const nodeIdle = m.nodeIdleTimeoutMs(node);
         const gitIdentity = await laptopGitIdentity(p.path);
         const spec = buildSpec(
@@ -95,6 +107,7 @@ export async function runUp(
             name,
             ...(p.provider ? { provider: p.provider } : {}),
             ...(buildHash ? { buildHash } : {}),
+            ...(featuresHash ? { featuresHash } : {}),
             ...(nodeIdle !== undefined ? { nodeIdleTimeoutMs: nodeIdle } : {}),
             ...(gitIdentity ? { gitIdentity } : {}),
           },
@@ -118,8 +131,9 @@ export async function runUp(
 
         const recreate = p.recreate === true && !!existing;
         say('create', `${recreate ? 'Recreating' : existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
-        if (recreate && build && !git) {
-          // The new image is built from the project as it is now: it lands on the node first.
+        if (recreate && (build || features) && !git) {
+          // The new image is built from the project as it is now (a Dockerfile's context, local
+          // features): it lands on the node first.
           say('create', 'Syncing the build context');
           await syncProject({
             client,
@@ -137,7 +151,7 @@ export async function runUp(
           if (
             git ||
             spec.provider !== 'docker' ||
-            !spec.docker.build ||
+            (!spec.docker.build && !spec.docker.features) ||
             agentErrorName(err) !== 'BUILD_CONTEXT_MISSING'
           )
             throw err;

@@ -28,7 +28,22 @@ export interface ResolveDeps {
 export function nodeResolveDeps(nodeFolder: string): ResolveDeps {
   return {
     async *localTar(path) {
-      const dir = openBuildContext(nodeFolder, path);
+      let dir;
+      try {
+        dir = openBuildContext(nodeFolder, path);
+      } catch (err) {
+        if (!(err instanceof AgentError) || err.code !== 'BUILD_CONTEXT_MISSING') throw err;
+        // Same code: `up` syncs the project and creates again when the project was not there yet.
+        throw new AgentError(
+          'BUILD_CONTEXT_MISSING',
+          `The local feature ./${path} is not in the project folder on the node`,
+          {
+            provider: 'docker',
+            hint: "Check the feature's path in devcontainer.json (relative to devcontainer.json's folder); `vendetta workspace up` syncs the project before it builds.",
+            cause: err,
+          },
+        );
+      }
       try {
         yield* tarDirectory(dir);
       } finally {
