@@ -13,7 +13,7 @@ import type { FeaturesConfig } from './types';
 /** A feature reference as the workspace config holds it, or a reason it cannot be one. */
 export function featureReference(ref: string, configDir: string): { ref: string } | { error: string; hint: string } {
   if (ref.startsWith('./') || ref.startsWith('../')) {
-    const path = posix.normalize(posix.join(configDir, ref));
+    const path = posix.normalize(posix.join(configDir, ref)).replace(/\/+$/, '');
     if (path === '..' || path.startsWith('../') || posix.isAbsolute(path) || path === '.')
       return {
         error: `the local feature ${JSON.stringify(ref)} is not a folder inside the project`,
