@@ -139,35 +139,39 @@ async function buildFrom(
   }
 }
 
-/** What a build's progress stream ended with: the error, the last step begun, the last lines of output. */
+/** What a build's progress stream ended with: the error, its output's last 4 kB and last lines. */
 export interface BuildOutcome {
   failure?: string;
-  lastStep?: string;
+  output: string;
   lastOutput: string;
 }
 
-/** Runs `POST /build` with a context tar, reporting each `Step n/m :` line to `progress`. */
+const stepLines = (line: string): string | undefined => (/^Step \d+\/\d+ :/.test(line) ? line : undefined);
+
+/**
+ * Runs `POST /build` with a context tar; each output line `describe` turns into words (by default
+ * the `Step n/m :` lines) goes to `progress`.
+ */
 export async function streamBuild(
   engine: EngineClient,
   call: ReturnType<typeof dockerCalls.build>,
   body: AsyncIterable<Buffer> | Buffer,
   progress: (line: string) => void,
   signal?: AbortSignal,
+  describe: (line: string) => string | undefined = stepLines,
 ): Promise<BuildOutcome> {
   const tail = new TailBuffer(4_000);
   let pending = '';
   let failure: string | undefined;
-  let lastStep: string | undefined;
   const onLine = (line: string): void => {
     const m = parseBuildLine(line);
     if (!m) return;
     if (m.kind === 'error') failure = m.message;
     if (m.kind === 'stream') {
       tail.push(Buffer.from(m.text));
-      const text = m.text.trim();
-      if (/^Step \d+\/\d+ :/.test(text)) {
-        lastStep = text;
-        progress(text);
+      for (const text of m.text.split('\n')) {
+        const words = describe(text.trim());
+        if (words !== undefined) progress(words);
       }
     }
   };
@@ -184,6 +188,7 @@ export async function streamBuild(
     },
   });
   if (pending) onLine(pending);
-  const lastOutput = tail.toString().trim().split('\n').slice(-10).join('\n');
-  return { ...(failure !== undefined ? { failure } : {}), ...(lastStep ? { lastStep } : {}), lastOutput };
+  const output = tail.toString();
+  const lastOutput = output.trim().split('\n').slice(-10).join('\n');
+  return { ...(failure !== undefined ? { failure } : {}), output, lastOutput };
 }

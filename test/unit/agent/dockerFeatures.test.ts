@@ -1,9 +1,11 @@
 /** Dev Container Features in the agent: metadata, options, install order, the build context, the container's options. */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { tarBuffer } from '../../../common/tar/encode';
 import { AgentError } from '../../../agent/errors';
 import {
-  featureOfStep,
+  featureOfOutput,
   featuresBuildContext,
   parseFeaturesLabel,
   withEntrypoints,
@@ -17,6 +19,14 @@ import {
   optionEnvName,
   parseFeatureMetadata,
 } from '../../../agent/providers/docker/features/metadata';
+import {
+  FEATURE_LAYER_TYPE,
+  featureLayer,
+  fetchOciFeature,
+  parseChallenge,
+  registryBase,
+  type OciDeps,
+} from '../../../agent/providers/docker/features/oci';
 import { featureResource, installOrder, type OrderNode } from '../../../agent/providers/docker/features/order';
 import { resolveFeatures, type ResolveDeps } from '../../../agent/providers/docker/features/resolve';
 
@@ -59,6 +69,8 @@ describe('Dev Container Feature metadata and options', () => {
     assert.equal(m.init, true);
     assert.equal(m.entrypoint, '/usr/local/share/start.sh');
     assert.deepEqual(m.customizations, { vscode: { extensions: ['golang.go'] } });
+    assert.deepEqual(m.ignored, ['customizations']);
+    assert.deepEqual(meta({ postCreateCommand: 'x' }).ignored, ['postCreateCommand']);
   });
 
   it('refuses metadata that cannot be right, naming the feature', () => {
@@ -239,11 +251,13 @@ describe('the features image build and the container it makes', () => {
       [
         'FROM base:1',
         'USER root',
-        'COPY 0-a /tmp/vendetta-features/0-a',
+        'COPY . /tmp/vendetta-features/',
+        "RUN set -e; echo 'vendetta: installing feature 0-a'; " +
+          '(cd /tmp/vendetta-features/0-a && chmod +x ./install.sh && set -a && . ./devcontainer-features.env && set +a && ./install.sh); ' +
+          'export PATH="/a/bin:${PATH}"; export Q="say \\"hi\\""; ' +
+          "echo 'vendetta: installing feature 1-b'; " +
+          '(cd /tmp/vendetta-features/1-b && chmod +x ./install.sh && set -a && . ./devcontainer-features.env && set +a && ./install.sh)',
         'ENV PATH="/a/bin:${PATH}" Q="say \\"hi\\""',
-        'RUN cd /tmp/vendetta-features/0-a && chmod +x ./install.sh && set -a && . ./devcontainer-features.env && set +a && ./install.sh',
-        'COPY 1-b /tmp/vendetta-features/1-b',
-        'RUN cd /tmp/vendetta-features/1-b && chmod +x ./install.sh && set -a && . ./devcontainer-features.env && set +a && ./install.sh',
         'USER dev',
         '',
       ].join('\n'),
@@ -256,8 +270,27 @@ describe('the features image build and the container it makes', () => {
     assert.equal(entries.filter((e) => e.path === '1-b/devcontainer-features.env').length, 1);
     assert.deepEqual(summary.order, ['reg.io/f/a:1', './.devcontainer/features/b']);
     assert.deepEqual(summary.containerEnv, ['PATH', 'Q']);
-    assert.equal(featureOfStep('Step 5/7 : RUN cd /tmp/vendetta-features/1-b && chmod +x ./install.sh'), '1-b');
-    assert.equal(featureOfStep('Step 1/7 : FROM base:1'), undefined);
+    assert.equal(
+      featureOfOutput('vendetta: installing feature 0-a\nok\nvendetta: installing feature 1-b\nboom\n'),
+      '1-b',
+    );
+    assert.equal(featureOfOutput('Step 1/7 : FROM base:1'), undefined);
+    // A name set again, or used by the next value, starts another ENV: one ENV sees only values from before it.
+    const twice = featuresBuildContext(
+      'base:1',
+      undefined,
+      [
+        ready('r/a:1', { id: 'a', containerEnv: { PATH: '/a:${PATH}', A: '1' } }),
+        ready('r/b:1', { id: 'b', containerEnv: { PATH: '/b:${PATH}', B: '$A/x' } }),
+      ],
+      { remoteUser: 'root', containerUser: 'root' },
+    );
+    assert.deepEqual(
+      String(twice.entries[0]!.data)
+        .split('\n')
+        .filter((l) => l.startsWith('ENV') || l.startsWith('USER')),
+      ['ENV PATH="/a:${PATH}" A="1"', 'ENV PATH="/b:${PATH}" B="$A/x"'],
+    );
   });
 
   it("adds the features' mounts, privileges, capabilities and security options to the project's, the project's mount winning", () => {
@@ -381,5 +414,116 @@ describe('resolving the features a spec lists', () => {
     );
     await assert.rejects(refs([['reg.io/f/evil:1', {}]]), /holds a file outside its folder/);
     await assert.rejects(refs([['reg.io/f/nope:1', {}]]), /no reg\.io\/f\/nope:1/);
+  });
+});
+
+describe('fetching a feature from an OCI registry', () => {
+  const layer = tarBuffer([{ path: 'install.sh', type: 'file', mode: 0o755, data: '#!/bin/sh\n' }]);
+  const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const manifest = (d: string) => ({
+    schemaVersion: 2,
+    layers: [{ mediaType: FEATURE_LAYER_TYPE, digest: d, size: layer.length }],
+  });
+  type Seen = Array<{ url: string; auth: string | undefined }>;
+  /** A registry that wants `want` as Authorization (or a token from its token server for Bearer). */
+  function fakeRegistry(opts: {
+    challenge?: string;
+    want?: string;
+    blob?: Buffer;
+    manifest?: unknown;
+    status?: number;
+  }) {
+    const seen: Seen = [];
+    const f = (async (input: string | URL, init?: RequestInit) => {
+      const url = String(input);
+      const auth = (init?.headers as Record<string, string> | undefined)?.authorization;
+      seen.push({ url, auth });
+      if (url.startsWith('https://auth.example/token'))
+        return new Response(JSON.stringify({ token: 'tok' }), { status: auth === opts.want ? 200 : 401 });
+      if (opts.challenge && auth === undefined)
+        return new Response('', { status: 401, headers: { 'www-authenticate': opts.challenge } });
+      if (opts.status) return new Response('', { status: opts.status });
+      if (url.includes('/manifests/')) return new Response(JSON.stringify(opts.manifest ?? manifest(digestOf(layer))));
+      return new Response(opts.blob ?? layer);
+    }) as typeof fetch;
+    return { seen, fetch: f };
+  }
+  const auth = (c?: { username: string; password: string }): OciDeps['auth'] => ({
+    config: () => (c ? { auths: { '127.0.0.1:5000': { username: c.username, password: c.password } } } : undefined),
+    helper: () => Promise.reject(new Error('none')),
+  });
+  const basic = `Basic ${Buffer.from('u:p').toString('base64')}`;
+
+  it('answers a Basic challenge with the node credentials, over plain HTTP to a loopback registry', async () => {
+    const reg = fakeRegistry({ challenge: 'Basic realm="r"', want: basic });
+    const got = await fetchOciFeature('127.0.0.1:5000/f/x:1', undefined, {
+      fetch: reg.fetch,
+      auth: auth({ username: 'u', password: 'p' }),
+    });
+    assert.equal(got.digest, digestOf(layer));
+    assert.deepEqual(got.tar, layer);
+    assert.equal(reg.seen[0]!.url, 'http://127.0.0.1:5000/v2/f/x/manifests/1');
+    assert.equal(reg.seen[1]!.auth, basic);
+    assert.equal(reg.seen[2]!.url, `http://127.0.0.1:5000/v2/f/x/blobs/${digestOf(layer)}`);
+  });
+
+  it('gets a token from the Bearer realm, and takes a gzipped layer', async () => {
+    const gz = gzipSync(layer);
+    const reg = fakeRegistry({
+      challenge: 'Bearer realm="https://auth.example/token",service="reg"',
+      want: basic,
+      blob: gz,
+      manifest: manifest(digestOf(gz)),
+    });
+    const got = await fetchOciFeature('127.0.0.1:5000/f/x:1', undefined, {
+      fetch: reg.fetch,
+      auth: auth({ username: 'u', password: 'p' }),
+    });
+    assert.deepEqual(got.tar, layer);
+    assert.match(reg.seen[1]!.url, /^https:\/\/auth\.example\/token\?service=reg&scope=repository%3Af%2Fx%3Apull$/);
+    assert.equal(reg.seen[2]!.auth, 'Bearer tok');
+  });
+
+  it('says what went wrong: refused, missing, not a feature, damaged', async () => {
+    const deps = (o: Parameters<typeof fakeRegistry>[0]) => ({ fetch: fakeRegistry(o).fetch, auth: auth() });
+    await assert.rejects(
+      fetchOciFeature('127.0.0.1:5000/f/x:1', undefined, deps({ challenge: 'Basic realm="r"' })),
+      (e: AgentError) => {
+        assert.equal(e.code, 'IMAGE_PULL_DENIED');
+        assert.match(e.message, /refused \(401, no credentials\)/);
+        assert.match(e.hint!, /docker login 127\.0\.0\.1:5000/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      fetchOciFeature('127.0.0.1:5000/f/x:1', undefined, deps({ status: 404 })),
+      /FEATURE_NOT_FOUND|there is no f\/x:1 there/,
+    );
+    await assert.rejects(
+      fetchOciFeature(
+        '127.0.0.1:5000/f/x:1',
+        undefined,
+        deps({ manifest: { layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar' }] } }),
+      ),
+      /is not a Dev Container Feature/,
+    );
+    await assert.rejects(
+      fetchOciFeature('127.0.0.1:5000/f/x:1', undefined, deps({ blob: Buffer.from('other') })),
+      /not the sha256:[0-9a-f]+ its manifest names/,
+    );
+    await assert.rejects(fetchOciFeature('127.0.0.1:5000/f/x:1', undefined, deps({ status: 500 })), /answered 500/);
+  });
+
+  it('uses HTTPS for any other registry and reads challenges and manifests defensively', () => {
+    assert.equal(registryBase('ghcr.io'), 'https://ghcr.io');
+    assert.equal(registryBase('localhost:5000'), 'http://localhost:5000');
+    assert.equal(registryBase('docker.io'), 'https://registry-1.docker.io');
+    assert.deepEqual(parseChallenge('Bearer realm="https://a/t",service="s",scope="repository:x:pull"'), {
+      scheme: 'bearer',
+      params: { realm: 'https://a/t', service: 's', scope: 'repository:x:pull' },
+    });
+    assert.equal(parseChallenge(null), undefined);
+    assert.equal(featureLayer(null), undefined);
+    assert.equal(featureLayer({ layers: [{ mediaType: FEATURE_LAYER_TYPE, digest: 'sha256:short' }] }), undefined);
   });
 });

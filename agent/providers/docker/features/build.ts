@@ -13,8 +13,9 @@ import { buildImage, ensureImage, streamBuild } from '../image';
 import { parseImageInspect, type ImageInspect } from '../parse';
 import {
   featureDir,
-  featureOfStep,
+  featureOfOutput,
   featuresBuildContext,
+  INSTALLING,
   FEATURES_LABEL,
   parseFeaturesLabel,
   type FeaturesSummary,
@@ -68,6 +69,9 @@ export async function ensureFeaturesImage(
   } else await ensureImage(engine, features.base, progress, signal);
   const base = await inspectImage(engine, features.base, signal);
   const ordered = await resolveFeatures(features, deps, progress, signal);
+  for (const f of ordered)
+    if (f.meta.ignored.length)
+      progress(`Warning: the feature ${f.ref} sets ${f.meta.ignored.join(', ')}, which Vendetta does not apply`);
   progress(`Installing the features in this order: ${ordered.map((f) => f.ref).join(', ')}`);
   const { entries, summary } = featuresBuildContext(features.base, base?.user, ordered, {
     remoteUser: spec.user,
@@ -79,9 +83,16 @@ export async function ensureFeaturesImage(
     tarBuffer(entries),
     progress,
     signal,
+    (line) => {
+      // The one RUN step is the whole install: say which feature it is at instead.
+      const dir = line.startsWith(INSTALLING) ? line.slice(INSTALLING.length) : undefined;
+      if (dir !== undefined)
+        return `Installing the feature ${ordered.find((f, i) => featureDir(i, f) === dir)?.ref ?? dir}`;
+      return /^Step \d+\/\d+ : (FROM|COPY|ENV|USER) /.test(line) ? line : undefined;
+    },
   );
   if (r.failure !== undefined) {
-    const dir = r.lastStep ? featureOfStep(r.lastStep) : undefined;
+    const dir = featureOfOutput(r.output);
     const failed = ordered.find((f, i) => featureDir(i, f) === dir);
     if (failed) {
       throw new AgentError('FEATURE_INSTALL_FAILED', `The feature ${failed.ref} failed to install: ${r.failure}`, {

@@ -1,7 +1,7 @@
 /**
  * The image build that installs features: one build context with a folder per feature (its files
  * and a `devcontainer-features.env` of its options) and a Dockerfile that, on top of the base
- * image, per feature in install order sets its `containerEnv` and runs its `install.sh` as root.
+ * image, runs each feature's `install.sh` as root in install order and sets their `containerEnv`.
  * What the container needs from the features (mounts, privileges, entrypoints, which variables
  * they set) is summarised in a label of the image, so an image built earlier is used as is. Pure.
  */
@@ -59,6 +59,9 @@ export function featureDir(index: number, f: ReadyFeature): string {
   return `${index}-${f.meta.id}`;
 }
 
+/** The line each feature's install prints first, so a failed build names the feature that failed. */
+export const INSTALLING = 'vendetta: installing feature ';
+
 export function featuresBuildContext(
   base: string,
   baseUser: string | undefined,
@@ -66,7 +69,11 @@ export function featuresBuildContext(
   users: FeatureUsers,
 ): { entries: TarInput[]; summary: FeaturesSummary } {
   const entries: TarInput[] = [];
-  const lines = [`FROM ${base}`, 'USER root'];
+  const nonRoot = baseUser && baseUser !== 'root' && baseUser !== '0' ? baseUser : undefined;
+  // One COPY and one RUN for all features: each Dockerfile step costs the legacy builder a
+  // container and a commit. Each install.sh runs in a subshell of its own (its options do not
+  // leak), after the containerEnv of the features before it, as separate steps would give.
+  const script = ['set -e'];
   ordered.forEach((f, i) => {
     const dir = featureDir(i, f);
     entries.push({ path: dir, type: 'directory', mode: 0o755 });
@@ -89,16 +96,42 @@ export function featuresBuildContext(
         .map(([k, v]) => `${k}=${shDouble(v)}\n`)
         .join(''),
     });
-    lines.push(`COPY ${dir} ${FEATURES_DIR}/${dir}`);
-    const env = Object.entries(f.meta.containerEnv);
-    if (env.length) lines.push(`ENV ${env.map(([k, v]) => `${k}=${dockerfileDouble(v)}`).join(' ')}`);
-    lines.push(
-      `RUN cd ${FEATURES_DIR}/${dir} && chmod +x ./install.sh && set -a && . ./devcontainer-features.env && set +a && ./install.sh`,
+    script.push(
+      `echo '${INSTALLING}${dir}'`,
+      `(cd ${FEATURES_DIR}/${dir} && chmod +x ./install.sh && set -a && . ./devcontainer-features.env && set +a && ./install.sh)`,
+      ...Object.entries(f.meta.containerEnv).map(([k, v]) => `export ${k}=${shExpanding(v)}`),
     );
   });
-  if (baseUser && baseUser !== 'root' && baseUser !== '0') lines.push(`USER ${baseUser}`);
+  const lines = [`FROM ${base}`, ...(nonRoot ? ['USER root'] : []), `COPY . ${FEATURES_DIR}/`];
+  lines.push(`RUN ${script.join('; ')}`, ...envInstructions(ordered), ...(nonRoot ? [`USER ${nonRoot}`] : []));
   entries.unshift({ path: 'Dockerfile', type: 'file', mode: 0o644, data: `${lines.join('\n')}\n` });
   return { entries, summary: summarise(ordered) };
+}
+
+/** A value inside double quotes for sh where `${VAR}` still expands, as a Dockerfile ENV does. */
+function shExpanding(v: string): string {
+  return `"${v.replace(/[\\"`]/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * The features' containerEnv as ENV instructions, as few as keep Docker's meaning: one ENV sees
+ * only the values from before it, so a name set or used again starts a new instruction.
+ */
+function envInstructions(ordered: readonly ReadyFeature[]): string[] {
+  const out: string[] = [];
+  let group: Array<[string, string]> = [];
+  const flush = () => {
+    if (group.length) out.push(`ENV ${group.map(([k, v]) => `${k}=${dockerfileDouble(v)}`).join(' ')}`);
+    group = [];
+  };
+  for (const f of ordered) {
+    for (const [k, v] of Object.entries(f.meta.containerEnv)) {
+      if (group.some(([g]) => g === k || v.includes(`$${g}`) || v.includes(`\${${g}`))) flush();
+      group.push([k, v]);
+    }
+  }
+  flush();
+  return out;
 }
 
 function summarise(ordered: readonly ReadyFeature[]): FeaturesSummary {
@@ -170,8 +203,8 @@ export function parseFeaturesLabel(text: string | undefined): FeaturesSummary | 
   }
 }
 
-/** Which feature's install step a legacy-builder `Step n/m : RUN cd …` line belongs to (its folder). */
-export function featureOfStep(step: string): string | undefined {
-  const m = new RegExp(`^Step \\d+/\\d+ : RUN cd ${FEATURES_DIR}/(\\S+) `).exec(step);
-  return m?.[1];
+/** The feature (its folder) whose install was running last in a build's output. */
+export function featureOfOutput(output: string): string | undefined {
+  const at = output.lastIndexOf(INSTALLING);
+  return at < 0 ? undefined : /^\S+/.exec(output.slice(at + INSTALLING.length))?.[0];
 }

@@ -38,7 +38,19 @@ export interface FeatureMetadata {
   /** A command run when the container starts, before its main process. */
   entrypoint?: string;
   customizations?: Record<string, unknown>;
+  /** Fields the feature sets that Vendetta does not apply (named in a progress line at install). */
+  ignored: string[];
 }
+
+/** Feature fields the spec has and Vendetta does not apply yet. */
+const NOT_APPLIED = [
+  'customizations',
+  'onCreateCommand',
+  'updateContentCommand',
+  'postCreateCommand',
+  'postStartCommand',
+  'postAttachCommand',
+];
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -78,6 +90,7 @@ export function parseFeatureMetadata(text: string, where: string): FeatureMetada
     mounts: [],
     capAdd: strings(v.capAdd, where, 'capAdd'),
     securityOpt: strings(v.securityOpt, where, 'securityOpt'),
+    ignored: NOT_APPLIED.filter((k) => v[k] !== undefined),
   };
   if (typeof v.version === 'string') out.version = v.version;
   if (v.options !== undefined) {
