@@ -37,6 +37,36 @@ function refused(raw: unknown, pattern: RegExp): void {
 }
 
 describe('workspace requests are checked at the agent boundary', () => {
+  it('accepts Dev Container Features (OCI or ./ project folders) and refuses what could escape or is not a feature list', () => {
+    const features = {
+      base: 'vendetta/debian:bookworm',
+      items: [
+        { id: 'ghcr.io/devcontainers/features/node:1', options: { version: '20', lts: true } },
+        { id: './.devcontainer/features/x', options: {} },
+      ],
+      installOrder: ['ghcr.io/devcontainers/features/node'],
+    };
+    const p = validateCreateParams({ spec: spec({ docker: { image: 'vendetta-ws/shop:abc', features } }) });
+    assert.deepEqual(p.spec.provider === 'docker' ? p.spec.docker.features : undefined, features);
+    const withFeatures = (f: unknown, image = 'vendetta-ws/shop:abc') => ({
+      spec: spec({ docker: { image, features: f } }),
+    });
+    refused(withFeatures(features, 'vendetta/debian:bookworm'), /must be the built image/);
+    refused(withFeatures({ ...features, items: [] }), /items: \[1\.\.64 features\]/);
+    refused(withFeatures({ ...features, base: 'bad image!' }), /base must be an image reference/);
+    refused(withFeatures({ ...features, items: [{ id: './../../etc', options: {} }] }), /stay inside the project/);
+    refused(
+      withFeatures({ ...features, items: [{ id: 'bad ref', options: {} }] }),
+      /OCI reference or a \.\/ project folder/,
+    );
+    refused(
+      withFeatures({ ...features, items: [{ id: 'r/x:1', options: { a: 1 } }] }),
+      /options\.a must be a string or a boolean/,
+    );
+    refused(withFeatures({ ...features, items: [{ id: 'r/x:1' }] }), /must be \{id, options\}/);
+    refused(withFeatures({ ...features, installOrder: 'r/x' }), /installOrder must be a list/);
+  });
+
   it('accepts a qemu spec and refuses what QEMU could not be given', () => {
     const qemu = {
       image: '/var/lib/img/debian.qcow2',
