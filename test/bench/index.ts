@@ -1,5 +1,6 @@
 import { extensionActivation } from './extensionActivation';
 import type { Benchmark } from './harness';
+import { lxdWorkspace } from './lxd';
 import { mcpExec } from './mcp';
 import { coldConnectHandshake, dispatchRoundTrip, statusOfTwenty } from './nodes';
 import { workspaceUpPulled } from './pull';
@@ -22,4 +23,5 @@ export const benchmarks: Benchmark[] = [
   mcpExec,
   extensionActivation,
   qemuUp,
+  lxdWorkspace,
 ];

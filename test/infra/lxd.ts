@@ -165,7 +165,7 @@ async function waitReady(client: LxdClient, pid: number, log: string, ms: number
   }
 }
 
-const PRESEED = `storage_pools:
+export const LXD_PRESEED = `storage_pools:
 - name: default
   driver: dir
 profiles:
@@ -277,7 +277,7 @@ export async function startLxd(opts: LxdOptions = {}): Promise<Lxd> {
     await startDaemon();
     const env = { LXD_DIR: reg.dir, LXD_CONF: join(reg.dir, 'conf') };
     if (opts.init !== false) {
-      lxdInit({ env, nsenter }, PRESEED);
+      lxdInit({ env, nsenter }, LXD_PRESEED);
       importTestImage({ dir: reg.dir, env });
     }
     const stop = async (): Promise<void> => {

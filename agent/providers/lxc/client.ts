@@ -44,12 +44,17 @@ export class LxdClient extends UnixHttpClient {
     return asyncOperation(r.value, call.what);
   }
 
-  /** Waits for an operation to end (at most `timeoutMs`), with its outcome. */
-  async wait(path: string, timeoutMs: number, signal?: AbortSignal): Promise<OperationOutcome> {
+  /** Waits for an operation to end (at most `timeoutMs`), with its outcome; `onProgress` gets its metadata each second. */
+  async wait(
+    path: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    onProgress?: (metadata: Record<string, unknown>) => void,
+  ): Promise<OperationOutcome> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
-      const slice = Math.min(WAIT_SLICE_S, left);
+      const slice = Math.min(onProgress ? 1 : WAIT_SLICE_S, left);
       const r = await this.json(lxdCalls.operationWait(path, slice), {
         timeoutMs: (slice + 15) * 1000,
         ...(signal ? { signal } : {}),
@@ -58,6 +63,7 @@ export class LxdClient extends UnixHttpClient {
         return { running: false, metadata: {}, error: 'LXD forgot the operation (was it restarted?)' };
       const outcome = parseOperation(r.value);
       if (!outcome.running || Date.now() >= deadline) return outcome;
+      onProgress?.(outcome.metadata);
     }
   }
 
@@ -69,10 +75,11 @@ export class LxdClient extends UnixHttpClient {
     call: HttpCall,
     timeoutMs: number,
     opts: SendOptions = {},
+    onProgress?: (metadata: Record<string, unknown>) => void,
   ): Promise<Record<string, unknown> | undefined> {
     const op = await this.start(call, opts);
     if (!op) return undefined;
-    const outcome = await this.wait(op.path, timeoutMs, opts.signal);
+    const outcome = await this.wait(op.path, timeoutMs, opts.signal, onProgress);
     if (outcome.running) {
       await this.send(lxdCalls.operationCancel(op.path)).catch(() => undefined);
       throw new AgentError('PROVIDER_ERROR', `LXD could not ${call.what} within ${Math.round(timeoutMs / 1000)} s`, {

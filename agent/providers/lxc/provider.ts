@@ -17,7 +17,7 @@ import { isLxdFailure, LxdClient, LxdHttpError } from './client';
 import { inspectOnCluster, wirePlacement } from './cluster';
 import { lxdExec, type ExecIdentity } from './exec';
 import { folderMapping, nodeSideId } from './idmap';
-import { resolveImage } from './image';
+import { progressText, resolveImage } from './image';
 import { parseInstance, parseInstanceList, parseServerFacts, type LxdInstance, type LxdServerFacts } from './parse';
 import { MemberRelays } from './relay';
 import { conflict, lxcPart, lxcSpec, missing, takenNodePort } from './refusals';
@@ -72,7 +72,11 @@ export class LxcProvider implements WorkspaceProvider {
       if (!id) {
         const facts = await this.serverFacts();
         const source = await resolveImage(this.client, lxc.image);
-        req.progress(`Creating the instance ${name} from ${lxc.image}`);
+        req.progress(
+          source.mode === 'pull'
+            ? `Creating the instance ${name}; LXD fetches ${lxc.image} from ${String(source.server)}`
+            : `Creating the instance ${name} from ${lxc.image}`,
+        );
         const body = instanceCreateBody({
           workspace: req.spec.name,
           lxc,
@@ -105,11 +109,19 @@ export class LxcProvider implements WorkspaceProvider {
     retried = false,
   ): Promise<string> {
     const name = String(body.name);
+    let said: string | undefined;
+    // A download or unpack of the image says how far it got; each new figure is passed on.
+    const onProgress = (metadata: Record<string, unknown>) => {
+      const text = progressText(metadata);
+      if (text && text !== said) req.progress(`Image ${lxcSpec(req.spec).lxc.image}: ${(said = text)}`);
+    };
     try {
-      await this.client.operation(lxdCalls.instanceCreate(body, target), 600_000, {
-        timeoutMs: 60_000,
-        ...signalOf(req),
-      });
+      await this.client.operation(
+        lxdCalls.instanceCreate(body, target),
+        600_000,
+        { timeoutMs: 60_000, ...signalOf(req) },
+        onProgress,
+      );
       return name;
     } catch (err) {
       if (!isLxdFailure(err) || !/already exists/i.test(err.message)) throw err;
