@@ -26,6 +26,8 @@ export interface NodeFacts {
   /** /etc/os-release ID and VERSION_ID ("debian", "12"), PRETTY_NAME. */
   distro: { id: string; version: string; name: string };
   systemd: boolean;
+  /** PID 1's name (`/proc/1/comm`: systemd, init, openrc-init, sh…); empty when unreadable. */
+  init: string;
   /** Provider commands found on PATH (and in /usr/sbin, /sbin). */
   commands: string[];
 }
@@ -59,6 +61,7 @@ export const FACTS_SCRIPT = [
   `for m in apt-get dnf zypper apk; do if command -v $m >/dev/null 2>&1; then echo "${P}pm $m"; break; fi; done`,
   `if [ -r /etc/os-release ]; then . /etc/os-release; echo "${P}distro \${ID:-unknown} \${VERSION_ID:-?} \${PRETTY_NAME:-}"; fi`,
   `[ -d /run/systemd/system ] && echo "${P}systemd"`,
+  `echo "${P}init $(cat /proc/1/comm 2>/dev/null)"`,
   `for c in ${PROVIDER_COMMANDS.join(' ')}; do command -v "$c" >/dev/null 2>&1 && echo "${P}has $c"; done`,
   'exit 0',
 ].join('\n');
@@ -86,6 +89,7 @@ export function parseFacts(stdout: string): NodeFacts {
     sudo: 'none',
     distro: { id: 'unknown', version: '?', name: '' },
     systemd: false,
+    init: '',
     commands: [],
   };
   let ldd = '';
@@ -136,6 +140,9 @@ export function parseFacts(stdout: string): NodeFacts {
       }
       case 'systemd':
         f.systemd = true;
+        break;
+      case 'init':
+        f.init = rest;
         break;
       case 'has':
         f.commands.push(rest);

@@ -86,7 +86,25 @@ export const LXD_PRESEED = [
   '',
 ].join('\n');
 
-function serviceStart(facts: Pick<NodeFacts, 'systemd' | 'packageManager'>, service: string): PlanStep {
+/** PID 1 names of init systems that start services (and run /etc/init.d scripts or their own). */
+const INIT_SYSTEMS = new Set(['systemd', 'init', 'openrc-init', 'runit', 'runit-init', 's6-svscan', 'upstart']);
+
+/** The node runs no init system at all (PID 1 is a shell, sshd, tini…): nothing would start a service. */
+export function withoutInit(facts: Pick<NodeFacts, 'systemd' | 'init'>): boolean {
+  return !facts.systemd && facts.init !== '' && !INIT_SYSTEMS.has(facts.init);
+}
+
+/**
+ * dockerd started by hand where no init system runs, logging where Debian's init script logs, and
+ * waited for until the engine answers (a start that fails says why, from the log's tail).
+ */
+const DOCKERD_BY_HAND =
+  'docker version >/dev/null 2>&1 && exit 0; ' +
+  'setsid dockerd >>/var/log/docker.log 2>&1 </dev/null & ' +
+  'i=0; while [ $i -lt 60 ]; do docker version >/dev/null 2>&1 && exit 0; sleep 0.5; i=$((i+1)); done; ' +
+  'echo "dockerd did not answer within 30 s; the end of /var/log/docker.log:" >&2; tail -n 5 /var/log/docker.log >&2; exit 1';
+
+function serviceStart(facts: Pick<NodeFacts, 'systemd' | 'packageManager' | 'init'>, service: string): PlanStep {
   if (facts.systemd)
     return { title: `start ${service} now and at boot`, argv: ['systemctl', 'enable', '--now', service], root: true };
   if (facts.packageManager === 'apk')
@@ -94,6 +112,13 @@ function serviceStart(facts: Pick<NodeFacts, 'systemd' | 'packageManager'>, serv
       title: `start ${service} now and at boot`,
       argv: ['sh', '-c', 'rc-update add "$1" default && rc-service "$1" start', 'sh', service],
       root: true,
+    };
+  if (service === 'docker' && withoutInit(facts))
+    return {
+      title: 'start dockerd (this node runs no init system)',
+      argv: ['sh', '-c', DOCKERD_BY_HAND],
+      root: true,
+      warning: `this node's PID 1 is ${facts.init}, not an init system, so no service manager starts Docker: dockerd is started by hand now (log: /var/log/docker.log) and will not start again when the node restarts; start it from whatever starts the node.`,
     };
   return { title: `start ${service}`, argv: ['service', service, 'start'], root: true };
 }
@@ -117,7 +142,7 @@ function grantGroup(user: string, group: string, groups: readonly string[], root
 /** Installs and sets up a provider for `facts.user`; empty when the node has no supported package manager. */
 export function providerPlan(
   provider: PreparableProvider,
-  facts: Pick<NodeFacts, 'packageManager' | 'systemd' | 'user' | 'groups' | 'commands'>,
+  facts: Pick<NodeFacts, 'packageManager' | 'systemd' | 'init' | 'user' | 'groups' | 'commands'>,
 ): PlanStep[] {
   const pm = facts.packageManager;
   if (!pm) return [];

@@ -50,6 +50,27 @@ export interface CliHome {
   cleanup(): Promise<void>;
 }
 
+/** `vendetta node add` for a test node, its host key pinned by fingerprint; `extra` goes after. */
+export function nodeAddArgs(
+  n: { name: string; host: string; user: string; identity: string; hostKeyFingerprint: string },
+  extra: string[] = [],
+): string[] {
+  return [
+    'node',
+    'add',
+    n.name,
+    '--host',
+    n.host,
+    '--user',
+    n.user,
+    '--identity',
+    n.identity,
+    '--host-key-fingerprint',
+    n.hostKeyFingerprint,
+    ...extra,
+  ];
+}
+
 /** ssh2's native cipher add-on as npm built it, and where the build puts it (dist/crypto/…). */
 export const NATIVE_CIPHERS = 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node';
 export const SHIPPED_CIPHERS = 'crypto/build/Release/sshcrypto.node';

@@ -2,12 +2,12 @@
 // commands it would run (sudo in front, the root-equivalent group said out loud); a user who cannot
 // become root — no sudo at all, or sudo that asks for a password — gets NODE_PRIVILEGE_REQUIRED with
 // the commands an administrator would run, and nothing runs. (A real Docker install is not run here:
-// the test nodes share this machine's filesystem, where Docker is installed already, and its service
-// start would start the machine's own Docker. nodeRuntime.test.ts runs a real package plan.)
+// these test nodes share this machine's filesystem, where Docker is installed already.
+// nodeFreshDebian.test.ts runs the real install on a node with its own root file system.)
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { setupSshSuite, type SshSuite } from '../infra/sshSuite';
-import { createCliHome, type CliHome } from './coordinatorHarness';
+import { createCliHome, nodeAddArgs, type CliHome } from './coordinatorHarness';
 
 describe('node prepare: the commands a provider needs, printed first, never run without root (real sshd)', function () {
   let s: SshSuite;
@@ -19,22 +19,7 @@ describe('node prepare: the commands a provider needs, printed first, never run 
     s = await setupSshSuite(this, { count: 1, label: 'prepare' });
     h = createCliHome();
     const n = s.net.nodes[0]!;
-    const r = await h.run(
-      [
-        'node',
-        'add',
-        n.name,
-        '--host',
-        n.host,
-        '--user',
-        n.user,
-        '--identity',
-        n.identity,
-        '--host-key-fingerprint',
-        n.hostKeyFingerprint,
-      ],
-      { timeoutMs: 90_000 },
-    );
+    const r = await h.run(nodeAddArgs(n), { timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.stderr);
   });
   after(async function () {

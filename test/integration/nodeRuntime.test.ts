@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setupSshSuite, type SshSuite } from '../infra/sshSuite';
-import { createCliHome, type CliHome } from './coordinatorHarness';
+import { createCliHome, nodeAddArgs, type CliHome } from './coordinatorHarness';
 
 interface JsonError {
   error: { code: string; message: string; hint?: string };
@@ -43,26 +43,8 @@ describe('Nodes without Node.js: `node add` brings the agent a runtime, with con
     await s?.cleanup();
   });
 
-  const add = (i: number, extra: string[], timeoutMs = 120_000) => {
-    const n = s.net.nodes[i]!;
-    return h.run(
-      [
-        'node',
-        'add',
-        n.name,
-        '--host',
-        n.host,
-        '--user',
-        n.user,
-        '--identity',
-        n.identity,
-        '--host-key-fingerprint',
-        n.hostKeyFingerprint,
-        ...extra,
-      ],
-      { timeoutMs },
-    );
-  };
+  const add = (i: number, extra: string[], timeoutMs = 120_000) =>
+    h.run(nodeAddArgs(s.net.nodes[i]!, extra), { timeoutMs });
 
   it('without a choice and without a terminal: NODE_RUNTIME_MISSING naming the offers, nothing installed or saved', async function () {
     this.timeout(60_000);
@@ -87,22 +69,7 @@ describe('Nodes without Node.js: `node add` brings the agent a runtime, with con
   it('on a terminal it asks, listing what it can and cannot do; declining installs nothing', async function () {
     this.timeout(60_000);
     const n = s.net.nodes[0]!;
-    const r = await h.runOnTerminal(
-      [
-        'node',
-        'add',
-        n.name,
-        '--host',
-        n.host,
-        '--user',
-        n.user,
-        '--identity',
-        n.identity,
-        '--host-key-fingerprint',
-        n.hostKeyFingerprint,
-      ],
-      'n\n',
-    );
+    const r = await h.runOnTerminal(nodeAddArgs(n), 'n\n');
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stdout, /has no Node\.js/);
     assert.match(r.stdout, /1\) upload this coordinator's Node\.js v/);

@@ -1,12 +1,26 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { formatPlan } from '../../../coordinator/cli/nodePrepare';
 import { runtimeText } from '../../../coordinator/cli/nodeTables';
 import { offerMenu } from '../../../coordinator/cli/runtimeOffer';
 import { VendettaError } from '../../../coordinator/errors';
 import type { NodeStatus } from '../../../coordinator/protocol';
-import { adminCommands, providerPlan, runtimePlan, stepCommand } from '../../../coordinator/ssh/packagePlans';
+import {
+  adminCommands,
+  providerPlan,
+  runtimePlan,
+  stepCommand,
+  withoutInit,
+} from '../../../coordinator/ssh/packagePlans';
 
-const base = { packageManager: 'apt' as const, systemd: false, user: 'dev', groups: ['dev'], commands: [] };
+const base = {
+  packageManager: 'apt' as const,
+  systemd: false,
+  init: 'init',
+  user: 'dev',
+  groups: ['dev'],
+  commands: [],
+};
 const lines = (steps: ReturnType<typeof providerPlan>, sudo = true) =>
   steps.map((s) => stepCommand(s, sudo).split('\n')[0]);
 
@@ -33,6 +47,54 @@ describe('what node prepare and --install-runtime package run, per distribution 
       providerPlan('docker', { ...base, groups: ['dev', 'docker'] }).some((s) => s.argv[0] === 'usermod'),
       false,
     );
+  });
+
+  it('Docker per package manager: the whole plan dnf, zypper and apk run (their mirrors cannot be reached from here)', () => {
+    const on = (pm: 'dnf' | 'zypper' | 'apk', systemd: boolean) =>
+      lines(providerPlan('docker', { ...base, packageManager: pm, systemd, init: systemd ? 'systemd' : 'init' }));
+    assert.deepEqual(on('dnf', true), [
+      'sudo dnf install -y moby-engine',
+      'sudo systemctl enable --now docker',
+      'sudo usermod -aG docker dev',
+    ]);
+    assert.deepEqual(on('zypper', true), [
+      'sudo zypper --non-interactive install docker',
+      'sudo systemctl enable --now docker',
+      'sudo usermod -aG docker dev',
+    ]);
+    assert.deepEqual(on('apk', false), [
+      'sudo apk add --no-cache docker',
+      'sudo sh -c \'rc-update add "$1" default && rc-service "$1" start\' sh docker',
+      'sudo usermod -aG docker dev',
+    ]);
+  });
+
+  it('a node with no init system (PID 1 a shell, sshd, tini): dockerd started by hand, waited for, and said not to survive a restart', () => {
+    assert.equal(withoutInit({ systemd: false, init: 'sh' }), true);
+    assert.equal(withoutInit({ systemd: false, init: 'tini' }), true);
+    for (const init of ['init', 'systemd', 'openrc-init', 'runit', '']) {
+      assert.equal(withoutInit({ systemd: false, init }), false, init);
+    }
+    const plan = providerPlan('docker', { ...base, init: 'sh' });
+    const start = plan[2]!;
+    assert.equal(start.title, 'start dockerd (this node runs no init system)');
+    assert.equal(start.root, true);
+    assert.deepEqual(start.argv.slice(0, 2), ['sh', '-c']);
+    assert.match(start.argv[2]!, /setsid dockerd >>\/var\/log\/docker\.log 2>&1 <\/dev\/null &/);
+    assert.match(start.argv[2]!, /docker version >\/dev\/null 2>&1 && exit 0/);
+    assert.equal(spawnSync('sh', ['-n', '-c', start.argv[2]!]).status, 0, 'valid sh');
+    assert.match(start.warning ?? '', /PID 1 is sh, not an init system[^]*will not start again when the node restarts/);
+    // A sysvinit box (PID 1 `init`) uses the package's init script; LXD's start is not touched.
+    assert.deepEqual(
+      plan.map((s) => s.argv[0]),
+      ['env', 'env', 'sh', 'usermod'],
+    );
+    assert.deepEqual(providerPlan('docker', base)[2]!.argv, ['service', 'docker', 'start']);
+    assert.deepEqual(providerPlan('lxc', { ...base, packageManager: 'dnf', init: 'sh' })[1]!.argv, [
+      'service',
+      'incus',
+      'start',
+    ]);
   });
 
   it('LXD where apt is, Incus elsewhere, each initialised with a preseed only when it has no storage pool', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ function facts(over: Partial<NodeFacts> = {}): NodeFacts {
     packageManager: 'apt',
     distro: { id: 'debian', version: '12', name: 'Debian GNU/Linux 12 (bookworm)' },
     systemd: false,
+    init: 'init',
     commands: [],
     ...over,
   };
@@ -141,6 +142,7 @@ describe('what a node needs to run this Node.js (ELF needs, node facts, compatib
         `${P}pm apt-get`,
         `${P}distro ubuntu 20.04 Ubuntu 20.04.6 LTS`,
         `${P}systemd`,
+        `${P}init systemd`,
         `${P}has docker`,
         `${P}has qemu-img`,
       ].join('\n'),
@@ -156,6 +158,7 @@ describe('what a node needs to run this Node.js (ELF needs, node facts, compatib
       packageManager: 'apt',
       distro: { id: 'ubuntu', version: '20.04', name: 'Ubuntu 20.04.6 LTS' },
       systemd: true,
+      init: 'systemd',
       commands: ['docker', 'qemu-img'],
     });
   });
@@ -169,6 +172,7 @@ describe('what a node needs to run this Node.js (ELF needs, node facts, compatib
     assert.equal(f.libc.family, 'glibc');
     assert.equal(f.uid, process.getuid?.());
     assert.equal(f.sudo, process.getuid?.() === 0 ? 'root' : f.sudo);
+    assert.equal(f.init, readFileSync('/proc/1/comm', 'utf8').trim());
   });
 
   it('uploads only where kernel, machine and C library fit', () => {
