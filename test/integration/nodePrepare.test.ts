@@ -5,9 +5,20 @@
 // these test nodes share this machine's filesystem, where Docker is installed already.
 // nodeFreshDebian.test.ts runs the real install on a node with its own root file system.)
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { providerPlan } from '../../coordinator/ssh/packagePlans';
 import { setupSshSuite, type SshSuite } from '../infra/sshSuite';
 import { createCliHome, nodeAddArgs, type CliHome } from './coordinatorHarness';
+
+/**
+ * These nodes share this machine's processes: Docker's start follows its PID 1 — the package's
+ * service where an init system runs, dockerd by hand where none does (as on CI's machines).
+ */
+const pid1 = readFileSync('/proc/1/comm', 'utf8').trim();
+const startDocker = ['init', 'systemd', 'openrc-init', 'runit', 'runit-init', 's6-svscan', 'upstart'].includes(pid1)
+  ? 'service docker start'
+  : `sh -c '${providerPlan('docker', { packageManager: 'apt', systemd: false, init: pid1, user: 'x', groups: [], commands: [] })[2]!.argv[2]!}'`;
+const escapeRe = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('node prepare: the commands a provider needs, printed first, never run without root (real sshd)', function () {
   let s: SshSuite;
@@ -46,7 +57,7 @@ describe('node prepare: the commands a provider needs, printed first, never run 
     assert.deepEqual(commands, [
       'sudo env DEBIAN_FRONTEND=noninteractive apt-get update',
       'sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io',
-      'sudo service docker start',
+      `sudo ${startDocker}`,
       `sudo usermod -aG docker ${n.user}`,
     ]);
     assert.match(
@@ -107,7 +118,7 @@ describe('node prepare: the commands a provider needs, printed first, never run 
     assert.match(
       r.stderr,
       new RegExp(
-        `^hint: Ask an administrator of ${n.name} to run, as root:\n {2}env DEBIAN_FRONTEND=noninteractive apt-get update\n {2}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io\n {2}service docker start\n {2}usermod -aG docker ${n.user}\nor give ${n.user} passwordless sudo for them, then retry\\.$`,
+        `^hint: Ask an administrator of ${n.name} to run, as root:\n {2}env DEBIAN_FRONTEND=noninteractive apt-get update\n {2}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io\n {2}${escapeRe(startDocker)}\n {2}usermod -aG docker ${n.user}\nor give ${n.user} passwordless sudo for them, then retry\\.$`,
         'm',
       ),
     );
