@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { tarBuffer } from '../../../common/tar/encode';
 import { AgentError } from '../../../agent/errors';
+import { loginSpec, sshdConfigText } from '../../../agent/workspaces/sshd';
 import {
   featureOfOutput,
   featuresBuildContext,
@@ -525,5 +526,23 @@ describe('fetching a feature from an OCI registry', () => {
     assert.equal(parseChallenge(null), undefined);
     assert.equal(featureLayer(null), undefined);
     assert.equal(featureLayer({ layers: [{ mediaType: FEATURE_LAYER_TYPE, digest: 'sha256:short' }] }), undefined);
+  });
+});
+
+describe("logins see the features' containerEnv", () => {
+  it("puts the image's variables under the spec's env in the sshd config, the spec winning", () => {
+    const spec = {
+      name: 'w',
+      provider: 'docker' as const,
+      docker: { image: 'vendetta-ws/w:1' },
+      env: { MARKER: 'from the config' },
+      user: 'root',
+      workspaceFolder: '/workspaces/w',
+      authorizedKeys: [],
+    };
+    assert.equal(loginSpec({ spec }), spec);
+    const seen = loginSpec({ spec, imageEnv: { MARKER: 'from the feature', PATH: '/opt/x/bin:/usr/bin' } });
+    assert.deepEqual(seen.env, { MARKER: 'from the config', PATH: '/opt/x/bin:/usr/bin' });
+    assert.match(sshdConfigText(seen).text, /^SetEnv "MARKER=from the config" "PATH=\/opt\/x\/bin:\/usr\/bin"$/m);
   });
 });
