@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: install missing system packages (as root), build, run the suites under c8,
 // clean up, and end with the totals over all suites alone on the last line.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -29,16 +29,28 @@ if (run('node', ['scripts/build.mjs']) !== 0) {
   process.exit(1);
 }
 
-// The full run also type-checks and lints: each counts as one check in the totals.
+// The full run also type-checks, lints and checks formatting: each counts as one check in the
+// totals. They run beside the suites (which mostly wait on engines and nodes), one after another,
+// their output held back and shown only when one fails.
 const staticChecks = { passed: 0, failed: 0, failures: [] };
-if (!suites.length) {
+const staticDone = suites.length ? Promise.resolve() : runStaticChecks();
+
+async function runStaticChecks() {
   for (const [title, cmd, args] of [
     ['typecheck (tsc -b)', join(root, 'node_modules/.bin/tsc'), ['-b']],
     ['lint (eslint)', join(root, 'node_modules/.bin/eslint'), ['.']],
     ['format (prettier --check)', join(root, 'node_modules/.bin/prettier'), ['--check', '--log-level=warn', '.']],
   ]) {
-    const ok = run(cmd, args) === 0;
-    console.log(`${ok ? '✔' : '✖'} ${title}`);
+    const { code, output } = await new Promise((resolve) => {
+      const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (c) => (output += c));
+      child.stderr.on('data', (c) => (output += c));
+      child.on('error', (err) => resolve({ code: 1, output: String(err) }));
+      child.on('close', (code) => resolve({ code, output }));
+    });
+    const ok = code === 0;
+    staticChecks.results = [...(staticChecks.results ?? []), { title, ok, output }];
     staticChecks[ok ? 'passed' : 'failed']++;
     if (!ok) staticChecks.failures.push(`static: ${title} (its errors are printed above)`);
   }
@@ -65,7 +77,16 @@ const c8 = [
   'test/runSuites.ts',
   ...chosen,
 ];
-const status = run(join(root, 'node_modules/.bin/' + c8[0]), c8.slice(1));
+const status = await new Promise((resolve) => {
+  const child = spawn(join(root, 'node_modules/.bin/' + c8[0]), c8.slice(1), { cwd: root, stdio: 'inherit' });
+  child.on('error', () => resolve(1));
+  child.on('close', (code) => resolve(code ?? 1));
+});
+await staticDone;
+for (const { title, ok, output } of staticChecks.results ?? []) {
+  if (!ok) process.stdout.write(output);
+  console.log(`${ok ? '✔' : '✖'} ${title}`);
+}
 
 const totalsFile = join(results, 'totals.json');
 const totals = existsSync(totalsFile)
