@@ -16,13 +16,18 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pidAlive } from './sys';
 
 export const CODE_SERVER_VERSION = '4.100.3';
-const ROOT = join(__dirname, '../..');
-export const TOOLS_DIR = join(ROOT, '.tools');
-const INSTALL_DIR = join(TOOLS_DIR, `code-server-${CODE_SERVER_VERSION}`);
+/**
+ * Kept per machine, like the built images, not per clone: the install builds native modules and
+ * takes minutes, which every fresh clone's test run would pay again. Keyed by Node's module ABI,
+ * which those native modules are built for.
+ */
+export const TOOLS_DIR = process.env.VENDETTA_TOOLS_CACHE || join(homedir(), '.cache/vendetta/tools');
+const INSTALL_DIR = join(TOOLS_DIR, `code-server-${CODE_SERVER_VERSION}-node-abi${process.versions.modules}`);
 const RIPGREP_CACHE = 'vscode-ripgrep-cache-1.15.11';
 const RIPGREP_TARBALL = 'ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz';
 
