@@ -58,6 +58,20 @@ describe('the Remote Nodes view, through the UI', function () {
     await input.press('Enter');
   }
 
+  /**
+   * Opens `parent`'s row until `child` shows under it. Through its twistie, and again if the tree
+   * re-rendered the row meanwhile (a refresh as the click lands leaves it collapsed).
+   */
+  async function expandUntil(parent: string, child: string): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (!(await row(child).isVisible())) {
+      if (Date.now() > deadline) throw new Error(`${child} did not show under ${parent} within 60 s`);
+      if ((await row(parent).getAttribute('aria-expanded')) === 'false')
+        await row(parent).locator('.monaco-tl-twistie').click({ timeout: 10_000 });
+      await page.waitForTimeout(500);
+    }
+  }
+
   async function palette(command: string): Promise<void> {
     await page.keyboard.press('F1');
     const input = quickInput();
@@ -100,15 +114,11 @@ describe('the Remote Nodes view, through the UI', function () {
     await row(n1!.name).waitFor({ timeout: 60_000 });
     await row(n2!.name).waitFor({ timeout: 60_000 });
     const ws = env.info.workspace!;
-    // Expanded nodes show their workspaces; a collapsed one opens with a click.
-    if (!(await row(ws.name).isVisible())) await row(ws.node).click();
-    await row(ws.name).waitFor({ timeout: 60_000 });
+    // Expanded nodes show their workspaces, workspaces their services; collapsed ones are opened.
+    await expandUntil(ws.node, ws.name);
     const wsRow = await row(ws.name).textContent();
     assert.match(wsRow ?? '', new RegExp(ws.name));
-    if (!(await row('db').isVisible())) await row(ws.name).click();
-    await row('db')
-      .waitFor({ timeout: 60_000 })
-      .catch(() => undefined);
+    await expandUntil(ws.name, 'db');
     await page.screenshot({ path: join(SHOTS, 'remote-nodes-light.png') });
   });
 
