@@ -28,7 +28,7 @@ describe('the Remote Nodes view, through the UI', function () {
       ['extensionDevelopmentPath', `vscode-remote://127.0.0.1:${env.cs.port}${REPO}`],
       ['skipWelcome', 'true'],
     ];
-    await page.goto(env.cs.folderUrl(env.folder, payload));
+    await page.goto(env.cs.folderUrl(env.folder, payload), { timeout: 120_000 });
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   });
 

@@ -78,7 +78,7 @@ export async function runExtensionHostTests(cs: CodeServer, opts: InHostRunOptio
     ['extensionTestsPath', remote(bundle)],
     ['skipWelcome', 'true'],
   ];
-  await page.goto(cs.folderUrl(opts.folder, payload));
+  await page.goto(cs.folderUrl(opts.folder, payload), { timeout: 120_000 });
   const timeoutMs = opts.timeoutMs ?? 240_000;
   let timer: NodeJS.Timeout | undefined;
   const exitCode = await Promise.race([
