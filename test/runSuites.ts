@@ -96,6 +96,8 @@ async function runSuite(suite: string, previous: Map<string, number>): Promise<S
     runner.on('fail', (test, err: Error) => {
       const first = (String(err?.message ?? err).split('\n')[0] ?? '').slice(0, 200);
       failures.push(`${suite}: ${test.fullTitle()}: ${first}`);
+      // Also at once, beside the test's ✖ line: a run cut short still says why each one failed.
+      console.log(`      ✖ why: ${first}`);
     });
   });
 }
