@@ -123,6 +123,11 @@ export interface ProviderCreateRequest extends CallOptions {
   ssh: SshServerIntent;
   /** In place before the workspace first starts (sshd config, host key, authorized_keys, /run/sshd). */
   seedFiles: WorkspaceFile[];
+  /**
+   * The node port on 127.0.0.1 where the workspace's SSH server (port 22 inside) is published: the
+   * agent chose it and keeps it in its record, so it stays across stop/start and agent restarts.
+   */
+  sshNodePort: number;
   /** Service ports to publish on the node's 127.0.0.1, at node ports the agent chose. */
   ports?: Array<{ guestPort: number; nodePort: number }>;
   /** Reuse this workspace (found by label, left by a create that was cut short) instead of making another. */

@@ -1,7 +1,8 @@
 /**
- * Node ports for service ports: each service port is published on the node's 127.0.0.1. The
- * port a workspace had before is kept (it is fixed in the container anyway); a new one is the
- * service's own number when that is free on the node, else any free port — and that is reported.
+ * Node ports, chosen by the agent for every provider: the workspace's SSH server and each service
+ * port are published on the node's 127.0.0.1. The port a workspace had before is kept (Docker
+ * fixes it in the container anyway); a new service port is the service's own number when that is
+ * free on the node, else any free port — and that is reported. The SSH server gets any free port.
  */
 import { createServer } from 'node:net';
 
@@ -32,12 +33,32 @@ export async function choosePorts(
       out.push({ guestPort, nodePort: preferred });
       continue;
     }
-    let nodePort = await probe.anyFree();
-    for (let i = 0; used.has(nodePort) && i < 20; i++) nodePort = await probe.anyFree();
+    const nodePort = await freeExcept(used, probe);
     used.add(nodePort);
     out.push({ guestPort, nodePort, preferredTaken: preferred });
   }
   return out;
+}
+
+/**
+ * The node port of the workspace's SSH server: the remembered one while it is free and no service
+ * has it, else one the kernel says is free now.
+ */
+export async function chooseSshPort(
+  remembered: number | undefined,
+  services: readonly PortChoice[],
+  probe: PortProbe,
+): Promise<number> {
+  const used = new Set(services.map((c) => c.nodePort));
+  if (remembered !== undefined && !used.has(remembered) && (await probe.isFree(remembered))) return remembered;
+  return freeExcept(used, probe);
+}
+
+/** A free port not among `used` (the kernel may hand out one just chosen for another port). */
+async function freeExcept(used: ReadonlySet<number>, probe: PortProbe): Promise<number> {
+  let port = await probe.anyFree();
+  for (let i = 0; used.has(port) && i < 20; i++) port = await probe.anyFree();
+  return port;
 }
 
 function listenOnce(port: number): Promise<number | undefined> {

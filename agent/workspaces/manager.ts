@@ -15,7 +15,7 @@ import {
   type WorkspaceSpec,
 } from '../protocol';
 import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
-import { choosePorts, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
+import { choosePorts, chooseSshPort, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
 import { providerView, workspaceInfo } from './info';
 import { hopelessCreate, recordForCreate } from './recordForCreate';
@@ -62,7 +62,7 @@ export interface WorkspaceManagerOptions {
   logger: Logger;
   providers: ProviderLookup;
   sshReadyTimeoutMs?: number;
-  /** How free node ports are found for service ports (the node's own stack by default). */
+  /** How free node ports are found for the SSH server and service ports (the node's own stack by default). */
   portProbe?: PortProbe;
 }
 
@@ -152,7 +152,8 @@ export class WorkspaceManager {
         });
       }
       const adopt = await findOwn(provider, spec.name, rec.providerId, this.opts.home);
-      rec = await this.choosePorts(rec, adopt !== undefined);
+      const ported = await this.choosePorts(rec, adopt !== undefined);
+      rec = ported;
       progress(
         2,
         STEPS,
@@ -172,6 +173,7 @@ export class WorkspaceManager {
       }
       const made = await provider.create({
         spec: rec.spec,
+        sshNodePort: ported.sshPort,
         nodeFolder: rec.nodeFolder,
         labels: { [AGENT_HOME_LABEL]: this.opts.home },
         ssh: { binary: SSHD_BINARY, configPath: SSHD_CONFIG, bring: () => packNodeSshd(this.opts.home, SSHD_CONFIG) },
@@ -211,16 +213,19 @@ export class WorkspaceManager {
   }
 
   /**
-   * Node ports for the service ports of a container about to be made, remembered in the record
-   * (so a later create of the same workspace keeps them). An adopted container already has its
-   * bindings: its remembered ports stand.
+   * Node ports for the SSH server and the service ports of a workspace about to be made,
+   * remembered in the record (so a later create of the same workspace keeps them). An adopted
+   * one already has its bindings: its remembered ports stand.
    */
-  private async choosePorts(rec: WorkspaceRecord, adopting: boolean): Promise<WorkspaceRecord> {
+  private async choosePorts(rec: WorkspaceRecord, adopting: boolean): Promise<WorkspaceRecord & { sshPort: number }> {
     const wanted = (rec.spec.services ?? []).flatMap((s) => (s.port !== undefined ? [s.port] : []));
     const remembered = rec.servicePorts ?? {};
-    if (adopting && wanted.every((p) => remembered[String(p)] !== undefined)) return rec;
-    const choices = await choosePorts(wanted, remembered, this.opts.portProbe ?? nodePortProbe);
-    const next = { ...rec, servicePorts: portMap(choices) };
+    if (adopting && rec.sshPort !== undefined && wanted.every((p) => remembered[String(p)] !== undefined))
+      return { ...rec, sshPort: rec.sshPort };
+    const probe = this.opts.portProbe ?? nodePortProbe;
+    const choices = await choosePorts(wanted, remembered, probe);
+    const sshPort = await chooseSshPort(rec.sshPort, choices, probe);
+    const next = { ...rec, sshPort, servicePorts: portMap(choices) };
     this.store.put(next);
     this.serviceHooks?.portsChosen(rec.spec.name, workspacePaths(this.opts.home, rec.spec.name).dir, rec.spec, choices);
     return next;
@@ -380,7 +385,8 @@ export class WorkspaceManager {
   private async infoOf(rec: WorkspaceRecord): Promise<WorkspaceInfo> {
     const view = await providerView(this.opts.providers, rec);
     const info = workspaceInfo(rec, view, this.creating.has(rec.spec.name));
-    // The engine may publish a new port after a restart of the engine or the container.
+    // A provider may publish SSH elsewhere than recorded: QEMU moves it off a port taken since,
+    // and a container made before the agent chose the port got it from the engine.
     if (info.ssh && info.ssh.port !== rec.sshPort && !this.creating.has(rec.spec.name)) {
       const fresh = this.store.get(rec.spec.name);
       if (fresh) this.store.put({ ...fresh, sshPort: info.ssh.port });

@@ -11,12 +11,17 @@ export function portTakenError(err: unknown, name: string, rec: WorkspaceRecord)
   const taken = err.nodePort;
   const guestPort = Object.entries(rec.servicePorts ?? {}).find(([, n]) => n === taken)?.[0];
   const service = rec.spec.services?.find((s) => String(s.port) === guestPort)?.name;
+  const where = service
+    ? ` (where service ${service} is published)`
+    : taken === rec.sshPort
+      ? ` (where the workspace's SSH server is published)`
+      : '';
   return new AgentError(
     'PROVIDER_ERROR',
-    `Workspace ${name} cannot start: port ${taken} on the node's 127.0.0.1${service ? ` (where service ${service} is published)` : ''} is taken by another process`,
+    `Workspace ${name} cannot start: port ${taken} on the node's 127.0.0.1${where} is taken by another process`,
     {
       provider: rec.provider,
-      hint: `Stop what listens on 127.0.0.1:${taken} on the node, or remove the workspace and create it again to get another port.`,
+      hint: `Stop what listens on 127.0.0.1:${taken} on the node, or make the workspace again with another free port: \`vendetta workspace up --recreate\` (it keeps the workspace folder; the rest of the ${rec.provider} workspace is made anew).`,
       cause: err,
     },
   );

@@ -23,7 +23,10 @@ export interface WorkspaceRecord {
   providerId?: string;
   /** The cluster member the engine placed it on (an LXD cluster), as last seen. */
   member?: string;
-  /** Last published SSH port seen (the provider's answer wins). */
+  /**
+   * The SSH server's node port on 127.0.0.1: chosen by the agent before the provider makes the
+   * workspace, kept across stop/start and agent restarts; the provider's answer wins when it differs.
+   */
   sshPort?: number;
   hostKey: WorkspaceHostKey;
   /** The private host key on the node (0600). */

@@ -99,7 +99,6 @@ export async function discardContainer(
   // The next create's spec wins (a cut-short create), so a new provider is taken too.
   const next: WorkspaceRecord = { ...rec, spec, provider: spec.provider, phase: 'creating' };
   delete next.providerId;
-  delete next.sshPort;
   delete next.login;
   deps.store.put(next);
   deps.logger.info('workspace container removed to be made again', { workspace: name });

@@ -193,14 +193,54 @@ describe('workspaces on a real Docker engine, through the built agent', function
     );
   });
 
-  it('keeps a file written inside across stop and start; create twice makes one container', async () => {
+  it('keeps a file written inside and its SSH node port across stop and start; a port taken meanwhile is a clear refusal; create twice makes one container', async () => {
     const first = await create(spec('beta'));
+    const sshPort = first.ssh!.port;
+    const inspected = (await dockerd!.engine.json(dockerCalls.containerInspect(first.providerId!))).value as {
+      HostConfig: { PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> };
+    };
+    assert.deepEqual(
+      inspected.HostConfig.PortBindings['22/tcp'],
+      [{ HostIp: '127.0.0.1', HostPort: String(sshPort) }],
+      'the agent chose the node port, not the engine',
+    );
     assert.equal(ssh(first, 'echo kept > /root/inside.txt && echo shared > /workspaces/beta/out.txt').status, 0);
     assert.equal(readFileSync(join(first.nodeFolder, 'out.txt'), 'utf8'), 'shared\n');
     const stopped = await agent.conn.sendRequest(StopWorkspace, { name: 'beta' });
     assert.deepEqual([stopped.state, stopped.ssh], ['stopped', null]);
+    // Something else on the node takes the port while the workspace is stopped.
+    const squatter = spawn(
+      'nsenter',
+      [
+        ...dockerd!.nsenter.slice(1, -1),
+        '--',
+        process.execPath,
+        '-e',
+        `require('net').createServer().listen(${sshPort}, '127.0.0.1', () => console.log('listening'))`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        squatter.stdout.once('data', () => resolve());
+        squatter.once('exit', (code) => reject(new Error(`the listener exited ${code}`)));
+      });
+      const refused = await refusal(agent.conn.sendRequest(StartWorkspace, { name: 'beta' }));
+      assert.equal(
+        refused.message,
+        `Workspace beta cannot start: port ${sshPort} on the node's 127.0.0.1 (where the workspace's SSH server is published) is taken by another process`,
+      );
+      assert.match(refused.data.hint ?? '', /vendetta workspace up --recreate/);
+    } finally {
+      if (squatter.exitCode === null && squatter.signalCode === null) {
+        const exited = new Promise((r) => squatter.once('exit', r));
+        squatter.kill('SIGKILL');
+        await exited;
+      }
+    }
     const started = await agent.conn.sendRequest(StartWorkspace, { name: 'beta' });
     assert.equal(started.state, 'running');
+    assert.equal(started.ssh?.port, sshPort, 'the same node port after stop and start');
     assert.equal(started.ssh?.hostKey.publicKey, first.ssh?.hostKey.publicKey);
     assert.equal(ssh(started, 'cat /root/inside.txt').stdout, 'kept\n');
     const again = await create(spec('beta'));
@@ -235,6 +275,7 @@ describe('workspaces on a real Docker engine, through the built agent', function
       nodeFolder,
       labels: { 'dev.vendetta.agent-home': home!.home },
       command: ['/usr/sbin/sshd', '-D', '-e', '-f', '/etc/vendetta/sshd_config'],
+      sshNodePort: 47022, // the engine's namespace is this suite's own: nothing else listens there
     });
     const made = (await dockerd!.engine.json(dockerCalls.containerCreate('vendetta-gamma', body))).value as {
       Id: string;
@@ -242,6 +283,7 @@ describe('workspaces on a real Docker engine, through the built agent', function
     const info = await create(spec('gamma'));
     assert.equal(info.providerId, made.Id);
     assert.equal(info.state, 'running');
+    assert.equal(info.ssh?.port, 47022, 'an adopted container keeps its bindings, and the agent reports them');
     assert.equal(ssh(info, 'hostname').stdout, 'gamma\n');
     assert.equal((await containers('gamma')).length, 1);
     // A container of that name that is not ours — unlabelled, or another agent's — is never touched.
@@ -251,6 +293,7 @@ describe('workspaces on a real Docker engine, through the built agent', function
       nodeFolder,
       labels: { 'dev.vendetta.agent-home': '/home/someone-else/.vendetta-agent' },
       command: ['/bin/true'],
+      sshNodePort: 47023,
     });
     const theirs = (await dockerd!.engine.json(dockerCalls.containerCreate('vendetta-eps', foreign))).value as {
       Id: string;
@@ -292,8 +335,9 @@ describe('workspaces on a real Docker engine, through the built agent', function
     agent = await attach();
     const after = await agent.conn.sendRequest(ListWorkspaces, {});
     assert.deepEqual(
-      after.map((w) => [w.name, w.state]),
-      before.map((w) => [w.name, w.state]),
+      after.map((w) => [w.name, w.state, w.ssh?.port]),
+      before.map((w) => [w.name, w.state, w.ssh?.port]),
+      'the same workspaces, states and SSH node ports',
     );
     const alpha = after.find((w) => w.name === 'alpha')!;
     assert.equal(ssh(alpha, 'cat /workspaces/alpha/hello.txt').stdout, 'hello from the node\n');

@@ -168,6 +168,8 @@ export interface ContainerCreateInput {
   command: string[];
   /** The SSH server the agent brought: its node folder, mounted read-only. */
   brought?: { nodeDir: string; mountPath: string };
+  /** The node port of the SSH server, on the node's loopback (the agent chose it). */
+  sshNodePort: number;
   /** Service ports, published on the node's loopback at fixed node ports. */
   ports?: Array<{ guestPort: number; nodePort: number }>;
 }
@@ -175,15 +177,15 @@ export interface ContainerCreateInput {
 /**
  * The container: the image's files, our SSH server as its only process (sshd runs as root and
  * drops to the login user per session, so no `User`), the project bind-mounted, port 22 published
- * on the node's loopback only (HostPort '' lets the engine pick a free one), limits, labels, and
- * restarted with the engine unless someone stopped it. Service ports get fixed node ports (the
- * agent chose them; Docker fixes bindings at create), so they stay the same across restarts.
+ * on the node's loopback only, limits, labels, and restarted with the engine unless someone
+ * stopped it. SSH and service ports get the node ports the agent chose (Docker fixes bindings at
+ * create), so they stay the same across stops, starts and engine restarts.
  */
 export function containerCreateBody(input: ContainerCreateInput): Record<string, unknown> {
   const { spec, nodeFolder, labels, command } = input;
   const d = spec.docker;
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {
-    [SSH_PORT]: [{ HostIp: '127.0.0.1', HostPort: '' }],
+    [SSH_PORT]: [{ HostIp: '127.0.0.1', HostPort: String(input.sshNodePort) }],
   };
   const exposed: Record<string, object> = { [SSH_PORT]: {} };
   for (const p of input.ports ?? []) {

@@ -156,6 +156,7 @@ export class DockerProvider implements WorkspaceProvider {
       nodeFolder: req.nodeFolder,
       labels: req.labels,
       command,
+      sshNodePort: req.sshNodePort,
       ...(brought ? { brought } : {}),
       ...(req.ports ? { ports: req.ports } : {}),
     });

@@ -1,7 +1,6 @@
 /** Workspaces as LXD (or Incus) system containers, through the REST API on the node's socket. */
 import { AgentError } from '../../errors';
 import { WORKSPACE_LABEL } from '../../protocol';
-import { nodePortProbe, type PortProbe } from '../../services/ports';
 import {
   NodePortTakenError,
   type CallOptions,
@@ -39,7 +38,6 @@ export class LxcProvider implements WorkspaceProvider {
 
   constructor(
     readonly client: LxdClient,
-    private readonly ports: PortProbe = nodePortProbe,
     private readonly agentIds: { uid: number; gid: number } = {
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
@@ -85,7 +83,7 @@ export class LxcProvider implements WorkspaceProvider {
           workspaceFolder: req.spec.workspaceFolder,
           env: req.spec.env,
           labels: req.labels,
-          sshNodePort: await this.ports.anyFree(),
+          sshNodePort: req.sshNodePort,
           ports: req.ports ?? [],
           mapping: await this.folderMapping(),
           // On a cluster the ports are wired once LXD has placed the instance (cluster.ts).

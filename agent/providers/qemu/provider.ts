@@ -107,7 +107,7 @@ export class QemuProvider implements WorkspaceProvider {
       );
       writePending(files.pending, req.seedFiles);
       const ports: VmPorts = {
-        ssh: await nodePortProbe.anyFree(),
+        ssh: req.sshNodePort,
         control: await nodePortProbe.anyFree(),
         services: req.ports ?? [],
       };

@@ -188,12 +188,13 @@ describe('the docker provider describes its calls as data', () => {
     authorizedKeys: ['ssh-ed25519 AAAA'],
   };
 
-  it('creates the container with limits, loopback-only SSH port, bind mount, labels and our sshd', () => {
+  it("creates the container with limits, the SSH port at the agent's node port on loopback only, bind mount, labels and our sshd", () => {
     const body = containerCreateBody({
       spec,
       nodeFolder: '/home/u/.vendetta-agent/workspaces/shop/src',
       labels: { 'dev.vendetta.agent-home': '/h', [WORKSPACE_LABEL]: 'spoof' },
       command: ['/usr/sbin/sshd', '-D', '-e'],
+      sshNodePort: 41022,
     });
     assert.deepEqual(body, {
       Image: 'vendetta/debian:bookworm',
@@ -206,7 +207,7 @@ describe('the docker provider describes its calls as data', () => {
       ExposedPorts: { '22/tcp': {} },
       HostConfig: {
         Mounts: [{ Type: 'bind', Source: '/home/u/.vendetta-agent/workspaces/shop/src', Target: '/workspaces/shop' }],
-        PortBindings: { '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+        PortBindings: { '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '41022' }] },
         RestartPolicy: { Name: 'unless-stopped' },
         NanoCpus: 1_500_000_000,
         Memory: 2 * 1024 ** 3,
@@ -219,6 +220,7 @@ describe('the docker provider describes its calls as data', () => {
       nodeFolder: '/n',
       labels: {},
       command: ['/s'],
+      sshNodePort: 41022,
     });
     assert.deepEqual(Object.keys(bare.HostConfig as object), ['Mounts', 'PortBindings', 'RestartPolicy']);
   });
@@ -229,6 +231,7 @@ describe('the docker provider describes its calls as data', () => {
       nodeFolder: '/n',
       labels: {},
       command: ['/l'],
+      sshNodePort: 41022,
       brought: { nodeDir: '/home/a/.vendetta-agent/sshd/abc', mountPath: '/.vendetta/sshd' },
     });
     assert.deepEqual((body.HostConfig as { Mounts: unknown[] }).Mounts[1], {

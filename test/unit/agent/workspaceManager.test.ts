@@ -574,4 +574,55 @@ describe('the agent keeps its workspaces in step with the provider', () => {
       return true;
     });
   });
+
+  it('chooses the SSH node port itself and keeps it across creates, stop/start and a restart; a taken one is moved only by a recreate', async () => {
+    const taken = new Set<number>();
+    const offers = [port, 45022];
+    const probe = { isFree: async (p: number) => !taken.has(p), anyFree: async () => offers.shift() ?? 45099 };
+    const make = () =>
+      new WorkspaceManager({
+        home,
+        stateDir: join(home, 'state'),
+        logger: nullLogger,
+        providers: () => provider,
+        portProbe: probe,
+      });
+    const asked: number[] = [];
+    const create = provider.create.bind(provider);
+    provider.create = (req) => (asked.push(req.sshNodePort), create(req));
+    const saved = () =>
+      (
+        JSON.parse(readFileSync(workspaceStateFile(join(home, 'state')), 'utf8')) as {
+          workspaces: Record<string, { sshPort?: number }>;
+        }
+      ).workspaces.keep?.sshPort;
+    const m = make();
+    assert.equal((await m.create(spec('keep'))).ssh?.port, port);
+    assert.deepEqual([asked, saved()], [[port], port]);
+    await m.stop('keep');
+    assert.equal((await m.start('keep')).ssh?.port, port);
+    const restarted = make();
+    assert.equal((await restarted.create(spec('keep'))).ssh?.port, port);
+    assert.deepEqual(asked, [port], 'a made workspace is not made again');
+    await restarted.create(spec('keep'), undefined, true);
+    assert.deepEqual(asked, [port, port], 'a recreate keeps a port that is still free');
+    taken.add(port);
+    await restarted.stop('keep');
+    provider.start = async () => {
+      throw new NodePortTakenError(port, `the runtime could not bind ${port}`);
+    };
+    await assert.rejects(restarted.start('keep'), (err: unknown) => {
+      assert.ok(err instanceof AgentError);
+      assert.equal(
+        err.message,
+        `Workspace keep cannot start: port ${port} on the node's 127.0.0.1 (where the workspace's SSH server is published) is taken by another process`,
+      );
+      assert.match(err.hint ?? '', /vendetta workspace up --recreate/);
+      return true;
+    });
+    assert.equal(saved(), port, 'a refused start keeps the port: nothing moves behind the user');
+    delete (provider as Partial<FakeProvider>).start;
+    await restarted.create(spec('keep'), undefined, true);
+    assert.deepEqual(asked, [port, port, 45022], 'the recreate moved the taken port');
+  });
 });

@@ -115,7 +115,13 @@ describe('devcontainer.json container options: mounts, runArgs, privileged, capA
         },
       },
     };
-    const body = containerCreateBody({ spec, nodeFolder: '/n', labels: {}, command: ['/usr/sbin/sshd', '-D'] }) as {
+    const body = containerCreateBody({
+      spec,
+      nodeFolder: '/n',
+      labels: {},
+      command: ['/usr/sbin/sshd', '-D'],
+      sshNodePort: 41022,
+    }) as {
       HostConfig: Record<string, unknown>;
       Labels: Record<string, string>;
     };

@@ -25,7 +25,7 @@ import {
   ServiceLogFiles,
 } from '../../../../agent/services/logFiles';
 import { takenNodePort } from '../../../../agent/providers/docker/parse';
-import { choosePorts, nodePortProbe, portMap, type PortProbe } from '../../../../agent/services/ports';
+import { choosePorts, chooseSshPort, nodePortProbe, portMap, type PortProbe } from '../../../../agent/services/ports';
 import { newRunId, sweepArgv, wrappedArgv } from '../../../../agent/services/processControl';
 import { readServicesRecord, servicesStateFile, writeServicesRecord } from '../../../../agent/services/state';
 
@@ -212,6 +212,14 @@ describe('agent services: node ports', () => {
       c.map((x) => x.nodePort),
       [5000, 5001],
     );
+  });
+
+  it("gives the SSH server its remembered port while free and no service's, else a free one no service has", async () => {
+    const services = [{ guestPort: 3000, nodePort: 41000 }];
+    assert.equal(await chooseSshPort(45022, services, fake([], [])), 45022);
+    assert.equal(await chooseSshPort(45022, services, fake([45022], [41000, 45023])), 45023);
+    assert.equal(await chooseSshPort(41000, services, fake([], [45024])), 45024);
+    assert.equal(await chooseSshPort(undefined, services, fake([], [45025])), 45025);
   });
 
   it("finds the taken node port in Docker's refusal to start", () => {

@@ -198,11 +198,12 @@ describe('agent services: Docker port bindings', () => {
       nodeFolder: '/n',
       labels: {},
       command: ['/usr/sbin/sshd'],
+      sshNodePort: 41022,
       ports: [{ guestPort: 3000, nodePort: 41000 }],
     }) as { ExposedPorts: object; HostConfig: { PortBindings: object } };
     assert.deepEqual(body.ExposedPorts, { '22/tcp': {}, '3000/tcp': {} });
     assert.deepEqual(body.HostConfig.PortBindings, {
-      '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }],
+      '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '41022' }],
       '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '41000' }],
     });
   });
