@@ -14,7 +14,6 @@ import {
   type WorkspaceInfo,
   type WorkspaceSpec,
 } from '../protocol';
-import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import { choosePorts, chooseSshPort, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
 import { providerView, workspaceInfo } from './info';
@@ -39,7 +38,7 @@ import { missing, mountRefusal, notFound, otherProvider, outdated } from './refu
 import { discardContainer, forgetWorkspace, removeWorkspace, type TeardownDeps } from './teardown';
 import { syncTarget } from './syncTarget';
 import { AGENT_HOME_LABEL, findOwn, reconcileAll } from './reconcile';
-import { bringUp, STEPS, type Progress } from './bringUp';
+import { bringUp, STEPS, type BringUpDeps, type Progress } from './bringUp';
 import type { IdleCandidate } from './idleWatch';
 import { applyGitIdentity } from './gitIdentity';
 
@@ -144,7 +143,7 @@ export class WorkspaceManager {
             rec = { ...rec, sshdConfig };
             this.store.put(rec);
           }
-          return await this.bringUp(provider, rec, now, progress, true, signal);
+          return await bringUp(this.bringUpDeps(), provider, rec, now, progress, true, signal);
         }
         this.opts.logger.warn('workspace container was removed outside the agent; making it again', {
           workspace: spec.name,
@@ -197,7 +196,7 @@ export class WorkspaceManager {
         await provider.stop(made.providerId, { signal });
         ws = (await provider.inspect(made.providerId, { signal })) ?? made;
       }
-      return await this.bringUp(provider, rec, ws, progress, false, signal);
+      return await bringUp(this.bringUpDeps(), provider, rec, ws, progress, false, signal);
     } catch (err) {
       // A config that cannot work leaves nothing behind; anything else keeps the record so
       // the next create (or remove) finds what was made.
@@ -279,21 +278,13 @@ export class WorkspaceManager {
     return this.store.all().map((r) => r.spec.name);
   }
 
-  /** Starts the workspace if needed, sets up its login user, waits for its sshd, marks it ready. */
-  private bringUp(
-    provider: WorkspaceProvider,
-    rec: WorkspaceRecord,
-    ws: ProviderWorkspace,
-    progress: Progress,
-    refreshRootKeys: boolean,
-    signal?: AbortSignal,
-  ): Promise<WorkspaceInfo> {
-    const deps = {
+  /** What bringUp (start if needed, login user, wait for sshd, mark ready) needs of the manager. */
+  private bringUpDeps(): BringUpDeps {
+    return {
       logger: this.opts.logger,
       save: (r: WorkspaceRecord) => this.store.put(r),
       ...(this.opts.sshReadyTimeoutMs !== undefined ? { sshReadyTimeoutMs: this.opts.sshReadyTimeoutMs } : {}),
     };
-    return bringUp(deps, provider, rec, ws, progress, refreshRootKeys, signal);
   }
 
   start(name: string, progress: Progress = () => undefined, signal?: AbortSignal): Promise<WorkspaceInfo> {
@@ -303,7 +294,7 @@ export class WorkspaceManager {
       const provider = this.opts.providers(rec.provider);
       const ws = rec.providerId ? await provider.inspect(rec.providerId, { signal }) : undefined;
       if (!ws) throw missing(rec);
-      return this.bringUp(provider, rec, ws, progress, false, signal);
+      return bringUp(this.bringUpDeps(), provider, rec, ws, progress, false, signal);
     });
   }
 
@@ -378,7 +369,7 @@ export class WorkspaceManager {
       home: this.opts.home,
       logger: this.opts.logger,
       exclusive: (name, fn) => this.exclusive(name, fn),
-      restart: (rec, provider, ws) => this.bringUp(provider, rec, ws, () => undefined, false),
+      restart: (rec, provider, ws) => bringUp(this.bringUpDeps(), provider, rec, ws, () => undefined, false),
     });
   }
 

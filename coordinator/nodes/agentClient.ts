@@ -24,6 +24,21 @@ export interface AgentCommand {
   kill(): void;
 }
 
+/** A typed request to an agent: a RequestType with its params, or a RequestType0. */
+export interface AgentRequest {
+  <P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
+  <R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
+}
+
+/** What an implementation of AgentRequest sees: any request type, and the arguments after it. */
+export type UntypedAgentRequest = (
+  type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>,
+  ...args: unknown[]
+) => Promise<unknown>;
+
+/** One untyped implementation behind the typed overloads (the types check what callers pass). */
+export const agentRequest = (impl: UntypedAgentRequest): AgentRequest => impl as AgentRequest;
+
 export interface AgentClient {
   readonly nodeName: string;
   readonly state: LinkState;
@@ -41,8 +56,7 @@ export interface AgentClient {
    * NODE_UNREACHABLE when the link cannot be made or dies while the request is in flight (the
    * next request reconnects), AGENT_ERROR for an error the agent returned.
    */
-  request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
-  request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
+  readonly request: AgentRequest;
 
   /**
    * Runs the installed agent bundle with `args` beside the daemon (an exec channel on the pooled

@@ -4,14 +4,7 @@
  * the version check and the mapping of failures to VendettaErrors live here once.
  */
 import type { Readable, Writable } from 'node:stream';
-import {
-  createMessageConnection,
-  ResponseError,
-  type CancellationToken,
-  type MessageConnection,
-  type RequestType,
-  type RequestType0,
-} from 'vscode-jsonrpc/node';
+import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
 import {
   AGENT_PROTOCOL_VERSION,
   AgentErrorCodes,
@@ -22,6 +15,7 @@ import {
   type LogParams,
 } from '../../agent/protocol';
 import { VendettaError } from '../errors';
+import { agentRequest, type AgentRequest, type UntypedAgentRequest } from './agentClient';
 import { VERSION } from '../version';
 import { FrameError, FrameReader, FRAME_LIMITS } from '../../common/rpc/frameReader';
 import { FrameWriter } from '../../common/rpc/frameWriter';
@@ -137,12 +131,7 @@ export class AgentSession {
     }
   }
 
-  request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
-  request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
-  async request(
-    type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>,
-    ...args: unknown[]
-  ): Promise<unknown> {
+  readonly request: AgentRequest = agentRequest(async (type, ...args) => {
     if (this.closedError) throw this.closedError;
     // vscode-jsonrpc leaves a request pending when the stream closes (it rejects only on
     // dispose): race it against our own error. One rejecter per request, dropped when it settles.
@@ -151,14 +140,14 @@ export class AgentSession {
     const seq = ++this.sentCount;
     this.inFlight.set(seq, failRequest);
     try {
-      const call = (this.connection.sendRequest as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...args);
+      const call = (this.connection.sendRequest as UntypedAgentRequest)(type, ...args);
       return await Promise.race([call, closed]);
     } catch (err) {
       throw this.closedError ?? this.mapError(err);
     } finally {
       this.inFlight.delete(seq);
     }
-  }
+  });
 
   dispose(): void {
     this.markClosed('the session was closed');

@@ -7,15 +7,23 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
-import type { CancellationToken, NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { AgentErrorData, InitializeResult } from '../../agent/protocol';
+import type { NotificationType } from 'vscode-jsonrpc';
+import type { InitializeResult } from '../../agent/protocol';
+import { shellExitCode } from '../../common/process/exitCode';
 import { VendettaError } from '../errors';
 import type { Logger } from '../log';
 import { RetrySchedule, type BackoffOptions } from '../ssh/backoff';
 import { describeNetworkError } from '../ssh/tcp';
-import type { AgentClient, AgentCommand, Disposable, LinkState } from './agentClient';
+import {
+  agentRequest,
+  type AgentClient,
+  type AgentCommand,
+  type AgentRequest,
+  type Disposable,
+  type LinkState,
+  type UntypedAgentRequest,
+} from './agentClient';
 import { AgentSession } from './agentSession';
 import { NotificationFanout } from './notificationFanout';
 
@@ -63,19 +71,14 @@ export class LocalAgentClient implements AgentClient {
     return this.connecting;
   }
 
-  request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
-  request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
-  async request(
-    type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>,
-    ...args: unknown[]
-  ): Promise<unknown> {
+  readonly request: AgentRequest = agentRequest(async (type, ...args) => {
     await this.connect();
     const session = this.session;
     if (!session) throw this.lastError ?? this.closedError();
-    const result = await (session.request as (t: unknown, ...a: unknown[]) => Promise<unknown>)(type, ...args);
+    const result = await (session.request as UntypedAgentRequest)(type, ...args);
     this.lastSeen = new Date();
     return result;
-  }
+  });
 
   onStateChange(listener: (state: LinkState, error?: VendettaError) => void): Disposable {
     this.listeners.add(listener);
@@ -108,7 +111,7 @@ export class LocalAgentClient implements AgentClient {
     // An EPIPE on stdin (the command exited early) is reported through its exit code and stderr.
     child.stdin.on('error', () => undefined);
     const exit = new Promise<number>((resolve) => {
-      child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 255)));
+      child.once('close', (code, signal) => resolve(shellExitCode(code, signal)));
     });
     return {
       stdin: child.stdin,

@@ -62,14 +62,7 @@ export async function diagnoseLocal(client: AgentClient, agentBundle: string): P
       elapsedMs: Date.now() - t0,
     });
   } catch (err) {
-    const e = toVendettaError(err);
-    steps.push({
-      name: 'agent',
-      ok: false,
-      detail: e.message,
-      hint: e.hint ?? "The coordinator log has the agent's output.",
-      elapsedMs: Date.now() - t0,
-    });
+    steps.push(failedStep('agent', err, "The coordinator log has the agent's output.", t0));
     return steps;
   }
   t0 = Date.now();
@@ -77,14 +70,13 @@ export async function diagnoseLocal(client: AgentClient, agentBundle: string): P
     const info = checkNodeInfo(await client.request(GetNodeInfo), client.nodeName);
     steps.push(...providerSteps(info, Date.now() - t0));
   } catch (err) {
-    const e = toVendettaError(err);
-    steps.push({
-      name: 'providers',
-      ok: false,
-      detail: e.message,
-      hint: e.hint ?? 'The coordinator log has the details.',
-      elapsedMs: Date.now() - t0,
-    });
+    steps.push(failedStep('providers', err, 'The coordinator log has the details.', t0));
   }
   return steps;
+}
+
+/** A step that failed with `err`: its message, and its hint or `fallbackHint`. */
+function failedStep(name: string, err: unknown, fallbackHint: string, startedAt: number) {
+  const e = toVendettaError(err);
+  return { name, ok: false, detail: e.message, hint: e.hint ?? fallbackHint, elapsedMs: Date.now() - startedAt };
 }

@@ -8,7 +8,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
-import type { AgentErrorData, InitializeResult } from '../../agent/protocol';
+import type { InitializeResult } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { agentBundlePath, type HomePaths } from '../home';
 import type { Logger } from '../log';
@@ -19,12 +19,20 @@ import { readLocalBundle } from '../ssh/localBundle';
 import type { ProvidedRuntime, RuntimeChoice } from '../ssh/provideRuntime';
 import { shellCommand } from '../ssh/shellQuote';
 import type { SshNodeTarget } from '../ssh/target';
-import type { AgentClient, AgentCommand, Disposable, LinkState } from './agentClient';
+import {
+  agentRequest,
+  type AgentClient,
+  type AgentCommand,
+  type AgentRequest,
+  type Disposable,
+  type LinkState,
+  type UntypedAgentRequest,
+} from './agentClient';
 import { AgentEndpoints, endpointKey, endpointsFile } from './agentEndpoints';
 import { openNodeLink, type NodeLink } from './nodeLink';
 import { NotificationFanout } from './notificationFanout';
 import { openAgentSession, type OpenedSession } from './openAgentSession';
-import type { CancellationToken, NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { NotificationType } from 'vscode-jsonrpc';
 
 export interface SshAgentClientOptions {
   paths: HomePaths;
@@ -120,25 +128,17 @@ export class SshAgentClient implements AgentClient {
     return this.stats.runtimeProvided;
   }
 
-  request<P, R>(type: RequestType<P, R, AgentErrorData>, params: P, token?: CancellationToken): Promise<R>;
-  request<R>(type: RequestType0<R, AgentErrorData>, token?: CancellationToken): Promise<R>;
-  async request(
-    type: RequestType<unknown, unknown, AgentErrorData> | RequestType0<unknown, AgentErrorData>,
-    ...args: unknown[]
-  ): Promise<unknown> {
+  readonly request: AgentRequest = agentRequest(async (type, ...args) => {
     const s = await this.ensureSession();
     try {
-      const result = await (s.attached.agent.request as (t: unknown, ...a: unknown[]) => Promise<unknown>)(
-        type,
-        ...args,
-      );
+      const result = await (s.attached.agent.request as UntypedAgentRequest)(type, ...args);
       this.lastSeen = new Date();
       return result;
     } catch (err) {
       // The session's own error says "closed"; the link knows why (keep-alive timeout, reset…).
       throw s.lost ?? this.link?.lost ?? err;
     }
-  }
+  });
 
   async connect(): Promise<InitializeResult> {
     return (await this.ensureSession()).attached.info;

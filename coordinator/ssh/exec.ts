@@ -1,6 +1,6 @@
 /** Running one command on a node over an exec channel of an open connection. */
-import { constants } from 'node:os';
 import type { Client, ClientChannel } from 'ssh2';
+import { shellExitCode } from '../../common/process/exitCode';
 import { VendettaError } from '../errors';
 
 export interface ExecResult {
@@ -75,17 +75,12 @@ export async function execCollect(
   });
 }
 
-/** The channel's exit status once it closes, as a shell reports it: 128 + the signal's number when killed, 255 when unknown. */
+/** The channel's exit status once it closes, as a shell reports it (shellExitCode). */
 export function exitStatus(channel: ClientChannel): Promise<number> {
   return new Promise<number>((resolve) => {
     let status: number | undefined;
     channel.once('exit', (code: number | null, signal?: string) => {
-      status =
-        typeof code === 'number'
-          ? code
-          : signal
-            ? 128 + (constants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0)
-            : 255;
+      status = shellExitCode(code, signal);
     });
     channel.once('close', () => resolve(status ?? 255));
   });

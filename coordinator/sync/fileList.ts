@@ -102,29 +102,16 @@ export async function statFiles(root: string, paths: readonly string[]): Promise
       const abs = join(root, ...path.split('/'));
       try {
         const st = await lstat(abs, { bigint: true });
-        if (st.isFile()) {
-          out[i] = {
-            path,
-            abs,
-            kind: 'file',
-            size: Number(st.size),
-            mtimeMs: Number(st.mtimeNs / 1000n) / 1000,
-            mtimeNs: st.mtimeNs,
-            mode: Number(st.mode & 0o7777n),
-          };
-        } else if (st.isSymbolicLink()) {
-          const linkTarget = await readlink(abs);
-          out[i] = {
-            path,
-            abs,
-            kind: 'symlink',
-            size: Number(st.size),
-            mtimeMs: Number(st.mtimeNs / 1000n) / 1000,
-            mtimeNs: st.mtimeNs,
-            mode: 0o777,
-            linkTarget,
-          };
-        }
+        const seen = {
+          path,
+          abs,
+          size: Number(st.size),
+          mtimeMs: Number(st.mtimeNs / 1000n) / 1000,
+          mtimeNs: st.mtimeNs,
+        };
+        if (st.isFile()) out[i] = { ...seen, kind: 'file', mode: Number(st.mode & 0o7777n) };
+        else if (st.isSymbolicLink())
+          out[i] = { ...seen, kind: 'symlink', mode: 0o777, linkTarget: await readlink(abs) };
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // Listed by git but deleted (or replaced by a folder) since: nothing to send.

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { Client, type ClientChannel } from 'ssh2';
+import { shellExitCode } from '../../common/process/exitCode';
 import { VendettaError } from '../errors';
 import { hostKeyAlgorithmsFor } from '../ssh/fingerprint';
 import { KnownHosts } from '../ssh/knownHosts';
@@ -127,7 +128,7 @@ export function execStreaming(client: Client, command: string, io: ExecIo): Prom
       }
       let code: number | undefined;
       ch.on('exit', (c: number | null, signal?: string) => {
-        code = typeof c === 'number' ? c : signal ? 128 + (SIGNALS[signal] ?? 0) : 255;
+        code = shellExitCode(c, signal);
       });
       ch.pipe(io.stdout, { end: false });
       ch.stderr.pipe(io.stderr, { end: false });
@@ -172,19 +173,3 @@ export function execCollect(
     });
   });
 }
-
-const SIGNALS: Record<string, number> = {
-  HUP: 1,
-  INT: 2,
-  QUIT: 3,
-  ILL: 4,
-  ABRT: 6,
-  FPE: 8,
-  KILL: 9,
-  SEGV: 11,
-  PIPE: 13,
-  ALRM: 14,
-  TERM: 15,
-  USR1: 10,
-  USR2: 12,
-};

@@ -23,6 +23,7 @@ import {
   type WorkspaceFile,
   type WorkspaceProvider,
 } from '../contract';
+import { specFor } from '../specFor';
 import { containerCreateBody, dockerCalls } from './api';
 import { EngineClient, EngineHttpError } from './engine';
 import { dockerExec } from './exec';
@@ -335,15 +336,7 @@ export class DockerProvider implements WorkspaceProvider {
   }
 }
 
-/** The spec of a docker workspace; any other reaching this provider is the agent's mistake. */
-function dockerSpec(spec: WorkspaceSpec): DockerWorkspaceSpec {
-  if (spec.provider === 'docker') return spec;
-  throw new AgentError(
-    'INVALID_PARAMS',
-    `The docker provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`,
-    { provider: 'docker' },
-  );
-}
+const dockerSpec = (spec: WorkspaceSpec): DockerWorkspaceSpec => specFor('docker', spec);
 
 async function* oneChunk(body: Buffer): AsyncGenerator<Buffer> {
   yield body;

@@ -2,16 +2,10 @@
 import { AgentError } from '../../errors';
 import type { LxcWorkspaceSpecMember, WorkspaceSpec } from '../../protocol';
 import type { ProviderCreateRequest } from '../contract';
+import { specFor } from '../specFor';
 import type { LxcSpecPart } from './api';
 
-export function lxcSpec(spec: WorkspaceSpec): LxcWorkspaceSpecMember {
-  if (spec.provider === 'lxc') return spec;
-  throw new AgentError(
-    'INVALID_PARAMS',
-    `The lxc provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`,
-    { provider: 'lxc' },
-  );
-}
+export const lxcSpec = (spec: WorkspaceSpec): LxcWorkspaceSpecMember => specFor('lxc', spec);
 
 export function lxcPart(req: ProviderCreateRequest): LxcSpecPart & { target?: string } {
   return lxcSpec(req.spec).lxc;

@@ -4,31 +4,13 @@
  * image's own ssh service is masked: the workspace's SSH server is ours (its config, its host key).
  */
 import type { SshServerIntent, WorkspaceFile } from '../contract';
+import { SSHD_UNIT, sshdUnitText as sharedUnitText } from '../sshdUnit';
 
-export const SSHD_UNIT = 'vendetta-sshd.service';
 const UNIT_DIR = '/etc/systemd/system';
 
 export function sshdUnitText(ssh: SshServerIntent): string {
-  return [
-    '# Written by the Vendetta agent: the workspace SSH server.',
-    '[Unit]',
-    'Description=Vendetta workspace SSH server',
-    'After=network.target',
-    '',
-    '[Service]',
-    `ExecStart=${ssh.binary} -D -e -f ${ssh.configPath}`,
-    // Debian's sshd wants its privilege-separation folder; /run is a fresh tmpfs on every boot.
-    'RuntimeDirectory=sshd',
-    'RuntimeDirectoryPreserve=yes',
-    // Sessions outlive a restart of the listener (as with Debian's own ssh.service).
-    'KillMode=process',
-    'Restart=always',
-    'RestartSec=1',
-    '',
-    '[Install]',
-    'WantedBy=multi-user.target',
-    '',
-  ].join('\n');
+  // Debian's sshd wants its privilege-separation folder; /run is a fresh tmpfs on every boot.
+  return sharedUnitText(ssh, ['RuntimeDirectory=sshd', 'RuntimeDirectoryPreserve=yes']);
 }
 
 /** A file, or a symbolic link (`target`), put into the instance. */

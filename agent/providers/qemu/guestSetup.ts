@@ -6,31 +6,13 @@
  */
 import { AgentError } from '../../errors';
 import type { WorkspaceFile } from '../contract';
+import { SSHD_UNIT, sshdUnitText } from '../sshdUnit';
 import { PROJECT_TAG } from './argv';
 import { putFileCommand, shellQuote } from './guestCommand';
 import type { GuestConnection } from './guestSsh';
 
-export const SSHD_UNIT = 'vendetta-sshd.service';
-
 export function sshdUnit(ssh: { binary: string; configPath: string }): string {
-  return [
-    '[Unit]',
-    'Description=Vendetta workspace SSH server',
-    'After=network.target',
-    '',
-    '[Service]',
-    'ExecStartPre=/bin/mkdir -p /run/sshd',
-    `ExecStart=${ssh.binary} -D -e -f ${ssh.configPath}`,
-    'ExecReload=/bin/kill -HUP $MAINPID',
-    // Sessions stay when the server restarts, as with the distribution's own ssh.service.
-    'KillMode=process',
-    'Restart=always',
-    'RestartSec=1',
-    '',
-    '[Install]',
-    'WantedBy=multi-user.target',
-    '',
-  ].join('\n');
+  return sshdUnitText(ssh, ['ExecStartPre=/bin/mkdir -p /run/sshd', 'ExecReload=/bin/kill -HUP $MAINPID']);
 }
 
 /** Mounts the project share at the workspace folder unless something is mounted there already. */

@@ -5,6 +5,7 @@
  * the connection is refused. Reconnects on the next call after the connection drops.
  */
 import { Client, type ClientChannel } from 'ssh2';
+import { shellExitCode } from '../../../common/process/exitCode';
 import { AgentError } from '../../errors';
 import type { ExecOptions, ExecResult } from '../contract';
 import { TailBuffer } from '../docker/stream';
@@ -145,7 +146,7 @@ function pump(channel: ClientChannel, opts: ExecOptions): Promise<ExecResult> {
     channel.on('data', (c: Buffer) => (opts.onStdout ? opts.onStdout(c) : out.push(c)));
     channel.stderr.on('data', (c: Buffer) => (opts.onStderr ? opts.onStderr(c) : err.push(c)));
     channel.on('exit', (code: number | null, signal?: string) => {
-      exitCode = typeof code === 'number' ? code : signal ? 128 + (signalNumbers[signal] ?? 0) : 255;
+      exitCode = shellExitCode(code, signal);
     });
     channel.on('close', () => {
       clearTimeout(timer);
@@ -166,18 +167,3 @@ function pump(channel: ClientChannel, opts: ExecOptions): Promise<ExecResult> {
     }
   });
 }
-
-/** SSH names the signal that ended a command; a shell's convention is 128 + its number. */
-const signalNumbers: Record<string, number> = {
-  HUP: 1,
-  INT: 2,
-  QUIT: 3,
-  ILL: 4,
-  ABRT: 6,
-  FPE: 8,
-  KILL: 9,
-  SEGV: 11,
-  PIPE: 13,
-  ALRM: 14,
-  TERM: 15,
-};

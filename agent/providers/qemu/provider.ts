@@ -25,6 +25,7 @@ import {
   type WorkspaceFile,
   type WorkspaceProvider,
 } from '../contract';
+import { specFor } from '../specFor';
 import { accelMessage, chooseAccel } from './accel';
 import { ImageCache, isImageUrl } from './imageDownload';
 import { emulatorArgv, refusedForwardPort, type VmPorts } from './argv';
@@ -365,15 +366,7 @@ function bootOf(q: QemuSettings): VmRecord['boot'] {
   };
 }
 
-/** The spec of a qemu workspace; any other reaching this provider is the agent's mistake. */
-function qemuSpec(spec: WorkspaceSpec): QemuWorkspaceSpec {
-  if (spec.provider === 'qemu') return spec;
-  throw new AgentError(
-    'INVALID_PARAMS',
-    `The qemu provider was handed a ${String((spec as { provider: unknown }).provider)} workspace`,
-    { provider: 'qemu' },
-  );
-}
+const qemuSpec = (spec: WorkspaceSpec): QemuWorkspaceSpec => specFor('qemu', spec);
 
 function requireFile(path: string, what: string): void {
   let ok = false;
