@@ -1,6 +1,7 @@
 /**
  * Wires up everything but the language client: the coordinator client, the Remote Nodes view,
- * its RefreshManager, the commands and the workspace status bar item. Loaded lazily by
+ * its RefreshManager, the commands and the workspace status bar item; in a workspace's remote
+ * window, the extensions its config asks for. Loaded lazily by
  * extension.ts; nothing here talks to the coordinator until the view shows or a command runs.
  */
 import * as vscode from 'vscode';
@@ -13,6 +14,8 @@ import { registerCommands } from './commands/registerCommands';
 import { registerMcpServerProvider, type McpHost } from './mcp/mcpServerProvider';
 import { RemoteOpener, type FolderOpener } from './remote/remoteOpener';
 import { createWorkspaceStatusBar } from './remote/workspaceStatusBar';
+import { currentVendettaWorkspace } from './remote/currentWorkspace';
+import { installPendingExtensions } from './remote/remoteExtensions';
 import { registerWorkspaceFiles } from './sync/showConflicts';
 import { LogFollowers } from './ui/logFollowers';
 import type { TreeElement } from './views/nodes/nodeTreeModel';
@@ -94,6 +97,15 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
   if (mcp) context.subscriptions.push(mcp);
   const statusBar = createWorkspaceStatusBar();
   if (statusBar) context.subscriptions.push(statusBar);
+  const here = currentVendettaWorkspace();
+  if (here)
+    void installPendingExtensions(
+      context.globalState,
+      here.alias,
+      (command, id) => vscode.commands.executeCommand(command, id),
+      (id) => vscode.extensions.getExtension(id) !== undefined,
+      log,
+    );
   return {
     client,
     setFolderOpener: (opener) => (remote.opener = opener),

@@ -20,7 +20,7 @@ import { configDirOf, convertBuild, convertLifecycle, LIFECYCLE_KEYS } from './d
 import { type DevcontainerContext, objectProps, stringMapOf } from './devcontainerContext';
 import { convertFeatures } from './devcontainerFeatures';
 import { convertRunOptions } from './devcontainerRun';
-import { convertCustomizations, convertEnv, convertWorkspace } from './devcontainerWorkspace';
+import { convertCustomizations, convertEnv, convertWorkspace, projectMountTarget } from './devcontainerWorkspace';
 import { type DevcontainerVars, substituteDevcontainer } from './devcontainerVars';
 import type { WorkspaceConfig } from './types';
 import { validateWorkspaceData } from './workspace';
@@ -181,7 +181,14 @@ function convert(
   }
 
   const props = objectProps(root);
-  substituteDevcontainer({ props, report }, root, vars, (name) => `/workspaces/${workspaceName(name, folderName)}`);
+  substituteDevcontainer(
+    { props, report },
+    root,
+    vars,
+    (name, mount) =>
+      (typeof mount === 'string' ? projectMountTarget(mount, vars.localWorkspaceFolder) : undefined) ??
+      `/workspaces/${workspaceName(name, folderName)}`,
+  );
   // Where each part of the resulting config came from, so its diagnostics point into this file.
   const sources = new Map<string, JsonNode>();
   const config: WorkspaceConfig = {

@@ -82,13 +82,13 @@ function* stringValues(n: JsonNode): Generator<JsonNode> {
 
 /**
  * Substitutes in the whole file. The container folder is the file's `workspaceFolder` (its own
- * variables replaced first) or `defaultFolder(name)` given the substituted `name`.
+ * variables replaced first) or `defaultFolder(name, workspaceMount)` given those substituted.
  */
 export function substituteDevcontainer(
   c: Pick<DevcontainerContext, 'props' | 'report'>,
   root: JsonNode,
   vars: DevcontainerVars,
-  defaultFolder: (name: unknown) => string,
+  defaultFolder: (name: unknown, workspaceMount: unknown) => string,
 ): void {
   const early = (key: string) => {
     const v = c.props.get(key)?.value;
@@ -97,7 +97,9 @@ export function substituteDevcontainer(
   };
   const nameNode = early('name');
   const folderNode = early('workspaceFolder');
-  const containerFolder = folderNode?.type === 'string' ? (folderNode.value as string) : defaultFolder(nameNode?.value);
+  const mountNode = early('workspaceMount');
+  const containerFolder =
+    folderNode?.type === 'string' ? (folderNode.value as string) : defaultFolder(nameNode?.value, mountNode?.value);
   const remoteEnv = c.props.get('remoteEnv')?.value;
   const inRemoteEnv = new Set(remoteEnv ? [...stringValues(remoteEnv)] : []);
   for (const n of stringValues(root)) {

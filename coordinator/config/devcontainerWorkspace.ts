@@ -80,21 +80,25 @@ export function convertWorkspace(c: DevcontainerContext, vars: DevcontainerVars)
   }
 }
 
+/** The target of a workspaceMount that binds the project folder (an absolute path); else undefined. */
+export function projectMountTarget(text: string, localWorkspaceFolder: string): string | undefined {
+  const f = parseMountString(text);
+  const source = f.source ?? f.src;
+  const target = f.target ?? f.destination ?? f.dst;
+  const same = (a: string, b: string) =>
+    posix.normalize(a).replace(/\/$/, '') === posix.normalize(b).replace(/\/$/, '');
+  const isProject = (f.type ?? 'volume') === 'bind' && typeof source === 'string' && same(source, localWorkspaceFolder);
+  return isProject && typeof target === 'string' && target.startsWith('/') ? target : undefined;
+}
+
 /**
  * The project folder bound at a target is what Vendetta does anyway (the project is synced to the
  * node and bound at the workspace folder): that form is honoured, anything else is named.
  */
 function workspaceMount(c: DevcontainerContext, text: string, vars: DevcontainerVars): void {
   const node = c.props.get('workspaceMount')!;
-  const f = parseMountString(text);
-  const source = f.source ?? f.src;
-  const target = f.target ?? f.destination ?? f.dst;
-  const type = f.type ?? 'volume';
-  const isProject =
-    type === 'bind' &&
-    typeof source === 'string' &&
-    posix.normalize(source).replace(/\/$/, '') === posix.normalize(vars.localWorkspaceFolder).replace(/\/$/, '');
-  if (!isProject || typeof target !== 'string' || !target.startsWith('/')) {
+  const target = projectMountTarget(text, vars.localWorkspaceFolder);
+  if (target === undefined) {
     c.report(node.value, {
       code: 'unsupported',
       severity: 'warning',

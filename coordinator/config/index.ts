@@ -30,6 +30,7 @@ export {
   readConfigFile,
   isDevcontainerFile,
   namedDevcontainers,
+  configChoices,
   CONFIG_PATH,
   DEVCONTAINER_PATHS,
   type LoadedWorkspaceConfig,

@@ -199,3 +199,14 @@ export async function namedDevcontainers(projectDir: string): Promise<string[]> 
       out.push(join('.devcontainer', n, 'devcontainer.json'));
   return out;
 }
+
+/**
+ * Every config a project could come up from, relative to it: `.vendetta/config.yaml`, then
+ * `.devcontainer/devcontainer.json` or `.devcontainer.json`, then each `.devcontainer/<name>/`
+ * one. With more than one, VS Code asks which (the CLI takes `--config`).
+ */
+export async function configChoices(projectDir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const rel of [CONFIG_PATH, ...DEVCONTAINER_PATHS]) if (await exists(join(projectDir, rel))) out.push(rel);
+  return [...out, ...(await namedDevcontainers(projectDir))];
+}

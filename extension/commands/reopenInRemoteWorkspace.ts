@@ -13,12 +13,16 @@ import { preferredNode } from './targets';
 import { conflictNotice, conflictSetOf, SHOW_CONFLICTS } from '../sync/conflictModel';
 import { showConflicts } from '../sync/showConflicts';
 import { runWorkspaceUp } from './workspaceUp';
+import { configPickItems } from './configPick';
+import { rememberExtensions } from '../remote/remoteExtensions';
+import { join } from 'node:path';
 
 export async function reopenInRemoteWorkspace(ctx: CommandContext, arg?: unknown): Promise<string> {
   const title = 'Reopen Folder in Remote Workspace';
   const folder = await resolveProjectFolder(arg instanceof vscode.Uri ? arg : undefined, title);
-  const { loadWorkspaceConfig } = await import('../../coordinator/config/index.js');
-  const loaded = await loadWorkspaceConfig(folder.fsPath);
+  const { configChoices, loadWorkspaceConfig } = await import('../../coordinator/config/index.js');
+  const config = await pickConfig(await configChoices(folder.fsPath), title);
+  const loaded = await loadWorkspaceConfig(config !== undefined ? join(folder.fsPath, config) : folder.fsPath);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0 || !loaded.config) {
     for (const d of loaded.diagnostics)
@@ -49,7 +53,7 @@ export async function reopenInRemoteWorkspace(ctx: CommandContext, arg?: unknown
     filter: (n) => n.status !== 'offline' || n.name === loaded.config?.node,
     ...(suggested ? { preselect: suggested } : {}),
   });
-  const result = await runWorkspaceUp(ctx, folder, node.name);
+  const result = await runWorkspaceUp(ctx, folder, node.name, config);
   const conflicts = conflictSetOf(result);
   if (conflicts) {
     // Reopening reloads this window, which would drop a notification: ask first.
@@ -65,5 +69,18 @@ export async function reopenInRemoteWorkspace(ctx: CommandContext, arg?: unknown
     if (choice === SHOW_CONFLICTS ? (await showConflicts(ctx, conflicts)).length > 0 : choice !== reopen)
       throw new CancelledError();
   }
+  // Installed by this extension once the remote window is up (remoteExtensions.ts).
+  await rememberExtensions(ctx.extension.globalState, result.sshHost, result.vscodeExtensions ?? []);
   return ctx.remote.open(result, false);
+}
+
+/** With several configs, the one the user picks (cancelling cancels); with one or none, undefined. */
+async function pickConfig(choices: string[], title: string): Promise<string | undefined> {
+  if (choices.length < 2) return undefined;
+  const picked = await vscode.window.showQuickPick(configPickItems(choices), {
+    title: `${title}: which config?`,
+    placeHolder: 'This folder has several workspace configs',
+  });
+  if (!picked) throw new CancelledError();
+  return picked.config;
 }

@@ -1,3 +1,4 @@
+import { devcontainerUp } from './devcontainerUp';
 import { extensionActivation } from './extensionActivation';
 import type { Benchmark } from './harness';
 import { lxdWorkspace } from './lxd';
@@ -18,6 +19,7 @@ export const benchmarks: Benchmark[] = [
   nodeAddRuntimeUpload,
   ...workspaceBenchmarks,
   workspaceUpPulled,
+  devcontainerUp,
   syncMemory,
   ...servicesBenchmarks,
   mcpExec,

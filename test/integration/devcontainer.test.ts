@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkspaceUpResult } from '../../coordinator/protocol';
+import { devcontainerId } from '../../coordinator/config/devcontainerVars';
 import { TEST_IMAGE } from '../infra/image';
 import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
 
@@ -133,8 +134,8 @@ describe('devcontainer.json projects on a real dockerd, reached with the real Op
     assert.equal(ls.code, 1, `postStart must not run after a failed postCreate: ${ls.stderr}`);
   });
 
-  it('makes the container with the mounts, runArgs, capAdd, securityOpt and init it names', async function () {
-    this.timeout(120_000);
+  it('makes the container with the mounts, runArgs, capAdd, securityOpt and init it names; substitutes variables, keeps containerEnv and remoteEnv apart, honours workspaceMount and merges the VS Code settings', async function () {
+    this.timeout(150_000);
     made.push('dc-run');
     const nodeData = join(env.h.dir, 'node-data');
     mkdirSync(nodeData, { recursive: true });
@@ -160,15 +161,32 @@ describe('devcontainer.json projects on a real dockerd, reached with the real Op
           '--init',
         ],
         securityOpt: ['seccomp=unconfined'],
+        // The fields below share this one workspace's life (CI time): each shows its effect.
+        workspaceMount: 'type=bind,source=${localWorkspaceFolder},target=/code',
+        overrideCommand: true,
+        containerEnv: {
+          WS: '${containerWorkspaceFolder}',
+          WS_BASE: '${containerWorkspaceFolderBasename}',
+          LOCAL: '${localWorkspaceFolder}',
+          LOCAL_BASE: '${localWorkspaceFolderBasename}',
+          TEAM: '${localEnv:DC_TEAM:none}',
+          DC_ID: '${devcontainerId}',
+        },
+        remoteEnv: { LOGIN_ONLY: 'yes', PATH: '${containerEnv:PATH}:/opt/dc/bin' },
+        postCreateCommand: 'env > /tmp/hook-env',
+        customizations: { vscode: { settings: { 'editor.tabSize': 3 }, extensions: ['dbaeumer.vscode-eslint'] } },
       }),
     });
+    const configFile = join(dir, '.devcontainer', 'devcontainer.json');
     const validate = await env.cli(['config', 'validate', dir]);
     assert.match(
       validate.stdout + validate.stderr,
       new RegExp(`bind-mounts ${nodeData} of the node at /data \\(read-only\\)`),
     );
-    const up = await env.cli(['up', dir], { timeoutMs: 110_000 });
+    // localEnv is the environment of the CLI that runs up, not the (older) coordinator's.
+    const up = await env.cli(['up', dir, '--json'], { timeoutMs: 110_000, env: { DC_TEAM: 'web' } });
     assert.equal(up.code, 0, up.stderr);
+    assert.deepEqual((JSON.parse(up.stdout) as WorkspaceUpResult).vscodeExtensions, ['dbaeumer.vscode-eslint']);
     const alias = 'dc-run.local.vendetta';
     const sh = async (script: string) => env.ssh(alias, ['sh', '-c', JSON.stringify(script)]);
     assert.equal((await sh('cat /data/hello.txt')).stdout, 'from the node\n');
@@ -192,10 +210,41 @@ describe('devcontainer.json projects on a real dockerd, reached with the real Op
       accept: [200],
       what: 'inspect',
     });
-    assert.ok(
-      (engine.value as { Config: { Env: string[] } }).Config.Env.includes('FROM_RUNARGS=yes'),
-      'runArgs --env reaches the container',
+    const containerEnv = (engine.value as { Config: { Env: string[] } }).Config.Env;
+    assert.ok(containerEnv.includes('FROM_RUNARGS=yes'), 'runArgs --env reaches the container');
+    for (const e of [
+      'WS=/code',
+      'WS_BASE=code',
+      `LOCAL=${dir}`,
+      'LOCAL_BASE=dc-run',
+      'TEAM=web',
+      `DC_ID=${devcontainerId(dir, configFile)}`,
+    ])
+      assert.ok(containerEnv.includes(e), `${e} in ${containerEnv.join(' ')}`);
+    assert.ok(!containerEnv.some((e) => e.startsWith('LOGIN_ONLY=')), 'remoteEnv is not in the container');
+    const imagePath = containerEnv.find((e) => e.startsWith('PATH='))!.slice(5);
+    assert.ok(!imagePath.includes('/opt/dc/bin'));
+    // An SSH login (through the generated config) and a lifecycle command see remoteEnv, PATH resolved on the node.
+    for (const seen of [(await sh('env')).stdout, (await sh('cat /tmp/hook-env')).stdout]) {
+      assert.match(seen, /^LOGIN_ONLY=yes$/m);
+      assert.ok(seen.split('\n').includes(`PATH=${imagePath}:/opt/dc/bin`), seen);
+      assert.match(seen, /^TEAM=web$/m);
+    }
+    assert.equal(
+      (await sh('test -f /code/.devcontainer/devcontainer.json && echo project-here')).stdout,
+      'project-here\n',
+      'workspaceMount put the project at /code',
     );
+    const settingsFile = '/root/.vscode-server/data/Machine/settings.json';
+    assert.equal(JSON.parse((await sh(`cat ${settingsFile}`)).stdout)['editor.tabSize'], 3);
+    // The remote's own settings stay (comments too) when a later up merges the config's in again.
+    await sh(`printf '{\\n  // mine\\n  "user.kept": 1,\\n  "editor.tabSize": 8\\n}\\n' > ${settingsFile}`);
+    const again = await env.cli(['up', dir], { timeoutMs: 60_000, env: { DC_TEAM: 'web' } });
+    assert.equal(again.code, 0, again.stderr);
+    const merged = (await sh(`cat ${settingsFile}`)).stdout;
+    assert.match(merged, /\/\/ mine/);
+    assert.match(merged, /"user\.kept": 1/);
+    assert.match(merged, /"editor\.tabSize": 3/);
   });
 
   it('brings up each of two configs under .devcontainer/*/ with --config, as two workspaces', async function () {

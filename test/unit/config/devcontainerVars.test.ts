@@ -98,9 +98,12 @@ describe('devcontainer.json ${...} variables, as the reference CLI substitutes t
 
   it('honours workspaceMount when it binds the project folder, and names any other', () => {
     const mount = (m: string, extra: object = {}) => convert({ image: 'i', workspaceMount: m, ...extra });
-    const same = mount('source=${localWorkspaceFolder},target=/code,type=bind,consistency=cached');
+    const same = mount('source=${localWorkspaceFolder},target=/code,type=bind,consistency=cached', {
+      containerEnv: { WS: '${containerWorkspaceFolder}' },
+    });
     assert.deepEqual(same.diagnostics, []);
     assert.equal(same.config?.workspaceFolder, '/code');
+    assert.equal(same.config?.env?.WS, '/code', 'the container folder is where the mount puts the project');
     assert.deepEqual(
       mount('type=bind,source=${localWorkspaceFolder},target=/code', { workspaceFolder: '/code' }).diagnostics,
       [],
