@@ -6,6 +6,7 @@ import type { AgentPaths } from '../home';
 import type { Logger } from '../log/logger';
 import type { WorkspaceManager } from '../workspaces/manager';
 import type { ServicesSupervisor } from '../services/supervisor';
+import type { PortWatch } from '../workspaces/portWatch';
 
 export interface DaemonContext {
   readonly pid: number;
@@ -19,6 +20,7 @@ export interface DaemonContext {
   nodeInfo(): Promise<NodeInfo>;
   readonly workspaces: WorkspaceManager;
   readonly services: ServicesSupervisor;
+  readonly ports: PortWatch;
   /** Stops the daemon once every answer in flight (this one included) has been written. */
   requestShutdown(reason: string): void;
 }

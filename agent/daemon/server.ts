@@ -6,7 +6,7 @@
 import { chmodSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
-import { WorkspaceDidChange, type NodeInfo } from '../protocol';
+import { PortsDidChange, WorkspaceDidChange, type NodeInfo } from '../protocol';
 import { ownBuildId } from '../buildId';
 import { ensureAgentHome, type AgentPaths } from '../home';
 import { FileLogger } from '../log/logger';
@@ -23,6 +23,7 @@ import { ClientConnection } from './connection';
 import type { DaemonContext } from './context';
 import { acquireLock, releaseLock } from './lock';
 import { IdleWatch } from '../workspaces/idleWatch';
+import { PortWatch } from '../workspaces/portWatch';
 
 export interface DaemonOptions {
   paths: AgentPaths;
@@ -83,6 +84,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       for (const c of connections) c.notifyInitialized(WorkspaceDidChange, { name });
     },
   });
+  // Ports a dev server opened inside a workspace, told to whoever is connected.
+  const ports = new PortWatch({
+    logger,
+    targets: () => workspaces.runningWorkspaces(),
+    watching: () => connections.size > 0,
+    broadcast: (p) => {
+      for (const c of connections) c.notifyInitialized(PortsDidChange, p);
+    },
+  });
   const daemon: DaemonContext = {
     pid: process.pid,
     startedAt,
@@ -101,6 +111,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     },
     workspaces,
     services,
+    ports,
     requestShutdown(reason) {
       stopping ??= stop(reason);
     },
@@ -110,6 +121,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     logger.info('stopping', { reason, connections: connections.size });
     clearInterval(watchdog);
     idle.dispose();
+    ports.dispose();
     server.close();
     rmSync(paths.socket, { force: true });
     const closed = [...connections].map((c) => new Promise<void>((resolve) => c.onClose(resolve)));
@@ -180,7 +192,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     .reconcile()
     .catch((err: unknown) => logger.warn('workspace reconciliation failed', { err }))
     .then(() => services.resume())
-    .then(() => idle.start());
+    .then(() => {
+      idle.start();
+      ports.start();
+    });
   await done;
   return 0;
 }

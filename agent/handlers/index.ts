@@ -11,6 +11,7 @@ import {
   workspaceAttached,
 } from './services';
 import { holdForSync } from './syncLock';
+import { detectPorts } from './ports';
 import {
   createWorkspace,
   inspectWorkspace,
@@ -42,4 +43,5 @@ export const handlers: HandlerTable = {
   stopFollowingLogs,
   serviceNodePort,
   workspaceAttached,
+  detectPorts,
 };

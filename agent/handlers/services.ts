@@ -63,7 +63,7 @@ export const stopFollowingLogs: HandlerSpec<{ followToken: string }, { stopped: 
   handle: (p, { daemon }) => ({ stopped: daemon.services.follows.remove(p.followToken) }),
 };
 
-export const serviceNodePort: HandlerSpec<{ workspace: string; port: number }, { nodePort: number }> = {
+export const serviceNodePort: HandlerSpec<{ workspace: string; port: number }, { nodePort: number; host?: string }> = {
   validate: validateNodePortParams,
   handle: (p, { daemon }) => daemon.services.nodePort(p.workspace, p.port),
 };

@@ -8,6 +8,7 @@ import type { AgentErrorData } from './errorData';
 
 export * from './workspaces';
 export * from './services';
+export * from './ports';
 export * from './sync';
 export * from './errorData';
 export * from './errorCodes';

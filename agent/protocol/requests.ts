@@ -6,6 +6,7 @@
 import type { RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { AgentErrorData } from './errorData';
 import { GetNodeInfo, Initialize, Ping, Shutdown } from './index';
+import { DetectPorts } from './ports';
 import {
   ListServices,
   ServiceLogs,
@@ -48,6 +49,7 @@ export const AGENT_REQUESTS = {
   stopFollowingLogs: StopFollowingLogs,
   serviceNodePort: ServiceNodePort,
   workspaceAttached: WorkspaceAttached,
+  detectPorts: DetectPorts,
 } as const;
 
 export type AgentRequestName = keyof typeof AGENT_REQUESTS;

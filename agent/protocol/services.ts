@@ -156,7 +156,8 @@ export const ServiceLogs = new RequestType<ServiceLogsParams, ServiceLogsResult,
  */
 export const ServiceNodePort = new RequestType<
   { workspace: string; port: number },
-  { nodePort: number },
+  /** `host`: connect to the workspace's own address there (a port no service publishes), not to 127.0.0.1. */
+  { nodePort: number; host?: string },
   AgentErrorData
 >('services/nodePort');
 /**

@@ -35,6 +35,8 @@ export interface ServiceTarget {
   ports: Record<string, number>;
   /** Container port → node port as the provider maps it right now (empty unless running). */
   published: Record<string, number>;
+  /** The workspace's own address on the node, when its provider gives one (a port no service publishes is reached there). */
+  address?: string;
   /** The workspace's folder in the agent home (logs and services.json go there). */
   dir: string;
   /** The container's environment as the provider reports it, for remoteEnv's `${containerEnv:…}`. */
@@ -199,7 +201,12 @@ export class ServicesSupervisor {
     return { started: e.orch.attached() };
   }
 
-  async nodePort(name: string, port: number): Promise<{ nodePort: number }> {
+  /**
+   * Where the node reaches a workspace port: a service's published node port on 127.0.0.1, else
+   * (a port a dev server opened, or a `forwardPorts` entry) the port itself at the workspace's own
+   * address, when its provider gives one.
+   */
+  async nodePort(name: string, port: number): Promise<{ nodePort: number; host?: string }> {
     const t = await this.opts.targets.target(name);
     if (!t.running) {
       throw new AgentError(
@@ -211,17 +218,16 @@ export class ServicesSupervisor {
       );
     }
     const nodePort = t.published[String(port)];
-    if (nodePort === undefined) {
-      throw new AgentError(
-        'PROVIDER_ERROR',
-        `The ${t.spec.provider} engine publishes no node port for port ${port} of workspace ${name}`,
-        {
-          provider: t.spec.provider,
-          hint: `Only the ports of the config's services are published; recreate the workspace (\`vendetta workspace up\`) if ${port} is one of them.`,
-        },
-      );
-    }
-    return { nodePort };
+    if (nodePort !== undefined) return { nodePort };
+    if (t.address) return { nodePort: port, host: t.address };
+    throw new AgentError(
+      'PROVIDER_ERROR',
+      `The ${t.spec.provider} engine publishes no node port for port ${port} of workspace ${name}, and gives the workspace no address the node can reach`,
+      {
+        provider: t.spec.provider,
+        hint: `Give a service \`port: ${port}\` in the config and run \`vendetta workspace up\` again (a service's port is published), or reach it through Remote-SSH's own port forwarding.`,
+      },
+    );
   }
 
   private requireService(name: string, e: Entry, service: string | undefined): void {

@@ -40,6 +40,7 @@ import { syncTarget } from './syncTarget';
 import { AGENT_HOME_LABEL, findOwn, reconcileAll } from './reconcile';
 import { bringUp, STEPS, type BringUpDeps, type Progress } from './bringUp';
 import type { IdleCandidate } from './idleWatch';
+import type { PortWatchTarget } from './portWatch';
 import { applyGitIdentity } from './gitIdentity';
 
 export { AGENT_HOME_LABEL } from './reconcile';
@@ -243,6 +244,7 @@ export class WorkspaceManager {
       ...(ws?.env ? { containerEnv: ws.env } : {}),
       ports: rec.servicePorts ?? {},
       published: ws?.publishedPorts ?? {},
+      ...(ws?.address ? { address: ws.address } : {}),
       dir: workspacePaths(this.opts.home, name).dir,
     };
   }
@@ -251,26 +253,31 @@ export class WorkspaceManager {
   idleCandidates(): IdleCandidate[] {
     const out: IdleCandidate[] = [];
     for (const r of this.store.all()) {
-      if (
-        r.phase !== 'ready' ||
-        r.desired !== 'running' ||
-        !r.providerId ||
-        !r.spec.idleTimeoutMs ||
-        this.creating.has(r.spec.name)
-      )
-        continue;
-      try {
-        out.push({
-          name: r.spec.name,
-          idleTimeoutMs: r.spec.idleTimeoutMs,
-          provider: this.opts.providers(r.provider),
-          providerId: r.providerId,
-        });
-      } catch (err) {
-        this.opts.logger.debug('no provider for the idle watch', { workspace: r.spec.name, err });
-      }
+      const w = r.spec.idleTimeoutMs ? this.runningTarget(r, 'the idle watch') : undefined;
+      if (w) out.push({ ...w, idleTimeoutMs: r.spec.idleTimeoutMs! });
     }
     return out;
+  }
+
+  /** The workspaces made and left running (the port watch looks inside these). */
+  runningWorkspaces(): PortWatchTarget[] {
+    const out: PortWatchTarget[] = [];
+    for (const r of this.store.all()) {
+      const w = this.runningTarget(r, 'the port watch');
+      if (w) out.push(w);
+    }
+    return out;
+  }
+
+  private runningTarget(r: WorkspaceRecord, forWhat: string): PortWatchTarget | undefined {
+    if (r.phase !== 'ready' || r.desired !== 'running' || !r.providerId || this.creating.has(r.spec.name))
+      return undefined;
+    try {
+      return { name: r.spec.name, provider: this.opts.providers(r.provider), providerId: r.providerId };
+    } catch (err) {
+      this.opts.logger.debug(`no provider for ${forWhat}`, { workspace: r.spec.name, err });
+      return undefined;
+    }
   }
 
   /** Names of every workspace with a record. */

@@ -50,14 +50,27 @@ function oneLine(s: string): string {
 }
 
 export function formatPorts(rows: readonly PortInfo[]): string {
-  if (rows.length === 0) return 'no service ports\n';
+  if (rows.length === 0) return 'no ports: no service port, no forwardPorts, nothing listening\n';
   return formatTable(rows, [
-    { header: 'service', value: (r) => r.service },
     { header: 'port', value: (r) => String(r.port) },
-    { header: 'node port', value: (r) => String(r.nodePort) },
-    { header: 'health', value: (r) => r.health },
-    { header: 'url', value: (r) => (r.localPort !== undefined ? `${r.url} (forwarded)` : `${r.url} (on the node)`) },
+    { header: 'source', value: (r) => r.source },
+    { header: 'service', value: (r) => r.service ?? '-' },
+    { header: 'label', value: (r) => r.label ?? '-' },
+    { header: 'state', value: portState },
+    { header: 'node port', value: (r) => (r.nodePort !== undefined ? String(r.nodePort) : '-') },
+    {
+      header: 'url',
+      value: (r) =>
+        r.url === undefined ? '-' : r.localPort !== undefined ? `${r.url} (forwarded)` : `${r.url} (on the node)`,
+    },
   ]);
+}
+
+function portState(r: PortInfo): string {
+  if (r.health !== undefined) return r.health;
+  if (r.listening === undefined) return '-';
+  if (!r.listening) return 'not listening';
+  return r.loopbackOnly ? 'listening (127.0.0.1 only)' : 'listening';
 }
 
 export function forwardLine(f: ForwardInfo): string {

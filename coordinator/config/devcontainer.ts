@@ -22,6 +22,7 @@ import { convertFeatures } from './devcontainerFeatures';
 import { convertRunOptions } from './devcontainerRun';
 import { convertCustomizations, convertEnv, convertWorkspace, projectMountTarget } from './devcontainerWorkspace';
 import { type DevcontainerVars, substituteDevcontainer } from './devcontainerVars';
+import { convertPortsAttributes } from './devcontainerPorts';
 import type { WorkspaceConfig } from './types';
 import { validateWorkspaceData } from './workspace';
 
@@ -31,8 +32,6 @@ import { validateWorkspaceData } from './workspace';
  */
 const NOT_HONOURED: Record<string, string> = {
   appPort: 'use `forwardPorts`',
-  portsAttributes: 'ports have no attributes in Vendetta',
-  otherPortsAttributes: 'ports have no attributes in Vendetta',
   updateRemoteUserUID: "the login user's UID is not changed",
   userEnvProbe: "the login shell's environment is not probed",
   shutdownAction: 'a workspace keeps running until `vendetta workspace stop`',
@@ -58,6 +57,8 @@ const HANDLED = new Set([
   'securityOpt',
   'init',
   'forwardPorts',
+  'portsAttributes',
+  'otherPortsAttributes',
   'containerEnv',
   'remoteEnv',
   'remoteUser',
@@ -233,6 +234,7 @@ function convert(
   convertBuild(ctx);
   convertFeatures(ctx);
   convertRunOptions(ctx);
+  convertPortsAttributes(ctx);
   if (!props.has('image') && !props.has('build') && !props.has('dockerFile') && !compose) {
     report(mapper.range(root.offset, root.offset + 1), {
       code: 'schema',

@@ -4,6 +4,7 @@ import type {
   DockerBuildConfig,
   DockerRunConfig,
   EnvMap,
+  ForwardPort,
   ResolvedDockerRun,
   HealthcheckConfig,
   ResolvedHealthcheck,
@@ -75,14 +76,26 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
     ...(config.remoteEnv && Object.keys(config.remoteEnv).length ? { remoteEnv: envStrings(config.remoteEnv) } : {}),
     services: startOrder(config.services ?? {}).map(([name, svc]) => resolveService(name, svc)),
     hooks: { ...config.hooks },
-    forwardPorts: [...(config.forwardPorts ?? [])],
+    forwardPorts: (config.forwardPorts ?? []).map(forwardPort),
+    portsAttributes: Object.entries(config.portsAttributes ?? {}).map(([key, attributes]) => {
+      const [from, to = from] = key.split('-').map(Number) as [number, number?];
+      return { from, to, attributes: { ...attributes } };
+    }),
     workspaceFolder: config.workspaceFolder ?? `/workspaces/${config.name}`,
     forwardAgent: config.forwardAgent ?? false,
   };
+  if (config.otherPortsAttributes) resolved.otherPortsAttributes = { ...config.otherPortsAttributes };
   if (config.user !== undefined) resolved.user = config.user;
   if (config.vscode) resolved.vscode = structuredClone(config.vscode);
   if (config.idleTimeout !== undefined) resolved.idleTimeoutMs = parseDuration(config.idleTimeout);
   return resolved;
+}
+
+/** `8080` or `"web:8080"` (validated already: the service exists). */
+function forwardPort(entry: number | string): ForwardPort {
+  if (typeof entry === 'number') return { port: entry };
+  const cut = entry.lastIndexOf(':');
+  return { port: Number(entry.slice(cut + 1)), service: entry.slice(0, cut) };
 }
 
 function resolveBuild(b: DockerBuildConfig): ResolvedWorkspaceConfig['docker']['build'] {

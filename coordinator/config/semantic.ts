@@ -6,6 +6,7 @@
 import { notRunnableReason, PROVIDER_NAMES, RUNNABLE_PROVIDERS, type ProviderName } from '../../agent/protocol';
 import { type Diagnostic, type DiagnosticInit, diagnosticAt } from './diagnostics';
 import { closestMatch } from './didYouMean';
+import { checkForwardPorts, checkPortsAttributes } from './portChecks';
 import type { Locator } from './schemaErrors';
 import { MAX_DURATION_MS, tryParseDuration } from './units';
 
@@ -67,6 +68,8 @@ export function semanticDiagnostics(data: unknown, file: string, locate: Locator
   }
   checkPorts(services, report);
   checkHealthchecks(services, report);
+  checkForwardPorts(data, names, report);
+  checkPortsAttributes(data, report);
   return out;
 }
 

@@ -104,6 +104,24 @@ export interface QemuConfig {
   append?: string;
 }
 
+/** How a port is shown and what VS Code does when it starts listening (Dev Containers' names). */
+export type OnAutoForward = 'notify' | 'openBrowser' | 'openBrowserOnce' | 'openPreview' | 'silent' | 'ignore';
+export interface PortAttributes {
+  label?: string;
+  onAutoForward?: OnAutoForward;
+  protocol?: 'http' | 'https';
+}
+export interface PortAttributesRule {
+  from: number;
+  to: number;
+  attributes: PortAttributes;
+}
+/** A `forwardPorts` entry: the port inside the workspace, and the service a `service:port` entry named. */
+export interface ForwardPort {
+  port: number;
+  service?: string;
+}
+
 export interface WorkspaceConfig {
   name: string;
   provider?: Provider;
@@ -116,7 +134,11 @@ export interface WorkspaceConfig {
   remoteEnv?: EnvMap;
   services?: Record<string, ServiceConfig>;
   hooks?: HooksConfig;
-  forwardPorts?: number[];
+  /** A port number, or `service:port` naming one of `services`. */
+  forwardPorts?: Array<number | string>;
+  /** By port (`"3000"`) or range (`"5000-5010"`). */
+  portsAttributes?: Record<string, PortAttributes>;
+  otherPortsAttributes?: PortAttributes;
   workspaceFolder?: string;
   user?: string;
   forwardAgent?: boolean;
@@ -191,7 +213,10 @@ export interface ResolvedWorkspaceConfig {
   /** In a start order: every service after the services it depends on. */
   services: ResolvedService[];
   hooks: HooksConfig;
-  forwardPorts: number[];
+  forwardPorts: ForwardPort[];
+  /** In the file's order: the first rule whose range holds a port gives its attributes. */
+  portsAttributes: PortAttributesRule[];
+  otherPortsAttributes?: PortAttributes;
   workspaceFolder: string;
   user?: string;
   /** Whether the laptop's SSH agent may be forwarded into the workspace (opt-in). */

@@ -39,6 +39,11 @@ export const WORKSPACE_PATTERN_MESSAGES: Record<string, PatternMessage> = {
     message: `${show(v)} is not a valid environment variable name (in \`${label}\`)`,
     hint: 'use letters, digits and `_`, not starting with a digit (e.g. NODE_ENV)',
   }),
+  forwardPort: (label, v) => ({
+    code: 'schema',
+    message: `\`${label}\` must be a port number or "service:port", not ${show(v)}`,
+    hint: 'write 8080, or "web:8080" for port 8080 of the service web',
+  }),
   duration: (label, v) => ({
     code: 'bad-duration',
     message: `\`${label}\` is not a duration: ${show(v)}`,

@@ -10,7 +10,7 @@ import { FileLogger, logLevelFrom } from '../../common/log/fileLogger';
 import { NodeManager } from '../nodes/nodeManager';
 import { NodeRegistry } from '../nodes/registry';
 import { realSshLayer, type SshLayer } from '../nodes/sshLayer';
-import { ForwardRefused, NodesDidChange, ServicesDidChange, WorkspacesDidChange } from '../protocol';
+import { ForwardRefused, NodesDidChange, PortsDidChange, ServicesDidChange, WorkspacesDidChange } from '../protocol';
 import { ServicesManager } from '../services/manager';
 import { VERSION } from '../version';
 import { WorkspaceManager } from '../workspaces/manager';
@@ -121,6 +121,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
   manager.onDidChange((nodes) => server?.broadcast(NodesDidChange, { nodes }));
   workspaces.onDidChange((all) => server?.broadcast(WorkspacesDidChange, { workspaces: all }));
   services.onDidChange((ws) => server?.broadcast(ServicesDidChange, ws));
+  services.onPortsDidChange((w) => server?.broadcast(PortsDidChange, w));
   services.forwards.onRefused((r) => server?.broadcast(ForwardRefused, r));
   manager.start();
   // The registry is loaded now: watch every node with workspaces, and nodes as they come and go.

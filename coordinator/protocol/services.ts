@@ -45,18 +45,35 @@ export interface ServiceLogLine {
   line: string;
 }
 
+/** Restated from coordinator/config on purpose (clients must not depend on it): Dev Containers' names. */
+export type OnAutoForward = 'notify' | 'openBrowser' | 'openBrowserOnce' | 'openPreview' | 'silent' | 'ignore';
+
+/** Where a port row comes from: a service's `port`, a `forwardPorts` entry, or found listening inside. */
+export type PortSource = 'service' | 'forwardPorts' | 'detected';
+
 /** One row of `vendetta workspace ports WS --json`. */
 export interface PortInfo {
-  service: string;
+  source: PortSource;
+  /** The service that owns it (a `service` row, or a `forwardPorts` entry written `service:port`). */
+  service?: string;
   /** Port inside the workspace. */
   port: number;
-  /** Where it is published on the node's loopback. */
-  nodePort: number;
-  /** `http://127.0.0.1:<localPort>` when this coordinator forwards it, else the node-side URL. */
-  url: string;
-  health: ServiceState;
+  /** Where a service port is published on the node's loopback. */
+  nodePort?: number;
+  /** `http://127.0.0.1:<localPort>` when this coordinator forwards it, else a service's node-side URL. */
+  url?: string;
+  /** A service row's state. */
+  health?: ServiceState;
   /** Set while `workspace forward` (or `up --forward`) carries it to this machine. */
   localPort?: number;
+  /** Something listens on it inside the workspace now (absent: not known, e.g. the workspace is stopped). */
+  listening?: boolean;
+  /** It listens on the workspace's loopback only: the node cannot reach it at the workspace's address. */
+  loopbackOnly?: boolean;
+  /** From `portsAttributes` (or `otherPortsAttributes`). */
+  label?: string;
+  onAutoForward?: OnAutoForward;
+  protocol?: 'http' | 'https';
 }
 
 export interface WorkspaceServices {
@@ -129,5 +146,7 @@ export interface ForwardRefusal extends ForwardInfo {
   error: { code: ErrorName; message: string; hint?: string };
 }
 export const ForwardRefused = new NotificationType<ForwardRefusal>('ports/didRefuse');
+/** The ports listening inside a workspace changed (a dev server started or stopped): ask `ports/list` again. */
+export const PortsDidChange = new NotificationType<WorkspaceRef & { node: string }>('ports/didChange');
 /** A service in some workspace changed state (the tree's third level). */
 export const ServicesDidChange = new NotificationType<WorkspaceServices>('services/didChange');

@@ -2,7 +2,13 @@
  * The agent's services replies, validated at the boundary: a foreign or broken agent gets a clear
  * AGENT_ERROR here, not a crash in a table later.
  */
-import type { ServiceLogLine, WorkspaceServicesStatus } from '../../agent/protocol';
+import { isIP } from 'node:net';
+import {
+  NAME_PATTERN,
+  type ServiceLogLine,
+  type WorkspaceDetectedPorts,
+  type WorkspaceServicesStatus,
+} from '../../agent/protocol';
 import { VendettaError } from '../errors';
 
 const STATES = new Set([
@@ -57,7 +63,27 @@ export function checkLogLines(raw: unknown, node: string): ServiceLogLine[] {
   return raw as ServiceLogLine[];
 }
 
-export function checkNodePort(raw: unknown, node: string): number {
+export function checkNodePort(raw: unknown, node: string): { nodePort: number; host?: string } {
   if (!isObj(raw) || raw.nodePort === undefined || !isPort(raw.nodePort)) bad('a node port', node);
-  return raw.nodePort as number;
+  if (raw.host !== undefined && (typeof raw.host !== 'string' || isIP(raw.host) === 0)) bad('a node port', node);
+  return { nodePort: raw.nodePort as number, ...(raw.host !== undefined ? { host: raw.host as string } : {}) };
+}
+
+export function checkDetectedPorts(raw: unknown, node: string): WorkspaceDetectedPorts {
+  const ok =
+    isObj(raw) &&
+    typeof raw.workspace === 'string' &&
+    NAME_PATTERN.test(raw.workspace) &&
+    typeof raw.running === 'boolean' &&
+    Array.isArray(raw.ports) &&
+    raw.ports.every(
+      (p: unknown) => isObj(p) && p.port !== undefined && isPort(p.port) && typeof p.loopbackOnly === 'boolean',
+    );
+  if (!ok) bad('the ports listening in a workspace', node);
+  const r = raw as unknown as WorkspaceDetectedPorts;
+  return {
+    workspace: r.workspace,
+    running: r.running,
+    ports: r.ports.map((p) => ({ port: p.port, loopbackOnly: p.loopbackOnly })),
+  };
 }

@@ -4,7 +4,9 @@
  * follows logs for one client, and forwards service ports to this machine.
  */
 import {
+  DetectPorts,
   ListServices,
+  PortsDidChange as AgentPortsDidChange,
   ServiceLogs,
   ServiceNodePort,
   ServicesDidChange as AgentServicesDidChange,
@@ -31,7 +33,9 @@ import type {
 } from '../protocol';
 import type { WorkspaceManager } from '../workspaces/manager';
 import type { WorkspaceRecord } from '../workspaces/store';
-import { checkLogLines, checkNodePort, checkServicesStatus } from './agentReplies';
+import { agentErrorName } from '../workspaces/agentReplies';
+import { checkDetectedPorts, checkLogLines, checkNodePort, checkServicesStatus } from './agentReplies';
+import { portList } from './portList';
 import { PortForwards } from './forwards';
 import { KeptForwards } from './keptForwards';
 import { LogFollows } from './logFollows';
@@ -42,6 +46,7 @@ export class ServicesManager {
   readonly follows: LogFollows;
   private readonly watched = new Map<string, { client: AgentClient; sub: Disposable }>();
   private readonly listeners = new Set<(w: WorkspaceServices) => void>();
+  private readonly portListeners = new Set<(w: { name: string; node: string }) => void>();
   private readonly subs: Disposable[] = [];
 
   private readonly kept: KeptForwards;
@@ -100,6 +105,12 @@ export class ServicesManager {
     return { dispose: () => this.listeners.delete(listener) };
   }
 
+  /** Called when the ports listening inside a workspace on a watched node changed. */
+  onPortsDidChange(listener: (w: { name: string; node: string }) => void): Disposable {
+    this.portListeners.add(listener);
+    return { dispose: () => this.portListeners.delete(listener) };
+  }
+
   watchKnownNodes(): void {
     for (const node of new Set(this.workspaces.records().map((r) => r.node))) this.watchNode(node);
   }
@@ -119,23 +130,20 @@ export class ServicesManager {
     return this.toServices(record.node, await this.ask(record, StopServices, nameParams(record, ref.service)));
   }
 
+  /** The services' ports, the config's forwardPorts and the ports found listening inside, each once. */
   async ports(ref: WorkspaceRef): Promise<PortInfo[]> {
+    const record = this.workspaces.resolve(ref);
     const ws = await this.list(ref);
-    const rows: PortInfo[] = [];
-    for (const s of ws.services) {
-      if (s.port === undefined || s.nodePort === undefined) continue;
-      const fwd = this.forwards.find(ws.node, ws.name, s.port);
-      const row: PortInfo = {
-        service: s.name,
-        port: s.port,
-        nodePort: s.nodePort,
-        url: fwd ? fwd.url : `${s.scheme ?? 'http'}://127.0.0.1:${s.nodePort}`,
-        health: s.state,
-      };
-      if (fwd) row.localPort = fwd.localPort;
-      rows.push(row);
-    }
-    return rows;
+    const found = checkDetectedPorts(
+      await this.workspaces.client(record.node).request(DetectPorts, { workspace: record.name }),
+      record.node,
+    );
+    return portList({
+      services: ws.services,
+      detected: found.running ? found.ports : undefined,
+      config: record.ports,
+      forwardOf: (port) => this.forwards.find(ws.node, ws.name, port),
+    });
   }
 
   /** The lines asked for; with `follow`, later lines go to `client` as notifications. */
@@ -197,30 +205,40 @@ export class ServicesManager {
   }
 
   private endpoint(record: WorkspaceRecord, port: number) {
+    // A port no service publishes is reached at the workspace's own address; the node says where each time.
+    let host = '127.0.0.1';
     return {
       workspace: record.name,
       node: record.node,
       port,
-      nodePortNow: async () =>
-        checkNodePort(
+      nodePortNow: async () => {
+        const at = checkNodePort(
           await this.workspaces.client(record.node).request(ServiceNodePort, { workspace: record.name, port }),
           record.node,
-        ),
-      open: (nodePort: number) => this.workspaces.client(record.node).openTcp('127.0.0.1', nodePort),
+        );
+        host = at.host ?? '127.0.0.1';
+        return at.nodePort;
+      },
+      open: (nodePort: number) => this.workspaces.client(record.node).openTcp(host, nodePort),
     };
   }
 
   private async nodePortOf(record: WorkspaceRecord, port: number): Promise<number> {
     const status = await this.ask(record, ListServices, { workspace: record.name });
     const svc = status.services.find((s) => s.port === port);
+    // Not a service's: a port a dev server opened, or a forwardPorts entry; the node says whether it reaches it.
     if (!svc) {
-      const known = status.services.filter((s) => s.port !== undefined).map((s) => `${s.port} (${s.name})`);
-      throw new VendettaError('INVALID_PARAMS', `No service of ${record.name} listens on port ${port}`, {
-        node: record.node,
-        hint: known.length
-          ? `Its service ports: ${known.join(', ')}.`
-          : `${record.name} has no service with a port; give one a \`port:\` in its config.`,
-      });
+      try {
+        return await this.endpoint(record, port).nodePortNow();
+      } catch (err) {
+        if (agentErrorName(err) !== 'PROVIDER_ERROR') throw err;
+        const known = status.services.filter((s) => s.port !== undefined).map((s) => `${s.port} (${s.name})`);
+        throw new VendettaError('INVALID_PARAMS', `No service of ${record.name} listens on port ${port}`, {
+          node: record.node,
+          hint: `${(err as Error).message}. ${known.length ? `Its service ports: ${known.join(', ')}.` : `Give a service \`port: ${port}\` in its config.`}`,
+          cause: err,
+        });
+      }
     }
     if (svc.nodePort === undefined) {
       throw new VendettaError(
@@ -274,7 +292,25 @@ export class ServicesManager {
         }
       }
     });
-    this.watched.set(node, { client, sub });
+    const portsSub = client.onNotification(AgentPortsDidChange, (raw) => {
+      let name: string;
+      try {
+        name = checkDetectedPorts(raw, node).workspace;
+      } catch (err) {
+        this.log.warn('dropped a malformed ports change', { node, err });
+        return;
+      }
+      for (const l of [...this.portListeners]) l({ name, node });
+    });
+    this.watched.set(node, {
+      client,
+      sub: {
+        dispose: () => {
+          sub.dispose();
+          portsSub.dispose();
+        },
+      },
+    });
   }
 }
 

@@ -10,6 +10,7 @@ import { VendettaError } from '../errors';
 import type { HomePaths } from '../home';
 import { writeFileAtomicSync } from '../../common/fs/atomicWrite';
 import type { UnfinishedUp, WorkspaceProvider } from '../protocol';
+import type { PortsConfig } from '../services/portList';
 
 export interface WorkspaceRecord {
   name: string;
@@ -25,6 +26,8 @@ export interface WorkspaceRecord {
   /** The config opted in to SSH agent forwarding (its ssh_config block says `ForwardAgent yes`). */
   forwardAgent?: boolean;
   createdAt: string;
+  /** The config's forwardPorts and portsAttributes at the last `up`: what `workspace ports` labels with. */
+  ports?: PortsConfig;
   /** How far the last `up` got while it has not finished; absent once one finished. */
   unfinished?: UnfinishedUp;
 }
@@ -117,8 +120,14 @@ function isRecord(v: unknown): v is WorkspaceRecord {
     str('user') &&
     str('createdAt') &&
     (r.projectPath === undefined || str('projectPath')) &&
-    (r.forwardAgent === undefined || typeof r.forwardAgent === 'boolean')
+    (r.forwardAgent === undefined || typeof r.forwardAgent === 'boolean') &&
+    (r.ports === undefined || isPortsConfig(r.ports))
   );
+}
+
+function isPortsConfig(v: unknown): boolean {
+  const p = v as Partial<PortsConfig> | null;
+  return typeof p === 'object' && p !== null && Array.isArray(p.forwardPorts) && Array.isArray(p.portsAttributes);
 }
 
 function damaged(file: string, why: string, cause?: unknown): VendettaError {

@@ -19,7 +19,8 @@ import { featureInputsHash } from './featureInputs';
 import { agentHooks, buildSpec, loadProject } from './project';
 import { laptopGitIdentity } from './gitIdentity';
 import { runInitializeCommand } from './initializeCommand';
-import { isDevcontainerFile, type HookName } from '../config';
+import { isDevcontainerFile, type HookName, type ResolvedWorkspaceConfig } from '../config';
+import type { PortsConfig } from '../services/portList';
 import type { WorkspaceRecord } from './store';
 import { LIVE_STATES, upServices } from './upServices';
 import { UpSteps, type UpStep } from './upSteps';
@@ -49,7 +50,7 @@ export async function runUp(
   const client = m.client(node);
   const hasServices = project.config.services.length > 0 || agentHooks(project.config) !== undefined;
   const hookLabel = hookLabelFor(project.file);
-  const forwardPorts = p.forward ? project.config.forwardPorts : [];
+  const forwardPorts = p.forward ? [...new Set(project.config.forwardPorts.map((f) => f.port))] : [];
   const steps = new UpSteps(
     m,
     { name, node, path: p.path, git: !!git, services: hasServices, forwards: forwardPorts.length > 0 },
@@ -123,6 +124,7 @@ export async function runUp(
           workspaceFolder: spec.workspaceFolder,
           user: spec.user,
           ...(spec.forwardAgent ? { forwardAgent: true } : {}),
+          ...portsOf(project.config),
           createdAt: existing?.createdAt ?? new Date().toISOString(),
         };
         // Recorded before the node is asked (as unfinished until the last step): a create cut off
@@ -371,4 +373,16 @@ async function overSsh<T>(m: WorkspaceOps, record: WorkspaceRecord, fn: (ssh: Cl
 
 function clone(m: WorkspaceOps, record: WorkspaceRecord, git: GitSource): Promise<{ cloned: boolean }> {
   return overSsh(m, record, (ssh) => cloneInWorkspace(ssh, record.workspaceFolder, git, record.name));
+}
+
+/** What `workspace ports` and the tree label ports with, recorded when the config has any. */
+function portsOf(c: ResolvedWorkspaceConfig): { ports?: PortsConfig } {
+  if (!c.forwardPorts.length && !c.portsAttributes.length && !c.otherPortsAttributes) return {};
+  return {
+    ports: {
+      forwardPorts: c.forwardPorts,
+      portsAttributes: c.portsAttributes,
+      ...(c.otherPortsAttributes ? { otherPortsAttributes: c.otherPortsAttributes } : {}),
+    },
+  };
 }

@@ -29,7 +29,9 @@ async function choosePort(ctx: CommandContext, w: WorkspaceSummary): Promise<num
   const items = [
     ...ports.map((p) => ({
       label: String(p.port),
-      description: `${p.service} · ${p.health}${p.localPort ? ` · forwarded to ${p.localPort}` : ''}`,
+      description: [p.label ?? p.service ?? p.source, p.health, p.localPort ? `forwarded to ${p.localPort}` : undefined]
+        .filter(Boolean)
+        .join(' · '),
       port: p.port,
     })),
     other,

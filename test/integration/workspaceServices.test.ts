@@ -96,7 +96,7 @@ describe('services of examples/hello on the local node: up, ports, forward, logs
       ],
     );
     for (const p of ports) {
-      assert.ok((p.nodePort > 0 && p.nodePort !== p.port) || p.nodePort > 1024, JSON.stringify(p));
+      assert.ok((p.nodePort! > 0 && p.nodePort !== p.port) || p.nodePort! > 1024, JSON.stringify(p));
       assert.equal(
         p.url,
         `${p.service === 'db' ? 'tcp' : 'http'}://127.0.0.1:${p.nodePort}`,

@@ -199,7 +199,7 @@ export const workspaceTools: ToolSpec[] = [
     name: 'list_ports',
     title: 'List ports',
     description:
-      'List the service ports of a workspace: the port inside, where it is published on the node, its health, and the URL to reach it.',
+      "List the ports of a workspace: its services' ports (where each is published on the node, its health), the config's forwardPorts, and ports found listening inside it (a dev server started by hand), each with its source, its portsAttributes label, and the URL to reach it when forwarded.",
     kind: 'read',
     input: { ...workspaceArg },
     async run(a, ctx) {

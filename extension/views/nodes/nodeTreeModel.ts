@@ -274,7 +274,7 @@ export function serviceTooltip(w: WorkspaceSummary, s: ServiceStatus, port?: Por
   if (s.reason) lines.push(`- ${md(s.reason)}`);
   if (s.port !== undefined)
     lines.push(`- port ${s.port}${s.nodePort !== undefined ? ` (node port ${s.nodePort})` : ''}`);
-  if (port) lines.push(`- url: ${md(port.url)}`);
+  if (port) lines.push(`- url: ${md(port.url ?? '-')}`);
   if (s.pid !== undefined) lines.push(`- pid ${s.pid}`);
   lines.push(`- restarts: ${s.restarts}`);
   if (s.healthyAt) lines.push(`- healthy since ${md(s.healthyAt)}`);

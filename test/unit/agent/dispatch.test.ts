@@ -11,6 +11,7 @@ import { agentPaths } from '../../../agent/home';
 import { nullLogger } from '../../../agent/log/logger';
 import { WorkspaceManager } from '../../../agent/workspaces/manager';
 import { attachServices } from '../../../agent/services/attach';
+import { PortWatch } from '../../../agent/workspaces/portWatch';
 
 function context(): { ctx: HandlerContext; shutdowns: string[] } {
   const shutdowns: string[] = [];
@@ -32,6 +33,12 @@ function context(): { ctx: HandlerContext; shutdowns: string[] } {
     nodeInfo: () => Promise.resolve({ agentVersion: '9.9.9' } as NodeInfo),
     workspaces,
     services: attachServices(workspaces, nullLogger, () => undefined),
+    ports: new PortWatch({
+      logger: nullLogger,
+      targets: () => [],
+      watching: () => false,
+      broadcast: () => undefined,
+    }),
     requestShutdown: (reason) => shutdowns.push(reason),
   };
   const session: SessionState = { connectionId: 1, initialized: false };

@@ -211,6 +211,7 @@ describe('the Remote Nodes tree shows services under a running workspace', () =>
 
   it('a forwarded port shows where it is on this machine', () => {
     const item = serviceItem(ws(), svc(), {
+      source: 'service',
       service: 'api',
       port: 3000,
       nodePort: 41234,

@@ -97,15 +97,37 @@ describe('how services, ports and log lines read on a terminal', () => {
     assert.equal(clockTime('not a time'), '??:??:??.???');
   });
 
-  it('ports: a table that says which URL is forwarded here and which is on the node', () => {
+  it('ports: a table of each port, its source, label and state, and which URL is forwarded here and which is on the node', () => {
     const out = formatPorts([
-      { service: 'web', port: 8080, nodePort: 41000, url: 'http://127.0.0.1:8080', health: 'healthy', localPort: 8080 },
-      { service: 'api', port: 3000, nodePort: 41001, url: 'http://127.0.0.1:41001', health: 'starting' },
+      {
+        source: 'service',
+        service: 'web',
+        port: 8080,
+        nodePort: 41000,
+        url: 'http://127.0.0.1:8080',
+        health: 'healthy',
+        localPort: 8080,
+        label: 'Web page',
+      },
+      {
+        source: 'service',
+        service: 'api',
+        port: 3000,
+        nodePort: 41001,
+        url: 'http://127.0.0.1:41001',
+        health: 'starting',
+      },
+      { source: 'forwardPorts', port: 9229, listening: false },
+      { source: 'detected', port: 5173, listening: true, loopbackOnly: true },
+      { source: 'detected', port: 8765, listening: true, localPort: 8765, url: 'http://127.0.0.1:8765' },
     ]);
-    assert.match(out, /^SERVICE +PORT +NODE PORT +HEALTH +URL$/m);
-    assert.match(out, /^web +8080 +41000 +healthy +http:\/\/127\.0\.0\.1:8080 \(forwarded\)$/m);
-    assert.match(out, /^api +3000 +41001 +starting +http:\/\/127\.0\.0\.1:41001 \(on the node\)$/m);
-    assert.equal(formatPorts([]), 'no service ports\n');
+    assert.match(out, /^PORT +SOURCE +SERVICE +LABEL +STATE +NODE PORT +URL$/m);
+    assert.match(out, /^8080 +service +web +Web page +healthy +41000 +http:\/\/127\.0\.0\.1:8080 \(forwarded\)$/m);
+    assert.match(out, /^3000 +service +api +- +starting +41001 +http:\/\/127\.0\.0\.1:41001 \(on the node\)$/m);
+    assert.match(out, /^9229 +forwardPorts +- +- +not listening +- +-$/m);
+    assert.match(out, /^5173 +detected +- +- +listening \(127\.0\.0\.1 only\) +- +-$/m);
+    assert.match(out, /^8765 +detected +- +- +listening +- +http:\/\/127\.0\.0\.1:8765 \(forwarded\)$/m);
+    assert.equal(formatPorts([]), 'no ports: no service port, no forwardPorts, nothing listening\n');
   });
 
   it('services: state, ports, restarts and why; a failed one is named by its last check', () => {

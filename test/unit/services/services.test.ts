@@ -307,6 +307,48 @@ describe('services, ports and logs through the coordinator', () => {
     assert.equal(refusals.length, 1);
   });
 
+  it('a port a dev server opened is listed as detected, forwarded at the workspace address the node gives, and its change is relayed', async () => {
+    const c = await client();
+    await c.request(WorkspaceUp, { path: project });
+    // The dev server listens at the "workspace's address" (another loopback address than the node ports').
+    const dev = createServer((s) => s.end('dev-server'));
+    await new Promise<void>((r) => dev.listen(0, '127.0.0.2', r));
+    try {
+      const port = portOf(dev);
+      agent.detected.set('hello', [
+        { port, loopbackOnly: false },
+        { port: 7070, loopbackOnly: false },
+      ]);
+      agent.addresses.set('hello', '127.0.0.2');
+      const heard: Array<{ name: string; node: string }> = [];
+      services.onPortsDidChange((w) => heard.push(w));
+      agent.emit('ports/didChange', { workspace: 'hello', running: true, ports: agent.detected.get('hello') });
+      agent.emit('ports/didChange', { workspace: 'hello', running: 'yes', ports: [] });
+      assert.deepEqual(heard, [{ name: 'hello', node: 'local' }], 'one change relayed, the malformed one dropped');
+      const rows = await c.request(ListPortsRequest, { name: 'hello' });
+      assert.deepEqual(
+        rows.map((r) => [r.port, r.source, r.listening]),
+        [
+          [7070, 'service', true],
+          [8080, 'service', false],
+          [port, 'detected', true],
+        ],
+      );
+      const f = await c.request(ForwardPortRequest, { name: 'hello', port, untilDisconnect: true });
+      assert.equal(await roundTrip(f.localPort, 'x'), 'dev-server');
+      const after = await c.request(ListPortsRequest, { name: 'hello' });
+      assert.equal(after.find((r) => r.port === port)?.localPort, f.localPort);
+      // A provider that gives no address: the forward is refused, naming the service ports.
+      agent.addresses.delete('hello');
+      await assert.rejects(
+        c.request(ForwardPortRequest, { name: 'hello', port: port + 1 }),
+        (e: VendettaError) => e.code === 'INVALID_PARAMS' && /7070 \(db\), 8080 \(web\)/.test(e.hint ?? ''),
+      );
+    } finally {
+      dev.close();
+    }
+  });
+
   it('a forward of a port no service has, or of one not published, says which ports there are', async () => {
     const c = await client();
     await c.request(WorkspaceUp, { path: project });

@@ -72,6 +72,7 @@ describe('the services the agent is asked to run', () => {
       qemu: { image: 'q', cpus: 1, memoryBytes: 1, diskBytes: 1, accel: 'auto' as const },
       env: {},
       forwardPorts: [],
+      portsAttributes: [],
       workspaceFolder: '/workspaces/x',
       forwardAgent: false,
       hooks: { postCreate: './setup.sh', postStart: ['echo', 'hi'] },

@@ -65,6 +65,10 @@ export class FakeWorkspaceAgent implements AgentClient {
   readonly services = new Map<string, ServiceStatus[]>();
   /** nodePort a service gets when started, by service name (none: no nodePort). */
   readonly nodePorts = new Map<string, number>();
+  /** Ports listening inside each workspace, as `ports/detected` reports them while it runs. */
+  readonly detected = new Map<string, Array<{ port: number; loopbackOnly: boolean }>>();
+  /** The workspace's own address, as a provider that gives one reports it (a port no service has is reached there). */
+  readonly addresses = new Map<string, string>();
   /** Log lines `services/logs` answers with; follows get later ones through emit(). */
   readonly logLines: ServiceLogLine[] = [];
   readonly follows = new Set<string>();
@@ -209,8 +213,19 @@ export class FakeWorkspaceAgent implements AgentClient {
             `Start it (\`vendetta workspace start ${q.workspace}\`).`,
           );
         const nodePort = this.services.get(q.workspace)?.find((s) => s.port === q.port)?.nodePort;
+        const host = this.addresses.get(q.workspace);
+        if (nodePort === undefined && host !== undefined) return { nodePort: q.port, host } as never;
         if (nodePort === undefined) throw agentError(this.nodeName, 'PROVIDER_ERROR', `no node port for ${q.port}`);
         return { nodePort } as never;
+      }
+      case 'ports/detected': {
+        const q = params as { workspace: string };
+        const running = get(q.workspace).state === 'running';
+        return {
+          workspace: q.workspace,
+          running,
+          ports: running ? (this.detected.get(q.workspace) ?? []) : [],
+        } as never;
       }
       default:
         throw new Error(`unexpected request ${type.method}`);
