@@ -21,6 +21,7 @@ import { LogFollowers } from './ui/logFollowers';
 import type { TreeElement } from './views/nodes/nodeTreeModel';
 import { NodesTreeProvider } from './views/nodes/NodesTreeProvider';
 import { RefreshManager } from './views/RefreshManager';
+import { PortNotices } from './ui/portNotices';
 
 /** What `vscode.extensions.getExtension('vendetta-dev.vendetta').exports` offers. */
 export interface VendettaApi {
@@ -83,6 +84,7 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
     logFollowers,
     registerWorkspaceFiles(client),
     ...registerCommands(ctx),
+    new PortNotices(ctx),
   );
   const mcp = registerMcpServerProvider(
     vscode as unknown as McpHost,

@@ -227,19 +227,7 @@ export class ServicesManager {
     const status = await this.ask(record, ListServices, { workspace: record.name });
     const svc = status.services.find((s) => s.port === port);
     // Not a service's: a port a dev server opened, or a forwardPorts entry; the node says whether it reaches it.
-    if (!svc) {
-      try {
-        return await this.endpoint(record, port).nodePortNow();
-      } catch (err) {
-        if (agentErrorName(err) !== 'PROVIDER_ERROR') throw err;
-        const known = status.services.filter((s) => s.port !== undefined).map((s) => `${s.port} (${s.name})`);
-        throw new VendettaError('INVALID_PARAMS', `No service of ${record.name} listens on port ${port}`, {
-          node: record.node,
-          hint: `${(err as Error).message}. ${known.length ? `Its service ports: ${known.join(', ')}.` : `Give a service \`port: ${port}\` in its config.`}`,
-          cause: err,
-        });
-      }
-    }
+    if (!svc) return this.unpublishedPortOf(record, port, status);
     if (svc.nodePort === undefined) {
       throw new VendettaError(
         'WORKSPACE_STATE',
@@ -251,6 +239,42 @@ export class ServicesManager {
       );
     }
     return svc.nodePort;
+  }
+
+  /**
+   * A port no service has: forwarded when the config's forwardPorts names it (it may start
+   * listening later, as VS Code forwards them) or something listens on it inside now, and the
+   * node can reach it at the workspace's address; refused otherwise, naming the service ports.
+   */
+  private async unpublishedPortOf(
+    record: WorkspaceRecord,
+    port: number,
+    status: WorkspaceServicesStatus,
+  ): Promise<number> {
+    const known = status.services.filter((s) => s.port !== undefined).map((s) => `${s.port} (${s.name})`);
+    const refuse = (why: string, cause?: unknown) =>
+      new VendettaError('INVALID_PARAMS', `No service of ${record.name} listens on port ${port}`, {
+        node: record.node,
+        hint: `${why} ${known.length ? `Its service ports: ${known.join(', ')}.` : `Give a service \`port: ${port}\` in its config.`}`,
+        ...(cause ? { cause } : {}),
+      });
+    if (!record.ports?.forwardPorts.some((f) => f.port === port)) {
+      const found = checkDetectedPorts(
+        await this.workspaces.client(record.node).request(DetectPorts, { workspace: record.name }),
+        record.node,
+      ).ports.find((d) => d.port === port);
+      if (!found) throw refuse(`Nothing listens on port ${port} inside it either.`);
+      if (found.loopbackOnly)
+        throw refuse(
+          `Port ${port} listens on 127.0.0.1 only inside it, which the node cannot reach: make it listen on 0.0.0.0, or use Remote-SSH's port forwarding.`,
+        );
+    }
+    try {
+      return await this.endpoint(record, port).nodePortNow();
+    } catch (err) {
+      if (agentErrorName(err) !== 'PROVIDER_ERROR') throw err;
+      throw refuse(`${(err as Error).message}.`, err);
+    }
   }
 
   private async ask<P>(

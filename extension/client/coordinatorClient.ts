@@ -17,6 +17,7 @@ import {
   LogLinesNotification,
   NodesDidChange,
   ProgressNotification,
+  PortsDidChange,
   ServicesDidChange,
   WorkspacesDidChange,
   type ErrorData,
@@ -77,6 +78,7 @@ export class CoordinatorClient implements Disposable {
   private readonly nodesEmitter = new Emitter<NodeSummary[]>();
   private readonly workspacesEmitter = new Emitter<WorkspaceSummary[]>();
   private readonly servicesEmitter = new Emitter<WorkspaceServices>();
+  private readonly portsEmitter = new Emitter<{ name: string; node: string }>();
   private readonly logLinesEmitter = new Emitter<{ followToken: string; lines: ServiceLogLine[] }>();
   private readonly progressEmitter = new Emitter<ProgressParams>();
 
@@ -84,6 +86,8 @@ export class CoordinatorClient implements Disposable {
   readonly onNodes = this.nodesEmitter.event;
   readonly onWorkspaces = this.workspacesEmitter.event;
   readonly onServices = this.servicesEmitter.event;
+  /** The ports listening inside a workspace changed (a dev server started or stopped). */
+  readonly onPorts = this.portsEmitter.event;
   readonly onLogLines = this.logLinesEmitter.event;
   readonly onProgress = this.progressEmitter.event;
 
@@ -156,6 +160,7 @@ export class CoordinatorClient implements Disposable {
     c.onNotification(NodesDidChange, (p) => this.nodesEmitter.fire(p.nodes));
     c.onNotification(WorkspacesDidChange, (p) => this.workspacesEmitter.fire(p.workspaces));
     c.onNotification(ServicesDidChange, (p) => this.servicesEmitter.fire(p));
+    c.onNotification(PortsDidChange, (p) => this.portsEmitter.fire(p));
     c.onNotification(LogLinesNotification, (p) => this.logLinesEmitter.fire(p));
     c.onNotification(ProgressNotification, (p) => this.progressEmitter.fire(p));
     void open.closed.then(() => {
@@ -249,6 +254,7 @@ export class CoordinatorClient implements Disposable {
       this.nodesEmitter,
       this.workspacesEmitter,
       this.servicesEmitter,
+      this.portsEmitter,
       this.logLinesEmitter,
       this.progressEmitter,
     ])

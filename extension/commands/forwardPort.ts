@@ -65,7 +65,12 @@ export async function forwardPortOf(ctx: CommandContext, w: WorkspaceSummary, po
 export async function forwardPort(ctx: CommandContext, arg?: unknown): Promise<ForwardInfo> {
   const el = asTreeElement(arg);
   const w = await resolveWorkspace(ctx, arg, { title: 'Forward Port', states: ['running'] });
-  const port = el?.kind === 'service' && el.service.port !== undefined ? el.service.port : await choosePort(ctx, w);
+  const port =
+    el?.kind === 'service' && el.service.port !== undefined
+      ? el.service.port
+      : el?.kind === 'port'
+        ? el.port.port
+        : await choosePort(ctx, w);
   const info = await forwardPortOf(ctx, w, port);
   ctx.log.info(`Forwarded ${w.name}:${port} to ${info.url}`);
   ctx.refresh.request('reload');

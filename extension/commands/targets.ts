@@ -22,7 +22,7 @@ export function asTreeElement(arg: unknown): TreeElement | undefined {
 export function nodeNameOf(arg: unknown): string | undefined {
   const el = asTreeElement(arg);
   if (el?.kind === 'node') return el.node.name;
-  if (el?.kind === 'workspace' || el?.kind === 'service') return el.workspace.node;
+  if (el?.kind === 'workspace' || el?.kind === 'service' || el?.kind === 'port') return el.workspace.node;
   if (typeof arg === 'string' && arg) return arg;
   if (isObject(arg) && !('kind' in arg) && typeof arg.name === 'string' && !('node' in arg)) return arg.name;
   return undefined;
@@ -31,7 +31,8 @@ export function nodeNameOf(arg: unknown): string | undefined {
 /** The workspace an argument names: a tree element, `{name, node}`, `ws.node.vendetta` or `ws`. */
 export function workspaceTargetOf(arg: unknown): WorkspaceTarget | undefined {
   const el = asTreeElement(arg);
-  if (el?.kind === 'workspace' || el?.kind === 'service') return { name: el.workspace.name, node: el.workspace.node };
+  if (el?.kind === 'workspace' || el?.kind === 'service' || el?.kind === 'port')
+    return { name: el.workspace.name, node: el.workspace.node };
   if (el) return undefined;
   if (typeof arg === 'string' && arg) {
     const m = /^([a-z0-9][a-z0-9-]*)\.([a-z0-9][a-z0-9-]*)\.vendetta$/.exec(arg);

@@ -51,6 +51,10 @@ export class RefreshManager implements vscode.Disposable {
         tree.setServices(services);
         this.request('repaint');
       }),
+      client.onPorts((w) => {
+        tree.portsChanged(w);
+        this.request('repaint');
+      }),
       client.onDidChangeState((s) => this.onState(s)),
       view.onDidChangeVisibility((e) => {
         if (!e.visible) return;

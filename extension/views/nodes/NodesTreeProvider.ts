@@ -31,6 +31,7 @@ import {
   type TreeElement,
 } from './nodeTreeModel';
 import { markdownTooltip, toTreeItem } from './NodesTreeItem';
+import { portItem, shownPorts } from './portTreeModel';
 
 interface ServicesEntry {
   services?: WorkspaceServices;
@@ -90,6 +91,16 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
     const key = serviceKey(s.node, s.name);
     const entry = this.services.get(key) ?? {};
     this.services.set(key, { ...entry, services: s, error: undefined });
+  }
+
+  /** The ports listening inside a workspace changed: its services and ports are fetched again when shown. */
+  portsChanged(w: { name: string; node: string }): void {
+    this.services.delete(serviceKey(w.node, w.name));
+  }
+
+  /** The ports the tree last fetched for a workspace (the auto-forward notices compare with them). */
+  portsOf(w: { name: string; node: string }): PortInfo[] | undefined {
+    return this.services.get(serviceKey(w.node, w.name))?.ports;
   }
 
   /**
@@ -201,11 +212,16 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
       ];
     }
     const services = [...entry.services.services].sort((a, b) => a.name.localeCompare(b.name));
-    if (services.length === 0) return [{ kind: 'message', id: `${key}/none`, severity: 'info', label: 'No services' }];
-    return services.map((service) => {
-      const port = entry.ports?.find((p) => p.service === service.name && p.port === service.port);
-      return { kind: 'service', workspace: w, service, ...(port ? { port } : {}) };
-    });
+    const ports: TreeElement[] = shownPorts(entry.ports ?? []).map((port) => ({ kind: 'port', workspace: w, port }));
+    if (services.length === 0 && ports.length === 0)
+      return [{ kind: 'message', id: `${key}/none`, severity: 'info', label: 'No services' }];
+    return [
+      ...services.map((service): TreeElement => {
+        const port = entry.ports?.find((p) => p.source === 'service' && p.port === service.port);
+        return { kind: 'service', workspace: w, service, ...(port ? { port } : {}) };
+      }),
+      ...ports,
+    ];
   }
 
   private async fetchServices(w: WorkspaceSummary): Promise<ServicesEntry> {
@@ -228,6 +244,8 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
         return toTreeItem(workspaceItem(element.workspace, this.homedir));
       case 'service':
         return toTreeItem(serviceItem(element.workspace, element.service, element.port));
+      case 'port':
+        return toTreeItem(portItem(element.workspace, element.port));
       case 'message':
         return toTreeItem(messageItem(element));
     }
@@ -254,7 +272,8 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
       const node = this.nodes?.find((n) => n.name === element.workspace.node);
       return node ? { kind: 'node', node } : undefined;
     }
-    if (element.kind === 'service') return { kind: 'workspace', workspace: element.workspace };
+    if (element.kind === 'service' || element.kind === 'port')
+      return { kind: 'workspace', workspace: element.workspace };
     return undefined;
   }
 

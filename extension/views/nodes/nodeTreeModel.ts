@@ -20,6 +20,8 @@ export type TreeElement =
   | { kind: 'node'; node: NodeSummary }
   | { kind: 'workspace'; workspace: WorkspaceSummary }
   | { kind: 'service'; workspace: WorkspaceSummary; service: ServiceStatus; port?: PortInfo }
+  /** A `forwardPorts` entry or a port found listening inside (service ports show on their service). */
+  | { kind: 'port'; workspace: WorkspaceSummary; port: PortInfo }
   | { kind: 'message'; id: string; label: string; detail?: string; hint?: string; severity: 'error' | 'info' };
 
 /** Every contextValue the tree sets; package.json's menus match on these (a unit test checks). */
@@ -37,6 +39,9 @@ export const CONTEXT_VALUES = [
   'unhealthyService',
   'startingService',
   'stoppedService',
+  'detectedPort',
+  'configuredPort',
+  'forwardedPort',
   'errorMessage',
   'infoMessage',
 ] as const;
@@ -44,6 +49,7 @@ export type ContextValue = (typeof CONTEXT_VALUES)[number];
 export type NodeContext = Extract<ContextValue, `${string}Node`>;
 export type WorkspaceContext = Extract<ContextValue, `${string}Workspace`>;
 export type ServiceContext = Extract<ContextValue, `${string}Service`>;
+export type PortContext = Extract<ContextValue, `${string}Port`>;
 
 export interface IconSpec {
   /** A codicon id (`vm-running`, `loading~spin`). */

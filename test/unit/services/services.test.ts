@@ -340,9 +340,20 @@ describe('services, ports and logs through the coordinator', () => {
       assert.equal(after.find((r) => r.port === port)?.localPort, f.localPort);
       // A provider that gives no address: the forward is refused, naming the service ports.
       agent.addresses.delete('hello');
+      agent.detected
+        .get('hello')!
+        .push({ port: port + 1, loopbackOnly: false }, { port: port + 2, loopbackOnly: true });
       await assert.rejects(
         c.request(ForwardPortRequest, { name: 'hello', port: port + 1 }),
-        (e: VendettaError) => e.code === 'INVALID_PARAMS' && /7070 \(db\), 8080 \(web\)/.test(e.hint ?? ''),
+        (e: VendettaError) =>
+          e.code === 'INVALID_PARAMS' &&
+          /no node port for \d+\. Its service ports: 7070 \(db\), 8080 \(web\)/.test(e.hint ?? ''),
+      );
+      await assert.rejects(c.request(ForwardPortRequest, { name: 'hello', port: port + 2 }), (e: VendettaError) =>
+        /listens on 127\.0\.0\.1 only inside it/.test(e.hint ?? ''),
+      );
+      await assert.rejects(c.request(ForwardPortRequest, { name: 'hello', port: port + 3 }), (e: VendettaError) =>
+        /^Nothing listens on port \d+ inside it either\. Its service ports/.test(e.hint ?? ''),
       );
     } finally {
       dev.close();
