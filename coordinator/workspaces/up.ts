@@ -262,7 +262,17 @@ export async function runUp(
             throw new VendettaError('INTERNAL', 'This coordinator cannot forward ports', {
               hint: 'Restart it with `vendetta coordinator stop`.',
             });
-          forwards = await deps.forwardPorts(record, forwardPorts);
+          forwards = [];
+          // One port that cannot be forwarded (nothing reaches it on this provider) is said, not fatal to the up.
+          for (const port of forwardPorts) {
+            try {
+              forwards.push(...(await deps.forwardPorts(record, [port])));
+            } catch (err) {
+              const e = toVendettaError(err);
+              m.log.warn('a forwardPorts entry was not forwarded', { workspace: name, node, port, err });
+              say('forwards', `Port ${port} is not forwarded: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+            }
+          }
         }
         steps.finish();
         m.log.info('workspace up', {

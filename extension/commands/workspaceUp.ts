@@ -17,6 +17,8 @@ export async function runWorkspaceUp(
     ...(config !== undefined ? { config } : {}),
     // devcontainer.json's ${localEnv:…} reads the environment VS Code runs in.
     localEnv: localEnvOf(process.env),
+    // The config's forwardPorts come to this machine when the window opens, as Dev Containers does.
+    forward: true,
   };
   const result = await withCoordinatorProgress(
     ctx.client,

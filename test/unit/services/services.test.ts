@@ -360,6 +360,26 @@ describe('services, ports and logs through the coordinator', () => {
     }
   });
 
+  it('up --forward forwards what it can: a forwardPorts entry nothing reaches is said in the progress, the up still succeeds', async () => {
+    const c = await client();
+    writeProject(project, {
+      '.vendetta/config.yaml': CONFIG.replace('forwardPorts: [8080]', 'forwardPorts: [8080, 9999]'),
+    });
+    const steps: string[] = [];
+    c.onProgress('t2', (p) => steps.push(p.message));
+    const r = await c.request(WorkspaceUp, { path: project, forward: true, progressToken: 't2' });
+    assert.deepEqual(
+      r.forwards?.map((f) => f.port),
+      [8080],
+    );
+    assert.ok(
+      steps.some((m) =>
+        /^Port 9999 is not forwarded: No service of hello listens on port 9999 \(no node port for 9999\./.test(m),
+      ),
+      steps.join('\n'),
+    );
+  });
+
   it('a forward of a port no service has, or of one not published, says which ports there are', async () => {
     const c = await client();
     await c.request(WorkspaceUp, { path: project });
