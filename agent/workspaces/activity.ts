@@ -1,9 +1,11 @@
 /**
  * What a workspace is doing, read from inside it with one exec (so every provider answers the
- * same way): its TCP sockets from /proc/net/tcp{,6} (the workspace's own network namespace) and
+ * same way): its TCP sockets from /proc/net/tcp{,6} (the workspace's own network namespace),
  * the CPU time its processes used: its cgroup's (v2 `cpu.stat`, v1 `cpuacct.usage`), else the
- * sum over the processes it can see (a VM's all). Never /proc/stat: in a container that is the
- * whole node's. Pure parsers here; the idle watch asks and decides.
+ * sum over the processes it can see (a VM's all), and the CPU time each process wanted: time run
+ * plus time spent waiting for a CPU (/proc/<pid>/schedstat). On a loaded node a CPU-bound process
+ * gets little CPU but wants all of it: only the second says it is busy. Never /proc/stat: in a
+ * container that is the whole node's. Pure parsers here; the idle watch asks and decides.
  */
 
 /** Run as root inside the workspace; the marker line splits the two parts. */
@@ -13,7 +15,10 @@ export const ACTIVITY_PROBE = [
   'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; echo @@cpu; ' +
     'if [ -r /sys/fs/cgroup/cpu.stat ]; then cat /sys/fs/cgroup/cpu.stat; ' +
     'elif [ -r /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then echo "cpuacct_usage_ns $(cat /sys/fs/cgroup/cpuacct/cpuacct.usage)"; ' +
-    'else echo @@procs; cat /proc/[0-9]*/stat 2>/dev/null; fi',
+    'else echo @@procs; cat /proc/[0-9]*/stat 2>/dev/null; fi; ' +
+    // Shell builtins only (no process of the probe's own but this shell, which says who it is).
+    'echo "@@sched $$"; for d in /proc/[0-9]*; do ' +
+    '{ read -r s < "$d/stat" && read -r c < "$d/schedstat"; } 2>/dev/null && echo "$s @@ $c"; done',
 ];
 
 export interface TcpSocket {
@@ -29,6 +34,11 @@ export interface Activity {
   sockets: TcpSocket[];
   /** CPU time used so far, in microseconds; undefined when neither source could be read. */
   cpuUsec?: number;
+  /**
+   * Per process (pid → ns): CPU time run plus time waited for a CPU, so far. Without the probe's
+   * own shell, its ancestors (the exec's plumbing) and kernel threads; undefined when unreadable.
+   */
+  wantedNs?: Map<number, number>;
 }
 
 const TCP_ESTABLISHED = 1;
@@ -37,13 +47,64 @@ const TCP_LISTEN = 10;
 const USEC_PER_JIFFY = 10_000;
 
 export function parseActivity(stdout: string): Activity {
-  const cut = stdout.indexOf('@@cpu\n');
-  const net = cut < 0 ? stdout : stdout.slice(0, cut);
-  const cpu = cut < 0 ? '' : stdout.slice(cut + 6);
+  const schedCut = stdout.indexOf('\n@@sched ');
+  const head = schedCut < 0 ? stdout : stdout.slice(0, schedCut + 1);
+  const cut = head.indexOf('@@cpu\n');
+  const net = cut < 0 ? head : head.slice(0, cut);
+  const cpu = cut < 0 ? '' : head.slice(cut + 6);
   const out: Activity = { sockets: parseProcNetTcp(net) };
   const usec = parseCpuUsec(cpu);
   if (usec !== undefined) out.cpuUsec = usec;
+  const wanted = schedCut < 0 ? undefined : parseWantedNs(stdout.slice(schedCut + 1));
+  if (wanted) out.wantedNs = wanted;
   return out;
+}
+
+/**
+ * `@@sched <probe pid>` then `<stat line> @@ <run ns> <wait ns> <slices>` per process. The probe's
+ * shell and its ancestors (docker exec, an SSH session into a VM) are left out, and so are kernel
+ * threads (pid 2 and its children): none is the workspace's own work.
+ */
+export function parseWantedNs(text: string): Map<number, number> | undefined {
+  const lines = text.split('\n');
+  const self = /^@@sched (\d+)$/.exec(lines[0] ?? '');
+  if (!self) return undefined;
+  const procs = new Map<number, { ppid: number; ns: number }>();
+  for (const line of lines.slice(1)) {
+    const at = line.lastIndexOf(' @@ ');
+    const close = line.lastIndexOf(')', at);
+    if (at < 0 || close < 0) continue;
+    const pid = Number.parseInt(line, 10);
+    const ppid = Number(line.slice(close + 2).split(' ')[1]);
+    const [run, wait] = line
+      .slice(at + 4)
+      .trim()
+      .split(/\s+/)
+      .map((n) => Number(n));
+    if (![pid, ppid, run, wait].every((n) => Number.isSafeInteger(n) && n! >= 0)) continue;
+    procs.set(pid, { ppid, ns: run! + wait! });
+  }
+  if (procs.size === 0) return undefined;
+  const skip = new Set<number>([2]);
+  for (let p: number | undefined = Number(self[1]); p !== undefined && p > 0 && !skip.has(p); p = procs.get(p)?.ppid)
+    skip.add(p);
+  const out = new Map<number, number>();
+  for (const [pid, { ppid, ns }] of procs) if (!skip.has(pid) && ppid !== 2) out.set(pid, ns);
+  return out;
+}
+
+/**
+ * CPU time (ns) the workspace's processes wanted between two looks: what each process alive now
+ * wanted since the last look (all of it for one started since, or a reused pid); a process that
+ * ended between looks is left out (its use shows in the CPU time of the cgroup).
+ */
+export function wantedBetween(before: ReadonlyMap<number, number>, now: ReadonlyMap<number, number>): number {
+  let ns = 0;
+  for (const [pid, v] of now) {
+    const was = before.get(pid);
+    ns += was !== undefined && was <= v ? v - was : v;
+  }
+  return ns;
 }
 
 /** Lines of /proc/net/tcp and /proc/net/tcp6 (headers and anything malformed skipped). */

@@ -1,12 +1,14 @@
 /**
  * Stops a workspace that has been idle for its `idleTimeoutMs`: no connection from outside it
- * (an SSH session, a forwarded port, an `exec`, which runs over SSH) and no more CPU than a small
- * threshold, measured at every look. Decided here on the node, so it works while the laptop is
+ * (an SSH session, a forwarded port, an `exec`, which runs over SSH), no more CPU used than a small
+ * threshold, and no process wanting a CPU (running or waiting to) for much of the time, measured
+ * at every look. The last one is what tells a CPU-bound process on a loaded node, which may get
+ * less CPU than the threshold while it waits for its turn. Decided here on the node, so it works while the laptop is
  * closed. An agent restart starts the count again (the workspace gets a whole timeout more).
  */
 import type { Logger } from '../log/logger';
 import type { WorkspaceProvider } from '../providers/contract';
-import { ACTIVITY_PROBE, outsideConnections, parseActivity } from './activity';
+import { ACTIVITY_PROBE, outsideConnections, parseActivity, wantedBetween } from './activity';
 
 /** What the watch needs of one running workspace. */
 export interface IdleCandidate {
@@ -21,8 +23,14 @@ export interface IdleWatchDeps {
   /** Workspaces with an idle timeout that should be running (ready, not stopped on purpose). */
   candidates(): IdleCandidate[];
   stop(name: string): Promise<unknown>;
-  /** A fraction of one CPU; above it the workspace is busy (default 0.1). */
+  /** A fraction of one CPU used; above it the workspace is busy (default 0.1). */
   cpuThreshold?: number;
+  /**
+   * A fraction of one CPU wanted (run or waited for); above it the workspace is busy (default 0.5).
+   * Higher than the use threshold: on a loaded node a light process waits for a CPU at each of
+   * its wake-ups, while a CPU-bound one wants all of it however loaded the node is.
+   */
+  wantedThreshold?: number;
   now?: () => number;
 }
 
@@ -30,6 +38,7 @@ interface Seen {
   /** When it was last seen busy (or first seen). */
   activeAt: number;
   cpuUsec?: number;
+  wantedNs?: ReadonlyMap<number, number>;
   at: number;
   nextLookAt: number;
 }
@@ -95,8 +104,14 @@ export class IdleWatch {
       prev?.cpuUsec !== undefined && a.cpuUsec !== undefined && t > prev.at
         ? (a.cpuUsec - prev.cpuUsec) / 1000 / (t - prev.at)
         : undefined;
+    const wanted =
+      prev?.wantedNs && a.wantedNs && t > prev.at ? wantedBetween(prev.wantedNs, a.wantedNs) / 1e6 / (t - prev.at) : 0;
     const started = ws.startedAt ? Date.parse(ws.startedAt) : NaN;
-    const busy = !prev || connections > 0 || (cpu !== undefined && cpu > (this.deps.cpuThreshold ?? 0.1));
+    const busy =
+      !prev ||
+      connections > 0 ||
+      (cpu !== undefined && cpu > (this.deps.cpuThreshold ?? 0.1)) ||
+      wanted > (this.deps.wantedThreshold ?? 0.5);
     let activeAt = busy ? t : prev.activeAt;
     // A workspace started since the last look (a connection woke it) begins a whole new timeout.
     if (Number.isFinite(started) && started > activeAt) activeAt = Math.min(t, started);
@@ -105,6 +120,7 @@ export class IdleWatch {
       at: t,
       nextLookAt: t + lookIntervalMs(c.idleTimeoutMs),
       ...(a.cpuUsec !== undefined ? { cpuUsec: a.cpuUsec } : {}),
+      ...(a.wantedNs ? { wantedNs: a.wantedNs } : {}),
     };
     this.seen.set(c.name, next);
     if (t - activeAt < c.idleTimeoutMs) return;

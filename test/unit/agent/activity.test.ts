@@ -7,6 +7,8 @@ import {
   parseActivity,
   parseCpuUsec,
   parseProcNetTcp,
+  parseWantedNs,
+  wantedBetween,
 } from '../../../agent/workspaces/activity';
 
 const PROBE = readFileSync(join(__dirname, '..', '..', 'fixtures', 'activity', 'probe.txt'), 'utf8');
@@ -60,5 +62,43 @@ describe('what a workspace is doing, read from its /proc/net/tcp{,6} and cpu.sta
     assert.equal(parseCpuUsec(''), undefined);
     assert.equal(parseActivity('garbage\nmore: lines here\n').cpuUsec, undefined);
     assert.deepEqual(parseActivity('garbage\nmore: lines here\n').sockets, []);
+  });
+
+  it('reads what each process wanted of a CPU, without the probe, its ancestors and kernel threads', () => {
+    const text =
+      '@@sched 90\n' +
+      '1 (sshd) S 0 1 1 0 -1 @@ 5000 100 7\n' +
+      '2 (kthreadd) S 0 0 0 0 -1 @@ 10 10 1\n' +
+      '3 (kworker/0:0) I 2 0 0 0 -1 @@ 900 900 1\n' +
+      '40 (we (ird) @@ name) R 1 40 40 0 -1 @@ 700 300 9\n' +
+      '80 (sshd-session) S 1 80 80 0 -1 @@ 50 9000 2\n' +
+      '90 (sh) R 80 90 90 0 -1 @@ 20 80000 1\n' +
+      'broken @@ line\n';
+    assert.deepEqual(
+      [...parseWantedNs(text)!],
+      [[40, 1000]],
+      'sshd is an ancestor of the probe here (an exec over SSH)',
+    );
+    const docker = '@@sched 90\n1 (sshd) S 0 1 1 0 -1 @@ 5000 100 7\n90 (sh) R 0 90 90 0 -1 @@ 1 2 1\n';
+    assert.deepEqual([...parseWantedNs(docker)!], [[1, 5100]]);
+    assert.equal(parseWantedNs('no marker\n'), undefined);
+    assert.equal(parseWantedNs('@@sched 5\n'), undefined, 'no schedstat readable');
+    const probe = parseActivity(`${PROBE}@@sched 9\n4 (node) R 1 4 4 0 -1 @@ 10 20 3\n`);
+    assert.equal(probe.cpuUsec, 8123456, 'the CPU time of the cgroup is read as before');
+    assert.deepEqual([...probe.wantedNs!], [[4, 30]]);
+  });
+
+  it('counts what was wanted between two looks: since the last look, all of a new process, a reused pid anew', () => {
+    const before = new Map([
+      [4, 1000],
+      [5, 5000],
+      [6, 7000],
+    ]);
+    const now = new Map([
+      [4, 1500],
+      [5, 200],
+      [8, 40],
+    ]);
+    assert.equal(wantedBetween(before, now), 500 + 200 + 40);
   });
 });

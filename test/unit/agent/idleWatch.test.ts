@@ -14,6 +14,9 @@ class Box {
   startedAt = new Date(0).toISOString();
   session = false;
   cpuUsec = 0;
+  /** The burner's CPU time run plus waited for (ns), and the probe's own shell's pid. */
+  wantedNs = 0;
+  probePid = 500;
   failProbe = false;
   readonly provider = {
     inspect: async () => ({
@@ -29,7 +32,12 @@ class Box {
       return {
         exitCode: 0,
         stderr: '',
-        stdout: `${LISTEN_SSH}\n${this.session ? SSH_SESSION : ''}\n@@cpu\nusage_usec ${this.cpuUsec}\n`,
+        stdout:
+          `${LISTEN_SSH}\n${this.session ? SSH_SESSION : ''}\n@@cpu\nusage_usec ${this.cpuUsec}\n` +
+          `@@sched ${++this.probePid}\n1 (sshd) S 0 1 1 0 -1 0 @@ 1000 20 3\n` +
+          `40 (sh) R 1 40 40 0 -1 0 @@ ${this.wantedNs} 0 9\n` +
+          // The probe's own shell waited long for a CPU; it is not the workspace's work.
+          `${this.probePid} (sh) R 0 ${this.probePid} 0 -1 0 @@ 1000000 900000000 2\n`,
       };
     },
   } as unknown as WorkspaceProvider;
@@ -95,6 +103,15 @@ describe('the idle watch stops a workspace nobody uses, decided on the node', ()
     await run(3 * TIMEOUT, () => (box.cpuUsec += 500_000)); // half a CPU
     assert.deepEqual(stopped, []);
     await run(2 * TIMEOUT, () => (box.cpuUsec += 20_000)); // 2 % of a CPU: health checks, a file watcher
+    assert.deepEqual(stopped, ['ws']);
+  });
+
+  it('keeps a workspace whose process wants a whole CPU running, though a loaded node gives it little', async () => {
+    // 5 % of a CPU used, 100 % wanted (run + waiting for its turn): a CPU-bound loop on a busy node.
+    await run(3 * TIMEOUT, () => ((box.cpuUsec += 50_000), (box.wantedNs += 1e9)));
+    assert.deepEqual(stopped, []);
+    // A light process on the same node: 2 % used, a third of a CPU waited for at its wake-ups.
+    await run(2 * TIMEOUT, () => ((box.cpuUsec += 20_000), (box.wantedNs += 3e8)));
     assert.deepEqual(stopped, ['ws']);
   });
 
