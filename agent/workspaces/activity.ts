@@ -2,10 +2,11 @@
  * What a workspace is doing, read from inside it with one exec (so every provider answers the
  * same way): its TCP sockets from /proc/net/tcp{,6} (the workspace's own network namespace),
  * the CPU time its processes used: its cgroup's (v2 `cpu.stat`, v1 `cpuacct.usage`), else the
- * sum over the processes it can see (a VM's all), and the CPU time each process wanted: time run
- * plus time spent waiting for a CPU (/proc/<pid>/schedstat). On a loaded node a CPU-bound process
- * gets little CPU but wants all of it: only the second says it is busy. Never /proc/stat: in a
- * container that is the whole node's. Pure parsers here; the idle watch asks and decides.
+ * sum over the processes it can see (a VM's all), and for each thread the time it was runnable
+ * (ran plus waited for a CPU, /proc/<pid>/task/<tid>/schedstat). On a loaded node a CPU-bound
+ * thread gets little CPU but is runnable nearly all the time, however loaded the node is, while
+ * a thread that sleeps between bits of work (a poller, a file watcher) is not. Never /proc/stat:
+ * in a container that is the whole node's. Pure parsers here; the idle watch asks and decides.
  */
 
 /** Run as root inside the workspace; the marker line splits the two parts. */
@@ -16,9 +17,10 @@ export const ACTIVITY_PROBE = [
     'if [ -r /sys/fs/cgroup/cpu.stat ]; then cat /sys/fs/cgroup/cpu.stat; ' +
     'elif [ -r /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then echo "cpuacct_usage_ns $(cat /sys/fs/cgroup/cpuacct/cpuacct.usage)"; ' +
     'else echo @@procs; cat /proc/[0-9]*/stat 2>/dev/null; fi; ' +
-    // Shell builtins only (no process of the probe's own but this shell, which says who it is).
-    'echo "@@sched $$"; for d in /proc/[0-9]*; do ' +
-    '{ read -r s < "$d/stat" && read -r c < "$d/schedstat"; } 2>/dev/null && echo "$s @@ $c"; done',
+    // Shell builtins only (no process of the probe's own but this shell, which says who it is),
+    // and the clock (uptime) when the threads are read, so the window is the threads' own.
+    'read -r up _ < /proc/uptime; echo "@@sched $$ $up"; for d in /proc/[0-9]*/task/[0-9]*; do ' +
+    'p=${d#/proc/}; { read -r s < "$d/stat" && read -r c < "$d/schedstat"; } 2>/dev/null && echo "${p%%/*} $s @@ $c"; done',
 ];
 
 export interface TcpSocket {
@@ -30,15 +32,22 @@ export interface TcpSocket {
   state: number;
 }
 
+export interface ThreadTimes {
+  /** The workspace's clock (uptime) when the threads were read, in ms. */
+  atMs: number;
+  /**
+   * tid → ns run plus waited for a CPU. Without the probe's own shell, its ancestors (the exec's
+   * plumbing: docker exec, an SSH session into a VM) and kernel threads.
+   */
+  runnableNs: Map<number, number>;
+}
+
 export interface Activity {
   sockets: TcpSocket[];
   /** CPU time used so far, in microseconds; undefined when neither source could be read. */
   cpuUsec?: number;
-  /**
-   * Per process (pid → ns): CPU time run plus time waited for a CPU, so far. Without the probe's
-   * own shell, its ancestors (the exec's plumbing) and kernel threads; undefined when unreadable.
-   */
-  wantedNs?: Map<number, number>;
+  /** Each thread's runnable time so far, and when it was read; undefined when unreadable. */
+  threads?: ThreadTimes;
 }
 
 const TCP_ESTABLISHED = 1;
@@ -55,56 +64,60 @@ export function parseActivity(stdout: string): Activity {
   const out: Activity = { sockets: parseProcNetTcp(net) };
   const usec = parseCpuUsec(cpu);
   if (usec !== undefined) out.cpuUsec = usec;
-  const wanted = schedCut < 0 ? undefined : parseWantedNs(stdout.slice(schedCut + 1));
-  if (wanted) out.wantedNs = wanted;
+  const threads = schedCut < 0 ? undefined : parseThreadTimes(stdout.slice(schedCut + 1));
+  if (threads) out.threads = threads;
   return out;
 }
 
 /**
- * `@@sched <probe pid>` then `<stat line> @@ <run ns> <wait ns> <slices>` per process. The probe's
- * shell and its ancestors (docker exec, an SSH session into a VM) are left out, and so are kernel
- * threads (pid 2 and its children): none is the workspace's own work.
+ * `@@sched <probe pid> <uptime s>` then `<pid> <thread's stat line> @@ <run ns> <wait ns> <slices>`
+ * per thread. The probe's shell and its ancestors are left out, and so are kernel threads (pid 2
+ * and its children): none is the workspace's own work.
  */
-export function parseWantedNs(text: string): Map<number, number> | undefined {
+export function parseThreadTimes(text: string): ThreadTimes | undefined {
   const lines = text.split('\n');
-  const self = /^@@sched (\d+)$/.exec(lines[0] ?? '');
-  if (!self) return undefined;
-  const procs = new Map<number, { ppid: number; ns: number }>();
+  const head = /^@@sched (\d+) (\d+(?:\.\d+)?)$/.exec(lines[0] ?? '');
+  if (!head) return undefined;
+  const threads: Array<{ tid: number; pid: number; ns: number }> = [];
+  const parentOf = new Map<number, number>();
   for (const line of lines.slice(1)) {
     const at = line.lastIndexOf(' @@ ');
     const close = line.lastIndexOf(')', at);
     if (at < 0 || close < 0) continue;
-    const pid = Number.parseInt(line, 10);
+    const [pid, tid] = line.split(' ', 2).map((n) => Number(n));
     const ppid = Number(line.slice(close + 2).split(' ')[1]);
     const [run, wait] = line
       .slice(at + 4)
       .trim()
       .split(/\s+/)
       .map((n) => Number(n));
-    if (![pid, ppid, run, wait].every((n) => Number.isSafeInteger(n) && n! >= 0)) continue;
-    procs.set(pid, { ppid, ns: run! + wait! });
+    if (![pid, tid, ppid, run, wait].every((n) => Number.isSafeInteger(n) && n! >= 0)) continue;
+    parentOf.set(pid!, ppid);
+    threads.push({ tid: tid!, pid: pid!, ns: run! + wait! });
   }
-  if (procs.size === 0) return undefined;
+  if (threads.length === 0) return undefined;
   const skip = new Set<number>([2]);
-  for (let p: number | undefined = Number(self[1]); p !== undefined && p > 0 && !skip.has(p); p = procs.get(p)?.ppid)
+  for (let p: number | undefined = Number(head[1]); p !== undefined && p > 0 && !skip.has(p); p = parentOf.get(p))
     skip.add(p);
-  const out = new Map<number, number>();
-  for (const [pid, { ppid, ns }] of procs) if (!skip.has(pid) && ppid !== 2) out.set(pid, ns);
-  return out;
+  const runnableNs = new Map<number, number>();
+  for (const t of threads) if (!skip.has(t.pid) && parentOf.get(t.pid) !== 2) runnableNs.set(t.tid, t.ns);
+  return { atMs: Math.round(Number(head[2]) * 1000), runnableNs };
 }
 
 /**
- * CPU time (ns) the workspace's processes wanted between two looks: what each process alive now
- * wanted since the last look (all of it for one started since, or a reused pid); a process that
- * ended between looks is left out (its use shows in the CPU time of the cgroup).
+ * The largest share of the window between two reads that one thread was runnable: since the
+ * last read for a thread seen then, since its start for a new one (or a reused tid). 1 for a
+ * thread that wanted a CPU all along, however little it got.
  */
-export function wantedBetween(before: ReadonlyMap<number, number>, now: ReadonlyMap<number, number>): number {
-  let ns = 0;
-  for (const [pid, v] of now) {
-    const was = before.get(pid);
-    ns += was !== undefined && was <= v ? v - was : v;
+export function busiestThreadShare(before: ThreadTimes, now: ThreadTimes): number {
+  const windowNs = (now.atMs - before.atMs) * 1e6;
+  if (windowNs <= 0) return 0;
+  let most = 0;
+  for (const [tid, v] of now.runnableNs) {
+    const was = before.runnableNs.get(tid);
+    most = Math.max(most, was !== undefined && was <= v ? v - was : v);
   }
-  return ns;
+  return Math.min(1, most / windowNs);
 }
 
 /** Lines of /proc/net/tcp and /proc/net/tcp6 (headers and anything malformed skipped). */

@@ -1,14 +1,14 @@
 /**
  * Stops a workspace that has been idle for its `idleTimeoutMs`: no connection from outside it
  * (an SSH session, a forwarded port, an `exec`, which runs over SSH), no more CPU used than a small
- * threshold, and no process wanting a CPU (running or waiting to) for much of the time, measured
- * at every look. The last one is what tells a CPU-bound process on a loaded node, which may get
- * less CPU than the threshold while it waits for its turn. Decided here on the node, so it works while the laptop is
+ * threshold, and no thread runnable (running or waiting for a CPU) nearly all the time between two
+ * looks. The last one tells a CPU-bound process on a loaded node, which may get less CPU than the
+ * threshold while it waits for its turn. Decided here on the node, so it works while the laptop is
  * closed. An agent restart starts the count again (the workspace gets a whole timeout more).
  */
 import type { Logger } from '../log/logger';
 import type { WorkspaceProvider } from '../providers/contract';
-import { ACTIVITY_PROBE, outsideConnections, parseActivity, wantedBetween } from './activity';
+import { ACTIVITY_PROBE, busiestThreadShare, outsideConnections, parseActivity, type ThreadTimes } from './activity';
 
 /** What the watch needs of one running workspace. */
 export interface IdleCandidate {
@@ -26,11 +26,12 @@ export interface IdleWatchDeps {
   /** A fraction of one CPU used; above it the workspace is busy (default 0.1). */
   cpuThreshold?: number;
   /**
-   * A fraction of one CPU wanted (run or waited for); above it the workspace is busy (default 0.5).
-   * Higher than the use threshold: on a loaded node a light process waits for a CPU at each of
-   * its wake-ups, while a CPU-bound one wants all of it however loaded the node is.
+   * A share of the time between looks: a thread runnable (running or waiting for a CPU) at least
+   * this much of it is CPU-bound, and the workspace busy however little CPU it got (default 0.8).
+   * High, because on a loaded node a thread that sleeps between bits of work also waits for a
+   * CPU at each wake-up; only a thread that never sleeps is runnable nearly all the time.
    */
-  wantedThreshold?: number;
+  cpuBoundShare?: number;
   now?: () => number;
 }
 
@@ -38,7 +39,7 @@ interface Seen {
   /** When it was last seen busy (or first seen). */
   activeAt: number;
   cpuUsec?: number;
-  wantedNs?: ReadonlyMap<number, number>;
+  threads?: ThreadTimes;
   at: number;
   nextLookAt: number;
 }
@@ -104,14 +105,13 @@ export class IdleWatch {
       prev?.cpuUsec !== undefined && a.cpuUsec !== undefined && t > prev.at
         ? (a.cpuUsec - prev.cpuUsec) / 1000 / (t - prev.at)
         : undefined;
-    const wanted =
-      prev?.wantedNs && a.wantedNs && t > prev.at ? wantedBetween(prev.wantedNs, a.wantedNs) / 1e6 / (t - prev.at) : 0;
+    const cpuBound = prev?.threads && a.threads ? busiestThreadShare(prev.threads, a.threads) : 0;
     const started = ws.startedAt ? Date.parse(ws.startedAt) : NaN;
     const busy =
       !prev ||
       connections > 0 ||
       (cpu !== undefined && cpu > (this.deps.cpuThreshold ?? 0.1)) ||
-      wanted > (this.deps.wantedThreshold ?? 0.5);
+      cpuBound >= (this.deps.cpuBoundShare ?? 0.8);
     let activeAt = busy ? t : prev.activeAt;
     // A workspace started since the last look (a connection woke it) begins a whole new timeout.
     if (Number.isFinite(started) && started > activeAt) activeAt = Math.min(t, started);
@@ -120,7 +120,7 @@ export class IdleWatch {
       at: t,
       nextLookAt: t + lookIntervalMs(c.idleTimeoutMs),
       ...(a.cpuUsec !== undefined ? { cpuUsec: a.cpuUsec } : {}),
-      ...(a.wantedNs ? { wantedNs: a.wantedNs } : {}),
+      ...(a.threads ? { threads: a.threads } : {}),
     };
     this.seen.set(c.name, next);
     if (t - activeAt < c.idleTimeoutMs) return;

@@ -89,15 +89,21 @@ describe('idleTimeout: the node stops a workspace nobody uses, and not one in us
   // Each case below wakes the stopped workspace by connecting (nothing else may fill the gap between a
   // start and the activity under test: on a loaded machine that gap can exceed the idle timeout).
   it('does not stop it while a process burns CPU with nobody connected', async () => {
-    // Started inside a session that then ends: only the CPU use remains.
+    // Started inside a session that then ends: only the CPU use remains. One word: ssh joins its
+    // arguments with spaces for the login shell, so `sh -c <script>` would lose the script's quoting.
+    // `timeout` only bounds a leftover; the test ends the process itself once it has looked.
     const burn = await env.ssh(
       'idle.local.vendetta',
-      ['sh', '-c', `nohup timeout ${IDLE_S * 4} sh -c 'while :; do :; done' >/dev/null 2>&1 & sleep 1`],
+      [`nohup timeout 300 sh -c 'while :; do :; done' >/dev/null 2>&1 & echo $! > /tmp/burn.pid; sleep 1`],
       { timeoutMs: 120_000 },
     );
     assert.equal(burn.code, 0, burn.stderr);
     await sleep(IDLE_S * 2 * 1000);
     assert.ok(await running(), 'a CPU-bound process keeps it running');
+    // The process under test ran all along (this look connects, so it comes after the check); it ends here.
+    const ended = await env.ssh('idle.local.vendetta', ['kill "$(cat /tmp/burn.pid)"'], { timeoutMs: 60_000 });
+    assert.equal(ended.code, 0, `the CPU-bound process was not running: ${ended.stderr}`);
+    assert.doesNotMatch(ended.stderr, /starting it/, 'the workspace had not been stopped');
     await waitUntil(
       async () => (await summary()).stopped?.reason === 'idle',
       90_000,

@@ -7,8 +7,8 @@ import {
   parseActivity,
   parseCpuUsec,
   parseProcNetTcp,
-  parseWantedNs,
-  wantedBetween,
+  busiestThreadShare,
+  parseThreadTimes,
 } from '../../../agent/workspaces/activity';
 
 const PROBE = readFileSync(join(__dirname, '..', '..', 'fixtures', 'activity', 'probe.txt'), 'utf8');
@@ -64,41 +64,68 @@ describe('what a workspace is doing, read from its /proc/net/tcp{,6} and cpu.sta
     assert.deepEqual(parseActivity('garbage\nmore: lines here\n').sockets, []);
   });
 
-  it('reads what each process wanted of a CPU, without the probe, its ancestors and kernel threads', () => {
+  it('reads how long each thread was runnable, without the probe, its ancestors and kernel threads', () => {
     const text =
-      '@@sched 90\n' +
-      '1 (sshd) S 0 1 1 0 -1 @@ 5000 100 7\n' +
-      '2 (kthreadd) S 0 0 0 0 -1 @@ 10 10 1\n' +
-      '3 (kworker/0:0) I 2 0 0 0 -1 @@ 900 900 1\n' +
-      '40 (we (ird) @@ name) R 1 40 40 0 -1 @@ 700 300 9\n' +
-      '80 (sshd-session) S 1 80 80 0 -1 @@ 50 9000 2\n' +
-      '90 (sh) R 80 90 90 0 -1 @@ 20 80000 1\n' +
+      '@@sched 90 1234.56\n' +
+      '1 1 (sshd) S 0 1 1 0 -1 @@ 5000 100 7\n' +
+      '2 2 (kthreadd) S 0 0 0 0 -1 @@ 10 10 1\n' +
+      '3 3 (kworker/0:0) I 2 0 0 0 -1 @@ 900 900 1\n' +
+      '40 40 (we (ird) @@ name) R 1 40 40 0 -1 @@ 700 300 9\n' +
+      '40 41 (worker) R 1 40 40 0 -1 @@ 70 30 9\n' +
+      '80 80 (sshd-session) S 1 80 80 0 -1 @@ 50 9000 2\n' +
+      '90 90 (sh) R 80 90 90 0 -1 @@ 20 80000 1\n' +
       'broken @@ line\n';
+    const t = parseThreadTimes(text)!;
+    assert.equal(t.atMs, 1_234_560);
     assert.deepEqual(
-      [...parseWantedNs(text)!],
-      [[40, 1000]],
+      [...t.runnableNs],
+      [
+        [40, 1000],
+        [41, 100],
+      ],
       'sshd is an ancestor of the probe here (an exec over SSH)',
     );
-    const docker = '@@sched 90\n1 (sshd) S 0 1 1 0 -1 @@ 5000 100 7\n90 (sh) R 0 90 90 0 -1 @@ 1 2 1\n';
-    assert.deepEqual([...parseWantedNs(docker)!], [[1, 5100]]);
-    assert.equal(parseWantedNs('no marker\n'), undefined);
-    assert.equal(parseWantedNs('@@sched 5\n'), undefined, 'no schedstat readable');
-    const probe = parseActivity(`${PROBE}@@sched 9\n4 (node) R 1 4 4 0 -1 @@ 10 20 3\n`);
+    const docker = '@@sched 90 5\n1 1 (sshd) S 0 1 1 0 -1 @@ 5000 100 7\n90 90 (sh) R 0 90 90 0 -1 @@ 1 2 1\n';
+    assert.deepEqual([...parseThreadTimes(docker)!.runnableNs], [[1, 5100]]);
+    assert.equal(parseThreadTimes('no marker\n'), undefined);
+    assert.equal(parseThreadTimes('@@sched 5 1.00\n'), undefined, 'no schedstat readable');
+    const probe = parseActivity(`${PROBE}@@sched 9 7.5\n4 4 (node) R 1 4 4 0 -1 @@ 10 20 3\n`);
     assert.equal(probe.cpuUsec, 8123456, 'the CPU time of the cgroup is read as before');
-    assert.deepEqual([...probe.wantedNs!], [[4, 30]]);
+    assert.deepEqual([...probe.threads!.runnableNs], [[4, 30]]);
   });
 
-  it('counts what was wanted between two looks: since the last look, all of a new process, a reused pid anew', () => {
-    const before = new Map([
-      [4, 1000],
-      [5, 5000],
-      [6, 7000],
-    ]);
-    const now = new Map([
-      [4, 1500],
-      [5, 200],
-      [8, 40],
-    ]);
-    assert.equal(wantedBetween(before, now), 500 + 200 + 40);
+  it('finds the thread runnable the largest share of the window: since the last read, a new one since its start', () => {
+    const before = {
+      atMs: 10_000,
+      runnableNs: new Map([
+        [4, 1e9],
+        [5, 5e9],
+      ]),
+    };
+    const at = (ms: number, m: Array<[number, number]>) => ({ atMs: ms, runnableNs: new Map(m) });
+    // 2 s window: thread 4 runnable 1.9 s of it (a CPU-bound loop waiting for its turn).
+    assert.equal(
+      busiestThreadShare(
+        before,
+        at(12_000, [
+          [4, 2.9e9],
+          [5, 5.2e9],
+        ]),
+      ),
+      0.95,
+    );
+    // A poller: runnable 0.4 s of 2 s; a new thread that started half-way and never slept: 1 s.
+    assert.equal(
+      busiestThreadShare(
+        before,
+        at(12_000, [
+          [5, 5.4e9],
+          [8, 1e9],
+        ]),
+      ),
+      0.5,
+    );
+    assert.equal(busiestThreadShare(before, at(12_000, [[5, 1e8]])), 0.05, 'a reused tid counts from its start');
+    assert.equal(busiestThreadShare(before, at(10_000, [[4, 9e9]])), 0, 'no window, no share');
   });
 });

@@ -14,9 +14,11 @@ class Box {
   startedAt = new Date(0).toISOString();
   session = false;
   cpuUsec = 0;
-  /** The burner's CPU time run plus waited for (ns), and the probe's own shell's pid. */
-  wantedNs = 0;
+  /** The busiest thread's time run plus waited for (ns), the clock (s) and the probe's own shell's pid. */
+  runnableNs = 0;
   probePid = 500;
+  /** The workspace's clock (ms), read by the probe as its uptime. */
+  constructor(readonly clock: () => number) {}
   failProbe = false;
   readonly provider = {
     inspect: async () => ({
@@ -34,10 +36,10 @@ class Box {
         stderr: '',
         stdout:
           `${LISTEN_SSH}\n${this.session ? SSH_SESSION : ''}\n@@cpu\nusage_usec ${this.cpuUsec}\n` +
-          `@@sched ${++this.probePid}\n1 (sshd) S 0 1 1 0 -1 0 @@ 1000 20 3\n` +
-          `40 (sh) R 1 40 40 0 -1 0 @@ ${this.wantedNs} 0 9\n` +
+          `@@sched ${++this.probePid} ${(this.clock() / 1000).toFixed(2)}\n1 1 (sshd) S 0 1 1 0 -1 0 @@ 1000 20 3\n` +
+          `40 40 (sh) R 1 40 40 0 -1 0 @@ ${this.runnableNs} 0 9\n` +
           // The probe's own shell waited long for a CPU; it is not the workspace's work.
-          `${this.probePid} (sh) R 0 ${this.probePid} 0 -1 0 @@ 1000000 900000000 2\n`,
+          `${this.probePid} ${this.probePid} (sh) R 0 ${this.probePid} 0 -1 0 @@ 1000000 990000000 2\n`,
       };
     },
   } as unknown as WorkspaceProvider;
@@ -52,7 +54,7 @@ describe('the idle watch stops a workspace nobody uses, decided on the node', ()
 
   beforeEach(() => {
     now = 1_000_000;
-    box = new Box();
+    box = new Box(() => now);
     stopped = [];
     watch = new IdleWatch({
       logger: nullLogger,
@@ -106,12 +108,12 @@ describe('the idle watch stops a workspace nobody uses, decided on the node', ()
     assert.deepEqual(stopped, ['ws']);
   });
 
-  it('keeps a workspace whose process wants a whole CPU running, though a loaded node gives it little', async () => {
-    // 5 % of a CPU used, 100 % wanted (run + waiting for its turn): a CPU-bound loop on a busy node.
-    await run(3 * TIMEOUT, () => ((box.cpuUsec += 50_000), (box.wantedNs += 1e9)));
+  it('keeps a workspace with a CPU-bound thread running, though a loaded node gives it little CPU', async () => {
+    // 5 % of a CPU used, runnable 97 % of the time (running or waiting for its turn): a busy loop.
+    await run(3 * TIMEOUT, () => ((box.cpuUsec += 50_000), (box.runnableNs += 0.97e9)));
     assert.deepEqual(stopped, []);
-    // A light process on the same node: 2 % used, a third of a CPU waited for at its wake-ups.
-    await run(2 * TIMEOUT, () => ((box.cpuUsec += 20_000), (box.wantedNs += 3e8)));
+    // A poller on the same loaded node: 2 % used, runnable 60 % (it waits at each wake-up), yet it sleeps.
+    await run(2 * TIMEOUT, () => ((box.cpuUsec += 20_000), (box.runnableNs += 0.6e9)));
     assert.deepEqual(stopped, ['ws']);
   });
 
