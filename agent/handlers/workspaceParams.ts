@@ -7,7 +7,9 @@ import {
   NAME_PATTERN,
   notRunnableReason,
   PROVIDER_NAMES,
+  MAX_SECRETS,
   RUNNABLE_PROVIDERS,
+  secretProblem,
   type CreateWorkspaceParams,
   type DockerFeatures,
   type DockerSettings,
@@ -410,6 +412,23 @@ export function validateCreateParams(raw: unknown): CreateWorkspaceParams {
   if (raw.recreate !== undefined && typeof raw.recreate !== 'boolean')
     throw new Invalid(m, 'recreate must be true or false');
   if (raw.recreate === true) out.recreate = true;
+  if (raw.secrets !== undefined) out.secrets = validSecrets(m, raw.secrets);
+  // Only the agent names the secrets in a spec (from `secrets`), so a client cannot claim any.
+  delete out.spec.secretNames;
+  return out;
+}
+
+/** Messages name a variable, never a value. */
+function validSecrets(m: string, v: unknown): Record<string, string> {
+  if (!isObj(v)) throw new Invalid(m, 'secrets must be an object of strings');
+  const names = Object.keys(v);
+  if (names.length > MAX_SECRETS) throw new Invalid(m, `secrets holds more than ${MAX_SECRETS} variables`);
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const problem = secretProblem(name, v[name]);
+    if (problem) throw new Invalid(m, `secrets: ${problem}`);
+    out[name] = v[name] as string;
+  }
   return out;
 }
 

@@ -21,7 +21,7 @@ function progressFor(token: string | undefined, ctx: HandlerContext): Progress {
 export const createWorkspace: HandlerSpec<CreateWorkspaceParams, WorkspaceInfo> = {
   validate: validateCreateParams,
   handle: (p, ctx) =>
-    ctx.daemon.workspaces.create(p.spec, progressFor(p.progressToken, ctx), p.recreate === true, ctx.signal),
+    ctx.daemon.workspaces.create(p.spec, progressFor(p.progressToken, ctx), p.recreate === true, ctx.signal, p.secrets),
 };
 
 export const startWorkspace: HandlerSpec<WorkspaceNameParams, WorkspaceInfo> = {

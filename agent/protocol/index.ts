@@ -13,6 +13,7 @@ export * from './sync';
 export * from './errorData';
 export * from './errorCodes';
 export * from './providerNames';
+export * from './secrets';
 
 /** Bumped on any incompatible change; exchanged in `initialize`. */
 export const AGENT_PROTOCOL_VERSION = 1;

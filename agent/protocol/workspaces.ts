@@ -91,6 +91,11 @@ export interface WorkspaceSpecCommon {
   idleTimeoutMs?: number;
   /** The laptop's git `user.name` / `user.email`, for the login user's ~/.gitconfig unless it has its own. */
   gitIdentity?: GitIdentity;
+  /**
+   * Set by the agent, never sent: the names (not values) of the secrets of the create that made
+   * or last changed the workspace. Their values arrive beside the spec (CreateWorkspaceParams).
+   */
+  secretNames?: string[];
 }
 
 export interface GitIdentity {
@@ -206,6 +211,12 @@ export interface CreateWorkspaceParams {
    * it, a workspace whose container no longer matches the spec is refused with WORKSPACE_OUTDATED.
    */
   recreate?: boolean;
+  /**
+   * The workspace's secrets (`secretsFile` on the laptop), for its login environment and its
+   * services; absent: it has none (any it had are removed). Kept on the node in a 0600 file only,
+   * never in the spec, the state file, a log or an error.
+   */
+  secrets?: Record<string, string>;
 }
 
 export interface WorkspaceNameParams {

@@ -15,6 +15,7 @@ import type { HookRun, ServiceLogLine, ServiceLogsParams, WorkspaceServicesStatu
 import type { WorkspaceProvider } from '../providers/contract';
 import { serviceEnv } from './env';
 import { resolveRemoteEnv } from '../workspaces/remoteEnv';
+import { loadSecrets } from '../workspaces/secrets';
 import { nodeHttpGet, nodeTcpConnect } from './health';
 import { ServiceLogFiles, selectLines } from './logFiles';
 import { LogFollows } from './follows';
@@ -115,9 +116,10 @@ export class ServicesSupervisor {
         return t.provider.exec(t.providerId, argv, o);
       },
       // Hooks run "as remote" (the spec's lifecycle commands): remoteEnv over the service env.
+      // The secrets are read at each run: `up` may have changed them since the services started.
       runOptions: (svc, runId, asRemote) => ({
         env: {
-          ...serviceEnv(t.spec.env, services, svc, runId),
+          ...serviceEnv({ ...t.spec.env, ...loadSecrets(t.dir) }, services, svc, runId),
           ...(asRemote ? resolveRemoteEnv(t.spec.remoteEnv, t.containerEnv ?? t.spec.env) : {}),
         },
         user: t.spec.user,

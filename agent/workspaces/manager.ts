@@ -42,6 +42,7 @@ import { bringUp, STEPS, type BringUpDeps, type Progress } from './bringUp';
 import type { IdleCandidate } from './idleWatch';
 import type { PortWatchTarget } from './portWatch';
 import { applyGitIdentity } from './gitIdentity';
+import { applyLoginSecrets, storeSecrets } from './secrets';
 
 export { AGENT_HOME_LABEL } from './reconcile';
 
@@ -85,28 +86,47 @@ export class WorkspaceManager {
     return this.locks.run(name, fn);
   }
 
-  /** `signal` cancels the provider's calls (the client cancelled); what was made stays for the next create. */
+  /**
+   * `signal` cancels the provider's calls (the client cancelled); what was made stays for the next
+   * create. `secrets` replace the workspace's (none: it has none any more); see secrets.ts.
+   */
   create(
-    spec: WorkspaceSpec,
+    asked: WorkspaceSpec,
     progress: Progress = () => undefined,
     recreate = false,
     signal?: AbortSignal,
+    secrets?: Readonly<Record<string, string>>,
   ): Promise<WorkspaceInfo> {
+    const secretNames = Object.keys(secrets ?? {}).sort();
+    const spec: WorkspaceSpec = secretNames.length ? { ...asked, secretNames } : asked;
     return this.exclusive(spec.name, async () => {
       this.creating.add(spec.name);
       try {
+        const hadSecrets = !!this.store.get(spec.name)?.spec.secretNames?.length;
         if (recreate) await this.discardContainer(spec, progress);
         const info = await this.createLocked(spec, progress, signal);
+        storeSecrets(workspacePaths(this.opts.home, spec.name).dir, secrets);
         const rec = this.store.get(spec.name);
-        if (info.state === 'running' && rec?.providerId)
+        if (info.state === 'running' && rec?.providerId) {
+          const provider = this.opts.providers(rec.provider);
+          if (secretNames.length || hadSecrets)
+            await applyLoginSecrets(
+              provider,
+              rec.providerId,
+              rec.spec.user,
+              secrets ?? {},
+              this.opts.logger,
+              spec.name,
+            );
           await applyGitIdentity(
-            this.opts.providers(rec.provider),
+            provider,
             rec.providerId,
             rec.spec.user,
             spec.gitIdentity,
             this.opts.logger,
             spec.name,
           );
+        }
         return info;
       } finally {
         this.creating.delete(spec.name);

@@ -14,7 +14,7 @@ export function recordForCreate(
 ): WorkspaceRecord {
   if (!existing) return newWorkspaceRecord(home, spec);
   if (existing.phase === 'creating') return { ...existing, spec }; // a cut-short create: this spec wins
-  // Made: only keys, services, hooks, agent forwarding and the idle timeout change (services are run through exec,
+  // Made: only keys, services, hooks, agent forwarding, the idle timeout, git identity and secrets change (services are run through exec,
   // the sshd config is rewritten and reloaded), not what the container was made with.
   return {
     ...existing,
@@ -42,13 +42,14 @@ export function hopelessCreate(err: unknown): boolean {
 
 function changeable(
   spec: WorkspaceSpec,
-): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent' | 'idleTimeoutMs' | 'gitIdentity'> {
+): Pick<WorkspaceSpec, 'services' | 'hooks' | 'forwardAgent' | 'idleTimeoutMs' | 'gitIdentity' | 'secretNames'> {
   return {
     ...(spec.services ? { services: spec.services } : {}),
     ...(spec.hooks ? { hooks: spec.hooks } : {}),
     ...(spec.forwardAgent ? { forwardAgent: true } : {}),
     ...(spec.idleTimeoutMs ? { idleTimeoutMs: spec.idleTimeoutMs } : {}),
     ...(spec.gitIdentity ? { gitIdentity: spec.gitIdentity } : {}),
+    ...(spec.secretNames ? { secretNames: spec.secretNames } : {}),
   };
 }
 
@@ -59,5 +60,6 @@ function withoutChangeable(spec: WorkspaceSpec): WorkspaceSpec {
   delete out.forwardAgent;
   delete out.idleTimeoutMs;
   delete out.gitIdentity;
+  delete out.secretNames;
   return out;
 }

@@ -67,6 +67,8 @@ export function sshdConfigText(
     'AllowTcpForwarding yes',
     'AllowStreamLocalForwarding yes',
     'Subsystem sftp internal-sftp',
+    // The secrets reach SSH logins through ~/.ssh/environment (secrets.ts), read at each session.
+    ...(spec.secretNames?.length ? ['PermitUserEnvironment yes'] : []),
     // sshd's sessions do not see the container's environment: pass the config's env on. One
     // line: sshd honours only the first SetEnv directive.
     ...(setEnv.length ? [`SetEnv ${setEnv.join(' ')}`] : []),

@@ -88,6 +88,7 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
   if (config.user !== undefined) resolved.user = config.user;
   if (config.vscode) resolved.vscode = structuredClone(config.vscode);
   if (config.idleTimeout !== undefined) resolved.idleTimeoutMs = parseDuration(config.idleTimeout);
+  if (config.secretsFile !== undefined) resolved.secretsFile = config.secretsFile;
   return resolved;
 }
 

@@ -145,6 +145,8 @@ export interface WorkspaceConfig {
   /** A duration (`30m`); off when absent. */
   idleTimeout?: string;
   vscode?: VscodeCustomizations;
+  /** An env file on the laptop, relative to the project folder: the workspace's secrets. */
+  secretsFile?: string;
 }
 
 /** What VS Code gets in the remote window: extensions installed there, machine settings written. */
@@ -224,4 +226,6 @@ export interface ResolvedWorkspaceConfig {
   /** The node stops the workspace after this long idle; absent: never. */
   idleTimeoutMs?: number;
   vscode?: VscodeCustomizations;
+  /** The secrets' env file, relative to the project folder (POSIX); absent: no secrets. */
+  secretsFile?: string;
 }

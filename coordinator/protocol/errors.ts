@@ -39,6 +39,8 @@ export const ErrorCodes = {
   NODE_PRIVILEGE_REQUIRED: 1040,
   /** A command that installs or sets up something on a node (`node prepare`, a runtime) failed. */
   NODE_PREPARE_FAILED: 1041,
+  /** The workspace's `secretsFile` is tracked by git, missing, or not NAME=value lines. */
+  SECRETS_REFUSED: 1042,
   INTERNAL: 1099,
 } as const;
 export type ErrorName = keyof typeof ErrorCodes;

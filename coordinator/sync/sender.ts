@@ -29,6 +29,8 @@ export interface SyncOptions {
   overwrite?: boolean;
   /** Only these paths (resolving a conflict); the rest of the base stays as it is. */
   only?: readonly string[];
+  /** Paths never sent, whatever git or the ignore files say (the secrets file); a copy sent earlier is deleted. */
+  never?: readonly string[];
   token?: CancellationToken;
 }
 
@@ -74,8 +76,9 @@ export function parseSummary(stdout: string): SyncSummary | undefined {
 }
 
 async function localFiles(o: SyncOptions): Promise<LocalFile[]> {
-  if (!o.only) return (await listProjectFiles(o.root)).files;
-  return statFiles(o.root, o.only);
+  const files = o.only ? await statFiles(o.root, o.only) : (await listProjectFiles(o.root)).files;
+  const never = new Set(o.never ?? []);
+  return never.size ? files.filter((f) => !never.has(f.path)) : files;
 }
 
 export async function syncProject(o: SyncOptions): Promise<SyncReport> {

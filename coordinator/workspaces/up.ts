@@ -18,6 +18,7 @@ import { buildInputsHash } from './buildInputs';
 import { featureInputsHash } from './featureInputs';
 import { agentHooks, buildSpec, loadProject } from './project';
 import { laptopGitIdentity } from './gitIdentity';
+import { loadLaptopSecrets } from './secrets';
 import { runInitializeCommand } from './initializeCommand';
 import { isDevcontainerFile, type HookName, type ResolvedWorkspaceConfig } from '../config';
 import type { PortsConfig } from '../services/portList';
@@ -102,6 +103,11 @@ export async function runUp(
           : undefined;
         const nodeIdle = m.nodeIdleTimeoutMs(node);
         const gitIdentity = await laptopGitIdentity(p.path);
+        const secrets =
+          project.config.secretsFile !== undefined
+            ? await loadLaptopSecrets(p.path, project.config.secretsFile)
+            : undefined;
+        const never = secrets ? [secrets.path] : [];
         const spec = buildSpec(
           project.config,
           {
@@ -143,12 +149,20 @@ export async function runUp(
             workspace: name,
             root: p.path,
             state: m.syncState,
+            never,
             ...(token ? { token } : {}),
           });
         }
         let info: WorkspaceInfo;
         try {
-          info = await create(m, record, spec, { isNew: !existing, recreate }, (words) => say('create', words), token);
+          info = await create(
+            m,
+            record,
+            spec,
+            { isNew: !existing, recreate, secrets: secrets?.values },
+            (words) => say('create', words),
+            token,
+          );
         } catch (err) {
           if (
             git ||
@@ -166,13 +180,14 @@ export async function runUp(
             workspace: name,
             root: p.path,
             state: m.syncState,
+            never,
             ...(token ? { token } : {}),
           });
           info = await create(
             m,
             record,
             spec,
-            { isNew: false, recreate: false },
+            { isNew: false, recreate: false, secrets: secrets?.values },
             (words) => say('create', words),
             token,
           );
@@ -214,6 +229,7 @@ export async function runUp(
             workspace: name,
             root: p.path,
             state: m.syncState,
+            never,
             ...(p.overwrite ? { overwrite: true } : {}),
             ...(token ? { token } : {}),
           });
@@ -311,13 +327,15 @@ interface CreateMode {
   isNew: boolean;
   /** Make the container again (`up --recreate`). */
   recreate: boolean;
+  /** The secrets from `secretsFile`; absent: the workspace has none. */
+  secrets: Record<string, string> | undefined;
 }
 
 async function create(
   m: WorkspaceOps,
   record: WorkspaceRecord,
   spec: ReturnType<typeof buildSpec>,
-  { isNew, recreate }: CreateMode,
+  { isNew, recreate, secrets }: CreateMode,
   say: (message: string) => void,
   token?: CancellationToken,
 ): Promise<WorkspaceInfo> {
@@ -332,7 +350,7 @@ async function create(
     const info = checkWorkspaceInfo(
       await client.request(
         CreateWorkspace,
-        { spec, progressToken: agentToken, ...(recreate ? { recreate: true } : {}) },
+        { spec, progressToken: agentToken, ...(recreate ? { recreate: true } : {}), ...(secrets ? { secrets } : {}) },
         token,
       ),
       record.node,
