@@ -1,7 +1,11 @@
 /**
  * How an exec becomes the one command string SSH carries: every word single-quoted (an SSH exec
- * request is always run by the login shell), the working folder entered first, the environment
- * set with `env`, and another user reached with util-linux's `runuser` from the root login.
+ * request is always run by the login shell), the working folder entered first, and another user
+ * reached with util-linux's `runuser` from the root login. The environment (it may hold secrets)
+ * never goes into the command, which `ps` in the guest shows: it arrives first on stdin, one
+ * `NAME=value` line each (backslash and line break escaped), ended by an empty line, and the
+ * login shell's builtins read and export it before the command gets the rest of stdin. Only a
+ * tty exec (whose stdin a terminal echoes) still sets it with `env` in the command.
  * No word of the argv is ever read by a shell as anything but itself.
  */
 
@@ -16,19 +20,31 @@ export interface GuestCommandOptions {
   workingDir?: string;
 }
 
-export function guestCommand(argv: string[], opts: GuestCommandOptions = {}): string {
+export function guestCommand(argv: string[], opts: GuestCommandOptions & { tty?: boolean } = {}): string {
   if (argv.length === 0) throw new Error('exec: empty argv');
   const env = Object.entries(opts.env ?? {});
   for (const [k] of env)
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`not an environment variable name: ${k}`);
+  const inCommand = opts.tty === true && env.length > 0;
   const words = [
     'exec',
     ...(opts.user && opts.user !== 'root' ? ['runuser', '-u', opts.user, '--'] : []),
-    ...(env.length ? ['env', ...env.map(([k, v]) => `${k}=${v}`)] : []),
+    ...(inCommand ? ['env', ...env.map(([k, v]) => `${k}=${v}`)] : []),
     ...argv,
   ];
   const run = words.map((w, i) => (i === 0 ? w : shellQuote(w))).join(' ');
-  return opts.workingDir ? `cd ${shellQuote(opts.workingDir)} && ${run}` : run;
+  const cd = opts.workingDir ? `cd ${shellQuote(opts.workingDir)} && ${run}` : run;
+  return env.length && !inCommand ? `${READ_ENV} ${cd}` : cd;
+}
+
+/** Builtins only (read, printf, export): no process of its own, so no argv holding a value. */
+const READ_ENV =
+  'while IFS= read -r v_ && [ -n "$v_" ]; do x_=$(printf "%bx" "${v_#*=}"); export "${v_%%=*}=${x_%x}"; done; unset v_ x_;';
+
+/** The stdin lines READ_ENV reads: `NAME=value` with `\` and line breaks escaped, then an empty line. */
+export function envPreamble(env: Readonly<Record<string, string>>): Buffer {
+  const lines = Object.entries(env).map(([k, v]) => `${k}=${v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n`);
+  return Buffer.from(`${lines.join('')}\n`);
 }
 
 /**

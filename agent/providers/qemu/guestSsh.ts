@@ -9,7 +9,7 @@ import { shellExitCode } from '../../../common/process/exitCode';
 import { AgentError } from '../../errors';
 import type { ExecOptions, ExecResult } from '../contract';
 import { TailBuffer } from '../docker/stream';
-import { guestCommand } from './guestCommand';
+import { envPreamble, guestCommand } from './guestCommand';
 
 const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 const COLLECT_MAX = 1024 * 1024;
@@ -101,7 +101,10 @@ export class GuestConnection {
   }
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.run(guestCommand(argv, opts), opts);
+    const env = opts.env ?? {};
+    if (opts.tty === true || Object.keys(env).length === 0) return this.run(guestCommand(argv, opts), opts);
+    // The environment goes ahead of stdin, never into the command line (see guestCommand.ts).
+    return this.run(guestCommand(argv, opts), { ...opts, stdin: withPreamble(envPreamble(env), opts.stdin) });
   }
 
   /** A shell command line (for the provider's own scripts), with the same options. */
@@ -127,6 +130,15 @@ export class GuestConnection {
       () => undefined,
     );
   }
+}
+
+function withPreamble(first: Buffer, rest: ExecOptions['stdin']): Buffer | AsyncIterable<Buffer> {
+  if (rest === undefined) return first;
+  if (Buffer.isBuffer(rest)) return Buffer.concat([first, rest]);
+  return (async function* () {
+    yield first;
+    yield* rest;
+  })();
 }
 
 function pump(channel: ClientChannel, opts: ExecOptions): Promise<ExecResult> {

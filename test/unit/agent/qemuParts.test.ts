@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { accelMessage, chooseAccel, probeArgv, probeBootSector, PROBE_EXIT } from '../../../agent/providers/qemu/accel';
 import { emulatorArgv, hostfwds, optValue, overlayArgv, refusedForwardPort } from '../../../agent/providers/qemu/argv';
 import { cleanConsoleLine, ConsoleFollower, consoleTail, poweredOff } from '../../../agent/providers/qemu/console';
-import { guestCommand, putFileCommand, shellQuote } from '../../../agent/providers/qemu/guestCommand';
+import { envPreamble, guestCommand, putFileCommand, shellQuote } from '../../../agent/providers/qemu/guestCommand';
 import { INSTALL_UNIT_SCRIPT, mountProjectScript, sshdUnit } from '../../../agent/providers/qemu/guestSetup';
 import { buildIso, isoName } from '../../../agent/providers/qemu/iso9660';
 import { hostKeyOf, readPending, writePending } from '../../../agent/providers/qemu/pendingFiles';
@@ -173,11 +173,20 @@ describe('QEMU provider: commands run in the guest over SSH', () => {
     assert.equal(shellQuote("'"), `''\\'''`);
   });
 
-  it('enters the working folder, sets the environment and switches user with runuser', () => {
+  it('enters the working folder, sets the environment from stdin (never the command line) and switches user', () => {
+    const env = { X: '1 2', Y: '$HOME', SECRET: 'a\\b\nline 2 \'"`x` %s\\n\n' };
+    const cmd = guestCommand(['sh', '-c', 'printf "%s|%s|%s|" "$X" "$Y" "$SECRET"; pwd; cat'], {
+      env,
+      workingDir: '/',
+    });
+    assert.ok(!cmd.includes('line 2') && !cmd.includes('1 2'), 'no value in the command ps would show');
+    const input = Buffer.concat([envPreamble(env), Buffer.from('the rest of stdin')]);
     assert.equal(
-      sh(guestCommand(['sh', '-c', 'echo "$X $Y"; pwd'], { env: { X: '1 2', Y: '$HOME' }, workingDir: '/' })),
-      '1 2 $HOME\n/\n',
+      execFileSync('sh', ['-c', cmd], { input, encoding: 'utf8' }),
+      `1 2|$HOME|${env.SECRET}|/\nthe rest of stdin`,
     );
+    // A tty exec (its stdin echoed by a terminal) keeps `env` in the command.
+    assert.equal(guestCommand(['id'], { env: { A: '1' }, tty: true }), "exec 'env' 'A=1' 'id'");
     assert.equal(guestCommand(['id'], { user: 'dev' }), "exec 'runuser' '-u' 'dev' '--' 'id'");
     assert.equal(guestCommand(['id'], { user: 'root' }), "exec 'id'");
     assert.throws(() => guestCommand(['id'], { env: { 'A;B': '1' } }), /not an environment variable name/);
