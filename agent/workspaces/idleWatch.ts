@@ -27,7 +27,7 @@ export interface IdleWatchDeps {
   cpuThreshold?: number;
   /**
    * A share of the time between looks: a thread runnable (running or waiting for a CPU) at least
-   * this much of it is CPU-bound, and the workspace busy however little CPU it got (default 0.8).
+   * this much of it is CPU-bound, and the workspace busy however little CPU it got (default 0.9).
    * High, because on a loaded node a thread that sleeps between bits of work also waits for a
    * CPU at each wake-up; only a thread that never sleeps is runnable nearly all the time.
    */
@@ -111,7 +111,7 @@ export class IdleWatch {
       !prev ||
       connections > 0 ||
       (cpu !== undefined && cpu > (this.deps.cpuThreshold ?? 0.1)) ||
-      cpuBound >= (this.deps.cpuBoundShare ?? 0.8);
+      cpuBound >= (this.deps.cpuBoundShare ?? 0.9);
     let activeAt = busy ? t : prev.activeAt;
     // A workspace started since the last look (a connection woke it) begins a whole new timeout.
     if (Number.isFinite(started) && started > activeAt) activeAt = Math.min(t, started);

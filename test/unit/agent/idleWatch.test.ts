@@ -112,8 +112,8 @@ describe('the idle watch stops a workspace nobody uses, decided on the node', ()
     // 5 % of a CPU used, runnable 97 % of the time (running or waiting for its turn): a busy loop.
     await run(3 * TIMEOUT, () => ((box.cpuUsec += 50_000), (box.runnableNs += 0.97e9)));
     assert.deepEqual(stopped, []);
-    // A poller on the same loaded node: 2 % used, runnable 60 % (it waits at each wake-up), yet it sleeps.
-    await run(2 * TIMEOUT, () => ((box.cpuUsec += 20_000), (box.runnableNs += 0.6e9)));
+    // A 50 ms poller on a very loaded node: 2 % used, runnable 85 % (it waits at each wake-up), yet it sleeps.
+    await run(2 * TIMEOUT, () => ((box.cpuUsec += 20_000), (box.runnableNs += 0.85e9)));
     assert.deepEqual(stopped, ['ws']);
   });
 
