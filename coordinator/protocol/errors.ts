@@ -32,7 +32,7 @@ export const ErrorCodes = {
   SYNC_FAILED: 1022,
   TUNNEL_FAILED: 1023,
   /** A lifecycle command (initialize, onCreate … postStart) exited non-zero or could not run. */
-  LIFECYCLE_COMMAND_FAILED: 1040,
+  LIFECYCLE_COMMAND_FAILED: 1024,
   /** VENDETTA_HOME, or a file in it, is a link or can be changed by someone other than the user. */
   HOME_UNTRUSTED: 1030,
   /** Setting up a node needs root, and the SSH user is not root and has no passwordless sudo. */

@@ -31,6 +31,13 @@ describe('errors crossing the coordinator socket', () => {
     assert.equal(back.code, 'HOST_KEY_MISMATCH');
   });
 
+  it('gives every code its own number, so each bare number maps back to its own name', () => {
+    for (const [name, code] of Object.entries(ErrorCodes)) {
+      const back = VendettaError.fromResponseError(new ResponseError(code, 'x'));
+      assert.equal(back.code, name, `${code} maps back to ${back.code}, not ${name}`);
+    }
+  });
+
   it('turns an unknown throw into INTERNAL with a hint and the cause kept', () => {
     const e = toVendettaError(new TypeError('x is undefined'));
     assert.equal(e.code, 'INTERNAL');
