@@ -5,11 +5,8 @@
  */
 import { ALLOWED_CONFIG_KEYS } from '../providers/lxc/api';
 import type { LxcWorkspaceSpec } from '../protocol';
+import { CONTROL, isObj } from './specChecks';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,254}$/;
 const LXD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const MAX_PROFILES = 32;

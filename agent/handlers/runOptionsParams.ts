@@ -8,9 +8,8 @@
 import { posix } from 'node:path';
 import type { DockerRunOptions } from '../protocol';
 import { AgentError } from '../errors';
+import { isObj } from './specChecks';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const MAX_ITEMS = 100;
 const MOUNT_TYPES = ['bind', 'volume', 'tmpfs'] as const;
 

@@ -15,6 +15,7 @@ import {
   type WorkspaceHooksSpec,
 } from '../protocol';
 import { AgentError } from '../errors';
+import { isObj, type Obj } from './specChecks';
 
 function invalid(method: string, what: string): AgentError {
   return new AgentError('INVALID_PARAMS', `Invalid params for ${method}: ${what}`, {
@@ -22,8 +23,6 @@ function invalid(method: string, what: string): AgentError {
   });
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_SERVICES = 100;
 const MAX_COMMAND = 64 * 1024;

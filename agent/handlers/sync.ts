@@ -12,9 +12,8 @@ import type { HandlerSpec } from '../daemon/context';
 import { relativeSegments, UnsafePath } from '../sync/safePath';
 import { invalid } from './validate';
 import { validName } from './workspaceParams';
+import { isObj } from './specChecks';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const STAT_FIELDS = ['size', 'mtimeMs', 'ctimeMs', 'ino', 'mode'] as const;
 
 function validPath(method: string, v: unknown): string {

@@ -13,7 +13,6 @@ import {
   type CreateWorkspaceParams,
   type DockerFeatures,
   type DockerSettings,
-  type QemuSettings,
   type ProviderName,
   type RemoveWorkspaceParams,
   type WorkspaceNameParams,
@@ -22,6 +21,8 @@ import {
 } from '../protocol';
 import { AgentError } from '../errors';
 import { validLxc } from './lxcSpecParams';
+import { CONTROL, isObj, positiveNumber } from './specChecks';
+import { validQemu } from './qemuSpecParams';
 import { validHooks, validServices } from './serviceParams';
 import { validRunOptions } from './runOptionsParams';
 
@@ -32,11 +33,8 @@ class Invalid extends AgentError {
     });
   }
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** The refusal the per-provider checkers throw, for method `m`. */
+const invalidIn = (m: string) => (what: string) => new Invalid(m, what);
 
 /** Login users: what useradd accepts by default on Debian, and short enough for utmp. */
 export const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -100,29 +98,6 @@ export function validRelativePath(method: string, what: string, v: unknown): str
   return norm;
 }
 
-function positiveNumber(
-  method: string,
-  what: string,
-  v: unknown,
-  opts: { integer?: boolean; min?: number; max: number },
-): number | undefined {
-  if (v === undefined) return undefined;
-  if (
-    typeof v !== 'number' ||
-    !Number.isFinite(v) ||
-    v <= 0 ||
-    v > opts.max ||
-    (opts.integer && !Number.isSafeInteger(v)) ||
-    v < (opts.min ?? 0)
-  ) {
-    throw new Invalid(
-      method,
-      `${what} must be a ${opts.integer ? 'whole ' : ''}number from ${opts.min ?? '>0'} to ${opts.max}, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v;
-}
-
 function validDocker(m: string, v: unknown, workspaceFolder: string): DockerSettings {
   if (!isObj(v)) throw new Invalid(m, 'spec.docker must be an object with an image');
   const image = v.image;
@@ -156,16 +131,16 @@ function validDocker(m: string, v: unknown, workspaceFolder: string): DockerSett
         'spec.docker.image must be the built image (vendetta-ws/…) when spec.docker.features is set',
       );
   }
-  const cpus = positiveNumber(m, 'spec.docker.cpus', v.cpus, { max: 1024 });
+  const cpus = positiveNumber(invalidIn(m), 'spec.docker.cpus', v.cpus, { max: 1024 });
   if (cpus !== undefined) out.cpus = cpus;
   // Docker refuses memory limits under 6 MiB.
-  const memory = positiveNumber(m, 'spec.docker.memoryBytes', v.memoryBytes, {
+  const memory = positiveNumber(invalidIn(m), 'spec.docker.memoryBytes', v.memoryBytes, {
     integer: true,
     min: 6 * 1024 * 1024,
     max: 2 ** 50,
   });
   if (memory !== undefined) out.memoryBytes = memory;
-  const pids = positiveNumber(m, 'spec.docker.pids', v.pids, { integer: true, max: 4_194_304 });
+  const pids = positiveNumber(invalidIn(m), 'spec.docker.pids', v.pids, { integer: true, max: 4_194_304 });
   if (pids !== undefined) out.pids = pids;
   return out;
 }
@@ -228,59 +203,6 @@ function validBuildArgs(m: string, v: unknown): Record<string, string> {
   return out;
 }
 
-/** A file on the node the emulator opens: an absolute path without control characters. */
-function nodeFilePath(m: string, what: string, v: unknown): string {
-  if (typeof v !== 'string' || !v.startsWith('/') || v.length > 4096 || CONTROL.test(v))
-    throw new Invalid(
-      m,
-      `${what} must be an absolute path on the node without control characters, got ${JSON.stringify(v)?.slice(0, 80)}`,
-    );
-  return v;
-}
-
-/** A path on the node, or an http(s) URL the node downloads. */
-function qemuImage(m: string, v: unknown): string {
-  if (typeof v === 'string' && /^https?:\/\/[^\s]+$/i.test(v) && v.length <= 4096 && !CONTROL.test(v)) return v;
-  return nodeFilePath(m, 'spec.qemu.image', v);
-}
-
-function validQemu(m: string, v: unknown): QemuSettings {
-  if (!isObj(v)) throw new Invalid(m, 'spec.qemu must be an object with an image');
-  const out: QemuSettings = { image: qemuImage(m, v.image) };
-  if (v.imageSha256 !== undefined || /^https?:\/\//i.test(out.image)) {
-    if (typeof v.imageSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.imageSha256))
-      throw new Invalid(
-        m,
-        `spec.qemu.imageSha256 must be 64 lowercase hex digits (required when the image is a URL), got ${JSON.stringify(v.imageSha256)?.slice(0, 80)}`,
-      );
-    out.imageSha256 = v.imageSha256;
-  }
-  // QEMU gives a VM whole CPUs only.
-  const cpus = positiveNumber(m, 'spec.qemu.cpus', v.cpus, { integer: true, min: 1, max: 1024 });
-  if (cpus !== undefined) out.cpus = cpus;
-  const memory = positiveNumber(m, 'spec.qemu.memoryBytes', v.memoryBytes, {
-    integer: true,
-    min: 128 * 1024 * 1024,
-    max: 2 ** 50,
-  });
-  if (memory !== undefined) out.memoryBytes = memory;
-  const disk = positiveNumber(m, 'spec.qemu.diskBytes', v.diskBytes, { integer: true, max: 2 ** 50 });
-  if (disk !== undefined) out.diskBytes = disk;
-  if (v.accel !== undefined) {
-    if (v.accel !== 'auto' && v.accel !== 'kvm' && v.accel !== 'tcg')
-      throw new Invalid(m, `spec.qemu.accel must be auto, kvm or tcg, got ${JSON.stringify(v.accel)?.slice(0, 40)}`);
-    out.accel = v.accel;
-  }
-  if (v.kernel !== undefined) out.kernel = nodeFilePath(m, 'spec.qemu.kernel', v.kernel);
-  if (v.initrd !== undefined) out.initrd = nodeFilePath(m, 'spec.qemu.initrd', v.initrd);
-  if (v.append !== undefined) {
-    if (typeof v.append !== 'string' || v.append.length > 4096 || CONTROL.test(v.append))
-      throw new Invalid(m, 'spec.qemu.append must be a kernel command line without control characters');
-    out.append = v.append;
-  }
-  return out;
-}
-
 function validEnv(m: string, v: unknown, what = 'spec.env'): Record<string, string> {
   if (v === undefined) return {};
   if (!isObj(v)) throw new Invalid(m, `${what} must be an object of strings`);
@@ -319,9 +241,9 @@ function withProviderSettings(
     case 'docker':
       return { ...common, provider, docker: validDocker(m, v.docker, common.workspaceFolder) };
     case 'qemu':
-      return { ...common, provider, qemu: validQemu(m, v.qemu) };
+      return { ...common, provider, qemu: validQemu(v.qemu, invalidIn(m)) };
     case 'lxc':
-      return { ...common, provider, lxc: validLxc(v.lxc, (what) => new Invalid(m, what)) };
+      return { ...common, provider, lxc: validLxc(v.lxc, invalidIn(m)) };
     default:
       throw new AgentError(
         'PROVIDER_UNAVAILABLE',
