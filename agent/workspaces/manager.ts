@@ -41,8 +41,9 @@ import { AGENT_HOME_LABEL, findOwn, reconcileAll } from './reconcile';
 import { bringUp, STEPS, type BringUpDeps, type Progress } from './bringUp';
 import type { IdleCandidate } from './idleWatch';
 import type { PortWatchTarget } from './portWatch';
-import { applyGitIdentity } from './gitIdentity';
-import { applyLoginSecrets, storeSecrets } from './secrets';
+import { setUpLogin } from './loginSetup';
+import { idleCandidates, runningWorkspaces, serviceTarget, type WatchSource } from './targets';
+import { storeSecrets } from './secrets';
 
 export { AGENT_HOME_LABEL } from './reconcile';
 
@@ -108,23 +109,11 @@ export class WorkspaceManager {
         storeSecrets(workspacePaths(this.opts.home, spec.name).dir, secrets);
         const rec = this.store.get(spec.name);
         if (info.state === 'running' && rec?.providerId) {
-          const provider = this.opts.providers(rec.provider);
-          if (secretNames.length || hadSecrets)
-            await applyLoginSecrets(
-              provider,
-              rec.providerId,
-              rec.spec.user,
-              secrets ?? {},
-              this.opts.logger,
-              spec.name,
-            );
-          await applyGitIdentity(
-            provider,
-            rec.providerId,
-            rec.spec.user,
-            spec.gitIdentity,
+          const login = { workspace: spec.name, providerId: rec.providerId, user: rec.spec.user };
+          await setUpLogin(
+            this.opts.providers(rec.provider),
+            { ...login, gitIdentity: spec.gitIdentity, secrets, hadSecrets },
             this.opts.logger,
-            spec.name,
           );
         }
         return info;
@@ -253,51 +242,22 @@ export class WorkspaceManager {
 
   /** What the services supervisor needs of a workspace (not under the workspace's lock: read only). */
   async serviceTarget(name: string): Promise<ServiceTarget> {
-    const rec = this.required(name);
-    const provider = this.opts.providers(rec.provider);
-    const ws = rec.providerId ? await provider.inspect(rec.providerId) : undefined;
-    return {
-      spec: rec.spec,
-      provider,
-      providerId: ws?.providerId,
-      running: ws?.state === 'running' && rec.phase === 'ready',
-      ...(ws?.env ? { containerEnv: ws.env } : {}),
-      ports: rec.servicePorts ?? {},
-      published: ws?.publishedPorts ?? {},
-      ...(ws?.address ? { address: ws.address } : {}),
-      dir: workspacePaths(this.opts.home, name).dir,
-    };
+    return serviceTarget(this.required(name), this.opts.providers, this.opts.home);
   }
 
   /** The workspaces the idle watch looks at: made, left running, with an idle timeout. */
   idleCandidates(): IdleCandidate[] {
-    const out: IdleCandidate[] = [];
-    for (const r of this.store.all()) {
-      const w = r.spec.idleTimeoutMs ? this.runningTarget(r, 'the idle watch') : undefined;
-      if (w) out.push({ ...w, idleTimeoutMs: r.spec.idleTimeoutMs! });
-    }
-    return out;
+    return idleCandidates(this.watchSource());
   }
 
   /** The workspaces made and left running (the port watch looks inside these). */
   runningWorkspaces(): PortWatchTarget[] {
-    const out: PortWatchTarget[] = [];
-    for (const r of this.store.all()) {
-      const w = this.runningTarget(r, 'the port watch');
-      if (w) out.push(w);
-    }
-    return out;
+    return runningWorkspaces(this.watchSource());
   }
 
-  private runningTarget(r: WorkspaceRecord, forWhat: string): PortWatchTarget | undefined {
-    if (r.phase !== 'ready' || r.desired !== 'running' || !r.providerId || this.creating.has(r.spec.name))
-      return undefined;
-    try {
-      return { name: r.spec.name, provider: this.opts.providers(r.provider), providerId: r.providerId };
-    } catch (err) {
-      this.opts.logger.debug(`no provider for ${forWhat}`, { workspace: r.spec.name, err });
-      return undefined;
-    }
+  private watchSource(): WatchSource {
+    const { providers, logger } = this.opts;
+    return { records: this.store.all(), providers, creating: this.creating, logger };
   }
 
   /** Names of every workspace with a record. */
