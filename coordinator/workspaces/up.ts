@@ -139,30 +139,19 @@ export async function runUp(
 
         const recreate = p.recreate === true && !!existing;
         say('create', `${recreate ? 'Recreating' : existing ? 'Starting' : 'Creating'} ${name} on ${node}`);
-        if (recreate && (build || features) && !git) {
-          // The new image is built from the project as it is now (a Dockerfile's context, local
-          // features): it lands on the node first.
+        const syncBuildContext = async () => {
           say('create', 'Syncing the build context');
-          await syncProject({
-            client,
-            node,
-            workspace: name,
-            root: p.path,
-            state: m.syncState,
-            never,
-            ...(token ? { token } : {}),
-          });
-        }
+          const sync = { client, node, workspace: name, root: p.path, state: m.syncState, never };
+          await syncProject({ ...sync, ...(token ? { token } : {}) });
+        };
+        // The new image is built from the project as it is now (a Dockerfile's context, local
+        // features): it lands on the node first.
+        if (recreate && (build || features) && !git) await syncBuildContext();
+        const createOnNode = (isNew: boolean, again: boolean) =>
+          create(m, record, spec, { isNew, recreate: again, secrets: secrets?.values }, (w) => say('create', w), token);
         let info: WorkspaceInfo;
         try {
-          info = await create(
-            m,
-            record,
-            spec,
-            { isNew: !existing, recreate, secrets: secrets?.values },
-            (words) => say('create', words),
-            token,
-          );
+          info = await createOnNode(!existing, recreate);
         } catch (err) {
           if (
             git ||
@@ -173,24 +162,8 @@ export async function runUp(
             throw err;
           // The image is built from the project, which is not on the node yet: the agent kept the
           // half-made workspace, so the code can land first; then the second create builds.
-          say('create', 'Syncing the build context');
-          await syncProject({
-            client,
-            node,
-            workspace: name,
-            root: p.path,
-            state: m.syncState,
-            never,
-            ...(token ? { token } : {}),
-          });
-          info = await create(
-            m,
-            record,
-            spec,
-            { isNew: false, recreate: false, secrets: secrets?.values },
-            (words) => say('create', words),
-            token,
-          );
+          await syncBuildContext();
+          info = await createOnNode(false, false);
         }
         if (info.state !== 'running' || !info.ssh) {
           throw new VendettaError(
