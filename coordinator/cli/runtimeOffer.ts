@@ -3,30 +3,15 @@
  * in the coordinator's error) and asks which, on a terminal. Nothing is installed unless chosen.
  */
 import type { VendettaError } from '../errors';
+import { runtimeOffersIn, type RuntimeOffer } from '../protocol';
 import { writeErr } from './output';
 import { askLine } from './prompt';
 
 export type RuntimeAnswer = 'upload' | 'package' | undefined;
 
-interface Offer {
-  kind: 'upload' | 'package';
-  ok: boolean;
-  detail: string;
-  commands?: string[];
-}
-
 /** The offers carried by a NODE_RUNTIME_MISSING error (validated: they crossed a socket). */
-export function offersOf(e: VendettaError): Offer[] {
-  const raw = e.details?.offers;
-  if (!Array.isArray(raw)) return [];
-  return raw.filter(
-    (o): o is Offer =>
-      typeof o === 'object' &&
-      o !== null &&
-      (o.kind === 'upload' || o.kind === 'package') &&
-      typeof o.ok === 'boolean' &&
-      typeof o.detail === 'string',
-  );
+export function offersOf(e: VendettaError): RuntimeOffer[] {
+  return runtimeOffersIn(e.details?.offers);
 }
 
 /** What the prompt shows, and which answer picks which offer. */

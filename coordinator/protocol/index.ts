@@ -10,6 +10,7 @@ export * from './services';
 export * from './mcp';
 export * from './errors';
 export * from './workspaceRef';
+export * from './runtimeOffers';
 
 /** Bumped on any incompatible change; exchanged in `initialize`. */
 export const COORDINATOR_PROTOCOL_VERSION = 1;

@@ -5,6 +5,7 @@
  */
 import type { Client } from 'ssh2';
 import { toVendettaError, VendettaError } from '../errors';
+import type { RuntimeOffer } from '../protocol';
 import { readLocalRuntime, type LocalRuntime } from './localRuntime';
 import { canBecomeRoot, readNodeFacts, type NodeFacts } from './nodeFacts';
 import { runtimePlan, stepCommand } from './packagePlans';
@@ -15,15 +16,6 @@ import { uploadCompatibility, uploadRuntime } from './runtimeUpload';
 /** How the agent gets a Node.js when the node has none: `never` fails as before. */
 export type RuntimeChoice = 'upload' | 'package' | 'never';
 export const RUNTIME_CHOICES: readonly RuntimeChoice[] = ['upload', 'package', 'never'];
-
-export interface RuntimeOffer {
-  kind: 'upload' | 'package';
-  ok: boolean;
-  /** What it would do, or why it cannot. */
-  detail: string;
-  /** For `package`: the commands it would run. */
-  commands?: string[];
-}
 
 export interface ProvidedRuntime extends NodeRuntime {
   how: 'upload' | 'package';

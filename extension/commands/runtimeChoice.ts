@@ -4,30 +4,18 @@
  * it works there. Pure: the modal's buttons and text, so unit tests read them without VS Code.
  */
 import { ResponseError } from 'vscode-jsonrpc';
+import { runtimeOffersIn, type RuntimeOffer } from '../../coordinator/protocol';
 
 export interface RuntimeButton {
   label: string;
   how: 'upload' | 'package';
 }
 
-interface Offer {
-  kind: 'upload' | 'package';
-  ok: boolean;
-  detail: string;
-}
-
-function offers(err: unknown): Offer[] | undefined {
+function offers(err: unknown): RuntimeOffer[] | undefined {
   if (!(err instanceof ResponseError)) return undefined;
   const data = err.data as { code?: unknown; details?: { offers?: unknown } } | undefined;
   if (data?.code !== 'NODE_RUNTIME_MISSING' || !Array.isArray(data.details?.offers)) return undefined;
-  return data.details.offers.filter(
-    (o): o is Offer =>
-      typeof o === 'object' &&
-      o !== null &&
-      (o.kind === 'upload' || o.kind === 'package') &&
-      typeof o.ok === 'boolean' &&
-      typeof o.detail === 'string',
-  );
+  return runtimeOffersIn(data.details.offers);
 }
 
 /** The modal for a NODE_RUNTIME_MISSING error with something to offer; undefined otherwise. */
