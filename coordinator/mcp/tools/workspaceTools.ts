@@ -199,7 +199,7 @@ export const workspaceTools: ToolSpec[] = [
     name: 'list_ports',
     title: 'List ports',
     description:
-      "List the ports of a workspace: its services' ports (where each is published on the node, its health), the config's forwardPorts, and ports found listening inside it (a dev server started by hand), each with its source, its portsAttributes label, and the URL to reach it when forwarded.",
+      "List a workspace's ports: its services' (node port, health), the config's forwardPorts and ports found listening inside it, each with its source, label and forwarded URL.",
     kind: 'read',
     input: { ...workspaceArg },
     async run(a, ctx) {
