@@ -25,11 +25,16 @@ const jobs: Record<string, number> = { unit: 1, integration: 3, e2e: 1 };
  * test-results/timings.jsonl, when there is one, orders all files instead.
  */
 const LONGEST_FIRST = [
-  'lifecycle.test.ts',
-  'qemuWorkspaces.test.ts',
-  'syncRace.test.ts',
-  'demo.test.ts',
-  'workspaceNoSshd.test.ts',
+  'qemuVm.test.ts', // 263 s
+  'lifecycle.test.ts', // 182 s
+  'lxdCluster.test.ts', // 129 s
+  'devcontainer.test.ts', // 104 s
+  'agentServices.test.ts', // 96 s
+  'syncRace.test.ts', // 92 s
+  'cliHints.test.ts', // 85 s
+  'agentWorkspaces.test.ts', // 79 s
+  'upInterrupt.test.ts', // 77 s
+  'workspaceNoSshd.test.ts', // 77 s
 ];
 
 function specFiles(dir: string): string[] {
