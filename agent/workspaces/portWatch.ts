@@ -29,7 +29,13 @@ export interface PortWatchDeps {
 const SSH_PORT = 22;
 /** `2>/dev/null; exit 0`: a kernel without IPv6 has no tcp6, which is not a failure. */
 const READ_ARGV = ['sh', '-c', 'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; exit 0'];
-export const PORT_WATCH_INTERVAL_MS = 2_000;
+/**
+ * One look per workspace every 10 s. Each look is an exec, and an exec costs the workspace's own
+ * CPU account (measured on Docker here: ~60 ms of the container's cgroup each, mostly the
+ * runtime's exec setup): every 2 s that was 3 % of a CPU per workspace, enough to keep an idle
+ * workspace above the idle watch's threshold. `workspace ports` asks afresh, whatever the interval.
+ */
+export const PORT_WATCH_INTERVAL_MS = 10_000;
 
 /** Each listening port once, in order; loopback-only when no listener on it is reachable from outside. */
 export function detectedPorts(listeners: readonly Listener[]): DetectedPort[] {
