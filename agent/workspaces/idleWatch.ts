@@ -44,9 +44,13 @@ interface Seen {
   nextLookAt: number;
 }
 
-/** How often a workspace is looked at: often enough to stop it within ~1/6 of its timeout late. */
+/**
+ * How often a workspace is looked at: often enough to stop it within ~1/6 of its timeout late, and
+ * at most every 5 s, because each look is an exec charged to the workspace's own CPU (~60 ms on
+ * Docker here, more on a loaded node): looked at every second, that alone neared the threshold.
+ */
 export function lookIntervalMs(idleTimeoutMs: number): number {
-  return Math.min(30_000, Math.max(1_000, Math.floor(idleTimeoutMs / 6)));
+  return Math.min(30_000, Math.max(5_000, Math.floor(idleTimeoutMs / 6)));
 }
 
 export class IdleWatch {
