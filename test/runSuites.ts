@@ -25,9 +25,11 @@ const jobs: Record<string, number> = { unit: 1, integration: 3, e2e: 1 };
  * test-results/timings.jsonl, when there is one, orders all files instead.
  */
 const LONGEST_FIRST = [
+  'workspaceIdle.test.ts', // 311 s
   'qemuVm.test.ts', // 263 s
   'lifecycle.test.ts', // 182 s
   'lxdCluster.test.ts', // 129 s
+  'workspaceServices.test.ts', // 135 s
   'devcontainer.test.ts', // 104 s
   'agentServices.test.ts', // 96 s
   'syncRace.test.ts', // 92 s
