@@ -13,6 +13,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -138,7 +139,10 @@ export function removeStaleHomes(): void {
     try {
       owner = JSON.parse(readFileSync(join(dir, 'owner.json'), 'utf8')) as typeof owner;
     } catch {
-      // no owner file: half-created; treat as stale
+      // No owner file: half-created. Stale only once it is old: a file running beside this one
+      // (parallel workers) may be between making the folder and writing its owner.
+      const made = statSync(dir, { throwIfNoEntry: false })?.mtimeMs;
+      if (made === undefined || Date.now() - made < 60_000) continue;
     }
     if (owner.pid && pidAlive(owner.pid) && processStartTime(owner.pid) === owner.start) continue;
     const home = join(dir, 'home');
