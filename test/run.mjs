@@ -32,8 +32,20 @@ if (run('node', ['scripts/build.mjs']) !== 0) {
 // The full run also type-checks, lints and checks formatting: each counts as one check in the
 // totals. They run beside the suites (which mostly wait on engines and nodes), one after another,
 // their output held back and shown only when one fails.
-const staticChecks = { passed: 0, failed: 0, failures: [] };
+const staticChecks = { passed: 0, failed: 0, failures: [], results: [] };
 const staticDone = suites.length ? Promise.resolve() : runStaticChecks();
+
+/** Runs a command without blocking; `capture` holds its output back (returned), else it is shown as it comes. */
+function runAsync(cmd, args, capture) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: capture ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    let output = '';
+    child.stdout?.on('data', (c) => (output += c));
+    child.stderr?.on('data', (c) => (output += c));
+    child.on('error', (err) => resolve({ code: 1, output: String(err) }));
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
 
 async function runStaticChecks() {
   for (const [title, cmd, args] of [
@@ -41,16 +53,9 @@ async function runStaticChecks() {
     ['lint (eslint)', join(root, 'node_modules/.bin/eslint'), ['.']],
     ['format (prettier --check)', join(root, 'node_modules/.bin/prettier'), ['--check', '--log-level=warn', '.']],
   ]) {
-    const { code, output } = await new Promise((resolve) => {
-      const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (c) => (output += c));
-      child.stderr.on('data', (c) => (output += c));
-      child.on('error', (err) => resolve({ code: 1, output: String(err) }));
-      child.on('close', (code) => resolve({ code, output }));
-    });
+    const { code, output } = await runAsync(cmd, args, true);
     const ok = code === 0;
-    staticChecks.results = [...(staticChecks.results ?? []), { title, ok, output }];
+    staticChecks.results.push({ title, ok, output });
     staticChecks[ok ? 'passed' : 'failed']++;
     if (!ok) staticChecks.failures.push(`static: ${title} (its errors are printed above)`);
   }
@@ -77,13 +82,9 @@ const c8 = [
   'test/runSuites.ts',
   ...chosen,
 ];
-const status = await new Promise((resolve) => {
-  const child = spawn(join(root, 'node_modules/.bin/' + c8[0]), c8.slice(1), { cwd: root, stdio: 'inherit' });
-  child.on('error', () => resolve(1));
-  child.on('close', (code) => resolve(code ?? 1));
-});
+const { code: status } = await runAsync(join(root, 'node_modules/.bin/' + c8[0]), c8.slice(1), false);
 await staticDone;
-for (const { title, ok, output } of staticChecks.results ?? []) {
+for (const { title, ok, output } of staticChecks.results) {
   if (!ok) process.stdout.write(output);
   console.log(`${ok ? '✔' : '✖'} ${title}`);
 }
