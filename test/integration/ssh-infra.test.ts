@@ -2,7 +2,7 @@
 // run left behind is removed by the next one.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { acquireK, cleanupK, lockPath, names, runDir, type LockInfo } from '../infra/netLock';
 import { createTestNodes } from '../infra/nodes';
 import { pidAlive, requireCommands, requireRoot, run } from '../infra/sys';
@@ -54,13 +54,14 @@ describe('test nodes: isolation between concurrent runs and cleanup after a dead
 
   it("removes a dead run's namespaces, links, users, processes and files", async function () {
     this.timeout(60_000);
-    // Take a K the proper way, then make it look like a run that was killed -9 mid-test.
+    // Take a K the proper way and fill it like a run that was killed -9 mid-test. The lock file
+    // stays ours (live): a stale one would let a run in another worker reclaim this K, and then
+    // this test's cleanup would remove that run's nodes.
     const k = acquireK('dead-run');
     const n = names(k);
     const deadPid = spawnSync('true').pid!;
     const stale: LockInfo = { pid: deadPid, label: 'dead-run', created: new Date().toISOString(), sshdPids: [] };
     try {
-      writeFileSync(lockPath(k), JSON.stringify(stale));
       mkdirSync(runDir(k), { recursive: true });
       run(['ip', 'link', 'add', n.bridge, 'type', 'bridge']);
       run(['ip', 'netns', 'add', n.netns(1)]);
