@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -88,7 +97,10 @@ export async function cleanStaleHomes(): Promise<void> {
     try {
       owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
     } catch {
-      // no owner file: treat as abandoned
+      // No owner file: half-created. Abandoned only once it is old: a file running beside this
+      // one (parallel workers) may be between making the folder and writing its owner.
+      const made = statSync(dir, { throwIfNoEntry: false })?.mtimeMs;
+      if (made === undefined || Date.now() - made < 60_000) continue;
     }
     if (owner && alive(owner)) continue;
     for (const pid of agentProcesses(join(dir, 'home'))) await killAndWait(pid);
