@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
-import { pidAlive, requireRoot } from '../infra/sys';
+import { pidAlive, processCmdline, requireRoot, waitGoneSync } from '../infra/sys';
 import { REPO } from './coordinatorHarness';
 import { LIFECYCLE_PROVIDERS, type ProviderEnv } from './lifecycleProviders';
 import { httpGetScript, startLive, type LiveCommand } from './servicesHarness';
@@ -201,12 +201,20 @@ for (const provider of LIFECYCLE_PROVIDERS) {
       this.timeout(120_000);
       const victim = agentPid();
       assert.ok(victim && pidAlive(victim), 'the local agent runs');
+      // Only this home's daemon is ours to kill (a stale pid could now be anyone's process).
+      assert.ok(processCmdline(victim).includes('daemon'), `pid ${victim} is an agent daemon`);
       process.kill(victim, 'SIGKILL');
+      // A SIGKILLed process takes a moment to go on a busy machine; "killed" means gone.
+      assert.ok(waitGoneSync([victim], 10_000), `the killed agent ${victim} is gone`);
       const cat = await env.ssh('hello.local.vendetta', ['cat', '/root/note']);
       assert.equal(cat.stdout, 'kept\n', cat.stderr);
       const ran = await env.cli(['workspace', 'exec', 'hello', '--', 'true']);
       assert.equal(ran.code, 0, ran.stderr);
-      assert.notEqual(agentPid(), victim, 'a new agent daemon serves the node');
+      const now = agentPid();
+      assert.ok(
+        now !== victim && now !== undefined && pidAlive(now),
+        `a new agent daemon serves the node (pid file: ${now})`,
+      );
       assert.equal((await status()).state, 'running');
     });
 
