@@ -147,21 +147,25 @@ function pump(channel: ClientChannel, opts: ExecOptions): Promise<ExecResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     let exitCode: number | undefined;
-    const timer = setTimeout(() => {
-      channel.close();
-      reject(
-        new AgentError('PROVIDER_ERROR', `A command in the VM did not finish within ${timeoutMs / 1000} s`, {
-          provider: 'qemu',
-        }),
-      );
-    }, timeoutMs);
+    // 0: no bound (a service's main command runs until it is stopped), as with the other providers.
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            channel.close();
+            reject(
+              new AgentError('PROVIDER_ERROR', `A command in the VM did not finish within ${timeoutMs / 1000} s`, {
+                provider: 'qemu',
+              }),
+            );
+          }, timeoutMs)
+        : undefined;
     channel.on('data', (c: Buffer) => (opts.onStdout ? opts.onStdout(c) : out.push(c)));
     channel.stderr.on('data', (c: Buffer) => (opts.onStderr ? opts.onStderr(c) : err.push(c)));
     channel.on('exit', (code: number | null, signal?: string) => {
       exitCode = shellExitCode(code, signal);
     });
     channel.on('close', () => {
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
       resolve({ exitCode: exitCode ?? 255, stdout: out.toString(), stderr: err.toString() });
     });
     const stdin = opts.stdin;
