@@ -33,6 +33,8 @@ export interface WorkspaceSummary {
   unfinished?: UnfinishedUp;
   /** When stopped: by a request, or by its node because it was idle for its idleTimeout; and when. */
   stopped?: { reason: 'request' | 'idle'; at: string };
+  /** The cluster member that runs it, when the node's LXD is a cluster (the last one known while it cannot be asked). */
+  member?: string;
 }
 
 /** How far an `up` got: its step of the total, in words, and when it began. */
@@ -52,8 +54,6 @@ export interface WorkspaceStatus extends WorkspaceSummary {
   ssh: { host: string; port: number; fingerprint: string } | null;
   /** The project's copy on the node. */
   nodeFolder: string | null;
-  /** The cluster member that runs it, when the node's LXD is a cluster. */
-  member?: string;
   /** The services, when the workspace runs and the node could say. */
   services?: ServiceStatus[];
 }

@@ -13,6 +13,8 @@ export interface KnownState {
   error?: WorkspaceSummary['error'];
   stopped?: WorkspaceSummary['stopped'];
   ssh?: { host: string; port: number };
+  /** The LXD cluster member that runs it; kept from the last answer while its node cannot say. */
+  member?: string;
 }
 
 const key = (record: WorkspaceRecord) => `${record.node}/${record.name}`;
@@ -26,17 +28,21 @@ export class KnownStates {
 
   /** Remembers what the node said: its info, an error asking it, or (neither) that it has no such workspace. */
   note(record: WorkspaceRecord, info: WorkspaceInfo | undefined, error?: VendettaError): KnownState {
+    const lastMember = this.known.get(key(record))?.member;
     const k: KnownState = info
       ? {
           state: info.state,
           ...(info.error ? { error: { ...info.error } } : {}),
           ...(info.stopped ? { stopped: { ...info.stopped } } : {}),
           ...(info.ssh ? { ssh: { host: info.ssh.host, port: info.ssh.port } } : {}),
+          ...(info.member ? { member: info.member } : {}),
         }
       : error
         ? {
             state: 'error',
             error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) },
+            // A member gone offline is the usual cause; the tree still shows where the workspace is.
+            ...(lastMember ? { member: lastMember } : {}),
           }
         : {
             state: 'missing',
@@ -69,6 +75,7 @@ export class KnownStates {
     if (k?.error && k.state !== 'running') s.error = { ...k.error };
     if (record.unfinished) s.unfinished = { ...record.unfinished };
     if (k?.state === 'stopped' && k.stopped) s.stopped = { ...k.stopped };
+    if (k?.member) s.member = k.member;
     return s;
   }
 }

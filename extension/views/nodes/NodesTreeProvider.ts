@@ -19,6 +19,7 @@ import {
 } from '../../../coordinator/protocol';
 import type { CoordinatorClient } from '../../client/coordinatorClient';
 import { errorInfo } from '../../errors';
+import { clusterChildren, clusterItem, memberItem, membersOf, nodeChildren } from './clusterTreeModel';
 import {
   messageItem,
   nodeItem,
@@ -176,12 +177,8 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
       if (showWelcome(this.nodes, workspaces)) return [];
       return sortNodes(this.nodes).map((node) => ({ kind: 'node', node }));
     }
-    if (element.kind === 'node') {
-      return workspacesOf(element.node.name, this.workspaces ?? []).map((workspace) => ({
-        kind: 'workspace',
-        workspace,
-      }));
-    }
+    if (element.kind === 'node') return nodeChildren(element.node, this.workspaces ?? []);
+    if (element.kind === 'cluster') return clusterChildren(element, this.workspaces ?? []);
     if (element.kind === 'workspace') return this.serviceChildren(element.workspace);
     return [];
   }
@@ -239,7 +236,11 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
   getTreeItem(element: TreeElement): vscode.TreeItem {
     switch (element.kind) {
       case 'node':
-        return toTreeItem(nodeItem(element.node, workspacesOf(element.node.name, this.workspaces ?? []).length > 0));
+        return toTreeItem(nodeItem(element.node, nodeChildren(element.node, this.workspaces ?? []).length > 0));
+      case 'cluster':
+        return toTreeItem(clusterItem(element));
+      case 'member':
+        return toTreeItem(memberItem(element));
       case 'workspace':
         return toTreeItem(workspaceItem(element.workspace, this.homedir));
       case 'service':
@@ -274,6 +275,8 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
     }
     if (element.kind === 'service' || element.kind === 'port')
       return { kind: 'workspace', workspace: element.workspace };
+    if (element.kind === 'cluster') return { kind: 'node', node: element.node };
+    if (element.kind === 'member') return { kind: 'cluster', node: element.node, members: membersOf(element.node) };
     return undefined;
   }
 

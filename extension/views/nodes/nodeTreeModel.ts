@@ -4,6 +4,7 @@
  * specs into TreeItems, and the unit tests check them directly.
  */
 import type {
+  LxdMemberSummary,
   NodeStatus,
   NodeSummary,
   NodeSystem,
@@ -18,6 +19,9 @@ export const LOCAL_NODE = 'local';
 /** The elements of the tree; commands receive these from context menus. */
 export type TreeElement =
   | { kind: 'node'; node: NodeSummary }
+  /** The members of a node's LXD cluster, grouped under one row (clusterTreeModel.ts). */
+  | { kind: 'cluster'; node: NodeSummary; members: LxdMemberSummary[] }
+  | { kind: 'member'; node: NodeSummary; member: LxdMemberSummary; workspaces: WorkspaceSummary[] }
   | { kind: 'workspace'; workspace: WorkspaceSummary }
   | { kind: 'service'; workspace: WorkspaceSummary; service: ServiceStatus; port?: PortInfo }
   /** A `forwardPorts` entry or a port found listening inside (service ports show on their service). */
@@ -30,6 +34,9 @@ export const CONTEXT_VALUES = [
   'offlineNode',
   'unknownNode',
   'localNode',
+  'lxdCluster',
+  'onlineMember',
+  'unavailableMember',
   'runningWorkspace',
   'stoppedWorkspace',
   'creatingWorkspace',
@@ -50,6 +57,7 @@ export type NodeContext = Extract<ContextValue, `${string}Node`>;
 export type WorkspaceContext = Extract<ContextValue, `${string}Workspace`>;
 export type ServiceContext = Extract<ContextValue, `${string}Service`>;
 export type PortContext = Extract<ContextValue, `${string}Port`>;
+export type MemberContext = Extract<ContextValue, `${string}Member`>;
 
 export interface IconSpec {
   /** A codicon id (`vm-running`, `loading~spin`). */
@@ -374,7 +382,7 @@ export function formatDuration(seconds: number): string {
   return `${Math.round(seconds / 86400)} d`;
 }
 
-function oneLine(s: string): string {
+export function oneLine(s: string): string {
   const t = s.replace(/\s+/g, ' ').trim();
   return t.length > 80 ? `${t.slice(0, 79)}…` : t;
 }
@@ -385,6 +393,6 @@ function code(s: string): string {
 }
 
 /** Escapes Markdown so names and messages from the coordinator render as text. */
-function md(s: string): string {
+export function md(s: string): string {
   return s.replace(/[\\`*_{}[\]()#+\-!<>|]/g, (c) => `\\${c}`);
 }
