@@ -28,7 +28,6 @@ import {
   showWelcome,
   sortNodes,
   workspaceItem,
-  workspacesOf,
   type TreeElement,
 } from './nodeTreeModel';
 import { markdownTooltip, toTreeItem } from './NodesTreeItem';

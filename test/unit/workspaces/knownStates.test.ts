@@ -33,7 +33,7 @@ describe('what the coordinator remembers of a workspace on a clustered LXD', () 
     assert.equal(known.summary(record).member, undefined, 'nothing said yet');
     known.note(record, info({ member: 'm2' }));
     assert.equal(known.summary(record).member, 'm2');
-    known.note(record, undefined, new VendettaError('PROVIDER_ERROR', 'The cluster member m2 … is offline'));
+    known.note(record, undefined, new VendettaError('AGENT_ERROR', 'The cluster member m2 … is offline'));
     assert.deepEqual([known.summary(record).state, known.summary(record).member], ['error', 'm2']);
     // Gone from the node: no member any more; a workspace off any cluster has none.
     known.note(record, undefined);
