@@ -187,6 +187,12 @@ export interface WorkspaceProvider {
   list(opts?: CallOptions): Promise<ProviderWorkspace[]>;
   /** Places files into an existing workspace (running or not). */
   putFiles(providerId: string, files: WorkspaceFile[], opts?: CallOptions): Promise<void>;
+  /**
+   * Publishes one more port of a running workspace on the node's 127.0.0.1 (a port a dev server
+   * opened by hand), for a provider whose workspaces have no `address` the node reaches; the same
+   * node port again for the same port; gone when the workspace stops.
+   */
+  publishPort?(providerId: string, guestPort: number, opts?: CallOptions): Promise<number>;
   /** Runs argv (no shell) inside a running workspace. */
   exec(providerId: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** The last lines of the workspace's main process output, for error messages. */

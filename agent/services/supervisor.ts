@@ -206,7 +206,7 @@ export class ServicesSupervisor {
   /**
    * Where the node reaches a workspace port: a service's published node port on 127.0.0.1, else
    * (a port a dev server opened, or a `forwardPorts` entry) the port itself at the workspace's own
-   * address, when its provider gives one.
+   * address, when its provider gives one, or a node port the provider publishes it on now.
    */
   async nodePort(name: string, port: number): Promise<{ nodePort: number; host?: string }> {
     const t = await this.opts.targets.target(name);
@@ -222,6 +222,7 @@ export class ServicesSupervisor {
     const nodePort = t.published[String(port)];
     if (nodePort !== undefined) return { nodePort };
     if (t.address) return { nodePort: port, host: t.address };
+    if (t.provider.publishPort && t.providerId) return { nodePort: await t.provider.publishPort(t.providerId, port) };
     throw new AgentError(
       'PROVIDER_ERROR',
       `The ${t.spec.provider} engine publishes no node port for port ${port} of workspace ${name}, and gives the workspace no address the node can reach`,

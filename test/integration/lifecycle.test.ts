@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
+import type { PortInfo, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
 import { pidAlive, processCmdline, requireRoot, waitGoneSync } from '../infra/sys';
-import { REPO } from './coordinatorHarness';
+import { REPO, waitUntil } from './coordinatorHarness';
 import { LIFECYCLE_PROVIDERS, type ProviderEnv } from './lifecycleProviders';
 import { httpGetScript, startLive, type LiveCommand } from './servicesHarness';
 
@@ -33,7 +33,7 @@ function helloFor(dir: string, providerYaml: string): string {
 }
 
 for (const provider of LIFECYCLE_PROVIDERS) {
-  describe(`the workspace lifecycle on ${provider.name}: up, ssh, exec, services, forward, logs, stop/start, faults, rm`, function () {
+  describe(`the workspace lifecycle on ${provider.name}: up, ssh, exec, services, forward, logs, ports found, stop/start, faults, rm`, function () {
     let env: ProviderEnv;
     let project: string;
     const live: LiveCommand[] = [];
@@ -171,6 +171,54 @@ for (const provider of LIFECYCLE_PROVIDERS) {
       const seen = await follow.waitFor(/^\d\d:\d\d:\d\d\.\d{3} api +\| api listening on /m, 30_000);
       numbers.logsFollowRestartLineMs = seen.at - t0;
       assert.equal(await follow.stop('SIGINT'), 0, follow.stderr());
+    });
+
+    it('a port opened by hand inside is detected, listed with its portsAttributes label, forwarded and answers; closed, it leaves the list', async function () {
+      this.timeout(120_000);
+      const ports = async () => parse<PortInfo[]>(await env.cli(['workspace', 'ports', 'hello', '--json']), 'ports');
+      const server = "require('http').createServer((q, s) => s.end('by hand')).listen(8765)";
+      const started = Date.now();
+      const run = await env.cli([
+        'workspace',
+        'exec',
+        'hello',
+        '--',
+        'sh',
+        '-c',
+        `setsid node -e "${server}" </dev/null >/dev/null 2>&1 & echo $! > /tmp/by-hand.pid`,
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      let row: PortInfo | undefined;
+      await waitUntil(
+        async () => (row = (await ports()).find((p) => p.port === 8765)) !== undefined,
+        20_000,
+        'port 8765 listed',
+      );
+      numbers.detectedAfterMs = Date.now() - started;
+      assert.deepEqual(
+        [row!.source, row!.label, row!.onAutoForward, row!.listening, row!.loopbackOnly, row!.localPort],
+        ['detected', 'Scratch server', 'notify', true, undefined, undefined],
+      );
+      const table = await env.cli(['workspace', 'ports', 'hello']);
+      assert.match(table.stdout, /^8765 +detected +- +Scratch server +listening +- +-$/m);
+
+      const fwd = liveCli(['workspace', 'forward', 'hello', '8765']);
+      const { match } = await fwd.waitFor(
+        /^Forwarding http:\/\/127\.0\.0\.1:(\d+) → hello:8765 \(node local\)$/m,
+        30_000,
+      );
+      const answer = await get(`http://127.0.0.1:${match[1]}/`);
+      assert.deepEqual([answer.status, answer.body], [200, 'by hand']);
+      assert.equal((await ports()).find((p) => p.port === 8765)?.localPort, Number(match[1]));
+      assert.equal(await fwd.stop('SIGINT'), 0, fwd.stderr());
+
+      const kill = await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'kill $(cat /tmp/by-hand.pid)']);
+      assert.equal(kill.code, 0, kill.stderr);
+      await waitUntil(
+        async () => !(await ports()).some((p) => p.port === 8765),
+        20_000,
+        'port 8765 gone from the list',
+      );
     });
 
     it('stop and start keep what was written inside; the services come back healthy', async function () {

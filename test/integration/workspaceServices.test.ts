@@ -202,50 +202,6 @@ describe('services of examples/hello on the local node: up, ports, forward, logs
     assert.equal(await follow.stop('SIGINT'), 0, follow.stderr());
   });
 
-  it('a port opened by hand inside is detected, listed with its portsAttributes label, forwarded and answers; closed, it leaves the list', async function () {
-    this.timeout(120_000);
-    const ports = async () => parse<PortInfo[]>(await env.cli(['workspace', 'ports', 'hello', '--json']), 'ports');
-    const server = "require('http').createServer((q, s) => s.end('by hand')).listen(8765)";
-    const started = Date.now();
-    const run = await env.cli([
-      'workspace',
-      'exec',
-      'hello',
-      '--',
-      'sh',
-      '-c',
-      `setsid node -e "${server}" </dev/null >/dev/null 2>&1 & echo $! > /tmp/by-hand.pid`,
-    ]);
-    assert.equal(run.code, 0, run.stderr);
-    let row: PortInfo | undefined;
-    await waitUntil(
-      async () => (row = (await ports()).find((p) => p.port === 8765)) !== undefined,
-      20_000,
-      'port 8765 listed',
-    );
-    numbers.detectedAfterMs = Date.now() - started;
-    assert.deepEqual(
-      [row!.source, row!.label, row!.onAutoForward, row!.listening, row!.loopbackOnly, row!.localPort],
-      ['detected', 'Scratch server', 'notify', true, undefined, undefined],
-    );
-    const table = await env.cli(['workspace', 'ports', 'hello']);
-    assert.match(table.stdout, /^8765 +detected +- +Scratch server +listening +- +-$/m);
-
-    const fwd = liveCli(['workspace', 'forward', 'hello', '8765']);
-    const { match } = await fwd.waitFor(
-      /^Forwarding http:\/\/127\.0\.0\.1:(\d+) → hello:8765 \(node local\)$/m,
-      30_000,
-    );
-    const answer = await get(`http://127.0.0.1:${match[1]}/`);
-    assert.deepEqual([answer.status, answer.body], [200, 'by hand']);
-    assert.equal((await ports()).find((p) => p.port === 8765)?.localPort, Number(match[1]));
-    assert.equal(await fwd.stop('SIGINT'), 0, fwd.stderr());
-
-    const kill = await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'kill $(cat /tmp/by-hand.pid)']);
-    assert.equal(kill.code, 0, kill.stderr);
-    await waitUntil(async () => !(await ports()).some((p) => p.port === 8765), 20_000, 'port 8765 gone from the list');
-  });
-
   it('up --forward forwards forwardPorts; a second up leaves the healthy services running', async function () {
     this.timeout(180_000);
     const before = parse<WorkspaceStatus>(

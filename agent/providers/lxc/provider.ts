@@ -203,11 +203,12 @@ export class LxcProvider implements WorkspaceProvider {
           signalOf(opts),
         );
         if (!done) missing(id);
-        this.relays.close(id);
       } catch (err) {
         if (err instanceof AgentError) throw err;
         if (isLxdFailure(err) && /not running|already stopped/i.test(err.message)) return;
         await this.client.operation(lxdCalls.instanceState(id, { action: 'stop', force: true }), 60_000);
+      } finally {
+        this.relays.close(id);
       }
     });
   }
@@ -251,6 +252,19 @@ export class LxcProvider implements WorkspaceProvider {
     return this.guard(async () =>
       parseInstanceList((await this.client.json(lxdCalls.instances(), { timeoutMs: 15_000, ...signalOf(opts) })).value),
     );
+  }
+
+  /** A port opened by hand: relayed through LXD like a clustered instance's ports (relay.ts), on any member. */
+  async publishPort(id: string, guestPort: number, opts: CallOptions = {}): Promise<number> {
+    return this.guard(async () => {
+      const ws = (await this.inspect(id, opts)) ?? missing(id);
+      if (ws.state !== 'running')
+        throw new AgentError('WORKSPACE_NOT_RUNNING', `The instance ${id} is not running`, {
+          provider: 'lxc',
+          hint: 'Start the workspace first.',
+        });
+      return this.relays.publish(id, guestPort);
+    });
   }
 
   async putFiles(id: string, files: WorkspaceFile[], opts: CallOptions = {}): Promise<void> {

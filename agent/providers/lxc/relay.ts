@@ -6,7 +6,7 @@
  * unit), a service port to a connector inside that dials the instance's own 127.0.0.1. Nothing
  * assumes where the instance runs or that the members can reach each other's addresses.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { NodePortTakenError } from '../contract';
 import type { RelayPlan } from './api';
 import type { LxdClient } from './client';
@@ -31,6 +31,8 @@ export class MemberRelays {
   /** instance → node port → listener */
   private readonly listeners = new Map<string, Map<number, Server>>();
   private readonly connections = new Map<string, Set<Socket>>();
+  /** instance → guest port → node port, for ports published while it runs (publish). */
+  private readonly published = new Map<string, Map<number, Promise<number>>>();
 
   constructor(private readonly client: LxdClient) {}
 
@@ -40,34 +42,60 @@ export class MemberRelays {
     this.listeners.set(instance, mine);
     for (const [guest, nodePort] of Object.entries(plan.ports)) {
       if (mine.has(nodePort)) continue;
-      const argv = guest === '22' ? plan.sshd : serviceConnectorArgv(Number(guest));
-      const server = createServer((socket) => this.carry(instance, socket, argv));
-      mine.set(nodePort, server);
-      try {
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(nodePort, '127.0.0.1', () => {
-            server.off('error', reject);
-            resolve();
-          });
-        });
-      } catch (err) {
-        mine.delete(nodePort);
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
-          throw new NodePortTakenError(
-            nodePort,
-            `The node port 127.0.0.1:${nodePort} of the instance ${instance} is taken by another process`,
-            { cause: err },
-          );
-        throw err;
-      }
+      await this.listen(instance, nodePort, guest === '22' ? plan.sshd : serviceConnectorArgv(Number(guest)));
     }
+  }
+
+  /** A listener on 127.0.0.1:nodePort (0: any free port) carrying each connection into the instance. */
+  private async listen(instance: string, nodePort: number, argv: string[]): Promise<number> {
+    const mine = this.listeners.get(instance) ?? new Map<number, Server>();
+    this.listeners.set(instance, mine);
+    const server = createServer((socket) => this.carry(instance, socket, argv));
+    if (nodePort) mine.set(nodePort, server);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(nodePort, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      mine.delete(nodePort);
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        throw new NodePortTakenError(
+          nodePort,
+          `The node port 127.0.0.1:${nodePort} of the instance ${instance} is taken by another process`,
+          { cause: err },
+        );
+      throw err;
+    }
+    const bound = (server.address() as AddressInfo).port;
+    mine.set(bound, server);
+    return bound;
+  }
+
+  /**
+   * One more port of a running instance (a dev server started by hand) on a node port the system
+   * picks, carried like a service port; the same node port again for the same port.
+   */
+  async publish(instance: string, guestPort: number): Promise<number> {
+    const mine = this.published.get(instance) ?? new Map<number, Promise<number>>();
+    this.published.set(instance, mine);
+    let port = mine.get(guestPort);
+    if (!port) {
+      port = this.listen(instance, 0, serviceConnectorArgv(guestPort));
+      mine.set(guestPort, port);
+      port.catch(() => mine.delete(guestPort));
+    }
+    return port;
   }
 
   /** Stops listening for the instance and ends its open connections. */
   close(instance: string): void {
     for (const server of this.listeners.get(instance)?.values() ?? []) server.close();
     this.listeners.delete(instance);
+    this.published.delete(instance);
     for (const s of this.connections.get(instance) ?? []) s.destroy();
     this.connections.delete(instance);
   }

@@ -7,7 +7,7 @@
  * agent, which finds it again by pid file and QMP.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyedMutex } from '../../../common/async/keyedMutex';
@@ -35,6 +35,8 @@ import { putGuestFiles, setUpGuest } from './guestSetup';
 import { hostKeyOf, readPending, writePending } from './pendingFiles';
 import { createOverlay } from './qemuImg';
 import { seedImage } from './seed';
+import { publishGuestPort } from './hostForward';
+import { bootFailed, missing, requireFile } from './refusals';
 import { endVm, launch, livePid, qmpStatus } from './vmProcess';
 import { VmStore, type VmRecord } from './vmStore';
 
@@ -335,6 +337,15 @@ export class QemuProvider implements WorkspaceProvider {
   }
 
   async exec(id: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
+    return this.connection(this.running(id)).exec(argv, opts);
+  }
+
+  async publishPort(id: string, guestPort: number): Promise<number> {
+    this.running(id);
+    return publishGuestPort(this.store.files(id).qmp, guestPort);
+  }
+
+  private running(id: string) {
     const rec = this.store.read(id) ?? missing(id);
     const files = this.store.files(id);
     if (livePid(files.pid, files.qmp) === undefined)
@@ -342,7 +353,7 @@ export class QemuProvider implements WorkspaceProvider {
         provider: 'qemu',
         hint: 'Start the workspace first.',
       });
-    return this.connection(rec).exec(argv, opts);
+    return rec;
   }
 
   async logs(id: string, lines: number): Promise<string> {
@@ -367,33 +378,3 @@ function bootOf(q: QemuSettings): VmRecord['boot'] {
 }
 
 const qemuSpec = (spec: WorkspaceSpec): QemuWorkspaceSpec => specFor('qemu', spec);
-
-function requireFile(path: string, what: string): void {
-  let ok = false;
-  try {
-    ok = statSync(path).isFile();
-  } catch {
-    ok = false;
-  }
-  if (!ok)
-    throw new AgentError('IMAGE_NOT_FOUND', `${what} ${path} does not exist on this node`, {
-      provider: 'qemu',
-      hint: 'Put the file on the node (a cloud-init image, e.g. a Debian genericcloud qcow2) or fix the path in .vendetta/config.yaml.',
-    });
-}
-
-function bootFailed(name: string, why: string, tail: string): AgentError {
-  return new AgentError('PROVIDER_ERROR', `The VM of workspace ${name} did not come up: ${why}`, {
-    provider: 'qemu',
-    hint: tail
-      ? `The last console lines:\n${tail}`
-      : 'The VM wrote nothing to its serial console: check that the image boots with console=ttyS0 (or give qemu.kernel/initrd/append).',
-  });
-}
-
-function missing(id: string): never {
-  throw new AgentError('WORKSPACE_MISSING', `The VM ${id} no longer exists`, {
-    provider: 'qemu',
-    hint: 'Its folder was removed outside Vendetta; remove the workspace (with force) and create it again.',
-  });
-}
