@@ -92,7 +92,8 @@ function youngerThan(file: string, ms: number): boolean {
 
 /** Everything one daemon left: its processes (the daemon, instance monitors and their trees), folder, netns. */
 function teardown(r: Registration): void {
-  const found = processesMentioning(r.dir);
+  // With the slash: /…/1 must not match the folder of daemon 12.
+  const found = processesMentioning(`${r.dir}/`);
   if (r.lxdPid && pidAlive(r.lxdPid)) found.push(r.lxdPid);
   const victims = [...new Set([...found, ...found.flatMap((p) => descendants(p))])];
   killPids(victims, 'SIGKILL');
