@@ -3,7 +3,7 @@
  * name, profile names, a member name and values for an allow-list of config keys — nothing that
  * could make the instance privileged or mount more of the node.
  */
-import { ALLOWED_CONFIG_KEYS } from '../providers/lxc/api';
+import { ALLOWED_CONFIG_KEYS, STOP_GRACE_KEY } from '../providers/lxc/api';
 import type { LxcWorkspaceSpec } from '../protocol';
 import { CONTROL, isObj } from './specChecks';
 
@@ -38,6 +38,8 @@ export function validLxc(v: unknown, invalid: (what: string) => Error): LxcWorks
         );
       if (typeof val !== 'string' || CONTROL.test(val) || val.length > 200)
         throw invalid(`spec.lxc.config.${k} must be a one-line string`);
+      if (k === STOP_GRACE_KEY && !/^\d{1,6}$/.test(val))
+        throw invalid(`spec.lxc.config.${k} must be whole seconds, got ${JSON.stringify(val).slice(0, 40)}`);
       config[k] = val;
     }
     out.config = config;

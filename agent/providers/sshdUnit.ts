@@ -8,12 +8,16 @@ import type { SshServerIntent } from './contract';
 
 export const SSHD_UNIT = 'vendetta-sshd.service';
 
-export function sshdUnitText(ssh: Pick<SshServerIntent, 'binary' | 'configPath'>, serviceLines: string[]): string {
+export function sshdUnitText(
+  ssh: Pick<SshServerIntent, 'binary' | 'configPath'>,
+  serviceLines: string[],
+  orderLines: string[] = ['After=network.target'],
+): string {
   return [
     '# Written by the Vendetta agent: the workspace SSH server.',
     '[Unit]',
     'Description=Vendetta workspace SSH server',
-    'After=network.target',
+    ...orderLines,
     '',
     '[Service]',
     `ExecStart=${ssh.binary} -D -e -f ${ssh.configPath}`,

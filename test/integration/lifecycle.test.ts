@@ -316,6 +316,46 @@ for (const provider of LIFECYCLE_PROVIDERS) {
       });
     }
 
+    if (provider.name === 'lxc') {
+      it('stop forces an instance that does not shut down within its grace (boot.host_shutdown_timeout); start brings it back', async function () {
+        this.timeout(120_000);
+        // A unit that hangs on stop: its shell ignores SIGTERM and systemd waits for it without end.
+        const hang = await env.cli([
+          'workspace',
+          'exec',
+          'hello',
+          '--',
+          'sh',
+          '-c',
+          `echo forced > /root/force-note && systemd-run --unit=hangs-on-stop -p TimeoutStopSec=infinity sh -c "trap '' TERM; while :; do sleep 1; done"`,
+        ]);
+        assert.equal(hang.code, 0, hang.stderr);
+        assert.equal(
+          (await env.run(['lxc', 'config', 'set', 'vendetta-hello', 'boot.host_shutdown_timeout', '2'])).code,
+          0,
+        );
+        const clean = await env.run(['lxc', 'stop', 'vendetta-hello', '--timeout', '1']);
+        assert.notEqual(clean.code, 0, 'a clean shutdown alone does not end it');
+        assert.deepEqual(await env.workspaces(), [{ workspace: 'hello', running: true }]);
+
+        const stop = await env.cli(['workspace', 'stop', 'hello']);
+        assert.equal(stop.code, 0, stop.stderr);
+        numbers.forcedStopMs = stop.ms;
+        // It waited its 2 s grace, not the 10 s default, then forced it.
+        assert.ok(stop.ms >= 2000 && stop.ms < 9500, `stop took ${stop.ms} ms`);
+        assert.deepEqual(await env.workspaces(), [{ workspace: 'hello', running: false }]);
+        assert.equal(
+          parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list').find(
+            (w) => w.name === 'hello',
+          )?.state,
+          'stopped',
+        );
+        const start = await env.cli(['workspace', 'start', 'hello'], { timeoutMs: 200_000 });
+        assert.equal(start.code, 0, start.stderr);
+        assert.equal((await env.ssh('hello.local.vendetta', ['cat', '/root/force-note'])).stdout, 'forced\n');
+      });
+    }
+
     it('rm leaves nothing: no container or instance, no folder, no ssh_config block, no known_hosts line', async function () {
       this.timeout(120_000);
       const sshPort = (await status()).ssh!.port;

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeStatus, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
+import { clusterChildren, memberItem, nodeChildren } from '../../extension/views/nodes/clusterTreeModel';
+import type { ItemSpec, TreeElement } from '../../extension/views/nodes/nodeTreeModel';
 import { startLxdCluster, type LxdCluster } from '../infra/lxdCluster';
 import { TEST_LXD_IMAGE } from '../infra/lxd';
 import { requireRoot } from '../infra/sys';
@@ -77,6 +79,16 @@ describe('an LXD cluster behind one node: placement, SSH and services through LX
       what: 'member',
     });
     return (r.value as { metadata: { status: string } }).metadata.status;
+  };
+  /** The member rows the Remote Nodes view shows under the node, from `node status --json` and `workspace list --json`. */
+  const treeMembers = async (): Promise<ItemSpec[]> => {
+    const nodes = parse<NodeStatus[]>(await env.cli(['node', 'status', '--json']), 'node status');
+    const list = parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list');
+    const [group] = nodeChildren(nodes.find((n) => n.name === 'local')!, list);
+    assert.equal(group?.kind, 'cluster', JSON.stringify(nodes));
+    return clusterChildren(group as Extract<TreeElement, { kind: 'cluster' }>, list).map((e) =>
+      memberItem(e as Extract<TreeElement, { kind: 'member' }>),
+    );
   };
   const until = async (what: string, ms: number, fn: () => Promise<boolean>) => {
     const end = Date.now() + ms;
@@ -186,6 +198,16 @@ describe('an LXD cluster behind one node: placement, SSH and services through LX
       (await env.cli(['node', 'status'])).stdout,
       /^local: LXD cluster of 3\n {2}m1 {2}online {2}\d instances? {2}\S*database/m,
     );
+    const rows = await treeMembers();
+    assert.deepEqual(
+      rows.map((r) => [r.label, r.contextValue]),
+      [
+        ['m1', 'onlineMember'],
+        ['m2', 'onlineMember'],
+        ['m3', 'onlineMember'],
+      ],
+    );
+    assert.match(rows[1]!.tooltip, /^- workspaces here: .*pinned \(running\)/m, 'the tree puts pinned under m2');
   });
 
   it('m2 stopped: its workspace shows error naming m2, the other still answers, nothing is lost; back, it answers again', async function () {
@@ -204,6 +226,11 @@ describe('an LXD cluster behind one node: placement, SSH and services through LX
         assert.equal(row?.state, 'error', JSON.stringify(row));
         assert.match(row?.error?.message ?? '', /cluster member m2 that runs the instance vendetta-\w+ is offline/);
       }
+      // The tree shows m2 down with LXD's reason, and still knows pinned is there.
+      const m2Row = (await treeMembers()).find((r) => r.label === 'm2')!;
+      assert.equal(m2Row.contextValue, 'unavailableMember');
+      assert.match(m2Row.description ?? '', /^offline · /);
+      assert.match(m2Row.tooltip, /^- workspaces here: .*pinned \(error\)/m);
       const ssh = await env.ssh('pinned.local.vendetta', ['true']);
       assert.equal(ssh.code, 255);
       assert.match(ssh.stderr, /^error: .*cluster member m2 .*offline/m);

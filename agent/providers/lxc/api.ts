@@ -52,8 +52,17 @@ export interface RelayPlan {
   sshd: string[];
 }
 
-/** Which instance config keys a workspace config may set (`lxc.config`). */
-export const ALLOWED_CONFIG_KEYS = ['security.nesting', 'limits.cpu', 'limits.memory'] as const;
+/**
+ * Which instance config keys a workspace config may set (`lxc.config`). `boot.host_shutdown_timeout`
+ * is LXD's own grace before it forces an instance down at host shutdown; `workspace stop` gives the same.
+ */
+export const ALLOWED_CONFIG_KEYS = [
+  'security.nesting',
+  'limits.cpu',
+  'limits.memory',
+  'boot.host_shutdown_timeout',
+] as const;
+export const STOP_GRACE_KEY = 'boot.host_shutdown_timeout';
 
 export const lxdCalls = {
   server: (): HttpCall => ({ method: 'GET', path: '/1.0', accept: [200], what: 'describe itself' }),

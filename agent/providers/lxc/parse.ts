@@ -5,7 +5,16 @@
  */
 import { WORKSPACE_LABEL } from '../../protocol';
 import type { ProviderWorkspace } from '../contract';
-import { IMAGE_LABEL, labelFromKey, PROJECT_DEVICE, RELAY_KEY, SSH_DEVICE, WORKSPACE_KEY, type RelayPlan } from './api';
+import {
+  IMAGE_LABEL,
+  labelFromKey,
+  PROJECT_DEVICE,
+  RELAY_KEY,
+  SSH_DEVICE,
+  STOP_GRACE_KEY,
+  WORKSPACE_KEY,
+  type RelayPlan,
+} from './api';
 
 export class UnexpectedLxdReply extends Error {
   constructor(what: string) {
@@ -132,7 +141,11 @@ export function parseRelayPlan(text: string | undefined): RelayPlan | undefined 
 }
 
 /** An instance as a workspace, plus where it runs and, on a cluster, its relay plan. */
-export type LxdInstance = ProviderWorkspace & { relay?: RelayPlan };
+export type LxdInstance = ProviderWorkspace & {
+  relay?: RelayPlan;
+  /** Seconds a clean stop may take before it is forced, when its config says (STOP_GRACE_KEY). */
+  stopGraceS?: number;
+};
 
 /** An instance (`GET /1.0/instances/<name>` metadata, or one entry of a recursion=1 list) as a workspace. */
 export function parseInstance(v: unknown): LxdInstance {
@@ -175,6 +188,8 @@ export function parseInstance(v: unknown): LxdInstance {
   const location = str(v.location);
   if (location && location !== 'none') ws.member = location;
   if (relay) ws.relay = relay;
+  const grace = config[STOP_GRACE_KEY];
+  if (grace !== undefined && /^\d{1,6}$/.test(grace)) ws.stopGraceS = Number(grace);
   return ws;
 }
 

@@ -22,7 +22,7 @@ import { MemberRelays } from './relay';
 import { conflict, lxcPart, lxcSpec, missing, takenNodePort } from './refusals';
 import { journalArgv, sshdUnitFiles, type InstanceFile } from './systemd';
 
-/** Seconds the instance's init gets to shut down before LXD kills it. */
+/** Seconds the instance's init gets to shut down before it is forced, unless its config says (STOP_GRACE_KEY). */
 const STOP_GRACE_S = 10;
 const ROOT: ExecIdentity = { uid: 0, gid: 0, home: '/root' };
 
@@ -193,13 +193,17 @@ export class LxcProvider implements WorkspaceProvider {
     });
   }
 
-  /** A clean shutdown through the instance's init, then a forced one if it does not end in time. */
+  /**
+   * A clean shutdown through the instance's init, then a forced one if it has not ended within
+   * its grace (a service that hangs on stop, an init that ignores the signal).
+   */
   async stop(id: string, opts: CallOptions = {}): Promise<void> {
     return this.guard(async () => {
+      const grace = (await this.lookup(id, opts))?.stopGraceS ?? STOP_GRACE_S;
       try {
         const done = await this.client.operation(
-          lxdCalls.instanceState(id, { action: 'stop', timeout: STOP_GRACE_S }),
-          (STOP_GRACE_S + 30) * 1000,
+          lxdCalls.instanceState(id, { action: 'stop', timeout: grace }),
+          (grace + 30) * 1000,
           signalOf(opts),
         );
         if (!done) missing(id);
@@ -210,6 +214,7 @@ export class LxcProvider implements WorkspaceProvider {
       } finally {
         this.relays.close(id);
       }
+      this.relays.close(id);
     });
   }
 
@@ -227,18 +232,20 @@ export class LxcProvider implements WorkspaceProvider {
     });
   }
 
+  /** The instance as LXD has it now; undefined when there is none of that name. */
+  private async lookup(id: string, opts: CallOptions): Promise<LxdInstance | undefined> {
+    if ((await this.serverFacts()).clustered) return inspectOnCluster(this.client, id, opts);
+    const r = await this.client.json(lxdCalls.instance(id), { timeoutMs: 15_000, ...signalOf(opts) });
+    return r.status === 404 ? undefined : parseInstance((r.value as { metadata?: unknown } | undefined)?.metadata);
+  }
+
   async inspect(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace | undefined> {
     return this.guard(async () => {
       const facts = await this.serverFacts();
-      let found: LxdInstance | undefined;
-      if (facts.clustered) found = await inspectOnCluster(this.client, id, opts);
-      else {
-        const r = await this.client.json(lxdCalls.instance(id), { timeoutMs: 15_000, ...signalOf(opts) });
-        found = r.status === 404 ? undefined : parseInstance((r.value as { metadata?: unknown } | undefined)?.metadata);
-      }
+      const found = await this.lookup(id, opts);
       // Only our own: an instance without the workspace key is not a workspace.
       if (!found || found.labels[WORKSPACE_LABEL] === undefined) return undefined;
-      const { relay, ...ws } = found;
+      const { relay, stopGraceS: _grace, ...ws } = found;
       // Running on another member: its node ports are ours to serve (relay.ts).
       if (relay && ws.member !== facts.serverName) {
         if (ws.state === 'running') await this.relays.ensure(ws.providerId, relay);

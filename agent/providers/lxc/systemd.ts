@@ -8,9 +8,23 @@ import { SSHD_UNIT, sshdUnitText as sharedUnitText } from '../sshdUnit';
 
 const UNIT_DIR = '/etc/systemd/system';
 
+/**
+ * The server starts as soon as the container's init does, not after basic.target (about 1.5 s
+ * later, the whole sysinit chain): it needs only what is there before init runs (the root file
+ * system, /run, the loopback that init brings up, the project disk device) and the journal's
+ * socket. With `UsePAM no` it never reads systemd's /run/nologin, so a login during the rest of
+ * the boot is not refused. It still stops at shutdown (the lines DefaultDependencies would add).
+ */
+const EARLY_ORDER = [
+  'DefaultDependencies=no',
+  'After=systemd-journald.socket',
+  'Conflicts=shutdown.target',
+  'Before=shutdown.target',
+];
+
 export function sshdUnitText(ssh: SshServerIntent): string {
   // Debian's sshd wants its privilege-separation folder; /run is a fresh tmpfs on every boot.
-  return sharedUnitText(ssh, ['RuntimeDirectory=sshd', 'RuntimeDirectoryPreserve=yes']);
+  return sharedUnitText(ssh, ['RuntimeDirectory=sshd', 'RuntimeDirectoryPreserve=yes'], EARLY_ORDER);
 }
 
 /** A file, or a symbolic link (`target`), put into the instance. */

@@ -204,6 +204,12 @@ describe('LXD calls are described as data', () => {
     const text = sshdUnitText(SSH);
     assert.match(text, /^ExecStart=\/usr\/sbin\/sshd -D -e -f \/etc\/vendetta\/sshd_config$/m);
     assert.match(text, /^RuntimeDirectory=sshd$/m);
+    // It starts with init, not after the sysinit chain, and still stops at shutdown.
+    assert.match(
+      text,
+      /^DefaultDependencies=no\nAfter=systemd-journald\.socket\nConflicts=shutdown\.target\nBefore=shutdown\.target$/m,
+    );
+    assert.doesNotMatch(text, /network\.target/);
     const files = sshdUnitFiles(SSH);
     assert.deepEqual(
       files.filter((f) => f.type === 'symlink').map((f) => [f.path, 'target' in f ? f.target : '']),
@@ -278,9 +284,10 @@ describe("spec.lxc is checked at the agent's boundary", () => {
       [{ image: '-x' }, /image must be/],
       [
         { image: 'a', config: { 'security.privileged': 'true' } },
-        /may set only security.nesting, limits.cpu, limits.memory/,
+        /may set only security.nesting, limits.cpu, limits.memory, boot.host_shutdown_timeout/,
       ],
       [{ image: 'a', config: { 'limits.cpu': 'a\nb' } }, /one-line/],
+      [{ image: 'a', config: { 'boot.host_shutdown_timeout': '2s' } }, /must be whole seconds, got "2s"/],
       [{ image: 'a', profiles: ['a b'] }, /profile names/],
       [{ image: 'a', target: '../m' }, /cluster member/],
       [{ image: 'a', cpus: -1 }, /cpus must be/],
