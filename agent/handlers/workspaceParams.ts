@@ -2,6 +2,7 @@
  * Workspace params, checked at the agent's boundary: names, paths, env, keys. Whatever passes
  * here is safe to put in a container config, an sshd_config line or a path on the node.
  */
+import { validDotfiles } from './dotfilesParams';
 import { posix } from 'node:path';
 import {
   NAME_PATTERN,
@@ -335,6 +336,7 @@ export function validateCreateParams(raw: unknown): CreateWorkspaceParams {
     throw new Invalid(m, 'recreate must be true or false');
   if (raw.recreate === true) out.recreate = true;
   if (raw.secrets !== undefined) out.secrets = validSecrets(m, raw.secrets);
+  if (raw.dotfiles !== undefined) out.dotfiles = validDotfiles(raw.dotfiles);
   // Only the agent names the secrets in a spec (from `secrets`), so a client cannot claim any.
   delete out.spec.secretNames;
   return out;

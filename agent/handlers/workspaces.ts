@@ -21,7 +21,14 @@ function progressFor(token: string | undefined, ctx: HandlerContext): Progress {
 export const createWorkspace: HandlerSpec<CreateWorkspaceParams, WorkspaceInfo> = {
   validate: validateCreateParams,
   handle: (p, ctx) =>
-    ctx.daemon.workspaces.create(p.spec, progressFor(p.progressToken, ctx), p.recreate === true, ctx.signal, p.secrets),
+    ctx.daemon.workspaces.create(
+      p.spec,
+      progressFor(p.progressToken, ctx),
+      p.recreate === true,
+      ctx.signal,
+      p.secrets,
+      p.dotfiles,
+    ),
 };
 
 export const startWorkspace: HandlerSpec<WorkspaceNameParams, WorkspaceInfo> = {

@@ -103,6 +103,19 @@ export interface GitIdentity {
   email?: string;
 }
 
+/**
+ * The user's dotfiles (VS Code's `vendetta.dotfiles.*`, `up --dotfiles`, as Dev Containers spells
+ * them): cloned on the node, put into the workspace and installed as the login user, once per workspace.
+ */
+export interface DotfilesSpec {
+  /** What `git clone` on the node takes: a URL or an absolute path on the node. */
+  repository: string;
+  /** The script to run, relative to the clone (or `~/…`, absolute); default: the first of install.sh, install, bootstrap.sh… */
+  installCommand?: string;
+  /** Where the clone goes in the workspace: `~`, `~/…` or absolute; default `~/dotfiles`. */
+  targetPath?: string;
+}
+
 export interface DockerWorkspaceSpec extends WorkspaceSpecCommon {
   provider: 'docker';
   docker: DockerSettings;
@@ -217,6 +230,8 @@ export interface CreateWorkspaceParams {
    * never in the spec, the state file, a log or an error.
    */
   secrets?: Record<string, string>;
+  /** Installed once per workspace (a made workspace that has them is left alone). */
+  dotfiles?: DotfilesSpec;
 }
 
 export interface WorkspaceNameParams {

@@ -1,10 +1,12 @@
 /**
  * What a running workspace's login gets after each create: the secrets (or their removal when the
- * workspace had some and has none now) and the git identity. Both need the workspace running.
+ * workspace had some and has none now), the git identity, and the dotfiles when asked (they are
+ * installed once, see dotfiles.ts). All need the workspace running.
  */
 import type { Logger } from '../log/logger';
 import type { WorkspaceProvider } from '../providers/contract';
 import type { GitIdentity } from '../protocol';
+import { installDotfiles, type DotfilesRun } from './dotfiles';
 import { applyGitIdentity } from './gitIdentity';
 import { applyLoginSecrets } from './secrets';
 
@@ -17,8 +19,15 @@ export interface LoginSetup {
   hadSecrets: boolean;
 }
 
-export async function setUpLogin(provider: WorkspaceProvider, s: LoginSetup, logger: Logger): Promise<void> {
+/** The dotfiles before the git identity: a [user] their gitconfig brings is the workspace's own, and wins. */
+export async function setUpLogin(
+  provider: WorkspaceProvider,
+  s: LoginSetup,
+  logger: Logger,
+  dotfiles?: Pick<DotfilesRun, 'dotfiles' | 'workspaceDir' | 'say'>,
+): Promise<void> {
   if (Object.keys(s.secrets ?? {}).length || s.hadSecrets)
     await applyLoginSecrets(provider, s.providerId, s.user, s.secrets ?? {}, logger, s.workspace);
+  if (dotfiles) await installDotfiles(provider, { ...s, ...dotfiles }, logger);
   await applyGitIdentity(provider, s.providerId, s.user, s.gitIdentity, logger, s.workspace);
 }

@@ -13,6 +13,7 @@ import {
   type SyncTarget,
   type WorkspaceInfo,
   type WorkspaceSpec,
+  type DotfilesSpec,
 } from '../protocol';
 import { choosePorts, chooseSshPort, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
@@ -90,6 +91,7 @@ export class WorkspaceManager {
   /**
    * `signal` cancels the provider's calls (the client cancelled); what was made stays for the next
    * create. `secrets` replace the workspace's (none: it has none any more); see secrets.ts.
+   * `dotfiles` are installed once per workspace (dotfiles.ts).
    */
   create(
     asked: WorkspaceSpec,
@@ -97,6 +99,7 @@ export class WorkspaceManager {
     recreate = false,
     signal?: AbortSignal,
     secrets?: Readonly<Record<string, string>>,
+    dotfiles?: DotfilesSpec,
   ): Promise<WorkspaceInfo> {
     const secretNames = Object.keys(secrets ?? {}).sort();
     const spec: WorkspaceSpec = secretNames.length ? { ...asked, secretNames } : asked;
@@ -114,6 +117,11 @@ export class WorkspaceManager {
             this.opts.providers(rec.provider),
             { ...login, gitIdentity: spec.gitIdentity, secrets, hadSecrets },
             this.opts.logger,
+            dotfiles && {
+              dotfiles,
+              workspaceDir: workspacePaths(this.opts.home, spec.name).dir,
+              say: (m) => progress(STEPS, STEPS, m),
+            },
           );
         }
         return info;

@@ -23,6 +23,7 @@ import {
 } from '../protocol';
 import { runAction, withClient } from './client';
 import { checkConfigBeforeUp } from './config';
+import { addDotfilesOptions, dotfilesParam, type DotfilesOpts } from './dotfilesOptions';
 import { ExitCode, printJson, ProgressPrinter, reportError, writeErr, writeOut } from './output';
 import { registerServiceCommands } from './services';
 import { describeFailedServices } from './failedServices';
@@ -36,6 +37,7 @@ interface JsonOpts {
 
 /** The flags of `workspace up` are the request's own fields. */
 type UpOpts = JsonOpts &
+  DotfilesOpts &
   Pick<WorkspaceUpParams, 'node' | 'provider' | 'name' | 'git' | 'forward' | 'recreate' | 'overwrite' | 'config'>;
 
 const RECREATE_HELP =
@@ -56,7 +58,7 @@ const CONFIG_HELP = 'the config file to use when the project has several (e.g. .
 export function registerWorkspaceCommands(program: Command): void {
   const ws = program.command('workspace').description('create, list, start, stop and remove workspaces on nodes');
 
-  ws.command('up')
+  addDotfilesOptions(ws.command('up'))
     .description('create (or start) the workspace of a project folder and send its code; again: only what changed')
     .argument('[path]', 'project folder (default: the current folder)')
     .option('--node <node>', "node to run it on (default: the config's node, else local)")
@@ -226,8 +228,7 @@ export function registerWorkspaceCommands(program: Command): void {
       });
     });
 
-  program
-    .command('up')
+  addDotfilesOptions(program.command('up'))
     .description('shortcut: `vendetta workspace up` for the current folder (or PATH)')
     .argument('[path]', 'project folder (default: the current folder)')
     .option('--node <node>', 'node to run it on')
@@ -318,6 +319,8 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
   if (opts.recreate) params.recreate = true;
   if (opts.overwrite) params.overwrite = true;
   if (opts.config) params.config = resolve(opts.config);
+  const dotfiles = dotfilesParam(opts);
+  if (dotfiles) params.dotfiles = dotfiles;
   params.localEnv = localEnvOf(process.env);
   await checkConfigBeforeUp(params.config ?? params.path);
   return withClient(async (c) => {

@@ -85,7 +85,19 @@ export interface WorkspaceUpParams {
    * the coordinator is a long-lived daemon whose own environment may be older.
    */
   localEnv?: Record<string, string>;
+  /** The user's dotfiles (VS Code's `vendetta.dotfiles.*`, `--dotfiles`), installed once per workspace. */
+  dotfiles?: DotfilesSettings;
   progressToken?: string;
+}
+
+/** As Dev Containers spells them: `dotfiles.repository`, `.installCommand`, `.targetPath`. */
+export interface DotfilesSettings {
+  /** A git URL, an absolute path on the node, or GitHub's `owner/repo`. */
+  repository: string;
+  /** The script in the repository to run (default: install.sh, install, bootstrap.sh… or else link the dotfiles into ~). */
+  installCommand?: string;
+  /** Where the clone goes in the workspace (default `~/dotfiles`). */
+  targetPath?: string;
 }
 
 /** A process environment without its unset entries, as `localEnv` carries it. */

@@ -1,4 +1,5 @@
 /** The coordinator's workspace requests: params validated at the boundary, then the manager. */
+import { parseDotfiles } from './dotfiles';
 import { isAbsolute, normalize } from 'node:path';
 import { RUNNABLE_PROVIDERS } from '../../agent/protocol';
 import type { HandlerTable } from '../daemon/handlerTable';
@@ -68,6 +69,7 @@ export function validateUp(raw: unknown): WorkspaceUpParams {
     'overwrite',
     'config',
     'localEnv',
+    'dotfiles',
     'progressToken',
   ]);
   const out: WorkspaceUpParams = { path: projectPath(p.path) };
@@ -92,6 +94,8 @@ export function validateUp(raw: unknown): WorkspaceUpParams {
     out.config = p.config;
   }
   if (p.localEnv !== undefined) out.localEnv = localEnv(p.localEnv);
+  const dotfiles = parseDotfiles(p.dotfiles);
+  if (dotfiles) out.dotfiles = dotfiles;
   const token = v.optional(p.progressToken, (x) => v.token(x, 'progressToken'));
   if (token !== undefined) out.progressToken = token;
   return out;

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { CreateWorkspace, WorkspaceProgress, type WorkspaceInfo } from '../../agent/protocol';
+import { CreateWorkspace, WorkspaceProgress, type DotfilesSpec, type WorkspaceInfo } from '../../agent/protocol';
 import type { ProgressReporter } from '../daemon/handlerTable';
 import { toVendettaError, VendettaError } from '../errors';
 import type { ForwardInfo, ServiceStatus, SyncReport, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
@@ -147,8 +147,9 @@ export async function runUp(
         // The new image is built from the project as it is now (a Dockerfile's context, local
         // features): it lands on the node first.
         if (recreate && (build || features) && !git) await syncBuildContext();
+        const extras = { secrets: secrets?.values, dotfiles: p.dotfiles };
         const createOnNode = (isNew: boolean, again: boolean) =>
-          create(m, record, spec, { isNew, recreate: again, secrets: secrets?.values }, (w) => say('create', w), token);
+          create(m, record, spec, { isNew, recreate: again, ...extras }, (w) => say('create', w), token);
         let info: WorkspaceInfo;
         try {
           info = await createOnNode(!existing, recreate);
@@ -302,13 +303,15 @@ interface CreateMode {
   recreate: boolean;
   /** The secrets from `secretsFile`; absent: the workspace has none. */
   secrets: Record<string, string> | undefined;
+  /** Checked by validateUp (dotfiles.ts); the agent installs them once per workspace. */
+  dotfiles: DotfilesSpec | undefined;
 }
 
 async function create(
   m: WorkspaceOps,
   record: WorkspaceRecord,
   spec: ReturnType<typeof buildSpec>,
-  { isNew, recreate, secrets }: CreateMode,
+  { isNew, recreate, secrets, dotfiles }: CreateMode,
   say: (message: string) => void,
   token?: CancellationToken,
 ): Promise<WorkspaceInfo> {
@@ -323,7 +326,7 @@ async function create(
     const info = checkWorkspaceInfo(
       await client.request(
         CreateWorkspace,
-        { spec, progressToken: agentToken, ...(recreate ? { recreate: true } : {}), ...(secrets ? { secrets } : {}) },
+        { spec, progressToken: agentToken, secrets, dotfiles, ...(recreate ? { recreate: true } : {}) },
         token,
       ),
       record.node,

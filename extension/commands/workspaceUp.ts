@@ -1,7 +1,8 @@
 /** workspaces/up in a cancellable progress notification; shared by Create Workspace and Reopen. */
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import { localEnvOf, WorkspaceUp, type WorkspaceUpParams, type WorkspaceUpResult } from '../../coordinator/protocol';
 import { withCoordinatorProgress } from '../ui/progress';
+import { dotfilesFromSettings } from '../util/dotfilesSettings';
 import type { CommandContext } from './context';
 
 /** `config`: the config file chosen when the folder has several. */
@@ -20,6 +21,8 @@ export async function runWorkspaceUp(
     // The config's forwardPorts come to this machine when the window opens, as Dev Containers does.
     forward: true,
   };
+  const dotfiles = dotfilesFromSettings(vscode.workspace.getConfiguration('vendetta'));
+  if (dotfiles) params.dotfiles = dotfiles;
   const result = await withCoordinatorProgress(
     ctx.client,
     `Workspace for ${folder.fsPath.split('/').pop() ?? folder.fsPath} on ${node}`,

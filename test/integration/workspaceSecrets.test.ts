@@ -77,13 +77,23 @@ describe('secrets: a secretsFile reaches SSH logins and services, and nothing el
     git('rm', '-q', '--cached', '.vendetta/secrets.env');
   });
 
-  it('gives SSH logins (the real OpenSSH client) and services the secrets; keeps them on the node only in a 0600 file', async () => {
+  it('gives SSH logins (the real OpenSSH client, with and without a terminal), workspace exec and services the secrets; keeps them on the node only in a 0600 file', async () => {
     // Untracked and not ignored: the sync would send it, were it not the secrets file.
     const r = await up();
     assert.equal(r.code, 0, r.stderr);
     const login = await env.ssh(ALIAS, ['printf "%s|%s" "$API_TOKEN" "$PLAIN"']);
     assert.equal(login.code, 0, login.stderr);
     assert.equal(login.stdout, `${SECRET}|two words`);
+    // An interactive login (a terminal and the login shell, as `ssh <alias>` gives a person) and
+    // `workspace exec` have them too.
+    const tty = await env.run(['ssh', '-F', join(env.h.home, 'ssh_config'), '-o', 'BatchMode=yes', '-tt', ALIAS], {
+      input: 'echo "T=[$API_TOKEN] L=[$0]"; exit\n',
+    });
+    assert.equal(tty.code, 0, tty.stderr);
+    assert.match(tty.stdout, new RegExp(`T=\\[${SECRET}\\] L=\\[-`), 'a login shell on a terminal has it');
+    const exec = await env.cli(['workspace', 'exec', 'secrets', '--', 'sh', '-c', 'printf "%s" "$API_TOKEN"']);
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.equal(exec.stdout, SECRET);
     // The service's own environment, compared inside the shell so the value enters no argv.
     const svc = await env.ssh(ALIAS, [
       'for p in /proc/[0-9]*; do [ "$(tr "\\0" " " < $p/cmdline 2>/dev/null)" = "sleep 3601 " ] || continue; ' +

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkspaceStatus, WorkspaceSummary } from '../../coordinator/protocol';
 import { TEST_IMAGE } from '../infra/image';
-import { REPO, waitUntil } from './coordinatorHarness';
+import { REPO, waitUntil, type CliResult } from './coordinatorHarness';
 import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
 
 function parse<T>(r: { code: number; stdout: string; stderr: string }, what: string): T {
@@ -11,10 +12,17 @@ function parse<T>(r: { code: number; stdout: string; stderr: string }, what: str
   return JSON.parse(r.stdout) as T;
 }
 
-describe('a workspace you live in: your git identity; it starts when you connect, and comes back after a node reboot', function () {
+describe('a workspace you live in: your git identity and dotfiles; it starts when you connect, and comes back after a node reboot', function () {
   let env: WorkspaceEnv;
   let project: string;
+  let dotfiles: string;
+  let firstUp: CliResult;
   const numbers: Record<string, number> = {};
+  const upWake = () =>
+    env.cli(['workspace', 'up', project, '--name', 'wake', '--dotfiles', dotfiles], {
+      timeoutMs: 300_000,
+      env: { GIT_CONFIG_GLOBAL: join(env.h.dir, 'gitconfig') },
+    });
 
   before(async function () {
     // Needs root (dockerd, network namespaces); under CI it never skips.
@@ -30,11 +38,19 @@ describe('a workspace you live in: your git identity; it starts when you connect
     // This machine's git identity, as the coordinator (started by this first command) reads it.
     const gitconfig = join(env.h.dir, 'gitconfig');
     writeFileSync(gitconfig, '[user]\n\tname = Ada \\"Countess\\" Lovelace\n\temail = ada@example.com\n');
-    const up = await env.cli(['workspace', 'up', project, '--name', 'wake', '--json'], {
-      timeoutMs: 300_000,
-      env: { GIT_CONFIG_GLOBAL: gitconfig },
-    });
-    assert.equal(up.code, 0, up.stderr);
+    // Dotfiles from a local repository the node clones (no network): its install script counts its runs.
+    const work = join(env.h.dir, 'dotfiles-work');
+    mkdirSync(work, { recursive: true });
+    writeFileSync(join(work, 'install.sh'), 'echo "$(pwd) $(id -un)" >> "$HOME/dotfiles-ran"\n');
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, stdio: 'pipe' });
+    git(work, 'init', '-q');
+    git(work, 'add', '-A');
+    git(work, 'commit', '-q', '-m', 'dotfiles');
+    git(env.h.dir, 'clone', '-q', '--bare', work, 'dotfiles.git');
+    dotfiles = `file://${join(env.h.dir, 'dotfiles.git')}`;
+    firstUp = await upWake();
+    assert.equal(firstUp.code, 0, firstUp.stderr);
   });
 
   after(async function () {
@@ -53,6 +69,21 @@ describe('a workspace you live in: your git identity; it starts when you connect
     const r = await env.ssh('wake.local.vendetta', ['cat', '.gitconfig']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '[user]\n\tname = "Ada \\"Countess\\" Lovelace"\n\temail = "ada@example.com"\n');
+  });
+
+  it('your dotfiles, cloned from a local repository on the node, are installed once as the login user; a second up leaves them', async () => {
+    assert.match(firstUp.stderr, /Dotfiles installed \(ran \.\/install\.sh\)/);
+    const ran = () =>
+      env.ssh('wake.local.vendetta', ['cat dotfiles-ran .vendetta/dotfiles-installed; ls -d dotfiles/.git']);
+    const first = await ran();
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, `/root/dotfiles root\n${dotfiles}\ndotfiles/.git\n`);
+    const t0 = Date.now();
+    const again = await upWake();
+    numbers.secondUpWithDotfilesMs = Date.now() - t0;
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /Dotfiles/, 'nothing cloned or installed again');
+    assert.equal((await ran()).stdout, first.stdout);
   });
 
   it('`ssh <alias> true` through the generated config starts a stopped workspace, says so on stderr, and connects', async () => {
@@ -75,9 +106,10 @@ describe('a workspace you live in: your git identity; it starts when you connect
       60_000,
       'the services of the started workspace to be healthy',
     );
-    const again = await env.ssh('wake.local.vendetta', ['true']);
+    const again = await env.ssh('wake.local.vendetta', ['cat', 'dotfiles-ran']);
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /starting it/, 'a running workspace is not started again');
+    assert.equal(again.stdout, '/root/dotfiles root\n', 'a start does not install the dotfiles again');
   });
 
   it('a workspace whose container is gone fails at once with one line, and nothing is made again', async () => {

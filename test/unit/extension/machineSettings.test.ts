@@ -25,12 +25,18 @@ const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.j
 };
 
 describe("a repository's .vscode/settings.json cannot point Vendetta at another home", () => {
-  it('declares vendetta.home and vendetta.sshConfig.manageInclude with "scope": "machine", and only those', () => {
+  it('declares vendetta.home, vendetta.sshConfig.manageInclude and vendetta.dotfiles.* with "scope": "machine", and only those', () => {
     const machine = Object.entries(pkg.contributes.configuration.properties)
       .filter(([, p]) => p.scope === 'machine')
       .map(([k]) => k);
     assert.deepEqual(machine.sort(), MACHINE_SETTINGS.map((k) => `vendetta.${k}`).sort());
-    assert.deepEqual([...MACHINE_SETTINGS].sort(), ['home', 'sshConfig.manageInclude']);
+    assert.deepEqual([...MACHINE_SETTINGS].sort(), [
+      'dotfiles.installCommand',
+      'dotfiles.repository',
+      'dotfiles.targetPath',
+      'home',
+      'sshConfig.manageInclude',
+    ]);
   });
 
   it("reads them from the user's settings only, ignoring workspace and folder values", () => {
