@@ -17,6 +17,8 @@ declare -A need=(
   [iptables]=iptables
   [debootstrap]=debootstrap
   [nsenter]=util-linux
+  # The sync lists files with git; dotfiles tests clone a local repository with it
+  [git]=git
   # node prepare's test: a node user whose sudo asks for a password
   [sudo]=sudo
   # Registry pulls: a local registry, its bcrypt htpasswd, and the docker CLI that pushes to it
@@ -40,9 +42,9 @@ declare -A need=(
   [make]=make
   [python3]=python3
 )
-# The unit suite needs only the OpenSSH server (it checks generated configs with `sshd -T`).
+# The unit suite needs only the OpenSSH server (it checks generated configs with `sshd -T`) and git.
 if [ $# -gt 0 ] && [ "$*" = unit ]; then
-  declare -A unitNeed=([sshd]=openssh-server)
+  declare -A unitNeed=([sshd]=openssh-server [git]=git)
   need=()
   for cmd in "${!unitNeed[@]}"; do need[$cmd]=${unitNeed[$cmd]}; done
 fi
