@@ -50,6 +50,20 @@ export interface WorkspaceHooksSpec {
   postAttach?: HookCommand;
 }
 
+/** The lifecycle commands one Dev Container Feature declares (its devcontainer-feature.json). */
+export interface FeatureHooks {
+  /** The feature's reference as the config lists it (or as a dependency named it). */
+  feature: string;
+  hooks: Partial<Record<HookName, HookCommand>>;
+}
+
+/** One command of a hook: a feature's (run first, in install order) or the project's own. */
+export interface HookStep {
+  command: HookCommand;
+  /** The feature that declared it; absent for the project's own. */
+  feature?: string;
+}
+
 /**
  * - `waiting`: not started because a dependency is not healthy yet (`reason` names it).
  * - `starting`: running, health not yet proven (inside start_period or retries left).

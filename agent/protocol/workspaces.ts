@@ -7,7 +7,7 @@ import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { SyncReadParams, SyncReadResult, SyncScanParams, SyncScanResult } from './sync';
 import type { AgentErrorData } from './errorData';
 import type { ProviderName } from './providerNames';
-import type { ServiceSpec, WorkspaceHooksSpec } from './services';
+import type { HookName, ServiceSpec, WorkspaceHooksSpec } from './services';
 
 export const WORKSPACE_LABEL = 'dev.vendetta.workspace';
 
@@ -213,6 +213,24 @@ export interface WorkspaceInfo {
   error?: { code: string; message: string; hint?: string };
   /** When stopped: who stopped it (a request, or the agent because it was idle) and when. */
   stopped?: { reason: 'request' | 'idle'; at: string };
+  /** What its Dev Container Features add (docker, with `features`): absent when they add nothing. */
+  features?: FeaturesAdded;
+}
+
+/** A VS Code extension id as `customizations.vscode.extensions` lists it (the workspace schema has the same). */
+export const EXTENSION_ID = /^[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9-]*$/;
+
+/** VS Code customizations (`customizations.vscode` of a devcontainer.json or a feature). */
+export interface VscodeAdditions {
+  extensions: string[];
+  settings: Record<string, unknown>;
+}
+
+export interface FeaturesAdded {
+  /** The hooks some feature has commands for (the agent runs them before the project's own). */
+  hooks: HookName[];
+  /** Each feature's `customizations.vscode`, in install order (the coordinator merges them with the project's). */
+  vscode: VscodeAdditions[];
 }
 
 export interface CreateWorkspaceParams {

@@ -7,7 +7,7 @@
  * Workspace providers follow the same split: each describes its calls and parses the replies
  * with pure functions (tested against recorded replies), and one client executes the calls.
  */
-import type { ProviderName, WorkspaceSpec } from '../protocol';
+import type { FeatureHooks, ProviderName, VscodeAdditions, WorkspaceSpec } from '../protocol';
 
 export type Probe =
   | { kind: 'http-unix'; socketPath: string; path: string }
@@ -137,6 +137,19 @@ export interface ProviderCreateRequest extends CallOptions {
 
 export type PrepareImageRequest = Pick<ProviderCreateRequest, 'spec' | 'nodeFolder' | 'progress' | 'signal'>;
 
+/** What a workspace's features add beside the image: lifecycle commands and VS Code customizations. */
+export interface FeatureContributions {
+  hooks: FeatureHooks[];
+  vscode: VscodeAdditions[];
+}
+
+export interface PreparedImage {
+  /** Variables the image sets that logins see too (the features' containerEnv). */
+  env: Record<string, string>;
+  /** Absent when the features add nothing of the kind. */
+  features?: FeatureContributions;
+}
+
 export interface ExecOptions extends CallOptions {
   /** `root` by default. */
   user?: string;
@@ -176,7 +189,7 @@ export interface WorkspaceProvider {
    * Makes the image ready before `create` (Docker: installs Dev Container Features), and says the
    * variables it sets that logins must see too (sshd sessions do not inherit the container's).
    */
-  prepareImage?(req: PrepareImageRequest): Promise<{ env: Record<string, string> }>;
+  prepareImage?(req: PrepareImageRequest): Promise<PreparedImage>;
   /** Makes the workspace exist, not yet started: image, container/instance, files in place. */
   create(req: ProviderCreateRequest): Promise<ProviderWorkspace>;
   /** Starts it (no-op when running) and returns it as running, with its published SSH port. */

@@ -1,11 +1,22 @@
 /**
  * The lifecycle hooks (onCreate, updateContent, postCreate once per workspace; postStart on each
  * services start; postAttach on each SSH connection): run inside the workspace like a service, as
- * the login user in the workspace folder, output in the logs under the hook's name. The object
- * form runs its named commands at the same time, each line of output led by the command's name;
- * a failure names the command that failed.
+ * the login user in the workspace folder, output in the logs under the hook's name. A hook is the
+ * Dev Container Features' commands of its kind, in install order, then the project's own; each
+ * runs after the one before succeeded. The object form runs its named commands at the same time,
+ * each line of output led by the command's name; a failure names the command (and its feature).
  */
-import type { HookCommand, HookName, HookRun, ServiceCommand, ServiceLogLine } from '../protocol';
+import {
+  HOOK_NAMES,
+  type FeatureHooks,
+  type HookCommand,
+  type HookName,
+  type HookRun,
+  type HookStep,
+  type ServiceCommand,
+  type ServiceLogLine,
+  type WorkspaceHooksSpec,
+} from '../protocol';
 import type { ExecOptions, ExecResult } from '../providers/contract';
 import { LineSplitter } from './logFiles';
 import { commandArgv } from './processControl';
@@ -26,23 +37,59 @@ export function hookParts(command: HookCommand): Array<{ label?: string; command
   return Object.entries(command).map(([label, c]) => ({ label, command: c }));
 }
 
+export type HookSteps = Partial<Record<HookName, HookStep[]>>;
+
+/** Each hook's commands: the features' first (in install order), then the project's (the spec's). */
+export function hookSteps(own: WorkspaceHooksSpec | undefined, features: readonly FeatureHooks[] = []): HookSteps {
+  const out: HookSteps = {};
+  for (const name of HOOK_NAMES) {
+    const steps: HookStep[] = features.flatMap((f) => {
+      const command = f.hooks[name];
+      return command === undefined ? [] : [{ command, feature: f.feature }];
+    });
+    const mine = own?.[name];
+    if (mine !== undefined) steps.push({ command: mine });
+    if (steps.length) out[name] = steps;
+  }
+  return out;
+}
+
 export async function runHook(
   name: HookName,
-  command: HookCommand,
+  steps: readonly HookStep[],
   exec: Exec,
   log: (line: ServiceLogLine) => void,
   onState: (run: HookRun) => void,
 ): Promise<HookRun> {
   const system = (l: string) => log({ time: new Date().toISOString(), service: name, stream: 'system', line: l });
   onState({ state: 'running', at: new Date().toISOString() });
-  const parts = hookParts(command);
-  const results = await Promise.all(parts.map((p) => runPart(name, p, exec, log)));
-  const failedAt = results.findIndex((r) => r !== 0);
-  const failed = failedAt < 0 ? undefined : parts[failedAt]!;
-  const exitCode = failedAt < 0 ? 0 : results[failedAt]!;
-  const run: HookRun = { state: failed ? 'failed' : 'succeeded', exitCode, at: new Date().toISOString() };
-  if (failed) run.failed = `${failed.label !== undefined ? `${failed.label}: ` : ''}${showCommand(failed.command)}`;
-  system(`${run.state} (exit code ${exitCode ?? 'unknown'})${failed && parts.length > 1 ? ` in ${failed.label}` : ''}`);
+  let run: HookRun = { state: 'succeeded', exitCode: 0, at: '' };
+  /** Where it failed, for the last log line: the named command, the feature. */
+  let where = '';
+  for (const step of steps) {
+    const from = step.feature !== undefined ? `the feature ${step.feature}'s ` : '';
+    if (step.feature !== undefined) system(`${from}command`);
+    const parts = hookParts(step.command);
+    const results = await Promise.all(parts.map((p) => runPart(name, p, exec, log)));
+    const failedAt = results.findIndex((r) => r !== 0);
+    if (failedAt < 0) continue;
+    const failed = parts[failedAt]!;
+    const exitCode = results[failedAt]!;
+    run = {
+      state: 'failed',
+      exitCode,
+      at: '',
+      failed: `${from}${failed.label !== undefined ? `${failed.label}: ` : ''}${showCommand(failed.command)}`,
+    };
+    const names = [
+      ...(parts.length > 1 ? [failed.label!] : []),
+      ...(step.feature !== undefined ? [`the feature ${step.feature}`] : []),
+    ];
+    where = names.length ? ` in ${names.join(' of ')}` : '';
+    break;
+  }
+  run.at = new Date().toISOString();
+  system(`${run.state} (exit code ${run.exitCode ?? 'unknown'})${where}`);
   onState(run);
   return run;
 }

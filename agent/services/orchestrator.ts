@@ -2,9 +2,9 @@
  * A workspace's services: started in dependency order (each once its dependencies are
  * healthy, independent ones in parallel), stopped in reverse order, with the hooks before.
  */
-import type { HookName, HookRun, ServiceSpec, WorkspaceHooksSpec, WorkspaceServicesStatus } from '../protocol';
+import type { HookName, HookRun, ServiceSpec, WorkspaceServicesStatus } from '../protocol';
 import { blockingDependency, stopWaves, waitingReason, withDependencies } from './graph';
-import { runHook } from './hooks';
+import { runHook, type HookSteps } from './hooks';
 import { newRunId, sweepArgv } from './processControl';
 import { PortRelay, type WorkspaceHost } from './portRelay';
 import { ServiceRunner, type RunnerHost } from './runner';
@@ -12,7 +12,8 @@ import { ServiceRunner, type RunnerHost } from './runner';
 export interface OrchestratorOptions {
   workspace: string;
   services: ServiceSpec[];
-  hooks?: WorkspaceHooksSpec;
+  /** Each hook's commands in order (hookSteps: the features' first, then the project's). */
+  hooks?: HookSteps;
   host: WorkspaceHost;
   /** Whether the create hooks (onCreate, updateContent, postCreate) already ran here, and how to remember that they have. */
   postCreateDone(): boolean;
@@ -107,13 +108,13 @@ export class WorkspaceServices {
    * false when there is none to run.
    */
   attached(): boolean {
-    const command = this.opts.hooks?.postAttach;
-    if (command === undefined || this.hookRuns.postAttach?.state === 'running') return false;
+    const steps = this.opts.hooks?.postAttach;
+    if (steps === undefined || this.hookRuns.postAttach?.state === 'running') return false;
     const runId = newRunId();
     this.attachRun = runId;
     void runHook(
       'postAttach',
-      command,
+      steps,
       (argv, o) =>
         this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec('postAttach'), runId, true), ...o }),
       this.opts.host.log,
@@ -128,13 +129,13 @@ export class WorkspaceServices {
 
   private async runHooksThenStart(gen: number, hooks: HookName[], targets: ServiceRunner[]): Promise<void> {
     for (const name of hooks) {
-      const command = this.opts.hooks?.[name];
-      if (command === undefined) continue;
+      const steps = this.opts.hooks?.[name];
+      if (steps === undefined) continue;
       const runId = newRunId();
       this.hookRun = runId;
       const run = await runHook(
         name,
-        command,
+        steps,
         (argv, o) => this.opts.host.exec(argv, { ...this.opts.host.runOptions(hookSpec(name), runId, true), ...o }),
         this.opts.host.log,
         (s) => {

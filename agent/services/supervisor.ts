@@ -11,9 +11,17 @@
 import { join } from 'node:path';
 import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
-import type { HookRun, ServiceLogLine, ServiceLogsParams, WorkspaceServicesStatus, WorkspaceSpec } from '../protocol';
+import type {
+  FeatureHooks,
+  HookRun,
+  ServiceLogLine,
+  ServiceLogsParams,
+  WorkspaceServicesStatus,
+  WorkspaceSpec,
+} from '../protocol';
 import type { WorkspaceProvider } from '../providers/contract';
 import { serviceEnv } from './env';
+import { hookSteps, type HookSteps } from './hooks';
 import { resolveRemoteEnv } from '../workspaces/remoteEnv';
 import { loadSecrets } from '../workspaces/secrets';
 import { nodeHttpGet, nodeTcpConnect } from './health';
@@ -42,7 +50,11 @@ export interface ServiceTarget {
   dir: string;
   /** The container's environment as the provider reports it, for remoteEnv's `${containerEnv:…}`. */
   containerEnv?: Record<string, string>;
+  /** The Dev Container Features' lifecycle commands, run before the spec's hooks of the same kind. */
+  featureHooks?: FeatureHooks[];
 }
+
+const hooksOf = (t: ServiceTarget): HookSteps => hookSteps(t.spec.hooks, t.featureHooks);
 
 export interface TargetSource {
   target(name: string): Promise<ServiceTarget>;
@@ -85,7 +97,7 @@ export class ServicesSupervisor {
     const target = await this.opts.targets.target(name);
     const key = JSON.stringify([
       target.spec.services ?? [],
-      target.spec.hooks ?? {},
+      hooksOf(target),
       target.spec.env,
       target.spec.remoteEnv ?? {},
       target.spec.user,
@@ -140,7 +152,7 @@ export class ServicesSupervisor {
     ref.orch = new WorkspaceServices({
       workspace: name,
       services,
-      ...(t.spec.hooks ? { hooks: t.spec.hooks } : {}),
+      hooks: hooksOf(t),
       host,
       postCreateDone: () => readServicesRecord(stateFile).postCreate?.state === 'succeeded',
       markPostCreateDone: (run: HookRun) => this.remember(t.dir, { postCreate: run }),
@@ -236,7 +248,7 @@ export class ServicesSupervisor {
   private requireService(name: string, e: Entry, service: string | undefined): void {
     if (service !== undefined && !e.orch.has(service)) {
       const known = (e.target.spec.services ?? []).map((s) => s.name);
-      const hooks = Object.keys(e.target.spec.hooks ?? {});
+      const hooks = Object.keys(hooksOf(e.target));
       const also = hooks.length ? `; its hooks: ${hooks.join(', ')}` : '';
       throw new AgentError('INVALID_PARAMS', `Workspace ${name} has no service ${service}`, {
         hint: known.length ? `Its services: ${known.join(', ')}${also}.` : `Its config has no services${also}.`,
@@ -303,7 +315,7 @@ export class ServicesSupervisor {
     if (
       p.service !== undefined &&
       !e.orch.has(p.service) &&
-      !Object.keys(e.target.spec.hooks ?? {}).includes(p.service) &&
+      !Object.keys(hooksOf(e.target)).includes(p.service) &&
       !files.sources().includes(p.service)
     ) {
       // Without this an unknown name printed nothing at all, as if the service had been silent.

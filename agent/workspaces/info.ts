@@ -1,6 +1,6 @@
 /** A workspace record plus what the provider reports → the WorkspaceInfo the protocol returns. */
 import { AgentError } from '../errors';
-import { specImage, type WorkspaceInfo, type WorkspaceState } from '../protocol';
+import { HOOK_NAMES, specImage, type WorkspaceInfo, type WorkspaceState } from '../protocol';
 import type { ProviderWorkspace } from '../providers/contract';
 import type { ProviderLookup } from './providers';
 import type { WorkspaceRecord } from './state';
@@ -38,6 +38,11 @@ export function workspaceInfo(rec: WorkspaceRecord, view: ProviderView, creating
   };
   if (rec.providerId) info.providerId = rec.providerId;
   if (rec.member) info.member = rec.member;
+  if (rec.features)
+    info.features = {
+      hooks: HOOK_NAMES.filter((n) => rec.features!.hooks.some((f) => f.hooks[n] !== undefined)),
+      vscode: rec.features.vscode,
+    };
   if (creating) return { ...info, state: 'creating' };
   if (view.kind === 'unreachable') {
     return {

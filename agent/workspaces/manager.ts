@@ -179,14 +179,15 @@ export class WorkspaceManager {
           : `Making the ${provider.name} workspace ${spec.name}`,
       );
       if (provider.prepareImage) {
-        const { env } = await provider.prepareImage({
+        const { env, features } = await provider.prepareImage({
           spec: rec.spec,
           nodeFolder: rec.nodeFolder,
           progress: (m) => progress(2, STEPS, m),
           signal,
         });
-        rec = { ...rec, ...(Object.keys(env).length ? { imageEnv: env } : {}) };
+        rec = { ...rec, ...(Object.keys(env).length ? { imageEnv: env } : {}), ...(features ? { features } : {}) };
         if (!Object.keys(env).length) delete rec.imageEnv;
+        if (!features) delete rec.features;
       }
       const made = await provider.create({
         spec: rec.spec,

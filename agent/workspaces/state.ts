@@ -14,6 +14,7 @@ import {
 } from '../protocol';
 import { errnoCode } from '../errors';
 import type { Logger } from '../log/logger';
+import type { FeatureContributions } from '../providers/contract';
 import { writeJsonAtomicSync } from '../../common/fs/atomicWrite';
 
 export interface WorkspaceRecord {
@@ -39,6 +40,8 @@ export interface WorkspaceRecord {
   servicePorts?: Record<string, number>;
   /** Variables the image sets that logins see too (Dev Container Features' containerEnv); the spec's env wins. */
   imageEnv?: Record<string, string>;
+  /** What its Dev Container Features add: lifecycle commands (run before the spec's) and VS Code customizations. */
+  features?: FeatureContributions;
   /** sshdConfigHash of the sshd config the workspace was given; a different one is put in on the next create. */
   sshdConfig?: string;
   /**

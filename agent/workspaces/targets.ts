@@ -31,6 +31,7 @@ export async function serviceTarget(
     providerId: ws?.providerId,
     running: ws?.state === 'running' && rec.phase === 'ready',
     ...(ws?.env ? { containerEnv: ws.env } : {}),
+    ...(rec.features?.hooks.length ? { featureHooks: rec.features.hooks } : {}),
     ports: rec.servicePorts ?? {},
     published: ws?.publishedPorts ?? {},
     ...(ws?.address ? { address: ws.address } : {}),

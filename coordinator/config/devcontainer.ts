@@ -22,7 +22,7 @@ import { convertFeatures } from './devcontainerFeatures';
 import { convertRunOptions } from './devcontainerRun';
 import { convertCustomizations, convertEnv, convertWorkspace, projectMountTarget } from './devcontainerWorkspace';
 import { type DevcontainerVars, substituteDevcontainer } from './devcontainerVars';
-import { convertPortsAttributes } from './devcontainerPorts';
+import { convertForwardPorts, convertPortsAttributes } from './devcontainerPorts';
 import type { WorkspaceConfig } from './types';
 import { validateWorkspaceData } from './workspace';
 
@@ -243,27 +243,7 @@ function convert(
     });
   }
 
-  const ports = props.get('forwardPorts');
-  if (ports) {
-    if (ports.value.type !== 'array')
-      report(ports.value, { code: 'schema', message: '`forwardPorts` must be a list of port numbers' });
-    else {
-      config.forwardPorts = [];
-      for (const item of ports.value.children ?? []) {
-        if (item.type === 'number') {
-          sources.set(`forwardPorts/${config.forwardPorts.length}`, item);
-          config.forwardPorts.push(item.value as number);
-        } else if (item.type === 'string') {
-          report(item, {
-            code: 'unsupported',
-            severity: 'warning',
-            message: `forwarding ${JSON.stringify(item.value)} (another container's port) is not supported; it is ignored`,
-            hint: 'list port numbers of this workspace',
-          });
-        } else report(item, { code: 'schema', message: '`forwardPorts` items must be port numbers' });
-      }
-    }
-  }
+  convertForwardPorts(ctx);
 
   convertEnv(ctx);
   convertWorkspace(ctx, vars);

@@ -3,7 +3,7 @@
  * AGENT_ERROR, not a crash later), and the agent's error names dug out of a VendettaError.
  */
 import { ResponseError } from 'vscode-jsonrpc';
-import type { WorkspaceInfo } from '../../agent/protocol';
+import { EXTENSION_ID, HOOK_NAMES, type WorkspaceInfo } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 
 const STATES = new Set(['creating', 'running', 'stopped', 'error', 'missing']);
@@ -59,7 +59,25 @@ export function checkWorkspaceInfo(raw: unknown, node: string): WorkspaceInfo {
     )
       bad('stopped', node);
   }
+  if (o.features !== undefined && !featuresAdded(o.features)) bad('features', node);
   return raw as WorkspaceInfo;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What the features add: hook names, and customizations whose extension ids VS Code may be asked to install. */
+function featuresAdded(v: unknown): boolean {
+  if (!isObject(v) || !Array.isArray(v.hooks) || !Array.isArray(v.vscode)) return false;
+  return (
+    v.hooks.every((h) => (HOOK_NAMES as readonly unknown[]).includes(h)) &&
+    v.vscode.every(
+      (c) =>
+        isObject(c) &&
+        isObject(c.settings) &&
+        Array.isArray(c.extensions) &&
+        c.extensions.every((e) => typeof e === 'string' && EXTENSION_ID.test(e)),
+    )
+  );
 }
 
 export function checkWorkspaceList(raw: unknown, node: string): WorkspaceInfo[] {

@@ -29,6 +29,7 @@ import type { PortForwarder, WorkspaceOps } from './operations';
 import { ensureWorkspaceKey } from './workspaceKey';
 import { connectWorkspace } from './workspaceSsh';
 import { writeMachineSettings } from './vscodeSettings';
+import { mergeVscode } from './featureCustomizations';
 import type { Client } from 'ssh2';
 
 /** What `up` needs besides the manager's operations: who forwards ports for `--forward`. */
@@ -49,7 +50,10 @@ export async function runUp(
   const name = workspaceName(p.name ?? project.config.name);
   const node = p.node ?? project.config.node;
   const client = m.client(node);
-  const hasServices = project.config.services.length > 0 || agentHooks(project.config) !== undefined;
+  const ownHooks = project.config.services.length > 0 || agentHooks(project.config) !== undefined;
+  // Features may bring lifecycle commands of their own (known once the node has read them).
+  const hasServices =
+    ownHooks || ((p.provider ?? project.config.provider) === 'docker' && !!project.config.docker.features);
   const hookLabel = hookLabelFor(project.file);
   const forwardPorts = p.forward ? [...new Set(project.config.forwardPorts.map((f) => f.port))] : [];
   const steps = new UpSteps(
@@ -208,7 +212,7 @@ export async function runUp(
             ...(token ? { token } : {}),
           });
         }
-        const vscode = project.config.vscode;
+        const vscode = mergeVscode(info.features?.vscode ?? [], project.config.vscode);
         if (vscode?.settings && Object.keys(vscode.settings).length) {
           const settings = vscode.settings;
           const file = await overSsh(m, record, (ssh) => writeMachineSettings(ssh, settings, name));
@@ -220,7 +224,9 @@ export async function runUp(
         let services: ServiceStatus[] | undefined;
         const restarted: string[] = [];
         let stale: string[] = [];
-        if (hasServices) {
+        if (hasServices && !ownHooks && !info.features?.hooks.length) {
+          say('services', 'No services or lifecycle commands to run');
+        } else if (hasServices) {
           say('services', 'Starting services');
           // Code the sync changed is picked up by restarting the running services that want it.
           const changed = sync !== null && (sync.sent > 0 || sync.deleted > 0);
@@ -231,7 +237,8 @@ export async function runUp(
             m,
             record,
             spec.services ?? [],
-            !!existing,
+            // A recreated workspace is a new container: everything starts, the create hooks run.
+            !!existing && !recreate,
             (words) => say('services', `Services: ${words}`),
             token,
             { names: reloadNames, restarted },

@@ -5,8 +5,10 @@
  * the namespace's loopback), which the agent fetches with the node's credentials; the local
  * feature's dependsOn pulls in a second OCI feature. One workspace life, on the cached test image:
  * the install order, each feature's file, option values and defaults, containerEnv (with
- * `${PATH}` expanded), the feature's volume mount and entrypoint are seen through the real
- * OpenSSH client via the generated ssh_config, after a recreate that reuses the built image.
+ * `${PATH}` expanded), the feature's volume mount and entrypoint, the features' lifecycle commands
+ * (in every form, before the project's own) and their VS Code customizations merged with the
+ * project's are seen through the real OpenSSH client via the generated ssh_config, after a
+ * recreate that reuses the built image.
  * Failures that make no container: a feature missing from the registry, an install.sh that fails.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tarBuffer, type TarInput } from '../../common/tar/encode';
+import type { WorkspaceUpResult } from '../../coordinator/protocol';
 import { TEST_IMAGE } from '../infra/image';
 import { startRegistry, type Registry } from '../infra/registry';
 import { requireCommands } from '../infra/sys';
@@ -21,6 +24,9 @@ import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
 
 const USER = { name: 'fea', password: 'f3ature-Pw' };
 const ORDER_FILE = '/etc/vendetta-feature-order';
+/** Where each lifecycle command (the features' and the project's) leaves its marker. */
+const HOOKS_FILE = '/tmp/vt-lifecycle';
+const mark = (what: string) => `echo ${what} >> ${HOOKS_FILE}`;
 
 function featureTar(files: Record<string, string>): Buffer {
   const entries: TarInput[] = Object.entries(files).map(([path, data]) => ({
@@ -44,14 +50,19 @@ describe('Dev Container Features: local and OCI features installed on the node (
   let ref: (name: string) => string;
   const numbers: Record<string, number> = {};
 
-  function project(name: string, features: Record<string, unknown>, local: Record<string, Record<string, string>>) {
+  function project(
+    name: string,
+    features: Record<string, unknown>,
+    local: Record<string, Record<string, string>>,
+    more: Record<string, unknown> = {},
+  ) {
     const dir = join(root, 'projects', name);
     mkdirSync(join(dir, '.devcontainer'), { recursive: true });
     for (const [folder, files] of Object.entries(local))
       writeFolder(join(dir, '.devcontainer', 'features', folder), files);
     writeFileSync(
       join(dir, '.devcontainer', 'devcontainer.json'),
-      JSON.stringify({ name, image: TEST_IMAGE, features }, null, 2),
+      JSON.stringify({ name, image: TEST_IMAGE, features, ...more }, null, 2),
     );
     return dir;
   }
@@ -107,6 +118,14 @@ describe('Dev Container Features: local and OCI features installed on the node (
         },
         containerEnv: { GREETER_HOME: '/opt/greeter', PATH: '/opt/greeter/bin:${PATH}' },
         mounts: [{ source: 'vt-greeter-${devcontainerId}', target: '/var/lib/greeter', type: 'volume' }],
+        updateContentCommand: mark('updateContent:greeter'),
+        postCreateCommand: { a: mark('postCreate:greeter-a'), b: ['sh', '-c', mark('postCreate:greeter-b')] },
+        customizations: {
+          vscode: {
+            extensions: ['vt-test.greeter'],
+            settings: { 'greeter.flavour': 'from the feature', 'greeter.only': true },
+          },
+        },
       }),
       'install.sh': [
         '#!/bin/sh',
@@ -123,6 +142,8 @@ describe('Dev Container Features: local and OCI features installed on the node (
       'devcontainer-feature.json': JSON.stringify({
         id: 'base-tools',
         options: { level: { type: 'string', default: '1' } },
+        onCreateCommand: mark('onCreate:base-tools'),
+        postStartCommand: ['sh', '-c', mark('postStart:base-tools')],
       }),
       'install.sh': `#!/bin/sh\necho "base-tools level=$LEVEL" >> ${ORDER_FILE}\n`,
     });
@@ -154,6 +175,9 @@ describe('Dev Container Features: local and OCI features installed on the node (
             installsAfter: [ref('greeter')],
             containerEnv: { MARKER_NOTE: 'from the marker feature' },
             entrypoint: '/usr/local/bin/marker-entry',
+            onCreateCommand: ['sh', '-c', mark('onCreate:marker')],
+            postAttachCommand: mark('postAttach:marker'),
+            customizations: { vscode: { extensions: ['vt-test.marker'] } },
           }),
           'install.sh': [
             '#!/bin/sh',
@@ -163,6 +187,15 @@ describe('Dev Container Features: local and OCI features installed on the node (
             'chmod +x /usr/local/bin/marker-entry',
             '',
           ].join('\n'),
+        },
+      },
+      {
+        onCreateCommand: mark('onCreate:project'),
+        postCreateCommand: mark('postCreate:project'),
+        postStartCommand: mark('postStart:project'),
+        postAttachCommand: mark('postAttach:project'),
+        customizations: {
+          vscode: { extensions: ['vt-test.project', 'vt-test.greeter'], settings: { 'greeter.flavour': 'mine' } },
         },
       },
     );
@@ -176,10 +209,16 @@ describe('Dev Container Features: local and OCI features installed on the node (
     );
 
     // A recreate uses the image built above: nothing fetched, nothing built.
-    const again = await up(dir, ['--recreate']);
+    const again = await up(dir, ['--recreate', '--json']);
     numbers.recreateUpMs = again.ms;
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /Fetching the feature|Installing the features|Step \d+\/\d+/);
+    // The features' extensions and the project's, each once.
+    assert.deepEqual((JSON.parse(again.stdout) as WorkspaceUpResult).vscodeExtensions, [
+      'vt-test.greeter',
+      'vt-test.marker',
+      'vt-test.project',
+    ]);
 
     // One command line, run by the login shell of the workspace (as Remote-SSH's commands are).
     const r = await env.ssh('feat.local.vendetta', [
@@ -201,6 +240,36 @@ describe('Dev Container Features: local and OCI features installed on the node (
         '',
       ].join('\n'),
     );
+
+    // The recreated container ran every create command again: the features' first, in install
+    // order, then the project's; the object form's two at the same time (either may be first).
+    const lifecycle = async () => (await env.ssh('feat.local.vendetta', [`cat ${HOOKS_FILE}`])).stdout.split('\n');
+    let marks = await lifecycle();
+    marks.splice(4, 2, ...marks.slice(4, 6).sort());
+    assert.deepEqual(marks.slice(0, 9), [
+      'onCreate:base-tools',
+      'onCreate:marker',
+      'onCreate:project',
+      'updateContent:greeter',
+      'postCreate:greeter-a',
+      'postCreate:greeter-b',
+      'postCreate:project',
+      'postStart:base-tools',
+      'postStart:project',
+    ]);
+    // Each SSH connection runs postAttach in the background: the feature's, then the project's.
+    for (let i = 0; i < 100 && !marks.includes('postAttach:project'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      marks = await lifecycle();
+    }
+    assert.deepEqual(marks.slice(9, 11), ['postAttach:marker', 'postAttach:project']);
+
+    // The remote's machine settings: the feature's, the project's winning where both set one.
+    const settings = JSON.parse(
+      (await env.ssh('feat.local.vendetta', ['cat /root/.vscode-server/data/Machine/settings.json'])).stdout,
+    ) as Record<string, unknown>;
+    assert.equal(settings['greeter.flavour'], 'mine');
+    assert.equal(settings['greeter.only'], true);
   });
 
   it('names a feature the registry does not have, and makes no container', async function () {

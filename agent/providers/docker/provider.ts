@@ -17,6 +17,7 @@ import {
   type ExecOptions,
   type ExecResult,
   type PrepareImageRequest,
+  type PreparedImage,
   type ProviderCreateRequest,
   type ProviderWorkspace,
   type SshServerIntent,
@@ -62,11 +63,13 @@ export class DockerProvider implements WorkspaceProvider {
     return new DockerProvider(new EngineClient(socketPath));
   }
 
-  async prepareImage(req: PrepareImageRequest): Promise<{ env: Record<string, string> }> {
+  async prepareImage(req: PrepareImageRequest): Promise<PreparedImage> {
     return this.guard(async () => {
       const spec = dockerSpec(req.spec);
       if (!spec.docker.features) return { env: {} };
-      return { env: (await ensureFeaturesImage(this.engine, spec, req.nodeFolder, req.progress, req.signal)).env };
+      const { env, summary } = await ensureFeaturesImage(this.engine, spec, req.nodeFolder, req.progress, req.signal);
+      const { hooks, vscode } = summary;
+      return { env, ...(hooks.length || vscode.length ? { features: { hooks, vscode } } : {}) };
     });
   }
 

@@ -70,8 +70,8 @@ describe('Dev Container Feature metadata and options', () => {
     assert.equal(m.init, true);
     assert.equal(m.entrypoint, '/usr/local/share/start.sh');
     assert.deepEqual(m.customizations, { vscode: { extensions: ['golang.go'] } });
-    assert.deepEqual(m.ignored, ['customizations']);
-    assert.deepEqual(meta({ postCreateCommand: 'x' }).ignored, ['postCreateCommand']);
+    assert.deepEqual(m.vscode, { extensions: ['golang.go'], settings: {} });
+    assert.deepEqual(m.ignored, []);
   });
 
   it('refuses metadata that cannot be right, naming the feature', () => {
@@ -308,6 +308,8 @@ describe('the features image build and the container it makes', () => {
       securityOpt: ['seccomp=unconfined'],
       entrypoints: [],
       customizations: [],
+      hooks: [],
+      vscode: [],
     };
     assert.deepEqual(
       withFeatureRun({ mounts: [{ type: 'volume', source: 'own', target: '/mine' }], capAdd: ['NET_ADMIN'] }, s, 'ws'),
@@ -339,7 +341,14 @@ describe('the features image build and the container it makes', () => {
     assert.equal(parseFeaturesLabel(undefined), undefined);
     assert.equal(parseFeaturesLabel('not json'), undefined);
     assert.equal(parseFeaturesLabel('{"order":[]}'), undefined);
-    assert.deepEqual(parseFeaturesLabel('{"order":["a"],"mounts":[],"entrypoints":[]}')?.order, ['a']);
+    assert.equal(
+      parseFeaturesLabel('{"order":["a"],"mounts":[],"entrypoints":[]}'),
+      undefined,
+      "an older label without the features' lifecycle commands: the image is built again",
+    );
+    assert.deepEqual(parseFeaturesLabel('{"order":["a"],"mounts":[],"entrypoints":[],"hooks":[],"vscode":[]}')?.order, [
+      'a',
+    ]);
   });
 });
 

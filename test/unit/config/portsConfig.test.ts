@@ -77,4 +77,37 @@ portsAttributes:
     ]);
     assert.deepEqual(c.otherPortsAttributes, { onAutoForward: 'silent' });
   });
+
+  it('devcontainer.json: forwards "localhost:N" as N; another "host:N" is named in a warning that says how to get it', () => {
+    const r = validateDevcontainerText(
+      `{
+  "image": "i",
+  "forwardPorts": [3000, "localhost:8080", "db:5432", "LocalHost:9229", "no port", "localhost:70000"]
+}`,
+      'devcontainer.json',
+      'p',
+    );
+    const shown = r.diagnostics.map((d) => [d.severity, d.line, d.col, d.message]);
+    assert.deepEqual(shown, [
+      [
+        'warning',
+        3,
+        44,
+        '`forwardPorts` entry "db:5432" names `db`, another container (a Docker Compose service); a Vendetta workspace has no other containers, so it is ignored',
+      ],
+      ['warning', 3, 73, '`forwardPorts` entry "no port" is not a port number or "host:port"; it is ignored'],
+      ['error', 3, 84, '`forwardPorts[3]` must be between 1 and 65535, not 70000'],
+    ]);
+    assert.match(r.diagnostics[0]!.hint!, /services: \{ db: \{ command: …, port: 5432 \} \}.*"db:5432".*or list 5432/);
+    const fixed = validateDevcontainerText(
+      '{"image": "i", "forwardPorts": [3000, "localhost:8080", "db:5432", "LocalHost:9229"]}',
+      'devcontainer.json',
+      'p',
+    );
+    assert.deepEqual(resolveWorkspaceConfig(fixed.config!).forwardPorts, [
+      { port: 3000 },
+      { port: 8080 },
+      { port: 9229 },
+    ]);
+  });
 });

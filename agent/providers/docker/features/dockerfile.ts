@@ -6,7 +6,7 @@
  * they set) is summarised in a label of the image, so an image built earlier is used as is. Pure.
  */
 import type { TarInput } from '../../../../common/tar/encode';
-import type { DockerRunOptions } from '../../../protocol';
+import type { DockerRunOptions, FeatureHooks, VscodeAdditions } from '../../../protocol';
 import type { FeatureMetadata, FeatureMount } from './metadata';
 
 export const FEATURES_LABEL = 'dev.vendetta.features';
@@ -41,6 +41,10 @@ export interface FeaturesSummary {
   securityOpt: string[];
   entrypoints: string[];
   customizations: Array<Record<string, unknown>>;
+  /** The features' lifecycle commands, in install order (features without any left out). */
+  hooks: FeatureHooks[];
+  /** Their `customizations.vscode`, in install order. */
+  vscode: VscodeAdditions[];
 }
 
 const homeOf = (user: string): string => (user === 'root' || user === '0' ? '/root' : `/home/${user}`);
@@ -143,8 +147,10 @@ function summarise(ordered: readonly ReadyFeature[]): FeaturesSummary {
     securityOpt: [],
     entrypoints: [],
     customizations: [],
+    hooks: [],
+    vscode: [],
   };
-  for (const { meta } of ordered) {
+  for (const { ref, meta } of ordered) {
     s.containerEnv.push(...Object.keys(meta.containerEnv).filter((k) => !s.containerEnv.includes(k)));
     s.mounts.push(...meta.mounts);
     if (meta.privileged) s.privileged = true;
@@ -153,6 +159,8 @@ function summarise(ordered: readonly ReadyFeature[]): FeaturesSummary {
     s.securityOpt.push(...meta.securityOpt.filter((o) => !s.securityOpt.includes(o)));
     if (meta.entrypoint) s.entrypoints.push(meta.entrypoint);
     if (meta.customizations) s.customizations.push(meta.customizations);
+    if (Object.keys(meta.hooks).length) s.hooks.push({ feature: ref, hooks: meta.hooks });
+    if (meta.vscode) s.vscode.push(meta.vscode);
   }
   return s;
 }
@@ -192,12 +200,15 @@ export function withEntrypoints(command: readonly string[], entrypoints: readonl
   return ['/bin/sh', '-c', `${entrypoints.join('\n')}\nexec "$@"`, 'vendetta-features', ...command];
 }
 
-/** The label read back from an image; undefined when it has none or it is not ours. */
+/**
+ * The label read back from an image; undefined when it has none or it is not ours, or when an
+ * older Vendetta wrote it without the features' lifecycle commands (the image is built again).
+ */
 export function parseFeaturesLabel(text: string | undefined): FeaturesSummary | undefined {
   if (!text) return undefined;
   try {
     const v = JSON.parse(text) as FeaturesSummary;
-    return Array.isArray(v.order) && Array.isArray(v.mounts) && Array.isArray(v.entrypoints) ? v : undefined;
+    return [v.order, v.mounts, v.entrypoints, v.hooks, v.vscode].every(Array.isArray) ? v : undefined;
   } catch {
     return undefined;
   }

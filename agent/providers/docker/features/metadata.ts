@@ -5,6 +5,7 @@
  * variable names; a value not given takes the option's default). Pure.
  */
 import { AgentError } from '../../../errors';
+import { EXTENSION_ID, type HookCommand, type HookName, type VscodeAdditions } from '../../../protocol';
 
 export type OptionValue = string | boolean;
 
@@ -38,18 +39,21 @@ export interface FeatureMetadata {
   /** A command run when the container starts, before its main process. */
   entrypoint?: string;
   customizations?: Record<string, unknown>;
+  /** Its lifecycle commands (`postCreateCommand`…), run before the project's own of the same kind. */
+  hooks: Partial<Record<HookName, HookCommand>>;
+  /** Its `customizations.vscode` extensions and settings. */
+  vscode?: VscodeAdditions;
   /** Fields the feature sets that Vendetta does not apply (named in a progress line at install). */
   ignored: string[];
 }
 
-/** Feature fields the spec has and Vendetta does not apply yet. */
-const NOT_APPLIED = [
-  'customizations',
-  'onCreateCommand',
-  'updateContentCommand',
-  'postCreateCommand',
-  'postStartCommand',
-  'postAttachCommand',
+/** devcontainer-feature.json's lifecycle fields, by the hook each one is. */
+const HOOK_FIELDS: ReadonlyArray<[string, HookName]> = [
+  ['onCreateCommand', 'onCreate'],
+  ['updateContentCommand', 'updateContent'],
+  ['postCreateCommand', 'postCreate'],
+  ['postStartCommand', 'postStart'],
+  ['postAttachCommand', 'postAttach'],
 ];
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -90,7 +94,9 @@ export function parseFeatureMetadata(text: string, where: string): FeatureMetada
     mounts: [],
     capAdd: strings(v.capAdd, where, 'capAdd'),
     securityOpt: strings(v.securityOpt, where, 'securityOpt'),
-    ignored: NOT_APPLIED.filter((k) => v[k] !== undefined),
+    hooks: {},
+    // legacyIds (a renamed feature's old ids, for installsAfter) are not matched.
+    ignored: v.legacyIds !== undefined ? ['legacyIds'] : [],
   };
   if (typeof v.version === 'string') out.version = v.version;
   if (v.options !== undefined) {
@@ -124,8 +130,47 @@ export function parseFeatureMetadata(text: string, where: string): FeatureMetada
       throw invalid(where, '`entrypoint` is not a one-line command');
     out.entrypoint = v.entrypoint;
   }
-  if (isObj(v.customizations)) out.customizations = v.customizations;
+  for (const [field, hook] of HOOK_FIELDS) {
+    if (v[field] === undefined) continue;
+    const command = hookCommand(v[field]);
+    if (command === undefined)
+      throw invalid(where, `\`${field}\` is not a command (a string, a list of strings, or an object of those)`);
+    out.hooks[hook] = command;
+  }
+  if (v.customizations !== undefined) {
+    if (!isObj(v.customizations)) throw invalid(where, '`customizations` is not an object');
+    out.customizations = v.customizations;
+    parseCustomizations(v.customizations, where, out);
+  }
   return out;
+}
+
+/** A lifecycle command in any of its forms; undefined when it is none of them. */
+function hookCommand(v: unknown): HookCommand | undefined {
+  const single = (c: unknown) =>
+    typeof c === 'string' || (Array.isArray(c) && c.length > 0 && c.every((a) => typeof a === 'string'));
+  if (single(v)) return v as HookCommand;
+  if (!isObj(v) || !Object.values(v).every(single)) return undefined;
+  return v as Record<string, string | string[]>;
+}
+
+/** `customizations.vscode` taken; any other tool's customizations, or other vscode keys, named as ignored. */
+function parseCustomizations(c: Record<string, unknown>, where: string, out: FeatureMetadata): void {
+  for (const tool of Object.keys(c)) if (tool !== 'vscode') out.ignored.push(`customizations.${tool}`);
+  const vscode = c.vscode;
+  if (vscode === undefined) return;
+  if (!isObj(vscode)) throw invalid(where, '`customizations.vscode` is not an object');
+  for (const key of Object.keys(vscode))
+    if (key !== 'extensions' && key !== 'settings') out.ignored.push(`customizations.vscode.${key}`);
+  const extensions: string[] = [];
+  for (const id of strings(vscode.extensions, where, 'customizations.vscode.extensions')) {
+    if (EXTENSION_ID.test(id)) extensions.push(id);
+    else out.ignored.push(`the extension ${JSON.stringify(id)} (not a publisher.name id)`);
+  }
+  if (vscode.settings !== undefined && !isObj(vscode.settings))
+    throw invalid(where, '`customizations.vscode.settings` is not an object');
+  const settings = (vscode.settings ?? {}) as Record<string, unknown>;
+  if (extensions.length || Object.keys(settings).length) out.vscode = { extensions, settings };
 }
 
 function parseOption(o: unknown, where: string, name: string): FeatureOption {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { HookRun, ServiceSpec, WorkspaceHooksSpec } from '../../../../agent/protocol';
+import type { FeatureHooks, HookRun, ServiceSpec, WorkspaceHooksSpec } from '../../../../agent/protocol';
+import { hookSteps } from '../../../../agent/services/hooks';
 import { WorkspaceServices } from '../../../../agent/services/orchestrator';
 import { FakeWorkspace, svc, until } from './fakeWorkspace';
 
@@ -11,14 +12,14 @@ const check = (
 function make(
   ws: FakeWorkspace,
   services: ServiceSpec[],
-  opts: { hooks?: WorkspaceHooksSpec; ports?: Record<string, number> } = {},
+  opts: { hooks?: WorkspaceHooksSpec; featureHooks?: FeatureHooks[]; ports?: Record<string, number> } = {},
 ) {
   const host = ws.host(services, opts.ports);
   let postCreate: HookRun | undefined;
   const orch = new WorkspaceServices({
     workspace: 'w',
     services,
-    ...(opts.hooks ? { hooks: opts.hooks } : {}),
+    ...(opts.hooks || opts.featureHooks ? { hooks: hookSteps(opts.hooks, opts.featureHooks) } : {}),
     host,
     postCreateDone: () => postCreate !== undefined,
     markPostCreateDone: (r) => (postCreate = r),
@@ -265,6 +266,54 @@ describe('agent services: a workspace orchestrator', () => {
     assert.equal(ws.linesOf('onCreate', 'system').at(-1), 'failed (exit code 3) in broken');
     await orch.start();
     await until('onCreate ran again', () => ws.linesOf('onCreate', 'stderr').length === 2);
+  });
+
+  it("runs each feature's lifecycle commands before the project's of the same kind, in install order, in every form", async () => {
+    const ws = new FakeWorkspace();
+    const featureHooks: FeatureHooks[] = [
+      { feature: 'r/first:1', hooks: { onCreate: 'echo first-create', postStart: ['echo', 'first-start'] } },
+      {
+        feature: './second',
+        hooks: { onCreate: { x: 'echo second-x', y: ['echo', 'second-y'] }, postAttach: 'echo second-attach' },
+      },
+    ];
+    const { orch, state } = make(ws, [svc('app', 'run')], {
+      hooks: { onCreate: 'echo own-create', postStart: 'echo own-start' },
+      featureHooks,
+    });
+    live.push(orch);
+    await orch.start();
+    await until('app running', () => state('app').state === 'running');
+    const order = () => ws.lines.filter((l) => l.stream === 'stdout').map((l) => `${l.service} ${l.line}`);
+    const [firstCreate, x, y, ownCreate, ...rest] = order();
+    assert.deepEqual(
+      [firstCreate, [x, y].sort(), ownCreate, rest],
+      [
+        'onCreate first-create',
+        ['onCreate x: second-x', 'onCreate y: second-y'],
+        'onCreate own-create',
+        ['postStart first-start', 'postStart own-start'],
+      ],
+    );
+    assert.ok(ws.linesOf('onCreate', 'system').includes("the feature ./second's command"));
+    assert.equal(orch.attached(), true, "a feature's postAttach alone is one to run");
+    await until('postAttach ran', () => orch.status().hooks.postAttach?.state === 'succeeded');
+    assert.deepEqual(ws.linesOf('postAttach', 'stdout'), ['second-attach']);
+  });
+
+  it("stops at a feature's failed command, naming the feature; the project's own does not run", async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('app', 'run')], {
+      hooks: { postCreate: 'echo own-post' },
+      featureHooks: [{ feature: 'r/bad:1', hooks: { postCreate: 'crash 4' } }],
+    });
+    live.push(orch);
+    await orch.start();
+    await until('app running', () => state('app').state === 'running');
+    const run = orch.status().hooks.postCreate!;
+    assert.deepEqual([run.state, run.exitCode, run.failed], ['failed', 4, "the feature r/bad:1's crash 4"]);
+    assert.deepEqual(ws.linesOf('postCreate', 'stdout'), [], "the project's postCreate did not run");
+    assert.equal(ws.linesOf('postCreate', 'system').at(-1), 'failed (exit code 4) in the feature r/bad:1');
   });
 
   it('has no postAttach to run without one, and runs one at a time', async () => {
