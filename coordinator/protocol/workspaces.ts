@@ -161,7 +161,7 @@ export interface WorkspaceUpResult extends WorkspaceSummary {
   services?: ServiceStatus[];
   /** What `forward: true` forwarded. */
   forwards?: ForwardInfo[];
-  /** The config's `vscode.extensions` (devcontainer.json's customizations), for the remote window to install. */
+  /** The config's `vscode.extensions` (devcontainer.json's customizations) and its features', for the remote window to install. */
   vscodeExtensions?: string[];
 }
 

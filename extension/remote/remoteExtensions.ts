@@ -1,6 +1,6 @@
 /**
- * The config's `vscode.extensions` (devcontainer.json's customizations.vscode.extensions),
- * installed in the remote window that Reopen in Remote Workspace opens. Reopen remembers them
+ * The config's `vscode.extensions` (devcontainer.json's customizations.vscode.extensions, with
+ * those of its Dev Container Features, as `up` returns them), installed in the remote window that Reopen in Remote Workspace opens. Reopen remembers them
  * per workspace host in the extension's global state (it survives the window reload); this
  * extension, activated again in the remote window, installs the ones not there yet through
  * `workbench.extensions.installExtension`, which puts a workspace extension on the remote side.
