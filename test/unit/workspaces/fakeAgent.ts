@@ -11,6 +11,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import { ResponseError, type NotificationType } from 'vscode-jsonrpc';
 import { specImage } from '../../../agent/protocol';
 import type {
+  FeaturesAdded,
   InitializeResult,
   ServiceLogLine,
   SyncReadParams,
@@ -72,6 +73,8 @@ export class FakeWorkspaceAgent implements AgentClient {
   /** Log lines `services/logs` answers with; follows get later ones through emit(). */
   readonly logLines: ServiceLogLine[] = [];
   readonly follows = new Set<string>();
+  /** What a workspace's features add, as the agent reports it on create (by workspace name). */
+  readonly featuresAdded = new Map<string, FeaturesAdded>();
   private readonly handlers = new Map<string, Set<(p: unknown) => void>>();
 
   /** Sends a notification as the agent would. */
@@ -148,6 +151,8 @@ export class FakeWorkspaceAgent implements AgentClient {
           this.workspaces.set(spec.name, w);
         }
         w.state = 'running';
+        const added = this.featuresAdded.get(spec.name);
+        if (added) w.features = added;
         return info(w);
       }
       case 'workspaces/start':

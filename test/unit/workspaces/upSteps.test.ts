@@ -157,3 +157,47 @@ describe('an up that does not finish is marked so, and an interrupted one says w
     );
   });
 });
+
+describe("up of a project with features: the features' lifecycle commands and extensions", () => {
+  let dir: string;
+  let agent: FakeWorkspaceAgent;
+  let m: WorkspaceManager;
+  let project: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vendetta-upfeatures-'));
+    project = join(dir, 'shop');
+    writeProject(project, {
+      '.vendetta/config.yaml':
+        'name: shop\ndocker:\n  image: test/debian:12\n  features: { "registry.test/f/tools:1": {} }\nvscode: { extensions: [my.own, Tools.Ext] }\n',
+    });
+    agent = new FakeWorkspaceAgent('local', join(dir, 'nodes'));
+    m = new WorkspaceManager({
+      paths: homePaths(join(dir, 'home')),
+      log: nullLogger,
+      nodes: { agentClient: () => agent },
+      proxyCommand: ['/n', '/v', 'ssh-proxy'],
+    });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("starts the services step for the hooks the features add, and returns their extensions with the project's", async () => {
+    agent.featuresAdded.set('shop', {
+      hooks: ['postCreate'],
+      vscode: [{ extensions: ['tools.ext', 'tools.more'], settings: {} }],
+    });
+    const said: string[] = [];
+    const r = await m.up({ path: project }, (step, total, message) => said.push(`${step}/${total} ${message}`));
+    assert.ok(said.includes('6/6 Starting services'), said.join('\n'));
+    assert.ok(agent.calls.includes('services/start'), agent.calls.join(' '));
+    assert.deepEqual(r.vscodeExtensions, ['tools.ext', 'tools.more', 'my.own']);
+  });
+
+  it('says there is nothing to run when the features add no lifecycle commands, and starts nothing', async () => {
+    const said: string[] = [];
+    const r = await m.up({ path: project }, (step, total, message) => said.push(`${step}/${total} ${message}`));
+    assert.ok(said.includes('6/6 No services or lifecycle commands to run'), said.join('\n'));
+    assert.ok(!agent.calls.includes('services/start'), agent.calls.join(' '));
+    assert.deepEqual(r.vscodeExtensions, ['my.own', 'Tools.Ext']);
+  });
+});
