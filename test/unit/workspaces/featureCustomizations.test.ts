@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { checkWorkspaceInfo } from '../../../coordinator/workspaces/agentReplies';
 import { mergeVscode } from '../../../coordinator/workspaces/featureCustomizations';
 import { VendettaError } from '../../../coordinator/errors';
+import { validateDevcontainerText } from '../../../coordinator/config/devcontainer';
 
 const info = {
   name: 'w',
@@ -31,6 +32,23 @@ describe("a workspace's VS Code customizations with its features'", () => {
         settings: { tab: 4, shared: 'second', onlyA: true },
       },
     );
+  });
+
+  it("leaves out an extension the project names with a leading '-', whoever adds it", () => {
+    assert.deepEqual(
+      mergeVscode([{ extensions: ['noisy.linter', 'good.tool'], settings: {} }], {
+        extensions: ['-Noisy.Linter', 'my.own', '-not.added'],
+      }),
+      { extensions: ['good.tool', 'my.own'] },
+    );
+    const check = (ids: string[]) =>
+      validateDevcontainerText(
+        JSON.stringify({ image: 'i', customizations: { vscode: { extensions: ids } } }),
+        'devcontainer.json',
+        'p',
+      ).diagnostics.map((d) => d.severity);
+    assert.deepEqual(check(['-noisy.linter', 'a.b']), [], 'devcontainer.json takes the form');
+    assert.deepEqual(check(['--noisy.linter']), ['error']);
   });
 
   it("is the project's alone without features, and nothing when neither has any", () => {
