@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { PortInfo, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
 import { pidAlive, processCmdline, requireRoot, waitGoneSync } from '../infra/sys';
 import { REPO, waitUntil } from './coordinatorHarness';
+import { DOTFILES_RAN, dotfilesRepo } from './dotfilesRepo';
 import { LIFECYCLE_PROVIDERS, type ProviderEnv } from './lifecycleProviders';
 import { httpGetScript, startLive, type LiveCommand } from './servicesHarness';
 
@@ -82,7 +83,9 @@ for (const provider of LIFECYCLE_PROVIDERS) {
 
     it('up starts db, api, web in order behind their health checks; ssh through the generated config reads a project file', async function () {
       this.timeout(300_000);
-      const up = await env.cli(['workspace', 'up', project, '--json'], { timeoutMs: 280_000 });
+      // With dotfiles (a local repository the node clones): installed as the login user, on every provider.
+      const dotfiles = ['--dotfiles', dotfilesRepo(env.h.dir)];
+      const up = await env.cli(['workspace', 'up', project, '--json', ...dotfiles], { timeoutMs: 280_000 });
       const r = parse<WorkspaceUpResult>(up, 'workspace up');
       numbers.upToHealthyMs = up.ms;
       assert.deepEqual(
@@ -237,7 +240,8 @@ for (const provider of LIFECYCLE_PROVIDERS) {
       const start = await env.cli(['workspace', 'start', 'hello'], { timeoutMs: 200_000 });
       assert.equal(start.code, 0, start.stderr);
       numbers.startMs = start.ms;
-      assert.equal((await env.ssh('hello.local.vendetta', ['cat', '/root/note'])).stdout, 'kept\n');
+      const kept = await env.ssh('hello.local.vendetta', ['cat', '/root/note', `/root/${DOTFILES_RAN}`]);
+      assert.equal(kept.stdout, 'kept\n/root/dotfiles root\n', 'the dotfiles ran once, at create, not at start');
       const s = await status();
       assert.deepEqual(
         s.services?.map((x) => x.state),
@@ -276,13 +280,15 @@ for (const provider of LIFECYCLE_PROVIDERS) {
       const ssh = await env.ssh('hello.local.vendetta', ['true']);
       assert.equal(ssh.code, 255);
       assert.match(ssh.stderr, /^error: .*hello/m);
-      const up = await env.cli(['workspace', 'up', project, '--json'], { timeoutMs: 280_000 });
+      const dotfiles = ['--dotfiles', dotfilesRepo(env.h.dir)];
+      const up = await env.cli(['workspace', 'up', project, '--json', ...dotfiles], { timeoutMs: 280_000 });
       const r = parse<WorkspaceUpResult>(up, 'up after the delete');
       assert.equal(r.state, 'running');
       assert.equal(
-        (await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/inside.txt'])).stdout,
-        'from-inside\n',
-        'the project folder was kept',
+        (await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/inside.txt', `/root/${DOTFILES_RAN}`]))
+          .stdout,
+        'from-inside\n/root/dotfiles root\n',
+        'the project folder was kept; the new workspace got the dotfiles, once',
       );
     });
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkspaceStatus, WorkspaceSummary } from '../../coordinator/protocol';
 import { TEST_IMAGE } from '../infra/image';
 import { REPO, waitUntil, type CliResult } from './coordinatorHarness';
+import { dotfilesRepo } from './dotfilesRepo';
 import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
 
 function parse<T>(r: { code: number; stdout: string; stderr: string }, what: string): T {
@@ -38,17 +38,7 @@ describe('a workspace you live in: your git identity and dotfiles; it starts whe
     // This machine's git identity, as the coordinator (started by this first command) reads it.
     const gitconfig = join(env.h.dir, 'gitconfig');
     writeFileSync(gitconfig, '[user]\n\tname = Ada \\"Countess\\" Lovelace\n\temail = ada@example.com\n');
-    // Dotfiles from a local repository the node clones (no network): its install script counts its runs.
-    const work = join(env.h.dir, 'dotfiles-work');
-    mkdirSync(work, { recursive: true });
-    writeFileSync(join(work, 'install.sh'), 'echo "$(pwd) $(id -un)" >> "$HOME/dotfiles-ran"\n');
-    const git = (cwd: string, ...args: string[]) =>
-      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, stdio: 'pipe' });
-    git(work, 'init', '-q');
-    git(work, 'add', '-A');
-    git(work, 'commit', '-q', '-m', 'dotfiles');
-    git(env.h.dir, 'clone', '-q', '--bare', work, 'dotfiles.git');
-    dotfiles = `file://${join(env.h.dir, 'dotfiles.git')}`;
+    dotfiles = dotfilesRepo(env.h.dir);
     firstUp = await upWake();
     assert.equal(firstUp.code, 0, firstUp.stderr);
   });
