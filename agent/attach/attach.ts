@@ -37,7 +37,7 @@ export async function connectOrStart(opts: Omit<AttachOptions, 'stdin' | 'stdout
   const { paths, logger } = opts;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
   const start = opts.startDaemon ?? startDetachedDaemon;
-  let child: { proc: ChildProcess; exit?: number | null } | undefined;
+  let child: { proc: ChildProcess; exit?: number | null; ready?: Promise<void> } | undefined;
   let lastError: unknown;
   for (let delay = 20; ; delay = Math.min(delay * 2, 200)) {
     try {
@@ -56,7 +56,10 @@ export async function connectOrStart(opts: Omit<AttachOptions, 'stdin' | 'stdout
         });
       }
       const proc = start(paths);
-      const started: { proc: ChildProcess; exit?: number | null } = { proc };
+      const started: { proc: ChildProcess; exit?: number | null; ready?: Promise<void> } = {
+        proc,
+        ready: readySignal(proc),
+      };
       proc.once('exit', (code, signal) => (started.exit = code ?? (signal ? 128 : null)));
       proc.once('error', (err) => {
         lastError = err;
@@ -75,8 +78,39 @@ export async function connectOrStart(opts: Omit<AttachOptions, 'stdin' | 'stdout
         },
       );
     }
-    await new Promise((r) => setTimeout(r, delay));
+    const ready = child?.ready;
+    if (ready) {
+      // The daemon we started says when it listens (or its pipe closes as it exits): no polling.
+      child!.ready = undefined;
+      await waitAtMost(ready, deadline - Date.now());
+    } else {
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
+}
+
+/** The environment variable naming the fd on which a starting daemon says it listens. */
+export const READY_FD_ENV = 'VENDETTA_AGENT_READY_FD';
+
+/** Resolves when the daemon writes on its ready pipe (fd 3) or closes it; undefined without one. */
+function readySignal(proc: ChildProcess): Promise<void> | undefined {
+  const pipe = proc.stdio[3] as Readable | null | undefined;
+  if (!pipe) return undefined;
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      pipe.destroy();
+      resolve();
+    };
+    pipe.once('data', done);
+    pipe.once('end', done);
+    pipe.once('error', done);
+  });
+}
+
+async function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, ms))))]);
+  clearTimeout(timer);
 }
 
 function cannotConnect(paths: AgentPaths, err: unknown): AgentError {
@@ -114,11 +148,12 @@ export function startDetachedDaemon(paths: AgentPaths): ChildProcess {
     const script = resolve(process.argv[1] ?? __filename);
     const child = spawn(process.execPath, [...process.execArgv, script, 'daemon'], {
       detached: true,
-      stdio: ['ignore', out, out],
+      stdio: ['ignore', out, out, 'pipe'],
       cwd: paths.home,
-      env: process.env,
+      env: { ...process.env, [READY_FD_ENV]: '3' },
     });
     child.unref();
+    (child.stdio[3] as Socket | null)?.unref();
     return child;
   } finally {
     closeSync(out);

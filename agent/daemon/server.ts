@@ -3,10 +3,11 @@
  * clients (each `attach` is one). It outlives the SSH sessions that started it, and stops on
  * agent/shutdown, SIGTERM or SIGINT — always through process.exit(0) after cleaning up.
  */
-import { chmodSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { PortsDidChange, WorkspaceDidChange, type NodeInfo } from '../protocol';
+import { READY_FD_ENV } from '../attach/attach';
 import { ownBuildId } from '../buildId';
 import { ensureAgentHome, type AgentPaths } from '../home';
 import { FileLogger } from '../log/logger';
@@ -156,6 +157,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   chmodSync(paths.socket, 0o600);
   const socketIno = statSync(paths.socket).ino;
+  tellStarterReady();
+  // A client's first question after the handshake is node/info: its provider detection starts now.
+  void providers.get().catch(() => undefined);
 
   // Someone removed or replaced our socket: no client can reach us any more, so make room
   // for a daemon that can be reached.
@@ -198,6 +202,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     });
   await done;
   return 0;
+}
+
+/** The attach that started this daemon waits on this fd instead of polling the socket. */
+function tellStarterReady(): void {
+  const fd = Number(process.env[READY_FD_ENV]);
+  delete process.env[READY_FD_ENV]; // not for the processes this daemon starts
+  if (!Number.isInteger(fd) || fd < 3) return;
+  try {
+    writeSync(fd, 'ready\n');
+    closeSync(fd);
+  } catch {
+    // The attach that started us is gone: nobody waits.
+  }
 }
 
 function listen(server: Server, path: string): Promise<void> {

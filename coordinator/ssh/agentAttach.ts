@@ -10,6 +10,8 @@ import { VendettaError } from '../errors';
 import type { Logger } from '../log';
 import { AgentSession } from '../nodes/agentSession';
 import { execCollect, openExec } from './exec';
+import { readLocalRuntime } from './localRuntime';
+import { parseFacts } from './nodeFacts';
 import type { LocalBundle } from './localBundle';
 import {
   packageTooOld,
@@ -76,6 +78,8 @@ export interface AttachedAgent {
 
 interface ProbeRun {
   probe: ProbeResult;
+  /** Its output lines (facts of the platform follow `runtime-missing`). */
+  lines: string[];
   channel: ClientChannel;
   /** The agent's JSON-RPC stream (after the marker), when the script attached. */
   body?: Readable;
@@ -127,7 +131,7 @@ async function runProbe(
           const body = new PassThrough();
           if (buf.length) body.write(buf);
           channel.pipe(body);
-          resolve({ probe: parseProbe(lines), channel, body, stderrTail });
+          resolve({ probe: parseProbe(lines), lines, channel, body, stderrTail });
           return;
         }
       }
@@ -135,7 +139,7 @@ async function runProbe(
     const onClose = () => {
       clearTimeout(timer);
       if (buf.length) lines.push(buf.toString('utf8'));
-      resolve({ probe: parseProbe(lines), channel, stderrTail });
+      resolve({ probe: parseProbe(lines), lines, channel, stderrTail });
     };
     channel.on('data', onData);
     channel.once('close', onClose);
@@ -160,13 +164,29 @@ async function attachOnce(
   opts: AttachOptions & { upgradeOnMismatch?: boolean },
 ): Promise<Omit<AttachedAgent, 'upgraded'>> {
   const { node, bundle } = opts;
+  // The 100 MB checksum of the runtime to upload is read while the node is probed (once per coordinator).
+  if (opts.runtime === 'upload') void readLocalRuntime().catch(() => undefined);
   let run = await runProbe(client, node, bundle, 'attach', opts.install);
   let installed = false;
   let runtimeProvided: ProvidedRuntime | undefined;
   if (run.probe.runtimeMissing) {
     if (opts.runtime !== 'upload' && opts.runtime !== 'package')
       throw await runtimeMissing(client, node, opts.host, run.probe, opts.runtime);
-    runtimeProvided = await provideRuntime(client, node, opts.runtime, opts.onStatus ?? (() => undefined), opts.log);
+    const home = run.probe.home;
+    if (!home) throw attachFailed(node, 'the setup script on the node did not finish', run.stderrTail());
+    // An uploaded runtime means a node new to vendetta: the bundle travels beside it, so the
+    // probe below finds both and attaches at once.
+    const sendBundle = opts.runtime === 'upload' && opts.install;
+    runtimeProvided = await provideRuntime(client, {
+      node,
+      home,
+      choice: opts.runtime,
+      status: opts.onStatus ?? (() => undefined),
+      log: opts.log,
+      platform: parseFacts(run.lines.join('\n')),
+      ...(sendBundle ? { besideUpload: () => sendAgent(client, opts, home, '') } : {}),
+    });
+    installed = sendBundle;
     run = await runProbe(client, node, bundle, 'attach', opts.install);
     if (run.probe.runtimeMissing)
       throw opts.runtime === 'package'
@@ -188,17 +208,8 @@ async function attachOnce(
         },
       );
     }
-    const started = Date.now();
-    const { via } = await uploadBundle(client, node, run.probe.home, bundle, run.probe.runtime.path, opts.log);
+    await sendAgent(client, opts, run.probe.home, run.probe.runtime.path);
     installed = true;
-    opts.log.info('agent installed', {
-      node,
-      version: bundle.version,
-      buildId: bundle.buildId,
-      bytes: bundle.size,
-      via,
-      ms: Date.now() - started,
-    });
     run = await runProbe(client, node, bundle, 'attach', true);
     if (!run.body)
       throw attachFailed(node, 'the bundle was uploaded but is not found where expected', run.stderrTail());
@@ -237,6 +248,19 @@ async function attachOnce(
     }
     throw err;
   }
+}
+
+/** Uploads the agent's bundle (checksum verified on the node) and logs it. */
+async function sendAgent(client: Client, opts: AttachOptions, home: string, nodePath: string): Promise<void> {
+  const started = Date.now();
+  await uploadBundle(client, opts.node, home, opts.bundle, nodePath);
+  opts.log.info('agent installed', {
+    node: opts.node,
+    version: opts.bundle.version,
+    buildId: opts.bundle.buildId,
+    bytes: opts.bundle.size,
+    ms: Date.now() - started,
+  });
 }
 
 function closeAttached(a: { session: AgentSession; channel: ClientChannel }): void {

@@ -6,7 +6,7 @@
  */
 import type { Client } from 'ssh2';
 import { execCollect } from './exec';
-import { PROBE_PREFIX } from './remoteScripts';
+import { PLATFORM_FACTS, PROBE_PREFIX } from './remoteScripts';
 import { shScript } from './shellQuote';
 
 export type PackageManager = 'apt' | 'dnf' | 'zypper' | 'apk';
@@ -32,6 +32,9 @@ export interface NodeFacts {
   commands: string[];
 }
 
+/** What decides whether a Node.js built elsewhere runs on the node. */
+export type PlatformFacts = Pick<NodeFacts, 'os' | 'arch' | 'libc'>;
+
 /** The provider tools whose presence `node prepare` looks at. */
 export const PROVIDER_COMMANDS = [
   'docker',
@@ -49,12 +52,7 @@ const P = PROBE_PREFIX;
 /** Read-only: prints one prefixed line per fact. */
 export const FACTS_SCRIPT = [
   'PATH="$PATH:/usr/sbin:/sbin"',
-  `echo "${P}os $(uname -s 2>/dev/null)"`,
-  `echo "${P}arch $(uname -m 2>/dev/null)"`,
-  // musl's ldd prints its banner on stderr and exits 1: take both streams, first line only.
-  `echo "${P}ldd $(ldd --version 2>&1 | head -n 1)"`,
-  `echo "${P}getconf $(getconf GNU_LIBC_VERSION 2>/dev/null)"`,
-  `for f in /lib/ld-musl-*; do [ -e "$f" ] && echo "${P}musl-loader $f"; done`,
+  ...PLATFORM_FACTS,
   `echo "${P}user $(id -un 2>/dev/null) $(id -u 2>/dev/null)"`,
   `echo "${P}groups $(id -nG 2>/dev/null)"`,
   `if [ "$(id -u)" = 0 ]; then echo "${P}sudo root"; elif command -v sudo >/dev/null 2>&1; then if sudo -n true >/dev/null 2>&1; then echo "${P}sudo passwordless"; else echo "${P}sudo password"; fi; else echo "${P}sudo none"; fi`,

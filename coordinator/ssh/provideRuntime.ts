@@ -7,7 +7,7 @@ import type { Client } from 'ssh2';
 import { toVendettaError, VendettaError } from '../errors';
 import type { RuntimeOffer } from '../protocol';
 import { readLocalRuntime, type LocalRuntime } from './localRuntime';
-import { canBecomeRoot, readNodeFacts, type NodeFacts } from './nodeFacts';
+import { canBecomeRoot, readNodeFacts, type NodeFacts, type PlatformFacts } from './nodeFacts';
 import { runtimePlan, stepCommand } from './packagePlans';
 import { runPlan } from './planRunner';
 import { MIN_NODE_MAJOR, type NodeRuntime, type ProbeResult } from './remoteScripts';
@@ -20,7 +20,6 @@ export const RUNTIME_CHOICES: readonly RuntimeChoice[] = ['upload', 'package', '
 export interface ProvidedRuntime extends NodeRuntime {
   how: 'upload' | 'package';
   ms: number;
-  via?: 'sftp' | 'exec';
 }
 
 /** The ways to get a runtime onto this node, best first, each with whether it can work here. */
@@ -124,25 +123,31 @@ export async function runtimeMissing(
   });
 }
 
+export interface ProvideOptions {
+  node: string;
+  /** The SSH user's home on the node. */
+  home: string;
+  choice: 'upload' | 'package';
+  status: (message: string) => void;
+  log?: { info(m: string, f?: Record<string, unknown>): void };
+  /** Kernel, machine and C library, as the probe found them: an upload needs no other fact. */
+  platform: PlatformFacts;
+  /** Runs beside an upload once the node is known to take it (the agent's bundle). */
+  besideUpload?: () => Promise<unknown>;
+}
+
 /** Carries out the user's choice; the caller probes again afterwards. */
-export async function provideRuntime(
-  client: Client,
-  node: string,
-  choice: 'upload' | 'package',
-  status: (message: string) => void,
-  log?: { info(m: string, f?: Record<string, unknown>): void },
-): Promise<ProvidedRuntime> {
-  const facts = await readNodeFacts(client, node);
-  if (choice === 'upload') {
-    const local = await readLocalRuntime().catch((err: unknown) => {
-      const e = toVendettaError(err);
-      throw new VendettaError(e.code, e.message, { node, hint: e.hint, cause: e.cause });
-    });
-    status(`Uploading Node.js ${local.version} for the agent (${Math.round(local.size / 1e6)} MB)…`);
-    const r = await uploadRuntime(client, node, local, facts, log);
-    return { how: 'upload', path: r.path, version: r.version, ms: r.ms, via: r.via };
+export async function provideRuntime(client: Client, o: ProvideOptions): Promise<ProvidedRuntime> {
+  const { node } = o;
+  if (o.choice === 'upload') {
+    const local = await readLocalRuntime().catch((err: unknown) => toVendettaError(err));
+    if (local instanceof VendettaError)
+      throw new VendettaError(local.code, local.message, { node, hint: local.hint, cause: local.cause });
+    o.status(`Uploading Node.js ${local.version} for the agent (${Math.round(local.size / 1e6)} MB)…`);
+    const r = await uploadRuntime(client, node, local, o.platform, o.home, { log: o.log, beside: o.besideUpload });
+    return { how: 'upload', path: r.path, version: r.version, ms: r.ms };
   }
-  return installPackage(client, node, facts, status);
+  return installPackage(client, node, await readNodeFacts(client, node), o.status);
 }
 
 async function installPackage(

@@ -19,6 +19,19 @@ export const NODE_CANDIDATES = [
   '"$HOME"/.vendetta-agent/runtime/*/bin/node',
 ];
 
+/**
+ * Lines printing the kernel, machine and C library (parsed by nodeFacts.ts parseFacts): what
+ * decides whether the coordinator's own Node.js can run on the node.
+ */
+export const PLATFORM_FACTS = [
+  `echo "${PROBE_PREFIX}os $(uname -s 2>/dev/null)"`,
+  `echo "${PROBE_PREFIX}arch $(uname -m 2>/dev/null)"`,
+  // musl's ldd prints its banner on stderr and exits 1: take both streams, first line only.
+  `echo "${PROBE_PREFIX}ldd $(ldd --version 2>&1 | head -n 1)"`,
+  `echo "${PROBE_PREFIX}getconf $(getconf GNU_LIBC_VERSION 2>/dev/null)"`,
+  `for f in /lib/ld-musl-*; do [ -e "$f" ] && echo "${PROBE_PREFIX}musl-loader $f"; done`,
+];
+
 /** Sets $h to the sha256 (hex) of file "$1", with sha256sum or, lacking it, Node.js ($node). */
 const SHA256_FN = `vsha() { if command -v sha256sum >/dev/null 2>&1; then h=$(sha256sum < "$1" 2>/dev/null); h=\${h%% *}; else h=$("$node" -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1])).digest("hex"))' "$1" 2>/dev/null); fi; }`;
 
@@ -39,7 +52,8 @@ export function probeScript(candidates: readonly string[] = NODE_CANDIDATES): st
     `  if [ "$m" -ge ${MIN_NODE_MAJOR} ] 2>/dev/null; then node=$n; nodev=$v; break; fi`,
     'done',
     `echo "${PROBE_PREFIX}home $HOME"`,
-    `if [ -z "$node" ]; then echo "${PROBE_PREFIX}runtime-missing"; exit 0; fi`,
+    // No runtime: what decides whether ours can be uploaded comes in the same round trip.
+    `if [ -z "$node" ]; then echo "${PROBE_PREFIX}runtime-missing"; ${PLATFORM_FACTS.join('; ')}; exit 0; fi`,
     `echo "${PROBE_PREFIX}node $nodev $node"`,
     SHA256_FN,
     'd="$HOME/.vendetta-agent/$1"; h=',
@@ -54,19 +68,36 @@ export function probeScript(candidates: readonly string[] = NODE_CANDIDATES): st
   ].join('\n');
 }
 
-/** Writes stdin to new file $1 (mode 600); a partial file is deleted. For nodes without SFTP. */
-export const RECEIVE_FILE = 'umask 077; set -C; cat > "$1" || { rc=$?; rm -f "$1"; exit $rc; }';
-
 /**
- * Checks uploaded file $1 against sha256 $2 and renames it to $3, all on the node. $4: Node.js
- * (to hash with when there is no sha256sum; may be empty). $5 `exec`: make it executable (700).
+ * Receives a file on stdin and installs it, in one exec: makes directory $1 (and $8, when given,
+ * private: 700), writes stdin to temp file $1/$2 (mode 600) while hashing the same bytes, so no
+ * second read of the file is needed, checks the sha256 against $4, makes it executable when $6 is
+ * `exec`, runs `$1/$2 --version` when $7 names the version it must print, and only then renames
+ * it to $1/$3. $5: a Node.js to hash with when the node has no sha256sum (may be empty). Whatever
+ * fails deletes the temp file. Prints `installed`, `checksum <hash>` or `does-not-run`.
  */
-export const VERIFY_AND_RENAME = [
-  'node=$4',
+export const RECEIVE_VERIFIED = [
+  'umask 077',
+  'mkdir -p "$1" || exit 1',
+  'if [ -n "$8" ]; then chmod 700 "$8" || exit 1; fi',
+  't="$1/$2"; node=$5',
   SHA256_FN,
-  'h=; vsha "$1"',
-  'if [ "$h" = "$2" ] && [ "$5" = exec ]; then chmod 700 "$1" || { rm -f "$1"; exit 1; }; fi',
-  `if [ "$h" = "$2" ]; then mv -f "$1" "$3" && echo "${PROBE_PREFIX}installed"; else rm -f "$1"; echo "${PROBE_PREFIX}checksum $h"; fi`,
+  'if command -v sha256sum >/dev/null 2>&1; then',
+  // tee copies on to the hash even when it cannot write the file: it says so on fd 3.
+  '  r=$( { { tee "$t" || echo tee-failed >&3; } | sha256sum; } 3>&1 )',
+  '  case $r in *tee-failed*) rm -f "$t"; exit 1;; esac',
+  '  h=${r%% *}',
+  'else',
+  '  cat > "$t" || { rc=$?; rm -f "$t"; exit $rc; }',
+  '  h=; vsha "$t"',
+  'fi',
+  `if [ "$h" != "$4" ]; then rm -f "$t"; echo "${PROBE_PREFIX}checksum $h"; exit 0; fi`,
+  'if [ "$6" = exec ]; then chmod 700 "$t" || { rm -f "$t"; exit 1; }; fi',
+  'if [ -n "$7" ]; then',
+  '  v=$("$t" --version 2>&1)',
+  `  if [ "$v" != "$7" ]; then echo "$v" | head -n 5 >&2; rm -f "$t"; rmdir "$1" "\${1%/*}" 2>/dev/null; echo "${PROBE_PREFIX}does-not-run"; exit 0; fi`,
+  'fi',
+  `mv -f "$t" "$1/$3" && echo "${PROBE_PREFIX}installed"`,
 ].join('\n');
 
 /**

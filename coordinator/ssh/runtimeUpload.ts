@@ -8,11 +8,9 @@
 import type { Client } from 'ssh2';
 import { VendettaError } from '../errors';
 import { compareVersions } from './elfNeeds';
-import { execCollect } from './exec';
 import type { LocalRuntime } from './localRuntime';
-import type { NodeFacts } from './nodeFacts';
-import { PROBE_PREFIX, type NodeRuntime } from './remoteScripts';
-import { shScript } from './shellQuote';
+import type { PlatformFacts } from './nodeFacts';
+import type { NodeRuntime } from './remoteScripts';
 import { uploadVerified } from './upload';
 
 /** Where uploaded runtimes live, relative to the node user's home; the probe looks there last. */
@@ -29,7 +27,7 @@ const SAME_MACHINE: Record<string, string[]> = {
 export type Compatibility = { ok: true } | { ok: false; reason: string };
 
 /** Can `local` run on the node described by `facts`? Every clause is a fact the node reported. */
-export function uploadCompatibility(local: LocalRuntime, facts: NodeFacts): Compatibility {
+export function uploadCompatibility(local: LocalRuntime, facts: PlatformFacts): Compatibility {
   if (facts.os !== 'Linux')
     return {
       ok: false,
@@ -65,68 +63,58 @@ function refused(node: string, message: string, cause?: unknown, details?: Recor
   });
 }
 
-const MAKE_DIR = `umask 077; mkdir -p "$HOME/${RUNTIME_DIR}/$1/bin" && chmod 700 "$HOME/.vendetta-agent" && echo "${PROBE_PREFIX}dir $HOME/${RUNTIME_DIR}/$1/bin"`;
-/** Runs the uploaded binary's --version; a failure removes its directory so the probe never picks it. */
-const PROVE = `v=$("$1/node" --version 2>&1); rc=$?; if [ $rc -eq 0 ] && [ "$v" = "$2" ]; then echo "${PROBE_PREFIX}runs $v"; else echo "$v" | head -n 5 >&2; rm -rf "\${1%/bin}"; exit 1; fi`;
-
 /**
- * Uploads `local` to the node (after checking it can run there) and proves it runs. Returns
- * where it is. Throws NODE_RUNTIME_MISSING when the node cannot run it.
+ * Uploads `local` to the node (after checking it can run there), proves it runs before it is put
+ * in place, and returns where it is. `home`: the SSH user's home on the node. `beside` runs at the
+ * same time as the upload, once the node is known to take it (the agent's bundle travels with
+ * it). Throws NODE_RUNTIME_MISSING when the node cannot run it.
  */
 export async function uploadRuntime(
   client: Client,
   node: string,
   local: LocalRuntime,
-  facts: NodeFacts,
-  log?: { info(m: string, f?: Record<string, unknown>): void },
-): Promise<NodeRuntime & { via: 'sftp' | 'exec'; ms: number }> {
+  facts: PlatformFacts,
+  home: string,
+  opts: { log?: { info(m: string, f?: Record<string, unknown>): void }; beside?: () => Promise<unknown> } = {},
+): Promise<NodeRuntime & { ms: number }> {
+  const { log } = opts;
   const c = uploadCompatibility(local, facts);
   if (!c.ok)
     throw refused(node, `vendetta cannot upload its Node.js ${local.version} to ${node}: ${c.reason}`, undefined, {
       facts,
     });
   const started = Date.now();
-  const mk = await execCollect(client, node, shScript(MAKE_DIR, [local.dirName]));
-  const dir = /dir (.+)$/m.exec(mk.stdout)?.[1]?.trim();
-  if (mk.code !== 0 || !dir) {
-    throw new VendettaError(
-      'AGENT_INSTALL_FAILED',
-      `Cannot make ~/${RUNTIME_DIR}/${local.dirName} on ${node}: ${mk.stderr.trim().slice(0, 200) || `exit ${mk.code}`}`,
-      {
-        node,
-        hint: `The SSH user needs a writable home on ${node}.`,
-      },
-    );
-  }
-  const { via } = await uploadVerified(
-    client,
-    node,
-    {
-      path: local.path,
-      sha256: local.sha256,
-      dir,
-      name: 'node',
-      what: `Node.js ${local.version}`,
-      unreadableHint:
-        "The coordinator's own Node.js binary changed or vanished while it runs: restart the coordinator (`vendetta coordinator restart`).",
-      executable: true,
-      // ~100 MB: allow a slow link about 0.5 MB/s before calling it stuck.
-      timeoutMs: Math.max(120_000, Math.ceil(local.size / 500_000) * 1000),
-    },
-    log,
-  );
-  const proof = await execCollect(client, node, shScript(PROVE, [dir, local.version]));
-  if (proof.code !== 0 || !proof.stdout.includes(`${PROBE_PREFIX}runs ${local.version}`)) {
+  const dir = `${home}/${RUNTIME_DIR}/${local.dirName}/bin`;
+  const upload = uploadVerified(client, node, {
+    path: local.path,
+    sha256: local.sha256,
+    dir,
+    name: 'node',
+    what: `Node.js ${local.version}`,
+    unreadableHint:
+      "The coordinator's own Node.js binary changed or vanished while it runs: restart the coordinator (`vendetta coordinator restart`).",
+    executable: true,
+    proveVersion: local.version,
+    privateDir: `${home}/.vendetta-agent`,
+    // ~100 MB: allow a slow link about 0.5 MB/s before calling it stuck.
+    timeoutMs: Math.max(120_000, Math.ceil(local.size / 500_000) * 1000),
+  });
+  // Both settle before either's failure is told, so nothing still writes on the node afterwards.
+  const [uploaded, besides] = await Promise.allSettled([upload, opts.beside?.()]);
+  if (uploaded.status === 'rejected') throw uploaded.reason;
+  if (besides.status === 'rejected') throw besides.reason;
+  const r = uploaded.value;
+  if (r.doesNotRun !== undefined) {
     throw refused(
       node,
-      `Node.js ${local.version} was uploaded to ${node} but does not run there (${proof.stderr.trim().split('\n').slice(-2).join(' | ').slice(0, 300) || `exit ${proof.code}`}); it was deleted again`,
+      `Node.js ${local.version} was uploaded to ${node} but does not run there (${r.doesNotRun.split('\n').slice(-2).join(' | ').slice(0, 300)}); it was deleted again`,
       undefined,
       { facts },
     );
   }
   const ms = Date.now() - started;
-  log?.info('Node.js uploaded for the agent', { node, version: local.version, bytes: local.size, via, ms });
-  return { path: `${dir}/node`, version: local.version, via, ms };
+  log?.info('Node.js uploaded for the agent', { node, version: local.version, bytes: local.size, ms });
+  return { path: `${dir}/node`, version: local.version, ms };
 }
 
 /** Whether a runtime path the agent runs on is one vendetta uploaded. */

@@ -1,15 +1,17 @@
 /**
- * Puts a file on a node (the agent bundle, a Node.js runtime): to a temp name (over SFTP, or through an exec channel's stdin
- * when the node's sshd has no SFTP subsystem, as hardened servers often do), checksum verified
- * there, atomic rename. Each failure's hint names what went wrong, from what the node said.
+ * Puts a file on a node (the agent bundle, a Node.js runtime) through one exec channel's stdin:
+ * to a temp name, hashed on the node as the bytes arrive, checked, atomically renamed. No SFTP:
+ * hardened sshds often lack the subsystem, and one channel saves the separate round trips of a
+ * directory, an SFTP session, a second read of the file to hash it and a rename. Each failure's
+ * hint names what went wrong, from what the node said.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Client, SFTPWrapper } from 'ssh2';
 import { VendettaError } from '../errors';
-import { execCollect, openExec } from './exec';
+import { openExec } from './exec';
 import type { LocalBundle } from './localBundle';
-import { PROBE_PREFIX, RECEIVE_FILE, VERIFY_AND_RENAME } from './remoteScripts';
+import { PROBE_PREFIX, RECEIVE_VERIFIED } from './remoteScripts';
 import { shScript } from './shellQuote';
 
 /** How long sending a file may take before the node counts as stuck (the bundle: a few hundred KiB). */
@@ -17,19 +19,6 @@ const TRANSFER_TIMEOUT_MS = 120_000;
 
 export function openSftp(client: Client): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
-}
-
-/**
- * ssh2's default (32 KiB writes, 64 in flight) moved a 100 MB Node.js at about half OpenSSH's
- * speed here; writes just under OpenSSH's 256 KiB limit, 16 in flight, come close to scp (ssh2
- * splits a write a smaller server limit cannot take).
- */
-const PUT_OPTIONS = { mode: 0o600, chunkSize: 255 * 1024, concurrency: 16 };
-
-function fastPut(sftp: SFTPWrapper, local: string, remote: string): Promise<void> {
-  return new Promise((resolve, reject) =>
-    sftp.fastPut(local, remote, PUT_OPTIONS, (err) => (err ? reject(err) : resolve())),
-  );
 }
 
 /**
@@ -56,16 +45,60 @@ function failed(node: string, dir: string, message: string, said: string, cause?
   });
 }
 
-/** Streams a file into `cat` on the node (RECEIVE_FILE): for sshds without SFTP. */
-async function sendThroughExec(client: Client, node: string, f: UploadFile, remote: string): Promise<void> {
-  const channel = await openExec(client, node, shScript(RECEIVE_FILE, [remote]));
+/** A local file to put on a node at `<dir>/<name>`. */
+export interface UploadFile {
+  path: string;
+  sha256: string;
+  /** Absolute directory on the node; made when missing. */
+  dir: string;
+  name: string;
+  /** For messages: "the agent", "Node.js v20.1.0". */
+  what: string;
+  /** What to do when the local file cannot be read. */
+  unreadableHint: string;
+  /** Mode 700 instead of 600. */
+  executable?: boolean;
+  /** A Node.js on the node to hash with when it has no sha256sum. */
+  nodePath?: string;
+  /** A directory above `dir` to make private (700): the agent's home. */
+  privateDir?: string;
+  /** The line `<file> --version` must print before the file is put in place (a runtime). */
+  proveVersion?: string;
+  timeoutMs?: number;
+}
+
+interface Received {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Streams the file into RECEIVE_VERIFIED on the node; resolves when the node's script has ended. */
+async function send(client: Client, node: string, f: UploadFile, tmpName: string): Promise<Received> {
+  const channel = await openExec(
+    client,
+    node,
+    shScript(RECEIVE_VERIFIED, [
+      f.dir,
+      tmpName,
+      f.name,
+      f.sha256,
+      f.nodePath ?? '',
+      f.executable ? 'exec' : '',
+      f.proveVersion ?? '',
+      f.privateDir ?? '',
+    ]),
+  );
+  let stdout = '';
   let stderr = '';
+  channel.on('data', (b: Buffer) => {
+    stdout = (stdout + b.toString('utf8')).slice(-4096); // a login script's noise must not stall the channel
+  });
   channel.stderr.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString('utf8')).slice(-4096);
   });
-  channel.on('data', () => undefined); // a login script's noise must not stall the channel
   const timeoutMs = f.timeoutMs ?? TRANSFER_TIMEOUT_MS;
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<Received>((resolve, reject) => {
     const timer = setTimeout(() => {
       channel.close();
       reject(
@@ -93,83 +126,23 @@ async function sendThroughExec(client: Client, node: string, f: UploadFile, remo
     channel.on('close', (code: number | null) => {
       clearTimeout(timer);
       file.destroy();
-      if (code === 0) resolve();
-      else
-        reject(
-          failed(node, f.dir, `Sending ${f.what} to ${node}:${remote} failed (exit ${code ?? 'unknown'})`, stderr),
-        );
+      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
     });
     file.pipe(channel);
   });
 }
 
-/** A local file to put on a node at `<dir>/<name>` (the directory exists). */
-export interface UploadFile {
-  path: string;
-  sha256: string;
-  /** Absolute directory on the node. */
-  dir: string;
-  name: string;
-  /** For messages: "the agent", "Node.js v20.1.0". */
-  what: string;
-  /** What to do when the local file cannot be read. */
-  unreadableHint: string;
-  /** Mode 700 instead of 600. */
-  executable?: boolean;
-  /** A Node.js on the node to hash with when it has no sha256sum. */
-  nodePath?: string;
-  timeoutMs?: number;
-}
-
 /**
- * Uploads to a temp name (SFTP, else `cat` on an exec channel), verifies the sha256 on the node
- * and renames into place; a damaged copy is deleted. Two coordinators doing it at once is harmless.
+ * Puts `f` on the node through one exec channel: the node hashes the bytes as they arrive,
+ * checks them, proves a runtime runs, and renames into place; a damaged or failing copy is
+ * deleted. Two coordinators doing it at once is harmless (each has its own temp name).
+ * Resolves with what the node said when `proveVersion` was given and the file does not run.
  */
-export async function uploadVerified(
-  client: Client,
-  node: string,
-  f: UploadFile,
-  log?: { info(m: string, f?: Record<string, unknown>): void },
-): Promise<{ via: 'sftp' | 'exec' }> {
-  const final = `${f.dir}/${f.name}`;
-  const tmp = `${f.dir}/.${f.name}.${randomBytes(6).toString('hex')}.tmp`;
-  let via: 'sftp' | 'exec' = 'sftp';
-  let sftp: SFTPWrapper | undefined;
-  try {
-    sftp = await openSftp(client);
-  } catch (err) {
-    // No SFTP subsystem (hardened sshd): the same bytes go through `cat` instead.
-    log?.info('no SFTP on the node; sending the file through an exec channel', {
-      node,
-      what: f.what,
-      error: (err as Error).message,
-    });
-    via = 'exec';
-  }
-  if (sftp) {
-    try {
-      await fastPut(sftp, f.path, tmp);
-    } catch (err) {
-      throw failed(
-        node,
-        f.dir,
-        `Uploading ${f.what} to ${node}:${tmp} over SFTP failed: ${(err as Error).message}`,
-        (err as Error).message,
-        err,
-      );
-    } finally {
-      sftp.end();
-    }
-  } else {
-    await sendThroughExec(client, node, f, tmp);
-  }
-  const r = await execCollect(
-    client,
-    node,
-    shScript(VERIFY_AND_RENAME, [tmp, f.sha256, final, f.nodePath ?? '', f.executable ? 'exec' : '']),
-    { timeoutMs: 120_000 },
-  );
-  if (r.stdout.includes(`${PROBE_PREFIX}installed`)) return { via };
+export async function uploadVerified(client: Client, node: string, f: UploadFile): Promise<{ doesNotRun?: string }> {
+  const tmpName = `.${f.name}.${randomBytes(6).toString('hex')}.tmp`;
+  const r = await send(client, node, f, tmpName);
+  if (r.stdout.includes(`${PROBE_PREFIX}installed`)) return {};
+  if (r.stdout.includes(`${PROBE_PREFIX}does-not-run`)) return { doesNotRun: r.stderr.trim() || 'no output' };
   const got = /checksum (\S*)/.exec(r.stdout)?.[1];
   if (got !== undefined) {
     const capitalised = f.what.charAt(0).toUpperCase() + f.what.slice(1);
@@ -181,43 +154,38 @@ export async function uploadVerified(
         hint: got
           ? `The bytes changed on the way or on the node's disk: retry; if it happens again, check the disk of ${node} (\`dmesg\`, \`df -h ~\`).`
           : `${f.nodePath ? `Neither sha256sum nor Node.js at ${f.nodePath}` : 'sha256sum'} could not read the uploaded file on ${node}: check that \`sha256sum\` (coreutils) works there.`,
-        details: { expected: f.sha256, actual: got, via },
+        details: { expected: f.sha256, actual: got },
       },
     );
   }
   throw failed(
     node,
     f.dir,
-    `Installing ${f.what} on ${node} failed: ${r.stderr.trim().slice(0, 300) || `exit ${r.code}`}`,
+    `Sending ${f.what} to ${node}:${f.dir}/${tmpName} failed (exit ${r.code ?? 'unknown'})`,
     r.stderr,
   );
 }
 
 /**
- * Uploads `bundle` to `<home>/.vendetta-agent/<dirName>/agent.js` (the directory exists: the
- * probe made it).
+ * Uploads `bundle` to `<home>/.vendetta-agent/<dirName>/agent.js`. `nodePath` hashes it where
+ * sha256sum is missing (empty while a runtime is still on its way: sha256sum then must exist).
  */
-export function uploadBundle(
+export async function uploadBundle(
   client: Client,
   node: string,
   home: string,
   bundle: LocalBundle,
   nodePath: string,
-  log?: { info(m: string, f?: Record<string, unknown>): void },
-): Promise<{ via: 'sftp' | 'exec' }> {
-  return uploadVerified(
-    client,
-    node,
-    {
-      path: bundle.path,
-      sha256: bundle.sha256,
-      dir: `${home}/.vendetta-agent/${bundle.dirName}`,
-      name: 'agent.js',
-      what: 'the agent',
-      unreadableHint:
-        'Reinstall vendetta (or run `npm run build` in a source checkout) so that dist/agent.js is complete.',
-      nodePath,
-    },
-    log,
-  );
+): Promise<void> {
+  await uploadVerified(client, node, {
+    path: bundle.path,
+    sha256: bundle.sha256,
+    dir: `${home}/.vendetta-agent/${bundle.dirName}`,
+    name: 'agent.js',
+    what: 'the agent',
+    unreadableHint:
+      'Reinstall vendetta (or run `npm run build` in a source checkout) so that dist/agent.js is complete.',
+    nodePath,
+    privateDir: `${home}/.vendetta-agent`,
+  });
 }

@@ -24,9 +24,8 @@ import {
   parseProbe,
   probeScript,
   PRUNE_BUNDLES,
-  RECEIVE_FILE,
+  RECEIVE_VERIFIED,
   REMOVE_AGENT_HOME,
-  VERIFY_AND_RENAME,
 } from '../../../coordinator/ssh/remoteScripts';
 import { shScript } from '../../../coordinator/ssh/shellQuote';
 
@@ -162,35 +161,89 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     assert.deepEqual(p.runtime, { version: 'v20.1.0', path: '/opt/my node/bin/node' });
   });
 
-  it('installs an upload only when its checksum matches, atomically', () => {
-    const tmp = join(dir, 'agent.js.tmp');
-    const final = join(dir, 'agent.js');
-    writeFileSync(tmp, 'good');
-    let r = runRemote(shScript(VERIFY_AND_RENAME, [tmp, sha('good'), final, process.execPath]), env);
-    assert.match(r.stdout, /vendetta-probe: installed/);
-    assert.equal(readFileSync(final, 'utf8'), 'good');
-    assert.equal(existsSync(tmp), false);
-    writeFileSync(tmp, 'bad');
-    r = runRemote(shScript(VERIFY_AND_RENAME, [tmp, sha('good'), final, process.execPath]), env);
-    assert.match(r.stdout, new RegExp(`checksum ${sha('bad')}`));
-    assert.equal(existsSync(tmp), false, 'a damaged upload is deleted');
-    assert.equal(readFileSync(final, 'utf8'), 'good', 'and the installed bundle is untouched');
-  });
-
-  it('receives a file through stdin byte for byte (mode 600), and fails with the reason the shell gives when it cannot', () => {
-    const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) & 0xff));
-    const target = join(dir, '.agent.js.abc.tmp');
-    const r = spawnSync('/bin/bash', ['-c', shScript(RECEIVE_FILE, [target])], { input: bytes, env });
-    assert.equal(r.status, 0, String(r.stderr));
-    assert.equal(sha(readFileSync(target)), sha(bytes));
-    assert.equal(statSync(target).mode & 0o777, 0o600);
-    const refused = spawnSync('/bin/bash', ['-c', shScript(RECEIVE_FILE, [join(dir, 'no-such-dir', 'x.tmp')])], {
+  /** RECEIVE_VERIFIED run as sshd would, `bytes` on its stdin. */
+  function receive(bytes: Buffer | string, args: string[], environment = env) {
+    const r = spawnSync('/bin/bash', ['-c', shScript(RECEIVE_VERIFIED, args)], {
       input: bytes,
-      env,
+      env: environment,
       encoding: 'utf8',
     });
-    assert.notEqual(refused.status, 0);
-    assert.match(refused.stderr, /cannot create .*no-such-dir/);
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  it('receives a file byte for byte into a new private folder, hashed as it arrives, and renames it into place', () => {
+    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
+    const target = join(home, '.vendetta-agent', 'b1');
+    const r = receive(bytes, [
+      target,
+      '.agent.js.abc.tmp',
+      'agent.js',
+      sha(bytes),
+      '',
+      '',
+      '',
+      join(home, '.vendetta-agent'),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /vendetta-probe: installed/);
+    assert.equal(sha(readFileSync(join(target, 'agent.js'))), sha(bytes));
+    assert.equal(statSync(join(target, 'agent.js')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(home, '.vendetta-agent')).mode & 0o777, 0o700);
+    assert.equal(existsSync(join(target, '.agent.js.abc.tmp')), false);
+  });
+
+  it('deletes a copy whose checksum differs and leaves the installed file untouched', () => {
+    writeFileSync(join(dir, 'agent.js'), 'good');
+    const r = receive('bad', [dir, '.agent.js.x.tmp', 'agent.js', sha('good'), '', '', '', '']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`checksum ${sha('bad')}`));
+    assert.equal(existsSync(join(dir, '.agent.js.x.tmp')), false, 'a damaged upload is deleted');
+    assert.equal(readFileSync(join(dir, 'agent.js'), 'utf8'), 'good');
+  });
+
+  it('fails with the reason the node gives when it cannot write the file', () => {
+    // Something in the way of the temp file (root writes through permissions, not through this).
+    mkdirSync(join(dir, '.a.tmp'));
+    const big = 'x'.repeat(300_000);
+    const r = receive(big, [dir, '.a.tmp', 'a', sha(big), '', '', '', '']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /tee: .*\.a\.tmp: Is a directory/);
+    assert.doesNotMatch(r.stdout, /installed|checksum/);
+    assert.equal(existsSync(join(dir, 'a')), false);
+  });
+
+  it('hashes with Node.js after the transfer when the node has no sha256sum', () => {
+    // A PATH with the tools the script needs but no sha256sum.
+    const tools = join(dir, 'tools');
+    mkdirSync(tools);
+    for (const t of ['sh', 'mkdir', 'chmod', 'cat', 'mv', 'rm', 'head', 'rmdir'])
+      symlinkSync(spawnSync('/bin/sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim(), join(tools, t));
+    const r = receive('agent code', [dir, '.a.tmp', 'agent.js', sha('agent code'), process.execPath, '', '', ''], {
+      ...env,
+      PATH: tools,
+    });
+    assert.match(r.stdout, /installed/, r.stderr);
+    assert.equal(readFileSync(join(dir, 'agent.js'), 'utf8'), 'agent code');
+    const none = receive('agent code', [dir, '.b.tmp', 'b.js', sha('agent code'), '', '', '', ''], {
+      ...env,
+      PATH: tools,
+    });
+    assert.match(none.stdout, /checksum $/m, 'no way to hash: an empty checksum, and nothing installed');
+    assert.equal(existsSync(join(dir, 'b.js')), false);
+  });
+
+  it('proves a runtime answers --version before putting it in place, and deletes one that does not', () => {
+    const runs = '#!/bin/sh\necho v20.1.0\n';
+    const bin2 = join(dir, 'rt', 'n1', 'bin');
+    let r = receive(runs, [bin2, '.node.t', 'node', sha(runs), '', 'exec', 'v20.1.0', '']);
+    assert.match(r.stdout, /installed/, r.stderr);
+    assert.equal(statSync(join(bin2, 'node')).mode & 0o777, 0o700);
+    const broken = '#!/bin/sh\necho "cannot execute: required file not found" >&2; exit 127\n';
+    const bin3 = join(dir, 'rt', 'n2', 'bin');
+    r = receive(broken, [bin3, '.node.t', 'node', sha(broken), '', 'exec', 'v20.1.0', '']);
+    assert.match(r.stdout, /does-not-run/);
+    assert.match(r.stderr, /required file not found/);
+    assert.equal(existsSync(join(dir, 'rt', 'n2')), false, 'its folder is gone too');
   });
 
   it('names the cause of a failed install from what the node said, and nothing when it said nothing known', () => {
