@@ -253,7 +253,7 @@ async function attachOnce(
 /** Uploads the agent's bundle (checksum verified on the node) and logs it. */
 async function sendAgent(client: Client, opts: AttachOptions, home: string, nodePath: string): Promise<void> {
   const started = Date.now();
-  await uploadBundle(client, opts.node, home, opts.bundle, nodePath);
+  await uploadBundle(client, opts.node, home, opts.bundle, nodePath, opts.log);
   opts.log.info('agent installed', {
     node: opts.node,
     version: opts.bundle.version,
@@ -274,10 +274,14 @@ function closeAttached(a: { session: AgentSession; channel: ClientChannel }): vo
  */
 export async function attachAgent(client: Client, opts: AttachOptions): Promise<AttachedAgent> {
   const a = await attachOrUpgrade(client, opts);
-  if (a.installed || a.upgraded)
-    await pruneOldBundles(client, opts).catch((err: unknown) =>
+  if (a.installed || a.upgraded) {
+    const pruned = pruneOldBundles(client, opts).catch((err: unknown) =>
       opts.log.warn('could not remove old agent bundles', { node: opts.node, error: (err as Error).message }),
     );
+    // After an upgrade the old bundle surely exists; after a first install there is rarely any,
+    // and the caller need not wait for the look.
+    if (a.upgraded) await pruned;
+  }
   return a;
 }
 

@@ -68,27 +68,35 @@ export function probeScript(candidates: readonly string[] = NODE_CANDIDATES): st
   ].join('\n');
 }
 
+/** Makes directory $1 (mode 700), and $2 private (700) when given: before an SFTP upload. */
+export const MAKE_PRIVATE_DIR = 'umask 077; mkdir -p "$1" || exit 1; if [ -n "$2" ]; then chmod 700 "$2"; fi';
+
 /**
- * Receives a file on stdin and installs it, in one exec: makes directory $1 (and $8, when given,
- * private: 700), writes stdin to temp file $1/$2 (mode 600) while hashing the same bytes, so no
- * second read of the file is needed, checks the sha256 against $4, makes it executable when $6 is
- * `exec`, runs `$1/$2 --version` when $7 names the version it must print, and only then renames
- * it to $1/$3. $5: a Node.js to hash with when the node has no sha256sum (may be empty). Whatever
- * fails deletes the temp file. Prints `installed`, `checksum <hash>` or `does-not-run`.
+ * Installs an uploaded file, in one exec. $9 `stdin`: first makes directory $1 (and $8, when
+ * given, private: 700) and writes stdin to temp file $1/$2 (mode 600) while hashing the same
+ * bytes (for sshds without SFTP); otherwise $1/$2 arrived over SFTP and is hashed here. Then
+ * checks the sha256 against $4, makes it executable when $6 is `exec`, runs `$1/$2 --version`
+ * when $7 names the version it must print, and only then renames it to $1/$3. $5: a Node.js to
+ * hash with when the node has no sha256sum (may be empty). Whatever fails deletes the temp file.
+ * Prints `installed`, `checksum <hash>` or `does-not-run`.
  */
 export const RECEIVE_VERIFIED = [
-  'umask 077',
-  'mkdir -p "$1" || exit 1',
-  'if [ -n "$8" ]; then chmod 700 "$8" || exit 1; fi',
   't="$1/$2"; node=$5',
   SHA256_FN,
-  'if command -v sha256sum >/dev/null 2>&1; then',
+  'if [ "$9" = stdin ]; then',
+  '  umask 077',
+  '  mkdir -p "$1" || exit 1',
+  '  if [ -n "$8" ]; then chmod 700 "$8" || exit 1; fi',
+  '  if command -v sha256sum >/dev/null 2>&1; then',
   // tee copies on to the hash even when it cannot write the file: it says so on fd 3.
-  '  r=$( { { tee "$t" || echo tee-failed >&3; } | sha256sum; } 3>&1 )',
-  '  case $r in *tee-failed*) rm -f "$t"; exit 1;; esac',
-  '  h=${r%% *}',
+  '    r=$( { { tee "$t" || echo tee-failed >&3; } | sha256sum; } 3>&1 )',
+  '    case $r in *tee-failed*) rm -f "$t"; exit 1;; esac',
+  '    h=${r%% *}',
+  '  else',
+  '    cat > "$t" || { rc=$?; rm -f "$t"; exit $rc; }',
+  '    h=; vsha "$t"',
+  '  fi',
   'else',
-  '  cat > "$t" || { rc=$?; rm -f "$t"; exit $rc; }',
   '  h=; vsha "$t"',
   'fi',
   `if [ "$h" != "$4" ]; then rm -f "$t"; echo "${PROBE_PREFIX}checksum $h"; exit 0; fi`,

@@ -85,20 +85,25 @@ export async function uploadRuntime(
     });
   const started = Date.now();
   const dir = `${home}/${RUNTIME_DIR}/${local.dirName}/bin`;
-  const upload = uploadVerified(client, node, {
-    path: local.path,
-    sha256: local.sha256,
-    dir,
-    name: 'node',
-    what: `Node.js ${local.version}`,
-    unreadableHint:
-      "The coordinator's own Node.js binary changed or vanished while it runs: restart the coordinator (`vendetta coordinator restart`).",
-    executable: true,
-    proveVersion: local.version,
-    privateDir: `${home}/.vendetta-agent`,
-    // ~100 MB: allow a slow link about 0.5 MB/s before calling it stuck.
-    timeoutMs: Math.max(120_000, Math.ceil(local.size / 500_000) * 1000),
-  });
+  const upload = uploadVerified(
+    client,
+    node,
+    {
+      path: local.path,
+      sha256: local.sha256,
+      dir,
+      name: 'node',
+      what: `Node.js ${local.version}`,
+      unreadableHint:
+        "The coordinator's own Node.js binary changed or vanished while it runs: restart the coordinator (`vendetta coordinator restart`).",
+      executable: true,
+      proveVersion: local.version,
+      privateDir: `${home}/.vendetta-agent`,
+      // ~100 MB: allow a slow link about 0.5 MB/s before calling it stuck.
+      timeoutMs: Math.max(120_000, Math.ceil(local.size / 500_000) * 1000),
+    },
+    log,
+  );
   // Both settle before either's failure is told, so nothing still writes on the node afterwards.
   const [uploaded, besides] = await Promise.allSettled([upload, opts.beside?.()]);
   if (uploaded.status === 'rejected') throw uploaded.reason;

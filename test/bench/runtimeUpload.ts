@@ -14,7 +14,7 @@ import { createTestNodes, type TestNode } from '../infra/nodes';
 import { commandExists } from '../infra/sys';
 import { median, result, timeMs, type Benchmark } from './harness';
 
-const RUNS = 3;
+const RUNS = 5;
 
 function scpRuntime(node: TestNode, knownHosts: string): number {
   const t0 = process.hrtime.bigint();

@@ -24,6 +24,7 @@ import {
   parseProbe,
   probeScript,
   PRUNE_BUNDLES,
+  MAKE_PRIVATE_DIR,
   RECEIVE_VERIFIED,
   REMOVE_AGENT_HOME,
 } from '../../../coordinator/ssh/remoteScripts';
@@ -161,9 +162,9 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     assert.deepEqual(p.runtime, { version: 'v20.1.0', path: '/opt/my node/bin/node' });
   });
 
-  /** RECEIVE_VERIFIED run as sshd would, `bytes` on its stdin. */
-  function receive(bytes: Buffer | string, args: string[], environment = env) {
-    const r = spawnSync('/bin/bash', ['-c', shScript(RECEIVE_VERIFIED, args)], {
+  /** RECEIVE_VERIFIED run as sshd would, `bytes` on its stdin (for sshds without SFTP). */
+  function receive(bytes: Buffer | string, args: string[], environment = env, from = 'stdin') {
+    const r = spawnSync('/bin/bash', ['-c', shScript(RECEIVE_VERIFIED, [...args, from])], {
       input: bytes,
       env: environment,
       encoding: 'utf8',
@@ -190,6 +191,25 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     assert.equal(statSync(join(target, 'agent.js')).mode & 0o777, 0o600);
     assert.equal(statSync(join(home, '.vendetta-agent')).mode & 0o777, 0o700);
     assert.equal(existsSync(join(target, '.agent.js.abc.tmp')), false);
+  });
+
+  it('installs a file that arrived over SFTP after checking it, and deletes a damaged one', () => {
+    const made = runRemote(
+      shScript(MAKE_PRIVATE_DIR, [join(home, '.vendetta-agent', 'b2'), join(home, '.vendetta-agent')]),
+      env,
+    );
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(statSync(join(home, '.vendetta-agent', 'b2')).mode & 0o777, 0o700);
+    const d = join(home, '.vendetta-agent', 'b2');
+    writeFileSync(join(d, '.a.tmp'), 'sent');
+    let r = receive('', [d, '.a.tmp', 'agent.js', sha('sent'), '', '', '', ''], env, 'file');
+    assert.match(r.stdout, /installed/, r.stderr);
+    assert.equal(readFileSync(join(d, 'agent.js'), 'utf8'), 'sent');
+    writeFileSync(join(d, '.b.tmp'), 'bent');
+    r = receive('', [d, '.b.tmp', 'agent.js', sha('sent'), '', '', '', ''], env, 'file');
+    assert.match(r.stdout, new RegExp(`checksum ${sha('bent')}`));
+    assert.equal(existsSync(join(d, '.b.tmp')), false);
+    assert.equal(readFileSync(join(d, 'agent.js'), 'utf8'), 'sent');
   });
 
   it('deletes a copy whose checksum differs and leaves the installed file untouched', () => {
