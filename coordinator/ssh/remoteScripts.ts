@@ -32,8 +32,15 @@ export const PLATFORM_FACTS = [
   `for f in /lib/ld-musl-*; do [ -e "$f" ] && echo "${PROBE_PREFIX}musl-loader $f"; done`,
 ];
 
-/** Sets $h to the sha256 (hex) of file "$1", with sha256sum or, lacking it, Node.js ($node). */
-const SHA256_FN = `vsha() { if command -v sha256sum >/dev/null 2>&1; then h=$(sha256sum < "$1" 2>/dev/null); h=\${h%% *}; else h=$("$node" -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1])).digest("hex"))' "$1" 2>/dev/null); fi; }`;
+/**
+ * `sha256` hashes stdin (hex, then anything) with OpenSSL when the node has it — it uses the CPU's
+ * SHA instructions, a fifth of sha256sum's CPU time on 100 MB here — else with sha256sum; fails
+ * without either. vsha sets $h to the hash (hex) of file "$1", falling back to Node.js ($node).
+ */
+const SHA256_FN = [
+  'sha256() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; elif command -v sha256sum >/dev/null 2>&1; then sha256sum; else return 127; fi; }',
+  `vsha() { h=$(sha256 < "$1" 2>/dev/null) || h=; h=\${h%% *}; if [ -z "$h" ] && [ -n "$node" ]; then h=$("$node" -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1])).digest("hex"))' "$1" 2>/dev/null); fi; }`,
+].join('\n');
 
 /**
  * Finds Node.js >= 18, checks ~/.vendetta-agent/$1/agent.js against sha256 $2 and, when $3 is
@@ -77,7 +84,7 @@ export const MAKE_PRIVATE_DIR = 'umask 077; mkdir -p "$1" || exit 1; if [ -n "$2
  * bytes (for sshds without SFTP); otherwise $1/$2 arrived over SFTP and is hashed here. Then
  * checks the sha256 against $4, makes it executable when $6 is `exec`, runs `$1/$2 --version`
  * when $7 names the version it must print, and only then renames it to $1/$3. $5: a Node.js to
- * hash with when the node has no sha256sum (may be empty). Whatever fails deletes the temp file.
+ * hash with when the node has neither OpenSSL nor sha256sum (may be empty). Whatever fails deletes the temp file.
  * Prints `installed`, `checksum <hash>` or `does-not-run`.
  */
 export const RECEIVE_VERIFIED = [
@@ -87,9 +94,9 @@ export const RECEIVE_VERIFIED = [
   '  umask 077',
   '  mkdir -p "$1" || exit 1',
   '  if [ -n "$8" ]; then chmod 700 "$8" || exit 1; fi',
-  '  if command -v sha256sum >/dev/null 2>&1; then',
+  '  if command -v openssl >/dev/null 2>&1 || command -v sha256sum >/dev/null 2>&1; then',
   // tee copies on to the hash even when it cannot write the file: it says so on fd 3.
-  '    r=$( { { tee "$t" || echo tee-failed >&3; } | sha256sum; } 3>&1 )',
+  '    r=$( { { tee "$t" || echo tee-failed >&3; } | sha256; } 3>&1 )',
   '    case $r in *tee-failed*) rm -f "$t"; exit 1;; esac',
   '    h=${r%% *}',
   '  else',

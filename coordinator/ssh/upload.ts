@@ -72,7 +72,7 @@ export interface UploadFile {
   unreadableHint: string;
   /** Mode 700 instead of 600. */
   executable?: boolean;
-  /** A Node.js on the node to hash with when it has no sha256sum. */
+  /** A Node.js on the node to hash with when it has neither OpenSSL nor sha256sum. */
   nodePath?: string;
   /** A directory above `dir` to make private (700): the agent's home. */
   privateDir?: string;
@@ -214,7 +214,7 @@ export async function uploadVerified(
         node,
         hint: got
           ? `The bytes changed on the way or on the node's disk: retry; if it happens again, check the disk of ${node} (\`dmesg\`, \`df -h ~\`).`
-          : `${f.nodePath ? `Neither sha256sum nor Node.js at ${f.nodePath}` : 'sha256sum'} could not read the uploaded file on ${node}: check that \`sha256sum\` (coreutils) works there.`,
+          : `${f.nodePath ? `Neither OpenSSL, sha256sum nor Node.js at ${f.nodePath}` : 'Neither OpenSSL nor sha256sum'} could hash the uploaded file on ${node}: check that \`sha256sum\` (coreutils) works there.`,
         details: { expected: f.sha256, actual: got },
       },
     );
@@ -231,7 +231,7 @@ export async function uploadVerified(
 
 /**
  * Uploads `bundle` to `<home>/.vendetta-agent/<dirName>/agent.js`. `nodePath` hashes it where
- * sha256sum is missing (empty while a runtime is still on its way: sha256sum then must exist).
+ * OpenSSL and sha256sum are missing (empty while a runtime is still on its way: one of them must exist then).
  */
 export async function uploadBundle(
   client: Client,

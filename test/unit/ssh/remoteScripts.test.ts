@@ -252,6 +252,20 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     assert.equal(existsSync(join(dir, 'b.js')), false);
   });
 
+  it('hashes with sha256sum where the node has no OpenSSL, as it arrives and after SFTP', () => {
+    const tools = join(dir, 'tools');
+    mkdirSync(tools);
+    for (const t of ['sh', 'mkdir', 'chmod', 'cat', 'mv', 'rm', 'tee', 'sha256sum'])
+      symlinkSync(spawnSync('/bin/sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim(), join(tools, t));
+    const noOpenssl = { ...env, PATH: tools };
+    let r = receive('agent code', [dir, '.a.tmp', 'agent.js', sha('agent code'), '', '', '', ''], noOpenssl);
+    assert.match(r.stdout, /installed/, r.stderr);
+    writeFileSync(join(dir, '.b.tmp'), 'other code');
+    r = receive('', [dir, '.b.tmp', 'b.js', sha('other code'), '', '', '', ''], noOpenssl, 'file');
+    assert.match(r.stdout, /installed/, r.stderr);
+    assert.equal(readFileSync(join(dir, 'b.js'), 'utf8'), 'other code');
+  });
+
   it('proves a runtime answers --version before putting it in place, and deletes one that does not', () => {
     const runs = '#!/bin/sh\necho v20.1.0\n';
     const bin2 = join(dir, 'rt', 'n1', 'bin');
