@@ -7,7 +7,7 @@ import { causeMessages } from '../common/errors/causes';
 import { toAgentError } from './errors';
 import { agentPaths, ensureAgentHome } from './home';
 import { FileLogger } from './log/logger';
-import { AGENT_PROTOCOL_VERSION, type AgentVersionOutput } from './protocol';
+import { AGENT_DAEMON_STARTING_ENV, AGENT_PROTOCOL_VERSION, type AgentVersionOutput } from './protocol';
 import { runSyncReceive } from './sync/cli';
 import { AGENT_VERSION } from './version';
 
@@ -50,7 +50,15 @@ async function main(argv: readonly string[]): Promise<number> {
       ensureAgentHome(paths);
       const logger = new FileLogger(paths.log, { base: { role: 'attach' } });
       try {
-        return await runAttach({ paths, logger, stdin: process.stdin, stdout: process.stdout });
+        const startedElsewhere = process.env[AGENT_DAEMON_STARTING_ENV] === '1';
+        delete process.env[AGENT_DAEMON_STARTING_ENV]; // not for a daemon this attach may start
+        return await runAttach({
+          paths,
+          logger,
+          stdin: process.stdin,
+          stdout: process.stdout,
+          ...(startedElsewhere ? { startedElsewhereMs: DAEMON_STARTING_GRACE_MS } : {}),
+        });
       } catch (err) {
         logger.error('attach failed', { err });
         throw err;
@@ -58,6 +66,9 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
 }
+
+/** How long an attach waits for a daemon the setup script started beside it before starting one. */
+const DAEMON_STARTING_GRACE_MS = 5_000;
 
 function reportError(err: unknown): void {
   const e = toAgentError(err);

@@ -4,9 +4,9 @@
  * and the socket to stdout, byte for byte, until either side ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync, truncateSync, watch, type FSWatcher } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { AgentError, errnoCode } from '../errors';
 import type { AgentPaths } from '../home';
@@ -22,6 +22,11 @@ export interface AttachOptions {
   startTimeoutMs?: number;
   /** Starts a daemon; the default re-runs this program with `daemon`, detached. */
   startDaemon?: (paths: AgentPaths) => ChildProcess;
+  /**
+   * A daemon was started beside this attach (the setup script does so after a fresh install, so
+   * the two Node.js start at once): wait this long for its socket before starting one.
+   */
+  startedElsewhereMs?: number;
 }
 
 /** The daemon's stdout/stderr file is cut back when it grows past this. */
@@ -37,6 +42,7 @@ export async function connectOrStart(opts: Omit<AttachOptions, 'stdin' | 'stdout
   const { paths, logger } = opts;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
   const start = opts.startDaemon ?? startDetachedDaemon;
+  const othersUntil = Date.now() + (opts.startedElsewhereMs ?? 0);
   let child: { proc: ChildProcess; exit?: number | null; ready?: Promise<void> } | undefined;
   let lastError: unknown;
   for (let delay = 20; ; delay = Math.min(delay * 2, 200)) {
@@ -49,7 +55,8 @@ export async function connectOrStart(opts: Omit<AttachOptions, 'stdin' | 'stdout
     }
     // A live lock holder is a daemon starting up (or stopping): wait for it instead of racing it.
     const childGone = child !== undefined && child.exit !== undefined;
-    if (!lockHolder(paths.pidFile) && (child === undefined || childGone)) {
+    const startedElsewhere = child === undefined && Date.now() < othersUntil;
+    if (!startedElsewhere && !lockHolder(paths.pidFile) && (child === undefined || childGone)) {
       if (childGone && child!.exit !== 0) {
         throw new AgentError('INTERNAL', `The agent daemon exited with code ${child!.exit} while starting`, {
           hint: `See ${paths.log} and ${paths.daemonOutput} on this node.`,
@@ -84,7 +91,7 @@ export async function connectOrStart(opts: Omit<AttachOptions, 'stdin' | 'stdout
       child!.ready = undefined;
       await waitAtMost(ready, deadline - Date.now());
     } else {
-      await new Promise((r) => setTimeout(r, delay));
+      await socketAppears(paths, delay);
     }
   }
 }
@@ -104,6 +111,31 @@ function readySignal(proc: ChildProcess): Promise<void> | undefined {
     pipe.once('data', done);
     pipe.once('end', done);
     pipe.once('error', done);
+  });
+}
+
+/**
+ * Resolves after `ms`, or as soon as the socket appears in the agent's home (inotify through
+ * fs.watch), so a daemon started by someone else is reached when it listens, not a poll later.
+ */
+function socketAppears(paths: AgentPaths, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let watcher: FSWatcher | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    try {
+      watcher = watch(paths.home, (_event, name) => {
+        if (!name || name === basename(paths.socket)) done();
+      });
+      watcher.on('error', done);
+    } catch {
+      // No watching here (an unusual file system): the timer alone.
+    }
+    if (existsSync(paths.socket)) done(); // appeared before the watch began
   });
 }
 

@@ -88,18 +88,28 @@ interface ProbeRun {
 
 const PROBE_TIMEOUT_MS = 30_000;
 
-/** Runs the probe script; in `attach` mode the channel becomes the agent's stdio. */
+/**
+ * Runs the probe script; in `attach` mode the channel becomes the agent's stdio. `fresh`: the
+ * bundle was just installed, so no daemon of it can run and the script starts one at once.
+ */
 async function runProbe(
   client: Client,
   node: string,
   bundle: LocalBundle,
   mode: 'attach' | 'probe',
   install: boolean,
+  fresh = false,
 ): Promise<ProbeRun> {
   const channel = await openExec(
     client,
     node,
-    shScript(probeScript(NODE_CANDIDATES), [bundle.dirName, bundle.sha256, mode, install ? 'mkdir' : '']),
+    shScript(probeScript(NODE_CANDIDATES), [
+      bundle.dirName,
+      bundle.sha256,
+      mode,
+      install ? 'mkdir' : '',
+      fresh ? 'start' : '',
+    ]),
   );
   let stderr = '';
   channel.stderr.on('data', (b: Buffer) => {
@@ -187,7 +197,7 @@ async function attachOnce(
       ...(sendBundle ? { besideUpload: () => sendAgent(client, opts, home, '') } : {}),
     });
     installed = sendBundle;
-    run = await runProbe(client, node, bundle, 'attach', opts.install);
+    run = await runProbe(client, node, bundle, 'attach', opts.install, installed);
     if (run.probe.runtimeMissing)
       throw opts.runtime === 'package'
         ? packageTooOld(node, run.probe)
@@ -210,7 +220,7 @@ async function attachOnce(
     }
     await sendAgent(client, opts, run.probe.home, run.probe.runtime.path);
     installed = true;
-    run = await runProbe(client, node, bundle, 'attach', true);
+    run = await runProbe(client, node, bundle, 'attach', true, true);
     if (!run.body)
       throw attachFailed(node, 'the bundle was uploaded but is not found where expected', run.stderrTail());
   }

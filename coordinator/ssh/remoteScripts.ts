@@ -3,6 +3,7 @@
  * (directory names, checksums, pids) arrives as "$1"… through shScript, never pasted in.
  * Lines meant for us start with a prefix, so noise from a user's shell rc files is ignored.
  */
+import { AGENT_DAEMON_STARTING_ENV } from '../../agent/protocol';
 
 export const PROBE_PREFIX = 'vendetta-probe: ';
 export const ATTACH_MARKER = `${PROBE_PREFIX}attach`;
@@ -67,7 +68,16 @@ export function probeScript(candidates: readonly string[] = NODE_CANDIDATES): st
     'if [ -f "$d/agent.js" ]; then vsha "$d/agent.js"; fi',
     'if [ "$h" = "$2" ]; then',
     `  echo "${PROBE_PREFIX}bundle ok"`,
-    `  if [ "$3" = attach ]; then echo "${ATTACH_MARKER}"; exec "$node" "$d/agent.js" attach; fi`,
+    `  if [ "$3" = attach ]; then echo "${ATTACH_MARKER}"`,
+    // $5 `start`: a bundle just installed, so no daemon of it runs; start one beside the attach, so
+    // the two Node.js start at once instead of one after the other (the attach waits for it).
+    '    if [ "$5" = start ] && command -v setsid >/dev/null 2>&1; then',
+    '      a=${VENDETTA_AGENT_HOME:-$HOME/.vendetta-agent}',
+    '      (umask 077; mkdir -p "$a/logs" && cd "$a" && setsid "$node" "$d/agent.js" daemon </dev/null >>"$a/logs/daemon.out" 2>&1 &)',
+    `      ${AGENT_DAEMON_STARTING_ENV}=1; export ${AGENT_DAEMON_STARTING_ENV}`,
+    '    fi',
+    '    exec "$node" "$d/agent.js" attach',
+    '  fi',
     'else',
     `  echo "${PROBE_PREFIX}bundle missing $h"`,
     '  if [ "$4" = mkdir ]; then mkdir -p "$d" && chmod 700 "$HOME/.vendetta-agent"; fi',

@@ -2,7 +2,7 @@
 // of polling the socket.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -47,6 +47,55 @@ describe('agent attach: waiting for the daemon it starts', () => {
       assert.equal(readFileSync(log, 'utf8'), 'after\n');
     } finally {
       if (pid) process.kill(pid);
+    }
+  });
+
+  it('waits for a daemon started beside it instead of starting a second one, and starts its own when none comes', async function () {
+    this.timeout(30_000);
+    const paths = agentPaths(home);
+    mkdirSync(home, { recursive: true });
+    const listenLater = (ms: number) =>
+      spawn(
+        process.execPath,
+        [
+          '-e',
+          `setTimeout(() => require('net').createServer((c) => c.end()).listen(${JSON.stringify(paths.socket)}, () => { try { require('fs').writeSync(3, 'ready\\n'); } catch {} }), ${ms}); setTimeout(() => process.exit(0), 10000);`,
+        ],
+        { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] },
+      );
+    const beside = listenLater(600); // what the setup script starts
+    try {
+      const s = await connectOrStart({
+        paths,
+        logger: nullLogger,
+        startedElsewhereMs: 10_000,
+        startDaemon: () => {
+          throw new Error('must not start a second daemon');
+        },
+      });
+      s.destroy();
+    } finally {
+      beside.kill();
+    }
+    rmSync(paths.socket, { force: true });
+    // Nobody started one after all: after the grace it starts its own.
+    let started = 0;
+    let own: ReturnType<typeof listenLater> | undefined;
+    try {
+      const s = await connectOrStart({
+        paths,
+        logger: nullLogger,
+        startedElsewhereMs: 300,
+        startDaemon: () => {
+          started++;
+          own = listenLater(0);
+          return own;
+        },
+      });
+      s.destroy();
+      assert.equal(started, 1);
+    } finally {
+      own?.kill();
     }
   });
 

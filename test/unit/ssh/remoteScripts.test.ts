@@ -138,6 +138,29 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     assert.equal(parseProbe(lines).bundle, 'ok');
   });
 
+  it('after a fresh install, starts the daemon in its own session beside the attach and tells the attach so', () => {
+    const node = join(bin, 'node');
+    // Says how it was run: its arguments, whether it leads its own session, and the hint for attach.
+    writeFileSync(
+      node,
+      `#!/bin/sh\nif [ "$1" = --version ]; then echo v20.1.0; exit 0; fi\nsid=$(ps -o sid= -p $$ | tr -d ' '); echo "ran: $* session-leader=$([ "$sid" = $$ ] && echo yes || echo no) starting=\${VENDETTA_AGENT_DAEMON_STARTING:-}"\n`,
+    );
+    chmodSync(node, 0o755);
+    const bundle = join(home, '.vendetta-agent', 'v-b', 'agent.js');
+    mkdirSync(join(home, '.vendetta-agent', 'v-b'), { recursive: true });
+    writeFileSync(bundle, 'agent code');
+    const r = runRemote(shScript(probeScript([node]), ['v-b', sha('agent code'), 'attach', '', 'start']), {
+      ...env,
+      BASH_ENV: '',
+    });
+    const lines = r.stdout.split('\n');
+    assert.equal(lines[lines.indexOf(ATTACH_MARKER) + 1], `ran: ${bundle} attach session-leader=no starting=1`);
+    const out = join(home, '.vendetta-agent', 'logs', 'daemon.out');
+    for (let i = 0; i < 50 && !(existsSync(out) && readFileSync(out, 'utf8')); i++) spawnSync('sleep', ['0.1']);
+    assert.equal(readFileSync(out, 'utf8'), `ran: ${bundle} daemon session-leader=yes starting=\n`);
+    assert.equal(statSync(join(home, '.vendetta-agent', 'logs')).mode & 0o777, 0o700);
+  });
+
   it('hashes with Node.js when sha256sum is absent', () => {
     const tools = join(dir, 'tools');
     mkdirSync(tools);
