@@ -241,15 +241,20 @@ export async function uploadBundle(
   nodePath: string,
   log?: { info(m: string, f?: Record<string, unknown>): void },
 ): Promise<void> {
-  await uploadVerified(client, node, {
-    path: bundle.path,
-    sha256: bundle.sha256,
-    dir: `${home}/.vendetta-agent/${bundle.dirName}`,
-    name: 'agent.js',
-    what: 'the agent',
-    unreadableHint:
-      'Reinstall vendetta (or run `npm run build` in a source checkout) so that dist/agent.js is complete.',
-    nodePath,
-    privateDir: `${home}/.vendetta-agent`,
-  });
+  await uploadVerified(
+    client,
+    node,
+    {
+      path: bundle.path,
+      sha256: bundle.sha256,
+      dir: `${home}/.vendetta-agent/${bundle.dirName}`,
+      name: 'agent.js',
+      what: 'the agent',
+      unreadableHint:
+        'Reinstall vendetta (or run `npm run build` in a source checkout) so that dist/agent.js is complete.',
+      nodePath,
+      privateDir: `${home}/.vendetta-agent`,
+    },
+    log,
+  );
 }
