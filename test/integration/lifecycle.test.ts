@@ -7,7 +7,14 @@
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PortInfo, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
+import type {
+  NodeStatus,
+  PortInfo,
+  WorkspaceStatus,
+  WorkspaceSummary,
+  WorkspaceUpResult,
+} from '../../coordinator/protocol';
+import { treeRows } from '../infra/treeRows';
 import { pidAlive, processCmdline, requireRoot, waitGoneSync } from '../infra/sys';
 import { REPO, waitUntil } from './coordinatorHarness';
 import { DOTFILES_RAN, dotfilesRepo } from './dotfilesRepo';
@@ -118,6 +125,25 @@ for (const provider of LIFECYCLE_PROVIDERS) {
         'root inside writes the project folder on the node',
       );
       assert.deepEqual(await env.workspaces(), [{ workspace: 'hello', running: true }]);
+
+      // The Remote Nodes view shows it and its services, from the replies the extension gets.
+      const rows = treeRows({
+        nodes: parse<NodeStatus[]>(await env.cli(['node', 'status', '--json']), 'node status'),
+        workspaces: parse<WorkspaceSummary[]>(await env.cli(['workspace', 'list', '--json']), 'list'),
+        services: {
+          hello: {
+            services: r.services ?? [],
+            ports: parse<PortInfo[]>(await env.cli(['workspace', 'ports', 'hello', '--json']), 'ports'),
+          },
+        },
+      });
+      assert.match(rows[0] ?? '', new RegExp(`^local · online · .*\\b${provider.name}\\b.* \\[localNode\\]$`));
+      assert.deepEqual(rows.slice(1), [
+        `  hello · running · ${provider.name} · ${project} [runningWorkspace]`,
+        '    api · :3000 · healthy [healthyService]',
+        '    db · :7070 · healthy [healthyService]',
+        '    web · :8080 · healthy [healthyService]',
+      ]);
     });
 
     it('services get the discovery env of every service', async function () {

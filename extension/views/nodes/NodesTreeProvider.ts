@@ -31,7 +31,7 @@ import {
   type TreeElement,
 } from './nodeTreeModel';
 import { markdownTooltip, toTreeItem } from './NodesTreeItem';
-import { portItem, shownPorts } from './portTreeModel';
+import { portItem, workspaceChildren } from './portTreeModel';
 
 interface ServicesEntry {
   services?: WorkspaceServices;
@@ -207,17 +207,7 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
         },
       ];
     }
-    const services = [...entry.services.services].sort((a, b) => a.name.localeCompare(b.name));
-    const ports: TreeElement[] = shownPorts(entry.ports ?? []).map((port) => ({ kind: 'port', workspace: w, port }));
-    if (services.length === 0 && ports.length === 0)
-      return [{ kind: 'message', id: `${key}/none`, severity: 'info', label: 'No services' }];
-    return [
-      ...services.map((service): TreeElement => {
-        const port = entry.ports?.find((p) => p.source === 'service' && p.port === service.port);
-        return { kind: 'service', workspace: w, service, ...(port ? { port } : {}) };
-      }),
-      ...ports,
-    ];
+    return workspaceChildren(w, entry.services.services, entry.ports ?? []);
   }
 
   private async fetchServices(w: WorkspaceSummary): Promise<ServicesEntry> {

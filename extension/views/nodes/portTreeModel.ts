@@ -3,13 +3,33 @@
  * listening inside it (a dev server started by hand), labelled from `portsAttributes`. Service
  * ports show on their service instead; `onAutoForward: ignore` hides a port. Pure, like nodeTreeModel.
  */
-import type { PortInfo, WorkspaceSummary } from '../../../coordinator/protocol';
+import type { PortInfo, ServiceStatus, WorkspaceSummary } from '../../../coordinator/protocol';
 import { COMMAND } from '../../commands/ids';
 import type { IconSpec, ItemSpec, PortContext, TreeElement } from './nodeTreeModel';
 
 /** The rows the tree shows as ports of their own, in the coordinator's order. */
 export function shownPorts(rows: readonly PortInfo[]): PortInfo[] {
   return rows.filter((p) => p.source !== 'service' && p.onAutoForward !== 'ignore');
+}
+
+/** What a running workspace's row holds: its services by name (each with its port's row data), then its other ports. */
+export function workspaceChildren(
+  w: WorkspaceSummary,
+  services: readonly ServiceStatus[],
+  ports: readonly PortInfo[],
+): TreeElement[] {
+  const others: TreeElement[] = shownPorts(ports).map((port) => ({ kind: 'port', workspace: w, port }));
+  if (services.length === 0 && others.length === 0)
+    return [{ kind: 'message', id: `${w.node}/${w.name}/none`, severity: 'info', label: 'No services' }];
+  return [
+    ...[...services]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((service): TreeElement => {
+        const port = ports.find((p) => p.source === 'service' && p.port === service.port);
+        return { kind: 'service', workspace: w, service, ...(port ? { port } : {}) };
+      }),
+    ...others,
+  ];
 }
 
 /** `forwardedPort`: carried to this machine (Open); else detected or configured (Forward). */
