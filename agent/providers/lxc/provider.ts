@@ -20,7 +20,7 @@ import { progressText, resolveImage } from './image';
 import { parseInstance, parseInstanceList, parseServerFacts, type LxdInstance, type LxdServerFacts } from './parse';
 import { MemberRelays } from './relay';
 import { conflict, lxcPart, lxcSpec, missing, takenNodePort } from './refusals';
-import { journalArgv, sshdUnitFiles, type InstanceFile } from './systemd';
+import { journalArgv, pushWaves, sshdUnitFiles, type InstanceFile } from './systemd';
 
 /** Seconds the instance's init gets to shut down before it is forced, unless its config says (STOP_GRACE_KEY). */
 const STOP_GRACE_S = 10;
@@ -150,31 +150,34 @@ export class LxcProvider implements WorkspaceProvider {
 
   /** The image must have the OpenSSH server (and systemd, which runs it). */
   private async requireSshd(id: string, req: ProviderCreateRequest): Promise<void> {
-    for (const [path, what] of [
+    const needed = [
       [req.ssh.binary, 'no OpenSSH server'],
       ['/lib/systemd/systemd', 'no systemd (the workspace SSH server runs as a systemd unit)'],
-    ] as const) {
-      const r = await this.client.send(
-        {
-          method: 'GET',
-          path: `/1.0/instances/${encodeURIComponent(id)}/files`,
-          query: { path },
-          accept: [200, 404],
-          what: `look for ${path} in the instance ${id}`,
-        },
-        { timeoutMs: 30_000, maxBody: 64 * 1024 * 1024 },
-      );
-      if (r.status === 200 && r.headers['x-lxd-type'] !== 'directory') continue;
-      await this.remove(id);
-      throw new AgentError(
-        'SSHD_MISSING',
-        `The image ${lxcSpec(req.spec).lxc.image} has ${what} (${path} is missing)`,
-        {
-          provider: 'lxc',
-          hint: 'Use a Debian/Ubuntu image with openssh-server and systemd-sysv (e.g. images:debian/12 on a node with the images remote), or add them to your image.',
-        },
-      );
-    }
+    ] as const;
+    // Both looked up at once; the first one missing is said.
+    const found = await Promise.all(
+      needed.map(async ([path]) => {
+        const r = await this.client.send(
+          {
+            method: 'GET',
+            path: `/1.0/instances/${encodeURIComponent(id)}/files`,
+            query: { path },
+            accept: [200, 404],
+            what: `look for ${path} in the instance ${id}`,
+          },
+          { timeoutMs: 30_000, maxBody: 64 * 1024 * 1024 },
+        );
+        return r.status === 200 && r.headers['x-lxd-type'] !== 'directory';
+      }),
+    );
+    const lacking = needed.find((_, i) => !found[i]);
+    if (!lacking) return;
+    const [path, what] = lacking;
+    await this.remove(id);
+    throw new AgentError('SSHD_MISSING', `The image ${lxcSpec(req.spec).lxc.image} has ${what} (${path} is missing)`, {
+      provider: 'lxc',
+      hint: 'Use a Debian/Ubuntu image with openssh-server and systemd-sysv (e.g. images:debian/12 on a node with the images remote), or add them to your image.',
+    });
   }
 
   async start(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace> {
@@ -278,32 +281,30 @@ export class LxcProvider implements WorkspaceProvider {
     return this.guard(() => this.putAll(id, files, opts));
   }
 
-  /** One push per file, in order (a folder before what goes in it). */
+  /** One push per file, a wave of them at once (a folder before what goes in it). */
   private async putAll(id: string, files: InstanceFile[], opts: CallOptions = {}): Promise<void> {
-    for (const f of files) {
-      const body =
-        f.type === 'symlink'
-          ? Buffer.from(f.target)
-          : f.type === 'file'
-            ? Buffer.from(f.content ?? '')
-            : Buffer.alloc(0);
-      const headers = fileHeaders(
-        f.type === 'symlink'
-          ? { type: 'symlink', mode: 0o777 }
-          : {
-              type: f.type,
-              mode: f.mode,
-              ...(f.uid !== undefined ? { uid: f.uid } : {}),
-              ...(f.gid !== undefined ? { gid: f.gid } : {}),
-            },
-      );
-      // Without this content type LXD writes an empty file and says nothing.
-      const r = await this.client.send(
-        { ...lxdCalls.filePut(id, f.path), headers },
-        { body, contentType: 'application/octet-stream', timeoutMs: 60_000, ...signalOf(opts) },
-      );
-      if (r.status === 404) missing(id);
-    }
+    for (const wave of pushWaves(files)) await Promise.all(wave.map((f) => this.putOne(id, f, opts)));
+  }
+
+  private async putOne(id: string, f: InstanceFile, opts: CallOptions): Promise<void> {
+    const body =
+      f.type === 'symlink' ? Buffer.from(f.target) : f.type === 'file' ? Buffer.from(f.content ?? '') : Buffer.alloc(0);
+    const headers = fileHeaders(
+      f.type === 'symlink'
+        ? { type: 'symlink', mode: 0o777 }
+        : {
+            type: f.type,
+            mode: f.mode,
+            ...(f.uid !== undefined ? { uid: f.uid } : {}),
+            ...(f.gid !== undefined ? { gid: f.gid } : {}),
+          },
+    );
+    // Without this content type LXD writes an empty file and says nothing.
+    const r = await this.client.send(
+      { ...lxdCalls.filePut(id, f.path), headers },
+      { body, contentType: 'application/octet-stream', timeoutMs: 60_000, ...signalOf(opts) },
+    );
+    if (r.status === 404) missing(id);
   }
 
   async exec(id: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {

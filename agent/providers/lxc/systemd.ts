@@ -30,6 +30,24 @@ export function sshdUnitText(ssh: SshServerIntent): string {
 /** A file, or a symbolic link (`target`), put into the instance. */
 export type InstanceFile = WorkspaceFile | { path: string; type: 'symlink'; target: string };
 
+/**
+ * The files in waves whose pushes may run at once (each is one LXD API call): an entry goes after
+ * every folder earlier in the list that holds it, and after an earlier entry of the same path.
+ */
+export function pushWaves<T extends { path: string; type: string }>(files: readonly T[]): T[][] {
+  const waves: T[][] = [];
+  const placed: Array<{ path: string; folder: boolean; wave: number }> = [];
+  for (const f of files) {
+    let wave = 0;
+    for (const p of placed)
+      if (p.path === f.path || (p.folder && f.path.startsWith(p.path.endsWith('/') ? p.path : `${p.path}/`)))
+        wave = Math.max(wave, p.wave + 1);
+    (waves[wave] ??= []).push(f);
+    placed.push({ path: f.path, folder: f.type === 'directory', wave });
+  }
+  return waves.filter((w) => w !== undefined);
+}
+
 /** The unit, enabled (the link `systemctl enable` makes), and the image's sshd masked. */
 export function sshdUnitFiles(ssh: SshServerIntent): InstanceFile[] {
   return [

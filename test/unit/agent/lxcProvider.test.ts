@@ -25,7 +25,7 @@ import {
   syncMetadata,
 } from '../../../agent/providers/lxc/parse';
 import { takenNodePort } from '../../../agent/providers/lxc/refusals';
-import { sshdUnitFiles, sshdUnitText } from '../../../agent/providers/lxc/systemd';
+import { pushWaves, sshdUnitFiles, sshdUnitText } from '../../../agent/providers/lxc/systemd';
 import { validLxc } from '../../../agent/handlers/lxcSpecParams';
 
 const SSH = {
@@ -198,6 +198,37 @@ describe('LXD calls are described as data', () => {
     });
     assert.equal(lxdCalls.instanceCreate({}, 'm2').query?.target, 'm2');
     assert.throws(() => operationPath('/1.0/instances/x'), /not an LXD operation path/);
+  });
+
+  it('pushes files in waves: each after the folders of the list that hold it and an earlier entry of its path', () => {
+    const f = (path: string, type = 'file') => ({ path, type });
+    const waves = pushWaves([
+      f('/etc/vendetta', 'directory'),
+      f('/etc/vendetta/keys', 'directory'),
+      f('/etc/vendetta/host_key'),
+      f('/etc/vendetta/keys/root'),
+      f('/etc/vendetta-other'),
+      f('/run/sshd', 'directory'),
+      f('/etc/vendetta/host_key'),
+      ...sshdUnitFiles(SSH),
+    ]).map((w) => w.map((x) => x.path));
+    assert.deepEqual(waves, [
+      [
+        '/etc/vendetta',
+        '/etc/vendetta-other',
+        '/run/sshd',
+        '/etc/systemd/system/vendetta-sshd.service',
+        '/etc/systemd/system/multi-user.target.wants',
+        '/etc/systemd/system/ssh.service',
+        '/etc/systemd/system/ssh.socket',
+      ],
+      [
+        '/etc/vendetta/keys',
+        '/etc/vendetta/host_key',
+        '/etc/systemd/system/multi-user.target.wants/vendetta-sshd.service',
+      ],
+      ['/etc/vendetta/keys/root', '/etc/vendetta/host_key'],
+    ]);
   });
 
   it("runs the workspace sshd as an enabled systemd unit and masks the image's own", () => {
