@@ -16,7 +16,8 @@ const makePool = pools.pool;
 pools.pool = (script, opts) => makePool(script, { ...opts, workerTerminateTimeout: 120_000 });
 
 const root = join(__dirname, '..');
-const timeouts: Record<string, number> = { unit: 10_000, integration: 180_000, e2e: 300_000 };
+// Unit tests that start real processes (git, sh) run beside the static checks: 10 s was tight on a busy 2-CPU machine.
+const timeouts: Record<string, number> = { unit: 30_000, integration: 180_000, e2e: 300_000 };
 /** Worker processes per suite (1 = in this process). VENDETTA_TEST_JOBS overrides. */
 const jobs: Record<string, number> = { unit: 1, integration: 3, e2e: 1 };
 /**
