@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { extension, reportMetric, requireE2eInfo, run, vendettaApi, type E2eInfo } from './hostEnv';
@@ -32,11 +32,7 @@ describe('Reopen Folder in Remote Workspace, for real', function () {
       () => (settled = true),
     );
     // The node quick pick has the config's node first (suggested): accept it as a person pressing Enter would.
-    while (!settled && Date.now() - t0 < 240_000) {
-      await new Promise((r) => setTimeout(r, 300));
-      if (!settled) await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-    }
-    const returned = await command;
+    const returned = await pressEnterUntilSettled(command, () => settled, t0);
     reportMetric('Reopen in Remote Workspace (workspace up + sync)', Date.now() - t0, 'ms');
     const expected = `vscode-remote://ssh-remote+${p.name}.${p.node}.vendetta/workspaces/${p.name}`;
     assert.equal(returned, expected);
@@ -64,15 +60,84 @@ describe('Reopen Folder in Remote Workspace, for real', function () {
       proxy.includes(`'${bundledProxy}' '--home'`),
       `the ProxyCommand runs the extension's bundled ssh-proxy (${bundledProxy}): ${proxy}`,
     );
-    // ssh runs the ProxyCommand itself through the user's shell, exactly as the file says.
-    const env = { ...process.env, SSH_AUTH_SOCK: '' };
     const t0 = Date.now();
-    const cat = await run(
-      ['ssh', '-F', config, '-o', 'BatchMode=yes', alias, 'cat', `/workspaces/${p.name}/README.md`],
-      env,
-    );
+    const cat = await sshThroughConfig(config, alias, ['cat', `/workspaces/${p.name}/README.md`]);
     reportMetric('ssh through the generated ProxyCommand', Date.now() - t0, 'ms');
     assert.equal(cat.code, 0, cat.stderr);
     assert.equal(cat.stdout, p.readme);
   });
+  it('with two .devcontainer/*/devcontainer.json configs, brings up the one picked, named from its devcontainer.json `name`, and real OpenSSH reaches it', async function () {
+    this.timeout(300_000);
+    const p = info.reopenProject!;
+    const vendettaConfig = join(p.folder, '.vendetta');
+    const devcontainers = join(p.folder, '.devcontainer');
+    // Image-only configs naming the image the nodes already hold: nothing is built or pulled.
+    const names = { one: 'Reopen: Dev Container One', two: 'Reopen: Dev Container Two' };
+    rmSync(vendettaConfig, { recursive: true, force: true });
+    for (const [dir, name] of Object.entries(names)) {
+      mkdirSync(join(devcontainers, dir), { recursive: true });
+      const json = { name, image: 'vendetta/debian:bookworm' };
+      writeFileSync(join(devcontainers, dir, 'devcontainer.json'), JSON.stringify(json, null, 2));
+    }
+    // devcontainer.json names no node: the user's default node is the one the node picker suggests.
+    const settings = vscode.workspace.getConfiguration('vendetta');
+    const previousDefault = settings.inspect<string>('defaultNode')?.globalValue;
+    await settings.update('defaultNode', p.node, vscode.ConfigurationTarget.Global);
+    // The free-text `name`, made a valid workspace name.
+    const chosen = 'reopen-dev-container-one';
+    const other = 'reopen-dev-container-two';
+    const cliEnv = { ...process.env, VENDETTA_HOME: info.home };
+    try {
+      opened = [];
+      const t0 = Date.now();
+      let settled = false;
+      const command = Promise.resolve(
+        vscode.commands.executeCommand<string>('vendetta.reopenInRemoteWorkspace'),
+      ).finally(() => (settled = true));
+      // Enter on the config picker takes its first item (.devcontainer/one/), then on the node picker its suggested node.
+      const returned = await pressEnterUntilSettled(command, () => settled, t0);
+      reportMetric('Reopen in Remote Workspace, devcontainer.json picked of two', Date.now() - t0, 'ms');
+      const expected = `vscode-remote://ssh-remote+${chosen}.${p.node}.vendetta/workspaces/${chosen}`;
+      assert.equal(returned, expected);
+      assert.equal(opened.length, 1);
+      assert.equal(opened[0]!.uri.toString(true), expected);
+
+      const list = await run(['node', info.cli, 'workspace', 'list', '--json'], cliEnv);
+      assert.equal(list.code, 0, list.stderr);
+      const workspaces = (JSON.parse(list.stdout) as Array<{ name: string; node: string }>).map((w) => w.name);
+      assert.ok(workspaces.includes(chosen), `${chosen} is not listed: ${workspaces.join(', ')}`);
+      assert.ok(!workspaces.includes(other), `the config not picked came up too: ${workspaces.join(', ')}`);
+
+      const alias = `${chosen}.${p.node}.vendetta`;
+      const cat = await sshThroughConfig(join(info.home, 'ssh_config'), alias, [
+        'cat',
+        `/workspaces/${chosen}/README.md`,
+      ]);
+      assert.equal(cat.code, 0, cat.stderr);
+      assert.equal(cat.stdout, p.readme);
+    } finally {
+      await settings.update('defaultNode', previousDefault, vscode.ConfigurationTarget.Global);
+      // Removed here, not only by the harness at the end: the suites after see the workspaces they expect.
+      const rm = await run(['node', info.cli, 'workspace', 'rm', chosen, '--node', p.node, '--force'], cliEnv);
+      if (rm.code !== 0) console.log(`      workspace rm ${chosen}: ${rm.stderr.trim()}`);
+      // The folder as the tests before left it.
+      rmSync(devcontainers, { recursive: true, force: true });
+      mkdirSync(vendettaConfig, { recursive: true });
+      writeFileSync(join(vendettaConfig, 'config.yaml'), p.config);
+    }
+  });
 });
+
+/** Presses Enter in whatever quick pick is showing, as a person would, until the command settles; then its result. */
+async function pressEnterUntilSettled<T>(command: Promise<T>, settled: () => boolean, t0: number): Promise<T> {
+  while (!settled() && Date.now() - t0 < 240_000) {
+    await new Promise((r) => setTimeout(r, 300));
+    if (!settled()) await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+  }
+  return command;
+}
+
+/** Real OpenSSH with the generated ssh_config; ssh runs the ProxyCommand itself through the user's shell, exactly as the file says. */
+function sshThroughConfig(config: string, alias: string, argv: string[]) {
+  return run(['ssh', '-F', config, '-o', 'BatchMode=yes', alias, ...argv], { ...process.env, SSH_AUTH_SOCK: '' });
+}
