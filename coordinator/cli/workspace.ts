@@ -58,23 +58,26 @@ const CONFIG_HELP = 'the config file to use when the project has several (e.g. .
 export function registerWorkspaceCommands(program: Command): void {
   const ws = program.command('workspace').description('create, list, start, stop and remove workspaces on nodes');
 
-  addDotfilesOptions(ws.command('up'))
-    .description('create (or start) the workspace of a project folder and send its code; again: only what changed')
-    .argument('[path]', 'project folder (default: the current folder)')
-    .option('--node <node>', "node to run it on (default: the config's node, else local)")
-    .addOption(providerOption())
-    .option('--name <name>', "workspace name (default: the config's name)")
-    .option('--git <url>', 'clone URL[#REF] inside the workspace instead of sending the folder')
-    .option(
-      '--forward',
-      "also forward the config's forwardPorts to 127.0.0.1 here (kept, also across coordinator restarts, until `workspace forward --stop` or `workspace rm`)",
-    )
-    .option('--recreate', RECREATE_HELP)
-    .option(
-      '--overwrite',
-      "send this folder's version even over files changed inside the workspace (listed as replaced)",
-    )
-    .option('--config <file>', CONFIG_HELP)
+  addDotfilesOptions(
+    ws
+      .command('up')
+      .description('create (or start) the workspace of a project folder and send its code; again: only what changed')
+      .argument('[path]', 'project folder (default: the current folder)')
+      .option('--node <node>', "node to run it on (default: the config's node, else local)")
+      .addOption(providerOption())
+      .option('--name <name>', "workspace name (default: the config's name)")
+      .option('--git <url>', 'clone URL[#REF] inside the workspace instead of sending the folder')
+      .option(
+        '--forward',
+        "also forward the config's forwardPorts to 127.0.0.1 here (kept, also across coordinator restarts, until `workspace forward --stop` or `workspace rm`)",
+      )
+      .option('--recreate', RECREATE_HELP)
+      .option(
+        '--overwrite',
+        "send this folder's version even over files changed inside the workspace (listed as replaced)",
+      )
+      .option('--config <file>', CONFIG_HELP),
+  )
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
@@ -228,19 +231,22 @@ export function registerWorkspaceCommands(program: Command): void {
       });
     });
 
-  addDotfilesOptions(program.command('up'))
-    .description('shortcut: `vendetta workspace up` for the current folder (or PATH)')
-    .argument('[path]', 'project folder (default: the current folder)')
-    .option('--node <node>', 'node to run it on')
-    .addOption(providerOption())
-    .option('--name <name>', 'workspace name')
-    .option(
-      '--forward',
-      "also forward the config's forwardPorts to 127.0.0.1 here (kept until `workspace forward --stop` or `workspace rm`)",
-    )
-    .option('--recreate', RECREATE_HELP)
-    .option('--overwrite', "send this folder's version even over files changed inside the workspace")
-    .option('--config <file>', CONFIG_HELP)
+  addDotfilesOptions(
+    program
+      .command('up')
+      .description('shortcut: `vendetta workspace up` for the current folder (or PATH)')
+      .argument('[path]', 'project folder (default: the current folder)')
+      .option('--node <node>', 'node to run it on')
+      .addOption(providerOption())
+      .option('--name <name>', 'workspace name')
+      .option(
+        '--forward',
+        "also forward the config's forwardPorts to 127.0.0.1 here (kept until `workspace forward --stop` or `workspace rm`)",
+      )
+      .option('--recreate', RECREATE_HELP)
+      .option('--overwrite', "send this folder's version even over files changed inside the workspace")
+      .option('--config <file>', CONFIG_HELP),
+  )
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
