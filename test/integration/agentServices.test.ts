@@ -321,7 +321,8 @@ echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
         env: {},
         dependsOn: [],
         restart: 'no',
-        healthcheck: { kind: 'tcp', port: 7071, intervalMs: 200, timeoutMs: 2000, retries: 2, startPeriodMs: 0 },
+        // A long timeout: on a busy machine a check may take seconds, and the test wants the refusal, not a timeout.
+        healthcheck: { kind: 'tcp', port: 7071, intervalMs: 200, timeoutMs: 15_000, retries: 2, startPeriodMs: 0 },
       },
       { name: 'api', command: ['sleep', '600'], env: {}, dependsOn: ['db'], restart: 'no' },
       {
