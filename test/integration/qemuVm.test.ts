@@ -18,6 +18,7 @@ import { nodePortProbe } from '../../agent/services/ports';
 import { WorkspaceManager } from '../../agent/workspaces/manager';
 import { ensureQemuGuest, type QemuGuest } from '../infra/qemuGuest';
 import { requireCommands, requireRoot } from '../infra/sys';
+import { DOTFILES_RAN, dotfilesRepo } from './dotfilesRepo';
 
 const BINARY = 'qemu-system-x86_64';
 
@@ -123,7 +124,9 @@ describe('QEMU workspaces: one booted VM through the agent', function () {
   let info: WorkspaceInfo;
 
   it('up boots the VM, says which accelerator it uses and streams the boot console', async () => {
-    info = await manager.create(spec('vm1'), (_s, _t, m) => progress.push(m));
+    // With dotfiles: the node clones a local repository; they land in the guest as the login user.
+    const dotfiles = { repository: dotfilesRepo(dir) };
+    info = await manager.create(spec('vm1'), (_s, _t, m) => progress.push(m), false, undefined, undefined, dotfiles);
     assert.equal(info.state, 'running');
     assert.ok(
       progress.some((m) => /QEMU uses (TCG, software emulation, about 10× slower than KVM|KVM)/.test(m)),
@@ -137,6 +140,11 @@ describe('QEMU workspaces: one booted VM through the agent', function () {
 
   it('the workspace SSH server presents the pinned host key to the real OpenSSH client', () => {
     assert.equal(ssh(info, 'echo "$GREETING"; hostname').trim(), 'hello from the node\nvm1');
+    assert.equal(
+      ssh(info, `cat ~/${DOTFILES_RAN}`),
+      '/root/dotfiles root\n',
+      'the dotfiles were installed in the guest',
+    );
   });
 
   it('exec runs inside the guest (its own kernel and init), with env, user and working folder', async () => {
