@@ -186,6 +186,11 @@ export interface WorkspaceProvider {
    */
   readonly publishedPortsArrive: 'address' | 'loopback';
   /**
+   * Ports inside the workspace that only the agent itself connects to (QEMU's control SSH): not a
+   * user's activity for the idle watch, not a port a user opened for the port watch.
+   */
+  readonly agentOnlyPorts?: readonly number[];
+  /**
    * Makes the image ready before `create` (Docker: installs Dev Container Features), and says the
    * variables it sets that logins must see too (sshd sessions do not inherit the container's).
    */

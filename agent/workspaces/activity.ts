@@ -193,10 +193,12 @@ export function listeningPorts(sockets: readonly TcpSocket[]): number[] {
 /**
  * Connections into the workspace from outside it: an SSH session, a forwarded port, `exec`
  * (which runs over SSH). Connections between its own processes come from loopback; the ones
- * the engine or the node forwards in come from another address.
+ * the engine or the node forwards in come from another address. The agent's own (agentOnlyPorts:
+ * a VM's control SSH, held open for exec and checks) are not a user's.
  */
-export function outsideConnections(sockets: readonly TcpSocket[]): number {
+export function outsideConnections(sockets: readonly TcpSocket[], agentOnlyPorts: readonly number[] = []): number {
   const listening = new Set(listeningPorts(sockets));
+  for (const p of agentOnlyPorts) listening.delete(p);
   return sockets.filter(
     (s) => s.state === TCP_ESTABLISHED && listening.has(s.localPort) && !isLoopback(s.remoteAddress),
   ).length;

@@ -104,7 +104,7 @@ export class IdleWatch {
     const r = await c.provider.exec(c.providerId, ACTIVITY_PROBE, { user: 'root', timeoutMs: 10_000 });
     const t = now();
     const a = parseActivity(r.stdout);
-    const connections = outsideConnections(a.sockets);
+    const connections = outsideConnections(a.sockets, c.provider.agentOnlyPorts);
     const cpu =
       prev?.cpuUsec !== undefined && a.cpuUsec !== undefined && t > prev.at
         ? (a.cpuUsec - prev.cpuUsec) / 1000 / (t - prev.at)

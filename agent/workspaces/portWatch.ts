@@ -38,10 +38,10 @@ const READ_ARGV = ['sh', '-c', 'cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; ex
 export const PORT_WATCH_INTERVAL_MS = 10_000;
 
 /** Each listening port once, in order; loopback-only when no listener on it is reachable from outside. */
-export function detectedPorts(listeners: readonly Listener[]): DetectedPort[] {
+export function detectedPorts(listeners: readonly Listener[], agentOnlyPorts: readonly number[] = []): DetectedPort[] {
   const byPort = new Map<number, boolean>();
   for (const l of listeners) {
-    if (l.port === SSH_PORT) continue;
+    if (l.port === SSH_PORT || agentOnlyPorts.includes(l.port)) continue;
     byPort.set(l.port, (byPort.get(l.port) ?? true) && l.scope === 'loopback');
   }
   return [...byPort].sort(([a], [b]) => a - b).map(([port, loopbackOnly]) => ({ port, loopbackOnly }));
@@ -100,7 +100,7 @@ export class PortWatch {
     const r = await t.provider.exec(t.providerId, READ_ARGV, { user: 'root', timeoutMs: 10_000 });
     if (!r.stdout.includes('local_address'))
       throw new Error(`no /proc/net/tcp in the workspace (exit ${r.exitCode}: ${r.stderr.trim().slice(0, 200)})`);
-    return detectedPorts(parseProcNetTcp(r.stdout));
+    return detectedPorts(parseProcNetTcp(r.stdout), t.provider.agentOnlyPorts);
   }
 
   private note(p: WorkspaceDetectedPorts): void {

@@ -34,7 +34,7 @@ import { GuestConnection } from './guestSsh';
 import { putGuestFiles, setUpGuest } from './guestSetup';
 import { hostKeyOf, readPending, writePending } from './pendingFiles';
 import { createOverlay } from './qemuImg';
-import { seedImage } from './seed';
+import { CONTROL_GUEST_PORT, seedImage } from './seed';
 import { publishGuestPort } from './hostForward';
 import { bootFailed, missing, requireFile } from './refusals';
 import { endVm, launch, livePid, qmpStatus } from './vmProcess';
@@ -58,6 +58,7 @@ export class QemuProvider implements WorkspaceProvider {
   readonly name = 'qemu' as const;
   /** hostfwd connects to the guest's own address (10.0.2.15), as Docker's proxy does. */
   readonly publishedPortsArrive = 'address' as const;
+  readonly agentOnlyPorts = [CONTROL_GUEST_PORT];
   readonly store: VmStore;
   readonly images: ImageCache;
   private readonly connections = new Map<string, GuestConnection>();

@@ -43,6 +43,8 @@ describe('what a workspace is doing, read from its /proc/net/tcp{,6} and cpu.sta
     // The SSH session from 192.168.0.1 counts; db<->api over loopback and the ::1 client do not,
     // nor does a connection in TIME_WAIT (06).
     assert.equal(outsideConnections(a.sockets), 1);
+    // A port only the agent connects to (a VM's control SSH; here 22 stands in): not a user's session.
+    assert.equal(outsideConnections(a.sockets, [22]), 0);
     assert.equal(a.cpuUsec, 8123456);
   });
 

@@ -33,6 +33,11 @@ describe('the port watch notices ports a dev server opens inside a workspace', (
       { port: 9229, loopbackOnly: false },
     ]);
     assert.deepEqual(detectedPorts(parseProcNetTcp(`${HEADER}\ngarbage\n`)), []);
+    // A port only the agent uses (a VM's control SSH) is not one a user opened.
+    assert.deepEqual(
+      detectedPorts(parseProcNetTcp(`${TCP}\n${TCP6}\n`), [8765, 9229]).map((p) => p.port),
+      [5173],
+    );
   });
 
   describe('polls only while someone listens and tells only changes', () => {
