@@ -79,7 +79,9 @@ export class WorkspaceServices {
     const restart = only ? [this.byName.get(only)!] : this.runners.filter((r) => r.running || r.wanted);
     await this.stopRunners(restart.map((r) => r.spec.name));
     if (gen !== this.generation) return;
-    const targets = this.runners.filter((r) => names.has(r.spec.name) && !r.running);
+    // A run stopped just now has had SIGKILL even when its exec has not said so yet (a slow VM's
+    // SSH channel): it starts again all the same, or a restart would leave it stopped.
+    const targets = this.runners.filter((r) => names.has(r.spec.name) && (!r.running || restart.includes(r)));
     for (const r of targets) r.resetRestarts();
     const hooks = runHooks && !only ? this.pendingHooks() : [];
     if (hooks.length) {

@@ -325,7 +325,7 @@ export class ServiceRunner {
       if (!exited) {
         this.system(`still running after ${graceMs} ms: SIGKILL`);
         await this.sweep('KILL', run.id);
-        await Promise.race([run.done, sleep(5_000)]);
+        await Promise.race([run.done, sleep(Math.min(graceMs, 5_000))]);
       }
     }
     if (this.status.state !== 'stopped')

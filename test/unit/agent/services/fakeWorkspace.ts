@@ -4,6 +4,7 @@
  *   `run`            runs until signalled
  *   `listen <port>`  runs, and listens on 127.0.0.1:<port> after 5 ms
  *   `stubborn`       ignores SIGTERM
+ *   `slowdeath`      ignores SIGTERM, and its end after SIGKILL is reported late
  *   `crash <code>`   prints "boom" on stderr and exits with <code> after 5 ms
  *   `ok` / `fail`    (health checks and hooks) exit 0 / 1 at once, printing their name
  */
@@ -153,8 +154,9 @@ export class FakeWorkspace {
   private signal(p: FakeProc, sig: string): void {
     if (sig === '0') return; // kill -0: only asks whether it lives
     p.signals.push(sig);
-    if (sig === 'TERM' && p.command === 'stubborn') return;
-    setTimeout(() => p.exit(sig === 'KILL' ? 137 : 143), 2);
+    if (sig === 'TERM' && (p.command === 'stubborn' || p.command === 'slowdeath')) return;
+    // slowdeath: its end is reported long after SIGKILL (an exec channel of a slow VM).
+    setTimeout(() => p.exit(sig === 'KILL' ? 137 : 143), p.command === 'slowdeath' ? 600 : 2);
   }
 }
 

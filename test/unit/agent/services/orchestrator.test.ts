@@ -98,6 +98,22 @@ describe('agent services: a workspace orchestrator', () => {
     assert.ok(Date.now() - t0 >= 140, `unhealthy after ${Date.now() - t0} ms, inside the start period`);
   });
 
+  it('restarts a service that needed SIGKILL even when its end is reported late (a slow VM)', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('api', 'slowdeath')]);
+    live.push(orch);
+    await orch.start();
+    await until('api running', () => state('api').state === 'running');
+    await orch.start('api');
+    await until(
+      'api started again',
+      () => ws.linesOf('api', 'system').filter((l) => l.startsWith('starting:')).length === 2,
+    );
+    await new Promise((r) => setTimeout(r, 700)); // the first run's late end arrives meanwhile
+    await until('api running again', () => state('api').state === 'running');
+    assert.equal(ws.running('slowdeath').length, 1, 'one api process');
+  });
+
   it('restarts a crashing service with exponential backoff, then reports a crash loop', async () => {
     const ws = new FakeWorkspace();
     const { orch, state } = make(ws, [svc('crashy', 'crash 3', { restart: 'on-failure' })]);
