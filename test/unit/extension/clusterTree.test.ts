@@ -97,7 +97,10 @@ describe('the Remote Nodes tree shows the members of a clustered LXD under its n
       ],
     );
     assert.equal(members[0]!.description, 'online · database-leader, database · 0 instances');
-    assert.match(members[1]!.description!, /^offline · No heartbeat for 20\.\d+s \(2026-12-05 [^)]+\) · database · 1 instance$/);
+    assert.match(
+      members[1]!.description!,
+      /^offline · No heartbeat for 20\.\d+s \(2026-12-05 [^)]+\) · database · 1 instance$/,
+    );
     assert.match(members[1]!.tooltip, /^- workspaces here: shop \(error\)$/m);
     assert.match(members[0]!.tooltip, /^- workspaces here: blog \(running\)$/m);
     assert.match(members[2]!.tooltip, /^- workspaces here: none$/m);
