@@ -41,6 +41,8 @@ const PACKAGES = [
   'isc-dhcp-client',
   'busybox',
   'procps',
+  // The services of the shared lifecycle project (examples/hello) are plain Node.js.
+  'nodejs',
   'linux-image-amd64',
   'initramfs-tools',
   'zstd',

@@ -1,5 +1,5 @@
 /**
- * The providers the shared lifecycle suite (lifecycle.test.ts) runs against, one row each: how to
+ * The providers the shared lifecycle suite (lifecycleSuite.ts) runs against, one row each: how to
  * get a local node with that engine in a network namespace of its own, the config section that
  * selects it, and what the suite needs to see or do behind vendetta's back (list the engine's
  * workspaces, delete one, stop and start the engine). A new provider adds a row, not a suite.
@@ -17,6 +17,8 @@ export interface EngineWorkspace {
 }
 
 export interface ProviderEnv extends Pick<WorkspaceEnv, 'h' | 'cli' | 'run' | 'ssh'> {
+  /** The config lines that select the provider and its image. */
+  configYaml: string;
   /** argv prefix entering the node's network namespace. */
   nsenter: string[];
   /** Env the CLI (and so the local agent) gets, to find the engine. */
@@ -30,20 +32,39 @@ export interface ProviderEnv extends Pick<WorkspaceEnv, 'h' | 'cli' | 'run' | 's
    * absent where the test infra cannot restart the engine in place (a private dockerd).
    */
   engineRestart?: { stop(): Promise<void>; start(): Promise<void> };
+  /** The one node process a workspace is (a VM's QEMU), where there is such a process. */
+  enginePid?(workspace: string): number | undefined;
+  /** Kills that process behind vendetta's back and waits until it is gone. */
+  killEngineProcess?(workspace: string): Promise<void>;
   cleanup(): Promise<void>;
 }
 
 export interface LifecycleProvider {
-  name: 'docker' | 'lxc';
-  /** The config lines that select the provider and its image. */
-  configYaml: string;
+  name: 'docker' | 'lxc' | 'qemu';
+  /** How long an `up` or `start` (a container start, or a VM boot to its services) may take. */
+  bootMs: number;
+  /**
+   * Each boot costs minutes (a VM under TCG): the row boots twice in all (lifecycleVm.ts) instead
+   * of once per restart case, and proves there what a VM adds.
+   */
+  scarceBoots?: boolean;
+  /** Node commands the row needs beyond the engine its setup starts. */
+  commands?: string[];
+  /**
+   * The one change to the shared project beyond its provider section, where the engine is much
+   * slower than a container (a VM under TCG), with why.
+   */
+  adaptProject?(configText: string): string;
+  /** What `up` must tell the user on this provider while it boots (its progress, on stderr). */
+  upSays?: RegExp[];
   setup(): Promise<ProviderEnv>;
 }
 
-const lxc: LifecycleProvider = {
+export const LXC_ROW: LifecycleProvider = {
   name: 'lxc',
-  configYaml: `provider: lxc\nlxc:\n  image: ${TEST_LXD_IMAGE}\n  cpus: 1\n  memory: 512m\n  config: { security.nesting: "true" }\n`,
+  bootMs: 280_000,
   async setup() {
+    const configYaml = `provider: lxc\nlxc:\n  image: ${TEST_LXD_IMAGE}\n  cpus: 1\n  memory: 512m\n  config: { security.nesting: "true" }\n`;
     const h = createCliHome();
     const lxd = await startLxd().catch(async (err: unknown) => {
       await h.cleanup();
@@ -52,6 +73,7 @@ const lxc: LifecycleProvider = {
     const env = { LXD_DIR: lxd.dir, LXD_CONF: lxd.env.LXD_CONF! };
     return {
       h,
+      configYaml,
       nsenter: lxd.nsenter,
       env,
       ...commandsIn(h, lxd.nsenter, env),
@@ -86,10 +108,11 @@ const lxc: LifecycleProvider = {
   },
 };
 
-const docker: LifecycleProvider = {
+export const DOCKER_ROW: LifecycleProvider = {
   name: 'docker',
-  configYaml: `provider: docker\ndocker:\n  image: ${TEST_IMAGE}\n  cpus: 1\n  memory: 512m\n`,
+  bootMs: 280_000,
   async setup() {
+    const configYaml = `provider: docker\ndocker:\n  image: ${TEST_IMAGE}\n  cpus: 1\n  memory: 512m\n`;
     const h = createCliHome();
     try {
       const d = await startDockerd({ dir: join(h.dir, 'dockerd'), ownNetns: true, bip: '10.79.212.1/24' });
@@ -107,6 +130,7 @@ const docker: LifecycleProvider = {
         ).value as Array<{ Id: string; State: string; Labels: Record<string, string> }>;
       return {
         h,
+        configYaml,
         nsenter: d.nsenter,
         env,
         ...commandsIn(h, d.nsenter, env),
@@ -137,5 +161,3 @@ const docker: LifecycleProvider = {
     }
   },
 };
-
-export const LIFECYCLE_PROVIDERS: readonly LifecycleProvider[] = [docker, lxc];
