@@ -1,25 +1,31 @@
 /**
- * QEMU workspace benchmark: `up` of a QEMU workspace until its SSH server lets the real OpenSSH
- * client in (the agent's WorkspaceManager and QemuProvider, in this process), beside a raw
- * `qemu-system-x86_64` boot of the same guest image with a seed of the same kind (the same
- * host key and control login from cloud-init) and the same accelerator, until its first SSH
- * login — in the same run, alternating. One sample each: a TCG boot takes about a minute.
+ * QEMU workspace benchmark, through the built CLI on the local node and the real OpenSSH client:
+ * - qemu-workspace-up-to-ssh-login: from the start of `workspace up` of examples/hello to the first
+ *   `ssh <alias> true` that works through the generated config (tried every 500 ms), beside a raw `qemu-system-x86_64` boot of the
+ *   same guest image with a seed of the same kind (a host key and a login key from cloud-init), the
+ *   same accelerator (what `accel: auto` picks here), CPUs and memory, until its first SSH login. In
+ *   the same run, one sample each: a TCG boot takes minutes. The workspace also gets its project
+ *   folder synced and shared (9p), its SSH server set up in the guest and a pinned host key.
+ * - qemu-agent-daemon-rss: the local agent daemon's RSS once that `up` is done (the VM running,
+ *   examples/hello's three services up and checked in it), beside the same daemon before the `up`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nullLogger } from '../../agent/log/logger';
+import { chooseAccel } from '../../agent/providers/qemu/accel';
 import { emulatorArgv } from '../../agent/providers/qemu/argv';
-import { QemuProvider } from '../../agent/providers/qemu/provider';
 import { seedImage } from '../../agent/providers/qemu/seed';
 import { endVm, launch } from '../../agent/providers/qemu/vmProcess';
 import { nodePortProbe } from '../../agent/services/ports';
 import { generateHostKey } from '../../agent/workspaces/hostKey';
-import { WorkspaceManager } from '../../agent/workspaces/manager';
 import { ensureQemuGuest, type QemuGuest } from '../infra/qemuGuest';
 import { commandExists } from '../infra/sys';
+import { createCliHome } from '../integration/coordinatorHarness';
+import { endHomeVms, QEMU_CONFIG, QEMU_ROW } from '../integration/lifecycleQemu';
+import { helloFor } from '../integration/lifecycleRun';
+import { commandsIn } from '../integration/workspaceHarness';
 import { result, type Benchmark } from './harness';
+import { must } from './workspaces';
 
 const BINARY = 'qemu-system-x86_64';
 
@@ -50,7 +56,7 @@ function sshLogin(port: number, key: string, knownHosts: string): boolean {
 }
 
 /** The raw boot: overlay, seed, `qemu-system … -daemonize`, then ssh until a login works. */
-async function rawBoot(guest: QemuGuest, dir: string, clientKey: string): Promise<number> {
+async function rawBoot(guest: QemuGuest, dir: string, accel: 'kvm' | 'tcg', clientKey: string): Promise<number> {
   const vm = join(dir, 'raw');
   rmSync(vm, { recursive: true, force: true });
   mkdirSync(vm, { recursive: true });
@@ -66,7 +72,7 @@ async function rawBoot(guest: QemuGuest, dir: string, clientKey: string): Promis
   const argv = emulatorArgv({
     dir: vm,
     name: 'raw',
-    accel: 'tcg',
+    accel,
     boot: { cpus: 2, memoryMiB: 1024, kernel: guest.kernel, initrd: guest.initrd, append: guest.append },
     ports,
     nodeFolder: dir,
@@ -95,47 +101,48 @@ export const qemuUp: Benchmark = {
   },
   async run() {
     const guest = await ensureQemuGuest();
-    const dir = mkdtempSync(join(tmpdir(), 'vendetta-qemu-bench-'));
-    const home = join(dir, 'agent');
-    mkdirSync(join(home, 'state'), { recursive: true });
-    const clientKey = join(dir, 'id_ed25519');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
-    const provider = new QemuProvider({ root: join(home, 'qemu'), binary: BINARY });
-    const manager = new WorkspaceManager({
-      home,
-      stateDir: join(home, 'state'),
-      logger: nullLogger,
-      providers: () => provider,
-      sshReadyTimeoutMs: 120_000,
-    });
-    const rssMiB = (): number =>
-      Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
+    const choice = await chooseAccel('auto', BINARY);
+    if ('error' in choice) throw new Error(choice.error);
+    const h = createCliHome();
+    const env = commandsIn(h, [], {});
+    const daemonRssMiB = (): number => {
+      const { pid } = JSON.parse(readFileSync(join(h.home, 'local-agent', 'daemon.pid'), 'utf8')) as { pid: number };
+      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    };
     try {
-      const idleRss = rssMiB();
-      const raw = await rawBoot(guest, dir, clientKey);
+      const clientKey = join(h.dir, 'raw_ed25519');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
+      // examples/hello with its three services; ssh-ready is the first login while `up` runs (its ssh_config
+      // block is written before the code sync and the services, which `up` then waits for).
+      const project = helloFor(h.dir, QEMU_CONFIG(guest), (text) => QEMU_ROW.adaptProject!(text));
+      // The coordinator and the local agent start once, outside the samples.
+      must(await env.cli(['node', 'status']), 'node status');
+      const idleRss = daemonRssMiB();
+
+      const raw = await rawBoot(guest, h.dir, choice.accel, clientKey);
       const t0 = Date.now();
-      const info = await manager.create({
-        name: 'bench',
-        provider: 'qemu',
-        qemu: {
-          image: guest.image,
-          kernel: guest.kernel,
-          initrd: guest.initrd,
-          append: guest.append,
-          accel: 'tcg',
-          cpus: 2,
-          memoryBytes: 1024 ** 3,
-        },
-        env: {},
-        user: 'root',
-        workspaceFolder: '/workspaces/bench',
-        authorizedKeys: [readFileSync(`${clientKey}.pub`, 'utf8').trim()],
-      });
-      const known = join(dir, 'known_hosts');
-      writeFileSync(known, `[127.0.0.1]:${info.ssh!.port} ${info.ssh!.hostKey.publicKey}\n`);
-      while (!sshLogin(info.ssh!.port, clientKey, known)) await new Promise((r) => setTimeout(r, 200));
-      const ours = Date.now() - t0;
-      const rss = rssMiB();
+      const up = env.cli(['workspace', 'up', project], { timeoutMs: 900_000 });
+      let upDone = false;
+      void up.finally(() => (upDone = true));
+      let ours: number | undefined;
+      while (ours === undefined && !upDone) {
+        if ((await env.ssh('hello.local.vendetta', ['true'])).code === 0) ours = Date.now() - t0;
+        else await new Promise((r) => setTimeout(r, 500));
+      }
+      must(await up, 'workspace up');
+      const healthy = Date.now() - t0;
+      if (ours === undefined) {
+        must(await env.ssh('hello.local.vendetta', ['true']), 'ssh');
+        ours = Date.now() - t0;
+      }
+      const services = must(await env.cli(['workspace', 'status', 'hello', '--json']), 'status');
+      const states = (JSON.parse(services.stdout) as { services?: Array<{ state: string }> }).services?.map(
+        (s) => s.state,
+      );
+      if (states?.join() !== 'healthy,healthy,healthy')
+        throw new Error(`the services are not all healthy: ${states?.join()}`);
+      const rss = daemonRssMiB();
+      const accel = choice.accel === 'kvm' ? 'KVM' : 'TCG (no usable KVM here)';
       return [
         result(
           'qemu-workspace-up-to-ssh-login',
@@ -144,22 +151,22 @@ export const qemuUp: Benchmark = {
           'raw-qemu-system-boot-to-ssh-login',
           raw / 1000,
           1.2,
-          'TCG here (no usable KVM); same guest image, seed kind, accelerator, CPUs and memory',
+          `one sample each, same run; ${accel}; same guest image, seed kind, CPUs (2) and memory (1 GiB); up went on to its three services healthy at ${(healthy / 1000).toFixed(1)} s`,
         ),
         result(
-          'qemu-agent-rss-one-vm',
+          'qemu-agent-daemon-rss',
           rss,
           'MiB',
-          'same-process-before-up',
+          'agent-daemon-rss-before-up',
           idleRss,
           null,
-          "RSS of the process running the agent code (WorkspaceManager + QemuProvider) with one VM up and its held SSH connection; the VM itself is QEMU's process",
+          "the local agent daemon with one VM running and examples/hello's three services up and checked; the VM is QEMU's own process",
         ),
       ];
     } finally {
-      await manager.remove('bench', true).catch(() => undefined);
-      provider.close();
-      rmSync(dir, { recursive: true, force: true });
+      await env.cli(['workspace', 'rm', 'hello', '--force'], { timeoutMs: 300_000 }).catch(() => undefined);
+      await endHomeVms(h.home);
+      await h.cleanup();
     }
   },
 };
