@@ -40,8 +40,8 @@ export function lifecycleSuite(provider: LifecycleProvider): void {
     it('up starts db, api, web in order behind their health checks; ssh through the generated config reads a project file', async function () {
       this.timeout(provider.bootMs + 20_000);
       const { env } = t;
-      // With dotfiles (a local repository the node clones): installed as the login user (Docker and LXD; not yet tried on QEMU).
-      const dotfiles = provider.scarceBoots ? [] : ['--dotfiles', dotfilesRepo(env.h.dir)];
+      // With dotfiles (a local repository the node clones): installed as the login user.
+      const dotfiles = ['--dotfiles', dotfilesRepo(env.h.dir)];
       const up = await env.cli(['workspace', 'up', t.project, '--json', ...dotfiles], { timeoutMs: provider.bootMs });
       const r = parse<WorkspaceUpResult>(up, 'workspace up');
       t.numbers.upToHealthyMs = up.ms;
@@ -63,9 +63,17 @@ export function lifecycleSuite(provider: LifecycleProvider): void {
         at('api', 'startedAt') >= at('db', 'healthyAt') && at('web', 'startedAt') >= at('api', 'healthyAt'),
         'each starts after its dependency is healthy',
       );
-      const cat = await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/README.md']);
+      const cat = await env.ssh('hello.local.vendetta', [
+        'cat',
+        '/workspaces/hello/README.md',
+        `/root/${DOTFILES_RAN}`,
+      ]);
       assert.equal(cat.code, 0, cat.stderr);
-      assert.equal(cat.stdout, README);
+      assert.equal(
+        cat.stdout,
+        `${README}/root/dotfiles root\n`,
+        'the project file, then the dotfiles install script ran',
+      );
       // One word: OpenSSH joins the words of a command with spaces for the remote shell.
       const made = await env.ssh('hello.local.vendetta', ['echo from-inside > /workspaces/hello/inside.txt']);
       assert.equal(made.code, 0, made.stderr);
