@@ -28,7 +28,10 @@ export function vmRunningCases(t: LifecycleRun): void {
     const sftp = await env.run(['sftp', '-F', config, '-o', 'BatchMode=yes', '-b', batch, 'hello.local.vendetta']);
     assert.equal(sftp.code, 0, sftp.stderr);
     assert.equal(readFileSync(got, 'utf8'), README);
-    assert.equal((await env.ssh('hello.local.vendetta', ['cat /workspaces/hello/sftp-sent.txt'])).stdout, 'over sftp\n');
+    assert.equal(
+      (await env.ssh('hello.local.vendetta', ['cat /workspaces/hello/sftp-sent.txt'])).stdout,
+      'over sftp\n',
+    );
 
     const free = await env.run([
       process.execPath,
