@@ -27,7 +27,8 @@ describe('docker workspaces: images built on the node, commands inside', functio
   let pub: string;
 
   before(async function () {
-    this.timeout(300_000);
+    // Importing the cached Debian image into a fresh engine takes minutes when other files load the machine.
+    this.timeout(600_000);
     requireRoot(this, 'the Docker build and exec suite');
     requireCommands(this, 'the Docker build and exec suite', ['dockerd', 'nsenter', 'ssh-keygen', 'debootstrap']);
     buildBundles();

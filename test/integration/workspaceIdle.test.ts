@@ -115,7 +115,7 @@ describe('idleTimeout: the node stops a workspace nobody uses, and not one in us
 
   it('does not stop it while a forwarded connection to a service port is open', async () => {
     // A session wakes it and holds it while the forwarded connection is opened; then it ends.
-    const session = env.ssh('idle.local.vendetta', ['sleep', String(IDLE_S * 3)], { timeoutMs: 120_000 });
+    const session = env.ssh('idle.local.vendetta', ['sleep', String(IDLE_S * 6)], { timeoutMs: 180_000 });
     await waitUntil(running, 60_000, 'the workspace to start for the session');
     let port: number | undefined;
     await waitUntil(
@@ -127,14 +127,23 @@ describe('idleTimeout: the node stops a workspace nobody uses, and not one in us
       60_000,
       'the echo service to run',
     );
-    // A connection to the service's port on the node, held open, as a forward holds it.
-    const held = env.run(['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}; sleep ${IDLE_S * 6}`], {
-      timeoutMs: 120_000,
-    });
+    // A connection to the service's port on the node, held open, as a forward holds it. "running" is
+    // the process started, maybe not yet listening (no health check), and the engine's port proxy
+    // accepts before it reaches the service: only an echoed line proves the connection is through.
+    const hold = [
+      'for i in $(seq 30); do',
+      `  exec 3<>/dev/tcp/127.0.0.1/${port} && echo through >&3 && read -t 5 -r line <&3 && [ "$line" = through ] && break`,
+      '  exec 3<&-; sleep 1',
+      'done',
+      '[ "$line" = through ] || exit 9',
+      `sleep ${IDLE_S * 9}`,
+    ].join('\n');
+    const held = env.run(['bash', '-c', hold], { timeoutMs: 180_000 });
     assert.equal((await session).code, 0);
     await sleep(IDLE_S * 2 * 1000);
     assert.ok(await running(), 'a forwarded connection keeps it running');
-    assert.equal((await held).code, 0);
+    const h = await held;
+    assert.equal(h.code, 0, `the held connection never echoed: ${h.stderr}`);
     await waitUntil(
       async () => (await summary()).stopped?.reason === 'idle',
       60_000,
