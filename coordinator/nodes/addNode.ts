@@ -64,27 +64,29 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
     ctx.progress(step, of, message);
   };
 
-  progress(1, total, `Checking the host key of ${node.host}:${node.port}…`);
-  const hostKey = await ssh.probeHostKey(node.host, node.port).catch((err: unknown) => {
-    throw notReached(withNode(err, node.name), node);
-  });
-  const pinned = ssh.lookupPin(node.host, node.port);
-  const mustPin = decideHostKey(input, hostKey, pinned);
-
-  progress(2, total, 'Preparing the SSH key…');
-  const identity = await ssh.ensureIdentity(node.identity);
-
+  const checking = `Checking the host key of ${node.host}:${node.port}…`;
+  let hostKey: HostKey | undefined;
   let undoPin: (() => Promise<void>) | undefined;
-  if (mustPin) {
-    await ssh.pin(node.host, node.port, hostKey);
+  /** Pins what decideHostKey accepts, remembering how to undo it. */
+  const accept = async (presented: HostKey) => {
+    const pinned = ssh.lookupPin(node.host, node.port);
+    const mustPin = decideHostKey(input, presented, pinned);
+    hostKey = presented;
+    if (!mustPin) return;
+    await ssh.pin(node.host, node.port, presented);
     undoPin = pinned ? () => ssh.pin(node.host, node.port, pinned) : () => ssh.unpin(node.host, node.port);
-  }
-  const saved: ResolvedNode = { ...node, hostKey: normalize(hostKey.fingerprint) };
+  };
+
+  let identity: IdentityInfo | undefined;
   let client: AgentClient | undefined;
   try {
     let info: NodeInfo | undefined;
     if (input.install) {
-      progress(3, total, 'Installing and starting the agent…');
+      // The key exchange of the connection that installs the agent shows the host key: it is
+      // decided (and pinned) there, before authentication, instead of on a connection of its own.
+      progress(1, total, 'Preparing the SSH key…');
+      identity = await ssh.ensureIdentity(node.identity);
+      progress(2, total, checking);
       client = ssh.createAgentClient(
         {
           name: node.name,
@@ -96,12 +98,29 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
         {
           install: true,
           ...(input.runtime ? { runtime: input.runtime } : {}),
+          checkHostKey: async (presented) => {
+            await accept(presented);
+            progress(3, total, 'Installing and starting the agent…');
+          },
           onStatus: (message) => progress(3, total, message),
         },
       );
-      await client.connect();
+      await client.connect().catch((err: unknown) => {
+        throw hostKey ? err : notReached(withNode(err, node.name), node);
+      });
       info = checkNodeInfo(await client.request(GetNodeInfo), node.name);
+    } else {
+      // Nothing to install: reading the key is the only connection.
+      progress(1, total, checking);
+      const presented = await ssh.probeHostKey(node.host, node.port).catch((err: unknown) => {
+        throw notReached(withNode(err, node.name), node);
+      });
+      await accept(presented);
+      progress(2, total, 'Preparing the SSH key…');
+      identity = await ssh.ensureIdentity(node.identity);
     }
+    if (!hostKey) throw new VendettaError('INTERNAL', `The host key of ${node.name} was never checked`);
+    const saved: ResolvedNode = { ...node, hostKey: normalize(hostKey.fingerprint) };
     // Remembered, so that a later connect may upload it again without asking.
     const runtimeProvided = client?.runtimeProvided;
     if (runtimeProvided) saved.runtime = runtimeProvided.how;
@@ -114,7 +133,8 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
       await undoPin().catch((e: unknown) =>
         log.warn('could not restore known_hosts after a failed add', { node: node.name, err: e }),
       );
-    throw explainAuth(withNode(err, node.name), identity, node);
+    const e = withNode(err, node.name);
+    throw identity ? explainAuth(e, identity, node) : e;
   }
 }
 

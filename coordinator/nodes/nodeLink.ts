@@ -6,7 +6,7 @@ import type { Client } from 'ssh2';
 import type { VendettaError } from '../errors';
 import type { HomePaths } from '../home';
 import type { Logger } from '../log';
-import { openSsh } from '../ssh/connect';
+import { openSsh, type OpenSshOptions } from '../ssh/connect';
 import type { SshNodeTarget } from '../ssh/target';
 
 export interface NodeLink {
@@ -24,6 +24,8 @@ export interface NodeLinkOptions {
   /** SSH keep-alive interval (default 5 s); the link is dead after `keepaliveCountMax` (2) more unanswered. */
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
+  /** In place of the pin check (openSsh's option of that name). */
+  checkHostKey?: OpenSshOptions['checkHostKey'];
   /** The error a lost link carries (NODE_UNREACHABLE, worded by the client). */
   unreachable(why: string, cause?: unknown): VendettaError;
   /** The connection closed; `link.lost` says why. */
@@ -39,6 +41,7 @@ export async function openNodeLink(target: SshNodeTarget, opts: NodeLinkOptions)
     timeoutMs: opts.connectTimeoutMs,
     keepaliveIntervalMs: keepaliveInterval,
     keepaliveCountMax,
+    ...(opts.checkHostKey ? { checkHostKey: opts.checkHostKey } : {}),
   });
   const link: NodeLink = { ssh: client };
   let reason: VendettaError | undefined;

@@ -18,6 +18,7 @@ import { exitStatus, openExec } from '../ssh/exec';
 import { readLocalBundle } from '../ssh/localBundle';
 import type { ProvidedRuntime, RuntimeChoice } from '../ssh/provideRuntime';
 import { shellCommand } from '../ssh/shellQuote';
+import type { PinnedKey } from '../ssh/knownHosts';
 import type { SshNodeTarget } from '../ssh/target';
 import {
   agentRequest,
@@ -48,6 +49,11 @@ export interface SshAgentClientOptions {
   runtime?: RuntimeChoice;
   /** Progress lines of a runtime install (`node add` prints them). */
   onStatus?: (message: string) => void;
+  /**
+   * Decides on the host key of the first connection instead of the pin (`node add`, which pins
+   * what it accepts); every later connection checks the pin as usual. Throws to refuse.
+   */
+  checkHostKey?: (offered: PinnedKey) => Promise<void>;
   /** TCP + SSH handshake + auth (default 15 s). */
   connectTimeoutMs?: number;
   backoff?: BackoffOptions;
@@ -110,6 +116,8 @@ export class SshAgentClient implements AgentClient {
   private readonly listeners = new Set<(state: LinkState, error?: VendettaError) => void>();
   private readonly notifications = new NotificationFanout();
   private readonly endpoints: AgentEndpoints;
+  /** opts.checkHostKey until a connection succeeded with it; the pin decides afterwards. */
+  private checkHostKey: SshAgentClientOptions['checkHostKey'];
 
   constructor(
     readonly target: SshNodeTarget,
@@ -118,6 +126,7 @@ export class SshAgentClient implements AgentClient {
     this.nodeName = target.name;
     this.endpoints = new AgentEndpoints(endpointsFile(opts.paths));
     this.retries = new RetrySchedule(opts.backoff);
+    this.checkHostKey = opts.checkHostKey;
   }
 
   get state(): LinkState {
@@ -319,7 +328,9 @@ export class SshAgentClient implements AgentClient {
       keepaliveCountMax: this.opts.keepaliveCountMax,
       unreachable: (why, cause) => this.unreachable(why, cause),
       onClose: (closed) => this.linkClosed(closed),
+      ...(this.checkHostKey ? { checkHostKey: this.checkHostKey } : {}),
     });
+    this.checkHostKey = undefined;
     this.stats.sshConnects++;
     if (this.closed) {
       link.ssh.end();

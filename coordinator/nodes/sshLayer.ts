@@ -28,6 +28,8 @@ export interface AgentClientOptions {
   /** When the node has no usable Node.js: the user's choice (absent: fail with the offers). */
   runtime?: RuntimeChoice;
   onStatus?: (message: string) => void;
+  /** Decides on the first connection's host key instead of the pin; throws to refuse (`node add`). */
+  checkHostKey?: (offered: HostKey) => Promise<void>;
 }
 
 export interface SshLayer {

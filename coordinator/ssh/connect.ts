@@ -4,7 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import { Client, type Algorithms, type ConnectConfig } from 'ssh2';
-import { VendettaError } from '../errors';
+import { toVendettaError, VendettaError } from '../errors';
 import type { HomePaths } from '../home';
 import type { Logger } from '../log';
 import { fingerprintOf, hostKeyAlgorithmsFor, keyTypeOf } from './fingerprint';
@@ -59,6 +59,12 @@ export interface OpenSshOptions {
   timeoutMs?: number;
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
+  /**
+   * Decides on the offered host key in place of the pin check (`node add`: trust on first use, a
+   * given fingerprint, a deliberate replacement), so the key is learnt on the connection that is
+   * then used instead of on one opened only to read it. Throws (a VendettaError) to refuse.
+   */
+  checkHostKey?: (offered: PinnedKey) => Promise<void>;
   /** Reached each step; `node test` times them. */
   onPhase?: (phase: 'tcp' | 'hostKey' | 'auth', detail: { address?: string; hostKey?: PinnedKey }) => void;
 }
@@ -150,7 +156,7 @@ export async function openSsh(target: SshNodeTarget, opts: OpenSshOptions): Prom
     readyTimeout: Math.max(1_000, deadline - Date.now()),
     keepaliveInterval: opts.keepaliveIntervalMs ?? 5_000,
     keepaliveCountMax: opts.keepaliveCountMax ?? 2,
-    hostVerifier: (key: Buffer) => {
+    hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
       try {
         offered = describe(key);
       } catch (err) {
@@ -158,13 +164,24 @@ export async function openSsh(target: SshNodeTarget, opts: OpenSshOptions): Prom
           node: target.name,
           cause: err,
         });
-        return false;
+        return verify(false);
       }
-      if (!pinned) verdict = hostKeyUnconfirmed(target, offered);
-      else if (!pinned.key.equals(key)) verdict = hostKeyMismatch(target, pinned, offered);
-      if (verdict) return false;
-      opts.onPhase?.('hostKey', { hostKey: offered });
-      return true;
+      const presented = offered;
+      const accepted = () => {
+        opts.onPhase?.('hostKey', { hostKey: presented });
+        verify(true);
+      };
+      if (opts.checkHostKey) {
+        opts.checkHostKey(presented).then(accepted, (err: unknown) => {
+          verdict = toVendettaError(err);
+          verify(false);
+        });
+        return;
+      }
+      if (!pinned) verdict = hostKeyUnconfirmed(target, presented);
+      else if (!pinned.key.equals(key)) verdict = hostKeyMismatch(target, pinned, presented);
+      if (verdict) return verify(false);
+      accepted();
     },
   };
 

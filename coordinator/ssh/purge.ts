@@ -6,6 +6,7 @@ import { Shutdown } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { agentBundlePath, type HomePaths } from '../home';
 import type { Logger } from '../log';
+import { AgentEndpoints, endpointKey, endpointsFile } from '../nodes/agentEndpoints';
 import { attachAgent, stopPid } from './agentAttach';
 import { openSsh } from './connect';
 import { execCollect } from './exec';
@@ -39,6 +40,8 @@ export async function purgeAgent(
         },
       );
     }
+    // Its socket went with it: the next connect would try it first, for nothing.
+    new AgentEndpoints(endpointsFile(opts.paths)).set(endpointKey(target), undefined);
     opts.log.info('purge: agent removed', { node });
   } finally {
     client.end();

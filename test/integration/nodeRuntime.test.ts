@@ -79,11 +79,15 @@ describe('Nodes without Node.js: `node add` brings the agent a runtime, with con
     assert.equal(existsSync(join(n.home, '.vendetta-agent')), false, 'nothing was put on the node');
   });
 
-  it("--install-runtime upload: the coordinator's Node.js is uploaded, verified, and the agent runs on it", async function () {
+  it("--install-runtime upload: the coordinator's Node.js is uploaded, verified, and the agent runs on it, all on one SSH connection", async function () {
     this.timeout(120_000);
     const n = s.net.nodes[0]!;
+    /** TCP connections the node's sshd accepted so far (its log says so for each). */
+    const connections = () => readFileSync(n.sshdLog, 'utf8').match(/^Connection from /gm)?.length ?? 0;
+    const before = connections();
     const r = await add(0, ['--install-runtime', 'upload', '--json']);
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(connections() - before, 1, 'the host key is checked on the connection that installs');
     const out = JSON.parse(r.stdout) as {
       node: { status: string; runtime?: { source: string; path: string; version: string } };
       runtimeInstalled?: { how: string; version: string; path: string };
@@ -107,6 +111,14 @@ describe('Nodes without Node.js: `node add` brings the agent a runtime, with con
     const table = await h.run(['node', 'status', n.name]);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, new RegExp(`${process.version.replace(/\./g, '\\.')} \\(uploaded\\)`));
+
+    // A purge takes the daemon's socket away: the next connect must not try it first.
+    const endpoints = join(h.home, 'state', 'agent-endpoints.json');
+    assert.match(readFileSync(endpoints, 'utf8'), new RegExp(n.host.replace(/\./g, '\\.')));
+    const purge = await h.run(['node', 'remove', n.name, '--purge', '--yes']);
+    assert.equal(purge.code, 0, purge.stderr);
+    assert.equal(existsSync(runtimeDir(0)), false, 'the uploaded runtime went with the agent');
+    assert.doesNotMatch(readFileSync(endpoints, 'utf8'), new RegExp(n.host.replace(/\./g, '\\.')));
   });
 
   for (const [i, what, reason] of [

@@ -5,7 +5,13 @@ import { VendettaError } from '../../../coordinator/errors';
 import type { Logger } from '../../../coordinator/log';
 import type { Duplex } from 'node:stream';
 import type { AgentClient, AgentCommand, Disposable, LinkState } from '../../../coordinator/nodes/agentClient';
-import type { HostKey, IdentityInfo, SshLayer, SshNodeTarget } from '../../../coordinator/nodes/sshLayer';
+import type {
+  AgentClientOptions,
+  HostKey,
+  IdentityInfo,
+  SshLayer,
+  SshNodeTarget,
+} from '../../../coordinator/nodes/sshLayer';
 import type { PrepareProvider, TestStep } from '../../../coordinator/protocol';
 import type { PrepareOutcome } from '../../../coordinator/ssh/prepare';
 
@@ -57,6 +63,8 @@ export class FakeAgentClient implements AgentClient {
   constructor(
     readonly nodeName: string,
     public behaviour: Behaviour = 'ok',
+    /** Like the real client's: the first connection's host key goes to it instead of the pin. */
+    private checkHostKey?: { presented: () => HostKey | undefined; check: (k: HostKey) => Promise<void> },
   ) {}
 
   async connect(): Promise<InitializeResult> {
@@ -64,6 +72,14 @@ export class FakeAgentClient implements AgentClient {
     this.connects++;
     this.set('connecting');
     if (this.behaviour === 'hang') return new Promise(() => undefined);
+    const first = this.checkHostKey;
+    if (first && this.behaviour !== 'down') {
+      const k = first.presented();
+      if (!k)
+        throw new VendettaError('NODE_UNREACHABLE', `Cannot reach ${this.nodeName}`, { hint: 'check the network' });
+      await first.check(k);
+      this.checkHostKey = undefined;
+    }
     if (this.behaviour !== 'ok') {
       const e =
         this.behaviour === 'auth-fail'
@@ -156,8 +172,11 @@ export class FakeSsh implements SshLayer {
   readonly clients: FakeAgentClient[] = [];
   readonly purged: string[] = [];
   identity: IdentityInfo = { useAgent: true, generated: false };
+  /** Connections opened only to read a host key. */
+  probes = 0;
 
   async probeHostKey(host: string, port: number): Promise<HostKey> {
+    this.probes++;
     const k = this.presented.get(`${host}:${port}`);
     if (!k) throw new VendettaError('NODE_UNREACHABLE', `Cannot reach ${host}:${port}`, { hint: 'check the network' });
     return k;
@@ -174,8 +193,13 @@ export class FakeSsh implements SshLayer {
   async ensureIdentity(): Promise<IdentityInfo> {
     return this.identity;
   }
-  createAgentClient(target: SshNodeTarget): FakeAgentClient {
-    const c = new FakeAgentClient(target.name, this.behaviours.get(target.host) ?? 'ok');
+  createAgentClient(target: SshNodeTarget, opts: AgentClientOptions): FakeAgentClient {
+    const check = opts.checkHostKey;
+    const c = new FakeAgentClient(
+      target.name,
+      this.behaviours.get(target.host) ?? 'ok',
+      check && { presented: () => this.presented.get(`${target.host}:${target.port}`), check },
+    );
     this.clients.push(c);
     return c;
   }

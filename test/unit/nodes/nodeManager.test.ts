@@ -115,6 +115,26 @@ describe('node manager', () => {
     );
   });
 
+  it('decides the host key on the connection that installs the agent, not on one of its own', async () => {
+    const steps: string[] = [];
+    await add('b1', '10.0.0.1', { acceptNewHostKey: true }, steps);
+    assert.equal(ssh.probes, 0);
+    assert.equal(ssh.clients.at(-1)?.connects, 1);
+    assert.deepEqual(steps, [
+      '1/4 Preparing the SSH key…',
+      '2/4 Checking the host key of 10.0.0.1:22…',
+      '3/4 Installing and starting the agent…',
+      '4/4 Saving the node…',
+    ]);
+    // Without an install, reading the key is all the add connects for.
+    await add('b2', '10.0.0.2', { acceptNewHostKey: true, install: false });
+    assert.equal(ssh.probes, 1);
+    await assert.rejects(
+      add('b3', '10.0.0.3', { acceptNewHostKey: true }),
+      (e: VendettaError) => e.code === 'NODE_UNREACHABLE' && e.node === 'b3' && /Nothing was saved/.test(e.hint ?? ''),
+    );
+  });
+
   it('refuses a fingerprint that does not match, naming both', async () => {
     await assert.rejects(
       add('b1', '10.0.0.1', { hostKeyFingerprint: fakeKey('other').fingerprint }),
