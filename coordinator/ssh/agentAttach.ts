@@ -99,6 +99,8 @@ async function runProbe(
   mode: 'attach' | 'probe',
   install: boolean,
   fresh = false,
+  /** A runtime and the version it was just proven to print: used without searching again. */
+  known?: NodeRuntime,
 ): Promise<ProbeRun> {
   const channel = await openExec(
     client,
@@ -109,6 +111,8 @@ async function runProbe(
       mode,
       install ? 'mkdir' : '',
       fresh ? 'start' : '',
+      known?.path ?? '',
+      known?.version ?? '',
     ]),
   );
   let stderr = '';
@@ -197,7 +201,9 @@ async function attachOnce(
       ...(sendBundle ? { besideUpload: () => sendAgent(client, opts, home, '') } : {}),
     });
     installed = sendBundle;
-    run = await runProbe(client, node, bundle, 'attach', opts.install, installed);
+    // An uploaded runtime proved its version on arrival: the probe takes it as it is.
+    const proven = runtimeProvided.how === 'upload' ? runtimeProvided : undefined;
+    run = await runProbe(client, node, bundle, 'attach', opts.install, installed, proven);
     if (run.probe.runtimeMissing)
       throw opts.runtime === 'package'
         ? packageTooOld(node, run.probe)

@@ -47,12 +47,15 @@ const SHA256_FN = [
  * Finds Node.js >= 18, checks ~/.vendetta-agent/$1/agent.js against sha256 $2 and, when $3 is
  * `attach` and the bundle is right, becomes `node agent.js attach` (after printing the marker,
  * so everything that follows is the agent's JSON-RPC). When the bundle is missing and $4 is
- * `mkdir`, its directory is made for the upload that follows.
+ * `mkdir`, its directory is made for the upload that follows. $6 and $7: a Node.js and the version
+ * it was just proven to print (a runtime uploaded a moment ago), used without a search or another
+ * `--version` (one Node.js start fewer) while it is there.
  */
 export function probeScript(candidates: readonly string[] = NODE_CANDIDATES): string {
   return [
     'node=; nodev=',
-    `for n in ${candidates.join(' ')}; do`,
+    'if [ -n "$6" ] && [ -x "$6" ]; then node=$6; nodev=$7; fi',
+    `[ -n "$node" ] || for n in ${candidates.join(' ')}; do`,
     '  [ -n "$n" ] && [ -x "$n" ] || continue',
     '  v=$("$n" --version 2>/dev/null) || continue',
     `  echo "${PROBE_PREFIX}candidate $v $n"`,

@@ -161,6 +161,29 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     assert.equal(statSync(join(home, '.vendetta-agent', 'logs')).mode & 0o777, 0o700);
   });
 
+  it('takes a runtime given with the version it was just proven to print, without searching or running it again', () => {
+    const asked = join(dir, 'asked');
+    const proven = join(bin, 'uploaded-node');
+    writeFileSync(proven, `#!/bin/sh\necho "$*" >> '${asked}'\n[ "$1" = --version ] && echo v20.1.0\n`);
+    chmodSync(proven, 0o755);
+    const other = fakeNode('node', 'v22.0.0');
+    mkdirSync(join(home, '.vendetta-agent', 'v-b'), { recursive: true });
+    writeFileSync(join(home, '.vendetta-agent', 'v-b', 'agent.js'), 'agent code');
+    const args = ['v-b', sha('agent code'), 'probe', '', ''];
+    const p = parseProbe(
+      runRemote(shScript(probeScript([other]), [...args, proven, 'v20.1.0']), env).stdout.split('\n'),
+    );
+    assert.deepEqual(p.runtime, { path: proven, version: 'v20.1.0' });
+    assert.deepEqual(p.candidates, [], 'no search');
+    assert.equal(existsSync(asked), false, 'not run again');
+    assert.equal(p.bundle, 'ok');
+    // Gone by now (deleted on the node): the search runs as without it.
+    const gone = parseProbe(
+      runRemote(shScript(probeScript([other]), [...args, join(bin, 'absent'), 'v20.1.0']), env).stdout.split('\n'),
+    );
+    assert.deepEqual(gone.runtime, { path: other, version: 'v22.0.0' });
+  });
+
   it('hashes with Node.js when sha256sum is absent', () => {
     const tools = join(dir, 'tools');
     mkdirSync(tools);
