@@ -203,3 +203,13 @@ export function outsideConnections(sockets: readonly TcpSocket[], agentOnlyPorts
     (s) => s.state === TCP_ESTABLISHED && listening.has(s.localPort) && !isLoopback(s.remoteAddress),
   ).length;
 }
+
+/**
+ * Connections accepted on the node at the workspace's published node ports (`nodePorts`): the
+ * node-side half of an SSH session or a forward. Needed where a proxy reaches the workspace from
+ * its own loopback (LXD's proxy device), so that inside, a user's connection looks like one
+ * between the workspace's own processes.
+ */
+export function nodePortConnections(nodeSockets: readonly TcpSocket[], nodePorts: ReadonlySet<number>): number {
+  return nodeSockets.filter((s) => s.state === TCP_ESTABLISHED && nodePorts.has(s.localPort)).length;
+}

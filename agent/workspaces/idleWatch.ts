@@ -6,9 +6,19 @@
  * threshold while it waits for its turn. Decided here on the node, so it works while the laptop is
  * closed. An agent restart starts the count again (the workspace gets a whole timeout more).
  */
+import { readFile } from 'node:fs/promises';
 import type { Logger } from '../log/logger';
-import type { WorkspaceProvider } from '../providers/contract';
-import { ACTIVITY_PROBE, busiestThreadShare, outsideConnections, parseActivity, type ThreadTimes } from './activity';
+import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
+import {
+  ACTIVITY_PROBE,
+  busiestThreadShare,
+  nodePortConnections,
+  outsideConnections,
+  parseActivity,
+  parseProcNetTcp,
+  type TcpSocket,
+  type ThreadTimes,
+} from './activity';
 
 /** What the watch needs of one running workspace. */
 export interface IdleCandidate {
@@ -33,6 +43,23 @@ export interface IdleWatchDeps {
    */
   cpuBoundShare?: number;
   now?: () => number;
+  /** The node's TCP sockets, as the agent's network namespace sees them (default: /proc/self/net). */
+  nodeSockets?: () => Promise<TcpSocket[]>;
+}
+
+async function readNodeSockets(): Promise<TcpSocket[]> {
+  const tables = await Promise.all(
+    ['/proc/self/net/tcp', '/proc/self/net/tcp6'].map((p) => readFile(p, 'utf8').catch(() => '')),
+  );
+  return parseProcNetTcp(tables.join('\n'));
+}
+
+/** The node ports a user reaches the workspace at: its published ports but the agent's own. */
+function userNodePorts(ws: ProviderWorkspace, agentOnlyPorts: readonly number[] = []): Set<number> {
+  const out = new Set<number>();
+  for (const [guest, node] of Object.entries(ws.publishedPorts ?? {}))
+    if (!agentOnlyPorts.includes(Number(guest))) out.add(node);
+  return out;
 }
 
 interface Seen {
@@ -104,7 +131,12 @@ export class IdleWatch {
     const r = await c.provider.exec(c.providerId, ACTIVITY_PROBE, { user: 'root', timeoutMs: 10_000 });
     const t = now();
     const a = parseActivity(r.stdout);
-    const connections = outsideConnections(a.sockets, c.provider.agentOnlyPorts);
+    // Where a proxy connects from the workspace's own loopback, the node side shows the user's.
+    const nodePorts =
+      c.provider.publishedPortsArrive === 'loopback' ? userNodePorts(ws, c.provider.agentOnlyPorts) : undefined;
+    const connections =
+      outsideConnections(a.sockets, c.provider.agentOnlyPorts) +
+      (nodePorts?.size ? nodePortConnections(await (this.deps.nodeSockets ?? readNodeSockets)(), nodePorts) : 0);
     const cpu =
       prev?.cpuUsec !== undefined && a.cpuUsec !== undefined && t > prev.at
         ? (a.cpuUsec - prev.cpuUsec) / 1000 / (t - prev.at)

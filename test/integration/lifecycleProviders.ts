@@ -25,6 +25,8 @@ export interface ProviderEnv extends Pick<WorkspaceEnv, 'h' | 'cli' | 'run' | 's
   env: Record<string, string>;
   /** Our workspaces as the engine lists them. */
   workspaces(): Promise<EngineWorkspace[]>;
+  /** The engine's own record of a workspace: Docker's inspect, LXD's instance, QEMU's command line. */
+  engineRecord(workspace: string): Promise<string>;
   /** Removes a workspace's container/instance without vendetta. */
   deleteBehindBack(workspace: string): Promise<void>;
   /**
@@ -79,6 +81,18 @@ export const LXC_ROW: LifecycleProvider = {
       ...commandsIn(h, lxd.nsenter, env),
       workspaces: async () =>
         (await lxd.instances()).map((i) => ({ workspace: i.workspace, running: i.status === 'Running' })),
+      async engineRecord(workspace) {
+        const found = (await lxd.instances()).find((i) => i.workspace === workspace);
+        if (!found) throw new Error(`no instance of ${workspace}`);
+        const r = await lxd.client.json({
+          method: 'GET',
+          path: `/1.0/instances/${found.name}`,
+          query: { recursion: 1 },
+          accept: [200],
+          what: 'inspect',
+        });
+        return JSON.stringify(r.value);
+      },
       async deleteBehindBack(workspace) {
         const found = (await lxd.instances()).find((i) => i.workspace === workspace);
         if (!found) throw new Error(`no instance of ${workspace}`);
@@ -139,6 +153,17 @@ export const DOCKER_ROW: LifecycleProvider = {
             workspace: c.Labels['dev.vendetta.workspace']!,
             running: c.State === 'running',
           })),
+        async engineRecord(workspace) {
+          const c = (await list()).find((x) => x.Labels['dev.vendetta.workspace'] === workspace);
+          if (!c) throw new Error(`no container of ${workspace}`);
+          const r = await d.engine.json({
+            method: 'GET',
+            path: `/containers/${c.Id}/json`,
+            accept: [200],
+            what: 'inspect',
+          });
+          return JSON.stringify(r.value);
+        },
         async deleteBehindBack(workspace) {
           const c = (await list()).find((x) => x.Labels['dev.vendetta.workspace'] === workspace);
           if (!c) throw new Error(`no container of ${workspace}`);

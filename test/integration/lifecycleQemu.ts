@@ -5,7 +5,7 @@
  * (test/infra/qemuGuest.ts). The VMs are the folders under the local agent's `qemu/`; the
  * test sees and ends their processes by pid file and QMP socket, never by searching `ps`.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { livePid } from '../../agent/providers/qemu/vmProcess';
@@ -102,6 +102,11 @@ export const QEMU_ROW: LifecycleProvider = {
       ...commandsIn(h, nsenter, {}),
       workspaces: async () =>
         store.ids().map((id) => ({ workspace: store.read(id)!.name, running: pidOf(store, id) !== undefined })),
+      async engineRecord(workspace) {
+        const pid = pidOf(store, idOf(workspace));
+        if (pid === undefined) throw new Error(`no QEMU process of ${workspace}`);
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      },
       async deleteBehindBack(workspace) {
         const id = idOf(workspace);
         await killVm(store, id);

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkspaceStatus, WorkspaceSummary } from '../../coordinator/protocol';
-import { REPO } from './coordinatorHarness';
 import type { LifecycleProvider, ProviderEnv } from './lifecycleProviders';
 import { httpGetScript, startLive, type LiveCommand } from './servicesHarness';
+import { REPO, type CliResult } from './coordinatorHarness';
 
 export const HELLO = join(REPO, 'examples', 'hello');
 export const README = readFileSync(join(HELLO, 'README.md'), 'utf8');
@@ -68,6 +68,11 @@ export class LifecycleRun {
       status: number;
       body: string;
     };
+  }
+
+  /** `sh -c script` inside the workspace through `workspace exec`. */
+  execSh(script: string): Promise<CliResult> {
+    return this.env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', script]);
   }
 
   async status(): Promise<WorkspaceStatus> {

@@ -14,11 +14,13 @@ import { waitUntil } from './coordinatorHarness';
 import { DOTFILES_RAN, dotfilesRepo } from './dotfilesRepo';
 import type { LifecycleProvider, ProviderEnv } from './lifecycleProviders';
 import { helloFor, LifecycleRun, parse, README } from './lifecycleRun';
+import { addSecrets, idleCase, secretsCase } from './lifecycleDaily';
 import { vmRestartCases, vmRunningCases, vmStopCase } from './lifecycleVm';
 
 export function lifecycleSuite(provider: LifecycleProvider): void {
   describe(`the workspace lifecycle on ${provider.name}: up, ssh, exec, services, forward, logs, ports found, stop/start, faults, rm`, function () {
     const t = new LifecycleRun(provider);
+    let secret = '';
 
     before(async function () {
       requireRoot(this, `the ${provider.name} lifecycle suite`);
@@ -26,6 +28,7 @@ export function lifecycleSuite(provider: LifecycleProvider): void {
       this.timeout(1_800_000);
       t.env = await provider.setup();
       t.project = helloFor(t.env.h.dir, t.env.configYaml, provider.adaptProject?.bind(provider));
+      secret = addSecrets(t.project);
     });
 
     after(async function () {
@@ -102,6 +105,8 @@ export function lifecycleSuite(provider: LifecycleProvider): void {
       assert.match(environ.stdout, /^VENDETTA_SERVICE_DB_PORT=7070$/m);
       assert.match(environ.stdout, /^VENDETTA_SERVICE_WEB_URL=http:\/\/\S+:8080$/m);
     });
+
+    secretsCase(t, () => secret);
 
     it('exec passes stdio, argv word for word and the exit code', async function () {
       const { env } = t;
@@ -219,6 +224,9 @@ export function lifecycleSuite(provider: LifecycleProvider): void {
           ['healthy', 'healthy', 'healthy'],
         );
       });
+
+    // A VM's wake would be a third boot under TCG: its stop and start are proven by the cases above.
+    if (!provider.scarceBoots) idleCase(t);
 
     it('an agent killed while the workspace runs: the next agent finds it and controls it', async function () {
       this.timeout(120_000);

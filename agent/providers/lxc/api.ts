@@ -146,6 +146,14 @@ export const lxdCalls = {
     accept: [200, 404],
     what: `write ${path} in the instance ${name}`,
   }),
+  /** Removes one file of the instance (a leftover of an exec that never started). */
+  fileDelete: (name: string, path: string): HttpCall => ({
+    method: 'DELETE',
+    path: `/1.0/instances/${seg(name)}/files`,
+    query: { path },
+    accept: [200, 404],
+    what: `remove ${path} in the instance ${name}`,
+  }),
   /** 202: an operation whose metadata names the exec's websockets. */
   exec: (name: string, body: unknown): HttpCall => ({
     method: 'POST',

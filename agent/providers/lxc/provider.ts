@@ -14,6 +14,7 @@ import {
 import { fileHeaders, instanceCreateBody, instanceName, lxdCalls, type FolderMapping } from './api';
 import { isLxdFailure, LxdClient, LxdHttpError } from './client';
 import { inspectOnCluster, wirePlacement } from './cluster';
+import { envFilePath, splitEnv, withEnvFile } from './execEnv';
 import { lxdExec, type ExecIdentity } from './exec';
 import { folderMapping, nodeSideId } from './idmap';
 import { progressText, resolveImage } from './image';
@@ -254,6 +255,8 @@ export class LxcProvider implements WorkspaceProvider {
         if (ws.state === 'running') await this.relays.ensure(ws.providerId, relay);
         else this.relays.close(ws.providerId);
       }
+      // Ports published by hand are relayed on any member; a forward to one is the user's too.
+      if (ws.publishedPorts) ws.publishedPorts = { ...this.relays.publishedPorts(ws.providerId), ...ws.publishedPorts };
       return ws;
     });
   }
@@ -311,7 +314,16 @@ export class LxcProvider implements WorkspaceProvider {
     return this.guard(async () => {
       if (argv.length === 0) throw new Error('exec: empty argv');
       const who = await this.identity(id, opts.user);
-      return lxdExec(this.client, id, argv, who, opts);
+      const { plain, file } = splitEnv(opts.env ?? {});
+      if (file === undefined) return lxdExec(this.client, id, argv, who, opts);
+      const path = envFilePath();
+      await this.putOne(id, { path, type: 'file', mode: 0o600, uid: who.uid, gid: who.gid, content: file }, opts);
+      try {
+        return await lxdExec(this.client, id, withEnvFile(path, argv), who, { ...opts, env: plain });
+      } finally {
+        // Sourced and removed by the command's shell; only an exec that never started leaves it.
+        await this.client.send(lxdCalls.fileDelete(id, path), { timeoutMs: 15_000 }).catch(() => undefined);
+      }
     });
   }
 

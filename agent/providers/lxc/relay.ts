@@ -33,6 +33,8 @@ export class MemberRelays {
   private readonly connections = new Map<string, Set<Socket>>();
   /** instance → guest port → node port, for ports published while it runs (publish). */
   private readonly published = new Map<string, Map<number, Promise<number>>>();
+  /** The same, once listening: guest port → node port. */
+  private readonly publishedNow = new Map<string, Record<string, number>>();
 
   constructor(private readonly client: LxdClient) {}
 
@@ -86,7 +88,13 @@ export class MemberRelays {
     if (!port) {
       port = this.listen(instance, 0, serviceConnectorArgv(guestPort));
       mine.set(guestPort, port);
-      port.catch(() => mine.delete(guestPort));
+      port.then(
+        (nodePort) => {
+          if (this.published.get(instance) === mine)
+            this.publishedNow.set(instance, { ...this.publishedNow.get(instance), [guestPort]: nodePort });
+        },
+        () => mine.delete(guestPort),
+      );
     }
     return port;
   }
@@ -96,12 +104,18 @@ export class MemberRelays {
     for (const server of this.listeners.get(instance)?.values() ?? []) server.close();
     this.listeners.delete(instance);
     this.published.delete(instance);
+    this.publishedNow.delete(instance);
     for (const s of this.connections.get(instance) ?? []) s.destroy();
     this.connections.delete(instance);
   }
 
   closeAll(): void {
     for (const instance of [...this.listeners.keys()]) this.close(instance);
+  }
+
+  /** Ports published by hand (publish) and listening: guest port → node port. */
+  publishedPorts(instance: string): Record<string, number> {
+    return { ...this.publishedNow.get(instance) };
   }
 
   /** Node ports listened on for the instance (for status and tests). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { nullLogger } from '../../../agent/log/logger';
 import type { ProviderWorkspace, WorkspaceProvider } from '../../../agent/providers/contract';
+import type { TcpSocket } from '../../../agent/workspaces/activity';
 import { IdleWatch, lookIntervalMs } from '../../../agent/workspaces/idleWatch';
 
 const LISTEN_SSH =
@@ -21,7 +22,11 @@ class Box {
   constructor(readonly clock: () => number) {}
   failProbe = false;
   readonly provider = {
+    // Docker's and QEMU's way; LXD's proxy connects from the workspace's loopback (set per test).
+    publishedPortsArrive: 'address',
+    agentOnlyPorts: [2222],
     inspect: async () => ({
+      publishedPorts: { '22': 41022, '2222': 41222, '8080': 41080 },
       name: 'ws',
       providerId: 'id',
       state: this.state,
@@ -50,13 +55,24 @@ describe('the idle watch stops a workspace nobody uses, decided on the node', ()
   let box: Box;
   let stopped: string[];
   let watch: IdleWatch;
+  /** The node's own sockets, as the agent's /proc/self/net/tcp shows them. */
+  let nodeSockets: TcpSocket[];
   const TIMEOUT = 60_000;
+  const accepted = (localPort: number): TcpSocket => ({
+    localAddress: '127.0.0.1',
+    localPort,
+    remoteAddress: '127.0.0.1',
+    remotePort: 50_000,
+    state: 1,
+  });
 
   beforeEach(() => {
     now = 1_000_000;
     box = new Box(() => now);
     stopped = [];
+    nodeSockets = [];
     watch = new IdleWatch({
+      nodeSockets: async () => nodeSockets,
       logger: nullLogger,
       candidates: () =>
         box.state === 'running'
@@ -135,6 +151,24 @@ describe('the idle watch stops a workspace nobody uses, decided on the node', ()
     await run(TIMEOUT - 11_000);
     assert.deepEqual(stopped, []);
     await run(30_000);
+    assert.deepEqual(stopped, ['ws']);
+  });
+
+  it("where published connections arrive from the workspace's loopback (LXD), the node side shows the user's; the agent's own port is not one", async () => {
+    (box.provider as { publishedPortsArrive: string }).publishedPortsArrive = 'loopback';
+    // Inside, an LXD proxy's connection comes from 127.0.0.1 like one between the workspace's own processes.
+    nodeSockets = [accepted(41022)];
+    await run(3 * TIMEOUT);
+    assert.deepEqual(stopped, [], 'an SSH session through the proxy keeps it running');
+    // The client's end of the same connection (remote port = the node port) and the agent's own port.
+    nodeSockets = [{ ...accepted(50_000), remotePort: 41080 }, accepted(41222)];
+    await run(TIMEOUT + 20_000);
+    assert.deepEqual(stopped, ['ws']);
+  });
+
+  it('where published connections arrive at its own address (Docker, QEMU), the node side is not read', async () => {
+    nodeSockets = [accepted(41022)];
+    await run(TIMEOUT + 20_000);
     assert.deepEqual(stopped, ['ws']);
   });
 });

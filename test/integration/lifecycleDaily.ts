@@ -1,0 +1,121 @@
+/**
+ * The shared lifecycle suite's daily-use cases (lifecycleSuite.ts): the project's secrets reach
+ * logins, exec and services and nothing else, and an idle workspace stops on the node and starts
+ * again when someone connects. Run for every provider row, so that an engine whose proxy hides
+ * where a connection came from (LXD's proxy device connects from the instance's own loopback)
+ * is held running by a session like any other.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitUntil } from './coordinatorHarness';
+import type { LifecycleRun } from './lifecycleRun';
+import type { WorkspaceSummary } from '../../coordinator/protocol';
+
+const ALIAS = 'hello.local.vendetta';
+const IDLE_S = 10;
+
+/** Every regular file under `dir` holding `needle`, but a VM's disk (the guest's own storage, as an engine's). */
+function filesHolding(dir: string, needle: string): string[] {
+  const out: string[] = [];
+  const visit = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) visit(p);
+      else if (e.isFile() && !p.endsWith('.qcow2') && lstatSync(p).size < 64 << 20 && readFileSync(p).includes(needle))
+        out.push(p);
+    }
+  };
+  visit(dir);
+  return out.sort();
+}
+
+/** A secrets file in the project, before its first `up`: a value unique to this run. */
+export function addSecrets(project: string): string {
+  const secret = `hello-secret-${randomUUID()}`;
+  appendFileSync(join(project, '.vendetta', 'config.yaml'), 'secretsFile: .vendetta/secrets.env\n');
+  writeFileSync(join(project, '.vendetta', 'secrets.env'), `HELLO_TOKEN=${secret}\n`);
+  return secret;
+}
+
+export function secretsCase(t: LifecycleRun, secret: () => string): void {
+  it('the secrets reach an ssh login, exec and the services; not ps, status, list, logs or any file but the node’s 0600 copy', async function () {
+    this.timeout(120_000 * t.slow);
+    const { env } = t;
+    const SECRET = secret();
+    const login = await env.ssh(ALIAS, ['printf "%s" "$HELLO_TOKEN"']);
+    assert.equal(login.stdout, SECRET, login.stderr);
+    const exec = await t.execSh('printf "%s" "$HELLO_TOKEN"');
+    assert.equal(exec.stdout, SECRET, exec.stderr);
+    // The api service's own environment, compared inside so the value enters no argv.
+    const apiPid = (await t.status()).services!.find((x) => x.name === 'api')!.pid!;
+    const svc = await t.execSh(
+      `[ "$(tr '\\0' '\\n' < /proc/${apiPid}/environ | sed -n 's/^HELLO_TOKEN=//p')" = "$HELLO_TOKEN" ] && echo service-has-it; ` +
+        `cat /proc/[0-9]*/cmdline | tr '\\0' ' '; test -e /workspaces/hello/.vendetta/secrets.env || echo not-synced`,
+    );
+    assert.match(svc.stdout, /^service-has-it\n/, svc.stderr);
+    assert.match(svc.stdout, /services\/api\.mjs/, 'the workspace’s argv list was read');
+    assert.ok(!svc.stdout.includes(SECRET), 'no argv in the workspace holds it');
+    assert.match(svc.stdout, /not-synced\n$/, 'the secrets file is not synced');
+
+    const ps = execFileSync('ps', ['-eww', '-o', 'args'], { maxBuffer: 64 << 20 }).toString();
+    const leaks = ps.split('\n').filter((l) => l.includes(SECRET));
+    assert.deepEqual(
+      leaks.map((l) => l.replaceAll(SECRET, '<secret>')),
+      [],
+      'no argv on the node holds it',
+    );
+    for (const args of [
+      ['workspace', 'status', 'hello', '--json'],
+      ['workspace', 'list', '--json'],
+      ['workspace', 'logs', 'hello', '--tail', '200'],
+    ]) {
+      const r = await env.cli(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(!(r.stdout + r.stderr).includes(SECRET), args.join(' '));
+    }
+    // The coordinator's and the agent's homes: logs, state, the synced tree, the engine's records.
+    const nodeCopy = join(env.h.home, 'local-agent', 'workspaces', 'hello', 'secrets.env');
+    assert.deepEqual(filesHolding(env.h.home, SECRET), [nodeCopy]);
+    assert.equal(statSync(nodeCopy).mode & 0o777, 0o600);
+    assert.ok(!(await env.engineRecord('hello')).includes(SECRET), 'the engine’s own record of the workspace');
+  });
+}
+
+/** `idleTimeout` set (or dropped, `undefined`) on the running workspace by `up`, which keeps it. */
+async function setIdleTimeout(t: LifecycleRun, value: string | undefined): Promise<void> {
+  const file = join(t.project, '.vendetta', 'config.yaml');
+  const text = readFileSync(file, 'utf8').replace(/^idleTimeout: .*\n/m, '');
+  writeFileSync(file, value ? `${text}idleTimeout: ${value}\n` : text);
+  const up = await t.env.cli(['workspace', 'up', t.project], { timeoutMs: t.provider.bootMs });
+  assert.equal(up.code, 0, up.stderr);
+}
+
+export function idleCase(t: LifecycleRun): void {
+  it('idle: an open ssh session holds it; idle, the node stops it; an ssh login starts it again with what was written inside', async function () {
+    this.timeout(t.provider.bootMs + 240_000);
+    const { env } = t;
+    const summary = async (): Promise<WorkspaceSummary> => (await t.listed())!;
+    await setIdleTimeout(t, `${IDLE_S}s`);
+    const session = await env.ssh(ALIAS, ['sleep', String(IDLE_S * 3)], { timeoutMs: 120_000 });
+    assert.equal(session.code, 0, session.stderr);
+    assert.equal((await summary()).state, 'running', 'a session three times the idle timeout held it');
+    const t0 = Date.now();
+    await waitUntil(async () => (await summary()).stopped?.reason === 'idle', 90_000, 'the idle workspace to stop');
+    t.numbers.idleStopAfterMs = Date.now() - t0;
+    assert.deepEqual(await env.workspaces(), [{ workspace: 'hello', running: false }]);
+    const woke = await env.ssh(ALIAS, ['cat', '/root/note'], { timeoutMs: t.provider.bootMs });
+    assert.equal(woke.code, 0, woke.stderr);
+    assert.equal(woke.stdout, 'kept\n');
+    assert.match(woke.stderr, /starting it/);
+    t.numbers.wakeMs = woke.ms;
+    await setIdleTimeout(t, undefined);
+    await waitUntil(
+      async () => (await t.status()).services?.every((s) => s.state === 'healthy') ?? false,
+      60_000 * t.slow,
+      'the services healthy again after the wake',
+    );
+  });
+}
