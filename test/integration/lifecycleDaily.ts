@@ -12,7 +12,6 @@ import { appendFileSync, lstatSync, readdirSync, readFileSync, statSync, writeFi
 import { join } from 'node:path';
 import { waitUntil } from './coordinatorHarness';
 import type { LifecycleRun } from './lifecycleRun';
-import type { WorkspaceSummary } from '../../coordinator/protocol';
 
 const ALIAS = 'hello.local.vendetta';
 const IDLE_S = 10;
@@ -93,20 +92,27 @@ async function setIdleTimeout(t: LifecycleRun, value: string | undefined): Promi
   assert.equal(up.code, 0, up.stderr);
 }
 
+/** An open session holds the workspace past its `idleTimeout`; then the node stops it as idle. */
+async function idleStops(t: LifecycleRun): Promise<void> {
+  await setIdleTimeout(t, `${IDLE_S}s`);
+  const session = await t.env.ssh(ALIAS, ['sleep', String(IDLE_S * 3)], { timeoutMs: 120_000 });
+  assert.equal(session.code, 0, session.stderr);
+  assert.equal((await t.listed())?.state, 'running', 'a session three times the idle timeout held it');
+  const t0 = Date.now();
+  await waitUntil(
+    async () => (await t.listed())?.stopped?.reason === 'idle',
+    90_000 * t.slow,
+    'the idle workspace to stop',
+  );
+  t.numbers.idleStopAfterMs = Date.now() - t0;
+  assert.deepEqual(await t.env.workspaces(), [{ workspace: 'hello', running: false }]);
+}
+
 export function idleCase(t: LifecycleRun): void {
   it('idle: an open ssh session holds it; idle, the node stops it; an ssh login starts it again with what was written inside', async function () {
     this.timeout(t.provider.bootMs + 240_000);
-    const { env } = t;
-    const summary = async (): Promise<WorkspaceSummary> => (await t.listed())!;
-    await setIdleTimeout(t, `${IDLE_S}s`);
-    const session = await env.ssh(ALIAS, ['sleep', String(IDLE_S * 3)], { timeoutMs: 120_000 });
-    assert.equal(session.code, 0, session.stderr);
-    assert.equal((await summary()).state, 'running', 'a session three times the idle timeout held it');
-    const t0 = Date.now();
-    await waitUntil(async () => (await summary()).stopped?.reason === 'idle', 90_000, 'the idle workspace to stop');
-    t.numbers.idleStopAfterMs = Date.now() - t0;
-    assert.deepEqual(await env.workspaces(), [{ workspace: 'hello', running: false }]);
-    const woke = await env.ssh(ALIAS, ['cat', '/root/note'], { timeoutMs: t.provider.bootMs });
+    await idleStops(t);
+    const woke = await t.env.ssh(ALIAS, ['cat', '/root/note'], { timeoutMs: t.provider.bootMs });
     assert.equal(woke.code, 0, woke.stderr);
     assert.equal(woke.stdout, 'kept\n');
     assert.match(woke.stderr, /starting it/);

@@ -66,15 +66,9 @@ export function vmRunningCases(t: LifecycleRun): void {
 
   it('the workspace is a VM with its own kernel and init, the configured CPUs, memory and disk; its execs share one held SSH connection', async function () {
     const { env } = t;
-    const inside = await env.cli([
-      'workspace',
-      'exec',
-      'hello',
-      '--',
-      'sh',
-      '-c',
+    const inside = await t.execSh(
       "cat /proc/1/comm; uname -r; nproc; awk '/MemTotal/ {print $2}' /proc/meminfo; cat /sys/block/vda/size",
-    ]);
+    );
     assert.equal(inside.code, 0, inside.stderr);
     const [init, kernel, cpus, memKiB, diskSectors] = inside.stdout.trim().split('\n');
     assert.equal(init, 'systemd');
@@ -84,15 +78,7 @@ export function vmRunningCases(t: LifecycleRun): void {
     assert.ok(Number(memKiB) > 900_000 && Number(memKiB) <= 1024 * 1024, `MemTotal ${memKiB} kB`);
     assert.equal(Number(diskSectors) * 512, 6 * 1024 ** 3, 'the overlay grew to qemu.disk');
     await Promise.all(Array.from({ length: 6 }, () => env.cli(['workspace', 'exec', 'hello', '--', 'true'])));
-    const held = await env.cli([
-      'workspace',
-      'exec',
-      'hello',
-      '--',
-      'sh',
-      '-c',
-      'ss -Htn state established "( sport = :2222 )" | wc -l',
-    ]);
+    const held = await t.execSh('ss -Htn state established "( sport = :2222 )" | wc -l');
     assert.equal(held.stdout.trim(), '1', 'one control connection for execs and health checks');
   });
 }
@@ -102,7 +88,7 @@ export function vmRestartCases(t: LifecycleRun): void {
   it('the QEMU process killed: error with the reason; up boots the VM again with what was written inside, the services healthy', async function () {
     this.timeout(t.provider.bootMs + 60_000);
     const { env } = t;
-    const wrote = await env.cli(['workspace', 'exec', 'hello', '--', 'sh', '-c', 'echo kept > /root/note && sync']);
+    const wrote = await t.execSh('echo kept > /root/note && sync');
     assert.equal(wrote.code, 0, wrote.stderr);
     await env.killEngineProcess!('hello');
 
