@@ -215,6 +215,14 @@ export interface WorkspaceInfo {
   stopped?: { reason: 'request' | 'idle'; at: string };
   /** What its Dev Container Features add (docker, with `features`): absent when they add nothing. */
   features?: FeaturesAdded;
+  /** Only in a create's answer: what went wrong without failing it (the dotfiles), absent when nothing did. */
+  warnings?: CreateWarning[];
+}
+
+/** `DOTFILES_NOT_INSTALLED`: the clone or the install script failed; the next create tries again. */
+export interface CreateWarning {
+  code: 'DOTFILES_NOT_INSTALLED';
+  message: string;
 }
 
 /** A VS Code extension id as `customizations.vscode.extensions` lists it (the workspace schema has the same). */

@@ -123,7 +123,8 @@ export interface DotfilesRun {
   installTimeoutMs?: number;
 }
 
-export type DotfilesResult = 'installed' | 'already' | 'not-installed';
+/** Not installed: why, as said to the user. */
+export type DotfilesResult = 'installed' | 'already' | { notInstalled: string };
 
 /** Never throws: a problem is said (`say`) and logged, and the next `up` tries again. */
 export async function installDotfiles(
@@ -135,7 +136,7 @@ export async function installDotfiles(
   const warn = (why: string, fields: Record<string, unknown> = {}): DotfilesResult => {
     r.say(`Dotfiles not installed: ${why}`);
     logger.warn('dotfiles not installed', { workspace: r.workspace, repository, why, ...fields });
-    return 'not-installed';
+    return { notInstalled: why };
   };
   const asUser = { user: r.user, timeoutMs: 15_000 };
   try {

@@ -1,11 +1,12 @@
 /**
  * What a running workspace's login gets after each create: the secrets (or their removal when the
  * workspace had some and has none now), the git identity, and the dotfiles when asked (they are
- * installed once, see dotfiles.ts). All need the workspace running.
+ * installed once, see dotfiles.ts). All need the workspace running. Answers what went wrong without
+ * failing the create (the dotfiles), for the create's answer.
  */
 import type { Logger } from '../log/logger';
 import type { WorkspaceProvider } from '../providers/contract';
-import type { GitIdentity } from '../protocol';
+import type { CreateWarning, GitIdentity } from '../protocol';
 import { installDotfiles, type DotfilesRun } from './dotfiles';
 import { applyGitIdentity } from './gitIdentity';
 import { applyLoginSecrets } from './secrets';
@@ -25,9 +26,12 @@ export async function setUpLogin(
   s: LoginSetup,
   logger: Logger,
   dotfiles?: Pick<DotfilesRun, 'dotfiles' | 'workspaceDir' | 'say'>,
-): Promise<void> {
+): Promise<CreateWarning[]> {
   if (Object.keys(s.secrets ?? {}).length || s.hadSecrets)
     await applyLoginSecrets(provider, s.providerId, s.user, s.secrets ?? {}, logger, s.workspace);
-  if (dotfiles) await installDotfiles(provider, { ...s, ...dotfiles }, logger);
+  const installed = dotfiles && (await installDotfiles(provider, { ...s, ...dotfiles }, logger));
   await applyGitIdentity(provider, s.providerId, s.user, s.gitIdentity, logger, s.workspace);
+  return typeof installed === 'object'
+    ? [{ code: 'DOTFILES_NOT_INSTALLED', message: `Dotfiles not installed: ${installed.notInstalled}` }]
+    : [];
 }

@@ -113,7 +113,7 @@ export class WorkspaceManager {
         const rec = this.store.get(spec.name);
         if (info.state === 'running' && rec?.providerId) {
           const login = { workspace: spec.name, providerId: rec.providerId, user: rec.spec.user };
-          await setUpLogin(
+          const warnings = await setUpLogin(
             this.opts.providers(rec.provider),
             { ...login, gitIdentity: spec.gitIdentity, secrets, hadSecrets },
             this.opts.logger,
@@ -123,6 +123,7 @@ export class WorkspaceManager {
               say: (m) => progress(STEPS, STEPS, m),
             },
           );
+          if (warnings.length) return { ...info, warnings };
         }
         return info;
       } finally {

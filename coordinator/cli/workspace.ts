@@ -28,7 +28,7 @@ import { ExitCode, printJson, ProgressPrinter, reportError, writeErr, writeOut }
 import { registerServiceCommands } from './services';
 import { describeFailedServices } from './failedServices';
 import { anyServiceFailed, formatServices } from './serviceOutput';
-import { conflictWarning, formatStatus, formatUp, formatWorkspaceList } from './workspaceOutput';
+import { formatStatus, formatUp, formatUpWarnings, formatWorkspaceList } from './workspaceOutput';
 
 interface JsonOpts {
   json?: boolean;
@@ -372,8 +372,8 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
       writeOut(formatServices(result.services!));
       writeErr(await describeFailedServices(c, result, result.services!));
     } else writeOut(formatUp(result));
-    const warning = result.sync && conflictWarning(result.sync);
-    if (warning) writeErr(warning);
+    // On stderr in both modes, as the config's warnings are: --json has them in `warnings` too.
+    writeErr(formatUpWarnings(result.warnings));
     return failed ? ExitCode.Error : ExitCode.Ok;
   });
 }

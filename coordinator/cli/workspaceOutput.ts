@@ -1,6 +1,14 @@
 /** How workspace results read on a terminal (the --json forms are the protocol types as they are). */
-import type { SyncConflict, SyncReport, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../protocol';
+import type {
+  SyncConflict,
+  SyncReport,
+  UpWarning,
+  WorkspaceStatus,
+  WorkspaceSummary,
+  WorkspaceUpResult,
+} from '../protocol';
 import { localTime } from '../timeText';
+import { plural } from '../workspaces/upWarnings';
 import { formatSeconds, formatTable } from './output';
 import { forwardLine, formatServices } from './serviceOutput';
 
@@ -47,8 +55,6 @@ function unfinishedText(r: WorkspaceSummary): string {
   return `the up begun ${localTime(u.since)} has not finished: it reached step ${u.step}/${u.total} (${u.message})\n  hint: if it was interrupted, ${again} finishes it`;
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
 export function formatSync(s: SyncReport): string {
   const kept = s.kept ? `, ${s.kept} changed only in the workspace (kept)` : '';
   const conflicts = s.conflictCount ? `, ${plural(s.conflictCount, 'conflict')}` : '';
@@ -72,10 +78,15 @@ const WORKSPACE_WORDS: Record<SyncConflict['workspace'], string> = {
   special: 'a socket, FIFO or device in the workspace',
 };
 
-/** The warning line for stderr when a sync left conflicts (exit code stays 0). */
-export function conflictWarning(s: SyncReport): string | undefined {
-  if (!s.conflictCount) return undefined;
-  return `warning: ${plural(s.conflictCount, 'file')} changed both here and in the workspace since the last sync; the workspace's version was kept (\`up --overwrite\` sends yours)\n`;
+/**
+ * `up`'s warnings for stderr (the exit code stays 0). The config's were printed, located, before
+ * the up began (checkConfigBeforeUp), so they are not repeated.
+ */
+export function formatUpWarnings(warnings: readonly UpWarning[]): string {
+  return warnings
+    .filter((w) => w.code !== 'CONFIG_WARNING')
+    .map((w) => `warning: ${w.message}\n${w.hint ? `hint: ${w.hint}\n` : ''}`)
+    .join('');
 }
 
 export function formatUp(r: WorkspaceUpResult): string {

@@ -163,6 +163,22 @@ export interface WorkspaceUpResult extends WorkspaceSummary {
   forwards?: ForwardInfo[];
   /** The config's `vscode.extensions` (devcontainer.json's customizations) and its features', for the remote window to install. */
   vscodeExtensions?: string[];
+  /** What went wrong without failing the `up` (empty when nothing did): the workspace runs regardless. */
+  warnings: UpWarning[];
+}
+
+/**
+ * A problem `up` said and went on: `CONFIG_WARNING` (a config entry ignored, located by file/line/col),
+ * `DOTFILES_NOT_INSTALLED` (the clone or the install script failed; the next `up` tries again),
+ * `PORT_NOT_FORWARDED` (a `forwardPorts` entry `--forward` could not forward).
+ */
+export interface UpWarning {
+  code: string;
+  message: string;
+  hint?: string;
+  file?: string;
+  line?: number;
+  col?: number;
 }
 
 export interface RemoveWorkspaceParams extends WorkspaceRef {

@@ -60,6 +60,7 @@ export function checkWorkspaceInfo(raw: unknown, node: string): WorkspaceInfo {
       bad('stopped', node);
   }
   if (o.features !== undefined && !featuresAdded(o.features)) bad('features', node);
+  if (o.warnings !== undefined && !createWarnings(o.warnings)) bad('warnings', node);
   return raw as WorkspaceInfo;
 }
 
@@ -76,6 +77,21 @@ function featuresAdded(v: unknown): boolean {
         isObject(c.settings) &&
         Array.isArray(c.extensions) &&
         c.extensions.every((e) => typeof e === 'string' && EXTENSION_ID.test(e)),
+    )
+  );
+}
+
+/** Shown to the user as they are: a code (a later agent may have more), a message of bounded length. */
+function createWarnings(v: unknown): boolean {
+  return (
+    Array.isArray(v) &&
+    v.every(
+      (w) =>
+        isObject(w) &&
+        typeof w.code === 'string' &&
+        /^[A-Z_]{1,64}$/.test(w.code) &&
+        typeof w.message === 'string' &&
+        w.message.length <= 2000,
     )
   );
 }

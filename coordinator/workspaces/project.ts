@@ -34,6 +34,8 @@ export interface LoadedProject {
   /** The config file that was read (.vendetta/config.yaml or a devcontainer.json). */
   file: string;
   config: ResolvedWorkspaceConfig;
+  /** What the config says that is ignored or not supported (its errors refuse the load). */
+  warnings: Diagnostic[];
 }
 
 const NOT_A_PROJECT_HINT =
@@ -79,7 +81,12 @@ export async function loadProject(
       details: { diagnostics: errors.map((d) => ({ file: d.file, line: d.line, col: d.col, message: d.message })) },
     });
   }
-  return { path, file: loaded.file, config: resolveWorkspaceConfig(loaded.config) };
+  return {
+    path,
+    file: loaded.file,
+    config: resolveWorkspaceConfig(loaded.config),
+    warnings: loaded.diagnostics.filter((d) => d.severity === 'warning'),
+  };
 }
 
 /** The chosen config file, which must be inside the project (the workspace is made from that folder). */

@@ -3,16 +3,22 @@
  * block → code. Idempotent: the agent's create is idempotent by name, so a second `up` of a
  * running workspace costs one round trip before the (incremental) sync.
  */
-import { randomUUID } from 'node:crypto';
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { CreateWorkspace, WorkspaceProgress, type DotfilesSpec, type WorkspaceInfo } from '../../agent/protocol';
+import type { WorkspaceInfo } from '../../agent/protocol';
 import type { ProgressReporter } from '../daemon/handlerTable';
 import { toVendettaError, VendettaError } from '../errors';
-import type { ForwardInfo, ServiceStatus, SyncReport, WorkspaceUpParams, WorkspaceUpResult } from '../protocol';
+import type {
+  ForwardInfo,
+  ServiceStatus,
+  SyncReport,
+  UpWarning,
+  WorkspaceUpParams,
+  WorkspaceUpResult,
+} from '../protocol';
 import { fingerprintOf } from '../ssh/fingerprint';
 import { syncProject } from '../sync/sender';
-import { agentErrorName, checkWorkspaceInfo, parsePublicKey } from './agentReplies';
-import { cloneInWorkspace, parseGitSource, type GitSource } from './gitClone';
+import { agentErrorName, parsePublicKey } from './agentReplies';
+import { parseGitSource } from './gitClone';
 import { sshAlias, workspaceName } from './names';
 import { buildInputsHash } from './buildInputs';
 import { featureInputsHash } from './featureInputs';
@@ -27,10 +33,10 @@ import { LIVE_STATES, upServices } from './upServices';
 import { UpSteps, type UpStep } from './upSteps';
 import type { PortForwarder, WorkspaceOps } from './operations';
 import { ensureWorkspaceKey } from './workspaceKey';
-import { connectWorkspace } from './workspaceSsh';
+import { clone, create, overSsh } from './upOnNode';
+import { agentWarnings, configWarnings, portNotForwarded, syncConflictWarning } from './upWarnings';
 import { writeMachineSettings } from './vscodeSettings';
 import { mergeVscode } from './featureCustomizations';
-import type { Client } from 'ssh2';
 
 /** What `up` needs besides the manager's operations: who forwards ports for `--forward`. */
 export interface UpDeps {
@@ -63,6 +69,7 @@ export async function runUp(
     token,
   );
   const say = (step: UpStep, message: string) => steps.say(step, message);
+  const warnings: UpWarning[] = configWarnings(project.warnings);
   // Said once the config is read, which is when the number of steps is known (it takes milliseconds).
   say('config', 'Reading the workspace config');
   const holder = m.busy(node, name);
@@ -170,6 +177,7 @@ export async function runUp(
           await syncBuildContext();
           info = await createOnNode(false, false);
         }
+        warnings.push(...agentWarnings(info.warnings));
         if (info.state !== 'running' || !info.ssh) {
           throw new VendettaError(
             'WORKSPACE_STATE',
@@ -268,6 +276,7 @@ export async function runUp(
               const e = toVendettaError(err);
               m.log.warn('a forwardPorts entry was not forwarded', { workspace: name, node, port, err });
               say('forwards', `Port ${port} is not forwarded: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+              warnings.push(portNotForwarded(port, e));
             }
           }
         }
@@ -293,6 +302,7 @@ export async function runUp(
           ...(stale.length ? { staleServices: stale } : {}),
           ...(forwards ? { forwards } : {}),
           ...(vscode?.extensions?.length ? { vscodeExtensions: [...vscode.extensions] } : {}),
+          warnings: [...warnings, ...syncConflictWarning(sync)],
         };
       }),
     'up',
@@ -302,88 +312,6 @@ export async function runUp(
 /** A hook as the config names it: `postCreateCommand` in a devcontainer.json, `hooks.postCreate` in config.yaml. */
 function hookLabelFor(file: string): (hook: HookName) => string {
   return isDevcontainerFile(file) ? (h) => `${h}Command` : (h) => `hooks.${h}`;
-}
-
-interface CreateMode {
-  isNew: boolean;
-  /** Make the container again (`up --recreate`). */
-  recreate: boolean;
-  /** The secrets from `secretsFile`; absent: the workspace has none. */
-  secrets: Record<string, string> | undefined;
-  /** Checked by validateUp (dotfiles.ts); the agent installs them once per workspace. */
-  dotfiles: DotfilesSpec | undefined;
-}
-
-async function create(
-  m: WorkspaceOps,
-  record: WorkspaceRecord,
-  spec: ReturnType<typeof buildSpec>,
-  { isNew, recreate, secrets, dotfiles }: CreateMode,
-  say: (message: string) => void,
-  token?: CancellationToken,
-): Promise<WorkspaceInfo> {
-  const client = m.client(record.node);
-  const agentToken = randomUUID();
-  const sub = client.onNotification(WorkspaceProgress, (wp) => {
-    // The agent's own step numbers are left out: they start again on a second create (after the
-    // build context was sent) and would read as the count going backwards inside the create step.
-    if (wp.token === agentToken && typeof wp.message === 'string') say(wp.message.slice(0, 200));
-  });
-  try {
-    const info = checkWorkspaceInfo(
-      await client.request(
-        CreateWorkspace,
-        { spec, progressToken: agentToken, secrets, dotfiles, ...(recreate ? { recreate: true } : {}) },
-        token,
-      ),
-      record.node,
-    );
-    m.noteInfo(record, info);
-    return info;
-  } catch (err) {
-    const e = toVendettaError(err);
-    // A definite refusal (bad image, no sshd…) of a new workspace leaves nothing on the node:
-    // forget it here too. A lost link may have left it half-made: keep it, the next up completes it.
-    if (
-      isNew &&
-      e.code === 'AGENT_ERROR' &&
-      !['WORKSPACE_CONFLICT', 'BUILD_CONTEXT_MISSING'].includes(agentErrorName(e) ?? '')
-    ) {
-      const still = await m.inspect(record).catch(() => null);
-      if (still === undefined) {
-        m.store.remove(record.name, record.node);
-        m.forget(record);
-      }
-    } else if (agentErrorName(e) !== 'WORKSPACE_OUTDATED') {
-      // An outdated workspace still runs as it was: only the refusal is news.
-      m.noteInfo(record, undefined, e);
-    }
-    m.emitChange();
-    throw e;
-  } finally {
-    sub.dispose();
-  }
-}
-
-/** One SSH session with the workspace as its login user, for what `up` does inside it. */
-async function overSsh<T>(m: WorkspaceOps, record: WorkspaceRecord, fn: (ssh: Client) => Promise<T>): Promise<T> {
-  const sock = await m.openSsh(record);
-  const ssh = await connectWorkspace({
-    sock,
-    alias: record.sshHost,
-    user: record.user,
-    identityFile: m.identityFile,
-    knownHostsFile: m.paths.knownHosts,
-  });
-  try {
-    return await fn(ssh);
-  } finally {
-    ssh.end();
-  }
-}
-
-function clone(m: WorkspaceOps, record: WorkspaceRecord, git: GitSource): Promise<{ cloned: boolean }> {
-  return overSsh(m, record, (ssh) => cloneInWorkspace(ssh, record.workspaceFolder, git, record.name));
 }
 
 /** What `workspace ports` and the tree label ports with, recorded when the config has any. */

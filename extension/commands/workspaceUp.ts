@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { localEnvOf, WorkspaceUp, type WorkspaceUpParams, type WorkspaceUpResult } from '../../coordinator/protocol';
 import { withCoordinatorProgress } from '../ui/progress';
 import { dotfilesFromSettings } from '../util/dotfilesSettings';
+import { upWarningLines, upWarningNotice } from '../util/upWarnings';
 import type { CommandContext } from './context';
 
 /** `config`: the config file chosen when the folder has several. */
@@ -33,6 +34,13 @@ export async function runWorkspaceUp(
   ctx.log.info(
     `Workspace ${result.name} on ${result.node} is ${result.state}${result.existed ? ' (existed)' : ''}${sync} in ${Math.round(result.elapsedMs)} ms`,
   );
+  for (const line of upWarningLines(result.warnings)) ctx.log.warn(line);
+  // Not awaited: the window opens meanwhile, and the workspace runs whatever the answer.
+  const notice = upWarningNotice(result.name, result.warnings);
+  if (notice)
+    void vscode.window.showWarningMessage(notice, 'Show Log').then((c) => {
+      if (c) ctx.log.show(true);
+    });
   ctx.refresh.request('reload');
   return result;
 }

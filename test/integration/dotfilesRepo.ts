@@ -9,18 +9,28 @@ import { join } from 'node:path';
 
 export const DOTFILES_RAN = 'dotfiles-ran';
 
-/** Makes `<dir>/dotfiles.git` (the first time) and returns its file:// URL. */
-export function dotfilesRepo(dir: string): string {
-  const url = `file://${join(dir, 'dotfiles.git')}`;
-  if (existsSync(join(dir, 'dotfiles.git'))) return url;
-  const work = join(dir, 'dotfiles-work');
+/** An install.sh that fails with exit 7 and says why on stderr (what `up` must warn about). */
+export const FAILING_INSTALL = 'echo "broken on purpose" >&2; exit 7\n';
+
+/**
+ * Makes `<dir>/<name>.git` (the first time) and returns its file:// URL; `install` is its
+ * install.sh (default: the counting one above).
+ */
+export function dotfilesRepo(
+  dir: string,
+  name = 'dotfiles',
+  install = `echo "$(pwd) $(id -un)" >> "$HOME/${DOTFILES_RAN}"\n`,
+): string {
+  const url = `file://${join(dir, `${name}.git`)}`;
+  if (existsSync(join(dir, `${name}.git`))) return url;
+  const work = join(dir, `${name}-work`);
   mkdirSync(work, { recursive: true });
-  writeFileSync(join(work, 'install.sh'), `echo "$(pwd) $(id -un)" >> "$HOME/${DOTFILES_RAN}"\n`);
+  writeFileSync(join(work, 'install.sh'), install);
   const git = (cwd: string, ...args: string[]) =>
     execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, stdio: 'pipe' });
   git(work, 'init', '-q');
   git(work, 'add', '-A');
   git(work, 'commit', '-q', '-m', 'dotfiles');
-  git(dir, 'clone', '-q', '--bare', work, 'dotfiles.git');
+  git(dir, 'clone', '-q', '--bare', work, `${name}.git`);
   return url;
 }

@@ -1,6 +1,7 @@
 import Ajv from 'ajv';
 import assert from 'node:assert/strict';
 import { chownSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CallToolResultSchema, type CallToolResult, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -9,6 +10,7 @@ import { ensureTestImage } from '../infra/image';
 import { createTestNodes, type TestNode, type TestNodes } from '../infra/nodes';
 import { requireCommands, requireRoot } from '../infra/sys';
 import { createCliHome, REPO, type CliHome } from './coordinatorHarness';
+import { DOTFILES_RAN, dotfilesRepo } from './dotfilesRepo';
 import { startMcp, type McpSession } from './mcpHarness';
 
 const HELLO = join(REPO, 'examples', 'hello');
@@ -125,11 +127,14 @@ describe('vendetta mcp: a coding agent drives a workspace on an SSH node through
     assert.equal(tools.find((t) => t.name === 'read_file')!.annotations?.readOnlyHint, true);
   });
 
-  it('a long workspace_up streams progress notifications, then the workspace runs', async function () {
+  it('a long workspace_up streams progress notifications, then the workspace runs with the dotfiles it was given', async function () {
     this.timeout(600_000);
+    // In the node user's own folder: its agent clones them (git refuses a repository of another owner).
+    const dotfiles = dotfilesRepo(runDir);
+    execFileSync('chown', ['-R', `${node.uid}:${node.uid}`, join(runDir, 'dotfiles.git')]);
     const seen: Progress[] = [];
     const r = (await s.client.callTool(
-      { name: 'workspace_up', arguments: { path: project, node: node.name } },
+      { name: 'workspace_up', arguments: { path: project, node: node.name, dotfiles: { repository: dotfiles } } },
       CallToolResultSchema,
       {
         timeout: 600_000,
@@ -137,8 +142,13 @@ describe('vendetta mcp: a coding agent drives a workspace on an SSH node through
       },
     )) as CallToolResult;
     assert.notEqual(r.isError, true, text(r));
-    const up = r.structuredContent as { name: string; node: string; state: string };
-    assert.deepEqual([up.name, up.node, up.state], ['hello', node.name, 'running']);
+    const up = r.structuredContent as { name: string; node: string; state: string; warnings: unknown[] };
+    assert.deepEqual([up.name, up.node, up.state, up.warnings], ['hello', node.name, 'running', []]);
+    const home = await ok(s, 'exec', {
+      workspace: 'hello',
+      command: `cd && cat ${DOTFILES_RAN} .vendetta/dotfiles-installed`,
+    });
+    assert.equal((home.structuredContent as { stdout: string }).stdout, `/root/dotfiles root\n${dotfiles}\n`);
     assert.ok(seen.length >= 4, `progress notifications: ${JSON.stringify(seen)}`);
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.progress > seen[i - 1]!.progress, 'progress grows');
     assert.ok(

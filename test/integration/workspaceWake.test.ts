@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkspaceStatus, WorkspaceSummary } from '../../coordinator/protocol';
+import type { WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
 import { TEST_IMAGE } from '../infra/image';
 import { REPO, waitUntil, type CliResult } from './coordinatorHarness';
-import { dotfilesRepo } from './dotfilesRepo';
+import { dotfilesRepo, FAILING_INSTALL } from './dotfilesRepo';
 import { createWorkspaceEnv, type WorkspaceEnv } from './workspaceHarness';
 
 function parse<T>(r: { code: number; stdout: string; stderr: string }, what: string): T {
@@ -206,6 +206,41 @@ describe('a workspace you live in: your git identity and dotfiles; it starts whe
     assert.doesNotMatch(r.stderr, /starting it/, 'it was back before anyone connected');
     assert.equal(await state('quiet'), 'stopped', 'a workspace the user stopped stays stopped');
     await env.cli(['workspace', 'rm', 'quiet', '--force']);
+  });
+
+  it('dotfiles whose install fails and an ignored config key are warnings: `up --json` lists them and exits 0 with the workspace running; a human up prints warning lines', async () => {
+    const broken = dotfilesRepo(env.h.dir, 'broken-dotfiles', FAILING_INSTALL);
+    // The workspace has its dotfiles: without the marker they are tried again (as after a failure).
+    assert.equal((await env.ssh('wake.local.vendetta', ['rm', '.vendetta/dotfiles-installed'])).code, 0);
+    const config = join(project, '.vendetta', 'config.yaml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace('  cpus: 1\n', '  cpus: 1\n  cpuss: 2\n'));
+    const args = ['workspace', 'up', project, '--name', 'wake', '--dotfiles', broken];
+    const target = ['--dotfiles-target-path', '~/broken-dotfiles'];
+    const json = await env.cli([...args, ...target, '--json'], { timeoutMs: 300_000 });
+    const r = parse<WorkspaceUpResult>(json, 'up --json');
+    assert.equal(r.state, 'running');
+    assert.deepEqual(
+      r.warnings.map((w) => w.code),
+      ['CONFIG_WARNING', 'DOTFILES_NOT_INSTALLED'],
+      JSON.stringify(r.warnings),
+    );
+    assert.match(r.warnings[0]!.message, /unknown key `cpuss` in `docker`; did you mean `cpus`\?/);
+    assert.deepEqual([r.warnings[0]!.file, r.warnings[0]!.line], [config, 9]);
+    assert.match(
+      r.warnings[1]!.message,
+      /^Dotfiles not installed: \.\/install\.sh failed \(exit 7\): broken on purpose; the next `up` runs it again$/,
+    );
+    const human = await env.cli([...args, ...target], { timeoutMs: 300_000 });
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(
+      human.stderr,
+      /^warning: Dotfiles not installed: \.\/install\.sh failed \(exit 7\): broken on purpose/m,
+    );
+    assert.match(human.stderr, /config\.yaml:9:3: warning: unknown key `cpuss`/, 'the config warning, located, once');
+    assert.equal(human.stderr.match(/cpuss/g)?.length, 1, human.stderr);
+    const home = await env.ssh('wake.local.vendetta', ['ls -d broken-dotfiles/.git; ls .vendetta']);
+    assert.match(home.stdout, /^broken-dotfiles\/\.git$/m, 'cloned, then its script failed');
+    assert.doesNotMatch(home.stdout, /dotfiles-installed/, 'not marked installed: the next up tries again');
   });
 });
 

@@ -57,6 +57,39 @@ export class StepProgress {
   }
 }
 
+/** As `up --dotfiles`, `--dotfiles-install-command`, `--dotfiles-target-path` and VS Code's `vendetta.dotfiles.*`. */
+const dotfilesArg = z
+  .object({
+    repository: z
+      .string()
+      .min(1)
+      .max(2048)
+      .describe(
+        "A git URL the node can clone (https://…, ssh://…, git@host:path, file:///…), an absolute path on the node, or GitHub's owner/repo.",
+      ),
+    installCommand: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe(
+        'The script in the repository to run as the login user (default: the first of install.sh, install, bootstrap.sh, bootstrap, script/bootstrap, setup.sh, setup, script/setup; none: its dotfiles are linked into ~).',
+      ),
+    targetPath: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe(
+        'Where the clone goes in the workspace: ~/dotfiles (default), another folder under ~, or an absolute path.',
+      ),
+  })
+  .strict()
+  .optional()
+  .describe(
+    "The user's dotfiles, cloned and installed once per workspace after it is made; a failure is a warning in the result, not an error.",
+  );
+
 export const workspaceTools: ToolSpec[] = [
   tool({
     name: 'list_nodes',
@@ -98,7 +131,7 @@ export const workspaceTools: ToolSpec[] = [
     name: 'workspace_up',
     title: 'Create or update a workspace',
     description:
-      'Create (or start) the workspace of a project folder on this machine and send its code (again: only what changed); reports progress. Can take minutes the first time.',
+      "Create (or start) the workspace of a project folder on this machine and send its code (again: only what changed); reports progress, and in `warnings` what failed without stopping it (e.g. the dotfiles' install). Can take minutes the first time.",
     kind: 'write',
     input: {
       path: z
@@ -111,12 +144,14 @@ export const workspaceTools: ToolSpec[] = [
       node: workspaceArg.node.describe("Node to run it on (default: the config's node, else local)."),
       provider: z.enum(['docker', 'lxc', 'qemu']).optional().describe("Provider (default: the config's)."),
       name: workspaceArg.workspace.optional().describe("Workspace name (default: the config's name)."),
+      dotfiles: dotfilesArg,
     },
     async run(a, ctx) {
       const params: WorkspaceUpParams = { path: a.path };
       if (a.node) params.node = a.node;
       if (a.provider) params.provider = a.provider;
       if (a.name) params.name = a.name;
+      if (a.dotfiles) params.dotfiles = a.dotfiles;
       const steps = new StepProgress();
       const p = ctx.link.progressToken((s) =>
         ctx.progress(steps.next(s.step, s.total), s.total, `[${s.step}/${s.total}] ${s.message}`),

@@ -32,6 +32,7 @@ function upResult(sync: Partial<NonNullable<WorkspaceUpResult['sync']>> | null):
     existed: true,
     git: null,
     elapsedMs: 1,
+    warnings: [],
     sync: sync && {
       files: 3,
       sent: 0,

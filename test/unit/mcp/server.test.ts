@@ -17,7 +17,7 @@ import { execCommandLine } from '../../../coordinator/mcp/tools/execTool';
 import { asText } from '../../../coordinator/mcp/tools/fileTools';
 import { StepProgress } from '../../../coordinator/mcp/tools/workspaceTools';
 import { WorkspaceSessions } from '../../../coordinator/mcp/workspaceSessions';
-import type { ProgressParams, ToolCallRecord } from '../../../coordinator/protocol';
+import type { ProgressParams, ToolCallRecord, WorkspaceUpParams } from '../../../coordinator/protocol';
 
 /** A coordinator client that answers from a table and can be "lost". */
 function fakeClient(
@@ -77,6 +77,7 @@ describe('vendetta mcp, without a coordinator', () => {
 
   it('answers tool calls through the coordinator, sends progress, and records each call without its contents', async () => {
     const logged: ToolCallRecord[] = [];
+    const asked: WorkspaceUpParams[] = [];
     const { client } = fakeClient(
       {
         'nodes/list': () => [
@@ -98,6 +99,7 @@ describe('vendetta mcp, without a coordinator', () => {
           },
         ],
         'workspaces/up': (p, notify) => {
+          asked.push(p as WorkspaceUpParams);
           const token = (p as { progressToken: string }).progressToken;
           for (const [step, message] of [
             [1, 'a'],
@@ -145,12 +147,31 @@ describe('vendetta mcp, without a coordinator', () => {
         arguments: { path: 'relative' },
       })) as CallToolResult;
       assert.equal(rel.isError, true, 'the schema refuses a relative project path');
+      // The dotfiles as `up --dotfiles…` and vendetta.dotfiles.* give them; described in the schema.
+      const dotfiles = { repository: 'me/dots', installCommand: 'go.sh', targetPath: '~/.dots' };
+      await c.client.callTool({ name: 'workspace_up', arguments: { path: '/p', dotfiles } });
+      assert.deepEqual(
+        asked.map((p) => p.dotfiles),
+        [undefined, dotfiles],
+      );
+      const stray = (await c.client.callTool({
+        name: 'workspace_up',
+        arguments: { path: '/p', dotfiles: { repository: 'me/dots', branch: 'x' } },
+      })) as CallToolResult;
+      assert.equal(stray.isError, true, 'an unknown dotfiles field is refused, not dropped');
+      const schema = (await c.client.listTools()).tools.find((t) => t.name === 'workspace_up')!
+        .inputSchema as unknown as {
+        properties: { dotfiles: { properties: Record<string, { description?: string }> } };
+      };
+      for (const key of ['repository', 'installCommand', 'targetPath'])
+        assert.ok(schema.properties.dotfiles.properties[key]?.description, key);
       assert.deepEqual(
         logged.map((l) => [l.tool, l.ok, l.workspace, l.error]),
         [
           ['list_nodes', true, undefined, undefined],
           ['workspace_up', true, 'w', undefined],
           ['workspace_stop', false, 'w', 'WORKSPACE_NOT_FOUND'],
+          ['workspace_up', true, 'w', undefined],
         ],
       );
     } finally {

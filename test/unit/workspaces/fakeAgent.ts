@@ -75,6 +75,10 @@ export class FakeWorkspaceAgent implements AgentClient {
   readonly follows = new Set<string>();
   /** What a workspace's features add, as the agent reports it on create (by workspace name). */
   readonly featuresAdded = new Map<string, FeaturesAdded>();
+  /** What the next creates answer in `warnings` (as an agent whose dotfiles failed), by workspace name. */
+  readonly createWarnings = new Map<string, unknown>();
+  /** The `dotfiles` each create was given, in order. */
+  readonly createDotfiles: unknown[] = [];
   private readonly handlers = new Map<string, Set<(p: unknown) => void>>();
 
   /** Sends a notification as the agent would. */
@@ -153,7 +157,9 @@ export class FakeWorkspaceAgent implements AgentClient {
         w.state = 'running';
         const added = this.featuresAdded.get(spec.name);
         if (added) w.features = added;
-        return info(w);
+        this.createDotfiles.push((params as { dotfiles?: unknown }).dotfiles);
+        const warnings = this.createWarnings.get(spec.name);
+        return (warnings === undefined ? info(w) : { ...(info(w) as object), warnings }) as never;
       }
       case 'workspaces/start':
       case 'workspaces/stop': {
