@@ -219,6 +219,13 @@ export interface WorkspaceInfo {
   warnings?: CreateWarning[];
 }
 
+/**
+ * A `workspaces/progress` message that starts with this is a warning the user should still see
+ * once `up` is done (the coordinator lists it in up's `warnings`): today, a Dev Container Feature's
+ * setting the agent does not apply.
+ */
+export const PROGRESS_WARNING_PREFIX = 'Warning: ';
+
 /** `DOTFILES_NOT_INSTALLED`: the clone or the install script failed; the next create tries again. */
 export interface CreateWarning {
   code: 'DOTFILES_NOT_INSTALLED';

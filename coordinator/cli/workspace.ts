@@ -53,6 +53,8 @@ const providerOption = () =>
     `the provider (default: the config's; available: ${RUNNABLE_PROVIDERS.join(', ')})`,
   ).choices(RUNNABLE_PROVIDERS);
 
+const UP_JSON_HELP = 'print the result as JSON; what went wrong without failing the up is in its `warnings`';
+
 const CONFIG_HELP = 'the config file to use when the project has several (e.g. .devcontainer/python/devcontainer.json)';
 
 export function registerWorkspaceCommands(program: Command): void {
@@ -78,7 +80,7 @@ export function registerWorkspaceCommands(program: Command): void {
       )
       .option('--config <file>', CONFIG_HELP),
   )
-    .option('--json', 'print the result as JSON')
+    .option('--json', UP_JSON_HELP)
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
       await runAction(opts, () => up(path, opts));
@@ -247,7 +249,7 @@ export function registerWorkspaceCommands(program: Command): void {
       .option('--overwrite', "send this folder's version even over files changed inside the workspace")
       .option('--config <file>', CONFIG_HELP),
   )
-    .option('--json', 'print the result as JSON')
+    .option('--json', UP_JSON_HELP)
     .action(async (path: string | undefined, _o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<UpOpts>();
       await runAction(opts, () => up(path, opts));

@@ -170,7 +170,9 @@ export interface WorkspaceUpResult extends WorkspaceSummary {
 /**
  * A problem `up` said and went on: `CONFIG_WARNING` (a config entry ignored, located by file/line/col),
  * `DOTFILES_NOT_INSTALLED` (the clone or the install script failed; the next `up` tries again),
- * `PORT_NOT_FORWARDED` (a `forwardPorts` entry `--forward` could not forward).
+ * `PORT_NOT_FORWARDED` (a `forwardPorts` entry `--forward` could not forward), `SYNC_CONFLICTS`
+ * (the workspace's version of files changed on both sides was kept), `NODE_WARNING` (something
+ * the node does not apply, e.g. a Dev Container Feature's `legacyIds`).
  */
 export interface UpWarning {
   code: string;

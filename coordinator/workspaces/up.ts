@@ -34,7 +34,7 @@ import { UpSteps, type UpStep } from './upSteps';
 import type { PortForwarder, WorkspaceOps } from './operations';
 import { ensureWorkspaceKey } from './workspaceKey';
 import { clone, create, overSsh } from './upOnNode';
-import { agentWarnings, configWarnings, portNotForwarded, syncConflictWarning } from './upWarnings';
+import { agentWarnings, configWarnings, portNotForwarded, progressWarning, syncConflictWarning } from './upWarnings';
 import { writeMachineSettings } from './vscodeSettings';
 import { mergeVscode } from './featureCustomizations';
 
@@ -159,8 +159,13 @@ export async function runUp(
         // features): it lands on the node first.
         if (recreate && (build || features) && !git) await syncBuildContext();
         const extras = { secrets: secrets?.values, dotfiles: p.dotfiles };
+        const onAgentProgress = (message: string) => {
+          say('create', message);
+          const warning = progressWarning(message);
+          if (warning) warnings.push(warning);
+        };
         const createOnNode = (isNew: boolean, again: boolean) =>
-          create(m, record, spec, { isNew, recreate: again, ...extras }, (w) => say('create', w), token);
+          create(m, record, spec, { isNew, recreate: again, ...extras }, onAgentProgress, token);
         let info: WorkspaceInfo;
         try {
           info = await createOnNode(!existing, recreate);

@@ -2,7 +2,7 @@
  * The warnings of `workspaces/up`: what went wrong without failing it, gathered into the result
  * (`up --json`, the MCP tool, VS Code) besides being said as progress while it happened.
  */
-import type { CreateWarning } from '../../agent/protocol';
+import { PROGRESS_WARNING_PREFIX, type CreateWarning } from '../../agent/protocol';
 import type { Diagnostic } from '../config';
 import type { VendettaError } from '../errors';
 import type { SyncReport, UpWarning } from '../protocol';
@@ -26,6 +26,13 @@ export function configWarnings(diagnostics: readonly Diagnostic[]): UpWarning[] 
 /** The agent's (dotfiles not installed), as it said them. */
 export function agentWarnings(warnings: readonly CreateWarning[] | undefined): UpWarning[] {
   return (warnings ?? []).map((w) => ({ code: w.code, message: w.message }));
+}
+
+/** A progress line of the agent's that is a warning (PROGRESS_WARNING_PREFIX), if it is one. */
+export function progressWarning(message: string): UpWarning | undefined {
+  if (!message.startsWith(PROGRESS_WARNING_PREFIX)) return undefined;
+  const text = message.slice(PROGRESS_WARNING_PREFIX.length);
+  return { code: 'NODE_WARNING', message: text.charAt(0).toUpperCase() + text.slice(1) };
 }
 
 export function portNotForwarded(port: number, e: VendettaError): UpWarning {

@@ -177,7 +177,8 @@ describe('Dev Container Features: local and OCI features installed on the node (
             entrypoint: '/usr/local/bin/marker-entry',
             onCreateCommand: ['sh', '-c', mark('onCreate:marker')],
             postAttachCommand: mark('postAttach:marker'),
-            customizations: { vscode: { extensions: ['vt-test.marker'] } },
+            // Another tool's customizations: not applied, and said so (once, at install) as a warning.
+            customizations: { vscode: { extensions: ['vt-test.marker'] }, jetbrains: { plugins: ['x'] } },
           }),
           'install.sh': [
             '#!/bin/sh',
@@ -205,6 +206,10 @@ describe('Dev Container Features: local and OCI features installed on the node (
     assert.equal(first.code, 0, first.stderr);
     assert.match(
       first.stderr,
+      /^warning: The feature \.\/\.devcontainer\/features\/marker sets customizations\.jetbrains, which Vendetta does not apply$/m,
+    );
+    assert.match(
+      first.stderr,
       /Installing the features in this order: 127\.0\.0\.1:5002\/vt\/features\/base-tools:1, 127\.0\.0\.1:5002\/vt\/features\/greeter:1, \.\/\.devcontainer\/features\/marker/,
     );
 
@@ -213,6 +218,7 @@ describe('Dev Container Features: local and OCI features installed on the node (
     numbers.recreateUpMs = again.ms;
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /Fetching the feature|Installing the features|Step \d+\/\d+/);
+    assert.deepEqual((JSON.parse(again.stdout) as WorkspaceUpResult).warnings, [], 'nothing installed, nothing to say');
     // The features' extensions and the project's, each once.
     assert.deepEqual((JSON.parse(again.stdout) as WorkspaceUpResult).vscodeExtensions, [
       'vt-test.greeter',

@@ -77,6 +77,8 @@ export class FakeWorkspaceAgent implements AgentClient {
   readonly featuresAdded = new Map<string, FeaturesAdded>();
   /** What the next creates answer in `warnings` (as an agent whose dotfiles failed), by workspace name. */
   readonly createWarnings = new Map<string, unknown>();
+  /** Progress lines each create says after its first (as the agent's feature install does). */
+  readonly createSays: string[] = [];
   /** The `dotfiles` each create was given, in order. */
   readonly createDotfiles: unknown[] = [];
   private readonly handlers = new Map<string, Set<(p: unknown) => void>>();
@@ -136,7 +138,8 @@ export class FakeWorkspaceAgent implements AgentClient {
       case 'workspaces/create': {
         const spec = p.spec!;
         for (const h of this.handlers.get('workspaces/progress') ?? [])
-          h({ token: p.progressToken, step: 1, total: 2, message: 'pulling nothing' });
+          for (const message of ['pulling nothing', ...this.createSays])
+            h({ token: p.progressToken, step: 1, total: 2, message });
         let w = this.workspaces.get(spec.name);
         if (!w) {
           mkdirSync(this.folder(spec.name), { recursive: true });

@@ -46,7 +46,7 @@ describe("up's warnings", () => {
     );
   });
 
-  it("an up returns the config's and the agent's warnings, and refuses a malformed one as a malformed workspace", async () => {
+  it("an up returns the config's and the agent's warnings (its answer's, its progress lines marked as warnings), and refuses a malformed one as a malformed workspace", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vendetta-up-warnings-'));
     try {
       const project = join(dir, 'shop');
@@ -60,6 +60,7 @@ describe("up's warnings", () => {
         proxyCommand: ['/usr/bin/node', '/x/vendetta.js', 'ssh-proxy'],
       });
       agent.createWarnings.set('shop', [dotfiles]);
+      agent.createSays.push('Warning: the feature ./f sets legacyIds, which Vendetta does not apply', 'Warning? no');
       const r = await m.up(
         { path: project, dotfiles: { repository: 'https://example.com/dots.git' } },
         () => undefined,
@@ -74,10 +75,12 @@ describe("up's warnings", () => {
             join(project, '.vendetta', 'config.yaml'),
             5,
           ],
+          ['NODE_WARNING', 'The feature ./f sets legacyIds, which Vendetta does not apply', undefined, undefined],
           ['DOTFILES_NOT_INSTALLED', dotfiles.message, undefined, undefined],
         ],
       );
       agent.createWarnings.delete('shop');
+      agent.createSays.length = 0;
       assert.deepEqual(
         (await m.up({ path: project }, () => undefined)).warnings.map((w) => w.code),
         ['CONFIG_WARNING'],

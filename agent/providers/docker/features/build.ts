@@ -5,7 +5,7 @@
  * `docker.build` first). Its label says what the container needs from the features.
  */
 import { tarBuffer } from '../../../../common/tar/encode';
-import type { DockerWorkspaceSpec } from '../../../protocol';
+import { PROGRESS_WARNING_PREFIX, type DockerWorkspaceSpec } from '../../../protocol';
 import { AgentError } from '../../../errors';
 import { dockerCalls } from '../api';
 import type { EngineClient } from '../engine';
@@ -71,7 +71,9 @@ export async function ensureFeaturesImage(
   const ordered = await resolveFeatures(features, deps, progress, signal);
   for (const f of ordered)
     if (f.meta.ignored.length)
-      progress(`Warning: the feature ${f.ref} sets ${f.meta.ignored.join(', ')}, which Vendetta does not apply`);
+      progress(
+        `${PROGRESS_WARNING_PREFIX}the feature ${f.ref} sets ${f.meta.ignored.join(', ')}, which Vendetta does not apply`,
+      );
   progress(`Installing the features in this order: ${ordered.map((f) => f.ref).join(', ')}`);
   const { entries, summary } = featuresBuildContext(features.base, base?.user, ordered, {
     remoteUser: spec.user,
