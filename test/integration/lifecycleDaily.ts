@@ -10,6 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { WorkspaceStatus } from '../../coordinator/protocol';
+import { pidAlive, processCmdline, waitGoneSync } from '../infra/sys';
 import { waitUntil } from './coordinatorHarness';
 import type { LifecycleRun } from './lifecycleRun';
 
@@ -123,5 +125,44 @@ export function idleCase(t: LifecycleRun): void {
       60_000 * t.slow,
       'the services healthy again after the wake',
     );
+  });
+}
+
+/** Kills this home's agent daemon (only if it is one) and waits until it is gone. */
+export function killAgent(t: LifecycleRun): number {
+  const victim = t.agentPid();
+  assert.ok(victim && pidAlive(victim), 'the local agent runs');
+  // Only this home's daemon is ours to kill (a stale pid could now be anyone's process).
+  assert.ok(processCmdline(victim).includes('daemon'), `pid ${victim} is an agent daemon`);
+  process.kill(victim, 'SIGKILL');
+  // A SIGKILLed process takes a moment to go on a busy machine; "killed" means gone.
+  assert.ok(waitGoneSync([victim], 10_000), `the killed agent ${victim} is gone`);
+  return victim;
+}
+
+export function rebootCase(t: LifecycleRun): void {
+  it('after a node reboot (every workspace stopped, engine and agent restarted) it and its services come back before anyone connects', async function () {
+    this.timeout(t.provider.bootMs + 120_000);
+    const { env } = t;
+    killAgent(t);
+    await env.nodeReboot!();
+    const t0 = Date.now();
+    let last = '';
+    await waitUntil(
+      async () => {
+        // While the agent and the engine come back, status may fail; that is not yet an answer.
+        const r = await env.cli(['workspace', 'status', 'hello', '--json']);
+        last = r.stdout + r.stderr;
+        const s = r.code === 0 ? (JSON.parse(r.stdout) as WorkspaceStatus) : undefined;
+        return s?.state === 'running' && (s.services ?? []).every((x) => x.state === 'healthy');
+      },
+      120_000,
+      'the workspace and its services to be back',
+    ).catch((err: Error) => assert.fail(`${err.message}; last status: ${last}`));
+    t.numbers.backAfterRebootMs = Date.now() - t0;
+    const r = await env.ssh(ALIAS, ['cat', '/root/note']);
+    assert.equal(r.stdout, 'kept\n', r.stderr);
+    assert.doesNotMatch(r.stderr, /starting it/, 'it was back before anyone connected');
+    await t.rememberPorts();
   });
 }

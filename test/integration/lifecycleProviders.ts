@@ -34,6 +34,11 @@ export interface ProviderEnv extends Pick<WorkspaceEnv, 'h' | 'cli' | 'run' | 's
    * absent where the test infra cannot restart the engine in place (a private dockerd).
    */
   engineRestart?: { stop(): Promise<void>; start(): Promise<void> };
+  /**
+   * The node goes down and up as a reboot does: every workspace stopped (not by the user), the
+   * engine's daemon started again; the agent is the suite's to kill. Absent for a VM (a boot more).
+   */
+  nodeReboot?(): Promise<void>;
   /** The one node process a workspace is (a VM's QEMU), where there is such a process. */
   enginePid?(workspace: string): number | undefined;
   /** Kills that process behind vendetta's back and waits until it is gone. */
@@ -114,6 +119,23 @@ export const LXC_ROW: LifecycleProvider = {
         );
       },
       engineRestart: { stop: () => lxd.stopDaemon(), start: () => lxd.startDaemon() },
+      async nodeReboot() {
+        // Power gone: each instance stopped at once (LXD keeps it as the user's stop, so LXD
+        // itself will not start it again: bringing it back is the agent's job), then the daemon.
+        for (const i of await lxd.instances())
+          await lxd.client.operation(
+            {
+              method: 'PUT',
+              path: `/1.0/instances/${i.name}/state`,
+              json: { action: 'stop', force: true },
+              accept: [202],
+              what: 'stop',
+            },
+            60_000,
+          );
+        await lxd.stopDaemon();
+        await lxd.startDaemon();
+      },
       async cleanup() {
         await h.cleanup();
         await lxd.stop();
@@ -175,6 +197,7 @@ export const DOCKER_ROW: LifecycleProvider = {
             what: 'remove',
           });
         },
+        nodeReboot: () => d.restart(),
         async cleanup() {
           await h.cleanup();
           await d.stop();
