@@ -47,7 +47,15 @@ describe('the Remote Nodes view, through the UI', function () {
     env?.cs.updateSettings({ 'workbench.colorTheme': 'Default Light Modern' });
   });
 
-  const row = (text: string) => page.locator('.monaco-list-row', { hasText: text }).first();
+  /** The row labelled exactly `label` (not one whose longer label or description holds it). */
+  const row = (label: string) =>
+    page
+      .locator('.monaco-list-row')
+      .filter({
+        has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }),
+      })
+      .first();
+
   const quickInput = () => page.locator('.quick-input-widget input').first();
 
   /** Types into the quick input once it shows `title` (each step of a multi-step input has its own). */
@@ -59,12 +67,38 @@ describe('the Remote Nodes view, through the UI', function () {
   }
 
   /**
+   * The rows shown right under `parent`'s row in the side bar: its children, not a same-named row
+   * elsewhere (both workspaces have a `db`). By the rows' list index and tree level.
+   */
+  async function childRows(parent: string): Promise<Array<{ label: string; text: string }>> {
+    // A row the tree re-renders meanwhile reads as empty; callers poll.
+    const read = (p: Promise<string | null>) => p.then((t) => t ?? '').catch(() => '');
+    const rows = await Promise.all(
+      (await page.locator('.part.sidebar .monaco-list-row').all()).map(async (r) => ({
+        index: Number(await read(r.getAttribute('data-index', { timeout: 2_000 }))),
+        level: Number(await read(r.getAttribute('aria-level', { timeout: 2_000 }))),
+        label: await read(r.locator('.label-name').first().textContent({ timeout: 2_000 })),
+        text: await read(r.textContent({ timeout: 2_000 })),
+      })),
+    );
+    rows.sort((a, b) => a.index - b.index);
+    const at = rows.findIndex((r) => r.label === parent);
+    if (at < 0) return [];
+    const out: Array<{ label: string; text: string }> = [];
+    for (const r of rows.slice(at + 1)) {
+      if (r.level <= rows[at]!.level) break;
+      if (r.level === rows[at]!.level + 1) out.push({ label: r.label, text: r.text });
+    }
+    return out;
+  }
+
+  /**
    * Opens `parent`'s row until `child` shows under it. Through its twistie, and again if the tree
    * re-rendered the row meanwhile (a refresh as the click lands leaves it collapsed).
    */
   async function expandUntil(parent: string, child: string): Promise<void> {
     const deadline = Date.now() + 60_000;
-    while (!(await row(child).isVisible())) {
+    while (!(await childRows(parent)).some((r) => r.label === child)) {
       if (Date.now() > deadline) throw new Error(`${child} did not show under ${parent} within 60 s`);
       if ((await row(parent).getAttribute('aria-expanded')) === 'false')
         await row(parent).locator('.monaco-tl-twistie').click({ timeout: 10_000 });
@@ -119,6 +153,22 @@ describe('the Remote Nodes view, through the UI', function () {
     const wsRow = await row(ws.name).textContent();
     assert.match(wsRow ?? '', new RegExp(ws.name));
     await expandUntil(ws.name, 'db');
+    // The LXD workspace (provider lxc) under the built-in local node, its services healthy.
+    const lxc = env.info.lxcWorkspace!;
+    await expandUntil('local', lxc.name);
+    assert.match((await row(lxc.name).textContent()) ?? '', /running · lxc · /);
+    await expandUntil(lxc.name, 'web');
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const services = await childRows(lxc.name);
+      const healthy = services.filter((r) => /· healthy$/.test(r.text)).map((r) => r.label);
+      if (lxc.services.every((s) => healthy.includes(s))) break;
+      if (Date.now() > deadline)
+        throw new Error(
+          `${lxc.name}'s services are not all healthy in the view: ${services.map((r) => r.text).join(', ')}`,
+        );
+      await page.waitForTimeout(500);
+    }
     await page.screenshot({ path: join(SHOTS, 'remote-nodes-light.png') });
   });
 

@@ -35,6 +35,12 @@ const BUILD_SCRIPT = join(__dirname, '../../scripts/image/build-debian-image.mjs
 export interface LxdOptions {
   /** Run inside this existing network namespace (/run/netns/<name>); else one of its own. */
   netns?: string;
+  /**
+   * Run in this process's own network namespace instead: proxy devices then listen on the
+   * loopback that programs this process starts use (code-server, the coordinator its extension
+   * launches, that coordinator's local agent).
+   */
+  callersNetwork?: boolean;
   readyTimeoutMs?: number;
   /** false: no preseed and no image (a cluster member is initialised by lxdCluster.ts). */
   init?: boolean;
@@ -46,6 +52,7 @@ export interface Lxd {
   dir: string;
   socket: string;
   readonly pid: number;
+  /** Its network namespace (/run/netns/<name>); empty with callersNetwork. */
   netns: string;
   log: string;
   /** argv prefix that runs a command in the daemon's network namespace. */
@@ -125,7 +132,7 @@ function claimId(netns: string | undefined): { id: number; reg: Registration } {
       ownerStart: processStartTime(process.pid),
       dir: join(LXD_DATA, String(id)),
       netns: netns ?? `vtl${id}`,
-      ownNetns: !netns,
+      ownNetns: netns === undefined,
     };
     try {
       const fd = openSync(regFile(id), 'wx', 0o644);
@@ -214,7 +221,7 @@ export function importTestImage(lxd: { dir: string; env: Record<string, string> 
 /** Starts a private LXD with the test image and waits until it answers. Needs root. */
 export async function startLxd(opts: LxdOptions = {}): Promise<Lxd> {
   cleanStaleLxds();
-  const { id, reg } = claimId(opts.netns);
+  const { id, reg } = claimId(opts.callersNetwork ? '' : opts.netns);
   const save = () => writeFileSync(regFile(id), JSON.stringify(reg));
   let stopped = false;
   const stopSync = () => {
@@ -234,7 +241,7 @@ export async function startLxd(opts: LxdOptions = {}): Promise<Lxd> {
       run(['ip', 'netns', 'add', reg.netns]);
       run(['ip', '-n', reg.netns, 'link', 'set', 'lo', 'up']);
     }
-    const nsenter = ['nsenter', `--net=/run/netns/${reg.netns}`, '--'];
+    const nsenter = opts.callersNetwork ? [] : ['nsenter', `--net=/run/netns/${reg.netns}`, '--'];
     const log = join(reg.dir, 'lxd.log');
     const socket = join(reg.dir, 'unix.socket');
     const client = new LxdClient(socket, 60_000);

@@ -5,6 +5,13 @@ import * as vscode from 'vscode';
 
 export const EXTENSION_ID = 'vendetta-dev.vendetta';
 
+/** A workspace the node side brought up before code-server started, and its services. */
+export interface E2eWorkspace {
+  name: string;
+  node: string;
+  services: string[];
+}
+
 /** Written by test/e2e/vscodeEnv.ts before code-server starts. */
 export interface E2eInfo {
   home: string;
@@ -12,7 +19,9 @@ export interface E2eInfo {
   cli: string;
   nodes: Array<{ name: string; host: string; user: string; identity: string; fingerprint: string }>;
   /** A workspace already up on nodes[0], with services. */
-  workspace?: { name: string; node: string; services: string[] };
+  workspace?: E2eWorkspace;
+  /** examples/hello on LXD (provider lxc), up on the built-in `local` node. */
+  lxcWorkspace?: E2eWorkspace;
   /**
    * Reopen in Remote Workspace: the folder code-server opened, the config to write there (naming
    * `node`), and the project whose other files to copy in (`source`).

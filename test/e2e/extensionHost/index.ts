@@ -26,6 +26,7 @@ export async function run(): Promise<void> {
   await import('./tree.host.js');
   await import('./reopen.host.js');
   await import('./workspaceCommands.host.js');
+  await import('./lxd.host.js');
   const out = process.env.VENDETTA_E2E_RESULTS;
   const record = (r: InHostResult) => {
     if (out) appendFileSync(out, JSON.stringify(r) + '\n');

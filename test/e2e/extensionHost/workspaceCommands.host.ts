@@ -1,63 +1,13 @@
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { ForwardInfo, WorkspaceSummary } from '../../../coordinator/protocol';
-import type { TreeElement } from '../../../extension/views/nodes/nodeTreeModel';
-import { reportMetric, requireE2eInfo, vendettaApi, waitFor, type E2eInfo } from './hostEnv';
-
-type Ws = NonNullable<E2eInfo['workspace']>;
-
-/** The status code and body of a GET. */
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-  });
-}
-
-/** The workspace's row in the tree, as it shows now (no refetch: what the view holds). */
-async function workspaceElement(ws: Ws): Promise<Extract<TreeElement, { kind: 'workspace' }> | undefined> {
-  const { tree } = await vendettaApi();
-  const node = (await tree.getChildren()).find((e) => e.kind === 'node' && e.node.name === ws.node);
-  if (!node) return undefined;
-  const el = (await tree.getChildren(node)).find((e) => e.kind === 'workspace' && e.workspace.name === ws.name);
-  return el?.kind === 'workspace' ? el : undefined;
-}
-
-async function serviceElements(ws: Ws): Promise<Array<Extract<TreeElement, { kind: 'service' }>>> {
-  const { tree } = await vendettaApi();
-  const wsEl = await workspaceElement(ws);
-  if (!wsEl) return [];
-  return (await tree.getChildren(wsEl)).filter(
-    (e): e is Extract<TreeElement, { kind: 'service' }> => e.kind === 'service',
-  );
-}
-
-/** Until every service of the workspace shows healthy in the tree. */
-async function waitHealthy(ws: Ws, ms: number): Promise<void> {
-  await waitFor(`${ws.services.join(', ')} healthy in the tree`, ms, async () => {
-    const s = await serviceElements(ws);
-    return ws.services.every((n) => s.some((e) => e.service.name === n && e.service.state === 'healthy'))
-      ? true
-      : undefined;
-  }).catch(async (err: Error) => {
-    const s = await serviceElements(ws);
-    throw new Error(
-      `${err.message}; the tree shows: ${s.map((e) => `${e.service.name} ${e.service.state}`).join(', ') || 'no services'}`,
-    );
-  });
-}
+import type { ForwardInfo } from '../../../coordinator/protocol';
+import { reportMetric, requireE2eInfo, vendettaApi, waitFor, type E2eInfo, type E2eWorkspace } from './hostEnv';
+import { httpGet, serviceElements, startInTree, stopInTree, waitHealthy } from './treeQueries';
 
 describe('the workspace commands against the real coordinator and the running hello workspace', function () {
   let info: E2eInfo;
-  let ws: Ws;
+  let ws: E2eWorkspace;
 
   before(async function () {
     info = requireE2eInfo(this);
@@ -117,32 +67,11 @@ describe('the workspace commands against the real coordinator and the running he
   it('Stop Workspace then Start Workspace: the tree shows it stopped, then running with its services healthy again', async function () {
     this.timeout(240_000);
     const t0 = Date.now();
-    const stopped = await vscode.commands.executeCommand<WorkspaceSummary | undefined>('vendetta.stopWorkspace', {
-      name: ws.name,
-      node: ws.node,
-    });
-    assert.equal(stopped?.state, 'stopped', 'Stop Workspace returned the stopped workspace');
-    const stoppedEl = await waitFor('the tree to show the workspace stopped', 30_000, async () => {
-      const el = await workspaceElement(ws);
-      return el?.workspace.state === 'stopped' ? el : undefined;
-    });
-    const { tree } = await vendettaApi();
-    assert.equal(tree.getTreeItem(stoppedEl).contextValue, 'stoppedWorkspace');
+    const stoppedEl = await stopInTree(ws, { name: ws.name, node: ws.node });
     reportMetric('Stop Workspace to stopped in the tree', Date.now() - t0, 'ms');
-
     const t1 = Date.now();
     // This time the tree item itself, as the context menu passes it.
-    const started = await vscode.commands.executeCommand<WorkspaceSummary | undefined>(
-      'vendetta.startWorkspace',
-      stoppedEl,
-    );
-    assert.equal(started?.state, 'running', 'Start Workspace returned the running workspace');
-    const runningEl = await waitFor('the tree to show the workspace running', 30_000, async () => {
-      const el = await workspaceElement(ws);
-      return el?.workspace.state === 'running' ? el : undefined;
-    });
-    assert.equal(tree.getTreeItem(runningEl).contextValue, 'runningWorkspace');
-    await waitHealthy(ws, 120_000);
+    await startInTree(ws, stoppedEl);
     reportMetric('Start Workspace to services healthy in the tree', Date.now() - t1, 'ms');
   });
 });
