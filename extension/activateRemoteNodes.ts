@@ -16,6 +16,7 @@ import { RemoteOpener, type FolderOpener } from './remote/remoteOpener';
 import { createWorkspaceStatusBar } from './remote/workspaceStatusBar';
 import { currentVendettaWorkspace } from './remote/currentWorkspace';
 import { installPendingExtensions } from './remote/remoteExtensions';
+import { takeUpNotice } from './util/upWarnings';
 import { registerWorkspaceFiles } from './sync/showConflicts';
 import { LogFollowers } from './ui/logFollowers';
 import type { TreeElement } from './views/nodes/nodeTreeModel';
@@ -100,7 +101,7 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
   const statusBar = createWorkspaceStatusBar();
   if (statusBar) context.subscriptions.push(statusBar);
   const here = currentVendettaWorkspace();
-  if (here)
+  if (here) {
     void installPendingExtensions(
       context.globalState,
       here.alias,
@@ -108,6 +109,10 @@ export function activateRemoteNodes(context: vscode.ExtensionContext, log: vscod
       (id) => vscode.extensions.getExtension(id) !== undefined,
       log,
     );
+    void takeUpNotice(context.globalState, here.alias).then((notice) => {
+      if (notice) void vscode.window.showWarningMessage(notice);
+    });
+  }
   return {
     client,
     setFolderOpener: (opener) => (remote.opener = opener),

@@ -15,6 +15,7 @@ import { showConflicts } from '../sync/showConflicts';
 import { runWorkspaceUp } from './workspaceUp';
 import { configPickItems } from './configPick';
 import { rememberExtensions } from '../remote/remoteExtensions';
+import { rememberUpNotice, upWarningNotice } from '../util/upWarnings';
 import { join } from 'node:path';
 
 export async function reopenInRemoteWorkspace(ctx: CommandContext, arg?: unknown): Promise<string> {
@@ -71,6 +72,7 @@ export async function reopenInRemoteWorkspace(ctx: CommandContext, arg?: unknown
   }
   // Installed by this extension once the remote window is up (remoteExtensions.ts).
   await rememberExtensions(ctx.extension.globalState, result.sshHost, result.vscodeExtensions ?? []);
+  await rememberUpNotice(ctx.extension.globalState, result.sshHost, upWarningNotice(result.name, result.warnings));
   return ctx.remote.open(result, false);
 }
 

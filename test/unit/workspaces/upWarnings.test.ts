@@ -10,7 +10,7 @@ import { configWarnings, portNotForwarded, syncConflictWarning } from '../../../
 import { homePaths } from '../../../coordinator/home';
 import { nullLogger } from '../../../coordinator/log';
 import { WorkspaceManager } from '../../../coordinator/workspaces/manager';
-import { upWarningLines, upWarningNotice } from '../../../extension/util/upWarnings';
+import { rememberUpNotice, takeUpNotice, upWarningLines, upWarningNotice } from '../../../extension/util/upWarnings';
 import { FakeWorkspaceAgent, writeProject } from './fakeAgent';
 
 const at = { file: '/p/.devcontainer/devcontainer.json', line: 3, col: 5, endLine: 3, endCol: 9 };
@@ -140,5 +140,23 @@ describe("up's warnings", () => {
       upWarningNotice('shop', [dotfiles, config, config]),
       `shop: ${dotfiles.message} (and 2 more warnings in the log)`,
     );
+  });
+
+  it('Reopen keeps the notice for the remote window of that workspace, which shows it once (the reload drops notifications)', async () => {
+    const data = new Map<string, unknown>();
+    const state = {
+      get: <T>(k: string) => data.get(k) as T | undefined,
+      update: async (k: string, v: unknown) => void data.set(k, v),
+    };
+    await rememberUpNotice(state, 'shop.b1.vendetta', 'shop: Dotfiles not installed: …');
+    await rememberUpNotice(state, 'api.b1.vendetta', 'api: something');
+    await rememberUpNotice(state, 'api.b1.vendetta', undefined);
+    assert.equal(
+      await takeUpNotice(state, 'api.b1.vendetta'),
+      undefined,
+      'a later up without warnings forgets the older notice',
+    );
+    assert.equal(await takeUpNotice(state, 'shop.b1.vendetta'), 'shop: Dotfiles not installed: …');
+    assert.equal(await takeUpNotice(state, 'shop.b1.vendetta'), undefined, 'once');
   });
 });
