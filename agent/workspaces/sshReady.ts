@@ -37,12 +37,22 @@ export interface WaitOptions {
   stillWorth?: () => Promise<string | undefined>;
 }
 
+/**
+ * The pause before the next attempt: short, since a refused attempt costs a loopback connect and
+ * the server usually comes up within a second or two of the start; every pause of the wait is
+ * time the user waits past the moment it answers (on average half of one).
+ */
+export const retryDelayMs = (attempt: number): number => Math.min(10 * 2 ** attempt, 50);
+/** How often, at most, stillWorth() is asked (it asks the engine; the first ask comes after this too). */
+export const STILL_WORTH_EVERY_MS = 500;
+
 /** Retries until sshd answers, the deadline passes, or stillWorth() gives a reason to stop. */
 export async function waitForSsh(opts: WaitOptions): Promise<{ banner: string } | { error: string }> {
   const until = Date.now() + opts.timeoutMs;
   let last = 'never tried';
-  let lastCheck = 0;
-  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+  // Not at once: the engine is busy booting the workspace just now, and a stop shows up soon enough.
+  let lastCheck = Date.now();
+  for (let attempt = 0; ; attempt++) {
     try {
       return { banner: await readSshBanner(opts.host, opts.port, Math.max(200, Math.min(3_000, until - Date.now()))) };
     } catch (err) {
@@ -50,11 +60,11 @@ export async function waitForSsh(opts: WaitOptions): Promise<{ banner: string } 
     }
     if (Date.now() >= until)
       return { error: `sshd did not answer on ${opts.host}:${opts.port} within ${opts.timeoutMs / 1000} s (${last})` };
-    if (opts.stillWorth && Date.now() - lastCheck > 500) {
+    if (opts.stillWorth && Date.now() - lastCheck >= STILL_WORTH_EVERY_MS) {
       lastCheck = Date.now();
       const reason = await opts.stillWorth();
       if (reason) return { error: reason };
     }
-    await new Promise((r) => setTimeout(r, delay));
+    await new Promise((r) => setTimeout(r, retryDelayMs(attempt)));
   }
 }

@@ -95,8 +95,20 @@ export class LxcProvider implements WorkspaceProvider {
       } else {
         req.progress(`Adopting the instance ${name} left by an earlier create`);
       }
-      await this.requireSshd(id, req);
-      await this.putAll(id, [...req.seedFiles, ...sshdUnitFiles(req.ssh)], req);
+      // The image's check and the pushes are separate LXD calls, made at once; a failed check wins
+      // (the instance is removed once the pushes have ended, whatever they did).
+      const [lacking, pushed] = await Promise.all([
+        this.lackingSshd(id, req),
+        this.putAll(id, [...req.seedFiles, ...sshdUnitFiles(req.ssh)], req).then(
+          () => undefined,
+          (err: unknown) => ({ err }),
+        ),
+      ]);
+      if (lacking) {
+        await this.remove(id);
+        throw lacking;
+      }
+      if (pushed) throw pushed.err;
       return (await this.inspect(id)) ?? missing(id);
     });
   }
@@ -149,8 +161,8 @@ export class LxcProvider implements WorkspaceProvider {
     return undefined;
   }
 
-  /** The image must have the OpenSSH server (and systemd, which runs it). */
-  private async requireSshd(id: string, req: ProviderCreateRequest): Promise<void> {
+  /** The image must have the OpenSSH server (and systemd, which runs it): what it lacks, as SSHD_MISSING. */
+  private async lackingSshd(id: string, req: ProviderCreateRequest): Promise<AgentError | undefined> {
     const needed = [
       [req.ssh.binary, 'no OpenSSH server'],
       ['/lib/systemd/systemd', 'no systemd (the workspace SSH server runs as a systemd unit)'],
@@ -172,10 +184,9 @@ export class LxcProvider implements WorkspaceProvider {
       }),
     );
     const lacking = needed.find((_, i) => !found[i]);
-    if (!lacking) return;
+    if (!lacking) return undefined;
     const [path, what] = lacking;
-    await this.remove(id);
-    throw new AgentError('SSHD_MISSING', `The image ${lxcSpec(req.spec).lxc.image} has ${what} (${path} is missing)`, {
+    return new AgentError('SSHD_MISSING', `The image ${lxcSpec(req.spec).lxc.image} has ${what} (${path} is missing)`, {
       provider: 'lxc',
       hint: 'Use a Debian/Ubuntu image with openssh-server and systemd-sysv (e.g. images:debian/12 on a node with the images remote), or add them to your image.',
     });
