@@ -12,6 +12,7 @@ import { AgentError, errnoCode } from '../errors';
 import type { AgentPaths } from '../home';
 import type { Logger } from '../log/logger';
 import { lockHolder } from '../daemon/lock';
+import { AGENT_READY_FD_ENV } from '../protocol';
 
 export interface AttachOptions {
   paths: AgentPaths;
@@ -96,8 +97,6 @@ export async function connectOrStart(opts: Omit<AttachOptions, 'stdin' | 'stdout
   }
 }
 
-/** The environment variable naming the fd on which a starting daemon says it listens. */
-export const READY_FD_ENV = 'VENDETTA_AGENT_READY_FD';
 
 /** Resolves when the daemon writes on its ready pipe (fd 3) or closes it; undefined without one. */
 function readySignal(proc: ChildProcess): Promise<void> | undefined {
@@ -182,7 +181,7 @@ export function startDetachedDaemon(paths: AgentPaths): ChildProcess {
       detached: true,
       stdio: ['ignore', out, out, 'pipe'],
       cwd: paths.home,
-      env: { ...process.env, [READY_FD_ENV]: '3' },
+      env: { ...process.env, [AGENT_READY_FD_ENV]: '3' },
     });
     child.unref();
     (child.stdio[3] as Socket | null)?.unref();

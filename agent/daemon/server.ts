@@ -6,8 +6,7 @@
 import { chmodSync, closeSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
-import { PortsDidChange, WorkspaceDidChange, type NodeInfo } from '../protocol';
-import { READY_FD_ENV } from '../attach/attach';
+import { AGENT_READY_FD_ENV, PortsDidChange, WorkspaceDidChange, type NodeInfo } from '../protocol';
 import { ownBuildId } from '../buildId';
 import { ensureAgentHome, type AgentPaths } from '../home';
 import { FileLogger } from '../log/logger';
@@ -206,8 +205,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
 /** The attach that started this daemon waits on this fd instead of polling the socket. */
 function tellStarterReady(): void {
-  const fd = Number(process.env[READY_FD_ENV]);
-  delete process.env[READY_FD_ENV]; // not for the processes this daemon starts
+  const fd = Number(process.env[AGENT_READY_FD_ENV]);
+  delete process.env[AGENT_READY_FD_ENV]; // not for the processes this daemon starts
   if (!Number.isInteger(fd) || fd < 3) return;
   try {
     writeSync(fd, 'ready\n');

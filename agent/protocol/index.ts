@@ -25,6 +25,8 @@ export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const AGENT_HOME_ENV = 'VENDETTA_AGENT_HOME';
 /** Set by the coordinator's setup script when it started a daemon beside the `attach` it runs. */
 export const AGENT_DAEMON_STARTING_ENV = 'VENDETTA_AGENT_DAEMON_STARTING';
+/** The fd a starting daemon writes "ready" to (and closes) once it listens, for whoever started it. */
+export const AGENT_READY_FD_ENV = 'VENDETTA_AGENT_READY_FD';
 export const DEFAULT_AGENT_HOME_DIR = '.vendetta-agent';
 /** The daemon's socket, inside the agent home. */
 export const AGENT_SOCKET_NAME = 'agent.sock';

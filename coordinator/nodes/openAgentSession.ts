@@ -4,7 +4,9 @@
  *    runs our build — nothing starts on the node;
  * 2. otherwise the probe script and `attach` (finds Node.js, installs or upgrades the bundle,
  *    starts the daemon), then, once the daemon said where its socket is, a streamlocal channel
- *    to it replaces the attach channel, so later requests skip the attach process's copy.
+ *    to it replaces the attach channel, so later requests skip the attach process's copy. After
+ *    a fresh install the script starts the daemon itself and the channel goes to its socket at
+ *    once: no attach process runs at all.
  * What worked is remembered in state/agent-endpoints.json for the next coordinator.
  */
 import type { Client, ClientChannel } from 'ssh2';
@@ -23,6 +25,8 @@ export interface OpenedSession {
   /** argv that runs the installed agent.js on the node (Node.js binary first). */
   command: string[];
   via: 'direct' | 'attach';
+  /** An `attach` process ran on the node for this session (even if a direct channel replaced it). */
+  attachProcess: boolean;
   installed: boolean;
   upgraded: boolean;
   /** Set when this session's attach brought the node a Node.js. */
@@ -69,6 +73,7 @@ export async function openAgentSession(ssh: Client, o: OpenSessionOptions): Prom
       info: r.agent.info,
       command: [e.execPath, e.script],
       via: 'direct',
+      attachProcess: false,
       installed,
       upgraded,
     };
@@ -81,6 +86,7 @@ export async function openAgentSession(ssh: Client, o: OpenSessionOptions): Prom
     o.endpoints.set(o.endpointKey, undefined); // stale: the attach below learns it afresh
   }
 
+  let refused = false;
   const a = await attachAgent(ssh, {
     node: o.node,
     host: o.host,
@@ -90,32 +96,46 @@ export async function openAgentSession(ssh: Client, o: OpenSessionOptions): Prom
     runtime: o.runtime,
     onStatus: o.onStatus,
     onLog,
+    // A daemon started by this attach is reached on its socket at once, with no attach process.
+    ...(o.tryDirect
+      ? {
+          direct: {
+            refused: () => {
+              refused = true;
+              o.onDirectRefused();
+            },
+          },
+        }
+      : {}),
   });
   const attached: OpenedSession = {
     agent: a.session,
     channel: a.channel,
     info: a.info,
     command: [a.runtime.path, `${a.home}/.vendetta-agent/${o.bundle.dirName}/agent.js`],
-    via: 'attach',
+    via: a.direct ? 'direct' : 'attach',
+    attachProcess: !a.direct,
     installed: a.installed,
     upgraded: a.upgraded,
     ...(a.runtimeProvided ? { runtimeProvided: a.runtimeProvided } : {}),
   };
   const endpoint = endpointOf(a.info, o.bundle);
-  if (!endpoint || !o.tryDirect) return attached;
+  // Refused once on this connection (AllowStreamLocalForwarding no): not asked again.
+  if (!endpoint || !o.tryDirect || refused) return attached;
+  const remember = (e: typeof endpoint) =>
+    o.endpoints.set(o.endpointKey, { socket: e.socket, buildId: e.buildId, execPath: e.execPath, script: e.script });
+  if (a.direct) {
+    remember(endpoint);
+    return attached;
+  }
   const d = await direct(endpoint, a.installed, a.upgraded);
-  const s = d && a.runtimeProvided ? { ...d, runtimeProvided: a.runtimeProvided } : d;
+  const s = d && { ...d, attachProcess: true, ...(a.runtimeProvided ? { runtimeProvided: a.runtimeProvided } : {}) };
   if (!s) {
     o.onDirectRefused(); // the daemon runs, so the node forbids the channel (AllowStreamLocalForwarding)
     return attached;
   }
   a.session.dispose();
   a.channel.close();
-  o.endpoints.set(o.endpointKey, {
-    socket: endpoint.socket,
-    buildId: endpoint.buildId,
-    execPath: endpoint.execPath,
-    script: endpoint.script,
-  });
+  remember(endpoint);
   return s;
 }

@@ -68,6 +68,8 @@ export interface SshAgentClientStats {
   attaches: number;
   /** Of those, the ones on a streamlocal channel straight to the daemon's socket (the rest ran attach). */
   directs: number;
+  /** Sessions for which an `attach` process ran on the node (a daemon just started is reached without one). */
+  attachProcesses: number;
   installs: number;
   upgrades: number;
   /** Wall time of the last successful connect (SSH when needed + attach + initialize). */
@@ -102,6 +104,7 @@ export class SshAgentClient implements AgentClient {
     sshConnects: 0,
     attaches: 0,
     directs: 0,
+    attachProcesses: 0,
     installs: 0,
     upgrades: 0,
     lastConnectMs: 0,
@@ -289,6 +292,7 @@ export class SshAgentClient implements AgentClient {
       this.session = s;
       this.stats.attaches++;
       if (attached.via === 'direct') this.stats.directs++;
+      if (attached.attachProcess) this.stats.attachProcesses++;
       if (attached.installed) this.stats.installs++;
       if (attached.upgraded) this.stats.upgrades++;
       if (attached.runtimeProvided) this.stats.runtimeProvided = attached.runtimeProvided;

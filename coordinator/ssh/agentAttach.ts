@@ -3,13 +3,12 @@
  * is installed (upload it if not), exec `node agent.js attach`, `initialize`, and upgrade an
  * agent daemon of another build by shutting it down and attaching again.
  */
-import { PassThrough, type Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { Shutdown, type InitializeResult, type LogParams } from '../../agent/protocol';
 import { VendettaError } from '../errors';
 import type { Logger } from '../log';
 import { AgentSession } from '../nodes/agentSession';
-import { execCollect, openExec } from './exec';
+import { execCollect } from './exec';
 import { readLocalRuntime } from './localRuntime';
 import { parseFacts } from './nodeFacts';
 import type { LocalBundle } from './localBundle';
@@ -21,20 +20,17 @@ import {
   type RuntimeChoice,
 } from './provideRuntime';
 import {
-  ATTACH_MARKER,
   KILL_PROCESS,
   LIST_BUNDLES,
   PROBE_PREFIX,
   PRUNE_BUNDLES,
-  NODE_CANDIDATES,
-  parseProbe,
-  probeScript,
   WAIT_FOR_EXIT,
   type NodeRuntime,
-  type ProbeResult,
 } from './remoteScripts';
 import { shScript } from './shellQuote';
 import { withTimeout } from '../../common/async/timeout';
+import { attachFailed, freshProbe, runProbe } from './probeRun';
+import type { DirectAgent } from './agentDirect';
 import { uploadBundle } from './upload';
 
 /** Thrown inside this module when a daemon speaking another protocol agreed to stop for an upgrade. */
@@ -56,6 +52,11 @@ export interface AttachOptions {
   install: boolean;
   /** What to do when the node has no usable Node.js; absent: fail with the offers (the user decides). */
   runtime?: RuntimeChoice;
+  /**
+   * Reach a daemon this attach just started straight on its socket (no `attach` process);
+   * `refused` is told when the node forbids that channel. Absent: always attach.
+   */
+  direct?: { refused(): void };
   /** Says what a runtime install is doing (progress lines). */
   onStatus?: (message: string) => void;
   handshakeTimeoutMs?: number;
@@ -72,104 +73,10 @@ export interface AttachedAgent {
   upgraded: boolean;
   /** Set when this attach brought the node a Node.js. */
   runtimeProvided?: ProvidedRuntime;
+  /** The session runs on a streamlocal channel to the daemon's socket (AttachOptions.direct). */
+  direct?: true;
   /** The last lines the attach process wrote to stderr, for error messages. */
   stderrTail(): string;
-}
-
-interface ProbeRun {
-  probe: ProbeResult;
-  /** Its output lines (facts of the platform follow `runtime-missing`). */
-  lines: string[];
-  channel: ClientChannel;
-  /** The agent's JSON-RPC stream (after the marker), when the script attached. */
-  body?: Readable;
-  stderrTail(): string;
-}
-
-const PROBE_TIMEOUT_MS = 30_000;
-
-/**
- * Runs the probe script; in `attach` mode the channel becomes the agent's stdio. `fresh`: the
- * bundle was just installed, so no daemon of it can run and the script starts one at once.
- */
-async function runProbe(
-  client: Client,
-  node: string,
-  bundle: LocalBundle,
-  mode: 'attach' | 'probe',
-  install: boolean,
-  fresh = false,
-  /** A runtime and the version it was just proven to print: used without searching again. */
-  known?: NodeRuntime,
-): Promise<ProbeRun> {
-  const channel = await openExec(
-    client,
-    node,
-    shScript(probeScript(NODE_CANDIDATES), [
-      bundle.dirName,
-      bundle.sha256,
-      mode,
-      install ? 'mkdir' : '',
-      fresh ? 'start' : '',
-      known?.path ?? '',
-      known?.version ?? '',
-    ]),
-  );
-  let stderr = '';
-  channel.stderr.on('data', (b: Buffer) => {
-    stderr = (stderr + b.toString('utf8')).slice(-4096);
-  });
-  const stderrTail = () => stderr.trim();
-  return new Promise<ProbeRun>((resolve, reject) => {
-    // The script runs `node --version` and a checksum: seconds at most, unless the node is wedged.
-    const timer = setTimeout(() => {
-      channel.removeListener('data', onData);
-      channel.removeListener('close', onClose);
-      channel.close();
-      reject(attachFailed(node, `the setup script did not finish within ${PROBE_TIMEOUT_MS / 1000} s`, stderrTail()));
-    }, PROBE_TIMEOUT_MS);
-    const lines: string[] = [];
-    let buf: Buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      let nl: number;
-      while ((nl = buf.indexOf(10)) >= 0) {
-        const line = buf.subarray(0, nl).toString('utf8');
-        buf = buf.subarray(nl + 1);
-        if (lines.length < 500) lines.push(line);
-        if (line === ATTACH_MARKER) {
-          clearTimeout(timer);
-          channel.removeListener('data', onData);
-          channel.removeListener('close', onClose);
-          channel.pause();
-          const body = new PassThrough();
-          if (buf.length) body.write(buf);
-          channel.pipe(body);
-          resolve({ probe: parseProbe(lines), lines, channel, body, stderrTail });
-          return;
-        }
-      }
-    };
-    const onClose = () => {
-      clearTimeout(timer);
-      if (buf.length) lines.push(buf.toString('utf8'));
-      resolve({ probe: parseProbe(lines), lines, channel, stderrTail });
-    };
-    channel.on('data', onData);
-    channel.once('close', onClose);
-  });
-}
-
-function attachFailed(node: string, why: string, stderr: string, cause?: unknown): VendettaError {
-  return new VendettaError(
-    'AGENT_ERROR',
-    `The agent on ${node} did not start: ${why}${stderr ? ` (${stderr.split('\n').slice(-3).join(' | ').slice(0, 400)})` : ''}`,
-    {
-      node,
-      hint: `\`vendetta node test ${node}\` shows which step fails; the agent's own log is under ~/.vendetta-agent on the node.`,
-      cause,
-    },
-  );
 }
 
 /** Attaches (installing first when needed) and handshakes; one try, no upgrade. */
@@ -180,7 +87,8 @@ async function attachOnce(
   const { node, bundle } = opts;
   // The 100 MB checksum of the runtime to upload is read while the node is probed (once per coordinator).
   if (opts.runtime === 'upload') void readLocalRuntime().catch(() => undefined);
-  let run = await runProbe(client, node, bundle, 'attach', opts.install);
+  let run = await runProbe(client, node, bundle, 'attach', { install: opts.install });
+  let direct: DirectAgent | undefined;
   let installed = false;
   let runtimeProvided: ProvidedRuntime | undefined;
   if (run.probe.runtimeMissing) {
@@ -203,14 +111,15 @@ async function attachOnce(
     installed = sendBundle;
     // An uploaded runtime proved its version on arrival: the probe takes it as it is.
     const proven = runtimeProvided.how === 'upload' ? runtimeProvided : undefined;
-    run = await runProbe(client, node, bundle, 'attach', opts.install, installed, proven);
+    if (installed) ({ run, direct } = await freshProbe(client, opts, proven));
+    else run = await runProbe(client, node, bundle, 'attach', { install: opts.install });
     if (run.probe.runtimeMissing)
       throw opts.runtime === 'package'
         ? packageTooOld(node, run.probe)
         : attachFailed(node, 'the uploaded Node.js is not found where expected', run.stderrTail());
     if (run.probe.runtime && !runtimeProvided.version) runtimeProvided = { ...runtimeProvided, ...run.probe.runtime };
   }
-  if (!run.body) {
+  if (!run.body && !direct) {
     if (run.probe.bundle !== 'missing' || !run.probe.home || !run.probe.runtime) {
       throw attachFailed(node, 'the setup script on the node did not finish', run.stderrTail());
     }
@@ -226,11 +135,14 @@ async function attachOnce(
     }
     await sendAgent(client, opts, run.probe.home, run.probe.runtime.path);
     installed = true;
-    run = await runProbe(client, node, bundle, 'attach', true, true);
-    if (!run.body)
+    ({ run, direct } = await freshProbe(client, opts));
+    if (!run.body && !direct)
       throw attachFailed(node, 'the bundle was uploaded but is not found where expected', run.stderrTail());
   }
   const runtime = run.probe.runtime!;
+  const home = run.probe.home ?? '';
+  const provided = runtimeProvided ? { runtimeProvided } : {};
+  if (direct) return { ...direct, runtime, home, installed, ...provided, direct: true, stderrTail: run.stderrTail };
   const session = new AgentSession({
     nodeName: node,
     input: run.body!,
@@ -245,9 +157,9 @@ async function attachOnce(
       channel: run.channel,
       info,
       runtime,
-      home: run.probe.home ?? '',
+      home,
       installed,
-      ...(runtimeProvided ? { runtimeProvided } : {}),
+      ...provided,
       stderrTail: run.stderrTail,
     };
   } catch (err) {

@@ -3,7 +3,7 @@
  * (directory names, checksums, pids) arrives as "$1"… through shScript, never pasted in.
  * Lines meant for us start with a prefix, so noise from a user's shell rc files is ignored.
  */
-import { AGENT_DAEMON_STARTING_ENV } from '../../agent/protocol';
+import { AGENT_DAEMON_STARTING_ENV, AGENT_READY_FD_ENV, AGENT_SOCKET_NAME } from '../../agent/protocol';
 
 export const PROBE_PREFIX = 'vendetta-probe: ';
 export const ATTACH_MARKER = `${PROBE_PREFIX}attach`;
@@ -71,11 +71,21 @@ export function probeScript(candidates: readonly string[] = NODE_CANDIDATES): st
     'if [ -f "$d/agent.js" ]; then vsha "$d/agent.js"; fi',
     'if [ "$h" = "$2" ]; then',
     `  echo "${PROBE_PREFIX}bundle ok"`,
-    `  if [ "$3" = attach ]; then echo "${ATTACH_MARKER}"`,
+    `  if [ "$3" = attach ]; then`,
+    '    a=${VENDETTA_AGENT_HOME:-$HOME/.vendetta-agent}',
+    // $5 `start` and $8 `direct`: a bundle just installed and the coordinator can reach the
+    // daemon's socket itself: start the daemon, wait for the "ready" it writes to fd 3 once it
+    // listens (EOF instead when it exits, e.g. another daemon holds the lock), and say where it
+    // listens; no attach process. Anything else falls through to the attach.
+    '    if [ "$5" = start ] && [ "$8" = direct ] && command -v setsid >/dev/null 2>&1; then',
+    `      r=$( (umask 077; mkdir -p "$a/logs" && cd "$a" && ${AGENT_READY_FD_ENV}=3 setsid "$node" "$d/agent.js" daemon 3>&1 </dev/null >>"$a/logs/daemon.out" 2>&1 &) )`,
+    `      if [ "$r" = ready ]; then echo "${PROBE_PREFIX}daemon-ready $a/${AGENT_SOCKET_NAME}"; exit 0; fi`,
+    '      set -- "$1" "$2" "$3" "$4" ""',
+    '    fi',
+    `    echo "${ATTACH_MARKER}"`,
     // $5 `start`: a bundle just installed, so no daemon of it runs; start one beside the attach, so
     // the two Node.js start at once instead of one after the other (the attach waits for it).
     '    if [ "$5" = start ] && command -v setsid >/dev/null 2>&1; then',
-    '      a=${VENDETTA_AGENT_HOME:-$HOME/.vendetta-agent}',
     '      (umask 077; mkdir -p "$a/logs" && cd "$a" && setsid "$node" "$d/agent.js" daemon </dev/null >>"$a/logs/daemon.out" 2>&1 &)',
     `      ${AGENT_DAEMON_STARTING_ENV}=1; export ${AGENT_DAEMON_STARTING_ENV}`,
     '    fi',
@@ -167,6 +177,8 @@ export interface ProbeResult {
   /** Hash of whatever sits at the bundle's path (empty: nothing). */
   foundHash?: string;
   attached: boolean;
+  /** The socket of a daemon the script started and saw listen (direct mode: no attach ran). */
+  daemonReady?: string;
 }
 
 /** Reads the lines the probe script printed (others are ignored). */
@@ -199,6 +211,9 @@ export function parseProbe(lines: readonly string[]): ProbeResult {
         break;
       case 'attach':
         r.attached = true;
+        break;
+      case 'daemon-ready':
+        if (rest) r.daemonReady = rest;
         break;
     }
   }

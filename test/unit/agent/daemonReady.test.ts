@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { connectOrStart, READY_FD_ENV } from '../../../agent/attach/attach';
+import { connectOrStart } from '../../../agent/attach/attach';
 import { agentPaths } from '../../../agent/home';
-import { AGENT_HOME_ENV } from '../../../agent/protocol';
+import { AGENT_HOME_ENV, AGENT_READY_FD_ENV } from '../../../agent/protocol';
 import { nullLogger } from '../../../agent/log/logger';
 
 const AGENT_JS = join(__dirname, '..', '..', '..', 'dist', 'agent.js');
@@ -104,7 +104,7 @@ describe('agent attach: waiting for the daemon it starts', () => {
     const paths = agentPaths(home);
     const p = spawn(process.execPath, [AGENT_JS, 'daemon'], {
       stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
-      env: { ...process.env, [AGENT_HOME_ENV]: home, [READY_FD_ENV]: '3' },
+      env: { ...process.env, [AGENT_HOME_ENV]: home, [AGENT_READY_FD_ENV]: '3' },
     });
     try {
       const said = await new Promise<string>((resolve, reject) => {

@@ -184,6 +184,33 @@ describe('the node setup script (Node.js lookup, bundle check, attach)', () => {
     assert.deepEqual(gone.runtime, { path: other, version: 'v22.0.0' });
   });
 
+  it('after a fresh install in direct mode, starts the daemon, waits for its ready and says where it listens, with no attach', () => {
+    const node = join(bin, 'node');
+    // The daemon says ready on the fd it is given once it "listens"; an attach says it ran.
+    const ready = join(dir, 'ready-fd');
+    writeFileSync(
+      node,
+      `#!/bin/sh\nif [ "$1" = --version ]; then echo v20.1.0; exit 0; fi\nif [ "$2" = daemon ]; then echo "\${VENDETTA_AGENT_READY_FD:-none}" > '${ready}'; [ -e '${join(dir, 'fail')}' ] && exit 1; sleep 0.2; echo ready >&3; exit 0; fi\necho "ran: $2 starting=\${VENDETTA_AGENT_DAEMON_STARTING:-}"\n`,
+    );
+    chmodSync(node, 0o755);
+    mkdirSync(join(home, '.vendetta-agent', 'v-b'), { recursive: true });
+    writeFileSync(join(home, '.vendetta-agent', 'v-b', 'agent.js'), 'agent code');
+    const args = ['v-b', sha('agent code'), 'attach', '', 'start', node, 'v20.1.0', 'direct'];
+    const r = runRemote(shScript(probeScript([]), args), { ...env, BASH_ENV: '' });
+    const p = parseProbe(r.stdout.split('\n'));
+    assert.equal(p.daemonReady, join(home, '.vendetta-agent', 'agent.sock'), r.stdout + r.stderr);
+    assert.equal(p.attached, false);
+    assert.doesNotMatch(r.stdout, /ran:/, 'no attach ran');
+    assert.equal(readFileSync(ready, 'utf8').trim(), '3');
+    // A daemon that exits without saying ready (another one holds the lock): attach as before,
+    // and no second daemon is started beside it.
+    writeFileSync(join(dir, 'fail'), '');
+    const again = runRemote(shScript(probeScript([]), args), { ...env, BASH_ENV: '' });
+    const lines = again.stdout.split('\n');
+    assert.equal(parseProbe(lines).daemonReady, undefined);
+    assert.equal(lines[lines.indexOf(ATTACH_MARKER) + 1], 'ran: attach starting=');
+  });
+
   it('hashes with Node.js when sha256sum is absent', () => {
     const tools = join(dir, 'tools');
     mkdirSync(tools);
