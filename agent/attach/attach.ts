@@ -97,7 +97,6 @@ export async function connectOrStart(opts: Omit<AttachOptions, 'stdin' | 'stdout
   }
 }
 
-
 /** Resolves when the daemon writes on its ready pipe (fd 3) or closes it; undefined without one. */
 function readySignal(proc: ChildProcess): Promise<void> | undefined {
   const pipe = proc.stdio[3] as Readable | null | undefined;
