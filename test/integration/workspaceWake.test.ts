@@ -35,6 +35,9 @@ describe('a workspace you live in: your git identity and dotfiles; it starts whe
     project = join(env.h.dir, 'projects', 'wake');
     mkdirSync(join(env.h.dir, 'projects'), { recursive: true });
     cpSync(join(REPO, 'examples', 'hello'), project, { recursive: true });
+    // A misspelt key, ignored with a warning (from the first up on, so no later up changes the config).
+    const config = join(project, '.vendetta', 'config.yaml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace('  cpus: 1\n', '  cpus: 1\n  cpuss: 2\n'));
     // This machine's git identity, as the coordinator (started by this first command) reads it.
     const gitconfig = join(env.h.dir, 'gitconfig');
     writeFileSync(gitconfig, '[user]\n\tname = Ada \\"Countess\\" Lovelace\n\temail = ada@example.com\n');
@@ -213,7 +216,6 @@ describe('a workspace you live in: your git identity and dotfiles; it starts whe
     // The workspace has its dotfiles: without the marker they are tried again (as after a failure).
     assert.equal((await env.ssh('wake.local.vendetta', ['rm', '.vendetta/dotfiles-installed'])).code, 0);
     const config = join(project, '.vendetta', 'config.yaml');
-    writeFileSync(config, readFileSync(config, 'utf8').replace('  cpus: 1\n', '  cpus: 1\n  cpuss: 2\n'));
     const args = ['workspace', 'up', project, '--name', 'wake', '--dotfiles', broken];
     const target = ['--dotfiles-target-path', '~/broken-dotfiles'];
     const json = await env.cli([...args, ...target, '--json'], { timeoutMs: 300_000 });
