@@ -97,9 +97,9 @@ async function setIdleTimeout(t: LifecycleRun, value: string | undefined): Promi
 /** An open session holds the workspace past its `idleTimeout`; then the node stops it as idle. */
 async function idleStops(t: LifecycleRun): Promise<void> {
   await setIdleTimeout(t, `${IDLE_S}s`);
-  const session = await t.env.ssh(ALIAS, ['sleep', String(IDLE_S * 3)], { timeoutMs: 120_000 });
+  const session = await t.env.ssh(ALIAS, ['sleep', String(IDLE_S * 2)], { timeoutMs: 120_000 });
   assert.equal(session.code, 0, session.stderr);
-  assert.equal((await t.listed())?.state, 'running', 'a session three times the idle timeout held it');
+  assert.equal((await t.listed())?.state, 'running', 'a session twice the idle timeout held it');
   const t0 = Date.now();
   await waitUntil(
     async () => (await t.listed())?.stopped?.reason === 'idle',
@@ -108,6 +108,14 @@ async function idleStops(t: LifecycleRun): Promise<void> {
   );
   t.numbers.idleStopAfterMs = Date.now() - t0;
   assert.deepEqual(await t.env.workspaces(), [{ workspace: 'hello', running: false }]);
+  const human = await t.env.cli(['workspace', 'list']);
+  assert.match(
+    human.stdout,
+    new RegExp(
+      `^hello +local +${t.provider.name} +stopped \\(idle since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\)`,
+      'm',
+    ),
+  );
 }
 
 export function idleCase(t: LifecycleRun): void {

@@ -61,35 +61,9 @@ describe('idleTimeout: the node stops a workspace nobody uses, and not one in us
   const running = async () => (await summary()).state === 'running';
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  it('stops an idle workspace after its idleTimeout; list says `stopped (idle since …)`', async () => {
-    const t0 = Date.now();
-    await waitUntil(async () => !(await running()), 60_000, 'the idle workspace to stop');
-    numbers.idleStopAfterMs = Date.now() - t0;
-    const s = await summary();
-    assert.equal(s.state, 'stopped');
-    assert.equal(s.stopped?.reason, 'idle');
-    assert.ok(Date.parse(s.stopped!.at) >= t0 - 1000, s.stopped!.at);
-    const human = await env.cli(['workspace', 'list']);
-    assert.match(human.stdout, /^idle +local +docker +stopped \(idle since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)/m);
-  });
-
-  it('does not stop it while an SSH session is open, and stops it once the session ended', async () => {
-    // Connecting wakes it (start-on-connect) and holds it.
-    const session = env.ssh('idle.local.vendetta', ['sleep', String(IDLE_S * 3)], { timeoutMs: 120_000 });
-    await waitUntil(running, 60_000, 'the workspace to start for the session');
-    await sleep(IDLE_S * 2 * 1000);
-    assert.ok(await running(), 'an open SSH session keeps it running');
-    const r = await session;
-    assert.equal(r.code, 0, r.stderr);
-    await waitUntil(
-      async () => (await summary()).stopped?.reason === 'idle',
-      60_000,
-      'the workspace to stop after the session',
-    );
-  });
-
-  // Each case below wakes the stopped workspace by connecting (nothing else may fill the gap between a
-  // start and the activity under test: on a loaded machine that gap can exceed the idle timeout).
+  // Each case connects first, which wakes the workspace if the idle watch stopped it (nothing else may
+  // fill the gap between a start and the activity under test: on a loaded machine that gap can exceed
+  // the idle timeout). The idle stop itself and an SSH session holding it: the shared lifecycle suite.
   it('does not stop it while a process burns CPU with nobody connected', async () => {
     // Started inside a session that then ends: only the CPU use remains. One word: ssh joins its
     // arguments with spaces for the login shell, so `sh -c <script>` would lose the script's quoting.
