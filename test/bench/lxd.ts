@@ -7,11 +7,33 @@
  *   also gets its project folder synced, its disk device, its SSH server configured and a login.
  * - lxd-workspace-stop-start: `workspace stop` + `workspace start` (to SSH-ready), beside
  *   `lxc stop NAME && lxc start NAME`.
- * Where the difference lies (measured with timestamps on each step, 2026-12-05): the raw side returns
- * once LXD has started init, ours once the SSH server answers (the instance's boot up to it, ~0.7 s of
- * init time since the unit starts with init); the proxy device of the SSH port costs LXD ~1 s on every
- * start (a raw instance with one added starts as slowly); each CLI command is a Node.js process
- * (~0.5-1 s here before it reaches the coordinator); `up` also syncs the project.
+ * Where the difference lies (timestamps on every step — CLI start, coordinator and agent requests,
+ * each LXD API call and operation wait — on a 2-CPU machine at load 10-13, 2026-12-05). There is no
+ * single large wait: the LXD calls of ours are the raw client's (create, start, a clean stop) plus
+ * one GET each; the rest is processes and readiness the raw side does not have:
+ * - every CLI command is a new Node.js process: 0.5-0.65 s to its first line, up to 1.9 s under
+ *   load (`node -e 0` alone takes 0.3-0.8 s here); stop + start pays it twice. `up` also loads and
+ *   checks the config in the CLI before it asks the coordinator (0.55 s; the coordinator's part up to
+ *   the agent is 0.15 s warm, 0.9 s on a coordinator's first `up`);
+ * - the SSH port's `proxy` device: LXD starts the instance 0.5-1 s later with it;
+ * - the SSH server answers 0.75-1.4 s after LXD says the instance started (init's boot up to the
+ *   unit, which is ordered as early as init allows); `up`/`start` wait for it, the raw side does not;
+ * - `up`'s sync: 0.8-1.1 s, nearly all of it the `sync-receive` Node.js process starting on the node;
+ * - the first `ssh`: 0.95-1.9 s against 0.4-0.9 s for `lxc exec true` (the ssh-proxy Node.js process);
+ * - LXD's own steps vary more than all of that between runs: its create 2.3-6.2 s, a first start
+ *   1.6-4.9 s, a clean stop 1.9-3.6 s (the raw side's too).
+ * Fixed in the agent: the image's sshd/systemd lookups no longer run before the pushes of the SSH
+ * server's files but beside them (~0.15-0.2 s of `up`); the SSH-ready wait retries every 50 ms at
+ * most (was 200 ms, ~75 ms on average of every up/start) and does not ask LXD about the instance
+ * while it boots it.
+ * Figures (medians of 3, ratio first): before, up 1.59x (17.4 s vs 11.0 s), stop+start 2.71x
+ * (12.1 s vs 4.5 s) at load 9-18; after, up 1.73x (12.5 s vs 7.2 s) and 2.18x (8.5 s vs 3.9 s) at
+ * load 11-15, up 1.81x (6.9 s vs 3.8 s) and 2.07x (3.8 s vs 1.8 s) at load 6-8. The ratios move with
+ * the load more than with these fixes: the gap is now a fixed ~3 s for up (three Node.js process
+ * starts, the SSH-ready wait, the sync) and ~2 s for stop+start (two CLI starts, the proxy device,
+ * the SSH-ready wait), which the raw side's 2-4 s at low load cannot absorb within 1.3x. Reaching it
+ * needs fewer Node.js starts per command (a CLI that starts faster, sync-receive and ssh-proxy
+ * without a process of their own), not LXD calls.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
