@@ -47,6 +47,11 @@ export interface RunnerHost {
   workspaceAddress: CheckDeps['workspaceAddress'];
   httpGet: CheckDeps['httpGet'];
   tcpConnect: CheckDeps['tcpConnect'];
+  /**
+   * Why the workspace itself is not running (stopped, its VM's process gone), or undefined when it
+   * runs or that cannot be told now (its engine does not answer: it may come back).
+   */
+  workspaceDown?(): Promise<string | undefined>;
   log(line: ServiceLogLine): void;
   changed(): void;
   timing: ServiceTiming;
@@ -270,6 +275,15 @@ export class ServiceRunner {
         'healthyAt',
         'nextRestartAt',
       ]);
+      return;
+    }
+    // A restart in a workspace that is down would fail at once, again and again, and hold the
+    // service "live" while `up` or `start` brings the workspace back and starts it in order.
+    const down = await this.host.workspaceDown?.();
+    if (run !== this.run || !this.wanted) return;
+    if (down) {
+      this.system(`not restarted: ${down}`);
+      this.set({ state: 'stopped', exitCode: code, reason: down }, ['pid', 'healthyAt', 'nextRestartAt']);
       return;
     }
     if (!wantsRestart(this.spec.restart, code)) {

@@ -141,6 +141,12 @@ export class ServicesSupervisor {
       relayNeeded: t.provider.publishedPortsArrive === 'address',
       // Asked at each check: a restarted container may have another address.
       workspaceAddress: async () => (t.providerId ? (await t.provider.inspect(t.providerId))?.address : undefined),
+      workspaceDown: async () => {
+        if (!t.providerId) return 'the workspace has no container';
+        const ws = await t.provider.inspect(t.providerId).catch(() => null);
+        if (ws === null || ws?.state === 'running') return undefined;
+        return ws ? `the workspace is ${ws.state}${ws.error ? ` (${ws.error})` : ''}` : 'the workspace is gone';
+      },
       httpGet: nodeHttpGet,
       tcpConnect: nodeTcpConnect,
       log: (line) => this.log(name, logs, line),

@@ -56,7 +56,9 @@ class ScriptedLxd extends LxdClient {
     if (call.path === '/1.0') return { status: 200, value: fixture('lxd-1.0-5.0.2.json') };
     if (call.path.startsWith('/1.0/images/aliases/')) return { status: 200, value: fixture('lxd-alias.json') };
     if (call.path === '/1.0/instances/vendetta-rec')
-      return this.deleted ? { status: 404, value: undefined } : { status: 200, value: fixture('lxd-instance-running.json') };
+      return this.deleted
+        ? { status: 404, value: undefined }
+        : { status: 200, value: fixture('lxd-instance-running.json') };
     return super.json(call, opts);
   }
 
@@ -101,7 +103,10 @@ describe("an LXD workspace's create", () => {
     // Every call that can be in flight at the start is: both lookups and the first wave of pushes.
     while (!lxd.inFlight.has('POST files /etc/vendetta/sshd_config')) await new Promise((r) => setImmediate(r));
     const first = lxd.together.at(-1)!;
-    assert.ok(first.includes('GET files /usr/sbin/sshd') && first.includes('GET files /lib/systemd/systemd'), String(first));
+    assert.ok(
+      first.includes('GET files /usr/sbin/sshd') && first.includes('GET files /lib/systemd/systemd'),
+      String(first),
+    );
     assert.ok(first.includes('POST files /etc/systemd/system/vendetta-sshd.service'), String(first));
     go();
     const ws = await made;

@@ -40,6 +40,8 @@ export class FakeWorkspace {
   relayRuns = 0;
   /** Makes every exec fail (a stopped container). */
   down = false;
+  /** What the host says when asked whether the workspace itself is down (a VM whose process died). */
+  downReason: string | undefined;
   /** As for Docker: published ports arrive at the workspace's address. */
   relayNeeded = true;
   private nextPid = 100;
@@ -63,6 +65,7 @@ export class FakeWorkspace {
       workspaceAddress: async () => undefined,
       httpGet: () => Promise.reject(new Error('no http in this fake')),
       tcpConnect: () => Promise.reject(new Error('no tcp in this fake')),
+      workspaceDown: async () => this.downReason,
       log: (l: ServiceLogLine) => this.lines.push(l),
       changed: () => {
         h.changes++;

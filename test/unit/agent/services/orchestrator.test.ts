@@ -135,6 +135,27 @@ describe('agent services: a workspace orchestrator', () => {
     await until('restarting again', () => state('crashy').state === 'restarting' || state('crashy').restarts > 0);
   });
 
+  it('does not restart a service whose workspace is down (a VM whose process died): stopped, with why, until the next start', async () => {
+    const ws = new FakeWorkspace();
+    const { orch, state } = make(ws, [svc('web', 'crash 1', { restart: 'always' })]);
+    live.push(orch);
+    ws.downReason = 'the workspace is error (The QEMU process of the VM is gone)';
+    await orch.start();
+    await until('stopped', () => state('web').state === 'stopped');
+    assert.equal(state('web').reason, ws.downReason);
+    assert.equal(state('web').restarts, 0);
+    assert.deepEqual(
+      ws.linesOf('web', 'system').filter((l) => l.startsWith('restarting')),
+      [],
+      'no restart while the workspace is down',
+    );
+    assert.ok(ws.linesOf('web', 'system').includes(`not restarted: ${ws.downReason}`));
+    // Back up: the next start runs it, and its policy holds again.
+    ws.downReason = undefined;
+    await orch.start();
+    await until('restarting', () => state('web').restarts > 0);
+  });
+
   it('does not restart a service whose policy says no, or a clean exit under on-failure', async () => {
     const ws = new FakeWorkspace();
     const { orch, state } = make(ws, [svc('once', 'crash 0', { restart: 'on-failure' }), svc('never', 'crash 2')]);
