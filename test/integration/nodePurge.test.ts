@@ -51,6 +51,8 @@ describe("node remove --purge: the node's workspaces, then its agent, nothing le
     assert.equal(add.code, 0, `node add: ${add.stderr}`);
     const up = await h.run(['workspace', 'up', HELLO, '--node', node.name, '--json'], { timeoutMs: 300_000 });
     assert.equal(up.code, 0, `up: ${up.stdout} ${up.stderr}`);
+    // Seen once under load: exit 0 and no JSON. Say what the CLI printed, should it happen again.
+    assert.ok(up.stdout.trim().endsWith('}'), `up --json printed ${JSON.stringify(up.stdout)}; stderr: ${up.stderr}`);
     assert.equal((JSON.parse(up.stdout) as WorkspaceUpResult).state, 'running');
   });
 
