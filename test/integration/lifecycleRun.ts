@@ -30,6 +30,19 @@ export function helloFor(dir: string, providerYaml: string, adapt: (text: string
   return project;
 }
 
+/** examples/hello's three services, all healthy, in their start order. */
+export function assertHelloHealthy(services: ReadonlyArray<{ name: string; state: string }> | undefined): void {
+  assert.deepEqual(
+    services?.map((s) => [s.name, s.state]),
+    [
+      ['db', 'healthy'],
+      ['api', 'healthy'],
+      ['web', 'healthy'],
+    ],
+    JSON.stringify(services),
+  );
+}
+
 export class LifecycleRun {
   /** Set by the suite's `before`. */
   env!: ProviderEnv;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkspaceStatus } from '../../coordinator/protocol';
 import { pidAlive } from '../infra/sys';
-import { HELLO, README, type LifecycleRun } from './lifecycleRun';
+import { assertHelloHealthy, HELLO, README, type LifecycleRun } from './lifecycleRun';
 
 /** What a running VM proves beyond the shared cases: Remote-SSH's needs, its own kernel, one held connection. */
 export function vmRunningCases(t: LifecycleRun): void {
@@ -109,15 +109,7 @@ export function vmRestartCases(t: LifecycleRun): void {
     for (const said of t.provider.upSays ?? []) assert.match(up.stderr, said, 'what up tells the user');
     const r = await t.status();
     assert.equal(r.state, 'running');
-    assert.deepEqual(
-      r.services?.map((s) => [s.name, s.state]),
-      [
-        ['db', 'healthy'],
-        ['api', 'healthy'],
-        ['web', 'healthy'],
-      ],
-      JSON.stringify(r.services),
-    );
+    assertHelloHealthy(r.services);
     assert.equal((await env.ssh('hello.local.vendetta', ['cat', '/root/note'])).stdout, 'kept\n');
     assert.equal(
       (await env.ssh('hello.local.vendetta', ['cat', '/workspaces/hello/inside.txt'])).stdout,
