@@ -3,6 +3,7 @@
  * warm `node/info` costs nothing while a provider installed or started a moment ago still shows up.
  */
 import { arch } from 'node:os';
+import { withTimeout } from '../../common/async/timeout';
 import {
   notRunnableReason,
   RUNNABLE_PROVIDERS,
@@ -53,19 +54,11 @@ async function bounded<T extends { available: boolean; error?: string }>(
   ms: number,
   extra: Omit<T, 'available' | 'error'>,
 ): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
   const fallback = (error: string): T => ({ ...extra, available: false, error }) as T;
-  const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback(`${name} detection did not finish within ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([
-      work.catch((err: unknown) => fallback(`${name} detection failed: ${(err as Error).message}`)),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const late = new Error(`${name} detection did not finish within ${ms / 1000} s`);
+  return withTimeout(work, ms, () => late).catch((err: unknown) =>
+    fallback(err === late ? late.message : `${name} detection failed: ${(err as Error).message}`),
+  );
 }
 
 /** Remembers the last detection for `ttlMs`; concurrent callers share one run. */

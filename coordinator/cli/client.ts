@@ -19,6 +19,7 @@ import { answers } from '../daemon/socketProbe';
 import { VendettaError } from '../errors';
 import { cliBundlePath, homePaths, type HomePaths } from '../home';
 import { assertTrustedHome } from '../homeTrust';
+import { withTimeout } from '../../common/async/timeout';
 import { FrameReader } from '../../common/rpc/frameReader';
 import { FrameWriter } from '../../common/rpc/frameWriter';
 import {
@@ -215,16 +216,6 @@ function toClientError(err: unknown, paths: HomePaths): VendettaError {
     cause: err,
     hint: `See ${paths.logsDir}/coordinator.log; the next command starts a new coordinator if it stopped.`,
   });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(onTimeout()), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** Runs `body` with a connected client (auto-starting the coordinator) and always lets it go. */

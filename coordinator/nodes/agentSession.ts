@@ -17,6 +17,7 @@ import {
 import { VendettaError } from '../errors';
 import { agentRequest, type AgentRequest, type UntypedAgentRequest } from './agentClient';
 import { VERSION } from '../version';
+import { withTimeout } from '../../common/async/timeout';
 import { FrameError, FrameReader, FRAME_LIMITS } from '../../common/rpc/frameReader';
 import { FrameWriter } from '../../common/rpc/frameWriter';
 
@@ -95,40 +96,28 @@ export class AgentSession {
   /** `initialize`, checking the protocol version. */
   async initialize(): Promise<InitializeResult> {
     const timeoutMs = this.opts.handshakeTimeoutMs ?? 20_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new VendettaError(
-              'NODE_UNREACHABLE',
-              `The agent on ${this.opts.nodeName} did not answer within ${timeoutMs / 1000} s`,
-              {
-                node: this.opts.nodeName,
-                hint: `Run \`vendetta node test ${this.opts.nodeName}\` to see which step fails.`,
-              },
-            ),
-          ),
-        timeoutMs,
-      );
-    });
-    try {
-      const result = await Promise.race([
-        this.request(Initialize, {
-          protocolVersion: AGENT_PROTOCOL_VERSION,
-          clientName: 'vendetta-coordinator',
-          clientVersion: VERSION,
-        }),
-        timeout,
-      ]);
-      if (result.protocolVersion !== AGENT_PROTOCOL_VERSION) {
-        throw protocolMismatch(this.opts.nodeName, result.protocolVersion);
-      }
-      this.initializeResult = result;
-      return result;
-    } finally {
-      clearTimeout(timer);
+    const result = await withTimeout(
+      this.request(Initialize, {
+        protocolVersion: AGENT_PROTOCOL_VERSION,
+        clientName: 'vendetta-coordinator',
+        clientVersion: VERSION,
+      }),
+      timeoutMs,
+      () =>
+        new VendettaError(
+          'NODE_UNREACHABLE',
+          `The agent on ${this.opts.nodeName} did not answer within ${timeoutMs / 1000} s`,
+          {
+            node: this.opts.nodeName,
+            hint: `Run \`vendetta node test ${this.opts.nodeName}\` to see which step fails.`,
+          },
+        ),
+    );
+    if (result.protocolVersion !== AGENT_PROTOCOL_VERSION) {
+      throw protocolMismatch(this.opts.nodeName, result.protocolVersion);
     }
+    this.initializeResult = result;
+    return result;
   }
 
   readonly request: AgentRequest = agentRequest(async (type, ...args) => {

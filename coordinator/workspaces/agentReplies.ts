@@ -5,6 +5,7 @@
 import { ResponseError } from 'vscode-jsonrpc';
 import { EXTENSION_ID, HOOK_NAMES, type WorkspaceInfo } from '../../agent/protocol';
 import { VendettaError } from '../errors';
+import { causeChain } from '../../common/errors/causes';
 
 const STATES = new Set(['creating', 'running', 'stopped', 'error', 'missing']);
 
@@ -103,15 +104,9 @@ export function checkWorkspaceList(raw: unknown, node: string): WorkspaceInfo[] 
 
 /** The agent's stable error name (`WORKSPACE_NOT_FOUND`…) behind a VendettaError, if any. */
 export function agentErrorName(err: unknown): string | undefined {
-  let cur: unknown = err;
-  for (let depth = 0; cur && depth < 10; depth++) {
-    if (cur instanceof ResponseError) {
-      const code = (cur.data as { code?: unknown } | undefined)?.code;
-      return typeof code === 'string' ? code : undefined;
-    }
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return undefined;
+  const reply = [...causeChain(err)].find((e): e is ResponseError<unknown> => e instanceof ResponseError);
+  const code = (reply?.data as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** `ssh-ed25519 AAAA… [comment]` → the key type and the blob, as known_hosts pins it. */

@@ -5,6 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { createMessageConnection, type MessageConnection } from 'vscode-jsonrpc/node';
 import { COORDINATOR_PROTOCOL_VERSION, Initialize, type InitializeResult } from '../../coordinator/protocol';
+import { withTimeout } from '../../common/async/timeout';
 import { FrameReader } from '../../common/rpc/frameReader';
 import { FrameWriter } from '../../common/rpc/frameWriter';
 import { ExtensionError } from '../errors';
@@ -47,26 +48,21 @@ export async function handshake(
   socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   connection.listen();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const info = await Promise.race([
-      connection.sendRequest(Initialize, { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client }),
-      closed.then(() => {
-        throw new ExtensionError('The coordinator closed the connection during initialize');
-      }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ExtensionError(`The coordinator did not answer initialize within ${timeoutMs / 1000} s`)),
-          timeoutMs,
-        );
-      }),
-    ]);
+    const info = await withTimeout(
+      Promise.race([
+        connection.sendRequest(Initialize, { protocolVersion: COORDINATOR_PROTOCOL_VERSION, client }),
+        closed.then(() => {
+          throw new ExtensionError('The coordinator closed the connection during initialize');
+        }),
+      ]),
+      timeoutMs,
+      () => new ExtensionError(`The coordinator did not answer initialize within ${timeoutMs / 1000} s`),
+    );
     return { socket, connection, info, closed };
   } catch (err) {
     connection.dispose();
     socket.destroy();
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }

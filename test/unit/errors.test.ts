@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ResponseError } from 'vscode-jsonrpc';
-import { causeMessages } from '../../common/errors/causes';
+import { causeChain, causeMessages } from '../../common/errors/causes';
+import { agentErrorName } from '../../coordinator/workspaces/agentReplies';
 import { toVendettaError, VendettaError } from '../../coordinator/errors';
 import { ErrorCodes } from '../../coordinator/protocol';
 
@@ -44,5 +45,27 @@ describe('errors crossing the coordinator socket', () => {
     assert.ok(e.hint);
     assert.deepEqual(causeMessages(e.cause), ['x is undefined']);
     assert.equal(toVendettaError('plain string').message, 'plain string');
+  });
+});
+
+describe('cause chains', () => {
+  it('walks an error and its causes outermost first, and stops after ten links of a cycle', () => {
+    const inner = new Error('inner');
+    const outer = new Error('outer', { cause: inner });
+    assert.deepEqual([...causeChain(outer)], [outer, inner]);
+    const loop = new Error('loop');
+    (loop as { cause?: unknown }).cause = loop;
+    assert.equal([...causeChain(loop)].length, 10);
+    assert.deepEqual(causeMessages('a plain string'), ['a plain string']);
+  });
+
+  it("finds the agent's stable error name under the errors wrapped around its reply", () => {
+    const reply = new ResponseError(2010, 'no such workspace', { code: 'WORKSPACE_NOT_FOUND' });
+    const wrapped = new VendettaError('WORKSPACE_NOT_FOUND', 'The agent refused', {
+      cause: new Error('call', { cause: reply }),
+    });
+    assert.equal(agentErrorName(wrapped), 'WORKSPACE_NOT_FOUND');
+    assert.equal(agentErrorName(new Error('no reply below')), undefined);
+    assert.equal(agentErrorName(new ResponseError(1, 'no name', { hint: 'x' })), undefined);
   });
 });
