@@ -15,8 +15,19 @@ import type { WorkspaceRecord } from './state';
 import { checkedLogin } from './syncTarget';
 
 export type Progress = (step: number, total: number, message: string) => void;
-/** The steps of a create or start, as progress counts them. */
-export const STEPS = 5;
+
+/**
+ * The steps of a create or start, in order, as progress counts them (`[3/5]`): check the record
+ * and host key, make the workspace (image, container), start it, set up the login user, wait
+ * until its SSH server answers (and anything after, such as dotfiles).
+ */
+const CREATE_STEPS = ['check', 'make', 'start', 'login', 'ready'] as const;
+export type CreateStep = (typeof CREATE_STEPS)[number];
+
+/** Reports `message` as `step` of a create or start. */
+export function report(progress: Progress, step: CreateStep, message: string): void {
+  progress(CREATE_STEPS.indexOf(step) + 1, CREATE_STEPS.length, message);
+}
 
 export interface BringUpDeps {
   logger: Logger;
@@ -38,14 +49,14 @@ export async function bringUp(
   const id = ws.providerId;
   const call = { signal };
   const name = rec.spec.name;
-  progress(3, STEPS, ws.state === 'running' ? `Workspace ${name} is running` : `Starting workspace ${name}`);
+  report(progress, 'start', ws.state === 'running' ? `Workspace ${name} is running` : `Starting workspace ${name}`);
   const running =
     ws.state === 'running'
       ? ws
       : await provider
-          .start(id, { ...call, progress: (m) => progress(3, STEPS, m) })
+          .start(id, { ...call, progress: (m) => report(progress, 'start', m) })
           .catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
-  progress(4, STEPS, `Setting up the login user ${rec.spec.user}`);
+  report(progress, 'login', `Setting up the login user ${rec.spec.user}`);
   if (refreshRootKeys && rec.spec.user === 'root')
     await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)], call);
   const inside = await ensureLoginUser(provider, id, rec.spec);
@@ -62,7 +73,7 @@ export async function bringUp(
   if (login) giveFolderTo(rec.nodeFolder, login, deps.logger);
   const port = running.sshPort ?? (await provider.inspect(id, call))?.sshPort;
   if (port === undefined) throw await notReady(provider, id, name, 'the engine reports no published SSH port');
-  progress(5, STEPS, `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
+  report(progress, 'ready', `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
   const ready = await waitForSsh({
     host: '127.0.0.1',
     port,

@@ -39,7 +39,7 @@ import { missing, mountRefusal, notFound, otherProvider, outdated } from './refu
 import { discardContainer, forgetWorkspace, removeWorkspace, type TeardownDeps } from './teardown';
 import { syncTarget } from './syncTarget';
 import { AGENT_HOME_LABEL, findOwn, reconcileAll } from './reconcile';
-import { bringUp, STEPS, type BringUpDeps, type Progress } from './bringUp';
+import { bringUp, report, type BringUpDeps, type Progress } from './bringUp';
 import type { IdleCandidate } from './idleWatch';
 import type { PortWatchTarget } from './portWatch';
 import { setUpLogin } from './loginSetup';
@@ -120,7 +120,7 @@ export class WorkspaceManager {
             dotfiles && {
               dotfiles,
               workspaceDir: workspacePaths(this.opts.home, spec.name).dir,
-              say: (m) => progress(STEPS, STEPS, m),
+              say: (m) => report(progress, 'ready', m),
             },
           );
           if (warnings.length) return { ...info, warnings };
@@ -142,9 +142,9 @@ export class WorkspaceManager {
     if (existing && existing.provider !== spec.provider) throw otherProvider(spec, existing);
     const refused = spec.provider === 'docker' ? mountRefusal(spec.docker.run, this.opts.home) : undefined;
     if (refused) throw refused;
-    progress(
-      1,
-      STEPS,
+    report(
+      progress,
+      'check',
       existing ? `Checking workspace ${spec.name}` : `Preparing the folder and host key of workspace ${spec.name}`,
     );
     let rec = recordForCreate(this.opts.home, existing, spec);
@@ -172,9 +172,9 @@ export class WorkspaceManager {
       const adopt = await findOwn(provider, spec.name, rec.providerId, this.opts.home);
       const ported = await this.choosePorts(rec, adopt !== undefined);
       rec = ported;
-      progress(
-        2,
-        STEPS,
+      report(
+        progress,
+        'make',
         adopt
           ? `Resuming the ${provider.name} workspace ${spec.name} left by an earlier create`
           : `Making the ${provider.name} workspace ${spec.name}`,
@@ -183,7 +183,7 @@ export class WorkspaceManager {
         const { env, features } = await provider.prepareImage({
           spec: rec.spec,
           nodeFolder: rec.nodeFolder,
-          progress: (m) => progress(2, STEPS, m),
+          progress: (m) => report(progress, 'make', m),
           signal,
         });
         rec = { ...rec, ...(Object.keys(env).length ? { imageEnv: env } : {}), ...(features ? { features } : {}) };
@@ -202,7 +202,7 @@ export class WorkspaceManager {
         }),
         ports: Object.entries(rec.servicePorts ?? {}).map(([c, n]) => ({ guestPort: Number(c), nodePort: n })),
         adopt,
-        progress: (m) => progress(2, STEPS, m),
+        progress: (m) => report(progress, 'make', m),
         signal,
       });
       rec = { ...rec, providerId: made.providerId, phase: 'creating', sshdConfig: sshdConfigHash(loginSpec(rec)) };

@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger';
 import { removeTreeAt } from '../fs/beneathPaths';
 import type { WorkspaceSpec } from '../protocol';
 import type { Progress } from './bringUp';
-import { STEPS } from './bringUp';
+import { report } from './bringUp';
 import { workspacePaths } from './paths';
 import type { ProviderLookup } from './providers';
 import { ownedBy, providerHolding } from './reconcile';
@@ -91,7 +91,7 @@ export async function discardContainer(
   const name = spec.name;
   const rec = deps.store.get(name);
   if (!rec) return;
-  progress(1, STEPS, `Removing the container of ${name} to make it again (the workspace folder stays)`);
+  report(progress, 'check', `Removing the container of ${name} to make it again (the workspace folder stays)`);
   const provider = deps.providers(rec.provider);
   await beforeRecreate();
   const ours = (await provider.list()).filter((w) => w.name === name && ownedBy(w, deps.home)).map((w) => w.providerId);
