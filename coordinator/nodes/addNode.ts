@@ -47,10 +47,20 @@ export interface AddNodeOutcome {
   runtimeProvided?: AgentClient['runtimeProvided'];
 }
 
+/**
+ * The steps of an add, in order, as progress counts them. With an install, the key exchange of
+ * the connection that installs the agent shows the host key, so the SSH key is prepared first.
+ */
+const ADD_STEPS = {
+  install: ['key', 'hostKey', 'agent', 'save'],
+  probe: ['hostKey', 'key', 'save'],
+} as const;
+type AddStep = (typeof ADD_STEPS)[keyof typeof ADD_STEPS][number];
+
 export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): Promise<AddNodeOutcome> {
   const { node } = input;
   const { ssh, log } = ctx;
-  const total = input.install ? 4 : 3;
+  const steps: readonly AddStep[] = input.install ? ADD_STEPS.install : ADD_STEPS.probe;
   const checkCancelled = () => {
     if (ctx.token?.isCancellationRequested) {
       throw new VendettaError('CANCELLED', `Adding ${node.name} was cancelled; nothing was saved`, {
@@ -59,9 +69,9 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
       });
     }
   };
-  const progress: ProgressFn = (step, of, message) => {
+  const progress = (step: AddStep, message: string) => {
     checkCancelled();
-    ctx.progress(step, of, message);
+    ctx.progress(steps.indexOf(step) + 1, steps.length, message);
   };
 
   const checking = `Checking the host key of ${node.host}:${node.port}…`;
@@ -84,9 +94,9 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
     if (input.install) {
       // The key exchange of the connection that installs the agent shows the host key: it is
       // decided (and pinned) there, before authentication, instead of on a connection of its own.
-      progress(1, total, 'Preparing the SSH key…');
+      progress('key', 'Preparing the SSH key…');
       identity = await ssh.ensureIdentity(node.identity);
-      progress(2, total, checking);
+      progress('hostKey', checking);
       client = ssh.createAgentClient(
         {
           name: node.name,
@@ -100,9 +110,9 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
           ...(input.runtime ? { runtime: input.runtime } : {}),
           checkHostKey: async (presented) => {
             await accept(presented);
-            progress(3, total, 'Installing and starting the agent…');
+            progress('agent', 'Installing and starting the agent…');
           },
-          onStatus: (message) => progress(3, total, message),
+          onStatus: (message) => progress('agent', message),
         },
       );
       await client.connect().catch((err: unknown) => {
@@ -111,12 +121,12 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
       info = checkNodeInfo(await client.request(GetNodeInfo), node.name);
     } else {
       // Nothing to install: reading the key is the only connection.
-      progress(1, total, checking);
+      progress('hostKey', checking);
       const presented = await ssh.probeHostKey(node.host, node.port).catch((err: unknown) => {
         throw notReached(withNode(err, node.name), node);
       });
       await accept(presented);
-      progress(2, total, 'Preparing the SSH key…');
+      progress('key', 'Preparing the SSH key…');
       identity = await ssh.ensureIdentity(node.identity);
     }
     if (!hostKey) throw new VendettaError('INTERNAL', `The host key of ${node.name} was never checked`);
@@ -124,7 +134,7 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
     // Remembered, so that a later connect may upload it again without asking.
     const runtimeProvided = client?.runtimeProvided;
     if (runtimeProvided) saved.runtime = runtimeProvided.how;
-    progress(total, total, 'Saving the node…');
+    progress('save', 'Saving the node…');
     ctx.save(saved, client);
     return { node: saved, client, hostKey, identity, info, ...(runtimeProvided ? { runtimeProvided } : {}) };
   } catch (err) {
