@@ -2,8 +2,8 @@
  * spec.docker.run, checked at the agent's boundary: shapes and sizes, mount paths absolute and
  * normalized, and no mount over the workspace folder (the synced project would be hidden behind
  * it, and the sync would write where the workspace no longer looks). Where a bind source leads
- * is checked by the workspace manager, which knows the agent's own folder
- * (workspaces/refusals.ts mountRefusal).
+ * is checked before anything is made by the Docker provider's `refusal`, given the agent's own
+ * folder (providers/docker/runOptions.ts mountRefusal).
  */
 import { posix } from 'node:path';
 import type { DockerRunOptions } from '../protocol';

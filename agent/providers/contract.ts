@@ -7,6 +7,7 @@
  * Workspace providers follow the same split: each describes its calls and parses the replies
  * with pure functions (tested against recorded replies), and one client executes the calls.
  */
+import type { AgentError } from '../errors';
 import type { FeatureHooks, ProviderName, VscodeAdditions, WorkspaceSpec } from '../protocol';
 
 export type Probe =
@@ -190,6 +191,12 @@ export interface WorkspaceProvider {
    * user's activity for the idle watch, not a port a user opened for the port watch.
    */
   readonly agentOnlyPorts?: readonly number[];
+  /**
+   * Why this provider will not make the workspace a spec describes on this node, checked before
+   * anything is made (Docker: a bind mount that would hand the workspace the agent's own folder,
+   * `agentHome`); undefined when it will.
+   */
+  refusal?(spec: WorkspaceSpec, agentHome: string): AgentError | undefined;
   /**
    * Makes the image ready before `create` (Docker: installs Dev Container Features), and says the
    * variables it sets that logins must see too (sshd sessions do not inherit the container's).

@@ -35,7 +35,7 @@ import {
 } from './sshd';
 import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
-import { missing, mountRefusal, notFound, otherProvider, outdated } from './refusals';
+import { missing, notFound, otherProvider, outdated } from './refusals';
 import { discardContainer, forgetWorkspace, removeWorkspace, type TeardownDeps } from './teardown';
 import { syncTarget } from './syncTarget';
 import { AGENT_HOME_LABEL, findOwn, reconcileAll } from './reconcile';
@@ -140,7 +140,7 @@ export class WorkspaceManager {
       if (diffs.length) throw outdated(spec, diffs);
     }
     if (existing && existing.provider !== spec.provider) throw otherProvider(spec, existing);
-    const refused = spec.provider === 'docker' ? mountRefusal(spec.docker.run, this.opts.home) : undefined;
+    const refused = provider.refusal?.(spec, this.opts.home);
     if (refused) throw refused;
     report(
       progress,

@@ -1,6 +1,6 @@
 /** The refusals of the workspace manager, each with what to do about it. */
 import { AgentError } from '../errors';
-import type { DockerRunOptions, WorkspaceSpec } from '../protocol';
+import type { WorkspaceSpec } from '../protocol';
 import { NodePortTakenError } from '../providers/contract';
 import { describeDifferences, type BakedDifference } from './baked';
 import type { WorkspaceRecord } from './state';
@@ -63,22 +63,4 @@ export function outdated(spec: WorkspaceSpec, diffs: readonly BakedDifference[])
       hint: `\`vendetta workspace up --recreate\` makes it again from the config. It keeps the workspace folder ${spec.workspaceFolder} (the project's files) and the workspace's host key; anything outside that folder (installed packages, home folders, /tmp) is lost.`,
     },
   );
-}
-
-/** A bind source that reaches the agent's own folder (other workspaces' keys, its state) is refused. */
-export function mountRefusal(run: DockerRunOptions | undefined, agentHome: string): AgentError | undefined {
-  for (const mt of run?.mounts ?? []) {
-    if (mt.type !== 'bind' || mt.source === undefined) continue;
-    const s = mt.source;
-    if (s === agentHome || s.startsWith(`${agentHome}/`) || agentHome.startsWith(`${s === '/' ? '' : s}/`)) {
-      return new AgentError(
-        'INVALID_PARAMS',
-        `The mount of ${s} would give the workspace the agent's own folder ${agentHome}`,
-        {
-          hint: "It holds every workspace's keys and state on this node; mount a folder that does not contain it.",
-        },
-      );
-    }
-  }
-  return undefined;
 }

@@ -33,6 +33,7 @@ import { withEntrypoints, withFeatureRun } from './features/dockerfile';
 import { ensureFeaturesImage } from './features/build';
 import { followContainerEvents, InspectCache } from './inspectCache';
 import { parseContainerInspect, parseContainerList, parseIdReply, parsePathStat, takenNodePort } from './parse';
+import { mountRefusal } from './runOptions';
 import { demuxAll } from './stream';
 
 export const containerName = (workspace: string): string => `vendetta-${workspace}`;
@@ -61,6 +62,10 @@ export class DockerProvider implements WorkspaceProvider {
 
   static forSocket(socketPath: string): DockerProvider {
     return new DockerProvider(new EngineClient(socketPath));
+  }
+
+  refusal(spec: WorkspaceSpec, agentHome: string): AgentError | undefined {
+    return mountRefusal(dockerSpec(spec).docker.run, agentHome);
   }
 
   async prepareImage(req: PrepareImageRequest): Promise<PreparedImage> {

@@ -2,6 +2,7 @@
  * A workspace's container options (DockerRunOptions: devcontainer.json's mounts, runArgs,
  * privileged, capAdd, securityOpt, init) as Engine API HostConfig fields. Pure, like api.ts.
  */
+import { AgentError } from '../../errors';
 import type { DockerRunOptions } from '../../protocol';
 
 /** The HostConfig fields these options set; `Mounts` are added after the workspace's own. */
@@ -44,4 +45,22 @@ export function deviceMapping(spec: string): {
     PathInContainer: permsOnly || inside === undefined ? host : inside,
     CgroupPermissions: permsOnly ? inside : (perms ?? 'rwm'),
   };
+}
+
+/** A bind source that reaches the agent's own folder (other workspaces' keys, its state) is refused. */
+export function mountRefusal(run: DockerRunOptions | undefined, agentHome: string): AgentError | undefined {
+  for (const mt of run?.mounts ?? []) {
+    if (mt.type !== 'bind' || mt.source === undefined) continue;
+    const s = mt.source;
+    if (s === agentHome || s.startsWith(`${agentHome}/`) || agentHome.startsWith(`${s === '/' ? '' : s}/`)) {
+      return new AgentError(
+        'INVALID_PARAMS',
+        `The mount of ${s} would give the workspace the agent's own folder ${agentHome}`,
+        {
+          hint: "It holds every workspace's keys and state on this node; mount a folder that does not contain it.",
+        },
+      );
+    }
+  }
+  return undefined;
 }

@@ -33,6 +33,8 @@ class FakeProvider implements WorkspaceProvider {
   unreachable = false;
   created = 0;
   execs: string[][] = [];
+  /** What `refusal` answers for every spec. */
+  refuse: AgentError | undefined;
   private next = 1;
 
   constructor(private readonly port: () => number) {}
@@ -42,6 +44,10 @@ class FakeProvider implements WorkspaceProvider {
       throw new AgentError('PROVIDER_UNAVAILABLE', 'Docker could not list: no Docker engine answers', {
         hint: 'start it',
       });
+  }
+
+  refusal(): AgentError | undefined {
+    return this.refuse;
   }
 
   async create(req: ProviderCreateRequest): Promise<ProviderWorkspace> {
@@ -211,6 +217,15 @@ describe('the agent keeps its workspaces in step with the provider', () => {
       steps.map((s) => s.slice(0, 3)),
       ['1/5', '2/5', '3/5', '4/5', '5/5'],
     );
+  });
+
+  it("makes nothing when the provider refuses the spec, and says the provider's reason", async () => {
+    provider.refuse = new AgentError('INVALID_PARAMS', 'The mount of /home would give the workspace the agent folder');
+    const m = manager();
+    await assert.rejects(m.create(spec()), /would give the workspace the agent folder/);
+    assert.equal(provider.created, 0);
+    assert.equal(existsSync(join(home, 'workspaces/shop')), false);
+    assert.deepEqual(await m.list(), []);
   });
 
   it('is idempotent by name: running is returned, stopped is started, concurrent creates make one container', async () => {

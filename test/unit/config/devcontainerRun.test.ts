@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { resolveWorkspaceConfig, validateDevcontainerText } from '../../../coordinator/config';
 import { containerCreateBody } from '../../../agent/providers/docker/api';
-import { deviceMapping } from '../../../agent/providers/docker/runOptions';
+import { deviceMapping, mountRefusal } from '../../../agent/providers/docker/runOptions';
+import { DockerProvider } from '../../../agent/providers/docker/provider';
+import type { DockerRunOptions, WorkspaceSpec } from '../../../agent/protocol';
 import { validRunOptions } from '../../../agent/handlers/runOptionsParams';
-import { mountRefusal } from '../../../agent/workspaces/refusals';
 
 const at = (text: string) => validateDevcontainerText(text, '/p/.devcontainer/devcontainer.json', 'proj');
 const lines = (r: ReturnType<typeof at>) => r.diagnostics.map((d) => `${d.severity} ${d.message}`);
@@ -186,5 +187,21 @@ describe('devcontainer.json container options: mounts, runArgs, privileged, capA
     assert.ok(mountRefusal({ mounts: [{ type: 'bind', source: `${home}/workspaces/x`, target: '/h' }] }, home));
     assert.ok(mountRefusal({ mounts: [{ type: 'bind', source: '/', target: '/h' }] }, home));
     assert.equal(mountRefusal({ mounts: [{ type: 'bind', source: '/home/dev/.ssh', target: '/h' }] }, home), undefined);
+    // The Docker provider answers the agent's question with it, before anything is made.
+    const docker = DockerProvider.forSocket('/nonexistent/docker.sock');
+    const spec = (mounts: DockerRunOptions['mounts']): WorkspaceSpec => ({
+      name: 'w',
+      provider: 'docker',
+      docker: { image: 'img', run: { mounts } },
+      env: {},
+      user: 'root',
+      workspaceFolder: '/workspaces/w',
+      authorizedKeys: [],
+    });
+    assert.match(
+      docker.refusal(spec([{ type: 'bind', source: home, target: '/h' }]), home)?.message ?? '',
+      /agent's own folder/,
+    );
+    assert.equal(docker.refusal(spec([{ type: 'bind', source: '/srv', target: '/h' }]), home), undefined);
   });
 });
