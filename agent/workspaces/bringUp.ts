@@ -5,7 +5,7 @@
 import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
 import type { WorkspaceInfo } from '../protocol';
-import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
+import type { CallOptions, ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import { workspaceInfo } from './info';
 import { ensureLoginUser, giveFolderTo } from './login';
 import { portTakenError } from './refusals';
@@ -59,7 +59,7 @@ export async function bringUp(
   report(progress, 'login', `Setting up the login user ${rec.spec.user}`);
   if (refreshRootKeys && rec.spec.user === 'root')
     await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)], call);
-  const inside = await ensureLoginUser(provider, id, rec.spec);
+  const inside = await ensureLoginUser(provider, id, rec.spec, call);
   const seen = provider.nodeIds ? await provider.nodeIds(id, inside, call) : inside;
   // The ids synced files get are those of the first bring-up (the image's, before any code of
   // the workspace ran); what the workspace says later never changes them.
@@ -72,7 +72,7 @@ export async function bringUp(
     });
   if (login) giveFolderTo(rec.nodeFolder, login, deps.logger);
   const port = running.sshPort ?? (await provider.inspect(id, call))?.sshPort;
-  if (port === undefined) throw await notReady(provider, id, name, 'the engine reports no published SSH port');
+  if (port === undefined) throw await notReady(provider, id, name, 'the engine reports no published SSH port', call);
   report(progress, 'ready', `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
   const ready = await waitForSsh({
     host: '127.0.0.1',
@@ -86,7 +86,7 @@ export async function bringUp(
       return undefined;
     },
   });
-  if ('error' in ready) throw await notReady(provider, id, name, ready.error);
+  if ('error' in ready) throw await notReady(provider, id, name, ready.error, call);
   const done: WorkspaceRecord = {
     ...rec,
     providerId: id,
@@ -101,8 +101,14 @@ export async function bringUp(
   return workspaceInfo(done, { kind: 'seen', ws: { ...running, sshPort: port } }, false);
 }
 
-async function notReady(provider: WorkspaceProvider, id: string, name: string, why: string): Promise<AgentError> {
-  const output = await provider.logs(id, 15).catch(() => '');
+async function notReady(
+  provider: WorkspaceProvider,
+  id: string,
+  name: string,
+  why: string,
+  call: CallOptions,
+): Promise<AgentError> {
+  const output = await provider.logs(id, 15, call).catch(() => '');
   return new AgentError('PROVIDER_ERROR', `The SSH server of workspace ${name} did not start: ${why}`, {
     provider: provider.name,
     hint: output ? `Its output:\n${output}` : 'The workspace produced no output; check the image.',

@@ -121,6 +121,8 @@ export interface DotfilesRun {
   /** The git on the node (tests give one that is missing). */
   git?: string;
   installTimeoutMs?: number;
+  /** Cancels the calls into the workspace (the create was cancelled). */
+  signal?: AbortSignal;
 }
 
 /** Not installed: why, as said to the user. */
@@ -138,7 +140,7 @@ export async function installDotfiles(
     logger.warn('dotfiles not installed', { workspace: r.workspace, repository, why, ...fields });
     return { notInstalled: why };
   };
-  const asUser = { user: r.user, timeoutMs: 15_000 };
+  const asUser = { user: r.user, signal: r.signal, timeoutMs: 15_000 };
   try {
     const probe = await provider.exec(r.providerId, ['sh', '-c', PROBE_SCRIPT], asUser);
     const home = probe.stdout.trim();
@@ -167,7 +169,7 @@ export async function installDotfiles(
     const run = await provider.exec(
       r.providerId,
       ['sh', '-c', INSTALL_SCRIPT, 'sh', target, installCommandArg(r.dotfiles.installCommand, home), repository],
-      { user: r.user, timeoutMs: r.installTimeoutMs ?? 600_000 },
+      { ...asUser, timeoutMs: r.installTimeoutMs ?? 600_000 },
     );
     const said = run.stdout.match(new RegExp(`^${MARK}(.*)$`, 'm'))?.[1] ?? '';
     if (run.exitCode === 91) return warn(`${r.dotfiles.installCommand ?? 'the install command'} is not in ${target}`);

@@ -34,12 +34,14 @@ export async function applyGitIdentity(
   id: GitIdentity | undefined,
   logger: Logger,
   workspace: string,
+  signal?: AbortSignal,
 ): Promise<void> {
   const section = gitIdentitySection(id);
   if (!section) return;
   try {
     const r = await provider.exec(providerId, ['sh', '-c', GIT_IDENTITY_SCRIPT, 'sh', section], {
       user,
+      signal,
       timeoutMs: 15_000,
     });
     if (r.exitCode !== 0)

@@ -5,7 +5,7 @@
 import { lchownSync } from 'node:fs';
 import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
-import type { WorkspaceProvider } from '../providers/contract';
+import type { CallOptions, WorkspaceProvider } from '../providers/contract';
 import type { WorkspaceSpec } from '../protocol';
 import { authorizedKeysFile } from './sshd';
 
@@ -14,8 +14,9 @@ async function idOf(
   id: string,
   flag: '-u' | '-g',
   user: string,
+  call: CallOptions,
 ): Promise<number | undefined> {
-  const r = await provider.exec(id, ['id', flag, user], { timeoutMs: 15_000 });
+  const r = await provider.exec(id, ['id', flag, user], { ...call, timeoutMs: 15_000 });
   const n = Number(r.stdout.trim());
   return r.exitCode === 0 && Number.isInteger(n) && n >= 0 ? n : undefined;
 }
@@ -25,19 +26,20 @@ export async function ensureLoginUser(
   provider: WorkspaceProvider,
   id: string,
   spec: WorkspaceSpec,
+  call: CallOptions = {},
 ): Promise<{ uid: number; gid: number }> {
   const { user } = spec;
   if (user === 'root') return { uid: 0, gid: 0 };
-  let uid = await idOf(provider, id, '-u', user);
+  let uid = await idOf(provider, id, '-u', user, call);
   if (uid === undefined) {
-    const bash = await provider.exec(id, ['test', '-x', '/bin/bash'], { timeoutMs: 15_000 });
+    const bash = await provider.exec(id, ['test', '-x', '/bin/bash'], { ...call, timeoutMs: 15_000 });
     // `-p '*'`: no password, yet not locked — sshd without PAM refuses locked accounts even for keys.
     const add = await provider.exec(
       id,
       ['useradd', '--create-home', '--password', '*', '--shell', bash.exitCode === 0 ? '/bin/bash' : '/bin/sh', user],
-      { timeoutMs: 30_000 },
+      { ...call, timeoutMs: 30_000 },
     );
-    uid = await idOf(provider, id, '-u', user);
+    uid = await idOf(provider, id, '-u', user, call);
     if (uid === undefined) {
       throw new AgentError(
         'PROVIDER_ERROR',
@@ -49,8 +51,8 @@ export async function ensureLoginUser(
       );
     }
   }
-  const gid = (await idOf(provider, id, '-g', user)) ?? uid;
-  await provider.putFiles(id, [authorizedKeysFile(user, spec.authorizedKeys, uid, gid)]);
+  const gid = (await idOf(provider, id, '-g', user, call)) ?? uid;
+  await provider.putFiles(id, [authorizedKeysFile(user, spec.authorizedKeys, uid, gid)], call);
   return { uid, gid };
 }
 

@@ -18,6 +18,8 @@ export interface LoginSetup {
   gitIdentity: GitIdentity | undefined;
   secrets: Readonly<Record<string, string>> | undefined;
   hadSecrets: boolean;
+  /** Cancels the calls into the workspace (the create was cancelled). */
+  signal?: AbortSignal;
 }
 
 /** The dotfiles before the git identity: a [user] their gitconfig brings is the workspace's own, and wins. */
@@ -28,9 +30,9 @@ export async function setUpLogin(
   dotfiles?: Pick<DotfilesRun, 'dotfiles' | 'workspaceDir' | 'say'>,
 ): Promise<CreateWarning[]> {
   if (Object.keys(s.secrets ?? {}).length || s.hadSecrets)
-    await applyLoginSecrets(provider, s.providerId, s.user, s.secrets ?? {}, logger, s.workspace);
+    await applyLoginSecrets(provider, s.providerId, s.user, s.secrets ?? {}, logger, s.workspace, s.signal);
   const installed = dotfiles && (await installDotfiles(provider, { ...s, ...dotfiles }, logger));
-  await applyGitIdentity(provider, s.providerId, s.user, s.gitIdentity, logger, s.workspace);
+  await applyGitIdentity(provider, s.providerId, s.user, s.gitIdentity, logger, s.workspace, s.signal);
   return typeof installed === 'object'
     ? [{ code: 'DOTFILES_NOT_INSTALLED', message: `Dotfiles not installed: ${installed.notInstalled}` }]
     : [];

@@ -15,10 +15,10 @@ import {
   type WorkspaceSpec,
   type DotfilesSpec,
 } from '../protocol';
-import { choosePorts, chooseSshPort, nodePortProbe, portMap, type PortChoice, type PortProbe } from '../services/ports';
+import { nodePortProbe, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
 import { providerView, workspaceInfo } from './info';
-import { hopelessCreate, recordForCreate } from './recordForCreate';
+import { hopelessCreate, recordForCreate, withNodePorts } from './recordForCreate';
 import { readEntry, scanEntries } from '../sync/scan';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
@@ -115,7 +115,7 @@ export class WorkspaceManager {
           const login = { workspace: spec.name, providerId: rec.providerId, user: rec.spec.user };
           const warnings = await setUpLogin(
             this.opts.providers(rec.provider),
-            { ...login, gitIdentity: spec.gitIdentity, secrets, hadSecrets },
+            { ...login, gitIdentity: spec.gitIdentity, secrets, hadSecrets, signal },
             this.opts.logger,
             dotfiles && {
               dotfiles,
@@ -156,8 +156,12 @@ export class WorkspaceManager {
           const sshdConfig = sshdConfigHash(loginSpec(rec));
           let now = ws;
           if (rec.sshdConfig !== sshdConfig) {
-            now = await applySshdConfig(provider, ws, loginSpec(rec), async () =>
-              this.serviceHooks?.beforeStop(spec.name),
+            now = await applySshdConfig(
+              provider,
+              ws,
+              loginSpec(rec),
+              async () => this.serviceHooks?.beforeStop(spec.name),
+              { signal },
             );
             rec = { ...rec, sshdConfig };
             this.store.put(rec);
@@ -169,7 +173,7 @@ export class WorkspaceManager {
           providerId: rec.providerId,
         });
       }
-      const adopt = await findOwn(provider, spec.name, rec.providerId, this.opts.home);
+      const adopt = await findOwn(provider, spec.name, rec.providerId, this.opts.home, { signal });
       const ported = await this.choosePorts(rec, adopt !== undefined);
       rec = ported;
       report(
@@ -209,7 +213,7 @@ export class WorkspaceManager {
       this.store.put(rec);
       // remoteEnv's ${containerEnv:…} needs the container's environment, known only now it exists.
       if (needsContainerEnv(rec.spec) && made.env)
-        await provider.putFiles(made.providerId, [sshdConfigFile(loginSpec(rec), made.env)]);
+        await provider.putFiles(made.providerId, [sshdConfigFile(loginSpec(rec), made.env)], { signal });
       // An adopted container may run an sshd started with other files: restart it on ours.
       let ws = made;
       if (made.state === 'running' || made.state === 'error') {
@@ -231,20 +235,10 @@ export class WorkspaceManager {
     );
   }
 
-  /**
-   * Node ports for the SSH server and the service ports of a workspace about to be made,
-   * remembered in the record (so a later create of the same workspace keeps them). An adopted
-   * one already has its bindings: its remembered ports stand.
-   */
+  /** Node ports of a workspace about to be made, remembered in its record (a later create keeps them). */
   private async choosePorts(rec: WorkspaceRecord, adopting: boolean): Promise<WorkspaceRecord & { sshPort: number }> {
-    const wanted = (rec.spec.services ?? []).flatMap((s) => (s.port !== undefined ? [s.port] : []));
-    const remembered = rec.servicePorts ?? {};
-    if (adopting && rec.sshPort !== undefined && wanted.every((p) => remembered[String(p)] !== undefined))
-      return { ...rec, sshPort: rec.sshPort };
-    const probe = this.opts.portProbe ?? nodePortProbe;
-    const choices = await choosePorts(wanted, remembered, probe);
-    const sshPort = await chooseSshPort(rec.sshPort, choices, probe);
-    const next = { ...rec, sshPort, servicePorts: portMap(choices) };
+    const { rec: next, choices } = await withNodePorts(rec, adopting, this.opts.portProbe ?? nodePortProbe);
+    if (!choices) return next;
     this.store.put(next);
     this.serviceHooks?.portsChosen(rec.spec.name, workspacePaths(this.opts.home, rec.spec.name).dir, rec.spec, choices);
     return next;

@@ -7,7 +7,7 @@
 import { AgentError } from '../errors';
 import type { Logger } from '../log/logger';
 import { RUNNABLE_PROVIDERS } from '../protocol';
-import type { ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
+import type { CallOptions, ProviderWorkspace, WorkspaceProvider } from '../providers/contract';
 import type { ProviderLookup } from './providers';
 import type { WorkspaceRecord, WorkspaceStore } from './state';
 
@@ -25,9 +25,10 @@ export async function findOwn(
   name: string,
   preferred: string | undefined,
   home: string,
+  call: CallOptions = {},
 ): Promise<string | undefined> {
-  if (preferred && (await provider.inspect(preferred))) return preferred;
-  return (await provider.list()).find((w) => w.name === name && ownedBy(w, home))?.providerId;
+  if (preferred && (await provider.inspect(preferred, call))) return preferred;
+  return (await provider.list(call)).find((w) => w.name === name && ownedBy(w, home))?.providerId;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { AgentError } from '../errors';
 import type { WorkspaceSpec } from '../protocol';
+import { choosePorts, chooseSshPort, portMap, type PortChoice, type PortProbe } from '../services/ports';
 import { newWorkspaceRecord } from './newRecord';
 import type { WorkspaceRecord } from './state';
 
@@ -62,4 +63,22 @@ function withoutChangeable(spec: WorkspaceSpec): WorkspaceSpec {
   delete out.gitIdentity;
   delete out.secretNames;
   return out;
+}
+
+/**
+ * Node ports for the SSH server and the service ports of a workspace about to be made. An adopted
+ * one already has its bindings: its remembered ports stand (no `choices`).
+ */
+export async function withNodePorts(
+  rec: WorkspaceRecord,
+  adopting: boolean,
+  probe: PortProbe,
+): Promise<{ rec: WorkspaceRecord & { sshPort: number }; choices?: PortChoice[] }> {
+  const wanted = (rec.spec.services ?? []).flatMap((s) => (s.port !== undefined ? [s.port] : []));
+  const remembered = rec.servicePorts ?? {};
+  if (adopting && rec.sshPort !== undefined && wanted.every((p) => remembered[String(p)] !== undefined))
+    return { rec: { ...rec, sshPort: rec.sshPort } };
+  const choices = await choosePorts(wanted, remembered, probe);
+  const sshPort = await chooseSshPort(rec.sshPort, choices, probe);
+  return { rec: { ...rec, sshPort, servicePorts: portMap(choices) }, choices };
 }

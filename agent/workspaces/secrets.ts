@@ -66,9 +66,11 @@ export async function applyLoginSecrets(
   values: Readonly<Record<string, string>>,
   logger: Logger,
   workspace: string,
+  signal?: AbortSignal,
 ): Promise<void> {
   const r = await provider.exec(providerId, ['sh', '-c', LOGIN_ENV_SCRIPT], {
     user,
+    signal,
     stdin: Buffer.from(secretsText(values)),
     timeoutMs: 15_000,
   });

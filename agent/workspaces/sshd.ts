@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { AgentError } from '../errors';
 import type { WorkspaceSpec } from '../protocol';
-import type { ProviderWorkspace, WorkspaceFile, WorkspaceProvider } from '../providers/contract';
+import type { CallOptions, ProviderWorkspace, WorkspaceFile, WorkspaceProvider } from '../providers/contract';
 import { loginEnv } from './remoteEnv';
 
 export const SSHD_BINARY = '/usr/sbin/sshd';
@@ -119,15 +119,16 @@ export async function applySshdConfig(
   ws: ProviderWorkspace,
   spec: WorkspaceSpec,
   beforeStop: () => Promise<void>,
+  call: CallOptions = {},
 ): Promise<ProviderWorkspace> {
-  await provider.putFiles(ws.providerId, [sshdConfigFile(spec, ws.env)]);
+  await provider.putFiles(ws.providerId, [sshdConfigFile(spec, ws.env)], call);
   if (ws.state !== 'running') return ws;
   if (ws.sshServer === 'agent') {
     await beforeStop();
-    await provider.stop(ws.providerId);
-    return (await provider.inspect(ws.providerId)) ?? ws;
+    await provider.stop(ws.providerId, call);
+    return (await provider.inspect(ws.providerId, call)) ?? ws;
   }
-  const r = await provider.exec(ws.providerId, ['sh', '-c', RELOAD_SCRIPT], { timeoutMs: 15_000 });
+  const r = await provider.exec(ws.providerId, ['sh', '-c', RELOAD_SCRIPT], { ...call, timeoutMs: 15_000 });
   if (r.exitCode !== 0) {
     throw new AgentError(
       'PROVIDER_ERROR',

@@ -228,6 +228,46 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     assert.deepEqual(await m.list(), []);
   });
 
+  it("hands the request's signal to every provider call of a create and a start, so a cancel reaches each", async () => {
+    const signal = new AbortController().signal;
+    const unsignalled: string[] = [];
+    const called = new Set<string>();
+    const watched = new Proxy(provider, {
+      get(target, prop, receiver) {
+        const v: unknown = Reflect.get(target, prop, receiver);
+        if (typeof v !== 'function' || prop === 'refusal') return v;
+        return (...args: unknown[]) => {
+          called.add(String(prop));
+          if (!args.some((a) => (a as { signal?: unknown } | null)?.signal === signal)) unsignalled.push(String(prop));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const m = new WorkspaceManager({
+      home,
+      stateDir: join(home, 'state'),
+      logger: nullLogger,
+      providers: () => watched,
+      sshReadyTimeoutMs: 5_000,
+    });
+    const gitIdentity = { name: 'Dev', email: 'dev@example.com' };
+    await m.create(spec('dev', { user: 'dev', gitIdentity }), undefined, false, signal, { TOKEN: 'secret' });
+    await m.start('dev', undefined, signal);
+    assert.ok(
+      ['create', 'start', 'exec', 'putFiles', 'inspect', 'list'].every((c) => called.has(c)),
+      [...called].join(),
+    );
+    assert.ok(
+      provider.execs.some((a) => a.join(' ').includes('environment.vendetta-new')),
+      'secrets were written',
+    );
+    assert.ok(
+      provider.execs.some((a) => a.includes('[user]\n\tname = "Dev"\n\temail = "dev@example.com"\n')),
+      'git identity',
+    );
+    assert.deepEqual(unsignalled, []);
+  });
+
   it('is idempotent by name: running is returned, stopped is started, concurrent creates make one container', async () => {
     const m = manager();
     const [a, b] = await Promise.all([m.create(spec()), m.create(spec())]);
