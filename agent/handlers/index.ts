@@ -10,7 +10,7 @@ import {
   stopServices,
   workspaceAttached,
 } from './services';
-import { holdForSync } from './syncLock';
+import { holdForSync, syncReceived } from './syncLock';
 import { detectPorts } from './ports';
 import {
   createWorkspace,
@@ -31,6 +31,7 @@ export const handlers: HandlerTable = {
   startWorkspace,
   stopWorkspace,
   holdForSync,
+  syncReceived,
   removeWorkspace,
   inspectWorkspace,
   listWorkspaces,

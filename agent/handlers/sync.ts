@@ -16,7 +16,7 @@ import { isObj } from './specChecks';
 
 const STAT_FIELDS = ['size', 'mtimeMs', 'ctimeMs', 'ino', 'mode'] as const;
 
-function validPath(method: string, v: unknown): string {
+export function validPath(method: string, v: unknown): string {
   if (typeof v !== 'string') throw invalid(method, 'path must be a string');
   try {
     relativeSegments(v);

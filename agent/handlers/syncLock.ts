@@ -1,7 +1,13 @@
-/** workspaces/holdForSync: a sync-receive process holds the workspace's lock while its connection is open. */
-import type { SyncTarget, WorkspaceNameParams } from '../protocol';
+/**
+ * workspaces/holdForSync: a sync-receive process holds the workspace's lock while its connection
+ * is open; workspaces/syncReceived: what it wrote, said on that connection before it lets go.
+ */
+import type { SyncReceivedParams, SyncTarget, WorkspaceNameParams } from '../protocol';
 import type { HandlerSpec } from '../daemon/context';
-import { validateNameParams } from './workspaceParams';
+import { validPath } from './sync';
+import { isObj } from './specChecks';
+import { invalid } from './validate';
+import { validateNameParams, validName } from './workspaceParams';
 
 export const holdForSync: HandlerSpec<WorkspaceNameParams, SyncTarget> = {
   validate: validateNameParams('workspaces/holdForSync'),
@@ -11,5 +17,19 @@ export const holdForSync: HandlerSpec<WorkspaceNameParams, SyncTarget> = {
       ctx.onConnectionClose ? ctx.onConnectionClose(resolve) : resolve(),
     );
     return ctx.daemon.workspaces.holdForSync(p.name, released);
+  },
+};
+
+export function validateReceivedParams(raw: unknown): SyncReceivedParams {
+  const m = 'workspaces/syncReceived';
+  if (!isObj(raw) || !Array.isArray(raw.paths)) throw invalid(m, 'expected an object {name, paths}');
+  return { name: validName(m, raw.name), paths: raw.paths.map((p) => validPath(m, p)) };
+}
+
+export const syncReceived: HandlerSpec<SyncReceivedParams, null> = {
+  validate: validateReceivedParams,
+  handle: async (p, ctx) => {
+    await ctx.daemon.workspaces.syncReceived(p.name, p.paths);
+    return null;
   },
 };

@@ -25,6 +25,7 @@ import {
   StartWorkspace,
   StopWorkspace,
   SyncRead,
+  SyncReceived,
   SyncScan,
 } from './workspaces';
 
@@ -37,6 +38,7 @@ export const AGENT_REQUESTS = {
   startWorkspace: StartWorkspace,
   stopWorkspace: StopWorkspace,
   holdForSync: HoldForSync,
+  syncReceived: SyncReceived,
   removeWorkspace: RemoveWorkspace,
   inspectWorkspace: InspectWorkspace,
   listWorkspaces: ListWorkspaces,

@@ -135,6 +135,11 @@ export interface QemuSettings {
   /** The workspace disk's size; the overlay is grown to it when it is larger than the base. */
   diskBytes?: number;
   accel?: 'auto' | 'kvm' | 'tcg';
+  /**
+   * How the project folder reaches the guest: `9p` (the node folder itself, shared), `ssh` (a copy
+   * in the guest kept in step over the agent's SSH connection), `auto` (9p when the guest mounts it).
+   */
+  projectShare?: 'auto' | '9p' | 'ssh';
   /** Direct kernel boot, for images without a bootloader. */
   kernel?: string;
   initrd?: string;
@@ -291,6 +296,16 @@ export const StopWorkspace = new RequestType<WorkspaceNameParams, WorkspaceInfo,
  * remove of the workspace is running, and none starts until this connection closes.
  */
 export const HoldForSync = new RequestType<WorkspaceNameParams, SyncTarget, AgentErrorData>('workspaces/holdForSync');
+/**
+ * Sent by `agent.js sync-receive` on its HoldForSync connection once the stream is applied: the
+ * paths it wrote or deleted, which a workspace holding a copy of the node folder (a VM without a
+ * shared folder) gets before the lock is let go.
+ */
+export const SyncReceived = new RequestType<SyncReceivedParams, null, AgentErrorData>('workspaces/syncReceived');
+export interface SyncReceivedParams {
+  name: string;
+  paths: string[];
+}
 /** Where a sync writes, and (for a root agent and a non-root login user) whom its files belong to. */
 export interface SyncTarget {
   nodeFolder: string;

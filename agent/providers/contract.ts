@@ -8,7 +8,15 @@
  * with pure functions (tested against recorded replies), and one client executes the calls.
  */
 import type { AgentError } from '../errors';
-import type { FeatureHooks, ProviderName, VscodeAdditions, WorkspaceSpec } from '../protocol';
+import type {
+  FeatureHooks,
+  ProviderName,
+  SyncReadResult,
+  SyncScanChange,
+  SyncScanEntry,
+  VscodeAdditions,
+  WorkspaceSpec,
+} from '../protocol';
 
 export type Probe =
   | { kind: 'http-unix'; socketPath: string; path: string }
@@ -232,6 +240,15 @@ export interface WorkspaceProvider {
     inside: { uid: number; gid: number },
     opts?: CallOptions,
   ): Promise<{ uid: number; gid: number }>;
+  /**
+   * For a workspace whose project is a copy of the node folder rather than the folder itself (a
+   * VM without a shared folder): the sync's scan and read answered from that copy (undefined: the
+   * node folder answers), and the paths a sync just wrote into the node folder, to be copied on
+   * (`owner`: the login user's ids inside, who gets them).
+   */
+  syncScan?(providerId: string, entries: readonly SyncScanEntry[]): Promise<SyncScanChange[] | undefined>;
+  syncRead?(providerId: string, path: string): Promise<SyncReadResult | undefined>;
+  syncReceived?(providerId: string, paths: readonly string[], owner?: { uid: number; gid: number }): Promise<void>;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   AgentErrorNames,
   HoldForSync,
   Initialize,
+  SyncReceived,
   type AgentErrorData,
   type AgentErrorName,
   type SyncTarget,
@@ -24,6 +25,8 @@ import { AGENT_VERSION } from '../version';
 
 export interface SyncHold {
   target: SyncTarget;
+  /** Tells the daemon what the stream wrote or deleted (passed on to a copy of the folder). */
+  received(paths: readonly string[]): Promise<void>;
   /** Lets the next operation on the workspace run. */
   release(): void;
 }
@@ -43,7 +46,13 @@ export async function holdForSync(paths: AgentPaths, logger: Logger, workspace: 
       clientName: 'sync-receive',
       clientVersion: AGENT_VERSION,
     });
-    return { target: await conn.sendRequest(HoldForSync, { name: workspace }), release };
+    const target = await conn.sendRequest(HoldForSync, { name: workspace });
+    const received = async (paths: readonly string[]): Promise<void> => {
+      await conn.sendRequest(SyncReceived, { name: workspace, paths: [...paths] }).catch((err: unknown) => {
+        throw fromResponse(err);
+      });
+    };
+    return { target, received, release };
   } catch (err) {
     release();
     throw fromResponse(err);

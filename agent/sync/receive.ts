@@ -354,11 +354,15 @@ async function readAll(e: TarEntry, max: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Applies one sync stream to `root` (which must exist); `owner` gets what is written. */
+/**
+ * Applies one sync stream to `root` (which must exist); `owner` gets what is written; `touched`
+ * hears each path the stream deletes or writes (relative, as `a/b`).
+ */
 export async function receiveSync(
   root: string,
   input: AsyncIterable<Buffer | string>,
   owner?: Owner,
+  touched?: (path: string) => void,
 ): Promise<SyncSummary> {
   let rx: Receiver | undefined;
   let first = true;
@@ -373,10 +377,14 @@ export async function receiveSync(
           );
         }
         const header = parseSyncHeader(await readAll(entry, MAX_HEADER));
-        for (const p of header.delete) rx.delete(p);
+        for (const p of header.delete) {
+          rx.delete(p);
+          touched?.(relativeSegments(p).join('/'));
+        }
         continue;
       }
       await rx.extract(entry);
+      if (entry.type !== 'directory' && !isRootPath(entry.path)) touched?.(relativeSegments(entry.path).join('/'));
     }
     if (first) throw refused(`it is empty; its first entry must be ${SYNC_HEADER_ENTRY}`);
     return rx.finish();

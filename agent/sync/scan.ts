@@ -196,25 +196,33 @@ export async function readEntry(root: string, path: string): Promise<SyncReadRes
 }
 
 async function scanWith(folder: NodeFolder, entries: readonly SyncScanEntry[]): Promise<SyncScanChange[]> {
-  const changes: SyncScanChange[] = [];
+  const now: NodeEntry[] = new Array<NodeEntry>(entries.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < entries.length) {
       const i = next++;
-      const want = entries[i]!;
-      const now = await folder.entry(want.path, want);
-      if (now.id === want.id) {
-        if (now.stat && !sameStat(now.stat, want.stat)) changes.push({ i, stat: now.stat });
-      } else {
-        changes.push({
-          i,
-          ...(now.kind ? { kind: now.kind } : {}),
-          ...(now.id ? { id: now.id } : {}),
-          ...(now.stat ? { stat: now.stat } : {}),
-        });
-      }
+      now[i] = await folder.entry(entries[i]!.path, entries[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL, entries.length) }, worker));
-  return changes.sort((a, b) => a.i - b.i);
+  return changesOf(entries, now);
+}
+
+/** What the scan answers: the entries whose `now` differs from what was expected (or only moved its stat). */
+export function changesOf(entries: readonly SyncScanEntry[], now: readonly NodeEntry[]): SyncScanChange[] {
+  const changes: SyncScanChange[] = [];
+  entries.forEach((want, i) => {
+    const n = now[i]!;
+    if (n.id === want.id) {
+      if (n.stat && !sameStat(n.stat, want.stat)) changes.push({ i, stat: n.stat });
+    } else {
+      changes.push({
+        i,
+        ...(n.kind ? { kind: n.kind } : {}),
+        ...(n.id ? { id: n.id } : {}),
+        ...(n.stat ? { stat: n.stat } : {}),
+      });
+    }
+  });
+  return changes;
 }

@@ -46,31 +46,46 @@ async function* walk(dir: Dir, rel: string, depth: number): AsyncGenerator<Buffe
     } else if (st.isSymbolicLink()) {
       yield entryHeader({ ...common, path, type: 'symlink', linkname: dir.readlink(name) });
     } else if (st.isFile()) {
-      const file = dir.openFileForRead(name);
-      if (!file) continue; // swapped for something else meanwhile
-      const { size } = file.stat;
-      // The stream closes the descriptor once made; until then (an empty file, or a consumer
-      // that stops after the header) it is closed here.
-      let streamed = false;
-      try {
-        yield entryHeader({ ...common, mode: file.stat.mode, path, type: 'file', size });
-        let sent = 0;
-        if (size > 0) {
-          streamed = true;
-          for await (const chunk of createReadStream('', { fd: file.fd, start: 0, end: size - 1 })) {
-            const c = chunk as Buffer;
-            sent += c.length;
-            yield c;
-          }
-        }
-        if (sent !== size) throw new Error(`${path} changed size while being read`);
-      } finally {
-        if (!streamed) closeSync(file.fd);
-      }
-      yield Buffer.alloc(padding(size));
+      yield* fileEntry(dir, name, path, common);
     }
     // sockets, fifos and devices have no place in a build context
   }
+}
+
+/**
+ * The file `name` of `dir` as a tar entry (header, bytes, padding), opened without following a
+ * link and read through that descriptor; nothing when it is gone or no longer a file. Its mode
+ * is the opened file's, masked with `modeMask`.
+ */
+export async function* fileEntry(
+  dir: Dir,
+  name: string,
+  path: string,
+  h: { uid: number; gid: number; mtimeMs: number },
+  modeMask = 0o177777,
+): AsyncGenerator<Buffer> {
+  const file = dir.openFileForRead(name);
+  if (!file) return; // swapped for something else meanwhile
+  const { size } = file.stat;
+  // The stream closes the descriptor once made; until then (an empty file, or a consumer
+  // that stops after the header) it is closed here.
+  let streamed = false;
+  try {
+    yield entryHeader({ ...h, mode: file.stat.mode & modeMask, path, type: 'file', size });
+    let sent = 0;
+    if (size > 0) {
+      streamed = true;
+      for await (const chunk of createReadStream('', { fd: file.fd, start: 0, end: size - 1 })) {
+        const c = chunk as Buffer;
+        sent += c.length;
+        yield c;
+      }
+    }
+    if (sent !== size) throw new Error(`${path} changed size while being read`);
+  } finally {
+    if (!streamed) closeSync(file.fd);
+  }
+  yield Buffer.alloc(padding(size));
 }
 
 /** The folder `name`, unless it was replaced by something else since it was listed. */

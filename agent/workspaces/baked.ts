@@ -56,6 +56,7 @@ function bakedSettings(spec: WorkspaceSpec): Array<[string, string | number | un
         ['memory (bytes)', spec.qemu.memoryBytes],
         ['disk (bytes)', spec.qemu.diskBytes],
         ['accel', spec.qemu.accel],
+        ['projectShare', spec.qemu.projectShare ?? 'auto'],
         ['kernel', spec.qemu.kernel],
         ['initrd', spec.qemu.initrd],
         ['append', spec.qemu.append],

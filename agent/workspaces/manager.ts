@@ -4,6 +4,7 @@
  * same name never make two containers); different workspaces proceed in parallel.
  */
 import { readFileSync } from 'node:fs';
+import { AgentError } from '../errors';
 import { KeyedMutex } from '../../common/async/keyedMutex';
 import type { Logger } from '../log/logger';
 import {
@@ -37,7 +38,7 @@ import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
 import { missing, notFound, otherProvider, outdated } from './refusals';
 import { discardContainer, forgetWorkspace, removeWorkspace, type TeardownDeps } from './teardown';
-import { syncTarget } from './syncTarget';
+import { checkedLogin, syncTarget } from './syncTarget';
 import { AGENT_HOME_LABEL, findOwn, reconcileAll } from './reconcile';
 import { bringUp, report, type BringUpDeps, type Progress } from './bringUp';
 import type { IdleCandidate } from './idleWatch';
@@ -73,6 +74,8 @@ export class WorkspaceManager {
   private readonly store: WorkspaceStore;
   private readonly locks = new KeyedMutex();
   private readonly creating = new Set<string>();
+  /** Workspaces whose lock a sync-receive holds now. */
+  private readonly syncHeld = new Set<string>();
   private serviceHooks: WorkspaceServiceHooks | undefined;
 
   constructor(private readonly opts: WorkspaceManagerOptions) {
@@ -335,18 +338,45 @@ export class WorkspaceManager {
           reject(err);
           return;
         }
-        await released;
+        this.syncHeld.add(name);
+        try {
+          await released;
+        } finally {
+          this.syncHeld.delete(name);
+        }
       });
     });
   }
 
   /** Which synced paths the workspace changed since the last sync (protocol/sync.ts). */
   async syncScan(name: string, entries: readonly SyncScanEntry[]): Promise<SyncScanChange[]> {
-    return scanEntries(this.required(name).nodeFolder, entries);
+    const rec = this.required(name);
+    const provider = this.opts.providers(rec.provider);
+    const fromCopy = rec.providerId && provider.syncScan ? await provider.syncScan(rec.providerId, entries) : undefined;
+    return fromCopy ?? scanEntries(rec.nodeFolder, entries);
   }
 
   async syncRead(name: string, path: string): Promise<SyncReadResult> {
-    return readEntry(this.required(name).nodeFolder, path);
+    const rec = this.required(name);
+    const provider = this.opts.providers(rec.provider);
+    const fromCopy = rec.providerId && provider.syncRead ? await provider.syncRead(rec.providerId, path) : undefined;
+    return fromCopy ?? readEntry(rec.nodeFolder, path);
+  }
+
+  /**
+   * A sync-receive holding the workspace's lock wrote (or deleted) `paths` in the node folder: a
+   * provider whose workspace has a copy of it passes them on before the lock is let go.
+   */
+  async syncReceived(name: string, paths: readonly string[]): Promise<void> {
+    if (!this.syncHeld.has(name))
+      throw new AgentError('INVALID_PARAMS', `No sync of workspace ${name} holds its lock`, {
+        hint: 'Only the sync-receive that holds the workspace (workspaces/holdForSync) reports what it wrote.',
+      });
+    const rec = this.required(name);
+    const provider = this.opts.providers(rec.provider);
+    if (!rec.providerId || !provider.syncReceived) return;
+    const owner = rec.login ? checkedLogin(name, rec.login) : undefined;
+    await provider.syncReceived(rec.providerId, paths, owner);
   }
 
   /**

@@ -70,6 +70,7 @@ export function resolveWorkspaceConfig(config: WorkspaceConfig): ResolvedWorkspa
       memoryBytes: parseSize(qemu.memory ?? d.qemuMemory),
       diskBytes: parseSize(qemu.disk ?? d.qemuDisk),
       accel: qemu.accel ?? 'auto',
+      projectShare: qemu.projectShare ?? 'auto',
       ...defined({ imageSha256: qemu.imageSha256, kernel: qemu.kernel, initrd: qemu.initrd, append: qemu.append }),
     },
     env: envStrings(config.env),

@@ -99,6 +99,7 @@ export interface QemuConfig {
   memory?: Size;
   disk?: Size;
   accel?: 'auto' | 'kvm' | 'tcg';
+  projectShare?: 'auto' | '9p' | 'ssh';
   kernel?: string;
   initrd?: string;
   append?: string;
@@ -205,6 +206,8 @@ export interface ResolvedWorkspaceConfig {
     memoryBytes: number;
     diskBytes: number;
     accel: 'auto' | 'kvm' | 'tcg';
+    /** Absent: `auto`. */
+    projectShare?: 'auto' | '9p' | 'ssh';
     kernel?: string;
     initrd?: string;
     append?: string;

@@ -198,6 +198,7 @@ function withProviderSettings(
         memoryBytes: q.memoryBytes,
         diskBytes: q.diskBytes,
         accel: q.accel,
+        projectShare: q.projectShare ?? 'auto',
       };
       if (q.imageSha256 !== undefined) qemu.imageSha256 = q.imageSha256;
       if (q.kernel !== undefined) qemu.kernel = q.kernel;

@@ -35,6 +35,7 @@ export function vmFiles(dir: string): {
   stderr: string;
   controlKey: string;
   pending: string;
+  guestCopy: string;
 } {
   return {
     record: join(dir, 'vm.json'),
@@ -42,6 +43,7 @@ export function vmFiles(dir: string): {
     seed: join(dir, 'seed.iso'),
     qmp: join(dir, 'qmp.sock'),
     pid: join(dir, 'qemu.pid'),
+    guestCopy: join(dir, 'guest-copy.json'),
     console: join(dir, 'console.log'),
     stderr: join(dir, 'qemu.err'),
     controlKey: join(dir, 'control_key'),
@@ -72,7 +74,8 @@ export interface EmulatorArgs {
   accel: Accel;
   boot: VmBoot;
   ports: VmPorts;
-  nodeFolder: string;
+  /** The node folder shared over 9p; absent: the project is copied into the guest over SSH. */
+  nodeFolder?: string;
 }
 
 export function emulatorArgv(a: EmulatorArgs): string[] {
@@ -104,8 +107,9 @@ export function emulatorArgv(a: EmulatorArgs): string[] {
     `file=${optValue(f.seed)},if=virtio,format=raw,readonly=on`,
     '-nic',
     ['user', 'model=virtio-net-pci', ...hostfwds(a.ports)].join(','),
-    '-virtfs',
-    `local,path=${optValue(a.nodeFolder)},mount_tag=${PROJECT_TAG},security_model=none,id=project`,
+    ...(a.nodeFolder !== undefined
+      ? ['-virtfs', `local,path=${optValue(a.nodeFolder)},mount_tag=${PROJECT_TAG},security_model=none,id=project`]
+      : []),
     ...(a.boot.kernel ? ['-kernel', a.boot.kernel] : []),
     ...(a.boot.initrd ? ['-initrd', a.boot.initrd] : []),
     ...(a.boot.append !== undefined && a.boot.kernel ? ['-append', a.boot.append] : []),

@@ -1,8 +1,10 @@
 /**
  * What the agent does inside a VM after each boot, over its control connection: puts the files
  * that were queued while the VM was off (the first boot's sshd config, host key and keys),
- * mounts the project folder (9p, the node folder itself — the same as Docker's bind mount), and
- * has the guest's init run the workspace's SSH server (a systemd unit, started on every boot).
+ * mounts the project folder (9p, the node folder itself — the same as Docker's bind mount) or,
+ * for a guest without 9p, makes the folder its copy of the project lives in (guestPush.ts keeps
+ * it in step), and has the guest's init run the workspace's SSH server (a systemd unit, started
+ * on every boot).
  */
 import { AgentError } from '../../errors';
 import type { WorkspaceFile } from '../contract';
@@ -49,22 +51,56 @@ export async function putGuestFiles(conn: GuestConnection, files: WorkspaceFile[
   }
 }
 
-export async function setUpGuest(
+/**
+ * The project folder in the guest: mounted over 9p, or (`ssh`, or `auto` when the mount fails)
+ * made as a plain folder for the copy. Says which, so the first boot's choice is kept.
+ */
+async function projectFolder(
   conn: GuestConnection,
-  o: { pending: WorkspaceFile[]; workspaceFolder: string; ssh: { binary: string; configPath: string } },
-): Promise<void> {
-  await putGuestFiles(conn, o.pending);
-  const mounted = await conn.run(mountProjectScript(o.workspaceFolder), { timeoutMs: 60_000 });
-  if (mounted.exitCode !== 0) {
+  folder: string,
+  share: 'auto' | '9p' | 'ssh',
+  progress: (m: string) => void,
+): Promise<'9p' | 'ssh'> {
+  if (share !== 'ssh') {
+    const mounted = await conn.run(mountProjectScript(folder), { timeoutMs: 60_000 });
+    if (mounted.exitCode === 0) return '9p';
+    const said = mounted.stderr.trim().slice(0, 300) || 'nothing';
+    if (share === '9p')
+      throw new AgentError(
+        'PROVIDER_ERROR',
+        `The VM could not mount the project folder at ${folder} (exit ${mounted.exitCode})`,
+        {
+          provider: 'qemu',
+          hint: `The guest needs 9p support (the 9p and 9pnet_virtio kernel modules), or set qemu.projectShare: ssh to copy the project in over SSH. It said: ${said}`,
+        },
+      );
+    progress(`The guest cannot mount the project over 9p (${said.split('\n')[0]}): it gets a copy over SSH instead`);
+  }
+  const made = await conn.run(`mkdir -p ${shellQuote(folder)}`, { timeoutMs: 60_000 });
+  if (made.exitCode !== 0)
     throw new AgentError(
       'PROVIDER_ERROR',
-      `The VM could not mount the project folder at ${o.workspaceFolder} (exit ${mounted.exitCode})`,
+      `The VM could not make the project folder ${folder} (exit ${made.exitCode})`,
       {
         provider: 'qemu',
-        hint: `The guest needs 9p support (the 9p and 9pnet_virtio kernel modules). It said: ${mounted.stderr.trim().slice(0, 300) || 'nothing'}`,
+        hint: made.stderr.trim().slice(0, 300) || 'The guest gave no reason.',
       },
     );
-  }
+  return 'ssh';
+}
+
+export async function setUpGuest(
+  conn: GuestConnection,
+  o: {
+    pending: WorkspaceFile[];
+    workspaceFolder: string;
+    ssh: { binary: string; configPath: string };
+    share: 'auto' | '9p' | 'ssh';
+    progress: (m: string) => void;
+  },
+): Promise<'9p' | 'ssh'> {
+  await putGuestFiles(conn, o.pending);
+  const share = await projectFolder(conn, o.workspaceFolder, o.share, o.progress);
   const unit = await conn.run(`sh -c ${shellQuote(INSTALL_UNIT_SCRIPT)} vendetta-unit ${o.pending.length ? 1 : 0}`, {
     stdin: Buffer.from(sshdUnit(o.ssh)),
     timeoutMs: 120_000,
@@ -79,4 +115,5 @@ export async function setUpGuest(
       },
     );
   }
+  return share;
 }

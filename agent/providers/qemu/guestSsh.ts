@@ -16,6 +16,10 @@ const COLLECT_MAX = 1024 * 1024;
 
 export interface GuestTarget {
   port: number;
+  /** 127.0.0.1 (the VM's forwarded control port) unless said. */
+  host?: string;
+  /** root unless said. */
+  user?: string;
   /** OpenSSH private key (the agent's control key). */
   privateKey: string;
   /** `ssh-ed25519 AAAA…`: the only host key accepted. */
@@ -51,9 +55,9 @@ export function connectOnce(t: GuestTarget, timeoutMs: number): Promise<Client> 
       reject(new Error('the connection closed before the login'));
     });
     c.connect({
-      host: '127.0.0.1',
+      host: t.host ?? '127.0.0.1',
       port: t.port,
-      username: 'root',
+      username: t.user ?? 'root',
       privateKey: t.privateKey,
       readyTimeout: timeoutMs,
       keepaliveInterval: 15_000,

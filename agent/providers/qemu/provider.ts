@@ -2,7 +2,8 @@
  * Workspaces as QEMU VMs on the node: a qcow2 overlay per workspace on the configured base
  * image, a cloud-init NoCloud seed (hostname, the workspace's host key, the agent's control
  * login), user-mode networking with hostfwd on 127.0.0.1 for SSH and each service port, QMP on a
- * Unix socket for status and stop, the project folder shared over 9p. Exec and services run over
+ * Unix socket for status and stop, the project folder shared over 9p or, for a guest without 9p,
+ * copied in over SSH (guestCopy.ts). Exec and services run over
  * one held SSH connection per VM (guestSsh.ts). A VM is its folder (vmStore.ts): it outlives the
  * agent, which finds it again by pid file and QMP.
  */
@@ -12,7 +13,14 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyedMutex } from '../../../common/async/keyedMutex';
 import { AgentError } from '../../errors';
-import type { QemuSettings, QemuWorkspaceSpec, WorkspaceSpec } from '../../protocol';
+import type {
+  QemuSettings,
+  QemuWorkspaceSpec,
+  SyncReadResult,
+  SyncScanChange,
+  SyncScanEntry,
+  WorkspaceSpec,
+} from '../../protocol';
 import { nodePortProbe } from '../../services/ports';
 import { generateHostKey } from '../../workspaces/hostKey';
 import {
@@ -29,7 +37,8 @@ import { specFor } from '../specFor';
 import { accelMessage, chooseAccel } from './accel';
 import { ImageCache, isImageUrl } from './imageDownload';
 import { emulatorArgv, refusedForwardPort, type VmPorts } from './argv';
-import { ConsoleFollower, consoleTail, poweredOff } from './console';
+import { ConsoleFollower, consoleTail } from './console';
+import { GuestCopies } from './guestCopy';
 import { GuestConnection } from './guestSsh';
 import { putGuestFiles, setUpGuest } from './guestSetup';
 import { hostKeyOf, readPending, writePending } from './pendingFiles';
@@ -37,7 +46,8 @@ import { createOverlay } from './qemuImg';
 import { CONTROL_GUEST_PORT, seedImage } from './seed';
 import { publishGuestPort } from './hostForward';
 import { bootFailed, missing, requireFile } from './refusals';
-import { endVm, launch, livePid, qmpStatus } from './vmProcess';
+import { endVm, launch, livePid } from './vmProcess';
+import { inspectVm } from './vmInspect';
 import { VmStore, type VmRecord } from './vmStore';
 
 const MiB = 1024 * 1024;
@@ -63,10 +73,12 @@ export class QemuProvider implements WorkspaceProvider {
   readonly images: ImageCache;
   private readonly connections = new Map<string, GuestConnection>();
   private readonly lock = new KeyedMutex();
+  private readonly copies: GuestCopies;
 
   constructor(readonly opts: QemuProviderOptions) {
     this.store = new VmStore(opts.root);
     this.images = new ImageCache(opts.imageCacheDir ?? join(dirname(opts.root), 'qemu-images'));
+    this.copies = new GuestCopies(this.store, (rec) => this.connection(rec));
   }
 
   async create(req: ProviderCreateRequest): Promise<ProviderWorkspace> {
@@ -128,6 +140,7 @@ export class QemuProvider implements WorkspaceProvider {
         ports,
         nodeFolder: req.nodeFolder,
         workspaceFolder: spec.workspaceFolder,
+        projectShare: q.projectShare ?? 'auto',
         hostPublicKey: hostKey.publicKey,
         ssh: { binary: req.ssh.binary, configPath: req.ssh.configPath },
       };
@@ -168,7 +181,8 @@ export class QemuProvider implements WorkspaceProvider {
         accel: choice.accel,
         boot: rec.boot,
         ports,
-        nodeFolder: rec.nodeFolder,
+        // Shared unless the guest is known to have, or asked to get, a copy instead.
+        ...(rec.share !== 'ssh' && rec.projectShare !== 'ssh' ? { nodeFolder: rec.nodeFolder } : {}),
       });
       const launched = await launch(this.opts.binary, argv, files.stderr);
       if (launched.code !== 0) {
@@ -189,12 +203,26 @@ export class QemuProvider implements WorkspaceProvider {
           startedAt: new Date().toISOString(),
           lastError: undefined,
         }) ?? missing(id);
-      await this.waitForBoot(started, choice.accel, progress, opts.signal);
-      const conn = this.connection(started);
-      const pending = readPending(files.pending);
-      progress('Setting up the VM: project folder, SSH server');
-      await setUpGuest(conn, { pending, workspaceFolder: rec.workspaceFolder, ssh: rec.ssh });
-      rmSync(files.pending, { force: true });
+      // Until set up, a sync reads and writes the node folder only (see guestCopy.ts).
+      this.copies.starting.add(id);
+      try {
+        await this.waitForBoot(started, choice.accel, progress, opts.signal);
+        const conn = this.connection(started);
+        const pending = readPending(files.pending);
+        progress('Setting up the VM: project folder, SSH server');
+        const share = await setUpGuest(conn, {
+          pending,
+          workspaceFolder: rec.workspaceFolder,
+          ssh: rec.ssh,
+          share: rec.share ?? rec.projectShare ?? 'auto',
+          progress,
+        });
+        rmSync(files.pending, { force: true });
+        const now = share === rec.share ? started : (this.store.update(id, { share }) ?? missing(id));
+        if (share === 'ssh') await this.copies.push(now, progress);
+      } finally {
+        this.copies.starting.delete(id);
+      }
       return (await this.inspect(id)) ?? missing(id);
     });
   }
@@ -282,41 +310,8 @@ export class QemuProvider implements WorkspaceProvider {
     });
   }
 
-  async inspect(id: string): Promise<ProviderWorkspace | undefined> {
-    const rec = this.store.read(id);
-    if (!rec) return undefined;
-    const files = this.store.files(id);
-    const base: ProviderWorkspace = {
-      name: rec.name,
-      providerId: rec.id,
-      state: 'stopped',
-      image: rec.image,
-      createdAt: rec.createdAt,
-      ...(rec.startedAt ? { startedAt: rec.startedAt } : {}),
-      nodeFolder: rec.nodeFolder,
-      labels: rec.labels,
-    };
-    const pid = livePid(files.pid, files.qmp);
-    if (pid === undefined) {
-      if (!rec.startedAt) return { ...base, state: 'created' };
-      if (rec.wanted === 'running' && !poweredOff(consoleTail(files.console, 5))) {
-        return {
-          ...base,
-          state: 'error',
-          error: `The QEMU process of the VM is gone (killed or crashed) while the workspace was running; last console lines: ${consoleTail(files.console, 3) || 'none'}`,
-        };
-      }
-      return { ...base, state: 'stopped', ...(rec.lastError ? { error: rec.lastError } : {}) };
-    }
-    const status = await qmpStatus(files.qmp).catch((err: unknown) => ({
-      status: `unanswered (${err instanceof Error ? err.message : String(err)})`,
-      running: false,
-    }));
-    if (!status.running)
-      return { ...base, state: 'error', error: `QEMU (pid ${pid}) reports the VM as ${status.status}` };
-    const publishedPorts: Record<string, number> = { '22': rec.ports.ssh };
-    for (const p of rec.ports.services) publishedPorts[String(p.guestPort)] = p.nodePort;
-    return { ...base, state: 'running', sshPort: rec.ports.ssh, publishedPorts };
+  inspect(id: string): Promise<ProviderWorkspace | undefined> {
+    return inspectVm(this.store, id);
   }
 
   async list(): Promise<ProviderWorkspace[]> {
@@ -335,6 +330,19 @@ export class QemuProvider implements WorkspaceProvider {
     // Off: queued, and put in by the next boot before the SSH server starts.
     const f = this.store.files(id);
     writePending(f.pending, [...readPending(f.pending), ...files]);
+  }
+
+  /** The guest's copy when the project is not shared over 9p; undefined: the node folder is the workspace's. */
+  syncScan(id: string, entries: readonly SyncScanEntry[]): Promise<SyncScanChange[] | undefined> {
+    return this.copies.scan(id, entries);
+  }
+
+  syncRead(id: string, path: string): Promise<SyncReadResult | undefined> {
+    return this.copies.read(id, path);
+  }
+
+  syncReceived(id: string, paths: readonly string[], owner?: { uid: number; gid: number }): Promise<void> {
+    return this.copies.received(id, paths, owner);
   }
 
   async exec(id: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {

@@ -27,6 +27,12 @@ export interface VmRecord {
   ports: VmPorts;
   nodeFolder: string;
   workspaceFolder: string;
+  /** How the project reaches the guest, as the config asks (absent: `auto`, a VM made before the choice existed). */
+  projectShare?: 'auto' | '9p' | 'ssh';
+  /** How it does, decided at the first boot that set the guest up. */
+  share?: '9p' | 'ssh';
+  /** Who owns the project's copy in the guest (the login user's ids there), once the agent knows. */
+  guestOwner?: { uid: number; gid: number };
   /** The workspace's host key (`ssh-ed25519 AAAA…`): the only one the control connection accepts. */
   hostPublicKey: string;
   /** The workspace's SSH server, run by the guest's init. */

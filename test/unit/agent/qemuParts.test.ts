@@ -122,10 +122,10 @@ describe('QEMU provider: command lines', () => {
       accel: 'kvm',
       boot: { cpus: 1, memoryMiB: 512, append: 'ignored without a kernel' },
       ports,
-      nodeFolder: '/n',
     });
     assert.equal(kvm[kvm.indexOf('-cpu') + 1], 'host');
     assert.ok(!kvm.includes('-append') && !kvm.includes('-kernel'));
+    assert.ok(!kvm.includes('-virtfs'), 'no node folder: the project is copied in over SSH, nothing shared');
   });
 
   it('doubles commas in option values', () => {

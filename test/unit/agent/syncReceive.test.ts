@@ -134,17 +134,23 @@ describe('sync-receive applies a project stream to the node folder', () => {
         ]),
       ),
     );
+    const touched: string[] = [];
     const summary = await receiveSync(
       root,
       once(
         tarBuffer([
-          header(['gone', 'ln', 'never-there', 'a']),
+          header(['gone', './ln', 'never-there', 'a']),
+          { path: 'b/', type: 'directory', mode: 0o755 },
           file('a', 'now a file'),
-          file('b/inner', 'now a folder'),
+          file('./b/inner', 'now a folder'),
         ]),
       ),
+      undefined,
+      (p) => touched.push(p),
     );
     assert.deepEqual(summary, { written: 2, deleted: 3, bytes: 22 });
+    // What a copy of the folder (a VM without a share) is told: every path deleted or written, as a/b.
+    assert.deepEqual(touched, ['gone', 'ln', 'never-there', 'a', 'a', 'b/inner']);
     assert.equal(readFileSync(join(root, 'a'), 'utf8'), 'now a file');
     assert.equal(readFileSync(join(root, 'b/inner'), 'utf8'), 'now a folder');
     assert.equal(existsSync(join(root, 'gone')), false);

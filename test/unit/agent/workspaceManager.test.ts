@@ -478,6 +478,35 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     assert.equal(await code(m.holdForSync('nope', Promise.resolve())), 'WORKSPACE_NOT_FOUND');
   });
 
+  it("asks a provider that keeps a copy of the project for the sync's answers, and passes on what a held sync wrote", async () => {
+    const m = manager();
+    const info = await m.create(spec('dev', { user: 'dev' }));
+    assert.equal(await code(m.syncReceived('dev', ['a'])), 'INVALID_PARAMS', 'only while a sync holds the lock');
+    const told: unknown[] = [];
+    const copy = provider as FakeProvider & WorkspaceProvider;
+    copy.syncReceived = async (id, paths, owner) => void told.push([id, paths, owner]);
+    copy.syncScan = async (_id, entries) =>
+      entries[0]?.path === 'copy' ? [{ i: 0, kind: 'file', id: 'f:1' }] : undefined;
+    copy.syncRead = async (_id, path) => (path === 'copy' ? { kind: 'special' } : undefined);
+    try {
+      let release!: () => void;
+      await m.holdForSync('dev', new Promise<void>((r) => (release = r)));
+      await m.syncReceived('dev', ['a', 'b/c']);
+      release();
+      assert.deepEqual(told, [[info.providerId, ['a', 'b/c'], { uid: 1001, gid: 1001 }]]);
+      await new Promise((r) => setTimeout(r, 10));
+      assert.equal(await code(m.syncReceived('dev', ['a'])), 'INVALID_PARAMS', 'not once the lock is let go');
+      assert.deepEqual(await m.syncScan('dev', [{ path: 'copy' }]), [{ i: 0, kind: 'file', id: 'f:1' }]);
+      assert.deepEqual(await m.syncScan('dev', [{ path: 'README.md' }]), [], 'undefined: the node folder answers');
+      assert.deepEqual(await m.syncRead('dev', 'copy'), { kind: 'special' });
+      assert.deepEqual(await m.syncRead('dev', 'README.md'), {});
+    } finally {
+      delete copy.syncReceived;
+      delete copy.syncScan;
+      delete copy.syncRead;
+    }
+  });
+
   it('gives synced files the login ids of the first bring-up, whatever the workspace says later', async () => {
     const m = manager();
     const info = await m.create(spec('dev', { user: 'dev' }));
