@@ -310,6 +310,8 @@ export interface SyncReceivedParams {
 export interface SyncTarget {
   nodeFolder: string;
   owner?: { uid: number; gid: number };
+  /** The workspace may keep a copy of the folder (QEMU): say what was written (SyncReceived). */
+  copied?: true;
 }
 /** Removes the container/VM, the project folder on the node and the state entry. */
 export const RemoveWorkspace = new RequestType<RemoveWorkspaceParams, { name: string }, AgentErrorData>(

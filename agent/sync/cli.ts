@@ -31,7 +31,7 @@ export async function runSyncReceive(opts: SyncReceiveOptions): Promise<number> 
     mkdirSync(nodeFolder, { recursive: true, mode: 0o755 });
     const touched: string[] = [];
     const summary = await receiveSync(nodeFolder, opts.stdin as AsyncIterable<Buffer>, owner, (p) => touched.push(p));
-    if (touched.length > 0) await hold.received(touched);
+    if (hold.target.copied && touched.length > 0) await hold.received(touched);
     opts.logger.info('sync received', { workspace: opts.workspace, ...summary, ms: Date.now() - started });
     await writeLine(opts.stdout, JSON.stringify(summary));
     return 0;

@@ -333,7 +333,9 @@ export class WorkspaceManager {
     return new Promise((resolve, reject) => {
       void this.exclusive(name, async () => {
         try {
-          resolve(syncTarget(this.required(name)));
+          const rec = this.required(name);
+          const copied = !!this.opts.providers(rec.provider).syncReceived;
+          resolve({ ...syncTarget(rec), ...(copied ? { copied: true } : {}) });
         } catch (err) {
           reject(err);
           return;

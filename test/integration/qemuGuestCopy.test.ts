@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -13,9 +14,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileContentId, linkContentId } from '../../agent/protocol';
+import { GuestCopies } from '../../agent/providers/qemu/guestCopy';
 import { pushToGuest, type PushOptions } from '../../agent/providers/qemu/guestPush';
 import { guestEntries, guestRead } from '../../agent/providers/qemu/guestTree';
 import { GuestConnection } from '../../agent/providers/qemu/guestSsh';
+import { VmStore, type VmRecord } from '../../agent/providers/qemu/vmStore';
 import { changesOf } from '../../agent/sync/scan';
 import { createTestNodes, type TestNode, type TestNodes } from '../infra/nodes';
 
@@ -66,7 +69,10 @@ describe('QEMU without 9p: the project copied into the guest over SSH, three-way
       pushToGuest({ conn, nodeFolder: join(local, 'node'), guestFolder, baseFile: join(local, 'copy.json'), ...o });
   });
 
+  let standIn: ChildProcess | undefined;
+
   after(async () => {
+    standIn?.kill('SIGKILL');
     conn?.close();
     if (local) rmSync(local, { recursive: true, force: true });
     await net?.destroy();
@@ -173,5 +179,88 @@ describe('QEMU without 9p: the project copied into the guest over SSH, three-way
     assert.equal((await inGuest(`[ -L ${q(`${guestFolder}/dir`)} ] && echo link || echo folder`)).trim(), 'folder');
     assert.equal(await guestText('dir/b.sh'), 'laptop b\n');
     assert.equal(readFileSync(join(n, 'dir', 'b.sh'), 'utf8'), 'laptop b\n', 'the node folder is only ever read');
+  });
+
+  it("a VM's copy: the sync reads the guest once it answers, and what a sync decided against it is applied, else the guest's edit is kept", async () => {
+    const store = new VmStore(join(local, 'qemu'));
+    const id = 'copyvm-1';
+    store.ensureDir(id);
+    const files = store.files(id);
+    const nodeFolder = join(local, 'node2');
+    mkdirSync(nodeFolder);
+    writeFileSync(join(nodeFolder, 'x'), 'n1\n');
+    const rec = {
+      v: 1,
+      id,
+      name: 'copyvm',
+      labels: {},
+      image: '/i',
+      createdAt: new Date().toISOString(),
+      wanted: 'running',
+      accel: 'tcg',
+      boot: { cpus: 1, memoryMiB: 256 },
+      ports: { ssh: 1, control: 2, services: [] },
+      nodeFolder,
+      workspaceFolder: `${node.home}/copyvm`,
+      projectShare: 'auto',
+      share: 'ssh',
+      hostPublicKey: '',
+      ssh: { binary: '/usr/sbin/sshd', configPath: '/etc/ssh/sshd_config' },
+    } satisfies VmRecord;
+    store.write(rec);
+    // The VM's process as the agent knows one: its pid file, its command line naming the QMP socket.
+    standIn = spawn('sh', ['-c', 'sleep 600', files.qmp], { stdio: 'ignore' });
+    writeFileSync(files.pid, `${standIn.pid}\n`);
+    const copies = new GuestCopies(store, () => conn);
+    const said: string[] = [];
+    const entry = [{ path: 'x', id: fileId('n1\n') }];
+
+    copies.starting.add(id);
+    assert.equal(await copies.scan(id, entry), undefined, 'booting: the node folder answers');
+    copies.starting.delete(id);
+    const first = await copies.push(store.read(id)!, (m) => said.push(m));
+    assert.equal(first.written, 1);
+    assert.match(said.join('\n'), /Project copied into the VM: 1 written, 0 deleted/);
+    assert.deepEqual(await copies.scan(id, entry).then((c) => c?.filter((x) => x.kind)), []);
+
+    // Changed in the guest; the sync saw it (scan), and decided to send the laptop's anyway (--overwrite).
+    await inGuest(`echo g > ${q(`${rec.workspaceFolder}/x`)}`);
+    const seen = await copies.scan(id, entry);
+    assert.deepEqual(
+      seen?.map((c) => c.id),
+      [fileId('g\n')],
+      "the scan reads the guest's file",
+    );
+    assert.deepEqual(await copies.read(id, 'x'), {
+      kind: 'file',
+      content: Buffer.from('g\n').toString('base64'),
+      encoding: 'base64',
+      size: 2,
+    });
+    writeFileSync(join(nodeFolder, 'x'), 'n2\n');
+    await copies.received(id, ['x'], { uid: node.uid, gid: node.uid });
+    assert.equal(await inGuest(`cat ${q(`${rec.workspaceFolder}/x`)}`), 'n2\n');
+    assert.deepEqual(store.read(id)?.guestOwner, { uid: node.uid, gid: node.uid }, 'the owner is kept for later boots');
+
+    // Written on the node without a scan of the guest first: the guest's edit is kept.
+    await inGuest(`echo g2 > ${q(`${rec.workspaceFolder}/x`)}`);
+    writeFileSync(join(nodeFolder, 'x'), 'n3\n');
+    await copies.received(id, ['x']);
+    assert.equal(await inGuest(`cat ${q(`${rec.workspaceFolder}/x`)}`), 'g2\n');
+    const kept = await copies.push(store.read(id)!, (m) => said.push(m));
+    assert.deepEqual(kept.keptInGuest, ['x']);
+    assert.match(said.at(-1)!, /Kept 1 file\(s\) changed inside the VM \(x\)/);
+
+    // A VM that shares the folder, or one whose process is gone: the node folder answers, nothing is pushed.
+    store.update(id, { share: '9p' });
+    assert.equal(await copies.scan(id, entry), undefined);
+    assert.equal(await copies.read(id, 'x'), undefined);
+    store.update(id, { share: 'ssh' });
+    standIn.kill('SIGKILL');
+    await new Promise((r) => standIn!.once('exit', r));
+    assert.equal(await copies.scan(id, entry), undefined);
+    writeFileSync(join(nodeFolder, 'x'), 'n4\n');
+    await copies.received(id, ['x']);
+    assert.equal(await inGuest(`cat ${q(`${rec.workspaceFolder}/x`)}`), 'g2\n');
   });
 });

@@ -490,7 +490,8 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     copy.syncRead = async (_id, path) => (path === 'copy' ? { kind: 'special' } : undefined);
     try {
       let release!: () => void;
-      await m.holdForSync('dev', new Promise<void>((r) => (release = r)));
+      const target = await m.holdForSync('dev', new Promise<void>((r) => (release = r)));
+      assert.equal(target.copied, true, 'the sync-receive is told to say what it wrote');
       await m.syncReceived('dev', ['a', 'b/c']);
       release();
       assert.deepEqual(told, [[info.providerId, ['a', 'b/c'], { uid: 1001, gid: 1001 }]]);
