@@ -4,7 +4,6 @@
  * same name never make two containers); different workspaces proceed in parallel.
  */
 import { readFileSync } from 'node:fs';
-import { AgentError } from '../errors';
 import { KeyedMutex } from '../../common/async/keyedMutex';
 import type { Logger } from '../log/logger';
 import {
@@ -20,7 +19,6 @@ import { nodePortProbe, type PortChoice, type PortProbe } from '../services/port
 import type { ServiceTarget } from '../services/supervisor';
 import { providerView, workspaceInfo } from './info';
 import { hopelessCreate, recordForCreate, withNodePorts } from './recordForCreate';
-import { readEntry, scanEntries } from '../sync/scan';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
 import { packNodeSshd } from '../providers/broughtSshd';
@@ -38,7 +36,7 @@ import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
 import { missing, notFound, otherProvider, outdated } from './refusals';
 import { discardContainer, forgetWorkspace, removeWorkspace, type TeardownDeps } from './teardown';
-import { checkedLogin, syncTarget } from './syncTarget';
+import { SyncAccess } from './syncAccess';
 import { AGENT_HOME_LABEL, findOwn, reconcileAll } from './reconcile';
 import { bringUp, report, type BringUpDeps, type Progress } from './bringUp';
 import type { IdleCandidate } from './idleWatch';
@@ -74,8 +72,11 @@ export class WorkspaceManager {
   private readonly store: WorkspaceStore;
   private readonly locks = new KeyedMutex();
   private readonly creating = new Set<string>();
-  /** Workspaces whose lock a sync-receive holds now. */
-  private readonly syncHeld = new Set<string>();
+  private readonly sync = new SyncAccess(
+    (p) => this.opts.providers(p),
+    (name) => this.required(name),
+    (name, fn) => this.exclusive(name, fn),
+  );
   private serviceHooks: WorkspaceServiceHooks | undefined;
 
   constructor(private readonly opts: WorkspaceManagerOptions) {
@@ -325,60 +326,21 @@ export class WorkspaceManager {
     return Promise.all(this.store.all().map((r) => this.infoOf(r)));
   }
 
-  /**
-   * The workspace's lock for a sync-receive process: resolves with where (and as whom) to write
-   * once earlier operations on the workspace have finished; later ones wait until `released`.
-   */
+  /** The lock a sync-receive holds, the sync's scan and read, what a held sync wrote (syncAccess.ts). */
   holdForSync(name: string, released: Promise<void>): Promise<SyncTarget> {
-    return new Promise((resolve, reject) => {
-      void this.exclusive(name, async () => {
-        try {
-          const rec = this.required(name);
-          const copied = !!this.opts.providers(rec.provider).syncReceived;
-          resolve({ ...syncTarget(rec), ...(copied ? { copied: true } : {}) });
-        } catch (err) {
-          reject(err);
-          return;
-        }
-        this.syncHeld.add(name);
-        try {
-          await released;
-        } finally {
-          this.syncHeld.delete(name);
-        }
-      });
-    });
+    return this.sync.hold(name, released);
   }
 
-  /** Which synced paths the workspace changed since the last sync (protocol/sync.ts). */
-  async syncScan(name: string, entries: readonly SyncScanEntry[]): Promise<SyncScanChange[]> {
-    const rec = this.required(name);
-    const provider = this.opts.providers(rec.provider);
-    const fromCopy = rec.providerId && provider.syncScan ? await provider.syncScan(rec.providerId, entries) : undefined;
-    return fromCopy ?? scanEntries(rec.nodeFolder, entries);
+  syncScan(name: string, entries: readonly SyncScanEntry[]): Promise<SyncScanChange[]> {
+    return this.sync.scan(name, entries);
   }
 
-  async syncRead(name: string, path: string): Promise<SyncReadResult> {
-    const rec = this.required(name);
-    const provider = this.opts.providers(rec.provider);
-    const fromCopy = rec.providerId && provider.syncRead ? await provider.syncRead(rec.providerId, path) : undefined;
-    return fromCopy ?? readEntry(rec.nodeFolder, path);
+  syncRead(name: string, path: string): Promise<SyncReadResult> {
+    return this.sync.read(name, path);
   }
 
-  /**
-   * A sync-receive holding the workspace's lock wrote (or deleted) `paths` in the node folder: a
-   * provider whose workspace has a copy of it passes them on before the lock is let go.
-   */
-  async syncReceived(name: string, paths: readonly string[]): Promise<void> {
-    if (!this.syncHeld.has(name))
-      throw new AgentError('INVALID_PARAMS', `No sync of workspace ${name} holds its lock`, {
-        hint: 'Only the sync-receive that holds the workspace (workspaces/holdForSync) reports what it wrote.',
-      });
-    const rec = this.required(name);
-    const provider = this.opts.providers(rec.provider);
-    if (!rec.providerId || !provider.syncReceived) return;
-    const owner = rec.login ? checkedLogin(name, rec.login) : undefined;
-    await provider.syncReceived(rec.providerId, paths, owner);
+  syncReceived(name: string, paths: readonly string[]): Promise<void> {
+    return this.sync.received(name, paths);
   }
 
   /**
