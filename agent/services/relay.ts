@@ -1,16 +1,17 @@
 /**
- * Docker publishes a port by connecting to the container's own address, so a service that
- * listens only on 127.0.0.1 inside (as the discovery env suggests) is unreachable through its
- * published port. One relay per workspace fixes that: started with the services, it watches the
+ * Where a provider's published ports arrive at the workspace's own address (its
+ * `publishedPortsArrive` is `address`: Docker's proxy and NAT, QEMU's user-mode network), a
+ * service that listens only on 127.0.0.1 inside (as the discovery env suggests) is unreachable
+ * through its published port. One relay per workspace fixes that: started with the services, it watches the
  * workspace's /proc/net/tcp{,6} every 50 ms, and while a published port has a loopback-only
  * listener it listens on the workspace's own addresses at that port and carries each connection
  * to 127.0.0.1. When the listener goes (the service stopped or crashed) it lets go of the port,
  * so a next run may bind 0.0.0.0 itself. It needs `node` in the workspace; without it only
  * services listening on 0.0.0.0 are reachable from the node, and the logs say so.
  *
- * Only connections from the workspace's default gateway are carried: that is where Docker's
- * proxy (or its NAT) connects from for the node. Other containers on the same bridge reach a
- * relayed port no more than they reach the service itself.
+ * Only connections from the workspace's default gateway are carried: that is where the node's
+ * side connects from (Docker's proxy or NAT, QEMU's slirp). Other workspaces on the same bridge
+ * reach a relayed port no more than they reach the service itself.
  *
  * It prints `relaying <port>`, `released <port>` and `error <port> <message>` lines.
  */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentErrorNames } from '../../../agent/protocol/errorCodes';
 import { ErrorCodes } from '../../../coordinator/protocol';
@@ -70,5 +70,13 @@ describe('the user guide in docs/ keeps up with the code', () => {
       for (const m of doc(p).matchAll(/\]\(([a-z-]+\.md)(#[^)]*)?\)/g))
         assert.ok(pages.includes(m[1]!) || m[1] === 'architecture.md', `${p} links ${m[1]}`);
     }
+  });
+
+  it('the architecture page names only source files and folders that exist', () => {
+    const named = [
+      ...doc('architecture.md').matchAll(/`((?:agent|coordinator|common|extension|test|scripts)\/[\w./-]+)`/g),
+    ];
+    assert.ok(named.length > 20, 'the page names the files it speaks of');
+    for (const [, path] of named) assert.ok(existsSync(join(REPO, path!)), `docs/architecture.md names ${path}`);
   });
 });
