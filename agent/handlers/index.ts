@@ -6,7 +6,7 @@ import {
   serviceLogs,
   serviceNodePort,
   startServices,
-  stopFollowingLogs,
+  unfollowLogs,
   stopServices,
   workspaceAttached,
 } from './services';
@@ -41,7 +41,7 @@ export const handlers: HandlerTable = {
   startServices,
   stopServices,
   serviceLogs,
-  stopFollowingLogs,
+  unfollowLogs,
   serviceNodePort,
   workspaceAttached,
   detectPorts,

@@ -58,7 +58,7 @@ export const serviceLogs: HandlerSpec<ServiceLogsParams, ServiceLogsResult> = {
   },
 };
 
-export const stopFollowingLogs: HandlerSpec<{ followToken: string }, { stopped: boolean }> = {
+export const unfollowLogs: HandlerSpec<{ followToken: string }, { stopped: boolean }> = {
   validate: validateUnfollowParams,
   handle: (p, { daemon }) => ({ stopped: daemon.services.follows.remove(p.followToken) }),
 };

@@ -12,7 +12,7 @@ import {
   ServiceLogs,
   ServiceNodePort,
   StartServices,
-  StopFollowingLogs,
+  UnfollowLogs,
   StopServices,
   WorkspaceAttached,
 } from './services';
@@ -48,7 +48,7 @@ export const AGENT_REQUESTS = {
   startServices: StartServices,
   stopServices: StopServices,
   serviceLogs: ServiceLogs,
-  stopFollowingLogs: StopFollowingLogs,
+  unfollowLogs: UnfollowLogs,
   serviceNodePort: ServiceNodePort,
   workspaceAttached: WorkspaceAttached,
   detectPorts: DetectPorts,

@@ -182,7 +182,7 @@ export const WorkspaceAttached = new RequestType<{ workspace: string }, { starte
   'services/attached',
 );
 /** Ends a follow started by `services/logs`. */
-export const StopFollowingLogs = new RequestType<{ followToken: string }, { stopped: boolean }, AgentErrorData>(
+export const UnfollowLogs = new RequestType<{ followToken: string }, { stopped: boolean }, AgentErrorData>(
   'services/unfollow',
 );
 

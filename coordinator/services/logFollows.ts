@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import {
   ServiceLogLines,
   ServiceLogs,
-  StopFollowingLogs,
+  UnfollowLogs,
   type ServiceLogLine,
   type ServiceLogsParams,
 } from '../../agent/protocol';
@@ -128,7 +128,7 @@ export class LogFollows {
     if (!f) return false;
     this.drop(f);
     await f.agent
-      .request(StopFollowingLogs, { followToken: f.agentToken })
+      .request(UnfollowLogs, { followToken: f.agentToken })
       .catch((err: unknown) => this.log.debug('unfollow on the node failed', { node: f.node, err }));
     return true;
   }

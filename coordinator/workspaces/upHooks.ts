@@ -9,7 +9,7 @@ import {
   HOOK_NAMES,
   ServiceLogLines,
   ServiceLogs,
-  StopFollowingLogs,
+  UnfollowLogs,
   type HookName,
   type HookRun,
   type WorkspaceServicesStatus,
@@ -83,6 +83,6 @@ export async function followHookOutput(
   }
   return async () => {
     sub.dispose();
-    await client.request(StopFollowingLogs, { followToken }).catch(() => undefined);
+    await client.request(UnfollowLogs, { followToken }).catch(() => undefined);
   };
 }

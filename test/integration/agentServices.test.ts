@@ -18,7 +18,7 @@ import {
   Shutdown,
   StartServices,
   StartWorkspace,
-  StopFollowingLogs,
+  UnfollowLogs,
   StopServices,
   StopWorkspace,
   type ServiceLogLine,
@@ -374,7 +374,7 @@ echo $(( ($(date +%s%N) - t0) / 1000000 )); kill $(jobs -p)`;
       .map(Number);
     assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000]);
     assert.ok(followed.filter((l) => l.line === 'boom').length >= 6, `followed ${followed.length} lines`);
-    assert.deepEqual(await agent.conn.sendRequest(StopFollowingLogs, { followToken: 'crashy-follow' }), {
+    assert.deepEqual(await agent.conn.sendRequest(UnfollowLogs, { followToken: 'crashy-follow' }), {
       stopped: true,
     });
   });

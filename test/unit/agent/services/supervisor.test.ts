@@ -10,7 +10,7 @@ import {
   serviceLogs,
   serviceNodePort,
   startServices,
-  stopFollowingLogs,
+  unfollowLogs,
   stopServices,
 } from '../../../../agent/handlers/services';
 import { nullLogger } from '../../../../agent/log/logger';
@@ -129,7 +129,7 @@ describe('agent services: the supervisor of every workspace', () => {
       .filter(([, p]) => (p as { followToken: string }).followToken === 'f1')
       .flatMap(([m, p]) => (assert.equal(m, 'services/logLines'), (p as { lines: ServiceLogLine[] }).lines));
     assert.ok(f1.length > 0 && f1.every((l) => l.service === 'db'));
-    assert.deepEqual(await stopFollowingLogs.handle({ followToken: 'f1' }, c), { stopped: true });
+    assert.deepEqual(await unfollowLogs.handle({ followToken: 'f1' }, c), { stopped: true });
     assert.equal(sup.follows.size, 1);
     for (const close of closers) close();
     assert.equal(sup.follows.size, 0);
