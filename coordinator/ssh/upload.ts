@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Client, SFTPWrapper } from 'ssh2';
+import { withTimeout } from '../../common/async/timeout';
 import { VendettaError } from '../errors';
 import { execCollect, openExec } from './exec';
 import type { LocalBundle } from './localBundle';
@@ -122,23 +123,9 @@ async function install(
     stderr = (stderr + b.toString('utf8')).slice(-4096);
   });
   const timeoutMs = f.timeoutMs ?? TRANSFER_TIMEOUT_MS;
-  return new Promise<Received>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      channel.close();
-      reject(
-        new VendettaError(
-          'NODE_UNREACHABLE',
-          `Sending ${f.what} to ${node} did not finish within ${timeoutMs / 1000} s`,
-          {
-            node,
-            hint: `The link to ${node} is too slow or stalled; check it with \`vendetta node test ${node}\` and retry.`,
-          },
-        ),
-      );
-    }, timeoutMs);
+  const received = new Promise<Received>((resolve, reject) => {
     const file = createReadStream(f.path);
     file.on('error', (err) => {
-      clearTimeout(timer);
       channel.close();
       reject(
         new VendettaError('AGENT_INSTALL_FAILED', `Cannot read ${f.path}: ${err.message}`, {
@@ -148,7 +135,6 @@ async function install(
       );
     });
     channel.on('close', (code: number | null) => {
-      clearTimeout(timer);
       file.destroy();
       resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
     });
@@ -157,6 +143,17 @@ async function install(
       file.destroy();
       channel.end();
     }
+  });
+  return withTimeout(received, timeoutMs, () => {
+    channel.close();
+    return new VendettaError(
+      'NODE_UNREACHABLE',
+      `Sending ${f.what} to ${node} did not finish within ${timeoutMs / 1000} s`,
+      {
+        node,
+        hint: `The link to ${node} is too slow or stalled; check it with \`vendetta node test ${node}\` and retry.`,
+      },
+    );
   });
 }
 

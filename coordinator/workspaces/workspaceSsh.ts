@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { Client, type ClientChannel } from 'ssh2';
+import { withTimeout } from '../../common/async/timeout';
 import { shellExitCode } from '../../common/process/exitCode';
 import { VendettaError } from '../errors';
 import { hostKeyAlgorithmsFor } from '../ssh/fingerprint';
@@ -40,23 +41,14 @@ export async function connectWorkspace(o: WorkspaceSshOptions): Promise<Client> 
   }
   const client = new Client();
   let mismatch = false;
-  return new Promise<Client>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.end();
-      reject(
-        new VendettaError(
-          'TUNNEL_FAILED',
-          `${o.alias} did not finish the SSH handshake within ${(o.timeoutMs ?? 20_000) / 1000} s`,
-          { hint: 'Is the workspace running? `vendetta workspace status` shows it.' },
-        ),
-      );
-    }, o.timeoutMs ?? 20_000);
-    client.once('ready', () => {
-      clearTimeout(timer);
-      resolve(client);
-    });
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  // ssh2 may report more errors while it tears a failed handshake down: they say nothing new,
+  // and must not become uncaught (a CLI would die with a stack instead of its error line).
+  const quietAfterFailure = () => client.on('error', () => undefined);
+  const ready = new Promise<Client>((resolve, reject) => {
+    client.once('ready', () => resolve(client));
     client.once('error', (err: Error & { level?: string }) => {
-      clearTimeout(timer);
+      quietAfterFailure();
       if (mismatch) {
         reject(
           new VendettaError(
@@ -88,7 +80,7 @@ export async function connectWorkspace(o: WorkspaceSshOptions): Promise<Client> 
       sock: o.sock as unknown as Readable,
       username: o.user,
       privateKey,
-      readyTimeout: o.timeoutMs ?? 20_000,
+      readyTimeout: timeoutMs,
       algorithms: { serverHostKey: hostKeyAlgorithmsFor(pinned.keyType) as never },
       hostVerifier: (key: Buffer) => {
         const ok = pinned.key.equals(key);
@@ -96,6 +88,15 @@ export async function connectWorkspace(o: WorkspaceSshOptions): Promise<Client> 
         return ok;
       },
     });
+  });
+  return withTimeout(ready, timeoutMs, () => {
+    quietAfterFailure();
+    client.end();
+    return new VendettaError(
+      'TUNNEL_FAILED',
+      `${o.alias} did not finish the SSH handshake within ${timeoutMs / 1000} s`,
+      { hint: 'Is the workspace running? `vendetta workspace status` shows it.' },
+    );
   });
 }
 
