@@ -2,12 +2,14 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AGENT_HOME_ENV, AGENT_SOCKET_NAME, DEFAULT_AGENT_HOME_DIR } from './protocol';
+import { AGENT_HOME_ENV, AGENT_SOCKET_NAME, AGENT_SYNC_SOCKET_NAME, DEFAULT_AGENT_HOME_DIR } from './protocol';
 import { AgentError } from './errors';
 
 export interface AgentPaths {
   home: string;
   socket: string;
+  /** The daemon's socket for code-sync streams. */
+  syncSocket: string;
   /** Pid lock of the running daemon (JSON {pid, startedAt}). */
   pidFile: string;
   logs: string;
@@ -30,6 +32,7 @@ export function agentPaths(home: string = agentHome()): AgentPaths {
   return {
     home,
     socket: join(home, AGENT_SOCKET_NAME),
+    syncSocket: join(home, AGENT_SYNC_SOCKET_NAME),
     pidFile: join(home, 'daemon.pid'),
     logs,
     log: join(logs, 'agent.log'),

@@ -9,6 +9,7 @@ import { agentPaths, ensureAgentHome } from './home';
 import { FileLogger } from './log/logger';
 import { AGENT_DAEMON_STARTING_ENV, AGENT_PROTOCOL_VERSION, type AgentVersionOutput } from './protocol';
 import { runSyncReceive } from './sync/cli';
+import { holdForSync } from './sync/hold';
 import { AGENT_VERSION } from './version';
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -38,7 +39,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const logger = new FileLogger(paths.log, { base: { role: 'sync-receive' } });
       return runSyncReceive({
         workspace: args.workspace,
-        paths,
+        hold: () => holdForSync(paths, logger, args.workspace),
         stdin: process.stdin,
         stdout: process.stdout,
         stderr: process.stderr,

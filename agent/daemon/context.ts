@@ -14,7 +14,7 @@ export interface DaemonContext {
   readonly buildId: string;
   readonly version: string;
   /** Where and how the daemon runs, for initialize (a coordinator reconnects straight to the socket). */
-  readonly endpoint?: { socket: string; execPath: string; script: string };
+  readonly endpoint?: { socket: string; syncSocket?: string; execPath: string; script: string };
   readonly paths: AgentPaths;
   readonly logger: Logger;
   nodeInfo(): Promise<NodeInfo>;

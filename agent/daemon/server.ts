@@ -16,6 +16,7 @@ import { cachingVersionRunner } from '../providers/versionCache';
 import { systemInfo } from '../system/info';
 import { AGENT_VERSION } from '../version';
 import { WorkspaceManager } from '../workspaces/manager';
+import { holdInDaemon, serveSyncStream } from '../sync/streamServer';
 import { attachServices } from '../services/attach';
 import { nodeProviders } from '../workspaces/providers';
 import { handlers } from '../handlers';
@@ -51,7 +52,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     logger.info('another daemon holds the lock; leaving', { holder: lock.holder.pid });
     return 0;
   }
-  rmSync(paths.socket, { force: true }); // we hold the lock: any socket left here is stale
+  // We hold the lock: any socket left here is stale.
+  rmSync(paths.socket, { force: true });
+  rmSync(paths.syncSocket, { force: true });
 
   const env = opts.env ?? process.env;
   const probes = cachingVersionRunner(nodeProbeRunner, probePath(process.env.PATH));
@@ -61,6 +64,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   );
   const connections = new Set<ClientConnection>();
   const server = createServer({ allowHalfOpen: true });
+  // Half open too: the client ends its side after the archive and still reads the answer.
+  const syncServer = createServer({ allowHalfOpen: true });
+  let syncListening = false;
   let stopping: Promise<void> | undefined;
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
@@ -100,6 +106,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     version: AGENT_VERSION,
     endpoint: {
       socket: resolve(paths.socket),
+      // Said only while the daemon listens there.
+      get syncSocket() {
+        return syncListening ? resolve(paths.syncSocket) : undefined;
+      },
       execPath: process.execPath,
       script: resolve(process.argv[1] ?? __filename),
     },
@@ -123,7 +133,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     idle.dispose();
     ports.dispose();
     server.close();
+    syncServer.close();
     rmSync(paths.socket, { force: true });
+    rmSync(paths.syncSocket, { force: true });
     const closed = [...connections].map((c) => new Promise<void>((resolve) => c.onClose(resolve)));
     for (const c of connections) c.end(`the daemon is stopping (${reason})`);
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS))]);
@@ -146,6 +158,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   });
   server.on('error', (err) => logger.error('server error', { err }));
+  syncServer.on('connection', (socket: Socket) =>
+    serveSyncStream(socket, (name) => holdInDaemon(workspaces, name), logger),
+  );
+  syncServer.on('error', (err) => logger.error('sync socket error', { err }));
 
   try {
     await listen(server, paths.socket);
@@ -155,6 +171,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     throw err;
   }
   chmodSync(paths.socket, 0o600);
+  await listen(syncServer, paths.syncSocket).then(
+    () => {
+      chmodSync(paths.syncSocket, 0o600);
+      syncListening = true;
+    },
+    // Syncs then run `sync-receive`, as with an agent that has no sync socket.
+    (err: unknown) => logger.warn('cannot listen on the sync socket', { socket: paths.syncSocket, err }),
+  );
   const socketIno = statSync(paths.socket).ino;
   tellStarterReady();
   // A client's first question after the handshake is node/info: its provider detection starts now.

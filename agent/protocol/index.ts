@@ -30,6 +30,8 @@ export const AGENT_READY_FD_ENV = 'VENDETTA_AGENT_READY_FD';
 export const DEFAULT_AGENT_HOME_DIR = '.vendetta-agent';
 /** The daemon's socket, inside the agent home. */
 export const AGENT_SOCKET_NAME = 'agent.sock';
+/** The daemon's second socket, for code-sync streams (SYNC_STREAM in workspaces.ts), beside the first. */
+export const AGENT_SYNC_SOCKET_NAME = 'sync.sock';
 
 /** What `vendetta-agent version` prints (one JSON line on stdout). */
 export interface AgentVersionOutput {
@@ -56,6 +58,11 @@ export interface InitializeResult {
    * channel straight to it, without running `attach`.
    */
   socket?: string;
+  /**
+   * The daemon's socket for code-sync streams (SYNC_STREAM): a sync through it starts no process
+   * on the node. Absent: an agent without it; the sync runs `sync-receive`.
+   */
+  syncSocket?: string;
   /** The Node.js binary and the agent.js the daemon runs: agent commands run with the same pair. */
   execPath?: string;
   script?: string;

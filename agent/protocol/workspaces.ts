@@ -347,12 +347,22 @@ export const WorkspaceDidChange = new NotificationType<{ name: string }>('worksp
  * workspace's nodeFolder below folder descriptors, never through a link (the running workspace can
  * change the folder meanwhile), refusing absolute paths, `..` and links that leave the folder, then
  * prints one JSON line `SyncSummary` on stdout and exits 0 (non-zero with an error line otherwise).
+ *
+ * The same stream may go to the daemon itself instead (no process starts): one connection to its
+ * sync socket (InitializeResult.syncSocket) per sync, which opens with one line, the JSON
+ * `SyncStreamOpening`, then the archive; the daemon answers with the same one JSON line and closes.
  */
 export const SYNC_HEADER_ENTRY = '.vendetta-sync.json';
 export interface SyncHeader {
   /** Paths (relative, POSIX) to delete before extracting. */
   delete: string[];
 }
+/** The first line of a sync stream to the daemon's sync socket. */
+export interface SyncStreamOpening {
+  workspace: string;
+}
+/** Longest opening line the daemon reads; anything longer is refused. */
+export const SYNC_STREAM_OPENING_MAX = 1024;
 export interface SyncSummary {
   written: number;
   deleted: number;

@@ -65,6 +65,13 @@ export interface AgentClient {
    */
   runAgentCommand(args: string[]): Promise<AgentCommand>;
 
+  /**
+   * A byte stream to a Unix socket on the node (a streamlocal channel, or a plain connect for
+   * `local`), connecting first when needed; refused where the node allows no such channel.
+   * Absent: this transport has none.
+   */
+  openNodeSocket?(path: string): Promise<Duplex>;
+
   /** A byte stream to host:port as the node sees it (direct-tcpip, or a plain TCP connect for `local`). */
   openTcp(host: string, port: number): Promise<Duplex>;
 

@@ -122,6 +122,27 @@ export class LocalAgentClient implements AgentClient {
     };
   }
 
+  /** The local agent's sockets are on this machine: a plain connect. */
+  async openNodeSocket(path: string): Promise<Duplex> {
+    await this.connect();
+    return new Promise((resolve, reject) => {
+      const sock = connect({ path, allowHalfOpen: true });
+      sock.once('connect', () => {
+        sock.removeAllListeners('error');
+        resolve(sock);
+      });
+      sock.once('error', (err) => {
+        sock.destroy();
+        reject(
+          new VendettaError('NODE_UNREACHABLE', `Cannot connect to the local agent's ${path}: ${err.message}`, {
+            node: this.opts.nodeName,
+            cause: err,
+          }),
+        );
+      });
+    });
+  }
+
   /** The local node's workspaces listen on this machine's loopback: a plain TCP connect. */
   openTcp(host: string, port: number): Promise<Duplex> {
     const node = this.opts.nodeName;

@@ -13,6 +13,7 @@ import { toVendettaError, VendettaError } from '../errors';
 import { agentBundlePath, type HomePaths } from '../home';
 import type { Logger } from '../log';
 import { nudgeAcksWhilePending } from '../ssh/ackNudge';
+import { openStreamLocal } from '../ssh/agentDirect';
 import { RetrySchedule, type BackoffOptions } from '../ssh/backoff';
 import { exitStatus, openExec } from '../ssh/exec';
 import { readLocalBundle } from '../ssh/localBundle';
@@ -173,6 +174,16 @@ export class SshAgentClient implements AgentClient {
           );
         else resolve(ch);
       });
+    });
+  }
+
+  async openNodeSocket(path: string): Promise<Duplex> {
+    await this.ensureSession();
+    const link = this.link;
+    if (link && !link.noDirect && this.opts.directToSocket !== false) return openStreamLocal(link.ssh, path);
+    const why = link ? 'its sshd has AllowStreamLocalForwarding off' : 'the connection closed';
+    throw new VendettaError('TUNNEL_FAILED', `${this.nodeName} allows no channel to a Unix socket: ${why}`, {
+      node: this.nodeName,
     });
   }
 

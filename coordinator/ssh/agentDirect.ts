@@ -28,7 +28,8 @@ export interface DirectOptions {
   timeoutMs?: number;
 }
 
-function openStreamLocal(client: Client, socket: string): Promise<ClientChannel> {
+/** A `direct-streamlocal@openssh.com` channel to a Unix socket on the node. */
+export function openStreamLocal(client: Client, socket: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     try {
       client.openssh_forwardOutStreamLocal(socket, (err, channel) => (err ? reject(err) : resolve(channel)));

@@ -2,7 +2,7 @@
  * Sends a project into its workspace folder on the node, three-way: list the local files, ask
  * the node which synced paths the workspace changed since the last sync (`workspaces/syncScan`,
  * paged), decide per path (plan.ts), and stream only what the laptop alone changed as a tar
- * archive into `agent.js sync-receive <workspace>` over the node's pooled connection. Bulk bytes
+ * archive into the agent's receiver (receiver.ts) over the node's pooled connection. Bulk bytes
  * never go through JSON-RPC. The base record (syncState.ts) then holds what this sync left.
  */
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +14,7 @@ import { SYNC_CONFLICTS_LISTED, type SyncReport } from '../protocol';
 import { contentIds, isExecutable, linkId } from './contentId';
 import { listProjectFiles, statFiles, type LocalFile } from './fileList';
 import { scanNode } from './nodeScan';
+import { openReceiver } from './receiver';
 import { laptopStatSame, pathsToHash, planSync } from './plan';
 import type { SyncBase, SyncStateStore } from './syncState';
 import { tarStream, type TarEntry } from './tarWriter';
@@ -180,7 +181,7 @@ async function sendArchive(
   onSent: (f: LocalFile, sha256?: string) => void,
 ): Promise<SyncSummary> {
   const byPath = new Map(send.map((f) => [f.path, f]));
-  const cmd = await o.client.runAgentCommand(['sync-receive', o.workspace]);
+  const cmd = await openReceiver(o.client, o.workspace);
   const cancel = o.token?.onCancellationRequested(() => cmd.kill());
   let stdout = '';
   let stderr = '';

@@ -3,7 +3,11 @@
 // build or a node that forbids streamlocal forwarding all fall back to attach.
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
-import { Ping } from '../../agent/protocol';
+import { Ping, SYNC_HEADER_ENTRY } from '../../agent/protocol';
+import type { AgentCommand } from '../../coordinator/nodes/agentClient';
+import { openReceiver, streamCommand } from '../../coordinator/sync/receiver';
+import { parseReceiverError } from '../../coordinator/sync/sender';
+import { tarBuffer } from '../../common/tar/encode';
 import { AgentEndpoints, endpointKey, endpointsFile } from '../../coordinator/nodes/agentEndpoints';
 import { readLocalBundle } from '../../coordinator/ssh/localBundle';
 import { setupSshSuite, waitFor, type SshSuite } from '../infra/sshSuite';
@@ -13,6 +17,15 @@ import { pidAlive } from '../infra/sys';
 function attachProcesses(s: SshSuite, i: number): number {
   const r = s.net.exec(i, ['pgrep', '-u', s.net.nodes[i]!.user, '-f', 'agent.js attach'], { allowFail: true });
   return r.stdout.trim().split('\n').filter(Boolean).length;
+}
+
+/** The code of the receiver's answer to a sync stream (of no files) for a workspace the node does not have. */
+async function syncRefusal(cmd: AgentCommand): Promise<string | undefined> {
+  let out = '';
+  cmd.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+  cmd.stdin.end(tarBuffer([{ path: SYNC_HEADER_ENTRY, type: 'file', mode: 0o600, data: '{"delete":[]}' }]));
+  await cmd.exit;
+  return parseReceiverError(out)?.code;
 }
 
 describe('SSH nodes: straight to the agent socket (real sshd)', function () {
@@ -54,6 +67,13 @@ describe('SSH nodes: straight to the agent socket (real sshd)', function () {
     cmd.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
     assert.equal(await cmd.exit, 0);
     assert.equal((JSON.parse(out) as { buildId: string }).buildId, remembered.buildId);
+
+    // Sync streams reach the daemon's sync socket on a streamlocal channel too: the daemon answers.
+    assert.match(info.syncSocket ?? '', /\/\.vendetta-agent\/sync\.sock$/);
+    assert.equal(
+      await syncRefusal(streamCommand(await again.openNodeSocket(info.syncSocket!), 'nosuch')),
+      'WORKSPACE_NOT_FOUND',
+    );
   });
 
   it('a remembered socket with no daemon behind it: attaches (which starts one) and remembers it again', async function () {
@@ -126,6 +146,9 @@ describe('SSH nodes: straight to the agent socket (real sshd)', function () {
       s.log.lines.filter((l) => l.message === 'no streamlocal channel to the agent' && l.fields?.node === n.name)
         .length;
     assert.equal(refusals(), 1);
+    // Nor to the sync socket: a sync runs sync-receive instead, which answers alike.
+    await assert.rejects(c.openNodeSocket(c.agent!.syncSocket!), /allows no channel to a Unix socket/);
+    assert.equal(await syncRefusal(await openReceiver(c, 'nosuch')), 'WORKSPACE_NOT_FOUND');
     // The attach session ends (the daemon's connection closes); the reconnect attaches straight away.
     s.net.exec(2, ['pkill', '-u', n.user, '-f', 'agent.js attach'], { allowFail: true });
     await waitFor(() => c.state === 'offline', 5_000, 'offline after the attach process died');
