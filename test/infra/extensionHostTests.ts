@@ -14,10 +14,14 @@ import type { CodeServer } from './codeServer';
 export const REPO = join(__dirname, '..', '..');
 export const HOST_TESTS_BUNDLE = join(REPO, 'out', 'e2e', 'extensionHost', 'index.js');
 
-export async function buildExtensionHostTests(): Promise<void> {
+/** The QEMU workspace's in-host tests, run by the lifecycle suite's QEMU row (test/integration/lifecycleEditor.ts). */
+export const QEMU_HOST_TESTS_BUNDLE = join(REPO, 'out', 'e2e', 'extensionHost', 'qemu.js');
+
+/** Bundles an entry of test/e2e/extensionHost (default: the e2e suite's index.ts). */
+export async function buildExtensionHostTests(entry = 'index.ts', outfile = HOST_TESTS_BUNDLE): Promise<void> {
   await esbuild.build({
-    entryPoints: [join(REPO, 'test', 'e2e', 'extensionHost', 'index.ts')],
-    outfile: HOST_TESTS_BUNDLE,
+    entryPoints: [join(REPO, 'test', 'e2e', 'extensionHost', entry)],
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'cjs',

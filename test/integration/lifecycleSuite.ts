@@ -16,6 +16,7 @@ import type { LifecycleProvider, ProviderEnv } from './lifecycleProviders';
 import { assertHelloHealthy, helloFor, LifecycleRun, parse, README } from './lifecycleRun';
 import { addSecrets, idleCase, killAgent, rebootCase, secretsCase } from './lifecycleDaily';
 import { vmRestartCases, vmRunningCases, vmStopCase } from './lifecycleVm';
+import { vmEditorCase } from './lifecycleEditor';
 
 export function lifecycleSuite(provider: LifecycleProvider): void {
   describe(`the workspace lifecycle on ${provider.name}: up, ssh, exec, services, forward, logs, ports found, stop/start, faults, rm`, function () {
@@ -111,6 +112,7 @@ export function lifecycleSuite(provider: LifecycleProvider): void {
     });
 
     if (provider.scarceBoots) vmRunningCases(t);
+    if (provider.name === 'qemu') vmEditorCase(t);
 
     it('forward answers HTTP 200 on this side; logs -f shows a new line of a service', async function () {
       this.timeout(120_000 * t.slow);

@@ -23,6 +23,12 @@ export interface E2eInfo {
   /** examples/hello on LXD (provider lxc), up on the built-in `local` node. */
   lxcWorkspace?: E2eWorkspace;
   /**
+   * examples/hello as a QEMU VM on `local`, from the lifecycle suite's QEMU row
+   * (test/integration/lifecycleEditor.ts); `enter` is the argv prefix entering the network namespace
+   * the coordinator runs in, where its forwarded ports listen.
+   */
+  qemuWorkspace?: E2eWorkspace & { enter: string[] };
+  /**
    * Reopen in Remote Workspace: the folder code-server opened, the config to write there (naming
    * `node`), and the project whose other files to copy in (`source`).
    */

@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { ForwardInfo } from '../../../coordinator/protocol';
-import { reportMetric, requireE2eInfo, run, vendettaApi, waitFor, type E2eWorkspace } from './hostEnv';
-import { httpGet, serviceElements, startInTree, stopInTree, waitHealthy, workspaceElement } from './treeQueries';
-
-/** The hello services' ports, as their rows show them. */
-const PORTS: Record<string, number> = { db: 7070, api: 3000, web: 8080 };
+import { reportMetric, requireE2eInfo, run, vendettaApi, type E2eWorkspace } from './hostEnv';
+import {
+  assertHelloServiceRows,
+  assertLocalNodeOffers,
+  assertRunningRow,
+  httpGet,
+  serviceElements,
+  startInTree,
+  stopInTree,
+  waitForwardShown,
+  waitHealthy,
+  workspaceElement,
+} from './treeQueries';
 
 /** Our instance's state as LXD itself reports it (the `lxc` client; LXD_DIR/LXD_CONF come with code-server's env). */
 async function instanceStatus(workspace: string): Promise<string | undefined> {
@@ -27,40 +35,17 @@ describe("an LXD workspace in the Remote Nodes tree: examples/hello with provide
 
   it('shows the local node with lxc among its providers, the workspace under it running on lxc, and its services healthy with their ports', async function () {
     this.timeout(180_000);
-    const { tree } = await vendettaApi();
-    const node = (await tree.getChildren()).find((e) => e.kind === 'node' && e.node.name === ws.node);
-    assert.ok(node, `no ${ws.node} node in the tree`);
-    assert.equal(node.kind === 'node' && node.node.status, 'online');
-    const nodeItem = tree.getTreeItem(node);
-    assert.equal(nodeItem.contextValue, 'localNode');
-    assert.match(String(nodeItem.description), /^online · .* · .*\blxc\b/);
-
-    const wsEl = await waitFor(`${ws.name} under ${ws.node}`, 30_000, () => workspaceElement(ws));
-    const item = tree.getTreeItem(wsEl);
-    assert.equal(item.label, ws.name);
-    assert.equal(item.contextValue, 'runningWorkspace');
-    assert.equal(item.collapsibleState, vscode.TreeItemCollapsibleState.Collapsed);
-    assert.match(String(item.description), /^running · lxc · \S*\/lxc\/projects\/hello$/);
-    const tooltip = item.tooltip instanceof vscode.MarkdownString ? item.tooltip.value : String(item.tooltip);
-    assert.match(tooltip, /- provider: lxc\n/);
-    assert.match(tooltip, new RegExp(`- ssh host: \`${ws.name}\\.${ws.node}\\.vendetta\``));
+    await assertLocalNodeOffers(ws, 'lxc');
+    await assertRunningRow(ws, 'lxc', /\S*\/lxc\/projects\/hello/);
 
     const t0 = Date.now();
     await waitHealthy(ws, 120_000);
     reportMetric('LXC workspace services healthy in the tree', Date.now() - t0, 'ms');
-    const services = await serviceElements(ws);
-    assert.deepEqual(services.map((e) => e.service.name).sort(), [...ws.services].sort());
-    for (const el of services) {
-      const s = tree.getTreeItem(el);
-      assert.equal(s.label, el.service.name);
-      assert.equal(s.contextValue, 'healthyService', el.service.name);
-      assert.match(String(s.description), new RegExp(`^:${PORTS[el.service.name]} .*healthy$`), el.service.name);
-    }
+    await assertHelloServiceRows(ws);
   });
 
   it("Forward Port on its web service's tree item gives a local URL that answers 200 from inside the LXD instance, and the row shows the forward", async function () {
     this.timeout(90_000);
-    const { tree } = await vendettaApi();
     const web = (await serviceElements(ws)).find((e) => e.service.name === 'web');
     assert.ok(web, 'the web service is in the tree');
     const forwarded = await vscode.commands.executeCommand<ForwardInfo | undefined>('vendetta.forwardPort', web);
@@ -69,13 +54,7 @@ describe("an LXD workspace in the Remote Nodes tree: examples/hello with provide
     const res = await httpGet(forwarded.url);
     assert.equal(res.status, 200, res.body);
     assert.match(res.body, /hello/i);
-    await waitFor('the web row to show the forward', 30_000, async () => {
-      const row = (await serviceElements(ws)).find((e) => e.service.name === 'web');
-      if (row && String(tree.getTreeItem(row).description).startsWith(`:8080 → 127.0.0.1:${forwarded.localPort} `))
-        return true;
-      tree.invalidate();
-      return undefined;
-    });
+    await waitForwardShown(ws, 'web', forwarded.localPort);
   });
 
   it('Stop Workspace then Start Workspace on its tree item: LXD stops and starts the instance, and the tree shows it stopped with no services, then running with them healthy', async function () {
