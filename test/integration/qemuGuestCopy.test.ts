@@ -21,6 +21,7 @@ import { GuestConnection } from '../../agent/providers/qemu/guestSsh';
 import { VmStore, type VmRecord } from '../../agent/providers/qemu/vmStore';
 import { changesOf } from '../../agent/sync/scan';
 import { createTestNodes, type TestNode, type TestNodes } from '../infra/nodes';
+import { requireCommands, requireRoot } from '../infra/sys';
 
 /**
  * The project's copy in a VM without 9p, against a real OpenSSH server standing in for the guest
@@ -51,6 +52,8 @@ describe('QEMU without 9p: the project copied into the guest over SSH, three-way
   const guestText = (rel: string): Promise<string> => inGuest(`cat ${q(`${guestFolder}/${rel}`)}`);
 
   before(async function () {
+    requireRoot(this, 'the QEMU project-copy suite');
+    requireCommands(this, 'the QEMU project-copy suite', ['sshd', 'ip', 'find', 'tar', 'sha256sum']);
     net = await createTestNodes({ count: 1, label: 'qcopy' });
     node = net.nodes[0]!;
     conn = new GuestConnection({
