@@ -38,12 +38,12 @@ export const startWorkspace: HandlerSpec<WorkspaceNameParams, WorkspaceInfo> = {
 
 export const stopWorkspace: HandlerSpec<WorkspaceNameParams, WorkspaceInfo> = {
   validate: validateNameParams('workspaces/stop'),
-  handle: (p, { daemon }) => daemon.workspaces.stop(p.name),
+  handle: (p, { daemon, signal }) => daemon.workspaces.stop(p.name, 'request', signal),
 };
 
 export const removeWorkspace: HandlerSpec<RemoveWorkspaceParams, { name: string }> = {
   validate: validateRemoveParams,
-  handle: (p, { daemon }) => daemon.workspaces.remove(p.name, p.force === true),
+  handle: (p, { daemon, signal }) => daemon.workspaces.remove(p.name, p.force === true, signal),
 };
 
 export const inspectWorkspace: HandlerSpec<WorkspaceNameParams, WorkspaceInfo> = {

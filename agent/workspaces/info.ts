@@ -1,7 +1,7 @@
 /** A workspace record plus what the provider reports → the WorkspaceInfo the protocol returns. */
 import { AgentError } from '../errors';
 import { HOOK_NAMES, specImage, type WorkspaceInfo, type WorkspaceState } from '../protocol';
-import type { ProviderWorkspace } from '../providers/contract';
+import type { CallOptions, ProviderWorkspace } from '../providers/contract';
 import type { ProviderLookup } from './providers';
 import type { WorkspaceRecord } from './state';
 
@@ -12,10 +12,14 @@ export type ProviderView =
   | { kind: 'unreachable'; code: string; message: string; hint?: string };
 
 /** What the workspace's provider says of it, or why it could not be asked. */
-export async function providerView(providers: ProviderLookup, rec: WorkspaceRecord): Promise<ProviderView> {
+export async function providerView(
+  providers: ProviderLookup,
+  rec: WorkspaceRecord,
+  call: CallOptions = {},
+): Promise<ProviderView> {
   try {
     const provider = providers(rec.provider);
-    return { kind: 'seen', ws: rec.providerId ? await provider.inspect(rec.providerId) : undefined };
+    return { kind: 'seen', ws: rec.providerId ? await provider.inspect(rec.providerId, call) : undefined };
   } catch (err) {
     const e =
       err instanceof AgentError ? err : new AgentError('PROVIDER_ERROR', (err as Error).message, { cause: err });

@@ -111,7 +111,7 @@ export class WorkspaceManager {
       this.creating.add(spec.name);
       try {
         const hadSecrets = !!this.store.get(spec.name)?.spec.secretNames?.length;
-        if (recreate) await this.discardContainer(spec, progress);
+        if (recreate) await this.discardContainer(spec, progress, signal);
         const info = await this.createLocked(spec, progress, signal);
         storeSecrets(workspacePaths(this.opts.home, spec.name).dir, secrets);
         const rec = this.store.get(spec.name);
@@ -233,8 +233,8 @@ export class WorkspaceManager {
     }
   }
 
-  private discardContainer(spec: WorkspaceSpec, progress: Progress): Promise<void> {
-    return discardContainer(this.teardownDeps(), spec, progress, async () =>
+  private discardContainer(spec: WorkspaceSpec, progress: Progress, signal?: AbortSignal): Promise<void> {
+    return discardContainer(this.teardownDeps(signal), spec, progress, async () =>
       this.serviceHooks?.beforeRecreate(spec.name),
     );
   }
@@ -294,27 +294,27 @@ export class WorkspaceManager {
   }
 
   /** Stops the workspace (its services first); `idle` when the agent's idle watch decided it. */
-  stop(name: string, reason: 'request' | 'idle' = 'request'): Promise<WorkspaceInfo> {
+  stop(name: string, reason: 'request' | 'idle' = 'request', signal?: AbortSignal): Promise<WorkspaceInfo> {
     return this.exclusive(name, async () => {
       const rec = this.required(name);
       const provider = this.opts.providers(rec.provider);
-      const ws = rec.providerId ? await provider.inspect(rec.providerId) : undefined;
+      const ws = rec.providerId ? await provider.inspect(rec.providerId, { signal }) : undefined;
       if (!ws) throw missing(rec);
       await this.serviceHooks?.beforeStop(name);
-      await provider.stop(ws.providerId);
+      await provider.stop(ws.providerId, { signal });
       const stopped: WorkspaceRecord = {
         ...rec,
         desired: 'stopped',
         stopped: { reason, at: new Date().toISOString() },
       };
       this.store.put(stopped);
-      return this.infoOf(stopped);
+      return this.infoOf(stopped, signal);
     });
   }
 
-  remove(name: string, force: boolean): Promise<{ name: string }> {
+  remove(name: string, force: boolean, signal?: AbortSignal): Promise<{ name: string }> {
     return this.exclusive(name, async () => {
-      return removeWorkspace(this.teardownDeps(), name, force, async () => this.serviceHooks?.beforeRemove(name));
+      return removeWorkspace(this.teardownDeps(signal), name, force, async () => this.serviceHooks?.beforeRemove(name));
     });
   }
 
@@ -358,8 +358,8 @@ export class WorkspaceManager {
     });
   }
 
-  private async infoOf(rec: WorkspaceRecord): Promise<WorkspaceInfo> {
-    const view = await providerView(this.opts.providers, rec);
+  private async infoOf(rec: WorkspaceRecord, signal?: AbortSignal): Promise<WorkspaceInfo> {
+    const view = await providerView(this.opts.providers, rec, { signal });
     const info = workspaceInfo(rec, view, this.creating.has(rec.spec.name));
     // A provider may publish SSH elsewhere than recorded: QEMU moves it off a port taken since,
     // and a container made before the agent chose the port got it from the engine.
@@ -380,8 +380,8 @@ export class WorkspaceManager {
     forgetWorkspace(this.teardownDeps(), name);
   }
 
-  private teardownDeps(): TeardownDeps {
+  private teardownDeps(signal?: AbortSignal): TeardownDeps {
     const { home, providers, logger } = this.opts;
-    return { home, providers, logger, store: this.store };
+    return { home, providers, logger, store: this.store, signal };
   }
 }

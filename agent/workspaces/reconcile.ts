@@ -39,6 +39,7 @@ export async function providerHolding(
   providers: ProviderLookup,
   name: string,
   home: string,
+  call: CallOptions = {},
 ): Promise<WorkspaceProvider> {
   let first: WorkspaceProvider | undefined;
   let firstError: unknown;
@@ -47,7 +48,7 @@ export async function providerHolding(
     try {
       const provider = providers(kind);
       first ??= provider;
-      if ((await provider.list()).some((w) => w.name === name && ownedBy(w, home))) return provider;
+      if ((await provider.list(call)).some((w) => w.name === name && ownedBy(w, home))) return provider;
     } catch (err) {
       firstError ??= err;
     }

@@ -19,6 +19,8 @@ export interface TeardownDeps {
   store: WorkspaceStore;
   providers: ProviderLookup;
   logger: Logger;
+  /** Cancels the provider's calls (the client cancelled); what is not removed yet stays for the next remove. */
+  signal?: AbortSignal;
 }
 
 /** Deletes the workspace's folder (project copy, host key) and its record. */
@@ -44,9 +46,10 @@ export async function removeWorkspace(
   beforeRemove: () => Promise<void>,
 ): Promise<{ name: string }> {
   const rec = deps.store.get(name);
-  const provider = rec ? deps.providers(rec.provider) : await providerHolding(deps.providers, name, deps.home);
-  const ours = (await provider.list()).filter((w) => w.name === name && ownedBy(w, deps.home));
-  const known = rec?.providerId ? await provider.inspect(rec.providerId) : undefined;
+  const call = { signal: deps.signal };
+  const provider = rec ? deps.providers(rec.provider) : await providerHolding(deps.providers, name, deps.home, call);
+  const ours = (await provider.list(call)).filter((w) => w.name === name && ownedBy(w, deps.home));
+  const known = rec?.providerId ? await provider.inspect(rec.providerId, call) : undefined;
   const victims = [...new Set([...(known ? [known.providerId] : []), ...ours.map((w) => w.providerId)])];
   if (!rec && victims.length === 0) {
     if (force) return { name };
@@ -66,12 +69,13 @@ export async function removeWorkspace(
   if (rec && running && process.getuid?.() !== 0) {
     await provider
       .exec(running.providerId, ['find', rec.spec.workspaceFolder, '-mindepth', '1', '-delete'], {
+        ...call,
         timeoutMs: 120_000,
       })
       .catch(() => undefined);
   }
   await beforeRemove();
-  for (const id of victims) await provider.remove(id);
+  for (const id of victims) await provider.remove(id, call);
   forgetWorkspace(deps, name);
   deps.logger.info('workspace removed', { workspace: name, containers: victims.length, force });
   return { name };
@@ -93,9 +97,12 @@ export async function discardContainer(
   if (!rec) return;
   report(progress, 'check', `Removing the container of ${name} to make it again (the workspace folder stays)`);
   const provider = deps.providers(rec.provider);
+  const call = { signal: deps.signal };
   await beforeRecreate();
-  const ours = (await provider.list()).filter((w) => w.name === name && ownedBy(w, deps.home)).map((w) => w.providerId);
-  for (const id of new Set([...(rec.providerId ? [rec.providerId] : []), ...ours])) await provider.remove(id);
+  const ours = (await provider.list(call))
+    .filter((w) => w.name === name && ownedBy(w, deps.home))
+    .map((w) => w.providerId);
+  for (const id of new Set([...(rec.providerId ? [rec.providerId] : []), ...ours])) await provider.remove(id, call);
   // The next create's spec wins (a cut-short create), so a new provider is taken too.
   const next: WorkspaceRecord = { ...rec, spec, provider: spec.provider, phase: 'creating' };
   delete next.providerId;

@@ -228,7 +228,7 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     assert.deepEqual(await m.list(), []);
   });
 
-  it("hands the request's signal to every provider call of a create and a start, so a cancel reaches each", async () => {
+  it("hands the request's signal to every provider call of a create, recreate, start, stop and remove", async () => {
     const signal = new AbortController().signal;
     const unsignalled: string[] = [];
     const called = new Set<string>();
@@ -253,8 +253,12 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     const gitIdentity = { name: 'Dev', email: 'dev@example.com' };
     await m.create(spec('dev', { user: 'dev', gitIdentity }), undefined, false, signal, { TOKEN: 'secret' });
     await m.start('dev', undefined, signal);
+    await m.create(spec('dev', { user: 'dev', gitIdentity }), undefined, true, signal);
+    await m.stop('dev', 'request', signal);
+    await m.remove('dev', false, signal);
+    const expected = ['create', 'start', 'stop', 'remove', 'exec', 'putFiles', 'inspect', 'list'];
     assert.ok(
-      ['create', 'start', 'exec', 'putFiles', 'inspect', 'list'].every((c) => called.has(c)),
+      expected.every((c) => called.has(c)),
       [...called].join(),
     );
     assert.ok(
