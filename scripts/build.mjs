@@ -1,6 +1,7 @@
 // Bundles the entry points into dist/ (extension, language server, CLI + coordinator, ssh-proxy, agent). `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { precompiledValidators } from './precompileValidators.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const watch = process.argv.includes('--watch');
@@ -16,6 +17,8 @@ const common = {
   // jsonc-parser's UMD build (its `main`) requires its parts by computed paths a bundle cannot
   // follow; its ESM build bundles cleanly.
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
+  // The config schemas' validators come compiled: a CLI start does not compile them (precompiled.ts).
+  plugins: [precompiledValidators],
 };
 
 // `vendetta mcp` loads the MCP SDK (and zod), half the size of the rest of the CLI: it gets a
@@ -38,7 +41,7 @@ const entries = [
     target: 'node20',
     external: ['cpu-features', '*.node'],
     banner: { js: '#!/usr/bin/env node' },
-    plugins: [mcpApart],
+    plugins: [precompiledValidators, mcpApart],
   },
   { entryPoints: { mcp: 'coordinator/mcp/server.ts' }, target: 'node20', external: ['cpu-features', '*.node'] },
   // The ProxyCommand of the generated Host blocks, started for every SSH connection: small on purpose.
