@@ -26,14 +26,18 @@ export type ProviderLookup = (name: ProviderName) => WorkspaceProvider;
  */
 export type ProviderFactory = (env: NodeJS.ProcessEnv, reuse: WorkspaceProvider | undefined) => WorkspaceProvider;
 
+/** PROVIDER_UNAVAILABLE for a runtime whose socket is not usable, saying why and what to do. */
+function unusable(provider: ProviderName, runtime: string, where: { error: string; hint?: string }): AgentError {
+  return new AgentError('PROVIDER_UNAVAILABLE', `${runtime} is not usable: ${where.error}`, {
+    provider,
+    ...(where.hint ? { hint: where.hint } : {}),
+  });
+}
+
 export const PROVIDER_FACTORIES: Readonly<Record<RunnableProviderName, ProviderFactory>> = {
   docker: (env, reuse) => {
     const where = dockerSocket(env);
-    if ('error' in where)
-      throw new AgentError('PROVIDER_UNAVAILABLE', `Docker is not usable: ${where.error}`, {
-        provider: 'docker',
-        hint: where.hint,
-      });
+    if ('error' in where) throw unusable('docker', 'Docker', where);
     if (reuse instanceof DockerProvider && reuse.engine.socketPath === where.socket) return reuse;
     return DockerProvider.forSocket(where.socket);
   },
@@ -52,11 +56,7 @@ export const PROVIDER_FACTORIES: Readonly<Record<RunnableProviderName, ProviderF
   },
   lxc: (env, reuse) => {
     const where = lxdSocket(env);
-    if ('error' in where)
-      throw new AgentError('PROVIDER_UNAVAILABLE', `LXD is not usable: ${where.error}`, {
-        provider: 'lxc',
-        hint: where.hint,
-      });
+    if ('error' in where) throw unusable('lxc', 'LXD', where);
     if (reuse instanceof LxcProvider && reuse.client.socketPath === where.socket) return reuse;
     return LxcProvider.forSocket(where.socket);
   },
