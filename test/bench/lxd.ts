@@ -8,33 +8,40 @@
  * - lxd-workspace-stop-start: `workspace stop` + `workspace start` (to SSH-ready), beside
  *   `lxc stop NAME && lxc start NAME`.
  * Where the difference lies (timestamps on every step — CLI start, coordinator and agent requests,
- * each LXD API call and operation wait — on a 2-CPU machine at load 10-13, 2026-12-05). There is no
+ * each LXD API call and operation wait — on a 2-CPU machine shared with other work). There is no
  * single large wait: the LXD calls of ours are the raw client's (create, start, a clean stop) plus
- * one GET each; the rest is processes and readiness the raw side does not have:
- * - every CLI command is a new Node.js process: 0.5-0.65 s to its first line, up to 1.9 s under
- *   load (`node -e 0` alone takes 0.3-0.8 s here); stop + start pays it twice. `up` also loads and
- *   checks the config in the CLI before it asks the coordinator (0.55 s; the coordinator's part up to
- *   the agent is 0.15 s warm, 0.9 s on a coordinator's first `up`);
- * - the SSH port's `proxy` device: LXD starts the instance 0.5-1 s later with it;
- * - the SSH server answers 0.75-1.4 s after LXD says the instance started (init's boot up to the
- *   unit, which is ordered as early as init allows); `up`/`start` wait for it, the raw side does not;
- * - `up`'s sync: 0.8-1.1 s, nearly all of it the `sync-receive` Node.js process starting on the node;
- * - the first `ssh`: 0.95-1.9 s against 0.4-0.9 s for `lxc exec true` (the ssh-proxy Node.js process);
- * - LXD's own steps vary more than all of that between runs: its create 2.3-6.2 s, a first start
- *   1.6-4.9 s, a clean stop 1.9-3.6 s (the raw side's too).
- * Fixed in the agent: the image's sshd/systemd lookups no longer run before the pushes of the SSH
- * server's files but beside them (~0.15-0.2 s of `up`); the SSH-ready wait retries every 50 ms at
- * most (was 200 ms, ~75 ms on average of every up/start) and does not ask LXD about the instance
- * while it boots it.
- * Figures (medians of 3, ratio first): before, up 1.59x (17.4 s vs 11.0 s), stop+start 2.71x
- * (12.1 s vs 4.5 s) at load 9-18; after, up 1.73x (12.5 s vs 7.2 s) and 2.18x (8.5 s vs 3.9 s) at
- * load 11-15, up 1.81x (6.9 s vs 3.8 s) and 2.07x (3.8 s vs 1.8 s) at load 6-8, up 2.07x (5.2 s vs
- * 2.5 s) and 2.35x (3.0 s vs 1.3 s) at load 2-3.5. The ratios move with the load more than with these
- * fixes (a quieter machine shrinks the raw side most): the gap stays ~2.7-3 s for up (three
- * Node.js process starts, the SSH-ready wait, the sync) and ~1.7-2 s for stop+start (two CLI starts,
- * the proxy device, the SSH-ready wait), more than 0.3x of the raw side's 1.3-4 s. Reaching it
- * needs fewer Node.js starts per command (a CLI that starts faster, sync-receive and ssh-proxy
- * without a process of their own), not LXD calls.
+ * one GET each; the rest is processes and readiness the raw side does not have. At load 12-14
+ * (2026-12-05, after the changes below), one `up` step by step:
+ * - the CLI process to its first line 0.56 s (`node -e 0` alone 0.3-0.8 s at that load, 0.1 s
+ *   quiet); its config check 26 ms; the coordinator's part up to the agent's create 0.2 s;
+ * - LXD's create 9.1 s and pushes of the SSH server's files 0.43 s; LXD's first start 4.35 s (the
+ *   `proxy` device of the SSH port adds 0.5-1 s to every start); the SSH server answers 2.4 s after
+ *   LXD says the instance started (init's boot up to the unit, which is ordered as early as init
+ *   allows, then sshd's own re-exec per connection); `up` waits for it, the raw side does not;
+ * - the login user 0.19 s; the sync 0.15 s (scan, archive, the agent's answer);
+ * - the first `ssh`: its ssh-proxy Node.js process 0.57 s to its first line, then the tunnel.
+ * `stop` + `start`: two CLI processes (0.9 s and 1.0 s to their first lines at that load), LXD's
+ * stop 2.6 s, its start 1.9 s, the SSH-ready wait 2.1 s.
+ * LXD's own steps vary more than all of that between runs: its create 2.3-11.5 s, a first start
+ * 1.6-4.9 s, a clean stop 1.9-3.6 s (the raw side's too).
+ * Fixed in the agent earlier: the image's sshd/systemd lookups run beside the pushes of the SSH
+ * server's files (~0.15-0.2 s of `up`); the SSH-ready wait retries every 50 ms at most (was 200 ms)
+ * and does not ask LXD about the instance while it boots it.
+ * Fixed since (same load, same steps): the sync's archive goes to the agent daemon's own sync
+ * socket instead of a `sync-receive` Node.js process started on the node for every sync (the sync
+ * step 1.9 s → 0.15 s); the bundles carry the config schemas' validators compiled at build time
+ * (the CLI's config check 0.62 s → 26 ms). Together ~2.3 s of every `up` at load 12-14; less on
+ * a quiet machine, where a Node.js start and a schema compile cost a fraction of that (not measured).
+ * Figures (medians of 3, ratio first, load beside each): at the start of this work up 1.70x (7.6 s
+ * vs 4.5 s) and stop+start 2.18x (4.1 s vs 1.9 s) at load 7-10, up 2.47x (5.3 s vs 2.1 s) and 2.38x
+ * (3.1 s vs 1.3 s) at load 0.7; after, up 1.60x (9.5 s vs 6.0 s) and 2.04x (6.9 s vs 3.4 s) at load
+ * 10-13. The ratios move with the load and LXD's variance more than with these fixes; the steps
+ * above are the figures to compare. What remains (~1.5-3 s for up, ~2-3.5 s for stop+start, more
+ * than 0.3x of the raw side's 1.3-6 s): the SSH-ready wait (init's boot to the unit), the proxy
+ * device at every start, and a Node.js process per CLI command and per `ssh` (ssh-proxy). Closing
+ * it needs a start that does not wait on init's boot (the raw side never waits for it), the SSH
+ * port wired without a proxy device at start, and fewer Node.js process starts (a CLI that reaches
+ * a running coordinator without loading the whole bundle, an ssh-proxy that is not Node.js).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
