@@ -38,18 +38,29 @@ export function parsePidLine(line: string): number | undefined {
 }
 
 /**
- * Signals the marked processes of one run (or of every run when `runId` is empty) and prints
- * how many it signalled. `$(cat …/environ)` drops the NUL separators, so the value is matched
- * as a substring: run ids have a fixed length and a prefix no other text has.
+ * Signals the marked processes of one run (or of every run when `runId` is ANY_RUN) and prints
+ * how many it signalled. The value is matched as a substring of the environment: run ids have a
+ * fixed length and a prefix no other text has. One `grep` reads every process's environment
+ * where the workspace has grep; else a `cat` per process, which in a VM under TCG took longer
+ * than the 10 s a sweep gets. grep's status is not trusted: a process that ends while it reads
+ * is an error, not a reason to miss the others.
  */
 const SWEEP = `sig=$1; id=$2; n=0
-for d in /proc/[0-9]*; do
-  p=\${d#/proc/}
-  [ "$p" = "$$" ] && continue
-  case "$(cat "$d/environ" 2>/dev/null)" in
-    *"${RUN_MARKER_VAR}=$id"*) kill -"$sig" "$p" 2>/dev/null && n=$((n+1)) ;;
-  esac
-done
+if command -v grep >/dev/null 2>&1; then
+  for f in $(grep -lsF -e "${RUN_MARKER_VAR}=$id" /proc/[0-9]*/environ 2>/dev/null); do
+    p=\${f#/proc/}; p=\${p%/environ}
+    [ "$p" = "$$" ] && continue
+    kill -"$sig" "$p" 2>/dev/null && n=$((n+1))
+  done
+else
+  for d in /proc/[0-9]*; do
+    p=\${d#/proc/}
+    [ "$p" = "$$" ] && continue
+    case "$(cat "$d/environ" 2>/dev/null)" in
+      *"${RUN_MARKER_VAR}=$id"*) kill -"$sig" "$p" 2>/dev/null && n=$((n+1)) ;;
+    esac
+  done
+fi
 echo "$n"`;
 
 /** `0` signals nothing: the count says how many of the run's processes are alive. */

@@ -2,8 +2,9 @@
  * Where a provider's published ports arrive at the workspace's own address (its
  * `publishedPortsArrive` is `address`: Docker's proxy and NAT, QEMU's user-mode network), a
  * service that listens only on 127.0.0.1 inside (as the discovery env suggests) is unreachable
- * through its published port. One relay per workspace fixes that: started with the services, it watches the
- * workspace's /proc/net/tcp{,6} every 50 ms, and while a published port has a loopback-only
+ * through its published port. One relay per workspace fixes that: started with the services, it
+ * watches the workspace's /proc/net/tcp{,6} every 200 ms (often enough for a health check's next
+ * try; at 50 ms it took half a CPU of a VM under TCG), and while a published port has a loopback-only
  * listener it listens on the workspace's own addresses at that port and carries each connection
  * to 127.0.0.1. When the listener goes (the service stopped or crashed) it lets go of the port,
  * so a next run may bind 0.0.0.0 itself. It needs `node` in the workspace; without it only
@@ -16,7 +17,14 @@
  * It prints `relaying <port>`, `released <port>` and `error <port> <message>` lines.
  */
 
-const RELAY_JS = `const net = require('net'), os = require('os'), fs = require('fs');
+/**
+ * The relay's process name (its main thread's `comm`): the idle watch leaves the agent's own
+ * process out of the workspace's CPU use. At most 15 characters, the kernel's limit.
+ */
+export const RELAY_PROCESS_NAME = 'vendetta-relay';
+
+const RELAY_JS = `process.title = '${RELAY_PROCESS_NAME}';
+const net = require('net'), os = require('os'), fs = require('fs');
 const ports = process.argv.slice(1).map(Number);
 const held = new Map();
 const read = (f) => { try { return fs.readFileSync(f, 'utf8'); } catch { return ''; } };
@@ -66,7 +74,7 @@ function tick() {
     }
   }
 }
-setInterval(tick, 50);
+setInterval(tick, 200);
 tick();`;
 
 const RELAY_SH = `js=$1; shift; if command -v node >/dev/null 2>&1; then exec node -e "$js" "$@"; fi

@@ -6,8 +6,15 @@
  * (ran plus waited for a CPU, /proc/<pid>/task/<tid>/schedstat). On a loaded node a CPU-bound
  * thread gets little CPU but is runnable nearly all the time, however loaded the node is, while
  * a thread that sleeps between bits of work (a poller, a file watcher) is not. Never /proc/stat:
- * in a container that is the whole node's. Pure parsers here; the idle watch asks and decides.
+ * in a container that is the whole node's. Where the probe runs under a session inside the
+ * workspace (a VM's exec over SSH), the cgroup's figure holds the agent's own work too (its
+ * health checks, this probe, the SSH server serving them): under TCG that work costs the guest
+ * tens of times a container's, enough to never look idle. There the CPU time is the processes',
+ * without the probe's ancestors (what serves the agent's execs), read from the same thread
+ * lines. Pure parsers here; the idle watch asks and decides.
  */
+
+import { RELAY_PROCESS_NAME } from '../services/relay';
 
 /** Run as root inside the workspace; the marker line splits the two parts. */
 export const ACTIVITY_PROBE = [
@@ -40,6 +47,17 @@ export interface ThreadTimes {
    * plumbing: docker exec, an SSH session into a VM) and kernel threads.
    */
   runnableNs: Map<number, number>;
+  /**
+   * `pid:starttime` → CPU time in µs of each process the probe saw (the same ones as `runnableNs`):
+   * its threads' user and system time and its waited-for children's. Keyed by start time too, so a
+   * reused pid is a new process.
+   */
+  processUsec: Map<string, number>;
+  /**
+   * The probe ran under a session inside the workspace (its shell's parent is one of the
+   * workspace's processes: an SSH server in a VM), not entered from outside (docker or LXD exec).
+   */
+  viaSession: boolean;
 }
 
 export interface Activity {
@@ -72,20 +90,23 @@ export function parseActivity(stdout: string): Activity {
 /**
  * `@@sched <probe pid> <uptime s>` then `<pid> <thread's stat line> @@ <run ns> <wait ns> <slices>`
  * per thread. The probe's shell and its ancestors are left out, and so are kernel threads (pid 2
- * and its children): none is the workspace's own work.
+ * and its children) and the agent's port relay: none is the workspace's own work.
  */
 export function parseThreadTimes(text: string): ThreadTimes | undefined {
   const lines = text.split('\n');
   const head = /^@@sched (\d+) (\d+(?:\.\d+)?)$/.exec(lines[0] ?? '');
   if (!head) return undefined;
-  const threads: Array<{ tid: number; pid: number; ns: number }> = [];
+  const threads: Array<{ tid: number; pid: number; ns: number; usec?: number; start?: string }> = [];
   const parentOf = new Map<number, number>();
+  /** The agent's own long-lived process in the workspace (the port relay), by its name. */
+  const agents = new Set<number>();
   for (const line of lines.slice(1)) {
     const at = line.lastIndexOf(' @@ ');
     const close = line.lastIndexOf(')', at);
     if (at < 0 || close < 0) continue;
     const [pid, tid] = line.split(' ', 2).map((n) => Number(n));
-    const ppid = Number(line.slice(close + 2).split(' ')[1]);
+    const stat = line.slice(close + 2, at).split(' ');
+    const ppid = Number(stat[1]);
     const [run, wait] = line
       .slice(at + 4)
       .trim()
@@ -93,29 +114,69 @@ export function parseThreadTimes(text: string): ThreadTimes | undefined {
       .map((n) => Number(n));
     if (![pid, tid, ppid, run, wait].every((n) => Number.isSafeInteger(n) && n! >= 0)) continue;
     parentOf.set(pid!, ppid);
-    threads.push({ tid: tid!, pid: pid!, ns: run! + wait! });
+    if (pid === tid && line.slice(line.indexOf('(') + 1, close) === RELAY_PROCESS_NAME) agents.add(pid!);
+    threads.push({ tid: tid!, pid: pid!, ns: run! + wait!, ...threadCpu(stat, pid === tid) });
   }
   if (threads.length === 0) return undefined;
+  const probePid = Number(head[1]);
   const skip = new Set<number>([2]);
-  for (let p: number | undefined = Number(head[1]); p !== undefined && p > 0 && !skip.has(p); p = parentOf.get(p))
-    skip.add(p);
+  for (let p: number | undefined = probePid; p !== undefined && p > 0 && !skip.has(p); p = parentOf.get(p)) skip.add(p);
   const runnableNs = new Map<number, number>();
-  for (const t of threads) if (!skip.has(t.pid) && parentOf.get(t.pid) !== 2) runnableNs.set(t.tid, t.ns);
-  return { atMs: Math.round(Number(head[2]) * 1000), runnableNs };
+  const processUsec = new Map<string, number>();
+  for (const t of threads) {
+    if (skip.has(t.pid) || agents.has(t.pid) || parentOf.get(t.pid) === 2) continue;
+    runnableNs.set(t.tid, t.ns);
+    if (t.usec === undefined) continue;
+    const key = `${t.pid}:${t.start}`;
+    processUsec.set(key, (processUsec.get(key) ?? 0) + t.usec);
+  }
+  const viaSession = (parentOf.get(probePid) ?? 0) > 0;
+  return { atMs: Math.round(Number(head[2]) * 1000), runnableNs, processUsec, viaSession };
+}
+
+/**
+ * A thread's CPU time in µs from its stat fields after the `)`: utime and stime, and for the
+ * process's main thread its waited-for children's (cutime, cstime, which every thread's line
+ * repeats); and the process's start time. Nothing for a line too short to hold them.
+ */
+function threadCpu(stat: readonly string[], main: boolean): { usec: number; start: string } | Record<string, never> {
+  const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(stat[i]));
+  const start = stat[19];
+  if (start === undefined || ![utime, stime, cutime, cstime].every((n) => Number.isSafeInteger(n) && n! >= 0))
+    return {};
+  return { usec: (utime! + stime! + (main ? cutime! + cstime! : 0)) * USEC_PER_JIFFY, start };
+}
+
+/**
+ * The CPU the workspace's processes used between two reads, as a fraction of one CPU over the
+ * window: since the last read for a process seen then, since its start for a new one unless
+ * `newOnes` is false.
+ */
+export function processCpuShare(before: ThreadTimes, now: ThreadTimes, newOnes = true): number {
+  const windowUsec = (now.atMs - before.atMs) * 1000;
+  if (windowUsec <= 0) return 0;
+  let used = 0;
+  for (const [key, v] of now.processUsec) {
+    const was = before.processUsec.get(key);
+    if (was !== undefined) used += Math.max(0, v - was);
+    else if (newOnes) used += v;
+  }
+  return used / windowUsec;
 }
 
 /**
  * The largest share of the window between two reads that one thread was runnable: since the
- * last read for a thread seen then, since its start for a new one (or a reused tid). 1 for a
- * thread that wanted a CPU all along, however little it got.
+ * last read for a thread seen then, since its start for a new one (or a reused tid) unless
+ * `newOnes` is false. 1 for a thread that wanted a CPU all along, however little it got.
  */
-export function busiestThreadShare(before: ThreadTimes, now: ThreadTimes): number {
+export function busiestThreadShare(before: ThreadTimes, now: ThreadTimes, newOnes = true): number {
   const windowNs = (now.atMs - before.atMs) * 1e6;
   if (windowNs <= 0) return 0;
   let most = 0;
   for (const [tid, v] of now.runnableNs) {
     const was = before.runnableNs.get(tid);
-    most = Math.max(most, was !== undefined && was <= v ? v - was : v);
+    if (was !== undefined && was <= v) most = Math.max(most, v - was);
+    else if (newOnes) most = Math.max(most, v);
   }
   return Math.min(1, most / windowNs);
 }

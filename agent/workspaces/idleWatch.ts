@@ -16,6 +16,7 @@ import {
   outsideConnections,
   parseActivity,
   parseProcNetTcp,
+  processCpuShare,
   type TcpSocket,
   type ThreadTimes,
 } from './activity';
@@ -137,11 +138,17 @@ export class IdleWatch {
     const connections =
       outsideConnections(a.sockets, c.provider.agentOnlyPorts) +
       (nodePorts?.size ? nodePortConnections(await (this.deps.nodeSockets ?? readNodeSockets)(), nodePorts) : 0);
+    // Probed over a session inside (a VM), the agent's own execs (health checks, services' checks,
+    // this probe) are processes there too, short-lived ones: only processes seen at both looks
+    // count, with what their children used (a build's compiler runs reaped by `make`).
+    const viaSession = a.threads?.viaSession === true;
     const cpu =
-      prev?.cpuUsec !== undefined && a.cpuUsec !== undefined && t > prev.at
-        ? (a.cpuUsec - prev.cpuUsec) / 1000 / (t - prev.at)
-        : undefined;
-    const cpuBound = prev?.threads && a.threads ? busiestThreadShare(prev.threads, a.threads) : 0;
+      viaSession && prev?.threads
+        ? processCpuShare(prev.threads, a.threads!, false)
+        : prev?.cpuUsec !== undefined && a.cpuUsec !== undefined && t > prev.at
+          ? (a.cpuUsec - prev.cpuUsec) / 1000 / (t - prev.at)
+          : undefined;
+    const cpuBound = prev?.threads && a.threads ? busiestThreadShare(prev.threads, a.threads, !viaSession) : 0;
     const started = ws.startedAt ? Date.parse(ws.startedAt) : NaN;
     const busy =
       !prev ||

@@ -9,6 +9,7 @@ import {
   parseProcNetTcp,
   busiestThreadShare,
   parseThreadTimes,
+  processCpuShare,
 } from '../../../agent/workspaces/activity';
 
 const PROBE = readFileSync(join(__dirname, '..', '..', 'fixtures', 'activity', 'probe.txt'), 'utf8');
@@ -99,12 +100,19 @@ describe('what a workspace is doing, read from its /proc/net/tcp{,6} and cpu.sta
   it('finds the thread runnable the largest share of the window: since the last read, a new one since its start', () => {
     const before = {
       atMs: 10_000,
+      processUsec: new Map<string, number>(),
+      viaSession: false,
       runnableNs: new Map([
         [4, 1e9],
         [5, 5e9],
       ]),
     };
-    const at = (ms: number, m: Array<[number, number]>) => ({ atMs: ms, runnableNs: new Map(m) });
+    const at = (ms: number, m: Array<[number, number]>) => ({
+      atMs: ms,
+      runnableNs: new Map(m),
+      processUsec: new Map<string, number>(),
+      viaSession: false,
+    });
     // 2 s window: thread 4 runnable 1.9 s of it (a CPU-bound loop waiting for its turn).
     assert.equal(
       busiestThreadShare(
@@ -129,5 +137,77 @@ describe('what a workspace is doing, read from its /proc/net/tcp{,6} and cpu.sta
     );
     assert.equal(busiestThreadShare(before, at(12_000, [[5, 1e8]])), 0.05, 'a reused tid counts from its start');
     assert.equal(busiestThreadShare(before, at(10_000, [[4, 9e9]])), 0, 'no window, no share');
+    assert.equal(
+      busiestThreadShare(
+        before,
+        at(12_000, [
+          [5, 5.4e9],
+          [8, 1e9],
+        ]),
+        false,
+      ),
+      0.2,
+      'new threads left out',
+    );
+  });
+
+  /** A whole thread line: utime, cutime (jiffies) and the process's start time where the kernel puts them. */
+  const line = (pid: number, tid: number, comm: string, ppid: number, utime: number, cutime: number, start: number) =>
+    `${pid} ${tid} (${comm}) S ${ppid} ${pid} ${pid} 0 -1 0 0 0 0 0 ${utime} 5 ${cutime} 1 20 0 1 0 ${start} 0 @@ 10 10 1\n`;
+
+  it("sums each process's CPU (its threads', its reaped children's once) without the probe, its ancestors and the agent's relay; tells a probe over a session inside", () => {
+    const vm = parseThreadTimes(
+      '@@sched 90 100.00\n' +
+        line(1, 1, 'systemd', 0, 100, 900, 1) +
+        line(2, 2, 'kthreadd', 0, 1, 0, 1) +
+        line(3, 3, 'kworker/0:0', 2, 50, 0, 2) +
+        line(40, 40, 'make', 1, 10, 200, 70) +
+        line(41, 41, 'node', 1, 30, 7, 71) +
+        line(41, 42, 'node', 1, 20, 7, 71) +
+        line(80, 80, 'sshd-session', 1, 5, 4000, 60) +
+        line(85, 85, 'vendetta-relay', 80, 9000, 0, 61) +
+        line(85, 86, 'node', 80, 900, 0, 61) +
+        line(90, 90, 'sh', 80, 1, 0, 99),
+    )!;
+    // Jiffies of 10 ms: make 10+5 own + 200+1 reaped; node's two threads 30+5 and 20+5, its 7+1 once.
+    assert.deepEqual(
+      [...vm.processUsec],
+      [
+        ['40:70', 2_160_000],
+        ['41:71', 680_000],
+      ],
+    );
+    assert.equal(vm.viaSession, true, "the probe's shell is a child of the guest's sshd");
+    const docker = parseThreadTimes(
+      '@@sched 90 5\n' + line(1, 1, 'sshd', 0, 10, 0, 1) + line(90, 90, 'sh', 0, 1, 0, 9),
+    )!;
+    assert.equal(docker.viaSession, false, 'entered from outside (docker or LXD exec)');
+    assert.deepEqual([...docker.processUsec], [['1:1', 160_000]]);
+    const short = parseThreadTimes('@@sched 90 5\n1 1 (sshd) S 0 1 1 0 -1 @@ 5000 100 7\n')!;
+    assert.deepEqual([...short.processUsec], [], 'a line without the CPU fields adds none');
+  });
+
+  it("measures the processes' CPU over the window: since the last read, a new one since its start unless left out", () => {
+    const times = (atMs: number, m: Array<[string, number]>) => ({
+      atMs,
+      runnableNs: new Map<number, number>(),
+      processUsec: new Map(m),
+      viaSession: true,
+    });
+    const before = times(10_000, [
+      ['40:70', 1_000_000],
+      ['41:71', 5_000_000],
+    ]);
+    const now = times(12_000, [
+      ['40:70', 1_500_000],
+      ['41:71', 5_100_000],
+      ['41:95', 300_000],
+      ['77:96', 200_000],
+    ]);
+    // 2 s: make 0.5 s, node 0.1 s; a reused pid 41 and a new check 0.5 s more.
+    assert.equal(processCpuShare(before, now), 0.55);
+    assert.equal(processCpuShare(before, now, false), 0.3, 'only the processes seen at both reads');
+    assert.equal(processCpuShare(before, times(12_000, [['40:70', 900_000]])), 0, 'never below nothing');
+    assert.equal(processCpuShare(before, times(10_000, [])), 0, 'no window');
   });
 });

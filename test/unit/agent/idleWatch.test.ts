@@ -21,6 +21,26 @@ class Box {
   /** The workspace's clock (ms), read by the probe as its uptime. */
   constructor(readonly clock: () => number) {}
   failProbe = false;
+  /**
+   * Probed like a VM: over an SSH session inside (the probe's shell a child of the agent's sshd
+   * session), each look also finding a new health check that has used `checkJiffies` so far, and
+   * the service (seen at every look) having used `serviceJiffies`.
+   */
+  vm = false;
+  checkJiffies = 0;
+  serviceJiffies = 0;
+  /** Full thread lines (`pid tid (comm) stat… @@ schedstat`) for the VM's processes. */
+  private vmLines(): string {
+    const line = (pid: number, comm: string, ppid: number, utime: number, cutime: number, start: number) =>
+      `${pid} ${pid} (${comm}) S ${ppid} ${pid} ${pid} 0 -1 0 0 0 0 0 ${utime} 0 ${cutime} 0 20 0 1 0 ${start} @@ ${utime * 1e7} 0 1\n`;
+    return (
+      line(1, 'systemd', 0, 300, 9000, 1) +
+      line(80, 'sshd-session', 1, 900, 5000 + this.probePid * 30, 50) +
+      line(40, 'node', 80, this.serviceJiffies, 0, 60) +
+      line(this.probePid + 1000, 'sh', 80, this.checkJiffies, 0, this.probePid) +
+      line(this.probePid, 'sh', 80, 2, 0, this.probePid)
+    );
+  }
   readonly provider = {
     // Docker's and QEMU's way; LXD's proxy connects from the workspace's loopback (set per test).
     publishedPortsArrive: 'address',
@@ -41,10 +61,13 @@ class Box {
         stderr: '',
         stdout:
           `${LISTEN_SSH}\n${this.session ? SSH_SESSION : ''}\n@@cpu\nusage_usec ${this.cpuUsec}\n` +
-          `@@sched ${++this.probePid} ${(this.clock() / 1000).toFixed(2)}\n1 1 (sshd) S 0 1 1 0 -1 0 @@ 1000 20 3\n` +
-          `40 40 (sh) R 1 40 40 0 -1 0 @@ ${this.runnableNs} 0 9\n` +
-          // The probe's own shell waited long for a CPU; it is not the workspace's work.
-          `${this.probePid} ${this.probePid} (sh) R 0 ${this.probePid} 0 -1 0 @@ 1000000 990000000 2\n`,
+          `@@sched ${++this.probePid} ${(this.clock() / 1000).toFixed(2)}\n` +
+          (this.vm
+            ? this.vmLines()
+            : `1 1 (sshd) S 0 1 1 0 -1 0 @@ 1000 20 3\n` +
+              `40 40 (sh) R 1 40 40 0 -1 0 @@ ${this.runnableNs} 0 9\n` +
+              // The probe's own shell waited long for a CPU; it is not the workspace's work.
+              `${this.probePid} ${this.probePid} (sh) R 0 ${this.probePid} 0 -1 0 @@ 1000000 990000000 2\n`),
       };
     },
   } as unknown as WorkspaceProvider;
@@ -131,6 +154,20 @@ describe('the idle watch stops a workspace nobody uses, decided on the node', ()
     // A 50 ms poller on a very loaded node: 2 % used, runnable 85 % (it waits at each wake-up), yet it sleeps.
     await run(2 * TIMEOUT, () => ((box.cpuUsec += 20_000), (box.runnableNs += 0.85e9)));
     assert.deepEqual(stopped, ['ws']);
+  });
+
+  it("in a VM (probed over SSH), the agent's own checks do not keep it running; its processes' CPU does", async () => {
+    box.vm = true;
+    // The guest's whole CPU counter climbs by 90 % of a CPU (health checks under TCG on a loaded
+    // node), each look finds a check that has used 3 s; the service sleeps.
+    await run(TIMEOUT + 20_000, () => ((box.cpuUsec += 900_000), (box.checkJiffies = 300)));
+    assert.deepEqual(stopped, ['ws']);
+    box.state = 'running';
+    box.startedAt = new Date(now).toISOString();
+    stopped = [];
+    // The service uses 30 % of a CPU between looks: busy.
+    await run(3 * TIMEOUT, () => (box.serviceJiffies += 30));
+    assert.deepEqual(stopped, []);
   });
 
   it('a probe that fails is not idleness: the count starts again when it works', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -471,29 +471,43 @@ describe('agent services: the wrapper and the sweep under a real /bin/sh', () =>
     assert.equal(second, `me=${pid} arg=a b; $(rm -rf /)`);
   });
 
-  it('signals every process carrying the run marker, children included, and nothing else', async () => {
-    const id = newRunId();
-    const other = newRunId();
-    const mine = spawn('/bin/sh', ['-c', 'sleep 30 & sleep 30 & wait'], {
-      env: { ...process.env, VENDETTA_SERVICE_RUN: id },
-      stdio: 'ignore',
+  /** A PATH holding only `cat`: the sweep of a workspace without grep (its fallback, a cat per process). */
+  function pathWithoutGrep(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'vendetta-nogrep-'));
+    symlinkSync(execFileSync('sh', ['-c', 'command -v cat'], { encoding: 'utf8' }).trim(), join(dir, 'cat'));
+    return dir;
+  }
+
+  for (const how of ['with grep', 'without grep'] as const)
+    it(`signals every process carrying the run marker, children included, and nothing else (${how})`, async () => {
+      const id = newRunId();
+      const other = newRunId();
+      const mine = spawn('/bin/sh', ['-c', 'sleep 30 & sleep 30 & wait'], {
+        env: { ...process.env, VENDETTA_SERVICE_RUN: id },
+        stdio: 'ignore',
+      });
+      const bystander = spawn('sleep', ['30'], {
+        env: { ...process.env, VENDETTA_SERVICE_RUN: other },
+        stdio: 'ignore',
+      });
+      const bin = how === 'without grep' ? pathWithoutGrep() : undefined;
+      try {
+        await new Promise((r) => setTimeout(r, 200));
+        const argv = sweepArgv('TERM', id);
+        const env = bin ? { ...process.env, PATH: bin } : process.env;
+        const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env });
+        assert.equal(r.stdout.trim(), '3', `the shell and its two sleeps: ${r.stderr}`);
+        await new Promise<void>((res) =>
+          mine.exitCode !== null || mine.signalCode !== null ? res() : mine.on('exit', () => res()),
+        );
+        assert.equal(bystander.exitCode, null);
+        assert.equal(bystander.signalCode, null);
+      } finally {
+        mine.kill('SIGKILL');
+        bystander.kill('SIGKILL');
+        if (bin) rmSync(bin, { recursive: true, force: true });
+      }
     });
-    const bystander = spawn('sleep', ['30'], { env: { ...process.env, VENDETTA_SERVICE_RUN: other }, stdio: 'ignore' });
-    try {
-      await new Promise((r) => setTimeout(r, 200));
-      const argv = sweepArgv('TERM', id);
-      const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-      assert.equal(r.stdout.trim(), '3', 'the shell and its two sleeps');
-      await new Promise<void>((res) =>
-        mine.exitCode !== null || mine.signalCode !== null ? res() : mine.on('exit', () => res()),
-      );
-      assert.equal(bystander.exitCode, null);
-      assert.equal(bystander.signalCode, null);
-    } finally {
-      mine.kill('SIGKILL');
-      bystander.kill('SIGKILL');
-    }
-  });
 });
 
 describe('agent services: remembered state', () => {
