@@ -95,22 +95,30 @@ export class ServicesSupervisor {
 
   private async entry(name: string): Promise<Entry> {
     const target = await this.opts.targets.target(name);
-    const key = JSON.stringify([
-      target.spec.services ?? [],
-      hooksOf(target),
-      target.spec.env,
-      target.spec.remoteEnv ?? {},
-      target.spec.user,
-      target.ports,
-      target.providerId,
-    ]);
+    const parts = {
+      services: target.spec.services ?? [],
+      hooks: hooksOf(target),
+      env: target.spec.env,
+      remoteEnv: target.spec.remoteEnv ?? {},
+      user: target.spec.user,
+      ports: target.ports,
+      providerId: target.providerId,
+    };
+    const key = JSON.stringify(Object.values(parts));
     const old = this.entries.get(name);
     if (old && old.key === key) {
       old.target = target;
       return old;
     }
     // The workspace was made again (new container or config): the old runs go first.
-    if (old) await old.orch.stop();
+    if (old) {
+      const was = JSON.parse(old.key) as unknown[];
+      const changed = Object.keys(parts).filter(
+        (k, i) => JSON.stringify(was[i]) !== JSON.stringify(Object.values(parts)[i]),
+      );
+      this.opts.logger.info('the services of a workspace start over: it changed', { workspace: name, changed });
+      await old.orch.stop();
+    }
     const fresh: Entry = { key, target, orch: this.orchestrator(name, target) };
     this.entries.set(name, fresh);
     return fresh;
