@@ -20,6 +20,7 @@ describe('resolved workspace config', () => {
       memoryBytes: 2 * 1024 ** 3,
       diskBytes: 20 * 1024 ** 3,
       accel: 'auto',
+      projectShare: 'auto',
     });
     assert.equal(c.workspaceFolder, '/workspaces/tiny');
     assert.deepEqual(c.services, []);
