@@ -1,6 +1,5 @@
 /** Small checks every part of a workspace spec uses at the agent's boundary. */
-export type Obj = Record<string, unknown>;
-export const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+export { isObj, type JsonObject as Obj } from '../../common/json/shape';
 // eslint-disable-next-line no-control-regex
 export const CONTROL = /[\u0000-\u001f\u007f]/;
 

@@ -2,6 +2,7 @@
  * The agent's services replies, validated at the boundary: a foreign or broken agent gets a clear
  * AGENT_ERROR here, not a crash in a table later.
  */
+import { isObj } from '../../common/json/shape';
 import { isIP } from 'node:net';
 import {
   NAME_PATTERN,
@@ -31,7 +32,6 @@ function bad(what: string, node: string): never {
   });
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPort = (v: unknown) => v === undefined || (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535);
 
 export function checkServicesStatus(raw: unknown, node: string): WorkspaceServicesStatus {

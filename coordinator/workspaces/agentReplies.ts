@@ -2,6 +2,7 @@
  * The agent's workspace replies, validated at the boundary (a foreign or broken agent gets a clear
  * AGENT_ERROR, not a crash later), and the agent's error names dug out of a VendettaError.
  */
+import { isObj } from '../../common/json/shape';
 import { ResponseError } from 'vscode-jsonrpc';
 import { EXTENSION_ID, HOOK_NAMES, type WorkspaceInfo } from '../../agent/protocol';
 import { VendettaError } from '../errors';
@@ -65,17 +66,15 @@ export function checkWorkspaceInfo(raw: unknown, node: string): WorkspaceInfo {
   return raw as WorkspaceInfo;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** What the features add: hook names, and customizations whose extension ids VS Code may be asked to install. */
 function featuresAdded(v: unknown): boolean {
-  if (!isObject(v) || !Array.isArray(v.hooks) || !Array.isArray(v.vscode)) return false;
+  if (!isObj(v) || !Array.isArray(v.hooks) || !Array.isArray(v.vscode)) return false;
   return (
     v.hooks.every((h) => (HOOK_NAMES as readonly unknown[]).includes(h)) &&
     v.vscode.every(
       (c) =>
-        isObject(c) &&
-        isObject(c.settings) &&
+        isObj(c) &&
+        isObj(c.settings) &&
         Array.isArray(c.extensions) &&
         c.extensions.every((e) => typeof e === 'string' && EXTENSION_ID.test(e)),
     )
@@ -88,7 +87,7 @@ function createWarnings(v: unknown): boolean {
     Array.isArray(v) &&
     v.every(
       (w) =>
-        isObject(w) &&
+        isObj(w) &&
         typeof w.code === 'string' &&
         /^[A-Z_]{1,64}$/.test(w.code) &&
         typeof w.message === 'string' &&

@@ -3,6 +3,7 @@
  * from a real engine (test/fixtures/agent/docker-*.json). Replies are untrusted input: every
  * field is checked, and a reply that is not what it should be is an error, never a crash.
  */
+import { isObj, str, stringFields, type JsonObject } from '../../../common/json/shape';
 import { WORKSPACE_LABEL } from '../../protocol';
 import type { ProviderWorkspace } from '../contract';
 import { SSH_PORT, SSH_SERVER_LABEL } from './api';
@@ -14,15 +15,7 @@ export class UnexpectedReply extends Error {
   }
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-function labelsOf(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (isObj(v)) for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
-  return out;
-}
+type Obj = JsonObject;
 
 /** The node's loopback port in one `NetworkSettings.Ports` entry's bindings, if there is one. */
 function loopbackBinding(bindings: unknown): number | undefined {
@@ -98,7 +91,7 @@ export function parseContainerInspect(value: unknown): ProviderWorkspace {
   const config = isObj(value.Config) ? value.Config : {};
   const state = isObj(value.State) ? value.State : undefined;
   if (!id || !state) throw new UnexpectedReply('a container inspect without Id or State');
-  const labels = labelsOf(config.Labels);
+  const labels = stringFields(config.Labels);
   const network = isObj(value.NetworkSettings) ? value.NetworkSettings : {};
   const running = state.Running === true && state.Restarting !== true;
   const mounts = Array.isArray(value.Mounts) ? value.Mounts.filter(isObj) : [];
@@ -145,7 +138,7 @@ export function parseContainerList(value: unknown): ProviderWorkspace[] {
   return value.filter(isObj).map((c) => {
     const id = str(c.Id);
     if (!id) throw new UnexpectedReply('a container list entry without Id');
-    const labels = labelsOf(c.Labels);
+    const labels = stringFields(c.Labels);
     const status = str(c.State);
     const out: ProviderWorkspace = {
       name: labels[WORKSPACE_LABEL] ?? '',

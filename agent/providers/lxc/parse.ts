@@ -3,6 +3,7 @@
  * real LXD 5.0 (test/fixtures/agent/lxd-*.json). Replies are untrusted input: every field is
  * checked, and a reply that is not what it should be is an error, never a crash.
  */
+import { isObj, str, stringFields, type JsonObject } from '../../../common/json/shape';
 import { WORKSPACE_LABEL } from '../../protocol';
 import type { ProviderWorkspace } from '../contract';
 import {
@@ -23,15 +24,7 @@ export class UnexpectedLxdReply extends Error {
   }
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-function strings(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (isObj(v)) for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
-  return out;
-}
+type Obj = JsonObject;
 
 /** A synchronous reply's `metadata` (`{type: "sync", status_code: 200, metadata: …}`). */
 export function syncMetadata(reply: unknown, what: string): unknown {
@@ -74,7 +67,7 @@ export function parseExecFds(metadata: Obj): { stdin: string; stdout: string; st
       : isObj(metadata.fds)
         ? metadata.fds
         : undefined;
-  const s = strings(fds);
+  const s = stringFields(fds);
   if (!s['0'] || !s['1'] || !s['2'] || !s.control) throw new UnexpectedLxdReply('an exec without its four websockets');
   return { stdin: s['0'], stdout: s['1'], stderr: s['2'], control: s.control };
 }
@@ -150,7 +143,7 @@ export type LxdInstance = ProviderWorkspace & {
 /** An instance (`GET /1.0/instances/<name>` metadata, or one entry of a recursion=1 list) as a workspace. */
 export function parseInstance(v: unknown): LxdInstance {
   if (!isObj(v) || typeof v.name !== 'string') throw new UnexpectedLxdReply('an instance without a name');
-  const config = strings(v.config);
+  const config = stringFields(v.config);
   const devices = isObj(v.devices) ? v.devices : {};
   const labels: Record<string, string> = {};
   for (const [k, val] of Object.entries(config)) {
@@ -251,7 +244,7 @@ export function parseServerFacts(reply: unknown): LxdServerFacts {
   const env = isObj(m) && isObj(m.environment) ? m.environment : undefined;
   if (!env || typeof env.server_version !== 'string')
     throw new UnexpectedLxdReply('a server description without a version');
-  const features = strings(env.kernel_features);
+  const features = stringFields(env.kernel_features);
   const facts: LxdServerFacts = {
     version: env.server_version,
     clustered: env.server_clustered === true,

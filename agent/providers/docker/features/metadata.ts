@@ -4,6 +4,7 @@
  * `install.sh` runs with (containers.dev/implementors/features: option ids become upper-case
  * variable names; a value not given takes the option's default). Pure.
  */
+import { isObj } from '../../../../common/json/shape';
 import { AgentError } from '../../../errors';
 import { EXTENSION_ID, type HookCommand, type HookName, type VscodeAdditions } from '../../../protocol';
 
@@ -57,8 +58,6 @@ const HOOK_FIELDS: ReadonlyArray<[string, HookName]> = [
 ];
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function invalid(where: string, what: string): AgentError {
   return new AgentError('FEATURE_INVALID', `The feature ${where} has an invalid devcontainer-feature.json: ${what}`, {
