@@ -10,16 +10,14 @@ import type { Duplex } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import type { InitializeResult } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
-import { agentBundlePath, type HomePaths } from '../home';
-import type { Logger } from '../log';
+import { agentBundlePath } from '../home';
 import { nudgeAcksWhilePending } from '../ssh/ackNudge';
 import { openStreamLocal } from '../ssh/agentDirect';
-import { RetrySchedule, type BackoffOptions } from '../ssh/backoff';
+import { RetrySchedule } from '../ssh/backoff';
 import { exitStatus, openExec } from '../ssh/exec';
 import { readLocalBundle } from '../ssh/localBundle';
-import type { ProvidedRuntime, RuntimeChoice } from '../ssh/provideRuntime';
+import type { ProvidedRuntime } from '../ssh/provideRuntime';
 import { shellCommand } from '../ssh/shellQuote';
-import type { PinnedKey } from '../ssh/knownHosts';
 import type { SshNodeTarget } from '../ssh/target';
 import {
   agentRequest,
@@ -34,67 +32,13 @@ import { AgentEndpoints, endpointKey, endpointsFile } from './agentEndpoints';
 import { openNodeLink, type NodeLink } from './nodeLink';
 import { NotificationFanout } from './notificationFanout';
 import { openAgentSession, type OpenedSession } from './openAgentSession';
+import { PERMANENT, SLOW, type SshAgentClientOptions, type SshAgentClientStats } from './sshAgentClientOptions';
 import type { NotificationType } from 'vscode-jsonrpc';
-
-export interface SshAgentClientOptions {
-  paths: HomePaths;
-  log: Logger;
-  /** Default: agentBundlePath(). */
-  agentBundle?: string;
-  /** SSH keep-alive interval (default 5 s); the link is dead after `keepaliveCountMax` (2) more unanswered. */
-  keepaliveIntervalMs?: number;
-  keepaliveCountMax?: number;
-  /** false: never upload the agent (a node registered with --no-install). Default true. */
-  install?: boolean;
-  /** What to do when the node has no usable Node.js (the user's choice); absent: fail with the offers. */
-  runtime?: RuntimeChoice;
-  /** Progress lines of a runtime install (`node add` prints them). */
-  onStatus?: (message: string) => void;
-  /**
-   * Decides on the host key of the first connection instead of the pin (`node add`, which pins
-   * what it accepts); every later connection checks the pin as usual. Throws to refuse.
-   */
-  checkHostKey?: (offered: PinnedKey) => Promise<void>;
-  /** TCP + SSH handshake + auth (default 15 s). */
-  connectTimeoutMs?: number;
-  backoff?: BackoffOptions;
-  /** false: always attach, never a streamlocal channel to the daemon's socket. Default true. */
-  directToSocket?: boolean;
-}
-
-/** Counters a test or benchmark can read; not part of the AgentClient contract. */
-export interface SshAgentClientStats {
-  sshConnects: number;
-  /** Agent sessions opened, either way. */
-  attaches: number;
-  /** Of those, the ones on a streamlocal channel straight to the daemon's socket (the rest ran attach). */
-  directs: number;
-  /** Sessions for which an `attach` process ran on the node (a daemon just started is reached without one). */
-  attachProcesses: number;
-  installs: number;
-  upgrades: number;
-  /** Wall time of the last successful connect (SSH when needed + attach + initialize). */
-  lastConnectMs: number;
-  /** The Node.js the last connect brought the node, if it brought one. */
-  runtimeProvided?: ProvidedRuntime;
-}
 
 interface Session {
   attached: OpenedSession;
   lost?: VendettaError;
 }
-
-/** Failures a retry cannot fix without someone changing the node's entry. */
-const PERMANENT = new Set(['INVALID_HOST', 'INVALID_NAME', 'INVALID_PARAMS', 'IDENTITY_INVALID']);
-/** Failures a person must fix on the node (keys, runtime): retry, but slowly. */
-const SLOW = new Set([
-  'AUTH_FAILED',
-  'HOST_KEY_MISMATCH',
-  'HOST_KEY_UNCONFIRMED',
-  'NODE_RUNTIME_MISSING',
-  'PROTOCOL_MISMATCH',
-  'AGENT_INSTALL_FAILED',
-]);
 
 export class SshAgentClient implements AgentClient {
   readonly nodeName: string;

@@ -5,12 +5,8 @@ export { KnownHosts, knownHostsPattern, type PinnedKey } from './knownHosts';
 export { fingerprintOf, keyTypeOf, normalizeFingerprint } from './fingerprint';
 export { probeHostKey } from './connect';
 export { ensureIdentity, generatedKeyPath, type IdentityInfo } from './identity';
-export {
-  createSshAgentClient,
-  SshAgentClient,
-  type SshAgentClientOptions,
-  type SshAgentClientStats,
-} from '../nodes/sshAgentClient';
+export { createSshAgentClient, SshAgentClient } from '../nodes/sshAgentClient';
+export type { SshAgentClientOptions, SshAgentClientStats } from '../nodes/sshAgentClientOptions';
 export { diagnoseNode } from './diagnose';
 export { purgeAgent } from './purge';
 export { shellQuote, shellCommand } from './shellQuote';
