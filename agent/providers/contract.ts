@@ -115,6 +115,9 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** The signal of `opts` as the option an HTTP call takes (none when there is none). */
+export const signalOf = (opts: CallOptions): { signal?: AbortSignal } => (opts.signal ? { signal: opts.signal } : {});
+
 export interface StartOptions extends CallOptions {
   /** Hears what a slow start is doing (a VM's boot console). */
   progress?(message: string): void;

@@ -5,12 +5,10 @@
  * makes its workspaces an error that names the member and LXD's reason.
  */
 import { AgentError } from '../../errors';
-import type { CallOptions } from '../contract';
+import { signalOf, type CallOptions } from '../contract';
 import { lxdCalls, proxyDevices } from './api';
 import type { LxdClient } from './client';
 import { parseClusterMembers, parseInstance, syncMetadata, type LxdInstance, type LxdMember } from './parse';
-
-const signalOf = (opts: CallOptions): { signal?: AbortSignal } => (opts.signal ? { signal: opts.signal } : {});
 
 export async function clusterMembers(client: LxdClient, opts: CallOptions = {}): Promise<LxdMember[]> {
   return parseClusterMembers(

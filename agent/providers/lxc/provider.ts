@@ -3,6 +3,7 @@ import { AgentError } from '../../errors';
 import { WORKSPACE_LABEL } from '../../protocol';
 import {
   NodePortTakenError,
+  signalOf,
   type CallOptions,
   type ExecOptions,
   type ExecResult,
@@ -11,7 +12,7 @@ import {
   type WorkspaceFile,
   type WorkspaceProvider,
 } from '../contract';
-import { fileHeaders, instanceCreateBody, instanceName, lxdCalls, type FolderMapping } from './api';
+import { instanceCreateBody, instanceName, lxdCalls, type FolderMapping } from './api';
 import { isLxdFailure, LxdClient, LxdHttpError } from './client';
 import { inspectOnCluster, wirePlacement } from './cluster';
 import { envFilePath, splitEnv, withEnvFile } from './execEnv';
@@ -21,7 +22,8 @@ import { progressText, resolveImage } from './image';
 import { parseInstance, parseInstanceList, parseServerFacts, type LxdInstance, type LxdServerFacts } from './parse';
 import { MemberRelays } from './relay';
 import { conflict, lxcPart, lxcSpec, missing, takenNodePort } from './refusals';
-import { journalArgv, pushWaves, sshdUnitFiles, type InstanceFile } from './systemd';
+import { journalArgv, sshdUnitFiles } from './systemd';
+import { lackingSshd, pushFile, pushFiles } from './instanceFiles';
 
 /** Seconds the instance's init gets to shut down before it is forced, unless its config says (STOP_GRACE_KEY). */
 const STOP_GRACE_S = 10;
@@ -98,8 +100,8 @@ export class LxcProvider implements WorkspaceProvider {
       // The image's check and the pushes are separate LXD calls, made at once; a failed check wins
       // (the instance is removed once the pushes have ended, whatever they did).
       const [lacking, pushed] = await Promise.all([
-        this.lackingSshd(id, req),
-        this.putAll(id, [...req.seedFiles, ...sshdUnitFiles(req.ssh)], req).then(
+        lackingSshd(this.client, id, req),
+        pushFiles(this.client, id, [...req.seedFiles, ...sshdUnitFiles(req.ssh)], req).then(
           () => undefined,
           (err: unknown) => ({ err }),
         ),
@@ -159,37 +161,6 @@ export class LxcProvider implements WorkspaceProvider {
     req.progress(`Replacing the instance ${ref} left by an earlier create (it does not match the config)`);
     await this.remove(found.providerId);
     return undefined;
-  }
-
-  /** The image must have the OpenSSH server (and systemd, which runs it): what it lacks, as SSHD_MISSING. */
-  private async lackingSshd(id: string, req: ProviderCreateRequest): Promise<AgentError | undefined> {
-    const needed = [
-      [req.ssh.binary, 'no OpenSSH server'],
-      ['/lib/systemd/systemd', 'no systemd (the workspace SSH server runs as a systemd unit)'],
-    ] as const;
-    // Both looked up at once; the first one missing is said.
-    const found = await Promise.all(
-      needed.map(async ([path]) => {
-        const r = await this.client.send(
-          {
-            method: 'GET',
-            path: `/1.0/instances/${encodeURIComponent(id)}/files`,
-            query: { path },
-            accept: [200, 404],
-            what: `look for ${path} in the instance ${id}`,
-          },
-          { timeoutMs: 30_000, maxBody: 64 * 1024 * 1024 },
-        );
-        return r.status === 200 && r.headers['x-lxd-type'] !== 'directory';
-      }),
-    );
-    const lacking = needed.find((_, i) => !found[i]);
-    if (!lacking) return undefined;
-    const [path, what] = lacking;
-    return new AgentError('SSHD_MISSING', `The image ${lxcSpec(req.spec).lxc.image} has ${what} (${path} is missing)`, {
-      provider: 'lxc',
-      hint: 'Use a Debian/Ubuntu image with openssh-server and systemd-sysv (e.g. images:debian/12 on a node with the images remote), or add them to your image.',
-    });
   }
 
   async start(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace> {
@@ -292,33 +263,7 @@ export class LxcProvider implements WorkspaceProvider {
   }
 
   async putFiles(id: string, files: WorkspaceFile[], opts: CallOptions = {}): Promise<void> {
-    return this.guard(() => this.putAll(id, files, opts));
-  }
-
-  /** One push per file, a wave of them at once (a folder before what goes in it). */
-  private async putAll(id: string, files: InstanceFile[], opts: CallOptions = {}): Promise<void> {
-    for (const wave of pushWaves(files)) await Promise.all(wave.map((f) => this.putOne(id, f, opts)));
-  }
-
-  private async putOne(id: string, f: InstanceFile, opts: CallOptions): Promise<void> {
-    const body =
-      f.type === 'symlink' ? Buffer.from(f.target) : f.type === 'file' ? Buffer.from(f.content ?? '') : Buffer.alloc(0);
-    const headers = fileHeaders(
-      f.type === 'symlink'
-        ? { type: 'symlink', mode: 0o777 }
-        : {
-            type: f.type,
-            mode: f.mode,
-            ...(f.uid !== undefined ? { uid: f.uid } : {}),
-            ...(f.gid !== undefined ? { gid: f.gid } : {}),
-          },
-    );
-    // Without this content type LXD writes an empty file and says nothing.
-    const r = await this.client.send(
-      { ...lxdCalls.filePut(id, f.path), headers },
-      { body, contentType: 'application/octet-stream', timeoutMs: 60_000, ...signalOf(opts) },
-    );
-    if (r.status === 404) missing(id);
+    return this.guard(() => pushFiles(this.client, id, files, opts));
   }
 
   async exec(id: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
@@ -328,7 +273,12 @@ export class LxcProvider implements WorkspaceProvider {
       const { plain, file } = splitEnv(opts.env ?? {});
       if (file === undefined) return lxdExec(this.client, id, argv, who, opts);
       const path = envFilePath();
-      await this.putOne(id, { path, type: 'file', mode: 0o600, uid: who.uid, gid: who.gid, content: file }, opts);
+      await pushFile(
+        this.client,
+        id,
+        { path, type: 'file', mode: 0o600, uid: who.uid, gid: who.gid, content: file },
+        opts,
+      );
       try {
         return await lxdExec(this.client, id, withEnvFile(path, argv), who, { ...opts, env: plain });
       } finally {
@@ -414,5 +364,3 @@ export class LxcProvider implements WorkspaceProvider {
     }
   }
 }
-
-const signalOf = (opts: CallOptions): { signal?: AbortSignal } => (opts.signal ? { signal: opts.signal } : {});
