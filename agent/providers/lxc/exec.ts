@@ -7,7 +7,7 @@
  */
 import WebSocket from 'ws';
 import { AgentError } from '../../errors';
-import type { ExecOptions, ExecResult } from '../contract';
+import { signalOf, type ExecOptions, type ExecResult } from '../contract';
 import { execBody, execWebsocketPath, lxdCalls } from './api';
 import type { LxdClient } from './client';
 import { TailBuffer } from '../tailBuffer';
@@ -57,7 +57,7 @@ export async function lxdExec(
         ...(opts.tty ? { tty: true } : {}),
       }),
     ),
-    { timeoutMs: 30_000 },
+    { timeoutMs: 30_000, ...signalOf(opts) },
   );
   if (!op) throw new AgentError('WORKSPACE_MISSING', `The instance ${instance} no longer exists`, { provider: 'lxc' });
   const fds = parseExecFds(op.metadata);

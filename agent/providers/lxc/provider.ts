@@ -310,10 +310,14 @@ export class LxcProvider implements WorkspaceProvider {
   }
 
   /** Inside ids as the node sees them: the same with shift=true, else through the instance's idmap. */
-  async nodeIds(id: string, inside: { uid: number; gid: number }): Promise<{ uid: number; gid: number }> {
+  async nodeIds(
+    id: string,
+    inside: { uid: number; gid: number },
+    opts: CallOptions = {},
+  ): Promise<{ uid: number; gid: number }> {
     return this.guard(async () => {
       if ((await this.folderMapping()).kind === 'shift') return inside;
-      const r = await this.client.json(lxdCalls.instance(id), { timeoutMs: 15_000 });
+      const r = await this.client.json(lxdCalls.instance(id), { timeoutMs: 15_000, ...signalOf(opts) });
       if (r.status === 404) missing(id);
       const config = ((r.value as { metadata?: { config?: Record<string, string> } } | undefined)?.metadata?.config ??
         {}) as Record<string, string>;
@@ -330,11 +334,11 @@ export class LxcProvider implements WorkspaceProvider {
     });
   }
 
-  async logs(id: string, lines: number): Promise<string> {
+  async logs(id: string, lines: number, opts: CallOptions = {}): Promise<string> {
     return this.guard(async () => {
-      const ws = await this.inspect(id);
+      const ws = await this.inspect(id, opts);
       if (ws?.state !== 'running') return '';
-      const r = await lxdExec(this.client, id, journalArgv(lines), ROOT, { timeoutMs: 15_000 });
+      const r = await lxdExec(this.client, id, journalArgv(lines), ROOT, { timeoutMs: 15_000, ...signalOf(opts) });
       return (r.stdout + r.stderr).trim();
     });
   }

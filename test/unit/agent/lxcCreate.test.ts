@@ -53,6 +53,9 @@ class ScriptedLxd extends LxdClient {
 
   override async json(call: HttpCall, opts: SendOptions = {}): Promise<{ status: number; value: unknown }> {
     this.log.push(`${call.method} ${call.path}`);
+    // As the real client: a call made with an aborted signal is cancelled, not sent.
+    if (opts.signal?.aborted)
+      throw new AgentError('PROVIDER_ERROR', `LXD was asked to ${call.what}, and that was cancelled`);
     if (call.path === '/1.0') return { status: 200, value: fixture('lxd-1.0-5.0.2.json') };
     if (call.path.startsWith('/1.0/images/aliases/')) return { status: 200, value: fixture('lxd-alias.json') };
     if (call.path === '/1.0/instances/vendetta-rec')
@@ -128,5 +131,26 @@ describe("an LXD workspace's create", () => {
     const removedAt = lxd.log.indexOf('DELETE /1.0/instances/vendetta-rec');
     const lastPush = lxd.log.map((l, i) => (l.startsWith('POST files') ? i : -1)).reduce((a, b) => Math.max(a, b));
     assert.ok(removedAt > lastPush, lxd.log.join('\n'));
+  });
+});
+
+describe('LXD workspace calls honour their abort signal', () => {
+  const aborted = (): { signal: AbortSignal } => {
+    const c = new AbortController();
+    c.abort();
+    return { signal: c.signal };
+  };
+  const cancelled = (err: unknown): boolean => err instanceof AgentError && /cancelled/.test(err.message);
+
+  it('nodeIds asks LXD for the idmap with the signal, so an aborted call stops', async () => {
+    const lxd = new ScriptedLxd(new Set(), Promise.resolve());
+    const provider = new LxcProvider(lxd, { uid: 1000, gid: 1000 }); // raw.idmap: the idmap is read
+    await assert.rejects(provider.nodeIds('vendetta-rec', { uid: 1000, gid: 1000 }, aborted()), cancelled);
+  });
+
+  it('logs looks the instance up with the signal, so an aborted call stops before any exec', async () => {
+    const lxd = new ScriptedLxd(new Set(), Promise.resolve());
+    await assert.rejects(new LxcProvider(lxd, { uid: 0, gid: 0 }).logs('vendetta-rec', 50, aborted()), cancelled);
+    assert.ok(!lxd.log.some((l) => l.includes('/exec')), lxd.log.join('\n'));
   });
 });
