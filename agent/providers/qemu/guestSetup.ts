@@ -12,6 +12,7 @@ import { SSHD_UNIT, sshdUnitText } from '../sshdUnit';
 import { PROJECT_TAG } from './argv';
 import { putFileCommand, shellQuote } from './guestCommand';
 import type { GuestConnection } from './guestSsh';
+import { stopIfCancelled } from './refusals';
 
 export function sshdUnit(ssh: { binary: string; configPath: string }): string {
   return sshdUnitText(ssh, ['ExecStartPre=/bin/mkdir -p /run/sshd', 'ExecReload=/bin/kill -HUP $MAINPID']);
@@ -34,8 +35,13 @@ if cmp -s "$u.new" "$u"; then rm -f "$u.new"; else mv -f "$u.new" "$u"; systemct
 systemctl enable -q ${SSHD_UNIT}
 if [ "$1" = 1 ]; then systemctl restart ${SSHD_UNIT}; else systemctl start ${SSHD_UNIT}; fi`;
 
-export async function putGuestFiles(conn: GuestConnection, files: WorkspaceFile[]): Promise<void> {
+export async function putGuestFiles(
+  conn: GuestConnection,
+  files: WorkspaceFile[],
+  signal?: AbortSignal,
+): Promise<void> {
   for (const f of files) {
+    stopIfCancelled(signal, `Writing ${f.path} in the VM`);
     const content =
       f.content === undefined
         ? Buffer.alloc(0)

@@ -7,6 +7,7 @@
 import { AgentError } from '../../errors';
 import { nodePortProbe, type PortProbe } from '../../services/ports';
 import { qmpOnce, type QmpCall } from './qmp';
+import { stopIfCancelled } from './refusals';
 
 const hmp = (commandLine: string): QmpCall => ({
   execute: 'human-monitor-command',
@@ -36,13 +37,16 @@ export async function publishGuestPort(
   qmpSocket: string,
   guestPort: number,
   probe: PortProbe = nodePortProbe,
+  signal?: AbortSignal,
 ): Promise<number> {
+  stopIfCancelled(signal, `Publishing port ${guestPort} of the VM`);
   const existing = parseHostForwards(String(await qmpOnce(qmpSocket, hostForwardCalls.list())));
   const had = existing.get(guestPort);
   if (had !== undefined) return had;
   let said = '';
   // A free port can be taken between the probe and QEMU's bind: try another, a few times.
   for (let attempt = 0; attempt < 3; attempt++) {
+    stopIfCancelled(signal, `Publishing port ${guestPort} of the VM`);
     const nodePort = await probe.anyFree();
     said = String(await qmpOnce(qmpSocket, hostForwardCalls.add(nodePort, guestPort))).trim();
     if (said === '') return nodePort;

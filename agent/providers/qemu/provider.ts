@@ -25,6 +25,7 @@ import { nodePortProbe } from '../../services/ports';
 import { generateHostKey } from '../../workspaces/hostKey';
 import {
   NodePortTakenError,
+  type CallOptions,
   type ExecOptions,
   type StartOptions,
   type ExecResult,
@@ -45,7 +46,7 @@ import { hostKeyOf, readPending, writePending } from './pendingFiles';
 import { createOverlay } from './qemuImg';
 import { CONTROL_GUEST_PORT, seedImage } from './seed';
 import { publishGuestPort } from './hostForward';
-import { bootFailed, missing, requireFile } from './refusals';
+import { bootFailed, cancelled, missing, requireFile, stopIfCancelled } from './refusals';
 import { endVm, launch, livePid } from './vmProcess';
 import { inspectVm } from './vmInspect';
 import { VmStore, type VmRecord } from './vmStore';
@@ -259,9 +260,7 @@ export class QemuProvider implements WorkspaceProvider {
         // A cancelled up leaves no half-booted VM running.
         await endVm(files.pid, files.qmp, 0);
         this.store.update(rec.id, { wanted: 'stopped' });
-        throw new AgentError('PROVIDER_ERROR', `The start of the VM of workspace ${rec.name} was cancelled`, {
-          provider: 'qemu',
-        });
+        throw cancelled(`The start of the VM of workspace ${rec.name}`);
       }
       if (Date.now() >= until) {
         const tail = consoleTail(files.console, 20);
@@ -292,17 +291,19 @@ export class QemuProvider implements WorkspaceProvider {
     this.connections.delete(id);
   }
 
-  async stop(id: string): Promise<void> {
+  async stop(id: string, opts: CallOptions = {}): Promise<void> {
     return this.lock.run(id, async () => {
+      stopIfCancelled(opts.signal, `The stop of the VM ${id}`);
       if (!this.store.update(id, { wanted: 'stopped' })) missing(id);
       const files = this.store.files(id);
       this.drop(id);
-      await endVm(files.pid, files.qmp, STOP_GRACE_MS);
+      await endVm(files.pid, files.qmp, STOP_GRACE_MS, opts.signal);
     });
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(id: string, opts: CallOptions = {}): Promise<void> {
     return this.lock.run(id, async () => {
+      stopIfCancelled(opts.signal, `The removal of the VM ${id}`);
       const files = this.store.files(id);
       this.drop(id);
       if (existsSync(this.store.dir(id))) await endVm(files.pid, files.qmp, 0);
@@ -310,23 +311,23 @@ export class QemuProvider implements WorkspaceProvider {
     });
   }
 
-  inspect(id: string): Promise<ProviderWorkspace | undefined> {
-    return inspectVm(this.store, id);
+  inspect(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace | undefined> {
+    return inspectVm(this.store, id, opts.signal);
   }
 
-  async list(): Promise<ProviderWorkspace[]> {
+  async list(opts: CallOptions = {}): Promise<ProviderWorkspace[]> {
     const out: ProviderWorkspace[] = [];
     for (const id of this.store.ids()) {
-      const ws = await this.inspect(id);
+      const ws = await this.inspect(id, opts);
       if (ws) out.push(ws);
     }
     return out;
   }
 
-  async putFiles(id: string, files: WorkspaceFile[]): Promise<void> {
+  async putFiles(id: string, files: WorkspaceFile[], opts: CallOptions = {}): Promise<void> {
     const rec = this.store.read(id) ?? missing(id);
-    const ws = await this.inspect(id);
-    if (ws?.state === 'running') return putGuestFiles(this.connection(rec), files);
+    const ws = await this.inspect(id, opts);
+    if (ws?.state === 'running') return putGuestFiles(this.connection(rec), files, opts.signal);
     // Off: queued, and put in by the next boot before the SSH server starts.
     const f = this.store.files(id);
     writePending(f.pending, [...readPending(f.pending), ...files]);
@@ -349,9 +350,9 @@ export class QemuProvider implements WorkspaceProvider {
     return this.connection(this.running(id)).exec(argv, opts);
   }
 
-  async publishPort(id: string, guestPort: number): Promise<number> {
+  async publishPort(id: string, guestPort: number, opts: CallOptions = {}): Promise<number> {
     this.running(id);
-    return publishGuestPort(this.store.files(id).qmp, guestPort);
+    return publishGuestPort(this.store.files(id).qmp, guestPort, nodePortProbe, opts.signal);
   }
 
   private running(id: string) {
@@ -365,7 +366,8 @@ export class QemuProvider implements WorkspaceProvider {
     return rec;
   }
 
-  async logs(id: string, lines: number): Promise<string> {
+  async logs(id: string, lines: number, opts: CallOptions = {}): Promise<string> {
+    stopIfCancelled(opts.signal, `Reading the console of the VM ${id}`);
     if (!this.store.read(id)) return '';
     return consoleTail(this.store.files(id).console, lines);
   }

@@ -16,6 +16,16 @@ export function requireFile(path: string, what: string): void {
     });
 }
 
+/** A call whose signal was aborted (its client cancelled the request): it stops where it is. */
+export function cancelled(what: string): AgentError {
+  return new AgentError('PROVIDER_ERROR', `${what} was cancelled`, { provider: 'qemu' });
+}
+
+/** Between the steps of a call: stop with `cancelled` once its signal is aborted. */
+export function stopIfCancelled(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw cancelled(what);
+}
+
 export function bootFailed(name: string, why: string, tail: string): AgentError {
   return new AgentError('PROVIDER_ERROR', `The VM of workspace ${name} did not come up: ${why}`, {
     provider: 'qemu',

@@ -4,10 +4,16 @@
  */
 import type { ProviderWorkspace } from '../contract';
 import { consoleTail, poweredOff } from './console';
+import { stopIfCancelled } from './refusals';
 import { livePid, qmpStatus } from './vmProcess';
 import type { VmStore } from './vmStore';
 
-export async function inspectVm(store: VmStore, id: string): Promise<ProviderWorkspace | undefined> {
+export async function inspectVm(
+  store: VmStore,
+  id: string,
+  signal?: AbortSignal,
+): Promise<ProviderWorkspace | undefined> {
+  stopIfCancelled(signal, `Inspecting the VM ${id}`);
   const rec = store.read(id);
   if (!rec) return undefined;
   const files = store.files(id);
@@ -33,6 +39,7 @@ export async function inspectVm(store: VmStore, id: string): Promise<ProviderWor
     }
     return { ...base, state: 'stopped', ...(rec.lastError ? { error: rec.lastError } : {}) };
   }
+  stopIfCancelled(signal, `Inspecting the VM ${id}`);
   const status = await qmpStatus(files.qmp).catch((err: unknown) => ({
     status: `unanswered (${err instanceof Error ? err.message : String(err)})`,
     running: false,

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseQueryStatus, qmpCalls, qmpOnce, type QmpStatus } from './qmp';
+import { stopIfCancelled } from './refusals';
 
 /** The pid in QEMU's pid file, if that process is alive and is the QEMU of this VM. */
 export function livePid(pidFile: string, qmpSocket: string): number | undefined {
@@ -33,23 +34,26 @@ export async function qmpStatus(qmpSocket: string): Promise<QmpStatus> {
   return parseQueryStatus(await qmpOnce(qmpSocket, qmpCalls.queryStatus()));
 }
 
-async function gone(pidFile: string, qmpSocket: string, ms: number): Promise<boolean> {
+async function gone(pidFile: string, qmpSocket: string, ms: number, signal?: AbortSignal): Promise<boolean> {
   const until = Date.now() + ms;
   for (;;) {
     if (livePid(pidFile, qmpSocket) === undefined) return true;
     if (Date.now() >= until) return false;
+    stopIfCancelled(signal, 'The shutdown of the VM (its guest was asked to power off)');
     await sleep(200);
   }
 }
 
 /**
  * Ends the VM: the power button and `graceMs` for the guest to shut down (0: skip it), then
- * QMP quit, then SIGKILL. Resolves once the process is gone; says how it ended.
+ * QMP quit, then SIGKILL. Resolves once the process is gone; says how it ended. An aborted
+ * `signal` ends the wait of the grace (the guest goes on powering off); quit and kill are not cut short.
  */
 export async function endVm(
   pidFile: string,
   qmpSocket: string,
   graceMs: number,
+  signal?: AbortSignal,
 ): Promise<'powerdown' | 'quit' | 'kill' | 'not-running'> {
   if (livePid(pidFile, qmpSocket) === undefined) return 'not-running';
   if (graceMs > 0) {
@@ -57,7 +61,7 @@ export async function endVm(
       () => true,
       () => false,
     );
-    if (asked && (await gone(pidFile, qmpSocket, graceMs))) return 'powerdown';
+    if (asked && (await gone(pidFile, qmpSocket, graceMs, signal))) return 'powerdown';
   }
   // QEMU may close the socket before its reply to quit arrives: that is the quit working.
   await qmpOnce(qmpSocket, qmpCalls.quit()).catch(() => undefined);
