@@ -120,10 +120,13 @@ export class GuestConnection {
         cause: err,
       });
     });
-    const channel = await new Promise<ClientChannel>((resolve, reject) => {
-      client.exec(command, { pty: opts.tty === true }, (err, ch) => (err ? reject(err) : resolve(ch)));
+    // The channel's listeners go on in ssh2's callback itself: the exit status may arrive in the
+    // same read as the exec's success, before an awaiting caller would run, and then be lost.
+    return new Promise<ExecResult>((resolve, reject) => {
+      client.exec(command, { pty: opts.tty === true }, (err, ch) =>
+        err ? reject(err) : pump(ch, opts).then(resolve, reject),
+      );
     });
-    return pump(channel, opts);
   }
 
   close(): void {
