@@ -4,6 +4,7 @@ import { ownBuildId } from './buildId';
 import { parseArgs, USAGE } from './cli/args';
 import { runDaemon } from './daemon/server';
 import { causeMessages } from '../common/errors/causes';
+import { exitWhenFlushed } from '../common/process/exitWhenFlushed';
 import { toAgentError } from './errors';
 import { agentPaths, ensureAgentHome } from './home';
 import { FileLogger } from './log/logger';
@@ -79,9 +80,9 @@ function reportError(err: unknown): void {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenFlushed(code),
   (err: unknown) => {
     reportError(err);
-    process.exit(1);
+    exitWhenFlushed(1);
   },
 );

@@ -102,7 +102,13 @@ async function runSuite(suite: string, previous: Map<string, number>): Promise<S
     }
     // One line per failure, repeated beside the totals so a log's tail says what failed.
     runner.on('fail', (test, err: Error) => {
-      const first = (String(err?.message ?? err).split('\n')[0] ?? '').slice(0, 200);
+      // The message's lines folded into one, so the tail also shows what an assertion got.
+      const first = String(err?.message ?? err)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .join(' ⏎ ')
+        .slice(0, 600);
       failures.push(`${suite}: ${test.fullTitle()}: ${first}`);
       // Also at once, beside the test's ✖ line: a run cut short still says why each one failed.
       console.log(`      ✖ why: ${first}`);

@@ -28,6 +28,7 @@ import { ExitCode, printJson, ProgressPrinter, reportError, writeErr, writeOut }
 import { registerServiceCommands } from './services';
 import { describeFailedServices } from './failedServices';
 import { anyServiceFailed, formatServices } from './serviceOutput';
+import { exitWhenFlushed } from '../../common/process/exitWhenFlushed';
 import { formatStatus, formatUp, formatUpWarnings, formatWorkspaceList } from './workspaceOutput';
 
 interface JsonOpts {
@@ -348,7 +349,7 @@ async function up(path: string | undefined, opts: UpOpts): Promise<number> {
         writeErr(
           `left during ${at}; the workspace stays as it is (\`vendetta workspace list\` marks it unfinished), and \`vendetta up ${params.path}\` finishes it\n`,
         );
-        process.exit(130);
+        exitWhenFlushed(130);
       }
       interrupted = true;
       printer.finish();

@@ -18,6 +18,7 @@ import { TunnelRegistry } from '../workspaces/tunnels';
 import { createHandlers } from './handlers';
 import { acquireInstanceLock, ensureHome } from './instanceLock';
 import { CoordinatorServer } from './server';
+import { exitWhenFlushed } from '../../common/process/exitWhenFlushed';
 
 export interface RunOptions {
   paths?: HomePaths;
@@ -78,7 +79,7 @@ export async function runCoordinator(opts: RunOptions = {}): Promise<void> {
       lock.release();
       log.info('coordinator stopped', { reason });
       log.close();
-      process.exit(0);
+      exitWhenFlushed(0);
     })();
     return stopping;
   };

@@ -156,6 +156,7 @@ export function lifecycleSuite(provider: LifecycleProvider): void {
         ['detected', 'Scratch server', 'notify', true, undefined, undefined],
       );
       const table = await t.env.cli(['workspace', 'ports', 'hello']);
+      assert.equal(table.code, 0, table.stderr);
       assert.match(table.stdout, /^8765 +detected +- +Scratch server +listening +- +-$/m);
 
       const fwd = t.liveCli(['workspace', 'forward', 'hello', '8765']);
