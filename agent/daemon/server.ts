@@ -181,7 +181,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   );
   const socketIno = statSync(paths.socket).ino;
   tellStarterReady();
-  // A client's first question after the handshake is node/info: its provider detection starts now.
+  // A client's first question after the handshake is node/inspect: its provider detection starts now.
   void providers.get().catch(() => undefined);
 
   // Someone removed or replaced our socket: no client can reach us any more, so make room

@@ -1,16 +1,16 @@
 import type { HandlerTable } from '../daemon/context';
 import { initialize, ping, shutdown } from './lifecycle';
-import { nodeInfo } from './node';
+import { inspectNode } from './node';
 import {
   listServices,
-  serviceLogs,
-  serviceNodePort,
+  readServiceLogs,
+  resolveNodePort,
   startServices,
   unfollowLogs,
   stopServices,
-  workspaceAttached,
+  runPostAttach,
 } from './services';
-import { holdForSync, syncReceived } from './syncLock';
+import { holdForSync, syncApply } from './syncLock';
 import { detectPorts } from './ports';
 import {
   createWorkspace,
@@ -25,13 +25,13 @@ import { syncRead, syncScan } from './sync';
 export const handlers: HandlerTable = {
   initialize,
   ping,
-  nodeInfo,
+  inspectNode,
   shutdown,
   createWorkspace,
   startWorkspace,
   stopWorkspace,
   holdForSync,
-  syncReceived,
+  syncApply,
   removeWorkspace,
   inspectWorkspace,
   listWorkspaces,
@@ -40,9 +40,9 @@ export const handlers: HandlerTable = {
   listServices,
   startServices,
   stopServices,
-  serviceLogs,
+  readServiceLogs,
   unfollowLogs,
-  serviceNodePort,
-  workspaceAttached,
+  resolveNodePort,
+  runPostAttach,
   detectPorts,
 };

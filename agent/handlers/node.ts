@@ -1,9 +1,9 @@
-/** node/info: the machine and its providers. */
+/** node/inspect: the machine and its providers. */
 import type { NodeInfo } from '../protocol';
 import type { HandlerSpec } from '../daemon/context';
 import { expectNoParams } from './validate';
 
-export const nodeInfo: HandlerSpec<undefined, NodeInfo> = {
-  validate: expectNoParams('node/info'),
+export const inspectNode: HandlerSpec<undefined, NodeInfo> = {
+  validate: expectNoParams('node/inspect'),
   handle: (_params, { daemon }) => daemon.nodeInfo(),
 };

@@ -183,7 +183,7 @@ export function validateWorkspaceOnly(m: string): (raw: unknown) => { workspace:
 }
 
 export function validateLogsParams(raw: unknown): ServiceLogsParams {
-  const m = 'services/logs';
+  const m = 'services/readLogs';
   const base = workspaceAndService(m, raw, true);
   const o = raw as Obj;
   const out: ServiceLogsParams = { ...base };
@@ -215,7 +215,7 @@ export function validateUnfollowParams(raw: unknown): { followToken: string } {
 }
 
 export function validateNodePortParams(raw: unknown): { workspace: string; port: number } {
-  const m = 'services/nodePort';
+  const m = 'ports/resolveNodePort';
   const { workspace } = validateWorkspaceOnly(m)(raw);
   return { workspace, port: int(m, 'port', (raw as Obj).port, 1, 65535) };
 }

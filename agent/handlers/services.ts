@@ -32,11 +32,11 @@ export const stopServices: HandlerSpec<ServiceNameParams, WorkspaceServicesStatu
 };
 
 /**
- * The lines so far; with follow, new lines then go to this connection as `services/logLines`
+ * The lines so far; with follow, new lines then go to this connection as `services/didLog`
  * until services/unfollow or until the connection closes. The follow starts before the read,
  * so no line falls between the two (a line may come both ways; the time tells).
  */
-export const serviceLogs: HandlerSpec<ServiceLogsParams, ServiceLogsResult> = {
+export const readServiceLogs: HandlerSpec<ServiceLogsParams, ServiceLogsResult> = {
   validate: validateLogsParams,
   async handle(p, ctx) {
     const { services } = ctx.daemon;
@@ -47,7 +47,7 @@ export const serviceLogs: HandlerSpec<ServiceLogsParams, ServiceLogsResult> = {
       if (!notify)
         throw new AgentError(
           'INVALID_PARAMS',
-          'Invalid params for services/logs: follow needs a connection to send lines to',
+          'Invalid params for services/readLogs: follow needs a connection to send lines to',
         );
       services.follows.add(token, p.workspace, p.service, (lines) =>
         notify(ServiceLogLines, { followToken: token, lines }),
@@ -63,12 +63,12 @@ export const unfollowLogs: HandlerSpec<{ followToken: string }, { stopped: boole
   handle: (p, { daemon }) => ({ stopped: daemon.services.follows.remove(p.followToken) }),
 };
 
-export const serviceNodePort: HandlerSpec<{ workspace: string; port: number }, { nodePort: number; host?: string }> = {
+export const resolveNodePort: HandlerSpec<{ workspace: string; port: number }, { nodePort: number; host?: string }> = {
   validate: validateNodePortParams,
   handle: (p, { daemon }) => daemon.services.nodePort(p.workspace, p.port),
 };
 
-export const workspaceAttached: HandlerSpec<{ workspace: string }, { started: boolean }> = {
-  validate: validateWorkspaceOnly('services/attached'),
+export const runPostAttach: HandlerSpec<{ workspace: string }, { started: boolean }> = {
+  validate: validateWorkspaceOnly('services/runPostAttach'),
   handle: (p, { daemon }) => daemon.services.attached(p.workspace),
 };

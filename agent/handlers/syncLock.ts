@@ -1,8 +1,8 @@
 /**
  * workspaces/holdForSync: a sync-receive process holds the workspace's lock while its connection
- * is open; workspaces/syncReceived: what it wrote, said on that connection before it lets go.
+ * is open; workspaces/syncApply: what it wrote, said on that connection before it lets go.
  */
-import type { SyncReceivedParams, SyncTarget, WorkspaceNameParams } from '../protocol';
+import type { SyncApplyParams, SyncTarget, WorkspaceNameParams } from '../protocol';
 import type { HandlerSpec } from '../daemon/context';
 import { validPath } from './sync';
 import { isObj } from './specChecks';
@@ -20,13 +20,13 @@ export const holdForSync: HandlerSpec<WorkspaceNameParams, SyncTarget> = {
   },
 };
 
-export function validateReceivedParams(raw: unknown): SyncReceivedParams {
-  const m = 'workspaces/syncReceived';
+export function validateReceivedParams(raw: unknown): SyncApplyParams {
+  const m = 'workspaces/syncApply';
   if (!isObj(raw) || !Array.isArray(raw.paths)) throw invalid(m, 'expected an object {name, paths}');
   return { name: validName(m, raw.name), paths: raw.paths.map((p) => validPath(m, p)) };
 }
 
-export const syncReceived: HandlerSpec<SyncReceivedParams, null> = {
+export const syncApply: HandlerSpec<SyncApplyParams, null> = {
   validate: validateReceivedParams,
   handle: async (p, ctx) => {
     await ctx.daemon.workspaces.syncReceived(p.name, p.paths);

@@ -16,7 +16,7 @@ export * from './providerNames';
 export * from './secrets';
 
 /** Bumped on any incompatible change; exchanged in `initialize`. */
-export const AGENT_PROTOCOL_VERSION = 1;
+export const AGENT_PROTOCOL_VERSION = 2;
 
 /** Node and workspace names, everywhere: DESIGN.md "Names and untrusted input". */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -150,7 +150,7 @@ export interface PingResult {
 
 export const Initialize = new RequestType<InitializeParams, InitializeResult, AgentErrorData>('initialize');
 export const Ping = new RequestType0<PingResult, AgentErrorData>('agent/ping');
-export const GetNodeInfo = new RequestType0<NodeInfo, AgentErrorData>('node/info');
+export const InspectNode = new RequestType0<NodeInfo, AgentErrorData>('node/inspect');
 /** Stops the daemon after answering (used by `node remove --purge` and by upgrades). */
 export const Shutdown = new RequestType0<{ pid: number }, AgentErrorData>('agent/shutdown');
 
@@ -159,4 +159,4 @@ export interface LogParams {
   message: string;
 }
 /** Agent → client: something worth putting in the coordinator's log. */
-export const LogNotification = new NotificationType<LogParams>('agent/log');
+export const LogNotification = new NotificationType<LogParams>('agent/didLog');

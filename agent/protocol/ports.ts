@@ -1,6 +1,6 @@
 /**
  * Ports found listening inside a running workspace (a dev server started by hand, not only the
- * config's services): asked for with `ports/detected`, and pushed as `ports/didChange` whenever the
+ * config's services): asked for with `ports/detect`, and pushed as `ports/didChange` whenever the
  * set changes while a client is connected.
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
@@ -20,6 +20,6 @@ export interface WorkspaceDetectedPorts {
 }
 
 export const DetectPorts = new RequestType<{ workspace: string }, WorkspaceDetectedPorts, AgentErrorData>(
-  'ports/detected',
+  'ports/detect',
 );
 export const PortsDidChange = new NotificationType<WorkspaceDetectedPorts>('ports/didChange');

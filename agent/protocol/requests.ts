@@ -5,16 +5,16 @@
  */
 import type { RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { AgentErrorData } from './errorData';
-import { GetNodeInfo, Initialize, Ping, Shutdown } from './index';
+import { InspectNode, Initialize, Ping, Shutdown } from './index';
 import { DetectPorts } from './ports';
 import {
   ListServices,
   ServiceLogs,
-  ServiceNodePort,
+  ResolveNodePort,
   StartServices,
   UnfollowLogs,
   StopServices,
-  WorkspaceAttached,
+  RunPostAttach,
 } from './services';
 import {
   CreateWorkspace,
@@ -25,20 +25,20 @@ import {
   StartWorkspace,
   StopWorkspace,
   SyncRead,
-  SyncReceived,
+  SyncApply,
   SyncScan,
 } from './workspaces';
 
 export const AGENT_REQUESTS = {
   initialize: Initialize,
   ping: Ping,
-  nodeInfo: GetNodeInfo,
+  inspectNode: InspectNode,
   shutdown: Shutdown,
   createWorkspace: CreateWorkspace,
   startWorkspace: StartWorkspace,
   stopWorkspace: StopWorkspace,
   holdForSync: HoldForSync,
-  syncReceived: SyncReceived,
+  syncApply: SyncApply,
   removeWorkspace: RemoveWorkspace,
   inspectWorkspace: InspectWorkspace,
   listWorkspaces: ListWorkspaces,
@@ -47,10 +47,10 @@ export const AGENT_REQUESTS = {
   listServices: ListServices,
   startServices: StartServices,
   stopServices: StopServices,
-  serviceLogs: ServiceLogs,
+  readServiceLogs: ServiceLogs,
   unfollowLogs: UnfollowLogs,
-  serviceNodePort: ServiceNodePort,
-  workspaceAttached: WorkspaceAttached,
+  resolveNodePort: ResolveNodePort,
+  runPostAttach: RunPostAttach,
   detectPorts: DetectPorts,
 } as const;
 

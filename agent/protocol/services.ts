@@ -46,7 +46,7 @@ export interface WorkspaceHooksSpec {
   postCreate?: HookCommand;
   /** Each time the workspace's services are started. */
   postStart?: HookCommand;
-  /** Each time an SSH client connects to the workspace (`services/attached`), in the background. */
+  /** Each time an SSH client connects to the workspace (`services/runPostAttach`), in the background. */
   postAttach?: HookCommand;
 }
 
@@ -163,31 +163,31 @@ export const StartServices = new RequestType<ServiceNameParams, WorkspaceService
 export const StopServices = new RequestType<ServiceNameParams, WorkspaceServicesStatus, AgentErrorData>(
   'services/stop',
 );
-export const ServiceLogs = new RequestType<ServiceLogsParams, ServiceLogsResult, AgentErrorData>('services/logs');
+export const ServiceLogs = new RequestType<ServiceLogsParams, ServiceLogsResult, AgentErrorData>('services/readLogs');
 /**
  * The node port that carries a workspace port, as the provider maps it now; refused when the
  * workspace is not running. Asked before each forwarded connection.
  */
-export const ServiceNodePort = new RequestType<
+export const ResolveNodePort = new RequestType<
   { workspace: string; port: number },
   /** `host`: connect to the workspace's own address there (a port no service publishes), not to 127.0.0.1. */
   { nodePort: number; host?: string },
   AgentErrorData
->('services/nodePort');
+>('ports/resolveNodePort');
 /**
  * An SSH client connected to the workspace: its postAttach hook runs in the background (not a
  * second time while one runs). `started` says whether one was started.
  */
-export const WorkspaceAttached = new RequestType<{ workspace: string }, { started: boolean }, AgentErrorData>(
-  'services/attached',
+export const RunPostAttach = new RequestType<{ workspace: string }, { started: boolean }, AgentErrorData>(
+  'services/runPostAttach',
 );
-/** Ends a follow started by `services/logs`. */
+/** Ends a follow started by `services/readLogs`. */
 export const UnfollowLogs = new RequestType<{ followToken: string }, { stopped: boolean }, AgentErrorData>(
   'services/unfollow',
 );
 
 export const ServiceLogLines = new NotificationType<{ followToken: string; lines: ServiceLogLine[] }>(
-  'services/logLines',
+  'services/didLog',
 );
 /** Any service state change in any workspace on this node. */
 export const ServicesDidChange = new NotificationType<WorkspaceServicesStatus>('services/didChange');

@@ -225,7 +225,7 @@ export interface WorkspaceInfo {
 }
 
 /**
- * A `workspaces/progress` message that starts with this is a warning the user should still see
+ * A `progress/didReport` message that starts with this is a warning the user should still see
  * once `up` is done (the coordinator lists it in up's `warnings`): today, a Dev Container Feature's
  * setting the agent does not apply.
  */
@@ -255,7 +255,7 @@ export interface FeaturesAdded {
 
 export interface CreateWorkspaceParams {
   spec: WorkspaceSpec;
-  /** Echoed in `workspaces/progress` notifications. */
+  /** Echoed in `progress/didReport` notifications. */
   progressToken?: string;
   /**
    * Make the container again from this spec, keeping the node folder and the host key. Without
@@ -301,8 +301,8 @@ export const HoldForSync = new RequestType<WorkspaceNameParams, SyncTarget, Agen
  * paths it wrote or deleted, which a workspace holding a copy of the node folder (a VM without a
  * shared folder) gets before the lock is let go.
  */
-export const SyncReceived = new RequestType<SyncReceivedParams, null, AgentErrorData>('workspaces/syncReceived');
-export interface SyncReceivedParams {
+export const SyncApply = new RequestType<SyncApplyParams, null, AgentErrorData>('workspaces/syncApply');
+export interface SyncApplyParams {
   name: string;
   paths: string[];
 }
@@ -310,7 +310,7 @@ export interface SyncReceivedParams {
 export interface SyncTarget {
   nodeFolder: string;
   owner?: { uid: number; gid: number };
-  /** The workspace may keep a copy of the folder (QEMU): say what was written (SyncReceived). */
+  /** The workspace may keep a copy of the folder (QEMU): say what was written (SyncApply). */
   copied?: true;
 }
 /** Removes the container/VM, the project folder on the node and the state entry. */
@@ -334,7 +334,7 @@ export interface WorkspaceProgressParams {
   total: number;
   message: string;
 }
-export const WorkspaceProgress = new NotificationType<WorkspaceProgressParams>('workspaces/progress');
+export const WorkspaceProgress = new NotificationType<WorkspaceProgressParams>('progress/didReport');
 /** The agent changed a workspace on its own (stopped it for being idle): ask it again with workspaces/inspect. */
 export const WorkspaceDidChange = new NotificationType<{ name: string }>('workspaces/didChange');
 

@@ -1,6 +1,6 @@
 /**
  * Detects every provider in parallel, each bounded in time, and caches the answer briefly so a
- * warm `node/info` costs nothing while a provider installed or started a moment ago still shows up.
+ * warm `node/inspect` costs nothing while a provider installed or started a moment ago still shows up.
  */
 import { arch } from 'node:os';
 import { withTimeout } from '../../common/async/timeout';

@@ -1,7 +1,7 @@
 /**
  * Remembers what a version probe (`qemu-system-x86_64 --version`, `lxc-start --version`) printed for
  * as long as the binary it ran is the same file (path, inode, size, mtime). Versions change only when
- * the package does, and spawning those binaries is most of what a cold `node/info` costs.
+ * the package does, and spawning those binaries is most of what a cold `node/inspect` costs.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 /**
- * Clients following logs (`services/logs` with follow): each gets the new lines of its selection
- * as `services/logLines` notifications, batched per turn of the event loop, until it unfollows
+ * Clients following logs (`services/readLogs` with follow): each gets the new lines of its selection
+ * as `services/didLog` notifications, batched per turn of the event loop, until it unfollows
  * or its connection closes.
  */
 import type { ServiceLogLine } from '../protocol';

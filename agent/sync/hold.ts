@@ -16,7 +16,7 @@ import {
   AgentErrorNames,
   HoldForSync,
   Initialize,
-  SyncReceived,
+  SyncApply,
   type AgentErrorData,
   type AgentErrorName,
   type SyncTarget,
@@ -48,7 +48,7 @@ export async function holdForSync(paths: AgentPaths, logger: Logger, workspace: 
     });
     const target = await conn.sendRequest(HoldForSync, { name: workspace });
     const received = async (paths: readonly string[]): Promise<void> => {
-      await conn.sendRequest(SyncReceived, { name: workspace, paths: [...paths] }).catch((err: unknown) => {
+      await conn.sendRequest(SyncApply, { name: workspace, paths: [...paths] }).catch((err: unknown) => {
         throw fromResponse(err);
       });
     };

@@ -1,4 +1,4 @@
-/** What the agent reports about its machine (`node/info` → system). */
+/** What the agent reports about its machine (`node/inspect` → system). */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';

@@ -3,7 +3,7 @@
  * by hand) and tells the daemon's clients. One `cat /proc/net/tcp{,6}` through the provider's
  * exec per running workspace per interval (every provider answers it the same way, from the
  * workspace's own network namespace), and only while a client is connected: nobody is told
- * otherwise, and `ports/detected` reads afresh on request anyway.
+ * otherwise, and `ports/detect` reads afresh on request anyway.
  */
 import type { Logger } from '../log/logger';
 import type { DetectedPort, WorkspaceDetectedPorts } from '../protocol';
@@ -87,7 +87,7 @@ export class PortWatch {
     }
   }
 
-  /** `ports/detected`: read now (clients hear a change too). */
+  /** `ports/detect`: read now (clients hear a change too). */
   async detect(name: string, target: PortWatchTarget | undefined): Promise<WorkspaceDetectedPorts> {
     const out: WorkspaceDetectedPorts = target
       ? { workspace: name, running: true, ports: await this.read(target) }

@@ -107,8 +107,8 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
       },
     },
 
-    coordinatorStatus: {
-      validate: (raw) => (v.paramsObject(raw, 'coordinator/status', []), undefined),
+    inspectCoordinator: {
+      validate: (raw) => (v.paramsObject(raw, 'coordinator/inspect', []), undefined),
       run() {
         const status: CoordinatorStatus = {
           pid: process.pid,
@@ -140,9 +140,9 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
       run: () => manager.list(),
     },
 
-    nodeStatus: {
+    inspectNodes: {
       validate(raw) {
-        const p = v.paramsObject(raw, 'nodes/status', ['name']);
+        const p = v.paramsObject(raw, 'nodes/inspect', ['name']);
         const name = v.optional(p.name, (x) => v.nodeName(x));
         return name === undefined ? {} : { name };
       },

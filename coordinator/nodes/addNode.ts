@@ -5,7 +5,7 @@
  * when a later step fails.
  */
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { GetNodeInfo, type NodeInfo } from '../../agent/protocol';
+import { InspectNode, type NodeInfo } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { unreachable } from '../ssh/tcp';
 import type { Logger } from '../log';
@@ -118,7 +118,7 @@ export async function performAddNode(input: AddNodeInput, ctx: AddNodeContext): 
       await client.connect().catch((err: unknown) => {
         throw hostKey ? err : notReached(withNode(err, node.name), node);
       });
-      info = checkNodeInfo(await client.request(GetNodeInfo), node.name);
+      info = checkNodeInfo(await client.request(InspectNode), node.name);
     } else {
       // Nothing to install: reading the key is the only connection.
       progress('hostKey', checking);

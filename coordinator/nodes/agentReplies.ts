@@ -8,9 +8,9 @@ import { VendettaError } from '../errors';
 type Obj = Record<string, unknown>;
 
 export function checkNodeInfo(raw: unknown, node: string): NodeInfo {
-  const o = obj(raw, 'node/info', node);
-  const sys = obj(o.system, 'node/info system', node);
-  const prov = obj(o.providers, 'node/info providers', node);
+  const o = obj(raw, 'node/inspect', node);
+  const sys = obj(o.system, 'node/inspect system', node);
+  const prov = obj(o.providers, 'node/inspect providers', node);
   str(o.agentVersion, 'agentVersion', node);
   for (const k of ['hostname', 'os', 'arch', 'kernel', 'nodeVersion']) str(sys[k], `system.${k}`, node);
   for (const k of [

@@ -10,6 +10,7 @@ import {
   AgentErrorCodes,
   Initialize,
   LogNotification,
+  Shutdown,
   type AgentErrorData,
   type InitializeResult,
   type LogParams,
@@ -120,6 +121,22 @@ export class AgentSession {
     return result;
   }
 
+  /**
+   * Asks a daemon that refused our protocol (PROTOCOL_MISMATCH from initialize) to stop, for an
+   * upgrade. It answers nothing before a handshake, and `initialize` and `agent/shutdown` keep their
+   * shape in every protocol version: so the handshake is made again in the daemon's own version.
+   */
+  async shutdownAfterMismatch(mismatch: VendettaError): Promise<{ pid: number }> {
+    const theirs = mismatch.details?.agentProtocol;
+    if (typeof theirs !== 'number') throw mismatch;
+    await this.request(Initialize, {
+      protocolVersion: theirs,
+      clientName: 'vendetta-coordinator',
+      clientVersion: VERSION,
+    });
+    return this.request(Shutdown);
+  }
+
   readonly request: AgentRequest = agentRequest(async (type, ...args) => {
     if (this.closedError) throw this.closedError;
     // vscode-jsonrpc leaves a request pending when the stream closes (it rejects only on
@@ -148,7 +165,7 @@ export class AgentSession {
     const node = this.opts.nodeName;
     if (err instanceof ResponseError) {
       const data = err.data as AgentErrorData | undefined;
-      if (err.code === AgentErrorCodes.ProtocolMismatch) return protocolMismatch(node, undefined, err);
+      if (err.code === AgentErrorCodes.ProtocolMismatch) return protocolMismatch(node, data?.protocolVersion, err);
       return new VendettaError('AGENT_ERROR', err.message, {
         node,
         hint: data?.hint,
@@ -195,6 +212,7 @@ function protocolMismatch(node: string, agentVersion: number | undefined, cause?
       node,
       hint: `Upgrade vendetta here, or reinstall the agent: \`vendetta node remove ${node} --purge\`, then \`vendetta node add ${node} …\`.`,
       cause,
+      ...(agentVersion === undefined ? {} : { details: { agentProtocol: agentVersion } }),
     },
   );
 }

@@ -3,7 +3,7 @@
  * the Node.js runtime, the agent, and each provider the agent finds.
  */
 import { existsSync } from 'node:fs';
-import { GetNodeInfo, RUNNABLE_PROVIDERS, type NodeInfo, type ProviderName } from '../../agent/protocol';
+import { InspectNode, RUNNABLE_PROVIDERS, type NodeInfo, type ProviderName } from '../../agent/protocol';
 import { toVendettaError } from '../errors';
 import type { TestStep } from '../protocol';
 import type { AgentClient } from './agentClient';
@@ -15,7 +15,7 @@ const PROVIDER_HINTS: Record<ProviderName, string> = {
   qemu: 'Install QEMU (`apt install qemu-system-x86 qemu-utils`); a usable /dev/kvm makes it fast.',
 };
 
-/** One step per provider, from the agent's node/info. */
+/** One step per provider, from the agent's node/inspect. */
 export function providerSteps(info: NodeInfo, elapsedMs: number): TestStep[] {
   return RUNNABLE_PROVIDERS.map((p) => {
     const s = info.providers[p];
@@ -67,7 +67,7 @@ export async function diagnoseLocal(client: AgentClient, agentBundle: string): P
   }
   t0 = Date.now();
   try {
-    const info = checkNodeInfo(await client.request(GetNodeInfo), client.nodeName);
+    const info = checkNodeInfo(await client.request(InspectNode), client.nodeName);
     steps.push(...providerSteps(info, Date.now() - t0));
   } catch (err) {
     steps.push(failedStep('providers', err, 'The coordinator log has the details.', t0));

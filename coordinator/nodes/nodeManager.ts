@@ -331,7 +331,7 @@ export class NodeManager {
     });
   }
 
-  /** node/info and a ping after a link comes up, so `list` has providers and latency. */
+  /** node/inspect and a ping after a link comes up, so `list` has providers and latency. */
   private async refresh(m: Managed): Promise<void> {
     try {
       await this.probe(m);

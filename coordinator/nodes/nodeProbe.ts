@@ -1,5 +1,5 @@
 /** The answers of `node status` and `node test`, assembled from one node's agent and SSH checks. */
-import { GetNodeInfo, Ping } from '../../agent/protocol';
+import { InspectNode, Ping } from '../../agent/protocol';
 import { withTimeout } from '../../common/async/timeout';
 import { toVendettaError, VendettaError } from '../errors';
 import type { NodeStatus, NodeSummary, TestStep } from '../protocol';
@@ -34,7 +34,7 @@ export async function probeNode(
       (async () => {
         await client.connect();
         // Both at once: one round trip of waiting, not two.
-        const [latencyMs, info] = await Promise.all([timedPing(client, node.name), client.request(GetNodeInfo)]);
+        const [latencyMs, info] = await Promise.all([timedPing(client, node.name), client.request(InspectNode)]);
         facts.latencyMs = latencyMs;
         return checkNodeInfo(info, node.name);
       })(),

@@ -13,7 +13,7 @@ export * from './workspaceRef';
 export * from './runtimeOffers';
 
 /** Bumped on any incompatible change; exchanged in `initialize`. */
-export const COORDINATOR_PROTOCOL_VERSION = 1;
+export const COORDINATOR_PROTOCOL_VERSION = 2;
 
 export interface InitializeParams {
   protocolVersion: number;
@@ -239,11 +239,11 @@ export interface CoordinatorStatus {
 }
 
 export const Initialize = new RequestType<InitializeParams, InitializeResult, ErrorData>('initialize');
-export const CoordinatorStatusRequest = new RequestType0<CoordinatorStatus, ErrorData>('coordinator/status');
+export const CoordinatorStatusRequest = new RequestType0<CoordinatorStatus, ErrorData>('coordinator/inspect');
 export const CoordinatorShutdown = new RequestType0<{ pid: number }, ErrorData>('coordinator/shutdown');
 
 export const ListNodes = new RequestType0<NodeSummary[], ErrorData>('nodes/list');
-export const NodeStatusRequest = new RequestType<{ name?: string }, NodeStatus[], ErrorData>('nodes/status');
+export const NodeStatusRequest = new RequestType<{ name?: string }, NodeStatus[], ErrorData>('nodes/inspect');
 export const ProbeHostKey = new RequestType<ProbeHostKeyParams, ProbeHostKeyResult, ErrorData>('nodes/probeHostKey');
 export const AddNode = new RequestType<AddNodeParams, AddNodeResult, ErrorData>('nodes/add');
 export const RemoveNode = new RequestType<RemoveNodeParams, RemoveNodeResult, ErrorData>('nodes/remove');

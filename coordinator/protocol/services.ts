@@ -91,7 +91,7 @@ export interface LogsParams extends ServiceRef {
   /** A duration (`5m`, `30s`) or an ISO 8601 time. */
   since?: string;
   follow?: boolean;
-  /** Echoed in `services/logLines` notifications to this client while following. */
+  /** Echoed in `services/didLog` notifications to this client while following. */
   followToken?: string;
 }
 
@@ -123,7 +123,7 @@ export const ListServicesRequest = new RequestType<WorkspaceRef, WorkspaceServic
 export const StartServicesRequest = new RequestType<ServiceRef, WorkspaceServices, ErrorData>('services/start');
 export const StopServicesRequest = new RequestType<ServiceRef, WorkspaceServices, ErrorData>('services/stop');
 export const ListPortsRequest = new RequestType<WorkspaceRef, PortInfo[], ErrorData>('ports/list');
-export const LogsRequest = new RequestType<LogsParams, { lines: ServiceLogLine[] }, ErrorData>('services/logs');
+export const LogsRequest = new RequestType<LogsParams, { lines: ServiceLogLine[] }, ErrorData>('services/readLogs');
 export const UnfollowLogsRequest = new RequestType<{ followToken: string }, { stopped: boolean }, ErrorData>(
   'services/unfollow',
 );
@@ -139,7 +139,7 @@ export const ListForwardsRequest = new RequestType<Record<string, never>, Forwar
 );
 
 export const LogLinesNotification = new NotificationType<{ followToken: string; lines: ServiceLogLine[] }>(
-  'services/logLines',
+  'services/didLog',
 );
 /** A connection to a forward was refused (e.g. its workspace is stopped): why, for whoever holds the forward. */
 export interface ForwardRefusal extends ForwardInfo {

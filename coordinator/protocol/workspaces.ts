@@ -262,7 +262,7 @@ export const ReadWorkspaceFileRequest = new RequestType<ReadWorkspaceFileParams,
 export const ListWorkspacesRequest = new RequestType<Record<string, never>, WorkspaceSummary[], ErrorData>(
   'workspaces/list',
 );
-export const WorkspaceStatusRequest = new RequestType<WorkspaceRef, WorkspaceStatus, ErrorData>('workspaces/status');
+export const WorkspaceStatusRequest = new RequestType<WorkspaceRef, WorkspaceStatus, ErrorData>('workspaces/inspect');
 /** Answers once the services are back behind their checks (or failed), as `up` does. */
 export const StartWorkspaceRequest = new RequestType<WorkspaceRef, WorkspaceStartResult, ErrorData>('workspaces/start');
 export const StopWorkspaceRequest = new RequestType<WorkspaceRef, WorkspaceSummary, ErrorData>('workspaces/stop');

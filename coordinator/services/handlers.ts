@@ -15,7 +15,7 @@ type ServicesHandlers = Pick<
   | 'startServices'
   | 'stopServices'
   | 'listPorts'
-  | 'serviceLogs'
+  | 'readServiceLogs'
   | 'unfollowLogs'
   | 'forwardPort'
   | 'unforwardPort'
@@ -45,11 +45,19 @@ export function validateServiceRef(raw: unknown, method: string): ServiceRef {
 }
 
 export function validateLogs(raw: unknown): LogsParams {
-  const p = v.paramsObject(raw, 'services/logs', ['name', 'node', 'service', 'tail', 'since', 'follow', 'followToken']);
-  const out: LogsParams = validateServiceRef({ name: p.name, node: p.node, service: p.service }, 'services/logs');
+  const p = v.paramsObject(raw, 'services/readLogs', [
+    'name',
+    'node',
+    'service',
+    'tail',
+    'since',
+    'follow',
+    'followToken',
+  ]);
+  const out: LogsParams = validateServiceRef({ name: p.name, node: p.node, service: p.service }, 'services/readLogs');
   const tail = v.optional(p.tail, (x) => {
     if (!Number.isInteger(x) || (x as number) < 0 || (x as number) > 1_000_000)
-      throw new VendettaError('INVALID_PARAMS', 'services/logs: tail must be a whole number from 0 to 1000000', {
+      throw new VendettaError('INVALID_PARAMS', 'services/readLogs: tail must be a whole number from 0 to 1000000', {
         hint: 'e.g. --tail 100',
       });
     return x as number;
@@ -57,7 +65,7 @@ export function validateLogs(raw: unknown): LogsParams {
   if (tail !== undefined) out.tail = tail;
   if (p.since !== undefined) {
     if (typeof p.since !== 'string')
-      throw new VendettaError('INVALID_PARAMS', 'services/logs: since must be a string', {
+      throw new VendettaError('INVALID_PARAMS', 'services/readLogs: since must be a string', {
         hint: 'A duration (5m) or an ISO 8601 time.',
       });
     parseSince(p.since);
@@ -68,8 +76,8 @@ export function validateLogs(raw: unknown): LogsParams {
   const token = v.optional(p.followToken, (x) => v.token(x, 'followToken'));
   if (token !== undefined) out.followToken = token;
   if (out.follow && token === undefined)
-    throw new VendettaError('INVALID_PARAMS', 'services/logs: follow needs a followToken', {
-      hint: 'Send a followToken; new lines come as services/logLines notifications carrying it.',
+    throw new VendettaError('INVALID_PARAMS', 'services/readLogs: follow needs a followToken', {
+      hint: 'Send a followToken; new lines come as services/didLog notifications carrying it.',
     });
   return out;
 }
@@ -104,7 +112,7 @@ export function servicesHandlers(services: ServicesManager): ServicesHandlers {
       validate: (raw) => validateRef(raw, 'ports/list'),
       run: (p) => services.ports(p),
     },
-    serviceLogs: {
+    readServiceLogs: {
       validate: validateLogs,
       run: (p, ctx) => services.logs(p, ctx.client),
     },

@@ -1,6 +1,6 @@
 /**
  * `logs -f` relayed: the coordinator follows a workspace's logs on the node under its own token
- * and passes each `services/logLines` batch on to the one client that asked, under that client's
+ * and passes each `services/didLog` batch on to the one client that asked, under that client's
  * token. A follow ends on `services/unfollow`, when that client disconnects, or when the workspace
  * is removed. When the node's link drops and comes back, the follow is asked for again from the
  * last line seen, and lines already passed on are not sent twice.

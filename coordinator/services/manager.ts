@@ -8,7 +8,7 @@ import {
   ListServices,
   PortsDidChange as AgentPortsDidChange,
   ServiceLogs,
-  ServiceNodePort,
+  ResolveNodePort,
   ServicesDidChange as AgentServicesDidChange,
   StartServices,
   StopServices,
@@ -158,8 +158,8 @@ export class ServicesManager {
     const agent = this.workspaces.client(record.node);
     if (!p.follow) return { lines: checkLogLines((await agent.request(ServiceLogs, params)).lines, record.node) };
     if (!p.followToken)
-      throw new VendettaError('INVALID_PARAMS', 'services/logs: follow needs a followToken', {
-        hint: 'Send a followToken; the lines come as services/logLines notifications carrying it.',
+      throw new VendettaError('INVALID_PARAMS', 'services/readLogs: follow needs a followToken', {
+        hint: 'Send a followToken; the lines come as services/didLog notifications carrying it.',
       });
     return { lines: await this.follows.start(agent, record.node, params, client, p.followToken) };
   }
@@ -213,7 +213,7 @@ export class ServicesManager {
       port,
       nodePortNow: async () => {
         const at = checkNodePort(
-          await this.workspaces.client(record.node).request(ServiceNodePort, { workspace: record.name, port }),
+          await this.workspaces.client(record.node).request(ResolveNodePort, { workspace: record.name, port }),
           record.node,
         );
         host = at.host ?? '127.0.0.1';

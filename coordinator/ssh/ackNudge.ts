@@ -1,7 +1,7 @@
 /**
  * sshd leaves Nagle's algorithm on for connections without a terminal, and the kernel here
  * delays its ACKs by up to 40 ms when it has nothing to send. Two answers in flight on one link
- * (a status's ping and node/info), or one answer larger than a TCP segment, therefore stalled:
+ * (a status's ping and node/inspect), or one answer larger than a TCP segment, therefore stalled:
  * sshd held the second segment until the first was acknowledged, and the acknowledgement waited
  * 40 ms for data to ride on. Whenever a request that was already sent when data arrived is still
  * unanswered a moment later, we give the channel's window back at once: a small packet that

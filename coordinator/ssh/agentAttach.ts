@@ -165,7 +165,7 @@ async function attachOnce(
   } catch (err) {
     // A daemon of another protocol version: an upgrade if it still understands agent/shutdown.
     if (err instanceof VendettaError && err.code === 'PROTOCOL_MISMATCH' && opts.upgradeOnMismatch) {
-      const stopped = await withTimeout(session.request(Shutdown), 5_000).catch(() => undefined);
+      const stopped = await withTimeout(session.shutdownAfterMismatch(err), 5_000).catch(() => undefined);
       closeAttached({ session, channel: run.channel });
       if (stopped && typeof stopped.pid === 'number') throw new StoppedForUpgrade(stopped.pid, err);
       throw err;

@@ -5,7 +5,7 @@
  */
 import type { Client } from 'ssh2';
 import { localTime } from '../timeText';
-import { GetNodeInfo, RUNNABLE_PROVIDERS, type NodeInfo, type ProviderName } from '../../agent/protocol';
+import { InspectNode, RUNNABLE_PROVIDERS, type NodeInfo, type ProviderName } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { agentBundlePath, type HomePaths } from '../home';
 import type { Logger } from '../log';
@@ -155,7 +155,7 @@ export async function diagnoseNode(target: SshNodeTarget, opts: DiagnoseOptions)
     let nodeInfo: NodeInfo;
     try {
       nodeInfo = await withTimeout(
-        attached.session.request(GetNodeInfo),
+        attached.session.request(InspectNode),
         30_000,
         () =>
           new VendettaError('AGENT_ERROR', `The agent on ${target.name} did not report its providers within 30 s`, {

@@ -24,7 +24,7 @@ type WorkspaceHandlers = Pick<
   HandlerTable,
   | 'workspaceUp'
   | 'listWorkspaces'
-  | 'workspaceStatus'
+  | 'inspectWorkspace'
   | 'startWorkspace'
   | 'stopWorkspace'
   | 'removeWorkspace'
@@ -161,8 +161,8 @@ export function workspaceHandlers(
       validate: (raw) => (v.paramsObject(raw, 'workspaces/list', []), {}),
       run: () => workspaces.list(),
     },
-    workspaceStatus: {
-      validate: (raw) => validateRef(raw, 'workspaces/status'),
+    inspectWorkspace: {
+      validate: (raw) => validateRef(raw, 'workspaces/inspect'),
       run: (p) => workspaces.status(p),
     },
     startWorkspace: {

@@ -5,7 +5,7 @@
  * long as a database warming up.
  */
 import type { CancellationToken } from 'vscode-jsonrpc';
-import { StartWorkspace, WorkspaceAttached } from '../../agent/protocol';
+import { StartWorkspace, RunPostAttach } from '../../agent/protocol';
 import { toVendettaError, VendettaError } from '../errors';
 import { checkWorkspaceInfo } from './agentReplies';
 import type { WorkspaceOps } from './operations';
@@ -90,7 +90,7 @@ export function gone(record: WorkspaceRecord): VendettaError {
 export function notifyAttached(ops: WorkspaceOps, record: WorkspaceRecord): void {
   ops
     .client(record.node)
-    .request(WorkspaceAttached, { workspace: record.name })
+    .request(RunPostAttach, { workspace: record.name })
     .then(
       (r) => r?.started && ops.log.info('postAttach started', { workspace: record.name, node: record.node }),
       (err: unknown) =>

@@ -8,7 +8,7 @@ import { ResponseError } from 'vscode-jsonrpc';
 import {
   AGENT_PROTOCOL_VERSION,
   AgentErrorCodes,
-  GetNodeInfo,
+  InspectNode,
   Ping,
   Shutdown,
   type AgentErrorData,
@@ -69,7 +69,7 @@ describe('agent daemon behind `vendetta-agent attach` (built bundle)', function 
   beforeEach(() => (home = TestHome.create()));
   afterEach(async () => home.dispose());
 
-  it('starts the daemon on the first attach and answers initialize, ping and node/info over stdio', async () => {
+  it('starts the daemon on the first attach and answers initialize, ping and node/inspect over stdio', async () => {
     const t0 = Date.now();
     const { a, init } = await home.attachReady();
     const coldMs = Date.now() - t0;
@@ -84,7 +84,7 @@ describe('agent daemon behind `vendetta-agent attach` (built bundle)', function 
 
     const pong = await a.conn.sendRequest(Ping);
     assert.ok(Math.abs(pong.now - Date.now()) < 5000);
-    const info = await a.conn.sendRequest(GetNodeInfo);
+    const info = await a.conn.sendRequest(InspectNode);
     assert.equal(info.agentVersion, init.agentVersion);
     const sys = info.system;
     assert.ok(sys.hostname.length > 0 && sys.os.length > 0 && sys.kernel.length > 0);
@@ -107,10 +107,10 @@ describe('agent daemon behind `vendetta-agent attach` (built bundle)', function 
     }
     assert.equal(typeof info.providers.qemu.kvm, 'boolean');
     const t1 = Date.now();
-    await a.conn.sendRequest(GetNodeInfo);
+    await a.conn.sendRequest(InspectNode);
     const warmMs = Date.now() - t1;
-    assert.ok(warmMs < 200, `warm node/info took ${warmMs} ms`);
-    console.log(`      cold attach+start+initialize ${coldMs} ms, warm node/info ${warmMs} ms`);
+    assert.ok(warmMs < 200, `warm node/inspect took ${warmMs} ms`);
+    console.log(`      cold attach+start+initialize ${coldMs} ms, warm node/inspect ${warmMs} ms`);
 
     assert.equal(await a.close(), 0);
     const log = readFileSync(join(home.home, 'logs/agent.log'), 'utf8')
@@ -165,7 +165,7 @@ describe('agent daemon behind `vendetta-agent attach` (built bundle)', function 
 
   it('refuses requests before initialize, then serves the same connection', async () => {
     const a = home.attach();
-    const err = await expectRpcError(a.conn.sendRequest(GetNodeInfo), AgentErrorCodes.NotInitialized);
+    const err = await expectRpcError(a.conn.sendRequest(InspectNode), AgentErrorCodes.NotInitialized);
     assert.equal(err.data?.code, 'NOT_INITIALIZED');
     home.pids.add((await a.initialize()).pid);
     await a.conn.sendRequest(Ping);
@@ -218,7 +218,7 @@ describe('agent daemon behind `vendetta-agent attach` (built bundle)', function 
       }),
     );
     s.write(
-      frame({ jsonrpc: '2.0', id: 3, method: 'node/info', params: { verbose: true } }) +
+      frame({ jsonrpc: '2.0', id: 3, method: 'node/inspect', params: { verbose: true } }) +
         frame({ jsonrpc: '2.0', id: 4, method: 'agent/ping' }),
     );
     s.write(frame({ jsonrpc: '2.0', id: 5, method: 'no/such/method' }));

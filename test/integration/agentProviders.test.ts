@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { GetNodeInfo } from '../../agent/protocol';
+import { InspectNode } from '../../agent/protocol';
 import { nodeProbeRunner } from '../../agent/providers/runner';
 import { buildBundles, cleanStaleHomes, TestHome } from './agentHarness';
 
@@ -58,7 +58,7 @@ describe('docker detection talks HTTP to the engine socket', function () {
     server = engine.server;
     home.env.DOCKER_HOST = `unix://${sock}`;
     const { a } = await home.attachReady();
-    const info = await a.conn.sendRequest(GetNodeInfo);
+    const info = await a.conn.sendRequest(InspectNode);
     assert.deepEqual(info.providers.docker, {
       available: true,
       socket: sock,
@@ -73,7 +73,7 @@ describe('docker detection talks HTTP to the engine socket', function () {
     const sock = join(home.dir, 'no-docker-here.sock');
     home.env.DOCKER_HOST = `unix://${sock}`;
     const { a } = await home.attachReady();
-    const { docker } = (await a.conn.sendRequest(GetNodeInfo)).providers;
+    const { docker } = (await a.conn.sendRequest(InspectNode)).providers;
     assert.equal(docker.available, false);
     assert.equal(docker.error, `no Docker engine answers on ${sock} (the socket does not exist)`);
     assert.match(docker.hint!, /Install Docker/);

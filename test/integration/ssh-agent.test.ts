@@ -1,15 +1,68 @@
 // The agent's life on a real node, driven over SSH: install refused with --no-install, upgrade
-// of a daemon of another build, purge, and the step-by-step diagnosis of `vendetta node test`.
+// of a daemon of another build or protocol, purge, and the step-by-step diagnosis of `vendetta node test`.
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { Ping } from '../../agent/protocol';
+import {
+  createMessageConnection,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
+import {
+  AGENT_PROTOCOL_VERSION,
+  DetectPorts,
+  InspectNode,
+  Ping,
+  RunPostAttach,
+  type AgentErrorData,
+} from '../../agent/protocol';
 import { VendettaError } from '../../coordinator/errors';
 import { homePaths } from '../../coordinator/home';
 import { diagnoseNode, purgeAgent } from '../../coordinator/ssh';
 import { readLocalBundle } from '../../coordinator/ssh/localBundle';
-import { setupSshSuite, type SshSuite } from '../infra/sshSuite';
+import { setupSshSuite, waitFor, type SshSuite } from '../infra/sshSuite';
 import { pidAlive } from '../infra/sys';
+
+/** The agent's wire names that protocol 2 renamed, as protocol 1 spelled them. */
+const PROTOCOL_1_NAMES = {
+  'agent/didLog': 'agent/log',
+  'node/inspect': 'node/info',
+  'ports/detect': 'ports/detected',
+  'ports/resolveNodePort': 'services/nodePort',
+  'services/runPostAttach': 'services/attached',
+  'services/readLogs': 'services/logs',
+  'services/didLog': 'services/logLines',
+  'progress/didReport': 'workspaces/progress',
+  'workspaces/syncApply': 'workspaces/syncReceived',
+};
+
+/** A JSON-RPC connection straight to a daemon's socket, as a client of any protocol would open it. */
+async function rawAgent(socket: string): Promise<{ conn: MessageConnection; close(): void }> {
+  const sock = connect(socket);
+  await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+  const conn = createMessageConnection(new StreamMessageReader(sock), new StreamMessageWriter(sock));
+  conn.listen();
+  return {
+    conn,
+    close() {
+      conn.dispose();
+      sock.destroy();
+    },
+  };
+}
 
 describe('SSH nodes: agent install, upgrade, purge, diagnosis (real sshd)', function () {
   let s: SshSuite;
@@ -106,6 +159,72 @@ describe('SSH nodes: agent install, upgrade, purge, diagnosis (real sshd)', func
     assert.equal(existsSync(join(n.home, '.vendetta-agent', oldB.dirName)), false, 'the old bundle was removed');
     assert.ok(existsSync(join(n.home, '.vendetta-agent', newB.dirName, 'agent.js')));
     await c.request(Ping);
+  });
+
+  it('replaces a running daemon of an older protocol (old method names) on connect; the new names answer', async function () {
+    this.timeout(60_000);
+    const n = s.net.nodes[1]!;
+    await purgeAgent(s.target(1), { paths: s.paths, log: s.log, agentBundle: s.bundle });
+    // The bundle as the protocol before it was bumped: version 1 and the wire names of then.
+    let text = readFileSync(s.bundle, 'utf8');
+    assert.match(text, /AGENT_PROTOCOL_VERSION = 2;/);
+    text = text.replace(/AGENT_PROTOCOL_VERSION = 2;/, 'AGENT_PROTOCOL_VERSION = 1;');
+    for (const [now, then] of Object.entries(PROTOCOL_1_NAMES)) {
+      assert.ok(text.includes(`"${now}"`), now);
+      text = text.replaceAll(`"${now}"`, `"${then}"`);
+    }
+    const oldBundle = join(mkdtempSync(join(s.home, 'proto1-')), 'agent.js');
+    writeFileSync(oldBundle, text);
+    const oldB = await readLocalBundle(oldBundle);
+    // Installed and running on the node as an older coordinator left it.
+    const agentHome = join(n.home, '.vendetta-agent');
+    const dir = join(agentHome, oldB.dirName);
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(oldBundle, join(dir, 'agent.js'));
+    const gid = statSync(n.home).gid;
+    for (const p of [agentHome, dir, join(dir, 'agent.js')]) chownSync(p, n.uid, gid);
+    const script = `setsid ${process.execPath} ${join(dir, 'agent.js')} daemon </dev/null >/dev/null 2>&1 &`;
+    s.net.exec(1, ['sh', '-c', script], { asUser: true });
+    const socket = join(agentHome, 'agent.sock');
+    await waitFor(() => existsSync(socket), 15_000, 'the protocol-1 daemon to listen');
+
+    const old = await rawAgent(socket);
+    let oldPid: number;
+    try {
+      const init = await old.conn.sendRequest('initialize', {
+        protocolVersion: 1,
+        clientName: 'old',
+        clientVersion: '0',
+      });
+      oldPid = (init as { pid: number }).pid;
+      await old.conn.sendRequest('node/info');
+      await assert.rejects(old.conn.sendRequest('node/inspect'), (e: ResponseError<unknown>) => e.code === -32601);
+    } finally {
+      old.close();
+    }
+
+    const c = s.client(1);
+    const t0 = Date.now();
+    const info = await c.connect();
+    console.log(`      protocol upgrade (upload + refuse + shutdown + restart + handshake): ${Date.now() - t0} ms`);
+    assert.equal(info.protocolVersion, AGENT_PROTOCOL_VERSION);
+    assert.notEqual(info.pid, oldPid);
+    assert.equal(pidAlive(oldPid), false, 'the protocol-1 daemon is gone');
+    assert.ok(s.log.lines.some((l) => l.message === 'upgrading agent of another protocol version'));
+    assert.equal(existsSync(dir), false, 'the protocol-1 bundle was removed');
+    // The renamed methods reach their handlers (an unknown workspace, not an unknown method).
+    assert.ok((await c.request(InspectNode)).providers);
+    for (const asked of [
+      c.request(DetectPorts, { workspace: 'nope' }),
+      c.request(RunPostAttach, { workspace: 'nope' }),
+    ]) {
+      const err = await asked.then(
+        () => assert.fail('an unknown workspace was found'),
+        (e: VendettaError) => e,
+      );
+      assert.equal((err.cause as ResponseError<AgentErrorData>).data?.code, 'WORKSPACE_NOT_FOUND', err.message);
+    }
+    await c.close();
   });
 
   it('purge stops the daemon and deletes ~/.vendetta-agent', async function () {

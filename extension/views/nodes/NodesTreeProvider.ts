@@ -104,7 +104,7 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
   }
 
   /**
-   * Asks the coordinator for each node's live status (nodes/status, the request behind
+   * Asks the coordinator for each node's live status (nodes/inspect, the request behind
    * `vendetta node status`), one request per node, all in parallel, so a coordinator that just
    * started reaches its nodes instead of listing them as unknown. The cached list shows
    * meanwhile; each answer replaces its node's row and calls `onAnswer` (a repaint). One probe
@@ -241,7 +241,7 @@ export class NodesTreeProvider implements vscode.TreeDataProvider<TreeElement>, 
     }
   }
 
-  /** A node's tooltip gains its system figures (nodes/status asks its agent) when hovered. */
+  /** A node's tooltip gains its system figures (nodes/inspect asks its agent) when hovered. */
   async resolveTreeItem(
     item: vscode.TreeItem,
     element: TreeElement,

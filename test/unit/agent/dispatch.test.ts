@@ -61,7 +61,7 @@ async function rejects(p: Promise<unknown>, code: string): Promise<AgentError> {
 describe('agent requests are checked before any handler runs', () => {
   it('refuses everything but initialize before initialize', async () => {
     const { ctx } = context();
-    for (const method of ['agent/ping', 'node/info', 'agent/shutdown', 'no/such']) {
+    for (const method of ['agent/ping', 'node/inspect', 'agent/shutdown', 'no/such']) {
       const err = await rejects(dispatch(handlers, method, undefined, ctx), 'NOT_INITIALIZED');
       assert.equal(err.toResponseError().code, AgentErrorCodes.NotInitialized);
       assert.match(err.hint!, /initialize first/);
@@ -80,7 +80,7 @@ describe('agent requests are checked before any handler runs', () => {
     assert.equal(ctx.session.initialized, true);
     const pong = (await dispatch(handlers, 'agent/ping', undefined, ctx)) as { now: number };
     assert.ok(Math.abs(pong.now - Date.now()) < 5000);
-    assert.deepEqual(await dispatch(handlers, 'node/info', {}, ctx), { agentVersion: '9.9.9' });
+    assert.deepEqual(await dispatch(handlers, 'node/inspect', {}, ctx), { agentVersion: '9.9.9' });
     assert.deepEqual(await dispatch(handlers, 'agent/shutdown', [], ctx), { pid: 4242 });
     assert.equal(shutdowns.length, 1);
     await rejects(dispatch(handlers, 'no/such', undefined, ctx), 'METHOD_NOT_FOUND');

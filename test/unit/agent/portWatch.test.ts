@@ -107,7 +107,7 @@ describe('the port watch notices ports a dev server opens inside a workspace', (
       assert.deepEqual(told.slice(1), [{ workspace: 'ws', running: false, ports: [] }]);
     });
 
-    it('a read that fails tells nothing; ports/detected reads afresh and clients hear the change too', async () => {
+    it('a read that fails tells nothing; ports/detect reads afresh and clients hear the change too', async () => {
       failExec = true;
       await watch.tick();
       assert.deepEqual(told, []);

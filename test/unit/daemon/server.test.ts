@@ -278,8 +278,8 @@ describe('the coordinator socket', () => {
       maxClientBacklogBytes: limit,
       handlers: {
         ...handlers,
-        // Follows the "node's" logs for as long as the client is there, as services/logs -f does.
-        serviceLogs: {
+        // Follows the "node's" logs for as long as the client is there, as services/readLogs -f does.
+        readServiceLogs: {
           validate: (raw) => raw as never,
           run: (params, { client }) => {
             const pump = () => {

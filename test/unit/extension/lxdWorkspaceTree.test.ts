@@ -7,7 +7,7 @@ import { treeRows } from '../../infra/treeRows';
 /**
  * Replies recorded from a real run: examples/hello as an LXD workspace (LXD 5.0.2, the test image)
  * on the local node, through the built CLI's `--json` output, which carries the same data as the
- * requests the extension's tree makes (nodes/status, workspaces/list, services/list, ports/list).
+ * requests the extension's tree makes (nodes/inspect, workspaces/list, services/list, ports/list).
  */
 const recorded = <T>(name: string): T =>
   JSON.parse(readFileSync(join(__dirname, '../../fixtures/extension/lxd-hello', `${name}.json`), 'utf8')) as T;

@@ -112,7 +112,7 @@ export class FakeAgentClient implements AgentClient {
     await this.connect();
     this.lastSeen = new Date();
     if (type.method === 'agent/ping') return { now: Date.now() } as never;
-    if (type.method === 'node/info') return nodeInfo(this.nodeName) as never;
+    if (type.method === 'node/inspect') return nodeInfo(this.nodeName) as never;
     throw new Error(`unexpected request ${type.method}`);
   }
 

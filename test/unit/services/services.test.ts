@@ -299,7 +299,7 @@ describe('services, ports and logs through the coordinator', () => {
     // A link that is down is not a refusal: nothing is said.
     const request = agent.request.bind(agent);
     agent.request = ((type: { method: string }, params: unknown) =>
-      type.method === 'services/nodePort'
+      type.method === 'ports/resolveNodePort'
         ? Promise.reject(new VendettaError('NODE_UNREACHABLE', 'link lost'))
         : request(type as never, params as never)) as typeof agent.request;
     assert.equal(await roundTrip(f.localPort, 'c'), '');
@@ -489,8 +489,8 @@ describe('services, ports and logs through the coordinator', () => {
     assert.equal(agent.follows.size, 1);
     const agentToken = [...agent.follows][0]!;
     assert.notEqual(agentToken, 'mine', "the node sees the coordinator's own token");
-    agent.emit('services/logLines', { followToken: agentToken, lines: [line('web', 'three')] });
-    agent.emit('services/logLines', { followToken: 'someone-else', lines: [line('web', 'nope')] });
+    agent.emit('services/didLog', { followToken: agentToken, lines: [line('web', 'three')] });
+    agent.emit('services/didLog', { followToken: 'someone-else', lines: [line('web', 'nope')] });
     await waitFor(() => got.length === 1, 'the relayed line');
     assert.deepEqual(got, ['mine:three']);
     assert.deepEqual(otherGot, []);

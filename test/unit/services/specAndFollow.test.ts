@@ -149,14 +149,14 @@ class FollowAgent {
   readonly nodeName = 'n1';
   readonly requests: Array<{ method: string; params: Record<string, unknown> }> = [];
   answer: unknown[] = [];
-  /** Runs while a services/logs request is in flight, before its answer (a line sent both ways). */
+  /** Runs while a services/readLogs request is in flight, before its answer (a line sent both ways). */
   duringLogs: (() => void) | undefined;
   private readonly notes = new Map<string, Set<(p: unknown) => void>>();
   private readonly states = new Set<(s: LinkState) => void>();
   request(type: { method: string }, params: Record<string, unknown>): Promise<unknown> {
     this.requests.push({ method: type.method, params });
-    if (type.method === 'services/logs') this.duringLogs?.();
-    return Promise.resolve(type.method === 'services/logs' ? { lines: this.answer } : { stopped: true });
+    if (type.method === 'services/readLogs') this.duringLogs?.();
+    return Promise.resolve(type.method === 'services/readLogs' ? { lines: this.answer } : { stopped: true });
   }
   onNotification<P>(type: NotificationType<P>, h: (p: P) => void): Disposable {
     const set = this.notes.get(type.method) ?? new Set();
@@ -203,11 +203,11 @@ describe('a followed log across a node link that drops and comes back', () => {
       ['a'],
     );
     const agentToken = agent.requests[0]!.params.followToken as string;
-    agent.emit('services/logLines', {
+    agent.emit('services/didLog', {
       followToken: agentToken,
       lines: [l('2024-01-01T00:00:02.000Z', 'b'), l('2024-01-01T00:00:02.000Z', 'c')],
     });
-    agent.emit('services/logLines', { followToken: agentToken, lines: [{ bad: true }] });
+    agent.emit('services/didLog', { followToken: agentToken, lines: [{ bad: true }] });
     assert.deepEqual(sent, ['b', 'c']);
 
     agent.setState('offline');
@@ -220,7 +220,7 @@ describe('a followed log across a node link that drops and comes back', () => {
     agent.setState('online');
     await new Promise((r) => setImmediate(r));
     const again = agent.requests[1]!;
-    assert.equal(again.method, 'services/logs');
+    assert.equal(again.method, 'services/readLogs');
     assert.deepEqual(
       [again.params.since, again.params.tail, again.params.follow, again.params.followToken],
       ['2024-01-01T00:00:02.000Z', undefined, true, agentToken],
@@ -255,7 +255,7 @@ describe('a followed log across a node link that drops and comes back', () => {
     agent.answer = [l('2024-01-01T00:00:01.000Z', 'a'), l('2024-01-01T00:00:02.000Z', 'b')];
     agent.duringLogs = () => {
       const token = agent.requests.at(-1)!.params.followToken as string;
-      agent.emit('services/logLines', {
+      agent.emit('services/didLog', {
         followToken: token,
         lines: [l('2024-01-01T00:00:02.000Z', 'b'), l('2024-01-01T00:00:03.000Z', 'c')],
       });

@@ -66,11 +66,11 @@ export class FakeWorkspaceAgent implements AgentClient {
   readonly services = new Map<string, ServiceStatus[]>();
   /** nodePort a service gets when started, by service name (none: no nodePort). */
   readonly nodePorts = new Map<string, number>();
-  /** Ports listening inside each workspace, as `ports/detected` reports them while it runs. */
+  /** Ports listening inside each workspace, as `ports/detect` reports them while it runs. */
   readonly detected = new Map<string, Array<{ port: number; loopbackOnly: boolean }>>();
   /** The workspace's own address, as a provider that gives one reports it (a port no service has is reached there). */
   readonly addresses = new Map<string, string>();
-  /** Log lines `services/logs` answers with; follows get later ones through emit(). */
+  /** Log lines `services/readLogs` answers with; follows get later ones through emit(). */
   readonly logLines: ServiceLogLine[] = [];
   readonly follows = new Set<string>();
   /** What a workspace's features add, as the agent reports it on create (by workspace name). */
@@ -137,7 +137,7 @@ export class FakeWorkspaceAgent implements AgentClient {
     switch (type.method) {
       case 'workspaces/create': {
         const spec = p.spec!;
-        for (const h of this.handlers.get('workspaces/progress') ?? [])
+        for (const h of this.handlers.get('progress/didReport') ?? [])
           for (const message of ['pulling nothing', ...this.createSays])
             h({ token: p.progressToken, step: 1, total: 2, message });
         let w = this.workspaces.get(spec.name);
@@ -194,7 +194,7 @@ export class FakeWorkspaceAgent implements AgentClient {
       case 'services/start':
       case 'services/stop':
         return this.servicesRequest(type.method, params as { workspace: string; service?: string }) as never;
-      case 'services/logs': {
+      case 'services/readLogs': {
         const q = params as {
           workspace: string;
           service?: string;
@@ -215,7 +215,7 @@ export class FakeWorkspaceAgent implements AgentClient {
         const t = (params as { followToken: string }).followToken;
         return { stopped: this.follows.delete(t) } as never;
       }
-      case 'services/nodePort': {
+      case 'ports/resolveNodePort': {
         // Like the provider's mapping: only a running workspace publishes its service ports.
         const q = params as { workspace: string; port: number };
         const w = get(q.workspace);
@@ -232,7 +232,7 @@ export class FakeWorkspaceAgent implements AgentClient {
         if (nodePort === undefined) throw agentError(this.nodeName, 'PROVIDER_ERROR', `no node port for ${q.port}`);
         return { nodePort } as never;
       }
-      case 'ports/detected': {
+      case 'ports/detect': {
         const q = params as { workspace: string };
         const running = get(q.workspace).state === 'running';
         return {

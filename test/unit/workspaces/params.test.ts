@@ -70,9 +70,9 @@ describe('workspace params are validated at the boundary', () => {
   });
 
   it('status/start/stop/remove: a name and maybe a node and force', () => {
-    assert.deepEqual(validateRef({ name: 'w' }, 'workspaces/status'), { name: 'w' });
-    assert.deepEqual(validateRef({ name: 'w', node: 'n' }, 'workspaces/status'), { name: 'w', node: 'n' });
-    assert.throws(() => validateRef({ name: 'w', force: true }, 'workspaces/status'), code('INVALID_PARAMS'));
+    assert.deepEqual(validateRef({ name: 'w' }, 'workspaces/inspect'), { name: 'w' });
+    assert.deepEqual(validateRef({ name: 'w', node: 'n' }, 'workspaces/inspect'), { name: 'w', node: 'n' });
+    assert.throws(() => validateRef({ name: 'w', force: true }, 'workspaces/inspect'), code('INVALID_PARAMS'));
     assert.deepEqual(validateRemove({ name: 'w', force: true }), { name: 'w', force: true });
     assert.deepEqual(validateRemove({ name: 'w', force: false }), { name: 'w' });
     assert.throws(() => validateRemove({ name: 'w', force: 'yes' }), code('INVALID_PARAMS'));

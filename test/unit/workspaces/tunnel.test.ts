@@ -130,7 +130,10 @@ describe('raw tunnels through coordinator.sock', () => {
     const calls = agent.calls.length;
     const { socket } = await openTunnel(c, { name: 'hello' });
     socket.destroy();
-    assert.ok(!agent.calls.slice(calls).includes('services/attached'), 'an open by name (workspace exec) is no attach');
+    assert.ok(
+      !agent.calls.slice(calls).includes('services/runPostAttach'),
+      'an open by name (workspace exec) is no attach',
+    );
     await assert.rejects(
       openTunnel(c, { alias: 'ghost.local.vendetta' }),
       (e: VendettaError) => e.code === 'WORKSPACE_NOT_FOUND',
@@ -154,7 +157,7 @@ describe('raw tunnels through coordinator.sock', () => {
     // An open by alias is an SSH client connecting: the agent is told, for postAttach.
     assert.deepEqual(
       agent.calls.slice(calls).filter((m) => m !== 'workspaces/inspect'),
-      ['workspaces/start', 'services/start', 'services/attached'],
+      ['workspaces/start', 'services/start', 'services/runPostAttach'],
     );
     const running = await openTunnel(c, { alias: 'hello.local.vendetta', start: true });
     running.socket.destroy();

@@ -7,8 +7,8 @@ import type { HandlerContext } from '../../../../agent/daemon/context';
 import { AgentError } from '../../../../agent/errors';
 import {
   listServices,
-  serviceLogs,
-  serviceNodePort,
+  readServiceLogs,
+  resolveNodePort,
   startServices,
   unfollowLogs,
   stopServices,
@@ -96,13 +96,13 @@ describe('agent services: the supervisor of every workspace', () => {
     await until('running', () => broadcasts.some((b) => b.services.every((s) => s.state === 'running')));
     assert.equal(readServicesRecord(servicesStateFile(dir)).desired, 'running');
     assert.equal(readServicesRecord(servicesStateFile(dir)).postCreate?.state, 'succeeded');
-    const lines = (await serviceLogs.handle({ workspace: 'w' }, c)).lines;
+    const lines = (await readServiceLogs.handle({ workspace: 'w' }, c)).lines;
     assert.deepEqual(
       lines.filter((l) => l.stream === 'stdout').map((l) => `${l.service}:${l.line}`),
       ['postCreate:made', 'postStart:up'],
     );
     assert.deepEqual(
-      (await serviceLogs.handle({ workspace: 'w', service: 'db', tail: 1 }, c)).lines.map((l) => l.line),
+      (await readServiceLogs.handle({ workspace: 'w', service: 'db', tail: 1 }, c)).lines.map((l) => l.line),
       ['running (no health check)'],
     );
     const status = await listServices.handle({ workspace: 'w' }, c);
@@ -121,20 +121,20 @@ describe('agent services: the supervisor of every workspace', () => {
     const notes: Array<[string, unknown]> = [];
     const closers: Array<() => void> = [];
     const c = ctx(notes, closers);
-    await serviceLogs.handle({ workspace: 'w', service: 'db', follow: true, followToken: 'f1' }, c);
-    await serviceLogs.handle({ workspace: 'w', follow: true, followToken: 'f2' }, c);
+    await readServiceLogs.handle({ workspace: 'w', service: 'db', follow: true, followToken: 'f1' }, c);
+    await readServiceLogs.handle({ workspace: 'w', follow: true, followToken: 'f2' }, c);
     await startServices.handle({ workspace: 'w', service: 'db' }, c);
     await until('lines', () => notes.length >= 2);
     const f1 = notes
       .filter(([, p]) => (p as { followToken: string }).followToken === 'f1')
-      .flatMap(([m, p]) => (assert.equal(m, 'services/logLines'), (p as { lines: ServiceLogLine[] }).lines));
+      .flatMap(([m, p]) => (assert.equal(m, 'services/didLog'), (p as { lines: ServiceLogLine[] }).lines));
     assert.ok(f1.length > 0 && f1.every((l) => l.service === 'db'));
     assert.deepEqual(await unfollowLogs.handle({ followToken: 'f1' }, c), { stopped: true });
     assert.equal(sup.follows.size, 1);
     for (const close of closers) close();
     assert.equal(sup.follows.size, 0);
     await assert.rejects(
-      serviceLogs.handle(
+      readServiceLogs.handle(
         { workspace: 'w', follow: true, followToken: 'x' },
         { ...c, notify: undefined },
       ) as Promise<unknown>,
@@ -159,7 +159,7 @@ describe('agent services: the supervisor of every workspace', () => {
 
   it("answers the node port of a workspace port from the provider's mapping now, and refuses when it is not running or not mapped", async () => {
     const c = ctx([], []);
-    assert.deepEqual(await serviceNodePort.handle(serviceNodePort.validate({ workspace: 'w', port: 7070 }), c), {
+    assert.deepEqual(await resolveNodePort.handle(resolveNodePort.validate({ workspace: 'w', port: 7070 }), c), {
       nodePort: 47070,
     });
     target = { ...target, published: { '7070': 50000 } };
@@ -189,7 +189,7 @@ describe('agent services: the supervisor of every workspace', () => {
       { workspace: 'W!', port: 80 },
     ]) {
       assert.throws(
-        () => serviceNodePort.validate(bad),
+        () => resolveNodePort.validate(bad),
         (e: AgentError) => e.code === 'INVALID_PARAMS',
         JSON.stringify(bad),
       );
