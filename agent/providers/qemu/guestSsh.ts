@@ -120,6 +120,7 @@ export class GuestConnection {
         cause: err,
       });
     });
+    if (opts.signal?.aborted) throw cancelled();
     // The channel's listeners go on in ssh2's callback itself: the exit status may arrive in the
     // same read as the exec's success, before an awaiting caller would run, and then be lost.
     return new Promise<ExecResult>((resolve, reject) => {
@@ -148,12 +149,43 @@ function withPreamble(first: Buffer, rest: ExecOptions['stdin']): Buffer | Async
   })();
 }
 
+/** The part of ssh2's channel that `signal()` uses, reached past its check (see killRemote). */
+interface ChannelInternals {
+  outgoing?: { id: number; state: string };
+  _client?: { _protocol?: { signal?(channelId: number, name: string): void } };
+}
+
+/**
+ * Sends the session a "signal" KILL request. ssh2's `channel.signal()` sends nothing once stdin
+ * is ended (state `eof`, as for every exec without stdin) though SSH allows it then, so the request goes
+ * through the channel's own protocol object, as `signal()` itself does; `signal()` when that is absent.
+ */
+function killRemote(channel: ClientChannel): void {
+  const inner = channel as unknown as ChannelInternals;
+  const send = inner._client?._protocol?.signal;
+  const state = inner.outgoing?.state;
+  if ((state === 'open' || state === 'eof') && send) send.call(inner._client!._protocol, inner.outgoing!.id, 'KILL');
+  else channel.signal('KILL');
+}
+
+const cancelled = (): AgentError =>
+  new AgentError('PROVIDER_ERROR', 'A command in the VM was cancelled', { provider: 'qemu' });
+
 function pump(channel: ClientChannel, opts: ExecOptions): Promise<ExecResult> {
   const out = new TailBuffer(COLLECT_MAX);
   const err = new TailBuffer(COLLECT_MAX);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     let exitCode: number | undefined;
+    const signal = opts.signal;
+    // Cancelled: the guest's sshd kills the command (OpenSSH honours a session's "signal"
+    // request), and closing the channel ends the exec here whether or not it did.
+    const cancel = (): void => {
+      if (timer) clearTimeout(timer);
+      killRemote(channel);
+      channel.close();
+      reject(cancelled());
+    };
     // 0: no bound (a service's main command runs until it is stopped), as with the other providers.
     const timer =
       timeoutMs > 0
@@ -171,8 +203,11 @@ function pump(channel: ClientChannel, opts: ExecOptions): Promise<ExecResult> {
     channel.on('exit', (code: number | null, signal?: string) => {
       exitCode = shellExitCode(code, signal);
     });
+    if (signal?.aborted) return cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
     channel.on('close', () => {
       if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', cancel);
       resolve({ exitCode: exitCode ?? 255, stdout: out.toString(), stderr: err.toString() });
     });
     const stdin = opts.stdin;

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { Server, type ServerChannel } from 'ssh2';
 import { setUpGuest } from '../../../agent/providers/qemu/guestSetup';
 import { parseFind, parseHashes } from '../../../agent/providers/qemu/guestTree';
-import { GuestConnection } from '../../../agent/providers/qemu/guestSsh';
-import { generateHostKey } from '../../../agent/workspaces/hostKey';
+import type { GuestConnection } from '../../../agent/providers/qemu/guestSsh';
+import { startFakeGuest, type FakeGuest } from './fakeGuest';
 
 /**
  * How the project folder is set up in the guest after a boot, against an in-process ssh2 server
@@ -12,45 +10,28 @@ import { generateHostKey } from '../../../agent/workspaces/hostKey';
  * folders, and installs the sshd unit; each command it ran is kept.
  */
 describe('QEMU: the project folder in the guest is the 9p share, or a folder for the copy when there is no 9p', function () {
-  const hostKey = generateHostKey('guest');
-  const control = generateHostKey('control');
-  let server: Server;
+  let guest: FakeGuest;
   let conn: GuestConnection;
   let ran: string[] = [];
   let mountWorks = false;
 
   before(async () => {
-    server = new Server({ hostKeys: [hostKey.privateKeyPem] }, (client) => {
-      client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject(['publickey'])));
-      client.on('error', () => undefined);
-      client.on('session', (accept) => {
-        accept().on('exec', (acceptExec, _reject, info) => {
-          const ch: ServerChannel = acceptExec();
-          ran.push(info.command);
-          const refused = info.command.includes('mount -t 9p') && !mountWorks;
-          ch.on('data', () => undefined); // the unit on stdin
-          const answer = (): void => {
-            if (refused) ch.stderr.write("mount: /w: unknown filesystem type '9p'.\n");
-            ch.exit(refused ? 32 : 0);
-            ch.end();
-          };
-          if (info.command.includes('vendetta-unit')) ch.once('end', answer);
-          else answer();
-        });
-      });
+    guest = await startFakeGuest(({ command, channel: ch }) => {
+      ran.push(command);
+      const refused = command.includes('mount -t 9p') && !mountWorks;
+      ch.on('data', () => undefined); // the unit on stdin
+      const answer = (): void => {
+        if (refused) ch.stderr.write("mount: /w: unknown filesystem type '9p'.\n");
+        ch.exit(refused ? 32 : 0);
+        ch.end();
+      };
+      if (command.includes('vendetta-unit')) ch.once('end', answer);
+      else answer();
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    conn = new GuestConnection({
-      port: (server.address() as AddressInfo).port,
-      privateKey: control.privateKeyPem,
-      hostPublicKey: hostKey.publicKey,
-    });
+    conn = guest.conn;
   });
 
-  after(() => {
-    conn?.close();
-    server?.close();
-  });
+  after(() => guest?.close());
 
   const setUp = (share: 'auto' | '9p' | 'ssh', said: string[] = []) =>
     setUpGuest(conn, {
