@@ -29,6 +29,9 @@ export function report(progress: Progress, step: CreateStep, message: string): v
   progress(CREATE_STEPS.indexOf(step) + 1, CREATE_STEPS.length, message);
 }
 
+/** More set-up of the login (a create's secrets, dotfiles, git identity), done while sshd starts. */
+export type LoginSetUp = (providerId: string, user: string, provider: WorkspaceProvider) => Promise<void>;
+
 export interface BringUpDeps {
   logger: Logger;
   sshReadyTimeoutMs?: number;
@@ -45,6 +48,7 @@ export async function bringUp(
   progress: Progress,
   refreshRootKeys: boolean,
   signal?: AbortSignal,
+  whileSshdStarts?: LoginSetUp,
 ): Promise<WorkspaceInfo> {
   const id = ws.providerId;
   const call = { signal };
@@ -56,7 +60,61 @@ export async function bringUp(
       : await provider
           .start(id, { ...call, progress: (m) => report(progress, 'start', m) })
           .catch((err: unknown) => Promise.reject(portTakenError(err, name, rec) ?? err));
-  report(progress, 'login', `Setting up the login user ${rec.spec.user}`);
+  const port = running.sshPort ?? (await provider.inspect(id, call))?.sshPort;
+  if (port === undefined) throw await notReady(provider, id, name, 'the engine reports no published SSH port', call);
+  // The wait starts now: the server boots (the container's init, the engine's port proxy) while the
+  // login user is set up through the engine, which needs no SSH.
+  const giveUp = new AbortController();
+  const sshd = waitForSsh({
+    host: '127.0.0.1',
+    port,
+    timeoutMs: deps.sshReadyTimeoutMs ?? 20_000,
+    signal: giveUp.signal,
+    stillWorth: async () => {
+      if (signal?.aborted) return 'the start was cancelled';
+      const now = await provider.inspect(id, call);
+      if (!now) return 'the workspace was removed while starting';
+      if (now.state !== 'running') return `the workspace stopped while starting (${now.error ?? now.state})`;
+      return undefined;
+    },
+  });
+  let login: WorkspaceRecord['login'];
+  try {
+    report(progress, 'login', `Setting up the login user ${rec.spec.user}`);
+    login = await setUpLoginUser(deps, provider, id, rec, refreshRootKeys, call);
+    await whileSshdStarts?.(id, rec.spec.user, provider);
+  } catch (err) {
+    giveUp.abort();
+    await sshd;
+    throw err;
+  }
+  report(progress, 'ready', `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
+  const ready = await sshd;
+  if ('error' in ready) throw await notReady(provider, id, name, ready.error, call);
+  const done: WorkspaceRecord = {
+    ...rec,
+    providerId: id,
+    phase: 'ready',
+    sshPort: port,
+    desired: 'running',
+    ...(running.member ? { member: running.member } : {}),
+    ...(login ? { login } : {}),
+  };
+  delete done.stopped;
+  deps.save(done);
+  return workspaceInfo(done, { kind: 'seen', ws: { ...running, sshPort: port } }, false);
+}
+
+/** The login user made (and its keys put) inside; the ids synced files get, once known. */
+async function setUpLoginUser(
+  deps: BringUpDeps,
+  provider: WorkspaceProvider,
+  id: string,
+  rec: WorkspaceRecord,
+  refreshRootKeys: boolean,
+  call: CallOptions,
+): Promise<WorkspaceRecord['login']> {
+  const name = rec.spec.name;
   if (refreshRootKeys && rec.spec.user === 'root')
     await provider.putFiles(id, [authorizedKeysFile('root', rec.spec.authorizedKeys, 0, 0)], call);
   const inside = await ensureLoginUser(provider, id, rec.spec, call);
@@ -71,34 +129,7 @@ export async function bringUp(
       recorded: rec.login,
     });
   if (login) giveFolderTo(rec.nodeFolder, login, deps.logger);
-  const port = running.sshPort ?? (await provider.inspect(id, call))?.sshPort;
-  if (port === undefined) throw await notReady(provider, id, name, 'the engine reports no published SSH port', call);
-  report(progress, 'ready', `Waiting for the SSH server of ${name} on 127.0.0.1:${port}`);
-  const ready = await waitForSsh({
-    host: '127.0.0.1',
-    port,
-    timeoutMs: deps.sshReadyTimeoutMs ?? 20_000,
-    stillWorth: async () => {
-      if (signal?.aborted) return 'the start was cancelled';
-      const now = await provider.inspect(id, call);
-      if (!now) return 'the workspace was removed while starting';
-      if (now.state !== 'running') return `the workspace stopped while starting (${now.error ?? now.state})`;
-      return undefined;
-    },
-  });
-  if ('error' in ready) throw await notReady(provider, id, name, ready.error, call);
-  const done: WorkspaceRecord = {
-    ...rec,
-    providerId: id,
-    phase: 'ready',
-    sshPort: port,
-    desired: 'running',
-    ...(running.member ? { member: running.member } : {}),
-    ...(login ? { login } : {}),
-  };
-  delete done.stopped;
-  deps.save(done);
-  return workspaceInfo(done, { kind: 'seen', ws: { ...running, sshPort: port } }, false);
+  return login;
 }
 
 async function notReady(

@@ -14,6 +14,7 @@ import {
   type WorkspaceInfo,
   type WorkspaceSpec,
   type DotfilesSpec,
+  type CreateWarning,
 } from '../protocol';
 import { nodePortProbe, type PortChoice, type PortProbe } from '../services/ports';
 import type { ServiceTarget } from '../services/supervisor';
@@ -38,7 +39,7 @@ import { missing, notFound, otherProvider, outdated } from './refusals';
 import { discardContainer, forgetWorkspace, removeWorkspace, type TeardownDeps } from './teardown';
 import { SyncAccess } from './syncAccess';
 import { AGENT_HOME_LABEL, findOwn, reconcileAll } from './reconcile';
-import { bringUp, report, type BringUpDeps, type Progress } from './bringUp';
+import { bringUp, report, type BringUpDeps, type LoginSetUp, type Progress } from './bringUp';
 import type { IdleCandidate } from './idleWatch';
 import type { PortWatchTarget } from './portWatch';
 import { setUpLogin } from './loginSetup';
@@ -112,14 +113,12 @@ export class WorkspaceManager {
       try {
         const hadSecrets = !!this.store.get(spec.name)?.spec.secretNames?.length;
         if (recreate) await this.discardContainer(spec, progress, signal);
-        const info = await this.createLocked(spec, progress, signal);
-        storeSecrets(workspacePaths(this.opts.home, spec.name).dir, secrets);
-        const rec = this.store.get(spec.name);
-        if (info.state === 'running' && rec?.providerId) {
-          const login = { workspace: spec.name, providerId: rec.providerId, user: rec.spec.user };
-          const warnings = await setUpLogin(
-            this.opts.providers(rec.provider),
-            { ...login, gitIdentity: spec.gitIdentity, secrets, hadSecrets, signal },
+        let warnings: CreateWarning[] = [];
+        // Run by bringUp once the login user exists, while the workspace's sshd starts.
+        const loginSetUp: LoginSetUp = async (providerId, user, provider) => {
+          warnings = await setUpLogin(
+            provider,
+            { workspace: spec.name, providerId, user, gitIdentity: spec.gitIdentity, secrets, hadSecrets, signal },
             this.opts.logger,
             dotfiles && {
               dotfiles,
@@ -127,16 +126,22 @@ export class WorkspaceManager {
               say: (m) => report(progress, 'ready', m),
             },
           );
-          if (warnings.length) return { ...info, warnings };
-        }
-        return info;
+        };
+        const info = await this.createLocked(spec, progress, signal, loginSetUp);
+        storeSecrets(workspacePaths(this.opts.home, spec.name).dir, secrets);
+        return warnings.length ? { ...info, warnings } : info;
       } finally {
         this.creating.delete(spec.name);
       }
     });
   }
 
-  private async createLocked(spec: WorkspaceSpec, progress: Progress, signal?: AbortSignal): Promise<WorkspaceInfo> {
+  private async createLocked(
+    spec: WorkspaceSpec,
+    progress: Progress,
+    signal?: AbortSignal,
+    loginSetUp?: LoginSetUp,
+  ): Promise<WorkspaceInfo> {
     const provider = this.opts.providers(spec.provider);
     const existing = this.store.get(spec.name);
     if (existing?.phase === 'ready') {
@@ -170,7 +175,7 @@ export class WorkspaceManager {
             rec = { ...rec, sshdConfig };
             this.store.put(rec);
           }
-          return await bringUp(this.bringUpDeps(), provider, rec, now, progress, true, signal);
+          return await bringUp(this.bringUpDeps(), provider, rec, now, progress, true, signal, loginSetUp);
         }
         this.opts.logger.warn('workspace container was removed outside the agent; making it again', {
           workspace: spec.name,
@@ -224,7 +229,7 @@ export class WorkspaceManager {
         await provider.stop(made.providerId, { signal });
         ws = (await provider.inspect(made.providerId, { signal })) ?? made;
       }
-      return await bringUp(this.bringUpDeps(), provider, rec, ws, progress, false, signal);
+      return await bringUp(this.bringUpDeps(), provider, rec, ws, progress, false, signal, loginSetUp);
     } catch (err) {
       // A config that cannot work leaves nothing behind; anything else keeps the record so
       // the next create (or remove) finds what was made.

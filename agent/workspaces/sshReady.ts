@@ -35,6 +35,8 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Asked between attempts; a reason to give up early (the workspace stopped). */
   stillWorth?: () => Promise<string | undefined>;
+  /** Ends the wait at its next attempt (its caller no longer needs the answer). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function waitForSsh(opts: WaitOptions): Promise<{ banner: string } 
     } catch (err) {
       last = (err as Error).message;
     }
+    if (opts.signal?.aborted) return { error: 'the wait was cancelled' };
     if (Date.now() >= until)
       return { error: `sshd did not answer on ${opts.host}:${opts.port} within ${opts.timeoutMs / 1000} s (${last})` };
     if (opts.stillWorth && Date.now() - lastCheck >= STILL_WORTH_EVERY_MS) {

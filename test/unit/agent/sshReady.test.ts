@@ -33,6 +33,22 @@ describe('waiting for a workspace SSH server', () => {
     }
   });
 
+  it('ends at its next attempt once its caller gives up (the login set-up beside it failed)', async () => {
+    const { server, port, accepted } = await lateServer(1_000_000);
+    try {
+      const giveUp = new AbortController();
+      const waiting = waitForSsh({ host: '127.0.0.1', port, timeoutMs: 20_000, signal: giveUp.signal });
+      while (accepted() < 2) await new Promise((r) => setTimeout(r, 5));
+      giveUp.abort();
+      assert.deepEqual(await waiting, { error: 'the wait was cancelled' });
+      const tried = accepted();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(accepted(), tried, 'no attempt after the wait ended');
+    } finally {
+      server.close();
+    }
+  });
+
   it('asks whether the wait is still worth it only after a while, then gives up with its reason', async () => {
     const { server, port } = await lateServer(Number.MAX_SAFE_INTEGER);
     const t0 = Date.now();

@@ -272,6 +272,31 @@ describe('the agent keeps its workspaces in step with the provider', () => {
     assert.deepEqual(unsignalled, []);
   });
 
+  it("sets up a create's login user, secrets and git identity while the workspace's sshd is still starting", async () => {
+    // This sshd answers only once the git identity was written: a create that waited for it first never ends.
+    let identityWritten = false;
+    const slow = createServer((s) => (identityWritten ? s.end('SSH-2.0-OpenSSH_fake\r\n') : s.destroy()));
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    try {
+      provider = new FakeProvider(() => (slow.address() as { port: number }).port);
+      const exec = provider.exec.bind(provider);
+      provider.exec = async (id, argv, opts) => {
+        if (argv.some((a) => a.startsWith('[user]'))) identityWritten = true;
+        return exec(id, argv, opts);
+      };
+      const gitIdentity = { name: 'Dev', email: 'dev@example.com' };
+      const info = await manager(3_000).create(spec('dev', { user: 'dev', gitIdentity }), undefined, false, undefined, {
+        TOKEN: 'secret',
+      });
+      assert.equal(info.state, 'running');
+      assert.ok(identityWritten);
+      const order = provider.execs.map((a) => a[0]);
+      assert.ok(order.indexOf('useradd') < order.lastIndexOf('sh'), order.join());
+    } finally {
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+  });
+
   it('is idempotent by name: running is returned, stopped is started, concurrent creates make one container', async () => {
     const m = manager();
     const [a, b] = await Promise.all([m.create(spec()), m.create(spec())]);
