@@ -219,17 +219,26 @@ export class WorkspaceManager {
         signal,
       });
       rec = { ...rec, providerId: made.providerId, phase: 'creating', sshdConfig: sshdConfigHash(loginSpec(rec)) };
-      this.store.put(rec);
-      // remoteEnv's ${containerEnv:…} needs the container's environment, known only now it exists.
-      if (needsContainerEnv(rec.spec) && made.env)
-        await provider.putFiles(made.providerId, [sshdConfigFile(loginSpec(rec), made.env)], { signal });
-      // An adopted container may run an sshd started with other files: restart it on ours.
-      let ws = made;
-      if (made.state === 'running' || made.state === 'error') {
-        await provider.stop(made.providerId, { signal });
-        ws = (await provider.inspect(made.providerId, { signal })) ?? made;
+      // On disk while the container starts: its fsync also flushes all the engine just unpacked. A
+      // crash before it lands loses nothing (the next create adopts the container by its labels).
+      const recorded = this.store.putSoon(rec);
+      try {
+        // remoteEnv's ${containerEnv:…} needs the container's environment, known only now it exists.
+        if (needsContainerEnv(rec.spec) && made.env)
+          await provider.putFiles(made.providerId, [sshdConfigFile(loginSpec(rec), made.env)], { signal });
+        // An adopted container may run an sshd started with other files: restart it on ours.
+        let ws = made;
+        if (made.state === 'running' || made.state === 'error') {
+          await provider.stop(made.providerId, { signal });
+          ws = (await provider.inspect(made.providerId, { signal })) ?? made;
+        }
+        const info = await bringUp(this.bringUpDeps(), provider, rec, ws, progress, false, signal, loginSetUp);
+        await recorded;
+        return info;
+      } catch (err) {
+        await recorded.catch(() => undefined); // the create's own failure is what to say
+        throw err;
       }
-      return await bringUp(this.bringUpDeps(), provider, rec, ws, progress, false, signal, loginSetUp);
     } catch (err) {
       // A config that cannot work leaves nothing behind; anything else keeps the record so
       // the next create (or remove) finds what was made.

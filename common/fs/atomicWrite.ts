@@ -15,6 +15,14 @@ export interface AtomicWriteOptions {
   createDir?: boolean;
 }
 
+export interface AsyncAtomicWriteOptions extends AtomicWriteOptions {
+  /**
+   * Asked once the bytes are on disk, in the same tick as the rename: false drops this write (a newer
+   * one of the same file, written meanwhile, must stay), and the call resolves false.
+   */
+  stillWanted?: () => boolean;
+}
+
 function tempBeside(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
@@ -59,12 +67,12 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array, o
   fsyncDirSync(dir);
 }
 
-/** The same without blocking the event loop. */
+/** The same without blocking the event loop; resolves false when `stillWanted` dropped it. */
 export async function writeFileAtomic(
   target: string,
   data: string | Uint8Array,
-  opts: AtomicWriteOptions = {},
-): Promise<void> {
+  opts: AsyncAtomicWriteOptions = {},
+): Promise<boolean> {
   const dir = dirname(target);
   if (opts.createDir) await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = tempBeside(target);
@@ -81,7 +89,13 @@ export async function writeFileAtomic(
   }
   await fh.close();
   try {
-    await rename(tmp, target);
+    if (opts.stillWanted && !opts.stillWanted()) {
+      await rm(tmp, { force: true });
+      return false;
+    }
+    // Sync, so no other write of the target can come between the question and the rename.
+    if (opts.stillWanted) renameSync(tmp, target);
+    else await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
@@ -90,7 +104,7 @@ export async function writeFileAtomic(
     if (isDirFsyncRefusal(err)) return undefined;
     throw err;
   });
-  if (!dfh) return;
+  if (!dfh) return true;
   try {
     await dfh.sync();
   } catch (err) {
@@ -98,6 +112,7 @@ export async function writeFileAtomic(
   } finally {
     await dfh.close();
   }
+  return true;
 }
 
 export function writeJsonAtomicSync(target: string, value: unknown, opts: AtomicWriteOptions = {}): void {

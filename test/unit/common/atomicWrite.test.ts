@@ -24,6 +24,19 @@ describe('atomic file writes (common)', () => {
     assert.deepEqual(readdirSync(dir), ['state.json']);
   });
 
+  it('the async variant drops its write, leaving the file and no temp file, when it is no longer wanted', async () => {
+    const f = join(dir, 'state.json');
+    writeFileSync(f, 'newer');
+    let asked = 0;
+    const done = await writeFileAtomic(f, 'older', { stillWanted: () => (asked++, false) });
+    assert.equal(done, false);
+    assert.equal(asked, 1);
+    assert.equal(readFileSync(f, 'utf8'), 'newer');
+    assert.deepEqual(readdirSync(dir), ['state.json']);
+    assert.equal(await writeFileAtomic(f, 'wanted', { stillWanted: () => true }), true);
+    assert.equal(readFileSync(f, 'utf8'), 'wanted');
+  });
+
   it('creates a missing folder only when asked', async () => {
     const f = join(dir, 'a', 'b', 'file');
     assert.throws(() => writeFileAtomicSync(f, 'x'), /ENOENT/);
