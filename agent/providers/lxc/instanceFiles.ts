@@ -15,6 +15,8 @@ export async function lackingSshd(
   client: LxdClient,
   id: string,
   req: ProviderCreateRequest,
+  /** The server answers HEAD (instance_file_head): the type without the file (sshd is ~1 MB). */
+  head: boolean,
 ): Promise<AgentError | undefined> {
   const needed = [
     [req.ssh.binary, 'no OpenSSH server'],
@@ -25,7 +27,7 @@ export async function lackingSshd(
     needed.map(async ([path]) => {
       const r = await client.send(
         {
-          method: 'GET',
+          method: head ? 'HEAD' : 'GET',
           path: `/1.0/instances/${encodeURIComponent(id)}/files`,
           query: { path },
           accept: [200, 404],

@@ -236,6 +236,8 @@ export interface LxdServerFacts {
   clustered: boolean;
   /** shiftfs is there: a disk device can have `shift=true` (see idmap.ts). */
   shiftfs: boolean;
+  /** `HEAD` on an instance's files says a file's type without sending it (API extension instance_file_head). */
+  fileHead: boolean;
   serverName?: string;
 }
 
@@ -249,6 +251,7 @@ export function parseServerFacts(reply: unknown): LxdServerFacts {
     version: env.server_version,
     clustered: env.server_clustered === true,
     shiftfs: features.shiftfs === 'true',
+    fileHead: isObj(m) && Array.isArray(m.api_extensions) && m.api_extensions.includes('instance_file_head'),
   };
   const serverName = str(env.server_name);
   if (serverName) facts.serverName = serverName;

@@ -100,7 +100,7 @@ export class LxcProvider implements WorkspaceProvider {
       // The image's check and the pushes are separate LXD calls, made at once; a failed check wins
       // (the instance is removed once the pushes have ended, whatever they did).
       const [lacking, pushed] = await Promise.all([
-        lackingSshd(this.client, id, req),
+        lackingSshd(this.client, id, req, (await this.serverFacts()).fileHead),
         pushFiles(this.client, id, [...req.seedFiles, ...sshdUnitFiles(req.ssh)], req).then(
           () => undefined,
           (err: unknown) => ({ err }),

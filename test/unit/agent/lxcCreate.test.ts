@@ -22,6 +22,8 @@ class ScriptedLxd extends LxdClient {
   inFlight = new Set<string>();
   readonly together: string[][] = [];
   deleted = false;
+  /** An LXD before the instance_file_head extension: file lookups are GETs. */
+  withoutFileHead = false;
 
   constructor(
     private readonly present: ReadonlySet<string>,
@@ -39,7 +41,7 @@ class ScriptedLxd extends LxdClient {
       this.together.push([...this.inFlight]);
       await this.release;
       this.inFlight.delete(what);
-      if (call.method === 'GET') {
+      if (call.method === 'GET' || call.method === 'HEAD') {
         const there = this.present.has(path);
         return { status: there ? 200 : 404, headers: there ? { 'x-lxd-type': 'file' } : {}, body: Buffer.alloc(0) };
       }
@@ -56,7 +58,12 @@ class ScriptedLxd extends LxdClient {
     // As the real client: a call made with an aborted signal is cancelled, not sent.
     if (opts.signal?.aborted)
       throw new AgentError('PROVIDER_ERROR', `LXD was asked to ${call.what}, and that was cancelled`);
-    if (call.path === '/1.0') return { status: 200, value: fixture('lxd-1.0-5.0.2.json') };
+    if (call.path === '/1.0') {
+      const server = fixture('lxd-1.0-5.0.2.json') as { metadata: { api_extensions: string[] } };
+      if (this.withoutFileHead)
+        server.metadata.api_extensions = server.metadata.api_extensions.filter((e) => e !== 'instance_file_head');
+      return { status: 200, value: server };
+    }
     if (call.path.startsWith('/1.0/images/aliases/')) return { status: 200, value: fixture('lxd-alias.json') };
     if (call.path === '/1.0/instances/vendetta-rec')
       return this.deleted
@@ -99,7 +106,7 @@ const request = (): ProviderCreateRequest => ({
 describe("an LXD workspace's create", () => {
   const agentIds = { uid: 0, gid: 0 };
 
-  it("looks for the image's sshd and systemd while it pushes the SSH server's files, not before", async () => {
+  it("looks for the image's sshd and systemd (their types, not their bytes) while it pushes the SSH server's files, not before", async () => {
     let go!: () => void;
     const lxd = new ScriptedLxd(new Set(['/usr/sbin/sshd', '/lib/systemd/systemd']), new Promise((r) => (go = r)));
     const made = new LxcProvider(lxd, agentIds).create(request());
@@ -107,7 +114,7 @@ describe("an LXD workspace's create", () => {
     while (!lxd.inFlight.has('POST files /etc/vendetta/sshd_config')) await new Promise((r) => setImmediate(r));
     const first = lxd.together.at(-1)!;
     assert.ok(
-      first.includes('GET files /usr/sbin/sshd') && first.includes('GET files /lib/systemd/systemd'),
+      first.includes('HEAD files /usr/sbin/sshd') && first.includes('HEAD files /lib/systemd/systemd'),
       String(first),
     );
     assert.ok(first.includes('POST files /etc/systemd/system/vendetta-sshd.service'), String(first));
@@ -116,6 +123,14 @@ describe("an LXD workspace's create", () => {
     assert.equal(ws.providerId, 'vendetta-rec');
     assert.ok(lxd.log.includes('POST files /etc/systemd/system/multi-user.target.wants/vendetta-sshd.service'));
     assert.equal(lxd.deleted, false);
+  });
+
+  it('reads the files it looks for on an LXD that does not answer HEAD on them', async () => {
+    const lxd = new ScriptedLxd(new Set(['/usr/sbin/sshd', '/lib/systemd/systemd']), Promise.resolve());
+    lxd.withoutFileHead = true;
+    await new LxcProvider(lxd, agentIds).create(request());
+    assert.ok(lxd.log.includes('GET files /usr/sbin/sshd') && lxd.log.includes('GET files /lib/systemd/systemd'));
+    assert.ok(!lxd.log.some((l) => l.startsWith('HEAD')), lxd.log.join());
   });
 
   it('an image without systemd is still SSHD_MISSING (not the failed pushes), and its instance is removed after them', async () => {

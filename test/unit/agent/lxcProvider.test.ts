@@ -109,7 +109,12 @@ describe('LXD replies recorded from LXD 5.0.2 read as workspaces', () => {
     const facts = parseServerFacts(
       JSON.parse(readFileSync(join(__dirname, '../../fixtures/agent/lxd-1.0-5.0.2.json'), 'utf8')),
     );
-    assert.deepEqual([facts.version, facts.clustered, facts.shiftfs], ['5.0.2', false, false]);
+    assert.deepEqual([facts.version, facts.clustered, facts.shiftfs, facts.fileHead], ['5.0.2', false, false, true]);
+    const older = {
+      type: 'sync',
+      metadata: { api_extensions: ['instances'], environment: { server_version: '4.0.9' } },
+    };
+    assert.equal(parseServerFacts(older).fileHead, false);
     assert.throws(() => parseServerFacts({ type: 'sync', metadata: {} }), /without a version/);
   });
 });
