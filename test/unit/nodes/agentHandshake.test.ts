@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { createMessageConnection, type MessageConnection } from 'vscode-jsonrpc/node';
-import { AGENT_PROTOCOL_VERSION, Initialize } from '../../../agent/protocol';
+import { createMessageConnection, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
+import { AGENT_PROTOCOL_VERSION, AgentErrorCodes, Initialize, Shutdown } from '../../../agent/protocol';
 import type { VendettaError } from '../../../coordinator/errors';
 import { AgentSession } from '../../../coordinator/nodes/agentSession';
 import { FrameReader } from '../../../common/rpc/frameReader';
@@ -70,6 +70,44 @@ describe("the coordinator's handshake with a node's agent", () => {
       await assert.rejects(old.session.initialize(), (e: VendettaError) => e.code === 'PROTOCOL_MISMATCH');
     } finally {
       old.end();
+    }
+  });
+
+  it('stops a daemon of an older protocol: it refuses our handshake, takes one in its own version, then agent/shutdown', async () => {
+    for (const saysVersion of [true, false]) {
+      const old = pair(5_000);
+      let initialized = false;
+      old.agent.onRequest(Initialize, (p) => {
+        if (p.protocolVersion === 1) {
+          initialized = true;
+          return { protocolVersion: 1, agentVersion: '0.0.1', buildId: 'old', pid: 42, startedAt: '' };
+        }
+        throw new ResponseError(AgentErrorCodes.ProtocolMismatch, 'The agent speaks protocol 1', {
+          code: 'PROTOCOL_MISMATCH',
+          ...(saysVersion ? { protocolVersion: 1 } : {}),
+        });
+      });
+      // Like every agent: nothing but initialize before a handshake.
+      old.agent.onRequest(Shutdown, () => {
+        if (!initialized) throw new ResponseError(AgentErrorCodes.NotInitialized, 'not initialized', {});
+        return { pid: 42 };
+      });
+      try {
+        const refused = await old.session.initialize().then(
+          () => assert.fail('an older protocol was accepted'),
+          (e: VendettaError) => e,
+        );
+        assert.equal(refused.code, 'PROTOCOL_MISMATCH');
+        if (saysVersion) {
+          assert.match(refused.message, /speaks protocol 1, this coordinator speaks/);
+          assert.deepEqual(await old.session.shutdownAfterMismatch(refused), { pid: 42 });
+        } else {
+          await assert.rejects(old.session.shutdownAfterMismatch(refused), (e) => e === refused);
+          assert.equal(initialized, false);
+        }
+      } finally {
+        old.end();
+      }
     }
   });
 });
