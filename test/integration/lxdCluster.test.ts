@@ -3,7 +3,7 @@
  * node in m1's network namespace, the real OpenSSH client. Two workspace lives cover it all: one
  * placed on m2 by `lxc.target`, one placed by LXD; both reached over SSH and their service port
  * through the one node (m1), though m2's loopback is out of m1's reach; `node status` lists the
- * members; m2 stopped marks its workspace `error` with the reason, loses nothing, and it answers
+ * members; a command cancelled while it runs ends at once and leaves no process; m2 stopped marks its workspace `error` with the reason, loses nothing, and it answers
  * again once m2 is back; rm leaves nothing on any member.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import type { NodeStatus, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
 import { clusterChildren, memberItem, nodeChildren } from '../../extension/views/nodes/clusterTreeModel';
 import type { ItemSpec, TreeElement } from '../../extension/views/nodes/nodeTreeModel';
+import { AgentError } from '../../agent/errors';
+import { lxdExec } from '../../agent/providers/lxc/exec';
 import { startLxdCluster, type LxdCluster } from '../infra/lxdCluster';
 import { TEST_LXD_IMAGE } from '../infra/lxd';
 import { requireRoot } from '../infra/sys';
@@ -174,6 +176,21 @@ describe('an LXD cluster behind one node: placement, SSH and services through LX
       const page = await forwardGet(ws);
       assert.deepEqual([page.status, page.body], [200, `hello from ${ws}\n`], JSON.stringify(page));
     }
+    // A command cancelled while it runs (`sleep 60`, cancelled after 1 s) ends at once and leaves no process.
+    const root = { uid: 0, gid: 0, home: '/root' };
+    const instance = 'vendetta-placed';
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 1_000);
+    t = Date.now();
+    await assert.rejects(
+      lxdExec(member('m1').client, instance, ['sleep', '60'], root, { timeoutMs: 0, signal: ac.signal }),
+      (e: unknown) => e instanceof AgentError && e.code === 'PROVIDER_ERROR' && /was cancelled/.test(e.message),
+    );
+    numbers.cancelledExecEndedMs = Date.now() - t;
+    assert.ok(numbers.cancelledExecEndedMs < 6_000, `the cancelled sleep took ${numbers.cancelledExecEndedMs} ms`);
+    const comms = await lxdExec(member('m1').client, instance, ['sh', '-c', 'cat /proc/[0-9]*/comm'], root);
+    assert.ok(!comms.stdout.split('\n').includes('sleep'), `a sleep is left in ${instance}: ${comms.stdout}`);
+
     t = Date.now();
     assert.equal((await env.ssh('pinned.local.vendetta', ['true'])).code, 0);
     numbers.sshRoundTripThroughRelayMs = Date.now() - t;

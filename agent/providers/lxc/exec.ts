@@ -17,6 +17,8 @@ const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 /** Output kept when the caller gives no sink. */
 const COLLECT_MAX = 1024 * 1024;
 const SIGKILL = 9;
+/** How long a cancelled command's operation is given to end after its KILL. */
+const CANCEL_GRACE_MS = 3_000;
 
 export interface ExecIdentity {
   uid: number;
@@ -90,6 +92,7 @@ export async function lxdExec(
   const streamsDone = Promise.all([closed(stdoutWs), ...(stderrWs ? [closed(stderrWs)] : [])]);
 
   const feeding = feedStdin(stdin, opts.stdin, opts.tty === true);
+  const kill = (): void => control?.send(JSON.stringify({ command: 'signal', args: null, signal: SIGKILL }));
   let timedOut = false;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
   // 0: no bound (a service's main command runs until stopped).
@@ -97,11 +100,23 @@ export async function lxdExec(
     timeoutMs > 0
       ? setTimeout(() => {
           timedOut = true;
-          control?.send(JSON.stringify({ command: 'signal', args: null, signal: SIGKILL }));
+          kill();
         }, timeoutMs)
       : undefined;
+  // The wait's long poll ends with the call (a cancelled command's may not end by itself).
+  const waitDone = new AbortController();
+  const ended = client.wait(op.path, 24 * 3600_000, waitDone.signal);
+  ended.catch(() => undefined);
   try {
-    const outcome = await client.wait(op.path, 24 * 3600_000);
+    if (opts.signal && (await cancelledFirst(ended, opts.signal))) {
+      kill();
+      // A moment for LXD to end the killed command, so the instance keeps no process of it.
+      await Promise.race([ended.catch(() => undefined), new Promise((r) => setTimeout(r, CANCEL_GRACE_MS))]);
+      throw new AgentError('PROVIDER_ERROR', `A command in the instance ${instance} was cancelled`, {
+        provider: 'lxc',
+      });
+    }
+    const outcome = await ended;
     await Promise.race([streamsDone, new Promise((r) => setTimeout(r, 2_000))]);
     await feeding.catch(() => undefined);
     if (outcome.error !== undefined)
@@ -119,8 +134,24 @@ export async function lxdExec(
     return { exitCode: execReturn(outcome.metadata), stdout: out.toString(), stderr: err.toString() };
   } finally {
     if (timer) clearTimeout(timer);
+    waitDone.abort();
     for (const s of sockets) if (s.readyState === WebSocket.OPEN) s.close();
   }
+}
+
+/** True when `signal` is aborted before `ended` settles (at once when it already is). */
+function cancelledFirst(ended: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onAbort = (): void => resolve(true);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void ended
+      .finally(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(false);
+      })
+      .catch(() => undefined);
+  });
 }
 
 /**
