@@ -8,40 +8,45 @@
  * - lxd-workspace-stop-start: `workspace stop` + `workspace start` (to SSH-ready), beside
  *   `lxc stop NAME && lxc start NAME`.
  * Where the difference lies (timestamps on every step — CLI start, coordinator and agent requests,
- * each LXD API call and operation wait — on a 2-CPU machine shared with other work). There is no
- * single large wait: the LXD calls of ours are the raw client's (create, start, a clean stop) plus
- * one GET each; the rest is processes and readiness the raw side does not have. At load 12-14
- * (2026-12-05, after the changes below), one `up` step by step:
- * - the CLI process to its first line 0.56 s (`node -e 0` alone 0.3-0.8 s at that load, 0.1 s
- *   quiet); its config check 26 ms; the coordinator's part up to the agent's create 0.2 s;
- * - LXD's create 9.1 s and pushes of the SSH server's files 0.43 s; LXD's first start 4.35 s (the
- *   `proxy` device of the SSH port adds 0.5-1 s to every start); the SSH server answers 2.4 s after
- *   LXD says the instance started (init's boot up to the unit, which is ordered as early as init
- *   allows, then sshd's own re-exec per connection); `up` waits for it, the raw side does not;
- * - the login user 0.19 s; the sync 0.15 s (scan, archive, the agent's answer);
- * - the first `ssh`: its ssh-proxy Node.js process 0.57 s to its first line, then the tunnel.
- * `stop` + `start`: two CLI processes (0.9 s and 1.0 s to their first lines at that load), LXD's
- * stop 2.6 s, its start 1.9 s, the SSH-ready wait 2.1 s.
- * LXD's own steps vary more than all of that between runs: its create 2.3-11.5 s, a first start
- * 1.6-4.9 s, a clean stop 1.9-3.6 s (the raw side's too).
- * Fixed in the agent earlier: the image's sshd/systemd lookups run beside the pushes of the SSH
- * server's files (~0.15-0.2 s of `up`); the SSH-ready wait retries every 50 ms at most (was 200 ms)
- * and does not ask LXD about the instance while it boots it.
- * Fixed since (same load, same steps): the sync's archive goes to the agent daemon's own sync
- * socket instead of a `sync-receive` Node.js process started on the node for every sync (the sync
- * step 1.9 s → 0.15 s); the bundles carry the config schemas' validators compiled at build time
- * (the CLI's config check 0.62 s → 26 ms). Together ~2.3 s of every `up` at load 12-14; less on
- * a quiet machine, where a Node.js start and a schema compile cost a fraction of that (not measured).
- * Figures (medians of 3, ratio first, load beside each): at the start of this work up 1.70x (7.6 s
- * vs 4.5 s) and stop+start 2.18x (4.1 s vs 1.9 s) at load 7-10, up 2.47x (5.3 s vs 2.1 s) and 2.38x
- * (3.1 s vs 1.3 s) at load 0.7; after, up 1.60x (9.5 s vs 6.0 s) and 2.04x (6.9 s vs 3.4 s) at load
- * 10-13. The ratios move with the load and LXD's variance more than with these fixes; the steps
- * above are the figures to compare. What remains (~1.5-3 s for up, ~2-3.5 s for stop+start, more
- * than 0.3x of the raw side's 1.3-6 s): the SSH-ready wait (init's boot to the unit), the proxy
- * device at every start, and a Node.js process per CLI command and per `ssh` (ssh-proxy). Closing
- * it needs a start that does not wait on init's boot (the raw side never waits for it), the SSH
- * port wired without a proxy device at start, and fewer Node.js process starts (a CLI that reaches
- * a running coordinator without loading the whole bundle, an ssh-proxy that is not Node.js).
+ * each LXD API call and operation wait, each state-file write — at load 11-14 on this 2-CPU machine,
+ * session 7, 2026-12-05). The LXD calls of ours are the raw client's (create, start, a clean stop)
+ * plus one GET each; the rest is what the raw side does not have. One `up` step by step:
+ * - the CLI process to its main 0.32-0.58 s (Node.js and the 2.4 MB bundle; `node -e 0` 0.2 s at
+ *   that load), to the coordinator's first step 0.2 s more, to the agent's 0.12 s more;
+ * - LXD's create 1.5-2.3 s; the pushes of the SSH server's files 0.25-0.35 s in three waves (the
+ *   first file call on a new instance starts LXD's forkfile, 0.15-0.4 s), the image's sshd/systemd
+ *   check beside them (HEAD now: a GET read the 1.2 MB sshd binary, 0.27-0.53 s);
+ * - LXD's first start 2.2-3.5 s (the raw `lxc launch` has the same first start, without the proxy
+ *   device). LXD starts each `proxy` device in the start's post-hooks, one after the other, and each
+ *   waits ≥1 s: it looks once for forkproxy's "Started" line, then sleeps a second before it looks
+ *   again (lxd/device/proxy.go, Start). So every start of a workspace costs ≥1 s more than a raw
+ *   start, plus 1 s per service port;
+ * - the SSH server: systemd in the container reaches its first unit 0.8 s after it starts at that
+ *   load (generators, unit loading), the unit is ordered that early, and the banner comes 1.2-1.4 s
+ *   after LXD says Running — after the start operation ended at load 12, before it on a quiet
+ *   machine. `up` waits for it; the raw side's `lxc exec` needs only the container's init;
+ * - the login set-up (a git identity exec 0.1-0.16 s here) now runs inside that wait;
+ * - the coordinator's host-key pin, ssh_config and sync 0.19-0.5 s;
+ * - the first `ssh`: OpenSSH to its ProxyCommand 0.09 s, the ssh-proxy Node.js process to its main
+ *   0.13-0.39 s, the tunnel, handshake and `true` 0.33 s: 0.65-0.87 s against the raw side's
+ *   `lxc exec true` 0.12-0.38 s.
+ * `stop` + `start`: two CLI processes (0.32-0.58 s each to their main), LXD's stop as the raw one's,
+ * LXD's start the raw one's + ≥1 s (the proxy device), the SSH-ready wait 0.06-0.3 s after it.
+ * Fixed earlier: the image check and the pushes run at once, the SSH-ready wait retries every 50 ms
+ * at most, the sync goes to the agent daemon's sync socket (1.9 s → 0.15 s at load 12), the config
+ * validators are compiled at build time (0.62 s → 26 ms). Fixed in session 7: the agent's record of
+ * the made instance was fsynced between the create and the start, which flushed all LXD had just
+ * unpacked to the same disk (0.1-0.74 s, median ~0.35 s; now written while the instance starts); the
+ * login set-up waited for the SSH server (now beside it); the image check read sshd whole (now HEAD).
+ * Figures (medians of 3, load beside each): session 6 quiet (load 0.7) up 2.50x (4.82 s vs 1.93 s),
+ * stop+start 2.27x (3.01 s vs 1.32 s); session 7 before its changes (load 3.4-5.6) up 2.43x (5.56 s
+ * vs 2.29 s), stop+start 2.14x (3.39 s vs 1.58 s); after (load 15.7-18.9) up 2.19x (10.68 s vs
+ * 4.87 s), stop+start 2.07x (5.86 s vs 2.82 s). The ratios move with the load and LXD's variance
+ * (its create 1.5-11.5 s, a first start 1.6-4.9 s) more than with any one fix.
+ * What 1.3x would need (it allows 0.4 s over a quiet raw stop+start of 1.3 s): an SSH port that is
+ * not a proxy device started at every start (that alone is ≥1 s; agent-held listeners as on a
+ * cluster would make sessions depend on the agent), an SSH-ready that does not wait on the image's
+ * systemd boot, and no Node.js start per CLI command and per `ssh` (0.1-0.2 s each quiet).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
