@@ -41,7 +41,8 @@
  * Figures (medians of 3, load beside each): session 6 quiet (load 0.7) up 2.50x (4.82 s vs 1.93 s),
  * stop+start 2.27x (3.01 s vs 1.32 s); session 7 before its changes (load 3.4-5.6) up 2.43x (5.56 s
  * vs 2.29 s), stop+start 2.14x (3.39 s vs 1.58 s); after (load 15.7-18.9) up 2.19x (10.68 s vs
- * 4.87 s), stop+start 2.07x (5.86 s vs 2.82 s). The ratios move with the load and LXD's variance
+ * 4.87 s), stop+start 2.07x (5.86 s vs 2.82 s); after (load 11.5-13.4) up 2.19x (7.68 s vs 3.51 s),
+ * stop+start 1.86x (4.74 s vs 2.55 s). The ratios move with the load and LXD's variance
  * (its create 1.5-11.5 s, a first start 1.6-4.9 s) more than with any one fix.
  * What 1.3x would need (it allows 0.4 s over a quiet raw stop+start of 1.3 s): an SSH port that is
  * not a proxy device started at every start (that alone is ≥1 s; agent-held listeners as on a
