@@ -8,6 +8,7 @@
  * with pure functions (tested against recorded replies), and one client executes the calls.
  */
 import type { AgentError } from '../errors';
+import type { VmNodeUsage } from '../workspaces/hostUsage';
 import type {
   FeatureHooks,
   ProviderName,
@@ -231,6 +232,11 @@ export interface WorkspaceProvider {
   publishPort?(providerId: string, guestPort: number, opts?: CallOptions): Promise<number>;
   /** Runs argv (no shell) inside a running workspace. */
   exec(providerId: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * What the workspace's own machine costs the node (a VM's emulator process): bounds what its
+   * guest says of its CPU for the idle watch; absent where the node's kernel counts it directly.
+   */
+  nodeUsage?(providerId: string): Promise<VmNodeUsage | undefined>;
   /** The last lines of the workspace's main process output, for error messages. */
   logs(providerId: string, lines: number, opts?: CallOptions): Promise<string>;
   /**

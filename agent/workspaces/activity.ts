@@ -26,6 +26,8 @@ export const ACTIVITY_PROBE = [
     'else echo @@procs; cat /proc/[0-9]*/stat 2>/dev/null; fi; ' +
     // Shell builtins only (no process of the probe's own but this shell, which says who it is),
     // and the clock (uptime) when the threads are read, so the window is the threads' own.
+    // The kernel's whole count too, for a VM (whose kernel is its own): what the node bounds.
+    'read -r st < /proc/stat; echo "@@stat $st"; ' +
     'read -r up _ < /proc/uptime; echo "@@sched $$ $up"; for d in /proc/[0-9]*/task/[0-9]*; do ' +
     'p=${d#/proc/}; { read -r s < "$d/stat" && read -r c < "$d/schedstat"; } 2>/dev/null && echo "${p%%/*} $s @@ $c"; done',
 ];
@@ -66,6 +68,11 @@ export interface Activity {
   cpuUsec?: number;
   /** Each thread's runnable time so far, and when it was read; undefined when unreadable. */
   threads?: ThreadTimes;
+  /**
+   * CPU time the kernel counts as used on all CPUs so far (/proc/stat: all but idle and I/O
+   * wait), in µs. A VM's own; in a container the node's, and not used.
+   */
+  machineBusyUsec?: number;
 }
 
 const TCP_ESTABLISHED = 1;
@@ -84,7 +91,17 @@ export function parseActivity(stdout: string): Activity {
   if (usec !== undefined) out.cpuUsec = usec;
   const threads = schedCut < 0 ? undefined : parseThreadTimes(stdout.slice(schedCut + 1));
   if (threads) out.threads = threads;
+  const busy = machineBusyUsec(head);
+  if (busy !== undefined) out.machineBusyUsec = busy;
   return out;
+}
+
+/** `@@stat cpu user nice system idle iowait irq softirq steal …` (in 1/100 s) → µs not idle. */
+function machineBusyUsec(text: string): number | undefined {
+  const m = /^@@stat cpu +(\d+(?: \d+){7})/m.exec(text);
+  if (!m) return undefined;
+  const [user, nice, system, , , irq, softirq, steal] = m[1]!.split(' ').map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) * USEC_PER_JIFFY;
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   type TcpSocket,
   type ThreadTimes,
 } from './activity';
+import { boundByNode, type VmNodeUsage } from './hostUsage';
 
 /** What the watch needs of one running workspace. */
 export interface IdleCandidate {
@@ -68,9 +69,20 @@ interface Seen {
   activeAt: number;
   cpuUsec?: number;
   threads?: ThreadTimes;
+  machineBusyUsec?: number;
+  /** The VM's process on the node, read right after the probe. */
+  node?: VmNodeUsage;
   at: number;
   nextLookAt: number;
 }
+
+/**
+ * How many times the CPU threshold a VM whose CPU is emulated (TCG) gets: its code runs several
+ * times slower (~10×), so the same work takes that much more of its CPU. Measured on the example
+ * project's VM under TCG on a loaded node: its three services answering their 0.5–1 s health checks
+ * used 0.09–0.23 of a CPU, nobody connected. Work that wants the CPU all along is told apart anyway.
+ */
+const EMULATED_CPU_FACTOR = 3;
 
 /**
  * How often a workspace is looked at: often enough to stop it within ~1/6 of its timeout late, and
@@ -142,19 +154,34 @@ export class IdleWatch {
     // this probe) are processes there too, short-lived ones: only processes seen at both looks
     // count, with what their children used (a build's compiler runs reaped by `make`).
     const viaSession = a.threads?.viaSession === true;
-    const cpu =
+    let cpu =
       viaSession && prev?.threads
         ? processCpuShare(prev.threads, a.threads!, false)
         : prev?.cpuUsec !== undefined && a.cpuUsec !== undefined && t > prev.at
           ? (a.cpuUsec - prev.cpuUsec) / 1000 / (t - prev.at)
           : undefined;
-    const cpuBound = prev?.threads && a.threads ? busiestThreadShare(prev.threads, a.threads, !viaSession) : 0;
+    let cpuBound = prev?.threads && a.threads ? busiestThreadShare(prev.threads, a.threads, !viaSession) : 0;
+    const node = viaSession ? await c.provider.nodeUsage?.(c.providerId) : undefined;
+    // A VM's guest counts the node's waits as its own work: bounded by what the node gave it.
+    const guestMs = prev?.threads && a.threads ? a.threads.atMs - prev.threads.atMs : 0;
+    if (cpu !== undefined && node && prev?.node && guestMs > 0 && a.machineBusyUsec !== undefined) {
+      const machine = (a.machineBusyUsec - (prev.machineBusyUsec ?? a.machineBusyUsec)) / 1000 / guestMs;
+      ({ cpu, busiestThread: cpuBound } = boundByNode({ cpu, busiestThread: cpuBound, machine }, prev.node, node));
+    }
     const started = ws.startedAt ? Date.parse(ws.startedAt) : NaN;
+    const threshold = (this.deps.cpuThreshold ?? 0.1) * (node?.emulated ? EMULATED_CPU_FACTOR : 1);
     const busy =
       !prev ||
       connections > 0 ||
-      (cpu !== undefined && cpu > (this.deps.cpuThreshold ?? 0.1)) ||
+      (cpu !== undefined && cpu > threshold) ||
       cpuBound >= (this.deps.cpuBoundShare ?? 0.9);
+    this.deps.logger.debug('looked at a workspace for the idle watch', {
+      workspace: c.name,
+      connections,
+      cpu,
+      cpuBound,
+      busy,
+    });
     let activeAt = busy ? t : prev.activeAt;
     // A workspace started since the last look (a connection woke it) begins a whole new timeout.
     if (Number.isFinite(started) && started > activeAt) activeAt = Math.min(t, started);
@@ -164,6 +191,8 @@ export class IdleWatch {
       nextLookAt: t + lookIntervalMs(c.idleTimeoutMs),
       ...(a.cpuUsec !== undefined ? { cpuUsec: a.cpuUsec } : {}),
       ...(a.threads ? { threads: a.threads } : {}),
+      ...(a.machineBusyUsec !== undefined ? { machineBusyUsec: a.machineBusyUsec } : {}),
+      ...(node ? { node } : {}),
     };
     this.seen.set(c.name, next);
     if (t - activeAt < c.idleTimeoutMs) return;

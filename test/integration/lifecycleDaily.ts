@@ -95,7 +95,7 @@ async function setIdleTimeout(t: LifecycleRun, value: string | undefined): Promi
 }
 
 /** An open session holds the workspace past its `idleTimeout`; then the node stops it as idle. */
-async function idleStops(t: LifecycleRun): Promise<void> {
+export async function idleStops(t: LifecycleRun): Promise<void> {
   await setIdleTimeout(t, `${IDLE_S}s`);
   const session = await t.env.ssh(ALIAS, ['sleep', String(IDLE_S * 2)], { timeoutMs: 120_000 });
   assert.equal(session.code, 0, session.stderr);

@@ -47,9 +47,10 @@ import { createOverlay } from './qemuImg';
 import { CONTROL_GUEST_PORT, seedImage } from './seed';
 import { publishGuestPort } from './hostForward';
 import { bootFailed, cancelled, missing, requireFile, stopIfCancelled } from './refusals';
-import { endVm, launch, livePid } from './vmProcess';
+import { endVm, launch, livePid, vmNodeUsage } from './vmProcess';
 import { inspectVm } from './vmInspect';
 import { VmStore, type VmRecord } from './vmStore';
+import type { VmNodeUsage } from '../../workspaces/hostUsage';
 
 const MiB = 1024 * 1024;
 /** Seconds the guest gets to power off on stop before QEMU is told to quit. */
@@ -309,6 +310,12 @@ export class QemuProvider implements WorkspaceProvider {
       if (existsSync(this.store.dir(id))) await endVm(files.pid, files.qmp, 0);
       rmSync(this.store.dir(id), { recursive: true, force: true });
     });
+  }
+
+  /** The VM's QEMU process: what the VM really got of the node's CPU. */
+  nodeUsage(id: string): Promise<VmNodeUsage | undefined> {
+    const files = this.store.files(id);
+    return vmNodeUsage(files.pid, files.qmp);
   }
 
   inspect(id: string, opts: CallOptions = {}): Promise<ProviderWorkspace | undefined> {

@@ -7,7 +7,9 @@
  */
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readProcessUsage, type VmNodeUsage } from '../../workspaces/hostUsage';
 import { parseQueryStatus, qmpCalls, qmpOnce, type QmpStatus } from './qmp';
 import { stopIfCancelled } from './refusals';
 
@@ -28,6 +30,15 @@ export function livePid(pidFile: string, qmpSocket: string): number | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** What the VM's QEMU process costs the node so far, and whether it emulates the CPU (`-accel tcg`). */
+export async function vmNodeUsage(pidFile: string, qmpSocket: string): Promise<VmNodeUsage | undefined> {
+  const pid = livePid(pidFile, qmpSocket);
+  const usage = pid === undefined ? undefined : await readProcessUsage(pid);
+  if (!usage) return undefined;
+  const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return { ...usage, emulated: argv.includes('\0-accel\0tcg\0') };
 }
 
 export async function qmpStatus(qmpSocket: string): Promise<QmpStatus> {

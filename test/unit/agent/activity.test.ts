@@ -67,6 +67,13 @@ describe('what a workspace is doing, read from its /proc/net/tcp{,6} and cpu.sta
     assert.deepEqual(parseActivity('garbage\nmore: lines here\n').sockets, []);
   });
 
+  it("reads the kernel's whole busy count (user, nice, system, irq, softirq, steal; not idle or I/O wait) apart from the workspace's", () => {
+    const out = parseActivity('@@cpu\nusage_usec 42\n@@stat cpu  100 2 50 1000 30 5 6 7 0 0\n@@sched 9 1.00\n');
+    assert.equal(out.machineBusyUsec, 170 * 10_000);
+    assert.equal(out.cpuUsec, 42, "the workspace's own figure is still the cgroup's");
+    assert.equal(parseActivity('@@cpu\nusage_usec 1\n@@stat cpu 1 2\n').machineBusyUsec, undefined);
+  });
+
   it('reads how long each thread was runnable, without the probe, its ancestors and kernel threads', () => {
     const text =
       '@@sched 90 1234.56\n' +

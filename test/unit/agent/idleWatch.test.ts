@@ -29,6 +29,10 @@ class Box {
   vm = false;
   checkJiffies = 0;
   serviceJiffies = 0;
+  /** The guest kernel's whole busy count (/proc/stat), in 1/100 s. */
+  machineJiffies = 0;
+  /** The VM's process on the node, when the provider reads it: its CPU (µs) and a vCPU thread's runnable ns. */
+  node: { cpuUsec: number; runnableNs: number; emulated?: boolean } | undefined;
   /** Full thread lines (`pid tid (comm) stat… @@ schedstat`) for the VM's processes. */
   private vmLines(): string {
     const line = (pid: number, comm: string, ppid: number, utime: number, cutime: number, start: number) =>
@@ -61,6 +65,7 @@ class Box {
         stderr: '',
         stdout:
           `${LISTEN_SSH}\n${this.session ? SSH_SESSION : ''}\n@@cpu\nusage_usec ${this.cpuUsec}\n` +
+          (this.vm ? `@@stat cpu  ${this.machineJiffies} 0 0 99999 7 0 0 0 0 0\n` : '') +
           `@@sched ${++this.probePid} ${(this.clock() / 1000).toFixed(2)}\n` +
           (this.vm
             ? this.vmLines()
@@ -70,6 +75,13 @@ class Box {
               `${this.probePid} ${this.probePid} (sh) R 0 ${this.probePid} 0 -1 0 @@ 1000000 990000000 2\n`),
       };
     },
+    nodeUsage: async () =>
+      this.node && {
+        atMs: this.clock(),
+        cpuUsec: this.node.cpuUsec,
+        runnableNs: new Map([[7, this.node.runnableNs]]),
+        emulated: this.node.emulated === true,
+      },
   } as unknown as WorkspaceProvider;
 }
 
@@ -168,6 +180,60 @@ describe('the idle watch stops a workspace nobody uses, decided on the node', ()
     // The service uses 30 % of a CPU between looks: busy.
     await run(3 * TIMEOUT, () => (box.serviceJiffies += 30));
     assert.deepEqual(stopped, []);
+  });
+
+  it('on a loaded node, a VM whose guest charges the waits for its CPU to its services stops: the node bounds what the guest says', async () => {
+    box.vm = true;
+    box.node = { cpuUsec: 0, runnableNs: 0 };
+    // The guest says its service used 95 % of a CPU and wanted it all along (its whole count 100 %);
+    // the node gave the VM 3 % of a CPU and its vCPU thread was runnable a fifth of the time.
+    const waited = () => {
+      box.serviceJiffies += 95;
+      box.machineJiffies += 100;
+      if (!box.node) return;
+      box.node.cpuUsec += 30_000;
+      box.node.runnableNs += 0.2e9;
+    };
+    await run(TIMEOUT + 20_000, waited);
+    assert.deepEqual(stopped, ['ws']);
+    box.state = 'running';
+    box.startedAt = new Date(now).toISOString();
+    stopped = [];
+    // Really busy: the node gives the VM 30 % (all it can on a loaded node), its vCPU thread wants a CPU all along.
+    await run(3 * TIMEOUT, () => {
+      box.serviceJiffies += 95;
+      box.machineJiffies += 100;
+      box.node!.cpuUsec += 300_000;
+      box.node!.runnableNs += 1e9;
+    });
+    assert.deepEqual(stopped, []);
+    // Without the node's figures (its process unreadable), the guest's word stands: busy.
+    box.node = undefined;
+    await run(3 * TIMEOUT, waited);
+    assert.deepEqual(stopped, []);
+  });
+
+  it('a VM whose CPU is emulated (TCG) gets three times the threshold: its services answering health checks take that much longer', async () => {
+    box.vm = true;
+    box.node = { cpuUsec: 0, runnableNs: 0 };
+    // A fifth of a CPU, all of it given by the node: busy for a VM with KVM…
+    const checksAnswered = () => {
+      box.serviceJiffies += 20;
+      box.machineJiffies += 25;
+      box.node!.cpuUsec += 250_000;
+      box.node!.runnableNs += 0.25e9;
+    };
+    await run(3 * TIMEOUT, checksAnswered);
+    assert.deepEqual(stopped, []);
+    // …idle for one under TCG, but not at 40 %.
+    box.node.emulated = true;
+    await run(
+      3 * TIMEOUT,
+      () => ((box.serviceJiffies += 40), (box.machineJiffies += 45), (box.node!.cpuUsec += 450_000)),
+    );
+    assert.deepEqual(stopped, []);
+    await run(TIMEOUT + 20_000, checksAnswered);
+    assert.deepEqual(stopped, ['ws']);
   });
 
   it('a probe that fails is not idleness: the count starts again when it works', async () => {

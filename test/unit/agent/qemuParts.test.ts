@@ -21,7 +21,7 @@ import {
   qmpCalls,
   qmpOnce,
 } from '../../../agent/providers/qemu/qmp';
-import { endVm, livePid, qmpStatus } from '../../../agent/providers/qemu/vmProcess';
+import { endVm, livePid, qmpStatus, vmNodeUsage } from '../../../agent/providers/qemu/vmProcess';
 import {
   CONTROL_GUEST_PORT,
   CONTROL_KEYS_PATH,
@@ -411,6 +411,10 @@ describe('QEMU provider: QMP session and the VM process', () => {
       writeFileSync(pidFile, `${child.pid}\n`);
       assert.equal(livePid(pidFile, sock), child.pid);
       assert.equal(livePid(pidFile, join(d, 'other.sock')), undefined, 'a reused pid of another program is not the VM');
+      const usage = await vmNodeUsage(pidFile, sock);
+      assert.ok(usage && usage.runnableNs.size === 1 && usage.cpuUsec >= 0, JSON.stringify(usage));
+      assert.equal(usage.emulated, false, 'no `-accel tcg` on its command line');
+      assert.equal(await vmNodeUsage(pidFile, join(d, 'other.sock')), undefined);
       writeFileSync(pidFile, 'garbage');
       assert.equal(livePid(pidFile, sock), undefined);
       assert.equal(livePid(join(d, 'missing.pid'), sock), undefined);
@@ -421,6 +425,15 @@ describe('QEMU provider: QMP session and the VM process', () => {
       assert.equal(await endVm(pidFile, sock, 0), 'not-running');
     } finally {
       child.kill('SIGKILL');
+    }
+    const tcg = spawn('sh', ['-c', 'sleep 30', 'qemu-system-x86_64', '-accel', 'tcg', '-qmp', sock], {
+      stdio: 'ignore',
+    });
+    try {
+      writeFileSync(pidFile, `${tcg.pid}\n`);
+      assert.equal((await vmNodeUsage(pidFile, sock))?.emulated, true, 'emulated: `-accel tcg`');
+    } finally {
+      tcg.kill('SIGKILL');
     }
   });
 });
