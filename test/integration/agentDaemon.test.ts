@@ -234,7 +234,7 @@ describe('agent daemon behind `vendetta-agent attach` (built bundle)', function 
     assert.match(err(1).message, /protocolVersion must be a non-negative integer/);
     assert.equal((byId.get(2)!.result as { pid: number }).pid, init.pid);
     assert.equal(err(3).code, -32602);
-    assert.match(err(3).message, /node\/info: it takes no parameters/);
+    assert.match(err(3).message, /node\/inspect: it takes no parameters/);
     assert.equal(typeof (byId.get(4)!.result as { now: number }).now, 'number');
     assert.equal(err(5).code, -32601);
     await a.conn.sendRequest(Ping);
