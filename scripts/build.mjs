@@ -1,6 +1,7 @@
 // Bundles the entry points into dist/ (extension, language server, CLI + coordinator, ssh-proxy, agent). `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { precompiledValidators } from './precompileValidators.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -68,18 +69,29 @@ const entries = [
 // cipher object per packet. It is built for this Node.js by npm's install of ssh2 (when a compiler
 // is there); under another Node.js the load fails and ssh2 uses the fallback, as before.
 const addon = 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node';
-const addonDir = 'dist/crypto/build/Release';
-rmSync('dist/crypto', { recursive: true, force: true });
-if (existsSync(addon)) {
-  mkdirSync(addonDir, { recursive: true });
-  copyFileSync(addon, `${addonDir}/sshcrypto.node`);
+if (existsSync(addon)) replaceFile('dist/crypto/build/Release/sshcrypto.node', readFileSync(addon));
+else rmSync('dist/crypto', { recursive: true, force: true });
+
+/**
+ * Puts a built file in place whole (a new file renamed over the old), and only when it changed: a
+ * CLI, agent or test running from dist/ while a build runs never reads half a bundle.
+ */
+function replaceFile(path, contents) {
+  if (existsSync(path) && Buffer.compare(readFileSync(path), contents) === 0) return;
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, path);
 }
 
-const contexts = await Promise.all(entries.map((e) => esbuild.context({ ...common, ...e, outdir: 'dist' })));
+const contexts = await Promise.all(
+  entries.map((e) => esbuild.context({ ...common, ...e, outdir: 'dist', write: watch })),
+);
 if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));
   console.error('watching for changes…');
 } else {
-  await Promise.all(contexts.map((c) => c.rebuild()));
+  const results = await Promise.all(contexts.map((c) => c.rebuild()));
   await Promise.all(contexts.map((c) => c.dispose()));
+  for (const r of results) for (const f of r.outputFiles) replaceFile(f.path, f.contents);
 }
