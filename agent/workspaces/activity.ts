@@ -78,7 +78,7 @@ export interface Activity {
 const TCP_ESTABLISHED = 1;
 const TCP_LISTEN = 10;
 /** USER_HZ: /proc/<pid>/stat counts in 1/100 s on every Linux architecture we run on. */
-const USEC_PER_JIFFY = 10_000;
+export const USEC_PER_JIFFY = 10_000;
 
 export function parseActivity(stdout: string): Activity {
   const schedCut = stdout.indexOf('\n@@sched ');

@@ -8,6 +8,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import { USEC_PER_JIFFY } from './activity';
 
 export interface ProcessUsage {
   /** The node's monotonic clock when it was read, in ms. */
@@ -23,9 +24,6 @@ export interface VmNodeUsage extends ProcessUsage {
   /** Its CPU is emulated (QEMU's TCG, no KVM): the same work takes several times the CPU time. */
   emulated: boolean;
 }
-
-/** USER_HZ: /proc counts CPU time in 1/100 s on every Linux architecture we run on. */
-const USEC_PER_JIFFY = 10_000;
 
 /** One process's usage from /proc on this machine; undefined when it is gone. */
 export async function readProcessUsage(pid: number, proc = '/proc'): Promise<ProcessUsage | undefined> {
