@@ -35,9 +35,12 @@ export function instanceName(workspace: string): string {
   return `vendetta-${createHash('sha256').update(workspace).digest('hex').slice(0, 16)}`;
 }
 
-export const SSH_DEVICE = 'vendetta-ssh';
+/** SSH and every service port in one proxy device: LXD starts each proxy device for ≥1 s. */
+export const PORTS_DEVICE = 'vendetta-ports';
+/** One device per port, as workspaces made before PORTS_DEVICE have them (read, never written). */
+export const LEGACY_SSH_DEVICE = 'vendetta-ssh';
+export const LEGACY_PORT_DEVICE_PREFIX = 'vendetta-port-';
 export const PROJECT_DEVICE = 'vendetta-project';
-export const portDevice = (guestPort: number): string => `vendetta-port-${guestPort}`;
 
 /**
  * On a cluster, where an instance's node ports live until LXD has placed it: `{"ports": {guest:
@@ -237,23 +240,30 @@ export interface InstanceCreateInput {
   relay?: { sshd: string[] };
 }
 
-/** A proxy device: a listener on the node's loopback that LXD connects to the instance's own loopback. */
-export function proxyDevice(nodePort: number, guestPort: number): Record<string, string> {
-  return { type: 'proxy', listen: `tcp:127.0.0.1:${nodePort}`, connect: `tcp:127.0.0.1:${guestPort}`, bind: 'host' };
-}
-
-/** The proxy devices of a port map (`{guest: node}`), SSH's under its own name. */
+/**
+ * The proxy device of a port map (`{guest: node}`): listeners on the node's loopback that LXD
+ * connects to the instance's own loopback, the n-th node port to the n-th guest port. One device
+ * for all of them, because LXD starts proxy devices one after another at every instance start and
+ * each takes at least a second (it looks for forkproxy's "Started" line, then sleeps 1 s).
+ */
 export function proxyDevices(ports: Record<string, number>): Record<string, Record<string, string>> {
-  const devices: Record<string, Record<string, string>> = {};
-  for (const [guest, node] of Object.entries(ports))
-    devices[guest === '22' ? SSH_DEVICE : portDevice(Number(guest))] = proxyDevice(node, Number(guest));
-  return devices;
+  const pairs = Object.entries(ports).sort(([a], [b]) => Number(a) - Number(b));
+  if (pairs.length === 0) return {};
+  const list = (i: 0 | 1) => pairs.map((p) => p[i]).join(',');
+  return {
+    [PORTS_DEVICE]: {
+      type: 'proxy',
+      listen: `tcp:127.0.0.1:${list(1)}`,
+      connect: `tcp:127.0.0.1:${list(0)}`,
+      bind: 'host',
+    },
+  };
 }
 
 /**
  * The instance: unprivileged (LXD's default; `security.privileged` is not on the allow-list),
  * labelled, limits from `cpus`/`memory` then `lxc.config`, the project folder as a disk device,
- * SSH and each service port as proxy devices on the node's 127.0.0.1.
+ * SSH and the service ports as one proxy device on the node's 127.0.0.1.
  */
 export function instanceCreateBody(input: InstanceCreateInput): Record<string, unknown> {
   const { lxc } = input;

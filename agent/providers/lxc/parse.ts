@@ -11,7 +11,9 @@ import {
   labelFromKey,
   PROJECT_DEVICE,
   RELAY_KEY,
-  SSH_DEVICE,
+  LEGACY_PORT_DEVICE_PREFIX,
+  LEGACY_SSH_DEVICE,
+  PORTS_DEVICE,
   STOP_GRACE_KEY,
   WORKSPACE_KEY,
   type RelayPlan,
@@ -81,17 +83,23 @@ export function execReturn(metadata: Obj): number {
 }
 
 /** `listen=tcp:127.0.0.1:PORT` of a proxy device. */
-export function proxyListenPort(device: unknown): number | undefined {
-  if (!isObj(device) || device.type !== 'proxy') return undefined;
-  const m = /^tcp:127\.0\.0\.1:(\d{1,5})$/.exec(str(device.listen) ?? '');
-  const port = m ? Number(m[1]) : NaN;
-  return port > 0 && port < 65536 ? port : undefined;
+/** The ports of `tcp:127.0.0.1:P[,P…]` (no ranges: we never write them); undefined for anything else. */
+function loopbackPorts(v: unknown): number[] | undefined {
+  const m = /^tcp:127\.0\.0\.1:(\d{1,5}(?:,\d{1,5})*)$/.exec(str(v) ?? '');
+  const ports = m ? m[1]!.split(',').map(Number) : [];
+  return ports.length && ports.every((p) => p > 0 && p < 65536) ? ports : undefined;
 }
 
-function guestPort(device: unknown): number | undefined {
-  if (!isObj(device)) return undefined;
-  const m = /^tcp:127\.0\.0\.1:(\d{1,5})$/.exec(str(device.connect) ?? '');
-  return m ? Number(m[1]) : undefined;
+/**
+ * A proxy device's ports as `{guest: node}`: the n-th listen port carries the n-th connect port.
+ * `guest` names the guest port of a one-port device made before PORTS_DEVICE that may not say it.
+ */
+export function proxyPorts(device: unknown, guest?: number): Record<string, number> {
+  if (!isObj(device) || device.type !== 'proxy') return {};
+  const listen = loopbackPorts(device.listen);
+  const connect = loopbackPorts(device.connect) ?? (guest !== undefined ? [guest] : undefined);
+  if (!listen || !connect || listen.length !== connect.length) return {};
+  return Object.fromEntries(connect.map((g, i) => [String(g), listen[i]!]));
 }
 
 /** LXD's zero time for "never". */
@@ -154,10 +162,9 @@ export function parseInstance(v: unknown): LxdInstance {
   const relay = parseRelayPlan(config[RELAY_KEY]);
   const publishedPorts: Record<string, number> = {};
   for (const [name, dev] of Object.entries(devices)) {
-    if (name !== SSH_DEVICE && !name.startsWith('vendetta-port-')) continue;
-    const node = proxyListenPort(dev);
-    const guest = name === SSH_DEVICE ? 22 : guestPort(dev);
-    if (node !== undefined && guest !== undefined) publishedPorts[String(guest)] = node;
+    if (name === PORTS_DEVICE || name.startsWith(LEGACY_PORT_DEVICE_PREFIX))
+      Object.assign(publishedPorts, proxyPorts(dev));
+    else if (name === LEGACY_SSH_DEVICE) Object.assign(publishedPorts, proxyPorts(dev, 22));
   }
   // Not wired as proxy devices (a cluster instance on another member): the agent relays them.
   if (Object.keys(publishedPorts).length === 0 && relay) Object.assign(publishedPorts, relay.ports);

@@ -37,7 +37,7 @@ const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(join(__dirname, '../../fixtures/agent', name), 'utf8'));
 
 describe('LXD replies recorded from LXD 5.0.2 read as workspaces', () => {
-  it('reads a running instance: its workspace, labels, state, SSH and service node ports, project folder', () => {
+  it('reads a running instance made with a proxy device per port: its workspace, labels, state, node ports, project folder', () => {
     const ws = parseInstance(syncMetadata(fixture('lxd-instance-running.json'), 'x'));
     assert.deepEqual(
       [ws.name, ws.providerId, ws.state, ws.image, ws.sshPort, ws.nodeFolder],
@@ -50,6 +50,29 @@ describe('LXD replies recorded from LXD 5.0.2 read as workspaces', () => {
       'dev.vendetta.image': 'vendetta-test/debian-bookworm',
     });
     assert.ok(ws.startedAt && ws.createdAt);
+  });
+
+  it('reads SSH and service ports from one proxy device, the n-th listen port to the n-th connect port', () => {
+    const ws = parseInstance(syncMetadata(fixture('lxd-instance-running-ports.json'), 'x'));
+    assert.deepEqual([ws.name, ws.state, ws.sshPort], ['rec', 'running', 41022]);
+    assert.deepEqual(ws.publishedPorts, { '22': 41022, '8080': 41080 });
+  });
+
+  it('ignores a proxy device whose port lists do not pair up, or that is not on the loopback', () => {
+    const running = syncMetadata(fixture('lxd-instance-running-ports.json'), 'x') as Record<string, unknown>;
+    const withPorts = (dev: Record<string, string>) =>
+      parseInstance({ ...running, devices: { 'vendetta-ports': { type: 'proxy', bind: 'host', ...dev } } });
+    assert.deepEqual(
+      withPorts({ listen: 'tcp:127.0.0.1:41022,41080', connect: 'tcp:127.0.0.1:22' }).publishedPorts,
+      {},
+    );
+    assert.deepEqual(withPorts({ listen: 'tcp:0.0.0.0:41022', connect: 'tcp:127.0.0.1:22' }).publishedPorts, {});
+    assert.deepEqual(
+      withPorts({ listen: 'tcp:127.0.0.1:41022-41023', connect: 'tcp:127.0.0.1:22,80' }).publishedPorts,
+      {},
+    );
+    assert.deepEqual(withPorts({ listen: 'tcp:127.0.0.1:0', connect: 'tcp:127.0.0.1:22' }).publishedPorts, {});
+    assert.equal(withPorts({ listen: 'tcp:127.0.0.1:41022', connect: 'tcp:127.0.0.1:22' }).sshPort, 41022);
   });
 
   it('reads a never-started instance as created, without ports', () => {
@@ -163,11 +186,10 @@ describe('LXD calls are described as data', () => {
         source: '/home/u/.vendetta-agent/workspaces/shop/src',
         path: '/workspaces/shop',
       },
-      'vendetta-ssh': { type: 'proxy', listen: 'tcp:127.0.0.1:41022', connect: 'tcp:127.0.0.1:22', bind: 'host' },
-      'vendetta-port-8080': {
+      'vendetta-ports': {
         type: 'proxy',
-        listen: 'tcp:127.0.0.1:18080',
-        connect: 'tcp:127.0.0.1:8080',
+        listen: 'tcp:127.0.0.1:41022,18080',
+        connect: 'tcp:127.0.0.1:22,8080',
         bind: 'host',
       },
     });

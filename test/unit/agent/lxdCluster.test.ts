@@ -35,22 +35,17 @@ describe('an LXD cluster behind one node, as data (replies recorded from a 3-mem
     const plan = parseRelayPlan((b.config as Record<string, string>)[RELAY_KEY]);
     assert.deepEqual(plan, { ports: { '22': 41022, '8080': 18080 }, sshd });
     assert.deepEqual(proxyDevices(plan!.ports), {
-      'vendetta-ssh': { type: 'proxy', listen: 'tcp:127.0.0.1:41022', connect: 'tcp:127.0.0.1:22', bind: 'host' },
-      'vendetta-port-8080': {
+      'vendetta-ports': {
         type: 'proxy',
-        listen: 'tcp:127.0.0.1:18080',
-        connect: 'tcp:127.0.0.1:8080',
+        listen: 'tcp:127.0.0.1:41022,18080',
+        connect: 'tcp:127.0.0.1:22,8080',
         bind: 'host',
       },
     });
     // Not a cluster: proxy devices at once, no plan.
     const single = instanceCreateBody(input);
     assert.equal((single.config as Record<string, string>)[RELAY_KEY], undefined);
-    assert.deepEqual(Object.keys(single.devices as object).sort(), [
-      'vendetta-port-8080',
-      'vendetta-project',
-      'vendetta-ssh',
-    ]);
+    assert.deepEqual(Object.keys(single.devices as object).sort(), ['vendetta-ports', 'vendetta-project']);
   });
 
   it('reads a relayed instance: ports from the plan, its member, the plan kept out of the labels', () => {
