@@ -3,7 +3,6 @@
  * what the provider reports. Operations on one workspace run one at a time (two creates of the
  * same name never make two containers); different workspaces proceed in parallel.
  */
-import { readFileSync } from 'node:fs';
 import { KeyedMutex } from '../../common/async/keyedMutex';
 import type { Logger } from '../log/logger';
 import {
@@ -22,27 +21,18 @@ import { providerView, workspaceInfo } from './info';
 import { hopelessCreate, recordForCreate, withNodePorts } from './recordForCreate';
 import { workspacePaths, workspaceStateFile } from './paths';
 import type { ProviderLookup } from './providers';
-import { packNodeSshd } from '../providers/broughtSshd';
-import {
-  applySshdConfig,
-  loginSpec,
-  needsContainerEnv,
-  SSHD_BINARY,
-  SSHD_CONFIG,
-  sshdConfigFile,
-  sshdConfigHash,
-  sshdFiles,
-} from './sshd';
+import { applySshdConfig, loginSpec, sshdConfigHash } from './sshd';
 import { WorkspaceStore, type WorkspaceRecord } from './state';
 import { bakedDifferences } from './baked';
 import { missing, notFound, otherProvider, outdated } from './refusals';
 import { discardContainer, forgetWorkspace, removeWorkspace, type TeardownDeps } from './teardown';
 import { SyncAccess } from './syncAccess';
-import { AGENT_HOME_LABEL, findOwn, reconcileAll } from './reconcile';
+import { findOwn, reconcileAll } from './reconcile';
 import { bringUp, report, type BringUpDeps, type LoginSetUp, type Progress } from './bringUp';
 import type { IdleCandidate } from './idleWatch';
 import type { PortWatchTarget } from './portWatch';
 import { setUpLogin } from './loginSetup';
+import { makeWorkspace } from './make';
 import { idleCandidates, runningWorkspaces, serviceTarget, type WatchSource } from './targets';
 import { storeSecrets } from './secrets';
 
@@ -183,62 +173,15 @@ export class WorkspaceManager {
         });
       }
       const adopt = await findOwn(provider, spec.name, rec.providerId, this.opts.home, { signal });
-      const ported = await this.choosePorts(rec, adopt !== undefined);
-      rec = ported;
-      report(
-        progress,
-        'make',
-        adopt
-          ? `Resuming the ${provider.name} workspace ${spec.name} left by an earlier create`
-          : `Making the ${provider.name} workspace ${spec.name}`,
-      );
-      if (provider.prepareImage) {
-        const { env, features } = await provider.prepareImage({
-          spec: rec.spec,
-          nodeFolder: rec.nodeFolder,
-          progress: (m) => report(progress, 'make', m),
-          signal,
-        });
-        rec = { ...rec, ...(Object.keys(env).length ? { imageEnv: env } : {}), ...(features ? { features } : {}) };
-        if (!Object.keys(env).length) delete rec.imageEnv;
-        if (!features) delete rec.features;
-      }
-      const made = await provider.create({
-        spec: rec.spec,
-        sshNodePort: ported.sshPort,
-        nodeFolder: rec.nodeFolder,
-        labels: { [AGENT_HOME_LABEL]: this.opts.home },
-        ssh: { binary: SSHD_BINARY, configPath: SSHD_CONFIG, bring: () => packNodeSshd(this.opts.home, SSHD_CONFIG) },
-        seedFiles: sshdFiles(loginSpec(rec), {
-          privateKeyPem: readFileSync(rec.hostKeyFile, 'utf8'),
-          publicKey: rec.hostKey.publicKey,
-        }),
-        ports: Object.entries(rec.servicePorts ?? {}).map(([c, n]) => ({ guestPort: Number(c), nodePort: n })),
+      return await makeWorkspace(
+        { home: this.opts.home, store: this.store, bringUp: this.bringUpDeps() },
+        provider,
+        await this.choosePorts(rec, adopt !== undefined),
         adopt,
-        progress: (m) => report(progress, 'make', m),
+        progress,
         signal,
-      });
-      rec = { ...rec, providerId: made.providerId, phase: 'creating', sshdConfig: sshdConfigHash(loginSpec(rec)) };
-      // On disk while the container starts: its fsync also flushes all the engine just unpacked. A
-      // crash before it lands loses nothing (the next create adopts the container by its labels).
-      const recorded = this.store.putSoon(rec);
-      try {
-        // remoteEnv's ${containerEnv:…} needs the container's environment, known only now it exists.
-        if (needsContainerEnv(rec.spec) && made.env)
-          await provider.putFiles(made.providerId, [sshdConfigFile(loginSpec(rec), made.env)], { signal });
-        // An adopted container may run an sshd started with other files: restart it on ours.
-        let ws = made;
-        if (made.state === 'running' || made.state === 'error') {
-          await provider.stop(made.providerId, { signal });
-          ws = (await provider.inspect(made.providerId, { signal })) ?? made;
-        }
-        const info = await bringUp(this.bringUpDeps(), provider, rec, ws, progress, false, signal, loginSetUp);
-        await recorded;
-        return info;
-      } catch (err) {
-        await recorded.catch(() => undefined); // the create's own failure is what to say
-        throw err;
-      }
+        loginSetUp,
+      );
     } catch (err) {
       // A config that cannot work leaves nothing behind; anything else keeps the record so
       // the next create (or remove) finds what was made.
