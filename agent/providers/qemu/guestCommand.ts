@@ -51,17 +51,37 @@ export function envPreamble(env: Readonly<Record<string, string>>): Buffer {
  * A file put into the guest by a shell script that reads the content from stdin: folders made,
  * then the file written beside its target and renamed over it, with its mode and owner.
  */
-export function putFileCommand(f: {
-  path: string;
-  type: 'file' | 'directory';
-  mode: number;
-  uid?: number;
-  gid?: number;
-}): string {
+export function putFileCommand(f: GuestFileMeta, size?: number): string {
   const p = shellQuote(f.path);
   const mode = (f.mode & 0o7777).toString(8);
   const owner = `${f.uid ?? 0}:${f.gid ?? 0}`;
   if (f.type === 'directory') return `mkdir -p ${p} && chmod ${mode} ${p} && chown ${owner} ${p}`;
   const tmp = shellQuote(`${f.path}.vendetta-new`);
-  return `mkdir -p "$(dirname ${p})" && cat > ${tmp} && chmod ${mode} ${tmp} && chown ${owner} ${tmp} && mv -f ${tmp} ${p}`;
+  // With a size, exactly that many bytes of stdin (dd never reads past its one block), so several
+  // files can follow one another on one stdin; without, all of it.
+  const write =
+    size === undefined
+      ? `cat > ${tmp}`
+      : size === 0
+        ? `: > ${tmp}`
+        : `dd bs=${size} count=1 iflag=fullblock status=none of=${tmp}`;
+  return `mkdir -p "$(dirname ${p})" && ${write} && chmod ${mode} ${tmp} && chown ${owner} ${tmp} && mv -f ${tmp} ${p}`;
+}
+
+export interface GuestFileMeta {
+  path: string;
+  type: 'file' | 'directory';
+  mode: number;
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * Several files in one command, their contents one after another on its stdin: one exec instead
+ * of one per file (each costs a process start in the guest, slow under TCG). Stops at the first
+ * that fails.
+ */
+export function putFilesCommand(files: Array<GuestFileMeta & { size: number }>): string {
+  // `|| exit`, not `set -e`: a failure inside an && list does not end a set -e shell.
+  return files.map((f) => `${putFileCommand(f, f.type === 'file' ? f.size : undefined)} || exit 1`).join('\n');
 }

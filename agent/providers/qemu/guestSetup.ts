@@ -10,7 +10,7 @@ import { AgentError } from '../../errors';
 import type { WorkspaceFile } from '../contract';
 import { SSHD_UNIT, sshdUnitText } from '../sshdUnit';
 import { PROJECT_TAG } from './argv';
-import { putFileCommand, shellQuote } from './guestCommand';
+import { putFileCommand, putFilesCommand, shellQuote } from './guestCommand';
 import type { GuestConnection } from './guestSsh';
 import { stopIfCancelled } from './refusals';
 
@@ -32,7 +32,8 @@ export const INSTALL_UNIT_SCRIPT = `set -e
 u=/etc/systemd/system/${SSHD_UNIT}
 cat > "$u.new"
 if cmp -s "$u.new" "$u"; then rm -f "$u.new"; else mv -f "$u.new" "$u"; systemctl daemon-reload; fi
-systemctl enable -q ${SSHD_UNIT}
+mkdir -p /etc/systemd/system/multi-user.target.wants
+ln -sfn ../${SSHD_UNIT} /etc/systemd/system/multi-user.target.wants/${SSHD_UNIT}
 if [ "$1" = 1 ]; then systemctl restart ${SSHD_UNIT}; else systemctl start ${SSHD_UNIT}; fi`;
 
 export async function putGuestFiles(
@@ -40,22 +41,36 @@ export async function putGuestFiles(
   files: WorkspaceFile[],
   signal?: AbortSignal,
 ): Promise<void> {
-  for (const f of files) {
-    stopIfCancelled(signal, `Writing ${f.path} in the VM`);
-    const content =
-      f.content === undefined
+  const sized = files.map((f) => ({
+    ...f,
+    bytes:
+      f.type !== 'file' || f.content === undefined
         ? Buffer.alloc(0)
         : Buffer.isBuffer(f.content)
           ? f.content
-          : Buffer.from(f.content, 'utf8');
-    const r = await conn.run(putFileCommand(f), { stdin: content, timeoutMs: 30_000 });
-    if (r.exitCode !== 0)
-      throw new AgentError('PROVIDER_ERROR', `Could not write ${f.path} in the VM (exit ${r.exitCode})`, {
+          : Buffer.from(f.content, 'utf8'),
+  }));
+  // Small files together (dd holds each whole in memory); a big one in an exec of its own.
+  const small = sized.filter((f) => f.bytes.length <= BATCHED_FILE_MAX);
+  const batches = [...(small.length ? [small] : []), ...sized.filter((f) => !small.includes(f)).map((f) => [f])];
+  for (const batch of batches) {
+    stopIfCancelled(signal, `Writing ${batch[0]!.path} in the VM`);
+    const command =
+      batch.length === 1 && batch[0]!.bytes.length > BATCHED_FILE_MAX
+        ? putFileCommand(batch[0]!)
+        : putFilesCommand(batch.map((f) => ({ ...f, size: f.bytes.length })));
+    const r = await conn.run(command, { stdin: Buffer.concat(batch.map((f) => f.bytes)), timeoutMs: 30_000 });
+    if (r.exitCode !== 0) {
+      const paths = batch.map((f) => f.path).join(', ');
+      throw new AgentError('PROVIDER_ERROR', `Could not write ${paths} in the VM (exit ${r.exitCode})`, {
         provider: 'qemu',
         hint: r.stderr.trim().slice(0, 300) || 'The guest gave no reason.',
       });
+    }
   }
 }
+
+const BATCHED_FILE_MAX = 4 * 1024 * 1024;
 
 /**
  * The project folder in the guest: mounted over 9p, or (`ssh`, or `auto` when the mount fails)
@@ -105,10 +120,22 @@ export async function setUpGuest(
     progress: (m: string) => void;
   },
 ): Promise<'9p' | 'ssh'> {
-  await putGuestFiles(conn, o.pending);
-  const share = await projectFolder(conn, o.workspaceFolder, o.share, o.progress);
-  const unit = await conn.run(`sh -c ${shellQuote(INSTALL_UNIT_SCRIPT)} vendetta-unit ${o.pending.length ? 1 : 0}`, {
-    stdin: Buffer.from(sshdUnit(o.ssh)),
+  // The folder and the SSH server do not wait on each other: two channels of the one connection.
+  const [share] = await Promise.all([
+    projectFolder(conn, o.workspaceFolder, o.share, o.progress),
+    putGuestFiles(conn, o.pending).then(() => startSshd(conn, o.ssh, o.pending.length > 0)),
+  ]);
+  return share;
+}
+
+/** The workspace's SSH server as a unit of the guest's init, restarted when its files changed. */
+async function startSshd(
+  conn: GuestConnection,
+  ssh: { binary: string; configPath: string },
+  filesChanged: boolean,
+): Promise<void> {
+  const unit = await conn.run(`sh -c ${shellQuote(INSTALL_UNIT_SCRIPT)} vendetta-unit ${filesChanged ? 1 : 0}`, {
+    stdin: Buffer.from(sshdUnit(ssh)),
     timeoutMs: 120_000,
   });
   if (unit.exitCode !== 0) {
@@ -121,5 +148,4 @@ export async function setUpGuest(
       },
     );
   }
-  return share;
 }

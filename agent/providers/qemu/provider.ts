@@ -10,7 +10,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyedMutex } from '../../../common/async/keyedMutex';
 import { AgentError } from '../../errors';
 import type {
@@ -38,7 +37,8 @@ import { specFor } from '../specFor';
 import { accelMessage, chooseAccel } from './accel';
 import { ImageCache, isImageUrl } from './imageDownload';
 import { emulatorArgv, refusedForwardPort, type VmPorts } from './argv';
-import { ConsoleFollower, consoleTail } from './console';
+import { waitForBoot } from './bootWait';
+import { consoleTail } from './console';
 import { GuestCopies } from './guestCopy';
 import { GuestConnection } from './guestSsh';
 import { putGuestFiles, setUpGuest } from './guestSetup';
@@ -46,7 +46,7 @@ import { hostKeyOf, readPending, writePending } from './pendingFiles';
 import { createOverlay } from './qemuImg';
 import { CONTROL_GUEST_PORT, seedImage } from './seed';
 import { publishGuestPort } from './hostForward';
-import { bootFailed, cancelled, missing, requireFile, stopIfCancelled } from './refusals';
+import { missing, requireFile, stopIfCancelled } from './refusals';
 import { endVm, launch, livePid, vmNodeUsage } from './vmProcess';
 import { inspectVm } from './vmInspect';
 import { VmStore, type VmRecord } from './vmStore';
@@ -208,7 +208,16 @@ export class QemuProvider implements WorkspaceProvider {
       // Until set up, a sync reads and writes the node folder only (see guestCopy.ts).
       this.copies.starting.add(id);
       try {
-        await this.waitForBoot(started, choice.accel, progress, opts.signal);
+        await waitForBoot({
+          name: rec.name,
+          files,
+          port: started.ports.control,
+          conn: this.connection(started),
+          limitMs: (this.opts.bootTimeoutMs ?? { kvm: 180_000, tcg: 600_000 })[choice.accel],
+          progress,
+          failed: (why) => this.store.update(id, { wanted: 'stopped', ...(why ? { lastError: why } : {}) }),
+          signal: opts.signal,
+        });
         const conn = this.connection(started);
         const pending = readPending(files.pending);
         progress('Setting up the VM: project folder, SSH server');
@@ -227,51 +236,6 @@ export class QemuProvider implements WorkspaceProvider {
       }
       return (await this.inspect(id)) ?? missing(id);
     });
-  }
-
-  /** Until the control SSH server lets the agent in: the console streamed as progress, QEMU watched. */
-  private async waitForBoot(
-    rec: VmRecord,
-    accel: 'kvm' | 'tcg',
-    progress: (m: string) => void,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const files = this.store.files(rec.id);
-    const limit = (this.opts.bootTimeoutMs ?? { kvm: 180_000, tcg: 600_000 })[accel];
-    const until = Date.now() + limit;
-    const follower = new ConsoleFollower(files.console);
-    const conn = this.connection(rec);
-    const show = (): void => {
-      for (const line of follower.next()) progress(`console: ${line.slice(0, 200)}`);
-    };
-    for (;;) {
-      show();
-      if (livePid(files.pid, files.qmp) === undefined) {
-        const why = `QEMU exited while the VM was booting`;
-        this.store.update(rec.id, { wanted: 'stopped', lastError: why });
-        throw bootFailed(rec.name, why, consoleTail(files.console, 20));
-      }
-      const ok = await conn.ready().then(
-        () => true,
-        () => false,
-      );
-      show();
-      if (ok) return;
-      if (signal?.aborted) {
-        // A cancelled up leaves no half-booted VM running.
-        await endVm(files.pid, files.qmp, 0);
-        this.store.update(rec.id, { wanted: 'stopped' });
-        throw cancelled(`The start of the VM of workspace ${rec.name}`);
-      }
-      if (Date.now() >= until) {
-        const tail = consoleTail(files.console, 20);
-        await endVm(files.pid, files.qmp, 0);
-        const why = `the guest did not answer on SSH within ${Math.round(limit / 1000)} s`;
-        this.store.update(rec.id, { wanted: 'stopped', lastError: why });
-        throw bootFailed(rec.name, why, tail);
-      }
-      await sleep(1_000);
-    }
   }
 
   private connection(rec: VmRecord): GuestConnection {
