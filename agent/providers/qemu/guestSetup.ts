@@ -25,16 +25,21 @@ export function mountProjectScript(folder: string): string {
 }
 
 /**
- * The unit arrives on stdin; systemd reloads only when it changed; the server restarts when
- * its files changed (`$1` = 1), else it is only started (a no-op when running).
+ * The unit arrives on stdin; the server restarts when its files changed (`$1` = 1), else it is
+ * only started (a no-op when running). systemd reloads only when a unit it had loaded changed: a
+ * new unit is read at its first start (a reload costs seconds under TCG). Should systemd have
+ * cached it as not found, the start fails once and goes again after a reload.
  */
 export const INSTALL_UNIT_SCRIPT = `set -e
 u=/etc/systemd/system/${SSHD_UNIT}
 cat > "$u.new"
-if cmp -s "$u.new" "$u"; then rm -f "$u.new"; else mv -f "$u.new" "$u"; systemctl daemon-reload; fi
+if cmp -s "$u.new" "$u"; then rm -f "$u.new"
+elif [ -e "$u" ]; then mv -f "$u.new" "$u"; systemctl daemon-reload
+else mv -f "$u.new" "$u"; fi
 mkdir -p /etc/systemd/system/multi-user.target.wants
 ln -sfn ../${SSHD_UNIT} /etc/systemd/system/multi-user.target.wants/${SSHD_UNIT}
-if [ "$1" = 1 ]; then systemctl restart ${SSHD_UNIT}; else systemctl start ${SSHD_UNIT}; fi`;
+if [ "$1" = 1 ]; then verb=restart; else verb=start; fi
+systemctl $verb ${SSHD_UNIT} || { systemctl daemon-reload; systemctl $verb ${SSHD_UNIT}; }`;
 
 export async function putGuestFiles(
   conn: GuestConnection,
