@@ -10,7 +10,7 @@ import { AgentError } from '../../errors';
 import type { WorkspaceFile } from '../contract';
 import { SSHD_UNIT, sshdUnitText } from '../sshdUnit';
 import { PROJECT_TAG } from './argv';
-import { putFileCommand, putFilesCommand, shellQuote } from './guestCommand';
+import { putFilesInput, shellQuote } from './guestCommand';
 import type { GuestConnection } from './guestSsh';
 import { stopIfCancelled } from './refusals';
 
@@ -46,36 +46,28 @@ export async function putGuestFiles(
   files: WorkspaceFile[],
   signal?: AbortSignal,
 ): Promise<void> {
-  const sized = files.map((f) => ({
-    ...f,
-    bytes:
-      f.type !== 'file' || f.content === undefined
-        ? Buffer.alloc(0)
-        : Buffer.isBuffer(f.content)
-          ? f.content
-          : Buffer.from(f.content, 'utf8'),
-  }));
-  // Small files together (dd holds each whole in memory); a big one in an exec of its own.
-  const small = sized.filter((f) => f.bytes.length <= BATCHED_FILE_MAX);
-  const batches = [...(small.length ? [small] : []), ...sized.filter((f) => !small.includes(f)).map((f) => [f])];
-  for (const batch of batches) {
-    stopIfCancelled(signal, `Writing ${batch[0]!.path} in the VM`);
-    const command =
-      batch.length === 1 && batch[0]!.bytes.length > BATCHED_FILE_MAX
-        ? putFileCommand(batch[0]!)
-        : putFilesCommand(batch.map((f) => ({ ...f, size: f.bytes.length })));
-    const r = await conn.run(command, { stdin: Buffer.concat(batch.map((f) => f.bytes)), timeoutMs: 30_000 });
-    if (r.exitCode !== 0) {
-      const paths = batch.map((f) => f.path).join(', ');
-      throw new AgentError('PROVIDER_ERROR', `Could not write ${paths} in the VM (exit ${r.exitCode})`, {
-        provider: 'qemu',
-        hint: r.stderr.trim().slice(0, 300) || 'The guest gave no reason.',
-      });
-    }
+  if (files.length === 0) return;
+  stopIfCancelled(signal, `Writing ${files[0]!.path} in the VM`);
+  const { command, stdin } = putFilesInput(
+    files.map((f) => ({
+      ...f,
+      content:
+        f.type !== 'file' || f.content === undefined
+          ? Buffer.alloc(0)
+          : Buffer.isBuffer(f.content)
+            ? f.content
+            : Buffer.from(f.content, 'utf8'),
+    })),
+  );
+  const r = await conn.run(command, { stdin, timeoutMs: 30_000 });
+  if (r.exitCode !== 0) {
+    const paths = files.map((f) => f.path).join(', ');
+    throw new AgentError('PROVIDER_ERROR', `Could not write ${paths} in the VM (exit ${r.exitCode})`, {
+      provider: 'qemu',
+      hint: r.stderr.trim().slice(0, 300) || 'The guest gave no reason.',
+    });
   }
 }
-
-const BATCHED_FILE_MAX = 4 * 1024 * 1024;
 
 /**
  * The project folder in the guest: mounted over 9p, or (`ssh`, or `auto` when the mount fails)

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sshBanner } from '../../../agent/providers/qemu/bootWait';
-import { putFilesCommand } from '../../../agent/providers/qemu/guestCommand';
+import { putFilesInput } from '../../../agent/providers/qemu/guestCommand';
 
-describe('QEMU: several files into the guest in one command, their contents one after another on stdin', () => {
+describe('QEMU: several files into the guest in one command, a tar stream on its stdin', () => {
   let d: string;
   beforeEach(() => (d = mkdtempSync(join(tmpdir(), 'vendetta-qemu-files-'))));
   afterEach(() => rmSync(d, { recursive: true, force: true }));
@@ -18,12 +18,13 @@ describe('QEMU: several files into the guest in one command, their contents one 
     const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
     const text = Buffer.from("Port 2222\nit's\n");
     const files = [
-      { path: join(d, 'etc/a key'), type: 'file' as const, mode: 0o600, uid, gid, size: binary.length },
-      { path: join(d, 'empty'), type: 'file' as const, mode: 0o644, uid, gid, size: 0 },
-      { path: join(d, 'folder'), type: 'directory' as const, mode: 0o700, uid, gid, size: 0 },
-      { path: join(d, "etc/it's"), type: 'file' as const, mode: 0o640, uid, gid, size: text.length },
+      { path: join(d, 'etc/a key'), type: 'file' as const, mode: 0o600, uid, gid, content: binary },
+      { path: join(d, 'empty'), type: 'file' as const, mode: 0o644, uid, gid, content: Buffer.alloc(0) },
+      { path: join(d, 'folder'), type: 'directory' as const, mode: 0o700, uid, gid, content: Buffer.alloc(0) },
+      { path: join(d, "etc/it's"), type: 'file' as const, mode: 0o640, uid, gid, content: text },
     ];
-    execFileSync('sh', ['-c', putFilesCommand(files)], { input: Buffer.concat([binary, text]) });
+    const put = putFilesInput(files);
+    execFileSync('sh', ['-c', put.command], { input: put.stdin });
     assert.deepEqual(readFileSync(join(d, 'etc/a key')), binary);
     assert.equal(readFileSync(join(d, 'empty'), 'utf8'), '');
     assert.equal(readFileSync(join(d, "etc/it's"), 'utf8'), text.toString());
@@ -34,14 +35,19 @@ describe('QEMU: several files into the guest in one command, their contents one 
     );
   });
 
-  it('stops at the first file it cannot write; the ones after it are not written', () => {
+  it('puts no file in place when one cannot be written, and refuses a path that is not absolute and normal', () => {
     writeFileSync(join(d, 'plain'), 'x');
+    writeFileSync(join(d, 'after'), 'old');
     const files = [
-      { path: join(d, 'plain/under'), type: 'file' as const, mode: 0o600, uid, gid, size: 1 },
-      { path: join(d, 'after'), type: 'file' as const, mode: 0o600, uid, gid, size: 1 },
+      { path: join(d, 'plain/under'), type: 'file' as const, mode: 0o600, uid, gid, content: Buffer.from('a') },
+      { path: join(d, 'after'), type: 'file' as const, mode: 0o600, uid, gid, content: Buffer.from('b') },
     ];
-    assert.throws(() => execFileSync('sh', ['-c', putFilesCommand(files)], { input: 'ab', stdio: 'pipe' }));
-    assert.equal(existsSync(join(d, 'after')), false);
+    const put = putFilesInput(files);
+    assert.throws(() => execFileSync('sh', ['-c', put.command], { input: put.stdin, stdio: 'pipe' }));
+    assert.equal(readFileSync(join(d, 'after'), 'utf8'), 'old');
+    const bad = (path: string) => putFilesInput([{ path, type: 'file', mode: 0o600, content: Buffer.alloc(0) }]);
+    assert.throws(() => bad('etc/x'), /not an absolute, normal path/);
+    assert.throws(() => bad('/etc/../x'), /not an absolute, normal path/);
   });
 });
 

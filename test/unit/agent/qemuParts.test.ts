@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { accelMessage, chooseAccel, probeArgv, probeBootSector, PROBE_EXIT } from '../../../agent/providers/qemu/accel';
 import { emulatorArgv, hostfwds, optValue, overlayArgv, refusedForwardPort } from '../../../agent/providers/qemu/argv';
 import { cleanConsoleLine, ConsoleFollower, consoleTail, poweredOff } from '../../../agent/providers/qemu/console';
-import { envPreamble, guestCommand, putFileCommand, shellQuote } from '../../../agent/providers/qemu/guestCommand';
+import { envPreamble, guestCommand, shellQuote } from '../../../agent/providers/qemu/guestCommand';
 import { INSTALL_UNIT_SCRIPT, mountProjectScript, sshdUnit } from '../../../agent/providers/qemu/guestSetup';
 import { buildIso, isoName } from '../../../agent/providers/qemu/iso9660';
 import { hostKeyOf, readPending, writePending } from '../../../agent/providers/qemu/pendingFiles';
@@ -191,23 +191,6 @@ describe('QEMU provider: commands run in the guest over SSH', () => {
     assert.equal(guestCommand(['id'], { user: 'root' }), "exec 'id'");
     assert.throws(() => guestCommand(['id'], { env: { 'A;B': '1' } }), /not an environment variable name/);
     assert.throws(() => guestCommand([]), /empty argv/);
-  });
-
-  it('writes a file beside its target and renames it over, with mode and owner', () => {
-    const d = mkdtempSync(join(tmpdir(), 'vendetta-qemu-put-'));
-    try {
-      const target = join(d, "sub dir/it's");
-      const uid = process.getuid?.() ?? 0;
-      const gid = process.getgid?.() ?? 0;
-      execFileSync('sh', ['-c', putFileCommand({ path: target, type: 'file', mode: 0o640, uid, gid })], {
-        input: 'content',
-      });
-      assert.equal(sh(`cat "${target}"; stat -c %a "${target}"`), 'content640\n');
-      execFileSync('sh', ['-c', putFileCommand({ path: join(d, 'folder'), type: 'directory', mode: 0o700, uid, gid })]);
-      assert.equal(sh(`stat -c %a "${join(d, 'folder')}"`), '700\n');
-    } finally {
-      rmSync(d, { recursive: true, force: true });
-    }
   });
 
   it("runs the workspace sshd under the guest's init, in the foreground, on the agent's config", () => {
