@@ -59,9 +59,13 @@ export interface GuestShares {
  * guest's whole count that the node really gave the VM, and a thread counted as wanting a CPU all
  * along only if one of the VM's threads on the node was runnable that long too.
  */
-export function boundByNode(guest: GuestShares, before: ProcessUsage, now: ProcessUsage): GuestShares {
+export function boundByNode(
+  guest: GuestShares,
+  before: ProcessUsage,
+  now: ProcessUsage,
+): Pick<GuestShares, 'cpu' | 'busiestThread'> {
   const windowMs = now.atMs - before.atMs;
-  if (windowMs <= 0) return guest;
+  if (windowMs <= 0) return { cpu: guest.cpu, busiestThread: guest.busiestThread };
   const given = Math.max(0, now.cpuUsec - before.cpuUsec) / 1000 / windowMs;
   let runnable = 0;
   for (const [tid, ns] of now.runnableNs) {
@@ -72,6 +76,5 @@ export function boundByNode(guest: GuestShares, before: ProcessUsage, now: Proce
   return {
     cpu: guest.cpu * scale,
     busiestThread: Math.min(guest.busiestThread, runnable / 1e6 / windowMs),
-    machine: Math.min(guest.machine, given),
   };
 }
