@@ -4,7 +4,7 @@
  *   `ssh <alias> true` that works through the generated config (tried every 500 ms), beside a raw `qemu-system-x86_64` boot of the
  *   same guest image with a seed of the same kind (a host key and a login key from cloud-init), the
  *   same accelerator (what `accel: auto` picks here), CPUs and memory, until its first SSH login. In
- *   the same run, three of each, alternating. The workspace also gets its project folder synced
+ *   the same run, five of each, alternating. The workspace also gets its project folder synced
  *   and shared (9p), its SSH server set up in the guest and a pinned host key. Where ours spent
  *   more (TCG, session 8): the boot wait's first ssh2 login held a connection that QEMU's user
  *   network accepts before the guest can answer, for its whole 20 s timeout; the queued files went
@@ -33,8 +33,8 @@ import { median, result, type Benchmark } from './harness';
 import { must } from './workspaces';
 
 const BINARY = 'qemu-system-x86_64';
-/** A TCG boot takes about 40 s here: three of each keep the run near 6 min. */
-const RUNS = 3;
+/** A TCG boot takes 31-46 s here, varying run to run: five of each, about 9 min in all. */
+const RUNS = 5;
 
 function sshLogin(port: number, key: string, knownHosts: string): boolean {
   const r = spawnSync(
