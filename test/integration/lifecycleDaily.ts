@@ -94,11 +94,25 @@ async function setIdleTimeout(t: LifecycleRun, value: string | undefined): Promi
   assert.equal(up.code, 0, up.stderr);
 }
 
-/** An open session holds the workspace past its `idleTimeout`; then the node stops it as idle. */
+/**
+ * An open session holds the workspace past its `idleTimeout`; then the node stops it as idle. The
+ * session is open before the timeout is set and lasts twice the timeout after: on a loaded machine
+ * an `ssh` can take longer to connect than the timeout, which then rightly stops an idle workspace.
+ */
 export async function idleStops(t: LifecycleRun): Promise<void> {
+  const mark = '/tmp/vendetta-idle-session';
+  const opened = `rm -f ${mark}.end; touch ${mark}; until [ -e ${mark}.end ]; do sleep 1; done`;
+  const session = t.env.ssh(ALIAS, ['sh', '-c', opened], { timeoutMs: 600_000 * t.slow });
+  await waitUntil(
+    async () => (await t.execSh(`test -e ${mark}`)).code === 0,
+    60_000 * t.slow,
+    'the ssh session to open',
+  );
   await setIdleTimeout(t, `${IDLE_S}s`);
-  const session = await t.env.ssh(ALIAS, ['sleep', String(IDLE_S * 2)], { timeoutMs: 120_000 });
-  assert.equal(session.code, 0, session.stderr);
+  await new Promise((r) => setTimeout(r, IDLE_S * 2 * 1000));
+  assert.equal((await t.execSh(`touch ${mark}.end`)).code, 0, 'the session told to end');
+  const held = await session;
+  assert.equal(held.code, 0, held.stderr);
   assert.equal((await t.listed())?.state, 'running', 'a session twice the idle timeout held it');
   const t0 = Date.now();
   await waitUntil(
