@@ -24,7 +24,7 @@ export interface BootWait {
   conn: GuestConnection;
   limitMs: number;
   progress: (m: string) => void;
-  /** The VM gave up on (QEMU exited, or the limit passed): say so in its record. */
+  /** The wait ended without a VM: QEMU exited or the limit passed (`why`), or the user cancelled (none). */
   failed(why: string | undefined): void;
   signal?: AbortSignal;
 }
