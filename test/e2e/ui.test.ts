@@ -201,9 +201,27 @@ describe('the Remote Nodes view, through the UI', function () {
       .first()
       .waitFor({ timeout: 10_000 });
     await input.press('Enter');
+    // VS Code's own file dialog can drop an Enter that lands while it is still reading the
+    // folder; a person presses it again.
+    const keyPicker = page.locator('.quick-input-widget', { hasText: 'SSH private key' });
+    if (
+      !(await keyPicker.waitFor({ state: 'hidden', timeout: 5_000 }).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await input.press('Enter');
     // The host key to confirm, in a modal dialog naming its fingerprint.
     const dialog = page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ timeout: 60_000 });
+    await dialog.waitFor({ timeout: 60_000 }).catch(async (err: Error) => {
+      // Say what is on screen instead: an error toast, or the input still open.
+      const toasts = await page.locator('.notification-toast').allTextContents();
+      const inputs = await page.locator('.quick-input-widget:visible').allTextContents();
+      throw new Error(
+        `no host key dialog within 60 s; toasts: ${JSON.stringify(toasts)}; quick input: ${JSON.stringify(inputs)}`,
+        { cause: err },
+      );
+    });
     assert.match((await dialog.textContent()) ?? '', new RegExp(spare.hostKeyFingerprint.replace(/[+/]/g, '\\$&')));
     await page.screenshot({ path: join(SHOTS, 'add-node-host-key.png') });
     await dialog.getByRole('button', { name: 'Trust and Add' }).click();

@@ -179,18 +179,16 @@ function claimId(base: Omit<Registration, 'execRoot' | 'dataRoot' | 'netns'> & {
   throw new Error(`No free test dockerd id in 1..${MAX_ID} under ${DOCKERD_REGISTRY}`);
 }
 
-async function waitForPing(engine: EngineClient, pid: number, log: string, ms: number): Promise<void> {
+/** Waits until the engine answers a ping; the last error when it is alive but still silent after `ms`. */
+async function waitForPing(engine: EngineClient, pid: number, log: string, ms: number): Promise<Error | undefined> {
   const until = Date.now() + ms;
   for (;;) {
     try {
       await engine.send({ method: 'GET', path: '/_ping', accept: [200], what: 'answer a ping' }, { timeoutMs: 1_000 });
-      return;
+      return undefined;
     } catch (err) {
       if (!pidAlive(pid)) throw new Error(`dockerd exited while starting; its log:\n${tail(log)}`);
-      if (Date.now() > until)
-        throw new Error(
-          `dockerd did not answer /_ping within ${ms} ms (${(err as Error).message}); its log:\n${tail(log)}`,
-        );
+      if (Date.now() > until) return err as Error;
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -270,11 +268,24 @@ export async function startDockerd(opts: DockerdOptions): Promise<Dockerd> {
       // nsenter execs dockerd in place, so the pid is dockerd's.
       reg.dockerdPid = child.pid!;
       save();
-      await waitForPing(engine, child.pid!, log, opts.readyTimeoutMs ?? 30_000);
-      return child.pid!;
+      const ms = opts.readyTimeoutMs ?? 30_000;
+      const silent = await waitForPing(engine, child.pid!, log, ms);
+      if (!silent) return child.pid!;
+      // Alive but not answering (seen once on a machine's first run, its log ending at "API
+      // listen"): its goroutines go to its log (SIGUSR1), for the error or for a look later.
+      killPids([child.pid!], 'SIGUSR1');
+      await new Promise((r) => setTimeout(r, 1_000));
+      killPids([child.pid!], 'SIGKILL');
+      while (pidAlive(child.pid!)) await new Promise((r) => setTimeout(r, 50));
+      throw new Error(`dockerd did not answer /_ping within ${ms} ms (${silent.message}); its log:\n${tail(log)}`);
     };
     const engine = new EngineClient(socket, 30_000);
-    let pid = await launch();
+    // One more start when the first stalls; a second stall is the error.
+    let pid = await launch().catch((err: Error) => {
+      if (!/did not answer/.test(err.message)) throw err;
+      process.stderr.write(`test dockerd ${id} stalled; starting it again: ${err.message.split('\n')[0]}\n`);
+      return launch();
+    });
     if (opts.bridge)
       run([
         ...nsenterPrefix(reg.netns),

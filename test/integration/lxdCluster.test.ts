@@ -7,7 +7,7 @@
  * again once m2 is back; rm leaves nothing on any member.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeStatus, WorkspaceStatus, WorkspaceSummary, WorkspaceUpResult } from '../../coordinator/protocol';
 import { clusterChildren, memberItem, nodeChildren } from '../../extension/views/nodes/clusterTreeModel';
@@ -70,6 +70,22 @@ describe('an LXD cluster behind one node: placement, SSH and services through LX
     return Object.fromEntries(
       (r.value as { metadata: Array<{ name: string; location: string }> }).metadata.map((i) => [i.name, i.location]),
     );
+  };
+  /** `workspace up`; a failure says where LXD put the instance and what the agent logged last. */
+  const up = async (ws: string, target: string | undefined): Promise<WorkspaceUpResult> => {
+    const r = await env.cli(['workspace', 'up', project(h, ws, target), '--json'], { timeoutMs: 280_000 });
+    if (r.code === 0) return JSON.parse(r.stdout) as WorkspaceUpResult;
+    const where = await locations().catch((err: Error) => err.message);
+    let log = '(no agent log)';
+    try {
+      log = readFileSync(join(h.home, 'local-agent', 'logs', 'agent.log'), 'utf8')
+        .split('\n')
+        .slice(-40)
+        .join('\n');
+    } catch {
+      // the agent never started
+    }
+    assert.fail(`up ${ws} exited ${r.code}: ${r.stderr}\nlocations: ${JSON.stringify(where)}\nagent log:\n${log}`);
   };
   const status = async (ws: string) =>
     parse<WorkspaceStatus>(await env.cli(['workspace', 'status', ws, '--json']), `status ${ws}`);
@@ -142,22 +158,16 @@ describe('an LXD cluster behind one node: placement, SSH and services through LX
   it('lxc.target places on m2, LXD places the other; both answer SSH and HTTP through m1; node status lists the members', async function () {
     this.timeout(400_000);
     let t = Date.now();
-    const up = parse<WorkspaceUpResult>(
-      await env.cli(['workspace', 'up', project(h, 'pinned', 'm2'), '--json'], { timeoutMs: 280_000 }),
-      'up pinned',
-    );
+    const pinned = await up('pinned', 'm2');
     numbers.upOnM2Ms = Date.now() - t;
-    assert.equal(up.state, 'running');
+    assert.equal(pinned.state, 'running');
     assert.deepEqual(
-      up.services?.map((s) => [s.name, s.state]),
+      pinned.services?.map((s) => [s.name, s.state]),
       [['web', 'healthy']],
       'the health check reached the service on m2 through the relay',
     );
     t = Date.now();
-    const placed = parse<WorkspaceUpResult>(
-      await env.cli(['workspace', 'up', project(h, 'placed', undefined), '--json'], { timeoutMs: 280_000 }),
-      'up placed',
-    );
+    const placed = await up('placed', undefined);
     numbers.upPlacedByLxdMs = Date.now() - t;
     assert.equal(placed.state, 'running');
 
