@@ -29,6 +29,9 @@ declare -A need=(
   [qemu-system-x86_64]=qemu-system-x86
   [qemu-img]=qemu-utils
   [isoinfo]=genisoimage
+  # The accelerator probe's guest is checked against its assembly source
+  [as]=binutils
+  [ld]=binutils
   # LXC workspaces: a private LXD daemon per test run (test/infra/lxd.ts)
   [lxd]=lxd
   [lxc]=lxd-client

@@ -4,7 +4,6 @@ import { createServer, type Server } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accelMessage, chooseAccel, probeArgv, probeBootSector, PROBE_EXIT } from '../../../agent/providers/qemu/accel';
 import { emulatorArgv, hostfwds, optValue, overlayArgv, refusedForwardPort } from '../../../agent/providers/qemu/argv';
 import { cleanConsoleLine, ConsoleFollower, consoleTail, poweredOff } from '../../../agent/providers/qemu/console';
 import { envPreamble, guestCommand, shellQuote } from '../../../agent/providers/qemu/guestCommand';
@@ -312,20 +311,6 @@ describe('QEMU provider: console and accelerator', () => {
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
-  });
-
-  it('probes with a boot sector that writes to isa-debug-exit, and says when it is TCG', async () => {
-    const sector = probeBootSector();
-    assert.equal(sector.length, 512);
-    assert.deepEqual([sector[510], sector[511]], [0x55, 0xaa]);
-    assert.equal(PROBE_EXIT, 85);
-    assert.ok(probeArgv('kvm', '/p').join(' ').includes('isa-debug-exit,iobase=0xf4'));
-    assert.deepEqual(await chooseAccel('tcg', 'qemu-system-x86_64'), { accel: 'tcg', why: 'the config asks for tcg' });
-    assert.match(
-      accelMessage({ accel: 'tcg', why: 'no kvm' }),
-      /TCG, software emulation, about 10× slower than KVM: no kvm/,
-    );
-    assert.equal(accelMessage({ accel: 'kvm' }), 'QEMU uses KVM (hardware virtualization)');
   });
 });
 
