@@ -26,18 +26,18 @@ const jobs: Record<string, number> = { unit: 1, integration: 3, e2e: 1 };
  * test-results/timings.jsonl, when there is one, orders all files instead.
  */
 const LONGEST_FIRST = [
-  'workspaceIdle.test.ts', // 311 s
-  'qemuVm.test.ts', // 263 s
-  'lifecycle.test.ts', // 182 s
-  'lxdCluster.test.ts', // 129 s
-  'workspaceServices.test.ts', // 135 s
-  'devcontainer.test.ts', // 104 s
-  'agentServices.test.ts', // 96 s
-  'syncRace.test.ts', // 92 s
-  'cliHints.test.ts', // 85 s
-  'agentWorkspaces.test.ts', // 79 s
-  'upInterrupt.test.ts', // 77 s
-  'workspaceNoSshd.test.ts', // 77 s
+  'qemuVm.test.ts', // 610-663 s
+  'lifecycle.test.ts', // 320 s
+  'workspaceNoSshd.test.ts', // 170 s
+  'workspaceIdle.test.ts', // 158 s
+  'lxdCluster.test.ts', // 135 s
+  'workspace.test.ts', // 96 s
+  'workspaceServices.test.ts', // 82 s
+  'workspace-ssh.test.ts', // 79 s
+  'agentServices.test.ts', // 75 s
+  'syncRace.test.ts', // 71 s
+  'nodeCli.test.ts', // 64 s
+  'workspaceFaults.test.ts', // 62 s
 ];
 
 function specFiles(dir: string): string[] {
