@@ -1,8 +1,8 @@
 /** QEMU: `qemu-system-<arch> --version`, and whether /dev/kvm is usable. */
 import type { QemuStatus } from '../../protocol';
+import { withTimeout } from '../../../common/async/timeout';
 import type { ProbeOutcome, ProbeRunner } from '../contract';
-
-export const KVM_DEVICE = '/dev/kvm';
+import { KVM_DEVICE, probeKvm, type KvmVerdict } from './accel';
 
 /** Node's os.arch() → QEMU's system emulator suffix. */
 const qemuArch: Record<string, string> = {
@@ -71,16 +71,39 @@ function kvmWhy(outcome: Extract<ProbeOutcome, { ok: false }>): string {
     case 'EACCES':
     case 'EPERM':
       return `${KVM_DEVICE} is not readable and writable by this user: add it to the kvm group (\`usermod -aG kvm USER\`)`;
+    case 'KVM_PROBE':
+      return `${outcome.message}; VMs run under TCG unless qemu.accel says kvm`;
     default:
       return `${KVM_DEVICE} is not usable: ${outcome.message}`;
   }
 }
 
-export async function detectQemu(nodeArch: string, runner: ProbeRunner, timeoutMs: number): Promise<QemuStatus> {
+export async function detectQemu(
+  nodeArch: string,
+  runner: ProbeRunner,
+  timeoutMs: number,
+  kvmCheck: (binary: string) => Promise<KvmVerdict> = probeKvm,
+): Promise<QemuStatus> {
   const binary = qemuBinary(nodeArch);
-  const [version, kvm] = await Promise.all([
+  const [version, access] = await Promise.all([
     runner.run({ kind: 'exec', file: binary, args: ['--version'] }, timeoutMs),
     runner.run({ kind: 'access', path: KVM_DEVICE, mode: 'rw' }, timeoutMs),
   ]);
+  const kvm = version.ok && access.ok ? await kvmRuns(binary, kvmCheck, timeoutMs) : access;
   return qemuStatusFrom(binary, version, kvm, timeoutMs);
+}
+
+/**
+ * A usable /dev/kvm is said to be KVM only when `auto` would take it (accel.ts: the probe guest
+ * ran, and not slower than emulation). The probe runs once per agent process; while it has not
+ * answered within the detection's time, the device is all there is to go on.
+ */
+async function kvmRuns(
+  binary: string,
+  kvmCheck: (binary: string) => Promise<KvmVerdict>,
+  timeoutMs: number,
+): Promise<ProbeOutcome> {
+  const verdict = await withTimeout(kvmCheck(binary), timeoutMs, () => new Error('pending')).catch(() => ({}));
+  const why = (verdict as KvmVerdict).broken ?? (verdict as KvmVerdict).slow;
+  return why ? { ok: false, code: 'KVM_PROBE', message: why } : { ok: true, status: 0, body: '' };
 }
