@@ -12,6 +12,9 @@ import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Accel } from './argv';
+import { readVerdict, verdictDir, writeVerdict, type KvmVerdict } from './kvmVerdictCache';
+
+export type { KvmVerdict };
 
 export const KVM_DEVICE = '/dev/kvm';
 const PROBE_PORT = 0xf4;
@@ -104,12 +107,6 @@ export async function probeAccel(binary: string, accel: Accel, timeoutMs = 20_00
   }
 }
 
-/** What the probes found: KVM unusable (`broken`), usable but slower than emulation (`slow`), or neither. */
-export interface KvmVerdict {
-  broken?: string;
-  slow?: string;
-}
-
 /**
  * Why KVM is not worth taking when it ran the probe in `kvmMs` (undefined: it did not finish in
  * that time) where emulation took `tcgMs`; undefined when it is.
@@ -133,8 +130,8 @@ const KVM_PROBE_FLOOR_MS = 2_000;
 
 let kvmVerdict: Promise<KvmVerdict> | undefined;
 
-/** KVM here, as the probes found it; probed once per process. */
-export function probeKvm(binary: string, device = KVM_DEVICE): Promise<KvmVerdict> {
+/** KVM here, as the probes found it; probed once per process, or per boot where it is kept (kvmVerdictCache.ts). */
+export function probeKvm(binary: string, device = KVM_DEVICE, cacheDir = verdictDir()): Promise<KvmVerdict> {
   try {
     accessSync(device, constants.R_OK | constants.W_OK);
   } catch (err) {
@@ -147,19 +144,27 @@ export function probeKvm(binary: string, device = KVM_DEVICE): Promise<KvmVerdic
     });
   }
   kvmVerdict ??= (async () => {
-    // Emulation first: KVM then gets only as long as is worth waiting for, not the whole timeout.
-    const tcg = await probeAccel(binary, 'tcg');
-    if (!tcg.ok) {
-      // An emulator that cannot run the probe says nothing about KVM's speed.
-      const kvm = await probeAccel(binary, 'kvm');
-      return kvm.ok ? {} : { broken: kvm.why };
-    }
-    const bound = Math.max(KVM_SLOWER_LIMIT * tcg.ms, KVM_PROBE_FLOOR_MS);
-    const kvm = await probeAccel(binary, 'kvm', bound);
-    if (kvm.ok) return { slow: slowerThanEmulation(kvm.ms, tcg.ms) };
-    return kvm.timedOut ? { slow: slowerThanEmulation(bound, tcg.ms, false) } : { broken: kvm.why };
+    const kept = readVerdict(cacheDir, binary);
+    if (kept) return kept;
+    const verdict = await runProbes(binary);
+    writeVerdict(cacheDir, binary, verdict);
+    return verdict;
   })();
   return kvmVerdict;
+}
+
+async function runProbes(binary: string): Promise<KvmVerdict> {
+  // Emulation first: KVM then gets only as long as is worth waiting for, not the whole timeout.
+  const tcg = await probeAccel(binary, 'tcg');
+  if (!tcg.ok) {
+    // An emulator that cannot run the probe says nothing about KVM's speed.
+    const kvm = await probeAccel(binary, 'kvm');
+    return kvm.ok ? {} : { broken: kvm.why };
+  }
+  const bound = Math.max(KVM_SLOWER_LIMIT * tcg.ms, KVM_PROBE_FLOOR_MS);
+  const kvm = await probeAccel(binary, 'kvm', bound);
+  if (kvm.ok) return { slow: slowerThanEmulation(kvm.ms, tcg.ms) };
+  return kvm.timedOut ? { slow: slowerThanEmulation(bound, tcg.ms, false) } : { broken: kvm.why };
 }
 
 export async function chooseAccel(wanted: 'auto' | Accel, binary: string): Promise<AccelChoice | { error: string }> {

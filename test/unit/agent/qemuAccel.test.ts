@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   accelMessage,
   chooseAccel,
@@ -6,8 +9,10 @@ import {
   probeArgv,
   probeBootSector,
   PROBE_EXIT,
+  probeKvm,
   slowerThanEmulation,
 } from '../../../agent/providers/qemu/accel';
+import { readVerdict, verdictDir, writeVerdict } from '../../../agent/providers/qemu/kvmVerdictCache';
 
 describe('QEMU: which accelerator `auto` takes', () => {
   it('probes with a boot sector that writes to isa-debug-exit, with room for the memory it writes', () => {
@@ -46,5 +51,34 @@ describe('QEMU: which accelerator `auto` takes', () => {
       accelMessage({ accel: 'kvm', why: 'KVM ran a test guest slowly' }),
       'QEMU uses KVM (hardware virtualization), as the config asks, though KVM ran a test guest slowly',
     );
+  });
+});
+
+describe('QEMU: the KVM verdict kept for the boot', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'vendetta-kvm-verdict-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps a verdict per emulator in /run for root only, and reads back only what it wrote', () => {
+    assert.equal(verdictDir(), process.getuid?.() === 0 ? '/run/vendetta-agent' : undefined);
+    assert.equal(readVerdict(dir, 'qemu-system-x86_64'), undefined, 'none yet');
+    writeVerdict(dir, 'qemu-system-x86_64', { slow: 'KVM ran a test guest in 5872 ms' });
+    assert.deepEqual(readVerdict(dir, 'qemu-system-x86_64'), { slow: 'KVM ran a test guest in 5872 ms' });
+    assert.equal(readVerdict(dir, 'qemu-system-aarch64'), undefined, 'per emulator');
+    assert.equal(statSync(join(dir, 'kvm-qemu-system-x86_64.json')).mode & 0o777, 0o644);
+    writeFileSync(join(dir, 'kvm-q.json'), '{"slow": 3}');
+    assert.equal(readVerdict(dir, 'q'), undefined, 'a verdict of the wrong shape is probed again');
+    writeFileSync(join(dir, 'kvm-q.json'), '{"slo');
+    assert.equal(readVerdict(dir, 'q'), undefined, 'a torn one too');
+    writeVerdict(undefined, 'q', {});
+    assert.equal(readVerdict(undefined, 'q'), undefined, 'no folder: nothing kept');
+    writeVerdict(join(dir, 'kvm-q.json', 'below-a-file'), 'q', {});
+  });
+
+  it('answers from the kept verdict without running a guest', async () => {
+    const device = join(dir, 'kvm');
+    writeFileSync(device, '');
+    writeVerdict(dir, 'no-such-qemu', { broken: 'kept from an earlier agent' });
+    assert.deepEqual(await probeKvm('no-such-qemu', device, dir), { broken: 'kept from an earlier agent' });
   });
 });
