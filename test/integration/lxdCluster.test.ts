@@ -76,16 +76,16 @@ describe('an LXD cluster behind one node: placement, SSH and services through LX
     const r = await env.cli(['workspace', 'up', project(h, ws, target), '--json'], { timeoutMs: 280_000 });
     if (r.code === 0) return JSON.parse(r.stdout) as WorkspaceUpResult;
     const where = await locations().catch((err: Error) => err.message);
-    let log = '(no agent log)';
+    assert.fail(`up ${ws} exited ${r.code}: ${r.stderr}\nlocations: ${JSON.stringify(where)}\n${agentLogTail()}`);
+  };
+  /** The local agent's last log lines, for a failure's message. */
+  const agentLogTail = (): string => {
     try {
-      log = readFileSync(join(h.home, 'local-agent', 'logs', 'agent.log'), 'utf8')
-        .split('\n')
-        .slice(-40)
-        .join('\n');
+      const lines = readFileSync(join(h.home, 'local-agent', 'logs', 'agent.log'), 'utf8').split('\n');
+      return `agent log:\n${lines.slice(-40).join('\n')}`;
     } catch {
-      // the agent never started
+      return '(no agent log)';
     }
-    assert.fail(`up ${ws} exited ${r.code}: ${r.stderr}\nlocations: ${JSON.stringify(where)}\nagent log:\n${log}`);
   };
   const status = async (ws: string) =>
     parse<WorkspaceStatus>(await env.cli(['workspace', 'status', ws, '--json']), `status ${ws}`);
@@ -182,7 +182,7 @@ describe('an LXD cluster behind one node: placement, SSH and services through LX
       const cat = await env.ssh(`${ws}.local.vendetta`, ['cat', `/workspaces/${ws}/marker.txt`]);
       assert.deepEqual([cat.code, cat.stdout], [0, `${ws}\n`], `${ws}: ${cat.stderr}`);
       const exit = await env.cli(['workspace', 'exec', ws, '--', 'sh', '-c', 'exit 3']);
-      assert.equal(exit.code, 3);
+      assert.equal(exit.code, 3, `${ws}: exec exited ${exit.code}: ${exit.stderr}\n${agentLogTail()}`);
       const page = await forwardGet(ws);
       assert.deepEqual([page.status, page.body], [200, `hello from ${ws}\n`], JSON.stringify(page));
     }
