@@ -241,7 +241,8 @@ describe('an LXD cluster behind one node: placement, SSH and services through LX
     this.timeout(300_000);
     const onM2 = (await locations())['vendetta-placed'] === 'm2' ? ['pinned', 'placed'] : ['pinned'];
     const elsewhere = ['pinned', 'placed'].filter((w) => !onM2.includes(w));
-    assert.equal((await env.cli(['workspace', 'exec', 'pinned', '--', 'sh', '-c', 'echo kept > /root/note'])).code, 0);
+    const note = await env.cli(['workspace', 'exec', 'pinned', '--', 'sh', '-c', 'echo kept > /root/note']);
+    assert.equal(note.code, 0, `exec exited ${note.code}: ${note.stderr}\n${agentLogTail()}`);
     await cluster!.stopMember('m2');
     try {
       const t = Date.now();
