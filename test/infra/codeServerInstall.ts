@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pidAlive } from './sys';
 
 export const CODE_SERVER_VERSION = '4.100.3';
@@ -73,8 +73,38 @@ function nodeHeaders(): Record<string, string> {
 export function ensureCodeServer(): CodeServerInstall {
   if (installedVersion(INSTALL_DIR) === CODE_SERVER_VERSION)
     return { entry: entryOf(INSTALL_DIR), installed: false, installMs: 0 };
-  const t0 = Date.now();
   mkdirSync(TOOLS_DIR, { recursive: true });
+  // One install at a time across processes (the run's prewarm and a test may both ask).
+  return withInstallLock(join(TOOLS_DIR, `${basename(INSTALL_DIR)}.lock`), () =>
+    installedVersion(INSTALL_DIR) === CODE_SERVER_VERSION
+      ? { entry: entryOf(INSTALL_DIR), installed: false, installMs: 0 }
+      : install(),
+  );
+}
+
+/** An exclusive lock file holding our pid, waited for synchronously; a dead owner's is taken over. */
+function withInstallLock<T>(file: string, fn: () => T): T {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(readFileSync(file, 'utf8').trim() || '0');
+      if (owner && !pidAlive(owner)) rmSync(file, { force: true });
+      else Atomics.wait(nap, 0, 0, 500);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function install(): CodeServerInstall {
+  const t0 = Date.now();
   removeStaleInstalls();
   const rg = ['/usr/bin/rg', '/bin/rg'].find((p) => existsSync(p));
   if (!rg)
