@@ -26,13 +26,50 @@ export interface ExecIdentity {
   home: string;
 }
 
-function connect(socketPath: string, path: string): Promise<WebSocket> {
+/** An attach LXD answered with a status (its body, when it gave one, in the message). */
+class AttachRefused extends Error {
+  constructor(
+    readonly status: number,
+    body: string,
+  ) {
+    super(`LXD answered ${status}${body ? `: ${body.slice(0, 300)}` : ''}`);
+  }
+}
+
+function connectOnce(socketPath: string, path: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws+unix://${socketPath}:${path}`, { perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => reject(new AttachRefused(res.statusCode ?? 0, body.trim())));
+      res.on('error', () => reject(new AttachRefused(res.statusCode ?? 0, body.trim())));
+    });
   });
+}
+
+/** Attempts at one stream's attach, and the pause between them. */
+const ATTACH_TRIES = 10;
+const ATTACH_PAUSE_MS = 200;
+
+/**
+ * One stream of the command. LXD answers an attach with 500 now and then when the instance is on
+ * another cluster member and the member forwarding the call has not yet seen the operation;
+ * the command starts only once every stream is attached, so trying again is safe.
+ */
+async function connect(socketPath: string, path: string): Promise<WebSocket> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectOnce(socketPath, path);
+    } catch (err) {
+      if (!(err instanceof AttachRefused && err.status >= 500) || attempt >= ATTACH_TRIES) throw err;
+      await new Promise((r) => setTimeout(r, ATTACH_PAUSE_MS));
+    }
+  }
 }
 
 /** Resolves when the websocket is closed (by LXD at the end of its stream, or by us). */
