@@ -202,7 +202,8 @@ describe('an LXD cluster behind one node: placement, SSH and services through LX
     assert.ok(!comms.stdout.split('\n').includes('sleep'), `a sleep is left in ${instance}: ${comms.stdout}`);
 
     t = Date.now();
-    assert.equal((await env.ssh('pinned.local.vendetta', ['true'])).code, 0);
+    const relayed = await env.ssh('pinned.local.vendetta', ['true']);
+    assert.equal(relayed.code, 0, `ssh through the relay: ${relayed.stderr}\n${agentLogTail()}`);
     numbers.sshRoundTripThroughRelayMs = Date.now() - t;
 
     const nodes = parse<NodeStatus[]>(await env.cli(['node', 'status', '--json']), 'node status');
