@@ -53,14 +53,10 @@ function connectOnce(socketPath: string, path: string): Promise<WebSocket> {
 }
 
 /** Attempts at one stream's attach, and the pause between them. */
-const ATTACH_TRIES = 10;
+const ATTACH_TRIES = 3;
 const ATTACH_PAUSE_MS = 200;
 
-/**
- * One stream of the command. LXD answers an attach with 500 now and then when the instance is on
- * another cluster member and the member forwarding the call has not yet seen the operation;
- * the command starts only once every stream is attached, so trying again is safe.
- */
+/** One stream of the command; a 5xx is tried again a few times (the command has not started). */
 async function connect(socketPath: string, path: string): Promise<WebSocket> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -76,6 +72,61 @@ async function connect(socketPath: string, path: string): Promise<WebSocket> {
 const closed = (ws: WebSocket): Promise<void> =>
   new Promise((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve())));
 
+/** Whole commands started when LXD would not attach a stream of the one before. */
+const START_TRIES = 3;
+
+/**
+ * Starts the command and attaches its streams. On a cluster, LXD's member in front sometimes
+ * cannot pass an attach on to the member that runs the instance ("websocket: bad handshake"),
+ * and that operation then refuses every further attach: it is cancelled (its command never ran:
+ * LXD starts it only once every stream is attached) and the command is started anew.
+ */
+async function startAttached(
+  client: LxdClient,
+  instance: string,
+  argv: string[],
+  who: ExecIdentity,
+  opts: ExecOptions,
+): Promise<{ op: { path: string }; sockets: WebSocket[] }> {
+  const env: Record<string, string> = { HOME: who.home, ...opts.env };
+  for (let attempt = 1; ; attempt++) {
+    const op = await client.start(
+      lxdCalls.exec(
+        instance,
+        execBody({
+          argv,
+          uid: who.uid,
+          gid: who.gid,
+          env,
+          ...(opts.workingDir ? { cwd: opts.workingDir } : {}),
+          ...(opts.tty ? { tty: true } : {}),
+        }),
+      ),
+      { timeoutMs: 30_000, ...signalOf(opts) },
+    );
+    if (!op)
+      throw new AgentError('WORKSPACE_MISSING', `The instance ${instance} no longer exists`, { provider: 'lxc' });
+    const fds = parseExecFds(op.metadata);
+    const sockets: WebSocket[] = [];
+    try {
+      // Interactive (tty) execs have one stream for all three; LXD names it `0`.
+      const names = opts.tty ? [fds.stdin, fds.control] : [fds.stdin, fds.stdout, fds.stderr, fds.control];
+      for (const secret of names) sockets.push(await connect(client.socketPath, execWebsocketPath(op.path, secret)));
+      return { op, sockets };
+    } catch (err) {
+      for (const s of sockets) s.terminate();
+      await client.send(lxdCalls.operationCancel(op.path)).catch(() => undefined);
+      const again = err instanceof AttachRefused && err.status >= 500 && attempt < START_TRIES;
+      if (!again)
+        throw new AgentError('PROVIDER_ERROR', `LXD could not attach to a command in the instance ${instance}`, {
+          provider: 'lxc',
+          cause: err,
+        });
+      await new Promise((r) => setTimeout(r, ATTACH_PAUSE_MS));
+    }
+  }
+}
+
 export async function lxdExec(
   client: LxdClient,
   instance: string,
@@ -83,36 +134,7 @@ export async function lxdExec(
   who: ExecIdentity,
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
-  const env: Record<string, string> = { HOME: who.home, ...opts.env };
-  const op = await client.start(
-    lxdCalls.exec(
-      instance,
-      execBody({
-        argv,
-        uid: who.uid,
-        gid: who.gid,
-        env,
-        ...(opts.workingDir ? { cwd: opts.workingDir } : {}),
-        ...(opts.tty ? { tty: true } : {}),
-      }),
-    ),
-    { timeoutMs: 30_000, ...signalOf(opts) },
-  );
-  if (!op) throw new AgentError('WORKSPACE_MISSING', `The instance ${instance} no longer exists`, { provider: 'lxc' });
-  const fds = parseExecFds(op.metadata);
-  const sockets: WebSocket[] = [];
-  try {
-    // Interactive (tty) execs have one stream for all three; LXD names it `0`.
-    const names = opts.tty ? [fds.stdin, fds.control] : [fds.stdin, fds.stdout, fds.stderr, fds.control];
-    for (const secret of names) sockets.push(await connect(client.socketPath, execWebsocketPath(op.path, secret)));
-  } catch (err) {
-    for (const s of sockets) s.terminate();
-    await client.send(lxdCalls.operationCancel(op.path)).catch(() => undefined);
-    throw new AgentError('PROVIDER_ERROR', `LXD could not attach to a command in the instance ${instance}`, {
-      provider: 'lxc',
-      cause: err,
-    });
-  }
+  const { op, sockets } = await startAttached(client, instance, argv, who, opts);
   const [stdin, a, b, c] = sockets as [WebSocket, WebSocket, WebSocket?, WebSocket?];
   const [stdoutWs, stderrWs, control] = opts.tty ? [stdin, undefined, a] : [a, b, c];
 

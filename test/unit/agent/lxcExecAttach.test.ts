@@ -17,7 +17,10 @@ const ROOT = { uid: 0, gid: 0, home: '/root' };
  * another member runs; once all four streams are attached, the command "runs": stdout gets a
  * line, the streams close, and the wait gives the recorded exit code (3).
  */
-function fakeLxd(socket: string, refusals: number): { server: Server; attempts: () => number } {
+function fakeLxd(
+  socket: string,
+  refuse: (attempt: number, execs: number) => boolean,
+): { server: Server; attempts: () => number; execs: () => number; cancels: () => number } {
   const reply = JSON.parse(fixture('lxd-exec-async.json')) as {
     metadata: { metadata: { fds: Record<string, string> } };
   };
@@ -25,10 +28,13 @@ function fakeLxd(socket: string, refusals: number): { server: Server; attempts: 
   const wss = new WebSocketServer({ noServer: true });
   const attached = new Map<string, WebSocket>();
   let stdoutAttempts = 0;
+  let execs = 0;
+  let cancels = 0;
   let allAttached: () => void = () => undefined;
   const ready = new Promise<void>((r) => (allAttached = r));
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url?.endsWith('/exec')) {
+      execs++;
       res.writeHead(202, { 'content-type': 'application/json' }).end(fixture('lxd-exec-async.json'));
     } else if (req.url?.includes('/wait')) {
       void ready.then(() => {
@@ -36,12 +42,15 @@ function fakeLxd(socket: string, refusals: number): { server: Server; attempts: 
         for (const ws of attached.values()) ws.close();
         res.writeHead(200, { 'content-type': 'application/json' }).end(fixture('lxd-operation-exec-done.json'));
       });
+    } else if (req.method === 'DELETE' && req.url?.startsWith('/1.0/operations/')) {
+      cancels++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"type":"sync","metadata":{}}');
     } else res.writeHead(404).end('{}');
   });
   server.on('upgrade', (req, sock, head) => {
     const secret = new URL(req.url!, 'http://lxd').searchParams.get('secret')!;
-    if (secret === fds['1'] && ++stdoutAttempts <= refusals) {
-      const body = '{"type":"error","error":"Operation not found","error_code":500}';
+    if (secret === fds['1'] && refuse(++stdoutAttempts, execs)) {
+      const body = '{"type":"error","error":"websocket: bad handshake","error_code":500}';
       sock.end(`HTTP/1.1 500 Internal Server Error\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
       return;
     }
@@ -51,7 +60,7 @@ function fakeLxd(socket: string, refusals: number): { server: Server; attempts: 
     });
   });
   server.listen(socket);
-  return { server, attempts: () => stdoutAttempts };
+  return { server, attempts: () => stdoutAttempts, execs: () => execs, cancels: () => cancels };
 }
 
 describe('LXC exec: attaching its streams', function () {
@@ -67,24 +76,37 @@ describe('LXC exec: attaching its streams', function () {
 
   it('tries a stream LXD refused with a 500 again, and the command runs once all four are attached', async () => {
     const socket = join(dir, 'lxd.sock');
-    const fake = fakeLxd(socket, 2);
+    const fake = fakeLxd(socket, (attempt) => attempt <= 2);
     server = fake.server;
     const r = await lxdExec(new LxdClient(socket), 'vendetta-rec', ['sh', '-c', 'exit 3'], ROOT);
     assert.deepEqual([r.exitCode, r.stdout], [3, 'hello\n']);
-    assert.equal(fake.attempts(), 3);
+    assert.deepEqual([fake.attempts(), fake.execs(), fake.cancels()], [3, 1, 0]);
   });
 
-  it('gives up after ten refusals, with LXD’s words in the cause', async () => {
+  it('starts the command anew when LXD refuses every attach of one operation, and cancels that one', async () => {
     const socket = join(dir, 'lxd.sock');
-    const fake = fakeLxd(socket, 100);
+    const fake = fakeLxd(socket, (_attempt, execs) => execs === 1);
+    server = fake.server;
+    const r = await lxdExec(new LxdClient(socket), 'vendetta-rec', ['sh', '-c', 'exit 3'], ROOT);
+    assert.deepEqual([r.exitCode, r.stdout], [3, 'hello\n']);
+    assert.deepEqual(
+      [fake.attempts(), fake.execs(), fake.cancels()],
+      [4, 2, 1],
+      'three tries on the first, one on the second',
+    );
+  });
+
+  it('gives up after three commands refused three times each, with LXD’s words in the cause', async () => {
+    const socket = join(dir, 'lxd.sock');
+    const fake = fakeLxd(socket, () => true);
     server = fake.server;
     await assert.rejects(lxdExec(new LxdClient(socket), 'vendetta-rec', ['true'], ROOT), (e: unknown) => {
       assert.ok(e instanceof AgentError);
       assert.equal(e.code, 'PROVIDER_ERROR');
       assert.match(e.message, /could not attach to a command in the instance vendetta-rec/);
-      assert.match(String((e.cause as Error).message), /^LXD answered 500: .*Operation not found/);
+      assert.match(String((e.cause as Error).message), /^LXD answered 500: .*websocket: bad handshake/);
       return true;
     });
-    assert.equal(fake.attempts(), 10);
+    assert.deepEqual([fake.attempts(), fake.execs(), fake.cancels()], [9, 3, 3]);
   });
 });
