@@ -203,7 +203,13 @@ describe('an LXD cluster behind one node: placement, SSH and services through LX
 
     t = Date.now();
     const relayed = await env.ssh('pinned.local.vendetta', ['true']);
-    assert.equal(relayed.code, 0, `ssh through the relay: ${relayed.stderr}\n${agentLogTail()}`);
+    if (relayed.code !== 0) {
+      // What the relay's node port says first, for the failure's message (it should be SSH-2.0-…).
+      const port = (await status('pinned')).ssh?.port ?? 0;
+      const js = `const c=require('net').connect(${port},'127.0.0.1');let b=Buffer.alloc(0);c.on('data',(d)=>{b=Buffer.concat([b,d]);if(b.length>=120)c.destroy();});c.on('close',()=>process.stdout.write(JSON.stringify(b.toString('latin1'))));c.on('error',(e)=>process.stdout.write(e.message));setTimeout(()=>c.destroy(),5000);`;
+      const first = (await env.run([process.execPath, '-e', js])).stdout;
+      assert.fail(`ssh through the relay: ${relayed.stderr}\nport ${port} answers: ${first}\n${agentLogTail()}`);
+    }
     numbers.sshRoundTripThroughRelayMs = Date.now() - t;
 
     const nodes = parse<NodeStatus[]>(await env.cli(['node', 'status', '--json']), 'node status');
