@@ -129,6 +129,16 @@ export function slowerThanEmulation(
 const KVM_PROBE_FLOOR_MS = 2_000;
 
 let kvmVerdict: Promise<KvmVerdict> | undefined;
+/** The same, once it has answered. */
+let kvmSettled: KvmVerdict | undefined;
+
+/**
+ * What is known of KVM here without running a guest: this process's verdict, or the one kept
+ * for the boot; undefined when no QEMU workspace has started since the boot.
+ */
+export function knownKvmVerdict(binary: string, cacheDir = verdictDir()): KvmVerdict | undefined {
+  return kvmSettled ?? readVerdict(cacheDir, binary);
+}
 
 /** KVM here, as the probes found it; probed once per process, or per boot where it is kept (kvmVerdictCache.ts). */
 export function probeKvm(binary: string, device = KVM_DEVICE, cacheDir = verdictDir()): Promise<KvmVerdict> {
@@ -145,9 +155,10 @@ export function probeKvm(binary: string, device = KVM_DEVICE, cacheDir = verdict
   }
   kvmVerdict ??= (async () => {
     const kept = readVerdict(cacheDir, binary);
-    if (kept) return kept;
+    if (kept) return (kvmSettled = kept);
     const verdict = await runProbes(binary);
     writeVerdict(cacheDir, binary, verdict);
+    kvmSettled = verdict;
     return verdict;
   })();
   return kvmVerdict;

@@ -1,8 +1,7 @@
 /** QEMU: `qemu-system-<arch> --version`, and whether /dev/kvm is usable. */
 import type { QemuStatus } from '../../protocol';
-import { withTimeout } from '../../../common/async/timeout';
 import type { ProbeOutcome, ProbeRunner } from '../contract';
-import { KVM_DEVICE, probeKvm, type KvmVerdict } from './accel';
+import { KVM_DEVICE, knownKvmVerdict, type KvmVerdict } from './accel';
 
 /** Node's os.arch() → QEMU's system emulator suffix. */
 const qemuArch: Record<string, string> = {
@@ -82,28 +81,22 @@ export async function detectQemu(
   nodeArch: string,
   runner: ProbeRunner,
   timeoutMs: number,
-  kvmCheck: (binary: string) => Promise<KvmVerdict> = probeKvm,
+  known: (binary: string) => KvmVerdict | undefined = knownKvmVerdict,
 ): Promise<QemuStatus> {
   const binary = qemuBinary(nodeArch);
   const [version, access] = await Promise.all([
     runner.run({ kind: 'exec', file: binary, args: ['--version'] }, timeoutMs),
     runner.run({ kind: 'access', path: KVM_DEVICE, mode: 'rw' }, timeoutMs),
   ]);
-  const kvm = version.ok && access.ok ? await kvmRuns(binary, kvmCheck, timeoutMs) : access;
-  return qemuStatusFrom(binary, version, kvm, timeoutMs);
+  return qemuStatusFrom(binary, version, version.ok && access.ok ? kvmAsKnown(known(binary)) : access, timeoutMs);
 }
 
 /**
- * A usable /dev/kvm is said to be KVM only when `auto` would take it (accel.ts: the probe guest
- * ran, and not slower than emulation). The probe runs once per agent process; while it has not
- * answered within the detection's time, the device is all there is to go on.
+ * A usable /dev/kvm is said not to be KVM once the accelerator probe (accel.ts) found KVM broken
+ * or slower than emulation: by this agent, or by any of root's since the boot. The probe itself
+ * runs at a QEMU workspace's start, not here: a status must not boot guests.
  */
-async function kvmRuns(
-  binary: string,
-  kvmCheck: (binary: string) => Promise<KvmVerdict>,
-  timeoutMs: number,
-): Promise<ProbeOutcome> {
-  const verdict = await withTimeout(kvmCheck(binary), timeoutMs, () => new Error('pending')).catch(() => ({}));
-  const why = (verdict as KvmVerdict).broken ?? (verdict as KvmVerdict).slow;
+function kvmAsKnown(verdict: KvmVerdict | undefined): ProbeOutcome {
+  const why = verdict?.broken ?? verdict?.slow;
   return why ? { ok: false, code: 'KVM_PROBE', message: why } : { ok: true, status: 0, body: '' };
 }
